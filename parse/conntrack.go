@@ -1,0 +1,414 @@
+package parse
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"strings"
+)
+
+// ctSpec is the part of an option's description that belongs to the conntrack
+// match: which option it is and how its value is read.
+type ctSpec struct {
+	kind  OptionKind
+	value func(p *parser, o *Option, v word) error
+}
+
+// ctSpecs is the conntrack match's dispatch table (revision 3), in canonical
+// order.
+var ctSpecs = []optSpec{
+	{long: "ctstate", what: "a list of states", ct: &ctSpec{OptState, (*parser).states}},
+	{long: "ctproto", what: "a protocol", ct: &ctSpec{OptProto, (*parser).proto}},
+	{long: "ctorigsrc", what: "an address", ct: &ctSpec{OptOrigSrc, (*parser).addr}},
+	{long: "ctorigdst", what: "an address", ct: &ctSpec{OptOrigDst, (*parser).addr}},
+	{long: "ctreplsrc", what: "an address", ct: &ctSpec{OptReplSrc, (*parser).addr}},
+	{long: "ctrepldst", what: "an address", ct: &ctSpec{OptReplDst, (*parser).addr}},
+	{long: "ctorigsrcport", what: "a port or port range", ct: &ctSpec{OptOrigSrcPort, (*parser).ports}},
+	{long: "ctorigdstport", what: "a port or port range", ct: &ctSpec{OptOrigDstPort, (*parser).ports}},
+	{long: "ctreplsrcport", what: "a port or port range", ct: &ctSpec{OptReplSrcPort, (*parser).ports}},
+	{long: "ctrepldstport", what: "a port or port range", ct: &ctSpec{OptReplDstPort, (*parser).ports}},
+	{long: "ctstatus", what: "a list of statuses", ct: &ctSpec{OptStatus, (*parser).statuses}},
+	{long: "ctexpire", what: "a time in seconds or a range", ct: &ctSpec{OptExpire, (*parser).expire}},
+	{long: "ctdir", what: "ORIGINAL or REPLY", ct: &ctSpec{OptDir, (*parser).dir}},
+}
+
+// stateSpecs is the state match's only option.
+var stateSpecs = []optSpec{
+	{long: "state", what: "a list of states", ct: &ctSpec{OptState, (*parser).states}},
+}
+
+// options maps each kind to its conntrack spelling.
+var options = func() [numOptions]struct{ name string } {
+	var o [numOptions]struct{ name string }
+	for _, s := range ctSpecs {
+		o[s.ct.kind].name = s.long
+	}
+	return o
+}()
+
+func (p *parser) ctOption(w word, neg *word, spec *optSpec, attached string, hasValue bool) error {
+	m := p.cur
+	if prev := m.Option(spec.ct.kind); prev != nil {
+		return p.errorf(w, "option --%s can only be used once in a match", spec.long)
+	}
+	if neg != nil && !spec.ct.kind.Invertible() {
+		return p.errorf(*neg, "option --%s cannot be negated", spec.long)
+	}
+	v, err := p.value(w, spec, attached, hasValue)
+	if err != nil {
+		return err
+	}
+	o := &Option{Kind: spec.ct.kind, Flag: w.pos, NegPos: NoPos, Value: Word{Text: p.text[v.pos:v.end], At: v.pos}}
+	if neg != nil {
+		o.Negated, o.NegPos = true, neg.pos
+	}
+	if err := spec.ct.value(p, o, v); err != nil {
+		return err
+	}
+	m.Options = append(m.Options, o)
+	m.end = v.end
+	return nil
+}
+
+// items splits a comma list, calling f with each item and its offset; an empty
+// item is an error.
+func (p *parser) items(o *Option, v word, what string, f func(item string, off int) error) error {
+	off := 0
+	for _, item := range strings.Split(v.val, ",") {
+		o.Items = append(o.Items, v.at(off))
+		if item == "" {
+			return p.itemError(v, off, item, "empty %s in %q: expected a list with no spaces or empty items, such as ESTABLISHED,RELATED", what, v.val)
+		}
+		if err := f(item, off); err != nil {
+			return err
+		}
+		off += len(item) + 1
+	}
+	return nil
+}
+
+// prefixOf reports whether item is a case-insensitive prefix of name, the way
+// iptables' strncasecmp(item, name, len(item)) decides.
+func prefixOf(item, name string) bool {
+	return len(item) <= len(name) && strings.EqualFold(item, name[:len(item)])
+}
+
+// states reads --ctstate and --state: names or prefixes of names, any case.
+func (p *parser) states(o *Option, v word) error {
+	alias := p.cur.Alias()
+	return p.items(o, v, "state", func(item string, off int) error {
+		for _, n := range stateParseOrder {
+			if alias && (n.bit == StateSNAT || n.bit == StateDNAT) {
+				continue
+			}
+			if prefixOf(item, n.name) {
+				o.States |= n.bit
+				return nil
+			}
+		}
+		e := p.itemError(v, off, item, "unknown conntrack state %q", item)
+		e.Hint = "expected INVALID, NEW, ESTABLISHED, RELATED, UNTRACKED, SNAT or DNAT"
+		if alias {
+			e.Msg = fmt.Sprintf("unknown state %q", item)
+			e.Hint = "-m state takes INVALID, NEW, ESTABLISHED, RELATED and UNTRACKED (SNAT and DNAT need -m conntrack --ctstate)"
+		}
+		return e
+	})
+}
+
+// statuses reads --ctstatus.
+func (p *parser) statuses(o *Option, v word) error {
+	return p.items(o, v, "status", func(item string, off int) error {
+		if prefixOf(item, "NONE") {
+			return nil
+		}
+		for _, n := range statusOrder {
+			if prefixOf(item, n.name) {
+				o.Statuses |= n.bit
+				return nil
+			}
+		}
+		e := p.itemError(v, off, item, "unknown conntrack status %q", item)
+		e.Hint = "expected NONE, EXPECTED, SEEN_REPLY, ASSURED or CONFIRMED"
+		return e
+	})
+}
+
+// proto reads --ctproto: a number 1-255 or a protocol name.
+func (p *parser) proto(o *Option, v word) error {
+	n, ok := parseCNumber(v.val, math.MaxUint8)
+	if !ok {
+		num, known := protocolNames[v.val]
+		if !known {
+			e := p.errorf(v, "unknown protocol %q", v.val)
+			e.Hint = "expected a number 1-255 (decimal, 0x hex or 0 octal) or a name from /etc/protocols such as tcp, udp or icmp"
+			return e
+		}
+		n = uint64(num)
+	}
+	if n == 0 {
+		if o.Negated {
+			return p.errorf(v, "! --ctproto %s would match every packet with a conntrack: protocol 0 is \"all\"", v.val)
+		}
+		return p.errorf(v, "--ctproto %s would never match: protocol 0 is \"all\"", v.val)
+	}
+	o.Proto = uint8(n)
+	return nil
+}
+
+// dir reads --ctdir: ORIGINAL or REPLY, in any case, never abbreviated.
+func (p *parser) dir(o *Option, v word) error {
+	switch {
+	case strings.EqualFold(v.val, "ORIGINAL"):
+		o.Dir = DirOriginal
+	case strings.EqualFold(v.val, "REPLY"):
+		o.Dir = DirReply
+	default:
+		return p.errorf(v, "bad --ctdir %q: expected ORIGINAL or REPLY", v.val)
+	}
+	return nil
+}
+
+// ports reads a port option: P, P:Q, :Q, P: or :, each P a decimal number or a
+// service name.
+func (p *parser) ports(o *Option, v word) error {
+	lo, hi, err := p.rangeOf(v, 0, math.MaxUint16, func(s string, off int) (uint64, error) {
+		if s != "" && strings.Trim(s, "0123456789") == "" {
+			n, ok := parseDecimal(s, math.MaxUint32)
+			if !ok || n > math.MaxUint16 {
+				return 0, p.itemError(v, off, s, "port %s is out of range: expected 0-65535", s)
+			}
+			return n, nil
+		}
+		port, ok := p.opts.Resolver.Service(s)
+		if !ok {
+			e := p.itemError(v, off, s, "unknown service %q", s)
+			e.Hint = "expected a port number 0-65535 or a service name such as ssh or http"
+			return 0, e
+		}
+		return uint64(port), nil
+	})
+	o.Lo, o.Hi = uint32(lo), uint32(hi)
+	return err
+}
+
+// expire reads --ctexpire: A, A:B, :B, A: or :, in whole seconds.
+func (p *parser) expire(o *Option, v word) error {
+	lo, hi, err := p.rangeOf(v, 0, math.MaxUint32, func(s string, off int) (uint64, error) {
+		n, ok := parseCNumber(s, math.MaxUint32)
+		if !ok {
+			return 0, p.itemError(v, off, s, "bad time %q: expected whole seconds 0-4294967295", s)
+		}
+		return n, nil
+	})
+	o.Lo, o.Hi = uint32(lo), uint32(hi)
+	return err
+}
+
+// rangeOf reads "A", "A:B", ":B", "A:" and ":", with min and max standing in
+// for a missing bound. A reversed range is an error.
+func (p *parser) rangeOf(v word, min, max uint64, num func(s string, off int) (uint64, error)) (lo, hi uint64, err error) {
+	parts := strings.Split(v.val, ":")
+	if len(parts) > 2 {
+		off := len(parts[0]) + len(parts[1]) + 1
+		return 0, 0, p.itemError(v, off, v.val[off:], "too many parts in %q: expected VALUE or LOW:HIGH", v.val)
+	}
+	lo, hi = min, max
+	if parts[0] != "" {
+		if lo, err = num(parts[0], 0); err != nil {
+			return 0, 0, err
+		}
+	}
+	if len(parts) == 1 {
+		if parts[0] == "" {
+			return 0, 0, p.errorf(v, "expected a value, found an empty word")
+		}
+		return lo, lo, nil
+	}
+	if parts[1] != "" {
+		off := len(parts[0]) + 1
+		if hi, err = num(parts[1], off); err != nil {
+			return 0, 0, err
+		}
+		if hi < lo {
+			return 0, 0, p.itemError(v, off, parts[1], "reversed range %q: %d is below %d", v.val, hi, lo)
+		}
+	}
+	return lo, hi, nil
+}
+
+// addr reads an address option: ADDR, ADDR/LEN or ADDR/MASK.
+func (p *parser) addr(o *Option, v word) error {
+	host, mask, hasMask := strings.Cut(v.val, "/")
+	a, err := p.host(v, host)
+	if err != nil {
+		return err
+	}
+	bits := a.BitLen()
+	m := netip.PrefixFrom(a, bits).Masked().Addr() // all zero, of a's family
+	m = onesPrefix(m, bits)
+	if hasMask {
+		off := len(host) + 1
+		if n, ok := parseCNumber(mask, uint64(bits)); ok {
+			m = onesPrefix(m, int(n))
+		} else if ma, err := netip.ParseAddr(mask); err == nil && ma.Zone() == "" && ma.BitLen() == bits && (bits == 128 || ma.Is4()) {
+			m = ma
+		} else {
+			e := p.itemError(v, off, mask, "bad mask %q: expected a prefix length 0-%d or a mask such as %s", mask, bits, exampleMask(bits))
+			if looksInetAton(mask) && bits == 32 {
+				e.Kind = Unsupported
+				e.Msg = fmt.Sprintf("mask %q is not a plain dotted quad: write it as four decimal numbers or a prefix length", mask)
+			}
+			return e
+		}
+	}
+	o.Addr = Addr{Addr: a, Mask: m}
+	return nil
+}
+
+func exampleMask(bits int) string {
+	if bits == 32 {
+		return "255.255.0.0"
+	}
+	return "ffff:ffff::"
+}
+
+// onesPrefix returns an address of zero's family whose first n bits are set.
+func onesPrefix(zero netip.Addr, n int) netip.Addr {
+	b := zero.AsSlice()
+	for i := range b {
+		b[i] = 0
+	}
+	for i := 0; i < n; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	r, _ := netip.AddrFromSlice(b)
+	return r
+}
+
+// host reads the address part of an address option.
+func (p *parser) host(v word, s string) (netip.Addr, error) {
+	v6 := p.opts.Family == IPv6
+	if s == "" {
+		return netip.Addr{}, p.itemError(v, 0, s, "expected an address before the mask, found nothing")
+	}
+	if a, err := netip.ParseAddr(s); err == nil && a.Zone() == "" {
+		switch {
+		case v6 && a.Is6():
+			return a, nil
+		case !v6 && a.Is4():
+			return a, nil
+		case v6:
+			return netip.Addr{}, p.itemError(v, 0, s, "IPv4 address %s in an ip6tables rule: expected an IPv6 address (or leave out -6)", s)
+		default:
+			return netip.Addr{}, p.itemError(v, 0, s, "IPv6 address %s in an iptables rule: expected an IPv4 address (or use -6)", s)
+		}
+	}
+	if !v6 && looksInetAton(s) {
+		e := p.itemError(v, 0, s, "address %q is not a plain dotted quad: iptables reads it the way inet_aton does", s)
+		e.Kind = Unsupported
+		e.Hint = "write the address as four decimal numbers, such as 10.0.0.1"
+		return netip.Addr{}, e
+	}
+	if strings.ContainsAny(s, ":%") || !isHostname(s) {
+		return netip.Addr{}, p.itemError(v, 0, s, "bad address %q: expected an %s address", s, map[bool]string{false: "IPv4", true: "IPv6"}[v6])
+	}
+	addrs, err := p.opts.Resolver.Host(s, p.opts.Family)
+	if err != nil {
+		e := p.itemError(v, 0, s, "host name %q: %v", s, err)
+		e.Kind = Unsupported
+		if err == ErrNoHostLookup {
+			e.Msg = fmt.Sprintf("host name %q: ctmatch does not resolve names unless asked", s)
+			e.Hint = "write an address, or pass --resolve to look the name up now"
+		}
+		return netip.Addr{}, e
+	}
+	if len(addrs) != 1 {
+		e := p.itemError(v, 0, s, "host name %q resolves to %d addresses: expected exactly one", s, len(addrs))
+		e.Kind = Unsupported
+		return netip.Addr{}, e
+	}
+	return addrs[0], nil
+}
+
+// looksInetAton reports whether s is one to four dot-separated C numbers:
+// a form inet_aton reads (10.1.2, 010.0.0.1, 0x0a.0.0.1) but netip does not.
+func looksInetAton(s string) bool {
+	parts := strings.Split(s, ".")
+	if len(parts) > 4 {
+		return false
+	}
+	for _, part := range parts {
+		if _, ok := parseCNumber(part, math.MaxUint32); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// isHostname reports whether s is made of the characters of a DNS name.
+func isHostname(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// parseDecimal reads a decimal number of at most max.
+func parseDecimal(s string, max uint64) (uint64, bool) {
+	if s == "" {
+		return 0, false
+	}
+	var n uint64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+		if n > max {
+			return 0, false
+		}
+	}
+	return n, true
+}
+
+// parseCNumber reads a number as C's strtoul with base 0 does (0x hex,
+// leading-0 octal, else decimal), strictly: no sign, no blanks, nothing after
+// it; at most max.
+func parseCNumber(s string, max uint64) (uint64, bool) {
+	base := uint64(10)
+	digits := s
+	switch {
+	case len(s) > 2 && (s[:2] == "0x" || s[:2] == "0X"):
+		base, digits = 16, s[2:]
+	case len(s) > 1 && s[0] == '0':
+		base, digits = 8, s[1:]
+	}
+	if digits == "" {
+		return 0, false
+	}
+	var n uint64
+	for i := 0; i < len(digits); i++ {
+		d := uint64(36)
+		switch c := digits[i]; {
+		case c >= '0' && c <= '9':
+			d = uint64(c - '0')
+		case c >= 'a' && c <= 'f':
+			d = uint64(c-'a') + 10
+		case c >= 'A' && c <= 'F':
+			d = uint64(c-'A') + 10
+		}
+		if d >= base {
+			return 0, false
+		}
+		n = n*base + d
+		if n > max {
+			return 0, false
+		}
+	}
+	return n, true
+}

@@ -1,0 +1,106 @@
+package parse
+
+import "strings"
+
+// word is one word of the rule text: its value (quotes removed) and where it
+// was written.
+type word struct {
+	val    string // the word with quoting removed
+	pos    Pos    // first byte as written (the opening quote of a quoted word)
+	end    Pos    // first byte after the word as written
+	quoted bool
+}
+
+// splitText splits one line of iptables-save text into words, as
+// iptables-restore does: words are separated by blanks; a double-quoted word
+// may hold blanks, and inside it a backslash escapes the next byte.
+func splitText(text string) ([]word, *Error) {
+	var words []word
+	i := 0
+	for {
+		for i < len(text) && isBlank(text[i]) {
+			i++
+		}
+		if i == len(text) {
+			return words, nil
+		}
+		start := i
+		var b strings.Builder
+		quoted := false
+		for i < len(text) && !isBlank(text[i]) {
+			if text[i] != '"' {
+				b.WriteByte(text[i])
+				i++
+				continue
+			}
+			quoted = true
+			open := i
+			i++
+			for {
+				if i == len(text) {
+					return nil, &Error{Pos: Pos(open), Word: text[open:], Text: text,
+						Msg: "unterminated quoted word: expected a closing \""}
+				}
+				if text[i] == '\\' && i+1 < len(text) {
+					b.WriteByte(text[i+1])
+					i += 2
+					continue
+				}
+				if text[i] == '"' {
+					i++
+					break
+				}
+				b.WriteByte(text[i])
+				i++
+			}
+		}
+		words = append(words, word{val: b.String(), pos: Pos(start), end: Pos(i), quoted: quoted})
+	}
+}
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// Quote returns w as it is written in rule text: unchanged when it needs no
+// quoting, otherwise in double quotes with '"' and '\' escaped by a backslash.
+// Words joined by single spaces after Quote form the text that positions of
+// argv input refer to.
+func Quote(w string) string {
+	if w != "" && !strings.ContainsAny(w, " \t\n\r\"\\'") {
+		return w
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(w); i++ {
+		if w[i] == '"' || w[i] == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(w[i])
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// joinArgs renders argv as rule text and returns the text and its words.
+func joinArgs(args []string) (string, []word) {
+	var b strings.Builder
+	words := make([]word, 0, len(args))
+	for i, a := range args {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		q := Quote(a)
+		start := Pos(b.Len())
+		b.WriteString(q)
+		words = append(words, word{val: a, pos: start, end: Pos(b.Len()), quoted: q != a})
+	}
+	return b.String(), words
+}
+
+// at returns the position of byte off of the word's value in the text.
+// For a quoted word with escapes it is approximate (it ignores them).
+func (w word) at(off int) Pos {
+	if w.quoted {
+		return w.pos + 1 + Pos(off)
+	}
+	return w.pos + Pos(off)
+}
