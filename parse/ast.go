@@ -144,10 +144,10 @@ func (m *Conntrack) Option(k OptionKind) *Option {
 // Which value fields are set depends on Kind.
 type Option struct {
 	Kind    OptionKind `json:"option"`
-	Flag    Pos        `json:"pos"`         // the option word
-	Negated bool       `json:"negated"`     // "!" was written before the option
-	NegPos  Pos        `json:"neg_pos"`     // the "!"; NoPos when not negated
-	Value   Word       `json:"value"`       // the value word as written
+	Flag    Pos        `json:"pos"`             // the option word
+	Negated bool       `json:"negated"`         // "!" was written before the option
+	NegPos  Pos        `json:"neg_pos"`         // the "!"; NoPos when not negated
+	Value   Word       `json:"value"`           // the value word as written
 	Items   []Pos      `json:"items,omitempty"` // start of each list item (states, statuses)
 
 	States   State  `json:"states,omitempty"`   // OptState

@@ -14,8 +14,8 @@ package ktest
 
 import (
 	"os"
-	"strings"
 	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/ctmatch/ctmatch/internal/netns"
