@@ -19,8 +19,9 @@ import (
 //     "ct status & 0x200 != 0" / "ct status & 0x0 == 0".
 //   - values: "ct direction reply", "ct original protocol != 6",
 //     "ct reply proto-src 1000-2000", "ct original proto-dst != 1000-2000".
-//     Port matches need nft 1.0.7 or later to parse without an L4 protocol
-//     equality before them.
+//     nft 1.0.6 parses a port match only after an L4 protocol equality
+//     ("ct original protocol 6"), in inet tables only after "meta nfproto"
+//     too; nft 1.0.7 and later parse it alone.
 //   - addresses: "ct original ip saddr 10.1.2.3", "ct reply ip6 daddr
 //     2001:db8::/32", "ct original ip saddr 0.0.0.0/0" (every packet with an
 //     IPv4 conntrack), and for any other mask, or an address with bits outside

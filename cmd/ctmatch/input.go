@@ -1,0 +1,278 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ctmatch/ctmatch/parse"
+)
+
+// wordsFlags are the flags of every command that reads iptables words.
+type wordsFlags struct {
+	v4, v6      bool
+	file        string
+	errorFormat string
+	resolve     bool
+}
+
+func (f *wordsFlags) bind(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.BoolVarP(&f.v4, "ipv4", "4", false, "the words are iptables words (the default)")
+	fl.BoolVarP(&f.v6, "ipv6", "6", false, "the words are ip6tables words")
+	fl.StringVarP(&f.file, "file", "f", "", "read rules from `FILE`, one per line (- for standard input)")
+	fl.StringVar(&f.errorFormat, "error-format", "text", "print errors as `text` or json (one object per line)")
+	fl.BoolVar(&f.resolve, "resolve", false, "look up host names in addresses (each must resolve to exactly one address)")
+}
+
+// source is one rule to read: argv words, or a line of text.
+type source struct {
+	file string // "" for the command line
+	line int    // 1-based line in file
+	text string // the rule text, when the rule is text
+	args []string
+	argv bool
+}
+
+// sources returns the rules a command was given: the words after "--", or the
+// lines of -f FILE.
+func (f *wordsFlags) sources(cmd *cobra.Command, args []string) ([]source, error) {
+	if f.v4 && f.v6 {
+		return nil, usageError("-4 and -6 cannot be used together")
+	}
+	if f.errorFormat != "text" && f.errorFormat != "json" {
+		return nil, usageError("--error-format must be text or json, not %q", f.errorFormat)
+	}
+	dash := cmd.ArgsLenAtDash()
+	if f.file != "" {
+		if len(args) > 0 {
+			return nil, usageError("give the rules either with -f or after --, not both")
+		}
+		return f.readFile(cmd)
+	}
+	if dash < 0 || dash > 0 || len(args) == 0 {
+		if len(args) > 0 && dash != 0 {
+			return nil, usageError("the iptables words must come after \"--\" (for example: %s -- -m conntrack --ctstate NEW)", cmd.CommandPath())
+		}
+		return nil, usageError("no rule given: put the iptables words after \"--\", or use -f FILE")
+	}
+	if len(args) == 1 && strings.ContainsAny(args[0], " \t") {
+		return []source{{text: args[0]}}, nil
+	}
+	return []source{{args: args, argv: true}}, nil
+}
+
+func (f *wordsFlags) readFile(cmd *cobra.Command) ([]source, error) {
+	var r io.Reader
+	name := f.file
+	if name == "-" {
+		r, name = cmd.InOrStdin(), "<stdin>"
+	} else {
+		fh, err := os.Open(name)
+		if err != nil {
+			return nil, &exitError{code: exitUnsupported, err: err}
+		}
+		defer fh.Close()
+		r = fh
+	}
+	var out []source
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimRight(sc.Text(), "\r")
+		if t := strings.TrimSpace(line); t == "" || strings.HasPrefix(t, "#") {
+			continue
+		}
+		out = append(out, source{file: name, line: n, text: line})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, &exitError{code: exitUnsupported, err: fmt.Errorf("read %s: %w", name, err)}
+	}
+	return out, nil
+}
+
+func (f *wordsFlags) parseOptions(ctx context.Context) parse.Options {
+	o := parse.Options{Family: parse.IPv4}
+	if f.v6 {
+		o.Family = parse.IPv6
+	}
+	o.Resolver = &systemResolver{ctx: ctx, hosts: f.resolve}
+	return o
+}
+
+func (s source) parse(o parse.Options) (*parse.Rule, error) {
+	if s.argv {
+		return parse.ParseArgs(s.args, o)
+	}
+	return parse.ParseText(s.text, o)
+}
+
+// systemResolver adds /etc/services to the built-in service names and, when
+// asked, looks host names up with the system's resolver.
+type systemResolver struct {
+	ctx      context.Context
+	hosts    bool
+	services map[string]uint16
+}
+
+func (r *systemResolver) Service(name string) (uint16, bool) {
+	if p, ok := parse.Builtin.Service(name); ok {
+		return p, true
+	}
+	if r.services == nil {
+		r.services = readServices("/etc/services")
+	}
+	p, ok := r.services[name]
+	return p, ok
+}
+
+func (r *systemResolver) Host(name string, family parse.Family) ([]netip.Addr, error) {
+	if !r.hosts {
+		return nil, parse.ErrNoHostLookup
+	}
+	network := "ip4"
+	if family == parse.IPv6 {
+		network = "ip6"
+	}
+	addrs, err := net.DefaultResolver.LookupNetIP(r.ctx, network, name)
+	if err != nil {
+		var dnsErr *net.DNSError
+		if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
+			return nil, fmt.Errorf("no %s address found", map[string]string{"ip4": "IPv4", "ip6": "IPv6"}[network])
+		}
+		return nil, err
+	}
+	for i, a := range addrs {
+		addrs[i] = a.Unmap()
+		if family == parse.IPv6 {
+			addrs[i] = a
+		}
+	}
+	return dedupAddrs(addrs), nil
+}
+
+func dedupAddrs(in []netip.Addr) []netip.Addr {
+	var out []netip.Addr
+	for _, a := range in {
+		dup := false
+		for _, b := range out {
+			dup = dup || a == b
+		}
+		if !dup {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// readServices reads the names and aliases of a services(5) file.
+func readServices(path string) map[string]uint16 {
+	m := map[string]uint16{}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return m
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		fields := strings.Fields(line)
+		if len(fields) < 2 {
+			continue
+		}
+		portStr, _, _ := strings.Cut(fields[1], "/")
+		port, err := strconv.ParseUint(portStr, 10, 16)
+		if err != nil {
+			continue
+		}
+		for _, n := range append(fields[:1], fields[2:]...) {
+			if _, seen := m[n]; !seen {
+				m[n] = uint16(port)
+			}
+		}
+	}
+	return m
+}
+
+// reporter prints rule errors in the chosen format and remembers the worst
+// exit code.
+type reporter struct {
+	w      io.Writer
+	json   bool
+	code   int
+	errors int
+}
+
+// report prints err, which came from reading the rule src.
+func (r *reporter) report(src source, err error) {
+	r.errors++
+	var pe *parse.Error
+	if !errors.As(err, &pe) {
+		r.raise(exitUnsupported)
+		r.print(src, 0, "", err.Error(), "")
+		return
+	}
+	if pe.Kind == parse.Unsupported {
+		r.raise(exitUnsupported)
+	} else {
+		r.raise(exitInvalid)
+	}
+	col := int(pe.Pos) + 1
+	detail := pe.Caret()
+	if pe.Hint != "" {
+		detail += "\n  " + pe.Hint
+	}
+	r.print(src, col, pe.Word, pe.Msg, detail)
+}
+
+func (r *reporter) raise(code int) {
+	if code > r.code {
+		r.code = code
+	}
+}
+
+func (r *reporter) print(src source, col int, word, msg, detail string) {
+	if r.json {
+		obj := struct {
+			File    string `json:"file,omitempty"`
+			Line    int    `json:"line,omitempty"`
+			Column  int    `json:"column,omitempty"`
+			Word    string `json:"word"`
+			Message string `json:"message"`
+		}{src.file, src.line, col, word, msg}
+		b, _ := json.Marshal(obj)
+		fmt.Fprintf(r.w, "%s\n", b)
+		return
+	}
+	var where string
+	switch {
+	case src.file != "" && col > 0:
+		where = fmt.Sprintf("%s:%d:%d: ", src.file, src.line, col)
+	case src.file != "":
+		where = fmt.Sprintf("%s:%d: ", src.file, src.line)
+	case col > 0:
+		where = fmt.Sprintf("col %d: ", col)
+	}
+	fmt.Fprintf(r.w, "ctmatch: %s%s\n", where, msg)
+	if detail != "" {
+		fmt.Fprintf(r.w, "%s\n", detail)
+	}
+}
+
+// err returns the error a command ends with after reporting, or nil.
+func (r *reporter) err() error {
+	if r.code == 0 {
+		return nil
+	}
+	return &exitError{code: r.code, printed: true}
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitUnsupported = 1 // valid iptables that ctmatch does not support, or a failure of the system
+	exitInvalid     = 2 // words iptables rejects, or bad usage
+)
+
+// exitError is an error with the exit code it calls for. Its message has
+// already been printed when printed is set.
+type exitError struct {
+	code    int
+	err     error
+	printed bool
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageError marks bad usage (exit 2).
+func usageError(format string, args ...any) error {
+	return &exitError{code: exitInvalid, err: fmt.Errorf(format, args...)}
+}
+
+// run executes the command line args and returns the exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCmd(stdin)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if !ee.printed && ee.err != nil {
+			fmt.Fprintf(stderr, "ctmatch: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	// Errors from cobra itself: unknown flags and commands, bad arguments.
+	fmt.Fprintf(stderr, "ctmatch: %v\n", err)
+	fmt.Fprintf(stderr, "Run 'ctmatch --help' for usage.\n")
+	return exitInvalid
+}
+
+func newRootCmd(stdin io.Reader) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "ctmatch",
+		Short: "Translate iptables conntrack matches into native nftables ct expressions",
+		Long: `ctmatch reads iptables' conntrack match syntax (-m conntrack --ctstate …,
+-m state --state …) and turns it into native nftables ct expressions that
+behave exactly like the kernel's xt_conntrack match.
+
+The iptables words always come after "--": either as separate arguments, as a
+shell passes them to iptables, or as one quoted argument holding the rule text.
+
+Exit codes: 0 success; 1 valid iptables that ctmatch does not support (yet), or
+a failure of the system; 2 words that iptables itself would reject, or bad
+usage.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(stdin)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError("%v\n  (iptables words go after \"--\": %s -- -m conntrack --ctstate NEW)", err, c.CommandPath())
+	})
+	root.AddCommand(newVersionCmd(), newFmtCmd())
+	return root
+}
