@@ -82,6 +82,6 @@ usage.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError("%v\n  (iptables words go after \"--\": %s -- -m conntrack --ctstate NEW)", err, c.CommandPath())
 	})
-	root.AddCommand(newVersionCmd(), newFmtCmd())
+	root.AddCommand(newVersionCmd(), newFmtCmd(), newTranslateCmd())
 	return root
 }

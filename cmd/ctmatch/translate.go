@@ -1,0 +1,193 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ctmatch/ctmatch/compile"
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/parse"
+)
+
+type translateOptions struct {
+	words     wordsFlags
+	table     string
+	family    string
+	noCounter bool
+	output    string
+}
+
+func newTranslateCmd() *cobra.Command {
+	var o translateOptions
+	cmd := &cobra.Command{
+		Use:   "translate [-4|-6] [--family ip|ip6|inet] [--table NAME] (-- WORDS | -f FILE)",
+		Short: "Translate iptables conntrack rules into nft rules with the kernel's exact semantics",
+		Long: `translate is a drop-in for iptables-translate for rules that use the conntrack
+match: it prints one line per nft rule, in iptables-translate's format
+(nft 'add rule ip filter INPUT ct state new counter accept').
+
+Unlike iptables-translate, the nft rules match exactly the packets the kernel's
+xt_conntrack match matches. Where that takes more than one nft rule (for
+example --ctstate NEW,DNAT, or a state that holds without a conntrack next to
+other options), translate prints several rules that no packet can match twice,
+so a counter still counts each packet once.
+
+The words carry -A CHAIN or -I CHAIN, and -t TABLE picks the table as in
+iptables (filter when absent). --table NAME writes into another nft table,
+--family inet into an inet table (each rule then starts with meta nfproto).
+-I CHAIN becomes insert rule (the pieces of one rule are printed last first, so
+that the chain holds them in order); -I CHAIN N with N > 1 needs the kernel's
+view of the chain and exits 1: use ctmatch insert rule --index N.
+
+nft 1.0.6 cannot parse a ct port match that has no protocol test before it
+(nft 1.0.7 and later can); such a rule is printed in its correct form with a
+# comment line after it. ctmatch loads such rules itself on any version.`,
+		Example: `  ctmatch translate -- -A INPUT -m conntrack --ctstate NEW,SNAT -j ACCEPT
+  ctmatch translate --family inet --table fw -- -A input -m conntrack ! --ctstate INVALID
+  ctmatch translate -6 -- -I INPUT -m conntrack --ctorigsrc 2001:db8::/32 -j DROP
+  ctmatch translate -f rules.txt`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			srcs, err := o.words.sources(cmd, args)
+			if err != nil {
+				return err
+			}
+			return runTranslate(cmd, &o, srcs)
+		},
+	}
+	o.words.bind(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&o.table, "table", "", "write into the nft table `NAME` (default: the iptables table, -t or filter)")
+	fl.StringVar(&o.family, "family", "", "nft table `FAMILY`: ip, ip6 or inet (default ip, or ip6 with -6)")
+	fl.BoolVar(&o.noCounter, "no-counter", false, "leave out the counter iptables-translate adds to every rule")
+	fl.StringVarP(&o.output, "output", "o", "nft", "output `FORM`: nft (nft commands, as iptables-translate prints them)")
+	return cmd
+}
+
+func runTranslate(cmd *cobra.Command, o *translateOptions, srcs []source) error {
+	if o.output != "nft" {
+		return usageError("-o must be nft, not %q", o.output)
+	}
+	popts := o.words.parseOptions(cmd.Context())
+	copts := compile.Options{Family: popts.Family, Counter: !o.noCounter}
+	switch o.family {
+	case "":
+		copts.Table = expr.FamilyIP
+		if popts.Family == parse.IPv6 {
+			copts.Table = expr.FamilyIP6
+		}
+	case "ip":
+		copts.Table = expr.FamilyIP
+	case "ip6":
+		copts.Table = expr.FamilyIP6
+	case "inet":
+		copts.Table = expr.FamilyInet
+	default:
+		return usageError("--family must be ip, ip6 or inet, not %q", o.family)
+	}
+	if copts.Table == expr.FamilyIP && popts.Family == parse.IPv6 {
+		return usageError("--family ip takes iptables words: leave out -6, or use --family ip6 or inet")
+	}
+	if copts.Table == expr.FamilyIP6 && popts.Family == parse.IPv4 {
+		return usageError("--family ip6 takes ip6tables words: add -6")
+	}
+	out := cmd.OutOrStdout()
+	rep := &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}
+	for _, src := range srcs {
+		if src.file != "" && isSaveLine(src.text) {
+			rep.report(src, fmt.Errorf("this looks like an iptables-save file: translating iptables-save files is not supported yet (give one rule per line)"))
+			break
+		}
+		r, err := src.parse(popts)
+		if err != nil {
+			rep.report(src, err)
+			continue
+		}
+		if err := translateRule(out, r, o, copts); err != nil {
+			rep.report(src, err)
+		}
+	}
+	return rep.err()
+}
+
+// isSaveLine reports whether a line belongs to the iptables-save format.
+func isSaveLine(s string) bool {
+	s = strings.TrimSpace(s)
+	return strings.HasPrefix(s, "*") || strings.HasPrefix(s, ":") || s == "COMMIT"
+}
+
+// translateRule prints the nft commands for one iptables rule.
+func translateRule(w io.Writer, r *parse.Rule, o *translateOptions, copts compile.Options) error {
+	c := r.Command
+	if c == nil {
+		return &parse.Error{Pos: 0, Text: r.Text, Word: firstWord(r.Text), Kind: parse.Invalid,
+			Msg: "no command: translate needs -A CHAIN or -I CHAIN among the words"}
+	}
+	if c.Op == parse.Insert && c.Index > 1 {
+		return &parse.Error{Pos: c.IndexPos, Text: r.Text, Word: r.Text[c.IndexPos:c.End()], Kind: parse.Unsupported,
+			Msg:  fmt.Sprintf("-I %s %d needs the kernel's groups: use ctmatch insert rule --index %d", c.Chain, c.Index, c.Index),
+			Hint: "translate sees one rule at a time, and one iptables rule can be several nft rules"}
+	}
+	rules, err := compile.Rule(r, copts)
+	if err != nil {
+		return err
+	}
+	verb := "add"
+	if c.Op == parse.Insert {
+		verb = "insert"
+		slices.Reverse(rules)
+	}
+	table := o.table
+	if table == "" {
+		table = r.TableName()
+	}
+	for _, nr := range rules {
+		fmt.Fprintf(w, "nft %s\n", shellQuote(fmt.Sprintf("%s rule %s %s %s %s", verb, copts.Table, table, c.Chain, nr)))
+		if portsWithoutProtocol(nr) {
+			fmt.Fprintln(w, "# nft 1.0.6 cannot parse a ct port match without a protocol test before it: nft 1.0.7 and later load the line above, and so does ctmatch add rule on any version")
+		}
+	}
+	return nil
+}
+
+func firstWord(s string) string {
+	if f := strings.Fields(s); len(f) > 0 {
+		return f[0]
+	}
+	return ""
+}
+
+// portsWithoutProtocol reports whether a rule has a ct port match with no
+// protocol equality before it for a protocol nft 1.0.6 knows ports for.
+func portsWithoutProtocol(r expr.Rule) bool {
+	proto := false
+	for _, m := range r.Matches {
+		c, ok := m.(expr.Ct)
+		if !ok {
+			continue
+		}
+		switch c.Key {
+		case expr.CtProtocol:
+			if c.Op == expr.OpEq && nft106Ports[c.Lo] {
+				proto = true
+			}
+		case expr.CtProtoSrc, expr.CtProtoDst:
+			if !proto {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// nft106Ports are the protocols nft 1.0.6 knows ports for: tcp, udp, udplite,
+// sctp, dccp, icmp, icmpv6.
+var nft106Ports = map[uint32]bool{6: true, 17: true, 136: true, 132: true, 33: true, 1: true, 58: true}
+
+// shellQuote quotes s for a POSIX shell with single quotes.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

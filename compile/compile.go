@@ -1,0 +1,525 @@
+// Package compile turns parsed iptables conntrack rules into nftables rules
+// that behave exactly like the kernel's xt_conntrack match. It is the one
+// place where ctmatch decides what a rule means.
+//
+// The kernel facts it rests on (net/netfilter/xt_conntrack.c and nft_ct.c):
+//
+//   - xt_conntrack gives a packet without a conntrack (ct == NULL) the state
+//     INVALID, or UNTRACKED when it was marked notrack, and then returns
+//     whether --ctstate was given and passed: every other option is ignored.
+//   - nft's ct state key works for every packet, but every other ct key stops
+//     the rule (NFT_BREAK) when ct == NULL, whatever the comparison.
+//   - xt's SNAT and DNAT states are the conntrack status bits IPS_SRC_NAT and
+//     IPS_DST_NAT, read only when ct != NULL.
+//
+// So one iptables rule can need several nft rules. compile makes them
+// mutually exclusive, so that a counter or any other statement still runs at
+// most once per packet.
+//
+// The package is pure and deterministic: no I/O, no clock.
+package compile
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/parse"
+)
+
+// Options say how to compile a rule.
+type Options struct {
+	// Table is the family of the nft table the rules go into: ip, ip6 or
+	// inet. In an inet table every rule starts with meta nfproto.
+	Table expr.Family
+	// Family says whether the rule's words are iptables (IPv4) or ip6tables
+	// (IPv6) words. It must agree with an ip or ip6 Table.
+	Family parse.Family
+	// Counter adds a counter to every rule, as iptables counts every rule.
+	Counter bool
+}
+
+// The nft state bits that occur exactly when a packet has no conntrack.
+const nb = uint32(expr.StateInvalid | expr.StateUntracked)
+
+// everyState is every bit nft's ct state can have.
+const everyState = uint32(expr.StateInvalid | expr.StateEstablished | expr.StateRelated | expr.StateNew | expr.StateUntracked)
+
+// trackedStates are the states of a packet that has a conntrack.
+const trackedStates = uint32(expr.StateEstablished | expr.StateRelated | expr.StateNew)
+
+// Rule compiles one iptables rule into the nft rules that together match
+// exactly the packets it matches, one at most per packet, in canonical order.
+func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
+	if err := checkFamily(o); err != nil {
+		return nil, err
+	}
+	verdict, err := verdictOf(r.Target)
+	if err != nil {
+		return nil, err
+	}
+	pieces := []piece{{}}
+	for _, m := range r.Matches {
+		ct, ok := m.(*parse.Conntrack)
+		if !ok {
+			return nil, fmt.Errorf("col %d: match not supported", m.Pos()+1)
+		}
+		pieces = product(pieces, decompose(ct, o.Family))
+	}
+	var out []expr.Rule
+	for _, p := range pieces {
+		ms, ok := p.matches()
+		if !ok {
+			continue
+		}
+		out = append(out, finish(ms, o, verdict))
+	}
+	if len(out) == 0 {
+		// Every piece can never match: keep one rule that never matches, so
+		// that listings and counters still show the rule.
+		out = append(out, finish([]expr.Match{never()}, o, verdict))
+	}
+	return out, nil
+}
+
+func checkFamily(o Options) error {
+	switch {
+	case o.Table == expr.FamilyIP && o.Family == parse.IPv6:
+		return fmt.Errorf("ip6tables words (-6) cannot go into an ip table: use an ip6 or inet table")
+	case o.Table == expr.FamilyIP6 && o.Family == parse.IPv4:
+		return fmt.Errorf("iptables words cannot go into an ip6 table: use -6 for ip6tables words, or an ip or inet table")
+	case o.Table != expr.FamilyIP && o.Table != expr.FamilyIP6 && o.Table != expr.FamilyInet:
+		return fmt.Errorf("table family %v: expected ip, ip6 or inet", o.Table)
+	}
+	return nil
+}
+
+func finish(ms []expr.Match, o Options, v expr.Verdict) expr.Rule {
+	var all []expr.Match
+	if o.Table == expr.FamilyInet {
+		all = append(all, nfproto(o.Family))
+	}
+	all = append(all, ms...)
+	return expr.Rule{Matches: all, Counter: o.Counter, Verdict: v}
+}
+
+// nfproto is "meta nfproto ipv4|ipv6": an inet table sees both families, an
+// iptables rule only one.
+func nfproto(f parse.Family) expr.Match {
+	if f == parse.IPv6 {
+		return expr.Nfproto{Family: expr.FamilyIP6}
+	}
+	return expr.Nfproto{Family: expr.FamilyIP}
+}
+
+// never is a match that no packet passes: "ct status & 0x0 != 0".
+func never() expr.Match { return expr.Ct{Key: expr.CtStatus, Op: expr.OpAny, Mask: 0} }
+
+func verdictOf(t *parse.Target) (expr.Verdict, error) {
+	if t == nil {
+		return expr.Verdict{}, nil
+	}
+	if t.Kind == parse.TargetChain {
+		if t.Goto {
+			return expr.Verdict{Kind: expr.VerdictGoto, Chain: t.Name}, nil
+		}
+		return expr.Verdict{Kind: expr.VerdictJump, Chain: t.Name}, nil
+	}
+	switch t.Name {
+	case "ACCEPT":
+		return expr.Verdict{Kind: expr.VerdictAccept}, nil
+	case "DROP":
+		return expr.Verdict{Kind: expr.VerdictDrop}, nil
+	case "RETURN":
+		return expr.Verdict{Kind: expr.VerdictReturn}, nil
+	}
+	return expr.Verdict{}, fmt.Errorf("col %d: target %s is not supported", t.NamePos+1, t.Name)
+}
+
+// atomKind is the role of one condition in a piece.
+type atomKind uint8
+
+const (
+	atomKey   atomKind = iota // a condition on a ct key other than state
+	atomHasCt                 // holds for every packet that has a conntrack
+	atomNever                 // holds for no packet
+)
+
+// atom is one condition of an option.
+type atom struct {
+	kind atomKind
+	ct   expr.Ct // for atomKey
+}
+
+// piece is one nft rule in the making: a conjunction of conditions.
+type piece struct {
+	pos    *uint32   // the state must be one of these (nil: no such test)
+	neg    uint32    // the state must be none of these
+	nat    []expr.Ct // the NAT status tests of --ctstate, in match order
+	others []atom    // the other options, in match order, each in iptables-save order
+}
+
+func (p piece) clone() piece {
+	q := p
+	if p.pos != nil {
+		v := *p.pos
+		q.pos = &v
+	}
+	q.nat = append([]expr.Ct(nil), p.nat...)
+	q.others = append([]atom(nil), p.others...)
+	return q
+}
+
+// requireStates adds the test "state is one of s".
+func (p *piece) requireStates(s uint32) {
+	if p.pos == nil {
+		p.pos = &s
+		return
+	}
+	*p.pos &= s
+}
+
+// product returns every conjunction of a piece of a with a piece of b, in
+// order: the decompositions of two matches in one rule multiply.
+func product(a, b []piece) []piece {
+	var out []piece
+	for _, x := range a {
+		for _, y := range b {
+			z := x.clone()
+			if y.pos != nil {
+				z.requireStates(*y.pos)
+			}
+			z.neg |= y.neg
+			z.nat = append(z.nat, y.nat...)
+			z.others = append(z.others, y.others...)
+			out = append(out, z)
+		}
+	}
+	return out
+}
+
+// decompose splits one conntrack match into mutually exclusive pieces (see
+// the package comment). With R its real states (nft bits), N its NAT status
+// bits, NB = invalid|untracked and O its other options:
+//
+//	--ctstate:   A = state in R∩NB;  B = state in R∖NB, O;  C = state not in R∖NB, status & N != 0, O
+//	! --ctstate: A = state in NB∖R;  B = state not in R∪NB, status & N == 0, O
+//
+// each piece present only when its sets are not empty; without O and N, A
+// and B are the single test "state in R" (negated: "state not in R").
+func decompose(m *parse.Conntrack, fam parse.Family) []piece {
+	var others []atom
+	var stateOpt *parse.Option
+	for _, k := range parse.Kinds() {
+		o := m.Option(k)
+		if o == nil {
+			continue
+		}
+		if k == parse.OptState {
+			stateOpt = o
+			continue
+		}
+		others = append(others, compilers[k](o, fam))
+	}
+	if stateOpt == nil {
+		return []piece{{others: others}}
+	}
+	r, n := stateBits(stateOpt.States)
+	if len(others) == 0 && n == 0 {
+		p := piece{}
+		if stateOpt.Negated {
+			p.neg = r
+		} else {
+			p.requireStates(r)
+		}
+		return []piece{p}
+	}
+	var out []piece
+	if !stateOpt.Negated {
+		if r&nb != 0 {
+			p := piece{}
+			p.requireStates(r & nb)
+			out = append(out, p)
+		}
+		if r&^nb != 0 {
+			p := piece{others: others}
+			p.requireStates(r &^ nb)
+			out = append(out, p)
+		}
+		if n != 0 {
+			p := piece{nat: []expr.Ct{natStatus(n, false)}, others: others}
+			if r&^nb != 0 {
+				p.neg = r &^ nb
+			}
+			out = append(out, p)
+		}
+		return out
+	}
+	if nb&^r != 0 {
+		p := piece{}
+		p.requireStates(nb &^ r)
+		out = append(out, p)
+	}
+	p := piece{neg: r | nb, others: others}
+	if n != 0 {
+		p.nat = []expr.Ct{natStatus(n, true)}
+	}
+	return append(out, p)
+}
+
+// stateBits maps xt_conntrack's state bits onto nft's ct state bits (the real
+// states) and ct status bits (SNAT and DNAT, which xt derives from the status).
+func stateBits(s parse.State) (real, nat uint32) {
+	pairs := []struct {
+		xt  parse.State
+		nft expr.State
+	}{
+		{parse.StateInvalid, expr.StateInvalid},
+		{parse.StateEstablished, expr.StateEstablished},
+		{parse.StateRelated, expr.StateRelated},
+		{parse.StateNew, expr.StateNew},
+		{parse.StateUntracked, expr.StateUntracked},
+	}
+	for _, p := range pairs {
+		if s&p.xt != 0 {
+			real |= uint32(p.nft)
+		}
+	}
+	if s&parse.StateSNAT != 0 {
+		nat |= uint32(expr.StatusSNAT)
+	}
+	if s&parse.StateDNAT != 0 {
+		nat |= uint32(expr.StatusDNAT)
+	}
+	return real, nat
+}
+
+// natStatus is the test of the virtual states SNAT and DNAT:
+// "ct status snat,dnat", negated "ct status ! snat,dnat".
+func natStatus(n uint32, negated bool) expr.Ct {
+	op := expr.OpAny
+	if negated {
+		op = expr.OpNone
+	}
+	return expr.Ct{Key: expr.CtStatus, Op: op, Mask: n}
+}
+
+// matches returns the nft matches of the piece in canonical order — the state
+// test, the NAT status test, the other options — or false when no packet can
+// pass it.
+func (p piece) matches() ([]expr.Match, bool) {
+	keyed := false // the piece reads a ct key other than state, so it needs ct != NULL
+	neg := p.neg
+	var rest []expr.Ct
+	statusNone := -1 // index in rest of the "status & X == 0" test
+	addStatus := func(c expr.Ct) {
+		if c.Op == expr.OpNone && statusNone >= 0 {
+			// Two "none of these bits" tests are one: & (X|Y) == 0.
+			rest[statusNone].Mask |= c.Mask
+			return
+		}
+		if c.Op == expr.OpNone {
+			statusNone = len(rest)
+		}
+		rest = append(rest, c)
+	}
+	for _, c := range p.nat {
+		keyed = true
+		addStatus(c)
+	}
+	for _, a := range p.others {
+		switch a.kind {
+		case atomNever:
+			return nil, false
+		case atomHasCt:
+			// Holds for every packet with a conntrack: on its own it is
+			// "ct state ! invalid,untracked", next to another ct key nothing.
+			neg |= nb
+		case atomKey:
+			keyed = true
+			if a.ct.Key == expr.CtStatus {
+				addStatus(a.ct)
+			} else {
+				rest = append(rest, a.ct)
+			}
+		}
+	}
+	// A piece that reads another ct key only ever sees packets with a
+	// conntrack: their state is new, established or related, so invalid and
+	// untracked need no test there.
+	possible := everyState
+	if keyed {
+		possible = trackedStates
+	}
+	var out []expr.Match
+	if p.pos != nil {
+		allowed := *p.pos &^ neg
+		if keyed {
+			allowed &^= nb
+		}
+		if allowed&possible == 0 {
+			return nil, false
+		}
+		out = append(out, expr.Ct{Key: expr.CtState, Op: expr.OpAny, Mask: allowed})
+	} else {
+		if keyed {
+			neg &^= nb
+		}
+		if possible&^neg == 0 {
+			return nil, false
+		}
+		if neg != 0 {
+			out = append(out, expr.Ct{Key: expr.CtState, Op: expr.OpNone, Mask: neg})
+		}
+	}
+	for _, c := range rest {
+		out = append(out, c)
+	}
+	return out, true
+}
+
+// compilers is compile's dispatch table: one function per option other than
+// --ctstate (which decompose handles), each giving the condition the option
+// adds to a piece.
+var compilers = map[parse.OptionKind]func(o *parse.Option, fam parse.Family) atom{
+	parse.OptProto:       ctProto,
+	parse.OptOrigSrc:     ctAddr,
+	parse.OptOrigDst:     ctAddr,
+	parse.OptReplSrc:     ctAddr,
+	parse.OptReplDst:     ctAddr,
+	parse.OptOrigSrcPort: ctPort,
+	parse.OptOrigDstPort: ctPort,
+	parse.OptReplSrcPort: ctPort,
+	parse.OptReplDstPort: ctPort,
+	parse.OptStatus:      ctStatus,
+	parse.OptExpire:      ctExpire,
+	parse.OptDir:         ctDir,
+}
+
+// Handled returns the options compile has a function for, --ctstate first:
+// the dispatch table, for tests that check every option is covered.
+func Handled() []parse.OptionKind {
+	out := []parse.OptionKind{parse.OptState}
+	for _, k := range parse.Kinds() {
+		if compilers[k] != nil {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func key(c expr.Ct) atom { return atom{kind: atomKey, ct: c} }
+
+// ctProto compiles --ctproto P to "ct original protocol P"
+// (negated: "ct original protocol != P").
+func ctProto(o *parse.Option, _ parse.Family) atom {
+	return key(expr.Ct{Key: expr.CtProtocol, Dir: expr.DirOriginal, Op: eqOp(o.Negated), Lo: uint32(o.Proto)})
+}
+
+// ctAddr compiles --ctorigsrc/--ctorigdst/--ctreplsrc/--ctrepldst A/M to
+// "ct original ip saddr A/M" (or ip6, daddr, reply; negated "!="), with the
+// address pre-masked and a mask that need not be contiguous:
+// "ct original ip saddr & 255.0.255.0 == 10.0.5.0".
+func ctAddr(o *parse.Option, fam parse.Family) atom {
+	var k expr.CtKey
+	src := o.Kind == parse.OptOrigSrc || o.Kind == parse.OptReplSrc
+	switch {
+	case fam == parse.IPv6 && src:
+		k = expr.CtSrcIP6
+	case fam == parse.IPv6:
+		k = expr.CtDstIP6
+	case src:
+		k = expr.CtSrcIP
+	default:
+		k = expr.CtDstIP
+	}
+	return key(expr.Ct{Key: k, Dir: dirOf(o.Kind), Op: eqOp(o.Negated), Addr: o.Addr.Masked(), AddrMask: o.Addr.Mask})
+}
+
+// ctPort compiles the port options to "ct original proto-dst 22" or a range
+// "ct reply proto-src 1000-2000" (negated "!="), with no protocol test: xt
+// compares the tuple's raw port field for every protocol (for ICMP, type<<8|code
+// and the id).
+func ctPort(o *parse.Option, _ parse.Family) atom {
+	k := expr.CtProtoSrc
+	if o.Kind == parse.OptOrigDstPort || o.Kind == parse.OptReplDstPort {
+		k = expr.CtProtoDst
+	}
+	c := expr.Ct{Key: k, Dir: dirOf(o.Kind), Lo: o.Lo}
+	if o.Lo == o.Hi {
+		c.Op = eqOp(o.Negated)
+	} else {
+		c.Op, c.Hi = rangeOp(o.Negated), o.Hi
+	}
+	return key(c)
+}
+
+// ctStatus compiles --ctstatus S to "ct status S" (any of the bits; negated
+// "ct status ! S"). NONE is no bit: "--ctstatus NONE" never matches and
+// "! --ctstatus NONE" holds for every packet with a conntrack.
+func ctStatus(o *parse.Option, _ parse.Family) atom {
+	if o.Statuses == 0 {
+		if o.Negated {
+			return atom{kind: atomHasCt}
+		}
+		return atom{kind: atomNever}
+	}
+	op := expr.OpAny
+	if o.Negated {
+		op = expr.OpNone
+	}
+	return key(expr.Ct{Key: expr.CtStatus, Op: op, Mask: uint32(o.Statuses)})
+}
+
+// ctExpire compiles --ctexpire A:B to "ct expiration A000ms-B999ms" (negated
+// "!="): xt compares whole seconds left, nft milliseconds, so second B lasts
+// until B·1000+999 ms. nft's value is 32 bits of milliseconds: the bounds are
+// clamped to 4294967295 ms, a range that starts above it never matches, and a
+// range that covers all of it holds for every packet with a conntrack.
+func ctExpire(o *parse.Option, _ parse.Family) atom {
+	lo := uint64(o.Lo) * 1000
+	hi := uint64(o.Hi)*1000 + 999
+	if hi > math.MaxUint32 {
+		hi = math.MaxUint32
+	}
+	all := lo == 0 && hi == math.MaxUint32
+	none := lo > math.MaxUint32
+	switch {
+	case all && !o.Negated, none && o.Negated:
+		return atom{kind: atomHasCt}
+	case all && o.Negated, none && !o.Negated:
+		return atom{kind: atomNever}
+	}
+	return key(expr.Ct{Key: expr.CtExpiration, Op: rangeOp(o.Negated), Lo: uint32(lo), Hi: uint32(hi)})
+}
+
+// ctDir compiles --ctdir ORIGINAL|REPLY to "ct direction original|reply".
+func ctDir(o *parse.Option, _ parse.Family) atom {
+	v := uint32(expr.DirOriginal)
+	if o.Dir == parse.DirReply {
+		v = uint32(expr.DirReply)
+	}
+	return key(expr.Ct{Key: expr.CtDirection, Op: expr.OpEq, Lo: v})
+}
+
+func dirOf(k parse.OptionKind) expr.Dir {
+	switch k {
+	case parse.OptReplSrc, parse.OptReplDst, parse.OptReplSrcPort, parse.OptReplDstPort:
+		return expr.DirReply
+	}
+	return expr.DirOriginal
+}
+
+func eqOp(negated bool) expr.Op {
+	if negated {
+		return expr.OpNeq
+	}
+	return expr.OpEq
+}
+
+func rangeOp(negated bool) expr.Op {
+	if negated {
+		return expr.OpNotRange
+	}
+	return expr.OpRange
+}
