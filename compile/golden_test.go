@@ -1,0 +1,188 @@
+package compile_test
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ctmatch/ctmatch/compile"
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/parse"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/golden.txt")
+
+// testCase is one line of testdata/cases.txt.
+type testCase struct {
+	name   string
+	family parse.Family
+	words  string
+}
+
+// tableCase is a case compiled for one table family.
+type tableCase struct {
+	testCase
+	table expr.Family
+}
+
+func (c tableCase) key() string { return c.name + " " + c.table.String() }
+
+func loadCases(t testing.TB) []testCase {
+	t.Helper()
+	f, err := os.Open("testdata/cases.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []testCase
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		parts := strings.SplitN(line, " | ", 3)
+		if len(parts) != 3 {
+			t.Fatalf("bad case line %q", line)
+		}
+		c := testCase{name: parts[0], words: parts[2]}
+		if parts[1] == "-6" {
+			c.family = parse.IPv6
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// tableCases returns every case for each table family its words can go into:
+// iptables words into ip and inet tables, ip6tables words into ip6 and inet.
+func tableCases(t testing.TB) []tableCase {
+	var out []tableCase
+	for _, c := range loadCases(t) {
+		first := expr.FamilyIP
+		if c.family == parse.IPv6 {
+			first = expr.FamilyIP6
+		}
+		out = append(out, tableCase{c, first}, tableCase{c, expr.FamilyInet})
+	}
+	return out
+}
+
+func compileCase(t testing.TB, c tableCase) []expr.Rule {
+	t.Helper()
+	r, err := parse.ParseText(c.words, parse.Options{Family: c.family})
+	if err != nil {
+		t.Fatalf("%s: %+v", c.name, err)
+	}
+	rules, err := compile.Rule(r, compile.Options{Table: c.table, Family: c.family, Counter: true})
+	if err != nil {
+		t.Fatalf("%s: %v", c.name, err)
+	}
+	return rules
+}
+
+func renderGolden(t testing.TB, cases []tableCase) string {
+	var b strings.Builder
+	for _, c := range cases {
+		fmt.Fprintf(&b, "== %s\n", c.key())
+		for _, r := range compileCase(t, c) {
+			fmt.Fprintf(&b, "%s\n", r)
+		}
+	}
+	return b.String()
+}
+
+// TestGolden compiles every case for each table family and compares the nft
+// text with testdata/golden.txt.
+func TestGolden(t *testing.T) {
+	got := renderGolden(t, tableCases(t))
+	if *update {
+		if err := os.WriteFile("testdata/golden.txt", []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile("testdata/golden.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("compiled rules differ from testdata/golden.txt (-want +got):\n%s", diff)
+	}
+}
+
+// TestCasesComplete fails when an option of compile's dispatch table lacks a
+// plain or negated case in an ip, ip6 or inet table, or when one of the 28
+// decomposition shapes of a single match has no case.
+func TestCasesComplete(t *testing.T) {
+	type cover struct {
+		kind    parse.OptionKind
+		negated bool
+		table   expr.Family
+	}
+	seen := map[cover]bool{}
+	shapes := map[string]bool{}
+	for _, c := range tableCases(t) {
+		r, err := parse.ParseText(c.words, parse.Options{Family: c.family})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		for _, m := range r.Matches {
+			ct := m.(*parse.Conntrack)
+			for _, o := range ct.Options {
+				seen[cover{o.Kind, o.Negated, c.table}] = true
+			}
+			if len(r.Matches) == 1 {
+				if s := shape(ct); s != "" {
+					shapes[s] = true
+				}
+			}
+		}
+	}
+	for _, k := range compile.Handled() {
+		for _, neg := range []bool{false, true} {
+			if neg && !k.Invertible() {
+				continue
+			}
+			for _, tf := range []expr.Family{expr.FamilyIP, expr.FamilyIP6, expr.FamilyInet} {
+				if !seen[cover{k, neg, tf}] {
+					t.Errorf("no case for --%s (negated %v) in an %v table", k, neg, tf)
+				}
+			}
+		}
+	}
+	for _, neg := range []string{"plain", "negated"} {
+		for bits := 1; bits < 16; bits++ {
+			if bits&7 == 0 {
+				continue // no state at all: not a --ctstate shape
+			}
+			s := fmt.Sprintf("%s R∩NB=%v R∖NB=%v N=%v O=%v", neg, bits&1 != 0, bits&2 != 0, bits&4 != 0, bits&8 != 0)
+			if !shapes[s] {
+				t.Errorf("no case for the decomposition shape %s", s)
+			}
+		}
+	}
+	if len(shapes) != 28 {
+		t.Errorf("%d decomposition shapes covered, want 28", len(shapes))
+	}
+}
+
+// shape names which of design.md's sets of a --ctstate match are empty.
+func shape(m *parse.Conntrack) string {
+	st := m.Option(parse.OptState)
+	if st == nil || m.Alias() {
+		return ""
+	}
+	nbStates := parse.StateInvalid | parse.StateUntracked
+	realStates := parse.StateNew | parse.StateEstablished | parse.StateRelated
+	neg := "plain"
+	if st.Negated {
+		neg = "negated"
+	}
+	return fmt.Sprintf("%s R∩NB=%v R∖NB=%v N=%v O=%v", neg, st.States&nbStates != 0, st.States&realStates != 0,
+		st.States&(parse.StateSNAT|parse.StateDNAT) != 0, len(m.Options) > 1)
+}
