@@ -1,0 +1,61 @@
+#!/bin/bash
+# translate.sh [N]: translate the same N rules (default 1000) with
+# `ctmatch translate` and with `iptables-translate`, one process per rule for
+# both, alternating runs, and print the median wall time of each and the
+# ratio; then the same rules in one process each: ctmatch translate -f
+# against iptables-restore-translate. Needs iptables-translate (package iptables); no privileges.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-1000}
+runs=${RUNS:-3}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+go build -o "$tmp/ctmatch" ./cmd/ctmatch
+bash bench/rules.sh "$n" > "$tmp/rules"
+
+loop() { # loop CMD...: run CMD with each rule's words, one process per rule
+	while read -r line; do
+		# shellcheck disable=SC2086
+		"$@" $line > /dev/null
+	done < "$tmp/rules"
+}
+timeit() { # timeit NAME CMD...: append the wall seconds of one loop to $tmp/NAME
+	local name=$1; shift
+	local t0 t1
+	t0=$(date +%s.%N)
+	loop "$@"
+	t1=$(date +%s.%N)
+	awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}' >> "$tmp/time.$name"
+}
+{ echo '*filter'; cat "$tmp/rules"; echo COMMIT; } > "$tmp/rules.save"
+whole() { # whole NAME CMD...: append the wall seconds of one run of CMD to $tmp/time.NAME
+	local name=$1; shift
+	local t0 t1
+	t0=$(date +%s.%N)
+	"$@" > /dev/null
+	t1=$(date +%s.%N)
+	awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}' >> "$tmp/time.$name"
+}
+for ((r = 0; r < runs; r++)); do
+	timeit ctmatch "$tmp/ctmatch" translate --
+	timeit iptables iptables-translate
+	whole ctmatch-f "$tmp/ctmatch" translate -f "$tmp/rules"
+	whole restore iptables-restore-translate -f "$tmp/rules.save"
+done
+median() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+c=$(median "$tmp/time.ctmatch")
+i=$(median "$tmp/time.iptables")
+cf=$(median "$tmp/time.ctmatch-f")
+rf=$(median "$tmp/time.restore")
+printf 'rules: %d, runs: %d (medians of wall time, one process per rule)\n' "$n" "$runs"
+awk -v c="$c" -v i="$i" -v n="$n" 'BEGIN {
+	printf "ctmatch translate:  %8.3f s  (%.3f ms per rule)\n", c, c * 1000 / n
+	printf "iptables-translate: %8.3f s  (%.3f ms per rule)\n", i, i * 1000 / n
+	printf "ratio ctmatch/iptables-translate: %.2f\n", c / i
+}'
+awk -v c="$cf" -v i="$rf" -v n="$n" 'BEGIN {
+	printf "\nall rules in one process:\n"
+	printf "ctmatch translate -f:          %8.3f s\n", c
+	printf "iptables-restore-translate -f: %8.3f s\n", i
+	printf "ratio: %.2f\n", c / i
+}'
