@@ -1,0 +1,141 @@
+package expr
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// A rule's userdata (NFTA_RULE_USERDATA) is a list of TLVs, libnftnl's
+// "udata": one byte of type, one byte of length, then the value. nft writes
+// its comment as type 0 (a NUL-terminated string) and ignores types it does
+// not know, so ctmatch keeps its own record in a type of its own next to it.
+const (
+	udataComment = 0    // NFTNL_UDATA_RULE_COMMENT
+	udataGroup   = 0xc7 // ctmatch's group record
+	// MaxUserData is the kernel's limit on a rule's userdata
+	// (NFT_USERDATA_MAXLEN).
+	MaxUserData = 256
+)
+
+// groupVersion is the layout of the group record's value:
+//
+//	byte 0     version (1)
+//	byte 1     flags: 1 = the words are ip6tables words, 2 = words follow
+//	bytes 2-5  group id, big endian
+//	byte 6     index of this piece, from 0
+//	byte 7     number of pieces in the group
+//	bytes 8-   the canonical iptables words of the whole rule, when they fit
+const groupVersion = 1
+
+const (
+	groupFlagIPv6  = 1
+	groupFlagWords = 2
+	groupHeader    = 8
+)
+
+// Group says which iptables rule an nft rule is a piece of: one iptables rule
+// can become several nft rules, and they are listed, counted and deleted
+// together.
+type Group struct {
+	ID    uint32 // the same for every piece of one iptables rule within a chain
+	Index int    // this piece, from 0
+	Count int    // how many pieces the rule has
+	IPv6  bool   // the words are ip6tables words
+	// Words are the iptables rule's canonical words (matches and target), or
+	// "" when they did not fit in the rule's userdata: decompile then rebuilds
+	// them from the expressions.
+	Words string
+}
+
+// UserData returns a rule's userdata holding comment (nft's comment, "" for
+// none) and the group record g. When the words do not fit in MaxUserData, the
+// record is written without them. It fails only when the comment alone is too
+// long, or g is not a valid record.
+func (g Group) UserData(comment string) ([]byte, error) {
+	if g.Count < 1 || g.Count > 255 || g.Index < 0 || g.Index >= g.Count {
+		return nil, fmt.Errorf("group record: piece %d of %d is out of range", g.Index+1, g.Count)
+	}
+	var out []byte
+	if comment != "" {
+		if len(comment)+1 > 255 {
+			return nil, fmt.Errorf("comment of %d bytes is too long: at most 254", len(comment))
+		}
+		out = append(out, udataComment, byte(len(comment)+1))
+		out = append(out, comment...)
+		out = append(out, 0)
+	}
+	flags := byte(0)
+	if g.IPv6 {
+		flags |= groupFlagIPv6
+	}
+	rec := make([]byte, groupHeader, groupHeader+len(g.Words))
+	rec[0] = groupVersion
+	binary.BigEndian.PutUint32(rec[2:6], g.ID)
+	rec[6], rec[7] = byte(g.Index), byte(g.Count)
+	room := MaxUserData - len(out) - 2 - groupHeader
+	if room > 255-groupHeader {
+		room = 255 - groupHeader
+	}
+	if g.Words != "" && len(g.Words) <= room {
+		flags |= groupFlagWords
+		rec = append(rec, g.Words...)
+	}
+	rec[1] = flags
+	if len(out)+2+len(rec) > MaxUserData {
+		return nil, fmt.Errorf("comment of %d bytes leaves no room for ctmatch's group record", len(comment))
+	}
+	out = append(out, udataGroup, byte(len(rec)))
+	return append(out, rec...), nil
+}
+
+// ErrNoGroup says that a rule's userdata has no ctmatch group record.
+var ErrNoGroup = errors.New("no ctmatch group record")
+
+// ParseUserData reads a rule's userdata: nft's comment, if any, and ctmatch's
+// group record. A rule without a record gives ErrNoGroup (with the comment).
+func ParseUserData(b []byte) (comment string, g Group, err error) {
+	found := false
+	for len(b) > 0 {
+		if len(b) < 2 || int(b[1]) > len(b)-2 {
+			return comment, Group{}, fmt.Errorf("rule userdata: truncated entry")
+		}
+		typ, val := b[0], b[2:2+int(b[1])]
+		b = b[2+int(b[1]):]
+		switch typ {
+		case udataComment:
+			if len(val) > 0 && val[len(val)-1] == 0 {
+				val = val[:len(val)-1]
+			}
+			comment = string(val)
+		case udataGroup:
+			if len(val) < groupHeader || val[0] != groupVersion {
+				return comment, Group{}, fmt.Errorf("rule userdata: group record of version %d and %d bytes: not one ctmatch reads", first(val), len(val))
+			}
+			g = Group{
+				ID:    binary.BigEndian.Uint32(val[2:6]),
+				Index: int(val[6]),
+				Count: int(val[7]),
+				IPv6:  val[1]&groupFlagIPv6 != 0,
+			}
+			if val[1]&groupFlagWords != 0 {
+				g.Words = string(val[groupHeader:])
+			}
+			if g.Count < 1 || g.Index >= g.Count {
+				return comment, Group{}, fmt.Errorf("rule userdata: group record says piece %d of %d", g.Index+1, g.Count)
+			}
+			found = true
+		}
+	}
+	if !found {
+		return comment, Group{}, ErrNoGroup
+	}
+	return comment, g, nil
+}
+
+func first(b []byte) int {
+	if len(b) == 0 {
+		return 0
+	}
+	return int(b[0])
+}

@@ -1,0 +1,85 @@
+package expr_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ctmatch/ctmatch/expr"
+)
+
+func TestGroupUserData(t *testing.T) {
+	long := "-m conntrack " + strings.Repeat("x", 300)
+	for _, tc := range []struct {
+		name    string
+		g       expr.Group
+		comment string
+		want    expr.Group // what comes back
+		size    int        // expected length of the userdata, 0: do not check
+	}{
+		{name: "words", g: expr.Group{ID: 7, Index: 1, Count: 3, Words: "-m conntrack --ctstate NEW,DNAT -j ACCEPT"},
+			want: expr.Group{ID: 7, Index: 1, Count: 3, Words: "-m conntrack --ctstate NEW,DNAT -j ACCEPT"}, size: 2 + 8 + 41},
+		{name: "ipv6 with comment", g: expr.Group{ID: 1 << 31, Index: 0, Count: 1, IPv6: true, Words: "-m state --state NEW"}, comment: "ssh",
+			want: expr.Group{ID: 1 << 31, Index: 0, Count: 1, IPv6: true, Words: "-m state --state NEW"}, size: 2 + 4 + 2 + 8 + 20},
+		{name: "words too long are left out", g: expr.Group{ID: 2, Index: 0, Count: 2, Words: long},
+			want: expr.Group{ID: 2, Index: 0, Count: 2}, size: 10},
+		{name: "exactly full", g: expr.Group{ID: 3, Count: 1, Words: strings.Repeat("w", 246)},
+			want: expr.Group{ID: 3, Count: 1, Words: strings.Repeat("w", 246)}, size: 256},
+		{name: "one byte too many", g: expr.Group{ID: 3, Count: 1, Words: strings.Repeat("w", 247)},
+			want: expr.Group{ID: 3, Count: 1}, size: 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := tc.g.UserData(tc.comment)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(b) > expr.MaxUserData {
+				t.Fatalf("userdata of %d bytes, above the kernel's %d", len(b), expr.MaxUserData)
+			}
+			if tc.size != 0 && len(b) != tc.size {
+				t.Errorf("userdata is %d bytes, want %d", len(b), tc.size)
+			}
+			comment, g, err := expr.ParseUserData(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if comment != tc.comment {
+				t.Errorf("comment = %q, want %q", comment, tc.comment)
+			}
+			if diff := cmp.Diff(tc.want, g); diff != "" {
+				t.Errorf("group (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestGroupUserDataErrors(t *testing.T) {
+	if _, err := (expr.Group{Count: 0}).UserData(""); err == nil {
+		t.Error("a group of 0 pieces was accepted")
+	}
+	if _, err := (expr.Group{Index: 2, Count: 2}).UserData(""); err == nil {
+		t.Error("piece 3 of 2 was accepted")
+	}
+	if _, err := (expr.Group{Count: 1}).UserData(strings.Repeat("c", 250)); err == nil {
+		t.Error("a comment leaving no room for the record was accepted")
+	}
+	if _, _, err := expr.ParseUserData([]byte{0, 2, 'a', 0}); !errors.Is(err, expr.ErrNoGroup) {
+		t.Errorf("userdata with only a comment: err = %v, want ErrNoGroup", err)
+	}
+	for _, bad := range [][]byte{{0xc7}, {0xc7, 9, 1}, {0xc7, 3, 1, 0, 0}, {0xc7, 8, 9, 0, 0, 0, 0, 1, 0, 1}, {0xc7, 8, 1, 0, 0, 0, 0, 1, 3, 2}} {
+		if _, _, err := expr.ParseUserData(bad); err == nil || errors.Is(err, expr.ErrNoGroup) {
+			t.Errorf("ParseUserData(% x): err = %v, want a parse error", bad, err)
+		}
+	}
+}
+
+func ExampleGroup_UserData() {
+	g := expr.Group{ID: 42, Index: 0, Count: 2, Words: "-m conntrack --ctstate NEW,DNAT"}
+	b, _ := g.UserData("new flows")
+	_, back, _ := expr.ParseUserData(b)
+	fmt.Println(len(b), back.ID, back.Index+1, back.Count, back.Words)
+	// Output: 53 42 1 2 -m conntrack --ctstate NEW,DNAT
+}
