@@ -64,7 +64,10 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 		if !ok {
 			return nil, fmt.Errorf("col %d: match not supported", m.Pos()+1)
 		}
-		pieces = product(pieces, decompose(ct, o.Family))
+		pieces = viable(product(pieces, decompose(ct, o.Family)))
+		if len(pieces) > maxPieces {
+			return nil, fmt.Errorf("col %d: the rule would become more than %d nft rules: split it", m.Pos()+1, maxPieces)
+		}
 	}
 	var out []expr.Rule
 	for _, p := range pieces {
@@ -177,6 +180,21 @@ func (p *piece) requireStates(s uint32) {
 		return
 	}
 	*p.pos &= s
+}
+
+// maxPieces bounds how many nft rules one iptables rule may become: each
+// conntrack match can multiply them by three.
+const maxPieces = 64
+
+// viable drops the pieces no packet can match.
+func viable(ps []piece) []piece {
+	out := ps[:0]
+	for _, p := range ps {
+		if _, ok := p.matches(); ok {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // product returns every conjunction of a piece of a with a piece of b, in
