@@ -1,0 +1,99 @@
+package compile_test
+
+import (
+	"testing"
+
+	"github.com/ctmatch/ctmatch/compile"
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/parse"
+)
+
+// roundTrip lowers rules to the kernel's wire form, raises them back and
+// decompiles them as one group, then compiles the iptables rule found.
+func roundTrip(t testing.TB, rules []expr.Rule, table expr.Family) []expr.Rule {
+	t.Helper()
+	raised := make([]expr.Rule, len(rules))
+	for i, r := range rules {
+		b, err := r.Lower(table)
+		if err != nil {
+			t.Fatalf("lower %q: %v", r.String(), err)
+		}
+		if raised[i], err = expr.Raise(table, b); err != nil {
+			t.Fatalf("raise %q: %v", r.String(), err)
+		}
+	}
+	back, fam, err := compile.Decompile(raised, table)
+	if err != nil {
+		t.Fatalf("decompile: %v", err)
+	}
+	out, err := compile.Rule(back, compile.Options{Table: table, Family: fam, Counter: rules[0].Counter})
+	if err != nil {
+		t.Fatalf("compile %q: %v", back, err)
+	}
+	return out
+}
+
+// TestFixpoint: compile(decompile(raise(lower(compile(x))))) == compile(x)
+// for every golden case.
+func TestFixpoint(t *testing.T) {
+	for _, c := range tableCases(t) {
+		want := compileCase(t, c)
+		if got := roundTrip(t, want, c.table); render(got) != render(want) {
+			t.Errorf("%s: round trip gives\n%swant\n%s", c.key(), render(got), render(want))
+		}
+	}
+}
+
+// FuzzFixpoint checks the same for any rule the parser accepts, as a set of
+// rules: a group that its shape cannot rebuild as one iptables rule is
+// rebuilt one piece at a time.
+func FuzzFixpoint(f *testing.F) {
+	for _, c := range loadCases(f) {
+		f.Add(c.words, c.family == parse.IPv6, false)
+		f.Add(c.words, c.family == parse.IPv6, true)
+	}
+	f.Fuzz(func(t *testing.T, words string, v6, inet bool) {
+		fam := parse.IPv4
+		table := expr.FamilyIP
+		if v6 {
+			fam, table = parse.IPv6, expr.FamilyIP6
+		}
+		if inet {
+			table = expr.FamilyInet
+		}
+		r, err := parse.ParseText(words, parse.Options{Family: fam})
+		if err != nil {
+			return
+		}
+		want, err := compile.Rule(r, compile.Options{Table: table, Family: fam, Counter: true})
+		if err != nil {
+			return
+		}
+		var listed []compile.Listed
+		for _, w := range want {
+			b, err := w.Lower(table)
+			if err != nil {
+				t.Fatalf("lower %q: %v", w.String(), err)
+			}
+			raised, err := expr.Raise(table, b)
+			if err != nil {
+				t.Fatalf("raise %q: %v", w.String(), err)
+			}
+			listed = append(listed, compile.Listed{Rule: raised})
+		}
+		var got []expr.Rule
+		for _, d := range compile.Chain(listed, table) {
+			if d.Err != nil {
+				t.Fatalf("%q: decompile: %v", words, d.Err)
+			}
+			back, err := compile.Rule(d.Rule, compile.Options{Table: table, Family: d.Family, Counter: true})
+			if err != nil {
+				t.Fatalf("compile %q: %v", d.Rule, err)
+			}
+			got = append(got, back...)
+		}
+		if render(got) != render(want) {
+			t.Fatalf("%q: round trip gives\n%swant\n%s", words, render(got), render(want))
+		}
+	})
+}

@@ -1,0 +1,150 @@
+// Package ctmatch turns iptables conntrack matches (-m conntrack, -m state)
+// into native nftables ct expressions that match exactly the packets the
+// kernel's xt_conntrack match matches.
+//
+// Translate and TranslateArgs take the iptables words; Compile takes a rule
+// already parsed with package parse. The result holds the nft rules, which
+// render as nft text, as libnftnl debug lines, or as the kernel's wire
+// encoding of their expressions:
+//
+//	r, err := ctmatch.Translate("-m conntrack --ctstate NEW,DNAT -j ACCEPT", ctmatch.Options{})
+//	fmt.Print(r) // ct state new counter accept
+//	             // ct state ! new ct status dnat counter accept
+//
+// One iptables rule can need several nft rules (see docs/semantics.md); they
+// are mutually exclusive, so a counter or any other statement still runs at
+// most once per packet.
+package ctmatch
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/ctmatch/ctmatch/compile"
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/parse"
+)
+
+// Options say how to translate.
+type Options struct {
+	// Table is the family of the nft table the rules are for: expr.FamilyIP
+	// (the default, or expr.FamilyIP6 when IPv6 is set), expr.FamilyIP6 or
+	// expr.FamilyInet. In an inet table every rule starts with meta nfproto.
+	Table expr.Family
+	// IPv6 says the words are ip6tables words rather than iptables words.
+	IPv6 bool
+	// NoCounter leaves out the counter that every translated rule carries by
+	// default (iptables counts every rule).
+	NoCounter bool
+	// Resolver looks up service names and, if it can, host names; nil means
+	// parse.Builtin (IANA service names, no host names).
+	Resolver parse.Resolver
+}
+
+// Rule is one iptables rule and the nft rules it compiles to.
+type Rule struct {
+	Source *parse.Rule  // the iptables rule as parsed
+	Table  expr.Family  // the family of the nft table
+	Rules  []expr.Rule  // the nft rules, in canonical order
+	Family parse.Family // whether Source holds iptables or ip6tables words
+}
+
+// Translate parses one rule written as text (iptables-save quoting) and
+// compiles it.
+func Translate(text string, o Options) (*Rule, error) {
+	r, err := parse.ParseText(text, o.parseOptions())
+	if err != nil {
+		return nil, err
+	}
+	return Compile(r, o)
+}
+
+// TranslateArgs parses one rule given as argv words and compiles it.
+func TranslateArgs(args []string, o Options) (*Rule, error) {
+	r, err := parse.ParseArgs(args, o.parseOptions())
+	if err != nil {
+		return nil, err
+	}
+	return Compile(r, o)
+}
+
+// Compile compiles a parsed rule. The rule must have been parsed for the
+// family o says (IPv6 or not).
+func Compile(r *parse.Rule, o Options) (*Rule, error) {
+	fam := parse.IPv4
+	if o.IPv6 {
+		fam = parse.IPv6
+	}
+	table := o.Table
+	if table == 0 {
+		table = expr.FamilyIP
+		if o.IPv6 {
+			table = expr.FamilyIP6
+		}
+	}
+	rules, err := compile.Rule(r, compile.Options{Table: table, Family: fam, Counter: !o.NoCounter})
+	if err != nil {
+		return nil, err
+	}
+	return &Rule{Source: r, Table: table, Rules: rules, Family: fam}, nil
+}
+
+func (o Options) parseOptions() parse.Options {
+	p := parse.Options{Resolver: o.Resolver}
+	if o.IPv6 {
+		p.Family = parse.IPv6
+	}
+	return p
+}
+
+// String returns the nft rules as nft text, one per line.
+func (r *Rule) String() string {
+	var b strings.Builder
+	r.WriteText(&b)
+	return b.String()
+}
+
+// WriteText writes the nft rules as nft text, one per line.
+func (r *Rule) WriteText(w io.Writer) error {
+	for _, nr := range r.Rules {
+		if _, err := fmt.Fprintf(w, "%s\n", nr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Iptables returns the iptables rule in canonical iptables-save form.
+func (r *Rule) Iptables() string { return r.Source.String() }
+
+// Wire returns, for each nft rule, its expressions as the kernel's netlink
+// encoding: the payload of the NFTA_RULE_EXPRESSIONS attribute of a NEWRULE
+// message.
+func (r *Rule) Wire() ([][]byte, error) {
+	out := make([][]byte, len(r.Rules))
+	for i, nr := range r.Rules {
+		b, err := nr.Lower(r.Table)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
+// Bytecode returns, for each nft rule, its expressions as libnftnl debug
+// lines, as nft --debug=netlink prints them.
+func (r *Rule) Bytecode() ([][]string, error) {
+	wire, err := r.Wire()
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]string, len(wire))
+	for i, b := range wire {
+		if out[i], err = expr.DebugLines(b); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

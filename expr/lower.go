@@ -1,0 +1,432 @@
+package expr
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/mdlayher/netlink"
+)
+
+// This file lowers the IR to nf_tables wire expressions: the bytes nft 1.0.6
+// sends for the rule's nft text (see text.go), attribute for attribute,
+// padding included. What nft 1.0.6 sends, and so what Lower sends:
+//
+//   - Every load goes to register 1 (NFT_REG_1, the first 16-byte register,
+//     which holds the 16 bytes of an IPv6 address too), and every bitwise,
+//     byteorder, cmp and range reads and writes register 1.
+//   - ct: NFTA_CT_KEY, NFTA_CT_DREG, then NFTA_CT_DIRECTION as one byte for
+//     ports, addresses (keys 19-22) and the protocol (always original).
+//   - Flag tests: bitwise (4 bytes, the mask in host order, xor 0) and
+//     cmp neq 0 (any bit) or cmp eq 0 (no bit).
+//   - bitwise: NFTA_BITWISE_SREG, _DREG, [_OP], _LEN, _MASK, _XOR, where
+//     NFTA_BITWISE_OP (0, NFT_BITWISE_BOOL) is there exactly when the nft
+//     text spells the mask with "&" (see putBitwise).
+//   - Values of 1 and 2 bytes (direction, protocol, ports; ports big endian):
+//     cmp eq|neq; a range is cmp gte + cmp lte; a negated range is range neq.
+//   - Expiration (4 bytes, host order): cmp eq|neq in host order; a range is
+//     byteorder hton + cmp gte + cmp lte, a negated range byteorder hton +
+//     range neq, in big endian.
+//   - Addresses: an exact address is one cmp of the whole address; a prefix
+//     whose length is a multiple of 8 (but not 0) a shorter cmp of its bytes;
+//     any other prefix, /0 included, and any other mask bitwise (the whole
+//     address) + cmp of the whole address.
+//   - meta nfproto: meta (NFTA_META_KEY, NFTA_META_DREG) + cmp eq of 1 byte.
+//   - counter: an empty NFTA_EXPR_DATA (no packets, no bytes).
+//   - Verdicts: immediate to register 0 (NFT_REG_VERDICT) of
+//     NFTA_DATA_VERDICT with the code, and the chain for jump and goto.
+//
+// Every nested attribute carries NLA_F_NESTED, as libnftnl sets it.
+
+// Lower encodes r as the expressions of an nf_tables rule in a table of
+// family f: the payload of the rule's NFTA_RULE_EXPRESSIONS attribute, a list
+// of NFTA_LIST_ELEM, each an NFTA_EXPR_NAME and an NFTA_EXPR_DATA. The bytes
+// are those nft 1.0.6 sends for the nft text of r (r.String()). Values kept
+// in host byte order (state and status masks, expiration) are encoded in the
+// byte order of the running machine, as the kernel reads them.
+//
+// Lower refuses, with an *InvalidRuleError, what the text renderer writes as
+// "(invalid …)" and what nft refuses in that family: an unknown key or
+// operator, a value too large for its key, a reversed range, an address of
+// the wrong family or with a zone, an unknown direction, a jump or goto
+// without a chain, meta nfproto outside inet tables, IPv4 address keys in ip6
+// tables and IPv6 address keys in ip tables, a chain name of more than 255
+// bytes or with a NUL byte. A rule with no matches, no counter and no verdict
+// encodes as an empty list (the kernel takes it; nft has no text for it).
+func (r Rule) Lower(f Family) ([]byte, error) {
+	switch f {
+	case FamilyIP, FamilyIP6, FamilyInet:
+	default:
+		return nil, &InvalidRuleError{Family: f, Match: -1, Reason: "unknown table family"}
+	}
+	ae := netlink.NewAttributeEncoder()
+	ae.ByteOrder = binary.BigEndian
+	for i, m := range r.Matches {
+		if err := checkMatch(f, m); err != nil {
+			return nil, &InvalidRuleError{Family: f, Match: i, Text: string(appendMatch(nil, m)), Reason: err.Error()}
+		}
+		lowerMatch(ae, m)
+	}
+	if r.Counter {
+		putExpr(ae, "counter", func(*netlink.AttributeEncoder) {})
+	}
+	if err := checkVerdict(r.Verdict); err != nil {
+		return nil, &InvalidRuleError{Family: f, Match: -1, Text: r.Verdict.String(), Reason: err.Error()}
+	}
+	lowerVerdict(ae, r.Verdict)
+	b, err := ae.Encode()
+	if err != nil {
+		// Only an attribute above 64 KiB fails, and none of these can.
+		return nil, &InvalidRuleError{Family: f, Match: -1, Reason: err.Error()}
+	}
+	return b, nil
+}
+
+// An InvalidRuleError says why Lower cannot encode a rule.
+type InvalidRuleError struct {
+	Family Family // the table family the rule was lowered for
+	Match  int    // the index in Rule.Matches of the match at fault, or -1
+	Text   string // the nft text of the part at fault, if any
+	Reason string
+}
+
+func (e *InvalidRuleError) Error() string {
+	s := "cannot encode rule for an " + e.Family.String() + " table"
+	if e.Match >= 0 {
+		s += ": match " + itoa(uint64(e.Match+1))
+	}
+	if e.Text != "" {
+		s += " (" + e.Text + ")"
+	}
+	return s + ": " + e.Reason
+}
+
+// keyInfo is what the wire encoding needs to know of a ct key.
+type keyInfo struct {
+	size  int  // bytes the key loads
+	dir   bool // NFTA_CT_DIRECTION is sent
+	flags bool // a flag key: OpAny and OpNone
+	host  bool // a 4-byte value in host order (ranges go through byteorder)
+	addr  bool // an address key
+	v4    bool // an IPv4 address key
+}
+
+var keyInfos = map[CtKey]keyInfo{
+	CtState:      {size: 4, flags: true},
+	CtStatus:     {size: 4, flags: true},
+	CtDirection:  {size: 1},
+	CtExpiration: {size: 4, host: true},
+	CtProtocol:   {size: 1, dir: true},
+	CtProtoSrc:   {size: 2, dir: true},
+	CtProtoDst:   {size: 2, dir: true},
+	CtSrcIP:      {size: 4, dir: true, addr: true, v4: true},
+	CtDstIP:      {size: 4, dir: true, addr: true, v4: true},
+	CtSrcIP6:     {size: 16, dir: true, addr: true},
+	CtDstIP6:     {size: 16, dir: true, addr: true},
+}
+
+// checkMatch reports what makes m impossible to encode in a table of family f.
+func checkMatch(f Family, m Match) error {
+	switch m := m.(type) {
+	case Nfproto:
+		if m.Family != FamilyIP && m.Family != FamilyIP6 {
+			return fmt.Errorf("meta nfproto of family %v", m.Family)
+		}
+		if f != FamilyInet {
+			return fmt.Errorf("meta nfproto in an %v table (nft takes it only in inet tables)", f)
+		}
+		return nil
+	case Ct:
+		return checkCt(f, m)
+	}
+	return fmt.Errorf("match of type %T", m)
+}
+
+func checkCt(f Family, c Ct) error {
+	k, ok := keyInfos[c.Key]
+	if !ok {
+		return fmt.Errorf("unknown ct key %d", c.Key)
+	}
+	if k.dir && c.Key != CtProtocol && c.Dir != DirOriginal && c.Dir != DirReply {
+		return fmt.Errorf("unknown direction %d", c.Dir)
+	}
+	switch {
+	case k.flags:
+		if c.Op != OpAny && c.Op != OpNone {
+			return fmt.Errorf("operator %d on a flag key", c.Op)
+		}
+	case k.addr:
+		if c.Op != OpEq && c.Op != OpNeq {
+			return fmt.Errorf("operator %d on an address key", c.Op)
+		}
+		fam := "IPv6"
+		if k.v4 {
+			fam = "IPv4"
+		}
+		if !addrOf(c.Addr, k.v4) || !addrOf(c.AddrMask, k.v4) {
+			return fmt.Errorf("address %v mask %v is not an %s address without a zone", c.Addr, c.AddrMask, fam)
+		}
+		if k.v4 && f == FamilyIP6 || !k.v4 && f == FamilyIP {
+			return fmt.Errorf("%s address key in an %v table (nft refuses it)", fam, f)
+		}
+	default:
+		switch c.Op {
+		case OpEq, OpNeq, OpRange, OpNotRange:
+		default:
+			return fmt.Errorf("operator %d on a value key", c.Op)
+		}
+		max := uint64(1)<<(8*k.size) - 1
+		if uint64(c.Lo) > max {
+			return fmt.Errorf("value %d above %d", c.Lo, max)
+		}
+		if c.Op == OpRange || c.Op == OpNotRange {
+			if uint64(c.Hi) > max {
+				return fmt.Errorf("value %d above %d", c.Hi, max)
+			}
+			if c.Lo > c.Hi {
+				return fmt.Errorf("reversed range %d-%d", c.Lo, c.Hi)
+			}
+		}
+	}
+	return nil
+}
+
+func checkVerdict(v Verdict) error {
+	switch v.Kind {
+	case VerdictNone, VerdictAccept, VerdictDrop, VerdictReturn:
+		return nil
+	case VerdictJump, VerdictGoto:
+		if v.Chain == "" {
+			if v.Kind == VerdictJump {
+				return errors.New("jump without a chain")
+			}
+			return errors.New("goto without a chain")
+		}
+		if len(v.Chain) > 255 {
+			return fmt.Errorf("chain name of %d bytes (at most 255)", len(v.Chain))
+		}
+		for i := 0; i < len(v.Chain); i++ {
+			if v.Chain[i] == 0 {
+				return fmt.Errorf("chain name %q holds a NUL byte", v.Chain)
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown verdict %d", v.Kind)
+}
+
+// putExpr appends one expression to the list.
+func putExpr(ae *netlink.AttributeEncoder, name string, data func(*netlink.AttributeEncoder)) {
+	ae.Nested(attrListElem, func(el *netlink.AttributeEncoder) error {
+		el.String(attrExprName, name)
+		el.Nested(attrExprData, func(d *netlink.AttributeEncoder) error {
+			data(d)
+			return nil
+		})
+		return nil
+	})
+}
+
+// putData appends a data register holding value.
+func putData(ae *netlink.AttributeEncoder, typ uint16, value []byte) {
+	ae.Nested(typ, func(d *netlink.AttributeEncoder) error {
+		d.Bytes(attrDataValue, value)
+		return nil
+	})
+}
+
+func putCt(ae *netlink.AttributeEncoder, key CtKey, dir *Dir) {
+	putExpr(ae, "ct", func(d *netlink.AttributeEncoder) {
+		d.Uint32(attrCtKey, uint32(key))
+		d.Uint32(attrCtDreg, reg1)
+		if dir != nil {
+			d.Uint8(attrCtDirection, uint8(*dir))
+		}
+	})
+}
+
+func putCmp(ae *netlink.AttributeEncoder, op uint32, value []byte) {
+	putExpr(ae, "cmp", func(d *netlink.AttributeEncoder) {
+		d.Uint32(attrCmpSreg, reg1)
+		d.Uint32(attrCmpOp, op)
+		putData(d, attrCmpData, value)
+	})
+}
+
+// putBitwise appends reg 1 = (reg 1 & mask) ^ 0. nft 1.0.6 sends
+// NFTA_BITWISE_OP (NFT_BITWISE_BOOL, 0) when the text has an explicit "&"
+// ("ct state & 0x30 != 0", "ct original ip saddr & 255.0.255.0 == 10.0.5.0"),
+// and leaves it out when the bitwise comes from a flag list or a prefix
+// ("ct state new", "10.16.0.0/12"); op says which.
+func putBitwise(ae *netlink.AttributeEncoder, mask []byte, op bool) {
+	putExpr(ae, "bitwise", func(d *netlink.AttributeEncoder) {
+		d.Uint32(attrBitwiseSreg, reg1)
+		d.Uint32(attrBitwiseDreg, reg1)
+		if op {
+			d.Uint32(attrBitwiseOp, bitwiseMaskXor)
+		}
+		d.Uint32(attrBitwiseLen, uint32(len(mask)))
+		putData(d, attrBitwiseMask, mask)
+		putData(d, attrBitwiseXor, make([]byte, len(mask)))
+	})
+}
+
+func putByteorderHton(ae *netlink.AttributeEncoder, size int) {
+	putExpr(ae, "byteorder", func(d *netlink.AttributeEncoder) {
+		d.Uint32(attrByteorderSreg, reg1)
+		d.Uint32(attrByteorderDreg, reg1)
+		d.Uint32(attrByteorderOp, byteorderHton)
+		d.Uint32(attrByteorderLen, uint32(size))
+		d.Uint32(attrByteorderSize, uint32(size))
+	})
+}
+
+func putRange(ae *netlink.AttributeEncoder, op uint32, from, to []byte) {
+	putExpr(ae, "range", func(d *netlink.AttributeEncoder) {
+		d.Uint32(attrRangeSreg, reg1)
+		d.Uint32(attrRangeOp, op)
+		putData(d, attrRangeFromData, from)
+		putData(d, attrRangeToData, to)
+	})
+}
+
+// lowerMatch appends the expressions of a match that checkMatch accepted.
+func lowerMatch(ae *netlink.AttributeEncoder, m Match) {
+	switch m := m.(type) {
+	case Nfproto:
+		putExpr(ae, "meta", func(d *netlink.AttributeEncoder) {
+			d.Uint32(attrMetaKey, metaNfproto)
+			d.Uint32(attrMetaDreg, reg1)
+		})
+		putCmp(ae, cmpEq, []byte{byte(m.Family)})
+	case Ct:
+		lowerCt(ae, m)
+	}
+}
+
+func lowerCt(ae *netlink.AttributeEncoder, c Ct) {
+	k := keyInfos[c.Key]
+	var dir *Dir
+	if k.dir {
+		d := c.Dir
+		if c.Key == CtProtocol {
+			// The protocol is the same in both tuples: nft sends original.
+			d = DirOriginal
+		}
+		dir = &d
+	}
+	putCt(ae, c.Key, dir)
+	switch {
+	case k.flags:
+		// The text names the bits when it can (stateNames, statusNames),
+		// and writes "& 0xMASK" otherwise.
+		names := stateNames
+		if c.Key == CtStatus {
+			names = statusNames
+		}
+		var named uint32
+		for _, n := range names {
+			named |= n.bit
+		}
+		explicit := c.Mask == 0 || c.Mask&^named != 0
+		putBitwise(ae, binary.NativeEndian.AppendUint32(nil, c.Mask), explicit)
+		op := uint32(cmpNeq)
+		if c.Op == OpNone {
+			op = cmpEq
+		}
+		putCmp(ae, op, make([]byte, 4))
+	case k.addr:
+		lowerAddr(ae, c)
+	default:
+		lowerValue(ae, c, k)
+	}
+}
+
+// value encodes v in size bytes: big endian, or in host order (only for
+// 4-byte keys).
+func value(v uint32, size int, host bool) []byte {
+	if host {
+		return binary.NativeEndian.AppendUint32(nil, v)
+	}
+	return binary.BigEndian.AppendUint32(nil, v)[4-size:]
+}
+
+func lowerValue(ae *netlink.AttributeEncoder, c Ct, k keyInfo) {
+	switch c.Op {
+	case OpEq, OpNeq:
+		op := uint32(cmpEq)
+		if c.Op == OpNeq {
+			op = cmpNeq
+		}
+		putCmp(ae, op, value(c.Lo, k.size, k.host))
+	case OpRange, OpNotRange:
+		if k.host {
+			putByteorderHton(ae, k.size)
+		}
+		lo, hi := value(c.Lo, k.size, false), value(c.Hi, k.size, false)
+		if c.Op == OpRange {
+			putCmp(ae, cmpGte, lo)
+			putCmp(ae, cmpLte, hi)
+		} else {
+			putRange(ae, rangeNeq, lo, hi)
+		}
+	}
+}
+
+func lowerAddr(ae *netlink.AttributeEncoder, c Ct) {
+	op := uint32(cmpEq)
+	if c.Op == OpNeq {
+		op = cmpNeq
+	}
+	addr, mask := c.Addr.AsSlice(), c.AddrMask.AsSlice()
+	n := leadingOnes(c.AddrMask)
+	if prefixMasked(c.AddrMask, n) && prefixMasked(c.Addr, n) {
+		switch {
+		case n == c.AddrMask.BitLen():
+			putCmp(ae, op, addr)
+			return
+		case n > 0 && n%8 == 0:
+			putCmp(ae, op, addr[:n/8])
+			return
+		}
+		// A prefix that is not a whole number of bytes, or /0.
+		putBitwise(ae, mask, false)
+		putCmp(ae, op, addr)
+		return
+	}
+	// "& MASK == ADDR": any other mask, or an address with bits outside its
+	// mask.
+	putBitwise(ae, mask, true)
+	putCmp(ae, op, addr)
+}
+
+func lowerVerdict(ae *netlink.AttributeEncoder, v Verdict) {
+	var code int32
+	switch v.Kind {
+	case VerdictNone:
+		return
+	case VerdictAccept:
+		code = codeAccept
+	case VerdictDrop:
+		code = codeDrop
+	case VerdictReturn:
+		code = codeReturn
+	case VerdictJump:
+		code = codeJump
+	case VerdictGoto:
+		code = codeGoto
+	}
+	putExpr(ae, "immediate", func(d *netlink.AttributeEncoder) {
+		d.Uint32(attrImmediateDreg, regVerdict)
+		d.Nested(attrImmediateData, func(data *netlink.AttributeEncoder) error {
+			data.Nested(attrDataVerdict, func(vd *netlink.AttributeEncoder) error {
+				vd.Uint32(attrVerdictCode, uint32(code))
+				if v.Kind == VerdictJump || v.Kind == VerdictGoto {
+					vd.String(attrVerdictChain, v.Chain)
+				}
+				return nil
+			})
+			return nil
+		})
+	})
+}
