@@ -137,6 +137,10 @@ func (p *parser) statuses(o *Option, v word) error {
 // proto reads --ctproto: a number 1-255 or a protocol name.
 func (p *parser) proto(o *Option, v word) error {
 	n, ok := parseCNumber(v.val, math.MaxUint8)
+	if !ok && v.val == "all" {
+		// libxtables' own name for protocol 0 (case-sensitive).
+		n, ok = 0, true
+	}
 	if !ok {
 		num, known := protocolNames[v.val]
 		if !known {
@@ -331,15 +335,22 @@ func (p *parser) host(v word, s string) (netip.Addr, error) {
 	return addrs[0], nil
 }
 
-// looksInetAton reports whether s is one to four dot-separated C numbers:
-// a form inet_aton reads (10.1.2, 010.0.0.1, 0x0a.0.0.1) but netip does not.
+// looksInetAton reports whether s is one to four dot-separated C numbers
+// within inet_aton's limits: a form inet_aton reads (10.1.2, 010.0.0.1,
+// 0x0a.0.0.1) but netip does not. Every part but the last is a byte; the
+// last fills the remaining bytes (10.1.2 is 10.1.0.2), so 10.0.0.256 is not
+// such a form.
 func looksInetAton(s string) bool {
 	parts := strings.Split(s, ".")
 	if len(parts) > 4 {
 		return false
 	}
-	for _, part := range parts {
-		if _, ok := parseCNumber(part, math.MaxUint32); !ok {
+	for i, part := range parts {
+		max := uint64(math.MaxUint8)
+		if i == len(parts)-1 {
+			max = 1<<(8*(5-len(parts))) - 1
+		}
+		if _, ok := parseCNumber(part, max); !ok {
 			return false
 		}
 	}

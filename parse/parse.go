@@ -88,6 +88,13 @@ func (p *parser) endError(format string, args ...any) *Error {
 
 // itemError returns an Invalid error at item [off, off+len(item)) of w's value.
 func (p *parser) itemError(w word, off int, item, format string, args ...any) *Error {
+	if item == "" && off > 0 && off == len(w.val) {
+		// An empty item at the end of the value ("NEW,", "10.0.0.1/") is
+		// shown at the separator before it: it must not look like the end
+		// of the rule, nor point at the blank after the word.
+		off--
+		item = w.val[off:]
+	}
 	pos := w.at(off)
 	end := pos + Pos(len(item))
 	if end > w.end {
@@ -198,6 +205,11 @@ func spellOption(w word, name string, long bool) string {
 func (p *parser) value(w word, spec *optSpec, attached string, hasValue bool) (word, error) {
 	if hasValue {
 		off := len(w.val) - len(attached)
+		if attached == "" {
+			// An empty value ("--opt=") has no byte of its own: place it at
+			// the "=", so that an error about it never points past the word.
+			off--
+		}
 		return word{val: attached, pos: w.at(off), end: w.end, quoted: false}, nil
 	}
 	if p.i == len(p.words) {
@@ -258,8 +270,8 @@ func (p *parser) checkChain(v word, after string) error {
 		return p.errorf(v, "expected a chain name after %s, found an empty word", after)
 	case strings.HasPrefix(v.val, "-") || v.val == "!":
 		return p.errorf(v, "expected a chain name after %s, found %q", after, v.val)
-	case strings.ContainsAny(v.val, " \t\n\r"):
-		return p.errorf(v, "invalid chain name %q: it contains a blank", v.val)
+	case strings.IndexFunc(v.val, isBlankOrControl) >= 0:
+		return p.errorf(v, "invalid chain name %q: it contains a blank or a control character", v.val)
 	case len(v.val) > maxChainName:
 		return p.errorf(v, "invalid chain name %q: %d characters, at most %d", v.val, len(v.val), maxChainName)
 	}
@@ -316,8 +328,8 @@ func (p *parser) target(w word, isGoto bool, v word) error {
 	switch {
 	case v.val == "" || strings.HasPrefix(v.val, "-") || v.val == "!":
 		return p.errorf(v, "expected a target name after %s, found %q", w.val, v.val)
-	case strings.ContainsAny(v.val, " \t\n\r"):
-		return p.errorf(v, "invalid target name %q: it contains a blank", v.val)
+	case strings.IndexFunc(v.val, isBlankOrControl) >= 0:
+		return p.errorf(v, "invalid target name %q: it contains a blank or a control character", v.val)
 	case len(v.val) > maxChainName:
 		return p.errorf(v, "invalid target name %q: %d characters, at most %d", v.val, len(v.val), maxChainName)
 	}
@@ -334,3 +346,6 @@ func (p *parser) target(w word, isGoto bool, v word) error {
 	p.rule.Target = t
 	return nil
 }
+
+// isBlankOrControl reports whether r may not appear in a chain name.
+func isBlankOrControl(r rune) bool { return r <= ' ' || r == 0x7f }
