@@ -1,0 +1,508 @@
+// Package cases holds the iptables rules that ctmatch's tests share: the
+// parser's own tests (parse/) run every case through the parser, and the
+// kernel oracle (e2e/) runs every case through the installed iptables, so
+// that the two can never drift apart.
+//
+// It is data only: no test dependencies, nothing that touches the system.
+//
+// Expected errors are marked inline, as go/parser's error_test.go does: the
+// text of an InvalidCase holds Marker immediately before the word or item
+// the error must point at, or at the very end when the error is "found end of
+// rule". Rule strips the marker and returns the expected position.
+package cases
+
+import (
+	"strings"
+
+	"github.com/ctmatch/ctmatch/parse"
+)
+
+// ValidCase is a rule that iptables and ctmatch both accept.
+type ValidCase struct {
+	Name   string
+	Family parse.Family
+	Args   []string // the rule as argv words
+	Want   string   // the canonical text: what iptables-save prints for the rule
+}
+
+// InvalidCase is a rule that ctmatch refuses, with the error it must give.
+type InvalidCase struct {
+	Name   string
+	Family parse.Family
+	Text   string // rule text with Marker where the error points
+	Msg    string // a substring of the error message
+}
+
+// Marker marks where an Invalid case's error points.
+const Marker = "/*ERR*/"
+
+// Rule returns the case's rule text (the marker removed) and the position the
+// marker stood at.
+func (c InvalidCase) Rule() (text string, pos parse.Pos) {
+	i := strings.Index(c.Text, Marker)
+	if i < 0 {
+		return c.Text, parse.NoPos
+	}
+	return c.Text[:i] + c.Text[i+len(Marker):], parse.Pos(i)
+}
+
+// Difference is a case on which the installed iptables, 1.8.9, does not
+// behave as iptables 1.8.13 (the syntax ctmatch follows) does, or on which
+// ctmatch is deliberately stricter than iptables. The kernel oracle checks
+// each one against what 1.8.9 does, so that it says so the day the oracle
+// changes.
+type Difference struct {
+	Name   string // the Name of a case in Valid, Invalid or Unsupported
+	Reason string // why iptables 1.8.9 and ctmatch disagree
+	// Accepts says whether iptables 1.8.9 accepts the rule. When it does,
+	// Saves is the -A line iptables-save 1.8.9 then prints for it (rules
+	// without -A are added with -A INPUT); when it does not, Says is part of
+	// its error message.
+	Accepts bool
+	Saves   string
+	Says    string
+}
+
+// argv splits s at blanks; for cases whose words hold none.
+func argv(s string) []string { return strings.Fields(s) }
+
+const (
+	v4 = parse.IPv4
+	v6 = parse.IPv6
+)
+
+// Valid holds every option of the conntrack and state matches, plain and
+// negated, in every form of value iptables takes, and the rule frame around
+// them.
+var Valid = []ValidCase{
+	// --ctstate: names in any case, abbreviations (the first name in
+	// iptables' order that starts with the item), duplicates.
+	{"ctstate/new", v4, argv("-m conntrack --ctstate NEW"), "-m conntrack --ctstate NEW"},
+	{"ctstate/all", v4, argv("-m conntrack --ctstate INVALID,NEW,ESTABLISHED,RELATED,UNTRACKED,SNAT,DNAT"), "-m conntrack --ctstate INVALID,NEW,RELATED,ESTABLISHED,UNTRACKED,SNAT,DNAT"},
+	{"ctstate/all-lower", v4, argv("-m conntrack --ctstate new,established,related,invalid,untracked,snat,dnat"), "-m conntrack --ctstate INVALID,NEW,RELATED,ESTABLISHED,UNTRACKED,SNAT,DNAT"},
+	{"ctstate/mixed-case", v4, argv("-m conntrack --ctstate EsTaBlIsHeD,Related"), "-m conntrack --ctstate RELATED,ESTABLISHED"},
+	{"ctstate/abbrev-est-n", v4, argv("-m conntrack --ctstate est,n"), "-m conntrack --ctstate NEW,ESTABLISHED"},
+	{"ctstate/abbrev-S-is-SNAT", v4, argv("-m conntrack --ctstate S"), "-m conntrack --ctstate SNAT"},
+	{"ctstate/abbrev-d", v4, argv("-m conntrack --ctstate d"), "-m conntrack --ctstate DNAT"},
+	{"ctstate/abbrev-u", v4, argv("-m conntrack --ctstate u"), "-m conntrack --ctstate UNTRACKED"},
+	{"ctstate/abbrev-r-i", v4, argv("-m conntrack --ctstate r,i"), "-m conntrack --ctstate INVALID,RELATED"},
+	{"ctstate/abbrev-E", v4, argv("-m conntrack --ctstate E"), "-m conntrack --ctstate ESTABLISHED"},
+	{"ctstate/abbrev-SN-DN", v4, argv("-m conntrack --ctstate SN,DN"), "-m conntrack --ctstate SNAT,DNAT"},
+	{"ctstate/duplicates", v4, argv("-m conntrack --ctstate ESTABLISHED,NEW,ESTABLISHED"), "-m conntrack --ctstate NEW,ESTABLISHED"},
+	{"ctstate/new-dnat", v4, argv("-m conntrack --ctstate NEW,DNAT"), "-m conntrack --ctstate NEW,DNAT"},
+	{"ctstate/established-related-accept", v4, argv("-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"), "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"},
+	{"ctstate/negated", v4, argv("-m conntrack ! --ctstate NEW"), "-m conntrack ! --ctstate NEW"},
+	{"ctstate/negated-list", v4, argv("-m conntrack ! --ctstate untracked,INVALID"), "-m conntrack ! --ctstate INVALID,UNTRACKED"},
+	{"ctstate/negated-snat", v4, argv("-m conntrack ! --ctstate SNAT"), "-m conntrack ! --ctstate SNAT"},
+	{"ctstate/equals", v4, argv("-m conntrack --ctstate=NEW,RELATED"), "-m conntrack --ctstate NEW,RELATED"},
+	{"ctstate/ipv6", v6, argv("-m conntrack --ctstate INVALID -j DROP"), "-m conntrack --ctstate INVALID -j DROP"},
+
+	// --ctproto: numbers (decimal, 0x hex, leading-0 octal) and names.
+	{"ctproto/tcp", v4, argv("-m conntrack --ctproto tcp"), "-m conntrack --ctproto 6"},
+	{"ctproto/TCP", v4, argv("-m conntrack --ctproto TCP"), "-m conntrack --ctproto 6"},
+	{"ctproto/udp", v4, argv("-m conntrack --ctproto udp"), "-m conntrack --ctproto 17"},
+	{"ctproto/UDP", v4, argv("-m conntrack --ctproto UDP"), "-m conntrack --ctproto 17"},
+	{"ctproto/icmp", v4, argv("-m conntrack --ctproto icmp"), "-m conntrack --ctproto 1"},
+	{"ctproto/sctp", v4, argv("-m conntrack --ctproto sctp"), "-m conntrack --ctproto 132"},
+	{"ctproto/dccp", v4, argv("-m conntrack --ctproto dccp"), "-m conntrack --ctproto 33"},
+	{"ctproto/udplite", v4, argv("-m conntrack --ctproto udplite"), "-m conntrack --ctproto 136"},
+	{"ctproto/gre", v4, argv("-m conntrack --ctproto gre"), "-m conntrack --ctproto 47"},
+	{"ctproto/esp", v4, argv("-m conntrack --ctproto esp"), "-m conntrack --ctproto 50"},
+	{"ctproto/ah", v4, argv("-m conntrack --ctproto ah"), "-m conntrack --ctproto 51"},
+	{"ctproto/decimal", v4, argv("-m conntrack --ctproto 6"), "-m conntrack --ctproto 6"},
+	{"ctproto/one", v4, argv("-m conntrack --ctproto 1"), "-m conntrack --ctproto 1"},
+	{"ctproto/hex", v4, argv("-m conntrack --ctproto 0x11"), "-m conntrack --ctproto 17"},
+	{"ctproto/octal", v4, argv("-m conntrack --ctproto 017"), "-m conntrack --ctproto 15"},
+	{"ctproto/255", v4, argv("-m conntrack --ctproto 255"), "-m conntrack --ctproto 255"},
+	{"ctproto/hex-ff", v4, argv("-m conntrack --ctproto 0xff"), "-m conntrack --ctproto 255"},
+	{"ctproto/octal-377", v4, argv("-m conntrack --ctproto 0377"), "-m conntrack --ctproto 255"},
+	{"ctproto/ipv6-icmp", v6, argv("-m conntrack --ctproto ipv6-icmp"), "-m conntrack --ctproto 58"},
+	{"ctproto/icmpv6", v6, argv("-m conntrack --ctproto icmpv6"), "-m conntrack --ctproto 58"},
+	{"ctproto/icmpv6-in-iptables", v4, argv("-m conntrack --ctproto icmpv6"), "-m conntrack --ctproto 58"},
+	{"ctproto/negated", v4, argv("-m conntrack ! --ctproto tcp"), "-m conntrack ! --ctproto 6"},
+	{"ctproto/negated-number", v6, argv("-m conntrack ! --ctproto 17"), "-m conntrack ! --ctproto 17"},
+
+	// Addresses: ADDR, ADDR/LEN (decimal, hex, octal), ADDR/MASK (contiguous
+	// or not); host bits are kept.
+	{"ctorigsrc/host", v4, argv("-m conntrack --ctorigsrc 10.0.0.1"), "-m conntrack --ctorigsrc 10.0.0.1"},
+	{"ctorigsrc/prefix", v4, argv("-m conntrack --ctorigsrc 10.0.0.0/8"), "-m conntrack --ctorigsrc 10.0.0.0/8"},
+	{"ctorigsrc/host-bits-kept", v4, argv("-m conntrack --ctorigsrc 10.1.2.3/8"), "-m conntrack --ctorigsrc 10.1.2.3/8"},
+	{"ctorigsrc/slash32", v4, argv("-m conntrack --ctorigsrc 10.1.2.3/32"), "-m conntrack --ctorigsrc 10.1.2.3"},
+	{"ctorigsrc/slash0", v4, argv("-m conntrack --ctorigsrc 10.1.2.3/0"), "-m conntrack --ctorigsrc 10.1.2.3/0"},
+	{"ctorigsrc/any", v4, argv("-m conntrack --ctorigsrc 0.0.0.0/0"), "-m conntrack --ctorigsrc 0.0.0.0/0"},
+	{"ctorigsrc/len-hex", v4, argv("-m conntrack --ctorigsrc 10.0.0.0/0x10"), "-m conntrack --ctorigsrc 10.0.0.0/16"},
+	{"ctorigsrc/len-octal", v4, argv("-m conntrack --ctorigsrc 10.0.0.0/010"), "-m conntrack --ctorigsrc 10.0.0.0/8"},
+	{"ctorigsrc/len-hex-32", v4, argv("-m conntrack --ctorigsrc 10.1.2.3/0x20"), "-m conntrack --ctorigsrc 10.1.2.3"},
+	{"ctorigsrc/mask-24", v4, argv("-m conntrack --ctorigsrc 10.0.0.0/255.255.255.0"), "-m conntrack --ctorigsrc 10.0.0.0/24"},
+	{"ctorigsrc/mask-25", v4, argv("-m conntrack --ctorigsrc 10.1.2.3/255.255.255.128"), "-m conntrack --ctorigsrc 10.1.2.3/25"},
+	{"ctorigsrc/mask-1", v4, argv("-m conntrack --ctorigsrc 10.1.2.3/128.0.0.0"), "-m conntrack --ctorigsrc 10.1.2.3/1"},
+	{"ctorigsrc/mask-0", v4, argv("-m conntrack --ctorigsrc 10.0.0.0/0.0.0.0"), "-m conntrack --ctorigsrc 10.0.0.0/0"},
+	{"ctorigsrc/mask-32", v4, argv("-m conntrack --ctorigsrc 10.0.0.0/255.255.255.255"), "-m conntrack --ctorigsrc 10.0.0.0"},
+	{"ctorigsrc/mask-non-contiguous", v4, argv("-m conntrack --ctorigsrc 10.1.2.3/255.0.255.0"), "-m conntrack --ctorigsrc 10.1.2.3/255.0.255.0"},
+	{"ctorigsrc/negated", v4, argv("-m conntrack ! --ctorigsrc 192.168.0.0/16"), "-m conntrack ! --ctorigsrc 192.168.0.0/16"},
+	{"ctorigdst/host", v4, argv("-m conntrack --ctorigdst 192.0.2.1"), "-m conntrack --ctorigdst 192.0.2.1"},
+	{"ctorigdst/prefix", v4, argv("-m conntrack --ctorigdst 192.0.2.0/24"), "-m conntrack --ctorigdst 192.0.2.0/24"},
+	{"ctorigdst/negated", v4, argv("-m conntrack ! --ctorigdst 192.0.2.1/255.255.255.0"), "-m conntrack ! --ctorigdst 192.0.2.1/24"},
+	{"ctreplsrc/host", v4, argv("-m conntrack --ctreplsrc 198.51.100.7"), "-m conntrack --ctreplsrc 198.51.100.7"},
+	{"ctreplsrc/negated", v4, argv("-m conntrack ! --ctreplsrc 198.51.100.0/0x18"), "-m conntrack ! --ctreplsrc 198.51.100.0/24"},
+	{"ctrepldst/prefix", v4, argv("-m conntrack --ctrepldst 203.0.113.0/25"), "-m conntrack --ctrepldst 203.0.113.0/25"},
+	{"ctrepldst/negated", v4, argv("-m conntrack ! --ctrepldst 203.0.113.9"), "-m conntrack ! --ctrepldst 203.0.113.9"},
+	{"ctorigsrc/ipv6-prefix", v6, argv("-m conntrack --ctorigsrc 2001:db8::/32"), "-m conntrack --ctorigsrc 2001:db8::/32"},
+	{"ctorigsrc/ipv6-host-bits-kept", v6, argv("-m conntrack --ctorigsrc 2001:db8::1/64"), "-m conntrack --ctorigsrc 2001:db8::1/64"},
+	{"ctorigsrc/ipv6-any", v6, argv("-m conntrack --ctorigsrc ::/0"), "-m conntrack --ctorigsrc ::/0"},
+	{"ctorigsrc/ipv6-mapped", v6, argv("-m conntrack --ctorigsrc ::ffff:1.2.3.4"), "-m conntrack --ctorigsrc ::ffff:1.2.3.4"},
+	{"ctorigsrc/ipv6-upper-case", v6, argv("-m conntrack --ctorigsrc 2001:DB8::1"), "-m conntrack --ctorigsrc 2001:db8::1"},
+	{"ctorigsrc/ipv6-slash128", v6, argv("-m conntrack --ctorigsrc 2001:db8::1/128"), "-m conntrack --ctorigsrc 2001:db8::1"},
+	{"ctorigsrc/ipv6-len-hex", v6, argv("-m conntrack --ctorigsrc 2001:db8::1/0x40"), "-m conntrack --ctorigsrc 2001:db8::1/64"},
+	{"ctorigsrc/ipv6-mask", v6, argv("-m conntrack --ctorigsrc 2001:db8::1/ffff:ffff::"), "-m conntrack --ctorigsrc 2001:db8::1/32"},
+	{"ctorigsrc/ipv6-mask-zero", v6, argv("-m conntrack --ctorigsrc 2001:db8::1/::"), "-m conntrack --ctorigsrc 2001:db8::1/0"},
+	{"ctorigsrc/ipv6-mask-non-contiguous", v6, argv("-m conntrack --ctorigsrc 2001:db8::1/ffff:0:ffff::"), "-m conntrack --ctorigsrc 2001:db8::1/ffff:0:ffff::"},
+	{"ctorigsrc/ipv6-negated", v6, argv("-m conntrack ! --ctorigsrc fe80::/10"), "-m conntrack ! --ctorigsrc fe80::/10"},
+	{"ctorigdst/ipv6", v6, argv("-m conntrack --ctorigdst 2001:db8::53"), "-m conntrack --ctorigdst 2001:db8::53"},
+	{"ctreplsrc/ipv6-loopback", v6, argv("-m conntrack --ctreplsrc ::1"), "-m conntrack --ctreplsrc ::1"},
+	{"ctrepldst/ipv6-negated", v6, argv("-m conntrack ! --ctrepldst 2001:db8::/48 --ctreplsrc ::1"), "-m conntrack --ctreplsrc ::1 ! --ctrepldst 2001:db8::/48"},
+
+	// Ports: P, P:Q, :Q, P:, :, decimal only (010 is ten), service names.
+	{"ctorigsrcport/single", v4, argv("-m conntrack --ctorigsrcport 1024"), "-m conntrack --ctorigsrcport 1024"},
+	{"ctorigsrcport/range", v4, argv("-m conntrack --ctorigsrcport 1024:2048"), "-m conntrack --ctorigsrcport 1024:2048"},
+	{"ctorigsrcport/to", v4, argv("-m conntrack --ctorigsrcport :1024"), "-m conntrack --ctorigsrcport 0:1024"},
+	{"ctorigsrcport/from", v4, argv("-m conntrack --ctorigsrcport 1024:"), "-m conntrack --ctorigsrcport 1024:65535"},
+	{"ctorigsrcport/all", v4, argv("-m conntrack --ctorigsrcport :"), "-m conntrack --ctorigsrcport 0:65535"},
+	{"ctorigsrcport/equal-bounds", v4, argv("-m conntrack --ctorigsrcport 22:22"), "-m conntrack --ctorigsrcport 22"},
+	{"ctorigsrcport/zero", v4, argv("-m conntrack --ctorigsrcport 0"), "-m conntrack --ctorigsrcport 0"},
+	{"ctorigsrcport/zero-zero", v4, argv("-m conntrack --ctorigsrcport 0:0"), "-m conntrack --ctorigsrcport 0"},
+	{"ctorigsrcport/max", v4, argv("-m conntrack --ctorigsrcport 65535"), "-m conntrack --ctorigsrcport 65535"},
+	{"ctorigsrcport/full-range", v4, argv("-m conntrack --ctorigsrcport 0:65535"), "-m conntrack --ctorigsrcport 0:65535"},
+	{"ctorigsrcport/leading-zero-is-decimal", v4, argv("-m conntrack --ctorigsrcport 010"), "-m conntrack --ctorigsrcport 10"},
+	{"ctorigsrcport/negated", v4, argv("-m conntrack ! --ctorigsrcport 1:1023"), "-m conntrack ! --ctorigsrcport 1:1023"},
+	{"ctorigdstport/ssh", v4, argv("-m conntrack --ctorigdstport ssh"), "-m conntrack --ctorigdstport 22"},
+	{"ctorigdstport/domain", v4, argv("-m conntrack --ctorigdstport domain"), "-m conntrack --ctorigdstport 53"},
+	{"ctorigdstport/service-range", v4, argv("-m conntrack --ctorigdstport ssh:http"), "-m conntrack --ctorigdstport 22:80"},
+	{"ctorigdstport/service-from", v4, argv("-m conntrack --ctorigdstport http:"), "-m conntrack --ctorigdstport 80:65535"},
+	{"ctorigdstport/service-to", v4, argv("-m conntrack --ctorigdstport :ssh"), "-m conntrack --ctorigdstport 0:22"},
+	{"ctorigdstport/negated", v4, argv("-m conntrack ! --ctorigdstport 22"), "-m conntrack ! --ctorigdstport 22"},
+	{"ctreplsrcport/http", v4, argv("-m conntrack --ctreplsrcport http"), "-m conntrack --ctreplsrcport 80"},
+	{"ctreplsrcport/negated", v4, argv("-m conntrack ! --ctreplsrcport :1023"), "-m conntrack ! --ctreplsrcport 0:1023"},
+	{"ctrepldstport/range", v4, argv("-m conntrack --ctrepldstport 32768:60999"), "-m conntrack --ctrepldstport 32768:60999"},
+	{"ctrepldstport/negated", v4, argv("-m conntrack ! --ctrepldstport domain:"), "-m conntrack ! --ctrepldstport 53:65535"},
+	{"ctorigdstport/ipv6", v6, argv("-m conntrack --ctorigdstport https"), "-m conntrack --ctorigdstport 443"},
+
+	// --ctstatus: names in any case, abbreviations (S is SEEN_REPLY here),
+	// NONE (the empty set).
+	{"ctstatus/none", v4, argv("-m conntrack --ctstatus NONE"), "-m conntrack --ctstatus NONE"},
+	{"ctstatus/none-lower", v4, argv("-m conntrack --ctstatus none"), "-m conntrack --ctstatus NONE"},
+	{"ctstatus/abbrev-n-is-none", v4, argv("-m conntrack --ctstatus n"), "-m conntrack --ctstatus NONE"},
+	{"ctstatus/none-twice", v4, argv("-m conntrack --ctstatus none,none"), "-m conntrack --ctstatus NONE"},
+	{"ctstatus/none-and-assured", v4, argv("-m conntrack --ctstatus NONE,ASSURED"), "-m conntrack --ctstatus ASSURED"},
+	{"ctstatus/abbrev-S-is-SEEN_REPLY", v4, argv("-m conntrack --ctstatus S"), "-m conntrack --ctstatus SEEN_REPLY"},
+	{"ctstatus/abbrev-all", v4, argv("-m conntrack --ctstatus c,a,s,e"), "-m conntrack --ctstatus EXPECTED,SEEN_REPLY,ASSURED,CONFIRMED"},
+	{"ctstatus/abbrev-words", v4, argv("-m conntrack --ctstatus EXP,SEEN,ASS,CONF"), "-m conntrack --ctstatus EXPECTED,SEEN_REPLY,ASSURED,CONFIRMED"},
+	{"ctstatus/lower", v4, argv("-m conntrack --ctstatus seen_reply"), "-m conntrack --ctstatus SEEN_REPLY"},
+	{"ctstatus/order", v4, argv("-m conntrack --ctstatus ASSURED,SEEN_REPLY"), "-m conntrack --ctstatus SEEN_REPLY,ASSURED"},
+	{"ctstatus/expected", v4, argv("-m conntrack --ctstatus EXPECTED"), "-m conntrack --ctstatus EXPECTED"},
+	{"ctstatus/negated-none", v4, argv("-m conntrack ! --ctstatus NONE"), "-m conntrack ! --ctstatus NONE"},
+	{"ctstatus/negated", v4, argv("-m conntrack ! --ctstatus ASSURED"), "-m conntrack ! --ctstatus ASSURED"},
+
+	// --ctexpire: A, A:B, :B, A:, :, in seconds (decimal, 0x hex, leading-0
+	// octal).
+	{"ctexpire/single", v4, argv("-m conntrack --ctexpire 10"), "-m conntrack --ctexpire 10"},
+	{"ctexpire/range", v4, argv("-m conntrack --ctexpire 10:20"), "-m conntrack --ctexpire 10:20"},
+	{"ctexpire/hex-from", v4, argv("-m conntrack --ctexpire 0x10:"), "-m conntrack --ctexpire 16:4294967295"},
+	{"ctexpire/hex", v4, argv("-m conntrack --ctexpire 0x10"), "-m conntrack --ctexpire 16"},
+	{"ctexpire/octal", v4, argv("-m conntrack --ctexpire 010"), "-m conntrack --ctexpire 8"},
+	{"ctexpire/to", v4, argv("-m conntrack --ctexpire :5"), "-m conntrack --ctexpire 0:5"},
+	{"ctexpire/from", v4, argv("-m conntrack --ctexpire 5:"), "-m conntrack --ctexpire 5:4294967295"},
+	{"ctexpire/all", v4, argv("-m conntrack --ctexpire :"), "-m conntrack --ctexpire 0:4294967295"},
+	{"ctexpire/equal-bounds", v4, argv("-m conntrack --ctexpire 3:3"), "-m conntrack --ctexpire 3"},
+	{"ctexpire/zero", v4, argv("-m conntrack --ctexpire 0"), "-m conntrack --ctexpire 0"},
+	{"ctexpire/zero-zero", v4, argv("-m conntrack --ctexpire 0:0"), "-m conntrack --ctexpire 0"},
+	{"ctexpire/max", v4, argv("-m conntrack --ctexpire 4294967295"), "-m conntrack --ctexpire 4294967295"},
+	{"ctexpire/max-hex", v4, argv("-m conntrack --ctexpire 0xffffffff"), "-m conntrack --ctexpire 4294967295"},
+	{"ctexpire/full-range", v4, argv("-m conntrack --ctexpire 0:4294967295"), "-m conntrack --ctexpire 0:4294967295"},
+	{"ctexpire/negated", v4, argv("-m conntrack ! --ctexpire 10:20"), "-m conntrack ! --ctexpire 10:20"},
+
+	// --ctdir: whole words in any case; it cannot be negated.
+	{"ctdir/original", v4, argv("-m conntrack --ctdir ORIGINAL"), "-m conntrack --ctdir ORIGINAL"},
+	{"ctdir/reply", v4, argv("-m conntrack --ctdir REPLY"), "-m conntrack --ctdir REPLY"},
+	{"ctdir/reply-lower", v4, argv("-m conntrack --ctdir reply"), "-m conntrack --ctdir REPLY"},
+	{"ctdir/original-mixed", v4, argv("-m conntrack --ctdir Original"), "-m conntrack --ctdir ORIGINAL"},
+	{"ctdir/prefix-option", v4, argv("-m conntrack --ctdi reply"), "-m conntrack --ctdir REPLY"},
+	{"ctdir/equals", v6, argv("-m conntrack --ctdir=reply"), "-m conntrack --ctdir REPLY"},
+
+	// -m state --state.
+	{"state/new", v4, argv("-m state --state NEW"), "-m state --state NEW"},
+	{"state/abbrev", v4, argv("-m state --state est,n"), "-m state --state NEW,ESTABLISHED"},
+	{"state/abbrev-all", v4, argv("-m state --state N,E,R,I,U"), "-m state --state INVALID,NEW,RELATED,ESTABLISHED,UNTRACKED"},
+	{"state/negated", v4, argv("-m state ! --state INVALID"), "-m state ! --state INVALID"},
+	{"state/prefix-option", v4, argv("-m state --sta NEW"), "-m state --state NEW"},
+	{"state/equals", v4, argv("-m state --state=related,established -j ACCEPT"), "-m state --state RELATED,ESTABLISHED -j ACCEPT"},
+	{"state/ipv6", v6, argv("-A INPUT -m state --state NEW -j ACCEPT"), "-A INPUT -m state --state NEW -j ACCEPT"},
+
+	// Several matches in one rule.
+	{"matches/two-conntrack", v4, argv("-m conntrack --ctstate NEW -m conntrack ! --ctstate INVALID -j ACCEPT"), "-m conntrack --ctstate NEW -m conntrack ! --ctstate INVALID -j ACCEPT"},
+	{"matches/conntrack-and-state", v4, argv("-m conntrack --ctstate NEW -m state ! --state INVALID -j DROP"), "-m conntrack --ctstate NEW -m state ! --state INVALID -j DROP"},
+	{"matches/state-and-conntrack", v6, argv("-m state --state ESTABLISHED -m conntrack --ctstate NEW,SNAT --ctdir REPLY"), "-m state --state ESTABLISHED -m conntrack --ctstate NEW,SNAT --ctdir REPLY"},
+
+	// Every option at once, in scrambled order: printed in canonical order.
+	{"all/scrambled", v4, argv("-A INPUT -m conntrack --ctdir REPLY --ctexpire 5:6 --ctstatus ASSURED --ctrepldstport 4 --ctreplsrcport 3 --ctorigdstport 22 --ctorigsrcport 1:2 --ctrepldst 192.168.0.0/16 --ctreplsrc 10.0.0.2 --ctorigdst 10.0.0.1 --ctorigsrc 10.0.0.0/8 --ctproto tcp --ctstate NEW -j ACCEPT"),
+		"-A INPUT -m conntrack --ctstate NEW --ctproto 6 --ctorigsrc 10.0.0.0/8 --ctorigdst 10.0.0.1 --ctreplsrc 10.0.0.2 --ctrepldst 192.168.0.0/16 --ctorigsrcport 1:2 --ctorigdstport 22 --ctreplsrcport 3 --ctrepldstport 4 --ctstatus ASSURED --ctexpire 5:6 --ctdir REPLY -j ACCEPT"},
+	{"all/scrambled-negated", v4, argv("-m conntrack --ctdir ORIGINAL ! --ctexpire 7 ! --ctstatus SEEN_REPLY ! --ctrepldstport 8 ! --ctreplsrcport 9: ! --ctorigdstport :10 ! --ctorigsrcport 11:12 ! --ctrepldst 10.0.0.4 ! --ctreplsrc 10.0.0.3/255.255.0.0 ! --ctorigdst 10.0.0.2/31 ! --ctorigsrc 10.0.0.1 ! --ctproto udp ! --ctstate INVALID,UNTRACKED -j DROP"),
+		"-m conntrack ! --ctstate INVALID,UNTRACKED ! --ctproto 17 ! --ctorigsrc 10.0.0.1 ! --ctorigdst 10.0.0.2/31 ! --ctreplsrc 10.0.0.3/16 ! --ctrepldst 10.0.0.4 ! --ctorigsrcport 11:12 ! --ctorigdstport 0:10 ! --ctreplsrcport 9:65535 ! --ctrepldstport 8 ! --ctstatus SEEN_REPLY ! --ctexpire 7 --ctdir ORIGINAL -j DROP"},
+	{"all/scrambled-ipv6", v6, argv("-A FORWARD -m conntrack --ctexpire 100: --ctrepldst 2001:db8::2 --ctorigsrc 2001:db8::/64 ! --ctproto icmpv6 --ctstatus EXPECTED,CONFIRMED --ctorigdstport 443 --ctstate RELATED -j ACCEPT"),
+		"-A FORWARD -m conntrack --ctstate RELATED ! --ctproto 58 --ctorigsrc 2001:db8::/64 --ctrepldst 2001:db8::2 --ctorigdstport 443 --ctstatus EXPECTED,CONFIRMED --ctexpire 100:4294967295 -j ACCEPT"},
+
+	// The rule frame: commands, targets, tables, long options.
+	{"frame/append-accept", v4, argv("-A INPUT -m conntrack --ctstate NEW -j ACCEPT"), "-A INPUT -m conntrack --ctstate NEW -j ACCEPT"},
+	{"frame/append-drop", v4, argv("-A FORWARD -m conntrack --ctstate INVALID -j DROP"), "-A FORWARD -m conntrack --ctstate INVALID -j DROP"},
+	{"frame/append-return", v4, argv("-A OUTPUT -m conntrack --ctstate NEW -j RETURN"), "-A OUTPUT -m conntrack --ctstate NEW -j RETURN"},
+	{"frame/no-target", v4, argv("-A INPUT -m conntrack --ctstate NEW"), "-A INPUT -m conntrack --ctstate NEW"},
+	{"frame/no-command", v4, argv("-m conntrack --ctstate NEW -j DROP"), "-m conntrack --ctstate NEW -j DROP"},
+	{"frame/target-first", v4, argv("-A INPUT -j ACCEPT -m conntrack --ctstate NEW"), "-A INPUT -m conntrack --ctstate NEW -j ACCEPT"},
+	{"frame/jump-user-chain", v4, argv("-A INPUT -m conntrack --ctstate NEW -j MYCHAIN"), "-A INPUT -m conntrack --ctstate NEW -j MYCHAIN"},
+	{"frame/goto-user-chain", v4, argv("-A INPUT -m conntrack --ctstate NEW -g MYCHAIN"), "-A INPUT -m conntrack --ctstate NEW -g MYCHAIN"},
+	{"frame/goto-long", v4, argv("-A INPUT -m conntrack --ctstate NEW --goto MYCHAIN"), "-A INPUT -m conntrack --ctstate NEW -g MYCHAIN"},
+	{"frame/user-chain-append", v4, argv("-A MYCHAIN -m conntrack --ctstate NEW -j RETURN"), "-A MYCHAIN -m conntrack --ctstate NEW -j RETURN"},
+	{"frame/jump-chain-28-chars", v4, argv("-A INPUT -m conntrack --ctstate NEW -j ABCDEFGHIJKLMNOPQRSTUVWXYZAB"), "-A INPUT -m conntrack --ctstate NEW -j ABCDEFGHIJKLMNOPQRSTUVWXYZAB"},
+	{"frame/jump-chain-with-quote", v4, []string{"-A", "INPUT", "-m", "conntrack", "--ctstate", "NEW", "-j", "MY'CH"}, `-A INPUT -m conntrack --ctstate NEW -j "MY'CH"`},
+	{"frame/insert", v4, argv("-I INPUT -m conntrack --ctstate NEW -j ACCEPT"), "-I INPUT -m conntrack --ctstate NEW -j ACCEPT"},
+	{"frame/insert-index", v4, argv("-I INPUT 2 -m conntrack --ctstate NEW -j ACCEPT"), "-I INPUT 2 -m conntrack --ctstate NEW -j ACCEPT"},
+	{"frame/insert-long-index", v4, argv("--insert INPUT 1 -m conntrack --ctstate NEW"), "-I INPUT 1 -m conntrack --ctstate NEW"},
+	{"frame/long-options", v4, argv("--append INPUT --match conntrack --ctstate NEW --jump ACCEPT"), "-A INPUT -m conntrack --ctstate NEW -j ACCEPT"},
+	{"frame/long-prefixes", v4, argv("--app INPUT --ma conntrack --ctstate NEW --ju ACCEPT"), "-A INPUT -m conntrack --ctstate NEW -j ACCEPT"},
+	{"frame/long-equals", v4, argv("--append=INPUT --match=conntrack --ctstate=NEW"), "-A INPUT -m conntrack --ctstate NEW"},
+	{"frame/short-attached", v4, argv("-AINPUT -mconntrack --ctstate NEW"), "-A INPUT -m conntrack --ctstate NEW"},
+	{"frame/jump-equals", v4, argv("-A INPUT -m conntrack --ctstate NEW --jump=ACCEPT"), "-A INPUT -m conntrack --ctstate NEW -j ACCEPT"},
+	{"frame/jump-attached", v4, argv("-A INPUT -m conntrack --ctstate NEW -jDROP"), "-A INPUT -m conntrack --ctstate NEW -j DROP"},
+	{"frame/table-filter", v4, argv("-t filter -A INPUT -m conntrack --ctstate NEW -j ACCEPT"), "-A INPUT -m conntrack --ctstate NEW -j ACCEPT"},
+	{"frame/table-nat-prerouting", v4, argv("-t nat -A PREROUTING -m conntrack --ctstate NEW -j ACCEPT"), "-t nat -A PREROUTING -m conntrack --ctstate NEW -j ACCEPT"},
+	{"frame/table-nat-postrouting", v4, argv("-t nat -A POSTROUTING -m conntrack --ctstate DNAT -j RETURN"), "-t nat -A POSTROUTING -m conntrack --ctstate DNAT -j RETURN"},
+	{"frame/table-nat-twice", v4, argv("-t nat -t nat -A OUTPUT -m conntrack --ctstate NEW"), "-t nat -A OUTPUT -m conntrack --ctstate NEW"},
+	{"frame/table-last", v4, argv("-A INPUT -m conntrack --ctstate NEW -t nat"), "-t nat -A INPUT -m conntrack --ctstate NEW"},
+	{"frame/table-mangle", v4, argv("-t mangle -A FORWARD -m conntrack --ctstate NEW -j RETURN"), "-t mangle -A FORWARD -m conntrack --ctstate NEW -j RETURN"},
+	{"frame/table-mangle-prerouting", v4, argv("-t mangle -A PREROUTING -m conntrack --ctstatus ASSURED"), "-t mangle -A PREROUTING -m conntrack --ctstatus ASSURED"},
+	{"frame/table-raw-prerouting", v4, argv("-t raw -A PREROUTING -m conntrack --ctstate UNTRACKED -j ACCEPT"), "-t raw -A PREROUTING -m conntrack --ctstate UNTRACKED -j ACCEPT"},
+	{"frame/table-raw-output", v4, argv("--table raw -A OUTPUT -m conntrack --ctstate NEW -j DROP"), "-t raw -A OUTPUT -m conntrack --ctstate NEW -j DROP"},
+	{"frame/table-security", v4, argv("-t security -A INPUT -m conntrack --ctstate NEW -j ACCEPT"), "-t security -A INPUT -m conntrack --ctstate NEW -j ACCEPT"},
+	{"frame/ipv6-append", v6, argv("-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"), "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"},
+	{"frame/ipv6-nat", v6, argv("-t nat -A PREROUTING -m conntrack --ctorigdst 2001:db8::/64 -j RETURN"), "-t nat -A PREROUTING -m conntrack --ctorigdst 2001:db8::/64 -j RETURN"},
+}
+
+// Invalid holds rules that iptables itself refuses (exit code 2), each with
+// the error ctmatch gives and where it points.
+var Invalid = []InvalidCase{
+	// --ctstate
+	{"ctstate/bogus-item", v4, "-m conntrack --ctstate NEW," + Marker + "BOGUS", `unknown conntrack state "BOGUS"`},
+	{"ctstate/bogus", v4, "-m conntrack --ctstate " + Marker + "BOGUS", `unknown conntrack state "BOGUS"`},
+	{"ctstate/longer-than-name", v4, "-m conntrack --ctstate " + Marker + "NEWX", `unknown conntrack state "NEWX"`},
+	{"ctstate/trailing-comma", v4, "-m conntrack --ctstate NEW" + Marker + ",", `empty state in "NEW,"`},
+	{"ctstate/trailing-comma-then-more", v4, "-m conntrack --ctstate NEW" + Marker + ", -j ACCEPT", `empty state in "NEW,"`},
+	{"ctstate/leading-comma", v4, "-m conntrack --ctstate " + Marker + ",NEW", `empty state in ",NEW"`},
+	{"ctstate/double-comma", v4, "-m conntrack --ctstate NEW," + Marker + ",RELATED", `empty state in "NEW,,RELATED"`},
+	{"ctstate/empty", v4, `-m conntrack --ctstate "` + Marker + `"`, `empty state in ""`},
+	{"ctstate/empty-equals", v4, "-m conntrack --ctstate" + Marker + "=", `empty state in ""`},
+	{"ctstate/blank-in-list", v4, `-m conntrack --ctstate "` + Marker + `NEW ESTABLISHED"`, `unknown conntrack state "NEW ESTABLISHED"`},
+	{"ctstate/bang-as-value", v4, "-m conntrack --ctstate " + Marker + "! NEW", `unknown conntrack state "!"`},
+	{"ctstate/option-as-value", v4, "-m conntrack --ctstate " + Marker + "--ctdir REPLY", `unknown conntrack state "--ctdir"`},
+	{"ctstate/twice", v4, "-m conntrack --ctstate NEW " + Marker + "--ctstate INVALID", "option --ctstate can only be used once in a match"},
+	{"ctstate/twice-equals", v4, "-m conntrack --ctstate NEW ! " + Marker + "--ctstate=INVALID", "option --ctstate can only be used once in a match"},
+	{"ctstate/missing-value", v4, "-m conntrack --ctstate" + Marker, "found end of rule: expected a list of states after --ctstate"},
+
+	// -m state
+	{"state/snat", v4, "-m state --state " + Marker + "SNAT", `unknown state "SNAT"`},
+	{"state/dnat-item", v4, "-m state --state NEW," + Marker + "DNAT", `unknown state "DNAT"`},
+	{"state/bogus", v4, "-m state --state " + Marker + "BOGUS", `unknown state "BOGUS"`},
+	{"state/trailing-comma", v4, "-m state --state NEW" + Marker + ",", `empty state in "NEW,"`},
+	{"state/no-state", v4, "-A INPUT -m " + Marker + "state", "-m state needs --state"},
+	{"state/no-state-before-target", v4, "-m state --state NEW -m " + Marker + "state -j ACCEPT", "-m state needs --state"},
+	{"state/ctstate-option", v4, "-m state --state NEW " + Marker + "--ctstate INVALID", `unknown option "--ctstate"`},
+	{"state/twice", v4, "-m state --state NEW " + Marker + "--state INVALID", "option --state can only be used once in a match"},
+
+	// --ctproto
+	{"ctproto/zero", v4, "-m conntrack --ctproto " + Marker + "0", "would never match"},
+	{"ctproto/all", v4, "-m conntrack --ctproto " + Marker + "all", "would never match"},
+	{"ctproto/negated-zero", v4, "-m conntrack ! --ctproto " + Marker + "0", "would match every packet with a conntrack"},
+	{"ctproto/256", v4, "-m conntrack --ctproto " + Marker + "256", `unknown protocol "256"`},
+	{"ctproto/hex-256", v4, "-m conntrack --ctproto " + Marker + "0x100", `unknown protocol "0x100"`},
+	{"ctproto/bad-octal", v4, "-m conntrack --ctproto " + Marker + "08", `unknown protocol "08"`},
+	{"ctproto/negative", v4, "-m conntrack --ctproto " + Marker + "-1", `unknown protocol "-1"`},
+	{"ctproto/trailing-junk", v4, "-m conntrack --ctproto " + Marker + "6x", `unknown protocol "6x"`},
+	{"ctproto/unknown-name", v4, "-m conntrack --ctproto " + Marker + "bogus", `unknown protocol "bogus"`},
+	{"ctproto/case-sensitive", v4, "-m conntrack --ctproto " + Marker + "Tcp", `unknown protocol "Tcp"`},
+	{"ctproto/leading-blank", v4, `-m conntrack --ctproto ` + Marker + `" 6"`, `unknown protocol " 6"`},
+	{"ctproto/empty", v6, `-m conntrack --ctproto ` + Marker + `""`, `unknown protocol ""`},
+
+	// Addresses
+	{"ctorigsrc/bad-octal-len", v4, "-m conntrack --ctorigsrc 10.1.2.3/" + Marker + "08", `bad mask "08"`},
+	{"ctorigdst/negative-len", v4, "-m conntrack --ctorigdst 10.0.0.1/" + Marker + "-1", `bad mask "-1"`},
+	{"ctreplsrc/mask-256", v4, "-m conntrack --ctreplsrc 10.0.0.1/" + Marker + "255.0.256.0", `bad mask "255.0.256.0"`},
+	{"ctrepldst/two-masks", v4, "-m conntrack --ctrepldst 1.2.3.4/" + Marker + "8/8", `bad mask "8/8"`},
+	{"ctorigsrc/empty-mask", v4, "-m conntrack --ctorigsrc 10.0.0.1" + Marker + "/", `bad mask ""`},
+	{"ctorigsrc/no-address", v4, "-m conntrack --ctorigsrc " + Marker + "/8", "expected an address before the mask"},
+	{"ctorigsrc/empty", v4, `-m conntrack --ctorigsrc "` + Marker + `"`, "expected an address"},
+	{"ctorigsrc/ipv6-in-iptables", v4, "-m conntrack --ctorigsrc " + Marker + "::1", "IPv6 address ::1 in an iptables rule"},
+	{"ctorigdst/ipv6-prefix-in-iptables", v4, "-m conntrack ! --ctorigdst " + Marker + "2001:db8::/32", "IPv6 address 2001:db8:: in an iptables rule"},
+	{"ctorigsrc/ipv4-in-ip6tables", v6, "-m conntrack --ctorigsrc " + Marker + "10.0.0.1", "IPv4 address 10.0.0.1 in an ip6tables rule"},
+	{"ctorigsrc/ipv6-len-129", v6, "-m conntrack --ctorigsrc 2001:db8::1/" + Marker + "129", `bad mask "129"`},
+	{"ctorigsrc/ipv6-len-hex-too-big", v6, "-m conntrack --ctorigsrc 2001:db8::1/" + Marker + "0xffff", `bad mask "0xffff"`},
+	{"ctorigsrc/ipv6-ipv4-mask", v6, "-m conntrack --ctorigsrc 2001:db8::1/" + Marker + "255.255.0.0", `bad mask "255.255.0.0"`},
+	{"ctorigsrc/ipv6-zone", v6, "-m conntrack --ctorigsrc " + Marker + "fe80::1%lo", `bad address "fe80::1%lo"`},
+	{"ctorigsrc/ipv6-bad", v6, "-m conntrack --ctorigsrc " + Marker + "2001:db8:::1", `bad address "2001:db8:::1"`},
+
+	// Ports
+	{"ctorigsrcport/65536", v4, "-m conntrack --ctorigsrcport " + Marker + "65536", "port 65536 is out of range"},
+	{"ctorigdstport/70000", v4, "-m conntrack --ctorigdstport " + Marker + "70000", "port 70000 is out of range"},
+	{"ctreplsrcport/huge", v4, "-m conntrack --ctreplsrcport " + Marker + "99999999999", "port 99999999999 is out of range"},
+	{"ctreplsrcport/reversed", v4, "-m conntrack --ctreplsrcport 100:" + Marker + "50", `reversed range "100:50"`},
+	{"ctrepldstport/reversed-to-zero", v4, "-m conntrack --ctrepldstport 22:" + Marker + "0", `reversed range "22:0"`},
+	{"ctorigsrcport/three-parts", v4, "-m conntrack --ctorigsrcport 1:2" + Marker + ":3", `too many parts in "1:2:3"`},
+	{"ctorigsrcport/unknown-service", v4, "-m conntrack --ctorigsrcport " + Marker + "bogusservice", `unknown service "bogusservice"`},
+	{"ctorigdstport/unknown-service-high", v4, "-m conntrack --ctorigdstport 22:" + Marker + "bogus", `unknown service "bogus"`},
+	{"ctorigsrcport/hex", v4, "-m conntrack --ctorigsrcport " + Marker + "0x10", `unknown service "0x10"`},
+	{"ctorigsrcport/negative", v4, "-m conntrack --ctorigsrcport " + Marker + "-1", `unknown service "-1"`},
+	{"ctorigsrcport/empty", v4, "-m conntrack --ctorigsrcport " + Marker + `""`, "expected a value, found an empty word"},
+	{"ctrepldstport/missing-value", v6, "-m conntrack --ctrepldstport" + Marker, "found end of rule: expected a port or port range after --ctrepldstport"},
+
+	// --ctstatus
+	{"ctstatus/bogus", v4, "-m conntrack --ctstatus " + Marker + "BOGUS", `unknown conntrack status "BOGUS"`},
+	{"ctstatus/bogus-item", v4, "-m conntrack ! --ctstatus EXPECTED," + Marker + "BOGUS", `unknown conntrack status "BOGUS"`},
+	{"ctstatus/state-name", v4, "-m conntrack --ctstatus " + Marker + "NEW", `unknown conntrack status "NEW"`},
+	{"ctstatus/trailing-comma", v4, "-m conntrack --ctstatus EXPECTED" + Marker + ",", `empty status in "EXPECTED,"`},
+	{"ctstatus/empty", v4, `-m conntrack --ctstatus "` + Marker + `"`, `empty status in ""`},
+
+	// --ctexpire
+	{"ctexpire/reversed", v4, "-m conntrack --ctexpire 5:" + Marker + "3", `reversed range "5:3"`},
+	{"ctexpire/reversed-to-zero", v4, "-m conntrack --ctexpire 5:" + Marker + "0", `reversed range "5:0"`},
+	{"ctexpire/too-big", v4, "-m conntrack --ctexpire " + Marker + "4294967296", `bad time "4294967296"`},
+	{"ctexpire/too-big-high", v4, "-m conntrack --ctexpire 10:" + Marker + "4294967296", `bad time "4294967296"`},
+	{"ctexpire/negative", v4, "-m conntrack --ctexpire " + Marker + "-1", `bad time "-1"`},
+	{"ctexpire/not-a-number", v4, "-m conntrack ! --ctexpire " + Marker + "abc", `bad time "abc"`},
+	{"ctexpire/bad-octal", v4, "-m conntrack --ctexpire " + Marker + "08", `bad time "08"`},
+	{"ctexpire/three-parts", v4, "-m conntrack --ctexpire 1:2" + Marker + ":3", `too many parts in "1:2:3"`},
+	{"ctexpire/empty", v4, "-m conntrack --ctexpire " + Marker + `""`, "expected a value, found an empty word"},
+
+	// --ctdir
+	{"ctdir/abbreviated", v4, "-m conntrack --ctdir " + Marker + "r", `bad --ctdir "r"`},
+	{"ctdir/prefix", v4, "-m conntrack --ctdir " + Marker + "ORIG", `bad --ctdir "ORIG"`},
+	{"ctdir/empty", v4, `-m conntrack --ctdir ` + Marker + `""`, `bad --ctdir ""`},
+	{"ctdir/negated", v4, "-m conntrack " + Marker + "! --ctdir REPLY", "option --ctdir cannot be negated"},
+	{"ctdir/twice", v4, "-m conntrack --ctdir REPLY " + Marker + "--ctdir ORIGINAL", "option --ctdir can only be used once in a match"},
+	{"ctdir/missing-value", v4, "-m conntrack --ctstate NEW --ctdir" + Marker, "found end of rule: expected ORIGINAL or REPLY after --ctdir"},
+
+	// "!" in the wrong place
+	{"bang/trailing", v4, "-m conntrack --ctstate NEW !" + Marker, "found end of rule: expected an option after !"},
+	{"bang/double", v4, "-m conntrack ! " + Marker + "! --ctstate NEW", "multiple consecutive ! not allowed"},
+	{"bang/before-match", v4, "-A INPUT " + Marker + "! -m conntrack --ctstate NEW", "cannot have ! before -m"},
+	{"bang/before-jump", v4, "-m conntrack --ctstate NEW " + Marker + "! -j ACCEPT", "cannot have ! before -j"},
+	{"bang/before-append", v4, Marker + "! -A INPUT -m conntrack --ctstate NEW", "cannot have ! before -A"},
+	{"bang/before-word", v4, "-m conntrack ! " + Marker + "NEW", `unexpected word "NEW" after !`},
+
+	// Options
+	{"option/unknown", v4, "-m conntrack --ctstate NEW " + Marker + "--bogus", `unknown option "--bogus"`},
+	{"option/ambiguous", v4, "-m conntrack " + Marker + "--ctst NEW", `ambiguous option "--ctst": it could be --ctstate, --ctstatus`},
+	{"option/ambiguous-frame", v4, "-A INPUT " + Marker + "--m conntrack --ctstate NEW", `ambiguous option "--m"`},
+	{"option/before-match", v4, "-A INPUT " + Marker + "--ctstate NEW -m conntrack", "write -m conntrack before it"},
+	{"option/state-before-match", v4, "-A INPUT " + Marker + "--state NEW", "write -m state before it"},
+	{"option/conntrack-no-options", v4, "-A INPUT -m " + Marker + "conntrack", "-m conntrack needs at least one option"},
+	{"option/conntrack-no-options-before-target", v4, "-m " + Marker + "conntrack -j ACCEPT", "-m conntrack needs at least one option"},
+	{"option/second-conntrack-empty", v6, "-m conntrack --ctstate NEW -m " + Marker + "conntrack", "-m conntrack needs at least one option"},
+	{"option/bare-word", v4, "-m conntrack --ctstate NEW " + Marker + "extra", `unexpected word "extra"`},
+	{"option/bare-value", v4, "-m conntrack " + Marker + "NEW", `unexpected word "NEW"`},
+	{"option/append-index", v4, "-A INPUT " + Marker + "1 -m conntrack --ctstate NEW", `unexpected word "1"`},
+
+	// Frame
+	{"frame/insert-zero", v4, "-I INPUT " + Marker + "0 -m conntrack --ctstate NEW", `invalid rule number "0"`},
+	{"frame/insert-word", v4, "-I INPUT " + Marker + "foo -m conntrack --ctstate NEW", `invalid rule number "foo"`},
+	{"frame/append-twice", v4, "-A INPUT " + Marker + "-A INPUT -m conntrack --ctstate NEW", "cannot use -A with -A"},
+	{"frame/insert-after-append", v4, "-A INPUT " + Marker + "-I INPUT -m conntrack --ctstate NEW", "cannot use -I with -A"},
+	{"frame/append-missing-chain", v4, "-m conntrack --ctstate NEW -A" + Marker, "found end of rule: expected a chain name after -A"},
+	{"frame/append-option-as-chain", v4, "-A " + Marker + "-m conntrack --ctstate NEW", `expected a chain name after -A, found "-m"`},
+	{"frame/append-empty-chain", v4, `-A ` + Marker + `"" -m conntrack --ctstate NEW`, "expected a chain name after -A, found an empty word"},
+	{"frame/chain-29-chars", v4, "-A " + Marker + "ABCDEFGHIJKLMNOPQRSTUVWXYZABC -m conntrack --ctstate NEW", "29 characters, at most 28"},
+	{"frame/jump-twice", v4, "-A INPUT -m conntrack --ctstate NEW -j ACCEPT " + Marker + "-j DROP", "multiple -j and -g flags not allowed"},
+	{"frame/jump-and-goto", v4, "-A INPUT -j ACCEPT " + Marker + "-g MYCHAIN -m conntrack --ctstate NEW", "multiple -j and -g flags not allowed"},
+	{"frame/target-29-chars", v4, "-m conntrack --ctstate NEW -j " + Marker + "ABCDEFGHIJKLMNOPQRSTUVWXYZABC", "29 characters, at most 28"},
+	{"frame/target-blank", v4, `-m conntrack --ctstate NEW -j ` + Marker + `"MY CHAIN"`, "contains a blank"},
+	{"frame/target-empty", v4, `-m conntrack --ctstate NEW -j ` + Marker + `""`, "expected a target name after -j"},
+	{"frame/target-option", v4, "-m conntrack --ctstate NEW -j " + Marker + "-m", `expected a target name after -j, found "-m"`},
+	{"frame/target-missing", v4, "-m conntrack --ctstate NEW -j" + Marker, "found end of rule: expected a target name after -j"},
+	{"frame/goto-verdict", v4, "-A INPUT -m conntrack --ctstate NEW -g " + Marker + "ACCEPT", "-g takes a user chain, not the verdict ACCEPT"},
+	{"frame/table-bogus", v4, "-t " + Marker + "bogus -A INPUT -m conntrack --ctstate NEW", `unknown table "bogus"`},
+	{"frame/table-upper-case", v4, "-t " + Marker + "NAT -A PREROUTING -m conntrack --ctstate NEW", `unknown table "NAT"`},
+	{"frame/table-twice", v4, "-t nat " + Marker + "-t filter -A INPUT -m conntrack --ctstate NEW", "-t given twice"},
+	{"frame/match-unknown", v4, "-A INPUT -m " + Marker + "CONNTRACK --ctstate NEW", `unknown match "CONNTRACK"`},
+	{"frame/match-empty", v4, `-A INPUT -m ` + Marker + `"" --ctstate NEW`, "expected a match name after -m"},
+	{"frame/match-missing", v4, "-m conntrack --ctstate NEW -m" + Marker, "found end of rule: expected a match name after -m"},
+	{"frame/unterminated-quote", v4, `-m conntrack --ctstate ` + Marker + `"NEW`, "unterminated quoted word"},
+}
+
+// Unsupported holds valid iptables that ctmatch refuses (exit code 1): other
+// matches and targets, host names, and the address forms of inet_aton.
+var Unsupported = []InvalidCase{
+	{"protocol", v4, Marker + "-p tcp -m conntrack --ctstate NEW", "-p is valid iptables, but ctmatch does not support"},
+	{"protocol-after-match", v4, "-m conntrack --ctstate NEW " + Marker + "--protocol udp", "--protocol is valid iptables, but ctmatch does not support"},
+	{"source", v4, "-A INPUT " + Marker + "-s 10.0.0.1 -m conntrack --ctstate NEW", "-s is valid iptables, but ctmatch does not support"},
+	{"in-interface", v4, "-m conntrack --ctstate NEW " + Marker + "-i lo", "-i is valid iptables, but ctmatch does not support"},
+	{"match-multiport", v4, "-m conntrack --ctstate NEW -m " + Marker + "multiport -p tcp --dports 22,80", "match -m multiport is valid iptables, but ctmatch does not support it yet"},
+	{"match-mark", v4, "-m " + Marker + "mark --mark 1 -m conntrack --ctstate NEW", "match -m mark is valid iptables"},
+	{"target-log", v4, "-A INPUT -m conntrack --ctstate NEW -j " + Marker + "LOG", "target LOG is valid iptables, but ctmatch does not support it yet"},
+	{"target-reject", v4, "-m conntrack --ctstate INVALID -j " + Marker + "REJECT", "target REJECT is valid iptables"},
+	{"target-masquerade", v4, "-t nat -A POSTROUTING -m conntrack --ctstate NEW -j " + Marker + "MASQUERADE", "target MASQUERADE is valid iptables"},
+	{"target-dnat", v4, "-t nat -A PREROUTING -m conntrack --ctstate NEW -j " + Marker + "DNAT --to-destination 10.0.0.1", "target DNAT is valid iptables"},
+	{"hostname", v4, "-m conntrack --ctorigsrc " + Marker + "localhost", `host name "localhost": ctmatch does not resolve names unless asked`},
+	{"hostname-with-mask", v4, "-m conntrack ! --ctrepldst " + Marker + "localhost/8", `host name "localhost"`},
+	{"inet-aton-three-parts", v4, "-m conntrack --ctorigsrc " + Marker + "10.1.2", `address "10.1.2" is not a plain dotted quad`},
+	{"inet-aton-octal", v4, "-m conntrack --ctorigdst " + Marker + "010.1.2.3", `address "010.1.2.3" is not a plain dotted quad`},
+	{"inet-aton-hex", v4, "-m conntrack --ctreplsrc " + Marker + "0x0a.0.0.1", `address "0x0a.0.0.1" is not a plain dotted quad`},
+	{"inet-aton-mask-octal", v4, "-m conntrack --ctorigsrc 10.1.2.3/" + Marker + "0377.0.0.0", `mask "0377.0.0.0" is not a plain dotted quad`},
+	{"inet-aton-mask-three-parts", v4, "-m conntrack --ctorigsrc 10.0.0.0/" + Marker + "255.0.255", `mask "255.0.255" is not a plain dotted quad`},
+	{"inet-aton-mask-33", v4, "-m conntrack --ctorigsrc 10.1.2.3/" + Marker + "33", `mask "33" is not a plain dotted quad`},
+}
+
+// Differences lists the cases on which iptables 1.8.9 (installed here, the
+// kernel oracle) and ctmatch disagree, and why.
+var Differences = []Difference{
+	{Name: "ctorigsrc/mask-non-contiguous", Accepts: true, Saves: "-A INPUT -m conntrack --ctorigsrc 10.1.2.3",
+		Reason: "iptables 1.8.9 turns a non-contiguous mask into /32 (xtopt_parse_plenmask ignored masks that are not a prefix; fixed in 1.8.10, \"libxtables: xtoptions: Fix for non-CIDR-compatible hostmasks\"); 1.8.13 keeps /255.0.255.0"},
+	{Name: "ctorigsrc/ipv6-mask-non-contiguous", Accepts: true, Saves: "-A INPUT -m conntrack --ctorigsrc 2001:db8::1",
+		Reason: "ip6tables 1.8.9 turns a non-contiguous mask into /128 (the same bug as for IPv4); 1.8.13 keeps /ffff:0:ffff::"},
+	{Name: "frame/jump-equals", Accepts: false, Says: "Chain '--jump=ACCEPT' does not exist",
+		Reason: "iptables 1.8.9 reads -j's value from the whole word (argv[optind-1]) instead of optarg, so --jump=X and -jX name a chain \"--jump=X\"; fixed in 1.8.10 (\"xshared: Fix parsing of option arguments in same word\"), as getopt_long intends"},
+	{Name: "frame/jump-attached", Accepts: false, Says: "Chain '-jDROP' does not exist",
+		Reason: "the same iptables 1.8.9 bug as --jump=ACCEPT, for the short form -jDROP"},
+	{Name: "frame/jump-chain-with-quote", Accepts: true, Saves: "-A INPUT -m conntrack --ctstate NEW -j MY'CH",
+		Reason: "iptables-save prints chain names as they are, so a name with a quote or a backslash does not restore; ctmatch's canonical text quotes such a word (parse.Quote) so that it parses back"},
+	{Name: "ctreplsrcport/reversed", Accepts: true, Saves: "-A INPUT -m conntrack --ctreplsrcport 100:50",
+		Reason: "iptables 1.8.9 accepts a reversed port range (it never matches) and saves it as typed; ctmatch follows iptables 1.8.13, which refuses it"},
+	{Name: "ctrepldstport/reversed-to-zero", Accepts: true, Saves: "-A INPUT -m conntrack --ctrepldstport 22",
+		Reason: "iptables 1.8.9 accepts 22:0 and, taking a high bound of 0 for none, saves it as the single port 22; ctmatch follows iptables 1.8.13, which refuses a reversed range"},
+	{Name: "ctexpire/reversed", Accepts: true, Saves: "-A INPUT -m conntrack --ctexpire 5:3",
+		Reason: "iptables 1.8.9 accepts a reversed --ctexpire range (it never matches) and saves it as typed; ctmatch follows iptables 1.8.13, which refuses it"},
+	{Name: "ctexpire/reversed-to-zero", Accepts: true, Saves: "-A INPUT -m conntrack --ctexpire 5:0",
+		Reason: "iptables 1.8.9 accepts --ctexpire 5:0 and saves it as typed; ctmatch follows iptables 1.8.13, which refuses a reversed range"},
+	{Name: "ctproto/zero", Accepts: true, Saves: "-A INPUT -m conntrack --ctproto 0",
+		Reason: "iptables 1.8.9 accepts --ctproto 0, which never matches; 1.8.13 refuses it (\"rule would never match protocol\")"},
+	{Name: "ctproto/all", Accepts: true, Saves: "-A INPUT -m conntrack --ctproto 0",
+		Reason: "iptables 1.8.9 accepts --ctproto all (protocol 0), which never matches; 1.8.13 refuses it"},
+	{Name: "ctproto/negated-zero", Accepts: true, Saves: "-A INPUT -m conntrack ! --ctproto 0",
+		Reason: "iptables 1.8.9 accepts ! --ctproto 0; 1.8.13 refuses it (\"condition would always match protocol\")"},
+	{Name: "ctorigsrcport/65536", Accepts: true, Saves: "-A INPUT -m conntrack --ctorigsrcport 0",
+		Reason: "iptables silently wraps a port above 65535 (65536 becomes 0); ctmatch is deliberately stricter and says so"},
+	{Name: "ctorigdstport/70000", Accepts: true, Saves: "-A INPUT -m conntrack --ctorigdstport 4464",
+		Reason: "iptables silently wraps a port above 65535 (70000 becomes 4464); ctmatch is deliberately stricter and says so"},
+	{Name: "ctreplsrcport/huge", Accepts: true, Saves: "-A INPUT -m conntrack --ctreplsrcport 59391",
+		Reason: "iptables silently wraps a port above 65535 (99999999999 becomes 59391); ctmatch is deliberately stricter and says so"},
+	{Name: "ctorigsrcport/empty", Accepts: true, Saves: "-A INPUT -m conntrack --ctorigsrcport 0",
+		Reason: "iptables 1.8.9 takes an empty port as 0; ctmatch is deliberately stricter: an empty word is a mistake"},
+	{Name: "ctexpire/empty", Accepts: true, Saves: "-A INPUT -m conntrack --ctexpire 0",
+		Reason: "iptables 1.8.9 takes an empty --ctexpire as 0; ctmatch is deliberately stricter: an empty word is a mistake"},
+	{Name: "ctproto/leading-blank", Accepts: true, Saves: "-A INPUT -m conntrack --ctproto 6",
+		Reason: "iptables reads --ctproto with strtoul, which skips leading blanks; ctmatch is deliberately stricter and takes numbers without blanks"},
+	{Name: "frame/table-twice", Accepts: true, Saves: "-A INPUT -m conntrack --ctstate NEW",
+		Reason: "iptables accepts several -t and keeps the last one (the rule lands in filter); ctmatch is deliberately stricter and refuses two different tables"},
+	{Name: "ctorigsrc/ipv6-zone", Accepts: true, Saves: "-A INPUT -m conntrack --ctorigsrc fe80::1",
+		Reason: "ip6tables resolves the address with getaddrinfo, which accepts a zone, and silently drops the zone; ctmatch is stricter and refuses the zone"},
+	{Name: "inet-aton-mask-33", Accepts: true, Saves: "-A INPUT -m conntrack --ctorigsrc 10.1.2.3",
+		Reason: "iptables 1.8.9 reads /33 (too long for a prefix) as the inet_aton mask 0.0.0.33 and then, by its non-contiguous mask bug, saves /32; 1.8.13 keeps the mask 0.0.0.33. ctmatch refuses inet_aton forms as unsupported"},
+	{Name: "inet-aton-mask-three-parts", Accepts: true, Saves: "-A INPUT -m conntrack --ctorigsrc 10.0.0.0",
+		Reason: "iptables 1.8.9 reads the mask 255.0.255 as inet_aton does (255.0.0.255) and then, by its non-contiguous mask bug, saves /32; 1.8.13 keeps 255.0.0.255. ctmatch refuses inet_aton forms as unsupported"},
+}

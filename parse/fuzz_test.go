@@ -1,0 +1,143 @@
+package parse_test
+
+import (
+	"errors"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/ctmatch/ctmatch/internal/cases"
+	"github.com/ctmatch/ctmatch/parse"
+)
+
+// canonRule is what a parsed rule means, without where it was written: the
+// structure that parse → print → parse must keep.
+type canonRule struct {
+	Table   string // "filter" when not written: the printer leaves -t filter out
+	Command *canonCommand
+	Matches []canonMatch
+	Target  *canonTarget
+}
+
+type canonCommand struct {
+	Op    parse.CommandOp
+	Chain string
+	Index int
+}
+
+type canonMatch struct {
+	Module  string
+	Options []canonOption // in canonical order, as printed
+}
+
+type canonOption struct {
+	Kind     parse.OptionKind
+	Negated  bool
+	States   parse.State
+	Statuses parse.Status
+	Proto    uint8
+	Addr     netip.Addr
+	Mask     netip.Addr
+	Lo, Hi   uint32
+	Dir      parse.Dir
+}
+
+type canonTarget struct {
+	Kind parse.TargetKind
+	Goto bool
+	Name string
+}
+
+func canon(r *parse.Rule) canonRule {
+	c := canonRule{Table: r.TableName()}
+	if r.Command != nil {
+		c.Command = &canonCommand{Op: r.Command.Op, Chain: r.Command.Chain, Index: r.Command.Index}
+	}
+	for _, m := range r.Matches {
+		ct := m.(*parse.Conntrack)
+		cm := canonMatch{Module: ct.Module}
+		for _, o := range ct.Options {
+			cm.Options = append(cm.Options, canonOption{
+				Kind: o.Kind, Negated: o.Negated, States: o.States, Statuses: o.Statuses, Proto: o.Proto,
+				Addr: o.Addr.Addr, Mask: o.Addr.Mask, Lo: o.Lo, Hi: o.Hi, Dir: o.Dir,
+			})
+		}
+		slices.SortStableFunc(cm.Options, func(a, b canonOption) int { return int(a.Kind) - int(b.Kind) })
+		c.Matches = append(c.Matches, cm)
+	}
+	if t := r.Target; t != nil {
+		c.Target = &canonTarget{Kind: t.Kind, Goto: t.Goto, Name: t.Name}
+	}
+	return c
+}
+
+// FuzzParse checks that parsing never panics, that every error points into
+// the text (at its end only for "found end of rule"), and that printing is
+// the inverse of parsing: parse(print(parse(x))) means parse(x), and prints
+// the same text again.
+func FuzzParse(f *testing.F) {
+	for _, c := range cases.Valid {
+		f.Add(joinQuoted(c.Args), c.Family == parse.IPv6)
+	}
+	for _, c := range slices.Concat(cases.Invalid, cases.Unsupported) {
+		text, _ := c.Rule()
+		f.Add(text, c.Family == parse.IPv6)
+	}
+	f.Fuzz(func(t *testing.T, text string, v6 bool) {
+		opts := parse.Options{Family: parse.IPv4}
+		if v6 {
+			opts.Family = parse.IPv6
+		}
+		r, err := parse.ParseText(text, opts)
+		checkParse(t, text, r, err, opts)
+		// The same text as argv words, split at spaces (empty words
+		// included): positions then refer to the joined, quoted words.
+		args := strings.Split(text, " ")
+		r, err = parse.ParseArgs(args, opts)
+		checkParse(t, joinQuoted(args), r, err, opts)
+	})
+}
+
+func checkParse(t *testing.T, text string, r *parse.Rule, err error, opts parse.Options) {
+	t.Helper()
+	if err != nil {
+		var e *parse.Error
+		if !errors.As(err, &e) {
+			t.Fatalf("parse %q: error %T (%v), want *parse.Error", text, err, err)
+		}
+		if e.Text != text {
+			t.Fatalf("parse %q: error Text %q", text, e.Text)
+		}
+		if e.Pos < 0 || int(e.Pos) > len(text) {
+			t.Fatalf("parse %q: error at %d, outside the text (%d bytes): %v", text, e.Pos, len(text), e.Msg)
+		}
+		if atEnd := int(e.Pos) == len(text); atEnd != strings.HasPrefix(e.Msg, "found end of rule") {
+			t.Fatalf("parse %q: error at %d of %d bytes: %q: the end of the rule and only it says \"found end of rule\"", text, e.Pos, len(text), e.Msg)
+		}
+		if !strings.HasPrefix(text[e.Pos:], e.Word) {
+			t.Fatalf("parse %q: error word %q is not the text at %d", text, e.Word, e.Pos)
+		}
+		if e.Msg == "" || e.Kind != parse.Invalid && e.Kind != parse.Unsupported {
+			t.Fatalf("parse %q: error without a message or of unknown kind: %#v", text, e)
+		}
+		return
+	}
+	if r.Text != text {
+		t.Fatalf("parse %q: rule Text %q", text, r.Text)
+	}
+	s := r.String()
+	r2, err := parse.ParseText(s, opts)
+	if err != nil {
+		t.Fatalf("parse %q printed %q, which does not parse:\n%+v", text, s, err)
+	}
+	if diff := cmp.Diff(canon(r), canon(r2), cmpopts.EquateComparable(netip.Addr{})); diff != "" {
+		t.Fatalf("parse %q printed %q, which parses to another rule (-first +second):\n%s", text, s, diff)
+	}
+	if s2 := r2.String(); s2 != s {
+		t.Fatalf("parse %q printed %q, which prints as %q", text, s, s2)
+	}
+}
