@@ -63,13 +63,13 @@ nft 1.0.6 cannot parse a ct port match that has no protocol test before it
 	fl.StringVar(&o.table, "table", "", "write into the nft table `NAME` (default: the iptables table, -t or filter)")
 	fl.StringVar(&o.family, "family", "", "nft table `FAMILY`: ip, ip6 or inet (default ip, or ip6 with -6)")
 	fl.BoolVar(&o.noCounter, "no-counter", false, "leave out the counter iptables-translate adds to every rule")
-	fl.StringVarP(&o.output, "output", "o", "nft", "output `FORM`: nft (nft commands, as iptables-translate prints them)")
+	fl.StringVarP(&o.output, "output", "o", "nft", "output `FORM`: nft (nft commands, as iptables-translate prints them) or bytecode (libnftnl debug lines, as nft --debug=netlink prints them)")
 	return cmd
 }
 
 func runTranslate(cmd *cobra.Command, o *translateOptions, srcs []source) error {
-	if o.output != "nft" {
-		return usageError("-o must be nft, not %q", o.output)
+	if o.output != "nft" && o.output != "bytecode" {
+		return usageError("-o must be nft or bytecode, not %q", o.output)
 	}
 	popts := o.words.parseOptions(cmd.Context())
 	copts := compile.Options{Family: popts.Family, Counter: !o.noCounter}
@@ -145,11 +145,32 @@ func translateRule(w io.Writer, r *parse.Rule, o *translateOptions, copts compil
 		table = r.TableName()
 	}
 	for _, nr := range rules {
+		if o.output == "bytecode" {
+			if err := writeBytecode(w, nr, copts.Table, table, c.Chain); err != nil {
+				return err
+			}
+			continue
+		}
 		fmt.Fprintf(w, "nft %s\n", shellQuote(fmt.Sprintf("%s rule %s %s %s %s", verb, copts.Table, table, c.Chain, nr)))
 		if portsWithoutProtocol(nr) {
 			fmt.Fprintln(w, "# nft 1.0.6 cannot parse a ct port match without a protocol test before it: nft 1.0.7 and later load the line above, and so does ctmatch add rule on any version")
 		}
 	}
+	return nil
+}
+
+// writeBytecode prints a rule's expressions as nft --debug=netlink prints
+// them: a "FAMILY TABLE CHAIN" line, the libnftnl debug lines, a blank line.
+func writeBytecode(w io.Writer, r expr.Rule, family expr.Family, table, chain string) error {
+	b, err := r.Lower(family)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s %s %s\n", family, table, chain)
+	if err := expr.WriteDebug(w, b); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
 	return nil
 }
 
