@@ -428,6 +428,15 @@ func Handled() []parse.OptionKind {
 
 func key(c expr.Ct) atom { return atom{kind: atomKey, ct: c} }
 
+// always is an option that holds for every packet with a conntrack: "has a
+// conntrack", or, negated, nothing.
+func always(negated bool) atom {
+	if negated {
+		return atom{kind: atomNever}
+	}
+	return atom{kind: atomHasCt}
+}
+
 // ctProto compiles --ctproto P to "ct original protocol P"
 // (negated: "ct original protocol != P").
 func ctProto(o *parse.Option, _ parse.Family) atom {
@@ -437,8 +446,14 @@ func ctProto(o *parse.Option, _ parse.Family) atom {
 // ctAddr compiles --ctorigsrc/--ctorigdst/--ctreplsrc/--ctrepldst A/M to
 // "ct original ip saddr A/M" (or ip6, daddr, reply; negated "!="), with the
 // address pre-masked and a mask that need not be contiguous:
-// "ct original ip saddr & 255.0.255.0 == 10.0.5.0".
+// "ct original ip saddr & 255.0.255.0 == 10.0.5.0". A /0 mask holds for every
+// packet with a conntrack ("ct state ! invalid,untracked" on its own).
 func ctAddr(o *parse.Option, fam parse.Family) atom {
+	if !o.Addr.Mask.IsValid() || o.Addr.Mask.IsUnspecified() {
+		// A zero mask compares nothing: every packet with a conntrack (of
+		// the rule's family, the only one it sees) passes.
+		return always(o.Negated)
+	}
 	var k expr.CtKey
 	src := o.Kind == parse.OptOrigSrc || o.Kind == parse.OptReplSrc
 	switch {
@@ -457,8 +472,12 @@ func ctAddr(o *parse.Option, fam parse.Family) atom {
 // ctPort compiles the port options to "ct original proto-dst 22" or a range
 // "ct reply proto-src 1000-2000" (negated "!="), with no protocol test: xt
 // compares the tuple's raw port field for every protocol (for ICMP, type<<8|code
-// and the id).
+// and the id). The range 0:65535 holds for every packet with a conntrack.
 func ctPort(o *parse.Option, _ parse.Family) atom {
+	if o.Lo == 0 && o.Hi == math.MaxUint16 {
+		// Every port: every packet with a conntrack passes.
+		return always(o.Negated)
+	}
 	k := expr.CtProtoSrc
 	if o.Kind == parse.OptOrigDstPort || o.Kind == parse.OptReplDstPort {
 		k = expr.CtProtoDst
@@ -500,13 +519,11 @@ func ctExpire(o *parse.Option, _ parse.Family) atom {
 	if hi > math.MaxUint32 {
 		hi = math.MaxUint32
 	}
-	all := lo == 0 && hi == math.MaxUint32
-	none := lo > math.MaxUint32
 	switch {
-	case all && !o.Negated, none && o.Negated:
-		return atom{kind: atomHasCt}
-	case all && o.Negated, none && !o.Negated:
-		return atom{kind: atomNever}
+	case lo == 0 && hi == math.MaxUint32:
+		return always(o.Negated)
+	case lo > math.MaxUint32:
+		return always(!o.Negated)
 	}
 	return key(expr.Ct{Key: expr.CtExpiration, Op: rangeOp(o.Negated), Lo: uint32(lo), Hi: uint32(hi)})
 }

@@ -40,6 +40,9 @@ support yet.`,
   ctmatch fmt -6 -- -m conntrack --ctorigsrc 2001:db8::1/64
   iptables-save | grep conntrack | ctmatch fmt -f -`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.check(); err != nil {
+				return err
+			}
 			srcs, err := o.words.sources(cmd, args)
 			if err != nil {
 				return err
@@ -52,10 +55,15 @@ support yet.`,
 	return cmd
 }
 
-func runFmt(cmd *cobra.Command, o *fmtOptions, srcs []source) error {
+// check reports bad usage before any input is read.
+func (o *fmtOptions) check() error {
 	if o.output != "iptables" && o.output != "ast" {
 		return usageError("-o must be iptables or ast, not %q", o.output)
 	}
+	return nil
+}
+
+func runFmt(cmd *cobra.Command, o *fmtOptions, srcs []source) error {
 	out := cmd.OutOrStdout()
 	rep := &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}
 	popts := o.words.parseOptions(cmd.Context())
@@ -81,6 +89,7 @@ func runFmt(cmd *cobra.Command, o *fmtOptions, srcs []source) error {
 	}
 	if o.output == "ast" {
 		enc := json.NewEncoder(out)
+		enc.SetEscapeHTML(false)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(doc); err != nil {
 			return err

@@ -147,7 +147,10 @@ func (r *systemResolver) Host(name string, family parse.Family) ([]netip.Addr, e
 	addrs, err := net.DefaultResolver.LookupNetIP(r.ctx, network, name)
 	if err != nil {
 		var dnsErr *net.DNSError
-		if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
+		var addrErr *net.AddrError
+		if errors.As(err, &dnsErr) && dnsErr.IsNotFound || errors.As(err, &addrErr) {
+			// An AddrError is "no suitable address": the name exists, but
+			// has no address of this family (localhost with -6).
 			return nil, fmt.Errorf("no %s address found", map[string]string{"ip4": "IPv4", "ip6": "IPv6"}[network])
 		}
 		return nil, err
@@ -250,8 +253,11 @@ func (r *reporter) print(src source, col int, word, msg, detail string) {
 			Word    string `json:"word"`
 			Message string `json:"message"`
 		}{src.file, src.line, col, word, msg}
-		b, _ := json.Marshal(obj)
-		fmt.Fprintf(r.w, "%s\n", b)
+		// One object per line; SetEscapeHTML(false) keeps "<stdin>" and
+		// rule text readable instead of "\u003cstdin\u003e".
+		enc := json.NewEncoder(r.w)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(obj)
 		return
 	}
 	var where string

@@ -80,6 +80,11 @@ usage.`,
 	}
 	root.SetIn(stdin)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		if c.Flags().Lookup("file") == nil {
+			// A command that takes no iptables words (ctmatch itself,
+			// version): the hint about "--" would send the user astray.
+			return usageError("%v\nRun '%s --help' for usage.", err, c.CommandPath())
+		}
 		return usageError("%v\n  (iptables words go after \"--\": %s -- -m conntrack --ctstate NEW)", err, c.CommandPath())
 	})
 	root.AddCommand(newVersionCmd(), newFmtCmd(), newTranslateCmd())

@@ -1,0 +1,180 @@
+package compile_test
+
+import (
+	"bufio"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/ktest"
+	"github.com/ctmatch/ctmatch/internal/netns"
+	"github.com/ctmatch/ctmatch/parse"
+)
+
+// handwritten reads testdata/handwritten.nft: for each case, the nft rule
+// bodies written by hand from design.md's rules, in another spelling than
+// ctmatch's wherever nft sends the same bytes for it; and the cases that have
+// no other spelling.
+func handwritten(t testing.TB) (rules map[string][]string, sameSpelling map[string]bool) {
+	t.Helper()
+	f, err := os.Open("testdata/handwritten.nft")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rules, sameSpelling = map[string][]string{}, map[string]bool{}
+	var cur string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case strings.HasPrefix(line, "# no other spelling:"):
+			for _, n := range strings.Fields(strings.TrimPrefix(line, "# no other spelling:")) {
+				sameSpelling[n] = true
+			}
+		case line == "" || strings.HasPrefix(line, "#"):
+		case strings.HasPrefix(line, "== "):
+			cur = strings.TrimPrefix(line, "== ")
+			rules[cur] = []string{}
+		default:
+			rules[cur] = append(rules[cur], line)
+		}
+	}
+	return rules, sameSpelling
+}
+
+var (
+	ansi    = regexp.MustCompile("\x1b\\[[0-9;]*m")
+	msgHead = regexp.MustCompile(`^\|\s+\d+\s+\|\s+\| message length \|`)
+)
+
+// newRuleDumps runs nft --debug=mnl on text inside ns and returns the dump of
+// every NEWRULE message it sends, with sequence numbers and the ASCII column
+// left out: two dumps are equal exactly when the messages' bytes are.
+func newRuleDumps(t *testing.T, ns *netns.NS, text string) ([]string, error) {
+	out, errOut, err := ktest.Exec(ns, text, "nft", "--debug=mnl", "-f", "-")
+	if err != nil {
+		return nil, &nftError{msg: errOut}
+	}
+	var dumps []string
+	var cur []string
+	flush := func() {
+		if len(cur) > 1 && strings.HasPrefix(strings.TrimSpace(cur[1]), "| 02566 |") {
+			dumps = append(dumps, strings.Join(cur, "\n"))
+		}
+		cur = nil
+	}
+	for _, line := range strings.Split(out+errOut, "\n") {
+		line = ansi.ReplaceAllString(line, "")
+		if msgHead.MatchString(line) {
+			flush()
+		}
+		if strings.Contains(line, "sequence number") {
+			continue
+		}
+		if i := strings.Index(line, "|      data      |"); i >= 0 {
+			line = line[:i]
+		}
+		cur = append(cur, line)
+	}
+	flush()
+	return dumps, nil
+}
+
+type nftError struct{ msg string }
+
+func (e *nftError) Error() string { return e.msg }
+
+var portMatch = regexp.MustCompile(`proto-(src|dst)`)
+
+func needsProtoContext(body string) bool {
+	return portMatch.MatchString(body) && !strings.Contains(body, "ct original protocol 6 ") && !strings.Contains(body, "ct original protocol tcp ")
+}
+
+// TestNftOracle checks, for every golden case, that ctmatch's nft text and
+// the hand-written correct text for the same meaning make nft 1.0.6 send the
+// same bytes.
+func TestNftOracle(t *testing.T) {
+	ns := ktest.Namespace(t, "nft")
+	hand, same := handwritten(t)
+	checked, ported := 0, 0
+	for _, c := range tableCases(t) {
+		want, ok := hand[c.name]
+		if !ok {
+			t.Errorf("%s: no hand-written text in testdata/handwritten.nft", c.name)
+			continue
+		}
+		got := compileCase(t, c)
+		if len(got) != len(want) {
+			t.Errorf("%s: ctmatch gives %d rules, the hand-written text %d:\nctmatch:\n  %s\nhand-written:\n  %s",
+				c.key(), len(got), len(want), joinRules(got), strings.Join(want, "\n  "))
+			continue
+		}
+		var text strings.Builder
+		text.WriteString("flush ruleset\nadd table " + c.table.String() + " t\nadd chain " + c.table.String() + " t c\n")
+		if v := got[0].Verdict; v.Chain != "" {
+			text.WriteString("add chain " + c.table.String() + " t " + v.Chain + "\n")
+		}
+		for i, r := range got {
+			ours := r.String()
+			theirs := want[i]
+			if c.table == expr.FamilyInet {
+				theirs = handNfproto(c) + theirs
+			}
+			if ours == theirs && !same[c.name] {
+				t.Errorf("%s: the hand-written rule %d is spelled exactly as ctmatch spells it (%q): write another spelling, or list the case under \"# no other spelling:\"", c.key(), i+1, ours)
+			}
+			if needsProtoContext(ours) {
+				ported++
+			}
+			text.WriteString("add rule " + c.table.String() + " t c " + withProto(ours) + "\n")
+			text.WriteString("add rule " + c.table.String() + " t c " + withProto(theirs) + "\n")
+		}
+		dumps, err := newRuleDumps(t, ns, text.String())
+		if err != nil {
+			t.Errorf("%s: nft refused the rules: %v\n%s", c.key(), err, text.String())
+			continue
+		}
+		if len(dumps) != 2*len(got) {
+			t.Fatalf("%s: %d NEWRULE messages in nft's dump, want %d", c.key(), len(dumps), 2*len(got))
+		}
+		for i := range got {
+			if dumps[2*i] != dumps[2*i+1] {
+				t.Errorf("%s rule %d: nft sends different bytes for ctmatch's %q and the hand-written %q:\nctmatch:\n%s\nhand-written:\n%s",
+					c.key(), i+1, got[i].String(), want[i], dumps[2*i], dumps[2*i+1])
+			}
+		}
+		checked++
+	}
+	t.Logf("%d cases checked against nft's bytes, %d rules with a ct port match loaded after a protocol test", checked, ported)
+}
+
+// handNfproto is the family test the oracle adds to a hand-written rule for an
+// inet table, spelled by number rather than by name.
+func handNfproto(c tableCase) string {
+	if c.family == parse.IPv6 {
+		return "meta nfproto 10 "
+	}
+	return "meta nfproto 2 "
+}
+
+// withProto puts "ct original protocol 6" before a rule's first ct match when
+// the rule has a ct port match with no protocol test: nft 1.0.6 cannot parse
+// it otherwise. Both sides of a comparison get the same prefix.
+func withProto(body string) string {
+	if !needsProtoContext(body) {
+		return body
+	}
+	i := strings.Index(body, "ct ")
+	return body[:i] + "ct original protocol 6 " + body[i:]
+}
+
+func joinRules(rs []expr.Rule) string {
+	var s []string
+	for _, r := range rs {
+		s = append(s, r.String())
+	}
+	return strings.Join(s, "\n  ")
+}
