@@ -73,11 +73,15 @@ func (p *parser) ctOption(w word, neg *word, spec *optSpec, attached string, has
 // items splits a comma list, calling f with each item and its offset; an empty
 // item is an error.
 func (p *parser) items(o *Option, v word, what string, f func(item string, off int) error) error {
+	example := "ESTABLISHED,RELATED"
+	if what == "status" {
+		example = "SEEN_REPLY,ASSURED"
+	}
 	off := 0
 	for _, item := range strings.Split(v.val, ",") {
 		o.Items = append(o.Items, v.at(off))
 		if item == "" {
-			return p.itemError(v, off, item, "empty %s in %q: expected a list with no spaces or empty items, such as ESTABLISHED,RELATED", what, v.val)
+			return p.itemError(v, off, item, "empty %s in %q: expected a list with no spaces or empty items, such as %s", what, v.val, example)
 		}
 		if err := f(item, off); err != nil {
 			return err
@@ -262,6 +266,12 @@ func (p *parser) addr(o *Option, v word) error {
 			if looksInetAton(mask) && bits == 32 {
 				e.Kind = Unsupported
 				e.Msg = fmt.Sprintf("mask %q is not a plain dotted quad: write it as four decimal numbers or a prefix length", mask)
+				if _, isNum := parseCNumber(mask, math.MaxUint32); isNum {
+					// iptables 1.8.10 and later read a number above 32 as
+					// the dotted mask inet_aton makes of it (33 is 0.0.0.33).
+					e.Msg = fmt.Sprintf("mask %q is above 32: iptables reads it as the dotted mask inet_aton makes of it, not as a prefix length", mask)
+					e.Hint = "write a prefix length 0-32, or the mask as four decimal numbers"
+				}
 			}
 			return e
 		}

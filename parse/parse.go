@@ -110,7 +110,7 @@ func (p *parser) parse() error {
 	for p.i < len(p.words) {
 		w := p.words[p.i]
 		p.i++
-		if w.val == "!" && !w.quoted {
+		if w.val == "!" {
 			if p.neg != nil {
 				return p.errorf(w, "multiple consecutive ! not allowed")
 			}
@@ -120,7 +120,7 @@ func (p *parser) parse() error {
 			p.neg = &w
 			continue
 		}
-		if !strings.HasPrefix(w.val, "-") || w.val == "-" || w.quoted {
+		if !strings.HasPrefix(w.val, "-") || w.val == "-" {
 			if p.neg != nil {
 				return p.errorf(w, "unexpected word %q after !: expected an option", w.val)
 			}
@@ -156,6 +156,9 @@ func (p *parser) option(w word) error {
 		return p.ctOption(w, neg, spec, value, hasValue)
 	}
 	if spec.unsupported != "" {
+		if strings.Contains(spec.unsupported, ": ") {
+			return p.unsupportedf(w, "%s is valid iptables, but ctmatch does not take %s", spellOption(w, name, long), spec.unsupported)
+		}
 		return p.unsupportedf(w, "%s is valid iptables, but ctmatch does not support %s yet", spellOption(w, name, long), spec.unsupported)
 	}
 	if neg != nil {

@@ -66,6 +66,9 @@ func (f *wordsFlags) sources(cmd *cobra.Command, args []string) ([]source, error
 		}
 		return nil, usageError("no rule given: put the iptables words after \"--\", or use -f FILE")
 	}
+	if len(args) == 1 && strings.TrimSpace(args[0]) == "" {
+		return nil, usageError("the rule after \"--\" is empty")
+	}
 	if len(args) == 1 && strings.ContainsAny(args[0], " \t") {
 		return []source{{text: args[0]}}, nil
 	}
@@ -222,20 +225,27 @@ func (r *reporter) report(src source, err error) {
 	var pe *parse.Error
 	if !errors.As(err, &pe) {
 		r.raise(exitUnsupported)
-		r.print(src, 0, "", err.Error(), "")
+		r.print(src, problem{kind: "error", msg: err.Error()})
 		return
 	}
+	p := problem{kind: "invalid", col: int(pe.Pos) + 1, word: pe.Word, msg: pe.Msg, hint: pe.Hint, caret: pe.Caret()}
 	if pe.Kind == parse.Unsupported {
+		p.kind = "unsupported"
 		r.raise(exitUnsupported)
 	} else {
 		r.raise(exitInvalid)
 	}
-	col := int(pe.Pos) + 1
-	detail := pe.Caret()
-	if pe.Hint != "" {
-		detail += "\n  " + pe.Hint
-	}
-	r.print(src, col, pe.Word, pe.Msg, detail)
+	r.print(src, p)
+}
+
+// problem is one error to report.
+type problem struct {
+	kind  string // invalid (iptables rejects it), unsupported (ctmatch does not take it), or error
+	col   int    // 1-based column, 0 when there is no word
+	word  string
+	msg   string
+	hint  string
+	caret string
 }
 
 func (r *reporter) raise(code int) {
@@ -244,7 +254,7 @@ func (r *reporter) raise(code int) {
 	}
 }
 
-func (r *reporter) print(src source, col int, word, msg, detail string) {
+func (r *reporter) print(src source, p problem) {
 	if r.json {
 		obj := struct {
 			File    string `json:"file,omitempty"`
@@ -252,13 +262,20 @@ func (r *reporter) print(src source, col int, word, msg, detail string) {
 			Column  int    `json:"column,omitempty"`
 			Word    string `json:"word"`
 			Message string `json:"message"`
-		}{src.file, src.line, col, word, msg}
+			Kind    string `json:"kind"`
+			Hint    string `json:"hint,omitempty"`
+		}{src.file, src.line, p.col, p.word, p.msg, p.kind, p.hint}
 		// One object per line; SetEscapeHTML(false) keeps "<stdin>" and
 		// rule text readable instead of "\u003cstdin\u003e".
 		enc := json.NewEncoder(r.w)
 		enc.SetEscapeHTML(false)
 		_ = enc.Encode(obj)
 		return
+	}
+	col, msg := p.col, p.msg
+	detail := p.caret
+	if p.hint != "" {
+		detail += "\n  " + p.hint
 	}
 	var where string
 	switch {

@@ -75,10 +75,12 @@ shell passes them to iptables, or as one quoted argument holding the rule text.
 Exit codes: 0 success; 1 valid iptables that ctmatch does not support (yet), or
 a failure of the system; 2 words that iptables itself would reject, or bad
 usage.`,
+		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetIn(stdin)
+	root.SetVersionTemplate("ctmatch {{.Version}}\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		if c.Flags().Lookup("file") == nil {
 			// A command that takes no iptables words (ctmatch itself,

@@ -51,11 +51,15 @@ nft 1.0.6 cannot parse a ct port match that has no protocol test before it
   ctmatch translate -6 -- -I INPUT -m conntrack --ctorigsrc 2001:db8::/32 -j DROP
   ctmatch translate -f rules.txt`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			copts, err := o.compileOptions()
+			if err != nil {
+				return err
+			}
 			srcs, err := o.words.sources(cmd, args)
 			if err != nil {
 				return err
 			}
-			return runTranslate(cmd, &o, srcs)
+			return runTranslate(cmd, &o, copts, srcs)
 		},
 	}
 	o.words.bind(cmd)
@@ -67,16 +71,20 @@ nft 1.0.6 cannot parse a ct port match that has no protocol test before it
 	return cmd
 }
 
-func runTranslate(cmd *cobra.Command, o *translateOptions, srcs []source) error {
+// compileOptions checks the flags that say what to produce, before any input
+// is read.
+func (o *translateOptions) compileOptions() (compile.Options, error) {
 	if o.output != "nft" && o.output != "bytecode" {
-		return usageError("-o must be nft or bytecode, not %q", o.output)
+		return compile.Options{}, usageError("-o must be nft or bytecode, not %q", o.output)
 	}
-	popts := o.words.parseOptions(cmd.Context())
-	copts := compile.Options{Family: popts.Family, Counter: !o.noCounter}
+	copts := compile.Options{Family: parse.IPv4, Counter: !o.noCounter}
+	if o.words.v6 {
+		copts.Family = parse.IPv6
+	}
 	switch o.family {
 	case "":
 		copts.Table = expr.FamilyIP
-		if popts.Family == parse.IPv6 {
+		if o.words.v6 {
 			copts.Table = expr.FamilyIP6
 		}
 	case "ip":
@@ -86,14 +94,19 @@ func runTranslate(cmd *cobra.Command, o *translateOptions, srcs []source) error 
 	case "inet":
 		copts.Table = expr.FamilyInet
 	default:
-		return usageError("--family must be ip, ip6 or inet, not %q", o.family)
+		return copts, usageError("--family must be ip, ip6 or inet, not %q", o.family)
 	}
-	if copts.Table == expr.FamilyIP && popts.Family == parse.IPv6 {
-		return usageError("--family ip takes iptables words: leave out -6, or use --family ip6 or inet")
+	if copts.Table == expr.FamilyIP && o.words.v6 {
+		return copts, usageError("--family ip takes iptables words: leave out -6, or use --family ip6 or inet")
 	}
-	if copts.Table == expr.FamilyIP6 && popts.Family == parse.IPv4 {
-		return usageError("--family ip6 takes ip6tables words: add -6")
+	if copts.Table == expr.FamilyIP6 && !o.words.v6 {
+		return copts, usageError("--family ip6 takes ip6tables words: add -6")
 	}
+	return copts, nil
+}
+
+func runTranslate(cmd *cobra.Command, o *translateOptions, copts compile.Options, srcs []source) error {
+	popts := o.words.parseOptions(cmd.Context())
 	out := cmd.OutOrStdout()
 	rep := &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}
 	for _, src := range srcs {

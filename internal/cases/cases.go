@@ -455,7 +455,7 @@ var Unsupported = []InvalidCase{
 	{"inet-aton-hex", v4, "-m conntrack --ctreplsrc " + Marker + "0x0a.0.0.1", `address "0x0a.0.0.1" is not a plain dotted quad`},
 	{"inet-aton-mask-octal", v4, "-m conntrack --ctorigsrc 10.1.2.3/" + Marker + "0377.0.0.0", `mask "0377.0.0.0" is not a plain dotted quad`},
 	{"inet-aton-mask-three-parts", v4, "-m conntrack --ctorigsrc 10.0.0.0/" + Marker + "255.0.255", `mask "255.0.255" is not a plain dotted quad`},
-	{"inet-aton-mask-33", v4, "-m conntrack --ctorigsrc 10.1.2.3/" + Marker + "33", `mask "33" is not a plain dotted quad`},
+	{"inet-aton-mask-33", v4, "-m conntrack --ctorigsrc 10.1.2.3/" + Marker + "33", `mask "33" is above 32`},
 }
 
 // Differences lists the cases on which iptables 1.8.9 (installed here, the
