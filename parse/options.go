@@ -70,6 +70,17 @@ var frameOptions = []optSpec{
 	{long: "version", short: "V", unsupported: "--version among the rule words: run ctmatch version"},
 }
 
+// frameByName and ctByName index the options by their full long name.
+var frameByName, ctByName = byName(frameOptions), byName(ctSpecs)
+
+func byName(specs []optSpec) map[string]*optSpec {
+	m := make(map[string]*optSpec, len(specs))
+	for i := range specs {
+		m[specs[i].long] = &specs[i]
+	}
+	return m
+}
+
 func lookupShort(name string) *optSpec {
 	for i := range frameOptions {
 		if frameOptions[i].short == name {
@@ -91,6 +102,14 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 		}
 		if name != "" && strings.HasPrefix(s.long, name) {
 			cands = append(cands, s)
+		}
+	}
+	if s := frameByName[name]; s != nil {
+		return s, nil
+	}
+	if p.cur != nil && !p.cur.Alias() {
+		if s := ctByName[name]; s != nil {
+			return s, nil
 		}
 	}
 	exact := func() bool { return len(cands) == 1 && cands[0].long == name }

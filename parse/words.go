@@ -25,6 +25,16 @@ func splitText(text string) ([]word, *Error) {
 			return words, nil
 		}
 		start := i
+		// The common case, a word without quotes, is a slice of the text.
+		end := i
+		for end < len(text) && !isBlank(text[end]) && text[end] != '"' {
+			end++
+		}
+		if end == len(text) || isBlank(text[end]) {
+			words = append(words, word{val: text[start:end], pos: Pos(start), end: Pos(end)})
+			i = end
+			continue
+		}
 		var b strings.Builder
 		quoted := false
 		for i < len(text) && !isBlank(text[i]) {

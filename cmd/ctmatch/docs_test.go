@@ -32,6 +32,7 @@ import (
 var docFiles = map[string]int{
 	"../../docs/syntax.md": 40,
 	"../../README.md":      2,
+	"../../docs/cli.md":    5,
 }
 
 // docExample is one command of a documentation example.
