@@ -1,0 +1,99 @@
+package kernel
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/ctmatch/ctmatch/expr"
+)
+
+func TestSkbTruesize(t *testing.T) {
+	for _, tc := range []struct{ n, want int }{
+		{36, 1024 + 256},        // an acknowledgement: the smallest head
+		{ackSize, 1024 + 256},   // with room for an extended ACK
+		{704, 1024 + 256},       // 704 + 320 = 1024
+		{705, 2048 + 256},       // one byte more: the next kmalloc size
+		{3776, 4096 + 256},      // NLMSG_GOODSIZE on 4 KiB pages
+		{3776 + 16, 8192 + 256}, // with its header: nlmsg_new(NLMSG_GOODSIZE)
+	} {
+		if got := skbTruesize(tc.n); got != tc.want {
+			t.Errorf("skbTruesize(%d) = %d, want %d", tc.n, got, tc.want)
+		}
+	}
+	if sendBufferFor(1000) != 1032 {
+		t.Errorf("sendBufferFor(1000) = %d, want 1032", sendBufferFor(1000))
+	}
+}
+
+// The receive buffer holds an acknowledgement per change and the echoed
+// rules, packed into datagrams of notifySize; the arithmetic, by hand.
+func TestReplyMemory(t *testing.T) {
+	k := newFake()
+	tx := k.conn().BeginAt(7)
+	tx.AddTable(expr.FamilyInet, "t", nil)
+	tx.AddChain(expr.FamilyInet, "t", "c", nil, nil)
+	const rules = 1000
+	for i := 0; i < rules; i++ {
+		tx.AddRule(expr.FamilyInet, "t", "c", RuleSpec{Exprs: testExprs})
+	}
+	tx.DeleteRule(expr.FamilyInet, "t", "c", 3)
+	tx.encode(1)
+	ch := &tx.changes[2]
+	// What was sent, handle and position, and a counter's two values.
+	echo := ch.len + 2*16 + 2*16
+	if got := echoSize(ch); got != echo {
+		t.Fatalf("echoSize = %d, want %d", got, echo)
+	}
+	perDatagram := (notifySize - 1) / echo
+	datagrams := (rules + perDatagram - 1) / perDatagram
+	want := (rules+5)*skbTruesize(ackSize) + datagrams*notifyTruesize
+	if got := tx.replyMemory(); got != want {
+		t.Errorf("replyMemory = %d, want %d (%d acks, %d echo datagrams of %d rules)", got, want, rules+5, datagrams, perDatagram)
+	}
+
+	res, err := tx.Commit(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.askRecv != want || k.askSend != len(k.sent[0])+32 {
+		t.Errorf("buffers asked: send %d, receive %d; want %d, %d", k.askSend, k.askRecv, len(k.sent[0])+32, want)
+	}
+	// A batch that starts with a rule brings the new generation back too.
+	tx2 := k.conn().BeginAt(8)
+	tx2.AddRule(expr.FamilyInet, "t", "c", RuleSpec{Exprs: testExprs})
+	tx2.encode(1)
+	if got, want := tx2.replyMemory(), 3*skbTruesize(ackSize)+2*notifyTruesize; got != want {
+		t.Errorf("replyMemory of one rule = %d, want %d", got, want)
+	}
+	if res.Stats.ReceiveEstimate != want || res.Stats.BatchBytes != len(k.sent[0]) || res.Stats.Messages != rules+5 {
+		t.Errorf("stats = %+v", res.Stats)
+	}
+}
+
+// When the system does not allow the buffers a batch needs, Commit says so
+// and sends nothing.
+func TestBufferLimits(t *testing.T) {
+	for _, tc := range []struct {
+		maxSend, maxRecv int
+		want             string
+	}{
+		{maxSend: 1000, want: "needs a socket send buffer of"},
+		{maxRecv: 10000, want: "need a socket receive buffer of"},
+	} {
+		k := newFake()
+		k.maxSend, k.maxRecv = tc.maxSend, tc.maxRecv
+		tx := k.conn().BeginAt(7)
+		for i := 0; i < 100; i++ {
+			tx.AddRule(expr.FamilyInet, "t", "c", RuleSpec{Exprs: testExprs})
+		}
+		_, err := tx.Commit(context.Background())
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "nothing was changed") || !errors.Is(err, errBufferLimit) {
+			t.Errorf("err = %v, want %q", err, tc.want)
+		}
+		if len(k.sent) != 0 {
+			t.Error("a batch was sent")
+		}
+	}
+}

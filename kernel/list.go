@@ -1,0 +1,463 @@
+package kernel
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/mdlayher/netlink"
+
+	"github.com/ctmatch/ctmatch/expr"
+)
+
+// Table is an nf_tables table as the kernel lists it.
+type Table struct {
+	Family   expr.Family
+	Name     string
+	Handle   uint64
+	Flags    uint32 // NFT_TABLE_F_*
+	Use      uint32 // the number of chains, sets and objects in it
+	UserData []byte // NFTA_TABLE_USERDATA, or nil
+}
+
+// Hook is the netfilter hook of a base chain in an ip, ip6 or inet table.
+// The zero Hook is no hook.
+type Hook uint8
+
+// Hooks. Their kernel values (NF_INET_*) are one less.
+const (
+	HookPrerouting  Hook = iota + 1 // NF_INET_PRE_ROUTING
+	HookInput                       // NF_INET_LOCAL_IN
+	HookForward                     // NF_INET_FORWARD
+	HookOutput                      // NF_INET_LOCAL_OUT
+	HookPostrouting                 // NF_INET_POST_ROUTING
+)
+
+// String returns the hook as nft spells it.
+func (h Hook) String() string {
+	switch h {
+	case HookPrerouting:
+		return "prerouting"
+	case HookInput:
+		return "input"
+	case HookForward:
+		return "forward"
+	case HookOutput:
+		return "output"
+	case HookPostrouting:
+		return "postrouting"
+	case 0:
+		return "none"
+	}
+	return fmt.Sprintf("hook(%d)", int(h)-1)
+}
+
+// Policy is the verdict of a base chain for a packet no rule decided on.
+// The zero Policy is accept, as in nft.
+type Policy uint8
+
+// Policies.
+const (
+	PolicyAccept Policy = iota // NF_ACCEPT
+	PolicyDrop                 // NF_DROP
+)
+
+// String returns the policy as nft spells it.
+func (p Policy) String() string {
+	switch p {
+	case PolicyAccept:
+		return "accept"
+	case PolicyDrop:
+		return "drop"
+	}
+	return fmt.Sprintf("policy(%d)", uint8(p))
+}
+
+// Kernel verdict values of a chain policy.
+const (
+	nfDrop   = 0 // NF_DROP
+	nfAccept = 1 // NF_ACCEPT
+)
+
+// BaseChain is what makes a chain a base chain: it is attached to a hook.
+type BaseChain struct {
+	Type     string // filter, nat or route; empty means filter
+	Hook     Hook
+	Priority int32
+	Policy   Policy
+}
+
+// typ returns the chain type, filter when empty.
+func (b *BaseChain) typ() string {
+	if b == nil || b.Type == "" {
+		return "filter"
+	}
+	return b.Type
+}
+
+// Chain is an nf_tables chain as the kernel lists it.
+type Chain struct {
+	Family   expr.Family
+	Table    string
+	Name     string
+	Handle   uint64
+	Base     *BaseChain // nil for a regular chain
+	Use      uint32     // the kernel's use count: the rules in it and the jumps to it
+	UserData []byte     // NFTA_CHAIN_USERDATA, or nil
+}
+
+// Rule is an nf_tables rule as the kernel lists it.
+type Rule struct {
+	Family expr.Family
+	Table  string
+	Chain  string
+	Handle uint64
+	// Position is the handle of the rule before it in the chain, 0 for the
+	// first rule.
+	Position uint64
+	// Exprs is the payload of NFTA_RULE_EXPRESSIONS as the kernel dumped it,
+	// for expr.Raise.
+	Exprs []byte
+	// UserData is the payload of NFTA_RULE_USERDATA, or nil.
+	UserData []byte
+	// Counter holds the values of the rule's first counter expression, or is
+	// nil when it has none.
+	Counter *Counter
+}
+
+// Counter is the value of a counter expression.
+type Counter struct {
+	Packets, Bytes uint64
+}
+
+// Tables lists the tables of every family.
+func (c *Conn) Tables(ctx context.Context) ([]Table, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []Table
+	r, err := c.dump(ctx, nftType(msgGetTable), 0, nil, func() { out = out[:0] }, func(m message) error {
+		t, err := parseTable(m)
+		if err != nil {
+			return err
+		}
+		out = append(out, t)
+		return nil
+	})
+	if err != nil {
+		return nil, readError("list tables", "", r, err)
+	}
+	return out, nil
+}
+
+// Chains lists the chains of table in family f. A table that does not
+// exist is an error.
+func (c *Conn) Chains(ctx context.Context, f expr.Family, table string) ([]Chain, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	obj := f.String() + " " + table
+	if err := c.checkTable(ctx, f, table); err != nil {
+		return nil, err
+	}
+	var out []Chain
+	r, err := c.dump(ctx, nftType(msgGetChain), f, nil, func() { out = out[:0] }, func(m message) error {
+		ch, err := parseChain(m)
+		if err != nil {
+			return err
+		}
+		if ch.Table == table {
+			out = append(out, ch)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, readError("list chains", obj, r, err)
+	}
+	return out, nil
+}
+
+// Rules lists the rules of chain in table of family f, in the chain's order.
+// A table or chain that does not exist is an error.
+func (c *Conn) Rules(ctx context.Context, f expr.Family, table, chain string) ([]Rule, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	obj := f.String() + " " + table + " " + chain
+	if err := c.checkChain(ctx, f, table, chain); err != nil {
+		return nil, err
+	}
+	attrs := encodeAttrs(func(ae *netlink.AttributeEncoder) {
+		ae.String(attrRuleTable, table)
+		ae.String(attrRuleChain, chain)
+	})
+	var out []Rule
+	r, err := c.dump(ctx, nftType(msgGetRule), f, attrs, func() { out = out[:0] }, func(m message) error {
+		ru, err := parseRule(m)
+		if err != nil {
+			return err
+		}
+		if ru.Table == table && ru.Chain == chain {
+			out = append(out, ru)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, readError("list rules", obj, r, err)
+	}
+	return out, nil
+}
+
+// checkTable asks for one table, so that listing a missing table is an
+// error rather than an empty list.
+func (c *Conn) checkTable(ctx context.Context, f expr.Family, table string) error {
+	attrs := encodeAttrs(func(ae *netlink.AttributeEncoder) { ae.String(attrTableName, table) })
+	r, err := c.request(ctx, nftType(msgGetTable), 0, f, attrs, func(message) error { return nil })
+	if err != nil {
+		e := readError("list chains", f.String()+" "+table, r, err)
+		if isErrno(err, enoent) {
+			e.Reason = "no such table " + f.String() + " " + table
+		}
+		return e
+	}
+	return nil
+}
+
+// checkChain asks for one chain; the kernel's extended ACK says whether the
+// table or the chain is missing.
+func (c *Conn) checkChain(ctx context.Context, f expr.Family, table, chain string) error {
+	attrs := encodeAttrs(func(ae *netlink.AttributeEncoder) {
+		ae.String(attrChainTable, table)
+		ae.String(attrChainName, chain)
+	})
+	r, err := c.request(ctx, nftType(msgGetChain), 0, f, attrs, func(message) error { return nil })
+	if err != nil {
+		e := readError("list rules", f.String()+" "+table+" "+chain, r, err)
+		if isErrno(err, enoent) {
+			switch attrAt(attrs, r.offset) {
+			case attrChainTable:
+				e.Reason = "no such table " + f.String() + " " + table
+			case attrChainName:
+				e.Reason = "no such chain " + chain + " in table " + f.String() + " " + table
+			default:
+				e.Reason = "no such table " + f.String() + " " + table + " or chain " + chain + " in it"
+			}
+		}
+		return e
+	}
+	return nil
+}
+
+// attrAt returns the type of the top-level attribute of a request whose
+// attributes are attrs that starts at offset off of the request (header
+// included), or -1.
+func attrAt(attrs []byte, off int) int {
+	if off < 0 {
+		return -1
+	}
+	as, err := splitAttrs(attrs, nlmsgHdrLen+nfgenHdrLen)
+	if err != nil {
+		return -1
+	}
+	for _, a := range as {
+		if off >= a.off && off < a.off+4+len(a.data) {
+			return int(a.typ)
+		}
+	}
+	return -1
+}
+
+func parseTable(m message) (Table, error) {
+	t := Table{Family: family(m)}
+	attrs, err := splitAttrs(body(m), 0)
+	if err != nil {
+		return t, fmt.Errorf("table: %w", err)
+	}
+	for _, a := range attrs {
+		switch a.typ {
+		case attrTableName:
+			t.Name = attrString(a.data)
+		case attrTableFlags:
+			t.Flags, err = attrU32(a.data)
+		case attrTableUse:
+			t.Use, err = attrU32(a.data)
+		case attrTableHandle:
+			t.Handle, err = attrU64(a.data)
+		case attrTableUserdata:
+			t.UserData = clone(a.data)
+		}
+		if err != nil {
+			return t, fmt.Errorf("table %s attribute %d: %w", t.Name, a.typ, err)
+		}
+	}
+	return t, nil
+}
+
+func parseChain(m message) (Chain, error) {
+	ch := Chain{Family: family(m)}
+	attrs, err := splitAttrs(body(m), 0)
+	if err != nil {
+		return ch, fmt.Errorf("chain: %w", err)
+	}
+	var hook []byte
+	var typ string
+	var policy uint32
+	hasPolicy := false
+	for _, a := range attrs {
+		switch a.typ {
+		case attrChainTable:
+			ch.Table = attrString(a.data)
+		case attrChainName:
+			ch.Name = attrString(a.data)
+		case attrChainHandle:
+			ch.Handle, err = attrU64(a.data)
+		case attrChainUse:
+			ch.Use, err = attrU32(a.data)
+		case attrChainHook:
+			hook = a.data
+		case attrChainType:
+			typ = attrString(a.data)
+		case attrChainPolicy:
+			policy, err = attrU32(a.data)
+			hasPolicy = true
+		case attrChainUserdata:
+			ch.UserData = clone(a.data)
+		}
+		if err != nil {
+			return ch, fmt.Errorf("chain %s attribute %d: %w", ch.Name, a.typ, err)
+		}
+	}
+	if hook != nil {
+		b := &BaseChain{Type: typ}
+		hattrs, err := splitAttrs(hook, 0)
+		if err != nil {
+			return ch, fmt.Errorf("chain %s hook: %w", ch.Name, err)
+		}
+		for _, a := range hattrs {
+			switch a.typ {
+			case attrHookNum:
+				n, err := attrU32(a.data)
+				if err != nil {
+					return ch, fmt.Errorf("chain %s hook number: %w", ch.Name, err)
+				}
+				b.Hook = Hook(n + 1)
+			case attrHookPriority:
+				p, err := attrU32(a.data)
+				if err != nil {
+					return ch, fmt.Errorf("chain %s priority: %w", ch.Name, err)
+				}
+				b.Priority = int32(p)
+			}
+		}
+		if hasPolicy && policy == nfDrop {
+			b.Policy = PolicyDrop
+		} else if hasPolicy && policy != nfAccept {
+			b.Policy = Policy(policy + 2) // shown as policy(N), never mistaken for accept or drop
+		}
+		ch.Base = b
+	}
+	return ch, nil
+}
+
+func parseRule(m message) (Rule, error) {
+	r := Rule{Family: family(m)}
+	attrs, err := splitAttrs(body(m), 0)
+	if err != nil {
+		return r, fmt.Errorf("rule: %w", err)
+	}
+	for _, a := range attrs {
+		switch a.typ {
+		case attrRuleTable:
+			r.Table = attrString(a.data)
+		case attrRuleChain:
+			r.Chain = attrString(a.data)
+		case attrRuleHandle:
+			r.Handle, err = attrU64(a.data)
+		case attrRulePosition:
+			r.Position, err = attrU64(a.data)
+		case attrRuleExpressions:
+			r.Exprs = clone(a.data)
+			r.Counter, err = findCounter(a.data)
+		case attrRuleUserdata:
+			r.UserData = clone(a.data)
+		}
+		if err != nil {
+			return r, fmt.Errorf("rule %d attribute %d: %w", r.Handle, a.typ, err)
+		}
+	}
+	return r, nil
+}
+
+// findCounter returns the values of the first counter expression in an
+// expression list, or nil.
+func findCounter(exprs []byte) (*Counter, error) {
+	elems, err := splitAttrs(exprs, 0)
+	if err != nil {
+		return nil, err
+	}
+	for _, el := range elems {
+		name, data, err := exprNameData(el.data)
+		if err != nil {
+			return nil, err
+		}
+		if name != "counter" {
+			continue
+		}
+		attrs, err := splitAttrs(data, 0)
+		if err != nil {
+			return nil, fmt.Errorf("counter: %w", err)
+		}
+		var ctr Counter
+		for _, a := range attrs {
+			switch a.typ {
+			case attrCounterBytes:
+				ctr.Bytes, err = attrU64(a.data)
+			case attrCounterPackets:
+				ctr.Packets, err = attrU64(a.data)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("counter: %w", err)
+			}
+		}
+		return &ctr, nil
+	}
+	return nil, nil
+}
+
+// exprNameData splits one NFTA_LIST_ELEM into the expression's name and the
+// payload of its NFTA_EXPR_DATA.
+func exprNameData(elem []byte) (string, []byte, error) {
+	attrs, err := splitAttrs(elem, 0)
+	if err != nil {
+		return "", nil, err
+	}
+	var name string
+	var data []byte
+	for _, a := range attrs {
+		switch a.typ {
+		case attrExprName:
+			name = attrString(a.data)
+		case attrExprData:
+			data = a.data
+		}
+	}
+	return name, data, nil
+}
+
+// ruleHandle reads the handle out of an echoed NFT_MSG_NEWRULE.
+func ruleHandle(m message) (uint64, bool) {
+	b := body(m)
+	for off := 0; off+4 <= len(b); {
+		l := int(binary.NativeEndian.Uint16(b[off:]))
+		t := binary.NativeEndian.Uint16(b[off+2:]) &^ (netlink.Nested | netlink.NetByteOrder)
+		if l < 4 || off+l > len(b) {
+			return 0, false
+		}
+		if t == attrRuleHandle && l == 12 {
+			return binary.BigEndian.Uint64(b[off+4:]), true
+		}
+		off += align4(l)
+	}
+	return 0, false
+}
+
+func clone(b []byte) []byte {
+	return append([]byte(nil), b...)
+}

@@ -1,0 +1,181 @@
+package kernel
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// location is the part of a change's message that an extended ACK offset
+// points at.
+type location struct {
+	attr     int    // type of the top-level attribute, -1 when unknown
+	expr     int    // index of the expression in NFTA_RULE_EXPRESSIONS, from 0, or -1
+	exprName string // its name
+	exprAttr int    // type of the attribute inside its NFTA_EXPR_DATA, or -1
+}
+
+// locate maps off, an offset into the change's message (its netlink header
+// included), to the attribute there. The kernel points at an attribute's
+// header (NL_SET_BAD_ATTR); an offset inside an attribute is taken to
+// point at it too.
+func (ch *change) locate(off int) location {
+	loc := location{attr: -1, expr: -1, exprAttr: -1}
+	if off < 0 || ch.attrs == nil {
+		return loc
+	}
+	top, err := splitAttrs(ch.attrs, nlmsgHdrLen+nfgenHdrLen)
+	if err != nil {
+		return loc
+	}
+	a, ok := containing(top, off)
+	if !ok {
+		return loc
+	}
+	loc.attr = int(a.typ)
+	if (ch.kind != addRule || a.typ != attrRuleExpressions) || off == a.off {
+		return loc
+	}
+	elems, err := splitAttrs(a.data, a.off+4)
+	if err != nil {
+		return loc
+	}
+	for k, el := range elems {
+		if off < el.off || off >= el.off+4+len(el.data) {
+			continue
+		}
+		loc.expr = k
+		inner, err := splitAttrs(el.data, el.off+4)
+		if err != nil {
+			return loc
+		}
+		for _, in := range inner {
+			switch in.typ {
+			case attrExprName:
+				loc.exprName = attrString(in.data)
+			case attrExprData:
+				if off > in.off && off < in.off+4+len(in.data) {
+					if das, err := splitAttrs(in.data, in.off+4); err == nil {
+						if d, ok := containing(das, off); ok {
+							loc.exprAttr = int(d.typ)
+						}
+					}
+				}
+			}
+		}
+		return loc
+	}
+	return loc
+}
+
+func containing(as []attr, off int) (attr, bool) {
+	for _, a := range as {
+		if off >= a.off && off < a.off+4+len(a.data) {
+			return a, true
+		}
+	}
+	return attr{}, false
+}
+
+// where names a location for an error message.
+func (ch *change) where(loc location) string {
+	if loc.expr >= 0 {
+		s := "expression " + strconv.Itoa(loc.expr+1)
+		if loc.exprName != "" {
+			s += " (" + loc.exprName + ")"
+		}
+		if loc.exprAttr >= 0 {
+			s += fmt.Sprintf(", its attribute %d", loc.exprAttr)
+		}
+		return s
+	}
+	if loc.attr < 0 {
+		return ""
+	}
+	names := map[changeKind]map[int]string{
+		addTable: {attrTableName: "table name", attrTableUserdata: "userdata"},
+		addChain: {attrChainTable: "table", attrChainName: "chain name", attrChainHook: "hook",
+			attrChainPolicy: "policy", attrChainType: "chain type", attrChainUserdata: "userdata"},
+		addRule: {attrRuleTable: "table", attrRuleChain: "chain", attrRulePosition: "position",
+			attrRuleExpressions: "expressions", attrRuleUserdata: "userdata"},
+		deleteRule: {attrRuleTable: "table", attrRuleChain: "chain", attrRuleHandle: "handle"},
+	}
+	if s, ok := names[ch.kind][loc.attr]; ok {
+		return s
+	}
+	return fmt.Sprintf("attribute %d", loc.attr)
+}
+
+// changeError builds the error for change i, which the kernel refused with
+// r: the errno, what the extended ACK pointed at, and a reason a person can
+// act on.
+func (tx *Tx) changeError(i int, r errorReply) *Error {
+	ch := &tx.changes[i]
+	loc := ch.locate(r.offset)
+	e := &Error{
+		Op: ch.op(), Object: ch.object(), Source: ch.rule.Source, Index: i,
+		Where: ch.where(loc), KernelMessage: r.msg, Offset: offset(r), Err: r.errno,
+	}
+	fam := ch.family.String()
+	table := "table " + fam + " " + ch.table
+	create := " (create it, or use --create)"
+	lacks := "the kernel lacks a feature this rule needs: " + r.errno.Error()
+	if e.Where == "" && r.missing >= 0 {
+		e.Where = fmt.Sprintf("missing attribute %d", r.missing)
+	}
+	switch r.errno {
+	case eperm:
+		// The capability is checked for the whole batch (see refused):
+		// for one change, EPERM means the table has an owner (a process
+		// that created it with NFT_TABLE_F_OWNER) and it is not us.
+		if loc.attr == attrRuleTable && (ch.kind == addRule || ch.kind == deleteRule) ||
+			loc.attr == attrChainTable && ch.kind == addChain || ch.kind == addTable {
+			e.Where, e.Reason = "", table+" is owned by another process: "+r.errno.Error()
+		}
+	case enoent:
+		isTable := loc.attr == attrRuleTable && (ch.kind == addRule || ch.kind == deleteRule) ||
+			loc.attr == attrChainTable && ch.kind == addChain
+		switch {
+		case isTable:
+			e.Where, e.Reason = "", "no such "+table+create
+		case loc.attr == attrRuleChain && (ch.kind == addRule || ch.kind == deleteRule):
+			e.Where, e.Reason = "", "no such chain "+ch.chain+" in "+table+create
+		case loc.attr == attrRulePosition && ch.kind == addRule:
+			where := "add after"
+			if ch.rule.Insert {
+				where = "insert before"
+			}
+			e.Where, e.Reason = "", fmt.Sprintf("no rule with handle %d to %s in chain %s %s %s", ch.rule.Position, where, fam, ch.table, ch.chain)
+		case loc.attr == attrRuleHandle && ch.kind == deleteRule:
+			e.Where, e.Reason = "", fmt.Sprintf("no such rule with handle %d in chain %s %s %s", ch.handle, fam, ch.table, ch.chain)
+		case loc.expr >= 0:
+			e.Reason = lacks
+		case loc.attr == attrChainType && ch.kind == addChain:
+			e.Where, e.Reason = "", fmt.Sprintf("the kernel lacks chain type %q: %v", ch.base.typ(), r.errno)
+		case loc.attr < 0 && ch.kind == addRule:
+			e.Reason = fmt.Sprintf("no such table %s %s or chain %s in it%s, or the kernel lacks a feature this rule needs: %v",
+				fam, ch.table, ch.chain, " (create them, or use --create)", r.errno)
+		case loc.attr < 0 && ch.kind == addChain:
+			e.Reason = "no such " + table + create + ", or the kernel lacks this chain type: " + r.errno.Error()
+		case loc.attr < 0 && ch.kind == deleteRule:
+			e.Reason = fmt.Sprintf("no such table %s %s, chain %s in it, or rule with handle %d: %v", fam, ch.table, ch.chain, ch.handle, r.errno)
+		}
+	case eopnotsupp:
+		switch {
+		case ch.kind == addRule && (loc.expr >= 0 || loc.attr < 0 || loc.attr == attrRuleExpressions):
+			e.Reason = lacks
+		case ch.kind == addChain:
+			e.Reason = "the kernel lacks a feature this chain needs: " + r.errno.Error()
+		}
+	case eexist:
+		switch ch.kind {
+		case addTable:
+			e.Where, e.Reason = "", table+" exists"
+		case addChain:
+			e.Where, e.Reason = "", "chain "+ch.chain+" exists in "+table
+		}
+	}
+	if e.Reason == "" {
+		e.Reason = r.errno.Error()
+	}
+	return e
+}

@@ -1,0 +1,659 @@
+package kernel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/mdlayher/netlink"
+
+	"github.com/ctmatch/ctmatch/expr"
+)
+
+// RuleSpec is a rule to add.
+type RuleSpec struct {
+	// Exprs is the payload of NFTA_RULE_EXPRESSIONS, as expr.Rule.Lower
+	// returns it. It is sent as it is.
+	Exprs []byte
+	// UserData is the rule's NFTA_RULE_USERDATA (at most 256 bytes), or nil.
+	UserData []byte
+	// Insert puts the rule before the rule whose handle is Position, or at
+	// the start of the chain when Position is 0. Without Insert the rule
+	// goes after the rule whose handle is Position, or at the end of the
+	// chain when Position is 0.
+	Insert   bool
+	Position uint64
+	// Source says where the rule comes from, for error messages, such as
+	// `rules.txt:700: -m conntrack --ctstate NEW -j ACCEPT`.
+	Source string
+}
+
+// Result is what a committed transaction did.
+type Result struct {
+	// Committed reports that the kernel applied the transaction. It is
+	// also true with ErrAcksLost.
+	Committed bool
+	// Generation is the generation of the ruleset right after the commit:
+	// the one the transaction was begun at, plus one, or what the kernel
+	// announced; 0 when unknown (a transaction begun at 0, without an echo
+	// of the generation).
+	Generation uint32
+	// Handles holds the handle of the rule each AddRule added, in the order
+	// of the calls (0 when unknown, only with ErrAcksLost).
+	Handles []uint64
+	// Stats describes the batch and its replies.
+	Stats Stats
+}
+
+// Stats describes the batch of a commit and its replies.
+type Stats struct {
+	Messages   int // in the batch, BATCH_BEGIN and BATCH_END included
+	BatchBytes int // the size of the batch: one sendmsg
+	// SendBuffer and ReceiveBuffer are the socket's buffer sizes after
+	// sizing (SO_SNDBUF and SO_RCVBUF, as the kernel reports them).
+	SendBuffer, ReceiveBuffer int
+	// ReceiveEstimate is the memory the replies were estimated to take in
+	// the receive buffer (see replyMemory).
+	ReceiveEstimate int
+	// Queued is the memory they took (SK_MEMINFO_RMEM_ALLOC right after the
+	// batch was sent, when the kernel has queued every reply), or -1.
+	Queued int
+	// Datagrams and ReplyBytes count the replies read; Acks the
+	// acknowledgements and errors among them, Echoes the echoed rules.
+	Datagrams, ReplyBytes, Acks, Echoes int
+}
+
+// Tx is a transaction: changes that Commit sends to the kernel as one
+// nfnetlink batch, which the kernel applies whole or not at all. The Add and
+// Delete methods only record; every check and every error happens in
+// Commit. A Tx is used once.
+type Tx struct {
+	c       *Conn
+	gen     uint32
+	changes []change
+	done    bool
+}
+
+// Begin reads the generation of the ruleset and starts a transaction that
+// the kernel will refuse (ErrConcurrentChange) if anything changes the
+// ruleset before it is committed.
+func (c *Conn) Begin(ctx context.Context) (*Tx, error) {
+	gen, err := c.Generation(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.BeginAt(gen), nil
+}
+
+// BeginAt starts a transaction that the kernel will refuse if the ruleset
+// is not at generation gen when it is committed. Read gen with Generation
+// before reading what the transaction is based on. A gen of 0 disables the
+// check.
+func (c *Conn) BeginAt(gen uint32) *Tx {
+	return &Tx{c: c, gen: gen}
+}
+
+// Generation returns the generation the transaction is checked against.
+func (tx *Tx) Generation() uint32 { return tx.gen }
+
+// Len returns the number of changes recorded.
+func (tx *Tx) Len() int { return len(tx.changes) }
+
+type changeKind uint8
+
+const (
+	addTable changeKind = iota + 1
+	addChain
+	addRule
+	deleteRule
+)
+
+// change is one message of the batch.
+type change struct {
+	kind     changeKind
+	family   expr.Family
+	table    string
+	chain    string // the chain's name for addChain
+	base     *BaseChain
+	userdata []byte
+	rule     RuleSpec
+	handle   uint64 // deleteRule
+
+	// Set when the batch is encoded.
+	seq      uint32
+	off, len int // of the message in the batch
+	attrs    []byte
+}
+
+// AddTable creates table name in family f, with userdata (at most 256 bytes)
+// or nil. The table must not exist (NLM_F_EXCL): an existing table is never
+// modified.
+func (tx *Tx) AddTable(f expr.Family, name string, userdata []byte) {
+	tx.changes = append(tx.changes, change{kind: addTable, family: f, table: name, userdata: clone(userdata)})
+}
+
+// AddChain creates chain name in table of family f: a base chain when base
+// is not nil, a regular chain otherwise; userdata is at most 256 bytes, or
+// nil. The chain must not exist (NLM_F_EXCL).
+func (tx *Tx) AddChain(f expr.Family, table, name string, base *BaseChain, userdata []byte) {
+	var b *BaseChain
+	if base != nil {
+		bc := *base
+		b = &bc
+	}
+	tx.changes = append(tx.changes, change{kind: addChain, family: f, table: table, chain: name, base: b, userdata: clone(userdata)})
+}
+
+// AddRule adds a rule to chain in table of family f. Commit's Result
+// carries its handle.
+func (tx *Tx) AddRule(f expr.Family, table, chain string, r RuleSpec) {
+	r.Exprs, r.UserData = clone(r.Exprs), clone(r.UserData)
+	tx.changes = append(tx.changes, change{kind: addRule, family: f, table: table, chain: chain, rule: r})
+}
+
+// DeleteRule deletes the rule with handle from chain in table of family f.
+func (tx *Tx) DeleteRule(f expr.Family, table, chain string, handle uint64) {
+	tx.changes = append(tx.changes, change{kind: deleteRule, family: f, table: table, chain: chain, handle: handle})
+}
+
+// op names the change's operation, as in error messages.
+func (ch *change) op() string {
+	switch ch.kind {
+	case addTable:
+		return "add table"
+	case addChain:
+		return "add chain"
+	case addRule:
+		if ch.rule.Insert {
+			return "insert rule"
+		}
+		return "add rule"
+	case deleteRule:
+		return "delete rule"
+	}
+	return "change"
+}
+
+// object names the change's object: "inet fw", "inet fw input".
+func (ch *change) object() string {
+	s := ch.family.String() + " " + ch.table
+	switch ch.kind {
+	case addChain, addRule:
+		s += " " + ch.chain
+	case deleteRule:
+		s += " " + ch.chain + " handle " + strconv.FormatUint(ch.handle, 10)
+	}
+	return s
+}
+
+// check reports what makes the change impossible to send.
+func (ch *change) check() string {
+	if ch.family == 0 {
+		return "no table family"
+	}
+	if s := checkName("table", ch.table); s != "" {
+		return s
+	}
+	if ch.kind != addTable {
+		if s := checkName("chain", ch.chain); s != "" {
+			return s
+		}
+	}
+	if len(ch.userdata) > userdataMaxLen {
+		return fmt.Sprintf("userdata of %d bytes (at most %d)", len(ch.userdata), userdataMaxLen)
+	}
+	switch ch.kind {
+	case addChain:
+		if b := ch.base; b != nil {
+			if b.Hook < HookPrerouting || b.Hook > HookPostrouting {
+				return "base chain with hook " + b.Hook.String()
+			}
+			if b.Policy != PolicyAccept && b.Policy != PolicyDrop {
+				return "base chain with " + b.Policy.String()
+			}
+			if s := checkName("chain type", b.Type); b.Type != "" && s != "" {
+				return s
+			}
+		}
+	case addRule:
+		if len(ch.rule.UserData) > userdataMaxLen {
+			return fmt.Sprintf("rule userdata of %d bytes (at most %d)", len(ch.rule.UserData), userdataMaxLen)
+		}
+		if len(ch.rule.Exprs) > maxAttrPayload {
+			return fmt.Sprintf("rule expressions of %d bytes (at most %d)", len(ch.rule.Exprs), maxAttrPayload)
+		}
+	case deleteRule:
+		if ch.handle == 0 {
+			return "rule handle 0"
+		}
+	}
+	return ""
+}
+
+// maxAttrPayload is the largest payload of a netlink attribute (its length
+// is 16 bits, header included).
+const maxAttrPayload = 1<<16 - 1 - 4
+
+func checkName(what, s string) string {
+	switch {
+	case s == "":
+		return "empty " + what + " name"
+	case len(s) > nameMaxLen:
+		return fmt.Sprintf("%s name of %d bytes (at most %d)", what, len(s), nameMaxLen)
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			return fmt.Sprintf("%s name %q holds a NUL byte", what, s)
+		}
+	}
+	return ""
+}
+
+// message returns the change's message type, flags and attributes.
+func (ch *change) message() (uint16, uint16, []byte) {
+	switch ch.kind {
+	case addTable:
+		return nftType(msgNewTable), flagRequest | flagAck | flagCreate | flagExcl, encodeAttrs(func(ae *netlink.AttributeEncoder) {
+			ae.String(attrTableName, ch.table)
+			if ch.userdata != nil {
+				ae.Bytes(attrTableUserdata, ch.userdata)
+			}
+		})
+	case addChain:
+		return nftType(msgNewChain), flagRequest | flagAck | flagCreate | flagExcl, encodeAttrs(func(ae *netlink.AttributeEncoder) {
+			ae.String(attrChainTable, ch.table)
+			ae.String(attrChainName, ch.chain)
+			if b := ch.base; b != nil {
+				ae.Nested(attrChainHook, func(h *netlink.AttributeEncoder) error {
+					h.Uint32(attrHookNum, uint32(b.Hook-1))
+					h.Uint32(attrHookPriority, uint32(b.Priority))
+					return nil
+				})
+				policy := uint32(nfAccept)
+				if b.Policy == PolicyDrop {
+					policy = nfDrop
+				}
+				ae.Uint32(attrChainPolicy, policy)
+				ae.String(attrChainType, b.typ())
+			}
+			if ch.userdata != nil {
+				ae.Bytes(attrChainUserdata, ch.userdata)
+			}
+		})
+	case addRule:
+		flags := uint16(flagRequest | flagAck | flagEcho | flagCreate)
+		if !ch.rule.Insert {
+			flags |= flagAppend
+		}
+		return nftType(msgNewRule), flags, encodeAttrs(func(ae *netlink.AttributeEncoder) {
+			ae.String(attrRuleTable, ch.table)
+			ae.String(attrRuleChain, ch.chain)
+			if ch.rule.Position != 0 {
+				ae.Uint64(attrRulePosition, ch.rule.Position)
+			}
+			ae.Bytes(attrRuleExpressions|netlink.Nested, ch.rule.Exprs)
+			if ch.rule.UserData != nil {
+				ae.Bytes(attrRuleUserdata, ch.rule.UserData)
+			}
+		})
+	case deleteRule:
+		return nftType(msgDelRule), flagRequest | flagAck, encodeAttrs(func(ae *netlink.AttributeEncoder) {
+			ae.String(attrRuleTable, ch.table)
+			ae.String(attrRuleChain, ch.chain)
+			ae.Uint64(attrRuleHandle, ch.handle)
+		})
+	}
+	panic("kernel: unknown change")
+}
+
+// encode builds the batch: BATCH_BEGIN (with the generation), one message
+// per change, BATCH_END, with consecutive sequence numbers from seq0, each
+// with NLM_F_ACK. Kernels since 6.10 or so acknowledge BATCH_BEGIN and
+// BATCH_END too when asked, older ones never do: Commit waits for the
+// acknowledgements of the changes only, and takes those two when they come.
+func (tx *Tx) encode(seq0 uint32) []byte {
+	genAttr := encodeAttrs(func(ae *netlink.AttributeEncoder) { ae.Uint32(attrBatchGenID, tx.gen) })
+	type msg struct{ typ, flags uint16 }
+	msgs := make([]msg, len(tx.changes))
+	size := 2*(nlmsgHdrLen+nfgenHdrLen) + len(genAttr)
+	for i := range tx.changes {
+		ch := &tx.changes[i]
+		msgs[i].typ, msgs[i].flags, ch.attrs = ch.message()
+		size += nlmsgHdrLen + nfgenHdrLen + align4(len(ch.attrs))
+	}
+	b := make([]byte, 0, size)
+	b = appendMessage(b, msgBatchBegin, flagRequest|flagAck, seq0, 0, subsysNftables, genAttr)
+	for i := range tx.changes {
+		ch := &tx.changes[i]
+		ch.seq, ch.off = seq0+1+uint32(i), len(b)
+		b = appendMessage(b, msgs[i].typ, msgs[i].flags, ch.seq, ch.family, 0, ch.attrs)
+		ch.len = len(b) - ch.off
+	}
+	return appendMessage(b, msgBatchEnd, flagRequest|flagAck, seq0+uint32(len(tx.changes))+1, 0, subsysNftables, nil)
+}
+
+// replyIdle is how long Commit waits for the next reply before it takes the
+// rest as lost. The kernel processes a batch inside the sendmsg that sends
+// it, so every reply is queued before sendmsg returns: any wait at all
+// means something is wrong.
+var replyIdle = 10 * time.Second
+
+// drainIdle is how long draining waits for one more queued reply.
+var drainIdle = 200 * time.Millisecond
+
+// genTimeout bounds the generation request that decides the outcome of a
+// commit whose replies were lost.
+var genTimeout = 5 * time.Second
+
+// replies is the state of the replies to one batch.
+type replies struct {
+	seq0      uint32
+	n         int
+	got       []bool // an ack or an error came for change i
+	errs      map[int]errorReply
+	batchErr  *errorReply // an error for BATCH_BEGIN (or BATCH_END): the whole batch
+	remaining int
+	handles   []uint64 // echoed handle per change
+	gen       uint32   // the generation the kernel announced after the commit, if any
+
+	beginAcked, endAcked bool
+	stats                *Stats
+}
+
+// done reports whether every reply that was asked for has come: an error
+// for the whole batch; or an acknowledgement or error for every change, and
+// BATCH_END's acknowledgement when the kernel acknowledged BATCH_BEGIN (it
+// acknowledges both, BATCH_END last, when it supports that and the batch
+// succeeds).
+func (r *replies) done() bool {
+	if r.batchErr != nil {
+		return true
+	}
+	return r.remaining == 0 && (!r.beginAcked || r.endAcked || len(r.errs) > 0)
+}
+
+// take processes one datagram.
+func (r *replies) take(d []byte) error {
+	r.stats.Datagrams++
+	r.stats.ReplyBytes += len(d)
+	msgs, err := parseMessages(d)
+	if err != nil {
+		return err
+	}
+	for _, m := range msgs {
+		d := m.seq - r.seq0 // 0 for BATCH_BEGIN, n+1 for BATCH_END
+		if d > uint32(r.n)+1 {
+			continue // a late reply to something earlier
+		}
+		i := int(d) - 1
+		switch {
+		case m.typ == typeError:
+			e, err := parseError(m.flags, m.data)
+			if err != nil {
+				return err
+			}
+			r.stats.Acks++
+			if i < 0 || i >= r.n {
+				switch {
+				case e.errno != 0 && r.batchErr == nil:
+					r.batchErr = &e
+				case e.errno == 0 && i < 0:
+					r.beginAcked = true
+				case e.errno == 0:
+					r.endAcked = true
+				}
+				continue
+			}
+			if e.errno != 0 {
+				if _, dup := r.errs[i]; !dup {
+					r.errs[i] = e
+				}
+			}
+			if !r.got[i] {
+				r.got[i] = true
+				r.remaining--
+			}
+		case m.typ == nftType(msgNewRule) && i >= 0 && i < r.n:
+			if h, ok := ruleHandle(m); ok {
+				r.handles[i] = h
+				r.stats.Echoes++
+			}
+		case m.typ == nftType(msgNewGen):
+			// When the batch's first change asked for an echo, the kernel
+			// echoes the new generation too, with that change's sequence
+			// number.
+			if g, ok := genID(m); ok {
+				r.gen = g
+			}
+		}
+	}
+	return nil
+}
+
+// Commit sends the transaction as one batch and reads every reply. On
+// success every change was applied, and Result.Handles holds the handles of
+// the rules added. On failure nothing was applied (the kernel applies a
+// batch whole or not at all), and the error names the change the kernel
+// refused, or says the ruleset changed since the transaction began
+// (ErrConcurrentChange). When replies are lost after the batch was sent
+// (the receive buffer overran, or ctx ended), Commit reads what is still
+// queued and then the generation: unchanged, the transaction was refused
+// (an error, nothing changed); moved by exactly one, it was applied
+// (ErrAcksLost, Committed is true, the handles whose echo was lost are 0);
+// otherwise ErrOutcomeUnknown.
+//
+// Commit sizes the socket buffers first (see Stats) and refuses, before
+// sending anything, a batch the system's limits cannot carry.
+func (tx *Tx) Commit(ctx context.Context) (Result, error) {
+	if tx.done {
+		return Result{}, &Error{Op: "commit", Index: -1, Err: errors.New("the transaction was already committed")}
+	}
+	tx.done = true
+	for i := range tx.changes {
+		ch := &tx.changes[i]
+		if s := ch.check(); s != "" {
+			return Result{}, &Error{Op: ch.op(), Object: ch.object(), Source: ch.rule.Source, Index: i, Err: errors.New(s)}
+		}
+	}
+	if len(tx.changes) == 0 {
+		return Result{Committed: true, Generation: tx.gen}, nil
+	}
+	c := tx.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	n := len(tx.changes)
+	seq0 := c.nextSeq(n + 2)
+	batch := tx.encode(seq0)
+	st := Stats{Messages: n + 2, BatchBytes: len(batch), Queued: -1}
+	st.ReceiveEstimate = tx.replyMemory()
+	var err error
+	st.SendBuffer, st.ReceiveBuffer, err = c.t.setBuffers(sendBufferFor(len(batch)), st.ReceiveEstimate)
+	if err != nil {
+		return Result{Stats: st}, tx.batchError(&Error{Err: err, Reason: "cannot size the socket buffers: " + err.Error()})
+	}
+	if st.SendBuffer < sendBufferFor(len(batch)) {
+		return Result{Stats: st}, tx.batchError(&Error{Err: errBufferLimit, Reason: fmt.Sprintf(
+			"the batch of %d bytes needs a socket send buffer of %d bytes, and the system allows %d (raise net.core.wmem_max, or run with CAP_NET_ADMIN in the initial user namespace); nothing was changed",
+			len(batch), sendBufferFor(len(batch)), st.SendBuffer)})
+	}
+	if st.ReceiveBuffer < st.ReceiveEstimate {
+		return Result{Stats: st}, tx.batchError(&Error{Err: errBufferLimit, Reason: fmt.Sprintf(
+			"the kernel's replies to %d changes need a socket receive buffer of %d bytes, and the system allows %d (raise net.core.rmem_max, or run with CAP_NET_ADMIN in the initial user namespace); nothing was changed",
+			n, st.ReceiveEstimate, st.ReceiveBuffer)})
+	}
+	if err := ctx.Err(); err != nil {
+		return Result{Stats: st}, tx.batchError(&Error{Err: err})
+	}
+	if err := c.t.send(batch); err != nil {
+		return Result{Stats: st}, tx.batchError(&Error{Err: err, Reason: "send: " + err.Error() + "; nothing was changed"})
+	}
+	st.Queued = c.t.queued()
+
+	r := &replies{seq0: seq0, n: n, got: make([]bool, n), errs: map[int]errorReply{}, remaining: n, handles: make([]uint64, n), stats: &st}
+	var lost error
+	for !r.done() && lost == nil {
+		ds, err := c.t.receive(ctx, time.Now().Add(replyIdle))
+		for _, d := range ds {
+			if err := r.take(d); err != nil && lost == nil {
+				lost = err
+			}
+		}
+		if err != nil && lost == nil {
+			lost = err
+		}
+	}
+	if lost != nil {
+		tx.drain(ctx, r)
+	}
+	res := Result{Stats: st}
+	if r.batchErr != nil || len(r.errs) > 0 {
+		return res, tx.refused(r)
+	}
+	if r.done() {
+		res.Committed, res.Generation = true, r.gen
+		if res.Generation == 0 && tx.gen != 0 {
+			res.Generation = nextGen(tx.gen)
+		}
+		res.Handles = tx.ruleHandles(r)
+		if missing := countZero(res.Handles); missing > 0 {
+			return res, tx.batchError(&Error{kind: ErrAcksLost, Err: lost, Reason: fmt.Sprintf(
+				"committed (acknowledgements lost): the kernel applied every change, but its echo of %d added rules was lost, so their handles are unknown", missing)})
+		}
+		return res, nil
+	}
+	return tx.lostOutcome(ctx, r, res, lost)
+}
+
+// errBufferLimit says a socket buffer cannot be made large enough.
+var errBufferLimit = errors.New("socket buffer limit")
+
+// drain reads what is still queued after a reply was lost (an overrun of the
+// receive buffer loses some replies, not the ones queued before it), so
+// that the accounting is as complete as it can be and the socket is empty
+// for the next request.
+func (tx *Tx) drain(ctx context.Context, r *replies) {
+	dctx := context.WithoutCancel(ctx)
+	for errs := 0; errs < 3 && !r.done(); {
+		ds, err := tx.c.t.receive(dctx, time.Now().Add(drainIdle))
+		for _, d := range ds {
+			r.take(d)
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return
+		}
+		if err != nil {
+			errs++
+		}
+	}
+}
+
+// lostOutcome decides what happened to a batch whose replies were lost,
+// from the generation. Unchanged: the batch was refused. Moved by exactly
+// one: it was committed (or, in a rare race, it was refused and someone
+// else committed one transaction right after it, which this cannot tell
+// apart). Moved by more: unknown.
+func (tx *Tx) lostOutcome(ctx context.Context, r *replies, res Result, lost error) (Result, error) {
+	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), genTimeout)
+	defer cancel()
+	gen, err := tx.c.generation(gctx)
+	if err != nil {
+		return res, tx.batchError(&Error{kind: ErrOutcomeUnknown, Err: lost, Reason: fmt.Sprintf(
+			"outcome unknown: the kernel's replies were lost (%v), and reading the generation failed too (%v)", lost, err)})
+	}
+	if tx.gen != 0 && gen == tx.gen {
+		// The kernel processes a batch inside the sendmsg that sent it, and
+		// a commit always moves the generation: this one was refused.
+		return res, tx.batchError(&Error{Err: lost, Reason: fmt.Sprintf(
+			"the kernel's replies were lost (%v), and the generation is still %d, so the kernel refused the transaction (its reason was lost with the replies); nothing was changed",
+			lost, gen)})
+	}
+	if tx.gen != 0 && gen == nextGen(tx.gen) {
+		res.Committed, res.Generation = true, gen
+		res.Handles = tx.ruleHandles(r)
+		return res, tx.batchError(&Error{kind: ErrAcksLost, Err: lost, Reason: fmt.Sprintf(
+			"committed (acknowledgements lost): the kernel's replies were lost (%v), but the generation moved from %d to %d, so the transaction was applied; %d rule handles are unknown",
+			lost, tx.gen, gen, countZero(res.Handles))})
+	}
+	return res, tx.batchError(&Error{kind: ErrOutcomeUnknown, Err: lost, Reason: fmt.Sprintf(
+		"outcome unknown: the kernel's replies were lost (%v), and the generation moved from %d to %d; list the ruleset to see whether the changes are there",
+		lost, tx.gen, gen)})
+}
+
+func nextGen(g uint32) uint32 {
+	g++
+	if g == 0 {
+		g++
+	}
+	return g
+}
+
+func countZero(hs []uint64) int {
+	n := 0
+	for _, h := range hs {
+		if h == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// ruleHandles returns the echoed handles of the rules added, in call order.
+func (tx *Tx) ruleHandles(r *replies) []uint64 {
+	var out []uint64
+	for i := range tx.changes {
+		if tx.changes[i].kind == addRule {
+			out = append(out, r.handles[i])
+		}
+	}
+	return out
+}
+
+// batchError fills e as an error about the whole transaction: named after
+// its first change, counting the others.
+func (tx *Tx) batchError(e *Error) *Error {
+	ch := &tx.changes[0]
+	e.Op, e.Object, e.Index, e.More = ch.op(), ch.object(), -1, len(tx.changes)-1
+	if len(tx.changes) == 1 {
+		e.Source, e.Index = ch.rule.Source, 0
+	}
+	return e
+}
+
+// refused builds the error of a batch the kernel refused: about the whole
+// batch, or about its first change that failed.
+func (tx *Tx) refused(r *replies) error {
+	if b := r.batchErr; b != nil {
+		e := &Error{Err: b.errno, KernelMessage: b.msg, Offset: offset(*b)}
+		switch b.errno {
+		case erestart:
+			e.kind = ErrConcurrentChange
+			e.Reason = fmt.Sprintf("concurrent change: the ruleset changed after generation %d, and the kernel refused the whole transaction; nothing was changed (read the ruleset again and retry)", tx.gen)
+		case eperm:
+			e.Reason = eperm.Error() + " (needs CAP_NET_ADMIN)"
+		default:
+			e.Reason = b.errno.Error() + "; the kernel refused the whole transaction, nothing was changed"
+		}
+		return tx.batchError(e)
+	}
+	first := -1
+	for i := range r.errs {
+		if first < 0 || i < first {
+			first = i
+		}
+	}
+	e := tx.changeError(first, r.errs[first])
+	if len(tx.changes) > 1 {
+		e.Reason += "; the kernel refused the whole transaction, nothing was changed"
+		switch k := len(r.errs) - 1; {
+		case k == 1:
+			e.Reason += " (1 more change failed too)"
+		case k > 1:
+			e.Reason += fmt.Sprintf(" (%d more changes failed too)", k)
+		}
+	}
+	return e
+}
