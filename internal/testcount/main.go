@@ -28,6 +28,7 @@ type event struct {
 type result struct {
 	action string
 	kernel bool
+	reason string // why a kernel test skipped
 	output []string
 }
 
@@ -67,8 +68,11 @@ func main() {
 		switch e.Action {
 		case "output":
 			r.output = append(r.output, e.Output)
-			if strings.Contains(e.Output, marker) {
+			if i := strings.Index(e.Output, marker); i >= 0 {
 				r.kernel = true
+				if rest, ok := strings.CutPrefix(e.Output[i+len(marker):], "skipped: "); ok && r.reason == "" {
+					r.reason = strings.TrimSpace(rest)
+				}
 			}
 		case "pass", "fail", "skip":
 			r.action = e.Action
@@ -93,7 +97,7 @@ func main() {
 			switch r.action {
 			case "skip":
 				kSkipped++
-				kernelSkips = append(kernelSkips, key)
+				kernelSkips = append(kernelSkips, key+": "+r.reason)
 			case "pass", "fail":
 				kRan++
 			}
