@@ -1,7 +1,6 @@
 package compile_test
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
 	"os"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/ctmatch/ctmatch/compile"
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/goldens"
 	"github.com/ctmatch/ctmatch/parse"
 )
 
@@ -34,27 +34,13 @@ func (c tableCase) key() string { return c.name + " " + c.table.String() }
 
 func loadCases(t testing.TB) []testCase {
 	t.Helper()
-	f, err := os.Open("testdata/cases.txt")
+	cs, err := goldens.Cases()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	var out []testCase
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		parts := strings.SplitN(line, " | ", 3)
-		if len(parts) != 3 {
-			t.Fatalf("bad case line %q", line)
-		}
-		c := testCase{name: parts[0], words: parts[2]}
-		if parts[1] == "-6" {
-			c.family = parse.IPv6
-		}
-		out = append(out, c)
+	out := make([]testCase, len(cs))
+	for i, c := range cs {
+		out[i] = testCase{name: c.Name, family: c.Family, words: c.Words}
 	}
 	return out
 }

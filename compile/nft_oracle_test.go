@@ -1,48 +1,25 @@
 package compile_test
 
 import (
-	"bufio"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/goldens"
 	"github.com/ctmatch/ctmatch/internal/ktest"
 	"github.com/ctmatch/ctmatch/internal/netns"
 	"github.com/ctmatch/ctmatch/parse"
 )
 
-// handwritten reads testdata/handwritten.nft: for each case, the nft rule
-// bodies written by hand from design.md's rules, in another spelling than
-// ctmatch's wherever nft sends the same bytes for it; and the cases that have
-// no other spelling.
+// handwritten reads testdata/handwritten.nft.
 func handwritten(t testing.TB) (rules map[string][]string, sameSpelling map[string]bool) {
 	t.Helper()
-	f, err := os.Open("testdata/handwritten.nft")
+	h, err := goldens.ReadHandwritten()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	rules, sameSpelling = map[string][]string{}, map[string]bool{}
-	var cur string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case strings.HasPrefix(line, "# no other spelling:"):
-			for _, n := range strings.Fields(strings.TrimPrefix(line, "# no other spelling:")) {
-				sameSpelling[n] = true
-			}
-		case line == "" || strings.HasPrefix(line, "#"):
-		case strings.HasPrefix(line, "== "):
-			cur = strings.TrimPrefix(line, "== ")
-			rules[cur] = []string{}
-		default:
-			rules[cur] = append(rules[cur], line)
-		}
-	}
-	return rules, sameSpelling
+	return h.Rules, h.SameSpelling
 }
 
 var (

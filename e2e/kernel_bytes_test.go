@@ -1,15 +1,14 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"encoding/binary"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/ctmatch/ctmatch/compile"
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/goldens"
 	"github.com/ctmatch/ctmatch/internal/ktest"
 	"github.com/ctmatch/ctmatch/internal/nftwire"
 	"github.com/ctmatch/ctmatch/kernel"
@@ -27,39 +26,17 @@ type goldenCase struct {
 
 func goldenCases(t *testing.T) []goldenCase {
 	t.Helper()
-	hand := map[string][]string{}
-	f, err := os.Open("../compile/testdata/handwritten.nft")
+	cs, err := goldens.Cases()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	var cur string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case line == "" || strings.HasPrefix(line, "#"):
-		case strings.HasPrefix(line, "== "):
-			cur = strings.TrimPrefix(line, "== ")
-		default:
-			hand[cur] = append(hand[cur], line)
-		}
-	}
-	data, err := os.ReadFile("../compile/testdata/cases.txt")
+	h, err := goldens.ReadHandwritten()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []goldenCase
-	for _, line := range strings.Split(string(data), "\n") {
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		p := strings.SplitN(line, " | ", 3)
-		c := goldenCase{name: p[0], words: p[2], hand: hand[p[0]]}
-		if p[1] == "-6" {
-			c.family = parse.IPv6
-		}
-		out = append(out, c)
+	out := make([]goldenCase, len(cs))
+	for i, c := range cs {
+		out[i] = goldenCase{name: c.Name, family: c.Family, words: c.Words, hand: h.Rules[c.Name]}
 	}
 	return out
 }
