@@ -1,0 +1,599 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ctmatch/ctmatch"
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/netns"
+	"github.com/ctmatch/ctmatch/kernel"
+)
+
+// A Case is one conntrack match the differential check runs: as an
+// iptables rule, run by the kernel's xt_conntrack, and as the nft rules a
+// Translation gives for it.
+type Case struct {
+	Name   string
+	Words  string // the match as iptables words: "-m conntrack --ctstate NEW"
+	Family Family // IPv4: iptables words; IPv6: ip6tables words
+	// Never says that no packet of the lab's traffic can match (such as
+	// --ctstatus NONE). Every other case must match some packets of its
+	// family and not others, or the report says it proves nothing.
+	Never bool
+	// Always says that every packet of the case's family that the lab
+	// sends matches (such as the list of every state).
+	Always bool
+	// Translation gives the nft rules; nil means ctmatch's (Ctmatch).
+	Translation Translation
+}
+
+// A Piece is one nft rule of a translation, as wire expressions (the
+// payload of NFTA_RULE_EXPRESSIONS, loaded through kernel/) or as nft text
+// (loaded with the nft tool). Its first counter is what the lab reads; the
+// lab appends the statement that sets the piece's own mark bit.
+type Piece struct {
+	Wire []byte
+	Text string
+}
+
+// A Translation gives the nft rules of a case for a table of family table.
+type Translation func(c Case, table expr.Family) ([]Piece, error)
+
+// Ctmatch is ctmatch's translation: ctmatch.Translate, lowered for the
+// table's family.
+func Ctmatch(c Case, table expr.Family) ([]Piece, error) {
+	rules, err := CtmatchRules(c, table)
+	if err != nil {
+		return nil, err
+	}
+	var ps []Piece
+	for _, r := range rules {
+		b, err := r.Lower(table)
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, Piece{Wire: b})
+	}
+	return ps, nil
+}
+
+// CtmatchRules returns ctmatch's nft rules for a case, checking that they
+// count and have no verdict (a case is a match alone).
+func CtmatchRules(c Case, table expr.Family) ([]expr.Rule, error) {
+	r, err := ctmatch.Translate(c.Words, ctmatch.Options{Table: table, IPv6: c.Family == IPv6})
+	if err != nil {
+		return nil, err
+	}
+	for _, nr := range r.Rules {
+		if !nr.Counter || nr.Verdict.Kind != expr.VerdictNone {
+			return nil, fmt.Errorf("%q: rule %q: want a counter and no verdict", c.Words, nr)
+		}
+	}
+	return r.Rules, nil
+}
+
+// A Point is where the lab puts every case: a hook in one of its namespaces.
+type Point struct {
+	Name    string // "router" or "server"
+	Hook    kernel.Hook
+	XTChain string // the iptables built-in chain of the hook
+	ns      func(*Lab) *netns.NS
+}
+
+// Points are the router's forward hook and the server's input hook.
+var Points = []Point{
+	{"router", kernel.HookForward, "FORWARD", func(l *Lab) *netns.NS { return l.Router }},
+	{"server", kernel.HookInput, "INPUT", func(l *Lab) *netns.NS { return l.Server }},
+}
+
+// Count is what one case counted at one point during one phase.
+type Count struct {
+	XT     uint64   // the xt rule's packets
+	NFT    uint64   // the sum of the nft pieces' packets
+	Pieces []uint64 // each piece's packets
+	// Overlap is the packets that set two pieces' mark bits: a packet that
+	// two pieces of one translation both matched.
+	Overlap uint64
+}
+
+// A Divergence is a case, a class and a point where xt and nft counted
+// different numbers of packets.
+type Divergence struct {
+	Case, Words, Class, Point string
+	XT, NFT                   uint64
+}
+
+func (d Divergence) String() string {
+	return fmt.Sprintf("%s (%s), class %s at the %s: xt counted %d, nft %d", d.Case, d.Words, d.Class, d.Point, d.XT, d.NFT)
+}
+
+// An Overlap is a class and a point where two pieces of one translation
+// matched the same packet.
+type Overlap struct {
+	Case, Class, Point string
+	Packets            uint64
+}
+
+func (o Overlap) String() string {
+	return fmt.Sprintf("%s, class %s at the %s: %d packets matched two pieces", o.Case, o.Class, o.Point, o.Packets)
+}
+
+// Report is the outcome of a differential run.
+type Report struct {
+	Table   expr.Family
+	Cases   []Case
+	Pieces  []int    // the number of nft rules of each case
+	Saved   []string // each xt rule as iptables-save lists it in the router
+	Classes []Class
+	// Counts[phase][point][case] and Totals[phase][point][family]: the
+	// packets of the lab's addresses each point saw in each phase.
+	Counts      [][][]Count
+	Totals      [][]map[Family]uint64
+	Divergences []Divergence
+	Overlaps    []Overlap
+	// Uncovered names the cases whose xt rule matched every packet of its
+	// family or none, unless the case says it must (Always, Never): such a
+	// case proves little.
+	Uncovered []string
+	Elapsed   time.Duration
+}
+
+// Comparisons is the number of (case, phase, point) counts compared.
+func (r *Report) Comparisons() int { return len(r.Counts) * len(Points) * len(r.Cases) }
+
+// Diverged reports whether case name diverged anywhere.
+func (r *Report) Diverged(name string) bool {
+	return slices.ContainsFunc(r.Divergences, func(d Divergence) bool { return d.Case == name })
+}
+
+// Overlapped reports whether two pieces of case name ever matched one packet.
+func (r *Report) Overlapped(name string) bool {
+	return slices.ContainsFunc(r.Overlaps, func(o Overlap) bool { return o.Case == name })
+}
+
+// Format writes, for each case, its words, its number of nft rules and, for
+// each class where either side counted, the counts at the router and the
+// server as xt/nft; divergences are marked with "!=".
+func (r *Report) Format(w io.Writer) {
+	fmt.Fprintf(w, "%s table: %d cases × %d classes × %d points = %d comparisons, %d divergences, %d overlaps, %d uncovered, in %v\n",
+		r.Table, len(r.Cases), len(r.Classes), len(Points), r.Comparisons(), len(r.Divergences), len(r.Overlaps), len(r.Uncovered), r.Elapsed.Round(time.Millisecond))
+	for _, c := range r.Classes {
+		fmt.Fprintf(w, "  class %s\n", c)
+	}
+	for i, c := range r.Cases {
+		var parts []string
+		for p, cl := range r.Classes {
+			var pp []string
+			for q, pt := range Points {
+				n := r.Counts[p][q][i]
+				if n.XT == 0 && n.NFT == 0 {
+					continue
+				}
+				op := "/"
+				if n.XT != n.NFT {
+					op = "!="
+				}
+				pp = append(pp, fmt.Sprintf("%c%d%s%d", pt.Name[0], n.XT, op, n.NFT))
+			}
+			if len(pp) > 0 {
+				parts = append(parts, cl.Name+":"+strings.Join(pp, ","))
+			}
+		}
+		name := c.Words
+		if c.Name != c.Words {
+			name = c.Name + ": " + c.Words
+		}
+		fmt.Fprintf(w, "  %-60s [%d] %s\n", name, r.Pieces[i], strings.Join(parts, " "))
+	}
+	for _, d := range r.Divergences {
+		fmt.Fprintf(w, "DIVERGENCE %s\n", d)
+	}
+	for _, o := range r.Overlaps {
+		fmt.Fprintf(w, "OVERLAP %s\n", o)
+	}
+	for _, u := range r.Uncovered {
+		fmt.Fprintf(w, "UNCOVERED %s\n", u)
+	}
+}
+
+// tableName is the name of the native table the lab loads the translations
+// into, in every namespace.
+const tableName = "lab"
+
+// installed is what the lab set up at one point.
+type installed struct {
+	pt    Point
+	ns    *netns.NS
+	conn  *kernel.Conn
+	table expr.Family
+}
+
+// Differential installs every case at every point — the xt rule in a chain
+// of its own of iptables' filter table, the translation's pieces in a chain
+// of their own of a native table of family table, at the same hook and
+// priority — runs each phase once, and compares, phase by phase, the
+// packets each side counted. It returns an error only when the lab itself
+// failed; what it found is in the report.
+func (l *Lab) Differential(table expr.Family, cases []Case, phases []Phase) (*Report, error) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep := &Report{Table: table, Cases: cases, Pieces: make([]int, len(cases)), Saved: make([]string, len(cases))}
+	pieces := make([][]Piece, len(cases))
+	for i, c := range cases {
+		if table == expr.FamilyIP && c.Family == IPv6 || table == expr.FamilyIP6 && c.Family == IPv4 {
+			return nil, fmt.Errorf("case %s: %s words in an %s table", c.Name, c.Family, table)
+		}
+		tr := c.Translation
+		if tr == nil {
+			tr = Ctmatch
+		}
+		ps, err := tr(c, table)
+		if err != nil {
+			return nil, fmt.Errorf("case %s: %w", c.Name, err)
+		}
+		if len(ps) == 0 || len(ps) > 16 {
+			return nil, fmt.Errorf("case %s: %d pieces", c.Name, len(ps))
+		}
+		pieces[i] = ps
+		rep.Pieces[i] = len(ps)
+	}
+	var ins []*installed
+	for _, pt := range Points {
+		in, err := l.install(ctx, pt, table, cases, pieces)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", pt.Name, err)
+		}
+		ins = append(ins, in)
+	}
+	saved, err := l.xtSaved(ins[0], cases)
+	if err != nil {
+		return nil, err
+	}
+	rep.Saved = saved
+	for i, c := range cases {
+		if xr, ok := xtWords(c.Words); ok {
+			for _, p := range xr.patches {
+				if !strings.Contains(saved[i], p.text) {
+					return nil, fmt.Errorf("case %s: iptables-save lists %q after the mask was patched, without %s", c.Name, saved[i], p.text)
+				}
+			}
+		}
+	}
+
+	before, err := l.snapshot(ctx, ins, cases, pieces)
+	if err != nil {
+		return nil, err
+	}
+	for _, ph := range phases {
+		cl, err := ph.Run(l)
+		if err != nil {
+			return nil, fmt.Errorf("phase %s: %w", ph.Name, err)
+		}
+		if err := l.settle(ctx, ins); err != nil {
+			return nil, fmt.Errorf("phase %s: %w", ph.Name, err)
+		}
+		after, err := l.snapshot(ctx, ins, cases, pieces)
+		if err != nil {
+			return nil, err
+		}
+		d := after.minus(before)
+		before = after
+		if d.totals[0][cl.Family] == 0 {
+			return nil, fmt.Errorf("phase %s: no packet of %s crossed the router", ph.Name, cl.Family)
+		}
+		rep.Classes = append(rep.Classes, cl)
+		rep.Counts = append(rep.Counts, d.counts)
+		rep.Totals = append(rep.Totals, d.totals)
+		for q, pt := range Points {
+			for i, c := range cases {
+				n := d.counts[q][i]
+				if n.XT != n.NFT {
+					rep.Divergences = append(rep.Divergences, Divergence{c.Name, c.Words, cl.Name, pt.Name, n.XT, n.NFT})
+				}
+				if n.Overlap != 0 {
+					rep.Overlaps = append(rep.Overlaps, Overlap{c.Name, cl.Name, pt.Name, n.Overlap})
+				}
+			}
+		}
+	}
+	for i, c := range cases {
+		var xt, total uint64
+		for p := range rep.Counts {
+			for q := range Points {
+				xt += rep.Counts[p][q][i].XT
+				total += rep.Totals[p][q][c.Family]
+			}
+		}
+		switch {
+		case c.Never && xt != 0:
+			rep.Uncovered = append(rep.Uncovered, fmt.Sprintf("%s (%s): marked Never, but xt matched %d packets", c.Name, c.Words, xt))
+		case !c.Never && xt == 0:
+			rep.Uncovered = append(rep.Uncovered, fmt.Sprintf("%s (%s): xt matched none of the %d %s packets", c.Name, c.Words, total, c.Family))
+		case c.Always && xt != total:
+			rep.Uncovered = append(rep.Uncovered, fmt.Sprintf("%s (%s): marked Always, but xt matched %d of the %d %s packets", c.Name, c.Words, xt, total, c.Family))
+		case !c.Never && !c.Always && xt == total:
+			rep.Uncovered = append(rep.Uncovered, fmt.Sprintf("%s (%s): xt matched all the %d %s packets", c.Name, c.Words, total, c.Family))
+		}
+	}
+	rep.Elapsed = time.Since(start)
+	return rep, nil
+}
+
+func families(table expr.Family) []Family {
+	switch table {
+	case expr.FamilyIP:
+		return []Family{IPv4}
+	case expr.FamilyIP6:
+		return []Family{IPv6}
+	}
+	return []Family{IPv4, IPv6}
+}
+
+// prefilter is the nft condition that selects the lab's packets of family f.
+func prefilter(f Family) string {
+	if f == IPv6 {
+		return "ip6 saddr " + IPv6.Addrs().Lab.String()
+	}
+	return "ip saddr " + IPv4.Addrs().Lab.String()
+}
+
+func (l *Lab) install(ctx context.Context, pt Point, table expr.Family, cases []Case, pieces [][]Piece) (*installed, error) {
+	ns := pt.ns(l)
+	conn, err := kernel.Dial(ctx, kernel.Options{NetNS: ns.Path()})
+	if err != nil {
+		return nil, err
+	}
+	l.t.Cleanup(func() { conn.Close() })
+	in := &installed{pt: pt, ns: ns, conn: conn, table: table}
+
+	// The xt side: a chain Ln per case, holding the case's rule alone, and
+	// a jump to it for the lab's packets.
+	for _, f := range []Family{IPv4, IPv6} {
+		var b strings.Builder
+		b.WriteString("*filter\n")
+		n := 0
+		for i, c := range cases {
+			if c.Family != f {
+				continue
+			}
+			n++
+			fmt.Fprintf(&b, ":L%d - [0:0]\n", i)
+		}
+		if n == 0 {
+			continue
+		}
+		for i, c := range cases {
+			if c.Family != f {
+				continue
+			}
+			xr, _ := xtWords(c.Words)
+			fmt.Fprintf(&b, "-A %s -s %s -j L%d\n", pt.XTChain, f.Addrs().Lab, i)
+			fmt.Fprintf(&b, "-A L%d %s\n", i, xr.words)
+		}
+		b.WriteString("COMMIT\n")
+		if _, err := l.Run(ns, b.String(), xtTool(f, "-restore"), "--noflush"); err != nil {
+			return nil, err
+		}
+		for i, c := range cases {
+			if c.Family != f {
+				continue
+			}
+			if xr, ok := xtWords(c.Words); ok {
+				if err := patchMasks(ctx, conn, xtFamily(f), "L"+strconv.Itoa(i), xr.patches, len(f.Addrs().Client.AsSlice())); err != nil {
+					return nil, fmt.Errorf("case %s: %w", c.Name, err)
+				}
+			}
+			if err := xtOnly(ctx, conn, xtFamily(f), "L"+strconv.Itoa(i)); err != nil {
+				return nil, fmt.Errorf("case %s: %w", c.Name, err)
+			}
+		}
+	}
+
+	// The nft side: table lab with a base chain at the same hook and
+	// priority as iptables' filter chain. It counts the lab's packets of
+	// each family, then for each case clears the mark and jumps to the
+	// case's chain cN, which jumps to pN (the pieces, each setting its own
+	// mark bit) and then counts the packets that set two bits.
+	var b strings.Builder
+	fmt.Fprintf(&b, "table %s %s {\n", table, tableName)
+	for i, ps := range pieces {
+		fmt.Fprintf(&b, "\tchain p%d {\n\t}\n", i)
+		fmt.Fprintf(&b, "\tchain c%d {\n\t\tjump p%d\n", i, i)
+		for x := range ps {
+			for y := x + 1; y < len(ps); y++ {
+				m := uint32(1)<<x | uint32(1)<<y
+				fmt.Fprintf(&b, "\t\tmeta mark & 0x%x == 0x%x counter comment \"pieces %d %d\"\n", m, m, x, y)
+			}
+		}
+		b.WriteString("\t}\n")
+	}
+	b.WriteString("\tchain cases {\n")
+	for i := range cases {
+		fmt.Fprintf(&b, "\t\tmeta mark set 0 jump c%d\n", i)
+	}
+	b.WriteString("\t\tmeta mark set 0\n\t}\n")
+	fmt.Fprintf(&b, "\tchain base {\n\t\ttype filter hook %s priority 0; policy accept;\n", pt.Hook)
+	for _, f := range families(table) {
+		fmt.Fprintf(&b, "\t\t%s counter comment \"total %s\"\n", prefilter(f), f)
+	}
+	for _, f := range families(table) {
+		fmt.Fprintf(&b, "\t\t%s jump cases\n", prefilter(f))
+	}
+	b.WriteString("\t}\n}\n")
+	var text strings.Builder
+	type spec struct {
+		chain string
+		r     kernel.RuleSpec
+	}
+	var wire []spec
+	for i, ps := range pieces {
+		for j, p := range ps {
+			bit := uint32(1) << j
+			if p.Text != "" {
+				fmt.Fprintf(&text, "add rule %s %s p%d %s meta mark set meta mark | 0x%x\n", table, tableName, i, p.Text, bit)
+				continue
+			}
+			wire = append(wire, spec{"p" + strconv.Itoa(i), kernel.RuleSpec{
+				Exprs:  append(slices.Clip(p.Wire), MarkBit(bit)...),
+				Source: fmt.Sprintf("case %s piece %d", cases[i].Name, j),
+			}})
+		}
+	}
+	if _, err := l.Run(ns, b.String(), "nft", "-f", "-"); err != nil {
+		return nil, err
+	}
+	if len(wire) > 0 {
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range wire {
+			tx.AddRule(table, tableName, w.chain, w.r)
+		}
+		if _, err := tx.Commit(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if text.Len() > 0 {
+		if _, err := l.Run(ns, text.String(), "nft", "-f", "-"); err != nil {
+			return nil, err
+		}
+	}
+	return in, nil
+}
+
+// snap is the cumulative counters of every point.
+type snap struct {
+	counts [][]Count // [point][case]
+	totals []map[Family]uint64
+}
+
+func (s snap) minus(o snap) snap {
+	d := snap{counts: make([][]Count, len(s.counts)), totals: make([]map[Family]uint64, len(s.totals))}
+	for q := range s.counts {
+		d.counts[q] = make([]Count, len(s.counts[q]))
+		for i, n := range s.counts[q] {
+			p := o.counts[q][i]
+			c := Count{XT: n.XT - p.XT, NFT: n.NFT - p.NFT, Overlap: n.Overlap - p.Overlap}
+			for j := range n.Pieces {
+				c.Pieces = append(c.Pieces, n.Pieces[j]-p.Pieces[j])
+			}
+			d.counts[q][i] = c
+		}
+		d.totals[q] = map[Family]uint64{}
+		for f, v := range s.totals[q] {
+			d.totals[q][f] = v - o.totals[q][f]
+		}
+	}
+	return d
+}
+
+func (l *Lab) snapshot(ctx context.Context, ins []*installed, cases []Case, pieces [][]Piece) (snap, error) {
+	var s snap
+	for _, in := range ins {
+		xt, _, err := l.xtCounts(in, cases)
+		if err != nil {
+			return s, err
+		}
+		counts := make([]Count, len(cases))
+		for i := range cases {
+			counts[i].XT = xt[i]
+			rules, err := in.conn.Rules(ctx, in.table, tableName, "p"+strconv.Itoa(i))
+			if err != nil {
+				return s, err
+			}
+			if len(rules) != len(pieces[i]) {
+				return s, fmt.Errorf("%s: chain p%d holds %d rules, want %d", in.pt.Name, i, len(rules), len(pieces[i]))
+			}
+			for j, r := range rules {
+				if r.Counter == nil {
+					return s, fmt.Errorf("%s: case %s piece %d has no counter", in.pt.Name, cases[i].Name, j)
+				}
+				counts[i].Pieces = append(counts[i].Pieces, r.Counter.Packets)
+				counts[i].NFT += r.Counter.Packets
+			}
+			if len(pieces[i]) > 1 {
+				rules, err := in.conn.Rules(ctx, in.table, tableName, "c"+strconv.Itoa(i))
+				if err != nil {
+					return s, err
+				}
+				for _, r := range rules[1:] {
+					counts[i].Overlap += r.Counter.Packets
+				}
+			}
+		}
+		tot, err := totals(ctx, in)
+		if err != nil {
+			return s, err
+		}
+		s.counts = append(s.counts, counts)
+		s.totals = append(s.totals, tot)
+	}
+	return s, nil
+}
+
+// totals reads the counters of the lab's packets of each family at a point.
+func totals(ctx context.Context, in *installed) (map[Family]uint64, error) {
+	rules, err := in.conn.Rules(ctx, in.table, tableName, "base")
+	if err != nil {
+		return nil, err
+	}
+	t := map[Family]uint64{}
+	for _, r := range rules {
+		comment, _, _ := expr.ParseUserData(r.UserData)
+		for _, f := range []Family{IPv4, IPv6} {
+			if comment == "total "+f.String() && r.Counter != nil {
+				t[f] = r.Counter.Packets
+			}
+		}
+	}
+	return t, nil
+}
+
+// settle waits until no packet of the lab's has crossed any point for
+// 50 ms: a phase's last packets (a TCP ACK, an ICMP error) may still be on
+// their way when the phase returns.
+func (l *Lab) settle(ctx context.Context, ins []*installed) error {
+	return waitQuiet(func() (string, error) {
+		var b strings.Builder
+		for _, in := range ins {
+			t, err := totals(ctx, in)
+			if err != nil {
+				return "", err
+			}
+			fmt.Fprintf(&b, "%d/%d ", t[IPv4], t[IPv6])
+		}
+		return b.String(), nil
+	})
+}
+
+// waitQuiet polls every 10 ms until poll has returned the same value five
+// times in a row, for at most 3 s.
+func waitQuiet(poll func() (string, error)) error {
+	deadline := time.Now().Add(3 * time.Second)
+	last, stable := "", 0
+	for time.Now().Before(deadline) {
+		cur, err := poll()
+		if err != nil {
+			return err
+		}
+		if cur == last {
+			stable++
+			if stable >= 5 {
+				return nil
+			}
+		} else {
+			stable = 0
+		}
+		last = cur
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("traffic did not settle within 3 s")
+}

@@ -1,0 +1,160 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/ktest"
+	"github.com/ctmatch/ctmatch/internal/netns"
+	"github.com/ctmatch/ctmatch/kernel"
+)
+
+// The settings the lab makes are its namespaces' own: the router forwards
+// and the client does not, and a namespace the lab did not touch still has
+// the kernel's defaults.
+func TestLabSettingsArePerNamespace(t *testing.T) {
+	l := New(t)
+	other := ktest.Namespace(t)
+	for _, c := range []struct {
+		ns   *netns.NS
+		name string
+		path string
+		want string
+	}{
+		{l.Router, "router", "net/ipv4/ip_forward", "1"},
+		{l.Router, "router", "net/ipv6/conf/all/forwarding", "1"},
+		{l.Client, "client", "net/ipv4/ip_forward", "0"},
+		{l.Server, "server", "net/ipv6/conf/all/forwarding", "0"},
+		{l.Router, "router", "net/ipv4/icmp_ratelimit", "0"},
+		{l.Server, "server", "net/ipv6/icmp/ratelimit", "0"},
+		{l.Router, "router", "net/netfilter/nf_conntrack_tcp_loose", "0"},
+		{l.Server, "server", "net/netfilter/nf_conntrack_tcp_loose", "0"},
+		{other, "untouched namespace", "net/ipv4/icmp_ratelimit", "1000"},
+		{other, "untouched namespace", "net/ipv6/icmp/ratelimit", "100"},
+		{other, "untouched namespace", "net/netfilter/nf_conntrack_tcp_loose", "1"},
+	} {
+		got, err := Sysctl(c.ns, c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != c.want {
+			t.Errorf("%s: %s = %s, want %s", c.name, c.path, got, c.want)
+		}
+	}
+}
+
+// observer counts, at the router's forward hook and the server's input
+// hook, the lab's packets and their conntrack states, with native rules.
+const observer = `table inet observe {
+	chain obs {
+		counter comment "all"
+		ct state invalid counter comment "INVALID"
+		ct state new counter comment "NEW"
+		ct state related counter comment "RELATED"
+		ct state established counter comment "ESTABLISHED"
+		ct state untracked counter comment "UNTRACKED"
+		ct status snat counter comment "SNAT"
+		ct status dnat counter comment "DNAT"
+	}
+	chain base {
+		type filter hook HOOK priority 10; policy accept;
+		ip saddr 10.0.0.0/8 jump obs
+		ip6 saddr fd00::/8 jump obs
+	}
+}
+`
+
+var stateOrder = []string{"INVALID", "NEW", "RELATED", "ESTABLISHED", "UNTRACKED", "SNAT", "DNAT"}
+
+func observe(t *testing.T, c *kernel.Conn) map[string]uint64 {
+	t.Helper()
+	rules, err := c.Rules(context.Background(), expr.FamilyInet, "observe", "obs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]uint64{}
+	for _, r := range rules {
+		comment, _, _ := expr.ParseUserData(r.UserData)
+		m[comment] = r.Counter.Packets
+	}
+	return m
+}
+
+// Every traffic class sends what its description says: the packets at the
+// router and at the server, and their states at the router, as native nft
+// rules count them.
+func TestLabClasses(t *testing.T) {
+	l := New(t)
+	ctx := context.Background()
+	conns := map[string]*kernel.Conn{}
+	for _, pt := range Points {
+		hook := "forward"
+		if pt.Name == "server" {
+			hook = "input"
+		}
+		if _, err := l.Run(pt.ns(l), strings.ReplaceAll(observer, "HOOK", hook), "nft", "-f", "-"); err != nil {
+			t.Fatal(err)
+		}
+		c, err := kernel.Dial(ctx, kernel.Options{NetNS: pt.ns(l).Path()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		conns[pt.Name] = c
+	}
+	before := map[string]map[string]uint64{}
+	for name, c := range conns {
+		before[name] = observe(t, c)
+	}
+	for _, ph := range Scenario(IPv4, IPv6) {
+		cl, err := ph.Run(l)
+		if err != nil {
+			t.Fatalf("%s: %v", ph.Name, err)
+		}
+		if err := waitQuiet(func() (string, error) {
+			return fmt.Sprint(observe(t, conns["router"])["all"], observe(t, conns["server"])["all"]), nil
+		}); err != nil {
+			t.Fatalf("%s: %v", ph.Name, err)
+		}
+		after := map[string]map[string]uint64{}
+		for name, c := range conns {
+			after[name] = observe(t, c)
+		}
+		d := func(pt, k string) uint64 { return after[pt][k] - before[pt][k] }
+		var states []string
+		for _, s := range stateOrder {
+			if d("router", s) > 0 {
+				states = append(states, s)
+			}
+		}
+		if diff := cmp.Diff(cl.States, states); diff != "" {
+			t.Errorf("%s: states at the router (-described +seen):\n%s", cl, diff)
+		}
+		// DNAT is set in prerouting, before the forward hook, on the
+		// first packet; SNAT only in postrouting, after it: there only the
+		// reply carries it.
+		if slices.Contains(cl.States, "DNAT") && d("router", "DNAT") != d("router", "all") {
+			t.Errorf("%s: %d of %d packets carry DNAT at the router, want all", cl, d("router", "DNAT"), d("router", "all"))
+		}
+		if slices.Contains(cl.States, "SNAT") && d("router", "SNAT") != d("router", "ESTABLISHED") {
+			t.Errorf("%s: %d packets carry SNAT at the router, want the %d replies", cl, d("router", "SNAT"), d("router", "ESTABLISHED"))
+		}
+		if cl.Router >= 0 && d("router", "all") != uint64(cl.Router) {
+			t.Errorf("%s: %d packets at the router, want %d", cl, d("router", "all"), cl.Router)
+		}
+		if cl.Server >= 0 && d("server", "all") != uint64(cl.Server) {
+			t.Errorf("%s: %d packets at the server, want %d", cl, d("server", "all"), cl.Server)
+		}
+		if d("router", "all") == 0 || d("server", "all") == 0 {
+			t.Errorf("%s: %d packets at the router, %d at the server: want some at both", cl, d("router", "all"), d("server", "all"))
+		}
+		t.Logf("%s: router %d packets %v, server %d", cl, d("router", "all"), states, d("server", "all"))
+		before = after
+	}
+}

@@ -1,0 +1,262 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/kernel"
+)
+
+// The xt side of the differential check: the iptables rule of each case,
+// installed with iptables-restore, checked to be run by the kernel's xt
+// code, patched where iptables 1.8.9 cannot say the rule, and read back with
+// iptables-save.
+
+// xtRule is a case's words as given to iptables, and the masks to patch
+// into the installed rule afterwards.
+type xtRule struct {
+	words   string
+	patches []maskPatch
+}
+
+// maskPatch is a non-contiguous mask that iptables 1.8.9 cannot install
+// (it turns it into a full-length prefix): the lab installs the full-length
+// prefix and then writes the mask into the rule's xt_conntrack_mtinfo3.
+type maskPatch struct {
+	offset int    // of the mask in xt_conntrack_mtinfo3
+	mask   []byte // 4 or 16 bytes
+	text   string // how iptables-save lists the patched address
+}
+
+// The offsets of the masks in struct xt_conntrack_mtinfo3: each address and
+// each mask is a union nf_inet_addr of 16 bytes, in the order origsrc,
+// origdst, replsrc, repldst, each address followed by its mask.
+var maskOffsets = map[string]int{"--ctorigsrc": 16, "--ctorigdst": 48, "--ctreplsrc": 80, "--ctrepldst": 112}
+
+// xtWords returns the words to give iptables for a case's words; ok is
+// false when there is nothing to change.
+func xtWords(words string) (xtRule, bool) {
+	f := strings.Fields(words)
+	var r xtRule
+	for i := 0; i+1 < len(f); i++ {
+		off, ok := maskOffsets[f[i]]
+		if !ok {
+			continue
+		}
+		a, m, found := strings.Cut(f[i+1], "/")
+		if !found {
+			continue
+		}
+		addr, err1 := netip.ParseAddr(a)
+		mask, err2 := netip.ParseAddr(m)
+		if err1 != nil || err2 != nil || isPrefixMask(mask) {
+			continue
+		}
+		f[i+1] = a + "/" + strconv.Itoa(addr.BitLen())
+		r.patches = append(r.patches, maskPatch{offset: off, mask: mask.AsSlice(), text: "/" + mask.String()})
+	}
+	r.words = strings.Join(f, " ")
+	return r, r.patches != nil
+}
+
+func isPrefixMask(m netip.Addr) bool {
+	b := m.AsSlice()
+	zero := false
+	for _, x := range b {
+		for bit := 7; bit >= 0; bit-- {
+			one := x>>bit&1 == 1
+			if one && zero {
+				return false
+			}
+			if !one {
+				zero = true
+			}
+		}
+	}
+	return true
+}
+
+func xtTool(f Family, suffix string) string {
+	if f == IPv6 {
+		return "ip6tables" + suffix
+	}
+	return "iptables" + suffix
+}
+
+func xtFamily(f Family) expr.Family {
+	if f == IPv6 {
+		return expr.FamilyIP6
+	}
+	return expr.FamilyIP
+}
+
+// patchMasks writes masks into the xt_conntrack_mtinfo3 of the only rule of
+// chain in iptables' filter table: the rule is read back through kernel/,
+// patched in place and replaced, in one transaction.
+func patchMasks(ctx context.Context, conn *kernel.Conn, f expr.Family, chain string, patches []maskPatch, alen int) error {
+	rules, err := conn.Rules(ctx, f, "filter", chain)
+	if err != nil {
+		return err
+	}
+	if len(rules) != 1 {
+		return fmt.Errorf("chain %s holds %d rules, want 1", chain, len(rules))
+	}
+	r := rules[0]
+	exprs := slices.Clone(r.Exprs)
+	info, err := matchInfo(exprs, "conntrack")
+	if err != nil {
+		return err
+	}
+	for _, p := range patches {
+		m := info[p.offset : p.offset+alen]
+		for _, x := range m {
+			if x != 0xff {
+				return fmt.Errorf("the mask at offset %d is % x, not a full-length prefix", p.offset, m)
+			}
+		}
+		copy(m, p.mask)
+	}
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	tx.AddRule(f, "filter", chain, kernel.RuleSpec{Exprs: exprs, UserData: r.UserData, Source: "patched xt rule"})
+	tx.DeleteRule(f, "filter", chain, r.Handle)
+	_, err = tx.Commit(ctx)
+	return err
+}
+
+// xtOnly checks that the rule of chain in iptables' filter table is run by
+// the kernel's xt code: xt_conntrack matches (iptables-nft stores -m state
+// as one too) and a counter, no native expression.
+func xtOnly(ctx context.Context, conn *kernel.Conn, f expr.Family, chain string) error {
+	rules, err := conn.Rules(ctx, f, "filter", chain)
+	if err != nil {
+		return err
+	}
+	if len(rules) != 1 {
+		return fmt.Errorf("chain %s holds %d rules, want 1", chain, len(rules))
+	}
+	var names []string
+	for _, el := range walk(rules[0].Exprs) {
+		for _, a := range walk(el.v) {
+			if a.typ == attrExprName {
+				names = append(names, strings.TrimRight(string(a.v), "\x00"))
+			}
+		}
+	}
+	if len(names) < 2 || names[len(names)-1] != "counter" || slices.ContainsFunc(names[:len(names)-1], func(n string) bool { return n != "match" }) {
+		return fmt.Errorf("the iptables rule in chain %s is %v, not xt matches and a counter", chain, names)
+	}
+	if _, err := matchInfo(rules[0].Exprs, "conntrack"); err != nil {
+		return err
+	}
+	return nil
+}
+
+// matchInfo returns the NFTA_MATCH_INFO payload of the xt match expression
+// named name in exprs (a slice of exprs, so that writing to it patches the
+// rule).
+func matchInfo(exprs []byte, name string) ([]byte, error) {
+	for _, el := range walk(exprs) {
+		var ename string
+		var data []byte
+		for _, a := range walk(el.v) {
+			switch a.typ {
+			case attrExprName:
+				ename = strings.TrimRight(string(a.v), "\x00")
+			case attrExprData:
+				data = a.v
+			}
+		}
+		if ename != "match" {
+			continue
+		}
+		var mname string
+		var info []byte
+		for _, a := range walk(data) {
+			switch a.typ {
+			case 1: // NFTA_MATCH_NAME
+				mname = strings.TrimRight(string(a.v), "\x00")
+			case 3: // NFTA_MATCH_INFO
+				info = a.v
+			}
+		}
+		if mname == name && len(info) >= 128 {
+			return info, nil
+		}
+	}
+	return nil, fmt.Errorf("no %s match in the rule", name)
+}
+
+type attr struct {
+	typ uint16
+	v   []byte
+}
+
+// walk splits netlink attributes; the values alias b.
+func walk(b []byte) []attr {
+	var out []attr
+	for len(b) >= 4 {
+		n := int(b[0]) | int(b[1])<<8
+		if n < 4 || n > len(b) {
+			break
+		}
+		out = append(out, attr{typ: (uint16(b[2]) | uint16(b[3])<<8) & 0x3fff, v: b[4:n:n]})
+		n = (n + 3) &^ 3
+		if n > len(b) {
+			break
+		}
+		b = b[n:]
+	}
+	return out
+}
+
+var saveLine = regexp.MustCompile(`^\[(\d+):(\d+)\] -A L(\d+) (.*)$`)
+
+// xtCounts reads the packets of each case's xt rule at a point with
+// iptables-save -c (and ip6tables-save -c).
+func (l *Lab) xtCounts(in *installed, cases []Case) ([]uint64, []string, error) {
+	counts := make([]uint64, len(cases))
+	words := make([]string, len(cases))
+	seen := make([]bool, len(cases))
+	for _, f := range []Family{IPv4, IPv6} {
+		if !slices.ContainsFunc(cases, func(c Case) bool { return c.Family == f }) {
+			continue
+		}
+		out, err := l.Run(in.ns, "", xtTool(f, "-save"), "-c", "-t", "filter")
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, line := range strings.Split(out, "\n") {
+			m := saveLine.FindStringSubmatch(line)
+			if m == nil {
+				continue
+			}
+			i, _ := strconv.Atoi(m[3])
+			if i >= len(cases) || cases[i].Family != f || seen[i] {
+				return nil, nil, fmt.Errorf("%s: unexpected rule %q", xtTool(f, "-save"), line)
+			}
+			seen[i] = true
+			counts[i], _ = strconv.ParseUint(m[1], 10, 64)
+			words[i] = m[4]
+		}
+	}
+	for i, s := range seen {
+		if !s {
+			return nil, nil, fmt.Errorf("%s: no rule for case %s in chain L%d", in.pt.Name, cases[i].Name, i)
+		}
+	}
+	return counts, words, nil
+}
+
+func (l *Lab) xtSaved(in *installed, cases []Case) ([]string, error) {
+	_, words, err := l.xtCounts(in, cases)
+	return words, err
+}
