@@ -39,7 +39,7 @@ func TestReplyMemory(t *testing.T) {
 		tx.AddRule(expr.FamilyInet, "t", "c", RuleSpec{Exprs: testExprs})
 	}
 	tx.DeleteRule(expr.FamilyInet, "t", "c", 3)
-	tx.encode(1)
+	tx.encode(1, true)
 	ch := &tx.changes[2]
 	// What was sent, handle and position, and a counter's two values.
 	echo := ch.len + 2*16 + 2*16
@@ -63,7 +63,7 @@ func TestReplyMemory(t *testing.T) {
 	// A batch that starts with a rule brings the new generation back too.
 	tx2 := k.conn().BeginAt(8)
 	tx2.AddRule(expr.FamilyInet, "t", "c", RuleSpec{Exprs: testExprs})
-	tx2.encode(1)
+	tx2.encode(1, true)
 	if got, want := tx2.replyMemory(), 3*skbTruesize(ackSize)+2*notifyTruesize; got != want {
 		t.Errorf("replyMemory of one rule = %d, want %d", got, want)
 	}

@@ -22,6 +22,7 @@ type fakeKernel struct {
 	nextHandle uint64
 	sent       [][]byte
 	queue      [][]byte
+	checks     int // batches without BATCH_END seen
 
 	// Buffer sizes: what was asked for, and the caps of the system.
 	askSend, askRecv int
@@ -79,7 +80,15 @@ func (k *fakeKernel) send(b []byte) error {
 }
 
 func (k *fakeKernel) batch(msgs []message) {
-	begin, changes := msgs[0], msgs[1:len(msgs)-1]
+	// A batch without BATCH_END (a check) is validated and aborted: no
+	// echoes, no new generation, no acknowledgement of an end.
+	begin, changes := msgs[0], msgs[1:]
+	end := msgs[len(msgs)-1].typ == msgBatchEnd
+	if end {
+		changes = msgs[1 : len(msgs)-1]
+	} else {
+		k.checks++
+	}
 	attrs, _ := splitAttrs(body(begin), 0)
 	for _, a := range attrs {
 		if a.typ == attrBatchGenID {
@@ -90,7 +99,7 @@ func (k *fakeKernel) batch(msgs []message) {
 		}
 	}
 	var replies [][]byte
-	commit := len(k.fail) == 0
+	commit := len(k.fail) == 0 && end
 	if commit {
 		k.gen++
 		for _, m := range changes {
@@ -118,7 +127,9 @@ func (k *fakeKernel) batch(msgs []message) {
 			replies = append(replies, ackMsg(m, 0, -1, ""))
 		}
 	}
-	replies = append(replies, ackMsg(msgs[len(msgs)-1], 0, -1, ""))
+	if end {
+		replies = append(replies, ackMsg(msgs[len(msgs)-1], 0, -1, ""))
+	}
 	if k.otherCommit {
 		k.gen++
 	}

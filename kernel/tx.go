@@ -314,7 +314,10 @@ func (ch *change) message() (uint16, uint16, []byte) {
 // with NLM_F_ACK. Kernels since 6.10 or so acknowledge BATCH_BEGIN and
 // BATCH_END too when asked, older ones never do: Commit waits for the
 // acknowledgements of the changes only, and takes those two when they come.
-func (tx *Tx) encode(seq0 uint32) []byte {
+// Without end (a check), the batch stops after the last change, as nft
+// --check sends it: the kernel validates every change and then, seeing no
+// BATCH_END, aborts the transaction instead of committing it.
+func (tx *Tx) encode(seq0 uint32, end bool) []byte {
 	genAttr := encodeAttrs(func(ae *netlink.AttributeEncoder) { ae.Uint32(attrBatchGenID, tx.gen) })
 	type msg struct{ typ, flags uint16 }
 	msgs := make([]msg, len(tx.changes))
@@ -331,6 +334,9 @@ func (tx *Tx) encode(seq0 uint32) []byte {
 		ch.seq, ch.off = seq0+1+uint32(i), len(b)
 		b = appendMessage(b, msgs[i].typ, msgs[i].flags, ch.seq, ch.family, 0, ch.attrs)
 		ch.len = len(b) - ch.off
+	}
+	if !end {
+		return b
 	}
 	return appendMessage(b, msgBatchEnd, flagRequest|flagAck, seq0+uint32(len(tx.changes))+1, 0, subsysNftables, nil)
 }
@@ -350,6 +356,7 @@ var genTimeout = 5 * time.Second
 
 // replies is the state of the replies to one batch.
 type replies struct {
+	check     bool // the batch has no BATCH_END: nothing acknowledges it
 	seq0      uint32
 	n         int
 	got       []bool // an ack or an error came for change i
@@ -371,6 +378,9 @@ type replies struct {
 func (r *replies) done() bool {
 	if r.batchErr != nil {
 		return true
+	}
+	if r.check {
+		return r.remaining == 0
 	}
 	return r.remaining == 0 && (!r.beginAcked || r.endAcked || len(r.errs) > 0)
 }
@@ -452,6 +462,31 @@ func (tx *Tx) Commit(ctx context.Context) (Result, error) {
 		return Result{}, &Error{Op: "commit", Index: -1, Err: errors.New("the transaction was already committed")}
 	}
 	tx.done = true
+	return tx.send(ctx, false)
+}
+
+// Check has the kernel validate the transaction without applying it, as
+// nft --check does: the batch is sent without its end (BATCH_END), so the
+// kernel checks every change — tables, chains and handles that must exist,
+// every expression of every rule, the generation — and then aborts the
+// transaction. It returns nil when the kernel took every change, or the
+// error Commit would have returned. Nothing is changed either way, no
+// handle is assigned, and the generation does not move.
+//
+// The transaction stays usable: Commit may follow a Check. (Between the
+// two the ruleset may change; a transaction begun at a generation is then
+// refused by Commit with ErrConcurrentChange.)
+func (tx *Tx) Check(ctx context.Context) error {
+	if tx.done {
+		return &Error{Op: "check", Index: -1, Err: errors.New("the transaction was already committed")}
+	}
+	_, err := tx.send(ctx, true)
+	return err
+}
+
+// send sends the batch and reads the replies: for Commit, or for Check
+// (check set: no BATCH_END, nothing is committed).
+func (tx *Tx) send(ctx context.Context, check bool) (Result, error) {
 	for i := range tx.changes {
 		ch := &tx.changes[i]
 		if s := ch.check(); s != "" {
@@ -459,6 +494,9 @@ func (tx *Tx) Commit(ctx context.Context) (Result, error) {
 		}
 	}
 	if len(tx.changes) == 0 {
+		if check {
+			return Result{}, nil
+		}
 		return Result{Committed: true, Generation: tx.gen}, nil
 	}
 	c := tx.c
@@ -467,8 +505,11 @@ func (tx *Tx) Commit(ctx context.Context) (Result, error) {
 
 	n := len(tx.changes)
 	seq0 := c.nextSeq(n + 2)
-	batch := tx.encode(seq0)
+	batch := tx.encode(seq0, !check)
 	st := Stats{Messages: n + 2, BatchBytes: len(batch), Queued: -1}
+	if check {
+		st.Messages = n + 1
+	}
 	st.ReceiveEstimate = tx.replyMemory()
 	var err error
 	st.SendBuffer, st.ReceiveBuffer, err = c.t.setBuffers(sendBufferFor(len(batch)), st.ReceiveEstimate)
@@ -493,7 +534,7 @@ func (tx *Tx) Commit(ctx context.Context) (Result, error) {
 	}
 	st.Queued = c.t.queued()
 
-	r := &replies{seq0: seq0, n: n, got: make([]bool, n), errs: map[int]errorReply{}, remaining: n, handles: make([]uint64, n), stats: &st}
+	r := &replies{check: check, seq0: seq0, n: n, got: make([]bool, n), errs: map[int]errorReply{}, remaining: n, handles: make([]uint64, n), stats: &st}
 	var lost error
 	for !r.done() && lost == nil {
 		ds, err := c.t.receive(ctx, time.Now().Add(replyIdle))
@@ -512,6 +553,13 @@ func (tx *Tx) Commit(ctx context.Context) (Result, error) {
 	res := Result{Stats: st}
 	if r.batchErr != nil || len(r.errs) > 0 {
 		return res, tx.refused(r)
+	}
+	if check {
+		if r.done() {
+			return res, nil
+		}
+		return res, tx.batchError(&Error{kind: ErrOutcomeUnknown, Err: lost, Reason: fmt.Sprintf(
+			"check outcome unknown: the kernel's replies were lost (%v), so whether it takes every change is unknown; nothing was changed (a check never changes anything)", lost)})
 	}
 	if r.done() {
 		res.Committed, res.Generation = true, r.gen

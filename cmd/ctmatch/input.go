@@ -15,6 +15,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ctmatch/ctmatch"
+	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/parse"
 )
 
@@ -62,10 +64,15 @@ func (f *wordsFlags) sources(cmd *cobra.Command, args []string) ([]source, error
 	}
 	if dash < 0 || dash > 0 || len(args) == 0 {
 		if len(args) > 0 && dash != 0 {
-			return nil, usageError("the iptables words must come after \"--\" (for example: %s -- -m conntrack --ctstate NEW)", cmd.CommandPath())
+			return nil, usageError("the iptables words must come after \"--\" (for example: %s)", wordsExample(cmd))
 		}
 		return nil, usageError("no rule given: put the iptables words after \"--\", or use -f FILE")
 	}
+	return wordSources(args)
+}
+
+// wordSources returns the rule the words after "--" give.
+func wordSources(args []string) ([]source, error) {
 	if len(args) == 1 && strings.TrimSpace(args[0]) == "" {
 		return nil, usageError("the rule after \"--\" is empty")
 	}
@@ -74,6 +81,68 @@ func (f *wordsFlags) sources(cmd *cobra.Command, args []string) ([]source, error
 	}
 	return []source{{args: args, argv: true}}, nil
 }
+
+// positionalSources reads the arguments of a command that takes positional
+// arguments before "--" (FAMILY TABLE CHAIN) and then the iptables words,
+// or -f FILE: it returns the positional arguments, which must be as many as
+// names, and the rules.
+func (f *wordsFlags) positionalSources(cmd *cobra.Command, args []string, names ...string) ([]string, []source, error) {
+	if f.v4 && f.v6 {
+		return nil, nil, usageError("-4 and -6 cannot be used together")
+	}
+	if f.errorFormat != "text" && f.errorFormat != "json" {
+		return nil, nil, usageError("--error-format must be text or json, not %q", f.errorFormat)
+	}
+	pos, words := args, []string(nil)
+	dash := cmd.ArgsLenAtDash()
+	if dash >= 0 {
+		pos, words = args[:dash], args[dash:]
+	}
+	if err := checkPositional(cmd, pos, names...); err != nil {
+		return nil, nil, err
+	}
+	if f.file != "" {
+		if dash >= 0 {
+			return nil, nil, usageError("give the rules either with -f or after --, not both")
+		}
+		srcs, err := f.readFile(cmd)
+		return pos, srcs, err
+	}
+	if dash < 0 || len(words) == 0 {
+		return nil, nil, usageError("no rule given: put the iptables words after \"--\" (%s), or use -f FILE", wordsExample(cmd))
+	}
+	srcs, err := wordSources(words)
+	return pos, srcs, err
+}
+
+// checkPositional checks that pos holds one argument for each of names.
+func checkPositional(cmd *cobra.Command, pos []string, names ...string) error {
+	if len(pos) < len(names) {
+		return usageError("missing %s: %s takes %s (for example: %s)", names[len(pos)], cmd.CommandPath(), strings.Join(names, " "), wordsExample(cmd))
+	}
+	if len(pos) > len(names) {
+		return usageError("unexpected argument %q after %s: the iptables words must come after \"--\" (for example: %s)", pos[len(names)], strings.Join(names, " "), wordsExample(cmd))
+	}
+	for i, p := range pos {
+		if p == "" {
+			return usageError("empty %s", names[i])
+		}
+	}
+	return nil
+}
+
+// wordsExample returns an example command line of cmd with iptables words,
+// for messages that say where the words go.
+func wordsExample(cmd *cobra.Command) string {
+	if ex := cmd.Annotations[annotationWordsExample]; ex != "" {
+		return ex
+	}
+	return cmd.CommandPath() + " -- -m conntrack --ctstate NEW"
+}
+
+// annotationWordsExample is the cobra annotation that holds a command's
+// example with iptables words, when "COMMAND -- WORDS" is not one.
+const annotationWordsExample = "ctmatch-words-example"
 
 func (f *wordsFlags) readFile(cmd *cobra.Command) ([]source, error) {
 	var r io.Reader
@@ -298,4 +367,57 @@ func (r *reporter) err() error {
 		return nil
 	}
 	return &exitError{code: r.code, printed: true}
+}
+
+// kernelFlags are the flags of every command that talks to the kernel.
+type kernelFlags struct {
+	netns string
+	check bool
+}
+
+func (f *kernelFlags) bind(cmd *cobra.Command, writes bool) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.netns, "netns", "", "work in the network namespace at `PATH` (such as /run/netns/NAME, as ip netns add makes it)")
+	if writes {
+		fl.BoolVar(&f.check, "check", false, "have the kernel check every change, then change nothing")
+	}
+}
+
+// dial connects to nf_tables in the namespace --netns names.
+func (f *kernelFlags) dial(ctx context.Context) (*ctmatch.Client, error) {
+	c, err := ctmatch.Dial(ctx, ctmatch.DialOptions{NetNS: f.netns})
+	if err != nil {
+		return nil, systemError(err)
+	}
+	return c, nil
+}
+
+// systemError is a failure of the kernel or the system: exit 1.
+func systemError(err error) error {
+	return &exitError{code: exitUnsupported, err: err}
+}
+
+// writeFlags are the flags of the commands that add rules.
+type writeFlags struct {
+	create, force, echo bool
+}
+
+func (f *writeFlags) bind(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.BoolVar(&f.create, "create", false, "create the table and the chain when they are missing (a chain named like an iptables built-in chain becomes that base chain)")
+	fl.BoolVar(&f.force, "force", false, "write into a table that looks like iptables-nft's own")
+	fl.BoolVar(&f.echo, "echo", false, "print what was added, with the handles the kernel gave it")
+}
+
+// parseFamily reads a FAMILY argument.
+func parseFamily(s string) (expr.Family, error) {
+	switch s {
+	case "ip":
+		return expr.FamilyIP, nil
+	case "ip6":
+		return expr.FamilyIP6, nil
+	case "inet":
+		return expr.FamilyInet, nil
+	}
+	return 0, usageError("unknown table family %q: ctmatch writes into ip, ip6 and inet tables", s)
 }

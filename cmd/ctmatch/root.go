@@ -69,12 +69,16 @@ func newRootCmd(stdin io.Reader) *cobra.Command {
 -m state --state …) and turns it into native nftables ct expressions that
 behave exactly like the kernel's xt_conntrack match.
 
+translate and fmt print; add rule, insert rule, delete rule, list and apply
+load rules into the kernel and read them back over netlink (in the network
+namespace --netns names), keeping the nft rules of one iptables rule together.
+
 The iptables words always come after "--": either as separate arguments, as a
 shell passes them to iptables, or as one quoted argument holding the rule text.
 
 Exit codes: 0 success; 1 valid iptables that ctmatch does not support (yet), or
-a failure of the system; 2 words that iptables itself would reject, or bad
-usage.`,
+a refusal or failure of the kernel or the system (such as missing
+CAP_NET_ADMIN); 2 words that iptables itself would reject, or bad usage.`,
 		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -87,8 +91,10 @@ usage.`,
 			// version): the hint about "--" would send the user astray.
 			return usageError("%v\nRun '%s --help' for usage.", err, c.CommandPath())
 		}
-		return usageError("%v\n  (iptables words go after \"--\": %s -- -m conntrack --ctstate NEW)", err, c.CommandPath())
+		return usageError("%v\n  (iptables words go after \"--\": %s)", err, wordsExample(c))
 	})
-	root.AddCommand(newVersionCmd(), newFmtCmd(), newTranslateCmd())
+	root.AddCommand(newVersionCmd(), newFmtCmd(), newTranslateCmd(),
+		newAddCmd(), newInsertCmd(), newObjectCmd("delete", "Delete iptables rules from an nftables chain", newDeleteCmd()),
+		newListCmd(), newApplyCmd())
 	return root
 }

@@ -1,0 +1,66 @@
+package ctmatch_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+
+	"github.com/ctmatch/ctmatch"
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/kernel"
+)
+
+// Write two iptables rules into chain input of table inet fw, in the
+// network namespace /run/netns/fw, creating what is missing, in one
+// transaction; then list the chain as iptables rules. (No output: it is
+// compiled, never run against the host; TestKernelApplyAtomic and the
+// e2e/cli_*_test.go tests run the same in a namespace.)
+func ExampleClient_Apply() {
+	ctx := context.Background()
+	c, err := ctmatch.Dial(ctx, ctmatch.DialOptions{NetNS: "/run/netns/fw"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+
+	var changes []ctmatch.Change
+	for _, words := range []string{
+		"-m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+		"-m conntrack --ctstate NEW,DNAT --ctorigdstport 22 -j ACCEPT", // two nft rules, one group
+	} {
+		r, err := ctmatch.Translate(words, ctmatch.Options{Table: expr.FamilyInet})
+		if err != nil {
+			log.Fatal(err)
+		}
+		changes = append(changes, ctmatch.Change{Family: expr.FamilyInet, Table: "fw", Chain: "input", Rule: r})
+	}
+	res, err := c.Apply(ctx, changes, ctmatch.ApplyOptions{Create: true})
+	switch {
+	case errors.Is(err, kernel.ErrConcurrentChange):
+		log.Fatal("the ruleset changed meanwhile: read it again and retry")
+	case errors.Is(err, ctmatch.ErrIptablesTable):
+		log.Fatal(err) // iptables-nft's table: use another one, or Force
+	case err != nil:
+		log.Fatal(err) // e.g. add rule inet fw input (…): get generation: operation not permitted (needs CAP_NET_ADMIN)
+	}
+	for _, ch := range res.Changes {
+		fmt.Println("group", ch.Group.ID, "handles", ch.Handles)
+	}
+
+	l, err := c.List(ctx, ctmatch.Scope{Family: expr.FamilyInet, Table: "fw", Chain: "input"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	l.Write(os.Stdout, ctmatch.ListIptables, ctmatch.ListText{Handles: true})
+	// # table inet fw
+	// # chain input (type filter hook input priority 0; policy accept)
+	// -A input -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT # handle 2 packets 0 bytes 0
+	// -A input -m conntrack --ctstate NEW,DNAT --ctorigdstport 22 -j ACCEPT # handles 3,4 packets 0 bytes 0
+
+	// Deleting any handle of a group deletes the group.
+	if _, err := c.Delete(ctx, expr.FamilyInet, "fw", "input", 4, ctmatch.DeleteOptions{}); err != nil {
+		log.Fatal(err)
+	}
+}

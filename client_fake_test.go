@@ -1,0 +1,234 @@
+package ctmatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/kernel"
+)
+
+// fakeConn is a small nf_tables ruleset behind the nfConn interface, for
+// unit tests of the Client: tables, chains and rules with handles; a
+// transaction applies its changes in order, all or none, as the kernel
+// does, and refuses a stale generation.
+type fakeConn struct {
+	gen    uint32
+	tables []*fakeTable
+	handle uint64 // the last handle given
+
+	commits, checks int
+}
+
+type fakeTable struct {
+	t      kernel.Table
+	chains []*fakeChain
+}
+
+type fakeChain struct {
+	c     kernel.Chain
+	rules []kernel.Rule
+}
+
+func newFakeConn() *fakeConn { return &fakeConn{gen: 10, handle: 100} }
+
+func (f *fakeConn) client() *Client { return &Client{c: f} }
+
+func (f *fakeConn) Generation(context.Context) (uint32, error) { return f.gen, nil }
+
+func (f *fakeConn) Tables(context.Context) ([]kernel.Table, error) {
+	var out []kernel.Table
+	for _, t := range f.tables {
+		out = append(out, t.t)
+	}
+	return out, nil
+}
+
+func (f *fakeConn) table(fam expr.Family, name string) *fakeTable {
+	for _, t := range f.tables {
+		if t.t.Family == fam && t.t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+func (t *fakeTable) chain(name string) *fakeChain {
+	for _, c := range t.chains {
+		if c.c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func (f *fakeConn) Chains(_ context.Context, fam expr.Family, table string) ([]kernel.Chain, error) {
+	t := f.table(fam, table)
+	if t == nil {
+		return nil, fmt.Errorf("list chains %v %s: no such table", fam, table)
+	}
+	var out []kernel.Chain
+	for _, c := range t.chains {
+		out = append(out, c.c)
+	}
+	return out, nil
+}
+
+func (f *fakeConn) Rules(_ context.Context, fam expr.Family, table, chain string) ([]kernel.Rule, error) {
+	t := f.table(fam, table)
+	if t == nil || t.chain(chain) == nil {
+		return nil, fmt.Errorf("list rules %v %s %s: no such table or chain", fam, table, chain)
+	}
+	return slices.Clone(t.chain(chain).rules), nil
+}
+
+func (f *fakeConn) Close() error { return nil }
+
+func (f *fakeConn) BeginAt(gen uint32) nfTx { return &fakeTx{f: f, gen: gen} }
+
+// addTable, addChain and addRule build the ruleset a test starts from.
+func (f *fakeConn) addTable(fam expr.Family, name string, userdata []byte) *fakeTable {
+	t := &fakeTable{t: kernel.Table{Family: fam, Name: name, Handle: uint64(len(f.tables) + 1), UserData: userdata}}
+	f.tables = append(f.tables, t)
+	return t
+}
+
+func (t *fakeTable) addChain(name string, base *kernel.BaseChain) *fakeChain {
+	c := &fakeChain{c: kernel.Chain{Family: t.t.Family, Table: t.t.Name, Name: name, Handle: uint64(len(t.chains) + 1), Base: base}}
+	t.chains = append(t.chains, c)
+	return c
+}
+
+func (f *fakeConn) addRule(c *fakeChain, exprs, userdata []byte, counter *kernel.Counter) uint64 {
+	f.handle++
+	c.rules = append(c.rules, kernel.Rule{Family: c.c.Family, Table: c.c.Table, Chain: c.c.Name, Handle: f.handle, Exprs: exprs, UserData: userdata, Counter: counter})
+	return f.handle
+}
+
+type fakeOp struct {
+	kind     string
+	family   expr.Family
+	table    string
+	chain    string
+	base     *kernel.BaseChain
+	userdata []byte
+	spec     kernel.RuleSpec
+	handle   uint64
+}
+
+type fakeTx struct {
+	f   *fakeConn
+	gen uint32
+	ops []fakeOp
+}
+
+func (tx *fakeTx) AddTable(fam expr.Family, name string, userdata []byte) {
+	tx.ops = append(tx.ops, fakeOp{kind: "add table", family: fam, table: name, userdata: userdata})
+}
+
+func (tx *fakeTx) AddChain(fam expr.Family, table, name string, base *kernel.BaseChain, userdata []byte) {
+	tx.ops = append(tx.ops, fakeOp{kind: "add chain", family: fam, table: table, chain: name, base: base, userdata: userdata})
+}
+
+func (tx *fakeTx) AddRule(fam expr.Family, table, chain string, r kernel.RuleSpec) {
+	tx.ops = append(tx.ops, fakeOp{kind: "add rule", family: fam, table: table, chain: chain, spec: r})
+}
+
+func (tx *fakeTx) DeleteRule(fam expr.Family, table, chain string, handle uint64) {
+	tx.ops = append(tx.ops, fakeOp{kind: "delete rule", family: fam, table: table, chain: chain, handle: handle})
+}
+
+// errFakeRefused is what the fake kernel refuses a change with.
+var errFakeRefused = errors.New("fake kernel: refused")
+
+// run applies the transaction to a copy of the ruleset and returns the
+// copy and the handles of the rules added.
+func (tx *fakeTx) run() (*fakeConn, []uint64, error) {
+	if tx.gen != 0 && tx.gen != tx.f.gen {
+		return nil, nil, kernel.ErrConcurrentChange
+	}
+	f := &fakeConn{gen: tx.f.gen + 1, handle: tx.f.handle}
+	for _, t := range tx.f.tables {
+		nt := &fakeTable{t: t.t}
+		for _, c := range t.chains {
+			nt.chains = append(nt.chains, &fakeChain{c: c.c, rules: slices.Clone(c.rules)})
+		}
+		f.tables = append(f.tables, nt)
+	}
+	var handles []uint64
+	for i, op := range tx.ops {
+		fail := func(what string) error {
+			return fmt.Errorf("change %d (%s %v %s %s): %s: %w", i, op.kind, op.family, op.table, op.chain, what, errFakeRefused)
+		}
+		t := f.table(op.family, op.table)
+		switch op.kind {
+		case "add table":
+			if t != nil {
+				return nil, nil, fail("table exists")
+			}
+			f.addTable(op.family, op.table, op.userdata)
+			continue
+		case "add chain":
+			if t == nil {
+				return nil, nil, fail("no table")
+			}
+			if t.chain(op.chain) != nil {
+				return nil, nil, fail("chain exists")
+			}
+			t.addChain(op.chain, op.base)
+			continue
+		}
+		if t == nil || t.chain(op.chain) == nil {
+			return nil, nil, fail("no table or chain")
+		}
+		c := t.chain(op.chain)
+		at := func(h uint64) int {
+			return slices.IndexFunc(c.rules, func(r kernel.Rule) bool { return r.Handle == h })
+		}
+		switch op.kind {
+		case "add rule":
+			f.handle++
+			r := kernel.Rule{Family: op.family, Table: op.table, Chain: op.chain, Handle: f.handle, Exprs: op.spec.Exprs, UserData: op.spec.UserData}
+			k := len(c.rules)
+			switch {
+			case op.spec.Insert && op.spec.Position == 0:
+				k = 0
+			case op.spec.Position != 0:
+				k = at(op.spec.Position)
+				if k < 0 {
+					return nil, nil, fail(fmt.Sprintf("no rule with handle %d", op.spec.Position))
+				}
+				if !op.spec.Insert {
+					k++
+				}
+			}
+			c.rules = slices.Insert(c.rules, k, r)
+			handles = append(handles, f.handle)
+		case "delete rule":
+			k := at(op.handle)
+			if k < 0 {
+				return nil, nil, fail(fmt.Sprintf("no rule with handle %d", op.handle))
+			}
+			c.rules = slices.Delete(c.rules, k, k+1)
+		}
+	}
+	return f, handles, nil
+}
+
+func (tx *fakeTx) Commit(context.Context) (kernel.Result, error) {
+	tx.f.commits++
+	f, handles, err := tx.run()
+	if err != nil {
+		return kernel.Result{}, err
+	}
+	tx.f.gen, tx.f.tables, tx.f.handle = f.gen, f.tables, f.handle
+	return kernel.Result{Committed: true, Generation: f.gen, Handles: handles}, nil
+}
+
+func (tx *fakeTx) Check(context.Context) error {
+	tx.f.checks++
+	_, _, err := tx.run()
+	return err
+}

@@ -1,0 +1,205 @@
+package ctmatch
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/ktest"
+	"github.com/ctmatch/ctmatch/kernel"
+)
+
+// ctKey255 is an expression list of one ct load of key 255, which the
+// kernel refuses with EOPNOTSUPP: a change only the kernel can refuse.
+func ctKey255() []byte {
+	ae := netlink.NewAttributeEncoder()
+	ae.ByteOrder = binary.BigEndian
+	ae.Nested(1, func(el *netlink.AttributeEncoder) error { // NFTA_LIST_ELEM
+		el.String(1, "ct")
+		el.Nested(2, func(d *netlink.AttributeEncoder) error {
+			d.Uint32(1, 1)   // NFTA_CT_DREG
+			d.Uint32(2, 255) // NFTA_CT_KEY
+			return nil
+		})
+		return nil
+	})
+	b, err := ae.Encode()
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// Apply is atomic: 1,000 changes, as from a file, the 700th of which the
+// kernel refuses (a test hook replaces its expressions), change nothing at
+// all — not even the table and chain Create would make — and the error
+// wraps EOPNOTSUPP and names line 700.
+func TestKernelApplyAtomic(t *testing.T) {
+	ns := ktest.Namespace(t, "nft")
+	ctx := context.Background()
+	c, err := Dial(ctx, DialOptions{NetNS: ns.Path()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const fam = expr.FamilyInet
+	var changes []Change
+	for i := 1; i <= 1000; i++ {
+		words := fmt.Sprintf("-m conntrack --ctstate NEW,DNAT --ctorigdstport %d -j ACCEPT", i)
+		r, err := Translate(words, Options{Table: fam})
+		if err != nil {
+			t.Fatal(err)
+		}
+		changes = append(changes, Change{Family: fam, Table: "fw", Chain: "input", Rule: r, Source: fmt.Sprintf("rules.ctmatch:%d: %s", i, words)})
+	}
+	testRuleHook = func(change, piece int, exprs []byte) []byte {
+		if change == 699 && piece == 1 {
+			return ctKey255()
+		}
+		return exprs
+	}
+	defer func() { testRuleHook = nil }()
+	conn, err := kernel.Dial(ctx, kernel.Options{NetNS: ns.Path()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	gen, err := conn.Generation(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, check := range []bool{true, false} {
+		_, err = c.Apply(ctx, changes, ApplyOptions{Create: true, Check: check})
+		t.Logf("check %v: %v", check, err)
+		var ke *kernel.Error
+		if !errors.As(err, &ke) || !errors.Is(err, unix.EOPNOTSUPP) || !strings.Contains(err.Error(), "(rules.ctmatch:700: -m conntrack --ctstate NEW,DNAT --ctorigdstport 700 -j ACCEPT)") {
+			t.Fatalf("check %v: error %v: want a *kernel.Error wrapping EOPNOTSUPP that names line 700", check, err)
+		}
+		if !strings.Contains(err.Error(), "nothing was changed") {
+			t.Errorf("check %v: the error does not say nothing was changed: %v", check, err)
+		}
+		if g, err := conn.Generation(ctx); err != nil || g != gen {
+			t.Errorf("check %v: generation %d (%v), want %d: something was committed", check, g, err, gen)
+		}
+		if out := ktest.Run(t, ns, "", "nft", "list", "ruleset"); strings.TrimSpace(out) != "" {
+			t.Errorf("check %v: the ruleset is not empty:\n%s", check, out)
+		}
+	}
+	// Without the broken change, the same 1,000 go in, 2,000 nft rules.
+	testRuleHook = nil
+	res, err := c.Apply(ctx, changes, ApplyOptions{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(res.Changes); n != 1000 || res.Changes[999].Handles[1] == 0 {
+		t.Fatalf("%d changes applied, last handles %v", n, res.Changes[n-1].Handles)
+	}
+	l, err := c.List(ctx, Scope{Family: fam, Table: "fw", Chain: "input"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := l.Tables[0].Chains[0].Groups
+	if len(groups) != 1000 || Words(groups[699].Rule) != "-m conntrack --ctstate NEW,DNAT --ctorigdstport 700 -j ACCEPT" {
+		t.Errorf("%d groups listed; the 700th is %q", len(groups), Words(groups[699].Rule))
+	}
+}
+
+// A table ctmatch creates carries its ownership record, which nft 1.0.6
+// ignores: it lists the table (and its comment) as usual and deletes it.
+func TestKernelOwnerRecord(t *testing.T) {
+	ns := ktest.Namespace(t, "nft")
+	ctx := context.Background()
+	conn, err := kernel.Dial(ctx, kernel.Options{NetNS: ns.Path()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ud, err := TableUserData("made by ctmatch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx.AddTable(expr.FamilyIP, "filter", ud)
+	tx.AddChain(expr.FamilyIP, "filter", "INPUT", &kernel.BaseChain{Hook: kernel.HookInput}, nil)
+	if _, err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tables, err := conn.Tables(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tables) != 1 || !OwnedTable(tables[0].UserData) {
+		t.Fatalf("tables %+v: want ip filter with the ownership record", tables)
+	}
+	out := ktest.Run(t, ns, "", "nft", "list", "ruleset")
+	if !strings.Contains(out, "table ip filter {") || !strings.Contains(out, `comment "made by ctmatch"`) {
+		t.Errorf("nft list ruleset:\n%s", out)
+	}
+	// ctmatch writes into it although it is an ip table named filter with
+	// a chain INPUT: it is ctmatch's.
+	c, err := Dial(ctx, DialOptions{NetNS: ns.Path()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r, err := Translate("-m conntrack --ctstate NEW -j ACCEPT", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Apply(ctx, []Change{{Family: expr.FamilyIP, Table: "filter", Chain: "INPUT", Rule: r}}, ApplyOptions{}); err != nil {
+		t.Errorf("writing into ctmatch's table filter: %v", err)
+	}
+	ktest.Run(t, ns, "", "nft", "delete", "table", "ip", "filter")
+}
+
+// A change to the ruleset between Apply's reading and its commit makes the
+// kernel refuse the whole transaction (the transaction carries the
+// generation Apply read): nothing of it lands, at a position that moved.
+func TestKernelApplyConcurrentChange(t *testing.T) {
+	ns := ktest.Namespace(t, "nft")
+	ctx := context.Background()
+	c, err := Dial(ctx, DialOptions{NetNS: ns.Path()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const fam = expr.FamilyInet
+	r, err := Translate("-m conntrack --ctstate NEW,DNAT -j ACCEPT", Options{Table: fam})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Apply(ctx, []Change{{Family: fam, Table: "fw", Chain: "input", Rule: r}}, ApplyOptions{Create: true}); err != nil {
+		t.Fatal(err)
+	}
+	// The hook runs after Apply read the ruleset and before it commits:
+	// someone else inserts a rule at the top meanwhile.
+	testRuleHook = func(change, piece int, exprs []byte) []byte {
+		if piece == 0 {
+			ktest.Run(t, ns, "", "nft", "insert", "rule", "inet", "fw", "input", "meta", "mark", "1", "accept")
+		}
+		return exprs
+	}
+	defer func() { testRuleHook = nil }()
+	_, err = c.Apply(ctx, []Change{{Family: fam, Table: "fw", Chain: "input", Rule: r, Insert: true, Index: 2}}, ApplyOptions{})
+	if !errors.Is(err, kernel.ErrConcurrentChange) || !strings.Contains(err.Error(), "read the ruleset again and retry") {
+		t.Fatalf("error %v, want kernel.ErrConcurrentChange", err)
+	}
+	testRuleHook = nil
+	l, err := c.List(ctx, Scope{Family: fam, Table: "fw", Chain: "input"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := l.Tables[0].Chains[0].Groups; len(g) != 2 || g[0].Rule != nil || Words(g[1].Rule) != "-m conntrack --ctstate NEW,DNAT -j ACCEPT" {
+		t.Errorf("after the refused transaction: %+v, want nft's rule and the first group only", g)
+	}
+}

@@ -1,0 +1,606 @@
+package ctmatch
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/mdlayher/netlink"
+
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/kernel"
+	"github.com/ctmatch/ctmatch/parse"
+)
+
+// translate compiles words for a table of family f, or fails the test.
+func translate(t testing.TB, f expr.Family, words string) *Rule {
+	t.Helper()
+	r, err := Translate(words, Options{Table: f, IPv6: f == expr.FamilyIP6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// lowered returns the wire expressions of r's nft rules.
+func lowered(t testing.TB, r *Rule) [][]byte {
+	t.Helper()
+	w, err := r.Wire()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// xtRule is an expression list with an xt match, as iptables-nft writes
+// -m conntrack (the match's blob left out).
+func xtRule() []byte {
+	ae := netlink.NewAttributeEncoder()
+	ae.ByteOrder = binary.BigEndian
+	ae.Nested(1, func(el *netlink.AttributeEncoder) error {
+		el.String(1, "match")
+		el.Nested(2, func(d *netlink.AttributeEncoder) error {
+			d.String(1, "conntrack")
+			d.Uint32(2, 3)
+			return nil
+		})
+		return nil
+	})
+	b, err := ae.Encode()
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// chainOrder returns, for each rule of the chain, "ID.INDEX/COUNT" of its
+// group record, or "-" for a rule without one.
+func chainOrder(t *testing.T, c *fakeChain) []string {
+	t.Helper()
+	var out []string
+	for _, r := range c.rules {
+		_, g, err := expr.ParseUserData(r.UserData)
+		if err != nil {
+			out = append(out, "-")
+			continue
+		}
+		out = append(out, fmt.Sprintf("%d.%d/%d", g.ID, g.Index, g.Count))
+	}
+	return out
+}
+
+// Create makes what is missing: the table with ctmatch's ownership record,
+// base chains as iptables-nft makes them for the rule's -t, regular chains
+// for other names; every nft rule carries its group record.
+func TestApplyCreate(t *testing.T) {
+	f := newFakeConn()
+	c := f.client()
+	const fam = expr.FamilyInet
+	changes := []Change{
+		{Family: fam, Table: "fw", Chain: "input", Rule: translate(t, fam, "-m conntrack --ctstate NEW,DNAT -j ACCEPT")},
+		{Family: fam, Table: "fw", Chain: "PREROUTING", Rule: translate(t, fam, "-t nat -m conntrack --ctstate NEW")},
+		{Family: fam, Table: "fw", Chain: "Output", Rule: translate(t, fam, "-t mangle -m conntrack --ctstate NEW")},
+		{Family: fam, Table: "fw", Chain: "web", Rule: translate(t, fam, "-m conntrack --ctstate NEW")},
+		{Family: fam, Table: "fw", Chain: "input", Rule: translate(t, fam, "-m conntrack --ctstate ESTABLISHED,RELATED -j web")},
+	}
+	res, err := c.Apply(context.Background(), changes, ApplyOptions{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created []string
+	for _, cr := range res.Created {
+		created = append(created, cr.String())
+	}
+	want := []string{
+		"add table inet fw",
+		"add chain inet fw input { type filter hook input priority 0; policy accept; }",
+		"add chain inet fw PREROUTING { type nat hook prerouting priority -100; policy accept; }",
+		"add chain inet fw Output { type route hook output priority -150; policy accept; }",
+		"add chain inet fw web",
+	}
+	if diff := cmp.Diff(want, created); diff != "" {
+		t.Errorf("created (-want +got):\n%s", diff)
+	}
+	tb := f.table(fam, "fw")
+	if tb == nil || !OwnedTable(tb.t.UserData) {
+		t.Fatalf("table inet fw: %+v, want it with ctmatch's ownership record", tb)
+	}
+	in := tb.chain("input")
+	if diff := cmp.Diff([]string{"1.0/2", "1.1/2", "2.0/1"}, chainOrder(t, in)); diff != "" {
+		t.Errorf("chain input's group records (-want +got):\n%s", diff)
+	}
+	_, g, _ := expr.ParseUserData(in.rules[0].UserData)
+	if g.Words != "-m conntrack --ctstate NEW,DNAT -j ACCEPT" || g.IPv6 {
+		t.Errorf("group record %+v: want the canonical words without -A or -t, IPv4", g)
+	}
+	_, g, _ = expr.ParseUserData(tb.chain("PREROUTING").rules[0].UserData)
+	if g.Words != "-m conntrack --ctstate NEW" {
+		t.Errorf("group record words %q: -t is not part of them", g.Words)
+	}
+	// Handles, per change and piece, are those of the chain.
+	if h := res.Changes[0].Handles; len(h) != 2 || h[0] != in.rules[0].Handle || h[1] != in.rules[1].Handle {
+		t.Errorf("handles of change 0: %v, chain %v", h, in.rules)
+	}
+	if res.Generation != 11 || f.commits != 1 {
+		t.Errorf("generation %d after %d commits, want 11 after 1", res.Generation, f.commits)
+	}
+}
+
+// Without Create, nothing is created, and the error says how.
+func TestApplyCreateErrors(t *testing.T) {
+	ctx := context.Background()
+	const fam = expr.FamilyInet
+	rule := translate(t, fam, "-m conntrack --ctstate NEW")
+	for _, tc := range []struct {
+		name    string
+		setup   func(f *fakeConn)
+		changes []Change
+		create  bool
+		kind    error
+		want    string
+	}{
+		{name: "no table", changes: []Change{{Family: fam, Table: "fw", Chain: "input", Rule: rule}},
+			kind: ErrNoTable, want: "add rule inet fw input (-m conntrack --ctstate NEW): no such table inet fw (create it with --create, or with nft add table inet fw)"},
+		{name: "no chain", setup: func(f *fakeConn) { f.addTable(fam, "fw", nil) },
+			changes: []Change{{Family: fam, Table: "fw", Chain: "input", Rule: rule, Insert: true}},
+			kind:    ErrNoChain, want: "insert rule inet fw input (-m conntrack --ctstate NEW): no such chain input in table inet fw (create it with --create, or with nft add chain inet fw input)"},
+		{name: "regular chain named INPUT", setup: func(f *fakeConn) { f.addTable(fam, "fw", nil).addChain("INPUT", nil) },
+			changes: []Change{{Family: fam, Table: "fw", Chain: "INPUT", Rule: rule}}, create: true,
+			kind: ErrChainDiffers, want: "add rule inet fw INPUT (-m conntrack --ctstate NEW): chain inet fw INPUT exists as a regular chain, and --create would have made it a base chain (type filter hook input priority 0; policy accept) for -t filter: leave out --create to write into it as it is, or write into another chain"},
+		{name: "base chain of another priority", setup: func(f *fakeConn) {
+			f.addTable(fam, "fw", nil).addChain("input", &kernel.BaseChain{Type: "filter", Hook: kernel.HookInput, Priority: 10})
+		},
+			changes: []Change{{Family: fam, Table: "fw", Chain: "input", Rule: rule}}, create: true, kind: ErrChainDiffers},
+		{name: "base chain for a regular name", setup: func(f *fakeConn) {
+			f.addTable(fam, "fw", nil).addChain("web", &kernel.BaseChain{Type: "filter", Hook: kernel.HookInput})
+		},
+			changes: []Change{{Family: fam, Table: "fw", Chain: "web", Rule: rule}}, create: true, kind: ErrChainDiffers},
+		{name: "nat has no FORWARD", changes: []Change{{Family: fam, Table: "fw", Chain: "forward", Rule: translate(t, fam, "-t nat -m conntrack --ctstate NEW")}}, create: true,
+			kind: ErrInvalidChange, want: `add rule inet fw forward (-m conntrack --ctstate NEW): iptables' nat table has no FORWARD chain (only PREROUTING, INPUT, OUTPUT, POSTROUTING), so --create does not know which base chain "forward" should be: create the chain first, or pick the table with -t`},
+		{name: "two -t for one new chain", changes: []Change{
+			{Family: fam, Table: "fw", Chain: "OUTPUT", Rule: rule},
+			{Family: fam, Table: "fw", Chain: "OUTPUT", Rule: translate(t, fam, "-t raw -m conntrack --ctstate NEW")},
+		}, create: true, kind: ErrChainDiffers},
+		{name: "jump to a missing chain", setup: func(f *fakeConn) { f.addTable(fam, "fw", nil).addChain("input", nil) },
+			changes: []Change{{Family: fam, Table: "fw", Chain: "input", Rule: translate(t, fam, "-m conntrack --ctstate NEW -j newconns")}},
+			kind:    ErrNoChain, want: "add rule inet fw input (-m conntrack --ctstate NEW -j newconns): the rule jumps to chain newconns, which table inet fw does not have: create it first (nft add chain inet fw newconns)"},
+		{name: "rule for another family", setup: func(f *fakeConn) { f.addTable(fam, "fw", nil).addChain("input", nil) },
+			changes: []Change{{Family: fam, Table: "fw", Chain: "input", Rule: translate(t, expr.FamilyIP, "-m conntrack --ctstate NEW")}}, kind: ErrInvalidChange},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeConn()
+			if tc.setup != nil {
+				tc.setup(f)
+			}
+			before := fmt.Sprint(f.tables)
+			_, err := f.client().Apply(ctx, tc.changes, ApplyOptions{Create: tc.create})
+			if !errors.Is(err, tc.kind) {
+				t.Fatalf("error %v, want %v", err, tc.kind)
+			}
+			if tc.want != "" && err.Error() != tc.want {
+				t.Errorf("error:\n got %s\nwant %s", err, tc.want)
+			}
+			if f.commits+f.checks != 0 || fmt.Sprint(f.tables) != before {
+				t.Errorf("something was sent or changed")
+			}
+		})
+	}
+}
+
+// A table that looks like iptables-nft's is refused unless Force; a table
+// ctmatch made is never refused, whatever its name.
+func TestApplyIptablesTables(t *testing.T) {
+	ctx := context.Background()
+	owned, err := TableUserData("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		fam     expr.Family
+		table   string
+		chain   string // written into; INPUT when empty
+		setup   func(f *fakeConn, tb *fakeTable)
+		refused string // what the error says, "" when not refused
+	}{
+		{name: "built-in chain", fam: expr.FamilyIP, table: "filter", setup: func(f *fakeConn, tb *fakeTable) {
+			tb.addChain("INPUT", &kernel.BaseChain{Type: "filter", Hook: kernel.HookInput})
+		}, refused: "it has iptables' built-in chain INPUT"},
+		{name: "xt match", fam: expr.FamilyIP6, table: "nat", chain: "mine", setup: func(f *fakeConn, tb *fakeTable) {
+			f.addRule(tb.addChain("mine", nil), xtRule(), nil, nil)
+		}, refused: "rule handle 101 in chain mine uses an xt match"},
+		{name: "ctmatch's own filter", fam: expr.FamilyIP, table: "filter", setup: func(f *fakeConn, tb *fakeTable) {
+			tb.t.UserData = owned
+			tb.addChain("INPUT", &kernel.BaseChain{Type: "filter", Hook: kernel.HookInput})
+		}},
+		{name: "inet filter", fam: expr.FamilyInet, table: "filter", setup: func(f *fakeConn, tb *fakeTable) {
+			tb.addChain("INPUT", &kernel.BaseChain{Type: "filter", Hook: kernel.HookInput})
+		}},
+		{name: "not an iptables table name", fam: expr.FamilyIP, table: "fw", setup: func(f *fakeConn, tb *fakeTable) {
+			tb.addChain("INPUT", &kernel.BaseChain{Type: "filter", Hook: kernel.HookInput})
+		}},
+		{name: "a chain named like another table's", fam: expr.FamilyIP, table: "raw", setup: func(f *fakeConn, tb *fakeTable) {
+			tb.addChain("INPUT", &kernel.BaseChain{Type: "filter", Hook: kernel.HookInput})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeConn()
+			tb := f.addTable(tc.fam, tc.table, nil)
+			tc.setup(f, tb)
+			if tc.chain == "" {
+				tc.chain = "INPUT"
+			}
+			if tb.chain(tc.chain) == nil {
+				tb.addChain(tc.chain, nil)
+			}
+			ch := []Change{{Family: tc.fam, Table: tc.table, Chain: tc.chain, Rule: translate(t, tc.fam, "-m conntrack --ctstate NEW")}}
+			_, err := f.client().Apply(ctx, ch, ApplyOptions{})
+			if tc.refused == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrIptablesTable) || !strings.Contains(err.Error(), tc.refused) ||
+				!strings.Contains(err.Error(), "iptables -S and -L fail and iptables-save leaves the table out (a comment in its place, exit status 0)") ||
+				!strings.Contains(err.Error(), "--force") {
+				t.Fatalf("error %v, want ErrIptablesTable saying %q, why, and --force", err, tc.refused)
+			}
+			if f.commits != 0 {
+				t.Fatal("something was sent")
+			}
+			if _, err := f.client().Apply(ctx, ch, ApplyOptions{Force: true}); err != nil {
+				t.Fatalf("with Force: %v", err)
+			}
+		})
+	}
+}
+
+// Positions count groups, as the changes before left them; group ids are
+// new in the chain; the rules of each group keep their order.
+func TestApplyPositions(t *testing.T) {
+	ctx := context.Background()
+	const fam = expr.FamilyIP
+	f := newFakeConn()
+	ch := f.addTable(fam, "fw", nil).addChain("in", nil)
+	// G1: two pieces with group record 3; G2: one rule without a record;
+	// G3: one rule with record 7.
+	g1 := translate(t, fam, "-m conntrack --ctstate NEW,DNAT -j ACCEPT")
+	var g1Handles []uint64
+	for i, b := range lowered(t, g1) {
+		ud, _ := expr.Group{ID: 3, Index: i, Count: 2, Words: Words(g1.Source)}.UserData("")
+		g1Handles = append(g1Handles, f.addRule(ch, b, ud, nil))
+	}
+	f.addRule(ch, lowered(t, translate(t, fam, "-m conntrack --ctstate INVALID -j DROP"))[0], nil, nil)
+	ud, _ := expr.Group{ID: 7, Count: 1}.UserData("a comment")
+	f.addRule(ch, lowered(t, translate(t, fam, "-m conntrack --ctdir REPLY"))[0], ud, nil)
+
+	two := translate(t, fam, "-m conntrack ! --ctstate SNAT -j ACCEPT") // two pieces
+	one := translate(t, fam, "-m conntrack --ctstate NEW")
+	changes := []Change{
+		{Family: fam, Table: "fw", Chain: "in", Rule: two, Insert: true, Index: 2}, // X: [G1 X G2 G3]
+		{Family: fam, Table: "fw", Chain: "in", Rule: one},                         // Y: [G1 X G2 G3 Y]
+		{Family: fam, Table: "fw", Chain: "in", Rule: one, Insert: true},           // Z: [Z G1 X G2 G3 Y]
+		{Family: fam, Table: "fw", Chain: "in", Rule: two, Handle: g1Handles[1]},   // W: [Z G1 W X G2 G3 Y]
+		{Family: fam, Table: "fw", Chain: "in", Rule: one, Insert: true, Index: 3}, // V: [Z G1 V W X G2 G3 Y]
+		{Family: fam, Table: "fw", Chain: "in", Rule: one, Insert: true, Index: 9}, // U: one past the end
+	}
+	res, err := f.client().Apply(ctx, changes, ApplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch = f.table(fam, "fw").chain("in")
+	// New ids: 8 (X), 9 (Y), 10 (Z), 11 (W), 12 (V), 13 (U).
+	want := []string{"10.0/1", "3.0/2", "3.1/2", "12.0/1", "11.0/2", "11.1/2", "8.0/2", "8.1/2", "-", "7.0/1", "9.0/1", "13.0/1"}
+	if diff := cmp.Diff(want, chainOrder(t, ch)); diff != "" {
+		t.Errorf("chain order (-want +got):\n%s", diff)
+	}
+	for i, ac := range res.Changes {
+		for k, h := range ac.Handles {
+			idx := -1
+			for j, r := range ch.rules {
+				if r.Handle == h {
+					idx = j
+				}
+			}
+			if idx < 0 {
+				t.Errorf("change %d piece %d: handle %d not in the chain", i, k, h)
+				continue
+			}
+			if _, g, _ := expr.ParseUserData(ch.rules[idx].UserData); g.ID != ac.Group.ID || g.Index != k {
+				t.Errorf("change %d piece %d: handle %d holds record %+v", i, k, h, g)
+			}
+		}
+	}
+
+	// Only the top and the end (the groups are not needed then): a
+	// two-piece insert at the top keeps its order, ids go on.
+	if _, err := f.client().Apply(ctx, []Change{
+		{Family: fam, Table: "fw", Chain: "in", Rule: one},
+		{Family: fam, Table: "fw", Chain: "in", Rule: two, Insert: true},
+	}, ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got := chainOrder(t, f.table(fam, "fw").chain("in"))
+	if want := append(append([]string{"15.0/2", "15.1/2"}, want...), "14.0/1"); !cmp.Equal(want, got) {
+		t.Errorf("chain order after top and end (-want +got):\n%s", cmp.Diff(want, got))
+	}
+
+	for _, tc := range []struct {
+		change Change
+		want   string
+	}{
+		{Change{Family: fam, Table: "fw", Chain: "in", Rule: one, Insert: true, Index: 13},
+			"insert rule ip fw in (-m conntrack --ctstate NEW): index 13 is too big: chain ip fw in holds 11 rules, so insert takes an index from 1 to 12"},
+		{Change{Family: fam, Table: "fw", Chain: "in", Rule: one, Index: 12},
+			"add rule ip fw in (-m conntrack --ctstate NEW): index 12 is too big: chain ip fw in holds 11 rules, so add takes an index from 1 to 11 (the rule goes after that group)"},
+		{Change{Family: fam, Table: "fw", Chain: "in", Rule: one, Handle: 9999, Source: "rules:3: x"},
+			"add rule ip fw in (rules:3: x): no rule with handle 9999 in chain ip fw in (ctmatch list chain ip fw in -a shows the handles)"},
+	} {
+		_, err := f.client().Apply(ctx, []Change{tc.change}, ApplyOptions{})
+		if !errors.Is(err, ErrNoPosition) || err.Error() != tc.want {
+			t.Errorf("error:\n got %v\nwant %s", err, tc.want)
+		}
+	}
+}
+
+// Check sends the transaction for checking only: nothing changes.
+func TestApplyCheck(t *testing.T) {
+	f := newFakeConn()
+	const fam = expr.FamilyInet
+	res, err := f.client().Apply(context.Background(), []Change{{Family: fam, Table: "fw", Chain: "input", Rule: translate(t, fam, "-m conntrack --ctstate NEW,DNAT")}}, ApplyOptions{Create: true, Check: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Checked || f.checks != 1 || f.commits != 0 || len(f.tables) != 0 || f.gen != 10 {
+		t.Errorf("checked %v, %d checks, %d commits, %d tables, generation %d: want only a check", res.Checked, f.checks, f.commits, len(f.tables), f.gen)
+	}
+	if h := res.Changes[0].Handles; len(h) != 2 || h[0] != 0 || len(res.Created) != 2 {
+		t.Errorf("result %+v: want two unknown handles and what would be created", res)
+	}
+}
+
+// Deleting any rule of a group deletes the group; a rule in no group goes
+// alone.
+func TestDelete(t *testing.T) {
+	ctx := context.Background()
+	const fam = expr.FamilyIP
+	f := newFakeConn()
+	ch := f.addTable(fam, "fw", nil).addChain("in", nil)
+	grouped := translate(t, fam, "-m conntrack --ctstate NEW,DNAT -j ACCEPT")
+	var hs []uint64
+	for i, b := range lowered(t, grouped) {
+		ud, _ := expr.Group{ID: 1, Index: i, Count: 2}.UserData("")
+		hs = append(hs, f.addRule(ch, b, ud, nil))
+	}
+	single := f.addRule(ch, lowered(t, translate(t, fam, "-m conntrack --ctstate INVALID -j DROP"))[0], nil, nil)
+	// Two rules without records that one iptables rule compiles to (as nft
+	// loads translate's output): a group by their shape.
+	var shaped []uint64
+	for _, b := range lowered(t, translate(t, fam, "-m conntrack ! --ctstate SNAT -j DROP")) {
+		shaped = append(shaped, f.addRule(ch, b, nil, nil))
+	}
+	xt := f.addRule(ch, xtRule(), nil, nil)
+
+	c := f.client()
+	res, err := c.Delete(ctx, fam, "fw", "in", hs[1], DeleteOptions{Check: true})
+	if err != nil || !res.Checked || len(ch.rules) != 6 {
+		t.Fatalf("check: %v, %+v; %d rules left, want 6", err, res, len(ch.rules))
+	}
+	for _, step := range []struct {
+		handle uint64
+		gone   []uint64
+		words  string
+	}{
+		{hs[1], hs, "-m conntrack --ctstate NEW,DNAT -j ACCEPT"},
+		{shaped[0], shaped, "-m conntrack ! --ctstate SNAT -j DROP"},
+		{single, []uint64{single}, "-m conntrack --ctstate INVALID -j DROP"},
+		{xt, []uint64{xt}, ""},
+	} {
+		res, err := c.Delete(ctx, fam, "fw", "in", step.handle, DeleteOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(step.gone, res.Handles); diff != "" {
+			t.Errorf("delete handle %d (-want +got):\n%s", step.handle, diff)
+		}
+		if Words(res.Rule) != step.words {
+			t.Errorf("delete handle %d: rule %q, want %q", step.handle, Words(res.Rule), step.words)
+		}
+		ch = f.table(fam, "fw").chain("in")
+		for _, r := range ch.rules {
+			for _, h := range step.gone {
+				if r.Handle == h {
+					t.Errorf("handle %d is still there", h)
+				}
+			}
+		}
+	}
+	_, err = c.Delete(ctx, fam, "fw", "in", hs[0], DeleteOptions{})
+	if !errors.Is(err, ErrNoRule) || err.Error() != fmt.Sprintf("delete rule ip fw in handle %d: no rule with handle %d in chain ip fw in (ctmatch list chain ip fw in -a shows the handles)", hs[0], hs[0]) {
+		t.Errorf("delete of a handle that is gone: %v", err)
+	}
+}
+
+// List decompiles groups, sums their counters, and keeps every rule it does
+// not understand, with its debug lines.
+func TestList(t *testing.T) {
+	const fam = expr.FamilyInet
+	f := newFakeConn()
+	owned, _ := TableUserData("")
+	tb := f.addTable(fam, "fw", owned)
+	ch := tb.addChain("input", &kernel.BaseChain{Type: "filter", Hook: kernel.HookInput})
+	r := translate(t, fam, "-m conntrack --ctstate NEW,DNAT -j ACCEPT")
+	for i, b := range lowered(t, r) {
+		ud, _ := expr.Group{ID: 1, Index: i, Count: 2, Words: Words(r.Source)}.UserData("")
+		f.addRule(ch, b, ud, &kernel.Counter{Packets: uint64(3 + i), Bytes: uint64(300 + 100*i)})
+	}
+	f.addRule(ch, xtRule(), nil, nil)
+	r6, err := Translate("-m conntrack --ctorigsrc 2001:db8::/32 -j DROP", Options{Table: fam, IPv6: true, NoCounter: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ud, _ := expr.Group{ID: 2, Count: 1, IPv6: true, Words: Words(r6.Source)}.UserData("")
+	f.addRule(ch, lowered(t, r6)[0], ud, nil)
+	f.addTable(expr.Family(7), "br", nil) // a bridge table: not listed
+
+	l, err := f.client().List(context.Background(), Scope{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Tables) != 1 || !l.Tables[0].Owned || len(l.Tables[0].Chains[0].Groups) != 3 {
+		t.Fatalf("listing %+v", l)
+	}
+	g := l.Tables[0].Chains[0].Groups[0]
+	if g.Counter == nil || *g.Counter != (kernel.Counter{Packets: 7, Bytes: 700}) {
+		t.Errorf("summed counter %+v, want 7 packets, 700 bytes", g.Counter)
+	}
+	if x := l.Tables[0].Chains[0].Groups[1]; x.Rule != nil || x.Err == nil || len(x.Pieces[0].Debug) != 1 {
+		t.Errorf("the xt rule: %+v, want not understood, with its debug line", x)
+	}
+
+	var b strings.Builder
+	for _, form := range []struct {
+		f    ListFormat
+		want string
+	}{
+		{ListIptables, `# table inet fw
+# chain input (type filter hook input priority 0; policy accept)
+-A input -m conntrack --ctstate NEW,DNAT -j ACCEPT # handles 101,102 packets 7 bytes 700
+# not decompiled: handle 103: expression 1: expression "match" is not one ctmatch reads
+#   [ match attr1=636f6e6e747261636b00 attr2=00000003 ]
+-A input -m conntrack --ctorigsrc 2001:db8::/32 -j DROP # -6 handle 104
+`},
+		{ListNft, `table inet fw { # handle 1
+	chain input { # handle 1
+		type filter hook input priority 0; policy accept;
+		meta nfproto ipv4 ct state new counter packets 3 bytes 300 accept # handle 101
+		meta nfproto ipv4 ct state ! new ct status dnat counter packets 4 bytes 400 accept # handle 102
+		# not decompiled: handle 103: expression 1: expression "match" is not one ctmatch reads
+		#   [ match attr1=636f6e6e747261636b00 attr2=00000003 ]
+		meta nfproto ipv6 ct original ip6 saddr 2001:db8::/32 drop # handle 104
+	}
+}
+`},
+	} {
+		b.Reset()
+		if err := l.Write(&b, form.f, ListText{Handles: true}); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(strings.Split(form.want, "\n"), strings.Split(b.String(), "\n")); diff != "" {
+			t.Errorf("format %d (-want +got):\n%s", form.f, diff)
+		}
+	}
+	b.Reset()
+	if err := l.Write(&b, ListBytecode, ListText{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(b.String(), "inet fw input\n  [ meta load nfproto => reg 1 ]\n") ||
+		!strings.Contains(b.String(), "inet fw input\n  # not decompiled: expression 1: expression \"match\" is not one ctmatch reads\n  [ match") {
+		t.Errorf("bytecode:\n%s", b.String())
+	}
+
+	for _, s := range []Scope{{Family: fam, Table: "nope"}, {Family: fam, Table: "fw", Chain: "nope"}, {Chain: "x"}} {
+		if _, err := f.client().List(context.Background(), s); err == nil {
+			t.Errorf("List(%+v) succeeded", s)
+		}
+	}
+}
+
+func TestOwnerRecord(t *testing.T) {
+	for _, comment := range []string{"", "my firewall"} {
+		ud, err := TableUserData(comment)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !OwnedTable(ud) {
+			t.Errorf("OwnedTable(TableUserData(%q)) = false", comment)
+		}
+	}
+	ud, _ := TableUserData("x")
+	if want := []byte{0, 2, 'x', 0, 0xc7, 8, 1, 'c', 't', 'm', 'a', 't', 'c', 'h'}; string(ud) != string(want) {
+		t.Errorf("TableUserData(\"x\") = % x, want % x", ud, want)
+	}
+	for _, ud := range [][]byte{nil, {0, 3, 'a', 'b', 0}, {0xc7, 8, 1, 'c', 't', 'm'}, {0xc7, 4, 1, 'c', 't', 'm'}, {0xc8, 8, 1, 'c', 't', 'm', 'a', 't', 'c', 'h'}} {
+		if OwnedTable(ud) {
+			t.Errorf("OwnedTable(% x) = true", ud)
+		}
+	}
+}
+
+func TestCreatedChain(t *testing.T) {
+	for _, tc := range []struct {
+		table, chain string
+		want         string
+	}{
+		{"", "input", "type filter hook input priority 0; policy accept"},
+		{"filter", "FORWARD", "type filter hook forward priority 0; policy accept"},
+		{"raw", "prerouting", "type filter hook prerouting priority -300; policy accept"},
+		{"mangle", "OUTPUT", "type route hook output priority -150; policy accept"},
+		{"mangle", "PostRouting", "type filter hook postrouting priority -150; policy accept"},
+		{"nat", "PREROUTING", "type nat hook prerouting priority -100; policy accept"},
+		{"nat", "OUTPUT", "type nat hook output priority -100; policy accept"},
+		{"nat", "INPUT", "type nat hook input priority 100; policy accept"},
+		{"nat", "POSTROUTING", "type nat hook postrouting priority 100; policy accept"},
+		{"security", "OUTPUT", "type filter hook output priority 150; policy accept"},
+		{"filter", "web", "a regular chain"},
+		{"filter", "PREROUTING", "error"},
+		{"raw", "INPUT", "error"},
+		{"nat", "FORWARD", "error"},
+	} {
+		b, err := CreatedChain(tc.table, tc.chain)
+		got := describeBase(b)
+		if err != nil {
+			got = "error"
+		}
+		if got != tc.want {
+			t.Errorf("CreatedChain(%q, %q) = %s (%v), want %s", tc.table, tc.chain, got, err, tc.want)
+		}
+	}
+}
+
+func TestWords(t *testing.T) {
+	r, err := parse.ParseText("-t nat -I PREROUTING 3 -m state --state new -m conntrack --ctstate est -j ACCEPT", parse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := Words(r), "-m state --state NEW -m conntrack --ctstate ESTABLISHED -j ACCEPT"; got != want {
+		t.Errorf("Words = %q, want %q", got, want)
+	}
+	if r.Command == nil || r.Table == nil {
+		t.Error("Words changed the rule")
+	}
+}
+
+// Rules rebuilt from their expressions (no words in their record) come back
+// as one conntrack match when that means the same, and only then.
+func TestListOneMatch(t *testing.T) {
+	const fam = expr.FamilyIP
+	words := "-m conntrack --ctstate NEW,ESTABLISHED --ctproto 6 --ctorigdstport 22 -j ACCEPT"
+	f := newFakeConn()
+	ch := f.addTable(fam, "fw", nil).addChain("in", nil)
+	for _, b := range lowered(t, translate(t, fam, words)) {
+		f.addRule(ch, b, nil, nil)
+	}
+	l, err := f.client().List(context.Background(), Scope{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := l.Tables[0].Chains[0].Groups; len(g) != 1 || Words(g[0].Rule) != words {
+		t.Errorf("listed %+v, want %q", g, words)
+	}
+
+	// Two matches that mean something else as one: kept as they are.
+	two := translate(t, fam, "-m conntrack --ctstate INVALID -m conntrack --ctproto 17")
+	var pieces []Piece
+	for _, r := range two.Rules {
+		pieces = append(pieces, Piece{Rule: r, Raised: true})
+	}
+	if got := oneMatch(two.Source, parse.IPv4, fam, pieces); got != two.Source {
+		t.Errorf("oneMatch merged %q into %q", Words(two.Source), Words(got))
+	}
+}

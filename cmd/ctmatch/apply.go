@@ -1,0 +1,268 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ctmatch/ctmatch"
+	"github.com/ctmatch/ctmatch/parse"
+)
+
+type applyOptions struct {
+	words     wordsFlags // -f, --error-format, --resolve
+	kernel    kernelFlags
+	write     writeFlags
+	noCounter bool
+}
+
+func newApplyCmd() *cobra.Command {
+	var o applyOptions
+	cmd := &cobra.Command{
+		Use:   "apply -f FILE|- [--check] [--create] [--force] [--echo] [--netns PATH]",
+		Short: "Write a file of add rule and insert rule lines into the kernel in one transaction",
+		Long: `apply reads FILE (- for standard input), one command per line:
+
+  add rule FAMILY TABLE CHAIN [--index N | --handle H] [-4|-6] [--no-counter] -- WORDS
+  insert rule FAMILY TABLE CHAIN [--index N | --handle H] [-4|-6] [--no-counter] -- WORDS
+
+and writes every rule into the kernel in one transaction: all of them, or,
+when anything is wrong, none. Blank lines and lines starting with # are
+skipped. Each line means what ctmatch add rule or insert rule means with the
+same arguments; the WORDS after "--" are rule text with iptables-save quoting.
+The positions (--index, --handle) count the chain's groups as the lines
+before left them, as iptables-restore does.
+
+Every line is read before anything is sent: each bad line is reported as
+FILE:LINE:COL, and then nothing is sent. An error of the kernel names the line
+it is about.
+
+--check has the kernel check every change, then changes nothing; --create,
+--force and --echo are those of add rule. Writing needs CAP_NET_ADMIN.
+
+Exit codes: 0 success; 1 valid iptables that ctmatch does not support, or a
+refusal or failure of the kernel or the system; 2 lines iptables or ctmatch
+rejects, or bad usage.`,
+		Example: `  ctmatch apply -f rules.ctmatch --create
+  ctmatch apply --check -f - <<'EOF'
+  # the firewall
+  add rule inet fw input -- -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+  insert rule inet fw input -- -m conntrack --ctstate INVALID -j DROP
+  add rule inet fw input -6 -- -m conntrack --ctstate NEW --ctorigsrc 2001:db8::/32 -j ACCEPT
+  EOF`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runApply(cmd, &o)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&o.words.file, "file", "f", "", "read the commands from `FILE` (- for standard input)")
+	fl.StringVar(&o.words.errorFormat, "error-format", "text", "print errors as `text` or json (one object per line)")
+	fl.BoolVar(&o.words.resolve, "resolve", false, "look up host names in addresses (each must resolve to exactly one address)")
+	fl.BoolVar(&o.noCounter, "no-counter", false, "leave out the counter of every rule")
+	o.kernel.bind(cmd, true)
+	o.write.bind(cmd)
+	return cmd
+}
+
+func runApply(cmd *cobra.Command, o *applyOptions) error {
+	if o.words.file == "" {
+		return usageError("apply reads its commands from a file: -f FILE, or -f - for standard input")
+	}
+	if o.words.errorFormat != "text" && o.words.errorFormat != "json" {
+		return usageError("--error-format must be text or json, not %q", o.words.errorFormat)
+	}
+	srcs, err := o.words.readFile(cmd)
+	if err != nil {
+		return err
+	}
+	rep := &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}
+	popts := o.words.parseOptions(cmd.Context())
+	var changes []ctmatch.Change
+	for _, src := range srcs {
+		ch, err := applyLine(src, popts, o.noCounter)
+		if err != nil {
+			rep.report(src, err)
+			continue
+		}
+		changes = append(changes, ch)
+	}
+	if err := rep.err(); err != nil {
+		return err
+	}
+	if len(changes) == 0 {
+		return nil
+	}
+	return applyChanges(cmd.Context(), cmd.OutOrStdout(), rep, &o.kernel, &o.write, changes, false)
+}
+
+// lineToken is a word of an apply line and where it starts.
+type lineToken struct {
+	s   string
+	pos int
+}
+
+// fields splits s into words separated by blanks.
+func fields(s string) []lineToken {
+	var out []lineToken
+	for i := 0; i < len(s); {
+		if s[i] == ' ' || s[i] == '\t' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && s[j] != ' ' && s[j] != '\t' {
+			j++
+		}
+		out = append(out, lineToken{s[i:j], i})
+		i = j
+	}
+	return out
+}
+
+// applyLine reads one line of an apply file into a change.
+func applyLine(src source, popts parse.Options, noCounter bool) (ctmatch.Change, error) {
+	line := src.text
+	bad := func(t lineToken, format string, args ...any) error {
+		return &parse.Error{Pos: parse.Pos(t.pos), Word: t.s, Text: line, Kind: parse.Invalid, Msg: fmt.Sprintf(format, args...)}
+	}
+	toks := fields(line)
+	dash := -1
+	for i, t := range toks {
+		if t.s == "--" {
+			dash = i
+			break
+		}
+	}
+	head := toks
+	if dash >= 0 {
+		head = toks[:dash]
+	}
+	end := lineToken{pos: len(line)}
+	at := func(i int) lineToken {
+		if i < len(head) {
+			return head[i]
+		}
+		if dash >= 0 {
+			return toks[dash]
+		}
+		return end
+	}
+	var ch ctmatch.Change
+	switch v := at(0); v.s {
+	case "add":
+	case "insert":
+		ch.Insert = true
+	default:
+		return ch, bad(v, "expected add or insert, found %s", quoteWord(v.s))
+	}
+	if v := at(1); v.s != "rule" {
+		return ch, bad(v, "expected \"rule\" after %s, found %s", head[0].s, quoteWord(v.s))
+	}
+	if len(head) < 5 {
+		names := []string{"FAMILY", "TABLE", "CHAIN"}
+		return ch, bad(at(len(head)), "expected %s, found %s (a line reads: %s rule FAMILY TABLE CHAIN -- WORDS)", names[len(head)-2], quoteWord(at(len(head)).s), head[0].s)
+	}
+	fam, err := parseFamily(head[2].s)
+	if err != nil {
+		return ch, bad(head[2], "unknown table family %q: expected ip, ip6 or inet", head[2].s)
+	}
+	ch.Family, ch.Table, ch.Chain = fam, head[3].s, head[4].s
+	var v4, v6, hasIndex, hasHandle bool
+	for i := 5; i < len(head); i++ {
+		t := head[i]
+		name, val, hasVal := strings.Cut(t.s, "=")
+		switch name {
+		case "-4", "-6", "--no-counter":
+			if hasVal {
+				return ch, bad(t, "%s takes no value", name)
+			}
+			v4, v6 = v4 || name == "-4", v6 || name == "-6"
+			noCounter = noCounter || name == "--no-counter"
+		case "--index", "--handle":
+			vt := lineToken{val, t.pos + len(name) + 1}
+			if !hasVal {
+				if i+1 >= len(head) {
+					return ch, bad(at(i+1), "%s needs a number", name)
+				}
+				i++
+				vt = head[i]
+			}
+			n, err := strconv.ParseUint(vt.s, 10, 63)
+			if err != nil || n == 0 {
+				what := "a group number, from 1"
+				if name == "--handle" {
+					what = "a rule handle, from 1"
+				}
+				return ch, bad(vt, "bad %s %s: expected %s", name, quoteWord(vt.s), what)
+			}
+			if name == "--index" {
+				hasIndex, ch.Index = true, int(n)
+			} else {
+				hasHandle, ch.Handle = true, n
+			}
+			if hasIndex && hasHandle {
+				return ch, bad(t, "--index and --handle cannot be used together")
+			}
+		default:
+			if strings.HasPrefix(t.s, "-") {
+				return ch, bad(t, "unknown option %s: expected --index N, --handle H, -4, -6, --no-counter or \"--\" before the iptables words", quoteWord(t.s))
+			}
+			return ch, bad(t, "unexpected %s after the chain: the iptables words go after \"--\"", quoteWord(t.s))
+		}
+	}
+	if dash < 0 {
+		return ch, bad(end, "expected \"--\" and the iptables words")
+	}
+	if v4 && v6 {
+		return ch, bad(toks[dash], "-4 and -6 cannot be used together")
+	}
+	ipv6, err := wordsFamily(fam, v4, v6)
+	if err != nil {
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return ch, bad(head[2], "%v", ee.err)
+		}
+		return ch, err
+	}
+	off := toks[dash].pos + 2
+	for off < len(line) && (line[off] == ' ' || line[off] == '\t') {
+		off++
+	}
+	words := line[off:]
+	if strings.TrimSpace(words) == "" {
+		return ch, bad(end, "no iptables words after \"--\"")
+	}
+	if ipv6 {
+		popts.Family = parse.IPv6
+	} else {
+		popts.Family = parse.IPv4
+	}
+	rule, err := compileRule(source{file: src.file, line: src.line, text: words}, popts, fam, ipv6, noCounter, "apply lines")
+	if err != nil {
+		var pe *parse.Error
+		if errors.As(err, &pe) {
+			// Positions are into the words: make them positions into the
+			// line.
+			shifted := *pe
+			shifted.Pos += parse.Pos(off)
+			shifted.Text = line
+			return ch, &shifted
+		}
+		return ch, err
+	}
+	ch.Rule = rule
+	ch.Source = fmt.Sprintf("%s:%d: %s", src.file, src.line, ctmatch.Words(rule.Source))
+	return ch, nil
+}
+
+// quoteWord writes a word for a message: quoted, or "the end of the line".
+func quoteWord(s string) string {
+	if s == "" {
+		return "the end of the line"
+	}
+	return strconv.Quote(s)
+}

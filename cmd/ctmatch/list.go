@@ -1,0 +1,117 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ctmatch/ctmatch"
+)
+
+type listOptions struct {
+	kernel  kernelFlags
+	output  string
+	handles bool
+}
+
+func newListCmd() *cobra.Command {
+	var o listOptions
+	cmd := &cobra.Command{
+		Use:   "list [ruleset | table FAMILY TABLE | chain FAMILY TABLE CHAIN] [-o nft|iptables|bytecode] [-a] [--netns PATH]",
+		Short: "List nftables rules read back from the kernel, as nft rules or as iptables rules",
+		Long: `list reads the rules of the ruleset (the default), of one table or of one
+chain from the kernel over netlink, and decompiles them: the nft rules of one
+iptables rule (its pieces) are found together, by the group record ctmatch
+writes into every rule, or, for rules without one, by their shape. Only
+tables of family ip, ip6 and inet are listed.
+
+-o nft (the default) prints the listing as nft list ruleset does, which nft -f
+loads back: tables, chains, and each rule ctmatch understands as nft text with
+its counter's values; -a adds handles. (nft 1.0.6 cannot parse a ct port
+match without a protocol test before it; 1.0.7 and later can.)
+
+-o iptables prints one line per group, "-A CHAIN WORDS", under "# table" and
+"# chain" comment lines; in an inet table, a rule of ip6tables words ends with
+"# -6". -a adds the group's handles and its counter, summed over its pieces:
+"# handles 5,6 packets P bytes B".
+
+-o bytecode prints every rule's expressions as libnftnl debug lines, as
+nft --debug=netlink prints them.
+
+In every form a rule that ctmatch does not understand (another tool's rule, an
+xt match of iptables-nft) is never left out: it is printed, as comment lines,
+under "# not decompiled: handle N: REASON", in debug form.
+
+Listing needs CAP_NET_ADMIN. Exit codes: 0 success; 1 a failure of the kernel
+or the system (no such table or chain, no privilege); 2 bad usage.`,
+		Example: `  ctmatch list
+  ctmatch list table inet fw -o iptables -a
+  ctmatch list chain ip filter INPUT --netns /run/netns/lab -o bytecode`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runList(cmd, &o, args)
+		},
+	}
+	o.kernel.bind(cmd, false)
+	fl := cmd.Flags()
+	fl.StringVarP(&o.output, "output", "o", "nft", "output `FORM`: nft (nft's listing form), iptables (one line per iptables rule) or bytecode (libnftnl debug lines)")
+	fl.BoolVarP(&o.handles, "handle", "a", false, "print the rules' handles (and, with -o iptables, the groups' summed counters)")
+	return cmd
+}
+
+func runList(cmd *cobra.Command, o *listOptions, args []string) error {
+	var f ctmatch.ListFormat
+	switch o.output {
+	case "nft":
+		f = ctmatch.ListNft
+	case "iptables":
+		f = ctmatch.ListIptables
+	case "bytecode":
+		f = ctmatch.ListBytecode
+	default:
+		return usageError("-o must be nft, iptables or bytecode, not %q", o.output)
+	}
+	var s ctmatch.Scope
+	what := "ruleset"
+	if len(args) > 0 {
+		what = args[0]
+	}
+	switch what {
+	case "ruleset":
+		if len(args) > 1 {
+			return usageError("unexpected argument %q after ruleset", args[1])
+		}
+	case "table", "chain":
+		names := []string{"FAMILY", "TABLE"}
+		if what == "chain" {
+			names = append(names, "CHAIN")
+		}
+		if n := len(args) - 1; n < len(names) {
+			return usageError("missing %s: list %s takes %s (for example: ctmatch list %s inet fw%s)", names[n], what, strings.Join(names, " "), what, map[bool]string{true: " input"}[what == "chain"])
+		} else if n > len(names) {
+			return usageError("unexpected argument %q after list %s %s", args[len(names)+1], what, strings.Join(names, " "))
+		}
+	default:
+		return usageError("list what? ruleset, table FAMILY TABLE or chain FAMILY TABLE CHAIN, not %q", what)
+	}
+	if len(args) > 1 {
+		fam, err := parseFamily(args[1])
+		if err != nil {
+			return err
+		}
+		s = ctmatch.Scope{Family: fam, Table: args[2]}
+		if what == "chain" {
+			s.Chain = args[3]
+		}
+	}
+	c, err := o.kernel.dial(cmd.Context())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	l, err := c.List(cmd.Context(), s)
+	if err != nil {
+		return systemError(err)
+	}
+	return l.Write(cmd.OutOrStdout(), f, ctmatch.ListText{Handles: o.handles})
+}

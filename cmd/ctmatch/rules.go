@@ -1,0 +1,404 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ctmatch/ctmatch"
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/kernel"
+	"github.com/ctmatch/ctmatch/parse"
+)
+
+// ruleOptions are the flags of add rule and insert rule.
+type ruleOptions struct {
+	insert    bool
+	words     wordsFlags
+	kernel    kernelFlags
+	write     writeFlags
+	noCounter bool
+	index     int
+	handle    uint64
+}
+
+// newObjectCmd returns a verb command (add, insert, delete) whose only
+// object is "rule", as in nft's grammar.
+func newObjectCmd(verb, short string, rule *cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   verb + " rule …",
+		Short: short,
+		Long: short + `.
+
+The only object is "rule", as in nft's grammar: ctmatch ` + verb + ` rule --help says more.`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageError("%s what? %s rule FAMILY TABLE CHAIN … (ctmatch %s rule --help says more)", verb, cmd.CommandPath(), verb)
+			}
+			return usageError("unknown object %q: ctmatch %s takes \"rule\" (ctmatch %s rule --help says more)", args[0], verb, verb)
+		},
+	}
+	cmd.AddCommand(rule)
+	return cmd
+}
+
+func newAddCmd() *cobra.Command {
+	return newObjectCmd("add", "Add iptables conntrack rules to an nftables chain", newRuleCmd(false))
+}
+
+func newInsertCmd() *cobra.Command {
+	return newObjectCmd("insert", "Insert iptables conntrack rules into an nftables chain", newRuleCmd(true))
+}
+
+func newRuleCmd(insert bool) *cobra.Command {
+	o := ruleOptions{insert: insert}
+	verb, where := "add", `
+netlink: at the end of the chain, or after group N of the chain (--index N),
+or after the group that holds the rule with handle H (--handle H).`
+	example := `  ctmatch add rule inet fw input --create -- -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+  ctmatch add rule ip filter INPUT --netns /run/netns/lab -- -m conntrack --ctstate NEW,DNAT -j ACCEPT
+  ctmatch add rule ip6 fw forward --echo -- -m conntrack ! --ctstate INVALID --ctorigsrc 2001:db8::/32 -j DROP
+  ctmatch add rule inet fw input --check -f rules.txt`
+	if insert {
+		verb, where = "insert", `
+netlink: at the top of the chain, or before group N of the chain (--index N:
+the rule becomes group N, as with iptables -I CHAIN N), or before the group
+that holds the rule with handle H (--handle H).`
+		example = `  ctmatch insert rule inet fw input -- -m conntrack --ctstate INVALID -j DROP
+  ctmatch insert rule inet fw input --index 2 -- -m conntrack --ctstate NEW,DNAT -j ACCEPT
+  ctmatch insert rule ip filter INPUT --handle 7 -- -m state --state NEW -j ACCEPT`
+	}
+	cmd := &cobra.Command{
+		Use:   "rule FAMILY TABLE CHAIN [flags] (-- WORDS | -f FILE)",
+		Short: map[bool]string{false: "Add", true: "Insert"}[insert] + " an iptables conntrack rule to a chain, as native nft rules",
+		Long: verb + ` rule translates an iptables conntrack rule, as translate does, and writes
+the nft rules into chain CHAIN of table TABLE (family ip, ip6 or inet) over` + where + `
+
+The words carry the matches, the target and optionally -t TABLE (which
+--create reads); the chain is the positional CHAIN, so -A and -I among the
+words are errors. With -f, FILE holds one rule per line, all written in one
+transaction, in the file's order.
+
+One iptables rule can need several nft rules (its pieces). They form a
+group: each carries a record in its userdata (a group id, its piece number
+and the iptables words), so that ctmatch list shows them as one iptables
+rule, counts them together, and deletes them together. --index counts
+groups, not nft rules.
+
+Everything happens in one kernel transaction, checked against the ruleset
+ctmatch read to plan it: either every rule is written or none is, and a
+concurrent change makes the kernel refuse it instead of placing the rules
+wrongly.
+
+--create creates the table and the chain when they are missing, and nothing
+else: a created table carries ctmatch's ownership record; a chain named like
+an iptables built-in chain (PREROUTING, INPUT, FORWARD, OUTPUT, POSTROUTING,
+in any case) becomes the base chain iptables-nft makes in the iptables table
+of -t (filter by default), with policy accept; any other name a regular
+chain. An existing chain that --create would have made otherwise is an
+error.
+
+A table of family ip or ip6 named filter, nat, mangle, raw or security that
+holds iptables' built-in chains or xt expressions, and that ctmatch did not
+create, is taken for iptables-nft's own: ctmatch refuses to write into it
+unless --force, because after one native rule iptables -S and -L fail there
+and iptables-save leaves the table out (a comment in its place, exit status
+0).
+
+FAMILY ip takes iptables words and ip6 ip6tables words (-6 is implied);
+inet takes either, -4 (the default) or -6. --check has the kernel check every
+change and then changes nothing. Writing needs CAP_NET_ADMIN.
+
+Exit codes: 0 success; 1 valid iptables that ctmatch does not support, or a
+refusal or failure of the kernel or the system (no privilege, a missing table
+or chain, iptables-nft's table); 2 words iptables rejects, or bad usage.`,
+		Example: example,
+		Annotations: map[string]string{
+			annotationWordsExample: "ctmatch " + verb + " rule inet fw input -- -m conntrack --ctstate NEW",
+		},
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRule(cmd, &o, args)
+		},
+	}
+	o.words.bind(cmd)
+	o.kernel.bind(cmd, true)
+	o.write.bind(cmd)
+	fl := cmd.Flags()
+	fl.BoolVar(&o.noCounter, "no-counter", false, "leave out the counter every rule carries by default (iptables counts every rule)")
+	if insert {
+		fl.IntVar(&o.index, "index", 0, "insert before group `N` of the chain (from 1; the rule becomes group N)")
+		fl.Uint64Var(&o.handle, "handle", 0, "insert before the group that holds the rule with handle `H`")
+	} else {
+		fl.IntVar(&o.index, "index", 0, "add after group `N` of the chain (from 1)")
+		fl.Uint64Var(&o.handle, "handle", 0, "add after the group that holds the rule with handle `H`")
+	}
+	return cmd
+}
+
+func runRule(cmd *cobra.Command, o *ruleOptions, args []string) error {
+	if cmd.Flags().Changed("index") && o.index < 1 {
+		return usageError("--index counts groups from 1, not %d", o.index)
+	}
+	if cmd.Flags().Changed("handle") && o.handle == 0 {
+		return usageError("--handle takes a rule handle, from 1 (ctmatch list -a shows them)")
+	}
+	if o.index != 0 && o.handle != 0 {
+		return usageError("--index and --handle cannot be used together")
+	}
+	pos, srcs, err := o.words.positionalSources(cmd, args, "FAMILY", "TABLE", "CHAIN")
+	if err != nil {
+		return err
+	}
+	fam, err := parseFamily(pos[0])
+	if err != nil {
+		return err
+	}
+	ipv6, err := wordsFamily(fam, o.words.v4, o.words.v6)
+	if err != nil {
+		return err
+	}
+	rep := &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}
+	popts := o.words.parseOptions(cmd.Context())
+	if ipv6 {
+		popts.Family = parse.IPv6
+	}
+	var changes []ctmatch.Change
+	for k, src := range srcs {
+		rule, err := compileRule(src, popts, fam, ipv6, o.noCounter, cmd.CommandPath())
+		if err != nil {
+			rep.report(src, err)
+			continue
+		}
+		ch := ctmatch.Change{Family: fam, Table: pos[1], Chain: pos[2], Rule: rule, Insert: o.insert, Index: o.index, Handle: o.handle, Source: sourceName(src, rule)}
+		// The rules of a file keep the file's order: each goes after the
+		// one before it.
+		switch {
+		case o.index != 0:
+			ch.Index = o.index + k
+		case o.insert && o.handle == 0:
+			ch.Index = k + 1
+		}
+		changes = append(changes, ch)
+	}
+	if err := rep.err(); err != nil {
+		return err
+	}
+	if len(changes) == 0 {
+		return nil
+	}
+	reversed := !o.insert && o.handle != 0
+	if reversed {
+		// Each goes right after the same group: in reverse, they end up in
+		// the file's order.
+		slices.Reverse(changes)
+	}
+	return applyChanges(cmd.Context(), cmd.OutOrStdout(), rep, &o.kernel, &o.write, changes, reversed)
+}
+
+// wordsFamily decides whether the words are ip6tables words: -6, or a table
+// of family ip6.
+func wordsFamily(fam expr.Family, v4, v6 bool) (bool, error) {
+	switch {
+	case fam == expr.FamilyIP && v6:
+		return false, usageError("an ip table takes iptables words: leave out -6, or write into an ip6 or inet table")
+	case fam == expr.FamilyIP6 && v4:
+		return false, usageError("an ip6 table takes ip6tables words: leave out -4, or write into an ip or inet table")
+	}
+	return v6 || fam == expr.FamilyIP6, nil
+}
+
+// compileRule parses and translates one rule for add rule, insert rule and
+// apply: the words carry no -A or -I.
+func compileRule(src source, popts parse.Options, fam expr.Family, ipv6, noCounter bool, command string) (*ctmatch.Rule, error) {
+	r, err := src.parse(popts)
+	if err != nil {
+		return nil, err
+	}
+	if c := r.Command; c != nil {
+		hint := "give only -t, the matches and the target after \"--\""
+		if c.Index > 0 {
+			hint += fmt.Sprintf("; the position is insert rule's --index %d", c.Index)
+		}
+		return nil, &parse.Error{Pos: c.Pos(), Text: r.Text, Word: r.Text[c.Pos():c.End()], Kind: parse.Invalid,
+			Msg:  fmt.Sprintf("%s %s among the words: in %s the chain is the positional CHAIN", c.Op, c.Chain, command),
+			Hint: hint}
+	}
+	return ctmatch.Compile(r, ctmatch.Options{Table: fam, IPv6: ipv6, NoCounter: noCounter})
+}
+
+// sourceName names a rule in kernel errors: FILE:LINE: words, or the words.
+func sourceName(src source, r *ctmatch.Rule) string {
+	if src.file != "" {
+		return fmt.Sprintf("%s:%d: %s", src.file, src.line, ctmatch.Words(r.Source))
+	}
+	return ""
+}
+
+// applyChanges writes changes in one transaction and, with --echo, prints
+// what was created and added.
+func applyChanges(ctx context.Context, out io.Writer, rep *reporter, kf *kernelFlags, wf *writeFlags, changes []ctmatch.Change, reversed bool) error {
+	c, err := kf.dial(ctx)
+	if err != nil {
+		return kernelFailure(rep, err)
+	}
+	defer c.Close()
+	res, err := c.Apply(ctx, changes, ctmatch.ApplyOptions{Create: wf.create, Force: wf.force, Check: kf.check})
+	if err != nil {
+		return kernelFailure(rep, err)
+	}
+	if wf.echo {
+		writeEcho(out, changes, res, reversed)
+	}
+	return nil
+}
+
+// writeEcho prints what Apply created and added, as nft commands with the
+// rules' handles (none with --check), in the order the rules were given
+// (the changes' order, or its reverse).
+func writeEcho(w io.Writer, changes []ctmatch.Change, res ctmatch.Applied, reversed bool) {
+	for _, c := range res.Created {
+		fmt.Fprintln(w, c)
+	}
+	order := make([]int, len(changes))
+	for i := range order {
+		order[i] = i
+	}
+	if reversed {
+		slices.Reverse(order)
+	}
+	for _, i := range order {
+		ch, ac := changes[i], res.Changes[i]
+		verb := "add"
+		if ch.Insert {
+			verb = "insert"
+		}
+		for k, r := range ac.Rules {
+			fmt.Fprintf(w, "%s rule %s %s %s %s", verb, ch.Family, ch.Table, ch.Chain, r)
+			if h := ac.Handles[k]; h != 0 {
+				fmt.Fprintf(w, " # handle %d", h)
+			}
+			fmt.Fprintln(w)
+		}
+	}
+}
+
+type deleteOptions struct {
+	kernel kernelFlags
+	echo   bool
+}
+
+func newDeleteCmd() *cobra.Command {
+	var o deleteOptions
+	cmd := &cobra.Command{
+		Use:   "rule FAMILY TABLE CHAIN handle N [--check] [--echo] [--netns PATH]",
+		Short: "Delete an iptables rule (all its nft rules) from a chain",
+		Long: `delete rule deletes the rule with handle N from chain CHAIN of table TABLE
+(family ip, ip6 or inet), and with it every other nft rule of its group: the
+pieces of one iptables rule go together, in one kernel transaction. A rule
+that is not in a group is deleted alone. ctmatch list -a shows the handles
+(list -o iptables -a the handles of each group).
+
+A group is what ctmatch list -o iptables shows as one line: the rules that
+ctmatch's group record ties together, or, for rules without a record (such as
+ctmatch translate's output loaded with nft), a run of rules that one iptables
+rule compiles to.
+
+--check has the kernel check the deletion and then changes nothing; --echo
+prints the nft rules deleted. Deleting needs CAP_NET_ADMIN.
+
+Exit codes: 0 success; 1 a refusal or failure of the kernel or the system (no
+such handle, no privilege); 2 bad usage.`,
+		Example: `  ctmatch delete rule inet fw input handle 5
+  ctmatch delete rule ip filter INPUT handle 12 --netns /run/netns/lab --echo`,
+		Annotations: map[string]string{annotationWordsExample: "ctmatch delete rule inet fw input handle 5"},
+		Args:        cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDelete(cmd, &o, args)
+		},
+	}
+	o.kernel.bind(cmd, true)
+	cmd.Flags().BoolVar(&o.echo, "echo", false, "print the nft rules deleted, with their handles")
+	return cmd
+}
+
+func runDelete(cmd *cobra.Command, o *deleteOptions, args []string) error {
+	if len(args) >= 4 && args[3] != "handle" {
+		return usageError("expected \"handle\" after the chain, found %q (for example: ctmatch delete rule inet fw input handle 5)", args[3])
+	}
+	if err := checkPositional(cmd, args, "FAMILY", "TABLE", "CHAIN", "\"handle\"", "N"); err != nil {
+		return err
+	}
+	fam, err := parseFamily(args[0])
+	if err != nil {
+		return err
+	}
+	h, err := strconv.ParseUint(args[4], 10, 64)
+	if err != nil || h == 0 {
+		return usageError("bad handle %q: a rule handle is a number from 1 (ctmatch list -a shows them)", args[4])
+	}
+	c, err := o.kernel.dial(cmd.Context())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	res, err := c.Delete(cmd.Context(), fam, args[1], args[2], h, ctmatch.DeleteOptions{Check: o.kernel.check})
+	if err != nil {
+		return systemError(err)
+	}
+	if o.echo {
+		for _, dh := range res.Handles {
+			fmt.Fprintf(cmd.OutOrStdout(), "delete rule %s %s %s handle %d\n", fam, args[1], args[2], dh)
+		}
+	}
+	return nil
+}
+
+// kernelFailure reports a refusal or failure of the kernel or the system
+// (exit 1): as text, or with --error-format json as a JSON object of kind
+// "error" with the file and line of the change it is about, when it is
+// about one from a file.
+func kernelFailure(rep *reporter, err error) error {
+	if rep == nil || !rep.json {
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return err
+		}
+		return systemError(err)
+	}
+	var ee *exitError
+	if errors.As(err, &ee) && ee.err != nil {
+		err = ee.err
+	}
+	rep.report(errorSource(err), err)
+	return rep.err()
+}
+
+// sourceLine reads "FILE:LINE: words", the source of a change from a file.
+var sourceLine = regexp.MustCompile(`^(.*?):(\d+): `)
+
+// errorSource returns the file and line of the change an error is about.
+func errorSource(err error) source {
+	var s string
+	var ce *ctmatch.Error
+	var ke *kernel.Error
+	switch {
+	case errors.As(err, &ce) && ce.Source != "":
+		s = ce.Source
+	case errors.As(err, &ke):
+		s = ke.Source
+	}
+	m := sourceLine.FindStringSubmatch(s)
+	if m == nil {
+		return source{}
+	}
+	n, _ := strconv.Atoi(m[2])
+	return source{file: m[1], line: n}
+}

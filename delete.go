@@ -1,0 +1,77 @@
+package ctmatch
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/parse"
+)
+
+// DeleteOptions say how Delete deletes.
+type DeleteOptions struct {
+	// Check has the kernel validate the deletion without applying it.
+	Check bool
+}
+
+// Deleted is what Delete did.
+type Deleted struct {
+	// Handles are the handles of the nft rules deleted (or, with Check,
+	// that would be), in the chain's order.
+	Handles []uint64
+	// Rule is the iptables rule they were, nil when ctmatch does not
+	// understand them; IPv6 says it holds ip6tables words.
+	Rule *parse.Rule
+	IPv6 bool
+	// Generation is the generation of the ruleset after the commit; with
+	// Check, the generation the check was made at.
+	Generation uint32
+	Checked    bool
+}
+
+// Delete deletes the group that holds the rule with handle from chain in
+// table of family f: every nft rule of the iptables rule it is a piece of,
+// in one transaction. A rule that is not in a group (it is the whole
+// iptables rule, or ctmatch does not understand it) is deleted alone.
+//
+// A group is what List shows as one ListedGroup: the pieces ctmatch's
+// group record ties together, or, for rules without a record (such as
+// ctmatch translate's output loaded by nft), a run of rules that one
+// iptables rule compiles to.
+//
+// Like Apply, Delete reads the chain at a generation the transaction is
+// checked against: a concurrent change makes the kernel refuse it.
+func (c *Client) Delete(ctx context.Context, f expr.Family, table, chain string, handle uint64, o DeleteOptions) (Deleted, error) {
+	var res Deleted
+	obj := object(f, table, chain)
+	if handle == 0 {
+		return res, &Error{Op: "delete rule", Object: obj, Index: -1, Err: ErrInvalidChange, Reason: "handle 0: rule handles start at 1"}
+	}
+	gen, err := c.c.Generation(ctx)
+	if err != nil {
+		return res, readError("delete rule", obj, "", -1, err)
+	}
+	rules, err := c.c.Rules(ctx, f, table, chain)
+	if err != nil {
+		return res, readError("delete rule", obj, "", -1, err)
+	}
+	groups := groupRules(f, rules)
+	gi := groupOf(groups, handle)
+	if gi < 0 {
+		return res, &Error{Op: "delete rule", Object: obj + fmt.Sprintf(" handle %d", handle), Index: -1, Err: ErrNoRule,
+			Reason: fmt.Sprintf("no rule with handle %d in chain %s (ctmatch list chain %s -a shows the handles)", handle, obj, obj)}
+	}
+	g := groups[gi]
+	tx := c.c.BeginAt(gen)
+	for _, h := range g.Handles() {
+		tx.DeleteRule(f, table, chain, h)
+	}
+	res.Handles, res.Rule, res.IPv6 = g.Handles(), g.Rule, g.IPv6
+	if o.Check {
+		res.Checked, res.Generation = true, gen
+		return res, tx.Check(ctx)
+	}
+	kr, err := tx.Commit(ctx)
+	res.Generation = kr.Generation
+	return res, err
+}

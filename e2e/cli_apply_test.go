@@ -1,0 +1,80 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/ctmatch/ctmatch/internal/ktest"
+)
+
+// applyFile returns an apply file of n lines (and a comment) whose line
+// bad (its number in the file) is replaced by badLine.
+func applyFile(n, bad int, badLine string) string {
+	var b strings.Builder
+	b.WriteString("# 1,000 rules, one transaction\n")
+	for i := 2; i <= n; i++ {
+		if i == bad {
+			b.WriteString(badLine + "\n")
+			continue
+		}
+		fmt.Fprintf(&b, "add rule inet fw input -- -m conntrack --ctstate NEW,DNAT --ctorigdstport %d -j ACCEPT\n", i)
+	}
+	return b.String()
+}
+
+// ctmatch apply is atomic: with line 700 of 1,000 refused by the kernel
+// alone (a jump to a base chain, which ctmatch sends and the kernel
+// refuses), apply and apply --check exit 1 with an error that names line
+// 700 and change nothing; with line 700 refused by ctmatch (a bad word),
+// nothing is sent and the error is FILE:700:COL; with line 700 right, all
+// 1,000 rules go in, in order.
+func TestCLIApplyAtomic(t *testing.T) {
+	ns := ktest.Namespace(t, "nft")
+	bin := ctmatchCLI(t)
+	ktest.Run(t, ns, "table inet fw {\n chain input { type filter hook input priority 0; }\n chain out { type filter hook output priority 0; }\n}\n", "nft", "-f", "-")
+	gen, listing := rulesetState(t, ns)
+
+	kernelBad := applyFile(1000, 700, "add rule inet fw input -- -m conntrack --ctstate NEW -j out")
+	for _, check := range []bool{false, true} {
+		args := []string{"apply", "-f", "-"}
+		if check {
+			args = append(args, "--check")
+		}
+		r := runCLI(t, bin, ns, kernelBad, args...)
+		t.Logf("apply --check=%v: exit %d: %s", check, r.code, r.stderr)
+		want := "ctmatch: add rule inet fw input (<stdin>:700: -m conntrack --ctstate NEW -j out): expression 7 (immediate): chain out is a base chain, and the kernel takes no jump or goto to a base chain: operation not supported; the kernel refused the whole transaction, nothing was changed\n"
+		if r.code != 1 || r.stderr != want || r.stdout != "" {
+			t.Errorf("apply --check=%v: exit %d\nstdout %q\nstderr %q\nwant exit 1 and\n       %q", check, r.code, r.stdout, r.stderr, want)
+		}
+		unchangedSince(t, ns, fmt.Sprintf("apply --check=%v with a bad line 700", check), gen, listing)
+	}
+
+	// With --error-format json, the kernel's refusal is an object that
+	// names the line.
+	r := runCLI(t, bin, ns, kernelBad, "apply", "-f", "-", "--error-format", "json")
+	if r.code != 1 || !strings.HasPrefix(r.stderr, `{"file":"<stdin>","line":700,"word":"","message":"add rule inet fw input (<stdin>:700: `) || !strings.HasSuffix(r.stderr, "\"kind\":\"error\"}\n") {
+		t.Errorf("apply --error-format json: exit %d\n%s", r.code, r.stderr)
+	}
+
+	parseBad := applyFile(1000, 700, "add rule inet fw input -- -m conntrack --ctstate NEW,BOGUS")
+	r = runCLI(t, bin, ns, parseBad, "apply", "-f", "-")
+	if r.code != 2 || !strings.HasPrefix(r.stderr, "ctmatch: <stdin>:700:54: unknown conntrack state \"BOGUS\"\n") {
+		t.Errorf("apply with a bad word on line 700: exit %d\n%s", r.code, r.stderr)
+	}
+	unchangedSince(t, ns, "apply with a bad word on line 700", gen, listing)
+
+	good := applyFile(1000, 700, "add rule inet fw input -- -m conntrack --ctstate NEW,DNAT --ctorigdstport 700 -j ACCEPT")
+	mustCLI(t, bin, ns, good, "apply", "-f", "-")
+	out := mustCLI(t, bin, ns, "", "list", "chain", "inet", "fw", "input", "-o", "iptables")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2+999 {
+		t.Fatalf("%d lines listed, want 2 comments and 999 rules", len(lines))
+	}
+	for i, l := range lines[2:] {
+		want := fmt.Sprintf("-A input -m conntrack --ctstate NEW,DNAT --ctorigdstport %d -j ACCEPT", i+2)
+		if l != want {
+			t.Fatalf("line %d: %q, want %q", i+3, l, want)
+		}
+	}
+}

@@ -1,0 +1,280 @@
+package ctmatch
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/ctmatch/ctmatch/compile"
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/kernel"
+	"github.com/ctmatch/ctmatch/parse"
+)
+
+// Scope says what List reads: the whole ruleset (the zero Scope), one table
+// (Family and Table), or one chain (Family, Table and Chain).
+type Scope struct {
+	Family expr.Family
+	Table  string
+	Chain  string
+}
+
+// Listing is what List read.
+type Listing struct {
+	// Generation is the generation of the ruleset the listing was read at.
+	Generation uint32
+	Tables     []ListedTable
+}
+
+// ListedTable is a table and its chains.
+type ListedTable struct {
+	Family expr.Family
+	Name   string
+	Handle uint64
+	// Owned says the table carries ctmatch's ownership record (see
+	// TableUserData): ctmatch created it.
+	Owned  bool
+	Chains []ListedChain
+}
+
+// ListedChain is a chain and its rules, as groups.
+type ListedChain struct {
+	Name   string
+	Handle uint64
+	Base   *kernel.BaseChain // nil for a regular chain
+	Groups []ListedGroup
+}
+
+// ListedGroup is one iptables rule read back from the kernel: the nft rules
+// it is made of (its pieces), or a single nft rule that ctmatch does not
+// understand (Rule is nil and Err says why). Every rule of the chain is in
+// exactly one group, in the chain's order; a group is what list -o iptables
+// prints as one line, what --index counts, and what Delete deletes whole.
+type ListedGroup struct {
+	// Rule is the iptables rule in canonical form (matches and target, no
+	// -t, -A or -I); nil when the rules are not understood.
+	Rule *parse.Rule
+	// IPv6 says Rule holds ip6tables words.
+	IPv6 bool
+	// Pieces are the nft rules of the group, in the chain's order.
+	Pieces []Piece
+	// Counter is the sum of the pieces' counters (the pieces are mutually
+	// exclusive, so the sum counts each packet once); nil when no piece has
+	// a counter.
+	Counter *kernel.Counter
+	// Err says why the rule is not understood: not a rule an iptables
+	// conntrack rule compiles to (an *expr.NotUnderstoodError, or
+	// compile.ErrNotUnderstood).
+	Err error
+}
+
+// Piece is one nft rule as the kernel lists it.
+type Piece struct {
+	Handle uint64
+	// Rule is the rule's IR; valid when Raised.
+	Rule   expr.Rule
+	Raised bool
+	// Exprs are the expressions as the kernel dumped them
+	// (NFTA_RULE_EXPRESSIONS); Debug the same as libnftnl debug lines.
+	Exprs []byte
+	Debug []string
+	// Counter is the value of the rule's counter, nil when it has none.
+	Counter *kernel.Counter
+	// Comment is nft's comment; Group the ctmatch group record, nil when
+	// the rule has none.
+	Comment string
+	Group   *expr.Group
+}
+
+// Handles returns the handles of the group's pieces.
+func (g ListedGroup) Handles() []uint64 {
+	out := make([]uint64, len(g.Pieces))
+	for i, p := range g.Pieces {
+		out[i] = p.Handle
+	}
+	return out
+}
+
+// List reads the tables, chains and rules in scope, with every chain's rules
+// decompiled into groups. Only tables of the families ctmatch writes (ip,
+// ip6 and inet) are listed; within them no rule is ever left out: a rule
+// that is not one ctmatch understands is a group of its own, with Err set
+// and its expressions as debug lines.
+func (c *Client) List(ctx context.Context, s Scope) (*Listing, error) {
+	if s.Chain != "" && s.Table == "" || s.Table != "" && s.Family == 0 {
+		return nil, &Error{Op: "list", Index: -1, Err: ErrInvalidChange, Reason: "a chain needs its table, and a table its family"}
+	}
+	gen, err := c.c.Generation(ctx)
+	if err != nil {
+		return nil, readError("list", "", "", -1, err)
+	}
+	tables, err := c.c.Tables(ctx)
+	if err != nil {
+		return nil, readError("list", "", "", -1, err)
+	}
+	l := &Listing{Generation: gen}
+	found := false
+	for _, t := range tables {
+		if t.Family != expr.FamilyIP && t.Family != expr.FamilyIP6 && t.Family != expr.FamilyInet {
+			continue
+		}
+		if s.Table != "" && (t.Family != s.Family || t.Name != s.Table) {
+			continue
+		}
+		found = true
+		lt, err := c.listTable(ctx, t, s.Chain)
+		if err != nil {
+			return nil, err
+		}
+		l.Tables = append(l.Tables, lt)
+	}
+	if s.Table != "" && !found {
+		return nil, &Error{Op: "list", Object: object(s.Family, s.Table), Index: -1, Err: ErrNoTable,
+			Reason: "no such table " + object(s.Family, s.Table)}
+	}
+	return l, nil
+}
+
+func (c *Client) listTable(ctx context.Context, t kernel.Table, chain string) (ListedTable, error) {
+	lt := ListedTable{Family: t.Family, Name: t.Name, Handle: t.Handle, Owned: OwnedTable(t.UserData)}
+	chains, err := c.c.Chains(ctx, t.Family, t.Name)
+	if err != nil {
+		return lt, readError("list", object(t.Family, t.Name), "", -1, err)
+	}
+	found := false
+	for _, ch := range chains {
+		if chain != "" && ch.Name != chain {
+			continue
+		}
+		found = true
+		rules, err := c.c.Rules(ctx, t.Family, t.Name, ch.Name)
+		if err != nil {
+			return lt, readError("list", object(t.Family, t.Name, ch.Name), "", -1, err)
+		}
+		lt.Chains = append(lt.Chains, ListedChain{Name: ch.Name, Handle: ch.Handle, Base: ch.Base, Groups: groupRules(t.Family, rules)})
+	}
+	if chain != "" && !found {
+		return lt, &Error{Op: "list", Object: object(t.Family, t.Name, chain), Index: -1, Err: ErrNoChain,
+			Reason: fmt.Sprintf("no such chain %s in table %s", chain, object(t.Family, t.Name))}
+	}
+	return lt, nil
+}
+
+// groupRules raises and decompiles the rules of one chain into groups.
+// Rules that do not raise split the chain into runs, each decompiled on its
+// own.
+func groupRules(f expr.Family, rules []kernel.Rule) []ListedGroup {
+	pieces := make([]Piece, len(rules))
+	for i, r := range rules {
+		p := Piece{Handle: r.Handle, Exprs: r.Exprs, Counter: r.Counter}
+		p.Debug, _ = expr.DebugLines(r.Exprs)
+		if ir, err := expr.Raise(f, r.Exprs); err == nil {
+			p.Rule, p.Raised = ir, true
+		}
+		comment, g, err := expr.ParseUserData(r.UserData)
+		p.Comment = comment
+		if err == nil {
+			p.Group = &g
+		}
+		pieces[i] = p
+	}
+	var out []ListedGroup
+	for i := 0; i < len(pieces); {
+		if !pieces[i].Raised {
+			_, err := expr.Raise(f, pieces[i].Exprs)
+			out = append(out, ListedGroup{Pieces: pieces[i : i+1 : i+1], Err: err})
+			i++
+			continue
+		}
+		j := i
+		for j < len(pieces) && pieces[j].Raised {
+			j++
+		}
+		run := pieces[i:j]
+		listed := make([]compile.Listed, len(run))
+		for k, p := range run {
+			listed[k] = compile.Listed{Rule: p.Rule}
+			if p.Group != nil {
+				listed[k].Group, listed[k].Grouped = *p.Group, true
+			}
+		}
+		for _, d := range compile.Chain(listed, f) {
+			g := ListedGroup{Pieces: run[d.First : d.First+d.Count : d.First+d.Count], Rule: d.Rule, IPv6: d.Family == parse.IPv6, Err: d.Err}
+			if d.Rule == nil && d.Err == nil {
+				g.Err = compile.ErrNotUnderstood
+			}
+			if first := g.Pieces[0]; g.Rule != nil && (first.Group == nil || first.Group.Words == "") {
+				g.Rule = oneMatch(g.Rule, d.Family, f, g.Pieces)
+			}
+			out = append(out, g)
+		}
+		i = j
+	}
+	for i := range out {
+		for _, p := range out[i].Pieces {
+			if p.Counter == nil {
+				continue
+			}
+			if out[i].Counter == nil {
+				out[i].Counter = &kernel.Counter{}
+			}
+			out[i].Counter.Packets += p.Counter.Packets
+			out[i].Counter.Bytes += p.Counter.Bytes
+		}
+	}
+	return out
+}
+
+// groupOf returns the index of the group holding the rule with handle h, or
+// -1.
+func groupOf(groups []ListedGroup, h uint64) int {
+	for i, g := range groups {
+		for _, p := range g.Pieces {
+			if p.Handle == h {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// oneMatch returns r with its conntrack matches merged into one when that
+// compiles to exactly the same nft rules, or r itself. Rules rebuilt from
+// their expressions (their words did not fit in the group record, or they
+// have no record) come back from decompiling with the state test in a match
+// of its own (-m conntrack --ctstate X -m conntrack --ctproto 6): when it
+// means the same as one match, one match is how it was written, and its
+// canonical form.
+func oneMatch(r *parse.Rule, fam parse.Family, table expr.Family, pieces []Piece) *parse.Rule {
+	if len(r.Matches) < 2 {
+		return r
+	}
+	var opts []string
+	for _, m := range r.Matches {
+		c, ok := m.(*parse.Conntrack)
+		if !ok || c.Alias() {
+			return r
+		}
+		opts = append(opts, strings.TrimPrefix(c.String(), "-m conntrack "))
+	}
+	text := "-m conntrack " + strings.Join(opts, " ")
+	if r.Target != nil {
+		c := *r
+		c.Table, c.Command, c.Matches = nil, nil, nil
+		text += " " + strings.TrimSpace(c.String())
+	}
+	merged, err := parse.ParseText(text, parse.Options{Family: fam})
+	if err != nil {
+		return r
+	}
+	got, err := compile.Rule(merged, compile.Options{Table: table, Family: fam, Counter: pieces[0].Rule.Counter})
+	if err != nil || len(got) != len(pieces) {
+		return r
+	}
+	for i := range got {
+		if got[i].String() != pieces[i].Rule.String() {
+			return r
+		}
+	}
+	return merged
+}

@@ -1,0 +1,217 @@
+package ctmatch
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/kernel"
+)
+
+// ListFormat is a form Listing.Write writes.
+type ListFormat uint8
+
+// List formats.
+const (
+	// ListNft writes nft's own listing form (as nft list ruleset prints
+	// it), which nft -f loads back: tables, chains, and the rules ctmatch
+	// understands as nft text with their counters' values.
+	ListNft ListFormat = iota + 1
+	// ListIptables writes one line per group: "-A CHAIN WORDS", under
+	// "# table …" and "# chain …" comment lines.
+	ListIptables
+	// ListBytecode writes every rule's expressions as libnftnl debug lines,
+	// as nft --debug=netlink prints them.
+	ListBytecode
+)
+
+// ListText says what Listing.Write adds.
+type ListText struct {
+	// Handles adds each rule's handle (ListNft, ListBytecode), or each
+	// group's handles and summed counter (ListIptables).
+	Handles bool
+}
+
+// Write writes the listing in form f. In every form, a rule that ctmatch
+// does not understand is written, as comment lines, under a line
+// "# not decompiled: handle N: REASON", in debug form.
+func (l *Listing) Write(w io.Writer, f ListFormat, o ListText) error {
+	bw := bufio.NewWriter(w)
+	for _, t := range l.Tables {
+		switch f {
+		case ListNft:
+			writeNftTable(bw, t, o)
+		case ListIptables:
+			writeIptablesTable(bw, t, o)
+		case ListBytecode:
+			writeBytecodeTable(bw, t, o)
+		default:
+			return fmt.Errorf("unknown list format %d", f)
+		}
+	}
+	return bw.Flush()
+}
+
+// notDecompiledReason says why a group is not understood, in one line.
+func notDecompiledReason(g ListedGroup) string {
+	var nu *expr.NotUnderstoodError
+	switch {
+	case errors.As(g.Err, &nu) && nu.Index >= 0:
+		return fmt.Sprintf("expression %d: %s", nu.Index+1, nu.Reason)
+	case errors.As(g.Err, &nu):
+		return nu.Reason
+	case g.Err != nil:
+		return strings.TrimPrefix(g.Err.Error(), "not a rule ctmatch understands: ")
+	}
+	return "not a rule ctmatch understands"
+}
+
+// writeNotDecompiled writes a group ctmatch does not understand as comment
+// lines: the reason, then each rule's debug lines.
+func writeNotDecompiled(w *bufio.Writer, indent string, g ListedGroup) {
+	reason := notDecompiledReason(g)
+	for _, p := range g.Pieces {
+		fmt.Fprintf(w, "%s# not decompiled: handle %d: %s\n", indent, p.Handle, reason)
+		for _, d := range p.Debug {
+			fmt.Fprintf(w, "%s#   %s\n", indent, d)
+		}
+	}
+}
+
+func writeNftTable(w *bufio.Writer, t ListedTable, o ListText) {
+	fmt.Fprintf(w, "table %s %s {", t.Family, nftName(t.Name))
+	if o.Handles {
+		fmt.Fprintf(w, " # handle %d", t.Handle)
+	}
+	fmt.Fprintln(w)
+	for i, ch := range t.Chains {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "\tchain %s {", nftName(ch.Name))
+		if o.Handles {
+			fmt.Fprintf(w, " # handle %d", ch.Handle)
+		}
+		fmt.Fprintln(w)
+		if ch.Base != nil {
+			fmt.Fprintf(w, "\t\t%s;\n", describeBase(ch.Base))
+		}
+		for _, g := range ch.Groups {
+			if g.Rule == nil {
+				writeNotDecompiled(w, "\t\t", g)
+				continue
+			}
+			for _, p := range g.Pieces {
+				fmt.Fprintf(w, "\t\t%s", nftRuleText(p))
+				if o.Handles {
+					fmt.Fprintf(w, " # handle %d", p.Handle)
+				}
+				fmt.Fprintln(w)
+			}
+		}
+		fmt.Fprintln(w, "\t}")
+	}
+	fmt.Fprintln(w, "}")
+}
+
+// nftRuleText writes a rule as nft lists it: the matches, the counter with
+// its values, the verdict, the comment.
+func nftRuleText(p Piece) string {
+	var parts []string
+	if m := (expr.Rule{Matches: p.Rule.Matches}).String(); m != "" {
+		parts = append(parts, m)
+	}
+	if p.Rule.Counter {
+		c := kernel.Counter{}
+		if p.Counter != nil {
+			c = *p.Counter
+		}
+		parts = append(parts, fmt.Sprintf("counter packets %d bytes %d", c.Packets, c.Bytes))
+	}
+	if p.Rule.Verdict.Kind != expr.VerdictNone {
+		parts = append(parts, p.Rule.Verdict.String())
+	}
+	if p.Comment != "" {
+		parts = append(parts, "comment "+strconv.Quote(p.Comment))
+	}
+	return strings.Join(parts, " ")
+}
+
+// nftName quotes a table or chain name that nft would not read bare.
+func nftName(s string) string {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || i > 0 && (c >= '0' && c <= '9' || c == '-' || c == '.' || c == '/')) {
+			return strconv.Quote(s)
+		}
+	}
+	if s == "" {
+		return `""`
+	}
+	return s
+}
+
+func writeIptablesTable(w *bufio.Writer, t ListedTable, o ListText) {
+	fmt.Fprintf(w, "# table %s %s\n", t.Family, t.Name)
+	for _, ch := range t.Chains {
+		fmt.Fprintf(w, "# chain %s", ch.Name)
+		if ch.Base != nil {
+			fmt.Fprintf(w, " (%s)", describeBase(ch.Base))
+		}
+		fmt.Fprintln(w)
+		for _, g := range ch.Groups {
+			if g.Rule == nil {
+				writeNotDecompiled(w, "", g)
+				continue
+			}
+			fmt.Fprintf(w, "-A %s %s", ch.Name, Words(g.Rule))
+			var notes []string
+			if g.IPv6 && t.Family == expr.FamilyInet {
+				notes = append(notes, "-6")
+			}
+			if o.Handles {
+				hs := make([]string, len(g.Pieces))
+				for i, p := range g.Pieces {
+					hs[i] = strconv.FormatUint(p.Handle, 10)
+				}
+				s := "handles " + strings.Join(hs, ",")
+				if len(hs) == 1 {
+					s = "handle " + hs[0]
+				}
+				if g.Counter != nil {
+					s += fmt.Sprintf(" packets %d bytes %d", g.Counter.Packets, g.Counter.Bytes)
+				}
+				notes = append(notes, s)
+			}
+			if len(notes) > 0 {
+				fmt.Fprintf(w, " # %s", strings.Join(notes, " "))
+			}
+			fmt.Fprintln(w)
+		}
+	}
+}
+
+func writeBytecodeTable(w *bufio.Writer, t ListedTable, o ListText) {
+	for _, ch := range t.Chains {
+		for _, g := range ch.Groups {
+			for _, p := range g.Pieces {
+				fmt.Fprintf(w, "%s %s %s", t.Family, t.Name, ch.Name)
+				if o.Handles {
+					fmt.Fprintf(w, " # handle %d", p.Handle)
+				}
+				fmt.Fprintln(w)
+				if g.Rule == nil {
+					fmt.Fprintf(w, "  # not decompiled: %s\n", notDecompiledReason(g))
+				}
+				for _, d := range p.Debug {
+					fmt.Fprintf(w, "  %s\n", d)
+				}
+				fmt.Fprintln(w)
+			}
+		}
+	}
+}
