@@ -408,7 +408,7 @@ func (c *Client) Apply(ctx context.Context, changes []Change, o ApplyOptions) (A
 			return err
 		}
 		why := fmt.Sprintf("chain %s is a base chain, and the kernel takes no jump or goto to a base chain: ", v.Chain)
-		reason := strings.Replace(ke.Reason, "the kernel lacks a feature this rule needs: ", why, 1)
+		reason := strings.Replace(ke.Reason, "the kernel refused the rule's verdict (it takes no jump or goto to a base chain): ", why, 1)
 		if reason == ke.Reason {
 			reason = why + ke.Reason
 		}

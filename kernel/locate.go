@@ -161,6 +161,10 @@ func (tx *Tx) changeError(i int, r errorReply) *Error {
 		}
 	case eopnotsupp:
 		switch {
+		case ch.kind == addRule && loc.exprName == "immediate":
+			// nf_tables refuses a jump or goto to a base chain, and a
+			// verdict a chain's hook cannot take, with EOPNOTSUPP.
+			e.Reason = "the kernel refused the rule's verdict (it takes no jump or goto to a base chain): " + r.errno.Error()
 		case ch.kind == addRule && (loc.expr >= 0 || loc.attr < 0 || loc.attr == attrRuleExpressions):
 			e.Reason = lacks
 		case ch.kind == addChain:
