@@ -14,6 +14,11 @@
 // One iptables rule can need several nft rules (see docs/semantics.md); they
 // are mutually exclusive, so a counter or any other statement still runs at
 // most once per packet.
+//
+// Client loads such rules into the kernel over ctmatch's own netlink
+// connection (package kernel), atomically: Dial, then Apply a list of changes
+// in one transaction, Delete a rule with every piece of its group, or List
+// what a table holds as iptables rules again.
 package ctmatch
 
 import (
