@@ -1,0 +1,264 @@
+package ctmatch
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/google/nftables"
+	nftexpr "github.com/google/nftables/expr"
+
+	"github.com/ctmatch/ctmatch/expr"
+)
+
+// This file exports rules to the expression types of github.com/google/nftables
+// v0.3.0, for Go programs that already build their rules with that library.
+//
+// v0.3.0 encodes some ct expressions wrongly (ExportError says which and
+// how), so the export covers exactly the keys it encodes correctly:
+// ct state, ct status, ct expiration, ct direction and ct original protocol,
+// with meta nfproto, counter and the verdicts around them. The expressions
+// composed here are those of expr.Rule.Lower, one for one; the kernel holds
+// the same bytes for a rule whichever of the two loaded it (the e2e tests
+// check it, case by case).
+
+// exportReg1 is NFT_REG_1, the register every load, bitwise, byteorder and compare
+// of a ctmatch rule uses (as nft does).
+const exportReg1 = 1
+
+// Why each refused key cannot go through google/nftables v0.3.0.
+const (
+	exportReasonDirection = "google/nftables v0.3.0 sends the ct direction attribute as 4 bytes where the kernel reads 1: " +
+		"the kernel logs \"attribute type 3 has an invalid length\" for the rule and reads the reply direction as original"
+	exportReasonNoDirection = "google/nftables v0.3.0 sends no direction attribute for ct keys 19-22 " +
+		"(ct original|reply ip|ip6 saddr|daddr), and the kernel refuses the rule (EINVAL)"
+)
+
+// An ExportError says that a rule cannot be exported to google/nftables
+// v0.3.0 expressions because that library would send the kernel something
+// other than what the rule means. Such rules load correctly through
+// ctmatch's own loader (ctmatch.Dial and Apply, or the ctmatch add rule
+// command), which encodes every key itself.
+type ExportError struct {
+	Rule   int        // the index in Rule.Rules of the nft rule at fault, from 0
+	Match  int        // the index of the match in that rule's Matches, from 0
+	Option string     // the iptables option the match comes from, e.g. "--ctreplsrcport"
+	Text   string     // the nft text of the match, e.g. "ct reply proto-src 80"
+	Key    expr.CtKey // the ct key v0.3.0 mis-encodes
+	Dir    expr.Dir   // the direction the key reads
+	Reason string     // what v0.3.0 gets wrong
+}
+
+func (e *ExportError) Error() string {
+	return fmt.Sprintf("cannot export %s (%s, nft rule %d) to google/nftables expressions: %s; "+
+		"load the rule with ctmatch's own loader instead (ctmatch.Dial and Apply, or ctmatch add rule)",
+		e.Option, e.Text, e.Rule+1, e.Reason)
+}
+
+// Exprs returns, for each nft rule of r, its expressions as
+// github.com/google/nftables/expr (v0.3.0) values, ready for an
+// nftables.Rule in a table of family r.Table. They are the expressions
+// r.Wire encodes, composed from Ct, Bitwise, Cmp, Range, Byteorder, Meta,
+// Counter and Verdict; every value is a fresh slice.
+//
+// Only keys that v0.3.0 encodes correctly are exported: ct state, ct status,
+// ct expiration, ct direction and ct original protocol (which v0.3.0 sends
+// without a direction: the kernel ignores the direction of that key and
+// lists the rule the same). A rule with any other key fails with an
+// *ExportError that names it:
+//
+//   - ports (--ctorigsrcport, --ctorigdstport, --ctreplsrcport,
+//     --ctrepldstport): v0.3.0 sends their direction as 4 bytes, which the
+//     kernel reads as one (reply becomes original) and logs as invalid;
+//   - addresses (--ctorigsrc, --ctorigdst, --ctreplsrc, --ctrepldst): v0.3.0
+//     sends no direction for the family-specific address keys, and the kernel
+//     refuses the rule.
+//
+// Load such rules with ctmatch's own loader. A rule that cannot be encoded
+// at all fails as Wire does, with an *expr.InvalidRuleError.
+func (r *Rule) Exprs() ([][]nftexpr.Any, error) {
+	out := make([][]nftexpr.Any, len(r.Rules))
+	for i, nr := range r.Rules {
+		if _, err := nr.Lower(r.Table); err != nil {
+			return nil, err
+		}
+		var exprs []nftexpr.Any
+		for j, m := range nr.Matches {
+			var err error
+			if exprs, err = exportMatch(exprs, m); err != nil {
+				var ee *ExportError
+				if errors.As(err, &ee) {
+					ee.Rule, ee.Match = i, j
+				}
+				return nil, err
+			}
+		}
+		if nr.Counter {
+			exprs = append(exprs, &nftexpr.Counter{})
+		}
+		if v := exportVerdict(nr.Verdict); v != nil {
+			exprs = append(exprs, v)
+		}
+		out[i] = exprs
+	}
+	return out, nil
+}
+
+// AddTo exports r (see Exprs) and queues its nft rules at the end of chain
+// with conn.AddRule, in order. It never flushes conn: the rules reach the
+// kernel with the caller's next conn.Flush, together with whatever else the
+// caller queued. It queues nothing when any rule cannot be exported, or when
+// chain's table is not of family r.Table. The rules carry no ctmatch group
+// record in their userdata, so ctmatch lists them as separate nft rules.
+//
+// Mind v0.3.0's limits on one Flush: with default socket buffers it fails
+// from about 136 rules (ENOBUFS, although the batch was committed) and from
+// about 407 (EMSGSIZE). ctmatch's own loader has neither limit.
+func (r *Rule) AddTo(conn *nftables.Conn, chain *nftables.Chain) ([]*nftables.Rule, error) {
+	if chain == nil || chain.Table == nil {
+		return nil, errors.New("ctmatch: AddTo needs a chain with its table")
+	}
+	if chain.Table.Family != nftables.TableFamily(r.Table) {
+		return nil, fmt.Errorf("ctmatch: the rules are for an %v table, not for table %s of family %d",
+			r.Table, chain.Table.Name, chain.Table.Family)
+	}
+	all, err := r.Exprs()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*nftables.Rule, len(all))
+	for i, exprs := range all {
+		out[i] = conn.AddRule(&nftables.Rule{Table: chain.Table, Chain: chain, Exprs: exprs})
+	}
+	return out, nil
+}
+
+// exportMatch appends the expressions of m, which Lower accepted.
+func exportMatch(exprs []nftexpr.Any, m expr.Match) ([]nftexpr.Any, error) {
+	switch m := m.(type) {
+	case expr.Nfproto:
+		return append(exprs,
+			&nftexpr.Meta{Key: nftexpr.MetaKeyNFPROTO, Register: exportReg1},
+			&nftexpr.Cmp{Op: nftexpr.CmpOpEq, Register: exportReg1, Data: []byte{byte(m.Family)}},
+		), nil
+	case expr.Ct:
+		return exportCt(exprs, m)
+	}
+	return nil, fmt.Errorf("ctmatch: cannot export a match of type %T", m)
+}
+
+// exportKeys are the ct keys Exprs exports: their google/nftables key, the
+// bytes they load, and whether the value is kept in host byte order.
+var exportKeys = map[expr.CtKey]struct {
+	key  nftexpr.CtKey
+	size int
+	host bool
+}{
+	expr.CtState:      {nftexpr.CtKeySTATE, 4, true},
+	expr.CtStatus:     {nftexpr.CtKeySTATUS, 4, true},
+	expr.CtDirection:  {nftexpr.CtKeyDIRECTION, 1, false},
+	expr.CtExpiration: {nftexpr.CtKeyEXPIRATION, 4, true},
+	expr.CtProtocol:   {nftexpr.CtKeyPROTOCOL, 1, false},
+}
+
+func exportCt(exprs []nftexpr.Any, c expr.Ct) ([]nftexpr.Any, error) {
+	k, ok := exportKeys[c.Key]
+	if !ok {
+		return nil, exportRefuse(c)
+	}
+	exprs = append(exprs, &nftexpr.Ct{Register: exportReg1, Key: k.key})
+	switch c.Op {
+	case expr.OpAny, expr.OpNone:
+		op := nftexpr.CmpOpNeq
+		if c.Op == expr.OpNone {
+			op = nftexpr.CmpOpEq
+		}
+		return append(exprs,
+			&nftexpr.Bitwise{SourceRegister: exportReg1, DestRegister: exportReg1, Len: 4,
+				Mask: binary.NativeEndian.AppendUint32(nil, c.Mask), Xor: make([]byte, 4)},
+			&nftexpr.Cmp{Op: op, Register: exportReg1, Data: make([]byte, 4)},
+		), nil
+	case expr.OpEq, expr.OpNeq:
+		op := nftexpr.CmpOpEq
+		if c.Op == expr.OpNeq {
+			op = nftexpr.CmpOpNeq
+		}
+		return append(exprs, &nftexpr.Cmp{Op: op, Register: exportReg1, Data: exportValue(c.Lo, k.size, k.host)}), nil
+	case expr.OpRange, expr.OpNotRange:
+		// Ranges compare with memcmp: a value kept in host order goes
+		// through byteorder hton first, and the bounds are big endian.
+		if k.host {
+			exprs = append(exprs, &nftexpr.Byteorder{SourceRegister: exportReg1, DestRegister: exportReg1,
+				Op: nftexpr.ByteorderHton, Len: uint32(k.size), Size: uint32(k.size)})
+		}
+		lo, hi := exportValue(c.Lo, k.size, false), exportValue(c.Hi, k.size, false)
+		if c.Op == expr.OpRange {
+			return append(exprs,
+				&nftexpr.Cmp{Op: nftexpr.CmpOpGte, Register: exportReg1, Data: lo},
+				&nftexpr.Cmp{Op: nftexpr.CmpOpLte, Register: exportReg1, Data: hi},
+			), nil
+		}
+		// NFT_RANGE_NEQ is 1, as NFT_CMP_NEQ.
+		return append(exprs, &nftexpr.Range{Op: nftexpr.CmpOpNeq, Register: exportReg1, FromData: lo, ToData: hi}), nil
+	}
+	return nil, fmt.Errorf("ctmatch: cannot export operator %d", c.Op)
+}
+
+// exportValue encodes v in size bytes: big endian, or in host order (4-byte keys).
+func exportValue(v uint32, size int, host bool) []byte {
+	if host {
+		return binary.NativeEndian.AppendUint32(nil, v)
+	}
+	return binary.BigEndian.AppendUint32(nil, v)[4-size:]
+}
+
+// exportRefuse returns the *ExportError for a ct match whose key Exprs does not
+// export.
+func exportRefuse(c expr.Ct) *ExportError {
+	e := &ExportError{Text: c.String(), Key: c.Key, Dir: c.Dir, Option: exportOption(c)}
+	switch c.Key {
+	case expr.CtProtoSrc, expr.CtProtoDst:
+		e.Reason = exportReasonDirection
+	case expr.CtSrcIP, expr.CtDstIP, expr.CtSrcIP6, expr.CtDstIP6:
+		e.Reason = exportReasonNoDirection
+	default:
+		e.Reason = fmt.Sprintf("ctmatch does not export ct key %d", c.Key)
+	}
+	return e
+}
+
+// exportOption names the iptables option a ct match of a refused key comes from.
+func exportOption(c expr.Ct) string {
+	dir := "orig"
+	if c.Dir == expr.DirReply {
+		dir = "repl"
+	}
+	switch c.Key {
+	case expr.CtProtoSrc:
+		return "--ct" + dir + "srcport"
+	case expr.CtProtoDst:
+		return "--ct" + dir + "dstport"
+	case expr.CtSrcIP, expr.CtSrcIP6:
+		return "--ct" + dir + "src"
+	case expr.CtDstIP, expr.CtDstIP6:
+		return "--ct" + dir + "dst"
+	}
+	return fmt.Sprintf("ct key %d", c.Key)
+}
+
+// exportVerdict returns the verdict expression of v, or nil for none.
+func exportVerdict(v expr.Verdict) nftexpr.Any {
+	switch v.Kind {
+	case expr.VerdictAccept:
+		return &nftexpr.Verdict{Kind: nftexpr.VerdictAccept}
+	case expr.VerdictDrop:
+		return &nftexpr.Verdict{Kind: nftexpr.VerdictDrop}
+	case expr.VerdictReturn:
+		return &nftexpr.Verdict{Kind: nftexpr.VerdictReturn}
+	case expr.VerdictJump:
+		return &nftexpr.Verdict{Kind: nftexpr.VerdictJump, Chain: v.Chain}
+	case expr.VerdictGoto:
+		return &nftexpr.Verdict{Kind: nftexpr.VerdictGoto, Chain: v.Chain}
+	}
+	return nil
+}
