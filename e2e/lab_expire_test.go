@@ -7,6 +7,28 @@ import (
 	"github.com/ctmatch/ctmatch/internal/lab"
 )
 
+// expireWrapSet is the expire class of TestLabExpireLimit: two flows whose
+// errors see 4294968.5 and 4294969.5 s left.
+var expireWrapSet = lab.ExpireSet{Name: "expire-wrap", Timeouts: []int{4294969, 4294970}, FirstPort: 40201}
+
+// expireCount is what xt and nft count.
+type expireCount struct{ xt, nft uint64 }
+
+// expireWrapCases are TestLabExpireLimit's cases, with the RELATED errors
+// of expireWrapSet that xt and nft count at each point.
+var expireWrapCases = []struct {
+	words string
+	want  expireCount
+}{
+	{"-m conntrack --ctexpire 4294968", expireCount{1, 0}},
+	{"-m conntrack --ctexpire 4294967:4294967295", expireCount{2, 0}},
+	{"-m conntrack ! --ctexpire 4294968", expireCount{1, 2}},
+	{"-m conntrack --ctexpire 1", expireCount{0, 1}},
+	{"-m conntrack --ctexpire 0:2", expireCount{0, 2}},
+	{"-m conntrack --ctexpire 5:4294967", expireCount{0, 0}},
+	{"-m conntrack ! --ctexpire 4294968:4294967295", expireCount{0, 2}},
+}
+
 // The limit design.md and docs/semantics.md state, shown with packets: nft's
 // ct expiration is 32-bit milliseconds, so a conntrack with more than
 // 4,294,967 s left wraps in nft but not in xt. Two flows get 4294969 and
@@ -17,32 +39,18 @@ import (
 // this test says so.
 func TestLabExpireLimit(t *testing.T) {
 	l := lab.New(t)
-	set := lab.ExpireSet{Name: "expire-wrap", Timeouts: []int{4294969, 4294970}, FirstPort: 40201}
-	type want struct{ xt, nft uint64 }
-	cases := []struct {
-		words string
-		want  want // the RELATED errors counted at the router
-	}{
-		{"-m conntrack --ctexpire 4294968", want{1, 0}},
-		{"-m conntrack --ctexpire 4294967:4294967295", want{2, 0}},
-		{"-m conntrack ! --ctexpire 4294968", want{1, 2}},
-		{"-m conntrack --ctexpire 1", want{0, 1}},
-		{"-m conntrack --ctexpire 0:2", want{0, 2}},
-		{"-m conntrack --ctexpire 5:4294967", want{0, 0}},
-		{"-m conntrack ! --ctexpire 4294968:4294967295", want{0, 2}},
-	}
 	var lc []lab.Case
-	for _, c := range cases {
+	for _, c := range expireWrapCases {
 		lc = append(lc, lab.Case{Name: c.words, Words: c.words, Family: lab.IPv4})
 	}
-	rep, err := l.Differential(expr.FamilyIP, lc, lab.ExpirePhases(set, lab.IPv4))
+	rep, err := l.Differential(expr.FamilyIP, lc, lab.ExpirePhases(expireWrapSet, lab.IPv4))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, c := range cases {
+	for i, c := range expireWrapCases {
 		for q, pt := range lab.Points {
 			got := rep.Counts[1][q][i]
-			if (want{got.XT, got.NFT}) != c.want {
+			if (expireCount{got.XT, got.NFT}) != c.want {
 				t.Errorf("%s, errors at the %s: xt counted %d, nft %d; want %d and %d", c.words, pt.Name, got.XT, got.NFT, c.want.xt, c.want.nft)
 			}
 			if n := rep.Counts[0][q][i]; n.XT != n.NFT {

@@ -11,7 +11,8 @@ import (
 // translated rule starts with meta nfproto: the states that exist without a
 // conntrack (INVALID, UNTRACKED) and the options that name no family (ports,
 // status, direction, expire) are where a rule for one family would also
-// count the other family's packets without it.
+// count the other family's packets without it. Between the two families,
+// every option appears plain and negated (TestLabCompleteness).
 var labInet = map[lab.Family][]labCase{
 	lab.IPv4: {
 		{words: "-m conntrack --ctstate INVALID"},
@@ -33,6 +34,14 @@ var labInet = map[lab.Family][]labCase{
 		{words: "-m conntrack ! --ctexpire 14:15"},
 		{words: "-m conntrack --ctstate INVALID,NEW,RELATED,ESTABLISHED,UNTRACKED,SNAT,DNAT", always: true},
 		{words: "-m conntrack --ctstate NEW -m conntrack --ctproto 17"},
+		{words: "-m conntrack ! --ctproto 6"},
+		{words: "-m conntrack ! --ctorigsrc 10.1.0.2"},
+		{words: "-m conntrack ! --ctreplsrc 10.2.0.0/24"},
+		{words: "-m conntrack --ctrepldst 10.2.0.1"},
+		{words: "-m conntrack ! --ctorigsrcport 40002"},
+		{words: "-m conntrack ! --ctorigdstport 8000:8003"},
+		{words: "-m conntrack --ctreplsrcport 8008"},
+		{words: "-m conntrack ! --ctrepldstport 20009"},
 	},
 	lab.IPv6: {
 		{words: "-m conntrack --ctstate INVALID"},
@@ -51,6 +60,14 @@ var labInet = map[lab.Family][]labCase{
 		{words: "-m conntrack --ctexpire 0"},
 		{words: "-m conntrack --ctstate INVALID,NEW,RELATED,ESTABLISHED,UNTRACKED,SNAT,DNAT", always: true},
 		{words: "-m conntrack --ctstate NEW,DNAT -m conntrack --ctstatus SEEN_REPLY"},
+		{words: "-m conntrack ! --ctproto 58"},
+		{words: "-m conntrack ! --ctorigsrc fd00:1::2"},
+		{words: "-m conntrack ! --ctreplsrc fd00:1::/64"},
+		{words: "-m conntrack --ctrepldst fd00:2::1"},
+		{words: "-m conntrack ! --ctorigsrcport 40002"},
+		{words: "-m conntrack ! --ctorigdstport 8000:8003"},
+		{words: "-m conntrack --ctreplsrcport 8008"},
+		{words: "-m conntrack ! --ctrepldstport 20009"},
 	},
 }
 

@@ -2,8 +2,10 @@ package lab
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -467,6 +469,51 @@ func (l *Lab) install(ctx context.Context, pt Point, table expr.Family, cases []
 		}
 	}
 	return in, nil
+}
+
+// A RefusedError is nft refusing a rule of a translation: its standard
+// error, which names the problem ("Error: value too large", "Error: syntax
+// error, …").
+type RefusedError struct {
+	Text   string // the rule as nft text
+	Stderr string
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("nft refuses %q: %s", e.Text, e.Stderr)
+}
+
+// Complaint returns nft's first error message, from "Error:" on (without
+// the file position before it): "Error: value too large".
+func (e *RefusedError) Complaint() string {
+	for _, line := range strings.Split(e.Stderr, "\n") {
+		if i := strings.Index(line, "Error: "); i >= 0 {
+			return line[i:]
+		}
+	}
+	return strings.TrimSpace(e.Stderr)
+}
+
+// TryText loads one rule given as nft text into the lab's native table of
+// family table, in a base chain at pt's hook and priority, the way
+// Differential loads a text piece (the statement that sets a mark bit
+// appended), and deletes that chain in the same transaction: nothing stays.
+// It returns a *RefusedError when nft refuses the rule, nil when it loads.
+// Call it before Differential, whose own load of the same text then
+// succeeds.
+func (l *Lab) TryText(pt Point, table expr.Family, text string) error {
+	in := fmt.Sprintf("table %[1]s %[2]s {\n\tchain probe {\n\t\ttype filter hook %[3]s priority 0; policy accept;\n\t}\n}\n"+
+		"add rule %[1]s %[2]s probe %[4]s meta mark set meta mark | 0x1\n"+
+		"delete chain %[1]s %[2]s probe\n", table, tableName, pt.Hook, text)
+	_, stderr, err := commandOutput(pt.ns(l), nil, in, "nft", "-f", "-")
+	if err == nil {
+		return nil
+	}
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		return fmt.Errorf("nft -f: %w\n%s", err, stderr)
+	}
+	return &RefusedError{Text: text, Stderr: strings.TrimSpace(stderr)}
 }
 
 // snap is the cumulative counters of every point.

@@ -74,7 +74,12 @@ type Addrs struct {
 	RouterS netip.Addr // the router, on the server link: the SNAT address
 	Server  netip.Addr // the server, on the server link
 	VIP     netip.Addr // an address nobody has: the router DNATs it to the server
-	Lab     netip.Prefix
+	// Stray is an address of the client's side that nobody has, and
+	// Absent one of the server link that nobody has (the router's
+	// neighbour entry for it names a link-layer address nobody has): the
+	// stray class sends from the one to the other.
+	Stray, Absent netip.Addr
+	Lab           netip.Prefix
 }
 
 // Addrs returns the lab's addresses in family f.
@@ -86,6 +91,8 @@ func (f Family) Addrs() Addrs {
 			RouterS: netip.MustParseAddr("fd00:2::1"),
 			Server:  netip.MustParseAddr("fd00:2::2"),
 			VIP:     netip.MustParseAddr("fd00:9::1"),
+			Stray:   netip.MustParseAddr("fd00:1::5:3"),
+			Absent:  netip.MustParseAddr("fd00:2::3"),
 			Lab:     netip.MustParsePrefix("fd00::/8"),
 		}
 	}
@@ -95,6 +102,8 @@ func (f Family) Addrs() Addrs {
 		RouterS: netip.MustParseAddr("10.2.0.1"),
 		Server:  netip.MustParseAddr("10.2.0.2"),
 		VIP:     netip.MustParseAddr("10.9.0.1"),
+		Stray:   netip.MustParseAddr("10.1.5.3"),
+		Absent:  netip.MustParseAddr("10.2.0.3"),
 		Lab:     netip.MustParsePrefix("10.0.0.0/8"),
 	}
 }
@@ -106,6 +115,7 @@ const (
 	macRouterC = "02:00:00:00:01:01"
 	macRouterS = "02:00:00:00:02:01"
 	macServer  = "02:00:00:00:02:02"
+	macAbsent  = "02:00:00:00:02:03" // no interface has it: the server drops frames sent to it
 )
 
 // CommandTimeout bounds every command the lab runs.
@@ -173,6 +183,8 @@ func (l *Lab) setup() error {
 			"neigh add " + v6.Client.String() + " lladdr " + macClient + " dev r0 nud permanent",
 			"neigh add " + v4.Server.String() + " lladdr " + macServer + " dev r1 nud permanent",
 			"neigh add " + v6.Server.String() + " lladdr " + macServer + " dev r1 nud permanent",
+			"neigh add " + v4.Absent.String() + " lladdr " + macAbsent + " dev r1 nud permanent",
+			"neigh add " + v6.Absent.String() + " lladdr " + macAbsent + " dev r1 nud permanent",
 		}},
 		{l.Server, []string{
 			"link set s0 up",
@@ -301,6 +313,16 @@ func (l *Lab) runWith(ns, other *netns.NS, stdin string, name string, args ...st
 }
 
 func command(ns, other *netns.NS, stdin string, name string, args ...string) (string, error) {
+	o, e, err := commandOutput(ns, other, stdin, name, args...)
+	if err != nil {
+		return o, fmt.Errorf("%s %s: %w\n%s%s", name, strings.Join(args, " "), err, e, excerpt(stdin))
+	}
+	return o, nil
+}
+
+// commandOutput runs a command in ns (with other as its descriptor 4) and
+// returns its standard output and standard error.
+func commandOutput(ns, other *netns.NS, stdin string, name string, args ...string) (stdout, stderr string, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), CommandTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "nsenter", append([]string{"--net=/proc/self/fd/3", "--", name}, args...)...)
@@ -313,10 +335,8 @@ func command(ns, other *netns.NS, stdin string, name string, args ...string) (st
 	if stdin != "" {
 		cmd.Stdin = strings.NewReader(stdin)
 	}
-	if err := cmd.Run(); err != nil {
-		return o.String(), fmt.Errorf("%s %s: %w\n%s%s", name, strings.Join(args, " "), err, e.String(), excerpt(stdin))
-	}
-	return o.String(), nil
+	err = cmd.Run()
+	return o.String(), e.String(), err
 }
 
 func excerpt(stdin string) string {

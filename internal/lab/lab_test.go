@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -156,5 +157,107 @@ func TestLabClasses(t *testing.T) {
 		}
 		t.Logf("%s: router %d packets %v, server %d", cl, d("router", "all"), states, d("server", "all"))
 		before = after
+	}
+}
+
+// ExpireRaces flags the ranges with a bound where a packet of the lab
+// sits, and those that hold some of TCP's timeouts and not others; the
+// ranges of the lab's cases pass.
+func TestLabExpireRaces(t *testing.T) {
+	for _, c := range []struct {
+		lo, hi uint32
+		want   bool
+	}{
+		{0, 0, false},
+		{15, 15, false},
+		{14, 15, false},
+		{0, 14, false},
+		{15, 4294967295, false},
+		{4294968, 4294967295, false},
+		{0, 4294967295, false},
+		{28, 28, false},
+		{30, 100, true},     // 30 s left and a jiffy less
+		{0, 29, true},       // the other side of the same tick
+		{600, 600, true},    // protocol 253's flow
+		{31, 100000, true},  // 60 and 120 in, 30 out
+		{121, 431999, true}, // ends below ESTABLISHED
+		{119, 100000, true}, // ESTABLISHED out
+		{431999, 1e8, true}, // only ESTABLISHED
+		{301, 4294967295, true},
+		{601, 1000, false}, // above the generic tracker's 600: no TCP timeout either
+		{29, 4294967295, false},
+	} {
+		if got := ExpireRaces(c.lo, c.hi); got != c.want {
+			t.Errorf("ExpireRaces(%d, %d) = %v, want %v", c.lo, c.hi, got, c.want)
+		}
+	}
+}
+
+// The stray class puts one NEW packet through the router and none through
+// the server, of a conntrack from Addrs.Stray to Addrs.Absent.
+func TestLabStray(t *testing.T) {
+	l := New(t)
+	ctx := context.Background()
+	conns := map[string]*kernel.Conn{}
+	for _, pt := range Points {
+		if _, err := l.Run(pt.ns(l), strings.ReplaceAll(observer, "HOOK", pt.Hook.String()), "nft", "-f", "-"); err != nil {
+			t.Fatal(err)
+		}
+		c, err := kernel.Dial(ctx, kernel.Options{NetNS: pt.ns(l).Path()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		conns[pt.Name] = c
+	}
+	for _, f := range []Family{IPv4, IPv6} {
+		before := map[string]map[string]uint64{"router": observe(t, conns["router"]), "server": observe(t, conns["server"])}
+		cl, err := l.Stray(f)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if err := waitQuiet(func() (string, error) {
+			return fmt.Sprint(observe(t, conns["router"])["all"], observe(t, conns["server"])["all"]), nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, pt := range []string{"router", "server"} {
+			after := observe(t, conns[pt])
+			want := map[string]uint64{"router": uint64(cl.Router), "server": uint64(cl.Server)}[pt]
+			if got := after["all"] - before[pt]["all"]; got != want {
+				t.Errorf("%s: %d packets at the %s, want %d", cl, got, pt, want)
+			}
+			if pt == "router" && after["NEW"]-before[pt]["NEW"] != want {
+				t.Errorf("%s: %d NEW packets at the router, want %d", cl, after["NEW"]-before[pt]["NEW"], want)
+			}
+		}
+		a := f.Addrs()
+		out, err := l.Run(l.Router, "", "conntrack", "-L", "-f", f.String(), "-p", "udp", "-s", a.Stray.String(), "-d", a.Absent.String())
+		if err != nil || !strings.Contains(out, "sport="+fmt.Sprint(PortStraySrc)) {
+			t.Errorf("%s: the router's conntrack -L says %q, %v; want the stray flow", cl, out, err)
+		}
+	}
+}
+
+// TryText tells a rule nft loads from one it refuses, with nft's
+// complaint, and leaves nothing behind either way.
+func TestLabTryText(t *testing.T) {
+	l := New(t)
+	for _, pt := range Points {
+		if err := l.TryText(pt, expr.FamilyIP, "ct status snat counter"); err != nil {
+			t.Errorf("%s: %v", pt.Name, err)
+		}
+		err := l.TryText(pt, expr.FamilyIP, "ct status counter")
+		var re *RefusedError
+		if !errors.As(err, &re) || re.Complaint() != "Error: syntax error, unexpected counter" {
+			t.Errorf("%s: TryText of an invalid rule = %v, want nft's syntax error", pt.Name, err)
+		}
+		out, err := l.Run(pt.ns(l), "", "nft", "list", "ruleset")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out, "probe") || strings.Contains(out, "ct status") {
+			t.Errorf("%s: TryText left rules behind:\n%s", pt.Name, out)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -40,6 +41,8 @@ const (
 	PortExpire       = 8100  // the expire flows' server port
 	PortOrphan       = 8011  // the orphan error embeds a datagram from this server port …
 	PortOrphanSrc    = 40011 // … to this client port, of a flow that never was
+	PortStray        = 8012  // the stray datagram goes to Absent:PortStray …
+	PortStraySrc     = 40012 // … from Stray:PortStraySrc
 	ProtoOther       = 253   // an IP protocol no conntrack helper knows ("use for experimentation")
 )
 
@@ -59,6 +62,52 @@ type ExpireSet struct {
 // 432000 s), so no other packet sits on a boundary of an expire case built
 // from them: the errors see 13.5, 14.5, 15.5 and 16.5 s left.
 var StandardExpire = ExpireSet{Name: "expire", Timeouts: []int{14, 15, 16, 17}, FirstPort: 40101}
+
+// PacketTimeouts are the timeouts, in seconds, that the lab's packets set on
+// their conntracks (the expire classes' timers aside): UDP, ICMP and TCP's
+// LAST_ACK 30; TCP's SYN_RECV and CLOSE_WAIT 60; SYN_SENT, FIN_WAIT and
+// TIME_WAIT 120; data not yet acknowledged 300; ESTABLISHED 432000; the
+// generic tracker's 600 (protocol 253). TCP's CLOSE (10 s) needs a RST of a
+// tracked connection, which no class sends (the TCP class closes with FINs,
+// the invalid class's RST has no conntrack).
+var PacketTimeouts = []uint32{30, 60, 120, 300, 600, 432000}
+
+// tcpTimeouts are the PacketTimeouts that the TCP class's packets set.
+var tcpTimeouts = []uint32{30, 60, 120, 300, 432000}
+
+// ExpireRaces reports whether --ctexpire lo:hi can make xt and nft disagree
+// by chance on the lab's standard traffic, which the lab's cases must
+// avoid. Two things make them read different remaining times for one
+// packet, xt's rule and nft's being evaluated microseconds apart:
+//
+//   - The clock ticks in between. A packet that has just set timeout T has
+//     T·HZ jiffies left, exactly T s: xt can read T s and nft a jiffy less.
+//     So lo = T (T matches, a jiffy less does not) or hi = T−1 (the other
+//     way round) races, for every T of PacketTimeouts.
+//   - Another packet of the same connection refreshes the timer in
+//     between. Only the TCP class has packets of both directions in flight
+//     at once, crossing the router on two CPUs: one reads 432000 s in xt
+//     and 300 s (or 120 s, after a FIN) in nft. So a range that holds some
+//     of TCP's timeouts and not the others races.
+//
+// The expire classes' errors, sent in the middle of a second to flows with
+// no other packet in flight, never race.
+func ExpireRaces(lo, hi uint32) bool {
+	for _, t := range PacketTimeouts {
+		if lo == t || hi == t-1 {
+			return true
+		}
+	}
+	in := 0
+	for _, t := range tcpTimeouts {
+		// Not on a bound (above), so T and a jiffy less are both in or
+		// both out.
+		if lo <= t && t <= hi {
+			in++
+		}
+	}
+	return in != 0 && in != len(tcpTimeouts)
+}
 
 // IOTimeout bounds every socket operation of the traffic classes.
 const IOTimeout = 3 * time.Second
@@ -296,6 +345,49 @@ func (l *Lab) SNAT(f Family) (Class, error) {
 	return c, l.udpExchange(f, PortSNATSrc, srv, srv)
 }
 
+// Stray sends one UDP datagram from the client, from an address it does
+// not have (Addrs.Stray, bound and routed with IP_TRANSPARENT), to an
+// address of the server link that nobody has (Addrs.Absent): the router
+// forwards it to a link-layer address no interface has, so the server drops
+// it before its hooks. Its conntrack's addresses are none of the lab's
+// hosts, so the class splits address matches (non-contiguous masks
+// especially) that the other classes cannot. It is not part of Scenario.
+func (l *Lab) Stray(f Family) (Class, error) {
+	a := f.Addrs()
+	c := Class{Name: "stray" + f.digit(), Family: f,
+		Desc: fmt.Sprintf("UDP %s → %s (addresses nobody has), one datagram, dropped after the router",
+			hostPort(a.Stray, PortStraySrc), hostPort(a.Absent, PortStray)),
+		States: []string{"NEW"}, Router: 1, Server: 0}
+	conn, err := do(l.Client, func() (net.Conn, error) {
+		d := net.Dialer{
+			Timeout:   IOTimeout,
+			LocalAddr: net.UDPAddrFromAddrPort(netip.AddrPortFrom(a.Stray, PortStraySrc)),
+			Control: func(_, _ string, rc syscall.RawConn) error {
+				var serr error
+				err := rc.Control(func(fd uintptr) {
+					if f == IPv6 {
+						serr = unix.SetsockoptInt(int(fd), unix.SOL_IPV6, unix.IPV6_TRANSPARENT, 1)
+					} else {
+						serr = unix.SetsockoptInt(int(fd), unix.SOL_IP, unix.IP_TRANSPARENT, 1)
+					}
+				})
+				if err != nil {
+					return err
+				}
+				return serr
+			},
+		}
+		return d.Dial(network("udp", f), hostPort(a.Absent, PortStray))
+	})
+	if err != nil {
+		return c, err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(IOTimeout))
+	_, err = conn.Write([]byte("stray"))
+	return c, err
+}
+
 // refused sends one datagram from a connected UDP socket made in ns and
 // waits for the ICMP error the closed port at the other end sends back.
 func refused(ns *netns.NS, f Family, from, to netip.AddrPort) error {
@@ -514,9 +606,7 @@ func (l *Lab) ExpireErrors(f Family, set ExpireSet) (Class, error) {
 		at     time.Time
 		spread time.Duration
 	}
-	aims := make([]aim, len(set.Timeouts))
-	for i, timeout := range set.Timeouts {
-		start := time.Now()
+	setTimer := func(i, timeout int) error {
 		errs := make(chan error, 2)
 		for _, ns := range []*netns.NS{l.Router, l.Server} {
 			go func() {
@@ -527,10 +617,24 @@ func (l *Lab) ExpireErrors(f Family, set ExpireSet) (Class, error) {
 				errs <- err
 			}()
 		}
-		for range 2 {
-			if err := <-errs; err != nil {
+		err1, err2 := <-errs, <-errs
+		return errors.Join(err1, err2)
+	}
+	// conntrack -U leaves alone, and then fails, an entry that already
+	// shows the timeout asked for: a flow ExpireFlows made shows UDP's
+	// 30 s or less, so a timeout up to 30 s is set after another one.
+	for i, timeout := range set.Timeouts {
+		if timeout <= 30 {
+			if err := setTimer(i, 1000); err != nil {
 				return c, err
 			}
+		}
+	}
+	aims := make([]aim, len(set.Timeouts))
+	for i, timeout := range set.Timeouts {
+		start := time.Now()
+		if err := setTimer(i, timeout); err != nil {
+			return c, err
 		}
 		spread := time.Since(start)
 		aims[i] = aim{start.Add(spread/2 + 500*time.Millisecond), spread}

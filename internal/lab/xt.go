@@ -29,6 +29,7 @@ type xtRule struct {
 // (it turns it into a full-length prefix): the lab installs the full-length
 // prefix and then writes the mask into the rule's xt_conntrack_mtinfo3.
 type maskPatch struct {
+	match  int    // which conntrack match of the rule, from 0 (-m state is one too)
 	offset int    // of the mask in xt_conntrack_mtinfo3
 	mask   []byte // 4 or 16 bytes
 	text   string // how iptables-save lists the patched address
@@ -44,7 +45,11 @@ var maskOffsets = map[string]int{"--ctorigsrc": 16, "--ctorigdst": 48, "--ctrepl
 func xtWords(words string) (xtRule, bool) {
 	f := strings.Fields(words)
 	var r xtRule
+	match := -1
 	for i := 0; i+1 < len(f); i++ {
+		if f[i] == "-m" && (f[i+1] == "conntrack" || f[i+1] == "state") {
+			match++
+		}
 		off, ok := maskOffsets[f[i]]
 		if !ok {
 			continue
@@ -59,7 +64,7 @@ func xtWords(words string) (xtRule, bool) {
 			continue
 		}
 		f[i+1] = a + "/" + strconv.Itoa(addr.BitLen())
-		r.patches = append(r.patches, maskPatch{offset: off, mask: mask.AsSlice(), text: "/" + mask.String()})
+		r.patches = append(r.patches, maskPatch{match: match, offset: off, mask: mask.AsSlice(), text: "/" + mask.String()})
 	}
 	r.words = strings.Join(f, " ")
 	return r, r.patches != nil
@@ -109,11 +114,11 @@ func patchMasks(ctx context.Context, conn *kernel.Conn, f expr.Family, chain str
 	}
 	r := rules[0]
 	exprs := slices.Clone(r.Exprs)
-	info, err := matchInfo(exprs, "conntrack")
-	if err != nil {
-		return err
-	}
 	for _, p := range patches {
+		info, err := matchInfo(exprs, "conntrack", p.match)
+		if err != nil {
+			return err
+		}
 		m := info[p.offset : p.offset+alen]
 		for _, x := range m {
 			if x != 0xff {
@@ -154,16 +159,16 @@ func xtOnly(ctx context.Context, conn *kernel.Conn, f expr.Family, chain string)
 	if len(names) < 2 || names[len(names)-1] != "counter" || slices.ContainsFunc(names[:len(names)-1], func(n string) bool { return n != "match" }) {
 		return fmt.Errorf("the iptables rule in chain %s is %v, not xt matches and a counter", chain, names)
 	}
-	if _, err := matchInfo(rules[0].Exprs, "conntrack"); err != nil {
+	if _, err := matchInfo(rules[0].Exprs, "conntrack", 0); err != nil {
 		return err
 	}
 	return nil
 }
 
-// matchInfo returns the NFTA_MATCH_INFO payload of the xt match expression
-// named name in exprs (a slice of exprs, so that writing to it patches the
-// rule).
-func matchInfo(exprs []byte, name string) ([]byte, error) {
+// matchInfo returns the NFTA_MATCH_INFO payload of the n-th (from 0) xt
+// match expression named name in exprs (a slice of exprs, so that writing
+// to it patches the rule).
+func matchInfo(exprs []byte, name string, n int) ([]byte, error) {
 	for _, el := range walk(exprs) {
 		var ename string
 		var data []byte
@@ -189,10 +194,13 @@ func matchInfo(exprs []byte, name string) ([]byte, error) {
 			}
 		}
 		if mname == name && len(info) >= 128 {
-			return info, nil
+			if n == 0 {
+				return info, nil
+			}
+			n--
 		}
 	}
-	return nil, fmt.Errorf("no %s match in the rule", name)
+	return nil, fmt.Errorf("no %s match number %d in the rule", name, n)
 }
 
 type attr struct {
