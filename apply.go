@@ -34,14 +34,87 @@ type Change struct {
 	// compiled for a table of Family (Options.Table). Its -t word picks the
 	// base chain that ApplyOptions.Create makes for a chain named like an
 	// iptables built-in chain.
-	Rule   *Rule
-	Insert bool
-	Index  int
-	Handle uint64
+	Rule *Rule
+	// Prepared may stand for Rule (which is then nil): the same rule made
+	// ready ahead of time with Prepare, so that a caller writing many rules
+	// need not keep every parsed rule and its nft rules until Apply. The
+	// AppliedChange of such a change has no Rules.
+	Prepared *Prepared
+	Insert   bool
+	Index    int
+	Handle   uint64
 	// Source says where the rule comes from, for error messages, such as
 	// `rules.txt:700: -m conntrack --ctstate NEW -j ACCEPT`; empty means the
 	// rule's canonical words.
 	Source string
+}
+
+// Prepared is a translated rule lowered to the kernel's bytes, with only
+// what Apply needs of it: its -t, its family, its canonical words (the group
+// record's) and each nft rule's verdict. Prepare makes one.
+type Prepared struct {
+	table     expr.Family
+	ipv6      bool
+	tableName string
+	words     string
+	pieces    []preparedPiece
+}
+
+type preparedPiece struct {
+	exprs   []byte
+	verdict expr.Verdict
+}
+
+// Prepare lowers r for Change.Prepared. r is not kept: the caller may drop
+// it.
+func Prepare(r *Rule) (*Prepared, error) {
+	if r == nil || r.Source == nil {
+		return nil, errors.New("no rule")
+	}
+	p := &Prepared{table: r.Table, ipv6: r.Family == parse.IPv6, tableName: r.Source.TableName(), words: Words(r.Source),
+		pieces: make([]preparedPiece, len(r.Rules))}
+	for k, nr := range r.Rules {
+		b, err := nr.Lower(r.Table)
+		if err != nil {
+			return nil, err
+		}
+		p.pieces[k] = preparedPiece{exprs: b, verdict: nr.Verdict}
+	}
+	return p, nil
+}
+
+// Words returns the rule's canonical words, as Words of its source.
+func (p *Prepared) Words() string { return p.words }
+
+// The change's rule, from Rule or Prepared.
+
+func (ch *Change) tableName() string {
+	if ch.Rule == nil {
+		return ch.Prepared.tableName
+	}
+	return ch.Rule.Source.TableName()
+}
+
+func (ch *Change) pieces() int {
+	if ch.Rule == nil {
+		return len(ch.Prepared.pieces)
+	}
+	return len(ch.Rule.Rules)
+}
+
+func (ch *Change) verdict(k int) expr.Verdict {
+	if ch.Rule == nil {
+		return ch.Prepared.pieces[k].verdict
+	}
+	return ch.Rule.Rules[k].Verdict
+}
+
+// lower returns the expressions of the change's nft rule k.
+func (ch *Change) lower(k int) ([]byte, error) {
+	if ch.Rule == nil {
+		return ch.Prepared.pieces[k].exprs, nil
+	}
+	return ch.Rule.Rules[k].Lower(ch.Family)
 }
 
 // ApplyOptions say how Apply writes.
@@ -59,6 +132,12 @@ type ApplyOptions struct {
 	// Check has the kernel validate the whole transaction without applying
 	// it (kernel.Tx.Check): nothing changes, no handle is assigned.
 	Check bool
+	// NoHandles says the caller does not need the handles of the rules
+	// added: the kernel is not asked to echo every rule back
+	// (kernel.Tx.NoHandles), which saves kernel time, replies and the
+	// socket's receive buffer, and AppliedChange.Handles holds only 0s.
+	// The default (false) reports every handle.
+	NoHandles bool
 }
 
 // Applied is what Apply did.
@@ -76,7 +155,7 @@ type Applied struct {
 
 // AppliedChange is what became of one Change: its group and, for each of
 // its nft rules in the chain's order, the handle the kernel gave it (0 with
-// Check).
+// Check or NoHandles).
 type AppliedChange struct {
 	Group   expr.Group
 	Rules   []expr.Rule
@@ -230,7 +309,7 @@ func (c *Client) Apply(ctx context.Context, changes []Change, o ApplyOptions) (A
 		pc := pt.chains[ch.Chain]
 		var want *kernel.BaseChain
 		if o.Create {
-			want, err = CreatedChain(ch.Rule.Source.TableName(), ch.Chain)
+			want, err = CreatedChain(ch.tableName(), ch.Chain)
 			if err != nil {
 				return res, changeError(ch, i, ErrInvalidChange, err.Error())
 			}
@@ -249,12 +328,12 @@ func (c *Client) Apply(ctx context.Context, changes []Change, o ApplyOptions) (A
 			if pc.exists {
 				return res, changeError(ch, i, ErrChainDiffers, fmt.Sprintf(
 					"chain %s exists as %s, and --create would have made it %s for -t %s: leave out --create to write into it as it is, or write into another chain",
-					object(ch.Family, ch.Table, ch.Chain), kindOf(pc.base), kindOf(want), ch.Rule.Source.TableName()))
+					object(ch.Family, ch.Table, ch.Chain), kindOf(pc.base), kindOf(want), ch.tableName()))
 			}
 			return res, changeError(ch, i, ErrChainDiffers, fmt.Sprintf(
 				"chain %s is created as %s for the rule of change %d (-t %s), but this rule's -t %s makes it %s: use the same -t for every rule of the chain",
-				object(ch.Family, ch.Table, ch.Chain), kindOf(pc.base), pc.baseFrom+1, changes[pc.baseFrom].Rule.Source.TableName(),
-				ch.Rule.Source.TableName(), kindOf(want)))
+				object(ch.Family, ch.Table, ch.Chain), kindOf(pc.base), pc.baseFrom+1, changes[pc.baseFrom].tableName(),
+				ch.tableName(), kindOf(want)))
 		}
 		if pc.exists && pc.used == nil {
 			rules, err := c.c.Rules(ctx, ch.Family, ch.Table, ch.Chain)
@@ -285,8 +364,8 @@ func (c *Client) Apply(ctx context.Context, changes []Change, o ApplyOptions) (A
 	for i := range changes {
 		ch := &changes[i]
 		pt := planned[object(ch.Family, ch.Table)]
-		for _, r := range ch.Rule.Rules {
-			if v := r.Verdict; (v.Kind == expr.VerdictJump || v.Kind == expr.VerdictGoto) && pt.chains[v.Chain] == nil {
+		for k := range ch.pieces() {
+			if v := ch.verdict(k); (v.Kind == expr.VerdictJump || v.Kind == expr.VerdictGoto) && pt.chains[v.Chain] == nil {
 				return res, changeError(ch, i, ErrNoChain, fmt.Sprintf(
 					"the rule jumps to chain %s, which table %s does not have: create it first (nft add chain %s)",
 					v.Chain, object(ch.Family, ch.Table), object(ch.Family, ch.Table, v.Chain)))
@@ -304,15 +383,24 @@ func (c *Client) Apply(ctx context.Context, changes []Change, o ApplyOptions) (A
 		}
 		pc.slots = slices.Insert(pc.slots, p, slot{change: i})
 		id := pc.newID()
-		res.Changes[i] = AppliedChange{
-			Group:   expr.Group{ID: id, Count: len(ch.Rule.Rules), IPv6: ch.Rule.Family == parse.IPv6, Words: Words(ch.Rule.Source)},
-			Rules:   ch.Rule.Rules,
-			Handles: make([]uint64, len(ch.Rule.Rules)),
+		if ch.Rule == nil {
+			res.Changes[i] = AppliedChange{Group: expr.Group{ID: id, Count: ch.pieces(), IPv6: ch.Prepared.ipv6, Words: ch.Prepared.words}}
+		} else {
+			res.Changes[i] = AppliedChange{
+				Group: expr.Group{ID: id, Count: len(ch.Rule.Rules), IPv6: ch.Rule.Family == parse.IPv6, Words: Words(ch.Rule.Source)},
+				Rules: ch.Rule.Rules,
+			}
 		}
+		res.Changes[i].Handles = make([]uint64, ch.pieces())
 	}
 
 	// The transaction: tables and chains first, then the rules, run by run.
 	tx := c.c.BeginAt(gen)
+	if nh, ok := tx.(interface{ NoHandles() }); ok && o.NoHandles {
+		// (Asserted rather than part of nfTx: a fake without it still
+		// reports handles, which is allowed.)
+		nh.NoHandles()
+	}
 	for _, cr := range created {
 		if cr.Chain == "" {
 			ud, err := TableUserData("")
@@ -330,8 +418,8 @@ func (c *Client) Apply(ctx context.Context, changes []Change, o ApplyOptions) (A
 		for _, s := range run {
 			ch := &changes[s.change]
 			ac := &res.Changes[s.change]
-			for k, nr := range ch.Rule.Rules {
-				b, err := nr.Lower(ch.Family)
+			for k := range ch.pieces() {
+				b, err := ch.lower(k)
 				if err != nil {
 					return changeError(ch, s.change, ErrInvalidChange, err.Error())
 				}
@@ -400,7 +488,7 @@ func (c *Client) Apply(ctx context.Context, changes []Change, o ApplyOptions) (A
 		}
 		a := adds[ke.Index-len(created)]
 		ch := &changes[a.change]
-		v := ch.Rule.Rules[a.piece].Verdict
+		v := ch.verdict(a.piece)
 		if v.Kind != expr.VerdictJump && v.Kind != expr.VerdictGoto {
 			return err
 		}
@@ -455,8 +543,11 @@ func positioned(changes []Change, ch *Change) bool {
 // validChange checks what Apply needs of a change, and fills in its
 // source.
 func validChange(ch *Change, i int) error {
-	if ch.Rule == nil || ch.Rule.Source == nil {
+	if ch.Rule != nil && ch.Rule.Source == nil || ch.Rule == nil && ch.Prepared == nil {
 		return changeError(ch, i, ErrInvalidChange, "no rule")
+	}
+	if ch.Rule == nil {
+		return validPrepared(ch, i)
 	}
 	if ch.Source == "" {
 		ch.Source = Words(ch.Rule.Source)
@@ -477,6 +568,35 @@ func validChange(ch *Change, i int) error {
 	}
 	if len(ch.Rule.Rules) == 0 || len(ch.Rule.Rules) > 255 {
 		return changeError(ch, i, ErrInvalidChange, fmt.Sprintf("a rule of %d nft rules", len(ch.Rule.Rules)))
+	}
+	if ch.Index < 0 || ch.Index > 0 && ch.Handle != 0 {
+		return changeError(ch, i, ErrInvalidChange, "a position is an index from 1 or a handle, not both")
+	}
+	return nil
+}
+
+// validPrepared is validChange for a change with a Prepared rule.
+func validPrepared(ch *Change, i int) error {
+	p := ch.Prepared
+	if ch.Source == "" {
+		ch.Source = p.words
+	}
+	switch ch.Family {
+	case expr.FamilyIP, expr.FamilyIP6, expr.FamilyInet:
+	default:
+		return changeError(ch, i, ErrInvalidChange, fmt.Sprintf("table family %v: ctmatch writes into ip, ip6 and inet tables", ch.Family))
+	}
+	if ch.Table == "" || ch.Chain == "" {
+		return changeError(ch, i, ErrInvalidChange, "no table or chain name")
+	}
+	if p.table != ch.Family {
+		return changeError(ch, i, ErrInvalidChange, fmt.Sprintf("the rule was compiled for an %v table, not %v (Options.Table)", p.table, ch.Family))
+	}
+	if ch.Family == expr.FamilyIP && p.ipv6 || ch.Family == expr.FamilyIP6 && !p.ipv6 {
+		return changeError(ch, i, ErrInvalidChange, fmt.Sprintf("an %v table takes %s words", ch.Family, map[bool]string{true: "ip6tables", false: "iptables"}[ch.Family == expr.FamilyIP6]))
+	}
+	if len(p.pieces) == 0 || len(p.pieces) > 255 {
+		return changeError(ch, i, ErrInvalidChange, fmt.Sprintf("a rule of %d nft rules", len(p.pieces)))
 	}
 	if ch.Index < 0 || ch.Index > 0 && ch.Handle != 0 {
 		return changeError(ch, i, ErrInvalidChange, "a position is an index from 1 or a handle, not both")

@@ -69,7 +69,8 @@ const ackSize = nlmsgHdrLen + nlmsgErrLen + 128
 // replyMemory estimates the receive buffer the replies to the batch take:
 // an acknowledgement per message, and for every rule added, its echo, packed
 // by the kernel into datagrams of notifySize; plus the echo of the new
-// generation when the first change is a rule.
+// generation when the first change is a rule. After NoHandles nothing is
+// echoed: the acknowledgements only.
 func (tx *Tx) replyMemory() int {
 	ack := skbTruesize(ackSize)
 	total := 2 * ack // BATCH_BEGIN's and BATCH_END's, on kernels that send them
@@ -78,17 +79,17 @@ func (tx *Tx) replyMemory() int {
 	for i := range tx.changes {
 		ch := &tx.changes[i]
 		total += ack
-		if ch.kind != addRule {
+		if ch.kind != addRule || tx.noHandle {
 			continue
 		}
-		m := echoSize(ch)
+		m := echoSize(ch, tx.exprs(ch))
 		if fill == 0 || fill+m >= notifySize {
 			total += notify
 			fill = 0
 		}
 		fill += m
 	}
-	if len(tx.changes) > 0 && tx.changes[0].kind == addRule {
+	if len(tx.changes) > 0 && tx.changes[0].kind == addRule && !tx.noHandle {
 		// When the first change asks for an echo, the kernel echoes the
 		// new generation too (NFT_MSG_NEWGEN), in a datagram of its own.
 		total += notify
@@ -101,9 +102,8 @@ func (tx *Tx) replyMemory() int {
 // plus what the kernel's dump of an expression adds to what was sent (a
 // counter's packets and bytes; a bitwise's operation; 8 bytes for any other
 // expression).
-func echoSize(ch *change) int {
+func echoSize(ch *change, b []byte) int {
 	n := ch.len + 2*16
-	b := ch.rule.Exprs
 	for off := 0; off+4 <= len(b); {
 		l := int(binary.NativeEndian.Uint16(b[off:]))
 		if l < 4 || off+l > len(b) {

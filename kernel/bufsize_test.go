@@ -43,7 +43,7 @@ func TestReplyMemory(t *testing.T) {
 	ch := &tx.changes[2]
 	// What was sent, handle and position, and a counter's two values.
 	echo := ch.len + 2*16 + 2*16
-	if got := echoSize(ch); got != echo {
+	if got := echoSize(ch, tx.exprs(ch)); got != echo {
 		t.Fatalf("echoSize = %d, want %d", got, echo)
 	}
 	perDatagram := (notifySize - 1) / echo
@@ -95,5 +95,36 @@ func TestBufferLimits(t *testing.T) {
 		if len(k.sent) != 0 {
 			t.Error("a batch was sent")
 		}
+	}
+}
+
+// After NoHandles the rules go without NLM_F_ECHO, the receive buffer is
+// sized for the acknowledgements alone, and the handles are 0.
+func TestNoHandles(t *testing.T) {
+	k := newFake()
+	const rules = 1000
+	tx := k.conn().BeginAt(7)
+	tx.NoHandles()
+	for i := 0; i < rules; i++ {
+		tx.AddRule(expr.FamilyInet, "t", "c", RuleSpec{Exprs: testExprs})
+	}
+	res, err := tx.Commit(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (rules + 2) * skbTruesize(ackSize); res.Stats.ReceiveEstimate != want || k.askRecv != want {
+		t.Errorf("receive estimate %d (asked %d), want %d", res.Stats.ReceiveEstimate, k.askRecv, want)
+	}
+	msgs, err := parseMessages(k.sent[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if m.flags&flagEcho != 0 {
+			t.Fatalf("message of type %#x asks for an echo", m.typ)
+		}
+	}
+	if len(res.Handles) != rules || countZero(res.Handles) != rules || res.Stats.Echoes != 0 || !res.Committed || res.Generation != 8 {
+		t.Errorf("result: %d handles (%d zero), %d echoes, committed %v, generation %d", len(res.Handles), countZero(res.Handles), res.Stats.Echoes, res.Committed, res.Generation)
 	}
 }

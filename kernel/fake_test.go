@@ -112,7 +112,7 @@ func (k *fakeKernel) batch(msgs []message) {
 				ae.Uint64(attrRuleHandle, k.nextHandle)
 			})
 			k.nextHandle++
-			if !k.dropEchoes {
+			if !k.dropEchoes && m.flags&flagEcho != 0 {
 				replies = append(replies, appendMessage(nil, m.typ, m.flags&^(flagRequest|flagAck|flagEcho), m.seq, family(m), 0, a))
 			}
 		}

@@ -18,12 +18,12 @@ type location struct {
 // included), to the attribute there. The kernel points at an attribute's
 // header (NL_SET_BAD_ATTR); an offset inside an attribute is taken to
 // point at it too.
-func (ch *change) locate(off int) location {
+func (ch *change) locate(attrs []byte, off int) location {
 	loc := location{attr: -1, expr: -1, exprAttr: -1}
-	if off < 0 || ch.attrs == nil {
+	if off < 0 || ch.len == 0 {
 		return loc
 	}
-	top, err := splitAttrs(ch.attrs, nlmsgHdrLen+nfgenHdrLen)
+	top, err := splitAttrs(attrs, nlmsgHdrLen+nfgenHdrLen)
 	if err != nil {
 		return loc
 	}
@@ -110,7 +110,7 @@ func (ch *change) where(loc location) string {
 // act on.
 func (tx *Tx) changeError(i int, r errorReply) *Error {
 	ch := &tx.changes[i]
-	loc := ch.locate(r.offset)
+	loc := ch.locate(tx.attrs(ch), r.offset)
 	e := &Error{
 		Op: ch.op(), Object: ch.object(), Source: ch.rule.Source, Index: i,
 		Where: ch.where(loc), KernelMessage: r.msg, Offset: offset(r), Err: r.errno,

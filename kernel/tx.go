@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -42,7 +43,8 @@ type Result struct {
 	// of the generation).
 	Generation uint32
 	// Handles holds the handle of the rule each AddRule added, in the order
-	// of the calls (0 when unknown, only with ErrAcksLost).
+	// of the calls (0 when unknown: with ErrAcksLost, or every one after
+	// Tx.NoHandles).
 	Handles []uint64
 	// Stats describes the batch and its replies.
 	Stats Stats
@@ -62,7 +64,8 @@ type Stats struct {
 	// batch was sent, when the kernel has queued every reply), or -1.
 	Queued int
 	// Datagrams and ReplyBytes count the replies read; Acks the
-	// acknowledgements and errors among them, Echoes the echoed rules.
+	// acknowledgements and errors among them, Echoes the echoed rules (none
+	// after Tx.NoHandles).
 	Datagrams, ReplyBytes, Acks, Echoes int
 }
 
@@ -71,10 +74,15 @@ type Stats struct {
 // Delete methods only record; every check and every error happens in
 // Commit. A Tx is used once.
 type Tx struct {
-	c       *Conn
-	gen     uint32
-	changes []change
-	done    bool
+	c        *Conn
+	gen      uint32
+	changes  []change
+	done     bool
+	noHandle bool // NoHandles: no NLM_F_ECHO on the rules
+	// buf is the batch as the changes were added: BATCH_BEGIN, then each
+	// change's message, encoded once, when it is added; send writes the
+	// sequence numbers and echo flags into it and appends BATCH_END.
+	buf []byte
 }
 
 // Begin reads the generation of the ruleset and starts a transaction that
@@ -93,11 +101,19 @@ func (c *Conn) Begin(ctx context.Context) (*Tx, error) {
 // before reading what the transaction is based on. A gen of 0 disables the
 // check.
 func (c *Conn) BeginAt(gen uint32) *Tx {
-	return &Tx{c: c, gen: gen}
+	begin := appendAttrU32(nil, attrBatchGenID, gen)
+	return &Tx{c: c, gen: gen, buf: appendMessage(nil, msgBatchBegin, flagRequest|flagAck, 0, 0, subsysNftables, begin)}
 }
 
 // Generation returns the generation the transaction is checked against.
 func (tx *Tx) Generation() uint32 { return tx.gen }
+
+// NoHandles says the caller does not need the handles of the rules added:
+// Commit then sends them without NLM_F_ECHO, so the kernel does not echo
+// every rule back (less kernel work, fewer replies to read and a much
+// smaller receive buffer), and Result.Handles holds only 0s. The rules are
+// added all the same; list the chain to learn their handles.
+func (tx *Tx) NoHandles() { tx.noHandle = true }
 
 // Len returns the number of changes recorded.
 func (tx *Tx) Len() int { return len(tx.changes) }
@@ -119,20 +135,21 @@ type change struct {
 	chain    string // the chain's name for addChain
 	base     *BaseChain
 	userdata []byte
-	rule     RuleSpec
-	handle   uint64 // deleteRule
+	rule     RuleSpec // without Exprs and UserData: they are in the batch
+	handle   uint64   // deleteRule
 
-	// Set when the batch is encoded.
+	exprsLen, udLen int // of the rule's expressions and userdata
+	exprsOff        int // where the expressions are in Tx.buf
+
+	off, len int // of the message in Tx.buf
 	seq      uint32
-	off, len int // of the message in the batch
-	attrs    []byte
 }
 
 // AddTable creates table name in family f, with userdata (at most 256 bytes)
 // or nil. The table must not exist (NLM_F_EXCL): an existing table is never
 // modified.
 func (tx *Tx) AddTable(f expr.Family, name string, userdata []byte) {
-	tx.changes = append(tx.changes, change{kind: addTable, family: f, table: name, userdata: clone(userdata)})
+	tx.add(change{kind: addTable, family: f, table: name, userdata: clone(userdata)})
 }
 
 // AddChain creates chain name in table of family f: a base chain when base
@@ -144,19 +161,33 @@ func (tx *Tx) AddChain(f expr.Family, table, name string, base *BaseChain, userd
 		bc := *base
 		b = &bc
 	}
-	tx.changes = append(tx.changes, change{kind: addChain, family: f, table: table, chain: name, base: b, userdata: clone(userdata)})
+	tx.add(change{kind: addChain, family: f, table: table, chain: name, base: b, userdata: clone(userdata)})
 }
 
 // AddRule adds a rule to chain in table of family f. Commit's Result
 // carries its handle.
 func (tx *Tx) AddRule(f expr.Family, table, chain string, r RuleSpec) {
-	r.Exprs, r.UserData = clone(r.Exprs), clone(r.UserData)
-	tx.changes = append(tx.changes, change{kind: addRule, family: f, table: table, chain: chain, rule: r})
+	tx.add(change{kind: addRule, family: f, table: table, chain: chain, rule: r})
 }
 
 // DeleteRule deletes the rule with handle from chain in table of family f.
 func (tx *Tx) DeleteRule(f expr.Family, table, chain string, handle uint64) {
-	tx.changes = append(tx.changes, change{kind: deleteRule, family: f, table: table, chain: chain, handle: handle})
+	tx.add(change{kind: deleteRule, family: f, table: table, chain: chain, handle: handle})
+}
+
+// add records ch and encodes its message at the end of the batch (its
+// sequence number and echo flag are written when it is sent). A rule's
+// expressions and userdata are copied into the batch and not kept
+// otherwise.
+func (tx *Tx) add(ch change) {
+	ch.off = len(tx.buf)
+	tx.buf = ch.appendMessage(tx.buf)
+	ch.len = len(tx.buf) - ch.off
+	if ch.kind == addRule {
+		ch.exprsLen, ch.udLen = len(ch.rule.Exprs), len(ch.rule.UserData)
+		ch.rule.Exprs, ch.rule.UserData = nil, nil
+	}
+	tx.changes = append(tx.changes, ch)
 }
 
 // op names the change's operation, as in error messages.
@@ -219,11 +250,11 @@ func (ch *change) check() string {
 			}
 		}
 	case addRule:
-		if len(ch.rule.UserData) > userdataMaxLen {
-			return fmt.Sprintf("rule userdata of %d bytes (at most %d)", len(ch.rule.UserData), userdataMaxLen)
+		if ch.udLen > userdataMaxLen {
+			return fmt.Sprintf("rule userdata of %d bytes (at most %d)", ch.udLen, userdataMaxLen)
 		}
-		if len(ch.rule.Exprs) > maxAttrPayload {
-			return fmt.Sprintf("rule expressions of %d bytes (at most %d)", len(ch.rule.Exprs), maxAttrPayload)
+		if ch.exprsLen > maxAttrPayload {
+			return fmt.Sprintf("rule expressions of %d bytes (at most %d)", ch.exprsLen, maxAttrPayload)
 		}
 	case deleteRule:
 		if ch.handle == 0 {
@@ -252,89 +283,144 @@ func checkName(what, s string) string {
 	return ""
 }
 
-// message returns the change's message type, flags and attributes.
-func (ch *change) message() (uint16, uint16, []byte) {
+// appendMessage appends the change's message to b, with sequence number 0
+// and NLM_F_ECHO on a rule (send sets both). A rule's expressions
+// (at most maxAttrPayload bytes: check refuses more before anything is sent)
+// are copied in as they are, and ch.exprsOff set.
+func (ch *change) appendMessage(b []byte) []byte {
+	start := len(b)
+	var typ, flags uint16
+	b = appendMessage(b, 0, 0, 0, ch.family, 0, nil)
 	switch ch.kind {
 	case addTable:
-		return nftType(msgNewTable), flagRequest | flagAck | flagCreate | flagExcl, encodeAttrs(func(ae *netlink.AttributeEncoder) {
-			ae.String(attrTableName, ch.table)
-			if ch.userdata != nil {
-				ae.Bytes(attrTableUserdata, ch.userdata)
-			}
-		})
+		typ, flags = nftType(msgNewTable), flagRequest|flagAck|flagCreate|flagExcl
+		b = appendAttrString(b, attrTableName, ch.table)
+		if ch.userdata != nil {
+			b = appendAttr(b, attrTableUserdata, ch.userdata)
+		}
 	case addChain:
-		return nftType(msgNewChain), flagRequest | flagAck | flagCreate | flagExcl, encodeAttrs(func(ae *netlink.AttributeEncoder) {
-			ae.String(attrChainTable, ch.table)
-			ae.String(attrChainName, ch.chain)
-			if b := ch.base; b != nil {
-				ae.Nested(attrChainHook, func(h *netlink.AttributeEncoder) error {
-					h.Uint32(attrHookNum, uint32(b.Hook-1))
-					h.Uint32(attrHookPriority, uint32(b.Priority))
-					return nil
-				})
-				policy := uint32(nfAccept)
-				if b.Policy == PolicyDrop {
-					policy = nfDrop
-				}
-				ae.Uint32(attrChainPolicy, policy)
-				ae.String(attrChainType, b.typ())
+		typ, flags = nftType(msgNewChain), flagRequest|flagAck|flagCreate|flagExcl
+		b = appendAttrString(b, attrChainTable, ch.table)
+		b = appendAttrString(b, attrChainName, ch.chain)
+		if bc := ch.base; bc != nil {
+			hook := len(b)
+			b = appendAttr(b, attrChainHook|netlink.Nested, nil)
+			b = appendAttrU32(b, attrHookNum, uint32(bc.Hook-1))
+			b = appendAttrU32(b, attrHookPriority, uint32(bc.Priority))
+			binary.NativeEndian.PutUint16(b[hook:], uint16(len(b)-hook))
+			policy := uint32(nfAccept)
+			if bc.Policy == PolicyDrop {
+				policy = nfDrop
 			}
-			if ch.userdata != nil {
-				ae.Bytes(attrChainUserdata, ch.userdata)
-			}
-		})
+			b = appendAttrU32(b, attrChainPolicy, policy)
+			b = appendAttrString(b, attrChainType, bc.typ())
+		}
+		if ch.userdata != nil {
+			b = appendAttr(b, attrChainUserdata, ch.userdata)
+		}
 	case addRule:
-		flags := uint16(flagRequest | flagAck | flagEcho | flagCreate)
+		typ, flags = nftType(msgNewRule), flagRequest|flagAck|flagEcho|flagCreate
 		if !ch.rule.Insert {
 			flags |= flagAppend
 		}
-		return nftType(msgNewRule), flags, encodeAttrs(func(ae *netlink.AttributeEncoder) {
-			ae.String(attrRuleTable, ch.table)
-			ae.String(attrRuleChain, ch.chain)
-			if ch.rule.Position != 0 {
-				ae.Uint64(attrRulePosition, ch.rule.Position)
-			}
-			ae.Bytes(attrRuleExpressions|netlink.Nested, ch.rule.Exprs)
-			if ch.rule.UserData != nil {
-				ae.Bytes(attrRuleUserdata, ch.rule.UserData)
-			}
-		})
+		b = appendAttrString(b, attrRuleTable, ch.table)
+		b = appendAttrString(b, attrRuleChain, ch.chain)
+		if ch.rule.Position != 0 {
+			b = appendAttrU64(b, attrRulePosition, ch.rule.Position)
+		}
+		ch.exprsOff = len(b) + 4
+		b = appendAttr(b, attrRuleExpressions|netlink.Nested, ch.rule.Exprs)
+		if ch.rule.UserData != nil {
+			b = appendAttr(b, attrRuleUserdata, ch.rule.UserData)
+		}
 	case deleteRule:
-		return nftType(msgDelRule), flagRequest | flagAck, encodeAttrs(func(ae *netlink.AttributeEncoder) {
-			ae.String(attrRuleTable, ch.table)
-			ae.String(attrRuleChain, ch.chain)
-			ae.Uint64(attrRuleHandle, ch.handle)
-		})
+		typ, flags = nftType(msgDelRule), flagRequest|flagAck
+		b = appendAttrString(b, attrRuleTable, ch.table)
+		b = appendAttrString(b, attrRuleChain, ch.chain)
+		b = appendAttrU64(b, attrRuleHandle, ch.handle)
+	default:
+		panic("kernel: unknown change")
 	}
-	panic("kernel: unknown change")
+	binary.NativeEndian.PutUint32(b[start:], uint32(len(b)-start))
+	binary.NativeEndian.PutUint16(b[start+4:], typ)
+	binary.NativeEndian.PutUint16(b[start+6:], flags)
+	return b
 }
 
-// encode builds the batch: BATCH_BEGIN (with the generation), one message
-// per change, BATCH_END, with consecutive sequence numbers from seq0, each
-// with NLM_F_ACK. Kernels since 6.10 or so acknowledge BATCH_BEGIN and
-// BATCH_END too when asked, older ones never do: Commit waits for the
-// acknowledgements of the changes only, and takes those two when they come.
-// Without end (a check), the batch stops after the last change, as nft
-// --check sends it: the kernel validates every change and then, seeing no
-// BATCH_END, aborts the transaction instead of committing it.
+// attrs returns the attributes of the change's message in the batch.
+func (tx *Tx) attrs(ch *change) []byte {
+	return tx.buf[ch.off+nlmsgHdrLen+nfgenHdrLen : ch.off+ch.len]
+}
+
+// exprs returns a rule's expressions in the batch.
+func (tx *Tx) exprs(ch *change) []byte {
+	return tx.buf[ch.exprsOff : ch.exprsOff+ch.exprsLen]
+}
+
+// appendAttr appends an attribute of type typ (its flags included) with
+// payload data, padded to 4 bytes, as netlink.AttributeEncoder does.
+func appendAttr(b []byte, typ uint16, data []byte) []byte {
+	b = binary.NativeEndian.AppendUint16(b, uint16(4+len(data)))
+	b = binary.NativeEndian.AppendUint16(b, typ)
+	b = append(b, data...)
+	for len(b)%4 != 0 {
+		b = append(b, 0)
+	}
+	return b
+}
+
+// appendAttrString appends a NUL-terminated string attribute.
+func appendAttrString(b []byte, typ uint16, s string) []byte {
+	b = binary.NativeEndian.AppendUint16(b, uint16(4+len(s)+1))
+	b = binary.NativeEndian.AppendUint16(b, typ)
+	b = append(b, s...)
+	b = append(b, 0)
+	for len(b)%4 != 0 {
+		b = append(b, 0)
+	}
+	return b
+}
+
+// appendAttrU32 appends a big-endian u32 attribute (with NLA_F_NET_BYTEORDER
+// unset, as AttributeEncoder with ByteOrder set writes it).
+func appendAttrU32(b []byte, typ uint16, v uint32) []byte {
+	b = binary.NativeEndian.AppendUint16(b, 8)
+	b = binary.NativeEndian.AppendUint16(b, typ)
+	return binary.BigEndian.AppendUint32(b, v)
+}
+
+func appendAttrU64(b []byte, typ uint16, v uint64) []byte {
+	b = binary.NativeEndian.AppendUint16(b, 12)
+	b = binary.NativeEndian.AppendUint16(b, typ)
+	return binary.BigEndian.AppendUint64(b, v)
+}
+
+// encode finishes the batch in Tx.buf: BATCH_BEGIN (with the generation),
+// one message per change, BATCH_END, with consecutive sequence numbers from
+// seq0, each with NLM_F_ACK, and NLM_F_ECHO on the rules unless NoHandles.
+// Kernels since 6.10 or so acknowledge BATCH_BEGIN and BATCH_END too when
+// asked, older ones never do: Commit waits for the acknowledgements of the
+// changes only, and takes those two when they come. Without end (a check),
+// the batch stops after the last change, as nft --check sends it: the
+// kernel validates every change and then, seeing no BATCH_END, aborts the
+// transaction instead of committing it. The batch returned shares Tx.buf.
 func (tx *Tx) encode(seq0 uint32, end bool) []byte {
-	genAttr := encodeAttrs(func(ae *netlink.AttributeEncoder) { ae.Uint32(attrBatchGenID, tx.gen) })
-	type msg struct{ typ, flags uint16 }
-	msgs := make([]msg, len(tx.changes))
-	size := 2*(nlmsgHdrLen+nfgenHdrLen) + len(genAttr)
+	binary.NativeEndian.PutUint32(tx.buf[8:], seq0)
 	for i := range tx.changes {
 		ch := &tx.changes[i]
-		msgs[i].typ, msgs[i].flags, ch.attrs = ch.message()
-		size += nlmsgHdrLen + nfgenHdrLen + align4(len(ch.attrs))
+		ch.seq = seq0 + 1 + uint32(i)
+		binary.NativeEndian.PutUint32(tx.buf[ch.off+8:], ch.seq)
+		if ch.kind == addRule {
+			flags := binary.NativeEndian.Uint16(tx.buf[ch.off+6:])
+			if tx.noHandle {
+				flags &^= flagEcho
+			} else {
+				flags |= flagEcho
+			}
+			binary.NativeEndian.PutUint16(tx.buf[ch.off+6:], flags)
+		}
 	}
-	b := make([]byte, 0, size)
-	b = appendMessage(b, msgBatchBegin, flagRequest|flagAck, seq0, 0, subsysNftables, genAttr)
-	for i := range tx.changes {
-		ch := &tx.changes[i]
-		ch.seq, ch.off = seq0+1+uint32(i), len(b)
-		b = appendMessage(b, msgs[i].typ, msgs[i].flags, ch.seq, ch.family, 0, ch.attrs)
-		ch.len = len(b) - ch.off
-	}
+	b := tx.buf
 	if !end {
 		return b
 	}
@@ -567,7 +653,7 @@ func (tx *Tx) send(ctx context.Context, check bool) (Result, error) {
 			res.Generation = nextGen(tx.gen)
 		}
 		res.Handles = tx.ruleHandles(r)
-		if missing := countZero(res.Handles); missing > 0 {
+		if missing := countZero(res.Handles); missing > 0 && !tx.noHandle {
 			return res, tx.batchError(&Error{kind: ErrAcksLost, Err: lost, Reason: fmt.Sprintf(
 				"committed (acknowledgements lost): the kernel applied every change, but its echo of %d added rules was lost, so their handles are unknown", missing)})
 		}
@@ -622,9 +708,11 @@ func (tx *Tx) lostOutcome(ctx context.Context, r *replies, res Result, lost erro
 	if tx.gen != 0 && gen == nextGen(tx.gen) {
 		res.Committed, res.Generation = true, gen
 		res.Handles = tx.ruleHandles(r)
-		return res, tx.batchError(&Error{kind: ErrAcksLost, Err: lost, Reason: fmt.Sprintf(
-			"committed (acknowledgements lost): the kernel's replies were lost (%v), but the generation moved from %d to %d, so the transaction was applied; %d rule handles are unknown",
-			lost, tx.gen, gen, countZero(res.Handles))})
+		reason := fmt.Sprintf("committed (acknowledgements lost): the kernel's replies were lost (%v), but the generation moved from %d to %d, so the transaction was applied", lost, tx.gen, gen)
+		if !tx.noHandle {
+			reason += fmt.Sprintf("; %d rule handles are unknown", countZero(res.Handles))
+		}
+		return res, tx.batchError(&Error{kind: ErrAcksLost, Err: lost, Reason: reason})
 	}
 	return res, tx.batchError(&Error{kind: ErrOutcomeUnknown, Err: lost, Reason: fmt.Sprintf(
 		"outcome unknown: the kernel's replies were lost (%v), and the generation moved from %d to %d; list the ruleset to see whether the changes are there",

@@ -88,6 +88,15 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 			rep.report(src, err)
 			continue
 		}
+		if !o.write.echo {
+			// Without --echo nothing prints the nft rules: lower the rule
+			// now and drop its parse and its nft rules, so that a long
+			// file is not held in memory twice over. (A rule that does
+			// not lower stays whole, for Apply to report.)
+			if p, err := ctmatch.Prepare(ch.Rule); err == nil {
+				ch.Rule, ch.Prepared = nil, p
+			}
+		}
 		changes = append(changes, ch)
 	}
 	if err := rep.err(); err != nil {

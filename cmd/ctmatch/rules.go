@@ -243,14 +243,14 @@ func sourceName(src source, r *ctmatch.Rule) string {
 }
 
 // applyChanges writes changes in one transaction and, with --echo, prints
-// what was created and added.
+// what was created and added; only then does it ask for the rules' handles.
 func applyChanges(ctx context.Context, out io.Writer, rep *reporter, kf *kernelFlags, wf *writeFlags, changes []ctmatch.Change, reversed bool) error {
 	c, err := kf.dial(ctx)
 	if err != nil {
 		return kernelFailure(rep, err)
 	}
 	defer c.Close()
-	res, err := c.Apply(ctx, changes, ctmatch.ApplyOptions{Create: wf.create, Force: wf.force, Check: kf.check})
+	res, err := c.Apply(ctx, changes, ctmatch.ApplyOptions{Create: wf.create, Force: wf.force, Check: kf.check, NoHandles: !wf.echo})
 	if err != nil {
 		return kernelFailure(rep, err)
 	}

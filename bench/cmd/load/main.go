@@ -89,6 +89,7 @@ func run(file, netns, table string) error {
 	if err != nil {
 		return err
 	}
+	tx.NoHandles() // as ctmatch apply without --echo: no echo of every rule
 	tx.AddTable(expr.FamilyIP, table, nil)
 	chains := map[string]bool{}
 	ids := map[string]uint32{}

@@ -1,0 +1,84 @@
+package kernel
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/mdlayher/netlink"
+
+	"github.com/ctmatch/ctmatch/expr"
+)
+
+// The messages encoded straight into the batch are the bytes
+// netlink.AttributeEncoder makes of the same attributes.
+func TestEncodeMatchesAttributeEncoder(t *testing.T) {
+	k := newFake()
+	tx := k.conn().BeginAt(7)
+	base := &BaseChain{Type: "filter", Hook: HookInput, Priority: -150, Policy: PolicyDrop}
+	tx.AddTable(expr.FamilyInet, "tab", []byte{1, 2, 3})
+	tx.AddChain(expr.FamilyInet, "tab", "input", base, []byte("ud"))
+	tx.AddChain(expr.FamilyInet, "tab", "x", nil, nil)
+	tx.AddRule(expr.FamilyInet, "tab", "input", RuleSpec{Exprs: testExprs, UserData: []byte{9, 9, 9, 9, 9}})
+	tx.AddRule(expr.FamilyInet, "tab", "input", RuleSpec{Exprs: testExprs, Insert: true, Position: 12})
+	tx.DeleteRule(expr.FamilyInet, "tab", "input", 5)
+	b := tx.encode(1, true)
+	want := [][]byte{
+		encodeAttrs(func(ae *netlink.AttributeEncoder) {
+			ae.String(attrTableName, "tab")
+			ae.Bytes(attrTableUserdata, []byte{1, 2, 3})
+		}),
+		encodeAttrs(func(ae *netlink.AttributeEncoder) {
+			ae.String(attrChainTable, "tab")
+			ae.String(attrChainName, "input")
+			ae.Nested(attrChainHook, func(h *netlink.AttributeEncoder) error {
+				h.Uint32(attrHookNum, uint32(HookInput-1))
+				h.Uint32(attrHookPriority, uint32(base.Priority))
+				return nil
+			})
+			ae.Uint32(attrChainPolicy, nfDrop)
+			ae.String(attrChainType, "filter")
+			ae.Bytes(attrChainUserdata, []byte("ud"))
+		}),
+		encodeAttrs(func(ae *netlink.AttributeEncoder) {
+			ae.String(attrChainTable, "tab")
+			ae.String(attrChainName, "x")
+		}),
+		encodeAttrs(func(ae *netlink.AttributeEncoder) {
+			ae.String(attrRuleTable, "tab")
+			ae.String(attrRuleChain, "input")
+			ae.Bytes(attrRuleExpressions|netlink.Nested, testExprs)
+			ae.Bytes(attrRuleUserdata, []byte{9, 9, 9, 9, 9})
+		}),
+		encodeAttrs(func(ae *netlink.AttributeEncoder) {
+			ae.String(attrRuleTable, "tab")
+			ae.String(attrRuleChain, "input")
+			ae.Uint64(attrRulePosition, 12)
+			ae.Bytes(attrRuleExpressions|netlink.Nested, testExprs)
+		}),
+		encodeAttrs(func(ae *netlink.AttributeEncoder) {
+			ae.String(attrRuleTable, "tab")
+			ae.String(attrRuleChain, "input")
+			ae.Uint64(attrRuleHandle, 5)
+		}),
+	}
+	msgs, err := parseMessages(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != len(want)+2 {
+		t.Fatalf("%d messages, want %d", len(msgs), len(want)+2)
+	}
+	for i, w := range want {
+		ch := &tx.changes[i]
+		if got := tx.attrs(ch); !bytes.Equal(got, w) {
+			t.Errorf("change %d:\n got % x\nwant % x", i, got, w)
+		}
+		if m := msgs[i+1]; m.seq != uint32(i+2) || (ch.kind == addRule) != (m.flags&flagEcho != 0) {
+			t.Errorf("change %d: seq %d, flags %#x", i, m.seq, m.flags)
+		}
+	}
+	gen := encodeAttrs(func(ae *netlink.AttributeEncoder) { ae.Uint32(attrBatchGenID, 7) })
+	if got := b[nlmsgHdrLen+nfgenHdrLen : nlmsgHdrLen+nfgenHdrLen+len(gen)]; !bytes.Equal(got, gen) {
+		t.Errorf("BATCH_BEGIN's generation % x, want % x", got, gen)
+	}
+}
