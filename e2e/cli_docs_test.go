@@ -17,6 +17,7 @@ import (
 
 	"github.com/ctmatch/ctmatch/internal/ktest"
 	"github.com/ctmatch/ctmatch/internal/netns"
+	"github.com/ctmatch/ctmatch/internal/shellwords"
 )
 
 var updateDocs = flag.Bool("update", false, "rewrite the session examples of the documentation with what they print now")
@@ -158,61 +159,8 @@ func parseSession(path string, start int, lines []string) ([]sessionCmd, error) 
 	return out, nil
 }
 
-// splitCommand splits a command line into words as a POSIX shell does for
-// blanks, quotes and backslashes, with an optional here-document at the
-// end; anything a shell would expand or redirect is an error.
-func splitCommand(s string) (words []string, heredoc string, err error) {
-	var b strings.Builder
-	inWord := false
-	flush := func() {
-		if inWord {
-			words = append(words, b.String())
-		}
-		b.Reset()
-		inWord = false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == ' ' || c == '\t':
-			flush()
-		case c == '\'':
-			j := strings.IndexByte(s[i+1:], '\'')
-			if j < 0 {
-				return nil, "", fmt.Errorf("unterminated ' in %q", s)
-			}
-			b.WriteString(s[i+1 : i+1+j])
-			inWord = true
-			i += j + 1
-		case c == '"':
-			j := strings.IndexByte(s[i+1:], '"')
-			if j < 0 || strings.ContainsAny(s[i+1:i+1+j], "$`\\") {
-				return nil, "", fmt.Errorf("a double-quoted word in %q: use single quotes", s)
-			}
-			b.WriteString(s[i+1 : i+1+j])
-			inWord = true
-			i += j + 1
-		case c == '\\' && i+1 < len(s):
-			i++
-			b.WriteByte(s[i])
-			inWord = true
-		case c == '<' && !inWord && strings.HasPrefix(s[i:], "<<"):
-			tag := strings.Trim(strings.TrimSpace(s[i+2:]), `'"`)
-			if tag == "" || strings.ContainsAny(tag, " \t'\"") {
-				return nil, "", fmt.Errorf("bad here-document %q", s[i:])
-			}
-			flush()
-			return words, tag, nil
-		case strings.IndexByte("|&;<>()$`*?[{~\\", c) >= 0:
-			return nil, "", fmt.Errorf("%q has a meaning to the shell in %q: quote it", c, s)
-		default:
-			b.WriteByte(c)
-			inWord = true
-		}
-	}
-	flush()
-	return words, "", nil
-}
+// splitCommand splits a command line as a POSIX shell does (shellwords.Split).
+func splitCommand(s string) (words []string, heredoc string, err error) { return shellwords.Split(s) }
 
 // run runs the command in ns and returns what it printed and its status.
 func (c sessionCmd) run(t *testing.T, bin string, ns *netns.NS) (string, int) {
