@@ -38,7 +38,9 @@ type Change struct {
 	// Prepared may stand for Rule (which is then nil): the same rule made
 	// ready ahead of time with Prepare, so that a caller writing many rules
 	// need not keep every parsed rule and its nft rules until Apply. The
-	// AppliedChange of such a change has no Rules.
+	// AppliedChange of such a change has no Rules. A Prepared is used once:
+	// Apply lets go of its expressions as it queues them for the kernel,
+	// and refuses it after that.
 	Prepared *Prepared
 	Insert   bool
 	Index    int
@@ -58,6 +60,7 @@ type Prepared struct {
 	tableName string
 	words     string
 	pieces    []preparedPiece
+	spent     bool // Apply has sent its expressions and no longer has them
 }
 
 type preparedPiece struct {
@@ -412,6 +415,24 @@ func (c *Client) Apply(ctx context.Context, changes []Change, o ApplyOptions) (A
 			tx.AddChain(cr.Family, cr.Table, cr.Chain, cr.Base, nil)
 		}
 	}
+	// Size the batch once: every rule's message, with the expressions of
+	// the Prepared rules (those of the others are not lowered yet).
+	if g, ok := tx.(interface{ Grow(n, size int) }); ok {
+		pad := func(n int) int { return (n + 3) &^ 3 }
+		n, size := 0, 0
+		for i := range changes {
+			ch := &changes[i]
+			per := 36 + 12 + pad(len(ch.Table)+1) + pad(len(ch.Chain)+1) + pad(min(expr.MaxUserData, 10+len(res.Changes[i].Group.Words)))
+			for k := range ch.pieces() {
+				n++
+				size += per
+				if ch.Rule == nil {
+					size += pad(len(ch.Prepared.pieces[k].exprs))
+				}
+			}
+		}
+		g.Grow(n, size)
+	}
 	type sent struct{ change, piece int }
 	var adds []sent
 	emit := func(run []slot, before uint64) error {
@@ -419,6 +440,11 @@ func (c *Client) Apply(ctx context.Context, changes []Change, o ApplyOptions) (A
 			ch := &changes[s.change]
 			ac := &res.Changes[s.change]
 			for k := range ch.pieces() {
+				if ch.Rule == nil && ch.Prepared.pieces[k].exprs == nil {
+					// (Prepare never leaves them nil: the Prepared is in
+					// an earlier change of this Apply too.)
+					return changeError(ch, s.change, ErrInvalidChange, "the Prepared rule was already given to Apply (a Prepared rule is applied once)")
+				}
 				b, err := ch.lower(k)
 				if err != nil {
 					return changeError(ch, s.change, ErrInvalidChange, err.Error())
@@ -434,6 +460,11 @@ func (c *Client) Apply(ctx context.Context, changes []Change, o ApplyOptions) (A
 				}
 				tx.AddRule(ch.Family, ch.Table, ch.Chain, kernel.RuleSpec{Exprs: b, UserData: ud, Insert: before != 0, Position: before, Source: ch.Source})
 				adds = append(adds, sent{s.change, k})
+				if ch.Rule == nil {
+					// The transaction has copied the bytes: let them go.
+					ch.Prepared.pieces[k].exprs = nil
+					ch.Prepared.spent = true
+				}
 			}
 		}
 		return nil
@@ -580,6 +611,9 @@ func validPrepared(ch *Change, i int) error {
 	p := ch.Prepared
 	if ch.Source == "" {
 		ch.Source = p.words
+	} else if strings.HasSuffix(ch.Source, p.words) {
+		// The usual "FILE:LINE: WORDS": keep the words once.
+		p.words = ch.Source[len(ch.Source)-len(p.words):]
 	}
 	switch ch.Family {
 	case expr.FamilyIP, expr.FamilyIP6, expr.FamilyInet:
@@ -594,6 +628,9 @@ func validPrepared(ch *Change, i int) error {
 	}
 	if ch.Family == expr.FamilyIP && p.ipv6 || ch.Family == expr.FamilyIP6 && !p.ipv6 {
 		return changeError(ch, i, ErrInvalidChange, fmt.Sprintf("an %v table takes %s words", ch.Family, map[bool]string{true: "ip6tables", false: "iptables"}[ch.Family == expr.FamilyIP6]))
+	}
+	if p.spent {
+		return changeError(ch, i, ErrInvalidChange, "the Prepared rule was already given to Apply (a Prepared rule is applied once)")
 	}
 	if len(p.pieces) == 0 || len(p.pieces) > 255 {
 		return changeError(ch, i, ErrInvalidChange, fmt.Sprintf("a rule of %d nft rules", len(p.pieces)))

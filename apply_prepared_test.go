@@ -3,6 +3,7 @@ package ctmatch
 import (
 	"bytes"
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/ctmatch/ctmatch/expr"
@@ -56,5 +57,34 @@ func TestApplyPrepared(t *testing.T) {
 				t.Errorf("chain %s rule %d differs", ca.c.Name, k)
 			}
 		}
+	}
+}
+
+// A Prepared rule gives its bytes up to the transaction: given to Apply a
+// second time, or twice in one call, it is refused before anything is sent.
+func TestApplyPreparedOnce(t *testing.T) {
+	const fam = expr.FamilyInet
+	p, err := Prepare(translate(t, fam, "-m conntrack --ctstate NEW -j ACCEPT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFakeConn()
+	ch := Change{Family: fam, Table: "fw", Chain: "input", Prepared: p}
+	if _, err := f.client().Apply(context.Background(), []Change{ch, ch}, ApplyOptions{Create: true}); !errors.Is(err, ErrInvalidChange) {
+		t.Fatalf("the same Prepared twice in one Apply: err = %v, want ErrInvalidChange", err)
+	}
+	if tb := f.table(fam, "fw"); tb != nil {
+		t.Fatalf("a refused Apply created table fw: %+v", tb)
+	}
+	q, err := Prepare(translate(t, fam, "-m conntrack --ctstate NEW -j ACCEPT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch.Prepared = q
+	if _, err := f.client().Apply(context.Background(), []Change{ch}, ApplyOptions{Create: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.client().Apply(context.Background(), []Change{ch}, ApplyOptions{}); !errors.Is(err, ErrInvalidChange) {
+		t.Fatalf("a Prepared applied again: err = %v, want ErrInvalidChange", err)
 	}
 }

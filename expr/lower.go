@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/mdlayher/netlink"
 )
@@ -59,8 +60,10 @@ func (r Rule) Lower(f Family) ([]byte, error) {
 	default:
 		return nil, &InvalidRuleError{Family: f, Match: -1, Reason: "unknown table family"}
 	}
-	ae := netlink.NewAttributeEncoder()
-	ae.ByteOrder = binary.BigEndian
+	// The expressions are written into a pooled scratch buffer and
+	// returned as one allocation of their exact size.
+	ae := encPool.Get().(*enc)
+	defer func() { ae.b = ae.b[:0]; encPool.Put(ae) }()
 	for i, m := range r.Matches {
 		if err := checkMatch(f, m); err != nil {
 			return nil, &InvalidRuleError{Family: f, Match: i, Text: string(appendMatch(nil, m)), Reason: err.Error()}
@@ -68,18 +71,17 @@ func (r Rule) Lower(f Family) ([]byte, error) {
 		lowerMatch(ae, m)
 	}
 	if r.Counter {
-		putExpr(ae, "counter", func(*netlink.AttributeEncoder) {})
+		ae.endExpr(ae.expr("counter"))
 	}
 	if err := checkVerdict(r.Verdict); err != nil {
 		return nil, &InvalidRuleError{Family: f, Match: -1, Text: r.Verdict.String(), Reason: err.Error()}
 	}
 	lowerVerdict(ae, r.Verdict)
-	b, err := ae.Encode()
-	if err != nil {
+	if len(ae.b) > 1<<16-1 {
 		// Only an attribute above 64 KiB fails, and none of these can.
-		return nil, &InvalidRuleError{Family: f, Match: -1, Reason: err.Error()}
+		return nil, &InvalidRuleError{Family: f, Match: -1, Reason: "expressions of more than 64 KiB"}
 	}
-	return b, nil
+	return append(make([]byte, 0, len(ae.b)), ae.b...), nil
 }
 
 // An InvalidRuleError says why Lower cannot encode a rule.
@@ -215,42 +217,104 @@ func checkVerdict(v Verdict) error {
 	return fmt.Errorf("unknown verdict %d", v.Kind)
 }
 
-// putExpr appends one expression to the list.
-func putExpr(ae *netlink.AttributeEncoder, name string, data func(*netlink.AttributeEncoder)) {
-	ae.Nested(attrListElem, func(el *netlink.AttributeEncoder) error {
-		el.String(attrExprName, name)
-		el.Nested(attrExprData, func(d *netlink.AttributeEncoder) error {
-			data(d)
-			return nil
-		})
-		return nil
-	})
+// enc appends netlink attributes to b as netlink.AttributeEncoder (with
+// ByteOrder big endian) marshals them: a 4-byte header (length without
+// padding, type) in host order, the payload, padding to 4 bytes; nested
+// attributes carry NLA_F_NESTED.
+type enc struct{ b []byte }
+
+var encPool = sync.Pool{New: func() any { return &enc{b: make([]byte, 0, 1024)} }}
+
+// attr appends an attribute with payload data.
+func (e *enc) attr(typ uint16, data []byte) {
+	e.b = binary.NativeEndian.AppendUint16(e.b, uint16(4+len(data)))
+	e.b = binary.NativeEndian.AppendUint16(e.b, typ)
+	e.b = append(e.b, data...)
+	e.pad()
 }
 
-// putData appends a data register holding value.
-func putData(ae *netlink.AttributeEncoder, typ uint16, value []byte) {
-	ae.Nested(typ, func(d *netlink.AttributeEncoder) error {
-		d.Bytes(attrDataValue, value)
-		return nil
-	})
+func (e *enc) pad() {
+	for len(e.b)%4 != 0 {
+		e.b = append(e.b, 0)
+	}
 }
 
-func putCt(ae *netlink.AttributeEncoder, key CtKey, dir *Dir) {
-	putExpr(ae, "ct", func(d *netlink.AttributeEncoder) {
-		d.Uint32(attrCtKey, uint32(key))
-		d.Uint32(attrCtDreg, reg1)
-		if dir != nil {
-			d.Uint8(attrCtDirection, uint8(*dir))
-		}
-	})
+// u32 appends a big-endian u32 attribute.
+func (e *enc) u32(typ uint16, v uint32) {
+	e.b = binary.NativeEndian.AppendUint16(e.b, 8)
+	e.b = binary.NativeEndian.AppendUint16(e.b, typ)
+	e.b = binary.BigEndian.AppendUint32(e.b, v)
 }
 
-func putCmp(ae *netlink.AttributeEncoder, op uint32, value []byte) {
-	putExpr(ae, "cmp", func(d *netlink.AttributeEncoder) {
-		d.Uint32(attrCmpSreg, reg1)
-		d.Uint32(attrCmpOp, op)
-		putData(d, attrCmpData, value)
-	})
+func (e *enc) u8(typ uint16, v uint8) {
+	e.b = binary.NativeEndian.AppendUint16(e.b, 5)
+	e.b = binary.NativeEndian.AppendUint16(e.b, typ)
+	e.b = append(e.b, v, 0, 0, 0)
+}
+
+// str appends a NUL-terminated string attribute.
+func (e *enc) str(typ uint16, s string) {
+	e.b = binary.NativeEndian.AppendUint16(e.b, uint16(4+len(s)+1))
+	e.b = binary.NativeEndian.AppendUint16(e.b, typ)
+	e.b = append(e.b, s...)
+	e.b = append(e.b, 0)
+	e.pad()
+}
+
+// nest starts a nested attribute; end closes it.
+func (e *enc) nest(typ uint16) int {
+	at := len(e.b)
+	e.b = binary.NativeEndian.AppendUint16(e.b, 0)
+	e.b = binary.NativeEndian.AppendUint16(e.b, typ|netlink.Nested)
+	return at
+}
+
+func (e *enc) end(at int) {
+	binary.NativeEndian.PutUint16(e.b[at:], uint16(len(e.b)-at))
+}
+
+// expr starts one expression of the list; its data follows, and end(at)
+// closes it.
+func (e *enc) expr(name string) (at int) {
+	at = e.nest(attrListElem)
+	e.str(attrExprName, name)
+	e.nest(attrExprData)
+	return at
+}
+
+// endExpr closes the expression started at at (and its NFTA_EXPR_DATA,
+// which is its last attribute).
+func (e *enc) endExpr(at int) {
+	// NFTA_EXPR_DATA starts after the list element's header and the name.
+	name := int(binary.NativeEndian.Uint16(e.b[at+4:]))
+	data := at + 4 + (name+3)&^3
+	e.end(data)
+	e.end(at)
+}
+
+// data appends a data register holding value.
+func (e *enc) data(typ uint16, value []byte) {
+	at := e.nest(typ)
+	e.attr(attrDataValue, value)
+	e.end(at)
+}
+
+func putCt(e *enc, key CtKey, dir *Dir) {
+	at := e.expr("ct")
+	e.u32(attrCtKey, uint32(key))
+	e.u32(attrCtDreg, reg1)
+	if dir != nil {
+		e.u8(attrCtDirection, uint8(*dir))
+	}
+	e.endExpr(at)
+}
+
+func putCmp(e *enc, op uint32, value []byte) {
+	at := e.expr("cmp")
+	e.u32(attrCmpSreg, reg1)
+	e.u32(attrCmpOp, op)
+	e.data(attrCmpData, value)
+	e.endExpr(at)
 }
 
 // putBitwise appends reg 1 = (reg 1 & mask) ^ 0. nft 1.0.6 sends
@@ -258,53 +322,54 @@ func putCmp(ae *netlink.AttributeEncoder, op uint32, value []byte) {
 // ("ct state & 0x30 != 0", "ct original ip saddr & 255.0.255.0 == 10.0.5.0"),
 // and leaves it out when the bitwise comes from a flag list or a prefix
 // ("ct state new", "10.16.0.0/12"); op says which.
-func putBitwise(ae *netlink.AttributeEncoder, mask []byte, op bool) {
-	putExpr(ae, "bitwise", func(d *netlink.AttributeEncoder) {
-		d.Uint32(attrBitwiseSreg, reg1)
-		d.Uint32(attrBitwiseDreg, reg1)
-		if op {
-			d.Uint32(attrBitwiseOp, bitwiseMaskXor)
-		}
-		d.Uint32(attrBitwiseLen, uint32(len(mask)))
-		putData(d, attrBitwiseMask, mask)
-		putData(d, attrBitwiseXor, make([]byte, len(mask)))
-	})
+func putBitwise(e *enc, mask []byte, op bool) {
+	at := e.expr("bitwise")
+	e.u32(attrBitwiseSreg, reg1)
+	e.u32(attrBitwiseDreg, reg1)
+	if op {
+		e.u32(attrBitwiseOp, bitwiseMaskXor)
+	}
+	e.u32(attrBitwiseLen, uint32(len(mask)))
+	e.data(attrBitwiseMask, mask)
+	var zero [16]byte
+	e.data(attrBitwiseXor, zero[:len(mask)])
+	e.endExpr(at)
 }
 
-func putByteorderHton(ae *netlink.AttributeEncoder, size int) {
-	putExpr(ae, "byteorder", func(d *netlink.AttributeEncoder) {
-		d.Uint32(attrByteorderSreg, reg1)
-		d.Uint32(attrByteorderDreg, reg1)
-		d.Uint32(attrByteorderOp, byteorderHton)
-		d.Uint32(attrByteorderLen, uint32(size))
-		d.Uint32(attrByteorderSize, uint32(size))
-	})
+func putByteorderHton(e *enc, size int) {
+	at := e.expr("byteorder")
+	e.u32(attrByteorderSreg, reg1)
+	e.u32(attrByteorderDreg, reg1)
+	e.u32(attrByteorderOp, byteorderHton)
+	e.u32(attrByteorderLen, uint32(size))
+	e.u32(attrByteorderSize, uint32(size))
+	e.endExpr(at)
 }
 
-func putRange(ae *netlink.AttributeEncoder, op uint32, from, to []byte) {
-	putExpr(ae, "range", func(d *netlink.AttributeEncoder) {
-		d.Uint32(attrRangeSreg, reg1)
-		d.Uint32(attrRangeOp, op)
-		putData(d, attrRangeFromData, from)
-		putData(d, attrRangeToData, to)
-	})
+func putRange(e *enc, op uint32, from, to []byte) {
+	at := e.expr("range")
+	e.u32(attrRangeSreg, reg1)
+	e.u32(attrRangeOp, op)
+	e.data(attrRangeFromData, from)
+	e.data(attrRangeToData, to)
+	e.endExpr(at)
 }
 
 // lowerMatch appends the expressions of a match that checkMatch accepted.
-func lowerMatch(ae *netlink.AttributeEncoder, m Match) {
+func lowerMatch(ae *enc, m Match) {
 	switch m := m.(type) {
 	case Nfproto:
-		putExpr(ae, "meta", func(d *netlink.AttributeEncoder) {
-			d.Uint32(attrMetaKey, metaNfproto)
-			d.Uint32(attrMetaDreg, reg1)
-		})
+		at := ae.expr("meta")
+		ae.u32(attrMetaKey, metaNfproto)
+		ae.u32(attrMetaDreg, reg1)
+		ae.endExpr(at)
 		putCmp(ae, cmpEq, []byte{byte(m.Family)})
 	case Ct:
 		lowerCt(ae, m)
 	}
 }
 
-func lowerCt(ae *netlink.AttributeEncoder, c Ct) {
+func lowerCt(ae *enc, c Ct) {
 	k := keyInfos[c.Key]
 	var dir *Dir
 	if k.dir {
@@ -351,7 +416,7 @@ func value(v uint32, size int, host bool) []byte {
 	return binary.BigEndian.AppendUint32(nil, v)[4-size:]
 }
 
-func lowerValue(ae *netlink.AttributeEncoder, c Ct, k keyInfo) {
+func lowerValue(ae *enc, c Ct, k keyInfo) {
 	switch c.Op {
 	case OpEq, OpNeq:
 		op := uint32(cmpEq)
@@ -373,7 +438,7 @@ func lowerValue(ae *netlink.AttributeEncoder, c Ct, k keyInfo) {
 	}
 }
 
-func lowerAddr(ae *netlink.AttributeEncoder, c Ct) {
+func lowerAddr(ae *enc, c Ct) {
 	op := uint32(cmpEq)
 	if c.Op == OpNeq {
 		op = cmpNeq
@@ -400,7 +465,7 @@ func lowerAddr(ae *netlink.AttributeEncoder, c Ct) {
 	putCmp(ae, op, addr)
 }
 
-func lowerVerdict(ae *netlink.AttributeEncoder, v Verdict) {
+func lowerVerdict(ae *enc, v Verdict) {
 	var code int32
 	switch v.Kind {
 	case VerdictNone:
@@ -416,17 +481,15 @@ func lowerVerdict(ae *netlink.AttributeEncoder, v Verdict) {
 	case VerdictGoto:
 		code = codeGoto
 	}
-	putExpr(ae, "immediate", func(d *netlink.AttributeEncoder) {
-		d.Uint32(attrImmediateDreg, regVerdict)
-		d.Nested(attrImmediateData, func(data *netlink.AttributeEncoder) error {
-			data.Nested(attrDataVerdict, func(vd *netlink.AttributeEncoder) error {
-				vd.Uint32(attrVerdictCode, uint32(code))
-				if v.Kind == VerdictJump || v.Kind == VerdictGoto {
-					vd.String(attrVerdictChain, v.Chain)
-				}
-				return nil
-			})
-			return nil
-		})
-	})
+	at := ae.expr("immediate")
+	ae.u32(attrImmediateDreg, regVerdict)
+	data := ae.nest(attrImmediateData)
+	vd := ae.nest(attrDataVerdict)
+	ae.u32(attrVerdictCode, uint32(code))
+	if v.Kind == VerdictJump || v.Kind == VerdictGoto {
+		ae.str(attrVerdictChain, v.Chain)
+	}
+	ae.end(vd)
+	ae.end(data)
+	ae.endExpr(at)
 }

@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -115,6 +117,22 @@ func (tx *Tx) Generation() uint32 { return tx.gen }
 // added all the same; list the chain to learn their handles.
 func (tx *Tx) NoHandles() { tx.noHandle = true }
 
+// Grow makes room for n more changes taking size more bytes of messages in
+// the batch, so that adding many changes whose size is known ahead grows
+// the batch once instead of doubling it again and again (each doubling
+// copies it and leaves the old copy to the garbage collector). A rule's
+// message takes 36 bytes besides its table and chain names (each padded to
+// 4 bytes with its NUL), its position (12 bytes), its expressions and its
+// userdata (each padded to 4 bytes).
+func (tx *Tx) Grow(n, size int) {
+	if n > 0 {
+		tx.changes = slices.Grow(tx.changes, n)
+	}
+	if size > 0 {
+		tx.buf = slices.Grow(tx.buf, size)
+	}
+}
+
 // Len returns the number of changes recorded.
 func (tx *Tx) Len() int { return len(tx.changes) }
 
@@ -127,29 +145,37 @@ const (
 	deleteRule
 )
 
-// change is one message of the batch.
+// change is one message of the batch. A batch may hold a great many: it
+// keeps only what Commit needs after the message is encoded (the bytes of
+// the expressions and userdata are in the batch alone).
 type change struct {
-	kind     changeKind
-	family   expr.Family
-	table    string
-	chain    string // the chain's name for addChain
-	base     *BaseChain
-	userdata []byte
-	rule     RuleSpec // without Exprs and UserData: they are in the batch
-	handle   uint64   // deleteRule
+	kind   changeKind
+	family expr.Family
+	seq    uint32
+	table  string
+	chain  string // the chain's name for addChain
+	base   *BaseChain
+	rule   ruleInfo
+	handle uint64 // deleteRule
 
-	exprsLen, udLen int // of the rule's expressions and userdata
-	exprsOff        int // where the expressions are in Tx.buf
+	exprsLen, udLen int32 // of the rule's expressions, of the userdata
+	exprsOff        int   // where the expressions are in Tx.buf
 
 	off, len int // of the message in Tx.buf
-	seq      uint32
+}
+
+// ruleInfo is what a change keeps of its RuleSpec.
+type ruleInfo struct {
+	Insert   bool
+	Position uint64
+	Source   string
 }
 
 // AddTable creates table name in family f, with userdata (at most 256 bytes)
 // or nil. The table must not exist (NLM_F_EXCL): an existing table is never
 // modified.
 func (tx *Tx) AddTable(f expr.Family, name string, userdata []byte) {
-	tx.add(change{kind: addTable, family: f, table: name, userdata: clone(userdata)})
+	tx.add(change{kind: addTable, family: f, table: name}, nil, userdata)
 }
 
 // AddChain creates chain name in table of family f: a base chain when base
@@ -161,32 +187,31 @@ func (tx *Tx) AddChain(f expr.Family, table, name string, base *BaseChain, userd
 		bc := *base
 		b = &bc
 	}
-	tx.add(change{kind: addChain, family: f, table: table, chain: name, base: b, userdata: clone(userdata)})
+	tx.add(change{kind: addChain, family: f, table: table, chain: name, base: b}, nil, userdata)
 }
 
 // AddRule adds a rule to chain in table of family f. Commit's Result
 // carries its handle.
 func (tx *Tx) AddRule(f expr.Family, table, chain string, r RuleSpec) {
-	tx.add(change{kind: addRule, family: f, table: table, chain: chain, rule: r})
+	tx.add(change{kind: addRule, family: f, table: table, chain: chain, rule: ruleInfo{Insert: r.Insert, Position: r.Position, Source: r.Source}}, r.Exprs, r.UserData)
 }
 
 // DeleteRule deletes the rule with handle from chain in table of family f.
 func (tx *Tx) DeleteRule(f expr.Family, table, chain string, handle uint64) {
-	tx.add(change{kind: deleteRule, family: f, table: table, chain: chain, handle: handle})
+	tx.add(change{kind: deleteRule, family: f, table: table, chain: chain, handle: handle}, nil, nil)
 }
 
 // add records ch and encodes its message at the end of the batch (its
 // sequence number and echo flag are written when it is sent). A rule's
 // expressions and userdata are copied into the batch and not kept
 // otherwise.
-func (tx *Tx) add(ch change) {
+func (tx *Tx) add(ch change, exprs, userdata []byte) {
 	ch.off = len(tx.buf)
-	tx.buf = ch.appendMessage(tx.buf)
+	tx.buf = ch.appendMessage(tx.buf, exprs, userdata)
 	ch.len = len(tx.buf) - ch.off
-	if ch.kind == addRule {
-		ch.exprsLen, ch.udLen = len(ch.rule.Exprs), len(ch.rule.UserData)
-		ch.rule.Exprs, ch.rule.UserData = nil, nil
-	}
+	// (Lengths past 2 GiB are kept as 2 GiB - 1: check refuses them all the
+	// same.)
+	ch.exprsLen, ch.udLen = int32(min(len(exprs), math.MaxInt32)), int32(min(len(userdata), math.MaxInt32))
 	tx.changes = append(tx.changes, ch)
 }
 
@@ -233,8 +258,8 @@ func (ch *change) check() string {
 			return s
 		}
 	}
-	if len(ch.userdata) > userdataMaxLen {
-		return fmt.Sprintf("userdata of %d bytes (at most %d)", len(ch.userdata), userdataMaxLen)
+	if ch.kind != addRule && ch.udLen > userdataMaxLen {
+		return fmt.Sprintf("userdata of %d bytes (at most %d)", ch.udLen, userdataMaxLen)
 	}
 	switch ch.kind {
 	case addChain:
@@ -287,7 +312,7 @@ func checkName(what, s string) string {
 // and NLM_F_ECHO on a rule (send sets both). A rule's expressions
 // (at most maxAttrPayload bytes: check refuses more before anything is sent)
 // are copied in as they are, and ch.exprsOff set.
-func (ch *change) appendMessage(b []byte) []byte {
+func (ch *change) appendMessage(b, exprs, userdata []byte) []byte {
 	start := len(b)
 	var typ, flags uint16
 	b = appendMessage(b, 0, 0, 0, ch.family, 0, nil)
@@ -295,8 +320,8 @@ func (ch *change) appendMessage(b []byte) []byte {
 	case addTable:
 		typ, flags = nftType(msgNewTable), flagRequest|flagAck|flagCreate|flagExcl
 		b = appendAttrString(b, attrTableName, ch.table)
-		if ch.userdata != nil {
-			b = appendAttr(b, attrTableUserdata, ch.userdata)
+		if userdata != nil {
+			b = appendAttr(b, attrTableUserdata, userdata)
 		}
 	case addChain:
 		typ, flags = nftType(msgNewChain), flagRequest|flagAck|flagCreate|flagExcl
@@ -315,8 +340,8 @@ func (ch *change) appendMessage(b []byte) []byte {
 			b = appendAttrU32(b, attrChainPolicy, policy)
 			b = appendAttrString(b, attrChainType, bc.typ())
 		}
-		if ch.userdata != nil {
-			b = appendAttr(b, attrChainUserdata, ch.userdata)
+		if userdata != nil {
+			b = appendAttr(b, attrChainUserdata, userdata)
 		}
 	case addRule:
 		typ, flags = nftType(msgNewRule), flagRequest|flagAck|flagEcho|flagCreate
@@ -329,9 +354,9 @@ func (ch *change) appendMessage(b []byte) []byte {
 			b = appendAttrU64(b, attrRulePosition, ch.rule.Position)
 		}
 		ch.exprsOff = len(b) + 4
-		b = appendAttr(b, attrRuleExpressions|netlink.Nested, ch.rule.Exprs)
-		if ch.rule.UserData != nil {
-			b = appendAttr(b, attrRuleUserdata, ch.rule.UserData)
+		b = appendAttr(b, attrRuleExpressions|netlink.Nested, exprs)
+		if userdata != nil {
+			b = appendAttr(b, attrRuleUserdata, userdata)
 		}
 	case deleteRule:
 		typ, flags = nftType(msgDelRule), flagRequest|flagAck
@@ -354,7 +379,7 @@ func (tx *Tx) attrs(ch *change) []byte {
 
 // exprs returns a rule's expressions in the batch.
 func (tx *Tx) exprs(ch *change) []byte {
-	return tx.buf[ch.exprsOff : ch.exprsOff+ch.exprsLen]
+	return tx.buf[ch.exprsOff : ch.exprsOff+int(ch.exprsLen)]
 }
 
 // appendAttr appends an attribute of type typ (its flags included) with

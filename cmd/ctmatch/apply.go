@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -68,6 +70,12 @@ rejects, or bad usage.`,
 	return cmd
 }
 
+// memLimitPerByte is the soft memory limit of a big apply per byte of input
+// (plus 32 MiB): a line of about 100 bytes becomes about 1.5 nft rules, whose
+// messages take about 800 bytes in the batch, besides what is kept of the
+// line until the commit.
+const memLimitPerByte = 16
+
 func runApply(cmd *cobra.Command, o *applyOptions) error {
 	if o.words.file == "" {
 		return usageError("apply reads its commands from a file: -f FILE, or -f - for standard input")
@@ -81,13 +89,37 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 	}
 	rep := &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}
 	popts := o.words.parseOptions(cmd.Context())
-	var changes []ctmatch.Change
+	// A big file makes a big batch: hold the garbage collector to a soft
+	// limit in proportion to the input, so that the heap does not grow to
+	// twice what is live (GOGC) while the rules are read and the batch is
+	// built. GOMEMLIMIT, when set, is left as it is.
+	size := 0
 	for _, src := range srcs {
+		size += len(src.text)
+	}
+	if size >= 1<<20 && debug.SetMemoryLimit(-1) == math.MaxInt64 {
+		debug.SetMemoryLimit(int64(memLimitPerByte*size + 32<<20))
+	}
+	// The table and chain names of the changes, shared, so that no change
+	// keeps its line.
+	names := map[string]string{}
+	intern := func(s string) string {
+		if t, ok := names[s]; ok {
+			return t
+		}
+		t := strings.Clone(s)
+		names[t] = t
+		return t
+	}
+	changes := make([]ctmatch.Change, 0, len(srcs))
+	for i, src := range srcs {
 		ch, err := applyLine(src, popts, o.noCounter)
 		if err != nil {
 			rep.report(src, err)
 			continue
 		}
+		ch.Table, ch.Chain = intern(ch.Table), intern(ch.Chain)
+		srcs[i] = source{} // the line is no longer needed
 		if !o.write.echo {
 			// Without --echo nothing prints the nft rules: lower the rule
 			// now and drop its parse and its nft rules, so that a long
