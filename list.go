@@ -72,8 +72,9 @@ type ListedGroup struct {
 type Piece struct {
 	Handle uint64
 	// Rule is the rule's IR; valid when Raised.
-	Rule   expr.Rule
-	Raised bool
+	Rule     expr.Rule
+	Raised   bool
+	raiseErr error // why Raise refused the rule
 	// Exprs are the expressions as the kernel dumped them
 	// (NFTA_RULE_EXPRESSIONS); Debug the same as libnftnl debug lines.
 	Exprs []byte
@@ -168,9 +169,8 @@ func groupRules(f expr.Family, rules []kernel.Rule) []ListedGroup {
 	for i, r := range rules {
 		p := Piece{Handle: r.Handle, Exprs: r.Exprs, Counter: r.Counter}
 		p.Debug, _ = expr.DebugLines(r.Exprs)
-		if ir, err := expr.Raise(f, r.Exprs); err == nil {
-			p.Rule, p.Raised = ir, true
-		}
+		p.Rule, p.raiseErr = expr.Raise(f, r.Exprs)
+		p.Raised = p.raiseErr == nil
 		comment, g, err := expr.ParseUserData(r.UserData)
 		p.Comment = comment
 		if err == nil {
@@ -181,8 +181,7 @@ func groupRules(f expr.Family, rules []kernel.Rule) []ListedGroup {
 	var out []ListedGroup
 	for i := 0; i < len(pieces); {
 		if !pieces[i].Raised {
-			_, err := expr.Raise(f, pieces[i].Exprs)
-			out = append(out, ListedGroup{Pieces: pieces[i : i+1 : i+1], Err: err})
+			out = append(out, ListedGroup{Pieces: pieces[i : i+1 : i+1], Err: pieces[i].raiseErr})
 			i++
 			continue
 		}

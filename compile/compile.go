@@ -186,6 +186,14 @@ func (p *piece) requireStates(s uint32) {
 // conntrack match can multiply them by three.
 const maxPieces = 64
 
+// maxMatchPieces is the most pieces one conntrack match becomes (A, B and C
+// of decompose): the longest run decompile groups by shape alone.
+const maxMatchPieces = 3
+
+// maxExpireSecond is the last whole second nft's 32-bit milliseconds can
+// hold entirely: its range is clamped to 2³²−1 ms.
+const maxExpireSecond = math.MaxUint32 / 1000
+
 // viable drops the pieces no packet can match.
 func viable(ps []piece) []piece {
 	out := ps[:0]

@@ -71,7 +71,7 @@ func decompileAt(rules []Listed, i int, table expr.Family) Decompiled {
 	}
 	// By shape: the longest run of up to three rules with the same verdict
 	// that one iptables rule compiles to.
-	for n := min(3, len(rules)-i); n > 1; n-- {
+	for n := min(maxMatchPieces, len(rules)-i); n > 1; n-- {
 		run := rulesOf(rules[i : i+n])
 		if anyGrouped(rules[i : i+n]) {
 			continue
@@ -299,7 +299,11 @@ func (s *matchSet) addCt(c expr.Ct, fam parse.Family) error {
 			return bad()
 		}
 		reply := (c.Lo == 1) == (c.Op == expr.OpEq)
-		s.add(parse.OptDir, false, map[bool]string{false: "ORIGINAL", true: "REPLY"}[reply], false)
+		dir := parse.DirOriginal
+		if reply {
+			dir = parse.DirReply
+		}
+		s.add(parse.OptDir, false, dir.String(), false)
 	case expr.CtProtocol:
 		if c.Op != expr.OpEq && c.Op != expr.OpNeq || c.Lo == 0 || c.Lo > 255 {
 			return bad()
@@ -328,7 +332,7 @@ func (s *matchSet) addCt(c expr.Ct, fam parse.Family) error {
 		}
 		hi := uint64(c.Hi)
 		if hi == math.MaxUint32 {
-			hi = 4294967*1000 + 999
+			hi = maxExpireSecond*1000 + 999
 		}
 		if hi%1000 != 999 {
 			return bad()
@@ -459,7 +463,6 @@ func groupCandidates(pieces []expr.Rule, fam parse.Family) []string {
 		}
 	}
 	// Negated: A holds NB∖R, B tests ! R∖NB and ! N.
-	nb := uint32(expr.StateInvalid | expr.StateUntracked)
 	var aSet, bNeg uint32
 	for i, p := range pieces {
 		for _, m := range p.Matches {

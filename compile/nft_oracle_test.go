@@ -155,3 +155,37 @@ func joinRules(rs []expr.Rule) string {
 	}
 	return strings.Join(s, "\n  ")
 }
+
+// TestParsesInNft106 checks expr.Rule.ParsesInNft106, which decides when
+// translate warns that nft 1.0.6 cannot read a line, against nft 1.0.6 itself:
+// every golden rule with a port match, and every rule of the port cases'
+// tables, is loaded alone.
+func TestParsesInNft106(t *testing.T) {
+	ns := ktest.Namespace(t, "nft")
+	refused, loaded := 0, 0
+	for _, c := range tableCases(t) {
+		for _, r := range compileCase(t, c) {
+			text := r.String()
+			if !strings.Contains(text, "proto-") && !strings.Contains(text, "protocol") {
+				continue
+			}
+			script := "flush ruleset\nadd table " + c.table.String() + " t\nadd chain " + c.table.String() + " t c\n"
+			if v := r.Verdict; v.Chain != "" {
+				script += "add chain " + c.table.String() + " t " + v.Chain + "\n"
+			}
+			_, errOut, err := ktest.Exec(ns, script+"add rule "+c.table.String()+" t c "+text+"\n", "nft", "-f", "-")
+			if got, want := err == nil, r.ParsesInNft106(); got != want {
+				t.Errorf("%s: %q: nft 1.0.6 loads it: %v, ParsesInNft106: %v %s", c.key(), text, got, want, errOut)
+			}
+			if err == nil {
+				loaded++
+			} else {
+				refused++
+			}
+		}
+	}
+	if refused == 0 || loaded == 0 {
+		t.Fatalf("%d rules refused and %d loaded: the check saw only one side", refused, loaded)
+	}
+	t.Logf("%d rules nft 1.0.6 refuses, %d it loads, as ParsesInNft106 says", refused, loaded)
+}

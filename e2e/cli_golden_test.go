@@ -128,7 +128,7 @@ func TestCLIGoldenCases(t *testing.T) {
 			nf = 2
 		}
 		for i, p := range pieces {
-			a, b := listElems(ours[i].Exprs), listElems(handRules[i].Exprs)
+			a, b := listElems(t, ours[i].Exprs), listElems(t, handRules[i].Exprs)
 			if p.skipPre > 0 {
 				b = append(b[:nf:nf], b[nf+p.skipPre:]...)
 			}
@@ -182,7 +182,7 @@ func TestCLIGoldenCases(t *testing.T) {
 			t.Fatalf("%v: %d rules relisted, want %d", table, len(relisted), len(kept))
 		}
 		for k, i := range kept {
-			if d := sameExprs(listElems(ours[i].Exprs), listElems(relisted[k].Exprs)); d != "" {
+			if d := sameExprs(listElems(t, ours[i].Exprs), listElems(t, relisted[k].Exprs)); d != "" {
 				t.Errorf("%v %s: list -o nft gave %q, which nft loads otherwise: %s", table, pieces[i].name, texts[i], d)
 			}
 		}

@@ -111,7 +111,7 @@ func TestExportKernel(t *testing.T) {
 			t.Fatalf("%v: %d and %d rules dumped, want %d", table, len(ours), len(theirs), len(all))
 		}
 		for i, l := range all {
-			a, b := listElems(ours[i].Exprs), listElems(theirs[i].Exprs)
+			a, b := listElems(t, ours[i].Exprs), listElems(t, theirs[i].Exprs)
 			if len(a) != len(b) {
 				t.Errorf("%v %s: %q: %d expressions in the kernel, %d through google/nftables", table, l.name, l.rule.String(), len(a), len(b))
 				continue

@@ -41,13 +41,18 @@ func goldenCases(t *testing.T) []goldenCase {
 	return out
 }
 
-// listElems splits an NFTA_RULE_EXPRESSIONS payload into its list elements.
-func listElems(b []byte) [][]byte {
+// listElems splits an NFTA_RULE_EXPRESSIONS payload into its list elements;
+// bytes it cannot split fail the test.
+func listElems(t *testing.T, b []byte) [][]byte {
+	t.Helper()
 	var out [][]byte
-	for len(b) >= 4 {
-		n := int(binary.NativeEndian.Uint16(b))
+	for len(b) > 0 {
+		n := 0
+		if len(b) >= 4 {
+			n = int(binary.NativeEndian.Uint16(b))
+		}
 		if n < 4 || n > len(b) {
-			break
+			t.Fatalf("expression list: %d bytes left that are not a list element: % x", len(b), b)
 		}
 		out = append(out, b[:n])
 		adv := (n + 3) &^ 3
@@ -147,8 +152,11 @@ func TestKernelBytesMatchNft(t *testing.T) {
 			t.Fatalf("%v: %d and %d rules dumped, want %d", table, len(ours), len(hand), len(all))
 		}
 		for i, l := range all {
-			a := listElems(ours[i].Exprs)
-			b := listElems(hand[i].Exprs)
+			a := listElems(t, ours[i].Exprs)
+			b := listElems(t, hand[i].Exprs)
+			if len(a) == 0 {
+				t.Errorf("%v %s: the kernel holds no expressions for %q", table, l.name, l.rule.String())
+			}
 			nf := 0
 			if table == expr.FamilyInet {
 				nf = 2
@@ -167,6 +175,9 @@ func TestKernelBytesMatchNft(t *testing.T) {
 			}
 			checked++
 		}
+	}
+	if checked == 0 || ported == 0 {
+		t.Fatalf("%d rules compared, %d with a port match: the golden cases did not load", checked, ported)
 	}
 	t.Logf("%d rules compared in the kernel's dumps, %d of them with a port match loaded by nft after a protocol test", checked, ported)
 }

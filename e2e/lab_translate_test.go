@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -190,9 +189,7 @@ func TestLabIptablesTranslate(t *testing.T) {
 	var cases []lab.Case
 	refused := map[string]string{}
 	for _, kw := range kws {
-		ctx, cancel := context.WithTimeout(context.Background(), lab.CommandTimeout)
-		out, err := exec.CommandContext(ctx, "iptables-translate", kw.argv...).Output()
-		cancel()
+		out, err := l.Run(l.Router, "", "iptables-translate", kw.argv...)
 		if err != nil {
 			t.Fatalf("%s: iptables-translate %s: %v", kw.name, strings.Join(kw.argv, " "), err)
 		}
@@ -273,6 +270,15 @@ func TestLabIptablesTranslate(t *testing.T) {
 	}
 	for _, o := range rep.Overlaps {
 		t.Errorf("overlap: %s", o)
+	}
+	// Some controls match nothing by their meaning (--ctstatus NONE, an
+	// expiry beyond 32-bit milliseconds, a port the lab never uses): their
+	// agreement shows no split, so they are named here; the lab's own case
+	// lists cover those options with traffic that splits.
+	for _, u := range rep.Uncovered {
+		if !strings.HasPrefix(u, "iptables-translate ") {
+			t.Logf("control without a split: %s", u)
+		}
 	}
 	var lines []string
 	for _, kw := range kws {

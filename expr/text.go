@@ -374,3 +374,32 @@ func addrOf(a netip.Addr, v4 bool) bool {
 func appendInvalid(b []byte, what string) []byte {
 	return append(append(append(b, "(invalid "...), what...), ')')
 }
+
+// nft106Ports are the protocols nft 1.0.6 knows ports for: tcp, udp,
+// udplite, sctp, dccp, icmp, icmpv6.
+var nft106Ports = [...]uint32{6, 17, 136, 132, 33, 1, 58}
+
+// ParsesInNft106 reports whether nft 1.0.6 can parse the rule's text. It
+// cannot parse a ct port match (ct original proto-dst 22) without an L4
+// protocol equality before it for a protocol it knows ports for; nft 1.0.7 and
+// later can, and the rule's meaning needs no such test.
+func (r Rule) ParsesInNft106() bool {
+	proto := false
+	for _, m := range r.Matches {
+		c, ok := m.(Ct)
+		if !ok {
+			continue
+		}
+		switch c.Key {
+		case CtProtocol:
+			for _, p := range nft106Ports {
+				proto = proto || (c.Op == OpEq && c.Lo == p)
+			}
+		case CtProtoSrc, CtProtoDst:
+			if !proto {
+				return false
+			}
+		}
+	}
+	return true
+}

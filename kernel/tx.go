@@ -258,8 +258,8 @@ func (ch *change) check() string {
 			return s
 		}
 	}
-	if ch.kind != addRule && ch.udLen > userdataMaxLen {
-		return fmt.Sprintf("userdata of %d bytes (at most %d)", ch.udLen, userdataMaxLen)
+	if ch.kind != addRule && ch.udLen > expr.MaxUserData {
+		return fmt.Sprintf("userdata of %d bytes (at most %d)", ch.udLen, expr.MaxUserData)
 	}
 	switch ch.kind {
 	case addChain:
@@ -275,8 +275,8 @@ func (ch *change) check() string {
 			}
 		}
 	case addRule:
-		if ch.udLen > userdataMaxLen {
-			return fmt.Sprintf("rule userdata of %d bytes (at most %d)", ch.udLen, userdataMaxLen)
+		if ch.udLen > expr.MaxUserData {
+			return fmt.Sprintf("rule userdata of %d bytes (at most %d)", ch.udLen, expr.MaxUserData)
 		}
 		if ch.exprsLen > maxAttrPayload {
 			return fmt.Sprintf("rule expressions of %d bytes (at most %d)", ch.exprsLen, maxAttrPayload)

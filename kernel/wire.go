@@ -102,8 +102,7 @@ const (
 
 // Limits the kernel enforces.
 const (
-	nameMaxLen     = 255 // NFT_NAME_MAXLEN (256) less the NUL
-	userdataMaxLen = 256 // NFT_USERDATA_MAXLEN
+	nameMaxLen = 255 // NFT_NAME_MAXLEN (256) less the NUL
 )
 
 // header is a netlink message header.

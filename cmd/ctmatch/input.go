@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -227,27 +228,16 @@ func (r *systemResolver) Host(name string, family parse.Family) ([]netip.Addr, e
 		}
 		return nil, err
 	}
-	for i, a := range addrs {
-		addrs[i] = a.Unmap()
-		if family == parse.IPv6 {
-			addrs[i] = a
-		}
-	}
-	return dedupAddrs(addrs), nil
-}
-
-func dedupAddrs(in []netip.Addr) []netip.Addr {
 	var out []netip.Addr
-	for _, a := range in {
-		dup := false
-		for _, b := range out {
-			dup = dup || a == b
+	for _, a := range addrs {
+		if family == parse.IPv4 {
+			a = a.Unmap()
 		}
-		if !dup {
+		if !slices.Contains(out, a) {
 			out = append(out, a)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // readServices reads the names and aliases of a services(5) file.

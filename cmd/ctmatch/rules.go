@@ -366,7 +366,7 @@ func runDelete(cmd *cobra.Command, o *deleteOptions, args []string) error {
 // "error" with the file and line of the change it is about, when it is
 // about one from a file.
 func kernelFailure(rep *reporter, err error) error {
-	if rep == nil || !rep.json {
+	if !rep.json {
 		var ee *exitError
 		if errors.As(err, &ee) {
 			return err

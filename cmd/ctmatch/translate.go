@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ctmatch/ctmatch/compile"
+	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/parse"
 )
@@ -72,40 +72,30 @@ nft 1.0.6 cannot parse a ct port match that has no protocol test before it
 }
 
 // compileOptions checks the flags that say what to produce, before any input
-// is read.
-func (o *translateOptions) compileOptions() (compile.Options, error) {
+// is read. An ip6 table takes ip6tables words, as in add rule.
+func (o *translateOptions) compileOptions() (ctmatch.Options, error) {
 	if o.output != "nft" && o.output != "bytecode" {
-		return compile.Options{}, usageError("-o must be nft or bytecode, not %q", o.output)
+		return ctmatch.Options{}, usageError("-o must be nft or bytecode, not %q", o.output)
 	}
-	copts := compile.Options{Family: parse.IPv4, Counter: !o.noCounter}
+	fam := expr.FamilyIP
 	if o.words.v6 {
-		copts.Family = parse.IPv6
+		fam = expr.FamilyIP6
 	}
-	switch o.family {
-	case "":
-		copts.Table = expr.FamilyIP
-		if o.words.v6 {
-			copts.Table = expr.FamilyIP6
+	if o.family != "" {
+		var err error
+		if fam, err = parseFamily(o.family); err != nil {
+			return ctmatch.Options{}, err
 		}
-	case "ip":
-		copts.Table = expr.FamilyIP
-	case "ip6":
-		copts.Table = expr.FamilyIP6
-	case "inet":
-		copts.Table = expr.FamilyInet
-	default:
-		return copts, usageError("--family must be ip, ip6 or inet, not %q", o.family)
 	}
-	if copts.Table == expr.FamilyIP && o.words.v6 {
-		return copts, usageError("--family ip takes iptables words: leave out -6, or use --family ip6 or inet")
+	ipv6, err := wordsFamily(fam, o.words.v4, o.words.v6)
+	if err != nil {
+		return ctmatch.Options{}, err
 	}
-	if copts.Table == expr.FamilyIP6 && !o.words.v6 {
-		return copts, usageError("--family ip6 takes ip6tables words: add -6")
-	}
-	return copts, nil
+	o.words.v6 = ipv6
+	return ctmatch.Options{Table: fam, IPv6: ipv6, NoCounter: o.noCounter}, nil
 }
 
-func runTranslate(cmd *cobra.Command, o *translateOptions, copts compile.Options, srcs []source) error {
+func runTranslate(cmd *cobra.Command, o *translateOptions, copts ctmatch.Options, srcs []source) error {
 	popts := o.words.parseOptions(cmd.Context())
 	out := cmd.OutOrStdout()
 	rep := &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}
@@ -133,7 +123,7 @@ func isSaveLine(s string) bool {
 }
 
 // translateRule prints the nft commands for one iptables rule.
-func translateRule(w io.Writer, r *parse.Rule, o *translateOptions, copts compile.Options) error {
+func translateRule(w io.Writer, r *parse.Rule, o *translateOptions, copts ctmatch.Options) error {
 	c := r.Command
 	if c == nil {
 		return &parse.Error{Pos: 0, Text: r.Text, Word: firstWord(r.Text), Kind: parse.Invalid,
@@ -144,10 +134,11 @@ func translateRule(w io.Writer, r *parse.Rule, o *translateOptions, copts compil
 			Msg:  fmt.Sprintf("-I %s %d needs the kernel's groups: use ctmatch insert rule --index %d", c.Chain, c.Index, c.Index),
 			Hint: "translate sees one rule at a time, and one iptables rule can be several nft rules"}
 	}
-	rules, err := compile.Rule(r, copts)
+	tr, err := ctmatch.Compile(r, copts)
 	if err != nil {
 		return err
 	}
+	rules := tr.Rules
 	verb := "add"
 	if c.Op == parse.Insert {
 		verb = "insert"
@@ -165,7 +156,7 @@ func translateRule(w io.Writer, r *parse.Rule, o *translateOptions, copts compil
 			continue
 		}
 		fmt.Fprintf(w, "nft %s\n", shellQuote(fmt.Sprintf("%s rule %s %s %s %s", verb, copts.Table, table, c.Chain, nr)))
-		if portsWithoutProtocol(nr) {
+		if !nr.ParsesInNft106() {
 			fmt.Fprintln(w, "# nft 1.0.6 cannot parse a ct port match without a protocol test before it: nft 1.0.7 and later load the line above, and so does ctmatch add rule on any version")
 		}
 	}
@@ -193,33 +184,6 @@ func firstWord(s string) string {
 	}
 	return ""
 }
-
-// portsWithoutProtocol reports whether a rule has a ct port match with no
-// protocol equality before it for a protocol nft 1.0.6 knows ports for.
-func portsWithoutProtocol(r expr.Rule) bool {
-	proto := false
-	for _, m := range r.Matches {
-		c, ok := m.(expr.Ct)
-		if !ok {
-			continue
-		}
-		switch c.Key {
-		case expr.CtProtocol:
-			if c.Op == expr.OpEq && nft106Ports[c.Lo] {
-				proto = true
-			}
-		case expr.CtProtoSrc, expr.CtProtoDst:
-			if !proto {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// nft106Ports are the protocols nft 1.0.6 knows ports for: tcp, udp, udplite,
-// sctp, dccp, icmp, icmpv6.
-var nft106Ports = map[uint32]bool{6: true, 17: true, 136: true, 132: true, 33: true, 1: true, 58: true}
 
 // shellQuote quotes s for a POSIX shell with single quotes.
 func shellQuote(s string) string {
