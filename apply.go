@@ -406,7 +406,7 @@ func (c *Client) Apply(ctx context.Context, changes []Change, o ApplyOptions) (A
 	}
 	for _, cr := range created {
 		if cr.Chain == "" {
-			ud, err := TableUserData("")
+			ud, err := expr.TableUserData("")
 			if err != nil {
 				return res, err
 			}

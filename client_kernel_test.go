@@ -121,7 +121,7 @@ func TestKernelOwnerRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	ud, err := TableUserData("made by ctmatch")
+	ud, err := expr.TableUserData("made by ctmatch")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestKernelOwnerRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tables) != 1 || !OwnedTable(tables[0].UserData) {
+	if len(tables) != 1 || !expr.OwnedTable(tables[0].UserData) {
 		t.Fatalf("tables %+v: want ip filter with the ownership record", tables)
 	}
 	out := ktest.Run(t, ns, "", "nft", "list", "ruleset")

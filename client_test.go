@@ -106,7 +106,7 @@ func TestApplyCreate(t *testing.T) {
 		t.Errorf("created (-want +got):\n%s", diff)
 	}
 	tb := f.table(fam, "fw")
-	if tb == nil || !OwnedTable(tb.t.UserData) {
+	if tb == nil || !expr.OwnedTable(tb.t.UserData) {
 		t.Fatalf("table inet fw: %+v, want it with ctmatch's ownership record", tb)
 	}
 	in := tb.chain("input")
@@ -195,7 +195,7 @@ func TestApplyCreateErrors(t *testing.T) {
 // ctmatch made is never refused, whatever its name.
 func TestApplyIptablesTables(t *testing.T) {
 	ctx := context.Background()
-	owned, err := TableUserData("")
+	owned, err := expr.TableUserData("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,7 +431,7 @@ func TestDelete(t *testing.T) {
 func TestList(t *testing.T) {
 	const fam = expr.FamilyInet
 	f := newFakeConn()
-	owned, _ := TableUserData("")
+	owned, _ := expr.TableUserData("")
 	tb := f.addTable(fam, "fw", owned)
 	ch := tb.addChain("input", &kernel.BaseChain{Type: "filter", Hook: kernel.HookInput})
 	r := translate(t, fam, "-m conntrack --ctstate NEW,DNAT -j ACCEPT")
@@ -513,21 +513,21 @@ func TestList(t *testing.T) {
 
 func TestOwnerRecord(t *testing.T) {
 	for _, comment := range []string{"", "my firewall"} {
-		ud, err := TableUserData(comment)
+		ud, err := expr.TableUserData(comment)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !OwnedTable(ud) {
-			t.Errorf("OwnedTable(TableUserData(%q)) = false", comment)
+		if !expr.OwnedTable(ud) {
+			t.Errorf("expr.OwnedTable(expr.TableUserData(%q)) = false", comment)
 		}
 	}
-	ud, _ := TableUserData("x")
+	ud, _ := expr.TableUserData("x")
 	if want := []byte{0, 2, 'x', 0, 0xc7, 8, 1, 'c', 't', 'm', 'a', 't', 'c', 'h'}; string(ud) != string(want) {
-		t.Errorf("TableUserData(\"x\") = % x, want % x", ud, want)
+		t.Errorf("expr.TableUserData(\"x\") = % x, want % x", ud, want)
 	}
 	for _, ud := range [][]byte{nil, {0, 3, 'a', 'b', 0}, {0xc7, 8, 1, 'c', 't', 'm'}, {0xc7, 4, 1, 'c', 't', 'm'}, {0xc8, 8, 1, 'c', 't', 'm', 'a', 't', 'c', 'h'}} {
-		if OwnedTable(ud) {
-			t.Errorf("OwnedTable(% x) = true", ud)
+		if expr.OwnedTable(ud) {
+			t.Errorf("expr.OwnedTable(% x) = true", ud)
 		}
 	}
 }

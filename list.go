@@ -32,7 +32,7 @@ type ListedTable struct {
 	Name   string
 	Handle uint64
 	// Owned says the table carries ctmatch's ownership record (see
-	// TableUserData): ctmatch created it.
+	// expr.TableUserData): ctmatch created it.
 	Owned  bool
 	Chains []ListedChain
 }
@@ -137,7 +137,7 @@ func (c *Client) List(ctx context.Context, s Scope) (*Listing, error) {
 }
 
 func (c *Client) listTable(ctx context.Context, t kernel.Table, chain string) (ListedTable, error) {
-	lt := ListedTable{Family: t.Family, Name: t.Name, Handle: t.Handle, Owned: OwnedTable(t.UserData)}
+	lt := ListedTable{Family: t.Family, Name: t.Name, Handle: t.Handle, Owned: expr.OwnedTable(t.UserData)}
 	chains, err := c.c.Chains(ctx, t.Family, t.Name)
 	if err != nil {
 		return lt, readError("list", object(t.Family, t.Name), "", -1, err)

@@ -2,66 +2,12 @@ package ctmatch
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"strings"
 
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/kernel"
 )
-
-// Tables that ctmatch creates carry an ownership record in their userdata
-// (NFTA_TABLE_USERDATA). Like a rule's userdata, a table's is a list of
-// libnftnl "udata" TLVs: one byte of type, one byte of length, the value.
-// nft keeps its table comment in type 0 (NFTNL_UDATA_TABLE_COMMENT) and
-// ignores the types it does not know, so nft 1.0.6 lists such tables as
-// usual. ctmatch's record is:
-//
-//	type   0xc7 (the type of ctmatch's records, as in rule userdata)
-//	length 8
-//	value  byte 0: version (1); bytes 1-7: "ctmatch"
-//
-// A table with the record is ctmatch's: it is never taken for
-// iptables-nft's, whatever its name.
-const (
-	udataTableComment = 0    // NFTNL_UDATA_TABLE_COMMENT
-	udataOwner        = 0xc7 // ctmatch's record
-	ownerVersion      = 1
-	ownerMagic        = "ctmatch"
-)
-
-// TableUserData returns the userdata of a table that ctmatch creates: nft's
-// comment record when comment is not empty, then ctmatch's ownership record.
-func TableUserData(comment string) ([]byte, error) {
-	var out []byte
-	if comment != "" {
-		if len(comment)+1 > 255 || len(comment)+1+2+2+1+len(ownerMagic) > expr.MaxUserData {
-			return nil, fmt.Errorf("table comment of %d bytes is too long: at most 254", len(comment))
-		}
-		out = append(out, udataTableComment, byte(len(comment)+1))
-		out = append(out, comment...)
-		out = append(out, 0)
-	}
-	out = append(out, udataOwner, byte(1+len(ownerMagic)), ownerVersion)
-	return append(out, ownerMagic...), nil
-}
-
-// OwnedTable reports whether a table's userdata holds ctmatch's ownership
-// record (of any version).
-func OwnedTable(userdata []byte) bool {
-	for b := userdata; len(b) >= 2; {
-		typ, n := b[0], int(b[1])
-		if n > len(b)-2 {
-			return false
-		}
-		val := b[2 : 2+n]
-		if typ == udataOwner && n >= 1+len(ownerMagic) && string(val[1:1+len(ownerMagic)]) == ownerMagic {
-			return true
-		}
-		b = b[2+n:]
-	}
-	return false
-}
 
 // iptablesChains are the built-in chains of each iptables table, as
 // iptables-nft makes them, with the type and priority it gives each
@@ -177,7 +123,7 @@ func sameBase(a, b *kernel.BaseChain) bool {
 // xt match or target (expressions "match" and "target": iptables-nft's
 // compatibility layer).
 func iptablesOwned(ctx context.Context, c nfConn, t kernel.Table) (string, error) {
-	if OwnedTable(t.UserData) || t.Family != expr.FamilyIP && t.Family != expr.FamilyIP6 {
+	if expr.OwnedTable(t.UserData) || t.Family != expr.FamilyIP && t.Family != expr.FamilyIP6 {
 		return "", nil
 	}
 	builtin, ok := iptablesChains[t.Name]
@@ -212,28 +158,11 @@ func iptablesOwned(ctx context.Context, c nfConn, t kernel.Table) (string, error
 // xtExpression returns "match" or "target" when a rule's expressions hold
 // one of those (the xt compatibility expressions), or "".
 func xtExpression(exprs []byte) string {
-	for b := exprs; len(b) >= 4; {
-		n := int(binary.NativeEndian.Uint16(b))
-		if n < 4 || n > len(b) {
-			return ""
+	names, _ := expr.ExprNames(exprs)
+	for _, n := range names {
+		if n == "match" || n == "target" {
+			return n
 		}
-		// NFTA_LIST_ELEM: its first attribute is NFTA_EXPR_NAME.
-		el := b[4:n]
-		for len(el) >= 4 {
-			m := int(binary.NativeEndian.Uint16(el))
-			if m < 4 || m > len(el) {
-				break
-			}
-			if binary.NativeEndian.Uint16(el[2:])&0x3fff == 1 { // NFTA_EXPR_NAME
-				name := strings.TrimRight(string(el[4:m]), "\x00")
-				if name == "match" || name == "target" {
-					return name
-				}
-				break
-			}
-			el = el[min((m+3)&^3, len(el)):]
-		}
-		b = b[min((n+3)&^3, len(b)):]
 	}
 	return ""
 }

@@ -56,14 +56,9 @@ func (g Group) UserData(comment string) ([]byte, error) {
 	if g.Count < 1 || g.Count > 255 || g.Index < 0 || g.Index >= g.Count {
 		return nil, fmt.Errorf("group record: piece %d of %d is out of range", g.Index+1, g.Count)
 	}
-	var out []byte
-	if comment != "" {
-		if len(comment)+1 > 255 {
-			return nil, fmt.Errorf("comment of %d bytes is too long: at most 254", len(comment))
-		}
-		out = append(out, udataComment, byte(len(comment)+1))
-		out = append(out, comment...)
-		out = append(out, 0)
+	out, err := appendComment(nil, comment)
+	if err != nil {
+		return nil, err
 	}
 	flags := byte(0)
 	if g.IPv6 {
@@ -89,6 +84,75 @@ func (g Group) UserData(comment string) ([]byte, error) {
 	return append(out, rec...), nil
 }
 
+// appendComment appends nft's comment record (type 0, NUL-terminated), the
+// same for rules and tables, when comment is not empty.
+func appendComment(out []byte, comment string) ([]byte, error) {
+	if comment == "" {
+		return out, nil
+	}
+	if len(comment)+1 > 255 {
+		return nil, fmt.Errorf("comment of %d bytes is too long: at most 254", len(comment))
+	}
+	out = append(out, udataComment, byte(len(comment)+1))
+	out = append(out, comment...)
+	return append(out, 0), nil
+}
+
+// walkUserData calls f with the type and value of each udata TLV of b.
+func walkUserData(b []byte, f func(typ byte, val []byte) error) error {
+	for len(b) > 0 {
+		if len(b) < 2 || int(b[1]) > len(b)-2 {
+			return fmt.Errorf("userdata: truncated entry")
+		}
+		if err := f(b[0], b[2:2+int(b[1])]); err != nil {
+			return err
+		}
+		b = b[2+int(b[1]):]
+	}
+	return nil
+}
+
+// Tables that ctmatch creates carry an ownership record in their userdata
+// (NFTA_TABLE_USERDATA), a udata TLV like the rule's group record, next to
+// nft's table comment (type 0, NFTNL_UDATA_TABLE_COMMENT); nft ignores the
+// types it does not know, so nft 1.0.6 lists such tables as usual:
+//
+//	type   0xc7 (the type of ctmatch's records, as in rule userdata)
+//	length 8
+//	value  byte 0: version (1); bytes 1-7: "ctmatch"
+//
+// A table with the record is ctmatch's: it is never taken for
+// iptables-nft's, whatever its name.
+const (
+	ownerVersion = 1
+	ownerMagic   = "ctmatch"
+)
+
+// TableUserData returns the userdata of a table that ctmatch creates: nft's
+// comment record when comment is not empty, then ctmatch's ownership record.
+func TableUserData(comment string) ([]byte, error) {
+	out, err := appendComment(nil, comment)
+	if err != nil {
+		return nil, err
+	}
+	if len(out)+2+1+len(ownerMagic) > MaxUserData {
+		return nil, fmt.Errorf("table comment of %d bytes leaves no room for ctmatch's ownership record", len(comment))
+	}
+	out = append(out, udataGroup, byte(1+len(ownerMagic)), ownerVersion)
+	return append(out, ownerMagic...), nil
+}
+
+// OwnedTable reports whether a table's userdata holds ctmatch's ownership
+// record (of any version).
+func OwnedTable(userdata []byte) bool {
+	owned := false
+	walkUserData(userdata, func(typ byte, val []byte) error {
+		owned = owned || (typ == udataGroup && len(val) >= 1+len(ownerMagic) && string(val[1:1+len(ownerMagic)]) == ownerMagic)
+		return nil
+	})
+	return owned
+}
+
 // ErrNoGroup says that a rule's userdata has no ctmatch group record.
 var ErrNoGroup = errors.New("no ctmatch group record")
 
@@ -96,12 +160,7 @@ var ErrNoGroup = errors.New("no ctmatch group record")
 // group record. A rule without a record gives ErrNoGroup (with the comment).
 func ParseUserData(b []byte) (comment string, g Group, err error) {
 	found := false
-	for len(b) > 0 {
-		if len(b) < 2 || int(b[1]) > len(b)-2 {
-			return comment, Group{}, fmt.Errorf("rule userdata: truncated entry")
-		}
-		typ, val := b[0], b[2:2+int(b[1])]
-		b = b[2+int(b[1]):]
+	err = walkUserData(b, func(typ byte, val []byte) error {
 		switch typ {
 		case udataComment:
 			if len(val) > 0 && val[len(val)-1] == 0 {
@@ -110,7 +169,7 @@ func ParseUserData(b []byte) (comment string, g Group, err error) {
 			comment = string(val)
 		case udataGroup:
 			if len(val) < groupHeader || val[0] != groupVersion {
-				return comment, Group{}, fmt.Errorf("rule userdata: group record of version %d and %d bytes: not one ctmatch reads", first(val), len(val))
+				return fmt.Errorf("userdata: group record of version %d and %d bytes: not one ctmatch reads", first(val), len(val))
 			}
 			g = Group{
 				ID:    binary.BigEndian.Uint32(val[2:6]),
@@ -122,10 +181,14 @@ func ParseUserData(b []byte) (comment string, g Group, err error) {
 				g.Words = string(val[groupHeader:])
 			}
 			if g.Count < 1 || g.Index >= g.Count {
-				return comment, Group{}, fmt.Errorf("rule userdata: group record says piece %d of %d", g.Index+1, g.Count)
+				return fmt.Errorf("userdata: group record says piece %d of %d", g.Index+1, g.Count)
 			}
 			found = true
 		}
+		return nil
+	})
+	if err != nil {
+		return comment, Group{}, fmt.Errorf("rule %w", err)
 	}
 	if !found {
 		return comment, Group{}, ErrNoGroup

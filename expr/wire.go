@@ -415,3 +415,17 @@ func cString(b []byte) (string, bool) {
 	}
 	return string(s), true
 }
+
+// ExprNames returns the name of each expression of an NFTA_RULE_EXPRESSIONS
+// payload ("ct", "cmp", "match", …), in order.
+func ExprNames(exprs []byte) ([]string, error) {
+	es, err := splitExprs(exprs)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(es))
+	for i, e := range es {
+		names[i] = e.name
+	}
+	return names, nil
+}
