@@ -58,7 +58,8 @@ func (p *parser) ctOption(w word, neg *word, spec *optSpec, attached string, has
 	if err != nil {
 		return err
 	}
-	o := &Option{Kind: spec.ct.kind, Flag: w.pos, NegPos: NoPos, Value: Word{Text: p.text[v.pos:v.end], At: v.pos}}
+	o := p.newOption()
+	*o = Option{Kind: spec.ct.kind, Flag: w.pos, NegPos: NoPos, Value: Word{Text: p.text[v.pos:v.end], At: v.pos}}
 	if neg != nil {
 		o.Negated, o.NegPos = true, neg.pos
 	}
@@ -70,6 +71,16 @@ func (p *parser) ctOption(w word, neg *word, spec *optSpec, attached string, has
 	return nil
 }
 
+// newOption returns a zero Option from the rule's pool, or a new one when the
+// pool is used up.
+func (p *parser) newOption() *Option {
+	if len(p.optionPool) == cap(p.optionPool) {
+		return new(Option)
+	}
+	p.optionPool = p.optionPool[:len(p.optionPool)+1]
+	return &p.optionPool[len(p.optionPool)-1]
+}
+
 // items splits a comma list, calling f with each item and its offset; an empty
 // item is an error.
 func (p *parser) items(o *Option, v word, what string, f func(item string, off int) error) error {
@@ -77,8 +88,10 @@ func (p *parser) items(o *Option, v word, what string, f func(item string, off i
 	if what == "status" {
 		example = "SEEN_REPLY,ASSURED"
 	}
-	off := 0
-	for _, item := range strings.Split(v.val, ",") {
+	o.Items = make([]Pos, 0, strings.Count(v.val, ",")+1)
+	rest, off := v.val, 0
+	for {
+		item, after, more := strings.Cut(rest, ",")
 		o.Items = append(o.Items, v.at(off))
 		if item == "" {
 			return p.itemError(v, off, item, "empty %s in %q: expected a list with no spaces or empty items, such as %s", what, v.val, example)
@@ -86,9 +99,11 @@ func (p *parser) items(o *Option, v word, what string, f func(item string, off i
 		if err := f(item, off); err != nil {
 			return err
 		}
-		off += len(item) + 1
+		if !more {
+			return nil
+		}
+		rest, off = after, off+len(item)+1
 	}
-	return nil
 }
 
 // prefixOf reports whether item is a case-insensitive prefix of name, the way
@@ -216,30 +231,30 @@ func (p *parser) expire(o *Option, v word) error {
 // rangeOf reads "A", "A:B", ":B", "A:" and ":", with min and max standing in
 // for a missing bound. A reversed range is an error.
 func (p *parser) rangeOf(v word, min, max uint64, num func(s string, off int) (uint64, error)) (lo, hi uint64, err error) {
-	parts := strings.Split(v.val, ":")
-	if len(parts) > 2 {
-		off := len(parts[0]) + len(parts[1]) + 1
+	first, second, isRange := strings.Cut(v.val, ":")
+	if i := strings.IndexByte(second, ':'); i >= 0 {
+		off := len(first) + 1 + i
 		return 0, 0, p.itemError(v, off, v.val[off:], "too many parts in %q: expected VALUE or LOW:HIGH", v.val)
 	}
 	lo, hi = min, max
-	if parts[0] != "" {
-		if lo, err = num(parts[0], 0); err != nil {
+	if first != "" {
+		if lo, err = num(first, 0); err != nil {
 			return 0, 0, err
 		}
 	}
-	if len(parts) == 1 {
-		if parts[0] == "" {
+	if !isRange {
+		if first == "" {
 			return 0, 0, p.errorf(v, "expected a value, found an empty word")
 		}
 		return lo, lo, nil
 	}
-	if parts[1] != "" {
-		off := len(parts[0]) + 1
-		if hi, err = num(parts[1], off); err != nil {
+	if second != "" {
+		off := len(first) + 1
+		if hi, err = num(second, off); err != nil {
 			return 0, 0, err
 		}
 		if hi < lo {
-			return 0, 0, p.itemError(v, off, parts[1], "reversed range %q: %d is below %d", v.val, hi, lo)
+			return 0, 0, p.itemError(v, off, second, "reversed range %q: %d is below %d", v.val, hi, lo)
 		}
 	}
 	return lo, hi, nil

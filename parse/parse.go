@@ -52,6 +52,10 @@ func parseWords(text string, words []word, opts Options) (*Rule, error) {
 		opts.Resolver = Builtin
 	}
 	p := &parser{text: text, words: words, opts: opts, rule: &Rule{Text: text, Matches: []Match{}}}
+	// Every conntrack option is a long option ("--ctstate", "--state"):
+	// the words that start with "--" bound how many options the rule has,
+	// and the options are allocated together.
+	p.optionPool = make([]Option, 0, countLong(words))
 	if err := p.parse(); err != nil {
 		return nil, err
 	}
@@ -65,8 +69,21 @@ type parser struct {
 	opts  Options
 	rule  *Rule
 
-	neg *word      // a pending "!"
+	neg *word      // a pending "!" (an element of words)
 	cur *Conntrack // the match whose options come now
+
+	optionPool []Option // where the rule's options are allocated
+}
+
+// countLong returns how many of words start with "--".
+func countLong(words []word) int {
+	n := 0
+	for _, w := range words {
+		if strings.HasPrefix(w.val, "--") {
+			n++
+		}
+	}
+	return n
 }
 
 // errorf returns an Invalid error at w.
@@ -117,7 +134,7 @@ func (p *parser) parse() error {
 			if p.i == len(p.words) {
 				return p.endError("expected an option after !")
 			}
-			p.neg = &w
+			p.neg = &p.words[p.i-1]
 			continue
 		}
 		if !strings.HasPrefix(w.val, "-") || w.val == "-" {
@@ -290,7 +307,8 @@ func (p *parser) match(w, v word) error {
 	}
 	switch {
 	case v.val == "conntrack" || v.val == "state":
-		m := &Conntrack{Module: v.val, Flag: w.pos, NamePos: v.pos, Options: []*Option{}, end: v.end}
+		// The long options after -m bound how many options the match has.
+		m := &Conntrack{Module: v.val, Flag: w.pos, NamePos: v.pos, Options: make([]*Option, 0, countLong(p.words[p.i:])), end: v.end}
 		p.rule.Matches = append(p.rule.Matches, m)
 		p.cur = m
 		return nil

@@ -15,7 +15,7 @@ type word struct {
 // iptables-restore does: words are separated by blanks; a double-quoted word
 // may hold blanks, and inside it a backslash escapes the next byte.
 func splitText(text string) ([]word, *Error) {
-	var words []word
+	words := make([]word, 0, countRuns(text))
 	i := 0
 	for {
 		for i < len(text) && isBlank(text[i]) {
@@ -66,6 +66,18 @@ func splitText(text string) ([]word, *Error) {
 		}
 		words = append(words, word{val: b.String(), pos: Pos(start), end: Pos(i), quoted: quoted})
 	}
+}
+
+// countRuns returns how many runs of non-blank bytes text has: the number of
+// its words, or more when a quoted word holds blanks.
+func countRuns(text string) int {
+	n := 0
+	for i := 0; i < len(text); i++ {
+		if !isBlank(text[i]) && (i == 0 || isBlank(text[i-1])) {
+			n++
+		}
+	}
+	return n
 }
 
 func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
