@@ -9,94 +9,146 @@ import (
 
 // String returns the rule in canonical iptables-save form.
 func (r *Rule) String() string {
-	var b strings.Builder
-	r.WriteTo(&b)
-	return b.String()
+	var p printer
+	// The canonical form is about as long as the text it was parsed from.
+	p.b.Grow(len(r.Text))
+	p.rule(r)
+	return p.b.String()
 }
 
 // WriteTo writes the rule in canonical iptables-save form: -t TABLE (unless
 // filter), -A CHAIN or -I CHAIN [N], the matches with their options in the
 // order and spelling iptables-save uses, then -j or -g.
 func (r *Rule) WriteTo(w io.Writer) (int64, error) {
-	var parts []string
-	if r.Table != nil && r.Table.Name != "filter" {
-		parts = append(parts, "-t", r.Table.Name)
-	}
-	if c := r.Command; c != nil {
-		parts = append(parts, c.Op.String(), Quote(c.Chain))
-		if c.Index > 0 {
-			parts = append(parts, strconv.Itoa(c.Index))
-		}
-	}
-	for _, m := range r.Matches {
-		if ct, ok := m.(*Conntrack); ok {
-			parts = append(parts, ct.words()...)
-		}
-	}
-	if t := r.Target; t != nil {
-		flag := "-j"
-		if t.Goto {
-			flag = "-g"
-		}
-		parts = append(parts, flag, Quote(t.Name))
-	}
-	n, err := io.WriteString(w, strings.Join(parts, " "))
+	n, err := io.WriteString(w, r.String())
 	return int64(n), err
 }
 
 // String returns the match in canonical iptables-save form.
-func (m *Conntrack) String() string { return strings.Join(m.words(), " ") }
+func (m *Conntrack) String() string {
+	var p printer
+	p.conntrack(m)
+	return p.b.String()
+}
 
-func (m *Conntrack) words() []string {
-	out := []string{"-m", m.Module}
-	opts := slices.Clone(m.Options)
-	slices.SortStableFunc(opts, func(a, b *Option) int { return int(a.Kind) - int(b.Kind) })
+// printer writes words separated by single spaces.
+type printer struct {
+	b       strings.Builder
+	started bool // a word has been written
+}
+
+// sep starts a word.
+func (p *printer) sep() {
+	if p.started {
+		p.b.WriteByte(' ')
+	}
+	p.started = true
+}
+
+func (p *printer) word(s string) {
+	p.sep()
+	p.b.WriteString(s)
+}
+
+func (p *printer) rule(r *Rule) {
+	if r.Table != nil && r.Table.Name != "filter" {
+		p.word("-t")
+		p.word(r.Table.Name)
+	}
+	if c := r.Command; c != nil {
+		p.word(c.Op.String())
+		p.word(Quote(c.Chain))
+		if c.Index > 0 {
+			p.sep()
+			var num [20]byte
+			p.b.Write(strconv.AppendInt(num[:0], int64(c.Index), 10))
+		}
+	}
+	for _, m := range r.Matches {
+		if ct, ok := m.(*Conntrack); ok {
+			p.conntrack(ct)
+		}
+	}
+	if t := r.Target; t != nil {
+		if t.Goto {
+			p.word("-g")
+		} else {
+			p.word("-j")
+		}
+		p.word(Quote(t.Name))
+	}
+}
+
+// byKind orders options as iptables-save prints them.
+func byKind(a, b *Option) int { return int(a.Kind) - int(b.Kind) }
+
+func (p *printer) conntrack(m *Conntrack) {
+	p.word("-m")
+	p.word(m.Module)
+	opts := m.Options
+	if !slices.IsSortedFunc(opts, byKind) {
+		opts = slices.Clone(opts)
+		slices.SortStableFunc(opts, byKind)
+	}
 	for _, o := range opts {
 		if o.Negated {
-			out = append(out, "!")
+			p.word("!")
 		}
-		name := "--" + o.Kind.String()
+		p.sep()
+		p.b.WriteString("--")
 		if m.Alias() {
-			name = "--state"
+			p.b.WriteString("state")
+		} else {
+			p.b.WriteString(o.Kind.String())
 		}
-		out = append(out, name, o.ValueString())
+		p.sep()
+		var value [64]byte
+		p.b.Write(o.appendValue(value[:0]))
 	}
-	return out
 }
 
 // ValueString returns the option's value as iptables-save prints it.
-func (o *Option) ValueString() string {
+func (o *Option) ValueString() string { return string(o.appendValue(nil)) }
+
+// appendValue appends the option's value as iptables-save prints it.
+func (o *Option) appendValue(b []byte) []byte {
 	switch {
 	case o.Kind == OptState:
-		return o.States.String()
+		return appendNames(b, statePrintOrder, o.States, "")
 	case o.Kind == OptStatus:
-		return o.Statuses.String()
+		return appendNames(b, statusOrder, o.Statuses, "NONE")
 	case o.Kind == OptProto:
-		return strconv.Itoa(int(o.Proto))
+		return strconv.AppendUint(b, uint64(o.Proto), 10)
 	case o.Kind.IsAddr():
-		return o.Addr.String()
+		return o.Addr.appendTo(b)
 	case o.Kind.IsPort(), o.Kind == OptExpire:
+		b = strconv.AppendUint(b, uint64(o.Lo), 10)
 		if o.Lo == o.Hi {
-			return strconv.FormatUint(uint64(o.Lo), 10)
+			return b
 		}
-		return strconv.FormatUint(uint64(o.Lo), 10) + ":" + strconv.FormatUint(uint64(o.Hi), 10)
+		b = append(b, ':')
+		return strconv.AppendUint(b, uint64(o.Hi), 10)
 	case o.Kind == OptDir:
-		return o.Dir.String()
+		return append(b, o.Dir.String()...)
 	}
-	return ""
+	return b
 }
 
 // String returns the address as iptables-save prints it: the address as
 // written (host bits kept), then nothing for a full mask, /LEN for a
 // contiguous mask, or /MASK.
-func (a Addr) String() string {
-	s := a.Addr.String()
+func (a Addr) String() string { return string(a.appendTo(nil)) }
+
+func (a Addr) appendTo(b []byte) []byte {
+	b = a.Addr.AppendTo(b)
 	switch bits := a.Bits(); {
 	case bits == a.Addr.BitLen():
-		return s
+		return b
 	case bits >= 0:
-		return s + "/" + strconv.Itoa(bits)
+		b = append(b, '/')
+		return strconv.AppendInt(b, int64(bits), 10)
 	default:
-		return s + "/" + a.Mask.String()
+		b = append(b, '/')
+		return a.Mask.AppendTo(b)
 	}
 }

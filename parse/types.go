@@ -2,7 +2,6 @@ package parse
 
 import (
 	"encoding/json"
-	"strings"
 )
 
 // State is a set of xt_conntrack state bits, as --ctstate and --state take
@@ -90,7 +89,26 @@ func joinNames[T ~uint16 | ~uint32](order []named[T], v T, none string) string {
 	if v == 0 {
 		return none
 	}
-	return strings.Join(splitNames(order, v), ",")
+	return string(appendNames(nil, order, v, none))
+}
+
+// appendNames appends the names of v's bits in order, separated by commas, or
+// none when v is 0.
+func appendNames[T ~uint16 | ~uint32](b []byte, order []named[T], v T, none string) []byte {
+	if v == 0 {
+		return append(b, none...)
+	}
+	first := true
+	for _, n := range order {
+		if v&n.bit != 0 {
+			if !first {
+				b = append(b, ',')
+			}
+			b = append(b, n.name...)
+			first = false
+		}
+	}
+	return b
 }
 
 // Dir is the value of --ctdir.
