@@ -58,24 +58,50 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 	if err != nil {
 		return nil, err
 	}
-	pieces := []piece{{}}
-	for _, m := range r.Matches {
+	var pieces []piece
+	for i, m := range r.Matches {
 		ct, ok := m.(*parse.Conntrack)
 		if !ok {
 			return nil, fmt.Errorf("col %d: match not supported", m.Pos()+1)
 		}
-		pieces = viable(product(pieces, decompose(ct, o.Family)))
+		if i == 0 {
+			// The product of the empty piece and the first match's pieces
+			// is those pieces.
+			pieces = viable(decompose(ct, o.Family))
+		} else {
+			pieces = viable(product(pieces, decompose(ct, o.Family)))
+		}
 		if len(pieces) > maxPieces {
 			return nil, fmt.Errorf("col %d: the rule would become more than %d nft rules: split it", m.Pos()+1, maxPieces)
 		}
 	}
-	var out []expr.Rule
+	if len(r.Matches) == 0 {
+		pieces = []piece{{}}
+	}
+	// The matches of all the rules share one backing array, each rule's
+	// capped at its length, so that appending to one never writes into
+	// another.
+	size := 0
 	for _, p := range pieces {
-		ms, ok := p.matches()
-		if !ok {
+		size += p.maxMatches(o)
+	}
+	all := make([]expr.Match, 0, size)
+	out := make([]expr.Rule, 0, len(pieces))
+	for _, p := range pieces {
+		start := len(all)
+		if o.Table == expr.FamilyInet {
+			all = append(all, nfproto(o.Family))
+		}
+		var ok bool
+		if all, ok = p.appendMatches(all); !ok {
+			all = all[:start]
 			continue
 		}
-		out = append(out, finish(ms, o, verdict))
+		var ms []expr.Match
+		if len(all) > start {
+			ms = all[start:len(all):len(all)]
+		}
+		out = append(out, expr.Rule{Matches: ms, Counter: o.Counter, Verdict: verdict})
 	}
 	if len(out) == 0 {
 		// Every piece can never match: keep one rule that never matches, so
@@ -156,7 +182,8 @@ type atom struct {
 
 // piece is one nft rule in the making: a conjunction of conditions.
 type piece struct {
-	pos    *uint32   // the state must be one of these (nil: no such test)
+	pos    uint32    // if hasPos, the state must be one of these
+	hasPos bool      // there is a test "state is one of pos"
 	neg    uint32    // the state must be none of these
 	nat    []expr.Ct // the NAT status tests of --ctstate, in match order
 	others []atom    // the other options, in match order, each in iptables-save order
@@ -164,10 +191,6 @@ type piece struct {
 
 func (p piece) clone() piece {
 	q := p
-	if p.pos != nil {
-		v := *p.pos
-		q.pos = &v
-	}
 	q.nat = append([]expr.Ct(nil), p.nat...)
 	q.others = append([]atom(nil), p.others...)
 	return q
@@ -175,11 +198,11 @@ func (p piece) clone() piece {
 
 // requireStates adds the test "state is one of s".
 func (p *piece) requireStates(s uint32) {
-	if p.pos == nil {
-		p.pos = &s
+	if !p.hasPos {
+		p.pos, p.hasPos = s, true
 		return
 	}
-	*p.pos &= s
+	p.pos &= s
 }
 
 // maxPieces bounds how many nft rules one iptables rule may become: each
@@ -198,7 +221,7 @@ const maxExpireSecond = math.MaxUint32 / 1000
 func viable(ps []piece) []piece {
 	out := ps[:0]
 	for _, p := range ps {
-		if _, ok := p.matches(); ok {
+		if _, ok := p.stateTest(); ok {
 			out = append(out, p)
 		}
 	}
@@ -212,8 +235,8 @@ func product(a, b []piece) []piece {
 	for _, x := range a {
 		for _, y := range b {
 			z := x.clone()
-			if y.pos != nil {
-				z.requireStates(*y.pos)
+			if y.hasPos {
+				z.requireStates(y.pos)
 			}
 			z.neg |= y.neg
 			z.nat = append(z.nat, y.nat...)
@@ -234,9 +257,9 @@ func product(a, b []piece) []piece {
 // each piece present only when its sets are not empty; without O and N, A
 // and B are the single test "state in R" (negated: "state not in R").
 func decompose(m *parse.Conntrack, fam parse.Family) []piece {
-	var others []atom
+	others := make([]atom, 0, len(m.Options))
 	var stateOpt *parse.Option
-	for _, k := range parse.Kinds() {
+	for _, k := range optionKinds {
 		o := m.Option(k)
 		if o == nil {
 			continue
@@ -260,7 +283,7 @@ func decompose(m *parse.Conntrack, fam parse.Family) []piece {
 		}
 		return []piece{p}
 	}
-	var out []piece
+	out := make([]piece, 0, maxMatchPieces)
 	if !stateOpt.Negated {
 		if r&nb != 0 {
 			p := piece{}
@@ -292,6 +315,9 @@ func decompose(m *parse.Conntrack, fam parse.Family) []piece {
 	}
 	return append(out, p)
 }
+
+// optionKinds are the conntrack options, in canonical order.
+var optionKinds = parse.Kinds()
 
 // stateBits maps xt_conntrack's state bits onto nft's ct state bits (the real
 // states) and ct status bits (SNAT and DNAT, which xt derives from the status).
@@ -330,13 +356,76 @@ func natStatus(n uint32, negated bool) expr.Ct {
 	return expr.Ct{Key: expr.CtStatus, Op: op, Mask: n}
 }
 
-// matches returns the nft matches of the piece in canonical order — the state
-// test, the NAT status test, the other options — or false when no packet can
-// pass it.
-func (p piece) matches() ([]expr.Match, bool) {
-	keyed := false // the piece reads a ct key other than state, so it needs ct != NULL
+// maxMatches returns how many matches the nft rule of the piece can have at
+// most in a table of o.Table: meta nfproto, the state test, the NAT status
+// tests and the other options.
+func (p piece) maxMatches(o Options) int {
+	n := 1 + len(p.nat) + len(p.others)
+	if o.Table == expr.FamilyInet {
+		n++
+	}
+	return n
+}
+
+// stateTest returns the piece's test of the ct state (with Op 0 when it
+// needs none), or false when no packet can pass the piece.
+func (p piece) stateTest() (expr.Ct, bool) {
+	keyed := len(p.nat) > 0 // the piece reads a ct key other than state, so it needs ct != NULL
 	neg := p.neg
-	var rest []expr.Ct
+	for _, a := range p.others {
+		switch a.kind {
+		case atomNever:
+			return expr.Ct{}, false
+		case atomHasCt:
+			// Holds for every packet with a conntrack: on its own it is
+			// "ct state ! invalid,untracked", next to another ct key nothing.
+			neg |= nb
+		case atomKey:
+			keyed = true
+		}
+	}
+	// A piece that reads another ct key only ever sees packets with a
+	// conntrack: their state is new, established or related, so invalid and
+	// untracked need no test there.
+	possible := everyState
+	if keyed {
+		possible = trackedStates
+	}
+	if p.hasPos {
+		allowed := p.pos &^ neg
+		if keyed {
+			allowed &^= nb
+		}
+		if allowed&possible == 0 {
+			return expr.Ct{}, false
+		}
+		return expr.Ct{Key: expr.CtState, Op: expr.OpAny, Mask: allowed}, true
+	}
+	if keyed {
+		neg &^= nb
+	}
+	if possible&^neg == 0 {
+		return expr.Ct{}, false
+	}
+	if neg != 0 {
+		return expr.Ct{Key: expr.CtState, Op: expr.OpNone, Mask: neg}, true
+	}
+	return expr.Ct{}, true
+}
+
+// appendMatches appends the nft matches of the piece in canonical order —
+// the state test, the NAT status test, the other options — or returns false
+// when no packet can pass it.
+func (p piece) appendMatches(out []expr.Match) ([]expr.Match, bool) {
+	state, ok := p.stateTest()
+	if !ok {
+		return out, false
+	}
+	if state.Op != 0 {
+		out = append(out, state)
+	}
+	var buf [8]expr.Ct
+	rest := buf[:0]
 	statusNone := -1 // index in rest of the "status & X == 0" test
 	addStatus := func(c expr.Ct) {
 		if c.Op == expr.OpNone && statusNone >= 0 {
@@ -350,52 +439,16 @@ func (p piece) matches() ([]expr.Match, bool) {
 		rest = append(rest, c)
 	}
 	for _, c := range p.nat {
-		keyed = true
 		addStatus(c)
 	}
 	for _, a := range p.others {
-		switch a.kind {
-		case atomNever:
-			return nil, false
-		case atomHasCt:
-			// Holds for every packet with a conntrack: on its own it is
-			// "ct state ! invalid,untracked", next to another ct key nothing.
-			neg |= nb
-		case atomKey:
-			keyed = true
-			if a.ct.Key == expr.CtStatus {
-				addStatus(a.ct)
-			} else {
-				rest = append(rest, a.ct)
-			}
+		if a.kind != atomKey {
+			continue
 		}
-	}
-	// A piece that reads another ct key only ever sees packets with a
-	// conntrack: their state is new, established or related, so invalid and
-	// untracked need no test there.
-	possible := everyState
-	if keyed {
-		possible = trackedStates
-	}
-	var out []expr.Match
-	if p.pos != nil {
-		allowed := *p.pos &^ neg
-		if keyed {
-			allowed &^= nb
-		}
-		if allowed&possible == 0 {
-			return nil, false
-		}
-		out = append(out, expr.Ct{Key: expr.CtState, Op: expr.OpAny, Mask: allowed})
-	} else {
-		if keyed {
-			neg &^= nb
-		}
-		if possible&^neg == 0 {
-			return nil, false
-		}
-		if neg != 0 {
-			out = append(out, expr.Ct{Key: expr.CtState, Op: expr.OpNone, Mask: neg})
+		if a.ct.Key == expr.CtStatus {
+			addStatus(a.ct)
+		} else {
+			rest = append(rest, a.ct)
 		}
 	}
 	for _, c := range rest {
