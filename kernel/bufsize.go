@@ -103,7 +103,7 @@ func (tx *Tx) replyMemory() int {
 // counter's packets and bytes; a bitwise's operation; 8 bytes for any other
 // expression).
 func echoSize(ch *change, b []byte) int {
-	n := ch.len + 2*16
+	n := int(ch.len) + 2*16
 	for off := 0; off+4 <= len(b); {
 		l := int(binary.NativeEndian.Uint16(b[off:]))
 		if l < 4 || off+l > len(b) {

@@ -42,7 +42,7 @@ func TestReplyMemory(t *testing.T) {
 	tx.encode(1, true)
 	ch := &tx.changes[2]
 	// What was sent, handle and position, and a counter's two values.
-	echo := ch.len + 2*16 + 2*16
+	echo := int(ch.len) + 2*16 + 2*16
 	if got := echoSize(ch, tx.exprs(ch)); got != echo {
 		t.Fatalf("echoSize = %d, want %d", got, echo)
 	}

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 
 	"github.com/mdlayher/netlink"
@@ -20,8 +21,9 @@ func TestEncodeMatchesAttributeEncoder(t *testing.T) {
 	tx.AddChain(expr.FamilyInet, "tab", "x", nil, nil)
 	tx.AddRule(expr.FamilyInet, "tab", "input", RuleSpec{Exprs: testExprs, UserData: []byte{9, 9, 9, 9, 9}})
 	tx.AddRule(expr.FamilyInet, "tab", "input", RuleSpec{Exprs: testExprs, Insert: true, Position: 12})
+	tx.AddRule(expr.FamilyInet, "tab", "input", RuleSpec{Exprs: testExprs, ID: 3, PositionID: 2, Position: 12})
 	tx.DeleteRule(expr.FamilyInet, "tab", "input", 5)
-	b := tx.encode(1, true)
+	b := slices.Concat(tx.encode(1, true)...)
 	want := [][]byte{
 		encodeAttrs(func(ae *netlink.AttributeEncoder) {
 			ae.String(attrTableName, "tab")
@@ -55,6 +57,14 @@ func TestEncodeMatchesAttributeEncoder(t *testing.T) {
 			ae.Uint64(attrRulePosition, 12)
 			ae.Bytes(attrRuleExpressions|netlink.Nested, testExprs)
 		}),
+		// PositionID is sent instead of Position; the ID after the userdata.
+		encodeAttrs(func(ae *netlink.AttributeEncoder) {
+			ae.String(attrRuleTable, "tab")
+			ae.String(attrRuleChain, "input")
+			ae.Uint32(attrRulePositionID, 2)
+			ae.Bytes(attrRuleExpressions|netlink.Nested, testExprs)
+			ae.Uint32(attrRuleID, 3)
+		}),
 		encodeAttrs(func(ae *netlink.AttributeEncoder) {
 			ae.String(attrRuleTable, "tab")
 			ae.String(attrRuleChain, "input")
@@ -80,5 +90,46 @@ func TestEncodeMatchesAttributeEncoder(t *testing.T) {
 	gen := encodeAttrs(func(ae *netlink.AttributeEncoder) { ae.Uint32(attrBatchGenID, 7) })
 	if got := b[nlmsgHdrLen+nfgenHdrLen : nlmsgHdrLen+nfgenHdrLen+len(gen)]; !bytes.Equal(got, gen) {
 		t.Errorf("BATCH_BEGIN's generation % x, want % x", got, gen)
+	}
+}
+
+// A batch too big for one chunk is sent as several, each holding whole
+// messages, which together are the batch: the messages in order, with
+// consecutive sequence numbers.
+func TestEncodeChunks(t *testing.T) {
+	k := newFake()
+	tx := k.conn().BeginAt(7)
+	const rules = 20000
+	for i := range rules {
+		tx.AddRule(expr.FamilyIP, "t", "c", RuleSpec{Exprs: testExprs, ID: uint32(i + 1)})
+	}
+	chunks := tx.encode(100, true)
+	if len(chunks) < 3 {
+		t.Fatalf("%d chunks for %d rules, want several", len(chunks), rules)
+	}
+	seq := uint32(100)
+	for i, c := range chunks {
+		if len(c) > maxChunk {
+			t.Errorf("chunk %d holds %d bytes, more than %d", i, len(c), maxChunk)
+		}
+		msgs, err := parseMessages(c)
+		if err != nil {
+			t.Fatalf("chunk %d: %v", i, err)
+		}
+		for _, m := range msgs {
+			if m.seq != seq {
+				t.Fatalf("chunk %d: seq %d, want %d", i, m.seq, seq)
+			}
+			seq++
+		}
+	}
+	if want := uint32(100 + rules + 2); seq != want {
+		t.Errorf("the chunks hold messages up to seq %d, want %d", seq-1, want-1)
+	}
+	for _, i := range []int{0, rules / 2, rules - 1} {
+		ch := &tx.changes[i]
+		if got := tx.exprs(ch); !bytes.Equal(got, testExprs) {
+			t.Errorf("rule %d: expressions % x, want % x", i, got, testExprs)
+		}
 	}
 }

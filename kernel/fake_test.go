@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/mdlayher/netlink"
@@ -51,8 +52,9 @@ func newFake() *fakeKernel { return &fakeKernel{gen: 7, nextHandle: 100} }
 
 func (k *fakeKernel) conn() *Conn { return newConn(k) }
 
-func (k *fakeKernel) send(b []byte) error {
-	k.sent = append(k.sent, append([]byte(nil), b...))
+func (k *fakeKernel) send(bufs ...[]byte) error {
+	b := slices.Concat(bufs...)
+	k.sent = append(k.sent, b)
 	msgs, err := parseMessages(b)
 	if err != nil {
 		return err

@@ -96,7 +96,7 @@ func (ch *change) where(loc location) string {
 		addChain: {attrChainTable: "table", attrChainName: "chain name", attrChainHook: "hook",
 			attrChainPolicy: "policy", attrChainType: "chain type", attrChainUserdata: "userdata"},
 		addRule: {attrRuleTable: "table", attrRuleChain: "chain", attrRulePosition: "position",
-			attrRuleExpressions: "expressions", attrRuleUserdata: "userdata"},
+			attrRuleExpressions: "expressions", attrRuleUserdata: "userdata", attrRuleID: "rule id", attrRulePositionID: "position id"},
 		deleteRule: {attrRuleTable: "table", attrRuleChain: "chain", attrRuleHandle: "handle"},
 	}
 	if s, ok := names[ch.kind][loc.attr]; ok {
@@ -145,6 +145,12 @@ func (tx *Tx) changeError(i int, r errorReply) *Error {
 				where = "insert before"
 			}
 			e.Where, e.Reason = "", fmt.Sprintf("no rule with handle %d to %s in chain %s %s %s", ch.rule.Position, where, fam, ch.table, ch.chain)
+		case loc.attr == attrRulePositionID && ch.kind == addRule:
+			where := "add after"
+			if ch.rule.Insert {
+				where = "insert before"
+			}
+			e.Where, e.Reason = "", fmt.Sprintf("no rule with id %d earlier in the transaction to %s in chain %s %s %s", ch.rule.PositionID, where, fam, ch.table, ch.chain)
 		case loc.attr == attrRuleHandle && ch.kind == deleteRule:
 			e.Where, e.Reason = "", fmt.Sprintf("no such rule with handle %d in chain %s %s %s", ch.handle, fam, ch.table, ch.chain)
 		case loc.expr >= 0:

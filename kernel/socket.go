@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"syscall"
 	"time"
 	"unsafe"
@@ -17,8 +18,9 @@ import (
 // one is a NETLINK_NETFILTER socket; unit tests put a fake kernel behind it
 // (one that can drop replies).
 type transport interface {
-	// send writes b, a whole batch or request, with one sendmsg.
-	send(b []byte) error
+	// send writes the concatenation of bufs, a whole batch or request, with
+	// one sendmsg (one iovec each).
+	send(bufs ...[]byte) error
 	// receive returns the next datagrams: at least one, and as many more
 	// as are queued already. It waits until ctx is done or until deadline
 	// (when not zero), which is os.ErrDeadlineExceeded.
@@ -92,11 +94,22 @@ func (s *sock) getsockopt(level, opt int) (int, error) {
 	return v, serr
 }
 
-func (s *sock) send(b []byte) error {
+// maxIovecs is the most iovecs one sendmsg takes (UIO_MAXIOV).
+const maxIovecs = 1024
+
+func (s *sock) send(bufs ...[]byte) error {
+	total := 0
+	for _, b := range bufs {
+		total += len(b)
+	}
+	if len(bufs) > maxIovecs {
+		// (A batch of more than a gigabyte: one buffer then.)
+		bufs = [][]byte{slices.Concat(bufs...)}
+	}
 	var n int
 	var serr error
 	err := s.raw.Write(func(fd uintptr) bool {
-		n, serr = unix.SendmsgN(int(fd), b, nil, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}, 0)
+		n, serr = unix.SendmsgBuffers(int(fd), bufs, nil, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}, 0)
 		return serr != unix.EAGAIN
 	})
 	if err != nil {
@@ -105,8 +118,8 @@ func (s *sock) send(b []byte) error {
 	if serr != nil {
 		return os.NewSyscallError("sendmsg", serr)
 	}
-	if n != len(b) {
-		return fmt.Errorf("sendmsg: sent %d of %d bytes", n, len(b))
+	if n != total {
+		return fmt.Errorf("sendmsg: sent %d of %d bytes", n, total)
 	}
 	return nil
 }

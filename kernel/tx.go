@@ -29,6 +29,18 @@ type RuleSpec struct {
 	// chain when Position is 0.
 	Insert   bool
 	Position uint64
+	// ID names the rule inside its transaction (NFTA_RULE_ID), so that a
+	// rule added after it in the same transaction can be placed next to it
+	// with PositionID before the kernel has given it a handle; 0 sends
+	// none. The IDs of one transaction's rules should differ.
+	ID uint32
+	// PositionID, when not 0, places the rule as Position does, next to the
+	// rule of the same transaction whose ID it is (NFTA_RULE_POSITION_ID)
+	// rather than next to a handle; Position is then not sent. The kernel
+	// finds that rule by going through the transaction, so a transaction
+	// that places many rules this way takes time in proportion to its size
+	// for each of them.
+	PositionID uint32
 	// Source says where the rule comes from, for error messages, such as
 	// `rules.txt:700: -m conntrack --ctstate NEW -j ACCEPT`.
 	Source string
@@ -81,11 +93,21 @@ type Tx struct {
 	changes  []change
 	done     bool
 	noHandle bool // NoHandles: no NLM_F_ECHO on the rules
-	// buf is the batch as the changes were added: BATCH_BEGIN, then each
-	// change's message, encoded once, when it is added; send writes the
-	// sequence numbers and echo flags into it and appends BATCH_END.
-	buf []byte
+	// chunks hold the batch as the changes were added: BATCH_BEGIN, then
+	// each change's message, encoded once, when it is added; send writes
+	// the sequence numbers and echo flags into them, appends BATCH_END and
+	// sends the chunks in one sendmsg (one iovec each). A message never
+	// spans two chunks. Chunks, rather than one growing buffer, so that a
+	// batch of many megabytes is never copied to grow, nor held twice.
+	chunks [][]byte
 }
+
+// Chunk sizes: the first chunk is small, for the usual transaction of a
+// few messages; each next one twice the last, up to maxChunk.
+const (
+	firstChunk = 4 << 10
+	maxChunk   = 1 << 20
+)
 
 // Begin reads the generation of the ruleset and starts a transaction that
 // the kernel will refuse (ErrConcurrentChange) if anything changes the
@@ -104,7 +126,8 @@ func (c *Conn) Begin(ctx context.Context) (*Tx, error) {
 // check.
 func (c *Conn) BeginAt(gen uint32) *Tx {
 	begin := appendAttrU32(nil, attrBatchGenID, gen)
-	return &Tx{c: c, gen: gen, buf: appendMessage(nil, msgBatchBegin, flagRequest|flagAck, 0, 0, subsysNftables, begin)}
+	b := appendMessage(make([]byte, 0, firstChunk), msgBatchBegin, flagRequest|flagAck, 0, 0, subsysNftables, begin)
+	return &Tx{c: c, gen: gen, chunks: [][]byte{b}}
 }
 
 // Generation returns the generation the transaction is checked against.
@@ -117,19 +140,13 @@ func (tx *Tx) Generation() uint32 { return tx.gen }
 // added all the same; list the chain to learn their handles.
 func (tx *Tx) NoHandles() { tx.noHandle = true }
 
-// Grow makes room for n more changes taking size more bytes of messages in
-// the batch, so that adding many changes whose size is known ahead grows
-// the batch once instead of doubling it again and again (each doubling
-// copies it and leaves the old copy to the garbage collector). A rule's
-// message takes 36 bytes besides its table and chain names (each padded to
-// 4 bytes with its NUL), its position (12 bytes), its expressions and its
-// userdata (each padded to 4 bytes).
-func (tx *Tx) Grow(n, size int) {
+// Grow makes room for n more changes, so that adding many changes whose
+// number is known ahead grows the transaction's records once instead of
+// doubling them again and again. (The batch itself grows chunk by chunk,
+// and is never copied to grow.)
+func (tx *Tx) Grow(n int) {
 	if n > 0 {
 		tx.changes = slices.Grow(tx.changes, n)
-	}
-	if size > 0 {
-		tx.buf = slices.Grow(tx.buf, size)
 	}
 }
 
@@ -159,16 +176,19 @@ type change struct {
 	handle uint64 // deleteRule
 
 	exprsLen, udLen int32 // of the rule's expressions, of the userdata
-	exprsOff        int   // where the expressions are in Tx.buf
+	exprsOff        int32 // where the expressions are in the message
 
-	off, len int // of the message in Tx.buf
+	chunk    int32 // the message's chunk of Tx.chunks
+	off, len int32 // of the message in its chunk
 }
 
 // ruleInfo is what a change keeps of its RuleSpec.
 type ruleInfo struct {
-	Insert   bool
-	Position uint64
-	Source   string
+	Insert     bool
+	Position   uint64
+	ID         uint32
+	PositionID uint32
+	Source     string
 }
 
 // AddTable creates table name in family f, with userdata (at most 256 bytes)
@@ -193,7 +213,8 @@ func (tx *Tx) AddChain(f expr.Family, table, name string, base *BaseChain, userd
 // AddRule adds a rule to chain in table of family f. Commit's Result
 // carries its handle.
 func (tx *Tx) AddRule(f expr.Family, table, chain string, r RuleSpec) {
-	tx.add(change{kind: addRule, family: f, table: table, chain: chain, rule: ruleInfo{Insert: r.Insert, Position: r.Position, Source: r.Source}}, r.Exprs, r.UserData)
+	tx.add(change{kind: addRule, family: f, table: table, chain: chain,
+		rule: ruleInfo{Insert: r.Insert, Position: r.Position, ID: r.ID, PositionID: r.PositionID, Source: r.Source}}, r.Exprs, r.UserData)
 }
 
 // DeleteRule deletes the rule with handle from chain in table of family f.
@@ -206,12 +227,29 @@ func (tx *Tx) DeleteRule(f expr.Family, table, chain string, handle uint64) {
 // expressions and userdata are copied into the batch and not kept
 // otherwise.
 func (tx *Tx) add(ch change, exprs, userdata []byte) {
-	ch.off = len(tx.buf)
-	tx.buf = ch.appendMessage(tx.buf, exprs, userdata)
-	ch.len = len(tx.buf) - ch.off
-	// (Lengths past 2 GiB are kept as 2 GiB - 1: check refuses them all the
-	// same.)
+	// (Lengths past what a netlink attribute holds are kept short: check
+	// refuses them before anything is sent, and only they are kept whole.)
 	ch.exprsLen, ch.udLen = int32(min(len(exprs), math.MaxInt32)), int32(min(len(userdata), math.MaxInt32))
+	if len(exprs) > maxAttrPayload || len(userdata) > maxAttrPayload {
+		exprs, userdata = nil, nil
+	}
+	// An upper bound of the message's size: headers, names, position and
+	// ids, a base chain's hook, type and policy.
+	need := 160 + len(ch.table) + len(ch.chain) + len(exprs) + len(userdata)
+	if ch.base != nil {
+		need += len(ch.base.Type)
+	}
+	last := tx.chunks[len(tx.chunks)-1]
+	if cap(last)-len(last) < need {
+		size := min(2*cap(last), maxChunk)
+		tx.chunks = append(tx.chunks, make([]byte, 0, max(size, need)))
+	}
+	k := len(tx.chunks) - 1
+	b := tx.chunks[k]
+	ch.chunk, ch.off = int32(k), int32(len(b))
+	b = ch.appendMessage(b, exprs, userdata)
+	ch.len = int32(len(b)) - ch.off
+	tx.chunks[k] = b
 	tx.changes = append(tx.changes, ch)
 }
 
@@ -311,7 +349,8 @@ func checkName(what, s string) string {
 // appendMessage appends the change's message to b, with sequence number 0
 // and NLM_F_ECHO on a rule (send sets both). A rule's expressions
 // (at most maxAttrPayload bytes: check refuses more before anything is sent)
-// are copied in as they are, and ch.exprsOff set.
+// are copied in as they are, and ch.exprsOff set (from the message's
+// start).
 func (ch *change) appendMessage(b, exprs, userdata []byte) []byte {
 	start := len(b)
 	var typ, flags uint16
@@ -350,13 +389,18 @@ func (ch *change) appendMessage(b, exprs, userdata []byte) []byte {
 		}
 		b = appendAttrString(b, attrRuleTable, ch.table)
 		b = appendAttrString(b, attrRuleChain, ch.chain)
-		if ch.rule.Position != 0 {
+		if ch.rule.PositionID != 0 {
+			b = appendAttrU32(b, attrRulePositionID, ch.rule.PositionID)
+		} else if ch.rule.Position != 0 {
 			b = appendAttrU64(b, attrRulePosition, ch.rule.Position)
 		}
-		ch.exprsOff = len(b) + 4
+		ch.exprsOff = int32(len(b) + 4 - start)
 		b = appendAttr(b, attrRuleExpressions|netlink.Nested, exprs)
 		if userdata != nil {
 			b = appendAttr(b, attrRuleUserdata, userdata)
+		}
+		if ch.rule.ID != 0 {
+			b = appendAttrU32(b, attrRuleID, ch.rule.ID)
 		}
 	case deleteRule:
 		typ, flags = nftType(msgDelRule), flagRequest|flagAck
@@ -372,14 +416,19 @@ func (ch *change) appendMessage(b, exprs, userdata []byte) []byte {
 	return b
 }
 
+// msg returns the change's message in the batch.
+func (tx *Tx) msg(ch *change) []byte {
+	return tx.chunks[ch.chunk][ch.off : ch.off+ch.len]
+}
+
 // attrs returns the attributes of the change's message in the batch.
 func (tx *Tx) attrs(ch *change) []byte {
-	return tx.buf[ch.off+nlmsgHdrLen+nfgenHdrLen : ch.off+ch.len]
+	return tx.msg(ch)[nlmsgHdrLen+nfgenHdrLen:]
 }
 
 // exprs returns a rule's expressions in the batch.
 func (tx *Tx) exprs(ch *change) []byte {
-	return tx.buf[ch.exprsOff : ch.exprsOff+int(ch.exprsLen)]
+	return tx.msg(ch)[ch.exprsOff : ch.exprsOff+ch.exprsLen]
 }
 
 // appendAttr appends an attribute of type typ (its flags included) with
@@ -428,28 +477,31 @@ func appendAttrU64(b []byte, typ uint16, v uint64) []byte {
 // changes only, and takes those two when they come. Without end (a check),
 // the batch stops after the last change, as nft --check sends it: the
 // kernel validates every change and then, seeing no BATCH_END, aborts the
-// transaction instead of committing it. The batch returned shares Tx.buf.
-func (tx *Tx) encode(seq0 uint32, end bool) []byte {
-	binary.NativeEndian.PutUint32(tx.buf[8:], seq0)
+// transaction instead of committing it. The batch returned (its chunks, to
+// be sent in this order) shares Tx.chunks.
+func (tx *Tx) encode(seq0 uint32, end bool) [][]byte {
+	binary.NativeEndian.PutUint32(tx.chunks[0][8:], seq0)
 	for i := range tx.changes {
 		ch := &tx.changes[i]
 		ch.seq = seq0 + 1 + uint32(i)
-		binary.NativeEndian.PutUint32(tx.buf[ch.off+8:], ch.seq)
+		m := tx.msg(ch)
+		binary.NativeEndian.PutUint32(m[8:], ch.seq)
 		if ch.kind == addRule {
-			flags := binary.NativeEndian.Uint16(tx.buf[ch.off+6:])
+			flags := binary.NativeEndian.Uint16(m[6:])
 			if tx.noHandle {
 				flags &^= flagEcho
 			} else {
 				flags |= flagEcho
 			}
-			binary.NativeEndian.PutUint16(tx.buf[ch.off+6:], flags)
+			binary.NativeEndian.PutUint16(m[6:], flags)
 		}
 	}
-	b := tx.buf
-	if !end {
-		return b
+	out := slices.Clone(tx.chunks)
+	if end {
+		k := len(out) - 1
+		out[k] = appendMessage(out[k], msgBatchEnd, flagRequest|flagAck, seq0+uint32(len(tx.changes))+1, 0, subsysNftables, nil)
 	}
-	return appendMessage(b, msgBatchEnd, flagRequest|flagAck, seq0+uint32(len(tx.changes))+1, 0, subsysNftables, nil)
+	return out
 }
 
 // replyIdle is how long Commit waits for the next reply before it takes the
@@ -617,20 +669,24 @@ func (tx *Tx) send(ctx context.Context, check bool) (Result, error) {
 	n := len(tx.changes)
 	seq0 := c.nextSeq(n + 2)
 	batch := tx.encode(seq0, !check)
-	st := Stats{Messages: n + 2, BatchBytes: len(batch), Queued: -1}
+	size := 0
+	for _, b := range batch {
+		size += len(b)
+	}
+	st := Stats{Messages: n + 2, BatchBytes: size, Queued: -1}
 	if check {
 		st.Messages = n + 1
 	}
 	st.ReceiveEstimate = tx.replyMemory()
 	var err error
-	st.SendBuffer, st.ReceiveBuffer, err = c.t.setBuffers(sendBufferFor(len(batch)), st.ReceiveEstimate)
+	st.SendBuffer, st.ReceiveBuffer, err = c.t.setBuffers(sendBufferFor(size), st.ReceiveEstimate)
 	if err != nil {
 		return Result{Stats: st}, tx.batchError(&Error{Err: err, Reason: "cannot size the socket buffers: " + err.Error()})
 	}
-	if st.SendBuffer < sendBufferFor(len(batch)) {
+	if st.SendBuffer < sendBufferFor(size) {
 		return Result{Stats: st}, tx.batchError(&Error{Err: errBufferLimit, Reason: fmt.Sprintf(
 			"the batch of %d bytes needs a socket send buffer of %d bytes, and the system allows %d (raise net.core.wmem_max, or run with CAP_NET_ADMIN in the initial user namespace); nothing was changed",
-			len(batch), sendBufferFor(len(batch)), st.SendBuffer)})
+			size, sendBufferFor(size), st.SendBuffer)})
 	}
 	if st.ReceiveBuffer < st.ReceiveEstimate {
 		return Result{Stats: st}, tx.batchError(&Error{Err: errBufferLimit, Reason: fmt.Sprintf(
@@ -640,7 +696,7 @@ func (tx *Tx) send(ctx context.Context, check bool) (Result, error) {
 	if err := ctx.Err(); err != nil {
 		return Result{Stats: st}, tx.batchError(&Error{Err: err})
 	}
-	if err := c.t.send(batch); err != nil {
+	if err := c.t.send(batch...); err != nil {
 		return Result{Stats: st}, tx.batchError(&Error{Err: err, Reason: "send: " + err.Error() + "; nothing was changed"})
 	}
 	st.Queued = c.t.queued()

@@ -89,6 +89,8 @@ const (
 	attrRuleExpressions = unix.NFTA_RULE_EXPRESSIONS
 	attrRulePosition    = unix.NFTA_RULE_POSITION // u64
 	attrRuleUserdata    = unix.NFTA_RULE_USERDATA
+	attrRuleID          = unix.NFTA_RULE_ID // u32
+	attrRulePositionID  = 10                // NFTA_RULE_POSITION_ID: u32
 
 	attrGenID = unix.NFTA_GEN_ID // u32
 
