@@ -197,7 +197,6 @@ type plannedTable struct {
 	t       kernel.Table
 	exists  bool
 	chains  map[string]*plannedChain // by name
-	names   []string                 // the chains' names, in the kernel's order
 	checked bool                     // the iptables-nft test was made
 }
 
@@ -210,9 +209,15 @@ type plannedChain struct {
 	exists   bool
 	base     *kernel.BaseChain
 	baseFrom int // the change whose -t decided base (for a chain to create), or -1
+	// jumpOnly says the chain is created because a rule jumps to it, and
+	// no change has written into it yet.
+	jumpOnly bool
 	slots    []slot
 	used     map[uint32]bool // group ids in use
 	maxID    uint32
+	// rules are the chain's rules as read, while its slots hold one rule
+	// each rather than one group each (see Batch.group).
+	rules []kernel.Rule
 }
 
 // slot is one group of a chain: existing (with its handles) or new (from
@@ -220,6 +225,62 @@ type plannedChain struct {
 type slot struct {
 	handles []uint64 // existing
 	change  int      // new: the index of its change; -1 for an existing group
+	firstID uint32   // new: the rule ID of its first rule in the transaction
+	lastID  uint32   // new: the rule ID of its last rule
+}
+
+// message is what a message of the transaction was sent for: created[-1-change]
+// when change < 0, piece piece of a change otherwise.
+type message struct {
+	change int32
+	piece  int32
+}
+
+// Batch is an Apply made one change at a time, for a great many changes:
+// each change is planned and encoded into the transaction as it is added,
+// so that nothing of it but its group record, source and handles is kept
+// until the commit. Apply(changes) is a Batch with every change added and
+// then committed.
+//
+// Add reads what the change needs (the generation on the first call, then
+// the tables, chains and rules it writes into) and places it; nothing is
+// sent to the kernel before Commit or Check, which sends the whole batch as
+// one transaction. After an error from Add the Batch is spent: nothing was
+// sent, and Commit returns that error again.
+type Batch struct {
+	c       *Client
+	o       ApplyOptions
+	begun   bool
+	gen     uint32
+	tables  []kernel.Table
+	planned map[string]*plannedTable
+	tx      nfTx
+	res     Applied
+	msgs    []message
+	info    []changeInfo           // of each change, for errors
+	jumps   map[int][]expr.Verdict // the verdicts of the changes with a jump or goto
+	nextID  uint32                 // the last rule ID given
+	err     error
+	done    bool
+}
+
+// changeInfo is what a Batch keeps of a change, for errors.
+type changeInfo struct {
+	family       expr.Family
+	insert       bool
+	table, chain string
+	iptTable     string // the rule's -t
+	source       string
+}
+
+// change returns a Change that names the change for an error.
+func (c *changeInfo) change() *Change {
+	return &Change{Family: c.family, Table: c.table, Chain: c.chain, Insert: c.insert, Source: c.source}
+}
+
+// Batch starts a batch of changes written with options o.
+func (c *Client) Batch(o ApplyOptions) *Batch {
+	return &Batch{c: c, o: o, planned: map[string]*plannedTable{}, jumps: map[int][]expr.Verdict{}}
 }
 
 // Apply writes changes into the kernel as one transaction: either all of
@@ -236,339 +297,405 @@ type slot struct {
 // Errors are *Error for what Apply refuses before sending anything, and
 // *kernel.Error for what the kernel refuses (naming the change's Source).
 func (c *Client) Apply(ctx context.Context, changes []Change, o ApplyOptions) (Applied, error) {
-	var res Applied
-	changes = slices.Clone(changes) // their sources are filled in
 	for i := range changes {
-		if err := validChange(&changes[i], i); err != nil {
-			return res, err
+		ch := changes[i] // (validChange fills in the source)
+		if err := validChange(&ch, i); err != nil {
+			return Applied{}, err
 		}
 	}
 	if len(changes) == 0 {
-		return res, nil
+		return Applied{}, nil
 	}
-	readErr := func(i int, err error) error {
-		ch := &changes[i]
+	b := c.Batch(o)
+	for _, ch := range changes {
+		if err := b.Add(ctx, ch); err != nil {
+			return Applied{}, err
+		}
+	}
+	return b.Commit(ctx)
+}
+
+// Len returns the number of changes added.
+func (b *Batch) Len() int { return len(b.res.Changes) }
+
+// Add plans change ch and queues its nft rules, after the changes added
+// before it: its position (Index, Handle) counts the groups as they left
+// the chain. Its errors are those of Apply about the change, whose Index is
+// the number of changes added before it.
+func (b *Batch) Add(ctx context.Context, ch Change) error {
+	if b.err != nil {
+		return b.err
+	}
+	if b.done {
+		return &Error{Op: opOf(&ch), Object: object(ch.Family, ch.Table, ch.Chain), Index: -1, Err: ErrInvalidChange, Reason: "the batch was already committed"}
+	}
+	if err := b.add(ctx, &ch); err != nil {
+		b.err = err
+		return err
+	}
+	return nil
+}
+
+func (b *Batch) add(ctx context.Context, ch *Change) error {
+	i := len(b.res.Changes)
+	if err := validChange(ch, i); err != nil {
+		return err
+	}
+	readErr := func(err error) error {
 		return readError(opOf(ch), object(ch.Family, ch.Table, ch.Chain), ch.Source, i, err)
 	}
-	gen, err := c.c.Generation(ctx)
-	if err != nil {
-		return res, readErr(0, err)
-	}
-	tables, err := c.c.Tables(ctx)
-	if err != nil {
-		return res, readErr(0, err)
-	}
-	planned := map[string]*plannedTable{}
-	var order []*plannedTable
-	var created []Created
-	// The tables.
-	for i := range changes {
-		ch := &changes[i]
-		key := object(ch.Family, ch.Table)
-		pt := planned[key]
-		if pt == nil {
-			pt = &plannedTable{chains: map[string]*plannedChain{}}
-			for _, t := range tables {
-				if t.Family == ch.Family && t.Name == ch.Table {
-					pt.t, pt.exists = t, true
-				}
-			}
-			if !pt.exists {
-				if !o.Create {
-					return res, changeError(ch, i, ErrNoTable, fmt.Sprintf(
-						"no such table %s (create it with --create, or with nft add table %s)", key, key))
-				}
-				pt.t = kernel.Table{Family: ch.Family, Name: ch.Table}
-				created = append(created, Created{Family: ch.Family, Table: ch.Table})
-			}
-			planned[key] = pt
-			order = append(order, pt)
-		}
-		if pt.exists && !pt.checked {
-			pt.checked = true
-			why, err := iptablesOwned(ctx, c.c, pt.t)
-			if err != nil {
-				return res, readErr(i, err)
-			}
-			if why != "" && !o.Force {
-				e := iptablesRefusal(opOf(ch), pt.t, why).(*Error)
-				e.Object, e.Source, e.Index = object(ch.Family, ch.Table, ch.Chain), ch.Source, i
-				return res, e
-			}
-			chains, err := c.c.Chains(ctx, pt.t.Family, pt.t.Name)
-			if err != nil {
-				return res, readErr(i, err)
-			}
-			for _, kc := range chains {
-				pt.chains[kc.Name] = &plannedChain{family: kc.Family, table: kc.Table, name: kc.Name, exists: true, base: kc.Base, baseFrom: -1}
-				pt.names = append(pt.names, kc.Name)
-			}
-		}
-	}
-	// The chains.
-	for i := range changes {
-		ch := &changes[i]
-		pt := planned[object(ch.Family, ch.Table)]
-		pc := pt.chains[ch.Chain]
-		var want *kernel.BaseChain
-		if o.Create {
-			want, err = CreatedChain(ch.tableName(), ch.Chain)
-			if err != nil {
-				return res, changeError(ch, i, ErrInvalidChange, err.Error())
-			}
-		}
-		switch {
-		case pc == nil && !o.Create:
-			return res, changeError(ch, i, ErrNoChain, fmt.Sprintf(
-				"no such chain %s in table %s (create it with --create, or with nft add chain %s)",
-				ch.Chain, object(ch.Family, ch.Table), object(ch.Family, ch.Table, ch.Chain)))
-		case pc == nil:
-			pc = &plannedChain{family: ch.Family, table: ch.Table, name: ch.Chain, base: want, baseFrom: i, used: map[uint32]bool{}}
-			pt.chains[ch.Chain] = pc
-			pt.names = append(pt.names, ch.Chain)
-			created = append(created, Created{Family: ch.Family, Table: ch.Table, Chain: ch.Chain, Base: want})
-		case o.Create && !sameBase(pc.base, want):
-			if pc.exists {
-				return res, changeError(ch, i, ErrChainDiffers, fmt.Sprintf(
-					"chain %s exists as %s, and --create would have made it %s for -t %s: leave out --create to write into it as it is, or write into another chain",
-					object(ch.Family, ch.Table, ch.Chain), kindOf(pc.base), kindOf(want), ch.tableName()))
-			}
-			return res, changeError(ch, i, ErrChainDiffers, fmt.Sprintf(
-				"chain %s is created as %s for the rule of change %d (-t %s), but this rule's -t %s makes it %s: use the same -t for every rule of the chain",
-				object(ch.Family, ch.Table, ch.Chain), kindOf(pc.base), pc.baseFrom+1, changes[pc.baseFrom].tableName(),
-				ch.tableName(), kindOf(want)))
-		}
-		if pc.exists && pc.used == nil {
-			rules, err := c.c.Rules(ctx, ch.Family, ch.Table, ch.Chain)
-			if err != nil {
-				return res, readErr(i, err)
-			}
-			pc.used = map[uint32]bool{}
-			for _, r := range rules {
-				if _, g, err := expr.ParseUserData(r.UserData); err == nil {
-					pc.used[g.ID] = true
-					pc.maxID = max(pc.maxID, g.ID)
-				}
-			}
-			if positioned(changes, ch) {
-				for _, g := range groupRules(ch.Family, rules) {
-					pc.slots = append(pc.slots, slot{handles: g.Handles(), change: -1})
-				}
-			} else {
-				// Only the top and the end: no need to know the groups
-				// (decompiling a long chain takes time), each rule will do.
-				for _, r := range rules {
-					pc.slots = append(pc.slots, slot{handles: []uint64{r.Handle}, change: -1})
-				}
-			}
-		}
-	}
-	// Jumps and gotos need their chain.
-	for i := range changes {
-		ch := &changes[i]
-		pt := planned[object(ch.Family, ch.Table)]
-		for k := range ch.pieces() {
-			if v := ch.verdict(k); (v.Kind == expr.VerdictJump || v.Kind == expr.VerdictGoto) && pt.chains[v.Chain] == nil {
-				return res, changeError(ch, i, ErrNoChain, fmt.Sprintf(
-					"the rule jumps to chain %s, which table %s does not have: create it first (nft add chain %s)",
-					v.Chain, object(ch.Family, ch.Table), object(ch.Family, ch.Table, v.Chain)))
-			}
-		}
-	}
-	// The positions, change after change.
-	res.Changes = make([]AppliedChange, len(changes))
-	for i := range changes {
-		ch := &changes[i]
-		pc := planned[object(ch.Family, ch.Table)].chains[ch.Chain]
-		p, err := position(pc, ch, i)
+	if !b.begun {
+		gen, err := b.c.c.Generation(ctx)
 		if err != nil {
-			return res, err
+			return readErr(err)
 		}
-		pc.slots = slices.Insert(pc.slots, p, slot{change: i})
-		id := pc.newID()
-		if ch.Rule == nil {
-			res.Changes[i] = AppliedChange{Group: expr.Group{ID: id, Count: ch.pieces(), IPv6: ch.Prepared.ipv6, Words: ch.Prepared.words}}
-		} else {
-			res.Changes[i] = AppliedChange{
-				Group: expr.Group{ID: id, Count: len(ch.Rule.Rules), IPv6: ch.Rule.Family == parse.IPv6, Words: Words(ch.Rule.Source)},
-				Rules: ch.Rule.Rules,
+		tables, err := b.c.c.Tables(ctx)
+		if err != nil {
+			return readErr(err)
+		}
+		b.begun, b.gen, b.tables = true, gen, tables
+		b.tx = b.c.c.BeginAt(gen)
+		if nh, ok := b.tx.(interface{ NoHandles() }); ok && b.o.NoHandles {
+			// (Asserted rather than part of nfTx: a fake without it still
+			// reports handles, which is allowed.)
+			nh.NoHandles()
+		}
+	}
+	// The table.
+	key := object(ch.Family, ch.Table)
+	pt := b.planned[key]
+	if pt == nil {
+		pt = &plannedTable{chains: map[string]*plannedChain{}}
+		for _, t := range b.tables {
+			if t.Family == ch.Family && t.Name == ch.Table {
+				pt.t, pt.exists = t, true
 			}
 		}
-		res.Changes[i].Handles = make([]uint64, ch.pieces())
-	}
-
-	// The transaction: tables and chains first, then the rules, run by run.
-	tx := c.c.BeginAt(gen)
-	if nh, ok := tx.(interface{ NoHandles() }); ok && o.NoHandles {
-		// (Asserted rather than part of nfTx: a fake without it still
-		// reports handles, which is allowed.)
-		nh.NoHandles()
-	}
-	for _, cr := range created {
-		if cr.Chain == "" {
+		if !pt.exists {
+			if !b.o.Create {
+				return changeError(ch, i, ErrNoTable, fmt.Sprintf(
+					"no such table %s (create it with --create, or with nft add table %s)", key, key))
+			}
 			ud, err := expr.TableUserData("")
 			if err != nil {
-				return res, err
+				return err
 			}
-			tx.AddTable(cr.Family, cr.Table, ud)
-		} else {
-			tx.AddChain(cr.Family, cr.Table, cr.Chain, cr.Base, nil)
+			pt.t = kernel.Table{Family: ch.Family, Name: ch.Table}
+			b.create(Created{Family: ch.Family, Table: ch.Table}, ud)
+		}
+		b.planned[key] = pt
+	}
+	if pt.exists && !pt.checked {
+		pt.checked = true
+		why, err := iptablesOwned(ctx, b.c.c, pt.t)
+		if err != nil {
+			return readErr(err)
+		}
+		if why != "" && !b.o.Force {
+			e := iptablesRefusal(opOf(ch), pt.t, why).(*Error)
+			e.Object, e.Source, e.Index = object(ch.Family, ch.Table, ch.Chain), ch.Source, i
+			return e
+		}
+		chains, err := b.c.c.Chains(ctx, pt.t.Family, pt.t.Name)
+		if err != nil {
+			return readErr(err)
+		}
+		for _, kc := range chains {
+			pt.chains[kc.Name] = &plannedChain{family: kc.Family, table: kc.Table, name: kc.Name, exists: true, base: kc.Base, baseFrom: -1}
 		}
 	}
-	// Size the batch once: every rule's message, with the expressions of
-	// the Prepared rules (those of the others are not lowered yet).
-	if g, ok := tx.(interface{ Grow(n, size int) }); ok {
-		pad := func(n int) int { return (n + 3) &^ 3 }
-		n, size := 0, 0
-		for i := range changes {
-			ch := &changes[i]
-			per := 36 + 12 + pad(len(ch.Table)+1) + pad(len(ch.Chain)+1) + pad(min(expr.MaxUserData, 10+len(res.Changes[i].Group.Words)))
-			for k := range ch.pieces() {
-				n++
-				size += per
-				if ch.Rule == nil {
-					size += pad(len(ch.Prepared.pieces[k].exprs))
-				}
-			}
+	// The chain.
+	pc := pt.chains[ch.Chain]
+	var want *kernel.BaseChain
+	if b.o.Create {
+		var err error
+		if want, err = CreatedChain(ch.tableName(), ch.Chain); err != nil {
+			return changeError(ch, i, ErrInvalidChange, err.Error())
 		}
-		g.Grow(n, size)
 	}
-	type sent struct{ change, piece int }
-	var adds []sent
-	emit := func(run []slot, before uint64) error {
-		for _, s := range run {
-			ch := &changes[s.change]
-			ac := &res.Changes[s.change]
-			for k := range ch.pieces() {
-				if ch.Rule == nil && ch.Prepared.pieces[k].exprs == nil {
-					// (Prepare never leaves them nil: the Prepared is in
-					// an earlier change of this Apply too.)
-					return changeError(ch, s.change, ErrInvalidChange, "the Prepared rule was already given to Apply (a Prepared rule is applied once)")
-				}
-				b, err := ch.lower(k)
-				if err != nil {
-					return changeError(ch, s.change, ErrInvalidChange, err.Error())
-				}
-				if testRuleHook != nil {
-					b = testRuleHook(s.change, k, b)
-				}
-				g := ac.Group
-				g.Index = k
-				ud, err := g.UserData("")
-				if err != nil {
-					return changeError(ch, s.change, ErrInvalidChange, err.Error())
-				}
-				tx.AddRule(ch.Family, ch.Table, ch.Chain, kernel.RuleSpec{Exprs: b, UserData: ud, Insert: before != 0, Position: before, Source: ch.Source})
-				adds = append(adds, sent{s.change, k})
-				if ch.Rule == nil {
-					// The transaction has copied the bytes: let them go.
-					ch.Prepared.pieces[k].exprs = nil
-					ch.Prepared.spent = true
-				}
-			}
+	switch {
+	case pc == nil && !b.o.Create:
+		return changeError(ch, i, ErrNoChain, fmt.Sprintf(
+			"no such chain %s in table %s (create it with --create, or with nft add chain %s)",
+			ch.Chain, key, object(ch.Family, ch.Table, ch.Chain)))
+	case pc == nil:
+		pc = b.createChain(pt, ch.Family, ch.Table, ch.Chain, want, i)
+	case b.o.Create && !sameBase(pc.base, want):
+		if pc.exists {
+			return changeError(ch, i, ErrChainDiffers, fmt.Sprintf(
+				"chain %s exists as %s, and --create would have made it %s for -t %s: leave out --create to write into it as it is, or write into another chain",
+				object(ch.Family, ch.Table, ch.Chain), kindOf(pc.base), kindOf(want), ch.tableName()))
 		}
-		return nil
+		why := "for the rule of change"
+		if pc.jumpOnly {
+			why = "for the jump of the rule of change"
+		}
+		return changeError(ch, i, ErrChainDiffers, fmt.Sprintf(
+			"chain %s is created as %s %s %d (-t %s), but this rule's -t %s makes it %s: use the same -t for every rule of the chain",
+			object(ch.Family, ch.Table, ch.Chain), kindOf(pc.base), why, pc.baseFrom+1, b.info[pc.baseFrom].iptTable,
+			ch.tableName(), kindOf(want)))
 	}
-	// Runs of new groups, each placed before the existing group after it
-	// (each of its rules inserted right before that group's first rule, so
-	// they keep their order), or at the end of the chain. Runs are sent in
-	// the order of their first change, so that the kernel's first error is,
-	// as far as possible, the first change's.
-	type run struct {
-		slots  []slot
-		before uint64
-		first  int
-	}
-	var runs []run
-	for _, pt := range order {
-		for _, name := range pt.names {
-			pc := pt.chains[name]
-			for i := 0; i < len(pc.slots); {
-				if pc.slots[i].change < 0 {
-					i++
-					continue
-				}
-				j := i
-				first := math.MaxInt
-				for j < len(pc.slots) && pc.slots[j].change >= 0 {
-					first = min(first, pc.slots[j].change)
-					j++
-				}
-				var before uint64
-				if j < len(pc.slots) {
-					before = pc.slots[j].handles[0]
-				}
-				runs = append(runs, run{pc.slots[i:j], before, first})
-				i = j
+	pc.jumpOnly = false
+	if pc.exists && pc.used == nil {
+		rules, err := b.c.c.Rules(ctx, ch.Family, ch.Table, ch.Chain)
+		if err != nil {
+			return readErr(err)
+		}
+		pc.used = map[uint32]bool{}
+		for _, r := range rules {
+			if _, g, err := expr.ParseUserData(r.UserData); err == nil {
+				pc.used[g.ID] = true
+				pc.maxID = max(pc.maxID, g.ID)
 			}
 		}
-	}
-	slices.SortStableFunc(runs, func(a, b run) int { return a.first - b.first })
-	for _, r := range runs {
-		if err := emit(r.slots, r.before); err != nil {
-			return res, err
+		// One slot per rule until a change is placed by an index or a
+		// handle, which count groups: the top and the end need no groups
+		// (decompiling a long chain takes time).
+		for _, r := range rules {
+			pc.slots = append(pc.slots, slot{handles: []uint64{r.Handle}, change: -1})
 		}
+		pc.rules = rules
 	}
-	res.Created = created
-	// explain adds what the kernel does not say to its refusal of a rule
-	// that jumps to a base chain (EOPNOTSUPP at the verdict).
-	explain := func(err error) error {
-		var ke *kernel.Error
-		if !errors.As(err, &ke) || !errors.Is(err, unix.EOPNOTSUPP) || ke.Index < len(created) || ke.Index-len(created) >= len(adds) {
-			return err
-		}
-		a := adds[ke.Index-len(created)]
-		ch := &changes[a.change]
-		v := ch.verdict(a.piece)
+	if ch.Index != 0 || ch.Handle != 0 {
+		pc.group()
+	}
+	// Jumps and gotos need their chain: with Create, a chain that does not
+	// exist yet is created now, before the rule that jumps to it, and a
+	// later change must write into it.
+	for k := range ch.pieces() {
+		v := ch.verdict(k)
 		if v.Kind != expr.VerdictJump && v.Kind != expr.VerdictGoto {
-			return err
+			continue
 		}
-		if pc := planned[object(ch.Family, ch.Table)].chains[v.Chain]; pc == nil || pc.base == nil {
-			return err
+		if b.jumps[i] == nil {
+			for k := range ch.pieces() {
+				b.jumps[i] = append(b.jumps[i], ch.verdict(k))
+			}
 		}
-		why := fmt.Sprintf("chain %s is a base chain, and the kernel takes no jump or goto to a base chain: ", v.Chain)
-		reason := strings.Replace(ke.Reason, "the kernel refused the rule's verdict (it takes no jump or goto to a base chain): ", why, 1)
-		if reason == ke.Reason {
-			reason = why + ke.Reason
+		if pt.chains[v.Chain] != nil {
+			continue
 		}
-		if ke.Where != "" {
-			reason = ke.Where + ": " + reason
+		if !b.o.Create {
+			return jumpError(ch, i, v.Chain)
 		}
-		return &Error{Op: opOf(ch), Object: object(ch.Family, ch.Table, ch.Chain), Source: ch.Source, Index: a.change, Err: err, Reason: reason}
+		to, err := CreatedChain(ch.tableName(), v.Chain)
+		if err != nil {
+			return changeError(ch, i, ErrInvalidChange, err.Error())
+		}
+		b.createChain(pt, ch.Family, ch.Table, v.Chain, to, i).jumpOnly = true
 	}
-	if o.Check {
-		res.Checked, res.Generation = true, gen
-		if err := tx.Check(ctx); err != nil {
-			return res, explain(err)
-		}
-		return res, nil
+	// The position.
+	p, err := position(pc, ch, i)
+	if err != nil {
+		return err
 	}
-	kr, err := tx.Commit(ctx)
+	id := pc.newID()
+	ac := AppliedChange{Handles: make([]uint64, ch.pieces())}
+	if ch.Rule == nil {
+		ac.Group = expr.Group{ID: id, Count: ch.pieces(), IPv6: ch.Prepared.ipv6, Words: ch.Prepared.words}
+	} else {
+		ac.Group = expr.Group{ID: id, Count: len(ch.Rule.Rules), IPv6: ch.Rule.Family == parse.IPv6, Words: Words(ch.Rule.Source)}
+		ac.Rules = ch.Rule.Rules
+	}
+	n := ch.pieces()
+	s := slot{change: i, firstID: b.nextID + 1, lastID: b.nextID + uint32(n)}
+	b.nextID += uint32(n)
+	pc.slots = slices.Insert(pc.slots, p, s)
+	// Where its rules go in the transaction, next to the slots around it
+	// (the kernel's order so far is the slots' order without the changes
+	// still to come): before the group after it, or at the end; else after
+	// the group before it, or at the top (the rules then sent last first,
+	// each going right after the one before it, or at the top).
+	spec := kernel.RuleSpec{Source: ch.Source}
+	reverse := false
+	switch next, prev := p+1, p-1; {
+	case next == len(pc.slots):
+	case pc.slots[next].change < 0:
+		spec.Insert, spec.Position = true, pc.slots[next].handles[0]
+	case prev < 0:
+		spec.Insert, reverse = true, true
+	case pc.slots[prev].change < 0:
+		spec.Position, reverse = pc.slots[prev].handles[len(pc.slots[prev].handles)-1], true
+	default:
+		spec.Insert, spec.PositionID = true, pc.slots[next].firstID
+	}
+	for j := range n {
+		k := j
+		if reverse {
+			k = n - 1 - j
+		}
+		if ch.Rule == nil && ch.Prepared.pieces[k].exprs == nil {
+			// (Prepare never leaves them nil: the Prepared was in an
+			// earlier change.)
+			return changeError(ch, i, ErrInvalidChange, "the Prepared rule was already given to Apply (a Prepared rule is applied once)")
+		}
+		e, err := ch.lower(k)
+		if err != nil {
+			return changeError(ch, i, ErrInvalidChange, err.Error())
+		}
+		if testRuleHook != nil {
+			e = testRuleHook(i, k, e)
+		}
+		g := ac.Group
+		g.Index = k
+		ud, err := g.UserData("")
+		if err != nil {
+			return changeError(ch, i, ErrInvalidChange, err.Error())
+		}
+		spec.Exprs, spec.UserData, spec.ID = e, ud, s.firstID+uint32(k)
+		b.tx.AddRule(ch.Family, ch.Table, ch.Chain, spec)
+		b.msgs = append(b.msgs, message{change: int32(i), piece: int32(k)})
+		if ch.Rule == nil {
+			// The transaction has copied the bytes: let them go.
+			ch.Prepared.pieces[k].exprs = nil
+			ch.Prepared.spent = true
+		}
+	}
+	b.res.Changes = append(b.res.Changes, ac)
+	b.info = append(b.info, changeInfo{family: ch.Family, insert: ch.Insert, table: ch.Table, chain: ch.Chain, iptTable: ch.tableName(), source: ch.Source})
+	return nil
+}
+
+// create queues the creation of a table or chain.
+func (b *Batch) create(c Created, userdata []byte) {
+	if c.Chain == "" {
+		b.tx.AddTable(c.Family, c.Table, userdata)
+	} else {
+		b.tx.AddChain(c.Family, c.Table, c.Chain, c.Base, userdata)
+	}
+	b.res.Created = append(b.res.Created, c)
+	b.msgs = append(b.msgs, message{change: int32(-len(b.res.Created))})
+}
+
+// createChain queues the creation of a chain of pt for change i, and plans
+// it.
+func (b *Batch) createChain(pt *plannedTable, f expr.Family, table, name string, base *kernel.BaseChain, i int) *plannedChain {
+	pc := &plannedChain{family: f, table: table, name: name, base: base, baseFrom: i, used: map[uint32]bool{}}
+	pt.chains[name] = pc
+	b.create(Created{Family: f, Table: table, Chain: name, Base: base}, nil)
+	return pc
+}
+
+// group turns the chain's slots of one rule each into slots of one group
+// each. Until then, changes went only to the top and the end, so the
+// existing rules are one run of slots.
+func (pc *plannedChain) group() {
+	if pc.rules == nil {
+		return
+	}
+	first := slices.IndexFunc(pc.slots, func(s slot) bool { return s.change < 0 })
+	if first >= 0 {
+		var groups []slot
+		for _, g := range groupRules(pc.family, pc.rules) {
+			groups = append(groups, slot{handles: g.Handles(), change: -1})
+		}
+		pc.slots = slices.Replace(pc.slots, first, first+len(pc.rules), groups...)
+	}
+	pc.rules = nil
+}
+
+func jumpError(ch *Change, i int, chain string) error {
+	return changeError(ch, i, ErrNoChain, fmt.Sprintf(
+		"the rule jumps to chain %s, which table %s does not have: create it first (nft add chain %s)",
+		chain, object(ch.Family, ch.Table), object(ch.Family, ch.Table, chain)))
+}
+
+// Check has the kernel check the whole batch without applying it (see
+// ApplyOptions.Check); the Batch may be committed after.
+func (b *Batch) Check(ctx context.Context) (Applied, error) {
+	if err := b.ready(); err != nil || len(b.res.Changes) == 0 {
+		return Applied{}, err
+	}
+	res := b.res
+	res.Checked, res.Generation = true, b.gen
+	if err := b.tx.Check(ctx); err != nil {
+		return res, b.explain(err)
+	}
+	return res, nil
+}
+
+// Commit sends the batch to the kernel as one transaction (or only checks
+// it, with ApplyOptions.Check) and returns what it did, as Apply does.
+func (b *Batch) Commit(ctx context.Context) (Applied, error) {
+	if b.o.Check {
+		return b.Check(ctx)
+	}
+	if err := b.ready(); err != nil || len(b.res.Changes) == 0 {
+		return Applied{}, err
+	}
+	b.done = true
+	kr, err := b.tx.Commit(ctx)
+	res := b.res
 	res.Generation = kr.Generation
-	for k, a := range adds {
-		if k < len(kr.Handles) {
-			res.Changes[a.change].Handles[a.piece] = kr.Handles[k]
+	k := 0
+	for _, m := range b.msgs {
+		if m.change < 0 {
+			continue
 		}
+		if k < len(kr.Handles) {
+			res.Changes[m.change].Handles[m.piece] = kr.Handles[k]
+		}
+		k++
 	}
 	if err != nil {
 		if !kr.Committed {
 			res.Created = nil
 		}
-		return res, explain(err)
+		return res, b.explain(err)
 	}
 	return res, nil
 }
 
-// positioned reports whether a change to the chain of ch is placed by an
-// index or a handle, which count groups.
-func positioned(changes []Change, ch *Change) bool {
-	for i := range changes {
-		c := &changes[i]
-		if c.Family == ch.Family && c.Table == ch.Table && c.Chain == ch.Chain && (c.Index != 0 || c.Handle != 0) {
-			return true
+// ready reports what keeps the batch from being sent: an error of Add, a
+// commit already made, a chain created for a jump that no change wrote
+// into.
+func (b *Batch) ready() error {
+	if b.err != nil {
+		return b.err
+	}
+	if b.done {
+		return &Error{Op: "commit", Index: -1, Err: ErrInvalidChange, Reason: "the batch was already committed"}
+	}
+	for _, pt := range b.planned {
+		for name, pc := range pt.chains {
+			if pc.jumpOnly {
+				return jumpError(b.info[pc.baseFrom].change(), pc.baseFrom, name)
+			}
 		}
 	}
-	return false
+	return nil
+}
+
+// explain adds what the kernel does not say to its refusal of a rule that
+// jumps to a base chain (EOPNOTSUPP at the verdict).
+func (b *Batch) explain(err error) error {
+	var ke *kernel.Error
+	if !errors.As(err, &ke) || !errors.Is(err, unix.EOPNOTSUPP) || ke.Index < 0 || ke.Index >= len(b.msgs) || b.msgs[ke.Index].change < 0 {
+		return err
+	}
+	m := b.msgs[ke.Index]
+	info := &b.info[m.change]
+	vs := b.jumps[int(m.change)]
+	if vs == nil {
+		return err
+	}
+	v := vs[m.piece]
+	if v.Kind != expr.VerdictJump && v.Kind != expr.VerdictGoto {
+		return err
+	}
+	if pc := b.planned[object(info.family, info.table)].chains[v.Chain]; pc == nil || pc.base == nil {
+		return err
+	}
+	why := fmt.Sprintf("chain %s is a base chain, and the kernel takes no jump or goto to a base chain: ", v.Chain)
+	reason := strings.Replace(ke.Reason, "the kernel refused the rule's verdict (it takes no jump or goto to a base chain): ", why, 1)
+	if reason == ke.Reason {
+		reason = why + ke.Reason
+	}
+	if ke.Where != "" {
+		reason = ke.Where + ": " + reason
+	}
+	ch := info.change()
+	return &Error{Op: opOf(ch), Object: object(ch.Family, ch.Table, ch.Chain), Source: ch.Source, Index: int(m.change), Err: err, Reason: reason}
 }
 
 // validChange checks what Apply needs of a change, and fills in its

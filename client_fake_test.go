@@ -158,6 +158,7 @@ func (tx *fakeTx) run() (*fakeConn, []uint64, error) {
 		f.tables = append(f.tables, nt)
 	}
 	var handles []uint64
+	byID := map[uint32]uint64{} // the handles of the rules sent with an ID
 	for i, op := range tx.ops {
 		fail := func(what string) error {
 			return fmt.Errorf("change %d (%s %v %s %s): %s: %w", i, op.kind, op.family, op.table, op.chain, what, errFakeRefused)
@@ -192,13 +193,19 @@ func (tx *fakeTx) run() (*fakeConn, []uint64, error) {
 			f.handle++
 			r := kernel.Rule{Family: op.family, Table: op.table, Chain: op.chain, Handle: f.handle, Exprs: op.spec.Exprs, UserData: op.spec.UserData}
 			k := len(c.rules)
+			pos := op.spec.Position
+			if op.spec.PositionID != 0 {
+				if pos = byID[op.spec.PositionID]; pos == 0 {
+					return nil, nil, fail(fmt.Sprintf("no rule with id %d", op.spec.PositionID))
+				}
+			}
 			switch {
-			case op.spec.Insert && op.spec.Position == 0:
+			case op.spec.Insert && pos == 0:
 				k = 0
-			case op.spec.Position != 0:
-				k = at(op.spec.Position)
+			case pos != 0:
+				k = at(pos)
 				if k < 0 {
-					return nil, nil, fail(fmt.Sprintf("no rule with handle %d", op.spec.Position))
+					return nil, nil, fail(fmt.Sprintf("no rule with handle %d", pos))
 				}
 				if !op.spec.Insert {
 					k++
@@ -206,6 +213,9 @@ func (tx *fakeTx) run() (*fakeConn, []uint64, error) {
 			}
 			c.rules = slices.Insert(c.rules, k, r)
 			handles = append(handles, f.handle)
+			if op.spec.ID != 0 {
+				byID[op.spec.ID] = f.handle
+			}
 		case "delete rule":
 			k := at(op.handle)
 			if k < 0 {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 
@@ -201,5 +202,58 @@ func TestKernelApplyConcurrentChange(t *testing.T) {
 	}
 	if g := l.Tables[0].Chains[0].Groups; len(g) != 2 || g[0].Rule != nil || Words(g[1].Rule) != "-m conntrack --ctstate NEW,DNAT -j ACCEPT" {
 		t.Errorf("after the refused transaction: %+v, want nft's rule and the first group only", g)
+	}
+}
+
+// The kernel places new groups as the fake kernel of the unit tests does
+// (TestApplyPlacement): the same Apply, with rules placed before and after
+// handles, at the top, at the end and next to rules of the same transaction
+// (by rule id), leaves the chain in the same order.
+func TestKernelApplyPlacement(t *testing.T) {
+	ns := ktest.Namespace(t, "nft")
+	ctx := context.Background()
+	const fam = expr.FamilyIP
+	conn, err := kernel.Dial(ctx, kernel.Options{NetNS: ns.Path()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx.AddTable(fam, "fw", nil)
+	tx.AddChain(fam, "fw", "in", nil, nil)
+	exprs, uds := placementStart(t, fam)
+	for i := range exprs {
+		tx.AddRule(fam, "fw", "in", kernel.RuleSpec{Exprs: exprs[i], UserData: uds[i]})
+	}
+	kr, err := tx.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Dial(ctx, DialOptions{NetNS: ns.Path()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	changes, want := placement(t, fam, kr.Handles[1])
+	if _, err := c.Apply(ctx, changes, ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rules, err := conn.Rules(ctx, fam, "fw", "in")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rules {
+		if _, g, err := expr.ParseUserData(r.UserData); err == nil {
+			got = append(got, fmt.Sprintf("%d.%d/%d", g.ID, g.Index, g.Count))
+		} else {
+			got = append(got, "-")
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("chain order in the kernel (-want +got):\n%s", diff)
 	}
 }

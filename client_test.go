@@ -168,6 +168,13 @@ func TestApplyCreateErrors(t *testing.T) {
 		{name: "jump to a missing chain", setup: func(f *fakeConn) { f.addTable(fam, "fw", nil).addChain("input", nil) },
 			changes: []Change{{Family: fam, Table: "fw", Chain: "input", Rule: translate(t, fam, "-m conntrack --ctstate NEW -j newconns")}},
 			kind:    ErrNoChain, want: "add rule inet fw input (-m conntrack --ctstate NEW -j newconns): the rule jumps to chain newconns, which table inet fw does not have: create it first (nft add chain inet fw newconns)"},
+		{name: "jump to a chain no change writes into", changes: []Change{{Family: fam, Table: "fw", Chain: "input", Rule: translate(t, fam, "-m conntrack --ctstate NEW -j newconns")}}, create: true,
+			kind: ErrNoChain, want: "add rule inet fw input (-m conntrack --ctstate NEW -j newconns): the rule jumps to chain newconns, which table inet fw does not have: create it first (nft add chain inet fw newconns)"},
+		{name: "jump to a chain made a base chain later", changes: []Change{
+			{Family: fam, Table: "fw", Chain: "input", Rule: translate(t, fam, "-m conntrack --ctstate NEW -j OUTPUT")},
+			{Family: fam, Table: "fw", Chain: "OUTPUT", Rule: translate(t, fam, "-t raw -m conntrack --ctstate NEW")},
+		}, create: true,
+			kind: ErrChainDiffers, want: "add rule inet fw OUTPUT (-m conntrack --ctstate NEW): chain inet fw OUTPUT is created as a base chain (type filter hook output priority 0; policy accept) for the jump of the rule of change 1 (-t filter), but this rule's -t raw makes it a base chain (type filter hook output priority -300; policy accept): use the same -t for every rule of the chain"},
 		{name: "rule for another family", setup: func(f *fakeConn) { f.addTable(fam, "fw", nil).addChain("input", nil) },
 			changes: []Change{{Family: fam, Table: "fw", Chain: "input", Rule: translate(t, expr.FamilyIP, "-m conntrack --ctstate NEW")}}, kind: ErrInvalidChange},
 	} {
@@ -602,5 +609,134 @@ func TestListOneMatch(t *testing.T) {
 	}
 	if got := oneMatch(two.Source, parse.IPv4, fam, pieces); got != two.Source {
 		t.Errorf("oneMatch merged %q into %q", Words(two.Source), Words(got))
+	}
+}
+
+// placement is one Apply that places new groups in every way there is,
+// among themselves and among a chain's existing groups: before an existing
+// group, at the end, at the top before an existing group, after an existing
+// group with a new one after it, between two new groups, at the top before
+// a new group, and between a new group and an existing one. The chain
+// holds G1 (two pieces, group 3), G2 (one rule without a record) and G3
+// (group 7) at first; g1Last is the handle of G1's second rule.
+func placement(t testing.TB, fam expr.Family, g1Last uint64) (changes []Change, want []string) {
+	two := translate(t, fam, "-m conntrack ! --ctstate SNAT -j ACCEPT") // two pieces
+	one := translate(t, fam, "-m conntrack --ctstate NEW")
+	c := func(r *Rule, insert bool, index int, handle uint64) Change {
+		return Change{Family: fam, Table: "fw", Chain: "in", Rule: r, Insert: insert, Index: index, Handle: handle}
+	}
+	changes = []Change{
+		c(two, true, 2, 0),       // X (8): [G1 X G2 G3]
+		c(one, false, 0, 0),      // Y (9): [G1 X G2 G3 Y]
+		c(one, true, 0, 0),       // Z (10): [Z G1 X G2 G3 Y]
+		c(two, false, 0, g1Last), // W (11): [Z G1 W X G2 G3 Y]
+		c(two, true, 4, 0),       // V (12): [Z G1 W V X G2 G3 Y]
+		c(two, true, 1, 0),       // T (13): [T Z G1 W V X G2 G3 Y]
+		c(one, false, 1, 0),      // S (14): [T S Z G1 W V X G2 G3 Y]
+		c(two, false, 10, 0),     // R (15): [T S Z G1 W V X G2 G3 Y R]
+		c(one, true, 8, 0),       // Q (16): [T S Z G1 W V X Q G2 G3 Y R]
+	}
+	want = []string{"13.0/2", "13.1/2", "14.0/1", "10.0/1", "3.0/2", "3.1/2", "11.0/2", "11.1/2", "12.0/2", "12.1/2",
+		"8.0/2", "8.1/2", "16.0/1", "-", "7.0/1", "9.0/1", "15.0/2", "15.1/2"}
+	return changes, want
+}
+
+// placementStart returns the rules of placement's chain before the Apply:
+// expressions and userdata.
+func placementStart(t testing.TB, fam expr.Family) (exprs, userdata [][]byte) {
+	g1 := translate(t, fam, "-m conntrack --ctstate NEW,DNAT -j ACCEPT")
+	for i, b := range lowered(t, g1) {
+		ud, _ := expr.Group{ID: 3, Index: i, Count: 2, Words: Words(g1.Source)}.UserData("")
+		exprs, userdata = append(exprs, b), append(userdata, ud)
+	}
+	exprs, userdata = append(exprs, lowered(t, translate(t, fam, "-m conntrack --ctstate INVALID -j DROP"))[0]), append(userdata, nil)
+	ud, _ := expr.Group{ID: 7, Count: 1}.UserData("a comment")
+	exprs, userdata = append(exprs, lowered(t, translate(t, fam, "-m conntrack --ctdir REPLY"))[0]), append(userdata, ud)
+	return exprs, userdata
+}
+
+func TestApplyPlacement(t *testing.T) {
+	const fam = expr.FamilyIP
+	f := newFakeConn()
+	ch := f.addTable(fam, "fw", nil).addChain("in", nil)
+	exprs, uds := placementStart(t, fam)
+	var handles []uint64
+	for i := range exprs {
+		handles = append(handles, f.addRule(ch, exprs[i], uds[i], nil))
+	}
+	changes, want := placement(t, fam, handles[1])
+	if _, err := f.client().Apply(context.Background(), changes, ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, chainOrder(t, f.table(fam, "fw").chain("in"))); diff != "" {
+		t.Errorf("chain order (-want +got):\n%s", diff)
+	}
+}
+
+// With Create, a rule may jump to a chain that a later change writes into:
+// the chain is created before the rule that jumps to it.
+func TestApplyJumpBeforeItsChain(t *testing.T) {
+	const fam = expr.FamilyInet
+	f := newFakeConn()
+	res, err := f.client().Apply(context.Background(), []Change{
+		{Family: fam, Table: "fw", Chain: "input", Rule: translate(t, fam, "-m conntrack --ctstate NEW -j newconns")},
+		{Family: fam, Table: "fw", Chain: "newconns", Rule: translate(t, fam, "-m conntrack --ctorigdstport 22 -j ACCEPT")},
+	}, ApplyOptions{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created []string
+	for _, c := range res.Created {
+		created = append(created, c.String())
+	}
+	want := []string{"add table inet fw", "add chain inet fw input { type filter hook input priority 0; policy accept; }", "add chain inet fw newconns"}
+	if diff := cmp.Diff(want, created); diff != "" {
+		t.Errorf("created (-want +got):\n%s", diff)
+	}
+	// The fake kernel applies the changes in order: the chain was there
+	// before the rule that jumps to it.
+	var ops []string
+	for _, c := range f.tables[0].chains {
+		ops = append(ops, fmt.Sprintf("%s %d", c.c.Name, len(c.rules)))
+	}
+	if diff := cmp.Diff([]string{"input 1", "newconns 1"}, ops); diff != "" {
+		t.Errorf("chains (-want +got):\n%s", diff)
+	}
+}
+
+// A Batch refuses to go on after an error of Add, and to commit twice.
+func TestBatchSpent(t *testing.T) {
+	ctx := context.Background()
+	const fam = expr.FamilyInet
+	f := newFakeConn()
+	f.addTable(fam, "fw", nil).addChain("input", nil)
+	rule := translate(t, fam, "-m conntrack --ctstate NEW")
+	b := f.client().Batch(ApplyOptions{})
+	if err := b.Add(ctx, Change{Family: fam, Table: "fw", Chain: "input", Rule: rule}); err != nil {
+		t.Fatal(err)
+	}
+	bad := b.Add(ctx, Change{Family: fam, Table: "fw", Chain: "nochain", Rule: rule})
+	if !errors.Is(bad, ErrNoChain) {
+		t.Fatalf("Add into a missing chain: %v", bad)
+	}
+	if err := b.Add(ctx, Change{Family: fam, Table: "fw", Chain: "input", Rule: rule}); err != bad {
+		t.Errorf("Add after an error: %v, want the error again", err)
+	}
+	if _, err := b.Commit(ctx); err != bad || f.commits != 0 {
+		t.Errorf("Commit after an error: %v (%d commits), want the error again and nothing sent", err, f.commits)
+	}
+
+	b = f.client().Batch(ApplyOptions{})
+	if err := b.Add(ctx, Change{Family: fam, Table: "fw", Chain: "input", Rule: rule}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Commit(ctx); !errors.Is(err, ErrInvalidChange) || f.commits != 1 {
+		t.Errorf("second Commit: %v (%d commits)", err, f.commits)
+	}
+	if err := b.Add(ctx, Change{Family: fam, Table: "fw", Chain: "input", Rule: rule}); !errors.Is(err, ErrInvalidChange) {
+		t.Errorf("Add after Commit: %v", err)
 	}
 }
