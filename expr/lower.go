@@ -61,12 +61,25 @@ func (r Rule) Lower(f Family) ([]byte, error) {
 		return nil, &InvalidRuleError{Family: f, Match: -1, Reason: "unknown table family"}
 	}
 	// The expressions are written into a pooled scratch buffer and
-	// returned as one allocation of their exact size.
-	ae := encPool.Get().(*enc)
-	defer func() { ae.b = ae.b[:0]; encPool.Put(ae) }()
+	// returned as one allocation of their exact size. The encoder itself
+	// lives on the stack: appending to a slice held in a heap object would
+	// cost a GC write barrier on every append.
+	buf := bufPool.Get().(*[]byte)
+	ae := enc{b: (*buf)[:0]}
+	err := r.lower(&ae, f)
+	var out []byte
+	if err == nil {
+		out = append(make([]byte, 0, len(ae.b)), ae.b...)
+	}
+	*buf = ae.b[:0]
+	bufPool.Put(buf)
+	return out, err
+}
+
+func (r Rule) lower(ae *enc, f Family) error {
 	for i, m := range r.Matches {
 		if err := checkMatch(f, m); err != nil {
-			return nil, &InvalidRuleError{Family: f, Match: i, Text: string(appendMatch(nil, m)), Reason: err.Error()}
+			return &InvalidRuleError{Family: f, Match: i, Text: string(appendMatch(nil, m)), Reason: err.Error()}
 		}
 		lowerMatch(ae, m)
 	}
@@ -74,14 +87,14 @@ func (r Rule) Lower(f Family) ([]byte, error) {
 		ae.endExpr(ae.expr("counter"))
 	}
 	if err := checkVerdict(r.Verdict); err != nil {
-		return nil, &InvalidRuleError{Family: f, Match: -1, Text: r.Verdict.String(), Reason: err.Error()}
+		return &InvalidRuleError{Family: f, Match: -1, Text: r.Verdict.String(), Reason: err.Error()}
 	}
 	lowerVerdict(ae, r.Verdict)
 	if len(ae.b) > 1<<16-1 {
 		// Only an attribute above 64 KiB fails, and none of these can.
-		return nil, &InvalidRuleError{Family: f, Match: -1, Reason: "expressions of more than 64 KiB"}
+		return &InvalidRuleError{Family: f, Match: -1, Reason: "expressions of more than 64 KiB"}
 	}
-	return append(make([]byte, 0, len(ae.b)), ae.b...), nil
+	return nil
 }
 
 // An InvalidRuleError says why Lower cannot encode a rule.
@@ -113,7 +126,10 @@ type keyInfo struct {
 	v4    bool // an IPv4 address key
 }
 
-var keyInfos = map[CtKey]keyInfo{
+// keyInfos is indexed by CtKey: an array rather than a map, since every
+// match of every rule looks its key up. A key without a size is one ctmatch
+// does not know.
+var keyInfos = [...]keyInfo{
 	CtState:      {size: 4, flags: true},
 	CtStatus:     {size: 4, flags: true},
 	CtDirection:  {size: 1},
@@ -125,6 +141,15 @@ var keyInfos = map[CtKey]keyInfo{
 	CtDstIP:      {size: 4, dir: true, addr: true, v4: true},
 	CtSrcIP6:     {size: 16, dir: true, addr: true},
 	CtDstIP6:     {size: 16, dir: true, addr: true},
+}
+
+// keyInfoOf returns what the wire encoding needs to know of key k, or false
+// when ctmatch does not know the key.
+func keyInfoOf(k CtKey) (keyInfo, bool) {
+	if int(k) >= len(keyInfos) || keyInfos[k].size == 0 {
+		return keyInfo{}, false
+	}
+	return keyInfos[k], true
 }
 
 // checkMatch reports what makes m impossible to encode in a table of family f.
@@ -145,7 +170,7 @@ func checkMatch(f Family, m Match) error {
 }
 
 func checkCt(f Family, c Ct) error {
-	k, ok := keyInfos[c.Key]
+	k, ok := keyInfoOf(c.Key)
 	if !ok {
 		return fmt.Errorf("unknown ct key %d", c.Key)
 	}
@@ -223,7 +248,8 @@ func checkVerdict(v Verdict) error {
 // attributes carry NLA_F_NESTED.
 type enc struct{ b []byte }
 
-var encPool = sync.Pool{New: func() any { return &enc{b: make([]byte, 0, 1024)} }}
+// bufPool holds the scratch buffers of Lower.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // attr appends an attribute with payload data.
 func (e *enc) attr(typ uint16, data []byte) {
@@ -370,7 +396,7 @@ func lowerMatch(ae *enc, m Match) {
 }
 
 func lowerCt(ae *enc, c Ct) {
-	k := keyInfos[c.Key]
+	k, _ := keyInfoOf(c.Key)
 	var dir *Dir
 	if k.dir {
 		d := c.Dir

@@ -212,7 +212,7 @@ func (p *raiser) match() (Match, error) {
 		return nil, p.fail(i, "ct without a key or a destination register")
 	}
 	key := CtKey(e.u[attrCtKey])
-	k, ok := keyInfos[key]
+	k, ok := keyInfoOf(key)
 	if !ok || e.u[attrCtKey] > 255 {
 		return nil, p.fail(i, "ct key %s is not one ctmatch reads", nameOf(ctKeyNames, e.u[attrCtKey]))
 	}
