@@ -100,6 +100,7 @@ type Tx struct {
 	// spans two chunks. Chunks, rather than one growing buffer, so that a
 	// batch of many megabytes is never copied to grow, nor held twice.
 	chunks [][]byte
+	places map[place]*place // the changes' tables and chains
 }
 
 // Chunk sizes: the first chunk is small, for the usual transaction of a
@@ -164,16 +165,19 @@ const (
 
 // change is one message of the batch. A batch may hold a great many: it
 // keeps only what Commit needs after the message is encoded (the bytes of
-// the expressions and userdata are in the batch alone).
+// the expressions and userdata are in the batch alone), in as few bytes as
+// it can.
 type change struct {
 	kind   changeKind
 	family expr.Family
+	insert bool // addRule: RuleSpec.Insert
 	seq    uint32
-	table  string
-	chain  string // the chain's name for addChain
-	base   *BaseChain
-	rule   ruleInfo
-	handle uint64 // deleteRule
+	at     *place     // the table and chain, shared by the changes of one chain
+	base   *BaseChain // addChain
+	source string     // addRule: RuleSpec.Source
+	handle uint64     // deleteRule: the rule; addRule: RuleSpec.Position
+
+	id, positionID uint32 // addRule: RuleSpec.ID and PositionID
 
 	exprsLen, udLen int32 // of the rule's expressions, of the userdata
 	exprsOff        int32 // where the expressions are in the message
@@ -182,20 +186,15 @@ type change struct {
 	off, len int32 // of the message in its chunk
 }
 
-// ruleInfo is what a change keeps of its RuleSpec.
-type ruleInfo struct {
-	Insert     bool
-	Position   uint64
-	ID         uint32
-	PositionID uint32
-	Source     string
-}
+// place is a table and a chain in it (the chain's name for addChain; empty
+// for addTable).
+type place struct{ table, chain string }
 
 // AddTable creates table name in family f, with userdata (at most 256 bytes)
 // or nil. The table must not exist (NLM_F_EXCL): an existing table is never
 // modified.
 func (tx *Tx) AddTable(f expr.Family, name string, userdata []byte) {
-	tx.add(change{kind: addTable, family: f, table: name}, nil, userdata)
+	tx.add(change{kind: addTable, family: f}, place{table: name}, nil, userdata)
 }
 
 // AddChain creates chain name in table of family f: a base chain when base
@@ -207,26 +206,33 @@ func (tx *Tx) AddChain(f expr.Family, table, name string, base *BaseChain, userd
 		bc := *base
 		b = &bc
 	}
-	tx.add(change{kind: addChain, family: f, table: table, chain: name, base: b}, nil, userdata)
+	tx.add(change{kind: addChain, family: f, base: b}, place{table, name}, nil, userdata)
 }
 
 // AddRule adds a rule to chain in table of family f. Commit's Result
 // carries its handle.
 func (tx *Tx) AddRule(f expr.Family, table, chain string, r RuleSpec) {
-	tx.add(change{kind: addRule, family: f, table: table, chain: chain,
-		rule: ruleInfo{Insert: r.Insert, Position: r.Position, ID: r.ID, PositionID: r.PositionID, Source: r.Source}}, r.Exprs, r.UserData)
+	tx.add(change{kind: addRule, family: f, insert: r.Insert, handle: r.Position, id: r.ID, positionID: r.PositionID, source: r.Source},
+		place{table, chain}, r.Exprs, r.UserData)
 }
 
 // DeleteRule deletes the rule with handle from chain in table of family f.
 func (tx *Tx) DeleteRule(f expr.Family, table, chain string, handle uint64) {
-	tx.add(change{kind: deleteRule, family: f, table: table, chain: chain, handle: handle}, nil, nil)
+	tx.add(change{kind: deleteRule, family: f, handle: handle}, place{table, chain}, nil, nil)
 }
 
 // add records ch and encodes its message at the end of the batch (its
 // sequence number and echo flag are written when it is sent). A rule's
 // expressions and userdata are copied into the batch and not kept
 // otherwise.
-func (tx *Tx) add(ch change, exprs, userdata []byte) {
+func (tx *Tx) add(ch change, where place, exprs, userdata []byte) {
+	if ch.at = tx.places[where]; ch.at == nil {
+		if tx.places == nil {
+			tx.places = map[place]*place{}
+		}
+		ch.at = &where
+		tx.places[where] = ch.at
+	}
 	// (Lengths past what a netlink attribute holds are kept short: check
 	// refuses them before anything is sent, and only they are kept whole.)
 	ch.exprsLen, ch.udLen = int32(min(len(exprs), math.MaxInt32)), int32(min(len(userdata), math.MaxInt32))
@@ -235,7 +241,7 @@ func (tx *Tx) add(ch change, exprs, userdata []byte) {
 	}
 	// An upper bound of the message's size: headers, names, position and
 	// ids, a base chain's hook, type and policy.
-	need := 160 + len(ch.table) + len(ch.chain) + len(exprs) + len(userdata)
+	need := 160 + len(where.table) + len(where.chain) + len(exprs) + len(userdata)
 	if ch.base != nil {
 		need += len(ch.base.Type)
 	}
@@ -261,7 +267,7 @@ func (ch *change) op() string {
 	case addChain:
 		return "add chain"
 	case addRule:
-		if ch.rule.Insert {
+		if ch.insert {
 			return "insert rule"
 		}
 		return "add rule"
@@ -273,12 +279,12 @@ func (ch *change) op() string {
 
 // object names the change's object: "inet fw", "inet fw input".
 func (ch *change) object() string {
-	s := ch.family.String() + " " + ch.table
+	s := ch.family.String() + " " + ch.at.table
 	switch ch.kind {
 	case addChain, addRule:
-		s += " " + ch.chain
+		s += " " + ch.at.chain
 	case deleteRule:
-		s += " " + ch.chain + " handle " + strconv.FormatUint(ch.handle, 10)
+		s += " " + ch.at.chain + " handle " + strconv.FormatUint(ch.handle, 10)
 	}
 	return s
 }
@@ -288,11 +294,11 @@ func (ch *change) check() string {
 	if ch.family == 0 {
 		return "no table family"
 	}
-	if s := checkName("table", ch.table); s != "" {
+	if s := checkName("table", ch.at.table); s != "" {
 		return s
 	}
 	if ch.kind != addTable {
-		if s := checkName("chain", ch.chain); s != "" {
+		if s := checkName("chain", ch.at.chain); s != "" {
 			return s
 		}
 	}
@@ -358,14 +364,14 @@ func (ch *change) appendMessage(b, exprs, userdata []byte) []byte {
 	switch ch.kind {
 	case addTable:
 		typ, flags = nftType(msgNewTable), flagRequest|flagAck|flagCreate|flagExcl
-		b = appendAttrString(b, attrTableName, ch.table)
+		b = appendAttrString(b, attrTableName, ch.at.table)
 		if userdata != nil {
 			b = appendAttr(b, attrTableUserdata, userdata)
 		}
 	case addChain:
 		typ, flags = nftType(msgNewChain), flagRequest|flagAck|flagCreate|flagExcl
-		b = appendAttrString(b, attrChainTable, ch.table)
-		b = appendAttrString(b, attrChainName, ch.chain)
+		b = appendAttrString(b, attrChainTable, ch.at.table)
+		b = appendAttrString(b, attrChainName, ch.at.chain)
 		if bc := ch.base; bc != nil {
 			hook := len(b)
 			b = appendAttr(b, attrChainHook|netlink.Nested, nil)
@@ -384,28 +390,28 @@ func (ch *change) appendMessage(b, exprs, userdata []byte) []byte {
 		}
 	case addRule:
 		typ, flags = nftType(msgNewRule), flagRequest|flagAck|flagEcho|flagCreate
-		if !ch.rule.Insert {
+		if !ch.insert {
 			flags |= flagAppend
 		}
-		b = appendAttrString(b, attrRuleTable, ch.table)
-		b = appendAttrString(b, attrRuleChain, ch.chain)
-		if ch.rule.PositionID != 0 {
-			b = appendAttrU32(b, attrRulePositionID, ch.rule.PositionID)
-		} else if ch.rule.Position != 0 {
-			b = appendAttrU64(b, attrRulePosition, ch.rule.Position)
+		b = appendAttrString(b, attrRuleTable, ch.at.table)
+		b = appendAttrString(b, attrRuleChain, ch.at.chain)
+		if ch.positionID != 0 {
+			b = appendAttrU32(b, attrRulePositionID, ch.positionID)
+		} else if ch.handle != 0 {
+			b = appendAttrU64(b, attrRulePosition, ch.handle)
 		}
 		ch.exprsOff = int32(len(b) + 4 - start)
 		b = appendAttr(b, attrRuleExpressions|netlink.Nested, exprs)
 		if userdata != nil {
 			b = appendAttr(b, attrRuleUserdata, userdata)
 		}
-		if ch.rule.ID != 0 {
-			b = appendAttrU32(b, attrRuleID, ch.rule.ID)
+		if ch.id != 0 {
+			b = appendAttrU32(b, attrRuleID, ch.id)
 		}
 	case deleteRule:
 		typ, flags = nftType(msgDelRule), flagRequest|flagAck
-		b = appendAttrString(b, attrRuleTable, ch.table)
-		b = appendAttrString(b, attrRuleChain, ch.chain)
+		b = appendAttrString(b, attrRuleTable, ch.at.table)
+		b = appendAttrString(b, attrRuleChain, ch.at.chain)
 		b = appendAttrU64(b, attrRuleHandle, ch.handle)
 	default:
 		panic("kernel: unknown change")
@@ -625,7 +631,9 @@ func (tx *Tx) Commit(ctx context.Context) (Result, error) {
 		return Result{}, &Error{Op: "commit", Index: -1, Err: errors.New("the transaction was already committed")}
 	}
 	tx.done = true
-	return tx.send(ctx, false)
+	res, err := tx.send(ctx, false)
+	tx.chunks = nil // the batch is not needed any more: let it go
+	return res, err
 }
 
 // Check has the kernel validate the transaction without applying it, as
@@ -653,7 +661,7 @@ func (tx *Tx) send(ctx context.Context, check bool) (Result, error) {
 	for i := range tx.changes {
 		ch := &tx.changes[i]
 		if s := ch.check(); s != "" {
-			return Result{}, &Error{Op: ch.op(), Object: ch.object(), Source: ch.rule.Source, Index: i, Err: errors.New(s)}
+			return Result{}, &Error{Op: ch.op(), Object: ch.object(), Source: ch.source, Index: i, Err: errors.New(s)}
 		}
 	}
 	if len(tx.changes) == 0 {
@@ -835,7 +843,7 @@ func (tx *Tx) batchError(e *Error) *Error {
 	ch := &tx.changes[0]
 	e.Op, e.Object, e.Index, e.More = ch.op(), ch.object(), -1, len(tx.changes)-1
 	if len(tx.changes) == 1 {
-		e.Source, e.Index = ch.rule.Source, 0
+		e.Source, e.Index = ch.source, 0
 	}
 	return e
 }
