@@ -203,18 +203,21 @@ type plannedTable struct {
 // plannedChain is a chain that the changes write into, and the groups it
 // will hold.
 type plannedChain struct {
-	family   expr.Family
-	table    string
-	name     string
-	exists   bool
-	base     *kernel.BaseChain
-	baseFrom int // the change whose -t decided base (for a chain to create), or -1
+	family    expr.Family
+	table     string
+	name      string
+	exists    bool
+	base      *kernel.BaseChain
+	baseFrom  int    // the change whose -t decided base (for a chain to create), or -1
+	baseTable string // that change's -t
 	// jumpOnly says the chain is created because a rule jumps to it, and
 	// no change has written into it yet.
 	jumpOnly bool
 	slots    []slot
-	used     map[uint32]bool // group ids in use
-	maxID    uint32
+	read     bool            // the chain's rules were read
+	used     map[uint32]bool // group ids read, and those given once maxID is the last id
+	readMax  uint32          // the largest group id read
+	maxID    uint32          // the largest group id read or given
 	// rules are the chain's rules as read, while its slots hold one rule
 	// each rather than one group each (see Batch.group).
 	rules []kernel.Rule
@@ -226,7 +229,6 @@ type slot struct {
 	handles []uint64 // existing
 	change  int      // new: the index of its change; -1 for an existing group
 	firstID uint32   // new: the rule ID of its first rule in the transaction
-	lastID  uint32   // new: the rule ID of its last rule
 }
 
 // message is what a message of the transaction was sent for: created[-1-change]
@@ -255,27 +257,31 @@ type Batch struct {
 	tables  []kernel.Table
 	planned map[string]*plannedTable
 	tx      nfTx
-	res     Applied
 	msgs    []message
-	info    []changeInfo           // of each change, for errors
+	added   []added             // the changes, in the order added
+	rules   map[int][]expr.Rule // the nft rules of the changes given as Rule
+	created []Created
 	jumps   map[int][]expr.Verdict // the verdicts of the changes with a jump or goto
 	nextID  uint32                 // the last rule ID given
 	err     error
 	done    bool
 }
 
-// changeInfo is what a Batch keeps of a change, for errors.
-type changeInfo struct {
-	family       expr.Family
-	insert       bool
-	table, chain string
-	iptTable     string // the rule's -t
-	source       string
+// added is what a Batch keeps of a change it added: its group record and
+// what names it in errors. (A batch may hold a great many.)
+type added struct {
+	chain  *plannedChain
+	source string
+	words  string
+	id     uint32
+	count  uint8
+	ipv6   bool
+	insert bool
 }
 
 // change returns a Change that names the change for an error.
-func (c *changeInfo) change() *Change {
-	return &Change{Family: c.family, Table: c.table, Chain: c.chain, Insert: c.insert, Source: c.source}
+func (a *added) change() *Change {
+	return &Change{Family: a.chain.family, Table: a.chain.table, Chain: a.chain.name, Insert: a.insert, Source: a.source}
 }
 
 // Batch starts a batch of changes written with options o.
@@ -316,7 +322,7 @@ func (c *Client) Apply(ctx context.Context, changes []Change, o ApplyOptions) (A
 }
 
 // Len returns the number of changes added.
-func (b *Batch) Len() int { return len(b.res.Changes) }
+func (b *Batch) Len() int { return len(b.added) }
 
 // Add plans change ch and queues its nft rules, after the changes added
 // before it: its position (Index, Handle) counts the groups as they left
@@ -337,7 +343,7 @@ func (b *Batch) Add(ctx context.Context, ch Change) error {
 }
 
 func (b *Batch) add(ctx context.Context, ch *Change) error {
-	i := len(b.res.Changes)
+	i := len(b.added)
 	if err := validChange(ch, i); err != nil {
 		return err
 	}
@@ -419,7 +425,7 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 			"no such chain %s in table %s (create it with --create, or with nft add chain %s)",
 			ch.Chain, key, object(ch.Family, ch.Table, ch.Chain)))
 	case pc == nil:
-		pc = b.createChain(pt, ch.Family, ch.Table, ch.Chain, want, i)
+		pc = b.createChain(pt, ch, ch.Chain, want, i)
 	case b.o.Create && !sameBase(pc.base, want):
 		if pc.exists {
 			return changeError(ch, i, ErrChainDiffers, fmt.Sprintf(
@@ -432,11 +438,12 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 		}
 		return changeError(ch, i, ErrChainDiffers, fmt.Sprintf(
 			"chain %s is created as %s %s %d (-t %s), but this rule's -t %s makes it %s: use the same -t for every rule of the chain",
-			object(ch.Family, ch.Table, ch.Chain), kindOf(pc.base), why, pc.baseFrom+1, b.info[pc.baseFrom].iptTable,
+			object(ch.Family, ch.Table, ch.Chain), kindOf(pc.base), why, pc.baseFrom+1, pc.baseTable,
 			ch.tableName(), kindOf(want)))
 	}
 	pc.jumpOnly = false
-	if pc.exists && pc.used == nil {
+	if pc.exists && !pc.read {
+		pc.read = true
 		rules, err := b.c.c.Rules(ctx, ch.Family, ch.Table, ch.Chain)
 		if err != nil {
 			return readErr(err)
@@ -445,9 +452,10 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 		for _, r := range rules {
 			if _, g, err := expr.ParseUserData(r.UserData); err == nil {
 				pc.used[g.ID] = true
-				pc.maxID = max(pc.maxID, g.ID)
+				pc.readMax = max(pc.readMax, g.ID)
 			}
 		}
+		pc.maxID = pc.readMax
 		// One slot per rule until a change is placed by an index or a
 		// handle, which count groups: the top and the end need no groups
 		// (decompiling a long chain takes time).
@@ -482,23 +490,22 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 		if err != nil {
 			return changeError(ch, i, ErrInvalidChange, err.Error())
 		}
-		b.createChain(pt, ch.Family, ch.Table, v.Chain, to, i).jumpOnly = true
+		b.createChain(pt, ch, v.Chain, to, i).jumpOnly = true
 	}
 	// The position.
 	p, err := position(pc, ch, i)
 	if err != nil {
 		return err
 	}
-	id := pc.newID()
-	ac := AppliedChange{Handles: make([]uint64, ch.pieces())}
-	if ch.Rule == nil {
-		ac.Group = expr.Group{ID: id, Count: ch.pieces(), IPv6: ch.Prepared.ipv6, Words: ch.Prepared.words}
-	} else {
-		ac.Group = expr.Group{ID: id, Count: len(ch.Rule.Rules), IPv6: ch.Rule.Family == parse.IPv6, Words: Words(ch.Rule.Source)}
-		ac.Rules = ch.Rule.Rules
-	}
 	n := ch.pieces()
-	s := slot{change: i, firstID: b.nextID + 1, lastID: b.nextID + uint32(n)}
+	a := added{chain: pc, source: ch.Source, id: pc.newID(), count: uint8(n), insert: ch.Insert}
+	if ch.Rule == nil {
+		a.words, a.ipv6 = ch.Prepared.words, ch.Prepared.ipv6
+	} else {
+		a.words, a.ipv6 = Words(ch.Rule.Source), ch.Rule.Family == parse.IPv6
+	}
+	group := expr.Group{ID: a.id, Count: n, IPv6: a.ipv6, Words: a.words}
+	s := slot{change: i, firstID: b.nextID + 1}
 	b.nextID += uint32(n)
 	pc.slots = slices.Insert(pc.slots, p, s)
 	// Where its rules go in the transaction, next to the slots around it
@@ -536,7 +543,7 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 		if testRuleHook != nil {
 			e = testRuleHook(i, k, e)
 		}
-		g := ac.Group
+		g := group
 		g.Index = k
 		ud, err := g.UserData("")
 		if err != nil {
@@ -551,8 +558,13 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 			ch.Prepared.spent = true
 		}
 	}
-	b.res.Changes = append(b.res.Changes, ac)
-	b.info = append(b.info, changeInfo{family: ch.Family, insert: ch.Insert, table: ch.Table, chain: ch.Chain, iptTable: ch.tableName(), source: ch.Source})
+	if ch.Rule != nil {
+		if b.rules == nil {
+			b.rules = map[int][]expr.Rule{}
+		}
+		b.rules[i] = ch.Rule.Rules
+	}
+	b.added = append(b.added, a)
 	return nil
 }
 
@@ -563,16 +575,16 @@ func (b *Batch) create(c Created, userdata []byte) {
 	} else {
 		b.tx.AddChain(c.Family, c.Table, c.Chain, c.Base, userdata)
 	}
-	b.res.Created = append(b.res.Created, c)
-	b.msgs = append(b.msgs, message{change: int32(-len(b.res.Created))})
+	b.created = append(b.created, c)
+	b.msgs = append(b.msgs, message{change: int32(-len(b.created))})
 }
 
 // createChain queues the creation of a chain of pt for change i, and plans
 // it.
-func (b *Batch) createChain(pt *plannedTable, f expr.Family, table, name string, base *kernel.BaseChain, i int) *plannedChain {
-	pc := &plannedChain{family: f, table: table, name: name, base: base, baseFrom: i, used: map[uint32]bool{}}
+func (b *Batch) createChain(pt *plannedTable, ch *Change, name string, base *kernel.BaseChain, i int) *plannedChain {
+	pc := &plannedChain{family: ch.Family, table: ch.Table, name: name, base: base, baseFrom: i, baseTable: ch.tableName()}
 	pt.chains[name] = pc
-	b.create(Created{Family: f, Table: table, Chain: name, Base: base}, nil)
+	b.create(Created{Family: ch.Family, Table: ch.Table, Chain: name, Base: base}, nil)
 	return pc
 }
 
@@ -603,10 +615,10 @@ func jumpError(ch *Change, i int, chain string) error {
 // Check has the kernel check the whole batch without applying it (see
 // ApplyOptions.Check); the Batch may be committed after.
 func (b *Batch) Check(ctx context.Context) (Applied, error) {
-	if err := b.ready(); err != nil || len(b.res.Changes) == 0 {
+	if err := b.ready(); err != nil || len(b.added) == 0 {
 		return Applied{}, err
 	}
-	res := b.res
+	res := b.applied()
 	res.Checked, res.Generation = true, b.gen
 	if err := b.tx.Check(ctx); err != nil {
 		return res, b.explain(err)
@@ -620,12 +632,12 @@ func (b *Batch) Commit(ctx context.Context) (Applied, error) {
 	if b.o.Check {
 		return b.Check(ctx)
 	}
-	if err := b.ready(); err != nil || len(b.res.Changes) == 0 {
+	if err := b.ready(); err != nil || len(b.added) == 0 {
 		return Applied{}, err
 	}
 	b.done = true
 	kr, err := b.tx.Commit(ctx)
-	res := b.res
+	res := b.applied()
 	res.Generation = kr.Generation
 	k := 0
 	for _, m := range b.msgs {
@@ -646,6 +658,27 @@ func (b *Batch) Commit(ctx context.Context) (Applied, error) {
 	return res, nil
 }
 
+// applied returns what the batch did, with room for the handles of its
+// rules, all 0.
+func (b *Batch) applied() Applied {
+	res := Applied{Created: b.created, Changes: make([]AppliedChange, len(b.added))}
+	n := 0
+	for _, a := range b.added {
+		n += int(a.count)
+	}
+	handles := make([]uint64, n)
+	for i, a := range b.added {
+		k := int(a.count)
+		res.Changes[i] = AppliedChange{
+			Group:   expr.Group{ID: a.id, Count: k, IPv6: a.ipv6, Words: a.words},
+			Rules:   b.rules[i],
+			Handles: handles[:k:k],
+		}
+		handles = handles[k:]
+	}
+	return res
+}
+
 // ready reports what keeps the batch from being sent: an error of Add, a
 // commit already made, a chain created for a jump that no change wrote
 // into.
@@ -659,7 +692,7 @@ func (b *Batch) ready() error {
 	for _, pt := range b.planned {
 		for name, pc := range pt.chains {
 			if pc.jumpOnly {
-				return jumpError(b.info[pc.baseFrom].change(), pc.baseFrom, name)
+				return jumpError(b.added[pc.baseFrom].change(), pc.baseFrom, name)
 			}
 		}
 	}
@@ -674,7 +707,7 @@ func (b *Batch) explain(err error) error {
 		return err
 	}
 	m := b.msgs[ke.Index]
-	info := &b.info[m.change]
+	info := &b.added[m.change]
 	vs := b.jumps[int(m.change)]
 	if vs == nil {
 		return err
@@ -683,7 +716,7 @@ func (b *Batch) explain(err error) error {
 	if v.Kind != expr.VerdictJump && v.Kind != expr.VerdictGoto {
 		return err
 	}
-	if pc := b.planned[object(info.family, info.table)].chains[v.Chain]; pc == nil || pc.base == nil {
+	if pc := b.planned[object(info.chain.family, info.chain.table)].chains[v.Chain]; pc == nil || pc.base == nil {
 		return err
 	}
 	why := fmt.Sprintf("chain %s is a base chain, and the kernel takes no jump or goto to a base chain: ", v.Chain)
@@ -809,18 +842,24 @@ func groupsText(n int) string {
 }
 
 // newID returns a group id not used in the chain: one more than the
-// largest, or the smallest free one when the largest is the last id.
+// largest, or, once the largest is the last id, the smallest free one. The
+// ids given before that are those from one more than the largest read to
+// the last id, so only the ids read (and those given after) are remembered.
+// (Were every id in use, more than four billion groups in one chain, it
+// would give one twice.)
 func (pc *plannedChain) newID() uint32 {
+	if pc.maxID < math.MaxUint32 {
+		pc.maxID++
+		return pc.maxID
+	}
+	id := uint32(1)
+	for id < pc.readMax && pc.used[id] {
+		id++
+	}
 	if pc.used == nil {
 		pc.used = map[uint32]bool{}
 	}
-	id := pc.maxID + 1
-	if pc.maxID == math.MaxUint32 {
-		for id = 1; pc.used[id]; id++ {
-		}
-	}
 	pc.used[id] = true
-	pc.maxID = max(pc.maxID, id)
 	return id
 }
 

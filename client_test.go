@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -738,5 +739,37 @@ func TestBatchSpent(t *testing.T) {
 	}
 	if err := b.Add(ctx, Change{Family: fam, Table: "fw", Chain: "input", Rule: rule}); !errors.Is(err, ErrInvalidChange) {
 		t.Errorf("Add after Commit: %v", err)
+	}
+}
+
+// Group ids go up from the largest in the chain; past the last id, the
+// smallest free ones are taken.
+func TestApplyGroupIDs(t *testing.T) {
+	const fam = expr.FamilyIP
+	one := translate(t, fam, "-m conntrack --ctstate NEW")
+	for _, tc := range []struct {
+		existing []uint32
+		want     []string
+	}{
+		{[]uint32{5, 2}, []string{"5.0/1", "2.0/1", "6.0/1", "7.0/1", "8.0/1"}},
+		{[]uint32{2, math.MaxUint32 - 1}, []string{"2.0/1", "4294967294.0/1", "4294967295.0/1", "1.0/1", "3.0/1"}},
+		{[]uint32{math.MaxUint32, 1, 3}, []string{"4294967295.0/1", "1.0/1", "3.0/1", "2.0/1", "4.0/1", "5.0/1"}},
+	} {
+		f := newFakeConn()
+		ch := f.addTable(fam, "fw", nil).addChain("in", nil)
+		for _, id := range tc.existing {
+			ud, _ := expr.Group{ID: id, Count: 1}.UserData("")
+			f.addRule(ch, lowered(t, one)[0], ud, nil)
+		}
+		var changes []Change
+		for range len(tc.want) - len(tc.existing) {
+			changes = append(changes, Change{Family: fam, Table: "fw", Chain: "in", Rule: one})
+		}
+		if _, err := f.client().Apply(context.Background(), changes, ApplyOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tc.want, chainOrder(t, f.table(fam, "fw").chain("in"))); diff != "" {
+			t.Errorf("existing ids %v: chain (-want +got):\n%s", tc.existing, diff)
+		}
 	}
 }
