@@ -78,3 +78,33 @@ func TestCLIApplyAtomic(t *testing.T) {
 		}
 	}
 }
+
+// With --create, a line may jump to a chain that a later line writes into:
+// the chain is created before the rule that jumps to it, and the kernel
+// takes both. Without a line that writes into it, nothing is sent.
+func TestCLIApplyJumpFirst(t *testing.T) {
+	ns := ktest.Namespace(t, "nft")
+	bin := ctmatchCLI(t)
+	file := "add rule inet fw input -- -m conntrack --ctstate NEW -j newconns\n" +
+		"add rule inet fw newconns -- -m conntrack --ctorigdstport 22 --ctproto tcp -j ACCEPT\n"
+	out := mustCLI(t, bin, ns, file, "apply", "--create", "-f", "-", "--echo")
+	for _, want := range []string{"add chain inet fw newconns\n", "add rule inet fw input meta nfproto ipv4 ct state new counter jump newconns # handle"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("apply --echo printed:\n%s\nwant a line with %q", out, want)
+		}
+	}
+	got := mustCLI(t, bin, ns, "", "list", "table", "inet", "fw", "-o", "iptables")
+	for _, want := range []string{"-A input -m conntrack --ctstate NEW -j newconns\n", "-A newconns -m conntrack --ctproto 6 --ctorigdstport 22 -j ACCEPT\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("list -o iptables:\n%s\nwant a line %q", got, want)
+		}
+	}
+
+	gen, listing := rulesetState(t, ns)
+	r := runCLI(t, bin, ns, "add rule inet fw input -- -m conntrack --ctstate NEW -j other\n", "apply", "--create", "-f", "-")
+	want := "ctmatch: add rule inet fw input (<stdin>:1: -m conntrack --ctstate NEW -j other): the rule jumps to chain other, which table inet fw does not have: create it first (nft add chain inet fw other)\n"
+	if r.code != 1 || r.stderr != want {
+		t.Errorf("apply of a jump to a chain no line writes into: exit %d\nstderr %q\nwant   %q", r.code, r.stderr, want)
+	}
+	unchangedSince(t, ns, "a jump to a chain no line writes into", gen, listing)
+}

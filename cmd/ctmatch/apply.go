@@ -3,7 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
-	"math"
+	"os"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -70,12 +71,6 @@ rejects, or bad usage.`,
 	return cmd
 }
 
-// memLimitPerByte is the soft memory limit of a big apply per byte of input
-// (plus 32 MiB): a line of about 100 bytes becomes about 1.5 nft rules, whose
-// messages take about 800 bytes in the batch, besides what is kept of the
-// line until the commit.
-const memLimitPerByte = 16
-
 func runApply(cmd *cobra.Command, o *applyOptions) error {
 	if o.words.file == "" {
 		return usageError("apply reads its commands from a file: -f FILE, or -f - for standard input")
@@ -83,23 +78,9 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 	if o.words.errorFormat != "text" && o.words.errorFormat != "json" {
 		return usageError("--error-format must be text or json, not %q", o.words.errorFormat)
 	}
-	srcs, err := o.words.readFile(cmd)
-	if err != nil {
-		return err
-	}
+	ctx := cmd.Context()
 	rep := &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}
-	popts := o.words.parseOptions(cmd.Context())
-	// A big file makes a big batch: hold the garbage collector to a soft
-	// limit in proportion to the input, so that the heap does not grow to
-	// twice what is live (GOGC) while the rules are read and the batch is
-	// built. GOMEMLIMIT, when set, is left as it is.
-	size := 0
-	for _, src := range srcs {
-		size += len(src.text)
-	}
-	if size >= 1<<20 && debug.SetMemoryLimit(-1) == math.MaxInt64 {
-		debug.SetMemoryLimit(int64(memLimitPerByte*size + 32<<20))
-	}
+	popts := o.words.parseOptions(ctx)
 	// The table and chain names of the changes, shared, so that no change
 	// keeps its line.
 	names := map[string]string{}
@@ -111,33 +92,136 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 		names[t] = t
 		return t
 	}
-	changes := make([]ctmatch.Change, 0, len(srcs))
-	for i, src := range srcs {
-		ch, err := applyLine(src, popts, o.noCounter)
-		if err != nil {
-			rep.report(src, err)
-			continue
+	// The lines are translated on every CPU as they are read, and each is
+	// added to the batch, in the file's order, as soon as it is: the batch
+	// plans and encodes it at once, so that nothing is kept of a line but
+	// its bytes in the batch and its group record. Every line is read, and
+	// every bad line reported, before anything is sent; once a line is bad,
+	// or the kernel's ruleset refuses a change, the lines after it are only
+	// checked.
+	var (
+		client  *ctmatch.Client
+		batch   *ctmatch.Batch
+		failed  error // the first failure of the kernel or the batch
+		changes []ctmatch.Change
+		lines   int
+	)
+	defer func() {
+		if client != nil {
+			client.Close()
 		}
-		ch.Table, ch.Chain = intern(ch.Table), intern(ch.Chain)
-		srcs[i] = source{} // the line is no longer needed
-		if !o.write.echo {
-			// Without --echo nothing prints the nft rules: lower the rule
-			// now and drop its parse and its nft rules, so that a long
-			// file is not held in memory twice over. (A rule that does
-			// not lower stays whole, for Apply to report.)
-			if p, err := ctmatch.Prepare(ch.Rule); err == nil {
-				ch.Rule, ch.Prepared = nil, p
+	}()
+	translate := func(src source) (ctmatch.Change, error) {
+		return applyLine(src, popts, o.noCounter, !o.write.echo)
+	}
+	readErr := forEachInOrder(func(yield func(source) bool) error { return o.words.eachLine(cmd, yield) }, translate,
+		func(src source, ch ctmatch.Change, err error) {
+			if lines++; lines == bigApply {
+				// A big file makes a big batch, and what is live is
+				// mostly the batch: let the heap grow past what is live
+				// by a quarter, not by as much again (GOGC), unless GOGC
+				// says otherwise.
+				if os.Getenv("GOGC") == "" {
+					debug.SetGCPercent(25)
+				}
 			}
-		}
-		changes = append(changes, ch)
+			if err != nil {
+				rep.report(src, err)
+				return
+			}
+			if rep.errors > 0 || failed != nil {
+				return
+			}
+			if client == nil {
+				if client, failed = o.kernel.dial(ctx); failed != nil {
+					return
+				}
+				batch = client.Batch(ctmatch.ApplyOptions{Create: o.write.create, Force: o.write.force, Check: o.kernel.check, NoHandles: !o.write.echo})
+			}
+			ch.Table, ch.Chain = intern(ch.Table), intern(ch.Chain)
+			if o.write.echo {
+				changes = append(changes, ch)
+			}
+			failed = batch.Add(ctx, ch)
+		})
+	if readErr != nil {
+		return readErr
 	}
 	if err := rep.err(); err != nil {
 		return err
 	}
-	if len(changes) == 0 {
+	if failed != nil {
+		return kernelFailure(rep, failed)
+	}
+	if batch == nil || batch.Len() == 0 {
 		return nil
 	}
-	return applyChanges(cmd.Context(), cmd.OutOrStdout(), rep, &o.kernel, &o.write, changes, false)
+	res, err := batch.Commit(ctx)
+	if err != nil {
+		return kernelFailure(rep, err)
+	}
+	if o.write.echo {
+		writeEcho(cmd.OutOrStdout(), changes, res, false)
+	}
+	return nil
+}
+
+// bigApply is the number of lines from which apply holds the heap closer
+// to what is live.
+const bigApply = 10000
+
+// forEachInOrder calls fn with work's result for each source that read
+// yields, in their order, while work runs on every CPU, a few blocks of
+// sources ahead. It returns read's error.
+func forEachInOrder(read func(yield func(source) bool) error, work func(source) (ctmatch.Change, error), fn func(source, ctmatch.Change, error)) error {
+	const block = 128
+	type result struct {
+		srcs []source
+		chs  []ctmatch.Change
+		errs []error
+		done chan struct{}
+	}
+	workers := runtime.GOMAXPROCS(0)
+	jobs := make(chan *result)
+	ordered := make(chan *result, 2*workers) // the blocks in flight
+	var readErr error
+	go func() {
+		defer close(jobs)
+		defer close(ordered)
+		r := &result{done: make(chan struct{})}
+		flush := func() {
+			ordered <- r
+			jobs <- r
+			r = &result{done: make(chan struct{})}
+		}
+		readErr = read(func(src source) bool {
+			if r.srcs = append(r.srcs, src); len(r.srcs) == block {
+				flush()
+			}
+			return true
+		})
+		if len(r.srcs) > 0 {
+			flush()
+		}
+	}()
+	for range workers {
+		go func() {
+			for r := range jobs {
+				r.chs, r.errs = make([]ctmatch.Change, len(r.srcs)), make([]error, len(r.srcs))
+				for k, src := range r.srcs {
+					r.chs[k], r.errs[k] = work(src)
+				}
+				close(r.done)
+			}
+		}()
+	}
+	for r := range ordered {
+		<-r.done
+		for k, src := range r.srcs {
+			fn(src, r.chs[k], r.errs[k])
+		}
+	}
+	return readErr
 }
 
 // lineToken is a word of an apply line and where it starts.
@@ -164,8 +248,9 @@ func fields(s string) []lineToken {
 	return out
 }
 
-// applyLine reads one line of an apply file into a change.
-func applyLine(src source, popts parse.Options, noCounter bool) (ctmatch.Change, error) {
+// applyLine reads one line of an apply file into a change; with prepare,
+// the change holds its rule lowered (Change.Prepared), not the rule.
+func applyLine(src source, popts parse.Options, noCounter, prepare bool) (ctmatch.Change, error) {
 	line := src.text
 	bad := func(t lineToken, format string, args ...any) error {
 		return &parse.Error{Pos: parse.Pos(t.pos), Word: t.s, Text: line, Kind: parse.Invalid, Msg: fmt.Sprintf(format, args...)}
@@ -295,8 +380,18 @@ func applyLine(src source, popts parse.Options, noCounter bool) (ctmatch.Change,
 		}
 		return ch, err
 	}
-	ch.Rule = rule
-	ch.Source = fmt.Sprintf("%s:%d: %s", src.file, src.line, ctmatch.Words(rule.Source))
+	canon := ""
+	if prepare {
+		// Lowered now, the rule's parse and nft rules can go. (A rule that
+		// does not lower stays whole, for Apply to report.)
+		if p, err := ctmatch.Prepare(rule); err == nil {
+			ch.Prepared, canon = p, p.Words()
+		}
+	}
+	if ch.Prepared == nil {
+		ch.Rule, canon = rule, ctmatch.Words(rule.Source)
+	}
+	ch.Source = fmt.Sprintf("%s:%d: %s", src.file, src.line, canon)
 	return ch, nil
 }
 

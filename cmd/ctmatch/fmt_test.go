@@ -162,7 +162,7 @@ var versionRE = regexp.MustCompile(`(?m)^ctmatch \S.*$`)
 // localhostSkip skips a case when the system resolver does not give exactly
 // 127.0.0.1 for localhost (and nothing for IPv6), which the goldens assume.
 func localhostSkip() string {
-	r := &systemResolver{ctx: context.Background(), hosts: true}
+	r := newSystemResolver(context.Background(), true)
 	a4, err := r.Host("localhost", parse.IPv4)
 	if err != nil || len(a4) != 1 || a4[0] != netip.MustParseAddr("127.0.0.1") {
 		return fmt.Sprintf("localhost resolves to %v (%v) here, not to 127.0.0.1 only", a4, err)
@@ -546,14 +546,14 @@ func TestErrorFormatJSON(t *testing.T) {
 // built-in service names first, then /etc/services.
 func TestSystemResolver(t *testing.T) {
 	ctx := context.Background()
-	off := &systemResolver{ctx: ctx}
+	off := newSystemResolver(ctx, false)
 	if _, err := off.Host("localhost", parse.IPv4); err != parse.ErrNoHostLookup {
 		t.Errorf("without --resolve: Host = %v, want ErrNoHostLookup", err)
 	}
 	if reason := localhostSkip(); reason != "" {
 		t.Logf("skipping the lookups: %s", reason)
 	} else {
-		on := &systemResolver{ctx: ctx, hosts: true}
+		on := newSystemResolver(ctx, true)
 		got, err := on.Host("localhost", parse.IPv4)
 		if err != nil || len(got) != 1 || got[0] != netip.MustParseAddr("127.0.0.1") || !got[0].Is4() {
 			t.Errorf("Host(localhost, IPv4) = %v, %v; want [127.0.0.1] (plain IPv4, not mapped)", got, err)
@@ -582,7 +582,7 @@ func TestSystemResolver(t *testing.T) {
 	if m := readServices(filepath.Join(t.TempDir(), "none")); len(m) != 0 {
 		t.Errorf("readServices of a missing file = %v, want empty", m)
 	}
-	r := &systemResolver{ctx: ctx, services: m}
+	r := &systemResolver{ctx: ctx, services: func() map[string]uint16 { return m }}
 	for name, port := range map[string]uint16{"ssh": 22, "http": 80, "myapp": 7000, "other": 7000} {
 		if p, ok := r.Service(name); !ok || p != port {
 			t.Errorf("Service(%q) = %d, %v; want %d", name, p, ok, port)

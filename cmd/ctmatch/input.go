@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -146,6 +147,17 @@ func wordsExample(cmd *cobra.Command) string {
 const annotationWordsExample = "ctmatch-words-example"
 
 func (f *wordsFlags) readFile(cmd *cobra.Command) ([]source, error) {
+	var out []source
+	err := f.eachLine(cmd, func(src source) bool {
+		out = append(out, src)
+		return true
+	})
+	return out, err
+}
+
+// eachLine calls yield with each line of -f FILE that is not blank or a
+// comment, as it is read, until yield returns false.
+func (f *wordsFlags) eachLine(cmd *cobra.Command, yield func(source) bool) error {
 	var r io.Reader
 	name := f.file
 	if name == "-" {
@@ -153,12 +165,11 @@ func (f *wordsFlags) readFile(cmd *cobra.Command) ([]source, error) {
 	} else {
 		fh, err := os.Open(name)
 		if err != nil {
-			return nil, &exitError{code: exitUnsupported, err: err}
+			return &exitError{code: exitUnsupported, err: err}
 		}
 		defer fh.Close()
 		r = fh
 	}
-	var out []source
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
 	for n := 1; sc.Scan(); n++ {
@@ -166,12 +177,14 @@ func (f *wordsFlags) readFile(cmd *cobra.Command) ([]source, error) {
 		if t := strings.TrimSpace(line); t == "" || strings.HasPrefix(t, "#") {
 			continue
 		}
-		out = append(out, source{file: name, line: n, text: line})
+		if !yield(source{file: name, line: n, text: line}) {
+			return nil
+		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, &exitError{code: exitUnsupported, err: fmt.Errorf("read %s: %w", name, err)}
+		return &exitError{code: exitUnsupported, err: fmt.Errorf("read %s: %w", name, err)}
 	}
-	return out, nil
+	return nil
 }
 
 func (f *wordsFlags) parseOptions(ctx context.Context) parse.Options {
@@ -179,7 +192,7 @@ func (f *wordsFlags) parseOptions(ctx context.Context) parse.Options {
 	if f.v6 {
 		o.Family = parse.IPv6
 	}
-	o.Resolver = &systemResolver{ctx: ctx, hosts: f.resolve}
+	o.Resolver = newSystemResolver(ctx, f.resolve)
 	return o
 }
 
@@ -191,21 +204,25 @@ func (s source) parse(o parse.Options) (*parse.Rule, error) {
 }
 
 // systemResolver adds /etc/services to the built-in service names and, when
-// asked, looks host names up with the system's resolver.
+// asked, looks host names up with the system's resolver. Goroutines may
+// share it.
 type systemResolver struct {
 	ctx      context.Context
 	hosts    bool
-	services map[string]uint16
+	services func() map[string]uint16 // read once, when first needed
+}
+
+func newSystemResolver(ctx context.Context, hosts bool) *systemResolver {
+	return &systemResolver{ctx: ctx, hosts: hosts, services: sync.OnceValue(func() map[string]uint16 {
+		return readServices("/etc/services")
+	})}
 }
 
 func (r *systemResolver) Service(name string) (uint16, bool) {
 	if p, ok := parse.Builtin.Service(name); ok {
 		return p, true
 	}
-	if r.services == nil {
-		r.services = readServices("/etc/services")
-	}
-	p, ok := r.services[name]
+	p, ok := r.services()[name]
 	return p, ok
 }
 
