@@ -76,20 +76,21 @@ func (tx *Tx) replyMemory() int {
 	total := 2 * ack // BATCH_BEGIN's and BATCH_END's, on kernels that send them
 	notify := notifyTruesize
 	fill := 0 // bytes in the echo datagram being filled
-	for i := range tx.changes {
-		ch := &tx.changes[i]
+	firstRule := false
+	tx.eachMessage(func(i int, msg []byte) {
 		total += ack
-		if ch.kind != addRule || tx.noHandle {
-			continue
+		if binary.NativeEndian.Uint16(msg[4:]) != nftType(msgNewRule) || tx.noHandle {
+			return
 		}
-		m := echoSize(ch, tx.exprs(ch))
+		firstRule = firstRule || i == 0
+		m := echoSize(msg)
 		if fill == 0 || fill+m >= notifySize {
 			total += notify
 			fill = 0
 		}
 		fill += m
-	}
-	if len(tx.changes) > 0 && tx.changes[0].kind == addRule && !tx.noHandle {
+	})
+	if firstRule {
 		// When the first change asks for an echo, the kernel echoes the
 		// new generation too (NFT_MSG_NEWGEN), in a datagram of its own.
 		total += notify
@@ -102,8 +103,16 @@ func (tx *Tx) replyMemory() int {
 // plus what the kernel's dump of an expression adds to what was sent (a
 // counter's packets and bytes; a bitwise's operation; 8 bytes for any other
 // expression).
-func echoSize(ch *change, b []byte) int {
-	n := int(ch.len) + 2*16
+func echoSize(msg []byte) int {
+	n := len(msg) + 2*16
+	var b []byte // the expressions
+	if attrs, err := splitAttrs(msg[nlmsgHdrLen+nfgenHdrLen:], 0); err == nil {
+		for _, a := range attrs {
+			if a.typ == attrRuleExpressions {
+				b = a.data
+			}
+		}
+	}
 	for off := 0; off+4 <= len(b); {
 		l := int(binary.NativeEndian.Uint16(b[off:]))
 		if l < 4 || off+l > len(b) {

@@ -40,10 +40,11 @@ func TestReplyMemory(t *testing.T) {
 	}
 	tx.DeleteRule(expr.FamilyInet, "t", "c", 3)
 	tx.encode(1, true)
-	ch := &tx.changes[2]
+	c := tx.change(2)
+	ch := &c
 	// What was sent, handle and position, and a counter's two values.
 	echo := int(ch.len) + 2*16 + 2*16
-	if got := echoSize(ch, tx.exprs(ch)); got != echo {
+	if got := echoSize(tx.msg(ch)); got != echo {
 		t.Fatalf("echoSize = %d, want %d", got, echo)
 	}
 	perDatagram := (notifySize - 1) / echo

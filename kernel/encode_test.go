@@ -79,7 +79,13 @@ func TestEncodeMatchesAttributeEncoder(t *testing.T) {
 		t.Fatalf("%d messages, want %d", len(msgs), len(want)+2)
 	}
 	for i, w := range want {
-		ch := &tx.changes[i]
+		c := tx.change(i)
+		ch := &c
+		if i == 4 && (ch.kind != addRule || !ch.insert || ch.handle != 12 || ch.id != 0 || ch.udLen != 0) ||
+			i == 5 && (ch.positionID != 2 || ch.id != 3 || ch.handle != 0) ||
+			i == 1 && (ch.base == nil || ch.udLen != 2 || ch.chain != "input") {
+			t.Errorf("change %d reads back as %+v", i, ch)
+		}
 		if got := tx.attrs(ch); !bytes.Equal(got, w) {
 			t.Errorf("change %d:\n got % x\nwant % x", i, got, w)
 		}
@@ -126,8 +132,16 @@ func TestEncodeChunks(t *testing.T) {
 	if want := uint32(100 + rules + 2); seq != want {
 		t.Errorf("the chunks hold messages up to seq %d, want %d", seq-1, want-1)
 	}
+	// Every change reads back from its message.
+	for i := range rules {
+		ch := tx.change(i)
+		if ch.kind != addRule || ch.table != "t" || ch.chain != "c" || ch.id != uint32(i+1) || ch.insert || ch.family != expr.FamilyIP {
+			t.Fatalf("change %d reads back as %+v", i, ch)
+		}
+	}
 	for _, i := range []int{0, rules / 2, rules - 1} {
-		ch := &tx.changes[i]
+		c := tx.change(i)
+		ch := &c
 		if got := tx.exprs(ch); !bytes.Equal(got, testExprs) {
 			t.Errorf("rule %d: expressions % x, want % x", i, got, testExprs)
 		}

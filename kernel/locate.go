@@ -109,14 +109,15 @@ func (ch *change) where(loc location) string {
 // r: the errno, what the extended ACK pointed at, and a reason a person can
 // act on.
 func (tx *Tx) changeError(i int, r errorReply) *Error {
-	ch := &tx.changes[i]
+	c := tx.change(i)
+	ch := &c
 	loc := ch.locate(tx.attrs(ch), r.offset)
 	e := &Error{
 		Op: ch.op(), Object: ch.object(), Source: ch.source, Index: i,
 		Where: ch.where(loc), KernelMessage: r.msg, Offset: offset(r), Err: r.errno,
 	}
 	fam := ch.family.String()
-	table := "table " + fam + " " + ch.at.table
+	table := "table " + fam + " " + ch.table
 	create := " (create it, or use --create)"
 	lacks := "the kernel lacks a feature this rule needs: " + r.errno.Error()
 	if e.Where == "" && r.missing >= 0 {
@@ -138,32 +139,32 @@ func (tx *Tx) changeError(i int, r errorReply) *Error {
 		case isTable:
 			e.Where, e.Reason = "", "no such "+table+create
 		case loc.attr == attrRuleChain && (ch.kind == addRule || ch.kind == deleteRule):
-			e.Where, e.Reason = "", "no such chain "+ch.at.chain+" in "+table+create
+			e.Where, e.Reason = "", "no such chain "+ch.chain+" in "+table+create
 		case loc.attr == attrRulePosition && ch.kind == addRule:
 			where := "add after"
 			if ch.insert {
 				where = "insert before"
 			}
-			e.Where, e.Reason = "", fmt.Sprintf("no rule with handle %d to %s in chain %s %s %s", ch.handle, where, fam, ch.at.table, ch.at.chain)
+			e.Where, e.Reason = "", fmt.Sprintf("no rule with handle %d to %s in chain %s %s %s", ch.handle, where, fam, ch.table, ch.chain)
 		case loc.attr == attrRulePositionID && ch.kind == addRule:
 			where := "add after"
 			if ch.insert {
 				where = "insert before"
 			}
-			e.Where, e.Reason = "", fmt.Sprintf("no rule with id %d earlier in the transaction to %s in chain %s %s %s", ch.positionID, where, fam, ch.at.table, ch.at.chain)
+			e.Where, e.Reason = "", fmt.Sprintf("no rule with id %d earlier in the transaction to %s in chain %s %s %s", ch.positionID, where, fam, ch.table, ch.chain)
 		case loc.attr == attrRuleHandle && ch.kind == deleteRule:
-			e.Where, e.Reason = "", fmt.Sprintf("no such rule with handle %d in chain %s %s %s", ch.handle, fam, ch.at.table, ch.at.chain)
+			e.Where, e.Reason = "", fmt.Sprintf("no such rule with handle %d in chain %s %s %s", ch.handle, fam, ch.table, ch.chain)
 		case loc.expr >= 0:
 			e.Reason = lacks
 		case loc.attr == attrChainType && ch.kind == addChain:
 			e.Where, e.Reason = "", fmt.Sprintf("the kernel lacks chain type %q: %v", ch.base.typ(), r.errno)
 		case loc.attr < 0 && ch.kind == addRule:
 			e.Reason = fmt.Sprintf("no such table %s %s or chain %s in it%s, or the kernel lacks a feature this rule needs: %v",
-				fam, ch.at.table, ch.at.chain, " (create them, or use --create)", r.errno)
+				fam, ch.table, ch.chain, " (create them, or use --create)", r.errno)
 		case loc.attr < 0 && ch.kind == addChain:
 			e.Reason = "no such " + table + create + ", or the kernel lacks this chain type: " + r.errno.Error()
 		case loc.attr < 0 && ch.kind == deleteRule:
-			e.Reason = fmt.Sprintf("no such table %s %s, chain %s in it, or rule with handle %d: %v", fam, ch.at.table, ch.at.chain, ch.handle, r.errno)
+			e.Reason = fmt.Sprintf("no such table %s %s, chain %s in it, or rule with handle %d: %v", fam, ch.table, ch.chain, ch.handle, r.errno)
 		}
 	case eopnotsupp:
 		switch {
@@ -181,7 +182,7 @@ func (tx *Tx) changeError(i int, r errorReply) *Error {
 		case addTable:
 			e.Where, e.Reason = "", table+" exists"
 		case addChain:
-			e.Where, e.Reason = "", "chain "+ch.at.chain+" exists in "+table
+			e.Where, e.Reason = "", "chain "+ch.chain+" exists in "+table
 		}
 	}
 	if e.Reason == "" {

@@ -90,7 +90,7 @@ type Stats struct {
 type Tx struct {
 	c        *Conn
 	gen      uint32
-	changes  []change
+	n        int // the changes
 	done     bool
 	noHandle bool // NoHandles: no NLM_F_ECHO on the rules
 	// chunks hold the batch as the changes were added: BATCH_BEGIN, then
@@ -99,8 +99,17 @@ type Tx struct {
 	// sends the chunks in one sendmsg (one iovec each). A message never
 	// spans two chunks. Chunks, rather than one growing buffer, so that a
 	// batch of many megabytes is never copied to grow, nor held twice.
+	//
+	// The batch is also the record of the changes: what an error or the
+	// replies need of a change is read back from its message (Tx.change).
 	chunks [][]byte
-	places map[place]*place // the changes' tables and chains
+	firsts []int // the index of the first change of each chunk
+	// sources holds RuleSpec.Source of the rules, by change, up to the
+	// last one that has one; bases the base chains of AddChain, by change.
+	sources []string
+	bases   map[int]*BaseChain
+	// bad is the first change that cannot be sent, found when it was added.
+	bad *Error
 }
 
 // Chunk sizes: the first chunk is small, for the usual transaction of a
@@ -128,7 +137,7 @@ func (c *Conn) Begin(ctx context.Context) (*Tx, error) {
 func (c *Conn) BeginAt(gen uint32) *Tx {
 	begin := appendAttrU32(nil, attrBatchGenID, gen)
 	b := appendMessage(make([]byte, 0, firstChunk), msgBatchBegin, flagRequest|flagAck, 0, 0, subsysNftables, begin)
-	return &Tx{c: c, gen: gen, chunks: [][]byte{b}}
+	return &Tx{c: c, gen: gen, chunks: [][]byte{b}, firsts: []int{0}}
 }
 
 // Generation returns the generation the transaction is checked against.
@@ -141,18 +150,8 @@ func (tx *Tx) Generation() uint32 { return tx.gen }
 // added all the same; list the chain to learn their handles.
 func (tx *Tx) NoHandles() { tx.noHandle = true }
 
-// Grow makes room for n more changes, so that adding many changes whose
-// number is known ahead grows the transaction's records once instead of
-// doubling them again and again. (The batch itself grows chunk by chunk,
-// and is never copied to grow.)
-func (tx *Tx) Grow(n int) {
-	if n > 0 {
-		tx.changes = slices.Grow(tx.changes, n)
-	}
-}
-
 // Len returns the number of changes recorded.
-func (tx *Tx) Len() int { return len(tx.changes) }
+func (tx *Tx) Len() int { return tx.n }
 
 type changeKind uint8
 
@@ -163,16 +162,14 @@ const (
 	deleteRule
 )
 
-// change is one message of the batch. A batch may hold a great many: it
-// keeps only what Commit needs after the message is encoded (the bytes of
-// the expressions and userdata are in the batch alone), in as few bytes as
-// it can.
+// change is one message of the batch, as Tx.change reads it back, or as
+// it is about to be encoded.
 type change struct {
 	kind   changeKind
 	family expr.Family
 	insert bool // addRule: RuleSpec.Insert
-	seq    uint32
-	at     *place     // the table and chain, shared by the changes of one chain
+	table  string
+	chain  string     // the chain's name for addChain
 	base   *BaseChain // addChain
 	source string     // addRule: RuleSpec.Source
 	handle uint64     // deleteRule: the rule; addRule: RuleSpec.Position
@@ -186,15 +183,11 @@ type change struct {
 	off, len int32 // of the message in its chunk
 }
 
-// place is a table and a chain in it (the chain's name for addChain; empty
-// for addTable).
-type place struct{ table, chain string }
-
 // AddTable creates table name in family f, with userdata (at most 256 bytes)
 // or nil. The table must not exist (NLM_F_EXCL): an existing table is never
 // modified.
 func (tx *Tx) AddTable(f expr.Family, name string, userdata []byte) {
-	tx.add(change{kind: addTable, family: f}, place{table: name}, nil, userdata)
+	tx.add(change{kind: addTable, family: f, table: name}, nil, userdata)
 }
 
 // AddChain creates chain name in table of family f: a base chain when base
@@ -206,42 +199,51 @@ func (tx *Tx) AddChain(f expr.Family, table, name string, base *BaseChain, userd
 		bc := *base
 		b = &bc
 	}
-	tx.add(change{kind: addChain, family: f, base: b}, place{table, name}, nil, userdata)
+	tx.add(change{kind: addChain, family: f, table: table, chain: name, base: b}, nil, userdata)
 }
 
 // AddRule adds a rule to chain in table of family f. Commit's Result
 // carries its handle.
 func (tx *Tx) AddRule(f expr.Family, table, chain string, r RuleSpec) {
-	tx.add(change{kind: addRule, family: f, insert: r.Insert, handle: r.Position, id: r.ID, positionID: r.PositionID, source: r.Source},
-		place{table, chain}, r.Exprs, r.UserData)
+	tx.add(change{kind: addRule, family: f, table: table, chain: chain, insert: r.Insert, handle: r.Position, id: r.ID, positionID: r.PositionID, source: r.Source},
+		r.Exprs, r.UserData)
 }
 
 // DeleteRule deletes the rule with handle from chain in table of family f.
 func (tx *Tx) DeleteRule(f expr.Family, table, chain string, handle uint64) {
-	tx.add(change{kind: deleteRule, family: f, handle: handle}, place{table, chain}, nil, nil)
+	tx.add(change{kind: deleteRule, family: f, table: table, chain: chain, handle: handle}, nil, nil)
 }
 
-// add records ch and encodes its message at the end of the batch (its
-// sequence number and echo flag are written when it is sent). A rule's
-// expressions and userdata are copied into the batch and not kept
-// otherwise.
-func (tx *Tx) add(ch change, where place, exprs, userdata []byte) {
-	if ch.at = tx.places[where]; ch.at == nil {
-		if tx.places == nil {
-			tx.places = map[place]*place{}
-		}
-		ch.at = &where
-		tx.places[where] = ch.at
-	}
-	// (Lengths past what a netlink attribute holds are kept short: check
-	// refuses them before anything is sent, and only they are kept whole.)
+// add encodes the change's message at the end of the batch (its sequence
+// number and echo flag are written when it is sent), and checks it: the
+// first change that cannot be sent is kept, for Commit to refuse the
+// transaction with. A rule's expressions and userdata are copied into the
+// batch and not kept otherwise.
+func (tx *Tx) add(ch change, exprs, userdata []byte) {
+	i := tx.n
+	tx.n++
+	// (Lengths past 2 GiB are kept as 2 GiB - 1: check refuses them all the
+	// same.)
 	ch.exprsLen, ch.udLen = int32(min(len(exprs), math.MaxInt32)), int32(min(len(userdata), math.MaxInt32))
+	if s := ch.check(); s != "" && tx.bad == nil {
+		tx.bad = &Error{Op: ch.op(), Object: ch.object(), Source: ch.source, Index: i, Err: errors.New(s)}
+	}
 	if len(exprs) > maxAttrPayload || len(userdata) > maxAttrPayload {
-		exprs, userdata = nil, nil
+		exprs, userdata = nil, nil // (never sent: check refused them)
+	}
+	if ch.source != "" {
+		tx.sources = append(tx.sources, make([]string, i+1-len(tx.sources))...)
+		tx.sources[i] = ch.source
+	}
+	if ch.base != nil {
+		if tx.bases == nil {
+			tx.bases = map[int]*BaseChain{}
+		}
+		tx.bases[i] = ch.base
 	}
 	// An upper bound of the message's size: headers, names, position and
 	// ids, a base chain's hook, type and policy.
-	need := 160 + len(where.table) + len(where.chain) + len(exprs) + len(userdata)
+	need := 160 + len(ch.table) + len(ch.chain) + len(exprs) + len(userdata)
 	if ch.base != nil {
 		need += len(ch.base.Type)
 	}
@@ -249,14 +251,85 @@ func (tx *Tx) add(ch change, where place, exprs, userdata []byte) {
 	if cap(last)-len(last) < need {
 		size := min(2*cap(last), maxChunk)
 		tx.chunks = append(tx.chunks, make([]byte, 0, max(size, need)))
+		tx.firsts = append(tx.firsts, i)
 	}
 	k := len(tx.chunks) - 1
+	tx.chunks[k] = ch.appendMessage(tx.chunks[k], exprs, userdata)
+}
+
+// change reads change i back from its message in the batch.
+func (tx *Tx) change(i int) change {
+	k, _ := slices.BinarySearch(tx.firsts, i+1)
+	k-- // the last chunk whose first change is i or before
+	for k > 0 && tx.firsts[k-1] == tx.firsts[k] {
+		k-- // (a chunk that holds BATCH_BEGIN alone)
+	}
 	b := tx.chunks[k]
-	ch.chunk, ch.off = int32(k), int32(len(b))
-	b = ch.appendMessage(b, exprs, userdata)
-	ch.len = int32(len(b)) - ch.off
-	tx.chunks[k] = b
-	tx.changes = append(tx.changes, ch)
+	off := 0
+	if k == 0 {
+		off = int(binary.NativeEndian.Uint32(b)) // BATCH_BEGIN
+	}
+	for j := tx.firsts[k]; j < i; j++ {
+		off += align4(int(binary.NativeEndian.Uint32(b[off:])))
+	}
+	n := int(binary.NativeEndian.Uint32(b[off:]))
+	m := b[off : off+n]
+	ch := change{family: expr.Family(m[nlmsgHdrLen]), chunk: int32(k), off: int32(off), len: int32(n)}
+	if i < len(tx.sources) {
+		ch.source = tx.sources[i]
+	}
+	ch.base = tx.bases[i]
+	flags := binary.NativeEndian.Uint16(m[6:])
+	switch binary.NativeEndian.Uint16(m[4:]) {
+	case nftType(msgNewTable):
+		ch.kind = addTable
+	case nftType(msgNewChain):
+		ch.kind = addChain
+	case nftType(msgNewRule):
+		ch.kind, ch.insert = addRule, flags&flagAppend == 0
+	case nftType(msgDelRule):
+		ch.kind = deleteRule
+	}
+	attrs, _ := splitAttrs(m[nlmsgHdrLen+nfgenHdrLen:], nlmsgHdrLen+nfgenHdrLen)
+	for _, a := range attrs {
+		switch {
+		case a.typ == attrTableName && ch.kind == addTable, a.typ == attrChainTable && ch.kind == addChain,
+			a.typ == attrRuleTable && (ch.kind == addRule || ch.kind == deleteRule):
+			ch.table = attrString(a.data)
+		case a.typ == attrChainName && ch.kind == addChain, a.typ == attrRuleChain && (ch.kind == addRule || ch.kind == deleteRule):
+			ch.chain = attrString(a.data)
+		case a.typ == attrTableUserdata && ch.kind == addTable, a.typ == attrChainUserdata && ch.kind == addChain,
+			a.typ == attrRuleUserdata && ch.kind == addRule:
+			ch.udLen = int32(len(a.data))
+		case a.typ == attrRuleExpressions && ch.kind == addRule:
+			ch.exprsOff, ch.exprsLen = int32(a.off+4), int32(len(a.data))
+		case a.typ == attrRulePosition && ch.kind == addRule, a.typ == attrRuleHandle && ch.kind == deleteRule:
+			ch.handle, _ = attrU64(a.data)
+		case a.typ == attrRulePositionID && ch.kind == addRule:
+			ch.positionID, _ = attrU32(a.data)
+		case a.typ == attrRuleID && ch.kind == addRule:
+			ch.id, _ = attrU32(a.data)
+		}
+	}
+	return ch
+}
+
+// eachMessage calls fn with the kind and the bytes of every change's
+// message, in order.
+func (tx *Tx) eachMessage(fn func(i int, m []byte)) {
+	i := 0
+	for k, b := range tx.chunks {
+		off := 0
+		if k == 0 {
+			off = int(binary.NativeEndian.Uint32(b)) // BATCH_BEGIN
+		}
+		for off < len(b) {
+			n := int(binary.NativeEndian.Uint32(b[off:]))
+			fn(i, b[off:off+n])
+			off += align4(n)
+			i++
+		}
+	}
 }
 
 // op names the change's operation, as in error messages.
@@ -279,12 +352,12 @@ func (ch *change) op() string {
 
 // object names the change's object: "inet fw", "inet fw input".
 func (ch *change) object() string {
-	s := ch.family.String() + " " + ch.at.table
+	s := ch.family.String() + " " + ch.table
 	switch ch.kind {
 	case addChain, addRule:
-		s += " " + ch.at.chain
+		s += " " + ch.chain
 	case deleteRule:
-		s += " " + ch.at.chain + " handle " + strconv.FormatUint(ch.handle, 10)
+		s += " " + ch.chain + " handle " + strconv.FormatUint(ch.handle, 10)
 	}
 	return s
 }
@@ -294,11 +367,11 @@ func (ch *change) check() string {
 	if ch.family == 0 {
 		return "no table family"
 	}
-	if s := checkName("table", ch.at.table); s != "" {
+	if s := checkName("table", ch.table); s != "" {
 		return s
 	}
 	if ch.kind != addTable {
-		if s := checkName("chain", ch.at.chain); s != "" {
+		if s := checkName("chain", ch.chain); s != "" {
 			return s
 		}
 	}
@@ -364,14 +437,14 @@ func (ch *change) appendMessage(b, exprs, userdata []byte) []byte {
 	switch ch.kind {
 	case addTable:
 		typ, flags = nftType(msgNewTable), flagRequest|flagAck|flagCreate|flagExcl
-		b = appendAttrString(b, attrTableName, ch.at.table)
+		b = appendAttrString(b, attrTableName, ch.table)
 		if userdata != nil {
 			b = appendAttr(b, attrTableUserdata, userdata)
 		}
 	case addChain:
 		typ, flags = nftType(msgNewChain), flagRequest|flagAck|flagCreate|flagExcl
-		b = appendAttrString(b, attrChainTable, ch.at.table)
-		b = appendAttrString(b, attrChainName, ch.at.chain)
+		b = appendAttrString(b, attrChainTable, ch.table)
+		b = appendAttrString(b, attrChainName, ch.chain)
 		if bc := ch.base; bc != nil {
 			hook := len(b)
 			b = appendAttr(b, attrChainHook|netlink.Nested, nil)
@@ -393,14 +466,13 @@ func (ch *change) appendMessage(b, exprs, userdata []byte) []byte {
 		if !ch.insert {
 			flags |= flagAppend
 		}
-		b = appendAttrString(b, attrRuleTable, ch.at.table)
-		b = appendAttrString(b, attrRuleChain, ch.at.chain)
+		b = appendAttrString(b, attrRuleTable, ch.table)
+		b = appendAttrString(b, attrRuleChain, ch.chain)
 		if ch.positionID != 0 {
 			b = appendAttrU32(b, attrRulePositionID, ch.positionID)
 		} else if ch.handle != 0 {
 			b = appendAttrU64(b, attrRulePosition, ch.handle)
 		}
-		ch.exprsOff = int32(len(b) + 4 - start)
 		b = appendAttr(b, attrRuleExpressions|netlink.Nested, exprs)
 		if userdata != nil {
 			b = appendAttr(b, attrRuleUserdata, userdata)
@@ -410,8 +482,8 @@ func (ch *change) appendMessage(b, exprs, userdata []byte) []byte {
 		}
 	case deleteRule:
 		typ, flags = nftType(msgDelRule), flagRequest|flagAck
-		b = appendAttrString(b, attrRuleTable, ch.at.table)
-		b = appendAttrString(b, attrRuleChain, ch.at.chain)
+		b = appendAttrString(b, attrRuleTable, ch.table)
+		b = appendAttrString(b, attrRuleChain, ch.chain)
 		b = appendAttrU64(b, attrRuleHandle, ch.handle)
 	default:
 		panic("kernel: unknown change")
@@ -487,12 +559,9 @@ func appendAttrU64(b []byte, typ uint16, v uint64) []byte {
 // be sent in this order) shares Tx.chunks.
 func (tx *Tx) encode(seq0 uint32, end bool) [][]byte {
 	binary.NativeEndian.PutUint32(tx.chunks[0][8:], seq0)
-	for i := range tx.changes {
-		ch := &tx.changes[i]
-		ch.seq = seq0 + 1 + uint32(i)
-		m := tx.msg(ch)
-		binary.NativeEndian.PutUint32(m[8:], ch.seq)
-		if ch.kind == addRule {
+	tx.eachMessage(func(i int, m []byte) {
+		binary.NativeEndian.PutUint32(m[8:], seq0+1+uint32(i))
+		if binary.NativeEndian.Uint16(m[4:]) == nftType(msgNewRule) {
 			flags := binary.NativeEndian.Uint16(m[6:])
 			if tx.noHandle {
 				flags &^= flagEcho
@@ -501,11 +570,11 @@ func (tx *Tx) encode(seq0 uint32, end bool) [][]byte {
 			}
 			binary.NativeEndian.PutUint16(m[6:], flags)
 		}
-	}
+	})
 	out := slices.Clone(tx.chunks)
 	if end {
 		k := len(out) - 1
-		out[k] = appendMessage(out[k], msgBatchEnd, flagRequest|flagAck, seq0+uint32(len(tx.changes))+1, 0, subsysNftables, nil)
+		out[k] = appendMessage(out[k], msgBatchEnd, flagRequest|flagAck, seq0+uint32(tx.n)+1, 0, subsysNftables, nil)
 	}
 	return out
 }
@@ -658,13 +727,10 @@ func (tx *Tx) Check(ctx context.Context) error {
 // send sends the batch and reads the replies: for Commit, or for Check
 // (check set: no BATCH_END, nothing is committed).
 func (tx *Tx) send(ctx context.Context, check bool) (Result, error) {
-	for i := range tx.changes {
-		ch := &tx.changes[i]
-		if s := ch.check(); s != "" {
-			return Result{}, &Error{Op: ch.op(), Object: ch.object(), Source: ch.source, Index: i, Err: errors.New(s)}
-		}
+	if tx.bad != nil {
+		return Result{}, tx.bad
 	}
-	if len(tx.changes) == 0 {
+	if tx.n == 0 {
 		if check {
 			return Result{}, nil
 		}
@@ -674,7 +740,7 @@ func (tx *Tx) send(ctx context.Context, check bool) (Result, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 
-	n := len(tx.changes)
+	n := tx.n
 	seq0 := c.nextSeq(n + 2)
 	batch := tx.encode(seq0, !check)
 	size := 0
@@ -829,20 +895,20 @@ func countZero(hs []uint64) int {
 // ruleHandles returns the echoed handles of the rules added, in call order.
 func (tx *Tx) ruleHandles(r *replies) []uint64 {
 	var out []uint64
-	for i := range tx.changes {
-		if tx.changes[i].kind == addRule {
+	tx.eachMessage(func(i int, m []byte) {
+		if binary.NativeEndian.Uint16(m[4:]) == nftType(msgNewRule) {
 			out = append(out, r.handles[i])
 		}
-	}
+	})
 	return out
 }
 
 // batchError fills e as an error about the whole transaction: named after
 // its first change, counting the others.
 func (tx *Tx) batchError(e *Error) *Error {
-	ch := &tx.changes[0]
-	e.Op, e.Object, e.Index, e.More = ch.op(), ch.object(), -1, len(tx.changes)-1
-	if len(tx.changes) == 1 {
+	ch := tx.change(0)
+	e.Op, e.Object, e.Index, e.More = ch.op(), ch.object(), -1, tx.n-1
+	if tx.n == 1 {
 		e.Source, e.Index = ch.source, 0
 	}
 	return e
@@ -871,7 +937,7 @@ func (tx *Tx) refused(r *replies) error {
 		}
 	}
 	e := tx.changeError(first, r.errs[first])
-	if len(tx.changes) > 1 {
+	if tx.n > 1 {
 		e.Reason += "; the kernel refused the whole transaction, nothing was changed"
 		switch k := len(r.errs) - 1; {
 		case k == 1:
