@@ -259,6 +259,7 @@ type Batch struct {
 	tx      nfTx
 	msgs    []message
 	added   []added             // the changes, in the order added
+	words   map[int]string      // the words of the changes whose source does not end with them
 	rules   map[int][]expr.Rule // the nft rules of the changes given as Rule
 	created []Created
 	jumps   map[int][]expr.Verdict // the verdicts of the changes with a jump or goto
@@ -272,12 +273,17 @@ type Batch struct {
 type added struct {
 	chain  *plannedChain
 	source string
-	words  string
 	id     uint32
-	count  uint8
-	ipv6   bool
-	insert bool
+	// The group record's words are the end of source from wordsAt (the
+	// usual "FILE:LINE: WORDS"), or in Batch.words when wordsAt is
+	// noWordsAt.
+	wordsAt uint16
+	count   uint8
+	ipv6    bool
+	insert  bool
 }
+
+const noWordsAt = math.MaxUint16
 
 // change returns a Change that names the change for an error.
 func (a *added) change() *Change {
@@ -499,12 +505,22 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 	}
 	n := ch.pieces()
 	a := added{chain: pc, source: ch.Source, id: pc.newID(), count: uint8(n), insert: ch.Insert}
+	var words string
 	if ch.Rule == nil {
-		a.words, a.ipv6 = ch.Prepared.words, ch.Prepared.ipv6
+		words, a.ipv6 = ch.Prepared.words, ch.Prepared.ipv6
 	} else {
-		a.words, a.ipv6 = Words(ch.Rule.Source), ch.Rule.Family == parse.IPv6
+		words, a.ipv6 = Words(ch.Rule.Source), ch.Rule.Family == parse.IPv6
 	}
-	group := expr.Group{ID: a.id, Count: n, IPv6: a.ipv6, Words: a.words}
+	if at := len(ch.Source) - len(words); at >= 0 && at < noWordsAt && ch.Source[at:] == words {
+		a.wordsAt = uint16(at)
+	} else {
+		a.wordsAt = noWordsAt
+		if b.words == nil {
+			b.words = map[int]string{}
+		}
+		b.words[i] = words
+	}
+	group := expr.Group{ID: a.id, Count: n, IPv6: a.ipv6, Words: words}
 	s := slot{change: i, firstID: b.nextID + 1}
 	b.nextID += uint32(n)
 	pc.slots = slices.Insert(pc.slots, p, s)
@@ -513,7 +529,9 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 	// still to come): before the group after it, or at the end; else after
 	// the group before it, or at the top (the rules then sent last first,
 	// each going right after the one before it, or at the top).
-	spec := kernel.RuleSpec{Source: ch.Source}
+	// (The rules go without their Source: the batch names the change in
+	// the kernel's errors itself, see explain, and keeps it only once.)
+	var spec kernel.RuleSpec
 	reverse := false
 	switch next, prev := p+1, p-1; {
 	case next == len(pc.slots):
@@ -658,6 +676,15 @@ func (b *Batch) Commit(ctx context.Context) (Applied, error) {
 	return res, nil
 }
 
+// wordsOf returns the words of change i's group record.
+func (b *Batch) wordsOf(i int) string {
+	a := &b.added[i]
+	if a.wordsAt == noWordsAt {
+		return b.words[i]
+	}
+	return a.source[a.wordsAt:]
+}
+
 // applied returns what the batch did, with room for the handles of its
 // rules, all 0.
 func (b *Batch) applied() Applied {
@@ -670,7 +697,7 @@ func (b *Batch) applied() Applied {
 	for i, a := range b.added {
 		k := int(a.count)
 		res.Changes[i] = AppliedChange{
-			Group:   expr.Group{ID: a.id, Count: k, IPv6: a.ipv6, Words: a.words},
+			Group:   expr.Group{ID: a.id, Count: k, IPv6: a.ipv6, Words: b.wordsOf(i)},
 			Rules:   b.rules[i],
 			Handles: handles[:k:k],
 		}
@@ -703,7 +730,11 @@ func (b *Batch) ready() error {
 // jumps to a base chain (EOPNOTSUPP at the verdict).
 func (b *Batch) explain(err error) error {
 	var ke *kernel.Error
-	if !errors.As(err, &ke) || !errors.Is(err, unix.EOPNOTSUPP) || ke.Index < 0 || ke.Index >= len(b.msgs) || b.msgs[ke.Index].change < 0 {
+	if !errors.As(err, &ke) || ke.Index < 0 || ke.Index >= len(b.msgs) || b.msgs[ke.Index].change < 0 {
+		return err
+	}
+	ke.Source = b.added[b.msgs[ke.Index].change].source
+	if !errors.Is(err, unix.EOPNOTSUPP) {
 		return err
 	}
 	m := b.msgs[ke.Index]
