@@ -2,6 +2,7 @@ package parse
 
 import (
 	"io"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -140,7 +141,7 @@ func (o *Option) appendValue(b []byte) []byte {
 func (a Addr) String() string { return string(a.appendTo(nil)) }
 
 func (a Addr) appendTo(b []byte) []byte {
-	b = a.Addr.AppendTo(b)
+	b = appendIP(b, a.Addr)
 	switch bits := a.Bits(); {
 	case bits == a.Addr.BitLen():
 		return b
@@ -149,6 +150,15 @@ func (a Addr) appendTo(b []byte) []byte {
 		return strconv.AppendInt(b, int64(bits), 10)
 	default:
 		b = append(b, '/')
-		return a.Mask.AppendTo(b)
+		return appendIP(b, a.Mask)
 	}
+}
+
+// appendIP appends ip as ip.String() writes it, "invalid IP" for the zero
+// Addr included (AppendTo writes nothing for it).
+func appendIP(b []byte, ip netip.Addr) []byte {
+	if !ip.IsValid() {
+		return append(b, ip.String()...)
+	}
+	return ip.AppendTo(b)
 }
