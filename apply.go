@@ -213,11 +213,15 @@ type plannedChain struct {
 	// jumpOnly says the chain is created because a rule jumps to it, and
 	// no change has written into it yet.
 	jumpOnly bool
-	slots    []slot
-	read     bool            // the chain's rules were read
-	used     map[uint32]bool // group ids read, and those given once maxID is the last id
-	readMax  uint32          // the largest group id read
-	maxID    uint32          // the largest group id read or given
+	// The chain's groups are slots, then tail: the changes added at the
+	// end, one after the other, kept apart (as little as their index) until
+	// a change goes elsewhere, or is placed by an index or a handle.
+	slots   []slot
+	tail    []int32
+	read    bool            // the chain's rules were read
+	used    map[uint32]bool // group ids read, and those given once maxID is the last id
+	readMax uint32          // the largest group id read
+	maxID   uint32          // the largest group id read or given
 	// rules are the chain's rules as read, while its slots hold one rule
 	// each rather than one group each (see Batch.group).
 	rules []kernel.Rule
@@ -228,7 +232,14 @@ type plannedChain struct {
 type slot struct {
 	handles []uint64 // existing
 	change  int      // new: the index of its change; -1 for an existing group
-	firstID uint32   // new: the rule ID of its first rule in the transaction
+}
+
+// untail moves the chain's tail into its slots.
+func (pc *plannedChain) untail() {
+	for _, i := range pc.tail {
+		pc.slots = append(pc.slots, slot{change: int(i)})
+	}
+	pc.tail = nil
 }
 
 // message is what a message of the transaction was sent for: created[-1-change]
@@ -271,9 +282,10 @@ type Batch struct {
 // added is what a Batch keeps of a change it added: its group record and
 // what names it in errors. (A batch may hold a great many.)
 type added struct {
-	chain  *plannedChain
-	source string
-	id     uint32
+	chain   *plannedChain
+	source  string
+	id      uint32
+	firstID uint32 // the rule id of its first rule in the transaction
 	// The group record's words are the end of source from wordsAt (the
 	// usual "FILE:LINE: WORDS"), or in Batch.words when wordsAt is
 	// noWordsAt.
@@ -470,6 +482,10 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 		}
 		pc.rules = rules
 	}
+	appended := !ch.Insert && ch.Index == 0 && ch.Handle == 0
+	if !appended {
+		pc.untail()
+	}
 	if ch.Index != 0 || ch.Handle != 0 {
 		pc.group()
 	}
@@ -499,12 +515,16 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 		b.createChain(pt, ch, v.Chain, to, i).jumpOnly = true
 	}
 	// The position.
-	p, err := position(pc, ch, i)
-	if err != nil {
-		return err
+	p := len(pc.slots)
+	if !appended {
+		var err error
+		if p, err = position(pc, ch, i); err != nil {
+			return err
+		}
 	}
 	n := ch.pieces()
-	a := added{chain: pc, source: ch.Source, id: pc.newID(), count: uint8(n), insert: ch.Insert}
+	a := added{chain: pc, source: ch.Source, id: pc.newID(), firstID: b.nextID + 1, count: uint8(n), insert: ch.Insert}
+	b.nextID += uint32(n)
 	var words string
 	if ch.Rule == nil {
 		words, a.ipv6 = ch.Prepared.words, ch.Prepared.ipv6
@@ -521,9 +541,11 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 		b.words[i] = words
 	}
 	group := expr.Group{ID: a.id, Count: n, IPv6: a.ipv6, Words: words}
-	s := slot{change: i, firstID: b.nextID + 1}
-	b.nextID += uint32(n)
-	pc.slots = slices.Insert(pc.slots, p, s)
+	if appended {
+		pc.tail = append(pc.tail, int32(i))
+	} else {
+		pc.slots = slices.Insert(pc.slots, p, slot{change: i})
+	}
 	// Where its rules go in the transaction, next to the slots around it
 	// (the kernel's order so far is the slots' order without the changes
 	// still to come): before the group after it, or at the end; else after
@@ -534,7 +556,7 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 	var spec kernel.RuleSpec
 	reverse := false
 	switch next, prev := p+1, p-1; {
-	case next == len(pc.slots):
+	case appended, next == len(pc.slots):
 	case pc.slots[next].change < 0:
 		spec.Insert, spec.Position = true, pc.slots[next].handles[0]
 	case prev < 0:
@@ -542,7 +564,7 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 	case pc.slots[prev].change < 0:
 		spec.Position, reverse = pc.slots[prev].handles[len(pc.slots[prev].handles)-1], true
 	default:
-		spec.Insert, spec.PositionID = true, pc.slots[next].firstID
+		spec.Insert, spec.PositionID = true, b.added[pc.slots[next].change].firstID
 	}
 	for j := range n {
 		k := j
@@ -567,7 +589,7 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 		if err != nil {
 			return changeError(ch, i, ErrInvalidChange, err.Error())
 		}
-		spec.Exprs, spec.UserData, spec.ID = e, ud, s.firstID+uint32(k)
+		spec.Exprs, spec.UserData, spec.ID = e, ud, a.firstID+uint32(k)
 		b.tx.AddRule(ch.Family, ch.Table, ch.Chain, spec)
 		b.msgs = append(b.msgs, message{change: int32(i), piece: int32(k)})
 		if ch.Rule == nil {
