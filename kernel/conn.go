@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -117,7 +118,8 @@ func (c *Conn) request(ctx context.Context, typ uint16, flags uint16, family exp
 		}
 		var msgs []message
 		for _, d := range ds {
-			ms, err := parseMessages(d)
+			// (What fn keeps of a message outlives the socket's buffer.)
+			ms, err := parseMessages(slices.Clone(d))
 			if err != nil {
 				return errorReply{}, err
 			}

@@ -23,7 +23,8 @@ type transport interface {
 	send(bufs ...[]byte) error
 	// receive returns the next datagrams: at least one, and as many more
 	// as are queued already. It waits until ctx is done or until deadline
-	// (when not zero), which is os.ErrDeadlineExceeded.
+	// (when not zero), which is os.ErrDeadlineExceeded. The datagrams may
+	// share the transport's buffer: they are good until the next receive.
 	receive(ctx context.Context, deadline time.Time) ([][]byte, error)
 	// setBuffers grows the socket's send and receive buffers to at least
 	// the sizes asked for, as far as the system allows, and returns the
@@ -43,6 +44,10 @@ type sock struct {
 	c   *netlink.Conn
 	raw syscall.RawConn
 	buf []byte
+	// ends and out are receive's, kept from call to call: the datagrams it
+	// returns are in buf, good until the next call.
+	ends []int
+	out  [][]byte
 }
 
 // maxDatagram is the largest datagram the kernel sends here: dumps are at
@@ -139,7 +144,8 @@ func (s *sock) receive(ctx context.Context, deadline time.Time) ([][]byte, error
 	// Read what is queued, datagram after datagram, into s.buf; wait only
 	// when nothing was read yet. Every datagram gets a slot of maxDatagram
 	// bytes at least.
-	var ends []int
+	ends := s.ends[:0]
+	defer func() { s.ends = ends }()
 	used := 0
 	var rerr error
 	err := s.raw.Read(func(fd uintptr) bool {
@@ -177,15 +183,13 @@ func (s *sock) receive(ctx context.Context, deadline time.Time) ([][]byte, error
 	if rerr != nil && len(ends) == 0 {
 		return nil, rerr
 	}
-	data := make([]byte, used)
-	copy(data, s.buf[:used])
-	out := make([][]byte, len(ends))
+	s.out = s.out[:0]
 	start := 0
-	for i, end := range ends {
-		out[i] = data[start:end:end]
+	for _, end := range ends {
+		s.out = append(s.out, s.buf[start:end:end])
 		start = end
 	}
-	return out, rerr
+	return s.out, rerr
 }
 
 // setBuffers grows the buffers with SO_SNDBUFFORCE and SO_RCVBUFFORCE, which

@@ -627,14 +627,10 @@ func (r *replies) done() bool {
 func (r *replies) take(d []byte) error {
 	r.stats.Datagrams++
 	r.stats.ReplyBytes += len(d)
-	msgs, err := parseMessages(d)
-	if err != nil {
-		return err
-	}
-	for _, m := range msgs {
+	return eachMessage(d, func(m message) error {
 		d := m.seq - r.seq0 // 0 for BATCH_BEGIN, n+1 for BATCH_END
 		if d > uint32(r.n)+1 {
-			continue // a late reply to something earlier
+			return nil // a late reply to something earlier
 		}
 		i := int(d) - 1
 		switch {
@@ -653,7 +649,7 @@ func (r *replies) take(d []byte) error {
 				case e.errno == 0:
 					r.endAcked = true
 				}
-				continue
+				return nil
 			}
 			if e.errno != 0 {
 				if _, dup := r.errs[i]; !dup {
@@ -677,8 +673,8 @@ func (r *replies) take(d []byte) error {
 				r.gen = g
 			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // Commit sends the transaction as one batch and reads every reply. On

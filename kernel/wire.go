@@ -147,9 +147,22 @@ func appendMessage(b []byte, typ, flags uint16, seq uint32, family expr.Family, 
 // parseMessages splits a datagram into messages.
 func parseMessages(b []byte) ([]message, error) {
 	var out []message
+	err := eachMessage(b, func(m message) error {
+		out = append(out, m)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eachMessage calls fn with each message of b, in order, until fn returns
+// an error.
+func eachMessage(b []byte, fn func(m message) error) error {
 	for len(b) > 0 {
 		if len(b) < nlmsgHdrLen {
-			return nil, fmt.Errorf("netlink: %d bytes left, shorter than a message header", len(b))
+			return fmt.Errorf("netlink: %d bytes left, shorter than a message header", len(b))
 		}
 		h := header{
 			length: binary.NativeEndian.Uint32(b[0:4]),
@@ -159,16 +172,18 @@ func parseMessages(b []byte) ([]message, error) {
 			pid:    binary.NativeEndian.Uint32(b[12:16]),
 		}
 		if h.length < nlmsgHdrLen || int(h.length) > len(b) {
-			return nil, fmt.Errorf("netlink: message length %d with %d bytes left", h.length, len(b))
+			return fmt.Errorf("netlink: message length %d with %d bytes left", h.length, len(b))
 		}
-		out = append(out, message{header: h, data: b[nlmsgHdrLen:h.length]})
+		if err := fn(message{header: h, data: b[nlmsgHdrLen:h.length]}); err != nil {
+			return err
+		}
 		next := align4(int(h.length))
 		if next > len(b) {
 			next = len(b)
 		}
 		b = b[next:]
 	}
-	return out, nil
+	return nil
 }
 
 func align4(n int) int { return (n + 3) &^ 3 }
