@@ -74,6 +74,10 @@ const ackSize = nlmsgHdrLen + nlmsgErrLen + 128
 func (tx *Tx) replyMemory() int {
 	ack := skbTruesize(ackSize)
 	total := 2 * ack // BATCH_BEGIN's and BATCH_END's, on kernels that send them
+	if tx.noHandle {
+		// (An acknowledgement or an error per change at most.)
+		return total + tx.n*ack
+	}
 	notify := notifyTruesize
 	fill := 0 // bytes in the echo datagram being filled
 	firstRule := false

@@ -3,6 +3,8 @@ package kernel
 import (
 	"context"
 	"errors"
+	"fmt"
+	"golang.org/x/sys/unix"
 	"strings"
 	"testing"
 
@@ -120,12 +122,50 @@ func TestNoHandles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range msgs {
+	for i, m := range msgs {
 		if m.flags&flagEcho != 0 {
 			t.Fatalf("message of type %#x asks for an echo", m.typ)
+		}
+		// Only the last rule asks for an acknowledgement (and BATCH_BEGIN
+		// and BATCH_END).
+		if asks, want := m.flags&flagAck != 0, i == 0 || i >= len(msgs)-2; asks != want {
+			t.Fatalf("message %d of %d asks for an acknowledgement: %v", i, len(msgs), asks)
 		}
 	}
 	if len(res.Handles) != rules || countZero(res.Handles) != rules || res.Stats.Echoes != 0 || !res.Committed || res.Generation != 8 {
 		t.Errorf("result: %d handles (%d zero), %d echoes, committed %v, generation %d", len(res.Handles), countZero(res.Handles), res.Stats.Echoes, res.Committed, res.Generation)
+	}
+	if res.Stats.Acks != 3 {
+		t.Errorf("%d acknowledgements read, want 3 (BATCH_BEGIN, the last rule, BATCH_END)", res.Stats.Acks)
+	}
+
+	// A rule that the kernel refuses is reported although it did not ask
+	// for an acknowledgement; so is the last one.
+	for _, fail := range []int{rules / 2, rules - 1} {
+		k := newFake()
+		k.fail = map[int]fakeErr{fail: {errno: unix.EOPNOTSUPP, offset: -1}}
+		tx := k.conn().BeginAt(7)
+		tx.NoHandles()
+		for i := 0; i < rules; i++ {
+			tx.AddRule(expr.FamilyInet, "t", "c", RuleSpec{Exprs: testExprs, Source: fmt.Sprintf("rule %d", i)})
+		}
+		_, err := tx.Commit(context.Background())
+		var e *Error
+		if !errors.As(err, &e) || e.Index != fail || !errors.Is(err, unix.EOPNOTSUPP) {
+			t.Errorf("refused rule %d: error %v", fail, err)
+		}
+	}
+
+	// When the last acknowledgement is lost, the generation says what
+	// happened, as with every acknowledgement asked for.
+	k = newFake()
+	k.dropReplies = true
+	tx = k.conn().BeginAt(7)
+	tx.NoHandles()
+	for i := 0; i < rules; i++ {
+		tx.AddRule(expr.FamilyInet, "t", "c", RuleSpec{Exprs: testExprs})
+	}
+	if res, err := tx.Commit(context.Background()); !errors.Is(err, ErrAcksLost) || !res.Committed {
+		t.Errorf("lost replies: committed %v, error %v, want ErrAcksLost", res.Committed, err)
 	}
 }

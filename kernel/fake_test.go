@@ -125,7 +125,9 @@ func (k *fakeKernel) batch(msgs []message) {
 	for i, m := range changes {
 		if e, ok := k.fail[i]; ok {
 			replies = append(replies, ackMsg(m, e.errno, e.offset, e.msg, e.missing))
-		} else {
+		} else if m.flags&flagAck != 0 {
+			// (As the kernel, it acknowledges a change that asks for it,
+			// and reports an error whether asked or not.)
 			replies = append(replies, ackMsg(m, 0, -1, ""))
 		}
 	}

@@ -91,6 +91,7 @@ type Tx struct {
 	c        *Conn
 	gen      uint32
 	n        int // the changes
+	rules    int // the changes that add a rule
 	done     bool
 	noHandle bool // NoHandles: no NLM_F_ECHO on the rules
 	// chunks hold the batch as the changes were added: BATCH_BEGIN, then
@@ -110,6 +111,8 @@ type Tx struct {
 	bases   map[int]*BaseChain
 	// bad is the first change that cannot be sent, found when it was added.
 	bad *Error
+	// unasked says which changes encode sent without NLM_F_ACK; nil: none.
+	unasked []bool
 }
 
 // Chunk sizes: the first chunk is small, for the usual transaction of a
@@ -203,7 +206,8 @@ func (tx *Tx) AddChain(f expr.Family, table, name string, base *BaseChain, userd
 }
 
 // AddRule adds a rule to chain in table of family f. Commit's Result
-// carries its handle.
+// carries its handle. The rule's expressions and userdata are copied into
+// the batch: the caller may reuse their bytes.
 func (tx *Tx) AddRule(f expr.Family, table, chain string, r RuleSpec) {
 	tx.add(change{kind: addRule, family: f, table: table, chain: chain, insert: r.Insert, handle: r.Position, id: r.ID, positionID: r.PositionID, source: r.Source},
 		r.Exprs, r.UserData)
@@ -222,6 +226,9 @@ func (tx *Tx) DeleteRule(f expr.Family, table, chain string, handle uint64) {
 func (tx *Tx) add(ch change, exprs, userdata []byte) {
 	i := tx.n
 	tx.n++
+	if ch.kind == addRule {
+		tx.rules++
+	}
 	// (Lengths past 2 GiB are kept as 2 GiB - 1: check refuses them all the
 	// same.)
 	ch.exprsLen, ch.udLen = int32(min(len(exprs), math.MaxInt32)), int32(min(len(userdata), math.MaxInt32))
@@ -547,24 +554,38 @@ func appendAttrU64(b []byte, typ uint16, v uint64) []byte {
 	return binary.BigEndian.AppendUint64(b, v)
 }
 
-// encode finishes the batch in Tx.buf: BATCH_BEGIN (with the generation),
-// one message per change, BATCH_END, with consecutive sequence numbers from
-// seq0, each with NLM_F_ACK, and NLM_F_ECHO on the rules unless NoHandles.
-// Kernels since 6.10 or so acknowledge BATCH_BEGIN and BATCH_END too when
-// asked, older ones never do: Commit waits for the acknowledgements of the
-// changes only, and takes those two when they come. Without end (a check),
+// encode finishes the batch in Tx.chunks: BATCH_BEGIN (with the
+// generation), one message per change, BATCH_END, with consecutive
+// sequence numbers from seq0, each with NLM_F_ACK, and NLM_F_ECHO on the
+// rules unless NoHandles. After NoHandles, the rules but the last change
+// go without NLM_F_ACK (Tx.unasked says which), as nft sends them: the
+// kernel reports a change it refuses all the same, and its replies come in
+// the order of the changes, so the acknowledgement of the last change is
+// the last reply to any change. (It saves the kernel an acknowledgement
+// per rule, and Commit the reading of them.) Kernels since 6.10 or so
+// acknowledge BATCH_BEGIN and BATCH_END too when asked, older ones never
+// do: Commit waits for the replies to the changes only, and takes those
+// two when they come. Without end (a check),
 // the batch stops after the last change, as nft --check sends it: the
 // kernel validates every change and then, seeing no BATCH_END, aborts the
 // transaction instead of committing it. The batch returned (its chunks, to
 // be sent in this order) shares Tx.chunks.
 func (tx *Tx) encode(seq0 uint32, end bool) [][]byte {
 	binary.NativeEndian.PutUint32(tx.chunks[0][8:], seq0)
+	tx.unasked = nil
 	tx.eachMessage(func(i int, m []byte) {
 		binary.NativeEndian.PutUint32(m[8:], seq0+1+uint32(i))
 		if binary.NativeEndian.Uint16(m[4:]) == nftType(msgNewRule) {
-			flags := binary.NativeEndian.Uint16(m[6:])
+			flags := binary.NativeEndian.Uint16(m[6:]) | flagAck
 			if tx.noHandle {
 				flags &^= flagEcho
+				if i < tx.n-1 {
+					if tx.unasked == nil {
+						tx.unasked = make([]bool, tx.n)
+					}
+					flags &^= flagAck
+					tx.unasked[i] = true
+				}
 			} else {
 				flags |= flagEcho
 			}
@@ -598,6 +619,7 @@ type replies struct {
 	seq0      uint32
 	n         int
 	got       []bool // an ack or an error came for change i
+	unasked   []bool // change i was sent without NLM_F_ACK (nil: none)
 	errs      map[int]errorReply
 	batchErr  *errorReply // an error for BATCH_BEGIN (or BATCH_END): the whole batch
 	remaining int
@@ -658,7 +680,9 @@ func (r *replies) take(d []byte) error {
 			}
 			if !r.got[i] {
 				r.got[i] = true
-				r.remaining--
+				if r.unasked == nil || !r.unasked[i] {
+					r.remaining--
+				}
 			}
 		case m.typ == nftType(msgNewRule) && i >= 0 && i < r.n:
 			if h, ok := ruleHandle(m); ok {
@@ -771,7 +795,12 @@ func (tx *Tx) send(ctx context.Context, check bool) (Result, error) {
 	}
 	st.Queued = c.t.queued()
 
-	r := &replies{check: check, seq0: seq0, n: n, got: make([]bool, n), errs: map[int]errorReply{}, remaining: n, handles: make([]uint64, n), stats: &st}
+	r := &replies{check: check, seq0: seq0, n: n, got: make([]bool, n), unasked: tx.unasked, errs: map[int]errorReply{}, remaining: n, handles: make([]uint64, n), stats: &st}
+	for _, u := range tx.unasked {
+		if u {
+			r.remaining--
+		}
+	}
 	var lost error
 	for !r.done() && lost == nil {
 		ds, err := c.t.receive(ctx, time.Now().Add(replyIdle))
@@ -890,7 +919,10 @@ func countZero(hs []uint64) int {
 
 // ruleHandles returns the echoed handles of the rules added, in call order.
 func (tx *Tx) ruleHandles(r *replies) []uint64 {
-	var out []uint64
+	out := make([]uint64, 0, tx.rules)
+	if tx.noHandle {
+		return out[:tx.rules] // (no echo: all 0)
+	}
 	tx.eachMessage(func(i int, m []byte) {
 		if binary.NativeEndian.Uint16(m[4:]) == nftType(msgNewRule) {
 			out = append(out, r.handles[i])
