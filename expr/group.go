@@ -53,35 +53,38 @@ type Group struct {
 // record is written without them. It fails only when the comment alone is too
 // long, or g is not a valid record.
 func (g Group) UserData(comment string) ([]byte, error) {
+	return g.AppendUserData(nil, comment)
+}
+
+// AppendUserData appends to dst the userdata UserData returns, and returns
+// the extended slice (dst itself, on an error).
+func (g Group) AppendUserData(dst []byte, comment string) ([]byte, error) {
 	if g.Count < 1 || g.Count > 255 || g.Index < 0 || g.Index >= g.Count {
-		return nil, fmt.Errorf("group record: piece %d of %d is out of range", g.Index+1, g.Count)
+		return dst, fmt.Errorf("group record: piece %d of %d is out of range", g.Index+1, g.Count)
 	}
-	out, err := appendComment(nil, comment)
+	out, err := appendComment(dst, comment)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
+	used := len(out) - len(dst) // by the comment
 	flags := byte(0)
 	if g.IPv6 {
 		flags |= groupFlagIPv6
 	}
-	rec := make([]byte, groupHeader, groupHeader+len(g.Words))
-	rec[0] = groupVersion
-	binary.BigEndian.PutUint32(rec[2:6], g.ID)
-	rec[6], rec[7] = byte(g.Index), byte(g.Count)
-	room := MaxUserData - len(out) - 2 - groupHeader
-	if room > 255-groupHeader {
-		room = 255 - groupHeader
-	}
+	room := min(MaxUserData-used-2-groupHeader, 255-groupHeader)
+	words := ""
 	if g.Words != "" && len(g.Words) <= room {
 		flags |= groupFlagWords
-		rec = append(rec, g.Words...)
+		words = g.Words
 	}
-	rec[1] = flags
-	if len(out)+2+len(rec) > MaxUserData {
-		return nil, fmt.Errorf("comment of %d bytes leaves no room for ctmatch's group record", len(comment))
+	n := groupHeader + len(words)
+	if used+2+n > MaxUserData {
+		return dst, fmt.Errorf("comment of %d bytes leaves no room for ctmatch's group record", len(comment))
 	}
-	out = append(out, udataGroup, byte(len(rec)))
-	return append(out, rec...), nil
+	out = append(out, udataGroup, byte(n), groupVersion, flags)
+	out = binary.BigEndian.AppendUint32(out, g.ID)
+	out = append(out, byte(g.Index), byte(g.Count))
+	return append(out, words...), nil
 }
 
 // appendComment appends nft's comment record (type 0, NUL-terminated), the

@@ -83,3 +83,33 @@ func ExampleGroup_UserData() {
 	fmt.Println(len(b), back.ID, back.Index+1, back.Count, back.Words)
 	// Output: 53 42 1 2 -m conntrack --ctstate NEW,DNAT
 }
+
+// AppendUserData appends what UserData returns, and leaves dst as it was on
+// an error.
+func TestAppendUserData(t *testing.T) {
+	for _, tc := range []struct {
+		g       expr.Group
+		comment string
+	}{
+		{expr.Group{ID: 7, Index: 1, Count: 2, IPv6: true, Words: "-m conntrack --ctstate NEW"}, ""},
+		{expr.Group{ID: 1, Count: 1, Words: strings.Repeat("w", 300)}, "a comment"},
+		{expr.Group{ID: 1, Count: 1}, strings.Repeat("c", 254)},
+		{expr.Group{ID: 1, Index: 2, Count: 2}, ""},
+	} {
+		want, wantErr := tc.g.UserData(tc.comment)
+		dst := []byte("prefix")
+		got, err := tc.g.AppendUserData(dst, tc.comment)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("%+v: error %v, UserData's %v", tc.g, err, wantErr)
+		}
+		if err != nil {
+			if string(got) != "prefix" {
+				t.Errorf("%+v: %q after an error", tc.g, got)
+			}
+			continue
+		}
+		if string(got) != "prefix"+string(want) {
+			t.Errorf("%+v: appended % x, want % x", tc.g, got[6:], want)
+		}
+	}
+}
