@@ -192,6 +192,12 @@ func (c Created) String() string {
 // expression the kernel refuses, to see that Apply is atomic).
 var testRuleHook func(change int, piece int, exprs []byte) []byte
 
+// tableKey names a table.
+type tableKey struct {
+	family expr.Family
+	name   string
+}
+
 // plannedTable is a table that the changes write into.
 type plannedTable struct {
 	t       kernel.Table
@@ -266,7 +272,8 @@ type Batch struct {
 	begun   bool
 	gen     uint32
 	tables  []kernel.Table
-	planned map[string]*plannedTable
+	planned map[tableKey]*plannedTable
+	ud      []byte // a group record's userdata, reused
 	tx      nfTx
 	msgs    []message
 	added   []added             // the changes, in the order added
@@ -304,7 +311,7 @@ func (a *added) change() *Change {
 
 // Batch starts a batch of changes written with options o.
 func (c *Client) Batch(o ApplyOptions) *Batch {
-	return &Batch{c: c, o: o, planned: map[string]*plannedTable{}, jumps: map[int][]expr.Verdict{}}
+	return &Batch{c: c, o: o, planned: map[tableKey]*plannedTable{}, jumps: map[int][]expr.Verdict{}}
 }
 
 // Apply writes changes into the kernel as one transaction: either all of
@@ -386,8 +393,7 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 		}
 	}
 	// The table.
-	key := object(ch.Family, ch.Table)
-	pt := b.planned[key]
+	pt := b.planned[tableKey{ch.Family, ch.Table}]
 	if pt == nil {
 		pt = &plannedTable{chains: map[string]*plannedChain{}}
 		for _, t := range b.tables {
@@ -398,7 +404,7 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 		if !pt.exists {
 			if !b.o.Create {
 				return changeError(ch, i, ErrNoTable, fmt.Sprintf(
-					"no such table %s (create it with --create, or with nft add table %s)", key, key))
+					"no such table %[1]s (create it with --create, or with nft add table %[1]s)", object(ch.Family, ch.Table)))
 			}
 			ud, err := expr.TableUserData("")
 			if err != nil {
@@ -407,7 +413,7 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 			pt.t = kernel.Table{Family: ch.Family, Name: ch.Table}
 			b.create(Created{Family: ch.Family, Table: ch.Table}, ud)
 		}
-		b.planned[key] = pt
+		b.planned[tableKey{ch.Family, ch.Table}] = pt
 	}
 	if pt.exists && !pt.checked {
 		pt.checked = true
@@ -441,7 +447,7 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 	case pc == nil && !b.o.Create:
 		return changeError(ch, i, ErrNoChain, fmt.Sprintf(
 			"no such chain %s in table %s (create it with --create, or with nft add chain %s)",
-			ch.Chain, key, object(ch.Family, ch.Table, ch.Chain)))
+			ch.Chain, object(ch.Family, ch.Table), object(ch.Family, ch.Table, ch.Chain)))
 	case pc == nil:
 		pc = b.createChain(pt, ch, ch.Chain, want, i)
 	case b.o.Create && !sameBase(pc.base, want):
@@ -585,11 +591,10 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 		}
 		g := group
 		g.Index = k
-		ud, err := g.UserData("")
-		if err != nil {
+		if b.ud, err = g.AppendUserData(b.ud[:0], ""); err != nil {
 			return changeError(ch, i, ErrInvalidChange, err.Error())
 		}
-		spec.Exprs, spec.UserData, spec.ID = e, ud, a.firstID+uint32(k)
+		spec.Exprs, spec.UserData, spec.ID = e, b.ud, a.firstID+uint32(k)
 		b.tx.AddRule(ch.Family, ch.Table, ch.Chain, spec)
 		b.msgs = append(b.msgs, message{change: int32(i), piece: int32(k)})
 		if ch.Rule == nil {
@@ -769,7 +774,7 @@ func (b *Batch) explain(err error) error {
 	if v.Kind != expr.VerdictJump && v.Kind != expr.VerdictGoto {
 		return err
 	}
-	if pc := b.planned[object(info.chain.family, info.chain.table)].chains[v.Chain]; pc == nil || pc.base == nil {
+	if pc := b.planned[tableKey{info.chain.family, info.chain.table}].chains[v.Chain]; pc == nil || pc.base == nil {
 		return err
 	}
 	why := fmt.Sprintf("chain %s is a base chain, and the kernel takes no jump or goto to a base chain: ", v.Chain)

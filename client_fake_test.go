@@ -133,6 +133,8 @@ func (tx *fakeTx) AddChain(fam expr.Family, table, name string, base *kernel.Bas
 }
 
 func (tx *fakeTx) AddRule(fam expr.Family, table, chain string, r kernel.RuleSpec) {
+	// (kernel.Tx copies the bytes it is given, and callers count on it.)
+	r.Exprs, r.UserData = slices.Clone(r.Exprs), slices.Clone(r.UserData)
 	tx.ops = append(tx.ops, fakeOp{kind: "add rule", family: fam, table: table, chain: chain, spec: r})
 }
 

@@ -230,9 +230,10 @@ type lineToken struct {
 	pos int
 }
 
-// fields splits s into words separated by blanks.
+// fields splits s into words separated by blanks, up to the first "--"
+// (included): what follows it is the rule's words.
 func fields(s string) []lineToken {
-	var out []lineToken
+	out := make([]lineToken, 0, 12)
 	for i := 0; i < len(s); {
 		if s[i] == ' ' || s[i] == '\t' {
 			i++
@@ -243,6 +244,9 @@ func fields(s string) []lineToken {
 			j++
 		}
 		out = append(out, lineToken{s[i:j], i})
+		if s[i:j] == "--" {
+			break
+		}
 		i = j
 	}
 	return out
@@ -391,7 +395,7 @@ func applyLine(src source, popts parse.Options, noCounter, prepare bool) (ctmatc
 	if ch.Prepared == nil {
 		ch.Rule, canon = rule, ctmatch.Words(rule.Source)
 	}
-	ch.Source = fmt.Sprintf("%s:%d: %s", src.file, src.line, canon)
+	ch.Source = src.file + ":" + strconv.Itoa(src.line) + ": " + canon
 	return ch, nil
 }
 
