@@ -3,9 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 
@@ -111,19 +113,15 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 			client.Close()
 		}
 	}()
+	pacer := newHeapPacer()
+	defer pacer.stop()
 	translate := func(src source) (ctmatch.Change, error) {
 		return applyLine(src, popts, o.noCounter, !o.write.echo)
 	}
 	readErr := forEachInOrder(func(yield func(source) bool) error { return o.words.eachLine(cmd, yield) }, translate,
 		func(src source, ch ctmatch.Change, err error) {
-			if lines++; lines == bigApply {
-				// A big file makes a big batch, and what is live is
-				// mostly the batch: let the heap grow past what is live
-				// by a quarter, not by as much again (GOGC), unless GOGC
-				// says otherwise.
-				if os.Getenv("GOGC") == "" {
-					debug.SetGCPercent(25)
-				}
+			if lines++; lines%paceLines == 0 {
+				pacer.pace()
 			}
 			if err != nil {
 				rep.report(src, err)
@@ -166,9 +164,56 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 	return nil
 }
 
-// bigApply is the number of lines from which apply holds the heap closer
-// to what is live.
-const bigApply = 10000
+// A big apply keeps little but its batch, which grows line after line,
+// and makes a lot of garbage translating the lines. With GOGC's pacing the
+// heap would grow to twice what is live, and while little is live the
+// garbage collector would run all the time; instead, unless GOGC or
+// GOMEMLIMIT say otherwise, it runs when the heap has grown heapHeadroom
+// past what was live after the last collection (a memory limit, moved up
+// as the batch grows, every paceLines lines).
+const (
+	heapHeadroom = 16 << 20
+	paceLines    = 256
+)
+
+type heapPacer struct {
+	on     bool
+	sample []metrics.Sample
+	limit  int64
+}
+
+func newHeapPacer() *heapPacer {
+	p := &heapPacer{sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		p.on = true
+		debug.SetGCPercent(-1)
+		p.pace()
+	}
+	return p
+}
+
+// pace moves the memory limit to what is live plus heapHeadroom.
+func (p *heapPacer) pace() {
+	if !p.on {
+		return
+	}
+	metrics.Read(p.sample)
+	if p.sample[0].Value.Kind() != metrics.KindUint64 {
+		return
+	}
+	if limit := int64(p.sample[0].Value.Uint64()) + heapHeadroom; limit != p.limit {
+		p.limit = limit
+		debug.SetMemoryLimit(limit)
+	}
+}
+
+// stop gives the garbage collector back its usual pacing.
+func (p *heapPacer) stop() {
+	if p.on {
+		debug.SetGCPercent(100)
+		debug.SetMemoryLimit(math.MaxInt64)
+	}
+}
 
 // forEachInOrder calls fn with work's result for each source that read
 // yields, in their order, while work runs on every CPU, a few blocks of
