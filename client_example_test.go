@@ -64,3 +64,41 @@ func ExampleClient_Apply() {
 		log.Fatal(err)
 	}
 }
+
+// Write a great many rules, read one at a time, in one transaction: each
+// is translated, lowered (Prepare) and added to the batch as it comes, so
+// that only the batch itself grows. (No output: it is compiled, never run
+// against the host; TestKernelApplyPlacement and the apply tests in e2e
+// run batches in a namespace.)
+func ExampleClient_Batch() {
+	ctx := context.Background()
+	c, err := ctmatch.Dial(ctx, ctmatch.DialOptions{NetNS: "/run/netns/fw"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+
+	b := c.Batch(ctmatch.ApplyOptions{Create: true, NoHandles: true})
+	for port := 1; port <= 50000; port++ {
+		words := fmt.Sprintf("-m conntrack --ctstate NEW --ctproto tcp --ctorigdstport %d -j ACCEPT", port%65536)
+		r, err := ctmatch.Translate(words, ctmatch.Options{Table: expr.FamilyInet})
+		if err != nil {
+			log.Fatal(err)
+		}
+		p, err := ctmatch.Prepare(r)
+		if err != nil {
+			log.Fatal(err)
+		}
+		// Nothing is sent yet: an error here (no such table without
+		// Create, iptables-nft's table) leaves the kernel as it was.
+		if err := b.Add(ctx, ctmatch.Change{Family: expr.FamilyInet, Table: "fw", Chain: "input", Prepared: p,
+			Source: fmt.Sprintf("port %d: %s", port, p.Words())}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	res, err := b.Commit(ctx) // one transaction: all 50,000 rules, or none
+	if err != nil {
+		log.Fatal(err) // a kernel error names the change: add rule inet fw input (port 700: …): …
+	}
+	fmt.Println(len(res.Changes), "rules in generation", res.Generation)
+}
