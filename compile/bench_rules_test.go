@@ -1,41 +1,25 @@
 package compile_test
 
 import (
-	"bufio"
-	"os"
-	"strings"
 	"testing"
 
 	"github.com/ctmatch/ctmatch/compile"
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/benchrules"
 	"github.com/ctmatch/ctmatch/parse"
 )
 
-// benchRules parses the mix of rules bench/rules.sh prints, kept in parse's
-// testdata.
+// benchRules parses the mix of rules of internal/benchrules.
 func benchRules(b *testing.B) ([]string, []*parse.Rule) {
 	b.Helper()
-	f, err := os.Open("../parse/testdata/bench-rules.txt")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	var lines []string
-	var rules []*parse.Rule
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		line := s.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
+	lines := benchrules.Lines()
+	rules := make([]*parse.Rule, len(lines))
+	for i, line := range lines {
 		r, err := parse.ParseText(line, parse.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		lines, rules = append(lines, line), append(rules, r)
-	}
-	if err := s.Err(); err != nil {
-		b.Fatal(err)
+		rules[i] = r
 	}
 	return lines, rules
 }

@@ -1,34 +1,16 @@
 package parse_test
 
 import (
-	"bufio"
-	"os"
-	"strings"
 	"testing"
 
+	"github.com/ctmatch/ctmatch/internal/benchrules"
 	"github.com/ctmatch/ctmatch/parse"
 )
 
-// benchRules returns the lines of testdata/bench-rules.txt: the mix of rules
-// bench/rules.sh prints, over one whole period of it.
+// benchRules returns the mix of rules of internal/benchrules.
 func benchRules(b *testing.B) []string {
 	b.Helper()
-	f, err := os.Open("testdata/bench-rules.txt")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	var out []string
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if line := s.Text(); line != "" && !strings.HasPrefix(line, "#") {
-			out = append(out, line)
-		}
-	}
-	if err := s.Err(); err != nil {
-		b.Fatal(err)
-	}
-	return out
+	return benchrules.Lines()
 }
 
 // BenchmarkParse measures parsing one rule of the mix (an op is one rule).
