@@ -245,15 +245,7 @@ func TestKernelApplyPlacement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, r := range rules {
-		if _, g, err := expr.ParseUserData(r.UserData); err == nil {
-			got = append(got, fmt.Sprintf("%d.%d/%d", g.ID, g.Index, g.Count))
-		} else {
-			got = append(got, "-")
-		}
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, groupOrder(rules)); diff != "" {
 		t.Errorf("chain order in the kernel (-want +got):\n%s", diff)
 	}
 }

@@ -58,12 +58,17 @@ func xtRule() []byte {
 	return b
 }
 
-// chainOrder returns, for each rule of the chain, "ID.INDEX/COUNT" of its
-// group record, or "-" for a rule without one.
+// chainOrder returns, for each rule of the fake chain, "ID.INDEX/COUNT" of
+// its group record, or "-" for a rule without one.
 func chainOrder(t *testing.T, c *fakeChain) []string {
 	t.Helper()
+	return groupOrder(c.rules)
+}
+
+// groupOrder is chainOrder of a chain's rules.
+func groupOrder(rules []kernel.Rule) []string {
 	var out []string
-	for _, r := range c.rules {
+	for _, r := range rules {
 		_, g, err := expr.ParseUserData(r.UserData)
 		if err != nil {
 			out = append(out, "-")
