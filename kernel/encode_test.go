@@ -2,7 +2,10 @@ package kernel
 
 import (
 	"bytes"
+	"context"
+	"golang.org/x/sys/unix"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/mdlayher/netlink"
@@ -145,5 +148,29 @@ func TestEncodeChunks(t *testing.T) {
 		if got := tx.exprs(ch); !bytes.Equal(got, testExprs) {
 			t.Errorf("rule %d: expressions % x, want % x", i, got, testExprs)
 		}
+	}
+}
+
+// A first change too big for the first chunk leaves it to BATCH_BEGIN
+// alone: the changes read back all the same.
+func TestEncodeBigFirstChange(t *testing.T) {
+	k := newFake()
+	tx := k.conn().BeginAt(7)
+	big := bytes.Repeat(testExprs, firstChunk/len(testExprs)+1)
+	tx.AddRule(expr.FamilyIP, "t", "c", RuleSpec{Exprs: big, ID: 1})
+	tx.AddRule(expr.FamilyIP, "t", "c", RuleSpec{Exprs: testExprs, ID: 2})
+	if len(tx.firsts) < 2 || tx.firsts[1] != 0 {
+		t.Fatalf("chunks' first changes %v: want the first change in the second chunk", tx.firsts)
+	}
+	for i, want := range [][]byte{big, testExprs} {
+		ch := tx.change(i)
+		if ch.id != uint32(i+1) || !bytes.Equal(tx.exprs(&ch), want) {
+			t.Errorf("change %d reads back as %+v", i, ch)
+		}
+	}
+	// An error for it names it.
+	k.fail = map[int]fakeErr{0: {errno: unix.ENOENT, offset: -1}}
+	if _, err := tx.Commit(context.Background()); err == nil || !strings.Contains(err.Error(), "add rule ip t c") {
+		t.Errorf("error %v, want one about add rule ip t c", err)
 	}
 }

@@ -266,11 +266,11 @@ func (tx *Tx) add(ch change, exprs, userdata []byte) {
 
 // change reads change i back from its message in the batch.
 func (tx *Tx) change(i int) change {
+	// The last chunk whose first change is i or before (a chunk that holds
+	// no change, such as the first when the first change did not fit in
+	// it, has the first change of the next).
 	k, _ := slices.BinarySearch(tx.firsts, i+1)
-	k-- // the last chunk whose first change is i or before
-	for k > 0 && tx.firsts[k-1] == tx.firsts[k] {
-		k-- // (a chunk that holds BATCH_BEGIN alone)
-	}
+	k--
 	b := tx.chunks[k]
 	off := 0
 	if k == 0 {
