@@ -1,9 +1,12 @@
 package ctmatch
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"slices"
 	"strings"
@@ -202,6 +205,7 @@ type tableKey struct {
 type plannedTable struct {
 	t       kernel.Table
 	exists  bool
+	chainFP uint64                   // the fingerprint of its chains as read
 	chains  map[string]*plannedChain // by name
 	checked bool                     // the iptables-nft test was made
 }
@@ -228,6 +232,7 @@ type plannedChain struct {
 	used    map[uint32]bool // group ids read, and those given once maxID is the last id
 	readMax uint32          // the largest group id read
 	maxID   uint32          // the largest group id read or given
+	ruleFP  uint64          // the fingerprint of its rules as read
 	// rules are the chain's rules as read, while its slots hold one rule
 	// each rather than one group each (see Batch.group).
 	rules []kernel.Rule
@@ -430,6 +435,7 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 		if err != nil {
 			return readErr(err)
 		}
+		pt.chainFP = chainPrint(chains)
 		for _, kc := range chains {
 			pt.chains[kc.Name] = &plannedChain{family: kc.Family, table: kc.Table, name: kc.Name, exists: true, base: kc.Base, baseFrom: -1}
 		}
@@ -480,6 +486,7 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 			}
 		}
 		pc.maxID = pc.readMax
+		pc.ruleFP = rulePrint(rules)
 		// One slot per rule until a change is placed by an index or a
 		// handle, which count groups: the top and the end need no groups
 		// (decompiling a long chain takes time).
@@ -663,6 +670,9 @@ func (b *Batch) Check(ctx context.Context) (Applied, error) {
 	if err := b.ready(); err != nil || len(b.added) == 0 {
 		return Applied{}, err
 	}
+	if err := b.current(ctx); err != nil {
+		return Applied{}, err
+	}
 	res := b.applied()
 	res.Checked, res.Generation = true, b.gen
 	if err := b.tx.Check(ctx); err != nil {
@@ -678,6 +688,10 @@ func (b *Batch) Commit(ctx context.Context) (Applied, error) {
 		return b.Check(ctx)
 	}
 	if err := b.ready(); err != nil || len(b.added) == 0 {
+		return Applied{}, err
+	}
+	if err := b.current(ctx); err != nil {
+		b.err = err
 		return Applied{}, err
 	}
 	b.done = true
@@ -710,6 +724,109 @@ func (b *Batch) wordsOf(i int) string {
 		return b.words[i]
 	}
 	return a.source[a.wordsAt:]
+}
+
+// current brings the transaction to the ruleset's generation now, when
+// that differs from the one the batch read at: it reads again what the
+// batch read (its tables, their chains, the rules of the chains it writes
+// into, and whether a table looks like iptables-nft's) and, when none of it
+// changed, has the kernel check the transaction against the new generation
+// (a change after that is refused by the kernel itself). So a change to
+// other tables or chains while a long input was being read does not fail the
+// batch; a change to what it is based on does, before anything is sent.
+func (b *Batch) current(ctx context.Context) error {
+	gen, err := b.c.c.Generation(ctx)
+	if err != nil {
+		return b.commitError(err, "")
+	}
+	if gen == b.gen {
+		return nil
+	}
+	changed := func(what string) error {
+		return b.commitError(kernel.ErrConcurrentChange, fmt.Sprintf(
+			"concurrent change: %s changed after generation %d, which the transaction is based on; nothing was changed (read the ruleset again and retry)", what, b.gen))
+	}
+	tables, err := b.c.c.Tables(ctx)
+	if err != nil {
+		return b.commitError(err, "")
+	}
+	for key, pt := range b.planned {
+		var now *kernel.Table
+		for i := range tables {
+			if tables[i].Family == key.family && tables[i].Name == key.name {
+				now = &tables[i]
+			}
+		}
+		name := "table " + object(key.family, key.name)
+		if (now != nil) != pt.exists || now != nil && (now.Handle != pt.t.Handle || !bytes.Equal(now.UserData, pt.t.UserData)) {
+			return changed(name)
+		}
+		if !pt.checked {
+			continue
+		}
+		if !b.o.Force {
+			if why, err := iptablesOwned(ctx, b.c.c, pt.t); err != nil {
+				return b.commitError(err, "")
+			} else if why != "" {
+				return changed(name + " (" + why + ")")
+			}
+		}
+		chains, err := b.c.c.Chains(ctx, key.family, key.name)
+		if err != nil {
+			return b.commitError(err, "")
+		}
+		if chainPrint(chains) != pt.chainFP {
+			return changed("the chains of " + name)
+		}
+		for _, pc := range pt.chains {
+			if !pc.read {
+				continue
+			}
+			rules, err := b.c.c.Rules(ctx, key.family, key.name, pc.name)
+			if err != nil {
+				return b.commitError(err, "")
+			}
+			if rulePrint(rules) != pc.ruleFP {
+				return changed("chain " + object(key.family, key.name, pc.name))
+			}
+		}
+	}
+	b.tx.Rebase(gen)
+	b.gen = gen
+	return nil
+}
+
+// commitError is an error of the batch as a whole, named after its first
+// change.
+func (b *Batch) commitError(err error, reason string) error {
+	a := &b.added[0]
+	ch := a.change()
+	return &Error{Op: opOf(ch), Object: object(ch.Family, ch.Table, ch.Chain), Source: a.source, Index: -1, Err: err, Reason: reason}
+}
+
+// chainPrint and rulePrint are fingerprints of what the kernel listed: of
+// the chains, their names, handles and hooks; of the rules, their handles and
+// userdata (not their expressions, whose counters change with traffic).
+func chainPrint(chains []kernel.Chain) uint64 {
+	h := fnv.New64a()
+	for _, c := range chains {
+		fmt.Fprintf(h, "%s %d", c.Name, c.Handle)
+		if c.Base != nil {
+			fmt.Fprintf(h, " %+v", *c.Base)
+		}
+		h.Write([]byte{0})
+	}
+	return h.Sum64()
+}
+
+func rulePrint(rules []kernel.Rule) uint64 {
+	h := fnv.New64a()
+	for _, r := range rules {
+		h.Write(binary.BigEndian.AppendUint64(nil, r.Handle))
+		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(r.UserData))))
+		h.Write(r.UserData)
+	}
+	return h.Sum64()
 }
 
 // applied returns what the batch did, with room for the handles of its

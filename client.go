@@ -69,6 +69,7 @@ type nfTx interface {
 	DeleteRule(f expr.Family, table, chain string, handle uint64)
 	Commit(ctx context.Context) (kernel.Result, error)
 	Check(ctx context.Context) error
+	Rebase(gen uint32)
 }
 
 type kernelConn struct{ *kernel.Conn }

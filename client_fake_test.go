@@ -239,6 +239,8 @@ func (tx *fakeTx) Commit(context.Context) (kernel.Result, error) {
 	return kernel.Result{Committed: true, Generation: f.gen, Handles: handles}, nil
 }
 
+func (tx *fakeTx) Rebase(gen uint32) { tx.gen = gen }
+
 func (tx *fakeTx) Check(context.Context) error {
 	tx.f.checks++
 	_, _, err := tx.run()

@@ -249,3 +249,48 @@ func TestKernelApplyPlacement(t *testing.T) {
 		t.Errorf("chain order in the kernel (-want +got):\n%s", diff)
 	}
 }
+
+// A change to another table while a batch is being built does not fail it:
+// the batch reads again what it is based on, and the kernel takes the
+// transaction at the new generation. A change to the chain it writes into
+// fails it, and nothing is sent.
+func TestKernelBatchCurrent(t *testing.T) {
+	ns := ktest.Namespace(t, "nft")
+	ctx := context.Background()
+	c, err := Dial(ctx, DialOptions{NetNS: ns.Path()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const fam = expr.FamilyIP
+	r, err := Translate("-m conntrack --ctstate NEW -j ACCEPT", Options{Table: fam})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ktest.Run(t, ns, "", "nft", "add table ip fw; add chain ip fw in")
+	for _, tc := range []struct {
+		meanwhile string
+		ok        bool
+	}{
+		{"add table ip other", true},
+		{"add rule ip fw in meta mark 1 accept", false},
+	} {
+		b := c.Batch(ApplyOptions{NoHandles: true})
+		if err := b.Add(ctx, Change{Family: fam, Table: "fw", Chain: "in", Rule: r}); err != nil {
+			t.Fatal(err)
+		}
+		ktest.Run(t, ns, "", "nft", tc.meanwhile)
+		if err := b.Add(ctx, Change{Family: fam, Table: "fw", Chain: "in", Rule: r}); err != nil {
+			t.Fatal(err)
+		}
+		before := ktest.Run(t, ns, "", "nft", "list", "chain", "ip", "fw", "in")
+		_, err := b.Commit(ctx)
+		after := ktest.Run(t, ns, "", "nft", "list", "chain", "ip", "fw", "in")
+		switch {
+		case tc.ok && (err != nil || strings.Count(after, "ct state new") != strings.Count(before, "ct state new")+2):
+			t.Errorf("%s meanwhile: %v\n%s", tc.meanwhile, err, after)
+		case !tc.ok && (!errors.Is(err, kernel.ErrConcurrentChange) || after != before):
+			t.Errorf("%s meanwhile: %v, want a concurrent change and nothing changed\n%s", tc.meanwhile, err, after)
+		}
+	}
+}

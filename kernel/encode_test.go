@@ -3,6 +3,7 @@ package kernel
 import (
 	"bytes"
 	"context"
+	"errors"
 	"golang.org/x/sys/unix"
 	"slices"
 	"strings"
@@ -172,5 +173,22 @@ func TestEncodeBigFirstChange(t *testing.T) {
 	k.fail = map[int]fakeErr{0: {errno: unix.ENOENT, offset: -1}}
 	if _, err := tx.Commit(context.Background()); err == nil || !strings.Contains(err.Error(), "add rule ip t c") {
 		t.Errorf("error %v, want one about add rule ip t c", err)
+	}
+}
+
+// Rebase moves the generation the kernel checks the transaction against.
+func TestRebase(t *testing.T) {
+	for _, tc := range []struct {
+		begin, rebase uint32
+		ok            bool
+	}{{5, 7, true}, {7, 5, false}} {
+		k := newFake() // at generation 7
+		tx := k.conn().BeginAt(tc.begin)
+		tx.AddRule(expr.FamilyIP, "t", "c", RuleSpec{Exprs: testExprs})
+		tx.Rebase(tc.rebase)
+		_, err := tx.Commit(context.Background())
+		if ok := err == nil; ok != tc.ok || !ok && !errors.Is(err, ErrConcurrentChange) {
+			t.Errorf("begun at %d, rebased to %d, kernel at 7: %v", tc.begin, tc.rebase, err)
+		}
 	}
 }

@@ -146,6 +146,14 @@ func (c *Conn) BeginAt(gen uint32) *Tx {
 // Generation returns the generation the transaction is checked against.
 func (tx *Tx) Generation() uint32 { return tx.gen }
 
+// Rebase has the kernel check the transaction against generation gen
+// instead: for a caller that has read again, at gen, what the transaction
+// is based on, and found it unchanged.
+func (tx *Tx) Rebase(gen uint32) {
+	tx.gen = gen
+	binary.BigEndian.PutUint32(tx.chunks[0][nlmsgHdrLen+nfgenHdrLen+4:], gen)
+}
+
 // NoHandles says the caller does not need the handles of the rules added:
 // Commit then sends them without NLM_F_ECHO, so the kernel does not echo
 // every rule back (less kernel work, fewer replies to read and a much
