@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -168,31 +167,35 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 // and makes a lot of garbage translating the lines. With GOGC's pacing the
 // heap would grow to twice what is live, and while little is live the
 // garbage collector would run all the time; instead, unless GOGC or
-// GOMEMLIMIT say otherwise, it runs when the heap has grown heapHeadroom
-// past what was live after the last collection (a memory limit, moved up
-// as the batch grows, every paceLines lines).
+// GOMEMLIMIT say otherwise, it runs when the heap has grown past what was
+// live after the last collection by a quarter of that, and by at least
+// minHeadroom (a memory limit, moved up as the batch grows, every paceLines
+// lines). (The quarter keeps the collections from getting more frequent as
+// the batch grows: each marks all that is live.)
 const (
-	heapHeadroom = 16 << 20
-	paceLines    = 256
+	minHeadroom = 16 << 20
+	paceLines   = 256
 )
 
 type heapPacer struct {
-	on     bool
-	sample []metrics.Sample
-	limit  int64
+	on       bool
+	sample   []metrics.Sample
+	limit    int64
+	oldGC    int   // the settings before, for stop
+	oldLimit int64 //
 }
 
 func newHeapPacer() *heapPacer {
 	p := &heapPacer{sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
 	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
 		p.on = true
-		debug.SetGCPercent(-1)
+		p.oldGC, p.oldLimit = debug.SetGCPercent(-1), debug.SetMemoryLimit(-1)
 		p.pace()
 	}
 	return p
 }
 
-// pace moves the memory limit to what is live plus heapHeadroom.
+// pace moves the memory limit to what is live plus the headroom.
 func (p *heapPacer) pace() {
 	if !p.on {
 		return
@@ -201,17 +204,18 @@ func (p *heapPacer) pace() {
 	if p.sample[0].Value.Kind() != metrics.KindUint64 {
 		return
 	}
-	if limit := int64(p.sample[0].Value.Uint64()) + heapHeadroom; limit != p.limit {
+	live := int64(p.sample[0].Value.Uint64())
+	if limit := live + max(minHeadroom, live/4); limit != p.limit {
 		p.limit = limit
 		debug.SetMemoryLimit(limit)
 	}
 }
 
-// stop gives the garbage collector back its usual pacing.
+// stop gives the garbage collector back the settings it had.
 func (p *heapPacer) stop() {
 	if p.on {
-		debug.SetGCPercent(100)
-		debug.SetMemoryLimit(math.MaxInt64)
+		debug.SetGCPercent(p.oldGC)
+		debug.SetMemoryLimit(p.oldLimit)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -77,5 +79,26 @@ func TestApplyReportsEveryBadLine(t *testing.T) {
 	}
 	if code != 2 || got.String() != want.String() {
 		t.Errorf("exit %d, errors:\n%s\nwant exit 2 and the lines\n%s", code, errOut.String(), want.String())
+	}
+}
+
+// The heap pacer gives the garbage collector back the settings it had.
+func TestHeapPacerRestores(t *testing.T) {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		t.Skip("GOGC or GOMEMLIMIT is set: the pacer stays off")
+	}
+	oldGC, oldLimit := debug.SetGCPercent(77), debug.SetMemoryLimit(1<<40)
+	defer func() { debug.SetGCPercent(oldGC); debug.SetMemoryLimit(oldLimit) }()
+	p := newHeapPacer()
+	if gc := debug.SetGCPercent(-1); gc != -1 {
+		t.Errorf("GOGC %d while pacing, want off", gc)
+	}
+	p.pace()
+	if limit := debug.SetMemoryLimit(-1); limit < minHeadroom || limit >= 1<<40 {
+		t.Errorf("memory limit %d while pacing", limit)
+	}
+	p.stop()
+	if gc, limit := debug.SetGCPercent(-1), debug.SetMemoryLimit(-1); gc != 77 || limit != 1<<40 {
+		t.Errorf("after stop: GOGC %d, limit %d; want 77 and %d", gc, limit, int64(1)<<40)
 	}
 }
