@@ -254,7 +254,7 @@ func (pc *plannedChain) untail() {
 }
 
 // message is what a message of the transaction was sent for: created[-1-change]
-// when change < 0, piece piece of a change otherwise.
+// for change piece when change < 0, piece piece of a change otherwise.
 type message struct {
 	change int32
 	piece  int32
@@ -577,6 +577,10 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 	case pc.slots[prev].change < 0:
 		spec.Position, reverse = pc.slots[prev].handles[len(pc.slots[prev].handles)-1], true
 	default:
+		if !positionIDs() {
+			return changeError(ch, i, ErrNoPosition, fmt.Sprintf(
+				"this rule goes between two rules of the same transaction, which needs Linux 5.1 or later (NFTA_RULE_POSITION_ID; older kernels ignore it and would put the rule at the top): this kernel is %s; write the rules in two transactions", kernelRelease()))
+		}
 		spec.Insert, spec.PositionID = true, b.added[pc.slots[next].change].firstID
 	}
 	for j := range n {
@@ -620,6 +624,27 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 	return nil
 }
 
+// kernelRelease returns the running kernel's release, as uname -r prints
+// it (a variable, for tests).
+var kernelRelease = func() string {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return ""
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}
+
+// positionIDs reports whether the kernel places a rule next to a rule of
+// the same transaction (NFTA_RULE_POSITION_ID, Linux 5.1). A release it
+// cannot read is taken as recent.
+func positionIDs() bool {
+	var major, minor int
+	if n, _ := fmt.Sscanf(kernelRelease(), "%d.%d", &major, &minor); n < 2 {
+		return true
+	}
+	return major > 5 || major == 5 && minor >= 1
+}
+
 // create queues the creation of a table or chain.
 func (b *Batch) create(c Created, userdata []byte) {
 	if c.Chain == "" {
@@ -628,7 +653,8 @@ func (b *Batch) create(c Created, userdata []byte) {
 		b.tx.AddChain(c.Family, c.Table, c.Chain, c.Base, userdata)
 	}
 	b.created = append(b.created, c)
-	b.msgs = append(b.msgs, message{change: int32(-len(b.created))})
+	// (piece: the change the creation is for.)
+	b.msgs = append(b.msgs, message{change: int32(-len(b.created)), piece: int32(len(b.added))})
 }
 
 // createChain queues the creation of a chain of pt for change i, and plans
@@ -860,11 +886,12 @@ func (b *Batch) ready() error {
 	if b.done {
 		return &Error{Op: "commit", Index: -1, Err: ErrInvalidChange, Reason: "the batch was already committed"}
 	}
-	for _, pt := range b.planned {
-		for name, pc := range pt.chains {
-			if pc.jumpOnly {
-				return jumpError(b.added[pc.baseFrom].change(), pc.baseFrom, name)
-			}
+	for _, c := range b.created {
+		if c.Chain == "" {
+			continue
+		}
+		if pc := b.planned[tableKey{c.Family, c.Table}].chains[c.Chain]; pc.jumpOnly {
+			return jumpError(b.added[pc.baseFrom].change(), pc.baseFrom, c.Chain)
 		}
 	}
 	return nil
@@ -874,7 +901,12 @@ func (b *Batch) ready() error {
 // jumps to a base chain (EOPNOTSUPP at the verdict).
 func (b *Batch) explain(err error) error {
 	var ke *kernel.Error
-	if !errors.As(err, &ke) || ke.Index < 0 || ke.Index >= len(b.msgs) || b.msgs[ke.Index].change < 0 {
+	if !errors.As(err, &ke) || ke.Index < 0 || ke.Index >= len(b.msgs) {
+		return err
+	}
+	if m := b.msgs[ke.Index]; m.change < 0 {
+		// A table or chain created for a change: name the change.
+		ke.Source = b.added[m.piece].source
 		return err
 	}
 	ke.Source = b.added[b.msgs[ke.Index].change].source

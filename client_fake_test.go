@@ -160,7 +160,14 @@ func (tx *fakeTx) run() (*fakeConn, []uint64, error) {
 		f.tables = append(f.tables, nt)
 	}
 	var handles []uint64
-	byID := map[uint32]uint64{} // the handles of the rules sent with an ID
+	// The handles of the rules sent with an ID: the kernel looks an ID up
+	// among the rules added to the same chain, and takes the first.
+	type ruleID struct {
+		family       expr.Family
+		table, chain string
+		id           uint32
+	}
+	byID := map[ruleID]uint64{}
 	for i, op := range tx.ops {
 		fail := func(what string) error {
 			return fmt.Errorf("change %d (%s %v %s %s): %s: %w", i, op.kind, op.family, op.table, op.chain, what, errFakeRefused)
@@ -197,7 +204,7 @@ func (tx *fakeTx) run() (*fakeConn, []uint64, error) {
 			k := len(c.rules)
 			pos := op.spec.Position
 			if op.spec.PositionID != 0 {
-				if pos = byID[op.spec.PositionID]; pos == 0 {
+				if pos = byID[ruleID{op.family, op.table, op.chain, op.spec.PositionID}]; pos == 0 {
 					return nil, nil, fail(fmt.Sprintf("no rule with id %d", op.spec.PositionID))
 				}
 			}
@@ -215,8 +222,8 @@ func (tx *fakeTx) run() (*fakeConn, []uint64, error) {
 			}
 			c.rules = slices.Insert(c.rules, k, r)
 			handles = append(handles, f.handle)
-			if op.spec.ID != 0 {
-				byID[op.spec.ID] = f.handle
+			if key := (ruleID{op.family, op.table, op.chain, op.spec.ID}); op.spec.ID != 0 && byID[key] == 0 {
+				byID[key] = f.handle
 			}
 		case "delete rule":
 			k := at(op.handle)
