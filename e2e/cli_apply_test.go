@@ -107,4 +107,13 @@ func TestCLIApplyJumpFirst(t *testing.T) {
 		t.Errorf("apply of a jump to a chain no line writes into: exit %d\nstderr %q\nwant   %q", r.code, r.stderr, want)
 	}
 	unchangedSince(t, ns, "a jump to a chain no line writes into", gen, listing)
+
+	// A table or chain that --create cannot make names the line it is for.
+	long := strings.Repeat("t", 300)
+	r = runCLI(t, bin, ns, "add rule inet fw input -- -m conntrack --ctstate NEW\nadd rule ip "+long+" INPUT -- -m conntrack --ctstate INVALID\n", "apply", "--create", "-f", "-")
+	want = "ctmatch: add table ip " + long + " (<stdin>:2: -m conntrack --ctstate INVALID): table name of 300 bytes (at most 255)\n"
+	if r.code != 1 || r.stderr != want {
+		t.Errorf("apply of a table name too long: exit %d\nstderr %q\nwant   %q", r.code, r.stderr, want)
+	}
+	unchangedSince(t, ns, "a table name too long", gen, listing)
 }
