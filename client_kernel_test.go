@@ -14,8 +14,22 @@ import (
 
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/internal/ktest"
+	"github.com/ctmatch/ctmatch/internal/netns"
 	"github.com/ctmatch/ctmatch/kernel"
 )
+
+// kernelClient returns a network namespace of the test's own, with nft
+// available, and a Client in it, closed at the end of the test.
+func kernelClient(t *testing.T) (*netns.NS, *Client) {
+	t.Helper()
+	ns := ktest.Namespace(t, "nft")
+	c, err := Dial(context.Background(), DialOptions{NetNS: ns.Path()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return ns, c
+}
 
 // ctKey255 is an expression list of one ct load of key 255, which the
 // kernel refuses with EOPNOTSUPP: a change only the kernel can refuse.
@@ -43,13 +57,8 @@ func ctKey255() []byte {
 // all — not even the table and chain Create would make — and the error
 // wraps EOPNOTSUPP and names line 700.
 func TestKernelApplyAtomic(t *testing.T) {
-	ns := ktest.Namespace(t, "nft")
+	ns, c := kernelClient(t)
 	ctx := context.Background()
-	c, err := Dial(ctx, DialOptions{NetNS: ns.Path()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	const fam = expr.FamilyInet
 	var changes []Change
 	for i := 1; i <= 1000; i++ {
@@ -167,13 +176,8 @@ func TestKernelOwnerRecord(t *testing.T) {
 // kernel refuse the whole transaction (the transaction carries the
 // generation Apply read): nothing of it lands, at a position that moved.
 func TestKernelApplyConcurrentChange(t *testing.T) {
-	ns := ktest.Namespace(t, "nft")
+	ns, c := kernelClient(t)
 	ctx := context.Background()
-	c, err := Dial(ctx, DialOptions{NetNS: ns.Path()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	const fam = expr.FamilyInet
 	r, err := Translate("-m conntrack --ctstate NEW,DNAT -j ACCEPT", Options{Table: fam})
 	if err != nil {
@@ -255,13 +259,8 @@ func TestKernelApplyPlacement(t *testing.T) {
 // transaction at the new generation. A change to the chain it writes into
 // fails it, and nothing is sent.
 func TestKernelBatchCurrent(t *testing.T) {
-	ns := ktest.Namespace(t, "nft")
+	ns, c := kernelClient(t)
 	ctx := context.Background()
-	c, err := Dial(ctx, DialOptions{NetNS: ns.Path()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	const fam = expr.FamilyIP
 	r, err := Translate("-m conntrack --ctstate NEW -j ACCEPT", Options{Table: fam})
 	if err != nil {
