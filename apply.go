@@ -101,6 +101,23 @@ func (ch *Change) tableName() string {
 	return ch.Rule.Source.TableName()
 }
 
+// compiledFor returns the table family the change's rule was compiled for,
+// and whether its words are ip6tables words.
+func (ch *Change) compiledFor() (expr.Family, bool) {
+	if ch.Rule == nil {
+		return ch.Prepared.table, ch.Prepared.ipv6
+	}
+	return ch.Rule.Table, ch.Rule.Family == parse.IPv6
+}
+
+// words returns the rule's canonical words, as its group record keeps them.
+func (ch *Change) words() string {
+	if ch.Rule == nil {
+		return ch.Prepared.words
+	}
+	return Words(ch.Rule.Source)
+}
+
 func (ch *Change) pieces() int {
 	if ch.Rule == nil {
 		return len(ch.Prepared.pieces)
@@ -538,12 +555,8 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 	n := ch.pieces()
 	a := added{chain: pc, source: ch.Source, id: pc.newID(), firstID: b.nextID + 1, count: uint8(n), insert: ch.Insert}
 	b.nextID += uint32(n)
-	var words string
-	if ch.Rule == nil {
-		words, a.ipv6 = ch.Prepared.words, ch.Prepared.ipv6
-	} else {
-		words, a.ipv6 = Words(ch.Rule.Source), ch.Rule.Family == parse.IPv6
-	}
+	words := ch.words()
+	_, a.ipv6 = ch.compiledFor()
 	if at := len(ch.Source) - len(words); at >= 0 && at < noWordsAt && ch.Source[at:] == words {
 		a.wordsAt = uint16(at)
 	} else {
@@ -941,66 +954,37 @@ func (b *Batch) explain(err error) error {
 // validChange checks what Apply needs of a change, and fills in its
 // source.
 func validChange(ch *Change, i int) error {
-	if ch.Rule != nil && ch.Rule.Source == nil || ch.Rule == nil && ch.Prepared == nil {
+	switch {
+	case ch.Rule != nil && ch.Rule.Source == nil, ch.Rule == nil && ch.Prepared == nil:
 		return changeError(ch, i, ErrInvalidChange, "no rule")
-	}
-	if ch.Rule == nil {
-		return validPrepared(ch, i)
-	}
-	if ch.Source == "" {
-		ch.Source = Words(ch.Rule.Source)
-	}
-	switch ch.Family {
-	case expr.FamilyIP, expr.FamilyIP6, expr.FamilyInet:
-	default:
-		return changeError(ch, i, ErrInvalidChange, fmt.Sprintf("table family %v: ctmatch writes into ip, ip6 and inet tables", ch.Family))
-	}
-	if ch.Table == "" || ch.Chain == "" {
-		return changeError(ch, i, ErrInvalidChange, "no table or chain name")
-	}
-	if ch.Rule.Table != ch.Family {
-		return changeError(ch, i, ErrInvalidChange, fmt.Sprintf("the rule was compiled for an %v table, not %v (Options.Table)", ch.Rule.Table, ch.Family))
-	}
-	if ch.Family == expr.FamilyIP && ch.Rule.Family == parse.IPv6 || ch.Family == expr.FamilyIP6 && ch.Rule.Family == parse.IPv4 {
-		return changeError(ch, i, ErrInvalidChange, fmt.Sprintf("an %v table takes %s words", ch.Family, map[bool]string{true: "ip6tables", false: "iptables"}[ch.Family == expr.FamilyIP6]))
-	}
-	if len(ch.Rule.Rules) == 0 || len(ch.Rule.Rules) > 255 {
-		return changeError(ch, i, ErrInvalidChange, fmt.Sprintf("a rule of %d nft rules", len(ch.Rule.Rules)))
-	}
-	if ch.Index < 0 || ch.Index > 0 && ch.Handle != 0 {
-		return changeError(ch, i, ErrInvalidChange, "a position is an index from 1 or a handle, not both")
-	}
-	return nil
-}
-
-// validPrepared is validChange for a change with a Prepared rule.
-func validPrepared(ch *Change, i int) error {
-	p := ch.Prepared
-	if ch.Source == "" {
-		ch.Source = p.words
-	} else if strings.HasSuffix(ch.Source, p.words) {
-		// The usual "FILE:LINE: WORDS": keep the words once.
-		p.words = ch.Source[len(ch.Source)-len(p.words):]
-	}
-	switch ch.Family {
-	case expr.FamilyIP, expr.FamilyIP6, expr.FamilyInet:
-	default:
-		return changeError(ch, i, ErrInvalidChange, fmt.Sprintf("table family %v: ctmatch writes into ip, ip6 and inet tables", ch.Family))
-	}
-	if ch.Table == "" || ch.Chain == "" {
-		return changeError(ch, i, ErrInvalidChange, "no table or chain name")
-	}
-	if p.table != ch.Family {
-		return changeError(ch, i, ErrInvalidChange, fmt.Sprintf("the rule was compiled for an %v table, not %v (Options.Table)", p.table, ch.Family))
-	}
-	if ch.Family == expr.FamilyIP && p.ipv6 || ch.Family == expr.FamilyIP6 && !p.ipv6 {
-		return changeError(ch, i, ErrInvalidChange, fmt.Sprintf("an %v table takes %s words", ch.Family, map[bool]string{true: "ip6tables", false: "iptables"}[ch.Family == expr.FamilyIP6]))
-	}
-	if p.spent {
+	case ch.Rule == nil && ch.Prepared.spent:
 		return changeError(ch, i, ErrInvalidChange, "the Prepared rule was already given to Apply (a Prepared rule is applied once)")
 	}
-	if len(p.pieces) == 0 || len(p.pieces) > 255 {
-		return changeError(ch, i, ErrInvalidChange, fmt.Sprintf("a rule of %d nft rules", len(p.pieces)))
+	words := ch.words()
+	switch {
+	case ch.Source == "":
+		ch.Source = words
+	case ch.Rule == nil && strings.HasSuffix(ch.Source, words):
+		// The usual "FILE:LINE: WORDS": keep the words once.
+		ch.Prepared.words = ch.Source[len(ch.Source)-len(words):]
+	}
+	switch ch.Family {
+	case expr.FamilyIP, expr.FamilyIP6, expr.FamilyInet:
+	default:
+		return changeError(ch, i, ErrInvalidChange, fmt.Sprintf("table family %v: ctmatch writes into ip, ip6 and inet tables", ch.Family))
+	}
+	if ch.Table == "" || ch.Chain == "" {
+		return changeError(ch, i, ErrInvalidChange, "no table or chain name")
+	}
+	table, ipv6 := ch.compiledFor()
+	if table != ch.Family {
+		return changeError(ch, i, ErrInvalidChange, fmt.Sprintf("the rule was compiled for an %v table, not %v (Options.Table)", table, ch.Family))
+	}
+	if ch.Family == expr.FamilyIP && ipv6 || ch.Family == expr.FamilyIP6 && !ipv6 {
+		return changeError(ch, i, ErrInvalidChange, fmt.Sprintf("an %v table takes %s words", ch.Family, map[bool]string{true: "ip6tables", false: "iptables"}[ch.Family == expr.FamilyIP6]))
+	}
+	if n := ch.pieces(); n == 0 || n > 255 {
+		return changeError(ch, i, ErrInvalidChange, fmt.Sprintf("a rule of %d nft rules", n))
 	}
 	if ch.Index < 0 || ch.Index > 0 && ch.Handle != 0 {
 		return changeError(ch, i, ErrInvalidChange, "a position is an index from 1 or a handle, not both")
