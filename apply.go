@@ -63,8 +63,11 @@ type Prepared struct {
 	tableName string
 	words     string
 	pieces    []preparedPiece
-	spent     bool // Apply has sent its expressions and no longer has them
 }
+
+// spent reports whether Apply has sent its expressions, and no longer has
+// them (Prepare never leaves them nil).
+func (p *Prepared) spent() bool { return len(p.pieces) > 0 && p.pieces[0].exprs == nil }
 
 type preparedPiece struct {
 	exprs   []byte
@@ -601,11 +604,6 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 		if reverse {
 			k = n - 1 - j
 		}
-		if ch.Rule == nil && ch.Prepared.pieces[k].exprs == nil {
-			// (Prepare never leaves them nil: the Prepared was in an
-			// earlier change.)
-			return changeError(ch, i, ErrInvalidChange, "the Prepared rule was already given to Apply (a Prepared rule is applied once)")
-		}
 		e, err := ch.lower(k)
 		if err != nil {
 			return changeError(ch, i, ErrInvalidChange, err.Error())
@@ -624,7 +622,6 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 		if ch.Rule == nil {
 			// The transaction has copied the bytes: let them go.
 			ch.Prepared.pieces[k].exprs = nil
-			ch.Prepared.spent = true
 		}
 	}
 	if ch.Rule != nil {
@@ -957,7 +954,7 @@ func validChange(ch *Change, i int) error {
 	switch {
 	case ch.Rule != nil && ch.Rule.Source == nil, ch.Rule == nil && ch.Prepared == nil:
 		return changeError(ch, i, ErrInvalidChange, "no rule")
-	case ch.Rule == nil && ch.Prepared.spent:
+	case ch.Rule == nil && ch.Prepared.spent():
 		return changeError(ch, i, ErrInvalidChange, "the Prepared rule was already given to Apply (a Prepared rule is applied once)")
 	}
 	words := ch.words()

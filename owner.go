@@ -93,11 +93,7 @@ func describeBase(b *kernel.BaseChain) string {
 	if b == nil {
 		return "a regular chain"
 	}
-	typ := b.Type
-	if typ == "" {
-		typ = "filter"
-	}
-	return fmt.Sprintf("type %s hook %s priority %d; policy %s", typ, b.Hook, b.Priority, b.Policy)
+	return fmt.Sprintf("type %s hook %s priority %d; policy %s", b.TypeName(), b.Hook, b.Priority, b.Policy)
 }
 
 // sameBase reports whether two chains are of the same kind: both regular,
@@ -106,14 +102,7 @@ func sameBase(a, b *kernel.BaseChain) bool {
 	if a == nil || b == nil {
 		return a == nil && b == nil
 	}
-	ta, tb := a.Type, b.Type
-	if ta == "" {
-		ta = "filter"
-	}
-	if tb == "" {
-		tb = "filter"
-	}
-	return ta == tb && a.Hook == b.Hook && a.Priority == b.Priority
+	return a.TypeName() == b.TypeName() && a.Hook == b.Hook && a.Priority == b.Priority
 }
 
 // iptablesOwned says why a table that exists is taken for iptables-nft's

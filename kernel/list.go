@@ -87,8 +87,8 @@ type BaseChain struct {
 	Policy   Policy
 }
 
-// typ returns the chain type, filter when empty.
-func (b *BaseChain) typ() string {
+// TypeName returns the chain type, filter when empty.
+func (b *BaseChain) TypeName() string {
 	if b == nil || b.Type == "" {
 		return "filter"
 	}

@@ -157,7 +157,7 @@ func (tx *Tx) changeError(i int, r errorReply) *Error {
 		case loc.expr >= 0:
 			e.Reason = lacks
 		case loc.attr == attrChainType && ch.kind == addChain:
-			e.Where, e.Reason = "", fmt.Sprintf("the kernel lacks chain type %q: %v", ch.base.typ(), r.errno)
+			e.Where, e.Reason = "", fmt.Sprintf("the kernel lacks chain type %q: %v", ch.base.TypeName(), r.errno)
 		case loc.attr < 0 && ch.kind == addRule:
 			e.Reason = fmt.Sprintf("no such table %s %s or chain %s in it%s, or the kernel lacks a feature this rule needs: %v",
 				fam, ch.table, ch.chain, " (create them, or use --create)", r.errno)

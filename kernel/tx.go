@@ -471,7 +471,7 @@ func (ch *change) appendMessage(b, exprs, userdata []byte) []byte {
 				policy = nfDrop
 			}
 			b = appendAttrU32(b, attrChainPolicy, policy)
-			b = appendAttrString(b, attrChainType, bc.typ())
+			b = appendAttrString(b, attrChainType, bc.TypeName())
 		}
 		if userdata != nil {
 			b = appendAttr(b, attrChainUserdata, userdata)
