@@ -442,18 +442,20 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 	}
 	if pt.exists && !pt.checked {
 		pt.checked = true
-		why, err := iptablesOwned(ctx, b.c.c, pt.t)
-		if err != nil {
-			return readErr(err)
-		}
-		if why != "" && !b.o.Force {
-			e := iptablesRefusal(opOf(ch), pt.t, why).(*Error)
-			e.Object, e.Source, e.Index = object(ch.Family, ch.Table, ch.Chain), ch.Source, i
-			return e
-		}
 		chains, err := b.c.c.Chains(ctx, pt.t.Family, pt.t.Name)
 		if err != nil {
 			return readErr(err)
+		}
+		if !b.o.Force {
+			why, err := iptablesOwned(ctx, b.c.c, pt.t, chains)
+			if err != nil {
+				return readErr(err)
+			}
+			if why != "" {
+				e := iptablesRefusal(opOf(ch), pt.t, why).(*Error)
+				e.Object, e.Source, e.Index = object(ch.Family, ch.Table, ch.Chain), ch.Source, i
+				return e
+			}
 		}
 		pt.chainFP = chainPrint(chains)
 		for _, kc := range chains {
@@ -800,16 +802,16 @@ func (b *Batch) current(ctx context.Context) error {
 		if !pt.checked {
 			continue
 		}
+		chains, err := b.c.c.Chains(ctx, key.family, key.name)
+		if err != nil {
+			return b.commitError(err, "")
+		}
 		if !b.o.Force {
-			if why, err := iptablesOwned(ctx, b.c.c, pt.t); err != nil {
+			if why, err := iptablesOwned(ctx, b.c.c, pt.t, chains); err != nil {
 				return b.commitError(err, "")
 			} else if why != "" {
 				return changed(name + " (" + why + ")")
 			}
-		}
-		chains, err := b.c.c.Chains(ctx, key.family, key.name)
-		if err != nil {
-			return b.commitError(err, "")
 		}
 		if chainPrint(chains) != pt.chainFP {
 			return changed("the chains of " + name)

@@ -111,17 +111,13 @@ func sameBase(a, b *kernel.BaseChain) bool {
 // table's built-in chains (by iptables-nft's exact name) or a rule with an
 // xt match or target (expressions "match" and "target": iptables-nft's
 // compatibility layer).
-func iptablesOwned(ctx context.Context, c nfConn, t kernel.Table) (string, error) {
+func iptablesOwned(ctx context.Context, c nfConn, t kernel.Table, chains []kernel.Chain) (string, error) {
 	if expr.OwnedTable(t.UserData) || t.Family != expr.FamilyIP && t.Family != expr.FamilyIP6 {
 		return "", nil
 	}
 	builtin, ok := iptablesChains[t.Name]
 	if !ok {
 		return "", nil
-	}
-	chains, err := c.Chains(ctx, t.Family, t.Name)
-	if err != nil {
-		return "", err
 	}
 	for _, ch := range chains {
 		if h, ok := builtinHooks[ch.Name]; ok {
