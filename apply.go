@@ -597,7 +597,7 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 	default:
 		if !positionIDs() {
 			return changeError(ch, i, ErrNoPosition, fmt.Sprintf(
-				"this rule goes between two rules of the same transaction, which needs Linux 5.1 or later (NFTA_RULE_POSITION_ID; older kernels ignore it and would put the rule at the top): this kernel is %s; write the rules in two transactions", kernelRelease()))
+				"this rule goes between two rules of the same transaction, which needs Linux 5.1 or later (NFTA_RULE_POSITION_ID; older kernels ignore it and would put the rule at the top): this kernel is %s; write the rules in two transactions", kernel.Release()))
 		}
 		spec.Insert, spec.PositionID = true, b.added[pc.slots[next].change].firstID
 	}
@@ -636,26 +636,9 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 	return nil
 }
 
-// kernelRelease returns the running kernel's release, as uname -r prints
-// it (a variable, for tests).
-var kernelRelease = func() string {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		return ""
-	}
-	return unix.ByteSliceToString(u.Release[:])
-}
-
 // positionIDs reports whether the kernel places a rule next to a rule of
-// the same transaction (NFTA_RULE_POSITION_ID, Linux 5.1). A release it
-// cannot read is taken as recent.
-func positionIDs() bool {
-	var major, minor int
-	if n, _ := fmt.Sscanf(kernelRelease(), "%d.%d", &major, &minor); n < 2 {
-		return true
-	}
-	return major > 5 || major == 5 && minor >= 1
-}
+// the same transaction (a variable, for tests).
+var positionIDs = kernel.PositionIDs
 
 // create queues the creation of a table or chain.
 func (b *Batch) create(c Created, userdata []byte) {

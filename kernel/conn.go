@@ -23,6 +23,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"os"
 	"slices"
 	"sync"
@@ -249,3 +250,33 @@ func genID(m message) (uint32, bool) {
 	}
 	return 0, false
 }
+
+// release returns the running kernel's release, as uname -r prints it (a
+// variable, for tests).
+var release = func() string {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return ""
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}
+
+// Release returns the running kernel's release, as uname -r prints it, or
+// "" when it cannot be read.
+func Release() string { return release() }
+
+// PositionIDs reports whether the kernel places a rule next to a rule of
+// the same transaction (RuleSpec.PositionID, NFTA_RULE_POSITION_ID): Linux
+// 5.1 or later. Older kernels ignore the attribute, and would put the rule
+// at the top of its chain, so a transaction refuses it there. A release
+// that cannot be read is taken as recent.
+func PositionIDs() bool {
+	var major, minor int
+	if n, _ := fmt.Sscanf(release(), "%d.%d", &major, &minor); n < 2 {
+		return true
+	}
+	return major > 5 || major == 5 && minor >= 1
+}
+
+// errNoPositionID says the kernel cannot place a rule by rule id.
+var errNoPositionID = errors.New("no NFTA_RULE_POSITION_ID")

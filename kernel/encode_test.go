@@ -192,3 +192,23 @@ func TestRebase(t *testing.T) {
 		}
 	}
 }
+
+// A rule placed by rule id is refused, before anything is sent, on kernels
+// before 5.1, which would ignore the id and put it at the top.
+func TestPositionIDs(t *testing.T) {
+	defer func(r func() string) { release = r }(release)
+	for _, tc := range []struct {
+		release string
+		ok      bool
+	}{{"4.19.0-27-amd64", false}, {"5.0.21", false}, {"5.1.0", true}, {"6.18.44-fc", true}, {"", true}} {
+		release = func() string { return tc.release }
+		k := newFake()
+		tx := k.conn().BeginAt(7)
+		tx.AddRule(expr.FamilyIP, "t", "c", RuleSpec{Exprs: testExprs, ID: 1})
+		tx.AddRule(expr.FamilyIP, "t", "c", RuleSpec{Exprs: testExprs, Insert: true, PositionID: 1})
+		_, err := tx.Commit(context.Background())
+		if PositionIDs() != tc.ok || (err == nil) != tc.ok || !tc.ok && (len(k.sent) != 0 || !strings.Contains(err.Error(), "needs Linux 5.1 or later")) {
+			t.Errorf("kernel %q: position ids %v, commit %v, %d sent", tc.release, PositionIDs(), err, len(k.sent))
+		}
+	}
+}

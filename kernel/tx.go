@@ -243,6 +243,10 @@ func (tx *Tx) add(ch change, exprs, userdata []byte) {
 	if s := ch.check(); s != "" && tx.bad == nil {
 		tx.bad = &Error{Op: ch.op(), Object: ch.object(), Source: ch.source, Index: i, Err: errors.New(s)}
 	}
+	if ch.positionID != 0 && !PositionIDs() && tx.bad == nil {
+		tx.bad = &Error{Op: ch.op(), Object: ch.object(), Source: ch.source, Index: i, Err: errNoPositionID, Reason: fmt.Sprintf(
+			"placing a rule by the id of another rule of the transaction needs Linux 5.1 or later (NFTA_RULE_POSITION_ID; older kernels ignore it and would put the rule at the top): this kernel is %s; nothing was changed", Release())}
+	}
 	if len(exprs) > maxAttrPayload || len(userdata) > maxAttrPayload {
 		exprs, userdata = nil, nil // (never sent: check refused them)
 	}
