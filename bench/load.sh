@@ -2,9 +2,9 @@
 # load.sh [N...]: load the same N iptables conntrack rules (default: 1000,
 # 10000 and 50000) into a network namespace of its own three ways, alternating
 # runs (RUNS, default 3):
-#   ctmatch       `ctmatch apply --create` when it exists, and bench/cmd/load
-#                 (the same work through the Go API: translate every rule,
-#                 one kernel transaction);
+#   ctmatch       `ctmatch apply --create`, and bench/cmd/load (translate
+#                 every rule through the Go API, one kernel.Tx, which also
+#                 times the commit call alone);
 #   nft -f        ctmatch's translated text (ctmatch translate -f);
 #   iptables-nft-restore  the iptables-save form (xt conntrack matches).
 # Every timed load is checked before its time counts: ctmatch's and nft's
@@ -44,16 +44,7 @@ ip netns add "$ns"
 go build -o "$tmp/ctmatch" ./cmd/ctmatch
 go build -o "$tmp/load" ./bench/cmd/load
 go build -o "$tmp/dump" ./bench/cmd/dump
-# ctmatch's row is `ctmatch apply` when it exists; bench/cmd/load, which
-# does the same work through the Go API and reports the commit time, then
-# gets a row of its own.
-tools=(ctmatch nft iptables)
-if "$tmp/ctmatch" apply --help > /dev/null 2>&1; then
-	loader="ctmatch apply"
-	tools=(ctmatch load nft iptables)
-else
-	loader="bench/cmd/load"
-fi
+tools=(ctmatch load nft iptables)
 
 inns() { nsenter --net="$nsp" -- "$@"; }
 
@@ -106,14 +97,7 @@ run_one() { # run_one NAME: flush, load, check; append the figures to $tmp/time.
 	local name=$1
 	inns nft flush ruleset
 	case $name in
-	ctmatch)
-		if [ "$loader" = "ctmatch apply" ]; then
-			timed ctmatch "$tmp/ctmatch" apply --create -f "$tmp/rules.apply" --netns "$nsp"
-		else
-			timed ctmatch "$tmp/load" -f "$tmp/rules" -netns "$nsp" -table t
-			awk '/^commit-seconds/ {print $2}' "$tmp/err.ctmatch" >> "$tmp/commit"
-		fi
-		;;
+	ctmatch) timed ctmatch "$tmp/ctmatch" apply --create -f "$tmp/rules.apply" --netns "$nsp" ;;
 	load)
 		timed load "$tmp/load" -f "$tmp/rules" -netns "$nsp" -table t
 		awk '/^commit-seconds/ {print $2}' "$tmp/err.load" >> "$tmp/commit"
@@ -128,8 +112,8 @@ run_one() { # run_one NAME: flush, load, check; append the figures to $tmp/time.
 median() { sort -n | awk '{a[NR] = $1} END {if (NR) print a[int((NR + 1) / 2)]; else print "-"}'; }
 col() { awk -v c="$2" '{print $c}' "$tmp/time.$1" | median; }
 
-printf '# %s, %s, nft %s, %s; loader: %s; %d runs each, medians\n' \
-	"$(uname -r)" "$(nproc) CPUs" "$(nft --version | awk '{print $2}')" "$(iptables --version | awk '{print $1, $2}')" "$loader" "$runs"
+printf '# %s, %s, nft %s, %s; %d runs each, medians\n' \
+	"$(uname -r)" "$(nproc) CPUs" "$(nft --version | awk '{print $2}')" "$(iptables --version | awk '{print $1, $2}')" "$runs"
 printf '| rules (nft rules) | tool | wall s | user s | sys s | peak MB | wall / ctmatch | memory / ctmatch |\n'
 printf '|---|---|---|---|---|---|---|---|\n'
 for n in "${sizes[@]}"; do
@@ -165,7 +149,7 @@ for n in "${sizes[@]}"; do
 	cm=$(col ctmatch 4)
 	for name in "${tools[@]}"; do
 		case $name in
-		ctmatch) label="ctmatch ($loader)" ;;
+		ctmatch) label="ctmatch apply" ;;
 		load) label="bench/cmd/load (Go API)" ;;
 		nft) label="nft -f" ;;
 		iptables) label="iptables-nft-restore" ;;

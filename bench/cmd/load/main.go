@@ -1,14 +1,14 @@
-// Command load is the benchmark's stand-in for `ctmatch apply` until that
-// command exists: it reads a file of iptables rules (argv form, one per line,
-// each with -A CHAIN, as bench/rules.sh prints them), translates each with
-// ctmatch.Translate and loads them all, with the table and the base chains
-// they need, in one kernel transaction through package kernel, in the network
-// namespace -netns names.
+// Command load loads rules through the Go API rather than the CLI, and times
+// the kernel's part alone: it reads a file of iptables rules (argv form, one
+// per line, each with -A CHAIN, as bench/rules.sh prints them), translates
+// each with ctmatch.Translate and loads them all, with the table and the
+// base chains they need, in one kernel transaction through package kernel
+// (kernel.Tx directly), in the network namespace -netns names.
 //
 //	go run ./bench/cmd/load -f rules.txt -netns /run/netns/NAME [-table t]
 //
-// Each rule's pieces carry ctmatch's group record in their userdata, as the
-// apply command will write them. On standard error it reports the time of
+// Each rule's pieces carry ctmatch's group record in their userdata, as
+// ctmatch apply writes them. On standard error it reports the time of
 // each phase; the commit line is the kernel's floor: one sendmsg of the whole
 // batch (the kernel applies it inside that call) and the reading of the
 // replies.
