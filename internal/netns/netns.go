@@ -59,16 +59,6 @@ func New() (*NS, error) {
 	return &NS{f: r.f}, nil
 }
 
-// Open returns the network namespace at path (such as /run/netns/NAME or
-// /proc/PID/ns/net).
-func Open(path string) (*NS, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("open network namespace: %w", err)
-	}
-	return &NS{f: f}, nil
-}
-
 // File returns the descriptor that holds the namespace. It stays owned by ns.
 func (ns *NS) File() *os.File { return ns.f }
 
