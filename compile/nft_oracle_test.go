@@ -1,10 +1,12 @@
 package compile_test
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/ctmatch/ctmatch/compile"
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/internal/goldens"
 	"github.com/ctmatch/ctmatch/internal/ktest"
@@ -188,4 +190,33 @@ func TestParsesInNft106(t *testing.T) {
 		t.Fatalf("%d rules refused and %d loaded: the check saw only one side", refused, loaded)
 	}
 	t.Logf("%d rules nft 1.0.6 refuses, %d it loads, as ParsesInNft106 says", refused, loaded)
+}
+
+// ParsesInNft106 knows every protocol nft 1.0.6 takes a ct port match after:
+// a port match after each protocol from 1 to 255, in an ip and an inet
+// table, is loaded by nft exactly when ParsesInNft106 says so.
+func TestParsesInNft106Protocols(t *testing.T) {
+	ns := ktest.Namespace(t, "nft")
+	var known []int
+	for _, fam := range []expr.Family{expr.FamilyIP, expr.FamilyInet} {
+		for p := 1; p <= 255; p++ {
+			r, err := parse.ParseText(fmt.Sprintf("-m conntrack --ctproto %d --ctorigdstport 22", p), parse.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			nrs, err := compile.Rule(r, compile.Options{Table: fam})
+			if err != nil || len(nrs) != 1 {
+				t.Fatalf("protocol %d: %d rules, %v", p, len(nrs), err)
+			}
+			script := fmt.Sprintf("add table %[1]s t\nadd chain %[1]s t c\nadd rule %[1]s t c %s\n", fam, nrs[0])
+			_, errOut, err := ktest.Exec(ns, script, "nft", "-c", "-f", "-")
+			if got, want := err == nil, nrs[0].ParsesInNft106(); got != want {
+				t.Errorf("%v table, protocol %d: nft 1.0.6 parses %q: %v, ParsesInNft106: %v %s", fam, p, nrs[0], got, want, errOut)
+			}
+			if err == nil && fam == expr.FamilyIP {
+				known = append(known, p)
+			}
+		}
+	}
+	t.Logf("nft 1.0.6 takes ct ports after protocols %v", known)
 }

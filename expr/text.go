@@ -375,9 +375,10 @@ func appendInvalid(b []byte, what string) []byte {
 	return append(append(append(b, "(invalid "...), what...), ')')
 }
 
-// nft106Ports are the protocols nft 1.0.6 knows ports for: tcp, udp,
-// udplite, sctp, dccp, icmp, icmpv6.
-var nft106Ports = [...]uint32{6, 17, 136, 132, 33, 1, 58}
+// nft106Ports are the protocols after which nft 1.0.6 parses a ct port
+// match: icmp, igmp, tcp, udp, dccp, esp, ah, icmpv6, comp, sctp, udplite
+// (TestParsesInNft106Protocols tries all 255 with nft).
+var nft106Ports = [...]uint32{1, 2, 6, 17, 33, 50, 51, 58, 108, 132, 136}
 
 // ParsesInNft106 reports whether nft 1.0.6 can parse the rule's text. It
 // cannot parse a ct port match (ct original proto-dst 22) without an L4
