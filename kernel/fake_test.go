@@ -217,3 +217,17 @@ var testExprs = func() []byte {
 	}
 	return b
 }()
+
+// encodeAttrs runs fn (mdlayher's encoder: an independent writer of what
+// kernel/ writes by hand) on an attribute encoder with nf_tables' byte order.
+func encodeAttrs(fn func(ae *netlink.AttributeEncoder)) []byte {
+	ae := netlink.NewAttributeEncoder()
+	ae.ByteOrder = binary.BigEndian
+	fn(ae)
+	b, err := ae.Encode()
+	if err != nil {
+		// Only an attribute above 64 KiB fails; callers check sizes first.
+		panic("kernel: encode attributes: " + err.Error())
+	}
+	return b
+}

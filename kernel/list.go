@@ -3,6 +3,7 @@ package kernel
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/mdlayher/netlink"
@@ -155,6 +156,9 @@ func (c *Conn) Chains(ctx context.Context, f expr.Family, table string) ([]Chain
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	obj := f.String() + " " + table
+	if err := badNames("list chains", obj, "table", table); err != nil {
+		return nil, err
+	}
 	if err := c.checkTable(ctx, f, table); err != nil {
 		return nil, err
 	}
@@ -181,13 +185,13 @@ func (c *Conn) Rules(ctx context.Context, f expr.Family, table, chain string) ([
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	obj := f.String() + " " + table + " " + chain
+	if err := badNames("list rules", obj, "table", table, "chain", chain); err != nil {
+		return nil, err
+	}
 	if err := c.checkChain(ctx, f, table, chain); err != nil {
 		return nil, err
 	}
-	attrs := encodeAttrs(func(ae *netlink.AttributeEncoder) {
-		ae.String(attrRuleTable, table)
-		ae.String(attrRuleChain, chain)
-	})
+	attrs := appendAttrString(appendAttrString(nil, attrRuleTable, table), attrRuleChain, chain)
 	var out []Rule
 	r, err := c.dump(ctx, nftType(msgGetRule), f, attrs, func() { out = out[:0] }, func(m message) error {
 		ru, err := parseRule(m)
@@ -205,10 +209,21 @@ func (c *Conn) Rules(ctx context.Context, f expr.Family, table, chain string) ([
 	return out, nil
 }
 
+// badNames refuses, before anything is sent, names the kernel cannot take
+// (what and name pairs: "table", table, …).
+func badNames(op, obj string, names ...string) error {
+	for i := 0; i+1 < len(names); i += 2 {
+		if s := checkName(names[i], names[i+1]); s != "" {
+			return &Error{Op: op, Object: obj, Index: -1, Err: errors.New(s)}
+		}
+	}
+	return nil
+}
+
 // checkTable asks for one table, so that listing a missing table is an
 // error rather than an empty list.
 func (c *Conn) checkTable(ctx context.Context, f expr.Family, table string) error {
-	attrs := encodeAttrs(func(ae *netlink.AttributeEncoder) { ae.String(attrTableName, table) })
+	attrs := appendAttrString(nil, attrTableName, table)
 	r, err := c.request(ctx, nftType(msgGetTable), 0, f, attrs, func(message) error { return nil })
 	if err != nil {
 		e := readError("list chains", f.String()+" "+table, r, err)
@@ -223,10 +238,7 @@ func (c *Conn) checkTable(ctx context.Context, f expr.Family, table string) erro
 // checkChain asks for one chain; the kernel's extended ACK says whether the
 // table or the chain is missing.
 func (c *Conn) checkChain(ctx context.Context, f expr.Family, table, chain string) error {
-	attrs := encodeAttrs(func(ae *netlink.AttributeEncoder) {
-		ae.String(attrChainTable, table)
-		ae.String(attrChainName, chain)
-	})
+	attrs := appendAttrString(appendAttrString(nil, attrChainTable, table), attrChainName, chain)
 	r, err := c.request(ctx, nftType(msgGetChain), 0, f, attrs, func(message) error { return nil })
 	if err != nil {
 		e := readError("list rules", f.String()+" "+table+" "+chain, r, err)

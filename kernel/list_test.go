@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -243,5 +244,22 @@ func TestDumpErrors(t *testing.T) {
 	_, err = k.conn().Tables(context.Background())
 	if err == nil || err.Error() != "list tables: the ruleset kept changing while it was being read; try again" || runs != dumpRetries+1 {
 		t.Errorf("after %d runs: %v", runs, err)
+	}
+}
+
+// A name the kernel cannot take is refused before anything is sent, with
+// an error, not a panic.
+func TestListBadNames(t *testing.T) {
+	k := newFake()
+	c := k.conn()
+	long := strings.Repeat("a", 70000)
+	if _, err := c.Chains(context.Background(), expr.FamilyInet, long); err == nil || !strings.Contains(err.Error(), "table name of 70000 bytes") {
+		t.Errorf("Chains of a long table name: %v", err)
+	}
+	if _, err := c.Rules(context.Background(), expr.FamilyInet, "fw", long); err == nil || !strings.Contains(err.Error(), "chain name of 70000 bytes") {
+		t.Errorf("Rules of a long chain name: %v", err)
+	}
+	if len(k.sent) != 0 {
+		t.Errorf("%d requests sent", len(k.sent))
 	}
 }

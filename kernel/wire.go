@@ -188,19 +188,6 @@ func eachMessage(b []byte, fn func(m message) error) error {
 
 func align4(n int) int { return (n + 3) &^ 3 }
 
-// encodeAttrs runs fn on an attribute encoder with nf_tables' byte order.
-func encodeAttrs(fn func(ae *netlink.AttributeEncoder)) []byte {
-	ae := netlink.NewAttributeEncoder()
-	ae.ByteOrder = binary.BigEndian
-	fn(ae)
-	b, err := ae.Encode()
-	if err != nil {
-		// Only an attribute above 64 KiB fails; callers check sizes first.
-		panic("kernel: encode attributes: " + err.Error())
-	}
-	return b
-}
-
 // attr is one attribute, its type without the nested and byte order flags,
 // and its offset in the buffer it was split from.
 type attr struct {
