@@ -475,18 +475,6 @@ var compilers = map[parse.OptionKind]func(o *parse.Option, fam parse.Family) ato
 	parse.OptDir:         ctDir,
 }
 
-// Handled returns the options compile has a function for, --ctstate first:
-// the dispatch table, for tests that check every option is covered.
-func Handled() []parse.OptionKind {
-	out := []parse.OptionKind{parse.OptState}
-	for _, k := range parse.Kinds() {
-		if compilers[k] != nil {
-			out = append(out, k)
-		}
-	}
-	return out
-}
-
 func key(c expr.Ct) atom { return atom{kind: atomKey, ct: c} }
 
 // always is an option that holds for every packet with a conntrack: "has a
