@@ -476,9 +476,20 @@ func groupCandidates(pieces []expr.Rule, fam parse.Family) []string {
 			}
 		}
 	}
-	negReal := (nb &^ aSet) | bNeg
-	if states := joinStates(negReal, natNone); states != "" {
-		cands = append(cands, strings.Join(append([]string{"-m conntrack ! --ctstate", states}, other...), " "))
+	// (With an option that needs a conntrack, B tests ! R∪NB instead, and
+	// A holds NB∖R: R is what B excludes beyond A.)
+	for _, negReal := range []uint32{(nb &^ aSet) | bNeg, bNeg &^ aSet} {
+		if states := joinStates(negReal, natNone); states != "" {
+			cands = append(cands, strings.Join(append([]string{"-m conntrack ! --ctstate", states}, other...), " "))
+		}
+	}
+	if len(other) == 0 {
+		// An option that holds for every packet with a conntrack compiles
+		// to no match of its own (only "has a conntrack"): it is written
+		// ! --ctstatus NONE.
+		for _, c := range slices.Clone(cands) {
+			cands = append(cands, c+" ! --ctstatus NONE")
+		}
 	}
 	return cands
 }

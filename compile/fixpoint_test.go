@@ -1,6 +1,7 @@
 package compile_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/ctmatch/ctmatch/compile"
@@ -69,20 +70,8 @@ func FuzzFixpoint(f *testing.F) {
 		if err != nil {
 			return
 		}
-		var listed []compile.Listed
-		for _, w := range want {
-			b, err := w.Lower(table)
-			if err != nil {
-				t.Fatalf("lower %q: %v", w.String(), err)
-			}
-			raised, err := expr.Raise(table, b)
-			if err != nil {
-				t.Fatalf("raise %q: %v", w.String(), err)
-			}
-			listed = append(listed, compile.Listed{Rule: raised})
-		}
 		var got []expr.Rule
-		for _, d := range compile.Chain(listed, table) {
+		for _, d := range listBack(t, want, table) {
 			if d.Err != nil {
 				t.Fatalf("%q: decompile: %v", words, d.Err)
 			}
@@ -96,4 +85,68 @@ func FuzzFixpoint(f *testing.F) {
 			t.Fatalf("%q: round trip gives\n%swant\n%s", words, render(got), render(want))
 		}
 	})
+}
+
+// listBack lowers rules, raises them as the kernel lists them, and groups
+// them as a chain without group records.
+func listBack(t *testing.T, rules []expr.Rule, table expr.Family) []compile.Decompiled {
+	t.Helper()
+	var listed []compile.Listed
+	for _, w := range rules {
+		b, err := w.Lower(table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raised, err := expr.Raise(table, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed = append(listed, compile.Listed{Rule: raised})
+	}
+	return compile.Chain(listed, table)
+}
+
+// One conntrack match is one group when listed back without its group
+// record: every golden case of one match, and each state with each option
+// that holds for every packet with a conntrack (such an option compiles to
+// no match of its own, only "has a conntrack").
+func TestChainOneGroup(t *testing.T) {
+	type rule struct {
+		words string
+		fam   parse.Family
+		table expr.Family
+	}
+	var rules []rule
+	for _, c := range tableCases(t) {
+		if strings.Count(c.words, "-m ") == 1 {
+			rules = append(rules, rule{c.words, c.family, c.table})
+		}
+	}
+	always := []string{"! --ctstatus NONE", "--ctexpire 0:4294967295", "--ctorigsrc 0.0.0.0/0", "--ctrepldstport 0:65535"}
+	states := []string{"", "--ctstate NEW", "! --ctstate NEW", "--ctstate NEW,DNAT", "! --ctstate SNAT", "--ctstate INVALID,ESTABLISHED", "! --ctstate RELATED,UNTRACKED,DNAT"}
+	for _, table := range []expr.Family{expr.FamilyIP, expr.FamilyInet} {
+		for _, st := range states {
+			for _, a := range always {
+				rules = append(rules, rule{"-m conntrack " + st + " " + a + " -j ACCEPT", parse.IPv4, table})
+			}
+		}
+	}
+	for _, c := range rules {
+		r, err := parse.ParseText(c.words, parse.Options{Family: c.fam})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nrs, err := compile.Rule(r, compile.Options{Table: c.table, Family: c.fam, Counter: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if groups := listBack(t, nrs, c.table); len(groups) != 1 {
+			var got []string
+			for _, g := range groups {
+				got = append(got, g.Rule.String())
+			}
+			t.Errorf("%v: %q (%d nft rules) lists back as %d groups: %q", c.table, c.words, len(nrs), len(groups), got)
+		}
+	}
+	t.Logf("%d rules of one match, each listed back as one group", len(rules))
 }
