@@ -11,8 +11,8 @@ import (
 
 // iptablesChains are the built-in chains of each iptables table, as
 // iptables-nft makes them, with the type and priority it gives each
-// (checked with iptables-nft 1.8.9: nft list ruleset after iptables -t T -A
-// C for every table and chain). The priorities are the kernel's
+// (e2e's TestCreatedChainsAreIptables compares them with the chains
+// iptables and ip6tables -t T -A C make, for every table and chain). The priorities are the kernel's
 // NF_IP_PRI_* values, except security: iptables-nft uses 150 there, not
 // NF_IP_PRI_SECURITY (50).
 var iptablesChains = map[string]map[kernel.Hook]kernel.BaseChain{
