@@ -418,6 +418,40 @@ func cString(b []byte) (string, bool) {
 
 // ExprNames returns the name of each expression of an NFTA_RULE_EXPRESSIONS
 // payload ("ct", "cmp", "match", …), in order.
+// CounterValues returns the packets and bytes of the first counter
+// expression in exprs (an NFTA_RULE_EXPRESSIONS payload, as the kernel
+// dumps it), and whether there is one.
+func CounterValues(exprs []byte) (packets, bytes uint64, ok bool, err error) {
+	es, err := splitExprs(exprs)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	for _, e := range es {
+		if e.name != "counter" {
+			continue
+		}
+		if e.bad != "" {
+			return 0, 0, false, fmt.Errorf("counter: %s", e.bad)
+		}
+		for _, a := range e.attrs {
+			if a.typ != attrCounterBytes && a.typ != attrCounterPackets {
+				continue
+			}
+			if len(a.data) != 8 {
+				return 0, 0, false, fmt.Errorf("counter: attribute %d of %d bytes, want 8", a.typ, len(a.data))
+			}
+			v := binary.BigEndian.Uint64(a.data)
+			if a.typ == attrCounterBytes {
+				bytes = v
+			} else {
+				packets = v
+			}
+		}
+		return packets, bytes, true, nil
+	}
+	return 0, 0, false, nil
+}
+
 func ExprNames(exprs []byte) ([]string, error) {
 	es, err := splitExprs(exprs)
 	if err != nil {

@@ -960,3 +960,26 @@ func ExampleDebugLines() {
 	// [ bitwise reg 1 = ( reg 1 & 0x00000000 0x00000000 0x00000000 0x00000000 ) ^ 0x00000000 0x00000000 0x00000000 0x00000000 ]
 	// [ cmp eq reg 1 0x00000000 0x00000000 0x00000000 0x00000000 ]
 }
+
+// CounterValues finds the counter of a rule, and says when there is none.
+func TestCounterValues(t *testing.T) {
+	r := expr.Rule{Matches: []expr.Match{expr.Ct{Key: expr.CtState, Op: expr.OpAny, Mask: uint32(expr.StateNew)}}, Verdict: expr.Verdict{Kind: expr.VerdictAccept}}
+	without, err := r.Lower(expr.FamilyIP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Counter = true
+	with, err := r.Lower(expr.FamilyIP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, b, ok, err := expr.CounterValues(with); !ok || p != 0 || b != 0 || err != nil {
+		t.Errorf("with a counter: %d %d %v %v", p, b, ok, err)
+	}
+	if _, _, ok, err := expr.CounterValues(without); ok || err != nil {
+		t.Errorf("without a counter: %v %v", ok, err)
+	}
+	if _, _, _, err := expr.CounterValues([]byte{3, 0}); err == nil {
+		t.Errorf("no error for a truncated list")
+	}
+}

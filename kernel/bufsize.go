@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"os"
 
-	"github.com/mdlayher/netlink"
+	"github.com/ctmatch/ctmatch/expr"
 )
 
 // This file sizes the socket buffers of a commit. The kernel processes a
@@ -117,25 +117,16 @@ func echoSize(msg []byte) int {
 			}
 		}
 	}
-	for off := 0; off+4 <= len(b); {
-		l := int(binary.NativeEndian.Uint16(b[off:]))
-		if l < 4 || off+l > len(b) {
-			return n + len(b) // not a list: as much again
-		}
-		if isCounter(b[off+4 : off+l]) {
+	names, err := expr.ExprNames(b)
+	if err != nil {
+		return n + len(b) // not a list: as much again
+	}
+	for _, name := range names {
+		if name == "counter" {
 			n += 2 * 16
 		} else {
 			n += 8
 		}
-		off += align4(l)
 	}
 	return n
-}
-
-// isCounter reports whether an NFTA_LIST_ELEM payload starts with the name
-// "counter".
-func isCounter(elem []byte) bool {
-	const name = "counter\x00"
-	return len(elem) >= 4+len(name) && binary.NativeEndian.Uint16(elem[2:])&^netlink.Nested == attrExprName &&
-		int(binary.NativeEndian.Uint16(elem)) == 4+len(name) && string(elem[4:4+len(name)]) == name
 }

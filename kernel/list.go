@@ -386,7 +386,11 @@ func parseRule(m message) (Rule, error) {
 			r.Position, err = attrU64(a.data)
 		case attrRuleExpressions:
 			r.Exprs = clone(a.data)
-			r.Counter, err = findCounter(a.data)
+			if p, b, ok, cerr := expr.CounterValues(a.data); cerr != nil {
+				err = cerr
+			} else if ok {
+				r.Counter = &Counter{Packets: p, Bytes: b}
+			}
 		case attrRuleUserdata:
 			r.UserData = clone(a.data)
 		}
@@ -395,62 +399,6 @@ func parseRule(m message) (Rule, error) {
 		}
 	}
 	return r, nil
-}
-
-// findCounter returns the values of the first counter expression in an
-// expression list, or nil.
-func findCounter(exprs []byte) (*Counter, error) {
-	elems, err := splitAttrs(exprs, 0)
-	if err != nil {
-		return nil, err
-	}
-	for _, el := range elems {
-		name, data, err := exprNameData(el.data)
-		if err != nil {
-			return nil, err
-		}
-		if name != "counter" {
-			continue
-		}
-		attrs, err := splitAttrs(data, 0)
-		if err != nil {
-			return nil, fmt.Errorf("counter: %w", err)
-		}
-		var ctr Counter
-		for _, a := range attrs {
-			switch a.typ {
-			case attrCounterBytes:
-				ctr.Bytes, err = attrU64(a.data)
-			case attrCounterPackets:
-				ctr.Packets, err = attrU64(a.data)
-			}
-			if err != nil {
-				return nil, fmt.Errorf("counter: %w", err)
-			}
-		}
-		return &ctr, nil
-	}
-	return nil, nil
-}
-
-// exprNameData splits one NFTA_LIST_ELEM into the expression's name and the
-// payload of its NFTA_EXPR_DATA.
-func exprNameData(elem []byte) (string, []byte, error) {
-	attrs, err := splitAttrs(elem, 0)
-	if err != nil {
-		return "", nil, err
-	}
-	var name string
-	var data []byte
-	for _, a := range attrs {
-		switch a.typ {
-		case attrExprName:
-			name = attrString(a.data)
-		case attrExprData:
-			data = a.data
-		}
-	}
-	return name, data, nil
 }
 
 // ruleHandle reads the handle out of an echoed NFT_MSG_NEWRULE.

@@ -67,8 +67,8 @@ func TestRules(t *testing.T) {
 		ae.Nested(attrListElem, func(el *netlink.AttributeEncoder) error {
 			el.String(attrExprName, "counter")
 			el.Nested(attrExprData, func(d *netlink.AttributeEncoder) error {
-				d.Uint64(attrCounterBytes, 1500)
-				d.Uint64(attrCounterPackets, 3)
+				d.Uint64(1, 1500) // NFTA_COUNTER_BYTES
+				d.Uint64(2, 3) // NFTA_COUNTER_PACKETS
 				return nil
 			})
 			return nil

@@ -95,11 +95,9 @@ const (
 	attrGenID = unix.NFTA_GEN_ID // u32
 
 	// Inside NFTA_RULE_EXPRESSIONS.
-	attrListElem       = 1 // NFTA_LIST_ELEM
-	attrExprName       = 1 // NFTA_EXPR_NAME
-	attrExprData       = 2 // NFTA_EXPR_DATA
-	attrCounterBytes   = 1 // NFTA_COUNTER_BYTES: u64
-	attrCounterPackets = 2 // NFTA_COUNTER_PACKETS: u64
+	attrListElem = 1 // NFTA_LIST_ELEM
+	attrExprName = 1 // NFTA_EXPR_NAME
+	attrExprData = 2 // NFTA_EXPR_DATA
 )
 
 // Limits the kernel enforces.
