@@ -14,7 +14,6 @@ import (
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/kernel"
 	"github.com/ctmatch/ctmatch/parse"
-	"golang.org/x/sys/unix"
 )
 
 // Change is one iptables rule to write into a chain: added after a group
@@ -305,8 +304,7 @@ type Batch struct {
 	words   map[int]string      // the words of the changes whose source does not end with them
 	rules   map[int][]expr.Rule // the nft rules of the changes given as Rule
 	created []Created
-	jumps   map[int][]expr.Verdict // the verdicts of the changes with a jump or goto
-	nextID  uint32                 // the last rule ID given
+	nextID  uint32 // the last rule ID given
 	err     error
 	done    bool
 }
@@ -336,7 +334,7 @@ func (a *added) change() *Change {
 
 // Batch starts a batch of changes written with options o.
 func (c *Client) Batch(o ApplyOptions) *Batch {
-	return &Batch{c: c, o: o, planned: map[tableKey]*plannedTable{}, jumps: map[int][]expr.Verdict{}}
+	return &Batch{c: c, o: o, planned: map[tableKey]*plannedTable{}}
 }
 
 // Apply writes changes into the kernel as one transaction: either all of
@@ -531,11 +529,6 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 		v := ch.verdict(k)
 		if v.Kind != expr.VerdictJump && v.Kind != expr.VerdictGoto {
 			continue
-		}
-		if b.jumps[i] == nil {
-			for k := range ch.pieces() {
-				b.jumps[i] = append(b.jumps[i], ch.verdict(k))
-			}
 		}
 		if pt.chains[v.Chain] != nil {
 			continue
@@ -892,45 +885,20 @@ func (b *Batch) ready() error {
 	return nil
 }
 
-// explain adds what the kernel does not say to its refusal of a rule that
-// jumps to a base chain (EOPNOTSUPP at the verdict).
+// explain names, in a kernel error, the change the failing message was
+// sent for (the rules go to the transaction without their sources).
 func (b *Batch) explain(err error) error {
 	var ke *kernel.Error
 	if !errors.As(err, &ke) || ke.Index < 0 || ke.Index >= len(b.msgs) {
 		return err
 	}
-	if m := b.msgs[ke.Index]; m.change < 0 {
-		// A table or chain created for a change: name the change.
-		ke.Source = b.added[m.piece].source
-		return err
-	}
-	ke.Source = b.added[b.msgs[ke.Index].change].source
-	if !errors.Is(err, unix.EOPNOTSUPP) {
-		return err
-	}
 	m := b.msgs[ke.Index]
-	info := &b.added[m.change]
-	vs := b.jumps[int(m.change)]
-	if vs == nil {
-		return err
+	i := int(m.change)
+	if i < 0 {
+		i = int(m.piece) // a table or chain created for change piece
 	}
-	v := vs[m.piece]
-	if v.Kind != expr.VerdictJump && v.Kind != expr.VerdictGoto {
-		return err
-	}
-	if pc := b.planned[tableKey{info.chain.family, info.chain.table}].chains[v.Chain]; pc == nil || pc.base == nil {
-		return err
-	}
-	why := fmt.Sprintf("chain %s is a base chain, and the kernel takes no jump or goto to a base chain: ", v.Chain)
-	reason := strings.Replace(ke.Reason, "the kernel refused the rule's verdict (it takes no jump or goto to a base chain): ", why, 1)
-	if reason == ke.Reason {
-		reason = why + ke.Reason
-	}
-	if ke.Where != "" {
-		reason = ke.Where + ": " + reason
-	}
-	ch := info.change()
-	return &Error{Op: opOf(ch), Object: object(ch.Family, ch.Table, ch.Chain), Source: ch.Source, Index: int(m.change), Err: err, Reason: reason}
+	ke.Source = b.added[i].source
+	return err
 }
 
 // validChange checks what Apply needs of a change, and fills in its

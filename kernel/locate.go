@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"github.com/ctmatch/ctmatch/expr"
 	"strconv"
 )
 
@@ -172,6 +173,9 @@ func (tx *Tx) changeError(i int, r errorReply) *Error {
 			// nf_tables refuses a jump or goto to a base chain, and a
 			// verdict a chain's hook cannot take, with EOPNOTSUPP.
 			e.Reason = "the kernel refused the rule's verdict (it takes no jump or goto to a base chain): " + r.errno.Error()
+			if rule, err := expr.Raise(ch.family, tx.exprs(ch)); err == nil && (rule.Verdict.Kind == expr.VerdictJump || rule.Verdict.Kind == expr.VerdictGoto) {
+				e.Reason = fmt.Sprintf("chain %s is a base chain, and the kernel takes no jump or goto to a base chain: %v", rule.Verdict.Chain, r.errno)
+			}
 		case ch.kind == addRule && (loc.expr >= 0 || loc.attr < 0 || loc.attr == attrRuleExpressions):
 			e.Reason = lacks
 		case ch.kind == addChain:
