@@ -361,7 +361,8 @@ func parseChain(m message) (Chain, error) {
 		if hasPolicy && policy == nfDrop {
 			b.Policy = PolicyDrop
 		} else if hasPolicy && policy != nfAccept {
-			b.Policy = Policy(policy + 2) // shown as policy(N), never mistaken for accept or drop
+			// (The kernel takes no other policy for a chain.)
+			return ch, fmt.Errorf("chain %s policy %d: neither accept nor drop", ch.Name, policy)
 		}
 		ch.Base = b
 	}
