@@ -10,7 +10,10 @@
 // The package is pure: it opens no files or sockets and reads no clock.
 package expr
 
-import "net/netip"
+import (
+	"net/netip"
+	"strconv"
+)
 
 // Family is the address family of an nftables table.
 type Family uint8
@@ -32,7 +35,7 @@ func (f Family) String() string {
 	case FamilyIP6:
 		return "ip6"
 	}
-	return "family(" + itoa(uint64(f)) + ")"
+	return "family(" + strconv.FormatUint(uint64(f), 10) + ")"
 }
 
 // CtKey is a conntrack key of nft's ct expression, with the kernel's NFT_CT_*
@@ -169,18 +172,4 @@ type Rule struct {
 	Matches []Match
 	Counter bool
 	Verdict Verdict
-}
-
-func itoa(v uint64) string {
-	if v == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for v > 0 {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-	}
-	return string(b[i:])
 }

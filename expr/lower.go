@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 
 	"github.com/mdlayher/netlink"
@@ -108,7 +109,7 @@ type InvalidRuleError struct {
 func (e *InvalidRuleError) Error() string {
 	s := "cannot encode rule for an " + e.Family.String() + " table"
 	if e.Match >= 0 {
-		s += ": match " + itoa(uint64(e.Match+1))
+		s += ": match " + strconv.FormatUint(uint64(e.Match+1), 10)
 	}
 	if e.Text != "" {
 		s += " (" + e.Text + ")"

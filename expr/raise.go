@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"strconv"
 )
 
 // This file raises wire expressions back to the IR. It reads three sources
@@ -73,7 +74,7 @@ func (e *NotUnderstoodError) Error() string {
 	if e.Index < 0 {
 		return "not a rule ctmatch understands: " + e.Reason
 	}
-	return "not a rule ctmatch understands: " + e.Expr + " (expression " + itoa(uint64(e.Index+1)) + ": " + e.Reason + ")"
+	return "not a rule ctmatch understands: " + e.Expr + " (expression " + strconv.FormatUint(uint64(e.Index+1), 10) + ": " + e.Reason + ")"
 }
 
 type raiser struct {

@@ -123,7 +123,7 @@ func (v Verdict) appendText(b []byte) []byte {
 		}
 		return append(append(b, word+" "...), v.Chain...)
 	}
-	return appendInvalid(b, "verdict "+itoa(uint64(v.Kind)))
+	return appendInvalid(b, "verdict "+strconv.FormatUint(uint64(v.Kind), 10))
 }
 
 func (n Nfproto) appendText(b []byte) []byte {
@@ -134,7 +134,7 @@ func (n Nfproto) appendText(b []byte) []byte {
 	case FamilyIP6:
 		return append(b, "ipv6"...)
 	}
-	return appendInvalid(b, "family "+itoa(uint64(n.Family)))
+	return appendInvalid(b, "family "+strconv.FormatUint(uint64(n.Family), 10))
 }
 
 func (c Ct) appendText(b []byte) []byte {
@@ -167,7 +167,7 @@ func (c Ct) appendText(b []byte) []byte {
 	case CtSrcIP, CtDstIP, CtSrcIP6, CtDstIP6:
 		return c.appendAddr(appendDir(b, c.Dir))
 	}
-	return appendInvalid(b, "key "+itoa(uint64(c.Key)))
+	return appendInvalid(b, "key "+strconv.FormatUint(uint64(c.Key), 10))
 }
 
 // flagName is the nft name of one bit of a flag key.
@@ -201,7 +201,7 @@ var (
 // "& 0xMASK != 0" or "== 0", which gives nft the same bitwise and cmp.
 func appendFlags(b []byte, op Op, mask uint32, names []flagName) []byte {
 	if op != OpAny && op != OpNone {
-		return appendInvalid(b, "op "+itoa(uint64(op)))
+		return appendInvalid(b, "op "+strconv.FormatUint(uint64(op), 10))
 	}
 	var named uint32
 	for _, n := range names {
@@ -245,7 +245,7 @@ func (c Ct) appendValue(b []byte, val func([]byte, uint32) []byte) []byte {
 	case OpNotRange:
 		return val(append(val(append(b, "!= "...), c.Lo), '-'), c.Hi)
 	}
-	return appendInvalid(b, "op "+itoa(uint64(c.Op)))
+	return appendInvalid(b, "op "+strconv.FormatUint(uint64(c.Op), 10))
 }
 
 func appendUint(b []byte, v uint32) []byte { return strconv.AppendUint(b, uint64(v), 10) }
@@ -295,7 +295,7 @@ func appendDir(b []byte, d Dir) []byte {
 	case DirReply:
 		return append(b, "reply"...)
 	}
-	return appendInvalid(b, "dir "+itoa(uint64(d)))
+	return appendInvalid(b, "dir "+strconv.FormatUint(uint64(d), 10))
 }
 
 // appendAddr writes the rest of an address match, after the direction.
@@ -312,7 +312,7 @@ func (c Ct) appendAddr(b []byte) []byte {
 		b = append(b, "daddr "...)
 	}
 	if c.Op != OpEq && c.Op != OpNeq {
-		return appendInvalid(b, "op "+itoa(uint64(c.Op)))
+		return appendInvalid(b, "op "+strconv.FormatUint(uint64(c.Op), 10))
 	}
 	if !addrOf(c.Addr, v4) || !addrOf(c.AddrMask, v4) {
 		return appendInvalid(b, "address "+c.Addr.String()+" mask "+c.AddrMask.String())
@@ -325,7 +325,7 @@ func (c Ct) appendAddr(b []byte) []byte {
 		}
 		b = c.Addr.AppendTo(b)
 		if n != c.AddrMask.BitLen() {
-			b = append(append(b, '/'), itoa(uint64(n))...)
+			b = append(append(b, '/'), strconv.FormatUint(uint64(n), 10)...)
 		}
 		return b
 	}
