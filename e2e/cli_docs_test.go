@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"flag"
@@ -15,9 +14,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ctmatch/ctmatch/internal/docblock"
 	"github.com/ctmatch/ctmatch/internal/ktest"
 	"github.com/ctmatch/ctmatch/internal/netns"
-	"github.com/ctmatch/ctmatch/internal/shellwords"
 )
 
 var updateDocs = flag.Bool("update", false, "rewrite the session examples of the documentation with what they print now")
@@ -65,102 +64,35 @@ type sessionCmd struct {
 
 // sessions reads the session commands of a Markdown file.
 func sessions(path string) ([]sessionCmd, error) {
-	data, err := os.ReadFile(path)
+	blocks, err := docblock.Blocks(path)
 	if err != nil {
 		return nil, err
 	}
-	var (
-		out   []sessionCmd
-		in    bool
-		block []string
-		start int
-	)
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		switch {
-		case !in && strings.TrimSpace(line) == "```session":
-			in, block, start = true, nil, n+1
-		case in && strings.TrimSpace(line) == "```":
-			in = false
-			cmds, err := parseSession(path, start, block)
-			if err != nil {
-				return nil, err
-			}
-			for i := range cmds {
-				cmds[i].blockStart, cmds[i].blockEnd = start, n
-			}
-			out = append(out, cmds...)
-		case in:
-			block = append(block, line)
-		}
-	}
-	if in {
-		return nil, fmt.Errorf("%s:%d: session block not closed", path, start-1)
-	}
-	return out, sc.Err()
-}
-
-// isCommand reports whether a session line is a command.
-func isCommand(line string) bool {
-	if !strings.HasPrefix(line, "# ") {
-		return false
-	}
-	f := strings.Fields(line[2:])
-	return len(f) > 0 && sessionPrograms[f[0]]
-}
-
-func parseSession(path string, start int, lines []string) ([]sessionCmd, error) {
 	var out []sessionCmd
-	for i := 0; i < len(lines); {
-		where := fmt.Sprintf("%s:%d", path, start+i)
-		if !isCommand(lines[i]) {
-			return nil, fmt.Errorf("%s: expected a command (# ctmatch …), found %q", where, lines[i])
+	for _, b := range blocks {
+		if b.Info != "session" {
+			continue
 		}
-		c := sessionCmd{where: where, line: lines[i][2:]}
-		words, heredoc, err := splitCommand(c.line)
+		cmds, err := docblock.Commands(path, b, "# ", isCommand)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", where, err)
+			return nil, err
 		}
-		c.args = words
-		i++
-		if heredoc != "" {
-			var in strings.Builder
-			for ; i < len(lines) && lines[i] != heredoc; i++ {
-				in.WriteString(lines[i] + "\n")
+		for _, c := range cmds {
+			if c.Echo && c.Status == 0 {
+				return nil, fmt.Errorf("%s: echo $? prints 0: a status other than 0 only", c.Where)
 			}
-			if i == len(lines) {
-				return nil, fmt.Errorf("%s: here-document not ended by %q", where, heredoc)
-			}
-			i++
-			c.stdin = in.String()
-			c.heredoc = strings.Split(in.String()+heredoc, "\n")
+			out = append(out, sessionCmd{where: c.Where, line: c.Line, args: c.Args, stdin: c.Stdin, heredoc: c.Heredoc,
+				want: docblock.Join(c.Output), code: c.Status, blockStart: c.BlockStart, blockEnd: c.BlockEnd})
 		}
-		var output []string
-		for ; i < len(lines) && !isCommand(lines[i]) && lines[i] != "# echo $?"; i++ {
-			output = append(output, lines[i])
-		}
-		if i < len(lines) && lines[i] == "# echo $?" {
-			if i+1 == len(lines) {
-				return nil, fmt.Errorf("%s: echo $? without the status after it", where)
-			}
-			code, err := strconv.Atoi(lines[i+1])
-			if err != nil || code == 0 {
-				return nil, fmt.Errorf("%s: echo $? prints %q, not a status other than 0", where, lines[i+1])
-			}
-			c.code = code
-			i += 2
-		}
-		if len(output) > 0 {
-			c.want = strings.Join(output, "\n") + "\n"
-		}
-		out = append(out, c)
 	}
 	return out, nil
 }
 
-// splitCommand splits a command line as a POSIX shell does (shellwords.Split).
-func splitCommand(s string) (words []string, heredoc string, err error) { return shellwords.Split(s) }
+// isCommand reports whether a session line, after "# ", is a command.
+func isCommand(line string) bool {
+	f := strings.Fields(line)
+	return len(f) > 0 && sessionPrograms[f[0]]
+}
 
 // run runs the command in ns and returns what it printed and its status.
 func (c sessionCmd) run(t *testing.T, bin string, ns *netns.NS) (string, int) {
@@ -234,32 +166,17 @@ func TestCLIDocSessions(t *testing.T) {
 // rewriteSessions writes every session block of path again with the output
 // and status each command gave.
 func rewriteSessions(path string, cmds []sessionCmd, got []string, codes []int) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
+	placed := make([]docblock.Command, len(cmds))
+	for i, c := range cmds {
+		placed[i] = docblock.Command{BlockStart: c.blockStart, BlockEnd: c.blockEnd}
 	}
-	lines := strings.Split(string(data), "\n")
-	for end := len(cmds); end > 0; {
-		start := end - 1
-		for start > 0 && cmds[start-1].blockStart == cmds[end-1].blockStart {
-			start--
+	return docblock.Rewrite(path, placed, func(k int) []string {
+		block := append(append([]string{"# " + cmds[k].line}, cmds[k].heredoc...), docblock.Split(got[k])...)
+		if codes[k] != 0 {
+			block = append(block, "# echo $?", strconv.Itoa(codes[k]))
 		}
-		var block []string
-		for i := start; i < end; i++ {
-			block = append(block, "# "+cmds[i].line)
-			block = append(block, cmds[i].heredoc...)
-			if got[i] != "" {
-				block = append(block, strings.Split(strings.TrimSuffix(got[i], "\n"), "\n")...)
-			}
-			if codes[i] != 0 {
-				block = append(block, "# echo $?", strconv.Itoa(codes[i]))
-			}
-		}
-		first, fence := cmds[start].blockStart-1, cmds[start].blockEnd-1
-		lines = append(lines[:first], append(block, lines[fence:]...)...)
-		end = start
-	}
-	return os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o644)
+		return block
+	})
 }
 
 // The session reader finds the commands, their input, output and status.
@@ -282,10 +199,5 @@ func TestCLIDocSessionsRead(t *testing.T) {
 	}
 	if got, want := withNetns([]string{"add", "rule", "inet", "fw", "input", "--", "-j", "DROP"}), "add rule inet fw input --netns /proc/self/fd/3 -- -j DROP"; strings.Join(got, " ") != want {
 		t.Errorf("withNetns = %q, want %q", got, want)
-	}
-	for _, bad := range []string{"ctmatch list $X", "ctmatch list | cat", "ctmatch list > f", `ctmatch "a$b"`} {
-		if _, _, err := splitCommand(bad); err == nil {
-			t.Errorf("splitCommand(%q) took it", bad)
-		}
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"regexp"
@@ -11,7 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/ctmatch/ctmatch/internal/shellwords"
+	"github.com/ctmatch/ctmatch/internal/docblock"
 )
 
 // The documentation's examples are run, so that they cannot drift from what
@@ -54,127 +53,45 @@ type docExample struct {
 	echo                 bool
 }
 
-var (
-	exitLine = regexp.MustCompile(`^# exit (\d+)$`)
-	fenceRE  = regexp.MustCompile("^(```+|~~~+)")
-)
+var exitLine = regexp.MustCompile(`^# exit (\d+)$`)
 
 // docExamples reads the examples of a Markdown file.
 func docExamples(path string) ([]docExample, error) {
-	f, err := os.Open(path)
+	blocks, err := docblock.Blocks(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	var (
-		out   []docExample
-		fence string   // the open fence, or ""
-		block []string // the lines of the open block
-		start int      // the line of the block's first line
-	)
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		if fence == "" {
-			if m := fenceRE.FindString(line); m != "" {
-				fence, block, start = m, nil, n+1
-			}
-			continue
-		}
-		if strings.HasPrefix(line, fence) && strings.TrimSpace(strings.TrimLeft(line, fence[:1])) == "" {
-			fence = ""
-			if len(block) > 0 && strings.HasPrefix(block[0], "$ ctmatch") {
-				exs, err := parseExampleBlock(path, start, block)
-				if err != nil {
-					return nil, err
-				}
-				for i := range exs {
-					exs[i].blockStart, exs[i].blockEnd = start, n
-				}
-				out = append(out, exs...)
-			}
-			continue
-		}
-		block = append(block, line)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	if fence != "" {
-		return nil, fmt.Errorf("%s:%d: code block not closed", path, start-1)
-	}
-	return out, nil
-}
-
-// parseExampleBlock reads the commands of one example block; its first line
-// is line start of path.
-func parseExampleBlock(path string, start int, lines []string) ([]docExample, error) {
 	var out []docExample
-	for i := 0; i < len(lines); {
-		where := fmt.Sprintf("%s:%d", path, start+i)
-		line := lines[i]
-		if !strings.HasPrefix(line, "$ ") {
-			return nil, fmt.Errorf("%s: expected a command line starting with \"$ \", found %q", where, line)
+	for _, b := range blocks {
+		if len(b.Lines) == 0 || !strings.HasPrefix(b.Lines[0], "$ ctmatch") {
+			continue
 		}
-		cmd := line[2:]
-		if cmd == "echo $?" {
-			return nil, fmt.Errorf("%s: echo $? with no ctmatch command before it", where)
-		}
-		words, heredoc, err := shellSplit(cmd)
+		cmds, err := docblock.Commands(path, b, "$ ", func(string) bool { return true })
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", where, err)
+			return nil, err
 		}
-		if len(words) == 0 || words[0] != "ctmatch" {
-			return nil, fmt.Errorf("%s: an example runs ctmatch, not %q", where, cmd)
-		}
-		ex := docExample{where: where, cmd: cmd, args: words[1:]}
-		i++
-		if heredoc != "" {
-			var in strings.Builder
-			for ; i < len(lines) && lines[i] != heredoc; i++ {
-				in.WriteString(lines[i] + "\n")
+		for _, c := range cmds {
+			if len(c.Args) == 0 || c.Args[0] != "ctmatch" {
+				return nil, fmt.Errorf("%s: an example runs ctmatch, not %q", c.Where, c.Line)
 			}
-			if i == len(lines) {
-				return nil, fmt.Errorf("%s: here-document not ended by %q", where, heredoc)
-			}
-			i++
-			ex.stdin = in.String()
-			ex.heredoc = strings.Split(in.String()+heredoc, "\n")
-		}
-		var output []string
-		for ; i < len(lines) && !strings.HasPrefix(lines[i], "$ "); i++ {
-			output = append(output, lines[i])
-		}
-		if k := len(output) - 1; k >= 0 {
-			if m := exitLine.FindStringSubmatch(output[k]); m != nil {
-				ex.code, _ = strconv.Atoi(m[1])
-				output = output[:k]
-				if ex.code == 0 {
-					return nil, fmt.Errorf("%s: \"# exit 0\" is the default: leave it out", where)
+			ex := docExample{where: c.Where, cmd: c.Line, args: c.Args[1:], stdin: c.Stdin, code: c.Status, echo: c.Echo,
+				blockStart: c.BlockStart, blockEnd: c.BlockEnd, heredoc: c.Heredoc}
+			output := c.Output
+			if k := len(output) - 1; k >= 0 && !c.Echo {
+				if m := exitLine.FindStringSubmatch(output[k]); m != nil {
+					ex.code, _ = strconv.Atoi(m[1])
+					output = output[:k]
+					if ex.code == 0 {
+						return nil, fmt.Errorf("%s: \"# exit 0\" is the default: leave it out", c.Where)
+					}
 				}
 			}
+			ex.want = docblock.Join(output)
+			out = append(out, ex)
 		}
-		if i < len(lines) && lines[i] == "$ echo $?" {
-			if i+1 == len(lines) {
-				return nil, fmt.Errorf("%s:%d: echo $? without the status after it", path, start+i)
-			}
-			code, err := strconv.Atoi(lines[i+1])
-			if err != nil {
-				return nil, fmt.Errorf("%s:%d: echo $? prints %q, not a number", path, start+i+1, lines[i+1])
-			}
-			ex.code, ex.echo = code, true
-			i += 2
-		}
-		if len(output) > 0 {
-			ex.want = strings.Join(output, "\n") + "\n"
-		}
-		out = append(out, ex)
 	}
 	return out, nil
 }
-
-// shellSplit splits a command line as a POSIX shell does (shellwords.Split).
-func shellSplit(s string) (words []string, heredoc string, err error) { return shellwords.Split(s) }
 
 // check runs the example and returns how its output differs, or "".
 func (ex docExample) check() string {
@@ -228,37 +145,22 @@ func TestDocExamples(t *testing.T) {
 // rewriteExamples writes every example block of path again, with the output
 // and exit status each command gives now.
 func rewriteExamples(path string, exs []docExample) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
+	cmds := make([]docblock.Command, len(exs))
+	for i, ex := range exs {
+		cmds[i] = docblock.Command{BlockStart: ex.blockStart, BlockEnd: ex.blockEnd}
 	}
-	lines := strings.Split(string(data), "\n")
-	// From the last block to the first, so that line numbers stay valid.
-	for end := len(exs); end > 0; {
-		start := end - 1
-		for start > 0 && exs[start-1].blockStart == exs[end-1].blockStart {
-			start--
+	return docblock.Rewrite(path, cmds, func(k int) []string {
+		ex := exs[k]
+		got, code := runCombined(ex.args, ex.stdin)
+		block := append(append([]string{"$ " + ex.cmd}, ex.heredoc...), docblock.Split(got)...)
+		switch {
+		case ex.echo:
+			block = append(block, "$ echo $?", strconv.Itoa(code))
+		case code != 0:
+			block = append(block, fmt.Sprintf("# exit %d", code))
 		}
-		var block []string
-		for _, ex := range exs[start:end] {
-			got, code := runCombined(ex.args, ex.stdin)
-			block = append(block, "$ "+ex.cmd)
-			block = append(block, ex.heredoc...)
-			if got != "" {
-				block = append(block, strings.Split(strings.TrimSuffix(got, "\n"), "\n")...)
-			}
-			switch {
-			case ex.echo:
-				block = append(block, "$ echo $?", strconv.Itoa(code))
-			case code != 0:
-				block = append(block, fmt.Sprintf("# exit %d", code))
-			}
-		}
-		first, fence := exs[start].blockStart-1, exs[start].blockEnd-1 // 0-based
-		lines = append(lines[:first], append(block, lines[fence:]...)...)
-		end = start
-	}
-	return os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o644)
+		return block
+	})
 }
 
 // The example checker fails when an example's output or status drifts.
@@ -317,45 +219,5 @@ func TestDocExamplesCanFail(t *testing.T) {
 	got, _ := os.ReadFile(path)
 	if diff := cmp.Diff(strings.SplitAfter(md, "\n"), strings.SplitAfter(string(got), "\n")); diff != "" {
 		t.Errorf("rewriteExamples (-want +got):\n%s", diff)
-	}
-}
-
-func TestShellSplit(t *testing.T) {
-	for _, c := range []struct {
-		in      string
-		words   []string
-		heredoc string
-		bad     bool
-	}{
-		{in: `ctmatch fmt -- -m conntrack --ctstate NEW`, words: []string{"ctmatch", "fmt", "--", "-m", "conntrack", "--ctstate", "NEW"}},
-		{in: `ctmatch fmt -- '-A INPUT -j "x y"'  '' a\ b`, words: []string{"ctmatch", "fmt", "--", `-A INPUT -j "x y"`, "", "a b"}},
-		{in: `ctmatch "a\"b\\c" x"y"'z'`, words: []string{"ctmatch", `a"b\c`, "xyz"}},
-		{in: `ctmatch fmt -- ! --ctstate NEW`, words: []string{"ctmatch", "fmt", "--", "!", "--ctstate", "NEW"}},
-		{in: `ctmatch fmt -f - <<'EOF'`, words: []string{"ctmatch", "fmt", "-f", "-"}, heredoc: "EOF"},
-		{in: `ctmatch fmt -f - <<END`, words: []string{"ctmatch", "fmt", "-f", "-"}, heredoc: "END"},
-		{in: `ctmatch fmt a#b`, words: []string{"ctmatch", "fmt", "a#b"}},
-		{in: `ctmatch fmt '`, bad: true},
-		{in: `ctmatch fmt "`, bad: true},
-		{in: `ctmatch fmt $X`, bad: true},
-		{in: `ctmatch fmt "$X"`, bad: true},
-		{in: `ctmatch fmt -- a | cat`, bad: true},
-		{in: `ctmatch fmt -- a > f`, bad: true},
-		{in: `ctmatch fmt -- a*`, bad: true},
-		{in: `ctmatch fmt # comment`, bad: true},
-		{in: `ctmatch fmt \`, bad: true},
-	} {
-		words, heredoc, err := shellSplit(c.in)
-		if c.bad {
-			if err == nil {
-				t.Errorf("shellSplit(%q) = %q, want an error", c.in, words)
-			}
-			continue
-		}
-		if err != nil || heredoc != c.heredoc {
-			t.Errorf("shellSplit(%q): heredoc %q, error %v; want %q, no error", c.in, heredoc, err, c.heredoc)
-		}
-		if diff := cmp.Diff(c.words, words); diff != "" {
-			t.Errorf("shellSplit(%q) (-want +got):\n%s", c.in, diff)
-		}
 	}
 }
