@@ -3,10 +3,7 @@ package ctmatch
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/kernel"
@@ -39,9 +36,6 @@ type Client struct {
 func Dial(ctx context.Context, o DialOptions) (*Client, error) {
 	c, err := kernel.Dial(ctx, kernel.Options{NetNS: o.NetNS})
 	if err != nil {
-		if o.NetNS != "" && errors.Is(err, unix.EPERM) {
-			return nil, fmt.Errorf("%w (entering another network namespace needs CAP_SYS_ADMIN)", err)
-		}
 		return nil, err
 	}
 	return &Client{c: kernelConn{c}}, nil

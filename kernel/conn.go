@@ -73,6 +73,9 @@ func Dial(ctx context.Context, opts Options) (*Conn, error) {
 		if opts.NetNS != "" {
 			e.Object += " in " + opts.NetNS
 		}
+		if fd != 0 && errors.Is(err, unix.EPERM) {
+			e.Reason = err.Error() + " (entering another network namespace needs CAP_SYS_ADMIN)"
+		}
 		return nil, e
 	}
 	return newConn(s), nil
