@@ -472,7 +472,7 @@ func TestList(t *testing.T) {
 	if g.Counter == nil || *g.Counter != (kernel.Counter{Packets: 7, Bytes: 700}) {
 		t.Errorf("summed counter %+v, want 7 packets, 700 bytes", g.Counter)
 	}
-	if x := l.Tables[0].Chains[0].Groups[1]; x.Rule != nil || x.Err == nil || len(x.Pieces[0].Debug) != 1 {
+	if x := l.Tables[0].Chains[0].Groups[1]; x.Rule != nil || x.Err == nil || len(x.Pieces[0].DebugLines()) != 1 {
 		t.Errorf("the xt rule: %+v, want not understood, with its debug line", x)
 	}
 

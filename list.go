@@ -68,6 +68,13 @@ type ListedGroup struct {
 	Err error
 }
 
+// DebugLines returns the piece's expressions as libnftnl's debug lines (as
+// many as can be read).
+func (p Piece) DebugLines() []string {
+	lines, _ := expr.DebugLines(p.Exprs)
+	return lines
+}
+
 // Piece is one nft rule as the kernel lists it.
 type Piece struct {
 	Handle uint64
@@ -76,9 +83,8 @@ type Piece struct {
 	Raised   bool
 	raiseErr error // why Raise refused the rule
 	// Exprs are the expressions as the kernel dumped them
-	// (NFTA_RULE_EXPRESSIONS); Debug the same as libnftnl debug lines.
+	// (NFTA_RULE_EXPRESSIONS); DebugLines renders them.
 	Exprs []byte
-	Debug []string
 	// Counter is the value of the rule's counter, nil when it has none.
 	Counter *kernel.Counter
 	// Comment is nft's comment; Group the ctmatch group record, nil when
@@ -168,7 +174,6 @@ func groupRules(f expr.Family, rules []kernel.Rule) []ListedGroup {
 	pieces := make([]Piece, len(rules))
 	for i, r := range rules {
 		p := Piece{Handle: r.Handle, Exprs: r.Exprs, Counter: r.Counter}
-		p.Debug, _ = expr.DebugLines(r.Exprs)
 		p.Rule, p.raiseErr = expr.Raise(f, r.Exprs)
 		p.Raised = p.raiseErr == nil
 		comment, g, err := expr.ParseUserData(r.UserData)

@@ -76,7 +76,7 @@ func writeNotDecompiled(w *bufio.Writer, indent string, g ListedGroup) {
 	reason := notDecompiledReason(g)
 	for _, p := range g.Pieces {
 		fmt.Fprintf(w, "%s# not decompiled: handle %d: %s\n", indent, p.Handle, reason)
-		for _, d := range p.Debug {
+		for _, d := range p.DebugLines() {
 			fmt.Fprintf(w, "%s#   %s\n", indent, d)
 		}
 	}
@@ -207,7 +207,7 @@ func writeBytecodeTable(w *bufio.Writer, t ListedTable, o ListText) {
 				if g.Rule == nil {
 					fmt.Fprintf(w, "  # not decompiled: %s\n", notDecompiledReason(g))
 				}
-				for _, d := range p.Debug {
+				for _, d := range p.DebugLines() {
 					fmt.Fprintf(w, "  %s\n", d)
 				}
 				fmt.Fprintln(w)
