@@ -10,7 +10,6 @@ import (
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/internal/goldens"
 	"github.com/ctmatch/ctmatch/internal/ktest"
-	"github.com/ctmatch/ctmatch/internal/nftwire"
 	"github.com/ctmatch/ctmatch/kernel"
 	"github.com/ctmatch/ctmatch/parse"
 )
@@ -116,20 +115,11 @@ func TestKernelBytesMatchNft(t *testing.T) {
 					t.Fatal(err)
 				}
 				tx.AddRule(table, "t", "ours", kernel.RuleSpec{Exprs: b, Source: c.name})
-				text, pre := c.hand[i], ""
-				if table == expr.FamilyInet {
-					pre = "meta nfproto ipv4 "
-					if c.family == parse.IPv6 {
-						pre = "meta nfproto ipv6 "
-					}
-				}
-				skip := 0
-				if strings.Contains(text, "proto-") && !strings.Contains(text, "protocol 6 ") && !strings.Contains(text, "protocol tcp ") {
-					pre += "ct original protocol 6 "
-					skip = 2
+				text, skip := handRule(table, c.family, c.hand[i])
+				if skip > 0 {
 					ported++
 				}
-				script.WriteString("add rule " + table.String() + " t hand " + pre + text + "\n")
+				script.WriteString("add rule " + table.String() + " t hand " + text + "\n")
 				all = append(all, loaded{c.name, nr, skip})
 			}
 		}
@@ -137,41 +127,13 @@ func TestKernelBytesMatchNft(t *testing.T) {
 			t.Fatalf("%v: load ctmatch's rules: %v", table, err)
 		}
 		ktest.Run(t, ns, script.String(), "nft", "-f", "-")
-		var ours, hand []nftwire.Rule
-		if err := ns.Do(func() error {
-			var err error
-			if ours, err = nftwire.GetRules(uint8(table), "t", "ours"); err != nil {
-				return err
-			}
-			hand, err = nftwire.GetRules(uint8(table), "t", "hand")
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
+		ours, hand := dumpChain(t, ns, table, "t", "ours"), dumpChain(t, ns, table, "t", "hand")
 		if len(ours) != len(all) || len(hand) != len(all) {
 			t.Fatalf("%v: %d and %d rules dumped, want %d", table, len(ours), len(hand), len(all))
 		}
 		for i, l := range all {
-			a := listElems(t, ours[i].Exprs)
-			b := listElems(t, hand[i].Exprs)
-			if len(a) == 0 {
-				t.Errorf("%v %s: the kernel holds no expressions for %q", table, l.name, l.rule.String())
-			}
-			nf := 0
-			if table == expr.FamilyInet {
-				nf = 2
-			}
-			if l.skipPre > 0 {
-				b = append(b[:nf:nf], b[nf+l.skipPre:]...)
-			}
-			if len(a) != len(b) {
-				t.Errorf("%v %s: %q: %d expressions, nft's %d", table, l.name, l.rule.String(), len(a), len(b))
-				continue
-			}
-			for k := range a {
-				if string(a[k]) != string(b[k]) {
-					t.Errorf("%v %s: %q: expression %d differs in the kernel:\nctmatch % x\nnft     % x", table, l.name, l.rule.String(), k+1, a[k], b[k])
-				}
+			if d := sameDump(t, table, ours[i].Exprs, hand[i].Exprs, l.skipPre); d != "" {
+				t.Errorf("%v %s: %q: %s", table, l.name, l.rule.String(), d)
 			}
 			checked++
 		}
