@@ -13,10 +13,12 @@
 package ktest
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ctmatch/ctmatch/internal/netns"
 )
@@ -70,10 +72,16 @@ func Run(t testing.TB, ns *netns.NS, stdin string, name string, args ...string) 
 	return out
 }
 
+// ExecTimeout bounds every command Exec runs: a tool that hangs fails its
+// test instead of the whole run.
+const ExecTimeout = 2 * time.Minute
+
 // Exec runs name with args inside ns, with stdin as its standard input, and
 // returns its standard output and standard error.
 func Exec(ns *netns.NS, stdin string, name string, args ...string) (stdout, stderr string, err error) {
-	cmd := ns.Command(name, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), ExecTimeout)
+	defer cancel()
+	cmd := ns.CommandContext(ctx, name, args...)
 	var o, e strings.Builder
 	cmd.Stdout, cmd.Stderr = &o, &e
 	if stdin != "" {

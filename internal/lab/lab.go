@@ -325,8 +325,7 @@ func command(ns, other *netns.NS, stdin string, name string, args ...string) (st
 func commandOutput(ns, other *netns.NS, stdin string, name string, args ...string) (stdout, stderr string, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), CommandTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "nsenter", append([]string{"--net=/proc/self/fd/3", "--", name}, args...)...)
-	cmd.ExtraFiles = []*os.File{ns.File()}
+	cmd := ns.CommandContext(ctx, name, args...)
 	if other != nil {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, other.File())
 	}

@@ -10,6 +10,7 @@
 package netns
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -87,7 +88,12 @@ func (ns *NS) Do(fn func() error) error {
 // Command returns a command that runs name with args inside the namespace,
 // through nsenter(1) with the namespace passed as the child's descriptor 3.
 func (ns *NS) Command(name string, args ...string) *exec.Cmd {
-	cmd := exec.Command("nsenter", append([]string{"--net=/proc/self/fd/3", "--", name}, args...)...)
+	return ns.CommandContext(context.Background(), name, args...)
+}
+
+// CommandContext is Command, killed when ctx is done.
+func (ns *NS) CommandContext(ctx context.Context, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, "nsenter", append([]string{"--net=/proc/self/fd/3", "--", name}, args...)...)
 	cmd.ExtraFiles = []*os.File{ns.f}
 	return cmd
 }
