@@ -2,7 +2,6 @@ package ctmatch
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/internal/ktest"
 	"github.com/ctmatch/ctmatch/internal/netns"
+	"github.com/ctmatch/ctmatch/internal/nftwire"
 	"github.com/ctmatch/ctmatch/kernel"
 )
 
@@ -34,22 +34,10 @@ func kernelClient(t *testing.T) (*netns.NS, *Client) {
 // ctKey255 is an expression list of one ct load of key 255, which the
 // kernel refuses with EOPNOTSUPP: a change only the kernel can refuse.
 func ctKey255() []byte {
-	ae := netlink.NewAttributeEncoder()
-	ae.ByteOrder = binary.BigEndian
-	ae.Nested(1, func(el *netlink.AttributeEncoder) error { // NFTA_LIST_ELEM
-		el.String(1, "ct")
-		el.Nested(2, func(d *netlink.AttributeEncoder) error {
-			d.Uint32(1, 1)   // NFTA_CT_DREG
-			d.Uint32(2, 255) // NFTA_CT_KEY
-			return nil
-		})
-		return nil
+	return nftwire.Expr("ct", func(d *netlink.AttributeEncoder) {
+		d.Uint32(1, 1)   // NFTA_CT_DREG
+		d.Uint32(2, 255) // NFTA_CT_KEY
 	})
-	b, err := ae.Encode()
-	if err != nil {
-		panic(err)
-	}
-	return b
 }
 
 // Apply is atomic: 1,000 changes, as from a file, the 700th of which the

@@ -2,7 +2,6 @@ package ctmatch
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -13,6 +12,7 @@ import (
 	"github.com/mdlayher/netlink"
 
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/nftwire"
 	"github.com/ctmatch/ctmatch/kernel"
 	"github.com/ctmatch/ctmatch/parse"
 )
@@ -40,22 +40,10 @@ func lowered(t testing.TB, r *Rule) [][]byte {
 // xtRule is an expression list with an xt match, as iptables-nft writes
 // -m conntrack (the match's blob left out).
 func xtRule() []byte {
-	ae := netlink.NewAttributeEncoder()
-	ae.ByteOrder = binary.BigEndian
-	ae.Nested(1, func(el *netlink.AttributeEncoder) error {
-		el.String(1, "match")
-		el.Nested(2, func(d *netlink.AttributeEncoder) error {
-			d.String(1, "conntrack")
-			d.Uint32(2, 3)
-			return nil
-		})
-		return nil
+	return nftwire.Expr("match", func(d *netlink.AttributeEncoder) {
+		d.String(1, "conntrack") // NFTA_MATCH_NAME
+		d.Uint32(2, 3)           // NFTA_MATCH_REV
 	})
-	b, err := ae.Encode()
-	if err != nil {
-		panic(err)
-	}
-	return b
 }
 
 // chainOrder returns, for each rule of the fake chain, "ID.INDEX/COUNT" of

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/binary"
 	"net"
 	"net/netip"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/internal/ktest"
 	"github.com/ctmatch/ctmatch/internal/netns"
+	"github.com/ctmatch/ctmatch/internal/nftwire"
 	"github.com/ctmatch/ctmatch/kernel"
 )
 
@@ -47,22 +47,10 @@ func kernelComment(s string) []byte {
 // kernelCtExprs is an expression list of one ct load of key, written by
 // hand: the kernel refuses key 255 with EOPNOTSUPP.
 func kernelCtExprs(key uint32) []byte {
-	ae := netlink.NewAttributeEncoder()
-	ae.ByteOrder = binary.BigEndian
-	ae.Nested(1, func(el *netlink.AttributeEncoder) error { // NFTA_LIST_ELEM
-		el.String(1, "ct")                                     // NFTA_EXPR_NAME
-		el.Nested(2, func(d *netlink.AttributeEncoder) error { // NFTA_EXPR_DATA
-			d.Uint32(1, 1)   // NFTA_CT_DREG: NFT_REG_1
-			d.Uint32(2, key) // NFTA_CT_KEY
-			return nil
-		})
-		return nil
+	return nftwire.Expr("ct", func(d *netlink.AttributeEncoder) {
+		d.Uint32(1, 1)   // NFTA_CT_DREG: NFT_REG_1
+		d.Uint32(2, key) // NFTA_CT_KEY
 	})
-	b, err := ae.Encode()
-	if err != nil {
-		panic(err)
-	}
-	return b
 }
 
 var addrCmp = cmp.Comparer(func(a, b netip.Addr) bool { return a == b })

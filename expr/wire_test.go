@@ -17,6 +17,7 @@ import (
 	"github.com/mdlayher/netlink"
 
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/nftwire"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -292,21 +293,7 @@ func TestLowerFresh(t *testing.T) {
 
 // wexpr builds one NFTA_LIST_ELEM.
 func wexpr(name string, attrs func(ae *netlink.AttributeEncoder)) []byte {
-	ae := netlink.NewAttributeEncoder()
-	ae.ByteOrder = binary.BigEndian
-	ae.Nested(1, func(el *netlink.AttributeEncoder) error {
-		el.String(1, name)
-		el.Nested(2, func(d *netlink.AttributeEncoder) error {
-			attrs(d)
-			return nil
-		})
-		return nil
-	})
-	b, err := ae.Encode()
-	if err != nil {
-		panic(err)
-	}
-	return b
+	return nftwire.Expr(name, attrs)
 }
 
 func data(ae *netlink.AttributeEncoder, typ uint16, v []byte) {

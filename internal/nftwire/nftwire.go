@@ -120,3 +120,25 @@ func parseRule(b []byte) (Rule, error) {
 	}
 	return r, nil
 }
+
+// Expr builds one expression of an expression list (an NFTA_LIST_ELEM
+// holding its name and, written by data, its NFTA_EXPR_DATA) with
+// mdlayher/netlink's encoder, independently of ctmatch's own: for tests that
+// need an expression written by hand, such as one the kernel refuses.
+func Expr(name string, data func(ae *netlink.AttributeEncoder)) []byte {
+	ae := netlink.NewAttributeEncoder()
+	ae.ByteOrder = binary.BigEndian
+	ae.Nested(1, func(el *netlink.AttributeEncoder) error { // NFTA_LIST_ELEM
+		el.String(1, name)                                     // NFTA_EXPR_NAME
+		el.Nested(2, func(d *netlink.AttributeEncoder) error { // NFTA_EXPR_DATA
+			data(d)
+			return nil
+		})
+		return nil
+	})
+	b, err := ae.Encode()
+	if err != nil {
+		panic(err) // only an attribute over 64 KiB fails
+	}
+	return b
+}
