@@ -445,7 +445,7 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 			return readErr(err)
 		}
 		if !b.o.Force {
-			why, err := iptablesOwned(ctx, b.c.c, pt.t, chains)
+			why, err := iptablesOwned(ctx, b.c.c, pt.t, chains, b.o.Create)
 			if err != nil {
 				return readErr(err)
 			}
@@ -783,7 +783,7 @@ func (b *Batch) current(ctx context.Context) error {
 			return b.commitError(err, "")
 		}
 		if !b.o.Force {
-			if why, err := iptablesOwned(ctx, b.c.c, pt.t, chains); err != nil {
+			if why, err := iptablesOwned(ctx, b.c.c, pt.t, chains, b.o.Create); err != nil {
 				return b.commitError(err, "")
 			} else if why != "" {
 				return changed(name + " (" + why + ")")

@@ -45,6 +45,9 @@ func ExampleClient_Apply() {
 	case err != nil:
 		log.Fatal(err) // e.g. add rule inet fw input (…): get generation: operation not permitted (needs CAP_NET_ADMIN)
 	}
+	for _, w := range res.Warnings() {
+		log.Printf("warning: %s (%s)", w.Reason, w.Hint) // e.g. a created table ip filter, which iptables-nft reads
+	}
 	for _, ch := range res.Changes {
 		fmt.Println("group", ch.Group.ID, "handles", ch.Handles)
 	}

@@ -46,6 +46,12 @@ func xtRule() []byte {
 	})
 }
 
+// nftComment is rule userdata as nft writes it for comment c: its comment
+// record alone (type 0, NUL-terminated), no ctmatch group record.
+func nftComment(c string) []byte {
+	return append(append([]byte{0, byte(len(c) + 1)}, c...), 0)
+}
+
 // chainOrder returns, for each rule of the fake chain, "ID.INDEX/COUNT" of
 // its group record, or "-" for a rule without one.
 func chainOrder(t *testing.T, c *fakeChain) []string {
@@ -192,40 +198,72 @@ func TestApplyCreateErrors(t *testing.T) {
 	}
 }
 
-// A table that looks like iptables-nft's is refused unless Force; a table
-// ctmatch made is never refused, whatever its name.
+// A table that looks like iptables-nft's is refused unless Force, in every
+// shape iptables-nft leaves (it marks its tables in no other way); a table
+// ctmatch made is never refused, whatever its name; a table whose chains
+// are all base chains iptables-nft does not make is not, but with Create.
 func TestApplyIptablesTables(t *testing.T) {
 	ctx := context.Background()
 	owned, err := expr.TableUserData("")
 	if err != nil {
 		t.Fatal(err)
 	}
+	input := &kernel.BaseChain{Type: "filter", Hook: kernel.HookInput}
+	native := lowered(t, translate(t, expr.FamilyIP, "-m conntrack --ctstate NEW -j ACCEPT"))[0]
 	for _, tc := range []struct {
 		name    string
 		fam     expr.Family
 		table   string
 		chain   string // written into; INPUT when empty
+		create  bool
 		setup   func(f *fakeConn, tb *fakeTable)
 		refused string // what the error says, "" when not refused
 	}{
 		{name: "built-in chain", fam: expr.FamilyIP, table: "filter", setup: func(f *fakeConn, tb *fakeTable) {
-			tb.addChain("INPUT", &kernel.BaseChain{Type: "filter", Hook: kernel.HookInput})
+			tb.addChain("INPUT", input)
 		}, refused: "it has iptables' built-in chain INPUT"},
-		{name: "xt match", fam: expr.FamilyIP6, table: "nat", chain: "mine", setup: func(f *fakeConn, tb *fakeTable) {
-			f.addRule(tb.addChain("mine", nil), xtRule(), nil, nil)
-		}, refused: "rule handle 101 in chain mine uses an xt match"},
+		{name: "built-in chain of nat", fam: expr.FamilyIP6, table: "nat", chain: "mine", setup: func(f *fakeConn, tb *fakeTable) {
+			tb.addChain("mine", &kernel.BaseChain{Type: "nat", Hook: kernel.HookPrerouting, Priority: 0})
+			tb.addChain("POSTROUTING", &kernel.BaseChain{Type: "nat", Hook: kernel.HookPostrouting, Priority: 100})
+		}, refused: "it has iptables' built-in chain POSTROUTING"},
+		// iptables -N FOO; iptables -A FOO -s 10.0.0.1 -j ACCEPT: a user
+		// chain with a native rule, and nothing else.
+		{name: "user chain only", fam: expr.FamilyIP, table: "filter", chain: "FOO", setup: func(f *fakeConn, tb *fakeTable) {
+			f.addRule(tb.addChain("FOO", nil), native, nil, nil)
+		}, refused: "it has the regular chain FOO, which iptables lists as a user-defined chain"},
+		{name: "regular chain named INPUT", fam: expr.FamilyIP, table: "security", setup: func(f *fakeConn, tb *fakeTable) {
+			tb.addChain("INPUT", nil)
+		}, refused: "it has the regular chain INPUT"},
+		// iptables -N FOO; iptables -X FOO leaves the table empty.
+		{name: "no chains", fam: expr.FamilyIP, table: "filter", create: true, setup: func(f *fakeConn, tb *fakeTable) {},
+			refused: "it has no chains, as iptables -F and -X leave iptables-nft's tables"},
+		{name: "xt match in a base chain of another priority", fam: expr.FamilyIP6, table: "mangle", chain: "mine", setup: func(f *fakeConn, tb *fakeTable) {
+			f.addRule(tb.addChain("mine", &kernel.BaseChain{Type: "filter", Hook: kernel.HookForward, Priority: -151}), native, nil, nil)
+			f.addRule(tb.chain("mine"), xtRule(), nil, nil)
+		}, refused: "rule handle 102 in chain mine uses an xt match"},
+		// nft add chain ip filter input { type filter hook input priority
+		// 0; }: iptables-nft leaves the chain out of its listing.
+		{name: "base chains iptables-nft does not make", fam: expr.FamilyIP, table: "filter", chain: "input", setup: func(f *fakeConn, tb *fakeTable) {
+			f.addRule(tb.addChain("input", input), native, nil, nil)
+			tb.addChain("INPUT", &kernel.BaseChain{Type: "filter", Hook: kernel.HookInput, Priority: 10})
+			tb.addChain("OUTPUT", &kernel.BaseChain{Type: "route", Hook: kernel.HookOutput})
+		}},
+		{name: "base chains iptables-nft does not make, with Create", fam: expr.FamilyIP, table: "filter", chain: "input", create: true, setup: func(f *fakeConn, tb *fakeTable) {
+			tb.addChain("input", input)
+		}, refused: "iptables-nft reads every ip table named filter, and would read a chain that --create adds to it"},
 		{name: "ctmatch's own filter", fam: expr.FamilyIP, table: "filter", setup: func(f *fakeConn, tb *fakeTable) {
 			tb.t.UserData = owned
-			tb.addChain("INPUT", &kernel.BaseChain{Type: "filter", Hook: kernel.HookInput})
+			tb.addChain("INPUT", input)
+			tb.addChain("FOO", nil)
 		}},
 		{name: "inet filter", fam: expr.FamilyInet, table: "filter", setup: func(f *fakeConn, tb *fakeTable) {
-			tb.addChain("INPUT", &kernel.BaseChain{Type: "filter", Hook: kernel.HookInput})
+			tb.addChain("INPUT", input)
 		}},
 		{name: "not an iptables table name", fam: expr.FamilyIP, table: "fw", setup: func(f *fakeConn, tb *fakeTable) {
-			tb.addChain("INPUT", &kernel.BaseChain{Type: "filter", Hook: kernel.HookInput})
+			tb.addChain("INPUT", input)
 		}},
 		{name: "a chain named like another table's", fam: expr.FamilyIP, table: "raw", setup: func(f *fakeConn, tb *fakeTable) {
-			tb.addChain("INPUT", &kernel.BaseChain{Type: "filter", Hook: kernel.HookInput})
+			tb.addChain("INPUT", input)
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -235,18 +273,18 @@ func TestApplyIptablesTables(t *testing.T) {
 			if tc.chain == "" {
 				tc.chain = "INPUT"
 			}
-			if tb.chain(tc.chain) == nil {
+			if tb.chain(tc.chain) == nil && !tc.create {
 				tb.addChain(tc.chain, nil)
 			}
 			ch := []Change{{Family: tc.fam, Table: tc.table, Chain: tc.chain, Rule: translate(t, tc.fam, "-m conntrack --ctstate NEW")}}
-			_, err := f.client().Apply(ctx, ch, ApplyOptions{})
+			_, err := f.client().Apply(ctx, ch, ApplyOptions{Create: tc.create})
 			if tc.refused == "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
 				}
 				return
 			}
-			if !errors.Is(err, ErrIptablesTable) || !strings.Contains(err.Error(), tc.refused) ||
+			if !errors.Is(err, ErrIptablesTable) || !strings.Contains(err.Error(), "looks like iptables-nft's own ("+tc.refused) ||
 				!strings.Contains(err.Error(), "iptables -S and -L fail and iptables-save leaves the table out (a comment in its place, exit status 0)") ||
 				!strings.Contains(err.Error(), "--force") {
 				t.Fatalf("error %v, want ErrIptablesTable saying %q, why, and --force", err, tc.refused)
@@ -254,10 +292,50 @@ func TestApplyIptablesTables(t *testing.T) {
 			if f.commits != 0 {
 				t.Fatal("something was sent")
 			}
-			if _, err := f.client().Apply(ctx, ch, ApplyOptions{Force: true}); err != nil {
+			if _, err := f.client().Apply(ctx, ch, ApplyOptions{Create: tc.create, Force: true}); err != nil {
 				t.Fatalf("with Force: %v", err)
 			}
 		})
+	}
+}
+
+// Creating a table that iptables-nft reads as its own warns, with the
+// fact and a hint apart; other tables and chains do not.
+func TestApplyWarnings(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		fam   expr.Family
+		table string
+		warn  bool
+	}{
+		{expr.FamilyIP, "filter", true},
+		{expr.FamilyIP6, "raw", true},
+		{expr.FamilyInet, "filter", false},
+		{expr.FamilyIP, "fw", false},
+	} {
+		f := newFakeConn()
+		ch := []Change{{Family: tc.fam, Table: tc.table, Chain: "INPUT", Rule: translate(t, tc.fam, "-m conntrack --ctstate NEW")}}
+		for _, check := range []bool{true, false} {
+			res, err := f.client().Apply(ctx, ch, ApplyOptions{Create: true, Check: check})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []Warning
+			if tc.warn {
+				obj := object(tc.fam, tc.table)
+				want = []Warning{{Object: obj,
+					Reason: "table " + obj + " is named like an iptables table, and iptables-nft reads every " + tc.fam.String() + " table of that name as its own: with native rules in it, iptables -S and -L fail on it and iptables-save leaves it out",
+					Hint:   "if iptables is used on this host, write into a table of another name (ctmatch add rule " + tc.fam.String() + " fw input --create …)"}}
+			}
+			if diff := cmp.Diff(want, res.Warnings()); diff != "" {
+				t.Errorf("%v %s (check %v): warnings (-want +got):\n%s", tc.fam, tc.table, check, diff)
+			}
+		}
+		// Once the table is there, nothing is created: no warning.
+		res, err := f.client().Apply(ctx, ch, ApplyOptions{Create: true})
+		if err != nil || len(res.Warnings()) != 0 {
+			t.Errorf("%v %s again: %v, warnings %+v", tc.fam, tc.table, err, res.Warnings())
+		}
 	}
 }
 
@@ -380,10 +458,12 @@ func TestDelete(t *testing.T) {
 	}
 	single := f.addRule(ch, lowered(t, translate(t, fam, "-m conntrack --ctstate INVALID -j DROP"))[0], nil, nil)
 	// Two rules without records that one iptables rule compiles to (as nft
-	// loads translate's output): a group by their shape.
+	// loads translate's output, or as someone writes them by hand, each
+	// with its comment): nothing says they are one rule's pieces, so each
+	// is deleted alone.
 	var shaped []uint64
-	for _, b := range lowered(t, translate(t, fam, "-m conntrack ! --ctstate SNAT -j DROP")) {
-		shaped = append(shaped, f.addRule(ch, b, nil, nil))
+	for i, b := range lowered(t, translate(t, fam, "-m conntrack ! --ctstate SNAT -j DROP")) {
+		shaped = append(shaped, f.addRule(ch, b, nftComment(fmt.Sprintf("by hand %d", i)), nil))
 	}
 	xt := f.addRule(ch, xtRule(), nil, nil)
 
@@ -398,7 +478,8 @@ func TestDelete(t *testing.T) {
 		words  string
 	}{
 		{hs[1], hs, "-m conntrack --ctstate NEW,DNAT -j ACCEPT"},
-		{shaped[0], shaped, "-m conntrack ! --ctstate SNAT -j DROP"},
+		{shaped[0], shaped[:1], "-m conntrack --ctstate INVALID,UNTRACKED -j DROP"},
+		{shaped[1], shaped[1:], "-m conntrack ! --ctstate SNAT -m conntrack ! --ctstatus NONE -j DROP"},
 		{single, []uint64{single}, "-m conntrack --ctstate INVALID -j DROP"},
 		{xt, []uint64{xt}, ""},
 	} {
@@ -424,6 +505,53 @@ func TestDelete(t *testing.T) {
 	_, err = c.Delete(ctx, fam, "fw", "in", hs[0], DeleteOptions{})
 	if !errors.Is(err, ErrNoRule) || err.Error() != fmt.Sprintf("delete rule ip fw in handle %d: no rule with handle %d in chain ip fw in (ctmatch list chain ip fw in -a shows the handles)", hs[0], hs[0]) {
 		t.Errorf("delete of a handle that is gone: %v", err)
+	}
+}
+
+// Delete refuses iptables-nft's tables unless Force.
+func TestDeleteIptablesTables(t *testing.T) {
+	ctx := context.Background()
+	const fam = expr.FamilyIP
+	f := newFakeConn()
+	ch := f.addTable(fam, "filter", nil).addChain("FOO", nil)
+	h := f.addRule(ch, lowered(t, translate(t, fam, "-m conntrack --ctstate INVALID -j DROP"))[0], nil, nil)
+	_, err := f.client().Delete(ctx, fam, "filter", "FOO", h, DeleteOptions{})
+	want := "delete rule ip filter FOO: table ip filter looks like iptables-nft's own (it has the regular chain FOO, which iptables lists as a user-defined chain), and its rules are iptables' to delete (iptables -D); use --force to delete from it anyway"
+	if !errors.Is(err, ErrIptablesTable) || err.Error() != want {
+		t.Fatalf("error:\n got %v\nwant %s", err, want)
+	}
+	if f.commits+f.checks != 0 || len(ch.rules) != 1 {
+		t.Fatal("something was sent")
+	}
+	res, err := f.client().Delete(ctx, fam, "filter", "FOO", h, DeleteOptions{Force: true})
+	if err != nil || len(res.Handles) != 1 || len(f.table(fam, "filter").chain("FOO").rules) != 0 {
+		t.Fatalf("with Force: %v, %+v", err, res)
+	}
+}
+
+// Rules without a group record list as one group each, with their own
+// counters, though one iptables rule compiles to them.
+func TestListWithoutRecords(t *testing.T) {
+	const fam = expr.FamilyIP
+	f := newFakeConn()
+	ch := f.addTable(fam, "fw", nil).addChain("in", nil)
+	for i, b := range lowered(t, translate(t, fam, "-m conntrack --ctstate NEW,DNAT -j ACCEPT")) {
+		f.addRule(ch, b, nftComment(fmt.Sprintf("rule %d", i)), &kernel.Counter{Packets: uint64(1 + i), Bytes: uint64(100 + 100*i)})
+	}
+	l, err := f.client().List(context.Background(), Scope{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, g := range l.Tables[0].Chains[0].Groups {
+		got = append(got, fmt.Sprintf("%s %v %s %+v", Words(g.Rule), g.Handles(), g.Pieces[0].Comment, *g.Counter))
+	}
+	want := []string{
+		"-m conntrack --ctstate NEW -j ACCEPT [101] rule 0 {Packets:1 Bytes:100}",
+		"-m conntrack ! --ctstate NEW -m conntrack --ctstate DNAT -j ACCEPT [102] rule 1 {Packets:2 Bytes:200}",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("groups (-want +got):\n%s", diff)
 	}
 }
 

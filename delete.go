@@ -12,6 +12,9 @@ import (
 type DeleteOptions struct {
 	// Check has the kernel validate the deletion without applying it.
 	Check bool
+	// Force deletes from a table that looks like iptables-nft's own
+	// (ErrIptablesTable without it).
+	Force bool
 }
 
 // Deleted is what Delete did.
@@ -35,9 +38,11 @@ type Deleted struct {
 // iptables rule, or ctmatch does not understand it) is deleted alone.
 //
 // A group is what List shows as one ListedGroup: the pieces ctmatch's
-// group record ties together, or, for rules without a record (such as
-// ctmatch translate's output loaded by nft), a run of rules that one
-// iptables rule compiles to.
+// group record ties together. A rule without a record (ctmatch translate's
+// output loaded by nft, a rule written by hand) is a group of its own.
+//
+// A table that looks like iptables-nft's own (see Apply) is refused with
+// ErrIptablesTable unless o.Force: its rules are iptables' to delete.
 //
 // Like Apply, Delete reads the chain at a generation the transaction is
 // checked against: a concurrent change makes the kernel refuse it.
@@ -50,6 +55,11 @@ func (c *Client) Delete(ctx context.Context, f expr.Family, table, chain string,
 	gen, err := c.c.Generation(ctx)
 	if err != nil {
 		return res, readError("delete rule", obj, "", -1, err)
+	}
+	if !o.Force {
+		if err := c.iptablesGuard(ctx, "delete rule", f, table, obj); err != nil {
+			return res, err
+		}
 	}
 	rules, err := c.c.Rules(ctx, f, table, chain)
 	if err != nil {
@@ -74,4 +84,32 @@ func (c *Client) Delete(ctx context.Context, f expr.Family, table, chain string,
 	kr, err := tx.Commit(ctx)
 	res.Generation = kr.Generation
 	return res, err
+}
+
+// iptablesGuard refuses an operation on table f table when it looks like
+// iptables-nft's own; a missing table is left to the operation.
+func (c *Client) iptablesGuard(ctx context.Context, op string, f expr.Family, table, obj string) error {
+	tables, err := c.c.Tables(ctx)
+	if err != nil {
+		return readError(op, obj, "", -1, err)
+	}
+	for _, t := range tables {
+		if t.Family != f || t.Name != table {
+			continue
+		}
+		chains, err := c.c.Chains(ctx, f, table)
+		if err != nil {
+			return readError(op, obj, "", -1, err)
+		}
+		why, err := iptablesOwned(ctx, c.c, t, chains, false)
+		if err != nil {
+			return readError(op, obj, "", -1, err)
+		}
+		if why != "" {
+			e := iptablesRefusal(op, t, why).(*Error)
+			e.Object = obj
+			return e
+		}
+	}
+	return nil
 }

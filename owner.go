@@ -106,25 +106,43 @@ func sameBase(a, b *kernel.BaseChain) bool {
 }
 
 // iptablesOwned says why a table that exists is taken for iptables-nft's
-// own, or returns "". Such a table has no ctmatch ownership record, is of
-// family ip or ip6, has the name of an iptables table, and has one of that
-// table's built-in chains (by iptables-nft's exact name) or a rule with an
-// xt match or target (expressions "match" and "target": iptables-nft's
-// compatibility layer).
-func iptablesOwned(ctx context.Context, c nfConn, t kernel.Table, chains []kernel.Chain) (string, error) {
-	if expr.OwnedTable(t.UserData) || t.Family != expr.FamilyIP && t.Family != expr.FamilyIP6 {
-		return "", nil
-	}
-	builtin, ok := iptablesChains[t.Name]
-	if !ok {
+// own, or returns "". iptables-nft leaves no mark on its tables (1.8.9 sets
+// no table, chain or rule userdata), so the test is what iptables-nft reads:
+// every table of family ip or ip6 named like an iptables table (filter,
+// nat, mangle, raw, security), and in it every regular chain and every base
+// chain that is one of that table's built-in chains (name, type, hook and
+// priority); once one rule there holds an expression it does not know (ct,
+// for one), iptables -S, -L and iptables-save fail on the table or leave
+// it out. So such a table without ctmatch's ownership record is taken for
+// iptables-nft's own when it
+//   - has a built-in chain of iptables-nft's (iptables -A INPUT makes it),
+//   - has a regular chain (iptables -N makes one),
+//   - has no chain (iptables -X and -F leave the table so),
+//   - has a rule with an xt match or target in any chain (expressions
+//     "match" and "target", iptables-nft's compatibility layer), or
+//   - will get a chain: creating says --create may add one, and
+//     iptables-nft would read it.
+//
+// What is left is a table whose chains are all base chains iptables-nft
+// does not make (nft add chain ip filter input { type filter hook input
+// priority 0; }): iptables-nft leaves those out of its listing ("contains
+// incompatible base-chains") and is not hindered by native rules there.
+func iptablesOwned(ctx context.Context, c nfConn, t kernel.Table, chains []kernel.Chain, creating bool) (string, error) {
+	if expr.OwnedTable(t.UserData) || !iptablesName(t.Family, t.Name) {
 		return "", nil
 	}
 	for _, ch := range chains {
-		if h, ok := builtinHooks[ch.Name]; ok {
-			if _, ok := builtin[h]; ok {
-				return fmt.Sprintf("it has iptables' built-in chain %s", ch.Name), nil
-			}
+		if iptablesBuiltin(t.Name, ch) {
+			return fmt.Sprintf("it has iptables' built-in chain %s", ch.Name), nil
 		}
+	}
+	for _, ch := range chains {
+		if ch.Base == nil {
+			return fmt.Sprintf("it has the regular chain %s, which iptables lists as a user-defined chain", ch.Name), nil
+		}
+	}
+	if len(chains) == 0 {
+		return "it has no chains, as iptables -F and -X leave iptables-nft's tables", nil
 	}
 	for _, ch := range chains {
 		rules, err := c.Rules(ctx, t.Family, t.Name, ch.Name)
@@ -137,7 +155,29 @@ func iptablesOwned(ctx context.Context, c nfConn, t kernel.Table, chains []kerne
 			}
 		}
 	}
+	if creating {
+		return fmt.Sprintf("iptables-nft reads every %s table named %s, and would read a chain that --create adds to it", t.Family, t.Name), nil
+	}
 	return "", nil
+}
+
+// iptablesBuiltin reports whether ch is a base chain exactly as iptables-nft
+// makes it in iptables table: the built-in chain of its hook there, by name,
+// type and priority (iptables-nft's own test, nft_cache_add_base_chain).
+func iptablesBuiltin(table string, ch kernel.Chain) bool {
+	if ch.Base == nil {
+		return false
+	}
+	b, ok := iptablesChains[table][ch.Base.Hook]
+	return ok && builtinHooks[ch.Name] == ch.Base.Hook && sameBase(&b, ch.Base)
+}
+
+// iptablesName reports whether a table of family f named name is one that
+// iptables-nft reads as its own: family ip or ip6, and the name of an
+// iptables table (filter, nat, mangle, raw or security).
+func iptablesName(f expr.Family, name string) bool {
+	_, ok := iptablesChains[name]
+	return ok && (f == expr.FamilyIP || f == expr.FamilyIP6)
 }
 
 // xtExpression returns "match" or "target" when a rule's expressions hold
@@ -152,9 +192,45 @@ func xtExpression(exprs []byte) string {
 	return ""
 }
 
-// iptablesRefusal is the error for writing into iptables-nft's table.
+// iptablesRefusal is the error for writing into iptables-nft's table, or
+// deleting from it (op "delete rule").
 func iptablesRefusal(op string, t kernel.Table, why string) error {
-	return &Error{Op: op, Object: object(t.Family, t.Name), Index: -1, Err: ErrIptablesTable, Reason: fmt.Sprintf(
+	reason := fmt.Sprintf(
 		"table %s %s looks like iptables-nft's own (%s); after one native rule in it, iptables -S and -L fail and iptables-save leaves the table out (a comment in its place, exit status 0). Write into another table (ctmatch add rule %s fw input --create …), or use --force to write into it anyway",
-		t.Family, t.Name, why, t.Family)}
+		t.Family, t.Name, why, t.Family)
+	if op == "delete rule" {
+		reason = fmt.Sprintf("table %s %s looks like iptables-nft's own (%s), and its rules are iptables' to delete (iptables -D); use --force to delete from it anyway",
+			t.Family, t.Name, why)
+	}
+	return &Error{Op: op, Object: object(t.Family, t.Name), Index: -1, Err: ErrIptablesTable, Reason: reason}
+}
+
+// Warning is something a caller should know about a change that was made
+// (or, with ApplyOptions.Check, would be), although nothing failed: a fact,
+// and apart from it what to do about it.
+type Warning struct {
+	Object string // the table or chain it is about: "ip filter"
+	Reason string // what is so
+	Hint   string // what to do about it; empty when nothing
+}
+
+// Warnings returns what the caller should know about what Apply did: each
+// table it created that iptables-nft reads as its own (family ip or ip6,
+// named filter, nat, mangle, raw or security), where iptables -S and -L
+// fail and which iptables-save leaves out once ctmatch's native rules are in
+// it.
+func (a Applied) Warnings() []Warning {
+	var out []Warning
+	for _, c := range a.Created {
+		if c.Chain != "" || !iptablesName(c.Family, c.Table) {
+			continue
+		}
+		out = append(out, Warning{
+			Object: object(c.Family, c.Table),
+			Reason: fmt.Sprintf("table %s is named like an iptables table, and iptables-nft reads every %s table of that name as its own: with native rules in it, iptables -S and -L fail on it and iptables-save leaves it out",
+				object(c.Family, c.Table), c.Family),
+			Hint: fmt.Sprintf("if iptables is used on this host, write into a table of another name (ctmatch add rule %s fw input --create …)", c.Family),
+		})
+	}
+	return out
 }

@@ -210,7 +210,7 @@ func (p *piece) requireStates(s uint32) {
 const maxPieces = 64
 
 // maxMatchPieces is the most pieces one conntrack match becomes (A, B and C
-// of decompose): the longest run decompile groups by shape alone.
+// of decompose).
 const maxMatchPieces = 3
 
 // maxExpireSecond is the last whole second nft's 32-bit milliseconds can

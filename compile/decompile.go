@@ -32,10 +32,15 @@ type Decompiled struct {
 }
 
 // Chain decompiles the rules of a chain, in order, grouping the pieces of one
-// iptables rule into one Decompiled: by their group record when they carry
-// one (its words are used when they compile back to exactly those rules), or
-// else by their shape (a run of rules that one conntrack match compiles to).
-// Every rule of the list is in exactly one Decompiled.
+// iptables rule into one Decompiled by their group record (its words are
+// used when they compile back to exactly those rules). Only a whole group
+// (every piece, in order, each with the same id and count) is one
+// Decompiled; a rule without a record, or a piece of a group that is not
+// whole, is one of its own, whatever its shape: two rules that one
+// iptables rule could have compiled to are not taken for its pieces, since
+// nothing says they are (two rules written by hand, each with its own
+// comment, look the same). Every rule of the list is in exactly one
+// Decompiled.
 func Chain(rules []Listed, table expr.Family) []Decompiled {
 	var out []Decompiled
 	for i := 0; i < len(rules); {
@@ -69,23 +74,8 @@ func decompileAt(rules []Listed, i int, table expr.Family) Decompiled {
 			}
 		}
 	}
-	// By shape: the longest run of up to three rules with the same verdict
-	// that one iptables rule compiles to.
-	for n := min(maxMatchPieces, len(rules)-i); n > 1; n-- {
-		run := rulesOf(rules[i : i+n])
-		if anyGrouped(rules[i : i+n]) {
-			continue
-		}
-		if r, fam, err := Decompile(run, table); err == nil {
-			return Decompiled{Rule: r, Family: fam, First: i, Count: n}
-		}
-	}
 	r, fam, err := Decompile([]expr.Rule{rules[i].Rule}, table)
 	return Decompiled{Rule: r, Family: fam, First: i, Count: 1, Err: err}
-}
-
-func anyGrouped(ls []Listed) bool {
-	return slices.ContainsFunc(ls, func(l Listed) bool { return l.Grouped })
 }
 
 func rulesOf(ls []Listed) []expr.Rule {

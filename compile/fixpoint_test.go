@@ -1,6 +1,7 @@
 package compile_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -46,8 +47,8 @@ func TestFixpoint(t *testing.T) {
 }
 
 // FuzzFixpoint checks the same for any rule the parser accepts, as a set of
-// rules: a group that its shape cannot rebuild as one iptables rule is
-// rebuilt one piece at a time.
+// rules: listed back without group records, every nft rule is a group of
+// its own, rebuilt one piece at a time.
 func FuzzFixpoint(f *testing.F) {
 	for _, c := range loadCases(f) {
 		f.Add(c.words, c.family == parse.IPv6, false)
@@ -71,7 +72,7 @@ func FuzzFixpoint(f *testing.F) {
 			return
 		}
 		var got []expr.Rule
-		for _, d := range listBack(t, want, table) {
+		for _, d := range listBack(t, want, table, false) {
 			if d.Err != nil {
 				t.Fatalf("%q: decompile: %v", words, d.Err)
 			}
@@ -88,11 +89,12 @@ func FuzzFixpoint(f *testing.F) {
 }
 
 // listBack lowers rules, raises them as the kernel lists them, and groups
-// them as a chain without group records.
-func listBack(t *testing.T, rules []expr.Rule, table expr.Family) []compile.Decompiled {
+// them as a chain: with group records (one group, with no words in its
+// record, so that it is rebuilt from the rules), or without.
+func listBack(t *testing.T, rules []expr.Rule, table expr.Family, records bool) []compile.Decompiled {
 	t.Helper()
 	var listed []compile.Listed
-	for _, w := range rules {
+	for i, w := range rules {
 		b, err := w.Lower(table)
 		if err != nil {
 			t.Fatal(err)
@@ -101,15 +103,21 @@ func listBack(t *testing.T, rules []expr.Rule, table expr.Family) []compile.Deco
 		if err != nil {
 			t.Fatal(err)
 		}
-		listed = append(listed, compile.Listed{Rule: raised})
+		l := compile.Listed{Rule: raised}
+		if records {
+			l.Grouped, l.Group = true, expr.Group{ID: 1, Index: i, Count: len(rules)}
+		}
+		listed = append(listed, l)
 	}
 	return compile.Chain(listed, table)
 }
 
-// One conntrack match is one group when listed back without its group
-// record: every golden case of one match, and each state with each option
-// that holds for every packet with a conntrack (such an option compiles to
-// no match of its own, only "has a conntrack").
+// One conntrack match is one group when listed back with its group record,
+// rebuilt from its rules: every golden case of one match, and each state
+// with each option that holds for every packet with a conntrack (such an
+// option compiles to no match of its own, only "has a conntrack"). Without
+// the record each nft rule is a group of its own, whatever its shape, and
+// compiles back to exactly that rule.
 func TestChainOneGroup(t *testing.T) {
 	type rule struct {
 		words string
@@ -131,6 +139,7 @@ func TestChainOneGroup(t *testing.T) {
 			}
 		}
 	}
+	split := 0
 	for _, c := range rules {
 		r, err := parse.ParseText(c.words, parse.Options{Family: c.fam})
 		if err != nil {
@@ -140,13 +149,31 @@ func TestChainOneGroup(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if groups := listBack(t, nrs, c.table); len(groups) != 1 {
+		if groups := listBack(t, nrs, c.table, true); len(groups) != 1 || groups[0].Err != nil {
 			var got []string
 			for _, g := range groups {
-				got = append(got, g.Rule.String())
+				got = append(got, fmt.Sprint(g.Rule, g.Err))
 			}
 			t.Errorf("%v: %q (%d nft rules) lists back as %d groups: %q", c.table, c.words, len(nrs), len(groups), got)
 		}
+		groups := listBack(t, nrs, c.table, false)
+		if len(groups) != len(nrs) {
+			t.Errorf("%v: %q (%d nft rules) without records lists back as %d groups, want one per rule", c.table, c.words, len(nrs), len(groups))
+			continue
+		}
+		for i, g := range groups {
+			if g.Err != nil {
+				t.Errorf("%v: %q: rule %d alone: %v", c.table, c.words, i, g.Err)
+				continue
+			}
+			back, err := compile.Rule(g.Rule, compile.Options{Table: c.table, Family: g.Family, Counter: true})
+			if err != nil || render(back) != render(nrs[i:i+1]) {
+				t.Errorf("%v: %q: rule %d alone lists back as %q, which compiles to %q (%v)", c.table, c.words, i, g.Rule, render(back), err)
+			}
+		}
+		if len(nrs) > 1 {
+			split++
+		}
 	}
-	t.Logf("%d rules of one match, each listed back as one group", len(rules))
+	t.Logf("%d rules of one match, each listed back as one group with its record; %d of several nft rules, one group each without", len(rules), split)
 }

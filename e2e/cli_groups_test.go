@@ -130,6 +130,54 @@ func TestCLIGroups(t *testing.T) {
 	}
 }
 
+// Rules without ctmatch's group record are groups of one, whatever their
+// shape: two rules written by hand with nft, each with its own comment,
+// that one iptables rule (--ctstate NEW,DNAT) would compile to, list as two
+// lines with their own counters, and deleting one leaves the other.
+func TestCLIRulesWithoutRecords(t *testing.T) {
+	ns := ktest.Namespace(t, "nft")
+	bin := ctmatchCLI(t)
+	ktest.Run(t, ns, `table ip fw {
+ chain output {
+  type filter hook output priority 0; policy accept;
+  ct state new counter comment "new flows"
+  ct state ! new ct status dnat counter comment "dnat"
+ }
+}
+`, "nft", "-f", "-")
+	sendUDP(t, ns, 9998, 5, 100) // new (no reply): the first rule only
+
+	c, err := kernel.Dial(context.Background(), kernel.Options{NetNS: ns.Path()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rules, err := c.Rules(context.Background(), expr.FamilyIP, "fw", "output")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rules) != 2 || rules[0].Counter == nil || rules[0].Counter.Packets != 5 || rules[1].Counter == nil || rules[1].Counter.Packets != 0 {
+		t.Fatalf("rules %+v: want 5 packets on the first and none on the second", rules)
+	}
+	out := mustCLI(t, bin, ns, "", "list", "chain", "ip", "fw", "output", "-o", "iptables", "-a")
+	want := fmt.Sprintf(`# table ip fw
+# chain output (type filter hook output priority 0; policy accept)
+-A output -m conntrack --ctstate NEW # handle %d packets 5 bytes %d
+-A output -m conntrack ! --ctstate NEW -m conntrack --ctstate DNAT # handle %d packets 0 bytes 0
+`, rules[0].Handle, rules[0].Counter.Bytes, rules[1].Handle)
+	if out != want {
+		t.Errorf("list -o iptables -a:\n%s\nwant:\n%s", out, want)
+	}
+	out = mustCLI(t, bin, ns, "", "delete", "rule", "ip", "fw", "output", "handle", fmt.Sprint(rules[1].Handle), "--echo")
+	if want := fmt.Sprintf("delete rule ip fw output handle %d\n", rules[1].Handle); out != want {
+		t.Errorf("delete --echo printed %q, want %q", out, want)
+	}
+	left := ktest.Run(t, ns, "", "nft", "-a", "list", "chain", "ip", "fw", "output")
+	if !strings.Contains(left, fmt.Sprintf(`comment "new flows" # handle %d`, rules[0].Handle)) || strings.Contains(left, "dnat") {
+		t.Errorf("after deleting handle %d:\n%s", rules[1].Handle, left)
+	}
+}
+
 // With -f, the rules of a file keep the file's order wherever they go: at
 // the top (insert), before a group (insert --index), after a group (add
 // --handle), at the end (add).

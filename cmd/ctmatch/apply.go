@@ -157,6 +157,7 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 	if err != nil {
 		return kernelFailure(rep, err)
 	}
+	rep.warn(res.Warnings())
 	if o.write.echo {
 		writeEcho(cmd.OutOrStdout(), changes, res, false)
 	}

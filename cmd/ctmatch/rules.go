@@ -103,14 +103,18 @@ an iptables built-in chain (PREROUTING, INPUT, FORWARD, OUTPUT, POSTROUTING,
 in any case) becomes the base chain iptables-nft makes in the iptables table
 of -t (filter by default), with policy accept; any other name a regular
 chain. An existing chain that --create would have made otherwise is an
-error.
+error. Creating a table of family ip or ip6 named filter, nat, mangle, raw
+or security prints a warning: iptables-nft reads it as its own.
 
 A table of family ip or ip6 named filter, nat, mangle, raw or security that
-holds iptables' built-in chains or xt expressions, and that ctmatch did not
-create, is taken for iptables-nft's own: ctmatch refuses to write into it
-unless --force, because after one native rule iptables -S and -L fail there
-and iptables-save leaves the table out (a comment in its place, exit status
-0).
+ctmatch did not create is taken for iptables-nft's own (iptables-nft marks
+its tables in no other way): ctmatch refuses to write into it unless
+--force, because after one native rule iptables -S and -L fail there and
+iptables-save leaves the table out (a comment in its place, exit status 0).
+Only a table whose chains are all base chains iptables-nft does not make
+(nft add chain ip filter input { type filter hook input priority 0; }),
+with no xt match or target, is written into without --force, and not with
+--create: iptables-nft leaves such chains out.
 
 FAMILY ip takes iptables words and ip6 ip6tables words (-6 is implied);
 inet takes either, -4 (the default) or -6. --check has the kernel check every
@@ -254,10 +258,28 @@ func applyChanges(ctx context.Context, out io.Writer, rep *reporter, kf *kernelF
 	if err != nil {
 		return kernelFailure(rep, err)
 	}
+	rep.warn(res.Warnings())
 	if wf.echo {
 		writeEcho(out, changes, res, reversed)
 	}
 	return nil
+}
+
+// warn prints warnings about changes that were made: as text
+// ("ctmatch: warning: …" and the hint on the next line), or with
+// --error-format json as JSON objects of kind "warning". They change no
+// exit code.
+func (r *reporter) warn(ws []ctmatch.Warning) {
+	for _, w := range ws {
+		if r.json {
+			r.print(source{}, problem{kind: "warning", msg: w.Reason, hint: w.Hint})
+			continue
+		}
+		fmt.Fprintf(r.w, "ctmatch: warning: %s\n", w.Reason)
+		if w.Hint != "" {
+			fmt.Fprintf(r.w, "  %s\n", w.Hint)
+		}
+	}
 }
 
 // writeEcho prints what Apply created and added, as nft commands with the
@@ -293,12 +315,13 @@ func writeEcho(w io.Writer, changes []ctmatch.Change, res ctmatch.Applied, rever
 type deleteOptions struct {
 	kernel kernelFlags
 	echo   bool
+	force  bool
 }
 
 func newDeleteCmd() *cobra.Command {
 	var o deleteOptions
 	cmd := &cobra.Command{
-		Use:   "rule FAMILY TABLE CHAIN handle N [--check] [--echo] [--netns PATH]",
+		Use:   "rule FAMILY TABLE CHAIN handle N [--check] [--echo] [--force] [--netns PATH]",
 		Short: "Delete an iptables rule (all its nft rules) from a chain",
 		Long: `delete rule deletes the rule with handle N from chain CHAIN of table TABLE
 (family ip, ip6 or inet), and with it every other nft rule of its group: the
@@ -307,15 +330,17 @@ that is not in a group is deleted alone. ctmatch list -a shows the handles
 (list -o iptables -a the handles of each group).
 
 A group is what ctmatch list -o iptables shows as one line: the rules that
-ctmatch's group record ties together, or, for rules without a record (such as
-ctmatch translate's output loaded with nft), a run of rules that one iptables
-rule compiles to.
+ctmatch's group record ties together. A rule without a record (ctmatch
+translate's output loaded with nft, a rule written by hand) is deleted alone.
+
+A table that looks like iptables-nft's own (see ctmatch add rule --help) is
+refused unless --force: its rules are iptables' to delete.
 
 --check has the kernel check the deletion and then changes nothing; --echo
 prints the nft rules deleted. Deleting needs CAP_NET_ADMIN.
 
 Exit codes: 0 success; 1 a refusal or failure of the kernel or the system (no
-such handle, no privilege); 2 bad usage.`,
+such handle, no privilege, iptables-nft's table); 2 bad usage.`,
 		Example: `  ctmatch delete rule inet fw input handle 5
   ctmatch delete rule ip filter INPUT handle 12 --netns /run/netns/lab --echo`,
 		Annotations: map[string]string{annotationWordsExample: "ctmatch delete rule inet fw input handle 5"},
@@ -326,6 +351,7 @@ such handle, no privilege); 2 bad usage.`,
 	}
 	o.kernel.bind(cmd, true)
 	cmd.Flags().BoolVar(&o.echo, "echo", false, "print the nft rules deleted, with their handles")
+	cmd.Flags().BoolVar(&o.force, "force", false, "delete from a table that looks like iptables-nft's own")
 	return cmd
 }
 
@@ -349,7 +375,7 @@ func runDelete(cmd *cobra.Command, o *deleteOptions, args []string) error {
 		return err
 	}
 	defer c.Close()
-	res, err := c.Delete(cmd.Context(), fam, args[1], args[2], h, ctmatch.DeleteOptions{Check: o.kernel.check})
+	res, err := c.Delete(cmd.Context(), fam, args[1], args[2], h, ctmatch.DeleteOptions{Check: o.kernel.check, Force: o.force})
 	if err != nil {
 		return systemError(err)
 	}
