@@ -24,7 +24,6 @@ import (
 	"errors"
 	"fmt"
 	"golang.org/x/sys/unix"
-	"os"
 	"slices"
 	"sync"
 	"time"
@@ -57,12 +56,16 @@ func Dial(ctx context.Context, opts Options) (*Conn, error) {
 	}
 	fd := opts.NetNSFd
 	if opts.NetNS != "" {
-		f, err := os.Open(opts.NetNS)
+		f, err := openNetNS(opts.NetNS)
 		if err != nil {
 			return nil, &Error{Op: "dial", Object: "network namespace " + opts.NetNS, Index: -1, Err: err}
 		}
 		defer f.Close()
 		fd = int(f.Fd())
+	} else if fd > 0 {
+		if err := checkNetNS(fd); err != nil {
+			return nil, &Error{Op: "dial", Object: fmt.Sprintf("network namespace descriptor %d", fd), Index: -1, Err: err}
+		}
 	}
 	if fd < 0 {
 		return nil, &Error{Op: "dial", Index: -1, Err: fmt.Errorf("invalid namespace descriptor %d", fd)}

@@ -73,6 +73,9 @@ rejects, or bad usage.`,
 }
 
 func runApply(cmd *cobra.Command, o *applyOptions) error {
+	if err := o.kernel.validate(); err != nil {
+		return err
+	}
 	if o.words.file == "" {
 		return usageError("apply reads its commands from a file: -f FILE, or -f - for standard input")
 	}

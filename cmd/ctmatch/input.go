@@ -16,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
@@ -380,19 +381,37 @@ func (r *reporter) err() error {
 type kernelFlags struct {
 	netns string
 	check bool
+	flags *pflag.FlagSet
 }
 
 func (f *kernelFlags) bind(cmd *cobra.Command, writes bool) {
 	fl := cmd.Flags()
+	f.flags = fl
 	fl.StringVar(&f.netns, "netns", "", "work in the network namespace at `PATH` (such as /run/netns/NAME, as ip netns add makes it)")
 	if writes {
 		fl.BoolVar(&f.check, "check", false, "have the kernel check every change, then change nothing")
 	}
 }
 
+// validate reports bad usage of the kernel flags before any input is read:
+// a --netns that was given names a namespace, so that an empty one (a
+// script's unset variable) never means the caller's own.
+func (f *kernelFlags) validate() error {
+	if f.netns == "" && f.flags != nil && f.flags.Changed("netns") {
+		return usageError("--netns needs the path of a network namespace, not an empty string (leave --netns out to work in ctmatch's own namespace)")
+	}
+	return nil
+}
+
+// dialClient is ctmatch.Dial; tests replace it to see that nothing dials.
+var dialClient = ctmatch.Dial
+
 // dial connects to nf_tables in the namespace --netns names.
 func (f *kernelFlags) dial(ctx context.Context) (*ctmatch.Client, error) {
-	c, err := ctmatch.Dial(ctx, ctmatch.DialOptions{NetNS: f.netns})
+	if err := f.validate(); err != nil {
+		return nil, err
+	}
+	c, err := dialClient(ctx, ctmatch.DialOptions{NetNS: f.netns})
 	if err != nil {
 		return nil, systemError(err)
 	}

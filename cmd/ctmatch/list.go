@@ -60,6 +60,9 @@ or the system (no such table or chain, no privilege); 2 bad usage.`,
 }
 
 func runList(cmd *cobra.Command, o *listOptions, args []string) error {
+	if err := o.kernel.validate(); err != nil {
+		return err
+	}
 	var f ctmatch.ListFormat
 	switch o.output {
 	case "nft":

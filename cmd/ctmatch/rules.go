@@ -144,6 +144,9 @@ or chain, iptables-nft's table); 2 words iptables rejects, or bad usage.`,
 }
 
 func runRule(cmd *cobra.Command, o *ruleOptions, args []string) error {
+	if err := o.kernel.validate(); err != nil {
+		return err
+	}
 	if cmd.Flags().Changed("index") && o.index < 1 {
 		return usageError("--index counts groups from 1, not %d", o.index)
 	}
@@ -330,6 +333,9 @@ such handle, no privilege); 2 bad usage.`,
 }
 
 func runDelete(cmd *cobra.Command, o *deleteOptions, args []string) error {
+	if err := o.kernel.validate(); err != nil {
+		return err
+	}
 	if len(args) >= 4 && args[3] != "handle" {
 		return usageError("expected \"handle\" after the chain, found %q (for example: ctmatch delete rule inet fw input handle 5)", args[3])
 	}
