@@ -161,7 +161,7 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 		return kernelFailure(rep, err)
 	}
 	if o.write.echo {
-		writeEcho(cmd.OutOrStdout(), changes, res, false)
+		return writeEcho(cmd.OutOrStdout(), changes, res, false)
 	}
 	return nil
 }
@@ -307,6 +307,9 @@ func fields(s string) []lineToken {
 // applyLine reads one line of an apply file into a change; with prepare,
 // the change holds its rule lowered (Change.Prepared), not the rule.
 func applyLine(src source, popts parse.Options, noCounter, prepare bool) (ctmatch.Change, error) {
+	if src.err != nil {
+		return ctmatch.Change{}, src.err
+	}
 	line := src.text
 	bad := func(t lineToken, format string, args ...any) error {
 		return &parse.Error{Pos: parse.Pos(t.pos), Word: t.s, Text: line, Kind: parse.Invalid, Msg: fmt.Sprintf(format, args...)}

@@ -116,5 +116,8 @@ func runList(cmd *cobra.Command, o *listOptions, args []string) error {
 	if err != nil {
 		return systemError(err)
 	}
-	return l.Write(cmd.OutOrStdout(), f, ctmatch.ListText{Handles: o.handles})
+	if err := l.Write(cmd.OutOrStdout(), f, ctmatch.ListText{Handles: o.handles}); err != nil {
+		return writeError(err)
+	}
+	return nil
 }

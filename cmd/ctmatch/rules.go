@@ -258,7 +258,7 @@ func applyChanges(ctx context.Context, out io.Writer, rep *reporter, kf *kernelF
 		return kernelFailure(rep, err)
 	}
 	if wf.echo {
-		writeEcho(out, changes, res, reversed)
+		return writeEcho(out, changes, res, reversed)
 	}
 	return nil
 }
@@ -266,7 +266,8 @@ func applyChanges(ctx context.Context, out io.Writer, rep *reporter, kf *kernelF
 // writeEcho prints what Apply created and added, as nft commands with the
 // rules' handles (none with --check), in the order the rules were given
 // (the changes' order, or its reverse).
-func writeEcho(w io.Writer, changes []ctmatch.Change, res ctmatch.Applied, reversed bool) {
+func writeEcho(out io.Writer, changes []ctmatch.Change, res ctmatch.Applied, reversed bool) error {
+	w := &stickyWriter{w: out}
 	for _, c := range res.Created {
 		fmt.Fprintln(w, c)
 	}
@@ -291,6 +292,10 @@ func writeEcho(w io.Writer, changes []ctmatch.Change, res ctmatch.Applied, rever
 			fmt.Fprintln(w)
 		}
 	}
+	if w.err != nil {
+		return writeError(w.err)
+	}
+	return nil
 }
 
 type deleteOptions struct {
@@ -361,7 +366,9 @@ func runDelete(cmd *cobra.Command, o *deleteOptions, args []string) error {
 	}
 	if o.echo {
 		for _, dh := range res.Handles {
-			fmt.Fprintf(cmd.OutOrStdout(), "delete rule %s %s %s handle %d\n", fam, args[1], args[2], dh)
+			if _, err := fmt.Fprintf(cmd.OutOrStdout(), "delete rule %s %s %s handle %d\n", fam, args[1], args[2], dh); err != nil {
+				return writeError(err)
+			}
 		}
 	}
 	return nil

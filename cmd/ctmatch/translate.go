@@ -95,23 +95,30 @@ func (o *translateOptions) compileOptions() (ctmatch.Options, error) {
 	return ctmatch.Options{Table: fam, IPv6: ipv6, NoCounter: o.noCounter}, nil
 }
 
-func runTranslate(cmd *cobra.Command, o *translateOptions, copts ctmatch.Options, srcs []source) error {
+func runTranslate(cmd *cobra.Command, o *translateOptions, copts ctmatch.Options, srcs sourceSeq) error {
 	popts := o.words.parseOptions(cmd.Context())
-	out := cmd.OutOrStdout()
+	out := &stickyWriter{w: cmd.OutOrStdout()}
 	rep := &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}
-	for _, src := range srcs {
-		if src.file != "" && isSaveLine(src.text) {
+	readErr := srcs(func(src source) bool {
+		if src.file != "" && src.err == nil && isSaveLine(src.text) {
 			rep.report(src, fmt.Errorf("this looks like an iptables-save file: translating iptables-save files is not supported yet (give one rule per line)"))
-			break
+			return false
 		}
 		r, err := src.parse(popts)
 		if err != nil {
 			rep.report(src, err)
-			continue
+			return true
 		}
-		if err := translateRule(out, r, o, copts); err != nil {
+		if err := translateRule(out, r, o, copts); err != nil && out.err == nil {
 			rep.report(src, err)
 		}
+		return out.err == nil
+	})
+	if out.err != nil {
+		return writeError(out.err)
+	}
+	if readErr != nil {
+		return readErr
 	}
 	return rep.err()
 }
