@@ -134,11 +134,11 @@ or chain, iptables-nft's table); 2 words iptables rejects, or bad usage.`,
 	fl := cmd.Flags()
 	fl.BoolVar(&o.noCounter, "no-counter", false, "leave out the counter every rule carries by default (iptables counts every rule)")
 	if insert {
-		fl.IntVar(&o.index, "index", 0, "insert before group `N` of the chain (from 1; the rule becomes group N)")
-		fl.Uint64Var(&o.handle, "handle", 0, "insert before the group that holds the rule with handle `H`")
+		fl.Var(decimal[int]{&o.index}, "index", "insert before group `N` of the chain (from 1; the rule becomes group N)")
+		fl.Var(decimal[uint64]{&o.handle}, "handle", "insert before the group that holds the rule with handle `H`")
 	} else {
-		fl.IntVar(&o.index, "index", 0, "add after group `N` of the chain (from 1)")
-		fl.Uint64Var(&o.handle, "handle", 0, "add after the group that holds the rule with handle `H`")
+		fl.Var(decimal[int]{&o.index}, "index", "add after group `N` of the chain (from 1)")
+		fl.Var(decimal[uint64]{&o.handle}, "handle", "add after the group that holds the rule with handle `H`")
 	}
 	return cmd
 }
@@ -205,6 +205,33 @@ func runRule(cmd *cobra.Command, o *ruleOptions, args []string) error {
 	}
 	return applyChanges(cmd.Context(), cmd.OutOrStdout(), rep, &o.kernel, &o.write, changes, reversed)
 }
+
+// decimal is a number flag written in base 10, as in apply lines and as
+// iptables reads rule numbers: "010" is ten (pflag's own number flags would
+// read it as octal eight, and "0x10" as sixteen).
+type decimal[T int | uint64] struct{ p *T }
+
+func (d decimal[T]) Set(s string) error {
+	var zero T
+	if _, signed := any(zero).(int); signed {
+		n, err := strconv.ParseInt(s, 10, strconv.IntSize)
+		if err != nil {
+			return errors.New("expected a decimal number")
+		}
+		*d.p = T(n)
+		return nil
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return errors.New("expected a decimal number")
+	}
+	*d.p = T(n)
+	return nil
+}
+
+func (d decimal[T]) String() string { return fmt.Sprint(*d.p) }
+
+func (d decimal[T]) Type() string { return "int" }
 
 // wordsFamily decides whether the words are ip6tables words: -6, or a table
 // of family ip6.
