@@ -51,6 +51,13 @@ nft 1.0.6 cannot parse a ct port match that has no protocol test before it
   ctmatch translate -6 -- -I INPUT -m conntrack --ctorigsrc 2001:db8::/32 -j DROP
   ctmatch translate -f rules.txt`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// A flag that was given names something: an empty one (a
+			// script's unset variable) is not the default.
+			for _, name := range []string{"table", "family"} {
+				if f := cmd.Flags().Lookup(name); f.Changed && f.Value.String() == "" {
+					return usageError("--%s needs a name, not an empty string (leave --%s out for the default)", name, name)
+				}
+			}
 			copts, err := o.compileOptions()
 			if err != nil {
 				return err
