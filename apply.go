@@ -200,9 +200,9 @@ type Created struct {
 // priority 0; policy accept; }".
 func (c Created) String() string {
 	if c.Chain == "" {
-		return "add table " + object(c.Family, c.Table)
+		return fmt.Sprintf("add table %s %s", c.Family, QuoteName(c.Table))
 	}
-	s := "add chain " + object(c.Family, c.Table, c.Chain)
+	s := fmt.Sprintf("add chain %s %s %s", c.Family, QuoteName(c.Table), QuoteName(c.Chain))
 	if c.Base != nil {
 		s += " { " + describeBase(c.Base) + "; }"
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 )
@@ -59,6 +60,10 @@ func (s *stickyWriter) Write(p []byte) (int, error) {
 // writeError is a failure to write the output: exit 1, with the error (never
 // a usage message).
 func writeError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err // "write /dev/stdout: …" says it twice
+	}
 	return &exitError{code: exitUnsupported, err: fmt.Errorf("write standard output: %w", err)}
 }
 

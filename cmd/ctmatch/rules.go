@@ -312,7 +312,7 @@ func writeEcho(out io.Writer, changes []ctmatch.Change, res ctmatch.Applied, rev
 			verb = "insert"
 		}
 		for k, r := range ac.Rules {
-			fmt.Fprintf(w, "%s rule %s %s %s %s", verb, ch.Family, ch.Table, ch.Chain, r)
+			fmt.Fprintf(w, "%s rule %s %s %s %s", verb, ch.Family, ctmatch.QuoteName(ch.Table), ctmatch.QuoteName(ch.Chain), r)
 			if h := ac.Handles[k]; h != 0 {
 				fmt.Fprintf(w, " # handle %d", h)
 			}
@@ -393,7 +393,7 @@ func runDelete(cmd *cobra.Command, o *deleteOptions, args []string) error {
 	}
 	if o.echo {
 		for _, dh := range res.Handles {
-			if _, err := fmt.Fprintf(cmd.OutOrStdout(), "delete rule %s %s %s handle %d\n", fam, args[1], args[2], dh); err != nil {
+			if _, err := fmt.Fprintf(cmd.OutOrStdout(), "delete rule %s %s %s handle %d\n", fam, ctmatch.QuoteName(args[1]), ctmatch.QuoteName(args[2]), dh); err != nil {
 				return writeError(err)
 			}
 		}
