@@ -63,7 +63,7 @@ rejects, or bad usage.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&o.words.file, "file", "f", "", "read the commands from `FILE` (- for standard input)")
+	fl.StringVarP(&o.words.file, "file", "f", "", "read the commands from `FILE`, one per line, each ending with a newline (- for standard input)")
 	fl.StringVar(&o.words.errorFormat, "error-format", "text", "print errors as `text` or json (one object per line)")
 	fl.BoolVar(&o.words.resolve, "resolve", false, "look up host names in addresses (each must resolve to exactly one address)")
 	fl.BoolVar(&o.noCounter, "no-counter", false, "leave out the counter of every rule")

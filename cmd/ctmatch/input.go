@@ -35,7 +35,7 @@ func (f *wordsFlags) bind(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.BoolVarP(&f.v4, "ipv4", "4", false, "the words are iptables words (the default)")
 	fl.BoolVarP(&f.v6, "ipv6", "6", false, "the words are ip6tables words")
-	fl.StringVarP(&f.file, "file", "f", "", "read rules from `FILE`, one per line (- for standard input)")
+	fl.StringVarP(&f.file, "file", "f", "", "read rules from `FILE`, one per line, each ending with a newline (- for standard input)")
 	fl.StringVar(&f.errorFormat, "error-format", "text", "print errors as `text` or json (one object per line)")
 	fl.BoolVar(&f.resolve, "resolve", false, "look up host names in addresses (each must resolve to exactly one address)")
 }
