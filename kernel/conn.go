@@ -34,10 +34,13 @@ import (
 // Options says where a Conn talks to the kernel.
 type Options struct {
 	// NetNS is the path of a network namespace, such as /run/netns/NAME or
-	// /proc/PID/ns/net. Empty means the caller's own namespace.
+	// /proc/PID/ns/net. Empty means the caller's own namespace. Dial refuses
+	// at once, without waiting on it, a path that is not a network
+	// namespace (a file, a FIFO, another type of namespace): ErrNotNetNS.
 	NetNS string
 	// NetNSFd is an open descriptor of a network namespace, used when NetNS
 	// is empty; 0 means none. It stays the caller's: Dial does not close it.
+	// A descriptor of anything else is refused (ErrNotNetNS).
 	NetNSFd int
 }
 
