@@ -200,9 +200,9 @@ type Created struct {
 // priority 0; policy accept; }".
 func (c Created) String() string {
 	if c.Chain == "" {
-		return "add table " + object(c.Family, c.Table)
+		return fmt.Sprintf("add table %s %s", c.Family, QuoteName(c.Table))
 	}
-	s := "add chain " + object(c.Family, c.Table, c.Chain)
+	s := fmt.Sprintf("add chain %s %s %s", c.Family, QuoteName(c.Table), QuoteName(c.Chain))
 	if c.Base != nil {
 		s += " { " + describeBase(c.Base) + "; }"
 	}
@@ -887,18 +887,43 @@ func (b *Batch) ready() error {
 
 // explain names, in a kernel error, the change the failing message was
 // sent for (the rules go to the transaction without their sources).
+// It counts the other changes the error names in the units the caller
+// wrote, iptables rules (Changes), not in the transaction's messages (a
+// table, a chain, or one of a rule's nft rules).
 func (b *Batch) explain(err error) error {
 	var ke *kernel.Error
-	if !errors.As(err, &ke) || ke.Index < 0 || ke.Index >= len(b.msgs) {
+	if !errors.As(err, &ke) {
 		return err
 	}
-	m := b.msgs[ke.Index]
-	i := int(m.change)
-	if i < 0 {
-		i = int(m.piece) // a table or chain created for change piece
+	if ke.More > 0 && len(b.msgs) > 0 {
+		ke.More, ke.Unit = len(b.added)-1, "rule"
+		if b.msgs[0].change < 0 {
+			ke.More++ // (named after a table or chain, not one of the rules)
+		}
 	}
-	ke.Source = b.added[i].source
+	if len(ke.Failed) > 0 {
+		rules := map[int]bool{}
+		for _, k := range ke.Failed {
+			if k < len(b.msgs) {
+				rules[b.msgChange(k)] = true
+			}
+		}
+		ke.Others, ke.Unit = len(rules)-1, "rule"
+	}
+	if ke.Index < 0 || ke.Index >= len(b.msgs) {
+		return err
+	}
+	ke.Source = b.added[b.msgChange(ke.Index)].source
 	return err
+}
+
+// msgChange returns the change message k was sent for.
+func (b *Batch) msgChange(k int) int {
+	m := b.msgs[k]
+	if m.change < 0 {
+		return int(m.piece) // a table or chain created for change piece
+	}
+	return int(m.change)
 }
 
 // validChange checks what Apply needs of a change, and fills in its

@@ -19,7 +19,8 @@ import (
 type DialOptions struct {
 	// NetNS is the path of a network namespace, such as /run/netns/NAME or
 	// /proc/PID/ns/net; empty means the caller's own namespace. The calling
-	// thread never changes namespace.
+	// thread never changes namespace. A path that is not a network
+	// namespace is refused at once (kernel.ErrNotNetNS).
 	NetNS string
 }
 

@@ -2,7 +2,9 @@ package ctmatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 
 	"github.com/ctmatch/ctmatch/compile"
@@ -107,10 +109,42 @@ func (g ListedGroup) Handles() []uint64 {
 // ip6 and inet) are listed; within them no rule is ever left out: a rule
 // that is not one ctmatch understands is a group of its own, with Err set
 // and its expressions as debug lines.
+//
+// A table or chain can vanish while it is being listed (deleted between the
+// read of the tables and the read of its chains or rules): List then reads
+// everything again, from the start, up to listAttempts times.
 func (c *Client) List(ctx context.Context, s Scope) (*Listing, error) {
 	if s.Chain != "" && s.Table == "" || s.Table != "" && s.Family == 0 {
 		return nil, &Error{Op: "list", Index: -1, Err: ErrInvalidChange, Reason: "a chain needs its table, and a table its family"}
 	}
+	var err error
+	for range listAttempts {
+		var l *Listing
+		if l, err = c.list(ctx, s); err == nil || !errors.Is(err, errVanished) {
+			return l, err
+		}
+	}
+	return nil, err
+}
+
+// listAttempts is how many times List reads the ruleset when tables or
+// chains keep vanishing while it reads them.
+const listAttempts = 10
+
+// errVanished marks the error of a read of a table's chains or a chain's
+// rules that the kernel answered "no such file or directory": the table or
+// chain was listed a moment before, so it was deleted since.
+var errVanished = errors.New("vanished while being listed")
+
+// vanishedError marks err when the kernel said the object does not exist.
+func vanishedError(err error) error {
+	if errors.Is(err, fs.ErrNotExist) { // ENOENT
+		return fmt.Errorf("%w: %w", errVanished, err)
+	}
+	return err
+}
+
+func (c *Client) list(ctx context.Context, s Scope) (*Listing, error) {
 	gen, err := c.c.Generation(ctx)
 	if err != nil {
 		return nil, readError("list", "", "", -1, err)
@@ -146,7 +180,7 @@ func (c *Client) listTable(ctx context.Context, t kernel.Table, chain string) (L
 	lt := ListedTable{Family: t.Family, Name: t.Name, Handle: t.Handle, Owned: expr.OwnedTable(t.UserData)}
 	chains, err := c.c.Chains(ctx, t.Family, t.Name)
 	if err != nil {
-		return lt, readError("list", object(t.Family, t.Name), "", -1, err)
+		return lt, readError("list", object(t.Family, t.Name), "", -1, vanishedError(err))
 	}
 	found := false
 	for _, ch := range chains {
@@ -156,7 +190,7 @@ func (c *Client) listTable(ctx context.Context, t kernel.Table, chain string) (L
 		found = true
 		rules, err := c.c.Rules(ctx, t.Family, t.Name, ch.Name)
 		if err != nil {
-			return lt, readError("list", object(t.Family, t.Name, ch.Name), "", -1, err)
+			return lt, readError("list", object(t.Family, t.Name, ch.Name), "", -1, vanishedError(err))
 		}
 		lt.Chains = append(lt.Chains, ListedChain{Name: ch.Name, Handle: ch.Handle, Base: ch.Base, Groups: groupRules(t.Family, rules)})
 	}

@@ -7,9 +7,12 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/kernel"
+	"github.com/ctmatch/ctmatch/parse"
 )
 
 // ListFormat is a form Listing.Write writes.
@@ -83,7 +86,7 @@ func writeNotDecompiled(w *bufio.Writer, indent string, g ListedGroup) {
 }
 
 func writeNftTable(w *bufio.Writer, t ListedTable, o ListText) {
-	fmt.Fprintf(w, "table %s %s {", t.Family, nftName(t.Name))
+	fmt.Fprintf(w, "table %s %s {", t.Family, QuoteName(t.Name))
 	if o.Handles {
 		fmt.Fprintf(w, " # handle %d", t.Handle)
 	}
@@ -92,7 +95,7 @@ func writeNftTable(w *bufio.Writer, t ListedTable, o ListText) {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		fmt.Fprintf(w, "\tchain %s {", nftName(ch.Name))
+		fmt.Fprintf(w, "\tchain %s {", QuoteName(ch.Name))
 		if o.Handles {
 			fmt.Fprintf(w, " # handle %d", ch.Handle)
 		}
@@ -141,24 +144,57 @@ func nftRuleText(p Piece) string {
 	return strings.Join(parts, " ")
 }
 
-// nftName quotes a table or chain name that nft would not read bare.
-func nftName(s string) string {
+// QuoteName returns a table or chain name as nft text: bare when nft reads
+// it bare as a name (a letter or "_", then letters, digits and "_-./"),
+// otherwise in double quotes, so that no name can read as more than one
+// word, let alone as a command ("c; flush ruleset"). nft's quoted strings
+// have no escapes, so a name is never written with a raw '"' inside the
+// quotes: '"', control characters, bidirectional controls and bytes that
+// are not UTF-8 are escaped (\x22, \x1b, \u202e), and such a name does not
+// read back (nft 1.0.6 itself prints every name bare, whatever it holds, and
+// reads no quoted table or chain name).
+func QuoteName(s string) string {
+	if bareName(s) {
+		return s
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case r == '"' || r < 0x80 && unicode.IsControl(r):
+			fmt.Fprintf(&b, "\\x%02x", r)
+		case unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || unicode.In(r, unicode.Zl, unicode.Zp):
+			fmt.Fprintf(&b, "\\u%04x", r)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// bareName reports whether nft reads s bare as one name.
+func bareName(s string) bool {
+	if s == "" {
+		return false
+	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || i > 0 && (c >= '0' && c <= '9' || c == '-' || c == '.' || c == '/')) {
-			return strconv.Quote(s)
+			return false
 		}
 	}
-	if s == "" {
-		return `""`
-	}
-	return s
+	return true
 }
 
 func writeIptablesTable(w *bufio.Writer, t ListedTable, o ListText) {
-	fmt.Fprintf(w, "# table %s %s\n", t.Family, t.Name)
+	fmt.Fprintf(w, "# table %s %s\n", t.Family, QuoteName(t.Name))
 	for _, ch := range t.Chains {
-		fmt.Fprintf(w, "# chain %s", ch.Name)
+		fmt.Fprintf(w, "# chain %s", QuoteName(ch.Name))
 		if ch.Base != nil {
 			fmt.Fprintf(w, " (%s)", describeBase(ch.Base))
 		}
@@ -168,7 +204,7 @@ func writeIptablesTable(w *bufio.Writer, t ListedTable, o ListText) {
 				writeNotDecompiled(w, "", g)
 				continue
 			}
-			fmt.Fprintf(w, "-A %s %s", ch.Name, Words(g.Rule))
+			fmt.Fprintf(w, "-A %s %s", parse.Quote(ch.Name), Words(g.Rule))
 			var notes []string
 			if g.IPv6 && t.Family == expr.FamilyInet {
 				notes = append(notes, "-6")
@@ -199,7 +235,7 @@ func writeBytecodeTable(w *bufio.Writer, t ListedTable, o ListText) {
 	for _, ch := range t.Chains {
 		for _, g := range ch.Groups {
 			for _, p := range g.Pieces {
-				fmt.Fprintf(w, "%s %s %s", t.Family, t.Name, ch.Name)
+				fmt.Fprintf(w, "%s %s %s", t.Family, QuoteName(t.Name), QuoteName(ch.Name))
 				if o.Handles {
 					fmt.Fprintf(w, " # handle %d", p.Handle)
 				}

@@ -114,7 +114,7 @@ func TestCLINamedNetns(t *testing.T) {
 		t.Errorf("the rule is in another namespace too:\n%s", out)
 	}
 	_, errOut, code = run("list", "--netns", "/run/netns/ctmatch-no-such-namespace")
-	if want := "ctmatch: dial network namespace /run/netns/ctmatch-no-such-namespace: open /run/netns/ctmatch-no-such-namespace: no such file or directory\n"; code != 1 || errOut != want {
+	if want := "ctmatch: dial network namespace /run/netns/ctmatch-no-such-namespace: stat /run/netns/ctmatch-no-such-namespace: no such file or directory\n"; code != 1 || errOut != want {
 		t.Errorf("a missing namespace: exit %d\n got %q\nwant %q", code, errOut, want)
 	}
 }

@@ -24,7 +24,6 @@ import (
 	"errors"
 	"fmt"
 	"golang.org/x/sys/unix"
-	"os"
 	"slices"
 	"sync"
 	"time"
@@ -35,10 +34,13 @@ import (
 // Options says where a Conn talks to the kernel.
 type Options struct {
 	// NetNS is the path of a network namespace, such as /run/netns/NAME or
-	// /proc/PID/ns/net. Empty means the caller's own namespace.
+	// /proc/PID/ns/net. Empty means the caller's own namespace. Dial refuses
+	// at once, without waiting on it, a path that is not a network
+	// namespace (a file, a FIFO, another type of namespace): ErrNotNetNS.
 	NetNS string
 	// NetNSFd is an open descriptor of a network namespace, used when NetNS
 	// is empty; 0 means none. It stays the caller's: Dial does not close it.
+	// A descriptor of anything else is refused (ErrNotNetNS).
 	NetNSFd int
 }
 
@@ -57,12 +59,16 @@ func Dial(ctx context.Context, opts Options) (*Conn, error) {
 	}
 	fd := opts.NetNSFd
 	if opts.NetNS != "" {
-		f, err := os.Open(opts.NetNS)
+		f, err := openNetNS(opts.NetNS)
 		if err != nil {
 			return nil, &Error{Op: "dial", Object: "network namespace " + opts.NetNS, Index: -1, Err: err}
 		}
 		defer f.Close()
 		fd = int(f.Fd())
+	} else if fd > 0 {
+		if err := checkNetNS(fd); err != nil {
+			return nil, &Error{Op: "dial", Object: fmt.Sprintf("network namespace descriptor %d", fd), Index: -1, Err: err}
+		}
 	}
 	if fd < 0 {
 		return nil, &Error{Op: "dial", Index: -1, Err: fmt.Errorf("invalid namespace descriptor %d", fd)}

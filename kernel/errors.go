@@ -40,6 +40,17 @@ type Error struct {
 	// More is the number of other changes in the transaction, named in the
 	// message when the kernel refused the transaction as a whole.
 	More int
+	// Failed holds the indexes of every change the kernel refused, in
+	// order, when it refused more than one change of a transaction; Others
+	// is how many of them the message names besides the one it is about
+	// ("2 more changes failed too").
+	Failed []int
+	Others int
+	// Unit is what More and Others count, in the singular: "change" (one
+	// message of the transaction: a table, a chain or one nft rule) when
+	// empty. A caller that knows what its user wrote counts in that
+	// instead (ctmatch.Batch counts iptables rules).
+	Unit string
 	// Where is the part of the request the kernel's extended ACK pointed at,
 	// such as "table", "chain" or "expression 3 (ct)"; empty when unknown.
 	Where string
@@ -67,11 +78,7 @@ func (e *Error) Error() string {
 		b.WriteString(" (" + e.Source + ")")
 	}
 	if e.More > 0 {
-		fmt.Fprintf(&b, " (and %d more change", e.More)
-		if e.More > 1 {
-			b.WriteString("s")
-		}
-		b.WriteString(" in the transaction)")
+		fmt.Fprintf(&b, " (and %s in the transaction)", e.count(e.More))
 	}
 	b.WriteString(": ")
 	if e.Where != "" {
@@ -89,10 +96,25 @@ func (e *Error) Error() string {
 	default:
 		b.WriteString("failed")
 	}
+	if e.Others > 0 {
+		fmt.Fprintf(&b, " (%s failed too)", e.count(e.Others))
+	}
 	if e.KernelMessage != "" {
 		b.WriteString(" (kernel: " + strconv.Quote(e.KernelMessage) + ")")
 	}
 	return b.String()
+}
+
+// count writes "N more UNITs".
+func (e *Error) count(n int) string {
+	unit := e.Unit
+	if unit == "" {
+		unit = "change"
+	}
+	if n != 1 {
+		unit += "s"
+	}
+	return fmt.Sprintf("%d more %s", n, unit)
 }
 
 // Unwrap returns the cause and the kind of commit failure.

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"slices"
@@ -970,21 +971,11 @@ func (tx *Tx) refused(r *replies) error {
 		}
 		return tx.batchError(e)
 	}
-	first := -1
-	for i := range r.errs {
-		if first < 0 || i < first {
-			first = i
-		}
-	}
-	e := tx.changeError(first, r.errs[first])
+	failed := slices.Sorted(maps.Keys(r.errs))
+	e := tx.changeError(failed[0], r.errs[failed[0]])
 	if tx.n > 1 {
 		e.Reason += "; the kernel refused the whole transaction, nothing was changed"
-		switch k := len(r.errs) - 1; {
-		case k == 1:
-			e.Reason += " (1 more change failed too)"
-		case k > 1:
-			e.Reason += fmt.Sprintf(" (%d more changes failed too)", k)
-		}
+		e.Failed, e.Others = failed, len(failed)-1
 	}
 	return e
 }

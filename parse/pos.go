@@ -3,6 +3,8 @@ package parse
 import (
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Pos is a 0-based byte offset into the rule text: a line of a file, a quoted
@@ -60,12 +62,11 @@ func (e *Error) Format(f fmt.State, verb rune) {
 
 // Caret returns two lines: the rule text, indented by two spaces, and a line
 // with carets under the offending word (one caret at the end of the text when
-// the rule ended too early).
+// the rule ended too early). Control characters and bytes that are not UTF-8
+// are shown escaped (\x1b, \u009b), never raw, so that the text cannot
+// move the cursor or change a terminal's state; the carets stay under the
+// word as shown.
 func (e *Error) Caret() string {
-	width := len(e.Word)
-	if width == 0 {
-		width = 1
-	}
 	pos := int(e.Pos)
 	if pos < 0 {
 		pos = 0
@@ -73,17 +74,50 @@ func (e *Error) Caret() string {
 	if pos > len(e.Text) {
 		pos = len(e.Text)
 	}
+	width := 0
+	for _, s := range visible(e.Word) {
+		width += utf8.RuneCountInString(s)
+	}
+	if width == 0 {
+		width = 1
+	}
 	var b strings.Builder
 	b.WriteString("  ")
-	b.WriteString(e.Text)
+	for _, s := range visible(e.Text) {
+		b.WriteString(s)
+	}
 	b.WriteString("\n  ")
-	for _, c := range e.Text[:pos] {
-		if c == '\t' {
+	for _, s := range visible(e.Text[:pos]) {
+		if s == "\t" {
 			b.WriteByte('\t')
 		} else {
-			b.WriteByte(' ')
+			b.WriteString(strings.Repeat(" ", utf8.RuneCountInString(s)))
 		}
 	}
 	b.WriteString(strings.Repeat("^", width))
 	return b.String()
+}
+
+// visible splits s into its characters as an error shows them: each as
+// it is, but control characters other than tab, bidirectional controls,
+// line separators and bytes that are not UTF-8, which are escaped.
+func visible(s string) []string {
+	out := make([]string, 0, len(s))
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			out = append(out, fmt.Sprintf("\\x%02x", s[i]))
+		case r == '\t':
+			out = append(out, "\t")
+		case r < 0x80 && unicode.IsControl(r):
+			out = append(out, fmt.Sprintf("\\x%02x", r))
+		case unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || unicode.In(r, unicode.Zl, unicode.Zp):
+			out = append(out, fmt.Sprintf("\\u%04x", r))
+		default:
+			out = append(out, s[i:i+n])
+		}
+		i += n
+	}
+	return out
 }

@@ -63,7 +63,7 @@ rejects, or bad usage.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&o.words.file, "file", "f", "", "read the commands from `FILE` (- for standard input)")
+	fl.StringVarP(&o.words.file, "file", "f", "", "read the commands from `FILE`, one per line, each ending with a newline (- for standard input)")
 	fl.StringVar(&o.words.errorFormat, "error-format", "text", "print errors as `text` or json (one object per line)")
 	fl.BoolVar(&o.words.resolve, "resolve", false, "look up host names in addresses (each must resolve to exactly one address)")
 	fl.BoolVar(&o.noCounter, "no-counter", false, "leave out the counter of every rule")
@@ -73,6 +73,9 @@ rejects, or bad usage.`,
 }
 
 func runApply(cmd *cobra.Command, o *applyOptions) error {
+	if err := o.kernel.validate(); err != nil {
+		return err
+	}
 	if o.words.file == "" {
 		return usageError("apply reads its commands from a file: -f FILE, or -f - for standard input")
 	}
@@ -159,7 +162,7 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 	}
 	rep.warn(res.Warnings())
 	if o.write.echo {
-		writeEcho(cmd.OutOrStdout(), changes, res, false)
+		return writeEcho(cmd.OutOrStdout(), changes, res, false)
 	}
 	return nil
 }
@@ -305,6 +308,9 @@ func fields(s string) []lineToken {
 // applyLine reads one line of an apply file into a change; with prepare,
 // the change holds its rule lowered (Change.Prepared), not the rule.
 func applyLine(src source, popts parse.Options, noCounter, prepare bool) (ctmatch.Change, error) {
+	if src.err != nil {
+		return ctmatch.Change{}, src.err
+	}
 	line := src.text
 	bad := func(t lineToken, format string, args ...any) error {
 		return &parse.Error{Pos: parse.Pos(t.pos), Word: t.s, Text: line, Kind: parse.Invalid, Msg: fmt.Sprintf(format, args...)}

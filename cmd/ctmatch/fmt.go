@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -63,37 +65,86 @@ func (o *fmtOptions) check() error {
 	return nil
 }
 
-func runFmt(cmd *cobra.Command, o *fmtOptions, srcs []source) error {
-	out := cmd.OutOrStdout()
+func runFmt(cmd *cobra.Command, o *fmtOptions, srcs sourceSeq) error {
+	out := &stickyWriter{w: cmd.OutOrStdout()}
 	rep := &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}
 	popts := o.words.parseOptions(cmd.Context())
-	type astRule struct {
-		Line int `json:"line,omitempty"`
-		*parse.Rule
-	}
-	doc := struct {
-		Version int       `json:"version"`
-		Rules   []astRule `json:"rules"`
-	}{Version: parse.ASTVersion, Rules: []astRule{}}
-	for _, src := range srcs {
+	ast := &astWriter{w: out}
+	readErr := srcs(func(src source) bool {
 		r, err := src.parse(popts)
 		if err != nil {
 			rep.report(src, err)
-			continue
+			return out.err == nil
 		}
 		if o.output == "ast" {
-			doc.Rules = append(doc.Rules, astRule{Line: src.line, Rule: r})
-			continue
+			ast.rule(src.line, r)
+		} else {
+			fmt.Fprintln(out, r.String())
 		}
-		fmt.Fprintln(out, r.String())
-	}
+		return out.err == nil
+	})
 	if o.output == "ast" {
-		enc := json.NewEncoder(out)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(doc); err != nil {
-			return err
-		}
+		ast.end()
+	}
+	if out.err != nil {
+		return writeError(out.err)
+	}
+	if readErr != nil {
+		return readErr
 	}
 	return rep.err()
+}
+
+// astWriter writes the JSON document of fmt -o ast, {"version": 1,
+// "rules": [...]}, one rule at a time, as it is read: nothing of a rule is
+// kept once it is written.
+type astWriter struct {
+	w       io.Writer
+	started bool // the document's head is written
+	rules   int
+	buf     bytes.Buffer
+}
+
+// astRule is one rule of the document: its line in the file, and its tree.
+type astRule struct {
+	Line int `json:"line,omitempty"`
+	*parse.Rule
+}
+
+func (a *astWriter) head() {
+	if !a.started {
+		a.started = true
+		fmt.Fprintf(a.w, "{\n  \"version\": %d,\n  \"rules\": [", parse.ASTVersion)
+	}
+}
+
+// rule writes one rule, indented as json's Encoder.SetIndent("", "  ")
+// indents it in the whole document.
+func (a *astWriter) rule(line int, r *parse.Rule) {
+	a.head()
+	a.buf.Reset()
+	enc := json.NewEncoder(&a.buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("    ", "  ")
+	if err := enc.Encode(astRule{Line: line, Rule: r}); err != nil {
+		// A tree always encodes; should it not, the document says so.
+		a.buf.Reset()
+		fmt.Fprintf(&a.buf, "{\"error\": %q}", err.Error())
+	}
+	sep := ","
+	if a.rules == 0 {
+		sep = ""
+	}
+	a.rules++
+	fmt.Fprintf(a.w, "%s\n    %s", sep, bytes.TrimSuffix(a.buf.Bytes(), []byte("\n")))
+}
+
+// end closes the document.
+func (a *astWriter) end() {
+	a.head()
+	if a.rules == 0 {
+		fmt.Fprint(a.w, "]\n}\n")
+		return
+	}
+	fmt.Fprint(a.w, "\n  ]\n}\n")
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -590,5 +593,57 @@ func TestSystemResolver(t *testing.T) {
 	}
 	if p, ok := r.Service("no-such-service"); ok {
 		t.Errorf("Service(no-such-service) = %d, want not found", p)
+	}
+}
+
+// fmt -o ast streams: each rule's tree is written as soon as its line is
+// read, and nothing of it is kept (a million rules would not fit in
+// memory). The test reads the first rule's tree from the output while the
+// input is still open.
+func TestFmtASTStreams(t *testing.T) {
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	code := make(chan int, 1)
+	go func() {
+		c := run(t.Context(), []string{"fmt", "-o", "ast", "-f", "-"}, inR, outW, io.Discard)
+		outW.Close()
+		code <- c
+	}()
+	go func() { _, _ = io.WriteString(inW, "-m state --state NEW\n") }()
+	br := bufio.NewReader(outR)
+	var got strings.Builder
+	first := make(chan error, 1)
+	go func() {
+		for !strings.Contains(got.String(), `"line": 1,`) {
+			s, err := br.ReadString('\n')
+			got.WriteString(s)
+			if err != nil {
+				first <- err
+				return
+			}
+		}
+		first <- nil
+	}()
+	select {
+	case err := <-first:
+		if err != nil {
+			t.Fatalf("the output ended before the first rule's tree (%v)", err)
+		}
+	case <-time.After(30 * time.Second):
+		// (Ending the input lets a fmt that waits for it end too.)
+		t.Error("no tree written 30 s after the first line was read, while the input is still open")
+		inW.Close()
+		<-first
+	}
+	// Only now does the input end.
+	_, _ = io.WriteString(inW, "-m state --state INVALID\n")
+	inW.Close()
+	rest, _ := io.ReadAll(br)
+	if c := <-code; c != exitOK {
+		t.Fatalf("exit %d", c)
+	}
+	var doc astDoc
+	if err := json.Unmarshal([]byte(got.String()+string(rest)), &doc); err != nil || len(doc.Rules) != 2 {
+		t.Fatalf("the document does not read back with 2 rules (%v):\n%s%s", err, got.String(), rest)
 	}
 }

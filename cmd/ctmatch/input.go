@@ -16,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
@@ -34,23 +35,29 @@ func (f *wordsFlags) bind(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.BoolVarP(&f.v4, "ipv4", "4", false, "the words are iptables words (the default)")
 	fl.BoolVarP(&f.v6, "ipv6", "6", false, "the words are ip6tables words")
-	fl.StringVarP(&f.file, "file", "f", "", "read rules from `FILE`, one per line (- for standard input)")
+	fl.StringVarP(&f.file, "file", "f", "", "read rules from `FILE`, one per line, each ending with a newline (- for standard input)")
 	fl.StringVar(&f.errorFormat, "error-format", "text", "print errors as `text` or json (one object per line)")
 	fl.BoolVar(&f.resolve, "resolve", false, "look up host names in addresses (each must resolve to exactly one address)")
 }
 
-// source is one rule to read: argv words, or a line of text.
+// source is one rule to read: argv words, or a line of text; or a line of
+// a file that could not be read as one (err).
 type source struct {
 	file string // "" for the command line
 	line int    // 1-based line in file
 	text string // the rule text, when the rule is text
 	args []string
 	argv bool
+	err  error // the line's *lineError: the line is not there to read
 }
 
+// sourceSeq calls yield with each rule, as it is read, until yield returns
+// false; it returns an error that ends the reading (exit 1 or 2).
+type sourceSeq func(yield func(source) bool) error
+
 // sources returns the rules a command was given: the words after "--", or the
-// lines of -f FILE.
-func (f *wordsFlags) sources(cmd *cobra.Command, args []string) ([]source, error) {
+// lines of -f FILE, read as they are used.
+func (f *wordsFlags) sources(cmd *cobra.Command, args []string) (sourceSeq, error) {
 	if f.v4 && f.v6 {
 		return nil, usageError("-4 and -6 cannot be used together")
 	}
@@ -62,7 +69,7 @@ func (f *wordsFlags) sources(cmd *cobra.Command, args []string) ([]source, error
 		if len(args) > 0 {
 			return nil, usageError("give the rules either with -f or after --, not both")
 		}
-		return f.readFile(cmd)
+		return func(yield func(source) bool) error { return f.eachLine(cmd, yield) }, nil
 	}
 	if dash < 0 || dash > 0 || len(args) == 0 {
 		if len(args) > 0 && dash != 0 {
@@ -70,7 +77,18 @@ func (f *wordsFlags) sources(cmd *cobra.Command, args []string) ([]source, error
 		}
 		return nil, usageError("no rule given: put the iptables words after \"--\", or use -f FILE")
 	}
-	return wordSources(args)
+	srcs, err := wordSources(args)
+	if err != nil {
+		return nil, err
+	}
+	return func(yield func(source) bool) error {
+		for _, s := range srcs {
+			if !yield(s) {
+				break
+			}
+		}
+		return nil
+	}, nil
 }
 
 // wordSources returns the rule the words after "--" give.
@@ -155,8 +173,25 @@ func (f *wordsFlags) readFile(cmd *cobra.Command) ([]source, error) {
 	return out, err
 }
 
+// maxLine is the longest line of a file ctmatch reads, without its
+// newline.
+const maxLine = 16 << 20
+
+// lineError is a line of a file that is not there to read whole: cut short
+// (the file does not end with a newline) or too long. It is invalid input
+// (exit 2), at column col (0: the whole line).
+type lineError struct {
+	col int
+	msg string
+}
+
+func (e *lineError) Error() string { return e.msg }
+
 // eachLine calls yield with each line of -f FILE that is not blank or a
-// comment, as it is read, until yield returns false.
+// comment, as it is read, until yield returns false. A line that cannot be
+// read whole, because it is longer than maxLine or because it is the last
+// one and has no newline (the file may have been cut short, and a cut line
+// can read as another rule), is yielded with its error instead of its text.
 func (f *wordsFlags) eachLine(cmd *cobra.Command, yield func(source) bool) error {
 	var r io.Reader
 	name := f.file
@@ -170,21 +205,65 @@ func (f *wordsFlags) eachLine(cmd *cobra.Command, yield func(source) bool) error
 		defer fh.Close()
 		r = fh
 	}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimRight(sc.Text(), "\r")
-		if t := strings.TrimSpace(line); t == "" || strings.HasPrefix(t, "#") {
-			continue
+	br := bufio.NewReaderSize(r, 64*1024)
+	var buf []byte
+	for n := 1; ; n++ {
+		var ended, long bool
+		var err error
+		buf, ended, long, err = readLine(br, buf[:0], maxLine)
+		if err != nil {
+			return &exitError{code: exitUnsupported, err: fmt.Errorf("read %s: %w", name, err)}
 		}
-		if !yield(source{file: name, line: n, text: line}) {
+		if !ended && !long && len(buf) == 0 {
+			return nil // the end of the file, after a newline (or an empty file)
+		}
+		src := source{file: name, line: n}
+		switch {
+		case long:
+			src.err = &lineError{msg: fmt.Sprintf("line longer than %d MiB: ctmatch reads lines of at most %d bytes", maxLine>>20, maxLine)}
+		case !ended:
+			src.err = &lineError{col: len(buf) + 1, msg: "the file ends in the middle of this line (no newline after it): it may have been cut short, so nothing of it is used; end the file with a newline"}
+		default:
+			line := strings.TrimSuffix(string(buf), "\r")
+			if t := strings.TrimSpace(line); t == "" || strings.HasPrefix(t, "#") {
+				continue
+			}
+			src.text = line
+		}
+		if !yield(src) || !ended {
 			return nil
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return &exitError{code: exitUnsupported, err: fmt.Errorf("read %s: %w", name, err)}
+}
+
+// readLine reads one line from br into buf and returns it without its
+// newline, whether it ended with one, and whether it was longer than max
+// bytes (then the rest of it is read and dropped, and buf is empty). At the
+// end of the input it returns an empty line, not ended.
+func readLine(br *bufio.Reader, buf []byte, max int) (line []byte, ended, long bool, err error) {
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if !long {
+			if len(buf)+len(chunk) > max+1 || len(buf)+len(chunk) == max+1 && err != nil {
+				long, buf = true, buf[:0]
+			} else {
+				buf = append(buf, chunk...)
+			}
+		}
+		switch err {
+		case nil:
+			if long {
+				return buf, true, true, nil
+			}
+			return buf[:len(buf)-1], true, false, nil
+		case bufio.ErrBufferFull:
+			continue
+		case io.EOF:
+			return buf, false, long, nil
+		default:
+			return nil, false, false, err
+		}
 	}
-	return nil
 }
 
 func (f *wordsFlags) parseOptions(ctx context.Context) parse.Options {
@@ -197,6 +276,9 @@ func (f *wordsFlags) parseOptions(ctx context.Context) parse.Options {
 }
 
 func (s source) parse(o parse.Options) (*parse.Rule, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
 	if s.argv {
 		return parse.ParseArgs(s.args, o)
 	}
@@ -298,6 +380,12 @@ type reporter struct {
 // report prints err, which came from reading the rule src.
 func (r *reporter) report(src source, err error) {
 	r.errors++
+	var le *lineError
+	if errors.As(err, &le) {
+		r.raise(exitInvalid)
+		r.print(src, problem{kind: "invalid", col: le.col, msg: le.msg})
+		return
+	}
 	var pe *parse.Error
 	if !errors.As(err, &pe) {
 		r.raise(exitUnsupported)
@@ -380,19 +468,37 @@ func (r *reporter) err() error {
 type kernelFlags struct {
 	netns string
 	check bool
+	flags *pflag.FlagSet
 }
 
 func (f *kernelFlags) bind(cmd *cobra.Command, writes bool) {
 	fl := cmd.Flags()
+	f.flags = fl
 	fl.StringVar(&f.netns, "netns", "", "work in the network namespace at `PATH` (such as /run/netns/NAME, as ip netns add makes it)")
 	if writes {
 		fl.BoolVar(&f.check, "check", false, "have the kernel check every change, then change nothing")
 	}
 }
 
+// validate reports bad usage of the kernel flags before any input is read:
+// a --netns that was given names a namespace, so that an empty one (a
+// script's unset variable) never means the caller's own.
+func (f *kernelFlags) validate() error {
+	if f.netns == "" && f.flags != nil && f.flags.Changed("netns") {
+		return usageError("--netns needs the path of a network namespace, not an empty string (leave --netns out to work in ctmatch's own namespace)")
+	}
+	return nil
+}
+
+// dialClient is ctmatch.Dial; tests replace it to see that nothing dials.
+var dialClient = ctmatch.Dial
+
 // dial connects to nf_tables in the namespace --netns names.
 func (f *kernelFlags) dial(ctx context.Context) (*ctmatch.Client, error) {
-	c, err := ctmatch.Dial(ctx, ctmatch.DialOptions{NetNS: f.netns})
+	if err := f.validate(); err != nil {
+		return nil, err
+	}
+	c, err := dialClient(ctx, ctmatch.DialOptions{NetNS: f.netns})
 	if err != nil {
 		return nil, systemError(err)
 	}

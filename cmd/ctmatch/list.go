@@ -60,6 +60,9 @@ or the system (no such table or chain, no privilege); 2 bad usage.`,
 }
 
 func runList(cmd *cobra.Command, o *listOptions, args []string) error {
+	if err := o.kernel.validate(); err != nil {
+		return err
+	}
 	var f ctmatch.ListFormat
 	switch o.output {
 	case "nft":
@@ -113,5 +116,8 @@ func runList(cmd *cobra.Command, o *listOptions, args []string) error {
 	if err != nil {
 		return systemError(err)
 	}
-	return l.Write(cmd.OutOrStdout(), f, ctmatch.ListText{Handles: o.handles})
+	if err := l.Write(cmd.OutOrStdout(), f, ctmatch.ListText{Handles: o.handles}); err != nil {
+		return writeError(err)
+	}
+	return nil
 }

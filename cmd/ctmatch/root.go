@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 )
@@ -36,6 +37,34 @@ func (e *exitError) Unwrap() error { return e.err }
 // usageError marks bad usage (exit 2).
 func usageError(format string, args ...any) error {
 	return &exitError{code: exitInvalid, err: fmt.Errorf(format, args...)}
+}
+
+// stickyWriter remembers the first error of its writer and writes nothing
+// after it.
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stickyWriter) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.w.Write(p)
+	if err != nil {
+		s.err = err
+	}
+	return n, err
+}
+
+// writeError is a failure to write the output: exit 1, with the error (never
+// a usage message).
+func writeError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err // "write /dev/stdout: …" says it twice
+	}
+	return &exitError{code: exitUnsupported, err: fmt.Errorf("write standard output: %w", err)}
 }
 
 // run executes the command line args and returns the exit code.

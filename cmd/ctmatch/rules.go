@@ -138,16 +138,19 @@ or chain, iptables-nft's table); 2 words iptables rejects, or bad usage.`,
 	fl := cmd.Flags()
 	fl.BoolVar(&o.noCounter, "no-counter", false, "leave out the counter every rule carries by default (iptables counts every rule)")
 	if insert {
-		fl.IntVar(&o.index, "index", 0, "insert before group `N` of the chain (from 1; the rule becomes group N)")
-		fl.Uint64Var(&o.handle, "handle", 0, "insert before the group that holds the rule with handle `H`")
+		fl.Var(decimal[int]{&o.index}, "index", "insert before group `N` of the chain (from 1; the rule becomes group N)")
+		fl.Var(decimal[uint64]{&o.handle}, "handle", "insert before the group that holds the rule with handle `H`")
 	} else {
-		fl.IntVar(&o.index, "index", 0, "add after group `N` of the chain (from 1)")
-		fl.Uint64Var(&o.handle, "handle", 0, "add after the group that holds the rule with handle `H`")
+		fl.Var(decimal[int]{&o.index}, "index", "add after group `N` of the chain (from 1)")
+		fl.Var(decimal[uint64]{&o.handle}, "handle", "add after the group that holds the rule with handle `H`")
 	}
 	return cmd
 }
 
 func runRule(cmd *cobra.Command, o *ruleOptions, args []string) error {
+	if err := o.kernel.validate(); err != nil {
+		return err
+	}
 	if cmd.Flags().Changed("index") && o.index < 1 {
 		return usageError("--index counts groups from 1, not %d", o.index)
 	}
@@ -207,6 +210,33 @@ func runRule(cmd *cobra.Command, o *ruleOptions, args []string) error {
 	return applyChanges(cmd.Context(), cmd.OutOrStdout(), rep, &o.kernel, &o.write, changes, reversed)
 }
 
+// decimal is a number flag written in base 10, as in apply lines and as
+// iptables reads rule numbers: "010" is ten (pflag's own number flags would
+// read it as octal eight, and "0x10" as sixteen).
+type decimal[T int | uint64] struct{ p *T }
+
+func (d decimal[T]) Set(s string) error {
+	var zero T
+	if _, signed := any(zero).(int); signed {
+		n, err := strconv.ParseInt(s, 10, strconv.IntSize)
+		if err != nil {
+			return errors.New("expected a decimal number")
+		}
+		*d.p = T(n)
+		return nil
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return errors.New("expected a decimal number")
+	}
+	*d.p = T(n)
+	return nil
+}
+
+func (d decimal[T]) String() string { return fmt.Sprint(*d.p) }
+
+func (d decimal[T]) Type() string { return "int" }
+
 // wordsFamily decides whether the words are ip6tables words: -6, or a table
 // of family ip6.
 func wordsFamily(fam expr.Family, v4, v6 bool) (bool, error) {
@@ -260,7 +290,7 @@ func applyChanges(ctx context.Context, out io.Writer, rep *reporter, kf *kernelF
 	}
 	rep.warn(res.Warnings())
 	if wf.echo {
-		writeEcho(out, changes, res, reversed)
+		return writeEcho(out, changes, res, reversed)
 	}
 	return nil
 }
@@ -285,7 +315,8 @@ func (r *reporter) warn(ws []ctmatch.Warning) {
 // writeEcho prints what Apply created and added, as nft commands with the
 // rules' handles (none with --check), in the order the rules were given
 // (the changes' order, or its reverse).
-func writeEcho(w io.Writer, changes []ctmatch.Change, res ctmatch.Applied, reversed bool) {
+func writeEcho(out io.Writer, changes []ctmatch.Change, res ctmatch.Applied, reversed bool) error {
+	w := &stickyWriter{w: out}
 	for _, c := range res.Created {
 		fmt.Fprintln(w, c)
 	}
@@ -303,13 +334,17 @@ func writeEcho(w io.Writer, changes []ctmatch.Change, res ctmatch.Applied, rever
 			verb = "insert"
 		}
 		for k, r := range ac.Rules {
-			fmt.Fprintf(w, "%s rule %s %s %s %s", verb, ch.Family, ch.Table, ch.Chain, r)
+			fmt.Fprintf(w, "%s rule %s %s %s %s", verb, ch.Family, ctmatch.QuoteName(ch.Table), ctmatch.QuoteName(ch.Chain), r)
 			if h := ac.Handles[k]; h != 0 {
 				fmt.Fprintf(w, " # handle %d", h)
 			}
 			fmt.Fprintln(w)
 		}
 	}
+	if w.err != nil {
+		return writeError(w.err)
+	}
+	return nil
 }
 
 type deleteOptions struct {
@@ -356,6 +391,9 @@ such handle, no privilege, iptables-nft's table); 2 bad usage.`,
 }
 
 func runDelete(cmd *cobra.Command, o *deleteOptions, args []string) error {
+	if err := o.kernel.validate(); err != nil {
+		return err
+	}
 	if len(args) >= 4 && args[3] != "handle" {
 		return usageError("expected \"handle\" after the chain, found %q (for example: ctmatch delete rule inet fw input handle 5)", args[3])
 	}
@@ -381,7 +419,9 @@ func runDelete(cmd *cobra.Command, o *deleteOptions, args []string) error {
 	}
 	if o.echo {
 		for _, dh := range res.Handles {
-			fmt.Fprintf(cmd.OutOrStdout(), "delete rule %s %s %s handle %d\n", fam, args[1], args[2], dh)
+			if _, err := fmt.Fprintf(cmd.OutOrStdout(), "delete rule %s %s %s handle %d\n", fam, ctmatch.QuoteName(args[1]), ctmatch.QuoteName(args[2]), dh); err != nil {
+				return writeError(err)
+			}
 		}
 	}
 	return nil

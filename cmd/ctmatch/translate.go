@@ -51,6 +51,13 @@ nft 1.0.6 cannot parse a ct port match that has no protocol test before it
   ctmatch translate -6 -- -I INPUT -m conntrack --ctorigsrc 2001:db8::/32 -j DROP
   ctmatch translate -f rules.txt`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// A flag that was given names something: an empty one (a
+			// script's unset variable) is not the default.
+			for _, name := range []string{"table", "family"} {
+				if f := cmd.Flags().Lookup(name); f.Changed && f.Value.String() == "" {
+					return usageError("--%s needs a name, not an empty string (leave --%s out for the default)", name, name)
+				}
+			}
 			copts, err := o.compileOptions()
 			if err != nil {
 				return err
@@ -95,23 +102,30 @@ func (o *translateOptions) compileOptions() (ctmatch.Options, error) {
 	return ctmatch.Options{Table: fam, IPv6: ipv6, NoCounter: o.noCounter}, nil
 }
 
-func runTranslate(cmd *cobra.Command, o *translateOptions, copts ctmatch.Options, srcs []source) error {
+func runTranslate(cmd *cobra.Command, o *translateOptions, copts ctmatch.Options, srcs sourceSeq) error {
 	popts := o.words.parseOptions(cmd.Context())
-	out := cmd.OutOrStdout()
+	out := &stickyWriter{w: cmd.OutOrStdout()}
 	rep := &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}
-	for _, src := range srcs {
-		if src.file != "" && isSaveLine(src.text) {
+	readErr := srcs(func(src source) bool {
+		if src.file != "" && src.err == nil && isSaveLine(src.text) {
 			rep.report(src, fmt.Errorf("this looks like an iptables-save file: translating iptables-save files is not supported yet (give one rule per line)"))
-			break
+			return false
 		}
 		r, err := src.parse(popts)
 		if err != nil {
 			rep.report(src, err)
-			continue
+			return true
 		}
-		if err := translateRule(out, r, o, copts); err != nil {
+		if err := translateRule(out, r, o, copts); err != nil && out.err == nil {
 			rep.report(src, err)
 		}
+		return out.err == nil
+	})
+	if out.err != nil {
+		return writeError(out.err)
+	}
+	if readErr != nil {
+		return readErr
 	}
 	return rep.err()
 }

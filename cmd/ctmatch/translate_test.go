@@ -35,6 +35,10 @@ var translateCases = []cliCase{
 		args: []string{"translate", "--family", "ip6", "--", "-A", "INPUT", "-m", "conntrack", "--ctorigsrc", "2001:db8::/32"}},
 	{name: "translate-save-file", about: "translate -f: iptables-save files are not supported yet",
 		args: []string{"translate", "-f", "-"}, stdin: "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate NEW\nCOMMIT\n"},
+	{name: "translate-empty-table", about: "translate: an empty --table is bad usage, not the iptables table",
+		args: []string{"translate", "--table", "", "--", "-A", "INPUT", "-m", "conntrack", "--ctstate", "NEW"}},
+	{name: "translate-empty-family", about: "translate: an empty --family is bad usage, not ip",
+		args: []string{"translate", "--family=", "--", "-A", "INPUT", "-m", "conntrack", "--ctstate", "NEW"}},
 	{name: "help-translate", about: "translate --help",
 		args: []string{"translate", "--help"}},
 }

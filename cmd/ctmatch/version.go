@@ -13,7 +13,9 @@ func newVersionCmd() *cobra.Command {
 		Short: "Print ctmatch's version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(cmd.OutOrStdout(), "ctmatch %s\n", version())
+			if _, err := fmt.Fprintf(cmd.OutOrStdout(), "ctmatch %s\n", version()); err != nil {
+				return writeError(err)
+			}
 			return nil
 		},
 	}

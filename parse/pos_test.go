@@ -1,0 +1,38 @@
+package parse
+
+import (
+	"fmt"
+	"testing"
+)
+
+// The caret context never prints a control character of the input raw (an
+// escape sequence would reach the terminal): it escapes them, and bytes
+// that are not UTF-8, and keeps the carets under the word as shown.
+func TestCaretEscapes(t *testing.T) {
+	for _, tc := range []struct{ text, want string }{
+		{"-m conntrack --ctstate NEW,\x1b[2JBAD --ctproto 6",
+			"  -m conntrack --ctstate NEW,\\x1b[2JBAD --ctproto 6\n" +
+				"                             ^^^^^^^^^^"},
+		{"-m conntrack\t--ctstate NEW,B\xffD",
+			"  -m conntrack\t--ctstate NEW,B\\xffD\n" +
+				"              \t              ^^^^^^"},
+		{"-m conntrack --ctstate NEW,\u202eBAD\u009b",
+			"  -m conntrack --ctstate NEW,\\u202eBAD\\u009b\n" +
+				"                             ^^^^^^^^^^^^^^^"},
+		{"-m conntrack --ctstate NEW,\u00e9",
+			"  -m conntrack --ctstate NEW,\u00e9\n" +
+				"                             ^"},
+	} {
+		_, err := ParseText(tc.text, Options{Family: IPv4})
+		e, ok := err.(*Error)
+		if !ok {
+			t.Fatalf("ParseText(%q) = %v, want a *Error", tc.text, err)
+		}
+		if got := e.Caret(); got != tc.want {
+			t.Errorf("ParseText(%q): caret\n%s\nwant\n%s", tc.text, got, tc.want)
+		}
+		if got, want := fmt.Sprintf("%+v", e), e.Error()+"\n"+tc.want+"\n"+e.Hint; got != want {
+			t.Errorf("%%+v = %q, want %q", got, want)
+		}
+	}
+}
