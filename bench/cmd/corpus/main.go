@@ -111,24 +111,12 @@ type config struct {
 var errRegression = errors.New("ctmatch no longer translates rules it translated in the baseline")
 
 func run(ctx context.Context, w io.Writer, cfg config) error {
-	timeout := cfg.timeout
-	t := &Tools{
-		Ctmatch:   cfg.ctmatch,
-		Translate: map[int]string{4: "iptables-translate", 6: "ip6tables-translate"},
-		Restore:   map[int]string{4: "iptables-restore-translate", 6: "ip6tables-restore-translate"},
-		Timeout:   timeout,
+	t, err := newTools(ctx, cfg)
+	if err != nil {
+		return err
 	}
-	for _, name := range []string{t.Ctmatch, t.Translate[4], t.Translate[6], t.Restore[4], t.Restore[6]} {
-		if _, err := exec.LookPath(name); err != nil {
-			return err
-		}
-	}
-	help, _, _ := runCmd(ctx, timeout, t.Ctmatch, "translate", "--help")
-	t.File6 = strings.Contains(string(help), "--file6")
-	t.Counters = t.probeCounters(ctx)
 	var old *Report
 	if cfg.baseline != "" {
-		var err error
 		if old, err = readReport(cfg.baseline); err != nil {
 			return err
 		}
@@ -139,33 +127,62 @@ func run(ctx context.Context, w io.Writer, cfg config) error {
 	}
 	t.measure(ctx, files, cfg.workers)
 	rep := &Report{
-		Date:  time.Now().UTC().Format("2006-01-02"),
-		Files: files,
-		Versions: Versions{
-			Ctmatch:         version(ctx, timeout, t.Ctmatch, "version"),
-			CtmatchRev:      cfg.rev,
-			CtmatchCounters: t.Counters,
-			Translate:       version(ctx, timeout, t.Translate[4], "--version"),
-			Translate6:      version(ctx, timeout, t.Translate[6], "--version"),
-		},
+		Date:     time.Now().UTC().Format("2006-01-02"),
+		Versions: t.versions(ctx, cfg.rev),
+		Files:    files,
+		Totals:   totals(files),
+		Blockers: blockers(files),
 	}
-	rep.Totals = totals(files)
-	rep.Blockers = blockers(files)
 	if old != nil {
 		rep.Comparison = compare(cfg.baseline, old, rep)
 	}
-	if cfg.json {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		err = enc.Encode(rep)
-	} else {
-		err = writeMarkdown(w, rep)
+	if err := write(w, rep, cfg.json); err != nil {
+		return err
 	}
-	if err == nil && rep.Comparison != nil && len(rep.Comparison.Lost) > 0 {
-		err = errRegression
+	if rep.Comparison != nil && len(rep.Comparison.Lost) > 0 {
+		return errRegression
 	}
-	return err
+	return nil
+}
+
+// newTools finds the tools and asks ctmatch what it reads.
+func newTools(ctx context.Context, cfg config) (*Tools, error) {
+	t := &Tools{
+		Ctmatch:   cfg.ctmatch,
+		Translate: map[int]string{4: "iptables-translate", 6: "ip6tables-translate"},
+		Restore:   map[int]string{4: "iptables-restore-translate", 6: "ip6tables-restore-translate"},
+		Timeout:   cfg.timeout,
+	}
+	for _, name := range []string{t.Ctmatch, t.Translate[4], t.Translate[6], t.Restore[4], t.Restore[6]} {
+		if _, err := exec.LookPath(name); err != nil {
+			return nil, err
+		}
+	}
+	help, _, _ := runCmd(ctx, t.Timeout, t.Ctmatch, "translate", "--help")
+	t.File6 = strings.Contains(string(help), "--file6")
+	t.Counters = t.probeCounters(ctx)
+	return t, nil
+}
+
+func (t *Tools) versions(ctx context.Context, rev string) Versions {
+	return Versions{
+		Ctmatch:         version(ctx, t.Timeout, t.Ctmatch, "version"),
+		CtmatchRev:      rev,
+		CtmatchCounters: t.Counters,
+		Translate:       version(ctx, t.Timeout, t.Translate[4], "--version"),
+		Translate6:      version(ctx, t.Timeout, t.Translate[6], "--version"),
+	}
+}
+
+// write prints the report as Markdown, or as JSON.
+func write(w io.Writer, rep *Report, asJSON bool) error {
+	if !asJSON {
+		return writeMarkdown(w, rep)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(rep)
 }
 
 func version(ctx context.Context, timeout time.Duration, name string, args ...string) string {
