@@ -119,12 +119,17 @@ func TestBlocker(t *testing.T) {
 		{at("REJECT"), "-j REJECT"},
 		{at("tcp-reset"), "--reject-with"},
 		{at("-m conntrack"), "-m conntrack"},
+		{at("INPUT"), "-I"},
 		{0, "(no word)"},
 		{len(rule) + 5, "(no word)"},
 	} {
 		if got := Blocker(rule, c.column, "", "no word"); got != c.want {
 			t.Errorf("Blocker at column %d = %q, want %q", c.column, got, c.want)
 		}
+	}
+	const stray = "-A INPUT BOGUS -j ACCEPT"
+	if got := Blocker(stray, strings.Index(stray, "BOGUS")+1, "BOGUS", "unexpected word"); got != "BOGUS" {
+		t.Errorf("Blocker at a word no option takes = %q, want BOGUS", got)
 	}
 }
 

@@ -173,7 +173,8 @@ func firstLine(b []byte) string {
 // text points at, column being 1-based (0: no word): the option word itself
 // (-p, --dport, in its short spelling), "-m NAME" or "-j NAME" for a match or
 // a target or a word inside them, the option a value belongs to, and
-// "-I CHAIN N" for a rule number. Without a word it is the message.
+// "-I CHAIN N" for a rule number, the word itself when no option takes it.
+// Without a word it is the message.
 func Blocker(text string, column int, word, message string) string {
 	words, err := Split(text)
 	if err != nil || column <= 0 {
@@ -210,6 +211,9 @@ func Blocker(text string, column int, word, message string) string {
 			return o + " " + words[i+1].Text
 		case o == "-I" && at == i+2:
 			return "-I CHAIN N"
+		case (o == "-A" || o == "-I") && at > i+1:
+			// A word after the chain that no option takes.
+			return words[at].Text
 		}
 		return o
 	}
