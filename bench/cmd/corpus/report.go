@@ -1,0 +1,213 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// Counts are the figures of one file, or of all of them.
+type Counts struct {
+	Rules     int `json:"rules"`
+	Counters  int `json:"counter_prefixes"`
+	Conntrack int `json:"conntrack_rules"`
+	// Rules translated by ctmatch and by iptables-translate.
+	Ctmatch int `json:"ctmatch_translated"`
+	Peer    int `json:"peer_translated"`
+	// Rules ctmatch refused as invalid (exit 2: a defect, since every
+	// rule of the corpus is valid iptables) or failed on (a crash, a
+	// timeout).
+	CtmatchInvalid int `json:"ctmatch_exit2"`
+	CtmatchFailed  int `json:"ctmatch_failed"`
+	// Conntrack rules translated by each tool.
+	ConntrackCtmatch int `json:"conntrack_ctmatch_translated"`
+	ConntrackPeer    int `json:"conntrack_peer_translated"`
+}
+
+func (c *Counts) add(r RuleResult) {
+	c.Rules++
+	if r.Counters != "" {
+		c.Counters++
+	}
+	if r.Conntrack {
+		c.Conntrack++
+	}
+	if r.Ctmatch.Status == statusTranslated {
+		c.Ctmatch++
+		if r.Conntrack {
+			c.ConntrackCtmatch++
+		}
+	}
+	if r.Peer.Translated {
+		c.Peer++
+		if r.Conntrack {
+			c.ConntrackPeer++
+		}
+	}
+	switch r.Ctmatch.Status {
+	case statusInvalid:
+		c.CtmatchInvalid++
+	case statusFailed:
+		c.CtmatchFailed++
+	}
+}
+
+// Totals are the corpus' figures.
+type Totals struct {
+	Counts
+	Files     int `json:"files"`
+	SaveFiles int `json:"iptables_save_files"`
+	// iptables-save files that each tool translated whole.
+	WholeCtmatch int `json:"whole_ctmatch"`
+	WholePeer    int `json:"whole_peer"`
+}
+
+func fileCounts(f *FileResult) Counts {
+	var c Counts
+	for _, r := range f.Rules {
+		c.add(r)
+	}
+	return c
+}
+
+func totals(files []*FileResult) Totals {
+	var t Totals
+	for _, f := range files {
+		t.Files++
+		for _, r := range f.Rules {
+			t.add(r)
+		}
+		if f.Format == FormatSave {
+			t.SaveFiles++
+			if f.WholeCtmatch != nil && f.WholeCtmatch.OK {
+				t.WholeCtmatch++
+			}
+			if f.WholePeer != nil && f.WholePeer.OK {
+				t.WholePeer++
+			}
+		}
+	}
+	return t
+}
+
+// BlockerRow is one word that keeps ctmatch from translating rules: the rules
+// whose first error points at it.
+type BlockerRow struct {
+	Blocker   string `json:"blocker"`
+	Rules     int    `json:"rules"`
+	Conntrack int    `json:"conntrack_rules"`
+	Invalid   int    `json:"exit2"`
+	Example   string `json:"example"`
+}
+
+// blockers groups the rules ctmatch did not translate by their blocker, most
+// rules first.
+func blockers(files []*FileResult) []BlockerRow {
+	rows := map[string]*BlockerRow{}
+	for _, f := range files {
+		for _, r := range f.Rules {
+			if r.Ctmatch.Status == statusTranslated {
+				continue
+			}
+			b := rows[r.Ctmatch.Blocker]
+			if b == nil {
+				b = &BlockerRow{Blocker: r.Ctmatch.Blocker, Example: r.Ctmatch.Message}
+				rows[r.Ctmatch.Blocker] = b
+			}
+			b.Rules++
+			if r.Conntrack {
+				b.Conntrack++
+			}
+			if r.Ctmatch.Status == statusInvalid {
+				b.Invalid++
+			}
+		}
+	}
+	list := make([]BlockerRow, 0, len(rows))
+	for _, b := range rows {
+		list = append(list, *b)
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].Rules != list[j].Rules {
+			return list[i].Rules > list[j].Rules
+		}
+		return list[i].Blocker < list[j].Blocker
+	})
+	return list
+}
+
+func percent(n, of int) string {
+	if of == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f%%", 100*float64(n)/float64(of))
+}
+
+func yesNo(w *WholeResult) string {
+	switch {
+	case w == nil:
+		return "–"
+	case w.OK:
+		return "yes"
+	case w.Exit != 0:
+		return fmt.Sprintf("no (exit %d)", w.Exit)
+	default:
+		return fmt.Sprintf("no (%d left as comments)", w.Untranslated)
+	}
+}
+
+// cell escapes text for a Markdown table cell.
+func cell(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+}
+
+func writeMarkdown(w io.Writer, rep *Report) error {
+	var b strings.Builder
+	ct := rep.Versions.Ctmatch
+	if rep.Versions.CtmatchRev != "" {
+		ct += " built from " + rep.Versions.CtmatchRev
+	}
+	fmt.Fprintf(&b, "Measured %s with %s, %s and %s.\n\n", rep.Date, ct, rep.Versions.Translate, rep.Versions.Translate6)
+	b.WriteString("| file | family | format | rules | conntrack rules | ctmatch translated | iptables-translate translated | ctmatch exit 2 | whole file: ctmatch / peer |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	for _, f := range rep.Files {
+		c := fileCounts(f)
+		fmt.Fprintf(&b, "| %s | ipv%d | %s | %d | %d | %d | %d | %d | %s / %s |\n",
+			f.Name, f.Family, f.Format, c.Rules, c.Conntrack, c.Ctmatch, c.Peer, c.CtmatchInvalid,
+			yesNo(f.WholeCtmatch), yesNo(f.WholePeer))
+	}
+	t := rep.Totals
+	fmt.Fprintf(&b, "| **total: %d files** | | %d iptables-save | %d | %d | %d (%s) | %d (%s) | %d | %d / %d of %d |\n\n",
+		t.Files, t.SaveFiles, t.Rules, t.Conntrack, t.Ctmatch, percent(t.Ctmatch, t.Rules), t.Peer, percent(t.Peer, t.Rules),
+		t.CtmatchInvalid, t.WholeCtmatch, t.WholePeer, t.SaveFiles)
+	given := "without it (this ctmatch does not read it)"
+	if rep.Versions.CtmatchCounters {
+		given = "with it"
+	}
+	fmt.Fprintf(&b, "Rules: %d (%d with a [packets:bytes] prefix: ctmatch got them %s, iptables-translate without it); ctmatch translated %d (%s), iptables-translate %d (%s).\n\n",
+		t.Rules, t.Counters, given, t.Ctmatch, percent(t.Ctmatch, t.Rules), t.Peer, percent(t.Peer, t.Rules))
+	fmt.Fprintf(&b, "Conntrack rules (-m conntrack or -m state): %d; ctmatch translated %d (%s), iptables-translate %d (%s).\n\n",
+		t.Conntrack, t.ConntrackCtmatch, percent(t.ConntrackCtmatch, t.Conntrack), t.ConntrackPeer, percent(t.ConntrackPeer, t.Conntrack))
+	fmt.Fprintf(&b, "ctmatch exit 2 (refused as invalid): %d rules; ctmatch failures (crash, timeout): %d.\n\n", t.CtmatchInvalid, t.CtmatchFailed)
+	b.WriteString("What still blocks rules (the word ctmatch's first error points at):\n\n")
+	b.WriteString("| blocker | rules | conntrack rules | exit 2 | example message |\n|---|---|---|---|---|\n")
+	for _, r := range rep.Blockers {
+		fmt.Fprintf(&b, "| `%s` | %d | %d | %d | %s |\n", cell(r.Blocker), r.Rules, r.Conntrack, r.Invalid, cell(r.Example))
+	}
+	if t.CtmatchInvalid+t.CtmatchFailed > 0 {
+		b.WriteString("\nRules ctmatch refused as invalid or failed on:\n\n")
+		for _, f := range rep.Files {
+			for _, r := range f.Rules {
+				if r.Ctmatch.Status == statusInvalid || r.Ctmatch.Status == statusFailed {
+					fmt.Fprintf(&b, "- %s:%d (exit %d, `%s`): %s\n", f.Name, r.Line, r.Ctmatch.Exit, cell(r.Ctmatch.Word), cell(r.Ctmatch.Message))
+				}
+			}
+		}
+	}
+	if rep.Comparison != nil {
+		writeComparison(&b, rep.Comparison, t.Ctmatch)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
