@@ -1030,6 +1030,6 @@ func Words(r *parse.Rule) string {
 		return ""
 	}
 	c := *r
-	c.Table, c.Command = nil, nil
+	c.Table, c.Command, c.Counters = nil, nil, nil
 	return strings.TrimSpace(c.String())
 }

@@ -1,6 +1,9 @@
 package parse
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // word is one word of the rule text: its value (quotes removed) and where it
 // was written.
@@ -11,12 +14,14 @@ type word struct {
 	quoted bool
 }
 
-// splitText splits one line of iptables-save text into words, as
-// iptables-restore does: words are separated by blanks; a double-quoted word
-// may hold blanks, and inside it a backslash escapes the next byte.
-func splitText(text string) ([]word, *Error) {
-	words := make([]word, 0, countRuns(text))
-	i := 0
+// splitText splits one line of iptables-save text into words from byte
+// start on, as iptables-restore does: words are separated by blanks; a
+// double-quoted word may hold blanks, and inside it a backslash escapes the
+// next byte. A line of more than max words is an error at the first word
+// past them (iptables-restore refuses it before reading any option).
+func splitText(text string, start, max int) ([]word, *Error) {
+	words := make([]word, 0, min(countRuns(text[start:]), max))
+	i := start
 	for {
 		for i < len(text) && isBlank(text[i]) {
 			i++
@@ -25,6 +30,14 @@ func splitText(text string) ([]word, *Error) {
 			return words, nil
 		}
 		start := i
+		if len(words) == max {
+			end := i
+			for end < len(text) && !isBlank(text[end]) {
+				end++
+			}
+			return nil, &Error{Pos: Pos(start), Word: text[start:end], Text: text,
+				Msg: fmt.Sprintf("the rule has more than %d words: iptables-restore reads no more in a rule line", max)}
+		}
 		// The common case, a word without quotes, is a slice of the text.
 		end := i
 		for end < len(text) && !isBlank(text[end]) && text[end] != '"' {
