@@ -304,7 +304,7 @@ var Valid = []ValidCase{
 
 	// Counters: -c PACKETS BYTES (or PACKETS,BYTES, or --set-counters)
 	// anywhere among the words; printed first, as iptables-save -c writes
-	// them.
+	// them. IPv4 only: ip6tables-nft 1.8.9 drops them (see Lines).
 	{"counters/c", v4, argv("-A INPUT -c 1 2 -m conntrack --ctstate NEW"), "[1:2] -A INPUT -m conntrack --ctstate NEW"},
 	{"counters/c-comma", v4, argv("-A INPUT -c 1,2 -m conntrack --ctstate NEW"), "[1:2] -A INPUT -m conntrack --ctstate NEW"},
 	{"counters/c-attached", v4, argv("-A INPUT -c1,2 -m conntrack --ctstate NEW"), "[1:2] -A INPUT -m conntrack --ctstate NEW"},
@@ -314,7 +314,7 @@ var Valid = []ValidCase{
 	{"counters/after-jump", v4, argv("-A INPUT -m conntrack --ctstate NEW -j ACCEPT -c 9 10"), "[9:10] -A INPUT -m conntrack --ctstate NEW -j ACCEPT"},
 	{"counters/leading-zeros", v4, argv("-A INPUT -c 018 0 -m conntrack --ctstate NEW"), "[18:0] -A INPUT -m conntrack --ctstate NEW"},
 	{"counters/max", v4, argv("-A INPUT -c 18446744073709551615 18446744073709551615 -m state --state NEW"), "[18446744073709551615:18446744073709551615] -A INPUT -m state --state NEW"},
-	{"counters/insert", v6, argv("-I INPUT 1 -c 22 23 -m conntrack --ctstate NEW"), "[22:23] -I INPUT 1 -m conntrack --ctstate NEW"},
+	{"counters/insert", v4, argv("-I INPUT 1 -c 22 23 -m conntrack --ctstate NEW"), "[22:23] -I INPUT 1 -m conntrack --ctstate NEW"},
 }
 
 // Invalid holds rules that iptables itself refuses (exit code 2), each with
@@ -532,9 +532,8 @@ var Unsupported = []InvalidCase{
 	{"snat-permuted", v4, "-t nat -A POSTROUTING -m conntrack " + Marker + "-s 10.0.0.0/24 -o eth0 -j SNAT --ctstate NEW --to-source 144.76.28.6", "-s is valid iptables, but ctmatch does not support"},
 	{"snat-options-after-target", v4, "-t nat -A POSTROUTING -m conntrack -j " + Marker + "SNAT --ctstate NEW --to-source 144.76.28.6", "target SNAT is valid iptables"},
 	{"protocol-port-then-conntrack", v4, "-A INPUT " + Marker + "-p tcp --dport 22 -m conntrack -j ACCEPT --ctstate NEW", "-p is valid iptables"},
-	{"multiport-then-conntrack", v4, "-A INPUT -m " + Marker + "multiport --dports 22,80 -p tcp -m conntrack --ctstate NEW -j ACCEPT", "match -m multiport is valid iptables"},
+	{"multiport-then-conntrack", v4, "-A INPUT " + Marker + "-p tcp -m multiport --dports 22,80 -m conntrack -j ACCEPT --ctstate NEW", "-p is valid iptables"},
 	{"reject-with", v4, "-A INPUT -m conntrack -j " + Marker + "REJECT --reject-with icmp-port-unreachable --ctstate INVALID", "target REJECT is valid iptables"},
-	{"list-zero", v4, Marker + "-L INPUT -Z", "-L is valid iptables, but ctmatch does not take the -L command"},
 }
 
 // Differences lists the cases on which iptables 1.8.9 (installed here, the
@@ -628,11 +627,14 @@ func LineWords(n int) string {
 	return strings.Join(w, " ")
 }
 
-// Lines are valid lines of rule text.
+// Lines are valid lines of rule text. The lines with counters are IPv4
+// lines: ip6tables-nft 1.8.9 drops the counters of -c and [PACKETS:BYTES]
+// (fixed in 1.8.10, "iptables: Fix setting of ipv6 counters"), so it
+// cannot show them; the oracle checks that it still does.
 var Lines = []LineCase{
 	{Name: "line/counters", Family: v4, Text: "[1:2] -A INPUT -m conntrack --ctstate NEW", Want: "[1:2] -A INPUT -m conntrack --ctstate NEW"},
 	{Name: "line/counters-no-blank", Family: v4, Text: "[3:4]-A INPUT -m conntrack --ctstate NEW", Want: "[3:4] -A INPUT -m conntrack --ctstate NEW"},
-	{Name: "line/counters-tab", Family: v6, Text: "[39:40]\t-A INPUT -m conntrack --ctstate NEW", Want: "[39:40] -A INPUT -m conntrack --ctstate NEW"},
+	{Name: "line/counters-tab", Family: v4, Text: "[39:40]\t-A INPUT -m conntrack --ctstate NEW", Want: "[39:40] -A INPUT -m conntrack --ctstate NEW"},
 	{Name: "line/counters-zero", Family: v4, Text: "[0:0] -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT", Want: "[0:0] -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"},
 	{Name: "line/counters-max", Family: v4, Text: "[18446744073709551615:18446744073709551615] -A INPUT -m state --state NEW", Want: "[18446744073709551615:18446744073709551615] -A INPUT -m state --state NEW"},
 	{Name: "line/counters-leading-zeros", Family: v4, Text: "[007:0] -A INPUT -m state --state NEW", Want: "[7:0] -A INPUT -m state --state NEW"},
