@@ -35,6 +35,7 @@ type optSpec struct {
 	once          string // the flag iptables allows only once ("-p"); "" when it may repeat
 	command       bool   // a command, such as -D: at most one per rule
 	foreign       bool   // it loads an extension whose options ctmatch does not know (-p loads the protocol's match)
+	listing       bool   // an option of the listing commands only (iptables: "Illegal option `-n' with this command")
 }
 
 // frameOptions are iptables' own options: the rule frame ctmatch reads, and
@@ -61,9 +62,9 @@ var frameOptions = []optSpec{
 	{long: "wait", short: "w", unsupported: "the xtables lock", optArgs: 1},
 	{long: "wait-interval", short: "W", unsupported: "the xtables lock", args: 1},
 	{long: "verbose", short: "v", unsupported: "verbose output"},
-	{long: "numeric", short: "n", unsupported: "listing options"},
-	{long: "exact", short: "x", unsupported: "listing options"},
-	{long: "line-numbers", unsupported: "listing options"},
+	{long: "numeric", short: "n", unsupported: "listing options", listing: true},
+	{long: "exact", short: "x", unsupported: "listing options", listing: true},
+	{long: "line-numbers", unsupported: "listing options", listing: true},
 	{long: "modprobe", unsupported: "loading modules", args: 1},
 	{long: "delete", short: "D", unsupported: "the -D command: use ctmatch delete rule", args: 1, optArgs: 1, command: true},
 	{long: "replace", short: "R", unsupported: "the -R command", args: 2, command: true},
@@ -132,6 +133,13 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 	}
 	if p.lastState != nil {
 		add(stateSpecs)
+	}
+	if p.foreign && slices.ContainsFunc(cands, func(s *optSpec) bool { return s.ct == nil }) {
+		// An extension ctmatch does not know may have an option of that
+		// very name ("--set" of -m recent), which getopt would take over
+		// an abbreviation of iptables' own (--set-counters). (Its options
+		// do not look like the conntrack match's.)
+		return nil, nil
 	}
 	switch len(cands) {
 	case 1:

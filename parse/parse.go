@@ -97,6 +97,7 @@ type parser struct {
 	lastState *Conntrack // the last -m state
 	foreign   bool       // an extension ctmatch does not know was loaded (-p, another match or target)
 
+	listing *word           // the first listing option (-n, -x, --line-numbers), nil before one
 	cmdFlag string          // the first command (-A, -I, -D, …) as written, "" before one
 	once    map[string]bool // the flags given that iptables allows only once
 	target  bool            // -j or -g was given
@@ -203,6 +204,9 @@ func (p *parser) parse() error {
 	if err := p.checkMatches(); err != nil {
 		return err
 	}
+	if p.listing != nil && p.rule.Command != nil {
+		return p.errorf(*p.listing, "illegal option %s with %s: it goes only with the commands that list rules", p.listing.val, p.rule.Command.Op)
+	}
 	if len(p.words) > MaxWords && p.unsupported == nil {
 		// Only argv gets here: text stops at MaxWords words.
 		p.unsupported = p.unsupportedf(p.words[MaxWords], "the rule has more than %d words: iptables-restore reads no more in a rule line, and neither does ctmatch", MaxWords)
@@ -295,11 +299,28 @@ func (p *parser) unsupportedOption(w word, neg *word, spec *optSpec, name string
 			return err
 		}
 	}
+	if spec.listing && p.listing == nil {
+		p.listing = &p.words[p.i-1]
+	}
 	args := spec.args
-	if hasValue {
-		if args == 0 && spec.optArgs == 0 {
+	if hasValue && args == 0 && spec.optArgs == 0 {
+		if long {
 			return p.errorf(w, "option %s takes no value", spell)
 		}
+		// "-vn": getopt reads several short options in one word; one that
+		// takes a value takes the rest of the word.
+		for rest := w.val[2:]; rest != ""; rest = rest[1:] {
+			s2 := lookupShort(rest[:1])
+			if s2 == nil {
+				return p.errorf(w, "unknown option \"-%s\" in %q", rest[:1], w.val)
+			}
+			if s2.args > 0 || s2.optArgs > 0 || s2.frame != frameNone {
+				break
+			}
+		}
+		hasValue = false
+	}
+	if hasValue {
 		args--
 	}
 	for ; args > 0; args-- {
