@@ -73,9 +73,23 @@ func (p *parser) ctOption(w word, neg *word, spec *optSpec, attached string, has
 	}
 	// A value that is valid iptables but Unsupported (a host name) still
 	// gives the match its option, as far as iptables is concerned.
-	m.Options = append(m.Options, o)
+	p.addOption(m, o)
 	m.end = max(m.end, v.end)
 	return err
+}
+
+// addOption appends o to m's options, in the rule's pool when m's options
+// are the pool's last or m has none yet.
+func (p *parser) addOption(m *Conntrack, o *Option) {
+	n, end := len(m.Options), len(p.ptrPool)
+	switch {
+	case end == cap(p.ptrPool), n > 0 && p.ptrOwner != m:
+		m.Options = append(m.Options, o)
+		return
+	}
+	p.ptrPool = append(p.ptrPool, o)
+	m.Options = p.ptrPool[end-n : end+1 : end+1]
+	p.ptrOwner = m
 }
 
 // newOption returns a zero Option from the rule's pool, or a new one when the

@@ -72,7 +72,9 @@ func parseWords(text string, words []word, counters *Counters, opts Options) (*R
 	// Every conntrack option is a long option ("--ctstate", "--state"):
 	// the words that start with "--" bound how many options the rule has,
 	// and the options are allocated together.
-	p.optionPool = make([]Option, 0, countLong(words))
+	n := countLong(words)
+	p.optionPool = make([]Option, 0, n)
+	p.ptrPool = make([]*Option, 0, n)
 	if err := p.parse(); err != nil {
 		return nil, err
 	}
@@ -107,6 +109,10 @@ type parser struct {
 	unsupported *Error
 
 	optionPool []Option // where the rule's options are allocated
+	// ptrPool holds the matches' Options slices: the last match to get an
+	// option owns its end and grows there; another one appends anew.
+	ptrPool  []*Option
+	ptrOwner *Conntrack
 }
 
 // countLong returns how many of words start with "--".
