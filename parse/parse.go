@@ -38,7 +38,9 @@ type Options struct {
 const MaxWords = 251
 
 // ParseArgs parses a rule given as argv words, as a shell passes them to
-// iptables. Positions refer to the words joined by single spaces, each quoted
+// iptables. When the error is Unsupported (valid iptables that ctmatch does
+// not take), the rule read so far comes with it: without what ctmatch does
+// not take, and not for use but to check it further. Positions refer to the words joined by single spaces, each quoted
 // with Quote. iptables' command line has no limit on the number of words, but
 // ctmatch takes no more than MaxWords: past them, the rule is refused as
 // Unsupported (after every word was checked, so that an invalid word still
@@ -51,7 +53,8 @@ func ParseArgs(args []string, opts Options) (*Rule, error) {
 // ParseText parses one line of rule text with iptables-save quoting, as
 // iptables-restore reads a rule line: "[PACKETS:BYTES]" at its very start
 // gives the rule's counters (as iptables-save -c writes them), and a line of
-// more than MaxWords words is refused as Invalid.
+// more than MaxWords words is refused as Invalid. An Unsupported error comes
+// with the rule read so far, as with ParseArgs.
 func ParseText(text string, opts Options) (*Rule, error) {
 	counters, start, err := splitCounters(text)
 	if err != nil {
@@ -76,6 +79,12 @@ func parseWords(text string, words []word, counters *Counters, opts Options) (*R
 	p.optionPool = make([]Option, 0, n)
 	p.ptrPool = make([]*Option, 0, n)
 	if err := p.parse(); err != nil {
+		if e, ok := err.(*Error); ok && e.Kind == Unsupported {
+			// What was read, for a caller that refuses the rule for
+			// another reason, which must outweigh this one (a missing -A
+			// in translate).
+			return p.rule, err
+		}
 		return nil, err
 	}
 	return p.rule, nil
