@@ -108,10 +108,13 @@ type parser struct {
 	lastState *Conntrack // the last -m state
 	foreign   bool       // an extension ctmatch does not know was loaded (-p, another match or target)
 
-	listing *word           // the first listing option (-n, -x, --line-numbers), nil before one
-	cmdFlag string          // the first command (-A, -I, -D, …) as written, "" before one
-	once    map[string]bool // the flags given that iptables allows only once
-	target  bool            // -j or -g was given
+	listing *word // the first listing option (-n, -x, --line-numbers), nil before one
+	wait    bool  // -w was given
+	// waitInterval is -W, which iptables takes only with -w.
+	waitInterval *word
+	cmdFlag      string          // the first command (-A, -I, -D, …) as written, "" before one
+	once         map[string]bool // the flags given that iptables allows only once
+	target       bool            // -j or -g was given
 
 	// unsupported is the first Unsupported error: it is returned only when
 	// the rule has no Invalid word, which would make iptables refuse it.
@@ -219,6 +222,9 @@ func (p *parser) parse() error {
 	if err := p.checkMatches(); err != nil {
 		return err
 	}
+	if p.waitInterval != nil && !p.wait {
+		return p.errorf(*p.waitInterval, "%s goes only with -w (--wait)", p.waitInterval.val)
+	}
 	if p.listing != nil && p.rule.Command != nil {
 		return p.errorf(*p.listing, "illegal option %s with %s: it goes only with the commands that list rules", p.listing.val, p.rule.Command.Op)
 	}
@@ -316,6 +322,12 @@ func (p *parser) unsupportedOption(w word, neg *word, spec *optSpec, name string
 	}
 	if spec.listing && p.listing == nil {
 		p.listing = &p.words[p.i-1]
+	}
+	switch spec.long {
+	case "wait":
+		p.wait = true
+	case "wait-interval":
+		p.waitInterval = &p.words[p.i-1]
 	}
 	args := spec.args
 	if hasValue && args == 0 && spec.optArgs == 0 {

@@ -505,6 +505,7 @@ var Invalid = []InvalidCase{
 	{"mixed/unsupported-then-empty-conntrack", v4, "-A INPUT -i lo -m " + Marker + "conntrack -j ACCEPT", "-m conntrack needs at least one option"},
 	{"mixed/numeric-with-append", v4, "-A INPUT " + Marker + "-n -m conntrack --ctstate NEW", "illegal option -n with -A"},
 	{"mixed/line-numbers-with-insert", v4, "-m conntrack --ctstate NEW " + Marker + "--line-numbers -I INPUT", "illegal option --line-numbers with -I"},
+	{"mixed/wait-interval-without-wait", v4, "-A INPUT " + Marker + "-W 5 -m conntrack --ctstate NEW", "-W goes only with -w"},
 	{"mixed/short-options-in-one-word", v4, "-A INPUT " + Marker + "-vq -m conntrack --ctstate NEW", `unknown option "-q" in "-vq"`},
 	{"mixed/snat-then-bad-state", v4, "-t nat -A POSTROUTING -m conntrack -s 10.0.0.0/24 -o eth0 -j SNAT --ctstate " + Marker + "BOGUS --to-source 144.76.28.6", `unknown conntrack state "BOGUS"`},
 }
@@ -539,6 +540,7 @@ var Unsupported = []InvalidCase{
 	{"recent-set", v4, "-A INPUT -m " + Marker + "recent --set --name x -m conntrack --ctstate NEW", "match -m recent is valid iptables"},
 	{"verbose-twice-in-one-word", v4, "-A INPUT " + Marker + "-vv -m conntrack --ctstate NEW", "-v is valid iptables"},
 	{"wait-with-value", v4, "-A INPUT " + Marker + "-w 5 -m conntrack --ctstate NEW", "-w is valid iptables"},
+	{"wait-interval-with-wait", v4, "-A INPUT " + Marker + "-W 5 -w -m conntrack --ctstate NEW", "-W is valid iptables"},
 	{"fragment-negated", v4, "-A INPUT ! " + Marker + "-f -m conntrack --ctstate NEW", "-f is valid iptables"},
 	{"reject-with", v4, "-A INPUT -m conntrack -j " + Marker + "REJECT --reject-with icmp-port-unreachable --ctstate INVALID", "target REJECT is valid iptables"},
 }
