@@ -53,7 +53,8 @@ func ParseArgs(args []string, opts Options) (*Rule, error) {
 // ParseText parses one line of rule text with iptables-save quoting, as
 // iptables-restore reads a rule line: "[PACKETS:BYTES]" at its very start
 // gives the rule's counters (as iptables-save -c writes them), and a line of
-// more than MaxWords words is refused as Invalid. An Unsupported error comes
+// more than MaxWords words, or with a word of more than MaxWordBytes bytes,
+// is refused as Invalid. An Unsupported error comes
 // with the rule read so far, as with ParseArgs.
 func ParseText(text string, opts Options) (*Rule, error) {
 	counters, start, err := splitCounters(text)

@@ -44,7 +44,11 @@ func splitText(text string, start, max int) ([]word, *Error) {
 			end++
 		}
 		if end == len(text) || isBlank(text[end]) {
-			words = append(words, word{val: text[start:end], pos: Pos(start), end: Pos(end)})
+			w := word{val: text[start:end], pos: Pos(start), end: Pos(end)}
+			if err := checkWordLen(text, w); err != nil {
+				return nil, err
+			}
+			words = append(words, w)
 			i = end
 			continue
 		}
@@ -77,8 +81,27 @@ func splitText(text string, start, max int) ([]word, *Error) {
 				i++
 			}
 		}
-		words = append(words, word{val: b.String(), pos: Pos(start), end: Pos(i), quoted: quoted})
+		w := word{val: b.String(), pos: Pos(start), end: Pos(i), quoted: quoted}
+		if err := checkWordLen(text, w); err != nil {
+			return nil, err
+		}
+		words = append(words, w)
 	}
+}
+
+// MaxWordBytes is the longest word of a line of rule text: iptables-restore
+// gathers each word in a buffer of 1024 bytes (struct xt_param_buf in
+// iptables/xshared.c) and refuses a longer one ("Parameter too long!").
+const MaxWordBytes = 1023
+
+// checkWordLen refuses a word longer than MaxWordBytes (quotes and escapes
+// not counted).
+func checkWordLen(text string, w word) *Error {
+	if len(w.val) <= MaxWordBytes {
+		return nil
+	}
+	return &Error{Pos: w.pos, Word: text[w.pos:w.end], Text: text,
+		Msg: fmt.Sprintf("a word of %d bytes: iptables-restore reads words of at most %d bytes", len(w.val), MaxWordBytes)}
 }
 
 // countRuns returns how many runs of non-blank bytes text has: the number of

@@ -636,6 +636,15 @@ func LineWords(n int) string {
 	return strings.Join(w, " ")
 }
 
+// longStates returns a --ctstate list of n bytes: "N,N,…", ending in "N" or
+// "NE" (both NEW).
+func longStates(n int) string {
+	if n%2 == 1 {
+		return strings.Repeat("N,", n/2) + "N"
+	}
+	return strings.Repeat("N,", (n-2)/2) + "NE"
+}
+
 // Lines are valid lines of rule text. The lines with counters are IPv4
 // lines: ip6tables-nft 1.8.9 drops the counters of -c and [PACKETS:BYTES]
 // (fixed in 1.8.10, "iptables: Fix setting of ipv6 counters"), so it
@@ -650,6 +659,8 @@ var Lines = []LineCase{
 	{Name: "line/counters-permuted", Family: v4, Text: "[5:6] -A INPUT -m conntrack -j ACCEPT --ctstate NEW", Want: "[5:6] -A INPUT -m conntrack --ctstate NEW -j ACCEPT"},
 	{Name: "line/c", Family: v4, Text: "-A INPUT -c 29 30 -m conntrack --ctstate NEW", Want: "[29:30] -A INPUT -m conntrack --ctstate NEW"},
 	{Name: "line/words-251", Family: v4, Text: LineWords(parse.MaxWords), Want: LineWords(parse.MaxWords)},
+	{Name: "line/word-1023-bytes", Family: v4, Text: "-A INPUT -m conntrack --ctstate " + longStates(parse.MaxWordBytes), Want: "-A INPUT -m conntrack --ctstate NEW"},
+	{Name: "line/quoted-word-1023-bytes", Family: v4, Text: `-A INPUT -m conntrack --ctstate "` + longStates(parse.MaxWordBytes) + `"`, Want: "-A INPUT -m conntrack --ctstate NEW"},
 }
 
 // BadLines are lines of rule text that iptables-restore -c refuses, or that
@@ -666,6 +677,8 @@ var BadLines = []LineCase{
 	{Name: "line/counters-at-end", Family: v4, Text: "-A INPUT -m conntrack --ctstate NEW " + Marker + "[31:32]", Msg: `unexpected word "[31:32]"`},
 	{Name: "line/counters-quoted", Family: v4, Text: Marker + `"[35:36]" -A INPUT -m conntrack --ctstate NEW`, Msg: `unexpected word "[35:36]"`},
 	{Name: "line/counters-and-c", Family: v4, Text: "[25:26] -A INPUT " + Marker + "-c 27 28 -m conntrack --ctstate NEW", Msg: "counters given twice"},
+	{Name: "line/word-1024-bytes", Family: v4, Text: "-A INPUT -m conntrack --ctstate " + Marker + longStates(parse.MaxWordBytes+1), Msg: "a word of 1024 bytes"},
+	{Name: "line/quoted-word-1024-bytes", Family: v4, Text: `-A INPUT -m conntrack --ctstate ` + Marker + `"` + longStates(parse.MaxWordBytes+1) + `"`, Msg: "a word of 1024 bytes"},
 	{Name: "line/words-252", Family: v4, Text: LineWords(parse.MaxWords) + " " + Marker + "-j ACCEPT", Msg: "the rule has more than 251 words"},
 
 	{Name: "line/counters-negative", Family: v4, Text: "[" + Marker + "-1:19] -A INPUT -m conntrack --ctstate NEW", Msg: `bad packet count "-1"`},
