@@ -109,13 +109,13 @@ type parser struct {
 	lastState *Conntrack // the last -m state
 	foreign   bool       // an extension ctmatch does not know was loaded (-p, another match or target)
 
-	listing *word // the first listing option (-n, -x, --line-numbers), nil before one
-	wait    bool  // -w was given
-	// waitInterval is -W, which iptables takes only with -w.
-	waitInterval *word
+	// What iptables checks of the rule as a whole.
 	cmdFlag      string          // the first command (-A, -I, -D, …) as written, "" before one
 	once         map[string]bool // the flags given that iptables allows only once
 	target       bool            // -j or -g was given
+	listing      *word           // the first listing option (-n, -x, --line-numbers), nil before one
+	wait         bool            // -w was given
+	waitInterval *word           // -W, which iptables takes only with -w; nil before one
 
 	// unsupported is the first Unsupported error: it is returned only when
 	// the rule has no Invalid word, which would make iptables refuse it.
@@ -151,9 +151,9 @@ func (p *parser) unsupportedf(w word, format string, args ...any) *Error {
 	return e
 }
 
-// defer_ keeps an error to return at the end when it is Unsupported (the
+// keepUnsupported keeps an error to return at the end when it is Unsupported (the
 // first one is kept), and returns it otherwise.
-func (p *parser) defer_(err error) error {
+func (p *parser) keepUnsupported(err error) error {
 	e, ok := err.(*Error)
 	if !ok || e.Kind != Unsupported {
 		return err
@@ -216,7 +216,7 @@ func (p *parser) parse() error {
 			}
 			return e
 		}
-		if err := p.defer_(p.option(w)); err != nil {
+		if err := p.keepUnsupported(p.option(w)); err != nil {
 			return err
 		}
 	}
