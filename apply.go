@@ -1047,14 +1047,14 @@ func changeError(ch *Change, i int, kind error, reason string) error {
 	return &Error{Op: opOf(ch), Object: object(ch.Family, ch.Table, ch.Chain), Source: ch.Source, Index: i, Err: kind, Reason: reason}
 }
 
-// Words returns the canonical iptables words of a rule without its -t, -A
-// and -I: the matches and the target, as a group record keeps them and
-// list -o iptables prints them after "-A CHAIN".
+// Words returns the canonical iptables words of a rule without its
+// counters, -t, -A and -I: the matches and the target, as a group record
+// keeps them and list -o iptables prints them after "-A CHAIN".
 func Words(r *parse.Rule) string {
 	if r == nil {
 		return ""
 	}
 	c := *r
-	c.Table, c.Command = nil, nil
+	c.Table, c.Command, c.Counters = nil, nil, nil
 	return strings.TrimSpace(c.String())
 }

@@ -11,11 +11,12 @@ type Node interface {
 // Rule is one iptables rule: an optional table and command, the matches in
 // the order written, and an optional target.
 type Rule struct {
-	Text    string   `json:"text"`              // the text the positions refer to
-	Table   *Table   `json:"table,omitempty"`   // -t TABLE; nil when not written (filter)
-	Command *Command `json:"command,omitempty"` // -A CHAIN or -I CHAIN [N]; nil when not written
-	Matches []Match  `json:"matches"`           // -m …, in the order written
-	Target  *Target  `json:"target,omitempty"`  // -j or -g; nil when not written
+	Text     string    `json:"text"`               // the text the positions refer to
+	Counters *Counters `json:"counters,omitempty"` // [PACKETS:BYTES] or -c PACKETS BYTES; nil when not written
+	Table    *Table    `json:"table,omitempty"`    // -t TABLE; nil when not written (filter)
+	Command  *Command  `json:"command,omitempty"`  // -A CHAIN or -I CHAIN [N]; nil when not written
+	Matches  []Match   `json:"matches"`            // -m …, in the order written
+	Target   *Target   `json:"target,omitempty"`   // -j or -g; nil when not written
 }
 
 // Pos returns the start of the rule text.
@@ -45,6 +46,27 @@ func (w Word) Pos() Pos { return w.At }
 // End returns the first byte after the word as written (quotes included when
 // the word was quoted).
 func (w Word) End() Pos { return w.At + Pos(len(w.Text)) }
+
+// Counters are the packet and byte counters a rule is given: "[PACKETS:BYTES]"
+// first on a line of rule text, as iptables-save -c writes them and
+// iptables-restore reads them, or "-c PACKETS BYTES" (also "-c PACKETS,BYTES",
+// --set-counters) among the words. They say what the rule's counter starts
+// from; they do not change what the rule matches.
+type Counters struct {
+	Flag       Pos    `json:"pos"`    // the "[" of [PACKETS:BYTES], or the -c word
+	Prefix     bool   `json:"prefix"` // written [PACKETS:BYTES] before the words, rather than -c
+	Packets    uint64 `json:"packets"`
+	Bytes      uint64 `json:"bytes"`
+	PacketsPos Pos    `json:"packets_pos"`
+	BytesPos   Pos    `json:"bytes_pos"`
+	end        Pos
+}
+
+// Pos returns the position of "[" or -c.
+func (c *Counters) Pos() Pos { return c.Flag }
+
+// End returns the end of "]" or of the byte count.
+func (c *Counters) End() Pos { return c.end }
 
 // Table is "-t NAME".
 type Table struct {

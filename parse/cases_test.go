@@ -29,7 +29,7 @@ func joinQuoted(args []string) string {
 
 // treeOptions compare two parsed rules field by field, positions included.
 var treeOptions = cmp.Options{
-	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Target{}),
+	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Target{}, parse.Counters{}),
 	cmpopts.EquateComparable(netip.Addr{}),
 }
 
@@ -107,6 +107,31 @@ func checkPositions(t *testing.T, r *parse.Rule) {
 		name, _, _ := strings.Cut(strings.TrimPrefix(w, "--"), "=")
 		if !strings.HasPrefix(w, "--") || name == "" || !strings.HasPrefix(long, name) {
 			t.Errorf("%s at %d is %q: want %s or a prefix of --%s", what, p, w, short, long)
+		}
+	}
+	if c := r.Counters; c != nil {
+		packets, bytes := strconv.FormatUint(c.Packets, 10), strconv.FormatUint(c.Bytes, 10)
+		if c.Prefix {
+			at(c.Flag, "[", "counters")
+			if c.Flag != 0 {
+				t.Errorf("counters [P:B] at %d, want 0", c.Flag)
+			}
+			at(c.End()-1, "]", "end of counters")
+		} else {
+			flag(c.Flag, "-c", "set-counters", "-c")
+			at(c.End()-parse.Pos(len(bytes)), bytes, "end of -c")
+		}
+		// A count may have leading zeros.
+		count := func(p parse.Pos, n, what string) {
+			t.Helper()
+			if p < 0 || int(p) >= len(text) || !strings.HasPrefix(strings.TrimLeft(text[p:], "0"), strings.TrimLeft(n, "0")) {
+				t.Errorf("%s %s at %d: the text there is not the count", what, n, p)
+			}
+		}
+		count(c.PacketsPos, packets, "packet count")
+		count(c.BytesPos, bytes, "byte count")
+		if c.PacketsPos <= c.Flag || c.BytesPos <= c.PacketsPos {
+			t.Errorf("counters at %d, packets at %d, bytes at %d: want them in that order", c.Flag, c.PacketsPos, c.BytesPos)
 		}
 	}
 	if tb := r.Table; tb != nil {
@@ -233,6 +258,23 @@ func kindName(k parse.ErrorKind) string {
 // prints as it must.
 func checkError(t *testing.T, c cases.InvalidCase, kind parse.ErrorKind) {
 	t.Helper()
+	err := checkTextError(t, c, kind)
+	text, _ := c.Rule()
+	opts := parse.Options{Family: c.Family}
+	// The same words given as argv give the same error, when the text is
+	// plain words that argv would render the same way.
+	if args := strings.Split(text, " "); joinQuoted(args) == text && !slices.Contains(args, "") {
+		_, err2 := parse.ParseArgs(args, opts)
+		if diff := cmp.Diff(err, err2); diff != "" {
+			t.Errorf("ParseArgs(%q) gives another error than ParseText (-text +args):\n%s", args, diff)
+		}
+	}
+}
+
+// checkTextError checks the error of the case's rule as text, and returns
+// it.
+func checkTextError(t *testing.T, c cases.InvalidCase, kind parse.ErrorKind) error {
+	t.Helper()
 	text, pos := c.Rule()
 	if pos == parse.NoPos {
 		t.Fatalf("case %q has no %s marker", c.Text, cases.Marker)
@@ -281,15 +323,7 @@ func checkError(t *testing.T, c cases.InvalidCase, kind parse.ErrorKind) {
 	if diff := cmp.Diff(strings.Join(lines, "\n"), fmt.Sprintf("%+v", err)); diff != "" {
 		t.Errorf("%%+v (-want +got):\n%s", diff)
 	}
-
-	// The same words given as argv give the same error, when the text is
-	// plain words that argv would render the same way.
-	if args := strings.Split(text, " "); joinQuoted(args) == text && !slices.Contains(args, "") {
-		_, err2 := parse.ParseArgs(args, opts)
-		if diff := cmp.Diff(err, err2); diff != "" {
-			t.Errorf("ParseArgs(%q) gives another error than ParseText (-text +args):\n%s", args, diff)
-		}
-	}
+	return err
 }
 
 // The example of conventions.md, exactly.

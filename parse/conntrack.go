@@ -47,7 +47,11 @@ var options = func() [numOptions]struct{ name string } {
 }()
 
 func (p *parser) ctOption(w word, neg *word, spec *optSpec, attached string, hasValue bool) error {
-	m := p.cur
+	m := p.lastCT
+	if spec.ct == stateSpecs[0].ct {
+		m = p.lastState
+	}
+	p.cur = m
 	if prev := m.Option(spec.ct.kind); prev != nil {
 		return p.errorf(w, "option --%s can only be used once in a match", spec.long)
 	}
@@ -63,12 +67,29 @@ func (p *parser) ctOption(w word, neg *word, spec *optSpec, attached string, has
 	if neg != nil {
 		o.Negated, o.NegPos = true, neg.pos
 	}
-	if err := spec.ct.value(p, o, v); err != nil {
+	err = spec.ct.value(p, o, v)
+	if e, ok := err.(*Error); ok && e.Kind == Invalid {
 		return err
 	}
-	m.Options = append(m.Options, o)
-	m.end = v.end
-	return nil
+	// A value that is valid iptables but Unsupported (a host name) still
+	// gives the match its option, as far as iptables is concerned.
+	p.addOption(m, o)
+	m.end = max(m.end, v.end)
+	return err
+}
+
+// addOption appends o to m's options, in the rule's pool when m's options
+// are the pool's last or m has none yet.
+func (p *parser) addOption(m *Conntrack, o *Option) {
+	n, end := len(m.Options), len(p.ptrPool)
+	switch {
+	case end == cap(p.ptrPool), n > 0 && p.ptrOwner != m:
+		m.Options = append(m.Options, o)
+		return
+	}
+	p.ptrPool = append(p.ptrPool, o)
+	m.Options = p.ptrPool[end-n : end+1 : end+1]
+	p.ptrOwner = m
 }
 
 // newOption returns a zero Option from the rule's pool, or a new one when the

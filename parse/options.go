@@ -15,6 +15,7 @@ const (
 	frameMatch
 	frameJump
 	frameGoto
+	frameCounters
 )
 
 // optSpec describes one option word iptables knows.
@@ -25,47 +26,57 @@ type optSpec struct {
 	frame       frameOpt // an option of the rule frame
 	ct          *ctSpec  // an option of the conntrack or state match
 	unsupported string   // valid iptables that ctmatch does not support: what it is
+
+	// For the options ctmatch does not support, what iptables reads after
+	// them, so that the words after them are still checked: args values it
+	// requires, then up to optArgs more when they do not look like options.
+	args, optArgs int
+	invertible    bool   // ! may come before it
+	once          string // the flag iptables allows only once ("-p"); "" when it may repeat
+	command       bool   // a command, such as -D: at most one per rule
+	foreign       bool   // it loads an extension whose options ctmatch does not know (-p loads the protocol's match)
+	listing       bool   // an option of the listing commands only (iptables: "Illegal option `-n' with this command")
 }
 
 // frameOptions are iptables' own options: the rule frame ctmatch reads, and
 // the rest, which it recognises in order to say they are not supported.
 var frameOptions = []optSpec{
 	{long: "table", short: "t", what: "a table name", frame: frameTable},
-	{long: "append", short: "A", what: "a chain name", frame: frameAppend},
-	{long: "insert", short: "I", what: "a chain name", frame: frameInsert},
+	{long: "append", short: "A", what: "a chain name", frame: frameAppend, command: true},
+	{long: "insert", short: "I", what: "a chain name", frame: frameInsert, command: true},
 	{long: "match", short: "m", what: "a match name", frame: frameMatch},
 	{long: "jump", short: "j", what: "a target name", frame: frameJump},
 	{long: "goto", short: "g", what: "a chain name", frame: frameGoto},
+	{long: "set-counters", short: "c", what: "the packet count", frame: frameCounters},
 
-	{long: "protocol", short: "p", unsupported: "matching the packet's protocol"},
-	{long: "source", short: "s", unsupported: "matching the packet's source address"},
-	{long: "src", unsupported: "matching the packet's source address"},
-	{long: "destination", short: "d", unsupported: "matching the packet's destination address"},
-	{long: "dst", unsupported: "matching the packet's destination address"},
-	{long: "in-interface", short: "i", unsupported: "matching interfaces"},
-	{long: "out-interface", short: "o", unsupported: "matching interfaces"},
-	{long: "fragment", short: "f", unsupported: "matching fragments"},
-	{long: "set-counters", short: "c", unsupported: "setting counters"},
+	{long: "protocol", short: "p", unsupported: "matching the packet's protocol", args: 1, invertible: true, once: "-p", foreign: true},
+	{long: "source", short: "s", unsupported: "matching the packet's source address", args: 1, invertible: true, once: "-s"},
+	{long: "src", unsupported: "matching the packet's source address", args: 1, invertible: true, once: "-s"},
+	{long: "destination", short: "d", unsupported: "matching the packet's destination address", args: 1, invertible: true, once: "-d"},
+	{long: "dst", unsupported: "matching the packet's destination address", args: 1, invertible: true, once: "-d"},
+	{long: "in-interface", short: "i", unsupported: "matching interfaces", args: 1, invertible: true, once: "-i"},
+	{long: "out-interface", short: "o", unsupported: "matching interfaces", args: 1, invertible: true, once: "-o"},
+	{long: "fragment", short: "f", unsupported: "matching fragments", invertible: true, once: "-f"},
 	{long: "ipv4", short: "4", unsupported: "-4 among the rule words: give ctmatch's own -4 before --"},
 	{long: "ipv6", short: "6", unsupported: "-6 among the rule words: give ctmatch's own -6 before --"},
-	{long: "wait", short: "w", unsupported: "the xtables lock"},
-	{long: "wait-interval", short: "W", unsupported: "the xtables lock"},
+	{long: "wait", short: "w", unsupported: "the xtables lock", optArgs: 1},
+	{long: "wait-interval", short: "W", unsupported: "the xtables lock", args: 1},
 	{long: "verbose", short: "v", unsupported: "verbose output"},
-	{long: "numeric", short: "n", unsupported: "listing options"},
-	{long: "exact", short: "x", unsupported: "listing options"},
-	{long: "line-numbers", unsupported: "listing options"},
-	{long: "modprobe", unsupported: "loading modules"},
-	{long: "delete", short: "D", unsupported: "the -D command: use ctmatch delete rule"},
-	{long: "replace", short: "R", unsupported: "the -R command"},
-	{long: "check", short: "C", unsupported: "the -C command"},
-	{long: "list", short: "L", unsupported: "the -L command: use ctmatch list"},
-	{long: "list-rules", short: "S", unsupported: "the -S command: use ctmatch list -o iptables"},
-	{long: "flush", short: "F", unsupported: "the -F command"},
-	{long: "zero", short: "Z", unsupported: "the -Z command"},
-	{long: "new-chain", short: "N", unsupported: "the -N command"},
-	{long: "delete-chain", short: "X", unsupported: "the -X command"},
-	{long: "rename-chain", short: "E", unsupported: "the -E command"},
-	{long: "policy", short: "P", unsupported: "the -P command"},
+	{long: "numeric", short: "n", unsupported: "listing options", listing: true},
+	{long: "exact", short: "x", unsupported: "listing options", listing: true},
+	{long: "line-numbers", unsupported: "listing options", listing: true},
+	{long: "modprobe", unsupported: "loading modules", args: 1},
+	{long: "delete", short: "D", unsupported: "the -D command: use ctmatch delete rule", args: 1, optArgs: 1, command: true},
+	{long: "replace", short: "R", unsupported: "the -R command", args: 2, command: true},
+	{long: "check", short: "C", unsupported: "the -C command", args: 1, command: true},
+	{long: "list", short: "L", unsupported: "the -L command: use ctmatch list", optArgs: 1, command: true},
+	{long: "list-rules", short: "S", unsupported: "the -S command: use ctmatch list -o iptables", optArgs: 2, command: true},
+	{long: "flush", short: "F", unsupported: "the -F command", optArgs: 1, command: true},
+	{long: "zero", short: "Z", unsupported: "the -Z command", optArgs: 2, command: true},
+	{long: "new-chain", short: "N", unsupported: "the -N command", args: 1, command: true},
+	{long: "delete-chain", short: "X", unsupported: "the -X command", optArgs: 1, command: true},
+	{long: "rename-chain", short: "E", unsupported: "the -E command", args: 2, command: true},
+	{long: "policy", short: "P", unsupported: "the -P command", args: 2, command: true},
 	{long: "help", short: "h", unsupported: "--help among the rule words: run ctmatch --help"},
 	{long: "version", short: "V", unsupported: "--version among the rule words: run ctmatch version"},
 }
@@ -92,58 +103,60 @@ func lookupShort(name string) *optSpec {
 
 // lookupLong finds a long option by its name or, as getopt_long does, by an
 // unambiguous prefix of it, among iptables' own options and those of the
-// current match.
+// matches loaded so far (iptables merges the options of each extension it
+// loads into one table). It returns nil, and no error, for an option that
+// no known extension defines when an extension ctmatch does not know was
+// loaded: the option may be that extension's.
 func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
-	var cands []*optSpec
-	add := func(s *optSpec) {
-		if s.long == name {
-			cands = append(cands[:0], s)
-			return
-		}
-		if name != "" && strings.HasPrefix(s.long, name) {
-			cands = append(cands, s)
-		}
-	}
 	if s := frameByName[name]; s != nil {
 		return s, nil
 	}
-	if p.cur != nil && !p.cur.Alias() {
+	if p.lastCT != nil {
 		if s := ctByName[name]; s != nil {
 			return s, nil
 		}
 	}
-	exact := func() bool { return len(cands) == 1 && cands[0].long == name }
-	for i := range frameOptions {
-		if add(&frameOptions[i]); exact() {
-			return cands[0], nil
+	if p.lastState != nil && name == "state" {
+		return &stateSpecs[0], nil
+	}
+	var cands []*optSpec
+	add := func(specs []optSpec) {
+		for i := range specs {
+			if name != "" && strings.HasPrefix(specs[i].long, name) {
+				cands = append(cands, &specs[i])
+			}
 		}
 	}
-	var matchSpecs []optSpec
-	if p.cur != nil {
-		if p.cur.Alias() {
-			matchSpecs = stateSpecs
-		} else {
-			matchSpecs = ctSpecs
-		}
+	add(frameOptions)
+	if p.lastCT != nil {
+		add(ctSpecs)
 	}
-	for i := range matchSpecs {
-		if add(&matchSpecs[i]); exact() {
-			return cands[0], nil
-		}
+	if p.lastState != nil {
+		add(stateSpecs)
+	}
+	if p.foreign && slices.ContainsFunc(cands, func(s *optSpec) bool { return s.ct == nil }) {
+		// An extension ctmatch does not know may have an option of that
+		// very name ("--set" of -m recent), which getopt would take over
+		// an abbreviation of iptables' own (--set-counters). (Its options
+		// do not look like the conntrack match's.)
+		return nil, nil
 	}
 	switch len(cands) {
 	case 1:
 		return cands[0], nil
 	case 0:
-		if p.cur == nil {
+		if p.foreign {
+			return nil, nil
+		}
+		if p.lastCT == nil {
 			for i := range ctSpecs {
 				if ctSpecs[i].long == name {
 					return nil, p.errorf(w, "unknown option %q: it belongs to the conntrack match, write -m conntrack before it", w.val)
 				}
 			}
-			if name == "state" {
-				return nil, p.errorf(w, "unknown option %q: it belongs to the state match, write -m state before it", w.val)
-			}
+		}
+		if p.lastState == nil && name == "state" {
+			return nil, p.errorf(w, "unknown option %q: it belongs to the state match, write -m state before it", w.val)
 		}
 		return nil, p.errorf(w, "unknown option %q", w.val)
 	}

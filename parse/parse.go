@@ -30,33 +30,62 @@ type Options struct {
 	Resolver Resolver
 }
 
+// MaxWords is the most words one rule may have: iptables-restore stores a
+// rule line's words in an array of 255 (MAX_ARGC in iptables/xshared.h),
+// which also holds its own name, -t, the table and a closing NULL, and
+// refuses a longer line ("Parser cannot handle more arguments"). The
+// counters of a line, [PACKETS:BYTES], are not among its words.
+const MaxWords = 251
+
 // ParseArgs parses a rule given as argv words, as a shell passes them to
-// iptables. Positions refer to the words joined by single spaces, each quoted
-// with Quote.
+// iptables. When the error is Unsupported (valid iptables that ctmatch does
+// not take), the rule read so far comes with it: without what ctmatch does
+// not take, and not for use but to check it further. Positions refer to the words joined by single spaces, each quoted
+// with Quote. iptables' command line has no limit on the number of words, but
+// ctmatch takes no more than MaxWords: past them, the rule is refused as
+// Unsupported (after every word was checked, so that an invalid word still
+// makes it Invalid).
 func ParseArgs(args []string, opts Options) (*Rule, error) {
 	text, words := joinArgs(args)
-	return parseWords(text, words, opts)
+	return parseWords(text, words, nil, opts)
 }
 
-// ParseText parses one line of rule text with iptables-save quoting.
+// ParseText parses one line of rule text with iptables-save quoting, as
+// iptables-restore reads a rule line: "[PACKETS:BYTES]" at its very start
+// gives the rule's counters (as iptables-save -c writes them), and a line of
+// more than MaxWords words, or with a word of more than MaxWordBytes bytes,
+// is refused as Invalid. An Unsupported error comes
+// with the rule read so far, as with ParseArgs.
 func ParseText(text string, opts Options) (*Rule, error) {
-	words, err := splitText(text)
+	counters, start, err := splitCounters(text)
 	if err != nil {
 		return nil, err
 	}
-	return parseWords(text, words, opts)
+	words, err := splitText(text, start, MaxWords)
+	if err != nil {
+		return nil, err
+	}
+	return parseWords(text, words, counters, opts)
 }
 
-func parseWords(text string, words []word, opts Options) (*Rule, error) {
+func parseWords(text string, words []word, counters *Counters, opts Options) (*Rule, error) {
 	if opts.Resolver == nil {
 		opts.Resolver = Builtin
 	}
-	p := &parser{text: text, words: words, opts: opts, rule: &Rule{Text: text, Matches: []Match{}}}
+	p := &parser{text: text, words: words, opts: opts, rule: &Rule{Text: text, Matches: []Match{}, Counters: counters}}
 	// Every conntrack option is a long option ("--ctstate", "--state"):
 	// the words that start with "--" bound how many options the rule has,
 	// and the options are allocated together.
-	p.optionPool = make([]Option, 0, countLong(words))
+	n := countLong(words)
+	p.optionPool = make([]Option, 0, n)
+	p.ptrPool = make([]*Option, 0, n)
 	if err := p.parse(); err != nil {
+		if e, ok := err.(*Error); ok && e.Kind == Unsupported {
+			// What was read, for a caller that refuses the rule for
+			// another reason, which must outweigh this one (a missing -A
+			// in translate).
+			return p.rule, err
+		}
 		return nil, err
 	}
 	return p.rule, nil
@@ -70,9 +99,33 @@ type parser struct {
 	rule  *Rule
 
 	neg *word      // a pending "!" (an element of words)
-	cur *Conntrack // the match whose options come now
+	cur *Conntrack // the match of the option being read
+
+	// The matches whose options may come now: as iptables merges the
+	// options of every extension it loads into one getopt table, newest
+	// first, an option belongs to the last match loaded that defines it,
+	// wherever it is written after that match's -m.
+	lastCT    *Conntrack // the last -m conntrack
+	lastState *Conntrack // the last -m state
+	foreign   bool       // an extension ctmatch does not know was loaded (-p, another match or target)
+
+	// What iptables checks of the rule as a whole.
+	cmdFlag      string          // the first command (-A, -I, -D, …) as written, "" before one
+	once         map[string]bool // the flags given that iptables allows only once
+	target       bool            // -j or -g was given
+	listing      *word           // the first listing option (-n, -x, --line-numbers), nil before one
+	wait         bool            // -w was given
+	waitInterval *word           // -W, which iptables takes only with -w; nil before one
+
+	// unsupported is the first Unsupported error: it is returned only when
+	// the rule has no Invalid word, which would make iptables refuse it.
+	unsupported *Error
 
 	optionPool []Option // where the rule's options are allocated
+	// ptrPool holds the matches' Options slices: the last match to get an
+	// option owns its end and grows there; another one appends anew.
+	ptrPool  []*Option
+	ptrOwner *Conntrack
 }
 
 // countLong returns how many of words start with "--".
@@ -96,6 +149,19 @@ func (p *parser) unsupportedf(w word, format string, args ...any) *Error {
 	e := p.errorf(w, format, args...)
 	e.Kind = Unsupported
 	return e
+}
+
+// keepUnsupported keeps an error to return at the end when it is Unsupported (the
+// first one is kept), and returns it otherwise.
+func (p *parser) keepUnsupported(err error) error {
+	e, ok := err.(*Error)
+	if !ok || e.Kind != Unsupported {
+		return err
+	}
+	if p.unsupported == nil {
+		p.unsupported = e
+	}
+	return nil
 }
 
 // endError returns an Invalid error at the end of the rule text.
@@ -123,6 +189,9 @@ func (p *parser) itemError(w word, off int, item, format string, args ...any) *E
 	return &Error{Pos: pos, Word: p.text[pos:end], Text: p.text, Msg: fmt.Sprintf(format, args...)}
 }
 
+// parse reads the words. An Invalid error ends it at once; an Unsupported
+// one is kept, and the words after it are still read, so that a rule
+// iptables would refuse is called Invalid whatever else it holds.
 func (p *parser) parse() error {
 	for p.i < len(p.words) {
 		w := p.words[p.i]
@@ -141,13 +210,39 @@ func (p *parser) parse() error {
 			if p.neg != nil {
 				return p.errorf(w, "unexpected word %q after !: expected an option", w.val)
 			}
-			return p.errorf(w, "unexpected word %q: expected an option", w.val)
+			e := p.errorf(w, "unexpected word %q: expected an option", w.val)
+			if isCounters(w.val) {
+				e.Hint = "[PACKETS:BYTES] counters come only first on a line of rule text, as iptables-save -c writes them; among argv words, write -c PACKETS BYTES"
+			}
+			return e
 		}
-		if err := p.option(w); err != nil {
+		if err := p.keepUnsupported(p.option(w)); err != nil {
 			return err
 		}
 	}
-	return p.endMatch()
+	if err := p.checkMatches(); err != nil {
+		return err
+	}
+	if p.waitInterval != nil && !p.wait {
+		return p.errorf(*p.waitInterval, "%s goes only with -w (--wait)", p.waitInterval.val)
+	}
+	if p.listing != nil && p.rule.Command != nil {
+		return p.errorf(*p.listing, "illegal option %s with %s: it goes only with the commands that list rules", p.listing.val, p.rule.Command.Op)
+	}
+	if len(p.words) > MaxWords && p.unsupported == nil {
+		// Only argv gets here: text stops at MaxWords words.
+		p.unsupported = p.unsupportedf(p.words[MaxWords], "the rule has more than %d words: iptables-restore reads no more in a rule line, and neither does ctmatch", MaxWords)
+		p.unsupported.Hint = "split the rule into several rules"
+	}
+	if p.unsupported != nil {
+		return p.unsupported
+	}
+	return nil
+}
+
+// isCounters reports whether s looks like "[PACKETS:BYTES]".
+func isCounters(s string) bool {
+	return len(s) >= 2 && s[0] == '[' && s[len(s)-1] == ']' && strings.Contains(s, ":")
 }
 
 // option handles one option word and its value.
@@ -162,21 +257,25 @@ func (p *parser) option(w word) error {
 		}
 	} else {
 		spec = lookupShort(name)
-		if spec == nil {
-			return p.errorf(w, "unknown option %q", w.val)
-		}
 	}
 	neg := p.neg
 	p.neg = nil
+	if spec == nil {
+		if !p.foreign {
+			return p.errorf(w, "unknown option %q", w.val)
+		}
+		// An option of an extension ctmatch does not know (loaded by -p,
+		// by another -m or by the target): that extension is already
+		// reported; skip the words that look like its values.
+		p.skipValues(-1)
+		return nil
+	}
 
 	if spec.ct != nil {
 		return p.ctOption(w, neg, spec, value, hasValue)
 	}
 	if spec.unsupported != "" {
-		if strings.Contains(spec.unsupported, ": ") {
-			return p.unsupportedf(w, "%s is valid iptables, but ctmatch does not take %s", spellOption(w, name, long), spec.unsupported)
-		}
-		return p.unsupportedf(w, "%s is valid iptables, but ctmatch does not support %s yet", spellOption(w, name, long), spec.unsupported)
+		return p.unsupportedOption(w, neg, spec, name, long, hasValue)
 	}
 	if neg != nil {
 		return p.errorf(*neg, "cannot have ! before %s", spellOption(w, name, long))
@@ -193,9 +292,106 @@ func (p *parser) option(w word) error {
 	case frameMatch:
 		return p.match(w, val)
 	case frameJump, frameGoto:
-		return p.target(w, spec.frame == frameGoto, val)
+		return p.jump(w, spec.frame == frameGoto, val)
+	case frameCounters:
+		return p.setCounters(w, val)
 	}
 	return p.errorf(w, "unknown option %q", w.val)
+}
+
+// unsupportedOption reads an option of iptables that ctmatch does not
+// support: it checks what iptables checks of it and skips its values, and
+// returns the Unsupported error.
+func (p *parser) unsupportedOption(w word, neg *word, spec *optSpec, name string, long, hasValue bool) error {
+	spell := spellOption(w, name, long)
+	if neg != nil && !spec.invertible {
+		return p.errorf(*neg, "cannot have ! before %s", spell)
+	}
+	if spec.once != "" {
+		if p.once[spec.once] {
+			return p.errorf(w, "multiple %s flags not allowed", spec.once)
+		}
+		if p.once == nil {
+			p.once = map[string]bool{}
+		}
+		p.once[spec.once] = true
+	}
+	if spec.command {
+		if err := p.checkCommand(w, "-"+spec.short); err != nil {
+			return err
+		}
+	}
+	if spec.listing && p.listing == nil {
+		p.listing = &p.words[p.i-1]
+	}
+	switch spec.long {
+	case "wait":
+		p.wait = true
+	case "wait-interval":
+		p.waitInterval = &p.words[p.i-1]
+	}
+	args := spec.args
+	if hasValue && args == 0 && spec.optArgs == 0 {
+		if long {
+			return p.errorf(w, "option %s takes no value", spell)
+		}
+		// "-vn": getopt reads several short options in one word; one that
+		// takes a value takes the rest of the word.
+		for rest := w.val[2:]; rest != ""; rest = rest[1:] {
+			s2 := lookupShort(rest[:1])
+			if s2 == nil {
+				return p.errorf(w, "unknown option \"-%s\" in %q", rest[:1], w.val)
+			}
+			if s2.args > 0 || s2.optArgs > 0 || s2.frame != frameNone {
+				break
+			}
+		}
+		hasValue = false
+	}
+	if hasValue {
+		args--
+	}
+	for ; args > 0; args-- {
+		if p.i == len(p.words) {
+			return p.endError("expected a value after %s", w.val)
+		}
+		p.i++
+	}
+	p.skipValues(spec.optArgs)
+	if spec.foreign {
+		p.foreign = true
+	}
+	if strings.Contains(spec.unsupported, ": ") {
+		return p.unsupportedf(w, "%s is valid iptables, but ctmatch does not take %s", spell, spec.unsupported)
+	}
+	return p.unsupportedf(w, "%s is valid iptables, but ctmatch does not support %s yet", spell, spec.unsupported)
+}
+
+// skipValues skips up to n words (any number when n < 0) that iptables
+// would take as optional values: words that do not start with "-" or "!".
+func (p *parser) skipValues(n int) {
+	for ; n != 0 && p.i < len(p.words); n-- {
+		v := p.words[p.i].val
+		if strings.HasPrefix(v, "-") || strings.HasPrefix(v, "!") {
+			return
+		}
+		p.i++
+	}
+}
+
+// checkCommand checks that a rule has one command, as iptables does (-Z
+// goes with -L and -S).
+func (p *parser) checkCommand(w word, flag string) error {
+	prev := p.cmdFlag
+	if prev == "" {
+		p.cmdFlag = flag
+		return nil
+	}
+	pair := prev + flag
+	if pair == "-L-Z" || pair == "-Z-L" || pair == "-S-Z" || pair == "-Z-S" {
+		return nil
+	}
+	return p.errorf(w, "cannot use %s with %s", flag, prev)
 }
 
 // splitOption splits "--name=value", "--name", "-Xvalue" and "-X".
@@ -261,8 +457,8 @@ func (p *parser) command(w word, f frameOpt, v word) error {
 	if f == frameInsert {
 		op = Insert
 	}
-	if c := p.rule.Command; c != nil {
-		return p.errorf(w, "cannot use %s with %s", op, c.Op)
+	if err := p.checkCommand(w, op.String()); err != nil {
+		return err
 	}
 	if err := p.checkChain(v, w.val); err != nil {
 		return err
@@ -302,17 +498,18 @@ func (p *parser) checkChain(v word, after string) error {
 const maxChainName = 28
 
 func (p *parser) match(w, v word) error {
-	if err := p.endMatch(); err != nil {
-		return err
-	}
 	switch {
 	case v.val == "conntrack" || v.val == "state":
-		// The long options after -m bound how many options the match has.
-		m := &Conntrack{Module: v.val, Flag: w.pos, NamePos: v.pos, Options: make([]*Option, 0, countLong(p.words[p.i:])), end: v.end}
+		m := &Conntrack{Module: v.val, Flag: w.pos, NamePos: v.pos, end: v.end}
 		p.rule.Matches = append(p.rule.Matches, m)
-		p.cur = m
+		if m.Alias() {
+			p.lastState = m
+		} else {
+			p.lastCT = m
+		}
 		return nil
 	case matchNames[v.val]:
+		p.foreign = true
 		return p.unsupportedf(v, "match -m %s is valid iptables, but ctmatch does not support it yet", v.val)
 	case v.val == "" || strings.HasPrefix(v.val, "-"):
 		return p.errorf(v, "expected a match name after %s, found %q", w.val, v.val)
@@ -320,32 +517,31 @@ func (p *parser) match(w, v word) error {
 	return p.errorf(v, "unknown match %q: iptables has no such extension", v.val)
 }
 
-// endMatch checks the match whose options have been read.
-func (p *parser) endMatch() error {
-	m := p.cur
-	p.cur = nil
-	if m == nil {
-		return nil
+// checkMatches checks, once every word is read, that each match got an
+// option, as iptables checks each match in order after reading the rule.
+func (p *parser) checkMatches() error {
+	for _, mm := range p.rule.Matches {
+		m, ok := mm.(*Conntrack)
+		if !ok || len(m.Options) > 0 {
+			continue
+		}
+		e := &Error{Pos: m.NamePos, Word: p.text[m.NamePos:m.end], Text: p.text}
+		if m.Alias() {
+			e.Msg = "-m state needs --state"
+		} else {
+			e.Msg = "-m conntrack needs at least one option, such as --ctstate"
+		}
+		return e
 	}
-	if len(m.Options) > 0 {
-		return nil
-	}
-	e := &Error{Pos: m.NamePos, Word: p.text[m.NamePos:m.end], Text: p.text}
-	if m.Alias() {
-		e.Msg = "-m state needs --state"
-	} else {
-		e.Msg = "-m conntrack needs at least one option, such as --ctstate"
-	}
-	return e
+	return nil
 }
 
-func (p *parser) target(w word, isGoto bool, v word) error {
-	if t := p.rule.Target; t != nil {
+// jump reads -j and -g.
+func (p *parser) jump(w word, isGoto bool, v word) error {
+	if p.target {
 		return p.errorf(w, "multiple -j and -g flags not allowed")
 	}
-	if err := p.endMatch(); err != nil {
-		return err
-	}
+	p.target = true
 	switch {
 	case v.val == "" || strings.HasPrefix(v.val, "-") || v.val == "!":
 		return p.errorf(v, "expected a target name after %s, found %q", w.val, v.val)
@@ -362,6 +558,8 @@ func (p *parser) target(w word, isGoto bool, v word) error {
 		}
 		t.Kind = TargetVerdict
 	case targetNames[v.val]:
+		// Its options, wherever they come, are the target's.
+		p.foreign = true
 		return p.unsupportedf(v, "target %s is valid iptables, but ctmatch does not support it yet", v.val)
 	}
 	p.rule.Target = t

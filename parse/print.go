@@ -17,8 +17,9 @@ func (r *Rule) String() string {
 	return p.b.String()
 }
 
-// WriteTo writes the rule in canonical iptables-save form: -t TABLE (unless
-// filter), -A CHAIN or -I CHAIN [N], the matches with their options in the
+// WriteTo writes the rule in canonical iptables-save form: the counters as
+// iptables-save -c writes them ([PACKETS:BYTES], when the rule has any), -t
+// TABLE (unless filter), -A CHAIN or -I CHAIN [N], the matches with their options in the
 // order and spelling iptables-save uses, then -j or -g.
 func (r *Rule) WriteTo(w io.Writer) (int64, error) {
 	n, err := io.WriteString(w, r.String())
@@ -52,6 +53,17 @@ func (p *printer) word(s string) {
 }
 
 func (p *printer) rule(r *Rule) {
+	if c := r.Counters; c != nil {
+		// As iptables-save -c writes them: first, whichever way they were
+		// given.
+		p.sep()
+		var num [20]byte
+		p.b.WriteByte('[')
+		p.b.Write(strconv.AppendUint(num[:0], c.Packets, 10))
+		p.b.WriteByte(':')
+		p.b.Write(strconv.AppendUint(num[:0], c.Bytes, 10))
+		p.b.WriteByte(']')
+	}
 	if r.Table != nil && r.Table.Name != "filter" {
 		p.word("-t")
 		p.word(r.Table.Name)

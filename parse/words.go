@@ -1,6 +1,9 @@
 package parse
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // word is one word of the rule text: its value (quotes removed) and where it
 // was written.
@@ -11,12 +14,14 @@ type word struct {
 	quoted bool
 }
 
-// splitText splits one line of iptables-save text into words, as
-// iptables-restore does: words are separated by blanks; a double-quoted word
-// may hold blanks, and inside it a backslash escapes the next byte.
-func splitText(text string) ([]word, *Error) {
-	words := make([]word, 0, countRuns(text))
-	i := 0
+// splitText splits one line of iptables-save text into words from byte
+// start on, as iptables-restore does: words are separated by blanks; a
+// double-quoted word may hold blanks, and inside it a backslash escapes the
+// next byte. A line of more than max words is an error at the first word
+// past them (iptables-restore refuses it before reading any option).
+func splitText(text string, start, max int) ([]word, *Error) {
+	words := make([]word, 0, min(countRuns(text[start:]), max))
+	i := start
 	for {
 		for i < len(text) && isBlank(text[i]) {
 			i++
@@ -25,13 +30,25 @@ func splitText(text string) ([]word, *Error) {
 			return words, nil
 		}
 		start := i
+		if len(words) == max {
+			end := i
+			for end < len(text) && !isBlank(text[end]) {
+				end++
+			}
+			return nil, &Error{Pos: Pos(start), Word: text[start:end], Text: text,
+				Msg: fmt.Sprintf("the rule has more than %d words: iptables-restore reads no more in a rule line", max)}
+		}
 		// The common case, a word without quotes, is a slice of the text.
 		end := i
 		for end < len(text) && !isBlank(text[end]) && text[end] != '"' {
 			end++
 		}
 		if end == len(text) || isBlank(text[end]) {
-			words = append(words, word{val: text[start:end], pos: Pos(start), end: Pos(end)})
+			w := word{val: text[start:end], pos: Pos(start), end: Pos(end)}
+			if err := checkWordLen(text, w); err != nil {
+				return nil, err
+			}
+			words = append(words, w)
 			i = end
 			continue
 		}
@@ -64,8 +81,27 @@ func splitText(text string) ([]word, *Error) {
 				i++
 			}
 		}
-		words = append(words, word{val: b.String(), pos: Pos(start), end: Pos(i), quoted: quoted})
+		w := word{val: b.String(), pos: Pos(start), end: Pos(i), quoted: quoted}
+		if err := checkWordLen(text, w); err != nil {
+			return nil, err
+		}
+		words = append(words, w)
 	}
+}
+
+// MaxWordBytes is the longest word of a line of rule text: iptables-restore
+// gathers each word in a buffer of 1024 bytes (struct xt_param_buf in
+// iptables/xshared.c) and refuses a longer one ("Parameter too long!").
+const MaxWordBytes = 1023
+
+// checkWordLen refuses a word longer than MaxWordBytes (quotes and escapes
+// not counted).
+func checkWordLen(text string, w word) *Error {
+	if len(w.val) <= MaxWordBytes {
+		return nil
+	}
+	return &Error{Pos: w.pos, Word: text[w.pos:w.end], Text: text,
+		Msg: fmt.Sprintf("a word of %d bytes: iptables-restore reads words of at most %d bytes", len(w.val), MaxWordBytes)}
 }
 
 // countRuns returns how many runs of non-blank bytes text has: the number of

@@ -253,9 +253,11 @@ func wordsFamily(fam expr.Family, v4, v6 bool) (bool, error) {
 // apply: the words carry no -A or -I.
 func compileRule(src source, popts parse.Options, fam expr.Family, ipv6, noCounter bool, command string) (*ctmatch.Rule, error) {
 	r, err := src.parse(popts)
-	if err != nil {
+	if err != nil && r == nil {
 		return nil, err
 	}
+	// (With an Unsupported error, r is what was read: -A among the words
+	// outweighs it.)
 	if c := r.Command; c != nil {
 		hint := "give only -t, the matches and the target after \"--\""
 		if c.Index > 0 {
@@ -264,6 +266,9 @@ func compileRule(src source, popts parse.Options, fam expr.Family, ipv6, noCount
 		return nil, &parse.Error{Pos: c.Pos(), Text: r.Text, Word: r.Text[c.Pos():c.End()], Kind: parse.Invalid,
 			Msg:  fmt.Sprintf("%s %s among the words: in %s the chain is the positional CHAIN", c.Op, c.Chain, command),
 			Hint: hint}
+	}
+	if err != nil {
+		return nil, err
 	}
 	return ctmatch.Compile(r, ctmatch.Options{Table: fam, IPv6: ipv6, NoCounter: noCounter})
 }

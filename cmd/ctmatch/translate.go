@@ -113,6 +113,11 @@ func runTranslate(cmd *cobra.Command, o *translateOptions, copts ctmatch.Options
 		}
 		r, err := src.parse(popts)
 		if err != nil {
+			if r != nil && r.Command == nil {
+				// A rule translate cannot take at all outweighs a word
+				// it does not support.
+				err = noCommand(r)
+			}
 			rep.report(src, err)
 			return true
 		}
@@ -140,8 +145,7 @@ func isSaveLine(s string) bool {
 func translateRule(w io.Writer, r *parse.Rule, o *translateOptions, copts ctmatch.Options) error {
 	c := r.Command
 	if c == nil {
-		return &parse.Error{Pos: 0, Text: r.Text, Word: firstWord(r.Text), Kind: parse.Invalid,
-			Msg: "no command: translate needs -A CHAIN or -I CHAIN among the words"}
+		return noCommand(r)
 	}
 	if c.Op == parse.Insert && c.Index > 1 {
 		return &parse.Error{Pos: c.IndexPos, Text: r.Text, Word: r.Text[c.IndexPos:c.End()], Kind: parse.Unsupported,
@@ -175,6 +179,12 @@ func translateRule(w io.Writer, r *parse.Rule, o *translateOptions, copts ctmatc
 		}
 	}
 	return nil
+}
+
+// noCommand is translate's error for a rule without -A or -I.
+func noCommand(r *parse.Rule) error {
+	return &parse.Error{Pos: 0, Text: r.Text, Word: firstWord(r.Text), Kind: parse.Invalid,
+		Msg: "no command: translate needs -A CHAIN or -I CHAIN among the words"}
 }
 
 // writeBytecode prints a rule's expressions as nft --debug=netlink prints
