@@ -151,7 +151,8 @@ type Report struct {
 	Overlaps []Overlap
 	// Uncovered names the cases whose xt rule matched every packet of its
 	// family or none, unless the case says it must (Always, Never): such a
-	// case proves little.
+	// case proves little. A case with --ctexpire is judged on the packets
+	// whose remaining time is the same at any uptime (Coverage).
 	Uncovered []string
 	Elapsed   time.Duration
 }
