@@ -607,7 +607,10 @@ func (l *Lab) ExpireFlows(f Family, set ExpireSet) (Class, error) {
 // embeds the server's reply. Such an error is RELATED to the flow and
 // refreshes nothing, so xt and nft read the flow's remaining time, about
 // set.Timeouts[i] − 0.5 s, in the middle of a second (x.3 to x.7 s is the
-// window the lab accepts): they cannot disagree by a tick of the clock.
+// window the lab accepts): they cannot disagree by a tick of the clock. An
+// error whose time has passed by more than 100 ms when the sender wakes up is
+// not sent: the flow's timer is set again and the error aimed anew. Right
+// after each error, conntrack -G must say set.Timeouts[i] − 1 s are left.
 func (l *Lab) ExpireErrors(f Family, set ExpireSet) (Class, error) {
 	a := f.Addrs()
 	c := Class{Name: set.Name + f.digit(), Family: f, States: []string{"RELATED"},
@@ -667,6 +670,34 @@ func (l *Lab) ExpireErrors(f Family, set ExpireSet) (Class, error) {
 			return c, err
 		}
 	}
+	// What conntrack itself says is left (whole seconds, truncated as xt
+	// truncates), asked right after each error, while the flow has its
+	// timeout − 0.5 s left: the other flows' errors do not wait for it.
+	checks := make([]chan error, len(set.Timeouts))
+	check := func(i int) chan error {
+		ch := make(chan error, 1)
+		go func() {
+			out, err := l.Run(l.Router, "", "conntrack", "-G", "-p", "udp",
+				"-s", a.Client.String(), "-d", a.Server.String(),
+				"--sport", strconv.Itoa(set.FirstPort+i), "--dport", strconv.Itoa(PortExpire))
+			if err == nil {
+				if fields := strings.Fields(out); len(fields) < 3 || fields[2] != strconv.Itoa(set.Timeouts[i]-1) {
+					err = fmt.Errorf("conntrack -G says %q: want %d s left", strings.TrimSpace(out), set.Timeouts[i]-1)
+				}
+			}
+			ch <- err
+		}()
+		return ch
+	}
+	wait := func() error {
+		var errs []error
+		for _, ch := range checks {
+			if ch != nil {
+				errs = append(errs, <-ch)
+			}
+		}
+		return errors.Join(errs...)
+	}
 	var worst time.Duration
 	for i, a := range aims {
 		// A busy machine can wake the sleeper late: then the error is not
@@ -678,40 +709,32 @@ func (l *Lab) ExpireErrors(f Family, set ExpireSet) (Class, error) {
 				break
 			}
 			if tries == 5 {
-				return c, fmt.Errorf("flow %d: woke up %v after its time %d times in a row", i, time.Since(a.at), tries)
+				return c, errors.Join(fmt.Errorf("flow %d: woke up %v after its time %d times in a row", i, time.Since(a.at), tries), wait())
 			}
 			var err error
 			if a, err = aimAt(i); err != nil {
-				return c, err
+				return c, errors.Join(err, wait())
 			}
 		}
 		msg := relatedError(f, f.Addrs(), PortExpire, set.FirstPort+i)
 		if err := unix.Sendto(fd, msg, 0, sockaddr(f.Addrs().Server)); err != nil {
-			return c, fmt.Errorf("crafted error: %w", err)
+			return c, errors.Join(fmt.Errorf("crafted error: %w", err), wait())
 		}
+		checks[i] = check(i)
 		// The error left late after its time, and the timer it aims at was
 		// set up to spread/2 away from the midpoint: the flow had
 		// timeout − 0.5 s left, give or take off.
 		off := time.Since(a.at) + a.spread/2
 		if off > 200*time.Millisecond {
-			return c, fmt.Errorf("flow %d: the crafted error is %v off the middle of a second (timers set %v apart): outside x.3–x.7 s", i, off, a.spread)
+			return c, errors.Join(fmt.Errorf("flow %d: the crafted error is %v off the middle of a second (timers set %v apart): outside x.3–x.7 s", i, off, a.spread), wait())
 		}
 		worst = max(worst, off)
 	}
-	// Check what conntrack itself says is left (whole seconds, truncated as
-	// xt truncates).
+	if err := wait(); err != nil {
+		return c, err
+	}
 	var left []string
-	for i, timeout := range set.Timeouts {
-		out, err := l.Run(l.Router, "", "conntrack", "-G", "-p", "udp",
-			"-s", a.Client.String(), "-d", a.Server.String(),
-			"--sport", strconv.Itoa(set.FirstPort+i), "--dport", strconv.Itoa(PortExpire))
-		if err != nil {
-			return c, err
-		}
-		fields := strings.Fields(out)
-		if len(fields) < 3 || fields[2] != strconv.Itoa(timeout-1) {
-			return c, fmt.Errorf("conntrack -G says %q: want %d s left", strings.TrimSpace(out), timeout-1)
-		}
+	for _, timeout := range set.Timeouts {
 		left = append(left, fmt.Sprintf("%d.5", timeout-1))
 	}
 	c.Desc = fmt.Sprintf("crafted %s port unreachable %s → %s embedding each expire flow's reply, sent %s s (±%v) before the flows expire",
