@@ -136,7 +136,9 @@ var labIPv4 = []labCase{
 	{words: "-m conntrack ! --ctstate SNAT --ctdir REPLY"},
 
 	// --ctexpire: the expire class's errors see 13.5, 14.5, 15.5 and
-	// 16.5 s left; a flow's first packet sees 0.
+	// 16.5 s left, the expire-half class's 0.5 s; a flow's first packet
+	// sees what the host's uptime puts there (lab.FirstPacket), which no
+	// case's coverage rests on.
 	{words: "-m conntrack --ctexpire 0"},
 	{words: "-m conntrack ! --ctexpire 0"},
 	{words: "-m conntrack --ctexpire 15"},

@@ -146,9 +146,10 @@ var (
 		same("40009"), same("40014"), same("40101"), same("40102"), same("40103"), same("40104"),
 	}
 	genWidePorts = []string{"1:65535", ":", "1024:4095", "8000:8999", "40000:40999", "50000:65535", "20000:39999"}
-	// Remaining lifetimes, in seconds: the first packet of a flow sees 0,
-	// the expire class's errors 13.5 to 16.5, the other packets just
-	// under the timeouts they set (lab.PacketTimeouts); and values far
+	// Remaining lifetimes, in seconds: the expire classes' errors 0.5
+	// and 13.5 to 16.5, the other packets just under the timeouts they set
+	// (lab.PacketTimeouts), the first packet of a flow 0 on most hosts
+	// (what the host's uptime puts there: lab.FirstPacket); and values far
 	// away, up to the largest.
 	genExpires = []uint32{0, 1, 12, 13, 14, 15, 16, 17, 18, 25, 29, 31, 59, 61, 100, 119, 121, 299, 301,
 		599, 601, 1000, 100000, 431999, 432001, 4294967, 4294968, 100000000, 4294967295}

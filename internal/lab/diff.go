@@ -138,10 +138,21 @@ type Report struct {
 	Counts      [][][]Count
 	Totals      [][]map[Family]uint64
 	Divergences []Divergence
-	Overlaps    []Overlap
+	// Limits are the divergences of cases that read the remaining time
+	// (ReadsExpire) at a class and a point where a flow's first packet
+	// read more than nft's 32 bits of milliseconds hold (Reading.Beyond32:
+	// the host's uptime puts it there, see FirstPacket): xt reads the
+	// seconds, nft the milliseconds modulo 2³², which no translation can
+	// make agree. They are not divergences of the translation.
+	Limits []Divergence
+	// Beyond[phase][point] is the number of such first packets, of the
+	// phase's family, that xt counted (a rule of the lab's own).
+	Beyond   [][]uint64
+	Overlaps []Overlap
 	// Uncovered names the cases whose xt rule matched every packet of its
 	// family or none, unless the case says it must (Always, Never): such a
-	// case proves little.
+	// case proves little. A case with --ctexpire is judged on the packets
+	// whose remaining time is the same at any uptime (Coverage).
 	Uncovered []string
 	Elapsed   time.Duration
 }
@@ -165,6 +176,9 @@ func (r *Report) Overlapped(name string) bool {
 func (r *Report) Format(w io.Writer) {
 	fmt.Fprintf(w, "%s table: %d cases × %d classes × %d points = %d comparisons, %d divergences, %d overlaps, %d uncovered, in %v\n",
 		r.Table, len(r.Cases), len(r.Classes), len(Points), r.Comparisons(), len(r.Divergences), len(r.Overlaps), len(r.Uncovered), r.Elapsed.Round(time.Millisecond))
+	if len(r.Limits) > 0 {
+		fmt.Fprintf(w, "  %d divergences at the 32-bit limit of ct expiration, on first packets the host's uptime puts beyond it\n", len(r.Limits))
+	}
 	for _, c := range r.Classes {
 		fmt.Fprintf(w, "  class %s\n", c)
 	}
@@ -195,6 +209,9 @@ func (r *Report) Format(w io.Writer) {
 	}
 	for _, d := range r.Divergences {
 		fmt.Fprintf(w, "DIVERGENCE %s\n", d)
+	}
+	for _, d := range r.Limits {
+		fmt.Fprintf(w, "LIMIT %s\n", d)
 	}
 	for _, o := range r.Overlaps {
 		fmt.Fprintf(w, "OVERLAP %s\n", o)
@@ -293,11 +310,21 @@ func (l *Lab) Differential(table expr.Family, cases []Case, phases []Phase) (*Re
 		rep.Classes = append(rep.Classes, cl)
 		rep.Counts = append(rep.Counts, d.counts)
 		rep.Totals = append(rep.Totals, d.totals)
+		beyond := make([]uint64, len(Points))
+		for q := range Points {
+			beyond[q] = d.beyond[q][cl.Family]
+		}
+		rep.Beyond = append(rep.Beyond, beyond)
 		for q, pt := range Points {
 			for i, c := range cases {
 				n := d.counts[q][i]
 				if n.XT != n.NFT {
-					rep.Divergences = append(rep.Divergences, Divergence{c.Name, c.Words, cl.Name, pt.Name, n.XT, n.NFT})
+					dv := Divergence{c.Name, c.Words, cl.Name, pt.Name, n.XT, n.NFT}
+					if beyond[q] > 0 && ReadsExpire(c.Words) {
+						rep.Limits = append(rep.Limits, dv)
+					} else {
+						rep.Divergences = append(rep.Divergences, dv)
+					}
 				}
 				if n.Overlap != 0 {
 					rep.Overlaps = append(rep.Overlaps, Overlap{c.Name, cl.Name, pt.Name, n.Overlap})
@@ -305,27 +332,61 @@ func (l *Lab) Differential(table expr.Family, cases []Case, phases []Phase) (*Re
 			}
 		}
 	}
+	rep.Uncovered = Coverage(cases, rep.Classes, rep.Counts, rep.Totals)
+	rep.Elapsed = time.Since(start)
+	return rep, nil
+}
+
+// ReadsExpire reports whether a case's words read the conntrack's
+// remaining time (--ctexpire).
+func ReadsExpire(words string) bool {
+	return slices.Contains(strings.Fields(words), "--ctexpire")
+}
+
+// Settled reports whether what --ctexpire reads on the packets a class put
+// through point q (of Points) is the same on every machine: none of them is
+// the first packet of its conntrack there, whose reading depends on the
+// host's uptime (FirstPacket).
+func Settled(cl Class, q int) bool { return len(cl.First.At(Points[q].Name)) == 0 }
+
+// Coverage returns the cases that prove little on the traffic counted
+// (counts[phase][point][case] and totals[phase][point][family], phase by
+// phase the classes): those whose xt rule matched none of their family's
+// packets or all of them, unless the case says it must (Never, Always). It
+// judges from what the classes' packets read on any machine: a case that
+// reads the remaining time (ReadsExpire) is judged on the packets of the
+// settled classes and points only (Settled), since a flow's first packet
+// reads a value that depends on the host's uptime.
+func Coverage(cases []Case, classes []Class, counts [][][]Count, totals [][]map[Family]uint64) []string {
+	var out []string
 	for i, c := range cases {
+		expire := ReadsExpire(c.Words)
 		var xt, total uint64
-		for p := range rep.Counts {
+		for p := range counts {
 			for q := range Points {
-				xt += rep.Counts[p][q][i].XT
-				total += rep.Totals[p][q][c.Family]
+				if expire && !Settled(classes[p], q) {
+					continue
+				}
+				xt += counts[p][q][i].XT
+				total += totals[p][q][c.Family]
 			}
+		}
+		what := fmt.Sprintf("%d %s packets", total, c.Family)
+		if expire {
+			what += " whose remaining time is the same at any uptime"
 		}
 		switch {
 		case c.Never && xt != 0:
-			rep.Uncovered = append(rep.Uncovered, fmt.Sprintf("%s (%s): marked Never, but xt matched %d packets", c.Name, c.Words, xt))
+			out = append(out, fmt.Sprintf("%s (%s): marked Never, but xt matched %d of the %s", c.Name, c.Words, xt, what))
 		case !c.Never && xt == 0:
-			rep.Uncovered = append(rep.Uncovered, fmt.Sprintf("%s (%s): xt matched none of the %d %s packets", c.Name, c.Words, total, c.Family))
+			out = append(out, fmt.Sprintf("%s (%s): xt matched none of the %s", c.Name, c.Words, what))
 		case c.Always && xt != total:
-			rep.Uncovered = append(rep.Uncovered, fmt.Sprintf("%s (%s): marked Always, but xt matched %d of the %d %s packets", c.Name, c.Words, xt, total, c.Family))
+			out = append(out, fmt.Sprintf("%s (%s): marked Always, but xt matched %d of the %s", c.Name, c.Words, xt, what))
 		case !c.Never && !c.Always && xt == total:
-			rep.Uncovered = append(rep.Uncovered, fmt.Sprintf("%s (%s): xt matched all the %d %s packets", c.Name, c.Words, total, c.Family))
+			out = append(out, fmt.Sprintf("%s (%s): xt matched all the %s", c.Name, c.Words, what))
 		}
 	}
-	rep.Elapsed = time.Since(start)
-	return rep, nil
+	return out
 }
 
 func families(table expr.Family) []Family {
@@ -371,6 +432,7 @@ func (l *Lab) install(ctx context.Context, pt Point, table expr.Family, cases []
 		if n == 0 {
 			continue
 		}
+		fmt.Fprintf(&b, ":%s - [0:0]\n", beyondChain)
 		for i, c := range cases {
 			if c.Family != f {
 				continue
@@ -379,6 +441,9 @@ func (l *Lab) install(ctx context.Context, pt Point, table expr.Family, cases []
 			fmt.Fprintf(&b, "-A %s -s %s -j L%d\n", pt.XTChain, f.Addrs().Lab, i)
 			fmt.Fprintf(&b, "-A L%d %s\n", i, xr.words)
 		}
+		// The lab's own rule: the first packets that read more than nft's
+		// 32 bits of milliseconds hold (see Report.Limits).
+		fmt.Fprintf(&b, "-A %s -s %s -j %s\n-A %s %s\n", pt.XTChain, f.Addrs().Lab, beyondChain, beyondChain, beyondWords)
 		b.WriteString("COMMIT\n")
 		if _, err := l.Run(ns, b.String(), xtTool(f, "-restore"), "--noflush"); err != nil {
 			return nil, err
@@ -520,10 +585,11 @@ func (l *Lab) TryText(pt Point, table expr.Family, text string) error {
 type snap struct {
 	counts [][]Count // [point][case]
 	totals []map[Family]uint64
+	beyond []map[Family]uint64
 }
 
 func (s snap) minus(o snap) snap {
-	d := snap{counts: make([][]Count, len(s.counts)), totals: make([]map[Family]uint64, len(s.totals))}
+	d := snap{counts: make([][]Count, len(s.counts)), totals: make([]map[Family]uint64, len(s.totals)), beyond: make([]map[Family]uint64, len(s.beyond))}
 	for q := range s.counts {
 		d.counts[q] = make([]Count, len(s.counts[q]))
 		for i, n := range s.counts[q] {
@@ -538,6 +604,10 @@ func (s snap) minus(o snap) snap {
 		for f, v := range s.totals[q] {
 			d.totals[q][f] = v - o.totals[q][f]
 		}
+		d.beyond[q] = map[Family]uint64{}
+		for f, v := range s.beyond[q] {
+			d.beyond[q][f] = v - o.beyond[q][f]
+		}
 	}
 	return d
 }
@@ -545,10 +615,11 @@ func (s snap) minus(o snap) snap {
 func (l *Lab) snapshot(ctx context.Context, ins []*installed, cases []Case, pieces [][]Piece) (snap, error) {
 	var s snap
 	for _, in := range ins {
-		xt, _, err := l.xtCounts(in, cases)
+		xt, _, beyond, err := l.xtCounts(in, cases)
 		if err != nil {
 			return s, err
 		}
+		s.beyond = append(s.beyond, beyond)
 		counts := make([]Count, len(cases))
 		for i := range cases {
 			counts[i].XT = xt[i]

@@ -62,6 +62,7 @@ const observer = `table inet observe {
 		ct state untracked counter comment "UNTRACKED"
 		ct status snat counter comment "SNAT"
 		ct status dnat counter comment "DNAT"
+		ct status ! confirmed counter comment "FIRST"
 	}
 	chain base {
 		type filter hook HOOK priority 10; policy accept;
@@ -88,8 +89,9 @@ func observe(t *testing.T, c *kernel.Conn) map[string]uint64 {
 }
 
 // Every traffic class sends what its description says: the packets at the
-// router and at the server, and their states at the router, as native nft
-// rules count them.
+// router and at the server, their states at the router, and the first
+// packets of conntracks (not confirmed yet) at each, as native nft rules
+// count them.
 func TestLabClasses(t *testing.T) {
 	l := New(t)
 	ctx := context.Background()
@@ -151,6 +153,11 @@ func TestLabClasses(t *testing.T) {
 		}
 		if cl.Server >= 0 && d("server", "all") != uint64(cl.Server) {
 			t.Errorf("%s: %d packets at the server, want %d", cl, d("server", "all"), cl.Server)
+		}
+		for _, pt := range Points {
+			if got, want := d(pt.Name, "FIRST"), len(cl.First.At(pt.Name)); got != uint64(want) {
+				t.Errorf("%s: %d first packets of a conntrack at the %s, want %d", cl, got, pt.Name, want)
+			}
 		}
 		if d("router", "all") == 0 || d("server", "all") == 0 {
 			t.Errorf("%s: %d packets at the router, %d at the server: want some at both", cl, d("router", "all"), d("server", "all"))

@@ -58,10 +58,17 @@ type ExpireSet struct {
 }
 
 // StandardExpire is the expire class of Scenario. Its timeouts are far from
-// every timeout a packet sets (0 before confirmation, 10, 30, 60, 120,
-// 432000 s), so no other packet sits on a boundary of an expire case built
-// from them: the errors see 13.5, 14.5, 15.5 and 16.5 s left.
+// every timeout a packet sets (PacketTimeouts), so no other packet sits on
+// a boundary of an expire case built from them: the errors see 13.5, 14.5,
+// 15.5 and 16.5 s left.
 var StandardExpire = ExpireSet{Name: "expire", Timeouts: []int{14, 15, 16, 17}, FirstPort: 40101}
+
+// HalfSecondExpire is Scenario's other expire class: one flow whose error
+// sees 0.5 s left, which xt reads as 0 s and nft as 500 ms. It gives
+// --ctexpire 0 a packet to match on any machine: a flow's first packet,
+// whose conntrack is not confirmed yet, reads 0 s only on a host whose
+// uptime allows it (FirstPacket).
+var HalfSecondExpire = ExpireSet{Name: "expire-half", Timeouts: []int{1}, FirstPort: 40111}
 
 // PacketTimeouts are the timeouts, in seconds, that the lab's packets set on
 // their conntracks (the expire classes' timers aside): UDP, ICMP and TCP's
@@ -91,7 +98,13 @@ var tcpTimeouts = []uint32{30, 60, 120, 300, 432000}
 //     of TCP's timeouts and not the others races.
 //
 // The expire classes' errors, sent in the middle of a second to flows with
-// no other packet in flight, never race.
+// no other packet in flight, never race. A flow's first packet reads what
+// the host's uptime puts there (FirstPacket): 0 on most hosts, where no
+// tick changes it; elsewhere a tick changes its whole second between the
+// two reads only if it falls in the microseconds between them (a few in a
+// thousand) and ends a second (one tick in HZ), and that matters only to a
+// case with a bound on that very second: the cases cannot avoid a value
+// that can be anything, and need not.
 func ExpireRaces(lo, hi uint32) bool {
 	for _, t := range PacketTimeouts {
 		if lo == t || hi == t-1 {
@@ -126,6 +139,10 @@ type Class struct {
 	// the router's forward hook and the server's input hook, or -1 when the
 	// number is not fixed (TCP may or may not send a lone ACK).
 	Router, Server int
+	// First are the class's packets that are the first of their conntrack
+	// at each point: what --ctexpire reads on them depends on the host's
+	// uptime, so they count for no expire case's coverage.
+	First FirstPackets
 }
 
 func (c Class) String() string { return c.Name + ": " + c.Desc }
@@ -138,7 +155,8 @@ type Phase struct {
 
 // Scenario returns the phases of the lab's standard traffic, for each family
 // in order: TCP, UDP, ICMP echo, related (both ways), invalid, untracked,
-// DNAT, SNAT, and the flows of the expire class with their crafted errors.
+// DNAT, SNAT, and the flows of the two expire classes with their crafted
+// errors.
 func Scenario(families ...Family) []Phase {
 	var ps []Phase
 	for _, f := range families {
@@ -158,6 +176,7 @@ func Scenario(families ...Family) []Phase {
 			Phase{"orphan-error" + s, func(l *Lab) (Class, error) { return l.OrphanError(f) }},
 		)
 		ps = append(ps, ExpirePhases(StandardExpire, f)...)
+		ps = append(ps, ExpirePhases(HalfSecondExpire, f)...)
 	}
 	return ps
 }
@@ -202,7 +221,7 @@ func (l *Lab) TCP(f Family) (Class, error) {
 	c := Class{Name: "tcp" + f.digit(), Family: f,
 		Desc: fmt.Sprintf("TCP %s → %s: handshake, 5 bytes each way, FIN from both ends",
 			hostPort(a.Client, PortTCPClient), hostPort(a.Server, PortTCP)),
-		States: []string{"NEW", "ESTABLISHED"}, Router: -1, Server: -1}
+		States: []string{"NEW", "ESTABLISHED"}, Router: -1, Server: -1, First: both(FirstTCP, 1)}
 	ln, err := do(l.Server, func() (net.Listener, error) { return net.Listen(network("tcp", f), hostPort(a.Server, PortTCP)) })
 	if err != nil {
 		return c, err
@@ -304,7 +323,7 @@ func (l *Lab) UDP(f Family) (Class, error) {
 	a := f.Addrs()
 	c := Class{Name: "udp" + f.digit(), Family: f,
 		Desc:   fmt.Sprintf("UDP %s → %s, one datagram each way", hostPort(a.Client, PortUDPClient), hostPort(a.Server, PortUDP)),
-		States: []string{"NEW", "ESTABLISHED"}, Router: 2, Server: 1}
+		States: []string{"NEW", "ESTABLISHED"}, Router: 2, Server: 1, First: both(FirstUDP, 1)}
 	srv := netip.AddrPortFrom(a.Server, PortUDP)
 	return c, l.udpExchange(f, PortUDPClient, srv, srv)
 }
@@ -327,7 +346,7 @@ func (l *Lab) DNAT(f Family) (Class, error) {
 	c := Class{Name: "dnat" + f.digit(), Family: f,
 		Desc: fmt.Sprintf("UDP %s → %s DNATed by the router to %s, one datagram each way",
 			hostPort(a.Client, PortDNATSrc), hostPort(a.VIP, PortDNAT), hostPort(a.Server, PortDNATServer)),
-		States: []string{"NEW", "ESTABLISHED", "DNAT"}, Router: 2, Server: 1}
+		States: []string{"NEW", "ESTABLISHED", "DNAT"}, Router: 2, Server: 1, First: both(FirstUDP, 1)}
 	return c, l.udpExchange(f, PortDNATSrc, netip.AddrPortFrom(a.VIP, PortDNAT), netip.AddrPortFrom(a.Server, PortDNATServer))
 }
 
@@ -340,7 +359,7 @@ func (l *Lab) SNAT(f Family) (Class, error) {
 	c := Class{Name: "snat" + f.digit(), Family: f,
 		Desc: fmt.Sprintf("UDP %s → %s SNATed by the router to %s, one datagram each way",
 			hostPort(a.Client, PortSNATSrc), hostPort(a.Server, PortSNAT), hostPort(a.RouterS, PortSNATTo)),
-		States: []string{"NEW", "ESTABLISHED", "SNAT"}, Router: 2, Server: 1}
+		States: []string{"NEW", "ESTABLISHED", "SNAT"}, Router: 2, Server: 1, First: both(FirstUDP, 1)}
 	srv := netip.AddrPortFrom(a.Server, PortSNAT)
 	return c, l.udpExchange(f, PortSNATSrc, srv, srv)
 }
@@ -357,7 +376,7 @@ func (l *Lab) Stray(f Family) (Class, error) {
 	c := Class{Name: "stray" + f.digit(), Family: f,
 		Desc: fmt.Sprintf("UDP %s → %s (addresses nobody has), one datagram, dropped after the router",
 			hostPort(a.Stray, PortStraySrc), hostPort(a.Absent, PortStray)),
-		States: []string{"NEW"}, Router: 1, Server: 0}
+		States: []string{"NEW"}, Router: 1, Server: 0, First: FirstPackets{Router: []uint32{FirstUDP}}}
 	conn, err := do(l.Client, func() (net.Conn, error) {
 		d := net.Dialer{
 			Timeout:   IOTimeout,
@@ -417,7 +436,7 @@ func (l *Lab) RelatedOut(f Family) (Class, error) {
 	c := Class{Name: "related-out" + f.digit(), Family: f,
 		Desc: fmt.Sprintf("UDP %s → %s (closed), and the server's %s port unreachable back",
 			hostPort(a.Client, PortClosedSrc), hostPort(a.Server, PortClosed), icmpName(f)),
-		States: []string{"NEW", "RELATED"}, Router: 2, Server: 1}
+		States: []string{"NEW", "RELATED"}, Router: 2, Server: 1, First: both(FirstUDP, 1)}
 	return c, refused(l.Client, f, netip.AddrPortFrom(a.Client, PortClosedSrc), netip.AddrPortFrom(a.Server, PortClosed))
 }
 
@@ -429,7 +448,7 @@ func (l *Lab) RelatedIn(f Family) (Class, error) {
 	c := Class{Name: "related-in" + f.digit(), Family: f,
 		Desc: fmt.Sprintf("UDP %s → %s (closed), and the client's %s port unreachable back",
 			hostPort(a.Server, PortRelatedIn), hostPort(a.Client, PortClosedClient), icmpName(f)),
-		States: []string{"NEW", "RELATED"}, Router: 2, Server: 1}
+		States: []string{"NEW", "RELATED"}, Router: 2, Server: 1, First: FirstPackets{Router: []uint32{FirstUDP}}}
 	return c, refused(l.Server, f, netip.AddrPortFrom(a.Server, PortRelatedIn), netip.AddrPortFrom(a.Client, PortClosedClient))
 }
 
@@ -504,7 +523,7 @@ func (l *Lab) Echo(f Family) (Class, error) {
 	a := f.Addrs()
 	c := Class{Name: "echo" + f.digit(), Family: f,
 		Desc:   fmt.Sprintf("%s echo request %s → %s (id %d, seq 1) and its reply", icmpName(f), a.Client, a.Server, EchoID),
-		States: []string{"NEW", "ESTABLISHED"}, Router: 2, Server: 1}
+		States: []string{"NEW", "ESTABLISHED"}, Router: 2, Server: 1, First: both(FirstICMP, 1)}
 	proto, req, rep := unix.IPPROTO_ICMP, byte(8), byte(0)
 	if f == IPv6 {
 		proto, req, rep = unix.IPPROTO_ICMPV6, 128, 129
@@ -565,10 +584,13 @@ func (l *Lab) Invalid(f Family) (Class, error) {
 func (l *Lab) ExpireFlows(f Family, set ExpireSet) (Class, error) {
 	a := f.Addrs()
 	n := len(set.Timeouts)
-	c := Class{Name: set.Name + "-flows" + f.digit(), Family: f,
-		Desc: fmt.Sprintf("UDP %s…%d → %s, one datagram each way on each of %d flows",
-			hostPort(a.Client, set.FirstPort), set.FirstPort+n-1, hostPort(a.Server, PortExpire), n),
-		States: []string{"NEW", "ESTABLISHED"}, Router: 2 * n, Server: n}
+	desc := fmt.Sprintf("UDP %s…%d → %s, one datagram each way on each of %d flows",
+		hostPort(a.Client, set.FirstPort), set.FirstPort+n-1, hostPort(a.Server, PortExpire), n)
+	if n == 1 {
+		desc = fmt.Sprintf("UDP %s → %s, one datagram each way", hostPort(a.Client, set.FirstPort), hostPort(a.Server, PortExpire))
+	}
+	c := Class{Name: set.Name + "-flows" + f.digit(), Family: f, Desc: desc,
+		States: []string{"NEW", "ESTABLISHED"}, Router: 2 * n, Server: n, First: both(FirstUDP, n)}
 	srv := netip.AddrPortFrom(a.Server, PortExpire)
 	for i := range set.Timeouts {
 		if err := l.udpExchange(f, set.FirstPort+i, srv, srv); err != nil {
@@ -585,7 +607,10 @@ func (l *Lab) ExpireFlows(f Family, set ExpireSet) (Class, error) {
 // embeds the server's reply. Such an error is RELATED to the flow and
 // refreshes nothing, so xt and nft read the flow's remaining time, about
 // set.Timeouts[i] − 0.5 s, in the middle of a second (x.3 to x.7 s is the
-// window the lab accepts): they cannot disagree by a tick of the clock.
+// window the lab accepts): they cannot disagree by a tick of the clock. An
+// error whose time has passed by more than 100 ms when the sender wakes up is
+// not sent: the flow's timer is set again and the error aimed anew. Right
+// after each error, conntrack -G must say set.Timeouts[i] − 1 s are left.
 func (l *Lab) ExpireErrors(f Family, set ExpireSet) (Class, error) {
 	a := f.Addrs()
 	c := Class{Name: set.Name + f.digit(), Family: f, States: []string{"RELATED"},
@@ -630,45 +655,86 @@ func (l *Lab) ExpireErrors(f Family, set ExpireSet) (Class, error) {
 			}
 		}
 	}
-	aims := make([]aim, len(set.Timeouts))
-	for i, timeout := range set.Timeouts {
+	aimAt := func(i int) (aim, error) {
 		start := time.Now()
-		if err := setTimer(i, timeout); err != nil {
-			return c, err
+		if err := setTimer(i, set.Timeouts[i]); err != nil {
+			return aim{}, err
 		}
 		spread := time.Since(start)
-		aims[i] = aim{start.Add(spread/2 + 500*time.Millisecond), spread}
+		return aim{start.Add(spread/2 + 500*time.Millisecond), spread}, nil
+	}
+	aims := make([]aim, len(set.Timeouts))
+	for i := range set.Timeouts {
+		var err error
+		if aims[i], err = aimAt(i); err != nil {
+			return c, err
+		}
+	}
+	// What conntrack itself says is left (whole seconds, truncated as xt
+	// truncates), asked right after each error, while the flow has its
+	// timeout − 0.5 s left: the other flows' errors do not wait for it.
+	checks := make([]chan error, len(set.Timeouts))
+	check := func(i int) chan error {
+		ch := make(chan error, 1)
+		go func() {
+			out, err := l.Run(l.Router, "", "conntrack", "-G", "-p", "udp",
+				"-s", a.Client.String(), "-d", a.Server.String(),
+				"--sport", strconv.Itoa(set.FirstPort+i), "--dport", strconv.Itoa(PortExpire))
+			if err == nil {
+				if fields := strings.Fields(out); len(fields) < 3 || fields[2] != strconv.Itoa(set.Timeouts[i]-1) {
+					err = fmt.Errorf("conntrack -G says %q: want %d s left", strings.TrimSpace(out), set.Timeouts[i]-1)
+				}
+			}
+			ch <- err
+		}()
+		return ch
+	}
+	wait := func() error {
+		var errs []error
+		for _, ch := range checks {
+			if ch != nil {
+				errs = append(errs, <-ch)
+			}
+		}
+		return errors.Join(errs...)
 	}
 	var worst time.Duration
 	for i, a := range aims {
-		time.Sleep(time.Until(a.at))
+		// A busy machine can wake the sleeper late: then the error is not
+		// sent, and the flow's timer is set again (which sends nothing) and
+		// aimed at anew.
+		for tries := 1; ; tries++ {
+			time.Sleep(time.Until(a.at))
+			if time.Since(a.at)+a.spread/2 <= 100*time.Millisecond {
+				break
+			}
+			if tries == 5 {
+				return c, errors.Join(fmt.Errorf("flow %d: woke up %v after its time %d times in a row", i, time.Since(a.at), tries), wait())
+			}
+			var err error
+			if a, err = aimAt(i); err != nil {
+				return c, errors.Join(err, wait())
+			}
+		}
 		msg := relatedError(f, f.Addrs(), PortExpire, set.FirstPort+i)
 		if err := unix.Sendto(fd, msg, 0, sockaddr(f.Addrs().Server)); err != nil {
-			return c, fmt.Errorf("crafted error: %w", err)
+			return c, errors.Join(fmt.Errorf("crafted error: %w", err), wait())
 		}
+		checks[i] = check(i)
 		// The error left late after its time, and the timer it aims at was
 		// set up to spread/2 away from the midpoint: the flow had
 		// timeout − 0.5 s left, give or take off.
 		off := time.Since(a.at) + a.spread/2
 		if off > 200*time.Millisecond {
-			return c, fmt.Errorf("flow %d: the crafted error is %v off the middle of a second (timers set %v apart): outside x.3–x.7 s", i, off, a.spread)
+			return c, errors.Join(fmt.Errorf("flow %d: the crafted error is %v off the middle of a second (timers set %v apart): outside x.3–x.7 s", i, off, a.spread), wait())
 		}
 		worst = max(worst, off)
 	}
-	// Check what conntrack itself says is left (whole seconds, truncated as
-	// xt truncates).
+	if err := wait(); err != nil {
+		return c, err
+	}
 	var left []string
-	for i, timeout := range set.Timeouts {
-		out, err := l.Run(l.Router, "", "conntrack", "-G", "-p", "udp",
-			"-s", a.Client.String(), "-d", a.Server.String(),
-			"--sport", strconv.Itoa(set.FirstPort+i), "--dport", strconv.Itoa(PortExpire))
-		if err != nil {
-			return c, err
-		}
-		fields := strings.Fields(out)
-		if len(fields) < 3 || fields[2] != strconv.Itoa(timeout-1) {
-			return c, fmt.Errorf("conntrack -G says %q: want %d s left", strings.TrimSpace(out), timeout-1)
-		}
+	for _, timeout := range set.Timeouts {
 		left = append(left, fmt.Sprintf("%d.5", timeout-1))
 	}
 	c.Desc = fmt.Sprintf("crafted %s port unreachable %s → %s embedding each expire flow's reply, sent %s s (±%v) before the flows expire",
@@ -685,7 +751,7 @@ func (l *Lab) OtherProto(f Family) (Class, error) {
 	c := Class{Name: "other-proto" + f.digit(), Family: f,
 		Desc: fmt.Sprintf("IP protocol %d %s → %s from a raw socket, and the server's %s back",
 			ProtoOther, a.Client, a.Server, map[Family]string{IPv4: "ICMP protocol unreachable", IPv6: "ICMPv6 parameter problem"}[f]),
-		States: []string{"NEW", "RELATED"}, Router: 2, Server: 1}
+		States: []string{"NEW", "RELATED"}, Router: 2, Server: 1, First: both(FirstGeneric, 1)}
 	proto, errType, errCode := unix.IPPROTO_ICMP, byte(3), byte(2)
 	if f == IPv6 {
 		proto, errType, errCode = unix.IPPROTO_ICMPV6, 4, 1

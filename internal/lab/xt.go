@@ -226,45 +226,68 @@ func walk(b []byte) []attr {
 	return out
 }
 
-var saveLine = regexp.MustCompile(`^\[(\d+):(\d+)\] -A L(\d+) (.*)$`)
+var saveLine = regexp.MustCompile(`^\[(\d+):(\d+)\] -A (L\d+|` + beyondChain + `) (.*)$`)
+
+// beyondChain holds the lab's own xt rule, beside the cases' chains: it
+// counts the first packets of conntracks (not confirmed yet) that read more
+// than 4,294,967 s, beyond nft's 32 bits of milliseconds.
+const (
+	beyondChain = "LBEYOND"
+	beyondWords = "-m conntrack ! --ctstatus CONFIRMED --ctexpire 4294968:4294967295"
+)
 
 // xtCounts reads the packets of each case's xt rule at a point with
-// iptables-save -c (and ip6tables-save -c).
-func (l *Lab) xtCounts(in *installed, cases []Case) ([]uint64, []string, error) {
+// iptables-save -c (and ip6tables-save -c), and those of the lab's
+// beyondChain rule of each family.
+func (l *Lab) xtCounts(in *installed, cases []Case) ([]uint64, []string, map[Family]uint64, error) {
 	counts := make([]uint64, len(cases))
 	words := make([]string, len(cases))
 	seen := make([]bool, len(cases))
+	beyond := map[Family]uint64{}
 	for _, f := range []Family{IPv4, IPv6} {
 		if !slices.ContainsFunc(cases, func(c Case) bool { return c.Family == f }) {
 			continue
 		}
 		out, err := l.Run(in.ns, "", xtTool(f, "-save"), "-c", "-t", "filter")
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
+		found := false
 		for _, line := range strings.Split(out, "\n") {
 			m := saveLine.FindStringSubmatch(line)
 			if m == nil {
 				continue
 			}
-			i, _ := strconv.Atoi(m[3])
+			n, _ := strconv.ParseUint(m[1], 10, 64)
+			if m[3] == beyondChain {
+				if found {
+					return nil, nil, nil, fmt.Errorf("%s: unexpected rule %q", xtTool(f, "-save"), line)
+				}
+				found = true
+				beyond[f] = n
+				continue
+			}
+			i, _ := strconv.Atoi(m[3][1:])
 			if i >= len(cases) || cases[i].Family != f || seen[i] {
-				return nil, nil, fmt.Errorf("%s: unexpected rule %q", xtTool(f, "-save"), line)
+				return nil, nil, nil, fmt.Errorf("%s: unexpected rule %q", xtTool(f, "-save"), line)
 			}
 			seen[i] = true
-			counts[i], _ = strconv.ParseUint(m[1], 10, 64)
+			counts[i] = n
 			words[i] = m[4]
+		}
+		if !found {
+			return nil, nil, nil, fmt.Errorf("%s: %s lists no rule in chain %s", in.pt.Name, xtTool(f, "-save"), beyondChain)
 		}
 	}
 	for i, s := range seen {
 		if !s {
-			return nil, nil, fmt.Errorf("%s: no rule for case %s in chain L%d", in.pt.Name, cases[i].Name, i)
+			return nil, nil, nil, fmt.Errorf("%s: no rule for case %s in chain L%d", in.pt.Name, cases[i].Name, i)
 		}
 	}
-	return counts, words, nil
+	return counts, words, beyond, nil
 }
 
 func (l *Lab) xtSaved(in *installed, cases []Case) ([]string, error) {
-	_, words, err := l.xtCounts(in, cases)
+	_, words, _, err := l.xtCounts(in, cases)
 	return words, err
 }
