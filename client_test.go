@@ -516,14 +516,22 @@ func TestDeleteIptablesTables(t *testing.T) {
 	ch := f.addTable(fam, "filter", nil).addChain("FOO", nil)
 	h := f.addRule(ch, lowered(t, translate(t, fam, "-m conntrack --ctstate INVALID -j DROP"))[0], nil, nil)
 	_, err := f.client().Delete(ctx, fam, "filter", "FOO", h, DeleteOptions{})
-	want := "delete rule ip filter FOO: table ip filter looks like iptables-nft's own (it has the regular chain FOO, which iptables lists as a user-defined chain), and its rules are iptables' to delete (iptables -D); use --force to delete from it anyway"
+	want := "delete rule ip filter FOO: table ip filter looks like iptables-nft's own (it has the regular chain FOO, which iptables lists as a user-defined chain), and the rule was not written by ctmatch; use --force to delete it anyway"
 	if !errors.Is(err, ErrIptablesTable) || err.Error() != want {
 		t.Fatalf("error:\n got %v\nwant %s", err, want)
 	}
 	if f.commits+f.checks != 0 || len(ch.rules) != 1 {
 		t.Fatal("something was sent")
 	}
-	res, err := f.client().Delete(ctx, fam, "filter", "FOO", h, DeleteOptions{Force: true})
+	// A group ctmatch wrote there (with --force) is ctmatch's to delete:
+	// no Force needed.
+	ud, _ := expr.Group{ID: 9, Count: 1}.UserData("")
+	own := f.addRule(ch, lowered(t, translate(t, fam, "-m conntrack --ctstate NEW -j ACCEPT"))[0], ud, nil)
+	res, err := f.client().Delete(ctx, fam, "filter", "FOO", own, DeleteOptions{})
+	if err != nil || len(res.Handles) != 1 || len(f.table(fam, "filter").chain("FOO").rules) != 1 {
+		t.Fatalf("ctmatch's own rule: %v, %+v", err, res)
+	}
+	res, err = f.client().Delete(ctx, fam, "filter", "FOO", h, DeleteOptions{Force: true})
 	if err != nil || len(res.Handles) != 1 || len(f.table(fam, "filter").chain("FOO").rules) != 0 {
 		t.Fatalf("with Force: %v, %+v", err, res)
 	}

@@ -41,8 +41,11 @@ type Deleted struct {
 // group record ties together. A rule without a record (ctmatch translate's
 // output loaded by nft, a rule written by hand) is a group of its own.
 //
-// A table that looks like iptables-nft's own (see Apply) is refused with
-// ErrIptablesTable unless o.Force: its rules are iptables' to delete.
+// In a table that looks like iptables-nft's own (see Apply), a group that
+// does not carry ctmatch's record is refused with ErrIptablesTable unless
+// o.Force: it is iptables' to delete. A group ctmatch wrote there (with
+// Force) is deleted without it, which is what makes iptables read the
+// table again.
 //
 // Like Apply, Delete reads the chain at a generation the transaction is
 // checked against: a concurrent change makes the kernel refuse it.
@@ -56,11 +59,6 @@ func (c *Client) Delete(ctx context.Context, f expr.Family, table, chain string,
 	if err != nil {
 		return res, readError("delete rule", obj, "", -1, err)
 	}
-	if !o.Force {
-		if err := c.iptablesGuard(ctx, "delete rule", f, table, obj); err != nil {
-			return res, err
-		}
-	}
 	rules, err := c.c.Rules(ctx, f, table, chain)
 	if err != nil {
 		return res, readError("delete rule", obj, "", -1, err)
@@ -72,6 +70,14 @@ func (c *Client) Delete(ctx context.Context, f expr.Family, table, chain string,
 			Reason: fmt.Sprintf("no rule with handle %d in chain %s (ctmatch list chain %s -a shows the handles)", handle, obj, obj)}
 	}
 	g := groups[gi]
+	// A group ctmatch wrote (every piece carries its record) is ctmatch's to
+	// delete, wherever it is: deleting it is what makes an iptables-nft table
+	// readable by iptables again.
+	if !o.Force && !ownGroup(g) {
+		if err := c.iptablesGuard(ctx, "delete rule", f, table, obj); err != nil {
+			return res, err
+		}
+	}
 	tx := c.c.BeginAt(gen)
 	for _, h := range g.Handles() {
 		tx.DeleteRule(f, table, chain, h)
@@ -112,4 +118,14 @@ func (c *Client) iptablesGuard(ctx context.Context, op string, f expr.Family, ta
 		}
 	}
 	return nil
+}
+
+// ownGroup reports whether every piece of g carries ctmatch's group record.
+func ownGroup(g ListedGroup) bool {
+	for _, p := range g.Pieces {
+		if p.Group == nil {
+			return false
+		}
+	}
+	return len(g.Pieces) > 0
 }

@@ -199,7 +199,7 @@ func iptablesRefusal(op string, t kernel.Table, why string) error {
 		"table %s %s looks like iptables-nft's own (%s); after one native rule in it, iptables -S and -L fail and iptables-save leaves the table out (a comment in its place, exit status 0). Write into another table (ctmatch add rule %s fw input --create …), or use --force to write into it anyway",
 		t.Family, t.Name, why, t.Family)
 	if op == "delete rule" {
-		reason = fmt.Sprintf("table %s %s looks like iptables-nft's own (%s), and its rules are iptables' to delete (iptables -D); use --force to delete from it anyway",
+		reason = fmt.Sprintf("table %s %s looks like iptables-nft's own (%s), and the rule was not written by ctmatch; use --force to delete it anyway",
 			t.Family, t.Name, why)
 	}
 	return &Error{Op: op, Object: object(t.Family, t.Name), Index: -1, Err: ErrIptablesTable, Reason: reason}

@@ -112,19 +112,30 @@ func TestCLIIptablesTables(t *testing.T) {
 				t.Errorf("after a native rule, iptables -S gave %q, -L %v %q, iptables-save %v:\n%s\nthe refusal's reason is not true (any more)", show, err, lerr, serr, saved)
 			}
 
-			// delete rule refuses the table too, and deletes with --force.
+			// delete rule deletes ctmatch's own rule (its group record says
+			// whose it is) without --force, and iptables reads the table
+			// again.
 			h := strings.TrimSpace(out[strings.LastIndex(out, "# handle ")+len("# handle "):])
-			gen, listing = rulesetState(t, ns)
-			r = runCLI(t, bin, ns, "", "delete", "rule", "ip", "filter", tc.chain, "handle", h)
-			if want := "ctmatch: delete rule ip filter " + tc.chain + ": table ip filter looks like iptables-nft's own " + tc.later + ", and its rules are iptables' to delete (iptables -D); use --force to delete from it anyway\n"; r.code != 1 || r.stderr != want {
-				t.Errorf("delete: exit %d\n got %q\nwant %q", r.code, r.stderr, want)
-			}
-			unchangedSince(t, ns, "the refused delete", gen, listing)
-			if out := mustCLI(t, bin, ns, "", "delete", "rule", "ip", "filter", tc.chain, "handle", h, "--force", "--echo"); out != "delete rule ip filter "+tc.chain+" handle "+h+"\n" {
-				t.Errorf("delete --force --echo printed %q", out)
+			if out := mustCLI(t, bin, ns, "", "delete", "rule", "ip", "filter", tc.chain, "handle", h, "--echo"); out != "delete rule ip filter "+tc.chain+" handle "+h+"\n" {
+				t.Errorf("delete --echo printed %q", out)
 			}
 			if show, _ := iptablesView(t, ns); strings.HasPrefix(show, "error") || !strings.Contains(show, "-A "+tc.chain+" -j DROP") {
 				t.Errorf("iptables -S after the native rule was deleted: %s", show)
+			}
+
+			// A rule iptables wrote is refused, and deleted with --force.
+			drop := iptablesDropHandle(t, ns, tc.chain)
+			gen, listing = rulesetState(t, ns)
+			r = runCLI(t, bin, ns, "", "delete", "rule", "ip", "filter", tc.chain, "handle", drop)
+			if want := "ctmatch: delete rule ip filter " + tc.chain + ": table ip filter looks like iptables-nft's own " + tc.later + ", and the rule was not written by ctmatch; use --force to delete it anyway\n"; r.code != 1 || r.stderr != want {
+				t.Errorf("delete: exit %d\n got %q\nwant %q", r.code, r.stderr, want)
+			}
+			unchangedSince(t, ns, "the refused delete", gen, listing)
+			if out := mustCLI(t, bin, ns, "", "delete", "rule", "ip", "filter", tc.chain, "handle", drop, "--force", "--echo"); out != "delete rule ip filter "+tc.chain+" handle "+drop+"\n" {
+				t.Errorf("delete --force --echo printed %q", out)
+			}
+			if show, _ := iptablesView(t, ns); strings.Contains(show, "-A "+tc.chain+" -j DROP") {
+				t.Errorf("iptables -S after the iptables rule was deleted with --force: %s", show)
 			}
 		})
 	}
@@ -197,4 +208,21 @@ func TestCLIIptablesTables(t *testing.T) {
 			t.Errorf("list:\n%s\nwant:\n%s", out, want)
 		}
 	})
+}
+
+// iptablesDropHandle is the handle of the rule `iptables -A chain -j DROP`
+// made in table ip filter, as nft lists it.
+func iptablesDropHandle(t *testing.T, ns *netns.NS, chain string) string {
+	t.Helper()
+	out, stderr, err := ktest.Exec(ns, "", "nft", "-a", "list", "chain", "ip", "filter", chain)
+	if err != nil {
+		t.Fatalf("nft -a list chain: %v: %s", err, stderr)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if i := strings.Index(line, " drop # handle "); i >= 0 {
+			return strings.TrimSpace(line[i+len(" drop # handle "):])
+		}
+	}
+	t.Fatalf("no drop rule in:\n%s", out)
+	return ""
 }

@@ -373,8 +373,9 @@ A group is what ctmatch list -o iptables shows as one line: the rules that
 ctmatch's group record ties together. A rule without a record (ctmatch
 translate's output loaded with nft, a rule written by hand) is deleted alone.
 
-A table that looks like iptables-nft's own (see ctmatch add rule --help) is
-refused unless --force: its rules are iptables' to delete.
+In a table that looks like iptables-nft's own (see ctmatch add rule --help),
+a rule ctmatch did not write is refused unless --force: it is iptables' to
+delete. A rule ctmatch wrote there is deleted without --force.
 
 --check has the kernel check the deletion and then changes nothing; --echo
 prints the nft rules deleted. Deleting needs CAP_NET_ADMIN.
@@ -391,7 +392,7 @@ such handle, no privilege, iptables-nft's table); 2 bad usage.`,
 	}
 	o.kernel.bind(cmd, true)
 	cmd.Flags().BoolVar(&o.echo, "echo", false, "print the nft rules deleted, with their handles")
-	cmd.Flags().BoolVar(&o.force, "force", false, "delete from a table that looks like iptables-nft's own")
+	cmd.Flags().BoolVar(&o.force, "force", false, "delete a rule ctmatch did not write from a table that looks like iptables-nft's own")
 	return cmd
 }
 
