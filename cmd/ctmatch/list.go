@@ -22,8 +22,8 @@ func newListCmd() *cobra.Command {
 		Long: `list reads the rules of the ruleset (the default), of one table or of one
 chain from the kernel over netlink, and decompiles them: the nft rules of one
 iptables rule (its pieces) are found together, by the group record ctmatch
-writes into every rule, or, for rules without one, by their shape. Only
-tables of family ip, ip6 and inet are listed.
+writes into every rule; a rule without one (written by nft or by hand) is a
+group of its own. Only tables of family ip, ip6 and inet are listed.
 
 -o nft (the default) prints the listing as nft list ruleset does, which nft -f
 loads back: tables, chains, and each rule ctmatch understands as nft text with
@@ -105,6 +105,12 @@ func runList(cmd *cobra.Command, o *listOptions, args []string) error {
 		s = ctmatch.Scope{Family: fam, Table: args[2]}
 		if what == "chain" {
 			s.Chain = args[3]
+		}
+		// An empty name would mean "every table" or "every chain" to the
+		// library: a script whose variable is unset must not list more
+		// than it asked for.
+		if s.Table == "" || what == "chain" && s.Chain == "" {
+			return usageError("list %s: an empty name names nothing", what)
 		}
 	}
 	c, err := o.kernel.dial(cmd.Context())

@@ -58,6 +58,12 @@ nft 1.0.6 cannot parse a ct port match that has no protocol test before it
 					return usageError("--%s needs a name, not an empty string (leave --%s out for the default)", name, name)
 				}
 			}
+			// The name goes into nft's command text, which reads a table
+			// name only bare: anything else would read as other words, or
+			// other commands ("filter INPUT accept; flush ruleset").
+			if o.table != "" && ctmatch.QuoteName(o.table) != o.table {
+				return usageError("--table %s: nft reads a table name only as a letter or _ followed by letters, digits and _-./", ctmatch.QuoteName(o.table))
+			}
 			copts, err := o.compileOptions()
 			if err != nil {
 				return err
@@ -151,6 +157,11 @@ func translateRule(w io.Writer, r *parse.Rule, o *translateOptions, copts ctmatc
 		return &parse.Error{Pos: c.IndexPos, Text: r.Text, Word: r.Text[c.IndexPos:c.End()], Kind: parse.Unsupported,
 			Msg:  fmt.Sprintf("-I %s %d needs the kernel's groups: use ctmatch insert rule --index %d", c.Chain, c.Index, c.Index),
 			Hint: "translate sees one rule at a time, and one iptables rule can be several nft rules"}
+	}
+	if o.output != "bytecode" && ctmatch.QuoteName(c.Chain) != c.Chain {
+		return &parse.Error{Pos: c.ChainPos, Text: r.Text, Word: r.Text[c.ChainPos:c.End()], Kind: parse.Unsupported,
+			Msg:  fmt.Sprintf("nft's command text cannot name the chain %s: it reads a chain name only as a letter or _ followed by letters, digits and _-./", ctmatch.QuoteName(c.Chain)),
+			Hint: "ctmatch add rule loads the rule into such a chain over netlink"}
 	}
 	tr, err := ctmatch.Compile(r, copts)
 	if err != nil {

@@ -43,6 +43,10 @@ var translateCases = []cliCase{
 		args: []string{"translate", "--table", "", "--", "-A", "INPUT", "-m", "conntrack", "--ctstate", "NEW"}},
 	{name: "translate-empty-family", about: "translate: an empty --family is bad usage, not ip",
 		args: []string{"translate", "--family=", "--", "-A", "INPUT", "-m", "conntrack", "--ctstate", "NEW"}},
+	{name: "translate-table-not-a-name", about: "translate: a --table that nft would read as more words is bad usage",
+		args: []string{"translate", "--table", "filter INPUT accept; flush ruleset #", "--", "-A", "INPUT", "-j", "ACCEPT"}},
+	{name: "translate-chain-not-a-name", about: "translate: a chain name nft's command text cannot hold is refused, pointing at it",
+		args: []string{"translate", "--", "-A", "1st", "-m", "conntrack", "--ctstate", "NEW", "-j", "ACCEPT"}},
 	{name: "help-translate", about: "translate --help",
 		args: []string{"translate", "--help"}},
 }
