@@ -7,8 +7,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/kernel"
@@ -149,9 +147,9 @@ func nftRuleText(p Piece) string {
 // otherwise in double quotes, so that no name can read as more than one
 // word, let alone as a command ("c; flush ruleset"). nft's quoted strings
 // have no escapes, so a name is never written with a raw '"' inside the
-// quotes: '"', control characters, bidirectional controls and bytes that
-// are not UTF-8 are escaped (\x22, \x1b, \u202e), and such a name does not
-// read back (nft 1.0.6 itself prints every name bare, whatever it holds, and
+// quotes: '"' and '\\' (so that no two names print alike), control
+// characters, bidirectional controls and bytes that are not UTF-8 are
+// escaped (\x22, \x5c, \x1b, \u202e), and such a name does not read back (nft 1.0.6 itself prints every name bare, whatever it holds, and
 // reads no quoted table or chain name).
 func QuoteName(s string) string {
 	if bareName(s) {
@@ -160,17 +158,13 @@ func QuoteName(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')
 	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n == 1:
-			fmt.Fprintf(&b, "\\x%02x", s[i])
-		case r == '"' || r < 0x80 && unicode.IsControl(r):
-			fmt.Fprintf(&b, "\\x%02x", r)
-		case unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || unicode.In(r, unicode.Zl, unicode.Zp):
-			fmt.Fprintf(&b, "\\u%04x", r)
-		default:
-			b.WriteString(s[i : i+n])
+		if c := s[i]; c == '"' || c == '\\' {
+			fmt.Fprintf(&b, "\\x%02x", c)
+			i++
+			continue
 		}
+		shown, n := parse.ShowChar(s[i:])
+		b.WriteString(shown)
 		i += n
 	}
 	b.WriteByte('"')
@@ -204,7 +198,7 @@ func writeIptablesTable(w *bufio.Writer, t ListedTable, o ListText) {
 				writeNotDecompiled(w, "", g)
 				continue
 			}
-			fmt.Fprintf(w, "-A %s %s", parse.Quote(ch.Name), Words(g.Rule))
+			fmt.Fprintf(w, "-A %s %s", parse.Show(parse.Quote(ch.Name)), Words(g.Rule))
 			var notes []string
 			if g.IPv6 && t.Family == expr.FamilyInet {
 				notes = append(notes, "-6")

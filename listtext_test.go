@@ -23,7 +23,8 @@ func TestQuoteName(t *testing.T) {
 		"\u00e9":                 "\"\u00e9\"",
 		"\u202eevil\u0085":       `"\u202eevil\u0085"`,
 		"bad\xffutf8":            `"bad\xffutf8"`,
-		`back\slash`:             `"back\slash"`,
+		`back\slash`:             `"back\x5cslash"`,
+		`back\x5cslash`:          `"back\x5cx5cslash"`,
 	} {
 		if got := QuoteName(name); got != want {
 			t.Errorf("QuoteName(%q) = %s, want %s", name, got, want)

@@ -35,7 +35,7 @@ func TestCLINamesQuoted(t *testing.T) {
 		want string
 	}{
 		{[]string{"list"}, "table inet \"c; flush ruleset\" {\n\tchain \"c; x\\x1b[2J\" {\n\t\tmeta nfproto ipv4 ct state new counter packets 0 bytes 0 accept\n\t}\n}\n"},
-		{[]string{"list", "-o", "iptables"}, "# table inet \"c; flush ruleset\"\n# chain \"c; x\\x1b[2J\"\n-A \"c; x\x1b[2J\" -m conntrack --ctstate NEW -j ACCEPT\n"},
+		{[]string{"list", "-o", "iptables"}, "# table inet \"c; flush ruleset\"\n# chain \"c; x\\x1b[2J\"\n-A \"c; x\\x1b[2J\" -m conntrack --ctstate NEW -j ACCEPT\n"},
 		{[]string{"list", "-o", "bytecode"}, "inet \"c; flush ruleset\" \"c; x\\x1b[2J\"\n"},
 		{[]string{"delete", "rule", "inet", "c; flush ruleset", "c; x\x1b[2J", "handle", "2", "--check", "--echo"}, "delete rule inet \"c; flush ruleset\" \"c; x\\x1b[2J\" handle 2\n"},
 	} {

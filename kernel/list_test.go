@@ -68,7 +68,7 @@ func TestRules(t *testing.T) {
 			el.String(attrExprName, "counter")
 			el.Nested(attrExprData, func(d *netlink.AttributeEncoder) error {
 				d.Uint64(1, 1500) // NFTA_COUNTER_BYTES
-				d.Uint64(2, 3) // NFTA_COUNTER_PACKETS
+				d.Uint64(2, 3)    // NFTA_COUNTER_PACKETS
 				return nil
 			})
 			return nil

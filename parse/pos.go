@@ -99,25 +99,47 @@ func (e *Error) Caret() string {
 }
 
 // visible splits s into its characters as an error shows them: each as
-// it is, but control characters other than tab, bidirectional controls,
-// line separators and bytes that are not UTF-8, which are escaped.
+// ShowChar shows it, but tabs, which stay tabs.
 func visible(s string) []string {
 	out := make([]string, 0, len(s))
 	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n == 1:
-			out = append(out, fmt.Sprintf("\\x%02x", s[i]))
-		case r == '\t':
+		if s[i] == '\t' {
 			out = append(out, "\t")
-		case r < 0x80 && unicode.IsControl(r):
-			out = append(out, fmt.Sprintf("\\x%02x", r))
-		case unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || unicode.In(r, unicode.Zl, unicode.Zp):
-			out = append(out, fmt.Sprintf("\\u%04x", r))
-		default:
-			out = append(out, s[i:i+n])
+			i++
+			continue
 		}
+		shown, n := ShowChar(s[i:])
+		out = append(out, shown)
 		i += n
 	}
 	return out
+}
+
+// ShowChar returns the first character of s as ctmatch shows it to a
+// person, and its length in bytes: the character itself, or an escape for
+// what a terminal would act on or hide: \x1b for a control character or a
+// byte that is not UTF-8, \u202e for a C1 control, a bidirectional control
+// or a line or paragraph separator.
+func ShowChar(s string) (shown string, n int) {
+	r, n := utf8.DecodeRuneInString(s)
+	switch {
+	case r == utf8.RuneError && n == 1:
+		return fmt.Sprintf("\\x%02x", s[0]), 1
+	case r < 0x80 && unicode.IsControl(r):
+		return fmt.Sprintf("\\x%02x", r), n
+	case unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || unicode.In(r, unicode.Zl, unicode.Zp):
+		return fmt.Sprintf("\\u%04x", r), n
+	}
+	return s[:n], n
+}
+
+// Show returns s with every character as ShowChar shows it.
+func Show(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		shown, n := ShowChar(s[i:])
+		b.WriteString(shown)
+		i += n
+	}
+	return b.String()
 }

@@ -36,3 +36,20 @@ func TestCaretEscapes(t *testing.T) {
 		}
 	}
 }
+
+// Show escapes what a terminal would act on or hide, and keeps the rest,
+// tabs included.
+func TestShow(t *testing.T) {
+	for in, want := range map[string]string{
+		"INPUT":            "INPUT",
+		"c; x\x1b[2J":      `c; x\x1b[2J`,
+		"a\tb\nc":          `a\x09b\x0ac`,
+		"\u202eevil\u0085": `\u202eevil\u0085`,
+		"bad\xffutf8":      `bad\xffutf8`,
+		"\u00e9t\u00e9":    "\u00e9t\u00e9",
+	} {
+		if got := Show(in); got != want {
+			t.Errorf("Show(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
