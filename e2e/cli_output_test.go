@@ -52,17 +52,27 @@ func TestCLIWriteError(t *testing.T) {
 	ns := ktest.Namespace(t)
 	bin := ctmatchCLI(t)
 	mustCLI(t, bin, ns, "", "add", "rule", "inet", "fw", "input", "--create", "--", "-m", "conntrack", "--ctstate", "NEW", "-j", "ACCEPT")
-	for _, args := range [][]string{
-		{"list"},
-		{"list", "-o", "iptables"},
-		{"add", "rule", "inet", "fw", "input", "--echo", "--", "-m", "conntrack", "--ctstate", "NEW"},
-		{"apply", "--echo", "--check", "-f", "-"},
-		{"delete", "rule", "inet", "fw", "input", "handle", "2", "--check", "--echo"},
+	const full = "write standard output: no space left on device\n"
+	const checked = "ctmatch: the kernel checked the changes and nothing was changed; " + full
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"list"}, "ctmatch: " + full},
+		{[]string{"list", "-o", "iptables"}, "ctmatch: " + full},
+		{[]string{"add", "rule", "inet", "fw", "input", "--echo", "--check", "--", "-m", "conntrack", "--ctstate", "NEW"}, checked},
+		{[]string{"apply", "--echo", "--check", "-f", "-"}, checked},
+		{[]string{"delete", "rule", "inet", "fw", "input", "handle", "2", "--check", "--echo"}, checked},
+		// The change was made: the error says so, lest a caller retry it.
+		{[]string{"add", "rule", "inet", "fw", "input", "--echo", "--", "-m", "conntrack", "--ctstate", "NEW"}, "ctmatch: the changes were made; " + full},
 	} {
-		code, stderr := runToFull(t, bin, ns, "add rule inet fw input -- -m conntrack --ctstate NEW\n", args...)
-		if want := "ctmatch: write standard output: no space left on device\n"; code != 1 || stderr != want {
-			t.Errorf("ctmatch %s > /dev/full: exit %d, stderr %q; want exit 1, %q", strings.Join(args, " "), code, stderr, want)
+		code, stderr := runToFull(t, bin, ns, "add rule inet fw input -- -m conntrack --ctstate NEW\n", c.args...)
+		if code != 1 || stderr != c.want {
+			t.Errorf("ctmatch %s > /dev/full: exit %d, stderr %q; want exit 1, %q", strings.Join(c.args, " "), code, stderr, c.want)
 		}
+	}
+	if got := ktest.Run(t, ns, "", "nft", "list", "chain", "inet", "fw", "input"); strings.Count(got, "ct state new") != 2 {
+		t.Errorf("after one add rule with --echo into a full output, the chain holds:\n%s\nwant the first rule and the one added", got)
 	}
 }
 

@@ -67,6 +67,19 @@ func writeError(err error) error {
 	return &exitError{code: exitUnsupported, err: fmt.Errorf("write standard output: %w", err)}
 }
 
+// echoError is a failure to write --echo's output after the kernel took the
+// change: exit 1, saying that the change was made (a caller that retried
+// would make it twice), or with --check that nothing was.
+func echoError(err error, checked bool) error {
+	e := writeError(err).(*exitError)
+	if checked {
+		e.err = fmt.Errorf("the kernel checked the changes and nothing was changed; %w", e.err)
+	} else {
+		e.err = fmt.Errorf("the changes were made; %w", e.err)
+	}
+	return e
+}
+
 // run executes the command line args and returns the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRootCmd(stdin)

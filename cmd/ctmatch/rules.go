@@ -347,7 +347,7 @@ func writeEcho(out io.Writer, changes []ctmatch.Change, res ctmatch.Applied, rev
 		}
 	}
 	if w.err != nil {
-		return writeError(w.err)
+		return echoError(w.err, res.Checked)
 	}
 	return nil
 }
@@ -426,7 +426,7 @@ func runDelete(cmd *cobra.Command, o *deleteOptions, args []string) error {
 	if o.echo {
 		for _, dh := range res.Handles {
 			if _, err := fmt.Fprintf(cmd.OutOrStdout(), "delete rule %s %s %s handle %d\n", fam, ctmatch.QuoteName(args[1]), ctmatch.QuoteName(args[2]), dh); err != nil {
-				return writeError(err)
+				return echoError(err, res.Checked)
 			}
 		}
 	}
