@@ -31,9 +31,18 @@ func TestIndexDecimal(t *testing.T) {
 				t.Errorf("ctmatch %s: exit %d, %s; want it read as 9", shellQuoteArgs(args), r.code, r.stderr)
 			}
 			args = append([]string{verb, "rule", "inet", "fw", "input", flag, "0x10"}, words...)
-			if r := runCLI(t, args, ""); r.code != exitInvalid || !strings.Contains(r.stderr, "expected a decimal number") {
-				t.Errorf("ctmatch %s: exit %d, %s; want exit 2, expected a decimal number", shellQuoteArgs(args), r.code, r.stderr)
+			if r := runCLI(t, args, ""); r.code != exitInvalid || !strings.Contains(r.stderr, "expected a decimal number") || strings.Contains(r.stderr, "iptables words go after") {
+				t.Errorf("ctmatch %s: exit %d, %s; want exit 2, expected a decimal number, and no hint about the words", shellQuoteArgs(args), r.code, r.stderr)
 			}
 		}
+	}
+	// Apply lines read digits only: so does the command line.
+	for _, s := range []string{"+5", "-1", " 5", ""} {
+		if err := (decimal[int]{&n}).Set(s); err == nil || err.Error() != "expected a decimal number" {
+			t.Errorf("--index %q: %v, want expected a decimal number", s, err)
+		}
+	}
+	if err := (decimal[uint64]{&h}).Set("99999999999999999999"); err == nil || err.Error() != "the number is too large" {
+		t.Errorf("--handle 99999999999999999999: %v, want the number is too large", err)
 	}
 }

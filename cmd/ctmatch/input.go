@@ -404,12 +404,13 @@ func (r *reporter) report(src source, err error) {
 
 // problem is one error to report.
 type problem struct {
-	kind  string // invalid (iptables rejects it), unsupported (ctmatch does not take it), or error
-	col   int    // 1-based column, 0 when there is no word
-	word  string
-	msg   string
-	hint  string
-	caret string
+	kind   string // invalid (iptables rejects it), unsupported (ctmatch does not take it), error, or warning
+	object string // the table or chain a warning is about ("ip filter"), or ""
+	col    int    // 1-based column, 0 when there is no word
+	word   string
+	msg    string
+	hint   string
+	caret  string
 }
 
 func (r *reporter) raise(code int) {
@@ -427,8 +428,9 @@ func (r *reporter) print(src source, p problem) {
 			Word    string `json:"word"`
 			Message string `json:"message"`
 			Kind    string `json:"kind"`
+			Object  string `json:"object,omitempty"`
 			Hint    string `json:"hint,omitempty"`
-		}{src.file, src.line, p.col, p.word, p.msg, p.kind, p.hint}
+		}{src.file, src.line, p.col, p.word, p.msg, p.kind, p.object, p.hint}
 		// One object per line; SetEscapeHTML(false) keeps "<stdin>" and
 		// rule text readable instead of "\u003cstdin\u003e".
 		enc := json.NewEncoder(r.w)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -132,6 +133,11 @@ CAP_NET_ADMIN); 2 words that iptables itself would reject, or bad usage.`,
 			// A command that takes no iptables words (ctmatch itself,
 			// version): the hint about "--" would send the user astray.
 			return usageError("%v\nRun '%s --help' for usage.", err, c.CommandPath())
+		}
+		if strings.HasPrefix(err.Error(), "invalid argument") {
+			// A bad value of one of ctmatch's own flags (--index 0x10):
+			// the words were not taken for flags.
+			return usageError("%v", err)
 		}
 		return usageError("%v\n  (iptables words go after \"--\": %s)", err, wordsExample(c))
 	})

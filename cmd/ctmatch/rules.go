@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -216,18 +217,22 @@ func runRule(cmd *cobra.Command, o *ruleOptions, args []string) error {
 type decimal[T int | uint64] struct{ p *T }
 
 func (d decimal[T]) Set(s string) error {
+	// Digits only, as apply lines read them: no sign, no 0x.
+	if s == "" || strings.Trim(s, "0123456789") != "" {
+		return errors.New("expected a decimal number")
+	}
 	var zero T
 	if _, signed := any(zero).(int); signed {
 		n, err := strconv.ParseInt(s, 10, strconv.IntSize)
 		if err != nil {
-			return errors.New("expected a decimal number")
+			return errors.New("the number is too large")
 		}
 		*d.p = T(n)
 		return nil
 	}
 	n, err := strconv.ParseUint(s, 10, 64)
 	if err != nil {
-		return errors.New("expected a decimal number")
+		return errors.New("the number is too large")
 	}
 	*d.p = T(n)
 	return nil
@@ -307,7 +312,7 @@ func applyChanges(ctx context.Context, out io.Writer, rep *reporter, kf *kernelF
 func (r *reporter) warn(ws []ctmatch.Warning) {
 	for _, w := range ws {
 		if r.json {
-			r.print(source{}, problem{kind: "warning", msg: w.Reason, hint: w.Hint})
+			r.print(source{}, problem{kind: "warning", object: w.Object, msg: w.Reason, hint: w.Hint})
 			continue
 		}
 		fmt.Fprintf(r.w, "ctmatch: warning: %s\n", w.Reason)

@@ -16,7 +16,7 @@ func TestReporterWarn(t *testing.T) {
 		want string
 	}{
 		{false, "ctmatch: warning: table ip filter is named like an iptables table\n  write into another table\n"},
-		{true, `{"word":"","message":"table ip filter is named like an iptables table","kind":"warning","hint":"write into another table"}` + "\n"},
+		{true, `{"word":"","message":"table ip filter is named like an iptables table","kind":"warning","object":"ip filter","hint":"write into another table"}` + "\n"},
 	} {
 		var b strings.Builder
 		rep := &reporter{w: &b, json: tc.json}
