@@ -39,9 +39,9 @@ func TestKernelGroupRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[uint32]string{}
+	want := map[uint64]string{}
 	var wantRules []expr.Rule
-	for id, words := range map[uint32]string{1: short, 2: longest} {
+	for id, words := range map[uint64]string{1: short, 2: longest} {
 		r, err := parse.ParseText(words, parse.Options{Family: parse.IPv6})
 		if err != nil {
 			t.Fatal(err)
@@ -67,7 +67,7 @@ func TestKernelGroupRecord(t *testing.T) {
 			tx.AddRule(expr.FamilyIP6, "t", "c", kernel.RuleSpec{Exprs: b, UserData: ud, Source: words})
 			wantRules = append(wantRules, nr)
 		}
-		if id == 2 && len(canon) <= expr.MaxUserData-2-8-2-len("from iptables")-1 {
+		if id == 2 && len(canon) <= expr.MaxUserData-2-12-2-len("from iptables")-1 {
 			t.Fatalf("the longest rule's words (%d bytes) fit in the record: it is not the case this test is for", len(canon))
 		}
 	}
@@ -126,7 +126,7 @@ func TestKernelGroupRecord(t *testing.T) {
 	t.Logf("longest match: %d bytes of canonical words, %d nft rules; %d records kept their words", len(want[2]), len(got)-len(groupsOf(listed, 1)), wordsKept)
 }
 
-func groupsOf(ls []compile.Listed, id uint32) []compile.Listed {
+func groupsOf(ls []compile.Listed, id uint64) []compile.Listed {
 	var out []compile.Listed
 	for _, l := range ls {
 		if l.Group.ID == id {

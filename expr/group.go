@@ -18,27 +18,34 @@ const (
 	MaxUserData = 256
 )
 
-// groupVersion is the layout of the group record's value:
+// groupVersion is the layout of the group record's value that ctmatch
+// writes:
 //
-//	byte 0     version (1)
+//	byte 0     version (2)
 //	byte 1     flags: 1 = the words are ip6tables words, 2 = words follow
-//	bytes 2-5  group id, big endian
-//	byte 6     index of this piece, from 0
-//	byte 7     number of pieces in the group
-//	bytes 8-   the canonical iptables words of the whole rule, when they fit
-const groupVersion = 1
+//	bytes 2-9  group id, big endian
+//	byte 10    index of this piece, from 0
+//	byte 11    number of pieces in the group
+//	bytes 12-  the canonical iptables words of the whole rule, when they fit
+//
+// Version 1, which ParseUserData still reads, had a group id of 4 bytes
+// (bytes 2-5, the rest 4 bytes earlier). The id grew to 8 bytes so that a
+// writer can pick an id no other group of the chain has without reading the
+// chain (see ctmatch's Batch): 64 random bits, where 32 would collide.
+const groupVersion = 2
 
 const (
 	groupFlagIPv6  = 1
 	groupFlagWords = 2
-	groupHeader    = 8
+	groupHeader    = 12 // of version 2
+	groupHeaderV1  = 8
 )
 
 // Group says which iptables rule an nft rule is a piece of: one iptables rule
 // can become several nft rules, and they are listed, counted and deleted
 // together.
 type Group struct {
-	ID    uint32 // the same for every piece of one iptables rule within a chain
+	ID    uint64 // the same for every piece of one iptables rule, and unique within its chain
 	Index int    // this piece, from 0
 	Count int    // how many pieces the rule has
 	IPv6  bool   // the words are ip6tables words
@@ -82,7 +89,7 @@ func (g Group) AppendUserData(dst []byte, comment string) ([]byte, error) {
 		return dst, fmt.Errorf("comment of %d bytes leaves no room for ctmatch's group record", len(comment))
 	}
 	out = append(out, udataGroup, byte(n), groupVersion, flags)
-	out = binary.BigEndian.AppendUint32(out, g.ID)
+	out = binary.BigEndian.AppendUint64(out, g.ID)
 	out = append(out, byte(g.Index), byte(g.Count))
 	return append(out, words...), nil
 }
@@ -171,17 +178,9 @@ func ParseUserData(b []byte) (comment string, g Group, err error) {
 			}
 			comment = string(val)
 		case udataGroup:
-			if len(val) < groupHeader || val[0] != groupVersion {
+			var ok bool
+			if g, ok = parseGroup(val); !ok {
 				return fmt.Errorf("userdata: group record of version %d and %d bytes: not one ctmatch reads", first(val), len(val))
-			}
-			g = Group{
-				ID:    binary.BigEndian.Uint32(val[2:6]),
-				Index: int(val[6]),
-				Count: int(val[7]),
-				IPv6:  val[1]&groupFlagIPv6 != 0,
-			}
-			if val[1]&groupFlagWords != 0 {
-				g.Words = string(val[groupHeader:])
 			}
 			if g.Count < 1 || g.Index >= g.Count {
 				return fmt.Errorf("userdata: group record says piece %d of %d", g.Index+1, g.Count)
@@ -197,6 +196,27 @@ func ParseUserData(b []byte) (comment string, g Group, err error) {
 		return comment, Group{}, ErrNoGroup
 	}
 	return comment, g, nil
+}
+
+// parseGroup reads the value of a group record of version 1 or 2.
+func parseGroup(val []byte) (Group, bool) {
+	var g Group
+	var rest []byte
+	switch {
+	case len(val) >= groupHeader && val[0] == groupVersion:
+		g.ID = binary.BigEndian.Uint64(val[2:10])
+		rest = val[10:]
+	case len(val) >= groupHeaderV1 && val[0] == 1:
+		g.ID = uint64(binary.BigEndian.Uint32(val[2:6]))
+		rest = val[6:]
+	default:
+		return g, false
+	}
+	g.Index, g.Count, g.IPv6 = int(rest[0]), int(rest[1]), val[1]&groupFlagIPv6 != 0
+	if val[1]&groupFlagWords != 0 {
+		g.Words = string(rest[2:])
+	}
+	return g, true
 }
 
 func first(b []byte) int {

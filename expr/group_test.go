@@ -21,15 +21,17 @@ func TestGroupUserData(t *testing.T) {
 		size    int        // expected length of the userdata, 0: do not check
 	}{
 		{name: "words", g: expr.Group{ID: 7, Index: 1, Count: 3, Words: "-m conntrack --ctstate NEW,DNAT -j ACCEPT"},
-			want: expr.Group{ID: 7, Index: 1, Count: 3, Words: "-m conntrack --ctstate NEW,DNAT -j ACCEPT"}, size: 2 + 8 + 41},
+			want: expr.Group{ID: 7, Index: 1, Count: 3, Words: "-m conntrack --ctstate NEW,DNAT -j ACCEPT"}, size: 2 + 12 + 41},
 		{name: "ipv6 with comment", g: expr.Group{ID: 1 << 31, Index: 0, Count: 1, IPv6: true, Words: "-m state --state NEW"}, comment: "ssh",
-			want: expr.Group{ID: 1 << 31, Index: 0, Count: 1, IPv6: true, Words: "-m state --state NEW"}, size: 2 + 4 + 2 + 8 + 20},
+			want: expr.Group{ID: 1 << 31, Index: 0, Count: 1, IPv6: true, Words: "-m state --state NEW"}, size: 2 + 4 + 2 + 12 + 20},
 		{name: "words too long are left out", g: expr.Group{ID: 2, Index: 0, Count: 2, Words: long},
-			want: expr.Group{ID: 2, Index: 0, Count: 2}, size: 10},
-		{name: "exactly full", g: expr.Group{ID: 3, Count: 1, Words: strings.Repeat("w", 246)},
-			want: expr.Group{ID: 3, Count: 1, Words: strings.Repeat("w", 246)}, size: 256},
-		{name: "one byte too many", g: expr.Group{ID: 3, Count: 1, Words: strings.Repeat("w", 247)},
-			want: expr.Group{ID: 3, Count: 1}, size: 10},
+			want: expr.Group{ID: 2, Index: 0, Count: 2}, size: 14},
+		{name: "a 64-bit id", g: expr.Group{ID: 1<<63 | 0x0123456789abcdef, Index: 2, Count: 3, Words: "-j ACCEPT"},
+			want: expr.Group{ID: 1<<63 | 0x0123456789abcdef, Index: 2, Count: 3, Words: "-j ACCEPT"}, size: 2 + 12 + 9},
+		{name: "exactly full", g: expr.Group{ID: 3, Count: 1, Words: strings.Repeat("w", 242)},
+			want: expr.Group{ID: 3, Count: 1, Words: strings.Repeat("w", 242)}, size: 256},
+		{name: "one byte too many", g: expr.Group{ID: 3, Count: 1, Words: strings.Repeat("w", 243)},
+			want: expr.Group{ID: 3, Count: 1}, size: 14},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := tc.g.UserData(tc.comment)
@@ -69,9 +71,31 @@ func TestGroupUserDataErrors(t *testing.T) {
 	if _, _, err := expr.ParseUserData([]byte{0, 2, 'a', 0}); !errors.Is(err, expr.ErrNoGroup) {
 		t.Errorf("userdata with only a comment: err = %v, want ErrNoGroup", err)
 	}
-	for _, bad := range [][]byte{{0xc7}, {0xc7, 9, 1}, {0xc7, 3, 1, 0, 0}, {0xc7, 8, 9, 0, 0, 0, 0, 1, 0, 1}, {0xc7, 8, 1, 0, 0, 0, 0, 1, 3, 2}} {
+	for _, bad := range [][]byte{{0xc7}, {0xc7, 9, 1}, {0xc7, 3, 1, 0, 0}, {0xc7, 8, 9, 0, 0, 0, 0, 1, 0, 1}, {0xc7, 8, 1, 0, 0, 0, 0, 1, 3, 2},
+		{0xc7, 8, 2, 0, 0, 0, 0, 0, 0, 1}, {0xc7, 12, 2, 0, 0, 0, 0, 0, 0, 0, 0, 1, 3, 2}} {
 		if _, _, err := expr.ParseUserData(bad); err == nil || errors.Is(err, expr.ErrNoGroup) {
 			t.Errorf("ParseUserData(% x): err = %v, want a parse error", bad, err)
+		}
+	}
+}
+
+// Rules written by ctmatch before the group id had 8 bytes carry a record
+// of version 1, with a 4-byte id: it still reads.
+func TestGroupUserDataVersion1(t *testing.T) {
+	for _, tc := range []struct {
+		b    []byte
+		want expr.Group
+	}{
+		{[]byte{0xc7, 8, 1, 0, 0, 0, 0, 7, 1, 2}, expr.Group{ID: 7, Index: 1, Count: 2}},
+		{append([]byte{0, 4, 's', 's', 'h', 0, 0xc7, 17, 1, 3, 0x80, 0, 0, 1, 0, 1}, "-j ACCEPT"...),
+			expr.Group{ID: 1<<31 | 1, Count: 1, IPv6: true, Words: "-j ACCEPT"}},
+	} {
+		_, g, err := expr.ParseUserData(tc.b)
+		if err != nil {
+			t.Fatalf("% x: %v", tc.b, err)
+		}
+		if diff := cmp.Diff(tc.want, g); diff != "" {
+			t.Errorf("% x: group (-want +got):\n%s", tc.b, diff)
 		}
 	}
 }
@@ -81,7 +105,7 @@ func ExampleGroup_UserData() {
 	b, _ := g.UserData("new flows")
 	_, back, _ := expr.ParseUserData(b)
 	fmt.Println(len(b), back.ID, back.Index+1, back.Count, back.Words)
-	// Output: 53 42 1 2 -m conntrack --ctstate NEW,DNAT
+	// Output: 57 42 1 2 -m conntrack --ctstate NEW,DNAT
 }
 
 // AppendUserData appends what UserData returns, and leaves dst as it was on
