@@ -513,7 +513,8 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 	if !appended {
 		pc.untail()
 	}
-	if ch.Index != 0 || ch.Handle != 0 {
+	// (Inserting as group 1 is inserting at the top.)
+	if ch.Handle != 0 || ch.Index != 0 && !(ch.Insert && ch.Index == 1) {
 		if err := b.readChain(ctx, pc); err != nil {
 			return readErr(err)
 		}
