@@ -810,12 +810,14 @@ func TestApplyTopAndEndReadNoRules(t *testing.T) {
 		{{Family: fam, Table: "fw", Chain: "in", Rule: two, Insert: true}},
 		{{Family: fam, Table: "fw", Chain: "in", Rule: one, Insert: true}, {Family: fam, Table: "fw", Chain: "in", Rule: one},
 			{Family: fam, Table: "fw", Chain: "in", Rule: two, Insert: true}},
+		// Group 1 is the top.
+		{{Family: fam, Table: "fw", Chain: "in", Rule: one, Insert: true, Index: 1}},
 	} {
 		if _, err := c.Apply(ctx, changes, ApplyOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	want := []string{"*203.0/2", "*203.1/2", "*201.0/1", "*101.0/2", "*101.1/2", "3.0/2", "3.1/2", "-", "7.0/1", "*1.0/2", "*1.1/2", "*202.0/1"}
+	want := []string{"*301.0/1", "*203.0/2", "*203.1/2", "*201.0/1", "*101.0/2", "*101.1/2", "3.0/2", "3.1/2", "-", "7.0/1", "*1.0/2", "*1.1/2", "*202.0/1"}
 	if diff := cmp.Diff(want, chainOrder(t, f.table(fam, "fw").chain("in"))); diff != "" {
 		t.Errorf("chain order (-want +got):\n%s", diff)
 	}
