@@ -998,14 +998,14 @@ func groupsText(n int) string {
 // start), seconds for one rule added to 50,000. So the batch draws one
 // 64-bit base from the Client's source of randomness (DialOptions.Rand,
 // crypto/rand for Dial: the randomness is an argument, never a hidden global)
-// and numbers its changes from it. Within the batch the ids differ; with
-// another batch's run of ids they coincide only when the two runs overlap,
-// with a probability of about (its changes + ours) / 2^63 (1e-14 for a chain
-// of 250,000 groups and one rule added; the ids of several batches are
-// never compared, so no birthday bound applies to a pair of single
-// changes, only runs). The top bit keeps them apart from the 32-bit ids of
-// records of version 1, which earlier versions gave as one more than the
-// largest in the chain.
+// and numbers its changes from it (expr.Group keeps 64 bits: the record the
+// low half, a TLV next to it the high half). Within the batch the ids
+// differ; the run of another batch's ids meets this one only when the two
+// runs overlap, with a probability of about (its changes + ours) / 2^63 per
+// batch already in the chain: 5e-14 for one rule added to a chain of 250,000
+// groups, each written by a batch of its own. The top bit keeps them apart
+// from the 32-bit ids that earlier versions gave (one more than the largest
+// in the chain).
 //
 // Ids derived from the ruleset's generation plus a counter would be unique
 // without chance (the kernel commits a batch only at the generation it

@@ -291,16 +291,16 @@ func TestKernelBatchCurrent(t *testing.T) {
 
 // Rules added at the end and inserted at the top, one Apply each as
 // ctmatch add rule and insert rule make them, land in the kernel where
-// they must, next to the groups already there (of ctmatch, with a record of
-// version 1, and of nft, without one), and list back as their groups, each
+// they must, next to the groups already there (of ctmatch, with a 32-bit id
+// as earlier versions gave, and of nft, without a record), and list back as their groups, each
 // with an id of its own; deleting any piece deletes its whole group.
 func TestKernelAppendAndTopInsert(t *testing.T) {
 	ns, c := kernelClient(t)
 	ctx := context.Background()
 	const fam = expr.FamilyInet
 	ktest.Run(t, ns, "", "nft", "add table inet fw; add chain inet fw in")
-	// What the chain holds first: a group of two pieces with a record of
-	// version 1 (id 5), and a rule of nft's.
+	// What the chain holds first: a group of two pieces with a record as
+	// earlier versions wrote it (id 5), and a rule of nft's.
 	old, err := Translate("-m conntrack --ctstate NEW,DNAT -j ACCEPT", Options{Table: fam})
 	if err != nil {
 		t.Fatal(err)

@@ -21,17 +21,21 @@ func TestGroupUserData(t *testing.T) {
 		size    int        // expected length of the userdata, 0: do not check
 	}{
 		{name: "words", g: expr.Group{ID: 7, Index: 1, Count: 3, Words: "-m conntrack --ctstate NEW,DNAT -j ACCEPT"},
-			want: expr.Group{ID: 7, Index: 1, Count: 3, Words: "-m conntrack --ctstate NEW,DNAT -j ACCEPT"}, size: 2 + 12 + 41},
+			want: expr.Group{ID: 7, Index: 1, Count: 3, Words: "-m conntrack --ctstate NEW,DNAT -j ACCEPT"}, size: 2 + 8 + 41},
 		{name: "ipv6 with comment", g: expr.Group{ID: 1 << 31, Index: 0, Count: 1, IPv6: true, Words: "-m state --state NEW"}, comment: "ssh",
-			want: expr.Group{ID: 1 << 31, Index: 0, Count: 1, IPv6: true, Words: "-m state --state NEW"}, size: 2 + 4 + 2 + 12 + 20},
+			want: expr.Group{ID: 1 << 31, Index: 0, Count: 1, IPv6: true, Words: "-m state --state NEW"}, size: 2 + 4 + 2 + 8 + 20},
 		{name: "words too long are left out", g: expr.Group{ID: 2, Index: 0, Count: 2, Words: long},
-			want: expr.Group{ID: 2, Index: 0, Count: 2}, size: 14},
+			want: expr.Group{ID: 2, Index: 0, Count: 2}, size: 10},
+		{name: "exactly full", g: expr.Group{ID: 3, Count: 1, Words: strings.Repeat("w", 246)},
+			want: expr.Group{ID: 3, Count: 1, Words: strings.Repeat("w", 246)}, size: 256},
+		{name: "one byte too many", g: expr.Group{ID: 3, Count: 1, Words: strings.Repeat("w", 247)},
+			want: expr.Group{ID: 3, Count: 1}, size: 10},
 		{name: "a 64-bit id", g: expr.Group{ID: 1<<63 | 0x0123456789abcdef, Index: 2, Count: 3, Words: "-j ACCEPT"},
-			want: expr.Group{ID: 1<<63 | 0x0123456789abcdef, Index: 2, Count: 3, Words: "-j ACCEPT"}, size: 2 + 12 + 9},
-		{name: "exactly full", g: expr.Group{ID: 3, Count: 1, Words: strings.Repeat("w", 242)},
-			want: expr.Group{ID: 3, Count: 1, Words: strings.Repeat("w", 242)}, size: 256},
-		{name: "one byte too many", g: expr.Group{ID: 3, Count: 1, Words: strings.Repeat("w", 243)},
-			want: expr.Group{ID: 3, Count: 1}, size: 14},
+			want: expr.Group{ID: 1<<63 | 0x0123456789abcdef, Index: 2, Count: 3, Words: "-j ACCEPT"}, size: 2 + 8 + 9 + 2 + 4},
+		{name: "a 64-bit id, exactly full", g: expr.Group{ID: 1 << 32, Count: 1, Words: strings.Repeat("w", 240)},
+			want: expr.Group{ID: 1 << 32, Count: 1, Words: strings.Repeat("w", 240)}, size: 256},
+		{name: "a 64-bit id, one byte too many", g: expr.Group{ID: 1 << 32, Count: 1, Words: strings.Repeat("w", 241)},
+			want: expr.Group{ID: 1 << 32, Count: 1}, size: 16},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := tc.g.UserData(tc.comment)
@@ -72,31 +76,33 @@ func TestGroupUserDataErrors(t *testing.T) {
 		t.Errorf("userdata with only a comment: err = %v, want ErrNoGroup", err)
 	}
 	for _, bad := range [][]byte{{0xc7}, {0xc7, 9, 1}, {0xc7, 3, 1, 0, 0}, {0xc7, 8, 9, 0, 0, 0, 0, 1, 0, 1}, {0xc7, 8, 1, 0, 0, 0, 0, 1, 3, 2},
-		{0xc7, 8, 2, 0, 0, 0, 0, 0, 0, 1}, {0xc7, 12, 2, 0, 0, 0, 0, 0, 0, 0, 0, 1, 3, 2}} {
+		{0xc7, 8, 1, 0, 0, 0, 0, 1, 0, 1, 0xc8, 3, 1, 2, 3}} {
 		if _, _, err := expr.ParseUserData(bad); err == nil || errors.Is(err, expr.ErrNoGroup) {
 			t.Errorf("ParseUserData(% x): err = %v, want a parse error", bad, err)
 		}
 	}
 }
 
-// Rules written by ctmatch before the group id had 8 bytes carry a record
-// of version 1, with a 4-byte id: it still reads.
-func TestGroupUserDataVersion1(t *testing.T) {
-	for _, tc := range []struct {
-		b    []byte
-		want expr.Group
-	}{
-		{[]byte{0xc7, 8, 1, 0, 0, 0, 0, 7, 1, 2}, expr.Group{ID: 7, Index: 1, Count: 2}},
-		{append([]byte{0, 4, 's', 's', 'h', 0, 0xc7, 17, 1, 3, 0x80, 0, 0, 1, 0, 1}, "-j ACCEPT"...),
-			expr.Group{ID: 1<<31 | 1, Count: 1, IPv6: true, Words: "-j ACCEPT"}},
-	} {
-		_, g, err := expr.ParseUserData(tc.b)
-		if err != nil {
-			t.Fatalf("% x: %v", tc.b, err)
-		}
-		if diff := cmp.Diff(tc.want, g); diff != "" {
-			t.Errorf("% x: group (-want +got):\n%s", tc.b, diff)
-		}
+// A 64-bit group id keeps its low half in the record and its high half in a
+// TLV of its own after it, which a reader that knows only the record skips:
+// such a reader still finds the group, by the low half of its id.
+func TestGroupUserDataHighID(t *testing.T) {
+	g := expr.Group{ID: 0x8000000500000007, Index: 1, Count: 2, Words: "-j ACCEPT"}
+	b, err := g.UserData("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append(append([]byte{0xc7, 8 + 9, 1, 2, 0, 0, 0, 7, 1, 2}, "-j ACCEPT"...), 0xc8, 4, 0x80, 0, 0, 5)
+	if diff := cmp.Diff(want, b); diff != "" {
+		t.Errorf("userdata (-want +got):\n%s", diff)
+	}
+	_, back, err := expr.ParseUserData(b[:len(b)-6])
+	if err != nil || back.ID != 7 || back.Index != 1 || back.Count != 2 || back.Words != "-j ACCEPT" {
+		t.Errorf("the record alone reads %+v, %v", back, err)
+	}
+	// Without a record, the high half alone is no group.
+	if _, _, err := expr.ParseUserData(b[len(b)-6:]); !errors.Is(err, expr.ErrNoGroup) {
+		t.Errorf("the high half alone: %v, want ErrNoGroup", err)
 	}
 }
 
@@ -105,7 +111,7 @@ func ExampleGroup_UserData() {
 	b, _ := g.UserData("new flows")
 	_, back, _ := expr.ParseUserData(b)
 	fmt.Println(len(b), back.ID, back.Index+1, back.Count, back.Words)
-	// Output: 57 42 1 2 -m conntrack --ctstate NEW,DNAT
+	// Output: 53 42 1 2 -m conntrack --ctstate NEW,DNAT
 }
 
 // AppendUserData appends what UserData returns, and leaves dst as it was on
