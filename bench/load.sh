@@ -27,8 +27,11 @@
 #   nft -f                the same `add rule` text (nft adds at the end).
 # Each variant's chain, after its first run, must hold byte-identical
 # expression lists to the other variants' (those with the --index line one
-# rule more). BASE=REV adds the two ctmatch variants of git revision REV
-# (built from git archive), for a comparison in the same run.
+# rule more).
+#
+# BASE=REV also times the ctmatch of git revision REV (built from git
+# archive): its fresh load, and its two variants into existing chains, for a
+# comparison in the same run.
 #
 # Needs root (it makes and removes the namespace ctmatch-bench-PID and never
 # touches the host's ruleset), nft, iptables-nft-restore, nsenter and
@@ -60,6 +63,12 @@ go build -o "$tmp/ctmatch" ./cmd/ctmatch
 go build -o "$tmp/load" ./bench/cmd/load
 go build -o "$tmp/dump" ./bench/cmd/dump
 tools=(ctmatch load nft iptables)
+if [ -n "${BASE:-}" ]; then
+	mkdir "$tmp/base"
+	git archive "$BASE" | tar -x -C "$tmp/base"
+	(cd "$tmp/base" && go build -o "$tmp/ctmatch-base" ./cmd/ctmatch)
+	tools+=(base)
+fi
 
 inns() { nsenter --net="$nsp" -- "$@"; }
 
@@ -83,7 +92,7 @@ timed() {
 check() {
 	local name=$1 got
 	case $name in
-	ctmatch | load | nft)
+	ctmatch | load | nft | base)
 		"$tmp/dump" -netns "$nsp" -table t -chain INPUT > "$tmp/dump.$name"
 		got=$(wc -l < "$tmp/dump.$name")
 		if [ "$got" != "$pieces" ]; then
@@ -113,6 +122,7 @@ run_one() { # run_one NAME: flush, load, check; append the figures to $tmp/time.
 	inns nft flush ruleset
 	case $name in
 	ctmatch) timed ctmatch "$tmp/ctmatch" apply --create -f "$tmp/rules.apply" --netns "$nsp" ;;
+	base) timed base "$tmp/ctmatch-base" apply --create -f "$tmp/rules.apply" --netns "$nsp" ;;
 	load)
 		timed load "$tmp/load" -f "$tmp/rules" -netns "$nsp" -table t
 		awk '/^commit-seconds/ {print $2}' "$tmp/err.load" >> "$tmp/commit"
@@ -168,6 +178,7 @@ for n in "${sizes[@]}"; do
 		load) label="bench/cmd/load (Go API)" ;;
 		nft) label="nft -f" ;;
 		iptables) label="iptables-nft-restore" ;;
+		base) label="ctmatch apply ($BASE)" ;;
 		esac
 		awk -v n="$n" -v p="$pieces" -v l="$label" -v w="$(col "$name" 1)" -v u="$(col "$name" 2)" \
 			-v s="$(col "$name" 3)" -v m="$(col "$name" 4)" -v cw="$cw" -v cm="$cm" 'BEGIN {
@@ -201,12 +212,7 @@ done
 
 # Into existing chains.
 variants=(append append-gogc index index-gogc nft)
-if [ -n "${BASE:-}" ]; then
-	mkdir "$tmp/base"
-	git archive "$BASE" | tar -x -C "$tmp/base"
-	(cd "$tmp/base" && go build -o "$tmp/ctmatch-base" ./cmd/ctmatch)
-	variants+=(base-append base-index)
-fi
+[ -z "${BASE:-}" ] || variants+=(base-append base-index)
 update_one() { # update_one VARIANT N: load N rules, time the variant, append its figures to $tmp/time.VARIANT
 	local v=$1 n=$2
 	inns nft flush ruleset
