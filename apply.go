@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"math"
 	"slices"
 	"strings"
@@ -245,24 +246,29 @@ type plannedChain struct {
 	// The chain's groups are slots, then tail: the changes added at the
 	// end, one after the other, kept apart (as little as their index) until
 	// a change goes elsewhere, or is placed by an index or a handle.
-	slots   []slot
-	tail    []int32
-	read    bool            // the chain's rules were read
-	used    map[uint32]bool // group ids read, and those given once maxID is the last id
-	readMax uint32          // the largest group id read
-	maxID   uint32          // the largest group id read or given
-	ruleFP  uint64          // the fingerprint of its rules as read
-	// rules are the chain's rules as read, while its slots hold one rule
-	// each rather than one group each (see Batch.group).
-	rules []kernel.Rule
+	//
+	// The rules of an existing chain are read only for a change placed by
+	// an index or a handle, which count groups: until then they are one
+	// slot of their own, unread (they may be none), which only changes of
+	// the batch inserted at the top precede. Adding at the end and
+	// inserting at the top need neither the rules nor their groups, and
+	// the group ids need no scan (see Batch.newID); a long chain costs the
+	// kernel time to list that grows with the square of its length.
+	slots  []slot
+	tail   []int32
+	read   bool   // the chain's rules were read
+	ruleFP uint64 // the fingerprint of its rules as read
 }
 
 // slot is one group of a chain: existing (with its handles) or new (from
-// change).
+// change); or, with neither, the unread rules of an existing chain.
 type slot struct {
 	handles []uint64 // existing
 	change  int      // new: the index of its change; -1 for an existing group
 }
+
+// unread reports whether the slot stands for the unread rules of a chain.
+func (s slot) unread() bool { return s.change < 0 && s.handles == nil }
 
 // untail moves the chain's tail into its slots.
 func (pc *plannedChain) untail() {
@@ -286,7 +292,8 @@ type message struct {
 // then committed.
 //
 // Add reads what the change needs (the generation on the first call, then
-// the tables, chains and rules it writes into) and places it; nothing is
+// the tables and chains it writes into, and the rules of a chain where it is
+// placed by an index or a handle) and places it; nothing is
 // sent to the kernel before Commit or Check, which sends the whole batch as
 // one transaction. After an error from Add the Batch is spent: nothing was
 // sent, and Commit returns that error again.
@@ -305,6 +312,8 @@ type Batch struct {
 	rules   map[int][]expr.Rule // the nft rules of the changes given as Rule
 	created []Created
 	nextID  uint32 // the last rule ID given
+	idBase  uint64 // the random base of the batch's group ids (newID)
+	ids     uint64 // the group ids given
 	err     error
 	done    bool
 }
@@ -314,7 +323,7 @@ type Batch struct {
 type added struct {
 	chain   *plannedChain
 	source  string
-	id      uint32
+	id      uint64
 	firstID uint32 // the rule id of its first rule in the transaction
 	// The group record's words are the end of source from wordsAt (the
 	// usual "FILE:LINE: WORDS"), or in Batch.words when wordsAt is
@@ -339,14 +348,16 @@ func (c *Client) Batch(o ApplyOptions) *Batch {
 
 // Apply writes changes into the kernel as one transaction: either all of
 // them happen or none does. It reads the ruleset first (the tables, the
-// chains and the rules of the chains written into) at a generation the
-// transaction is then checked against, so a concurrent change makes the
-// kernel refuse the whole transaction (kernel.ErrConcurrentChange) instead
-// of placing rules wrongly.
+// chains, and the rules of the chains where a change is placed by an index
+// or a handle) at a generation the transaction is then checked against, so
+// a concurrent change makes the kernel refuse the whole transaction
+// (kernel.ErrConcurrentChange) instead of placing rules wrongly. Adding at
+// the end of a chain or inserting at its top reads none of its rules.
 //
 // Each nft rule carries, in its userdata, the group record of its iptables
-// rule (expr.Group): a group id not used in the chain, its piece number, and
-// the rule's canonical words.
+// rule (expr.Group): a group id no other group of the chain has (64 bits,
+// from a random base that DialOptions.Rand gives each Apply), its piece
+// number, and the rule's canonical words.
 //
 // Errors are *Error for what Apply refuses before sending anything, and
 // *kernel.Error for what the kernel refuses (naming the change's Source).
@@ -407,6 +418,11 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 		if err != nil {
 			return readErr(err)
 		}
+		var seed [8]byte
+		if _, err := io.ReadFull(b.c.rand, seed[:]); err != nil {
+			return readErr(fmt.Errorf("read the random base of the group ids: %w", err))
+		}
+		b.idBase = binary.BigEndian.Uint64(seed[:])
 		b.begun, b.gen, b.tables = true, gen, tables
 		b.tx = b.c.c.BeginAt(gen)
 		if nh, ok := b.tx.(interface{ NoHandles() }); ok && b.o.NoHandles {
@@ -457,7 +473,8 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 		}
 		pt.chainFP = chainPrint(chains)
 		for _, kc := range chains {
-			pt.chains[kc.Name] = &plannedChain{family: kc.Family, table: kc.Table, name: kc.Name, exists: true, base: kc.Base, baseFrom: -1}
+			pt.chains[kc.Name] = &plannedChain{family: kc.Family, table: kc.Table, name: kc.Name, exists: true, base: kc.Base, baseFrom: -1,
+				slots: []slot{{change: -1}}}
 		}
 	}
 	// The chain.
@@ -492,35 +509,15 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 			ch.tableName(), kindOf(want)))
 	}
 	pc.jumpOnly = false
-	if pc.exists && !pc.read {
-		pc.read = true
-		rules, err := b.c.c.Rules(ctx, ch.Family, ch.Table, ch.Chain)
-		if err != nil {
-			return readErr(err)
-		}
-		pc.used = map[uint32]bool{}
-		for _, r := range rules {
-			if _, g, err := expr.ParseUserData(r.UserData); err == nil {
-				pc.used[g.ID] = true
-				pc.readMax = max(pc.readMax, g.ID)
-			}
-		}
-		pc.maxID = pc.readMax
-		pc.ruleFP = rulePrint(rules)
-		// One slot per rule until a change is placed by an index or a
-		// handle, which count groups: the top and the end need no groups
-		// (decompiling a long chain takes time).
-		for _, r := range rules {
-			pc.slots = append(pc.slots, slot{handles: []uint64{r.Handle}, change: -1})
-		}
-		pc.rules = rules
-	}
 	appended := !ch.Insert && ch.Index == 0 && ch.Handle == 0
 	if !appended {
 		pc.untail()
 	}
-	if ch.Index != 0 || ch.Handle != 0 {
-		pc.group()
+	// (Inserting as group 1 is inserting at the top.)
+	if ch.Handle != 0 || ch.Index != 0 && !(ch.Insert && ch.Index == 1) {
+		if err := b.readChain(ctx, pc); err != nil {
+			return readErr(err)
+		}
 	}
 	// Jumps and gotos need their chain: with Create, a chain that does not
 	// exist yet is created now, before the rule that jumps to it, and a
@@ -551,7 +548,7 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 		}
 	}
 	n := ch.pieces()
-	a := added{chain: pc, source: ch.Source, id: pc.newID(), firstID: b.nextID + 1, count: uint8(n), insert: ch.Insert}
+	a := added{chain: pc, source: ch.Source, id: b.newID(), firstID: b.nextID + 1, count: uint8(n), insert: ch.Insert}
 	b.nextID += uint32(n)
 	words := ch.words()
 	_, a.ipv6 = ch.compiledFor()
@@ -574,14 +571,17 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 	// (the kernel's order so far is the slots' order without the changes
 	// still to come): before the group after it, or at the end; else after
 	// the group before it, or at the top (the rules then sent last first,
-	// each going right after the one before it, or at the top).
+	// each going right after the one before it, or at the top). Unread
+	// rules are never the group after it but at the top (only changes
+	// inserted at the top precede them), nor the group before it but at
+	// the end.
 	// (The rules go without their Source: the batch names the change in
 	// the kernel's errors itself, see explain, and keeps it only once.)
 	var spec kernel.RuleSpec
 	reverse := false
 	switch next, prev := p+1, p-1; {
 	case appended, next == len(pc.slots):
-	case pc.slots[next].change < 0:
+	case pc.slots[next].change < 0 && !pc.slots[next].unread():
 		spec.Insert, spec.Position = true, pc.slots[next].handles[0]
 	case prev < 0:
 		spec.Insert, reverse = true, true
@@ -654,22 +654,25 @@ func (b *Batch) createChain(pt *plannedTable, ch *Change, name string, base *ker
 	return pc
 }
 
-// group turns the chain's slots of one rule each into slots of one group
-// each. Until then, changes went only to the top and the end, so the
-// existing rules are one run of slots.
-func (pc *plannedChain) group() {
-	if pc.rules == nil {
-		return
+// readChain reads the rules of an existing chain, once, and puts its
+// groups in the place of its unread slot. (Until then, changes went only to
+// the top and the end of it.)
+func (b *Batch) readChain(ctx context.Context, pc *plannedChain) error {
+	if !pc.exists || pc.read {
+		return nil
 	}
-	first := slices.IndexFunc(pc.slots, func(s slot) bool { return s.change < 0 })
-	if first >= 0 {
-		var groups []slot
-		for _, g := range groupRules(pc.family, pc.rules) {
-			groups = append(groups, slot{handles: g.Handles(), change: -1})
-		}
-		pc.slots = slices.Replace(pc.slots, first, first+len(pc.rules), groups...)
+	rules, err := b.c.c.Rules(ctx, pc.family, pc.table, pc.name)
+	if err != nil {
+		return err
 	}
-	pc.rules = nil
+	pc.read, pc.ruleFP = true, rulePrint(rules)
+	var groups []slot
+	for _, g := range groupRules(pc.family, rules) {
+		groups = append(groups, slot{handles: g.Handles(), change: -1})
+	}
+	at := slices.IndexFunc(pc.slots, slot.unread)
+	pc.slots = slices.Replace(pc.slots, at, at+1, groups...)
+	return nil
 }
 
 func jumpError(ch *Change, i int, chain string) error {
@@ -742,12 +745,16 @@ func (b *Batch) wordsOf(i int) string {
 
 // current brings the transaction to the ruleset's generation now, when
 // that differs from the one the batch read at: it reads again what the
-// batch read (its tables, their chains, the rules of the chains it writes
-// into, and whether a table looks like iptables-nft's) and, when none of it
-// changed, has the kernel check the transaction against the new generation
-// (a change after that is refused by the kernel itself). So a change to
-// other tables or chains while a long input was being read does not fail the
-// batch; a change to what it is based on does, before anything is sent.
+// batch read (its tables, their chains, the rules of the chains it placed
+// rules in by their groups, and whether a table looks like iptables-nft's)
+// and, when none of it changed, has the kernel check the transaction against
+// the new generation (a change after that is refused by the kernel itself).
+// So a change to other tables or chains while a long input was being read
+// does not fail the batch; a change to what it is based on does, before
+// anything is sent. The rules of a chain the batch only adds to at the end
+// or inserts into at the top are not what it is based on (they go there
+// whatever the chain holds, with group ids no other group has, see newID):
+// they are not read, here either.
 func (b *Batch) current(ctx context.Context) error {
 	gen, err := b.c.c.Generation(ctx)
 	if err != nil {
@@ -1007,26 +1014,33 @@ func groupsText(n int) string {
 	return fmt.Sprintf("%d rules", n)
 }
 
-// newID returns a group id not used in the chain: one more than the
-// largest, or, once the largest is the last id, the smallest free one. The
-// ids given before that are those from one more than the largest read to
-// the last id, so only the ids read (and those given after) are remembered.
-// (Were every id in use, more than four billion groups in one chain, it
-// would give one twice.)
-func (pc *plannedChain) newID() uint32 {
-	if pc.maxID < math.MaxUint32 {
-		pc.maxID++
-		return pc.maxID
-	}
-	id := uint32(1)
-	for id < pc.readMax && pc.used[id] {
-		id++
-	}
-	if pc.used == nil {
-		pc.used = map[uint32]bool{}
-	}
-	pc.used[id] = true
-	return id
+// newID returns the group id of the next change: the batch's random base
+// plus the number of changes before it, with the top bit set.
+//
+// Group ids must be unique within a chain, and must be found without
+// reading the chain: listing a chain costs the kernel time that grows with
+// the square of its length (each part of a dump walks the chain from its
+// start), seconds for one rule added to 50,000. So the batch draws one
+// 64-bit base from the Client's source of randomness (DialOptions.Rand,
+// crypto/rand for Dial: the randomness is an argument, never a hidden global)
+// and numbers its changes from it (expr.Group keeps 64 bits: the record the
+// low half, a TLV next to it the high half). Within the batch the ids
+// differ; the run of another batch's ids meets this one only when the two
+// runs overlap, with a probability of about (its changes + ours) / 2^63 per
+// batch already in the chain: 5e-14 for one rule added to a chain of 250,000
+// groups, each written by a batch of its own. The top bit keeps them apart
+// from the 32-bit ids that earlier versions gave (one more than the largest
+// in the chain).
+//
+// Ids derived from the ruleset's generation plus a counter would be unique
+// without chance (the kernel commits a batch only at the generation it
+// carries), but a batch rebased to a newer generation at its commit (see
+// current) would then have to read every chain it writes into, to find
+// the ids a transaction committed at its old generation gave: random ids
+// keep that commit free of reading chains too.
+func (b *Batch) newID() uint64 {
+	b.ids++
+	return (b.idBase + b.ids) | 1<<63
 }
 
 func kindOf(b *kernel.BaseChain) string {

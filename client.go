@@ -2,7 +2,9 @@ package ctmatch
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"io"
 	"strings"
 
 	"github.com/ctmatch/ctmatch/expr"
@@ -22,6 +24,10 @@ type DialOptions struct {
 	// thread never changes namespace. A path that is not a network
 	// namespace is refused at once (kernel.ErrNotNetNS).
 	NetNS string
+	// Rand is where the Client's writes take the group ids of the rules
+	// they add (see Apply): 8 bytes per Apply or Batch. nil means
+	// crypto/rand.Reader.
+	Rand io.Reader
 }
 
 // Client is a connection to nf_tables that writes, deletes and lists
@@ -30,7 +36,8 @@ type DialOptions struct {
 // change makes it fail instead of landing in the wrong place. A Client may
 // be shared by goroutines; its operations run one at a time.
 type Client struct {
-	c nfConn
+	c    nfConn
+	rand io.Reader // DialOptions.Rand
 }
 
 // Dial opens a Client in the network namespace o names.
@@ -39,7 +46,13 @@ func Dial(ctx context.Context, o DialOptions) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{c: kernelConn{c}}, nil
+	r := o.Rand
+	if r == nil {
+		// (Dial is where a Client reaches the system: its randomness is
+		// taken here, with its socket, and handed down.)
+		r = rand.Reader
+	}
+	return &Client{c: kernelConn{c}, rand: r}, nil
 }
 
 // Close closes the connection.

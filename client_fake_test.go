@@ -2,6 +2,7 @@ package ctmatch
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -20,6 +21,8 @@ type fakeConn struct {
 	handle uint64 // the last handle given
 
 	commits, checks int
+	dumps           int    // the calls of Rules: chain listings
+	batches         uint64 // the random bases read, see Read
 }
 
 type fakeTable struct {
@@ -34,7 +37,19 @@ type fakeChain struct {
 
 func newFakeConn() *fakeConn { return &fakeConn{gen: 10, handle: 100} }
 
-func (f *fakeConn) client() *Client { return &Client{c: f} }
+func (f *fakeConn) client() *Client { return &Client{c: f, rand: f} }
+
+// Read is the client's source of randomness: the nth read (from 0) of 8
+// bytes gives 100·n, so that the group ids of the nth batch are
+// 1<<63 | 100·n+1, +2, … (groupOrder prints them *100n+1 …).
+func (f *fakeConn) Read(p []byte) (int, error) {
+	if len(p) != 8 {
+		return 0, fmt.Errorf("fake randomness: a read of %d bytes, want 8", len(p))
+	}
+	binary.BigEndian.PutUint64(p, 100*f.batches)
+	f.batches++
+	return 8, nil
+}
 
 func (f *fakeConn) Generation(context.Context) (uint32, error) { return f.gen, nil }
 
@@ -77,6 +92,7 @@ func (f *fakeConn) Chains(_ context.Context, fam expr.Family, table string) ([]k
 }
 
 func (f *fakeConn) Rules(_ context.Context, fam expr.Family, table, chain string) ([]kernel.Rule, error) {
+	f.dumps++
 	t := f.table(fam, table)
 	if t == nil || t.chain(chain) == nil {
 		return nil, fmt.Errorf("list rules %v %s %s: no such table or chain", fam, table, chain)
@@ -151,7 +167,7 @@ func (tx *fakeTx) run() (*fakeConn, []uint64, error) {
 	if tx.gen != 0 && tx.gen != tx.f.gen {
 		return nil, nil, kernel.ErrConcurrentChange
 	}
-	f := &fakeConn{gen: tx.f.gen + 1, handle: tx.f.handle}
+	f := &fakeConn{gen: tx.f.gen + 1, handle: tx.f.handle, dumps: tx.f.dumps, batches: tx.f.batches}
 	for _, t := range tx.f.tables {
 		nt := &fakeTable{t: t.t}
 		for _, c := range t.chains {

@@ -1,6 +1,7 @@
 package ctmatch
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -224,7 +225,8 @@ func TestKernelApplyPlacement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := Dial(ctx, DialOptions{NetNS: ns.Path()})
+	// (Group ids from the base 0, as the fake's first batch has them.)
+	c, err := Dial(ctx, DialOptions{NetNS: ns.Path(), Rand: bytes.NewReader(make([]byte, 8))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,8 +246,9 @@ func TestKernelApplyPlacement(t *testing.T) {
 
 // A change to another table while a batch is being built does not fail it:
 // the batch reads again what it is based on, and the kernel takes the
-// transaction at the new generation. A change to the chain it writes into
-// fails it, and nothing is sent.
+// transaction at the new generation. A change to the rules of a chain it
+// places rules in by their groups fails it, and nothing is sent; one to a
+// chain it only adds to at the end does not (the batch never read it).
 func TestKernelBatchCurrent(t *testing.T) {
 	ns, c := kernelClient(t)
 	ctx := context.Background()
@@ -255,15 +258,18 @@ func TestKernelBatchCurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	ktest.Run(t, ns, "", "nft", "add table ip fw; add chain ip fw in")
+	ktest.Run(t, ns, "", "nft", "add rule ip fw in meta mark 2 accept")
 	for _, tc := range []struct {
 		meanwhile string
+		index     int
 		ok        bool
 	}{
-		{"add table ip other", true},
-		{"add rule ip fw in meta mark 1 accept", false},
+		{"add table ip other", 0, true},
+		{"add rule ip fw in meta mark 1 accept", 0, true},
+		{"add rule ip fw in meta mark 1 accept", 1, false},
 	} {
 		b := c.Batch(ApplyOptions{NoHandles: true})
-		if err := b.Add(ctx, Change{Family: fam, Table: "fw", Chain: "in", Rule: r}); err != nil {
+		if err := b.Add(ctx, Change{Family: fam, Table: "fw", Chain: "in", Rule: r, Index: tc.index}); err != nil {
 			t.Fatal(err)
 		}
 		ktest.Run(t, ns, "", "nft", tc.meanwhile)
@@ -274,10 +280,117 @@ func TestKernelBatchCurrent(t *testing.T) {
 		_, err := b.Commit(ctx)
 		after := ktest.Run(t, ns, "", "nft", "list", "chain", "ip", "fw", "in")
 		switch {
-		case tc.ok && (err != nil || strings.Count(after, "ct state new") != strings.Count(before, "ct state new")+2):
+		case tc.ok && (err != nil || strings.Count(after, "ct state new") != strings.Count(before, "ct state new")+2 ||
+			!strings.HasSuffix(strings.TrimSpace(after), "ct state new counter packets 0 bytes 0 accept\n\t\tct state new counter packets 0 bytes 0 accept\n\t}\n}")):
 			t.Errorf("%s meanwhile: %v\n%s", tc.meanwhile, err, after)
 		case !tc.ok && (!errors.Is(err, kernel.ErrConcurrentChange) || after != before):
 			t.Errorf("%s meanwhile: %v, want a concurrent change and nothing changed\n%s", tc.meanwhile, err, after)
 		}
+	}
+}
+
+// Rules added at the end and inserted at the top, one Apply each as
+// ctmatch add rule and insert rule make them, land in the kernel where
+// they must, next to the groups already there (of ctmatch, with a 32-bit id
+// as earlier versions gave, and of nft, without a record), and list back as their groups, each
+// with an id of its own; deleting any piece deletes its whole group.
+func TestKernelAppendAndTopInsert(t *testing.T) {
+	ns, c := kernelClient(t)
+	ctx := context.Background()
+	const fam = expr.FamilyInet
+	ktest.Run(t, ns, "", "nft", "add table inet fw; add chain inet fw in")
+	// What the chain holds first: a group of two pieces with a record as
+	// earlier versions wrote it (id 5), and a rule of nft's.
+	old, err := Translate("-m conntrack --ctstate NEW,DNAT -j ACCEPT", Options{Table: fam})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := kernel.Dial(ctx, kernel.Options{NetNS: ns.Path()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, nr := range old.Rules {
+		b, err := nr.Lower(fam)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v1 := append([]byte{0xc7, 8 + 41, 1, 2, 0, 0, 0, 5, byte(i), 2}, "-m conntrack --ctstate NEW,DNAT -j ACCEPT"...)
+		tx.AddRule(fam, "fw", "in", kernel.RuleSpec{Exprs: b, UserData: v1})
+	}
+	if _, err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ktest.Run(t, ns, "", "nft", "add rule inet fw in meta mark 7 accept")
+
+	var ids []uint64
+	for _, step := range []struct {
+		words  string
+		insert bool
+	}{
+		{"-m conntrack ! --ctstate SNAT -j ACCEPT", false}, // two pieces
+		{"-m conntrack --ctstate INVALID -j DROP", true},
+		{"-m conntrack --ctstate NEW,DNAT --ctorigdstport 22 -j ACCEPT", true}, // two pieces
+		{"-m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT", false},
+		{"-m conntrack --ctstate NEW,SNAT -j DROP", false}, // two pieces
+	} {
+		r, err := Translate(step.words, Options{Table: fam})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := c.Apply(ctx, []Change{{Family: fam, Table: "fw", Chain: "in", Rule: r, Insert: step.insert}}, ApplyOptions{})
+		if err != nil {
+			t.Fatalf("%s: %v", step.words, err)
+		}
+		ids = append(ids, res.Changes[0].Group.ID)
+	}
+	l, err := c.List(ctx, Scope{Family: fam, Table: "fw", Chain: "in"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	seen := map[uint64]bool{}
+	for _, g := range l.Tables[0].Chains[0].Groups {
+		line := "(nft's)"
+		if g.Rule != nil {
+			line = fmt.Sprintf("%s (%d)", Words(g.Rule), len(g.Pieces))
+		}
+		got = append(got, line)
+		if p := g.Pieces[0]; p.Group != nil {
+			if seen[p.Group.ID] {
+				t.Errorf("group id %#x twice", p.Group.ID)
+			}
+			seen[p.Group.ID] = true
+		}
+	}
+	want := []string{
+		"-m conntrack --ctstate NEW,DNAT --ctorigdstport 22 -j ACCEPT (2)",
+		"-m conntrack --ctstate INVALID -j DROP (1)",
+		"-m conntrack --ctstate NEW,DNAT -j ACCEPT (2)",
+		"(nft's)",
+		"-m conntrack ! --ctstate SNAT -j ACCEPT (2)",
+		"-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT (1)",
+		"-m conntrack --ctstate NEW,SNAT -j DROP (2)",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("groups in the kernel (-want +got):\n%s", diff)
+	}
+	for _, id := range ids {
+		if id&(1<<63) == 0 || !seen[id] {
+			t.Errorf("group id %#x: want the top bit set, and the id listed (%v)", id, ids)
+		}
+	}
+	// Deleting the second piece of the group added last deletes the group.
+	last := l.Tables[0].Chains[0].Groups[6]
+	d, err := c.Delete(ctx, fam, "fw", "in", last.Pieces[1].Handle, DeleteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(last.Handles(), d.Handles); diff != "" {
+		t.Errorf("deleted handles (-want +got):\n%s", diff)
 	}
 }

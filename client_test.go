@@ -68,7 +68,11 @@ func groupOrder(rules []kernel.Rule) []string {
 			out = append(out, "-")
 			continue
 		}
-		out = append(out, fmt.Sprintf("%d.%d/%d", g.ID, g.Index, g.Count))
+		id := fmt.Sprint(g.ID)
+		if g.ID&(1<<63) != 0 {
+			id = fmt.Sprintf("*%d", g.ID&^(1<<63))
+		}
+		out = append(out, fmt.Sprintf("%s.%d/%d", id, g.Index, g.Count))
 	}
 	return out
 }
@@ -110,7 +114,7 @@ func TestApplyCreate(t *testing.T) {
 		t.Fatalf("table inet fw: %+v, want it with ctmatch's ownership record", tb)
 	}
 	in := tb.chain("input")
-	if diff := cmp.Diff([]string{"1.0/2", "1.1/2", "2.0/1"}, chainOrder(t, in)); diff != "" {
+	if diff := cmp.Diff([]string{"*1.0/2", "*1.1/2", "*5.0/1"}, chainOrder(t, in)); diff != "" {
 		t.Errorf("chain input's group records (-want +got):\n%s", diff)
 	}
 	_, g, _ := expr.ParseUserData(in.rules[0].UserData)
@@ -373,10 +377,14 @@ func TestApplyPositions(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch = f.table(fam, "fw").chain("in")
-	// New ids: 8 (X), 9 (Y), 10 (Z), 11 (W), 12 (V), 13 (U).
-	want := []string{"10.0/1", "3.0/2", "3.1/2", "12.0/1", "11.0/2", "11.1/2", "8.0/2", "8.1/2", "-", "7.0/1", "9.0/1", "13.0/1"}
+	// New ids, in the order of the changes from the batch's base (0 here):
+	// 1 (X), 2 (Y), 3 (Z), 4 (W), 5 (V), 6 (U).
+	want := []string{"*3.0/1", "3.0/2", "3.1/2", "*5.0/1", "*4.0/2", "*4.1/2", "*1.0/2", "*1.1/2", "-", "7.0/1", "*2.0/1", "*6.0/1"}
 	if diff := cmp.Diff(want, chainOrder(t, ch)); diff != "" {
 		t.Errorf("chain order (-want +got):\n%s", diff)
+	}
+	if f.dumps != 1 {
+		t.Errorf("the chain was listed %d times, want once", f.dumps)
 	}
 	for i, ac := range res.Changes {
 		for k, h := range ac.Handles {
@@ -396,8 +404,10 @@ func TestApplyPositions(t *testing.T) {
 		}
 	}
 
-	// Only the top and the end (the groups are not needed then): a
-	// two-piece insert at the top keeps its order, ids go on.
+	// Only the top and the end (the groups are not needed then, nor is
+	// the chain): a two-piece insert at the top keeps its order; the next
+	// batch's ids start at its own base (100).
+	f.dumps = 0
 	if _, err := f.client().Apply(ctx, []Change{
 		{Family: fam, Table: "fw", Chain: "in", Rule: one},
 		{Family: fam, Table: "fw", Chain: "in", Rule: two, Insert: true},
@@ -405,8 +415,11 @@ func TestApplyPositions(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := chainOrder(t, f.table(fam, "fw").chain("in"))
-	if want := append(append([]string{"15.0/2", "15.1/2"}, want...), "14.0/1"); !cmp.Equal(want, got) {
+	if want := append(append([]string{"*102.0/2", "*102.1/2"}, want...), "*101.0/1"); !cmp.Equal(want, got) {
 		t.Errorf("chain order after top and end (-want +got):\n%s", cmp.Diff(want, got))
+	}
+	if f.dumps != 0 {
+		t.Errorf("adding at the top and the end listed the chain %d times", f.dumps)
 	}
 
 	for _, tc := range []struct {
@@ -756,18 +769,19 @@ func placement(t testing.TB, fam expr.Family, g1Last uint64) (changes []Change, 
 		return Change{Family: fam, Table: "fw", Chain: "in", Rule: r, Insert: insert, Index: index, Handle: handle}
 	}
 	changes = []Change{
-		c(two, true, 2, 0),       // X (8): [G1 X G2 G3]
-		c(one, false, 0, 0),      // Y (9): [G1 X G2 G3 Y]
-		c(one, true, 0, 0),       // Z (10): [Z G1 X G2 G3 Y]
-		c(two, false, 0, g1Last), // W (11): [Z G1 W X G2 G3 Y]
-		c(two, true, 4, 0),       // V (12): [Z G1 W V X G2 G3 Y]
-		c(two, true, 1, 0),       // T (13): [T Z G1 W V X G2 G3 Y]
-		c(one, false, 1, 0),      // S (14): [T S Z G1 W V X G2 G3 Y]
-		c(two, false, 10, 0),     // R (15): [T S Z G1 W V X G2 G3 Y R]
-		c(one, true, 8, 0),       // Q (16): [T S Z G1 W V X Q G2 G3 Y R]
+		c(two, true, 2, 0),       // X: [G1 X G2 G3]
+		c(one, false, 0, 0),      // Y: [G1 X G2 G3 Y]
+		c(one, true, 0, 0),       // Z: [Z G1 X G2 G3 Y]
+		c(two, false, 0, g1Last), // W: [Z G1 W X G2 G3 Y]
+		c(two, true, 4, 0),       // V: [Z G1 W V X G2 G3 Y]
+		c(two, true, 1, 0),       // T: [T Z G1 W V X G2 G3 Y]
+		c(one, false, 1, 0),      // S: [T S Z G1 W V X G2 G3 Y]
+		c(two, false, 10, 0),     // R: [T S Z G1 W V X G2 G3 Y R]
+		c(one, true, 8, 0),       // Q: [T S Z G1 W V X Q G2 G3 Y R]
 	}
-	want = []string{"13.0/2", "13.1/2", "14.0/1", "10.0/1", "3.0/2", "3.1/2", "11.0/2", "11.1/2", "12.0/2", "12.1/2",
-		"8.0/2", "8.1/2", "16.0/1", "-", "7.0/1", "9.0/1", "15.0/2", "15.1/2"}
+	// (The ids, from the batch's base, which is 0 here: X 1, Y 2, … Q 9.)
+	want = []string{"*6.0/2", "*6.1/2", "*7.0/1", "*3.0/1", "3.0/2", "3.1/2", "*4.0/2", "*4.1/2", "*5.0/2", "*5.1/2",
+		"*1.0/2", "*1.1/2", "*9.0/1", "-", "7.0/1", "*2.0/1", "*8.0/2", "*8.1/2"}
 	return changes, want
 }
 
@@ -871,35 +885,80 @@ func TestBatchSpent(t *testing.T) {
 	}
 }
 
-// Group ids go up from the largest in the chain; past the last id, the
-// smallest free ones are taken.
+// A batch numbers its groups from a random base that the Client's
+// randomness gives it, with the top bit set: the ids differ within the
+// batch, never meet the 32-bit ids of the records of earlier versions, and
+// need no listing of the chain.
 func TestApplyGroupIDs(t *testing.T) {
+	ctx := context.Background()
 	const fam = expr.FamilyIP
 	one := translate(t, fam, "-m conntrack --ctstate NEW")
-	for _, tc := range []struct {
-		existing []uint32
-		want     []string
-	}{
-		{[]uint32{5, 2}, []string{"5.0/1", "2.0/1", "6.0/1", "7.0/1", "8.0/1"}},
-		{[]uint32{2, math.MaxUint32 - 1}, []string{"2.0/1", "4294967294.0/1", "4294967295.0/1", "1.0/1", "3.0/1"}},
-		{[]uint32{math.MaxUint32, 1, 3}, []string{"4294967295.0/1", "1.0/1", "3.0/1", "2.0/1", "4.0/1", "5.0/1"}},
+	two := translate(t, fam, "-m conntrack --ctstate NEW,DNAT")
+	f := newFakeConn()
+	ch := f.addTable(fam, "fw", nil).addChain("in", nil)
+	for _, id := range []uint64{5, math.MaxUint32} {
+		ud, _ := expr.Group{ID: id, Count: 1}.UserData("")
+		f.addRule(ch, lowered(t, one)[0], ud, nil)
+	}
+	c := f.client()
+	add := func(r *Rule) Change { return Change{Family: fam, Table: "fw", Chain: "in", Rule: r} }
+	res, err := c.Apply(ctx, []Change{add(one), add(two), add(one)}, ApplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Apply(ctx, []Change{add(two)}, ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"5.0/1", "4294967295.0/1", "*1.0/1", "*2.0/2", "*2.1/2", "*3.0/1", "*101.0/2", "*101.1/2"}
+	if diff := cmp.Diff(want, chainOrder(t, f.table(fam, "fw").chain("in"))); diff != "" {
+		t.Errorf("chain (-want +got):\n%s", diff)
+	}
+	if got := res.Changes[1].Group.ID; got != 1<<63|2 {
+		t.Errorf("Applied's group id is %#x, want %#x", got, uint64(1<<63|2))
+	}
+	if f.dumps != 0 {
+		t.Errorf("the chain was listed %d times", f.dumps)
+	}
+	// The base wraps around, the top bit stays set.
+	b := &Batch{idBase: math.MaxUint64 - 1}
+	if got := []uint64{b.newID(), b.newID(), b.newID()}; !cmp.Equal(got, []uint64{math.MaxUint64, 1 << 63, 1<<63 | 1}) {
+		t.Errorf("ids from the base 2^64-2: %#x", got)
+	}
+}
+
+// Adding at the end of a chain and inserting at its top list none of its
+// rules (a long chain takes the kernel long to list): nothing in them
+// depends on what the chain holds, not even the group ids.
+func TestApplyTopAndEndReadNoRules(t *testing.T) {
+	ctx := context.Background()
+	const fam = expr.FamilyInet
+	f := newFakeConn()
+	ch := f.addTable(fam, "fw", nil).addChain("in", nil)
+	exprs, uds := placementStart(t, fam)
+	for i := range exprs {
+		f.addRule(ch, exprs[i], uds[i], nil)
+	}
+	c := f.client()
+	two := translate(t, fam, "-m conntrack ! --ctstate SNAT -j ACCEPT") // two pieces
+	one := translate(t, fam, "-m conntrack --ctstate NEW")
+	for _, changes := range [][]Change{
+		{{Family: fam, Table: "fw", Chain: "in", Rule: two}},
+		{{Family: fam, Table: "fw", Chain: "in", Rule: two, Insert: true}},
+		{{Family: fam, Table: "fw", Chain: "in", Rule: one, Insert: true}, {Family: fam, Table: "fw", Chain: "in", Rule: one},
+			{Family: fam, Table: "fw", Chain: "in", Rule: two, Insert: true}},
+		// Group 1 is the top.
+		{{Family: fam, Table: "fw", Chain: "in", Rule: one, Insert: true, Index: 1}},
 	} {
-		f := newFakeConn()
-		ch := f.addTable(fam, "fw", nil).addChain("in", nil)
-		for _, id := range tc.existing {
-			ud, _ := expr.Group{ID: id, Count: 1}.UserData("")
-			f.addRule(ch, lowered(t, one)[0], ud, nil)
-		}
-		var changes []Change
-		for range len(tc.want) - len(tc.existing) {
-			changes = append(changes, Change{Family: fam, Table: "fw", Chain: "in", Rule: one})
-		}
-		if _, err := f.client().Apply(context.Background(), changes, ApplyOptions{}); err != nil {
+		if _, err := c.Apply(ctx, changes, ApplyOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff(tc.want, chainOrder(t, f.table(fam, "fw").chain("in"))); diff != "" {
-			t.Errorf("existing ids %v: chain (-want +got):\n%s", tc.existing, diff)
-		}
+	}
+	want := []string{"*301.0/1", "*203.0/2", "*203.1/2", "*201.0/1", "*101.0/2", "*101.1/2", "3.0/2", "3.1/2", "-", "7.0/1", "*1.0/2", "*1.1/2", "*202.0/1"}
+	if diff := cmp.Diff(want, chainOrder(t, f.table(fam, "fw").chain("in"))); diff != "" {
+		t.Errorf("chain order (-want +got):\n%s", diff)
+	}
+	if f.dumps != 0 {
+		t.Errorf("the chain's rules were listed %d times, want none", f.dumps)
 	}
 }
 
@@ -910,16 +969,21 @@ func TestBatchCurrent(t *testing.T) {
 	ctx := context.Background()
 	const fam = expr.FamilyIP
 	rule := translate(t, fam, "-m conntrack --ctstate NEW")
+	aRule := func(f *fakeConn) { f.addRule(f.table(fam, "fw").chain("in"), lowered(t, rule)[0], nil, nil) }
 	for _, tc := range []struct {
 		name   string
+		index  int // of the change, which then needs the chain's groups
 		change func(f *fakeConn)
 		want   string // "" for success
 	}{
-		{"another table", func(f *fakeConn) { f.addTable(fam, "other", nil) }, ""},
-		{"another chain's rules", func(f *fakeConn) { f.addRule(f.table(fam, "fw").chain("out"), lowered(t, rule)[0], nil, nil) }, ""},
-		{"a rule of the chain", func(f *fakeConn) { f.addRule(f.table(fam, "fw").chain("in"), lowered(t, rule)[0], nil, nil) },
+		{"another table", 0, func(f *fakeConn) { f.addTable(fam, "other", nil) }, ""},
+		{"another chain's rules", 0, func(f *fakeConn) { f.addRule(f.table(fam, "fw").chain("out"), lowered(t, rule)[0], nil, nil) }, ""},
+		// At the end, or at the top, a rule goes to the same place whatever
+		// the chain holds: the batch never read it.
+		{"a rule of the chain, adding at the end", 0, aRule, ""},
+		{"a rule of the chain, adding after a group", 1, aRule,
 			"add rule ip fw in (-m conntrack --ctstate NEW): concurrent change: chain ip fw in changed after generation 10, which the transaction is based on; nothing was changed (read the ruleset again and retry)"},
-		{"a new chain in the table", func(f *fakeConn) { f.table(fam, "fw").addChain("x", nil) },
+		{"a new chain in the table", 0, func(f *fakeConn) { f.table(fam, "fw").addChain("x", nil) },
 			"add rule ip fw in (-m conntrack --ctstate NEW): concurrent change: the chains of table ip fw changed after generation 10, which the transaction is based on; nothing was changed (read the ruleset again and retry)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -927,8 +991,9 @@ func TestBatchCurrent(t *testing.T) {
 			tab := f.addTable(fam, "fw", nil)
 			tab.addChain("in", nil)
 			tab.addChain("out", nil)
+			aRule(f)
 			b := f.client().Batch(ApplyOptions{})
-			if err := b.Add(ctx, Change{Family: fam, Table: "fw", Chain: "in", Rule: rule}); err != nil {
+			if err := b.Add(ctx, Change{Family: fam, Table: "fw", Chain: "in", Rule: rule, Index: tc.index}); err != nil {
 				t.Fatal(err)
 			}
 			tc.change(f)

@@ -15,6 +15,24 @@
 # bench/cmd/load measures (one sendmsg of the whole batch, in which the kernel
 # applies it, plus reading the replies): the kernel's floor.
 #
+# Then, into existing chains (UPDATE=0 leaves it out): the chain already
+# holds the same N rules (loaded with ctmatch apply, not timed), and the N
+# lines are added to it again, each run into a chain loaded afresh:
+#   ctmatch apply         the N `add rule` lines (the end of the chain: the
+#                         chain is not read), and the same with GOGC=100;
+#   ctmatch apply, --index  the same lines after one `insert rule ... --index 2`
+#                         line, which has ctmatch read and group the whole
+#                         chain in that line (the collector's pacing under a
+#                         burst), and the same with GOGC=100;
+#   nft -f                the same `add rule` text (nft adds at the end).
+# Each variant's chain, after its first run, must hold byte-identical
+# expression lists to the other variants' (those with the --index line one
+# rule more).
+#
+# BASE=REV also times the ctmatch of git revision REV (built from git
+# archive): its fresh load, and its two variants into existing chains, for a
+# comparison in the same run.
+#
 # Needs root (it makes and removes the namespace ctmatch-bench-PID and never
 # touches the host's ruleset), nft, iptables-nft-restore, nsenter and
 # /usr/bin/time (package time). PROFILE=DIR also writes a CPU and an
@@ -45,6 +63,12 @@ go build -o "$tmp/ctmatch" ./cmd/ctmatch
 go build -o "$tmp/load" ./bench/cmd/load
 go build -o "$tmp/dump" ./bench/cmd/dump
 tools=(ctmatch load nft iptables)
+if [ -n "${BASE:-}" ]; then
+	mkdir "$tmp/base"
+	git archive "$BASE" | tar -x -C "$tmp/base"
+	(cd "$tmp/base" && go build -o "$tmp/ctmatch-base" ./cmd/ctmatch)
+	tools+=(base)
+fi
 
 inns() { nsenter --net="$nsp" -- "$@"; }
 
@@ -68,7 +92,7 @@ timed() {
 check() {
 	local name=$1 got
 	case $name in
-	ctmatch | load | nft)
+	ctmatch | load | nft | base)
 		"$tmp/dump" -netns "$nsp" -table t -chain INPUT > "$tmp/dump.$name"
 		got=$(wc -l < "$tmp/dump.$name")
 		if [ "$got" != "$pieces" ]; then
@@ -98,6 +122,7 @@ run_one() { # run_one NAME: flush, load, check; append the figures to $tmp/time.
 	inns nft flush ruleset
 	case $name in
 	ctmatch) timed ctmatch "$tmp/ctmatch" apply --create -f "$tmp/rules.apply" --netns "$nsp" ;;
+	base) timed base "$tmp/ctmatch-base" apply --create -f "$tmp/rules.apply" --netns "$nsp" ;;
 	load)
 		timed load "$tmp/load" -f "$tmp/rules" -netns "$nsp" -table t
 		awk '/^commit-seconds/ {print $2}' "$tmp/err.load" >> "$tmp/commit"
@@ -153,6 +178,7 @@ for n in "${sizes[@]}"; do
 		load) label="bench/cmd/load (Go API)" ;;
 		nft) label="nft -f" ;;
 		iptables) label="iptables-nft-restore" ;;
+		base) label="ctmatch apply ($BASE)" ;;
 		esac
 		awk -v n="$n" -v p="$pieces" -v l="$label" -v w="$(col "$name" 1)" -v u="$(col "$name" 2)" \
 			-v s="$(col "$name" 3)" -v m="$(col "$name" 4)" -v cw="$cw" -v cm="$cm" 'BEGIN {
@@ -164,6 +190,15 @@ for n in "${sizes[@]}"; do
 			printf "| %d | kernel floor: the commit call alone (in bench/cmd/load) | %.3f | | | | | |\n", n, c
 		}'
 	fi
+		if [ "${UPDATE:-1}" != 0 ]; then
+		cp "$tmp/rules.apply" "$tmp/update.$n"
+		{
+			echo "insert rule ip t INPUT --index 2 -- -m conntrack --ctstate UNTRACKED -j DROP"
+			cat "$tmp/rules.apply"
+		} > "$tmp/update-index.$n"
+		cp "$tmp/rules.nft" "$tmp/update.nft.$n"
+		echo "$pieces" > "$tmp/pieces.$n"
+	fi
 	if [ -n "${PROFILE:-}" ]; then
 		mkdir -p "$PROFILE"
 		inns nft flush ruleset
@@ -171,5 +206,78 @@ for n in "${sizes[@]}"; do
 			-cpuprofile "$PROFILE/cpu.$n.pprof" -memprofile "$PROFILE/allocs.$n.pprof" 2> "$PROFILE/load.$n.txt"
 		cp "$tmp/load" "$PROFILE/load.bin"
 	fi
+done
+
+[ "${UPDATE:-1}" != 0 ] || { inns nft flush ruleset; exit 0; }
+
+# Into existing chains.
+variants=(append append-gogc index index-gogc nft)
+[ -z "${BASE:-}" ] || variants+=(base-append base-index)
+update_one() { # update_one VARIANT N: load N rules, time the variant, append its figures to $tmp/time.VARIANT
+	local v=$1 n=$2
+	inns nft flush ruleset
+	# (The base revision loads its chain itself: before is all before.)
+	local loader=$tmp/ctmatch
+	case $v in base-*) loader=$tmp/ctmatch-base ;; esac
+	"$loader" apply --create -f "$tmp/update.$n" --netns "$nsp"
+	case $v in
+	append) timed "$v" "$tmp/ctmatch" apply -f "$tmp/update.$n" --netns "$nsp" ;;
+	append-gogc) timed "$v" env GOGC=100 "$tmp/ctmatch" apply -f "$tmp/update.$n" --netns "$nsp" ;;
+	index) timed "$v" "$tmp/ctmatch" apply -f "$tmp/update-index.$n" --netns "$nsp" ;;
+	index-gogc) timed "$v" env GOGC=100 "$tmp/ctmatch" apply -f "$tmp/update-index.$n" --netns "$nsp" ;;
+	nft) timed "$v" nsenter --net="$nsp" -- nft -f "$tmp/update.nft.$n" ;;
+	base-append) timed "$v" "$tmp/ctmatch-base" apply -f "$tmp/update.$n" --netns "$nsp" ;;
+	base-index) timed "$v" "$tmp/ctmatch-base" apply -f "$tmp/update-index.$n" --netns "$nsp" ;;
+	esac
+	cat "$tmp/last" >> "$tmp/time.$v"
+}
+# update_check VARIANT N: the chain holds what the variant must have left.
+update_check() {
+	local v=$1 n=$2 want ref
+	want=$((2 * $(cat "$tmp/pieces.$n")))
+	ref=$tmp/dump.update
+	case $v in *index*) want=$((want + 1)) ref=$tmp/dump.update-index ;; esac
+	"$tmp/dump" -netns "$nsp" -table t -chain INPUT > "$tmp/dump.$v"
+	if [ "$(wc -l < "$tmp/dump.$v")" != "$want" ]; then
+		echo "load.sh: $v left $(wc -l < "$tmp/dump.$v") rules in ip t INPUT, want $want" >&2
+		exit 1
+	fi
+	if [ ! -s "$ref" ]; then
+		cp "$tmp/dump.$v" "$ref"
+	elif ! cmp -s "$tmp/dump.$v" "$ref"; then
+		echo "load.sh: $v's rules differ from those of the first variant like it, byte for byte in the kernel's dump:" >&2
+		cmp "$tmp/dump.$v" "$ref" >&2 || true
+		exit 1
+	fi
+}
+printf '\n| rules in the chain (nft rules) + lines added | variant | wall s | user s | sys s | peak MB | wall / ctmatch |\n'
+printf '|---|---|---|---|---|---|---|\n'
+for n in "${sizes[@]}"; do
+	rm -f "$tmp"/time.* "$tmp/dump.update" "$tmp/dump.update-index"
+	for ((r = 0; r < runs; r++)); do
+		for ((k = 0; k < ${#variants[@]}; k++)); do
+			v=${variants[(k + r) % ${#variants[@]}]}
+			update_one "$v" "$n"
+			if ((r == 0)); then
+				update_check "$v" "$n"
+			fi
+		done
+	done
+	cw=$(col append 1)
+	for v in "${variants[@]}"; do
+		case $v in
+		append) label="ctmatch apply, add rule lines" ;;
+		append-gogc) label="ctmatch apply, add rule lines, GOGC=100" ;;
+		index) label="ctmatch apply, one --index line first" ;;
+		index-gogc) label="ctmatch apply, one --index line first, GOGC=100" ;;
+		nft) label="nft -f" ;;
+		base-append) label="ctmatch apply ($BASE), add rule lines" ;;
+		base-index) label="ctmatch apply ($BASE), one --index line first" ;;
+		esac
+		awk -v n="$n" -v p="$(cat "$tmp/pieces.$n")" -v l="$label" -v w="$(col "$v" 1)" -v u="$(col "$v" 2)" \
+			-v s="$(col "$v" 3)" -v m="$(col "$v" 4)" -v cw="$cw" 'BEGIN {
+			printf "| %d (%d) + %d | %s | %.3f | %.3f | %.3f | %.1f | %.2f |\n", n, p, n, l, w, u, s, m / 1024, w / cw
+		}'
+	done
 done
 inns nft flush ruleset

@@ -64,7 +64,7 @@ func TestChainGroups(t *testing.T) {
 		}
 		return out
 	}
-	grouped := func(id uint32, words string, record string) []compile.Listed {
+	grouped := func(id uint64, words string, record string) []compile.Listed {
 		var out []compile.Listed
 		rs := rules(words)
 		for i, r := range rs {

@@ -39,9 +39,12 @@ func TestKernelGroupRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[uint32]string{}
+	want := map[uint64]string{}
 	var wantRules []expr.Rule
-	for id, words := range map[uint32]string{1: short, 2: longest} {
+	// (Ids of 64 bits, as Apply gives them: the high half in a TLV of its
+	// own next to the record.)
+	const shortID, longID = 1<<63 | 1, 1<<63 | 2
+	for id, words := range map[uint64]string{shortID: short, longID: longest} {
 		r, err := parse.ParseText(words, parse.Options{Family: parse.IPv6})
 		if err != nil {
 			t.Fatal(err)
@@ -67,7 +70,7 @@ func TestKernelGroupRecord(t *testing.T) {
 			tx.AddRule(expr.FamilyIP6, "t", "c", kernel.RuleSpec{Exprs: b, UserData: ud, Source: words})
 			wantRules = append(wantRules, nr)
 		}
-		if id == 2 && len(canon) <= expr.MaxUserData-2-8-2-len("from iptables")-1 {
+		if id == longID && len(canon) <= expr.MaxUserData-2-8-2-len("from iptables")-1 {
 			t.Fatalf("the longest rule's words (%d bytes) fit in the record: it is not the case this test is for", len(canon))
 		}
 	}
@@ -123,10 +126,10 @@ func TestKernelGroupRecord(t *testing.T) {
 	if wordsKept == 0 || wordsKept == len(got) {
 		t.Errorf("%d of %d records kept their words: want the short rule's to, the longest rule's not", wordsKept, len(got))
 	}
-	t.Logf("longest match: %d bytes of canonical words, %d nft rules; %d records kept their words", len(want[2]), len(got)-len(groupsOf(listed, 1)), wordsKept)
+	t.Logf("longest match: %d bytes of canonical words, %d nft rules; %d records kept their words", len(want[longID]), len(got)-len(groupsOf(listed, shortID)), wordsKept)
 }
 
-func groupsOf(ls []compile.Listed, id uint32) []compile.Listed {
+func groupsOf(ls []compile.Listed, id uint64) []compile.Listed {
 	var out []compile.Listed
 	for _, l := range ls {
 		if l.Group.ID == id {

@@ -11,8 +11,9 @@ import (
 // its comment as type 0 (a NUL-terminated string) and ignores types it does
 // not know, so ctmatch keeps its own record in a type of its own next to it.
 const (
-	udataComment = 0    // NFTNL_UDATA_RULE_COMMENT
-	udataGroup   = 0xc7 // ctmatch's group record
+	udataComment   = 0    // NFTNL_UDATA_RULE_COMMENT
+	udataGroup     = 0xc7 // ctmatch's group record
+	udataGroupHigh = 0xc8 // the high 32 bits of its group id
 	// MaxUserData is the kernel's limit on a rule's userdata
 	// (NFT_USERDATA_MAXLEN).
 	MaxUserData = 256
@@ -26,6 +27,14 @@ const (
 //	byte 6     index of this piece, from 0
 //	byte 7     number of pieces in the group
 //	bytes 8-   the canonical iptables words of the whole rule, when they fit
+//
+// A group id of more than 32 bits keeps its low 32 bits there and its high
+// 32 bits in a TLV of its own next to the record (type 0xc8, 4 bytes, big
+// endian), which readers that do not know it skip, as nft does: so a
+// ctmatch that reads only the record still finds every group whole, by the
+// low half of its id. Ids have 64 bits so that a writer can pick one no
+// other group of the chain has without reading the chain (see ctmatch's
+// Batch): 64 random bits, where 32 would collide.
 const groupVersion = 1
 
 const (
@@ -38,7 +47,7 @@ const (
 // can become several nft rules, and they are listed, counted and deleted
 // together.
 type Group struct {
-	ID    uint32 // the same for every piece of one iptables rule within a chain
+	ID    uint64 // the same for every piece of one iptables rule, and unique within its chain
 	Index int    // this piece, from 0
 	Count int    // how many pieces the rule has
 	IPv6  bool   // the words are ip6tables words
@@ -67,6 +76,9 @@ func (g Group) AppendUserData(dst []byte, comment string) ([]byte, error) {
 		return dst, err
 	}
 	used := len(out) - len(dst) // by the comment
+	if g.ID>>32 != 0 {
+		used += 2 + 4 // by the high half of the id
+	}
 	flags := byte(0)
 	if g.IPv6 {
 		flags |= groupFlagIPv6
@@ -82,9 +94,14 @@ func (g Group) AppendUserData(dst []byte, comment string) ([]byte, error) {
 		return dst, fmt.Errorf("comment of %d bytes leaves no room for ctmatch's group record", len(comment))
 	}
 	out = append(out, udataGroup, byte(n), groupVersion, flags)
-	out = binary.BigEndian.AppendUint32(out, g.ID)
+	out = binary.BigEndian.AppendUint32(out, uint32(g.ID))
 	out = append(out, byte(g.Index), byte(g.Count))
-	return append(out, words...), nil
+	out = append(out, words...)
+	if g.ID>>32 != 0 {
+		out = append(out, udataGroupHigh, 4)
+		out = binary.BigEndian.AppendUint32(out, uint32(g.ID>>32))
+	}
+	return out, nil
 }
 
 // appendComment appends nft's comment record (type 0, NUL-terminated), the
@@ -163,6 +180,7 @@ var ErrNoGroup = errors.New("no ctmatch group record")
 // group record. A rule without a record gives ErrNoGroup (with the comment).
 func ParseUserData(b []byte) (comment string, g Group, err error) {
 	found := false
+	var high uint32
 	err = walkUserData(b, func(typ byte, val []byte) error {
 		switch typ {
 		case udataComment:
@@ -175,7 +193,7 @@ func ParseUserData(b []byte) (comment string, g Group, err error) {
 				return fmt.Errorf("userdata: group record of version %d and %d bytes: not one ctmatch reads", first(val), len(val))
 			}
 			g = Group{
-				ID:    binary.BigEndian.Uint32(val[2:6]),
+				ID:    uint64(binary.BigEndian.Uint32(val[2:6])),
 				Index: int(val[6]),
 				Count: int(val[7]),
 				IPv6:  val[1]&groupFlagIPv6 != 0,
@@ -187,6 +205,11 @@ func ParseUserData(b []byte) (comment string, g Group, err error) {
 				return fmt.Errorf("userdata: group record says piece %d of %d", g.Index+1, g.Count)
 			}
 			found = true
+		case udataGroupHigh:
+			if len(val) != 4 {
+				return fmt.Errorf("userdata: the high half of a group id in %d bytes, not 4", len(val))
+			}
+			high = binary.BigEndian.Uint32(val)
 		}
 		return nil
 	})
@@ -196,6 +219,7 @@ func ParseUserData(b []byte) (comment string, g Group, err error) {
 	if !found {
 		return comment, Group{}, ErrNoGroup
 	}
+	g.ID |= uint64(high) << 32
 	return comment, g, nil
 }
 

@@ -30,6 +30,12 @@ func TestGroupUserData(t *testing.T) {
 			want: expr.Group{ID: 3, Count: 1, Words: strings.Repeat("w", 246)}, size: 256},
 		{name: "one byte too many", g: expr.Group{ID: 3, Count: 1, Words: strings.Repeat("w", 247)},
 			want: expr.Group{ID: 3, Count: 1}, size: 10},
+		{name: "a 64-bit id", g: expr.Group{ID: 1<<63 | 0x0123456789abcdef, Index: 2, Count: 3, Words: "-j ACCEPT"},
+			want: expr.Group{ID: 1<<63 | 0x0123456789abcdef, Index: 2, Count: 3, Words: "-j ACCEPT"}, size: 2 + 8 + 9 + 2 + 4},
+		{name: "a 64-bit id, exactly full", g: expr.Group{ID: 1 << 32, Count: 1, Words: strings.Repeat("w", 240)},
+			want: expr.Group{ID: 1 << 32, Count: 1, Words: strings.Repeat("w", 240)}, size: 256},
+		{name: "a 64-bit id, one byte too many", g: expr.Group{ID: 1 << 32, Count: 1, Words: strings.Repeat("w", 241)},
+			want: expr.Group{ID: 1 << 32, Count: 1}, size: 16},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := tc.g.UserData(tc.comment)
@@ -69,10 +75,34 @@ func TestGroupUserDataErrors(t *testing.T) {
 	if _, _, err := expr.ParseUserData([]byte{0, 2, 'a', 0}); !errors.Is(err, expr.ErrNoGroup) {
 		t.Errorf("userdata with only a comment: err = %v, want ErrNoGroup", err)
 	}
-	for _, bad := range [][]byte{{0xc7}, {0xc7, 9, 1}, {0xc7, 3, 1, 0, 0}, {0xc7, 8, 9, 0, 0, 0, 0, 1, 0, 1}, {0xc7, 8, 1, 0, 0, 0, 0, 1, 3, 2}} {
+	for _, bad := range [][]byte{{0xc7}, {0xc7, 9, 1}, {0xc7, 3, 1, 0, 0}, {0xc7, 8, 9, 0, 0, 0, 0, 1, 0, 1}, {0xc7, 8, 1, 0, 0, 0, 0, 1, 3, 2},
+		{0xc7, 8, 1, 0, 0, 0, 0, 1, 0, 1, 0xc8, 3, 1, 2, 3}} {
 		if _, _, err := expr.ParseUserData(bad); err == nil || errors.Is(err, expr.ErrNoGroup) {
 			t.Errorf("ParseUserData(% x): err = %v, want a parse error", bad, err)
 		}
+	}
+}
+
+// A 64-bit group id keeps its low half in the record and its high half in a
+// TLV of its own after it, which a reader that knows only the record skips:
+// such a reader still finds the group, by the low half of its id.
+func TestGroupUserDataHighID(t *testing.T) {
+	g := expr.Group{ID: 0x8000000500000007, Index: 1, Count: 2, Words: "-j ACCEPT"}
+	b, err := g.UserData("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append(append([]byte{0xc7, 8 + 9, 1, 2, 0, 0, 0, 7, 1, 2}, "-j ACCEPT"...), 0xc8, 4, 0x80, 0, 0, 5)
+	if diff := cmp.Diff(want, b); diff != "" {
+		t.Errorf("userdata (-want +got):\n%s", diff)
+	}
+	_, back, err := expr.ParseUserData(b[:len(b)-6])
+	if err != nil || back.ID != 7 || back.Index != 1 || back.Count != 2 || back.Words != "-j ACCEPT" {
+		t.Errorf("the record alone reads %+v, %v", back, err)
+	}
+	// Without a record, the high half alone is no group.
+	if _, _, err := expr.ParseUserData(b[len(b)-6:]); !errors.Is(err, expr.ErrNoGroup) {
+		t.Errorf("the high half alone: %v, want ErrNoGroup", err)
 	}
 }
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -82,7 +84,8 @@ func TestApplyReportsEveryBadLine(t *testing.T) {
 	}
 }
 
-// The heap pacer gives the garbage collector back the settings it had.
+// The heap pacer gives the garbage collector back the settings it had,
+// and paces after every collection.
 func TestHeapPacerRestores(t *testing.T) {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		t.Skip("GOGC or GOMEMLIMIT is set: the pacer stays off")
@@ -93,12 +96,84 @@ func TestHeapPacerRestores(t *testing.T) {
 	if gc := debug.SetGCPercent(-1); gc != -1 {
 		t.Errorf("GOGC %d while pacing, want off", gc)
 	}
-	p.pace()
-	if limit := debug.SetMemoryLimit(-1); limit < minHeadroom || limit >= 1<<40 {
-		t.Errorf("memory limit %d while pacing", limit)
+	// Collections until one has run the pacer (finalizers run on a
+	// goroutine of their own, after the collection).
+	for i := 0; ; i++ {
+		runtime.GC()
+		p.mu.Lock()
+		n := p.cycles
+		p.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if i == 1000 {
+			t.Fatal("1,000 collections, and the pacer never ran")
+		}
+		time.Sleep(time.Millisecond)
 	}
 	p.stop()
 	if gc, limit := debug.SetGCPercent(-1), debug.SetMemoryLimit(-1); gc != 77 || limit != 1<<40 {
 		t.Errorf("after stop: GOGC %d, limit %d; want 77 and %d", gc, limit, int64(1)<<40)
 	}
 }
+
+// While the lines move on, the collector runs when the process's memory
+// has grown by a quarter of what is live, 16 MiB at least (a memory limit);
+// from the second collection within one line on (a burst: the line reads
+// a whole chain, say), on a GC percent instead, until a line is done.
+func TestHeapPacerBursts(t *testing.T) {
+	var p heapPacer
+	type settings struct {
+		percent int
+		limit   int64
+	}
+	const mb = 1 << 20
+	for i, step := range []struct {
+		lines int64
+		live  uint64
+		want  settings
+	}{
+		{1, 4 * mb, settings{-1, 20 * mb}},
+		{300, 40 * mb, settings{-1, 56 * mb}},
+		{900, 100 * mb, settings{-1, 125 * mb}},
+		{900, 120 * mb, settings{-1, 150 * mb}}, // one collection within a line
+		{900, 160 * mb, settings{25, math.MaxInt64}},
+		{900, 20 * mb, settings{80, math.MaxInt64}},
+		{900, 1 * mb, settings{400, math.MaxInt64}},
+		{901, 100 * mb, settings{-1, 125 * mb}},
+	} {
+		percent, limit := p.next(step.lines, step.live)
+		if got := (settings{percent, limit}); got != step.want {
+			t.Errorf("step %d (%d lines, %d MiB live): %+v, want %+v", i, step.lines, step.live/mb, got, step.want)
+		}
+	}
+}
+
+// One line that makes the live heap jump, as a line that reads and groups
+// a whole chain does, gets a few collections, not one after the other for
+// all of it: here 96 MiB kept and 768 MiB of garbage, in one line.
+func TestHeapPacerOneBigLine(t *testing.T) {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		t.Skip("GOGC or GOMEMLIMIT is set: the pacer stays off")
+	}
+	p := newHeapPacer()
+	defer p.stop()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	before := ms.NumGC
+	var kept [][]byte
+	for i := 0; i < 96; i++ {
+		kept = append(kept, make([]byte, 1<<20))
+		for k := 0; k < 8*16; k++ {
+			sink = make([]byte, 64<<10)
+		}
+	}
+	runtime.ReadMemStats(&ms)
+	if n := ms.NumGC - before; n > 100 {
+		t.Errorf("%d collections for one line that keeps %d MiB", n, len(kept))
+	}
+	t.Logf("%d collections", ms.NumGC-before)
+}
+
+var sink []byte

@@ -188,11 +188,8 @@ func runRule(cmd *cobra.Command, o *ruleOptions, args []string) error {
 		ch := ctmatch.Change{Family: fam, Table: pos[1], Chain: pos[2], Rule: rule, Insert: o.insert, Index: o.index, Handle: o.handle, Source: sourceName(src, rule)}
 		// The rules of a file keep the file's order: each goes after the
 		// one before it.
-		switch {
-		case o.index != 0:
+		if o.index != 0 {
 			ch.Index = o.index + k
-		case o.insert && o.handle == 0:
-			ch.Index = k + 1
 		}
 		changes = append(changes, ch)
 	}
@@ -202,10 +199,11 @@ func runRule(cmd *cobra.Command, o *ruleOptions, args []string) error {
 	if len(changes) == 0 {
 		return nil
 	}
-	reversed := !o.insert && o.handle != 0
+	reversed := o.index == 0 && (!o.insert && o.handle != 0 || o.insert && o.handle == 0)
 	if reversed {
-		// Each goes right after the same group: in reverse, they end up in
-		// the file's order.
+		// Each goes right after the same group, or to the top: in reverse,
+		// they end up in the file's order. (At the top, the chain's groups
+		// are not needed, nor read.)
 		slices.Reverse(changes)
 	}
 	return applyChanges(cmd.Context(), cmd.OutOrStdout(), rep, &o.kernel, &o.write, changes, reversed)

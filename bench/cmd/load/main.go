@@ -92,7 +92,7 @@ func run(file, netns, table string) error {
 	tx.NoHandles() // as ctmatch apply without --echo: no echo of every rule
 	tx.AddTable(expr.FamilyIP, table, nil)
 	chains := map[string]bool{}
-	ids := map[string]uint32{}
+	ids := map[string]uint64{}
 	rules, pieces := 0, 0
 	sc := bufio.NewScanner(f)
 	for line := 0; sc.Scan(); {
