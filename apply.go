@@ -461,7 +461,7 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 			return readErr(err)
 		}
 		if !b.o.Force {
-			why, err := iptablesOwned(ctx, b.c.c, pt.t, chains, b.o.Create)
+			why, err := iptablesOwned(ctx, b.c.c, pt.t, chains)
 			if err != nil {
 				return readErr(err)
 			}
@@ -492,7 +492,10 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 			"no such chain %s in table %s (create it with --create, or with nft add chain %s)",
 			ch.Chain, object(ch.Family, ch.Table), object(ch.Family, ch.Table, ch.Chain)))
 	case pc == nil:
-		pc = b.createChain(pt, ch, ch.Chain, want, i)
+		var err error
+		if pc, err = b.createChain(pt, ch, ch.Chain, want, i); err != nil {
+			return err
+		}
 	case b.o.Create && !sameBase(pc.base, want):
 		if pc.exists {
 			return changeError(ch, i, ErrChainDiffers, fmt.Sprintf(
@@ -537,7 +540,11 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 		if err != nil {
 			return changeError(ch, i, ErrInvalidChange, err.Error())
 		}
-		b.createChain(pt, ch, v.Chain, to, i).jumpOnly = true
+		jc, err := b.createChain(pt, ch, v.Chain, to, i)
+		if err != nil {
+			return err
+		}
+		jc.jumpOnly = true
 	}
 	// The position.
 	p := len(pc.slots)
@@ -647,11 +654,20 @@ func (b *Batch) create(c Created, userdata []byte) {
 
 // createChain queues the creation of a chain of pt for change i, and plans
 // it.
-func (b *Batch) createChain(pt *plannedTable, ch *Change, name string, base *kernel.BaseChain, i int) *plannedChain {
+//
+// Without Force it refuses to add a chain to an existing table, without
+// ctmatch's ownership record, that iptables-nft reads as its own by its
+// name: iptables-nft would read the new chain, and fail on its rules.
+func (b *Batch) createChain(pt *plannedTable, ch *Change, name string, base *kernel.BaseChain, i int) (*plannedChain, error) {
+	if pt.exists && !b.o.Force && !expr.OwnedTable(pt.t.UserData) && iptablesName(pt.t.Family, pt.t.Name) {
+		e := iptablesRefusal(opOf(ch), pt.t, fmt.Sprintf("iptables-nft reads every %s table named %s, and would read the chain %s that --create adds to it", pt.t.Family, pt.t.Name, name)).(*Error)
+		e.Object, e.Source, e.Index = object(ch.Family, ch.Table, ch.Chain), ch.Source, i
+		return nil, e
+	}
 	pc := &plannedChain{family: ch.Family, table: ch.Table, name: name, base: base, baseFrom: i, baseTable: ch.tableName()}
 	pt.chains[name] = pc
 	b.create(Created{Family: ch.Family, Table: ch.Table, Chain: name, Base: base}, nil)
-	return pc
+	return pc, nil
 }
 
 // readChain reads the rules of an existing chain, once, and puts its
@@ -790,7 +806,7 @@ func (b *Batch) current(ctx context.Context) error {
 			return b.commitError(err, "")
 		}
 		if !b.o.Force {
-			if why, err := iptablesOwned(ctx, b.c.c, pt.t, chains, b.o.Create); err != nil {
+			if why, err := iptablesOwned(ctx, b.c.c, pt.t, chains); err != nil {
 				return b.commitError(err, "")
 			} else if why != "" {
 				return changed(name + " (" + why + ")")

@@ -252,9 +252,13 @@ func TestApplyIptablesTables(t *testing.T) {
 			tb.addChain("INPUT", &kernel.BaseChain{Type: "filter", Hook: kernel.HookInput, Priority: 10})
 			tb.addChain("OUTPUT", &kernel.BaseChain{Type: "route", Hook: kernel.HookOutput})
 		}},
+		// --create that creates nothing changes nothing: the chain exists.
 		{name: "base chains iptables-nft does not make, with Create", fam: expr.FamilyIP, table: "filter", chain: "input", create: true, setup: func(f *fakeConn, tb *fakeTable) {
 			tb.addChain("input", input)
-		}, refused: "iptables-nft reads every ip table named filter, and would read a chain that --create adds to it"},
+		}},
+		{name: "base chains iptables-nft does not make, a chain to create", fam: expr.FamilyIP, table: "filter", chain: "mine", create: true, setup: func(f *fakeConn, tb *fakeTable) {
+			tb.addChain("input", input)
+		}, refused: "iptables-nft reads every ip table named filter, and would read the chain mine that --create adds to it"},
 		{name: "ctmatch's own filter", fam: expr.FamilyIP, table: "filter", setup: func(f *fakeConn, tb *fakeTable) {
 			tb.t.UserData = owned
 			tb.addChain("INPUT", input)

@@ -107,7 +107,7 @@ func (c *Client) iptablesGuard(ctx context.Context, op string, f expr.Family, ta
 		if err != nil {
 			return readError(op, obj, "", -1, err)
 		}
-		why, err := iptablesOwned(ctx, c.c, t, chains, false)
+		why, err := iptablesOwned(ctx, c.c, t, chains)
 		if err != nil {
 			return readError(op, obj, "", -1, err)
 		}

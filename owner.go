@@ -119,15 +119,16 @@ func sameBase(a, b *kernel.BaseChain) bool {
 //   - has a regular chain (iptables -N makes one),
 //   - has no chain (iptables -X and -F leave the table so),
 //   - has a rule with an xt match or target in any chain (expressions
-//     "match" and "target", iptables-nft's compatibility layer), or
-//   - will get a chain: creating says --create may add one, and
-//     iptables-nft would read it.
+//     "match" and "target", iptables-nft's compatibility layer).
+//
+// (Nor does ctmatch create a chain in such a table without Force: see
+// Batch.createChain.)
 //
 // What is left is a table whose chains are all base chains iptables-nft
 // does not make (nft add chain ip filter input { type filter hook input
 // priority 0; }): iptables-nft leaves those out of its listing ("contains
 // incompatible base-chains") and is not hindered by native rules there.
-func iptablesOwned(ctx context.Context, c nfConn, t kernel.Table, chains []kernel.Chain, creating bool) (string, error) {
+func iptablesOwned(ctx context.Context, c nfConn, t kernel.Table, chains []kernel.Chain) (string, error) {
 	if expr.OwnedTable(t.UserData) || !iptablesName(t.Family, t.Name) {
 		return "", nil
 	}
@@ -154,9 +155,6 @@ func iptablesOwned(ctx context.Context, c nfConn, t kernel.Table, chains []kerne
 				return fmt.Sprintf("rule handle %d in chain %s uses an xt %s (iptables-nft's compatibility expression)", r.Handle, ch.Name, name), nil
 			}
 		}
-	}
-	if creating {
-		return fmt.Sprintf("iptables-nft reads every %s table named %s, and would read a chain that --create adds to it", t.Family, t.Name), nil
 	}
 	return "", nil
 }

@@ -142,20 +142,22 @@ func TestCLIIptablesTables(t *testing.T) {
 
 	// A table ip filter that nft made with base chains iptables-nft does
 	// not make: iptables-nft leaves them out, so ctmatch writes there
-	// without --force and iptables -S goes on working; with --create (a
-	// chain it adds would be one iptables reads) it is refused.
+	// without --force and iptables -S goes on working, with --create too
+	// when it creates nothing; a chain --create would add (one iptables
+	// reads) is refused.
 	t.Run("nft's base chains", func(t *testing.T) {
 		ns := ktest.Namespace(t, tools...)
 		bin := ctmatchCLI(t)
 		ktest.Run(t, ns, "table ip filter {\n chain input { type filter hook input priority 0; }\n}\n", "nft", "-f", "-")
 		mustCLI(t, bin, ns, "", "add", "rule", "ip", "filter", "input", "--", "-m", "conntrack", "--ctstate", "ESTABLISHED", "-j", "ACCEPT")
+		mustCLI(t, bin, ns, "", "add", "rule", "ip", "filter", "input", "--create", "--", "-m", "conntrack", "--ctstate", "RELATED", "-j", "ACCEPT")
 		show, _, err := ktest.Exec(ns, "", "iptables", "-S")
 		if err != nil || !strings.Contains(show, "# Table `filter' contains incompatible base-chains") || !strings.Contains(show, "-P INPUT ACCEPT") {
 			t.Errorf("iptables -S after a native rule in nft's base chain: %v\n%s", err, show)
 		}
 		gen, listing := rulesetState(t, ns)
 		r := runCLI(t, bin, ns, "", "add", "rule", "ip", "filter", "FOO", "--create", "--", "-m", "conntrack", "--ctstate", "NEW", "-j", "ACCEPT")
-		if !strings.Contains(r.stderr, "looks like iptables-nft's own (iptables-nft reads every ip table named filter, and would read a chain that --create adds to it)") || r.code != 1 {
+		if !strings.Contains(r.stderr, "looks like iptables-nft's own (iptables-nft reads every ip table named filter, and would read the chain FOO that --create adds to it)") || r.code != 1 {
 			t.Errorf("with --create: exit %d: %s", r.code, r.stderr)
 		}
 		unchangedSince(t, ns, "the refusal", gen, listing)
