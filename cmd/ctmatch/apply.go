@@ -488,7 +488,7 @@ func applyLine(src source, popts parse.Options, noCounter, prepare bool) (ctmatc
 	} else {
 		popts.Family = parse.IPv4
 	}
-	rule, err := compileRule(source{file: src.file, line: src.line, text: words}, popts, fam, ipv6, noCounter, "apply lines")
+	rule, err := compileRule(source{pos: src.pos, text: words}, popts, fam, ipv6, noCounter, "apply lines")
 	if err != nil {
 		var pe *parse.Error
 		if errors.As(err, &pe) {
@@ -512,7 +512,7 @@ func applyLine(src source, popts parse.Options, noCounter, prepare bool) (ctmatc
 	if ch.Prepared == nil {
 		ch.Rule, canon = rule, ctmatch.Words(rule.Source)
 	}
-	ch.Source = src.file + ":" + strconv.Itoa(src.line) + ": " + canon
+	ch.Source = src.pos.String() + ": " + canon
 	return ch, nil
 }
 

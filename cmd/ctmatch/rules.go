@@ -278,8 +278,8 @@ func compileRule(src source, popts parse.Options, fam expr.Family, ipv6, noCount
 
 // sourceName names a rule in kernel errors: FILE:LINE: words, or the words.
 func sourceName(src source, r *ctmatch.Rule) string {
-	if src.file != "" {
-		return fmt.Sprintf("%s:%d: %s", src.file, src.line, ctmatch.Words(r.Source))
+	if src.pos.File != "" {
+		return src.pos.String() + ": " + ctmatch.Words(r.Source)
 	}
 	return ""
 }
@@ -475,5 +475,5 @@ func errorSource(err error) source {
 		return source{}
 	}
 	n, _ := strconv.Atoi(m[2])
-	return source{file: m[1], line: n}
+	return source{pos: parse.Position{File: m[1], Line: n}}
 }
