@@ -21,6 +21,7 @@ import (
 	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/parse"
+	"github.com/ctmatch/ctmatch/script"
 )
 
 // wordsFlags are the flags of every command that reads iptables words.
@@ -224,7 +225,7 @@ func (f *wordsFlags) eachLine(cmd *cobra.Command, yield func(source) bool) error
 			src.err = &lineError{col: len(buf) + 1, msg: "the file ends in the middle of this line (no newline after it): it may have been cut short, so nothing of it is used; end the file with a newline"}
 		default:
 			line := strings.TrimSuffix(string(buf), "\r")
-			if t := strings.TrimSpace(line); t == "" || strings.HasPrefix(t, "#") {
+			if script.Blank(line) {
 				continue
 			}
 			src.text = line
