@@ -1,14 +1,11 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ctmatch/ctmatch"
-	"github.com/ctmatch/ctmatch/parse"
+	"github.com/ctmatch/ctmatch/script"
 )
 
 type applyOptions struct {
@@ -120,7 +117,14 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 	pacer := newHeapPacer()
 	defer pacer.stop()
 	translate := func(src source) (ctmatch.Change, error) {
-		return applyLine(src, popts, o.noCounter, !o.write.echo)
+		if src.err != nil {
+			return ctmatch.Change{}, src.err
+		}
+		l, err := script.ReadLine(src.text, src.pos, popts)
+		if err != nil {
+			return ctmatch.Change{}, err
+		}
+		return lineChange(l, o.noCounter, !o.write.echo)
 	}
 	readErr := forEachInOrder(func(yield func(source) bool) error { return o.words.eachLine(cmd, yield) }, translate,
 		func(src source, ch ctmatch.Change, err error) {
@@ -338,169 +342,14 @@ func forEachInOrder(read func(yield func(source) bool) error, work func(source) 
 	return readErr
 }
 
-// lineToken is a word of an apply line and where it starts.
-type lineToken struct {
-	s   string
-	pos int
-}
-
-// fields splits s into words separated by blanks, up to the first "--"
-// (included): what follows it is the rule's words.
-func fields(s string) []lineToken {
-	out := make([]lineToken, 0, 12)
-	for i := 0; i < len(s); {
-		if s[i] == ' ' || s[i] == '\t' {
-			i++
-			continue
-		}
-		j := i
-		for j < len(s) && s[j] != ' ' && s[j] != '\t' {
-			j++
-		}
-		out = append(out, lineToken{s[i:j], i})
-		if s[i:j] == "--" {
-			break
-		}
-		i = j
-	}
-	return out
-}
-
-// applyLine reads one line of an apply file into a change; with prepare,
-// the change holds its rule lowered (Change.Prepared), not the rule.
-func applyLine(src source, popts parse.Options, noCounter, prepare bool) (ctmatch.Change, error) {
-	if src.err != nil {
-		return ctmatch.Change{}, src.err
-	}
-	line := src.text
-	bad := func(t lineToken, format string, args ...any) error {
-		return &parse.Error{Pos: parse.Pos(t.pos), Word: t.s, Text: line, Kind: parse.Invalid, Msg: fmt.Sprintf(format, args...)}
-	}
-	toks := fields(line)
-	dash := -1
-	for i, t := range toks {
-		if t.s == "--" {
-			dash = i
-			break
-		}
-	}
-	head := toks
-	if dash >= 0 {
-		head = toks[:dash]
-	}
-	end := lineToken{pos: len(line)}
-	at := func(i int) lineToken {
-		if i < len(head) {
-			return head[i]
-		}
-		if dash >= 0 {
-			return toks[dash]
-		}
-		return end
-	}
-	var ch ctmatch.Change
-	switch v := at(0); v.s {
-	case "add":
-	case "insert":
-		ch.Insert = true
-	default:
-		return ch, bad(v, "expected add or insert, found %s", quoteWord(v.s))
-	}
-	if v := at(1); v.s != "rule" {
-		return ch, bad(v, "expected \"rule\" after %s, found %s", head[0].s, quoteWord(v.s))
-	}
-	if len(head) < 5 {
-		names := []string{"FAMILY", "TABLE", "CHAIN"}
-		return ch, bad(at(len(head)), "expected %s, found %s (a line reads: %s rule FAMILY TABLE CHAIN -- WORDS)", names[len(head)-2], quoteWord(at(len(head)).s), head[0].s)
-	}
-	fam, err := parseFamily(head[2].s)
+// lineChange is the change an apply line asks for; with prepare, the change
+// holds its rule lowered (Change.Prepared), not the rule.
+func lineChange(l *script.Line, noCounter, prepare bool) (ctmatch.Change, error) {
+	rule, err := ctmatch.Compile(l.Rule, ctmatch.Options{Table: l.Family, IPv6: l.IPv6, NoCounter: noCounter || l.NoCounter})
 	if err != nil {
-		return ch, bad(head[2], "unknown table family %q: expected ip, ip6 or inet", head[2].s)
+		return ctmatch.Change{}, l.WordsError(err)
 	}
-	ch.Family, ch.Table, ch.Chain = fam, head[3].s, head[4].s
-	var v4, v6, hasIndex, hasHandle bool
-	for i := 5; i < len(head); i++ {
-		t := head[i]
-		name, val, hasVal := strings.Cut(t.s, "=")
-		switch name {
-		case "-4", "-6", "--no-counter":
-			if hasVal {
-				return ch, bad(t, "%s takes no value", name)
-			}
-			v4, v6 = v4 || name == "-4", v6 || name == "-6"
-			noCounter = noCounter || name == "--no-counter"
-		case "--index", "--handle":
-			vt := lineToken{val, t.pos + len(name) + 1}
-			if !hasVal {
-				if i+1 >= len(head) {
-					return ch, bad(at(i+1), "%s needs a number", name)
-				}
-				i++
-				vt = head[i]
-			}
-			n, err := strconv.ParseUint(vt.s, 10, 63)
-			if err != nil || n == 0 {
-				what := "a group number, from 1"
-				if name == "--handle" {
-					what = "a rule handle, from 1"
-				}
-				return ch, bad(vt, "bad %s %s: expected %s", name, quoteWord(vt.s), what)
-			}
-			if name == "--index" {
-				hasIndex, ch.Index = true, int(n)
-			} else {
-				hasHandle, ch.Handle = true, n
-			}
-			if hasIndex && hasHandle {
-				return ch, bad(t, "--index and --handle cannot be used together")
-			}
-		default:
-			if strings.HasPrefix(t.s, "-") {
-				return ch, bad(t, "unknown option %s: expected --index N, --handle H, -4, -6, --no-counter or \"--\" before the iptables words", quoteWord(t.s))
-			}
-			return ch, bad(t, "unexpected %s after the chain: the iptables words go after \"--\"", quoteWord(t.s))
-		}
-	}
-	if dash < 0 {
-		return ch, bad(end, "expected \"--\" and the iptables words")
-	}
-	if v4 && v6 {
-		return ch, bad(toks[dash], "-4 and -6 cannot be used together")
-	}
-	ipv6, err := wordsFamily(fam, v4, v6)
-	if err != nil {
-		var ee *exitError
-		if errors.As(err, &ee) {
-			return ch, bad(head[2], "%v", ee.err)
-		}
-		return ch, err
-	}
-	off := toks[dash].pos + 2
-	for off < len(line) && (line[off] == ' ' || line[off] == '\t') {
-		off++
-	}
-	words := line[off:]
-	if strings.TrimSpace(words) == "" {
-		return ch, bad(end, "no iptables words after \"--\"")
-	}
-	if ipv6 {
-		popts.Family = parse.IPv6
-	} else {
-		popts.Family = parse.IPv4
-	}
-	rule, err := compileRule(source{file: src.file, line: src.line, text: words}, popts, fam, ipv6, noCounter, "apply lines")
-	if err != nil {
-		var pe *parse.Error
-		if errors.As(err, &pe) {
-			// Positions are into the words: make them positions into the
-			// line.
-			shifted := *pe
-			shifted.Pos += parse.Pos(off)
-			shifted.Text = line
-			return ch, &shifted
-		}
-		return ch, err
-	}
+	ch := ctmatch.Change{Family: l.Family, Table: l.Table, Chain: l.Chain, Insert: l.Op == script.Insert, Index: l.Index, Handle: l.Handle}
 	canon := ""
 	if prepare {
 		// Lowered now, the rule's parse and nft rules can go. (A rule that
@@ -512,14 +361,6 @@ func applyLine(src source, popts parse.Options, noCounter, prepare bool) (ctmatc
 	if ch.Prepared == nil {
 		ch.Rule, canon = rule, ctmatch.Words(rule.Source)
 	}
-	ch.Source = src.file + ":" + strconv.Itoa(src.line) + ": " + canon
+	ch.Source = l.Pos.String() + ": " + canon
 	return ch, nil
-}
-
-// quoteWord writes a word for a message: quoted, or "the end of the line".
-func quoteWord(s string) string {
-	if s == "" {
-		return "the end of the line"
-	}
-	return strconv.Quote(s)
 }

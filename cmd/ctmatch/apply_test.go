@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ctmatch/ctmatch"
+	"github.com/ctmatch/ctmatch/parse"
 )
 
 // forEachInOrder gives every result, in the order of the sources, however
@@ -24,34 +25,34 @@ func TestForEachInOrder(t *testing.T) {
 	for _, readErr := range []error{nil, errRead} {
 		read := func(yield func(source) bool) error {
 			for i := range n {
-				if !yield(source{line: i, text: strconv.Itoa(i)}) {
+				if !yield(source{pos: parse.Position{Line: i}, text: strconv.Itoa(i)}) {
 					return nil
 				}
 			}
 			return readErr
 		}
 		work := func(src source) (ctmatch.Change, error) {
-			if src.line%7 == 0 {
+			if src.pos.Line%7 == 0 {
 				time.Sleep(10 * time.Microsecond) // finish out of order
 			}
-			if src.line%100 == 99 {
-				return ctmatch.Change{}, fmt.Errorf("line %d", src.line)
+			if src.pos.Line%100 == 99 {
+				return ctmatch.Change{}, fmt.Errorf("line %d", src.pos.Line)
 			}
 			return ctmatch.Change{Table: src.text}, nil
 		}
 		next := 0
 		err := forEachInOrder(read, work, func(src source, ch ctmatch.Change, err error) {
-			if src.line != next {
-				t.Fatalf("got line %d, want %d", src.line, next)
+			if src.pos.Line != next {
+				t.Fatalf("got line %d, want %d", src.pos.Line, next)
 			}
 			next++
 			switch {
-			case src.line%100 == 99:
-				if err == nil || err.Error() != fmt.Sprintf("line %d", src.line) {
-					t.Errorf("line %d: error %v", src.line, err)
+			case src.pos.Line%100 == 99:
+				if err == nil || err.Error() != fmt.Sprintf("line %d", src.pos.Line) {
+					t.Errorf("line %d: error %v", src.pos.Line, err)
 				}
 			case err != nil || ch.Table != src.text:
-				t.Errorf("line %d: change %q, error %v", src.line, ch.Table, err)
+				t.Errorf("line %d: change %q, error %v", src.pos.Line, ch.Table, err)
 			}
 		})
 		if next != n || err != readErr {

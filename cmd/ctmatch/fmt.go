@@ -77,7 +77,7 @@ func runFmt(cmd *cobra.Command, o *fmtOptions, srcs sourceSeq) error {
 			return out.err == nil
 		}
 		if o.output == "ast" {
-			ast.rule(src.line, r)
+			ast.rule(src.pos.Line, r)
 		} else {
 			fmt.Fprintln(out, r.String())
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/parse"
+	"github.com/ctmatch/ctmatch/script"
 )
 
 // wordsFlags are the flags of every command that reads iptables words.
@@ -43,9 +44,8 @@ func (f *wordsFlags) bind(cmd *cobra.Command) {
 // source is one rule to read: argv words, or a line of text; or a line of
 // a file that could not be read as one (err).
 type source struct {
-	file string // "" for the command line
-	line int    // 1-based line in file
-	text string // the rule text, when the rule is text
+	pos  parse.Position // the line of a file (no column); the zero Position for the command line
+	text string         // the rule text, when the rule is text
 	args []string
 	argv bool
 	err  error // the line's *lineError: the line is not there to read
@@ -217,7 +217,7 @@ func (f *wordsFlags) eachLine(cmd *cobra.Command, yield func(source) bool) error
 		if !ended && !long && len(buf) == 0 {
 			return nil // the end of the file, after a newline (or an empty file)
 		}
-		src := source{file: name, line: n}
+		src := source{pos: parse.Position{File: name, Line: n}}
 		switch {
 		case long:
 			src.err = &lineError{msg: fmt.Sprintf("line longer than %d MiB: ctmatch reads lines of at most %d bytes", maxLine>>20, maxLine)}
@@ -225,7 +225,7 @@ func (f *wordsFlags) eachLine(cmd *cobra.Command, yield func(source) bool) error
 			src.err = &lineError{col: len(buf) + 1, msg: "the file ends in the middle of this line (no newline after it): it may have been cut short, so nothing of it is used; end the file with a newline"}
 		default:
 			line := strings.TrimSuffix(string(buf), "\r")
-			if t := strings.TrimSpace(line); t == "" || strings.HasPrefix(t, "#") {
+			if script.Blank(line) {
 				continue
 			}
 			src.text = line
@@ -430,7 +430,7 @@ func (r *reporter) print(src source, p problem) {
 			Kind    string `json:"kind"`
 			Object  string `json:"object,omitempty"`
 			Hint    string `json:"hint,omitempty"`
-		}{src.file, src.line, p.col, p.word, p.msg, p.kind, p.object, p.hint}
+		}{src.pos.File, src.pos.Line, p.col, p.word, p.msg, p.kind, p.object, p.hint}
 		// One object per line; SetEscapeHTML(false) keeps "<stdin>" and
 		// rule text readable instead of "\u003cstdin\u003e".
 		enc := json.NewEncoder(r.w)
@@ -443,14 +443,12 @@ func (r *reporter) print(src source, p problem) {
 	if p.hint != "" {
 		detail += "\n  " + p.hint
 	}
+	// FILE:LINE:COL, FILE:LINE (no column) or col N (the command line).
+	at := src.pos
+	at.Col = col
 	var where string
-	switch {
-	case src.file != "" && col > 0:
-		where = fmt.Sprintf("%s:%d:%d: ", src.file, src.line, col)
-	case src.file != "":
-		where = fmt.Sprintf("%s:%d: ", src.file, src.line)
-	case col > 0:
-		where = fmt.Sprintf("col %d: ", col)
+	if at.IsValid() {
+		where = at.String() + ": "
 	}
 	fmt.Fprintf(r.w, "ctmatch: %s%s\n", where, msg)
 	if detail != "" {

@@ -16,6 +16,7 @@ import (
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/kernel"
 	"github.com/ctmatch/ctmatch/parse"
+	"github.com/ctmatch/ctmatch/script"
 )
 
 // ruleOptions are the flags of add rule and insert rule.
@@ -243,17 +244,16 @@ func (d decimal[T]) Type() string { return "int" }
 // wordsFamily decides whether the words are ip6tables words: -6, or a table
 // of family ip6.
 func wordsFamily(fam expr.Family, v4, v6 bool) (bool, error) {
-	switch {
-	case fam == expr.FamilyIP && v6:
-		return false, usageError("an ip table takes iptables words: leave out -6, or write into an ip6 or inet table")
-	case fam == expr.FamilyIP6 && v4:
-		return false, usageError("an ip6 table takes ip6tables words: leave out -4, or write into an ip or inet table")
+	ipv6, err := script.WordsFamily(fam, v4, v6)
+	if err != nil {
+		return false, usageError("%v", err)
 	}
-	return v6 || fam == expr.FamilyIP6, nil
+	return ipv6, nil
 }
 
-// compileRule parses and translates one rule for add rule, insert rule and
-// apply: the words carry no -A or -I.
+// compileRule parses and translates one rule for add rule and insert rule
+// (command names them in messages): the words carry no -A or -I. (apply
+// reads its lines with script.ReadLine.)
 func compileRule(src source, popts parse.Options, fam expr.Family, ipv6, noCounter bool, command string) (*ctmatch.Rule, error) {
 	r, err := src.parse(popts)
 	if err != nil && r == nil {
@@ -261,14 +261,8 @@ func compileRule(src source, popts parse.Options, fam expr.Family, ipv6, noCount
 	}
 	// (With an Unsupported error, r is what was read: -A among the words
 	// outweighs it.)
-	if c := r.Command; c != nil {
-		hint := "give only -t, the matches and the target after \"--\""
-		if c.Index > 0 {
-			hint += fmt.Sprintf("; the position is insert rule's --index %d", c.Index)
-		}
-		return nil, &parse.Error{Pos: c.Pos(), Text: r.Text, Word: r.Text[c.Pos():c.End()], Kind: parse.Invalid,
-			Msg:  fmt.Sprintf("%s %s among the words: in %s the chain is the positional CHAIN", c.Op, c.Chain, command),
-			Hint: hint}
+	if err := script.CheckWords(r, command); err != nil {
+		return nil, err
 	}
 	if err != nil {
 		return nil, err
@@ -278,8 +272,8 @@ func compileRule(src source, popts parse.Options, fam expr.Family, ipv6, noCount
 
 // sourceName names a rule in kernel errors: FILE:LINE: words, or the words.
 func sourceName(src source, r *ctmatch.Rule) string {
-	if src.file != "" {
-		return fmt.Sprintf("%s:%d: %s", src.file, src.line, ctmatch.Words(r.Source))
+	if src.pos.File != "" {
+		return src.pos.String() + ": " + ctmatch.Words(r.Source)
 	}
 	return ""
 }
@@ -475,5 +469,5 @@ func errorSource(err error) source {
 		return source{}
 	}
 	n, _ := strconv.Atoi(m[2])
-	return source{file: m[1], line: n}
+	return source{pos: parse.Position{File: m[1], Line: n}}
 }

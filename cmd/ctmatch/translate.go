@@ -113,7 +113,7 @@ func runTranslate(cmd *cobra.Command, o *translateOptions, copts ctmatch.Options
 	out := &stickyWriter{w: cmd.OutOrStdout()}
 	rep := &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}
 	readErr := srcs(func(src source) bool {
-		if src.file != "" && src.err == nil && isSaveLine(src.text) {
+		if src.pos.File != "" && src.err == nil && isSaveLine(src.text) {
 			rep.report(src, fmt.Errorf("this looks like an iptables-save file: translating iptables-save files is not supported yet (give one rule per line)"))
 			return false
 		}
