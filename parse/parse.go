@@ -342,7 +342,20 @@ func (p *parser) unsupportedOption(w word, neg *word, spec *optSpec, name string
 			if s2 == nil {
 				return p.errorf(w, "unknown option \"-%s\" in %q", rest[:1], w.val)
 			}
+			if s2.listing && p.listing == nil {
+				p.listing = &p.words[p.i-1]
+			}
 			if s2.args > 0 || s2.optArgs > 0 || s2.frame != frameNone {
+				// The last letter of the word takes the next word as its
+				// value ("-vp tcp"); what follows may be options of an
+				// extension it loads.
+				if rest[1:] == "" && (s2.args > 0 || s2.frame != frameNone) {
+					if p.i == len(p.words) {
+						return p.endError("expected a value after -%s in %s", rest[:1], w.val)
+					}
+					p.i++
+				}
+				p.foreign = true
 				break
 			}
 		}

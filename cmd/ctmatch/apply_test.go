@@ -174,7 +174,15 @@ func TestHeapPacerOneBigLine(t *testing.T) {
 	if n := ms.NumGC - before; n > 100 {
 		t.Errorf("%d collections for one line that keeps %d MiB", n, len(kept))
 	}
-	t.Logf("%d collections", ms.NumGC-before)
+	// The line lasted many collections: some of them were paced as in a
+	// burst (without that the count above is still below 100).
+	p.mu.Lock()
+	bursts := p.bursts
+	p.mu.Unlock()
+	if bursts == 0 {
+		t.Errorf("no collection paced as in a burst through one line of %d collections", ms.NumGC-before)
+	}
+	t.Logf("%d collections, %d in a burst", ms.NumGC-before, bursts)
 }
 
 var sink []byte

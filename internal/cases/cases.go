@@ -507,6 +507,8 @@ var Invalid = []InvalidCase{
 	{"mixed/line-numbers-with-insert", v4, "-m conntrack --ctstate NEW " + Marker + "--line-numbers -I INPUT", "illegal option --line-numbers with -I"},
 	{"mixed/wait-interval-without-wait", v4, "-A INPUT " + Marker + "-W 5 -m conntrack --ctstate NEW", "-W goes only with -w"},
 	{"mixed/short-options-in-one-word", v4, "-A INPUT " + Marker + "-vq -m conntrack --ctstate NEW", `unknown option "-q" in "-vq"`},
+	{"mixed/numeric-after-verbose-in-one-word", v4, "-A INPUT " + Marker + "-vn -m conntrack --ctstate NEW", "illegal option -vn with -A"},
+	{"mixed/protocol-last-in-one-word-without-value", v4, "-A INPUT -m conntrack --ctstate NEW -vp" + Marker, "expected a value after -p in -vp"},
 	{"mixed/snat-then-bad-state", v4, "-t nat -A POSTROUTING -m conntrack -s 10.0.0.0/24 -o eth0 -j SNAT --ctstate " + Marker + "BOGUS --to-source 144.76.28.6", `unknown conntrack state "BOGUS"`},
 }
 
@@ -539,6 +541,9 @@ var Unsupported = []InvalidCase{
 	{"multiport-then-conntrack", v4, "-A INPUT " + Marker + "-p tcp -m multiport --dports 22,80 -m conntrack -j ACCEPT --ctstate NEW", "-p is valid iptables"},
 	{"recent-set", v4, "-A INPUT -m " + Marker + "recent --set --name x -m conntrack --ctstate NEW", "match -m recent is valid iptables"},
 	{"verbose-twice-in-one-word", v4, "-A INPUT " + Marker + "-vv -m conntrack --ctstate NEW", "-v is valid iptables"},
+	{"protocol-after-verbose-in-one-word", v4, "-A INPUT -m conntrack --ctstate NEW " + Marker + "-vp tcp -j ACCEPT", "-v is valid iptables"},
+	{"source-after-verbose-in-one-word", v4, "-A INPUT " + Marker + "-vs 10.0.0.1 -m conntrack --ctstate NEW", "-v is valid iptables"},
+	{"match-after-verbose-in-one-word", v4, "-A INPUT " + Marker + "-vm comment --comment x -m conntrack --ctstate NEW", "-v is valid iptables"},
 	{"wait-with-value", v4, "-A INPUT " + Marker + "-w 5 -m conntrack --ctstate NEW", "-w is valid iptables"},
 	{"wait-interval-with-wait", v4, "-A INPUT " + Marker + "-W 5 -w -m conntrack --ctstate NEW", "-W is valid iptables"},
 	{"fragment-negated", v4, "-A INPUT ! " + Marker + "-f -m conntrack --ctstate NEW", "-f is valid iptables"},
