@@ -49,7 +49,7 @@ type Error struct {
 	// Unit is what More and Others count, in the singular: "change" (one
 	// message of the transaction: a table, a chain or one nft rule) when
 	// empty. A caller that knows what its user wrote counts in that
-	// instead (ctmatch.Batch counts iptables rules).
+	// instead (firewall.Batch counts iptables rules).
 	Unit string
 	// Where is the part of the request the kernel's extended ACK pointed at,
 	// such as "table", "chain" or "expression 3 (ct)"; empty when unknown.

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ctmatch/ctmatch"
+	"github.com/ctmatch/ctmatch/firewall"
 )
 
 // forEachInOrder gives every result, in the order of the sources, however
@@ -30,17 +30,17 @@ func TestForEachInOrder(t *testing.T) {
 			}
 			return readErr
 		}
-		work := func(src source) (ctmatch.Change, error) {
+		work := func(src source) (firewall.Change, error) {
 			if src.line%7 == 0 {
 				time.Sleep(10 * time.Microsecond) // finish out of order
 			}
 			if src.line%100 == 99 {
-				return ctmatch.Change{}, fmt.Errorf("line %d", src.line)
+				return firewall.Change{}, fmt.Errorf("line %d", src.line)
 			}
-			return ctmatch.Change{Table: src.text}, nil
+			return firewall.Change{Table: src.text}, nil
 		}
 		next := 0
-		err := forEachInOrder(read, work, func(src source, ch ctmatch.Change, err error) {
+		err := forEachInOrder(read, work, func(src source, ch firewall.Change, err error) {
 			if src.line != next {
 				t.Fatalf("got line %d, want %d", src.line, next)
 			}

@@ -18,8 +18,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/firewall"
 	"github.com/ctmatch/ctmatch/parse"
 )
 
@@ -492,15 +492,15 @@ func (f *kernelFlags) validate() error {
 	return nil
 }
 
-// dialClient is ctmatch.Dial; tests replace it to see that nothing dials.
-var dialClient = ctmatch.Dial
+// dialClient is firewall.Dial; tests replace it to see that nothing dials.
+var dialClient = firewall.Dial
 
 // dial connects to nf_tables in the namespace --netns names.
-func (f *kernelFlags) dial(ctx context.Context) (*ctmatch.Client, error) {
+func (f *kernelFlags) dial(ctx context.Context) (*firewall.Client, error) {
 	if err := f.validate(); err != nil {
 		return nil, err
 	}
-	c, err := dialClient(ctx, ctmatch.DialOptions{NetNS: f.netns})
+	c, err := dialClient(ctx, firewall.DialOptions{NetNS: f.netns})
 	if err != nil {
 		return nil, systemError(err)
 	}

@@ -1,4 +1,4 @@
-package ctmatch
+package firewall
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/kernel"
 	"github.com/ctmatch/ctmatch/parse"
@@ -37,7 +38,7 @@ type Change struct {
 	// compiled for a table of Family (Options.Table). Its -t word picks the
 	// base chain that ApplyOptions.Create makes for a chain named like an
 	// iptables built-in chain.
-	Rule *Rule
+	Rule *ctmatch.Rule
 	// Prepared may stand for Rule (which is then nil): the same rule made
 	// ready ahead of time with Prepare, so that a caller writing many rules
 	// need not keep every parsed rule and its nft rules until Apply. The
@@ -76,11 +77,11 @@ type preparedPiece struct {
 
 // Prepare lowers r for Change.Prepared. r is not kept: the caller may drop
 // it.
-func Prepare(r *Rule) (*Prepared, error) {
+func Prepare(r *ctmatch.Rule) (*Prepared, error) {
 	if r == nil || r.Source == nil {
 		return nil, errors.New("no rule")
 	}
-	p := &Prepared{table: r.Table, ipv6: r.Family == parse.IPv6, tableName: r.Source.TableName(), words: Words(r.Source),
+	p := &Prepared{table: r.Table, ipv6: r.Family == parse.IPv6, tableName: r.Source.TableName(), words: ctmatch.Words(r.Source),
 		pieces: make([]preparedPiece, len(r.Rules))}
 	for k, nr := range r.Rules {
 		b, err := nr.Lower(r.Table)
@@ -118,7 +119,7 @@ func (ch *Change) words() string {
 	if ch.Rule == nil {
 		return ch.Prepared.words
 	}
-	return Words(ch.Rule.Source)
+	return ctmatch.Words(ch.Rule.Source)
 }
 
 func (ch *Change) pieces() int {
@@ -1075,16 +1076,4 @@ func opOf(ch *Change) string {
 
 func changeError(ch *Change, i int, kind error, reason string) error {
 	return &Error{Op: opOf(ch), Object: object(ch.Family, ch.Table, ch.Chain), Source: ch.Source, Index: i, Err: kind, Reason: reason}
-}
-
-// Words returns the canonical iptables words of a rule without its
-// counters, -t, -A and -I: the matches and the target, as a group record
-// keeps them and list -o iptables prints them after "-A CHAIN".
-func Words(r *parse.Rule) string {
-	if r == nil {
-		return ""
-	}
-	c := *r
-	c.Table, c.Command, c.Counters = nil, nil, nil
-	return strings.TrimSpace(c.String())
 }

@@ -1,4 +1,4 @@
-package ctmatch
+package firewall
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/mdlayher/netlink"
 
+	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/internal/nftwire"
 	"github.com/ctmatch/ctmatch/kernel"
@@ -18,9 +19,9 @@ import (
 )
 
 // translate compiles words for a table of family f, or fails the test.
-func translate(t testing.TB, f expr.Family, words string) *Rule {
+func translate(t testing.TB, f expr.Family, words string) *ctmatch.Rule {
 	t.Helper()
-	r, err := Translate(words, Options{Table: f, IPv6: f == expr.FamilyIP6})
+	r, err := ctmatch.Translate(words, ctmatch.Options{Table: f, IPv6: f == expr.FamilyIP6})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +29,7 @@ func translate(t testing.TB, f expr.Family, words string) *Rule {
 }
 
 // lowered returns the wire expressions of r's nft rules.
-func lowered(t testing.TB, r *Rule) [][]byte {
+func lowered(t testing.TB, r *ctmatch.Rule) [][]byte {
 	t.Helper()
 	w, err := r.Wire()
 	if err != nil {
@@ -359,7 +360,7 @@ func TestApplyPositions(t *testing.T) {
 	g1 := translate(t, fam, "-m conntrack --ctstate NEW,DNAT -j ACCEPT")
 	var g1Handles []uint64
 	for i, b := range lowered(t, g1) {
-		ud, _ := expr.Group{ID: 3, Index: i, Count: 2, Words: Words(g1.Source)}.UserData("")
+		ud, _ := expr.Group{ID: 3, Index: i, Count: 2, Words: ctmatch.Words(g1.Source)}.UserData("")
 		g1Handles = append(g1Handles, f.addRule(ch, b, ud, nil))
 	}
 	f.addRule(ch, lowered(t, translate(t, fam, "-m conntrack --ctstate INVALID -j DROP"))[0], nil, nil)
@@ -507,8 +508,8 @@ func TestDelete(t *testing.T) {
 		if diff := cmp.Diff(step.gone, res.Handles); diff != "" {
 			t.Errorf("delete handle %d (-want +got):\n%s", step.handle, diff)
 		}
-		if Words(res.Rule) != step.words {
-			t.Errorf("delete handle %d: rule %q, want %q", step.handle, Words(res.Rule), step.words)
+		if ctmatch.Words(res.Rule) != step.words {
+			t.Errorf("delete handle %d: rule %q, want %q", step.handle, ctmatch.Words(res.Rule), step.words)
 		}
 		ch = f.table(fam, "fw").chain("in")
 		for _, r := range ch.rules {
@@ -569,7 +570,7 @@ func TestListWithoutRecords(t *testing.T) {
 	}
 	var got []string
 	for _, g := range l.Tables[0].Chains[0].Groups {
-		got = append(got, fmt.Sprintf("%s %v %s %+v", Words(g.Rule), g.Handles(), g.Pieces[0].Comment, *g.Counter))
+		got = append(got, fmt.Sprintf("%s %v %s %+v", ctmatch.Words(g.Rule), g.Handles(), g.Pieces[0].Comment, *g.Counter))
 	}
 	want := []string{
 		"-m conntrack --ctstate NEW -j ACCEPT [101] rule 0 {Packets:1 Bytes:100}",
@@ -590,15 +591,15 @@ func TestList(t *testing.T) {
 	ch := tb.addChain("input", &kernel.BaseChain{Type: "filter", Hook: kernel.HookInput})
 	r := translate(t, fam, "-m conntrack --ctstate NEW,DNAT -j ACCEPT")
 	for i, b := range lowered(t, r) {
-		ud, _ := expr.Group{ID: 1, Index: i, Count: 2, Words: Words(r.Source)}.UserData("")
+		ud, _ := expr.Group{ID: 1, Index: i, Count: 2, Words: ctmatch.Words(r.Source)}.UserData("")
 		f.addRule(ch, b, ud, &kernel.Counter{Packets: uint64(3 + i), Bytes: uint64(300 + 100*i)})
 	}
 	f.addRule(ch, xtRule(), nil, nil)
-	r6, err := Translate("-m conntrack --ctorigsrc 2001:db8::/32 -j DROP", Options{Table: fam, IPv6: true, NoCounter: true})
+	r6, err := ctmatch.Translate("-m conntrack --ctorigsrc 2001:db8::/32 -j DROP", ctmatch.Options{Table: fam, IPv6: true, NoCounter: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ud, _ := expr.Group{ID: 2, Count: 1, IPv6: true, Words: Words(r6.Source)}.UserData("")
+	ud, _ := expr.Group{ID: 2, Count: 1, IPv6: true, Words: ctmatch.Words(r6.Source)}.UserData("")
 	f.addRule(ch, lowered(t, r6)[0], ud, nil)
 	f.addTable(expr.Family(7), "br", nil) // a bridge table: not listed
 
@@ -722,7 +723,7 @@ func TestWords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := Words(r), "-m state --state NEW -m conntrack --ctstate ESTABLISHED -j ACCEPT"; got != want {
+	if got, want := ctmatch.Words(r), "-m state --state NEW -m conntrack --ctstate ESTABLISHED -j ACCEPT"; got != want {
 		t.Errorf("Words = %q, want %q", got, want)
 	}
 	if r.Command == nil || r.Table == nil {
@@ -744,7 +745,7 @@ func TestListOneMatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g := l.Tables[0].Chains[0].Groups; len(g) != 1 || Words(g[0].Rule) != words {
+	if g := l.Tables[0].Chains[0].Groups; len(g) != 1 || ctmatch.Words(g[0].Rule) != words {
 		t.Errorf("listed %+v, want %q", g, words)
 	}
 
@@ -755,7 +756,7 @@ func TestListOneMatch(t *testing.T) {
 		pieces = append(pieces, Piece{Rule: r, Raised: true})
 	}
 	if got := oneMatch(two.Source, parse.IPv4, fam, pieces); got != two.Source {
-		t.Errorf("oneMatch merged %q into %q", Words(two.Source), Words(got))
+		t.Errorf("oneMatch merged %q into %q", ctmatch.Words(two.Source), ctmatch.Words(got))
 	}
 }
 
@@ -769,7 +770,7 @@ func TestListOneMatch(t *testing.T) {
 func placement(t testing.TB, fam expr.Family, g1Last uint64) (changes []Change, want []string) {
 	two := translate(t, fam, "-m conntrack ! --ctstate SNAT -j ACCEPT") // two pieces
 	one := translate(t, fam, "-m conntrack --ctstate NEW")
-	c := func(r *Rule, insert bool, index int, handle uint64) Change {
+	c := func(r *ctmatch.Rule, insert bool, index int, handle uint64) Change {
 		return Change{Family: fam, Table: "fw", Chain: "in", Rule: r, Insert: insert, Index: index, Handle: handle}
 	}
 	changes = []Change{
@@ -794,7 +795,7 @@ func placement(t testing.TB, fam expr.Family, g1Last uint64) (changes []Change, 
 func placementStart(t testing.TB, fam expr.Family) (exprs, userdata [][]byte) {
 	g1 := translate(t, fam, "-m conntrack --ctstate NEW,DNAT -j ACCEPT")
 	for i, b := range lowered(t, g1) {
-		ud, _ := expr.Group{ID: 3, Index: i, Count: 2, Words: Words(g1.Source)}.UserData("")
+		ud, _ := expr.Group{ID: 3, Index: i, Count: 2, Words: ctmatch.Words(g1.Source)}.UserData("")
 		exprs, userdata = append(exprs, b), append(userdata, ud)
 	}
 	exprs, userdata = append(exprs, lowered(t, translate(t, fam, "-m conntrack --ctstate INVALID -j DROP"))[0]), append(userdata, nil)
@@ -905,7 +906,7 @@ func TestApplyGroupIDs(t *testing.T) {
 		f.addRule(ch, lowered(t, one)[0], ud, nil)
 	}
 	c := f.client()
-	add := func(r *Rule) Change { return Change{Family: fam, Table: "fw", Chain: "in", Rule: r} }
+	add := func(r *ctmatch.Rule) Change { return Change{Family: fam, Table: "fw", Chain: "in", Rule: r} }
 	res, err := c.Apply(ctx, []Change{add(one), add(two), add(one)}, ApplyOptions{})
 	if err != nil {
 		t.Fatal(err)
