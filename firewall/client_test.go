@@ -12,6 +12,7 @@ import (
 	"github.com/mdlayher/netlink"
 
 	"github.com/ctmatch/ctmatch"
+	"github.com/ctmatch/ctmatch/compile"
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/internal/nftwire"
 	"github.com/ctmatch/ctmatch/kernel"
@@ -718,19 +719,6 @@ func TestCreatedChain(t *testing.T) {
 	}
 }
 
-func TestWords(t *testing.T) {
-	r, err := parse.ParseText("-t nat -I PREROUTING 3 -m state --state new -m conntrack --ctstate est -j ACCEPT", parse.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := ctmatch.Words(r), "-m state --state NEW -m conntrack --ctstate ESTABLISHED -j ACCEPT"; got != want {
-		t.Errorf("Words = %q, want %q", got, want)
-	}
-	if r.Command == nil || r.Table == nil {
-		t.Error("Words changed the rule")
-	}
-}
-
 // Rules rebuilt from their expressions (no words in their record) come back
 // as one conntrack match when that means the same, and only then.
 func TestListOneMatch(t *testing.T) {
@@ -751,12 +739,8 @@ func TestListOneMatch(t *testing.T) {
 
 	// Two matches that mean something else as one: kept as they are.
 	two := translate(t, fam, "-m conntrack --ctstate INVALID -m conntrack --ctproto 17")
-	var pieces []Piece
-	for _, r := range two.Rules {
-		pieces = append(pieces, Piece{Rule: r, Raised: true})
-	}
-	if got := oneMatch(two.Source, parse.IPv4, fam, pieces); got != two.Source {
-		t.Errorf("oneMatch merged %q into %q", ctmatch.Words(two.Source), ctmatch.Words(got))
+	if got := compile.MergeMatches(two.Source, parse.IPv4, fam, two.Rules); got != two.Source {
+		t.Errorf("MergeMatches merged %q into %q", ctmatch.Words(two.Source), ctmatch.Words(got))
 	}
 }
 
