@@ -3,9 +3,7 @@ package firewall
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"io"
-	"strings"
 
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/kernel"
@@ -13,9 +11,14 @@ import (
 
 // This file holds the Client: ctmatch's own connection to nf_tables, for
 // programs that manage a firewall. It writes translated rules into chains
-// (Apply), deletes them (Delete) and reads them back as iptables rules
-// (List), keeping the pieces of one iptables rule together as a group (see
-// docs/cli.md, "Rule groups").
+// (Apply, Batch), deletes them (Delete) and reads them back as iptables
+// rules (List), keeping the pieces of one iptables rule together as a group
+// (see docs/cli.md, "Rule groups"). The jobs of a write are in files of
+// their own: change.go (what a caller asks for), plan.go (where each change
+// goes, given what was read: pure), batch.go (reading what the plan needs,
+// and encoding into the transaction), rebase.go (the commit-time generation
+// check), owner.go (the iptables-nft guard), list.go and format.go
+// (reading and showing), errors.go.
 
 // DialOptions say where a Client talks to the kernel.
 type DialOptions struct {
@@ -83,87 +86,3 @@ type nfTx interface {
 type kernelConn struct{ *kernel.Conn }
 
 func (k kernelConn) BeginAt(gen uint32) nfTx { return k.Conn.BeginAt(gen) }
-
-// Errors a Client's operations wrap (test with errors.Is). Errors of the
-// kernel itself are *kernel.Error values, which wrap the errno.
-var (
-	// ErrNoTable: the table does not exist, and Create was not asked for.
-	ErrNoTable = errors.New("no such table")
-	// ErrNoChain: the chain does not exist, and Create was not asked for;
-	// or a rule jumps to a chain that does not exist.
-	ErrNoChain = errors.New("no such chain")
-	// ErrChainDiffers: with Create, an existing chain is not the chain
-	// Create would have made (another type, hook or priority, or a base
-	// chain where a regular chain would have been made, or the reverse).
-	ErrChainDiffers = errors.New("the chain differs from the one --create makes")
-	// ErrIptablesTable: the table is iptables-nft's own, and Force was not
-	// asked for.
-	ErrIptablesTable = errors.New("iptables-nft's table")
-	// ErrNoPosition: the index or handle a change is placed at is not in
-	// the chain.
-	ErrNoPosition = errors.New("no such position")
-	// ErrNoRule: the handle to delete is not in the chain.
-	ErrNoRule = errors.New("no such rule")
-	// ErrInvalidChange: the change itself is wrong (no rule, a rule
-	// compiled for another family, an empty name).
-	ErrInvalidChange = errors.New("invalid change")
-)
-
-// Error is a Client operation refused before anything was sent to the
-// kernel. Like *kernel.Error, its message names the operation, the object
-// and the change's source, and says what to do.
-type Error struct {
-	Op     string // "add rule", "insert rule", "delete rule", "list"
-	Object string // e.g. "inet fw input"
-	Source string // the change's source, if any
-	Index  int    // the index of the change in its Apply, or -1
-	Reason string // what went wrong, in words a person can act on; empty when Err says it
-	// Err is one of the Err… values above, or the *kernel.Error of a read
-	// the operation needed (the generation, the tables, the chains, the
-	// rules), which names what was read and wraps the errno.
-	Err error
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Op)
-	if e.Object != "" {
-		b.WriteString(" " + e.Object)
-	}
-	if e.Source != "" {
-		b.WriteString(" (" + e.Source + ")")
-	}
-	b.WriteString(": ")
-	switch {
-	case e.Reason != "":
-		b.WriteString(e.Reason)
-	case e.Err != nil:
-		b.WriteString(e.Err.Error())
-	default:
-		b.WriteString("failed")
-	}
-	return b.String()
-}
-
-// Unwrap returns the kind of error.
-func (e *Error) Unwrap() error { return e.Err }
-
-// object names a table or chain as nft does: "inet fw", "inet fw input".
-func object(f expr.Family, table string, chain ...string) string {
-	s := f.String() + " " + table
-	for _, c := range chain {
-		s += " " + c
-	}
-	return s
-}
-
-// readError wraps the failure of a read an operation needed with the
-// operation's context: "add rule inet fw input (…): get generation:
-// operation not permitted (needs CAP_NET_ADMIN)".
-func readError(op, obj, source string, index int, err error) error {
-	var e *Error
-	if errors.As(err, &e) {
-		return err
-	}
-	return &Error{Op: op, Object: obj, Source: source, Index: index, Err: err}
-}

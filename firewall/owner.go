@@ -159,6 +159,33 @@ func iptablesOwned(ctx context.Context, c nfConn, t kernel.Table, chains []kerne
 	return "", nil
 }
 
+// guardTable refuses, without Force, to write into the existing table pt
+// when it looks like iptables-nft's own (see iptablesOwned), given its
+// chains as read for change i.
+func (b *Batch) guardTable(ctx context.Context, pt *plannedTable, chains []kernel.Chain, ch *Change, i int) error {
+	if b.o.Force {
+		return nil
+	}
+	why, err := iptablesOwned(ctx, b.c.c, pt.t, chains)
+	if err != nil {
+		return readError(opOf(ch), object(ch.Family, ch.Table, ch.Chain), ch.Source, i, err)
+	}
+	if why == "" {
+		return nil
+	}
+	e := iptablesRefusal(opOf(ch), pt.t, why).(*Error)
+	e.Object, e.Source, e.Index = object(ch.Family, ch.Table, ch.Chain), ch.Source, i
+	return e
+}
+
+// iptablesChainRefusal is the error for adding chain name to pt, a table
+// iptables-nft reads as its own by its name, for change i.
+func iptablesChainRefusal(pt *plannedTable, ch *Change, name string, i int) error {
+	e := iptablesRefusal(opOf(ch), pt.t, fmt.Sprintf("iptables-nft reads every %s table named %s, and would read the chain %s that --create adds to it", pt.t.Family, pt.t.Name, name)).(*Error)
+	e.Object, e.Source, e.Index = object(ch.Family, ch.Table, ch.Chain), ch.Source, i
+	return e
+}
+
 // iptablesBuiltin reports whether ch is a base chain exactly as iptables-nft
 // makes it in iptables table: the built-in chain of its hook there, by name,
 // type and priority (iptables-nft's own test, nft_cache_add_base_chain).
