@@ -290,8 +290,9 @@ func (b *Batch) queueCreated() {
 func (b *Batch) queueRules(ch *Change, i int, a *added, group expr.Group, pc *plannedChain, at int) error {
 	spec, reverse, byID := where(pc, at, appended(ch), func(change int) uint32 { return b.added[change].firstID })
 	if byID && !positionIDs() {
-		return changeError(ch, i, ErrNoPosition, fmt.Sprintf(
-			"this rule goes between two rules of the same transaction, which needs Linux 5.1 or later (NFTA_RULE_POSITION_ID; older kernels ignore it and would put the rule at the top): this kernel is %s; write the rules in two transactions", kernel.Release()))
+		return changeHintError(ch, i, ErrNoPosition, fmt.Sprintf(
+			"this rule goes between two rules of the same transaction, which needs Linux 5.1 or later (NFTA_RULE_POSITION_ID; older kernels ignore it and would put the rule at the top): this kernel is %s", kernel.Release()),
+			"write the rules in two transactions")
 	}
 	n := int(a.count)
 	for j := range n {

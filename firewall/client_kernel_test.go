@@ -186,7 +186,7 @@ func TestKernelApplyConcurrentChange(t *testing.T) {
 	}
 	defer func() { testRuleHook = nil }()
 	_, err = c.Apply(ctx, []Change{{Family: fam, Table: "fw", Chain: "input", Rule: r, Insert: true, Index: 2}}, ApplyOptions{})
-	if !errors.Is(err, kernel.ErrConcurrentChange) || !strings.Contains(err.Error(), "read the ruleset again and retry") {
+	if !errors.Is(err, kernel.ErrConcurrentChange) || !strings.Contains(err.Error(), "nothing was changed") || !strings.Contains(hintOf(err), "read the ruleset again and retry") {
 		t.Fatalf("error %v, want kernel.ErrConcurrentChange", err)
 	}
 	testRuleHook = nil

@@ -148,15 +148,19 @@ func TestApplyCreateErrors(t *testing.T) {
 		create  bool
 		kind    error
 		want    string
+		hint    string
 	}{
 		{name: "no table", changes: []Change{{Family: fam, Table: "fw", Chain: "input", Rule: rule}},
-			kind: ErrNoTable, want: "add rule inet fw input (-m conntrack --ctstate NEW): no such table inet fw (create it with --create, or with nft add table inet fw)"},
+			kind: ErrNoTable, want: "add rule inet fw input (-m conntrack --ctstate NEW): no such table inet fw",
+			hint: "create it with --create, or with nft add table inet fw"},
 		{name: "no chain", setup: func(f *fakeConn) { f.addTable(fam, "fw", nil) },
 			changes: []Change{{Family: fam, Table: "fw", Chain: "input", Rule: rule, Insert: true}},
-			kind:    ErrNoChain, want: "insert rule inet fw input (-m conntrack --ctstate NEW): no such chain input in table inet fw (create it with --create, or with nft add chain inet fw input)"},
+			kind:    ErrNoChain, want: "insert rule inet fw input (-m conntrack --ctstate NEW): no such chain input in table inet fw",
+			hint: "create it with --create, or with nft add chain inet fw input"},
 		{name: "regular chain named INPUT", setup: func(f *fakeConn) { f.addTable(fam, "fw", nil).addChain("INPUT", nil) },
 			changes: []Change{{Family: fam, Table: "fw", Chain: "INPUT", Rule: rule}}, create: true,
-			kind: ErrChainDiffers, want: "add rule inet fw INPUT (-m conntrack --ctstate NEW): chain inet fw INPUT exists as a regular chain, and --create would have made it a base chain (type filter hook input priority 0; policy accept) for -t filter: leave out --create to write into it as it is, or write into another chain"},
+			kind: ErrChainDiffers, want: "add rule inet fw INPUT (-m conntrack --ctstate NEW): chain inet fw INPUT exists as a regular chain, and --create would have made it a base chain (type filter hook input priority 0; policy accept) for -t filter",
+			hint: "leave out --create to write into it as it is, or write into another chain"},
 		{name: "base chain of another priority", setup: func(f *fakeConn) {
 			f.addTable(fam, "fw", nil).addChain("input", &kernel.BaseChain{Type: "filter", Hook: kernel.HookInput, Priority: 10})
 		},
@@ -166,21 +170,25 @@ func TestApplyCreateErrors(t *testing.T) {
 		},
 			changes: []Change{{Family: fam, Table: "fw", Chain: "web", Rule: rule}}, create: true, kind: ErrChainDiffers},
 		{name: "nat has no FORWARD", changes: []Change{{Family: fam, Table: "fw", Chain: "forward", Rule: translate(t, fam, "-t nat -m conntrack --ctstate NEW")}}, create: true,
-			kind: ErrInvalidChange, want: `add rule inet fw forward (-m conntrack --ctstate NEW): iptables' nat table has no FORWARD chain (only PREROUTING, INPUT, OUTPUT, POSTROUTING), so --create does not know which base chain "forward" should be: create the chain first, or pick the table with -t`},
+			kind: ErrInvalidChange, want: `add rule inet fw forward (-m conntrack --ctstate NEW): iptables' nat table has no FORWARD chain (only PREROUTING, INPUT, OUTPUT, POSTROUTING), so --create does not know which base chain "forward" should be`,
+			hint: "create the chain first, or pick the table with -t"},
 		{name: "two -t for one new chain", changes: []Change{
 			{Family: fam, Table: "fw", Chain: "OUTPUT", Rule: rule},
 			{Family: fam, Table: "fw", Chain: "OUTPUT", Rule: translate(t, fam, "-t raw -m conntrack --ctstate NEW")},
 		}, create: true, kind: ErrChainDiffers},
 		{name: "jump to a missing chain", setup: func(f *fakeConn) { f.addTable(fam, "fw", nil).addChain("input", nil) },
 			changes: []Change{{Family: fam, Table: "fw", Chain: "input", Rule: translate(t, fam, "-m conntrack --ctstate NEW -j newconns")}},
-			kind:    ErrNoChain, want: "add rule inet fw input (-m conntrack --ctstate NEW -j newconns): the rule jumps to chain newconns, which table inet fw does not have: create it first (nft add chain inet fw newconns)"},
+			kind:    ErrNoChain, want: "add rule inet fw input (-m conntrack --ctstate NEW -j newconns): the rule jumps to chain newconns, which table inet fw does not have",
+			hint: "create it first (nft add chain inet fw newconns)"},
 		{name: "jump to a chain no change writes into", changes: []Change{{Family: fam, Table: "fw", Chain: "input", Rule: translate(t, fam, "-m conntrack --ctstate NEW -j newconns")}}, create: true,
-			kind: ErrNoChain, want: "add rule inet fw input (-m conntrack --ctstate NEW -j newconns): the rule jumps to chain newconns, which table inet fw does not have: create it first (nft add chain inet fw newconns)"},
+			kind: ErrNoChain, want: "add rule inet fw input (-m conntrack --ctstate NEW -j newconns): the rule jumps to chain newconns, which table inet fw does not have",
+			hint: "create it first (nft add chain inet fw newconns)"},
 		{name: "jump to a chain made a base chain later", changes: []Change{
 			{Family: fam, Table: "fw", Chain: "input", Rule: translate(t, fam, "-m conntrack --ctstate NEW -j OUTPUT")},
 			{Family: fam, Table: "fw", Chain: "OUTPUT", Rule: translate(t, fam, "-t raw -m conntrack --ctstate NEW")},
 		}, create: true,
-			kind: ErrChainDiffers, want: "add rule inet fw OUTPUT (-m conntrack --ctstate NEW): chain inet fw OUTPUT is created as a base chain (type filter hook output priority 0; policy accept) for the jump of the rule of change 1 (-t filter), but this rule's -t raw makes it a base chain (type filter hook output priority -300; policy accept): use the same -t for every rule of the chain"},
+			kind: ErrChainDiffers, want: "add rule inet fw OUTPUT (-m conntrack --ctstate NEW): chain inet fw OUTPUT is created as a base chain (type filter hook output priority 0; policy accept) for the jump of the rule of change 1 (-t filter), but this rule's -t raw makes it a base chain (type filter hook output priority -300; policy accept)",
+			hint: "use the same -t for every rule of the chain"},
 		{name: "rule for another family", setup: func(f *fakeConn) { f.addTable(fam, "fw", nil).addChain("input", nil) },
 			changes: []Change{{Family: fam, Table: "fw", Chain: "input", Rule: translate(t, expr.FamilyIP, "-m conntrack --ctstate NEW")}}, kind: ErrInvalidChange},
 	} {
@@ -196,6 +204,9 @@ func TestApplyCreateErrors(t *testing.T) {
 			}
 			if tc.want != "" && err.Error() != tc.want {
 				t.Errorf("error:\n got %s\nwant %s", err, tc.want)
+			}
+			if tc.want != "" && hintOf(err) != tc.hint {
+				t.Errorf("hint %q, want %q", hintOf(err), tc.hint)
 			}
 			if f.commits+f.checks != 0 || fmt.Sprint(f.tables) != before {
 				t.Errorf("something was sent or changed")
@@ -295,9 +306,9 @@ func TestApplyIptablesTables(t *testing.T) {
 				return
 			}
 			if !errors.Is(err, ErrIptablesTable) || !strings.Contains(err.Error(), "looks like iptables-nft's own ("+tc.refused) ||
-				!strings.Contains(err.Error(), "iptables -S and -L fail and iptables-save leaves the table out (a comment in its place, exit status 0)") ||
-				!strings.Contains(err.Error(), "--force") {
-				t.Fatalf("error %v, want ErrIptablesTable saying %q, why, and --force", err, tc.refused)
+				!strings.HasSuffix(err.Error(), "iptables -S and -L fail and iptables-save leaves the table out (a comment in its place, exit status 0)") ||
+				!strings.Contains(hintOf(err), "--force") || strings.Contains(err.Error(), "--force") {
+				t.Fatalf("error %v (hint %q), want ErrIptablesTable saying %q and why, and --force in its hint", err, hintOf(err), tc.refused)
 			}
 			if f.commits != 0 {
 				t.Fatal("something was sent")
@@ -431,17 +442,18 @@ func TestApplyPositions(t *testing.T) {
 	for _, tc := range []struct {
 		change Change
 		want   string
+		hint   string
 	}{
 		{Change{Family: fam, Table: "fw", Chain: "in", Rule: one, Insert: true, Index: 13},
-			"insert rule ip fw in (-m conntrack --ctstate NEW): index 13 is too big: chain ip fw in holds 11 rules, so insert takes an index from 1 to 12"},
+			"insert rule ip fw in (-m conntrack --ctstate NEW): index 13 is too big: chain ip fw in holds 11 rules, so insert takes an index from 1 to 12", ""},
 		{Change{Family: fam, Table: "fw", Chain: "in", Rule: one, Index: 12},
-			"add rule ip fw in (-m conntrack --ctstate NEW): index 12 is too big: chain ip fw in holds 11 rules, so add takes an index from 1 to 11 (the rule goes after that group)"},
+			"add rule ip fw in (-m conntrack --ctstate NEW): index 12 is too big: chain ip fw in holds 11 rules, so add takes an index from 1 to 11 (the rule goes after that group)", ""},
 		{Change{Family: fam, Table: "fw", Chain: "in", Rule: one, Handle: 9999, Source: "rules:3: x"},
-			"add rule ip fw in (rules:3: x): no rule with handle 9999 in chain ip fw in (ctmatch list chain ip fw in -a shows the handles)"},
+			"add rule ip fw in (rules:3: x): no rule with handle 9999 in chain ip fw in", "ctmatch list chain ip fw in -a shows the handles"},
 	} {
 		_, err := f.client().Apply(ctx, []Change{tc.change}, ApplyOptions{})
-		if !errors.Is(err, ErrNoPosition) || err.Error() != tc.want {
-			t.Errorf("error:\n got %v\nwant %s", err, tc.want)
+		if !errors.Is(err, ErrNoPosition) || err.Error() != tc.want || hintOf(err) != tc.hint {
+			t.Errorf("error:\n got %v (hint %q)\nwant %s (hint %q)", err, hintOf(err), tc.want, tc.hint)
 		}
 	}
 }
@@ -522,8 +534,9 @@ func TestDelete(t *testing.T) {
 		}
 	}
 	_, err = c.Delete(ctx, fam, "fw", "in", hs[0], DeleteOptions{})
-	if !errors.Is(err, ErrNoRule) || err.Error() != fmt.Sprintf("delete rule ip fw in handle %d: no rule with handle %d in chain ip fw in (ctmatch list chain ip fw in -a shows the handles)", hs[0], hs[0]) {
-		t.Errorf("delete of a handle that is gone: %v", err)
+	if !errors.Is(err, ErrNoRule) || err.Error() != fmt.Sprintf("delete rule ip fw in handle %d: no rule with handle %d in chain ip fw in", hs[0], hs[0]) ||
+		hintOf(err) != "ctmatch list chain ip fw in -a shows the handles" {
+		t.Errorf("delete of a handle that is gone: %v (hint %q)", err, hintOf(err))
 	}
 }
 
@@ -535,9 +548,9 @@ func TestDeleteIptablesTables(t *testing.T) {
 	ch := f.addTable(fam, "filter", nil).addChain("FOO", nil)
 	h := f.addRule(ch, lowered(t, translate(t, fam, "-m conntrack --ctstate INVALID -j DROP"))[0], nil, nil)
 	_, err := f.client().Delete(ctx, fam, "filter", "FOO", h, DeleteOptions{})
-	want := "delete rule ip filter FOO: table ip filter looks like iptables-nft's own (it has the regular chain FOO, which iptables lists as a user-defined chain), and the rule was not written by ctmatch; use --force to delete it anyway"
-	if !errors.Is(err, ErrIptablesTable) || err.Error() != want {
-		t.Fatalf("error:\n got %v\nwant %s", err, want)
+	want := "delete rule ip filter FOO: table ip filter looks like iptables-nft's own (it has the regular chain FOO, which iptables lists as a user-defined chain), and the rule was not written by ctmatch"
+	if !errors.Is(err, ErrIptablesTable) || err.Error() != want || hintOf(err) != "use --force to delete it anyway" {
+		t.Fatalf("error:\n got %v (hint %q)\nwant %s", err, hintOf(err), want)
 	}
 	if f.commits+f.checks != 0 || len(ch.rules) != 1 {
 		t.Fatal("something was sent")
@@ -971,9 +984,9 @@ func TestBatchCurrent(t *testing.T) {
 		// the chain holds: the batch never read it.
 		{"a rule of the chain, adding at the end", 0, aRule, ""},
 		{"a rule of the chain, adding after a group", 1, aRule,
-			"add rule ip fw in (-m conntrack --ctstate NEW): concurrent change: chain ip fw in changed after generation 10, which the transaction is based on; nothing was changed (read the ruleset again and retry)"},
+			"add rule ip fw in (-m conntrack --ctstate NEW): concurrent change: chain ip fw in changed after generation 10, which the transaction is based on; nothing was changed"},
 		{"a new chain in the table", 0, func(f *fakeConn) { f.table(fam, "fw").addChain("x", nil) },
-			"add rule ip fw in (-m conntrack --ctstate NEW): concurrent change: the chains of table ip fw changed after generation 10, which the transaction is based on; nothing was changed (read the ruleset again and retry)"},
+			"add rule ip fw in (-m conntrack --ctstate NEW): concurrent change: the chains of table ip fw changed after generation 10, which the transaction is based on; nothing was changed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeConn()
@@ -993,6 +1006,8 @@ func TestBatchCurrent(t *testing.T) {
 				t.Errorf("commit: %v (%d sent), want success", err, f.commits)
 			case tc.want != "" && (!errors.Is(err, kernel.ErrConcurrentChange) || err.Error() != tc.want || f.commits != 0):
 				t.Errorf("commit: %v (%d sent)\nwant %s, nothing sent", err, f.commits, tc.want)
+			case tc.want != "" && hintOf(err) != "read the ruleset again and retry":
+				t.Errorf("hint %q, want the advice to read again and retry", hintOf(err))
 			}
 		})
 	}
@@ -1018,6 +1033,33 @@ func TestApplyPositionIDNeedsLinux51(t *testing.T) {
 		_, err := f.client().Apply(context.Background(), changes, ApplyOptions{})
 		if (err == nil) != ok || !ok && (!errors.Is(err, ErrNoPosition) || !strings.Contains(err.Error(), "needs Linux 5.1 or later") || f.commits != 0) {
 			t.Errorf("position ids %v: %v", ok, err)
+		}
+	}
+}
+
+// hintOf is Hint, for the tests' messages.
+func hintOf(err error) string { return Hint(err) }
+
+// Hint finds the advice in every error a Client returns, whichever of the
+// two error types carries it and however it is wrapped.
+func TestHint(t *testing.T) {
+	ke := &kernel.Error{Op: "add rule", Reason: "no such table inet fw", Hint: "create it, or use --create"}
+	fe := &Error{Op: "add rule", Err: ke}
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{nil, ""},
+		{errors.New("plain"), ""},
+		{ke, "create it, or use --create"},
+		{fe, "create it, or use --create"},
+		{&Error{Op: "add rule", Err: ke, Hint: "first"}, "first"},
+		{fmt.Errorf("apply: %w", fe), "create it, or use --create"},
+		{errors.Join(errors.New("x"), fe), "create it, or use --create"},
+		{&Error{Op: "list", Err: ErrNoChain}, ""},
+	} {
+		if got := Hint(tc.err); got != tc.want {
+			t.Errorf("Hint(%v) = %q, want %q", tc.err, got, tc.want)
 		}
 	}
 }

@@ -35,14 +35,20 @@ var (
 )
 
 // Error is a Client operation refused before anything was sent to the
-// kernel. Like *kernel.Error, its message names the operation, the object
-// and the change's source, and says what to do.
+// kernel. Like *kernel.Error, its message states the facts: the operation,
+// the object, the change's source and what is wrong. What a person could do
+// about it is apart, in Hint (the ctmatch command prints it on a line of
+// its own).
 type Error struct {
 	Op     string // "add rule", "insert rule", "delete rule", "list"
 	Object string // e.g. "inet fw input"
 	Source string // the change's source, if any
 	Index  int    // the index of the change in its Apply, or -1
-	Reason string // what went wrong, in words a person can act on; empty when Err says it
+	Reason string // what went wrong; empty when Err says it
+	// Hint is what to do about it, such as "create it with --create, or
+	// with nft add table inet fw"; empty when there is nothing to say. It
+	// is not part of Error().
+	Hint string
 	// Err is one of the Err… values above, or the *kernel.Error of a read
 	// the operation needed (the generation, the tables, the chains, the
 	// rules), which names what was read and wraps the errno.
@@ -68,6 +74,39 @@ func (e *Error) Error() string {
 		b.WriteString("failed")
 	}
 	return b.String()
+}
+
+// Hint returns the advice that err carries: the Hint of the first *Error
+// or *kernel.Error in its chain that has one, or "". The errors of a
+// Client state facts; this is what a person could do about them (the
+// ctmatch command prints it on a line of its own).
+func Hint(err error) string {
+	for err != nil {
+		switch e := err.(type) {
+		case *Error:
+			if e.Hint != "" {
+				return e.Hint
+			}
+		case *kernel.Error:
+			if e.Hint != "" {
+				return e.Hint
+			}
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if h := Hint(e); h != "" {
+					return h
+				}
+			}
+			return ""
+		default:
+			return ""
+		}
+	}
+	return ""
 }
 
 // Unwrap returns the kind of error.
@@ -97,17 +136,23 @@ func changeError(ch *Change, i int, kind error, reason string) error {
 	return &Error{Op: opOf(ch), Object: object(ch.Family, ch.Table, ch.Chain), Source: ch.Source, Index: i, Err: kind, Reason: reason}
 }
 
+// changeHintError is changeError with a hint.
+func changeHintError(ch *Change, i int, kind error, reason, hint string) error {
+	e := changeError(ch, i, kind, reason).(*Error)
+	e.Hint = hint
+	return e
+}
+
 // noTableError is the error for a change into a table that does not exist.
 func noTableError(ch *Change, i int) error {
-	return changeError(ch, i, ErrNoTable, fmt.Sprintf(
-		"no such table %[1]s (create it with --create, or with nft add table %[1]s)", object(ch.Family, ch.Table)))
+	return changeHintError(ch, i, ErrNoTable, "no such table "+object(ch.Family, ch.Table),
+		"create it with --create, or with nft add table "+object(ch.Family, ch.Table))
 }
 
 // noChainError is the error for a change into a chain that does not exist.
 func noChainError(ch *Change, i int) error {
-	return changeError(ch, i, ErrNoChain, fmt.Sprintf(
-		"no such chain %s in table %s (create it with --create, or with nft add chain %s)",
-		ch.Chain, object(ch.Family, ch.Table), object(ch.Family, ch.Table, ch.Chain)))
+	return changeHintError(ch, i, ErrNoChain, fmt.Sprintf("no such chain %s in table %s", ch.Chain, object(ch.Family, ch.Table)),
+		"create it with --create, or with nft add chain "+object(ch.Family, ch.Table, ch.Chain))
 }
 
 // chainDiffersError is the error for a change, with Create, into a chain
@@ -115,24 +160,26 @@ func noChainError(ch *Change, i int) error {
 // Create makes for it (want).
 func chainDiffersError(pc *plannedChain, want *kernel.BaseChain, ch *Change, i int) error {
 	if pc.exists {
-		return changeError(ch, i, ErrChainDiffers, fmt.Sprintf(
-			"chain %s exists as %s, and --create would have made it %s for -t %s: leave out --create to write into it as it is, or write into another chain",
-			object(ch.Family, ch.Table, ch.Chain), kindOf(pc.base), kindOf(want), ch.tableName()))
+		return changeHintError(ch, i, ErrChainDiffers, fmt.Sprintf(
+			"chain %s exists as %s, and --create would have made it %s for -t %s",
+			object(ch.Family, ch.Table, ch.Chain), kindOf(pc.base), kindOf(want), ch.tableName()),
+			"leave out --create to write into it as it is, or write into another chain")
 	}
 	why := "for the rule of change"
 	if pc.jumpOnly {
 		why = "for the jump of the rule of change"
 	}
-	return changeError(ch, i, ErrChainDiffers, fmt.Sprintf(
-		"chain %s is created as %s %s %d (-t %s), but this rule's -t %s makes it %s: use the same -t for every rule of the chain",
+	return changeHintError(ch, i, ErrChainDiffers, fmt.Sprintf(
+		"chain %s is created as %s %s %d (-t %s), but this rule's -t %s makes it %s",
 		object(ch.Family, ch.Table, ch.Chain), kindOf(pc.base), why, pc.baseFrom+1, pc.baseTable,
-		ch.tableName(), kindOf(want)))
+		ch.tableName(), kindOf(want)),
+		"use the same -t for every rule of the chain")
 }
 
 func jumpError(ch *Change, i int, chain string) error {
-	return changeError(ch, i, ErrNoChain, fmt.Sprintf(
-		"the rule jumps to chain %s, which table %s does not have: create it first (nft add chain %s)",
-		chain, object(ch.Family, ch.Table), object(ch.Family, ch.Table, chain)))
+	return changeHintError(ch, i, ErrNoChain, fmt.Sprintf(
+		"the rule jumps to chain %s, which table %s does not have", chain, object(ch.Family, ch.Table)),
+		"create it first (nft add chain "+object(ch.Family, ch.Table, chain)+")")
 }
 
 func opOf(ch *Change) string {
@@ -147,6 +194,11 @@ func kindOf(b *kernel.BaseChain) string {
 		return "a regular chain"
 	}
 	return "a base chain (" + describeBase(b) + ")"
+}
+
+// handlesHint says how to see the handles of a chain's rules.
+func handlesHint(chain string) string {
+	return "ctmatch list chain " + chain + " -a shows the handles"
 }
 
 func groupsText(n int) string {

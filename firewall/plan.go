@@ -142,7 +142,7 @@ func (p *plan) chain(pt *plannedTable, ch *Change, i int) (*plannedChain, error)
 	if p.o.Create {
 		var err error
 		if want, err = CreatedChain(ch.tableName(), ch.Chain); err != nil {
-			return nil, changeError(ch, i, ErrInvalidChange, err.Error())
+			return nil, changeHintError(ch, i, ErrInvalidChange, err.Error(), createdChainHint)
 		}
 	}
 	switch {
@@ -217,7 +217,7 @@ func (p *plan) jumps(pt *plannedTable, ch *Change, i int) error {
 		}
 		to, err := CreatedChain(ch.tableName(), v.Chain)
 		if err != nil {
-			return changeError(ch, i, ErrInvalidChange, err.Error())
+			return changeHintError(ch, i, ErrInvalidChange, err.Error(), createdChainHint)
 		}
 		jc, err := p.createChain(pt, ch, v.Chain, to, i)
 		if err != nil {
@@ -280,8 +280,8 @@ func position(pc *plannedChain, ch *Change, i int) (int, error) {
 				return k + 1, nil
 			}
 		}
-		return 0, changeError(ch, i, ErrNoPosition, fmt.Sprintf("no rule with handle %d in chain %s (ctmatch list chain %s -a shows the handles)",
-			ch.Handle, object(ch.Family, ch.Table, ch.Chain), object(ch.Family, ch.Table, ch.Chain)))
+		return 0, changeHintError(ch, i, ErrNoPosition, fmt.Sprintf("no rule with handle %d in chain %s", ch.Handle, object(ch.Family, ch.Table, ch.Chain)),
+			handlesHint(object(ch.Family, ch.Table, ch.Chain)))
 	case ch.Index != 0 && ch.Insert:
 		if ch.Index > n+1 {
 			return 0, changeError(ch, i, ErrNoPosition, fmt.Sprintf("index %d is too big: chain %s holds %s, so insert takes an index from 1 to %d",

@@ -31,8 +31,10 @@ func (b *Batch) current(ctx context.Context) error {
 		return nil
 	}
 	changed := func(what string) error {
-		return b.commitError(kernel.ErrConcurrentChange, fmt.Sprintf(
-			"concurrent change: %s changed after generation %d, which the transaction is based on; nothing was changed (read the ruleset again and retry)", what, b.gen))
+		e := b.commitError(kernel.ErrConcurrentChange, fmt.Sprintf(
+			"concurrent change: %s changed after generation %d, which the transaction is based on; nothing was changed", what, b.gen)).(*Error)
+		e.Hint = retryHint
+		return e
 	}
 	tables, err := b.c.c.Tables(ctx)
 	if err != nil {
@@ -83,6 +85,9 @@ func (b *Batch) current(ctx context.Context) error {
 	b.gen = gen
 	return nil
 }
+
+// retryHint is the advice after a concurrent change.
+const retryHint = "read the ruleset again and retry"
 
 // commitError is an error of the batch as a whole, named after its first
 // change.

@@ -389,7 +389,7 @@ func (r *reporter) report(src source, err error) {
 	var pe *parse.Error
 	if !errors.As(err, &pe) {
 		r.raise(exitUnsupported)
-		r.print(src, problem{kind: "error", msg: err.Error()})
+		r.print(src, problem{kind: "error", msg: err.Error(), hint: firewall.Hint(err)})
 		return
 	}
 	p := problem{kind: "invalid", col: int(pe.Pos) + 1, word: pe.Word, msg: pe.Msg, hint: pe.Hint, caret: pe.Caret()}
@@ -441,7 +441,10 @@ func (r *reporter) print(src source, p problem) {
 	col, msg := p.col, p.msg
 	detail := p.caret
 	if p.hint != "" {
-		detail += "\n  " + p.hint
+		if detail != "" {
+			detail += "\n"
+		}
+		detail += "  " + p.hint
 	}
 	var where string
 	switch {
