@@ -30,60 +30,74 @@ func (b *Batch) current(ctx context.Context) error {
 	if gen == b.gen {
 		return nil
 	}
-	changed := func(what string) error {
-		e := b.commitError(kernel.ErrConcurrentChange, fmt.Sprintf(
-			"concurrent change: %s changed after generation %d, which the transaction is based on; nothing was changed", what, b.gen)).(*Error)
-		e.Hint = retryHint
-		return e
-	}
 	tables, err := b.c.c.Tables(ctx)
 	if err != nil {
 		return b.commitError(err, "")
 	}
 	for key, pt := range b.plan.planned {
-		var now *kernel.Table
-		for i := range tables {
-			if tables[i].Family == key.family && tables[i].Name == key.name {
-				now = &tables[i]
-			}
-		}
-		name := "table " + object(key.family, key.name)
-		if (now != nil) != pt.exists || now != nil && (now.Handle != pt.t.Handle || !bytes.Equal(now.UserData, pt.t.UserData)) {
-			return changed(name)
-		}
-		if !pt.checked {
-			continue
-		}
-		chains, err := b.c.c.Chains(ctx, key.family, key.name)
-		if err != nil {
-			return b.commitError(err, "")
-		}
-		if !b.o.Force {
-			if why, err := iptablesOwned(ctx, b.c.c, pt.t, chains); err != nil {
-				return b.commitError(err, "")
-			} else if why != "" {
-				return changed(name + " (" + why + ")")
-			}
-		}
-		if chainPrint(chains) != pt.chainFP {
-			return changed("the chains of " + name)
-		}
-		for _, pc := range pt.chains {
-			if !pc.read {
-				continue
-			}
-			rules, err := b.c.c.Rules(ctx, key.family, key.name, pc.name)
-			if err != nil {
-				return b.commitError(err, "")
-			}
-			if rulePrint(rules) != pc.ruleFP {
-				return changed("chain " + object(key.family, key.name, pc.name))
-			}
+		if err := b.unchanged(ctx, key, pt, tables); err != nil {
+			return err
 		}
 	}
 	b.tx.Rebase(gen)
 	b.gen = gen
 	return nil
+}
+
+// unchanged reads again what the batch read of table key (planned as pt):
+// the table among tables, its chains and whether it looks like
+// iptables-nft's, the rules of its chains the batch placed rules in by their
+// groups; and returns the concurrent change it finds, or nil.
+func (b *Batch) unchanged(ctx context.Context, key tableKey, pt *plannedTable, tables []kernel.Table) error {
+	var now *kernel.Table
+	for i := range tables {
+		if tables[i].Family == key.family && tables[i].Name == key.name {
+			now = &tables[i]
+		}
+	}
+	name := "table " + object(key.family, key.name)
+	if (now != nil) != pt.exists || now != nil && (now.Handle != pt.t.Handle || !bytes.Equal(now.UserData, pt.t.UserData)) {
+		return b.changed(name)
+	}
+	if !pt.checked {
+		return nil
+	}
+	chains, err := b.c.c.Chains(ctx, key.family, key.name)
+	if err != nil {
+		return b.commitError(err, "")
+	}
+	if !b.o.Force {
+		if why, err := iptablesOwned(ctx, b.c.c, pt.t, chains); err != nil {
+			return b.commitError(err, "")
+		} else if why != "" {
+			return b.changed(name + " (" + why + ")")
+		}
+	}
+	if chainPrint(chains) != pt.chainFP {
+		return b.changed("the chains of " + name)
+	}
+	for _, pc := range pt.chains {
+		if !pc.read {
+			continue
+		}
+		rules, err := b.c.c.Rules(ctx, key.family, key.name, pc.name)
+		if err != nil {
+			return b.commitError(err, "")
+		}
+		if rulePrint(rules) != pc.ruleFP {
+			return b.changed("chain " + object(key.family, key.name, pc.name))
+		}
+	}
+	return nil
+}
+
+// changed is the error for a concurrent change to what, which the batch
+// read.
+func (b *Batch) changed(what string) error {
+	e := b.commitError(kernel.ErrConcurrentChange, fmt.Sprintf(
+		"concurrent change: %s changed after generation %d, which the transaction is based on; nothing was changed", what, b.gen)).(*Error)
+	e.Hint = retryHint
+	return e
 }
 
 // retryHint is the advice after a concurrent change.
