@@ -15,10 +15,13 @@
 // are mutually exclusive, so a counter or any other statement still runs at
 // most once per packet.
 //
-// Client loads such rules into the kernel over ctmatch's own netlink
-// connection (package kernel), atomically: Dial, then Apply a list of changes
-// in one transaction, Delete a rule with every piece of its group, or List
-// what a table holds as iptables rules again.
+// This package is pure: it reads no files and opens no sockets, and a
+// program that only translates links no netlink code. The rest of the public
+// API builds on it: package firewall loads such rules into the kernel over
+// ctmatch's own netlink connection, atomically (firewall.Dial, then Apply a
+// list of changes in one transaction, Delete a rule with every piece of its
+// group, or List what a table holds as iptables rules again); package
+// nftexport hands them to programs that use github.com/google/nftables.
 package ctmatch
 
 import (
@@ -152,4 +155,16 @@ func (r *Rule) Bytecode() ([][]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// Words returns the canonical iptables words of a rule without its
+// counters, -t, -A and -I: the matches and the target, as a group record
+// keeps them and list -o iptables prints them after "-A CHAIN".
+func Words(r *parse.Rule) string {
+	if r == nil {
+		return ""
+	}
+	c := *r
+	c.Table, c.Command, c.Counters = nil, nil, nil
+	return strings.TrimSpace(c.String())
 }

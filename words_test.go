@@ -22,3 +22,16 @@ func TestWordsLeaveOutCounters(t *testing.T) {
 		}
 	}
 }
+
+func TestWords(t *testing.T) {
+	r, err := parse.ParseText("-t nat -I PREROUTING 3 -m state --state new -m conntrack --ctstate est -j ACCEPT", parse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := Words(r), "-m state --state NEW -m conntrack --ctstate ESTABLISHED -j ACCEPT"; got != want {
+		t.Errorf("Words = %q, want %q", got, want)
+	}
+	if r.Command == nil || r.Table == nil {
+		t.Error("Words changed the rule")
+	}
+}

@@ -102,7 +102,7 @@ func TestCLIApplyJumpFirst(t *testing.T) {
 
 	gen, listing := rulesetState(t, ns)
 	r := runCLI(t, bin, ns, "add rule inet fw input -- -m conntrack --ctstate NEW -j other\n", "apply", "--create", "-f", "-")
-	want := "ctmatch: add rule inet fw input (<stdin>:1: -m conntrack --ctstate NEW -j other): the rule jumps to chain other, which table inet fw does not have: create it first (nft add chain inet fw other)\n"
+	want := "ctmatch: add rule inet fw input (<stdin>:1: -m conntrack --ctstate NEW -j other): the rule jumps to chain other, which table inet fw does not have\n  create it first (nft add chain inet fw other)\n"
 	if r.code != 1 || r.stderr != want {
 		t.Errorf("apply of a jump to a chain no line writes into: exit %d\nstderr %q\nwant   %q", r.code, r.stderr, want)
 	}

@@ -78,7 +78,7 @@ func TestCLIIptablesTables(t *testing.T) {
 
 			r := runCLI(t, bin, ns, "", "add", "rule", "ip", "filter", tc.chain, "--", "-m", "conntrack", "--ctstate", "ESTABLISHED", "-j", "ACCEPT")
 			head := "ctmatch: add rule ip filter " + tc.chain + " (-m conntrack --ctstate ESTABLISHED -j ACCEPT): table ip filter looks like iptables-nft's own "
-			tail := tc.why + "; after one native rule in it, iptables -S and -L fail and iptables-save leaves the table out (a comment in its place, exit status 0). Write into another table (ctmatch add rule ip fw input --create …), or use --force to write into it anyway\n"
+			tail := tc.why + "; after one native rule in it, iptables -S and -L fail and iptables-save leaves the table out (a comment in its place, exit status 0)\n  write into another table (ctmatch add rule ip fw input --create …), or use --force to write into it anyway\n"
 			if r.code != 1 || !strings.HasPrefix(r.stderr, head) || !strings.HasSuffix(r.stderr, tail) {
 				t.Errorf("exit %d\n got %q\nwant %q…%q", r.code, r.stderr, head, tail)
 			}
@@ -127,7 +127,7 @@ func TestCLIIptablesTables(t *testing.T) {
 			drop := iptablesDropHandle(t, ns, tc.chain)
 			gen, listing = rulesetState(t, ns)
 			r = runCLI(t, bin, ns, "", "delete", "rule", "ip", "filter", tc.chain, "handle", drop)
-			if want := "ctmatch: delete rule ip filter " + tc.chain + ": table ip filter looks like iptables-nft's own " + tc.later + ", and the rule was not written by ctmatch; use --force to delete it anyway\n"; r.code != 1 || r.stderr != want {
+			if want := "ctmatch: delete rule ip filter " + tc.chain + ": table ip filter looks like iptables-nft's own " + tc.later + ", and the rule was not written by ctmatch\n  use --force to delete it anyway\n"; r.code != 1 || r.stderr != want {
 				t.Errorf("delete: exit %d\n got %q\nwant %q", r.code, r.stderr, want)
 			}
 			unchangedSince(t, ns, "the refused delete", gen, listing)

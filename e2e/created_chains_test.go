@@ -7,13 +7,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/firewall"
 	"github.com/ctmatch/ctmatch/internal/ktest"
 	"github.com/ctmatch/ctmatch/kernel"
 )
 
-// The base chains --create makes (ctmatch.CreatedChain) are those
+// The base chains --create makes (firewall.CreatedChain) are those
 // iptables-nft makes: for every iptables table and each of its built-in
 // chains, iptables and ip6tables -t TABLE -A CHAIN make the chain, which the
 // kernel then lists with the type, hook, priority and policy CreatedChain
@@ -30,7 +30,7 @@ func TestCreatedChainsAreIptables(t *testing.T) {
 		for _, table := range []string{"raw", "mangle", "nat", "filter", "security"} {
 			for _, chain := range builtins {
 				_, errOut, err := ktest.Exec(ns, "", tool.name, "-t", table, "-A", chain, "-j", "ACCEPT")
-				want, cerr := ctmatch.CreatedChain(table, chain)
+				want, cerr := firewall.CreatedChain(table, chain)
 				if err != nil {
 					// iptables has no such chain in this table: nor has
 					// CreatedChain.

@@ -13,6 +13,7 @@ import (
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/internal/ktest"
 	"github.com/ctmatch/ctmatch/kernel"
+	"github.com/ctmatch/ctmatch/nftexport"
 	"github.com/ctmatch/ctmatch/parse"
 )
 
@@ -23,7 +24,7 @@ const googleBatch = 40
 
 // TestExportKernel loads every golden case that ctmatch exports to
 // google/nftables expressions twice into one namespace: through a
-// google/nftables v0.3.0 Conn (Rule.AddTo, then the test's Flush) and
+// google/nftables v0.3.0 Conn (nftexport.AddTo, then the test's Flush) and
 // through ctmatch's own loader (kernel.Tx.AddRule with expr.Rule.Lower's
 // bytes). It reads both chains back through kernel/ (never google's
 // GetRules) and checks that the kernel holds byte-identical expressions for
@@ -70,8 +71,8 @@ func TestExportKernel(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := r.AddTo(gc, gchain); err != nil {
-				var ee *ctmatch.ExportError
+			if _, err := nftexport.AddTo(r, gc, gchain); err != nil {
+				var ee *nftexport.Error
 				if !errors.As(err, &ee) {
 					t.Fatalf("%v %s: AddTo: %v", table, c.name, err)
 				}

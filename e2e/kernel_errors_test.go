@@ -32,26 +32,27 @@ func TestKernelErrors(t *testing.T) {
 		build func(tx *kernel.Tx)
 		errno unix.Errno
 		want  string
+		hint  string
 	}{
 		{"no table", func(tx *kernel.Tx) { tx.AddRule(f, "nope", "c", kernel.RuleSpec{Exprs: exprs}) }, unix.ENOENT,
-			"add rule inet nope c: no such table inet nope (create it, or use --create)"},
+			"add rule inet nope c: no such table inet nope", "create it, or use --create"},
 		{"no chain", func(tx *kernel.Tx) { tx.AddRule(f, "fw", "nope", kernel.RuleSpec{Exprs: exprs, Source: "-A nope"}) }, unix.ENOENT,
-			"add rule inet fw nope (-A nope): no such chain nope in table inet fw (create it, or use --create)"},
+			"add rule inet fw nope (-A nope): no such chain nope in table inet fw", "create it, or use --create"},
 		{"no table for a chain", func(tx *kernel.Tx) { tx.AddChain(f, "nope", "c", nil, nil) }, unix.ENOENT,
-			"add chain inet nope c: no such table inet nope (create it, or use --create)"},
+			"add chain inet nope c: no such table inet nope", "create it, or use --create"},
 		{"table exists", func(tx *kernel.Tx) { tx.AddTable(f, "fw", nil) }, unix.EEXIST,
-			"add table inet fw: table inet fw exists"},
+			"add table inet fw: table inet fw exists", ""},
 		{"chain exists", func(tx *kernel.Tx) { tx.AddChain(f, "fw", "c", nil, nil) }, unix.EEXIST,
-			"add chain inet fw c: chain c exists in table inet fw"},
+			"add chain inet fw c: chain c exists in table inet fw", ""},
 		{"no handle", func(tx *kernel.Tx) { tx.DeleteRule(f, "fw", "c", 4242) }, unix.ENOENT,
-			"delete rule inet fw c handle 4242: no such rule with handle 4242 in chain inet fw c"},
+			"delete rule inet fw c handle 4242: no such rule with handle 4242 in chain inet fw c", ""},
 		{"no position", func(tx *kernel.Tx) { tx.AddRule(f, "fw", "c", kernel.RuleSpec{Exprs: exprs, Position: 4242}) }, unix.ENOENT,
-			"add rule inet fw c: no rule with handle 4242 to add after in chain inet fw c"},
+			"add rule inet fw c: no rule with handle 4242 to add after in chain inet fw c", ""},
 		{"no chain type", func(tx *kernel.Tx) {
 			tx.AddChain(f, "fw", "d", &kernel.BaseChain{Type: "bogus", Hook: kernel.HookInput}, nil)
-		}, unix.ENOENT, `add chain inet fw d: the kernel lacks chain type "bogus": no such file or directory`},
+		}, unix.ENOENT, `add chain inet fw d: the kernel lacks chain type "bogus": no such file or directory`, ""},
 		{"unknown ct key", func(tx *kernel.Tx) { tx.AddRule(f, "fw", "c", kernel.RuleSpec{Exprs: kernelCtExprs(255)}) }, unix.EOPNOTSUPP,
-			"add rule inet fw c: expression 1 (ct): the kernel lacks a feature this rule needs: operation not supported"},
+			"add rule inet fw c: expression 1 (ct): the kernel lacks a feature this rule needs: operation not supported", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tx, err := c.Begin(ctx)
@@ -62,6 +63,9 @@ func TestKernelErrors(t *testing.T) {
 			_, err = tx.Commit(ctx)
 			if err == nil || err.Error() != tc.want || !errors.Is(err, tc.errno) {
 				t.Errorf("error:\n got %v\nwant %s (wrapping %v)", err, tc.want, tc.errno)
+			}
+			if ke := (*kernel.Error)(nil); errors.As(err, &ke) && ke.Hint != tc.hint {
+				t.Errorf("hint %q, want %q", ke.Hint, tc.hint)
 			}
 		})
 	}

@@ -25,9 +25,10 @@ var (
 	ErrOutcomeUnknown = errors.New("outcome unknown")
 )
 
-// Error is a failed kernel operation. Its message names the operation and
-// the object (`add rule inet ctmatch input: …`), the change's source when it
-// has one, what the kernel pointed at, and a reason a person can act on. It
+// Error is a failed kernel operation. Its message states the facts: the
+// operation and the object (`add rule inet ctmatch input: …`), the change's
+// source when it has one, what the kernel pointed at, and what went wrong;
+// advice is apart, in Hint. It
 // wraps the errno (errors.Is(err, unix.EOPNOTSUPP)) and, for a commit, one
 // of ErrConcurrentChange, ErrAcksLost and ErrOutcomeUnknown.
 type Error struct {
@@ -49,14 +50,17 @@ type Error struct {
 	// Unit is what More and Others count, in the singular: "change" (one
 	// message of the transaction: a table, a chain or one nft rule) when
 	// empty. A caller that knows what its user wrote counts in that
-	// instead (ctmatch.Batch counts iptables rules).
+	// instead (firewall.Batch counts iptables rules).
 	Unit string
 	// Where is the part of the request the kernel's extended ACK pointed at,
 	// such as "table", "chain" or "expression 3 (ct)"; empty when unknown.
 	Where string
-	// Reason says what went wrong in words a person can act on; empty means
-	// Err says it all.
+	// Reason says what went wrong; empty means Err says it all.
 	Reason string
+	// Hint is what a person could do about it, such as "create it, or use
+	// --create"; empty when there is nothing to say. It is not part of
+	// Error().
+	Hint string
 	// KernelMessage and Offset are the kernel's extended ACK: its message
 	// and the offset, in the request message, of the attribute it refused
 	// (0 when absent: the kernel never points at the message header).
@@ -151,7 +155,7 @@ func offset(r errorReply) int {
 func readError(op, obj string, r errorReply, err error) *Error {
 	e := &Error{Op: op, Object: obj, Index: -1, Offset: offset(r), KernelMessage: r.msg, Err: err}
 	if errors.Is(err, errDumpInterrupted) {
-		e.Reason = "the ruleset kept changing while it was being read; try again"
+		e.Reason, e.Hint = "the ruleset kept changing while it was being read", "try again"
 	}
 	if isErrno(err, eperm) {
 		e.Reason = eperm.Error() + " (needs CAP_NET_ADMIN)"

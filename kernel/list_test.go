@@ -242,8 +242,11 @@ func TestDumpErrors(t *testing.T) {
 		return [][]byte{appendMessage(nil, nftType(msgNewTable), flagMulti|flagDumpIntr, m.seq, expr.FamilyIP, 0, a), done(m.seq)}
 	}
 	_, err = k.conn().Tables(context.Background())
-	if err == nil || err.Error() != "list tables: the ruleset kept changing while it was being read; try again" || runs != dumpRetries+1 {
+	if err == nil || err.Error() != "list tables: the ruleset kept changing while it was being read" || runs != dumpRetries+1 {
 		t.Errorf("after %d runs: %v", runs, err)
+	}
+	if e := (*Error)(nil); !errors.As(err, &e) || e.Hint != "try again" {
+		t.Errorf("hint of %v: %+v, want \"try again\"", err, e)
 	}
 }
 

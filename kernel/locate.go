@@ -119,7 +119,7 @@ func (tx *Tx) changeError(i int, r errorReply) *Error {
 	}
 	fam := ch.family.String()
 	table := "table " + fam + " " + ch.table
-	create := " (create it, or use --create)"
+	const create = "create it, or use --create"
 	lacks := "the kernel lacks a feature this rule needs: " + r.errno.Error()
 	if e.Where == "" && r.missing >= 0 {
 		e.Where = fmt.Sprintf("missing attribute %d", r.missing)
@@ -138,9 +138,9 @@ func (tx *Tx) changeError(i int, r errorReply) *Error {
 			loc.attr == attrChainTable && ch.kind == addChain
 		switch {
 		case isTable:
-			e.Where, e.Reason = "", "no such "+table+create
+			e.Where, e.Reason, e.Hint = "", "no such "+table, create
 		case loc.attr == attrRuleChain && (ch.kind == addRule || ch.kind == deleteRule):
-			e.Where, e.Reason = "", "no such chain "+ch.chain+" in "+table+create
+			e.Where, e.Reason, e.Hint = "", "no such chain "+ch.chain+" in "+table, create
 		case loc.attr == attrRulePosition && ch.kind == addRule:
 			where := "add after"
 			if ch.insert {
@@ -160,10 +160,12 @@ func (tx *Tx) changeError(i int, r errorReply) *Error {
 		case loc.attr == attrChainType && ch.kind == addChain:
 			e.Where, e.Reason = "", fmt.Sprintf("the kernel lacks chain type %q: %v", ch.base.TypeName(), r.errno)
 		case loc.attr < 0 && ch.kind == addRule:
-			e.Reason = fmt.Sprintf("no such table %s %s or chain %s in it%s, or the kernel lacks a feature this rule needs: %v",
-				fam, ch.table, ch.chain, " (create them, or use --create)", r.errno)
+			e.Reason = fmt.Sprintf("no such table %s %s or chain %s in it, or the kernel lacks a feature this rule needs: %v",
+				fam, ch.table, ch.chain, r.errno)
+			e.Hint = "create them, or use --create"
 		case loc.attr < 0 && ch.kind == addChain:
-			e.Reason = "no such " + table + create + ", or the kernel lacks this chain type: " + r.errno.Error()
+			e.Reason = "no such " + table + ", or the kernel lacks this chain type: " + r.errno.Error()
+			e.Hint = create
 		case loc.attr < 0 && ch.kind == deleteRule:
 			e.Reason = fmt.Sprintf("no such table %s %s, chain %s in it, or rule with handle %d: %v", fam, ch.table, ch.chain, ch.handle, r.errno)
 		}

@@ -963,7 +963,8 @@ func (tx *Tx) refused(r *replies) error {
 		switch b.errno {
 		case erestart:
 			e.kind = ErrConcurrentChange
-			e.Reason = fmt.Sprintf("concurrent change: the ruleset changed after generation %d, and the kernel refused the whole transaction; nothing was changed (read the ruleset again and retry)", tx.gen)
+			e.Reason = fmt.Sprintf("concurrent change: the ruleset changed after generation %d, and the kernel refused the whole transaction; nothing was changed", tx.gen)
+			e.Hint = "read the ruleset again and retry"
 		case eperm:
 			e.Reason = eperm.Error() + " (needs CAP_NET_ADMIN)"
 		default:

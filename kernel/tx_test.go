@@ -201,6 +201,7 @@ func TestErrorMapsToChange(t *testing.T) {
 		msg     string
 		missing int
 		want    string
+		hint    string // the advice, apart from the message
 	}{{
 		name: "expression",
 		build: func(tx *Tx) {
@@ -240,7 +241,8 @@ func TestErrorMapsToChange(t *testing.T) {
 		build:  func(tx *Tx) { tx.AddRule(expr.FamilyInet, "fw", "input", RuleSpec{Exprs: testExprs}) },
 		errno:  unix.ENOENT,
 		offset: func(tx *Tx) int { return nlmsgHdrLen + nfgenHdrLen },
-		want:   "add rule inet fw input: no such table inet fw (create it, or use --create)",
+		want:   "add rule inet fw input: no such table inet fw",
+		hint:   "create it, or use --create",
 	}, {
 		name: "no such chain",
 		build: func(tx *Tx) {
@@ -249,13 +251,15 @@ func TestErrorMapsToChange(t *testing.T) {
 		},
 		fail: 1, errno: unix.ENOENT,
 		offset: func(tx *Tx) int { return nlmsgHdrLen + nfgenHdrLen + 8 },
-		want:   "add rule inet fw input (line 2): no such chain input in table inet fw (create it, or use --create); the kernel refused the whole transaction, nothing was changed",
+		want:   "add rule inet fw input (line 2): no such chain input in table inet fw; the kernel refused the whole transaction, nothing was changed",
+		hint:   "create it, or use --create",
 	}, {
 		name:   "enoent without extended ack",
 		build:  func(tx *Tx) { tx.AddRule(expr.FamilyIP6, "fw", "input", RuleSpec{Exprs: testExprs}) },
 		errno:  unix.ENOENT,
 		offset: func(tx *Tx) int { return -1 },
-		want:   "add rule ip6 fw input: no such table ip6 fw or chain input in it (create them, or use --create), or the kernel lacks a feature this rule needs: no such file or directory",
+		want:   "add rule ip6 fw input: no such table ip6 fw or chain input in it, or the kernel lacks a feature this rule needs: no such file or directory",
+		hint:   "create them, or use --create",
 	}, {
 		name:   "no such handle",
 		build:  func(tx *Tx) { tx.DeleteRule(expr.FamilyInet, "fw", "input", 12) },
@@ -305,6 +309,9 @@ func TestErrorMapsToChange(t *testing.T) {
 			if !errors.As(err, &e) || e.Index != tc.fail {
 				t.Errorf("error index = %+v, want %d", e, tc.fail)
 			}
+			if e != nil && e.Hint != tc.hint {
+				t.Errorf("hint %q, want %q", e.Hint, tc.hint)
+			}
 			if res.Committed || k.gen != 7 {
 				t.Errorf("committed = %v, generation %d, want nothing changed", res.Committed, k.gen)
 			}
@@ -325,9 +332,12 @@ func TestBatchErrors(t *testing.T) {
 	if !errors.Is(err, ErrConcurrentChange) || !errors.Is(err, unix.ERESTART) {
 		t.Fatalf("stale generation: %v, want ErrConcurrentChange wrapping ERESTART", err)
 	}
-	want := "add table inet fw (and 1 more change in the transaction): concurrent change: the ruleset changed after generation 6, and the kernel refused the whole transaction; nothing was changed (read the ruleset again and retry)"
+	want := "add table inet fw (and 1 more change in the transaction): concurrent change: the ruleset changed after generation 6, and the kernel refused the whole transaction; nothing was changed"
 	if err.Error() != want {
 		t.Errorf("error:\n got %s\nwant %s", err, want)
+	}
+	if e := (*Error)(nil); !errors.As(err, &e) || e.Hint != "read the ruleset again and retry" {
+		t.Errorf("hint of %v: %+v, want the advice to read again and retry", err, e)
 	}
 
 	k.permDenied = true

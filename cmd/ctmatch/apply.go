@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ctmatch/ctmatch"
+	"github.com/ctmatch/ctmatch/firewall"
 	"github.com/ctmatch/ctmatch/script"
 )
 
@@ -104,10 +105,10 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 	// or the kernel's ruleset refuses a change, the lines after it are only
 	// checked.
 	var (
-		client  *ctmatch.Client
-		batch   *ctmatch.Batch
+		client  *firewall.Client
+		batch   *firewall.Batch
 		failed  error // the first failure of the kernel or the batch
-		changes []ctmatch.Change
+		changes []firewall.Change
 	)
 	defer func() {
 		if client != nil {
@@ -116,18 +117,18 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 	}()
 	pacer := newHeapPacer()
 	defer pacer.stop()
-	translate := func(src source) (ctmatch.Change, error) {
+	translate := func(src source) (firewall.Change, error) {
 		if src.err != nil {
-			return ctmatch.Change{}, src.err
+			return firewall.Change{}, src.err
 		}
 		l, err := script.ReadLine(src.text, src.pos, popts)
 		if err != nil {
-			return ctmatch.Change{}, err
+			return firewall.Change{}, err
 		}
 		return lineChange(l, o.noCounter, !o.write.echo)
 	}
 	readErr := forEachInOrder(func(yield func(source) bool) error { return o.words.eachLine(cmd, yield) }, translate,
-		func(src source, ch ctmatch.Change, err error) {
+		func(src source, ch firewall.Change, err error) {
 			defer pacer.line()
 			if err != nil {
 				rep.report(src, err)
@@ -140,7 +141,7 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 				if client, failed = o.kernel.dial(ctx); failed != nil {
 					return
 				}
-				batch = client.Batch(ctmatch.ApplyOptions{Create: o.write.create, Force: o.write.force, Check: o.kernel.check, NoHandles: !o.write.echo})
+				batch = client.Batch(firewall.ApplyOptions{Create: o.write.create, Force: o.write.force, Check: o.kernel.check, NoHandles: !o.write.echo})
 			}
 			ch.Table, ch.Chain = intern(ch.Table), intern(ch.Chain)
 			if o.write.echo {
@@ -291,11 +292,11 @@ func (p *heapPacer) stop() {
 // forEachInOrder calls fn with work's result for each source that read
 // yields, in their order, while work runs on every CPU, a few blocks of
 // sources ahead. It returns read's error.
-func forEachInOrder(read func(yield func(source) bool) error, work func(source) (ctmatch.Change, error), fn func(source, ctmatch.Change, error)) error {
+func forEachInOrder(read func(yield func(source) bool) error, work func(source) (firewall.Change, error), fn func(source, firewall.Change, error)) error {
 	const block = 128
 	type result struct {
 		srcs []source
-		chs  []ctmatch.Change
+		chs  []firewall.Change
 		errs []error
 		done chan struct{}
 	}
@@ -325,7 +326,7 @@ func forEachInOrder(read func(yield func(source) bool) error, work func(source) 
 	for range workers {
 		go func() {
 			for r := range jobs {
-				r.chs, r.errs = make([]ctmatch.Change, len(r.srcs)), make([]error, len(r.srcs))
+				r.chs, r.errs = make([]firewall.Change, len(r.srcs)), make([]error, len(r.srcs))
 				for k, src := range r.srcs {
 					r.chs[k], r.errs[k] = work(src)
 				}
@@ -344,17 +345,17 @@ func forEachInOrder(read func(yield func(source) bool) error, work func(source) 
 
 // lineChange is the change an apply line asks for; with prepare, the change
 // holds its rule lowered (Change.Prepared), not the rule.
-func lineChange(l *script.Line, noCounter, prepare bool) (ctmatch.Change, error) {
+func lineChange(l *script.Line, noCounter, prepare bool) (firewall.Change, error) {
 	rule, err := ctmatch.Compile(l.Rule, ctmatch.Options{Table: l.Family, IPv6: l.IPv6, NoCounter: noCounter || l.NoCounter})
 	if err != nil {
-		return ctmatch.Change{}, l.WordsError(err)
+		return firewall.Change{}, l.WordsError(err)
 	}
-	ch := ctmatch.Change{Family: l.Family, Table: l.Table, Chain: l.Chain, Insert: l.Op == script.Insert, Index: l.Index, Handle: l.Handle}
+	ch := firewall.Change{Family: l.Family, Table: l.Table, Chain: l.Chain, Insert: l.Op == script.Insert, Index: l.Index, Handle: l.Handle}
 	canon := ""
 	if prepare {
 		// Lowered now, the rule's parse and nft rules can go. (A rule that
 		// does not lower stays whole, for Apply to report.)
-		if p, err := ctmatch.Prepare(rule); err == nil {
+		if p, err := firewall.Prepare(rule); err == nil {
 			ch.Prepared, canon = p, p.Words()
 		}
 	}

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ctmatch/ctmatch"
+	"github.com/ctmatch/ctmatch/firewall"
 	"github.com/ctmatch/ctmatch/parse"
 )
 
@@ -31,17 +31,17 @@ func TestForEachInOrder(t *testing.T) {
 			}
 			return readErr
 		}
-		work := func(src source) (ctmatch.Change, error) {
+		work := func(src source) (firewall.Change, error) {
 			if src.pos.Line%7 == 0 {
 				time.Sleep(10 * time.Microsecond) // finish out of order
 			}
 			if src.pos.Line%100 == 99 {
-				return ctmatch.Change{}, fmt.Errorf("line %d", src.pos.Line)
+				return firewall.Change{}, fmt.Errorf("line %d", src.pos.Line)
 			}
-			return ctmatch.Change{Table: src.text}, nil
+			return firewall.Change{Table: src.text}, nil
 		}
 		next := 0
-		err := forEachInOrder(read, work, func(src source, ch ctmatch.Change, err error) {
+		err := forEachInOrder(read, work, func(src source, ch firewall.Change, err error) {
 			if src.pos.Line != next {
 				t.Fatalf("got line %d, want %d", src.pos.Line, next)
 			}

@@ -18,8 +18,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/firewall"
 	"github.com/ctmatch/ctmatch/parse"
 	"github.com/ctmatch/ctmatch/script"
 )
@@ -389,7 +389,7 @@ func (r *reporter) report(src source, err error) {
 	var pe *parse.Error
 	if !errors.As(err, &pe) {
 		r.raise(exitUnsupported)
-		r.print(src, problem{kind: "error", msg: err.Error()})
+		r.print(src, problem{kind: "error", msg: err.Error(), hint: firewall.Hint(err)})
 		return
 	}
 	p := problem{kind: "invalid", col: int(pe.Pos) + 1, word: pe.Word, msg: pe.Msg, hint: pe.Hint, caret: pe.Caret()}
@@ -441,7 +441,10 @@ func (r *reporter) print(src source, p problem) {
 	col, msg := p.col, p.msg
 	detail := p.caret
 	if p.hint != "" {
-		detail += "\n  " + p.hint
+		if detail != "" {
+			detail += "\n"
+		}
+		detail += "  " + p.hint
 	}
 	// FILE:LINE:COL, FILE:LINE (no column) or col N (the command line).
 	at := src.pos
@@ -490,15 +493,15 @@ func (f *kernelFlags) validate() error {
 	return nil
 }
 
-// dialClient is ctmatch.Dial; tests replace it to see that nothing dials.
-var dialClient = ctmatch.Dial
+// dialClient is firewall.Dial; tests replace it to see that nothing dials.
+var dialClient = firewall.Dial
 
 // dial connects to nf_tables in the namespace --netns names.
-func (f *kernelFlags) dial(ctx context.Context) (*ctmatch.Client, error) {
+func (f *kernelFlags) dial(ctx context.Context) (*firewall.Client, error) {
 	if err := f.validate(); err != nil {
 		return nil, err
 	}
-	c, err := dialClient(ctx, ctmatch.DialOptions{NetNS: f.netns})
+	c, err := dialClient(ctx, firewall.DialOptions{NetNS: f.netns})
 	if err != nil {
 		return nil, systemError(err)
 	}

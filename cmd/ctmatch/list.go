@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ctmatch/ctmatch"
+	"github.com/ctmatch/ctmatch/firewall"
 )
 
 type listOptions struct {
@@ -63,18 +63,18 @@ func runList(cmd *cobra.Command, o *listOptions, args []string) error {
 	if err := o.kernel.validate(); err != nil {
 		return err
 	}
-	var f ctmatch.ListFormat
+	var f firewall.ListFormat
 	switch o.output {
 	case "nft":
-		f = ctmatch.ListNft
+		f = firewall.ListNft
 	case "iptables":
-		f = ctmatch.ListIptables
+		f = firewall.ListIptables
 	case "bytecode":
-		f = ctmatch.ListBytecode
+		f = firewall.ListBytecode
 	default:
 		return usageError("-o must be nft, iptables or bytecode, not %q", o.output)
 	}
-	var s ctmatch.Scope
+	var s firewall.Scope
 	what := "ruleset"
 	if len(args) > 0 {
 		what = args[0]
@@ -102,7 +102,7 @@ func runList(cmd *cobra.Command, o *listOptions, args []string) error {
 		if err != nil {
 			return err
 		}
-		s = ctmatch.Scope{Family: fam, Table: args[2]}
+		s = firewall.Scope{Family: fam, Table: args[2]}
 		if what == "chain" {
 			s.Chain = args[3]
 		}
@@ -122,7 +122,7 @@ func runList(cmd *cobra.Command, o *listOptions, args []string) error {
 	if err != nil {
 		return systemError(err)
 	}
-	if err := l.Write(cmd.OutOrStdout(), f, ctmatch.ListText{Handles: o.handles}); err != nil {
+	if err := l.Write(cmd.OutOrStdout(), f, firewall.ListText{Handles: o.handles}); err != nil {
 		return writeError(err)
 	}
 	return nil

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ctmatch/ctmatch"
+	"github.com/ctmatch/ctmatch/firewall"
 )
 
 // noDial replaces the kernel connection for the test: a command that dials
@@ -16,7 +16,7 @@ func noDial(t *testing.T) *[]string {
 	t.Helper()
 	var dialed []string
 	old := dialClient
-	dialClient = func(ctx context.Context, o ctmatch.DialOptions) (*ctmatch.Client, error) {
+	dialClient = func(ctx context.Context, o firewall.DialOptions) (*firewall.Client, error) {
 		dialed = append(dialed, o.NetNS)
 		return nil, errors.New("the test allows no connection to the kernel")
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ctmatch/ctmatch/firewall"
 )
 
 // Exit codes.
@@ -94,7 +96,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if !ee.printed && ee.err != nil {
-			fmt.Fprintf(stderr, "ctmatch: %v\n", ee.err)
+			printExit(stderr, ee)
 		}
 		return ee.code
 	}
@@ -102,6 +104,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fmt.Fprintf(stderr, "ctmatch: %v\n", err)
 	fmt.Fprintf(stderr, "Run 'ctmatch --help' for usage.\n")
 	return exitInvalid
+}
+
+// printExit prints the error a command ended with, and its hint: the
+// libraries state the facts, and the advice goes on a line of its own, as
+// a parse error's hint does.
+func printExit(w io.Writer, ee *exitError) {
+	fmt.Fprintf(w, "ctmatch: %v\n", ee.err)
+	if h := firewall.Hint(ee.err); h != "" {
+		fmt.Fprintf(w, "  %s\n", h)
+	}
 }
 
 func newRootCmd(stdin io.Reader) *cobra.Command {

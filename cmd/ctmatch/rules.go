@@ -14,6 +14,7 @@ import (
 
 	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/firewall"
 	"github.com/ctmatch/ctmatch/kernel"
 	"github.com/ctmatch/ctmatch/parse"
 	"github.com/ctmatch/ctmatch/script"
@@ -179,14 +180,14 @@ func runRule(cmd *cobra.Command, o *ruleOptions, args []string) error {
 	if ipv6 {
 		popts.Family = parse.IPv6
 	}
-	var changes []ctmatch.Change
+	var changes []firewall.Change
 	for k, src := range srcs {
 		rule, err := compileRule(src, popts, fam, ipv6, o.noCounter, cmd.CommandPath())
 		if err != nil {
 			rep.report(src, err)
 			continue
 		}
-		ch := ctmatch.Change{Family: fam, Table: pos[1], Chain: pos[2], Rule: rule, Insert: o.insert, Index: o.index, Handle: o.handle, Source: sourceName(src, rule)}
+		ch := firewall.Change{Family: fam, Table: pos[1], Chain: pos[2], Rule: rule, Insert: o.insert, Index: o.index, Handle: o.handle, Source: sourceName(src, rule)}
 		// The rules of a file keep the file's order: each goes after the
 		// one before it.
 		if o.index != 0 {
@@ -280,13 +281,13 @@ func sourceName(src source, r *ctmatch.Rule) string {
 
 // applyChanges writes changes in one transaction and, with --echo, prints
 // what was created and added; only then does it ask for the rules' handles.
-func applyChanges(ctx context.Context, out io.Writer, rep *reporter, kf *kernelFlags, wf *writeFlags, changes []ctmatch.Change, reversed bool) error {
+func applyChanges(ctx context.Context, out io.Writer, rep *reporter, kf *kernelFlags, wf *writeFlags, changes []firewall.Change, reversed bool) error {
 	c, err := kf.dial(ctx)
 	if err != nil {
 		return kernelFailure(rep, err)
 	}
 	defer c.Close()
-	res, err := c.Apply(ctx, changes, ctmatch.ApplyOptions{Create: wf.create, Force: wf.force, Check: kf.check, NoHandles: !wf.echo})
+	res, err := c.Apply(ctx, changes, firewall.ApplyOptions{Create: wf.create, Force: wf.force, Check: kf.check, NoHandles: !wf.echo})
 	if err != nil {
 		return kernelFailure(rep, err)
 	}
@@ -301,7 +302,7 @@ func applyChanges(ctx context.Context, out io.Writer, rep *reporter, kf *kernelF
 // ("ctmatch: warning: …" and the hint on the next line), or with
 // --error-format json as JSON objects of kind "warning". They change no
 // exit code.
-func (r *reporter) warn(ws []ctmatch.Warning) {
+func (r *reporter) warn(ws []firewall.Warning) {
 	for _, w := range ws {
 		if r.json {
 			r.print(source{}, problem{kind: "warning", object: w.Object, msg: w.Reason, hint: w.Hint})
@@ -317,7 +318,7 @@ func (r *reporter) warn(ws []ctmatch.Warning) {
 // writeEcho prints what Apply created and added, as nft commands with the
 // rules' handles (none with --check), in the order the rules were given
 // (the changes' order, or its reverse).
-func writeEcho(out io.Writer, changes []ctmatch.Change, res ctmatch.Applied, reversed bool) error {
+func writeEcho(out io.Writer, changes []firewall.Change, res firewall.Applied, reversed bool) error {
 	w := &stickyWriter{w: out}
 	for _, c := range res.Created {
 		fmt.Fprintln(w, c)
@@ -336,7 +337,7 @@ func writeEcho(out io.Writer, changes []ctmatch.Change, res ctmatch.Applied, rev
 			verb = "insert"
 		}
 		for k, r := range ac.Rules {
-			fmt.Fprintf(w, "%s rule %s %s %s %s", verb, ch.Family, ctmatch.QuoteName(ch.Table), ctmatch.QuoteName(ch.Chain), r)
+			fmt.Fprintf(w, "%s rule %s %s %s %s", verb, ch.Family, firewall.QuoteName(ch.Table), firewall.QuoteName(ch.Chain), r)
 			if h := ac.Handles[k]; h != 0 {
 				fmt.Fprintf(w, " # handle %d", h)
 			}
@@ -416,13 +417,13 @@ func runDelete(cmd *cobra.Command, o *deleteOptions, args []string) error {
 		return err
 	}
 	defer c.Close()
-	res, err := c.Delete(cmd.Context(), fam, args[1], args[2], h, ctmatch.DeleteOptions{Check: o.kernel.check, Force: o.force})
+	res, err := c.Delete(cmd.Context(), fam, args[1], args[2], h, firewall.DeleteOptions{Check: o.kernel.check, Force: o.force})
 	if err != nil {
 		return systemError(err)
 	}
 	if o.echo {
 		for _, dh := range res.Handles {
-			if _, err := fmt.Fprintf(cmd.OutOrStdout(), "delete rule %s %s %s handle %d\n", fam, ctmatch.QuoteName(args[1]), ctmatch.QuoteName(args[2]), dh); err != nil {
+			if _, err := fmt.Fprintf(cmd.OutOrStdout(), "delete rule %s %s %s handle %d\n", fam, firewall.QuoteName(args[1]), firewall.QuoteName(args[2]), dh); err != nil {
 				return echoError(err, res.Checked)
 			}
 		}
@@ -456,7 +457,7 @@ var sourceLine = regexp.MustCompile(`^(.*?):(\d+): `)
 // errorSource returns the file and line of the change an error is about.
 func errorSource(err error) source {
 	var s string
-	var ce *ctmatch.Error
+	var ce *firewall.Error
 	var ke *kernel.Error
 	switch {
 	case errors.As(err, &ce) && ce.Source != "":

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/firewall"
 	"github.com/ctmatch/ctmatch/parse"
 )
 
@@ -61,8 +62,8 @@ nft 1.0.6 cannot parse a ct port match that has no protocol test before it
 			// The name goes into nft's command text, which reads a table
 			// name only bare: anything else would read as other words, or
 			// other commands ("filter INPUT accept; flush ruleset").
-			if o.table != "" && ctmatch.QuoteName(o.table) != o.table {
-				return usageError("--table %s: nft reads a table name only as a letter or _ followed by letters, digits and _-./", ctmatch.QuoteName(o.table))
+			if o.table != "" && firewall.QuoteName(o.table) != o.table {
+				return usageError("--table %s: nft reads a table name only as a letter or _ followed by letters, digits and _-./", firewall.QuoteName(o.table))
 			}
 			copts, err := o.compileOptions()
 			if err != nil {
@@ -158,9 +159,9 @@ func translateRule(w io.Writer, r *parse.Rule, o *translateOptions, copts ctmatc
 			Msg:  fmt.Sprintf("-I %s %d needs the kernel's groups: use ctmatch insert rule --index %d", c.Chain, c.Index, c.Index),
 			Hint: "translate sees one rule at a time, and one iptables rule can be several nft rules"}
 	}
-	if o.output != "bytecode" && ctmatch.QuoteName(c.Chain) != c.Chain {
+	if o.output != "bytecode" && firewall.QuoteName(c.Chain) != c.Chain {
 		return &parse.Error{Pos: c.ChainPos, Text: r.Text, Word: r.Text[c.ChainPos:c.End()], Kind: parse.Unsupported,
-			Msg:  fmt.Sprintf("nft's command text cannot name the chain %s: it reads a chain name only as a letter or _ followed by letters, digits and _-./", ctmatch.QuoteName(c.Chain)),
+			Msg:  fmt.Sprintf("nft's command text cannot name the chain %s: it reads a chain name only as a letter or _ followed by letters, digits and _-./", firewall.QuoteName(c.Chain)),
 			Hint: "ctmatch add rule loads the rule into such a chain over netlink"}
 	}
 	tr, err := ctmatch.Compile(r, copts)

@@ -4,13 +4,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ctmatch/ctmatch"
+	"github.com/ctmatch/ctmatch/firewall"
 )
 
 // Warnings print as text, with the hint on a line of its own, or as JSON
 // objects of kind "warning"; neither changes the exit code.
 func TestReporterWarn(t *testing.T) {
-	ws := []ctmatch.Warning{{Object: "ip filter", Reason: "table ip filter is named like an iptables table", Hint: "write into another table"}}
+	ws := []firewall.Warning{{Object: "ip filter", Reason: "table ip filter is named like an iptables table", Hint: "write into another table"}}
 	for _, tc := range []struct {
 		json bool
 		want string

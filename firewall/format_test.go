@@ -1,4 +1,4 @@
-package ctmatch
+package firewall
 
 import (
 	"testing"

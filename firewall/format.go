@@ -1,4 +1,4 @@
-package ctmatch
+package firewall
 
 import (
 	"bufio"
@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/kernel"
 	"github.com/ctmatch/ctmatch/parse"
@@ -198,7 +199,7 @@ func writeIptablesTable(w *bufio.Writer, t ListedTable, o ListText) {
 				writeNotDecompiled(w, "", g)
 				continue
 			}
-			fmt.Fprintf(w, "-A %s %s", parse.Show(parse.Quote(ch.Name)), Words(g.Rule))
+			fmt.Fprintf(w, "-A %s %s", parse.Show(parse.Quote(ch.Name)), ctmatch.Words(g.Rule))
 			var notes []string
 			if g.IPv6 && t.Family == expr.FamilyInet {
 				notes = append(notes, "-6")

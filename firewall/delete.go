@@ -1,4 +1,4 @@
-package ctmatch
+package firewall
 
 import (
 	"context"
@@ -67,7 +67,7 @@ func (c *Client) Delete(ctx context.Context, f expr.Family, table, chain string,
 	gi := groupOf(groups, handle)
 	if gi < 0 {
 		return res, &Error{Op: "delete rule", Object: obj + fmt.Sprintf(" handle %d", handle), Index: -1, Err: ErrNoRule,
-			Reason: fmt.Sprintf("no rule with handle %d in chain %s (ctmatch list chain %s -a shows the handles)", handle, obj, obj)}
+			Reason: fmt.Sprintf("no rule with handle %d in chain %s", handle, obj), Hint: handlesHint(obj)}
 	}
 	g := groups[gi]
 	// A group ctmatch wrote (every piece carries its record) is ctmatch's to

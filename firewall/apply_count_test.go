@@ -1,4 +1,4 @@
-package ctmatch
+package firewall
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/kernel"
 )
@@ -38,7 +39,7 @@ func TestKernelApplyErrorCountsRules(t *testing.T) {
 	_, c := kernelClient(t)
 	var changes []Change
 	for i := 1; i <= 3; i++ {
-		r, err := Translate("-m conntrack --ctstate NEW,DNAT -j ACCEPT", Options{Table: expr.FamilyInet})
+		r, err := ctmatch.Translate("-m conntrack --ctstate NEW,DNAT -j ACCEPT", ctmatch.Options{Table: expr.FamilyInet})
 		if err != nil {
 			t.Fatal(err)
 		}

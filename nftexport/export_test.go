@@ -1,4 +1,4 @@
-package ctmatch_test
+package nftexport_test
 
 import (
 	"errors"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/nftexport"
 )
 
 // exportCase is a line of compile/testdata/cases.txt compiled for one table
@@ -33,7 +34,7 @@ type exportCase struct {
 // and inet.
 func exportCases(t *testing.T) []exportCase {
 	t.Helper()
-	data, err := os.ReadFile("compile/testdata/cases.txt")
+	data, err := os.ReadFile("../compile/testdata/cases.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +102,7 @@ var addrComparer = cmp.Comparer(func(a, b netip.Addr) bool { return a == b })
 // Every golden case, in every table family, is either exported, and
 // google/nftables encodes the export as a rule that reads back as the same
 // IR that ctmatch's own encoding reads back as, or refused with an
-// *ExportError that names the first match with a key v0.3.0 mis-encodes.
+// *nftexport.Error that names the first match with a key v0.3.0 mis-encodes.
 // The kernel's side of the same claim, byte for byte, is in
 // e2e/export_test.go.
 func TestExprsGoldenCases(t *testing.T) {
@@ -113,12 +114,12 @@ func TestExprsGoldenCases(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		all, err := r.Exprs()
+		all, err := nftexport.Exprs(r)
 		ri, mi, bad, mustRefuse := firstRefused(r.Rules)
 		if mustRefuse {
-			var ee *ctmatch.ExportError
+			var ee *nftexport.Error
 			if !errors.As(err, &ee) {
-				t.Errorf("%s: Exprs() error %v, want an *ExportError for %q", name, err, bad.String())
+				t.Errorf("%s: Exprs() error %v, want an *nftexport.Error for %q", name, err, bad.String())
 				continue
 			}
 			if all != nil {
@@ -128,9 +129,17 @@ func TestExprsGoldenCases(t *testing.T) {
 				t.Errorf("%s: error names rule %d match %d key %d dir %d %q, want rule %d match %d key %d dir %d %q",
 					name, ee.Rule, ee.Match, ee.Key, ee.Dir, ee.Text, ri, mi, bad.Key, bad.Dir, bad.String())
 			}
-			for _, want := range []string{ee.Option, bad.String(), "google/nftables v0.3.0", "ctmatch add rule", "ctmatch.Dial"} {
+			for _, want := range []string{ee.Option, bad.String(), "google/nftables v0.3.0"} {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("%s: error %q does not say %q", name, err, want)
+				}
+			}
+			for _, want := range []string{"ctmatch add rule", "firewall.Dial"} {
+				if !strings.Contains(ee.Hint, want) {
+					t.Errorf("%s: hint %q does not say %q", name, ee.Hint, want)
+				}
+				if strings.Contains(err.Error(), want) {
+					t.Errorf("%s: error %q gives the advice %q, which belongs in its Hint", name, err, want)
 				}
 			}
 			if !strings.Contains(c.words, ee.Option) {
@@ -207,10 +216,10 @@ func TestExportErrorNamesTheOption(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = r.Exprs()
-		var ee *ctmatch.ExportError
+		_, err = nftexport.Exprs(r)
+		var ee *nftexport.Error
 		if !errors.As(err, &ee) {
-			t.Errorf("%s: Exprs() error %v, want an *ExportError", tc.words, err)
+			t.Errorf("%s: Exprs() error %v, want an *nftexport.Error", tc.words, err)
 			continue
 		}
 		if ee.Option != tc.option || !strings.Contains(err.Error(), tc.reason) {
@@ -245,14 +254,14 @@ func TestAddTo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := bad.AddTo(conn, chain); err == nil {
+	if _, err := nftexport.AddTo(bad, conn, chain); err == nil {
 		t.Error("AddTo of a port match: no error")
 	}
 	inet := &nftables.Chain{Table: &nftables.Table{Family: nftables.TableFamilyINet, Name: "fw"}, Name: "input"}
-	if _, err := r.AddTo(conn, inet); err == nil {
+	if _, err := nftexport.AddTo(r, conn, inet); err == nil {
 		t.Error("AddTo of ip rules into an inet chain: no error")
 	}
-	queued, err := r.AddTo(conn, chain)
+	queued, err := nftexport.AddTo(r, conn, chain)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,14 +319,14 @@ func TestAddTo(t *testing.T) {
 	}
 }
 
-func ExampleRule_Exprs() {
+func ExampleExprs() {
 	r, err := ctmatch.Translate("-A INPUT -m conntrack --ctproto udp --ctdir REPLY -j ACCEPT", ctmatch.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	fmt.Print(r)
-	rules, err := r.Exprs()
+	rules, err := nftexport.Exprs(r)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -335,26 +344,28 @@ func ExampleRule_Exprs() {
 	// *expr.Verdict &{Kind:1 Chain:}
 }
 
-func ExampleExportError() {
+func ExampleError() {
 	r, err := ctmatch.Translate("-m conntrack --ctstate NEW --ctreplsrcport 53", ctmatch.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	_, err = r.Exprs()
-	var ee *ctmatch.ExportError
+	_, err = nftexport.Exprs(r)
+	var ee *nftexport.Error
 	if errors.As(err, &ee) {
 		fmt.Println(ee.Option)
 		fmt.Println(ee.Text)
+		fmt.Println(ee.Hint)
 	}
 	fmt.Println(err)
 	// Output:
 	// --ctreplsrcport
 	// ct reply proto-src 53
-	// cannot export --ctreplsrcport (ct reply proto-src 53, nft rule 1) to google/nftables expressions: google/nftables v0.3.0 sends the ct direction attribute as 4 bytes where the kernel reads 1: the kernel logs "attribute type 3 has an invalid length" for the rule and reads the reply direction as original; load the rule with ctmatch's own loader instead (ctmatch.Dial and Apply, or ctmatch add rule)
+	// load the rule with ctmatch's own loader instead (firewall.Dial and Apply, or ctmatch add rule)
+	// cannot export --ctreplsrcport (ct reply proto-src 53, nft rule 1) to google/nftables expressions: google/nftables v0.3.0 sends the ct direction attribute as 4 bytes where the kernel reads 1: the kernel logs "attribute type 3 has an invalid length" for the rule and reads the reply direction as original
 }
 
-func ExampleRule_AddTo() {
+func ExampleAddTo() {
 	// A program that builds its ruleset with google/nftables queues
 	// ctmatch's rules next to its own, and flushes them itself.
 	conn, err := nftables.New()
@@ -370,7 +381,7 @@ func ExampleRule_AddTo() {
 		fmt.Println(err)
 		return
 	}
-	if _, err := r.AddTo(conn, chain); err != nil {
+	if _, err := nftexport.AddTo(r, conn, chain); err != nil {
 		fmt.Println(err)
 		return
 	}

@@ -1,4 +1,4 @@
-package ctmatch
+package firewall
 
 import (
 	"context"
@@ -60,7 +60,7 @@ var builtinHooks = map[string]kernel.Hook{
 // to case (input, INPUT, Output…), the base chain iptables-nft makes in that
 // table, with policy accept; for any other name nil, a regular chain. A
 // built-in name that the iptables table does not have (-t nat with
-// FORWARD) is an error.
+// FORWARD) is an error (and createdChainHint what to do about it).
 func CreatedChain(iptTable, chain string) (*kernel.BaseChain, error) {
 	if iptTable == "" {
 		iptTable = "filter"
@@ -81,11 +81,15 @@ func CreatedChain(iptTable, chain string) (*kernel.BaseChain, error) {
 				names = append(names, n)
 			}
 		}
-		return nil, fmt.Errorf("iptables' %s table has no %s chain (only %s), so --create does not know which base chain %q should be: create the chain first, or pick the table with -t",
+		return nil, fmt.Errorf("iptables' %s table has no %s chain (only %s), so --create does not know which base chain %q should be",
 			iptTable, strings.ToUpper(chain), strings.Join(names, ", "), chain)
 	}
 	return &b, nil
 }
+
+// createdChainHint is the advice when CreatedChain does not know which base
+// chain to make.
+const createdChainHint = "create the chain first, or pick the table with -t"
 
 // describeBase writes a chain's kind as nft does:
 // "type filter hook input priority 0; policy accept", or "a regular chain".
@@ -159,6 +163,33 @@ func iptablesOwned(ctx context.Context, c nfConn, t kernel.Table, chains []kerne
 	return "", nil
 }
 
+// guardTable refuses, without Force, to write into the existing table pt
+// when it looks like iptables-nft's own (see iptablesOwned), given its
+// chains as read for change i.
+func (b *Batch) guardTable(ctx context.Context, pt *plannedTable, chains []kernel.Chain, ch *Change, i int) error {
+	if b.o.Force {
+		return nil
+	}
+	why, err := iptablesOwned(ctx, b.c.c, pt.t, chains)
+	if err != nil {
+		return readError(opOf(ch), object(ch.Family, ch.Table, ch.Chain), ch.Source, i, err)
+	}
+	if why == "" {
+		return nil
+	}
+	e := iptablesRefusal(opOf(ch), pt.t, why).(*Error)
+	e.Object, e.Source, e.Index = object(ch.Family, ch.Table, ch.Chain), ch.Source, i
+	return e
+}
+
+// iptablesChainRefusal is the error for adding chain name to pt, a table
+// iptables-nft reads as its own by its name, for change i.
+func iptablesChainRefusal(pt *plannedTable, ch *Change, name string, i int) error {
+	e := iptablesRefusal(opOf(ch), pt.t, fmt.Sprintf("iptables-nft reads every %s table named %s, and would read the chain %s that --create adds to it", pt.t.Family, pt.t.Name, name)).(*Error)
+	e.Object, e.Source, e.Index = object(ch.Family, ch.Table, ch.Chain), ch.Source, i
+	return e
+}
+
 // iptablesBuiltin reports whether ch is a base chain exactly as iptables-nft
 // makes it in iptables table: the built-in chain of its hook there, by name,
 // type and priority (iptables-nft's own test, nft_cache_add_base_chain).
@@ -194,13 +225,15 @@ func xtExpression(exprs []byte) string {
 // deleting from it (op "delete rule").
 func iptablesRefusal(op string, t kernel.Table, why string) error {
 	reason := fmt.Sprintf(
-		"table %s %s looks like iptables-nft's own (%s); after one native rule in it, iptables -S and -L fail and iptables-save leaves the table out (a comment in its place, exit status 0). Write into another table (ctmatch add rule %s fw input --create …), or use --force to write into it anyway",
-		t.Family, t.Name, why, t.Family)
+		"table %s %s looks like iptables-nft's own (%s); after one native rule in it, iptables -S and -L fail and iptables-save leaves the table out (a comment in its place, exit status 0)",
+		t.Family, t.Name, why)
+	hint := fmt.Sprintf("write into another table (ctmatch add rule %s fw input --create …), or use --force to write into it anyway", t.Family)
 	if op == "delete rule" {
-		reason = fmt.Sprintf("table %s %s looks like iptables-nft's own (%s), and the rule was not written by ctmatch; use --force to delete it anyway",
+		reason = fmt.Sprintf("table %s %s looks like iptables-nft's own (%s), and the rule was not written by ctmatch",
 			t.Family, t.Name, why)
+		hint = "use --force to delete it anyway"
 	}
-	return &Error{Op: op, Object: object(t.Family, t.Name), Index: -1, Err: ErrIptablesTable, Reason: reason}
+	return &Error{Op: op, Object: object(t.Family, t.Name), Index: -1, Err: ErrIptablesTable, Reason: reason, Hint: hint}
 }
 
 // Warning is something a caller should know about a change that was made

@@ -1,4 +1,4 @@
-package ctmatch_test
+package firewall_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/firewall"
 	"github.com/ctmatch/ctmatch/kernel"
 )
 
@@ -19,13 +20,13 @@ import (
 // e2e/cli_*_test.go tests run the same in a namespace.)
 func ExampleClient_Apply() {
 	ctx := context.Background()
-	c, err := ctmatch.Dial(ctx, ctmatch.DialOptions{NetNS: "/run/netns/fw"})
+	c, err := firewall.Dial(ctx, firewall.DialOptions{NetNS: "/run/netns/fw"})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer c.Close()
 
-	var changes []ctmatch.Change
+	var changes []firewall.Change
 	for _, words := range []string{
 		"-m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
 		"-m conntrack --ctstate NEW,DNAT --ctorigdstport 22 -j ACCEPT", // two nft rules, one group
@@ -34,13 +35,13 @@ func ExampleClient_Apply() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		changes = append(changes, ctmatch.Change{Family: expr.FamilyInet, Table: "fw", Chain: "input", Rule: r})
+		changes = append(changes, firewall.Change{Family: expr.FamilyInet, Table: "fw", Chain: "input", Rule: r})
 	}
-	res, err := c.Apply(ctx, changes, ctmatch.ApplyOptions{Create: true})
+	res, err := c.Apply(ctx, changes, firewall.ApplyOptions{Create: true})
 	switch {
 	case errors.Is(err, kernel.ErrConcurrentChange):
 		log.Fatal("the ruleset changed meanwhile: read it again and retry")
-	case errors.Is(err, ctmatch.ErrIptablesTable):
+	case errors.Is(err, firewall.ErrIptablesTable):
 		log.Fatal(err) // iptables-nft's table: use another one, or Force
 	case err != nil:
 		log.Fatal(err) // e.g. add rule inet fw input (…): get generation: operation not permitted (needs CAP_NET_ADMIN)
@@ -52,18 +53,18 @@ func ExampleClient_Apply() {
 		fmt.Println("group", ch.Group.ID, "handles", ch.Handles)
 	}
 
-	l, err := c.List(ctx, ctmatch.Scope{Family: expr.FamilyInet, Table: "fw", Chain: "input"})
+	l, err := c.List(ctx, firewall.Scope{Family: expr.FamilyInet, Table: "fw", Chain: "input"})
 	if err != nil {
 		log.Fatal(err)
 	}
-	l.Write(os.Stdout, ctmatch.ListIptables, ctmatch.ListText{Handles: true})
+	l.Write(os.Stdout, firewall.ListIptables, firewall.ListText{Handles: true})
 	// # table inet fw
 	// # chain input (type filter hook input priority 0; policy accept)
 	// -A input -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT # handle 2 packets 0 bytes 0
 	// -A input -m conntrack --ctstate NEW,DNAT --ctorigdstport 22 -j ACCEPT # handles 3,4 packets 0 bytes 0
 
 	// Deleting any handle of a group deletes the group.
-	if _, err := c.Delete(ctx, expr.FamilyInet, "fw", "input", 4, ctmatch.DeleteOptions{}); err != nil {
+	if _, err := c.Delete(ctx, expr.FamilyInet, "fw", "input", 4, firewall.DeleteOptions{}); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -75,26 +76,26 @@ func ExampleClient_Apply() {
 // run batches in a namespace.)
 func ExampleClient_Batch() {
 	ctx := context.Background()
-	c, err := ctmatch.Dial(ctx, ctmatch.DialOptions{NetNS: "/run/netns/fw"})
+	c, err := firewall.Dial(ctx, firewall.DialOptions{NetNS: "/run/netns/fw"})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer c.Close()
 
-	b := c.Batch(ctmatch.ApplyOptions{Create: true, NoHandles: true})
+	b := c.Batch(firewall.ApplyOptions{Create: true, NoHandles: true})
 	for port := 1; port <= 50000; port++ {
 		words := fmt.Sprintf("-m conntrack --ctstate NEW --ctproto tcp --ctorigdstport %d -j ACCEPT", port%65536)
 		r, err := ctmatch.Translate(words, ctmatch.Options{Table: expr.FamilyInet})
 		if err != nil {
 			log.Fatal(err)
 		}
-		p, err := ctmatch.Prepare(r)
+		p, err := firewall.Prepare(r)
 		if err != nil {
 			log.Fatal(err)
 		}
 		// Nothing is sent yet: an error here (no such table without
 		// Create, iptables-nft's table) leaves the kernel as it was.
-		if err := b.Add(ctx, ctmatch.Change{Family: expr.FamilyInet, Table: "fw", Chain: "input", Prepared: p,
+		if err := b.Add(ctx, firewall.Change{Family: expr.FamilyInet, Table: "fw", Chain: "input", Prepared: p,
 			Source: fmt.Sprintf("port %d: %s", port, p.Words())}); err != nil {
 			log.Fatal(err)
 		}

@@ -1,11 +1,10 @@
-package ctmatch
+package firewall
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
-	"strings"
 
 	"github.com/ctmatch/ctmatch/compile"
 	"github.com/ctmatch/ctmatch/expr"
@@ -242,7 +241,7 @@ func groupRules(f expr.Family, rules []kernel.Rule) []ListedGroup {
 				g.Err = compile.ErrNotUnderstood
 			}
 			if first := g.Pieces[0]; g.Rule != nil && (first.Group == nil || first.Group.Words == "") {
-				g.Rule = oneMatch(g.Rule, d.Family, f, g.Pieces)
+				g.Rule = compile.MergeMatches(g.Rule, d.Family, f, rulesOf(g.Pieces))
 			}
 			out = append(out, g)
 		}
@@ -276,43 +275,11 @@ func groupOf(groups []ListedGroup, h uint64) int {
 	return -1
 }
 
-// oneMatch returns r with its conntrack matches merged into one when that
-// compiles to exactly the same nft rules, or r itself. Rules rebuilt from
-// their expressions (their words did not fit in the group record, or they
-// have no record) come back from decompiling with the state test in a match
-// of its own (-m conntrack --ctstate X -m conntrack --ctproto 6): when it
-// means the same as one match, one match is how it was written, and its
-// canonical form.
-func oneMatch(r *parse.Rule, fam parse.Family, table expr.Family, pieces []Piece) *parse.Rule {
-	if len(r.Matches) < 2 {
-		return r
+// rulesOf returns the IR of each piece.
+func rulesOf(pieces []Piece) []expr.Rule {
+	out := make([]expr.Rule, len(pieces))
+	for i, p := range pieces {
+		out[i] = p.Rule
 	}
-	var opts []string
-	for _, m := range r.Matches {
-		c, ok := m.(*parse.Conntrack)
-		if !ok || c.Alias() {
-			return r
-		}
-		opts = append(opts, strings.TrimPrefix(c.String(), "-m conntrack "))
-	}
-	text := "-m conntrack " + strings.Join(opts, " ")
-	if r.Target != nil {
-		c := *r
-		c.Table, c.Command, c.Matches = nil, nil, nil
-		text += " " + strings.TrimSpace(c.String())
-	}
-	merged, err := parse.ParseText(text, parse.Options{Family: fam})
-	if err != nil {
-		return r
-	}
-	got, err := compile.Rule(merged, compile.Options{Table: table, Family: fam, Counter: pieces[0].Rule.Counter})
-	if err != nil || len(got) != len(pieces) {
-		return r
-	}
-	for i := range got {
-		if got[i].String() != pieces[i].Rule.String() {
-			return r
-		}
-	}
-	return merged
+	return out
 }

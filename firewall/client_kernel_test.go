@@ -1,4 +1,4 @@
-package ctmatch
+package firewall
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/internal/ktest"
 	"github.com/ctmatch/ctmatch/internal/netns"
@@ -52,7 +53,7 @@ func TestKernelApplyAtomic(t *testing.T) {
 	var changes []Change
 	for i := 1; i <= 1000; i++ {
 		words := fmt.Sprintf("-m conntrack --ctstate NEW,DNAT --ctorigdstport %d -j ACCEPT", i)
-		r, err := Translate(words, Options{Table: fam})
+		r, err := ctmatch.Translate(words, ctmatch.Options{Table: fam})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,8 +106,8 @@ func TestKernelApplyAtomic(t *testing.T) {
 		t.Fatal(err)
 	}
 	groups := l.Tables[0].Chains[0].Groups
-	if len(groups) != 1000 || Words(groups[699].Rule) != "-m conntrack --ctstate NEW,DNAT --ctorigdstport 700 -j ACCEPT" {
-		t.Errorf("%d groups listed; the 700th is %q", len(groups), Words(groups[699].Rule))
+	if len(groups) != 1000 || ctmatch.Words(groups[699].Rule) != "-m conntrack --ctstate NEW,DNAT --ctorigdstport 700 -j ACCEPT" {
+		t.Errorf("%d groups listed; the 700th is %q", len(groups), ctmatch.Words(groups[699].Rule))
 	}
 }
 
@@ -151,7 +152,7 @@ func TestKernelOwnerRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	r, err := Translate("-m conntrack --ctstate NEW -j ACCEPT", Options{})
+	r, err := ctmatch.Translate("-m conntrack --ctstate NEW -j ACCEPT", ctmatch.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func TestKernelApplyConcurrentChange(t *testing.T) {
 	ns, c := kernelClient(t)
 	ctx := context.Background()
 	const fam = expr.FamilyInet
-	r, err := Translate("-m conntrack --ctstate NEW,DNAT -j ACCEPT", Options{Table: fam})
+	r, err := ctmatch.Translate("-m conntrack --ctstate NEW,DNAT -j ACCEPT", ctmatch.Options{Table: fam})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +186,7 @@ func TestKernelApplyConcurrentChange(t *testing.T) {
 	}
 	defer func() { testRuleHook = nil }()
 	_, err = c.Apply(ctx, []Change{{Family: fam, Table: "fw", Chain: "input", Rule: r, Insert: true, Index: 2}}, ApplyOptions{})
-	if !errors.Is(err, kernel.ErrConcurrentChange) || !strings.Contains(err.Error(), "read the ruleset again and retry") {
+	if !errors.Is(err, kernel.ErrConcurrentChange) || !strings.Contains(err.Error(), "nothing was changed") || !strings.Contains(hintOf(err), "read the ruleset again and retry") {
 		t.Fatalf("error %v, want kernel.ErrConcurrentChange", err)
 	}
 	testRuleHook = nil
@@ -193,7 +194,7 @@ func TestKernelApplyConcurrentChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g := l.Tables[0].Chains[0].Groups; len(g) != 2 || g[0].Rule != nil || Words(g[1].Rule) != "-m conntrack --ctstate NEW,DNAT -j ACCEPT" {
+	if g := l.Tables[0].Chains[0].Groups; len(g) != 2 || g[0].Rule != nil || ctmatch.Words(g[1].Rule) != "-m conntrack --ctstate NEW,DNAT -j ACCEPT" {
 		t.Errorf("after the refused transaction: %+v, want nft's rule and the first group only", g)
 	}
 }
@@ -253,7 +254,7 @@ func TestKernelBatchCurrent(t *testing.T) {
 	ns, c := kernelClient(t)
 	ctx := context.Background()
 	const fam = expr.FamilyIP
-	r, err := Translate("-m conntrack --ctstate NEW -j ACCEPT", Options{Table: fam})
+	r, err := ctmatch.Translate("-m conntrack --ctstate NEW -j ACCEPT", ctmatch.Options{Table: fam})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +302,7 @@ func TestKernelAppendAndTopInsert(t *testing.T) {
 	ktest.Run(t, ns, "", "nft", "add table inet fw; add chain inet fw in")
 	// What the chain holds first: a group of two pieces with a record as
 	// earlier versions wrote it (id 5), and a rule of nft's.
-	old, err := Translate("-m conntrack --ctstate NEW,DNAT -j ACCEPT", Options{Table: fam})
+	old, err := ctmatch.Translate("-m conntrack --ctstate NEW,DNAT -j ACCEPT", ctmatch.Options{Table: fam})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +339,7 @@ func TestKernelAppendAndTopInsert(t *testing.T) {
 		{"-m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT", false},
 		{"-m conntrack --ctstate NEW,SNAT -j DROP", false}, // two pieces
 	} {
-		r, err := Translate(step.words, Options{Table: fam})
+		r, err := ctmatch.Translate(step.words, ctmatch.Options{Table: fam})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -357,7 +358,7 @@ func TestKernelAppendAndTopInsert(t *testing.T) {
 	for _, g := range l.Tables[0].Chains[0].Groups {
 		line := "(nft's)"
 		if g.Rule != nil {
-			line = fmt.Sprintf("%s (%d)", Words(g.Rule), len(g.Pieces))
+			line = fmt.Sprintf("%s (%d)", ctmatch.Words(g.Rule), len(g.Pieces))
 		}
 		got = append(got, line)
 		if p := g.Pieces[0]; p.Group != nil {

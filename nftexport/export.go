@@ -1,4 +1,4 @@
-package ctmatch
+package nftexport
 
 import (
 	"encoding/binary"
@@ -8,13 +8,14 @@ import (
 	"github.com/google/nftables"
 	nftexpr "github.com/google/nftables/expr"
 
+	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
 )
 
 // This file exports rules to the expression types of github.com/google/nftables
 // v0.3.0, for Go programs that already build their rules with that library.
 //
-// v0.3.0 encodes some ct expressions wrongly (ExportError says which and
+// v0.3.0 encodes some ct expressions wrongly (Error says which and
 // how), so the export covers exactly the keys it encodes correctly:
 // ct state, ct status, ct expiration, ct direction and ct original protocol,
 // with meta nfproto, counter and the verdicts around them. The expressions
@@ -34,12 +35,12 @@ const (
 		"(ct original|reply ip|ip6 saddr|daddr), and the kernel refuses the rule (EINVAL)"
 )
 
-// An ExportError says that a rule cannot be exported to google/nftables
+// An Error says that a rule cannot be exported to google/nftables
 // v0.3.0 expressions because that library would send the kernel something
 // other than what the rule means. Such rules load correctly through
-// ctmatch's own loader (ctmatch.Dial and Apply, or the ctmatch add rule
-// command), which encodes every key itself.
-type ExportError struct {
+// ctmatch's own loader (firewall.Dial and Apply, or the ctmatch add rule
+// command), which encodes every key itself: Hint says so.
+type Error struct {
 	Rule   int        // the index in Rule.Rules of the nft rule at fault, from 0
 	Match  int        // the index of the match in that rule's Matches, from 0
 	Option string     // the iptables option the match comes from, e.g. "--ctreplsrcport"
@@ -47,11 +48,16 @@ type ExportError struct {
 	Key    expr.CtKey // the ct key v0.3.0 mis-encodes
 	Dir    expr.Dir   // the direction the key reads
 	Reason string     // what v0.3.0 gets wrong
+	Hint   string     // what to do instead: load the rule with ctmatch's own loader
 }
 
-func (e *ExportError) Error() string {
-	return fmt.Sprintf("cannot export %s (%s, nft rule %d) to google/nftables expressions: %s; "+
-		"load the rule with ctmatch's own loader instead (ctmatch.Dial and Apply, or ctmatch add rule)",
+// hintOwnLoader is the Hint of every Error.
+const hintOwnLoader = "load the rule with ctmatch's own loader instead (firewall.Dial and Apply, or ctmatch add rule)"
+
+// Error gives the facts: the option, its nft text, and what v0.3.0 gets
+// wrong. The advice is in Hint.
+func (e *Error) Error() string {
+	return fmt.Sprintf("cannot export %s (%s, nft rule %d) to google/nftables expressions: %s",
 		e.Option, e.Text, e.Rule+1, e.Reason)
 }
 
@@ -65,7 +71,7 @@ func (e *ExportError) Error() string {
 // ct expiration, ct direction and ct original protocol (which v0.3.0 sends
 // without a direction: the kernel ignores the direction of that key and
 // lists the rule the same). A rule with any other key fails with an
-// *ExportError that names it:
+// *Error that names it:
 //
 //   - ports (--ctorigsrcport, --ctorigdstport, --ctreplsrcport,
 //     --ctrepldstport): v0.3.0 sends their direction as 4 bytes, which the
@@ -76,7 +82,7 @@ func (e *ExportError) Error() string {
 //
 // Load such rules with ctmatch's own loader. A rule that cannot be encoded
 // at all fails as Wire does, with an *expr.InvalidRuleError.
-func (r *Rule) Exprs() ([][]nftexpr.Any, error) {
+func Exprs(r *ctmatch.Rule) ([][]nftexpr.Any, error) {
 	out := make([][]nftexpr.Any, len(r.Rules))
 	for i, nr := range r.Rules {
 		if _, err := nr.Lower(r.Table); err != nil {
@@ -86,7 +92,7 @@ func (r *Rule) Exprs() ([][]nftexpr.Any, error) {
 		for j, m := range nr.Matches {
 			var err error
 			if exprs, err = exportMatch(exprs, m); err != nil {
-				var ee *ExportError
+				var ee *Error
 				if errors.As(err, &ee) {
 					ee.Rule, ee.Match = i, j
 				}
@@ -114,15 +120,15 @@ func (r *Rule) Exprs() ([][]nftexpr.Any, error) {
 // Mind v0.3.0's limits on one Flush: with default socket buffers it fails
 // from about 136 rules (ENOBUFS, although the batch was committed) and from
 // about 407 (EMSGSIZE). ctmatch's own loader has neither limit.
-func (r *Rule) AddTo(conn *nftables.Conn, chain *nftables.Chain) ([]*nftables.Rule, error) {
+func AddTo(r *ctmatch.Rule, conn *nftables.Conn, chain *nftables.Chain) ([]*nftables.Rule, error) {
 	if chain == nil || chain.Table == nil {
-		return nil, errors.New("ctmatch: AddTo needs a chain with its table")
+		return nil, errors.New("nftexport: AddTo needs a chain with its table")
 	}
 	if chain.Table.Family != nftables.TableFamily(r.Table) {
-		return nil, fmt.Errorf("ctmatch: the rules are for an %v table, not for table %s of family %d",
+		return nil, fmt.Errorf("nftexport: the rules are for an %v table, not for table %s of family %d",
 			r.Table, chain.Table.Name, chain.Table.Family)
 	}
-	all, err := r.Exprs()
+	all, err := Exprs(r)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +150,7 @@ func exportMatch(exprs []nftexpr.Any, m expr.Match) ([]nftexpr.Any, error) {
 	case expr.Ct:
 		return exportCt(exprs, m)
 	}
-	return nil, fmt.Errorf("ctmatch: cannot export a match of type %T", m)
+	return nil, fmt.Errorf("nftexport: cannot export a match of type %T", m)
 }
 
 // exportKeys are the ct keys Exprs exports: their google/nftables key, the
@@ -201,7 +207,7 @@ func exportCt(exprs []nftexpr.Any, c expr.Ct) ([]nftexpr.Any, error) {
 		// NFT_RANGE_NEQ is 1, as NFT_CMP_NEQ.
 		return append(exprs, &nftexpr.Range{Op: nftexpr.CmpOpNeq, Register: exportReg1, FromData: lo, ToData: hi}), nil
 	}
-	return nil, fmt.Errorf("ctmatch: cannot export operator %d", c.Op)
+	return nil, fmt.Errorf("nftexport: cannot export operator %d", c.Op)
 }
 
 // exportValue encodes v in size bytes: big endian, or in host order (4-byte keys).
@@ -212,10 +218,10 @@ func exportValue(v uint32, size int, host bool) []byte {
 	return binary.BigEndian.AppendUint32(nil, v)[4-size:]
 }
 
-// exportRefuse returns the *ExportError for a ct match whose key Exprs does not
+// exportRefuse returns the *Error for a ct match whose key Exprs does not
 // export.
-func exportRefuse(c expr.Ct) *ExportError {
-	e := &ExportError{Text: c.String(), Key: c.Key, Dir: c.Dir, Option: exportOption(c)}
+func exportRefuse(c expr.Ct) *Error {
+	e := &Error{Text: c.String(), Key: c.Key, Dir: c.Dir, Option: exportOption(c), Hint: hintOwnLoader}
 	switch c.Key {
 	case expr.CtProtoSrc, expr.CtProtoDst:
 		e.Reason = exportReasonDirection

@@ -1,0 +1,246 @@
+package firewall
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/ctmatch/ctmatch"
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/kernel"
+	"github.com/ctmatch/ctmatch/parse"
+)
+
+// Change is one iptables rule to write into a chain: added after a group
+// (at the end by default) or inserted before one (at the top by default).
+//
+// Positions count groups, not nft rules: a group is the pieces of one
+// iptables rule (what list -o iptables shows as one line). Index N (from 1)
+// names the chain's Nth group; Handle names the group holding the rule with
+// that handle. An inserted rule goes before that group (with Index it
+// becomes group N, as iptables -I CHAIN N; Index may be one past the last
+// group, the end), an added rule after it. Index and Handle are exclusive;
+// both 0 means the top (Insert) or the end (add). When one Apply holds
+// several changes to a chain, each position counts the groups as the
+// changes before it left them, as iptables-restore does.
+type Change struct {
+	Family expr.Family // of the table: expr.FamilyIP, FamilyIP6 or FamilyInet
+	Table  string
+	Chain  string
+	// Rule is the translated rule (Translate, TranslateArgs or Compile),
+	// compiled for a table of Family (Options.Table). Its -t word picks the
+	// base chain that ApplyOptions.Create makes for a chain named like an
+	// iptables built-in chain.
+	Rule *ctmatch.Rule
+	// Prepared may stand for Rule (which is then nil): the same rule made
+	// ready ahead of time with Prepare, so that a caller writing many rules
+	// need not keep every parsed rule and its nft rules until Apply. The
+	// AppliedChange of such a change has no Rules. A Prepared is used once:
+	// Apply lets go of its expressions as it queues them for the kernel,
+	// and refuses it after that.
+	Prepared *Prepared
+	Insert   bool
+	Index    int
+	Handle   uint64
+	// Source says where the rule comes from, for error messages, such as
+	// `rules.txt:700: -m conntrack --ctstate NEW -j ACCEPT`; empty means the
+	// rule's canonical words.
+	Source string
+}
+
+// Prepared is a translated rule lowered to the kernel's bytes, with only
+// what Apply needs of it: its -t, its family, its canonical words (the group
+// record's) and each nft rule's verdict. Prepare makes one.
+type Prepared struct {
+	table     expr.Family
+	ipv6      bool
+	tableName string
+	words     string
+	pieces    []preparedPiece
+}
+
+// spent reports whether Apply has sent its expressions, and no longer has
+// them (Prepare never leaves them nil).
+func (p *Prepared) spent() bool { return len(p.pieces) > 0 && p.pieces[0].exprs == nil }
+
+type preparedPiece struct {
+	exprs   []byte
+	verdict expr.Verdict
+}
+
+// Prepare lowers r for Change.Prepared. r is not kept: the caller may drop
+// it.
+func Prepare(r *ctmatch.Rule) (*Prepared, error) {
+	if r == nil || r.Source == nil {
+		return nil, errors.New("no rule")
+	}
+	p := &Prepared{table: r.Table, ipv6: r.Family == parse.IPv6, tableName: r.Source.TableName(), words: ctmatch.Words(r.Source),
+		pieces: make([]preparedPiece, len(r.Rules))}
+	for k, nr := range r.Rules {
+		b, err := nr.Lower(r.Table)
+		if err != nil {
+			return nil, err
+		}
+		p.pieces[k] = preparedPiece{exprs: b, verdict: nr.Verdict}
+	}
+	return p, nil
+}
+
+// Words returns the rule's canonical words, as Words of its source.
+func (p *Prepared) Words() string { return p.words }
+
+// The change's rule, from Rule or Prepared.
+
+func (ch *Change) tableName() string {
+	if ch.Rule == nil {
+		return ch.Prepared.tableName
+	}
+	return ch.Rule.Source.TableName()
+}
+
+// compiledFor returns the table family the change's rule was compiled for,
+// and whether its words are ip6tables words.
+func (ch *Change) compiledFor() (expr.Family, bool) {
+	if ch.Rule == nil {
+		return ch.Prepared.table, ch.Prepared.ipv6
+	}
+	return ch.Rule.Table, ch.Rule.Family == parse.IPv6
+}
+
+// words returns the rule's canonical words, as its group record keeps them.
+func (ch *Change) words() string {
+	if ch.Rule == nil {
+		return ch.Prepared.words
+	}
+	return ctmatch.Words(ch.Rule.Source)
+}
+
+func (ch *Change) pieces() int {
+	if ch.Rule == nil {
+		return len(ch.Prepared.pieces)
+	}
+	return len(ch.Rule.Rules)
+}
+
+func (ch *Change) verdict(k int) expr.Verdict {
+	if ch.Rule == nil {
+		return ch.Prepared.pieces[k].verdict
+	}
+	return ch.Rule.Rules[k].Verdict
+}
+
+// lower returns the expressions of the change's nft rule k.
+func (ch *Change) lower(k int) ([]byte, error) {
+	if ch.Rule == nil {
+		return ch.Prepared.pieces[k].exprs, nil
+	}
+	return ch.Rule.Rules[k].Lower(ch.Family)
+}
+
+// validChange checks what Apply needs of a change, and fills in its
+// source.
+func validChange(ch *Change, i int) error {
+	switch {
+	case ch.Rule != nil && ch.Rule.Source == nil, ch.Rule == nil && ch.Prepared == nil:
+		return changeError(ch, i, ErrInvalidChange, "no rule")
+	case ch.Rule == nil && ch.Prepared.spent():
+		return changeError(ch, i, ErrInvalidChange, "the Prepared rule was already given to Apply (a Prepared rule is applied once)")
+	}
+	words := ch.words()
+	switch {
+	case ch.Source == "":
+		ch.Source = words
+	case ch.Rule == nil && strings.HasSuffix(ch.Source, words):
+		// The usual "FILE:LINE: WORDS": keep the words once.
+		ch.Prepared.words = ch.Source[len(ch.Source)-len(words):]
+	}
+	switch ch.Family {
+	case expr.FamilyIP, expr.FamilyIP6, expr.FamilyInet:
+	default:
+		return changeError(ch, i, ErrInvalidChange, fmt.Sprintf("table family %v: ctmatch writes into ip, ip6 and inet tables", ch.Family))
+	}
+	if ch.Table == "" || ch.Chain == "" {
+		return changeError(ch, i, ErrInvalidChange, "no table or chain name")
+	}
+	table, ipv6 := ch.compiledFor()
+	if table != ch.Family {
+		return changeError(ch, i, ErrInvalidChange, fmt.Sprintf("the rule was compiled for an %v table, not %v (Options.Table)", table, ch.Family))
+	}
+	if ch.Family == expr.FamilyIP && ipv6 || ch.Family == expr.FamilyIP6 && !ipv6 {
+		return changeError(ch, i, ErrInvalidChange, fmt.Sprintf("an %v table takes %s words", ch.Family, map[bool]string{true: "ip6tables", false: "iptables"}[ch.Family == expr.FamilyIP6]))
+	}
+	if n := ch.pieces(); n == 0 || n > 255 {
+		return changeError(ch, i, ErrInvalidChange, fmt.Sprintf("a rule of %d nft rules", n))
+	}
+	if ch.Index < 0 || ch.Index > 0 && ch.Handle != 0 {
+		return changeError(ch, i, ErrInvalidChange, "a position is an index from 1 or a handle, not both")
+	}
+	return nil
+}
+
+// ApplyOptions say how Apply writes.
+type ApplyOptions struct {
+	// Create creates a missing table (with ctmatch's ownership record) and
+	// missing chains: a chain named like an iptables built-in chain becomes
+	// the base chain iptables-nft makes (see CreatedChain), any other name a
+	// regular chain. Existing tables and chains are never modified; an
+	// existing chain that Create would have made differently is an error
+	// (ErrChainDiffers).
+	Create bool
+	// Force writes into a table that looks like iptables-nft's own
+	// (ErrIptablesTable without it).
+	Force bool
+	// Check has the kernel validate the whole transaction without applying
+	// it (kernel.Tx.Check): nothing changes, no handle is assigned.
+	Check bool
+	// NoHandles says the caller does not need the handles of the rules
+	// added: the kernel is not asked to echo every rule back
+	// (kernel.Tx.NoHandles), which saves kernel time, replies and the
+	// socket's receive buffer, and AppliedChange.Handles holds only 0s.
+	// The default (false) reports every handle.
+	NoHandles bool
+}
+
+// Applied is what Apply did.
+type Applied struct {
+	// Changes has one entry per Change, in the order given.
+	Changes []AppliedChange
+	// Created lists the tables and chains created, in the order created.
+	Created []Created
+	// Generation is the generation of the ruleset after the commit; with
+	// Check, the generation the check was made at.
+	Generation uint32
+	// Checked says the transaction was only checked (ApplyOptions.Check).
+	Checked bool
+}
+
+// AppliedChange is what became of one Change: its group and, for each of
+// its nft rules in the chain's order, the handle the kernel gave it (0 with
+// Check or NoHandles).
+type AppliedChange struct {
+	Group   expr.Group
+	Rules   []expr.Rule
+	Handles []uint64
+}
+
+// Created is a table (Chain empty) or a chain that Apply created.
+type Created struct {
+	Family expr.Family
+	Table  string
+	Chain  string
+	Base   *kernel.BaseChain // nil for a regular chain
+}
+
+// String returns the object as nft's add command names it:
+// "add table inet fw", "add chain inet fw input { type filter hook input
+// priority 0; policy accept; }".
+func (c Created) String() string {
+	if c.Chain == "" {
+		return fmt.Sprintf("add table %s %s", c.Family, QuoteName(c.Table))
+	}
+	s := fmt.Sprintf("add chain %s %s %s", c.Family, QuoteName(c.Table), QuoteName(c.Chain))
+	if c.Base != nil {
+		s += " { " + describeBase(c.Base) + "; }"
+	}
+	return s
+}

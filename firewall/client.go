@@ -1,0 +1,88 @@
+package firewall
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/kernel"
+)
+
+// This file holds the Client: ctmatch's own connection to nf_tables, for
+// programs that manage a firewall. It writes translated rules into chains
+// (Apply, Batch), deletes them (Delete) and reads them back as iptables
+// rules (List), keeping the pieces of one iptables rule together as a group
+// (see docs/cli.md, "Rule groups"). The jobs of a write are in files of
+// their own: change.go (what a caller asks for), plan.go (where each change
+// goes, given what was read: pure), batch.go (reading what the plan needs,
+// and encoding into the transaction), rebase.go (the commit-time generation
+// check), owner.go (the iptables-nft guard), list.go and format.go
+// (reading and showing), errors.go.
+
+// DialOptions say where a Client talks to the kernel.
+type DialOptions struct {
+	// NetNS is the path of a network namespace, such as /run/netns/NAME or
+	// /proc/PID/ns/net; empty means the caller's own namespace. The calling
+	// thread never changes namespace. A path that is not a network
+	// namespace is refused at once (kernel.ErrNotNetNS).
+	NetNS string
+	// Rand is where the Client's writes take the group ids of the rules
+	// they add (see Apply): 8 bytes per Apply or Batch. nil means
+	// crypto/rand.Reader.
+	Rand io.Reader
+}
+
+// Client is a connection to nf_tables that writes, deletes and lists
+// ctmatch's rules. Every write is one kernel transaction, checked against
+// the generation of the ruleset that was read to plan it, so a concurrent
+// change makes it fail instead of landing in the wrong place. A Client may
+// be shared by goroutines; its operations run one at a time.
+type Client struct {
+	c    nfConn
+	rand io.Reader // DialOptions.Rand
+}
+
+// Dial opens a Client in the network namespace o names.
+func Dial(ctx context.Context, o DialOptions) (*Client, error) {
+	c, err := kernel.Dial(ctx, kernel.Options{NetNS: o.NetNS})
+	if err != nil {
+		return nil, err
+	}
+	r := o.Rand
+	if r == nil {
+		// (Dial is where a Client reaches the system: its randomness is
+		// taken here, with its socket, and handed down.)
+		r = rand.Reader
+	}
+	return &Client{c: kernelConn{c}, rand: r}, nil
+}
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.c.Close() }
+
+// nfConn is what a Client needs of kernel.Conn; unit tests put a fake
+// ruleset behind it.
+type nfConn interface {
+	Generation(ctx context.Context) (uint32, error)
+	Tables(ctx context.Context) ([]kernel.Table, error)
+	Chains(ctx context.Context, f expr.Family, table string) ([]kernel.Chain, error)
+	Rules(ctx context.Context, f expr.Family, table, chain string) ([]kernel.Rule, error)
+	BeginAt(gen uint32) nfTx
+	Close() error
+}
+
+// nfTx is what a Client needs of kernel.Tx.
+type nfTx interface {
+	AddTable(f expr.Family, name string, userdata []byte)
+	AddChain(f expr.Family, table, name string, base *kernel.BaseChain, userdata []byte)
+	AddRule(f expr.Family, table, chain string, r kernel.RuleSpec)
+	DeleteRule(f expr.Family, table, chain string, handle uint64)
+	Commit(ctx context.Context) (kernel.Result, error)
+	Check(ctx context.Context) error
+	Rebase(gen uint32)
+}
+
+type kernelConn struct{ *kernel.Conn }
+
+func (k kernelConn) BeginAt(gen uint32) nfTx { return k.Conn.BeginAt(gen) }
