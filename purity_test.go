@@ -2,7 +2,6 @@ package ctmatch_test
 
 import (
 	"encoding/json"
-	"go/ast"
 	"go/parser"
 	"go/token"
 	"io"
@@ -25,7 +24,7 @@ import (
 // machine, and a program that only translates links none of them.
 //
 // "." is the module root: the translation API (Translate, Compile, Rule).
-var purePackages = []string{".", "parse", "compile", "expr", "script"}
+var purePackages = []string{".", "parse", "compile", "expr", "script", "internal/nfnl"}
 
 const module = "github.com/ctmatch/ctmatch"
 
@@ -35,13 +34,6 @@ func importPath(dir string) string {
 		return module
 	}
 	return module + "/" + dir
-}
-
-// netlinkBytes are the names of mdlayher/netlink a pure package may use:
-// its attribute encoder and decoder, which work on bytes.
-var netlinkBytes = map[string]bool{
-	"AttributeEncoder": true, "NewAttributeEncoder": true, "AttributeDecoder": true, "NewAttributeDecoder": true,
-	"Attribute": true, "MarshalAttributes": true, "UnmarshalAttributes": true, "Nested": true, "NetByteOrder": true,
 }
 
 // impure are the imports a pure package must not have.
@@ -60,6 +52,7 @@ var impure = map[string]string{
 	"crypto/rand":                          "randomness",
 	"golang.org/x/sys/unix":                "system calls",
 	"github.com/mdlayher/socket":           "sockets",
+	"github.com/mdlayher/netlink":          "netlink sockets (internal/nfnl encodes and decodes netlink's bytes)",
 	"github.com/google/nftables":           "netlink connections (import its expr package as nftexpr only)",
 	"github.com/ctmatch/ctmatch/kernel":    "the kernel",
 	"github.com/ctmatch/ctmatch/firewall":  "the kernel, through its client",
@@ -81,14 +74,6 @@ var socketCode = map[string]string{
 	"github.com/ctmatch/ctmatch/nftexport": "google/nftables",
 }
 
-// bytesOnly are the imports of a pure package that the walk does not
-// follow: the package links them, but the test above holds it to the part
-// that works on byte slices (netlinkBytes). Every other way to them, and to
-// what they import, is refused.
-var bytesOnly = map[string]bool{
-	"github.com/mdlayher/netlink": true,
-}
-
 func TestPurePackages(t *testing.T) {
 	files := 0
 	for _, dir := range purePackages {
@@ -105,27 +90,12 @@ func TestPurePackages(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			netlinkName := ""
 			for _, imp := range f.Imports {
 				p, _ := strconv.Unquote(imp.Path.Value)
 				if why, bad := impure[p]; bad {
 					t.Errorf("%s imports %s, which reaches %s: pure packages take such things as arguments", path, p, why)
 				}
-				if p == "github.com/mdlayher/netlink" {
-					netlinkName = "netlink"
-					if imp.Name != nil {
-						netlinkName = imp.Name.Name
-					}
-				}
 			}
-			ast.Inspect(f, func(n ast.Node) bool {
-				if sel, ok := n.(*ast.SelectorExpr); ok {
-					if x, ok := sel.X.(*ast.Ident); ok && netlinkName != "" && x.Name == netlinkName && !netlinkBytes[sel.Sel.Name] {
-						t.Errorf("%s uses netlink.%s: pure packages use netlink's attribute encoding only", path, sel.Sel.Name)
-					}
-				}
-				return true
-			})
 		}
 	}
 	if files < 10 {
@@ -137,7 +107,7 @@ func TestPurePackages(t *testing.T) {
 		pure[importPath(dir)] = true
 	}
 	for _, dir := range purePackages {
-		for _, chain := range reachable(graph, importPath(dir), pure) {
+		for _, chain := range reachable(graph, importPath(dir)) {
 			dep := chain[len(chain)-1]
 			if why, bad := socketCode[dep]; bad {
 				t.Errorf("%s reaches %s (%s) through %s: pure packages link no socket code", dir, dep, why, strings.Join(chain, " → "))
@@ -151,32 +121,24 @@ func TestPurePackages(t *testing.T) {
 
 // TestPurityCatchesSocketCode shows that the walk of the import graph finds
 // socket code however deep it is: through the module's packages and
-// through a package of the standard library, but not through the byte
-// codec a pure package may import.
+// through a package of the standard library.
 func TestPurityCatchesSocketCode(t *testing.T) {
 	graph := map[string][]string{
-		module:                        {module + "/expr", "fmt"},
-		module + "/expr":              {"github.com/mdlayher/netlink", "encoding/binary"},
-		"github.com/mdlayher/netlink": {"golang.org/x/sys/unix", "net"},
-		"fmt":                         {"os"},
-		"os":                          {"syscall"},
+		module:                    {module + "/expr", "fmt"},
+		module + "/expr":          {module + "/internal/nfnl", "encoding/binary"},
+		module + "/internal/nfnl": {"encoding/binary", "net/http"},
+		"net/http":                {"net"},
+		"fmt":                     {"os"},
+		"os":                      {"syscall"},
 	}
-	pure := map[string]bool{module: true, module + "/expr": true}
-	for _, chain := range reachable(graph, module, pure) {
-		if _, bad := socketCode[chain[len(chain)-1]]; bad {
-			t.Errorf("socket code found behind the byte codec: %v", chain)
-		}
-	}
-	graph[module+"/expr"] = append(graph[module+"/expr"], "net/http")
-	graph["net/http"] = []string{"net"}
 	found := false
-	for _, chain := range reachable(graph, module, pure) {
-		if chain[len(chain)-1] == "net" {
-			found = slices.Equal(chain, []string{module, module + "/expr", "net/http", "net"})
+	for _, chain := range reachable(graph, module) {
+		if _, bad := socketCode[chain[len(chain)-1]]; bad {
+			found = slices.Equal(chain, []string{module, module + "/expr", module + "/internal/nfnl", "net/http", "net"})
 		}
 	}
 	if !found {
-		t.Errorf("net, imported by net/http, imported by expr, was not found")
+		t.Errorf("net, imported by net/http, imported by internal/nfnl, imported by expr, was not found")
 	}
 }
 
@@ -215,9 +177,8 @@ func importGraph(t *testing.T) map[string][]string {
 }
 
 // reachable returns, for every package from reaches, the chain of imports
-// that first reaches it (from, …, it). It does not follow a pure
-// package's import of a bytesOnly package.
-func reachable(graph map[string][]string, from string, pure map[string]bool) [][]string {
+// that first reaches it (from, …, it).
+func reachable(graph map[string][]string, from string) [][]string {
 	seen := map[string]bool{from: true}
 	var out [][]string
 	queue := [][]string{{from}}
@@ -226,7 +187,7 @@ func reachable(graph map[string][]string, from string, pure map[string]bool) [][
 		queue = queue[1:]
 		at := chain[len(chain)-1]
 		for _, imp := range graph[at] {
-			if seen[imp] || pure[at] && bytesOnly[imp] {
+			if seen[imp] {
 				continue
 			}
 			seen[imp] = true

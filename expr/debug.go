@@ -107,9 +107,9 @@ func (e *wireExpr) debugLine() string {
 		}
 		for _, a := range e.attrs {
 			b = append(b, "attr"...)
-			b = strconv.AppendUint(b, uint64(a.typ), 10)
+			b = strconv.AppendUint(b, uint64(a.Type), 10)
 			b = append(b, '=')
-			b = hex.AppendEncode(b, a.data)
+			b = hex.AppendEncode(b, a.Data)
 			b = append(b, ' ')
 		}
 	}

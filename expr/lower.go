@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/mdlayher/netlink"
+	"github.com/ctmatch/ctmatch/internal/nfnl"
 )
 
 // This file lowers the IR to nf_tables wire expressions: the bytes nft 1.0.6
@@ -66,18 +66,18 @@ func (r Rule) Lower(f Family) ([]byte, error) {
 	// lives on the stack: appending to a slice held in a heap object would
 	// cost a GC write barrier on every append.
 	buf := bufPool.Get().(*[]byte)
-	ae := enc{b: (*buf)[:0]}
+	ae := nfnl.Encoder{B: (*buf)[:0]}
 	err := r.lower(&ae, f)
 	var out []byte
 	if err == nil {
-		out = append(make([]byte, 0, len(ae.b)), ae.b...)
+		out = append(make([]byte, 0, len(ae.B)), ae.B...)
 	}
-	*buf = ae.b[:0]
+	*buf = ae.B[:0]
 	bufPool.Put(buf)
 	return out, err
 }
 
-func (r Rule) lower(ae *enc, f Family) error {
+func (r Rule) lower(ae *nfnl.Encoder, f Family) error {
 	for i, m := range r.Matches {
 		if err := checkMatch(f, m); err != nil {
 			return &InvalidRuleError{Family: f, Match: i, Text: string(appendMatch(nil, m)), Reason: err.Error()}
@@ -85,13 +85,13 @@ func (r Rule) lower(ae *enc, f Family) error {
 		lowerMatch(ae, m)
 	}
 	if r.Counter {
-		ae.endExpr(ae.expr("counter"))
+		ae.EndExpr(ae.BeginExpr("counter"))
 	}
 	if err := checkVerdict(r.Verdict); err != nil {
 		return &InvalidRuleError{Family: f, Match: -1, Text: r.Verdict.String(), Reason: err.Error()}
 	}
 	lowerVerdict(ae, r.Verdict)
-	if len(ae.b) > 1<<16-1 {
+	if len(ae.B) > 1<<16-1 {
 		// Only an attribute above 64 KiB fails, and none of these can.
 		return &InvalidRuleError{Family: f, Match: -1, Reason: "expressions of more than 64 KiB"}
 	}
@@ -243,105 +243,25 @@ func checkVerdict(v Verdict) error {
 	return fmt.Errorf("unknown verdict %d", v.Kind)
 }
 
-// enc appends netlink attributes to b as netlink.AttributeEncoder (with
-// ByteOrder big endian) marshals them: a 4-byte header (length without
-// padding, type) in host order, the payload, padding to 4 bytes; nested
-// attributes carry NLA_F_NESTED.
-type enc struct{ b []byte }
-
 // bufPool holds the scratch buffers of Lower.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-// attr appends an attribute with payload data.
-func (e *enc) attr(typ uint16, data []byte) {
-	e.b = binary.NativeEndian.AppendUint16(e.b, uint16(4+len(data)))
-	e.b = binary.NativeEndian.AppendUint16(e.b, typ)
-	e.b = append(e.b, data...)
-	e.pad()
-}
-
-func (e *enc) pad() {
-	for len(e.b)%4 != 0 {
-		e.b = append(e.b, 0)
-	}
-}
-
-// u32 appends a big-endian u32 attribute.
-func (e *enc) u32(typ uint16, v uint32) {
-	e.b = binary.NativeEndian.AppendUint16(e.b, 8)
-	e.b = binary.NativeEndian.AppendUint16(e.b, typ)
-	e.b = binary.BigEndian.AppendUint32(e.b, v)
-}
-
-func (e *enc) u8(typ uint16, v uint8) {
-	e.b = binary.NativeEndian.AppendUint16(e.b, 5)
-	e.b = binary.NativeEndian.AppendUint16(e.b, typ)
-	e.b = append(e.b, v, 0, 0, 0)
-}
-
-// str appends a NUL-terminated string attribute.
-func (e *enc) str(typ uint16, s string) {
-	e.b = binary.NativeEndian.AppendUint16(e.b, uint16(4+len(s)+1))
-	e.b = binary.NativeEndian.AppendUint16(e.b, typ)
-	e.b = append(e.b, s...)
-	e.b = append(e.b, 0)
-	e.pad()
-}
-
-// nest starts a nested attribute; end closes it.
-func (e *enc) nest(typ uint16) int {
-	at := len(e.b)
-	e.b = binary.NativeEndian.AppendUint16(e.b, 0)
-	e.b = binary.NativeEndian.AppendUint16(e.b, typ|netlink.Nested)
-	return at
-}
-
-func (e *enc) end(at int) {
-	binary.NativeEndian.PutUint16(e.b[at:], uint16(len(e.b)-at))
-}
-
-// expr starts one expression of the list; its data follows, and end(at)
-// closes it.
-func (e *enc) expr(name string) (at int) {
-	at = e.nest(attrListElem)
-	e.str(attrExprName, name)
-	e.nest(attrExprData)
-	return at
-}
-
-// endExpr closes the expression started at at (and its NFTA_EXPR_DATA,
-// which is its last attribute).
-func (e *enc) endExpr(at int) {
-	// NFTA_EXPR_DATA starts after the list element's header and the name.
-	name := int(binary.NativeEndian.Uint16(e.b[at+4:]))
-	data := at + 4 + (name+3)&^3
-	e.end(data)
-	e.end(at)
-}
-
-// data appends a data register holding value.
-func (e *enc) data(typ uint16, value []byte) {
-	at := e.nest(typ)
-	e.attr(attrDataValue, value)
-	e.end(at)
-}
-
-func putCt(e *enc, key CtKey, dir *Dir) {
-	at := e.expr("ct")
-	e.u32(attrCtKey, uint32(key))
-	e.u32(attrCtDreg, reg1)
+func putCt(e *nfnl.Encoder, key CtKey, dir *Dir) {
+	at := e.BeginExpr("ct")
+	e.U32(attrCtKey, uint32(key))
+	e.U32(attrCtDreg, reg1)
 	if dir != nil {
-		e.u8(attrCtDirection, uint8(*dir))
+		e.U8(attrCtDirection, uint8(*dir))
 	}
-	e.endExpr(at)
+	e.EndExpr(at)
 }
 
-func putCmp(e *enc, op uint32, value []byte) {
-	at := e.expr("cmp")
-	e.u32(attrCmpSreg, reg1)
-	e.u32(attrCmpOp, op)
-	e.data(attrCmpData, value)
-	e.endExpr(at)
+func putCmp(e *nfnl.Encoder, op uint32, value []byte) {
+	at := e.BeginExpr("cmp")
+	e.U32(attrCmpSreg, reg1)
+	e.U32(attrCmpOp, op)
+	e.Value(attrCmpData, value)
+	e.EndExpr(at)
 }
 
 // putBitwise appends reg 1 = (reg 1 & mask) ^ 0. nft 1.0.6 sends
@@ -349,54 +269,54 @@ func putCmp(e *enc, op uint32, value []byte) {
 // ("ct state & 0x30 != 0", "ct original ip saddr & 255.0.255.0 == 10.0.5.0"),
 // and leaves it out when the bitwise comes from a flag list or a prefix
 // ("ct state new", "10.16.0.0/12"); op says which.
-func putBitwise(e *enc, mask []byte, op bool) {
-	at := e.expr("bitwise")
-	e.u32(attrBitwiseSreg, reg1)
-	e.u32(attrBitwiseDreg, reg1)
+func putBitwise(e *nfnl.Encoder, mask []byte, op bool) {
+	at := e.BeginExpr("bitwise")
+	e.U32(attrBitwiseSreg, reg1)
+	e.U32(attrBitwiseDreg, reg1)
 	if op {
-		e.u32(attrBitwiseOp, bitwiseMaskXor)
+		e.U32(attrBitwiseOp, bitwiseMaskXor)
 	}
-	e.u32(attrBitwiseLen, uint32(len(mask)))
-	e.data(attrBitwiseMask, mask)
+	e.U32(attrBitwiseLen, uint32(len(mask)))
+	e.Value(attrBitwiseMask, mask)
 	var zero [16]byte
-	e.data(attrBitwiseXor, zero[:len(mask)])
-	e.endExpr(at)
+	e.Value(attrBitwiseXor, zero[:len(mask)])
+	e.EndExpr(at)
 }
 
-func putByteorderHton(e *enc, size int) {
-	at := e.expr("byteorder")
-	e.u32(attrByteorderSreg, reg1)
-	e.u32(attrByteorderDreg, reg1)
-	e.u32(attrByteorderOp, byteorderHton)
-	e.u32(attrByteorderLen, uint32(size))
-	e.u32(attrByteorderSize, uint32(size))
-	e.endExpr(at)
+func putByteorderHton(e *nfnl.Encoder, size int) {
+	at := e.BeginExpr("byteorder")
+	e.U32(attrByteorderSreg, reg1)
+	e.U32(attrByteorderDreg, reg1)
+	e.U32(attrByteorderOp, byteorderHton)
+	e.U32(attrByteorderLen, uint32(size))
+	e.U32(attrByteorderSize, uint32(size))
+	e.EndExpr(at)
 }
 
-func putRange(e *enc, op uint32, from, to []byte) {
-	at := e.expr("range")
-	e.u32(attrRangeSreg, reg1)
-	e.u32(attrRangeOp, op)
-	e.data(attrRangeFromData, from)
-	e.data(attrRangeToData, to)
-	e.endExpr(at)
+func putRange(e *nfnl.Encoder, op uint32, from, to []byte) {
+	at := e.BeginExpr("range")
+	e.U32(attrRangeSreg, reg1)
+	e.U32(attrRangeOp, op)
+	e.Value(attrRangeFromData, from)
+	e.Value(attrRangeToData, to)
+	e.EndExpr(at)
 }
 
 // lowerMatch appends the expressions of a match that checkMatch accepted.
-func lowerMatch(ae *enc, m Match) {
+func lowerMatch(ae *nfnl.Encoder, m Match) {
 	switch m := m.(type) {
 	case Nfproto:
-		at := ae.expr("meta")
-		ae.u32(attrMetaKey, metaNfproto)
-		ae.u32(attrMetaDreg, reg1)
-		ae.endExpr(at)
+		at := ae.BeginExpr("meta")
+		ae.U32(attrMetaKey, metaNfproto)
+		ae.U32(attrMetaDreg, reg1)
+		ae.EndExpr(at)
 		putCmp(ae, cmpEq, []byte{byte(m.Family)})
 	case Ct:
 		lowerCt(ae, m)
 	}
 }
 
-func lowerCt(ae *enc, c Ct) {
+func lowerCt(ae *nfnl.Encoder, c Ct) {
 	k, _ := keyInfoOf(c.Key)
 	var dir *Dir
 	if k.dir {
@@ -443,7 +363,7 @@ func value(v uint32, size int, host bool) []byte {
 	return binary.BigEndian.AppendUint32(nil, v)[4-size:]
 }
 
-func lowerValue(ae *enc, c Ct, k keyInfo) {
+func lowerValue(ae *nfnl.Encoder, c Ct, k keyInfo) {
 	switch c.Op {
 	case OpEq, OpNeq:
 		op := uint32(cmpEq)
@@ -465,7 +385,7 @@ func lowerValue(ae *enc, c Ct, k keyInfo) {
 	}
 }
 
-func lowerAddr(ae *enc, c Ct) {
+func lowerAddr(ae *nfnl.Encoder, c Ct) {
 	op := uint32(cmpEq)
 	if c.Op == OpNeq {
 		op = cmpNeq
@@ -492,7 +412,7 @@ func lowerAddr(ae *enc, c Ct) {
 	putCmp(ae, op, addr)
 }
 
-func lowerVerdict(ae *enc, v Verdict) {
+func lowerVerdict(ae *nfnl.Encoder, v Verdict) {
 	var code int32
 	switch v.Kind {
 	case VerdictNone:
@@ -508,15 +428,15 @@ func lowerVerdict(ae *enc, v Verdict) {
 	case VerdictGoto:
 		code = codeGoto
 	}
-	at := ae.expr("immediate")
-	ae.u32(attrImmediateDreg, regVerdict)
-	data := ae.nest(attrImmediateData)
-	vd := ae.nest(attrDataVerdict)
-	ae.u32(attrVerdictCode, uint32(code))
+	at := ae.BeginExpr("immediate")
+	ae.U32(attrImmediateDreg, regVerdict)
+	data := ae.Nest(attrImmediateData)
+	vd := ae.Nest(nfnl.AttrDataVerdict)
+	ae.U32(attrVerdictCode, uint32(code))
 	if v.Kind == VerdictJump || v.Kind == VerdictGoto {
-		ae.str(attrVerdictChain, v.Chain)
+		ae.String(attrVerdictChain, v.Chain)
 	}
-	ae.end(vd)
-	ae.end(data)
-	ae.endExpr(at)
+	ae.End(vd)
+	ae.End(data)
+	ae.EndExpr(at)
 }

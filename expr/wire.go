@@ -1,28 +1,21 @@
 package expr
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 
-	"github.com/mdlayher/netlink"
+	"github.com/ctmatch/ctmatch/internal/nfnl"
 )
 
 // This file holds the netlink numbers of nf_tables expressions
-// (include/uapi/linux/netfilter/nf_tables.h) and the decoder that splits the
-// payload of an NFTA_RULE_EXPRESSIONS attribute into expressions, shared by
-// the debug renderer and Raise. Lower encodes with the same numbers.
+// (include/uapi/linux/netfilter/nf_tables.h) and the decoder that reads the
+// expressions of an NFTA_RULE_EXPRESSIONS payload, shared by the debug
+// renderer and Raise. Lower encodes with the same numbers. The framing (the
+// list, names, data registers) and the attributes themselves are
+// internal/nfnl's.
 
-// Attributes of the expression list and of data registers.
+// Attributes of verdicts.
 const (
-	attrListElem = 1 // NFTA_LIST_ELEM
-
-	attrExprName = 1 // NFTA_EXPR_NAME
-	attrExprData = 2 // NFTA_EXPR_DATA
-
-	attrDataValue   = 1 // NFTA_DATA_VALUE
-	attrDataVerdict = 2 // NFTA_DATA_VERDICT
-
 	attrVerdictCode    = 1 // NFTA_VERDICT_CODE
 	attrVerdictChain   = 2 // NFTA_VERDICT_CHAIN
 	attrVerdictChainID = 3 // NFTA_VERDICT_CHAIN_ID
@@ -194,19 +187,12 @@ type dataReg struct {
 	chainID  bool // a verdict with NFTA_VERDICT_CHAIN_ID
 }
 
-// wireAttr is one attribute of an expression's NFTA_EXPR_DATA, its type
-// without the nested and byte order flags.
-type wireAttr struct {
-	typ  uint16
-	data []byte
-}
-
 // wireExpr is one expression of a rule as it came off the wire.
 type wireExpr struct {
 	name    string
-	hasData bool       // NFTA_EXPR_DATA was present
-	attrs   []wireAttr // the attributes of NFTA_EXPR_DATA, in wire order
-	bad     string     // why the expression is malformed, or ""
+	hasData bool        // NFTA_EXPR_DATA was present
+	attrs   []nfnl.Attr // the attributes of NFTA_EXPR_DATA, in wire order
+	bad     string      // why the expression is malformed, or ""
 
 	// Decoded by decode, for expressions with a schema and no fault.
 	u     map[uint16]uint64
@@ -231,56 +217,22 @@ func (e *wireExpr) has(typ uint16) bool {
 // It fails only when the list itself cannot be read; a malformed expression
 // inside it is returned with its fault in bad.
 func splitExprs(b []byte) ([]wireExpr, error) {
-	elems, err := attributes(b)
+	elems, err := nfnl.ExprList(b, 0)
 	if err != nil {
-		return nil, fmt.Errorf("expression list: %w", err)
+		return nil, err
 	}
-	out := make([]wireExpr, 0, len(elems))
+	out := make([]wireExpr, len(elems))
 	for i, el := range elems {
-		if el.typ != attrListElem {
-			return nil, fmt.Errorf("expression list: attribute %d of type %d, want NFTA_LIST_ELEM", i+1, el.typ)
+		x, err := nfnl.ParseExpr(el)
+		e := &out[i]
+		e.name, e.hasData, e.attrs = x.Name, x.HasData, x.Attrs
+		if err != nil {
+			e.bad = err.Error()
+			continue
 		}
-		out = append(out, parseExpr(el.data))
+		e.decode()
 	}
 	return out, nil
-}
-
-// parseExpr reads one NFTA_LIST_ELEM payload.
-func parseExpr(b []byte) wireExpr {
-	var e wireExpr
-	attrs, err := attributes(b)
-	if err != nil {
-		e.bad = err.Error()
-		return e
-	}
-	hasName := false
-	for _, a := range attrs {
-		switch {
-		case a.typ == attrExprName && !hasName:
-			name, ok := cString(a.data)
-			if !ok {
-				e.bad = "expression name is not a string"
-				return e
-			}
-			e.name, hasName = name, true
-		case a.typ == attrExprData && !e.hasData:
-			e.hasData = true
-			e.attrs, err = attributes(a.data)
-			if err != nil {
-				e.bad = "expression data: " + err.Error()
-				return e
-			}
-		default:
-			e.bad = fmt.Sprintf("unexpected attribute %d in a list element", a.typ)
-			return e
-		}
-	}
-	if !hasName {
-		e.bad = "expression without a name"
-		return e
-	}
-	e.decode()
-	return e
 }
 
 // decode reads the attributes of an expression that has a schema.
@@ -294,66 +246,68 @@ func (e *wireExpr) decode() {
 	e.str = make(map[uint16]string)
 	seen := make(map[uint16]bool)
 	for _, a := range e.attrs {
-		kind, ok := schema[a.typ]
-		if !ok || seen[a.typ] {
-			e.extra = append(e.extra, a.typ)
+		kind, ok := schema[a.Type]
+		if !ok || seen[a.Type] {
+			e.extra = append(e.extra, a.Type)
 			continue
 		}
-		seen[a.typ] = true
+		seen[a.Type] = true
 		switch kind {
-		case kindU8:
-			if len(a.data) != 1 {
-				e.bad = fmt.Sprintf("attribute %d: %d bytes, want 1", a.typ, len(a.data))
-				return
+		case kindU8, kindU32, kindU64:
+			var v uint64
+			var err error
+			switch kind {
+			case kindU8:
+				var v8 uint8
+				v8, err = nfnl.U8(a.Data)
+				v = uint64(v8)
+			case kindU32:
+				var v32 uint32
+				v32, err = nfnl.U32(a.Data)
+				v = uint64(v32)
+			default:
+				v, err = nfnl.U64(a.Data)
 			}
-			e.u[a.typ] = uint64(a.data[0])
-		case kindU32:
-			if len(a.data) != 4 {
-				e.bad = fmt.Sprintf("attribute %d: %d bytes, want 4", a.typ, len(a.data))
-				return
-			}
-			e.u[a.typ] = uint64(binary.BigEndian.Uint32(a.data))
-		case kindU64:
-			if len(a.data) != 8 {
-				e.bad = fmt.Sprintf("attribute %d: %d bytes, want 8", a.typ, len(a.data))
-				return
-			}
-			e.u[a.typ] = binary.BigEndian.Uint64(a.data)
-		case kindString:
-			str, ok := cString(a.data)
-			if !ok {
-				e.bad = fmt.Sprintf("attribute %d is not a string", a.typ)
-				return
-			}
-			e.str[a.typ] = str
-		case kindData:
-			d, err := parseData(a.data)
 			if err != nil {
-				e.bad = fmt.Sprintf("attribute %d: %v", a.typ, err)
+				e.bad = fmt.Sprintf("attribute %d: %v", a.Type, err)
 				return
 			}
-			e.data[a.typ] = d
+			e.u[a.Type] = v
+		case kindString:
+			str, ok := nfnl.CString(a.Data)
+			if !ok {
+				e.bad = fmt.Sprintf("attribute %d is not a string", a.Type)
+				return
+			}
+			e.str[a.Type] = str
+		case kindData:
+			d, err := parseData(a.Data)
+			if err != nil {
+				e.bad = fmt.Sprintf("attribute %d: %v", a.Type, err)
+				return
+			}
+			e.data[a.Type] = d
 		}
 	}
 }
 
 // parseData reads a nested data register attribute.
 func parseData(b []byte) (dataReg, error) {
-	attrs, err := attributes(b)
+	attrs, err := nfnl.SplitAttrs(b, 0)
 	if err != nil {
 		return dataReg{}, err
 	}
 	if len(attrs) != 1 {
 		return dataReg{}, fmt.Errorf("data with %d attributes, want 1", len(attrs))
 	}
-	switch a := attrs[0]; a.typ {
-	case attrDataValue:
-		if len(a.data) == 0 || len(a.data) > 64 {
-			return dataReg{}, fmt.Errorf("value of %d bytes", len(a.data))
+	switch a := attrs[0]; a.Type {
+	case nfnl.AttrDataValue:
+		if len(a.Data) == 0 || len(a.Data) > 64 {
+			return dataReg{}, fmt.Errorf("value of %d bytes", len(a.Data))
 		}
-		return dataReg{value: a.data}, nil
-	case attrDataVerdict:
-		vattrs, err := attributes(a.data)
+		return dataReg{value: a.Data}, nil
+	case nfnl.AttrDataVerdict:
+		vattrs, err := nfnl.SplitAttrs(a.Data, 0)
 		if err != nil {
 			return dataReg{}, fmt.Errorf("verdict: %w", err)
 		}
@@ -361,18 +315,19 @@ func parseData(b []byte) (dataReg, error) {
 		hasCode := false
 		for _, v := range vattrs {
 			switch {
-			case v.typ == attrVerdictCode && !hasCode && len(v.data) == 4:
-				d.code, hasCode = int32(binary.BigEndian.Uint32(v.data)), true
-			case v.typ == attrVerdictChain && !d.hasChain:
-				name, ok := cString(v.data)
+			case v.Type == attrVerdictCode && !hasCode && len(v.Data) == 4:
+				code, _ := nfnl.U32(v.Data)
+				d.code, hasCode = int32(code), true
+			case v.Type == attrVerdictChain && !d.hasChain:
+				name, ok := nfnl.CString(v.Data)
 				if !ok {
 					return dataReg{}, errors.New("verdict chain is not a string")
 				}
 				d.chain, d.hasChain = name, true
-			case v.typ == attrVerdictChainID && !d.chainID && len(v.data) == 4:
+			case v.Type == attrVerdictChainID && !d.chainID && len(v.Data) == 4:
 				d.chainID = true
 			default:
-				return dataReg{}, fmt.Errorf("verdict attribute %d of %d bytes", v.typ, len(v.data))
+				return dataReg{}, fmt.Errorf("verdict attribute %d of %d bytes", v.Type, len(v.Data))
 			}
 		}
 		if !hasCode {
@@ -380,44 +335,10 @@ func parseData(b []byte) (dataReg, error) {
 		}
 		return d, nil
 	default:
-		return dataReg{}, fmt.Errorf("data attribute %d", a.typ)
+		return dataReg{}, fmt.Errorf("data attribute %d", a.Type)
 	}
 }
 
-// attributes splits b into netlink attributes, with their types stripped of
-// the nested and byte order flags. Every attribute must have a header and
-// fit in b.
-func attributes(b []byte) ([]wireAttr, error) {
-	attrs, err := netlink.UnmarshalAttributes(b)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]wireAttr, 0, len(attrs))
-	for _, a := range attrs {
-		if a.Length < 4 {
-			return nil, errors.New("attribute shorter than its header")
-		}
-		out = append(out, wireAttr{typ: a.Type &^ (netlink.Nested | netlink.NetByteOrder), data: a.Data})
-	}
-	return out, nil
-}
-
-// cString reads a NUL-terminated string attribute payload.
-func cString(b []byte) (string, bool) {
-	if len(b) == 0 || b[len(b)-1] != 0 {
-		return "", false
-	}
-	s := b[:len(b)-1]
-	for _, c := range s {
-		if c == 0 {
-			return "", false
-		}
-	}
-	return string(s), true
-}
-
-// ExprNames returns the name of each expression of an NFTA_RULE_EXPRESSIONS
-// payload ("ct", "cmp", "match", …), in order.
 // CounterValues returns the packets and bytes of the first counter
 // expression in exprs (an NFTA_RULE_EXPRESSIONS payload, as the kernel
 // dumps it), and whether there is one.
@@ -434,14 +355,14 @@ func CounterValues(exprs []byte) (packets, bytes uint64, ok bool, err error) {
 			return 0, 0, false, fmt.Errorf("counter: %s", e.bad)
 		}
 		for _, a := range e.attrs {
-			if a.typ != attrCounterBytes && a.typ != attrCounterPackets {
+			if a.Type != attrCounterBytes && a.Type != attrCounterPackets {
 				continue
 			}
-			if len(a.data) != 8 {
-				return 0, 0, false, fmt.Errorf("counter: attribute %d of %d bytes, want 8", a.typ, len(a.data))
+			v, err := nfnl.U64(a.Data)
+			if err != nil {
+				return 0, 0, false, fmt.Errorf("counter: attribute %d of %d bytes, want 8", a.Type, len(a.Data))
 			}
-			v := binary.BigEndian.Uint64(a.data)
-			if a.typ == attrCounterBytes {
+			if a.Type == attrCounterBytes {
 				bytes = v
 			} else {
 				packets = v
@@ -452,6 +373,8 @@ func CounterValues(exprs []byte) (packets, bytes uint64, ok bool, err error) {
 	return 0, 0, false, nil
 }
 
+// ExprNames returns the name of each expression of an NFTA_RULE_EXPRESSIONS
+// payload ("ct", "cmp", "match", …), in order.
 func ExprNames(exprs []byte) ([]string, error) {
 	es, err := splitExprs(exprs)
 	if err != nil {

@@ -535,7 +535,9 @@ func TestRaiseRefuses(t *testing.T) {
 		{"not a list element", expr.FamilyIP, []byte{8, 0, 2, 0, 0, 0, 0, 0},
 			"not a rule ctmatch understands: expression list: attribute 1 of type 2, want NFTA_LIST_ELEM"},
 		{"truncated", expr.FamilyIP, wct(0, 1)[:10],
-			"not a rule ctmatch understands: expression list: invalid attribute; length too short or too large"},
+			"not a rule ctmatch understands: expression list: attribute of length 32 with 10 bytes left"},
+		{"empty attribute", expr.FamilyIP, []byte{0, 0, 0, 0},
+			"not a rule ctmatch understands: expression list: attribute of length 0 with 4 bytes left"},
 		{"no name", expr.FamilyIP, []byte{8, 0, 1, 0x80, 4, 0, 2, 0x80},
 			"not a rule ctmatch understands: [ (malformed: expression without a name) ] (expression 1: malformed: expression without a name)"},
 	} {

@@ -1,10 +1,10 @@
 package kernel
 
 import (
-	"encoding/binary"
 	"os"
 
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/nfnl"
 )
 
 // This file sizes the socket buffers of a commit. The kernel processes a
@@ -59,12 +59,12 @@ var notifySize = func() int {
 // nlmsg_new(NLMSG_GOODSIZE), a little over a page and so two pages. (The
 // kernel trims a datagram that is less than about half full before queueing
 // it, which makes most of them cost one page; a full one is not trimmed.)
-var notifyTruesize = skbTruesize(nlmsgHdrLen + notifySize)
+var notifyTruesize = skbTruesize(nfnl.HeaderLen + notifySize)
 
 // ackSize is the size of an acknowledgement: a header and struct nlmsgerr
 // (the request's header only, with NETLINK_CAP_ACK), plus room for the
 // extended ACK attributes of an error (a message and an offset).
-const ackSize = nlmsgHdrLen + nlmsgErrLen + 128
+const ackSize = nfnl.HeaderLen + nfnl.ErrLen + 128
 
 // replyMemory estimates the receive buffer the replies to the batch take:
 // an acknowledgement per message, and for every rule added, its echo, packed
@@ -81,9 +81,9 @@ func (tx *Tx) replyMemory() int {
 	notify := notifyTruesize
 	fill := 0 // bytes in the echo datagram being filled
 	firstRule := false
-	tx.eachMessage(func(i int, msg []byte) {
+	tx.eachMessage(func(i int, h nfnl.Header, msg []byte) {
 		total += ack
-		if binary.NativeEndian.Uint16(msg[4:]) != nftType(msgNewRule) || tx.noHandle {
+		if h.Type != nftType(msgNewRule) || tx.noHandle {
 			return
 		}
 		firstRule = firstRule || i == 0
@@ -110,10 +110,10 @@ func (tx *Tx) replyMemory() int {
 func echoSize(msg []byte) int {
 	n := len(msg) + 2*16
 	var b []byte // the expressions
-	if attrs, err := splitAttrs(msg[nlmsgHdrLen+nfgenHdrLen:], 0); err == nil {
+	if attrs, err := nfnl.SplitAttrs(msg[nfnl.BodyOffset:], 0); err == nil {
 		for _, a := range attrs {
-			if a.typ == attrRuleExpressions {
-				b = a.data
+			if a.Type == attrRuleExpressions {
+				b = a.Data
 			}
 		}
 	}

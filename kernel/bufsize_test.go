@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/nfnl"
 )
 
 func TestSkbTruesize(t *testing.T) {
@@ -118,17 +119,17 @@ func TestNoHandles(t *testing.T) {
 	if want := (rules + 2) * skbTruesize(ackSize); res.Stats.ReceiveEstimate != want || k.askRecv != want {
 		t.Errorf("receive estimate %d (asked %d), want %d", res.Stats.ReceiveEstimate, k.askRecv, want)
 	}
-	msgs, err := parseMessages(k.sent[0])
+	msgs, err := nfnl.SplitMessages(k.sent[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, m := range msgs {
-		if m.flags&flagEcho != 0 {
-			t.Fatalf("message of type %#x asks for an echo", m.typ)
+		if m.Flags&flagEcho != 0 {
+			t.Fatalf("message of type %#x asks for an echo", m.Type)
 		}
 		// Only the last rule asks for an acknowledgement (and BATCH_BEGIN
 		// and BATCH_END).
-		if asks, want := m.flags&flagAck != 0, i == 0 || i >= len(msgs)-2; asks != want {
+		if asks, want := m.Flags&flagAck != 0, i == 0 || i >= len(msgs)-2; asks != want {
 			t.Fatalf("message %d of %d asks for an acknowledgement: %v", i, len(msgs), asks)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/nfnl"
 )
 
 // A check sends the batch as Commit does but without BATCH_END, as nft
@@ -27,13 +28,13 @@ func TestCheckBatchHasNoEnd(t *testing.T) {
 	if len(k.sent) != 1 {
 		t.Fatalf("%d sends, want 1", len(k.sent))
 	}
-	msgs, err := parseMessages(k.sent[0])
+	msgs, err := nfnl.SplitMessages(k.sent[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	var types []uint16
 	for _, m := range msgs {
-		types = append(types, m.typ)
+		types = append(types, m.Type)
 	}
 	want := []uint16{msgBatchBegin, nftType(msgNewTable), nftType(msgNewRule)}
 	if len(types) != len(want) {
@@ -45,8 +46,8 @@ func TestCheckBatchHasNoEnd(t *testing.T) {
 		}
 	}
 	// The generation is checked by a check too.
-	attrs, _ := splitAttrs(body(msgs[0]), 0)
-	if len(attrs) != 1 || attrs[0].typ != attrBatchGenID || binary.BigEndian.Uint32(attrs[0].data) != 7 {
+	attrs, _ := nfnl.SplitAttrs(msgs[0].Body(), 0)
+	if len(attrs) != 1 || attrs[0].Type != attrBatchGenID || binary.BigEndian.Uint32(attrs[0].Data) != 7 {
 		t.Errorf("BATCH_BEGIN attributes %+v, want the generation 7", attrs)
 	}
 	if k.gen != 7 || k.checks != 1 {

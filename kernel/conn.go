@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/nfnl"
 )
 
 // Options says where a Conn talks to the kernel.
@@ -114,9 +115,9 @@ func (c *Conn) nextSeq(n int) uint32 {
 // that answers it, until the answer is complete: the first reply of a plain
 // request, NLMSG_DONE of a dump. An NLMSG_ERROR with an errno ends it with
 // that error; one with 0 (an acknowledgement) ends it successfully.
-func (c *Conn) request(ctx context.Context, typ uint16, flags uint16, family expr.Family, attrs []byte, fn func(m message) error) (errorReply, error) {
+func (c *Conn) request(ctx context.Context, typ uint16, flags uint16, family expr.Family, attrs []byte, fn func(m nfnl.Message) error) (errorReply, error) {
 	seq := c.nextSeq(1)
-	b := appendMessage(nil, typ, flagRequest|flags, seq, family, 0, attrs)
+	b := nfnl.AppendMessage(nil, typ, flagRequest|flags, seq, uint8(family), 0, attrs)
 	if err := c.t.send(b); err != nil {
 		return errorReply{}, err
 	}
@@ -126,22 +127,22 @@ func (c *Conn) request(ctx context.Context, typ uint16, flags uint16, family exp
 		if err != nil {
 			return errorReply{}, err
 		}
-		var msgs []message
+		var msgs []nfnl.Message
 		for _, d := range ds {
 			// (What fn keeps of a message outlives the socket's buffer.)
-			ms, err := parseMessages(slices.Clone(d))
+			ms, err := nfnl.SplitMessages(slices.Clone(d))
 			if err != nil {
 				return errorReply{}, err
 			}
 			msgs = append(msgs, ms...)
 		}
 		for _, m := range msgs {
-			if m.seq != seq {
+			if m.Seq != seq {
 				continue // a late reply to an earlier request
 			}
-			switch m.typ {
-			case typeError:
-				r, err := parseError(m.flags, m.data)
+			switch m.Type {
+			case nfnl.TypeError:
+				r, err := parseError(m.Flags, m.Data)
 				if err != nil {
 					return errorReply{}, err
 				}
@@ -149,11 +150,11 @@ func (c *Conn) request(ctx context.Context, typ uint16, flags uint16, family exp
 					return r, r.errno
 				}
 				return r, nil
-			case typeDone:
+			case nfnl.TypeDone:
 				if dump {
 					// A dump that fails part way ends with the error in
 					// NLMSG_DONE.
-					r := parseDone(m.flags, m.data)
+					r := reply(nfnl.ParseDone(m.Flags, m.Data))
 					if r.errno != 0 {
 						return r, r.errno
 					}
@@ -182,12 +183,12 @@ const dumpRetries = 8
 // dump runs a dump request, starting again when the kernel says the ruleset
 // changed during it, and calls fn with every object message of the last,
 // consistent run (fn's results of earlier runs are reset by reset).
-func (c *Conn) dump(ctx context.Context, typ uint16, family expr.Family, attrs []byte, reset func(), fn func(m message) error) (errorReply, error) {
+func (c *Conn) dump(ctx context.Context, typ uint16, family expr.Family, attrs []byte, reset func(), fn func(m nfnl.Message) error) (errorReply, error) {
 	for try := 0; ; try++ {
 		reset()
 		intr := false
-		r, err := c.request(ctx, typ, flagDump, family, attrs, func(m message) error {
-			if m.flags&flagDumpIntr != 0 {
+		r, err := c.request(ctx, typ, flagDump, family, attrs, func(m nfnl.Message) error {
+			if m.Flags&flagDumpIntr != 0 {
 				intr = true
 			}
 			return fn(m)
@@ -212,9 +213,9 @@ func (c *Conn) Generation(ctx context.Context) (uint32, error) {
 func (c *Conn) generation(ctx context.Context) (uint32, error) {
 	var gen uint32
 	found := false
-	r, err := c.request(ctx, nftType(msgGetGen), 0, 0, nil, func(m message) error {
-		if m.typ != nftType(msgNewGen) {
-			return fmt.Errorf("reply of type %#x, want NFT_MSG_NEWGEN", m.typ)
+	r, err := c.request(ctx, nftType(msgGetGen), 0, 0, nil, func(m nfnl.Message) error {
+		if m.Type != nftType(msgNewGen) {
+			return fmt.Errorf("reply of type %#x, want NFT_MSG_NEWGEN", m.Type)
 		}
 		gen, found = genID(m)
 		return nil
@@ -228,32 +229,15 @@ func (c *Conn) generation(ctx context.Context) (uint32, error) {
 	return gen, nil
 }
 
-// body returns the attributes of an nf_tables message, after its nfgenmsg
-// header.
-func body(m message) []byte {
-	if len(m.data) < nfgenHdrLen {
-		return nil
-	}
-	return m.data[nfgenHdrLen:]
-}
-
-// family returns the family of an nf_tables message.
-func family(m message) expr.Family {
-	if len(m.data) < 1 {
-		return 0
-	}
-	return expr.Family(m.data[0])
-}
-
 // genID reads the generation out of an NFT_MSG_NEWGEN message.
-func genID(m message) (uint32, bool) {
-	attrs, err := splitAttrs(body(m), 0)
+func genID(m nfnl.Message) (uint32, bool) {
+	attrs, err := nfnl.SplitAttrs(m.Body(), 0)
 	if err != nil {
 		return 0, false
 	}
 	for _, a := range attrs {
-		if a.typ == attrGenID {
-			g, err := attrU32(a.data)
+		if a.Type == attrGenID {
+			g, err := nfnl.U32(a.Data)
 			return g, err == nil
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/mdlayher/netlink"
 
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/nfnl"
 )
 
 // The messages encoded straight into the batch are the bytes
@@ -75,7 +76,7 @@ func TestEncodeMatchesAttributeEncoder(t *testing.T) {
 			ae.Uint64(attrRuleHandle, 5)
 		}),
 	}
-	msgs, err := parseMessages(b)
+	msgs, err := nfnl.SplitMessages(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,12 +94,12 @@ func TestEncodeMatchesAttributeEncoder(t *testing.T) {
 		if got := tx.attrs(ch); !bytes.Equal(got, w) {
 			t.Errorf("change %d:\n got % x\nwant % x", i, got, w)
 		}
-		if m := msgs[i+1]; m.seq != uint32(i+2) || (ch.kind == addRule) != (m.flags&flagEcho != 0) {
-			t.Errorf("change %d: seq %d, flags %#x", i, m.seq, m.flags)
+		if m := msgs[i+1]; m.Seq != uint32(i+2) || (ch.kind == addRule) != (m.Flags&flagEcho != 0) {
+			t.Errorf("change %d: seq %d, flags %#x", i, m.Seq, m.Flags)
 		}
 	}
 	gen := encodeAttrs(func(ae *netlink.AttributeEncoder) { ae.Uint32(attrBatchGenID, 7) })
-	if got := b[nlmsgHdrLen+nfgenHdrLen : nlmsgHdrLen+nfgenHdrLen+len(gen)]; !bytes.Equal(got, gen) {
+	if got := b[nfnl.BodyOffset : nfnl.BodyOffset+len(gen)]; !bytes.Equal(got, gen) {
 		t.Errorf("BATCH_BEGIN's generation % x, want % x", got, gen)
 	}
 }
@@ -122,13 +123,13 @@ func TestEncodeChunks(t *testing.T) {
 		if len(c) > maxChunk {
 			t.Errorf("chunk %d holds %d bytes, more than %d", i, len(c), maxChunk)
 		}
-		msgs, err := parseMessages(c)
+		msgs, err := nfnl.SplitMessages(c)
 		if err != nil {
 			t.Fatalf("chunk %d: %v", i, err)
 		}
 		for _, m := range msgs {
-			if m.seq != seq {
-				t.Fatalf("chunk %d: seq %d, want %d", i, m.seq, seq)
+			if m.Seq != seq {
+				t.Fatalf("chunk %d: seq %d, want %d", i, m.Seq, seq)
 			}
 			seq++
 		}

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/nfnl"
 )
 
 // fakeKernel is a transport with a small nf_tables behind it, which answers
@@ -38,7 +39,7 @@ type fakeKernel struct {
 	permDenied  bool            // every request fails with EPERM, as without CAP_NET_ADMIN
 
 	// onRequest answers a request that is not a batch nor GETGEN.
-	onRequest func(m message) [][]byte
+	onRequest func(m nfnl.Message) [][]byte
 }
 
 type fakeErr struct {
@@ -55,7 +56,7 @@ func (k *fakeKernel) conn() *Conn { return newConn(k) }
 func (k *fakeKernel) send(bufs ...[]byte) error {
 	b := slices.Concat(bufs...)
 	k.sent = append(k.sent, b)
-	msgs, err := parseMessages(b)
+	msgs, err := nfnl.SplitMessages(b)
 	if err != nil {
 		return err
 	}
@@ -64,15 +65,15 @@ func (k *fakeKernel) send(bufs ...[]byte) error {
 		return nil
 	}
 	switch {
-	case msgs[0].typ == msgBatchBegin:
+	case msgs[0].Type == msgBatchBegin:
 		k.batch(msgs)
-	case msgs[0].typ == nftType(msgGetGen):
+	case msgs[0].Type == nftType(msgGetGen):
 		if k.genFails {
 			k.queue = append(k.queue, ackMsg(msgs[0], unix.EPERM, -1, ""))
 			return nil
 		}
 		attrs := encodeAttrs(func(ae *netlink.AttributeEncoder) { ae.Uint32(attrGenID, k.gen) })
-		k.queue = append(k.queue, appendMessage(nil, nftType(msgNewGen), 0, msgs[0].seq, 0, 0, attrs))
+		k.queue = append(k.queue, nfnl.AppendMessage(nil, nftType(msgNewGen), 0, msgs[0].Seq, 0, 0, attrs))
 	case k.onRequest != nil:
 		k.queue = append(k.queue, k.onRequest(msgs[0])...)
 	default:
@@ -81,20 +82,20 @@ func (k *fakeKernel) send(bufs ...[]byte) error {
 	return nil
 }
 
-func (k *fakeKernel) batch(msgs []message) {
+func (k *fakeKernel) batch(msgs []nfnl.Message) {
 	// A batch without BATCH_END (a check) is validated and aborted: no
 	// echoes, no new generation, no acknowledgement of an end.
 	begin, changes := msgs[0], msgs[1:]
-	end := msgs[len(msgs)-1].typ == msgBatchEnd
+	end := msgs[len(msgs)-1].Type == msgBatchEnd
 	if end {
 		changes = msgs[1 : len(msgs)-1]
 	} else {
 		k.checks++
 	}
-	attrs, _ := splitAttrs(body(begin), 0)
+	attrs, _ := nfnl.SplitAttrs(begin.Body(), 0)
 	for _, a := range attrs {
-		if a.typ == attrBatchGenID {
-			if g, _ := attrU32(a.data); g != 0 && g != k.gen {
+		if a.Type == attrBatchGenID {
+			if g, _ := nfnl.U32(a.Data); g != 0 && g != k.gen {
 				k.queue = append(k.queue, ackMsg(begin, unix.ERESTART, -1, ""))
 				return
 			}
@@ -105,7 +106,7 @@ func (k *fakeKernel) batch(msgs []message) {
 	if commit {
 		k.gen++
 		for _, m := range changes {
-			if m.typ != nftType(msgNewRule) {
+			if m.Type != nftType(msgNewRule) {
 				continue
 			}
 			a := encodeAttrs(func(ae *netlink.AttributeEncoder) {
@@ -114,8 +115,8 @@ func (k *fakeKernel) batch(msgs []message) {
 				ae.Uint64(attrRuleHandle, k.nextHandle)
 			})
 			k.nextHandle++
-			if !k.dropEchoes && m.flags&flagEcho != 0 {
-				replies = append(replies, appendMessage(nil, m.typ, m.flags&^(flagRequest|flagAck|flagEcho), m.seq, family(m), 0, a))
+			if !k.dropEchoes && m.Flags&flagEcho != 0 {
+				replies = append(replies, nfnl.AppendMessage(nil, m.Type, m.Flags&^(flagRequest|flagAck|flagEcho), m.Seq, uint8(family(m)), 0, a))
 			}
 		}
 	}
@@ -125,7 +126,7 @@ func (k *fakeKernel) batch(msgs []message) {
 	for i, m := range changes {
 		if e, ok := k.fail[i]; ok {
 			replies = append(replies, ackMsg(m, e.errno, e.offset, e.msg, e.missing))
-		} else if m.flags&flagAck != 0 {
+		} else if m.Flags&flagAck != 0 {
 			// (As the kernel, it acknowledges a change that asks for it,
 			// and reports an error whether asked or not.)
 			replies = append(replies, ackMsg(m, 0, -1, ""))
@@ -146,36 +147,12 @@ func (k *fakeKernel) batch(msgs []message) {
 
 // ackMsg builds the NLMSG_ERROR the kernel sends for m with NETLINK_CAP_ACK
 // and NETLINK_EXT_ACK: the error, m's header, then the extended ACK.
-func ackMsg(m message, errno unix.Errno, offset int, msg string, missing ...int) []byte {
-	flags := uint16(flagCapped)
-	var tlv []byte
-	if offset >= 0 || msg != "" || len(missing) > 0 && missing[0] > 0 {
-		flags |= flagAckTLVs
-		ae := netlink.NewAttributeEncoder()
-		ae.ByteOrder = binary.NativeEndian
-		if msg != "" {
-			ae.String(errAttrMsg, msg)
-		}
-		if offset >= 0 {
-			ae.Uint32(errAttrOffs, uint32(offset))
-		}
-		if len(missing) > 0 && missing[0] > 0 {
-			ae.Uint32(errAttrMissType, uint32(missing[0]))
-		}
-		tlv, _ = ae.Encode()
+func ackMsg(m nfnl.Message, errno unix.Errno, offset int, msg string, missing ...int) []byte {
+	a := nfnl.Ack{Errno: uint32(errno), Request: m.Header, Msg: msg, Offset: offset, Missing: -1}
+	if len(missing) > 0 && missing[0] > 0 {
+		a.Missing = missing[0]
 	}
-	b := binary.NativeEndian.AppendUint32(nil, uint32(nlmsgHdrLen+nlmsgErrLen+len(tlv)))
-	b = binary.NativeEndian.AppendUint16(b, typeError)
-	b = binary.NativeEndian.AppendUint16(b, flags)
-	b = binary.NativeEndian.AppendUint32(b, m.seq)
-	b = binary.NativeEndian.AppendUint32(b, 4242)
-	b = binary.NativeEndian.AppendUint32(b, uint32(-int32(errno)))
-	b = binary.NativeEndian.AppendUint32(b, m.length)
-	b = binary.NativeEndian.AppendUint16(b, m.typ)
-	b = binary.NativeEndian.AppendUint16(b, m.flags)
-	b = binary.NativeEndian.AppendUint32(b, m.seq)
-	b = binary.NativeEndian.AppendUint32(b, m.pid)
-	return append(b, tlv...)
+	return nfnl.AppendError(nil, 4242, a)
 }
 
 func (k *fakeKernel) receive(ctx context.Context, deadline time.Time) ([][]byte, error) {

@@ -2,13 +2,11 @@ package kernel
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 
-	"github.com/mdlayher/netlink"
-
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/nfnl"
 )
 
 // Table is an nf_tables table as the kernel lists it.
@@ -136,7 +134,7 @@ func (c *Conn) Tables(ctx context.Context) ([]Table, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []Table
-	r, err := c.dump(ctx, nftType(msgGetTable), 0, nil, func() { out = out[:0] }, func(m message) error {
+	r, err := c.dump(ctx, nftType(msgGetTable), 0, nil, func() { out = out[:0] }, func(m nfnl.Message) error {
 		t, err := parseTable(m)
 		if err != nil {
 			return err
@@ -163,7 +161,7 @@ func (c *Conn) Chains(ctx context.Context, f expr.Family, table string) ([]Chain
 		return nil, err
 	}
 	var out []Chain
-	r, err := c.dump(ctx, nftType(msgGetChain), f, nil, func() { out = out[:0] }, func(m message) error {
+	r, err := c.dump(ctx, nftType(msgGetChain), f, nil, func() { out = out[:0] }, func(m nfnl.Message) error {
 		ch, err := parseChain(m)
 		if err != nil {
 			return err
@@ -191,9 +189,12 @@ func (c *Conn) Rules(ctx context.Context, f expr.Family, table, chain string) ([
 	if err := c.checkChain(ctx, f, table, chain); err != nil {
 		return nil, err
 	}
-	attrs := appendAttrString(appendAttrString(nil, attrRuleTable, table), attrRuleChain, chain)
+	ae := nfnl.Encoder{}
+	ae.String(attrRuleTable, table)
+	ae.String(attrRuleChain, chain)
+	attrs := ae.B
 	var out []Rule
-	r, err := c.dump(ctx, nftType(msgGetRule), f, attrs, func() { out = out[:0] }, func(m message) error {
+	r, err := c.dump(ctx, nftType(msgGetRule), f, attrs, func() { out = out[:0] }, func(m nfnl.Message) error {
 		ru, err := parseRule(m)
 		if err != nil {
 			return err
@@ -223,8 +224,10 @@ func badNames(op, obj string, names ...string) error {
 // checkTable asks for one table, so that listing a missing table is an
 // error rather than an empty list.
 func (c *Conn) checkTable(ctx context.Context, f expr.Family, table string) error {
-	attrs := appendAttrString(nil, attrTableName, table)
-	r, err := c.request(ctx, nftType(msgGetTable), 0, f, attrs, func(message) error { return nil })
+	ae := nfnl.Encoder{}
+	ae.String(attrTableName, table)
+	attrs := ae.B
+	r, err := c.request(ctx, nftType(msgGetTable), 0, f, attrs, func(nfnl.Message) error { return nil })
 	if err != nil {
 		e := readError("list chains", f.String()+" "+table, r, err)
 		if isErrno(err, enoent) {
@@ -238,8 +241,11 @@ func (c *Conn) checkTable(ctx context.Context, f expr.Family, table string) erro
 // checkChain asks for one chain; the kernel's extended ACK says whether the
 // table or the chain is missing.
 func (c *Conn) checkChain(ctx context.Context, f expr.Family, table, chain string) error {
-	attrs := appendAttrString(appendAttrString(nil, attrChainTable, table), attrChainName, chain)
-	r, err := c.request(ctx, nftType(msgGetChain), 0, f, attrs, func(message) error { return nil })
+	ae := nfnl.Encoder{}
+	ae.String(attrChainTable, table)
+	ae.String(attrChainName, chain)
+	attrs := ae.B
+	r, err := c.request(ctx, nftType(msgGetChain), 0, f, attrs, func(nfnl.Message) error { return nil })
 	if err != nil {
 		e := readError("list rules", f.String()+" "+table+" "+chain, r, err)
 		if isErrno(err, enoent) {
@@ -264,47 +270,45 @@ func attrAt(attrs []byte, off int) int {
 	if off < 0 {
 		return -1
 	}
-	as, err := splitAttrs(attrs, nlmsgHdrLen+nfgenHdrLen)
+	as, err := nfnl.SplitAttrs(attrs, nfnl.BodyOffset)
 	if err != nil {
 		return -1
 	}
-	for _, a := range as {
-		if off >= a.off && off < a.off+4+len(a.data) {
-			return int(a.typ)
-		}
+	if a, ok := nfnl.Containing(as, off); ok {
+		return int(a.Type)
 	}
 	return -1
 }
 
-func parseTable(m message) (Table, error) {
+func parseTable(m nfnl.Message) (Table, error) {
 	t := Table{Family: family(m)}
-	attrs, err := splitAttrs(body(m), 0)
+	attrs, err := nfnl.SplitAttrs(m.Body(), 0)
 	if err != nil {
 		return t, fmt.Errorf("table: %w", err)
 	}
 	for _, a := range attrs {
-		switch a.typ {
+		switch a.Type {
 		case attrTableName:
-			t.Name = attrString(a.data)
+			t.Name = nfnl.String(a.Data)
 		case attrTableFlags:
-			t.Flags, err = attrU32(a.data)
+			t.Flags, err = nfnl.U32(a.Data)
 		case attrTableUse:
-			t.Use, err = attrU32(a.data)
+			t.Use, err = nfnl.U32(a.Data)
 		case attrTableHandle:
-			t.Handle, err = attrU64(a.data)
+			t.Handle, err = nfnl.U64(a.Data)
 		case attrTableUserdata:
-			t.UserData = clone(a.data)
+			t.UserData = clone(a.Data)
 		}
 		if err != nil {
-			return t, fmt.Errorf("table %s attribute %d: %w", t.Name, a.typ, err)
+			return t, fmt.Errorf("table %s attribute %d: %w", t.Name, a.Type, err)
 		}
 	}
 	return t, nil
 }
 
-func parseChain(m message) (Chain, error) {
+func parseChain(m nfnl.Message) (Chain, error) {
 	ch := Chain{Family: family(m)}
-	attrs, err := splitAttrs(body(m), 0)
+	attrs, err := nfnl.SplitAttrs(m.Body(), 0)
 	if err != nil {
 		return ch, fmt.Errorf("chain: %w", err)
 	}
@@ -313,45 +317,45 @@ func parseChain(m message) (Chain, error) {
 	var policy uint32
 	hasPolicy := false
 	for _, a := range attrs {
-		switch a.typ {
+		switch a.Type {
 		case attrChainTable:
-			ch.Table = attrString(a.data)
+			ch.Table = nfnl.String(a.Data)
 		case attrChainName:
-			ch.Name = attrString(a.data)
+			ch.Name = nfnl.String(a.Data)
 		case attrChainHandle:
-			ch.Handle, err = attrU64(a.data)
+			ch.Handle, err = nfnl.U64(a.Data)
 		case attrChainUse:
-			ch.Use, err = attrU32(a.data)
+			ch.Use, err = nfnl.U32(a.Data)
 		case attrChainHook:
-			hook = a.data
+			hook = a.Data
 		case attrChainType:
-			typ = attrString(a.data)
+			typ = nfnl.String(a.Data)
 		case attrChainPolicy:
-			policy, err = attrU32(a.data)
+			policy, err = nfnl.U32(a.Data)
 			hasPolicy = true
 		case attrChainUserdata:
-			ch.UserData = clone(a.data)
+			ch.UserData = clone(a.Data)
 		}
 		if err != nil {
-			return ch, fmt.Errorf("chain %s attribute %d: %w", ch.Name, a.typ, err)
+			return ch, fmt.Errorf("chain %s attribute %d: %w", ch.Name, a.Type, err)
 		}
 	}
 	if hook != nil {
 		b := &BaseChain{Type: typ}
-		hattrs, err := splitAttrs(hook, 0)
+		hattrs, err := nfnl.SplitAttrs(hook, 0)
 		if err != nil {
 			return ch, fmt.Errorf("chain %s hook: %w", ch.Name, err)
 		}
 		for _, a := range hattrs {
-			switch a.typ {
+			switch a.Type {
 			case attrHookNum:
-				n, err := attrU32(a.data)
+				n, err := nfnl.U32(a.Data)
 				if err != nil {
 					return ch, fmt.Errorf("chain %s hook number: %w", ch.Name, err)
 				}
 				b.Hook = Hook(n + 1)
 			case attrHookPriority:
-				p, err := attrU32(a.data)
+				p, err := nfnl.U32(a.Data)
 				if err != nil {
 					return ch, fmt.Errorf("chain %s priority: %w", ch.Name, err)
 				}
@@ -369,54 +373,47 @@ func parseChain(m message) (Chain, error) {
 	return ch, nil
 }
 
-func parseRule(m message) (Rule, error) {
+func parseRule(m nfnl.Message) (Rule, error) {
 	r := Rule{Family: family(m)}
-	attrs, err := splitAttrs(body(m), 0)
+	attrs, err := nfnl.SplitAttrs(m.Body(), 0)
 	if err != nil {
 		return r, fmt.Errorf("rule: %w", err)
 	}
 	for _, a := range attrs {
-		switch a.typ {
+		switch a.Type {
 		case attrRuleTable:
-			r.Table = attrString(a.data)
+			r.Table = nfnl.String(a.Data)
 		case attrRuleChain:
-			r.Chain = attrString(a.data)
+			r.Chain = nfnl.String(a.Data)
 		case attrRuleHandle:
-			r.Handle, err = attrU64(a.data)
+			r.Handle, err = nfnl.U64(a.Data)
 		case attrRulePosition:
-			r.Position, err = attrU64(a.data)
+			r.Position, err = nfnl.U64(a.Data)
 		case attrRuleExpressions:
-			r.Exprs = clone(a.data)
-			if p, b, ok, cerr := expr.CounterValues(a.data); cerr != nil {
+			r.Exprs = clone(a.Data)
+			if p, b, ok, cerr := expr.CounterValues(a.Data); cerr != nil {
 				err = cerr
 			} else if ok {
 				r.Counter = &Counter{Packets: p, Bytes: b}
 			}
 		case attrRuleUserdata:
-			r.UserData = clone(a.data)
+			r.UserData = clone(a.Data)
 		}
 		if err != nil {
-			return r, fmt.Errorf("rule %d attribute %d: %w", r.Handle, a.typ, err)
+			return r, fmt.Errorf("rule %d attribute %d: %w", r.Handle, a.Type, err)
 		}
 	}
 	return r, nil
 }
 
 // ruleHandle reads the handle out of an echoed NFT_MSG_NEWRULE.
-func ruleHandle(m message) (uint64, bool) {
-	b := body(m)
-	for off := 0; off+4 <= len(b); {
-		l := int(binary.NativeEndian.Uint16(b[off:]))
-		t := binary.NativeEndian.Uint16(b[off+2:]) &^ (netlink.Nested | netlink.NetByteOrder)
-		if l < 4 || off+l > len(b) {
-			return 0, false
-		}
-		if t == attrRuleHandle && l == 12 {
-			return binary.BigEndian.Uint64(b[off+4:]), true
-		}
-		off += align4(l)
+func ruleHandle(m nfnl.Message) (uint64, bool) {
+	b, ok := nfnl.Lookup(m.Body(), attrRuleHandle)
+	if !ok {
+		return 0, false
 	}
-	return 0, false
+	h, err := nfnl.U64(b)
+	return h, err == nil
 }
 
 func clone(b []byte) []byte {

@@ -12,10 +12,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/nfnl"
 )
 
 func done(seq uint32) []byte {
-	return appendMessage(nil, typeDone, flagMulti, seq, 0, 0, nil)[:nlmsgHdrLen+4]
+	return nfnl.AppendMessage(nil, nfnl.TypeDone, flagMulti, seq, 0, 0, nil)[:nfnl.HeaderLen+4]
 }
 
 // A dump the kernel flags as interrupted (the ruleset changed during it) is
@@ -23,9 +24,9 @@ func done(seq uint32) []byte {
 func TestTablesDumpInterrupted(t *testing.T) {
 	k := newFake()
 	runs := 0
-	k.onRequest = func(m message) [][]byte {
-		if m.typ != nftType(msgGetTable) || m.flags&flagDump != flagDump {
-			t.Fatalf("request %#x flags %#x, want a GETTABLE dump", m.typ, m.flags)
+	k.onRequest = func(m nfnl.Message) [][]byte {
+		if m.Type != nftType(msgGetTable) || m.Flags&flagDump != flagDump {
+			t.Fatalf("request %#x flags %#x, want a GETTABLE dump", m.Type, m.Flags)
 		}
 		runs++
 		table := func(name string, flags uint16, ud []byte) []byte {
@@ -38,12 +39,12 @@ func TestTablesDumpInterrupted(t *testing.T) {
 					ae.Bytes(attrTableUserdata, ud)
 				}
 			})
-			return appendMessage(nil, nftType(msgNewTable), flagMulti|flags, m.seq, expr.FamilyInet, 0, a)
+			return nfnl.AppendMessage(nil, nftType(msgNewTable), flagMulti|flags, m.Seq, uint8(expr.FamilyInet), 0, a)
 		}
 		if runs == 1 {
-			return [][]byte{append(table("old", 0, nil), table("gone", flagDumpIntr, nil)...), done(m.seq)}
+			return [][]byte{append(table("old", 0, nil), table("gone", flagDumpIntr, nil)...), done(m.Seq)}
 		}
-		return [][]byte{table("fw", 0, []byte{1, 2}), done(m.seq)}
+		return [][]byte{table("fw", 0, []byte{1, 2}), done(m.Seq)}
 	}
 	got, err := k.conn().Tables(context.Background())
 	if err != nil {
@@ -64,9 +65,9 @@ func TestTablesDumpInterrupted(t *testing.T) {
 func TestRules(t *testing.T) {
 	k := newFake()
 	counter := encodeAttrs(func(ae *netlink.AttributeEncoder) {
-		ae.Nested(attrListElem, func(el *netlink.AttributeEncoder) error {
-			el.String(attrExprName, "counter")
-			el.Nested(attrExprData, func(d *netlink.AttributeEncoder) error {
+		ae.Nested(nfnl.AttrListElem, func(el *netlink.AttributeEncoder) error {
+			el.String(nfnl.AttrExprName, "counter")
+			el.Nested(nfnl.AttrExprData, func(d *netlink.AttributeEncoder) error {
 				d.Uint64(1, 1500) // NFTA_COUNTER_BYTES
 				d.Uint64(2, 3)    // NFTA_COUNTER_PACKETS
 				return nil
@@ -75,17 +76,17 @@ func TestRules(t *testing.T) {
 		})
 	})
 	exprs := append(ctExprs(0), counter...)
-	k.onRequest = func(m message) [][]byte {
-		attrs, _ := splitAttrs(body(m), nlmsgHdrLen+nfgenHdrLen)
-		switch m.typ {
+	k.onRequest = func(m nfnl.Message) [][]byte {
+		attrs, _ := nfnl.SplitAttrs(m.Body(), nfnl.BodyOffset)
+		switch m.Type {
 		case nftType(msgGetChain):
-			if attrString(attrs[0].data) != "fw" {
-				return [][]byte{ackMsg(m, unix.ENOENT, attrs[0].off, "")}
+			if nfnl.String(attrs[0].Data) != "fw" {
+				return [][]byte{ackMsg(m, unix.ENOENT, attrs[0].Off, "")}
 			}
-			if attrString(attrs[1].data) != "input" {
-				return [][]byte{ackMsg(m, unix.ENOENT, attrs[1].off, "")}
+			if nfnl.String(attrs[1].Data) != "input" {
+				return [][]byte{ackMsg(m, unix.ENOENT, attrs[1].Off, "")}
 			}
-			return [][]byte{appendMessage(nil, nftType(msgNewChain), 0, m.seq, family(m), 0, body(m))}
+			return [][]byte{nfnl.AppendMessage(nil, nftType(msgNewChain), 0, m.Seq, uint8(family(m)), 0, m.Body())}
 		case nftType(msgGetRule):
 			rule := func(chain string, handle, pos uint64, ud []byte) []byte {
 				a := encodeAttrs(func(ae *netlink.AttributeEncoder) {
@@ -100,9 +101,9 @@ func TestRules(t *testing.T) {
 						ae.Bytes(attrRuleUserdata, ud)
 					}
 				})
-				return appendMessage(nil, nftType(msgNewRule), flagMulti, m.seq, family(m), 0, a)
+				return nfnl.AppendMessage(nil, nftType(msgNewRule), flagMulti, m.Seq, uint8(family(m)), 0, a)
 			}
-			return [][]byte{rule("input", 4, 0, nil), rule("other", 5, 0, nil), rule("input", 6, 4, []byte("u")), done(m.seq)}
+			return [][]byte{rule("input", 4, 0, nil), rule("other", 5, 0, nil), rule("input", 6, 4, []byte("u")), done(m.Seq)}
 		}
 		return nil
 	}
@@ -147,7 +148,7 @@ func TestParseChain(t *testing.T) {
 		ae.Uint32(attrChainUse, 1)
 		ae.Bytes(attrChainUserdata, []byte{9})
 	})
-	msgs, err := parseMessages(appendMessage(nil, nftType(msgNewChain), 0, 1, expr.FamilyIP6, 0, a))
+	msgs, err := nfnl.SplitMessages(nfnl.AppendMessage(nil, nftType(msgNewChain), 0, 1, uint8(expr.FamilyIP6), 0, a))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,41 +167,41 @@ func TestParseChain(t *testing.T) {
 // an error that carries the whole request (not capped) and in one that
 // carries its header only.
 func TestParseError(t *testing.T) {
-	req := message{header: header{length: 44, typ: nftType(msgNewRule), flags: 5, seq: 9}}
-	capped, err := parseMessages(ackMsg(req, unix.EOPNOTSUPP, 40, "unknown key"))
+	req := nfnl.Message{Header: nfnl.Header{Len: 44, Type: nftType(msgNewRule), Flags: 5, Seq: 9}}
+	capped, err := nfnl.SplitMessages(ackMsg(req, unix.EOPNOTSUPP, 40, "unknown key"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := parseError(capped[0].flags, capped[0].data)
+	got, err := parseError(capped[0].Flags, capped[0].Data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := errorReply{errno: unix.EOPNOTSUPP, req: req.header, msg: "unknown key", offset: 40, missing: -1}
-	if diff := cmp.Diff(want, got, cmp.AllowUnexported(errorReply{}, header{})); diff != "" {
+	want := errorReply{errno: unix.EOPNOTSUPP, req: req.Header, msg: "unknown key", offset: 40, missing: -1}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(errorReply{})); diff != "" {
 		t.Errorf("capped (-want +got):\n%s", diff)
 	}
 
 	// Uncapped: the request (44 bytes) sits between nlmsgerr's header and
 	// the attributes.
-	b := capped[0].data[:nlmsgErrLen]
-	b = append(b, make([]byte, 44-nlmsgHdrLen)...)
+	b := capped[0].Data[:nfnl.ErrLen]
+	b = append(b, make([]byte, 44-nfnl.HeaderLen)...)
 	tlv := encodeNative(func(ae *netlink.AttributeEncoder) {
-		ae.Uint32(errAttrMissType, 3)
-		ae.Uint32(errAttrOffs, 20)
+		ae.Uint32(nfnl.ErrAttrMissType, 3)
+		ae.Uint32(nfnl.ErrAttrOffs, 20)
 	})
 	b = append(b, tlv...)
-	got, err = parseError(flagAckTLVs, b)
+	got, err = parseError(nfnl.FlagAckTLVs, b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = errorReply{errno: unix.EOPNOTSUPP, req: req.header, offset: 20, missing: 3}
-	if diff := cmp.Diff(want, got, cmp.AllowUnexported(errorReply{}, header{})); diff != "" {
+	want = errorReply{errno: unix.EOPNOTSUPP, req: req.Header, offset: 20, missing: 3}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(errorReply{})); diff != "" {
 		t.Errorf("uncapped (-want +got):\n%s", diff)
 	}
 
 	// An acknowledgement.
-	ack, _ := parseMessages(ackMsg(req, 0, -1, ""))
-	got, err = parseError(ack[0].flags, ack[0].data)
+	ack, _ := nfnl.SplitMessages(ackMsg(req, 0, -1, ""))
+	got, err = parseError(ack[0].Flags, ack[0].Data)
 	if err != nil || got.errno != 0 || got.offset != -1 {
 		t.Errorf("ack = %+v, %v", got, err)
 	}
@@ -224,10 +225,10 @@ func encodeNative(fn func(ae *netlink.AttributeEncoder)) []byte {
 // ruleset keeps changing under is given up after a few runs.
 func TestDumpErrors(t *testing.T) {
 	k := newFake()
-	k.onRequest = func(m message) [][]byte {
-		b := appendMessage(nil, typeDone, flagMulti, m.seq, 0, 0, nil)[:nlmsgHdrLen+4]
+	k.onRequest = func(m nfnl.Message) [][]byte {
+		b := nfnl.AppendMessage(nil, nfnl.TypeDone, flagMulti, m.Seq, 0, 0, nil)[:nfnl.HeaderLen+4]
 		code := -int32(unix.EMSGSIZE)
-		binary.NativeEndian.PutUint32(b[nlmsgHdrLen:], uint32(code))
+		binary.NativeEndian.PutUint32(b[nfnl.HeaderLen:], uint32(code))
 		return [][]byte{b}
 	}
 	_, err := k.conn().Tables(context.Background())
@@ -236,10 +237,10 @@ func TestDumpErrors(t *testing.T) {
 	}
 
 	runs := 0
-	k.onRequest = func(m message) [][]byte {
+	k.onRequest = func(m nfnl.Message) [][]byte {
 		runs++
 		a := encodeAttrs(func(ae *netlink.AttributeEncoder) { ae.String(attrTableName, "t") })
-		return [][]byte{appendMessage(nil, nftType(msgNewTable), flagMulti|flagDumpIntr, m.seq, expr.FamilyIP, 0, a), done(m.seq)}
+		return [][]byte{nfnl.AppendMessage(nil, nftType(msgNewTable), flagMulti|flagDumpIntr, m.Seq, uint8(expr.FamilyIP), 0, a), done(m.Seq)}
 	}
 	_, err = k.conn().Tables(context.Background())
 	if err == nil || err.Error() != "list tables: the ruleset kept changing while it was being read" || runs != dumpRetries+1 {

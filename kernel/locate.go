@@ -3,6 +3,7 @@ package kernel
 import (
 	"fmt"
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/nfnl"
 	"strconv"
 )
 
@@ -24,40 +25,40 @@ func (ch *change) locate(attrs []byte, off int) location {
 	if off < 0 || ch.len == 0 {
 		return loc
 	}
-	top, err := splitAttrs(attrs, nlmsgHdrLen+nfgenHdrLen)
+	top, err := nfnl.SplitAttrs(attrs, nfnl.BodyOffset)
 	if err != nil {
 		return loc
 	}
-	a, ok := containing(top, off)
+	a, ok := nfnl.Containing(top, off)
 	if !ok {
 		return loc
 	}
-	loc.attr = int(a.typ)
-	if (ch.kind != addRule || a.typ != attrRuleExpressions) || off == a.off {
+	loc.attr = int(a.Type)
+	if (ch.kind != addRule || a.Type != attrRuleExpressions) || off == a.Off {
 		return loc
 	}
-	elems, err := splitAttrs(a.data, a.off+4)
+	elems, err := nfnl.SplitAttrs(a.Data, a.Off+nfnl.AttrHeaderLen)
 	if err != nil {
 		return loc
 	}
 	for k, el := range elems {
-		if off < el.off || off >= el.off+4+len(el.data) {
+		if !el.Contains(off) {
 			continue
 		}
 		loc.expr = k
-		inner, err := splitAttrs(el.data, el.off+4)
+		inner, err := nfnl.SplitAttrs(el.Data, el.Off+nfnl.AttrHeaderLen)
 		if err != nil {
 			return loc
 		}
 		for _, in := range inner {
-			switch in.typ {
-			case attrExprName:
-				loc.exprName = attrString(in.data)
-			case attrExprData:
-				if off > in.off && off < in.off+4+len(in.data) {
-					if das, err := splitAttrs(in.data, in.off+4); err == nil {
-						if d, ok := containing(das, off); ok {
-							loc.exprAttr = int(d.typ)
+			switch in.Type {
+			case nfnl.AttrExprName:
+				loc.exprName = nfnl.String(in.Data)
+			case nfnl.AttrExprData:
+				if off > in.Off && in.Contains(off) {
+					if das, err := nfnl.SplitAttrs(in.Data, in.Off+nfnl.AttrHeaderLen); err == nil {
+						if d, ok := nfnl.Containing(das, off); ok {
+							loc.exprAttr = int(d.Type)
 						}
 					}
 				}
@@ -66,15 +67,6 @@ func (ch *change) locate(attrs []byte, off int) location {
 		return loc
 	}
 	return loc
-}
-
-func containing(as []attr, off int) (attr, bool) {
-	for _, a := range as {
-		if off >= a.off && off < a.off+4+len(a.data) {
-			return a, true
-		}
-	}
-	return attr{}, false
 }
 
 // where names a location for an error message.

@@ -15,6 +15,7 @@ import (
 	"github.com/mdlayher/netlink"
 
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/nfnl"
 )
 
 // RuleSpec is a rule to add.
@@ -139,8 +140,9 @@ func (c *Conn) Begin(ctx context.Context) (*Tx, error) {
 // before reading what the transaction is based on. A gen of 0 disables the
 // check.
 func (c *Conn) BeginAt(gen uint32) *Tx {
-	begin := appendAttrU32(nil, attrBatchGenID, gen)
-	b := appendMessage(make([]byte, 0, firstChunk), msgBatchBegin, flagRequest|flagAck, 0, 0, subsysNftables, begin)
+	begin := nfnl.Encoder{}
+	begin.U32(attrBatchGenID, gen)
+	b := nfnl.AppendMessage(make([]byte, 0, firstChunk), msgBatchBegin, flagRequest|flagAck, 0, 0, subsysNftables, begin.B)
 	return &Tx{c: c, gen: gen, chunks: [][]byte{b}, firsts: []int{0}}
 }
 
@@ -152,7 +154,7 @@ func (tx *Tx) Generation() uint32 { return tx.gen }
 // is based on, and found it unchanged.
 func (tx *Tx) Rebase(gen uint32) {
 	tx.gen = gen
-	binary.BigEndian.PutUint32(tx.chunks[0][nlmsgHdrLen+nfgenHdrLen+4:], gen)
+	binary.BigEndian.PutUint32(tx.chunks[0][nfnl.BodyOffset+4:], gen)
 }
 
 // NoHandles says the caller does not need the handles of the rules added:
@@ -287,20 +289,20 @@ func (tx *Tx) change(i int) change {
 	b := tx.chunks[k]
 	off := 0
 	if k == 0 {
-		off = int(binary.NativeEndian.Uint32(b)) // BATCH_BEGIN
+		off = msgLen(b) // BATCH_BEGIN
 	}
 	for j := tx.firsts[k]; j < i; j++ {
-		off += align4(int(binary.NativeEndian.Uint32(b[off:])))
+		off += nfnl.Align(msgLen(b[off:]))
 	}
-	n := int(binary.NativeEndian.Uint32(b[off:]))
-	m := b[off : off+n]
-	ch := change{family: expr.Family(m[nlmsgHdrLen]), chunk: int32(k), off: int32(off), len: int32(n)}
+	h, _ := nfnl.DecodeHeader(b[off:])
+	m := b[off : off+int(h.Len)]
+	ch := change{family: expr.Family(m[nfnl.HeaderLen]), chunk: int32(k), off: int32(off), len: int32(h.Len)}
 	if i < len(tx.sources) {
 		ch.source = tx.sources[i]
 	}
 	ch.base = tx.bases[i]
-	flags := binary.NativeEndian.Uint16(m[6:])
-	switch binary.NativeEndian.Uint16(m[4:]) {
+	flags := h.Flags
+	switch h.Type {
 	case nftType(msgNewTable):
 		ch.kind = addTable
 	case nftType(msgNewChain):
@@ -310,46 +312,52 @@ func (tx *Tx) change(i int) change {
 	case nftType(msgDelRule):
 		ch.kind = deleteRule
 	}
-	attrs, _ := splitAttrs(m[nlmsgHdrLen+nfgenHdrLen:], nlmsgHdrLen+nfgenHdrLen)
+	attrs, _ := nfnl.SplitAttrs(m[nfnl.BodyOffset:], nfnl.BodyOffset)
 	for _, a := range attrs {
 		switch {
-		case a.typ == attrTableName && ch.kind == addTable, a.typ == attrChainTable && ch.kind == addChain,
-			a.typ == attrRuleTable && (ch.kind == addRule || ch.kind == deleteRule):
-			ch.table = attrString(a.data)
-		case a.typ == attrChainName && ch.kind == addChain, a.typ == attrRuleChain && (ch.kind == addRule || ch.kind == deleteRule):
-			ch.chain = attrString(a.data)
-		case a.typ == attrTableUserdata && ch.kind == addTable, a.typ == attrChainUserdata && ch.kind == addChain,
-			a.typ == attrRuleUserdata && ch.kind == addRule:
-			ch.udLen = int32(len(a.data))
-		case a.typ == attrRuleExpressions && ch.kind == addRule:
-			ch.exprsOff, ch.exprsLen = int32(a.off+4), int32(len(a.data))
-		case a.typ == attrRulePosition && ch.kind == addRule, a.typ == attrRuleHandle && ch.kind == deleteRule:
-			ch.handle, _ = attrU64(a.data)
-		case a.typ == attrRulePositionID && ch.kind == addRule:
-			ch.positionID, _ = attrU32(a.data)
-		case a.typ == attrRuleID && ch.kind == addRule:
-			ch.id, _ = attrU32(a.data)
+		case a.Type == attrTableName && ch.kind == addTable, a.Type == attrChainTable && ch.kind == addChain,
+			a.Type == attrRuleTable && (ch.kind == addRule || ch.kind == deleteRule):
+			ch.table = nfnl.String(a.Data)
+		case a.Type == attrChainName && ch.kind == addChain, a.Type == attrRuleChain && (ch.kind == addRule || ch.kind == deleteRule):
+			ch.chain = nfnl.String(a.Data)
+		case a.Type == attrTableUserdata && ch.kind == addTable, a.Type == attrChainUserdata && ch.kind == addChain,
+			a.Type == attrRuleUserdata && ch.kind == addRule:
+			ch.udLen = int32(len(a.Data))
+		case a.Type == attrRuleExpressions && ch.kind == addRule:
+			ch.exprsOff, ch.exprsLen = int32(a.Off+4), int32(len(a.Data))
+		case a.Type == attrRulePosition && ch.kind == addRule, a.Type == attrRuleHandle && ch.kind == deleteRule:
+			ch.handle, _ = nfnl.U64(a.Data)
+		case a.Type == attrRulePositionID && ch.kind == addRule:
+			ch.positionID, _ = nfnl.U32(a.Data)
+		case a.Type == attrRuleID && ch.kind == addRule:
+			ch.id, _ = nfnl.U32(a.Data)
 		}
 	}
 	return ch
 }
 
-// eachMessage calls fn with the kind and the bytes of every change's
+// eachMessage calls fn with the header and the bytes of every change's
 // message, in order.
-func (tx *Tx) eachMessage(fn func(i int, m []byte)) {
+func (tx *Tx) eachMessage(fn func(i int, h nfnl.Header, m []byte)) {
 	i := 0
 	for k, b := range tx.chunks {
 		off := 0
 		if k == 0 {
-			off = int(binary.NativeEndian.Uint32(b)) // BATCH_BEGIN
+			off = msgLen(b) // BATCH_BEGIN
 		}
 		for off < len(b) {
-			n := int(binary.NativeEndian.Uint32(b[off:]))
-			fn(i, b[off:off+n])
-			off += align4(n)
+			h, _ := nfnl.DecodeHeader(b[off:])
+			fn(i, h, b[off:off+int(h.Len)])
+			off += nfnl.Align(int(h.Len))
 			i++
 		}
 	}
+}
+
+// msgLen returns the length of the message of the batch that b starts with.
+func msgLen(b []byte) int {
+	h, _ := nfnl.DecodeHeader(b)
+	return int(h.Len)
 }
 
 // op names the change's operation, as in error messages.
@@ -453,65 +461,62 @@ func checkName(what, s string) string {
 func (ch *change) appendMessage(b, exprs, userdata []byte) []byte {
 	start := len(b)
 	var typ, flags uint16
-	b = appendMessage(b, 0, 0, 0, ch.family, 0, nil)
+	e := nfnl.Encoder{B: nfnl.AppendMessage(b, 0, 0, 0, uint8(ch.family), 0, nil)}
 	switch ch.kind {
 	case addTable:
 		typ, flags = nftType(msgNewTable), flagRequest|flagAck|flagCreate|flagExcl
-		b = appendAttrString(b, attrTableName, ch.table)
+		e.String(attrTableName, ch.table)
 		if userdata != nil {
-			b = appendAttr(b, attrTableUserdata, userdata)
+			e.Bytes(attrTableUserdata, userdata)
 		}
 	case addChain:
 		typ, flags = nftType(msgNewChain), flagRequest|flagAck|flagCreate|flagExcl
-		b = appendAttrString(b, attrChainTable, ch.table)
-		b = appendAttrString(b, attrChainName, ch.chain)
+		e.String(attrChainTable, ch.table)
+		e.String(attrChainName, ch.chain)
 		if bc := ch.base; bc != nil {
-			hook := len(b)
-			b = appendAttr(b, attrChainHook|netlink.Nested, nil)
-			b = appendAttrU32(b, attrHookNum, uint32(bc.Hook-1))
-			b = appendAttrU32(b, attrHookPriority, uint32(bc.Priority))
-			binary.NativeEndian.PutUint16(b[hook:], uint16(len(b)-hook))
+			hook := e.Nest(attrChainHook)
+			e.U32(attrHookNum, uint32(bc.Hook-1))
+			e.U32(attrHookPriority, uint32(bc.Priority))
+			e.End(hook)
 			policy := uint32(nfAccept)
 			if bc.Policy == PolicyDrop {
 				policy = nfDrop
 			}
-			b = appendAttrU32(b, attrChainPolicy, policy)
-			b = appendAttrString(b, attrChainType, bc.TypeName())
+			e.U32(attrChainPolicy, policy)
+			e.String(attrChainType, bc.TypeName())
 		}
 		if userdata != nil {
-			b = appendAttr(b, attrChainUserdata, userdata)
+			e.Bytes(attrChainUserdata, userdata)
 		}
 	case addRule:
 		typ, flags = nftType(msgNewRule), flagRequest|flagAck|flagEcho|flagCreate
 		if !ch.insert {
 			flags |= flagAppend
 		}
-		b = appendAttrString(b, attrRuleTable, ch.table)
-		b = appendAttrString(b, attrRuleChain, ch.chain)
+		e.String(attrRuleTable, ch.table)
+		e.String(attrRuleChain, ch.chain)
 		if ch.positionID != 0 {
-			b = appendAttrU32(b, attrRulePositionID, ch.positionID)
+			e.U32(attrRulePositionID, ch.positionID)
 		} else if ch.handle != 0 {
-			b = appendAttrU64(b, attrRulePosition, ch.handle)
+			e.U64(attrRulePosition, ch.handle)
 		}
-		b = appendAttr(b, attrRuleExpressions|netlink.Nested, exprs)
+		e.Bytes(attrRuleExpressions|netlink.Nested, exprs)
 		if userdata != nil {
-			b = appendAttr(b, attrRuleUserdata, userdata)
+			e.Bytes(attrRuleUserdata, userdata)
 		}
 		if ch.id != 0 {
-			b = appendAttrU32(b, attrRuleID, ch.id)
+			e.U32(attrRuleID, ch.id)
 		}
 	case deleteRule:
 		typ, flags = nftType(msgDelRule), flagRequest|flagAck
-		b = appendAttrString(b, attrRuleTable, ch.table)
-		b = appendAttrString(b, attrRuleChain, ch.chain)
-		b = appendAttrU64(b, attrRuleHandle, ch.handle)
+		e.String(attrRuleTable, ch.table)
+		e.String(attrRuleChain, ch.chain)
+		e.U64(attrRuleHandle, ch.handle)
 	default:
 		panic("kernel: unknown change")
 	}
-	binary.NativeEndian.PutUint32(b[start:], uint32(len(b)-start))
-	binary.NativeEndian.PutUint16(b[start+4:], typ)
-	binary.NativeEndian.PutUint16(b[start+6:], flags)
-	return b
+	nfnl.Header{Len: uint32(len(e.B) - start), Type: typ, Flags: flags}.Put(e.B[start:])
+	return e.B
 }
 
 // msg returns the change's message in the batch.
@@ -521,50 +526,12 @@ func (tx *Tx) msg(ch *change) []byte {
 
 // attrs returns the attributes of the change's message in the batch.
 func (tx *Tx) attrs(ch *change) []byte {
-	return tx.msg(ch)[nlmsgHdrLen+nfgenHdrLen:]
+	return tx.msg(ch)[nfnl.BodyOffset:]
 }
 
 // exprs returns a rule's expressions in the batch.
 func (tx *Tx) exprs(ch *change) []byte {
 	return tx.msg(ch)[ch.exprsOff : ch.exprsOff+ch.exprsLen]
-}
-
-// appendAttr appends an attribute of type typ (its flags included) with
-// payload data, padded to 4 bytes, as netlink.AttributeEncoder does.
-func appendAttr(b []byte, typ uint16, data []byte) []byte {
-	b = binary.NativeEndian.AppendUint16(b, uint16(4+len(data)))
-	b = binary.NativeEndian.AppendUint16(b, typ)
-	b = append(b, data...)
-	for len(b)%4 != 0 {
-		b = append(b, 0)
-	}
-	return b
-}
-
-// appendAttrString appends a NUL-terminated string attribute.
-func appendAttrString(b []byte, typ uint16, s string) []byte {
-	b = binary.NativeEndian.AppendUint16(b, uint16(4+len(s)+1))
-	b = binary.NativeEndian.AppendUint16(b, typ)
-	b = append(b, s...)
-	b = append(b, 0)
-	for len(b)%4 != 0 {
-		b = append(b, 0)
-	}
-	return b
-}
-
-// appendAttrU32 appends a big-endian u32 attribute (with NLA_F_NET_BYTEORDER
-// unset, as AttributeEncoder with ByteOrder set writes it).
-func appendAttrU32(b []byte, typ uint16, v uint32) []byte {
-	b = binary.NativeEndian.AppendUint16(b, 8)
-	b = binary.NativeEndian.AppendUint16(b, typ)
-	return binary.BigEndian.AppendUint32(b, v)
-}
-
-func appendAttrU64(b []byte, typ uint16, v uint64) []byte {
-	b = binary.NativeEndian.AppendUint16(b, 12)
-	b = binary.NativeEndian.AppendUint16(b, typ)
-	return binary.BigEndian.AppendUint64(b, v)
 }
 
 // encode finishes the batch in Tx.chunks: BATCH_BEGIN (with the
@@ -584,12 +551,14 @@ func appendAttrU64(b []byte, typ uint16, v uint64) []byte {
 // transaction instead of committing it. The batch returned (its chunks, to
 // be sent in this order) shares Tx.chunks.
 func (tx *Tx) encode(seq0 uint32, end bool) [][]byte {
-	binary.NativeEndian.PutUint32(tx.chunks[0][8:], seq0)
+	begin, _ := nfnl.DecodeHeader(tx.chunks[0])
+	begin.Seq = seq0
+	begin.Put(tx.chunks[0])
 	tx.unasked = nil
-	tx.eachMessage(func(i int, m []byte) {
-		binary.NativeEndian.PutUint32(m[8:], seq0+1+uint32(i))
-		if binary.NativeEndian.Uint16(m[4:]) == nftType(msgNewRule) {
-			flags := binary.NativeEndian.Uint16(m[6:]) | flagAck
+	tx.eachMessage(func(i int, h nfnl.Header, m []byte) {
+		h.Seq = seq0 + 1 + uint32(i)
+		if h.Type == nftType(msgNewRule) {
+			flags := h.Flags | flagAck
 			if tx.noHandle {
 				flags &^= flagEcho
 				if i < tx.n-1 {
@@ -602,13 +571,14 @@ func (tx *Tx) encode(seq0 uint32, end bool) [][]byte {
 			} else {
 				flags |= flagEcho
 			}
-			binary.NativeEndian.PutUint16(m[6:], flags)
+			h.Flags = flags
 		}
+		h.Put(m)
 	})
 	out := slices.Clone(tx.chunks)
 	if end {
 		k := len(out) - 1
-		out[k] = appendMessage(out[k], msgBatchEnd, flagRequest|flagAck, seq0+uint32(tx.n)+1, 0, subsysNftables, nil)
+		out[k] = nfnl.AppendMessage(out[k], msgBatchEnd, flagRequest|flagAck, seq0+uint32(tx.n)+1, 0, subsysNftables, nil)
 	}
 	return out
 }
@@ -662,15 +632,15 @@ func (r *replies) done() bool {
 func (r *replies) take(d []byte) error {
 	r.stats.Datagrams++
 	r.stats.ReplyBytes += len(d)
-	return eachMessage(d, func(m message) error {
-		d := m.seq - r.seq0 // 0 for BATCH_BEGIN, n+1 for BATCH_END
+	return nfnl.EachMessage(d, func(m nfnl.Message) error {
+		d := m.Seq - r.seq0 // 0 for BATCH_BEGIN, n+1 for BATCH_END
 		if d > uint32(r.n)+1 {
 			return nil // a late reply to something earlier
 		}
 		i := int(d) - 1
 		switch {
-		case m.typ == typeError:
-			e, err := parseError(m.flags, m.data)
+		case m.Type == nfnl.TypeError:
+			e, err := parseError(m.Flags, m.Data)
 			if err != nil {
 				return err
 			}
@@ -697,12 +667,12 @@ func (r *replies) take(d []byte) error {
 					r.remaining--
 				}
 			}
-		case m.typ == nftType(msgNewRule) && i >= 0 && i < r.n:
+		case m.Type == nftType(msgNewRule) && i >= 0 && i < r.n:
 			if h, ok := ruleHandle(m); ok {
 				r.handles[i] = h
 				r.stats.Echoes++
 			}
-		case m.typ == nftType(msgNewGen):
+		case m.Type == nftType(msgNewGen):
 			// When the batch's first change asked for an echo, the kernel
 			// echoes the new generation too, with that change's sequence
 			// number.
@@ -936,8 +906,8 @@ func (tx *Tx) ruleHandles(r *replies) []uint64 {
 	if tx.noHandle {
 		return out[:tx.rules] // (no echo: all 0)
 	}
-	tx.eachMessage(func(i int, m []byte) {
-		if binary.NativeEndian.Uint16(m[4:]) == nftType(msgNewRule) {
+	tx.eachMessage(func(i int, h nfnl.Header, _ []byte) {
+		if h.Type == nftType(msgNewRule) {
 			out = append(out, r.handles[i])
 		}
 	})

@@ -13,15 +13,16 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/nfnl"
 )
 
 // ctExprs is an expression list of one ct load with key, written by hand
 // (the kernel refuses key 255 with EOPNOTSUPP).
 func ctExprs(key uint32) []byte {
 	return encodeAttrs(func(ae *netlink.AttributeEncoder) {
-		ae.Nested(attrListElem, func(el *netlink.AttributeEncoder) error {
-			el.String(attrExprName, "ct")
-			el.Nested(attrExprData, func(d *netlink.AttributeEncoder) error {
+		ae.Nested(nfnl.AttrListElem, func(el *netlink.AttributeEncoder) error {
+			el.String(nfnl.AttrExprName, "ct")
+			el.Nested(nfnl.AttrExprData, func(d *netlink.AttributeEncoder) error {
 				d.Uint32(1, 1)   // NFTA_CT_DREG: NFT_REG_1
 				d.Uint32(2, key) // NFTA_CT_KEY
 				return nil
@@ -126,7 +127,7 @@ func TestRuleFlagsAndPosition(t *testing.T) {
 	if _, err := tx.Commit(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := parseMessages(k.sent[0])
+	msgs, err := nfnl.SplitMessages(k.sent[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +142,7 @@ func TestRuleFlagsAndPosition(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		gots = append(gots, got{m.flags, r.Position, family(m)})
+		gots = append(gots, got{m.Flags, r.Position, family(m)})
 	}
 	base := uint16(unix.NLM_F_REQUEST | unix.NLM_F_ACK | unix.NLM_F_ECHO | unix.NLM_F_CREATE)
 	want := []got{
@@ -212,7 +213,7 @@ func TestErrorMapsToChange(t *testing.T) {
 		fail: 3, errno: unix.EOPNOTSUPP,
 		// The kernel points at the NFTA_LIST_ELEM of the expression.
 		offset: func(tx *Tx) int {
-			return nlmsgHdrLen + nfgenHdrLen + align4(4+len("ctmatch")+1) + align4(4+len("input")+1) + 4
+			return nfnl.BodyOffset + nfnl.Align(4+len("ctmatch")+1) + nfnl.Align(4+len("input")+1) + 4
 		},
 		want: "add rule inet ctmatch input (rules.txt:4: -m conntrack): expression 1 (ct): the kernel lacks a feature this rule needs: operation not supported; the kernel refused the whole transaction, nothing was changed",
 	}, {
@@ -224,7 +225,7 @@ func TestErrorMapsToChange(t *testing.T) {
 		// The key attribute inside the second expression's data: list
 		// elem header, name "ct" (8), data header, dreg (8).
 		offset: func(tx *Tx) int {
-			return nlmsgHdrLen + nfgenHdrLen + 8 + 8 + 4 + len(testExprs) + 4 + 8 + 4 + 8
+			return nfnl.BodyOffset + 8 + 8 + 4 + len(testExprs) + 4 + 8 + 4 + 8
 		},
 		want: `add rule ip t c: expression 2 (ct), its attribute 2: invalid argument (kernel: "bad key")`,
 	}, {
@@ -240,7 +241,7 @@ func TestErrorMapsToChange(t *testing.T) {
 		name:   "no such table",
 		build:  func(tx *Tx) { tx.AddRule(expr.FamilyInet, "fw", "input", RuleSpec{Exprs: testExprs}) },
 		errno:  unix.ENOENT,
-		offset: func(tx *Tx) int { return nlmsgHdrLen + nfgenHdrLen },
+		offset: func(tx *Tx) int { return nfnl.BodyOffset },
 		want:   "add rule inet fw input: no such table inet fw",
 		hint:   "create it, or use --create",
 	}, {
@@ -250,7 +251,7 @@ func TestErrorMapsToChange(t *testing.T) {
 			tx.AddRule(expr.FamilyInet, "fw", "input", RuleSpec{Exprs: testExprs, Source: "line 2"})
 		},
 		fail: 1, errno: unix.ENOENT,
-		offset: func(tx *Tx) int { return nlmsgHdrLen + nfgenHdrLen + 8 },
+		offset: func(tx *Tx) int { return nfnl.BodyOffset + 8 },
 		want:   "add rule inet fw input (line 2): no such chain input in table inet fw; the kernel refused the whole transaction, nothing was changed",
 		hint:   "create it, or use --create",
 	}, {
@@ -264,19 +265,19 @@ func TestErrorMapsToChange(t *testing.T) {
 		name:   "no such handle",
 		build:  func(tx *Tx) { tx.DeleteRule(expr.FamilyInet, "fw", "input", 12) },
 		errno:  unix.ENOENT,
-		offset: func(tx *Tx) int { return nlmsgHdrLen + nfgenHdrLen + 8 + 12 },
+		offset: func(tx *Tx) int { return nfnl.BodyOffset + 8 + 12 },
 		want:   "delete rule inet fw input handle 12: no such rule with handle 12 in chain inet fw input",
 	}, {
 		name:   "table exists",
 		build:  func(tx *Tx) { tx.AddTable(expr.FamilyInet, "fw", nil) },
 		errno:  unix.EEXIST,
-		offset: func(tx *Tx) int { return nlmsgHdrLen + nfgenHdrLen },
+		offset: func(tx *Tx) int { return nfnl.BodyOffset },
 		want:   "add table inet fw: table inet fw exists",
 	}, {
 		name:   "table of another owner",
 		build:  func(tx *Tx) { tx.AddRule(expr.FamilyInet, "ctmatch", "input", RuleSpec{Exprs: testExprs}) },
 		errno:  unix.EPERM,
-		offset: func(tx *Tx) int { return nlmsgHdrLen + nfgenHdrLen },
+		offset: func(tx *Tx) int { return nfnl.BodyOffset },
 		want:   "add rule inet ctmatch input: table inet ctmatch is owned by another process: operation not permitted",
 	}, {
 		name:    "missing attribute",
@@ -424,12 +425,12 @@ func TestLostEchoes(t *testing.T) {
 func TestStaleRepliesSkipped(t *testing.T) {
 	k := newFake()
 	c := k.conn()
-	k.queue = append(k.queue, ackMsg(message{header: header{seq: 999999}}, unix.EINVAL, -1, ""))
+	k.queue = append(k.queue, ackMsg(nfnl.Message{Header: nfnl.Header{Seq: 999999}}, unix.EINVAL, -1, ""))
 	tx, err := c.Begin(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	k.queue = append(k.queue, ackMsg(message{header: header{seq: 1}}, unix.EINVAL, -1, ""))
+	k.queue = append(k.queue, ackMsg(nfnl.Message{Header: nfnl.Header{Seq: 1}}, unix.EINVAL, -1, ""))
 	tx.AddRule(expr.FamilyInet, "t", "c", RuleSpec{Exprs: testExprs})
 	if _, err := tx.Commit(context.Background()); err != nil {
 		t.Fatal(err)

@@ -3,9 +3,8 @@ package lab
 import (
 	"encoding/binary"
 
-	"github.com/mdlayher/netlink"
-
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/nfnl"
 )
 
 // The few nf_tables expressions the lab writes itself, in the kernel's wire
@@ -14,13 +13,9 @@ import (
 // stay here, not in expr/: they are the laboratory's instruments, not
 // ctmatch's output.
 
-// nf_tables netlink numbers (include/uapi/linux/netfilter/nf_tables.h).
+// nf_tables netlink numbers (include/uapi/linux/netfilter/nf_tables.h); the
+// framing of the list is internal/nfnl's.
 const (
-	attrListElem = 1 // NFTA_LIST_ELEM
-	attrExprName = 1 // NFTA_EXPR_NAME
-	attrExprData = 2 // NFTA_EXPR_DATA
-	attrDataVal  = 1 // NFTA_DATA_VALUE
-
 	attrMetaDreg = 1 // NFTA_META_DREG
 	attrMetaKey  = 2 // NFTA_META_KEY
 	attrMetaSreg = 3 // NFTA_META_SREG
@@ -44,29 +39,12 @@ const (
 )
 
 // rawExpr encodes one expression: an NFTA_LIST_ELEM with its name and data.
-func rawExpr(name string, data func(*netlink.AttributeEncoder)) []byte {
-	ae := netlink.NewAttributeEncoder()
-	ae.ByteOrder = binary.BigEndian
-	ae.Nested(attrListElem, func(el *netlink.AttributeEncoder) error {
-		el.String(attrExprName, name)
-		el.Nested(attrExprData, func(d *netlink.AttributeEncoder) error {
-			data(d)
-			return nil
-		})
-		return nil
-	})
-	b, err := ae.Encode()
-	if err != nil {
-		panic(err) // only attributes above 64 KiB fail
-	}
-	return b
-}
-
-func rawData(ae *netlink.AttributeEncoder, typ uint16, v []byte) {
-	ae.Nested(typ, func(d *netlink.AttributeEncoder) error {
-		d.Bytes(attrDataVal, v)
-		return nil
-	})
+func rawExpr(name string, data func(*nfnl.Encoder)) []byte {
+	var e nfnl.Encoder
+	at := e.BeginExpr(name)
+	data(&e)
+	e.EndExpr(at)
+	return e.B
 }
 
 // MarkBit returns the statement `meta mark set meta mark | bit`, as nft
@@ -76,20 +54,20 @@ func rawData(ae *netlink.AttributeEncoder, typ uint16, v []byte) {
 //	[ bitwise reg 1 = ( reg 1 & ^bit ) ^ bit ]
 //	[ meta set mark with reg 1 ]
 func MarkBit(bit uint32) []byte {
-	b := rawExpr("meta", func(d *netlink.AttributeEncoder) {
-		d.Uint32(attrMetaKey, metaMark)
-		d.Uint32(attrMetaDreg, reg1)
+	b := rawExpr("meta", func(d *nfnl.Encoder) {
+		d.U32(attrMetaKey, metaMark)
+		d.U32(attrMetaDreg, reg1)
 	})
-	b = append(b, rawExpr("bitwise", func(d *netlink.AttributeEncoder) {
-		d.Uint32(attrBitwiseSreg, reg1)
-		d.Uint32(attrBitwiseDreg, reg1)
-		d.Uint32(attrBitwiseLen, 4)
-		rawData(d, attrBitwiseMask, binary.NativeEndian.AppendUint32(nil, ^bit))
-		rawData(d, attrBitwiseXor, binary.NativeEndian.AppendUint32(nil, bit))
+	b = append(b, rawExpr("bitwise", func(d *nfnl.Encoder) {
+		d.U32(attrBitwiseSreg, reg1)
+		d.U32(attrBitwiseDreg, reg1)
+		d.U32(attrBitwiseLen, 4)
+		d.Value(attrBitwiseMask, binary.NativeEndian.AppendUint32(nil, ^bit))
+		d.Value(attrBitwiseXor, binary.NativeEndian.AppendUint32(nil, bit))
 	})...)
-	return append(b, rawExpr("meta", func(d *netlink.AttributeEncoder) {
-		d.Uint32(attrMetaKey, metaMark)
-		d.Uint32(attrMetaSreg, reg1)
+	return append(b, rawExpr("meta", func(d *nfnl.Encoder) {
+		d.U32(attrMetaKey, metaMark)
+		d.U32(attrMetaSreg, reg1)
 	})...)
 }
 
@@ -98,16 +76,16 @@ func MarkBit(bit uint32) []byte {
 // which is true for almost every packet. key is expr.CtState or
 // expr.CtStatus.
 func CtNeq(key expr.CtKey, value uint32) []byte {
-	b := rawExpr("ct", func(d *netlink.AttributeEncoder) {
-		d.Uint32(attrCtKey, uint32(key))
-		d.Uint32(attrCtDreg, reg1)
+	b := rawExpr("ct", func(d *nfnl.Encoder) {
+		d.U32(attrCtKey, uint32(key))
+		d.U32(attrCtDreg, reg1)
 	})
-	return append(b, rawExpr("cmp", func(d *netlink.AttributeEncoder) {
-		d.Uint32(attrCmpSreg, reg1)
-		d.Uint32(attrCmpOp, cmpNeq)
-		rawData(d, attrCmpData, binary.NativeEndian.AppendUint32(nil, value))
+	return append(b, rawExpr("cmp", func(d *nfnl.Encoder) {
+		d.U32(attrCmpSreg, reg1)
+		d.U32(attrCmpOp, cmpNeq)
+		d.Value(attrCmpData, binary.NativeEndian.AppendUint32(nil, value))
 	})...)
 }
 
 // Counter returns a counter statement.
-func Counter() []byte { return rawExpr("counter", func(*netlink.AttributeEncoder) {}) }
+func Counter() []byte { return rawExpr("counter", func(*nfnl.Encoder) {}) }

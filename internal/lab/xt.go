@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/nfnl"
 	"github.com/ctmatch/ctmatch/kernel"
 )
 
@@ -149,12 +150,16 @@ func xtOnly(ctx context.Context, conn *kernel.Conn, f expr.Family, chain string)
 		return fmt.Errorf("chain %s holds %d rules, want 1", chain, len(rules))
 	}
 	var names []string
-	for _, el := range walk(rules[0].Exprs) {
-		for _, a := range walk(el.v) {
-			if a.typ == attrExprName {
-				names = append(names, strings.TrimRight(string(a.v), "\x00"))
-			}
+	elems, err := nfnl.ExprList(rules[0].Exprs, 0)
+	if err != nil {
+		return err
+	}
+	for _, el := range elems {
+		x, err := nfnl.ParseExpr(el)
+		if err != nil {
+			return fmt.Errorf("the iptables rule in chain %s: %w", chain, err)
 		}
+		names = append(names, x.Name)
 	}
 	if len(names) < 2 || names[len(names)-1] != "counter" || slices.ContainsFunc(names[:len(names)-1], func(n string) bool { return n != "match" }) {
 		return fmt.Errorf("the iptables rule in chain %s is %v, not xt matches and a counter", chain, names)
@@ -169,28 +174,26 @@ func xtOnly(ctx context.Context, conn *kernel.Conn, f expr.Family, chain string)
 // match expression named name in exprs (a slice of exprs, so that writing
 // to it patches the rule).
 func matchInfo(exprs []byte, name string, n int) ([]byte, error) {
-	for _, el := range walk(exprs) {
-		var ename string
-		var data []byte
-		for _, a := range walk(el.v) {
-			switch a.typ {
-			case attrExprName:
-				ename = strings.TrimRight(string(a.v), "\x00")
-			case attrExprData:
-				data = a.v
-			}
+	elems, err := nfnl.ExprList(exprs, 0)
+	if err != nil {
+		return nil, err
+	}
+	for _, el := range elems {
+		x, err := nfnl.ParseExpr(el)
+		if err != nil {
+			return nil, err
 		}
-		if ename != "match" {
+		if x.Name != "match" {
 			continue
 		}
 		var mname string
 		var info []byte
-		for _, a := range walk(data) {
-			switch a.typ {
+		for _, a := range x.Attrs {
+			switch a.Type {
 			case 1: // NFTA_MATCH_NAME
-				mname = strings.TrimRight(string(a.v), "\x00")
+				mname = nfnl.String(a.Data)
 			case 3: // NFTA_MATCH_INFO
-				info = a.v
+				info = a.Data
 			}
 		}
 		if mname == name && len(info) >= 128 {
@@ -201,29 +204,6 @@ func matchInfo(exprs []byte, name string, n int) ([]byte, error) {
 		}
 	}
 	return nil, fmt.Errorf("no %s match number %d in the rule", name, n)
-}
-
-type attr struct {
-	typ uint16
-	v   []byte
-}
-
-// walk splits netlink attributes; the values alias b.
-func walk(b []byte) []attr {
-	var out []attr
-	for len(b) >= 4 {
-		n := int(b[0]) | int(b[1])<<8
-		if n < 4 || n > len(b) {
-			break
-		}
-		out = append(out, attr{typ: (uint16(b[2]) | uint16(b[3])<<8) & 0x3fff, v: b[4:n:n]})
-		n = (n + 3) &^ 3
-		if n > len(b) {
-			break
-		}
-		b = b[n:]
-	}
-	return out
 }
 
 var saveLine = regexp.MustCompile(`^\[(\d+):(\d+)\] -A (L\d+|` + beyondChain + `) (.*)$`)
