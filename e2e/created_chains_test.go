@@ -9,6 +9,7 @@ import (
 
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/firewall"
+	"github.com/ctmatch/ctmatch/internal/kerneltest"
 	"github.com/ctmatch/ctmatch/internal/ktest"
 	"github.com/ctmatch/ctmatch/kernel"
 )
@@ -20,7 +21,7 @@ import (
 // gives; and CreatedChain refuses every built-in name the table lacks.
 func TestCreatedChainsAreIptables(t *testing.T) {
 	ns := ktest.Namespace(t, "iptables", "ip6tables")
-	c := kernelDial(t, ns)
+	c := kerneltest.Dial(t, ns)
 	builtins := []string{"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"}
 	compared := 0
 	for _, tool := range []struct {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/kerneltest"
 	"github.com/ctmatch/ctmatch/internal/ktest"
 	"github.com/ctmatch/ctmatch/kernel"
 	"github.com/ctmatch/ctmatch/nftexport"
@@ -33,7 +34,7 @@ const googleBatch = 40
 func TestExportKernel(t *testing.T) {
 	ns := ktest.Namespace(t)
 	ctx := context.Background()
-	kc := kernelDial(t, ns)
+	kc := kerneltest.Dial(t, ns)
 	gc, err := nftables.New(nftables.WithNetNSFd(int(ns.File().Fd())))
 	if err != nil {
 		t.Fatal(err)

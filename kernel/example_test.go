@@ -12,7 +12,7 @@ import (
 
 // Load a table, a base chain and a rule in one transaction, in the network
 // namespace /run/netns/fw. (No output: it is compiled, never run against
-// the host; e2e/kernel_rules_test.go runs the same in a namespace.)
+// the host; rules_kernel_test.go runs the same in a namespace.)
 func Example() {
 	ctx := context.Background()
 	c, err := kernel.Dial(ctx, kernel.Options{NetNS: "/run/netns/fw"})

@@ -1,4 +1,4 @@
-package e2e
+package kernel_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/kerneltest"
 	"github.com/ctmatch/ctmatch/internal/ktest"
 	"github.com/ctmatch/ctmatch/kernel"
 )
@@ -54,7 +55,7 @@ func kernelSnapshot(t *testing.T, c *kernel.Conn) (uint32, string) {
 // the generation or changes anything listed.
 func TestKernelCheck(t *testing.T) {
 	ns := ktest.Namespace(t)
-	c := kernelDial(t, ns)
+	c := kerneltest.Dial(t, ns)
 	ctx := context.Background()
 	const f = expr.FamilyInet
 	kernelTableChain(t, c, f)

@@ -1,4 +1,4 @@
-package e2e
+package kernel_test
 
 import (
 	"bufio"
@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/kerneltest"
 	"github.com/ctmatch/ctmatch/internal/ktest"
 	"github.com/ctmatch/ctmatch/kernel"
 )
@@ -21,7 +22,7 @@ import (
 // and the object, wraps the errno, and says what to do.
 func TestKernelErrors(t *testing.T) {
 	ns := ktest.Namespace(t)
-	c := kernelDial(t, ns)
+	c := kerneltest.Dial(t, ns)
 	ctx := context.Background()
 	const f = expr.FamilyInet
 	kernelTableChain(t, c, f)

@@ -1,4 +1,4 @@
-package e2e
+package kernel_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/kerneltest"
 	"github.com/ctmatch/ctmatch/internal/ktest"
 	"github.com/ctmatch/ctmatch/kernel"
 )
@@ -20,7 +21,7 @@ import (
 // refusing every change, with an error each, which all arrive.
 func TestKernelNoHandles(t *testing.T) {
 	ns := ktest.Namespace(t)
-	c := kernelDial(t, ns)
+	c := kerneltest.Dial(t, ns)
 	ctx := context.Background()
 	const f = expr.FamilyIP
 	const n = 10000

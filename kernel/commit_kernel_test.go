@@ -1,4 +1,4 @@
-package e2e
+package kernel_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/kerneltest"
 	"github.com/ctmatch/ctmatch/internal/ktest"
 	"github.com/ctmatch/ctmatch/kernel"
 )
@@ -34,7 +35,7 @@ func kernelTableChain(t *testing.T, c *kernel.Conn, f expr.Family) {
 // EOPNOTSUPP, and none of the 1,000 rules is there.
 func TestKernelAtomicity(t *testing.T) {
 	ns := ktest.Namespace(t)
-	c := kernelDial(t, ns)
+	c := kerneltest.Dial(t, ns)
 	ctx := context.Background()
 	const f = expr.FamilyInet
 	kernelTableChain(t, c, f)
@@ -85,7 +86,7 @@ func TestKernelAtomicity(t *testing.T) {
 // covers what the kernel queued and is not wildly more.
 func TestKernelManyRules(t *testing.T) {
 	ns := ktest.Namespace(t)
-	c := kernelDial(t, ns)
+	c := kerneltest.Dial(t, ns)
 	ctx := context.Background()
 	const f = expr.FamilyIP
 	const n = 100000
@@ -143,7 +144,7 @@ func TestKernelManyRules(t *testing.T) {
 // again, it goes through.
 func TestKernelConcurrentChange(t *testing.T) {
 	ns := ktest.Namespace(t, "nft")
-	c := kernelDial(t, ns)
+	c := kerneltest.Dial(t, ns)
 	ctx := context.Background()
 	gen, err := c.Generation(ctx)
 	if err != nil {

@@ -1,4 +1,4 @@
-package e2e
+package kernel_test
 
 import (
 	"context"
@@ -11,22 +11,11 @@ import (
 	"github.com/mdlayher/netlink"
 
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/kerneltest"
 	"github.com/ctmatch/ctmatch/internal/ktest"
-	"github.com/ctmatch/ctmatch/internal/netns"
 	"github.com/ctmatch/ctmatch/internal/nftwire"
 	"github.com/ctmatch/ctmatch/kernel"
 )
-
-// kernelDial connects kernel/ to the test's namespace, by path.
-func kernelDial(t *testing.T, ns *netns.NS) *kernel.Conn {
-	t.Helper()
-	c, err := kernel.Dial(context.Background(), kernel.Options{NetNS: ns.Path()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
 
 // kernelLower lowers r for family f, or fails the test.
 func kernelLower(t testing.TB, f expr.Family, r expr.Rule) []byte {
@@ -61,7 +50,7 @@ var addrCmp = cmp.Comparer(func(a, b netip.Addr) bool { return a == b })
 // same ruleset.
 func TestKernelRoundTrip(t *testing.T) {
 	ns := ktest.Namespace(t, "nft")
-	c := kernelDial(t, ns)
+	c := kerneltest.Dial(t, ns)
 	ctx := context.Background()
 	const f = expr.FamilyInet
 	type rule struct {
@@ -219,7 +208,7 @@ func TestKernelRoundTrip(t *testing.T) {
 // handle, at the end; and DeleteRule deletes by handle.
 func TestKernelInsertDelete(t *testing.T) {
 	ns := ktest.Namespace(t)
-	c := kernelDial(t, ns)
+	c := kerneltest.Dial(t, ns)
 	ctx := context.Background()
 	const f = expr.FamilyIP
 	exprs := kernelLower(t, f, expr.Rule{Matches: []expr.Match{expr.Ct{Key: expr.CtState, Op: expr.OpAny, Mask: uint32(expr.StateNew)}}, Counter: true})
@@ -289,32 +278,5 @@ func TestKernelInsertDelete(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"C", "E", "B", "F"}, order()); diff != "" {
 		t.Errorf("order after deletes (-want +got):\n%s", diff)
-	}
-}
-
-// A namespace given by descriptor works as one given by path, and each
-// namespace has its own ruleset.
-func TestKernelNetNSFd(t *testing.T) {
-	ns := ktest.Namespace(t, "nft")
-	other := ktest.Namespace(t)
-	ctx := context.Background()
-	c, err := kernel.Dial(ctx, kernel.Options{NetNSFd: int(ns.File().Fd())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	tx, err := c.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx.AddTable(expr.FamilyIP6, "byfd", nil)
-	if _, err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if out := ktest.Run(t, ns, "", "nft", "list", "tables"); out != "table ip6 byfd\n" {
-		t.Errorf("nft list tables in the namespace = %q", out)
-	}
-	if tables, err := kernelDial(t, other).Tables(ctx); err != nil || len(tables) != 0 {
-		t.Errorf("another namespace lists %+v, %v; want nothing", tables, err)
 	}
 }
