@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -116,4 +119,42 @@ func TestCLIApplyJumpFirst(t *testing.T) {
 		t.Errorf("apply of a table name too long: exit %d\nstderr %q\nwant   %q", r.code, r.stderr, want)
 	}
 	unchangedSince(t, ns, "a table name too long", gen, listing)
+}
+
+// A kernel error names the file and line of the change it is about, for
+// any file name: one named `a:1: b` is that file, not file "a" line 1 (the
+// position is carried, never read back out of the message), for apply and
+// for add rule -f alike, in the message and in the JSON's file and line.
+func TestCLIApplyErrorFileName(t *testing.T) {
+	ns := ktest.Namespace(t, "nft")
+	bin := ctmatchCLI(t)
+	ktest.Run(t, ns, "table inet fw {\n chain input { type filter hook input priority 0; }\n chain out { type filter hook output priority 0; }\n}\n", "nft", "-f", "-")
+	dir := t.TempDir()
+	name := filepath.Join(dir, "a:1: b")
+	const bad = "-m conntrack --ctstate NEW -j out" // a jump to a base chain: the kernel refuses it
+	for _, tc := range []struct {
+		file string
+		args []string
+	}{
+		{"add rule inet fw input -- -m conntrack --ctstate NEW -j ACCEPT\nadd rule inet fw input -- " + bad + "\n", []string{"apply", "-f", name}},
+		{"-m conntrack --ctstate NEW -j ACCEPT\n" + bad + "\n", []string{"add", "rule", "inet", "fw", "input", "-f", name}},
+	} {
+		if err := os.WriteFile(name, []byte(tc.file), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := runCLI(t, bin, ns, "", append(tc.args, "--error-format", "json")...)
+		var got struct {
+			File    string `json:"file"`
+			Line    int    `json:"line"`
+			Message string `json:"message"`
+			Kind    string `json:"kind"`
+		}
+		if err := json.Unmarshal([]byte(r.stderr), &got); err != nil {
+			t.Fatalf("ctmatch %s: exit %d, stderr %q: %v", strings.Join(tc.args, " "), r.code, r.stderr, err)
+		}
+		prefix := "add rule inet fw input (" + name + ":2: " + bad + "): "
+		if r.code != 1 || got.File != name || got.Line != 2 || got.Kind != "error" || !strings.HasPrefix(got.Message, prefix) {
+			t.Errorf("ctmatch %s: exit %d, %+v\nwant exit 1, file %q, line 2, kind error, a message beginning %q", strings.Join(tc.args, " "), r.code, got, name, prefix)
+		}
+	}
 }

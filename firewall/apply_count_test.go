@@ -2,13 +2,14 @@ package firewall
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/kernel"
+	"github.com/ctmatch/ctmatch/parse"
 )
 
 // An error about a whole Apply counts the other changes in iptables rules,
@@ -16,7 +17,8 @@ import (
 // chain, each nft rule of a rule): 3 rules of 2 nft rules each, after a
 // table and a chain, are "3 more rules", not "7 more changes".
 func TestExplainCountsRules(t *testing.T) {
-	b := &Batch{added: make([]added, 3)}
+	input := &plannedChain{family: expr.FamilyInet, table: "fw", name: "input"}
+	b := &Batch{added: []added{{chain: input}, {chain: input}, {chain: input}}}
 	b.msgs = []message{{change: -1, piece: 0}, {change: -2, piece: 0}}
 	for i := range 3 {
 		b.msgs = append(b.msgs, message{change: int32(i), piece: 0}, message{change: int32(i), piece: 1})
@@ -25,10 +27,14 @@ func TestExplainCountsRules(t *testing.T) {
 	if want := "add table inet fw (and 3 more rules in the transaction): concurrent change"; err.Error() != want {
 		t.Errorf("got %s\nwant %s", err, want)
 	}
-	b.added[0].source = "rules:1: -j ACCEPT"
+	b.added[0].pos, b.added[0].words = parse.Position{File: "rules", Line: 1}, "-j ACCEPT"
 	err = b.explain(&kernel.Error{Op: "add rule", Object: "inet fw input", Index: 2, Failed: []int{2, 3, 4, 5, 6, 7}, Others: 5, Reason: "refused"})
 	if want := "add rule inet fw input (rules:1: -j ACCEPT): refused (2 more rules failed too)"; err.Error() != want {
 		t.Errorf("got %s\nwant %s", err, want)
+	}
+	var e *Error
+	if !errors.As(err, &e) || e.Pos != (parse.Position{File: "rules", Line: 1}) || e.Index != 0 {
+		t.Errorf("%#v: want an *Error about change 0, at rules:1", err)
 	}
 }
 
@@ -43,7 +49,7 @@ func TestKernelApplyErrorCountsRules(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		changes = append(changes, Change{Family: expr.FamilyInet, Table: "fw", Chain: "input", Rule: r, Source: fmt.Sprintf("rules:%d: -m conntrack --ctstate NEW,DNAT -j ACCEPT", i)})
+		changes = append(changes, Change{Family: expr.FamilyInet, Table: "fw", Chain: "input", Rule: r, Pos: parse.Position{File: "rules", Line: i}})
 	}
 	testRuleHook = func(change, piece int, exprs []byte) []byte { return ctKey255() }
 	defer func() { testRuleHook = nil }()

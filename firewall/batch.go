@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/kernel"
+	"github.com/ctmatch/ctmatch/parse"
 )
 
 // testRuleHook, when set by a test, may replace the wire expressions of
@@ -26,7 +26,7 @@ type message struct {
 
 // Batch is an Apply made one change at a time, for a great many changes:
 // each change is planned and encoded into the transaction as it is added,
-// so that nothing of it but its group record, source and handles is kept
+// so that nothing of it but its group record, position and handles is kept
 // until the commit. Apply(changes) is a Batch with every change added and
 // then committed.
 //
@@ -46,7 +46,6 @@ type Batch struct {
 	tx      nfTx
 	msgs    []message
 	added   []added             // the changes, in the order added
-	words   map[int]string      // the words of the changes whose source does not end with them
 	rules   map[int][]expr.Rule // the nft rules of the changes given as Rule
 	created []Created
 	nextID  uint32 // the last rule ID given
@@ -60,23 +59,26 @@ type Batch struct {
 // what names it in errors. (A batch may hold a great many.)
 type added struct {
 	chain   *plannedChain
-	source  string
+	pos     parse.Position // Change.Pos
+	words   string         // the rule's canonical words, its group record's
 	id      uint64
 	firstID uint32 // the rule id of its first rule in the transaction
-	// The group record's words are the end of source from wordsAt (the
-	// usual "FILE:LINE: WORDS"), or in Batch.words when wordsAt is
-	// noWordsAt.
-	wordsAt uint16
 	count   uint8
 	ipv6    bool
 	insert  bool
 }
 
-const noWordsAt = math.MaxUint16
+func (a *added) op() string {
+	if a.insert {
+		return "insert rule"
+	}
+	return "add rule"
+}
 
-// change returns a Change that names the change for an error.
-func (a *added) change() *Change {
-	return &Change{Family: a.chain.family, Table: a.chain.table, Chain: a.chain.name, Insert: a.insert, Source: a.source}
+// error returns an error of kind about the change, whose index is i (or
+// -1).
+func (a *added) error(i int, kind error) *Error {
+	return &Error{Op: a.op(), Object: object(a.chain.family, a.chain.table, a.chain.name), Pos: a.pos, Words: a.words, Index: i, Err: kind}
 }
 
 // Batch starts a batch of changes written with options o.
@@ -97,12 +99,13 @@ func (c *Client) Batch(o ApplyOptions) *Batch {
 // from a random base that DialOptions.Rand gives each Apply), its piece
 // number, and the rule's canonical words.
 //
-// Errors are *Error for what Apply refuses before sending anything, and
-// *kernel.Error for what the kernel refuses (naming the change's Source).
+// Errors are *Error: for what Apply refuses before sending anything, and
+// for a change the kernel refused, whose Err is then the *kernel.Error
+// (naming the change by its Pos and words). A kernel error about the whole
+// transaction is a *kernel.Error.
 func (c *Client) Apply(ctx context.Context, changes []Change, o ApplyOptions) (Applied, error) {
 	for i := range changes {
-		ch := changes[i] // (validChange fills in the source)
-		if err := validChange(&ch, i); err != nil {
+		if err := validChange(&changes[i], i); err != nil {
 			return Applied{}, err
 		}
 	}
@@ -147,7 +150,7 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 		return err
 	}
 	readErr := func(err error) error {
-		return readError(opOf(ch), object(ch.Family, ch.Table, ch.Chain), ch.Source, i, err)
+		return changeReadError(ch, i, err)
 	}
 	if err := b.begin(ctx); err != nil {
 		return readErr(err)
@@ -175,7 +178,7 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 	if err != nil {
 		return err
 	}
-	a, group := b.record(ch, i, pc)
+	a, group := b.record(ch, pc)
 	b.queueCreated()
 	if err := b.queueRules(ch, i, &a, group, pc, at); err != nil {
 		return err
@@ -223,7 +226,7 @@ func (b *Batch) readTable(ctx context.Context, pt *plannedTable, ch *Change, i i
 	pt.checked = true
 	chains, err := b.c.c.Chains(ctx, pt.t.Family, pt.t.Name)
 	if err != nil {
-		return readError(opOf(ch), object(ch.Family, ch.Table, ch.Chain), ch.Source, i, err)
+		return changeReadError(ch, i, err)
 	}
 	if err := b.guardTable(ctx, pt, chains, ch, i); err != nil {
 		return err
@@ -246,25 +249,14 @@ func (b *Batch) readChain(ctx context.Context, pc *plannedChain) error {
 	return nil
 }
 
-// record returns what the batch keeps of change i, and its group record:
-// a new group id, the rule ids of its rules, and its words (kept once: as
-// the end of its source when they are).
-func (b *Batch) record(ch *Change, i int, pc *plannedChain) (added, expr.Group) {
+// record returns what the batch keeps of change ch, and its group record:
+// a new group id, the rule ids of its rules, and its words.
+func (b *Batch) record(ch *Change, pc *plannedChain) (added, expr.Group) {
 	n := ch.pieces()
-	a := added{chain: pc, source: ch.Source, id: b.newID(), firstID: b.nextID + 1, count: uint8(n), insert: ch.Insert}
+	a := added{chain: pc, pos: ch.Pos, words: ch.words(), id: b.newID(), firstID: b.nextID + 1, count: uint8(n), insert: ch.Insert}
 	b.nextID += uint32(n)
-	words := ch.words()
 	_, a.ipv6 = ch.compiledFor()
-	if at := len(ch.Source) - len(words); at >= 0 && at < noWordsAt && ch.Source[at:] == words {
-		a.wordsAt = uint16(at)
-	} else {
-		a.wordsAt = noWordsAt
-		if b.words == nil {
-			b.words = map[int]string{}
-		}
-		b.words[i] = words
-	}
-	return a, expr.Group{ID: a.id, Count: n, IPv6: a.ipv6, Words: words}
+	return a, expr.Group{ID: a.id, Count: n, IPv6: a.ipv6, Words: a.words}
 }
 
 // queueCreated queues the creations the plan made, in order.
@@ -284,9 +276,8 @@ func (b *Batch) queueCreated() {
 
 // queueRules lowers the nft rules of change i, each with its piece of the
 // group record, and queues them in the transaction where the plan put
-// them (see where). (The rules go without their Source: the batch names
-// the change in the kernel's errors itself, see explain, and keeps it
-// only once.)
+// them (see where). (The rules go without a source: the batch names the
+// change in the kernel's errors itself, see explain.)
 func (b *Batch) queueRules(ch *Change, i int, a *added, group expr.Group, pc *plannedChain, at int) error {
 	spec, reverse, byID := where(pc, at, appended(ch), func(change int) uint32 { return b.added[change].firstID })
 	if byID && !positionIDs() {
@@ -388,15 +379,6 @@ func (b *Batch) Commit(ctx context.Context) (Applied, error) {
 	return res, nil
 }
 
-// wordsOf returns the words of change i's group record.
-func (b *Batch) wordsOf(i int) string {
-	a := &b.added[i]
-	if a.wordsAt == noWordsAt {
-		return b.words[i]
-	}
-	return a.source[a.wordsAt:]
-}
-
 // applied returns what the batch did, with room for the handles of its
 // rules, all 0.
 func (b *Batch) applied() Applied {
@@ -409,7 +391,7 @@ func (b *Batch) applied() Applied {
 	for i, a := range b.added {
 		k := int(a.count)
 		res.Changes[i] = AppliedChange{
-			Group:   expr.Group{ID: a.id, Count: k, IPv6: a.ipv6, Words: b.wordsOf(i)},
+			Group:   expr.Group{ID: a.id, Count: k, IPv6: a.ipv6, Words: a.words},
 			Rules:   b.rules[i],
 			Handles: handles[:k:k],
 		}
@@ -433,15 +415,17 @@ func (b *Batch) ready() error {
 			continue
 		}
 		if pc := b.plan.planned[tableKey{c.Family, c.Table}].chains[c.Chain]; pc.jumpOnly {
-			return jumpError(b.added[pc.baseFrom].change(), pc.baseFrom, c.Chain)
+			a := &b.added[pc.baseFrom]
+			return jumpRefusal(a.error(pc.baseFrom, ErrNoChain), c.Family, c.Table, c.Chain)
 		}
 	}
 	return nil
 }
 
 // explain names, in a kernel error, the change the failing message was
-// sent for (the rules go to the transaction without their sources).
-// It counts the other changes the error names in the units the caller
+// sent for (the rules go to the transaction without their sources): it
+// returns an *Error about that change, with the *kernel.Error, whose
+// message names the change, as its Err. It counts the other changes the error names in the units the caller
 // wrote, iptables rules (Changes), not in the transaction's messages (a
 // table, a chain, or one of a rule's nft rules).
 func (b *Batch) explain(err error) error {
@@ -467,8 +451,12 @@ func (b *Batch) explain(err error) error {
 	if ke.Index < 0 || ke.Index >= len(b.msgs) {
 		return err
 	}
-	ke.Source = b.added[b.msgChange(ke.Index)].source
-	return err
+	i := b.msgChange(ke.Index)
+	a := &b.added[i]
+	ke.Source = source(a.pos, a.words)
+	e := a.error(i, err)
+	e.Op, e.Object, e.refused = ke.Op, ke.Object, true
+	return e
 }
 
 // msgChange returns the change message k was sent for.

@@ -13,6 +13,7 @@ import (
 	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/kernel"
+	"github.com/ctmatch/ctmatch/parse"
 )
 
 // Create makes what is missing: the table with ctmatch's ownership record,
@@ -239,8 +240,8 @@ func TestApplyPositions(t *testing.T) {
 			"insert rule ip fw in (-m conntrack --ctstate NEW): index 13 is too big: chain ip fw in holds 11 rules, so insert takes an index from 1 to 12", ""},
 		{Change{Family: fam, Table: "fw", Chain: "in", Rule: one, Index: 12},
 			"add rule ip fw in (-m conntrack --ctstate NEW): index 12 is too big: chain ip fw in holds 11 rules, so add takes an index from 1 to 11 (the rule goes after that group)", ""},
-		{Change{Family: fam, Table: "fw", Chain: "in", Rule: one, Handle: 9999, Source: "rules:3: x"},
-			"add rule ip fw in (rules:3: x): no rule with handle 9999 in chain ip fw in", "ctmatch list chain ip fw in -a shows the handles"},
+		{Change{Family: fam, Table: "fw", Chain: "in", Rule: one, Handle: 9999, Pos: parse.Position{File: "rules", Line: 3}},
+			"add rule ip fw in (rules:3: -m conntrack --ctstate NEW): no rule with handle 9999 in chain ip fw in", "ctmatch list chain ip fw in -a shows the handles"},
 	} {
 		_, err := f.client().Apply(ctx, []Change{tc.change}, ApplyOptions{})
 		if !errors.Is(err, ErrNoPosition) || err.Error() != tc.want || hintOf(err) != tc.hint {

@@ -3,7 +3,6 @@ package firewall
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
@@ -42,10 +41,12 @@ type Change struct {
 	Insert   bool
 	Index    int
 	Handle   uint64
-	// Source says where the rule comes from, for error messages, such as
-	// `rules.txt:700: -m conntrack --ctstate NEW -j ACCEPT`; empty means the
-	// rule's canonical words.
-	Source string
+	// Pos says where the rule was written, for error messages: the file and
+	// line (Col 0) of a rule read from a file. An error about the change
+	// names it by Pos and the rule's canonical words
+	// (`rules.txt:700: -m conntrack --ctstate NEW -j ACCEPT`), or by the
+	// words alone when Pos is the zero Position.
+	Pos parse.Position
 }
 
 // Prepared is a translated rule lowered to the kernel's bytes, with only
@@ -107,12 +108,16 @@ func (ch *Change) compiledFor() (expr.Family, bool) {
 	return ch.Rule.Table, ch.Rule.Family == parse.IPv6
 }
 
-// words returns the rule's canonical words, as its group record keeps them.
+// words returns the rule's canonical words, as its group record keeps them;
+// "" for a change without a rule.
 func (ch *Change) words() string {
-	if ch.Rule == nil {
+	switch {
+	case ch.Rule != nil && ch.Rule.Source != nil:
+		return ctmatch.Words(ch.Rule.Source)
+	case ch.Rule == nil && ch.Prepared != nil:
 		return ch.Prepared.words
 	}
-	return ctmatch.Words(ch.Rule.Source)
+	return ""
 }
 
 func (ch *Change) pieces() int {
@@ -137,22 +142,13 @@ func (ch *Change) lower(k int) ([]byte, error) {
 	return ch.Rule.Rules[k].Lower(ch.Family)
 }
 
-// validChange checks what Apply needs of a change, and fills in its
-// source.
+// validChange checks what Apply needs of a change.
 func validChange(ch *Change, i int) error {
 	switch {
 	case ch.Rule != nil && ch.Rule.Source == nil, ch.Rule == nil && ch.Prepared == nil:
 		return changeError(ch, i, ErrInvalidChange, "no rule")
 	case ch.Rule == nil && ch.Prepared.spent():
 		return changeError(ch, i, ErrInvalidChange, "the Prepared rule was already given to Apply (a Prepared rule is applied once)")
-	}
-	words := ch.words()
-	switch {
-	case ch.Source == "":
-		ch.Source = words
-	case ch.Rule == nil && strings.HasSuffix(ch.Source, words):
-		// The usual "FILE:LINE: WORDS": keep the words once.
-		ch.Prepared.words = ch.Source[len(ch.Source)-len(words):]
 	}
 	switch ch.Family {
 	case expr.FamilyIP, expr.FamilyIP6, expr.FamilyInet:

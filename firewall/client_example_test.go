@@ -95,14 +95,13 @@ func ExampleClient_Batch() {
 		}
 		// Nothing is sent yet: an error here (no such table without
 		// Create, iptables-nft's table) leaves the kernel as it was.
-		if err := b.Add(ctx, firewall.Change{Family: expr.FamilyInet, Table: "fw", Chain: "input", Prepared: p,
-			Source: fmt.Sprintf("port %d: %s", port, p.Words())}); err != nil {
+		if err := b.Add(ctx, firewall.Change{Family: expr.FamilyInet, Table: "fw", Chain: "input", Prepared: p}); err != nil {
 			log.Fatal(err)
 		}
 	}
 	res, err := b.Commit(ctx) // one transaction: all 50,000 rules, or none
 	if err != nil {
-		log.Fatal(err) // a kernel error names the change: add rule inet fw input (port 700: …): …
+		log.Fatal(err) // a kernel error names the change: add rule inet fw input (-m conntrack … 700 -j ACCEPT): …
 	}
 	fmt.Println(len(res.Changes), "rules in generation", res.Generation)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/ctmatch/ctmatch/internal/netns"
 	"github.com/ctmatch/ctmatch/internal/nftwire"
 	"github.com/ctmatch/ctmatch/kernel"
+	"github.com/ctmatch/ctmatch/parse"
 )
 
 // kernelClient returns a network namespace of the test's own, with nft
@@ -57,7 +58,7 @@ func TestKernelApplyAtomic(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		changes = append(changes, Change{Family: fam, Table: "fw", Chain: "input", Rule: r, Source: fmt.Sprintf("rules.ctmatch:%d: %s", i, words)})
+		changes = append(changes, Change{Family: fam, Table: "fw", Chain: "input", Rule: r, Pos: parse.Position{File: "rules.ctmatch", Line: i}})
 	}
 	testRuleHook = func(change, piece int, exprs []byte) []byte {
 		if change == 699 && piece == 1 {
@@ -81,6 +82,9 @@ func TestKernelApplyAtomic(t *testing.T) {
 		var ke *kernel.Error
 		if !errors.As(err, &ke) || !errors.Is(err, unix.EOPNOTSUPP) || !strings.Contains(err.Error(), "(rules.ctmatch:700: -m conntrack --ctstate NEW,DNAT --ctorigdstport 700 -j ACCEPT)") {
 			t.Fatalf("check %v: error %v: want a *kernel.Error wrapping EOPNOTSUPP that names line 700", check, err)
+		}
+		if e := (*Error)(nil); !errors.As(err, &e) || e.Pos != (parse.Position{File: "rules.ctmatch", Line: 700}) || e.Index != 699 {
+			t.Errorf("check %v: error %#v: want an *Error about change 699 at rules.ctmatch:700", check, err)
 		}
 		if !strings.Contains(err.Error(), "nothing was changed") {
 			t.Errorf("check %v: the error does not say nothing was changed: %v", check, err)

@@ -57,11 +57,11 @@ func (c *Client) Delete(ctx context.Context, f expr.Family, table, chain string,
 	}
 	gen, err := c.c.Generation(ctx)
 	if err != nil {
-		return res, readError("delete rule", obj, "", -1, err)
+		return res, readError("delete rule", obj, -1, err)
 	}
 	rules, err := c.c.Rules(ctx, f, table, chain)
 	if err != nil {
-		return res, readError("delete rule", obj, "", -1, err)
+		return res, readError("delete rule", obj, -1, err)
 	}
 	groups := groupRules(f, rules)
 	gi := groupOf(groups, handle)
@@ -97,7 +97,7 @@ func (c *Client) Delete(ctx context.Context, f expr.Family, table, chain string,
 func (c *Client) iptablesGuard(ctx context.Context, op string, f expr.Family, table, obj string) error {
 	tables, err := c.c.Tables(ctx)
 	if err != nil {
-		return readError(op, obj, "", -1, err)
+		return readError(op, obj, -1, err)
 	}
 	for _, t := range tables {
 		if t.Family != f || t.Name != table {
@@ -105,11 +105,11 @@ func (c *Client) iptablesGuard(ctx context.Context, op string, f expr.Family, ta
 		}
 		chains, err := c.c.Chains(ctx, f, table)
 		if err != nil {
-			return readError(op, obj, "", -1, err)
+			return readError(op, obj, -1, err)
 		}
 		why, err := iptablesOwned(ctx, c.c, t, chains)
 		if err != nil {
-			return readError(op, obj, "", -1, err)
+			return readError(op, obj, -1, err)
 		}
 		if why != "" {
 			e := iptablesRefusal(op, t, why).(*Error)

@@ -15,7 +15,8 @@
 //
 // Errors state facts: an *Error for what the client refuses before sending
 // anything (test its kind with errors.Is and the Err… values), a
-// *kernel.Error for what the kernel refuses. What a person could do about
-// it is in the error's Hint, which the ctmatch command prints on a line of
-// its own.
+// *kernel.Error for what the kernel refuses, inside an *Error that carries
+// the change's position (Change.Pos) when the kernel named one change. What
+// a person could do about it is in the error's Hint, which the ctmatch
+// command prints on a line of its own.
 package firewall

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/kernel"
+	"github.com/ctmatch/ctmatch/parse"
 )
 
 // Errors a Client's operations wrap (test with errors.Is). Errors of the
@@ -34,35 +35,44 @@ var (
 	ErrInvalidChange = errors.New("invalid change")
 )
 
-// Error is a Client operation refused before anything was sent to the
-// kernel. Like *kernel.Error, its message states the facts: the operation,
-// the object, the change's source and what is wrong. What a person could do
-// about it is apart, in Hint (the ctmatch command prints it on a line of
-// its own).
+// Error is a Client operation refused, about a change when Index is not
+// -1: refused before anything was sent to the kernel, or refused by the
+// kernel (Err is then the kernel's *kernel.Error, whose message it is).
+// Like *kernel.Error, its message states the facts: the operation, the
+// object, the change (where it was written and its words) and what is
+// wrong. What a person could do about it is apart, in Hint (the ctmatch
+// command prints it on a line of its own).
 type Error struct {
-	Op     string // "add rule", "insert rule", "delete rule", "list"
-	Object string // e.g. "inet fw input"
-	Source string // the change's source, if any
-	Index  int    // the index of the change in its Apply, or -1
-	Reason string // what went wrong; empty when Err says it
+	Op     string         // "add rule", "insert rule", "delete rule", "list"
+	Object string         // e.g. "inet fw input"
+	Pos    parse.Position // where the change was written (Change.Pos); the zero Position when unknown
+	Words  string         // the change's rule, as its canonical words; empty when not about a rule
+	Index  int            // the index of the change in its Apply, or -1
+	Reason string         // what went wrong; empty when Err says it
 	// Hint is what to do about it, such as "create it with --create, or
 	// with nft add table inet fw"; empty when there is nothing to say. It
 	// is not part of Error().
 	Hint string
 	// Err is one of the Err… values above, or the *kernel.Error of a read
 	// the operation needed (the generation, the tables, the chains, the
-	// rules), which names what was read and wraps the errno.
+	// rules), which names what was read and wraps the errno; or the
+	// *kernel.Error of the kernel's refusal of the change.
 	Err error
+
+	refused bool // the kernel refused the change: Err's message is the message
 }
 
 func (e *Error) Error() string {
+	if e.refused {
+		return e.Err.Error()
+	}
 	var b strings.Builder
 	b.WriteString(e.Op)
 	if e.Object != "" {
 		b.WriteString(" " + e.Object)
 	}
-	if e.Source != "" {
-		b.WriteString(" (" + e.Source + ")")
+	if s := source(e.Pos, e.Words); s != "" {
+		b.WriteString(" (" + s + ")")
 	}
 	b.WriteString(": ")
 	switch {
@@ -112,6 +122,18 @@ func Hint(err error) string {
 // Unwrap returns the kind of error.
 func (e *Error) Unwrap() error { return e.Err }
 
+// source names a change in messages: "FILE:LINE: WORDS", or the words
+// alone when its position is not known.
+func source(pos parse.Position, words string) string {
+	switch {
+	case !pos.IsValid():
+		return words
+	case words == "":
+		return pos.String()
+	}
+	return pos.String() + ": " + words
+}
+
 // object names a table or chain as nft does: "inet fw", "inet fw input".
 func object(f expr.Family, table string, chain ...string) string {
 	s := f.String() + " " + table
@@ -124,16 +146,25 @@ func object(f expr.Family, table string, chain ...string) string {
 // readError wraps the failure of a read an operation needed with the
 // operation's context: "add rule inet fw input (…): get generation:
 // operation not permitted (needs CAP_NET_ADMIN)".
-func readError(op, obj, source string, index int, err error) error {
+func readError(op, obj string, index int, err error) error {
 	var e *Error
 	if errors.As(err, &e) {
 		return err
 	}
-	return &Error{Op: op, Object: obj, Source: source, Index: index, Err: err}
+	return &Error{Op: op, Object: obj, Index: index, Err: err}
+}
+
+// changeReadError is readError for a read that change i needed.
+func changeReadError(ch *Change, i int, err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return &Error{Op: opOf(ch), Object: object(ch.Family, ch.Table, ch.Chain), Pos: ch.Pos, Words: ch.words(), Index: i, Err: err}
 }
 
 func changeError(ch *Change, i int, kind error, reason string) error {
-	return &Error{Op: opOf(ch), Object: object(ch.Family, ch.Table, ch.Chain), Source: ch.Source, Index: i, Err: kind, Reason: reason}
+	return &Error{Op: opOf(ch), Object: object(ch.Family, ch.Table, ch.Chain), Pos: ch.Pos, Words: ch.words(), Index: i, Err: kind, Reason: reason}
 }
 
 // changeHintError is changeError with a hint.
@@ -176,10 +207,18 @@ func chainDiffersError(pc *plannedChain, want *kernel.BaseChain, ch *Change, i i
 		"use the same -t for every rule of the chain")
 }
 
+// jumpError is the error for change i, whose rule jumps to chain, which
+// the change's table does not have.
 func jumpError(ch *Change, i int, chain string) error {
-	return changeHintError(ch, i, ErrNoChain, fmt.Sprintf(
-		"the rule jumps to chain %s, which table %s does not have", chain, object(ch.Family, ch.Table)),
-		"create it first (nft add chain "+object(ch.Family, ch.Table, chain)+")")
+	return jumpRefusal(changeError(ch, i, ErrNoChain, "").(*Error), ch.Family, ch.Table, chain)
+}
+
+// jumpRefusal fills e, about a change whose rule jumps to chain, which
+// table f table does not have.
+func jumpRefusal(e *Error, f expr.Family, table, chain string) error {
+	e.Reason = fmt.Sprintf("the rule jumps to chain %s, which table %s does not have", chain, object(f, table))
+	e.Hint = "create it first (nft add chain " + object(f, table, chain) + ")"
+	return e
 }
 
 func opOf(ch *Change) string {

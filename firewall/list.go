@@ -146,11 +146,11 @@ func vanishedError(err error) error {
 func (c *Client) list(ctx context.Context, s Scope) (*Listing, error) {
 	gen, err := c.c.Generation(ctx)
 	if err != nil {
-		return nil, readError("list", "", "", -1, err)
+		return nil, readError("list", "", -1, err)
 	}
 	tables, err := c.c.Tables(ctx)
 	if err != nil {
-		return nil, readError("list", "", "", -1, err)
+		return nil, readError("list", "", -1, err)
 	}
 	l := &Listing{Generation: gen}
 	found := false
@@ -179,7 +179,7 @@ func (c *Client) listTable(ctx context.Context, t kernel.Table, chain string) (L
 	lt := ListedTable{Family: t.Family, Name: t.Name, Handle: t.Handle, Owned: expr.OwnedTable(t.UserData)}
 	chains, err := c.c.Chains(ctx, t.Family, t.Name)
 	if err != nil {
-		return lt, readError("list", object(t.Family, t.Name), "", -1, vanishedError(err))
+		return lt, readError("list", object(t.Family, t.Name), -1, vanishedError(err))
 	}
 	found := false
 	for _, ch := range chains {
@@ -189,7 +189,7 @@ func (c *Client) listTable(ctx context.Context, t kernel.Table, chain string) (L
 		found = true
 		rules, err := c.c.Rules(ctx, t.Family, t.Name, ch.Name)
 		if err != nil {
-			return lt, readError("list", object(t.Family, t.Name, ch.Name), "", -1, vanishedError(err))
+			return lt, readError("list", object(t.Family, t.Name, ch.Name), -1, vanishedError(err))
 		}
 		lt.Chains = append(lt.Chains, ListedChain{Name: ch.Name, Handle: ch.Handle, Base: ch.Base, Groups: groupRules(t.Family, rules)})
 	}

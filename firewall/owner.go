@@ -172,13 +172,13 @@ func (b *Batch) guardTable(ctx context.Context, pt *plannedTable, chains []kerne
 	}
 	why, err := iptablesOwned(ctx, b.c.c, pt.t, chains)
 	if err != nil {
-		return readError(opOf(ch), object(ch.Family, ch.Table, ch.Chain), ch.Source, i, err)
+		return changeReadError(ch, i, err)
 	}
 	if why == "" {
 		return nil
 	}
 	e := iptablesRefusal(opOf(ch), pt.t, why).(*Error)
-	e.Object, e.Source, e.Index = object(ch.Family, ch.Table, ch.Chain), ch.Source, i
+	e.Object, e.Pos, e.Words, e.Index = object(ch.Family, ch.Table, ch.Chain), ch.Pos, ch.words(), i
 	return e
 }
 
@@ -186,7 +186,7 @@ func (b *Batch) guardTable(ctx context.Context, pt *plannedTable, chains []kerne
 // iptables-nft reads as its own by its name, for change i.
 func iptablesChainRefusal(pt *plannedTable, ch *Change, name string, i int) error {
 	e := iptablesRefusal(opOf(ch), pt.t, fmt.Sprintf("iptables-nft reads every %s table named %s, and would read the chain %s that --create adds to it", pt.t.Family, pt.t.Name, name)).(*Error)
-	e.Object, e.Source, e.Index = object(ch.Family, ch.Table, ch.Chain), ch.Source, i
+	e.Object, e.Pos, e.Words, e.Index = object(ch.Family, ch.Table, ch.Chain), ch.Pos, ch.words(), i
 	return e
 }
 

@@ -106,9 +106,9 @@ const retryHint = "read the ruleset again and retry"
 // commitError is an error of the batch as a whole, named after its first
 // change.
 func (b *Batch) commitError(err error, reason string) error {
-	a := &b.added[0]
-	ch := a.change()
-	return &Error{Op: opOf(ch), Object: object(ch.Family, ch.Table, ch.Chain), Source: a.source, Index: -1, Err: err, Reason: reason}
+	e := b.added[0].error(-1, err)
+	e.Reason = reason
+	return e
 }
 
 // chainPrint and rulePrint are fingerprints of what the kernel listed: of

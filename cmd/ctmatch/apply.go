@@ -350,18 +350,16 @@ func lineChange(l *script.Line, noCounter, prepare bool) (firewall.Change, error
 	if err != nil {
 		return firewall.Change{}, l.WordsError(err)
 	}
-	ch := firewall.Change{Family: l.Family, Table: l.Table, Chain: l.Chain, Insert: l.Op == script.Insert, Index: l.Index, Handle: l.Handle}
-	canon := ""
+	ch := firewall.Change{Family: l.Family, Table: l.Table, Chain: l.Chain, Insert: l.Op == script.Insert, Index: l.Index, Handle: l.Handle, Pos: l.Pos}
 	if prepare {
 		// Lowered now, the rule's parse and nft rules can go. (A rule that
 		// does not lower stays whole, for Apply to report.)
 		if p, err := firewall.Prepare(rule); err == nil {
-			ch.Prepared, canon = p, p.Words()
+			ch.Prepared = p
 		}
 	}
 	if ch.Prepared == nil {
-		ch.Rule, canon = rule, ctmatch.Words(rule.Source)
+		ch.Rule = rule
 	}
-	ch.Source = l.Pos.String() + ": " + canon
 	return ch, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ctmatch/ctmatch/firewall"
 	"github.com/ctmatch/ctmatch/kernel"
+	"github.com/ctmatch/ctmatch/parse"
 )
 
 // The libraries state the facts; the command prints their advice on a line
@@ -23,7 +24,7 @@ func TestErrorHintOnItsOwnLine(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want exit 1, %q", r.code, r.stderr, want)
 	}
 
-	err := &firewall.Error{Op: "add rule", Object: "inet fw input", Source: "rules.txt:3: -j ACCEPT", Index: 2,
+	err := &firewall.Error{Op: "add rule", Object: "inet fw input", Pos: parse.Position{File: "rules.txt", Line: 3}, Words: "-j ACCEPT", Index: 2,
 		Err: firewall.ErrNoTable, Reason: "no such table inet fw", Hint: "create it with --create, or with nft add table inet fw"}
 	for _, tc := range []struct {
 		json bool

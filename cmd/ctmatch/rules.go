@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/firewall"
-	"github.com/ctmatch/ctmatch/kernel"
 	"github.com/ctmatch/ctmatch/parse"
 	"github.com/ctmatch/ctmatch/script"
 )
@@ -187,7 +185,7 @@ func runRule(cmd *cobra.Command, o *ruleOptions, args []string) error {
 			rep.report(src, err)
 			continue
 		}
-		ch := firewall.Change{Family: fam, Table: pos[1], Chain: pos[2], Rule: rule, Insert: o.insert, Index: o.index, Handle: o.handle, Source: sourceName(src, rule)}
+		ch := firewall.Change{Family: fam, Table: pos[1], Chain: pos[2], Rule: rule, Insert: o.insert, Index: o.index, Handle: o.handle, Pos: src.pos}
 		// The rules of a file keep the file's order: each goes after the
 		// one before it.
 		if o.index != 0 {
@@ -269,14 +267,6 @@ func compileRule(src source, popts parse.Options, fam expr.Family, ipv6, noCount
 		return nil, err
 	}
 	return ctmatch.Compile(r, ctmatch.Options{Table: fam, IPv6: ipv6, NoCounter: noCounter})
-}
-
-// sourceName names a rule in kernel errors: FILE:LINE: words, or the words.
-func sourceName(src source, r *ctmatch.Rule) string {
-	if src.pos.File != "" {
-		return src.pos.String() + ": " + ctmatch.Words(r.Source)
-	}
-	return ""
 }
 
 // applyChanges writes changes in one transaction and, with --echo, prints
@@ -451,24 +441,12 @@ func kernelFailure(rep *reporter, err error) error {
 	return rep.err()
 }
 
-// sourceLine reads "FILE:LINE: words", the source of a change from a file.
-var sourceLine = regexp.MustCompile(`^(.*?):(\d+): `)
-
-// errorSource returns the file and line of the change an error is about.
+// errorSource returns the file and line of the change an error is about:
+// the position of the change a *firewall.Error names, if any.
 func errorSource(err error) source {
-	var s string
-	var ce *firewall.Error
-	var ke *kernel.Error
-	switch {
-	case errors.As(err, &ce) && ce.Source != "":
-		s = ce.Source
-	case errors.As(err, &ke):
-		s = ke.Source
-	}
-	m := sourceLine.FindStringSubmatch(s)
-	if m == nil {
+	var e *firewall.Error
+	if !errors.As(err, &e) {
 		return source{}
 	}
-	n, _ := strconv.Atoi(m[2])
-	return source{pos: parse.Position{File: m[1], Line: n}}
+	return source{pos: e.Pos}
 }
