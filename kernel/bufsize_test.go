@@ -81,10 +81,10 @@ func TestReplyMemory(t *testing.T) {
 func TestBufferLimits(t *testing.T) {
 	for _, tc := range []struct {
 		maxSend, maxRecv int
-		want             string
+		want, hint       string
 	}{
-		{maxSend: 1000, want: "needs a socket send buffer of"},
-		{maxRecv: 10000, want: "need a socket receive buffer of"},
+		{maxSend: 1000, want: "needs a socket send buffer of", hint: "raise net.core.wmem_max, or run with CAP_NET_ADMIN in the initial user namespace"},
+		{maxRecv: 10000, want: "need a socket receive buffer of", hint: "raise net.core.rmem_max, or run with CAP_NET_ADMIN in the initial user namespace"},
 	} {
 		k := newFake()
 		k.maxSend, k.maxRecv = tc.maxSend, tc.maxRecv
@@ -95,6 +95,10 @@ func TestBufferLimits(t *testing.T) {
 		_, err := tx.Commit(context.Background())
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "nothing was changed") || !errors.Is(err, errBufferLimit) {
 			t.Errorf("err = %v, want %q", err, tc.want)
+		}
+		var ke *Error
+		if !errors.As(err, &ke) || ke.Hint != tc.hint || strings.Contains(err.Error(), "raise") {
+			t.Errorf("err = %v with hint %q, want the advice in the hint: %q", err, ke.Hint, tc.hint)
 		}
 		if len(k.sent) != 0 {
 			t.Error("a batch was sent")

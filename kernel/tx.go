@@ -762,13 +762,15 @@ func (tx *Tx) send(ctx context.Context, check bool) (Result, error) {
 	}
 	if st.SendBuffer < sendBufferFor(size) {
 		return Result{Stats: st}, tx.batchError(&Error{Err: errBufferLimit, Reason: fmt.Sprintf(
-			"the batch of %d bytes needs a socket send buffer of %d bytes, and the system allows %d (raise net.core.wmem_max, or run with CAP_NET_ADMIN in the initial user namespace); nothing was changed",
-			size, sendBufferFor(size), st.SendBuffer)})
+			"the batch of %d bytes needs a socket send buffer of %d bytes, and the system allows %d; nothing was changed",
+			size, sendBufferFor(size), st.SendBuffer),
+			Hint: "raise net.core.wmem_max, or run with CAP_NET_ADMIN in the initial user namespace"})
 	}
 	if st.ReceiveBuffer < st.ReceiveEstimate {
 		return Result{Stats: st}, tx.batchError(&Error{Err: errBufferLimit, Reason: fmt.Sprintf(
-			"the kernel's replies to %d changes need a socket receive buffer of %d bytes, and the system allows %d (raise net.core.rmem_max, or run with CAP_NET_ADMIN in the initial user namespace); nothing was changed",
-			n, st.ReceiveEstimate, st.ReceiveBuffer)})
+			"the kernel's replies to %d changes need a socket receive buffer of %d bytes, and the system allows %d; nothing was changed",
+			n, st.ReceiveEstimate, st.ReceiveBuffer),
+			Hint: "raise net.core.rmem_max, or run with CAP_NET_ADMIN in the initial user namespace"})
 	}
 	if err := ctx.Err(); err != nil {
 		return Result{Stats: st}, tx.batchError(&Error{Err: err})
@@ -878,8 +880,8 @@ func (tx *Tx) lostOutcome(ctx context.Context, r *replies, res Result, lost erro
 		return res, tx.batchError(&Error{kind: ErrAcksLost, Err: lost, Reason: reason})
 	}
 	return res, tx.batchError(&Error{kind: ErrOutcomeUnknown, Err: lost, Reason: fmt.Sprintf(
-		"outcome unknown: the kernel's replies were lost (%v), and the generation moved from %d to %d; list the ruleset to see whether the changes are there",
-		lost, tx.gen, gen)})
+		"outcome unknown: the kernel's replies were lost (%v), and the generation moved from %d to %d",
+		lost, tx.gen, gen), Hint: "list the ruleset to see whether the changes are there"})
 }
 
 func nextGen(g uint32) uint32 {

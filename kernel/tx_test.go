@@ -368,11 +368,12 @@ func TestLostAcks(t *testing.T) {
 		want        error
 		committed   bool
 		text        string
+		hint        string
 	}{
 		{name: "committed", want: ErrAcksLost, committed: true,
 			text: "add rule inet t c (and 1 more change in the transaction): committed (acknowledgements lost): the kernel's replies were lost (recvmsg: no buffer space available), but the generation moved from 7 to 8, so the transaction was applied; 2 rule handles are unknown"},
 		{name: "someone else committed too", otherCommit: true, want: ErrOutcomeUnknown,
-			text: "add rule inet t c (and 1 more change in the transaction): outcome unknown: the kernel's replies were lost (recvmsg: no buffer space available), and the generation moved from 7 to 9; list the ruleset to see whether the changes are there"},
+			text: "add rule inet t c (and 1 more change in the transaction): outcome unknown: the kernel's replies were lost (recvmsg: no buffer space available), and the generation moved from 7 to 9", hint: "list the ruleset to see whether the changes are there"},
 		{name: "not committed", fail: true, want: unix.ENOBUFS,
 			text: "add rule inet t c (and 1 more change in the transaction): the kernel's replies were lost (recvmsg: no buffer space available), and the generation is still 7, so the kernel refused the transaction (its reason was lost with the replies); nothing was changed"},
 		{name: "generation unreadable", genFails: true, want: ErrOutcomeUnknown,
@@ -393,6 +394,10 @@ func TestLostAcks(t *testing.T) {
 			}
 			if err.Error() != tc.text {
 				t.Errorf("error:\n got %s\nwant %s", err, tc.text)
+			}
+			var ke *Error
+			if errors.As(err, &ke) && ke.Hint != tc.hint {
+				t.Errorf("hint %q, want %q", ke.Hint, tc.hint)
 			}
 			if res.Committed != tc.committed {
 				t.Errorf("Committed = %v, want %v", res.Committed, tc.committed)
