@@ -96,8 +96,9 @@ func TestBufferLimits(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "nothing was changed") || !errors.Is(err, errBufferLimit) {
 			t.Errorf("err = %v, want %q", err, tc.want)
 		}
-		var ke *Error
-		if !errors.As(err, &ke) || ke.Hint != tc.hint || strings.Contains(err.Error(), "raise") {
+		if ke := (*Error)(nil); !errors.As(err, &ke) {
+			t.Errorf("err = %v, want a *Error", err)
+		} else if ke.Hint != tc.hint || strings.Contains(err.Error(), "raise") {
 			t.Errorf("err = %v with hint %q, want the advice in the hint: %q", err, ke.Hint, tc.hint)
 		}
 		if len(k.sent) != 0 {
