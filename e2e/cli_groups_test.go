@@ -9,9 +9,9 @@ import (
 	"testing"
 
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/kerneltest"
 	"github.com/ctmatch/ctmatch/internal/ktest"
 	"github.com/ctmatch/ctmatch/internal/netns"
-	"github.com/ctmatch/ctmatch/kernel"
 )
 
 // sendUDP sends n datagrams of size bytes to 127.0.0.1:port from inside
@@ -67,11 +67,7 @@ func TestCLIGroups(t *testing.T) {
 	sendUDP(t, ns, 9999, 3, 100) // untracked: the first rule
 	sendUDP(t, ns, 9998, 5, 200) // tracked: the second rule
 
-	c, err := kernel.Dial(context.Background(), kernel.Options{NetNS: ns.Path()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := kerneltest.Dial(t, ns)
 	rules, err := c.Rules(context.Background(), expr.FamilyInet, "fw", "output")
 	if err != nil {
 		t.Fatal(err)
@@ -147,11 +143,7 @@ func TestCLIRulesWithoutRecords(t *testing.T) {
 `, "nft", "-f", "-")
 	sendUDP(t, ns, 9998, 5, 100) // new (no reply): the first rule only
 
-	c, err := kernel.Dial(context.Background(), kernel.Options{NetNS: ns.Path()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := kerneltest.Dial(t, ns)
 	rules, err := c.Rules(context.Background(), expr.FamilyIP, "fw", "output")
 	if err != nil {
 		t.Fatal(err)

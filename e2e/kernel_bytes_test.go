@@ -9,6 +9,7 @@ import (
 	"github.com/ctmatch/ctmatch/compile"
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/internal/goldens"
+	"github.com/ctmatch/ctmatch/internal/kerneltest"
 	"github.com/ctmatch/ctmatch/internal/ktest"
 	"github.com/ctmatch/ctmatch/kernel"
 	"github.com/ctmatch/ctmatch/parse"
@@ -72,11 +73,7 @@ func listElems(t *testing.T, b []byte) [][]byte {
 func TestKernelBytesMatchNft(t *testing.T) {
 	ns := ktest.Namespace(t, "nft")
 	ctx := context.Background()
-	conn, err := kernel.Dial(ctx, kernel.Options{NetNS: ns.Path()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := kerneltest.Dial(t, ns)
 	checked, ported := 0, 0
 	for _, table := range []expr.Family{expr.FamilyIP, expr.FamilyIP6, expr.FamilyInet} {
 		var script strings.Builder

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/kerneltest"
 	"github.com/ctmatch/ctmatch/internal/ktest"
 	"github.com/ctmatch/ctmatch/internal/netns"
 	"github.com/ctmatch/ctmatch/internal/nftwire"
@@ -67,11 +68,7 @@ func TestKernelApplyAtomic(t *testing.T) {
 		return exprs
 	}
 	defer func() { testRuleHook = nil }()
-	conn, err := kernel.Dial(ctx, kernel.Options{NetNS: ns.Path()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := kerneltest.Dial(t, ns)
 	gen, err := conn.Generation(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -120,11 +117,7 @@ func TestKernelApplyAtomic(t *testing.T) {
 func TestKernelOwnerRecord(t *testing.T) {
 	ns := ktest.Namespace(t, "nft")
 	ctx := context.Background()
-	conn, err := kernel.Dial(ctx, kernel.Options{NetNS: ns.Path()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := kerneltest.Dial(t, ns)
 	ud, err := expr.TableUserData("made by ctmatch")
 	if err != nil {
 		t.Fatal(err)
@@ -211,11 +204,7 @@ func TestKernelApplyPlacement(t *testing.T) {
 	ns := ktest.Namespace(t, "nft")
 	ctx := context.Background()
 	const fam = expr.FamilyIP
-	conn, err := kernel.Dial(ctx, kernel.Options{NetNS: ns.Path()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := kerneltest.Dial(t, ns)
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -310,11 +299,7 @@ func TestKernelAppendAndTopInsert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := kernel.Dial(ctx, kernel.Options{NetNS: ns.Path()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := kerneltest.Dial(t, ns)
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
