@@ -174,6 +174,13 @@ const (
 	addChain
 	addRule
 	deleteRule
+	deleteTable
+	flushTable
+	deleteChain
+	flushChain
+	addSet
+	addElems
+	addObject
 )
 
 // change is one message of the batch, as Tx.change reads it back, or as
@@ -183,12 +190,14 @@ type change struct {
 	family expr.Family
 	insert bool // addRule: RuleSpec.Insert
 	table  string
-	chain  string     // the chain's name for addChain
+	chain  string     // the chain's name; the set's for addSet and addElems, the object's for addObject
 	base   *BaseChain // addChain
-	source string     // addRule: RuleSpec.Source
-	handle uint64     // deleteRule: the rule; addRule: RuleSpec.Position
+	// noObject: addObject of an object of no type ctmatch sends.
+	noObject bool
+	source   string // addRule: RuleSpec.Source
+	handle   uint64 // deleteRule: the rule; addRule: RuleSpec.Position
 
-	id, positionID uint32 // addRule: RuleSpec.ID and PositionID
+	id, positionID uint32 // addRule: RuleSpec.ID and PositionID; addSet, addElems: the set's id
 
 	exprsLen, udLen int32 // of the rule's expressions, of the userdata
 	exprsOff        int32 // where the expressions are in the message
@@ -227,6 +236,35 @@ func (tx *Tx) AddRule(f expr.Family, table, chain string, r RuleSpec) {
 // DeleteRule deletes the rule with handle from chain in table of family f.
 func (tx *Tx) DeleteRule(f expr.Family, table, chain string, handle uint64) {
 	tx.add(change{kind: deleteRule, family: f, table: table, chain: chain, handle: handle}, nil, nil)
+}
+
+// DeleteTable deletes table name of family f with everything in it
+// (NFT_MSG_DELTABLE, as nft 1.0.6 sends for `delete table`). The table must
+// exist.
+func (tx *Tx) DeleteTable(f expr.Family, name string) {
+	tx.add(change{kind: deleteTable, family: f, table: name}, nil, nil)
+}
+
+// FlushTable deletes every rule of every chain of table name of family f,
+// keeping its chains, sets and objects: NFT_MSG_DELRULE naming only the
+// table, what nft 1.0.6 sends for `flush table`.
+func (tx *Tx) FlushTable(f expr.Family, name string) {
+	tx.add(change{kind: flushTable, family: f, table: name}, nil, nil)
+}
+
+// DeleteChain deletes chain name of table in family f (NFT_MSG_DELCHAIN).
+// The kernel refuses (EBUSY) a chain that holds rules, or that a rule jumps
+// to, unless the same transaction first removes them (FlushChain, and the
+// jumping rules).
+func (tx *Tx) DeleteChain(f expr.Family, table, name string) {
+	tx.add(change{kind: deleteChain, family: f, table: table, chain: name}, nil, nil)
+}
+
+// FlushChain deletes every rule of chain name of table in family f:
+// NFT_MSG_DELRULE naming the table and the chain, as nft sends for `flush
+// chain`.
+func (tx *Tx) FlushChain(f expr.Family, table, name string) {
+	tx.add(change{kind: flushChain, family: f, table: table, chain: name}, nil, nil)
 }
 
 // add encodes the change's message at the end of the batch (its sequence
@@ -310,15 +348,31 @@ func (tx *Tx) change(i int) change {
 	case nftType(msgNewRule):
 		ch.kind, ch.insert = addRule, flags&flagAppend == 0
 	case nftType(msgDelRule):
-		ch.kind = deleteRule
+		ch.kind = deleteRule // or a flush: see below
+	case nftType(msgDelTable):
+		ch.kind = deleteTable
+	case nftType(msgDelChain):
+		ch.kind = deleteChain
+	case nftType(msgNewSet):
+		ch.kind = addSet
+	case nftType(msgNewSetElem):
+		ch.kind = addElems
+	case nftType(msgNewObj):
+		ch.kind = addObject
 	}
 	attrs, _ := nfnl.SplitAttrs(m[nfnl.BodyOffset:], nfnl.BodyOffset)
 	for _, a := range attrs {
 		switch {
-		case a.Type == attrTableName && ch.kind == addTable, a.Type == attrChainTable && ch.kind == addChain,
+		case ch.kind >= addSet && a.Type == 1: // NFTA_SET_TABLE, NFTA_SET_ELEM_LIST_TABLE, NFTA_OBJ_TABLE
+			ch.table = nfnl.String(a.Data)
+		case ch.kind >= addSet && a.Type == 2: // NFTA_SET_NAME, NFTA_SET_ELEM_LIST_SET, NFTA_OBJ_NAME
+			ch.chain = nfnl.String(a.Data)
+		case ch.kind == addSet && a.Type == attrSetID, ch.kind == addElems && a.Type == attrElemListSetID:
+			ch.id, _ = nfnl.U32(a.Data)
+		case a.Type == attrTableName && (ch.kind == addTable || ch.kind == deleteTable), a.Type == attrChainTable && (ch.kind == addChain || ch.kind == deleteChain),
 			a.Type == attrRuleTable && (ch.kind == addRule || ch.kind == deleteRule):
 			ch.table = nfnl.String(a.Data)
-		case a.Type == attrChainName && ch.kind == addChain, a.Type == attrRuleChain && (ch.kind == addRule || ch.kind == deleteRule):
+		case a.Type == attrChainName && (ch.kind == addChain || ch.kind == deleteChain), a.Type == attrRuleChain && (ch.kind == addRule || ch.kind == deleteRule):
 			ch.chain = nfnl.String(a.Data)
 		case a.Type == attrTableUserdata && ch.kind == addTable, a.Type == attrChainUserdata && ch.kind == addChain,
 			a.Type == attrRuleUserdata && ch.kind == addRule:
@@ -331,6 +385,12 @@ func (tx *Tx) change(i int) change {
 			ch.positionID, _ = nfnl.U32(a.Data)
 		case a.Type == attrRuleID && ch.kind == addRule:
 			ch.id, _ = nfnl.U32(a.Data)
+		}
+	}
+	if ch.kind == deleteRule && ch.handle == 0 {
+		ch.kind = flushChain
+		if ch.chain == "" {
+			ch.kind = flushTable
 		}
 	}
 	return ch
@@ -374,6 +434,20 @@ func (ch *change) op() string {
 		return "add rule"
 	case deleteRule:
 		return "delete rule"
+	case deleteTable:
+		return "delete table"
+	case flushTable:
+		return "flush table"
+	case deleteChain:
+		return "delete chain"
+	case flushChain:
+		return "flush chain"
+	case addSet:
+		return "add set"
+	case addElems:
+		return "add elements"
+	case addObject:
+		return "add ct helper"
 	}
 	return "change"
 }
@@ -382,7 +456,11 @@ func (ch *change) op() string {
 func (ch *change) object() string {
 	s := ch.family.String() + " " + ch.table
 	switch ch.kind {
-	case addChain, addRule:
+	case addChain, addRule, deleteChain, flushChain:
+		s += " " + ch.chain
+	case addSet, addElems:
+		s += " set " + ch.chain
+	case addObject:
 		s += " " + ch.chain
 	case deleteRule:
 		s += " " + ch.chain + " handle " + strconv.FormatUint(ch.handle, 10)
@@ -398,7 +476,20 @@ func (ch *change) check() string {
 	if s := checkName("table", ch.table); s != "" {
 		return s
 	}
-	if ch.kind != addTable {
+	switch ch.kind {
+	case addTable, deleteTable, flushTable:
+	case addSet, addElems:
+		if s := checkName("set", ch.chain); s != "" {
+			return s
+		}
+	case addObject:
+		if s := checkName("object", ch.chain); s != "" {
+			return s
+		}
+		if ch.noObject {
+			return "an object of no type: only ct helpers are supported"
+		}
+	default:
 		if s := checkName("chain", ch.chain); s != "" {
 			return s
 		}
@@ -474,16 +565,17 @@ func (ch *change) appendMessage(b, exprs, userdata []byte) []byte {
 		e.String(attrChainTable, ch.table)
 		e.String(attrChainName, ch.chain)
 		if bc := ch.base; bc != nil {
-			hook := e.Nest(attrChainHook)
-			e.U32(attrHookNum, uint32(bc.Hook-1))
-			e.U32(attrHookPriority, uint32(bc.Priority))
-			e.End(hook)
+			// In the order nft 1.0.6 sends them: type, policy, hook.
+			e.String(attrChainType, bc.TypeName())
 			policy := uint32(nfAccept)
 			if bc.Policy == PolicyDrop {
 				policy = nfDrop
 			}
 			e.U32(attrChainPolicy, policy)
-			e.String(attrChainType, bc.TypeName())
+			hook := e.Nest(attrChainHook)
+			e.U32(attrHookNum, uint32(bc.Hook-1))
+			e.U32(attrHookPriority, uint32(bc.Priority))
+			e.End(hook)
 		}
 		if userdata != nil {
 			e.Bytes(attrChainUserdata, userdata)
@@ -512,6 +604,33 @@ func (ch *change) appendMessage(b, exprs, userdata []byte) []byte {
 		e.String(attrRuleTable, ch.table)
 		e.String(attrRuleChain, ch.chain)
 		e.U64(attrRuleHandle, ch.handle)
+	case deleteTable:
+		typ, flags = nftType(msgDelTable), flagRequest|flagAck
+		e.String(attrTableName, ch.table)
+	case flushTable:
+		typ, flags = nftType(msgDelRule), flagRequest|flagAck
+		e.String(attrRuleTable, ch.table)
+	case deleteChain:
+		typ, flags = nftType(msgDelChain), flagRequest|flagAck
+		e.String(attrChainTable, ch.table)
+		e.String(attrChainName, ch.chain)
+	case flushChain:
+		typ, flags = nftType(msgDelRule), flagRequest|flagAck
+		e.String(attrRuleTable, ch.table)
+		e.String(attrRuleChain, ch.chain)
+	case addSet, addElems, addObject:
+		// The attributes after the table were encoded by AddSet,
+		// AddElements and AddObject (in exprs).
+		switch ch.kind {
+		case addSet:
+			typ, flags = nftType(msgNewSet), flagRequest|flagAck|flagCreate
+		case addElems:
+			typ, flags = nftType(msgNewSetElem), flagRequest|flagAck|flagCreate
+		default:
+			typ, flags = nftType(msgNewObj), flagRequest|flagAck|flagCreate|flagExcl
+		}
+		e.String(1, ch.table) // NFTA_SET_TABLE, NFTA_SET_ELEM_LIST_TABLE, NFTA_OBJ_TABLE
+		e.B = append(e.B, exprs...)
 	default:
 		panic("kernel: unknown change")
 	}
