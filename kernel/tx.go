@@ -305,7 +305,7 @@ func (tx *Tx) add(ch change, exprs, userdata []byte) {
 	// ids, a base chain's hook, type and policy.
 	need := 160 + len(ch.table) + len(ch.chain) + len(exprs) + len(userdata)
 	if ch.base != nil {
-		need += len(ch.base.Type)
+		need += len(ch.base.Type) + len(ch.base.Device)
 	}
 	last := tx.chunks[len(tx.chunks)-1]
 	if cap(last)-len(last) < need {
@@ -500,8 +500,17 @@ func (ch *change) check() string {
 	switch ch.kind {
 	case addChain:
 		if b := ch.base; b != nil {
-			if b.Hook < HookPrerouting || b.Hook > HookPostrouting {
+			if b.Hook < HookPrerouting || b.Hook > HookIngress {
 				return "base chain with hook " + b.Hook.String()
+			}
+			if b.Hook == HookIngress && (b.Device == "" || ch.family != expr.FamilyInet) {
+				return "an ingress chain needs a device, in an inet table"
+			}
+			if b.Hook != HookIngress && b.Device != "" {
+				return "a device on hook " + b.Hook.String() + " (only ingress takes one)"
+			}
+			if s := checkName("device", b.Device); b.Device != "" && s != "" {
+				return s
 			}
 			if b.Policy != PolicyAccept && b.Policy != PolicyDrop {
 				return "base chain with " + b.Policy.String()
@@ -575,6 +584,9 @@ func (ch *change) appendMessage(b, exprs, userdata []byte) []byte {
 			hook := e.Nest(attrChainHook)
 			e.U32(attrHookNum, uint32(bc.Hook-1))
 			e.U32(attrHookPriority, uint32(bc.Priority))
+			if bc.Device != "" {
+				e.String(attrHookDev, bc.Device)
+			}
 			e.End(hook)
 		}
 		if userdata != nil {

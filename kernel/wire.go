@@ -74,6 +74,7 @@ const (
 
 	attrHookNum      = unix.NFTA_HOOK_HOOKNUM
 	attrHookPriority = unix.NFTA_HOOK_PRIORITY
+	attrHookDev      = 3 // NFTA_HOOK_DEV: string
 
 	attrRuleTable       = unix.NFTA_RULE_TABLE
 	attrRuleChain       = unix.NFTA_RULE_CHAIN
