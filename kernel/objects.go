@@ -17,8 +17,9 @@ type CtHelper struct {
 	// L4Proto is the transport protocol (6 for tcp, 17 for udp).
 	L4Proto uint8
 	// L3Proto is the network protocol (NFPROTO_IPV4 2, NFPROTO_IPV6 10);
-	// 0 sends none, and the kernel takes the table's family (nft sends none
-	// in an ip or ip6 table). The kernel lists it always.
+	// 0 sends none, as nft does when none is written, and the kernel takes
+	// the table's family (NFPROTO_INET 1 in an inet table). The kernel lists
+	// it always.
 	L3Proto uint16
 }
 
@@ -45,7 +46,9 @@ func (tx *Tx) AddObject(f expr.Family, table string, o Object) {
 	if h := o.CtHelper; h != nil {
 		e.U32(attrObjType, objCtHelper)
 		d := e.Nest(attrObjData)
-		e.String(attrCtHelperName, h.Helper)
+		// (nft sends the helper's name without a NUL; the kernel takes
+		// either.)
+		e.Bytes(attrCtHelperName, []byte(h.Helper))
 		if h.L3Proto != 0 {
 			e.U16(attrCtHelperL3Proto, h.L3Proto)
 		}
