@@ -165,7 +165,7 @@ func TestLifecycleRefusedBeforeSending(t *testing.T) {
 // with what the extended ACK pointed at.
 func TestLifecycleErrors(t *testing.T) {
 	const f = expr.FamilyIP
-	tab := nfnl.BodyOffset                               // the first attribute: the table
+	tab := nfnl.BodyOffset                              // the first attribute: the table
 	name := nfnl.BodyOffset + nfnl.Align(4+len("fw")+1) // the second
 	for _, tc := range []struct {
 		build  func(tx *Tx)
