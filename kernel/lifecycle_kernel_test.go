@@ -301,3 +301,41 @@ func TestKernelRuleCommentMatchesNft(t *testing.T) {
 		t.Errorf("comment %q (%v), want %q and no group record", comment, err, "web: allow 80")
 	}
 }
+
+// Destroying a table or chain deletes it when it is there and does nothing
+// when it is not, on kernels that have NFT_MSG_DESTROY… (Linux 6.3 or
+// later; nft 1.0.6 has no `destroy`, so there are no nft bytes to compare
+// with). On older kernels the transaction is refused with EOPNOTSUPP.
+func TestKernelDestroy(t *testing.T) {
+	ns := ktest.Namespace(t, "nft")
+	ktest.Run(t, ns, lifecycleSetup, "nft", "-f", "-")
+	c := kerneltest.Dial(t, ns)
+	ctx := context.Background()
+	const ip = expr.FamilyIP
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx.DestroyChain(ip, "t", "e")
+	tx.DestroyChain(ip, "t", "nope")
+	tx.DestroyTable(ip, "u")
+	tx.DestroyTable(ip, "nope")
+	_, err = tx.Commit(ctx)
+	var major, minor int
+	fmt.Sscanf(kernel.Release(), "%d.%d", &major, &minor)
+	if major < 6 || major == 6 && minor < 3 {
+		if !errors.Is(err, unix.EOPNOTSUPP) {
+			t.Fatalf("on Linux %s: %v, want EOPNOTSUPP", kernel.Release(), err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ktest.Run(t, ns, "", "nft", "list", "ruleset")
+	other := ktest.Namespace(t, "nft")
+	ktest.Run(t, other, lifecycleSetup+"delete chain ip t e\ndelete table ip u\n", "nft", "-f", "-")
+	if got := ktest.Run(t, other, "", "nft", "list", "ruleset"); got != want {
+		t.Errorf("after destroy:\n%s\nafter nft's delete:\n%s", want, got)
+	}
+}

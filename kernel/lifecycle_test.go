@@ -382,3 +382,46 @@ func TestListSetsAndObjects(t *testing.T) {
 		t.Errorf("LookupSets: %q (%v), want [__set4]", names, err)
 	}
 }
+
+// DestroyTable and DestroyChain send NFT_MSG_DESTROYTABLE and
+// NFT_MSG_DESTROYCHAIN with the attributes of their delete messages; a
+// kernel without them (before Linux 6.3) refuses with EOPNOTSUPP, which the
+// error says.
+func TestDestroy(t *testing.T) {
+	tx := newFake().conn().BeginAt(7)
+	tx.DestroyTable(expr.FamilyIP, "t")
+	tx.DestroyChain(expr.FamilyIP, "t", "c")
+	msgs := BatchMessages(tx)
+	want := []struct {
+		typ   uint16
+		attrs []byte
+	}{
+		{nftType(26), encodeAttrs(func(ae *netlink.AttributeEncoder) { ae.String(attrTableName, "t") })},
+		{nftType(27), encodeAttrs(func(ae *netlink.AttributeEncoder) {
+			ae.String(attrChainTable, "t")
+			ae.String(attrChainName, "c")
+		})},
+	}
+	for i, w := range want {
+		h, _ := nfnl.DecodeHeader(msgs[i])
+		if h.Type != w.typ || h.Flags != flagRequest|flagAck || !bytes.Equal(msgs[i][nfnl.BodyOffset:], w.attrs) {
+			t.Errorf("message %d: type %#x flags %#x % x, want type %#x % x", i, h.Type, h.Flags, msgs[i][nfnl.BodyOffset:], w.typ, w.attrs)
+		}
+	}
+	for i, w := range []string{
+		"destroy table ip t: the kernel lacks destroy table (NFT_MSG_DESTROY…, Linux 6.3 or later): operation not supported",
+		"destroy chain ip t c: the kernel lacks destroy chain (NFT_MSG_DESTROY…, Linux 6.3 or later): operation not supported",
+	} {
+		k := newFake()
+		tx := k.conn().BeginAt(7)
+		if i == 0 {
+			tx.DestroyTable(expr.FamilyIP, "t")
+		} else {
+			tx.DestroyChain(expr.FamilyIP, "t", "c")
+		}
+		k.fail = map[int]fakeErr{0: {errno: unix.EOPNOTSUPP, offset: -1}}
+		if _, err := tx.Commit(context.Background()); err == nil || err.Error() != w || !errors.Is(err, unix.EOPNOTSUPP) {
+			t.Errorf("error:\n got %v\nwant %s", err, w)
+		}
+	}
+}

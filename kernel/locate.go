@@ -100,8 +100,10 @@ func (ch *change) where(loc location) string {
 		flushChain:  {attrRuleTable: "table", attrRuleChain: "chain"},
 		addSet: {attrSetTable: "table", attrSetName: "set name", attrSetFlags: "set flags", attrSetKeyType: "key type",
 			attrSetKeyLen: "key length", attrSetDesc: "size", attrSetID: "set id", attrSetUserdata: "userdata"},
-		addElems:  {attrElemListTable: "table", attrElemListSet: "set", attrElemListElems: "elements", attrElemListSetID: "set id"},
-		addObject: {attrObjTable: "table", attrObjName: "name", attrObjType: "object type", attrObjData: "ct helper", attrObjUdata: "userdata"},
+		addElems:     {attrElemListTable: "table", attrElemListSet: "set", attrElemListElems: "elements", attrElemListSetID: "set id"},
+		addObject:    {attrObjTable: "table", attrObjName: "name", attrObjType: "object type", attrObjData: "ct helper", attrObjUdata: "userdata"},
+		destroyTable: {attrTableName: "table name"},
+		destroyChain: {attrChainTable: "table", attrChainName: "chain name"},
 	}
 	if s, ok := names[ch.kind][loc.attr]; ok {
 		return s
@@ -212,14 +214,16 @@ func (ch *change) lifecycleReason(errno unix.Errno, attr int, table string) stri
 	case errno == enoent && attr == 1 && ch.kind >= deleteTable, // every first attribute is the table's
 		errno == enoent && attr < 0 && (ch.kind == deleteTable || ch.kind == flushTable):
 		return "no such " + table
-	case errno == enoent && attr == attrChainName && ch.kind == deleteChain,
+	case errno == eopnotsupp && (ch.kind == destroyTable || ch.kind == destroyChain):
+		return "the kernel lacks " + ch.op() + " (NFT_MSG_DESTROY…, Linux 6.3 or later): " + errno.Error()
+	case errno == enoent && attr == attrChainName && (ch.kind == deleteChain || ch.kind == destroyChain),
 		errno == enoent && attr == attrRuleChain && ch.kind == flushChain:
 		return "no such chain " + ch.chain + " in " + table
 	case errno == enoent && attr == attrElemListSet && ch.kind == addElems:
 		return "no such set " + ch.chain + " in " + table
-	case errno == unix.EBUSY && ch.kind == deleteChain:
+	case errno == unix.EBUSY && (ch.kind == deleteChain || ch.kind == destroyChain):
 		return "chain " + ch.chain + " in " + table + " is not empty, or a rule jumps to it: " + errno.Error()
-	case errno == unix.EBUSY && ch.kind == deleteTable:
+	case errno == unix.EBUSY && (ch.kind == deleteTable || ch.kind == destroyTable):
 		return table + " is in use: " + errno.Error()
 	case errno == eexist && ch.kind == addObject:
 		return "ct helper " + ch.chain + " exists in " + table

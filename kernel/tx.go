@@ -181,7 +181,14 @@ const (
 	addSet
 	addElems
 	addObject
+	destroyTable
+	destroyChain
 )
+
+// setOrObject reports whether the change adds a set, elements or an
+// object: messages whose first attribute is the table and second the
+// name of the set or object.
+func (k changeKind) setOrObject() bool { return k == addSet || k == addElems || k == addObject }
 
 // change is one message of the batch, as Tx.change reads it back, or as
 // it is about to be encoded.
@@ -243,6 +250,21 @@ func (tx *Tx) DeleteRule(f expr.Family, table, chain string, handle uint64) {
 // exist.
 func (tx *Tx) DeleteTable(f expr.Family, name string) {
 	tx.add(change{kind: deleteTable, family: f, table: name}, nil, nil)
+}
+
+// DestroyTable deletes table name of family f, as DeleteTable does, and
+// does nothing when there is no such table (NFT_MSG_DESTROYTABLE): Linux
+// 6.3 or later; older kernels refuse the transaction (EOPNOTSUPP). (nft
+// 1.0.6 has no `destroy`; later versions send this message for it.)
+func (tx *Tx) DestroyTable(f expr.Family, name string) {
+	tx.add(change{kind: destroyTable, family: f, table: name}, nil, nil)
+}
+
+// DestroyChain deletes chain name of table in family f, as DeleteChain
+// does, and does nothing when there is no such chain
+// (NFT_MSG_DESTROYCHAIN): Linux 6.3 or later, as DestroyTable.
+func (tx *Tx) DestroyChain(f expr.Family, table, name string) {
+	tx.add(change{kind: destroyChain, family: f, table: table, chain: name}, nil, nil)
 }
 
 // FlushTable deletes every rule of every chain of table name of family f,
@@ -359,20 +381,25 @@ func (tx *Tx) change(i int) change {
 		ch.kind = addElems
 	case nftType(msgNewObj):
 		ch.kind = addObject
+	case nftType(msgDestroyTable):
+		ch.kind = destroyTable
+	case nftType(msgDestroyChain):
+		ch.kind = destroyChain
 	}
 	attrs, _ := nfnl.SplitAttrs(m[nfnl.BodyOffset:], nfnl.BodyOffset)
 	for _, a := range attrs {
 		switch {
-		case ch.kind >= addSet && a.Type == 1: // NFTA_SET_TABLE, NFTA_SET_ELEM_LIST_TABLE, NFTA_OBJ_TABLE
+		case ch.kind.setOrObject() && a.Type == 1: // NFTA_SET_TABLE, NFTA_SET_ELEM_LIST_TABLE, NFTA_OBJ_TABLE
 			ch.table = nfnl.String(a.Data)
-		case ch.kind >= addSet && a.Type == 2: // NFTA_SET_NAME, NFTA_SET_ELEM_LIST_SET, NFTA_OBJ_NAME
+		case ch.kind.setOrObject() && a.Type == 2: // NFTA_SET_NAME, NFTA_SET_ELEM_LIST_SET, NFTA_OBJ_NAME
 			ch.chain = nfnl.String(a.Data)
 		case ch.kind == addSet && a.Type == attrSetID, ch.kind == addElems && a.Type == attrElemListSetID:
 			ch.id, _ = nfnl.U32(a.Data)
-		case a.Type == attrTableName && (ch.kind == addTable || ch.kind == deleteTable), a.Type == attrChainTable && (ch.kind == addChain || ch.kind == deleteChain),
+		case a.Type == attrTableName && (ch.kind == addTable || ch.kind == deleteTable || ch.kind == destroyTable),
+			a.Type == attrChainTable && (ch.kind == addChain || ch.kind == deleteChain || ch.kind == destroyChain),
 			a.Type == attrRuleTable && (ch.kind == addRule || ch.kind == deleteRule):
 			ch.table = nfnl.String(a.Data)
-		case a.Type == attrChainName && (ch.kind == addChain || ch.kind == deleteChain), a.Type == attrRuleChain && (ch.kind == addRule || ch.kind == deleteRule):
+		case a.Type == attrChainName && (ch.kind == addChain || ch.kind == deleteChain || ch.kind == destroyChain), a.Type == attrRuleChain && (ch.kind == addRule || ch.kind == deleteRule):
 			ch.chain = nfnl.String(a.Data)
 		case a.Type == attrTableUserdata && ch.kind == addTable, a.Type == attrChainUserdata && ch.kind == addChain,
 			a.Type == attrRuleUserdata && ch.kind == addRule:
@@ -448,6 +475,10 @@ func (ch *change) op() string {
 		return "add elements"
 	case addObject:
 		return "add ct helper"
+	case destroyTable:
+		return "destroy table"
+	case destroyChain:
+		return "destroy chain"
 	}
 	return "change"
 }
@@ -456,7 +487,7 @@ func (ch *change) op() string {
 func (ch *change) object() string {
 	s := ch.family.String() + " " + ch.table
 	switch ch.kind {
-	case addChain, addRule, deleteChain, flushChain:
+	case addChain, addRule, deleteChain, flushChain, destroyChain:
 		s += " " + ch.chain
 	case addSet, addElems:
 		s += " set " + ch.chain
@@ -477,7 +508,7 @@ func (ch *change) check() string {
 		return s
 	}
 	switch ch.kind {
-	case addTable, deleteTable, flushTable:
+	case addTable, deleteTable, flushTable, destroyTable:
 	case addSet, addElems:
 		if s := checkName("set", ch.chain); s != "" {
 			return s
@@ -622,6 +653,13 @@ func (ch *change) appendMessage(b, exprs, userdata []byte) []byte {
 	case flushTable:
 		typ, flags = nftType(msgDelRule), flagRequest|flagAck
 		e.String(attrRuleTable, ch.table)
+	case destroyTable:
+		typ, flags = nftType(msgDestroyTable), flagRequest|flagAck
+		e.String(attrTableName, ch.table)
+	case destroyChain:
+		typ, flags = nftType(msgDestroyChain), flagRequest|flagAck
+		e.String(attrChainTable, ch.table)
+		e.String(attrChainName, ch.chain)
 	case deleteChain:
 		typ, flags = nftType(msgDelChain), flagRequest|flagAck
 		e.String(attrChainTable, ch.table)

@@ -39,6 +39,9 @@ const (
 	msgNewObj     = unix.NFT_MSG_NEWOBJ
 	msgGetObj     = unix.NFT_MSG_GETOBJ
 
+	msgDestroyTable = 26 // NFT_MSG_DESTROYTABLE (Linux 6.3)
+	msgDestroyChain = 27 // NFT_MSG_DESTROYCHAIN (Linux 6.3)
+
 	attrBatchGenID = unix.NFNL_BATCH_GENID // NFNL_BATCH_GENID: u32, big endian
 )
 
