@@ -184,6 +184,9 @@ func TestLifecycleErrors(t *testing.T) {
 		{func(tx *Tx) { tx.AddSet(f, "fw", SetSpec{Name: "s"}) }, unix.EEXIST, name, "add set ip fw set s: set s exists in table ip fw"},
 		{func(tx *Tx) { tx.AddElements(f, "fw", "s", 0, []SetElem{{Key: []byte{1}}}) }, unix.ENOENT, name, "add elements ip fw set s: no such set s in table ip fw"},
 		{func(tx *Tx) { tx.AddObject(f, "fw", Object{Name: "h", CtHelper: &CtHelper{Helper: "ftp"}}) }, unix.EEXIST, name, "add ct helper ip fw h: ct helper h exists in table ip fw"},
+		{func(tx *Tx) { tx.DeleteTable(f, "fw") }, unix.EPERM, tab, "delete table ip fw: table ip fw is owned by another process: operation not permitted"},
+		{func(tx *Tx) { tx.FlushChain(f, "fw", "c") }, unix.EPERM, tab, "flush chain ip fw c: table ip fw is owned by another process: operation not permitted"},
+		{func(tx *Tx) { tx.AddSet(f, "fw", SetSpec{Name: "s"}) }, unix.EPERM, tab, "add set ip fw set s: table ip fw is owned by another process: operation not permitted"},
 		// (Where the kernel points at something else, its errno says it.)
 		{func(tx *Tx) { tx.AddSet(f, "fw", SetSpec{Name: "s"}) }, unix.EINVAL, name + 8, "add set ip fw set s: key type: invalid argument"},
 	} {

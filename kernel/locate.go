@@ -164,6 +164,15 @@ func (tx *Tx) changeError(i int, r errorReply) *Error {
 			e.Where, e.Reason = "", fmt.Sprintf("no rule with id %d earlier in the transaction to %s in chain %s %s %s", ch.positionID, where, fam, ch.table, ch.chain)
 		case loc.attr == attrRuleHandle && ch.kind == deleteRule:
 			e.Where, e.Reason = "", fmt.Sprintf("no such rule with handle %d in chain %s %s %s", ch.handle, fam, ch.table, ch.chain)
+		case loc.exprName == "lookup":
+			// The set a lookup names is neither in the table nor added
+			// earlier in the transaction with the id it gives.
+			name, id := lookupRef(tx.exprs(ch), loc.expr)
+			set := "set " + name
+			if id != 0 {
+				set += fmt.Sprintf(" (id %d in the transaction)", id)
+			}
+			e.Reason = fmt.Sprintf("no such %s in %s for the rule's lookup: %v", set, table, r.errno)
 		case loc.expr >= 0:
 			e.Reason = lacks
 		case loc.attr == attrChainType && ch.kind == addChain:
@@ -211,6 +220,10 @@ func (tx *Tx) changeError(i int, r errorReply) *Error {
 // errno at the attribute attr; "" when it has nothing to add.
 func (ch *change) lifecycleReason(errno unix.Errno, attr int, table string) string {
 	switch {
+	case errno == eperm && ch.kind >= deleteTable && (attr == 1 || attr < 0):
+		// (As for the other changes: the table has an owner, and it is
+		// not us; the capability is checked for the whole batch.)
+		return table + " is owned by another process: " + errno.Error()
 	case errno == enoent && attr == 1 && ch.kind >= deleteTable, // every first attribute is the table's
 		errno == enoent && attr < 0 && (ch.kind == deleteTable || ch.kind == flushTable):
 		return "no such " + table

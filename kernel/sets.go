@@ -340,6 +340,28 @@ func LookupSets(exprs []byte) ([]string, error) {
 	return out, nil
 }
 
+// lookupRef returns the set name and id (0 when absent) of expression k of
+// exprs, a lookup.
+func lookupRef(exprs []byte, k int) (name string, id uint32) {
+	elems, err := nfnl.ExprList(exprs, 0)
+	if err != nil || k >= len(elems) {
+		return "", 0
+	}
+	x, err := nfnl.ParseExpr(elems[k])
+	if err != nil {
+		return "", 0
+	}
+	for _, a := range x.Attrs {
+		switch a.Type {
+		case 1: // NFTA_LOOKUP_SET
+			name = nfnl.String(a.Data)
+		case 4: // NFTA_LOOKUP_SET_ID
+			id, _ = nfnl.U32(a.Data)
+		}
+	}
+	return name, id
+}
+
 func parseSet(m nfnl.Message) (Set, error) {
 	s := Set{Family: family(m)}
 	attrs, err := nfnl.SplitAttrs(m.Body(), 0)

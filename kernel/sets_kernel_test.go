@@ -229,3 +229,26 @@ func TestKernelSetErrors(t *testing.T) {
 		t.Errorf("listing a missing set: %v, want ENOENT", err)
 	}
 }
+
+// A rule that looks up a set the transaction did not add is refused with
+// the set it names, not as a missing kernel feature.
+func TestKernelLookupMissingSet(t *testing.T) {
+	ns := ktest.Namespace(t)
+	c := kerneltest.Dial(t, ns)
+	ctx := context.Background()
+	const ip = expr.FamilyIP
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx.AddTable(ip, "t", nil)
+	tx.AddChain(ip, "t", "c", nil, nil)
+	tx.AddSet(ip, "t", kernel.SetSpec{Name: kernel.AnonymousSetName, ID: 1, Flags: kernel.SetAnonymous | kernel.SetConstant, KeyType: 13, KeyLen: 2})
+	tx.AddElements(ip, "t", kernel.AnonymousSetName, 1, []kernel.SetElem{{Key: port(22)}})
+	tx.AddRule(ip, "t", "c", kernel.RuleSpec{Exprs: setRule(true, 2)})
+	_, err = tx.Commit(ctx)
+	want := "add rule ip t c: expression 4 (lookup): no such set __set%d (id 2 in the transaction) in table ip t for the rule's lookup: no such file or directory; the kernel refused the whole transaction, nothing was changed"
+	if err == nil || err.Error() != want || !errors.Is(err, unix.ENOENT) {
+		t.Errorf("error:\n got %v\nwant %s", err, want)
+	}
+}

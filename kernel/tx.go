@@ -86,9 +86,9 @@ type Stats struct {
 }
 
 // Tx is a transaction: changes that Commit sends to the kernel as one
-// nfnetlink batch, which the kernel applies whole or not at all. The Add and
-// Delete methods only record; every check and every error happens in
-// Commit. A Tx is used once.
+// nfnetlink batch, which the kernel applies whole or not at all. The methods
+// that add a change (Add…, Delete…, Flush…, Destroy…) only record it;
+// every check and every error happens in Commit. A Tx is used once.
 type Tx struct {
 	c        *Conn
 	gen      uint32
