@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
 	"github.com/ctmatch/ctmatch/expr"
@@ -139,7 +140,69 @@ func sameAsNft(t *testing.T, setup, script string, fill func(tx *kernel.Tx)) (*k
 	if g, w := list(ours), list(theirs); g != w {
 		t.Errorf("nft lists after kernel/'s transaction:\n%s\nafter nft's:\n%s", g, w)
 	}
+	if diff := cmp.Diff(dumpAll(t, kerneltest.Dial(t, theirs)), dumpAll(t, c)); diff != "" {
+		t.Errorf("the kernel's dumps after nft's transaction and after kernel/'s (-nft +kernel/):\n%s", diff)
+	}
 	return c, ours
+}
+
+// dump is everything the kernel dumps of a ruleset, handles included.
+type dump struct {
+	Tables  []kernel.Table
+	Chains  [][]kernel.Chain
+	Rules   [][]kernel.Rule
+	Sets    [][]kernel.Set
+	Elems   [][]kernel.SetElem
+	Objects [][]kernel.Object
+}
+
+// dumpAll reads every table, and every chain, rule, set, set element and ct
+// helper in it, through c.
+func dumpAll(t *testing.T, c *kernel.Conn) dump {
+	t.Helper()
+	ctx := context.Background()
+	var d dump
+	var err error
+	check := func() {
+		if err != nil {
+			t.Helper()
+			t.Fatal(err)
+		}
+	}
+	d.Tables, err = c.Tables(ctx)
+	check()
+	for _, tab := range d.Tables {
+		chains, err := c.Chains(ctx, tab.Family, tab.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Chains = append(d.Chains, chains)
+		for _, ch := range chains {
+			rules, err := c.Rules(ctx, tab.Family, tab.Name, ch.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.Rules = append(d.Rules, rules)
+		}
+		sets, err := c.Sets(ctx, tab.Family, tab.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Sets = append(d.Sets, sets)
+		for _, s := range sets {
+			elems, err := c.SetElements(ctx, tab.Family, tab.Name, s.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.Elems = append(d.Elems, elems)
+		}
+		objs, err := c.Objects(ctx, tab.Family, tab.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Objects = append(d.Objects, objs)
+	}
+	return d
 }
 
 const lifecycleSetup = `

@@ -181,8 +181,9 @@ add rule ip t c ip saddr { 10.0.0.0/8, 192.168.1.1 } accept
 	}
 }
 
-// A transaction that creates a table, a chain, a set with its elements and
-// a rule using it, and then a change the kernel refuses, leaves nothing:
+// A transaction that creates a table, a chain, a set with its elements, a
+// rule using it and a ct helper, and then a change the kernel refuses,
+// leaves nothing:
 // the error names the last change, and no table is there.
 func TestKernelSetAtomicity(t *testing.T) {
 	ns := ktest.Namespace(t)
@@ -199,6 +200,7 @@ func TestKernelSetAtomicity(t *testing.T) {
 	tx.AddSet(ip, "t", kernel.SetSpec{Name: kernel.AnonymousSetName, ID: 1, Flags: kernel.SetAnonymous | kernel.SetConstant | kernel.SetInterval, KeyType: 13, KeyLen: 2, Size: size})
 	tx.AddElements(ip, "t", kernel.AnonymousSetName, 1, elems)
 	tx.AddRule(ip, "t", "c", kernel.RuleSpec{Exprs: setRule(true, 1)})
+	tx.AddObject(ip, "t", kernel.Object{Name: "ftp", CtHelper: &kernel.CtHelper{Helper: "ftp", L4Proto: unix.IPPROTO_TCP}})
 	tx.AddRule(ip, "t", "c", kernel.RuleSpec{Exprs: kernelCtExprs(255), Source: "the broken one"})
 	_, err = tx.Commit(ctx)
 	want := "add rule ip t c (the broken one): expression 1 (ct): the kernel lacks a feature this rule needs: operation not supported; the kernel refused the whole transaction, nothing was changed"
