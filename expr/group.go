@@ -104,6 +104,16 @@ func (g Group) AppendUserData(dst []byte, comment string) ([]byte, error) {
 	return out, nil
 }
 
+// CommentUserData returns the userdata of a rule that holds only nft's
+// comment: what nft sends for `comment "…"`. (Group.UserData writes the
+// comment next to ctmatch's group record.)
+func CommentUserData(comment string) ([]byte, error) {
+	if comment == "" {
+		return nil, errors.New("empty comment")
+	}
+	return appendComment(nil, comment)
+}
+
 // appendComment appends nft's comment record (type 0, NUL-terminated), the
 // same for rules and tables, when comment is not empty.
 func appendComment(out []byte, comment string) ([]byte, error) {

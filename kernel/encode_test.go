@@ -37,13 +37,13 @@ func TestEncodeMatchesAttributeEncoder(t *testing.T) {
 		encodeAttrs(func(ae *netlink.AttributeEncoder) {
 			ae.String(attrChainTable, "tab")
 			ae.String(attrChainName, "input")
+			ae.String(attrChainType, "filter")
+			ae.Uint32(attrChainPolicy, nfDrop)
 			ae.Nested(attrChainHook, func(h *netlink.AttributeEncoder) error {
 				h.Uint32(attrHookNum, uint32(HookInput-1))
 				h.Uint32(attrHookPriority, uint32(base.Priority))
 				return nil
 			})
-			ae.Uint32(attrChainPolicy, nfDrop)
-			ae.String(attrChainType, "filter")
 			ae.Bytes(attrChainUserdata, []byte("ud"))
 		}),
 		encodeAttrs(func(ae *netlink.AttributeEncoder) {

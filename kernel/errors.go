@@ -32,7 +32,7 @@ var (
 // wraps the errno (errors.Is(err, unix.EOPNOTSUPP)) and, for a commit, one
 // of ErrConcurrentChange, ErrAcksLost and ErrOutcomeUnknown.
 type Error struct {
-	Op     string // "add rule", "delete rule", "add table", "add chain", "list rules", "commit", "dial", …
+	Op     string // "add rule", "delete rule", "add table", "add chain", "delete table", "flush chain", "add set", "add elements", "add ct helper", "list rules", "commit", "dial", …
 	Object string // e.g. "inet ctmatch input"; may be empty
 	Source string // the change's RuleSpec.Source, if any
 	// Index is the index of the change in its transaction (from 0), or -1

@@ -30,6 +30,9 @@ const (
 	HookForward                     // NF_INET_FORWARD
 	HookOutput                      // NF_INET_LOCAL_OUT
 	HookPostrouting                 // NF_INET_POST_ROUTING
+	// HookIngress is the ingress hook of an inet table (NF_INET_INGRESS,
+	// Linux 5.10 or later): it needs BaseChain.Device.
+	HookIngress
 )
 
 // String returns the hook as nft spells it.
@@ -45,6 +48,8 @@ func (h Hook) String() string {
 		return "output"
 	case HookPostrouting:
 		return "postrouting"
+	case HookIngress:
+		return "ingress"
 	case 0:
 		return "none"
 	}
@@ -84,6 +89,9 @@ type BaseChain struct {
 	Hook     Hook
 	Priority int32
 	Policy   Policy
+	// Device is the network device of an ingress chain (NFTA_HOOK_DEV);
+	// the other hooks take none.
+	Device string
 }
 
 // TypeName returns the chain type, filter when empty.
@@ -360,6 +368,8 @@ func parseChain(m nfnl.Message) (Chain, error) {
 					return ch, fmt.Errorf("chain %s priority: %w", ch.Name, err)
 				}
 				b.Priority = int32(p)
+			case attrHookDev:
+				b.Device = nfnl.String(a.Data)
 			}
 		}
 		if hasPolicy && policy == nfDrop {

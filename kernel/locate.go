@@ -2,6 +2,9 @@ package kernel
 
 import (
 	"fmt"
+
+	"golang.org/x/sys/unix"
+
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/internal/nfnl"
 	"strconv"
@@ -90,7 +93,17 @@ func (ch *change) where(loc location) string {
 			attrChainPolicy: "policy", attrChainType: "chain type", attrChainUserdata: "userdata"},
 		addRule: {attrRuleTable: "table", attrRuleChain: "chain", attrRulePosition: "position",
 			attrRuleExpressions: "expressions", attrRuleUserdata: "userdata", attrRuleID: "rule id", attrRulePositionID: "position id"},
-		deleteRule: {attrRuleTable: "table", attrRuleChain: "chain", attrRuleHandle: "handle"},
+		deleteRule:  {attrRuleTable: "table", attrRuleChain: "chain", attrRuleHandle: "handle"},
+		deleteTable: {attrTableName: "table name"},
+		flushTable:  {attrRuleTable: "table"},
+		deleteChain: {attrChainTable: "table", attrChainName: "chain name"},
+		flushChain:  {attrRuleTable: "table", attrRuleChain: "chain"},
+		addSet: {attrSetTable: "table", attrSetName: "set name", attrSetFlags: "set flags", attrSetKeyType: "key type",
+			attrSetKeyLen: "key length", attrSetDesc: "size", attrSetID: "set id", attrSetUserdata: "userdata"},
+		addElems:     {attrElemListTable: "table", attrElemListSet: "set", attrElemListElems: "elements", attrElemListSetID: "set id"},
+		addObject:    {attrObjTable: "table", attrObjName: "name", attrObjType: "object type", attrObjData: "ct helper", attrObjUdata: "userdata"},
+		destroyTable: {attrTableName: "table name"},
+		destroyChain: {attrChainTable: "table", attrChainName: "chain name"},
 	}
 	if s, ok := names[ch.kind][loc.attr]; ok {
 		return s
@@ -115,6 +128,10 @@ func (tx *Tx) changeError(i int, r errorReply) *Error {
 	lacks := "the kernel lacks a feature this rule needs: " + r.errno.Error()
 	if e.Where == "" && r.missing >= 0 {
 		e.Where = fmt.Sprintf("missing attribute %d", r.missing)
+	}
+	if e.Reason = ch.lifecycleReason(r.errno, loc.attr, table); e.Reason != "" {
+		e.Where = ""
+		return e
 	}
 	switch r.errno {
 	case eperm:
@@ -147,6 +164,15 @@ func (tx *Tx) changeError(i int, r errorReply) *Error {
 			e.Where, e.Reason = "", fmt.Sprintf("no rule with id %d earlier in the transaction to %s in chain %s %s %s", ch.positionID, where, fam, ch.table, ch.chain)
 		case loc.attr == attrRuleHandle && ch.kind == deleteRule:
 			e.Where, e.Reason = "", fmt.Sprintf("no such rule with handle %d in chain %s %s %s", ch.handle, fam, ch.table, ch.chain)
+		case loc.exprName == "lookup":
+			// The set a lookup names is neither in the table nor added
+			// earlier in the transaction with the id it gives.
+			name, id := lookupRef(tx.exprs(ch), loc.expr)
+			set := "set " + name
+			if id != 0 {
+				set += fmt.Sprintf(" (id %d in the transaction)", id)
+			}
+			e.Reason = fmt.Sprintf("no such %s in %s for the rule's lookup: %v", set, table, r.errno)
 		case loc.expr >= 0:
 			e.Reason = lacks
 		case loc.attr == attrChainType && ch.kind == addChain:
@@ -187,4 +213,37 @@ func (tx *Tx) changeError(i int, r errorReply) *Error {
 		e.Reason = r.errno.Error()
 	}
 	return e
+}
+
+// lifecycleReason says why the kernel refused a change that deletes or
+// flushes a table or chain, or adds a set, its elements or an object, with
+// errno at the attribute attr; "" when it has nothing to add.
+func (ch *change) lifecycleReason(errno unix.Errno, attr int, table string) string {
+	switch {
+	case errno == eperm && ch.kind >= deleteTable && (attr == 1 || attr < 0):
+		// (As for the other changes: the table has an owner, and it is
+		// not us; the capability is checked for the whole batch.)
+		return table + " is owned by another process: " + errno.Error()
+	case errno == enoent && attr == 1 && ch.kind >= deleteTable, // every first attribute is the table's
+		errno == enoent && attr < 0 && (ch.kind == deleteTable || ch.kind == flushTable):
+		return "no such " + table
+	case errno == eopnotsupp && (ch.kind == destroyTable || ch.kind == destroyChain):
+		return "the kernel lacks " + ch.op() + " (NFT_MSG_DESTROY…, Linux 6.3 or later): " + errno.Error()
+	case errno == enoent && attr == attrChainName && (ch.kind == deleteChain || ch.kind == destroyChain),
+		errno == enoent && attr == attrRuleChain && ch.kind == flushChain:
+		return "no such chain " + ch.chain + " in " + table
+	case errno == enoent && attr == attrElemListSet && ch.kind == addElems:
+		return "no such set " + ch.chain + " in " + table
+	case errno == unix.EBUSY && (ch.kind == deleteChain || ch.kind == destroyChain):
+		return "chain " + ch.chain + " in " + table + " is not empty, or a rule jumps to it: " + errno.Error()
+	case errno == unix.EBUSY && (ch.kind == deleteTable || ch.kind == destroyTable):
+		return table + " is in use: " + errno.Error()
+	case errno == eexist && ch.kind == addObject:
+		return "ct helper " + ch.chain + " exists in " + table
+	case errno == eexist && ch.kind == addSet:
+		return "set " + ch.chain + " exists in " + table
+	case errno == enoent && ch.kind == addObject && attr == attrObjData:
+		return "the kernel lacks ct helper objects: " + errno.Error()
+	}
+	return ""
 }

@@ -86,9 +86,9 @@ type Stats struct {
 }
 
 // Tx is a transaction: changes that Commit sends to the kernel as one
-// nfnetlink batch, which the kernel applies whole or not at all. The Add and
-// Delete methods only record; every check and every error happens in
-// Commit. A Tx is used once.
+// nfnetlink batch, which the kernel applies whole or not at all. The methods
+// that add a change (Add…, Delete…, Flush…, Destroy…) only record it;
+// every check and every error happens in Commit. A Tx is used once.
 type Tx struct {
 	c        *Conn
 	gen      uint32
@@ -174,7 +174,21 @@ const (
 	addChain
 	addRule
 	deleteRule
+	deleteTable
+	flushTable
+	deleteChain
+	flushChain
+	addSet
+	addElems
+	addObject
+	destroyTable
+	destroyChain
 )
+
+// setOrObject reports whether the change adds a set, elements or an
+// object: messages whose first attribute is the table and second the
+// name of the set or object.
+func (k changeKind) setOrObject() bool { return k == addSet || k == addElems || k == addObject }
 
 // change is one message of the batch, as Tx.change reads it back, or as
 // it is about to be encoded.
@@ -183,12 +197,14 @@ type change struct {
 	family expr.Family
 	insert bool // addRule: RuleSpec.Insert
 	table  string
-	chain  string     // the chain's name for addChain
+	chain  string     // the chain's name; the set's for addSet and addElems, the object's for addObject
 	base   *BaseChain // addChain
-	source string     // addRule: RuleSpec.Source
-	handle uint64     // deleteRule: the rule; addRule: RuleSpec.Position
+	// noObject: addObject of an object of no type ctmatch sends.
+	noObject bool
+	source   string // addRule: RuleSpec.Source
+	handle   uint64 // deleteRule: the rule; addRule: RuleSpec.Position
 
-	id, positionID uint32 // addRule: RuleSpec.ID and PositionID
+	id, positionID uint32 // addRule: RuleSpec.ID and PositionID; addSet, addElems: the set's id
 
 	exprsLen, udLen int32 // of the rule's expressions, of the userdata
 	exprsOff        int32 // where the expressions are in the message
@@ -229,6 +245,50 @@ func (tx *Tx) DeleteRule(f expr.Family, table, chain string, handle uint64) {
 	tx.add(change{kind: deleteRule, family: f, table: table, chain: chain, handle: handle}, nil, nil)
 }
 
+// DeleteTable deletes table name of family f with everything in it
+// (NFT_MSG_DELTABLE, as nft 1.0.6 sends for `delete table`). The table must
+// exist.
+func (tx *Tx) DeleteTable(f expr.Family, name string) {
+	tx.add(change{kind: deleteTable, family: f, table: name}, nil, nil)
+}
+
+// DestroyTable deletes table name of family f, as DeleteTable does, and
+// does nothing when there is no such table (NFT_MSG_DESTROYTABLE): Linux
+// 6.3 or later; older kernels refuse the transaction (EOPNOTSUPP). (nft
+// 1.0.6 has no `destroy`; later versions send this message for it.)
+func (tx *Tx) DestroyTable(f expr.Family, name string) {
+	tx.add(change{kind: destroyTable, family: f, table: name}, nil, nil)
+}
+
+// DestroyChain deletes chain name of table in family f, as DeleteChain
+// does, and does nothing when there is no such chain
+// (NFT_MSG_DESTROYCHAIN): Linux 6.3 or later, as DestroyTable.
+func (tx *Tx) DestroyChain(f expr.Family, table, name string) {
+	tx.add(change{kind: destroyChain, family: f, table: table, chain: name}, nil, nil)
+}
+
+// FlushTable deletes every rule of every chain of table name of family f,
+// keeping its chains, sets and objects: NFT_MSG_DELRULE naming only the
+// table, what nft 1.0.6 sends for `flush table`.
+func (tx *Tx) FlushTable(f expr.Family, name string) {
+	tx.add(change{kind: flushTable, family: f, table: name}, nil, nil)
+}
+
+// DeleteChain deletes chain name of table in family f (NFT_MSG_DELCHAIN).
+// The kernel refuses (EBUSY) a chain that holds rules, or that a rule jumps
+// to, unless the same transaction first removes them (FlushChain, and the
+// jumping rules).
+func (tx *Tx) DeleteChain(f expr.Family, table, name string) {
+	tx.add(change{kind: deleteChain, family: f, table: table, chain: name}, nil, nil)
+}
+
+// FlushChain deletes every rule of chain name of table in family f:
+// NFT_MSG_DELRULE naming the table and the chain, as nft sends for `flush
+// chain`.
+func (tx *Tx) FlushChain(f expr.Family, table, name string) {
+	tx.add(change{kind: flushChain, family: f, table: table, chain: name}, nil, nil)
+}
+
 // add encodes the change's message at the end of the batch (its sequence
 // number and echo flag are written when it is sent), and checks it: the
 // first change that cannot be sent is kept, for Commit to refuse the
@@ -267,7 +327,7 @@ func (tx *Tx) add(ch change, exprs, userdata []byte) {
 	// ids, a base chain's hook, type and policy.
 	need := 160 + len(ch.table) + len(ch.chain) + len(exprs) + len(userdata)
 	if ch.base != nil {
-		need += len(ch.base.Type)
+		need += len(ch.base.Type) + len(ch.base.Device)
 	}
 	last := tx.chunks[len(tx.chunks)-1]
 	if cap(last)-len(last) < need {
@@ -310,15 +370,36 @@ func (tx *Tx) change(i int) change {
 	case nftType(msgNewRule):
 		ch.kind, ch.insert = addRule, flags&flagAppend == 0
 	case nftType(msgDelRule):
-		ch.kind = deleteRule
+		ch.kind = deleteRule // or a flush: see below
+	case nftType(msgDelTable):
+		ch.kind = deleteTable
+	case nftType(msgDelChain):
+		ch.kind = deleteChain
+	case nftType(msgNewSet):
+		ch.kind = addSet
+	case nftType(msgNewSetElem):
+		ch.kind = addElems
+	case nftType(msgNewObj):
+		ch.kind = addObject
+	case nftType(msgDestroyTable):
+		ch.kind = destroyTable
+	case nftType(msgDestroyChain):
+		ch.kind = destroyChain
 	}
 	attrs, _ := nfnl.SplitAttrs(m[nfnl.BodyOffset:], nfnl.BodyOffset)
 	for _, a := range attrs {
 		switch {
-		case a.Type == attrTableName && ch.kind == addTable, a.Type == attrChainTable && ch.kind == addChain,
+		case ch.kind.setOrObject() && a.Type == 1: // NFTA_SET_TABLE, NFTA_SET_ELEM_LIST_TABLE, NFTA_OBJ_TABLE
+			ch.table = nfnl.String(a.Data)
+		case ch.kind.setOrObject() && a.Type == 2: // NFTA_SET_NAME, NFTA_SET_ELEM_LIST_SET, NFTA_OBJ_NAME
+			ch.chain = nfnl.String(a.Data)
+		case ch.kind == addSet && a.Type == attrSetID, ch.kind == addElems && a.Type == attrElemListSetID:
+			ch.id, _ = nfnl.U32(a.Data)
+		case a.Type == attrTableName && (ch.kind == addTable || ch.kind == deleteTable || ch.kind == destroyTable),
+			a.Type == attrChainTable && (ch.kind == addChain || ch.kind == deleteChain || ch.kind == destroyChain),
 			a.Type == attrRuleTable && (ch.kind == addRule || ch.kind == deleteRule):
 			ch.table = nfnl.String(a.Data)
-		case a.Type == attrChainName && ch.kind == addChain, a.Type == attrRuleChain && (ch.kind == addRule || ch.kind == deleteRule):
+		case a.Type == attrChainName && (ch.kind == addChain || ch.kind == deleteChain || ch.kind == destroyChain), a.Type == attrRuleChain && (ch.kind == addRule || ch.kind == deleteRule):
 			ch.chain = nfnl.String(a.Data)
 		case a.Type == attrTableUserdata && ch.kind == addTable, a.Type == attrChainUserdata && ch.kind == addChain,
 			a.Type == attrRuleUserdata && ch.kind == addRule:
@@ -331,6 +412,12 @@ func (tx *Tx) change(i int) change {
 			ch.positionID, _ = nfnl.U32(a.Data)
 		case a.Type == attrRuleID && ch.kind == addRule:
 			ch.id, _ = nfnl.U32(a.Data)
+		}
+	}
+	if ch.kind == deleteRule && ch.handle == 0 {
+		ch.kind = flushChain
+		if ch.chain == "" {
+			ch.kind = flushTable
 		}
 	}
 	return ch
@@ -374,6 +461,24 @@ func (ch *change) op() string {
 		return "add rule"
 	case deleteRule:
 		return "delete rule"
+	case deleteTable:
+		return "delete table"
+	case flushTable:
+		return "flush table"
+	case deleteChain:
+		return "delete chain"
+	case flushChain:
+		return "flush chain"
+	case addSet:
+		return "add set"
+	case addElems:
+		return "add elements"
+	case addObject:
+		return "add ct helper"
+	case destroyTable:
+		return "destroy table"
+	case destroyChain:
+		return "destroy chain"
 	}
 	return "change"
 }
@@ -382,7 +487,11 @@ func (ch *change) op() string {
 func (ch *change) object() string {
 	s := ch.family.String() + " " + ch.table
 	switch ch.kind {
-	case addChain, addRule:
+	case addChain, addRule, deleteChain, flushChain, destroyChain:
+		s += " " + ch.chain
+	case addSet, addElems:
+		s += " set " + ch.chain
+	case addObject:
 		s += " " + ch.chain
 	case deleteRule:
 		s += " " + ch.chain + " handle " + strconv.FormatUint(ch.handle, 10)
@@ -398,7 +507,20 @@ func (ch *change) check() string {
 	if s := checkName("table", ch.table); s != "" {
 		return s
 	}
-	if ch.kind != addTable {
+	switch ch.kind {
+	case addTable, deleteTable, flushTable, destroyTable:
+	case addSet, addElems:
+		if s := checkName("set", ch.chain); s != "" {
+			return s
+		}
+	case addObject:
+		if s := checkName("object", ch.chain); s != "" {
+			return s
+		}
+		if ch.noObject {
+			return "an object of no type: only ct helpers are supported"
+		}
+	default:
 		if s := checkName("chain", ch.chain); s != "" {
 			return s
 		}
@@ -409,8 +531,17 @@ func (ch *change) check() string {
 	switch ch.kind {
 	case addChain:
 		if b := ch.base; b != nil {
-			if b.Hook < HookPrerouting || b.Hook > HookPostrouting {
+			if b.Hook < HookPrerouting || b.Hook > HookIngress {
 				return "base chain with hook " + b.Hook.String()
+			}
+			if b.Hook == HookIngress && (b.Device == "" || ch.family != expr.FamilyInet) {
+				return "an ingress chain needs a device, in an inet table"
+			}
+			if b.Hook != HookIngress && b.Device != "" {
+				return "a device on hook " + b.Hook.String() + " (only ingress takes one)"
+			}
+			if s := checkName("device", b.Device); b.Device != "" && s != "" {
+				return s
 			}
 			if b.Policy != PolicyAccept && b.Policy != PolicyDrop {
 				return "base chain with " + b.Policy.String()
@@ -474,16 +605,20 @@ func (ch *change) appendMessage(b, exprs, userdata []byte) []byte {
 		e.String(attrChainTable, ch.table)
 		e.String(attrChainName, ch.chain)
 		if bc := ch.base; bc != nil {
-			hook := e.Nest(attrChainHook)
-			e.U32(attrHookNum, uint32(bc.Hook-1))
-			e.U32(attrHookPriority, uint32(bc.Priority))
-			e.End(hook)
+			// In the order nft 1.0.6 sends them: type, policy, hook.
+			e.String(attrChainType, bc.TypeName())
 			policy := uint32(nfAccept)
 			if bc.Policy == PolicyDrop {
 				policy = nfDrop
 			}
 			e.U32(attrChainPolicy, policy)
-			e.String(attrChainType, bc.TypeName())
+			hook := e.Nest(attrChainHook)
+			e.U32(attrHookNum, uint32(bc.Hook-1))
+			e.U32(attrHookPriority, uint32(bc.Priority))
+			if bc.Device != "" {
+				e.String(attrHookDev, bc.Device)
+			}
+			e.End(hook)
 		}
 		if userdata != nil {
 			e.Bytes(attrChainUserdata, userdata)
@@ -512,6 +647,40 @@ func (ch *change) appendMessage(b, exprs, userdata []byte) []byte {
 		e.String(attrRuleTable, ch.table)
 		e.String(attrRuleChain, ch.chain)
 		e.U64(attrRuleHandle, ch.handle)
+	case deleteTable:
+		typ, flags = nftType(msgDelTable), flagRequest|flagAck
+		e.String(attrTableName, ch.table)
+	case flushTable:
+		typ, flags = nftType(msgDelRule), flagRequest|flagAck
+		e.String(attrRuleTable, ch.table)
+	case destroyTable:
+		typ, flags = nftType(msgDestroyTable), flagRequest|flagAck
+		e.String(attrTableName, ch.table)
+	case destroyChain:
+		typ, flags = nftType(msgDestroyChain), flagRequest|flagAck
+		e.String(attrChainTable, ch.table)
+		e.String(attrChainName, ch.chain)
+	case deleteChain:
+		typ, flags = nftType(msgDelChain), flagRequest|flagAck
+		e.String(attrChainTable, ch.table)
+		e.String(attrChainName, ch.chain)
+	case flushChain:
+		typ, flags = nftType(msgDelRule), flagRequest|flagAck
+		e.String(attrRuleTable, ch.table)
+		e.String(attrRuleChain, ch.chain)
+	case addSet, addElems, addObject:
+		// The attributes after the table were encoded by AddSet,
+		// AddElements and AddObject (in exprs).
+		switch ch.kind {
+		case addSet:
+			typ, flags = nftType(msgNewSet), flagRequest|flagAck|flagCreate
+		case addElems:
+			typ, flags = nftType(msgNewSetElem), flagRequest|flagAck|flagCreate
+		default:
+			typ, flags = nftType(msgNewObj), flagRequest|flagAck|flagCreate|flagExcl
+		}
+		e.String(1, ch.table) // NFTA_SET_TABLE, NFTA_SET_ELEM_LIST_TABLE, NFTA_OBJ_TABLE
+		e.B = append(e.B, exprs...)
 	default:
 		panic("kernel: unknown change")
 	}

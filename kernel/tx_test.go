@@ -85,11 +85,11 @@ func TestBatchBytes(t *testing.T) {
 		01 00 0000
 		0700 0100 667700 00                   # NFTA_CHAIN_TABLE "fw"
 		0700 0300 696e00 00                   # NFTA_CHAIN_NAME "in"
+		0b00 0700 66696c74657200 00           # NFTA_CHAIN_TYPE "filter" (type, policy, hook: nft's order)
+		0800 0500 00000001                    # NFTA_CHAIN_POLICY NF_ACCEPT
 		1400 0480                             # NFTA_CHAIN_HOOK, nested
 		  0800 0100 00000001                  #   NFTA_HOOK_HOOKNUM NF_INET_LOCAL_IN
 		  0800 0200 fffffffb                  #   NFTA_HOOK_PRIORITY -5
-		0800 0500 00000001                    # NFTA_CHAIN_POLICY NF_ACCEPT
-		0b00 0700 66696c74657200 00           # NFTA_CHAIN_TYPE "filter"
 
 		38000000 060a 0d0c 04000000 00000000  # NEWRULE, REQUEST|ACK|ECHO|CREATE|APPEND, seq 4
 		01 00 0000

@@ -30,6 +30,18 @@ const (
 	msgNewGen   = unix.NFT_MSG_NEWGEN
 	msgGetGen   = unix.NFT_MSG_GETGEN
 
+	msgDelTable   = unix.NFT_MSG_DELTABLE
+	msgDelChain   = unix.NFT_MSG_DELCHAIN
+	msgNewSet     = unix.NFT_MSG_NEWSET
+	msgGetSet     = unix.NFT_MSG_GETSET
+	msgNewSetElem = unix.NFT_MSG_NEWSETELEM
+	msgGetSetElem = unix.NFT_MSG_GETSETELEM
+	msgNewObj     = unix.NFT_MSG_NEWOBJ
+	msgGetObj     = unix.NFT_MSG_GETOBJ
+
+	msgDestroyTable = 26 // NFT_MSG_DESTROYTABLE (Linux 6.3)
+	msgDestroyChain = 27 // NFT_MSG_DESTROYCHAIN (Linux 6.3)
+
 	attrBatchGenID = unix.NFNL_BATCH_GENID // NFNL_BATCH_GENID: u32, big endian
 )
 
@@ -65,6 +77,7 @@ const (
 
 	attrHookNum      = unix.NFTA_HOOK_HOOKNUM
 	attrHookPriority = unix.NFTA_HOOK_PRIORITY
+	attrHookDev      = 3 // NFTA_HOOK_DEV: string
 
 	attrRuleTable       = unix.NFTA_RULE_TABLE
 	attrRuleChain       = unix.NFTA_RULE_CHAIN
@@ -76,6 +89,39 @@ const (
 	attrRulePositionID  = 10                // NFTA_RULE_POSITION_ID: u32
 
 	attrGenID = unix.NFTA_GEN_ID // u32
+
+	attrSetTable    = unix.NFTA_SET_TABLE
+	attrSetName     = unix.NFTA_SET_NAME
+	attrSetFlags    = unix.NFTA_SET_FLAGS    // u32
+	attrSetKeyType  = unix.NFTA_SET_KEY_TYPE // u32
+	attrSetKeyLen   = unix.NFTA_SET_KEY_LEN  // u32
+	attrSetDesc     = unix.NFTA_SET_DESC     // nested
+	attrSetID       = unix.NFTA_SET_ID       // u32
+	attrSetUserdata = unix.NFTA_SET_USERDATA
+	attrSetHandle   = 16                      // NFTA_SET_HANDLE: u64
+	attrSetDescSize = unix.NFTA_SET_DESC_SIZE // u32
+
+	attrElemListTable = unix.NFTA_SET_ELEM_LIST_TABLE
+	attrElemListSet   = unix.NFTA_SET_ELEM_LIST_SET
+	attrElemListElems = unix.NFTA_SET_ELEM_LIST_ELEMENTS // nested, one nest per element
+	attrElemListSetID = unix.NFTA_SET_ELEM_LIST_SET_ID   // u32
+	attrElemKey       = unix.NFTA_SET_ELEM_KEY           // nested data register
+	attrElemFlags     = unix.NFTA_SET_ELEM_FLAGS         // u32
+	attrElemUserdata  = unix.NFTA_SET_ELEM_USERDATA
+
+	attrObjTable  = unix.NFTA_OBJ_TABLE
+	attrObjName   = unix.NFTA_OBJ_NAME
+	attrObjType   = unix.NFTA_OBJ_TYPE // u32
+	attrObjData   = unix.NFTA_OBJ_DATA // nested
+	attrObjUse    = unix.NFTA_OBJ_USE  // u32
+	attrObjHandle = 6                  // NFTA_OBJ_HANDLE: u64
+	attrObjUdata  = 8                  // NFTA_OBJ_USERDATA
+
+	objCtHelper = 3 // NFT_OBJECT_CT_HELPER
+
+	attrCtHelperName    = 1 // NFTA_CT_HELPER_NAME: string
+	attrCtHelperL3Proto = 2 // NFTA_CT_HELPER_L3PROTO: u16
+	attrCtHelperL4Proto = 3 // NFTA_CT_HELPER_L4PROTO: u8
 )
 
 // Limits the kernel enforces.

@@ -1,0 +1,94 @@
+package kernel_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/kerneltest"
+	"github.com/ctmatch/ctmatch/internal/ktest"
+	"github.com/ctmatch/ctmatch/kernel"
+)
+
+// ct helper objects are sent as nft sends them (no l3proto in an ip table,
+// the one given in an inet table), nft lists the same ruleset, and kernel/
+// lists them back, with the l3proto the kernel took.
+func TestKernelCtHelpersMatchNft(t *testing.T) {
+	script := `add ct helper ip t ftp-standard { type "ftp" protocol tcp; }
+add ct helper inet i sip6 { type "sip" protocol udp; l3proto ip6; }
+add ct helper inet i ftp { type "ftp" protocol tcp; }
+`
+	c, _ := sameAsNft(t, "add table ip t\nadd table inet i\n", script, func(tx *kernel.Tx) {
+		tx.AddObject(expr.FamilyIP, "t", kernel.Object{Name: "ftp-standard", CtHelper: &kernel.CtHelper{Helper: "ftp", L4Proto: unix.IPPROTO_TCP}})
+		tx.AddObject(expr.FamilyInet, "i", kernel.Object{Name: "sip6", CtHelper: &kernel.CtHelper{Helper: "sip", L4Proto: unix.IPPROTO_UDP, L3Proto: unix.NFPROTO_IPV6}})
+		tx.AddObject(expr.FamilyInet, "i", kernel.Object{Name: "ftp", CtHelper: &kernel.CtHelper{Helper: "ftp", L4Proto: unix.IPPROTO_TCP}})
+	})
+	ctx := context.Background()
+	for _, tc := range []struct {
+		f     expr.Family
+		table string
+		want  map[string]kernel.CtHelper
+	}{
+		{expr.FamilyIP, "t", map[string]kernel.CtHelper{"ftp-standard": {Helper: "ftp", L4Proto: unix.IPPROTO_TCP, L3Proto: unix.NFPROTO_IPV4}}},
+		// (In an inet table the kernel takes the table's family, NFPROTO_INET,
+		// when none is given.)
+		{expr.FamilyInet, "i", map[string]kernel.CtHelper{
+			"sip6": {Helper: "sip", L4Proto: unix.IPPROTO_UDP, L3Proto: unix.NFPROTO_IPV6},
+			"ftp":  {Helper: "ftp", L4Proto: unix.IPPROTO_TCP, L3Proto: unix.NFPROTO_INET},
+		}},
+	} {
+		objs, err := c.Objects(ctx, tc.f, tc.table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]kernel.CtHelper{}
+		for _, o := range objs {
+			if o.Table != tc.table || o.Family != tc.f || o.Handle == 0 {
+				t.Errorf("object %+v: want table %s %s and a handle", o, tc.f, tc.table)
+			}
+			got[o.Name] = *o.CtHelper
+		}
+		if len(got) != len(tc.want) {
+			t.Errorf("%s %s: ct helpers %+v, want %+v", tc.f, tc.table, got, tc.want)
+		}
+		for name, w := range tc.want {
+			if got[name] != w {
+				t.Errorf("%s %s: ct helper %s listed as %+v, want %+v", tc.f, tc.table, name, got[name], w)
+			}
+		}
+	}
+}
+
+// A ct helper that exists, or in a table that does not, is refused with
+// the object named, and nothing is changed.
+func TestKernelCtHelperErrors(t *testing.T) {
+	ns := ktest.Namespace(t, "nft")
+	ktest.Run(t, ns, "add table ip t\nadd ct helper ip t h { type \"ftp\" protocol tcp; }\n", "nft", "-f", "-")
+	c := kerneltest.Dial(t, ns)
+	ctx := context.Background()
+	h := kernel.Object{Name: "h", CtHelper: &kernel.CtHelper{Helper: "ftp", L4Proto: unix.IPPROTO_TCP}}
+	for _, tc := range []struct {
+		table string
+		errno unix.Errno
+		want  string
+	}{
+		{"t", unix.EEXIST, "add ct helper ip t h: ct helper h exists in table ip t"},
+		{"nope", unix.ENOENT, "add ct helper ip nope h: no such table ip nope"},
+	} {
+		tx, err := c.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx.AddObject(expr.FamilyIP, tc.table, h)
+		_, err = tx.Commit(ctx)
+		if err == nil || err.Error() != tc.want || !errors.Is(err, tc.errno) {
+			t.Errorf("error:\n got %v\nwant %s", err, tc.want)
+		}
+	}
+	if _, err := c.Objects(ctx, expr.FamilyIP, "nope"); err == nil || !errors.Is(err, unix.ENOENT) {
+		t.Errorf("listing the objects of a missing table: %v, want ENOENT", err)
+	}
+}

@@ -1,0 +1,436 @@
+package kernel
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"slices"
+
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/nfnl"
+)
+
+// Set flags (NFT_SET_*), for SetSpec.Flags and Set.Flags.
+const (
+	SetAnonymous uint32 = 0x1 // NFT_SET_ANONYMOUS: bound to the rule that uses it, gone with it
+	SetConstant  uint32 = 0x2 // NFT_SET_CONSTANT: its elements never change
+	SetInterval  uint32 = 0x4 // NFT_SET_INTERVAL: its elements are ranges (see Intervals)
+)
+
+// AnonymousSetName is the name nft gives every anonymous set it sends: the
+// kernel replaces %d with the lowest free number (__set0, __set1, …), and the
+// rules of the same transaction name the set by it and by its SetSpec.ID.
+const AnonymousSetName = "__set%d"
+
+// SetSpec is a set to add: NFT_MSG_NEWSET with its attributes in the order
+// nft 1.0.6 sends them.
+type SetSpec struct {
+	// Name is the set's name; AnonymousSetName for an anonymous set.
+	Name string
+	// ID names the set inside its transaction (NFTA_SET_ID): a lookup
+	// expression of a rule of the same transaction, and AddElements, refer
+	// to the set by its name and this id, since an anonymous set's real name
+	// is known only when the kernel has taken it. nft numbers its sets from
+	// 1 in each transaction. 0 sends none.
+	ID uint32
+	// Flags are SetAnonymous, SetConstant, SetInterval, or'ed.
+	Flags uint32
+	// KeyType is nft's data type of the key (NFTA_SET_KEY_TYPE: 7 for
+	// ipv4_addr, 13 for inet_service, …), KeyLen its length in bytes.
+	KeyType, KeyLen uint32
+	// Size is NFTA_SET_DESC_SIZE, the number of elements the set is made
+	// for; 0 sends no NFTA_SET_DESC. For an interval set nft sends the size
+	// Intervals returns.
+	Size uint32
+	// UserData is NFTA_SET_USERDATA (at most 256 bytes), or nil: nft keeps
+	// there the key's byte order, whether to merge elements and the
+	// expression the key is typed by.
+	UserData []byte
+}
+
+// SetElem is an element of a set: its key (in the set's key length, in the
+// byte order nft sends it: network order for addresses and ports).
+type SetElem struct {
+	Key []byte
+	// IntervalEnd marks the element that ends a range of an interval set
+	// (NFT_SET_ELEM_INTERVAL_END): the first key after the range.
+	IntervalEnd bool
+	// UserData is NFTA_SET_ELEM_USERDATA, or nil. nft marks a range that
+	// runs to the largest key there (Intervals).
+	UserData []byte
+}
+
+// Range is an inclusive range of keys of an interval set, both of the set's
+// key length, big endian; From == To for one key.
+type Range struct {
+	From, To []byte
+}
+
+// intervalOpen is the userdata nft gives the start of a range that runs to
+// the largest key, and so has no end element: libnftnl's
+// NFTNL_UDATA_SET_ELEM_FLAGS (type 1, a host-order u32) holding
+// NFTNL_SET_ELEM_F_INTERVAL_OPEN (1).
+func intervalOpen() []byte {
+	return binary.NativeEndian.AppendUint32([]byte{1, 4}, 1)
+}
+
+// Intervals returns the elements of an interval set holding ranges, as nft
+// 1.0.6 sends them, and the size it sends with the set (SetSpec.Size): the
+// ranges sorted, overlapping and adjacent ones merged; an end element
+// (IntervalEnd, the key after the range) after each range, and one at key 0
+// first when the lowest range does not start at 0; a range that runs to the
+// largest key has no end element and is marked open in its userdata. The
+// size counts the elements as if every range had its end. Every key must
+// have the same length.
+func Intervals(ranges []Range) (elems []SetElem, size uint32, err error) {
+	if len(ranges) == 0 {
+		return nil, 0, nil
+	}
+	n := len(ranges[0].From)
+	rs := slices.Clone(ranges)
+	for _, r := range rs {
+		if len(r.From) != n || len(r.To) != n || n == 0 {
+			return nil, 0, fmt.Errorf("range %x-%x: keys of %d bytes, want %d", r.From, r.To, len(r.To), n)
+		}
+		if bytes.Compare(r.From, r.To) > 0 {
+			return nil, 0, fmt.Errorf("range %x-%x: reversed", r.From, r.To)
+		}
+	}
+	slices.SortFunc(rs, func(a, b Range) int { return bytes.Compare(a.From, b.From) })
+	merged := rs[:1]
+	for _, r := range rs[1:] {
+		last := &merged[len(merged)-1]
+		next, over := increment(last.To)
+		if over || bytes.Compare(r.From, next) <= 0 {
+			if bytes.Compare(r.To, last.To) > 0 {
+				last.To = r.To
+			}
+			continue
+		}
+		merged = append(merged, r)
+	}
+	zero := make([]byte, n)
+	if !bytes.Equal(merged[0].From, zero) {
+		elems = append(elems, SetElem{Key: zero, IntervalEnd: true})
+	}
+	size = uint32(len(elems))
+	for _, r := range merged {
+		size += 2
+		end, over := increment(r.To)
+		if over {
+			elems = append(elems, SetElem{Key: slices.Clone(r.From), UserData: intervalOpen()})
+			continue
+		}
+		elems = append(elems, SetElem{Key: slices.Clone(r.From)}, SetElem{Key: end, IntervalEnd: true})
+	}
+	return elems, size, nil
+}
+
+// increment returns k+1 as a big-endian number of k's length, and whether
+// it overflowed.
+func increment(k []byte) ([]byte, bool) {
+	out := slices.Clone(k)
+	for i := len(out) - 1; i >= 0; i-- {
+		out[i]++
+		if out[i] != 0 {
+			return out, false
+		}
+	}
+	return out, true
+}
+
+// Ranges reads the elements of an interval set, as SetElements lists them
+// (in any order), back into the ranges they hold, sorted.
+func Ranges(elems []SetElem) []Range {
+	es := slices.Clone(elems)
+	slices.SortStableFunc(es, func(a, b SetElem) int { return bytes.Compare(a.Key, b.Key) })
+	var out []Range
+	for i := 0; i < len(es); i++ {
+		if es[i].IntervalEnd {
+			continue
+		}
+		r := Range{From: es[i].Key}
+		if i+1 < len(es) && es[i+1].IntervalEnd {
+			r.To, _ = decrement(es[i+1].Key)
+			i++
+		} else {
+			r.To = bytes.Repeat([]byte{0xff}, len(r.From)) // open: to the largest key
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func decrement(k []byte) ([]byte, bool) {
+	out := slices.Clone(k)
+	for i := len(out) - 1; i >= 0; i-- {
+		out[i]--
+		if out[i] != 0xff {
+			return out, false
+		}
+	}
+	return out, true
+}
+
+// AddSet creates set s in table of family f (NFT_MSG_NEWSET).
+func (tx *Tx) AddSet(f expr.Family, table string, s SetSpec) {
+	e := nfnl.Encoder{}
+	e.String(attrSetName, s.Name)
+	if s.Flags != 0 {
+		e.U32(attrSetFlags, s.Flags)
+	}
+	e.U32(attrSetKeyType, s.KeyType)
+	e.U32(attrSetKeyLen, s.KeyLen)
+	if s.ID != 0 {
+		e.U32(attrSetID, s.ID)
+	}
+	if s.Size != 0 {
+		d := e.Nest(attrSetDesc)
+		e.U32(attrSetDescSize, s.Size)
+		e.End(d)
+	}
+	if s.UserData != nil {
+		e.Bytes(attrSetUserdata, s.UserData)
+	}
+	tx.add(change{kind: addSet, family: f, table: table, chain: s.Name, id: s.ID}, e.B, s.UserData)
+}
+
+// maxElemsPayload bounds the elements of one NFT_MSG_NEWSETELEM: the
+// payload of its NFTA_SET_ELEM_LIST_ELEMENTS is at most an attribute's.
+const maxElemsPayload = maxAttrPayload - 64
+
+// AddElements adds elems to set in table of family f (NFT_MSG_NEWSETELEM),
+// naming the set by name and, for a set added in the same transaction, by
+// its SetSpec.ID (setID; 0 sends none). The elements are sent in the order
+// given, as nft sends them (Intervals gives an interval set's), each nested
+// under its index from 1, as libnftnl numbers them; elements that do not fit
+// in one message go on in the next, each numbered from 1 again.
+func (tx *Tx) AddElements(f expr.Family, table, set string, setID uint32, elems []SetElem) {
+	for first := true; first || len(elems) > 0; first = false {
+		e := nfnl.Encoder{}
+		e.String(attrElemListSet, set)
+		if setID != 0 {
+			e.U32(attrElemListSetID, setID)
+		}
+		list := e.Nest(attrElemListElems)
+		start := len(e.B)
+		k := 0
+		for k < len(elems) {
+			el := elems[k]
+			if k > 0 && len(e.B)-start+32+len(el.Key)+len(el.UserData) > maxElemsPayload {
+				break
+			}
+			at := e.Nest(uint16(k + 1))
+			if el.IntervalEnd {
+				e.U32(attrElemFlags, 1) // NFT_SET_ELEM_INTERVAL_END
+			}
+			key := e.Nest(attrElemKey)
+			e.Bytes(nfnl.AttrDataValue, el.Key)
+			e.End(key)
+			if el.UserData != nil {
+				e.Bytes(attrElemUserdata, el.UserData)
+			}
+			e.End(at)
+			k++
+		}
+		e.End(list)
+		tx.add(change{kind: addElems, family: f, table: table, chain: set, id: setID}, e.B, nil)
+		elems = elems[k:]
+	}
+}
+
+// Set is an nf_tables set as the kernel lists it.
+type Set struct {
+	Family          expr.Family
+	Table           string
+	Name            string // an anonymous set's real name: __set0, …
+	Handle          uint64
+	Flags           uint32
+	KeyType, KeyLen uint32
+	Size            uint32 // NFTA_SET_DESC_SIZE, 0 when absent
+	UserData        []byte
+}
+
+// Sets lists the sets of table in family f, anonymous ones included. A table
+// that does not exist is an error.
+func (c *Conn) Sets(ctx context.Context, f expr.Family, table string) ([]Set, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	obj := f.String() + " " + table
+	if err := badNames("list sets", obj, "table", table); err != nil {
+		return nil, err
+	}
+	if err := c.checkTable(ctx, f, table); err != nil {
+		return nil, err
+	}
+	ae := nfnl.Encoder{}
+	ae.String(attrSetTable, table)
+	var out []Set
+	r, err := c.dump(ctx, nftType(msgGetSet), f, ae.B, func() { out = out[:0] }, func(m nfnl.Message) error {
+		s, err := parseSet(m)
+		if err != nil {
+			return err
+		}
+		if s.Table == table {
+			out = append(out, s)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, readError("list sets", obj, r, err)
+	}
+	return out, nil
+}
+
+// SetElements lists the elements of set in table of family f, in the order
+// the kernel dumps them (for an interval set, Ranges reads them back).
+func (c *Conn) SetElements(ctx context.Context, f expr.Family, table, set string) ([]SetElem, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	obj := f.String() + " " + table + " set " + set
+	if err := badNames("list elements", obj, "table", table, "set", set); err != nil {
+		return nil, err
+	}
+	ae := nfnl.Encoder{}
+	ae.String(attrElemListTable, table)
+	ae.String(attrElemListSet, set)
+	var out []SetElem
+	r, err := c.dump(ctx, nftType(msgGetSetElem), f, ae.B, func() { out = out[:0] }, func(m nfnl.Message) error {
+		es, err := parseElems(m)
+		if err != nil {
+			return err
+		}
+		out = append(out, es...)
+		return nil
+	})
+	if err != nil {
+		e := readError("list elements", obj, r, err)
+		if isErrno(err, enoent) {
+			e.Reason = "no such table " + f.String() + " " + table + " or set " + set + " in it"
+		}
+		return nil, e
+	}
+	return out, nil
+}
+
+// LookupSets returns the names of the sets the lookup expressions of a
+// rule's expressions (Rule.Exprs) refer to, in order: for a rule listed from
+// the kernel, an anonymous set's real name, for SetElements.
+func LookupSets(exprs []byte) ([]string, error) {
+	elems, err := nfnl.ExprList(exprs, 0)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, el := range elems {
+		x, err := nfnl.ParseExpr(el)
+		if err != nil {
+			return nil, err
+		}
+		if x.Name != "lookup" {
+			continue
+		}
+		for _, a := range x.Attrs {
+			if a.Type == 1 { // NFTA_LOOKUP_SET
+				out = append(out, nfnl.String(a.Data))
+			}
+		}
+	}
+	return out, nil
+}
+
+// lookupRef returns the set name and id (0 when absent) of expression k of
+// exprs, a lookup.
+func lookupRef(exprs []byte, k int) (name string, id uint32) {
+	elems, err := nfnl.ExprList(exprs, 0)
+	if err != nil || k >= len(elems) {
+		return "", 0
+	}
+	x, err := nfnl.ParseExpr(elems[k])
+	if err != nil {
+		return "", 0
+	}
+	for _, a := range x.Attrs {
+		switch a.Type {
+		case 1: // NFTA_LOOKUP_SET
+			name = nfnl.String(a.Data)
+		case 4: // NFTA_LOOKUP_SET_ID
+			id, _ = nfnl.U32(a.Data)
+		}
+	}
+	return name, id
+}
+
+func parseSet(m nfnl.Message) (Set, error) {
+	s := Set{Family: family(m)}
+	attrs, err := nfnl.SplitAttrs(m.Body(), 0)
+	if err != nil {
+		return s, fmt.Errorf("set: %w", err)
+	}
+	for _, a := range attrs {
+		switch a.Type {
+		case attrSetTable:
+			s.Table = nfnl.String(a.Data)
+		case attrSetName:
+			s.Name = nfnl.String(a.Data)
+		case attrSetHandle:
+			s.Handle, err = nfnl.U64(a.Data)
+		case attrSetFlags:
+			s.Flags, err = nfnl.U32(a.Data)
+		case attrSetKeyType:
+			s.KeyType, err = nfnl.U32(a.Data)
+		case attrSetKeyLen:
+			s.KeyLen, err = nfnl.U32(a.Data)
+		case attrSetDesc:
+			if b, ok := nfnl.Lookup(a.Data, attrSetDescSize); ok {
+				s.Size, err = nfnl.U32(b)
+			}
+		case attrSetUserdata:
+			s.UserData = clone(a.Data)
+		}
+		if err != nil {
+			return s, fmt.Errorf("set %s attribute %d: %w", s.Name, a.Type, err)
+		}
+	}
+	return s, nil
+}
+
+func parseElems(m nfnl.Message) ([]SetElem, error) {
+	list, ok := nfnl.Lookup(m.Body(), attrElemListElems)
+	if !ok {
+		return nil, nil
+	}
+	elems, err := nfnl.SplitAttrs(list, 0)
+	if err != nil {
+		return nil, fmt.Errorf("set elements: %w", err)
+	}
+	out := make([]SetElem, 0, len(elems))
+	for _, el := range elems {
+		attrs, err := nfnl.SplitAttrs(el.Data, 0)
+		if err != nil {
+			return nil, fmt.Errorf("set element: %w", err)
+		}
+		var se SetElem
+		for _, a := range attrs {
+			switch a.Type {
+			case attrElemKey:
+				v, ok := nfnl.Lookup(a.Data, nfnl.AttrDataValue)
+				if !ok {
+					return nil, fmt.Errorf("set element: key without a value")
+				}
+				se.Key = clone(v)
+			case attrElemFlags:
+				fl, err := nfnl.U32(a.Data)
+				if err != nil {
+					return nil, fmt.Errorf("set element flags: %w", err)
+				}
+				se.IntervalEnd = fl&1 != 0
+			case attrElemUserdata:
+				se.UserData = clone(a.Data)
+			}
+		}
+		out = append(out, se)
+	}
+	return out, nil
+}
