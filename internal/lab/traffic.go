@@ -280,6 +280,14 @@ func (l *Lab) TCP(f Family) (Class, error) {
 // udpExchange sends one datagram from the client (from port cport) to dst,
 // where the server listens on listen, and one back.
 func (l *Lab) udpExchange(f Family, cport int, dst, listen netip.AddrPort) error {
+	return l.udpExchangeAt(f, cport, dst, listen, nil)
+}
+
+// udpExchangeAt is udpExchange, calling ready (unless nil) once both
+// sockets are open, right before the client sends: ready may wait for the
+// moment to send at, with nothing left between its return and the send but
+// the send itself.
+func (l *Lab) udpExchangeAt(f Family, cport int, dst, listen netip.AddrPort, ready func() error) error {
 	a := f.Addrs()
 	srv, err := do(l.Server, func() (*net.UDPConn, error) {
 		return net.ListenUDP(network("udp", f), net.UDPAddrFromAddrPort(listen))
@@ -288,7 +296,20 @@ func (l *Lab) udpExchange(f Family, cport int, dst, listen netip.AddrPort) error
 		return err
 	}
 	defer srv.Close()
+	cl, err := do(l.Client, func() (*net.UDPConn, error) {
+		return net.DialUDP(network("udp", f), net.UDPAddrFromAddrPort(netip.AddrPortFrom(a.Client, uint16(cport))), net.UDPAddrFromAddrPort(dst))
+	})
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	if ready != nil {
+		if err := ready(); err != nil {
+			return err
+		}
+	}
 	srv.SetDeadline(time.Now().Add(IOTimeout))
+	cl.SetDeadline(time.Now().Add(IOTimeout))
 	served := make(chan error, 1)
 	go func() {
 		buf := make([]byte, 64)
@@ -300,14 +321,6 @@ func (l *Lab) udpExchange(f Family, cport int, dst, listen netip.AddrPort) error
 		_, err = srv.WriteToUDPAddrPort(buf[:n], from)
 		served <- err
 	}()
-	cl, err := do(l.Client, func() (*net.UDPConn, error) {
-		return net.DialUDP(network("udp", f), net.UDPAddrFromAddrPort(netip.AddrPortFrom(a.Client, uint16(cport))), net.UDPAddrFromAddrPort(dst))
-	})
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	cl.SetDeadline(time.Now().Add(IOTimeout))
 	if _, err := cl.Write([]byte("ping")); err != nil {
 		return err
 	}
