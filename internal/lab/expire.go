@@ -23,8 +23,8 @@ import (
 // flow's first packet reads 330 s minus the uptime (a TCP SYN 420 s, the
 // generic tracker's 900 s), 0 from then on, and after 2³¹ jiffies (24.9
 // days at HZ=1000, 99.4 at HZ=250) large values again; jiffies_to_msecs
-// returns 32 bits, so where that value is above 4,294,967 s (HZ below 500)
-// nft reads it modulo 2³² ms.
+// returns 32 bits, so where that value is above 2³²−1 ms (HZ below 500;
+// from 4,294,967.296 s on) nft reads it modulo 2³² ms.
 
 // A Reading is what the two matches read on one packet: xt_conntrack's
 // whole seconds and nft's milliseconds.
