@@ -25,22 +25,17 @@ import (
 // nsecs").
 
 // readJiffies returns the kernel's jiffies and the CLOCK_MONOTONIC time, in
-// nanoseconds, at which /proc/timer_list read them. It reads the file in one
-// read, which the kernel writes at once: the two lines come from the same
-// moment, give or take the kernel's own work.
+// nanoseconds, at which /proc/timer_list read them. The kernel writes the
+// file in pieces, one per read, so the two may be some time apart on a busy
+// machine: the jiffies are the kernel's own all the same, the time is for
+// aiming only.
 func readJiffies() (j uint64, mono int64, err error) {
-	f, err := os.Open("/proc/timer_list")
-	if err != nil {
-		return 0, 0, err
-	}
-	defer f.Close()
-	buf := make([]byte, 1<<20)
-	n, err := f.Read(buf)
+	b, err := os.ReadFile("/proc/timer_list")
 	if err != nil {
 		return 0, 0, err
 	}
 	haveNow, haveJ := false, false
-	sc := bufio.NewScanner(bytes.NewReader(buf[:n]))
+	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() && !(haveNow && haveJ) {
 		line := sc.Text()
 		if s, ok := strings.CutPrefix(line, "now at "); ok && !haveNow {
