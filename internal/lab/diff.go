@@ -139,14 +139,21 @@ type Report struct {
 	Totals      [][]map[Family]uint64
 	Divergences []Divergence
 	// Limits are the divergences of cases that read the remaining time
-	// (ReadsExpire) at a class and a point where a flow's first packet
-	// read more than nft's 32 bits of milliseconds hold (Reading.Beyond32:
-	// the host's uptime puts it there, see FirstPacket): xt reads the
-	// seconds, nft the milliseconds modulo 2³², which no translation can
-	// make agree. They are not divergences of the translation.
+	// (ReadsExpire) at a class and a point where flows' first packets may
+	// have read more than nft's 32 bits of milliseconds hold
+	// (Reading.Beyond32: the host's uptime puts them there, see
+	// FirstPacket), as many as make the whole difference between xt and
+	// nft (Beyond): xt reads the seconds, nft the milliseconds modulo 2³²,
+	// which no translation can make agree. They are not divergences of the
+	// translation. A difference larger than those packets explain is a
+	// divergence.
 	Limits []Divergence
-	// Beyond[phase][point] is the number of such first packets, of the
-	// phase's family, that xt counted (a rule of the lab's own).
+	// Beyond[phase][point] is the number of first packets, of the phase's
+	// family, that xt counted as reading 4,294,967 s or more
+	// (Reading.MaybeBeyond32: a rule of the lab's own, beyondWords). Those
+	// that read exactly 4,294,967 s are beyond 32 bits in the last 0.704 s
+	// of that second only, which xt's whole seconds cannot tell: the count
+	// may be higher than the packets beyond, never lower.
 	Beyond   [][]uint64
 	Overlaps []Overlap
 	// Uncovered names the cases whose xt rule matched every packet of its
@@ -315,26 +322,37 @@ func (l *Lab) Differential(table expr.Family, cases []Case, phases []Phase) (*Re
 			beyond[q] = d.beyond[q][cl.Family]
 		}
 		rep.Beyond = append(rep.Beyond, beyond)
-		for q, pt := range Points {
-			for i, c := range cases {
-				n := d.counts[q][i]
-				if n.XT != n.NFT {
-					dv := Divergence{c.Name, c.Words, cl.Name, pt.Name, n.XT, n.NFT}
-					if beyond[q] > 0 && ReadsExpire(c.Words) {
-						rep.Limits = append(rep.Limits, dv)
-					} else {
-						rep.Divergences = append(rep.Divergences, dv)
-					}
-				}
-				if n.Overlap != 0 {
-					rep.Overlaps = append(rep.Overlaps, Overlap{c.Name, cl.Name, pt.Name, n.Overlap})
-				}
-			}
-		}
+		rep.judge(len(rep.Classes) - 1)
 	}
 	rep.Uncovered = Coverage(cases, rep.Classes, rep.Counts, rep.Totals)
 	rep.Elapsed = time.Since(start)
 	return rep, nil
+}
+
+// judge sorts the counts of phase p: a case whose xt and nft counts differ
+// is a divergence, or a limit (Report.Limits) when it reads the remaining
+// time and the first packets that may be beyond nft's 32 bits there
+// (Report.Beyond) are enough to make the whole difference: each such packet
+// can make xt and nft differ by one, no more. A difference larger than that
+// is a divergence still, beyond-32-bit packets or not.
+func (r *Report) judge(p int) {
+	cl := r.Classes[p]
+	for q, pt := range Points {
+		for i, c := range r.Cases {
+			n := r.Counts[p][q][i]
+			if n.XT != n.NFT {
+				dv := Divergence{c.Name, c.Words, cl.Name, pt.Name, n.XT, n.NFT}
+				if ReadsExpire(c.Words) && max(n.XT, n.NFT)-min(n.XT, n.NFT) <= r.Beyond[p][q] {
+					r.Limits = append(r.Limits, dv)
+				} else {
+					r.Divergences = append(r.Divergences, dv)
+				}
+			}
+			if n.Overlap != 0 {
+				r.Overlaps = append(r.Overlaps, Overlap{c.Name, cl.Name, pt.Name, n.Overlap})
+			}
+		}
+	}
 }
 
 // ReadsExpire reports whether a case's words read the conntrack's

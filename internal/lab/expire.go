@@ -1,6 +1,9 @@
 package lab
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // What --ctexpire reads on a packet, and why a flow's first packet reads a
 // value that depends on the host's uptime.
@@ -20,8 +23,8 @@ import "time"
 // flow's first packet reads 330 s minus the uptime (a TCP SYN 420 s, the
 // generic tracker's 900 s), 0 from then on, and after 2³¹ jiffies (24.9
 // days at HZ=1000, 99.4 at HZ=250) large values again; jiffies_to_msecs
-// returns 32 bits, so where that value is above 4,294,967 s (HZ below 500)
-// nft reads it modulo 2³² ms.
+// returns 32 bits, so where that value is above 2³²−1 ms (HZ below 500;
+// from 4,294,967.296 s on) nft reads it modulo 2³² ms.
 
 // A Reading is what the two matches read on one packet: xt_conntrack's
 // whole seconds and nft's milliseconds.
@@ -36,9 +39,14 @@ type Reading struct {
 const InitialJiffies = -300
 
 // Jiffies returns the low 32 bits of the jiffies counter of a kernel
-// ticking hz times a second, uptime after boot (without suspend).
+// ticking hz times a second, uptime after boot (without suspend). Whole
+// seconds and the nanoseconds under one are scaled apart, so that no product
+// overflows for any uptime a Duration holds (292 years) at any HZ up to
+// 1000 (the nanoseconds times HZ alone would overflow after 106 days at
+// HZ=1000).
 func Jiffies(uptime time.Duration, hz uint32) uint32 {
-	return uint32(int64(InitialJiffies)*int64(hz) + int64(uptime)*int64(hz)/int64(time.Second))
+	secs, frac := int64(uptime/time.Second), int64(uptime%time.Second)
+	return uint32((int64(InitialJiffies)+secs)*int64(hz) + frac*int64(hz)/int64(time.Second))
 }
 
 // Remaining returns what both matches read on a conntrack with left
@@ -65,8 +73,26 @@ func FirstPacket(timeout uint32, jiffies uint32, hz uint32) Reading {
 }
 
 // Beyond32 reports whether a reading is above what nft's 32 bits of
-// milliseconds hold: xt reads it, nft reads it modulo 2³² ms.
-func (r Reading) Beyond32() bool { return r.Seconds*1000 > 1<<32-1 }
+// milliseconds hold: xt reads it, nft reads it modulo 2³² ms. It compares
+// milliseconds, not seconds: a reading of 4,294,967 s is beyond them from
+// 4,294,967.296 s on (Millis then holds 0 to 703). The reading's whole
+// milliseconds are Seconds·1000 plus under a second, which Millis, modulo
+// 2³², gives.
+func (r Reading) Beyond32() bool {
+	under := uint64(r.Millis - uint32(r.Seconds*1000)) // the milliseconds past Seconds
+	return r.Seconds*1000+under > math.MaxUint32
+}
+
+// MaybeBeyond32 reports whether a reading's whole seconds, all that xt's
+// --ctexpire compares, allow it to be beyond nft's 32 bits (Beyond32): from
+// 4,294,967 s on, whose last 0.704 s are beyond them and the rest is not.
+// No --ctexpire range counts exactly the readings beyond 32 bits: the lab's
+// own rule counts these (beyondWords).
+func (r Reading) MaybeBeyond32() bool { return r.Seconds >= MaybeBeyondSeconds }
+
+// MaybeBeyondSeconds is the first whole second of readings that may be
+// beyond nft's 32 bits of milliseconds: 2³² ms, truncated to seconds.
+const MaybeBeyondSeconds = (1 << 32) / 1000
 
 // The timeouts, in seconds, that a flow's first packet sets: UDP's and
 // ICMP's unreplied 30 s, TCP's SYN_SENT 120 s, and the generic tracker's

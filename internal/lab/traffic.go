@@ -280,6 +280,14 @@ func (l *Lab) TCP(f Family) (Class, error) {
 // udpExchange sends one datagram from the client (from port cport) to dst,
 // where the server listens on listen, and one back.
 func (l *Lab) udpExchange(f Family, cport int, dst, listen netip.AddrPort) error {
+	return l.udpExchangeAt(f, cport, dst, listen, nil)
+}
+
+// udpExchangeAt is udpExchange, calling ready (unless nil) once both
+// sockets are open, right before the client sends: ready may wait for the
+// moment to send at, with nothing left between its return and the send but
+// the send itself.
+func (l *Lab) udpExchangeAt(f Family, cport int, dst, listen netip.AddrPort, ready func() error) error {
 	a := f.Addrs()
 	srv, err := do(l.Server, func() (*net.UDPConn, error) {
 		return net.ListenUDP(network("udp", f), net.UDPAddrFromAddrPort(listen))
@@ -288,7 +296,20 @@ func (l *Lab) udpExchange(f Family, cport int, dst, listen netip.AddrPort) error
 		return err
 	}
 	defer srv.Close()
+	cl, err := do(l.Client, func() (*net.UDPConn, error) {
+		return net.DialUDP(network("udp", f), net.UDPAddrFromAddrPort(netip.AddrPortFrom(a.Client, uint16(cport))), net.UDPAddrFromAddrPort(dst))
+	})
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	if ready != nil {
+		if err := ready(); err != nil {
+			return err
+		}
+	}
 	srv.SetDeadline(time.Now().Add(IOTimeout))
+	cl.SetDeadline(time.Now().Add(IOTimeout))
 	served := make(chan error, 1)
 	go func() {
 		buf := make([]byte, 64)
@@ -300,14 +321,6 @@ func (l *Lab) udpExchange(f Family, cport int, dst, listen netip.AddrPort) error
 		_, err = srv.WriteToUDPAddrPort(buf[:n], from)
 		served <- err
 	}()
-	cl, err := do(l.Client, func() (*net.UDPConn, error) {
-		return net.DialUDP(network("udp", f), net.UDPAddrFromAddrPort(netip.AddrPortFrom(a.Client, uint16(cport))), net.UDPAddrFromAddrPort(dst))
-	})
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	cl.SetDeadline(time.Now().Add(IOTimeout))
 	if _, err := cl.Write([]byte("ping")); err != nil {
 		return err
 	}
@@ -671,19 +684,20 @@ func (l *Lab) ExpireErrors(f Family, set ExpireSet) (Class, error) {
 		}
 	}
 	// What conntrack itself says is left (whole seconds, truncated as xt
-	// truncates), asked right after each error, while the flow has its
-	// timeout − 0.5 s left: the other flows' errors do not wait for it.
+	// truncates), asked right after each error, while the flow has about
+	// its timeout − 0.5 s left: the other flows' errors do not wait for it.
+	// A busy machine may run conntrack late: it must say what the flow had
+	// left at some moment between the start and the end of its run.
 	checks := make([]chan error, len(set.Timeouts))
-	check := func(i int) chan error {
+	check := func(i int, aimed aim) chan error {
 		ch := make(chan error, 1)
 		go func() {
+			from := time.Since(aimed.at)
 			out, err := l.Run(l.Router, "", "conntrack", "-G", "-p", "udp",
 				"-s", a.Client.String(), "-d", a.Server.String(),
 				"--sport", strconv.Itoa(set.FirstPort+i), "--dport", strconv.Itoa(PortExpire))
 			if err == nil {
-				if fields := strings.Fields(out); len(fields) < 3 || fields[2] != strconv.Itoa(set.Timeouts[i]-1) {
-					err = fmt.Errorf("conntrack -G says %q: want %d s left", strings.TrimSpace(out), set.Timeouts[i]-1)
-				}
+				err = checkLeft(out, set.Timeouts[i], aimed.spread, from, time.Since(aimed.at))
 			}
 			ch <- err
 		}()
@@ -720,7 +734,7 @@ func (l *Lab) ExpireErrors(f Family, set ExpireSet) (Class, error) {
 		if err := unix.Sendto(fd, msg, 0, sockaddr(f.Addrs().Server)); err != nil {
 			return c, errors.Join(fmt.Errorf("crafted error: %w", err), wait())
 		}
-		checks[i] = check(i)
+		checks[i] = check(i, a)
 		// The error left late after its time, and the timer it aims at was
 		// set up to spread/2 away from the midpoint: the flow had
 		// timeout − 0.5 s left, give or take off.
@@ -740,6 +754,32 @@ func (l *Lab) ExpireErrors(f Family, set ExpireSet) (Class, error) {
 	c.Desc = fmt.Sprintf("crafted %s port unreachable %s → %s embedding each expire flow's reply, sent %s s (±%v) before the flows expire",
 		icmpName(f), a.Client, a.Server, strings.Join(left, ", "), worst.Round(time.Millisecond))
 	return c, nil
+}
+
+// checkLeft checks what conntrack -G printed for an expire flow (its third
+// field: the whole seconds left) against the flow's timer: set to timeout
+// seconds within spread/2 of half a second before the moment its error
+// aimed at, and read by conntrack from from to to after that moment. The
+// flow had from timeout − 0.5 s − spread/2 − to to timeout − 0.5 s +
+// spread/2 − from left, give or take a tick of the jiffies at either end
+// (10 ms at HZ=100); conntrack must say the whole seconds of a value there.
+func checkLeft(out string, timeout int, spread, from, to time.Duration) error {
+	const tick = 10 * time.Millisecond
+	set := time.Duration(timeout)*time.Second - 500*time.Millisecond
+	lo := max(set-spread/2-to-2*tick, 0) / time.Second
+	hi := (set + spread/2 - from + 2*tick) / time.Second
+	fields := strings.Fields(out)
+	if len(fields) >= 3 {
+		if got, err := strconv.ParseInt(fields[2], 10, 64); err == nil && time.Duration(got) >= lo && time.Duration(got) <= hi {
+			return nil
+		}
+	}
+	want := fmt.Sprintf("%d", lo)
+	if hi != lo {
+		want = fmt.Sprintf("%d to %d", lo, hi)
+	}
+	return fmt.Errorf("conntrack -G says %q, run %v to %v after the error's time (timers set %v apart): want %s s left",
+		strings.TrimSpace(out), from.Round(time.Millisecond), to.Round(time.Millisecond), spread, want)
 }
 
 // OtherProto sends, from a raw socket of the client, one packet of IP

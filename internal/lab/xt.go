@@ -209,11 +209,17 @@ func matchInfo(exprs []byte, name string, n int) ([]byte, error) {
 var saveLine = regexp.MustCompile(`^\[(\d+):(\d+)\] -A (L\d+|` + beyondChain + `) (.*)$`)
 
 // beyondChain holds the lab's own xt rule, beside the cases' chains: it
-// counts the first packets of conntracks (not confirmed yet) that read more
-// than 4,294,967 s, beyond nft's 32 bits of milliseconds.
+// counts the first packets of conntracks (not confirmed yet) that may read
+// more than nft's 32 bits of milliseconds hold (Reading.MaybeBeyond32).
+// Those from 4,294,968 s on are all beyond them; of those that read
+// 4,294,967 s, only the last 0.704 s of the second are (from
+// 4,294,967,296 ms on). xt compares whole seconds and nft reads those
+// milliseconds modulo 2³², so no rule of either counts exactly the packets
+// beyond: the rule counts the whole second 4,294,967 too, and Report.Beyond
+// says so.
 const (
 	beyondChain = "LBEYOND"
-	beyondWords = "-m conntrack ! --ctstatus CONFIRMED --ctexpire 4294968:4294967295"
+	beyondWords = "-m conntrack ! --ctstatus CONFIRMED --ctexpire 4294967:4294967295"
 )
 
 // xtCounts reads the packets of each case's xt rule at a point with
