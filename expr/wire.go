@@ -106,6 +106,7 @@ const (
 	bitwiseXor     = 5 // NFT_BITWISE_XOR
 
 	metaNfproto = 15 // NFT_META_NFPROTO
+	metaL4proto = 16 // NFT_META_L4PROTO
 )
 
 // Verdict codes (NF_* and NFT_*), as the signed 32-bit values the kernel
