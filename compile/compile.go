@@ -22,6 +22,7 @@ package compile
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/parse"
@@ -58,12 +59,22 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 	if err != nil {
 		return nil, err
 	}
+	pre, err := packetMatches(r, o.Family)
+	if err != nil {
+		return nil, err
+	}
 	var pieces []piece
-	for i, m := range r.Matches {
+	nct := 0
+	for _, m := range r.Matches {
+		if _, ok := m.(*parse.Ports); ok {
+			continue
+		}
 		ct, ok := m.(*parse.Conntrack)
 		if !ok {
 			return nil, fmt.Errorf("col %d: match not supported", m.Pos()+1)
 		}
+		i := nct
+		nct++
 		if i == 0 {
 			// The product of the empty piece and the first match's pieces
 			// is those pieces.
@@ -75,7 +86,7 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 			return nil, fmt.Errorf("col %d: the rule would become more than %d nft rules: split it", m.Pos()+1, maxPieces)
 		}
 	}
-	if len(r.Matches) == 0 {
+	if nct == 0 {
 		pieces = []piece{{}}
 	}
 	// The matches of all the rules share one backing array, each rule's
@@ -83,7 +94,7 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 	// another.
 	size := 0
 	for _, p := range pieces {
-		size += p.maxMatches(o)
+		size += p.maxMatches(o) + len(pre)
 	}
 	all := make([]expr.Match, 0, size)
 	out := make([]expr.Rule, 0, len(pieces))
@@ -92,6 +103,7 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 		if o.Table == expr.FamilyInet {
 			all = append(all, nfproto(o.Family))
 		}
+		all = append(all, pre...)
 		var ok bool
 		if all, ok = p.appendMatches(all); !ok {
 			all = all[:start]
@@ -106,7 +118,7 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 	if len(out) == 0 {
 		// Every piece can never match: keep one rule that never matches, so
 		// that listings and counters still show the rule.
-		out = append(out, finish([]expr.Match{never()}, o, verdict))
+		out = append(out, finish(append(slices.Clone(pre), never()), o, verdict))
 	}
 	return out, nil
 }

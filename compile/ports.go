@@ -1,0 +1,201 @@
+package compile
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/parse"
+)
+
+// This file compiles -p and the tcp and udp matches. The kernel facts
+// (docs/semantics.md, "Protocols and ports", gives the source lines):
+//
+//   - iptables' -p compares the IPv4 header's protocol field, on every
+//     fragment (ip_packet_match); nft's meta l4proto reads the same field
+//     for every IPv4 packet, fragments included (nft_set_pktinfo_ipv4).
+//   - ip6tables' -p compares the header after the extension headers
+//     (ipv6_find_hdr, which skips AH); meta l4proto reads the same but stops
+//     at AH (IP6_FH_F_AUTH).
+//   - xt_tcpudp's tcp and udp matches never match a fragment other than the
+//     first (fragoff != 0), compare inclusive ranges, and negate each option
+//     on its own. nft's payload of the transport header stops the rule on
+//     such a fragment too (nft_payload_eval: pkt->fragoff).
+//
+// These matches test the packet, not its conntrack, so they hold or fail
+// alike in every piece: every nft rule of the iptables rule starts with them.
+
+// packetMatches compiles -p and the tcp and udp matches of r, in the order
+// the kernel checks them: -p, then each match as written.
+func packetMatches(r *parse.Rule, fam parse.Family) ([]expr.Match, error) {
+	var out []expr.Match
+	if pr := r.Protocol; pr != nil {
+		m, err := protocol(pr, fam)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m...)
+	}
+	for _, m := range r.Matches {
+		if pm, ok := m.(*parse.Ports); ok {
+			out = append(out, ports(pm)...)
+		}
+	}
+	return out, nil
+}
+
+// protoAH is IPPROTO_AH, the IPv6 extension header that ip6tables skips and
+// nft's meta l4proto does not.
+const protoAH = 51
+
+// protocol compiles -p PROTO to "meta l4proto PROTO" and ! -p PROTO to
+// "meta l4proto != PROTO"; -p all (0) to nothing.
+//
+// ip6tables' -p ah never matches (ipv6_find_hdr skips AH: ip6tables warns
+// "never matched protocol"): it compiles to the never-match rule. Its
+// negation would need the header after AH, which nft's meta l4proto does not
+// give: refused.
+func protocol(pr *parse.Protocol, fam parse.Family) ([]expr.Match, error) {
+	if pr.Num == 0 {
+		return nil, nil
+	}
+	if fam == parse.IPv6 && pr.Num == protoAH {
+		if pr.Negated {
+			return nil, fmt.Errorf("col %d: ! -p ah in ip6tables matches packets by the header after AH, which nft's meta l4proto does not read", pr.Pos()+1)
+		}
+		return []expr.Match{never()}, nil
+	}
+	op := expr.OpEq
+	if pr.Negated {
+		op = expr.OpNeq
+	}
+	return []expr.Match{expr.L4Proto{Op: op, Proto: pr.Num}}, nil
+}
+
+// ports compiles a tcp or udp match: its --sport, then its --dport (see
+// port). A match with no option, or with only options that hold for every
+// port, still fails on a fragment other than the first (xt_tcpudp checks
+// fragoff before any option): "tcp dport 0-65535", whose payload load
+// does the same.
+func ports(m *parse.Ports) []expr.Match {
+	var out []expr.Match
+	for _, k := range []parse.PortKind{parse.SrcPort, parse.DstPort} {
+		if o := m.Option(k); o != nil && (o.Negated || !o.All()) {
+			out = append(out, port(o))
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, expr.Payload{Field: expr.FieldTHDport, Op: expr.OpRange, Lo: 0, Hi: math.MaxUint16})
+	}
+	return out
+}
+
+// port compiles one port option: --dport 22 is "tcp dport 22", ! --dport 22
+// "tcp dport != 22", --dport 1:1024 "tcp dport 1-1024", ! --dport 1:1024
+// "tcp dport != 1-1024" (xt_tcpudp's port_match: (lo <= port <= hi) ^ invert).
+// --sport is the same with "sport".
+func port(o *parse.PortOption) expr.Match {
+	f := expr.FieldTHDport
+	if o.Kind == parse.SrcPort {
+		f = expr.FieldTHSport
+	}
+	p := expr.Payload{Field: f, Lo: uint32(o.Lo)}
+	switch {
+	case o.Lo == o.Hi && !o.Negated:
+		p.Op = expr.OpEq
+	case o.Lo == o.Hi:
+		p.Op = expr.OpNeq
+	case !o.Negated:
+		p.Op, p.Hi = expr.OpRange, uint32(o.Hi)
+	default:
+		p.Op, p.Hi = expr.OpNotRange, uint32(o.Hi)
+	}
+	return p
+}
+
+// splitPacketMatches takes the matches that -p and the tcp and udp matches
+// compile to off the front of every piece (after meta nfproto), where
+// compile puts them. They must be the same in every piece.
+func splitPacketMatches(pieces []expr.Rule) ([]expr.Match, []expr.Rule, error) {
+	prefixOf := func(r expr.Rule) (start, end int) {
+		if len(r.Matches) > 0 {
+			if _, ok := r.Matches[0].(expr.Nfproto); ok {
+				start = 1
+			}
+		}
+		end = start
+		for end < len(r.Matches) {
+			switch r.Matches[end].(type) {
+			case expr.L4Proto, expr.Payload:
+				end++
+				continue
+			}
+			break
+		}
+		return start, end
+	}
+	s0, e0 := prefixOf(pieces[0])
+	pre := pieces[0].Matches[s0:e0]
+	rest := make([]expr.Rule, len(pieces))
+	for i, p := range pieces {
+		s, e := prefixOf(p)
+		if !slices.Equal(p.Matches[s:e], pre) {
+			return nil, nil, fmt.Errorf("%w: the pieces test different protocols or ports", ErrNotUnderstood)
+		}
+		r := p
+		r.Matches = append(slices.Clone(p.Matches[:s]), p.Matches[e:]...)
+		rest[i] = r
+	}
+	return pre, rest, nil
+}
+
+// packetWords returns the iptables words of the matches packetMatches
+// compiles to: "-p tcp -m tcp --sport 1024:65535 ! --dport 22".
+func packetWords(pre []expr.Match) (string, error) {
+	if len(pre) == 0 {
+		return "", nil
+	}
+	l, ok := pre[0].(expr.L4Proto)
+	if !ok {
+		return "", fmt.Errorf("%w: %v without a protocol test before it", ErrNotUnderstood, pre[0])
+	}
+	words := []string{"-p", parse.ProtocolName(l.Proto)}
+	if l.Op == expr.OpNeq {
+		words = append([]string{"!"}, words...)
+	}
+	var module string
+	switch {
+	case l.Op == expr.OpEq && l.Proto == parse.ProtoTCP:
+		module = "tcp"
+	case l.Op == expr.OpEq && l.Proto == parse.ProtoUDP:
+		module = "udp"
+	}
+	var have map[expr.Field]bool
+	for _, m := range pre[1:] {
+		p, ok := m.(expr.Payload)
+		if !ok || module == "" {
+			return "", fmt.Errorf("%w: %v after %v", ErrNotUnderstood, m, l)
+		}
+		if have == nil || have[p.Field] {
+			words = append(words, "-m", module)
+			have = map[expr.Field]bool{}
+		}
+		have[p.Field] = true
+		opt := "--dport"
+		if p.Field == expr.FieldTHSport {
+			opt = "--sport"
+		}
+		val := strconv.FormatUint(uint64(p.Lo), 10)
+		if p.Op == expr.OpRange || p.Op == expr.OpNotRange {
+			val += ":" + strconv.FormatUint(uint64(p.Hi), 10)
+		}
+		if p.Op == expr.OpNeq || p.Op == expr.OpNotRange {
+			words = append(words, "!")
+		}
+		words = append(words, opt, val)
+	}
+	return strings.Join(words, " "), nil
+}
