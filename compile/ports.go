@@ -22,8 +22,12 @@ import (
 //     at AH (IP6_FH_F_AUTH).
 //   - xt_tcpudp's tcp and udp matches never match a fragment other than the
 //     first (fragoff != 0), compare inclusive ranges, and negate each option
-//     on its own. nft's payload of the transport header stops the rule on
-//     such a fragment too (nft_payload_eval: pkt->fragoff).
+//     on its own. nft's payload of the transport header does NOT stop on
+//     such a fragment: it reads the fragment's first bytes as the ports
+//     (checked on Linux 6.18 with crafted fragments: "tcp dport 22" counts a
+//     non-first fragment whose bytes 2-3 are 22, "-p tcp --dport 22" does
+//     not). So for IPv4 every tcp or udp match adds
+//     "ip frag-off & 0x1fff == 0", the kernel's fragoff test itself.
 //
 // These matches test the packet, not its conntrack, so they hold or fail
 // alike in every piece: every nft rule of the iptables rule starts with them.
@@ -32,6 +36,9 @@ import (
 // the kernel checks them: -p, then each match as written.
 func packetMatches(r *parse.Rule, fam parse.Family) ([]expr.Match, error) {
 	var out []expr.Match
+	if fam == parse.IPv4 && slices.ContainsFunc(r.Matches, func(m parse.Match) bool { _, ok := m.(*parse.Ports); return ok }) {
+		out = append(out, firstFragment())
+	}
 	if pr := r.Protocol; pr != nil {
 		m, err := protocol(pr, fam)
 		if err != nil {
@@ -45,6 +52,13 @@ func packetMatches(r *parse.Rule, fam parse.Family) ([]expr.Match, error) {
 		}
 	}
 	return out, nil
+}
+
+// firstFragment is "ip frag-off & 0x1fff == 0": the packet is not a
+// fragment other than the first, as xt_tcpudp requires (par->fragoff, which
+// ipt_do_table sets to ntohs(ip->frag_off) & IP_OFFSET).
+func firstFragment() expr.Match {
+	return expr.Payload{Field: expr.FieldIPFragOff, Mask: 0x1fff, Op: expr.OpEq, Lo: 0}
 }
 
 // protoAH is IPPROTO_AH, the IPv6 extension header that ip6tables skips and
@@ -157,6 +171,12 @@ func splitPacketMatches(pieces []expr.Rule) ([]expr.Match, []expr.Rule, error) {
 func packetWords(pre []expr.Match) (string, error) {
 	if len(pre) == 0 {
 		return "", nil
+	}
+	if pre[0] == firstFragment() {
+		pre = pre[1:]
+		if len(pre) == 0 {
+			return "", fmt.Errorf("%w: a fragment test alone", ErrNotUnderstood)
+		}
 	}
 	l, ok := pre[0].(expr.L4Proto)
 	if !ok {

@@ -32,14 +32,18 @@ type Field uint8
 
 // The header fields ctmatch uses.
 const (
-	FieldTHSport Field = iota + 1 // transport header bytes 0-1: nft "th sport", "tcp sport", "udp sport"
-	FieldTHDport                  // transport header bytes 2-3: nft "th dport", "tcp dport", "udp dport"
+	FieldTHSport   Field = iota + 1 // transport header bytes 0-1: nft "th sport", "tcp sport", "udp sport"
+	FieldTHDport                    // transport header bytes 2-3: nft "th dport", "tcp dport", "udp dport"
+	FieldIPFragOff                  // IPv4 header bytes 6-7, flags and fragment offset: nft "ip frag-off"
 )
 
 // payloadBase is a base of the payload expression (NFT_PAYLOAD_*_HEADER).
 type payloadBase uint8
 
-const payloadTransport payloadBase = 2 // NFT_PAYLOAD_TRANSPORT_HEADER
+const (
+	payloadNetwork   payloadBase = 1 // NFT_PAYLOAD_NETWORK_HEADER
+	payloadTransport payloadBase = 2 // NFT_PAYLOAD_TRANSPORT_HEADER
+)
 
 // fieldInfo is what the wire encoding and the text need to know of a field.
 type fieldInfo struct {
@@ -47,11 +51,14 @@ type fieldInfo struct {
 	offset uint32 // bytes from the start of the header
 	size   uint32 // bytes loaded
 	name   string // nft's name after the protocol ("dport")
+	proto  string // nft's protocol word ("ip"); "" for the transport header, whose word comes from the rule
+	v4     bool   // a field of the IPv4 header: not in ip6 tables
 }
 
 var fieldInfos = [...]fieldInfo{
-	FieldTHSport: {base: payloadTransport, offset: 0, size: 2, name: "sport"},
-	FieldTHDport: {base: payloadTransport, offset: 2, size: 2, name: "dport"},
+	FieldTHSport:   {base: payloadTransport, offset: 0, size: 2, name: "sport"},
+	FieldTHDport:   {base: payloadTransport, offset: 2, size: 2, name: "dport"},
+	FieldIPFragOff: {base: payloadNetwork, offset: 6, size: 2, name: "frag-off", proto: "ip", v4: true},
 }
 
 func fieldInfoOf(f Field) (fieldInfo, bool) {
@@ -68,6 +75,7 @@ func fieldInfoOf(f Field) (fieldInfo, bool) {
 // the first.
 type Payload struct {
 	Field  Field
+	Mask   uint32 // when not 0, the field is masked with it first: "ip frag-off & 0x1fff == 0" (OpEq and OpNeq only)
 	Op     Op     // OpEq, OpNeq, OpRange, OpNotRange
 	Lo, Hi uint32 // the value (Lo), or the inclusive range Lo..Hi
 }
@@ -112,8 +120,21 @@ func (p Payload) appendText(b []byte, proto string) []byte {
 	if !ok {
 		return appendInvalid(b, "field "+strconv.FormatUint(uint64(p.Field), 10))
 	}
+	if fi.proto != "" {
+		proto = fi.proto
+	}
 	b = append(append(append(b, proto...), ' '), fi.name...)
 	b = append(b, ' ')
+	if p.Mask != 0 {
+		b = append(append(b, "& 0x"...), strconv.FormatUint(uint64(p.Mask), 16)...)
+		switch p.Op {
+		case OpEq:
+			return appendUint(append(b, " == "...), p.Lo)
+		case OpNeq:
+			return appendUint(append(b, " != "...), p.Lo)
+		}
+		return appendInvalid(b, "ordered comparison of a masked field")
+	}
 	switch p.Op {
 	case OpEq:
 		return appendUint(b, p.Lo)
@@ -167,12 +188,21 @@ func checkL4Proto(l L4Proto) error {
 	return nil
 }
 
-func checkPayload(p Payload) error {
+func checkPayload(f Family, p Payload) error {
 	fi, ok := fieldInfoOf(p.Field)
 	if !ok {
 		return &fieldError{"unknown header field " + strconv.FormatUint(uint64(p.Field), 10)}
 	}
+	if fi.v4 && f == FamilyIP6 {
+		return &fieldError{"a field of the IPv4 header in an ip6 table (nft refuses it)"}
+	}
 	max := uint64(1)<<(8*fi.size) - 1
+	if uint64(p.Mask) > max {
+		return &fieldError{"mask 0x" + strconv.FormatUint(uint64(p.Mask), 16) + " wider than the field"}
+	}
+	if p.Mask != 0 && p.Op != OpEq && p.Op != OpNeq {
+		return &fieldError{"an ordered comparison of a masked field"}
+	}
 	switch p.Op {
 	case OpEq, OpNeq:
 		if uint64(p.Lo) > max {
@@ -232,14 +262,14 @@ func lowerPayloads(ae *nfnl.Encoder, ms []Match) int {
 	p := ms[0].(Payload)
 	fi, _ := fieldInfoOf(p.Field)
 	n, size := 1, fi.size
-	if p.Op == OpEq {
+	if p.Op == OpEq && p.Mask == 0 {
 		ms = sortedEqRun(ms)
 		p = ms[0].(Payload)
 		fi, _ = fieldInfoOf(p.Field)
 		size = fi.size
 		for n < len(ms) {
 			q, ok := ms[n].(Payload)
-			if !ok || q.Op != OpEq {
+			if !ok || q.Op != OpEq || q.Mask != 0 {
 				break
 			}
 			qi, ok := fieldInfoOf(q.Field)
@@ -251,6 +281,10 @@ func lowerPayloads(ae *nfnl.Encoder, ms []Match) int {
 		}
 	}
 	putPayload(ae, fi.base, fi.offset, size)
+	if p.Mask != 0 {
+		// "& MASK" is written in the text: nft sends NFTA_BITWISE_OP.
+		putBitwise(ae, value(p.Mask, int(fi.size), false), true)
+	}
 	if n > 1 {
 		var v []byte
 		for _, m := range ms[:n] {
@@ -284,7 +318,7 @@ func sortedEqRun(ms []Match) []Match {
 	n := 1
 	for n < len(ms) {
 		q, ok := ms[n].(Payload)
-		if !ok || q.Op != OpEq {
+		if !ok || q.Op != OpEq || q.Mask != 0 {
 			break
 		}
 		if qi, _ := fieldInfoOf(q.Field); qi.base != first.base {

@@ -179,7 +179,7 @@ func checkMatch(f Family, m Match) error {
 	case L4Proto:
 		return checkL4Proto(m)
 	case Payload:
-		return checkPayload(m)
+		return checkPayload(f, m)
 	}
 	return fmt.Errorf("match of type %T", m)
 }

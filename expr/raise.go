@@ -625,6 +625,13 @@ func (p *raiser) payload() ([]Match, error) {
 		at += uint64(fi.size)
 	}
 	if len(fields) == 1 {
+		mask, err := p.bitwise(slot, int(size))
+		if err != nil {
+			return nil, err
+		}
+		if mask != nil {
+			return p.maskedField(i, slot, fields[0], mask)
+		}
 		var c Ct
 		if err := p.value(i, slot, keyInfo{size: int(size)}, &c); err != nil {
 			return nil, err
@@ -659,4 +666,34 @@ func fieldAt(base, offset uint64) (Field, fieldInfo, bool) {
 		}
 	}
 	return 0, fieldInfo{}, false
+}
+
+// maskedField reads the cmp eq|neq after "payload, bitwise & MASK" of one
+// field: "ip frag-off & 0x1fff == 0".
+func (p *raiser) maskedField(load, slot int, f Field, mask []byte) ([]Match, error) {
+	j, err := p.cmp(load, slot)
+	if err != nil {
+		return nil, err
+	}
+	e := &p.es[j]
+	v := e.data[attrCmpData].value
+	if len(v) != len(mask) {
+		return nil, p.fail(j, "compares %d bytes of a field of %d", len(v), len(mask))
+	}
+	var w, m [4]byte
+	copy(w[4-len(v):], v)
+	copy(m[4-len(mask):], mask)
+	pl := Payload{Field: f, Mask: binary.BigEndian.Uint32(m[:]), Lo: binary.BigEndian.Uint32(w[:])}
+	if pl.Mask == 0 {
+		return nil, p.fail(j, "a field masked with 0")
+	}
+	switch e.u[attrCmpOp] {
+	case cmpEq:
+		pl.Op = OpEq
+	case cmpNeq:
+		pl.Op = OpNeq
+	default:
+		return nil, p.fail(j, "a masked field is tested only for equality or inequality")
+	}
+	return []Match{pl}, nil
 }

@@ -55,8 +55,9 @@ func prefix(key expr.CtKey, dir expr.Dir, op expr.Op, p string) expr.Match {
 func rule(ms ...expr.Match) expr.Rule { return expr.Rule{Matches: ms} }
 
 var (
-	tcp = expr.L4Proto{Op: expr.OpEq, Proto: expr.ProtoTCP}
-	udp = expr.L4Proto{Op: expr.OpEq, Proto: expr.ProtoUDP}
+	fragFirst = expr.Payload{Field: expr.FieldIPFragOff, Mask: 0x1fff, Op: expr.OpEq}
+	tcp       = expr.L4Proto{Op: expr.OpEq, Proto: expr.ProtoTCP}
+	udp       = expr.L4Proto{Op: expr.OpEq, Proto: expr.ProtoUDP}
 )
 
 func dport(op expr.Op, lo, hi uint32) expr.Match {
@@ -148,6 +149,8 @@ var moreWireCases = []wireCase{
 	{"tcp sport and dport merged", rule(tcp, sport(expr.OpEq, 1, 0), dport(expr.OpEq, 4, 0))},
 	{"udp sport range and dport", rule(udp, sport(expr.OpRange, 1, 2), dport(expr.OpEq, 4, 0))},
 	{"l4proto", rule(tcp)},
+	{"ip first fragment tcp dport", rule(fragFirst, tcp, dport(expr.OpEq, 22, 0))},
+	{"ip not first fragment", rule(expr.Payload{Field: expr.FieldIPFragOff, Mask: 0x1fff, Op: expr.OpNeq})},
 	{"l4proto neq", rule(expr.L4Proto{Op: expr.OpNeq, Proto: 6})},
 	{"l4proto number", rule(expr.L4Proto{Op: expr.OpEq, Proto: 132})},
 	{"th dport", rule(dport(expr.OpEq, 22, 0))},
