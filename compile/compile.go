@@ -59,7 +59,7 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 	if err != nil {
 		return nil, err
 	}
-	pre, err := packetMatches(r, o.Family)
+	variants, err := packetMatches(r, o.Family)
 	if err != nil {
 		return nil, err
 	}
@@ -92,33 +92,39 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 	// The matches of all the rules share one backing array, each rule's
 	// capped at its length, so that appending to one never writes into
 	// another.
+	// Each variant of the packet matches (two for IPv6 port matches: no
+	// fragment header, or the first fragment) goes with every piece.
 	size := 0
-	for _, p := range pieces {
-		size += p.maxMatches(o) + len(pre)
+	for _, pre := range variants {
+		for _, p := range pieces {
+			size += p.maxMatches(o) + len(pre)
+		}
 	}
 	all := make([]expr.Match, 0, size)
-	out := make([]expr.Rule, 0, len(pieces))
-	for _, p := range pieces {
-		start := len(all)
-		if o.Table == expr.FamilyInet {
-			all = append(all, nfproto(o.Family))
+	out := make([]expr.Rule, 0, len(pieces)*len(variants))
+	for _, pre := range variants {
+		for _, p := range pieces {
+			start := len(all)
+			if o.Table == expr.FamilyInet {
+				all = append(all, nfproto(o.Family))
+			}
+			all = append(all, pre...)
+			var ok bool
+			if all, ok = p.appendMatches(all); !ok {
+				all = all[:start]
+				continue
+			}
+			var ms []expr.Match
+			if len(all) > start {
+				ms = all[start:len(all):len(all)]
+			}
+			out = append(out, expr.Rule{Matches: ms, Counter: o.Counter, Verdict: verdict})
 		}
-		all = append(all, pre...)
-		var ok bool
-		if all, ok = p.appendMatches(all); !ok {
-			all = all[:start]
-			continue
-		}
-		var ms []expr.Match
-		if len(all) > start {
-			ms = all[start:len(all):len(all)]
-		}
-		out = append(out, expr.Rule{Matches: ms, Counter: o.Counter, Verdict: verdict})
 	}
 	if len(out) == 0 {
 		// Every piece can never match: keep one rule that never matches, so
 		// that listings and counters still show the rule.
-		out = append(out, finish(append(slices.Clone(pre), never()), o, verdict))
+		out = append(out, finish(append(slices.Clone(variants[0]), never()), o, verdict))
 	}
 	return out, nil
 }

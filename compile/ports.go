@@ -25,20 +25,22 @@ import (
 //     on its own. nft's payload of the transport header does NOT stop on
 //     such a fragment: it reads the fragment's first bytes as the ports
 //     (checked on Linux 6.18 with crafted fragments: "tcp dport 22" counts a
-//     non-first fragment whose bytes 2-3 are 22, "-p tcp --dport 22" does
-//     not). So for IPv4 every tcp or udp match adds
-//     "ip frag-off & 0x1fff == 0", the kernel's fragoff test itself.
+//     non-first IPv4 fragment whose bytes 2-3 are 22, and a non-first IPv6
+//     fragment whose IPv6 header bytes 2-3 are 0; "-p tcp --dport 22" counts
+//     neither). So for IPv4 every tcp or udp match adds
+//     "ip frag-off & 0x1fff == 0", the kernel's fragoff test itself, and for
+//     IPv6 the rule becomes two, "exthdr frag missing …" and
+//     "frag frag-off 0 …", which no packet passes both of.
 //
 // These matches test the packet, not its conntrack, so they hold or fail
 // alike in every piece: every nft rule of the iptables rule starts with them.
 
 // packetMatches compiles -p and the tcp and udp matches of r, in the order
-// the kernel checks them: -p, then each match as written.
-func packetMatches(r *parse.Rule, fam parse.Family) ([]expr.Match, error) {
+// the kernel checks them: -p, then each match as written. It returns the
+// variants of them that together match what the rule's words match, one at
+// most per packet: one, or for IPv6 port matches two (see fragmentTests).
+func packetMatches(r *parse.Rule, fam parse.Family) ([][]expr.Match, error) {
 	var out []expr.Match
-	if fam == parse.IPv4 && slices.ContainsFunc(r.Matches, func(m parse.Match) bool { _, ok := m.(*parse.Ports); return ok }) {
-		out = append(out, firstFragment())
-	}
 	if pr := r.Protocol; pr != nil {
 		m, err := protocol(pr, fam)
 		if err != nil {
@@ -46,12 +48,34 @@ func packetMatches(r *parse.Rule, fam parse.Family) ([]expr.Match, error) {
 		}
 		out = append(out, m...)
 	}
+	hasPorts := false
 	for _, m := range r.Matches {
 		if pm, ok := m.(*parse.Ports); ok {
 			out = append(out, ports(pm)...)
+			hasPorts = true
 		}
 	}
-	return out, nil
+	if !hasPorts {
+		return [][]expr.Match{out}, nil
+	}
+	var variants [][]expr.Match
+	for _, f := range fragmentTests(fam) {
+		variants = append(variants, append([]expr.Match{f}, out...))
+	}
+	return variants, nil
+}
+
+// fragmentTests are the tests, one of which a packet must pass for a tcp or
+// udp match to look at it: it is not a fragment other than the first (the
+// kernel's fragoff is 0). For IPv4 "ip frag-off & 0x1fff == 0" (ipt_do_table:
+// fragoff = ntohs(ip->frag_off) & IP_OFFSET). For IPv6 (ip6_packet_match:
+// ipv6_find_hdr's fragment offset) either "exthdr frag missing" or
+// "frag frag-off 0": nft has no one expression for it.
+func fragmentTests(fam parse.Family) []expr.Match {
+	if fam == parse.IPv6 {
+		return []expr.Match{expr.Exthdr{Test: expr.FragMissing}, expr.Exthdr{Test: expr.FragFirst}}
+	}
+	return []expr.Match{firstFragment()}
 }
 
 // firstFragment is "ip frag-off & 0x1fff == 0": the packet is not a
@@ -134,6 +158,10 @@ func port(o *parse.PortOption) expr.Match {
 // compile to off the front of every piece (after meta nfproto), where
 // compile puts them. They must be the same in every piece.
 func splitPacketMatches(pieces []expr.Rule) ([]expr.Match, []expr.Rule, error) {
+	pieces, err := joinFragmentVariants(pieces)
+	if err != nil {
+		return nil, nil, err
+	}
 	prefixOf := func(r expr.Rule) (start, end int) {
 		if len(r.Matches) > 0 {
 			if _, ok := r.Matches[0].(expr.Nfproto); ok {
@@ -143,7 +171,7 @@ func splitPacketMatches(pieces []expr.Rule) ([]expr.Match, []expr.Rule, error) {
 		end = start
 		for end < len(r.Matches) {
 			switch r.Matches[end].(type) {
-			case expr.L4Proto, expr.Payload:
+			case expr.L4Proto, expr.Payload, expr.Exthdr:
 				end++
 				continue
 			}
@@ -171,6 +199,12 @@ func splitPacketMatches(pieces []expr.Rule) ([]expr.Match, []expr.Rule, error) {
 func packetWords(pre []expr.Match) (string, error) {
 	if len(pre) == 0 {
 		return "", nil
+	}
+	if x, ok := pre[0].(expr.Exthdr); ok && x.Test == expr.FragMissing {
+		pre = pre[1:]
+		if len(pre) == 0 {
+			return "", fmt.Errorf("%w: a fragment test alone", ErrNotUnderstood)
+		}
 	}
 	if pre[0] == firstFragment() {
 		pre = pre[1:]
@@ -219,3 +253,43 @@ func packetWords(pre []expr.Match) (string, error) {
 	}
 	return strings.Join(words, " "), nil
 }
+
+// joinFragmentVariants undoes the IPv6 split of fragmentTests: when the
+// first half of the pieces starts with "exthdr frag missing" (after meta
+// nfproto) and the second half is the same with "frag frag-off 0", it
+// returns the first half. Otherwise it returns the pieces as they are.
+func joinFragmentVariants(pieces []expr.Rule) ([]expr.Rule, error) {
+	at := func(r expr.Rule) int {
+		if len(r.Matches) > 0 {
+			if _, ok := r.Matches[0].(expr.Nfproto); ok {
+				return 1
+			}
+		}
+		return 0
+	}
+	i := at(pieces[0])
+	if len(pieces[0].Matches) <= i {
+		return pieces, nil
+	}
+	if _, ok := pieces[0].Matches[i].(expr.Exthdr); !ok {
+		return pieces, nil
+	}
+	n := len(pieces) / 2
+	if len(pieces)%2 != 0 || pieces[0].Matches[i] != (expr.Exthdr{Test: expr.FragMissing}) {
+		return nil, errHalf
+	}
+	for k := range n {
+		a, b := pieces[k], pieces[n+k]
+		j := at(b)
+		if len(a.Matches) != len(b.Matches) || at(a) != j || a.Matches[j] != (expr.Exthdr{Test: expr.FragMissing}) ||
+			b.Matches[j] != (expr.Exthdr{Test: expr.FragFirst}) ||
+			!slices.Equal(a.Matches[:j], b.Matches[:j]) || !slices.Equal(a.Matches[j+1:], b.Matches[j+1:]) {
+			return nil, errHalf
+		}
+	}
+	return pieces[:n], nil
+}
+
+// errHalf says that rules hold one of the two halves of an ip6tables port
+// match and not the other.
+var errHalf = fmt.Errorf("%w: an ip6tables tcp or udp match is two nft rules, one with \"exthdr frag missing\" and one with \"frag frag-off 0\"; these rules are not both", ErrNotUnderstood)

@@ -180,6 +180,8 @@ func checkMatch(f Family, m Match) error {
 		return checkL4Proto(m)
 	case Payload:
 		return checkPayload(f, m)
+	case Exthdr:
+		return checkExthdr(f, m)
 	}
 	return fmt.Errorf("match of type %T", m)
 }
@@ -329,6 +331,8 @@ func lowerMatch(ae *nfnl.Encoder, m Match) {
 		lowerCt(ae, m)
 	case L4Proto:
 		lowerL4Proto(ae, m)
+	case Exthdr:
+		lowerExthdr(ae, m)
 	}
 }
 
