@@ -1,6 +1,7 @@
 // Package compile turns parsed iptables conntrack rules into nftables rules
-// that behave exactly like the kernel's xt_conntrack match. It is the one
-// place where ctmatch decides what a rule means.
+// that behave exactly like the kernel's xt_conntrack match, and -p with the
+// tcp and udp matches like ip_packet_match and xt_tcpudp (ports.go). It is
+// the one place where ctmatch decides what a rule means.
 //
 // The kernel facts it rests on (net/netfilter/xt_conntrack.c and nft_ct.c):
 //

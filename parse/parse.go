@@ -1,5 +1,5 @@
 // Package parse reads iptables rules that use the conntrack match
-// (-m conntrack, -m state) into a typed syntax tree whose every node knows
+// (-m conntrack, -m state), -p and the tcp and udp matches into a typed syntax tree whose every node knows
 // where it was written, and prints such trees back in the canonical form
 // iptables-save uses.
 //
