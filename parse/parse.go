@@ -1,7 +1,7 @@
 // Package parse reads iptables rules that use the conntrack match
-// (-m conntrack, -m state), -p and the tcp and udp matches into a typed syntax tree whose every node knows
-// where it was written, and prints such trees back in the canonical form
-// iptables-save uses.
+// (-m conntrack, -m state), -p and the tcp and udp matches into a typed
+// syntax tree whose every node knows where it was written, and prints such
+// trees back in the canonical form iptables-save uses.
 //
 // The package is pure: names of services and hosts are looked up only through
 // the Resolver the caller passes.
