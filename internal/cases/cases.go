@@ -563,6 +563,7 @@ var Invalid = []InvalidCase{
 	{"ports/list", v4, "-p tcp --dport " + Marker + "22,23", `invalid port/service "22,23"`},
 	{"ports/bogus-service", v4, "-p tcp --dport " + Marker + "bogus", `invalid port/service "bogus"`},
 	{"ports/empty", v4, `-p tcp --dport ` + Marker + `""`, `expected a value`},
+	{"ports/leading-blank", v4, `-p tcp --dport ` + Marker + `" 17"`, `invalid port/service " 17"`},
 	{"ports/udp-match-after-tcp", v4, "-p tcp -m " + Marker + "udp --dport 29", "the udp match needs -p udp"},
 	{"ports/tcp-match-without-protocol", v4, "-m " + Marker + "tcp --dport 35", "the tcp match needs -p tcp"},
 	{"ports/negated-protocol", v4, "! -p tcp " + Marker + "--dport 22", "the tcp match needs -p tcp without !"},
@@ -615,6 +616,8 @@ var Unsupported = []InvalidCase{
 // Differences lists the cases on which iptables 1.8.9 (installed here, the
 // kernel oracle) and ctmatch disagree, and why.
 var Differences = []Difference{
+	{Name: "ports/leading-blank", Accepts: true, Saves: "-A INPUT -p tcp -m tcp --dport 17",
+		Reason: "iptables reads a port number with strtoul, which skips leading blanks; ctmatch is deliberately stricter, as for --ctproto"},
 	{Name: "ports/two-matches", Accepts: true, Saves: "-A INPUT -p tcp -m tcp --dport 3",
 		Reason: "iptables-nft 1.8.9 stores both tcp matches (nft lists tcp dport 2 tcp dport 3) but iptables-save prints only the last; iptables-legacy-save prints both, as ctmatch does"},
 	{Name: "ports/negated-protocol", Accepts: true, Saves: "-A INPUT ! -p tcp -m tcp --dport 22",
