@@ -563,7 +563,7 @@ var Invalid = []InvalidCase{
 	{"ports/list", v4, "-p tcp --dport " + Marker + "22,23", `invalid port/service "22,23"`},
 	{"ports/bogus-service", v4, "-p tcp --dport " + Marker + "bogus", `invalid port/service "bogus"`},
 	{"ports/empty", v4, `-p tcp --dport ` + Marker + `""`, `expected a value`},
-	{"ports/leading-blank", v4, `-p tcp --dport ` + Marker + `" 17"`, `invalid port/service " 17"`},
+	{"ports/leading-blank", v4, `-p tcp --dport "` + Marker + ` 17"`, `invalid port/service " 17"`},
 	{"ports/udp-match-after-tcp", v4, "-p tcp -m " + Marker + "udp --dport 29", "the udp match needs -p udp"},
 	{"ports/tcp-match-without-protocol", v4, "-m " + Marker + "tcp --dport 35", "the tcp match needs -p tcp"},
 	{"ports/negated-protocol", v4, "! -p tcp " + Marker + "--dport 22", "the tcp match needs -p tcp without !"},
