@@ -37,3 +37,9 @@ func BenchmarkTranslateComplex(b *testing.B) {
 	benchTranslate(b, "-A INPUT -m conntrack ! --ctstate NEW,SNAT --ctproto tcp --ctorigsrc 10.1.0.0/255.255.0.255 "+
 		"--ctorigdstport 1000:2000 ! --ctstatus ASSURED --ctexpire 30:60 --ctdir REPLY -m conntrack ! --ctstate INVALID -j ACCEPT")
 }
+
+// BenchmarkTranslatePorts is the whole rule real rulesets write most:
+// protocol, port and state.
+func BenchmarkTranslatePorts(b *testing.B) {
+	benchTranslate(b, "-A INPUT -p tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT")
+}

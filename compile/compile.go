@@ -1,6 +1,7 @@
 // Package compile turns parsed iptables conntrack rules into nftables rules
-// that behave exactly like the kernel's xt_conntrack match. It is the one
-// place where ctmatch decides what a rule means.
+// that behave exactly like the kernel's xt_conntrack match, and -p with the
+// tcp and udp matches like ip_packet_match and xt_tcpudp (ports.go). It is
+// the one place where ctmatch decides what a rule means.
 //
 // The kernel facts it rests on (net/netfilter/xt_conntrack.c and nft_ct.c):
 //
@@ -22,6 +23,7 @@ package compile
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/parse"
@@ -58,12 +60,22 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 	if err != nil {
 		return nil, err
 	}
+	variants, err := packetMatches(r, o.Family)
+	if err != nil {
+		return nil, err
+	}
 	var pieces []piece
-	for i, m := range r.Matches {
+	nct := 0
+	for _, m := range r.Matches {
+		if _, ok := m.(*parse.Ports); ok {
+			continue
+		}
 		ct, ok := m.(*parse.Conntrack)
 		if !ok {
 			return nil, fmt.Errorf("col %d: match not supported", m.Pos()+1)
 		}
+		i := nct
+		nct++
 		if i == 0 {
 			// The product of the empty piece and the first match's pieces
 			// is those pieces.
@@ -75,38 +87,45 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 			return nil, fmt.Errorf("col %d: the rule would become more than %d nft rules: split it", m.Pos()+1, maxPieces)
 		}
 	}
-	if len(r.Matches) == 0 {
+	if nct == 0 {
 		pieces = []piece{{}}
 	}
 	// The matches of all the rules share one backing array, each rule's
 	// capped at its length, so that appending to one never writes into
 	// another.
+	// Each variant of the packet matches (two for IPv6 port matches: no
+	// fragment header, or the first fragment) goes with every piece.
 	size := 0
-	for _, p := range pieces {
-		size += p.maxMatches(o)
+	for _, pre := range variants {
+		for _, p := range pieces {
+			size += p.maxMatches(o) + len(pre)
+		}
 	}
 	all := make([]expr.Match, 0, size)
-	out := make([]expr.Rule, 0, len(pieces))
-	for _, p := range pieces {
-		start := len(all)
-		if o.Table == expr.FamilyInet {
-			all = append(all, nfproto(o.Family))
+	out := make([]expr.Rule, 0, len(pieces)*len(variants))
+	for _, pre := range variants {
+		for _, p := range pieces {
+			start := len(all)
+			if o.Table == expr.FamilyInet {
+				all = append(all, nfproto(o.Family))
+			}
+			all = append(all, pre...)
+			var ok bool
+			if all, ok = p.appendMatches(all); !ok {
+				all = all[:start]
+				continue
+			}
+			var ms []expr.Match
+			if len(all) > start {
+				ms = all[start:len(all):len(all)]
+			}
+			out = append(out, expr.Rule{Matches: ms, Counter: o.Counter, Verdict: verdict})
 		}
-		var ok bool
-		if all, ok = p.appendMatches(all); !ok {
-			all = all[:start]
-			continue
-		}
-		var ms []expr.Match
-		if len(all) > start {
-			ms = all[start:len(all):len(all)]
-		}
-		out = append(out, expr.Rule{Matches: ms, Counter: o.Counter, Verdict: verdict})
 	}
 	if len(out) == 0 {
 		// Every piece can never match: keep one rule that never matches, so
 		// that listings and counters still show the rule.
-		out = append(out, finish([]expr.Match{never()}, o, verdict))
+		out = append(out, finish(append(slices.Clone(variants[0]), never()), o, verdict))
 	}
 	return out, nil
 }

@@ -102,6 +102,15 @@ func Decompile(pieces []expr.Rule, table expr.Family) (*parse.Rule, parse.Family
 	if err != nil {
 		return nil, 0, err
 	}
+	pieces0 := pieces
+	pre, pieces, err := splitPacketMatches(pieces)
+	if err != nil {
+		return nil, 0, err
+	}
+	packet, err := packetWords(pre)
+	if err != nil {
+		return nil, 0, err
+	}
 	if len(pieces) == 1 {
 		w, err := pieceWords(pieces[0], fam)
 		if err != nil {
@@ -119,16 +128,16 @@ func Decompile(pieces []expr.Rule, table expr.Family) (*parse.Rule, parse.Family
 		return nil, 0, err
 	}
 	for _, c := range cands {
-		words := strings.TrimSpace(c + " " + target)
+		words := strings.TrimSpace(packet + " " + c + " " + target)
 		r, err := parse.ParseText(words, parse.Options{Family: fam})
 		if err != nil {
 			continue
 		}
-		if compilesTo(r, fam, table, pieces) {
+		if compilesTo(r, fam, table, pieces0) {
 			return r, fam, nil
 		}
 	}
-	return nil, 0, fmt.Errorf("%w: no iptables conntrack rule compiles to %s", ErrNotUnderstood, describe(pieces))
+	return nil, 0, fmt.Errorf("%w: no iptables rule compiles to %s", ErrNotUnderstood, describe(pieces0))
 }
 
 func describe(pieces []expr.Rule) string {

@@ -35,6 +35,15 @@ func TestDecompileGolden(t *testing.T) {
 		}
 		groups++
 		for _, one := range rules {
+			if halfOfIPv6Ports(one) {
+				// One of the two rules of an ip6tables port match: no
+				// iptables rule that ctmatch reads compiles to it alone
+				// (it would need -m frag or -m ipv6header).
+				if _, _, err := compile.Decompile([]expr.Rule{one}, c.table); err == nil {
+					t.Errorf("%s: piece %q decompiled on its own", c.key(), one.String())
+				}
+				continue
+			}
 			if _, _, err := compile.Decompile([]expr.Rule{one}, c.table); err != nil {
 				t.Errorf("%s: piece %q: %v", c.key(), one.String(), err)
 			}
@@ -42,6 +51,15 @@ func TestDecompileGolden(t *testing.T) {
 		}
 	}
 	t.Logf("%d groups and %d single rules decompiled", groups, singles)
+}
+
+func halfOfIPv6Ports(r expr.Rule) bool {
+	for _, m := range r.Matches {
+		if _, ok := m.(expr.Exthdr); ok {
+			return true
+		}
+	}
+	return false
 }
 
 func render(rs []expr.Rule) string {

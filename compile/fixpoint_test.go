@@ -71,8 +71,14 @@ func FuzzFixpoint(f *testing.F) {
 		if err != nil {
 			return
 		}
+		// The two rules of an ip6tables port match decompile only
+		// together: list them back as one group.
+		records := false
+		for _, r := range want {
+			records = records || halfOfIPv6Ports(r)
+		}
 		var got []expr.Rule
-		for _, d := range listBack(t, want, table, false) {
+		for _, d := range listBack(t, want, table, records) {
 			if d.Err != nil {
 				t.Fatalf("%q: decompile: %v", words, d.Err)
 			}
@@ -155,6 +161,10 @@ func TestChainOneGroup(t *testing.T) {
 				got = append(got, fmt.Sprint(g.Rule, g.Err))
 			}
 			t.Errorf("%v: %q (%d nft rules) lists back as %d groups: %q", c.table, c.words, len(nrs), len(groups), got)
+		}
+		if halfOfIPv6Ports(nrs[0]) {
+			// Its two halves have no iptables form alone.
+			continue
 		}
 		groups := listBack(t, nrs, c.table, false)
 		if len(groups) != len(nrs) {

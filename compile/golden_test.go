@@ -112,12 +112,27 @@ func TestCasesComplete(t *testing.T) {
 	}
 	seen := map[cover]bool{}
 	shapes := map[string]bool{}
+	type portCover struct {
+		option  string
+		negated bool
+		table   expr.Family
+	}
+	ports := map[portCover]bool{}
 	for _, c := range tableCases(t) {
 		r, err := parse.ParseText(c.words, parse.Options{Family: c.family})
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
+		if pr := r.Protocol; pr != nil && pr.Num != 0 {
+			ports[portCover{"-p", pr.Negated, c.table}] = true
+		}
 		for _, m := range r.Matches {
+			if pm, ok := m.(*parse.Ports); ok {
+				for _, o := range pm.Options {
+					ports[portCover{pm.Module + " --" + o.Kind.String(), o.Negated, c.table}] = true
+				}
+				continue
+			}
 			ct := m.(*parse.Conntrack)
 			for _, o := range ct.Options {
 				seen[cover{o.Kind, o.Negated, c.table}] = true
@@ -137,6 +152,15 @@ func TestCasesComplete(t *testing.T) {
 			for _, tf := range []expr.Family{expr.FamilyIP, expr.FamilyIP6, expr.FamilyInet} {
 				if !seen[cover{k, neg, tf}] {
 					t.Errorf("no case for --%s (negated %v) in an %v table", k, neg, tf)
+				}
+			}
+		}
+	}
+	for _, o := range []string{"-p", "tcp --sport", "tcp --dport", "udp --sport", "udp --dport"} {
+		for _, neg := range []bool{false, true} {
+			for _, tf := range []expr.Family{expr.FamilyIP, expr.FamilyIP6, expr.FamilyInet} {
+				if !ports[portCover{o, neg, tf}] {
+					t.Errorf("no case for %s (negated %v) in an %v table", o, neg, tf)
 				}
 			}
 		}

@@ -216,6 +216,20 @@ func (e *wireExpr) debugBody() ([]byte, bool) {
 			b = append(strconv.AppendUint(append(b, "0x"...), u(attrLookupFlags), 16), ' ')
 		}
 		return b, true
+	case "exthdr":
+		if e.has(attrExthdrSreg) || !e.has(attrExthdrDreg) {
+			return nil, false
+		}
+		b = append(b, "load "...)
+		b = append(b, nameOf([]string{"ipv6", "tcpopt", "ipv4", "sctp", "dccp"}, u(attrExthdrOp))...)
+		b = strconv.AppendUint(append(b, ' '), u(attrExthdrLen), 10)
+		b = strconv.AppendUint(append(b, "b @ "...), u(attrExthdrType), 10)
+		b = strconv.AppendUint(append(b, " + "...), u(attrExthdrOffset), 10)
+		if u(attrExthdrFlags)&exthdrPresent != 0 {
+			b = append(b, " present"...)
+		}
+		b = append(b, " => "...)
+		return append(reg(attrExthdrDreg), ' '), true
 	case "payload":
 		if e.has(attrPayloadSreg) {
 			b = append(b, "write "...)

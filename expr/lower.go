@@ -33,7 +33,11 @@ import (
 //     whose length is a multiple of 8 (but not 0) a shorter cmp of its bytes;
 //     any other prefix, /0 included, and any other mask bitwise (the whole
 //     address) + cmp of the whole address.
-//   - meta nfproto: meta (NFTA_META_KEY, NFTA_META_DREG) + cmp eq of 1 byte.
+//   - meta nfproto: meta (NFTA_META_KEY, NFTA_META_DREG) + cmp eq of 1 byte;
+//     meta l4proto the same, with cmp eq or neq.
+//   - payload (NFTA_PAYLOAD_DREG, _BASE, _OFFSET, _LEN), then the value
+//     tests of ct ports; equalities of adjacent fields of one header share
+//     one load and one cmp (see lowerPayloads).
 //   - counter: an empty NFTA_EXPR_DATA (no packets, no bytes).
 //   - Verdicts: immediate to register 0 (NFT_REG_VERDICT) of
 //     NFTA_DATA_VERDICT with the code, and the chain for jump and goto.
@@ -82,7 +86,13 @@ func (r Rule) lower(ae *nfnl.Encoder, f Family) error {
 		if err := checkMatch(f, m); err != nil {
 			return &InvalidRuleError{Family: f, Match: i, Text: string(appendMatch(nil, m)), Reason: err.Error()}
 		}
-		lowerMatch(ae, m)
+	}
+	for i := 0; i < len(r.Matches); i++ {
+		if _, ok := r.Matches[i].(Payload); ok {
+			i += lowerPayloads(ae, r.Matches[i:]) - 1
+			continue
+		}
+		lowerMatch(ae, r.Matches[i])
 	}
 	if r.Counter {
 		ae.EndExpr(ae.BeginExpr("counter"))
@@ -166,6 +176,12 @@ func checkMatch(f Family, m Match) error {
 		return nil
 	case Ct:
 		return checkCt(f, m)
+	case L4Proto:
+		return checkL4Proto(m)
+	case Payload:
+		return checkPayload(f, m)
+	case Exthdr:
+		return checkExthdr(f, m)
 	}
 	return fmt.Errorf("match of type %T", m)
 }
@@ -313,6 +329,10 @@ func lowerMatch(ae *nfnl.Encoder, m Match) {
 		putCmp(ae, cmpEq, []byte{byte(m.Family)})
 	case Ct:
 		lowerCt(ae, m)
+	case L4Proto:
+		lowerL4Proto(ae, m)
+	case Exthdr:
+		lowerExthdr(ae, m)
 	}
 }
 

@@ -112,9 +112,25 @@ func (p *raiser) rule() (Rule, error) {
 			return Rule{}, err
 		}
 		switch name := p.es[i].name; name {
-		case "ct", "meta":
+		case "ct", "meta", "payload", "exthdr":
 			if counterAt >= 0 || verdictAt >= 0 {
 				return Rule{}, p.fail(i, "a match after the counter or the verdict")
+			}
+			if name == "exthdr" {
+				m, err := p.exthdr()
+				if err != nil {
+					return Rule{}, err
+				}
+				r.Matches = append(r.Matches, m)
+				continue
+			}
+			if name == "payload" {
+				ms, err := p.payload()
+				if err != nil {
+					return Rule{}, err
+				}
+				r.Matches = append(r.Matches, ms...)
+				continue
 			}
 			m, err := p.match()
 			if err != nil {
@@ -204,6 +220,9 @@ func (p *raiser) match() (Match, error) {
 	e := &p.es[i]
 	p.i++
 	if e.name == "meta" {
+		if e.has(attrMetaKey) && e.u[attrMetaKey] == metaL4proto {
+			return p.l4proto(i)
+		}
 		return p.nfproto(i)
 	}
 	if e.has(attrCtSreg) {
@@ -257,7 +276,7 @@ func (p *raiser) match() (Match, error) {
 func (p *raiser) nfproto(i int) (Match, error) {
 	e := &p.es[i]
 	if !e.has(attrMetaKey) || e.u[attrMetaKey] != metaNfproto || !e.has(attrMetaDreg) || e.has(attrMetaSreg) {
-		return nil, p.fail(i, "the only meta ctmatch reads is a load of nfproto")
+		return nil, p.fail(i, "the only meta ctmatch reads is a load of nfproto or l4proto")
 	}
 	if p.f != FamilyInet {
 		return nil, p.fail(i, "meta nfproto in an %v table", p.f)
@@ -557,4 +576,132 @@ func (p *raiser) verdict(i int) (Verdict, error) {
 		return Verdict{}, p.fail(i, "a chain on a verdict that takes none")
 	}
 	return v, nil
+}
+
+func (p *raiser) l4proto(i int) (Match, error) {
+	e := &p.es[i]
+	if !e.has(attrMetaDreg) || e.has(attrMetaSreg) {
+		return nil, p.fail(i, "meta l4proto that loads nothing")
+	}
+	slot := regSlot(e.u[attrMetaDreg])
+	if slot < 0 {
+		return nil, p.fail(i, "meta loads into register %d", e.u[attrMetaDreg])
+	}
+	j, err := p.cmp(i, slot)
+	if err != nil {
+		return nil, err
+	}
+	c := &p.es[j]
+	v := c.data[attrCmpData].value
+	if len(v) != 1 {
+		return nil, p.fail(j, "compares %d bytes of meta l4proto, of 1", len(v))
+	}
+	switch c.u[attrCmpOp] {
+	case cmpEq:
+		return L4Proto{Op: OpEq, Proto: v[0]}, nil
+	case cmpNeq:
+		return L4Proto{Op: OpNeq, Proto: v[0]}, nil
+	}
+	return nil, p.fail(j, "meta l4proto is tested only for equality or inequality")
+}
+
+// payload reads a payload load and the tests of its register: one field
+// with the value tests of ct ports, or several adjacent fields of one header
+// compared for equality at once (nft merges "tcp sport 1 tcp dport 4").
+func (p *raiser) payload() ([]Match, error) {
+	i := p.i
+	e := &p.es[i]
+	p.i++
+	if err := p.only(i, attrPayloadDreg, attrPayloadBase, attrPayloadOffset, attrPayloadLen); err != nil {
+		return nil, err
+	}
+	slot := regSlot(e.u[attrPayloadDreg])
+	size := e.u[attrPayloadLen]
+	if slot < 0 || size == 0 || size > 16 || slot+int(size+3)/4 > 16 {
+		return nil, p.fail(i, "payload loads %d bytes into register %d", size, e.u[attrPayloadDreg])
+	}
+	base, off := e.u[attrPayloadBase], e.u[attrPayloadOffset]
+	var fields []Field
+	var infos []fieldInfo
+	for at := off; at < off+size; {
+		f, fi, ok := fieldAt(base, at)
+		if !ok || at+uint64(fi.size) > off+size {
+			return nil, p.fail(i, "payload of %d bytes at %s header + %d is not a field ctmatch reads", size, nameOf(payloadBases, base), off)
+		}
+		fields = append(fields, f)
+		infos = append(infos, fi)
+		at += uint64(fi.size)
+	}
+	if len(fields) == 1 {
+		mask, err := p.bitwise(slot, int(size))
+		if err != nil {
+			return nil, err
+		}
+		if mask != nil {
+			return p.maskedField(i, slot, fields[0], mask)
+		}
+		var c Ct
+		if err := p.value(i, slot, keyInfo{size: int(size)}, &c); err != nil {
+			return nil, err
+		}
+		return []Match{Payload{Field: fields[0], Op: c.Op, Lo: c.Lo, Hi: c.Hi}}, nil
+	}
+	j, err := p.cmp(i, slot)
+	if err != nil {
+		return nil, err
+	}
+	c := &p.es[j]
+	v := c.data[attrCmpData].value
+	if c.u[attrCmpOp] != cmpEq || uint64(len(v)) != size {
+		return nil, p.fail(j, "a load of several fields is compared for equality of all its bytes only")
+	}
+	ms := make([]Match, len(fields))
+	for k, f := range fields {
+		var w [4]byte
+		n := infos[k].size
+		copy(w[4-n:], v[:n])
+		v = v[n:]
+		ms[k] = Payload{Field: f, Op: OpEq, Lo: binary.BigEndian.Uint32(w[:])}
+	}
+	return ms, nil
+}
+
+// fieldAt returns the field that starts at offset of base.
+func fieldAt(base, offset uint64) (Field, fieldInfo, bool) {
+	for f, fi := range fieldInfos {
+		if fi.size != 0 && uint64(fi.base) == base && uint64(fi.offset) == offset {
+			return Field(f), fi, true
+		}
+	}
+	return 0, fieldInfo{}, false
+}
+
+// maskedField reads the cmp eq|neq after "payload, bitwise & MASK" of one
+// field: "ip frag-off & 0x1fff == 0".
+func (p *raiser) maskedField(load, slot int, f Field, mask []byte) ([]Match, error) {
+	j, err := p.cmp(load, slot)
+	if err != nil {
+		return nil, err
+	}
+	e := &p.es[j]
+	v := e.data[attrCmpData].value
+	if len(v) != len(mask) {
+		return nil, p.fail(j, "compares %d bytes of a field of %d", len(v), len(mask))
+	}
+	var w, m [4]byte
+	copy(w[4-len(v):], v)
+	copy(m[4-len(mask):], mask)
+	pl := Payload{Field: f, Mask: binary.BigEndian.Uint32(m[:]), Lo: binary.BigEndian.Uint32(w[:])}
+	if pl.Mask == 0 {
+		return nil, p.fail(j, "a field masked with 0")
+	}
+	switch e.u[attrCmpOp] {
+	case cmpEq:
+		pl.Op = OpEq
+	case cmpNeq:
+		pl.Op = OpNeq
+	default:
+		return nil, p.fail(j, "a masked field is tested only for equality or inequality")
+	}
+	return []Match{pl}, nil
 }

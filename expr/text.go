@@ -80,7 +80,16 @@ func (r Rule) appendText(b []byte) []byte {
 		}
 		return b
 	}
-	for _, m := range r.Matches {
+	for i, m := range r.Matches {
+		switch m := m.(type) {
+		case L4Proto:
+			if impliedBy(r.Matches, i) {
+				continue
+			}
+		case Payload:
+			b = m.appendText(sep(b), transportProto(r.Matches, i))
+			continue
+		}
 		b = appendMatch(sep(b), m)
 	}
 	if r.Counter {
@@ -97,6 +106,12 @@ func appendMatch(b []byte, m Match) []byte {
 	case Ct:
 		return m.appendText(b)
 	case Nfproto:
+		return m.appendText(b)
+	case L4Proto:
+		return m.appendText(b)
+	case Payload:
+		return m.appendText(b, "th")
+	case Exthdr:
 		return m.appendText(b)
 	}
 	// nil, or a pointer to a match: the IR holds matches as values.

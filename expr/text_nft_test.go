@@ -26,6 +26,14 @@ func fitsFamily(r expr.Rule, family string) bool {
 			if family != "inet" {
 				return false
 			}
+		case expr.Exthdr:
+			if family != "ip6" {
+				return false // ip refuses it; inet needs meta nfproto ipv6 first
+			}
+		case expr.Payload:
+			if m.Field == expr.FieldIPFragOff && family != "ip" {
+				return false // ip6 refuses it; inet needs meta nfproto ipv4 first
+			}
 		case expr.Ct:
 			switch m.Key {
 			case expr.CtSrcIP, expr.CtDstIP:

@@ -73,6 +73,14 @@ const (
 	attrPayloadCsumOffset = 7 // NFTA_PAYLOAD_CSUM_OFFSET
 	attrPayloadCsumFlags  = 8 // NFTA_PAYLOAD_CSUM_FLAGS
 
+	attrExthdrDreg   = 1 // NFTA_EXTHDR_DREG
+	attrExthdrType   = 2 // NFTA_EXTHDR_TYPE
+	attrExthdrOffset = 3 // NFTA_EXTHDR_OFFSET
+	attrExthdrLen    = 4 // NFTA_EXTHDR_LEN
+	attrExthdrFlags  = 5 // NFTA_EXTHDR_FLAGS
+	attrExthdrOp     = 6 // NFTA_EXTHDR_OP
+	attrExthdrSreg   = 7 // NFTA_EXTHDR_SREG
+
 	attrLookupSet   = 1 // NFTA_LOOKUP_SET
 	attrLookupSreg  = 2 // NFTA_LOOKUP_SREG
 	attrLookupDreg  = 3 // NFTA_LOOKUP_DREG
@@ -105,7 +113,11 @@ const (
 	bitwiseOr      = 4 // NFT_BITWISE_OR
 	bitwiseXor     = 5 // NFT_BITWISE_XOR
 
+	exthdrPresent = 1 // NFT_EXTHDR_F_PRESENT
+	exthdrOpIPv6  = 0 // NFT_EXTHDR_OP_IPV6
+
 	metaNfproto = 15 // NFT_META_NFPROTO
+	metaL4proto = 16 // NFT_META_L4PROTO
 )
 
 // Verdict codes (NF_* and NFT_*), as the signed 32-bit values the kernel
@@ -170,6 +182,10 @@ var schemas = map[string]map[uint16]attrKind{
 		attrPayloadDreg: kindU32, attrPayloadBase: kindU32, attrPayloadOffset: kindU32,
 		attrPayloadLen: kindU32, attrPayloadSreg: kindU32, attrPayloadCsumType: kindU32,
 		attrPayloadCsumOffset: kindU32, attrPayloadCsumFlags: kindU32,
+	},
+	"exthdr": {
+		attrExthdrDreg: kindU32, attrExthdrType: kindU8, attrExthdrOffset: kindU32, attrExthdrLen: kindU32,
+		attrExthdrFlags: kindU32, attrExthdrOp: kindU32, attrExthdrSreg: kindU32,
 	},
 	"lookup": {
 		attrLookupSet: kindString, attrLookupSreg: kindU32, attrLookupDreg: kindU32,

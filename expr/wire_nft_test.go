@@ -275,7 +275,9 @@ func TestRaiseNftSpellings(t *testing.T) {
 		{"ip", "ct original protocol 6 ct original proto-dst > 1000", "[ cmp gt reg 1 0x0000e803 ]"},
 		{"ip", "ct original protocol { 6, 17 }", "[ lookup reg 1 set __set%d ]"},
 		{"ip", "ct original protocol != { 6, 17 }", "[ lookup reg 1 set __set%d 0x1 ]"},
-		{"ip", "tcp dport 22", "[ meta load l4proto => reg 1 ]"},
+		{"ip", "tcp flags syn", "[ payload load 1b @ transport header + 13 => reg 1 ]"},
+		{"ip", "tcp dport > 1024", "[ cmp gt reg 1 0x00000004 ]"},
+		{"ip", "meta l4proto { 6, 17 }", "[ lookup reg 1 set __set%d ]"},
 		{"ip", "ip saddr 10.0.0.0/8", "[ payload load 1b @ network header + 12 => reg 1 ]"},
 		{"inet", "iifname lo", "[ meta load iifname => reg 1 ]"},
 		{"inet", "meta nfproto ipv4 ct state new", ""}, // understood: a control

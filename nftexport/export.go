@@ -64,8 +64,8 @@ func (e *Error) Error() string {
 // Exprs returns, for each nft rule of r, its expressions as
 // github.com/google/nftables/expr (v0.3.0) values, ready for an
 // nftables.Rule in a table of family r.Table. They are the expressions
-// r.Wire encodes, composed from Ct, Bitwise, Cmp, Range, Byteorder, Meta,
-// Counter and Verdict; every value is a fresh slice.
+// r.Wire encodes, composed from Ct, Meta, Payload, Exthdr, Bitwise, Cmp,
+// Range, Byteorder, Counter and Verdict; every value is a fresh slice.
 //
 // Only keys that v0.3.0 encodes correctly are exported: ct state, ct status,
 // ct expiration, ct direction and ct original protocol (which v0.3.0 sends
@@ -89,7 +89,15 @@ func Exprs(r *ctmatch.Rule) ([][]nftexpr.Any, error) {
 			return nil, err
 		}
 		var exprs []nftexpr.Any
-		for j, m := range nr.Matches {
+		for j := 0; j < len(nr.Matches); j++ {
+			m := nr.Matches[j]
+			if j+1 < len(nr.Matches) {
+				if both, ok := portPair(m, nr.Matches[j+1]); ok {
+					exprs = append(exprs, both...)
+					j++
+					continue
+				}
+			}
 			var err error
 			if exprs, err = exportMatch(exprs, m); err != nil {
 				var ee *Error
@@ -149,8 +157,96 @@ func exportMatch(exprs []nftexpr.Any, m expr.Match) ([]nftexpr.Any, error) {
 		), nil
 	case expr.Ct:
 		return exportCt(exprs, m)
+	case expr.L4Proto:
+		op := nftexpr.CmpOpEq
+		if m.Op == expr.OpNeq {
+			op = nftexpr.CmpOpNeq
+		}
+		return append(exprs,
+			&nftexpr.Meta{Key: nftexpr.MetaKeyL4PROTO, Register: exportReg1},
+			&nftexpr.Cmp{Op: op, Register: exportReg1, Data: []byte{m.Proto}},
+		), nil
+	case expr.Payload:
+		return exportPayload(exprs, m), nil
+	case expr.Exthdr:
+		return exportExthdr(exprs, m), nil
 	}
 	return nil, fmt.Errorf("nftexport: cannot export a match of type %T", m)
+}
+
+// exportPayload appends a payload load of the field and its test, each field
+// with a load of its own (nft merges adjacent equalities into one load; the
+// meaning is the same).
+func exportPayload(exprs []nftexpr.Any, p expr.Payload) []nftexpr.Any {
+	base, off, size := nftexpr.PayloadBaseTransportHeader, uint32(0), 2
+	switch p.Field {
+	case expr.FieldTHDport:
+		off = 2
+	case expr.FieldIPFragOff:
+		base, off = nftexpr.PayloadBaseNetworkHeader, 6
+	}
+	exprs = append(exprs, &nftexpr.Payload{DestRegister: exportReg1, Base: base, Offset: off, Len: uint32(size)})
+	if p.Mask != 0 {
+		exprs = append(exprs, &nftexpr.Bitwise{SourceRegister: exportReg1, DestRegister: exportReg1, Len: uint32(size),
+			Mask: exportValue(p.Mask, size, false), Xor: make([]byte, size)})
+	}
+	switch p.Op {
+	case expr.OpEq, expr.OpNeq:
+		op := nftexpr.CmpOpEq
+		if p.Op == expr.OpNeq {
+			op = nftexpr.CmpOpNeq
+		}
+		return append(exprs, &nftexpr.Cmp{Op: op, Register: exportReg1, Data: exportValue(p.Lo, size, false)})
+	case expr.OpRange:
+		return append(exprs,
+			&nftexpr.Cmp{Op: nftexpr.CmpOpGte, Register: exportReg1, Data: exportValue(p.Lo, size, false)},
+			&nftexpr.Cmp{Op: nftexpr.CmpOpLte, Register: exportReg1, Data: exportValue(p.Hi, size, false)})
+	}
+	return append(exprs, &nftexpr.Range{Op: nftexpr.CmpOpNeq, Register: exportReg1,
+		FromData: exportValue(p.Lo, size, false), ToData: exportValue(p.Hi, size, false)})
+}
+
+// portPair exports "tcp sport A tcp dport B" (in either order) as nft and
+// ctmatch's loader send it: one load of both ports, one cmp.
+func portPair(a, b expr.Match) ([]nftexpr.Any, bool) {
+	p, ok1 := a.(expr.Payload)
+	q, ok2 := b.(expr.Payload)
+	if !ok1 || !ok2 || p.Op != expr.OpEq || q.Op != expr.OpEq || p.Mask != 0 || q.Mask != 0 {
+		return nil, false
+	}
+	if p.Field == expr.FieldTHDport && q.Field == expr.FieldTHSport {
+		p, q = q, p
+	}
+	if p.Field != expr.FieldTHSport || q.Field != expr.FieldTHDport {
+		return nil, false
+	}
+	return []nftexpr.Any{
+		&nftexpr.Payload{DestRegister: exportReg1, Base: nftexpr.PayloadBaseTransportHeader, Offset: 0, Len: 4},
+		&nftexpr.Cmp{Op: nftexpr.CmpOpEq, Register: exportReg1, Data: append(exportValue(p.Lo, 2, false), exportValue(q.Lo, 2, false)...)},
+	}, true
+}
+
+// exportExthdr appends a load of the IPv6 fragment header and its test.
+func exportExthdr(exprs []nftexpr.Any, x expr.Exthdr) []nftexpr.Any {
+	const fragment = 44 // NEXTHDR_FRAGMENT
+	switch x.Test {
+	case expr.FragMissing, expr.FragExists:
+		v := byte(0)
+		if x.Test == expr.FragExists {
+			v = 1
+		}
+		return append(exprs,
+			&nftexpr.Exthdr{DestRegister: exportReg1, Type: fragment, Offset: 0, Len: 1, Flags: 1, Op: nftexpr.ExthdrOpIpv6},
+			&nftexpr.Cmp{Op: nftexpr.CmpOpEq, Register: exportReg1, Data: []byte{v}})
+	}
+	op := nftexpr.CmpOpEq
+	if x.Test == expr.FragNotFirst {
+		op = nftexpr.CmpOpNeq
+	}
+	return append(exprs,
+		&nftexpr.Exthdr{DestRegister: exportReg1, Type: fragment, Offset: 2, Len: 2, Op: nftexpr.ExthdrOpIpv6},
+		&nftexpr.Bitwise{SourceRegister: exportReg1, DestRegister: exportReg1, Len: 2, Mask: []byte{0xff, 0xf8}, Xor: make([]byte, 2)},
+		&nftexpr.Cmp{Op: op, Register: exportReg1, Data: make([]byte, 2)})
 }
 
 // exportKeys are the ct keys Exprs exports: their google/nftables key, the

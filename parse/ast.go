@@ -15,6 +15,7 @@ type Rule struct {
 	Counters *Counters `json:"counters,omitempty"` // [PACKETS:BYTES] or -c PACKETS BYTES; nil when not written
 	Table    *Table    `json:"table,omitempty"`    // -t TABLE; nil when not written (filter)
 	Command  *Command  `json:"command,omitempty"`  // -A CHAIN or -I CHAIN [N]; nil when not written
+	Protocol *Protocol `json:"protocol,omitempty"` // -p PROTO; nil when not written
 	Matches  []Match   `json:"matches"`            // -m …, in the order written
 	Target   *Target   `json:"target,omitempty"`   // -j or -g; nil when not written
 }
@@ -125,7 +126,7 @@ func (c *Command) Pos() Pos { return c.Flag }
 func (c *Command) End() Pos { return c.end }
 
 // Match is one "-m NAME …" of a rule. It is sealed: the implementations are
-// the types of this package (only *Conntrack for now).
+// the types of this package (*Conntrack and *Ports for now).
 type Match interface {
 	Node
 	isMatch()

@@ -29,7 +29,7 @@ func joinQuoted(args []string) string {
 
 // treeOptions compare two parsed rules field by field, positions included.
 var treeOptions = cmp.Options{
-	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Target{}, parse.Counters{}),
+	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.Target{}, parse.Counters{}),
 	cmpopts.EquateComparable(netip.Addr{}),
 }
 
@@ -161,7 +161,48 @@ func checkPositions(t *testing.T, r *parse.Rule) {
 			t.Errorf("command End() = %d, want %d", c.End(), end)
 		}
 	}
+	if pr := r.Protocol; pr != nil {
+		flag(pr.Flag, "-p", "protocol", "-p")
+		at(pr.Value.At, pr.Value.Text, "protocol")
+		if pr.Negated {
+			at(pr.NegPos, "! ", "! of -p")
+		}
+		if pr.End() != pr.Value.End() {
+			t.Errorf("-p End() = %d, want %d", pr.End(), pr.Value.End())
+		}
+	}
 	for _, m := range r.Matches {
+		if pm, ok := m.(*parse.Ports); ok {
+			if pm.Implicit {
+				if pm.NamePos != parse.NoPos || len(pm.Options) == 0 || pm.Flag != pm.Options[0].Pos() {
+					t.Errorf("implicit %s match: NamePos %d, Flag %d, want NoPos and its first option", pm.Module, pm.NamePos, pm.Flag)
+				}
+			} else {
+				flag(pm.Flag, "-m", "match", "-m")
+				at(pm.NamePos, pm.Module, "match name")
+			}
+			end := pm.Flag
+			for _, o := range pm.Options {
+				long := "destination-port"
+				if o.Kind == parse.SrcPort {
+					long = "source-port"
+				}
+				w := text[o.Flag:]
+				name, _, _ := strings.Cut(strings.Fields(w)[0], "=")
+				if name != "--"+o.Kind.String() && !strings.HasPrefix("--"+long, name) && !strings.HasPrefix("--"+o.Kind.String(), name) {
+					t.Errorf("option %v at %d is %q", o.Kind, o.Flag, name)
+				}
+				if o.Negated {
+					at(o.NegPos, "! ", "! of a port option")
+				}
+				at(o.Value.At, o.Value.Text, "port value")
+				end = max(end, o.End())
+			}
+			if len(pm.Options) > 0 && pm.End() != end {
+				t.Errorf("%s match End() = %d, want %d", pm.Module, pm.End(), end)
+			}
+			continue
+		}
 		ct, ok := m.(*parse.Conntrack)
 		if !ok {
 			t.Errorf("match %T, want *parse.Conntrack", m)

@@ -20,6 +20,7 @@ type canonRule struct {
 	Counters *[2]uint64 // packets and bytes
 	Table    string     // "filter" when not written: the printer leaves -t filter out
 	Command  *canonCommand
+	Protocol *canonProtocol
 	Matches  []canonMatch
 	Target   *canonTarget
 }
@@ -33,6 +34,18 @@ type canonCommand struct {
 type canonMatch struct {
 	Module  string
 	Options []canonOption // in canonical order, as printed
+	Ports   []canonPort   // of a tcp or udp match, in canonical order
+}
+
+type canonProtocol struct {
+	Num     uint8
+	Negated bool
+}
+
+type canonPort struct {
+	Kind    parse.PortKind
+	Negated bool
+	Lo, Hi  uint16
 }
 
 type canonOption struct {
@@ -61,7 +74,22 @@ func canon(r *parse.Rule) canonRule {
 	if r.Command != nil {
 		c.Command = &canonCommand{Op: r.Command.Op, Chain: r.Command.Chain, Index: r.Command.Index}
 	}
+	if pr := r.Protocol; pr != nil && pr.Num != 0 {
+		c.Protocol = &canonProtocol{Num: pr.Num, Negated: pr.Negated}
+	}
 	for _, m := range r.Matches {
+		if pm, ok := m.(*parse.Ports); ok {
+			cm := canonMatch{Module: pm.Module}
+			for _, o := range pm.Options {
+				if o.All() && !o.Negated {
+					continue // printed as nothing
+				}
+				cm.Ports = append(cm.Ports, canonPort{Kind: o.Kind, Negated: o.Negated, Lo: o.Lo, Hi: o.Hi})
+			}
+			slices.SortStableFunc(cm.Ports, func(a, b canonPort) int { return int(a.Kind) - int(b.Kind) })
+			c.Matches = append(c.Matches, cm)
+			continue
+		}
 		ct := m.(*parse.Conntrack)
 		cm := canonMatch{Module: ct.Module}
 		for _, o := range ct.Options {

@@ -16,6 +16,7 @@ const (
 	frameJump
 	frameGoto
 	frameCounters
+	frameProtocol
 )
 
 // optSpec describes one option word iptables knows.
@@ -25,6 +26,7 @@ type optSpec struct {
 	what        string   // what its value is, for "expected …" messages
 	frame       frameOpt // an option of the rule frame
 	ct          *ctSpec  // an option of the conntrack or state match
+	port        PortKind // an option of the tcp or udp match
 	unsupported string   // valid iptables that ctmatch does not support: what it is
 
 	// For the options ctmatch does not support, what iptables reads after
@@ -49,7 +51,7 @@ var frameOptions = []optSpec{
 	{long: "goto", short: "g", what: "a chain name", frame: frameGoto},
 	{long: "set-counters", short: "c", what: "the packet count", frame: frameCounters},
 
-	{long: "protocol", short: "p", unsupported: "matching the packet's protocol", args: 1, invertible: true, once: "-p", foreign: true},
+	{long: "protocol", short: "p", what: "a protocol", frame: frameProtocol},
 	{long: "source", short: "s", unsupported: "matching the packet's source address", args: 1, invertible: true, once: "-s"},
 	{long: "src", unsupported: "matching the packet's source address", args: 1, invertible: true, once: "-s"},
 	{long: "destination", short: "d", unsupported: "matching the packet's destination address", args: 1, invertible: true, once: "-d"},
@@ -116,6 +118,16 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 			return s, nil
 		}
 	}
+	if p.portsLoaded() {
+		if s := portByName[name]; s != nil {
+			return s, nil
+		}
+		if p.tcpLoaded() {
+			if s := tcpOnlyByName[name]; s != nil {
+				return s, nil
+			}
+		}
+	}
 	if p.lastState != nil && name == "state" {
 		return &stateSpecs[0], nil
 	}
@@ -134,7 +146,13 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 	if p.lastState != nil {
 		add(stateSpecs)
 	}
-	if p.foreign && slices.ContainsFunc(cands, func(s *optSpec) bool { return s.ct == nil }) {
+	if p.portsLoaded() {
+		add(portSpecs)
+		if p.tcpLoaded() {
+			add(tcpOnlySpecs)
+		}
+	}
+	if p.foreign && slices.ContainsFunc(cands, func(s *optSpec) bool { return s.ct == nil && s.port == 0 }) {
 		// An extension ctmatch does not know may have an option of that
 		// very name ("--set" of -m recent), which getopt would take over
 		// an abbreviation of iptables' own (--set-counters). (Its options
@@ -145,7 +163,7 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 	case 1:
 		return cands[0], nil
 	case 0:
-		if p.foreign {
+		if p.foreign || p.protoOption(name) {
 			return nil, nil
 		}
 		if p.lastCT == nil {
@@ -154,6 +172,11 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 					return nil, p.errorf(w, "unknown option %q: it belongs to the conntrack match, write -m conntrack before it", w.val)
 				}
 			}
+		}
+		if !p.portsLoaded() && portByName[name] != nil {
+			e := p.errorf(w, "unknown option %q", w.val)
+			e.Hint = "it belongs to the tcp and udp matches: write -p tcp or -p udp before it"
+			return nil, e
 		}
 		if p.lastState == nil && name == "state" {
 			return nil, p.errorf(w, "unknown option %q: it belongs to the state match, write -m state before it", w.val)
@@ -175,7 +198,7 @@ var matchNames = setOf("addrtype", "ah", "bpf", "cgroup", "cluster", "comment", 
 	"hashlimit", "hbh", "helper", "hl", "icmp", "icmp6", "iprange", "ipv6header", "ipvs", "length",
 	"limit", "mac", "mark", "mh", "multiport", "nfacct", "osf", "owner", "physdev", "pkttype", "policy",
 	"quota", "rateest", "realm", "recent", "rpfilter", "rt", "sctp", "set", "socket", "srh", "statistic",
-	"string", "tcp", "tcpmss", "time", "tos", "ttl", "u32", "udp")
+	"string", "tcpmss", "time", "tos", "ttl", "u32")
 
 // targetNames are the target extensions of iptables 1.8.13 (and the built-in
 // QUEUE): valid iptables that ctmatch does not support yet.

@@ -1,7 +1,7 @@
 // Package parse reads iptables rules that use the conntrack match
-// (-m conntrack, -m state) into a typed syntax tree whose every node knows
-// where it was written, and prints such trees back in the canonical form
-// iptables-save uses.
+// (-m conntrack, -m state), -p and the tcp and udp matches into a typed
+// syntax tree whose every node knows where it was written, and prints such
+// trees back in the canonical form iptables-save uses.
 //
 // The package is pure: names of services and hosts are looked up only through
 // the Resolver the caller passes.
@@ -105,9 +105,11 @@ type parser struct {
 	// options of every extension it loads into one getopt table, newest
 	// first, an option belongs to the last match loaded that defines it,
 	// wherever it is written after that match's -m.
-	lastCT    *Conntrack // the last -m conntrack
-	lastState *Conntrack // the last -m state
-	foreign   bool       // an extension ctmatch does not know was loaded (-p, another match or target)
+	lastCT     *Conntrack // the last -m conntrack
+	lastState  *Conntrack // the last -m state
+	foreign    bool       // an extension ctmatch does not know was loaded (-p, another match or target)
+	lastPorts  *Ports     // the last tcp or udp match, loaded with -m or by -p
+	protoMatch string     // the match -p loads that ctmatch does not read ("sctp"), or ""
 
 	// What iptables checks of the rule as a whole.
 	cmdFlag      string          // the first command (-A, -I, -D, …) as written, "" before one
@@ -260,6 +262,16 @@ func (p *parser) option(w word) error {
 	}
 	neg := p.neg
 	p.neg = nil
+	if spec == nil && long && p.protoOption(name) {
+		if p.unsupported == nil {
+			p.unsupported = p.unsupportedf(w, "%s is valid iptables (an option of the %s match that -p %s loads), but ctmatch does not support that match yet", w.val, p.protoMatch, p.rule.Protocol.Value.Text)
+		}
+		if neg != nil {
+			p.neg = nil
+		}
+		p.skipValues(-1)
+		return nil
+	}
 	if spec == nil {
 		if !p.foreign {
 			return p.errorf(w, "unknown option %q", w.val)
@@ -273,6 +285,16 @@ func (p *parser) option(w word) error {
 
 	if spec.ct != nil {
 		return p.ctOption(w, neg, spec, value, hasValue)
+	}
+	if spec.port != 0 {
+		return p.portOption(w, neg, spec, value, hasValue)
+	}
+	if spec.frame == frameProtocol {
+		val, err := p.value(w, spec, value, hasValue)
+		if err != nil {
+			return err
+		}
+		return p.protocol(w, neg, val)
 	}
 	if spec.unsupported != "" {
 		return p.unsupportedOption(w, neg, spec, name, long, hasValue)
@@ -521,6 +543,11 @@ func (p *parser) match(w, v word) error {
 			p.lastCT = m
 		}
 		return nil
+	case v.val == "tcp" || v.val == "udp":
+		m := &Ports{Module: v.val, Flag: w.pos, NamePos: v.pos, end: v.end}
+		p.rule.Matches = append(p.rule.Matches, m)
+		p.lastPorts = m
+		return nil
 	case matchNames[v.val]:
 		p.foreign = true
 		return p.unsupportedf(v, "match -m %s is valid iptables, but ctmatch does not support it yet", v.val)
@@ -534,6 +561,12 @@ func (p *parser) match(w, v word) error {
 // option, as iptables checks each match in order after reading the rule.
 func (p *parser) checkMatches() error {
 	for _, mm := range p.rule.Matches {
+		if pm, ok := mm.(*Ports); ok {
+			if err := p.checkPorts(pm); err != nil {
+				return err
+			}
+			continue
+		}
 		m, ok := mm.(*Conntrack)
 		if !ok || len(m.Options) > 0 {
 			continue

@@ -77,9 +77,19 @@ func (p *printer) rule(r *Rule) {
 			p.b.Write(strconv.AppendInt(num[:0], int64(c.Index), 10))
 		}
 	}
+	if pr := r.Protocol; pr != nil && pr.Num != 0 {
+		if pr.Negated {
+			p.word("!")
+		}
+		p.word("-p")
+		p.word(pr.Name())
+	}
 	for _, m := range r.Matches {
-		if ct, ok := m.(*Conntrack); ok {
-			p.conntrack(ct)
+		switch m := m.(type) {
+		case *Conntrack:
+			p.conntrack(m)
+		case *Ports:
+			p.ports(m)
 		}
 	}
 	if t := r.Target; t != nil {
@@ -173,4 +183,43 @@ func appendIP(b []byte, ip netip.Addr) []byte {
 		return append(b, ip.String()...)
 	}
 	return ip.AppendTo(b)
+}
+
+// String returns the match in canonical iptables-save form, e.g.
+// "-m tcp --sport 1024:65535 ! --dport 22".
+func (m *Ports) String() string {
+	var p printer
+	p.ports(m)
+	return p.b.String()
+}
+
+// ports prints the match as iptables-save does: "-m tcp" (also when -p
+// loaded it), --sport before --dport, a range of one port as that port, and
+// nothing for a range of every port unless negated (iptables-save drops
+// "! --dport 0:65535" too, and so reloads a rule that matches every packet
+// where the kernel's matched none; ctmatch keeps the words that mean what
+// the rule does).
+func (p *printer) ports(m *Ports) {
+	p.word("-m")
+	p.word(m.Module)
+	for _, k := range []PortKind{SrcPort, DstPort} {
+		o := m.Option(k)
+		if o == nil || o.All() && !o.Negated {
+			continue
+		}
+		if o.Negated {
+			p.word("!")
+		}
+		p.word("--" + k.String())
+		p.word(o.ValueString())
+	}
+}
+
+// ValueString returns the port range as iptables-save prints it: "22" or
+// "1024:65535".
+func (o *PortOption) ValueString() string {
+	if o.Lo == o.Hi {
+		return uitoa(uint64(o.Lo))
+	}
+	return uitoa(uint64(o.Lo)) + ":" + uitoa(uint64(o.Hi))
 }

@@ -1,0 +1,295 @@
+package compile
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/parse"
+)
+
+// This file compiles -p and the tcp and udp matches. The kernel facts
+// (docs/semantics.md, "Protocols and ports", gives the source lines):
+//
+//   - iptables' -p compares the IPv4 header's protocol field, on every
+//     fragment (ip_packet_match); nft's meta l4proto reads the same field
+//     for every IPv4 packet, fragments included (nft_set_pktinfo_ipv4).
+//   - ip6tables' -p compares the header after the extension headers
+//     (ipv6_find_hdr, which skips AH); meta l4proto reads the same but stops
+//     at AH (IP6_FH_F_AUTH).
+//   - xt_tcpudp's tcp and udp matches never match a fragment other than the
+//     first (fragoff != 0), compare inclusive ranges, and negate each option
+//     on its own. nft's payload of the transport header does NOT stop on
+//     such a fragment: it reads the fragment's first bytes as the ports
+//     (checked on Linux 6.18 with crafted fragments: "tcp dport 22" counts a
+//     non-first IPv4 fragment whose bytes 2-3 are 22, and a non-first IPv6
+//     fragment whose IPv6 header bytes 2-3 are 0; "-p tcp --dport 22" counts
+//     neither). So for IPv4 every tcp or udp match adds
+//     "ip frag-off & 0x1fff == 0", the kernel's fragoff test itself, and for
+//     IPv6 the rule becomes two, "exthdr frag missing …" and
+//     "frag frag-off 0 …", which no packet passes both of.
+//
+// These matches test the packet, not its conntrack, so they hold or fail
+// alike in every piece: every nft rule of the iptables rule starts with them.
+
+// packetMatches compiles -p and the tcp and udp matches of r, in the order
+// the kernel checks them: -p, then each match as written. It returns the
+// variants of them that together match what the rule's words match, one at
+// most per packet: one, or for IPv6 port matches two (see fragmentTests).
+func packetMatches(r *parse.Rule, fam parse.Family) ([][]expr.Match, error) {
+	var out []expr.Match
+	if pr := r.Protocol; pr != nil {
+		m, err := protocol(pr, fam)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m...)
+	}
+	hasPorts := false
+	for _, m := range r.Matches {
+		if pm, ok := m.(*parse.Ports); ok {
+			out = append(out, ports(pm)...)
+			hasPorts = true
+		}
+	}
+	if !hasPorts {
+		return [][]expr.Match{out}, nil
+	}
+	var variants [][]expr.Match
+	for _, f := range fragmentTests(fam) {
+		variants = append(variants, append([]expr.Match{f}, out...))
+	}
+	return variants, nil
+}
+
+// fragmentTests are the tests, one of which a packet must pass for a tcp or
+// udp match to look at it: it is not a fragment other than the first (the
+// kernel's fragoff is 0). For IPv4 "ip frag-off & 0x1fff == 0" (ipt_do_table:
+// fragoff = ntohs(ip->frag_off) & IP_OFFSET). For IPv6 (ip6_packet_match:
+// ipv6_find_hdr's fragment offset) either "exthdr frag missing" or
+// "frag frag-off 0": nft has no one expression for it.
+func fragmentTests(fam parse.Family) []expr.Match {
+	if fam == parse.IPv6 {
+		return []expr.Match{expr.Exthdr{Test: expr.FragMissing}, expr.Exthdr{Test: expr.FragFirst}}
+	}
+	return []expr.Match{firstFragment()}
+}
+
+// firstFragment is "ip frag-off & 0x1fff == 0": the packet is not a
+// fragment other than the first, as xt_tcpudp requires (par->fragoff, which
+// ipt_do_table sets to ntohs(ip->frag_off) & IP_OFFSET).
+func firstFragment() expr.Match {
+	return expr.Payload{Field: expr.FieldIPFragOff, Mask: 0x1fff, Op: expr.OpEq, Lo: 0}
+}
+
+// protoAH is IPPROTO_AH, the IPv6 extension header that ip6tables skips and
+// nft's meta l4proto does not.
+const protoAH = 51
+
+// protocol compiles -p PROTO to "meta l4proto PROTO" and ! -p PROTO to
+// "meta l4proto != PROTO"; -p all (0) to nothing.
+//
+// ip6tables' -p ah never matches (ipv6_find_hdr skips AH: ip6tables warns
+// "never matched protocol"): it compiles to the never-match rule. Its
+// negation would need the header after AH, which nft's meta l4proto does not
+// give: refused.
+func protocol(pr *parse.Protocol, fam parse.Family) ([]expr.Match, error) {
+	if pr.Num == 0 {
+		return nil, nil
+	}
+	if fam == parse.IPv6 && pr.Num == protoAH {
+		if pr.Negated {
+			return nil, fmt.Errorf("col %d: ! -p ah in ip6tables matches packets by the header after AH, which nft's meta l4proto does not read", pr.Pos()+1)
+		}
+		return []expr.Match{never()}, nil
+	}
+	op := expr.OpEq
+	if pr.Negated {
+		op = expr.OpNeq
+	}
+	return []expr.Match{expr.L4Proto{Op: op, Proto: pr.Num}}, nil
+}
+
+// ports compiles a tcp or udp match: its --sport, then its --dport (see
+// port). A match with no option, or with only options that hold for every
+// port, still fails on a fragment other than the first (xt_tcpudp checks
+// fragoff before any option): "tcp dport 0-65535", whose payload load
+// does the same.
+func ports(m *parse.Ports) []expr.Match {
+	var out []expr.Match
+	for _, k := range []parse.PortKind{parse.SrcPort, parse.DstPort} {
+		if o := m.Option(k); o != nil && (o.Negated || !o.All()) {
+			out = append(out, port(o))
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, expr.Payload{Field: expr.FieldTHDport, Op: expr.OpRange, Lo: 0, Hi: math.MaxUint16})
+	}
+	return out
+}
+
+// port compiles one port option: --dport 22 is "tcp dport 22", ! --dport 22
+// "tcp dport != 22", --dport 1:1024 "tcp dport 1-1024", ! --dport 1:1024
+// "tcp dport != 1-1024" (xt_tcpudp's port_match: (lo <= port <= hi) ^ invert).
+// --sport is the same with "sport".
+func port(o *parse.PortOption) expr.Match {
+	f := expr.FieldTHDport
+	if o.Kind == parse.SrcPort {
+		f = expr.FieldTHSport
+	}
+	p := expr.Payload{Field: f, Lo: uint32(o.Lo)}
+	switch {
+	case o.Lo == o.Hi && !o.Negated:
+		p.Op = expr.OpEq
+	case o.Lo == o.Hi:
+		p.Op = expr.OpNeq
+	case !o.Negated:
+		p.Op, p.Hi = expr.OpRange, uint32(o.Hi)
+	default:
+		p.Op, p.Hi = expr.OpNotRange, uint32(o.Hi)
+	}
+	return p
+}
+
+// splitPacketMatches takes the matches that -p and the tcp and udp matches
+// compile to off the front of every piece (after meta nfproto), where
+// compile puts them. They must be the same in every piece.
+func splitPacketMatches(pieces []expr.Rule) ([]expr.Match, []expr.Rule, error) {
+	pieces, err := joinFragmentVariants(pieces)
+	if err != nil {
+		return nil, nil, err
+	}
+	prefixOf := func(r expr.Rule) (start, end int) {
+		if len(r.Matches) > 0 {
+			if _, ok := r.Matches[0].(expr.Nfproto); ok {
+				start = 1
+			}
+		}
+		end = start
+		for end < len(r.Matches) {
+			switch r.Matches[end].(type) {
+			case expr.L4Proto, expr.Payload, expr.Exthdr:
+				end++
+				continue
+			}
+			break
+		}
+		return start, end
+	}
+	s0, e0 := prefixOf(pieces[0])
+	pre := pieces[0].Matches[s0:e0]
+	rest := make([]expr.Rule, len(pieces))
+	for i, p := range pieces {
+		s, e := prefixOf(p)
+		if !slices.Equal(p.Matches[s:e], pre) {
+			return nil, nil, fmt.Errorf("%w: the pieces test different protocols or ports", ErrNotUnderstood)
+		}
+		r := p
+		r.Matches = append(slices.Clone(p.Matches[:s]), p.Matches[e:]...)
+		rest[i] = r
+	}
+	return pre, rest, nil
+}
+
+// packetWords returns the iptables words of the matches packetMatches
+// compiles to: "-p tcp -m tcp --sport 1024:65535 ! --dport 22".
+func packetWords(pre []expr.Match) (string, error) {
+	if len(pre) == 0 {
+		return "", nil
+	}
+	if x, ok := pre[0].(expr.Exthdr); ok && x.Test == expr.FragMissing {
+		pre = pre[1:]
+		if len(pre) == 0 {
+			return "", fmt.Errorf("%w: a fragment test alone", ErrNotUnderstood)
+		}
+	}
+	if pre[0] == firstFragment() {
+		pre = pre[1:]
+		if len(pre) == 0 {
+			return "", fmt.Errorf("%w: a fragment test alone", ErrNotUnderstood)
+		}
+	}
+	l, ok := pre[0].(expr.L4Proto)
+	if !ok {
+		return "", fmt.Errorf("%w: %v without a protocol test before it", ErrNotUnderstood, pre[0])
+	}
+	words := []string{"-p", parse.ProtocolName(l.Proto)}
+	if l.Op == expr.OpNeq {
+		words = append([]string{"!"}, words...)
+	}
+	var module string
+	switch {
+	case l.Op == expr.OpEq && l.Proto == parse.ProtoTCP:
+		module = "tcp"
+	case l.Op == expr.OpEq && l.Proto == parse.ProtoUDP:
+		module = "udp"
+	}
+	var have map[expr.Field]bool
+	for _, m := range pre[1:] {
+		p, ok := m.(expr.Payload)
+		if !ok || module == "" {
+			return "", fmt.Errorf("%w: %v after %v", ErrNotUnderstood, m, l)
+		}
+		if have == nil || have[p.Field] {
+			words = append(words, "-m", module)
+			have = map[expr.Field]bool{}
+		}
+		have[p.Field] = true
+		opt := "--dport"
+		if p.Field == expr.FieldTHSport {
+			opt = "--sport"
+		}
+		val := strconv.FormatUint(uint64(p.Lo), 10)
+		if p.Op == expr.OpRange || p.Op == expr.OpNotRange {
+			val += ":" + strconv.FormatUint(uint64(p.Hi), 10)
+		}
+		if p.Op == expr.OpNeq || p.Op == expr.OpNotRange {
+			words = append(words, "!")
+		}
+		words = append(words, opt, val)
+	}
+	return strings.Join(words, " "), nil
+}
+
+// joinFragmentVariants undoes the IPv6 split of fragmentTests: when the
+// first half of the pieces starts with "exthdr frag missing" (after meta
+// nfproto) and the second half is the same with "frag frag-off 0", it
+// returns the first half. Otherwise it returns the pieces as they are.
+func joinFragmentVariants(pieces []expr.Rule) ([]expr.Rule, error) {
+	at := func(r expr.Rule) int {
+		if len(r.Matches) > 0 {
+			if _, ok := r.Matches[0].(expr.Nfproto); ok {
+				return 1
+			}
+		}
+		return 0
+	}
+	i := at(pieces[0])
+	if len(pieces[0].Matches) <= i {
+		return pieces, nil
+	}
+	if _, ok := pieces[0].Matches[i].(expr.Exthdr); !ok {
+		return pieces, nil
+	}
+	n := len(pieces) / 2
+	if len(pieces)%2 != 0 || pieces[0].Matches[i] != (expr.Exthdr{Test: expr.FragMissing}) {
+		return nil, errHalf
+	}
+	for k := range n {
+		a, b := pieces[k], pieces[n+k]
+		j := at(b)
+		if len(a.Matches) != len(b.Matches) || at(a) != j || a.Matches[j] != (expr.Exthdr{Test: expr.FragMissing}) ||
+			b.Matches[j] != (expr.Exthdr{Test: expr.FragFirst}) ||
+			!slices.Equal(a.Matches[:j], b.Matches[:j]) || !slices.Equal(a.Matches[j+1:], b.Matches[j+1:]) {
+			return nil, errHalf
+		}
+	}
+	return pieces[:n], nil
+}
+
+// errHalf says that rules hold one of the two halves of an ip6tables port
+// match and not the other.
+var errHalf = fmt.Errorf("%w: an ip6tables tcp or udp match is two nft rules, one with \"exthdr frag missing\" and one with \"frag frag-off 0\"; these rules are not both", ErrNotUnderstood)

@@ -1,0 +1,199 @@
+package e2e
+
+import (
+	"encoding/binary"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/ctmatch/ctmatch/internal/ktest"
+)
+
+// The tcp match never looks at a fragment other than the first; nft's
+// transport payload reads one (an IPv4 fragment's data, an IPv6 fragment's
+// own header) as if it held the ports. Crafted fragments and whole segments,
+// sent on a raw socket and counted on OUTPUT, are counted alike by
+// iptables-legacy (the kernel's xt_tcpudp: iptables-nft would store the same
+// words as native nft expressions) and by ctmatch's rules for the same words,
+// and otherwise by "tcp dport 22" alone, iptables-translate's form.
+func TestPortsFragmentsAgainstXt(t *testing.T) {
+	ns := ktest.Namespace(t, "nft", "iptables-legacy", "ip6tables-legacy")
+	bin := ctmatchCLI(t)
+	rules := []string{"-p tcp --dport 22", "-p tcp ! --dport 22", "-p tcp -m tcp", "-p tcp --dport 0", "-p tcp"}
+	ktest.Run(t, ns, "add table ip t\nadd chain ip t o { type filter hook output priority 10; }\n"+
+		"add rule ip t o tcp dport 22 counter\n"+
+		"add table ip6 t\nadd chain ip6 t o { type filter hook output priority 10; }\n"+
+		"add rule ip6 t o tcp dport 0 counter\n", "nft", "-f", "-")
+	for _, r := range rules {
+		ktest.Run(t, ns, "", "iptables-legacy", append([]string{"-A", "OUTPUT"}, strings.Fields(r)...)...)
+		ktest.Run(t, ns, "", "ip6tables-legacy", append([]string{"-A", "OUTPUT"}, strings.Fields(r)...)...)
+		mustCLI(t, bin, ns, "", "add", "rule", "ip", "t", "o", "--", r)
+		mustCLI(t, bin, ns, "", "add", "rule", "-6", "ip6", "t", "o", "--", r)
+	}
+	if err := ns.Do(sendFragments); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, fam := range []struct{ tool, table string }{{"iptables-legacy", "ip"}, {"ip6tables-legacy", "ip6"}} {
+		xt := xtPacketCounts(t, ktest.Run(t, ns, "", fam.tool, "-L", "OUTPUT", "-v", "-n", "-x"))
+		out := mustCLI(t, bin, ns, "", "list", "chain", fam.table, "t", "o", "-o", "iptables", "-a")
+		ours := map[string]uint64{}
+		var bare uint64
+		for _, l := range strings.Split(out, "\n") {
+			if m := packetsOf.FindStringSubmatch(l); m != nil {
+				n, _ := strconv.ParseUint(m[2], 10, 64)
+				ours[strings.TrimPrefix(m[1], "-A o ")] = n
+			}
+			if m := bareCounter.FindStringSubmatch(l); m != nil {
+				// The rule nft wrote, listed as not decompiled.
+				bare, _ = strconv.ParseUint(m[1], 10, 64)
+			}
+		}
+		// xt counts per rule, in order; the words as ctmatch lists them.
+		canon := []string{"-p tcp -m tcp --dport 22", "-p tcp -m tcp ! --dport 22", "-p tcp -m tcp", "-p tcp -m tcp --dport 0", "-p tcp"}
+		want := []uint64{2, 0, 2, 0, 0}
+		if fam.table == "ip" {
+			want[4] = 4
+		} else {
+			want[4] = 3
+		}
+		if len(xt) != len(canon) {
+			t.Fatalf("%s: %d rules counted by xt, want %d", fam.table, len(xt), len(canon))
+		}
+		for i, w := range canon {
+			if xt[i] != want[i] {
+				t.Errorf("%s: xt counted %d packets for %q, the crafted traffic gives %d", fam.table, xt[i], rules[i], want[i])
+			}
+			if got, ok := ours[w]; !ok || got != xt[i] {
+				t.Errorf("%s: ctmatch's rules for %q counted %d packets (listed: %v), xt %d\n%s", fam.table, rules[i], got, ok, xt[i], out)
+			}
+		}
+		// The bare port match counts a non-first fragment that xt does not.
+		if wantBare := map[string]uint64{"ip": 3, "ip6": 1}[fam.table]; bare != wantBare {
+			t.Errorf("%s: the bare port match counted %d packets, want %d (xt counts %d)", fam.table, bare, wantBare, map[string]uint64{"ip": 2, "ip6": 0}[fam.table])
+		}
+	}
+}
+
+var (
+	packetsOf   = regexp.MustCompile(`^(-A .*?) # handles? [0-9,]+ packets (\d+) bytes \d+$`)
+	bareCounter = regexp.MustCompile(`^#   \[ counter pkts (\d+) bytes \d+ \]$`)
+)
+
+// xtPacketCounts reads the packet counts of iptables -L -v -n -x, in order.
+func xtPacketCounts(t *testing.T, out string) []uint64 {
+	t.Helper()
+	var counts []uint64
+	for _, l := range strings.Split(out, "\n")[2:] {
+		f := strings.Fields(l)
+		if len(f) == 0 {
+			continue
+		}
+		n, err := strconv.ParseUint(f[0], 10, 64)
+		if err != nil {
+			t.Fatalf("iptables -L line %q: %v", l, err)
+		}
+		counts = append(counts, n)
+	}
+	return counts
+}
+
+// tcpHeader is a 20-byte TCP header from port 1000 to port dport.
+func tcpHeader(dport uint16) []byte {
+	h := make([]byte, 20)
+	binary.BigEndian.PutUint16(h[0:], 1000)
+	binary.BigEndian.PutUint16(h[2:], dport)
+	h[12] = 5 << 4
+	h[13] = 0x02
+	binary.BigEndian.PutUint16(h[14:], 1024)
+	return h
+}
+
+func checksum(b []byte) uint16 {
+	var s uint32
+	for i := 0; i+1 < len(b); i += 2 {
+		s += uint32(binary.BigEndian.Uint16(b[i:]))
+	}
+	for s > 0xffff {
+		s = s>>16 + s&0xffff
+	}
+	return ^uint16(s)
+}
+
+// ipv4 is an IPv4 packet of protocol TCP from and to 127.0.0.1 with the
+// given fragment offset (in 8-byte units) and more-fragments flag.
+func ipv4(payload []byte, offset uint16, more bool) []byte {
+	h := make([]byte, 20)
+	h[0], h[8], h[9] = 0x45, 64, 6
+	binary.BigEndian.PutUint16(h[2:], uint16(20+len(payload)))
+	binary.BigEndian.PutUint16(h[4:], 0x1234)
+	fo := offset
+	if more {
+		fo |= 1 << 13
+	}
+	binary.BigEndian.PutUint16(h[6:], fo)
+	copy(h[12:], []byte{127, 0, 0, 1, 127, 0, 0, 1})
+	binary.BigEndian.PutUint16(h[10:], checksum(h))
+	return append(h, payload...)
+}
+
+// ipv6 is an IPv6 packet from and to ::1 (flow label 0): with a fragment
+// header of the given offset and flag in front of a TCP payload, or a whole
+// TCP segment.
+func ipv6(payload []byte, frag bool, offset uint16, more bool) []byte {
+	body := payload
+	next := byte(6)
+	if frag {
+		fh := make([]byte, 8)
+		fh[0] = 6
+		fo := offset << 3
+		if more {
+			fo |= 1
+		}
+		binary.BigEndian.PutUint16(fh[2:], fo)
+		binary.BigEndian.PutUint32(fh[4:], 0x1234)
+		body = append(fh, payload...)
+		next = 44
+	}
+	h := make([]byte, 40)
+	h[0] = 6 << 4
+	binary.BigEndian.PutUint16(h[4:], uint16(len(body)))
+	h[6], h[7] = next, 64
+	h[23], h[39] = 1, 1
+	return append(h, body...)
+}
+
+// sendFragments sends, on raw sockets: for IPv4 a non-first fragment whose
+// data starts like a TCP header to port 22, a first fragment and a whole
+// segment to port 22, and a non-first fragment whose bytes 2-3 are 0; for
+// IPv6 a non-first fragment, a first fragment and a whole segment to port 22.
+func sendFragments() error {
+	long := append(tcpHeader(22), make([]byte, 40)...)
+	zero := tcpHeader(0)
+	v4 := [][]byte{ipv4(tcpHeader(22), 8, false), ipv4(long, 0, true), ipv4(tcpHeader(22), 0, false), ipv4(zero, 8, false)}
+	v6 := [][]byte{ipv6(tcpHeader(22), true, 8, false), ipv6(long, true, 0, true), ipv6(tcpHeader(22), false, 0, false)}
+	s4, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW, syscall.IPPROTO_RAW)
+	if err != nil {
+		return err
+	}
+	defer syscall.Close(s4)
+	for _, p := range v4 {
+		if err := syscall.Sendto(s4, p, 0, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+			return fmt.Errorf("send IPv4: %w", err)
+		}
+	}
+	s6, err := syscall.Socket(syscall.AF_INET6, syscall.SOCK_RAW, syscall.IPPROTO_RAW)
+	if err != nil {
+		return err
+	}
+	defer syscall.Close(s6)
+	for _, p := range v6 {
+		if err := syscall.Sendto(s6, p, 0, &syscall.SockaddrInet6{Addr: [16]byte{15: 1}}); err != nil {
+			return fmt.Errorf("send IPv6: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,354 @@
+package expr
+
+import (
+	"slices"
+	"strconv"
+
+	"github.com/ctmatch/ctmatch/internal/nfnl"
+)
+
+// This file holds the matches on the packet's transport layer: nft's
+// "meta l4proto" and the payload fields of the transport header.
+
+// Transport protocol numbers that nft spells by name.
+const (
+	ProtoTCP uint8 = 6  // IPPROTO_TCP: nft "tcp"
+	ProtoUDP uint8 = 17 // IPPROTO_UDP: nft "udp"
+)
+
+// L4Proto is nft's "meta l4proto": the packet's transport protocol, as the
+// kernel found it when it set up the packet for nf_tables (the IPv4 protocol
+// field, on every fragment; for IPv6 the header after the extension headers,
+// stopping at AH). It stops the rule when the kernel found none.
+type L4Proto struct {
+	Op    Op // OpEq or OpNeq
+	Proto uint8
+}
+
+func (L4Proto) isMatch() {}
+
+// Field is a header field that nft's payload expression loads.
+type Field uint8
+
+// The header fields ctmatch uses.
+const (
+	FieldTHSport   Field = iota + 1 // transport header bytes 0-1: nft "th sport", "tcp sport", "udp sport"
+	FieldTHDport                    // transport header bytes 2-3: nft "th dport", "tcp dport", "udp dport"
+	FieldIPFragOff                  // IPv4 header bytes 6-7, flags and fragment offset: nft "ip frag-off"
+)
+
+// payloadBase is a base of the payload expression (NFT_PAYLOAD_*_HEADER).
+type payloadBase uint8
+
+const (
+	payloadNetwork   payloadBase = 1 // NFT_PAYLOAD_NETWORK_HEADER
+	payloadTransport payloadBase = 2 // NFT_PAYLOAD_TRANSPORT_HEADER
+)
+
+// fieldInfo is what the wire encoding and the text need to know of a field.
+type fieldInfo struct {
+	base   payloadBase
+	offset uint32 // bytes from the start of the header
+	size   uint32 // bytes loaded
+	name   string // nft's name after the protocol ("dport")
+	proto  string // nft's protocol word ("ip"); "" for the transport header, whose word comes from the rule
+	v4     bool   // a field of the IPv4 header: not in ip6 tables
+}
+
+var fieldInfos = [...]fieldInfo{
+	FieldTHSport:   {base: payloadTransport, offset: 0, size: 2, name: "sport"},
+	FieldTHDport:   {base: payloadTransport, offset: 2, size: 2, name: "dport"},
+	FieldIPFragOff: {base: payloadNetwork, offset: 6, size: 2, name: "frag-off", proto: "ip", v4: true},
+}
+
+func fieldInfoOf(f Field) (fieldInfo, bool) {
+	if int(f) >= len(fieldInfos) || fieldInfos[f].size == 0 {
+		return fieldInfo{}, false
+	}
+	return fieldInfos[f], true
+}
+
+// Payload is a condition on a header field: "tcp dport 22",
+// "udp sport != 1-1023", "th dport 53". The kernel's payload expression stops
+// the rule when the field cannot be read: for the transport header, when the
+// kernel found no transport header or the packet is a fragment other than
+// the first.
+type Payload struct {
+	Field  Field
+	Mask   uint32 // when not 0, the field is masked with it first: "ip frag-off & 0x1fff == 0" (OpEq and OpNeq only)
+	Op     Op     // OpEq, OpNeq, OpRange, OpNotRange
+	Lo, Hi uint32 // the value (Lo), or the inclusive range Lo..Hi
+}
+
+func (Payload) isMatch() {}
+
+// String returns the nft text of the match p alone: "th dport 22" (the
+// protocol name comes from an L4Proto before it in a rule).
+func (p Payload) String() string { return string(p.appendText(nil, "th")) }
+
+// String returns the nft text of the match l, e.g. "meta l4proto tcp".
+func (l L4Proto) String() string { return string(l.appendText(nil)) }
+
+func (l L4Proto) appendText(b []byte) []byte {
+	b = append(b, "meta l4proto "...)
+	switch l.Op {
+	case OpEq:
+	case OpNeq:
+		b = append(b, "!= "...)
+	default:
+		return appendInvalid(b, "operator "+strconv.FormatUint(uint64(l.Op), 10))
+	}
+	return append(b, protoName(l.Proto)...)
+}
+
+// protoName is nft's name of a transport protocol in "meta l4proto", or its
+// number.
+func protoName(p uint8) string {
+	switch p {
+	case ProtoTCP:
+		return "tcp"
+	case ProtoUDP:
+		return "udp"
+	}
+	return strconv.FormatUint(uint64(p), 10)
+}
+
+// appendText writes the payload match after the protocol word proto ("tcp",
+// "udp" or "th").
+func (p Payload) appendText(b []byte, proto string) []byte {
+	fi, ok := fieldInfoOf(p.Field)
+	if !ok {
+		return appendInvalid(b, "field "+strconv.FormatUint(uint64(p.Field), 10))
+	}
+	if fi.proto != "" {
+		proto = fi.proto
+	}
+	b = append(append(append(b, proto...), ' '), fi.name...)
+	b = append(b, ' ')
+	if p.Mask != 0 {
+		b = append(append(b, "& 0x"...), strconv.FormatUint(uint64(p.Mask), 16)...)
+		switch p.Op {
+		case OpEq:
+			return appendUint(append(b, " == "...), p.Lo)
+		case OpNeq:
+			return appendUint(append(b, " != "...), p.Lo)
+		}
+		return appendInvalid(b, "ordered comparison of a masked field")
+	}
+	switch p.Op {
+	case OpEq:
+		return appendUint(b, p.Lo)
+	case OpNeq:
+		return appendUint(append(b, "!= "...), p.Lo)
+	case OpRange:
+		return appendUint(append(appendUint(b, p.Lo), '-'), p.Hi)
+	case OpNotRange:
+		return appendUint(append(appendUint(append(b, "!= "...), p.Lo), '-'), p.Hi)
+	}
+	return appendInvalid(b, "operator "+strconv.FormatUint(uint64(p.Op), 10))
+}
+
+// transportProto returns the protocol word of a transport header field at
+// index i of ms: "tcp" or "udp" when the last L4Proto before it is an
+// equality with that protocol, "th" otherwise. nft gives "tcp dport" a
+// dependency on "meta l4proto tcp" and adds none when the rule already has
+// it; "th dport" has none.
+func transportProto(ms []Match, i int) string {
+	for j := i - 1; j >= 0; j-- {
+		if l, ok := ms[j].(L4Proto); ok {
+			if l.Op == OpEq && (l.Proto == ProtoTCP || l.Proto == ProtoUDP) {
+				return protoName(l.Proto)
+			}
+			return "th"
+		}
+	}
+	return "th"
+}
+
+// impliedBy reports whether the match at index i is an L4Proto that nft
+// writes itself for the transport header field right after it ("tcp dport
+// 22" is "meta l4proto tcp" and the port), so that the text leaves it out.
+func impliedBy(ms []Match, i int) bool {
+	l, ok := ms[i].(L4Proto)
+	if !ok || l.Op != OpEq || (l.Proto != ProtoTCP && l.Proto != ProtoUDP) || i+1 >= len(ms) {
+		return false
+	}
+	p, ok := ms[i+1].(Payload)
+	if !ok {
+		return false
+	}
+	fi, ok := fieldInfoOf(p.Field)
+	return ok && fi.base == payloadTransport
+}
+
+func checkL4Proto(l L4Proto) error {
+	if l.Op != OpEq && l.Op != OpNeq {
+		return errOperator(l.Op, "meta l4proto")
+	}
+	return nil
+}
+
+func checkPayload(f Family, p Payload) error {
+	fi, ok := fieldInfoOf(p.Field)
+	if !ok {
+		return &fieldError{"unknown header field " + strconv.FormatUint(uint64(p.Field), 10)}
+	}
+	if fi.v4 && f == FamilyIP6 {
+		return &fieldError{"a field of the IPv4 header in an ip6 table (nft refuses it)"}
+	}
+	max := uint64(1)<<(8*fi.size) - 1
+	if uint64(p.Mask) > max {
+		return &fieldError{"mask 0x" + strconv.FormatUint(uint64(p.Mask), 16) + " wider than the field"}
+	}
+	if p.Mask != 0 && p.Op != OpEq && p.Op != OpNeq {
+		return &fieldError{"an ordered comparison of a masked field"}
+	}
+	switch p.Op {
+	case OpEq, OpNeq:
+		if uint64(p.Lo) > max {
+			return &fieldError{"value " + strconv.FormatUint(uint64(p.Lo), 10) + " above " + strconv.FormatUint(max, 10)}
+		}
+	case OpRange, OpNotRange:
+		if uint64(p.Lo) > max || uint64(p.Hi) > max {
+			return &fieldError{"range " + strconv.FormatUint(uint64(p.Lo), 10) + "-" + strconv.FormatUint(uint64(p.Hi), 10) + " above " + strconv.FormatUint(max, 10)}
+		}
+		if p.Lo > p.Hi {
+			return &fieldError{"reversed range " + strconv.FormatUint(uint64(p.Lo), 10) + "-" + strconv.FormatUint(uint64(p.Hi), 10)}
+		}
+	default:
+		return errOperator(p.Op, "a header field")
+	}
+	return nil
+}
+
+type fieldError struct{ s string }
+
+func (e *fieldError) Error() string { return e.s }
+
+func errOperator(op Op, on string) error {
+	return &fieldError{"operator " + strconv.FormatUint(uint64(op), 10) + " on " + on}
+}
+
+func lowerL4Proto(ae *nfnl.Encoder, l L4Proto) {
+	at := ae.BeginExpr("meta")
+	ae.U32(attrMetaKey, metaL4proto)
+	ae.U32(attrMetaDreg, reg1)
+	ae.EndExpr(at)
+	op := uint32(cmpEq)
+	if l.Op == OpNeq {
+		op = cmpNeq
+	}
+	putCmp(ae, op, []byte{l.Proto})
+}
+
+func putPayload(ae *nfnl.Encoder, base payloadBase, offset, size uint32) {
+	at := ae.BeginExpr("payload")
+	ae.U32(attrPayloadDreg, reg1)
+	ae.U32(attrPayloadBase, uint32(base))
+	ae.U32(attrPayloadOffset, offset)
+	ae.U32(attrPayloadLen, size)
+	ae.EndExpr(at)
+}
+
+// lowerPayloads appends the payload matches that start at ms[0] and returns
+// how many it lowered. nft 1.0.6 merges equalities of adjacent fields of one
+// header into one load and one cmp ("tcp sport 1 tcp dport 4" loads 4 bytes
+// at transport header + 0 and compares them with 0x00010004), and so does
+// Lower.
+//
+// nft sorts such a run of equalities by offset before it merges them
+// ("tcp dport 4 tcp sport 1" sends the same bytes); so does Lower.
+func lowerPayloads(ae *nfnl.Encoder, ms []Match) int {
+	p := ms[0].(Payload)
+	fi, _ := fieldInfoOf(p.Field)
+	n, size := 1, fi.size
+	if p.Op == OpEq && p.Mask == 0 {
+		ms = sortedEqRun(ms)
+		p = ms[0].(Payload)
+		fi, _ = fieldInfoOf(p.Field)
+		size = fi.size
+		for n < len(ms) {
+			q, ok := ms[n].(Payload)
+			if !ok || q.Op != OpEq || q.Mask != 0 {
+				break
+			}
+			qi, ok := fieldInfoOf(q.Field)
+			if !ok || qi.base != fi.base || qi.offset != fi.offset+size || size+qi.size > 16 {
+				break
+			}
+			size += qi.size
+			n++
+		}
+	}
+	putPayload(ae, fi.base, fi.offset, size)
+	if p.Mask != 0 {
+		// "& MASK" is written in the text: nft sends NFTA_BITWISE_OP.
+		putBitwise(ae, value(p.Mask, int(fi.size), false), true)
+	}
+	if n > 1 {
+		var v []byte
+		for _, m := range ms[:n] {
+			q := m.(Payload)
+			qi, _ := fieldInfoOf(q.Field)
+			v = append(v, value(q.Lo, int(qi.size), false)...)
+		}
+		putCmp(ae, cmpEq, v)
+		return n
+	}
+	switch p.Op {
+	case OpEq, OpNeq:
+		op := uint32(cmpEq)
+		if p.Op == OpNeq {
+			op = cmpNeq
+		}
+		putCmp(ae, op, value(p.Lo, int(fi.size), false))
+	case OpRange:
+		putCmp(ae, cmpGte, value(p.Lo, int(fi.size), false))
+		putCmp(ae, cmpLte, value(p.Hi, int(fi.size), false))
+	case OpNotRange:
+		putRange(ae, rangeNeq, value(p.Lo, int(fi.size), false), value(p.Hi, int(fi.size), false))
+	}
+	return 1
+}
+
+// sortedEqRun returns the equalities of payload fields of one base at the
+// start of ms, in the order of their offsets, followed by the rest of ms.
+func sortedEqRun(ms []Match) []Match {
+	first, _ := fieldInfoOf(ms[0].(Payload).Field)
+	n := 1
+	for n < len(ms) {
+		q, ok := ms[n].(Payload)
+		if !ok || q.Op != OpEq || q.Mask != 0 {
+			break
+		}
+		if qi, _ := fieldInfoOf(q.Field); qi.base != first.base {
+			break
+		}
+		n++
+	}
+	if n == 1 {
+		return ms
+	}
+	run := slices.Clone(ms[:n])
+	slices.SortStableFunc(run, func(a, b Match) int {
+		ai, _ := fieldInfoOf(a.(Payload).Field)
+		bi, _ := fieldInfoOf(b.(Payload).Field)
+		return int(ai.offset) - int(bi.offset)
+	})
+	// Only a run that merges whole is reordered.
+	end := run0(run)
+	for i, m := range run {
+		fi, _ := fieldInfoOf(m.(Payload).Field)
+		if i > 0 && fi.offset != end || fi.offset+fi.size-run0(run) > 16 {
+			return ms
+		}
+		end = fi.offset + fi.size
+	}
+	return append(run, ms[n:]...)
+}
+
+// run0 is the offset of the first field of a sorted run.
+func run0(run []Match) uint32 {
+	fi, _ := fieldInfoOf(run[0].(Payload).Field)
+	return fi.offset
+}
