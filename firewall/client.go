@@ -78,6 +78,10 @@ type nfTx interface {
 	AddChain(f expr.Family, table, name string, base *kernel.BaseChain, userdata []byte)
 	AddRule(f expr.Family, table, chain string, r kernel.RuleSpec)
 	DeleteRule(f expr.Family, table, chain string, handle uint64)
+	DeleteTable(f expr.Family, name string)
+	FlushTable(f expr.Family, name string)
+	DeleteChain(f expr.Family, table, name string)
+	FlushChain(f expr.Family, table, name string)
 	Commit(ctx context.Context) (kernel.Result, error)
 	Check(ctx context.Context) error
 	Rebase(gen uint32)

@@ -1,0 +1,540 @@
+package firewall
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/ctmatch/ctmatch"
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/kernel"
+)
+
+// DesiredTable is the whole state Sync makes a table hold: its chains, in
+// order, and their rules.
+type DesiredTable struct {
+	Family expr.Family // expr.FamilyIP, FamilyIP6 or FamilyInet
+	Name   string
+	Chains []DesiredChain
+}
+
+// DesiredChain is a chain and its rules, in order.
+type DesiredChain struct {
+	Name string
+	// Base makes the chain a base chain (any type, hook, priority, policy,
+	// and the device of an ingress hook); nil for a regular chain.
+	Base  *kernel.BaseChain
+	Rules []DesiredRule
+}
+
+// DesiredRule is one iptables rule of a chain.
+type DesiredRule struct {
+	Rule    *ctmatch.Rule // compiled for a table of the table's family
+	Comment string        // nft's comment on its nft rules, "" for none
+}
+
+// SyncOptions say how Sync writes.
+type SyncOptions struct {
+	// Force syncs a table without ctmatch's ownership record
+	// (ErrNotOwned without it), which Sync may then empty of chains it
+	// does not name.
+	Force bool
+	// Check has the kernel validate the transaction without applying it.
+	Check bool
+}
+
+// Diff is what a Sync changes: empty when the table already holds the
+// desired state.
+type Diff struct {
+	Family      expr.Family
+	Table       string
+	CreateTable bool
+	// Chains are the chains that change: those of the desired state in its
+	// order, then those Sync deletes.
+	Chains []ChainDiff
+}
+
+// ChainDiff is what a Sync does to one chain.
+type ChainDiff struct {
+	Name string
+	Base *kernel.BaseChain // the desired kind; nil for a regular chain (or one deleted)
+	// Create: the chain is missing and is created. Delete: the chain is
+	// not desired and is deleted. Recreate: the chain is of another kind
+	// (type, hook, priority, policy or device) and is deleted and created
+	// again.
+	Create, Delete, Recreate bool
+	// Rewrite: the chain's rules differ from the desired ones (or are in
+	// another order), so it is flushed and every desired rule is added
+	// again (Rules of them).
+	Rewrite bool
+	Rules   int
+	// Add and Remove are the rules that differ, as their canonical words
+	// (with the comment after "# "): desired rules the chain lacks, and
+	// rules of the chain that are not desired. Both are empty for a chain
+	// whose rules only moved.
+	Add, Remove []string
+}
+
+// Empty reports that there is nothing to change.
+func (d Diff) Empty() bool { return !d.CreateTable && len(d.Chains) == 0 }
+
+// String returns the diff as lines: nft's commands for the table and
+// chains, and the rules that go ("- ") and come ("+ ") in each chain that
+// is rewritten; "" when the diff is empty.
+func (d Diff) String() string {
+	var b strings.Builder
+	obj := fmt.Sprintf("%v %s", d.Family, QuoteName(d.Table))
+	if d.CreateTable {
+		fmt.Fprintf(&b, "add table %s\n", obj)
+	}
+	for _, c := range d.Chains {
+		name := obj + " " + QuoteName(c.Name)
+		switch {
+		case c.Delete:
+			fmt.Fprintf(&b, "delete chain %s\n", name)
+			continue
+		case c.Recreate:
+			fmt.Fprintf(&b, "delete chain %s\n", name)
+		}
+		if c.Create || c.Recreate {
+			fmt.Fprintf(&b, "add chain %s", name)
+			if c.Base != nil {
+				fmt.Fprintf(&b, " { %s; }", describeBase(c.Base))
+			}
+			b.WriteString("\n")
+		} else if c.Rewrite {
+			fmt.Fprintf(&b, "flush chain %s\n", name)
+		}
+		if !c.Rewrite {
+			continue
+		}
+		for _, w := range c.Remove {
+			fmt.Fprintf(&b, "- %s\n", w)
+		}
+		for _, w := range c.Add {
+			fmt.Fprintf(&b, "+ %s\n", w)
+		}
+		if len(c.Add)+len(c.Remove) == 0 {
+			fmt.Fprintf(&b, "  (%d rules in a new order)\n", c.Rules)
+		}
+	}
+	return b.String()
+}
+
+// Synced is what Sync did.
+type Synced struct {
+	Diff Diff
+	// Sent says a transaction was sent: false when the diff was empty.
+	Sent bool
+	// Checked says it was only checked (SyncOptions.Check).
+	Checked bool
+	// Generation is the generation after the commit, or the one read when
+	// nothing was sent or the transaction was only checked.
+	Generation uint32
+}
+
+// Diff reads the table and returns what Sync would change, sending
+// nothing.
+func (c *Client) Diff(ctx context.Context, d DesiredTable, o SyncOptions) (Diff, error) {
+	p, err := c.planSync(ctx, d, o)
+	if err != nil {
+		return Diff{}, err
+	}
+	return p.diff, nil
+}
+
+// Sync makes table d hold exactly the desired chains and rules, in one
+// transaction begun at the generation it read (a concurrent change makes
+// the kernel refuse it whole: kernel.ErrConcurrentChange), creating the
+// table with ctmatch's ownership record when it is missing. A table that
+// exists must carry that record unless o.Force (ErrNotOwned): Sync deletes
+// the chains it does not name. When the table already holds the desired
+// state, Sync sends nothing at all.
+//
+// Sync compares the desired rules with the chain's by group, never by
+// handle: a group (the nft rules of one iptables rule, see expr.Group) is
+// the same rule when its canonical words and comment (as its group record
+// keeps them) and every piece's expressions (the kernel's, raised and
+// lowered again, against the desired rule lowered) are the same, in the
+// same order. A rule of the chain that ctmatch did not write (without a
+// group record) is never the same as a desired rule.
+//
+// A chain whose rules differ in any way is rewritten: flushed, then every
+// desired rule added again at its end, in the same transaction. This is
+// simpler than a minimal edit (deleting and inserting groups by handle, next
+// to groups the transaction itself adds, which needs rule ids and positions
+// for each), costs the kernel time in proportion to the chain rewritten
+// rather than the table, is atomic all the same, and leaves the chain
+// exactly as desired whatever else was in it; the price is that the
+// counters of a rewritten chain start again from zero, and its rules get
+// new handles. Chains whose rules are the same are not touched. A chain
+// of another kind (a base chain's type, hook, priority, policy or device
+// differ, or base against regular) is deleted and created again.
+//
+// The transaction is, in order: the table when missing; a flush of every
+// chain rewritten, recreated or deleted; the deletions; the creations
+// (every chain before any rule, so that jumps find their chain); the rules.
+func (c *Client) Sync(ctx context.Context, d DesiredTable, o SyncOptions) (Synced, error) {
+	p, err := c.planSync(ctx, d, o)
+	if err != nil {
+		return Synced{}, err
+	}
+	res := Synced{Diff: p.diff, Generation: p.gen}
+	if p.diff.Empty() {
+		return res, nil
+	}
+	var seed [8]byte
+	if _, err := io.ReadFull(c.rand, seed[:]); err != nil {
+		return Synced{}, fmt.Errorf("read the random base of the group ids: %w", err)
+	}
+	tx := c.c.BeginAt(p.gen)
+	if err := p.queue(tx, binary.BigEndian.Uint64(seed[:])); err != nil {
+		return Synced{}, err
+	}
+	res.Sent = true
+	if o.Check {
+		res.Checked = true
+		return res, tx.Check(ctx)
+	}
+	kr, err := tx.Commit(ctx)
+	if err != nil {
+		return res, err
+	}
+	res.Generation = kr.Generation
+	return res, nil
+}
+
+// syncPlan is a Sync planned: the diff, and the desired rules lowered.
+type syncPlan struct {
+	gen  uint32
+	d    DesiredTable
+	diff Diff
+	// rules[i][j] is desired rule j of chain i, lowered.
+	rules [][]desiredRule
+}
+
+// desiredRule is a desired rule made ready: its record and its lowered
+// pieces.
+type desiredRule struct {
+	group   expr.Group // without its id
+	comment string
+	pieces  [][]byte
+	key     string
+	words   string // for the diff
+}
+
+// planSync validates d, reads the table and compares.
+func (c *Client) planSync(ctx context.Context, d DesiredTable, o SyncOptions) (*syncPlan, error) {
+	const op = "sync"
+	p := &syncPlan{d: d, diff: Diff{Family: d.Family, Table: d.Name}}
+	if err := p.prepare(); err != nil {
+		return nil, err
+	}
+	st, err := c.readState(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	p.gen = st.gen
+	tobj := fmt.Sprintf("%v %s", d.Family, d.Name)
+	t := st.tables[tableKey{d.Family, d.Name}]
+	var have []kernel.Chain
+	if t == nil {
+		p.diff.CreateTable = true
+	} else {
+		if err := t.owner(op, tobj, -1, o.Force); err != nil {
+			return nil, err
+		}
+		if have, err = t.readChains(ctx, c, op, tobj); err != nil {
+			return nil, err
+		}
+	}
+	byName := map[string]kernel.Chain{}
+	for _, ch := range have {
+		byName[ch.Name] = ch
+	}
+	for i, dc := range d.Chains {
+		cd := ChainDiff{Name: dc.Name, Base: dc.Base, Rules: len(dc.Rules)}
+		kc, exists := byName[dc.Name]
+		delete(byName, dc.Name)
+		switch {
+		case !exists:
+			cd.Create, cd.Rewrite = true, len(dc.Rules) > 0
+		case !sameKind(kc.Base, dc.Base):
+			cd.Recreate, cd.Rewrite = true, len(dc.Rules) > 0
+		}
+		var groups []keyedGroup
+		if exists {
+			rules, err := c.c.Rules(ctx, d.Family, d.Name, dc.Name)
+			if err != nil {
+				return nil, readError(op, object(d.Family, d.Name, dc.Name), -1, err)
+			}
+			groups = keyGroups(d.Family, rules)
+			if cd.Recreate && len(groups) > 0 {
+				cd.Rewrite = true
+			}
+		}
+		if exists && !cd.Rewrite && !cd.Recreate {
+			cd.Rewrite = !sameRules(groups, p.rules[i])
+		}
+		if cd.Rewrite {
+			cd.Add, cd.Remove = ruleDiff(groups, p.rules[i])
+		}
+		if cd.Create || cd.Recreate || cd.Rewrite {
+			p.diff.Chains = append(p.diff.Chains, cd)
+		}
+	}
+	for _, ch := range have {
+		if _, gone := byName[ch.Name]; gone {
+			p.diff.Chains = append(p.diff.Chains, ChainDiff{Name: ch.Name, Delete: true})
+		}
+	}
+	return p, nil
+}
+
+// prepare checks the desired state and lowers its rules.
+func (p *syncPlan) prepare() error {
+	d := p.d
+	tobj := fmt.Sprintf("%v %s", d.Family, d.Name)
+	if !writable(d.Family) || d.Name == "" {
+		return &Error{Op: "sync", Object: tobj, Index: -1, Err: ErrInvalidChange, Reason: "a table of family ip, ip6 or inet, with a name"}
+	}
+	names := map[string]bool{}
+	for _, dc := range d.Chains {
+		if dc.Name == "" || names[dc.Name] {
+			return &Error{Op: "sync", Object: object(d.Family, d.Name, dc.Name), Index: -1, Err: ErrInvalidChange, Reason: "a chain without a name, or named twice"}
+		}
+		names[dc.Name] = true
+	}
+	p.rules = make([][]desiredRule, len(d.Chains))
+	n := 0
+	for i, dc := range d.Chains {
+		for _, dr := range dc.Rules {
+			ch := Change{Family: d.Family, Table: d.Name, Chain: dc.Name, Rule: dr.Rule, Comment: dr.Comment}
+			if err := validChange(&ch, n); err != nil {
+				return err
+			}
+			r, err := lowerDesired(&ch)
+			if err != nil {
+				return changeError(&ch, n, ErrInvalidChange, err.Error())
+			}
+			for _, nr := range dr.Rule.Rules {
+				if v := nr.Verdict; (v.Kind == expr.VerdictJump || v.Kind == expr.VerdictGoto) && !names[v.Chain] {
+					return changeError(&ch, n, ErrNoChain, fmt.Sprintf("the rule jumps to chain %s, which the desired table does not have", v.Chain))
+				}
+			}
+			p.rules[i] = append(p.rules[i], r)
+			n++
+		}
+	}
+	return nil
+}
+
+// lowerDesired lowers a desired rule and finds its key: what its group
+// record keeps (the words only when they fit next to the comment).
+func lowerDesired(ch *Change) (desiredRule, error) {
+	_, ipv6 := ch.compiledFor()
+	n := ch.pieces()
+	r := desiredRule{comment: ch.Comment, words: ch.words()}
+	ud, err := expr.Group{Count: n, IPv6: ipv6, Words: r.words}.UserData(ch.Comment)
+	if err != nil {
+		return r, err
+	}
+	_, g, err := expr.ParseUserData(ud)
+	if err != nil {
+		return r, err
+	}
+	r.group = g
+	for k := range n {
+		b, err := ch.lower(k)
+		if err != nil {
+			return r, err
+		}
+		r.pieces = append(r.pieces, b)
+	}
+	r.key = groupKey(g, ch.Comment, r.pieces)
+	if ch.Comment != "" {
+		r.words += " # " + ch.Comment
+	}
+	return r, nil
+}
+
+// groupKey is what makes two groups the same rule.
+func groupKey(g expr.Group, comment string, pieces [][]byte) string {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%d %v %q %q", g.Count, g.IPv6, g.Words, comment)
+	for _, p := range pieces {
+		b.WriteByte(0)
+		binary.Write(&b, binary.BigEndian, uint32(len(p)))
+		b.Write(p)
+	}
+	return b.String()
+}
+
+// keyedGroup is a group of a chain's rules and its key ("" for a rule
+// that is never the same as a desired one).
+type keyedGroup struct {
+	key   string
+	words string
+}
+
+// keyGroups splits a chain's rules into groups by their group records (a
+// run of pieces 0..n-1 of one id) and keys each. The expressions the
+// kernel dumps differ from those sent; raised and lowered again, they are
+// what Lower sends.
+func keyGroups(f expr.Family, rules []kernel.Rule) []keyedGroup {
+	var out []keyedGroup
+	for i := 0; i < len(rules); {
+		comment, g, err := expr.ParseUserData(rules[i].UserData)
+		if err != nil || g.Index != 0 || i+g.Count > len(rules) {
+			out = append(out, keyedGroup{words: foreignWords(f, rules[i])})
+			i++
+			continue
+		}
+		var pieces [][]byte
+		ok := true
+		for k := range g.Count {
+			c2, g2, err := expr.ParseUserData(rules[i+k].UserData)
+			if err != nil || g2.ID != g.ID || g2.Index != k || c2 != comment {
+				ok = false
+				break
+			}
+			ir, err := expr.Raise(f, rules[i+k].Exprs)
+			if err != nil {
+				ok = false
+				break
+			}
+			b, err := ir.Lower(f)
+			if err != nil {
+				ok = false
+				break
+			}
+			pieces = append(pieces, b)
+		}
+		if !ok {
+			out = append(out, keyedGroup{words: foreignWords(f, rules[i])})
+			i++
+			continue
+		}
+		words := g.Words
+		if words == "" {
+			words = fmt.Sprintf("(handle %d)", rules[i].Handle)
+		}
+		if comment != "" {
+			words += " # " + comment
+		}
+		g.ID, g.Index = 0, 0
+		out = append(out, keyedGroup{key: groupKey(g, comment, pieces), words: words})
+		i += g.Count
+	}
+	return out
+}
+
+// foreignWords names a rule Sync does not take for one of its own.
+func foreignWords(f expr.Family, r kernel.Rule) string {
+	if ir, err := expr.Raise(f, r.Exprs); err == nil {
+		return fmt.Sprintf("%s (handle %d)", ir.String(), r.Handle)
+	}
+	return fmt.Sprintf("(handle %d)", r.Handle)
+}
+
+// sameRules reports whether the chain's groups are the desired rules, in
+// order.
+func sameRules(have []keyedGroup, want []desiredRule) bool {
+	if len(have) != len(want) {
+		return false
+	}
+	for i := range have {
+		if have[i].key == "" || have[i].key != want[i].key {
+			return false
+		}
+	}
+	return true
+}
+
+// ruleDiff returns the desired rules the chain lacks and the chain's rules
+// that are not desired, counting repeats.
+func ruleDiff(have []keyedGroup, want []desiredRule) (add, remove []string) {
+	count := map[string]int{}
+	for _, h := range have {
+		if h.key != "" {
+			count[h.key]++
+		}
+	}
+	for _, w := range want {
+		if count[w.key] > 0 {
+			count[w.key]--
+			continue
+		}
+		add = append(add, w.words)
+	}
+	for _, w := range want {
+		count[w.key]++ // (as a budget for the chain's rules)
+	}
+	for _, h := range have {
+		if h.key != "" && count[h.key] > 0 {
+			count[h.key]--
+			continue
+		}
+		remove = append(remove, h.words)
+	}
+	return add, remove
+}
+
+// sameKind reports whether a chain is of the desired kind: both regular,
+// or base chains of the same type, hook, priority, policy and device.
+func sameKind(have, want *kernel.BaseChain) bool {
+	return sameBase(have, want) && (have == nil || have.Policy == want.Policy && have.Device == want.Device)
+}
+
+// queue adds the sync's changes to the transaction, in the order Sync
+// gives; group ids are numbered from base.
+func (p *syncPlan) queue(tx nfTx, base uint64) error {
+	d := p.d
+	if p.diff.CreateTable {
+		ud, _ := expr.TableUserData("")
+		tx.AddTable(d.Family, d.Name, ud)
+	}
+	for _, cd := range p.diff.Chains {
+		if !cd.Create && (cd.Rewrite || cd.Recreate || cd.Delete) {
+			tx.FlushChain(d.Family, d.Name, cd.Name)
+		}
+	}
+	for _, cd := range p.diff.Chains {
+		if cd.Delete || cd.Recreate {
+			tx.DeleteChain(d.Family, d.Name, cd.Name)
+		}
+	}
+	for _, cd := range p.diff.Chains {
+		if cd.Create || cd.Recreate {
+			tx.AddChain(d.Family, d.Name, cd.Name, cd.Base, nil)
+		}
+	}
+	rewrite := map[string]bool{}
+	for _, cd := range p.diff.Chains {
+		rewrite[cd.Name] = cd.Rewrite
+	}
+	var ud []byte
+	ids := uint64(0)
+	for i, dc := range d.Chains {
+		if !rewrite[dc.Name] {
+			continue
+		}
+		for _, r := range p.rules[i] {
+			ids++
+			g := r.group
+			g.ID = (base + ids) | 1<<63
+			for k, e := range r.pieces {
+				g.Index = k
+				var err error
+				if ud, err = g.AppendUserData(ud[:0], r.comment); err != nil {
+					return &Error{Op: "sync", Object: object(d.Family, d.Name, dc.Name), Words: r.words, Index: -1, Err: ErrInvalidChange, Reason: err.Error()}
+				}
+				tx.AddRule(d.Family, d.Name, dc.Name, kernel.RuleSpec{Exprs: e, UserData: ud})
+			}
+		}
+	}
+	return nil
+}
