@@ -470,12 +470,13 @@ func ruleDiff(have []keyedGroup, want []desiredRule) (add, remove []string) {
 		}
 		add = append(add, w.words)
 	}
+	wanted := map[string]int{}
 	for _, w := range want {
-		count[w.key]++ // (as a budget for the chain's rules)
+		wanted[w.key]++
 	}
 	for _, h := range have {
-		if h.key != "" && count[h.key] > 0 {
-			count[h.key]--
+		if h.key != "" && wanted[h.key] > 0 {
+			wanted[h.key]--
 			continue
 		}
 		remove = append(remove, h.words)
