@@ -191,6 +191,10 @@ func (c *Client) Sync(ctx context.Context, d DesiredTable, o SyncOptions) (Synce
 		return Synced{}, fmt.Errorf("read the random base of the group ids: %w", err)
 	}
 	tx := c.c.BeginAt(p.gen)
+	if nh, ok := tx.(interface{ NoHandles() }); ok {
+		// (Sync reports no handles: the kernel need not echo every rule.)
+		nh.NoHandles()
+	}
 	if err := p.queue(tx, binary.BigEndian.Uint64(seed[:])); err != nil {
 		return Synced{}, err
 	}
@@ -272,6 +276,10 @@ func (c *Client) planSync(ctx context.Context, d DesiredTable, o SyncOptions) (*
 				return nil, readError(op, object(d.Family, d.Name, dc.Name), -1, err)
 			}
 			groups = keyGroups(d.Family, rules)
+			for j := range p.rules[i] {
+				r := &p.rules[i][j]
+				r.key = groupKey(r.group, r.comment, r.pieces)
+			}
 			if cd.Recreate && len(groups) > 0 {
 				cd.Rewrite = true
 			}
@@ -332,8 +340,9 @@ func (p *syncPlan) prepare() error {
 	return nil
 }
 
-// lowerDesired lowers a desired rule and finds its key: what its group
-// record keeps (the words only when they fit next to the comment).
+// lowerDesired lowers a desired rule and finds what its group record keeps
+// (the words only when they fit next to the comment). Its key is made only
+// for a chain that exists (see planSync).
 func lowerDesired(ch *Change) (desiredRule, error) {
 	_, ipv6 := ch.compiledFor()
 	n := ch.pieces()
@@ -354,7 +363,6 @@ func lowerDesired(ch *Change) (desiredRule, error) {
 		}
 		r.pieces = append(r.pieces, b)
 	}
-	r.key = groupKey(g, ch.Comment, r.pieces)
 	if ch.Comment != "" {
 		r.words += " # " + ch.Comment
 	}
