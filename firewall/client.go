@@ -41,6 +41,7 @@ type DialOptions struct {
 type Client struct {
 	c    nfConn
 	rand io.Reader // DialOptions.Rand
+	sync syncMemo  // the last state Sync found or made (sync.go)
 }
 
 // Dial opens a Client in the network namespace o names.

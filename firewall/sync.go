@@ -3,10 +3,12 @@ package firewall
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
@@ -152,7 +154,10 @@ func (c *Client) Diff(ctx context.Context, d DesiredTable, o SyncOptions) (Diff,
 // table with ctmatch's ownership record when it is missing. A table that
 // exists must carry that record unless o.Force (ErrNotOwned): Sync deletes
 // the chains it does not name. When the table already holds the desired
-// state, Sync sends nothing at all.
+// state, Sync sends nothing at all. A Client remembers the last state its
+// Sync found or made and the generation of the ruleset then: while the
+// generation has not moved (no transaction of anyone's was committed), a
+// Sync of that same state reads only the generation, not the table.
 //
 // Sync compares the desired rules with the chain's by group, never by
 // handle: a group (the nft rules of one iptables rule, see expr.Group) is
@@ -178,12 +183,22 @@ func (c *Client) Diff(ctx context.Context, d DesiredTable, o SyncOptions) (Diff,
 // chain rewritten, recreated or deleted; the deletions; the creations
 // (every chain before any rule, so that jumps find their chain); the rules.
 func (c *Client) Sync(ctx context.Context, d DesiredTable, o SyncOptions) (Synced, error) {
-	p, err := c.planSync(ctx, d, o)
-	if err != nil {
+	p := &syncPlan{d: d, diff: Diff{Family: d.Family, Table: d.Name}}
+	if err := p.prepare(); err != nil {
+		return Synced{}, err
+	}
+	sum := p.digest()
+	if gen, ok, err := c.sync.current(ctx, c.c, sum); err != nil {
+		return Synced{}, readError("sync", "", -1, err)
+	} else if ok {
+		return Synced{Diff: p.diff, Generation: gen}, nil
+	}
+	if err := c.read(ctx, p, o); err != nil {
 		return Synced{}, err
 	}
 	res := Synced{Diff: p.diff, Generation: p.gen}
 	if p.diff.Empty() {
+		c.sync.remember(sum, p.gen)
 		return res, nil
 	}
 	var seed [8]byte
@@ -208,7 +223,78 @@ func (c *Client) Sync(ctx context.Context, d DesiredTable, o SyncOptions) (Synce
 		return res, err
 	}
 	res.Generation = kr.Generation
+	if kr.Generation != 0 {
+		c.sync.remember(sum, kr.Generation)
+	}
 	return res, nil
+}
+
+// syncMemo is the last state a Client's Sync found in the kernel or put
+// there: the digest of a desired state (see syncPlan.digest) and the
+// generation of the ruleset at which the table held it. The generation
+// changes with every transaction the kernel commits, whoever sends it, so
+// while it stays the table still holds that state, and a Sync of the same
+// state need not list the table again (listing a long chain costs the
+// kernel seconds: see Batch.newID). Reading the generation is one request.
+type syncMemo struct {
+	mu  sync.Mutex
+	sum [sha256.Size]byte
+	gen uint32
+	set bool
+}
+
+// current reports whether the table is known to hold the state of digest
+// sum: the generation has not moved since it was remembered.
+func (m *syncMemo) current(ctx context.Context, c nfConn, sum [sha256.Size]byte) (uint32, bool, error) {
+	m.mu.Lock()
+	known, gen := m.set && m.sum == sum, m.gen
+	m.mu.Unlock()
+	if !known {
+		return 0, false, nil
+	}
+	now, err := c.Generation(ctx)
+	if err != nil {
+		return 0, false, err
+	}
+	return now, now == gen, nil
+}
+
+func (m *syncMemo) remember(sum [sha256.Size]byte, gen uint32) {
+	m.mu.Lock()
+	m.sum, m.gen, m.set = sum, gen, true
+	m.mu.Unlock()
+}
+
+// digest sums up the desired state: the table, every chain's name and kind,
+// and every rule's group record, comment and expressions, in order.
+func (p *syncPlan) digest() [sha256.Size]byte {
+	h := sha256.New()
+	var b []byte
+	str := func(s string) {
+		b = binary.BigEndian.AppendUint32(b[:0], uint32(len(s)))
+		h.Write(b)
+		io.WriteString(h, s)
+	}
+	str(fmt.Sprintf("%d %s %d", p.d.Family, p.d.Name, len(p.d.Chains)))
+	for i, dc := range p.d.Chains {
+		str(dc.Name)
+		if dc.Base != nil {
+			str(fmt.Sprintf("%+v", *dc.Base))
+		} else {
+			str("regular")
+		}
+		str(fmt.Sprint(len(p.rules[i])))
+		for _, r := range p.rules[i] {
+			str(fmt.Sprintf("%d %v %s", r.group.Count, r.group.IPv6, r.group.Words))
+			str(r.comment)
+			for _, e := range r.pieces {
+				str(string(e))
+			}
+		}
+	}
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
 }
 
 // syncPlan is a Sync planned: the diff, and the desired rules lowered.
@@ -232,14 +318,20 @@ type desiredRule struct {
 
 // planSync validates d, reads the table and compares.
 func (c *Client) planSync(ctx context.Context, d DesiredTable, o SyncOptions) (*syncPlan, error) {
-	const op = "sync"
 	p := &syncPlan{d: d, diff: Diff{Family: d.Family, Table: d.Name}}
 	if err := p.prepare(); err != nil {
 		return nil, err
 	}
+	return p, c.read(ctx, p, o)
+}
+
+// read reads the table of a prepared plan and compares.
+func (c *Client) read(ctx context.Context, p *syncPlan, o SyncOptions) error {
+	const op = "sync"
+	d := p.d
 	st, err := c.readState(ctx, op)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	p.gen = st.gen
 	tobj := fmt.Sprintf("%v %s", d.Family, d.Name)
@@ -249,10 +341,10 @@ func (c *Client) planSync(ctx context.Context, d DesiredTable, o SyncOptions) (*
 		p.diff.CreateTable = true
 	} else {
 		if err := t.owner(op, tobj, -1, o.Force); err != nil {
-			return nil, err
+			return err
 		}
 		if have, err = t.readChains(ctx, c, op, tobj); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	byName := map[string]kernel.Chain{}
@@ -273,7 +365,7 @@ func (c *Client) planSync(ctx context.Context, d DesiredTable, o SyncOptions) (*
 		if exists {
 			rules, err := c.c.Rules(ctx, d.Family, d.Name, dc.Name)
 			if err != nil {
-				return nil, readError(op, object(d.Family, d.Name, dc.Name), -1, err)
+				return readError(op, object(d.Family, d.Name, dc.Name), -1, err)
 			}
 			groups = keyGroups(d.Family, rules)
 			for j := range p.rules[i] {
@@ -299,7 +391,7 @@ func (c *Client) planSync(ctx context.Context, d DesiredTable, o SyncOptions) (*
 			p.diff.Chains = append(p.diff.Chains, ChainDiff{Name: ch.Name, Delete: true})
 		}
 	}
-	return p, nil
+	return nil
 }
 
 // prepare checks the desired state and lowers its rules.

@@ -35,15 +35,30 @@ func TestKernelSync(t *testing.T) {
 		t.Helper()
 		return ktest.Run(t, ns, "", "nft", "list", "table", "inet", "fw")
 	}
+	// fresh is a second Client, which remembers no sync: it reads and
+	// compares every chain.
+	fresh, err := Dial(ctx, DialOptions{NetNS: ns.Path()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
 	sync := func(d DesiredTable, transactions uint32) Synced {
 		t.Helper()
-		before := gen()
-		res, err := c.Sync(ctx, d, SyncOptions{})
-		if err != nil {
-			t.Fatal(err)
+		var res Synced
+		clients := []*Client{c}
+		if transactions == 0 {
+			clients = append(clients, fresh)
 		}
-		if after := gen(); after-before != transactions || res.Sent != (transactions > 0) {
-			t.Fatalf("sync: %d transactions (sent %v), want %d; diff:\n%s", after-before, res.Sent, transactions, res.Diff)
+		for _, c := range clients {
+			before := gen()
+			var err error
+			res, err = c.Sync(ctx, d, SyncOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after := gen(); after-before != transactions || res.Sent != (transactions > 0) {
+				t.Fatalf("sync: %d transactions (sent %v), want %d; diff:\n%s", after-before, res.Sent, transactions, res.Diff)
+			}
 		}
 		return res
 	}

@@ -77,15 +77,28 @@ add chain inet fw spare
 		t.Errorf("input (-want +got):\n%s", diff)
 	}
 
+	// assertNoop syncs d again with c, which remembers the state it made
+	// at the current generation and reads no chain, and with a new Client
+	// on the same kernel, which reads and compares every chain: neither
+	// sends anything.
 	assertNoop := func(when string) {
 		t.Helper()
-		commits, checks := f.commits, f.checks
-		res, err := c.Sync(ctx, d, SyncOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Sent || !res.Diff.Empty() || f.commits != commits || f.checks != checks {
-			t.Errorf("%s: sent %v, diff %q, %d commits and %d checks; want nothing sent", when, res.Sent, res.Diff, f.commits-commits, f.checks-checks)
+		for _, k := range []struct {
+			name  string
+			c     *Client
+			reads bool
+		}{{"the same Client", c, false}, {"a new Client", f.client(), true}} {
+			commits, checks, dumps := f.commits, f.checks, f.dumps
+			res, err := k.c.Sync(ctx, d, SyncOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Sent || !res.Diff.Empty() || f.commits != commits || f.checks != checks {
+				t.Errorf("%s, %s: sent %v, diff %q, %d commits and %d checks; want nothing sent", when, k.name, res.Sent, res.Diff, f.commits-commits, f.checks-checks)
+			}
+			if read := f.dumps > dumps; read != k.reads {
+				t.Errorf("%s, %s: read chains %v, want %v", when, k.name, read, k.reads)
+			}
 		}
 	}
 	assertNoop("the same state again")
@@ -141,6 +154,20 @@ delete chain inet fw spare
 		t.Errorf("new_conns (-want +got):\n%s", diff)
 	}
 	assertNoop("the changed state again")
+
+	// A rule added behind the Client's back (the generation moves): the
+	// sync takes it out.
+	f.addRule(f.table(expr.FamilyInet, "fw").chain("new_conns"), lowered(t, translate(t, expr.FamilyInet, "-j DROP"))[0], nil, nil)
+	f.gen++
+	res, err = c.Sync(ctx, d, SyncOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = "flush chain inet fw new_conns\n- meta nfproto ipv4 counter drop (handle 107)\n"
+	if diff := cmp.Diff(want, res.Diff.String()); diff != "" {
+		t.Errorf("sync after a change by another (-want +got):\n%s", diff)
+	}
+	assertNoop("after the change by another")
 
 	// Only an order changed.
 	d.Chains[0].Rules[0], d.Chains[0].Rules[1] = d.Chains[0].Rules[1], d.Chains[0].Rules[0]

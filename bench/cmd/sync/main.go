@@ -10,6 +10,8 @@
 //     kernel.Tx into a table of their own (as bench/cmd/load does), without
 //     echoes; the commit call alone is timed, then the table is deleted;
 //   - create: Sync into the missing table (one transaction);
+//   - list: the table's rules listed (kernel.Conn.Rules, every chain), what
+//     a Sync must read;
 //   - noop: Sync of the same state (it must send nothing: the generation
 //     stays);
 //   - change: Sync with the last rule of the longest chain replaced (one
@@ -96,8 +98,8 @@ func run(file, netns string, runs int) error {
 		}
 	}
 	fmt.Printf("%d iptables rules, %d nft rules, %d chains\n", n, pieces, len(d.Chains))
-	fmt.Println("run  floor-commit  sync-create  create/floor  sync-noop  sync-change")
-	var floors, creates, noops, changes, ratios []float64
+	fmt.Println("run  floor-commit  sync-create  create/floor  list-rules  sync-noop  sync-change")
+	var floors, creates, lists, noops, changes, ratios []float64
 	for i := range runs {
 		floor, err := floorCommit(ctx, conn, d)
 		if err != nil {
@@ -107,6 +109,13 @@ func run(file, netns string, runs int) error {
 		if err != nil {
 			return fmt.Errorf("create: %w", err)
 		}
+		t0 := time.Now()
+		for _, ch := range d.Chains {
+			if _, err := conn.Rules(ctx, fam, "s", ch.Name); err != nil {
+				return err
+			}
+		}
+		list := time.Since(t0).Seconds()
 		noop, err := timedSync(ctx, c, conn, d, 0)
 		if err != nil {
 			return fmt.Errorf("noop: %w", err)
@@ -118,10 +127,10 @@ func run(file, netns string, runs int) error {
 		if _, err := c.ChangeTables(ctx, []firewall.TableChange{{Op: firewall.DeleteTable, Family: fam, Table: "s"}}, firewall.TableOptions{}); err != nil {
 			return err
 		}
-		fmt.Printf("%3d  %12.3f  %11.3f  %12.2f  %9.3f  %11.3f\n", i+1, floor, create, create/floor, noop, change)
-		floors, creates, noops, changes, ratios = append(floors, floor), append(creates, create), append(noops, noop), append(changes, change), append(ratios, create/floor)
+		fmt.Printf("%3d  %12.3f  %11.3f  %12.2f  %10.3f  %9.3f  %11.3f\n", i+1, floor, create, create/floor, list, noop, change)
+		floors, creates, lists, noops, changes, ratios = append(floors, floor), append(creates, create), append(lists, list), append(noops, noop), append(changes, change), append(ratios, create/floor)
 	}
-	fmt.Printf("med  %12.3f  %11.3f  %12.2f  %9.3f  %11.3f\n", median(floors), median(creates), median(ratios), median(noops), median(changes))
+	fmt.Printf("med  %12.3f  %11.3f  %12.2f  %10.3f  %9.3f  %11.3f\n", median(floors), median(creates), median(ratios), median(lists), median(noops), median(changes))
 	return nil
 }
 
