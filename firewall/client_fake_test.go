@@ -145,6 +145,10 @@ func (tx *fakeTx) AddTable(fam expr.Family, name string, userdata []byte) {
 }
 
 func (tx *fakeTx) AddChain(fam expr.Family, table, name string, base *kernel.BaseChain, userdata []byte) {
+	if base != nil {
+		b := *base // (as kernel.Tx, which encodes it at once)
+		base = &b
+	}
 	tx.ops = append(tx.ops, fakeOp{kind: "add chain", family: fam, table: table, chain: name, base: base, userdata: userdata})
 }
 

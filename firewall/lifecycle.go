@@ -234,8 +234,14 @@ func (st *stateTable) owner(op, obj string, i int, force bool) error {
 	if st.owned || force {
 		return nil
 	}
+	return notOwned(op, obj, i, st.t.Family, st.t.Name)
+}
+
+// notOwned is the refusal to change table f name, which does not carry
+// ctmatch's record.
+func notOwned(op, obj string, i int, f expr.Family, name string) error {
 	return &Error{Op: op, Object: obj, Index: i, Err: ErrNotOwned,
-		Reason: fmt.Sprintf("table %v %s does not carry ctmatch's ownership record: ctmatch did not create it", st.t.Family, st.t.Name),
+		Reason: fmt.Sprintf("table %v %s does not carry ctmatch's ownership record: ctmatch did not create it", f, name),
 		Hint:   "ctmatch changes only the tables it created; force it if this table is yours to change"}
 }
 

@@ -1,14 +1,13 @@
 package firewall
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"strings"
-	"sync"
+	"sync/atomic"
 
 	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
@@ -183,22 +182,13 @@ func (c *Client) Diff(ctx context.Context, d DesiredTable, o SyncOptions) (Diff,
 // chain rewritten, recreated or deleted; the deletions; the creations
 // (every chain before any rule, so that jumps find their chain); the rules.
 func (c *Client) Sync(ctx context.Context, d DesiredTable, o SyncOptions) (Synced, error) {
-	p := &syncPlan{d: d, diff: Diff{Family: d.Family, Table: d.Name}}
-	if err := p.prepare(); err != nil {
-		return Synced{}, err
-	}
-	sum := p.digest()
-	if gen, ok, err := c.sync.current(ctx, c.c, sum); err != nil {
-		return Synced{}, readError("sync", "", -1, err)
-	} else if ok {
-		return Synced{Diff: p.diff, Generation: gen}, nil
-	}
-	if err := c.read(ctx, p, o); err != nil {
+	p, err := c.planSync(ctx, d, o)
+	if err != nil {
 		return Synced{}, err
 	}
 	res := Synced{Diff: p.diff, Generation: p.gen}
 	if p.diff.Empty() {
-		c.sync.remember(sum, p.gen)
+		c.sync.remember(p.state(p.gen))
 		return res, nil
 	}
 	var seed [8]byte
@@ -224,84 +214,65 @@ func (c *Client) Sync(ctx context.Context, d DesiredTable, o SyncOptions) (Synce
 	}
 	res.Generation = kr.Generation
 	if kr.Generation != 0 {
-		c.sync.remember(sum, kr.Generation)
+		c.sync.remember(p.state(kr.Generation))
 	}
 	return res, nil
 }
 
 // syncMemo is the last state a Client's Sync found in the kernel or put
-// there: the digest of a desired state (see syncPlan.digest) and the
-// generation of the ruleset at which the table held it. The generation
-// changes with every transaction the kernel commits, whoever sends it, so
-// while it stays the table still holds that state, and a Sync of the same
-// state need not list the table again (listing a long chain costs the
-// kernel seconds: see Batch.newID). Reading the generation is one request.
+// there, and the generation of the ruleset at which the table held it. The
+// generation changes with every transaction the kernel commits, whoever
+// sends it, so while it stays the table still holds that state: a Sync
+// compares the desired state with it instead of listing the table again
+// (listing a long chain costs the kernel seconds: see Batch.newID).
+// Reading the generation is one request.
 type syncMemo struct {
-	mu  sync.Mutex
-	sum [sha256.Size]byte
-	gen uint32
-	set bool
+	p atomic.Pointer[syncState]
 }
 
-// current reports whether the table is known to hold the state of digest
-// sum: the generation has not moved since it was remembered.
-func (m *syncMemo) current(ctx context.Context, c nfConn, sum [sha256.Size]byte) (uint32, bool, error) {
-	m.mu.Lock()
-	known, gen := m.set && m.sum == sum, m.gen
-	m.mu.Unlock()
-	if !known {
-		return 0, false, nil
-	}
-	now, err := c.Generation(ctx)
-	if err != nil {
-		return 0, false, err
-	}
-	return now, now == gen, nil
+// syncState is a table as a Sync left it.
+type syncState struct {
+	gen    uint32
+	family expr.Family
+	table  string
+	owned  bool // the table carries ctmatch's record
+	chains []haveChain
 }
 
-func (m *syncMemo) remember(sum [sha256.Size]byte, gen uint32) {
-	m.mu.Lock()
-	m.sum, m.gen, m.set = sum, gen, true
-	m.mu.Unlock()
+func (m *syncMemo) remember(s *syncState) { m.p.Store(s) }
+
+// at returns the state remembered for table f name, or nil.
+func (m *syncMemo) at(f expr.Family, name string) *syncState {
+	if s := m.p.Load(); s != nil && s.family == f && s.table == name {
+		return s
+	}
+	return nil
 }
 
-// digest sums up the desired state: the table, every chain's name and kind,
-// and every rule's group record, comment and expressions, in order.
-func (p *syncPlan) digest() [sha256.Size]byte {
-	h := sha256.New()
-	var b []byte
-	str := func(s string) {
-		b = binary.BigEndian.AppendUint32(b[:0], uint32(len(s)))
-		h.Write(b)
-		io.WriteString(h, s)
-	}
-	str(fmt.Sprintf("%d %s %d", p.d.Family, p.d.Name, len(p.d.Chains)))
+// state is the table as the plan leaves it, at generation gen.
+func (p *syncPlan) state(gen uint32) *syncState {
+	s := &syncState{gen: gen, family: p.d.Family, table: p.d.Name, owned: p.owned}
 	for i, dc := range p.d.Chains {
-		str(dc.Name)
+		groups := make([]keyedGroup, len(p.rules[i]))
+		for j, r := range p.rules[i] {
+			groups[j] = keyedGroup{key: r.key, words: r.words}
+		}
+		var base *kernel.BaseChain
 		if dc.Base != nil {
-			str(fmt.Sprintf("%+v", *dc.Base))
-		} else {
-			str("regular")
+			b := *dc.Base // (the caller's may change)
+			base = &b
 		}
-		str(fmt.Sprint(len(p.rules[i])))
-		for _, r := range p.rules[i] {
-			str(fmt.Sprintf("%d %v %s", r.group.Count, r.group.IPv6, r.group.Words))
-			str(r.comment)
-			for _, e := range r.pieces {
-				str(string(e))
-			}
-		}
+		s.chains = append(s.chains, haveChain{name: dc.Name, base: base, groups: groups, read: true})
 	}
-	var sum [sha256.Size]byte
-	h.Sum(sum[:0])
-	return sum
+	return s
 }
 
 // syncPlan is a Sync planned: the diff, and the desired rules lowered.
 type syncPlan struct {
-	gen  uint32
-	d    DesiredTable
-	diff Diff
+	gen   uint32
+	owned bool // the table carries ctmatch's record (or is created)
+	d     DesiredTable
+	diff  Diff
 	// rules[i][j] is desired rule j of chain i, lowered.
 	rules [][]desiredRule
 }
@@ -312,15 +283,38 @@ type desiredRule struct {
 	group   expr.Group // without its id
 	comment string
 	pieces  [][]byte
-	key     string
+	key     string // see groupKey
 	words   string // for the diff
 }
 
-// planSync validates d, reads the table and compares.
+// haveChain is a chain of the table as it is: read from the kernel, or
+// remembered.
+type haveChain struct {
+	name   string
+	base   *kernel.BaseChain
+	groups []keyedGroup
+	read   bool // groups holds the chain's groups
+}
+
+// planSync validates d, finds the table as it is (remembered, while the
+// generation has not moved; read otherwise) and compares.
 func (c *Client) planSync(ctx context.Context, d DesiredTable, o SyncOptions) (*syncPlan, error) {
 	p := &syncPlan{d: d, diff: Diff{Family: d.Family, Table: d.Name}}
 	if err := p.prepare(); err != nil {
 		return nil, err
+	}
+	if m := c.sync.at(d.Family, d.Name); m != nil {
+		gen, err := c.c.Generation(ctx)
+		if err != nil {
+			return nil, readError("sync", "", -1, err)
+		}
+		if gen == m.gen {
+			if !m.owned && !o.Force {
+				return nil, notOwned("sync", fmt.Sprintf("%v %s", d.Family, d.Name), -1, d.Family, d.Name)
+			}
+			p.gen, p.owned = gen, m.owned
+			return p, p.compare(ctx, c, m.chains)
+		}
 	}
 	return p, c.read(ctx, p, o)
 }
@@ -336,45 +330,54 @@ func (c *Client) read(ctx context.Context, p *syncPlan, o SyncOptions) error {
 	p.gen = st.gen
 	tobj := fmt.Sprintf("%v %s", d.Family, d.Name)
 	t := st.tables[tableKey{d.Family, d.Name}]
-	var have []kernel.Chain
+	var have []haveChain
 	if t == nil {
-		p.diff.CreateTable = true
+		p.diff.CreateTable, p.owned = true, true
 	} else {
 		if err := t.owner(op, tobj, -1, o.Force); err != nil {
 			return err
 		}
-		if have, err = t.readChains(ctx, c, op, tobj); err != nil {
+		p.owned = t.owned
+		chains, err := t.readChains(ctx, c, op, tobj)
+		if err != nil {
 			return err
 		}
+		for _, ch := range chains {
+			have = append(have, haveChain{name: ch.Name, base: ch.Base})
+		}
 	}
-	byName := map[string]kernel.Chain{}
+	return p.compare(ctx, c, have)
+}
+
+// compare finds what differs between the table's chains, have, and the
+// desired ones, reading the rules of a desired chain when have does not
+// hold them.
+func (p *syncPlan) compare(ctx context.Context, c *Client, have []haveChain) error {
+	d := p.d
+	byName := map[string]haveChain{}
 	for _, ch := range have {
-		byName[ch.Name] = ch
+		byName[ch.name] = ch
 	}
 	for i, dc := range d.Chains {
 		cd := ChainDiff{Name: dc.Name, Base: dc.Base, Rules: len(dc.Rules)}
-		kc, exists := byName[dc.Name]
+		hc, exists := byName[dc.Name]
 		delete(byName, dc.Name)
 		switch {
 		case !exists:
 			cd.Create, cd.Rewrite = true, len(dc.Rules) > 0
-		case !sameKind(kc.Base, dc.Base):
+		case !sameKind(hc.base, dc.Base):
 			cd.Recreate, cd.Rewrite = true, len(dc.Rules) > 0
 		}
-		var groups []keyedGroup
-		if exists {
+		groups := hc.groups
+		if exists && !hc.read {
 			rules, err := c.c.Rules(ctx, d.Family, d.Name, dc.Name)
 			if err != nil {
-				return readError(op, object(d.Family, d.Name, dc.Name), -1, err)
+				return readError("sync", object(d.Family, d.Name, dc.Name), -1, err)
 			}
 			groups = keyGroups(d.Family, rules)
-			for j := range p.rules[i] {
-				r := &p.rules[i][j]
-				r.key = groupKey(r.group, r.comment, r.pieces)
-			}
-			if cd.Recreate && len(groups) > 0 {
-				cd.Rewrite = true
-			}
+		}
+		if cd.Recreate && len(groups) > 0 {
+			cd.Rewrite = true
 		}
 		if exists && !cd.Rewrite && !cd.Recreate {
 			cd.Rewrite = !sameRules(groups, p.rules[i])
@@ -387,8 +390,8 @@ func (c *Client) read(ctx context.Context, p *syncPlan, o SyncOptions) error {
 		}
 	}
 	for _, ch := range have {
-		if _, gone := byName[ch.Name]; gone {
-			p.diff.Chains = append(p.diff.Chains, ChainDiff{Name: ch.Name, Delete: true})
+		if _, gone := byName[ch.name]; gone {
+			p.diff.Chains = append(p.diff.Chains, ChainDiff{Name: ch.name, Delete: true})
 		}
 	}
 	return nil
@@ -432,9 +435,8 @@ func (p *syncPlan) prepare() error {
 	return nil
 }
 
-// lowerDesired lowers a desired rule and finds what its group record keeps
-// (the words only when they fit next to the comment). Its key is made only
-// for a chain that exists (see planSync).
+// lowerDesired lowers a desired rule, finds what its group record keeps
+// (the words only when they fit next to the comment), and its key.
 func lowerDesired(ch *Change) (desiredRule, error) {
 	_, ipv6 := ch.compiledFor()
 	n := ch.pieces()
@@ -455,22 +457,25 @@ func lowerDesired(ch *Change) (desiredRule, error) {
 		}
 		r.pieces = append(r.pieces, b)
 	}
+	r.key = groupKey(g, ch.Comment, r.pieces)
 	if ch.Comment != "" {
 		r.words += " # " + ch.Comment
 	}
 	return r, nil
 }
 
-// groupKey is what makes two groups the same rule.
+// groupKey is what makes two groups the same rule: a digest of the group
+// record's words, its comment, and the expressions of every piece.
 func groupKey(g expr.Group, comment string, pieces [][]byte) string {
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "%d %v %q %q", g.Count, g.IPv6, g.Words, comment)
+	h := sha256.New()
+	fmt.Fprintf(h, "%d %v %q %q", g.Count, g.IPv6, g.Words, comment)
+	var n [5]byte
 	for _, p := range pieces {
-		b.WriteByte(0)
-		binary.Write(&b, binary.BigEndian, uint32(len(p)))
-		b.Write(p)
+		binary.BigEndian.PutUint32(n[1:], uint32(len(p)))
+		h.Write(n[:])
+		h.Write(p)
 	}
-	return b.String()
+	return string(h.Sum(nil))
 }
 
 // keyedGroup is a group of a chain's rules and its key ("" for a rule

@@ -104,15 +104,28 @@ add chain inet fw spare
 	assertNoop("the same state again")
 
 	// A changed state: a rule of new_conns changed, spare gone, input's
-	// policy accept, its comment changed.
-	d = desiredFW(t)
+	// policy accept, its comment changed; changed in place (the Client
+	// keeps nothing of the caller's).
 	d.Chains[0].Base.Policy = kernel.PolicyAccept
 	d.Chains[0].Rules[0].Comment = "established"
 	d.Chains[1].Rules[0].Rule = translate(t, expr.FamilyInet, "-m conntrack --ctstate SNAT,DNAT -j ACCEPT")
 	d.Chains = d.Chains[:2]
+	// c compares with the state it remembers, reading no chain; a new
+	// Client reads the chains: both find the same diff.
+	dumps := f.dumps
 	diffOnly, err := c.Diff(ctx, d, SyncOptions{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if f.dumps != dumps {
+		t.Errorf("Diff read %d chains, want none (the generation did not move)", f.dumps-dumps)
+	}
+	read, err := f.client().Diff(ctx, d, SyncOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(read, diffOnly); diff != "" {
+		t.Errorf("the diff from the chains and from memory differ (-read +remembered):\n%s", diff)
 	}
 	if f.commits != 1 || f.checks != 0 {
 		t.Fatalf("Diff sent something: %d commits, %d checks", f.commits, f.checks)
@@ -231,6 +244,10 @@ func TestSyncOwnership(t *testing.T) {
 	}
 	if f.table(expr.FamilyInet, "fw").chain("theirs") != nil {
 		t.Error("a forced sync left a chain the desired table does not have")
+	}
+	// (The Client remembers the table it synced: still not its own.)
+	if _, err := c.Sync(ctx, d, SyncOptions{}); !errors.Is(err, ErrNotOwned) {
+		t.Errorf("Sync without Force after a forced one: %v, want ErrNotOwned", err)
 	}
 }
 

@@ -21,7 +21,7 @@
 // It prints one line per run with the times in seconds and the ratio of
 // create to floor, and the medians.
 //
-//	go run ./bench/cmd/sync -f rules.txt -netns /run/netns/NAME [-runs 3]
+//	go run ./bench/cmd/sync -f rules.txt -netns /run/netns/NAME [-runs 3] [-cpuprofile FILE]
 package main
 
 import (
@@ -30,6 +30,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -44,12 +45,26 @@ func main() {
 	file := flag.String("f", "", "the rules file (argv form, one rule per line, each with -A CHAIN)")
 	netns := flag.String("netns", "", "the network namespace, such as /run/netns/NAME")
 	runs := flag.Int("runs", 3, "the number of runs")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the runs to this file")
 	flag.Parse()
 	if *file == "" || *netns == "" || *runs < 1 {
 		fmt.Fprintln(os.Stderr, "usage: sync -f FILE -netns PATH [-runs N]")
 		os.Exit(2)
 	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "sync:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "sync:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*file, *netns, *runs); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "sync:", err)
 		os.Exit(1)
 	}
