@@ -6,7 +6,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/ctmatch/ctmatch"
@@ -411,25 +413,61 @@ func (p *syncPlan) prepare() error {
 		}
 		names[dc.Name] = true
 	}
+	// Each rule is checked and lowered on its own: on every CPU, in runs of
+	// rules; the first error in the desired order is the one returned.
+	type job struct{ i, j int }
+	var jobs []job
 	p.rules = make([][]desiredRule, len(d.Chains))
-	n := 0
 	for i, dc := range d.Chains {
-		for _, dr := range dc.Rules {
-			ch := Change{Family: d.Family, Table: d.Name, Chain: dc.Name, Rule: dr.Rule, Comment: dr.Comment}
-			if err := validChange(&ch, n); err != nil {
-				return err
+		p.rules[i] = make([]desiredRule, len(dc.Rules))
+		for j := range dc.Rules {
+			jobs = append(jobs, job{i, j})
+		}
+	}
+	errs := make([]error, len(jobs))
+	do := func(n int) {
+		i, j := jobs[n].i, jobs[n].j
+		dc, dr := &d.Chains[i], d.Chains[i].Rules[j]
+		ch := Change{Family: d.Family, Table: d.Name, Chain: dc.Name, Rule: dr.Rule, Comment: dr.Comment}
+		if errs[n] = validChange(&ch, n); errs[n] != nil {
+			return
+		}
+		r, err := lowerDesired(&ch)
+		if err != nil {
+			errs[n] = changeError(&ch, n, ErrInvalidChange, err.Error())
+			return
+		}
+		for _, nr := range dr.Rule.Rules {
+			if v := nr.Verdict; (v.Kind == expr.VerdictJump || v.Kind == expr.VerdictGoto) && !names[v.Chain] {
+				errs[n] = changeError(&ch, n, ErrNoChain, fmt.Sprintf("the rule jumps to chain %s, which the desired table does not have", v.Chain))
+				return
 			}
-			r, err := lowerDesired(&ch)
-			if err != nil {
-				return changeError(&ch, n, ErrInvalidChange, err.Error())
-			}
-			for _, nr := range dr.Rule.Rules {
-				if v := nr.Verdict; (v.Kind == expr.VerdictJump || v.Kind == expr.VerdictGoto) && !names[v.Chain] {
-					return changeError(&ch, n, ErrNoChain, fmt.Sprintf("the rule jumps to chain %s, which the desired table does not have", v.Chain))
+		}
+		p.rules[i][j] = r
+	}
+	const run = 512
+	workers := min(runtime.GOMAXPROCS(0), (len(jobs)+run-1)/run)
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				start := int(next.Add(run)) - run
+				if start >= len(jobs) {
+					return
+				}
+				for n := start; n < min(start+run, len(jobs)); n++ {
+					do(n)
 				}
 			}
-			p.rules[i] = append(p.rules[i], r)
-			n++
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
 	}
 	return nil
@@ -468,14 +506,25 @@ func lowerDesired(ch *Change) (desiredRule, error) {
 // record's words, its comment, and the expressions of every piece.
 func groupKey(g expr.Group, comment string, pieces [][]byte) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%d %v %q %q", g.Count, g.IPv6, g.Words, comment)
-	var n [5]byte
+	var b []byte
+	b = append(b, byte(g.Count))
+	if g.IPv6 {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	for _, s := range []string{g.Words, comment} {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+		b = append(b, s...)
+	}
+	h.Write(b)
 	for _, p := range pieces {
-		binary.BigEndian.PutUint32(n[1:], uint32(len(p)))
-		h.Write(n[:])
+		b = binary.BigEndian.AppendUint32(b[:0], uint32(len(p)))
+		h.Write(b)
 		h.Write(p)
 	}
-	return string(h.Sum(nil))
+	var sum [sha256.Size]byte
+	return string(h.Sum(sum[:0]))
 }
 
 // keyedGroup is a group of a chain's rules and its key ("" for a rule

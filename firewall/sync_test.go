@@ -3,6 +3,8 @@ package firewall
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -269,5 +271,46 @@ func TestSyncInvalid(t *testing.T) {
 	}
 	if f.commits+f.checks != 0 {
 		t.Errorf("refused syncs sent %d transactions", f.commits+f.checks)
+	}
+}
+
+// A desired state of thousands of rules is lowered on every CPU (in runs of
+// rules): the same rules, in the same order, as one by one; and of two bad
+// rules, the first in the desired order is the one reported.
+func TestSyncMany(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeConn()
+	c := f.client()
+	const n = 3000
+	d := DesiredTable{Family: expr.FamilyIP, Name: "many", Chains: []DesiredChain{{Name: "a"}, {Name: "b"}}}
+	for i := range n {
+		r := translate(t, expr.FamilyIP, fmt.Sprintf("-m conntrack --ctstate NEW --ctproto tcp --ctorigdstport %d -j ACCEPT", i+1))
+		d.Chains[i%2].Rules = append(d.Chains[i%2].Rules, DesiredRule{Rule: r})
+	}
+	if _, err := c.Sync(ctx, d, SyncOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for k, name := range []string{"a", "b"} {
+		rules := f.table(expr.FamilyIP, "many").chain(name).rules
+		if len(rules) != n/2 {
+			t.Fatalf("chain %s: %d rules, want %d", name, len(rules), n/2)
+		}
+		for j, r := range rules {
+			_, g, err := expr.ParseUserData(r.UserData)
+			if want := fmt.Sprintf("--ctorigdstport %d ", 2*j+k+1); err != nil || !strings.Contains(g.Words, want) {
+				t.Fatalf("chain %s rule %d: %q, %v; want %q", name, j, g.Words, err, want)
+			}
+		}
+	}
+	if res, err := f.client().Sync(ctx, d, SyncOptions{}); err != nil || res.Sent {
+		t.Fatalf("the same state from a new Client: sent %v, %v", res.Sent, err)
+	}
+	bad := translate(t, expr.FamilyIP6, "-m conntrack --ctstate NEW -j ACCEPT") // for another family
+	d.Chains[1].Rules[1200].Rule = bad                                          // rule 2700 (from 0) in the desired order: a's, then b's
+	d.Chains[0].Rules[1400].Rule = bad                                          // rule 1400
+	_, err := c.Sync(ctx, d, SyncOptions{})
+	var e *Error
+	if !errors.As(err, &e) || e.Index != 1400 || !errors.Is(err, ErrInvalidChange) {
+		t.Errorf("two bad rules: %v (index %d), want ErrInvalidChange about rule 1400", err, e.Index)
 	}
 }
