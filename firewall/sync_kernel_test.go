@@ -133,6 +133,10 @@ func TestKernelChangeTables(t *testing.T) {
 		{Op: CreateChain, Family: fam, Table: "fw", Chain: "fwd", Base: &kernel.BaseChain{Type: "filter", Hook: kernel.HookForward, Priority: 7, Policy: kernel.PolicyDrop}},
 		{Op: CreateChain, Family: fam, Table: "fw", Chain: "mark", Base: &kernel.BaseChain{Type: "route", Hook: kernel.HookOutput, Priority: -150}},
 		{Op: CreateChain, Family: fam, Table: "fw", Chain: "empty"},
+		{Op: CreateChain, Family: fam, Table: "fw", Chain: "in", Base: &kernel.BaseChain{Type: "filter", Hook: kernel.HookIngress, Priority: -500, Device: "lo"}},
+	}
+	if got := create[5].String(); got != "add chain inet fw in { type filter hook ingress device lo priority -500; policy accept; }" {
+		t.Errorf("String: %s", got)
 	}
 	if _, err := c.ChangeTables(ctx, create, TableOptions{}); err != nil {
 		t.Fatal(err)
@@ -151,6 +155,10 @@ func TestKernelChangeTables(t *testing.T) {
 	}
 
 	chain empty {
+	}
+
+	chain in {
+		type filter hook ingress device "lo" priority -500; policy accept;
 	}
 }
 `
