@@ -41,6 +41,12 @@ type Change struct {
 	Insert   bool
 	Index    int
 	Handle   uint64
+	// Comment is nft's comment on each of the rule's nft rules (what
+	// `comment "…"` sets, expr.CommentUserData), kept next to the group
+	// record in the rule's userdata; "" for none. A comment leaves less
+	// room for the group record's words (at most 256 bytes in all), so a
+	// long one may make the record compact.
+	Comment string
 	// Pos says where the rule was written, for error messages: the file and
 	// line (Col 0) of a rule read from a file. An error about the change
 	// names it by Pos and the rule's canonical words

@@ -41,6 +41,7 @@ type DialOptions struct {
 type Client struct {
 	c    nfConn
 	rand io.Reader // DialOptions.Rand
+	sync syncMemo  // the last state Sync found or made (sync.go)
 }
 
 // Dial opens a Client in the network namespace o names.
@@ -78,6 +79,10 @@ type nfTx interface {
 	AddChain(f expr.Family, table, name string, base *kernel.BaseChain, userdata []byte)
 	AddRule(f expr.Family, table, chain string, r kernel.RuleSpec)
 	DeleteRule(f expr.Family, table, chain string, handle uint64)
+	DeleteTable(f expr.Family, name string)
+	FlushTable(f expr.Family, name string)
+	DeleteChain(f expr.Family, table, name string)
+	FlushChain(f expr.Family, table, name string)
 	Commit(ctx context.Context) (kernel.Result, error)
 	Check(ctx context.Context) error
 	Rebase(gen uint32)

@@ -145,6 +145,10 @@ func (tx *fakeTx) AddTable(fam expr.Family, name string, userdata []byte) {
 }
 
 func (tx *fakeTx) AddChain(fam expr.Family, table, name string, base *kernel.BaseChain, userdata []byte) {
+	if base != nil {
+		b := *base // (as kernel.Tx, which encodes it at once)
+		base = &b
+	}
 	tx.ops = append(tx.ops, fakeOp{kind: "add chain", family: fam, table: table, chain: name, base: base, userdata: userdata})
 }
 
@@ -156,6 +160,22 @@ func (tx *fakeTx) AddRule(fam expr.Family, table, chain string, r kernel.RuleSpe
 
 func (tx *fakeTx) DeleteRule(fam expr.Family, table, chain string, handle uint64) {
 	tx.ops = append(tx.ops, fakeOp{kind: "delete rule", family: fam, table: table, chain: chain, handle: handle})
+}
+
+func (tx *fakeTx) DeleteTable(fam expr.Family, name string) {
+	tx.ops = append(tx.ops, fakeOp{kind: "delete table", family: fam, table: name})
+}
+
+func (tx *fakeTx) FlushTable(fam expr.Family, name string) {
+	tx.ops = append(tx.ops, fakeOp{kind: "flush table", family: fam, table: name})
+}
+
+func (tx *fakeTx) DeleteChain(fam expr.Family, table, name string) {
+	tx.ops = append(tx.ops, fakeOp{kind: "delete chain", family: fam, table: table, chain: name})
+}
+
+func (tx *fakeTx) FlushChain(fam expr.Family, table, name string) {
+	tx.ops = append(tx.ops, fakeOp{kind: "flush chain", family: fam, table: table, chain: name})
 }
 
 // errFakeRefused is what the fake kernel refuses a change with.
@@ -203,7 +223,26 @@ func (tx *fakeTx) run() (*fakeConn, []uint64, error) {
 			if t.chain(op.chain) != nil {
 				return nil, nil, fail("chain exists")
 			}
-			t.addChain(op.chain, op.base)
+			t.addChain(op.chain, op.base).c.UserData = op.userdata
+			continue
+		case "delete table", "flush table":
+			if t == nil {
+				return nil, nil, fail("no table")
+			}
+			if op.kind == "delete table" {
+				f.tables = slices.DeleteFunc(f.tables, func(x *fakeTable) bool { return x == t })
+			} else {
+				for _, c := range t.chains {
+					c.rules = nil
+				}
+			}
+			continue
+		case "delete chain":
+			// (The kernel refuses, EBUSY, a chain that still holds rules.)
+			if t == nil || t.chain(op.chain) == nil || len(t.chain(op.chain).rules) > 0 {
+				return nil, nil, fail("no such chain, or a chain with rules")
+			}
+			t.chains = slices.DeleteFunc(t.chains, func(x *fakeChain) bool { return x.c.Name == op.chain })
 			continue
 		}
 		if t == nil || t.chain(op.chain) == nil {
@@ -241,6 +280,8 @@ func (tx *fakeTx) run() (*fakeConn, []uint64, error) {
 			if key := (ruleID{op.family, op.table, op.chain, op.spec.ID}); op.spec.ID != 0 && byID[key] == 0 {
 				byID[key] = f.handle
 			}
+		case "flush chain":
+			c.rules = nil
 		case "delete rule":
 			k := at(op.handle)
 			if k < 0 {

@@ -9,6 +9,13 @@
 //	…
 //	_, err = c.Apply(ctx, []firewall.Change{{Family: expr.FamilyInet, Table: "fw", Chain: "input", Rule: r}}, firewall.ApplyOptions{})
 //
+// ChangeTables creates, flushes and deletes tables and chains (base chains
+// of any type, hook, priority and policy; empty regular chains), and Sync
+// makes a whole table hold a desired state (DesiredTable), sending nothing
+// when it already does; both change only tables that carry ctmatch's
+// ownership record unless forced (ErrNotOwned). docs/api.md shows a
+// firewall manager built on them.
+//
 // Every write is one transaction, checked by the kernel against the
 // generation of the ruleset read to plan it. The pieces of one iptables rule
 // are kept together as a group (expr.Group, in each rule's userdata).

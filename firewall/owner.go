@@ -92,12 +92,17 @@ func CreatedChain(iptTable, chain string) (*kernel.BaseChain, error) {
 const createdChainHint = "create the chain first, or pick the table with -t"
 
 // describeBase writes a chain's kind as nft does:
-// "type filter hook input priority 0; policy accept", or "a regular chain".
+// "type filter hook input priority 0; policy accept" ("hook ingress device
+// eth0 priority 0"), or "a regular chain".
 func describeBase(b *kernel.BaseChain) string {
 	if b == nil {
 		return "a regular chain"
 	}
-	return fmt.Sprintf("type %s hook %s priority %d; policy %s", b.TypeName(), b.Hook, b.Priority, b.Policy)
+	dev := ""
+	if b.Device != "" {
+		dev = " device " + QuoteName(b.Device)
+	}
+	return fmt.Sprintf("type %s hook %s%s priority %d; policy %s", b.TypeName(), b.Hook, dev, b.Priority, b.Policy)
 }
 
 // sameBase reports whether two chains are of the same kind: both regular,
