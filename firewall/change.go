@@ -195,6 +195,12 @@ type ApplyOptions struct {
 	// socket's receive buffer, and AppliedChange.Handles holds only 0s.
 	// The default (false) reports every handle.
 	NoHandles bool
+	// Retry is how many times Apply reads, plans and sends its changes
+	// again when the kernel refuses the transaction because the ruleset
+	// changed after it was read (kernel.ErrConcurrentChange: nothing was
+	// applied). 0 returns that error at once. Batch does not retry (see
+	// Batch.Commit).
+	Retry int
 }
 
 // Applied is what Apply did.
@@ -208,6 +214,9 @@ type Applied struct {
 	Generation uint32
 	// Checked says the transaction was only checked (ApplyOptions.Check).
 	Checked bool
+	// Retries is how many times Apply planned and sent the changes again
+	// after kernel.ErrConcurrentChange (see ApplyOptions.Retry).
+	Retries int
 }
 
 // AppliedChange is what became of one Change: its group and, for each of

@@ -48,8 +48,17 @@ type Deleted struct {
 // table again.
 //
 // Like Apply, Delete reads the chain at a generation the transaction is
-// checked against: a concurrent change makes the kernel refuse it.
+// checked against: a concurrent change makes the kernel refuse it. It holds
+// the Client from its first read to the kernel's answer (see Client).
 func (c *Client) Delete(ctx context.Context, f expr.Family, table, chain string, handle uint64, o DeleteOptions) (Deleted, error) {
+	if err := c.lock(ctx); err != nil {
+		return Deleted{}, err
+	}
+	defer c.unlock()
+	return c.delete(ctx, f, table, chain, handle, o)
+}
+
+func (c *Client) delete(ctx context.Context, f expr.Family, table, chain string, handle uint64, o DeleteOptions) (Deleted, error) {
 	var res Deleted
 	obj := object(f, table, chain)
 	if handle == 0 {

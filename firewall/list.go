@@ -111,11 +111,16 @@ func (g ListedGroup) Handles() []uint64 {
 //
 // A table or chain can vanish while it is being listed (deleted between the
 // read of the tables and the read of its chains or rules): List then reads
-// everything again, from the start, up to listAttempts times.
+// everything again, from the start, up to listAttempts times. List holds
+// the Client from its first read to its last (see Client).
 func (c *Client) List(ctx context.Context, s Scope) (*Listing, error) {
 	if s.Chain != "" && s.Table == "" || s.Table != "" && s.Family == 0 {
 		return nil, &Error{Op: "list", Index: -1, Err: ErrInvalidChange, Reason: "a chain needs its table, and a table its family"}
 	}
+	if err := c.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer c.unlock()
 	var err error
 	for range listAttempts {
 		var l *Listing
