@@ -17,6 +17,11 @@ import (
 // expression the kernel refuses, to see that Apply is atomic).
 var testRuleHook func(change int, piece int, exprs []byte) []byte
 
+// testBeforeSend, when set by a test, runs in Commit after the batch was
+// checked against the ruleset's generation and before it is sent: where a
+// change by another process makes the kernel refuse the transaction.
+var testBeforeSend func()
+
 // message is what a message of the transaction was sent for: created[-1-change]
 // for change piece when change < 0, piece piece of a change otherwise.
 type message struct {
@@ -441,6 +446,9 @@ func (b *Batch) commitHeld(ctx context.Context) (Applied, error) {
 		return Applied{}, err
 	}
 	b.done = true
+	if testBeforeSend != nil {
+		testBeforeSend()
+	}
 	kr, err := b.tx.Commit(ctx)
 	res := b.applied()
 	res.Generation = kr.Generation
