@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/kernel"
 )
@@ -86,7 +88,7 @@ func (t *fakeTable) chain(name string) *fakeChain {
 func (f *fakeConn) Chains(_ context.Context, fam expr.Family, table string) ([]kernel.Chain, error) {
 	t := f.table(fam, table)
 	if t == nil {
-		return nil, fmt.Errorf("list chains %v %s: no such table", fam, table)
+		return nil, fmt.Errorf("list chains %v %s: no such table: %w", fam, table, unix.ENOENT)
 	}
 	var out []kernel.Chain
 	for _, c := range t.chains {
@@ -99,7 +101,7 @@ func (f *fakeConn) Rules(_ context.Context, fam expr.Family, table, chain string
 	f.dumps++
 	t := f.table(fam, table)
 	if t == nil || t.chain(chain) == nil {
-		return nil, fmt.Errorf("list rules %v %s %s: no such table or chain", fam, table, chain)
+		return nil, fmt.Errorf("list rules %v %s %s: no such table or chain: %w", fam, table, chain, unix.ENOENT)
 	}
 	return slices.Clone(t.chain(chain).rules), nil
 }

@@ -23,6 +23,12 @@ var (
 	// ErrOutcomeUnknown: the kernel's replies were lost and the generation
 	// does not say whether the transaction was committed.
 	ErrOutcomeUnknown = errors.New("outcome unknown")
+	// ErrJumpLoop: the kernel refused a rule because, with it, the jumps
+	// and gotos from a base chain come back to a chain they left (a
+	// loop), or nest deeper than the kernel follows (16 chains): EMLINK,
+	// "too many links" (ELOOP from older kernels). The error names the
+	// rule's chain and the chain it jumps to.
+	ErrJumpLoop = errors.New("jump loop")
 )
 
 // Error is a failed kernel operation. Its message states the facts: the
