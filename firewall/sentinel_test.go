@@ -77,7 +77,9 @@ func TestSentinels(t *testing.T) {
 		cases = append(cases,
 			tcase{op, "ErrNoTable", run(func(t *testing.T, e env) Change { return change(t, "nope", "input", accept) }, ApplyOptions{})},
 			tcase{op, "ErrNoChain", run(func(t *testing.T, e env) Change { return change(t, "fw", "nope", accept) }, ApplyOptions{})},
-			tcase{op, "ErrNoChain", run(func(t *testing.T, e env) Change { return change(t, "fw", "input", "-m conntrack --ctstate NEW -j nope") }, ApplyOptions{})},
+			tcase{op, "ErrNoChain", run(func(t *testing.T, e env) Change {
+				return change(t, "fw", "input", "-m conntrack --ctstate NEW -j nope")
+			}, ApplyOptions{})},
 			// Create would make INPUT a base chain; fw has it as
 			// a regular chain.
 			tcase{op, "ErrChainDiffers", run(func(t *testing.T, e env) Change {
