@@ -24,8 +24,8 @@ import (
 // changes before it left them, as iptables-restore does.
 type Change struct {
 	Family expr.Family // of the table: expr.FamilyIP, FamilyIP6 or FamilyInet
-	Table  string
-	Chain  string
+	Table  string      // the table's name
+	Chain  string      // the chain's name
 	// Rule is the translated rule (Translate, TranslateArgs or Compile),
 	// compiled for a table of Family (Options.Table). Its -t word picks the
 	// base chain that ApplyOptions.Create makes for a chain named like an
@@ -223,16 +223,16 @@ type Applied struct {
 // its nft rules in the chain's order, the handle the kernel gave it (0 with
 // Check or NoHandles).
 type AppliedChange struct {
-	Group   expr.Group
-	Rules   []expr.Rule
-	Handles []uint64
+	Group   expr.Group  // the group record its nft rules carry
+	Rules   []expr.Rule // its nft rules, in order; nil for a Prepared change
+	Handles []uint64    // the handle of each nft rule, in the chain's order
 }
 
 // Created is a table (Chain empty) or a chain that Apply created.
 type Created struct {
-	Family expr.Family
-	Table  string
-	Chain  string
+	Family expr.Family       // the table's family
+	Table  string            // the table's name
+	Chain  string            // the chain's name; empty for a table
 	Base   *kernel.BaseChain // nil for a regular chain
 }
 

@@ -62,6 +62,8 @@ type Error struct {
 	refused bool // the kernel refused the change: Err's message is the message
 }
 
+// Error states the facts: "OP OBJECT (SOURCE): REASON", or the kernel's
+// own message when the kernel refused the change.
 func (e *Error) Error() string {
 	if e.refused {
 		return e.Err.Error()

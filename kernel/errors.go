@@ -78,6 +78,8 @@ type Error struct {
 	kind error // ErrConcurrentChange, ErrAcksLost, ErrOutcomeUnknown or nil
 }
 
+// Error states the facts: "OP OBJECT (SOURCE): WHERE: REASON", with the
+// kernel's extended ACK message when it gave one.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Op)

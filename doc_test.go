@@ -1,0 +1,160 @@
+package ctmatch_test
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// publicPackages are the packages whose every exported name must be
+// documented: the public API (the module root, firewall, nftexport) and
+// kernel, the layer firewall is built on, which is importable too.
+var publicPackages = []string{".", "firewall", "nftexport", "kernel"}
+
+// Every exported name of the public packages has a doc comment: top-level
+// functions, types, constants and variables (a name in a group whose
+// declaration has a comment counts as documented by it, as go doc shows
+// it), methods of exported types, and fields of exported structs (a doc
+// comment or a line comment). The test lists each name that has none.
+func TestExportedNamesDocumented(t *testing.T) {
+	var missing []string
+	names := 0
+	for _, dir := range publicPackages {
+		fset := token.NewFileSet()
+		pkgs, err := parser.ParseDir(fset, dir, func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, parser.ParseComments)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pkg := range pkgs {
+			if strings.HasSuffix(pkg.Name, "_test") {
+				continue
+			}
+			for path, f := range pkg.Files {
+				report := func(pos token.Pos, what string) {
+					p := fset.Position(pos)
+					missing = append(missing, filepath.ToSlash(filepath.Join(dir, filepath.Base(path)))+":"+itoa(p.Line)+": "+what)
+				}
+				for _, decl := range f.Decls {
+					names += undocumented(fset, decl, report)
+				}
+			}
+		}
+	}
+	for _, m := range missing {
+		t.Errorf("undocumented: %s", m)
+	}
+	t.Logf("%d exported names in %v, %d undocumented", names, publicPackages, len(missing))
+}
+
+// undocumented reports each exported name decl declares without a doc
+// comment, and returns how many exported names it declares.
+func undocumented(fset *token.FileSet, decl ast.Decl, report func(token.Pos, string)) int {
+	n := 0
+	switch d := decl.(type) {
+	case *ast.FuncDecl:
+		if !d.Name.IsExported() {
+			return 0
+		}
+		name := d.Name.Name
+		if d.Recv != nil {
+			recv := receiverName(d.Recv.List[0].Type)
+			if !ast.IsExported(recv) {
+				return 0
+			}
+			name = recv + "." + name
+		}
+		n++
+		if d.Doc == nil {
+			report(d.Pos(), "func "+name)
+		}
+	case *ast.GenDecl:
+		for _, spec := range d.Specs {
+			switch s := spec.(type) {
+			case *ast.TypeSpec:
+				if !s.Name.IsExported() {
+					continue
+				}
+				n++
+				if s.Doc == nil && d.Doc == nil {
+					report(s.Pos(), "type "+s.Name.Name)
+				}
+				n += undocumentedFields(fset, s, report)
+			case *ast.ValueSpec:
+				for _, name := range s.Names {
+					if !name.IsExported() {
+						continue
+					}
+					n++
+					if s.Doc == nil && s.Comment == nil && d.Doc == nil {
+						report(name.Pos(), d.Tok.String()+" "+name.Name)
+					}
+				}
+			}
+		}
+	}
+	return n
+}
+
+// undocumentedFields reports the exported fields of struct type s (and the
+// methods of interface type s) without a comment. A field without one of
+// its own is documented by the comment above a run of fields it belongs to
+// (fields on consecutive lines, as "// Handles are …, in the chain's
+// order." above Handles, Rule and IPv6): go doc shows the struct's source.
+func undocumentedFields(fset *token.FileSet, s *ast.TypeSpec, report func(token.Pos, string)) int {
+	var fields *ast.FieldList
+	switch t := s.Type.(type) {
+	case *ast.StructType:
+		fields = t.Fields
+	case *ast.InterfaceType:
+		fields = t.Methods
+	default:
+		return 0
+	}
+	n := 0
+	runDoc, lastLine := false, -1
+	for _, f := range fields.List {
+		line := fset.Position(f.Pos()).Line
+		if f.Doc != nil {
+			line = fset.Position(f.Doc.Pos()).Line
+		}
+		documented := f.Doc != nil || f.Comment != nil || runDoc && line == lastLine+1
+		runDoc = documented && f.Comment == nil || documented && f.Doc != nil
+		lastLine = fset.Position(f.End()).Line
+		for _, name := range f.Names {
+			if !name.IsExported() {
+				continue
+			}
+			n++
+			if !documented {
+				report(name.Pos(), "field "+s.Name.Name+"."+name.Name)
+			}
+		}
+	}
+	return n
+}
+
+func receiverName(e ast.Expr) string {
+	switch t := e.(type) {
+	case *ast.StarExpr:
+		return receiverName(t.X)
+	case *ast.IndexExpr:
+		return receiverName(t.X)
+	case *ast.IndexListExpr:
+		return receiverName(t.X)
+	case *ast.Ident:
+		return t.Name
+	}
+	return ""
+}
+
+func itoa(n int) string {
+	const digits = "0123456789"
+	if n < 10 {
+		return digits[n : n+1]
+	}
+	return itoa(n/10) + digits[n%10:n%10+1]
+}
