@@ -5,7 +5,9 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -157,4 +159,55 @@ func itoa(n int) string {
 		return digits[n : n+1]
 	}
 	return itoa(n/10) + digits[n%10:n%10+1]
+}
+
+// kernelCalls are the calls by which an example reaches the kernel.
+var kernelCalls = []string{"firewall.Dial(", "kernel.Dial(", "nftables.New("}
+
+// An example that reaches the kernel (Dial, nftables.New) is compiled and
+// never run (it has no "// Output:" comment, so go test only builds it),
+// and it works in a network namespace of its own (a NetNS option, or
+// google/nftables' WithNetNSFd), never in the caller's: a reader who runs
+// it as written does not change the host's ruleset.
+func TestKernelExamplesInANamespace(t *testing.T) {
+	found := 0
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, path, nil, parser.ParseComments)
+		if err != nil {
+			return err
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, decl := range f.Decls {
+			fn, ok := decl.(*ast.FuncDecl)
+			if !ok || fn.Recv != nil || !strings.HasPrefix(fn.Name.Name, "Example") {
+				continue
+			}
+			body := string(src[fset.Position(fn.Body.Pos()).Offset:fset.Position(fn.Body.End()).Offset])
+			if !slices.ContainsFunc(kernelCalls, func(c string) bool { return strings.Contains(body, c) }) {
+				continue
+			}
+			found++
+			where := path + ": " + fn.Name.Name
+			if strings.Contains(body, "// Output:") || strings.Contains(body, "// Unordered output:") {
+				t.Errorf("%s reaches the kernel and has an Output comment: go test would run it in the caller's namespace", where)
+			}
+			if !strings.Contains(body, `NetNS: "/`) && !strings.Contains(body, "WithNetNSFd(") {
+				t.Errorf("%s reaches the kernel without a namespace of its own (a NetNS option or WithNetNSFd)", where)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if found < 3 {
+		t.Errorf("found %d examples that reach the kernel, want at least firewall's, kernel's and nftexport's", found)
+	}
 }

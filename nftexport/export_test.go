@@ -377,10 +377,18 @@ func ExampleError() {
 	// cannot export --ctreplsrcport (ct reply proto-src 53, nft rule 1) to google/nftables expressions: google/nftables v0.3.0 sends the ct direction attribute as 4 bytes where the kernel reads 1: the kernel logs "attribute type 3 has an invalid length" for the rule and reads the reply direction as original
 }
 
+// A program that builds its ruleset with google/nftables queues ctmatch's
+// rules next to its own, and flushes them itself: here in the network
+// namespace /run/netns/fw (no output: it is compiled, never run against the
+// host; e2e/'s export test loads rules this way in a namespace of its own).
 func ExampleAddTo() {
-	// A program that builds its ruleset with google/nftables queues
-	// ctmatch's rules next to its own, and flushes them itself.
-	conn, err := nftables.New()
+	ns, err := os.Open("/run/netns/fw")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer ns.Close()
+	conn, err := nftables.New(nftables.WithNetNSFd(int(ns.Fd())))
 	if err != nil {
 		fmt.Println(err)
 		return
