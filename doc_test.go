@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -27,22 +28,25 @@ func TestExportedNamesDocumented(t *testing.T) {
 	names := 0
 	for _, dir := range publicPackages {
 		fset := token.NewFileSet()
-		pkgs, err := parser.ParseDir(fset, dir, func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, parser.ParseComments)
+		entries, err := os.ReadDir(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, pkg := range pkgs {
-			if strings.HasSuffix(pkg.Name, "_test") {
+		for _, e := range entries {
+			name := e.Name()
+			if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
 				continue
 			}
-			for path, f := range pkg.Files {
-				report := func(pos token.Pos, what string) {
-					p := fset.Position(pos)
-					missing = append(missing, filepath.ToSlash(filepath.Join(dir, filepath.Base(path)))+":"+itoa(p.Line)+": "+what)
-				}
-				for _, decl := range f.Decls {
-					names += undocumented(fset, decl, report)
-				}
+			path := filepath.Join(dir, name)
+			f, err := parser.ParseFile(fset, path, nil, parser.ParseComments)
+			if err != nil {
+				t.Fatal(err)
+			}
+			report := func(pos token.Pos, what string) {
+				missing = append(missing, filepath.ToSlash(path)+":"+strconv.Itoa(fset.Position(pos).Line)+": "+what)
+			}
+			for _, decl := range f.Decls {
+				names += undocumented(fset, decl, report)
 			}
 		}
 	}
@@ -153,13 +157,6 @@ func receiverName(e ast.Expr) string {
 	return ""
 }
 
-func itoa(n int) string {
-	const digits = "0123456789"
-	if n < 10 {
-		return digits[n : n+1]
-	}
-	return itoa(n/10) + digits[n%10:n%10+1]
-}
 
 // kernelCalls are the calls by which an example reaches the kernel.
 var kernelCalls = []string{"firewall.Dial(", "kernel.Dial(", "nftables.New("}
