@@ -157,7 +157,6 @@ func receiverName(e ast.Expr) string {
 	return ""
 }
 
-
 // kernelCalls are the calls by which an example reaches the kernel.
 var kernelCalls = []string{"firewall.Dial(", "kernel.Dial(", "nftables.New("}
 
