@@ -13,10 +13,12 @@ import (
 // Errors a Client's operations wrap (test with errors.Is). Errors of the
 // kernel itself are *kernel.Error values, which wrap the errno.
 var (
-	// ErrNoTable: the table does not exist, and Create was not asked for.
+	// ErrNoTable: the table does not exist: for Apply and Batch, without
+	// Create; for Delete and List, at all.
 	ErrNoTable = errors.New("no such table")
-	// ErrNoChain: the chain does not exist, and Create was not asked for;
-	// or a rule jumps to a chain that does not exist.
+	// ErrNoChain: the chain does not exist (for Apply and Batch, without
+	// Create; for Delete and List, at all); or a rule jumps to a chain that
+	// does not exist.
 	ErrNoChain = errors.New("no such chain")
 	// ErrChainDiffers: with Create, an existing chain is not the chain
 	// Create would have made (another type, hook or priority, or a base
