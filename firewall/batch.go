@@ -99,7 +99,7 @@ func (c *Client) Batch(o ApplyOptions) *Batch {
 // chains, and the rules of the chains where a change is placed by an index
 // or a handle) at a generation the transaction is then checked against, so
 // a concurrent change makes the kernel refuse the whole transaction
-// (kernel.ErrConcurrentChange) instead of placing rules wrongly. Adding at
+// (ErrConcurrentChange) instead of placing rules wrongly. Adding at
 // the end of a chain or inserting at its top reads none of its rules.
 //
 // Each nft rule carries, in its userdata, the group record of its iptables
@@ -115,7 +115,7 @@ func (c *Client) Batch(o ApplyOptions) *Batch {
 // Apply holds the Client from its first read to the kernel's answer (see
 // Client): the Applies of one Client never conflict with each other. A
 // change made meanwhile by another process (or another Client) to what
-// Apply read makes it fail with kernel.ErrConcurrentChange, having changed
+// Apply read makes it fail with ErrConcurrentChange, having changed
 // nothing; with o.Retry, Apply then reads, plans and sends the changes
 // again, up to o.Retry more times (Applied.Retries says how many it took).
 func (c *Client) Apply(ctx context.Context, changes []Change, o ApplyOptions) (Applied, error) {
@@ -419,11 +419,11 @@ func (b *Batch) checkHeld(ctx context.Context) (Applied, error) {
 // Commit holds the Client from the check of what the batch read (when the
 // ruleset's generation moved since the first Add, it reads again the
 // tables, chains and rules the plan rests on, and refuses with
-// kernel.ErrConcurrentChange when any of them changed) to the kernel's
+// ErrConcurrentChange when any of them changed) to the kernel's
 // answer: no operation of the same Client runs between that check and the
 // send. A Batch does not retry (ApplyOptions.Retry is Apply's): it keeps
 // the bytes of its changes, not the changes, so it cannot plan them again.
-// After kernel.ErrConcurrentChange nothing was changed, and the caller may
+// After ErrConcurrentChange nothing was changed, and the caller may
 // add its changes to a new Batch.
 func (b *Batch) Commit(ctx context.Context) (Applied, error) {
 	if err := b.c.lock(ctx); err != nil {

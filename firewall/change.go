@@ -197,7 +197,7 @@ type ApplyOptions struct {
 	NoHandles bool
 	// Retry is how many times Apply reads, plans and sends its changes
 	// again when the kernel refuses the transaction because the ruleset
-	// changed after it was read (kernel.ErrConcurrentChange: nothing was
+	// changed after it was read (ErrConcurrentChange: nothing was
 	// applied). 0 returns that error at once. Batch does not retry (see
 	// Batch.Commit).
 	Retry int
@@ -215,7 +215,7 @@ type Applied struct {
 	// Checked says the transaction was only checked (ApplyOptions.Check).
 	Checked bool
 	// Retries is how many times Apply planned and sent the changes again
-	// after kernel.ErrConcurrentChange (see ApplyOptions.Retry).
+	// after ErrConcurrentChange (see ApplyOptions.Retry).
 	Retries int
 }
 

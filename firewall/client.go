@@ -49,7 +49,7 @@ type DialOptions struct {
 // between two calls of a Batch moves the ruleset's generation, which Commit
 // then checks as it checks a change made by another process. A change made
 // by another process or another Client is never serialized: the kernel
-// refuses the transaction it invalidates (kernel.ErrConcurrentChange), and
+// refuses the transaction it invalidates (ErrConcurrentChange), and
 // ApplyOptions.Retry has Apply plan and send again.
 type Client struct {
 	c    nfConn

@@ -18,7 +18,7 @@
 // step; a Batch during each of its calls), so the operations of one Client
 // never conflict with each other. A change by another process between an
 // Apply's read and its commit makes the kernel refuse the transaction
-// (kernel.ErrConcurrentChange); ApplyOptions.Retry has Apply read, plan and
+// (ErrConcurrentChange); ApplyOptions.Retry has Apply read, plan and
 // send again, a bounded number of times.
 //
 // Errors state facts: an *Error for what the client refuses before sending

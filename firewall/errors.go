@@ -35,6 +35,16 @@ var (
 	// ErrInvalidChange: the change itself is wrong (no rule, a rule
 	// compiled for another family, an empty name).
 	ErrInvalidChange = errors.New("invalid change")
+
+	// ErrConcurrentChange is kernel.ErrConcurrentChange (the same value):
+	// the ruleset changed after the operation read it, and nothing was
+	// changed (see ApplyOptions.Retry). Here so that a program can test
+	// for it with the public API alone.
+	ErrConcurrentChange = kernel.ErrConcurrentChange
+	// ErrJumpLoop is kernel.ErrJumpLoop (the same value): the kernel
+	// refused a rule whose jump or goto makes a loop of jumps from a base
+	// chain, or nests them deeper than it follows.
+	ErrJumpLoop = kernel.ErrJumpLoop
 )
 
 // Error is a Client operation refused, about a change when Index is not

@@ -56,7 +56,7 @@ func TestKernelJumpLoop(t *testing.T) {
 	}
 	_, err := c.Apply(ctx, []Change{ch("a", "-m conntrack --ctstate ESTABLISHED -j b")}, ApplyOptions{})
 	t.Logf("%v (hint %q)", err, Hint(err))
-	if !errors.Is(err, kernel.ErrJumpLoop) || !errors.Is(err, unix.EMLINK) {
+	if !errors.Is(err, ErrJumpLoop) || !errors.Is(err, kernel.ErrJumpLoop) || !errors.Is(err, unix.EMLINK) {
 		t.Fatalf("error %v, want kernel.ErrJumpLoop wrapping EMLINK", err)
 	}
 	for _, want := range []string{"add rule inet fw a", "jump to chain b", "loop"} {

@@ -18,7 +18,7 @@ var sentinels = map[string]error{
 	"ErrNoPosition":       ErrNoPosition,
 	"ErrNoRule":           ErrNoRule,
 	"ErrInvalidChange":    ErrInvalidChange,
-	"ErrConcurrentChange": kernel.ErrConcurrentChange,
+	"ErrConcurrentChange": ErrConcurrentChange,
 }
 
 // Every operation wraps, for each way it can fail that a sentinel names,
