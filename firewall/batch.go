@@ -17,6 +17,11 @@ import (
 // expression the kernel refuses, to see that Apply is atomic).
 var testRuleHook func(change int, piece int, exprs []byte) []byte
 
+// testBeforeSend, when set by a test, runs in Commit after the batch was
+// checked against the ruleset's generation and before it is sent: where a
+// change by another process makes the kernel refuse the transaction.
+var testBeforeSend func()
+
 // message is what a message of the transaction was sent for: created[-1-change]
 // for change piece when change < 0, piece piece of a change otherwise.
 type message struct {
@@ -53,6 +58,9 @@ type Batch struct {
 	ids     uint64 // the group ids given
 	err     error
 	done    bool
+	// keepPrepared keeps the expressions of Prepared changes after they
+	// are queued (Apply with Retry sends them again).
+	keepPrepared bool
 }
 
 // added is what a Batch keeps of a change it added: its group record and
@@ -91,7 +99,7 @@ func (c *Client) Batch(o ApplyOptions) *Batch {
 // chains, and the rules of the chains where a change is placed by an index
 // or a handle) at a generation the transaction is then checked against, so
 // a concurrent change makes the kernel refuse the whole transaction
-// (kernel.ErrConcurrentChange) instead of placing rules wrongly. Adding at
+// (ErrConcurrentChange) instead of placing rules wrongly. Adding at
 // the end of a chain or inserting at its top reads none of its rules.
 //
 // Each nft rule carries, in its userdata, the group record of its iptables
@@ -103,6 +111,13 @@ func (c *Client) Batch(o ApplyOptions) *Batch {
 // for a change the kernel refused, whose Err is then the *kernel.Error
 // (naming the change by its Pos and words). A kernel error about the whole
 // transaction is a *kernel.Error.
+//
+// Apply holds the Client from its first read to the kernel's answer (see
+// Client): the Applies of one Client never conflict with each other. A
+// change made meanwhile by another process (or another Client) to what
+// Apply read makes it fail with ErrConcurrentChange, having changed
+// nothing; with o.Retry, Apply then reads, plans and sends the changes
+// again, up to o.Retry more times (Applied.Retries says how many it took).
 func (c *Client) Apply(ctx context.Context, changes []Change, o ApplyOptions) (Applied, error) {
 	for i := range changes {
 		if err := validChange(&changes[i], i); err != nil {
@@ -112,13 +127,46 @@ func (c *Client) Apply(ctx context.Context, changes []Change, o ApplyOptions) (A
 	if len(changes) == 0 {
 		return Applied{}, nil
 	}
+	if o.Retry < 0 {
+		return Applied{}, &Error{Op: opOf(&changes[0]), Index: -1, Err: ErrInvalidChange, Reason: fmt.Sprintf("Retry %d: the number of retries is 0 or more", o.Retry)}
+	}
+	if err := c.lock(ctx); err != nil {
+		return Applied{}, err
+	}
+	defer c.unlock()
+	for try := 0; ; try++ {
+		res, err := c.applyOnce(ctx, changes, o)
+		res.Retries = try
+		if err == nil || try >= o.Retry || !errors.Is(err, kernel.ErrConcurrentChange) || ctx.Err() != nil {
+			spend(changes)
+			return res, err
+		}
+	}
+}
+
+// spend lets go of the expressions of the Prepared changes (a Prepared is
+// given to Apply once), which Apply with Retry kept until its last attempt.
+func spend(changes []Change) {
+	for i := range changes {
+		if p := changes[i].Prepared; changes[i].Rule == nil && p != nil {
+			for k := range p.pieces {
+				p.pieces[k].exprs = nil
+			}
+		}
+	}
+}
+
+// applyOnce is one attempt of Apply, with the Client held. With o.Retry
+// the expressions of Prepared changes are kept for the next attempt.
+func (c *Client) applyOnce(ctx context.Context, changes []Change, o ApplyOptions) (Applied, error) {
 	b := c.Batch(o)
+	b.keepPrepared = o.Retry > 0
 	for _, ch := range changes {
-		if err := b.Add(ctx, ch); err != nil {
+		if err := b.addHeld(ctx, ch); err != nil {
 			return Applied{}, err
 		}
 	}
-	return b.Commit(ctx)
+	return b.commitHeld(ctx)
 }
 
 // Len returns the number of changes added.
@@ -128,7 +176,18 @@ func (b *Batch) Len() int { return len(b.added) }
 // before it: its position (Index, Handle) counts the groups as they left
 // the chain. Its errors are those of Apply about the change, whose Index is
 // the number of changes added before it.
+//
+// Add holds the Client while it reads and plans (see Client).
 func (b *Batch) Add(ctx context.Context, ch Change) error {
+	if err := b.c.lock(ctx); err != nil {
+		return err
+	}
+	defer b.c.unlock()
+	return b.addHeld(ctx, ch)
+}
+
+// addHeld is Add, with the Client held.
+func (b *Batch) addHeld(ctx context.Context, ch Change) error {
 	if b.err != nil {
 		return b.err
 	}
@@ -306,7 +365,7 @@ func (b *Batch) queueRules(ch *Change, i int, a *added, group expr.Group, pc *pl
 		spec.Exprs, spec.UserData, spec.ID = e, b.ud, a.firstID+uint32(k)
 		b.tx.AddRule(ch.Family, ch.Table, ch.Chain, spec)
 		b.msgs = append(b.msgs, message{change: int32(i), piece: int32(k)})
-		if ch.Rule == nil {
+		if ch.Rule == nil && !b.keepPrepared {
 			// The transaction has copied the bytes: let them go.
 			ch.Prepared.pieces[k].exprs = nil
 		}
@@ -327,8 +386,19 @@ func (b *Batch) keep(ch *Change, i int, a added) {
 }
 
 // Check has the kernel check the whole batch without applying it (see
-// ApplyOptions.Check); the Batch may be committed after.
+// ApplyOptions.Check); the Batch may be committed after. Like Commit, it
+// holds the Client from the check of what the batch read to the kernel's
+// answer.
 func (b *Batch) Check(ctx context.Context) (Applied, error) {
+	if err := b.c.lock(ctx); err != nil {
+		return Applied{}, err
+	}
+	defer b.c.unlock()
+	return b.checkHeld(ctx)
+}
+
+// checkHeld is Check, with the Client held.
+func (b *Batch) checkHeld(ctx context.Context) (Applied, error) {
 	if err := b.ready(); err != nil || len(b.added) == 0 {
 		return Applied{}, err
 	}
@@ -345,9 +415,28 @@ func (b *Batch) Check(ctx context.Context) (Applied, error) {
 
 // Commit sends the batch to the kernel as one transaction (or only checks
 // it, with ApplyOptions.Check) and returns what it did, as Apply does.
+//
+// Commit holds the Client from the check of what the batch read (when the
+// ruleset's generation moved since the first Add, it reads again the
+// tables, chains and rules the plan rests on, and refuses with
+// ErrConcurrentChange when any of them changed) to the kernel's
+// answer: no operation of the same Client runs between that check and the
+// send. A Batch does not retry (ApplyOptions.Retry is Apply's): it keeps
+// the bytes of its changes, not the changes, so it cannot plan them again.
+// After ErrConcurrentChange nothing was changed, and the caller may
+// add its changes to a new Batch.
 func (b *Batch) Commit(ctx context.Context) (Applied, error) {
+	if err := b.c.lock(ctx); err != nil {
+		return Applied{}, err
+	}
+	defer b.c.unlock()
+	return b.commitHeld(ctx)
+}
+
+// commitHeld is Commit, with the Client held.
+func (b *Batch) commitHeld(ctx context.Context) (Applied, error) {
 	if b.o.Check {
-		return b.Check(ctx)
+		return b.checkHeld(ctx)
 	}
 	if err := b.ready(); err != nil || len(b.added) == 0 {
 		return Applied{}, err
@@ -357,6 +446,9 @@ func (b *Batch) Commit(ctx context.Context) (Applied, error) {
 		return Applied{}, err
 	}
 	b.done = true
+	if testBeforeSend != nil {
+		testBeforeSend()
+	}
 	kr, err := b.tx.Commit(ctx)
 	res := b.applied()
 	res.Generation = kr.Generation

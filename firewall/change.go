@@ -24,8 +24,8 @@ import (
 // changes before it left them, as iptables-restore does.
 type Change struct {
 	Family expr.Family // of the table: expr.FamilyIP, FamilyIP6 or FamilyInet
-	Table  string
-	Chain  string
+	Table  string      // the table's name
+	Chain  string      // the chain's name
 	// Rule is the translated rule (Translate, TranslateArgs or Compile),
 	// compiled for a table of Family (Options.Table). Its -t word picks the
 	// base chain that ApplyOptions.Create makes for a chain named like an
@@ -201,6 +201,12 @@ type ApplyOptions struct {
 	// socket's receive buffer, and AppliedChange.Handles holds only 0s.
 	// The default (false) reports every handle.
 	NoHandles bool
+	// Retry is how many times Apply reads, plans and sends its changes
+	// again when the kernel refuses the transaction because the ruleset
+	// changed after it was read (ErrConcurrentChange: nothing was
+	// applied). 0 returns that error at once. Batch does not retry (see
+	// Batch.Commit).
+	Retry int
 }
 
 // Applied is what Apply did.
@@ -214,22 +220,25 @@ type Applied struct {
 	Generation uint32
 	// Checked says the transaction was only checked (ApplyOptions.Check).
 	Checked bool
+	// Retries is how many times Apply planned and sent the changes again
+	// after ErrConcurrentChange (see ApplyOptions.Retry).
+	Retries int
 }
 
 // AppliedChange is what became of one Change: its group and, for each of
 // its nft rules in the chain's order, the handle the kernel gave it (0 with
 // Check or NoHandles).
 type AppliedChange struct {
-	Group   expr.Group
-	Rules   []expr.Rule
-	Handles []uint64
+	Group   expr.Group  // the group record its nft rules carry
+	Rules   []expr.Rule // its nft rules, in order; nil for a Prepared change
+	Handles []uint64    // the handle of each nft rule, in the chain's order
 }
 
 // Created is a table (Chain empty) or a chain that Apply created.
 type Created struct {
-	Family expr.Family
-	Table  string
-	Chain  string
+	Family expr.Family       // the table's family
+	Table  string            // the table's name
+	Chain  string            // the chain's name; empty for a table
 	Base   *kernel.BaseChain // nil for a regular chain
 }
 

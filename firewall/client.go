@@ -36,12 +36,44 @@ type DialOptions struct {
 // Client is a connection to nf_tables that writes, deletes and lists
 // ctmatch's rules. Every write is one kernel transaction, checked against
 // the generation of the ruleset that was read to plan it, so a concurrent
-// change makes it fail instead of landing in the wrong place. A Client may
-// be shared by goroutines; its operations run one at a time.
+// change makes it fail instead of landing in the wrong place.
+//
+// A Client is safe for concurrent use, and runs its operations one at a
+// time, each whole: Apply (its reads, its plan, its commit and its retries),
+// Delete and List each hold the Client from start to end, so that two
+// operations of one Client never conflict with each other. A Batch spans
+// calls its owner makes over time, so it holds the Client during each of
+// its calls, not between them: each Add (the reads and the plan of one
+// change), and Commit or Check from the check of what the batch read (see
+// Batch.Commit) to the kernel's answer. An operation of the same Client
+// between two calls of a Batch moves the ruleset's generation, which Commit
+// then checks as it checks a change made by another process. A change made
+// by another process or another Client is never serialized: the kernel
+// refuses the transaction it invalidates (ErrConcurrentChange), and
+// ApplyOptions.Retry has Apply plan and send again.
 type Client struct {
 	c    nfConn
-	rand io.Reader // DialOptions.Rand
-	sync syncMemo  // the last state Sync found or made (sync.go)
+	rand io.Reader     // DialOptions.Rand
+	sem  chan struct{} // held by the operation running (see lock)
+	sync syncMemo      // the last state Sync found or made (sync.go)
+}
+
+// lock waits until no other operation of the Client runs, or until ctx is
+// done; unlock lets the next one run.
+func (c *Client) lock(ctx context.Context) error {
+	select {
+	case c.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *Client) unlock() { <-c.sem }
+
+// newClient returns a Client on conn.
+func newClient(conn nfConn, r io.Reader) *Client {
+	return &Client{c: conn, rand: r, sem: make(chan struct{}, 1)}
 }
 
 // Dial opens a Client in the network namespace o names.
@@ -56,7 +88,7 @@ func Dial(ctx context.Context, o DialOptions) (*Client, error) {
 		// taken here, with its socket, and handed down.)
 		r = rand.Reader
 	}
-	return &Client{c: kernelConn{c}, rand: r}, nil
+	return newClient(kernelConn{c}, r), nil
 }
 
 // Close closes the connection.

@@ -10,7 +10,6 @@ import (
 	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/firewall"
-	"github.com/ctmatch/ctmatch/kernel"
 )
 
 // Write two iptables rules into chain input of table inet fw, in the
@@ -37,10 +36,12 @@ func ExampleClient_Apply() {
 		}
 		changes = append(changes, firewall.Change{Family: expr.FamilyInet, Table: "fw", Chain: "input", Rule: r})
 	}
-	res, err := c.Apply(ctx, changes, firewall.ApplyOptions{Create: true})
+	// Retry: when another process changes the ruleset between Apply's read
+	// and its commit, Apply reads, plans and sends again, up to 3 times.
+	res, err := c.Apply(ctx, changes, firewall.ApplyOptions{Create: true, Retry: 3})
 	switch {
-	case errors.Is(err, kernel.ErrConcurrentChange):
-		log.Fatal("the ruleset changed meanwhile: read it again and retry")
+	case errors.Is(err, firewall.ErrConcurrentChange):
+		log.Fatal("the ruleset kept changing: nothing was applied")
 	case errors.Is(err, firewall.ErrIptablesTable):
 		log.Fatal(err) // iptables-nft's table: use another one, or Force
 	case err != nil:

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/kernel"
 )
@@ -23,6 +25,10 @@ type fakeConn struct {
 	commits, checks int
 	dumps           int    // the calls of Rules: chain listings
 	batches         uint64 // the random bases read, see Read
+	// beforeCommit, when set, runs as a transaction's commit begins: a
+	// test's change by another process, between the check of a batch and
+	// its send.
+	beforeCommit func()
 }
 
 type fakeTable struct {
@@ -37,7 +43,7 @@ type fakeChain struct {
 
 func newFakeConn() *fakeConn { return &fakeConn{gen: 10, handle: 100} }
 
-func (f *fakeConn) client() *Client { return &Client{c: f, rand: f} }
+func (f *fakeConn) client() *Client { return newClient(f, f) }
 
 // Read is the client's source of randomness: the nth read (from 0) of 8
 // bytes gives 100·n, so that the group ids of the nth batch are
@@ -82,7 +88,7 @@ func (t *fakeTable) chain(name string) *fakeChain {
 func (f *fakeConn) Chains(_ context.Context, fam expr.Family, table string) ([]kernel.Chain, error) {
 	t := f.table(fam, table)
 	if t == nil {
-		return nil, fmt.Errorf("list chains %v %s: no such table", fam, table)
+		return nil, fmt.Errorf("list chains %v %s: no such table: %w", fam, table, unix.ENOENT)
 	}
 	var out []kernel.Chain
 	for _, c := range t.chains {
@@ -95,7 +101,7 @@ func (f *fakeConn) Rules(_ context.Context, fam expr.Family, table, chain string
 	f.dumps++
 	t := f.table(fam, table)
 	if t == nil || t.chain(chain) == nil {
-		return nil, fmt.Errorf("list rules %v %s %s: no such table or chain", fam, table, chain)
+		return nil, fmt.Errorf("list rules %v %s %s: no such table or chain: %w", fam, table, chain, unix.ENOENT)
 	}
 	return slices.Clone(t.chain(chain).rules), nil
 }
@@ -187,7 +193,7 @@ func (tx *fakeTx) run() (*fakeConn, []uint64, error) {
 	if tx.gen != 0 && tx.gen != tx.f.gen {
 		return nil, nil, kernel.ErrConcurrentChange
 	}
-	f := &fakeConn{gen: tx.f.gen + 1, handle: tx.f.handle, dumps: tx.f.dumps, batches: tx.f.batches}
+	f := &fakeConn{gen: tx.f.gen + 1, handle: tx.f.handle, dumps: tx.f.dumps, batches: tx.f.batches, beforeCommit: tx.f.beforeCommit}
 	for _, t := range tx.f.tables {
 		nt := &fakeTable{t: t.t}
 		for _, c := range t.chains {
@@ -294,6 +300,9 @@ func (tx *fakeTx) run() (*fakeConn, []uint64, error) {
 }
 
 func (tx *fakeTx) Commit(context.Context) (kernel.Result, error) {
+	if tx.f.beforeCommit != nil {
+		tx.f.beforeCommit()
+	}
 	tx.f.commits++
 	f, handles, err := tx.run()
 	if err != nil {

@@ -2,7 +2,9 @@ package firewall
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/parse"
@@ -48,8 +50,17 @@ type Deleted struct {
 // table again.
 //
 // Like Apply, Delete reads the chain at a generation the transaction is
-// checked against: a concurrent change makes the kernel refuse it.
+// checked against: a concurrent change makes the kernel refuse it. It holds
+// the Client from its first read to the kernel's answer (see Client).
 func (c *Client) Delete(ctx context.Context, f expr.Family, table, chain string, handle uint64, o DeleteOptions) (Deleted, error) {
+	if err := c.lock(ctx); err != nil {
+		return Deleted{}, err
+	}
+	defer c.unlock()
+	return c.delete(ctx, f, table, chain, handle, o)
+}
+
+func (c *Client) delete(ctx context.Context, f expr.Family, table, chain string, handle uint64, o DeleteOptions) (Deleted, error) {
 	var res Deleted
 	obj := object(f, table, chain)
 	if handle == 0 {
@@ -61,7 +72,7 @@ func (c *Client) Delete(ctx context.Context, f expr.Family, table, chain string,
 	}
 	rules, err := c.c.Rules(ctx, f, table, chain)
 	if err != nil {
-		return res, readError("delete rule", obj, -1, err)
+		return res, c.missing(ctx, "delete rule", f, table, chain, err)
 	}
 	groups := groupRules(f, rules)
 	gi := groupOf(groups, handle)
@@ -128,4 +139,27 @@ func ownGroup(g ListedGroup) bool {
 		}
 	}
 	return len(g.Pieces) > 0
+}
+
+// missing returns the error of operation op, whose read of chain in table
+// f table failed with err: when the kernel said there is no such object
+// (ENOENT), an *Error of kind ErrNoTable or ErrNoChain, whichever is
+// missing (the tables are read again to tell); otherwise err as readError
+// wraps it.
+func (c *Client) missing(ctx context.Context, op string, f expr.Family, table, chain string, err error) error {
+	obj := object(f, table, chain)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return readError(op, obj, -1, err)
+	}
+	tables, terr := c.c.Tables(ctx)
+	if terr != nil {
+		return readError(op, obj, -1, err)
+	}
+	for _, t := range tables {
+		if t.Family == f && t.Name == table {
+			return &Error{Op: op, Object: obj, Index: -1, Err: ErrNoChain,
+				Reason: fmt.Sprintf("no such chain %s in table %s", chain, object(f, table))}
+		}
+	}
+	return &Error{Op: op, Object: obj, Index: -1, Err: ErrNoTable, Reason: "no such table " + object(f, table)}
 }

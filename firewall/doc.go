@@ -20,8 +20,18 @@
 // generation of the ruleset read to plan it. The pieces of one iptables rule
 // are kept together as a group (expr.Group, in each rule's userdata).
 //
+// A Client is safe for concurrent use: it runs one operation at a time,
+// each whole (Apply, Delete and List from their first read to their last
+// step; a Batch during each of its calls), so the operations of one Client
+// never conflict with each other. A change by another process between an
+// Apply's read and its commit makes the kernel refuse the transaction
+// (ErrConcurrentChange); ApplyOptions.Retry has Apply read, plan and
+// send again, a bounded number of times.
+//
 // Errors state facts: an *Error for what the client refuses before sending
-// anything (test its kind with errors.Is and the Err… values), a
+// anything (test its kind with errors.Is and the Err… values: every
+// operation wraps the same value for the same fact, ErrNoChain for a
+// missing chain whether Apply, Delete or List met it), a
 // *kernel.Error for what the kernel refuses, inside an *Error that carries
 // the change's position (Change.Pos) when the kernel named one change. What
 // a person could do about it is in the error's Hint, which the ctmatch

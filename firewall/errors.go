@@ -13,10 +13,12 @@ import (
 // Errors a Client's operations wrap (test with errors.Is). Errors of the
 // kernel itself are *kernel.Error values, which wrap the errno.
 var (
-	// ErrNoTable: the table does not exist, and Create was not asked for.
+	// ErrNoTable: the table does not exist: for Apply and Batch, without
+	// Create; for Delete and List, at all.
 	ErrNoTable = errors.New("no such table")
-	// ErrNoChain: the chain does not exist, and Create was not asked for;
-	// or a rule jumps to a chain that does not exist.
+	// ErrNoChain: the chain does not exist (for Apply and Batch, without
+	// Create; for Delete and List, at all); or a rule jumps to a chain that
+	// does not exist.
 	ErrNoChain = errors.New("no such chain")
 	// ErrChainDiffers: with Create, an existing chain is not the chain
 	// Create would have made (another type, hook or priority, or a base
@@ -33,6 +35,16 @@ var (
 	// ErrInvalidChange: the change itself is wrong (no rule, a rule
 	// compiled for another family, an empty name).
 	ErrInvalidChange = errors.New("invalid change")
+
+	// ErrConcurrentChange is kernel.ErrConcurrentChange (the same value):
+	// the ruleset changed after the operation read it, and nothing was
+	// changed (see ApplyOptions.Retry). Here so that a program can test
+	// for it with the public API alone.
+	ErrConcurrentChange = kernel.ErrConcurrentChange
+	// ErrJumpLoop is kernel.ErrJumpLoop (the same value): the kernel
+	// refused a rule whose jump or goto makes a loop of jumps from a base
+	// chain, or nests them deeper than it follows.
+	ErrJumpLoop = kernel.ErrJumpLoop
 )
 
 // Error is a Client operation refused, about a change when Index is not
@@ -62,6 +74,8 @@ type Error struct {
 	refused bool // the kernel refused the change: Err's message is the message
 }
 
+// Error states the facts: "OP OBJECT (SOURCE): REASON", or the kernel's
+// own message when the kernel refused the change.
 func (e *Error) Error() string {
 	if e.refused {
 		return e.Err.Error()

@@ -59,9 +59,9 @@ func (op TableOp) onChain() bool { return op >= CreateChain && op <= DeleteChain
 
 // TableChange is one change to a table or a chain.
 type TableChange struct {
-	Op     TableOp
-	Family expr.Family // expr.FamilyIP, FamilyIP6 or FamilyInet
-	Table  string
+	Op     TableOp           // what to do: CreateTable, CreateChain, FlushTable, …
+	Family expr.Family       // expr.FamilyIP, FamilyIP6 or FamilyInet
+	Table  string            // the table's name
 	Chain  string            // for the chain operations
 	Base   *kernel.BaseChain // CreateChain: nil for a regular chain
 	// Comment is nft's comment of a table CreateTable creates.
@@ -117,6 +117,10 @@ func (c *Client) ChangeTables(ctx context.Context, changes []TableChange, o Tabl
 			return 0, err
 		}
 	}
+	if err := c.lock(ctx); err != nil {
+		return 0, err
+	}
+	defer c.unlock()
 	st, err := c.readState(ctx, "change tables")
 	if err != nil {
 		return 0, err

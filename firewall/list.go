@@ -15,35 +15,35 @@ import (
 // Scope says what List reads: the whole ruleset (the zero Scope), one table
 // (Family and Table), or one chain (Family, Table and Chain).
 type Scope struct {
-	Family expr.Family
-	Table  string
-	Chain  string
+	Family expr.Family // the table's family; 0 for every table
+	Table  string      // the table's name; empty for every table
+	Chain  string      // the chain's name; empty for every chain
 }
 
 // Listing is what List read.
 type Listing struct {
 	// Generation is the generation of the ruleset the listing was read at.
 	Generation uint32
-	Tables     []ListedTable
+	Tables     []ListedTable // in the kernel's order
 }
 
 // ListedTable is a table and its chains.
 type ListedTable struct {
-	Family expr.Family
-	Name   string
-	Handle uint64
+	Family expr.Family // the table's family
+	Name   string      // the table's name
+	Handle uint64      // the table's handle
 	// Owned says the table carries ctmatch's ownership record (see
 	// expr.TableUserData): ctmatch created it.
 	Owned  bool
-	Chains []ListedChain
+	Chains []ListedChain // in the kernel's order
 }
 
 // ListedChain is a chain and its rules, as groups.
 type ListedChain struct {
-	Name   string
-	Handle uint64
+	Name   string            // the chain's name
+	Handle uint64            // the chain's handle
 	Base   *kernel.BaseChain // nil for a regular chain
-	Groups []ListedGroup
+	Groups []ListedGroup     // its rules, as groups, in the chain's order
 }
 
 // ListedGroup is one iptables rule read back from the kernel: the nft rules
@@ -78,7 +78,7 @@ func (p Piece) DebugLines() []string {
 
 // Piece is one nft rule as the kernel lists it.
 type Piece struct {
-	Handle uint64
+	Handle uint64 // the nft rule's handle
 	// Rule is the rule's IR; valid when Raised.
 	Rule     expr.Rule
 	Raised   bool
@@ -111,11 +111,16 @@ func (g ListedGroup) Handles() []uint64 {
 //
 // A table or chain can vanish while it is being listed (deleted between the
 // read of the tables and the read of its chains or rules): List then reads
-// everything again, from the start, up to listAttempts times.
+// everything again, from the start, up to listAttempts times. List holds
+// the Client from its first read to its last (see Client).
 func (c *Client) List(ctx context.Context, s Scope) (*Listing, error) {
 	if s.Chain != "" && s.Table == "" || s.Table != "" && s.Family == 0 {
 		return nil, &Error{Op: "list", Index: -1, Err: ErrInvalidChange, Reason: "a chain needs its table, and a table its family"}
 	}
+	if err := c.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer c.unlock()
 	var err error
 	for range listAttempts {
 		var l *Listing

@@ -91,21 +91,21 @@ func TestListRetriesWhenTablesVanish(t *testing.T) {
 
 	v := newConn()
 	v.chainsGone = 1
-	l, err := (&Client{c: v}).List(context.Background(), Scope{})
+	l, err := newClient(v, nil).List(context.Background(), Scope{})
 	if err != nil || len(names(l)) != 2 || names(l)[0] != "kept c1" || v.tables != 2 {
 		t.Errorf("a table deleted while listed: List = %v, %v after %d reads; want kept's two chains after 2 reads", names(l), err, v.tables)
 	}
 
 	v = newConn()
 	v.rulesGone = 1
-	l, err = (&Client{c: v}).List(context.Background(), Scope{})
+	l, err = newClient(v, nil).List(context.Background(), Scope{})
 	if err != nil || len(names(l)) != 2 || v.tables != 2 {
 		t.Errorf("a chain deleted while listed: List = %v, %v after %d reads; want 2 chains left after 2 reads", names(l), err, v.tables)
 	}
 
 	v = newConn()
 	v.chainsGone, v.reappear = 1000, true
-	_, err = (&Client{c: v}).List(context.Background(), Scope{})
+	_, err = newClient(v, nil).List(context.Background(), Scope{})
 	if err == nil || !errors.Is(err, unix.ENOENT) || v.tables != listAttempts {
 		t.Errorf("a table deleted at every read: List = %v after %d reads; want ENOENT after %d", err, v.tables, listAttempts)
 	}
@@ -113,7 +113,7 @@ func TestListRetriesWhenTablesVanish(t *testing.T) {
 	// Listing one table that is deleted while being listed: no such table.
 	v = newConn()
 	v.chainsGone = 1
-	_, err = (&Client{c: v}).List(context.Background(), Scope{Family: expr.FamilyInet, Table: "gone"})
+	_, err = newClient(v, nil).List(context.Background(), Scope{Family: expr.FamilyInet, Table: "gone"})
 	if !errors.Is(err, ErrNoTable) {
 		t.Errorf("List(inet gone) while deleted = %v, want ErrNoTable", err)
 	}

@@ -19,14 +19,14 @@ import (
 // DesiredTable is the whole state Sync makes a table hold: its chains, in
 // order, and their rules.
 type DesiredTable struct {
-	Family expr.Family // expr.FamilyIP, FamilyIP6 or FamilyInet
-	Name   string
-	Chains []DesiredChain
+	Family expr.Family    // expr.FamilyIP, FamilyIP6 or FamilyInet
+	Name   string         // the table's name
+	Chains []DesiredChain // every chain of the table, in order
 }
 
 // DesiredChain is a chain and its rules, in order.
 type DesiredChain struct {
-	Name string
+	Name string // the chain's name
 	// Base makes the chain a base chain (any type, hook, priority, policy,
 	// and the device of an ingress hook); nil for a regular chain.
 	Base  *kernel.BaseChain
@@ -52,9 +52,9 @@ type SyncOptions struct {
 // Diff is what a Sync changes: empty when the table already holds the
 // desired state.
 type Diff struct {
-	Family      expr.Family
-	Table       string
-	CreateTable bool
+	Family      expr.Family // the table's family
+	Table       string      // the table's name
+	CreateTable bool        // the table is missing and is created
 	// Chains are the chains that change: those of the desired state in its
 	// order, then those Sync deletes.
 	Chains []ChainDiff
@@ -62,7 +62,7 @@ type Diff struct {
 
 // ChainDiff is what a Sync does to one chain.
 type ChainDiff struct {
-	Name string
+	Name string            // the chain's name
 	Base *kernel.BaseChain // the desired kind; nil for a regular chain (or one deleted)
 	// Create: the chain is missing and is created. Delete: the chain is
 	// not desired and is deleted. Recreate: the chain is of another kind
@@ -129,7 +129,7 @@ func (d Diff) String() string {
 
 // Synced is what Sync did.
 type Synced struct {
-	Diff Diff
+	Diff Diff // what changed, or would with Check; empty when nothing did
 	// Sent says a transaction was sent: false when the diff was empty.
 	Sent bool
 	// Checked says it was only checked (SyncOptions.Check).
@@ -142,6 +142,10 @@ type Synced struct {
 // Diff reads the table and returns what Sync would change, sending
 // nothing.
 func (c *Client) Diff(ctx context.Context, d DesiredTable, o SyncOptions) (Diff, error) {
+	if err := c.lock(ctx); err != nil {
+		return Diff{}, err
+	}
+	defer c.unlock()
 	p, err := c.planSync(ctx, d, o)
 	if err != nil {
 		return Diff{}, err
@@ -184,6 +188,10 @@ func (c *Client) Diff(ctx context.Context, d DesiredTable, o SyncOptions) (Diff,
 // chain rewritten, recreated or deleted; the deletions; the creations
 // (every chain before any rule, so that jumps find their chain); the rules.
 func (c *Client) Sync(ctx context.Context, d DesiredTable, o SyncOptions) (Synced, error) {
+	if err := c.lock(ctx); err != nil {
+		return Synced{}, err
+	}
+	defer c.unlock()
 	p, err := c.planSync(ctx, d, o)
 	if err != nil {
 		return Synced{}, err

@@ -23,6 +23,12 @@ var (
 	// ErrOutcomeUnknown: the kernel's replies were lost and the generation
 	// does not say whether the transaction was committed.
 	ErrOutcomeUnknown = errors.New("outcome unknown")
+	// ErrJumpLoop: the kernel refused a rule because, with it, the jumps
+	// and gotos from a base chain come back to a chain they left (a
+	// loop), or nest deeper than the kernel follows (16 chains): EMLINK,
+	// "too many links" (ELOOP from older kernels). The error names the
+	// rule's chain and the chain it jumps to.
+	ErrJumpLoop = errors.New("jump loop")
 )
 
 // Error is a failed kernel operation. Its message states the facts: the
@@ -72,6 +78,8 @@ type Error struct {
 	kind error // ErrConcurrentChange, ErrAcksLost, ErrOutcomeUnknown or nil
 }
 
+// Error states the facts: "OP OBJECT (SOURCE): WHERE: REASON", with the
+// kernel's extended ACK message when it gave one.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Op)

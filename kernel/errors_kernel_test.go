@@ -52,6 +52,16 @@ func TestKernelErrors(t *testing.T) {
 		{"no chain type", func(tx *kernel.Tx) {
 			tx.AddChain(f, "fw", "d", &kernel.BaseChain{Type: "bogus", Hook: kernel.HookInput}, nil)
 		}, unix.ENOENT, `add chain inet fw d: the kernel lacks chain type "bogus": no such file or directory`, ""},
+		// A goto that closes a loop of jumps from base chain c: nf_tables
+		// follows them from the base chain and runs out of its jump
+		// stack (EMLINK, "too many links").
+		{"jump loop", func(tx *kernel.Tx) {
+			tx.AddChain(f, "fw", "a", nil, nil)
+			tx.AddChain(f, "fw", "b", nil, nil)
+			tx.AddRule(f, "fw", "c", kernel.RuleSpec{Exprs: kernelLower(t, f, expr.Rule{Verdict: expr.Verdict{Kind: expr.VerdictJump, Chain: "a"}})})
+			tx.AddRule(f, "fw", "a", kernel.RuleSpec{Exprs: kernelLower(t, f, expr.Rule{Verdict: expr.Verdict{Kind: expr.VerdictJump, Chain: "b"}})})
+			tx.AddRule(f, "fw", "b", kernel.RuleSpec{Exprs: kernelLower(t, f, expr.Rule{Verdict: expr.Verdict{Kind: expr.VerdictGoto, Chain: "a"}})})
+		}, unix.EMLINK, "add rule inet fw b: the rule's goto to chain a makes a loop of jumps through chain b, or jumps nested deeper than the kernel's 16 chains, from a base chain: too many links; the kernel refused the whole transaction, nothing was changed", ""},
 		{"unknown ct key", func(tx *kernel.Tx) { tx.AddRule(f, "fw", "c", kernel.RuleSpec{Exprs: kernelCtExprs(255)}) }, unix.EOPNOTSUPP,
 			"add rule inet fw c: expression 1 (ct): the kernel lacks a feature this rule needs: operation not supported", ""},
 	} {
@@ -64,6 +74,9 @@ func TestKernelErrors(t *testing.T) {
 			_, err = tx.Commit(ctx)
 			if err == nil || err.Error() != tc.want || !errors.Is(err, tc.errno) {
 				t.Errorf("error:\n got %v\nwant %s (wrapping %v)", err, tc.want, tc.errno)
+			}
+			if loop := errors.Is(err, kernel.ErrJumpLoop); loop != (tc.errno == unix.EMLINK) {
+				t.Errorf("errors.Is(err, ErrJumpLoop) = %v", loop)
 			}
 			if ke := (*kernel.Error)(nil); errors.As(err, &ke) && ke.Hint != tc.hint {
 				t.Errorf("hint %q, want %q", ke.Hint, tc.hint)

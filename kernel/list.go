@@ -11,12 +11,12 @@ import (
 
 // Table is an nf_tables table as the kernel lists it.
 type Table struct {
-	Family   expr.Family
-	Name     string
-	Handle   uint64
-	Flags    uint32 // NFT_TABLE_F_*
-	Use      uint32 // the number of chains, sets and objects in it
-	UserData []byte // NFTA_TABLE_USERDATA, or nil
+	Family   expr.Family // the table's family
+	Name     string      // the table's name
+	Handle   uint64      // the handle the kernel gave it
+	Flags    uint32      // NFT_TABLE_F_*
+	Use      uint32      // the number of chains, sets and objects in it
+	UserData []byte      // NFTA_TABLE_USERDATA, or nil
 }
 
 // Hook is the netfilter hook of a base chain in an ip, ip6 or inet table.
@@ -86,9 +86,9 @@ const (
 // BaseChain is what makes a chain a base chain: it is attached to a hook.
 type BaseChain struct {
 	Type     string // filter, nat or route; empty means filter
-	Hook     Hook
-	Priority int32
-	Policy   Policy
+	Hook     Hook   // the netfilter hook it is attached to
+	Priority int32  // its priority at the hook: lower runs first
+	Policy   Policy // the verdict for a packet no rule decides
 	// Device is the network device of an ingress chain (NFTA_HOOK_DEV);
 	// the other hooks take none.
 	Device string
@@ -104,21 +104,21 @@ func (b *BaseChain) TypeName() string {
 
 // Chain is an nf_tables chain as the kernel lists it.
 type Chain struct {
-	Family   expr.Family
-	Table    string
-	Name     string
-	Handle   uint64
-	Base     *BaseChain // nil for a regular chain
-	Use      uint32     // the kernel's use count: the rules in it and the jumps to it
-	UserData []byte     // NFTA_CHAIN_USERDATA, or nil
+	Family   expr.Family // its table's family
+	Table    string      // its table's name
+	Name     string      // the chain's name
+	Handle   uint64      // the handle the kernel gave it
+	Base     *BaseChain  // nil for a regular chain
+	Use      uint32      // the kernel's use count: the rules in it and the jumps to it
+	UserData []byte      // NFTA_CHAIN_USERDATA, or nil
 }
 
 // Rule is an nf_tables rule as the kernel lists it.
 type Rule struct {
-	Family expr.Family
-	Table  string
-	Chain  string
-	Handle uint64
+	Family expr.Family // its table's family
+	Table  string      // its table's name
+	Chain  string      // its chain's name
+	Handle uint64      // the handle the kernel gave it
 	// Position is the handle of the rule before it in the chain, 0 for the
 	// first rule.
 	Position uint64
@@ -134,7 +134,7 @@ type Rule struct {
 
 // Counter is the value of a counter expression.
 type Counter struct {
-	Packets, Bytes uint64
+	Packets, Bytes uint64 // the packets and bytes counted
 }
 
 // Tables lists the tables of every family.

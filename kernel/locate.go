@@ -201,6 +201,10 @@ func (tx *Tx) changeError(i int, r errorReply) *Error {
 		case ch.kind == addChain:
 			e.Reason = "the kernel lacks a feature this chain needs: " + r.errno.Error()
 		}
+	case unix.EMLINK, unix.ELOOP:
+		if ch.kind == addRule {
+			e.Where, e.Reason, e.kind = "", ch.loopReason(tx.exprs(ch), r.errno), ErrJumpLoop
+		}
 	case eexist:
 		switch ch.kind {
 		case addTable:
@@ -246,4 +250,22 @@ func (ch *change) lifecycleReason(errno unix.Errno, attr int, table string) stri
 		return "the kernel lacks ct helper objects: " + errno.Error()
 	}
 	return ""
+}
+
+// loopReason says why the kernel refused rule change ch, whose expressions
+// are exprs, with errno EMLINK or ELOOP: nf_tables follows the jumps and
+// gotos from every base chain (nft_chain_validate) and refuses a path that
+// comes back to a chain it left, or nests deeper than its jump stack (16
+// chains).
+func (ch *change) loopReason(exprs []byte, errno unix.Errno) string {
+	in := "chain " + ch.chain
+	if rule, err := expr.Raise(ch.family, exprs); err == nil && (rule.Verdict.Kind == expr.VerdictJump || rule.Verdict.Kind == expr.VerdictGoto) {
+		verb := "jump"
+		if rule.Verdict.Kind == expr.VerdictGoto {
+			verb = "goto"
+		}
+		return fmt.Sprintf("the rule's %s to chain %s makes a loop of jumps through %s, or jumps nested deeper than the kernel's 16 chains, from a base chain: %v",
+			verb, rule.Verdict.Chain, in, errno)
+	}
+	return fmt.Sprintf("with this rule in %s, the jumps from a base chain make a loop or nest deeper than the kernel's 16 chains: %v", in, errno)
 }

@@ -28,10 +28,10 @@ type CtHelper struct {
 type Object struct {
 	Family   expr.Family // as listed
 	Table    string      // as listed
-	Name     string
-	Handle   uint64 // as listed
-	Use      uint32 // as listed: the rules that refer to it
-	CtHelper *CtHelper
+	Name     string      // the object's name
+	Handle   uint64      // as listed
+	Use      uint32      // as listed: the rules that refer to it
+	CtHelper *CtHelper   // the ct helper (NFT_OBJECT_CT_HELPER)
 	// UserData is NFTA_OBJ_USERDATA (at most 256 bytes), or nil.
 	UserData []byte
 }

@@ -52,7 +52,7 @@ type SetSpec struct {
 // SetElem is an element of a set: its key (in the set's key length, in the
 // byte order nft sends it: network order for addresses and ports).
 type SetElem struct {
-	Key []byte
+	Key []byte // the element's key
 	// IntervalEnd marks the element that ends a range of an interval set
 	// (NFT_SET_ELEM_INTERVAL_END): the first key after the range.
 	IntervalEnd bool
@@ -64,7 +64,7 @@ type SetElem struct {
 // Range is an inclusive range of keys of an interval set, both of the set's
 // key length, big endian; From == To for one key.
 type Range struct {
-	From, To []byte
+	From, To []byte // the first and the last key of the range
 }
 
 // intervalOpen is the userdata nft gives the start of a range that runs to
@@ -242,14 +242,14 @@ func (tx *Tx) AddElements(f expr.Family, table, set string, setID uint32, elems 
 
 // Set is an nf_tables set as the kernel lists it.
 type Set struct {
-	Family          expr.Family
-	Table           string
-	Name            string // an anonymous set's real name: __set0, …
-	Handle          uint64
-	Flags           uint32
-	KeyType, KeyLen uint32
-	Size            uint32 // NFTA_SET_DESC_SIZE, 0 when absent
-	UserData        []byte
+	Family          expr.Family // its table's family
+	Table           string      // its table's name
+	Name            string      // an anonymous set's real name: __set0, …
+	Handle          uint64      // the handle the kernel gave it
+	Flags           uint32      // NFT_SET_* (anonymous, constant, interval, …)
+	KeyType, KeyLen uint32      // nft's key data type, and the key's length in bytes
+	Size            uint32      // NFTA_SET_DESC_SIZE, 0 when absent
+	UserData        []byte      // NFTA_SET_USERDATA, or nil
 }
 
 // Sets lists the sets of table in family f, anonymous ones included. A table

@@ -51,6 +51,46 @@ type Error struct {
 	Hint   string     // what to do instead: load the rule with ctmatch's own loader
 }
 
+// ErrNoChain: AddTo was given no chain, or a chain without its table.
+var ErrNoChain = errors.New("nftexport: AddTo needs a chain with its table")
+
+// A FamilyError says that AddTo was given a chain whose table is of
+// another family than the one the rules were compiled for
+// (ctmatch.Options.Table): an nft rule holds the family's own loads
+// (meta nfproto only in inet tables), so it cannot move between families.
+type FamilyError struct {
+	Rule   expr.Family          // the table family the rules were compiled for
+	Table  string               // the chain's table
+	Family nftables.TableFamily // the table's family
+}
+
+// Error names both families as nft does: "the rules are for an ip table,
+// not for table fw of family inet".
+func (e *FamilyError) Error() string {
+	return fmt.Sprintf("nftexport: the rules are for an %v table, not for table %s of family %s",
+		e.Rule, e.Table, familyName(e.Family))
+}
+
+// familyName returns nft's name of a table family: "ip", "ip6", "inet",
+// "arp", "bridge", "netdev", or "family N" for another value.
+func familyName(f nftables.TableFamily) string {
+	switch f {
+	case nftables.TableFamilyIPv4:
+		return "ip"
+	case nftables.TableFamilyIPv6:
+		return "ip6"
+	case nftables.TableFamilyINet:
+		return "inet"
+	case nftables.TableFamilyARP:
+		return "arp"
+	case nftables.TableFamilyBridge:
+		return "bridge"
+	case nftables.TableFamilyNetdev:
+		return "netdev"
+	}
+	return fmt.Sprintf("family %d", f)
+}
+
 // hintOwnLoader is the Hint of every Error.
 const hintOwnLoader = "load the rule with ctmatch's own loader instead (firewall.Dial and Apply, or ctmatch add rule)"
 
@@ -130,11 +170,10 @@ func Exprs(r *ctmatch.Rule) ([][]nftexpr.Any, error) {
 // about 407 (EMSGSIZE). ctmatch's own loader has neither limit.
 func AddTo(r *ctmatch.Rule, conn *nftables.Conn, chain *nftables.Chain) ([]*nftables.Rule, error) {
 	if chain == nil || chain.Table == nil {
-		return nil, errors.New("nftexport: AddTo needs a chain with its table")
+		return nil, ErrNoChain
 	}
 	if chain.Table.Family != nftables.TableFamily(r.Table) {
-		return nil, fmt.Errorf("nftexport: the rules are for an %v table, not for table %s of family %d",
-			r.Table, chain.Table.Name, chain.Table.Family)
+		return nil, &FamilyError{Rule: r.Table, Table: chain.Table.Name, Family: chain.Table.Family}
 	}
 	all, err := Exprs(r)
 	if err != nil {

@@ -258,8 +258,20 @@ func TestAddTo(t *testing.T) {
 		t.Error("AddTo of a port match: no error")
 	}
 	inet := &nftables.Chain{Table: &nftables.Table{Family: nftables.TableFamilyINet, Name: "fw"}, Name: "input"}
-	if _, err := nftexport.AddTo(r, conn, inet); err == nil {
-		t.Error("AddTo of ip rules into an inet chain: no error")
+	_, err = nftexport.AddTo(r, conn, inet)
+	var fe *nftexport.FamilyError
+	if !errors.As(err, &fe) || fe.Rule != expr.FamilyIP || fe.Family != nftables.TableFamilyINet || fe.Table != "fw" ||
+		err.Error() != "nftexport: the rules are for an ip table, not for table fw of family inet" {
+		t.Errorf("AddTo of ip rules into an inet chain: %v, want a *FamilyError naming ip and inet", err)
+	}
+	bridge := &nftables.Chain{Table: &nftables.Table{Family: nftables.TableFamilyBridge, Name: "br"}, Name: "input"}
+	if _, err := nftexport.AddTo(r, conn, bridge); err == nil || err.Error() != "nftexport: the rules are for an ip table, not for table br of family bridge" {
+		t.Errorf("AddTo of ip rules into a bridge chain: %v", err)
+	}
+	for _, c := range []*nftables.Chain{nil, {Name: "input"}} {
+		if _, err := nftexport.AddTo(r, conn, c); !errors.Is(err, nftexport.ErrNoChain) {
+			t.Errorf("AddTo into %+v: %v, want ErrNoChain", c, err)
+		}
 	}
 	queued, err := nftexport.AddTo(r, conn, chain)
 	if err != nil {
@@ -365,10 +377,18 @@ func ExampleError() {
 	// cannot export --ctreplsrcport (ct reply proto-src 53, nft rule 1) to google/nftables expressions: google/nftables v0.3.0 sends the ct direction attribute as 4 bytes where the kernel reads 1: the kernel logs "attribute type 3 has an invalid length" for the rule and reads the reply direction as original
 }
 
+// A program that builds its ruleset with google/nftables queues ctmatch's
+// rules next to its own, and flushes them itself: here in the network
+// namespace /run/netns/fw (no output: it is compiled, never run against the
+// host; e2e/'s export test loads rules this way in a namespace of its own).
 func ExampleAddTo() {
-	// A program that builds its ruleset with google/nftables queues
-	// ctmatch's rules next to its own, and flushes them itself.
-	conn, err := nftables.New()
+	ns, err := os.Open("/run/netns/fw")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer ns.Close()
+	conn, err := nftables.New(nftables.WithNetNSFd(int(ns.Fd())))
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -155,6 +155,6 @@ CAP_NET_ADMIN); 2 words that iptables itself would reject, or bad usage.`,
 	})
 	root.AddCommand(newVersionCmd(), newFmtCmd(), newTranslateCmd(),
 		newAddCmd(), newInsertCmd(), newObjectCmd("delete", "Delete iptables rules from an nftables chain", newDeleteCmd()),
-		newListCmd(), newApplyCmd())
+		newListCmd(), newApplyCmd(), newManCmd())
 	return root
 }
