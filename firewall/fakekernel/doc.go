@@ -13,9 +13,9 @@
 // expressions' netlink bytes, as the kernel lists them), and a generation
 // that every commit moves. A transaction applies its changes in order, all
 // or none, as the kernel does: it refuses a table or chain that exists
-// (EEXIST), a missing one (ENOENT), the deletion of a chain that holds rules
-// (EBUSY), and a transaction begun at a generation the ruleset has left
-// (kernel.ErrConcurrentChange). Its refusals are *kernel.Error values that
+// (EEXIST), a missing one or a missing rule (ENOENT), and a transaction begun
+// at a generation the ruleset has left (kernel.ErrConcurrentChange); it
+// deletes a chain with its rules, as the kernel deletes one for kernel.Tx. Its refusals are *kernel.Error values that
 // name the change, as the kernel's are. Sets and objects are not kept.
 //
 // Tests set the starting ruleset up with AddTable, AddChain and AddRule,
@@ -25,6 +25,7 @@
 // another process between a client's read and its commit (OnCommit, Touch).
 //
 // The fake checks what the client depends on, not the kernel's every rule:
-// it neither validates expressions nor follows jumps. What the kernel does
+// it neither validates expressions nor follows jumps (the kernel refuses,
+// EBUSY, to delete a chain a jump names; the fake deletes it). What the kernel does
 // with a rule is tested against the kernel (see firewall's kernel tests).
 package fakekernel
