@@ -127,17 +127,17 @@ type Kernel interface {
 // so that a Kernel outside this package (fakekernel.Transaction) can return
 // the same type without importing firewall.
 type KernelTx = interface {
-	AddTable(f expr.Family, name string, userdata []byte)
-	AddChain(f expr.Family, table, name string, base *kernel.BaseChain, userdata []byte)
-	AddRule(f expr.Family, table, chain string, r kernel.RuleSpec)
-	DeleteRule(f expr.Family, table, chain string, handle uint64)
-	DeleteTable(f expr.Family, name string)
-	FlushTable(f expr.Family, name string)
-	DeleteChain(f expr.Family, table, name string)
-	FlushChain(f expr.Family, table, name string)
-	Commit(ctx context.Context) (kernel.Result, error)
-	Check(ctx context.Context) error
-	Rebase(gen uint32)
+	AddTable(f expr.Family, name string, userdata []byte)                                // as kernel.Tx.AddTable does
+	AddChain(f expr.Family, table, name string, base *kernel.BaseChain, userdata []byte) // as kernel.Tx.AddChain does
+	AddRule(f expr.Family, table, chain string, r kernel.RuleSpec)                       // as kernel.Tx.AddRule does
+	DeleteRule(f expr.Family, table, chain string, handle uint64)                        // as kernel.Tx.DeleteRule does
+	DeleteTable(f expr.Family, name string)                                              // as kernel.Tx.DeleteTable does
+	FlushTable(f expr.Family, name string)                                               // as kernel.Tx.FlushTable does
+	DeleteChain(f expr.Family, table, name string)                                       // as kernel.Tx.DeleteChain does
+	FlushChain(f expr.Family, table, name string)                                        // as kernel.Tx.FlushChain does
+	Commit(ctx context.Context) (kernel.Result, error)                                   // as kernel.Tx.Commit does
+	Check(ctx context.Context) error                                                     // as kernel.Tx.Check does
+	Rebase(gen uint32)                                                                   // as kernel.Tx.Rebase does
 }
 
 type kernelConn struct{ *kernel.Conn }

@@ -16,17 +16,17 @@ import (
 // firewall.KernelTx. Both packages name the same interface type literal, so
 // that this package need not import firewall (whose own tests use it).
 type Transaction = interface {
-	AddTable(f expr.Family, name string, userdata []byte)
-	AddChain(f expr.Family, table, name string, base *kernel.BaseChain, userdata []byte)
-	AddRule(f expr.Family, table, chain string, r kernel.RuleSpec)
-	DeleteRule(f expr.Family, table, chain string, handle uint64)
-	DeleteTable(f expr.Family, name string)
-	FlushTable(f expr.Family, name string)
-	DeleteChain(f expr.Family, table, name string)
-	FlushChain(f expr.Family, table, name string)
-	Commit(ctx context.Context) (kernel.Result, error)
-	Check(ctx context.Context) error
-	Rebase(gen uint32)
+	AddTable(f expr.Family, name string, userdata []byte)                                // as kernel.Tx.AddTable does
+	AddChain(f expr.Family, table, name string, base *kernel.BaseChain, userdata []byte) // as kernel.Tx.AddChain does
+	AddRule(f expr.Family, table, chain string, r kernel.RuleSpec)                       // as kernel.Tx.AddRule does
+	DeleteRule(f expr.Family, table, chain string, handle uint64)                        // as kernel.Tx.DeleteRule does
+	DeleteTable(f expr.Family, name string)                                              // as kernel.Tx.DeleteTable does
+	FlushTable(f expr.Family, name string)                                               // as kernel.Tx.FlushTable does
+	DeleteChain(f expr.Family, table, name string)                                       // as kernel.Tx.DeleteChain does
+	FlushChain(f expr.Family, table, name string)                                        // as kernel.Tx.FlushChain does
+	Commit(ctx context.Context) (kernel.Result, error)                                   // as kernel.Tx.Commit does
+	Check(ctx context.Context) error                                                     // as kernel.Tx.Check does
+	Rebase(gen uint32)                                                                   // as kernel.Tx.Rebase does
 }
 
 // Kernel is an in-memory nf_tables ruleset, safe for concurrent use. Its
