@@ -1,6 +1,7 @@
 package firewall
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 
@@ -38,7 +39,7 @@ func (f *fakeConn) checks() int  { return f.Stats().Checks }
 func (f *fakeConn) dumps() int   { return f.Stats().RuleListings }
 
 func (f *fakeConn) gen() uint32 {
-	g, _ := f.Generation(nil)
+	g, _ := f.Generation(context.Background())
 	return g
 }
 
@@ -74,7 +75,7 @@ func (t *fakeTable) chain(name string) *fakeChain {
 
 // chains reads the table's chains now, in their order.
 func (t *fakeTable) chains() []*fakeChain {
-	cs, err := t.f.Chains(nil, t.t.Family, t.t.Name)
+	cs, err := t.f.Chains(context.Background(), t.t.Family, t.t.Name)
 	if err != nil {
 		panic(err)
 	}
@@ -109,7 +110,7 @@ func (f *fakeConn) addRule(c *fakeChain, exprs, userdata []byte, counter *kernel
 
 // tables lists the fake's tables now.
 func (f *fakeConn) tables() []*fakeTable {
-	ts, _ := f.Tables(nil)
+	ts, _ := f.Tables(context.Background())
 	var out []*fakeTable
 	for _, t := range ts {
 		out = append(out, &fakeTable{f: f, t: t})

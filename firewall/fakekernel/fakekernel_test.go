@@ -108,6 +108,9 @@ func TestValuesAreCopies(t *testing.T) {
 	rs, _ := k.Rules(ctx, fam, "fw", "in")
 	rs[0].Exprs[1] ^= 0xff
 	rs[0].Counter.Packets = 9
+	cr := k.ChainRules(fam, "fw", "in")
+	cr[0].Exprs[2] ^= 0xff
+	cr[0].Handle = 0
 	ch, _ := k.Chain(fam, "fw", "in")
 	ch.Base.Hook = kernel.HookOutput
 	tb, _ := k.Table(fam, "fw")
@@ -115,7 +118,7 @@ func TestValuesAreCopies(t *testing.T) {
 
 	want := ruleBytes(t)
 	got := k.ChainRules(fam, "fw", "in")[0]
-	if !cmp.Equal(want, got.Exprs) || got.Counter.Packets != 1 {
+	if !cmp.Equal(want, got.Exprs) || got.Counter.Packets != 1 || got.Handle == 0 {
 		t.Errorf("rule changed from outside: %+v", got)
 	}
 	if ch, _ := k.Chain(fam, "fw", "in"); ch.Base.Hook != kernel.HookInput {
