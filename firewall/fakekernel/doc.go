@@ -18,8 +18,9 @@
 // deletes a chain with its rules, as the kernel deletes one for kernel.Tx. Its refusals are *kernel.Error values that
 // name the change, as the kernel's are. Sets and objects are not kept.
 //
-// Tests set the starting ruleset up with AddTable, AddChain and AddRule,
-// read it back as values (Tables, Chain, ChainRules), count what the client
+// Tests set the starting ruleset up with AddTable, AddChain and AddRule
+// (and take parts away with RemoveTable and RemoveChain), read it back as
+// values (Tables, Table, Chain, ChainRules), count what the client
 // asked for (Stats: commits, checks, rule listings), and inject faults: a
 // refusal of one change with an errno (FailChange), and a change made by
 // another process between a client's read and its commit (OnCommit, Touch).
