@@ -14,9 +14,10 @@ import (
 )
 
 // publicPackages are the packages whose every exported name must be
-// documented: the public API (the module root, firewall, nftexport) and
-// kernel, the layer firewall is built on, which is importable too.
-var publicPackages = []string{".", "firewall", "nftexport", "kernel"}
+// documented: the public API (the module root, firewall, its in-memory
+// kernel firewall/fakekernel, nftexport) and kernel, the layer firewall is
+// built on, which is importable too.
+var publicPackages = []string{".", "firewall", "firewall/fakekernel", "nftexport", "kernel"}
 
 // Every exported name of the public packages has a doc comment: top-level
 // functions, types, constants and variables (a name in a group whose

@@ -44,11 +44,11 @@ func TestApplyPrepared(t *testing.T) {
 	}
 	a, b := run(false), run(true)
 	ta, tb := a.table(fam, "fw"), b.table(fam, "fw")
-	if ta == nil || tb == nil || len(ta.chains) != len(tb.chains) {
+	if ta == nil || tb == nil || len(ta.chains()) != len(tb.chains()) {
 		t.Fatalf("tables %+v, %+v", ta, tb)
 	}
-	for i, ca := range ta.chains {
-		cb := tb.chains[i]
+	for i, ca := range ta.chains() {
+		cb := tb.chains()[i]
 		if ca.c.Name != cb.c.Name || len(ca.rules) != len(cb.rules) {
 			t.Fatalf("chain %d: %s with %d rules, %s with %d", i, ca.c.Name, len(ca.rules), cb.c.Name, len(cb.rules))
 		}

@@ -48,7 +48,7 @@ type Batch struct {
 	gen     uint32
 	plan    plan   // where each change goes, given what was read
 	ud      []byte // a group record's userdata, reused
-	tx      nfTx
+	tx      KernelTx
 	msgs    []message
 	added   []added             // the changes, in the order added
 	rules   map[int][]expr.Rule // the nft rules of the changes given as Rule
@@ -269,7 +269,7 @@ func (b *Batch) begin(ctx context.Context) error {
 	b.begun, b.gen, b.plan.tables = true, gen, tables
 	b.tx = b.c.c.BeginAt(gen)
 	if nh, ok := b.tx.(interface{ NoHandles() }); ok && b.o.NoHandles {
-		// (Asserted rather than part of nfTx: a fake without it still
+		// (Asserted rather than part of KernelTx: a fake without it still
 		// reports handles, which is allowed.)
 		nh.NoHandles()
 	}

@@ -68,8 +68,8 @@ func TestApplyCreate(t *testing.T) {
 	if h := res.Changes[0].Handles; len(h) != 2 || h[0] != in.rules[0].Handle || h[1] != in.rules[1].Handle {
 		t.Errorf("handles of change 0: %v, chain %v", h, in.rules)
 	}
-	if res.Generation != 11 || f.commits != 1 {
-		t.Errorf("generation %d after %d commits, want 11 after 1", res.Generation, f.commits)
+	if res.Generation != 11 || f.commits() != 1 {
+		t.Errorf("generation %d after %d commits, want 11 after 1", res.Generation, f.commits())
 	}
 }
 
@@ -134,7 +134,7 @@ func TestApplyCreateErrors(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(f)
 			}
-			before := fmt.Sprint(f.tables)
+			before := f.snapshot()
 			_, err := f.client().Apply(ctx, tc.changes, ApplyOptions{Create: tc.create})
 			if !errors.Is(err, tc.kind) {
 				t.Fatalf("error %v, want %v", err, tc.kind)
@@ -145,7 +145,7 @@ func TestApplyCreateErrors(t *testing.T) {
 			if tc.want != "" && hintOf(err) != tc.hint {
 				t.Errorf("hint %q, want %q", hintOf(err), tc.hint)
 			}
-			if f.commits+f.checks != 0 || fmt.Sprint(f.tables) != before {
+			if f.commits()+f.checks() != 0 || f.snapshot() != before {
 				t.Errorf("something was sent or changed")
 			}
 		})
@@ -192,8 +192,8 @@ func TestApplyPositions(t *testing.T) {
 	if diff := cmp.Diff(want, chainOrder(t, ch)); diff != "" {
 		t.Errorf("chain order (-want +got):\n%s", diff)
 	}
-	if f.dumps != 1 {
-		t.Errorf("the chain was listed %d times, want once", f.dumps)
+	if f.dumps() != 1 {
+		t.Errorf("the chain was listed %d times, want once", f.dumps())
 	}
 	for i, ac := range res.Changes {
 		for k, h := range ac.Handles {
@@ -216,7 +216,7 @@ func TestApplyPositions(t *testing.T) {
 	// Only the top and the end (the groups are not needed then, nor is
 	// the chain): a two-piece insert at the top keeps its order; the next
 	// batch's ids start at its own base (100).
-	f.dumps = 0
+	dumps := f.dumps()
 	if _, err := f.client().Apply(ctx, []Change{
 		{Family: fam, Table: "fw", Chain: "in", Rule: one},
 		{Family: fam, Table: "fw", Chain: "in", Rule: two, Insert: true},
@@ -227,8 +227,8 @@ func TestApplyPositions(t *testing.T) {
 	if want := append(append([]string{"*102.0/2", "*102.1/2"}, want...), "*101.0/1"); !cmp.Equal(want, got) {
 		t.Errorf("chain order after top and end (-want +got):\n%s", cmp.Diff(want, got))
 	}
-	if f.dumps != 0 {
-		t.Errorf("adding at the top and the end listed the chain %d times", f.dumps)
+	if f.dumps() != dumps {
+		t.Errorf("adding at the top and the end listed the chain %d times", f.dumps()-dumps)
 	}
 
 	for _, tc := range []struct {
@@ -258,8 +258,8 @@ func TestApplyCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Checked || f.checks != 1 || f.commits != 0 || len(f.tables) != 0 || f.gen != 10 {
-		t.Errorf("checked %v, %d checks, %d commits, %d tables, generation %d: want only a check", res.Checked, f.checks, f.commits, len(f.tables), f.gen)
+	if !res.Checked || f.checks() != 1 || f.commits() != 0 || len(f.tables()) != 0 || f.gen() != 10 {
+		t.Errorf("checked %v, %d checks, %d commits, %d tables, generation %d: want only a check", res.Checked, f.checks(), f.commits(), len(f.tables()), f.gen())
 	}
 	if h := res.Changes[0].Handles; len(h) != 2 || h[0] != 0 || len(res.Created) != 2 {
 		t.Errorf("result %+v: want two unknown handles and what would be created", res)
@@ -307,7 +307,7 @@ func TestApplyJumpBeforeItsChain(t *testing.T) {
 	// The fake kernel applies the changes in order: the chain was there
 	// before the rule that jumps to it.
 	var ops []string
-	for _, c := range f.tables[0].chains {
+	for _, c := range f.tables()[0].chains() {
 		ops = append(ops, fmt.Sprintf("%s %d", c.c.Name, len(c.rules)))
 	}
 	if diff := cmp.Diff([]string{"input 1", "newconns 1"}, ops); diff != "" {
@@ -333,8 +333,8 @@ func TestBatchSpent(t *testing.T) {
 	if err := b.Add(ctx, Change{Family: fam, Table: "fw", Chain: "input", Rule: rule}); err != bad {
 		t.Errorf("Add after an error: %v, want the error again", err)
 	}
-	if _, err := b.Commit(ctx); err != bad || f.commits != 0 {
-		t.Errorf("Commit after an error: %v (%d commits), want the error again and nothing sent", err, f.commits)
+	if _, err := b.Commit(ctx); err != bad || f.commits() != 0 {
+		t.Errorf("Commit after an error: %v (%d commits), want the error again and nothing sent", err, f.commits())
 	}
 
 	b = f.client().Batch(ApplyOptions{})
@@ -344,8 +344,8 @@ func TestBatchSpent(t *testing.T) {
 	if _, err := b.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Commit(ctx); !errors.Is(err, ErrInvalidChange) || f.commits != 1 {
-		t.Errorf("second Commit: %v (%d commits)", err, f.commits)
+	if _, err := b.Commit(ctx); !errors.Is(err, ErrInvalidChange) || f.commits() != 1 {
+		t.Errorf("second Commit: %v (%d commits)", err, f.commits())
 	}
 	if err := b.Add(ctx, Change{Family: fam, Table: "fw", Chain: "input", Rule: rule}); !errors.Is(err, ErrInvalidChange) {
 		t.Errorf("Add after Commit: %v", err)
@@ -383,8 +383,8 @@ func TestApplyGroupIDs(t *testing.T) {
 	if got := res.Changes[1].Group.ID; got != 1<<63|2 {
 		t.Errorf("Applied's group id is %#x, want %#x", got, uint64(1<<63|2))
 	}
-	if f.dumps != 0 {
-		t.Errorf("the chain was listed %d times", f.dumps)
+	if f.dumps() != 0 {
+		t.Errorf("the chain was listed %d times", f.dumps())
 	}
 	// The base wraps around, the top bit stays set.
 	b := &Batch{idBase: math.MaxUint64 - 1}
@@ -424,8 +424,8 @@ func TestApplyTopAndEndReadNoRules(t *testing.T) {
 	if diff := cmp.Diff(want, chainOrder(t, f.table(fam, "fw").chain("in"))); diff != "" {
 		t.Errorf("chain order (-want +got):\n%s", diff)
 	}
-	if f.dumps != 0 {
-		t.Errorf("the chain's rules were listed %d times, want none", f.dumps)
+	if f.dumps() != 0 {
+		t.Errorf("the chain's rules were listed %d times, want none", f.dumps())
 	}
 }
 
@@ -447,7 +447,7 @@ func TestApplyPositionIDNeedsLinux51(t *testing.T) {
 		f := newFakeConn()
 		f.addTable(fam, "fw", nil).addChain("in", nil)
 		_, err := f.client().Apply(context.Background(), changes, ApplyOptions{})
-		if (err == nil) != ok || !ok && (!errors.Is(err, ErrNoPosition) || !strings.Contains(err.Error(), "needs Linux 5.1 or later") || f.commits != 0) {
+		if (err == nil) != ok || !ok && (!errors.Is(err, ErrNoPosition) || !strings.Contains(err.Error(), "needs Linux 5.1 or later") || f.commits() != 0) {
 			t.Errorf("position ids %v: %v", ok, err)
 		}
 	}

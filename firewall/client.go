@@ -2,7 +2,7 @@ package firewall
 
 import (
 	"context"
-	"crypto/rand"
+	cryptorand "crypto/rand"
 	"io"
 
 	"github.com/ctmatch/ctmatch/expr"
@@ -52,7 +52,7 @@ type DialOptions struct {
 // refuses the transaction it invalidates (ErrConcurrentChange), and
 // ApplyOptions.Retry has Apply plan and send again.
 type Client struct {
-	c    nfConn
+	c    Kernel
 	rand io.Reader     // DialOptions.Rand
 	sem  chan struct{} // held by the operation running (see lock)
 	sync syncMemo      // the last state Sync found or made (sync.go)
@@ -72,8 +72,18 @@ func (c *Client) lock(ctx context.Context) error {
 func (c *Client) unlock() { <-c.sem }
 
 // newClient returns a Client on conn.
-func newClient(conn nfConn, r io.Reader) *Client {
+func newClient(conn Kernel, r io.Reader) *Client {
 	return &Client{c: conn, rand: r, sem: make(chan struct{}, 1)}
+}
+
+// NewClient returns a Client on k, such as the in-memory ruleset of package
+// fakekernel for a unit test. rand is as DialOptions.Rand: nil means
+// crypto/rand.Reader. Dial is how a program reaches the kernel.
+func NewClient(k Kernel, rand io.Reader) *Client {
+	if rand == nil {
+		rand = cryptorand.Reader
+	}
+	return newClient(k, rand)
 }
 
 // Dial opens a Client in the network namespace o names.
@@ -86,7 +96,7 @@ func Dial(ctx context.Context, o DialOptions) (*Client, error) {
 	if r == nil {
 		// (Dial is where a Client reaches the system: its randomness is
 		// taken here, with its socket, and handed down.)
-		r = rand.Reader
+		r = cryptorand.Reader
 	}
 	return newClient(kernelConn{c}, r), nil
 }
@@ -94,32 +104,42 @@ func Dial(ctx context.Context, o DialOptions) (*Client, error) {
 // Close closes the connection.
 func (c *Client) Close() error { return c.c.Close() }
 
-// nfConn is what a Client needs of kernel.Conn; unit tests put a fake
-// ruleset behind it.
-type nfConn interface {
+// Kernel is what a Client needs of the kernel: what kernel.Conn does, for
+// Dial's Client, and what package fakekernel's in-memory ruleset does, for
+// unit tests (NewClient).
+type Kernel interface {
+	// Generation returns the ruleset's generation.
 	Generation(ctx context.Context) (uint32, error)
+	// Tables, Chains and Rules list the tables, the chains of a table and
+	// the rules of a chain, as kernel.Conn does.
 	Tables(ctx context.Context) ([]kernel.Table, error)
 	Chains(ctx context.Context, f expr.Family, table string) ([]kernel.Chain, error)
 	Rules(ctx context.Context, f expr.Family, table, chain string) ([]kernel.Rule, error)
-	BeginAt(gen uint32) nfTx
+	// BeginAt begins a transaction checked against generation gen, as
+	// kernel.Conn.BeginAt does.
+	BeginAt(gen uint32) KernelTx
+	// Close closes the connection.
 	Close() error
 }
 
-// nfTx is what a Client needs of kernel.Tx.
-type nfTx interface {
-	AddTable(f expr.Family, name string, userdata []byte)
-	AddChain(f expr.Family, table, name string, base *kernel.BaseChain, userdata []byte)
-	AddRule(f expr.Family, table, chain string, r kernel.RuleSpec)
-	DeleteRule(f expr.Family, table, chain string, handle uint64)
-	DeleteTable(f expr.Family, name string)
-	FlushTable(f expr.Family, name string)
-	DeleteChain(f expr.Family, table, name string)
-	FlushChain(f expr.Family, table, name string)
-	Commit(ctx context.Context) (kernel.Result, error)
-	Check(ctx context.Context) error
-	Rebase(gen uint32)
+// KernelTx is what a Client needs of a transaction: the methods of
+// kernel.Tx it calls. It is an interface type literal, not a defined type,
+// so that a Kernel outside this package (fakekernel.Transaction) can return
+// the same type without importing firewall.
+type KernelTx = interface {
+	AddTable(f expr.Family, name string, userdata []byte)                                // as kernel.Tx.AddTable does
+	AddChain(f expr.Family, table, name string, base *kernel.BaseChain, userdata []byte) // as kernel.Tx.AddChain does
+	AddRule(f expr.Family, table, chain string, r kernel.RuleSpec)                       // as kernel.Tx.AddRule does
+	DeleteRule(f expr.Family, table, chain string, handle uint64)                        // as kernel.Tx.DeleteRule does
+	DeleteTable(f expr.Family, name string)                                              // as kernel.Tx.DeleteTable does
+	FlushTable(f expr.Family, name string)                                               // as kernel.Tx.FlushTable does
+	DeleteChain(f expr.Family, table, name string)                                       // as kernel.Tx.DeleteChain does
+	FlushChain(f expr.Family, table, name string)                                        // as kernel.Tx.FlushChain does
+	Commit(ctx context.Context) (kernel.Result, error)                                   // as kernel.Tx.Commit does
+	Check(ctx context.Context) error                                                     // as kernel.Tx.Check does
+	Rebase(gen uint32)                                                                   // as kernel.Tx.Rebase does
 }
 
 type kernelConn struct{ *kernel.Conn }
 
-func (k kernelConn) BeginAt(gen uint32) nfTx { return k.Conn.BeginAt(gen) }
+func (k kernelConn) BeginAt(gen uint32) KernelTx { return k.Conn.BeginAt(gen) }

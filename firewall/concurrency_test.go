@@ -104,12 +104,12 @@ func TestApplyRetry(t *testing.T) {
 				t.Fatal(err)
 			}
 			conflicts := tc.conflicts
-			f.beforeCommit = func() {
+			f.OnCommit(func() {
 				if conflicts > 0 {
 					conflicts--
-					f.gen++ // a commit of another process, elsewhere
+					f.Touch() // a commit of another process, elsewhere
 				}
-			}
+			})
 			p, err := Prepare(translate(t, fam, "-m conntrack --ctstate ESTABLISHED -j ACCEPT"))
 			if err != nil {
 				t.Fatal(err)
@@ -118,14 +118,14 @@ func TestApplyRetry(t *testing.T) {
 				{Family: fam, Table: "fw", Chain: "input", Rule: translate(t, fam, "-m conntrack --ctstate INVALID -j DROP"), Index: 1, Insert: true},
 				{Family: fam, Table: "fw", Chain: "input", Prepared: p},
 			}
-			commits := f.commits
+			commits := f.commits()
 			res, err := c.Apply(ctx, changes, ApplyOptions{Retry: tc.retry})
 			wantTries := min(tc.conflicts, tc.retry)
 			if got := errors.Is(err, kernel.ErrConcurrentChange); got != tc.wantErr || (err != nil) != tc.wantErr {
 				t.Fatalf("error %v, want ErrConcurrentChange: %v", err, tc.wantErr)
 			}
-			if res.Retries != wantTries || f.commits-commits != wantTries+1 {
-				t.Errorf("%d retries, %d commits; want %d retries, %d commits", res.Retries, f.commits-commits, wantTries, wantTries+1)
+			if res.Retries != wantTries || f.commits()-commits != wantTries+1 {
+				t.Errorf("%d retries, %d commits; want %d retries, %d commits", res.Retries, f.commits()-commits, wantTries, wantTries+1)
 			}
 			n := len(f.table(fam, "fw").chain("input").rules)
 			if want := map[bool]int{false: 3, true: 1}[tc.wantErr]; n != want {

@@ -28,6 +28,11 @@
 // (ErrConcurrentChange); ApplyOptions.Retry has Apply read, plan and
 // send again, a bounded number of times.
 //
+// A Client talks to the kernel through the Kernel interface: Dial's is
+// ctmatch's netlink connection; NewClient puts a Client on another, such as
+// package fakekernel's in-memory ruleset, for unit tests of code built on
+// the Client.
+//
 // Errors state facts: an *Error for what the client refuses before sending
 // anything (test its kind with errors.Is and the Err… values: every
 // operation wraps the same value for the same fact, ErrNoChain for a

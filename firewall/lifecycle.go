@@ -164,7 +164,7 @@ func writable(f expr.Family) bool {
 }
 
 // queueTableChange adds tc to the transaction.
-func queueTableChange(tx nfTx, tc TableChange) {
+func queueTableChange(tx KernelTx, tc TableChange) {
 	switch tc.Op {
 	case CreateTable:
 		ud, _ := expr.TableUserData(tc.Comment) // (checked by state.apply)

@@ -37,8 +37,8 @@ func TestChangeTablesFake(t *testing.T) {
 		t.Fatal(err)
 	}
 	tb := f.table(fam, "fw")
-	if f.commits != 1 || tb == nil || !expr.OwnedTable(tb.t.UserData) || len(tb.chains) != 2 {
-		t.Fatalf("after %d commits: %+v", f.commits, tb)
+	if f.commits() != 1 || tb == nil || !expr.OwnedTable(tb.t.UserData) || len(tb.chains()) != 2 {
+		t.Fatalf("after %d commits: %+v", f.commits(), tb)
 	}
 	if diff := cmp.Diff(base, tb.chain("fwd").c.Base); diff != "" {
 		t.Errorf("fwd (-want +got):\n%s", diff)
@@ -56,14 +56,14 @@ func TestChangeTablesFake(t *testing.T) {
 	if _, err := c.ChangeTables(ctx, del, TableOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if tb := f.table(fam, "fw"); f.commits != 3 || tb.chain("fwd") != nil || tb.chain("empty") == nil {
-		t.Fatalf("after the deletion: %d commits, %+v", f.commits, tb)
+	if tb := f.table(fam, "fw"); f.commits() != 3 || tb.chain("fwd") != nil || tb.chain("empty") == nil {
+		t.Fatalf("after the deletion: %d commits, %+v", f.commits(), tb)
 	}
 	if _, err := c.ChangeTables(ctx, []TableChange{{Op: DeleteTable, Family: fam, Table: "fw"}}, TableOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if f.table(fam, "fw") != nil || f.commits != 4 {
-		t.Errorf("the table is still there after %d commits", f.commits)
+	if f.table(fam, "fw") != nil || f.commits() != 4 {
+		t.Errorf("the table is still there after %d commits", f.commits())
 	}
 }
 
@@ -96,8 +96,8 @@ func TestChangeTablesRefusals(t *testing.T) {
 			t.Errorf("%v: %v, want %v", tc.ch, err, tc.want)
 		}
 	}
-	if f.commits+f.checks != 0 {
-		t.Fatalf("refusals sent %d transactions", f.commits+f.checks)
+	if f.commits()+f.checks() != 0 {
+		t.Fatalf("refusals sent %d transactions", f.commits()+f.checks())
 	}
 	if _, err := c.ChangeTables(ctx, []TableChange{{Op: DeleteTable, Family: expr.FamilyIP, Table: "filter"}}, TableOptions{Force: true}); err != nil {
 		t.Fatal(err)

@@ -24,13 +24,22 @@ type vanishingConn struct {
 	chainsGone  int // how many more reads of chains find their table deleted
 	rulesGone   int // how many more reads of rules find their chain deleted
 	reappear    bool
-	removedLast *fakeTable
+	removedLast *removedTable
+}
+
+// removedTable is a table vanishingConn removed, to put back.
+type removedTable struct {
+	t      kernel.Table
+	chains []*fakeChain
 }
 
 func (v *vanishingConn) Tables(ctx context.Context) ([]kernel.Table, error) {
 	v.tables++
-	if v.reappear && v.removedLast != nil {
-		v.fakeConn.tables = append(v.fakeConn.tables, v.removedLast)
+	if r := v.removedLast; v.reappear && r != nil {
+		v.AddTable(r.t.Family, r.t.Name, r.t.UserData)
+		for _, c := range r.chains {
+			v.AddChain(r.t.Family, r.t.Name, c.c.Name, c.c.Base, c.c.UserData)
+		}
 	}
 	return v.fakeConn.Tables(ctx)
 }
@@ -38,12 +47,9 @@ func (v *vanishingConn) Tables(ctx context.Context) ([]kernel.Table, error) {
 func (v *vanishingConn) Chains(ctx context.Context, fam expr.Family, table string) ([]kernel.Chain, error) {
 	if v.chainsGone > 0 {
 		v.chainsGone--
-		for i, t := range v.fakeConn.tables {
-			if t.t.Family == fam && t.t.Name == table {
-				v.removedLast = t
-				v.fakeConn.tables = append(v.fakeConn.tables[:i:i], v.fakeConn.tables[i+1:]...)
-				break
-			}
+		if t := v.table(fam, table); t != nil {
+			v.removedLast = &removedTable{t.t, t.chains()}
+			v.RemoveTable(fam, table)
 		}
 		return nil, &kernel.Error{Op: "list chains", Object: fam.String() + " " + table, Index: -1, Err: unix.ENOENT}
 	}
@@ -53,13 +59,7 @@ func (v *vanishingConn) Chains(ctx context.Context, fam expr.Family, table strin
 func (v *vanishingConn) Rules(ctx context.Context, fam expr.Family, table, chain string) ([]kernel.Rule, error) {
 	if v.rulesGone > 0 {
 		v.rulesGone--
-		t := v.fakeConn.table(fam, table)
-		for i, c := range t.chains {
-			if c.c.Name == chain {
-				t.chains = append(t.chains[:i:i], t.chains[i+1:]...)
-				break
-			}
-		}
+		v.RemoveChain(fam, table, chain)
 		return nil, &kernel.Error{Op: "list rules", Object: fam.String() + " " + table + " " + chain, Index: -1, Err: unix.ENOENT}
 	}
 	return v.fakeConn.Rules(ctx, fam, table, chain)

@@ -137,7 +137,7 @@ func sameBase(a, b *kernel.BaseChain) bool {
 // does not make (nft add chain ip filter input { type filter hook input
 // priority 0; }): iptables-nft leaves those out of its listing ("contains
 // incompatible base-chains") and is not hindered by native rules there.
-func iptablesOwned(ctx context.Context, c nfConn, t kernel.Table, chains []kernel.Chain) (string, error) {
+func iptablesOwned(ctx context.Context, c Kernel, t kernel.Table, chains []kernel.Chain) (string, error) {
 	if expr.OwnedTable(t.UserData) || !iptablesName(t.Family, t.Name) {
 		return "", nil
 	}

@@ -70,7 +70,7 @@ func TestApplyIptablesTables(t *testing.T) {
 			tb.addChain("input", input)
 		}, refused: "iptables-nft reads every ip table named filter, and would read the chain mine that --create adds to it"},
 		{name: "ctmatch's own filter", fam: expr.FamilyIP, table: "filter", setup: func(f *fakeConn, tb *fakeTable) {
-			tb.t.UserData = owned
+			f.AddTable(tb.t.Family, tb.t.Name, owned)
 			tb.addChain("INPUT", input)
 			tb.addChain("FOO", nil)
 		}},
@@ -107,7 +107,7 @@ func TestApplyIptablesTables(t *testing.T) {
 				!strings.Contains(hintOf(err), "--force") || strings.Contains(err.Error(), "--force") {
 				t.Fatalf("error %v (hint %q), want ErrIptablesTable saying %q and why, and --force in its hint", err, hintOf(err), tc.refused)
 			}
-			if f.commits != 0 {
+			if f.commits() != 0 {
 				t.Fatal("something was sent")
 			}
 			if _, err := f.client().Apply(ctx, ch, ApplyOptions{Create: tc.create, Force: true}); err != nil {
@@ -169,7 +169,7 @@ func TestDeleteIptablesTables(t *testing.T) {
 	if !errors.Is(err, ErrIptablesTable) || err.Error() != want || hintOf(err) != "use --force to delete it anyway" {
 		t.Fatalf("error:\n got %v (hint %q)\nwant %s", err, hintOf(err), want)
 	}
-	if f.commits+f.checks != 0 || len(ch.rules) != 1 {
+	if f.commits()+f.checks() != 0 || len(f.table(fam, "filter").chain("FOO").rules) != 1 {
 		t.Fatal("something was sent")
 	}
 	// A group ctmatch wrote there (with --force) is ctmatch's to delete:

@@ -44,13 +44,13 @@ func TestBatchCurrent(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.change(f)
-			f.gen++
+			f.Touch()
 			_, err := b.Commit(ctx)
 			switch {
-			case tc.want == "" && (err != nil || f.commits != 1):
-				t.Errorf("commit: %v (%d sent), want success", err, f.commits)
-			case tc.want != "" && (!errors.Is(err, kernel.ErrConcurrentChange) || err.Error() != tc.want || f.commits != 0):
-				t.Errorf("commit: %v (%d sent)\nwant %s, nothing sent", err, f.commits, tc.want)
+			case tc.want == "" && (err != nil || f.commits() != 1):
+				t.Errorf("commit: %v (%d sent), want success", err, f.commits())
+			case tc.want != "" && (!errors.Is(err, kernel.ErrConcurrentChange) || err.Error() != tc.want || f.commits() != 0):
+				t.Errorf("commit: %v (%d sent)\nwant %s, nothing sent", err, f.commits(), tc.want)
 			case tc.want != "" && hintOf(err) != "read the ruleset again and retry":
 				t.Errorf("hint %q, want the advice to read again and retry", hintOf(err))
 			}

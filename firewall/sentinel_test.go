@@ -52,10 +52,10 @@ func TestSentinels(t *testing.T) {
 	}
 	const accept = "-m conntrack --ctstate ESTABLISHED -j ACCEPT"
 	// conflict makes the next commit meet a change by another process.
-	conflict := func(e env) { e.f.beforeCommit = func() { e.f.gen++; e.f.beforeCommit = nil } }
+	conflict := func(e env) { e.f.OnCommit(func() { e.f.Touch(); e.f.OnCommit(nil) }) }
 	// moved changes what a batch read (a chain added to its table) after
 	// it was planned.
-	moved := func(e env) { e.f.table(fam, "fw").addChain("other", nil); e.f.gen++ }
+	moved := func(e env) { e.f.table(fam, "fw").addChain("other", nil); e.f.Touch() }
 
 	type tcase struct {
 		op, sentinel string
@@ -119,19 +119,19 @@ func TestSentinels(t *testing.T) {
 		tcase{"Apply add", "ErrConcurrentChange", func(t *testing.T, e env) error {
 			ch := change(t, "fw", "input", accept)
 			ch.Index = 1 // reads the chain's groups
-			e.f.beforeCommit = nil
+			e.f.OnCommit(nil)
 			_, err := e.c.Apply(ctx, []Change{ch}, ApplyOptions{Retry: 2})
 			if err != nil {
 				return err
 			}
 			// Three conflicts are one more than two retries.
 			n := 3
-			e.f.beforeCommit = func() {
+			e.f.OnCommit(func() {
 				if n > 0 {
 					n--
-					e.f.gen++
+					e.f.Touch()
 				}
-			}
+			})
 			_, err = e.c.Apply(ctx, []Change{ch}, ApplyOptions{Retry: 2})
 			return err
 		}},

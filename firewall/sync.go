@@ -654,7 +654,7 @@ func sameKind(have, want *kernel.BaseChain) bool {
 
 // queue adds the sync's changes to the transaction, in the order Sync
 // gives; group ids are numbered from base.
-func (p *syncPlan) queue(tx nfTx, base uint64) error {
+func (p *syncPlan) queue(tx KernelTx, base uint64) error {
 	d := p.d
 	if p.diff.CreateTable {
 		ud, _ := expr.TableUserData("")

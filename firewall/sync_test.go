@@ -68,8 +68,8 @@ add chain inet fw spare
 	if diff := cmp.Diff(want, res.Diff.String()); diff != "" {
 		t.Errorf("first sync's diff (-want +got):\n%s", diff)
 	}
-	if !res.Sent || f.commits != 1 {
-		t.Fatalf("first sync: sent %v, %d commits; want one", res.Sent, f.commits)
+	if !res.Sent || f.commits() != 1 {
+		t.Fatalf("first sync: sent %v, %d commits; want one", res.Sent, f.commits())
 	}
 	tb := f.table(expr.FamilyInet, "fw")
 	if tb == nil || !expr.OwnedTable(tb.t.UserData) {
@@ -90,15 +90,15 @@ add chain inet fw spare
 			c     *Client
 			reads bool
 		}{{"the same Client", c, false}, {"a new Client", f.client(), true}} {
-			commits, checks, dumps := f.commits, f.checks, f.dumps
+			commits, checks, dumps := f.commits(), f.checks(), f.dumps()
 			res, err := k.c.Sync(ctx, d, SyncOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Sent || !res.Diff.Empty() || f.commits != commits || f.checks != checks {
-				t.Errorf("%s, %s: sent %v, diff %q, %d commits and %d checks; want nothing sent", when, k.name, res.Sent, res.Diff, f.commits-commits, f.checks-checks)
+			if res.Sent || !res.Diff.Empty() || f.commits() != commits || f.checks() != checks {
+				t.Errorf("%s, %s: sent %v, diff %q, %d commits and %d checks; want nothing sent", when, k.name, res.Sent, res.Diff, f.commits()-commits, f.checks()-checks)
 			}
-			if read := f.dumps > dumps; read != k.reads {
+			if read := f.dumps() > dumps; read != k.reads {
 				t.Errorf("%s, %s: read chains %v, want %v", when, k.name, read, k.reads)
 			}
 		}
@@ -114,13 +114,13 @@ add chain inet fw spare
 	d.Chains = d.Chains[:2]
 	// c compares with the state it remembers, reading no chain; a new
 	// Client reads the chains: both find the same diff.
-	dumps := f.dumps
+	dumps := f.dumps()
 	diffOnly, err := c.Diff(ctx, d, SyncOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.dumps != dumps {
-		t.Errorf("Diff read %d chains, want none (the generation did not move)", f.dumps-dumps)
+	if f.dumps() != dumps {
+		t.Errorf("Diff read %d chains, want none (the generation did not move)", f.dumps()-dumps)
 	}
 	read, err := f.client().Diff(ctx, d, SyncOptions{})
 	if err != nil {
@@ -129,8 +129,8 @@ add chain inet fw spare
 	if diff := cmp.Diff(read, diffOnly); diff != "" {
 		t.Errorf("the diff from the chains and from memory differ (-read +remembered):\n%s", diff)
 	}
-	if f.commits != 1 || f.checks != 0 {
-		t.Fatalf("Diff sent something: %d commits, %d checks", f.commits, f.checks)
+	if f.commits() != 1 || f.checks() != 0 {
+		t.Fatalf("Diff sent something: %d commits, %d checks", f.commits(), f.checks())
 	}
 	res, err = c.Sync(ctx, d, SyncOptions{})
 	if err != nil {
@@ -151,12 +151,12 @@ delete chain inet fw spare
 	if diff := cmp.Diff(diffOnly, res.Diff); diff != "" {
 		t.Errorf("Diff and Sync disagree (-Diff +Sync):\n%s", diff)
 	}
-	if f.commits != 2 {
-		t.Errorf("changed sync: %d transactions, want 1", f.commits-1)
+	if f.commits() != 2 {
+		t.Errorf("changed sync: %d transactions, want 1", f.commits()-1)
 	}
 	tb = f.table(expr.FamilyInet, "fw")
 	var chains []string
-	for _, ch := range tb.chains {
+	for _, ch := range tb.chains() {
 		chains = append(chains, ch.c.Name)
 	}
 	if diff := cmp.Diff([]string{"new_conns", "input"}, chains); diff != "" {
@@ -173,7 +173,7 @@ delete chain inet fw spare
 	// A rule added behind the Client's back (the generation moves): the
 	// sync takes it out.
 	f.addRule(f.table(expr.FamilyInet, "fw").chain("new_conns"), lowered(t, translate(t, expr.FamilyInet, "-j DROP"))[0], nil, nil)
-	f.gen++
+	f.Touch()
 	res, err = c.Sync(ctx, d, SyncOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -217,8 +217,8 @@ func TestSyncForeignRule(t *testing.T) {
 	if diff := cmp.Diff(want, res.Diff.String()); diff != "" {
 		t.Errorf("diff (-want +got):\n%s", diff)
 	}
-	if got := fakeRules(t, f.table(expr.FamilyInet, "fw").chain("spare")); len(got) != 1 || f.commits != 1 {
-		t.Errorf("spare: %q after %d commits", got, f.commits)
+	if got := fakeRules(t, f.table(expr.FamilyInet, "fw").chain("spare")); len(got) != 1 || f.commits() != 1 {
+		t.Errorf("spare: %q after %d commits", got, f.commits())
 	}
 }
 
@@ -234,12 +234,12 @@ func TestSyncOwnership(t *testing.T) {
 	if !errors.Is(err, ErrNotOwned) || Hint(err) == "" {
 		t.Fatalf("Sync of a table without the record: %v (hint %q), want ErrNotOwned with a hint", err, Hint(err))
 	}
-	if f.commits+f.checks != 0 {
-		t.Fatalf("a refused sync sent %d transactions", f.commits+f.checks)
+	if f.commits()+f.checks() != 0 {
+		t.Fatalf("a refused sync sent %d transactions", f.commits()+f.checks())
 	}
 	res, err := c.Sync(ctx, d, SyncOptions{Force: true, Check: true})
-	if err != nil || !res.Checked || f.checks != 1 || f.commits != 0 {
-		t.Fatalf("forced check: %+v, %v; %d checks, %d commits", res, err, f.checks, f.commits)
+	if err != nil || !res.Checked || f.checks() != 1 || f.commits() != 0 {
+		t.Fatalf("forced check: %+v, %v; %d checks, %d commits", res, err, f.checks(), f.commits())
 	}
 	if _, err := c.Sync(ctx, d, SyncOptions{Force: true}); err != nil {
 		t.Fatal(err)
@@ -269,8 +269,8 @@ func TestSyncInvalid(t *testing.T) {
 	if _, err := c.Sync(ctx, d, SyncOptions{}); !errors.Is(err, ErrInvalidChange) {
 		t.Errorf("a chain named twice: %v, want ErrInvalidChange", err)
 	}
-	if f.commits+f.checks != 0 {
-		t.Errorf("refused syncs sent %d transactions", f.commits+f.checks)
+	if f.commits()+f.checks() != 0 {
+		t.Errorf("refused syncs sent %d transactions", f.commits()+f.checks())
 	}
 }
 

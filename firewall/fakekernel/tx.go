@@ -1,0 +1,220 @@
+package fakekernel
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/kernel"
+)
+
+// op is one change of a transaction.
+type op struct {
+	kind     string // as kernel.Error's Op: "add rule", "delete chain", …
+	family   expr.Family
+	table    string
+	chain    string
+	base     *kernel.BaseChain
+	userdata []byte
+	spec     kernel.RuleSpec
+	handle   uint64
+}
+
+func (o op) object() string {
+	if o.chain == "" {
+		return fmt.Sprintf("%v %s", o.family, o.table)
+	}
+	return fmt.Sprintf("%v %s %s", o.family, o.table, o.chain)
+}
+
+// tx records changes, as kernel.Tx does: every check happens at Commit or
+// Check.
+type tx struct {
+	k   *Kernel
+	gen uint32
+	ops []op
+}
+
+func (t *tx) AddTable(f expr.Family, name string, userdata []byte) {
+	t.ops = append(t.ops, op{kind: "add table", family: f, table: name, userdata: slices.Clone(userdata)})
+}
+
+func (t *tx) AddChain(f expr.Family, table, name string, base *kernel.BaseChain, userdata []byte) {
+	if base != nil {
+		b := *base // (kernel.Tx encodes it at once)
+		base = &b
+	}
+	t.ops = append(t.ops, op{kind: "add chain", family: f, table: table, chain: name, base: base, userdata: slices.Clone(userdata)})
+}
+
+func (t *tx) AddRule(f expr.Family, table, chain string, r kernel.RuleSpec) {
+	// (kernel.Tx copies the bytes it is given, and callers count on it.)
+	r.Exprs, r.UserData = slices.Clone(r.Exprs), slices.Clone(r.UserData)
+	t.ops = append(t.ops, op{kind: "add rule", family: f, table: table, chain: chain, spec: r})
+}
+
+func (t *tx) DeleteRule(f expr.Family, table, chain string, handle uint64) {
+	t.ops = append(t.ops, op{kind: "delete rule", family: f, table: table, chain: chain, handle: handle})
+}
+
+func (t *tx) DeleteTable(f expr.Family, name string) {
+	t.ops = append(t.ops, op{kind: "delete table", family: f, table: name})
+}
+
+func (t *tx) FlushTable(f expr.Family, name string) {
+	t.ops = append(t.ops, op{kind: "flush table", family: f, table: name})
+}
+
+func (t *tx) DeleteChain(f expr.Family, table, name string) {
+	t.ops = append(t.ops, op{kind: "delete chain", family: f, table: table, chain: name})
+}
+
+func (t *tx) FlushChain(f expr.Family, table, name string) {
+	t.ops = append(t.ops, op{kind: "flush chain", family: f, table: table, chain: name})
+}
+
+func (t *tx) Rebase(gen uint32) { t.gen = gen }
+
+// Commit applies the transaction whole, or nothing of it.
+func (t *tx) Commit(context.Context) (kernel.Result, error) {
+	t.k.mu.Lock()
+	hook := t.k.onCommit
+	t.k.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+	k := t.k
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.stats.Commits++
+	next, handles, err := t.run()
+	if err != nil {
+		return kernel.Result{}, err
+	}
+	k.state = next
+	return kernel.Result{Committed: true, Generation: next.gen, Handles: handles}, nil
+}
+
+// Check checks the transaction as Commit would, and changes nothing.
+func (t *tx) Check(context.Context) error {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	t.k.stats.Checks++
+	_, _, err := t.run()
+	return err
+}
+
+// run applies the transaction to a copy of the ruleset, and returns the copy
+// and the handles of the rules added. The Kernel is held.
+func (t *tx) run() (ruleset, []uint64, error) {
+	k := t.k
+	if t.gen != 0 && t.gen != k.state.gen {
+		return ruleset{}, nil, &kernel.Error{Op: "commit", Index: -1, Err: kernel.ErrConcurrentChange}
+	}
+	if f := k.fault; f != nil && f.index < len(t.ops) {
+		k.fault = nil
+		o := t.ops[f.index]
+		return ruleset{}, nil, &kernel.Error{Op: o.kind, Object: o.object(), Source: o.spec.Source, Index: f.index, Err: f.errno}
+	}
+	s := k.state.clone()
+	s.gen++
+	var handles []uint64
+	// The handles of the rules sent with an ID: the kernel looks an ID up
+	// among the rules added to the same chain, and takes the first.
+	type ruleID struct {
+		family       expr.Family
+		table, chain string
+		id           uint32
+	}
+	byID := map[ruleID]uint64{}
+	for i, o := range t.ops {
+		fail := func(errno unix.Errno, reason string) error {
+			return &kernel.Error{Op: o.kind, Object: o.object(), Source: o.spec.Source, Index: i, Reason: reason, Err: errno}
+		}
+		tb := s.table(o.family, o.table)
+		switch o.kind {
+		case "add table":
+			if tb != nil {
+				return ruleset{}, nil, fail(unix.EEXIST, "")
+			}
+			s.addTable(o.family, o.table, o.userdata)
+			continue
+		case "add chain":
+			switch {
+			case tb == nil:
+				return ruleset{}, nil, fail(unix.ENOENT, "no such table")
+			case tb.chain(o.chain) != nil:
+				return ruleset{}, nil, fail(unix.EEXIST, "")
+			}
+			tb.addChain(o.chain, o.base, o.userdata)
+			continue
+		case "delete table", "flush table":
+			if tb == nil {
+				return ruleset{}, nil, fail(unix.ENOENT, "")
+			}
+			if o.kind == "delete table" {
+				s.tables = slices.DeleteFunc(s.tables, func(x *table) bool { return x == tb })
+			} else {
+				for _, c := range tb.chains {
+					c.rules = nil
+				}
+			}
+			continue
+		case "delete chain":
+			// (The kernel deletes the chain's rules with it, as
+			// kernel.Tx asks: it refuses, EBUSY, only a chain that a
+			// jump or a goto names, which the fake does not follow.)
+			if tb == nil || tb.chain(o.chain) == nil {
+				return ruleset{}, nil, fail(unix.ENOENT, "")
+			}
+			tb.chains = slices.DeleteFunc(tb.chains, func(x *chain) bool { return x.c.Name == o.chain })
+			continue
+		}
+		if tb == nil || tb.chain(o.chain) == nil {
+			return ruleset{}, nil, fail(unix.ENOENT, "no such table or chain")
+		}
+		c := tb.chain(o.chain)
+		at := func(h uint64) int {
+			return slices.IndexFunc(c.rules, func(r kernel.Rule) bool { return r.Handle == h })
+		}
+		switch o.kind {
+		case "add rule":
+			pos := o.spec.Position
+			if o.spec.PositionID != 0 {
+				if pos = byID[ruleID{o.family, o.table, o.chain, o.spec.PositionID}]; pos == 0 {
+					return ruleset{}, nil, fail(unix.ENOENT, fmt.Sprintf("no rule with id %d", o.spec.PositionID))
+				}
+			}
+			n := len(c.rules)
+			switch {
+			case o.spec.Insert && pos == 0:
+				n = 0
+			case pos != 0:
+				if n = at(pos); n < 0 {
+					return ruleset{}, nil, fail(unix.ENOENT, fmt.Sprintf("no rule with handle %d", pos))
+				}
+				if !o.spec.Insert {
+					n++
+				}
+			}
+			s.handle++
+			c.rules = slices.Insert(c.rules, n, kernel.Rule{Family: o.family, Table: o.table, Chain: o.chain, Handle: s.handle, Exprs: o.spec.Exprs, UserData: o.spec.UserData})
+			handles = append(handles, s.handle)
+			if key := (ruleID{o.family, o.table, o.chain, o.spec.ID}); o.spec.ID != 0 && byID[key] == 0 {
+				byID[key] = s.handle
+			}
+		case "flush chain":
+			c.rules = nil
+		case "delete rule":
+			n := at(o.handle)
+			if n < 0 {
+				return ruleset{}, nil, fail(unix.ENOENT, fmt.Sprintf("no rule with handle %d", o.handle))
+			}
+			c.rules = slices.Delete(c.rules, n, n+1)
+		}
+	}
+	return s, handles, nil
+}
