@@ -55,16 +55,20 @@ func (m IfName) appendText(b []byte) []byte {
 	default:
 		return appendInvalid(b, "operator "+strconv.FormatUint(uint64(m.Op), 10))
 	}
-	if m.Prefix && strings.Contains(m.Name, "*") {
-		// nft 1.0.6 keeps the "\" of "\*" in a prefix ("a\*b*" compares
-		// the 4 bytes a\*b): it cannot write this match.
-		return appendInvalid(b, "prefix "+strconv.Quote(m.Name)+" with a *, which nft cannot write")
+	if strings.ContainsAny(m.Name, `"\`) {
+		return appendInvalid(b, "interface name "+strconv.Quote(m.Name)+", which nft cannot write")
 	}
+	// nft 1.0.6 takes only a final "*" as the wildcard ("a*b*" is the
+	// prefix a*b, "eth**" the prefix eth*) and a final "\*" as the
+	// character ("eth\*" is the name eth*); any other "*" is itself.
 	b = append(b, '"')
-	// nft takes a final "*" as a prefix match and "\*" as the character.
-	b = append(b, strings.ReplaceAll(m.Name, "*", `\*`)...)
-	if m.Prefix {
-		b = append(b, '*')
+	switch {
+	case m.Prefix:
+		b = append(append(b, m.Name...), '*')
+	case strings.HasSuffix(m.Name, "*"):
+		b = append(append(b, m.Name[:len(m.Name)-1]...), `\*`...)
+	default:
+		b = append(b, m.Name...)
 	}
 	return append(b, '"')
 }
@@ -78,8 +82,8 @@ func checkIfName(m IfName) error {
 		return &fieldError{"interface name " + strconv.Quote(m.Name) + " longer than 15 bytes"}
 	case m.Prefix && m.Name == "":
 		return &fieldError{"an empty interface name prefix (nft refuses \"*\")"}
-	case m.Prefix && strings.Contains(m.Name, "*"):
-		return &fieldError{"interface name prefix " + strconv.Quote(m.Name) + " with a * (nft 1.0.6 cannot write it)"}
+	case strings.ContainsAny(m.Name, `"\`):
+		return &fieldError{"a quote or a backslash in interface name " + strconv.Quote(m.Name) + " (nft 1.0.6 cannot write it)"}
 	case strings.IndexByte(m.Name, 0) >= 0:
 		return &fieldError{"a NUL byte in interface name " + strconv.Quote(m.Name)}
 	}

@@ -252,7 +252,11 @@ var textCases = []textCase{
 	{"oifname prefix", one(expr.IfName{Out: true, Op: expr.OpEq, Name: "0123456789abcd", Prefix: true}), `oifname "0123456789abcd*"`, false},
 	{"oifname prefix neq", one(expr.IfName{Out: true, Op: expr.OpNeq, Name: "eth+", Prefix: true}), `oifname != "eth+*"`, false},
 	{"iifname star", one(expr.IfName{Op: expr.OpEq, Name: "eth*"}), `iifname "eth\*"`, false},
-	{"iifname star prefix", one(expr.IfName{Op: expr.OpEq, Name: "a*b", Prefix: true}), `iifname (invalid prefix "a*b" with a *, which nft cannot write)`, true},
+	{"iifname star prefix", one(expr.IfName{Op: expr.OpEq, Name: "a*b", Prefix: true}), `iifname "a*b*"`, false},
+	{"oifname star inside", one(expr.IfName{Out: true, Op: expr.OpNeq, Name: "a*b"}), `oifname != "a*b"`, false},
+	{"oifname prefix ending in star", one(expr.IfName{Out: true, Op: expr.OpEq, Name: "eth*", Prefix: true}), `oifname "eth**"`, false},
+	{"iifname backslash", one(expr.IfName{Op: expr.OpEq, Name: `e\th`}), `iifname (invalid interface name "e\\th", which nft cannot write)`, true},
+	{"iifname quote", one(expr.IfName{Op: expr.OpEq, Name: `e"th`}), `iifname (invalid interface name "e\"th", which nft cannot write)`, true},
 	{"iifname empty prefix", one(expr.IfName{Op: expr.OpEq, Prefix: true}), `iifname "*"`, true},
 	{"iifname range", one(expr.IfName{Op: expr.OpRange, Name: "a"}), `iifname (invalid operator 5)`, true},
 }

@@ -90,9 +90,6 @@ func (p *parser) iface(w word, neg *word, spec *optSpec, attached string, hasVal
 		p.unsupported = p.unsupportedf(v, "interface name %q is valid iptables, but ctmatch does not support whitespace, quotes or backslashes in it (iptables-save writes it unquoted, and nft's strings cannot hold it)", v.val)
 		p.unsupported.Hint = "no Linux interface can have a name with whitespace (dev_valid_name): such a rule never matches; delete it"
 	}
-	if f.Prefix && strings.Contains(f.Name, "*") && p.unsupported == nil {
-		p.unsupported = p.unsupportedf(v, "interface prefix %s is valid iptables, but nft 1.0.6 cannot write a prefix that holds a *", v.val)
-	}
 	if f.Prefix && f.Name == "" && f.Negated && p.unsupported == nil {
 		p.unsupported = p.unsupportedf(v, "%s %s %s is valid iptables and matches no packet, but nft has no interface name test that matches none", neg.val, w.val, v.val)
 		p.unsupported.Hint = "delete the rule: it never matches"
