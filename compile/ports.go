@@ -40,7 +40,7 @@ import (
 // variants of them that together match what the rule's words match, one at
 // most per packet: one, or for IPv6 port matches two (see fragmentTests).
 func packetMatches(r *parse.Rule, fam parse.Family) ([][]expr.Match, error) {
-	var out []expr.Match
+	out := interfaces(r)
 	if pr := r.Protocol; pr != nil {
 		m, err := protocol(pr, fam)
 		if err != nil {
@@ -171,7 +171,7 @@ func splitPacketMatches(pieces []expr.Rule) ([]expr.Match, []expr.Rule, error) {
 		end = start
 		for end < len(r.Matches) {
 			switch r.Matches[end].(type) {
-			case expr.L4Proto, expr.Payload, expr.Exthdr:
+			case expr.L4Proto, expr.Payload, expr.Exthdr, expr.IfName:
 				end++
 				continue
 			}
@@ -206,20 +206,37 @@ func packetWords(pre []expr.Match) (string, error) {
 			return "", fmt.Errorf("%w: a fragment test alone", ErrNotUnderstood)
 		}
 	}
+	frag := false
 	if pre[0] == firstFragment() {
 		pre = pre[1:]
+		frag = true
 		if len(pre) == 0 {
 			return "", fmt.Errorf("%w: a fragment test alone", ErrNotUnderstood)
 		}
+	}
+	var words []string
+	for len(pre) > 0 {
+		f, ok := pre[0].(expr.IfName)
+		if !ok {
+			break
+		}
+		words = append(words, ifaceWords(f)...)
+		pre = pre[1:]
+	}
+	if len(pre) == 0 {
+		if frag {
+			return "", fmt.Errorf("%w: a fragment test without a port match", ErrNotUnderstood)
+		}
+		return strings.Join(words, " "), nil
 	}
 	l, ok := pre[0].(expr.L4Proto)
 	if !ok {
 		return "", fmt.Errorf("%w: %v without a protocol test before it", ErrNotUnderstood, pre[0])
 	}
-	words := []string{"-p", parse.ProtocolName(l.Proto)}
 	if l.Op == expr.OpNeq {
-		words = append([]string{"!"}, words...)
+		words = append(words, "!")
 	}
+	words = append(words, "-p", parse.ProtocolName(l.Proto))
 	var module string
 	switch {
 	case l.Op == expr.OpEq && l.Proto == parse.ProtoTCP:

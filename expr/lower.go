@@ -182,6 +182,8 @@ func checkMatch(f Family, m Match) error {
 		return checkPayload(f, m)
 	case Exthdr:
 		return checkExthdr(f, m)
+	case IfName:
+		return checkIfName(m)
 	}
 	return fmt.Errorf("match of type %T", m)
 }
@@ -333,6 +335,8 @@ func lowerMatch(ae *nfnl.Encoder, m Match) {
 		lowerL4Proto(ae, m)
 	case Exthdr:
 		lowerExthdr(ae, m)
+	case IfName:
+		lowerIfName(ae, m)
 	}
 }
 

@@ -240,6 +240,25 @@ var textCases = []textCase{
 	{"verdict unknown", expr.Rule{Verdict: expr.Verdict{Kind: 9}}, "(invalid verdict 9)", true},
 	{"nil match", expr.Rule{Matches: []expr.Match{nil}, Counter: true}, "(invalid match <nil>) counter", true},
 	{"pointer match", expr.Rule{Matches: []expr.Match{&expr.Ct{Key: expr.CtState, Op: expr.OpAny, Mask: 8}}}, "(invalid match *expr.Ct)", true},
+
+	// Interface names: an exact name, a prefix ("*"), "!=", and "*" in a
+	// name, which nft spells "\*".
+	{"iifname", one(expr.IfName{Op: expr.OpEq, Name: "eth0"}), `iifname "eth0"`, false},
+	{"iifname neq", one(expr.IfName{Op: expr.OpNeq, Name: "lo"}), `iifname != "lo"`, false},
+	{"iifname prefix", one(expr.IfName{Op: expr.OpEq, Name: "eth", Prefix: true}), `iifname "eth*"`, false},
+	{"iifname prefix neq", one(expr.IfName{Op: expr.OpNeq, Name: "veth", Prefix: true}), `iifname != "veth*"`, false},
+	{"oifname", one(expr.IfName{Out: true, Op: expr.OpEq, Name: "0123456789abcde"}), `oifname "0123456789abcde"`, false},
+	{"oifname neq", one(expr.IfName{Out: true, Op: expr.OpNeq, Name: "e:t.h-0_@"}), `oifname != "e:t.h-0_@"`, false},
+	{"oifname prefix", one(expr.IfName{Out: true, Op: expr.OpEq, Name: "0123456789abcd", Prefix: true}), `oifname "0123456789abcd*"`, false},
+	{"oifname prefix neq", one(expr.IfName{Out: true, Op: expr.OpNeq, Name: "eth+", Prefix: true}), `oifname != "eth+*"`, false},
+	{"iifname star", one(expr.IfName{Op: expr.OpEq, Name: "eth*"}), `iifname "eth\*"`, false},
+	{"iifname star prefix", one(expr.IfName{Op: expr.OpEq, Name: "a*b", Prefix: true}), `iifname "a*b*"`, false},
+	{"oifname star inside", one(expr.IfName{Out: true, Op: expr.OpNeq, Name: "a*b"}), `oifname != "a*b"`, false},
+	{"oifname prefix ending in star", one(expr.IfName{Out: true, Op: expr.OpEq, Name: "eth*", Prefix: true}), `oifname "eth**"`, false},
+	{"iifname backslash", one(expr.IfName{Op: expr.OpEq, Name: `e\th`}), `iifname (invalid interface name "e\\th", which nft cannot write)`, true},
+	{"iifname quote", one(expr.IfName{Op: expr.OpEq, Name: `e"th`}), `iifname (invalid interface name "e\"th", which nft cannot write)`, true},
+	{"iifname empty prefix", one(expr.IfName{Op: expr.OpEq, Prefix: true}), `iifname "*"`, true},
+	{"iifname range", one(expr.IfName{Op: expr.OpRange, Name: "a"}), `iifname (invalid operator 5)`, true},
 }
 
 func TestRuleText(t *testing.T) {

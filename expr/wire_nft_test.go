@@ -262,6 +262,9 @@ func TestRaiseNftSpellings(t *testing.T) {
 		{"ip", "ct reply ip daddr & 255.255.0.0 == 10.1.0.0", one(ip4(expr.CtDstIP, reply, expr.OpEq, "10.1.0.0", "255.255.0.0"))},
 		{"ip6", "ct reply ip6 saddr & ffff:ffff:: == 2001:db8::", one(prefix(expr.CtSrcIP6, reply, expr.OpEq, "2001:db8::/32"))},
 		{"inet", "meta nfproto 10", one(expr.Nfproto{Family: expr.FamilyIP6})},
+		{"ip", "meta iifname \"eth0\"", one(expr.IfName{Op: expr.OpEq, Name: "eth0"})},
+		{"ip6", "oifname ne \"et*\"", one(expr.IfName{Out: true, Op: expr.OpNeq, Name: "et", Prefix: true})},
+		{"inet", "meta oifname \"a\\\\*\"", one(expr.IfName{Out: true, Op: expr.OpEq, Name: "a*"})},
 		{"ip", "counter packets 5 bytes 7 accept", expr.Rule{Counter: true, Verdict: expr.Verdict{Kind: expr.VerdictAccept}}},
 	}
 	refused := []struct {
@@ -279,7 +282,9 @@ func TestRaiseNftSpellings(t *testing.T) {
 		{"ip", "tcp dport > 1024", "[ cmp gt reg 1 0x00000004 ]"},
 		{"ip", "meta l4proto { 6, 17 }", "[ lookup reg 1 set __set%d ]"},
 		{"ip", "ip saddr 10.0.0.0/8", "[ payload load 1b @ network header + 12 => reg 1 ]"},
-		{"inet", "iifname lo", "[ meta load iifname => reg 1 ]"},
+		{"inet", "meta iiftype 1", "[ meta load iiftype => reg 1 ]"},
+		{"ip", "iifname > \"eth\"", "[ cmp gt reg 1 0x00687465 0x00000000 0x00000000 0x00000000 ]"},
+		{"ip", "iifname { \"a\", \"b\" }", "[ lookup reg 1 set __set%d ]"},
 		{"inet", "meta nfproto ipv4 ct state new", ""}, // understood: a control
 		{"ip", "ct state new continue", "[ immediate reg 0 continue ]"},
 		{"ip", "ct state new ct mark set 1", "[ immediate reg 1 0x00000001 ]"},

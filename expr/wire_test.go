@@ -490,6 +490,14 @@ func TestRaiseRefuses(t *testing.T) {
 		exprs []byte
 		want  string // the error
 	}{
+		{"iifname with its zero, as iptables-nft compares it", expr.FamilyIP, cat(wmetaLoad(6), wcmp(0, 1, 'e', 't', 'h', '0', 0)),
+			"not a rule ctmatch understands: [ cmp eq reg 1 0x30687465 0x00000000 ] (expression 2: compares 5 bytes of meta iifname that are neither a name padded to 16 bytes nor a prefix)"},
+		{"oifname padded with a non-zero byte", expr.FamilyIP6, cat(wmetaLoad(7), wcmp(0, 1, append([]byte("eth0\x00"), 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)...)),
+			"not a rule ctmatch understands: [ cmp eq reg 1 0x30687465 0x00000100 0x00000000 0x00000000 ] (expression 2: compares 16 bytes of meta oifname that are neither a name padded to 16 bytes nor a prefix)"},
+		{"iifname ordered", expr.FamilyInet, cat(wmetaLoad(6), wcmp(lt, 1, 'e')),
+			"not a rule ctmatch understands: [ cmp lt reg 1 0x00000065 ] (expression 2: meta iifname is tested only for equality or inequality)"},
+		{"iifname empty", expr.FamilyIP, cat(wmetaLoad(6), wcmp(0, 1, make([]byte, 16)...)),
+			"not a rule ctmatch understands: [ cmp eq reg 1 0x00000000 0x00000000 0x00000000 0x00000000 ] (expression 2: compares 16 bytes of meta iifname that are neither a name padded to 16 bytes nor a prefix)"},
 		{"ct mark", expr.FamilyIP, cat(wct(3, 1), wcmp(0, 1, 1, 0, 0, 0)),
 			"not a rule ctmatch understands: [ ct load mark => reg 1 ] (expression 1: ct key mark is not one ctmatch reads)"},
 		{"state compared whole", expr.FamilyIP, cat(wct(0, 1), wcmp(0, 1, host32(2)...)),
@@ -537,7 +545,7 @@ func TestRaiseRefuses(t *testing.T) {
 		{"nfproto in ip", expr.FamilyIP, cat(wexpr("meta", func(ae *netlink.AttributeEncoder) { ae.Uint32(2, 15); ae.Uint32(1, 1) }), wcmp(0, 1, 2)),
 			"not a rule ctmatch understands: [ meta load nfproto => reg 1 ] (expression 1: meta nfproto in an ip table)"},
 		{"meta mark", expr.FamilyInet, cat(wexpr("meta", func(ae *netlink.AttributeEncoder) { ae.Uint32(2, 3); ae.Uint32(1, 1) }), wcmp(0, 1, 1, 0, 0, 0)),
-			"not a rule ctmatch understands: [ meta load mark => reg 1 ] (expression 1: the only meta ctmatch reads is a load of nfproto or l4proto)"},
+			"not a rule ctmatch understands: [ meta load mark => reg 1 ] (expression 1: the only meta ctmatch reads is a load of nfproto, l4proto, iifname or oifname)"},
 		{"nfproto neq", expr.FamilyInet, cat(wexpr("meta", func(ae *netlink.AttributeEncoder) { ae.Uint32(2, 15); ae.Uint32(1, 1) }), wcmp(1, 1, 2)),
 			"not a rule ctmatch understands: [ cmp neq reg 1 0x00000002 ] (expression 2: meta nfproto is tested only for equality with ipv4 or ipv6)"},
 		{"payload", expr.FamilyIP, cat(wexpr("payload", func(ae *netlink.AttributeEncoder) {
@@ -1057,4 +1065,12 @@ func TestLowerMergesPortsInHeaderOrder(t *testing.T) {
 	if len(lines) != 6 || !strings.Contains(lines[2], "+ 2") {
 		t.Errorf("dport == 4, sport != 1: lines %q", lines)
 	}
+}
+
+// wmetaLoad is a meta load of key into register 1.
+func wmetaLoad(key uint32) []byte {
+	return wexpr("meta", func(ae *netlink.AttributeEncoder) {
+		ae.Uint32(2, key)
+		ae.Uint32(1, 1)
+	})
 }

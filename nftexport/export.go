@@ -209,6 +209,8 @@ func exportMatch(exprs []nftexpr.Any, m expr.Match) ([]nftexpr.Any, error) {
 		return exportPayload(exprs, m), nil
 	case expr.Exthdr:
 		return exportExthdr(exprs, m), nil
+	case expr.IfName:
+		return exportIfName(exprs, m), nil
 	}
 	return nil, fmt.Errorf("nftexport: cannot export a match of type %T", m)
 }
@@ -402,4 +404,26 @@ func exportVerdict(v expr.Verdict) nftexpr.Any {
 		return &nftexpr.Verdict{Kind: nftexpr.VerdictGoto, Chain: v.Chain}
 	}
 	return nil
+}
+
+// exportIfName is meta iifname or oifname and its cmp: the name padded to
+// IFNAMSIZ bytes, or the prefix alone.
+func exportIfName(exprs []nftexpr.Any, m expr.IfName) []nftexpr.Any {
+	key := nftexpr.MetaKeyIIFNAME
+	if m.Out {
+		key = nftexpr.MetaKeyOIFNAME
+	}
+	op := nftexpr.CmpOpEq
+	if m.Op == expr.OpNeq {
+		op = nftexpr.CmpOpNeq
+	}
+	data := []byte(m.Name)
+	if !m.Prefix {
+		data = make([]byte, expr.IfNameSize)
+		copy(data, m.Name)
+	}
+	return append(exprs,
+		&nftexpr.Meta{Key: key, Register: exportReg1},
+		&nftexpr.Cmp{Op: op, Register: exportReg1, Data: data},
+	)
 }

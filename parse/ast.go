@@ -11,13 +11,15 @@ type Node interface {
 // Rule is one iptables rule: an optional table and command, the matches in
 // the order written, and an optional target.
 type Rule struct {
-	Text     string    `json:"text"`               // the text the positions refer to
-	Counters *Counters `json:"counters,omitempty"` // [PACKETS:BYTES] or -c PACKETS BYTES; nil when not written
-	Table    *Table    `json:"table,omitempty"`    // -t TABLE; nil when not written (filter)
-	Command  *Command  `json:"command,omitempty"`  // -A CHAIN or -I CHAIN [N]; nil when not written
-	Protocol *Protocol `json:"protocol,omitempty"` // -p PROTO; nil when not written
-	Matches  []Match   `json:"matches"`            // -m …, in the order written
-	Target   *Target   `json:"target,omitempty"`   // -j or -g; nil when not written
+	Text     string     `json:"text"`                    // the text the positions refer to
+	Counters *Counters  `json:"counters,omitempty"`      // [PACKETS:BYTES] or -c PACKETS BYTES; nil when not written
+	Table    *Table     `json:"table,omitempty"`         // -t TABLE; nil when not written (filter)
+	Command  *Command   `json:"command,omitempty"`       // -A CHAIN or -I CHAIN [N]; nil when not written
+	InIface  *Interface `json:"in_interface,omitempty"`  // -i NAME; nil when not written
+	OutIface *Interface `json:"out_interface,omitempty"` // -o NAME; nil when not written
+	Protocol *Protocol  `json:"protocol,omitempty"`      // -p PROTO; nil when not written
+	Matches  []Match    `json:"matches"`                 // -m …, in the order written
+	Target   *Target    `json:"target,omitempty"`        // -j or -g; nil when not written
 }
 
 // Pos returns the start of the rule text.

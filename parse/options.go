@@ -37,6 +37,7 @@ type optSpec struct {
 	once          string // the flag iptables allows only once ("-p"); "" when it may repeat
 	command       bool   // a command, such as -D: at most one per rule
 	foreign       bool   // it loads an extension whose options ctmatch does not know (-p loads the protocol's match)
+	iface         bool   // -i or -o
 	listing       bool   // an option of the listing commands only (iptables: "Illegal option `-n' with this command")
 }
 
@@ -56,8 +57,8 @@ var frameOptions = []optSpec{
 	{long: "src", unsupported: "matching the packet's source address", args: 1, invertible: true, once: "-s"},
 	{long: "destination", short: "d", unsupported: "matching the packet's destination address", args: 1, invertible: true, once: "-d"},
 	{long: "dst", unsupported: "matching the packet's destination address", args: 1, invertible: true, once: "-d"},
-	{long: "in-interface", short: "i", unsupported: "matching interfaces", args: 1, invertible: true, once: "-i"},
-	{long: "out-interface", short: "o", unsupported: "matching interfaces", args: 1, invertible: true, once: "-o"},
+	{long: "in-interface", short: "i", what: "an interface name", iface: true, once: "-i"},
+	{long: "out-interface", short: "o", what: "an interface name", iface: true, once: "-o"},
 	{long: "fragment", short: "f", unsupported: "matching fragments", invertible: true, once: "-f"},
 	{long: "ipv4", short: "4", unsupported: "-4 among the rule words: give ctmatch's own -4 before --"},
 	{long: "ipv6", short: "6", unsupported: "-6 among the rule words: give ctmatch's own -6 before --"},

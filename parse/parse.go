@@ -225,6 +225,9 @@ func (p *parser) parse() error {
 	if err := p.checkMatches(); err != nil {
 		return err
 	}
+	if err := p.checkIfaces(); err != nil {
+		return err
+	}
 	if p.waitInterval != nil && !p.wait {
 		return p.errorf(*p.waitInterval, "%s goes only with -w (--wait)", p.waitInterval.val)
 	}
@@ -288,6 +291,9 @@ func (p *parser) option(w word) error {
 	}
 	if spec.port != 0 {
 		return p.portOption(w, neg, spec, value, hasValue)
+	}
+	if spec.iface {
+		return p.iface(w, neg, spec, value, hasValue)
 	}
 	if spec.frame == frameProtocol {
 		val, err := p.value(w, spec, value, hasValue)

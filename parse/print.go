@@ -77,6 +77,15 @@ func (p *printer) rule(r *Rule) {
 			p.b.Write(strconv.AppendInt(num[:0], int64(c.Index), 10))
 		}
 	}
+	for _, f := range []*Interface{r.InIface, r.OutIface} {
+		if f != nil && !f.All() {
+			if f.Negated {
+				p.word("!")
+			}
+			p.word(f.Flagword())
+			p.word(f.Word())
+		}
+	}
 	if pr := r.Protocol; pr != nil && pr.Num != 0 {
 		if pr.Negated {
 			p.word("!")

@@ -28,7 +28,7 @@ var translateCases = []cliCase{
 	{name: "translate-no-command", about: "translate needs -A or -I: exit 2",
 		args: []string{"translate", "--", "-m", "conntrack", "--ctstate", "NEW"}},
 	{name: "translate-no-command-unsupported", about: "translate: a rule without -A or -I exits 2, even with words ctmatch does not support",
-		args: []string{"translate", "--", "-i", "eth0", "-m", "conntrack", "--ctstate", "NEW", "-j", "ACCEPT"}},
+		args: []string{"translate", "--", "-f", "-m", "conntrack", "--ctstate", "NEW", "-j", "ACCEPT"}},
 	{name: "translate-counters-permuted", about: "translate: counters are ignored, and options may follow -j",
 		args: []string{"translate", "-f", "-"}, stdin: "[7:840] -A INPUT -m conntrack -j ACCEPT --ctstate ESTABLISHED,RELATED\n-A INPUT -c 1 60 -m state -j DROP --state INVALID\n"},
 	{name: "translate-unsupported", about: "translate: a target ctmatch does not support: exit 1",
