@@ -54,6 +54,14 @@ func packetMatches(r *parse.Rule, fam parse.Family) ([][]expr.Match, error) {
 			out = append(out, ports(pm)...)
 			hasPorts = true
 		}
+		if im, ok := m.(*parse.ICMP); ok {
+			ms, err := icmp(im)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ms...)
+			hasPorts = true
+		}
 	}
 	if !hasPorts {
 		return [][]expr.Match{out}, nil
@@ -226,6 +234,17 @@ func packetWords(pre []expr.Match) (string, error) {
 		module = "tcp"
 	case l.Op == expr.OpEq && l.Proto == parse.ProtoUDP:
 		module = "udp"
+	}
+	if l.Op == expr.OpEq && (l.Proto == parse.ProtoICMP || l.Proto == parse.ProtoICMPv6) {
+		for rest := pre[1:]; len(rest) > 0; {
+			w, n, err := icmpWords(l.Proto, rest)
+			if err != nil {
+				return "", err
+			}
+			words = append(words, w...)
+			rest = rest[n:]
+		}
+		return strings.Join(words, " "), nil
 	}
 	var have map[expr.Field]bool
 	for _, m := range pre[1:] {

@@ -194,8 +194,10 @@ func impliedBy(ms []Match, i int) bool {
 		return false
 	}
 	if icmpWord(l.Proto) != "" {
-		// "icmp type 8" is "meta l4proto icmp" and the type.
-		return isICMPField(p.Field)
+		// "icmp type 8" is "meta l4proto icmp" and the type in ip and
+		// ip6 tables, but in an inet table nft also puts "meta nfproto
+		// ipv4" before it: the text keeps "meta l4proto 1".
+		return false
 	}
 	if l.Proto != ProtoTCP && l.Proto != ProtoUDP {
 		return false
