@@ -55,6 +55,14 @@ func icmp(m *parse.ICMP) ([]expr.Match, error) {
 	return []expr.Match{typ, expr.Payload{Field: expr.FieldICMPCode, Op: expr.OpEq, Lo: uint32(o.CodeMin)}}, nil
 }
 
+// errICMPTwice refuses a second icmp match in one rule: nft 1.0.6 merges
+// the loads of "icmp type 3 icmp code 3 icmp type 8" in an order that is
+// not the fields' (it sends a 2-byte load compared with 03 08), so no text
+// of ctmatch's would load as the bytes it sends.
+func errICMPTwice(m *parse.ICMP) error {
+	return fmt.Errorf("col %d: a second %s match in one rule: nft 1.0.6 merges the header loads of several icmp matches in a way ctmatch does not reproduce", m.Pos()+1, m.Module)
+}
+
 // icmpWords returns the iptables words of the matches icmp compiles to,
 // after "-p icmp" (proto 1) or "-p ipv6-icmp" (58): "-m icmp ! --icmp-type
 // 3/3". It returns the number of matches it read.

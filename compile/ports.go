@@ -48,13 +48,17 @@ func packetMatches(r *parse.Rule, fam parse.Family) ([][]expr.Match, error) {
 		}
 		out = append(out, m...)
 	}
-	hasPorts := false
+	hasPorts, hasICMP := false, false
 	for _, m := range r.Matches {
 		if pm, ok := m.(*parse.Ports); ok {
 			out = append(out, ports(pm)...)
 			hasPorts = true
 		}
 		if im, ok := m.(*parse.ICMP); ok {
+			if hasICMP {
+				return nil, errICMPTwice(im)
+			}
+			hasICMP = true
 			ms, err := icmp(im)
 			if err != nil {
 				return nil, err
