@@ -607,6 +607,7 @@ var Invalid = []InvalidCase{
 	{"ports/icmp-has-no-dport", v4, "-p icmp " + Marker + "--dport 31", `unknown option "--dport"`},
 	{"ports/udplite-has-no-match", v4, "-p udplite " + Marker + "--dport 32", `unknown option "--dport"`},
 	{"ports/dports-is-multiport", v4, "-p tcp " + Marker + "--dports 24", `unknown option "--dports"`},
+	{"icmp/leading-blank", v4, `-p icmp --icmp-type ` + Marker + `" 3"`, `unknown ICMP type " 3"`},
 	{"icmp/ambiguous", v4, "-p icmp --icmp-type " + Marker + "echo", `ambiguous ICMP type "echo"`},
 	{"icmp/empty", v4, `-p icmp --icmp-type ` + Marker + `""`, `ambiguous ICMP type ""`},
 	{"icmp/256", v4, "-p icmp --icmp-type " + Marker + "256", `unknown ICMP type "256"`},
@@ -674,6 +675,8 @@ var Unsupported = []InvalidCase{
 var Differences = []Difference{
 	{Name: "ports/leading-blank", Accepts: true, Saves: "-A INPUT -p tcp -m tcp --dport 17",
 		Reason: "iptables reads a port number with strtoul, which skips leading blanks; ctmatch is deliberately stricter, as for --ctproto"},
+	{Name: "icmp/leading-blank", Accepts: true, Saves: "-A INPUT -p icmp -m icmp --icmp-type 3",
+		Reason: "iptables reads an ICMP type number with strtoul, which skips leading blanks; ctmatch is deliberately stricter, as for ports"},
 	{Name: "ports/two-matches", Accepts: true, Saves: "-A INPUT -p tcp -m tcp --dport 3",
 		Reason: "iptables-nft 1.8.9 stores both tcp matches (nft lists tcp dport 2 tcp dport 3) but iptables-save prints only the last; iptables-legacy-save prints both, as ctmatch does"},
 	{Name: "ports/negated-protocol", Accepts: true, Saves: "-A INPUT ! -p tcp -m tcp --dport 22",
