@@ -67,8 +67,9 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 	var pieces []piece
 	nct := 0
 	for _, m := range r.Matches {
-		if _, ok := m.(*parse.Ports); ok {
-			continue
+		switch m.(type) {
+		case *parse.Ports, *parse.ICMP:
+			continue // in packetMatches
 		}
 		ct, ok := m.(*parse.Conntrack)
 		if !ok {

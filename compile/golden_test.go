@@ -133,6 +133,17 @@ func TestCasesComplete(t *testing.T) {
 				}
 				continue
 			}
+			if im, ok := m.(*parse.ICMP); ok {
+				form := "type"
+				switch {
+				case !im.V6() && im.Option.Type == 255:
+					form = "any"
+				case !im.Option.AnyCode():
+					form = "type/code"
+				}
+				ports[portCover{im.Module + " " + form, im.Option.Negated, c.table}] = true
+				continue
+			}
 			ct := m.(*parse.Conntrack)
 			for _, o := range ct.Options {
 				seen[cover{o.Kind, o.Negated, c.table}] = true
@@ -159,6 +170,19 @@ func TestCasesComplete(t *testing.T) {
 	for _, o := range []string{"-p", "tcp --sport", "tcp --dport", "udp --sport", "udp --dport"} {
 		for _, neg := range []bool{false, true} {
 			for _, tf := range []expr.Family{expr.FamilyIP, expr.FamilyIP6, expr.FamilyInet} {
+				if !ports[portCover{o, neg, tf}] {
+					t.Errorf("no case for %s (negated %v) in an %v table", o, neg, tf)
+				}
+			}
+		}
+	}
+	for _, o := range []string{"icmp type", "icmp type/code", "icmp any", "icmp6 type", "icmp6 type/code"} {
+		tables := []expr.Family{expr.FamilyIP, expr.FamilyInet}
+		if strings.HasPrefix(o, "icmp6") {
+			tables = []expr.Family{expr.FamilyIP6, expr.FamilyInet}
+		}
+		for _, neg := range []bool{false, true} {
+			for _, tf := range tables {
 				if !ports[portCover{o, neg, tf}] {
 					t.Errorf("no case for %s (negated %v) in an %v table", o, neg, tf)
 				}

@@ -48,10 +48,22 @@ func packetMatches(r *parse.Rule, fam parse.Family) ([][]expr.Match, error) {
 		}
 		out = append(out, m...)
 	}
-	hasPorts := false
+	hasPorts, hasICMP := false, false
 	for _, m := range r.Matches {
 		if pm, ok := m.(*parse.Ports); ok {
 			out = append(out, ports(pm)...)
+			hasPorts = true
+		}
+		if im, ok := m.(*parse.ICMP); ok {
+			if hasICMP {
+				return nil, errICMPTwice(im)
+			}
+			hasICMP = true
+			ms, err := icmp(im)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ms...)
 			hasPorts = true
 		}
 	}
@@ -243,6 +255,17 @@ func packetWords(pre []expr.Match) (string, error) {
 		module = "tcp"
 	case l.Op == expr.OpEq && l.Proto == parse.ProtoUDP:
 		module = "udp"
+	}
+	if l.Op == expr.OpEq && (l.Proto == parse.ProtoICMP || l.Proto == parse.ProtoICMPv6) {
+		for rest := pre[1:]; len(rest) > 0; {
+			w, n, err := icmpWords(l.Proto, rest)
+			if err != nil {
+				return "", err
+			}
+			words = append(words, w...)
+			rest = rest[n:]
+		}
+		return strings.Join(words, " "), nil
 	}
 	var have map[expr.Field]bool
 	for _, m := range pre[1:] {

@@ -35,6 +35,8 @@ const (
 	FieldTHSport   Field = iota + 1 // transport header bytes 0-1: nft "th sport", "tcp sport", "udp sport"
 	FieldTHDport                    // transport header bytes 2-3: nft "th dport", "tcp dport", "udp dport"
 	FieldIPFragOff                  // IPv4 header bytes 6-7, flags and fragment offset: nft "ip frag-off"
+	FieldICMPType                   // transport header byte 0: nft "icmp type", "icmpv6 type"
+	FieldICMPCode                   // transport header byte 1: nft "icmp code", "icmpv6 code"
 )
 
 // payloadBase is a base of the payload expression (NFT_PAYLOAD_*_HEADER).
@@ -59,6 +61,8 @@ var fieldInfos = [...]fieldInfo{
 	FieldTHSport:   {base: payloadTransport, offset: 0, size: 2, name: "sport"},
 	FieldTHDport:   {base: payloadTransport, offset: 2, size: 2, name: "dport"},
 	FieldIPFragOff: {base: payloadNetwork, offset: 6, size: 2, name: "frag-off", proto: "ip", v4: true},
+	FieldICMPType:  {base: payloadTransport, offset: 0, size: 1, name: "type"},
+	FieldICMPCode:  {base: payloadTransport, offset: 1, size: 1, name: "code"},
 }
 
 func fieldInfoOf(f Field) (fieldInfo, bool) {
@@ -120,10 +124,19 @@ func (p Payload) appendText(b []byte, proto string) []byte {
 	if !ok {
 		return appendInvalid(b, "field "+strconv.FormatUint(uint64(p.Field), 10))
 	}
-	if fi.proto != "" {
+	switch {
+	case fi.proto != "":
 		proto = fi.proto
+	case isICMPField(p.Field) && proto != "icmp" && proto != "icmpv6":
+		proto = ""
+	case !isICMPField(p.Field) && (proto == "icmp" || proto == "icmpv6"):
+		proto = "th"
 	}
-	b = append(append(append(b, proto...), ' '), fi.name...)
+	if proto == "" {
+		b = append(b, icmpRawText(p.Field)...)
+	} else {
+		b = append(append(append(b, proto...), ' '), fi.name...)
+	}
 	b = append(b, ' ')
 	if p.Mask != 0 {
 		b = append(append(b, "& 0x"...), strconv.FormatUint(uint64(p.Mask), 16)...)
@@ -159,6 +172,9 @@ func transportProto(ms []Match, i int) string {
 			if l.Op == OpEq && (l.Proto == ProtoTCP || l.Proto == ProtoUDP) {
 				return protoName(l.Proto)
 			}
+			if w := icmpWord(l.Proto); l.Op == OpEq && w != "" {
+				return w
+			}
 			return "th"
 		}
 	}
@@ -170,11 +186,20 @@ func transportProto(ms []Match, i int) string {
 // 22" is "meta l4proto tcp" and the port), so that the text leaves it out.
 func impliedBy(ms []Match, i int) bool {
 	l, ok := ms[i].(L4Proto)
-	if !ok || l.Op != OpEq || (l.Proto != ProtoTCP && l.Proto != ProtoUDP) || i+1 >= len(ms) {
+	if !ok || l.Op != OpEq || i+1 >= len(ms) {
 		return false
 	}
 	p, ok := ms[i+1].(Payload)
 	if !ok {
+		return false
+	}
+	if icmpWord(l.Proto) != "" {
+		// "icmp type 8" is "meta l4proto icmp" and the type in ip and
+		// ip6 tables, but in an inet table nft also puts "meta nfproto
+		// ipv4" before it: the text keeps "meta l4proto 1".
+		return false
+	}
+	if l.Proto != ProtoTCP && l.Proto != ProtoUDP {
 		return false
 	}
 	fi, ok := fieldInfoOf(p.Field)

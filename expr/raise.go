@@ -159,6 +159,7 @@ func (p *raiser) rule() (Rule, error) {
 			return Rule{}, p.fail(i, "expression %q is not one ctmatch reads", name)
 		}
 	}
+	r.Matches = splitICMPTypeCode(r.Matches)
 	return r, nil
 }
 
@@ -627,7 +628,7 @@ func (p *raiser) payload() ([]Match, error) {
 	var fields []Field
 	var infos []fieldInfo
 	for at := off; at < off+size; {
-		f, fi, ok := fieldAt(base, at)
+		f, fi, ok := fieldAt(base, at, off+size)
 		if !ok || at+uint64(fi.size) > off+size {
 			return nil, p.fail(i, "payload of %d bytes at %s header + %d is not a field ctmatch reads", size, nameOf(payloadBases, base), off)
 		}
@@ -669,14 +670,18 @@ func (p *raiser) payload() ([]Match, error) {
 	return ms, nil
 }
 
-// fieldAt returns the field that starts at offset of base.
-func fieldAt(base, offset uint64) (Field, fieldInfo, bool) {
+// fieldAt returns the widest field that starts at offset of base and ends
+// by end (a 2-byte load at the transport header is "th sport"; a 1-byte
+// load there, "icmp type").
+func fieldAt(base, offset, end uint64) (Field, fieldInfo, bool) {
+	var best Field
+	var bestInfo fieldInfo
 	for f, fi := range fieldInfos {
-		if fi.size != 0 && uint64(fi.base) == base && uint64(fi.offset) == offset {
-			return Field(f), fi, true
+		if fi.size != 0 && uint64(fi.base) == base && uint64(fi.offset) == offset && offset+uint64(fi.size) <= end && fi.size > bestInfo.size {
+			best, bestInfo = Field(f), fi
 		}
 	}
-	return 0, fieldInfo{}, false
+	return best, bestInfo, bestInfo.size != 0
 }
 
 // maskedField reads the cmp eq|neq after "payload, bitwise & MASK" of one

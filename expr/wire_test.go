@@ -60,6 +60,19 @@ var (
 	udp       = expr.L4Proto{Op: expr.OpEq, Proto: expr.ProtoUDP}
 )
 
+var (
+	icmp4 = expr.L4Proto{Op: expr.OpEq, Proto: expr.ProtoICMP}
+	icmp6 = expr.L4Proto{Op: expr.OpEq, Proto: expr.ProtoICMPv6}
+)
+
+func icmpType(op expr.Op, lo, hi uint32) expr.Match {
+	return expr.Payload{Field: expr.FieldICMPType, Op: op, Lo: lo, Hi: hi}
+}
+
+func icmpCode(op expr.Op, lo uint32) expr.Match {
+	return expr.Payload{Field: expr.FieldICMPCode, Op: op, Lo: lo}
+}
+
 func dport(op expr.Op, lo, hi uint32) expr.Match {
 	return expr.Payload{Field: expr.FieldTHDport, Op: op, Lo: lo, Hi: hi}
 }
@@ -164,6 +177,18 @@ var moreWireCases = []wireCase{
 		Counter: true,
 		Verdict: expr.Verdict{Kind: expr.VerdictAccept},
 	}},
+	{"icmp type", rule(icmp4, icmpType(expr.OpEq, 8, 0))},
+	{"icmp type neq", rule(icmp4, icmpType(expr.OpNeq, 8, 0))},
+	{"icmp type range", rule(icmp4, icmpType(expr.OpRange, 0, 255))},
+	{"icmp type notrange", rule(icmp4, icmpType(expr.OpNotRange, 0, 255))},
+	{"icmp type and code merged", rule(icmp4, icmpType(expr.OpEq, 3, 0), icmpCode(expr.OpEq, 3))},
+	{"icmp type and code neq", rule(icmp4, sport(expr.OpNeq, 0x0303, 0))},
+	{"icmp code alone", rule(icmp4, icmpCode(expr.OpNeq, 1))},
+	{"ip first fragment icmp type", rule(fragFirst, icmp4, icmpType(expr.OpEq, 0, 0))},
+	{"icmpv6 type", rule(icmp6, icmpType(expr.OpEq, 128, 0))},
+	{"icmpv6 type and code", rule(expr.Exthdr{Test: expr.FragFirst}, icmp6, icmpType(expr.OpEq, 1, 0), icmpCode(expr.OpEq, 4))},
+	{"icmp type without protocol", rule(icmpType(expr.OpEq, 8, 0))},
+	{"icmp code without protocol", rule(icmpCode(expr.OpNeq, 3))},
 	{"inet tcp dport", expr.Rule{
 		Matches: []expr.Match{expr.Nfproto{Family: expr.FamilyIP}, tcp, dport(expr.OpEq, 22, 0)},
 		Counter: true,

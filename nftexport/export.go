@@ -225,6 +225,10 @@ func exportPayload(exprs []nftexpr.Any, p expr.Payload) []nftexpr.Any {
 		off = 2
 	case expr.FieldIPFragOff:
 		base, off = nftexpr.PayloadBaseNetworkHeader, 6
+	case expr.FieldICMPType:
+		size = 1
+	case expr.FieldICMPCode:
+		off, size = 1, 1
 	}
 	exprs = append(exprs, &nftexpr.Payload{DestRegister: exportReg1, Base: base, Offset: off, Len: uint32(size)})
 	if p.Mask != 0 {
@@ -248,12 +252,23 @@ func exportPayload(exprs []nftexpr.Any, p expr.Payload) []nftexpr.Any {
 }
 
 // portPair exports "tcp sport A tcp dport B" (in either order) as nft and
-// ctmatch's loader send it: one load of both ports, one cmp.
+// ctmatch's loader send it: one load of both ports, one cmp; and the same
+// for "icmp type T icmp code C".
 func portPair(a, b expr.Match) ([]nftexpr.Any, bool) {
 	p, ok1 := a.(expr.Payload)
 	q, ok2 := b.(expr.Payload)
 	if !ok1 || !ok2 || p.Op != expr.OpEq || q.Op != expr.OpEq || p.Mask != 0 || q.Mask != 0 {
 		return nil, false
+	}
+	if p.Field == expr.FieldICMPCode && q.Field == expr.FieldICMPType {
+		p, q = q, p
+	}
+	if p.Field == expr.FieldICMPType && q.Field == expr.FieldICMPCode {
+		// "icmp type 3 icmp code 3": one 2-byte load, as nft sends it.
+		return []nftexpr.Any{
+			&nftexpr.Payload{DestRegister: exportReg1, Base: nftexpr.PayloadBaseTransportHeader, Offset: 0, Len: 2},
+			&nftexpr.Cmp{Op: nftexpr.CmpOpEq, Register: exportReg1, Data: []byte{byte(p.Lo), byte(q.Lo)}},
+		}, true
 	}
 	if p.Field == expr.FieldTHDport && q.Field == expr.FieldTHSport {
 		p, q = q, p

@@ -29,7 +29,7 @@ func joinQuoted(args []string) string {
 
 // treeOptions compare two parsed rules field by field, positions included.
 var treeOptions = cmp.Options{
-	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.Target{}, parse.Counters{}),
+	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.Target{}, parse.Counters{}),
 	cmpopts.EquateComparable(netip.Addr{}),
 }
 
@@ -172,6 +172,30 @@ func checkPositions(t *testing.T, r *parse.Rule) {
 		}
 	}
 	for _, m := range r.Matches {
+		if im, ok := m.(*parse.ICMP); ok {
+			o := im.Option
+			if im.Implicit {
+				if im.NamePos != parse.NoPos || im.Flag != o.Pos() {
+					t.Errorf("implicit %s match: NamePos %d, Flag %d, want NoPos and its option", im.Module, im.NamePos, im.Flag)
+				}
+			} else {
+				flag(im.Flag, "-m", "match", "-m")
+				if w := strings.Fields(text[im.NamePos:])[0]; !strings.Contains(w, "icmp") {
+					t.Errorf("match name at %d is %q", im.NamePos, w)
+				}
+			}
+			if w := text[o.Flag:]; !strings.HasPrefix(w, "--icmp") {
+				t.Errorf("icmp option at %d is %q", o.Flag, w)
+			}
+			if o.Negated {
+				at(o.NegPos, "! ", "! of an icmp option")
+			}
+			at(o.Value.At, o.Value.Text, "icmp type value")
+			if im.End() != o.End() {
+				t.Errorf("%s match End() = %d, want %d", im.Module, im.End(), o.End())
+			}
+			continue
+		}
 		if pm, ok := m.(*parse.Ports); ok {
 			if pm.Implicit {
 				if pm.NamePos != parse.NoPos || len(pm.Options) == 0 || pm.Flag != pm.Options[0].Pos() {

@@ -35,6 +35,13 @@ type canonMatch struct {
 	Module  string
 	Options []canonOption // in canonical order, as printed
 	Ports   []canonPort   // of a tcp or udp match, in canonical order
+	ICMP    *canonICMP    // of an icmp or icmp6 match
+}
+
+type canonICMP struct {
+	Negated          bool
+	Type             uint8
+	CodeMin, CodeMax uint8
 }
 
 type canonProtocol struct {
@@ -88,6 +95,15 @@ func canon(r *parse.Rule) canonRule {
 			}
 			slices.SortStableFunc(cm.Ports, func(a, b canonPort) int { return int(a.Kind) - int(b.Kind) })
 			c.Matches = append(c.Matches, cm)
+			continue
+		}
+		if im, ok := m.(*parse.ICMP); ok {
+			o := im.Option
+			ci := &canonICMP{Negated: o.Negated, Type: o.Type, CodeMin: o.CodeMin, CodeMax: o.CodeMax}
+			if !im.V6() && o.Type == 255 {
+				ci.CodeMin, ci.CodeMax = 0, 255 // printed as "any"
+			}
+			c.Matches = append(c.Matches, canonMatch{Module: im.Module, ICMP: ci})
 			continue
 		}
 		ct := m.(*parse.Conntrack)

@@ -27,6 +27,7 @@ type optSpec struct {
 	frame       frameOpt // an option of the rule frame
 	ct          *ctSpec  // an option of the conntrack or state match
 	port        PortKind // an option of the tcp or udp match
+	icmp        bool     // the option of the icmp or icmp6 match
 	unsupported string   // valid iptables that ctmatch does not support: what it is
 
 	// For the options ctmatch does not support, what iptables reads after
@@ -132,6 +133,9 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 	if p.lastState != nil && name == "state" {
 		return &stateSpecs[0], nil
 	}
+	if is := p.icmpSpecsLoaded(); is != nil && is[0].long == name {
+		return &is[0], nil
+	}
 	var cands []*optSpec
 	add := func(specs []optSpec) {
 		for i := range specs {
@@ -153,7 +157,8 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 			add(tcpOnlySpecs)
 		}
 	}
-	if p.foreign && slices.ContainsFunc(cands, func(s *optSpec) bool { return s.ct == nil && s.port == 0 }) {
+	add(p.icmpSpecsLoaded())
+	if p.foreign && slices.ContainsFunc(cands, func(s *optSpec) bool { return s.ct == nil && s.port == 0 && !s.icmp }) {
 		// An extension ctmatch does not know may have an option of that
 		// very name ("--set" of -m recent), which getopt would take over
 		// an abbreviation of iptables' own (--set-counters). (Its options

@@ -109,6 +109,7 @@ type parser struct {
 	lastState  *Conntrack // the last -m state
 	foreign    bool       // an extension ctmatch does not know was loaded (-p, another match or target)
 	lastPorts  *Ports     // the last tcp or udp match, loaded with -m or by -p
+	lastICMP   *ICMP      // the last icmp or icmp6 match, loaded with -m or by -p
 	protoMatch string     // the match -p loads that ctmatch does not read ("sctp"), or ""
 
 	// What iptables checks of the rule as a whole.
@@ -294,6 +295,9 @@ func (p *parser) option(w word) error {
 	}
 	if spec.iface {
 		return p.iface(w, neg, spec, value, hasValue)
+	}
+	if spec.icmp {
+		return p.icmpOption(w, neg, spec, value, hasValue)
 	}
 	if spec.frame == frameProtocol {
 		val, err := p.value(w, spec, value, hasValue)
@@ -554,6 +558,11 @@ func (p *parser) match(w, v word) error {
 		p.rule.Matches = append(p.rule.Matches, m)
 		p.lastPorts = m
 		return nil
+	case p.icmpModule(v.val) != "":
+		m := &ICMP{Module: p.icmpModule(v.val), Flag: w.pos, NamePos: v.pos, end: v.end}
+		p.rule.Matches = append(p.rule.Matches, m)
+		p.lastICMP = m
+		return nil
 	case matchNames[v.val]:
 		p.foreign = true
 		return p.unsupportedf(v, "match -m %s is valid iptables, but ctmatch does not support it yet", v.val)
@@ -569,6 +578,12 @@ func (p *parser) checkMatches() error {
 	for _, mm := range p.rule.Matches {
 		if pm, ok := mm.(*Ports); ok {
 			if err := p.checkPorts(pm); err != nil {
+				return err
+			}
+			continue
+		}
+		if im, ok := mm.(*ICMP); ok {
+			if err := p.checkICMP(im); err != nil {
 				return err
 			}
 			continue

@@ -169,18 +169,16 @@ var tcpOnlyByName = byName(tcpOnlySpecs)
 // that name at the first option no other extension knows (libxtables'
 // xtables_chain_protos with a match of its own) and that ctmatch does not
 // read yet: their options are valid iptables that ctmatch does not support.
-var protoMatches = map[uint8]string{1: "icmp", 33: "dccp", 50: "esp", 51: "ah", 58: "icmp6", 132: "sctp", 135: "mh"}
+var protoMatches = map[uint8]string{33: "dccp", 50: "esp", 51: "ah", 132: "sctp", 135: "mh"}
 
 // protoMatchOptions are the long options of the matches in protoMatches
 // (iptables 1.8.9's extensions/libxt_*.c and libip6t_*.c).
 var protoMatchOptions = map[string][]string{
-	"icmp":  {"icmp-type"},
-	"icmp6": {"icmpv6-type"},
-	"sctp":  {"source-port", "sport", "destination-port", "dport", "chunk-types"},
-	"dccp":  {"source-port", "sport", "destination-port", "dport", "dccp-types", "dccp-option"},
-	"esp":   {"espspi"},
-	"ah":    {"ahspi", "ahlen", "ahres"},
-	"mh":    {"mh-type"},
+	"sctp": {"source-port", "sport", "destination-port", "dport", "chunk-types"},
+	"dccp": {"source-port", "sport", "destination-port", "dport", "dccp-types", "dccp-option"},
+	"esp":  {"espspi"},
+	"ah":   {"ahspi", "ahlen", "ahres"},
+	"mh":   {"mh-type"},
 }
 
 // protoOption reports whether name is an option, or an unambiguous prefix

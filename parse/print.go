@@ -99,6 +99,8 @@ func (p *printer) rule(r *Rule) {
 			p.conntrack(m)
 		case *Ports:
 			p.ports(m)
+		case *ICMP:
+			p.icmp(m)
 		}
 	}
 	if t := r.Target; t != nil {
