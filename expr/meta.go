@@ -121,22 +121,12 @@ func lowerIfName(ae *nfnl.Encoder, m IfName) {
 // A shorter compare that ends in a zero (iptables-nft's "eth0\0") tests the
 // same as the exact name but is not what nft sends for it: not read.
 func (p *raiser) ifname(i int) (Match, error) {
-	e := &p.es[i]
-	m := IfName{Out: e.u[attrMetaKey] == metaOifname}
-	if !e.has(attrMetaDreg) || e.has(attrMetaSreg) {
-		return nil, p.fail(i, "meta %s that loads nothing", m.key())
-	}
-	slot := regSlot(e.u[attrMetaDreg])
-	if slot < 0 || slot+IfNameSize/4 > 16 {
-		return nil, p.fail(i, "meta loads into register %d", e.u[attrMetaDreg])
-	}
-	j, err := p.cmp(i, slot)
+	m := IfName{Out: p.es[i].u[attrMetaKey] == metaOifname}
+	j, op, v, err := p.metaCmp(i, m.key(), IfNameSize)
 	if err != nil {
 		return nil, err
 	}
-	c := &p.es[j]
-	v := c.data[attrCmpData].value
-	switch c.u[attrCmpOp] {
+	switch op {
 	case cmpEq:
 		m.Op = OpEq
 	case cmpNeq:

@@ -285,20 +285,33 @@ func (p *raiser) nfproto(i int) (Match, error) {
 	if p.f != FamilyInet {
 		return nil, p.fail(i, "meta nfproto in an %v table", p.f)
 	}
-	slot := regSlot(e.u[attrMetaDreg])
-	if slot < 0 {
-		return nil, p.fail(i, "meta loads into register %d", e.u[attrMetaDreg])
-	}
-	j, err := p.cmp(i, slot)
+	j, op, v, err := p.metaCmp(i, "nfproto", 1)
 	if err != nil {
 		return nil, err
 	}
-	c := &p.es[j]
-	v := c.data[attrCmpData].value
-	if c.u[attrCmpOp] != cmpEq || len(v) != 1 || (Family(v[0]) != FamilyIP && Family(v[0]) != FamilyIP6) {
+	if op != cmpEq || len(v) != 1 || (Family(v[0]) != FamilyIP && Family(v[0]) != FamilyIP6) {
 		return nil, p.fail(j, "meta nfproto is tested only for equality with ipv4 or ipv6")
 	}
 	return Nfproto{Family: Family(v[0])}, nil
+}
+
+// metaCmp reads the meta load at index i of the key named key, into a
+// register that holds size bytes, and the cmp of that register that must
+// follow it: the cmp's index, its operator and its value.
+func (p *raiser) metaCmp(i int, key string, size int) (j int, op uint64, v []byte, err error) {
+	e := &p.es[i]
+	if !e.has(attrMetaDreg) || e.has(attrMetaSreg) {
+		return 0, 0, nil, p.fail(i, "meta %s that loads nothing", key)
+	}
+	slot := regSlot(e.u[attrMetaDreg])
+	if slot < 0 || slot+(size+3)/4 > 16 {
+		return 0, 0, nil, p.fail(i, "meta loads into register %d", e.u[attrMetaDreg])
+	}
+	if j, err = p.cmp(i, slot); err != nil {
+		return 0, 0, nil, err
+	}
+	c := &p.es[j]
+	return j, c.u[attrCmpOp], c.data[attrCmpData].value, nil
 }
 
 // cmp reads the cmp that must follow the load at index load.
@@ -583,24 +596,14 @@ func (p *raiser) verdict(i int) (Verdict, error) {
 }
 
 func (p *raiser) l4proto(i int) (Match, error) {
-	e := &p.es[i]
-	if !e.has(attrMetaDreg) || e.has(attrMetaSreg) {
-		return nil, p.fail(i, "meta l4proto that loads nothing")
-	}
-	slot := regSlot(e.u[attrMetaDreg])
-	if slot < 0 {
-		return nil, p.fail(i, "meta loads into register %d", e.u[attrMetaDreg])
-	}
-	j, err := p.cmp(i, slot)
+	j, op, v, err := p.metaCmp(i, "l4proto", 1)
 	if err != nil {
 		return nil, err
 	}
-	c := &p.es[j]
-	v := c.data[attrCmpData].value
 	if len(v) != 1 {
 		return nil, p.fail(j, "compares %d bytes of meta l4proto, of 1", len(v))
 	}
-	switch c.u[attrCmpOp] {
+	switch op {
 	case cmpEq:
 		return L4Proto{Op: OpEq, Proto: v[0]}, nil
 	case cmpNeq:
