@@ -1,6 +1,9 @@
 package parse
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // This file reads the ttl match ("-m ttl --ttl-eq|--ttl-lt|--ttl-gt N",
 // iptables) and the hl match ("-m hl --hl-eq|--hl-lt|--hl-gt N",
@@ -39,6 +42,20 @@ func (m *HL) End() Pos { return m.end }
 
 // V6 reports whether the match is ip6tables' hl match.
 func (m *HL) V6() bool { return m.Module == "hl" }
+
+// MarshalText gives the comparison's name in the JSON syntax tree: "eq",
+// "lt" or "gt".
+func (k HLKind) MarshalText() ([]byte, error) {
+	switch k {
+	case HLEq:
+		return []byte("eq"), nil
+	case HLLt:
+		return []byte("lt"), nil
+	case HLGt:
+		return []byte("gt"), nil
+	}
+	return nil, fmt.Errorf("parse: unknown ttl or hl comparison %d", uint8(k))
+}
 
 // HLOption is "[!] --ttl-eq N", "--ttl-lt N", "--ttl-gt N" or the same
 // options of the hl match.
