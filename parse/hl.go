@@ -108,31 +108,23 @@ var (
 	}
 )
 
-// hlModule returns the match's name for -m NAME when it is the ttl or hl
-// match of the rule's family, or "".
-func (p *parser) hlModule(name string) string {
+// hlMatch reads -m ttl (iptables) or -m hl (ip6tables). Neither tool loads
+// the other family's match ("Couldn't load match").
+func (p *parser) hlMatch(w, v word) error {
+	v6 := p.opts.Family == IPv6
 	switch {
-	case p.opts.Family == IPv6 && name == "hl":
-		return "hl"
-	case p.opts.Family != IPv6 && name == "ttl":
-		return "ttl"
-	}
-	return ""
-}
-
-// hlOtherFamily returns an error for -m ttl in ip6tables words and -m hl
-// in iptables words, which neither loads ("Couldn't load match"), or nil.
-func (p *parser) hlOtherFamily(v word) error {
-	switch {
-	case p.opts.Family == IPv6 && v.val == "ttl":
+	case v6 && v.val == "ttl":
 		e := p.errorf(v, "unknown match %q: ip6tables has no ttl match", v.val)
 		e.Hint = "the IPv6 header's hop limit is matched with -m hl --hl-eq|--hl-lt|--hl-gt"
 		return e
-	case p.opts.Family != IPv6 && v.val == "hl":
+	case !v6 && v.val == "hl":
 		e := p.errorf(v, "unknown match %q: iptables has no hl match", v.val)
 		e.Hint = "the IPv4 header's TTL is matched with -m ttl --ttl-eq|--ttl-lt|--ttl-gt; -m hl is for ip6tables words (-6)"
 		return e
 	}
+	m := &HL{Module: v.val, Flag: w.pos, NamePos: v.pos, end: v.end}
+	p.rule.Matches = append(p.rule.Matches, m)
+	p.lastHL = m
 	return nil
 }
 

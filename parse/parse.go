@@ -567,13 +567,8 @@ func (p *parser) match(w, v word) error {
 		p.rule.Matches = append(p.rule.Matches, m)
 		p.lastICMP = m
 		return nil
-	case p.hlModule(v.val) != "":
-		m := &HL{Module: v.val, Flag: w.pos, NamePos: v.pos, end: v.end}
-		p.rule.Matches = append(p.rule.Matches, m)
-		p.lastHL = m
-		return nil
-	case p.hlOtherFamily(v) != nil:
-		return p.hlOtherFamily(v)
+	case v.val == "ttl" || v.val == "hl":
+		return p.hlMatch(w, v)
 	case matchNames[v.val]:
 		p.foreign = true
 		return p.unsupportedf(v, "match -m %s is valid iptables, but ctmatch does not support it yet", v.val)
