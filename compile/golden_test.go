@@ -144,6 +144,10 @@ func TestCasesComplete(t *testing.T) {
 				ports[portCover{im.Module + " " + form, im.Option.Negated, c.table}] = true
 				continue
 			}
+			if hm, ok := m.(*parse.HL); ok {
+				ports[portCover{hm.Module + " " + parse.HLOptionName(hm.Module, hm.Option.Kind), hm.Option.Negated, c.table}] = true
+				continue
+			}
 			ct := m.(*parse.Conntrack)
 			for _, o := range ct.Options {
 				seen[cover{o.Kind, o.Negated, c.table}] = true
@@ -182,6 +186,24 @@ func TestCasesComplete(t *testing.T) {
 			tables = []expr.Family{expr.FamilyIP6, expr.FamilyInet}
 		}
 		for _, neg := range []bool{false, true} {
+			for _, tf := range tables {
+				if !ports[portCover{o, neg, tf}] {
+					t.Errorf("no case for %s (negated %v) in an %v table", o, neg, tf)
+				}
+			}
+		}
+	}
+	// The ttl and hl matches: each option in each table its family goes
+	// into, and the equality negated (the only one iptables inverts).
+	for _, o := range []string{"ttl --ttl-eq", "ttl --ttl-lt", "ttl --ttl-gt", "hl --hl-eq", "hl --hl-lt", "hl --hl-gt"} {
+		tables := []expr.Family{expr.FamilyIP, expr.FamilyInet}
+		if strings.HasPrefix(o, "hl") {
+			tables = []expr.Family{expr.FamilyIP6, expr.FamilyInet}
+		}
+		for _, neg := range []bool{false, true} {
+			if neg && !strings.HasSuffix(o, "-eq") {
+				continue
+			}
 			for _, tf := range tables {
 				if !ports[portCover{o, neg, tf}] {
 					t.Errorf("no case for %s (negated %v) in an %v table", o, neg, tf)

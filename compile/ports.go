@@ -54,6 +54,9 @@ func packetMatches(r *parse.Rule, fam parse.Family) ([][]expr.Match, error) {
 			out = append(out, ports(pm)...)
 			hasPorts = true
 		}
+		if hm, ok := m.(*parse.HL); ok {
+			out = append(out, hl(hm))
+		}
 		if im, ok := m.(*parse.ICMP); ok {
 			if hasICMP {
 				return nil, errICMPTwice(im)
@@ -235,6 +238,10 @@ func packetWords(pre []expr.Match) (string, error) {
 		words = append(words, ifaceWords(f)...)
 		pre = pre[1:]
 	}
+	words, pre, err := appendHLWords(words, pre)
+	if err != nil {
+		return "", err
+	}
 	if len(pre) == 0 {
 		if frag {
 			return "", fmt.Errorf("%w: a fragment test without a port match", ErrNotUnderstood)
@@ -258,6 +265,12 @@ func packetWords(pre []expr.Match) (string, error) {
 	}
 	if l.Op == expr.OpEq && (l.Proto == parse.ProtoICMP || l.Proto == parse.ProtoICMPv6) {
 		for rest := pre[1:]; len(rest) > 0; {
+			if isHL(rest[0]) {
+				w, _ := hlWords(rest[0])
+				words = append(words, w...)
+				rest = rest[1:]
+				continue
+			}
 			w, n, err := icmpWords(l.Proto, rest)
 			if err != nil {
 				return "", err
@@ -269,6 +282,12 @@ func packetWords(pre []expr.Match) (string, error) {
 	}
 	var have map[expr.Field]bool
 	for _, m := range pre[1:] {
+		if isHL(m) {
+			w, _ := hlWords(m)
+			words = append(words, w...)
+			have = nil // a port after it starts a tcp or udp match of its own
+			continue
+		}
 		p, ok := m.(expr.Payload)
 		if !ok || module == "" {
 			return "", fmt.Errorf("%w: %v after %v", ErrNotUnderstood, m, l)

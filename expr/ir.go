@@ -108,6 +108,8 @@ const (
 	OpNeq                    // key != Lo           nft: ct original protocol != 6
 	OpRange                  // Lo <= key <= Hi     nft: ct original proto-dst 1000-2000
 	OpNotRange               // key < Lo || key > Hi nft: ct original proto-dst != 1000-2000
+	OpLt                     // key < Lo            nft: ip ttl < 5 (header fields only)
+	OpGt                     // key > Lo            nft: ip6 hoplimit > 1 (header fields only)
 )
 
 // Match is one condition of a rule. It is sealed: the implementations are the

@@ -32,11 +32,13 @@ type Field uint8
 
 // The header fields ctmatch uses.
 const (
-	FieldTHSport   Field = iota + 1 // transport header bytes 0-1: nft "th sport", "tcp sport", "udp sport"
-	FieldTHDport                    // transport header bytes 2-3: nft "th dport", "tcp dport", "udp dport"
-	FieldIPFragOff                  // IPv4 header bytes 6-7, flags and fragment offset: nft "ip frag-off"
-	FieldICMPType                   // transport header byte 0: nft "icmp type", "icmpv6 type"
-	FieldICMPCode                   // transport header byte 1: nft "icmp code", "icmpv6 code"
+	FieldTHSport     Field = iota + 1 // transport header bytes 0-1: nft "th sport", "tcp sport", "udp sport"
+	FieldTHDport                      // transport header bytes 2-3: nft "th dport", "tcp dport", "udp dport"
+	FieldIPFragOff                    // IPv4 header bytes 6-7, flags and fragment offset: nft "ip frag-off"
+	FieldICMPType                     // transport header byte 0: nft "icmp type", "icmpv6 type"
+	FieldICMPCode                     // transport header byte 1: nft "icmp code", "icmpv6 code"
+	FieldIPTTL                        // IPv4 header byte 8: nft "ip ttl"
+	FieldIP6HopLimit                  // IPv6 header byte 7: nft "ip6 hoplimit"
 )
 
 // payloadBase is a base of the payload expression (NFT_PAYLOAD_*_HEADER).
@@ -55,14 +57,17 @@ type fieldInfo struct {
 	name   string // nft's name after the protocol ("dport")
 	proto  string // nft's protocol word ("ip"); "" for the transport header, whose word comes from the rule
 	v4     bool   // a field of the IPv4 header: not in ip6 tables
+	v6     bool   // a field of the IPv6 header: not in ip tables
 }
 
 var fieldInfos = [...]fieldInfo{
-	FieldTHSport:   {base: payloadTransport, offset: 0, size: 2, name: "sport"},
-	FieldTHDport:   {base: payloadTransport, offset: 2, size: 2, name: "dport"},
-	FieldIPFragOff: {base: payloadNetwork, offset: 6, size: 2, name: "frag-off", proto: "ip", v4: true},
-	FieldICMPType:  {base: payloadTransport, offset: 0, size: 1, name: "type"},
-	FieldICMPCode:  {base: payloadTransport, offset: 1, size: 1, name: "code"},
+	FieldTHSport:     {base: payloadTransport, offset: 0, size: 2, name: "sport"},
+	FieldTHDport:     {base: payloadTransport, offset: 2, size: 2, name: "dport"},
+	FieldIPFragOff:   {base: payloadNetwork, offset: 6, size: 2, name: "frag-off", proto: "ip", v4: true},
+	FieldICMPType:    {base: payloadTransport, offset: 0, size: 1, name: "type"},
+	FieldICMPCode:    {base: payloadTransport, offset: 1, size: 1, name: "code"},
+	FieldIPTTL:       {base: payloadNetwork, offset: 8, size: 1, name: "ttl", proto: "ip", v4: true},
+	FieldIP6HopLimit: {base: payloadNetwork, offset: 7, size: 1, name: "hoplimit", proto: "ip6", v6: true},
 }
 
 func fieldInfoOf(f Field) (fieldInfo, bool) {
@@ -80,7 +85,7 @@ func fieldInfoOf(f Field) (fieldInfo, bool) {
 type Payload struct {
 	Field  Field
 	Mask   uint32 // when not 0, the field is masked with it first: "ip frag-off & 0x1fff == 0" (OpEq and OpNeq only)
-	Op     Op     // OpEq, OpNeq, OpRange, OpNotRange
+	Op     Op     // OpEq, OpNeq, OpRange, OpNotRange, OpLt, OpGt
 	Lo, Hi uint32 // the value (Lo), or the inclusive range Lo..Hi
 }
 
@@ -157,6 +162,8 @@ func (p Payload) appendText(b []byte, proto string) []byte {
 		return appendUint(append(appendUint(b, p.Lo), '-'), p.Hi)
 	case OpNotRange:
 		return appendUint(append(appendUint(append(b, "!= "...), p.Lo), '-'), p.Hi)
+	case OpLt, OpGt:
+		return appendOrdered(b, p)
 	}
 	return appendInvalid(b, "operator "+strconv.FormatUint(uint64(p.Op), 10))
 }
@@ -221,6 +228,9 @@ func checkPayload(f Family, p Payload) error {
 	if fi.v4 && f == FamilyIP6 {
 		return &fieldError{"a field of the IPv4 header in an ip6 table (nft refuses it)"}
 	}
+	if fi.v6 && f == FamilyIP {
+		return &fieldError{"a field of the IPv6 header in an ip table (nft refuses it)"}
+	}
 	max := uint64(1)<<(8*fi.size) - 1
 	if uint64(p.Mask) > max {
 		return &fieldError{"mask 0x" + strconv.FormatUint(uint64(p.Mask), 16) + " wider than the field"}
@@ -229,6 +239,8 @@ func checkPayload(f Family, p Payload) error {
 		return &fieldError{"an ordered comparison of a masked field"}
 	}
 	switch p.Op {
+	case OpLt, OpGt:
+		return checkOrdered(p, fi, max)
 	case OpEq, OpNeq:
 		if uint64(p.Lo) > max {
 			return &fieldError{"value " + strconv.FormatUint(uint64(p.Lo), 10) + " above " + strconv.FormatUint(max, 10)}
@@ -332,6 +344,8 @@ func lowerPayloads(ae *nfnl.Encoder, ms []Match) int {
 		putCmp(ae, cmpLte, value(p.Hi, int(fi.size), false))
 	case OpNotRange:
 		putRange(ae, rangeNeq, value(p.Lo, int(fi.size), false), value(p.Hi, int(fi.size), false))
+	case OpLt, OpGt:
+		putCmp(ae, orderedCmp(p.Op), value(p.Lo, int(fi.size), false))
 	}
 	return 1
 }

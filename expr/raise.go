@@ -647,6 +647,9 @@ func (p *raiser) payload() ([]Match, error) {
 		if mask != nil {
 			return p.maskedField(i, slot, fields[0], mask)
 		}
+		if m, ok, err := p.orderedField(i, slot, fields[0], infos[0]); ok || err != nil {
+			return m, err
+		}
 		var c Ct
 		if err := p.value(i, slot, keyInfo{size: int(size)}, &c); err != nil {
 			return nil, err

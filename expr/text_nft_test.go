@@ -3,6 +3,7 @@ package expr_test
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -33,6 +34,12 @@ func fitsFamily(r expr.Rule, family string) bool {
 		case expr.Payload:
 			if m.Field == expr.FieldIPFragOff && family != "ip" {
 				return false // ip6 refuses it; inet needs meta nfproto ipv4 first
+			}
+			if m.Field == expr.FieldIPTTL && family == "ip6" || m.Field == expr.FieldIP6HopLimit && family == "ip" {
+				return false // the other family's header
+			}
+			if (m.Field == expr.FieldIPTTL || m.Field == expr.FieldIP6HopLimit) && family == "inet" && !slices.ContainsFunc(r.Matches, func(m expr.Match) bool { _, ok := m.(expr.Nfproto); return ok }) {
+				return false // nft puts meta nfproto before it
 			}
 		case expr.Ct:
 			switch m.Key {

@@ -229,6 +229,10 @@ func exportPayload(exprs []nftexpr.Any, p expr.Payload) []nftexpr.Any {
 		size = 1
 	case expr.FieldICMPCode:
 		off, size = 1, 1
+	case expr.FieldIPTTL:
+		base, off, size = nftexpr.PayloadBaseNetworkHeader, 8, 1
+	case expr.FieldIP6HopLimit:
+		base, off, size = nftexpr.PayloadBaseNetworkHeader, 7, 1
 	}
 	exprs = append(exprs, &nftexpr.Payload{DestRegister: exportReg1, Base: base, Offset: off, Len: uint32(size)})
 	if p.Mask != 0 {
@@ -242,6 +246,10 @@ func exportPayload(exprs []nftexpr.Any, p expr.Payload) []nftexpr.Any {
 			op = nftexpr.CmpOpNeq
 		}
 		return append(exprs, &nftexpr.Cmp{Op: op, Register: exportReg1, Data: exportValue(p.Lo, size, false)})
+	case expr.OpLt:
+		return append(exprs, &nftexpr.Cmp{Op: nftexpr.CmpOpLt, Register: exportReg1, Data: exportValue(p.Lo, size, false)})
+	case expr.OpGt:
+		return append(exprs, &nftexpr.Cmp{Op: nftexpr.CmpOpGt, Register: exportReg1, Data: exportValue(p.Lo, size, false)})
 	case expr.OpRange:
 		return append(exprs,
 			&nftexpr.Cmp{Op: nftexpr.CmpOpGte, Register: exportReg1, Data: exportValue(p.Lo, size, false)},

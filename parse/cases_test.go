@@ -29,7 +29,7 @@ func joinQuoted(args []string) string {
 
 // treeOptions compare two parsed rules field by field, positions included.
 var treeOptions = cmp.Options{
-	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.Target{}, parse.Counters{}),
+	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Target{}, parse.Counters{}),
 	cmpopts.EquateComparable(netip.Addr{}),
 }
 
@@ -172,6 +172,24 @@ func checkPositions(t *testing.T, r *parse.Rule) {
 		}
 	}
 	for _, m := range r.Matches {
+		if hm, ok := m.(*parse.HL); ok {
+			flag(hm.Flag, "-m", "match", "-m")
+			at(hm.NamePos, hm.Module, "match name")
+			o := hm.Option
+			if w := text[o.Flag:]; !strings.HasPrefix(w, "--"+hm.Module) {
+				t.Errorf("%s option at %d is %q", hm.Module, o.Flag, w)
+			}
+			if o.Negated {
+				at(o.NegPos, "! ", "! of a "+hm.Module+" option")
+			} else if o.NegPos != parse.NoPos {
+				t.Errorf("%s option: NegPos %d without !", hm.Module, o.NegPos)
+			}
+			at(o.Value.At, o.Value.Text, hm.Module+" value")
+			if hm.End() != o.End() {
+				t.Errorf("%s match End() = %d, want %d", hm.Module, hm.End(), o.End())
+			}
+			continue
+		}
 		if im, ok := m.(*parse.ICMP); ok {
 			o := im.Option
 			if im.Implicit {

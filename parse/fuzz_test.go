@@ -36,6 +36,13 @@ type canonMatch struct {
 	Options []canonOption // in canonical order, as printed
 	Ports   []canonPort   // of a tcp or udp match, in canonical order
 	ICMP    *canonICMP    // of an icmp or icmp6 match
+	HL      *canonHL      // of a ttl or hl match
+}
+
+type canonHL struct {
+	Kind    parse.HLKind
+	Negated bool
+	N       uint8
 }
 
 type canonICMP struct {
@@ -104,6 +111,11 @@ func canon(r *parse.Rule) canonRule {
 				ci.CodeMin, ci.CodeMax = 0, 255 // printed as "any"
 			}
 			c.Matches = append(c.Matches, canonMatch{Module: im.Module, ICMP: ci})
+			continue
+		}
+		if hm, ok := m.(*parse.HL); ok {
+			o := hm.Option
+			c.Matches = append(c.Matches, canonMatch{Module: hm.Module, HL: &canonHL{Kind: o.Kind, Negated: o.Negated, N: o.N}})
 			continue
 		}
 		ct := m.(*parse.Conntrack)

@@ -28,6 +28,7 @@ type optSpec struct {
 	ct          *ctSpec  // an option of the conntrack or state match
 	port        PortKind // an option of the tcp or udp match
 	icmp        bool     // the option of the icmp or icmp6 match
+	hl          HLKind   // an option of the ttl or hl match
 	unsupported string   // valid iptables that ctmatch does not support: what it is
 
 	// For the options ctmatch does not support, what iptables reads after
@@ -133,6 +134,9 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 	if p.lastState != nil && name == "state" {
 		return &stateSpecs[0], nil
 	}
+	if s := p.hlSpecExact(name); s != nil {
+		return s, nil
+	}
 	if is := p.icmpSpecsLoaded(); is != nil && is[0].long == name {
 		return &is[0], nil
 	}
@@ -158,7 +162,8 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 		}
 	}
 	add(p.icmpSpecsLoaded())
-	if p.foreign && slices.ContainsFunc(cands, func(s *optSpec) bool { return s.ct == nil && s.port == 0 && !s.icmp }) {
+	add(p.hlSpecsLoaded())
+	if p.foreign && slices.ContainsFunc(cands, func(s *optSpec) bool { return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 }) {
 		// An extension ctmatch does not know may have an option of that
 		// very name ("--set" of -m recent), which getopt would take over
 		// an abbreviation of iptables' own (--set-counters). (Its options

@@ -110,6 +110,7 @@ type parser struct {
 	foreign    bool       // an extension ctmatch does not know was loaded (-p, another match or target)
 	lastPorts  *Ports     // the last tcp or udp match, loaded with -m or by -p
 	lastICMP   *ICMP      // the last icmp or icmp6 match, loaded with -m or by -p
+	lastHL     *HL        // the last ttl or hl match
 	protoMatch string     // the match -p loads that ctmatch does not read ("sctp"), or ""
 
 	// What iptables checks of the rule as a whole.
@@ -298,6 +299,9 @@ func (p *parser) option(w word) error {
 	}
 	if spec.icmp {
 		return p.icmpOption(w, neg, spec, value, hasValue)
+	}
+	if spec.hl != 0 {
+		return p.hlOption(w, neg, spec, value, hasValue)
 	}
 	if spec.frame == frameProtocol {
 		val, err := p.value(w, spec, value, hasValue)
@@ -563,6 +567,8 @@ func (p *parser) match(w, v word) error {
 		p.rule.Matches = append(p.rule.Matches, m)
 		p.lastICMP = m
 		return nil
+	case v.val == "ttl" || v.val == "hl":
+		return p.hlMatch(w, v)
 	case matchNames[v.val]:
 		p.foreign = true
 		return p.unsupportedf(v, "match -m %s is valid iptables, but ctmatch does not support it yet", v.val)
@@ -584,6 +590,12 @@ func (p *parser) checkMatches() error {
 		}
 		if im, ok := mm.(*ICMP); ok {
 			if err := p.checkICMP(im); err != nil {
+				return err
+			}
+			continue
+		}
+		if hm, ok := mm.(*HL); ok {
+			if err := p.checkHL(hm); err != nil {
 				return err
 			}
 			continue

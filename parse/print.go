@@ -101,6 +101,8 @@ func (p *printer) rule(r *Rule) {
 			p.ports(m)
 		case *ICMP:
 			p.icmp(m)
+		case *HL:
+			p.hl(m)
 		}
 	}
 	if t := r.Target; t != nil {
