@@ -628,6 +628,13 @@ func (p *raiser) payload() ([]Match, error) {
 		return nil, p.fail(i, "payload loads %d bytes into register %d", size, e.u[attrPayloadDreg])
 	}
 	base, off := e.u[attrPayloadBase], e.u[attrPayloadOffset]
+	if isAddrLoad(base, off, size) {
+		m, err := p.ipaddr(i, slot, off, size)
+		if err != nil {
+			return nil, err
+		}
+		return []Match{m}, nil
+	}
 	var fields []Field
 	var infos []fieldInfo
 	for at := off; at < off+size; {
