@@ -423,6 +423,34 @@ var Valid = []ValidCase{
 	{"iface/slash", v4, argv("-i e/th"), "-i e/th"},
 	{"iface/ipv6", v6, argv("-A FORWARD -i wg0 ! -o eth+ -p udp"), "-A FORWARD -i wg0 ! -o eth+ -p udp"},
 	{"iface/forward-both", v4, argv("-A FORWARD -o docker0 -i docker0 -j ACCEPT"), "-A FORWARD -i docker0 -o docker0 -j ACCEPT"},
+
+	// -s and -d: iptables-save clears the host bits and always writes the
+	// mask, /32 and /128 included, a prefix as its length.
+	{"addr/src-host", v4, argv("-A INPUT -s 10.1.2.3 -j ACCEPT"), "-A INPUT -s 10.1.2.3/32 -j ACCEPT"},
+	{"addr/src-prefix", v4, argv("-A INPUT -s 10.0.0.0/8"), "-A INPUT -s 10.0.0.0/8"},
+	{"addr/src-host-bits-cleared", v4, argv("-A INPUT -s 10.1.2.3/8"), "-A INPUT -s 10.0.0.0/8"},
+	{"addr/src-negated", v4, argv("-A INPUT ! -s 192.168.0.0/16 -j DROP"), "-A INPUT ! -s 192.168.0.0/16 -j DROP"},
+	{"addr/dst-host", v4, argv("-A OUTPUT -d 1.2.3.4"), "-A OUTPUT -d 1.2.3.4/32"},
+	{"addr/dst-negated", v4, argv("-A OUTPUT ! -d 10.16.0.0/12"), "-A OUTPUT ! -d 10.16.0.0/12"},
+	{"addr/dst-mask-prefix", v4, argv("-A INPUT -d 192.168.1.9/255.255.255.0"), "-A INPUT -d 192.168.1.0/24"},
+	{"addr/dst-mask-non-contiguous", v4, argv("-A INPUT -d 5.6.7.8/255.0.255.0"), "-A INPUT -d 5.0.7.0/255.0.255.0"},
+	{"addr/src-mask-non-contiguous-negated", v4, argv("-A INPUT ! -s 1.2.3.4/0.255.0.0"), "-A INPUT ! -s 0.2.0.0/0.255.0.0"},
+	{"addr/src-len-hex", v4, argv("-A INPUT -s 10.0.0.0/0x10"), "-A INPUT -s 10.0.0.0/16"},
+	{"addr/src-len-octal", v4, argv("-A INPUT -s 10.0.0.0/010"), "-A INPUT -s 10.0.0.0/8"},
+	{"addr/src-every", v4, argv("-A INPUT -s 0.0.0.0/0 -j ACCEPT"), "-A INPUT -j ACCEPT"},
+	{"addr/src-every-mask", v4, argv("-A INPUT -s 10.0.0.0/0.0.0.0"), "-A INPUT"},
+	{"addr/long-names", v4, argv("-A FORWARD --source 10.0.0.1 --destination 10.0.0.2"), "-A FORWARD -s 10.0.0.1/32 -d 10.0.0.2/32"},
+	{"addr/src-dst-names", v4, argv("-A FORWARD --src 10.0.0.1 --dst 10.0.0.2"), "-A FORWARD -s 10.0.0.1/32 -d 10.0.0.2/32"},
+	{"addr/abbreviated", v4, argv("-A FORWARD --sr 10.0.0.1 --dest 10.0.0.2"), "-A FORWARD -s 10.0.0.1/32 -d 10.0.0.2/32"},
+	{"addr/attached", v4, argv("-A INPUT -s10.0.0.1"), "-A INPUT -s 10.0.0.1/32"},
+	{"addr/order", v4, argv("-A INPUT -p tcp --dport 22 -i eth0 -d 10.0.0.1 -s 10.0.0.0/24 -j ACCEPT"), "-A INPUT -s 10.0.0.0/24 -d 10.0.0.1/32 -i eth0 -p tcp -m tcp --dport 22 -j ACCEPT"},
+	{"addr/after-target", v4, argv("-A INPUT -m conntrack -j ACCEPT --ctstate NEW -s 10.0.0.0/8"), "-A INPUT -s 10.0.0.0/8 -m conntrack --ctstate NEW -j ACCEPT"},
+	{"addr/ipv6-host", v6, argv("-A INPUT -s 2001:db8::1 -j ACCEPT"), "-A INPUT -s 2001:db8::1/128 -j ACCEPT"},
+	{"addr/ipv6-prefix-host-bits", v6, argv("-A INPUT -s 2001:db8::1/64"), "-A INPUT -s 2001:db8::/64"},
+	{"addr/ipv6-negated", v6, argv("-A INPUT ! -d fe80::/10"), "-A INPUT ! -d fe80::/10"},
+	{"addr/ipv6-mask", v6, argv("-A INPUT -d 2001:db8::1/ffff:ffff::"), "-A INPUT -d 2001:db8::/32"},
+	{"addr/ipv6-mask-non-contiguous", v6, argv("-A INPUT -s 2001:db8::1/ffff:0:ffff::"), "-A INPUT -s 2001::/ffff:0:ffff::"},
+	{"addr/ipv6-upper-case", v6, argv("-A INPUT -s 2001:DB8::1"), "-A INPUT -s 2001:db8::1/128"},
 }
 
 // Invalid holds rules that iptables itself refuses (exit code 2), each with
@@ -669,6 +697,16 @@ var Invalid = []InvalidCase{
 	{"iface/out-in-prerouting", v4, "-t nat -A PREROUTING -i eth0 " + Marker + "! -o eth1", "can't use -o with PREROUTING"},
 	{"iface/in-in-output", v4, "-A OUTPUT " + Marker + "-i eth0", "can't use -i with OUTPUT"},
 	{"iface/in-in-postrouting", v4, "-t nat -A POSTROUTING " + Marker + "-i eth+ -j ACCEPT", "can't use -i with POSTROUTING"},
+	{"addr/src-twice", v4, "-s 10.0.0.1 " + Marker + "--source 10.0.0.2", "multiple -s flags not allowed"},
+	{"addr/dst-twice", v4, "-d 10.0.0.1 " + Marker + "--dst 10.0.0.2", "multiple -d flags not allowed"},
+	{"addr/negated-list", v4, Marker + "! -s 10.0.0.1,10.0.0.2", "! not allowed with multiple source or destination IP addresses"},
+	{"addr/list-empty-item", v4, "-s 10.0.0.1," + Marker + ",10.0.0.2", "expected an address"},
+	{"addr/empty-mask", v4, "-s 10.0.0.1" + Marker + "/", `bad mask ""`},
+	{"addr/no-address", v4, "-d " + Marker + "/8", "expected an address before the mask"},
+	{"addr/ipv6-in-iptables", v4, "-s " + Marker + "::1", "IPv6 address ::1 in an iptables rule"},
+	{"addr/ipv4-in-ip6tables", v6, "-d " + Marker + "10.0.0.1", "IPv4 address 10.0.0.1 in an ip6tables rule"},
+	{"addr/ipv6-len-129", v6, "-s 2001:db8::1/" + Marker + "129", `bad mask "129"`},
+	{"addr/missing", v4, "-s" + Marker, "expected an address"},
 	{"mixed/snat-then-bad-state", v4, "-t nat -A POSTROUTING -m conntrack -s 10.0.0.0/24 -o eth0 -j SNAT --ctstate " + Marker + "BOGUS --to-source 144.76.28.6", `unknown conntrack state "BOGUS"`},
 }
 
@@ -678,7 +716,6 @@ var Unsupported = []InvalidCase{
 	{"protocol-sctp-port", v4, "-p sctp " + Marker + "--dport 33", "--dport is valid iptables (an option of the sctp match that -p sctp loads)"},
 	{"protocol-esp-spi", v4, "-p esp " + Marker + "--espspi 8", "an option of the esp match"},
 	{"tcp-syn", v4, "-p tcp " + Marker + "--syn", "--syn is valid iptables"},
-	{"source", v4, "-A INPUT " + Marker + "-s 10.0.0.1 -m conntrack --ctstate NEW", "-s is valid iptables, but ctmatch does not support"},
 	{"in-interface-every-negated", v4, "-A INPUT ! -i " + Marker + "+ -j ACCEPT", "matches no packet, but nft has no interface name test that matches none"},
 	{"in-interface-space", v4, `-A INPUT -i ` + Marker + `"e th" -j ACCEPT`, "does not support whitespace"},
 	{"out-interface-quote", v4, `-A FORWARD -o ` + Marker + `"e\"th"`, "does not support whitespace, quotes or backslashes"},
@@ -698,7 +735,7 @@ var Unsupported = []InvalidCase{
 	{"inet-aton-mask-33", v4, "-m conntrack --ctorigsrc 10.1.2.3/" + Marker + "33", `mask "33" is above 32`},
 
 	// Options after the target: the rule is read as far as its end.
-	{"snat-permuted", v4, "-t nat -A POSTROUTING -m conntrack " + Marker + "-s 10.0.0.0/24 -o eth0 -j SNAT --ctstate NEW --to-source 144.76.28.6", "-s is valid iptables, but ctmatch does not support"},
+	{"snat-permuted", v4, "-t nat -A POSTROUTING -m conntrack -s 10.0.0.0/24 -o eth0 -j " + Marker + "SNAT --ctstate NEW --to-source 144.76.28.6", "target SNAT is valid iptables"},
 	{"snat-options-after-target", v4, "-t nat -A POSTROUTING -m conntrack -j " + Marker + "SNAT --ctstate NEW --to-source 144.76.28.6", "target SNAT is valid iptables"},
 	{"multiport-then-conntrack", v4, "-A INPUT -p tcp -m " + Marker + "multiport --dports 22,80 -m conntrack -j ACCEPT --ctstate NEW", "match -m multiport is valid iptables"},
 	{"recent-set", v4, "-A INPUT -m " + Marker + "recent --set --name x -m conntrack --ctstate NEW", "match -m recent is valid iptables"},
@@ -710,6 +747,11 @@ var Unsupported = []InvalidCase{
 	{"wait-interval-with-wait", v4, "-A INPUT " + Marker + "-W 5 -w -m conntrack --ctstate NEW", "-W is valid iptables"},
 	{"fragment-negated", v4, "-A INPUT ! " + Marker + "-f -m conntrack --ctstate NEW", "-f is valid iptables"},
 	{"reject-with", v4, "-A INPUT -m conntrack -j " + Marker + "REJECT --reject-with icmp-port-unreachable --ctstate INVALID", "target REJECT is valid iptables"},
+	{"addr/list", v4, "-A INPUT -s " + Marker + "10.0.0.1,10.0.0.2 -j ACCEPT", "ctmatch reads one address per rule"},
+	{"addr/lists-both", v4, "-A INPUT -s 10.0.0.1 -d " + Marker + "10.0.0.3,10.0.0.4", "ctmatch reads one address per rule"},
+	{"addr/ipv6-list", v6, "-A INPUT -d " + Marker + "2001:db8::1,::1", "ctmatch reads one address per rule"},
+	{"addr/hostname", v4, "-A INPUT -s " + Marker + "localhost", `host name "localhost": ctmatch does not resolve names unless asked`},
+	{"addr/inet-aton-octal", v4, "-A INPUT -d " + Marker + "010.1.2.3", `address "010.1.2.3" is not a plain dotted quad`},
 }
 
 // Differences lists the cases on which iptables 1.8.9 (installed here, the
@@ -733,6 +775,8 @@ var Differences = []Difference{
 		Reason: "the same iptables 1.8.9 bug as --jump=ACCEPT, for the short form -jDROP"},
 	{Name: "frame/jump-chain-with-quote", Accepts: true, Saves: "-A INPUT -m conntrack --ctstate NEW -j MY'CH",
 		Reason: "iptables-save prints chain names as they are, so a name with a quote or a backslash does not restore; ctmatch's canonical text quotes such a word (parse.Quote) so that it parses back"},
+	{Name: "addr/attached", Accepts: false, Says: "host/network `-s10.0.0.1' not found",
+		Reason: "the same iptables 1.8.9 bug as -jDROP: it reads the whole word -s10.0.0.1 as the address; fixed in 1.8.10, as getopt_long intends"},
 	{Name: "iface/attached", Accepts: true, Saves: "-A FORWARD -i -ieth0",
 		Reason: "the same iptables 1.8.9 bug as -jDROP: -ieth0 names the interface \"-ieth0\"; fixed in 1.8.10, as getopt_long intends"},
 	{Name: "iface/attached-long", Accepts: false, Says: "interface name `--out-interface=eth1' must be shorter than IFNAMSIZ (15)",
