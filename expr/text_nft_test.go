@@ -34,6 +34,11 @@ func fitsFamily(r expr.Rule, family string) bool {
 			if m.Field == expr.FieldIPFragOff && family != "ip" {
 				return false // ip6 refuses it; inet needs meta nfproto ipv4 first
 			}
+		case expr.IPAddr:
+			// inet tables need meta nfproto first.
+			if m.Addr.Is4() && family != "ip" || !m.Addr.Is4() && family != "ip6" {
+				return false
+			}
 		case expr.Ct:
 			switch m.Key {
 			case expr.CtSrcIP, expr.CtDstIP:
