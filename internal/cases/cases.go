@@ -742,6 +742,7 @@ var Unsupported = []InvalidCase{
 	{"verbose-twice-in-one-word", v4, "-A INPUT " + Marker + "-vv -m conntrack --ctstate NEW", "-v is valid iptables"},
 	{"protocol-after-verbose-in-one-word", v4, "-A INPUT -m conntrack --ctstate NEW " + Marker + "-vp tcp -j ACCEPT", "-v is valid iptables"},
 	{"source-after-verbose-in-one-word", v4, "-A INPUT " + Marker + "-vs 10.0.0.1 -m conntrack --ctstate NEW", "-v is valid iptables"},
+	{"interface-after-verbose-in-one-word", v4, "-A INPUT " + Marker + "-vi eth0 -m conntrack --ctstate NEW", "-v is valid iptables"},
 	{"match-after-verbose-in-one-word", v4, "-A INPUT " + Marker + "-vm comment --comment x -m conntrack --ctstate NEW", "-v is valid iptables"},
 	{"wait-with-value", v4, "-A INPUT " + Marker + "-w 5 -m conntrack --ctstate NEW", "-w is valid iptables"},
 	{"wait-interval-with-wait", v4, "-A INPUT " + Marker + "-W 5 -w -m conntrack --ctstate NEW", "-W is valid iptables"},
