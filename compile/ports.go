@@ -40,7 +40,7 @@ import (
 // variants of them that together match what the rule's words match, one at
 // most per packet: one, or for IPv6 port matches two (see fragmentTests).
 func packetMatches(r *parse.Rule, fam parse.Family) ([][]expr.Match, error) {
-	out := interfaces(r)
+	out := append(addresses(r), interfaces(r)...)
 	if pr := r.Protocol; pr != nil {
 		m, err := protocol(pr, fam)
 		if err != nil {
@@ -186,7 +186,7 @@ func splitPacketMatches(pieces []expr.Rule) ([]expr.Match, []expr.Rule, error) {
 		end = start
 		for end < len(r.Matches) {
 			switch r.Matches[end].(type) {
-			case expr.L4Proto, expr.Payload, expr.Exthdr, expr.IfName:
+			case expr.L4Proto, expr.Payload, expr.Exthdr, expr.IfName, expr.IPAddr:
 				end++
 				continue
 			}
@@ -230,6 +230,18 @@ func packetWords(pre []expr.Match) (string, error) {
 		}
 	}
 	var words []string
+	for len(pre) > 0 {
+		a, ok := pre[0].(expr.IPAddr)
+		if !ok {
+			break
+		}
+		w, err := addressWords(a)
+		if err != nil {
+			return "", err
+		}
+		words = append(words, w...)
+		pre = pre[1:]
+	}
 	for len(pre) > 0 {
 		f, ok := pre[0].(expr.IfName)
 		if !ok {

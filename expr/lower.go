@@ -184,6 +184,8 @@ func checkMatch(f Family, m Match) error {
 		return checkExthdr(f, m)
 	case IfName:
 		return checkIfName(m)
+	case IPAddr:
+		return checkIPAddr(f, m)
 	}
 	return fmt.Errorf("match of type %T", m)
 }
@@ -337,6 +339,8 @@ func lowerMatch(ae *nfnl.Encoder, m Match) {
 		lowerExthdr(ae, m)
 	case IfName:
 		lowerIfName(ae, m)
+	case IPAddr:
+		lowerIPAddr(ae, m)
 	}
 }
 

@@ -59,6 +59,9 @@ func Raise(f Family, exprs []byte) (Rule, error) {
 		return Rule{}, &NotUnderstoodError{Index: -1, Reason: err.Error()}
 	}
 	p := raiser{f: f, es: es}
+	if f == FamilyIP || f == FamilyIP6 {
+		p.nh = f
+	}
 	return p.rule()
 }
 
@@ -81,6 +84,11 @@ type raiser struct {
 	f  Family
 	es []wireExpr
 	i  int // the next expression to read
+	// nh is the family of the network header the rule's loads read: the
+	// table's, or in an inet table the one its meta nfproto test named
+	// (0 before one). An address and a TTL can sit at the same offset of
+	// the two headers (IPv6 saddr and IPv4 ttl at byte 8).
+	nh Family
 }
 
 func (p *raiser) fail(i int, format string, args ...any) error {
@@ -292,6 +300,7 @@ func (p *raiser) nfproto(i int) (Match, error) {
 	if op != cmpEq || len(v) != 1 || (Family(v[0]) != FamilyIP && Family(v[0]) != FamilyIP6) {
 		return nil, p.fail(j, "meta nfproto is tested only for equality with ipv4 or ipv6")
 	}
+	p.nh = Family(v[0])
 	return Nfproto{Family: Family(v[0])}, nil
 }
 
@@ -628,6 +637,13 @@ func (p *raiser) payload() ([]Match, error) {
 		return nil, p.fail(i, "payload loads %d bytes into register %d", size, e.u[attrPayloadDreg])
 	}
 	base, off := e.u[attrPayloadBase], e.u[attrPayloadOffset]
+	if isAddrLoad(p.nh, base, off, size) {
+		m, err := p.ipaddr(i, slot, off, size)
+		if err != nil {
+			return nil, err
+		}
+		return []Match{m}, nil
+	}
 	var fields []Field
 	var infos []fieldInfo
 	for at := off; at < off+size; {

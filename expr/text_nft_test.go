@@ -41,6 +41,11 @@ func fitsFamily(r expr.Rule, family string) bool {
 			if (m.Field == expr.FieldIPTTL || m.Field == expr.FieldIP6HopLimit) && family == "inet" && !slices.ContainsFunc(r.Matches, func(m expr.Match) bool { _, ok := m.(expr.Nfproto); return ok }) {
 				return false // nft puts meta nfproto before it
 			}
+		case expr.IPAddr:
+			// inet tables need meta nfproto first.
+			if m.Addr.Is4() && family != "ip" || !m.Addr.Is4() && family != "ip6" {
+				return false
+			}
 		case expr.Ct:
 			switch m.Key {
 			case expr.CtSrcIP, expr.CtDstIP:

@@ -25,6 +25,11 @@ type textCase struct {
 	rejected bool
 }
 
+// ipAddr is an address match.
+func ipAddr(dst bool, op expr.Op, addr, mask string) expr.IPAddr {
+	return expr.IPAddr{Dst: dst, Op: op, Addr: netip.MustParseAddr(addr), Mask: netip.MustParseAddr(mask)}
+}
+
 // one is a rule of a single match.
 func one(m expr.Match) expr.Rule { return expr.Rule{Matches: []expr.Match{m}} }
 
@@ -254,6 +259,17 @@ var textCases = []textCase{
 	{"iifname star", one(expr.IfName{Op: expr.OpEq, Name: "eth*"}), `iifname "eth\*"`, false},
 	{"iifname star prefix", one(expr.IfName{Op: expr.OpEq, Name: "a*b", Prefix: true}), `iifname "a*b*"`, false},
 	{"oifname star inside", one(expr.IfName{Out: true, Op: expr.OpNeq, Name: "a*b"}), `oifname != "a*b"`, false},
+	// Addresses: a prefix (an exact address is one) is written ADDR/LEN,
+	// any other mask "& MASK == ADDR".
+	{"ip saddr prefix", one(ipAddr(false, expr.OpEq, "10.0.0.0", "255.0.0.0")), "ip saddr 10.0.0.0/8", false},
+	{"ip saddr host neq", one(ipAddr(false, expr.OpNeq, "10.1.2.3", "255.255.255.255")), "ip saddr != 10.1.2.3", false},
+	{"ip daddr prefix 12 neq", one(ipAddr(true, expr.OpNeq, "10.16.0.0", "255.240.0.0")), "ip daddr != 10.16.0.0/12", false},
+	{"ip daddr mask", one(ipAddr(true, expr.OpEq, "10.0.5.0", "255.0.255.0")), "ip daddr & 255.0.255.0 == 10.0.5.0", false},
+	{"ip saddr mask neq", one(ipAddr(false, expr.OpNeq, "0.2.0.0", "0.255.0.0")), "ip saddr & 0.255.0.0 != 0.2.0.0", false},
+	{"ip6 saddr prefix", one(ipAddr(false, expr.OpEq, "2001:db8::", "ffff:ffff::")), "ip6 saddr 2001:db8::/32", false},
+	{"ip6 daddr host neq", one(ipAddr(true, expr.OpNeq, "::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")), "ip6 daddr != ::1", false},
+	{"ip6 daddr prefix 10", one(ipAddr(true, expr.OpEq, "fe80::", "ffc0::")), "ip6 daddr fe80::/10", false},
+	{"ip6 saddr mask", one(ipAddr(false, expr.OpEq, "2001::", "ffff:0:ffff::")), "ip6 saddr & ffff:0:ffff:: == 2001::", false},
 	{"oifname prefix ending in star", one(expr.IfName{Out: true, Op: expr.OpEq, Name: "eth*", Prefix: true}), `oifname "eth**"`, false},
 	{"iifname backslash", one(expr.IfName{Op: expr.OpEq, Name: `e\th`}), `iifname (invalid interface name "e\\th", which nft cannot write)`, true},
 	{"iifname quote", one(expr.IfName{Op: expr.OpEq, Name: `e"th`}), `iifname (invalid interface name "e\"th", which nft cannot write)`, true},

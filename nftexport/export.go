@@ -211,6 +211,8 @@ func exportMatch(exprs []nftexpr.Any, m expr.Match) ([]nftexpr.Any, error) {
 		return exportExthdr(exprs, m), nil
 	case expr.IfName:
 		return exportIfName(exprs, m), nil
+	case expr.IPAddr:
+		return exportIPAddr(exprs, m), nil
 	}
 	return nil, fmt.Errorf("nftexport: cannot export a match of type %T", m)
 }

@@ -15,6 +15,8 @@ type Rule struct {
 	Counters *Counters  `json:"counters,omitempty"`      // [PACKETS:BYTES] or -c PACKETS BYTES; nil when not written
 	Table    *Table     `json:"table,omitempty"`         // -t TABLE; nil when not written (filter)
 	Command  *Command   `json:"command,omitempty"`       // -A CHAIN or -I CHAIN [N]; nil when not written
+	Src      *Address   `json:"source,omitempty"`        // -s ADDR; nil when not written
+	Dst      *Address   `json:"destination,omitempty"`   // -d ADDR; nil when not written
 	InIface  *Interface `json:"in_interface,omitempty"`  // -i NAME; nil when not written
 	OutIface *Interface `json:"out_interface,omitempty"` // -o NAME; nil when not written
 	Protocol *Protocol  `json:"protocol,omitempty"`      // -p PROTO; nil when not written

@@ -40,6 +40,7 @@ type optSpec struct {
 	command       bool   // a command, such as -D: at most one per rule
 	foreign       bool   // it loads an extension whose options ctmatch does not know (-p loads the protocol's match)
 	iface         bool   // -i or -o
+	addr          bool   // -s or -d
 	listing       bool   // an option of the listing commands only (iptables: "Illegal option `-n' with this command")
 }
 
@@ -55,10 +56,10 @@ var frameOptions = []optSpec{
 	{long: "set-counters", short: "c", what: "the packet count", frame: frameCounters},
 
 	{long: "protocol", short: "p", what: "a protocol", frame: frameProtocol},
-	{long: "source", short: "s", unsupported: "matching the packet's source address", args: 1, invertible: true, once: "-s"},
-	{long: "src", unsupported: "matching the packet's source address", args: 1, invertible: true, once: "-s"},
-	{long: "destination", short: "d", unsupported: "matching the packet's destination address", args: 1, invertible: true, once: "-d"},
-	{long: "dst", unsupported: "matching the packet's destination address", args: 1, invertible: true, once: "-d"},
+	{long: "source", short: "s", what: "an address", addr: true, once: "-s"},
+	{long: "src", what: "an address", addr: true, once: "-s"},
+	{long: "destination", short: "d", what: "an address", addr: true, once: "-d"},
+	{long: "dst", what: "an address", addr: true, once: "-d"},
 	{long: "in-interface", short: "i", what: "an interface name", iface: true, once: "-i"},
 	{long: "out-interface", short: "o", what: "an interface name", iface: true, once: "-o"},
 	{long: "fragment", short: "f", unsupported: "matching fragments", invertible: true, once: "-f"},

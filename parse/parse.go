@@ -297,6 +297,9 @@ func (p *parser) option(w word) error {
 	if spec.iface {
 		return p.iface(w, neg, spec, value, hasValue)
 	}
+	if spec.addr {
+		return p.address(w, neg, spec, value, hasValue)
+	}
 	if spec.icmp {
 		return p.icmpOption(w, neg, spec, value, hasValue)
 	}
@@ -381,11 +384,11 @@ func (p *parser) unsupportedOption(w word, neg *word, spec *optSpec, name string
 			if s2.listing && p.listing == nil {
 				p.listing = &p.words[p.i-1]
 			}
-			if s2.args > 0 || s2.optArgs > 0 || s2.frame != frameNone {
+			if s2.args > 0 || s2.optArgs > 0 || s2.frame != frameNone || s2.addr || s2.iface {
 				// The last letter of the word takes the next word as its
 				// value ("-vp tcp"); what follows may be options of an
 				// extension it loads.
-				if rest[1:] == "" && (s2.args > 0 || s2.frame != frameNone) {
+				if rest[1:] == "" && (s2.args > 0 || s2.frame != frameNone || s2.addr || s2.iface) {
 					if p.i == len(p.words) {
 						return p.endError("expected a value after -%s in %s", rest[:1], w.val)
 					}

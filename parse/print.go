@@ -77,6 +77,15 @@ func (p *printer) rule(r *Rule) {
 			p.b.Write(strconv.AppendInt(num[:0], int64(c.Index), 10))
 		}
 	}
+	for _, a := range []*Address{r.Src, r.Dst} {
+		if a != nil && !a.All() {
+			if a.Negated {
+				p.word("!")
+			}
+			p.word(a.Flagword())
+			p.word(a.Word())
+		}
+	}
 	for _, f := range []*Interface{r.InIface, r.OutIface} {
 		if f != nil && !f.All() {
 			if f.Negated {
