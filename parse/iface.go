@@ -72,6 +72,11 @@ func (p *parser) iface(w word, neg *word, spec *optSpec, attached string, hasVal
 	if v.val == "" {
 		return p.errorf(v, "empty interface is likely to be undesired")
 	}
+	if strings.IndexByte(v.val, 0) >= 0 {
+		// No argument of a command can hold one, and iptables-restore's
+		// C strings end at it.
+		return p.errorf(v, "interface name %q holds a NUL byte", v.val)
+	}
 	if len(v.val) >= IfNameSize {
 		e := p.errorf(v, "interface name `%s' must be shorter than IFNAMSIZ (%d)", v.val, IfNameSize-1)
 		e.Hint = "an interface name has at most 15 bytes; a final + makes it a prefix and counts too"
