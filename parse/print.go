@@ -101,6 +101,8 @@ func (p *printer) rule(r *Rule) {
 			p.ports(m)
 		case *ICMP:
 			p.icmp(m)
+		case *Comment:
+			p.comment(m)
 		}
 	}
 	if t := r.Target; t != nil {
