@@ -65,7 +65,7 @@ func decompileAt(rules []Listed, i int, table expr.Family) Decompiled {
 				fam = parse.IPv6
 			}
 			if g.Words != "" {
-				if r, err := parse.ParseText(g.Words, parse.Options{Family: fam}); err == nil && compilesTo(r, fam, table, pieces) {
+				if r, err := parse.ParseText(g.Words, parse.Options{Family: fam}); err == nil && compilesTo(r, fam, table, wordsComment(r, pieces)) {
 					return Decompiled{Rule: r, Family: fam, First: i, Count: g.Count}
 				}
 			}
@@ -127,8 +127,9 @@ func Decompile(pieces []expr.Rule, table expr.Family) (*parse.Rule, parse.Family
 	if err != nil {
 		return nil, 0, err
 	}
+	comment := commentWords(pieces0[0].Comment)
 	for _, c := range cands {
-		words := strings.TrimSpace(packet + " " + c + " " + target)
+		words := strings.TrimSpace(packet + " " + c + " " + comment + " " + target)
 		r, err := parse.ParseText(words, parse.Options{Family: fam})
 		if err != nil {
 			continue

@@ -22,8 +22,9 @@ import (
 // NFTA_RULE_EXPRESSIONS payload of the NEWRULE message it sent (from
 // --debug=mnl) and the expressions as --debug=netlink printed them.
 type nftRule struct {
-	exprs []byte
-	lines []string // without indentation
+	exprs    []byte
+	userdata []byte   // NFTA_RULE_USERDATA, nil when nft sent none
+	lines    []string // without indentation
 }
 
 var (
@@ -119,8 +120,11 @@ func parseNftDebug(out string) ([]nftRule, error) {
 		// NFTA_RULE_EXPRESSIONS (4, nested), …
 		attrs := splitAttrs(m[4:])
 		for _, a := range attrs {
-			if binary.NativeEndian.Uint16(a[2:])&^0xc000 == 4 {
+			switch binary.NativeEndian.Uint16(a[2:]) &^ 0xc000 {
+			case 4: // NFTA_RULE_EXPRESSIONS
 				rules[i].exprs = a[4:binary.NativeEndian.Uint16(a)]
+			case 7: // NFTA_RULE_USERDATA
+				rules[i].userdata = a[4:binary.NativeEndian.Uint16(a)]
 			}
 		}
 		if rules[i].exprs == nil {
