@@ -1,6 +1,8 @@
 package compile
 
 import (
+	"strings"
+
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/parse"
 )
@@ -47,6 +49,24 @@ func commentWords(c string) string {
 // as firewall.Change.Comment gives it, not as -m comment).
 func wordsComment(r *parse.Rule, pieces []expr.Rule) []expr.Rule {
 	if r.Comment() != nil || len(pieces) == 0 || pieces[0].Comment == "" {
+		return pieces
+	}
+	out := make([]expr.Rule, len(pieces))
+	for i, p := range pieces {
+		p.Comment = ""
+		out[i] = p
+	}
+	return out
+}
+
+// bareComment returns the pieces without their comment when no comment
+// match that ctmatch reads can say it: longer than nft's 128 bytes, or
+// with a double quote (a comment given next to the rule, as
+// firewall.Change.Comment may give it, which a listing shows beside the
+// words). Otherwise it returns them as they are.
+func bareComment(pieces []expr.Rule) []expr.Rule {
+	c := pieces[0].Comment
+	if c == "" || len(c) <= parse.MaxNftComment && !strings.Contains(c, `"`) {
 		return pieces
 	}
 	out := make([]expr.Rule, len(pieces))

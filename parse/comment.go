@@ -64,7 +64,11 @@ func (p *parser) commentOption(w word, neg *word, spec *optSpec, attached string
 		m.end = v.end
 	}
 	if len(text) > MaxNftComment && p.unsupported == nil {
-		p.unsupported = p.unsupportedf(v, "a comment of %d bytes is valid iptables, but nft takes at most %d bytes in a rule's comment", len(text), MaxNftComment)
+		kept := ""
+		if len(v.val) > MaxComment {
+			kept = " (iptables keeps its first 255)"
+		}
+		p.unsupported = p.unsupportedf(v, "a comment of %d bytes is valid iptables%s, but nft takes at most %d bytes in a rule's comment", len(v.val), kept, MaxNftComment)
 		p.unsupported.Hint = "shorten the comment to 128 bytes"
 	}
 	if strings.IndexByte(text, '"') >= 0 && p.unsupported == nil {

@@ -699,7 +699,7 @@ var Invalid = []InvalidCase{
 // matches and targets, host names, and the address forms of inet_aton.
 var Unsupported = []InvalidCase{
 	{"comment/too-long-for-nft", v4, "-m comment --comment " + Marker + strings.Repeat("c", parse.MaxNftComment+1), "a comment of 129 bytes is valid iptables, but nft takes at most 128"},
-	{"comment/cut", v4, "-m comment --comment " + Marker + strings.Repeat("c", 300), "a comment of 255 bytes is valid iptables"},
+	{"comment/cut", v4, "-m comment --comment " + Marker + strings.Repeat("c", 300), "a comment of 300 bytes is valid iptables (iptables keeps its first 255), but nft takes at most 128"},
 	{"comment/double-quote", v4, `-m comment --comment ` + Marker + `"a\"b"`, "nft's strings cannot hold one"},
 	{"comment/two-matches", v4, "-m comment --comment a " + Marker + "-m comment --comment b", "an nft rule has one comment"},
 	{"protocol-sctp-port", v4, "-p sctp " + Marker + "--dport 33", "--dport is valid iptables (an option of the sctp match that -p sctp loads)"},
