@@ -16,3 +16,25 @@ func appendCommentText(b []byte, comment string) []byte {
 	b = append(b, comment...)
 	return append(b, '"')
 }
+
+// DebugUserData returns a rule's userdata as libnftnl's debug output
+// (nft --debug=netlink) writes it after the expressions, without the
+// indentation: "userdata = { \x00\x02x\x00 }", each printable ASCII byte as
+// itself and every other byte as \xNN. It returns "" for no userdata,
+// where libnftnl writes no line.
+func DebugUserData(ud []byte) string {
+	if len(ud) == 0 {
+		return ""
+	}
+	const hex = "0123456789abcdef"
+	b := make([]byte, 0, len("userdata = {  }")+4*len(ud))
+	b = append(b, "userdata = { "...)
+	for _, c := range ud {
+		if c >= 0x20 && c < 0x7f {
+			b = append(b, c)
+			continue
+		}
+		b = append(b, '\\', 'x', hex[c>>4], hex[c&0xf])
+	}
+	return string(append(b, " }"...))
+}

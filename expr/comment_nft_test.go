@@ -12,7 +12,8 @@ import (
 // TestCommentMatchesNft checks a rule's comment against nft 1.0.6: the text
 // ctmatch writes for it makes nft send the userdata CommentUserData gives,
 // byte for byte, and the expressions Lower gives (the comment is not one of
-// them); Group.UserData writes that same record first, then its own.
+// them), and nft --debug=netlink prints it as DebugUserData does;
+// Group.UserData writes that same record first, then its own.
 func TestCommentMatchesNft(t *testing.T) {
 	ns := ktest.Namespace(t, "nft")
 	comments := []string{"x", "allow ssh", "é€", `a\b`, "it's", "tab\tx", "new\nline", "$x{};#", strings.Repeat("c", expr.MaxComment)}
@@ -34,6 +35,9 @@ func TestCommentMatchesNft(t *testing.T) {
 		}
 		if !bytes.Equal(sent[i].userdata, want) {
 			t.Errorf("comment %q: nft sends userdata % x, CommentUserData gives % x", c, sent[i].userdata, want)
+		}
+		if got := expr.DebugUserData(want); got != sent[i].udLine {
+			t.Errorf("comment %q: nft --debug=netlink prints %q, DebugUserData %q", c, sent[i].udLine, got)
 		}
 		exprs, err := rules[i].Lower(expr.FamilyIP)
 		if err != nil {

@@ -24,6 +24,7 @@ import (
 type nftRule struct {
 	exprs    []byte
 	userdata []byte   // NFTA_RULE_USERDATA, nil when nft sent none
+	udLine   string   // the "userdata = { … }" line of --debug=netlink, "" when none
 	lines    []string // without indentation
 }
 
@@ -55,6 +56,7 @@ func nftSends(t *testing.T, ns *netns.NS, script string) []nftRule {
 // attribute headers and data lines libmnl prints.
 func parseNftDebug(out string) ([]nftRule, error) {
 	var lines [][]string
+	var udLines []string
 	var msgs [][]byte
 	var msgLen, msgType int
 	var body []byte
@@ -77,6 +79,9 @@ func parseNftDebug(out string) ([]nftRule, error) {
 		switch {
 		case debugHeader.MatchString(l):
 			lines = append(lines, nil)
+			udLines = append(udLines, "")
+		case strings.HasPrefix(l, "  userdata = ") && len(udLines) > 0:
+			udLines[len(udLines)-1] = strings.TrimPrefix(l, "  ")
 		case strings.HasPrefix(l, "  [") && len(lines) > 0:
 			lines[len(lines)-1] = append(lines[len(lines)-1], strings.TrimSpace(l))
 		case mnlLength.MatchString(l):
@@ -131,6 +136,7 @@ func parseNftDebug(out string) ([]nftRule, error) {
 			rules[i].exprs = []byte{}
 		}
 		rules[i].lines = lines[i]
+		rules[i].udLine = udLines[i]
 	}
 	return rules, nil
 }
