@@ -21,11 +21,12 @@ const MaxNftComment = 128
 // Comment is "-m comment --comment TEXT". It matches every packet
 // (xt_comment's match function returns true); Text is what it says.
 type Comment struct {
-	Flag    Pos    `json:"pos"`      // the -m word
-	NamePos Pos    `json:"name_pos"` // the "comment" word
-	Option  Pos    `json:"option_pos"`
-	Value   Word   `json:"value"` // as written; NoPos-less zero value until read
-	Text    string `json:"text"`  // the comment, cut to MaxComment bytes as iptables cuts it
+	Module  string `json:"module"`     // "comment"
+	Flag    Pos    `json:"pos"`        // the -m word
+	NamePos Pos    `json:"name_pos"`   // the "comment" word
+	Option  Pos    `json:"option_pos"` // the --comment word
+	Value   Word   `json:"value"`      // as written (quotes included)
+	Text    string `json:"text"`       // the comment, cut to MaxComment bytes as iptables cuts it
 	set     bool
 	end     Pos
 }

@@ -563,7 +563,7 @@ func (p *parser) match(w, v word) error {
 		p.lastPorts = m
 		return nil
 	case v.val == "comment":
-		m := &Comment{Flag: w.pos, NamePos: v.pos, end: v.end}
+		m := &Comment{Module: "comment", Flag: w.pos, NamePos: v.pos, end: v.end}
 		p.rule.Matches = append(p.rule.Matches, m)
 		p.lastComment = m
 		return nil
