@@ -142,7 +142,8 @@ func (r *Rule) Wire() ([][]byte, error) {
 }
 
 // Bytecode returns, for each nft rule, its expressions as libnftnl debug
-// lines, as nft --debug=netlink prints them.
+// lines, as nft --debug=netlink prints them, and its comment's userdata
+// line ("userdata = { … }") when it has a comment.
 func (r *Rule) Bytecode() ([][]string, error) {
 	wire, err := r.Wire()
 	if err != nil {
@@ -152,6 +153,13 @@ func (r *Rule) Bytecode() ([][]string, error) {
 	for i, b := range wire {
 		if out[i], err = expr.DebugLines(b); err != nil {
 			return nil, err
+		}
+		if c := r.Rules[i].Comment; c != "" {
+			ud, err := expr.CommentUserData(c)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = append(out[i], expr.DebugUserData(ud))
 		}
 	}
 	return out, nil

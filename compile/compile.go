@@ -70,6 +70,8 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 		switch m.(type) {
 		case *parse.Ports, *parse.ICMP, *parse.HL:
 			continue // in packetMatches
+		case *parse.Comment:
+			continue // the rules' comment (setComment)
 		}
 		ct, ok := m.(*parse.Conntrack)
 		if !ok {
@@ -128,6 +130,7 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 		// that listings and counters still show the rule.
 		out = append(out, finish(append(slices.Clone(variants[0]), never()), o, verdict))
 	}
+	setComment(out, r)
 	return out, nil
 }
 

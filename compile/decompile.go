@@ -65,7 +65,7 @@ func decompileAt(rules []Listed, i int, table expr.Family) Decompiled {
 				fam = parse.IPv6
 			}
 			if g.Words != "" {
-				if r, err := parse.ParseText(g.Words, parse.Options{Family: fam}); err == nil && compilesTo(r, fam, table, pieces) {
+				if r, err := parse.ParseText(g.Words, parse.Options{Family: fam}); err == nil && compilesTo(r, fam, table, wordsComment(r, pieces)) {
 					return Decompiled{Rule: r, Family: fam, First: i, Count: g.Count}
 				}
 			}
@@ -92,11 +92,14 @@ var ErrNotUnderstood = errors.New("not a rule ctmatch understands")
 
 // Decompile returns the iptables rule that compiles to exactly the nft rules
 // given (one rule, or the pieces of one), and the family of its words. Counters
-// are not compared: every piece either has one or none.
+// are not compared: every piece either has one or none. The pieces' comment
+// is the rule's -m comment, unless no -m comment can say it (see
+// bareComment): then the words leave it out.
 func Decompile(pieces []expr.Rule, table expr.Family) (*parse.Rule, parse.Family, error) {
 	if len(pieces) == 0 {
 		return nil, 0, fmt.Errorf("%w: no rules", ErrNotUnderstood)
 	}
+	pieces = bareComment(pieces)
 	var cands []string
 	fam, err := familyOf(pieces[0], table)
 	if err != nil {
@@ -127,8 +130,9 @@ func Decompile(pieces []expr.Rule, table expr.Family) (*parse.Rule, parse.Family
 	if err != nil {
 		return nil, 0, err
 	}
+	comment := commentWords(pieces0[0].Comment)
 	for _, c := range cands {
-		words := strings.TrimSpace(packet + " " + c + " " + target)
+		words := strings.TrimSpace(packet + " " + c + " " + comment + " " + target)
 		r, err := parse.ParseText(words, parse.Options{Family: fam})
 		if err != nil {
 			continue

@@ -12,6 +12,21 @@ import (
 
 // roundTrip lowers rules to the kernel's wire form, raises them back and
 // decompiles them as one group, then compiles the iptables rule found.
+// commentBack returns the comment of r as a listing reads it back: from
+// the userdata the rule is loaded with, next to its group record.
+func commentBack(t testing.TB, r expr.Rule) string {
+	t.Helper()
+	ud, err := expr.Group{ID: 1, Count: 1}.UserData(r.Comment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := expr.ParseUserData(ud)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func roundTrip(t testing.TB, rules []expr.Rule, table expr.Family) []expr.Rule {
 	t.Helper()
 	raised := make([]expr.Rule, len(rules))
@@ -23,6 +38,7 @@ func roundTrip(t testing.TB, rules []expr.Rule, table expr.Family) []expr.Rule {
 		if raised[i], err = expr.Raise(table, b); err != nil {
 			t.Fatalf("raise %q: %v", r.String(), err)
 		}
+		raised[i].Comment = commentBack(t, r)
 	}
 	back, fam, err := compile.Decompile(raised, table)
 	if err != nil {
@@ -109,6 +125,7 @@ func listBack(t *testing.T, rules []expr.Rule, table expr.Family, records bool) 
 		if err != nil {
 			t.Fatal(err)
 		}
+		raised.Comment = commentBack(t, w)
 		l := compile.Listed{Rule: raised}
 		if records {
 			l.Grouped, l.Group = true, expr.Group{ID: 1, Index: i, Count: len(rules)}

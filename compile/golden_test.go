@@ -133,6 +133,10 @@ func TestCasesComplete(t *testing.T) {
 				}
 				continue
 			}
+			if _, ok := m.(*parse.Comment); ok {
+				ports[portCover{"comment", false, c.table}] = true
+				continue
+			}
 			if im, ok := m.(*parse.ICMP); ok {
 				form := "type"
 				switch {
@@ -178,6 +182,11 @@ func TestCasesComplete(t *testing.T) {
 					t.Errorf("no case for %s (negated %v) in an %v table", o, neg, tf)
 				}
 			}
+		}
+	}
+	for _, tf := range []expr.Family{expr.FamilyIP, expr.FamilyIP6, expr.FamilyInet} {
+		if !ports[portCover{"comment", false, tf}] {
+			t.Errorf("no case for -m comment in an %v table (it cannot be negated)", tf)
 		}
 	}
 	for _, o := range []string{"icmp type", "icmp type/code", "icmp any", "icmp6 type", "icmp6 type/code"} {

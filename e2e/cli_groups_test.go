@@ -129,7 +129,8 @@ func TestCLIGroups(t *testing.T) {
 // Rules without ctmatch's group record are groups of one, whatever their
 // shape: two rules written by hand with nft, each with its own comment,
 // that one iptables rule (--ctstate NEW,DNAT) would compile to, list as two
-// lines with their own counters, and deleting one leaves the other.
+// lines with their own counters, each with its comment as -m comment, and
+// deleting one leaves the other.
 func TestCLIRulesWithoutRecords(t *testing.T) {
 	ns := ktest.Namespace(t, "nft")
 	bin := ctmatchCLI(t)
@@ -154,8 +155,8 @@ func TestCLIRulesWithoutRecords(t *testing.T) {
 	out := mustCLI(t, bin, ns, "", "list", "chain", "ip", "fw", "output", "-o", "iptables", "-a")
 	want := fmt.Sprintf(`# table ip fw
 # chain output (type filter hook output priority 0; policy accept)
--A output -m conntrack --ctstate NEW # handle %d packets 5 bytes %d
--A output -m conntrack ! --ctstate NEW -m conntrack --ctstate DNAT # handle %d packets 0 bytes 0
+-A output -m conntrack --ctstate NEW -m comment --comment "new flows" # handle %d packets 5 bytes %d
+-A output -m conntrack ! --ctstate NEW -m conntrack --ctstate DNAT -m comment --comment dnat # handle %d packets 0 bytes 0
 `, rules[0].Handle, rules[0].Counter.Bytes, rules[1].Handle)
 	if out != want {
 		t.Errorf("list -o iptables -a:\n%s\nwant:\n%s", out, want)

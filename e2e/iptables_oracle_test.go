@@ -198,11 +198,13 @@ func splitCounters(line string) (counters, rest string) {
 	return "", line
 }
 
-// savedRule is savedForm without counters.
+// savedRule is savedForm without counters. Only the words before the
+// matches are rewritten: a quoted word after them (a comment) keeps its
+// blanks.
 func savedRule(want, chain string) string {
-	w := strings.Fields(want)
+	w := strings.SplitN(want, " ", 4)
 	if len(w) >= 2 && w[0] == "-t" {
-		w = w[2:]
+		w = strings.SplitN(strings.Join(w[2:], " "), " ", 4)
 	}
 	switch {
 	case len(w) >= 3 && w[0] == "-I" && strings.Trim(w[2], "0123456789") == "":
@@ -212,7 +214,7 @@ func savedRule(want, chain string) string {
 	case len(w) == 0 || w[0] != "-A":
 		w = append([]string{"-A", chain}, w...)
 	}
-	return strings.Join(w, " ")
+	return strings.Join(slices.DeleteFunc(w, func(s string) bool { return s == "" }), " ")
 }
 
 func differences() map[string]cases.Difference {

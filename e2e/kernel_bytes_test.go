@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"strings"
@@ -74,7 +75,7 @@ func TestKernelBytesMatchNft(t *testing.T) {
 	ns := ktest.Namespace(t, "nft")
 	ctx := context.Background()
 	conn := kerneltest.Dial(t, ns)
-	checked, ported := 0, 0
+	checked, ported, comments := 0, 0, 0
 	for _, table := range []expr.Family{expr.FamilyIP, expr.FamilyIP6, expr.FamilyInet} {
 		var script strings.Builder
 		script.WriteString("add table " + table.String() + " t\nadd chain " + table.String() + " t ours\nadd chain " + table.String() + " t hand\n")
@@ -111,7 +112,15 @@ func TestKernelBytesMatchNft(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				tx.AddRule(table, "t", "ours", kernel.RuleSpec{Exprs: b, Source: c.name})
+				spec := kernel.RuleSpec{Exprs: b, Source: c.name}
+				if nr.Comment != "" {
+					// -m comment: nft's comment record, as nft sends it.
+					if spec.UserData, err = expr.CommentUserData(nr.Comment); err != nil {
+						t.Fatal(err)
+					}
+					comments++
+				}
+				tx.AddRule(table, "t", "ours", spec)
 				text, skip := handRule(table, c.family, c.hand[i])
 				if skip > 0 {
 					ported++
@@ -132,11 +141,14 @@ func TestKernelBytesMatchNft(t *testing.T) {
 			if d := sameDump(t, table, ours[i].Exprs, hand[i].Exprs, l.skipPre); d != "" {
 				t.Errorf("%v %s: %q: %s", table, l.name, l.rule.String(), d)
 			}
+			if !bytes.Equal(ours[i].Userdata, hand[i].Userdata) {
+				t.Errorf("%v %s: %q: the kernel holds userdata % x for ctmatch's rule, % x for nft's", table, l.name, l.rule.String(), ours[i].Userdata, hand[i].Userdata)
+			}
 			checked++
 		}
 	}
-	if checked == 0 || ported == 0 {
-		t.Fatalf("%d rules compared, %d with a port match: the golden cases did not load", checked, ported)
+	if checked == 0 || ported == 0 || comments == 0 {
+		t.Fatalf("%d rules compared, %d with a port match, %d with a comment: the golden cases did not load", checked, ported, comments)
 	}
 	t.Logf("%d rules compared in the kernel's dumps, %d of them with a port match loaded by nft after a protocol test", checked, ported)
 }

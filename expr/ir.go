@@ -169,9 +169,12 @@ type Verdict struct {
 }
 
 // Rule is one nftables rule: every match holds, then the counter counts and the
-// verdict applies.
+// verdict applies. Comment is nft's comment of the rule ("" for none): it
+// matches nothing, and goes into the rule's userdata, not its expressions
+// (CommentUserData, Group.UserData).
 type Rule struct {
 	Matches []Match
 	Counter bool
 	Verdict Verdict
+	Comment string
 }

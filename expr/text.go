@@ -98,6 +98,9 @@ func (r Rule) appendText(b []byte) []byte {
 	if r.Verdict.Kind != VerdictNone {
 		b = r.Verdict.appendText(sep(b))
 	}
+	if r.Comment != "" {
+		b = appendCommentText(sep(b), r.Comment)
+	}
 	return b
 }
 

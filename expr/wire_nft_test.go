@@ -22,8 +22,10 @@ import (
 // NFTA_RULE_EXPRESSIONS payload of the NEWRULE message it sent (from
 // --debug=mnl) and the expressions as --debug=netlink printed them.
 type nftRule struct {
-	exprs []byte
-	lines []string // without indentation
+	exprs    []byte
+	userdata []byte   // NFTA_RULE_USERDATA, nil when nft sent none
+	udLine   string   // the "userdata = { … }" line of --debug=netlink, "" when none
+	lines    []string // without indentation
 }
 
 var (
@@ -54,6 +56,7 @@ func nftSends(t *testing.T, ns *netns.NS, script string) []nftRule {
 // attribute headers and data lines libmnl prints.
 func parseNftDebug(out string) ([]nftRule, error) {
 	var lines [][]string
+	var udLines []string
 	var msgs [][]byte
 	var msgLen, msgType int
 	var body []byte
@@ -76,6 +79,9 @@ func parseNftDebug(out string) ([]nftRule, error) {
 		switch {
 		case debugHeader.MatchString(l):
 			lines = append(lines, nil)
+			udLines = append(udLines, "")
+		case strings.HasPrefix(l, "  userdata = ") && len(udLines) > 0:
+			udLines[len(udLines)-1] = strings.TrimPrefix(l, "  ")
 		case strings.HasPrefix(l, "  [") && len(lines) > 0:
 			lines[len(lines)-1] = append(lines[len(lines)-1], strings.TrimSpace(l))
 		case mnlLength.MatchString(l):
@@ -119,14 +125,18 @@ func parseNftDebug(out string) ([]nftRule, error) {
 		// NFTA_RULE_EXPRESSIONS (4, nested), …
 		attrs := splitAttrs(m[4:])
 		for _, a := range attrs {
-			if binary.NativeEndian.Uint16(a[2:])&^0xc000 == 4 {
+			switch binary.NativeEndian.Uint16(a[2:]) &^ 0xc000 {
+			case 4: // NFTA_RULE_EXPRESSIONS
 				rules[i].exprs = a[4:binary.NativeEndian.Uint16(a)]
+			case 7: // NFTA_RULE_USERDATA
+				rules[i].userdata = a[4:binary.NativeEndian.Uint16(a)]
 			}
 		}
 		if rules[i].exprs == nil {
 			rules[i].exprs = []byte{}
 		}
 		rules[i].lines = lines[i]
+		rules[i].udLine = udLines[i]
 	}
 	return rules, nil
 }

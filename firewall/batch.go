@@ -359,7 +359,7 @@ func (b *Batch) queueRules(ch *Change, i int, a *added, group expr.Group, pc *pl
 		}
 		g := group
 		g.Index = k
-		if b.ud, err = g.AppendUserData(b.ud[:0], ch.Comment); err != nil {
+		if b.ud, err = g.AppendUserData(b.ud[:0], ch.comment()); err != nil {
 			return changeError(ch, i, ErrInvalidChange, err.Error())
 		}
 		spec.Exprs, spec.UserData, spec.ID = e, b.ud, a.firstID+uint32(k)

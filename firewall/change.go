@@ -43,9 +43,11 @@ type Change struct {
 	Handle   uint64
 	// Comment is nft's comment on each of the rule's nft rules (what
 	// `comment "…"` sets, expr.CommentUserData), kept next to the group
-	// record in the rule's userdata; "" for none. A comment leaves less
-	// room for the group record's words (at most 256 bytes in all), so a
-	// long one may make the record compact.
+	// record in the rule's userdata; "" for the rule's own (its
+	// -m comment, expr.Rule.Comment), or none. A rule with a comment of
+	// its own takes no other. A comment leaves less room for the group
+	// record's words (at most 256 bytes in all), so a long one may make the
+	// record compact.
 	Comment string
 	// Pos says where the rule was written, for error messages: the file and
 	// line (Col 0) of a rule read from a file. An error about the change
@@ -63,6 +65,7 @@ type Prepared struct {
 	ipv6      bool
 	tableName string
 	words     string
+	comment   string // the nft rules' comment (-m comment)
 	pieces    []preparedPiece
 }
 
@@ -82,7 +85,7 @@ func Prepare(r *ctmatch.Rule) (*Prepared, error) {
 		return nil, errors.New("no rule")
 	}
 	p := &Prepared{table: r.Table, ipv6: r.Family == parse.IPv6, tableName: r.Source.TableName(), words: ctmatch.Words(r.Source),
-		pieces: make([]preparedPiece, len(r.Rules))}
+		comment: ruleComment(r), pieces: make([]preparedPiece, len(r.Rules))}
 	for k, nr := range r.Rules {
 		b, err := nr.Lower(r.Table)
 		if err != nil {
@@ -124,6 +127,35 @@ func (ch *Change) words() string {
 		return ch.Prepared.words
 	}
 	return ""
+}
+
+// ruleComment returns the comment of a translated rule's nft rules (each
+// has its -m comment's), or "".
+func ruleComment(r *ctmatch.Rule) string {
+	if len(r.Rules) == 0 {
+		return ""
+	}
+	return r.Rules[0].Comment
+}
+
+// ownComment returns the comment the change's rule has of its own.
+func (ch *Change) ownComment() string {
+	switch {
+	case ch.Rule != nil:
+		return ruleComment(ch.Rule)
+	case ch.Prepared != nil:
+		return ch.Prepared.comment
+	}
+	return ""
+}
+
+// comment returns the comment of the change's nft rules: Comment, or the
+// rule's own.
+func (ch *Change) comment() string {
+	if ch.Comment != "" {
+		return ch.Comment
+	}
+	return ch.ownComment()
 }
 
 func (ch *Change) pieces() int {
@@ -173,6 +205,9 @@ func validChange(ch *Change, i int) error {
 	}
 	if n := ch.pieces(); n == 0 || n > 255 {
 		return changeError(ch, i, ErrInvalidChange, fmt.Sprintf("a rule of %d nft rules", n))
+	}
+	if own := ch.ownComment(); own != "" && ch.Comment != "" && ch.Comment != own {
+		return changeError(ch, i, ErrInvalidChange, fmt.Sprintf("the rule has a comment of its own (-m comment --comment %s): an nft rule has one comment", parse.SaveString(own)))
 	}
 	if ch.Index < 0 || ch.Index > 0 && ch.Handle != 0 {
 		return changeError(ch, i, ErrInvalidChange, "a position is an index from 1 or a handle, not both")

@@ -47,8 +47,8 @@ func TestDelete(t *testing.T) {
 		words  string
 	}{
 		{hs[1], hs, "-m conntrack --ctstate NEW,DNAT -j ACCEPT"},
-		{shaped[0], shaped[:1], "-m conntrack --ctstate INVALID,UNTRACKED -j DROP"},
-		{shaped[1], shaped[1:], "-m conntrack ! --ctstate SNAT -m conntrack ! --ctstatus NONE -j DROP"},
+		{shaped[0], shaped[:1], `-m conntrack --ctstate INVALID,UNTRACKED -m comment --comment "by hand 0" -j DROP`},
+		{shaped[1], shaped[1:], `-m conntrack ! --ctstate SNAT -m conntrack ! --ctstatus NONE -m comment --comment "by hand 1" -j DROP`},
 		{single, []uint64{single}, "-m conntrack --ctstate INVALID -j DROP"},
 		{xt, []uint64{xt}, ""},
 	} {

@@ -138,7 +138,8 @@ func nftRuleText(p Piece) string {
 		parts = append(parts, p.Rule.Verdict.String())
 	}
 	if p.Comment != "" {
-		parts = append(parts, "comment "+strconv.Quote(p.Comment))
+		// As nft writes it: between double quotes, with no escapes.
+		parts = append(parts, expr.Rule{Comment: p.Comment}.String())
 	}
 	return strings.Join(parts, " ")
 }

@@ -216,6 +216,7 @@ func groupRules(f expr.Family, rules []kernel.Rule) []ListedGroup {
 		p.Raised = p.raiseErr == nil
 		comment, g, err := expr.ParseUserData(r.UserData)
 		p.Comment = comment
+		p.Rule.Comment = comment // what -m comment compiles to
 		if err == nil {
 			p.Group = &g
 		}

@@ -16,7 +16,8 @@ import (
 )
 
 // Rules without a group record list as one group each, with their own
-// counters, though one iptables rule compiles to them.
+// counters, though one iptables rule compiles to them; the comment of each
+// is its -m comment.
 func TestListWithoutRecords(t *testing.T) {
 	const fam = expr.FamilyIP
 	f := newFakeConn()
@@ -33,8 +34,8 @@ func TestListWithoutRecords(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s %v %s %+v", ctmatch.Words(g.Rule), g.Handles(), g.Pieces[0].Comment, *g.Counter))
 	}
 	want := []string{
-		"-m conntrack --ctstate NEW -j ACCEPT [101] rule 0 {Packets:1 Bytes:100}",
-		"-m conntrack ! --ctstate NEW -m conntrack --ctstate DNAT -j ACCEPT [102] rule 1 {Packets:2 Bytes:200}",
+		`-m conntrack --ctstate NEW -m comment --comment "rule 0" -j ACCEPT [101] rule 0 {Packets:1 Bytes:100}`,
+		`-m conntrack ! --ctstate NEW -m conntrack --ctstate DNAT -m comment --comment "rule 1" -j ACCEPT [102] rule 1 {Packets:2 Bytes:200}`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("groups (-want +got):\n%s", diff)

@@ -486,8 +486,8 @@ func (p *syncPlan) prepare() error {
 func lowerDesired(ch *Change) (desiredRule, error) {
 	_, ipv6 := ch.compiledFor()
 	n := ch.pieces()
-	r := desiredRule{comment: ch.Comment, words: ch.words()}
-	ud, err := expr.Group{Count: n, IPv6: ipv6, Words: r.words}.UserData(ch.Comment)
+	r := desiredRule{comment: ch.comment(), words: ch.words()}
+	ud, err := expr.Group{Count: n, IPv6: ipv6, Words: r.words}.UserData(r.comment)
 	if err != nil {
 		return r, err
 	}
@@ -503,7 +503,7 @@ func lowerDesired(ch *Change) (desiredRule, error) {
 		}
 		r.pieces = append(r.pieces, b)
 	}
-	r.key = groupKey(g, ch.Comment, r.pieces)
+	r.key = groupKey(g, r.comment, r.pieces)
 	if ch.Comment != "" {
 		r.words += " # " + ch.Comment
 	}

@@ -163,7 +163,8 @@ func Exprs(r *ctmatch.Rule) ([][]nftexpr.Any, error) {
 // kernel with the caller's next conn.Flush, together with whatever else the
 // caller queued. It queues nothing when any rule cannot be exported, or when
 // chain's table is not of family r.Table. The rules carry no ctmatch group
-// record in their userdata, so ctmatch lists them as separate nft rules.
+// record in their userdata, so ctmatch lists them as separate nft rules;
+// a rule's comment (-m comment) is in its userdata as nft writes it.
 //
 // Mind v0.3.0's limits on one Flush: with default socket buffers it fails
 // from about 136 rules (ENOBUFS, although the batch was committed) and from
@@ -179,9 +180,17 @@ func AddTo(r *ctmatch.Rule, conn *nftables.Conn, chain *nftables.Chain) ([]*nfta
 	if err != nil {
 		return nil, err
 	}
+	uds := make([][]byte, len(all))
+	for i, nr := range r.Rules {
+		if nr.Comment != "" {
+			if uds[i], err = expr.CommentUserData(nr.Comment); err != nil {
+				return nil, err
+			}
+		}
+	}
 	out := make([]*nftables.Rule, len(all))
 	for i, exprs := range all {
-		out[i] = conn.AddRule(&nftables.Rule{Table: chain.Table, Chain: chain, Exprs: exprs})
+		out[i] = conn.AddRule(&nftables.Rule{Table: chain.Table, Chain: chain, Exprs: exprs, UserData: uds[i]})
 	}
 	return out, nil
 }

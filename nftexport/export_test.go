@@ -1,6 +1,7 @@
 package nftexport_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -287,7 +288,11 @@ func TestAddTo(t *testing.T) {
 		if q.Table != table || q.Chain != chain {
 			t.Errorf("rule %d queued for %v/%v", i, q.Table, q.Chain)
 		}
+		if q.UserData != nil {
+			t.Errorf("rule %d without a comment queued with userdata % x", i, q.UserData)
+		}
 	}
+
 	if err := conn.Flush(); err == nil {
 		t.Fatal("Flush through the fake kernel: no error")
 	}
@@ -407,5 +412,28 @@ func ExampleAddTo() {
 	}
 	if err := conn.Flush(); err != nil {
 		fmt.Println(err)
+	}
+}
+
+// AddTo puts a rule's -m comment in its userdata, as nft's comment record.
+func TestAddToComment(t *testing.T) {
+	conn, err := nftables.New(nftables.WithTestDial(func(req []netlink.Message) ([]netlink.Message, error) {
+		return nil, errors.New("fake kernel: stop here")
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := &nftables.Chain{Table: &nftables.Table{Family: nftables.TableFamilyIPv4, Name: "fw"}, Name: "input"}
+	// A rule's -m comment is nft's comment record in its userdata.
+	commented, err := ctmatch.Translate(`-m conntrack --ctstate NEW -m comment --comment "new flows" -j ACCEPT`, ctmatch.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cq, err := nftexport.AddTo(commented, conn, chain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := append([]byte{0, 10}, "new flows\x00"...); len(cq) != 1 || !bytes.Equal(cq[0].UserData, want) {
+		t.Errorf("AddTo of a commented rule queued %+v, want one rule with userdata % x", cq, want)
 	}
 }

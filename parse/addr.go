@@ -81,6 +81,11 @@ func (p *parser) address(w word, neg *word, spec *optSpec, attached string, hasV
 	n := 0
 	for off, rest := 0, v.val; ; {
 		item, tail, more := strings.Cut(rest, ",")
+		if item == "" {
+			// An empty item of the list ("10.0.0.1,", ",10.0.0.1"):
+			// itemError shows a last one at the comma before it.
+			return p.itemError(v, off, item, "expected an address, found nothing")
+		}
 		sub := word{val: item, pos: v.at(off), end: v.at(off + len(item))}
 		if !more && off+len(item) == len(v.val) {
 			sub.end = v.end

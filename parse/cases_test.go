@@ -29,7 +29,7 @@ func joinQuoted(args []string) string {
 
 // treeOptions compare two parsed rules field by field, positions included.
 var treeOptions = cmp.Options{
-	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Target{}, parse.Counters{}),
+	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Target{}, parse.Counters{}),
 	cmpopts.EquateComparable(netip.Addr{}),
 }
 
@@ -187,6 +187,16 @@ func checkPositions(t *testing.T, r *parse.Rule) {
 			at(o.Value.At, o.Value.Text, hm.Module+" value")
 			if hm.End() != o.End() {
 				t.Errorf("%s match End() = %d, want %d", hm.Module, hm.End(), o.End())
+			}
+			continue
+		}
+		if cm, ok := m.(*parse.Comment); ok {
+			at(cm.Flag, "-m", "-m of comment")
+			at(cm.NamePos, "comment", "comment match name")
+			flag(cm.Option, "", "comment", "--comment")
+			at(cm.Value.At, cm.Value.Text, "comment")
+			if cm.End() != cm.Value.End() {
+				t.Errorf("comment End() = %d, want %d", cm.End(), cm.Value.End())
 			}
 			continue
 		}

@@ -37,6 +37,7 @@ type canonMatch struct {
 	Ports   []canonPort   // of a tcp or udp match, in canonical order
 	ICMP    *canonICMP    // of an icmp or icmp6 match
 	HL      *canonHL      // of a ttl or hl match
+	Comment string        // of a comment match
 }
 
 type canonHL struct {
@@ -102,6 +103,10 @@ func canon(r *parse.Rule) canonRule {
 			}
 			slices.SortStableFunc(cm.Ports, func(a, b canonPort) int { return int(a.Kind) - int(b.Kind) })
 			c.Matches = append(c.Matches, cm)
+			continue
+		}
+		if cm, ok := m.(*parse.Comment); ok {
+			c.Matches = append(c.Matches, canonMatch{Module: "comment", Comment: cm.Text})
 			continue
 		}
 		if im, ok := m.(*parse.ICMP); ok {

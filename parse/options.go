@@ -29,6 +29,7 @@ type optSpec struct {
 	port        PortKind // an option of the tcp or udp match
 	icmp        bool     // the option of the icmp or icmp6 match
 	hl          HLKind   // an option of the ttl or hl match
+	comment     bool     // the option of the comment match
 	unsupported string   // valid iptables that ctmatch does not support: what it is
 
 	// For the options ctmatch does not support, what iptables reads after
@@ -138,6 +139,9 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 	if s := p.hlSpecExact(name); s != nil {
 		return s, nil
 	}
+	if p.lastComment != nil && name == "comment" {
+		return &commentSpecs[0], nil
+	}
 	if is := p.icmpSpecsLoaded(); is != nil && is[0].long == name {
 		return &is[0], nil
 	}
@@ -164,7 +168,10 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 	}
 	add(p.icmpSpecsLoaded())
 	add(p.hlSpecsLoaded())
-	if p.foreign && slices.ContainsFunc(cands, func(s *optSpec) bool { return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 }) {
+	if p.lastComment != nil {
+		add(commentSpecs)
+	}
+	if p.foreign && slices.ContainsFunc(cands, func(s *optSpec) bool { return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 && !s.comment }) {
 		// An extension ctmatch does not know may have an option of that
 		// very name ("--set" of -m recent), which getopt would take over
 		// an abbreviation of iptables' own (--set-counters). (Its options
@@ -205,7 +212,7 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 
 // matchNames are the match extensions of iptables 1.8.13 other than conntrack
 // and state: valid iptables that ctmatch does not support yet.
-var matchNames = setOf("addrtype", "ah", "bpf", "cgroup", "cluster", "comment", "connbytes", "connlabel",
+var matchNames = setOf("addrtype", "ah", "bpf", "cgroup", "cluster", "connbytes", "connlabel",
 	"connlimit", "connmark", "cpu", "dccp", "devgroup", "dscp", "dst", "ecn", "esp", "eui64", "frag",
 	"hashlimit", "hbh", "helper", "hl", "icmp", "icmp6", "iprange", "ipv6header", "ipvs", "length",
 	"limit", "mac", "mark", "mh", "multiport", "nfacct", "osf", "owner", "physdev", "pkttype", "policy",

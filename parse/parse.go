@@ -105,13 +105,14 @@ type parser struct {
 	// options of every extension it loads into one getopt table, newest
 	// first, an option belongs to the last match loaded that defines it,
 	// wherever it is written after that match's -m.
-	lastCT     *Conntrack // the last -m conntrack
-	lastState  *Conntrack // the last -m state
-	foreign    bool       // an extension ctmatch does not know was loaded (-p, another match or target)
-	lastPorts  *Ports     // the last tcp or udp match, loaded with -m or by -p
-	lastICMP   *ICMP      // the last icmp or icmp6 match, loaded with -m or by -p
-	lastHL     *HL        // the last ttl or hl match
-	protoMatch string     // the match -p loads that ctmatch does not read ("sctp"), or ""
+	lastCT      *Conntrack // the last -m conntrack
+	lastState   *Conntrack // the last -m state
+	foreign     bool       // an extension ctmatch does not know was loaded (-p, another match or target)
+	lastPorts   *Ports     // the last tcp or udp match, loaded with -m or by -p
+	lastICMP    *ICMP      // the last icmp or icmp6 match, loaded with -m or by -p
+	lastHL      *HL        // the last ttl or hl match
+	lastComment *Comment   // the last comment match
+	protoMatch  string     // the match -p loads that ctmatch does not read ("sctp"), or ""
 
 	// What iptables checks of the rule as a whole.
 	cmdFlag      string          // the first command (-A, -I, -D, …) as written, "" before one
@@ -299,6 +300,9 @@ func (p *parser) option(w word) error {
 	}
 	if spec.addr {
 		return p.address(w, neg, spec, value, hasValue)
+	}
+	if spec.comment {
+		return p.commentOption(w, neg, spec, value, hasValue)
 	}
 	if spec.icmp {
 		return p.icmpOption(w, neg, spec, value, hasValue)
@@ -565,6 +569,11 @@ func (p *parser) match(w, v word) error {
 		p.rule.Matches = append(p.rule.Matches, m)
 		p.lastPorts = m
 		return nil
+	case v.val == "comment":
+		m := &Comment{Module: "comment", Flag: w.pos, NamePos: v.pos, end: v.end}
+		p.rule.Matches = append(p.rule.Matches, m)
+		p.lastComment = m
+		return nil
 	case p.icmpModule(v.val) != "":
 		m := &ICMP{Module: p.icmpModule(v.val), Flag: w.pos, NamePos: v.pos, end: v.end}
 		p.rule.Matches = append(p.rule.Matches, m)
@@ -587,6 +596,12 @@ func (p *parser) checkMatches() error {
 	for _, mm := range p.rule.Matches {
 		if pm, ok := mm.(*Ports); ok {
 			if err := p.checkPorts(pm); err != nil {
+				return err
+			}
+			continue
+		}
+		if cm, ok := mm.(*Comment); ok {
+			if err := p.checkComment(cm); err != nil {
 				return err
 			}
 			continue

@@ -112,6 +112,8 @@ func (p *printer) rule(r *Rule) {
 			p.icmp(m)
 		case *HL:
 			p.hl(m)
+		case *Comment:
+			p.comment(m)
 		}
 	}
 	if t := r.Target; t != nil {

@@ -200,7 +200,8 @@ func noCommand(r *parse.Rule) error {
 }
 
 // writeBytecode prints a rule's expressions as nft --debug=netlink prints
-// them: a "FAMILY TABLE CHAIN" line, the libnftnl debug lines, a blank line.
+// them: a "FAMILY TABLE CHAIN" line, the libnftnl debug lines, the
+// comment's userdata line when the rule has a comment, a blank line.
 func writeBytecode(w io.Writer, r expr.Rule, family expr.Family, table, chain string) error {
 	b, err := r.Lower(family)
 	if err != nil {
@@ -209,6 +210,13 @@ func writeBytecode(w io.Writer, r expr.Rule, family expr.Family, table, chain st
 	fmt.Fprintf(w, "%s %s %s\n", family, table, chain)
 	if err := expr.WriteDebug(w, b); err != nil {
 		return err
+	}
+	if r.Comment != "" {
+		ud, err := expr.CommentUserData(r.Comment)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "  %s\n", expr.DebugUserData(ud))
 	}
 	fmt.Fprintln(w)
 	return nil

@@ -479,11 +479,33 @@ var Valid = []ValidCase{
 	{"addr/ipv6-mask", v6, argv("-A INPUT -d 2001:db8::1/ffff:ffff::"), "-A INPUT -d 2001:db8::/32"},
 	{"addr/ipv6-mask-non-contiguous", v6, argv("-A INPUT -s 2001:db8::1/ffff:0:ffff::"), "-A INPUT -s 2001::/ffff:0:ffff::"},
 	{"addr/ipv6-upper-case", v6, argv("-A INPUT -s 2001:DB8::1"), "-A INPUT -s 2001:db8::1/128"},
+	// -m comment: iptables-save quotes a comment unless it is only letters,
+	// digits, "_" and "-", and escapes ", \ and ' inside the quotes.
+	{"comment/plain", v4, argv("-A INPUT -m comment --comment ssh-in_1 -j ACCEPT"), "-A INPUT -m comment --comment ssh-in_1 -j ACCEPT"},
+	{"comment/blank", v4, []string{"-A", "INPUT", "-m", "comment", "--comment", "allow ssh", "-j", "ACCEPT"}, `-A INPUT -m comment --comment "allow ssh" -j ACCEPT`},
+	{"comment/punctuation", v4, argv("-m comment --comment a.b:c/d,e"), `-m comment --comment "a.b:c/d,e"`},
+	{"comment/apostrophe", v4, []string{"-m", "comment", "--comment", "it's"}, `-m comment --comment "it\'s"`},
+	{"comment/backslash", v4, []string{"-m", "comment", "--comment", `a\b`}, `-m comment --comment "a\\b"`},
+	{"comment/tab", v4, []string{"-m", "comment", "--comment", "a\tb"}, "-m comment --comment \"a\tb\""},
+	{"comment/utf8", v4, []string{"-m", "comment", "--comment", "é€"}, `-m comment --comment "é€"`},
+	{"comment/empty", v4, []string{"-m", "comment", "--comment", ""}, `-m comment --comment ""`},
+	{"comment/equals", v4, argv("-m comment --comment=x"), "-m comment --comment x"},
+	{"comment/prefix", v4, argv("-m comment --comm x"), "-m comment --comment x"},
+	{"comment/dollar", v6, argv("-m comment --comment $x"), `-m comment --comment "$x"`},
+	{"comment/nft-longest", v4, argv("-m comment --comment " + strings.Repeat("c", parse.MaxNftComment)), "-m comment --comment " + strings.Repeat("c", parse.MaxNftComment)},
+	{"comment/permuted", v4, argv("-A INPUT -p tcp -m comment --dport 22 --comment ssh -j ACCEPT"), "-A INPUT -p tcp -m comment --comment ssh -m tcp --dport 22 -j ACCEPT"},
+	{"comment/with-conntrack", v4, argv("-A INPUT -m conntrack --ctstate NEW -m comment --comment new"), "-A INPUT -m conntrack --ctstate NEW -m comment --comment new"},
 }
 
 // Invalid holds rules that iptables itself refuses (exit code 2), each with
 // the error ctmatch gives and where it points.
 var Invalid = []InvalidCase{
+	// -m comment
+	{"comment/negated", v4, "-m comment " + Marker + "! --comment x", `option "--comment" cannot be inverted`},
+	{"comment/twice", v4, "-m comment --comment a " + Marker + "--comment b", `option "--comment" can only be used once`},
+	{"comment/missing", v4, "-m " + Marker + "comment -j ACCEPT", `option "--comment" must be specified`},
+	{"comment/no-value", v4, "-m comment --comment" + Marker, "expected a comment after --comment"},
+	{"comment/without-match", v4, Marker + "--comment x", `unknown option "--comment"`},
 	// --ctstate
 	{"ctstate/bogus-item", v4, "-m conntrack --ctstate NEW," + Marker + "BOGUS", `unknown conntrack state "BOGUS"`},
 	{"ctstate/bogus", v4, "-m conntrack --ctstate " + Marker + "BOGUS", `unknown conntrack state "BOGUS"`},
@@ -754,6 +776,8 @@ var Invalid = []InvalidCase{
 	{"addr/dst-twice", v4, "-d 10.0.0.1 " + Marker + "--dst 10.0.0.2", "multiple -d flags not allowed"},
 	{"addr/negated-list", v4, Marker + "! -s 10.0.0.1,10.0.0.2", "! not allowed with multiple source or destination IP addresses"},
 	{"addr/list-empty-item", v4, "-s 10.0.0.1," + Marker + ",10.0.0.2", "expected an address"},
+	{"addr/list-empty-last-item", v4, "-s 10.0.0.1" + Marker + ",", "expected an address, found nothing"},
+	{"addr/list-empty-first-item", v4, "-s " + Marker + ",10.0.0.1", "expected an address, found nothing"},
 	{"addr/empty-mask", v4, "-s 10.0.0.1" + Marker + "/", `bad mask ""`},
 	{"addr/no-address", v4, "-d " + Marker + "/8", "expected an address before the mask"},
 	{"addr/ipv6-in-iptables", v4, "-s " + Marker + "::1", "IPv6 address ::1 in an iptables rule"},
@@ -766,6 +790,10 @@ var Invalid = []InvalidCase{
 // Unsupported holds valid iptables that ctmatch refuses (exit code 1): other
 // matches and targets, host names, and the address forms of inet_aton.
 var Unsupported = []InvalidCase{
+	{"comment/too-long-for-nft", v4, "-m comment --comment " + Marker + strings.Repeat("c", parse.MaxNftComment+1), "a comment of 129 bytes is valid iptables, but nft takes at most 128"},
+	{"comment/cut", v4, "-m comment --comment " + Marker + strings.Repeat("c", 300), "a comment of 300 bytes is valid iptables (iptables keeps its first 255), but nft takes at most 128"},
+	{"comment/double-quote", v4, `-m comment --comment ` + Marker + `"a\"b"`, "nft's strings cannot hold one"},
+	{"comment/two-matches", v4, "-m comment --comment a " + Marker + "-m comment --comment b", "an nft rule has one comment"},
 	{"protocol-sctp-port", v4, "-p sctp " + Marker + "--dport 33", "--dport is valid iptables (an option of the sctp match that -p sctp loads)"},
 	{"protocol-esp-spi", v4, "-p esp " + Marker + "--espspi 8", "an option of the esp match"},
 	{"tcp-syn", v4, "-p tcp " + Marker + "--syn", "--syn is valid iptables"},
