@@ -12,24 +12,10 @@ import "strings"
 // iptables does, the address is kept with its host bits cleared: iptables-save
 // prints -s 10.1.2.3/8 as -s 10.0.0.0/8.
 type Address struct {
-	Dst     bool `json:"dst"` // -d; -s when false
-	Flag    Pos  `json:"pos"`
-	Negated bool `json:"negated"`
-	NegPos  Pos  `json:"neg_pos"` // NoPos when not negated
-	Value   Word `json:"value"`   // as written
-	Addr    Addr `json:"addr"`    // host bits cleared
+	Dst bool `json:"dst"` // -d; -s when false
+	FlagValue
+	Addr Addr `json:"addr"` // host bits cleared
 }
-
-// Pos returns the start of -s or -d, or of its "!".
-func (a *Address) Pos() Pos {
-	if a.Negated {
-		return a.NegPos
-	}
-	return a.Flag
-}
-
-// End returns the end of the address.
-func (a *Address) End() Pos { return a.Value.End() }
 
 // Flagword returns "-s" or "-d".
 func (a *Address) Flagword() string {
@@ -108,7 +94,7 @@ func (p *parser) address(w word, neg *word, spec *optSpec, attached string, hasV
 	if n > 1 && neg != nil {
 		return p.errorf(*neg, "! not allowed with multiple source or destination IP addresses")
 	}
-	a := &Address{Dst: spec.once == "-d", Flag: w.pos, NegPos: NoPos, Value: Word{Text: v.val, At: v.pos}}
+	a := &Address{Dst: spec.once == "-d", FlagValue: FlagValue{Flag: w.pos, NegPos: NoPos, Value: Word{Text: v.val, At: v.pos}}}
 	a.Addr = Addr{Addr: first.Masked(), Mask: first.Mask}
 	if neg != nil {
 		a.Negated, a.NegPos = true, neg.pos

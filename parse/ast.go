@@ -266,3 +266,24 @@ func (k TargetKind) MarshalText() ([]byte, error) {
 	}
 	return []byte("chain"), nil
 }
+
+// FlagValue is what an option of iptables' own with one value (-s, -d, -i,
+// -o) records of its words: the flag, the "!" before it, and the value as
+// written.
+type FlagValue struct {
+	Flag    Pos  `json:"pos"`
+	Negated bool `json:"negated"`
+	NegPos  Pos  `json:"neg_pos"` // NoPos when not negated
+	Value   Word `json:"value"`   // as written
+}
+
+// Pos returns the start of the flag, or of its "!".
+func (f *FlagValue) Pos() Pos {
+	if f.Negated {
+		return f.NegPos
+	}
+	return f.Flag
+}
+
+// End returns the end of the value.
+func (f *FlagValue) End() Pos { return f.Value.End() }

@@ -13,25 +13,11 @@ const IfNameSize = 16
 // interface is named Name (exactly), or its name starts with Name when the
 // word ends in "+" (Prefix). "-i +" matches every packet.
 type Interface struct {
-	Out     bool   `json:"out"` // -o; -i when false
-	Flag    Pos    `json:"pos"`
-	Negated bool   `json:"negated"`
-	NegPos  Pos    `json:"neg_pos"` // NoPos when not negated
-	Value   Word   `json:"value"`   // as written
-	Name    string `json:"name"`    // without the final "+"
-	Prefix  bool   `json:"prefix"`  // the word ends in "+": a prefix match
+	Out bool `json:"out"` // -o; -i when false
+	FlagValue
+	Name   string `json:"name"`   // without the final "+"
+	Prefix bool   `json:"prefix"` // the word ends in "+": a prefix match
 }
-
-// Pos returns the start of -i or -o, or of its "!".
-func (f *Interface) Pos() Pos {
-	if f.Negated {
-		return f.NegPos
-	}
-	return f.Flag
-}
-
-// End returns the end of the name.
-func (f *Interface) End() Pos { return f.Value.End() }
 
 // Flagword returns "-i" or "-o".
 func (f *Interface) Flagword() string {
@@ -82,7 +68,7 @@ func (p *parser) iface(w word, neg *word, spec *optSpec, attached string, hasVal
 		e.Hint = "an interface name has at most 15 bytes; a final + makes it a prefix and counts too"
 		return e
 	}
-	f := &Interface{Out: spec.short == "o", Flag: w.pos, NegPos: NoPos, Value: Word{Text: v.val, At: v.pos}, Name: v.val}
+	f := &Interface{Out: spec.short == "o", FlagValue: FlagValue{Flag: w.pos, NegPos: NoPos, Value: Word{Text: v.val, At: v.pos}}, Name: v.val}
 	if neg != nil {
 		f.Negated, f.NegPos = true, neg.pos
 	}
