@@ -267,8 +267,8 @@ func (k TargetKind) MarshalText() ([]byte, error) {
 	return []byte("chain"), nil
 }
 
-// FlagValue is what an option of iptables' own with one value (-s, -d, -i,
-// -o) records of its words: the flag, the "!" before it, and the value as
+// FlagValue is what an option with one value (-s, -d, -i, -o, the ports,
+// the icmp types) records of its words: the flag, the "!" before it, and the value as
 // written.
 type FlagValue struct {
 	Flag    Pos  `json:"pos"`

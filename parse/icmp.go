@@ -60,25 +60,11 @@ func (m *ICMP) OptionName() string {
 
 // ICMPType is "[!] --icmp-type VALUE" or "[!] --icmpv6-type VALUE".
 type ICMPType struct {
-	Flag    Pos   `json:"pos"`
-	Negated bool  `json:"negated"`
-	NegPos  Pos   `json:"neg_pos"`
-	Value   Word  `json:"value"`
+	FlagValue
 	Type    uint8 `json:"type"`
 	CodeMin uint8 `json:"code_min"`
 	CodeMax uint8 `json:"code_max"`
 }
-
-// Pos returns the start of the option: its "!" when negated.
-func (o *ICMPType) Pos() Pos {
-	if o.Negated {
-		return o.NegPos
-	}
-	return o.Flag
-}
-
-// End returns the end of the option's value.
-func (o *ICMPType) End() Pos { return o.Value.End() }
 
 // AnyCode reports whether every code of the type matches.
 func (o *ICMPType) AnyCode() bool { return o.CodeMin == 0 && o.CodeMax == math.MaxUint8 }
@@ -208,7 +194,7 @@ func (p *parser) icmpOption(w word, neg *word, spec *optSpec, attached string, h
 	if m.Option != nil {
 		return p.errorf(w, "%s: option \"%s\" can only be used once", m.Module, m.OptionName())
 	}
-	o := &ICMPType{Flag: w.pos, NegPos: NoPos, Value: Word{Text: v.val, At: v.pos}}
+	o := &ICMPType{FlagValue: FlagValue{Flag: w.pos, NegPos: NoPos, Value: Word{Text: v.val, At: v.pos}}}
 	if neg != nil {
 		o.Negated, o.NegPos = true, neg.pos
 	}

@@ -122,25 +122,11 @@ func (k PortKind) MarshalText() ([]byte, error) { return []byte("--" + k.String(
 // PortOption is "[!] --sport P[:Q]" or "[!] --dport P[:Q]": the port is in
 // the inclusive range Lo..Hi, or not, when negated.
 type PortOption struct {
-	Kind    PortKind `json:"option"`
-	Flag    Pos      `json:"pos"`
-	Negated bool     `json:"negated"`
-	NegPos  Pos      `json:"neg_pos"`
-	Value   Word     `json:"value"`
-	Lo      uint16   `json:"lo"`
-	Hi      uint16   `json:"hi"`
+	Kind PortKind `json:"option"`
+	FlagValue
+	Lo uint16 `json:"lo"`
+	Hi uint16 `json:"hi"`
 }
-
-// Pos returns the start of the option: its "!" when negated.
-func (o *PortOption) Pos() Pos {
-	if o.Negated {
-		return o.NegPos
-	}
-	return o.Flag
-}
-
-// End returns the end of the option's value.
-func (o *PortOption) End() Pos { return o.Value.End() }
 
 // All reports whether the range is every port, which iptables-save does not
 // print.
@@ -268,7 +254,7 @@ func (p *parser) portOption(w word, neg *word, spec *optSpec, attached string, h
 		}
 		return p.errorf(w, "only one %s allowed in one %s match", long, m.Module)
 	}
-	o := &PortOption{Kind: spec.port, Flag: w.pos, NegPos: NoPos, Value: Word{Text: v.val, At: v.pos}}
+	o := &PortOption{Kind: spec.port, FlagValue: FlagValue{Flag: w.pos, NegPos: NoPos, Value: Word{Text: v.val, At: v.pos}}}
 	if neg != nil {
 		o.Negated, o.NegPos = true, neg.pos
 	}
