@@ -70,6 +70,15 @@ var fieldInfos = [...]fieldInfo{
 	FieldIP6HopLimit: {base: payloadNetwork, offset: 7, size: 1, name: "hoplimit", proto: "ip6", v6: true},
 }
 
+// Layout returns where the field is: the payload base (1, the network
+// header; 2, the transport header: nf_tables' NFT_PAYLOAD_*_HEADER), the
+// offset from the start of that header and the size in bytes; ok is false
+// for a value that is no Field.
+func (f Field) Layout() (base, offset, size uint32, ok bool) {
+	fi, ok := fieldInfoOf(f)
+	return uint32(fi.base), fi.offset, fi.size, ok
+}
+
 func fieldInfoOf(f Field) (fieldInfo, bool) {
 	if int(f) >= len(fieldInfos) || fieldInfos[f].size == 0 {
 		return fieldInfo{}, false

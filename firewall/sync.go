@@ -559,7 +559,7 @@ func keyGroups(f expr.Family, rules []kernel.Rule) []keyedGroup {
 		ok := true
 		for k := range g.Count {
 			c2, g2, err := expr.ParseUserData(rules[i+k].UserData)
-			if err != nil || g2.ID != g.ID || g2.Index != k || c2 != comment {
+			if err != nil || g2.ID != g.ID || g2.Index != k || g2.Count != g.Count || c2 != comment {
 				ok = false
 				break
 			}

@@ -165,7 +165,7 @@ func (c *Conn) Chains(ctx context.Context, f expr.Family, table string) ([]Chain
 	if err := badNames("list chains", obj, "table", table); err != nil {
 		return nil, err
 	}
-	if err := c.checkTable(ctx, f, table); err != nil {
+	if err := c.checkTable(ctx, "list chains", f, table); err != nil {
 		return nil, err
 	}
 	var out []Chain
@@ -231,13 +231,13 @@ func badNames(op, obj string, names ...string) error {
 
 // checkTable asks for one table, so that listing a missing table is an
 // error rather than an empty list.
-func (c *Conn) checkTable(ctx context.Context, f expr.Family, table string) error {
+func (c *Conn) checkTable(ctx context.Context, op string, f expr.Family, table string) error {
 	ae := nfnl.Encoder{}
 	ae.String(attrTableName, table)
 	attrs := ae.B
 	r, err := c.request(ctx, nftType(msgGetTable), 0, f, attrs, func(nfnl.Message) error { return nil })
 	if err != nil {
-		e := readError("list chains", f.String()+" "+table, r, err)
+		e := readError(op, f.String()+" "+table, r, err)
 		if isErrno(err, enoent) {
 			e.Reason = "no such table " + f.String() + " " + table
 		}

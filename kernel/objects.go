@@ -72,7 +72,7 @@ func (c *Conn) Objects(ctx context.Context, f expr.Family, table string) ([]Obje
 	if err := badNames("list objects", obj, "table", table); err != nil {
 		return nil, err
 	}
-	if err := c.checkTable(ctx, f, table); err != nil {
+	if err := c.checkTable(ctx, "list objects", f, table); err != nil {
 		return nil, err
 	}
 	ae := nfnl.Encoder{}

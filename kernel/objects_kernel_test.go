@@ -3,6 +3,7 @@ package kernel_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -88,7 +89,10 @@ func TestKernelCtHelperErrors(t *testing.T) {
 			t.Errorf("error:\n got %v\nwant %s", err, tc.want)
 		}
 	}
-	if _, err := c.Objects(ctx, expr.FamilyIP, "nope"); err == nil || !errors.Is(err, unix.ENOENT) {
-		t.Errorf("listing the objects of a missing table: %v, want ENOENT", err)
+	if _, err := c.Objects(ctx, expr.FamilyIP, "nope"); err == nil || !errors.Is(err, unix.ENOENT) || !strings.HasPrefix(err.Error(), "list objects ip nope: ") {
+		t.Errorf("listing the objects of a missing table: %v, want ENOENT from list objects", err)
+	}
+	if _, err := c.Sets(ctx, expr.FamilyIP, "nope"); err == nil || !errors.Is(err, unix.ENOENT) || !strings.HasPrefix(err.Error(), "list sets ip nope: ") {
+		t.Errorf("listing the sets of a missing table: %v, want ENOENT from list sets", err)
 	}
 }

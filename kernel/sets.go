@@ -261,7 +261,7 @@ func (c *Conn) Sets(ctx context.Context, f expr.Family, table string) ([]Set, er
 	if err := badNames("list sets", obj, "table", table); err != nil {
 		return nil, err
 	}
-	if err := c.checkTable(ctx, f, table); err != nil {
+	if err := c.checkTable(ctx, "list sets", f, table); err != nil {
 		return nil, err
 	}
 	ae := nfnl.Encoder{}

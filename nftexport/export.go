@@ -215,7 +215,7 @@ func exportMatch(exprs []nftexpr.Any, m expr.Match) ([]nftexpr.Any, error) {
 			&nftexpr.Cmp{Op: op, Register: exportReg1, Data: []byte{m.Proto}},
 		), nil
 	case expr.Payload:
-		return exportPayload(exprs, m), nil
+		return exportPayload(exprs, m)
 	case expr.Exthdr:
 		return exportExthdr(exprs, m), nil
 	case expr.IfName:
@@ -229,22 +229,12 @@ func exportMatch(exprs []nftexpr.Any, m expr.Match) ([]nftexpr.Any, error) {
 // exportPayload appends a payload load of the field and its test, each field
 // with a load of its own (nft merges adjacent equalities into one load; the
 // meaning is the same).
-func exportPayload(exprs []nftexpr.Any, p expr.Payload) []nftexpr.Any {
-	base, off, size := nftexpr.PayloadBaseTransportHeader, uint32(0), 2
-	switch p.Field {
-	case expr.FieldTHDport:
-		off = 2
-	case expr.FieldIPFragOff:
-		base, off = nftexpr.PayloadBaseNetworkHeader, 6
-	case expr.FieldICMPType:
-		size = 1
-	case expr.FieldICMPCode:
-		off, size = 1, 1
-	case expr.FieldIPTTL:
-		base, off, size = nftexpr.PayloadBaseNetworkHeader, 8, 1
-	case expr.FieldIP6HopLimit:
-		base, off, size = nftexpr.PayloadBaseNetworkHeader, 7, 1
+func exportPayload(exprs []nftexpr.Any, p expr.Payload) ([]nftexpr.Any, error) {
+	b, off, n, ok := p.Field.Layout()
+	if !ok {
+		return nil, fmt.Errorf("nftexport: cannot export payload field %d", p.Field)
 	}
+	base, size := nftexpr.PayloadBase(b), int(n)
 	exprs = append(exprs, &nftexpr.Payload{DestRegister: exportReg1, Base: base, Offset: off, Len: uint32(size)})
 	if p.Mask != 0 {
 		exprs = append(exprs, &nftexpr.Bitwise{SourceRegister: exportReg1, DestRegister: exportReg1, Len: uint32(size),
@@ -256,18 +246,18 @@ func exportPayload(exprs []nftexpr.Any, p expr.Payload) []nftexpr.Any {
 		if p.Op == expr.OpNeq {
 			op = nftexpr.CmpOpNeq
 		}
-		return append(exprs, &nftexpr.Cmp{Op: op, Register: exportReg1, Data: exportValue(p.Lo, size, false)})
+		return append(exprs, &nftexpr.Cmp{Op: op, Register: exportReg1, Data: exportValue(p.Lo, size, false)}), nil
 	case expr.OpLt:
-		return append(exprs, &nftexpr.Cmp{Op: nftexpr.CmpOpLt, Register: exportReg1, Data: exportValue(p.Lo, size, false)})
+		return append(exprs, &nftexpr.Cmp{Op: nftexpr.CmpOpLt, Register: exportReg1, Data: exportValue(p.Lo, size, false)}), nil
 	case expr.OpGt:
-		return append(exprs, &nftexpr.Cmp{Op: nftexpr.CmpOpGt, Register: exportReg1, Data: exportValue(p.Lo, size, false)})
+		return append(exprs, &nftexpr.Cmp{Op: nftexpr.CmpOpGt, Register: exportReg1, Data: exportValue(p.Lo, size, false)}), nil
 	case expr.OpRange:
 		return append(exprs,
 			&nftexpr.Cmp{Op: nftexpr.CmpOpGte, Register: exportReg1, Data: exportValue(p.Lo, size, false)},
-			&nftexpr.Cmp{Op: nftexpr.CmpOpLte, Register: exportReg1, Data: exportValue(p.Hi, size, false)})
+			&nftexpr.Cmp{Op: nftexpr.CmpOpLte, Register: exportReg1, Data: exportValue(p.Hi, size, false)}), nil
 	}
 	return append(exprs, &nftexpr.Range{Op: nftexpr.CmpOpNeq, Register: exportReg1,
-		FromData: exportValue(p.Lo, size, false), ToData: exportValue(p.Hi, size, false)})
+		FromData: exportValue(p.Lo, size, false), ToData: exportValue(p.Hi, size, false)}), nil
 }
 
 // portPair exports "tcp sport A tcp dport B" (in either order) as nft and

@@ -36,14 +36,28 @@ func FuzzDecode(f *testing.F) {
 		if elems, err := nfnl.ExprList(b, 0); err == nil {
 			for _, el := range elems {
 				x, err := nfnl.ParseExpr(el)
-				if err == nil && x.HasData && !x.Data.Contains(x.Data.Off) {
-					t.Fatalf("data %+v", x.Data)
+				// The expression's data lies inside its list element.
+				if err == nil && x.HasData && (!el.Contains(x.Data.Off) || x.Data.Off+nfnl.AttrHeaderLen+len(x.Data.Data) > el.Off+nfnl.AttrHeaderLen+len(el.Data)) {
+					t.Fatalf("data %+v outside its element at %d (%d bytes)", x.Data, el.Off, len(el.Data))
 				}
 			}
 		}
 		for typ := uint16(0); typ < 4; typ++ {
-			if d, ok := nfnl.Lookup(b, typ); ok && len(d) > len(b) {
-				t.Fatalf("Lookup returned %d bytes of %d", len(d), len(b))
+			// Lookup finds the payload of the first attribute of that type
+			// that SplitAttrs gives, when the split holds.
+			d, ok := nfnl.Lookup(b, typ)
+			if as, err := nfnl.SplitAttrs(b, 0); err == nil {
+				var want []byte
+				found := false
+				for _, a := range as {
+					if a.Type == typ {
+						want, found = a.Data, true
+						break
+					}
+				}
+				if ok != found || !bytes.Equal(d, want) {
+					t.Fatalf("Lookup(%d) = %x, %v; SplitAttrs gives %x, %v", typ, d, ok, want, found)
+				}
 			}
 		}
 		nfnl.CString(b)
@@ -66,7 +80,7 @@ func checkAttrs(t *testing.T, b []byte, base, depth int) {
 		if a.Off < end || a.Off-base+nfnl.AttrHeaderLen+len(a.Data) > len(b) {
 			t.Fatalf("attribute at %d (%d bytes) in %d bytes from %d", a.Off, len(a.Data), len(b), base)
 		}
-		if !bytes.Equal(b[a.Off-base+nfnl.AttrHeaderLen:][:len(a.Data)], a.Data) || !a.Contains(a.Off) {
+		if !bytes.Equal(b[a.Off-base+nfnl.AttrHeaderLen:][:len(a.Data)], a.Data) {
 			t.Fatalf("attribute at %d is not where it says", a.Off)
 		}
 		end = a.Off + nfnl.Align(nfnl.AttrHeaderLen+len(a.Data))
