@@ -45,4 +45,12 @@ func TestCheckLeft(t *testing.T) {
 	if err := checkLeft("", 30, 0, 0, 0); err == nil {
 		t.Error("checkLeft of no output: want an error")
 	}
+	// A flow with half a second left, read 0.6 s after its error: it may be
+	// gone, and no entry is what conntrack then says.
+	if err := checkLeft("", 1, 20*ms, 550*ms, 600*ms); err != nil {
+		t.Errorf("checkLeft of no output for a flow that may have expired: %v", err)
+	}
+	if mayHaveExpired(1, 20*ms, 400*ms) || !mayHaveExpired(1, 20*ms, 600*ms) || mayHaveExpired(30, 20*ms, 2*time.Second) {
+		t.Error("mayHaveExpired: a 1 s timer set half a second before is gone only after about 0.5 s, a 30 s one not after 2 s")
+	}
 }
