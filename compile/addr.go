@@ -56,10 +56,6 @@ func addressWords(m expr.IPAddr) ([]string, error) {
 	if m.Op == expr.OpNeq {
 		w = append(w, "!")
 	}
-	flag := "-s"
-	if m.Dst {
-		flag = "-d"
-	}
-	pa := parse.Address{Addr: a}
-	return append(w, flag, pa.Word()), nil
+	pa := parse.Address{Dst: m.Dst, Addr: a}
+	return append(w, pa.Flagword(), pa.Word()), nil
 }

@@ -54,13 +54,6 @@ func ifaceWords(m expr.IfName) []string {
 	if m.Op == expr.OpNeq {
 		w = append(w, "!")
 	}
-	flag := "-i"
-	if m.Out {
-		flag = "-o"
-	}
-	name := m.Name
-	if m.Prefix {
-		name += "+"
-	}
-	return append(w, flag, name)
+	f := parse.Interface{Out: m.Out, Name: m.Name, Prefix: m.Prefix}
+	return append(w, f.Flagword(), f.Word())
 }

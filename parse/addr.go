@@ -1,6 +1,9 @@
 package parse
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // This file reads "-s ADDR" and "-d ADDR" (--source, --src, --destination,
 // --dst), as iptables 1.8.9 reads them (xtables_ipparse_multiple,
@@ -34,17 +37,9 @@ func (a *Address) All() bool { return a.Addr.Mask.IsUnspecified() && !a.Negated 
 func (a *Address) Word() string {
 	s := a.Addr.Addr.String() + "/"
 	if n := a.Addr.Bits(); n >= 0 {
-		var num [4]byte
-		return s + string(appendUint(num[:0], uint64(n)))
+		return s + strconv.Itoa(n)
 	}
 	return s + a.Addr.Mask.String()
-}
-
-func appendUint(b []byte, n uint64) []byte {
-	if n >= 10 {
-		b = appendUint(b, n/10)
-	}
-	return append(b, byte('0'+n%10))
 }
 
 // address reads -s or -d ADDR[/MASK][,ADDR[/MASK]…]. iptables reads every

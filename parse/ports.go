@@ -2,6 +2,7 @@ package parse
 
 import (
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -41,18 +42,7 @@ func ProtocolName(n uint8) string {
 	return uitoa(uint64(n))
 }
 
-func uitoa(n uint64) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			return string(b[i:])
-		}
-	}
-}
+func uitoa(n uint64) string { return strconv.FormatUint(n, 10) }
 
 // Protocol numbers of the matches that read ports.
 const (
