@@ -214,7 +214,8 @@ func (c *Client) readState(ctx context.Context, op string) (*state, error) {
 	return st, nil
 }
 
-// chains reads, once, the chains of an existing table.
+// readChains lists the chains of an existing table, and the first time
+// fills st.chains with their names.
 func (st *stateTable) readChains(ctx context.Context, c *Client, op, obj string) ([]kernel.Chain, error) {
 	if st.created {
 		return nil, nil
@@ -277,8 +278,11 @@ func (st *state) apply(ctx context.Context, c *Client, tc TableChange, i int, fo
 	if !tc.Op.onChain() {
 		return nil
 	}
-	if _, err := t.readChains(ctx, c, op, obj); err != nil {
-		return err
+	if t.chains == nil {
+		// Once per table: later changes keep t.chains up to date.
+		if _, err := t.readChains(ctx, c, op, obj); err != nil {
+			return err
+		}
 	}
 	exists := t.chains[tc.Chain]
 	switch {
