@@ -2,7 +2,8 @@
 # translate.sh [N]: translate the same N rules (default 1000) with
 # `ctmatch translate` and with `iptables-translate`, one process per rule for
 # both, alternating runs, and print the median wall time of each and the
-# ratio; then the same rules in one process each: ctmatch translate -f
+# ratio, next to an empty Go program started as many times (the floor of any
+# Go command: the runtime's own start and exit); then the same rules in one process each: ctmatch translate -f
 # against iptables-restore-translate. Needs iptables-translate (package iptables); no privileges.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +11,11 @@ n=${1:-1000}
 runs=${RUNS:-3}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-go build -o "$tmp/ctmatch" ./cmd/ctmatch
+CGO_ENABLED=0 go build -o "$tmp/ctmatch" ./cmd/ctmatch # as make builds it
+mkdir "$tmp/empty"
+printf 'package main\n\nfunc main() {}\n' > "$tmp/empty/main.go"
+printf 'module empty\n\ngo 1.25\n' > "$tmp/empty/go.mod"
+(cd "$tmp/empty" && CGO_ENABLED=0 go build -o "$tmp/emptygo" .)
 bash bench/rules.sh "$n" > "$tmp/rules"
 
 loop() { # loop CMD...: run CMD with each rule's words, one process per rule
@@ -39,19 +44,23 @@ whole() { # whole NAME CMD...: append the wall seconds of one run of CMD to $tmp
 for ((r = 0; r < runs; r++)); do
 	timeit ctmatch "$tmp/ctmatch" translate --
 	timeit iptables iptables-translate
+	timeit empty "$tmp/emptygo"
 	whole ctmatch-f "$tmp/ctmatch" translate -f "$tmp/rules"
 	whole restore iptables-restore-translate -f "$tmp/rules.save"
 done
 median() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 c=$(median "$tmp/time.ctmatch")
 i=$(median "$tmp/time.iptables")
+e=$(median "$tmp/time.empty")
 cf=$(median "$tmp/time.ctmatch-f")
 rf=$(median "$tmp/time.restore")
 printf 'rules: %d, runs: %d (medians of wall time, one process per rule)\n' "$n" "$runs"
-awk -v c="$c" -v i="$i" -v n="$n" 'BEGIN {
+awk -v c="$c" -v i="$i" -v e="$e" -v n="$n" 'BEGIN {
 	printf "ctmatch translate:  %8.3f s  (%.3f ms per rule)\n", c, c * 1000 / n
 	printf "iptables-translate: %8.3f s  (%.3f ms per rule)\n", i, i * 1000 / n
+	printf "empty Go program:   %8.3f s  (%.3f ms per start)\n", e, e * 1000 / n
 	printf "ratio ctmatch/iptables-translate: %.2f\n", c / i
+	printf "ratio ctmatch/empty Go program:   %.2f\n", c / e
 }'
 awk -v c="$cf" -v i="$rf" -v n="$n" 'BEGIN {
 	printf "\nall rules in one process:\n"

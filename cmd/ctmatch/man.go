@@ -1,3 +1,9 @@
+//go:build genman
+
+// The man pages are written by a build of ctmatch with the genman tag (make
+// man), so that the ctmatch users run does not link cobra/doc and its
+// Markdown and YAML packages, whose initialisation every start would pay.
+
 package main
 
 import (
@@ -6,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
 )
+
+func init() { extraCommands = append(extraCommands, newManCmd) }
 
 // newManCmd is the hidden command make man runs: it writes a man page per
 // command (section 8, with nft(8) and iptables(8)) into a directory. (Shell

@@ -116,6 +116,10 @@ func printExit(w io.Writer, ee *exitError) {
 	}
 }
 
+// extraCommands are the commands that a build tag adds: gen-man (man.go,
+// tag genman).
+var extraCommands []func() *cobra.Command
+
 func newRootCmd(stdin io.Reader) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "ctmatch",
@@ -155,6 +159,9 @@ CAP_NET_ADMIN); 2 words that iptables itself would reject, or bad usage.`,
 	})
 	root.AddCommand(newVersionCmd(), newFmtCmd(), newTranslateCmd(),
 		newAddCmd(), newInsertCmd(), newObjectCmd("delete", "Delete iptables rules from an nftables chain", newDeleteCmd()),
-		newListCmd(), newApplyCmd(), newManCmd())
+		newListCmd(), newApplyCmd())
+	for _, c := range extraCommands {
+		root.AddCommand(c())
+	}
 	return root
 }
