@@ -260,15 +260,17 @@ func (p *parser) portOption(w word, neg *word, spec *optSpec, attached string, h
 	return nil
 }
 
-// port reads one port of the tcp or udp match: a service name, else a number
-// as C's strtoul with base 0 reads it (iptables takes --dport 0x16 as 22 and
-// 022 as 18).
+// port reads one port of the tcp or udp match: a number as C's strtoul with
+// base 0 reads it (iptables takes --dport 0x16 as 22 and 022 as 18), else a
+// service name.
 func (p *parser) port(v word, s string, off int) (uint64, error) {
-	if port, ok := p.opts.Resolver.Service(s); ok {
-		return uint64(port), nil
-	}
+	// A number first, then a service name, in xtables_parse_port's order;
+	// a number then never costs the resolver a read of /etc/services.
 	if n, ok := parseCNumber(s, math.MaxUint16); ok {
 		return n, nil
+	}
+	if port, ok := p.opts.Resolver.Service(s); ok {
+		return uint64(port), nil
 	}
 	e := p.itemError(v, off, s, "invalid port/service %q specified", s)
 	e.Hint = "expected a port number 0-65535 or a service name such as ssh or http"
