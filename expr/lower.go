@@ -263,7 +263,7 @@ func checkVerdict(v Verdict) error {
 	return fmt.Errorf("unknown verdict %d", v.Kind)
 }
 
-// bufPool holds the scratch buffers of Lower.
+// bufPool holds the scratch buffers of Lower and Rule.WriteText.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 func putCt(e *nfnl.Encoder, key CtKey, dir *Dir) {

@@ -46,7 +46,12 @@ import (
 // The text is written with a single call to w.Write, whose error is ignored; a
 // caller that needs it writes through something that keeps it, such as a
 // bufio.Writer whose Flush reports it.
-func (r Rule) WriteText(w io.Writer) { _, _ = w.Write(r.appendText(nil)) }
+func (r Rule) WriteText(w io.Writer) {
+	buf := bufPool.Get().(*[]byte)
+	*buf = r.appendText((*buf)[:0])
+	_, _ = w.Write(*buf)
+	bufPool.Put(buf)
+}
 
 // String returns the nft text of r, as WriteText writes it.
 func (r Rule) String() string { return string(r.appendText(nil)) }

@@ -283,6 +283,9 @@ func (p *parser) port(v word, s string, off int) (uint64, error) {
 // takes it and then reads the ports of any other protocol).
 func (p *parser) checkPorts(m *Ports) error {
 	pr := p.rule.Protocol
+	if pr != nil && pr.Num == m.Proto() && !pr.Negated {
+		return nil
+	}
 	at := m.NamePos
 	if m.Implicit {
 		at = m.Options[0].Flag
