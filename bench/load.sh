@@ -29,6 +29,9 @@
 # expression lists to the other variants' (those with the --index line one
 # rule more).
 #
+# MIX=whole loads whole rules instead (bench/rules.sh's MIX=whole: -p,
+# ports, icmp types, -i, -s, -d, ttl and comments around conntrack matches).
+#
 # BASE=REV also times the ctmatch of git revision REV (built from git
 # archive): its fresh load, and its two variants into existing chains, for a
 # comparison in the same run.
