@@ -29,7 +29,7 @@ func joinQuoted(args []string) string {
 
 // treeOptions compare two parsed rules field by field, positions included.
 var treeOptions = cmp.Options{
-	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Target{}, parse.Counters{}),
+	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Addrtype{}, parse.AddrtypeLimit{}, parse.Target{}, parse.Counters{}),
 	cmpopts.EquateComparable(netip.Addr{}),
 }
 
@@ -172,6 +172,34 @@ func checkPositions(t *testing.T, r *parse.Rule) {
 		}
 	}
 	for _, m := range r.Matches {
+		if am, ok := m.(*parse.Addrtype); ok {
+			flag(am.Flag, "-m", "match", "-m")
+			at(am.NamePos, "addrtype", "match name")
+			end := am.NamePos + parse.Pos(len("addrtype"))
+			for _, o := range []*parse.AddrtypeOption{am.Src, am.Dst} {
+				if o == nil {
+					continue
+				}
+				if w := text[o.Flag:]; !strings.HasPrefix(w, "--") {
+					t.Errorf("addrtype option at %d is %q", o.Flag, w)
+				}
+				if o.Negated {
+					at(o.NegPos, "! ", "! of an addrtype option")
+				} else if o.NegPos != parse.NoPos {
+					t.Errorf("addrtype option: NegPos %d without !", o.NegPos)
+				}
+				at(o.Value.At, o.Value.Text, "addrtype types")
+				end = max(end, o.End())
+			}
+			if l := am.Limit; l != nil {
+				flag(l.Flag, "", l.Name()[2:], "addrtype limit")
+				end = max(end, l.End())
+			}
+			if am.End() != end {
+				t.Errorf("addrtype match End() = %d, want %d", am.End(), end)
+			}
+			continue
+		}
 		if hm, ok := m.(*parse.HL); ok {
 			flag(hm.Flag, "-m", "match", "-m")
 			at(hm.NamePos, hm.Module, "match name")

@@ -112,6 +112,8 @@ func (p *printer) rule(r *Rule) {
 			p.icmp(m)
 		case *HL:
 			p.hl(m)
+		case *Addrtype:
+			p.addrtype(m)
 		case *Comment:
 			p.comment(m)
 		}
