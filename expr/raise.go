@@ -120,9 +120,17 @@ func (p *raiser) rule() (Rule, error) {
 			return Rule{}, err
 		}
 		switch name := p.es[i].name; name {
-		case "ct", "meta", "payload", "exthdr":
+		case "ct", "meta", "payload", "exthdr", "fib":
 			if counterAt >= 0 || verdictAt >= 0 {
 				return Rule{}, p.fail(i, "a match after the counter or the verdict")
+			}
+			if name == "fib" {
+				m, err := p.fibType(i)
+				if err != nil {
+					return Rule{}, err
+				}
+				r.Matches = append(r.Matches, m)
+				continue
 			}
 			if name == "exthdr" {
 				m, err := p.exthdr()

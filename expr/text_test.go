@@ -249,6 +249,15 @@ var textCases = []textCase{
 	// Interface names: an exact name, a prefix ("*"), "!=", and "*" in a
 	// name, which nft spells "\*".
 	{"iifname", one(expr.IfName{Op: expr.OpEq, Name: "eth0"}), `iifname "eth0"`, false},
+	{"fib daddr type local", one(expr.FibType{Op: expr.OpEq, Type: expr.RouteLocal}), "fib daddr type local", false},
+	{"fib saddr type neq multicast", one(expr.FibType{Src: true, Op: expr.OpNeq, Type: expr.RouteMulticast}), "fib saddr type != multicast", false},
+	{"fib daddr iif type broadcast", one(expr.FibType{Iface: expr.FibIif, Op: expr.OpEq, Type: expr.RouteBroadcast}), "fib daddr . iif type broadcast", false},
+	{"fib saddr oif type neq unspec", one(expr.FibType{Src: true, Iface: expr.FibOif, Op: expr.OpNeq, Type: expr.RouteUnspec}), "fib saddr . oif type != unspec", false},
+	{"fib daddr type prohibit", one(expr.FibType{Op: expr.OpEq, Type: expr.RouteProhibit}), "fib daddr type prohibit", false},
+	{"fib daddr type throw", one(expr.FibType{Op: expr.OpEq, Type: expr.RouteThrow}), "fib daddr type 9", false},
+	{"fib saddr iif type neq xresolve", one(expr.FibType{Src: true, Iface: expr.FibIif, Op: expr.OpNeq, Type: expr.RouteXResolve}), "fib saddr . iif type != 11", false},
+	{"fib daddr type 12", one(expr.FibType{Op: expr.OpEq, Type: 12}), "fib daddr type 12", false},
+	{"fib daddr type range", one(expr.FibType{Op: expr.OpRange, Type: 1}), "fib daddr type (invalid operator 5)", true},
 	{"iifname neq", one(expr.IfName{Op: expr.OpNeq, Name: "lo"}), `iifname != "lo"`, false},
 	{"iifname prefix", one(expr.IfName{Op: expr.OpEq, Name: "eth", Prefix: true}), `iifname "eth*"`, false},
 	{"iifname prefix neq", one(expr.IfName{Op: expr.OpNeq, Name: "veth", Prefix: true}), `iifname != "veth*"`, false},
