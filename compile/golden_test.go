@@ -152,6 +152,20 @@ func TestCasesComplete(t *testing.T) {
 				ports[portCover{hm.Module + " " + parse.HLOptionName(hm.Module, hm.Option.Kind), hm.Option.Negated, c.table}] = true
 				continue
 			}
+			if am, ok := m.(*parse.Addrtype); ok {
+				for _, o := range []struct {
+					name string
+					o    *parse.AddrtypeOption
+				}{{"--src-type", am.Src}, {"--dst-type", am.Dst}} {
+					if o.o != nil {
+						ports[portCover{"addrtype " + o.name, o.o.Negated, c.table}] = true
+					}
+				}
+				if l := am.Limit; l != nil {
+					ports[portCover{"addrtype " + l.Name(), false, c.table}] = true
+				}
+				continue
+			}
 			ct := m.(*parse.Conntrack)
 			for _, o := range ct.Options {
 				seen[cover{o.Kind, o.Negated, c.table}] = true
@@ -214,6 +228,20 @@ func TestCasesComplete(t *testing.T) {
 				continue
 			}
 			for _, tf := range tables {
+				if !ports[portCover{o, neg, tf}] {
+					t.Errorf("no case for %s (negated %v) in an %v table", o, neg, tf)
+				}
+			}
+		}
+	}
+	// The addrtype match (iptables only: ip6tables' is refused): each type
+	// option plain and negated, each interface limit, in each table.
+	for _, o := range []string{"addrtype --src-type", "addrtype --dst-type", "addrtype --limit-iface-in", "addrtype --limit-iface-out"} {
+		for _, neg := range []bool{false, true} {
+			if neg && strings.Contains(o, "limit") {
+				continue
+			}
+			for _, tf := range []expr.Family{expr.FamilyIP, expr.FamilyInet} {
 				if !ports[portCover{o, neg, tf}] {
 					t.Errorf("no case for %s (negated %v) in an %v table", o, neg, tf)
 				}
