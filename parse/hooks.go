@@ -129,8 +129,16 @@ func addrtypeLimit(r *Rule, out bool) Node {
 // chain of -A or -I; a caller that places words in a chain of its own
 // (ctmatch add rule) calls it with that chain.
 func CheckHooks(r *Rule, chain string) error {
+	hook, _ := ChainHook(r.TableName(), chain)
+	return CheckHooksAt(r, chain, hook)
+}
+
+// CheckHooksAt is CheckHooks for a rule that runs in hook, in a chain
+// called chain (the name the error gives); hook 0 is a chain whose hooks
+// are not known, where only the tables are checked.
+func CheckHooksAt(r *Rule, chain string, hook Hooks) error {
 	table := r.TableName()
-	hook, base := ChainHook(table, chain)
+	base := hook != 0
 	for _, hr := range hookRules {
 		n := hr.Uses(r)
 		if n == nil {
