@@ -152,6 +152,10 @@ func TestCasesComplete(t *testing.T) {
 				ports[portCover{hm.Module + " " + parse.HLOptionName(hm.Module, hm.Option.Kind), hm.Option.Negated, c.table}] = true
 				continue
 			}
+			if pm, ok := m.(*parse.Pkttype); ok {
+				ports[portCover{"pkttype " + pm.Type.String(), pm.Negated, c.table}] = true
+				continue
+			}
 			if am, ok := m.(*parse.Addrtype); ok {
 				for _, o := range []struct {
 					name string
@@ -242,6 +246,16 @@ func TestCasesComplete(t *testing.T) {
 				continue
 			}
 			for _, tf := range []expr.Family{expr.FamilyIP, expr.FamilyInet} {
+				if !ports[portCover{o, neg, tf}] {
+					t.Errorf("no case for %s (negated %v) in an %v table", o, neg, tf)
+				}
+			}
+		}
+	}
+	// The pkttype match: each type, plain and negated, in each table.
+	for _, o := range []string{"pkttype unicast", "pkttype broadcast", "pkttype multicast", "pkttype otherhost"} {
+		for _, neg := range []bool{false, true} {
+			for _, tf := range []expr.Family{expr.FamilyIP, expr.FamilyIP6, expr.FamilyInet} {
 				if !ports[portCover{o, neg, tf}] {
 					t.Errorf("no case for %s (negated %v) in an %v table", o, neg, tf)
 				}

@@ -57,6 +57,9 @@ func packetMatches(r *parse.Rule, fam parse.Family) ([][]expr.Match, error) {
 		if hm, ok := m.(*parse.HL); ok {
 			out = append(out, hl(hm))
 		}
+		if pm, ok := m.(*parse.Pkttype); ok {
+			out = append(out, pkttype(pm))
+		}
 		if am, ok := m.(*parse.Addrtype); ok {
 			ms, err := addrtype(am, fam)
 			if err != nil {
@@ -193,7 +196,7 @@ func splitPacketMatches(pieces []expr.Rule) ([]expr.Match, []expr.Rule, error) {
 		end = start
 		for end < len(r.Matches) {
 			switch r.Matches[end].(type) {
-			case expr.L4Proto, expr.Payload, expr.Exthdr, expr.IfName, expr.IPAddr, expr.FibType:
+			case expr.L4Proto, expr.Payload, expr.Exthdr, expr.IfName, expr.IPAddr, expr.FibType, expr.PktType:
 				end++
 				continue
 			}
@@ -258,11 +261,12 @@ func packetWords(pre []expr.Match) (string, error) {
 		pre = pre[1:]
 	}
 	var err error
-	for len(pre) > 0 && (isHL(pre[0]) || isAddrtype(pre[0])) {
+	for len(pre) > 0 && (isHL(pre[0]) || isAddrtype(pre[0]) || isPkttype(pre[0])) {
 		if words, pre, err = appendHLWords(words, pre); err != nil {
 			return "", err
 		}
 		words, pre = appendAddrtypeWords(words, pre)
+		words, pre = appendPkttypeWords(words, pre)
 	}
 	if len(pre) == 0 {
 		if frag {
@@ -297,6 +301,10 @@ func packetWords(pre []expr.Match) (string, error) {
 				words, rest = appendAddrtypeWords(words, rest)
 				continue
 			}
+			if isPkttype(rest[0]) {
+				words, rest = appendPkttypeWords(words, rest)
+				continue
+			}
 			w, n, err := icmpWords(l.Proto, rest)
 			if err != nil {
 				return "", err
@@ -315,9 +323,13 @@ func packetWords(pre []expr.Match) (string, error) {
 			have = nil // a port after it starts a tcp or udp match of its own
 			continue
 		}
-		if isAddrtype(m) {
+		if isAddrtype(m) || isPkttype(m) {
 			var after []expr.Match
-			words, after = appendAddrtypeWords(words, rest)
+			if isAddrtype(m) {
+				words, after = appendAddrtypeWords(words, rest)
+			} else {
+				words, after = appendPkttypeWords(words, rest)
+			}
 			rest = rest[len(rest)-len(after)-1:] // the loop steps past the last one
 			have = nil
 			continue

@@ -188,6 +188,8 @@ func checkMatch(f Family, m Match) error {
 		return checkIPAddr(f, m)
 	case FibType:
 		return checkFibType(m)
+	case PktType:
+		return checkPktType(m)
 	}
 	return fmt.Errorf("match of type %T", m)
 }
@@ -345,6 +347,8 @@ func lowerMatch(ae *nfnl.Encoder, m Match) {
 		lowerIPAddr(ae, m)
 	case FibType:
 		lowerFibType(ae, m)
+	case PktType:
+		lowerPktType(ae, m)
 	}
 }
 

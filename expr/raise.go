@@ -243,6 +243,9 @@ func (p *raiser) match() (Match, error) {
 		if e.has(attrMetaKey) && (e.u[attrMetaKey] == metaIifname || e.u[attrMetaKey] == metaOifname) {
 			return p.ifname(i)
 		}
+		if e.has(attrMetaKey) && e.u[attrMetaKey] == metaPkttype {
+			return p.pktType(i)
+		}
 		return p.nfproto(i)
 	}
 	if e.has(attrCtSreg) {
@@ -296,7 +299,7 @@ func (p *raiser) match() (Match, error) {
 func (p *raiser) nfproto(i int) (Match, error) {
 	e := &p.es[i]
 	if !e.has(attrMetaKey) || e.u[attrMetaKey] != metaNfproto || !e.has(attrMetaDreg) || e.has(attrMetaSreg) {
-		return nil, p.fail(i, "the only meta ctmatch reads is a load of nfproto, l4proto, iifname or oifname")
+		return nil, p.fail(i, "the only meta ctmatch reads is a load of nfproto, l4proto, iifname, oifname or pkttype")
 	}
 	if p.f != FamilyInet {
 		return nil, p.fail(i, "meta nfproto in an %v table", p.f)

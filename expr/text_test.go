@@ -249,6 +249,11 @@ var textCases = []textCase{
 	// Interface names: an exact name, a prefix ("*"), "!=", and "*" in a
 	// name, which nft spells "\*".
 	{"iifname", one(expr.IfName{Op: expr.OpEq, Name: "eth0"}), `iifname "eth0"`, false},
+	{"pkttype host", one(expr.PktType{Op: expr.OpEq, Type: 0}), "meta pkttype host", false},
+	{"pkttype neq broadcast", one(expr.PktType{Op: expr.OpNeq, Type: 1}), "meta pkttype != broadcast", false},
+	{"pkttype multicast", one(expr.PktType{Op: expr.OpEq, Type: 2}), "meta pkttype multicast", false},
+	{"pkttype neq other", one(expr.PktType{Op: expr.OpNeq, Type: 3}), "meta pkttype != other", false},
+	{"pkttype 7", one(expr.PktType{Op: expr.OpEq, Type: 7}), "meta pkttype 7", false},
 	{"fib daddr type local", one(expr.FibType{Op: expr.OpEq, Type: expr.RouteLocal}), "fib daddr type local", false},
 	{"fib saddr type neq multicast", one(expr.FibType{Src: true, Op: expr.OpNeq, Type: expr.RouteMulticast}), "fib saddr type != multicast", false},
 	{"fib daddr iif type broadcast", one(expr.FibType{Iface: expr.FibIif, Op: expr.OpEq, Type: expr.RouteBroadcast}), "fib daddr . iif type broadcast", false},

@@ -29,7 +29,7 @@ func joinQuoted(args []string) string {
 
 // treeOptions compare two parsed rules field by field, positions included.
 var treeOptions = cmp.Options{
-	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Addrtype{}, parse.AddrtypeLimit{}, parse.Target{}, parse.Counters{}),
+	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Addrtype{}, parse.AddrtypeLimit{}, parse.Pkttype{}, parse.Target{}, parse.Counters{}),
 	cmpopts.EquateComparable(netip.Addr{}),
 }
 
@@ -172,6 +172,21 @@ func checkPositions(t *testing.T, r *parse.Rule) {
 		}
 	}
 	for _, m := range r.Matches {
+		if pm, ok := m.(*parse.Pkttype); ok {
+			at(pm.Flag, "-m", "-m of pkttype")
+			at(pm.NamePos, "pkttype", "pkttype match name")
+			flag(pm.Option, "", "pkt-type", "--pkt-type")
+			if pm.Negated {
+				at(pm.NegPos, "! ", "! of --pkt-type")
+			} else if pm.NegPos != parse.NoPos {
+				t.Errorf("pkttype: NegPos %d without !", pm.NegPos)
+			}
+			at(pm.Value.At, pm.Value.Text, "packet type")
+			if pm.End() != pm.Value.End() {
+				t.Errorf("pkttype End() = %d, want %d", pm.End(), pm.Value.End())
+			}
+			continue
+		}
 		if am, ok := m.(*parse.Addrtype); ok {
 			flag(am.Flag, "-m", "match", "-m")
 			at(am.NamePos, "addrtype", "match name")

@@ -39,6 +39,12 @@ type canonMatch struct {
 	HL      *canonHL       // of a ttl or hl match
 	Comment string         // of a comment match
 	Addr    *canonAddrtype // of an addrtype match
+	Pkt     *canonPkttype  // of a pkttype match
+}
+
+type canonPkttype struct {
+	Type    parse.PktType
+	Negated bool
 }
 
 type canonAddrtype struct {
@@ -128,6 +134,10 @@ func canon(r *parse.Rule) canonRule {
 		if hm, ok := m.(*parse.HL); ok {
 			o := hm.Option
 			c.Matches = append(c.Matches, canonMatch{Module: hm.Module, HL: &canonHL{Kind: o.Kind, Negated: o.Negated, N: o.N}})
+			continue
+		}
+		if pm, ok := m.(*parse.Pkttype); ok {
+			c.Matches = append(c.Matches, canonMatch{Module: pm.Module, Pkt: &canonPkttype{Type: pm.Type, Negated: pm.Negated}})
 			continue
 		}
 		if am, ok := m.(*parse.Addrtype); ok {

@@ -113,6 +113,7 @@ type parser struct {
 	lastHL       *HL        // the last ttl or hl match
 	lastComment  *Comment   // the last comment match
 	lastAddrtype *Addrtype  // the last addrtype match
+	lastPkttype  *Pkttype   // the last pkttype match
 	protoMatch   string     // the match -p loads that ctmatch does not read ("sctp"), or ""
 
 	// What iptables checks of the rule as a whole.
@@ -318,6 +319,9 @@ func (p *parser) option(w word) error {
 	}
 	if spec.addrtype != 0 {
 		return p.addrtypeOption(w, neg, spec, value, hasValue)
+	}
+	if spec.pkttype {
+		return p.pkttypeOption(w, neg, spec, value, hasValue)
 	}
 	if spec.frame == frameProtocol {
 		val, err := p.value(w, spec, value, hasValue)
@@ -592,6 +596,8 @@ func (p *parser) match(w, v word) error {
 		return p.hlMatch(w, v)
 	case v.val == "addrtype":
 		return p.addrtypeMatch(w, v)
+	case v.val == "pkttype":
+		return p.pkttypeMatch(w, v)
 	case matchNames[v.val]:
 		p.foreign = true
 		return p.unsupportedf(v, "match -m %s is valid iptables, but ctmatch does not support it yet", v.val)
@@ -631,6 +637,12 @@ func (p *parser) checkMatches() error {
 		}
 		if am, ok := mm.(*Addrtype); ok {
 			if err := p.checkAddrtype(am); err != nil {
+				return err
+			}
+			continue
+		}
+		if pm, ok := mm.(*Pkttype); ok {
+			if err := p.checkPkttype(pm); err != nil {
 				return err
 			}
 			continue

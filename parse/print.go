@@ -114,6 +114,8 @@ func (p *printer) rule(r *Rule) {
 			p.hl(m)
 		case *Addrtype:
 			p.addrtype(m)
+		case *Pkttype:
+			p.pkttype(m)
 		case *Comment:
 			p.comment(m)
 		}
