@@ -29,7 +29,7 @@ func joinQuoted(args []string) string {
 
 // treeOptions compare two parsed rules field by field, positions included.
 var treeOptions = cmp.Options{
-	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Addrtype{}, parse.AddrtypeLimit{}, parse.Pkttype{}, parse.Target{}, parse.Counters{}),
+	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Addrtype{}, parse.AddrtypeLimit{}, parse.Pkttype{}, parse.Owner{}, parse.OwnerFlag{}, parse.Target{}, parse.Counters{}),
 	cmpopts.EquateComparable(netip.Addr{}),
 }
 
@@ -172,6 +172,31 @@ func checkPositions(t *testing.T, r *parse.Rule) {
 		}
 	}
 	for _, m := range r.Matches {
+		if om, ok := m.(*parse.Owner); ok {
+			at(om.Flag, "-m", "-m of owner")
+			at(om.NamePos, "owner", "owner match name")
+			end := om.NamePos + parse.Pos(len("owner"))
+			for _, o := range []*parse.OwnerRange{om.UID, om.GID} {
+				if o == nil {
+					continue
+				}
+				if o.Negated {
+					at(o.NegPos, "! ", "! of an owner option")
+				}
+				at(o.Value.At, o.Value.Text, "owner id")
+				end = max(end, o.End())
+			}
+			for _, f := range []*parse.OwnerFlag{om.SocketExists, om.SupplGroups} {
+				if f != nil {
+					at(f.Flag, "--", "owner flag")
+					end = max(end, f.End())
+				}
+			}
+			if om.End() != end {
+				t.Errorf("owner End() = %d, want %d", om.End(), end)
+			}
+			continue
+		}
 		if pm, ok := m.(*parse.Pkttype); ok {
 			at(pm.Flag, "-m", "-m of pkttype")
 			at(pm.NamePos, "pkttype", "pkttype match name")

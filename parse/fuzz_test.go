@@ -40,6 +40,7 @@ type canonMatch struct {
 	Comment string         // of a comment match
 	Addr    *canonAddrtype // of an addrtype match
 	Pkt     *canonPkttype  // of a pkttype match
+	Owner   string         // of an owner match: its canonical text
 }
 
 type canonPkttype struct {
@@ -134,6 +135,10 @@ func canon(r *parse.Rule) canonRule {
 		if hm, ok := m.(*parse.HL); ok {
 			o := hm.Option
 			c.Matches = append(c.Matches, canonMatch{Module: hm.Module, HL: &canonHL{Kind: o.Kind, Negated: o.Negated, N: o.N}})
+			continue
+		}
+		if om, ok := m.(*parse.Owner); ok {
+			c.Matches = append(c.Matches, canonMatch{Module: om.Module, Owner: om.String()})
 			continue
 		}
 		if pm, ok := m.(*parse.Pkttype); ok {

@@ -108,6 +108,18 @@ var hookRules = []HookRule{
 		Uses: func(r *Rule) Node { return addrtypeLimit(r, false) }},
 	{What: "addrtype --limit-iface-out", Hooks: HookForward | HookOutput | HookPostrouting,
 		Uses: func(r *Rule) Node { return addrtypeLimit(r, true) }},
+
+	// xt_owner.c: the owner match is registered with .hooks
+	// (1 << NF_INET_LOCAL_OUT) | (1 << NF_INET_POST_ROUTING).
+	{What: "-m owner", Hooks: HookOutput | HookPostrouting,
+		Uses: func(r *Rule) Node {
+			for _, m := range r.Matches {
+				if o, ok := m.(*Owner); ok {
+					return o
+				}
+			}
+			return nil
+		}},
 }
 
 // addrtypeLimit returns the rule's first --limit-iface-out (out) or

@@ -32,6 +32,7 @@ type optSpec struct {
 	comment     bool        // the option of the comment match
 	addrtype    addrtypeOpt // an option of the addrtype match
 	pkttype     bool        // the option of the pkttype match
+	owner       ownerOpt    // an option of the owner match
 	unsupported string      // valid iptables that ctmatch does not support: what it is
 
 	// For the options ctmatch does not support, what iptables reads after
@@ -177,8 +178,11 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 	if p.lastPkttype != nil {
 		add(pkttypeSpecs)
 	}
+	if p.lastOwner != nil {
+		add(ownerSpecs)
+	}
 	if p.foreign && slices.ContainsFunc(cands, func(s *optSpec) bool {
-		return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 && !s.comment && s.addrtype == 0 && !s.pkttype
+		return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 && !s.comment && s.addrtype == 0 && !s.pkttype && s.owner == 0
 	}) {
 		// An extension ctmatch does not know may have an option of that
 		// very name ("--set" of -m recent), which getopt would take over
@@ -223,7 +227,7 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 var matchNames = setOf("ah", "bpf", "cgroup", "cluster", "connbytes", "connlabel",
 	"connlimit", "connmark", "cpu", "dccp", "devgroup", "dscp", "dst", "ecn", "esp", "eui64", "frag",
 	"hashlimit", "hbh", "helper", "hl", "icmp", "icmp6", "iprange", "ipv6header", "ipvs", "length",
-	"limit", "mac", "mark", "mh", "multiport", "nfacct", "osf", "owner", "physdev", "policy",
+	"limit", "mac", "mark", "mh", "multiport", "nfacct", "osf", "physdev", "policy",
 	"quota", "rateest", "realm", "recent", "rpfilter", "rt", "sctp", "set", "socket", "srh", "statistic",
 	"string", "tcpmss", "time", "tos", "ttl", "u32")
 

@@ -114,6 +114,7 @@ type parser struct {
 	lastComment  *Comment   // the last comment match
 	lastAddrtype *Addrtype  // the last addrtype match
 	lastPkttype  *Pkttype   // the last pkttype match
+	lastOwner    *Owner     // the last owner match
 	protoMatch   string     // the match -p loads that ctmatch does not read ("sctp"), or ""
 
 	// What iptables checks of the rule as a whole.
@@ -322,6 +323,9 @@ func (p *parser) option(w word) error {
 	}
 	if spec.pkttype {
 		return p.pkttypeOption(w, neg, spec, value, hasValue)
+	}
+	if spec.owner != 0 {
+		return p.ownerOption(w, neg, spec, value, hasValue)
 	}
 	if spec.frame == frameProtocol {
 		val, err := p.value(w, spec, value, hasValue)
@@ -598,6 +602,8 @@ func (p *parser) match(w, v word) error {
 		return p.addrtypeMatch(w, v)
 	case v.val == "pkttype":
 		return p.pkttypeMatch(w, v)
+	case v.val == "owner":
+		return p.ownerMatch(w, v)
 	case matchNames[v.val]:
 		p.foreign = true
 		return p.unsupportedf(v, "match -m %s is valid iptables, but ctmatch does not support it yet", v.val)
@@ -643,6 +649,12 @@ func (p *parser) checkMatches() error {
 		}
 		if pm, ok := mm.(*Pkttype); ok {
 			if err := p.checkPkttype(pm); err != nil {
+				return err
+			}
+			continue
+		}
+		if om, ok := mm.(*Owner); ok {
+			if err := p.checkOwner(om); err != nil {
 				return err
 			}
 			continue

@@ -116,6 +116,8 @@ func (p *printer) rule(r *Rule) {
 			p.addrtype(m)
 		case *Pkttype:
 			p.pkttype(m)
+		case *Owner:
+			p.owner(m)
 		case *Comment:
 			p.comment(m)
 		}
