@@ -152,6 +152,21 @@ func TestCasesComplete(t *testing.T) {
 				ports[portCover{hm.Module + " " + parse.HLOptionName(hm.Module, hm.Option.Kind), hm.Option.Negated, c.table}] = true
 				continue
 			}
+			if om, ok := m.(*parse.Owner); ok {
+				for _, o := range []struct {
+					name string
+					o    *parse.OwnerRange
+				}{{"--uid-owner", om.UID}, {"--gid-owner", om.GID}} {
+					if o.o != nil {
+						form := "id"
+						if o.o.Min != o.o.Max {
+							form = "range"
+						}
+						ports[portCover{"owner " + o.name + " " + form, o.o.Negated, c.table}] = true
+					}
+				}
+				continue
+			}
 			if pm, ok := m.(*parse.Pkttype); ok {
 				ports[portCover{"pkttype " + pm.Type.String(), pm.Negated, c.table}] = true
 				continue
@@ -249,6 +264,15 @@ func TestCasesComplete(t *testing.T) {
 				if !ports[portCover{o, neg, tf}] {
 					t.Errorf("no case for %s (negated %v) in an %v table", o, neg, tf)
 				}
+			}
+		}
+	}
+	// The owner match: each id option, one id and a range, in each table
+	// (a negated one is refused).
+	for _, o := range []string{"owner --uid-owner id", "owner --uid-owner range", "owner --gid-owner id", "owner --gid-owner range"} {
+		for _, tf := range []expr.Family{expr.FamilyIP, expr.FamilyIP6, expr.FamilyInet} {
+			if !ports[portCover{o, false, tf}] {
+				t.Errorf("no case for %s in an %v table", o, tf)
 			}
 		}
 	}

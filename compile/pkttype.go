@@ -43,3 +43,25 @@ func appendPkttypeWords(words []string, ms []expr.Match) ([]string, []expr.Match
 	}
 	return words, ms
 }
+
+// isPacketMatch reports whether m is a match of the ttl, hl, addrtype,
+// pkttype or owner match, which may stand anywhere among a rule's packet
+// matches.
+func isPacketMatch(m expr.Match) bool {
+	return isHL(m) || isAddrtype(m) || isPkttype(m) || isOwner(m)
+}
+
+// appendMatchWords appends the words of the addrtype, pkttype and owner
+// matches at the start of ms, in their order, and returns the rest of ms.
+func appendMatchWords(words []string, ms []expr.Match) ([]string, []expr.Match) {
+	for len(ms) > 0 {
+		n := len(ms)
+		words, ms = appendAddrtypeWords(words, ms)
+		words, ms = appendPkttypeWords(words, ms)
+		words, ms = appendOwnerWords(words, ms)
+		if len(ms) == n {
+			return words, ms
+		}
+	}
+	return words, ms
+}

@@ -60,6 +60,13 @@ func packetMatches(r *parse.Rule, fam parse.Family) ([][]expr.Match, error) {
 		if pm, ok := m.(*parse.Pkttype); ok {
 			out = append(out, pkttype(pm))
 		}
+		if om, ok := m.(*parse.Owner); ok {
+			ms, err := owner(om)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ms...)
+		}
 		if am, ok := m.(*parse.Addrtype); ok {
 			ms, err := addrtype(am, fam)
 			if err != nil {
@@ -196,7 +203,7 @@ func splitPacketMatches(pieces []expr.Rule) ([]expr.Match, []expr.Rule, error) {
 		end = start
 		for end < len(r.Matches) {
 			switch r.Matches[end].(type) {
-			case expr.L4Proto, expr.Payload, expr.Exthdr, expr.IfName, expr.IPAddr, expr.FibType, expr.PktType:
+			case expr.L4Proto, expr.Payload, expr.Exthdr, expr.IfName, expr.IPAddr, expr.FibType, expr.PktType, expr.SkID:
 				end++
 				continue
 			}
@@ -261,12 +268,11 @@ func packetWords(pre []expr.Match) (string, error) {
 		pre = pre[1:]
 	}
 	var err error
-	for len(pre) > 0 && (isHL(pre[0]) || isAddrtype(pre[0]) || isPkttype(pre[0])) {
+	for len(pre) > 0 && isPacketMatch(pre[0]) {
 		if words, pre, err = appendHLWords(words, pre); err != nil {
 			return "", err
 		}
-		words, pre = appendAddrtypeWords(words, pre)
-		words, pre = appendPkttypeWords(words, pre)
+		words, pre = appendMatchWords(words, pre)
 	}
 	if len(pre) == 0 {
 		if frag {
@@ -297,12 +303,8 @@ func packetWords(pre []expr.Match) (string, error) {
 				rest = rest[1:]
 				continue
 			}
-			if isAddrtype(rest[0]) {
-				words, rest = appendAddrtypeWords(words, rest)
-				continue
-			}
-			if isPkttype(rest[0]) {
-				words, rest = appendPkttypeWords(words, rest)
+			if isAddrtype(rest[0]) || isPkttype(rest[0]) || isOwner(rest[0]) {
+				words, rest = appendMatchWords(words, rest)
 				continue
 			}
 			w, n, err := icmpWords(l.Proto, rest)
@@ -323,13 +325,9 @@ func packetWords(pre []expr.Match) (string, error) {
 			have = nil // a port after it starts a tcp or udp match of its own
 			continue
 		}
-		if isAddrtype(m) || isPkttype(m) {
+		if isAddrtype(m) || isPkttype(m) || isOwner(m) {
 			var after []expr.Match
-			if isAddrtype(m) {
-				words, after = appendAddrtypeWords(words, rest)
-			} else {
-				words, after = appendPkttypeWords(words, rest)
-			}
+			words, after = appendMatchWords(words, rest)
 			rest = rest[len(rest)-len(after)-1:] // the loop steps past the last one
 			have = nil
 			continue

@@ -190,6 +190,8 @@ func checkMatch(f Family, m Match) error {
 		return checkFibType(m)
 	case PktType:
 		return checkPktType(m)
+	case SkID:
+		return checkSkID(m)
 	}
 	return fmt.Errorf("match of type %T", m)
 }
@@ -349,6 +351,8 @@ func lowerMatch(ae *nfnl.Encoder, m Match) {
 		lowerFibType(ae, m)
 	case PktType:
 		lowerPktType(ae, m)
+	case SkID:
+		lowerSkID(ae, m)
 	}
 }
 

@@ -246,6 +246,9 @@ func (p *raiser) match() (Match, error) {
 		if e.has(attrMetaKey) && e.u[attrMetaKey] == metaPkttype {
 			return p.pktType(i)
 		}
+		if e.has(attrMetaKey) && (e.u[attrMetaKey] == metaSkuid || e.u[attrMetaKey] == metaSkgid) {
+			return p.skID(i)
+		}
 		return p.nfproto(i)
 	}
 	if e.has(attrCtSreg) {
@@ -299,7 +302,7 @@ func (p *raiser) match() (Match, error) {
 func (p *raiser) nfproto(i int) (Match, error) {
 	e := &p.es[i]
 	if !e.has(attrMetaKey) || e.u[attrMetaKey] != metaNfproto || !e.has(attrMetaDreg) || e.has(attrMetaSreg) {
-		return nil, p.fail(i, "the only meta ctmatch reads is a load of nfproto, l4proto, iifname, oifname or pkttype")
+		return nil, p.fail(i, "the only meta ctmatch reads is a load of nfproto, l4proto, iifname, oifname, pkttype, skuid or skgid")
 	}
 	if p.f != FamilyInet {
 		return nil, p.fail(i, "meta nfproto in an %v table", p.f)

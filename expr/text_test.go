@@ -249,6 +249,11 @@ var textCases = []textCase{
 	// Interface names: an exact name, a prefix ("*"), "!=", and "*" in a
 	// name, which nft spells "\*".
 	{"iifname", one(expr.IfName{Op: expr.OpEq, Name: "eth0"}), `iifname "eth0"`, false},
+	{"skuid", one(expr.SkID{Op: expr.OpEq, Lo: 1000}), "meta skuid 1000", false},
+	{"skgid neq", one(expr.SkID{GID: true, Op: expr.OpNeq, Lo: 0}), "meta skgid != 0", false},
+	{"skuid range", one(expr.SkID{Op: expr.OpRange, Lo: 1000, Hi: 2000}), "meta skuid 1000-2000", false},
+	{"skgid not range", one(expr.SkID{GID: true, Op: expr.OpNotRange, Lo: 5, Hi: 4294967294}), "meta skgid != 5-4294967294", false},
+	{"skuid reversed", one(expr.SkID{Op: expr.OpRange, Lo: 2, Hi: 1}), "meta skuid 2-1", true},
 	{"pkttype host", one(expr.PktType{Op: expr.OpEq, Type: 0}), "meta pkttype host", false},
 	{"pkttype neq broadcast", one(expr.PktType{Op: expr.OpNeq, Type: 1}), "meta pkttype != broadcast", false},
 	{"pkttype multicast", one(expr.PktType{Op: expr.OpEq, Type: 2}), "meta pkttype multicast", false},

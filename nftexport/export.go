@@ -226,6 +226,8 @@ func exportMatch(exprs []nftexpr.Any, m expr.Match) ([]nftexpr.Any, error) {
 		return exportFibType(exprs, m), nil
 	case expr.PktType:
 		return exportPktType(exprs, m), nil
+	case expr.SkID:
+		return exportSkID(exprs, m)
 	}
 	return nil, fmt.Errorf("nftexport: cannot export a match of type %T", m)
 }

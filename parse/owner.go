@@ -220,7 +220,7 @@ func (p *parser) ownerIDs(v word, group bool, name string, o *OwnerRange) error 
 			return bad()
 		}
 		if max < min {
-			e := p.errorf(v, "owner: reversed range %q for option %q: it matches no packet", v.val, name)
+			e := p.errorf(v, "owner: reversed range %q for option %q: the kernel refuses it (xt_owner's owner_check)", v.val, name)
 			e.Hint = "write the lower id first"
 			return e
 		}
