@@ -152,6 +152,39 @@ func TestCasesComplete(t *testing.T) {
 				ports[portCover{hm.Module + " " + parse.HLOptionName(hm.Module, hm.Option.Kind), hm.Option.Negated, c.table}] = true
 				continue
 			}
+			if om, ok := m.(*parse.Owner); ok {
+				for _, o := range []struct {
+					name string
+					o    *parse.OwnerRange
+				}{{"--uid-owner", om.UID}, {"--gid-owner", om.GID}} {
+					if o.o != nil {
+						form := "id"
+						if o.o.Min != o.o.Max {
+							form = "range"
+						}
+						ports[portCover{"owner " + o.name + " " + form, o.o.Negated, c.table}] = true
+					}
+				}
+				continue
+			}
+			if pm, ok := m.(*parse.Pkttype); ok {
+				ports[portCover{"pkttype " + pm.Type.String(), pm.Negated, c.table}] = true
+				continue
+			}
+			if am, ok := m.(*parse.Addrtype); ok {
+				for _, o := range []struct {
+					name string
+					o    *parse.AddrtypeOption
+				}{{"--src-type", am.Src}, {"--dst-type", am.Dst}} {
+					if o.o != nil {
+						ports[portCover{"addrtype " + o.name, o.o.Negated, c.table}] = true
+					}
+				}
+				if l := am.Limit; l != nil {
+					ports[portCover{"addrtype " + l.Name(), false, c.table}] = true
+				}
+				continue
+			}
 			ct := m.(*parse.Conntrack)
 			for _, o := range ct.Options {
 				seen[cover{o.Kind, o.Negated, c.table}] = true
@@ -214,6 +247,39 @@ func TestCasesComplete(t *testing.T) {
 				continue
 			}
 			for _, tf := range tables {
+				if !ports[portCover{o, neg, tf}] {
+					t.Errorf("no case for %s (negated %v) in an %v table", o, neg, tf)
+				}
+			}
+		}
+	}
+	// The addrtype match (iptables only: ip6tables' is refused): each type
+	// option plain and negated, each interface limit, in each table.
+	for _, o := range []string{"addrtype --src-type", "addrtype --dst-type", "addrtype --limit-iface-in", "addrtype --limit-iface-out"} {
+		for _, neg := range []bool{false, true} {
+			if neg && strings.Contains(o, "limit") {
+				continue
+			}
+			for _, tf := range []expr.Family{expr.FamilyIP, expr.FamilyInet} {
+				if !ports[portCover{o, neg, tf}] {
+					t.Errorf("no case for %s (negated %v) in an %v table", o, neg, tf)
+				}
+			}
+		}
+	}
+	// The owner match: each id option, one id and a range, in each table
+	// (a negated one is refused).
+	for _, o := range []string{"owner --uid-owner id", "owner --uid-owner range", "owner --gid-owner id", "owner --gid-owner range"} {
+		for _, tf := range []expr.Family{expr.FamilyIP, expr.FamilyIP6, expr.FamilyInet} {
+			if !ports[portCover{o, false, tf}] {
+				t.Errorf("no case for %s in an %v table", o, tf)
+			}
+		}
+	}
+	// The pkttype match: each type, plain and negated, in each table.
+	for _, o := range []string{"pkttype unicast", "pkttype broadcast", "pkttype multicast", "pkttype otherhost"} {
+		for _, neg := range []bool{false, true} {
+			for _, tf := range []expr.Family{expr.FamilyIP, expr.FamilyIP6, expr.FamilyInet} {
 				if !ports[portCover{o, neg, tf}] {
 					t.Errorf("no case for %s (negated %v) in an %v table", o, neg, tf)
 				}

@@ -57,6 +57,23 @@ func packetMatches(r *parse.Rule, fam parse.Family) ([][]expr.Match, error) {
 		if hm, ok := m.(*parse.HL); ok {
 			out = append(out, hl(hm))
 		}
+		if pm, ok := m.(*parse.Pkttype); ok {
+			out = append(out, pkttype(pm))
+		}
+		if om, ok := m.(*parse.Owner); ok {
+			ms, err := owner(om)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ms...)
+		}
+		if am, ok := m.(*parse.Addrtype); ok {
+			ms, err := addrtype(am, fam)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ms...)
+		}
 		if im, ok := m.(*parse.ICMP); ok {
 			if hasICMP {
 				return nil, errICMPTwice(im)
@@ -186,7 +203,7 @@ func splitPacketMatches(pieces []expr.Rule) ([]expr.Match, []expr.Rule, error) {
 		end = start
 		for end < len(r.Matches) {
 			switch r.Matches[end].(type) {
-			case expr.L4Proto, expr.Payload, expr.Exthdr, expr.IfName, expr.IPAddr:
+			case expr.L4Proto, expr.Payload, expr.Exthdr, expr.IfName, expr.IPAddr, expr.FibType, expr.PktType, expr.SkID:
 				end++
 				continue
 			}
@@ -250,9 +267,12 @@ func packetWords(pre []expr.Match) (string, error) {
 		words = append(words, ifaceWords(f)...)
 		pre = pre[1:]
 	}
-	words, pre, err := appendHLWords(words, pre)
-	if err != nil {
-		return "", err
+	var err error
+	for len(pre) > 0 && isPacketMatch(pre[0]) {
+		if words, pre, err = appendHLWords(words, pre); err != nil {
+			return "", err
+		}
+		words, pre = appendMatchWords(words, pre)
 	}
 	if len(pre) == 0 {
 		if frag {
@@ -283,6 +303,10 @@ func packetWords(pre []expr.Match) (string, error) {
 				rest = rest[1:]
 				continue
 			}
+			if isAddrtype(rest[0]) || isPkttype(rest[0]) || isOwner(rest[0]) {
+				words, rest = appendMatchWords(words, rest)
+				continue
+			}
 			w, n, err := icmpWords(l.Proto, rest)
 			if err != nil {
 				return "", err
@@ -293,11 +317,19 @@ func packetWords(pre []expr.Match) (string, error) {
 		return strings.Join(words, " "), nil
 	}
 	var have map[expr.Field]bool
-	for _, m := range pre[1:] {
+	for rest := pre[1:]; len(rest) > 0; rest = rest[1:] {
+		m := rest[0]
 		if isHL(m) {
 			w, _ := hlWords(m)
 			words = append(words, w...)
 			have = nil // a port after it starts a tcp or udp match of its own
+			continue
+		}
+		if isAddrtype(m) || isPkttype(m) || isOwner(m) {
+			var after []expr.Match
+			words, after = appendMatchWords(words, rest)
+			rest = rest[len(rest)-len(after)-1:] // the loop steps past the last one
+			have = nil
 			continue
 		}
 		p, ok := m.(expr.Payload)

@@ -143,6 +143,8 @@ func (e *wireExpr) debugBody() ([]byte, bool) {
 			b = append(b, ", dir "+nameOf([]string{"original", "reply"}, u(attrCtDirection))+" "...)
 		}
 		return b, true
+	case "fib":
+		return e.fibDebug()
 	case "cmp":
 		b = append(b, nameOf(cmpOpNames, u(attrCmpOp))+" "...)
 		b = append(reg(attrCmpSreg), ' ')

@@ -186,6 +186,12 @@ func checkMatch(f Family, m Match) error {
 		return checkIfName(m)
 	case IPAddr:
 		return checkIPAddr(f, m)
+	case FibType:
+		return checkFibType(m)
+	case PktType:
+		return checkPktType(m)
+	case SkID:
+		return checkSkID(m)
 	}
 	return fmt.Errorf("match of type %T", m)
 }
@@ -341,6 +347,12 @@ func lowerMatch(ae *nfnl.Encoder, m Match) {
 		lowerIfName(ae, m)
 	case IPAddr:
 		lowerIPAddr(ae, m)
+	case FibType:
+		lowerFibType(ae, m)
+	case PktType:
+		lowerPktType(ae, m)
+	case SkID:
+		lowerSkID(ae, m)
 	}
 }
 

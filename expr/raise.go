@@ -120,9 +120,17 @@ func (p *raiser) rule() (Rule, error) {
 			return Rule{}, err
 		}
 		switch name := p.es[i].name; name {
-		case "ct", "meta", "payload", "exthdr":
+		case "ct", "meta", "payload", "exthdr", "fib":
 			if counterAt >= 0 || verdictAt >= 0 {
 				return Rule{}, p.fail(i, "a match after the counter or the verdict")
+			}
+			if name == "fib" {
+				m, err := p.fibType(i)
+				if err != nil {
+					return Rule{}, err
+				}
+				r.Matches = append(r.Matches, m)
+				continue
 			}
 			if name == "exthdr" {
 				m, err := p.exthdr()
@@ -235,6 +243,12 @@ func (p *raiser) match() (Match, error) {
 		if e.has(attrMetaKey) && (e.u[attrMetaKey] == metaIifname || e.u[attrMetaKey] == metaOifname) {
 			return p.ifname(i)
 		}
+		if e.has(attrMetaKey) && e.u[attrMetaKey] == metaPkttype {
+			return p.pktType(i)
+		}
+		if e.has(attrMetaKey) && (e.u[attrMetaKey] == metaSkuid || e.u[attrMetaKey] == metaSkgid) {
+			return p.skID(i)
+		}
 		return p.nfproto(i)
 	}
 	if e.has(attrCtSreg) {
@@ -288,7 +302,7 @@ func (p *raiser) match() (Match, error) {
 func (p *raiser) nfproto(i int) (Match, error) {
 	e := &p.es[i]
 	if !e.has(attrMetaKey) || e.u[attrMetaKey] != metaNfproto || !e.has(attrMetaDreg) || e.has(attrMetaSreg) {
-		return nil, p.fail(i, "the only meta ctmatch reads is a load of nfproto, l4proto, iifname or oifname")
+		return nil, p.fail(i, "the only meta ctmatch reads is a load of nfproto, l4proto, iifname, oifname, pkttype, skuid or skgid")
 	}
 	if p.f != FamilyInet {
 		return nil, p.fail(i, "meta nfproto in an %v table", p.f)

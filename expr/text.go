@@ -125,6 +125,12 @@ func appendMatch(b []byte, m Match) []byte {
 		return m.appendText(b)
 	case IPAddr:
 		return m.appendText(b)
+	case FibType:
+		return m.appendText(b)
+	case PktType:
+		return m.appendText(b)
+	case SkID:
+		return m.appendText(b)
 	}
 	// nil, or a pointer to a match: the IR holds matches as values.
 	return appendInvalid(b, fmt.Sprintf("match %T", m))

@@ -279,6 +279,14 @@ func TestRaiseNftSpellings(t *testing.T) {
 		{"ip", "meta iifname \"eth0\"", one(expr.IfName{Op: expr.OpEq, Name: "eth0"})},
 		{"ip6", "oifname ne \"et*\"", one(expr.IfName{Out: true, Op: expr.OpNeq, Name: "et", Prefix: true})},
 		{"inet", "meta oifname \"a\\\\*\"", one(expr.IfName{Out: true, Op: expr.OpEq, Name: "a*"})},
+		{"ip", "skuid 0x3e8", one(expr.SkID{Op: expr.OpEq, Lo: 1000})},
+		{"ip6", "meta skgid 100-200", one(expr.SkID{GID: true, Op: expr.OpRange, Lo: 100, Hi: 200})},
+		{"inet", "meta skuid ne 1000-2000", one(expr.SkID{Op: expr.OpNotRange, Lo: 1000, Hi: 2000})},
+		{"ip", "pkttype unicast", one(expr.PktType{Op: expr.OpEq, Type: 0})},
+		{"inet", "meta pkttype ne 0x1", one(expr.PktType{Op: expr.OpNeq, Type: 1})},
+		{"ip", "fib daddr type 2", one(expr.FibType{Op: expr.OpEq, Type: expr.RouteLocal})},
+		{"inet", "fib saddr . iif type ne 0x3", one(expr.FibType{Src: true, Iface: expr.FibIif, Op: expr.OpNeq, Type: expr.RouteBroadcast})},
+		{"ip6", "fib daddr . oif type == anycast", one(expr.FibType{Iface: expr.FibOif, Op: expr.OpEq, Type: expr.RouteAnycast})},
 		{"ip", "counter packets 5 bytes 7 accept", expr.Rule{Counter: true, Verdict: expr.Verdict{Kind: expr.VerdictAccept}}},
 	}
 	refused := []struct {
@@ -300,6 +308,12 @@ func TestRaiseNftSpellings(t *testing.T) {
 		{"ip", "iifname > \"eth\"", "[ cmp gt reg 1 0x00687465 0x00000000 0x00000000 0x00000000 ]"},
 		{"ip", "iifname { \"a\", \"b\" }", "[ lookup reg 1 set __set%d ]"},
 		{"inet", "meta nfproto ipv4 ct state new", ""}, // understood: a control
+		{"ip", "meta skuid > 1000", "[ cmp gt reg 1 0xe8030000 ]"},
+		{"ip", "meta pkttype { host, broadcast }", "[ lookup reg 1 set __set%d ]"},
+		{"ip", "fib saddr . iif oif \"lo\"", "[ fib saddr . iif oif => reg 1 ]"},
+		{"ip", "fib daddr . mark type local", "[ fib daddr . mark type => reg 1 ]"},
+		{"ip", "fib daddr type { local, broadcast }", "[ lookup reg 1 set __set%d ]"},
+		{"ip", "fib daddr type > local", "[ byteorder reg 1 = hton(reg 1, 4, 4) ]"},
 		{"ip", "ct state new continue", "[ immediate reg 0 continue ]"},
 		{"ip", "ct state new ct mark set 1", "[ immediate reg 1 0x00000001 ]"},
 	}

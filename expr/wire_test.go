@@ -570,7 +570,7 @@ func TestRaiseRefuses(t *testing.T) {
 		{"nfproto in ip", expr.FamilyIP, cat(wexpr("meta", func(ae *netlink.AttributeEncoder) { ae.Uint32(2, 15); ae.Uint32(1, 1) }), wcmp(0, 1, 2)),
 			"not a rule ctmatch understands: [ meta load nfproto => reg 1 ] (expression 1: meta nfproto in an ip table)"},
 		{"meta mark", expr.FamilyInet, cat(wexpr("meta", func(ae *netlink.AttributeEncoder) { ae.Uint32(2, 3); ae.Uint32(1, 1) }), wcmp(0, 1, 1, 0, 0, 0)),
-			"not a rule ctmatch understands: [ meta load mark => reg 1 ] (expression 1: the only meta ctmatch reads is a load of nfproto, l4proto, iifname or oifname)"},
+			"not a rule ctmatch understands: [ meta load mark => reg 1 ] (expression 1: the only meta ctmatch reads is a load of nfproto, l4proto, iifname, oifname, pkttype, skuid or skgid)"},
 		{"nfproto neq", expr.FamilyInet, cat(wexpr("meta", func(ae *netlink.AttributeEncoder) { ae.Uint32(2, 15); ae.Uint32(1, 1) }), wcmp(1, 1, 2)),
 			"not a rule ctmatch understands: [ cmp neq reg 1 0x00000002 ] (expression 2: meta nfproto is tested only for equality with ipv4 or ipv6)"},
 		{"payload", expr.FamilyIP, cat(wexpr("payload", func(ae *netlink.AttributeEncoder) {

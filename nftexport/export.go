@@ -222,6 +222,12 @@ func exportMatch(exprs []nftexpr.Any, m expr.Match) ([]nftexpr.Any, error) {
 		return exportIfName(exprs, m), nil
 	case expr.IPAddr:
 		return exportIPAddr(exprs, m), nil
+	case expr.FibType:
+		return exportFibType(exprs, m), nil
+	case expr.PktType:
+		return exportPktType(exprs, m), nil
+	case expr.SkID:
+		return exportSkID(exprs, m)
 	}
 	return nil, fmt.Errorf("nftexport: cannot export a match of type %T", m)
 }

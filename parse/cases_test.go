@@ -29,7 +29,7 @@ func joinQuoted(args []string) string {
 
 // treeOptions compare two parsed rules field by field, positions included.
 var treeOptions = cmp.Options{
-	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Target{}, parse.Counters{}),
+	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Addrtype{}, parse.AddrtypeLimit{}, parse.Pkttype{}, parse.Owner{}, parse.OwnerFlag{}, parse.Target{}, parse.Counters{}),
 	cmpopts.EquateComparable(netip.Addr{}),
 }
 
@@ -172,6 +172,74 @@ func checkPositions(t *testing.T, r *parse.Rule) {
 		}
 	}
 	for _, m := range r.Matches {
+		if om, ok := m.(*parse.Owner); ok {
+			at(om.Flag, "-m", "-m of owner")
+			at(om.NamePos, "owner", "owner match name")
+			end := om.NamePos + parse.Pos(len("owner"))
+			for _, o := range []*parse.OwnerRange{om.UID, om.GID} {
+				if o == nil {
+					continue
+				}
+				if o.Negated {
+					at(o.NegPos, "! ", "! of an owner option")
+				}
+				at(o.Value.At, o.Value.Text, "owner id")
+				end = max(end, o.End())
+			}
+			for _, f := range []*parse.OwnerFlag{om.SocketExists, om.SupplGroups} {
+				if f != nil {
+					at(f.Flag, "--", "owner flag")
+					end = max(end, f.End())
+				}
+			}
+			if om.End() != end {
+				t.Errorf("owner End() = %d, want %d", om.End(), end)
+			}
+			continue
+		}
+		if pm, ok := m.(*parse.Pkttype); ok {
+			at(pm.Flag, "-m", "-m of pkttype")
+			at(pm.NamePos, "pkttype", "pkttype match name")
+			flag(pm.Option, "", "pkt-type", "--pkt-type")
+			if pm.Negated {
+				at(pm.NegPos, "! ", "! of --pkt-type")
+			} else if pm.NegPos != parse.NoPos {
+				t.Errorf("pkttype: NegPos %d without !", pm.NegPos)
+			}
+			at(pm.Value.At, pm.Value.Text, "packet type")
+			if pm.End() != pm.Value.End() {
+				t.Errorf("pkttype End() = %d, want %d", pm.End(), pm.Value.End())
+			}
+			continue
+		}
+		if am, ok := m.(*parse.Addrtype); ok {
+			flag(am.Flag, "-m", "match", "-m")
+			at(am.NamePos, "addrtype", "match name")
+			end := am.NamePos + parse.Pos(len("addrtype"))
+			for _, o := range []*parse.AddrtypeOption{am.Src, am.Dst} {
+				if o == nil {
+					continue
+				}
+				if w := text[o.Flag:]; !strings.HasPrefix(w, "--") {
+					t.Errorf("addrtype option at %d is %q", o.Flag, w)
+				}
+				if o.Negated {
+					at(o.NegPos, "! ", "! of an addrtype option")
+				} else if o.NegPos != parse.NoPos {
+					t.Errorf("addrtype option: NegPos %d without !", o.NegPos)
+				}
+				at(o.Value.At, o.Value.Text, "addrtype types")
+				end = max(end, o.End())
+			}
+			if l := am.Limit; l != nil {
+				flag(l.Flag, "", l.Name()[2:], "addrtype limit")
+				end = max(end, l.End())
+			}
+			if am.End() != end {
+				t.Errorf("addrtype match End() = %d, want %d", am.End(), end)
+			}
+			continue
+		}
 		if hm, ok := m.(*parse.HL); ok {
 			flag(hm.Flag, "-m", "match", "-m")
 			at(hm.NamePos, hm.Module, "match name")

@@ -33,11 +33,25 @@ type canonCommand struct {
 
 type canonMatch struct {
 	Module  string
-	Options []canonOption // in canonical order, as printed
-	Ports   []canonPort   // of a tcp or udp match, in canonical order
-	ICMP    *canonICMP    // of an icmp or icmp6 match
-	HL      *canonHL      // of a ttl or hl match
-	Comment string        // of a comment match
+	Options []canonOption  // in canonical order, as printed
+	Ports   []canonPort    // of a tcp or udp match, in canonical order
+	ICMP    *canonICMP     // of an icmp or icmp6 match
+	HL      *canonHL       // of a ttl or hl match
+	Comment string         // of a comment match
+	Addr    *canonAddrtype // of an addrtype match
+	Pkt     *canonPkttype  // of a pkttype match
+	Owner   string         // of an owner match: its canonical text
+}
+
+type canonPkttype struct {
+	Type    parse.PktType
+	Negated bool
+}
+
+type canonAddrtype struct {
+	Src, Dst       parse.AddrTypes
+	SrcNeg, DstNeg bool
+	Limit          string
 }
 
 type canonHL struct {
@@ -121,6 +135,28 @@ func canon(r *parse.Rule) canonRule {
 		if hm, ok := m.(*parse.HL); ok {
 			o := hm.Option
 			c.Matches = append(c.Matches, canonMatch{Module: hm.Module, HL: &canonHL{Kind: o.Kind, Negated: o.Negated, N: o.N}})
+			continue
+		}
+		if om, ok := m.(*parse.Owner); ok {
+			c.Matches = append(c.Matches, canonMatch{Module: om.Module, Owner: om.String()})
+			continue
+		}
+		if pm, ok := m.(*parse.Pkttype); ok {
+			c.Matches = append(c.Matches, canonMatch{Module: pm.Module, Pkt: &canonPkttype{Type: pm.Type, Negated: pm.Negated}})
+			continue
+		}
+		if am, ok := m.(*parse.Addrtype); ok {
+			ca := &canonAddrtype{}
+			if o := am.Src; o != nil {
+				ca.Src, ca.SrcNeg = o.Types, o.Negated
+			}
+			if o := am.Dst; o != nil {
+				ca.Dst, ca.DstNeg = o.Types, o.Negated
+			}
+			if am.Limit != nil {
+				ca.Limit = am.Limit.Name()
+			}
+			c.Matches = append(c.Matches, canonMatch{Module: am.Module, Addr: ca})
 			continue
 		}
 		ct := m.(*parse.Conntrack)

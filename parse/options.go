@@ -23,14 +23,17 @@ const (
 type optSpec struct {
 	long        string
 	short       string
-	what        string   // what its value is, for "expected …" messages
-	frame       frameOpt // an option of the rule frame
-	ct          *ctSpec  // an option of the conntrack or state match
-	port        PortKind // an option of the tcp or udp match
-	icmp        bool     // the option of the icmp or icmp6 match
-	hl          HLKind   // an option of the ttl or hl match
-	comment     bool     // the option of the comment match
-	unsupported string   // valid iptables that ctmatch does not support: what it is
+	what        string      // what its value is, for "expected …" messages
+	frame       frameOpt    // an option of the rule frame
+	ct          *ctSpec     // an option of the conntrack or state match
+	port        PortKind    // an option of the tcp or udp match
+	icmp        bool        // the option of the icmp or icmp6 match
+	hl          HLKind      // an option of the ttl or hl match
+	comment     bool        // the option of the comment match
+	addrtype    addrtypeOpt // an option of the addrtype match
+	pkttype     bool        // the option of the pkttype match
+	owner       ownerOpt    // an option of the owner match
+	unsupported string      // valid iptables that ctmatch does not support: what it is
 
 	// For the options ctmatch does not support, what iptables reads after
 	// them, so that the words after them are still checked: args values it
@@ -171,7 +174,16 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 	if p.lastComment != nil {
 		add(commentSpecs)
 	}
-	if p.foreign && slices.ContainsFunc(cands, func(s *optSpec) bool { return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 && !s.comment }) {
+	add(p.addrtypeSpecsLoaded())
+	if p.lastPkttype != nil {
+		add(pkttypeSpecs)
+	}
+	if p.lastOwner != nil {
+		add(ownerSpecs)
+	}
+	if p.foreign && slices.ContainsFunc(cands, func(s *optSpec) bool {
+		return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 && !s.comment && s.addrtype == 0 && !s.pkttype && s.owner == 0
+	}) {
 		// An extension ctmatch does not know may have an option of that
 		// very name ("--set" of -m recent), which getopt would take over
 		// an abbreviation of iptables' own (--set-counters). (Its options
@@ -212,10 +224,10 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 
 // matchNames are the match extensions of iptables 1.8.13 other than conntrack
 // and state: valid iptables that ctmatch does not support yet.
-var matchNames = setOf("addrtype", "ah", "bpf", "cgroup", "cluster", "connbytes", "connlabel",
+var matchNames = setOf("ah", "bpf", "cgroup", "cluster", "connbytes", "connlabel",
 	"connlimit", "connmark", "cpu", "dccp", "devgroup", "dscp", "dst", "ecn", "esp", "eui64", "frag",
 	"hashlimit", "hbh", "helper", "hl", "icmp", "icmp6", "iprange", "ipv6header", "ipvs", "length",
-	"limit", "mac", "mark", "mh", "multiport", "nfacct", "osf", "owner", "physdev", "pkttype", "policy",
+	"limit", "mac", "mark", "mh", "multiport", "nfacct", "osf", "physdev", "policy",
 	"quota", "rateest", "realm", "recent", "rpfilter", "rt", "sctp", "set", "socket", "srh", "statistic",
 	"string", "tcpmss", "time", "tos", "ttl", "u32")
 

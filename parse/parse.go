@@ -105,14 +105,17 @@ type parser struct {
 	// options of every extension it loads into one getopt table, newest
 	// first, an option belongs to the last match loaded that defines it,
 	// wherever it is written after that match's -m.
-	lastCT      *Conntrack // the last -m conntrack
-	lastState   *Conntrack // the last -m state
-	foreign     bool       // an extension ctmatch does not know was loaded (-p, another match or target)
-	lastPorts   *Ports     // the last tcp or udp match, loaded with -m or by -p
-	lastICMP    *ICMP      // the last icmp or icmp6 match, loaded with -m or by -p
-	lastHL      *HL        // the last ttl or hl match
-	lastComment *Comment   // the last comment match
-	protoMatch  string     // the match -p loads that ctmatch does not read ("sctp"), or ""
+	lastCT       *Conntrack // the last -m conntrack
+	lastState    *Conntrack // the last -m state
+	foreign      bool       // an extension ctmatch does not know was loaded (-p, another match or target)
+	lastPorts    *Ports     // the last tcp or udp match, loaded with -m or by -p
+	lastICMP     *ICMP      // the last icmp or icmp6 match, loaded with -m or by -p
+	lastHL       *HL        // the last ttl or hl match
+	lastComment  *Comment   // the last comment match
+	lastAddrtype *Addrtype  // the last addrtype match
+	lastPkttype  *Pkttype   // the last pkttype match
+	lastOwner    *Owner     // the last owner match
+	protoMatch   string     // the match -p loads that ctmatch does not read ("sctp"), or ""
 
 	// What iptables checks of the rule as a whole.
 	cmdFlag      string          // the first command (-A, -I, -D, …) as written, "" before one
@@ -231,6 +234,11 @@ func (p *parser) parse() error {
 	if err := p.checkIfaces(); err != nil {
 		return err
 	}
+	if c := p.rule.Command; c != nil {
+		if err := CheckHooks(p.rule, c.Chain); err != nil {
+			return err
+		}
+	}
 	if p.waitInterval != nil && !p.wait {
 		return p.errorf(*p.waitInterval, "%s goes only with -w (--wait)", p.waitInterval.val)
 	}
@@ -309,6 +317,15 @@ func (p *parser) option(w word) error {
 	}
 	if spec.hl != 0 {
 		return p.hlOption(w, neg, spec, value, hasValue)
+	}
+	if spec.addrtype != 0 {
+		return p.addrtypeOption(w, neg, spec, value, hasValue)
+	}
+	if spec.pkttype {
+		return p.pkttypeOption(w, neg, spec, value, hasValue)
+	}
+	if spec.owner != 0 {
+		return p.ownerOption(w, neg, spec, value, hasValue)
 	}
 	if spec.frame == frameProtocol {
 		val, err := p.value(w, spec, value, hasValue)
@@ -581,6 +598,12 @@ func (p *parser) match(w, v word) error {
 		return nil
 	case v.val == "ttl" || v.val == "hl":
 		return p.hlMatch(w, v)
+	case v.val == "addrtype":
+		return p.addrtypeMatch(w, v)
+	case v.val == "pkttype":
+		return p.pkttypeMatch(w, v)
+	case v.val == "owner":
+		return p.ownerMatch(w, v)
 	case matchNames[v.val]:
 		p.foreign = true
 		return p.unsupportedf(v, "match -m %s is valid iptables, but ctmatch does not support it yet", v.val)
@@ -614,6 +637,24 @@ func (p *parser) checkMatches() error {
 		}
 		if hm, ok := mm.(*HL); ok {
 			if err := p.checkHL(hm); err != nil {
+				return err
+			}
+			continue
+		}
+		if am, ok := mm.(*Addrtype); ok {
+			if err := p.checkAddrtype(am); err != nil {
+				return err
+			}
+			continue
+		}
+		if pm, ok := mm.(*Pkttype); ok {
+			if err := p.checkPkttype(pm); err != nil {
+				return err
+			}
+			continue
+		}
+		if om, ok := mm.(*Owner); ok {
+			if err := p.checkOwner(om); err != nil {
 				return err
 			}
 			continue

@@ -112,6 +112,12 @@ func (p *printer) rule(r *Rule) {
 			p.icmp(m)
 		case *HL:
 			p.hl(m)
+		case *Addrtype:
+			p.addrtype(m)
+		case *Pkttype:
+			p.pkttype(m)
+		case *Owner:
+			p.owner(m)
 		case *Comment:
 			p.comment(m)
 		}

@@ -340,6 +340,9 @@ func (r *reader) words(o parse.Options) error {
 	if err != nil {
 		return l.WordsError(err)
 	}
+	if herr := CheckChainHooks(rule, l.Chain); herr != nil {
+		return l.WordsError(herr)
+	}
 	l.Rule = rule
 	return nil
 }
@@ -361,6 +364,16 @@ func WordsFamily(table expr.Family, v4, v6 bool) (ipv6 bool, err error) {
 		return false, errors.New("an ip6 table takes ip6tables words: leave out -4, or write into an ip or inet table")
 	}
 	return v6 || table == expr.FamilyIP6, nil
+}
+
+// CheckChainHooks checks that the matches and targets of r may run in
+// chain, the nft chain the words are written into (parse.CheckHooks): a
+// chain named like an iptables built-in chain in any case ("input",
+// "PREROUTING") is the one --create makes, at that hook; any other name is
+// a chain whose hooks are not known.
+func CheckChainHooks(r *parse.Rule, chain string) error {
+	hook, _ := parse.ChainHook(r.TableName(), strings.ToUpper(chain))
+	return parse.CheckHooksAt(r, chain, hook)
 }
 
 // CheckWords checks the words of a rule whose chain is given apart from

@@ -66,6 +66,11 @@ func TestReadLine(t *testing.T) {
 		{"add rule ip t c -- -t filter",
 			lineFields{Op: script.Add, Family: expr.FamilyIP, Table: "t", Chain: "c"},
 			"add rule ip t c -- -t filter"},
+		// A chain whose hook is not known takes any match: the hook of
+		// a user chain is that of the chains that jump to it.
+		{"add rule ip t ufw-not-local -- -m addrtype --dst-type LOCAL --limit-iface-in",
+			lineFields{Op: script.Add, Family: expr.FamilyIP, Table: "t", Chain: "ufw-not-local", Rule: "-m addrtype --dst-type LOCAL --limit-iface-in"},
+			"add rule ip t ufw-not-local -- -m addrtype --dst-type LOCAL --limit-iface-in"},
 		{"", lineFields{}, ""},
 		{" \t ", lineFields{}, " \t "},
 		{"# add rule ip t c -- -j BOGUS", lineFields{}, "# add rule ip t c -- -j BOGUS"},
@@ -221,6 +226,10 @@ func TestReadLineErrors(t *testing.T) {
 		{"add rule inet fw input -- -m conntrack --ctorigsrc /*ERR*/2001:db8::1", `IPv6 address 2001:db8::1 in an iptables rule: …`, parse.Invalid, ""},
 		{"add rule ip6 fw input -- -m conntrack --ctorigsrc /*ERR*/10.0.0.1", `IPv4 address 10.0.0.1 in an ip6tables rule: …`, parse.Invalid, ""},
 		{"add rule inet fw input -6 -- -m conntrack --ctorigsrc /*ERR*/10.0.0.1", `IPv4 address 10.0.0.1 in an ip6tables rule: …`, parse.Invalid, ""},
+		// The chain's hook, when the chain is named like a built-in chain
+		// of the words' table.
+		{"add rule inet fw output -- -m addrtype --dst-type LOCAL /*ERR*/--limit-iface-in", `addrtype --limit-iface-in is not valid in chain output: the kernel allows it only in PREROUTING, INPUT, FORWARD`, parse.Invalid, ""},
+		{"add rule ip nat PREROUTING -- -t nat -m addrtype /*ERR*/--limit-iface-out --dst-type LOCAL", `addrtype --limit-iface-out is not valid in chain PREROUTING: …`, parse.Invalid, ""},
 	} {
 		text, pos := cases.InvalidCase{Text: tc.text}.Rule()
 		if pos == parse.NoPos {
