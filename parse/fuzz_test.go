@@ -38,6 +38,13 @@ type canonMatch struct {
 	ICMP    *canonICMP    // of an icmp or icmp6 match
 	HL      *canonHL      // of a ttl or hl match
 	Comment string        // of a comment match
+	Limit   *[2]uint32    // avg and burst of a limit match
+	Mark    *canonMark    // of a mark or connmark match
+}
+
+type canonMark struct {
+	Negated     bool
+	Value, Mask uint32
 }
 
 type canonHL struct {
@@ -116,6 +123,15 @@ func canon(r *parse.Rule) canonRule {
 				ci.CodeMin, ci.CodeMax = 0, 255 // printed as "any"
 			}
 			c.Matches = append(c.Matches, canonMatch{Module: im.Module, ICMP: ci})
+			continue
+		}
+		if lm, ok := m.(*parse.Limit); ok {
+			c.Matches = append(c.Matches, canonMatch{Module: "limit", Limit: &[2]uint32{lm.Avg(), lm.BurstN()}})
+			continue
+		}
+		if mm, ok := m.(*parse.Mark); ok {
+			o := mm.Option
+			c.Matches = append(c.Matches, canonMatch{Module: mm.Module, Mark: &canonMark{Negated: o.Negated, Value: o.Value, Mask: o.Mask}})
 			continue
 		}
 		if hm, ok := m.(*parse.HL); ok {

@@ -30,6 +30,8 @@ type optSpec struct {
 	icmp        bool     // the option of the icmp or icmp6 match
 	hl          HLKind   // an option of the ttl or hl match
 	comment     bool     // the option of the comment match
+	limit       uint8    // an option of the limit match (limitOptRate, limitOptBurst)
+	mark        bool     // the option of the mark and connmark matches
 	unsupported string   // valid iptables that ctmatch does not support: what it is
 
 	// For the options ctmatch does not support, what iptables reads after
@@ -142,6 +144,12 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 	if p.lastComment != nil && name == "comment" {
 		return &commentSpecs[0], nil
 	}
+	if s := p.limitSpecExact(name); s != nil {
+		return s, nil
+	}
+	if p.lastMark != nil && name == "mark" {
+		return &markSpecs[0], nil
+	}
 	if is := p.icmpSpecsLoaded(); is != nil && is[0].long == name {
 		return &is[0], nil
 	}
@@ -171,7 +179,13 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 	if p.lastComment != nil {
 		add(commentSpecs)
 	}
-	if p.foreign && slices.ContainsFunc(cands, func(s *optSpec) bool { return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 && !s.comment }) {
+	add(p.limitSpecsLoaded())
+	if p.lastMark != nil {
+		add(markSpecs)
+	}
+	if p.foreign && slices.ContainsFunc(cands, func(s *optSpec) bool {
+		return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 && !s.comment && s.limit == 0 && !s.mark
+	}) {
 		// An extension ctmatch does not know may have an option of that
 		// very name ("--set" of -m recent), which getopt would take over
 		// an abbreviation of iptables' own (--set-counters). (Its options

@@ -112,6 +112,8 @@ type parser struct {
 	lastICMP    *ICMP      // the last icmp or icmp6 match, loaded with -m or by -p
 	lastHL      *HL        // the last ttl or hl match
 	lastComment *Comment   // the last comment match
+	lastLimit   *Limit     // the last limit match
+	lastMark    *Mark      // the last mark or connmark match
 	protoMatch  string     // the match -p loads that ctmatch does not read ("sctp"), or ""
 
 	// What iptables checks of the rule as a whole.
@@ -309,6 +311,12 @@ func (p *parser) option(w word) error {
 	}
 	if spec.hl != 0 {
 		return p.hlOption(w, neg, spec, value, hasValue)
+	}
+	if spec.limit != 0 {
+		return p.limitOption(w, neg, spec, value, hasValue)
+	}
+	if spec.mark {
+		return p.markOption(w, neg, spec, value, hasValue)
 	}
 	if spec.frame == frameProtocol {
 		val, err := p.value(w, spec, value, hasValue)
@@ -581,6 +589,10 @@ func (p *parser) match(w, v word) error {
 		return nil
 	case v.val == "ttl" || v.val == "hl":
 		return p.hlMatch(w, v)
+	case v.val == "limit":
+		return p.limitMatch(w, v)
+	case v.val == "mark" || v.val == "connmark":
+		return p.markMatch(w, v)
 	case matchNames[v.val]:
 		p.foreign = true
 		return p.unsupportedf(v, "match -m %s is valid iptables, but ctmatch does not support it yet", v.val)
@@ -614,6 +626,16 @@ func (p *parser) checkMatches() error {
 		}
 		if hm, ok := mm.(*HL); ok {
 			if err := p.checkHL(hm); err != nil {
+				return err
+			}
+			continue
+		}
+		if lm, ok := mm.(*Limit); ok {
+			p.checkLimit(lm)
+			continue
+		}
+		if mk, ok := mm.(*Mark); ok {
+			if err := p.checkMark(mk); err != nil {
 				return err
 			}
 			continue
