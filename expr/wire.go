@@ -187,6 +187,10 @@ var schemas = map[string]map[uint16]attrKind{
 		attrExthdrDreg: kindU32, attrExthdrType: kindU8, attrExthdrOffset: kindU32, attrExthdrLen: kindU32,
 		attrExthdrFlags: kindU32, attrExthdrOp: kindU32, attrExthdrSreg: kindU32,
 	},
+	"limit": {
+		attrLimitRate: kindU64, attrLimitUnit: kindU64, attrLimitBurst: kindU32,
+		attrLimitType: kindU32, attrLimitFlags: kindU32, attrLimitPad: kindAny,
+	},
 	"lookup": {
 		attrLookupSet: kindString, attrLookupSreg: kindU32, attrLookupDreg: kindU32,
 		attrLookupSetID: kindU32, attrLookupFlags: kindU32,
