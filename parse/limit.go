@@ -16,7 +16,9 @@ import "strings"
 // The limit match's defaults (libxt_limit.c's XT_LIMIT_AVG, XT_LIMIT_BURST).
 const (
 	LimitDefaultBurst = 5
-	limitScale        = 10000 // XT_LIMIT_SCALE: avg counts 1/10000 s
+	// LimitScale is XT_LIMIT_SCALE: avg counts 1/10000 s.
+	LimitScale = 10000
+	limitScale = LimitScale
 )
 
 // LimitDefaultAvg is avg of the default rate, 3/hour.
