@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -262,5 +263,51 @@ func TestMarkConnmarkAgainstXt(t *testing.T) {
 		if !strings.Contains(out, w+"\n") {
 			t.Errorf("list -o iptables does not give %q:\n%s", w, out)
 		}
+	}
+}
+
+// Every path of the CLI takes the three matches: add rule and insert rule
+// (ctmatch's own netlink encoding), apply, list -o iptables (the group's
+// words, and the words rebuilt from the expressions once nft has reloaded
+// list -o nft, which holds no group record), translate -o bytecode.
+func TestCLIMarkLimit(t *testing.T) {
+	ns := ktest.Namespace(t, "nft")
+	bin := ctmatchCLI(t)
+	mustCLI(t, bin, ns, "", "add", "rule", "inet", "fw", "input", "--create", "--", "-p", "icmp", "--icmp-type", "echo-request", "-m", "limit", "--limit", "7/m", "-j", "ACCEPT")
+	mustCLI(t, bin, ns, "", "insert", "rule", "inet", "fw", "input", "--", "-m", "conntrack", "--ctstate", "ESTABLISHED", "-m", "connmark", "!", "--mark", "1/255", "-j", "DROP")
+	mustCLI(t, bin, ns, "add rule ip6 fw input -- -m mark --mark 0x40000/0xff0000 -m limit --limit 3/min --limit-burst 10 -j ACCEPT\n", "apply", "--create", "-f", "-")
+	nft := ktest.Run(t, ns, "", "nft", "list", "ruleset")
+	for _, want := range []string{
+		"limit rate 7/minute burst 4 packets counter packets 0 bytes 0 accept",
+		"ct state established ct mark & 0x000000ff != 0x00000001 counter packets 0 bytes 0 drop",
+		"meta mark & 0x00ff0000 == 0x00040000 limit rate 3/minute burst 10 packets counter packets 0 bytes 0 accept",
+	} {
+		if !strings.Contains(nft, want) {
+			t.Errorf("nft lists no rule with %q:\n%s", want, nft)
+		}
+	}
+	wants := []string{
+		"-A input -m conntrack --ctstate ESTABLISHED -m connmark ! --mark 0x1/0xff -j DROP",
+		"-A input -p icmp -m icmp --icmp-type 8 -m limit --limit 7/min -j ACCEPT",
+		"-A input -m mark --mark 0x40000/0xff0000 -m limit --limit 3/min --limit-burst 10 -j ACCEPT",
+	}
+	check := func(when, out string) {
+		t.Helper()
+		for _, w := range wants {
+			if !strings.Contains(out, w+"\n") {
+				t.Errorf("%s, list -o iptables:\n%s\nwant the line %q", when, out, w)
+			}
+		}
+	}
+	check("after add, insert and apply", mustCLI(t, bin, ns, "", "list", "-o", "iptables"))
+	saved := mustCLI(t, bin, ns, "", "list", "-o", "nft")
+	ktest.Run(t, ns, "flush ruleset\n"+saved, "nft", "-f", "-")
+	check("after nft -f of list -o nft", mustCLI(t, bin, ns, "", "list", "-o", "iptables"))
+	out, err := exec.Command(bin, "translate", "-o", "bytecode", "--", "-A", "INPUT", "-m", "limit", "--limit", "7/min").Output()
+	if err != nil {
+		t.Fatalf("translate -o bytecode: %v", err)
+	}
+	if !strings.Contains(string(out), "[ limit rate 7/minute burst 4 type packets flags 0x0 ]") {
+		t.Errorf("translate -o bytecode:\n%s\nwant the limit's debug line", out)
 	}
 }
