@@ -118,6 +118,16 @@ func LimitRateUnit(avg uint32) (uint32, string) {
 	return u.mult / avg, u.name
 }
 
+// limitAvgOf returns the avg parse_rate computes for n packets per unit.
+func limitAvgOf(n uint32, unit string) uint32 {
+	for _, u := range limitUnits {
+		if u.name == unit {
+			return u.mult / n
+		}
+	}
+	return 0
+}
+
 // LimitUnitSeconds returns the length in seconds of a unit LimitRateUnit
 // gives.
 func LimitUnitSeconds(unit string) uint64 {
@@ -219,6 +229,11 @@ func (p *parser) limitOption(w word, neg *word, spec *optSpec, attached string, 
 			return err
 		}
 		m.Rate = &LimitRate{Flag: w.pos, Value: Word{Text: v.val, At: v.pos}, Avg: avg}
+		if back := limitAvgOf(LimitRateUnit(avg)); back != avg && p.unsupported == nil {
+			// iptables-save's own text of such a rule restores another one.
+			p.unsupported = p.unsupportedf(v, "limit: iptables-save prints --limit %s as %s, which reads back as another rate (%d/10000 s between packets, not %d): ctmatch's canonical text, iptables-save's, cannot say it", v.val, LimitRateText(avg), back, avg)
+			p.unsupported.Hint = "write --limit " + LimitRateText(avg) + ", the rate iptables-save gives back"
+		}
 	}
 	if v.end > m.end {
 		m.end = v.end

@@ -899,6 +899,7 @@ var Unsupported = []InvalidCase{
 	{"limit/burst-zero", v4, "-m limit --limit 5/m --limit-burst " + Marker + "0", "the kernel's xt_limit refuses a burst of 0"},
 	{"limit/overflow-day", v4, "-m limit --limit " + Marker + "3/d", "rate 3/day with burst 5 overflows xt_limit's 32-bit credits"},
 	{"limit/overflow-burst", v4, "-m limit --limit 1/day --limit-burst " + Marker + "10000", "rate 1/day with burst 10000 overflows"},
+	{"limit/prints-as-another-rate", v4, "-m limit --limit " + Marker + "961/min", "iptables-save prints --limit 961/min as 16/sec, which reads back as another rate"},
 	{"match-hashlimit", v4, "-m " + Marker + "hashlimit --hashlimit-upto 1/s --hashlimit-name x -m conntrack --ctstate NEW", "match -m hashlimit is valid iptables"},
 	{"target-log", v4, "-A INPUT -m conntrack --ctstate NEW -j " + Marker + "LOG", "target LOG is valid iptables, but ctmatch does not support it yet"},
 	{"target-reject", v4, "-m conntrack --ctstate INVALID -j " + Marker + "REJECT", "target REJECT is valid iptables"},
