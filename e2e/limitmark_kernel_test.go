@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ctmatch/ctmatch/internal/cases"
 	"github.com/ctmatch/ctmatch/internal/ktest"
 	"github.com/ctmatch/ctmatch/internal/netns"
 )
@@ -309,5 +310,48 @@ func TestCLIMarkLimit(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "[ limit rate 7/minute burst 4 type packets flags 0x0 ]") {
 		t.Errorf("translate -o bytecode:\n%s\nwant the limit's debug line", out)
+	}
+}
+
+// Every option the installed iptables lists for the limit, mark and
+// connmark matches (iptables -m NAME --help) has a valid case, plain and,
+// where the help shows "[!]", negated: the list comes from iptables, not
+// from parse's own tables.
+func TestLimitMarkOptionsCovered(t *testing.T) {
+	ns := ktest.Namespace(t, "iptables")
+	option := regexp.MustCompile(`^(\[!\] )?(--[a-z-]+)`)
+	for _, module := range []string{"limit", "mark", "connmark"} {
+		help := ktest.Run(t, ns, "", "iptables", "-m", module, "--help")
+		_, opts, ok := strings.Cut(help, module+" match options:\n")
+		if !ok {
+			t.Fatalf("iptables -m %s --help lists no options:\n%s", module, help)
+		}
+		n := 0
+		for _, l := range strings.Split(opts, "\n") {
+			m := option.FindStringSubmatch(l)
+			if m == nil {
+				continue
+			}
+			n++
+			for _, neg := range []bool{false, true} {
+				if neg && m[1] == "" {
+					continue
+				}
+				want := " " + m[2] + " "
+				if neg {
+					want = " ! " + m[2] + " "
+				}
+				found := false
+				for _, c := range cases.Valid {
+					found = found || strings.Contains(c.Want, "-m "+module+" ") && strings.Contains(c.Want+" ", want)
+				}
+				if !found {
+					t.Errorf("no valid case of -m %s has %q", module, strings.TrimSpace(want))
+				}
+			}
+		}
+		if n == 0 {
+			t.Errorf("iptables -m %s --help: no option found in\n%s", module, opts)
+		}
 	}
 }
