@@ -187,6 +187,7 @@ func TestLimitRateAgainstXt(t *testing.T) {
 	}
 	t.Logf("%d packets to each port in %v", rounds, took)
 	for i, c := range cases {
+		t.Logf("%s: xt %d, ctmatch %d", c.words, xt[i], ours[i])
 		d := int64(xt[i]) - int64(ours[i])
 		if d < -1 || d > 1 {
 			t.Errorf("%s: xt let %d packets through, ctmatch's rule %d", c.words, xt[i], ours[i])
