@@ -72,6 +72,8 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 			continue // in packetMatches
 		case *parse.Comment:
 			continue // the rules' comment (setComment)
+		case *parse.Mark, *parse.Limit:
+			continue // in suffixMatches
 		}
 		ct, ok := m.(*parse.Conntrack)
 		if !ok {
@@ -93,6 +95,18 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 	if nct == 0 {
 		pieces = []piece{{}}
 	}
+	suffix, hasCtKey, err := suffixMatches(r)
+	if err != nil {
+		return nil, err
+	}
+	if hasCtKey {
+		// ct mark stops the rule without a conntrack, as connmark_mt
+		// returns false: the pieces see only packets that have one.
+		for i := range pieces {
+			pieces[i].others = append(slices.Clone(pieces[i].others), atom{kind: atomCtKey})
+		}
+		pieces = viable(pieces)
+	}
 	// The matches of all the rules share one backing array, each rule's
 	// capped at its length, so that appending to one never writes into
 	// another.
@@ -101,7 +115,7 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 	size := 0
 	for _, pre := range variants {
 		for _, p := range pieces {
-			size += p.maxMatches(o) + len(pre)
+			size += p.maxMatches(o) + len(pre) + len(suffix)
 		}
 	}
 	all := make([]expr.Match, 0, size)
@@ -118,12 +132,16 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 				all = all[:start]
 				continue
 			}
+			all = append(all, suffix...)
 			var ms []expr.Match
 			if len(all) > start {
 				ms = all[start:len(all):len(all)]
 			}
 			out = append(out, expr.Rule{Matches: ms, Counter: o.Counter, Verdict: verdict})
 		}
+	}
+	if len(out) > 1 && hasLimit(suffix) {
+		return nil, fmt.Errorf("col %d: the rule becomes %d nft rules, and a limit in each would count its packets apart: xt's one bucket has no nft form in rules of their own", firstLimit(r)+1, len(out))
 	}
 	if len(out) == 0 {
 		// Every piece can never match: keep one rule that never matches, so
@@ -195,6 +213,7 @@ const (
 	atomKey   atomKind = iota // a condition on a ct key other than state
 	atomHasCt                 // holds for every packet that has a conntrack
 	atomNever                 // holds for no packet
+	atomCtKey                 // a test of a ct key other than state that the rule makes elsewhere (ct mark)
 )
 
 // atom is one condition of an option.
@@ -403,7 +422,7 @@ func (p piece) stateTest() (expr.Ct, bool) {
 			// Holds for every packet with a conntrack: on its own it is
 			// "ct state ! invalid,untracked", next to another ct key nothing.
 			neg |= nb
-		case atomKey:
+		case atomKey, atomCtKey:
 			keyed = true
 		}
 	}

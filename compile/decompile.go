@@ -114,6 +114,10 @@ func Decompile(pieces []expr.Rule, table expr.Family) (*parse.Rule, parse.Family
 	if err != nil {
 		return nil, 0, err
 	}
+	suffix, pieces, err := splitSuffix(pieces)
+	if err != nil {
+		return nil, 0, err
+	}
 	if len(pieces) == 1 {
 		w, err := pieceWords(pieces[0], fam)
 		if err != nil {
@@ -132,7 +136,7 @@ func Decompile(pieces []expr.Rule, table expr.Family) (*parse.Rule, parse.Family
 	}
 	comment := commentWords(pieces0[0].Comment)
 	for _, c := range cands {
-		words := strings.TrimSpace(packet + " " + c + " " + comment + " " + target)
+		words := strings.TrimSpace(packet + " " + c + " " + suffix + " " + comment + " " + target)
 		r, err := parse.ParseText(words, parse.Options{Family: fam})
 		if err != nil {
 			continue

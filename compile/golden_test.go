@@ -185,6 +185,17 @@ func TestCasesComplete(t *testing.T) {
 				}
 				continue
 			}
+			if mm, ok := m.(*parse.Mark); ok {
+				ports[portCover{mm.Module + " --mark", mm.Option.Negated, c.table}] = true
+				continue
+			}
+			if lm, ok := m.(*parse.Limit); ok {
+				ports[portCover{"limit --limit", false, c.table}] = true
+				if lm.Burst != nil {
+					ports[portCover{"limit --limit-burst", false, c.table}] = true
+				}
+				continue
+			}
 			ct := m.(*parse.Conntrack)
 			for _, o := range ct.Options {
 				seen[cover{o.Kind, o.Negated, c.table}] = true
@@ -210,6 +221,20 @@ func TestCasesComplete(t *testing.T) {
 	}
 	for _, o := range []string{"-p", "tcp --sport", "tcp --dport", "udp --sport", "udp --dport"} {
 		for _, neg := range []bool{false, true} {
+			for _, tf := range []expr.Family{expr.FamilyIP, expr.FamilyIP6, expr.FamilyInet} {
+				if !ports[portCover{o, neg, tf}] {
+					t.Errorf("no case for %s (negated %v) in an %v table", o, neg, tf)
+				}
+			}
+		}
+	}
+	// The mark and connmark matches, plain and negated, and the limit
+	// match's options (neither invertible), in every table.
+	for _, o := range []string{"mark --mark", "connmark --mark", "limit --limit", "limit --limit-burst"} {
+		for _, neg := range []bool{false, true} {
+			if neg && strings.HasPrefix(o, "limit") {
+				continue
+			}
 			for _, tf := range []expr.Family{expr.FamilyIP, expr.FamilyIP6, expr.FamilyInet} {
 				if !ports[portCover{o, neg, tf}] {
 					t.Errorf("no case for %s (negated %v) in an %v table", o, neg, tf)

@@ -191,6 +191,8 @@ func (e *wireExpr) debugBody() ([]byte, bool) {
 		b = append(b, ", "...)
 		b = strconv.AppendUint(b, u(attrByteorderLen), 10)
 		return append(b, ") "...), true
+	case "limit":
+		return e.debugLimit()
 	case "counter":
 		b = strconv.AppendUint(append(b, "pkts "...), u(attrCounterPackets), 10)
 		b = strconv.AppendUint(append(b, " bytes "...), u(attrCounterBytes), 10)

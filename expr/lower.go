@@ -38,6 +38,9 @@ import (
 //   - payload (NFTA_PAYLOAD_DREG, _BASE, _OFFSET, _LEN), then the value
 //     tests of ct ports; equalities of adjacent fields of one header share
 //     one load and one cmp (see lowerPayloads).
+//   - meta mark and ct mark: load, bitwise & MASK ^ 0 (with
+//     NFTA_BITWISE_OP) unless the mask is all ones, cmp eq|neq of 4 bytes in
+//     host order; limit: rate, unit, burst, type, flags (mark.go, limit.go).
 //   - counter: an empty NFTA_EXPR_DATA (no packets, no bytes).
 //   - Verdicts: immediate to register 0 (NFT_REG_VERDICT) of
 //     NFTA_DATA_VERDICT with the code, and the chain for jump and goto.
@@ -192,6 +195,10 @@ func checkMatch(f Family, m Match) error {
 		return checkPktType(m)
 	case SkID:
 		return checkSkID(m)
+	case Mark:
+		return checkMark(m)
+	case Limit:
+		return checkLimit(m)
 	}
 	return fmt.Errorf("match of type %T", m)
 }
@@ -353,6 +360,10 @@ func lowerMatch(ae *nfnl.Encoder, m Match) {
 		lowerPktType(ae, m)
 	case SkID:
 		lowerSkID(ae, m)
+	case Mark:
+		lowerMark(ae, m)
+	case Limit:
+		lowerLimit(ae, m)
 	}
 }
 

@@ -35,6 +35,9 @@ import (
 //     byte-aligned prefix), or of the whole address after bitwise & MASK ^ 0
 //     (any mask).
 //   - meta nfproto: cmp eq of ipv4 or ipv6 (inet tables only).
+//   - meta mark and ct mark: an optional bitwise & MASK ^ 0, cmp eq|neq of
+//     4 bytes in host order (mark.go).
+//   - limit: a packet limit, not inverted (limit.go).
 //
 // Registers may be any that hold the value (NFT_REG_1…4 or NFT_REG32_00…15),
 // as long as the test reads the register the load wrote. The protocol's
@@ -153,6 +156,15 @@ func (p *raiser) rule() (Rule, error) {
 				return Rule{}, err
 			}
 			r.Matches = append(r.Matches, m)
+		case "limit":
+			if counterAt >= 0 || verdictAt >= 0 {
+				return Rule{}, p.fail(i, "a limit after the counter or the verdict")
+			}
+			m, err := p.limit(i)
+			if err != nil {
+				return Rule{}, err
+			}
+			r.Matches = append(r.Matches, m)
 		case "counter":
 			if counterAt >= 0 || verdictAt >= 0 {
 				return Rule{}, p.fail(i, "a counter after the counter or the verdict")
@@ -249,6 +261,9 @@ func (p *raiser) match() (Match, error) {
 		if e.has(attrMetaKey) && (e.u[attrMetaKey] == metaSkuid || e.u[attrMetaKey] == metaSkgid) {
 			return p.skID(i)
 		}
+		if e.has(attrMetaKey) && e.u[attrMetaKey] == metaMark && e.has(attrMetaDreg) && !e.has(attrMetaSreg) {
+			return p.mark(i, regSlot(e.u[attrMetaDreg]), false)
+		}
 		return p.nfproto(i)
 	}
 	if e.has(attrCtSreg) {
@@ -256,6 +271,12 @@ func (p *raiser) match() (Match, error) {
 	}
 	if !e.has(attrCtKey) || !e.has(attrCtDreg) {
 		return nil, p.fail(i, "ct without a key or a destination register")
+	}
+	if e.u[attrCtKey] == ctMark {
+		if e.has(attrCtDirection) {
+			return nil, p.fail(i, "a direction on a key that has none")
+		}
+		return p.mark(i, regSlot(e.u[attrCtDreg]), true)
 	}
 	key := CtKey(e.u[attrCtKey])
 	k, ok := keyInfoOf(key)
@@ -302,7 +323,7 @@ func (p *raiser) match() (Match, error) {
 func (p *raiser) nfproto(i int) (Match, error) {
 	e := &p.es[i]
 	if !e.has(attrMetaKey) || e.u[attrMetaKey] != metaNfproto || !e.has(attrMetaDreg) || e.has(attrMetaSreg) {
-		return nil, p.fail(i, "the only meta ctmatch reads is a load of nfproto, l4proto, iifname, oifname, pkttype, skuid or skgid")
+		return nil, p.fail(i, "the only meta ctmatch reads is a load of nfproto, l4proto, iifname, oifname, pkttype, skuid, skgid or mark")
 	}
 	if p.f != FamilyInet {
 		return nil, p.fail(i, "meta nfproto in an %v table", p.f)

@@ -131,6 +131,10 @@ func appendMatch(b []byte, m Match) []byte {
 		return m.appendText(b)
 	case SkID:
 		return m.appendText(b)
+	case Mark:
+		return m.appendText(b)
+	case Limit:
+		return m.appendText(b)
 	}
 	// nil, or a pointer to a match: the IR holds matches as values.
 	return appendInvalid(b, fmt.Sprintf("match %T", m))

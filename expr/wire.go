@@ -190,6 +190,10 @@ var schemas = map[string]map[uint16]attrKind{
 	"fib": {
 		attrFibDreg: kindU32, attrFibResult: kindU32, attrFibFlags: kindU32,
 	},
+	"limit": {
+		attrLimitRate: kindU64, attrLimitUnit: kindU64, attrLimitBurst: kindU32,
+		attrLimitType: kindU32, attrLimitFlags: kindU32, attrLimitPad: kindAny,
+	},
 	"lookup": {
 		attrLookupSet: kindString, attrLookupSreg: kindU32, attrLookupDreg: kindU32,
 		attrLookupSetID: kindU32, attrLookupFlags: kindU32,

@@ -293,7 +293,7 @@ func TestRaiseNftSpellings(t *testing.T) {
 		family, text string
 		at           string // the debug line of the expression at fault
 	}{
-		{"ip", "ct mark 1", "[ ct load mark => reg 1 ]"},
+		{"ip", "ct zone 1", "[ ct load zone => reg 1 ]"},
 		{"ip", "ct state == established", "[ ct load state => reg 1 ]"},
 		{"ip", "ct state & established == established", "[ cmp eq reg 1 0x00000002 ]"},
 		{"ip", "ct expiration < 5s", "[ cmp lt reg 1 0x88130000 ]"},

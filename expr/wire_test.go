@@ -523,8 +523,8 @@ func TestRaiseRefuses(t *testing.T) {
 			"not a rule ctmatch understands: [ cmp lt reg 1 0x00000065 ] (expression 2: meta iifname is tested only for equality or inequality)"},
 		{"iifname empty", expr.FamilyIP, cat(wmetaLoad(6), wcmp(0, 1, make([]byte, 16)...)),
 			"not a rule ctmatch understands: [ cmp eq reg 1 0x00000000 0x00000000 0x00000000 0x00000000 ] (expression 2: compares 16 bytes of meta iifname that are neither a name padded to 16 bytes nor a prefix)"},
-		{"ct mark", expr.FamilyIP, cat(wct(3, 1), wcmp(0, 1, 1, 0, 0, 0)),
-			"not a rule ctmatch understands: [ ct load mark => reg 1 ] (expression 1: ct key mark is not one ctmatch reads)"},
+		{"ct zone", expr.FamilyIP, cat(wct(17, 1), wcmp(0, 1, 1, 0)),
+			"not a rule ctmatch understands: [ ct load zone => reg 1 ] (expression 1: ct key zone is not one ctmatch reads)"},
 		{"state compared whole", expr.FamilyIP, cat(wct(0, 1), wcmp(0, 1, host32(2)...)),
 			"not a rule ctmatch understands: [ ct load state => reg 1 ] (expression 1: a flag key without a bitwise mask after it)"},
 		{"state compared with a non-zero value", expr.FamilyIP, cat(wct(0, 1), wbitwise(1, nil, host32(0xc), zero4), wcmp(0, 1, host32(4)...)),
@@ -569,8 +569,8 @@ func TestRaiseRefuses(t *testing.T) {
 			"not a rule ctmatch understands: [ range eq reg 1 0x00000000 0x05000000 ] (expression 2: range where a cmp of the loaded value belongs)"},
 		{"nfproto in ip", expr.FamilyIP, cat(wexpr("meta", func(ae *netlink.AttributeEncoder) { ae.Uint32(2, 15); ae.Uint32(1, 1) }), wcmp(0, 1, 2)),
 			"not a rule ctmatch understands: [ meta load nfproto => reg 1 ] (expression 1: meta nfproto in an ip table)"},
-		{"meta mark", expr.FamilyInet, cat(wexpr("meta", func(ae *netlink.AttributeEncoder) { ae.Uint32(2, 3); ae.Uint32(1, 1) }), wcmp(0, 1, 1, 0, 0, 0)),
-			"not a rule ctmatch understands: [ meta load mark => reg 1 ] (expression 1: the only meta ctmatch reads is a load of nfproto, l4proto, iifname, oifname, pkttype, skuid or skgid)"},
+		{"meta priority", expr.FamilyInet, cat(wexpr("meta", func(ae *netlink.AttributeEncoder) { ae.Uint32(2, 2); ae.Uint32(1, 1) }), wcmp(0, 1, 1, 0, 0, 0)),
+			"not a rule ctmatch understands: [ meta load priority => reg 1 ] (expression 1: the only meta ctmatch reads is a load of nfproto, l4proto, iifname, oifname, pkttype, skuid, skgid or mark)"},
 		{"nfproto neq", expr.FamilyInet, cat(wexpr("meta", func(ae *netlink.AttributeEncoder) { ae.Uint32(2, 15); ae.Uint32(1, 1) }), wcmp(1, 1, 2)),
 			"not a rule ctmatch understands: [ cmp neq reg 1 0x00000002 ] (expression 2: meta nfproto is tested only for equality with ipv4 or ipv6)"},
 		{"payload", expr.FamilyIP, cat(wexpr("payload", func(ae *netlink.AttributeEncoder) {
@@ -645,12 +645,12 @@ func TestRaiseRefuses(t *testing.T) {
 
 // DebugLines spells what it can read and keeps the rest visible.
 func TestDebugLinesFallback(t *testing.T) {
-	b := cat(wct(0, 1), wexpr("limit", func(ae *netlink.AttributeEncoder) { ae.Uint32(2, 1) }))
+	b := cat(wct(0, 1), wexpr("quota", func(ae *netlink.AttributeEncoder) { ae.Uint32(2, 1) }))
 	got, err := expr.DebugLines(b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"[ ct load state => reg 1 ]", "[ limit attr2=00000001 ]"}
+	want := []string{"[ ct load state => reg 1 ]", "[ quota attr2=00000001 ]"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("DebugLines (-want +got):\n%s", diff)
 	}
@@ -658,7 +658,7 @@ func TestDebugLinesFallback(t *testing.T) {
 	if err := expr.WriteDebug(&sb, b); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := sb.String(), "  [ ct load state => reg 1 ]\n  [ limit attr2=00000001 ]\n"; got != want {
+	if got, want := sb.String(), "  [ ct load state => reg 1 ]\n  [ quota attr2=00000001 ]\n"; got != want {
 		t.Errorf("WriteDebug wrote %q, want %q", got, want)
 	}
 	if _, err := expr.DebugLines([]byte{1, 2, 3}); err == nil {
@@ -1011,14 +1011,14 @@ func ExampleRaise() {
 	back, err := expr.Raise(expr.FamilyIP, b)
 	fmt.Println(back, err)
 
-	// A load of ct mark (key 3) is not part of a rule ctmatch understands.
+	// A load of ct zone (key 17) is not part of a rule ctmatch understands.
 	mark, _ := hex.DecodeString("20000180" + "0700010063740000" + "14000280" +
-		"0800020000000003" + "0800010000000001")
+		"0800020000000011" + "0800010000000001")
 	_, err = expr.Raise(expr.FamilyIP, mark)
 	fmt.Println(err)
 	// Output:
 	// ct status dnat ct expiration 28000ms-28999ms jump dnatted <nil>
-	// not a rule ctmatch understands: [ ct load mark => reg 1 ] (expression 1: ct key mark is not one ctmatch reads)
+	// not a rule ctmatch understands: [ ct load zone => reg 1 ] (expression 1: ct key zone is not one ctmatch reads)
 }
 
 func ExampleDebugLines() {

@@ -228,6 +228,10 @@ func exportMatch(exprs []nftexpr.Any, m expr.Match) ([]nftexpr.Any, error) {
 		return exportPktType(exprs, m), nil
 	case expr.SkID:
 		return exportSkID(exprs, m)
+	case expr.Mark:
+		return exportMark(exprs, m), nil
+	case expr.Limit:
+		return append(exprs, &nftexpr.Limit{Type: nftexpr.LimitTypePkts, Rate: m.Rate, Unit: nftexpr.LimitTime(m.Unit), Burst: m.Burst}), nil
 	}
 	return nil, fmt.Errorf("nftexport: cannot export a match of type %T", m)
 }
@@ -456,4 +460,25 @@ func exportIfName(exprs []nftexpr.Any, m expr.IfName) []nftexpr.Any {
 		&nftexpr.Meta{Key: key, Register: exportReg1},
 		&nftexpr.Cmp{Op: op, Register: exportReg1, Data: data},
 	)
+}
+
+// exportMark appends meta mark or ct mark (v0.3.0 sends ct mark without a
+// direction, as it must), the mask's bitwise unless it is all ones (the
+// kernel takes a bitwise without NFTA_BITWISE_OP for & MASK ^ XOR), and the
+// compare, in host byte order.
+func exportMark(exprs []nftexpr.Any, m expr.Mark) []nftexpr.Any {
+	if m.Ct {
+		exprs = append(exprs, &nftexpr.Ct{Register: exportReg1, Key: nftexpr.CtKeyMARK})
+	} else {
+		exprs = append(exprs, &nftexpr.Meta{Key: nftexpr.MetaKeyMARK, Register: exportReg1})
+	}
+	if m.Mask != 0xffffffff {
+		exprs = append(exprs, &nftexpr.Bitwise{SourceRegister: exportReg1, DestRegister: exportReg1, Len: 4,
+			Mask: binary.NativeEndian.AppendUint32(nil, m.Mask), Xor: make([]byte, 4)})
+	}
+	op := nftexpr.CmpOpEq
+	if m.Op == expr.OpNeq {
+		op = nftexpr.CmpOpNeq
+	}
+	return append(exprs, &nftexpr.Cmp{Op: op, Register: exportReg1, Data: binary.NativeEndian.AppendUint32(nil, m.Value)})
 }

@@ -30,6 +30,7 @@ func joinQuoted(args []string) string {
 // treeOptions compare two parsed rules field by field, positions included.
 var treeOptions = cmp.Options{
 	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Addrtype{}, parse.AddrtypeLimit{}, parse.Pkttype{}, parse.Owner{}, parse.OwnerFlag{}, parse.Target{}, parse.Counters{}),
+	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Limit{}, parse.Mark{}, parse.Target{}, parse.Counters{}),
 	cmpopts.EquateComparable(netip.Addr{}),
 }
 
@@ -237,6 +238,47 @@ func checkPositions(t *testing.T, r *parse.Rule) {
 			}
 			if am.End() != end {
 				t.Errorf("addrtype match End() = %d, want %d", am.End(), end)
+			}
+			continue
+		}
+		if lm, ok := m.(*parse.Limit); ok {
+			flag(lm.Flag, "-m", "match", "-m")
+			at(lm.NamePos, "limit", "match name")
+			end := lm.NamePos + parse.Pos(len("limit"))
+			if o := lm.Rate; o != nil {
+				if w := text[o.Flag:]; !strings.HasPrefix(w, "--limit") {
+					t.Errorf("limit option at %d is %q", o.Flag, w)
+				}
+				at(o.Value.At, o.Value.Text, "limit rate")
+				end = max(end, o.Value.End())
+			}
+			if o := lm.Burst; o != nil {
+				if w := text[o.Flag:]; !strings.HasPrefix(w, "--limit-b") {
+					t.Errorf("limit-burst option at %d is %q", o.Flag, w)
+				}
+				at(o.Value.At, o.Value.Text, "limit burst")
+				end = max(end, o.Value.End())
+			}
+			if lm.End() != end {
+				t.Errorf("limit match End() = %d, want %d", lm.End(), end)
+			}
+			continue
+		}
+		if mm, ok := m.(*parse.Mark); ok {
+			flag(mm.Flag, "-m", "match", "-m")
+			at(mm.NamePos, mm.Module, "match name")
+			o := mm.Option
+			if w := text[o.Flag:]; !strings.HasPrefix(w, "--mar") {
+				t.Errorf("%s option at %d is %q", mm.Module, o.Flag, w)
+			}
+			if o.Negated {
+				at(o.NegPos, "! ", "! of a "+mm.Module+" option")
+			} else if o.NegPos != parse.NoPos {
+				t.Errorf("%s option: NegPos %d without !", mm.Module, o.NegPos)
+			}
+			at(o.Word.At, o.Word.Text, mm.Module+" value")
+			if mm.End() != o.End() {
+				t.Errorf("%s match End() = %d, want %d", mm.Module, mm.End(), o.End())
 			}
 			continue
 		}

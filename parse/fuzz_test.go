@@ -41,6 +41,8 @@ type canonMatch struct {
 	Addr    *canonAddrtype // of an addrtype match
 	Pkt     *canonPkttype  // of a pkttype match
 	Owner   string         // of an owner match: its canonical text
+	Limit   *[2]uint32     // avg and burst of a limit match
+	Mark    *canonMark     // of a mark or connmark match
 }
 
 type canonPkttype struct {
@@ -52,6 +54,11 @@ type canonAddrtype struct {
 	Src, Dst       parse.AddrTypes
 	SrcNeg, DstNeg bool
 	Limit          string
+}
+
+type canonMark struct {
+	Negated     bool
+	Value, Mask uint32
 }
 
 type canonHL struct {
@@ -130,6 +137,15 @@ func canon(r *parse.Rule) canonRule {
 				ci.CodeMin, ci.CodeMax = 0, 255 // printed as "any"
 			}
 			c.Matches = append(c.Matches, canonMatch{Module: im.Module, ICMP: ci})
+			continue
+		}
+		if lm, ok := m.(*parse.Limit); ok {
+			c.Matches = append(c.Matches, canonMatch{Module: "limit", Limit: &[2]uint32{lm.Avg(), lm.BurstN()}})
+			continue
+		}
+		if mm, ok := m.(*parse.Mark); ok {
+			o := mm.Option
+			c.Matches = append(c.Matches, canonMatch{Module: mm.Module, Mark: &canonMark{Negated: o.Negated, Value: o.Value, Mask: o.Mask}})
 			continue
 		}
 		if hm, ok := m.(*parse.HL); ok {

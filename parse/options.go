@@ -34,6 +34,8 @@ type optSpec struct {
 	pkttype     bool        // the option of the pkttype match
 	owner       ownerOpt    // an option of the owner match
 	unsupported string      // valid iptables that ctmatch does not support: what it is
+	limit       uint8       // an option of the limit match (limitOptRate, limitOptBurst)
+	mark        bool        // the option of the mark and connmark matches
 
 	// For the options ctmatch does not support, what iptables reads after
 	// them, so that the words after them are still checked: args values it
@@ -145,6 +147,12 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 	if p.lastComment != nil && name == "comment" {
 		return &commentSpecs[0], nil
 	}
+	if s := p.limitSpecExact(name); s != nil {
+		return s, nil
+	}
+	if p.lastMark != nil && name == "mark" {
+		return &markSpecs[0], nil
+	}
 	if is := p.icmpSpecsLoaded(); is != nil && is[0].long == name {
 		return &is[0], nil
 	}
@@ -181,8 +189,12 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 	if p.lastOwner != nil {
 		add(ownerSpecs)
 	}
+	add(p.limitSpecsLoaded())
+	if p.lastMark != nil {
+		add(markSpecs)
+	}
 	if p.foreign && slices.ContainsFunc(cands, func(s *optSpec) bool {
-		return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 && !s.comment && s.addrtype == 0 && !s.pkttype && s.owner == 0
+		return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 && !s.comment && s.addrtype == 0 && !s.pkttype && s.owner == 0 && s.limit == 0 && !s.mark
 	}) {
 		// An extension ctmatch does not know may have an option of that
 		// very name ("--set" of -m recent), which getopt would take over

@@ -116,6 +116,8 @@ type parser struct {
 	lastPkttype  *Pkttype   // the last pkttype match
 	lastOwner    *Owner     // the last owner match
 	protoMatch   string     // the match -p loads that ctmatch does not read ("sctp"), or ""
+	lastLimit    *Limit     // the last limit match
+	lastMark     *Mark      // the last mark or connmark match
 
 	// What iptables checks of the rule as a whole.
 	cmdFlag      string          // the first command (-A, -I, -D, …) as written, "" before one
@@ -326,6 +328,12 @@ func (p *parser) option(w word) error {
 	}
 	if spec.owner != 0 {
 		return p.ownerOption(w, neg, spec, value, hasValue)
+	}
+	if spec.limit != 0 {
+		return p.limitOption(w, neg, spec, value, hasValue)
+	}
+	if spec.mark {
+		return p.markOption(w, neg, spec, value, hasValue)
 	}
 	if spec.frame == frameProtocol {
 		val, err := p.value(w, spec, value, hasValue)
@@ -604,6 +612,10 @@ func (p *parser) match(w, v word) error {
 		return p.pkttypeMatch(w, v)
 	case v.val == "owner":
 		return p.ownerMatch(w, v)
+	case v.val == "limit":
+		return p.limitMatch(w, v)
+	case v.val == "mark" || v.val == "connmark":
+		return p.markMatch(w, v)
 	case matchNames[v.val]:
 		p.foreign = true
 		return p.unsupportedf(v, "match -m %s is valid iptables, but ctmatch does not support it yet", v.val)
@@ -655,6 +667,16 @@ func (p *parser) checkMatches() error {
 		}
 		if om, ok := mm.(*Owner); ok {
 			if err := p.checkOwner(om); err != nil {
+				return err
+			}
+			continue
+		}
+		if lm, ok := mm.(*Limit); ok {
+			p.checkLimit(lm)
+			continue
+		}
+		if mk, ok := mm.(*Mark); ok {
+			if err := p.checkMark(mk); err != nil {
 				return err
 			}
 			continue

@@ -120,6 +120,10 @@ func (p *printer) rule(r *Rule) {
 			p.owner(m)
 		case *Comment:
 			p.comment(m)
+		case *Limit:
+			p.limit(m)
+		case *Mark:
+			p.mark(m)
 		}
 	}
 	if t := r.Target; t != nil {
