@@ -494,7 +494,11 @@ func (r *SaveReader) rule(l *SaveLine) (*SaveLine, error) {
 			return nil, perr
 		}
 	}
-	// The line is valid: it takes its place.
+	// The line is valid: it takes its place. Its words are those of the
+	// table the file names (iptables-restore passes -t TABLE).
+	if rule.Table == nil && t.name != "filter" {
+		rule.Table = &parse.Table{Name: t.name, Flag: parse.NoPos, At: parse.NoPos}
+	}
 	if implicit {
 		t.chains[c.Chain] = ch
 	}

@@ -20,6 +20,10 @@ type translateOptions struct {
 	family    string
 	noCounter bool
 	output    string
+	file6     string
+	format    string
+	keepGoing bool
+	copts     ctmatch.Options
 }
 
 func newTranslateCmd() *cobra.Command {
@@ -69,6 +73,20 @@ nft 1.0.6 cannot parse a ct port match that has no protocol test before it
 			if err != nil {
 				return err
 			}
+			o.copts = copts
+			if o.words.file != "" || o.file6 != "" {
+				if err := o.fileFlags(cmd, args); err != nil {
+					return err
+				}
+				files, err := o.fileInputs()
+				if err != nil {
+					return err
+				}
+				return runTranslateFiles(cmd, &o, files)
+			}
+			if o.keepGoing {
+				return usageError("--keep-going goes with -f FILE or --file6 FILE")
+			}
 			srcs, err := o.words.sources(cmd, args)
 			if err != nil {
 				return err
@@ -81,6 +99,9 @@ nft 1.0.6 cannot parse a ct port match that has no protocol test before it
 	fl.StringVar(&o.table, "table", "", "write into the nft table `NAME` (default: the iptables table, -t or filter)")
 	fl.StringVar(&o.family, "family", "", "nft table `FAMILY`: ip, ip6 or inet (default ip, or ip6 with -6)")
 	fl.BoolVar(&o.noCounter, "no-counter", false, "leave out the counter iptables-translate adds to every rule")
+	fl.StringVar(&o.file6, "file6", "", "read ip6tables rules from `FILE` (the same as -6 -f FILE; with -f FILE, both are translated)")
+	fl.StringVar(&o.format, "format", "", "what -f and --file6 hold: `rules` (one per line) or iptables-save (default: an iptables-save file when its first line that is not a comment starts with * or :)")
+	fl.BoolVar(&o.keepGoing, "keep-going", false, "translate every line that can be: a line that cannot becomes a \"# untranslated:\" comment (exit 1, or 2 for an invalid one); without it, nothing of a file is printed unless all of it translates")
 	fl.StringVarP(&o.output, "output", "o", "nft", "output `FORM`: nft (nft commands, as iptables-translate prints them) or bytecode (libnftnl debug lines, as nft --debug=netlink prints them)")
 	return cmd
 }
