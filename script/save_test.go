@@ -119,21 +119,22 @@ func TestSaveReaderLines(t *testing.T) {
 // TestSaveReaderUnsupportedKeepsPlace: a rule ctmatch cannot read whole
 // still counts for the -I positions after it.
 func TestSaveReaderUnsupportedKeepsPlace(t *testing.T) {
-	r := script.NewSaveReader(parse.Options{})
-	for i, s := range []string{"*filter", "-A INPUT -m recent --name x --set -j DROP"} {
-		l, err := r.Line(s, parse.Position{Line: i + 1})
-		if i == 1 {
-			if err == nil || l == nil || l.Op != script.SaveRule {
-				t.Fatalf("line %q: %+v, %v; want the rule with an Unsupported error", s, l, err)
-			}
-			continue
-		}
-		if err != nil {
+	for _, unsupported := range []string{
+		"-A INPUT -m recent --name x --set -j DROP",
+		"-A INPUT -m conntrack --ctorigdstport 9:8 -j DROP", // parse gives no rule at all
+	} {
+		r := script.NewSaveReader(parse.Options{})
+		if _, err := r.Line("*filter", parse.Position{Line: 1}); err != nil {
 			t.Fatal(err)
 		}
-	}
-	l, err := r.Line("-I INPUT 2 -j ACCEPT", parse.Position{Line: 3})
-	if err != nil || l.Index != 1 {
-		t.Fatalf("-I INPUT 2 after an unsupported rule: %+v, %v; want index 1", l, err)
+		l, err := r.Line(unsupported, parse.Position{Line: 2})
+		var pe *parse.Error
+		if !errors.As(err, &pe) || pe.Kind != parse.Unsupported || l == nil || l.Op != script.SaveRule || l.Chain != "INPUT" || !l.Implicit {
+			t.Fatalf("line %q: %+v, %v; want the rule with an Unsupported error", unsupported, l, err)
+		}
+		l, err = r.Line("-I INPUT 2 -j ACCEPT", parse.Position{Line: 3})
+		if err != nil || l.Index != 1 {
+			t.Fatalf("-I INPUT 2 after %q: %+v, %v; want index 1", unsupported, l, err)
+		}
 	}
 }
