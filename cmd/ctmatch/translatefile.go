@@ -460,7 +460,10 @@ func (sf *saveFile) rule(l *script.SaveLine) error {
 	if ch == nil {
 		return errors.New("internal error: a rule in a chain that was not written")
 	}
-	before := sum(ch.groups[:l.Index])
+	before := ch.total // -A: after every rule (summing would make a file of n rules take n² steps)
+	if l.Index < len(ch.groups) {
+		before = sum(ch.groups[:l.Index])
+	}
 	var buf bytes.Buffer
 	n, err := writeRules(&buf, "", l.Rule, sf.copts, l.Table, l.Chain, before, ch.total)
 	if err != nil {
