@@ -48,13 +48,25 @@ iptables (filter when absent). --table NAME writes into another nft table,
 that the chain holds them in order); -I CHAIN N with N > 1 needs the kernel's
 view of the chain and exits 1: use ctmatch insert rule --index N.
 
+-f FILE reads iptables rules from a file (--file6 FILE, or -6 -f FILE,
+ip6tables rules): one rule per line, or an iptables-save file (its first line
+that is not a comment starts with * or :), which becomes an nft script for
+nft -f, as iptables-restore-translate prints it, with the built-in chains as
+iptables-nft makes them and -I CHAIN N placed where iptables-restore puts it.
+Nothing is ever printed in part: a file of rules prints nothing unless every
+line translates, and a script that is not whole ends with a line nft refuses.
+--keep-going leaves each line that cannot be translated as a
+"# untranslated:" comment instead (exit 1, or 2 for an invalid one).
+
 nft 1.0.6 cannot parse a ct port match that has no protocol test before it
 (nft 1.0.7 and later can); such a rule is printed in its correct form with a
 # comment line after it. ctmatch loads such rules itself on any version.`,
 		Example: `  ctmatch translate -- -A INPUT -m conntrack --ctstate NEW,SNAT -j ACCEPT
   ctmatch translate --family inet --table fw -- -A input -m conntrack ! --ctstate INVALID
   ctmatch translate -6 -- -I INPUT -m conntrack --ctorigsrc 2001:db8::/32 -j DROP
-  ctmatch translate -f rules.txt`,
+  ctmatch translate -f rules.txt
+  ctmatch translate -f /etc/iptables/rules.v4 > rules.nft && nft -c -f rules.nft
+  ctmatch translate --keep-going --file6 /etc/iptables/rules.v6`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// A flag that was given names something: an empty one (a
 			// script's unset variable) is not the default.

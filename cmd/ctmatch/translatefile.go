@@ -67,12 +67,13 @@ type fileRun struct {
 	format string // the format of the files (they are all of one)
 	failed bool   // a line could not be translated (and there is no --keep-going)
 	err    error  // what ended the translation other than a line
+	bw     *bufio.Writer
 }
 
 // runTranslateFiles translates -f FILE and --file6 FILE.
 func runTranslateFiles(cmd *cobra.Command, o *translateOptions, files []fileInput) error {
 	bw := bufio.NewWriterSize(cmd.OutOrStdout(), 64*1024)
-	fr := &fileRun{cmd: cmd, o: o, out: &stickyWriter{w: bw},
+	fr := &fileRun{cmd: cmd, o: o, out: &stickyWriter{w: bw}, bw: bw,
 		rep: &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}}
 	var rulesOut bytes.Buffer // a file of rules prints nothing until every line translated
 	var err error
@@ -182,6 +183,7 @@ func (fr *fileRun) line(rules *rulesFile, save *saveFile, src source) bool {
 // fail reports err about src; without --keep-going, the translation stops
 // there. It returns whether to go on.
 func (fr *fileRun) fail(src source, err error) bool {
+	fr.flush() // what was translated before the line, then its error
 	fr.rep.report(src, err)
 	if !fr.o.keepGoing {
 		fr.failed = true
@@ -479,6 +481,7 @@ func (sf *saveFile) rule(l *script.SaveLine) error {
 func (sf *saveFile) end() {
 	l, err := sf.r.End()
 	if err != nil {
+		sf.fr.flush()
 		sf.fr.rep.report(source{pos: l.Pos, text: l.Text}, err)
 		sf.fr.failed = true
 	}
@@ -509,4 +512,12 @@ func (o *translateOptions) fileFlags(cmd *cobra.Command, args []string) error {
 		return usageError("-o bytecode prints the rules of a file of rules; an iptables-save file becomes an nft script (-o nft)")
 	}
 	return nil
+}
+
+// flush writes out what was translated so far, so that an error printed next
+// comes after it on a terminal.
+func (fr *fileRun) flush() {
+	if fr.out.err == nil {
+		fr.out.err = fr.bw.Flush()
+	}
 }
