@@ -121,12 +121,12 @@ func (fr *fileRun) file(f fileInput, rulesOut *bytes.Buffer) error {
 		}
 		if rules == nil && save == nil {
 			if fr.format != "" && fr.format != format {
-				fr.rep.report(src, &lineError{msg: fmt.Sprintf("this file holds %s, the one before %s: translate takes files of one format together", formatName(format), formatName(fr.format))})
+				fr.rep.report(src, &lineError{msg: fmt.Sprintf("this file is %s, and the one before it %s: translate takes files of one format together", formatName(format), formatName(fr.format))})
 				fr.failed = true
 				return false
 			}
 			fr.format = format
-			if format == formatSave && (fr.o.table != "" || fr.o.family != "") {
+			if format == formatSave && (fr.o.table != "" || fr.o.family != "" || fr.o.output == "bytecode") {
 				fr.err = fr.saveFlags()
 				return false
 			}
@@ -155,6 +155,9 @@ func (fr *fileRun) file(f fileInput, rulesOut *bytes.Buffer) error {
 // saveFlags is the error for --table and --family with an iptables-save
 // file, whose tables and family are its own.
 func (fr *fileRun) saveFlags() error {
+	if fr.o.output == "bytecode" {
+		return usageError("-o bytecode prints the rules of a file of rules; an iptables-save file becomes an nft script (-o nft)")
+	}
 	if fr.o.table != "" {
 		return usageError("--table: an iptables-save file names its tables itself (*filter, *nat, …)")
 	}
@@ -168,7 +171,7 @@ func formatName(f string) string {
 	if f == formatSave {
 		return "an iptables-save file"
 	}
-	return "rules, one per line"
+	return "a file of rules, one per line"
 }
 
 func (fr *fileRun) line(rules *rulesFile, save *saveFile, src source) bool {

@@ -31,3 +31,18 @@ var translateFileCases = []cliCase{
 }
 
 func init() { cliCases = append(cliCases, translateFileCases...) }
+
+// Files given with -f and --file6 together.
+func init() {
+	dir := "testdata/save"
+	cliCases = append(cliCases,
+		cliCase{name: "translate-save-file-both", about: "-f FILE --file6 FILE: the ip tables, then the ip6 tables",
+			args: []string{"translate", "-f", dir + "/v4.rules", "--file6", dir + "/v6.rules"}},
+		cliCase{name: "translate-files-two-formats", about: "-f FILE --file6 FILE of two formats: exit 2, and the script of the first ends with a line nft refuses",
+			args: []string{"translate", "-f", dir + "/v4.rules", "--file6", dir + "/rules.txt"}},
+		cliCase{name: "translate-save-file-bytecode", about: "-o bytecode with an iptables-save file is bad usage",
+			args: []string{"translate", "-o", "bytecode", "-f", dir + "/v4.rules"}},
+		cliCase{name: "translate-save-file-json", about: "--error-format json with an iptables-save file: FILE, LINE and COLUMN of the word iptables-restore refuses",
+			args: []string{"translate", "--error-format", "json", "-f", dir + "/bad.rules"}},
+	)
+}
