@@ -42,6 +42,8 @@ func init() {
 			args: []string{"translate", "-f", dir + "/v4.rules", "--file6", dir + "/rules.txt"}},
 		cliCase{name: "translate-save-file-bytecode", about: "-o bytecode with an iptables-save file is bad usage",
 			args: []string{"translate", "-o", "bytecode", "-f", dir + "/v4.rules"}},
+		cliCase{name: "translate-save-file-warning", about: "a user chain with a policy: iptables-restore ignores the policy, and translate says so",
+			args: []string{"translate", "-f", "-"}, stdin: "*filter\n:mine ACCEPT [0:0]\n-A INPUT -j mine\nCOMMIT\n"},
 		cliCase{name: "translate-save-file-json", about: "--error-format json with an iptables-save file: FILE, LINE and COLUMN of the word iptables-restore refuses",
 			args: []string{"translate", "--error-format", "json", "-f", dir + "/bad.rules"}},
 	)
