@@ -3,7 +3,7 @@
 # `ctmatch translate` and with `iptables-translate`, one process per rule for
 # both, alternating runs, and print the median wall time of each and the
 # ratio; then the same rules in one process each: ctmatch translate -f
-# against iptables-restore-translate. Needs iptables-translate (package iptables); no privileges.
+# against iptables-restore-translate, both of the same iptables-save file. Needs iptables-translate (package iptables); no privileges.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-1000}
@@ -39,7 +39,7 @@ whole() { # whole NAME CMD...: append the wall seconds of one run of CMD to $tmp
 for ((r = 0; r < runs; r++)); do
 	timeit ctmatch "$tmp/ctmatch" translate --
 	timeit iptables iptables-translate
-	whole ctmatch-f "$tmp/ctmatch" translate -f "$tmp/rules"
+	whole ctmatch-f "$tmp/ctmatch" translate -f "$tmp/rules.save"
 	whole restore iptables-restore-translate -f "$tmp/rules.save"
 done
 median() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
