@@ -131,6 +131,7 @@ type saveTable struct {
 type saveChain struct {
 	builtin bool
 	rules   int            // the chain's rules so far
+	drop    bool           // a built-in chain's policy is DROP
 	jumps   map[string]int // the user chains its rules jump to, with how many rules
 	refs    int            // how many rules jump to it
 }
@@ -293,6 +294,9 @@ func (r *SaveReader) chainLine(l *SaveLine) error {
 	if t.chains[name.s] == nil {
 		t.chains[name.s] = &saveChain{builtin: builtin}
 	}
+	if l.Policy != "" {
+		t.chains[name.s].drop = l.Policy == "DROP"
+	}
 	return nil
 }
 
@@ -396,8 +400,10 @@ func (r *SaveReader) chainCommand(l *SaveLine, f []word) error {
 		l.Op, l.Builtin, l.Policy = SavePolicy, true, pol.s
 		if c == nil {
 			l.Implicit = true
-			t.chains[name.s] = &saveChain{builtin: true}
+			c = &saveChain{builtin: true}
+			t.chains[name.s] = c
 		}
+		c.drop = pol.s == "DROP"
 	case "-F", "-Z", "-X":
 		if name.s != "" && c == nil {
 			return bad(l.Text, name.pos, name.s, "no chain %s in table %s here: declare it first (:%s - [0:0] or -N %s)", name.s, t.name, name.s, name.s)
@@ -405,6 +411,9 @@ func (r *SaveReader) chainCommand(l *SaveLine, f []word) error {
 		switch short {
 		case "-Z":
 			l.Op = SaveZero
+			if w := t.zeroWarning(name.s); w != "" {
+				l.Warnings = append(l.Warnings, &parse.Error{Pos: cmd.pos, Word: cmd.s, Text: l.Text, Kind: parse.Invalid, Msg: w})
+			}
 		case "-F":
 			l.Op, l.Builtin = SaveFlush, c.builtin
 			t.flush(c)
@@ -425,6 +434,28 @@ func (r *SaveReader) chainCommand(l *SaveLine, f []word) error {
 		}
 	}
 	return nil
+}
+
+// zeroWarning returns the warning for -Z [chain] when it touches a built-in
+// chain whose policy is DROP, or "". iptables-nft 1.8.9 resets such a
+// policy to ACCEPT at -Z in a file (iptables-legacy keeps it): ctmatch keeps
+// it, as -Z means only to zero counters.
+func (t *saveTable) zeroWarning(chain string) string {
+	var drop []string
+	for _, b := range Tables {
+		if b.Name != t.name {
+			continue
+		}
+		for _, n := range b.Chains {
+			if c := t.chains[n]; c != nil && c.drop && (chain == "" || chain == n) {
+				drop = append(drop, n)
+			}
+		}
+	}
+	if len(drop) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("-Z keeps the policy DROP of %s here, as iptables-legacy does; iptables-nft 1.8.9 resets it to ACCEPT at -Z in a file", strings.Join(drop, ", "))
 }
 
 // flush forgets the rules of chain c.
