@@ -182,6 +182,9 @@ func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, rep *reporte
 			rep.report(src, err)
 			return true
 		}
+		for _, w := range l.Warnings {
+			rep.warnLine(src, w)
+		}
 		switch l.Op {
 		case script.SaveTable:
 			t = rs.table(fam, l.Table, l.Again)
