@@ -65,6 +65,12 @@ var saveCases = []saveCase{
 	{name: "table-twice", text: "*filter\n:foo - [0:0]\nCOMMIT\n*filter\n-A INPUT -j DROP\nCOMMIT\n"},
 	{name: "goto", text: "*filter\n:foo - [0:0]\n-A INPUT -g foo\nCOMMIT\n"},
 	{name: "nat-policy-drop", text: "*nat\n:PREROUTING DROP [0:0]\nCOMMIT\n"},
+	{name: "long-options", text: "*filter\n--new-chain foo\n--append foo --jump ACCEPT\n--insert INPUT 1 --jump foo\n--policy INPUT DROP\n--flush foo\n--zero\n--flush INPUT\n--delete-chain foo\nCOMMIT\n"},
+	{name: "quoted-comment", text: "*filter\n-A INPUT -m comment --comment \"two words\" -j ACCEPT\nCOMMIT\n"},
+	{name: "counters-c-comma", text: "*filter\n-A INPUT -c 1,2 -j ACCEPT\nCOMMIT\n"},
+	{name: "negation-first", text: "*filter\n! -s 10.0.0.1 -A INPUT -j DROP\nCOMMIT\n"},
+	{name: "insert-no-number", text: "*filter\n-A INPUT -j DROP\n-I INPUT -j ACCEPT\nCOMMIT\n"},
+	{name: "v6-rules", v6: true, text: "*filter\n:INPUT DROP [0:0]\n:in6 - [0:0]\n-A INPUT -s 2001:db8::/32 -j in6\n-I in6 1 -m conntrack --ctstate NEW -j ACCEPT\nCOMMIT\n*mangle\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n"},
 	{name: "chain-28", text: "*filter\n:abcdefghijabcdefghijabcdefgh - [0:0]\nCOMMIT\n"},
 
 	// Refused by iptables-restore, and by ctmatch at the same word.
@@ -115,6 +121,9 @@ var saveCases = []saveCase{
 	{name: "Z-undeclared", text: "*filter\n-Z " + M + "foo\nCOMMIT\n", kind: "invalid", msg: "no chain foo"},
 	{name: "Z-builtin-not-made", text: "*filter\n-Z " + M + "INPUT\nCOMMIT\n", kind: "invalid", msg: "no chain INPUT"},
 	{name: "port-range-reversed", text: "*filter\n-A INPUT -p tcp --dport 90:" + M + "80 -j ACCEPT\nCOMMIT\n", kind: "invalid", msg: "reversed range"},
+	{name: "table-indented", text: " " + M + "*filter\nCOMMIT\n", kind: "invalid", msg: "outside a table"},
+	{name: "v6-undeclared", v6: true, text: "*filter\n-A INPUT -j " + M + "in6\nCOMMIT\n", kind: "invalid", msg: "no chain in6"},
+	{name: "v6-no-commit", v6: true, text: M + "*filter\n-A INPUT -j ACCEPT\n", kind: "invalid", msg: "has no COMMIT"},
 	{name: "v6-rule-v4-address", v6: true, text: "*filter\n-A INPUT -s " + M + "10.0.0.1 -j ACCEPT\nCOMMIT\n", kind: "invalid"},
 
 	// Accepted by iptables-restore; ctmatch cannot read a line whole.
