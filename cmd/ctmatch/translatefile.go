@@ -244,15 +244,36 @@ func (rf *rulesFile) line(src source) {
 		if r != nil && r.Command == nil {
 			err = noCommand(r)
 		}
+		rf.keepPlace(r, err)
 		rf.failLine(src, err)
 		return
 	}
 	var buf bytes.Buffer
 	if err := rf.translate(&buf, r); err != nil {
+		rf.keepPlace(r, err)
 		rf.failLine(src, err)
 		return
 	}
 	_, _ = rf.w.Write(buf.Bytes())
+}
+
+// keepPlace gives a rule -I CHAIN N put at the top of its chain, which was
+// not translated, its place there (no nft rule), so that the -I positions
+// after it count it as iptables does: with --keep-going, the lines after it
+// go on. An invalid rule (which iptables refuses too) takes no place.
+func (rf *rulesFile) keepPlace(r *parse.Rule, err error) {
+	var pe *parse.Error
+	if r == nil || r.Command == nil || r.Command.Op != parse.Insert || errors.As(err, &pe) && pe.Kind == parse.Invalid {
+		return
+	}
+	table := rf.fr.o.table
+	if table == "" {
+		table = r.TableName()
+	}
+	key := [2]string{table, r.Command.Chain}
+	if idx := max(r.Command.Index, 1); idx-1 <= len(rf.top[key]) {
+		rf.top[key] = slices.Insert(rf.top[key], idx-1, 0)
+	}
 }
 
 func (rf *rulesFile) failLine(src source, err error) {
