@@ -130,6 +130,7 @@ func run(ctx context.Context, w io.Writer, cfg config) error {
 		return err
 	}
 	t.measure(ctx, files, cfg.workers)
+	compareChains(files)
 	rep := &Report{
 		Date:     time.Now().UTC().Format("2006-01-02"),
 		Versions: t.versions(ctx, cfg.rev),

@@ -68,6 +68,9 @@ type Totals struct {
 	WholeKeepGoing       int  `json:"whole_ctmatch_keep_going"`
 	KeepGoingNftAccepted *int `json:"keep_going_nft_accepted,omitempty"`
 	KeepGoingLinesLeft   int  `json:"keep_going_lines_left"`
+	// Of those, the scripts whose tables and chains are
+	// iptables-restore-translate's (see WholeResult.SameChains).
+	KeepGoingSameChains int `json:"keep_going_same_chains"`
 }
 
 func fileCounts(f *FileResult) Counts {
@@ -96,6 +99,9 @@ func totals(files []*FileResult) Totals {
 			if k := f.WholeKeepGoing; k != nil && k.Whole {
 				t.WholeKeepGoing++
 				t.KeepGoingLinesLeft += k.Untranslated
+				if k.SameChains != nil && *k.SameChains {
+					t.KeepGoingSameChains++
+				}
 				if k.NftAccepts != nil {
 					if t.KeepGoingNftAccepted == nil {
 						t.KeepGoingNftAccepted = new(int)
@@ -172,6 +178,9 @@ func keepGoing(w *WholeResult) string {
 		return fmt.Sprintf("not whole (exit %d)", w.Exit)
 	}
 	s := fmt.Sprintf("%d left", w.Untranslated)
+	if w.SameChains != nil && !*w.SameChains {
+		s += ", other chains than the peer's"
+	}
 	if w.NftAccepts != nil {
 		if *w.NftAccepts {
 			s += ", nft -c ok"
@@ -224,7 +233,7 @@ func writeMarkdown(w io.Writer, rep *Report) error {
 	if t.KeepGoingNftAccepted != nil {
 		fmt.Fprintf(&b, ", and nft -c -f accepted %d of those scripts", *t.KeepGoingNftAccepted)
 	}
-	b.WriteString(".\n\n")
+	fmt.Fprintf(&b, "; %d of them add the tables and chains iptables-restore-translate adds (the same lines, with the security table's chains at priority 150, as iptables-nft makes them, where iptables-restore-translate says 0).\n\n", t.KeepGoingSameChains)
 	given := "without it (this ctmatch does not read it)"
 	if rep.Versions.CtmatchCounters {
 		given = "with it"

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -73,6 +74,13 @@ type WholeResult struct {
 	// NftAccepts is whether nft -c -f accepted the script (nil: not
 	// checked).
 	NftAccepts *bool `json:"nft_accepts,omitempty"`
+	// SameChains is, for ctmatch translate --keep-going, whether its add
+	// table and add chain lines are iptables-restore-translate's, but for
+	// the security table's priority (150 as iptables-nft makes the chains,
+	// where iptables-restore-translate 1.8.9 says 0).
+	SameChains *bool `json:"same_chains_as_peer,omitempty"`
+
+	chains []string // the add table, add chain and delete lines printed
 }
 
 const (
@@ -306,6 +314,7 @@ func (t *Tools) wholeCtmatch(ctx context.Context, rs *Ruleset, path string, keep
 		return res
 	}
 	res.Whole = exit >= 0 && len(stdout) > 0
+	res.chains = chainLines(stdout, false)
 	for _, l := range strings.Split(string(stdout), "\n") {
 		switch {
 		case strings.HasPrefix(l, "# untranslated:"):
@@ -341,7 +350,36 @@ func (t *Tools) nftCheck(ctx context.Context, script []byte) bool {
 // lines; the whole file counts as translated only without such a line.
 func (t *Tools) wholePeer(ctx context.Context, rs *Ruleset, path string) WholeResult {
 	stdout, _, exit := runCmd(ctx, t.Timeout, t.Restore[rs.Family], "-f", path)
-	return classifyWholePeer(stdout, exit)
+	res := classifyWholePeer(stdout, exit)
+	res.chains = chainLines(stdout, true)
+	return res
+}
+
+// chainLines returns the add table, add chain and delete lines of an nft
+// script; for iptables-restore-translate's (peer), with the security
+// table's chains at priority 150, as iptables-nft makes them.
+func chainLines(script []byte, peer bool) []string {
+	var out []string
+	for _, l := range strings.Split(string(script), "\n") {
+		if !strings.HasPrefix(l, "add table ") && !strings.HasPrefix(l, "add chain ") && !strings.HasPrefix(l, "delete ") {
+			continue
+		}
+		if peer && (strings.HasPrefix(l, "add chain ip security ") || strings.HasPrefix(l, "add chain ip6 security ")) {
+			l = strings.Replace(l, "priority 0;", "priority 150;", 1)
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// compareChains sets SameChains of each file's ctmatch --keep-going result.
+func compareChains(files []*FileResult) {
+	for _, f := range files {
+		if k, p := f.WholeKeepGoing, f.WholePeer; k != nil && p != nil && k.Whole {
+			same := slices.Equal(k.chains, p.chains)
+			k.SameChains = &same
+		}
+	}
 }
 
 func classifyWholePeer(stdout []byte, exit int) WholeResult {

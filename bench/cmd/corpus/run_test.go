@@ -109,6 +109,10 @@ func TestRunFake(t *testing.T) {
 	if w := rep.Files[0].WholeKeepGoing; w == nil || !w.Whole || w.Untranslated != 2 || w.NftAccepts != nil {
 		t.Errorf("whole file through ctmatch --keep-going: %+v, want a whole script with 2 lines left, not checked", w)
 	}
+	// The fake peer adds no table: other chains than ctmatch's.
+	if w := rep.Files[0].WholeKeepGoing; w == nil || w.SameChains == nil || *w.SameChains {
+		t.Errorf("whole file through ctmatch --keep-going: same chains as the peer %v, want false", w.SameChains)
+	}
 	if rep.Files[1].WholeCtmatch != nil {
 		t.Errorf("a file of one rule per line went through ctmatch whole")
 	}
