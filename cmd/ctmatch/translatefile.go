@@ -233,6 +233,14 @@ func newRulesFile(fr *fileRun, f fileInput, w io.Writer) *rulesFile {
 }
 
 func (rf *rulesFile) line(src source) {
+	if src.err == nil {
+		// As eachLine reads a file of rules: a CR before the newline is
+		// not part of the rule; blank lines and comments are skipped.
+		src.text = strings.TrimSuffix(src.text, "\r")
+		if script.Blank(src.text) {
+			return
+		}
+	}
 	if src.err == nil && isSaveLine(src.text) {
 		rf.failLine(src, &parse.Error{Pos: 0, Word: firstWord(src.text), Text: src.text, Kind: parse.Invalid,
 			Msg:  "an iptables-save line in a file of rules: the file's first line made it a file of rules, one per line",

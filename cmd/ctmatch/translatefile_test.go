@@ -28,6 +28,8 @@ var translateFileCases = []cliCase{
 		args: []string{"translate", "-f", "-"}, stdin: "-I FORWARD 1 -m conntrack --ctstate INVALID -j DROP\n-I FORWARD 3 -m conntrack --ctstate NEW -j ACCEPT\n"},
 	{name: "translate-rules-file-insert-keep-going", about: "--keep-going with -I CHAIN N in a file of rules: a rule left out keeps its place for the positions after it",
 		args: []string{"translate", "--keep-going", "-f", "-"}, stdin: "-I INPUT 1 -m conntrack --ctstate INVALID -j DROP\n-I INPUT 2 -m recent --name x --set -j DROP\n-I INPUT 3 -m conntrack --ctstate NEW -j ACCEPT\n"},
+	{name: "translate-rules-file-comments", about: "a file of rules: comments, blank lines and CRLF line ends as in fmt -f",
+		args: []string{"translate", "-f", "-"}, stdin: "# comment\n\n-A INPUT -m conntrack --ctstate NEW -j ACCEPT\n  # indented\n\n-A INPUT -m conntrack --ctstate INVALID -j DROP\r\n"},
 	{name: "translate-keep-going-words", about: "--keep-going goes with files",
 		args: []string{"translate", "--keep-going", "--", "-A", "INPUT", "-j", "ACCEPT"}, stdin: ""},
 }
