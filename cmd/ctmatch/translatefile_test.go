@@ -30,6 +30,10 @@ var translateFileCases = []cliCase{
 		args: []string{"translate", "--keep-going", "-f", "-"}, stdin: "-I INPUT 1 -m conntrack --ctstate INVALID -j DROP\n-I INPUT 2 -m recent --name x --set -j DROP\n-I INPUT 3 -m conntrack --ctstate NEW -j ACCEPT\n"},
 	{name: "translate-rules-file-comments", about: "a file of rules: comments, blank lines and CRLF line ends as in fmt -f",
 		args: []string{"translate", "-f", "-"}, stdin: "# comment\n\n-A INPUT -m conntrack --ctstate NEW -j ACCEPT\n  # indented\n\n-A INPUT -m conntrack --ctstate INVALID -j DROP\r\n"},
+	{name: "translate-save-file-v6-flag", about: "-6 -f FILE means --file6 FILE",
+		args: []string{"translate", "-6", "-f", "-"}, stdin: "*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -m conntrack --ctstate INVALID -j DROP\nCOMMIT\n"},
+	{name: "translate-rules-file6", about: "--file6 with a file of rules: ip6tables words, ip6 tables",
+		args: []string{"translate", "--file6", "-"}, stdin: "-A INPUT -m conntrack --ctstate NEW --ctorigsrc 2001:db8::/32 -j ACCEPT\n"},
 	{name: "translate-keep-going-words", about: "--keep-going goes with files",
 		args: []string{"translate", "--keep-going", "--", "-A", "INPUT", "-j", "ACCEPT"}, stdin: ""},
 }
