@@ -142,15 +142,13 @@ func (o *translateOptions) compileOptions() (ctmatch.Options, error) {
 	return ctmatch.Options{Table: fam, IPv6: ipv6, NoCounter: o.noCounter}, nil
 }
 
+// runTranslate translates the words after "--" (files go through
+// runTranslateFiles).
 func runTranslate(cmd *cobra.Command, o *translateOptions, copts ctmatch.Options, srcs sourceSeq) error {
 	popts := o.words.parseOptions(cmd.Context())
 	out := &stickyWriter{w: cmd.OutOrStdout()}
 	rep := &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}
 	readErr := srcs(func(src source) bool {
-		if src.pos.File != "" && src.err == nil && isSaveLine(src.text) {
-			rep.report(src, fmt.Errorf("this looks like an iptables-save file: translating iptables-save files is not supported yet (give one rule per line)"))
-			return false
-		}
 		r, err := src.parse(popts)
 		if err != nil {
 			if r != nil && r.Command == nil {
