@@ -9,6 +9,7 @@ import (
 
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/kernel"
+	"github.com/ctmatch/ctmatch/script"
 )
 
 // CreateTables creates every table in one transaction; with Check it sends
@@ -56,5 +57,28 @@ func TestCreateTables(t *testing.T) {
 	}
 	if _, err := c.CreateTables(ctx, []DesiredTable{other, other}, SyncOptions{}); !errors.Is(err, ErrInvalidChange) {
 		t.Errorf("a table named twice: %v, want ErrInvalidChange", err)
+	}
+}
+
+// script.BuiltinBase (pure, for translate -f's scripts) and CreatedChain
+// (what --create and apply -f make) give every built-in chain the same base
+// chain.
+func TestBuiltinBaseAgrees(t *testing.T) {
+	n := 0
+	for _, tb := range script.Tables {
+		for _, ch := range tb.Chains {
+			b, ok := script.BuiltinBase(tb.Name, ch)
+			k, err := CreatedChain(tb.Name, ch)
+			if !ok || err != nil || k == nil || b.Type != k.TypeName() || b.Hook != k.Hook.String() || b.Priority != int(k.Priority) {
+				t.Errorf("%s %s: script says %+v (%v), CreatedChain %+v (%v)", tb.Name, ch, b, ok, k, err)
+			}
+			n++
+		}
+	}
+	if n != 17 {
+		t.Errorf("%d built-in chains, want 17", n)
+	}
+	if _, ok := script.BuiltinBase("nat", "FORWARD"); ok {
+		t.Errorf("nat has a FORWARD chain")
 	}
 }

@@ -55,16 +55,53 @@ var Tables = []struct {
 // IsBuiltin reports whether chain is a built-in chain of the iptables table
 // (names are compared exactly: "input" is a user chain).
 func IsBuiltin(table, chain string) bool {
+	_, ok := BuiltinBase(table, chain)
+	return ok
+}
+
+// Base is the nft base chain iptables-nft makes for a built-in chain.
+type Base struct {
+	Type     string // filter, nat or route
+	Hook     string // prerouting, input, forward, output or postrouting
+	Priority int
+}
+
+// BuiltinBase returns the base chain iptables-nft 1.8.9 makes for the
+// built-in chain of an iptables table (names compared exactly), as nft
+// lists it after iptables -t TABLE -A CHAIN: raw at -300, mangle at -150
+// (OUTPUT of type route), nat of type nat at -100 (PREROUTING, OUTPUT) and
+// 100 (INPUT, POSTROUTING), filter at 0, security at 150 (not
+// NF_IP_PRI_SECURITY, 50; iptables-restore-translate 1.8.9 says 0).
+func BuiltinBase(table, chain string) (Base, bool) {
+	found := false
 	for _, t := range Tables {
 		if t.Name == table {
 			for _, c := range t.Chains {
-				if c == chain {
-					return true
-				}
+				found = found || c == chain
 			}
 		}
 	}
-	return false
+	if !found {
+		return Base{}, false
+	}
+	b := Base{Type: "filter", Hook: strings.ToLower(chain)}
+	switch table {
+	case "raw":
+		b.Priority = -300
+	case "mangle":
+		b.Priority = -150
+		if chain == "OUTPUT" {
+			b.Type = "route"
+		}
+	case "nat":
+		b.Type, b.Priority = "nat", -100
+		if chain == "INPUT" || chain == "POSTROUTING" {
+			b.Priority = 100
+		}
+	case "security":
+		b.Priority = 150
+	}
+	return b, true
 }
 
 func isTable(name string) bool {

@@ -309,7 +309,7 @@ func (rf *rulesFile) translate(w io.Writer, r *parse.Rule) error {
 			Msg:  fmt.Sprintf("-I %s %d needs the kernel's groups: the file put only %d rule(s) at the top of %s before this line", c.Chain, c.Index, len(top), c.Chain),
 			Hint: "use ctmatch insert rule --index N, or translate an iptables-save file, where every position is known"}
 	}
-	n, err := writeRules(w, "nft", r, rf.copts, table, c.Chain, sum(top[:idx-1]), -1)
+	n, err := writeRules(w, r, rf.copts, table, c.Chain, sum(top[:idx-1]))
 	if err != nil {
 		return err
 	}
@@ -325,14 +325,10 @@ func sum(s []int) int {
 	return n
 }
 
-// writeRules compiles r and writes its nft rules into the chain, each as a
-// command (prefix "nft": quoted for a shell, as iptables-translate prints
-// them; "": a line of an nft script), placed after the chain's first
-// before nft rules of total (-1: not known): with add rule at the end
-// (before is total), insert rule at the top (before is 0), and nft's index
-// anywhere else (nft resolves it against the rules the same script added
-// before). It returns the number of nft rules written.
-func writeRules(w io.Writer, prefix string, r *parse.Rule, copts ctmatch.Options, table, chain string, before, total int) (int, error) {
+// writeRules compiles r and writes its nft rules into the chain as nft
+// commands for a shell (ctmatch.WriteCommands), after the chain's first
+// after nft rules. It returns the number of nft rules written.
+func writeRules(w io.Writer, r *parse.Rule, copts ctmatch.Options, table, chain string, after int) (int, error) {
 	if firewall.QuoteName(chain) != chain {
 		c := r.Command
 		return 0, &parse.Error{Pos: c.ChainPos, Text: r.Text, Word: c.Chain, Kind: parse.Unsupported,
@@ -343,58 +339,20 @@ func writeRules(w io.Writer, prefix string, r *parse.Rule, copts ctmatch.Options
 	if err != nil {
 		return 0, err
 	}
-	for i, nr := range tr.Rules {
-		var cmd string
-		switch {
-		case before < 0 || before == total:
-			cmd = fmt.Sprintf("add rule %s %s %s %s", copts.Table, table, chain, nr)
-		case before == 0 && i == 0:
-			cmd = fmt.Sprintf("insert rule %s %s %s %s", copts.Table, table, chain, nr)
-		default:
-			cmd = fmt.Sprintf("add rule %s %s %s index %d %s", copts.Table, table, chain, before+i-1, nr)
-		}
-		if prefix != "" {
-			cmd = prefix + " " + shellQuote(cmd)
-		}
-		fmt.Fprintln(w, cmd)
-		if !nr.ParsesInNft106() {
-			fmt.Fprintln(w, "# nft 1.0.6 cannot parse a ct port match without a protocol test before it: nft 1.0.7 and later load the line above, and so does ctmatch add rule on any version")
-		}
-	}
-	return len(tr.Rules), nil
+	return len(tr.Rules), ctmatch.WriteCommands(w, tr, table, chain, after, -1, true)
 }
 
 // saveFile is an iptables-save file being translated into an nft script
-// as iptables-restore-translate prints it: add table, add chain (the
-// built-in chains as iptables-nft makes them), add rule, in the file's
-// order, written as each line is read.
+// (ctmatch.SaveScript), written as it is read.
 type saveFile struct {
-	fr     *fileRun
-	f      fileInput
-	r      *script.SaveReader
-	family expr.Family
-	copts  ctmatch.Options
-	// The table being read: its chains, what was written of them and the
-	// number of nft rules of each of their groups (for -I positions).
-	chains map[string]*savedChain
-}
-
-type savedChain struct {
-	policy string // a built-in chain's policy as written ("" before it was)
-	groups []int  // the nft rules of each group, in the chain's order
-	total  int
+	fr *fileRun
+	s  *ctmatch.SaveScript
 }
 
 func newSaveFile(fr *fileRun, f fileInput) *saveFile {
-	popts := fr.o.words.parseOptions(fr.cmd.Context())
-	popts.Family = parse.IPv4
-	fam := expr.FamilyIP
-	if f.v6 {
-		popts.Family, fam = parse.IPv6, expr.FamilyIP6
-	}
-	copts := fr.o.copts
-	copts.Table, copts.IPv6 = fam, f.v6
-	return &saveFile{fr: fr, f: f, r: script.NewSaveReader(popts), family: fam, copts: copts}
+	o := fr.o.copts
+	o.IPv6, o.Resolver = f.v6, newSystemResolver(fr.cmd.Context(), fr.o.words.resolve)
+	return &saveFile{fr: fr, s: ctmatch.NewSaveScript(o)}
 }
 
 func (sf *saveFile) line(src source) {
@@ -404,114 +362,20 @@ func (sf *saveFile) line(src source) {
 		}
 		return
 	}
-	l, err := sf.r.Line(src.text, src.pos)
-	if err != nil && (l == nil || l.Op != script.SaveRule) {
-		if sf.fr.fail(src, err) {
-			untranslated(sf.fr.out, src)
+	l, err := sf.s.Line(sf.fr.out, src.text, src.pos)
+	if l != nil {
+		for _, w := range l.Warnings {
+			sf.fr.rep.warnLine(src, w)
 		}
-		return
 	}
-	for _, w := range l.Warnings {
-		sf.fr.rep.warnLine(src, w)
+	if err != nil && sf.fr.fail(src, err) {
+		untranslated(sf.fr.out, src)
 	}
-	w := sf.fr.out
-	switch l.Op {
-	case script.SaveTable:
-		if l.Again {
-			// iptables-restore replaces the table the file made before.
-			fmt.Fprintf(w, "delete table %s %s\n", sf.family, l.Table)
-		}
-		fmt.Fprintf(w, "add table %s %s\n", sf.family, l.Table)
-		sf.chains = map[string]*savedChain{}
-	case script.SaveChain, script.SavePolicy:
-		sf.chain(src, l, l.Policy)
-	case script.SaveRule:
-		if l.Implicit {
-			sf.chain(src, l, "")
-		}
-		if err == nil {
-			err = sf.rule(l)
-		}
-		if err != nil {
-			// The rule keeps its place (no nft rule) for -I positions.
-			ch := sf.chains[l.Chain]
-			if ch != nil {
-				ch.groups = slices.Insert(ch.groups, l.Index, 0)
-			}
-			if sf.fr.fail(src, err) {
-				untranslated(w, src)
-			}
-		}
-	case script.SaveFlush:
-		fmt.Fprintf(w, "flush chain %s %s %s\n", sf.family, l.Table, l.Chain)
-		if ch := sf.chains[l.Chain]; ch != nil {
-			ch.groups, ch.total = nil, 0
-		}
-	case script.SaveDelete:
-		fmt.Fprintf(w, "delete chain %s %s %s\n", sf.family, l.Table, l.Chain)
-		delete(sf.chains, l.Chain)
-	}
-}
-
-// chain writes a chain's add chain line: for a built-in chain, the base
-// chain iptables-nft makes, with the policy (policy "" leaves a written
-// policy as it is, and is accept for a new chain).
-func (sf *saveFile) chain(src source, l *script.SaveLine, policy string) {
-	w := sf.fr.out
-	ch := sf.chains[l.Chain]
-	if ch == nil {
-		ch = &savedChain{}
-		sf.chains[l.Chain] = ch
-	} else if policy == "" || policy == ch.policy {
-		return
-	}
-	if firewall.QuoteName(l.Chain) != l.Chain {
-		if sf.fr.fail(src, &parse.Error{Pos: 0, Word: firstWord(src.text), Text: src.text, Kind: parse.Unsupported,
-			Msg: fmt.Sprintf("nft's command text cannot name the chain %s: it reads a chain name only as a letter or _ followed by letters, digits and _-./", firewall.QuoteName(l.Chain))}) {
-			untranslated(w, src)
-		}
-		return
-	}
-	if !l.Builtin {
-		fmt.Fprintf(w, "add chain %s %s %s\n", sf.family, l.Table, l.Chain)
-		return
-	}
-	if policy == "" {
-		policy = "ACCEPT"
-	}
-	ch.policy = policy
-	b, err := firewall.CreatedChain(l.Table, l.Chain)
-	if err != nil || b == nil {
-		panic(fmt.Sprintf("built-in chain %s of table %s: %v", l.Chain, l.Table, err)) // script.IsBuiltin said it is one
-	}
-	fmt.Fprintf(w, "add chain %s %s %s { type %s hook %s priority %d; policy %s; }\n",
-		sf.family, l.Table, l.Chain, b.TypeName(), b.Hook, b.Priority, strings.ToLower(policy))
-}
-
-// rule writes a rule's nft rules where the file puts it.
-func (sf *saveFile) rule(l *script.SaveLine) error {
-	ch := sf.chains[l.Chain]
-	if ch == nil {
-		return errors.New("internal error: a rule in a chain that was not written")
-	}
-	before := ch.total // -A: after every rule (summing would make a file of n rules take n² steps)
-	if l.Index < len(ch.groups) {
-		before = sum(ch.groups[:l.Index])
-	}
-	var buf bytes.Buffer
-	n, err := writeRules(&buf, "", l.Rule, sf.copts, l.Table, l.Chain, before, ch.total)
-	if err != nil {
-		return err
-	}
-	_, _ = sf.fr.out.Write(buf.Bytes())
-	ch.groups = slices.Insert(ch.groups, l.Index, n)
-	ch.total += n
-	return nil
 }
 
 // end checks the end of the file: a table without COMMIT.
 func (sf *saveFile) end() {
-	l, err := sf.r.End()
+	l, err := sf.s.End()
 	if err != nil {
 		sf.fr.flush()
 		sf.fr.rep.report(source{pos: l.Pos, text: l.Text}, err)
