@@ -4,7 +4,7 @@
 # both, alternating runs, and print the median wall time of each and the
 # ratio, next to an empty Go program started as many times (the floor of any
 # Go command: the runtime's own start and exit); then the same rules in one process each: ctmatch translate -f
-# against iptables-restore-translate. Needs iptables-translate (package iptables); no privileges.
+# against iptables-restore-translate, both of the same iptables-save file. Needs iptables-translate (package iptables); no privileges.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-1000}
@@ -45,7 +45,7 @@ for ((r = 0; r < runs; r++)); do
 	timeit ctmatch "$tmp/ctmatch" translate --
 	timeit iptables iptables-translate
 	timeit empty "$tmp/emptygo"
-	whole ctmatch-f "$tmp/ctmatch" translate -f "$tmp/rules"
+	whole ctmatch-f "$tmp/ctmatch" translate -f "$tmp/rules.save"
 	whole restore iptables-restore-translate -f "$tmp/rules.save"
 done
 median() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

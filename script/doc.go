@@ -1,5 +1,8 @@
 // Package script reads the files of commands ctmatch takes, one line at a
-// time: the lines of ctmatch apply,
+// time: iptables-save files (SaveReader, save.go: *TABLE, :CHAIN POLICY,
+// rules with their counters, -N, -X, -P, -F, -Z, COMMIT, read as
+// iptables-restore 1.8.9 reads them, -I positions resolved in the file), and
+// the lines of ctmatch apply,
 //
 //	add rule FAMILY TABLE CHAIN [--index N | --handle H] [-4|-6] [--no-counter] -- WORDS
 //	insert rule FAMILY TABLE CHAIN [--index N | --handle H] [-4|-6] [--no-counter] -- WORDS

@@ -22,12 +22,13 @@ type applyOptions struct {
 	kernel    kernelFlags
 	write     writeFlags
 	noCounter bool
+	file6     string // --file6: an iptables-save file of ip6tables rules
 }
 
 func newApplyCmd() *cobra.Command {
 	var o applyOptions
 	cmd := &cobra.Command{
-		Use:   "apply -f FILE|- [--check] [--create] [--force] [--echo] [--netns PATH]",
+		Use:   "apply (-f FILE|- [--file6 FILE]) [--check] [--create] [--force] [--echo] [--netns PATH]",
 		Short: "Write a file of add rule and insert rule lines into the kernel in one transaction",
 		Long: `apply reads FILE (- for standard input), one command per line:
 
@@ -47,6 +48,13 @@ it is about.
 
 --check has the kernel check every change, then changes nothing; --create,
 --force and --echo are those of add rule. Writing needs CAP_NET_ADMIN.
+
+An iptables-save file (its first line that is not a comment starts with * or
+:) holds iptables rules; --file6 FILE one of ip6tables rules. The tables they
+name (ip tables for -f, ip6 tables for --file6) are created whole, with their
+built-in chains as iptables-nft makes them, policies, user chains and rules,
+all in one transaction, as ctmatch's own tables; a table of that name that
+exists already is an error (exit 1), and nothing is sent.
 
 Exit codes: 0 success; 1 valid iptables that ctmatch does not support, or a
 refusal or failure of the kernel or the system; 2 lines iptables or ctmatch
@@ -68,6 +76,7 @@ rejects, or bad usage.`,
 	fl.StringVar(&o.words.errorFormat, "error-format", "text", "print errors as `text` or json (one object per line)")
 	fl.BoolVar(&o.words.resolve, "resolve", false, "look up host names in addresses (each must resolve to exactly one address)")
 	fl.BoolVar(&o.noCounter, "no-counter", false, "leave out the counter of every rule")
+	fl.StringVar(&o.file6, "file6", "", "read an iptables-save file of ip6tables rules from `FILE` (with -f FILE, an iptables-save file of iptables rules, both in one transaction)")
 	o.kernel.bind(cmd, true)
 	o.write.bind(cmd)
 	return cmd
@@ -77,11 +86,17 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 	if err := o.kernel.validate(); err != nil {
 		return err
 	}
-	if o.words.file == "" {
+	if o.words.file == "" && o.file6 == "" {
 		return usageError("apply reads its commands from a file: -f FILE, or -f - for standard input")
 	}
 	if o.words.errorFormat != "text" && o.words.errorFormat != "json" {
 		return usageError("--error-format must be text or json, not %q", o.words.errorFormat)
+	}
+	if files, err := o.saveFiles(cmd); err != nil || files != nil {
+		if err != nil {
+			return err
+		}
+		return runApplySave(cmd, o, files)
 	}
 	ctx := cmd.Context()
 	rep := &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}

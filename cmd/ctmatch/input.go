@@ -193,8 +193,22 @@ func (e *lineError) Error() string { return e.msg }
 // one and has no newline (the file may have been cut short, and a cut line
 // can read as another rule), is yielded with its error instead of its text.
 func (f *wordsFlags) eachLine(cmd *cobra.Command, yield func(source) bool) error {
+	return eachFileLine(cmd, f.file, func(src source) bool {
+		if src.err == nil {
+			src.text = strings.TrimSuffix(src.text, "\r")
+			if script.Blank(src.text) {
+				return true
+			}
+		}
+		return yield(src)
+	})
+}
+
+// eachFileLine calls yield with every line of the file name (- for standard
+// input), blank lines and comments included, as eachLine does; a line ends
+// at its newline (a carriage return before it stays in the text).
+func eachFileLine(cmd *cobra.Command, name string, yield func(source) bool) error {
 	var r io.Reader
-	name := f.file
 	if name == "-" {
 		r, name = cmd.InOrStdin(), "<stdin>"
 	} else {
@@ -224,11 +238,7 @@ func (f *wordsFlags) eachLine(cmd *cobra.Command, yield func(source) bool) error
 		case !ended:
 			src.err = &lineError{col: len(buf) + 1, msg: "the file ends in the middle of this line (no newline after it): it may have been cut short, so nothing of it is used; end the file with a newline"}
 		default:
-			line := strings.TrimSuffix(string(buf), "\r")
-			if script.Blank(line) {
-				continue
-			}
-			src.text = line
+			src.text = string(buf)
 		}
 		if !yield(src) || !ended {
 			return nil

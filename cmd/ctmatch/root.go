@@ -47,6 +47,7 @@ func usageError(format string, args ...any) error {
 type stickyWriter struct {
 	w   io.Writer
 	err error
+	n   int64 // the bytes written
 }
 
 func (s *stickyWriter) Write(p []byte) (int, error) {
@@ -54,6 +55,7 @@ func (s *stickyWriter) Write(p []byte) (int, error) {
 		return 0, s.err
 	}
 	n, err := s.w.Write(p)
+	s.n += int64(n)
 	if err != nil {
 		s.err = err
 	}

@@ -20,6 +20,10 @@ type translateOptions struct {
 	family    string
 	noCounter bool
 	output    string
+	file6     string
+	format    string
+	keepGoing bool
+	copts     ctmatch.Options
 }
 
 func newTranslateCmd() *cobra.Command {
@@ -44,13 +48,25 @@ iptables (filter when absent). --table NAME writes into another nft table,
 that the chain holds them in order); -I CHAIN N with N > 1 needs the kernel's
 view of the chain and exits 1: use ctmatch insert rule --index N.
 
+-f FILE reads iptables rules from a file (--file6 FILE, or -6 -f FILE,
+ip6tables rules): one rule per line, or an iptables-save file (its first line
+that is not a comment starts with * or :), which becomes an nft script for
+nft -f, as iptables-restore-translate prints it, with the built-in chains as
+iptables-nft makes them and -I CHAIN N placed where iptables-restore puts it.
+Nothing is ever printed in part: a file of rules prints nothing unless every
+line translates, and a script that is not whole ends with a line nft refuses.
+--keep-going leaves each line that cannot be translated as a
+"# untranslated:" comment instead (exit 1, or 2 for an invalid one).
+
 nft 1.0.6 cannot parse a ct port match that has no protocol test before it
 (nft 1.0.7 and later can); such a rule is printed in its correct form with a
 # comment line after it. ctmatch loads such rules itself on any version.`,
 		Example: `  ctmatch translate -- -A INPUT -m conntrack --ctstate NEW,SNAT -j ACCEPT
   ctmatch translate --family inet --table fw -- -A input -m conntrack ! --ctstate INVALID
   ctmatch translate -6 -- -I INPUT -m conntrack --ctorigsrc 2001:db8::/32 -j DROP
-  ctmatch translate -f rules.txt`,
+  ctmatch translate -f rules.txt
+  ctmatch translate -f /etc/iptables/rules.v4 > rules.nft && nft -c -f rules.nft
+  ctmatch translate --keep-going --file6 /etc/iptables/rules.v6`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// A flag that was given names something: an empty one (a
 			// script's unset variable) is not the default.
@@ -69,6 +85,20 @@ nft 1.0.6 cannot parse a ct port match that has no protocol test before it
 			if err != nil {
 				return err
 			}
+			o.copts = copts
+			if o.words.file != "" || o.file6 != "" {
+				if err := o.fileFlags(cmd, args); err != nil {
+					return err
+				}
+				files, err := o.fileInputs()
+				if err != nil {
+					return err
+				}
+				return runTranslateFiles(cmd, &o, files)
+			}
+			if o.keepGoing {
+				return usageError("--keep-going goes with -f FILE or --file6 FILE")
+			}
 			srcs, err := o.words.sources(cmd, args)
 			if err != nil {
 				return err
@@ -81,6 +111,9 @@ nft 1.0.6 cannot parse a ct port match that has no protocol test before it
 	fl.StringVar(&o.table, "table", "", "write into the nft table `NAME` (default: the iptables table, -t or filter)")
 	fl.StringVar(&o.family, "family", "", "nft table `FAMILY`: ip, ip6 or inet (default ip, or ip6 with -6)")
 	fl.BoolVar(&o.noCounter, "no-counter", false, "leave out the counter iptables-translate adds to every rule")
+	fl.StringVar(&o.file6, "file6", "", "read ip6tables rules from `FILE` (the same as -6 -f FILE; with -f FILE, both are translated)")
+	fl.StringVar(&o.format, "format", "", "what -f and --file6 hold: `rules` (one per line) or iptables-save (default: an iptables-save file when its first line that is not a comment starts with * or :)")
+	fl.BoolVar(&o.keepGoing, "keep-going", false, "translate every line that can be: a line that cannot becomes a \"# untranslated:\" comment (exit 1, or 2 for an invalid one); without it, nothing of a file is printed unless all of it translates")
 	fl.StringVarP(&o.output, "output", "o", "nft", "output `FORM`: nft (nft commands, as iptables-translate prints them) or bytecode (libnftnl debug lines, as nft --debug=netlink prints them)")
 	return cmd
 }
@@ -109,15 +142,13 @@ func (o *translateOptions) compileOptions() (ctmatch.Options, error) {
 	return ctmatch.Options{Table: fam, IPv6: ipv6, NoCounter: o.noCounter}, nil
 }
 
+// runTranslate translates the words after "--" (files go through
+// runTranslateFiles).
 func runTranslate(cmd *cobra.Command, o *translateOptions, copts ctmatch.Options, srcs sourceSeq) error {
 	popts := o.words.parseOptions(cmd.Context())
 	out := &stickyWriter{w: cmd.OutOrStdout()}
 	rep := &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}
 	readErr := srcs(func(src source) bool {
-		if src.pos.File != "" && src.err == nil && isSaveLine(src.text) {
-			rep.report(src, fmt.Errorf("this looks like an iptables-save file: translating iptables-save files is not supported yet (give one rule per line)"))
-			return false
-		}
 		r, err := src.parse(popts)
 		if err != nil {
 			if r != nil && r.Command == nil {

@@ -43,8 +43,6 @@ var translateCases = []cliCase{
 		args: []string{"translate", "--family", "ip", "-6", "-f", "testdata/no-such-file.txt"}},
 	{name: "translate-family-ip6", about: "translate: an ip6 table takes ip6tables words without -6, as add rule does",
 		args: []string{"translate", "--family", "ip6", "--", "-A", "INPUT", "-m", "conntrack", "--ctorigsrc", "2001:db8::/32"}},
-	{name: "translate-save-file", about: "translate -f: iptables-save files are not supported yet",
-		args: []string{"translate", "-f", "-"}, stdin: "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m conntrack --ctstate NEW\nCOMMIT\n"},
 	{name: "translate-empty-table", about: "translate: an empty --table is bad usage, not the iptables table",
 		args: []string{"translate", "--table", "", "--", "-A", "INPUT", "-m", "conntrack", "--ctstate", "NEW"}},
 	{name: "translate-empty-family", about: "translate: an empty --family is bad usage, not ip",

@@ -36,7 +36,9 @@ type FileResult struct {
 	Format       Format       `json:"format"`
 	Rules        []RuleResult `json:"rules"`
 	WholeCtmatch *WholeResult `json:"whole_ctmatch,omitempty"`
-	WholePeer    *WholeResult `json:"whole_peer,omitempty"`
+	// WholeKeepGoing is ctmatch translate --keep-going of the whole file.
+	WholeKeepGoing *WholeResult `json:"whole_ctmatch_keep_going,omitempty"`
+	WholePeer      *WholeResult `json:"whole_peer,omitempty"`
 
 	ruleset *Ruleset
 	path    string
@@ -78,6 +80,7 @@ func main() {
 	rev := flag.String("ctmatch-rev", "", "the commit ctmatch was built from, for the report")
 	baseline := flag.String("baseline", "", "compare with an earlier -json report `FILE`: list the rules ctmatch no longer translates, and exit 1 when there is one")
 	timeout := flag.Duration("timeout", 30*time.Second, "kill a tool that runs longer than this on one rule or file")
+	nftCheck := flag.String("nft-check", "", "check the nft scripts of translate --keep-going with `COMMAND` -c -f FILE (such as \"unshare -n nft\", which needs root)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: corpus [-ctmatch PATH] [-ctmatch-rev REV] [-j N] [-json] [-baseline FILE] CORPUS_DIR\n")
 		flag.PrintDefaults()
@@ -87,7 +90,7 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	cfg := config{dir: flag.Arg(0), ctmatch: *ctmatchBin, rev: *rev, workers: *workers, timeout: *timeout, json: *asJSON, baseline: *baseline}
+	cfg := config{dir: flag.Arg(0), ctmatch: *ctmatchBin, rev: *rev, workers: *workers, timeout: *timeout, json: *asJSON, baseline: *baseline, nftCheck: strings.Fields(*nftCheck)}
 	if err := run(context.Background(), os.Stdout, cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "corpus:", err)
 		os.Exit(1)
@@ -104,6 +107,7 @@ type config struct {
 	json    bool
 	// baseline is an earlier -json report to compare with, or "".
 	baseline string
+	nftCheck []string // the command that runs nft, or nil
 }
 
 // errRegression is what run returns when ctmatch translates fewer rules
@@ -126,6 +130,7 @@ func run(ctx context.Context, w io.Writer, cfg config) error {
 		return err
 	}
 	t.measure(ctx, files, cfg.workers)
+	compareChains(files)
 	rep := &Report{
 		Date:     time.Now().UTC().Format("2006-01-02"),
 		Versions: t.versions(ctx, cfg.rev),
@@ -152,6 +157,7 @@ func newTools(ctx context.Context, cfg config) (*Tools, error) {
 		Translate: map[int]string{4: "iptables-translate", 6: "ip6tables-translate"},
 		Restore:   map[int]string{4: "iptables-restore-translate", 6: "ip6tables-restore-translate"},
 		Timeout:   cfg.timeout,
+		NftCheck:  cfg.nftCheck,
 	}
 	for _, name := range []string{t.Ctmatch, t.Translate[4], t.Translate[6], t.Restore[4], t.Restore[6]} {
 		if _, err := exec.LookPath(name); err != nil {

@@ -61,6 +61,16 @@ type Totals struct {
 	// iptables-save files that each tool translated whole.
 	WholeCtmatch int `json:"whole_ctmatch"`
 	WholePeer    int `json:"whole_peer"`
+	// iptables-save files that ctmatch translate --keep-going made into
+	// whole scripts (every line translated or left as a comment), and of
+	// those the scripts nft -c -f accepted (when checked), and the lines
+	// left as comments.
+	WholeKeepGoing       int  `json:"whole_ctmatch_keep_going"`
+	KeepGoingNftAccepted *int `json:"keep_going_nft_accepted,omitempty"`
+	KeepGoingLinesLeft   int  `json:"keep_going_lines_left"`
+	// Of those, the scripts whose tables and chains are
+	// iptables-restore-translate's (see WholeResult.SameChains).
+	KeepGoingSameChains int `json:"keep_going_same_chains"`
 }
 
 func fileCounts(f *FileResult) Counts {
@@ -85,6 +95,21 @@ func totals(files []*FileResult) Totals {
 			}
 			if f.WholePeer != nil && f.WholePeer.OK {
 				t.WholePeer++
+			}
+			if k := f.WholeKeepGoing; k != nil && k.Whole {
+				t.WholeKeepGoing++
+				t.KeepGoingLinesLeft += k.Untranslated
+				if k.SameChains != nil && *k.SameChains {
+					t.KeepGoingSameChains++
+				}
+				if k.NftAccepts != nil {
+					if t.KeepGoingNftAccepted == nil {
+						t.KeepGoingNftAccepted = new(int)
+					}
+					if *k.NftAccepts {
+						*t.KeepGoingNftAccepted++
+					}
+				}
 			}
 		}
 	}
@@ -144,6 +169,28 @@ func percent(n, of int) string {
 	return fmt.Sprintf("%.1f%%", 100*float64(n)/float64(of))
 }
 
+// keepGoing describes ctmatch translate --keep-going of a whole file.
+func keepGoing(w *WholeResult) string {
+	switch {
+	case w == nil:
+		return "–"
+	case !w.Whole:
+		return fmt.Sprintf("not whole (exit %d)", w.Exit)
+	}
+	s := fmt.Sprintf("%d left", w.Untranslated)
+	if w.SameChains != nil && !*w.SameChains {
+		s += ", other chains than the peer's"
+	}
+	if w.NftAccepts != nil {
+		if *w.NftAccepts {
+			s += ", nft -c ok"
+		} else {
+			s += ", nft -c refuses"
+		}
+	}
+	return s
+}
+
 func yesNo(w *WholeResult) string {
 	switch {
 	case w == nil:
@@ -169,18 +216,24 @@ func writeMarkdown(w io.Writer, rep *Report) error {
 		ct += " built from " + rep.Versions.CtmatchRev
 	}
 	fmt.Fprintf(&b, "Measured %s with %s, %s and %s.\n\n", rep.Date, ct, rep.Versions.Translate, rep.Versions.Translate6)
-	b.WriteString("| file | family | format | rules | conntrack rules | ctmatch translated | iptables-translate translated | ctmatch exit 2 | whole file: ctmatch / peer |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| file | family | format | rules | conntrack rules | ctmatch translated | iptables-translate translated | ctmatch exit 2 | whole file: ctmatch / peer | ctmatch --keep-going |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, f := range rep.Files {
 		c := fileCounts(f)
-		fmt.Fprintf(&b, "| %s | ipv%d | %s | %d | %d | %d | %d | %d | %s / %s |\n",
+		fmt.Fprintf(&b, "| %s | ipv%d | %s | %d | %d | %d | %d | %d | %s / %s | %s |\n",
 			f.Name, f.Family, f.Format, c.Rules, c.Conntrack, c.Ctmatch, c.Peer, c.CtmatchInvalid,
-			yesNo(f.WholeCtmatch), yesNo(f.WholePeer))
+			yesNo(f.WholeCtmatch), yesNo(f.WholePeer), keepGoing(f.WholeKeepGoing))
 	}
 	t := rep.Totals
-	fmt.Fprintf(&b, "| **total: %d files** | | %d iptables-save | %d | %d | %d (%s) | %d (%s) | %d | %d / %d of %d |\n\n",
+	fmt.Fprintf(&b, "| **total: %d files** | | %d iptables-save | %d | %d | %d (%s) | %d (%s) | %d | %d / %d of %d | %d whole, %d lines left |\n\n",
 		t.Files, t.SaveFiles, t.Rules, t.Conntrack, t.Ctmatch, percent(t.Ctmatch, t.Rules), t.Peer, percent(t.Peer, t.Rules),
-		t.CtmatchInvalid, t.WholeCtmatch, t.WholePeer, t.SaveFiles)
+		t.CtmatchInvalid, t.WholeCtmatch, t.WholePeer, t.SaveFiles, t.WholeKeepGoing, t.KeepGoingLinesLeft)
+	fmt.Fprintf(&b, "Whole iptables-save files: ctmatch translate -f translated %d of %d (iptables-restore-translate %d); with --keep-going, %d of %d became whole scripts with %d lines left as comments",
+		t.WholeCtmatch, t.SaveFiles, t.WholePeer, t.WholeKeepGoing, t.SaveFiles, t.KeepGoingLinesLeft)
+	if t.KeepGoingNftAccepted != nil {
+		fmt.Fprintf(&b, ", and nft -c -f accepted %d of those scripts", *t.KeepGoingNftAccepted)
+	}
+	fmt.Fprintf(&b, "; %d of them add the tables and chains iptables-restore-translate adds (the same lines, with the security table's chains at priority 150, as iptables-nft makes them, where iptables-restore-translate says 0).\n\n", t.KeepGoingSameChains)
 	given := "without it (this ctmatch does not read it)"
 	if rep.Versions.CtmatchCounters {
 		given = "with it"

@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +27,10 @@ type Tools struct {
 	// Counters is whether ctmatch translate reads a rule text that starts
 	// with a [packets:bytes] prefix; when it does not, rules go without it.
 	Counters bool
+	// NftCheck is the command that runs nft, without -c -f FILE, to check
+	// the scripts of translate --keep-going ("unshare -n nft" as root), or
+	// nil not to check them.
+	NftCheck []string
 	Timeout  time.Duration
 }
 
@@ -61,6 +67,20 @@ type WholeResult struct {
 	// "# -t TABLE WORDS" comments.
 	Untranslated int  `json:"untranslated,omitempty"`
 	OK           bool `json:"ok"`
+	// Whole is, for ctmatch translate --keep-going, whether the script is
+	// whole: it does not end with the line that marks a script nft must
+	// not load (every line is translated or left as a comment).
+	Whole bool `json:"whole,omitempty"`
+	// NftAccepts is whether nft -c -f accepted the script (nil: not
+	// checked).
+	NftAccepts *bool `json:"nft_accepts,omitempty"`
+	// SameChains is, for ctmatch translate --keep-going, whether its add
+	// table and add chain lines are iptables-restore-translate's, but for
+	// the security table's priority (150 as iptables-nft makes the chains,
+	// where iptables-restore-translate 1.8.9 says 0).
+	SameChains *bool `json:"same_chains_as_peer,omitempty"`
+
+	chains []string // the add table, add chain and delete lines printed
 }
 
 const (
@@ -273,8 +293,11 @@ func classifyPeer(stdout []byte, exit int) PeerResult {
 	return res
 }
 
-// wholeCtmatch runs ctmatch translate on a whole iptables-save file.
-func (t *Tools) wholeCtmatch(ctx context.Context, rs *Ruleset, path string) WholeResult {
+// wholeCtmatch runs ctmatch translate on a whole iptables-save file, with
+// --keep-going when keepGoing: then it counts the lines left as
+// "# untranslated:" comments, and has nft -c check the script when the
+// tools say how.
+func (t *Tools) wholeCtmatch(ctx context.Context, rs *Ruleset, path string, keepGoing bool) WholeResult {
 	args := []string{"translate", "-4", "-f", path}
 	if rs.Family == 6 {
 		args = []string{"translate", "-6", "-f", path}
@@ -282,8 +305,44 @@ func (t *Tools) wholeCtmatch(ctx context.Context, rs *Ruleset, path string) Whol
 			args = []string{"translate", "--file6", path}
 		}
 	}
-	_, _, exit := runCmd(ctx, t.Timeout, t.Ctmatch, args...)
-	return WholeResult{Exit: exit, OK: exit == 0}
+	if keepGoing {
+		args = append(args[:1], append([]string{"--keep-going"}, args[1:]...)...)
+	}
+	stdout, _, exit := runCmd(ctx, t.Timeout, t.Ctmatch, args...)
+	res := WholeResult{Exit: exit, OK: exit == 0}
+	if !keepGoing {
+		return res
+	}
+	res.Whole = exit >= 0 && len(stdout) > 0
+	res.chains = chainLines(stdout, false)
+	for _, l := range strings.Split(string(stdout), "\n") {
+		switch {
+		case strings.HasPrefix(l, "# untranslated:"):
+			res.Untranslated++
+		case strings.HasPrefix(l, "ctmatch-translate-failed"):
+			res.Whole = false
+		}
+	}
+	if len(t.NftCheck) > 0 && res.Whole {
+		ok := t.nftCheck(ctx, stdout)
+		res.NftAccepts = &ok
+	}
+	return res
+}
+
+// nftCheck reports whether nft -c -f accepts an nft script.
+func (t *Tools) nftCheck(ctx context.Context, script []byte) bool {
+	f, err := os.CreateTemp("", "corpus-*.nft")
+	if err != nil {
+		return false
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(script); err != nil || f.Close() != nil {
+		return false
+	}
+	args := append(append([]string(nil), t.NftCheck[1:]...), "-c", "-f", f.Name())
+	_, _, exit := runCmd(ctx, t.Timeout, t.NftCheck[0], args...)
+	return exit == 0
 }
 
 // wholePeer runs iptables-restore-translate on a whole iptables-save file.
@@ -291,7 +350,36 @@ func (t *Tools) wholeCtmatch(ctx context.Context, rs *Ruleset, path string) Whol
 // lines; the whole file counts as translated only without such a line.
 func (t *Tools) wholePeer(ctx context.Context, rs *Ruleset, path string) WholeResult {
 	stdout, _, exit := runCmd(ctx, t.Timeout, t.Restore[rs.Family], "-f", path)
-	return classifyWholePeer(stdout, exit)
+	res := classifyWholePeer(stdout, exit)
+	res.chains = chainLines(stdout, true)
+	return res
+}
+
+// chainLines returns the add table, add chain and delete lines of an nft
+// script; for iptables-restore-translate's (peer), with the security
+// table's chains at priority 150, as iptables-nft makes them.
+func chainLines(script []byte, peer bool) []string {
+	var out []string
+	for _, l := range strings.Split(string(script), "\n") {
+		if !strings.HasPrefix(l, "add table ") && !strings.HasPrefix(l, "add chain ") && !strings.HasPrefix(l, "delete ") {
+			continue
+		}
+		if peer && (strings.HasPrefix(l, "add chain ip security ") || strings.HasPrefix(l, "add chain ip6 security ")) {
+			l = strings.Replace(l, "priority 0;", "priority 150;", 1)
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// compareChains sets SameChains of each file's ctmatch --keep-going result.
+func compareChains(files []*FileResult) {
+	for _, f := range files {
+		if k, p := f.WholeKeepGoing, f.WholePeer; k != nil && p != nil && k.Whole {
+			same := slices.Equal(k.chains, p.chains)
+			k.SameChains = &same
+		}
+	}
 }
 
 func classifyWholePeer(stdout []byte, exit int) WholeResult {
@@ -324,7 +412,8 @@ func (t *Tools) measure(ctx context.Context, files []*FileResult, workers int) {
 			jobs <- func() { r.Peer = t.translatePeer(ctx, f.Family, r.Rule) }
 		}
 		if f.Format == FormatSave {
-			jobs <- func() { w := t.wholeCtmatch(ctx, f.ruleset, f.path); f.WholeCtmatch = &w }
+			jobs <- func() { w := t.wholeCtmatch(ctx, f.ruleset, f.path, false); f.WholeCtmatch = &w }
+			jobs <- func() { w := t.wholeCtmatch(ctx, f.ruleset, f.path, true); f.WholeKeepGoing = &w }
 			jobs <- func() { w := t.wholePeer(ctx, f.ruleset, f.path); f.WholePeer = &w }
 		}
 	}

@@ -20,6 +20,7 @@ import (
 var fakeTools = map[string]string{
 	"ctmatch": `case "$1" in version) echo "ctmatch fake"; exit 0;; esac
 for a; do last=$a; done
+case " $* " in *" --keep-going "*) printf 'add table ip filter\n# untranslated: x:3: -A INPUT -p tcp -j REJECT\n# untranslated: x:4: -A INPUT -m recent --set\n'; exit 1;; esac
 case " $* " in *" -f "*|*" --file6 "*) echo "no files" >&2; exit 1;; esac
 case "$last" in
 "["*) exit 2;;
@@ -87,7 +88,7 @@ func TestRunFake(t *testing.T) {
 	want := Totals{
 		Counts: Counts{Rules: 5, Counters: 1, Conntrack: 2, Ctmatch: 2, Peer: 4, CtmatchInvalid: 1,
 			ConntrackCtmatch: 1, ConntrackPeer: 2},
-		Files: 2, SaveFiles: 1, WholePeer: 0,
+		Files: 2, SaveFiles: 1, WholePeer: 0, WholeKeepGoing: 1, KeepGoingLinesLeft: 2,
 	}
 	if diff := cmp.Diff(want, rep.Totals); diff != "" {
 		t.Errorf("totals (-want +got):\n%s", diff)
@@ -104,6 +105,13 @@ func TestRunFake(t *testing.T) {
 	}
 	if w := rep.Files[0].WholeCtmatch; w == nil || w.OK || w.Exit != 1 {
 		t.Errorf("whole file through ctmatch: %+v, want exit 1", w)
+	}
+	if w := rep.Files[0].WholeKeepGoing; w == nil || !w.Whole || w.Untranslated != 2 || w.NftAccepts != nil {
+		t.Errorf("whole file through ctmatch --keep-going: %+v, want a whole script with 2 lines left, not checked", w)
+	}
+	// The fake peer adds no table: other chains than ctmatch's.
+	if w := rep.Files[0].WholeKeepGoing; w == nil || w.SameChains == nil || *w.SameChains {
+		t.Errorf("whole file through ctmatch --keep-going: same chains as the peer %v, want false", w.SameChains)
 	}
 	if rep.Files[1].WholeCtmatch != nil {
 		t.Errorf("a file of one rule per line went through ctmatch whole")

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"slices"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ctmatch/ctmatch"
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/firewall"
+	"github.com/ctmatch/ctmatch/kernel"
+	"github.com/ctmatch/ctmatch/parse"
+	"github.com/ctmatch/ctmatch/script"
+)
+
+// This file is apply -f of iptables-save files: the tables the files name
+// are created, whole, in one transaction (firewall.Client.CreateTables).
+
+// peekFormat returns the format of the file name (- for standard input):
+// formatSave when its first line that is not blank or a comment starts with
+// * or : (or is COMMIT), "" otherwise. What it reads of standard input is
+// put back for the command to read.
+func peekFormat(cmd *cobra.Command, name string) (string, error) {
+	var r io.Reader
+	if name == "-" {
+		r = cmd.InOrStdin()
+	} else {
+		fh, err := os.Open(name)
+		if err != nil {
+			return "", &exitError{code: exitUnsupported, err: err}
+		}
+		defer fh.Close()
+		r = fh
+	}
+	br := bufio.NewReader(r)
+	var read bytes.Buffer
+	format := ""
+	for {
+		line, err := br.ReadString('\n')
+		read.WriteString(line)
+		if t := line; !script.Blank(t) {
+			if isSaveLine(t) {
+				format = formatSave
+			}
+			break
+		}
+		if err != nil {
+			break
+		}
+	}
+	if name == "-" {
+		cmd.SetIn(io.MultiReader(bytes.NewReader(read.Bytes()), br))
+	}
+	return format, nil
+}
+
+// desiredRuleset is what iptables-save files say, as the tables to create.
+type desiredRuleset struct {
+	tables []*desiredTable // in the order the files name them
+}
+
+type desiredTable struct {
+	d      firewall.DesiredTable
+	chains map[string]int // index into d.Chains
+}
+
+// table returns the table of family f and name, new and empty when again
+// (the file names it a second time: iptables-restore replaces it).
+func (rs *desiredRuleset) table(f expr.Family, name string, again bool) *desiredTable {
+	for i, t := range rs.tables {
+		if t.d.Family == f && t.d.Name == name {
+			if again {
+				rs.tables[i] = &desiredTable{d: firewall.DesiredTable{Family: f, Name: name}, chains: map[string]int{}}
+			}
+			return rs.tables[i]
+		}
+	}
+	t := &desiredTable{d: firewall.DesiredTable{Family: f, Name: name}, chains: map[string]int{}}
+	rs.tables = append(rs.tables, t)
+	return t
+}
+
+// chain returns the chain name of t, made when missing: a base chain as
+// iptables-nft makes it (policy accept) when builtin, a regular one
+// otherwise.
+func (t *desiredTable) chain(name string, builtin bool) *firewall.DesiredChain {
+	if i, ok := t.chains[name]; ok {
+		return &t.d.Chains[i]
+	}
+	c := firewall.DesiredChain{Name: name}
+	if builtin {
+		b, err := firewall.CreatedChain(t.d.Name, name)
+		if err != nil || b == nil {
+			panic("built-in chain " + name + " of table " + t.d.Name) // script.IsBuiltin said it is one
+		}
+		b.Policy = kernel.PolicyAccept
+		c.Base = b
+	}
+	t.chains[name] = len(t.d.Chains)
+	t.d.Chains = append(t.d.Chains, c)
+	return &t.d.Chains[len(t.d.Chains)-1]
+}
+
+// remove deletes chain name of t.
+func (t *desiredTable) remove(name string) {
+	i, ok := t.chains[name]
+	if !ok {
+		return
+	}
+	t.d.Chains = slices.Delete(t.d.Chains, i, i+1)
+	delete(t.chains, name)
+	for n, j := range t.chains {
+		if j > i {
+			t.chains[n] = j - 1
+		}
+	}
+}
+
+// runApplySave applies iptables-save files: every line is read, and every
+// bad one reported, before anything is sent; then the tables they name are
+// created in one transaction.
+func runApplySave(cmd *cobra.Command, o *applyOptions, files []fileInput) error {
+	if o.write.create || o.write.echo {
+		return usageError("--create and --echo go with apply lines (add rule …), not with an iptables-save file, whose tables are created whole")
+	}
+	ctx := cmd.Context()
+	rep := &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}
+	var rs desiredRuleset
+	for _, f := range files {
+		if err := readSaveFile(cmd, o, f, rep, &rs); err != nil {
+			return err
+		}
+	}
+	if err := rep.err(); err != nil {
+		return err
+	}
+	ds := make([]firewall.DesiredTable, len(rs.tables))
+	for i, t := range rs.tables {
+		ds[i] = t.d
+	}
+	if len(ds) == 0 {
+		return nil
+	}
+	client, err := o.kernel.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	if _, err := client.CreateTables(ctx, ds, firewall.SyncOptions{Check: o.kernel.check}); err != nil {
+		if errors.Is(err, firewall.ErrTableExists) && !rep.json {
+			return systemError(err)
+		}
+		return kernelFailure(rep, err)
+	}
+	return nil
+}
+
+// readSaveFile reads one iptables-save file into rs, reporting each bad
+// line.
+func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, rep *reporter, rs *desiredRuleset) error {
+	popts := o.words.parseOptions(cmd.Context())
+	fam := expr.FamilyIP
+	popts.Family = parse.IPv4
+	if f.v6 {
+		popts.Family, fam = parse.IPv6, expr.FamilyIP6
+	}
+	copts := ctmatch.Options{Table: fam, IPv6: f.v6, NoCounter: o.noCounter}
+	r := script.NewSaveReader(popts)
+	var t *desiredTable
+	err := eachFileLine(cmd, f.name, func(src source) bool {
+		if src.err != nil {
+			rep.report(src, src.err)
+			return true
+		}
+		l, err := r.Line(src.text, src.pos)
+		if err != nil {
+			rep.report(src, err)
+			return true
+		}
+		for _, w := range l.Warnings {
+			rep.warnLine(src, w)
+		}
+		switch l.Op {
+		case script.SaveTable:
+			t = rs.table(fam, l.Table, l.Again)
+		case script.SaveChain, script.SavePolicy:
+			c := t.chain(l.Chain, l.Builtin)
+			if l.Policy != "" {
+				c.Base.Policy = kernel.PolicyAccept
+				if l.Policy == "DROP" {
+					c.Base.Policy = kernel.PolicyDrop
+				}
+			}
+		case script.SaveRule:
+			c := t.chain(l.Chain, l.Builtin)
+			rule, err := ctmatch.Compile(l.Rule, copts)
+			if err != nil {
+				rep.report(src, err)
+				return true
+			}
+			c.Rules = slices.Insert(c.Rules, l.Index, firewall.DesiredRule{Rule: rule})
+		case script.SaveFlush:
+			t.chain(l.Chain, l.Builtin).Rules = nil
+		case script.SaveDelete:
+			t.remove(l.Chain)
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	if l, err := r.End(); err != nil {
+		rep.report(source{pos: l.Pos, text: l.Text}, err)
+	}
+	return nil
+}
+
+// saveFiles returns the iptables-save files apply was given, or nil when
+// -f FILE is a file of apply lines.
+func (o *applyOptions) saveFiles(cmd *cobra.Command) ([]fileInput, error) {
+	if o.words.file != "" && o.words.file == o.file6 && o.file6 == "-" {
+		return nil, usageError("-f - and --file6 - cannot both read standard input")
+	}
+	var files []fileInput
+	if o.words.file != "" {
+		format, err := peekFormat(cmd, o.words.file)
+		if err != nil {
+			return nil, err
+		}
+		if format != formatSave {
+			if o.file6 != "" {
+				return nil, usageError("--file6 goes with an iptables-save file: -f %s holds apply lines", o.words.file)
+			}
+			return nil, nil
+		}
+		files = append(files, fileInput{name: o.words.file})
+	}
+	if o.file6 != "" {
+		files = append(files, fileInput{name: o.file6, v6: true})
+	}
+	return files, nil
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/ctmatch/ctmatch/internal/ktest"
+)
+
+// TestApplySaveFileKernel applies each ruleset of saveRulesets with ctmatch
+// apply -f in one namespace and loads it with iptables-restore in another:
+// nft must list the same ruleset in both (ctmatch's records in the tables'
+// and rules' userdata are not part of nft's listing).
+func TestApplySaveFileKernel(t *testing.T) {
+	for _, rs := range saveRulesets {
+		t.Run(rs.name, func(t *testing.T) {
+			restore, flag := "iptables-restore", "-f"
+			if rs.v6 {
+				restore, flag = "ip6tables-restore", "--file6"
+			}
+			ipt := ktest.Namespace(t, restore, "nft")
+			ktest.Run(t, ipt, rs.text, restore)
+			want := strings.ReplaceAll(ktest.Run(t, ipt, "", "nft", "list", "ruleset"), "counter packets 0 bytes 0 ", "")
+			ctm := ktest.Namespace(t, "nft")
+			if r := runCLI(t, []string{"apply", "--netns", ctm.Path(), "--no-counter", flag, "-"}, rs.text); r.code != 0 {
+				t.Fatalf("apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			if got := ktest.Run(t, ctm, "", "nft", "list", "ruleset"); got != want {
+				t.Errorf("the kernel holds another ruleset after ctmatch apply than after %s\n--- %s:\n%s\n--- ctmatch:\n%s", restore, restore, want, got)
+			}
+		})
+	}
+}
+
+// apply -f of an iptables-save file sends nothing with --check, nothing
+// when a line is bad, nothing when a table of that name exists (exit 1),
+// and creates both families' tables in one transaction with -f and --file6.
+func TestApplySaveFileAllOrNothing(t *testing.T) {
+	ns := ktest.Namespace(t, "nft")
+	list := func() string { return ktest.Run(t, ns, "", "nft", "list", "ruleset") }
+	v4 := "*filter\n:INPUT DROP [0:0]\n-A INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT\nCOMMIT\n*nat\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n"
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		stdin string
+		code  int
+	}{
+		{"check", []string{"apply", "--check", "-f", "-"}, v4, 0},
+		{"bad line", []string{"apply", "-f", "-"}, v4 + "*raw\n-A PREROUTING -j nowhere\nCOMMIT\n", 2},
+		{"unsupported line", []string{"apply", "-f", "-"}, v4 + "*raw\n-A PREROUTING -m recent --set\nCOMMIT\n", 1},
+	} {
+		r := runCLI(t, append(tc.args[:1], append([]string{"--netns", ns.Path()}, tc.args[1:]...)...), tc.stdin)
+		if r.code != tc.code || list() != "" {
+			t.Errorf("%s: exit %d (want %d), and the kernel holds:\n%s\n%s", tc.name, r.code, tc.code, list(), r.stderr)
+		}
+	}
+	dir := t.TempDir()
+	writeFile(t, dir+"/v4", v4)
+	writeFile(t, dir+"/v6", "*filter\n:INPUT DROP [0:0]\n-A INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT\nCOMMIT\n")
+	if r := runCLI(t, []string{"apply", "--netns", ns.Path(), "-f", dir + "/v4", "--file6", dir + "/v6"}, ""); r.code != 0 {
+		t.Fatalf("apply -f v4 --file6 v6: exit %d\n%s", r.code, r.stderr)
+	}
+	got := list()
+	for _, want := range []string{"table ip filter", "table ip nat", "table ip6 filter", "policy drop"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("after apply -f v4 --file6 v6, no %q in:\n%s", want, got)
+		}
+	}
+	// Again: ip filter exists.
+	r := runCLI(t, []string{"apply", "--netns", ns.Path(), "-f", dir + "/v4"}, "")
+	if r.code != 1 || !strings.Contains(r.stderr, "table ip filter exists") || list() != got {
+		t.Errorf("apply of tables that exist: exit %d (want 1)\n%s", r.code, r.stderr)
+	}
+}
+
+func writeFile(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,419 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ctmatch/ctmatch"
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/firewall"
+	"github.com/ctmatch/ctmatch/parse"
+	"github.com/ctmatch/ctmatch/script"
+)
+
+// This file is translate -f FILE and --file6 FILE: a file of rules, one
+// per line (as iptables-translate takes them), or an iptables-save file
+// (as iptables-restore-translate takes it).
+
+// Input formats of translate -f.
+const (
+	formatRules = "rules"
+	formatSave  = "iptables-save"
+)
+
+// fileInput is one file translate reads, and the family of its words.
+type fileInput struct {
+	name string
+	v6   bool
+}
+
+// failedLine ends an nft script that is not whole: nft refuses the line,
+// and with it the whole script, since nft -f parses all of it before it
+// sends anything.
+const failedLine = "ctmatch-translate-failed: the lines above are not the whole ruleset, and nft refuses to load a script that holds this line"
+
+// fileInputs returns the files translate was given: -f FILE (ip6tables
+// words with -6) and --file6 FILE (ip6tables words).
+func (o *translateOptions) fileInputs() ([]fileInput, error) {
+	var in []fileInput
+	if o.words.file != "" {
+		in = append(in, fileInput{o.words.file, o.words.v6})
+	}
+	if o.file6 != "" {
+		if o.words.v6 && o.words.file != "" {
+			return nil, usageError("-6 -f FILE and --file6 FILE both name ip6tables rules: give one of them")
+		}
+		in = append(in, fileInput{o.file6, true})
+	}
+	if len(in) == 2 && in[0].name == "-" && in[1].name == "-" {
+		return nil, usageError("-f - and --file6 - cannot both read standard input")
+	}
+	return in, nil
+}
+
+// fileRun is the translation of the files of one translate command.
+type fileRun struct {
+	cmd    *cobra.Command
+	o      *translateOptions
+	rep    *reporter
+	out    *stickyWriter
+	format string // the format of the files (they are all of one)
+	failed bool   // a line could not be translated (and there is no --keep-going)
+	err    error  // what ended the translation other than a line
+	bw     *bufio.Writer
+}
+
+// runTranslateFiles translates -f FILE and --file6 FILE.
+func runTranslateFiles(cmd *cobra.Command, o *translateOptions, files []fileInput) error {
+	bw := bufio.NewWriterSize(cmd.OutOrStdout(), 64*1024)
+	fr := &fileRun{cmd: cmd, o: o, out: &stickyWriter{w: bw}, bw: bw,
+		rep: &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}}
+	var rulesOut bytes.Buffer // a file of rules prints nothing until every line translated
+	var err error
+	for _, f := range files {
+		if err = fr.file(f, &rulesOut); err != nil || fr.failed {
+			break
+		}
+	}
+	if fr.format == formatRules && !fr.failed && err == nil {
+		_, _ = fr.out.Write(rulesOut.Bytes())
+	}
+	if fr.format == formatSave && (fr.failed || err != nil) && fr.out.n > 0 {
+		fmt.Fprintln(fr.out, failedLine)
+	}
+	if fr.out.err == nil {
+		fr.out.err = bw.Flush()
+	}
+	if fr.out.err != nil {
+		return writeError(fr.out.err)
+	}
+	if err != nil {
+		return err
+	}
+	return fr.rep.err()
+}
+
+// file translates one file, detecting its format from its first line that
+// is not blank or a comment (a line starting with * or : is
+// iptables-save's, as is COMMIT) unless --format says it.
+func (fr *fileRun) file(f fileInput, rulesOut *bytes.Buffer) error {
+	var pending []source // blank lines and comments before the format is known
+	var rules *rulesFile
+	var save *saveFile
+	format := fr.o.format
+	err := eachFileLine(fr.cmd, f.name, func(src source) bool {
+		if format == "" {
+			if src.err == nil && script.Blank(src.text) {
+				pending = append(pending, src)
+				return true
+			}
+			format = formatRules
+			if src.err == nil && isSaveLine(src.text) {
+				format = formatSave
+			}
+		}
+		if rules == nil && save == nil {
+			if fr.format != "" && fr.format != format {
+				fr.rep.report(src, &lineError{msg: fmt.Sprintf("this file is %s, and the one before it %s: translate takes files of one format together", formatName(format), formatName(fr.format))})
+				fr.failed = true
+				return false
+			}
+			fr.format = format
+			if format == formatSave && (fr.o.table != "" || fr.o.family != "" || fr.o.output == "bytecode") {
+				fr.err = fr.saveFlags()
+				return false
+			}
+			if format == formatRules {
+				rules = newRulesFile(fr, f, rulesOut)
+			} else {
+				save = newSaveFile(fr, f)
+			}
+			for _, p := range pending {
+				if !fr.line(rules, save, p) {
+					return false
+				}
+			}
+		}
+		return fr.line(rules, save, src)
+	})
+	if err == nil && save != nil && !fr.failed {
+		save.end()
+	}
+	if err == nil {
+		err = fr.err
+	}
+	return err
+}
+
+// saveFlags is the error for --table and --family with an iptables-save
+// file, whose tables and family are its own.
+func (fr *fileRun) saveFlags() error {
+	if fr.o.output == "bytecode" {
+		return usageError("-o bytecode prints the rules of a file of rules; an iptables-save file becomes an nft script (-o nft)")
+	}
+	if fr.o.table != "" {
+		return usageError("--table: an iptables-save file names its tables itself (*filter, *nat, …)")
+	}
+	if fr.o.family == "inet" {
+		return &exitError{code: exitUnsupported, err: errors.New("--family inet with an iptables-save file: merging its tables into inet tables is not supported yet; leave --family out for ip tables (-f) and ip6 tables (--file6)")}
+	}
+	return usageError("--family %s: an iptables-save file's family is its own: -f holds iptables rules (ip tables), --file6 ip6tables rules (ip6 tables)", fr.o.family)
+}
+
+func formatName(f string) string {
+	if f == formatSave {
+		return "an iptables-save file"
+	}
+	return "a file of rules, one per line"
+}
+
+func (fr *fileRun) line(rules *rulesFile, save *saveFile, src source) bool {
+	if rules != nil {
+		rules.line(src)
+	} else {
+		save.line(src)
+	}
+	return !fr.failed && fr.out.err == nil
+}
+
+// fail reports err about src; without --keep-going, the translation stops
+// there. It returns whether to go on.
+func (fr *fileRun) fail(src source, err error) bool {
+	fr.flush() // what was translated before the line, then its error
+	fr.rep.report(src, err)
+	if !fr.o.keepGoing {
+		fr.failed = true
+	}
+	return fr.o.keepGoing
+}
+
+// untranslated writes the comment that stands for a line --keep-going
+// leaves out.
+func untranslated(w io.Writer, src source) {
+	text := src.text
+	if src.err != nil {
+		text = "(" + src.err.Error() + ")"
+	}
+	fmt.Fprintf(w, "# untranslated: %s:%d: %s\n", src.pos.File, src.pos.Line, strings.ReplaceAll(text, "\r", `\r`))
+}
+
+// rulesFile is a file of rules, one per line, being translated: nft
+// commands as iptables-translate prints them. -I CHAIN N is resolved where
+// the file itself made the top of the chain: after -I CHAIN 1, -I CHAIN 2
+// goes after it.
+type rulesFile struct {
+	fr    *fileRun
+	w     io.Writer
+	copts ctmatch.Options
+	popts parse.Options
+	// top holds, per table and chain, the number of nft rules of each group
+	// the file inserted at the top of the chain, in the chain's order.
+	top map[[2]string][]int
+}
+
+func newRulesFile(fr *fileRun, f fileInput, w io.Writer) *rulesFile {
+	copts := fr.o.copts
+	copts.IPv6 = f.v6
+	if f.v6 && fr.o.family == "" {
+		copts.Table = expr.FamilyIP6
+	}
+	popts := fr.o.words.parseOptions(fr.cmd.Context())
+	popts.Family = parse.IPv4
+	if f.v6 {
+		popts.Family = parse.IPv6
+	}
+	return &rulesFile{fr: fr, w: w, copts: copts, popts: popts, top: map[[2]string][]int{}}
+}
+
+func (rf *rulesFile) line(src source) {
+	if src.err == nil {
+		// As eachLine reads a file of rules: a CR before the newline is
+		// not part of the rule; blank lines and comments are skipped.
+		src.text = strings.TrimSuffix(src.text, "\r")
+		if script.Blank(src.text) {
+			return
+		}
+	}
+	if src.err == nil && isSaveLine(src.text) {
+		rf.failLine(src, &parse.Error{Pos: 0, Word: firstWord(src.text), Text: src.text, Kind: parse.Invalid,
+			Msg:  "an iptables-save line in a file of rules: the file's first line made it a file of rules, one per line",
+			Hint: "give an iptables-save file whole, starting with its *TABLE line"})
+		return
+	}
+	r, err := src.parse(rf.popts)
+	if err != nil {
+		if r != nil && r.Command == nil {
+			err = noCommand(r)
+		}
+		rf.keepPlace(r, err)
+		rf.failLine(src, err)
+		return
+	}
+	var buf bytes.Buffer
+	if err := rf.translate(&buf, r); err != nil {
+		rf.keepPlace(r, err)
+		rf.failLine(src, err)
+		return
+	}
+	_, _ = rf.w.Write(buf.Bytes())
+}
+
+// keepPlace gives a rule -I CHAIN N put at the top of its chain, which was
+// not translated, its place there (no nft rule), so that the -I positions
+// after it count it as iptables does: with --keep-going, the lines after it
+// go on. An invalid rule (which iptables refuses too) takes no place.
+func (rf *rulesFile) keepPlace(r *parse.Rule, err error) {
+	var pe *parse.Error
+	if r == nil || r.Command == nil || r.Command.Op != parse.Insert || errors.As(err, &pe) && pe.Kind == parse.Invalid {
+		return
+	}
+	table := rf.fr.o.table
+	if table == "" {
+		table = r.TableName()
+	}
+	key := [2]string{table, r.Command.Chain}
+	if idx := max(r.Command.Index, 1); idx-1 <= len(rf.top[key]) {
+		rf.top[key] = slices.Insert(rf.top[key], idx-1, 0)
+	}
+}
+
+func (rf *rulesFile) failLine(src source, err error) {
+	if rf.fr.fail(src, err) {
+		untranslated(rf.w, src)
+	}
+}
+
+// translate writes the nft commands of one rule of the file.
+func (rf *rulesFile) translate(w io.Writer, r *parse.Rule) error {
+	c := r.Command
+	o := rf.fr.o
+	table := o.table
+	if table == "" {
+		table = r.TableName()
+	}
+	key := [2]string{table, c.Chain}
+	if c.Op != parse.Insert || o.output == "bytecode" {
+		return translateRule(w, r, o, rf.copts)
+	}
+	idx := max(c.Index, 1)
+	top := rf.top[key]
+	if idx-1 > len(top) {
+		return &parse.Error{Pos: c.IndexPos, Text: r.Text, Word: r.Text[c.IndexPos:c.End()], Kind: parse.Unsupported,
+			Msg:  fmt.Sprintf("-I %s %d needs the kernel's groups: the file put only %d rule(s) at the top of %s before this line", c.Chain, c.Index, len(top), c.Chain),
+			Hint: "use ctmatch insert rule --index N, or translate an iptables-save file, where every position is known"}
+	}
+	n, err := writeRules(w, r, rf.copts, table, c.Chain, sum(top[:idx-1]))
+	if err != nil {
+		return err
+	}
+	rf.top[key] = slices.Insert(top, idx-1, n)
+	return nil
+}
+
+func sum(s []int) int {
+	n := 0
+	for _, v := range s {
+		n += v
+	}
+	return n
+}
+
+// writeRules compiles r and writes its nft rules into the chain as nft
+// commands for a shell (ctmatch.WriteCommands), after the chain's first
+// after nft rules. It returns the number of nft rules written.
+func writeRules(w io.Writer, r *parse.Rule, copts ctmatch.Options, table, chain string, after int) (int, error) {
+	if firewall.QuoteName(chain) != chain {
+		c := r.Command
+		return 0, &parse.Error{Pos: c.ChainPos, Text: r.Text, Word: c.Chain, Kind: parse.Unsupported,
+			Msg:  fmt.Sprintf("nft's command text cannot name the chain %s: it reads a chain name only as a letter or _ followed by letters, digits and _-./", firewall.QuoteName(chain)),
+			Hint: "ctmatch add rule loads the rule into such a chain over netlink"}
+	}
+	tr, err := ctmatch.Compile(r, copts)
+	if err != nil {
+		return 0, err
+	}
+	return len(tr.Rules), ctmatch.WriteCommands(w, tr, table, chain, after, -1, true)
+}
+
+// saveFile is an iptables-save file being translated into an nft script
+// (ctmatch.SaveScript), written as it is read.
+type saveFile struct {
+	fr *fileRun
+	s  *ctmatch.SaveScript
+}
+
+func newSaveFile(fr *fileRun, f fileInput) *saveFile {
+	o := fr.o.copts
+	o.IPv6, o.Resolver = f.v6, newSystemResolver(fr.cmd.Context(), fr.o.words.resolve)
+	return &saveFile{fr: fr, s: ctmatch.NewSaveScript(o)}
+}
+
+func (sf *saveFile) line(src source) {
+	if src.err != nil {
+		if sf.fr.fail(src, src.err) {
+			untranslated(sf.fr.out, src)
+		}
+		return
+	}
+	l, err := sf.s.Line(sf.fr.out, src.text, src.pos)
+	if l != nil {
+		for _, w := range l.Warnings {
+			sf.fr.rep.warnLine(src, w)
+		}
+	}
+	if err != nil && sf.fr.fail(src, err) {
+		untranslated(sf.fr.out, src)
+	}
+}
+
+// end checks the end of the file: a table without COMMIT.
+func (sf *saveFile) end() {
+	l, err := sf.s.End()
+	if err != nil {
+		sf.fr.flush()
+		sf.fr.rep.report(source{pos: l.Pos, text: l.Text}, err)
+		sf.fr.failed = true
+	}
+}
+
+// warnLine prints a warning about a line of a file.
+func (r *reporter) warnLine(src source, pe *parse.Error) {
+	r.print(src, problem{kind: "warning", col: int(pe.Pos) + 1, word: pe.Word, msg: "warning: " + pe.Msg, hint: pe.Hint, caret: pe.Caret()})
+}
+
+// fileFlags checks the flags that go with -f and --file6.
+func (o *translateOptions) fileFlags(cmd *cobra.Command, args []string) error {
+	if o.words.v4 && o.words.v6 {
+		return usageError("-4 and -6 cannot be used together")
+	}
+	if o.words.errorFormat != "text" && o.words.errorFormat != "json" {
+		return usageError("--error-format must be text or json, not %q", o.words.errorFormat)
+	}
+	if len(args) > 0 {
+		return usageError("give the rules either with -f or after --, not both")
+	}
+	switch o.format {
+	case "", formatRules, formatSave:
+	default:
+		return usageError("--format must be rules or iptables-save, not %q", o.format)
+	}
+	if o.format == formatSave && o.output == "bytecode" {
+		return usageError("-o bytecode prints the rules of a file of rules; an iptables-save file becomes an nft script (-o nft)")
+	}
+	return nil
+}
+
+// flush writes out what was translated so far, so that an error printed next
+// comes after it on a terminal.
+func (fr *fileRun) flush() {
+	if fr.out.err == nil {
+		fr.out.err = fr.bw.Flush()
+	}
+}

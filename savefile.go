@@ -1,0 +1,228 @@
+package ctmatch
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/parse"
+	"github.com/ctmatch/ctmatch/script"
+)
+
+// SaveScript translates an iptables-save file (what iptables-restore reads)
+// into the nft script that iptables-restore-translate prints for it, a line
+// at a time, writing each line's nft commands as it is read: add table,
+// add chain (a built-in chain as the base chain iptables-nft makes, with its
+// policy; a user chain as a regular chain), add rule. Where
+// iptables-restore-translate 1.8.9 differs from what iptables-restore
+// loads, it follows iptables-restore: the security table's chains are at
+// priority 150; -I CHAIN N goes where iptables-restore puts it (placed with
+// nft's index, which nft resolves against the rules the same script added
+// before); -N, -P, -F CHAIN and -X CHAIN become add chain, the policy, flush
+// chain and delete chain; a table named a second time is deleted first.
+//
+// The file's lines are read with script.SaveReader; a SaveScript keeps,
+// beyond it, the number of nft rules of each rule of the table being read
+// (for the -I positions), never the rules.
+type SaveScript struct {
+	o      Options
+	r      *script.SaveReader
+	chains map[string]*savedChain // the chains of the table being read
+}
+
+// savedChain is what a SaveScript wrote of a chain.
+type savedChain struct {
+	policy string // a built-in chain's policy as written ("" before it was)
+	groups []int  // the number of nft rules of each of its rules, in order
+	total  int
+}
+
+// NewSaveScript returns a translator of one iptables-save file: of
+// iptables rules into ip tables, or with o.IPv6 of ip6tables rules into ip6
+// tables (o.Table is not used). o.NoCounter and o.Resolver are as for
+// Translate.
+func NewSaveScript(o Options) *SaveScript {
+	o.Table = expr.FamilyIP
+	if o.IPv6 {
+		o.Table = expr.FamilyIP6
+	}
+	return &SaveScript{o: o, r: script.NewSaveReader(o.parseOptions())}
+}
+
+// Line reads the next line of the file (text, without its newline; at is
+// where it is) and writes its nft commands to w. It returns the line as
+// script.SaveReader read it (for its Warnings), and an error when the line
+// cannot be translated: the reader's error, the compiler's, or a chain name
+// nft's command text cannot hold (a *parse.Error about the line, Invalid or
+// Unsupported). Then nothing of the line is written but the built-in chain
+// it creates; a rule that cannot be translated keeps its place in its chain
+// (no nft rule) for the -I positions after it, as it has one in iptables.
+func (s *SaveScript) Line(w io.Writer, text string, at parse.Position) (*script.SaveLine, error) {
+	l, err := s.r.Line(text, at)
+	if err != nil && (l == nil || l.Op != script.SaveRule) {
+		return l, err
+	}
+	fam := s.o.Table
+	switch l.Op {
+	case script.SaveTable:
+		if l.Again {
+			// iptables-restore replaces the table the file made before.
+			fmt.Fprintf(w, "delete table %s %s\n", fam, l.Table)
+		}
+		fmt.Fprintf(w, "add table %s %s\n", fam, l.Table)
+		s.chains = map[string]*savedChain{}
+	case script.SaveChain, script.SavePolicy:
+		return l, s.chain(w, l, l.Policy)
+	case script.SaveRule:
+		if l.Implicit {
+			if cerr := s.chain(w, l, ""); cerr != nil && err == nil {
+				err = cerr
+			}
+		}
+		if err == nil {
+			err = s.rule(w, l)
+		}
+		if err != nil {
+			if ch := s.chains[l.Chain]; ch != nil {
+				ch.groups = slices.Insert(ch.groups, l.Index, 0)
+			}
+		}
+	case script.SaveFlush:
+		fmt.Fprintf(w, "flush chain %s %s %s\n", fam, l.Table, l.Chain)
+		if ch := s.chains[l.Chain]; ch != nil {
+			ch.groups, ch.total = nil, 0
+		}
+	case script.SaveDelete:
+		fmt.Fprintf(w, "delete chain %s %s %s\n", fam, l.Table, l.Chain)
+		delete(s.chains, l.Chain)
+	}
+	return l, err
+}
+
+// End checks the end of the file: a table without COMMIT is an error about
+// its *TABLE line, which comes with it.
+func (s *SaveScript) End() (*script.SaveLine, error) { return s.r.End() }
+
+// chain writes a chain's add chain line: for a built-in chain, the base
+// chain iptables-nft makes, with the policy (policy "" leaves a policy
+// written before as it is, and is accept for a new chain).
+func (s *SaveScript) chain(w io.Writer, l *script.SaveLine, policy string) error {
+	ch := s.chains[l.Chain]
+	if ch == nil {
+		ch = &savedChain{}
+		s.chains[l.Chain] = ch
+	} else if policy == "" || policy == ch.policy {
+		return nil
+	}
+	if !bareName(l.Chain) {
+		return &parse.Error{Pos: 0, Word: firstWord(l.Text), Text: l.Text, Kind: parse.Unsupported,
+			Msg:  fmt.Sprintf("nft's command text cannot name the chain %q: it reads a chain name only as a letter or _ followed by letters, digits and _-./", l.Chain),
+			Hint: "ctmatch apply -f loads such a chain over netlink"}
+	}
+	if !l.Builtin {
+		fmt.Fprintf(w, "add chain %s %s %s\n", s.o.Table, l.Table, l.Chain)
+		return nil
+	}
+	if policy == "" {
+		policy = "ACCEPT"
+	}
+	ch.policy = policy
+	b, ok := script.BuiltinBase(l.Table, l.Chain)
+	if !ok {
+		return fmt.Errorf("internal error: %s is no built-in chain of table %s", l.Chain, l.Table)
+	}
+	fmt.Fprintf(w, "add chain %s %s %s { type %s hook %s priority %d; policy %s; }\n",
+		s.o.Table, l.Table, l.Chain, b.Type, b.Hook, b.Priority, strings.ToLower(policy))
+	return nil
+}
+
+// rule writes a rule's nft rules where the file puts it.
+func (s *SaveScript) rule(w io.Writer, l *script.SaveLine) error {
+	ch := s.chains[l.Chain]
+	if ch == nil {
+		return errors.New("internal error: a rule in a chain that was not written")
+	}
+	if !bareName(l.Chain) {
+		c := l.Rule.Command
+		return &parse.Error{Pos: c.ChainPos, Text: l.Text, Word: c.Chain, Kind: parse.Unsupported,
+			Msg: fmt.Sprintf("nft's command text cannot name the chain %q: it reads a chain name only as a letter or _ followed by letters, digits and _-./", l.Chain)}
+	}
+	r, err := Compile(l.Rule, s.o)
+	if err != nil {
+		return err
+	}
+	after := ch.total // -A: after every rule (summing would make a file of n rules take n² steps)
+	if l.Index < len(ch.groups) {
+		after = 0
+		for _, n := range ch.groups[:l.Index] {
+			after += n
+		}
+	}
+	if err := WriteCommands(w, r, l.Table, l.Chain, after, ch.total, false); err != nil {
+		return err
+	}
+	ch.groups = slices.Insert(ch.groups, l.Index, len(r.Rules))
+	ch.total += len(r.Rules)
+	return nil
+}
+
+// WriteCommands writes the nft rules of r as nft commands into chain of
+// table (of family r.Table), after the chain's first after nft rules of
+// total (-1: not known): with add rule at the end (after is total), insert
+// rule at the top (after is 0), and nft's index anywhere else (in a script,
+// nft resolves it against the rules the same script added before). With
+// shell, each command is "nft '…'", quoted for a shell, as
+// iptables-translate prints them; otherwise a line of an nft script, as
+// iptables-restore-translate prints them. A rule nft 1.0.6 cannot parse is
+// followed by a comment line that says so.
+func WriteCommands(w io.Writer, r *Rule, table, chain string, after, total int, shell bool) error {
+	for i, nr := range r.Rules {
+		var cmd string
+		switch {
+		case after == total:
+			cmd = fmt.Sprintf("add rule %s %s %s %s", r.Table, table, chain, nr)
+		case after == 0 && i == 0:
+			cmd = fmt.Sprintf("insert rule %s %s %s %s", r.Table, table, chain, nr)
+		default:
+			cmd = fmt.Sprintf("add rule %s %s %s index %d %s", r.Table, table, chain, after+i-1, nr)
+		}
+		if shell {
+			cmd = "nft '" + strings.ReplaceAll(cmd, "'", `'\''`) + "'"
+		}
+		if _, err := fmt.Fprintln(w, cmd); err != nil {
+			return err
+		}
+		if !nr.ParsesInNft106() {
+			if _, err := fmt.Fprintln(w, "# nft 1.0.6 cannot parse a ct port match without a protocol test before it: nft 1.0.7 and later load the line above, and so does ctmatch add rule on any version"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// bareName reports whether nft's command text reads s bare as one name (a
+// letter or "_", then letters, digits and "_-./"), as firewall.QuoteName
+// decides it.
+func bareName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || i > 0 && (c >= '0' && c <= '9' || c == '-' || c == '.' || c == '/')) {
+			return false
+		}
+	}
+	return true
+}
+
+func firstWord(s string) string {
+	if f := strings.Fields(s); len(f) > 0 {
+		return f[0]
+	}
+	return ""
+}
