@@ -59,15 +59,15 @@ func udpFlood(ns *netns.NS, ports []int, mark uint32, n int, d time.Duration, ma
 	return rounds, took, err
 }
 
-var nftCounter = regexp.MustCompile(`counter packets (\d+) bytes`)
+var limitCounter = regexp.MustCompile(`counter packets (\d+) bytes`)
 
-// nftCounts returns the packet counts of the rules of chain ip t o, in
+// limitCounts returns the packet counts of the rules of chain ip t o, in
 // order.
-func nftCounts(t *testing.T, ns *netns.NS) []uint64 {
+func limitCounts(t *testing.T, ns *netns.NS) []uint64 {
 	t.Helper()
 	var out []uint64
 	for _, l := range strings.Split(ktest.Run(t, ns, "", "nft", "list", "chain", "ip", "t", "o"), "\n") {
-		if m := nftCounter.FindStringSubmatch(l); m != nil {
+		if m := limitCounter.FindStringSubmatch(l); m != nil {
 			n, _ := strconv.ParseUint(m[1], 10, 64)
 			out = append(out, n)
 		}
@@ -138,7 +138,7 @@ func TestLimitBurstAgainstXt(t *testing.T) {
 			continue
 		}
 		xt := xtPacketCounts(t, ktest.Run(t, ns, "", "iptables-legacy", "-L", "OUTPUT", "-v", "-n", "-x"))
-		ours := nftCounts(t, ns)
+		ours := limitCounts(t, ns)
 		if len(xt) != len(cases) || len(ours) != len(cases)+1 {
 			t.Fatalf("counted %d xt rules and %d nft rules, want %d and %d", len(xt), len(ours), len(cases), len(cases)+1)
 		}
@@ -186,7 +186,7 @@ func TestLimitRateAgainstXt(t *testing.T) {
 		t.Fatal(err)
 	}
 	xt := xtPacketCounts(t, ktest.Run(t, ns, "", "iptables-legacy", "-L", "OUTPUT", "-v", "-n", "-x"))
-	ours := nftCounts(t, ns)
+	ours := limitCounts(t, ns)
 	if len(xt) != len(cases) || len(ours) != len(cases) {
 		t.Fatalf("counted %d xt rules and %d nft rules, want %d", len(xt), len(ours), len(cases))
 	}
@@ -253,7 +253,7 @@ func TestMarkConnmarkAgainstXt(t *testing.T) {
 		t.Fatal(err)
 	}
 	xt := xtPacketCounts(t, ktest.Run(t, ns, "", "iptables-legacy", "-L", "OUTPUT", "-v", "-n", "-x"))
-	ours := nftCounts(t, ns)
+	ours := limitCounts(t, ns)
 	if len(xt) != len(cases) || len(ours) != len(cases) {
 		t.Fatalf("counted %d xt rules and %d nft rules, want %d", len(xt), len(ours), len(cases))
 	}
