@@ -29,6 +29,7 @@ type optSpec struct {
 	port        PortKind // an option of the tcp or udp match
 	icmp        bool     // the option of the icmp or icmp6 match
 	hl          HLKind   // an option of the ttl or hl match
+	tcp         tcpKind  // --tcp-flags, --syn or --tcp-option of the tcp match
 	comment     bool     // the option of the comment match
 	unsupported string   // valid iptables that ctmatch does not support: what it is
 
@@ -171,7 +172,9 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 	if p.lastComment != nil {
 		add(commentSpecs)
 	}
-	if p.foreign && slices.ContainsFunc(cands, func(s *optSpec) bool { return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 && !s.comment }) {
+	if p.foreign && slices.ContainsFunc(cands, func(s *optSpec) bool {
+		return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 && !s.comment && s.tcp == 0
+	}) {
 		// An extension ctmatch does not know may have an option of that
 		// very name ("--set" of -m recent), which getopt would take over
 		// an abbreviation of iptables' own (--set-counters). (Its options

@@ -295,6 +295,9 @@ func (p *parser) option(w word) error {
 	if spec.port != 0 {
 		return p.portOption(w, neg, spec, value, hasValue)
 	}
+	if spec.tcp != 0 {
+		return p.tcpFlagsOption(w, neg, spec, value, hasValue)
+	}
 	if spec.iface {
 		return p.iface(w, neg, spec, value, hasValue)
 	}

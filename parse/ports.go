@@ -60,7 +60,10 @@ type Ports struct {
 	Flag     Pos           `json:"pos"`      // the -m word; the first option when implicit
 	NamePos  Pos           `json:"name_pos"` // NoPos when implicit
 	Options  []*PortOption `json:"options"`  // in the order written
-	end      Pos
+	// Flags is the tcp match's --tcp-flags or --syn; nil when not written.
+	Flags  *TCPFlags `json:"tcp_flags,omitempty"`
+	option bool      // --tcp-option was read (ctmatch refuses it)
+	end    Pos
 }
 
 func (*Ports) isMatch() {}
@@ -132,10 +135,11 @@ var portSpecs = []optSpec{
 	{long: "dport", what: "a port or port range", port: DstPort},
 }
 
+// tcpOnlySpecs are the tcp match's other options (tcpflags.go).
 var tcpOnlySpecs = []optSpec{
-	{long: "syn", unsupported: "--syn of the tcp match", invertible: true},
-	{long: "tcp-flags", unsupported: "--tcp-flags of the tcp match", args: 2, invertible: true},
-	{long: "tcp-option", unsupported: "--tcp-option of the tcp match", args: 1, invertible: true},
+	{long: "syn", what: "nothing", tcp: tcpSyn},
+	{long: "tcp-flags", what: "a list of TCP flags", tcp: tcpFlagsOpt},
+	{long: "tcp-option", what: "a TCP option number 1-255", tcp: tcpOptionOpt},
 }
 
 var portByName = byName(portSpecs)
@@ -220,19 +224,7 @@ func (p *parser) portsLoaded() bool {
 // portOption reads --sport or --dport into the last tcp or udp match, or into
 // the match -p loads at its first option.
 func (p *parser) portOption(w word, neg *word, spec *optSpec, attached string, hasValue bool) error {
-	m := p.lastPorts
-	if m == nil {
-		module := "tcp"
-		if p.rule.Protocol.Num == ProtoUDP {
-			module = "udp"
-		}
-		m = &Ports{Module: module, Implicit: true, Flag: w.pos, NamePos: NoPos}
-		if neg != nil {
-			m.Flag = neg.pos
-		}
-		p.rule.Matches = append(p.rule.Matches, m)
-		p.lastPorts = m
-	}
+	m := p.portsMatch(w, neg)
 	v, err := p.value(w, spec, attached, hasValue)
 	if err != nil {
 		return err
@@ -260,6 +252,25 @@ func (p *parser) portOption(w word, neg *word, spec *optSpec, attached string, h
 	return nil
 }
 
+// portsMatch returns the last tcp or udp match, or loads the one -p names at
+// its first option w (with "!" neg before it, or nil).
+func (p *parser) portsMatch(w word, neg *word) *Ports {
+	if m := p.lastPorts; m != nil {
+		return m
+	}
+	module := "tcp"
+	if p.rule.Protocol.Num == ProtoUDP {
+		module = "udp"
+	}
+	m := &Ports{Module: module, Implicit: true, Flag: w.pos, NamePos: NoPos}
+	if neg != nil {
+		m.Flag = neg.pos
+	}
+	p.rule.Matches = append(p.rule.Matches, m)
+	p.lastPorts = m
+	return m
+}
+
 // port reads one port of the tcp or udp match: a service name, else a number
 // as C's strtoul with base 0 reads it (iptables takes --dport 0x16 as 22 and
 // 022 as 18).
@@ -281,15 +292,11 @@ func (p *parser) port(v word, s string, off int) (uint64, error) {
 // takes it and then reads the ports of any other protocol).
 func (p *parser) checkPorts(m *Ports) error {
 	pr := p.rule.Protocol
-	at := m.NamePos
+	e := &Error{Pos: m.NamePos, Text: p.text}
 	if m.Implicit {
-		at = m.Options[0].Flag
-	}
-	e := &Error{Pos: at, Text: p.text}
-	e.Word = p.text[at:min(int(at)+len(m.Module), len(p.text))]
-	if m.Implicit {
-		e.Word = p.text[at:m.Options[0].Value.At]
-		e.Word = strings.TrimRight(e.Word, " ")
+		e.Pos, e.Word = p.firstOptionWord(m)
+	} else {
+		e.Word = p.text[m.NamePos:min(int(m.NamePos)+len(m.Module), len(p.text))]
 	}
 	switch {
 	case pr == nil || pr.Num != m.Proto():

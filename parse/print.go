@@ -237,6 +237,7 @@ func (p *printer) ports(m *Ports) {
 		p.word("--" + k.String())
 		p.word(o.ValueString())
 	}
+	p.tcpFlags(m.Flags)
 }
 
 // ValueString returns the port range as iptables-save prints it: "22" or
