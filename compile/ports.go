@@ -51,7 +51,11 @@ func packetMatches(r *parse.Rule, fam parse.Family) ([][]expr.Match, error) {
 	hasPorts, hasICMP := false, false
 	for _, m := range r.Matches {
 		if pm, ok := m.(*parse.Ports); ok {
-			out = append(out, ports(pm)...)
+			ms, err := ports(pm)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ms...)
 			hasPorts = true
 		}
 		if hm, ok := m.(*parse.HL); ok {
@@ -133,17 +137,24 @@ func protocol(pr *parse.Protocol, fam parse.Family) ([]expr.Match, error) {
 // port, still fails on a fragment other than the first (xt_tcpudp checks
 // fragoff before any option): "tcp dport 0-65535", whose payload load
 // does the same.
-func ports(m *parse.Ports) []expr.Match {
+func ports(m *parse.Ports) ([]expr.Match, error) {
 	var out []expr.Match
 	for _, k := range []parse.PortKind{parse.SrcPort, parse.DstPort} {
 		if o := m.Option(k); o != nil && (o.Negated || !o.All()) {
 			out = append(out, port(o))
 		}
 	}
+	if f := m.Flags; f != nil {
+		fm, err := tcpFlags(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, fm...)
+	}
 	if len(out) == 0 {
 		out = append(out, expr.Payload{Field: expr.FieldTHDport, Op: expr.OpRange, Lo: 0, Hi: math.MaxUint16})
 	}
-	return out
+	return out, nil
 }
 
 // port compiles one port option: --dport 22 is "tcp dport 22", ! --dport 22
@@ -304,11 +315,21 @@ func packetWords(pre []expr.Match) (string, error) {
 		if !ok || module == "" {
 			return "", fmt.Errorf("%w: %v after %v", ErrNotUnderstood, m, l)
 		}
-		if have == nil || have[p.Field] {
+		if have == nil || have[p.Field] || have[expr.FieldTCPFlags] {
+			// iptables-save prints --tcp-flags after the ports: a port
+			// after it is another tcp match's.
 			words = append(words, "-m", module)
 			have = map[expr.Field]bool{}
 		}
 		have[p.Field] = true
+		if p.Field == expr.FieldTCPFlags {
+			w, err := tcpFlagsWords(p, module)
+			if err != nil {
+				return "", err
+			}
+			words = append(words, w...)
+			continue
+		}
 		opt := "--dport"
 		if p.Field == expr.FieldTHSport {
 			opt = "--sport"
