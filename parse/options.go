@@ -30,6 +30,7 @@ type optSpec struct {
 	icmp        bool     // the option of the icmp or icmp6 match
 	hl          HLKind   // an option of the ttl or hl match
 	tcp         tcpKind  // --tcp-flags, --syn or --tcp-option of the tcp match
+	fragment    bool     // -f
 	comment     bool     // the option of the comment match
 	unsupported string   // valid iptables that ctmatch does not support: what it is
 
@@ -64,7 +65,7 @@ var frameOptions = []optSpec{
 	{long: "dst", what: "an address", addr: true, once: "-d"},
 	{long: "in-interface", short: "i", what: "an interface name", iface: true, once: "-i"},
 	{long: "out-interface", short: "o", what: "an interface name", iface: true, once: "-o"},
-	{long: "fragment", short: "f", unsupported: "matching fragments", invertible: true, once: "-f"},
+	{long: "fragment", short: "f", fragment: true},
 	{long: "ipv4", short: "4", unsupported: "-4 among the rule words: give ctmatch's own -4 before --"},
 	{long: "ipv6", short: "6", unsupported: "-6 among the rule words: give ctmatch's own -6 before --"},
 	{long: "wait", short: "w", unsupported: "the xtables lock", optArgs: 1},

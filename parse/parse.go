@@ -298,6 +298,9 @@ func (p *parser) option(w word) error {
 	if spec.tcp != 0 {
 		return p.tcpFlagsOption(w, neg, spec, value, hasValue)
 	}
+	if spec.fragment {
+		return p.fragment(w, neg, hasValue, long)
+	}
 	if spec.iface {
 		return p.iface(w, neg, spec, value, hasValue)
 	}

@@ -102,6 +102,7 @@ func (p *printer) rule(r *Rule) {
 		p.word("-p")
 		p.word(pr.Name())
 	}
+	p.fragment(r.Fragment)
 	for _, m := range r.Matches {
 		switch m := m.(type) {
 		case *Conntrack:

@@ -520,6 +520,13 @@ var Valid = []ValidCase{
 	{"tcpflags/abbreviated", v4, argv("-p tcp --tcp-f SYN SYN"), "-p tcp -m tcp --tcp-flags SYN SYN"},
 	{"tcpflags/with-ports", v4, argv("-A INPUT -p tcp --tcp-flags SYN SYN --dport 22 --sport 1 -j ACCEPT"), "-A INPUT -p tcp -m tcp --sport 1 --dport 22 --tcp-flags SYN SYN -j ACCEPT"},
 	{"tcpflags/ipv6", v6, argv("-A INPUT -p tcp ! --tcp-flags FIN,RST RST"), "-A INPUT -p tcp -m tcp ! --tcp-flags FIN,RST RST"},
+	// -f: iptables-save prints it after -p.
+	{"fragment/plain", v4, argv("-A INPUT -f -j DROP"), "-A INPUT -f -j DROP"},
+	{"fragment/negated", v4, argv("-A INPUT ! -f -m conntrack --ctstate NEW"), "-A INPUT ! -f -m conntrack --ctstate NEW"},
+	{"fragment/long", v4, argv("--fragment"), "-f"},
+	{"fragment/abbreviated", v4, argv("! --frag"), "! -f"},
+	{"fragment/order", v4, argv("-A INPUT -f -p udp -i eth0 -s 10.0.0.1 -j ACCEPT"), "-A INPUT -s 10.0.0.1/32 -i eth0 -p udp -f -j ACCEPT"},
+	{"fragment/with-ports", v4, argv("-p tcp --dport 22 -f"), "-p tcp -f -m tcp --dport 22"},
 }
 
 // Invalid holds rules that iptables itself refuses (exit code 2), each with
@@ -829,6 +836,11 @@ var Invalid = []InvalidCase{
 	{"tcpoption/letters", v4, "-p tcp --tcp-option " + Marker + "x", "bad TCP option \"x\""},
 	{"tcpoption/twice", v4, "-p tcp --tcp-option 8 " + Marker + "--tcp-option 9", "only one --tcp-option allowed"},
 	{"tcpoption/missing", v4, "-p tcp --tcp-option" + Marker, "expected a TCP option number"},
+	// -f
+	{"fragment/twice", v4, "-f " + Marker + "-f", "multiple -f flags not allowed"},
+	{"fragment/ipv6", v6, Marker + "-f", "-f is not supported in IPv6"},
+	{"fragment/ipv6-negated", v6, "! " + Marker + "--fragment", "-f is not supported in IPv6"},
+	{"fragment/value", v4, Marker + "--fragment=1", "option --fragment takes no value"},
 }
 
 // Unsupported holds valid iptables that ctmatch refuses (exit code 1): other
@@ -872,7 +884,6 @@ var Unsupported = []InvalidCase{
 	{"match-after-verbose-in-one-word", v4, "-A INPUT " + Marker + "-vm comment --comment x -m conntrack --ctstate NEW", "-v is valid iptables"},
 	{"wait-with-value", v4, "-A INPUT " + Marker + "-w 5 -m conntrack --ctstate NEW", "-w is valid iptables"},
 	{"wait-interval-with-wait", v4, "-A INPUT " + Marker + "-W 5 -w -m conntrack --ctstate NEW", "-W is valid iptables"},
-	{"fragment-negated", v4, "-A INPUT ! " + Marker + "-f -m conntrack --ctstate NEW", "-f is valid iptables"},
 	{"reject-with", v4, "-A INPUT -m conntrack -j " + Marker + "REJECT --reject-with icmp-port-unreachable --ctstate INVALID", "target REJECT is valid iptables"},
 	{"addr/list", v4, "-A INPUT -s " + Marker + "10.0.0.1,10.0.0.2 -j ACCEPT", "ctmatch reads one address per rule"},
 	{"addr/lists-both", v4, "-A INPUT -s 10.0.0.1 -d " + Marker + "10.0.0.3,10.0.0.4", "ctmatch reads one address per rule"},
