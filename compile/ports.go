@@ -48,6 +48,9 @@ func packetMatches(r *parse.Rule, fam parse.Family) ([][]expr.Match, error) {
 		}
 		out = append(out, m...)
 	}
+	if f := r.Fragment; f != nil {
+		out = append(out, fragment(f))
+	}
 	hasPorts, hasICMP := false, false
 	for _, m := range r.Matches {
 		if pm, ok := m.(*parse.Ports); ok {
@@ -233,7 +236,9 @@ func packetWords(pre []expr.Match) (string, error) {
 		}
 	}
 	frag := false
-	if pre[0] == firstFragment() {
+	if pre[0] == firstFragment() && slices.ContainsFunc(pre, isL4Proto) {
+		// The fragment test of a port match (a rule with ports has -p);
+		// without -p it is ! -f.
 		pre = pre[1:]
 		frag = true
 		if len(pre) == 0 {
@@ -261,6 +266,7 @@ func packetWords(pre []expr.Match) (string, error) {
 		words = append(words, ifaceWords(f)...)
 		pre = pre[1:]
 	}
+	words, pre = appendFragmentWords(words, pre)
 	words, pre, err := appendHLWords(words, pre)
 	if err != nil {
 		return "", err
@@ -279,6 +285,11 @@ func packetWords(pre []expr.Match) (string, error) {
 		words = append(words, "!")
 	}
 	words = append(words, "-p", parse.ProtocolName(l.Proto))
+	var fw []string
+	if fw, pre = appendFragmentWords(nil, pre[1:]); len(fw) > 0 {
+		words = append(words, fw...)
+	}
+	pre = append([]expr.Match{l}, pre...)
 	var module string
 	switch {
 	case l.Op == expr.OpEq && l.Proto == parse.ProtoTCP:
