@@ -1,0 +1,133 @@
+package e2e
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/ctmatch/ctmatch/internal/ktest"
+)
+
+// --tcp-flags, --syn and -f on crafted IPv4 packets: whole TCP segments with
+// chosen flags (byte 13 of the TCP header), a first fragment with SYN and a
+// non-first fragment whose data starts like a TCP header with ACK, sent on
+// a raw socket and counted on OUTPUT by iptables-legacy (the kernel's
+// xt_tcpudp and ip_packet_match) and by ctmatch's rules for the same words.
+// iptables-translate's form of ! --syn, which has no fragment test, counts
+// the non-first fragment as well; its form of --tcp-flags NONE SYN counts
+// every packet, where xt counts none (ctmatch refuses that rule).
+func TestTCPFlagsAndFragmentsAgainstXt(t *testing.T) {
+	ns := ktest.Namespace(t, "nft", "iptables-legacy", "iptables-translate")
+	bin := ctmatchCLI(t)
+	type rule struct {
+		words string // as given
+		canon string // as ctmatch lists it
+		want  uint64 // what the crafted traffic gives
+	}
+	rules := []rule{
+		{"-p tcp --syn", "-p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN", 3},
+		{"-p tcp ! --syn", "-p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN", 4},
+		{"-p tcp --tcp-flags ALL NONE", "-p tcp -m tcp --tcp-flags FIN,SYN,RST,PSH,ACK,URG NONE", 1},
+		{"-p tcp --tcp-flags ALL FIN,PSH,URG", "-p tcp -m tcp --tcp-flags FIN,SYN,RST,PSH,ACK,URG FIN,PSH,URG", 1},
+		{"-p tcp ! --tcp-flags SYN,ACK SYN", "-p tcp -m tcp ! --tcp-flags SYN,ACK SYN", 4},
+		{"-p tcp --tcp-flags SYN ACK", "-p tcp -m tcp --tcp-flags SYN ACK", 0},
+		{"-p tcp ! --tcp-flags NONE SYN", "-p tcp -m tcp ! --tcp-flags NONE SYN", 7},
+		{"-f", "-f", 1},
+		{"! -f", "! -f", 7},
+		{"-p tcp -f", "-p tcp -f", 1},
+		{"-p tcp -f --syn", "-p tcp -f -m tcp --tcp-flags FIN,SYN,RST,ACK SYN", 0},
+	}
+	ktest.Run(t, ns, "add table ip t\nadd chain ip t o { type filter hook output priority 10; }\n", "nft", "-f", "-")
+	for _, r := range rules {
+		ktest.Run(t, ns, "", "iptables-legacy", append([]string{"-A", "OUTPUT"}, strings.Fields(r.words)...)...)
+		mustCLI(t, bin, ns, "", "add", "rule", "ip", "t", "o", "--", r.words)
+	}
+	// iptables-translate's forms, each in a chain of its own.
+	translated := []struct {
+		words    string
+		want, xt uint64
+	}{{"-p tcp ! --syn", 5, 4}, {"-p tcp --tcp-flags NONE SYN", 8, 0}}
+	var script strings.Builder
+	script.WriteString("add table ip x\n")
+	for i, tr := range translated {
+		out := ktest.Run(t, ns, "", "iptables-translate", append([]string{"-A", "OUTPUT"}, strings.Fields(tr.words)...)...)
+		body := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(out), "nft 'add rule ip filter OUTPUT "), "'")
+		fmt.Fprintf(&script, "add chain ip x c%d { type filter hook output priority %d; }\nadd rule ip x c%d %s\n", i, 20+i, i, body)
+	}
+	ktest.Run(t, ns, script.String(), "nft", "-f", "-")
+	if r := runCLI(t, bin, ns, "", "add", "rule", "ip", "t", "o", "--", "-p tcp --tcp-flags NONE SYN"); r.code != 1 {
+		t.Errorf("ctmatch add rule -p tcp --tcp-flags NONE SYN: exit %d, want 1 (refused)\n%s", r.code, r.stderr)
+	}
+
+	if err := ns.Do(sendFlagPackets); err != nil {
+		t.Fatal(err)
+	}
+
+	xt := xtPacketCounts(t, ktest.Run(t, ns, "", "iptables-legacy", "-L", "OUTPUT", "-v", "-n", "-x"))
+	if len(xt) != len(rules) {
+		t.Fatalf("%d rules counted by xt, want %d", len(xt), len(rules))
+	}
+	out := mustCLI(t, bin, ns, "", "list", "chain", "ip", "t", "o", "-o", "iptables", "-a")
+	ours := map[string]uint64{}
+	for _, l := range strings.Split(out, "\n") {
+		if m := packetsOf.FindStringSubmatch(l); m != nil {
+			n, _ := strconv.ParseUint(m[2], 10, 64)
+			ours[strings.TrimPrefix(m[1], "-A o ")] = n
+		}
+	}
+	for i, r := range rules {
+		if xt[i] != r.want {
+			t.Errorf("xt counted %d packets for %q, the crafted traffic gives %d", xt[i], r.words, r.want)
+		}
+		if got, ok := ours[r.canon]; !ok || got != xt[i] {
+			t.Errorf("ctmatch's rules for %q counted %d packets (listed as %q: %v), xt %d\n%s", r.words, got, r.canon, ok, xt[i], out)
+		}
+	}
+	listed := ktest.Run(t, ns, "", "nft", "list", "table", "ip", "x")
+	counts := nftCounters.FindAllStringSubmatch(listed, -1)
+	if len(counts) != len(translated) {
+		t.Fatalf("%d counters in iptables-translate's rules, want %d:\n%s", len(counts), len(translated), listed)
+	}
+	for i, tr := range translated {
+		n, _ := strconv.ParseUint(counts[i][1], 10, 64)
+		if n != tr.want {
+			t.Errorf("iptables-translate's rule for %q counted %d packets, want %d (xt: %d)\n%s", tr.words, n, tr.want, tr.xt, listed)
+		}
+	}
+}
+
+var nftCounters = regexp.MustCompile(`counter packets (\d+) bytes`)
+
+// flagHeader is a 20-byte TCP header from port 1000 to port 22 with the
+// given flags.
+func flagHeader(flags byte) []byte {
+	h := tcpHeader(22)
+	h[13] = flags
+	return h
+}
+
+// sendFlagPackets sends, on a raw IPv4 socket: whole segments with SYN,
+// SYN+ACK, ACK, FIN+PSH+URG, no flag and SYN+ECE+CWR, a non-first fragment
+// whose data is a TCP header with ACK, and a first fragment with SYN.
+func sendFlagPackets() error {
+	long := append(flagHeader(0x02), make([]byte, 40)...)
+	ps := [][]byte{
+		ipv4(flagHeader(0x02), 0, false), ipv4(flagHeader(0x12), 0, false), ipv4(flagHeader(0x10), 0, false),
+		ipv4(flagHeader(0x29), 0, false), ipv4(flagHeader(0x00), 0, false), ipv4(flagHeader(0x10), 8, false),
+		ipv4(long, 0, true), ipv4(flagHeader(0xc2), 0, false),
+	}
+	s, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW, syscall.IPPROTO_RAW)
+	if err != nil {
+		return err
+	}
+	defer syscall.Close(s)
+	for _, p := range ps {
+		if err := syscall.Sendto(s, p, 0, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+			return fmt.Errorf("send IPv4: %w", err)
+		}
+	}
+	return nil
+}
