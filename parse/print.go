@@ -78,12 +78,12 @@ func (p *printer) rule(r *Rule) {
 		}
 	}
 	for _, a := range []*Address{r.Src, r.Dst} {
-		if a != nil && !a.All() {
+		if a != nil && (!a.All() || len(a.List) > 1) {
 			if a.Negated {
 				p.word("!")
 			}
 			p.word(a.Flagword())
-			p.word(a.Word())
+			p.word(a.Words())
 		}
 	}
 	for _, f := range []*Interface{r.InIface, r.OutIface} {

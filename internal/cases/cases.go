@@ -885,9 +885,6 @@ var Unsupported = []InvalidCase{
 	{"wait-with-value", v4, "-A INPUT " + Marker + "-w 5 -m conntrack --ctstate NEW", "-w is valid iptables"},
 	{"wait-interval-with-wait", v4, "-A INPUT " + Marker + "-W 5 -w -m conntrack --ctstate NEW", "-W is valid iptables"},
 	{"reject-with", v4, "-A INPUT -m conntrack -j " + Marker + "REJECT --reject-with icmp-port-unreachable --ctstate INVALID", "target REJECT is valid iptables"},
-	{"addr/list", v4, "-A INPUT -s " + Marker + "10.0.0.1,10.0.0.2 -j ACCEPT", "ctmatch reads one address per rule"},
-	{"addr/lists-both", v4, "-A INPUT -s 10.0.0.1 -d " + Marker + "10.0.0.3,10.0.0.4", "ctmatch reads one address per rule"},
-	{"addr/ipv6-list", v6, "-A INPUT -d " + Marker + "2001:db8::1,::1", "ctmatch reads one address per rule"},
 	{"addr/hostname", v4, "-A INPUT -s " + Marker + "localhost", `host name "localhost": ctmatch does not resolve names unless asked`},
 	{"addr/inet-aton-octal", v4, "-A INPUT -d " + Marker + "010.1.2.3", `address "010.1.2.3" is not a plain dotted quad`},
 }
@@ -971,6 +968,39 @@ var Differences = []Difference{
 		Reason: "the kernel's tcp_mt negates (flags & 0) == 0, which always holds, so the rule never matches; iptables-nft 1.8.9 stores only -p tcp for a tcp match without a flag mask, and the rule reloads as one that matches every TCP packet. ctmatch keeps the words"},
 	{Name: "tcpflags/negated-protocol", Accepts: true, Saves: "-A INPUT ! -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN",
 		Reason: "iptables-nft 1.8.9 takes a tcp match after ! -p tcp, as it does for ports; the kernel's xt_check_match refuses it (iptables-legacy: Invalid argument), and ctmatch refuses it too"},
+}
+
+// ListCase is a rule whose -s or -d is a comma list: iptables makes one rule
+// of it per address (per pair, -s outer, -d inner). Want is what ctmatch fmt
+// prints for it: the rules in the order iptables makes them, each in
+// canonical form. (iptables -A appends them in that order; iptables -I
+// inserts each at the same place, so that iptables-save shows them in the
+// reverse order.)
+type ListCase struct {
+	Name   string
+	Family parse.Family
+	Args   []string
+	Want   []string
+}
+
+// AddressLists are the comma lists of -s and -d.
+var AddressLists = []ListCase{
+	{"addr-list/src", v4, argv("-A INPUT -s 10.0.0.1,10.0.0.2 -j ACCEPT"),
+		[]string{"-A INPUT -s 10.0.0.1/32 -j ACCEPT", "-A INPUT -s 10.0.0.2/32 -j ACCEPT"}},
+	{"addr-list/both", v4, argv("-A INPUT -p tcp --dport 22 -s 1.1.1.1,2.2.2.0/24 -d 3.3.3.3,4.4.4.4 -j ACCEPT"),
+		[]string{"-A INPUT -s 1.1.1.1/32 -d 3.3.3.3/32 -p tcp -m tcp --dport 22 -j ACCEPT", "-A INPUT -s 1.1.1.1/32 -d 4.4.4.4/32 -p tcp -m tcp --dport 22 -j ACCEPT",
+			"-A INPUT -s 2.2.2.0/24 -d 3.3.3.3/32 -p tcp -m tcp --dport 22 -j ACCEPT", "-A INPUT -s 2.2.2.0/24 -d 4.4.4.4/32 -p tcp -m tcp --dport 22 -j ACCEPT"}},
+	{"addr-list/dst-three", v4, argv("-A INPUT ! -s 10.0.0.0/8 --dst 10.1.2.3,10.0.0.0/255.0.255.0,192.168.0.1/16 -j DROP"),
+		[]string{"-A INPUT ! -s 10.0.0.0/8 -d 10.1.2.3/32 -j DROP", "-A INPUT ! -s 10.0.0.0/8 -d 10.0.0.0/255.0.255.0 -j DROP", "-A INPUT ! -s 10.0.0.0/8 -d 192.168.0.0/16 -j DROP"}},
+	{"addr-list/duplicate", v4, argv("-A INPUT -s 10.0.0.1,10.0.0.1/32"),
+		[]string{"-A INPUT -s 10.0.0.1/32", "-A INPUT -s 10.0.0.1/32"}},
+	{"addr-list/every", v4, argv("-A INPUT -d 0.0.0.0/0,10.0.0.1 -j ACCEPT"),
+		[]string{"-A INPUT -j ACCEPT", "-A INPUT -d 10.0.0.1/32 -j ACCEPT"}},
+	{"addr-list/insert", v4, argv("-I INPUT -s 7.7.7.7,8.8.8.8 -m conntrack --ctstate NEW -j DROP"),
+		[]string{"-I INPUT -s 7.7.7.7/32 -m conntrack --ctstate NEW -j DROP", "-I INPUT -s 8.8.8.8/32 -m conntrack --ctstate NEW -j DROP"}},
+	{"addr-list/ipv6", v6, argv("-A INPUT -s ::1,2001:db8::/32 -d fe80::1,::2 -p tcp --syn -j ACCEPT"),
+		[]string{"-A INPUT -s ::1/128 -d fe80::1/128 -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j ACCEPT", "-A INPUT -s ::1/128 -d ::2/128 -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j ACCEPT",
+			"-A INPUT -s 2001:db8::/32 -d fe80::1/128 -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j ACCEPT", "-A INPUT -s 2001:db8::/32 -d ::2/128 -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j ACCEPT"}},
 }
 
 // LineCase is a line of rule text as iptables-restore reads it inside a
