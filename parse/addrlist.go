@@ -2,6 +2,24 @@ package parse
 
 import "strings"
 
+// checkAddressLists checks, once every word is read, what iptables checks of
+// the lists: no "!" before -s or -d when either is a list (xtables.c:
+// "! not allowed with multiple source or destination IP addresses").
+func (p *parser) checkAddressLists() error {
+	r := p.rule
+	if r.Addresses() == 1 {
+		return nil
+	}
+	for _, a := range []*Address{r.Src, r.Dst} {
+		if a != nil && a.Negated {
+			e := &Error{Pos: a.NegPos, Word: "!", Text: p.text, Msg: "! not allowed with multiple source or destination IP addresses"}
+			e.Hint = "iptables refuses ! before -s or -d in a rule where either is a comma list"
+			return e
+		}
+	}
+	return nil
+}
+
 // This file expands the comma lists of -s and -d into the iptables rules
 // they stand for, as iptables does (xtables.c's add_entry loops over the
 // source addresses, and over the destination addresses within each).

@@ -231,6 +231,9 @@ func (p *parser) parse() error {
 	if err := p.checkIfaces(); err != nil {
 		return err
 	}
+	if err := p.checkAddressLists(); err != nil {
+		return err
+	}
 	if p.waitInterval != nil && !p.wait {
 		return p.errorf(*p.waitInterval, "%s goes only with -w (--wait)", p.waitInterval.val)
 	}
