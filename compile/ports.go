@@ -296,6 +296,8 @@ func packetWords(pre []expr.Match) (string, error) {
 		module = "tcp"
 	case l.Op == expr.OpEq && l.Proto == parse.ProtoUDP:
 		module = "udp"
+	case l.Op == expr.OpEq && (l.Proto == parse.ProtoSCTP || l.Proto == parse.ProtoDCCP):
+		module = parse.ProtocolName(l.Proto) // the sctp and dccp matches' ports
 	}
 	if l.Op == expr.OpEq && (l.Proto == parse.ProtoICMP || l.Proto == parse.ProtoICMPv6) {
 		for rest := pre[1:]; len(rest) > 0; {

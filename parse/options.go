@@ -134,6 +134,9 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 				return s, nil
 			}
 		}
+		if s := byName(p.portsOnlySpecs())[name]; s != nil {
+			return s, nil
+		}
 	}
 	if p.lastState != nil && name == "state" {
 		return &stateSpecs[0], nil
@@ -167,6 +170,7 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 		if p.tcpLoaded() {
 			add(tcpOnlySpecs)
 		}
+		add(p.portsOnlySpecs())
 	}
 	add(p.icmpSpecsLoaded())
 	add(p.hlSpecsLoaded())

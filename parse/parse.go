@@ -573,7 +573,7 @@ func (p *parser) match(w, v word) error {
 			p.lastCT = m
 		}
 		return nil
-	case v.val == "tcp" || v.val == "udp":
+	case portModules[v.val] != 0:
 		m := &Ports{Module: v.val, Flag: w.pos, NamePos: v.pos, end: v.end}
 		p.rule.Matches = append(p.rule.Matches, m)
 		p.lastPorts = m

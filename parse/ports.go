@@ -46,8 +46,10 @@ func uitoa(n uint64) string { return strconv.FormatUint(n, 10) }
 
 // Protocol numbers of the matches that read ports.
 const (
-	ProtoTCP uint8 = 6
-	ProtoUDP uint8 = 17
+	ProtoTCP  uint8 = 6
+	ProtoUDP  uint8 = 17
+	ProtoDCCP uint8 = 33  // the dccp match's ports (sctpdccp.go)
+	ProtoSCTP uint8 = 132 // the sctp match's ports (sctpdccp.go)
 )
 
 // Ports is the tcp or udp match: "-m tcp" or "-m udp" with --sport and
@@ -55,7 +57,7 @@ const (
 // udp at the first option that belongs to it (Implicit; iptables-save prints
 // it with its -m word).
 type Ports struct {
-	Module   string        `json:"module"` // "tcp" or "udp"
+	Module   string        `json:"module"` // "tcp", "udp", "sctp" or "dccp"
 	Implicit bool          `json:"implicit"`
 	Flag     Pos           `json:"pos"`      // the -m word; the first option when implicit
 	NamePos  Pos           `json:"name_pos"` // NoPos when implicit
@@ -75,12 +77,7 @@ func (m *Ports) Pos() Pos { return m.Flag }
 func (m *Ports) End() Pos { return m.end }
 
 // Proto returns the protocol number the match reads ports of.
-func (m *Ports) Proto() uint8 {
-	if m.Module == "udp" {
-		return ProtoUDP
-	}
-	return ProtoTCP
-}
+func (m *Ports) Proto() uint8 { return portModules[m.Module] }
 
 // Option returns the match's option of kind k, or nil.
 func (m *Ports) Option(k PortKind) *PortOption {
@@ -149,7 +146,7 @@ var tcpOnlyByName = byName(tcpOnlySpecs)
 // that name at the first option no other extension knows (libxtables'
 // xtables_chain_protos with a match of its own) and that ctmatch does not
 // read yet: their options are valid iptables that ctmatch does not support.
-var protoMatches = map[uint8]string{33: "dccp", 50: "esp", 51: "ah", 132: "sctp", 135: "mh"}
+var protoMatches = map[uint8]string{50: "esp", 51: "ah", 135: "mh"}
 
 // protoMatchOptions are the long options of the matches in protoMatches
 // (iptables 1.8.9's extensions/libxt_*.c and libip6t_*.c).
@@ -218,7 +215,7 @@ func (p *parser) portsLoaded() bool {
 		return true
 	}
 	pr := p.rule.Protocol
-	return pr != nil && (pr.Num == ProtoTCP || pr.Num == ProtoUDP)
+	return pr != nil && portModuleOf(pr.Num) != ""
 }
 
 // portOption reads --sport or --dport into the last tcp or udp match, or into
@@ -241,7 +238,7 @@ func (p *parser) portOption(w word, neg *word, spec *optSpec, attached string, h
 		o.Negated, o.NegPos = true, neg.pos
 	}
 	lo, hi, err := p.rangeOf(v, 0, math.MaxUint16, func(s string, off int) (uint64, error) {
-		return p.port(v, s, off)
+		return p.modulePort(m.Module, v, s, off)
 	})
 	if err != nil {
 		return err
@@ -258,10 +255,7 @@ func (p *parser) portsMatch(w word, neg *word) *Ports {
 	if m := p.lastPorts; m != nil {
 		return m
 	}
-	module := "tcp"
-	if p.rule.Protocol.Num == ProtoUDP {
-		module = "udp"
-	}
+	module := portModuleOf(p.rule.Protocol.Num)
 	m := &Ports{Module: module, Implicit: true, Flag: w.pos, NamePos: NoPos}
 	if neg != nil {
 		m.Flag = neg.pos

@@ -229,7 +229,7 @@ func (p *printer) ports(m *Ports) {
 	p.word(m.Module)
 	for _, k := range []PortKind{SrcPort, DstPort} {
 		o := m.Option(k)
-		if o == nil || o.All() && !o.Negated {
+		if o == nil || o.All() && !o.Negated && !m.keepsAll() {
 			continue
 		}
 		if o.Negated {

@@ -527,6 +527,19 @@ var Valid = []ValidCase{
 	{"fragment/abbreviated", v4, argv("! --frag"), "! -f"},
 	{"fragment/order", v4, argv("-A INPUT -f -p udp -i eth0 -s 10.0.0.1 -j ACCEPT"), "-A INPUT -s 10.0.0.1/32 -i eth0 -p udp -f -j ACCEPT"},
 	{"fragment/with-ports", v4, argv("-p tcp --dport 22 -f"), "-p tcp -f -m tcp --dport 22"},
+	// The sctp and dccp matches' ports: iptables-save prints every port
+	// option given, a range of every port too; sctp reads numbers as C's
+	// strtoul (0x16), dccp in decimal (022 is 22) or a service name.
+	{"sctp/dport", v4, argv("-A INPUT -p sctp --dport 38412 -j ACCEPT"), "-A INPUT -p sctp -m sctp --dport 38412 -j ACCEPT"},
+	{"sctp/negated-range", v4, argv("-p sctp ! --sport 1:1024 --dport 0x16"), "-p sctp -m sctp ! --sport 1:1024 --dport 22"},
+	{"sctp/every-port", v4, argv("-p sctp --dport :"), "-p sctp -m sctp --dport 0:65535"},
+	{"sctp/every-port-negated", v6, argv("-p sctp ! --sport 0:65535"), "-p sctp -m sctp ! --sport 0:65535"},
+	{"sctp/explicit", v6, argv("-p sctp -m sctp --source-port 5 --destination-port 6:"), "-p sctp -m sctp --sport 5 --dport 6:65535"},
+	{"sctp/no-option", v4, argv("-p 132 -m sctp"), "-p sctp -m sctp"},
+	{"sctp/octal", v4, argv("-p sctp --dport 022"), "-p sctp -m sctp --dport 18"},
+	{"dccp/dport", v4, argv("-p dccp --dport 022"), "-p dccp -m dccp --dport 22"},
+	{"dccp/service", v4, argv("-p dccp ! --dport ssh:http --sport 5"), "-p dccp -m dccp --sport 5 ! --dport 22:80"},
+	{"dccp/every-port", v6, argv("-p dccp -m dccp --dport 0:65535"), "-p dccp -m dccp --dport 0:65535"},
 }
 
 // Invalid holds rules that iptables itself refuses (exit code 2), each with
@@ -843,6 +856,16 @@ var Invalid = []InvalidCase{
 	{"fragment/ipv6", v6, Marker + "-f", "-f is not supported in IPv6"},
 	{"fragment/ipv6-negated", v6, "! " + Marker + "--fragment", "-f is not supported in IPv6"},
 	{"fragment/value", v4, Marker + "--fragment=1", "option --fragment takes no value"},
+	// The sctp and dccp matches' ports.
+	{"sctp/service", v4, "-p sctp --dport " + Marker + "ssh", `invalid port/service "ssh"`},
+	{"sctp/65536", v4, "-p sctp --dport " + Marker + "65536", `invalid port/service "65536"`},
+	{"sctp/reversed", v4, "-p sctp --dport 2:" + Marker + "1", "reversed range"},
+	{"sctp/twice", v4, "-p sctp --dport 1 " + Marker + "--dport 2", "only one --destination-port allowed"},
+	{"sctp/without-protocol", v4, "-m " + Marker + "sctp --dport 22", "the sctp match needs -p sctp"},
+	{"dccp/hex", v4, "-p dccp --dport " + Marker + "0x16", `invalid port/service "0x16"`},
+	{"dccp/hex-in-range", v4, "-p dccp --dport 1:" + Marker + "0x20", `invalid port/service "0x20"`},
+	{"dccp/twice", v4, "-p dccp --sport 1 " + Marker + "--source-port 2", "only one --source-port allowed"},
+	{"udplite/dport", v4, "-p udplite " + Marker + "--dport 5", `unknown option "--dport"`},
 }
 
 // Unsupported holds valid iptables that ctmatch refuses (exit code 1): other
@@ -852,7 +875,9 @@ var Unsupported = []InvalidCase{
 	{"comment/cut", v4, "-m comment --comment " + Marker + strings.Repeat("c", 300), "a comment of 300 bytes is valid iptables (iptables keeps its first 255), but nft takes at most 128"},
 	{"comment/double-quote", v4, `-m comment --comment ` + Marker + `"a\"b"`, "nft's strings cannot hold one"},
 	{"comment/two-matches", v4, "-m comment --comment a " + Marker + "-m comment --comment b", "an nft rule has one comment"},
-	{"protocol-sctp-port", v4, "-p sctp " + Marker + "--dport 33", "--dport is valid iptables (an option of the sctp match that -p sctp loads)"},
+	{"sctp/chunk-types", v4, "-p sctp --dport 33 " + Marker + "--chunk-types any INIT", "--chunk-types is valid iptables, but ctmatch does not support --chunk-types of the sctp match yet"},
+	{"dccp/types", v6, "-p dccp " + Marker + "--dccp-types REQUEST --dport 5", "--dccp-types is valid iptables"},
+	{"dccp/option", v4, "-p dccp -m dccp ! " + Marker + "--dccp-option 3", "--dccp-option is valid iptables"},
 	{"protocol-esp-spi", v4, "-p esp " + Marker + "--espspi 8", "an option of the esp match"},
 	{"tcpoption/kind", v4, "-p tcp " + Marker + "--tcp-option 8", "--tcp-option is valid iptables, but ctmatch does not take it"},
 	{"tcpoption/negated-hex", v6, "-p tcp ! " + Marker + "--tcp-option 0x8 --syn", "--tcp-option is valid iptables, but ctmatch does not take it"},
