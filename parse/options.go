@@ -134,7 +134,7 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 				return s, nil
 			}
 		}
-		if s := byName(p.portsOnlySpecs())[name]; s != nil {
+		if s := p.portsOnlySpec(name); s != nil {
 			return s, nil
 		}
 	}

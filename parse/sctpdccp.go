@@ -39,6 +39,18 @@ var (
 	}
 )
 
+// portsOnlySpec returns the option of the sctp or dccp match whose name is
+// name exactly, when that match's options may come now, or nil.
+func (p *parser) portsOnlySpec(name string) *optSpec {
+	specs := p.portsOnlySpecs()
+	for i := range specs {
+		if specs[i].long == name {
+			return &specs[i]
+		}
+	}
+	return nil
+}
+
 // portsOnlySpecs returns the other options of the sctp or dccp match when it
 // is the one whose options may come now, or nil.
 func (p *parser) portsOnlySpecs() []optSpec {
