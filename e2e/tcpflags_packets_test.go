@@ -131,3 +131,59 @@ func sendFlagPackets() error {
 	}
 	return nil
 }
+
+// --tcp-option: xt_tcpudp's tcp_find_option finds an option kind in the
+// last byte of the options, and one whose length runs past the header;
+// nft's tcp option expression, iptables-translate's form, finds neither.
+// Three segments with option 8 (timestamps) on a raw socket: well formed,
+// in the last byte, and with a length past the header. ctmatch refuses
+// the words.
+func TestTCPOptionAgainstXt(t *testing.T) {
+	ns := ktest.Namespace(t, "nft", "iptables-legacy", "iptables-translate")
+	bin := ctmatchCLI(t)
+	words := []string{"-p", "tcp", "--tcp-option", "8"}
+	ktest.Run(t, ns, "", "iptables-legacy", append([]string{"-A", "OUTPUT"}, words...)...)
+	out := ktest.Run(t, ns, "", "iptables-translate", append([]string{"-A", "OUTPUT"}, words...)...)
+	body := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(out), "nft 'add rule ip filter OUTPUT "), "'")
+	ktest.Run(t, ns, "add table ip x\nadd chain ip x o { type filter hook output priority 10; }\nadd rule ip x o "+body+"\n", "nft", "-f", "-")
+	if r := runCLI(t, bin, ns, "", "add", "rule", "ip", "x", "o", "--", strings.Join(words, " ")); r.code != 1 {
+		t.Errorf("ctmatch add rule %s: exit %d, want 1 (refused)\n%s", strings.Join(words, " "), r.code, r.stderr)
+	}
+	if err := ns.Do(sendOptionPackets); err != nil {
+		t.Fatal(err)
+	}
+	xt := xtPacketCounts(t, ktest.Run(t, ns, "", "iptables-legacy", "-L", "OUTPUT", "-v", "-n", "-x"))
+	if len(xt) != 1 || xt[0] != 3 {
+		t.Errorf("xt's --tcp-option 8 counted %v packets, want 3", xt)
+	}
+	listed := ktest.Run(t, ns, "", "nft", "list", "table", "ip", "x")
+	m := nftCounters.FindStringSubmatch(listed)
+	if m == nil || m[1] != "1" {
+		t.Errorf("iptables-translate's %q counted %v packets, want 1 (the well-formed option only)\n%s", body, m, listed)
+	}
+}
+
+// sendOptionPackets sends three TCP segments carrying option 8: a
+// well-formed timestamps option (NOP, NOP, 8, 10, …); option 8 in the last
+// byte of the options (NOP, NOP, NOP, 8); and 8 with a length of 10 in a
+// header with room for 2 bytes of it (NOP, NOP, 8, 10).
+func sendOptionPackets() error {
+	withOptions := func(opts ...byte) []byte {
+		h := append(flagHeader(0x02), opts...)
+		h[12] = byte(len(h)/4) << 4
+		return h
+	}
+	ts := append([]byte{1, 1, 8, 10}, make([]byte, 8)...)
+	ps := [][]byte{ipv4(withOptions(ts...), 0, false), ipv4(withOptions(1, 1, 1, 8), 0, false), ipv4(withOptions(1, 1, 8, 10), 0, false)}
+	s, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW, syscall.IPPROTO_RAW)
+	if err != nil {
+		return err
+	}
+	defer syscall.Close(s)
+	for _, p := range ps {
+		if err := syscall.Sendto(s, p, 0, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+			return fmt.Errorf("send IPv4: %w", err)
+		}
+	}
+	return nil
+}
