@@ -28,3 +28,18 @@ func TestRuleRefusesAddressList(t *testing.T) {
 		}
 	}
 }
+
+// -f is IPv4's: a syntax tree that gives it to ip6tables words (parse
+// refuses -f with -6) is refused, not compiled into an IPv4 header test.
+func TestFragmentIPv6Refused(t *testing.T) {
+	r, err := parse.ParseText("-f", parse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := compile.Rule(r, compile.Options{Table: expr.FamilyIP6, Family: parse.IPv6}); err == nil {
+		t.Error("-f compiled for ip6tables words")
+	}
+	if _, err := compile.Rule(r, compile.Options{Table: expr.FamilyInet, Family: parse.IPv4}); err != nil {
+		t.Errorf("-f for iptables words in an inet table: %v", err)
+	}
+}

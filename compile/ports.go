@@ -49,6 +49,9 @@ func packetMatches(r *parse.Rule, fam parse.Family) ([][]expr.Match, error) {
 		out = append(out, m...)
 	}
 	if f := r.Fragment; f != nil {
+		if fam == parse.IPv6 {
+			return nil, fmt.Errorf("col %d: -f is not supported in IPv6: ip6tables matches fragments with -m frag", f.Pos()+1)
+		}
 		out = append(out, fragment(f))
 	}
 	hasPorts, hasICMP := false, false
