@@ -52,10 +52,11 @@ const (
 	ProtoSCTP uint8 = 132 // the sctp match's ports (sctpdccp.go)
 )
 
-// Ports is the tcp or udp match: "-m tcp" or "-m udp" with --sport and
-// --dport, or the same match that iptables loads by itself for -p tcp or -p
-// udp at the first option that belongs to it (Implicit; iptables-save prints
-// it with its -m word).
+// Ports is the tcp, udp, sctp or dccp match: "-m tcp" or "-m udp" with
+// --sport and --dport (and the tcp match's --tcp-flags), or the same match
+// that iptables loads by itself for -p tcp, -p udp, -p sctp or -p dccp at
+// the first option that belongs to it (Implicit; iptables-save prints it
+// with its -m word).
 type Ports struct {
 	Module   string        `json:"module"` // "tcp", "udp", "sctp" or "dccp"
 	Implicit bool          `json:"implicit"`

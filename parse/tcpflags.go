@@ -29,18 +29,15 @@ const (
 	TCPAll = TCPFin | TCPSyn | TCPRst | TCPPsh | TCPAck | TCPUrg
 )
 
-// tcpFlagNames is libxt_tcp's tcp_flag_names: the order in which
-// iptables-save prints flags, and ALL and NONE, which it reads too.
+// tcpFlagNames are libxt_tcp's tcp_flag_names but ALL and NONE (which
+// tcpFlagByName reads too), in the order iptables-save prints flags.
 var tcpFlagNames = []named[TCPFlag]{
 	{"FIN", TCPFin}, {"SYN", TCPSyn}, {"RST", TCPRst}, {"PSH", TCPPsh}, {"ACK", TCPAck}, {"URG", TCPUrg},
 }
 
 // String returns the flags as iptables-save prints them:
 // "FIN,SYN,RST,ACK", "NONE" for none (ALL is printed as its six flags).
-func (f TCPFlag) String() string {
-	s := string(appendNames(nil, tcpFlagNames, f&TCPAll, "NONE"))
-	return s
-}
+func (f TCPFlag) String() string { return string(appendNames(nil, tcpFlagNames, f&TCPAll, "NONE")) }
 
 // MarshalJSON returns the flags as a list of names ([] for none).
 func (f TCPFlag) MarshalJSON() ([]byte, error) {
