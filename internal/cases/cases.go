@@ -865,6 +865,7 @@ var Invalid = []InvalidCase{
 	{"dccp/hex", v4, "-p dccp --dport " + Marker + "0x16", `invalid port/service "0x16"`},
 	{"dccp/hex-in-range", v4, "-p dccp --dport 1:" + Marker + "0x20", `invalid port/service "0x20"`},
 	{"dccp/twice", v4, "-p dccp --sport 1 " + Marker + "--source-port 2", "only one --source-port allowed"},
+	{"dccp/65536", v4, "-p dccp --dport " + Marker + "65536", `invalid port/service "65536"`},
 	{"udplite/dport", v4, "-p udplite " + Marker + "--dport 5", `unknown option "--dport"`},
 }
 
@@ -991,6 +992,8 @@ var Differences = []Difference{
 		Reason: "iptables 1.8.9 reads the mask 255.0.255 as inet_aton does (255.0.0.255) and then, by its non-contiguous mask bug, saves /32; 1.8.13 keeps 255.0.0.255. ctmatch refuses inet_aton forms as unsupported"},
 	{Name: "tcpflags/none-syn", Accepts: true, Saves: "-A INPUT -p tcp",
 		Reason: "the kernel's tcp_mt compares (flags & 0) == SYN, which never holds; iptables-nft 1.8.9 stores only -p tcp for a tcp match without a flag mask, and iptables-save never prints --tcp-flags with an empty mask, so the rule reloads as one that matches every TCP packet. ctmatch keeps the words that mean what the rule does, as for ! --dport 0:65535"},
+	{Name: "dccp/65536", Accepts: true, Saves: "-A INPUT -p dccp -m dccp --dport 0",
+		Reason: "the dccp match reads a port with getaddrinfo, which wraps 65536 to 0; ctmatch is deliberately stricter, as for the conntrack match's ports"},
 	{Name: "tcpflags/negated-none-none", Accepts: true, Saves: "-A INPUT -p tcp",
 		Reason: "the kernel's tcp_mt negates (flags & 0) == 0, which always holds, so the rule never matches; iptables-nft 1.8.9 stores only -p tcp for a tcp match without a flag mask, and the rule reloads as one that matches every TCP packet. ctmatch keeps the words"},
 	{Name: "tcpflags/negated-protocol", Accepts: true, Saves: "-A INPUT ! -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN",
