@@ -187,3 +187,64 @@ func sendOptionPackets() error {
 	}
 	return nil
 }
+
+// --syn with ip6tables: the same fragment rule, with IPv6's fragment header.
+// Whole segments with SYN and with ACK, a first fragment with SYN and a
+// non-first fragment whose data is a header with ACK, counted on OUTPUT by
+// ip6tables-legacy and by ctmatch's two rules per iptables rule.
+func TestTCPFlagsIPv6AgainstXt(t *testing.T) {
+	ns := ktest.Namespace(t, "nft", "ip6tables-legacy")
+	bin := ctmatchCLI(t)
+	rules := []struct {
+		words, canon string
+		want         uint64
+	}{
+		{"-p tcp --syn", "-p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN", 2},
+		{"-p tcp ! --syn", "-p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN", 1},
+		{"-p tcp --tcp-flags ACK ACK", "-p tcp -m tcp --tcp-flags ACK ACK", 1},
+	}
+	ktest.Run(t, ns, "add table ip6 t\nadd chain ip6 t o { type filter hook output priority 10; }\n", "nft", "-f", "-")
+	for _, r := range rules {
+		ktest.Run(t, ns, "", "ip6tables-legacy", append([]string{"-A", "OUTPUT"}, strings.Fields(r.words)...)...)
+		mustCLI(t, bin, ns, "", "add", "rule", "-6", "ip6", "t", "o", "--", r.words)
+	}
+	err := ns.Do(func() error {
+		long := append(flagHeader(0x02), make([]byte, 40)...)
+		ps := [][]byte{ipv6(flagHeader(0x02), false, 0, false), ipv6(flagHeader(0x10), false, 0, false),
+			ipv6(long, true, 0, true), ipv6(flagHeader(0x10), true, 8, false)}
+		s, err := syscall.Socket(syscall.AF_INET6, syscall.SOCK_RAW, syscall.IPPROTO_RAW)
+		if err != nil {
+			return err
+		}
+		defer syscall.Close(s)
+		for _, p := range ps {
+			if err := syscall.Sendto(s, p, 0, &syscall.SockaddrInet6{Addr: [16]byte{15: 1}}); err != nil {
+				return fmt.Errorf("send IPv6: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	xt := xtPacketCounts(t, ktest.Run(t, ns, "", "ip6tables-legacy", "-L", "OUTPUT", "-v", "-n", "-x"))
+	if len(xt) != len(rules) {
+		t.Fatalf("%d rules counted by xt, want %d", len(xt), len(rules))
+	}
+	out := mustCLI(t, bin, ns, "", "list", "chain", "ip6", "t", "o", "-o", "iptables", "-a")
+	ours := map[string]uint64{}
+	for _, l := range strings.Split(out, "\n") {
+		if m := packetsOf.FindStringSubmatch(l); m != nil {
+			n, _ := strconv.ParseUint(m[2], 10, 64)
+			ours[strings.TrimPrefix(m[1], "-A o ")] = n
+		}
+	}
+	for i, r := range rules {
+		if xt[i] != r.want {
+			t.Errorf("xt counted %d packets for %q, the crafted traffic gives %d", xt[i], r.words, r.want)
+		}
+		if got, ok := ours[r.canon]; !ok || got != xt[i] {
+			t.Errorf("ctmatch's rules for %q counted %d packets (listed: %v), xt %d\n%s", r.words, got, ok, xt[i], out)
+		}
+	}
+}
