@@ -60,8 +60,8 @@ type TCPFlags struct {
 	Syn      bool    `json:"syn"` // written --syn
 	Negated  bool    `json:"negated"`
 	NegPos   Pos     `json:"neg_pos"`   // NoPos when not negated
-	MaskWord Word    `json:"mask_word"` // as written; empty for --syn
-	CompWord Word    `json:"comp_word"` // as written; empty for --syn
+	MaskWord Word    `json:"mask_word"` // as written; empty, at NoPos, for --syn
+	CompWord Word    `json:"comp_word"` // as written; empty, at NoPos, for --syn
 	Mask     TCPFlag `json:"mask"`
 	Comp     TCPFlag `json:"comp"`
 	flagEnd  Pos     // the end of the option word
@@ -121,6 +121,7 @@ func (p *parser) tcpFlagsOption(w word, neg *word, spec *optSpec, attached strin
 	end := w.end
 	if spec.tcp == tcpSyn {
 		f.Syn, f.Mask, f.Comp = true, synMask, TCPSyn
+		f.MaskWord, f.CompWord = Word{At: NoPos}, Word{At: NoPos}
 	} else {
 		mask, err := p.value(w, spec, attached, hasValue)
 		if err != nil {
