@@ -59,7 +59,8 @@ type Rule struct {
 }
 
 // Translate parses one rule written as text (iptables-save quoting) and
-// compiles it.
+// compiles it. A rule with a comma list of addresses is several rules: parse
+// it and use CompileAll.
 func Translate(text string, o Options) (*Rule, error) {
 	r, err := parse.ParseText(text, o.parseOptions())
 	if err != nil {
@@ -77,8 +78,29 @@ func TranslateArgs(args []string, o Options) (*Rule, error) {
 	return Compile(r, o)
 }
 
+// CompileAll compiles the iptables rules a parsed rule stands for: the rule
+// itself, or, when its -s or -d is a comma list, each rule of r.Expand(), in
+// the order iptables adds them (-s a,b -d c,d: a→c, a→d, b→c, b→d). Each is
+// a group of nft rules of its own, as each is a rule of its own in
+// iptables. (Inserted one after the other at the same place, as iptables -I
+// does, they end up in the reverse order.)
+func CompileAll(r *parse.Rule, o Options) ([]*Rule, error) {
+	rs := r.Expand()
+	out := make([]*Rule, 0, len(rs))
+	for _, e := range rs {
+		c, err := Compile(e, o)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
 // Compile compiles a parsed rule. The rule must have been parsed for the
-// family o says (IPv6 or not).
+// family o says (IPv6 or not). A rule whose -s or -d is a comma list is
+// several iptables rules: Compile refuses it (compile.ErrAddressList), and
+// CompileAll compiles each.
 func Compile(r *parse.Rule, o Options) (*Rule, error) {
 	fam := parse.IPv4
 	if o.IPv6 {

@@ -1,6 +1,7 @@
 package compile
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/ctmatch/ctmatch/expr"
@@ -58,4 +59,20 @@ func addressWords(m expr.IPAddr) ([]string, error) {
 	}
 	pa := parse.Address{Dst: m.Dst, Addr: a}
 	return append(w, pa.Flagword(), pa.Word()), nil
+}
+
+// ErrAddressList is the error of Rule for a rule with a comma list in -s or
+// -d: such a rule is one iptables rule per address (parse.Rule.Expand), each
+// a group of nft rules of its own; compile each of them.
+var ErrAddressList = errors.New("a comma list of addresses is several iptables rules")
+
+// checkSingleAddresses refuses a rule whose -s or -d is a comma list.
+func checkSingleAddresses(r *parse.Rule) error {
+	for _, a := range []*parse.Address{r.Src, r.Dst} {
+		if a != nil && len(a.List) > 1 {
+			return fmt.Errorf("col %d: %w (%s %s is %d rules): compile each rule of parse.Rule.Expand, as ctmatch.CompileAll does",
+				a.Value.At+1, ErrAddressList, a.Flagword(), a.Words(), r.Addresses())
+		}
+	}
+	return nil
 }

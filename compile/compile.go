@@ -56,6 +56,9 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 	if err := checkFamily(o); err != nil {
 		return nil, err
 	}
+	if err := checkSingleAddresses(r); err != nil {
+		return nil, err
+	}
 	verdict, err := verdictOf(r.Target)
 	if err != nil {
 		return nil, err

@@ -48,10 +48,20 @@ func packetMatches(r *parse.Rule, fam parse.Family) ([][]expr.Match, error) {
 		}
 		out = append(out, m...)
 	}
+	if f := r.Fragment; f != nil {
+		if fam == parse.IPv6 {
+			return nil, fmt.Errorf("col %d: -f is not supported in IPv6: ip6tables matches fragments with -m frag", f.Pos()+1)
+		}
+		out = append(out, fragment(f))
+	}
 	hasPorts, hasICMP := false, false
 	for _, m := range r.Matches {
 		if pm, ok := m.(*parse.Ports); ok {
-			out = append(out, ports(pm)...)
+			ms, err := ports(pm)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ms...)
 			hasPorts = true
 		}
 		if hm, ok := m.(*parse.HL); ok {
@@ -150,17 +160,24 @@ func protocol(pr *parse.Protocol, fam parse.Family) ([]expr.Match, error) {
 // port, still fails on a fragment other than the first (xt_tcpudp checks
 // fragoff before any option): "tcp dport 0-65535", whose payload load
 // does the same.
-func ports(m *parse.Ports) []expr.Match {
+func ports(m *parse.Ports) ([]expr.Match, error) {
 	var out []expr.Match
 	for _, k := range []parse.PortKind{parse.SrcPort, parse.DstPort} {
 		if o := m.Option(k); o != nil && (o.Negated || !o.All()) {
 			out = append(out, port(o))
 		}
 	}
+	if f := m.Flags; f != nil {
+		fm, err := tcpFlags(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, fm...)
+	}
 	if len(out) == 0 {
 		out = append(out, expr.Payload{Field: expr.FieldTHDport, Op: expr.OpRange, Lo: 0, Hi: math.MaxUint16})
 	}
-	return out
+	return out, nil
 }
 
 // port compiles one port option: --dport 22 is "tcp dport 22", ! --dport 22
@@ -239,7 +256,9 @@ func packetWords(pre []expr.Match) (string, error) {
 		}
 	}
 	frag := false
-	if pre[0] == firstFragment() {
+	if pre[0] == firstFragment() && slices.ContainsFunc(pre, isL4Proto) {
+		// The fragment test of a port match (a rule with ports has -p);
+		// without -p it is ! -f.
 		pre = pre[1:]
 		frag = true
 		if len(pre) == 0 {
@@ -267,6 +286,7 @@ func packetWords(pre []expr.Match) (string, error) {
 		words = append(words, ifaceWords(f)...)
 		pre = pre[1:]
 	}
+	words, pre = appendFragmentWords(words, pre)
 	var err error
 	for len(pre) > 0 && isPacketMatch(pre[0]) {
 		if words, pre, err = appendHLWords(words, pre); err != nil {
@@ -288,12 +308,19 @@ func packetWords(pre []expr.Match) (string, error) {
 		words = append(words, "!")
 	}
 	words = append(words, "-p", parse.ProtocolName(l.Proto))
+	var fw []string
+	if fw, pre = appendFragmentWords(nil, pre[1:]); len(fw) > 0 {
+		words = append(words, fw...)
+	}
+	pre = append([]expr.Match{l}, pre...)
 	var module string
 	switch {
 	case l.Op == expr.OpEq && l.Proto == parse.ProtoTCP:
 		module = "tcp"
 	case l.Op == expr.OpEq && l.Proto == parse.ProtoUDP:
 		module = "udp"
+	case l.Op == expr.OpEq && (l.Proto == parse.ProtoSCTP || l.Proto == parse.ProtoDCCP):
+		module = parse.ProtocolName(l.Proto) // the sctp and dccp matches' ports
 	}
 	if l.Op == expr.OpEq && (l.Proto == parse.ProtoICMP || l.Proto == parse.ProtoICMPv6) {
 		for rest := pre[1:]; len(rest) > 0; {
@@ -336,11 +363,21 @@ func packetWords(pre []expr.Match) (string, error) {
 		if !ok || module == "" {
 			return "", fmt.Errorf("%w: %v after %v", ErrNotUnderstood, m, l)
 		}
-		if have == nil || have[p.Field] {
+		if have == nil || have[p.Field] || have[expr.FieldTCPFlags] {
+			// iptables-save prints --tcp-flags after the ports: a port
+			// after it is another tcp match's.
 			words = append(words, "-m", module)
 			have = map[expr.Field]bool{}
 		}
 		have[p.Field] = true
+		if p.Field == expr.FieldTCPFlags {
+			w, err := tcpFlagsWords(p, module)
+			if err != nil {
+				return "", err
+			}
+			words = append(words, w...)
+			continue
+		}
 		opt := "--dport"
 		if p.Field == expr.FieldTHSport {
 			opt = "--sport"

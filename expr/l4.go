@@ -39,6 +39,7 @@ const (
 	FieldICMPCode                     // transport header byte 1: nft "icmp code", "icmpv6 code"
 	FieldIPTTL                        // IPv4 header byte 8: nft "ip ttl"
 	FieldIP6HopLimit                  // IPv6 header byte 7: nft "ip6 hoplimit"
+	FieldTCPFlags                     // TCP header byte 13: nft "tcp flags"
 )
 
 // payloadBase is a base of the payload expression (NFT_PAYLOAD_*_HEADER).
@@ -68,6 +69,7 @@ var fieldInfos = [...]fieldInfo{
 	FieldICMPCode:    {base: payloadTransport, offset: 1, size: 1, name: "code"},
 	FieldIPTTL:       {base: payloadNetwork, offset: 8, size: 1, name: "ttl", proto: "ip", v4: true},
 	FieldIP6HopLimit: {base: payloadNetwork, offset: 7, size: 1, name: "hoplimit", proto: "ip6", v6: true},
+	FieldTCPFlags:    {base: payloadTransport, offset: 13, size: 1, name: "flags"},
 }
 
 // Layout returns where the field is: the payload base (1, the network
@@ -137,6 +139,9 @@ func (p Payload) appendText(b []byte, proto string) []byte {
 	fi, ok := fieldInfoOf(p.Field)
 	if !ok {
 		return appendInvalid(b, "field "+strconv.FormatUint(uint64(p.Field), 10))
+	}
+	if p.Field == FieldTCPFlags {
+		return p.appendTCPFlags(b, proto)
 	}
 	switch {
 	case fi.proto != "":

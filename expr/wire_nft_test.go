@@ -300,7 +300,7 @@ func TestRaiseNftSpellings(t *testing.T) {
 		{"ip", "ct original protocol 6 ct original proto-dst > 1000", "[ cmp gt reg 1 0x0000e803 ]"},
 		{"ip", "ct original protocol { 6, 17 }", "[ lookup reg 1 set __set%d ]"},
 		{"ip", "ct original protocol != { 6, 17 }", "[ lookup reg 1 set __set%d 0x1 ]"},
-		{"ip", "tcp flags syn", "[ payload load 1b @ transport header + 13 => reg 1 ]"},
+		{"ip", "tcp window 1024", "[ payload load 2b @ transport header + 14 => reg 1 ]"},
 		{"ip", "tcp dport > 1024", "[ cmp gt reg 1 0x00000004 ]"},
 		{"ip", "meta l4proto { 6, 17 }", "[ lookup reg 1 set __set%d ]"},
 		{"ip", "ip saddr > 10.0.0.1", "[ cmp gt reg 1 0x0100000a ]"},

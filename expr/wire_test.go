@@ -576,10 +576,10 @@ func TestRaiseRefuses(t *testing.T) {
 		{"payload", expr.FamilyIP, cat(wexpr("payload", func(ae *netlink.AttributeEncoder) {
 			ae.Uint32(1, 1)
 			ae.Uint32(2, 2)
-			ae.Uint32(3, 13)
+			ae.Uint32(3, 14)
 			ae.Uint32(4, 1)
 		}), wcmp(0, 1, 2)),
-			"not a rule ctmatch understands: [ payload load 1b @ transport header + 13 => reg 1 ] (expression 1: payload of 1 bytes at transport header + 13 is not a field ctmatch reads)"},
+			"not a rule ctmatch understands: [ payload load 1b @ transport header + 14 => reg 1 ] (expression 1: payload of 1 bytes at transport header + 14 is not a field ctmatch reads)"},
 		{"payload gt", expr.FamilyIP, cat(wexpr("payload", func(ae *netlink.AttributeEncoder) {
 			ae.Uint32(1, 1)
 			ae.Uint32(2, 2)

@@ -17,7 +17,13 @@ import (
 type Address struct {
 	Dst bool `json:"dst"` // -d; -s when false
 	FlagValue
-	Addr Addr `json:"addr"` // host bits cleared
+	Addr Addr `json:"addr"` // host bits cleared; the first address of a list
+	// List holds every address of a comma list ("-s 10.0.0.1,10.0.0.2"),
+	// host bits cleared, in the order written, and Items the words of
+	// each; both are nil for a single address. A rule with a list stands
+	// for one iptables rule per address (Rule.Expand).
+	List  []Addr `json:"list,omitempty"`
+	Items []Word `json:"items,omitempty"`
 }
 
 // Flagword returns "-s" or "-d".
@@ -44,8 +50,7 @@ func (a *Address) Word() string {
 
 // address reads -s or -d ADDR[/MASK][,ADDR[/MASK]…]. iptables reads every
 // item of a comma list and makes one rule per address (per pair of them with
-// both -s and -d), and refuses "!" before a list; ctmatch reads one address
-// per rule and refuses a list as Unsupported, after checking its items.
+// both -s and -d: Rule.Expand), and refuses "!" before a list.
 func (p *parser) address(w word, neg *word, spec *optSpec, attached string, hasValue bool) error {
 	if p.once[spec.once] {
 		return p.errorf(w, "multiple %s flags not allowed", spec.once)
@@ -58,7 +63,8 @@ func (p *parser) address(w word, neg *word, spec *optSpec, attached string, hasV
 	if err != nil {
 		return err
 	}
-	var first *Addr
+	var list []Addr
+	var items []Word
 	n := 0
 	for off, rest := 0, v.val; ; {
 		item, tail, more := strings.Cut(rest, ",")
@@ -75,10 +81,8 @@ func (p *parser) address(w word, neg *word, spec *optSpec, attached string, hasV
 		if err := p.addr(&o, sub); err != nil {
 			return err
 		}
-		if first == nil {
-			a := o.Addr
-			first = &a
-		}
+		list = append(list, Addr{Addr: o.Addr.Masked(), Mask: o.Addr.Mask})
+		items = append(items, Word{Text: item, At: sub.pos})
 		n++
 		if !more {
 			break
@@ -90,13 +94,12 @@ func (p *parser) address(w word, neg *word, spec *optSpec, attached string, hasV
 		return p.errorf(*neg, "! not allowed with multiple source or destination IP addresses")
 	}
 	a := &Address{Dst: spec.once == "-d", FlagValue: FlagValue{Flag: w.pos, NegPos: NoPos, Value: Word{Text: v.val, At: v.pos}}}
-	a.Addr = Addr{Addr: first.Masked(), Mask: first.Mask}
+	a.Addr = list[0]
+	if n > 1 {
+		a.List, a.Items = list, items
+	}
 	if neg != nil {
 		a.Negated, a.NegPos = true, neg.pos
-	}
-	if n > 1 && p.unsupported == nil {
-		p.unsupported = p.unsupportedf(v, "%s %s is valid iptables (one rule per address), but ctmatch reads one address per rule", w.val, v.val)
-		p.unsupported.Hint = "write one rule per address, in the list's order (with lists in both -s and -d, each -s address with each -d address in turn), as iptables-save prints them"
 	}
 	if a.Addr.Mask.IsUnspecified() && a.Negated && p.unsupported == nil {
 		p.unsupported = p.unsupportedf(v, "%s %s %s is valid iptables and matches no packet, but iptables-nft cannot load it", neg.val, w.val, v.val)

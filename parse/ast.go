@@ -20,6 +20,7 @@ type Rule struct {
 	InIface  *Interface `json:"in_interface,omitempty"`  // -i NAME; nil when not written
 	OutIface *Interface `json:"out_interface,omitempty"` // -o NAME; nil when not written
 	Protocol *Protocol  `json:"protocol,omitempty"`      // -p PROTO; nil when not written
+	Fragment *Fragment  `json:"fragment,omitempty"`      // -f; nil when not written
 	Matches  []Match    `json:"matches"`                 // -m …, in the order written
 	Target   *Target    `json:"target,omitempty"`        // -j or -g; nil when not written
 }

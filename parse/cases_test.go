@@ -29,8 +29,7 @@ func joinQuoted(args []string) string {
 
 // treeOptions compare two parsed rules field by field, positions included.
 var treeOptions = cmp.Options{
-	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Addrtype{}, parse.AddrtypeLimit{}, parse.Pkttype{}, parse.Owner{}, parse.OwnerFlag{}, parse.Target{}, parse.Counters{}),
-	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Limit{}, parse.Mark{}, parse.Target{}, parse.Counters{}),
+	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Addrtype{}, parse.AddrtypeLimit{}, parse.Pkttype{}, parse.Owner{}, parse.OwnerFlag{}, parse.Limit{}, parse.Mark{}, parse.Target{}, parse.Counters{}, parse.TCPFlags{}, parse.Fragment{}),
 	cmpopts.EquateComparable(netip.Addr{}),
 }
 
@@ -336,7 +335,14 @@ func checkPositions(t *testing.T, r *parse.Rule) {
 		}
 		if pm, ok := m.(*parse.Ports); ok {
 			if pm.Implicit {
-				if pm.NamePos != parse.NoPos || len(pm.Options) == 0 || pm.Flag != pm.Options[0].Pos() {
+				first := parse.Pos(-1)
+				if len(pm.Options) > 0 {
+					first = pm.Options[0].Pos()
+				}
+				if f := pm.Flags; f != nil && (first < 0 || f.Pos() < first) {
+					first = f.Pos()
+				}
+				if pm.NamePos != parse.NoPos || first < 0 || pm.Flag != first {
 					t.Errorf("implicit %s match: NamePos %d, Flag %d, want NoPos and its first option", pm.Module, pm.NamePos, pm.Flag)
 				}
 			} else {
@@ -360,7 +366,22 @@ func checkPositions(t *testing.T, r *parse.Rule) {
 				at(o.Value.At, o.Value.Text, "port value")
 				end = max(end, o.End())
 			}
-			if len(pm.Options) > 0 && pm.End() != end {
+			if f := pm.Flags; f != nil {
+				name := strings.Fields(text[f.Flag:])[0]
+				name, _, _ = strings.Cut(name, "=")
+				if !strings.HasPrefix("--tcp-flags", name) && !strings.HasPrefix("--syn", name) || f.Syn != strings.HasPrefix("--syn", name) {
+					t.Errorf("--tcp-flags at %d is %q", f.Flag, name)
+				}
+				if f.Negated {
+					at(f.NegPos, "! ", "! of --tcp-flags")
+				}
+				if !f.Syn {
+					at(f.MaskWord.At, f.MaskWord.Text, "--tcp-flags mask")
+					at(f.CompWord.At, parse.Quote(f.CompWord.Text), "--tcp-flags comparison")
+				}
+				end = max(end, f.End())
+			}
+			if (len(pm.Options) > 0 || pm.Flags != nil) && pm.End() != end {
 				t.Errorf("%s match End() = %d, want %d", pm.Module, pm.End(), end)
 			}
 			continue

@@ -29,6 +29,8 @@ type optSpec struct {
 	port        PortKind    // an option of the tcp or udp match
 	icmp        bool        // the option of the icmp or icmp6 match
 	hl          HLKind      // an option of the ttl or hl match
+	tcp         tcpKind     // --tcp-flags, --syn or --tcp-option of the tcp match
+	fragment    bool        // -f
 	comment     bool        // the option of the comment match
 	addrtype    addrtypeOpt // an option of the addrtype match
 	pkttype     bool        // the option of the pkttype match
@@ -68,7 +70,7 @@ var frameOptions = []optSpec{
 	{long: "dst", what: "an address", addr: true, once: "-d"},
 	{long: "in-interface", short: "i", what: "an interface name", iface: true, once: "-i"},
 	{long: "out-interface", short: "o", what: "an interface name", iface: true, once: "-o"},
-	{long: "fragment", short: "f", unsupported: "matching fragments", invertible: true, once: "-f"},
+	{long: "fragment", short: "f", fragment: true},
 	{long: "ipv4", short: "4", unsupported: "-4 among the rule words: give ctmatch's own -4 before --"},
 	{long: "ipv6", short: "6", unsupported: "-6 among the rule words: give ctmatch's own -6 before --"},
 	{long: "wait", short: "w", unsupported: "the xtables lock", optArgs: 1},
@@ -137,6 +139,9 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 				return s, nil
 			}
 		}
+		if s := p.portsOnlySpec(name); s != nil {
+			return s, nil
+		}
 	}
 	if p.lastState != nil && name == "state" {
 		return &stateSpecs[0], nil
@@ -176,6 +181,7 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 		if p.tcpLoaded() {
 			add(tcpOnlySpecs)
 		}
+		add(p.portsOnlySpecs())
 	}
 	add(p.icmpSpecsLoaded())
 	add(p.hlSpecsLoaded())
@@ -194,7 +200,7 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 		add(markSpecs)
 	}
 	if p.foreign && slices.ContainsFunc(cands, func(s *optSpec) bool {
-		return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 && !s.comment && s.addrtype == 0 && !s.pkttype && s.owner == 0 && s.limit == 0 && !s.mark
+		return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 && !s.comment && s.addrtype == 0 && !s.pkttype && s.owner == 0 && s.limit == 0 && !s.mark && s.tcp == 0
 	}) {
 		// An extension ctmatch does not know may have an option of that
 		// very name ("--set" of -m recent), which getopt would take over

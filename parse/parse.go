@@ -241,6 +241,9 @@ func (p *parser) parse() error {
 			return err
 		}
 	}
+	if err := p.checkAddressLists(); err != nil {
+		return err
+	}
 	if p.waitInterval != nil && !p.wait {
 		return p.errorf(*p.waitInterval, "%s goes only with -w (--wait)", p.waitInterval.val)
 	}
@@ -304,6 +307,12 @@ func (p *parser) option(w word) error {
 	}
 	if spec.port != 0 {
 		return p.portOption(w, neg, spec, value, hasValue)
+	}
+	if spec.tcp != 0 {
+		return p.tcpFlagsOption(w, neg, spec, value, hasValue)
+	}
+	if spec.fragment {
+		return p.fragment(w, neg, hasValue, long)
 	}
 	if spec.iface {
 		return p.iface(w, neg, spec, value, hasValue)
@@ -589,7 +598,7 @@ func (p *parser) match(w, v word) error {
 			p.lastCT = m
 		}
 		return nil
-	case v.val == "tcp" || v.val == "udp":
+	case portModules[v.val] != 0:
 		m := &Ports{Module: v.val, Flag: w.pos, NamePos: v.pos, end: v.end}
 		p.rule.Matches = append(p.rule.Matches, m)
 		p.lastPorts = m

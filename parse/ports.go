@@ -46,21 +46,27 @@ func uitoa(n uint64) string { return strconv.FormatUint(n, 10) }
 
 // Protocol numbers of the matches that read ports.
 const (
-	ProtoTCP uint8 = 6
-	ProtoUDP uint8 = 17
+	ProtoTCP  uint8 = 6
+	ProtoUDP  uint8 = 17
+	ProtoDCCP uint8 = 33  // the dccp match's ports (sctpdccp.go)
+	ProtoSCTP uint8 = 132 // the sctp match's ports (sctpdccp.go)
 )
 
-// Ports is the tcp or udp match: "-m tcp" or "-m udp" with --sport and
-// --dport, or the same match that iptables loads by itself for -p tcp or -p
-// udp at the first option that belongs to it (Implicit; iptables-save prints
-// it with its -m word).
+// Ports is the tcp, udp, sctp or dccp match: "-m tcp" or "-m udp" with
+// --sport and --dport (and the tcp match's --tcp-flags), or the same match
+// that iptables loads by itself for -p tcp, -p udp, -p sctp or -p dccp at
+// the first option that belongs to it (Implicit; iptables-save prints it
+// with its -m word).
 type Ports struct {
-	Module   string        `json:"module"` // "tcp" or "udp"
+	Module   string        `json:"module"` // "tcp", "udp", "sctp" or "dccp"
 	Implicit bool          `json:"implicit"`
 	Flag     Pos           `json:"pos"`      // the -m word; the first option when implicit
 	NamePos  Pos           `json:"name_pos"` // NoPos when implicit
 	Options  []*PortOption `json:"options"`  // in the order written
-	end      Pos
+	// Flags is the tcp match's --tcp-flags or --syn; nil when not written.
+	Flags  *TCPFlags `json:"tcp_flags,omitempty"`
+	option bool      // --tcp-option was read (ctmatch refuses it)
+	end    Pos
 }
 
 func (*Ports) isMatch() {}
@@ -72,12 +78,7 @@ func (m *Ports) Pos() Pos { return m.Flag }
 func (m *Ports) End() Pos { return m.end }
 
 // Proto returns the protocol number the match reads ports of.
-func (m *Ports) Proto() uint8 {
-	if m.Module == "udp" {
-		return ProtoUDP
-	}
-	return ProtoTCP
-}
+func (m *Ports) Proto() uint8 { return portModules[m.Module] }
 
 // Option returns the match's option of kind k, or nil.
 func (m *Ports) Option(k PortKind) *PortOption {
@@ -132,10 +133,11 @@ var portSpecs = []optSpec{
 	{long: "dport", what: "a port or port range", port: DstPort},
 }
 
+// tcpOnlySpecs are the tcp match's other options (tcpflags.go).
 var tcpOnlySpecs = []optSpec{
-	{long: "syn", unsupported: "--syn of the tcp match", invertible: true},
-	{long: "tcp-flags", unsupported: "--tcp-flags of the tcp match", args: 2, invertible: true},
-	{long: "tcp-option", unsupported: "--tcp-option of the tcp match", args: 1, invertible: true},
+	{long: "syn", what: "nothing", tcp: tcpSyn},
+	{long: "tcp-flags", what: "a list of TCP flags", tcp: tcpFlagsOpt},
+	{long: "tcp-option", what: "a TCP option number 1-255", tcp: tcpOptionOpt},
 }
 
 var portByName = byName(portSpecs)
@@ -145,7 +147,7 @@ var tcpOnlyByName = byName(tcpOnlySpecs)
 // that name at the first option no other extension knows (libxtables'
 // xtables_chain_protos with a match of its own) and that ctmatch does not
 // read yet: their options are valid iptables that ctmatch does not support.
-var protoMatches = map[uint8]string{33: "dccp", 50: "esp", 51: "ah", 132: "sctp", 135: "mh"}
+var protoMatches = map[uint8]string{50: "esp", 51: "ah", 135: "mh"}
 
 // protoMatchOptions are the long options of the matches in protoMatches
 // (iptables 1.8.9's extensions/libxt_*.c and libip6t_*.c).
@@ -214,25 +216,13 @@ func (p *parser) portsLoaded() bool {
 		return true
 	}
 	pr := p.rule.Protocol
-	return pr != nil && (pr.Num == ProtoTCP || pr.Num == ProtoUDP)
+	return pr != nil && portModuleOf(pr.Num) != ""
 }
 
 // portOption reads --sport or --dport into the last tcp or udp match, or into
 // the match -p loads at its first option.
 func (p *parser) portOption(w word, neg *word, spec *optSpec, attached string, hasValue bool) error {
-	m := p.lastPorts
-	if m == nil {
-		module := "tcp"
-		if p.rule.Protocol.Num == ProtoUDP {
-			module = "udp"
-		}
-		m = &Ports{Module: module, Implicit: true, Flag: w.pos, NamePos: NoPos}
-		if neg != nil {
-			m.Flag = neg.pos
-		}
-		p.rule.Matches = append(p.rule.Matches, m)
-		p.lastPorts = m
-	}
+	m := p.portsMatch(w, neg)
 	v, err := p.value(w, spec, attached, hasValue)
 	if err != nil {
 		return err
@@ -249,7 +239,7 @@ func (p *parser) portOption(w word, neg *word, spec *optSpec, attached string, h
 		o.Negated, o.NegPos = true, neg.pos
 	}
 	lo, hi, err := p.rangeOf(v, 0, math.MaxUint16, func(s string, off int) (uint64, error) {
-		return p.port(v, s, off)
+		return p.modulePort(m.Module, v, s, off)
 	})
 	if err != nil {
 		return err
@@ -258,6 +248,22 @@ func (p *parser) portOption(w word, neg *word, spec *optSpec, attached string, h
 	m.Options = append(m.Options, o)
 	m.end = v.end
 	return nil
+}
+
+// portsMatch returns the last tcp or udp match, or loads the one -p names at
+// its first option w (with "!" neg before it, or nil).
+func (p *parser) portsMatch(w word, neg *word) *Ports {
+	if m := p.lastPorts; m != nil {
+		return m
+	}
+	module := portModuleOf(p.rule.Protocol.Num)
+	m := &Ports{Module: module, Implicit: true, Flag: w.pos, NamePos: NoPos}
+	if neg != nil {
+		m.Flag = neg.pos
+	}
+	p.rule.Matches = append(p.rule.Matches, m)
+	p.lastPorts = m
+	return m
 }
 
 // port reads one port of the tcp or udp match: a number as C's strtoul with
@@ -286,15 +292,11 @@ func (p *parser) checkPorts(m *Ports) error {
 	if pr != nil && pr.Num == m.Proto() && !pr.Negated {
 		return nil
 	}
-	at := m.NamePos
+	e := &Error{Pos: m.NamePos, Text: p.text}
 	if m.Implicit {
-		at = m.Options[0].Flag
-	}
-	e := &Error{Pos: at, Text: p.text}
-	e.Word = p.text[at:min(int(at)+len(m.Module), len(p.text))]
-	if m.Implicit {
-		e.Word = p.text[at:m.Options[0].Value.At]
-		e.Word = strings.TrimRight(e.Word, " ")
+		e.Pos, e.Word = p.firstOptionWord(m)
+	} else {
+		e.Word = p.text[m.NamePos:min(int(m.NamePos)+len(m.Module), len(p.text))]
 	}
 	switch {
 	case pr == nil || pr.Num != m.Proto():

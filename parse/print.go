@@ -78,12 +78,12 @@ func (p *printer) rule(r *Rule) {
 		}
 	}
 	for _, a := range []*Address{r.Src, r.Dst} {
-		if a != nil && !a.All() {
+		if a != nil && (!a.All() || len(a.List) > 1) {
 			if a.Negated {
 				p.word("!")
 			}
 			p.word(a.Flagword())
-			p.word(a.Word())
+			p.word(a.Words())
 		}
 	}
 	for _, f := range []*Interface{r.InIface, r.OutIface} {
@@ -102,6 +102,7 @@ func (p *printer) rule(r *Rule) {
 		p.word("-p")
 		p.word(pr.Name())
 	}
+	p.fragment(r.Fragment)
 	for _, m := range r.Matches {
 		switch m := m.(type) {
 		case *Conntrack:
@@ -238,7 +239,7 @@ func (p *printer) ports(m *Ports) {
 	p.word(m.Module)
 	for _, k := range []PortKind{SrcPort, DstPort} {
 		o := m.Option(k)
-		if o == nil || o.All() && !o.Negated {
+		if o == nil || o.All() && !o.Negated && !m.keepsAll() {
 			continue
 		}
 		if o.Negated {
@@ -247,6 +248,7 @@ func (p *printer) ports(m *Ports) {
 		p.word("--" + k.String())
 		p.word(o.ValueString())
 	}
+	p.tcpFlags(m.Flags)
 }
 
 // ValueString returns the port range as iptables-save prints it: "22" or

@@ -20,7 +20,7 @@ const (
 	StateUntracked   State = 1 << 8 // XT_CONNTRACK_STATE_UNTRACKED
 )
 
-type named[T ~uint16 | ~uint32] struct {
+type named[T ~uint8 | ~uint16 | ~uint32] struct {
 	name string
 	bit  T
 }
@@ -75,7 +75,7 @@ func (s Status) MarshalJSON() ([]byte, error) {
 	return json.Marshal(splitNames(statusOrder, s))
 }
 
-func splitNames[T ~uint16 | ~uint32](order []named[T], v T) []string {
+func splitNames[T ~uint8 | ~uint16 | ~uint32](order []named[T], v T) []string {
 	var out []string
 	for _, n := range order {
 		if v&n.bit != 0 {
@@ -85,7 +85,7 @@ func splitNames[T ~uint16 | ~uint32](order []named[T], v T) []string {
 	return out
 }
 
-func joinNames[T ~uint16 | ~uint32](order []named[T], v T, none string) string {
+func joinNames[T ~uint8 | ~uint16 | ~uint32](order []named[T], v T, none string) string {
 	if v == 0 {
 		return none
 	}
@@ -94,7 +94,7 @@ func joinNames[T ~uint16 | ~uint32](order []named[T], v T, none string) string {
 
 // appendNames appends the names of v's bits in order, separated by commas, or
 // none when v is 0.
-func appendNames[T ~uint16 | ~uint32](b []byte, order []named[T], v T, none string) []byte {
+func appendNames[T ~uint8 | ~uint16 | ~uint32](b []byte, order []named[T], v T, none string) []byte {
 	if v == 0 {
 		return append(b, none...)
 	}

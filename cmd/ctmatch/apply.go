@@ -132,18 +132,18 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 	}()
 	pacer := newHeapPacer()
 	defer pacer.stop()
-	translate := func(src source) (firewall.Change, error) {
+	translate := func(src source) ([]firewall.Change, error) {
 		if src.err != nil {
-			return firewall.Change{}, src.err
+			return nil, src.err
 		}
 		l, err := script.ReadLine(src.text, src.pos, popts)
 		if err != nil {
-			return firewall.Change{}, err
+			return nil, err
 		}
-		return lineChange(l, o.noCounter, !o.write.echo)
+		return lineChanges(l, o.noCounter, !o.write.echo)
 	}
 	readErr := forEachInOrder(func(yield func(source) bool) error { return o.words.eachLine(cmd, yield) }, translate,
-		func(src source, ch firewall.Change, err error) {
+		func(src source, chs []firewall.Change, err error) {
 			defer pacer.line()
 			if err != nil {
 				rep.report(src, err)
@@ -158,11 +158,15 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 				}
 				batch = client.Batch(firewall.ApplyOptions{Create: o.write.create, Force: o.write.force, Check: o.kernel.check, NoHandles: !o.write.echo})
 			}
-			ch.Table, ch.Chain = intern(ch.Table), intern(ch.Chain)
-			if o.write.echo {
-				changes = append(changes, ch)
+			for _, ch := range chs {
+				ch.Table, ch.Chain = intern(ch.Table), intern(ch.Chain)
+				if o.write.echo {
+					changes = append(changes, ch)
+				}
+				if failed = batch.Add(ctx, ch); failed != nil {
+					return
+				}
 			}
-			failed = batch.Add(ctx, ch)
 		})
 	if readErr != nil {
 		return readErr
@@ -307,11 +311,11 @@ func (p *heapPacer) stop() {
 // forEachInOrder calls fn with work's result for each source that read
 // yields, in their order, while work runs on every CPU, a few blocks of
 // sources ahead. It returns read's error.
-func forEachInOrder(read func(yield func(source) bool) error, work func(source) (firewall.Change, error), fn func(source, firewall.Change, error)) error {
+func forEachInOrder(read func(yield func(source) bool) error, work func(source) ([]firewall.Change, error), fn func(source, []firewall.Change, error)) error {
 	const block = 128
 	type result struct {
 		srcs []source
-		chs  []firewall.Change
+		chs  [][]firewall.Change
 		errs []error
 		done chan struct{}
 	}
@@ -341,7 +345,7 @@ func forEachInOrder(read func(yield func(source) bool) error, work func(source) 
 	for range workers {
 		go func() {
 			for r := range jobs {
-				r.chs, r.errs = make([]firewall.Change, len(r.srcs)), make([]error, len(r.srcs))
+				r.chs, r.errs = make([][]firewall.Change, len(r.srcs)), make([]error, len(r.srcs))
 				for k, src := range r.srcs {
 					r.chs[k], r.errs[k] = work(src)
 				}
@@ -358,13 +362,25 @@ func forEachInOrder(read func(yield func(source) bool) error, work func(source) 
 	return readErr
 }
 
-// lineChange is the change an apply line asks for; with prepare, the change
-// holds its rule lowered (Change.Prepared), not the rule.
-func lineChange(l *script.Line, noCounter, prepare bool) (firewall.Change, error) {
-	rule, err := ctmatch.Compile(l.Rule, ctmatch.Options{Table: l.Family, IPv6: l.IPv6, NoCounter: noCounter || l.NoCounter})
+// lineChanges are the changes an apply line asks for: one, or one per
+// iptables rule of a comma list of -s or -d, in iptables' order, each
+// placed where the line says, as iptables-restore places each (so that
+// "insert rule … index 2" puts the last one at 2); with prepare, each
+// change holds its rule lowered (Change.Prepared), not the rule.
+func lineChanges(l *script.Line, noCounter, prepare bool) ([]firewall.Change, error) {
+	rules, err := ctmatch.CompileAll(l.Rule, ctmatch.Options{Table: l.Family, IPv6: l.IPv6, NoCounter: noCounter || l.NoCounter})
 	if err != nil {
-		return firewall.Change{}, l.WordsError(err)
+		return nil, l.WordsError(err)
 	}
+	chs := make([]firewall.Change, len(rules))
+	for i, rule := range rules {
+		chs[i] = lineChange(l, rule, prepare)
+	}
+	return chs, nil
+}
+
+// lineChange is the change of an apply line for one of its iptables rules.
+func lineChange(l *script.Line, rule *ctmatch.Rule, prepare bool) firewall.Change {
 	ch := firewall.Change{Family: l.Family, Table: l.Table, Chain: l.Chain, Insert: l.Op == script.Insert, Index: l.Index, Handle: l.Handle, Pos: l.Pos}
 	if prepare {
 		// Lowered now, the rule's parse and nft rules can go. (A rule that
@@ -376,5 +392,5 @@ func lineChange(l *script.Line, noCounter, prepare bool) (firewall.Change, error
 	if ch.Prepared == nil {
 		ch.Rule = rule
 	}
-	return ch, nil
+	return ch
 }

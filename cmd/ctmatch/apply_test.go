@@ -31,17 +31,17 @@ func TestForEachInOrder(t *testing.T) {
 			}
 			return readErr
 		}
-		work := func(src source) (firewall.Change, error) {
+		work := func(src source) ([]firewall.Change, error) {
 			if src.pos.Line%7 == 0 {
 				time.Sleep(10 * time.Microsecond) // finish out of order
 			}
 			if src.pos.Line%100 == 99 {
-				return firewall.Change{}, fmt.Errorf("line %d", src.pos.Line)
+				return nil, fmt.Errorf("line %d", src.pos.Line)
 			}
-			return firewall.Change{Table: src.text}, nil
+			return []firewall.Change{{Table: src.text}, {Table: src.text + "b"}}, nil
 		}
 		next := 0
-		err := forEachInOrder(read, work, func(src source, ch firewall.Change, err error) {
+		err := forEachInOrder(read, work, func(src source, chs []firewall.Change, err error) {
 			if src.pos.Line != next {
 				t.Fatalf("got line %d, want %d", src.pos.Line, next)
 			}
@@ -51,8 +51,8 @@ func TestForEachInOrder(t *testing.T) {
 				if err == nil || err.Error() != fmt.Sprintf("line %d", src.pos.Line) {
 					t.Errorf("line %d: error %v", src.pos.Line, err)
 				}
-			case err != nil || ch.Table != src.text:
-				t.Errorf("line %d: change %q, error %v", src.pos.Line, ch.Table, err)
+			case err != nil || len(chs) != 2 || chs[0].Table != src.text || chs[1].Table != src.text+"b":
+				t.Errorf("line %d: changes %+v, error %v", src.pos.Line, chs, err)
 			}
 		})
 		if next != n || err != readErr {

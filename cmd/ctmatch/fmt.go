@@ -79,7 +79,11 @@ func runFmt(cmd *cobra.Command, o *fmtOptions, srcs sourceSeq) error {
 		if o.output == "ast" {
 			ast.rule(src.pos.Line, r)
 		} else {
-			fmt.Fprintln(out, r.String())
+			// A comma list of -s or -d is one rule per address, as
+			// iptables-save prints it.
+			for _, e := range r.Expand() {
+				fmt.Fprintln(out, e.String())
+			}
 		}
 		return out.err == nil
 	})

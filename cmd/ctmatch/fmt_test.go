@@ -40,7 +40,7 @@ const stdinRules = `# a comment, then a blank line
 
 -A INPUT -m conntrack --ctstate est,rel -j ACCEPT
   -m state --state bogus
--A INPUT -f -m conntrack --ctstate NEW -j ACCEPT
+-A INPUT -v -m conntrack --ctstate NEW -j ACCEPT
 	# a comment after a tab
 -m conntrack --ctproto tcp --ctorigdstport ssh:http` + "\r" + `
 -m conntrack --ctstate NEW,BOGUS --ctdir R
@@ -103,8 +103,8 @@ var cliCases = []cliCase{
 		args: []string{"fmt", "--", "-A", "my chain", "-m", "conntrack", "--ctstate", "NEW"}},
 	{name: "error-end-of-rule", about: "a missing value: the caret stands after the last word",
 		args: []string{"fmt", "--", "-m", "conntrack", "--ctstate"}},
-	{name: "unsupported-fragment", about: "-f is valid iptables that ctmatch does not support: exit 1",
-		args: []string{"fmt", "--", "-A", "INPUT", "-f", "-m", "conntrack", "--ctstate", "NEW", "-j", "ACCEPT"}},
+	{name: "unsupported-verbose", about: "-v is valid iptables that ctmatch does not support: exit 1",
+		args: []string{"fmt", "--", "-A", "INPUT", "-v", "-m", "conntrack", "--ctstate", "NEW", "-j", "ACCEPT"}},
 	{name: "unsupported-target", about: "-j LOG: exit 1",
 		args: []string{"fmt", "--", "-A", "INPUT", "-m", "conntrack", "--ctstate", "NEW", "-j", "LOG"}},
 	{name: "unsupported-host-name", about: "a host name without --resolve: exit 1",
@@ -243,7 +243,7 @@ func TestCLIGolden(t *testing.T) {
 func TestExitCodes(t *testing.T) {
 	const (
 		good         = "-A INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT\n"
-		unsupported  = "-A INPUT -f -m conntrack --ctstate NEW -j ACCEPT\n"
+		unsupported  = "-A INPUT -v -m conntrack --ctstate NEW -j ACCEPT\n"
 		unsupported2 = "-A INPUT -m conntrack --ctstate NEW -j LOG\n"
 		invalid      = "-A INPUT -m conntrack --ctstate NEW,BOGUS -j ACCEPT\n"
 	)
@@ -536,7 +536,7 @@ func TestErrorFormatJSON(t *testing.T) {
 	}
 	want := []jsonError{
 		{"<stdin>", 4, 20, "bogus", `unknown state "bogus"`, "invalid"},
-		{"<stdin>", 5, 10, "-f", "-f is valid iptables, but ctmatch does not support matching fragments yet", "unsupported"},
+		{"<stdin>", 5, 10, "-v", "-v is valid iptables, but ctmatch does not support verbose output yet", "unsupported"},
 		{"<stdin>", 8, 28, "BOGUS", `unknown conntrack state "BOGUS"`, "invalid"},
 		{"<stdin>", 9, 27, "3", `reversed range "5:3": 3 is below 5`, "invalid"},
 	}

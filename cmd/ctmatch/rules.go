@@ -179,19 +179,27 @@ func runRule(cmd *cobra.Command, o *ruleOptions, args []string) error {
 		popts.Family = parse.IPv6
 	}
 	var changes []firewall.Change
-	for k, src := range srcs {
-		rule, err := compileRule(src, popts, fam, ipv6, o.noCounter, cmd.CommandPath(), pos[2])
+	for _, src := range srcs {
+		rules, err := compileRule(src, popts, fam, ipv6, o.noCounter, cmd.CommandPath(), pos[2])
 		if err != nil {
 			rep.report(src, err)
 			continue
 		}
-		ch := firewall.Change{Family: fam, Table: pos[1], Chain: pos[2], Rule: rule, Insert: o.insert, Index: o.index, Handle: o.handle, Pos: src.pos}
-		// The rules of a file keep the file's order: each goes after the
-		// one before it.
-		if o.index != 0 {
-			ch.Index = o.index + k
+		if o.insert {
+			// A comma list of -s or -d is several iptables rules, which
+			// iptables -I inserts one by one at the same place: the last
+			// ends up first.
+			slices.Reverse(rules)
 		}
-		changes = append(changes, ch)
+		for _, rule := range rules {
+			ch := firewall.Change{Family: fam, Table: pos[1], Chain: pos[2], Rule: rule, Insert: o.insert, Index: o.index, Handle: o.handle, Pos: src.pos}
+			// The rules of a file keep the file's order: each goes after
+			// the one before it.
+			if o.index != 0 {
+				ch.Index = o.index + len(changes)
+			}
+			changes = append(changes, ch)
+		}
 	}
 	if err := rep.err(); err != nil {
 		return err
@@ -251,9 +259,11 @@ func wordsFamily(fam expr.Family, v4, v6 bool) (bool, error) {
 }
 
 // compileRule parses and translates one rule for add rule and insert rule
-// (command names them in messages): the words carry no -A or -I. (apply
-// reads its lines with script.ReadLine.)
-func compileRule(src source, popts parse.Options, fam expr.Family, ipv6, noCounter bool, command, chain string) (*ctmatch.Rule, error) {
+// (command names them in messages): the words carry no -A or -I, and the
+// matches may be used in chain. A comma list of -s or -d makes it several
+// iptables rules, in iptables' order. (apply reads its lines with
+// script.ReadLine.)
+func compileRule(src source, popts parse.Options, fam expr.Family, ipv6, noCounter bool, command, chain string) ([]*ctmatch.Rule, error) {
 	r, err := src.parse(popts)
 	if err != nil && r == nil {
 		return nil, err
@@ -269,7 +279,7 @@ func compileRule(src source, popts parse.Options, fam expr.Family, ipv6, noCount
 	if err := script.CheckChainHooks(r, chain); err != nil {
 		return nil, err
 	}
-	return ctmatch.Compile(r, ctmatch.Options{Table: fam, IPv6: ipv6, NoCounter: noCounter})
+	return ctmatch.CompileAll(r, ctmatch.Options{Table: fam, IPv6: ipv6, NoCounter: noCounter})
 }
 
 // applyChanges writes changes in one transaction and, with --echo, prints

@@ -195,14 +195,29 @@ func translateRule(w io.Writer, r *parse.Rule, o *translateOptions, copts ctmatc
 			Msg:  fmt.Sprintf("nft's command text cannot name the chain %s: it reads a chain name only as a letter or _ followed by letters, digits and _-./", firewall.QuoteName(c.Chain)),
 			Hint: "ctmatch add rule loads the rule into such a chain over netlink"}
 	}
-	tr, err := ctmatch.Compile(r, copts)
+	// A comma list of -s or -d is one iptables rule per address, each a
+	// group of its own, in iptables' order: each -I line goes to the top,
+	// so that the last rule ends up first, as iptables -I puts it.
+	trs, err := ctmatch.CompileAll(r, copts)
 	if err != nil {
 		return err
 	}
+	for _, tr := range trs {
+		if err := writeTranslated(w, r, tr, o, copts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeTranslated prints the nft commands of one compiled iptables rule.
+func writeTranslated(w io.Writer, r *parse.Rule, tr *ctmatch.Rule, o *translateOptions, copts ctmatch.Options) error {
+	c := r.Command
 	rules := tr.Rules
 	verb := "add"
 	if c.Op == parse.Insert {
 		verb = "insert"
+		rules = slices.Clone(rules)
 		slices.Reverse(rules)
 	}
 	table := o.table

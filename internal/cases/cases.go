@@ -593,6 +593,51 @@ var Valid = []ValidCase{
 	{"connmark/zero-mask", v4, argv("-m connmark ! --mark 0/0"), "-m connmark ! --mark 0x0/0x0"},
 	{"connmark/ip6tables", v6, argv("-m connmark --mark 0x100/0x100"), "-m connmark --mark 0x100/0x100"},
 	{"connmark/with-conntrack", v4, argv("-A INPUT -m conntrack --ctstate ESTABLISHED -m connmark ! --mark 0x1 -j DROP"), "-A INPUT -m conntrack --ctstate ESTABLISHED -m connmark ! --mark 0x1 -j DROP"},
+	// The tcp match's --tcp-flags and --syn (libxt_tcp): names in any case,
+	// empty items skipped, ALL and NONE; --syn is saved as --tcp-flags.
+	{"tcpflags/syn", v4, argv("-A INPUT -p tcp --syn -j ACCEPT"), "-A INPUT -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j ACCEPT"},
+	{"tcpflags/syn-negated", v4, argv("-A INPUT -p tcp ! --syn -j DROP"), "-A INPUT -p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN -j DROP"},
+	{"tcpflags/syn-abbreviated", v4, argv("-p tcp --sy"), "-p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN"},
+	{"tcpflags/syn-explicit-match", v6, argv("-p tcp -m tcp --syn"), "-p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN"},
+	{"tcpflags/flags", v4, argv("-p tcp --tcp-flags SYN,ACK SYN"), "-p tcp -m tcp --tcp-flags SYN,ACK SYN"},
+	{"tcpflags/negated", v4, argv("-p tcp ! --tcp-flags SYN,ACK SYN"), "-p tcp -m tcp ! --tcp-flags SYN,ACK SYN"},
+	{"tcpflags/lower-case", v4, argv("-p tcp --tcp-flags syn,ack,Fin fin"), "-p tcp -m tcp --tcp-flags FIN,SYN,ACK FIN"},
+	{"tcpflags/order", v4, argv("-p tcp --tcp-flags URG,ACK,PSH,RST,SYN,FIN RST"), "-p tcp -m tcp --tcp-flags FIN,SYN,RST,PSH,ACK,URG RST"},
+	{"tcpflags/all-none", v4, argv("-p tcp --tcp-flags ALL NONE"), "-p tcp -m tcp --tcp-flags FIN,SYN,RST,PSH,ACK,URG NONE"},
+	{"tcpflags/all-all", v4, argv("-p tcp --tcp-flags ALL ALL"), "-p tcp -m tcp --tcp-flags FIN,SYN,RST,PSH,ACK,URG FIN,SYN,RST,PSH,ACK,URG"},
+	{"tcpflags/xmas", v4, argv("-p tcp --tcp-flags ALL FIN,URG,PSH"), "-p tcp -m tcp --tcp-flags FIN,SYN,RST,PSH,ACK,URG FIN,PSH,URG"},
+	{"tcpflags/comp-outside-mask", v4, argv("-p tcp --tcp-flags SYN ACK"), "-p tcp -m tcp --tcp-flags SYN ACK"},
+	{"tcpflags/repeated-flag", v4, argv("-p tcp --tcp-flags SYN,SYN SYN"), "-p tcp -m tcp --tcp-flags SYN SYN"},
+	{"tcpflags/empty-items", v4, argv("-p tcp --tcp-flags ,SYN,,ACK, SYN"), "-p tcp -m tcp --tcp-flags SYN,ACK SYN"},
+	{"tcpflags/all-and-none", v4, argv("-p tcp --tcp-flags ALL,NONE SYN"), "-p tcp -m tcp --tcp-flags FIN,SYN,RST,PSH,ACK,URG SYN"},
+	{"tcpflags/empty-comp", v4, []string{"-p", "tcp", "--tcp-flags", "SYN", ""}, "-p tcp -m tcp --tcp-flags SYN NONE"},
+	{"tcpflags/none-none", v4, argv("-p tcp --tcp-flags NONE NONE"), "-p tcp -m tcp"},
+	{"tcpflags/none-syn", v4, argv("-p tcp --tcp-flags NONE SYN"), "-p tcp -m tcp --tcp-flags NONE SYN"},
+	{"tcpflags/negated-none-none", v4, argv("-p tcp ! --tcp-flags NONE NONE"), "-p tcp -m tcp ! --tcp-flags NONE NONE"},
+	{"tcpflags/attached", v4, argv("-p tcp --tcp-flags=SYN SYN"), "-p tcp -m tcp --tcp-flags SYN SYN"},
+	{"tcpflags/abbreviated", v4, argv("-p tcp --tcp-f SYN SYN"), "-p tcp -m tcp --tcp-flags SYN SYN"},
+	{"tcpflags/with-ports", v4, argv("-A INPUT -p tcp --tcp-flags SYN SYN --dport 22 --sport 1 -j ACCEPT"), "-A INPUT -p tcp -m tcp --sport 1 --dport 22 --tcp-flags SYN SYN -j ACCEPT"},
+	{"tcpflags/ipv6", v6, argv("-A INPUT -p tcp ! --tcp-flags FIN,RST RST"), "-A INPUT -p tcp -m tcp ! --tcp-flags FIN,RST RST"},
+	// -f: iptables-save prints it after -p.
+	{"fragment/plain", v4, argv("-A INPUT -f -j DROP"), "-A INPUT -f -j DROP"},
+	{"fragment/negated", v4, argv("-A INPUT ! -f -m conntrack --ctstate NEW"), "-A INPUT ! -f -m conntrack --ctstate NEW"},
+	{"fragment/long", v4, argv("--fragment"), "-f"},
+	{"fragment/abbreviated", v4, argv("! --frag"), "! -f"},
+	{"fragment/order", v4, argv("-A INPUT -f -p udp -i eth0 -s 10.0.0.1 -j ACCEPT"), "-A INPUT -s 10.0.0.1/32 -i eth0 -p udp -f -j ACCEPT"},
+	{"fragment/with-ports", v4, argv("-p tcp --dport 22 -f"), "-p tcp -f -m tcp --dport 22"},
+	// The sctp and dccp matches' ports: iptables-save prints every port
+	// option given, a range of every port too; sctp reads numbers as C's
+	// strtoul (0x16), dccp in decimal (022 is 22) or a service name.
+	{"sctp/dport", v4, argv("-A INPUT -p sctp --dport 38412 -j ACCEPT"), "-A INPUT -p sctp -m sctp --dport 38412 -j ACCEPT"},
+	{"sctp/negated-range", v4, argv("-p sctp ! --sport 1:1024 --dport 0x16"), "-p sctp -m sctp ! --sport 1:1024 --dport 22"},
+	{"sctp/every-port", v4, argv("-p sctp --dport :"), "-p sctp -m sctp --dport 0:65535"},
+	{"sctp/every-port-negated", v6, argv("-p sctp ! --sport 0:65535"), "-p sctp -m sctp ! --sport 0:65535"},
+	{"sctp/explicit", v6, argv("-p sctp -m sctp --source-port 5 --destination-port 6:"), "-p sctp -m sctp --sport 5 --dport 6:65535"},
+	{"sctp/no-option", v4, argv("-p 132 -m sctp"), "-p sctp -m sctp"},
+	{"sctp/octal", v4, argv("-p sctp --dport 022"), "-p sctp -m sctp --dport 18"},
+	{"dccp/dport", v4, argv("-p dccp --dport 022"), "-p dccp -m dccp --dport 22"},
+	{"dccp/service", v4, argv("-p dccp ! --dport ssh:http --sport 5"), "-p dccp -m dccp --sport 5 ! --dport 22:80"},
+	{"dccp/every-port", v6, argv("-p dccp -m dccp --dport 0:65535"), "-p dccp -m dccp --dport 0:65535"},
 }
 
 // Invalid holds rules that iptables itself refuses (exit code 2), each with
@@ -873,6 +918,8 @@ var Invalid = []InvalidCase{
 	{"addr/src-twice", v4, "-s 10.0.0.1 " + Marker + "--source 10.0.0.2", "multiple -s flags not allowed"},
 	{"addr/dst-twice", v4, "-d 10.0.0.1 " + Marker + "--dst 10.0.0.2", "multiple -d flags not allowed"},
 	{"addr/negated-list", v4, Marker + "! -s 10.0.0.1,10.0.0.2", "! not allowed with multiple source or destination IP addresses"},
+	{"addr/negated-with-other-list", v4, Marker + "! -s 10.0.0.1 -d 10.0.0.2,10.0.0.3", "! not allowed with multiple source or destination IP addresses"},
+	{"addr/list-with-negated-other", v6, "-s ::1,::2 " + Marker + "! -d ::3", "! not allowed with multiple source or destination IP addresses"},
 	{"addr/list-empty-item", v4, "-s 10.0.0.1," + Marker + ",10.0.0.2", "expected an address"},
 	{"addr/list-empty-last-item", v4, "-s 10.0.0.1" + Marker + ",", "expected an address, found nothing"},
 	{"addr/list-empty-first-item", v4, "-s " + Marker + ",10.0.0.1", "expected an address, found nothing"},
@@ -959,6 +1006,41 @@ var Invalid = []InvalidCase{
 	{"connmark/too-big", v4, "-m connmark --mark " + Marker + "0x1ffffffff", `connmark: bad integer value "0x1ffffffff"`},
 	{"connmark/twice", v4, "-m connmark --mark 1 ! " + Marker + "--mark 2", `connmark: option "--mark" can only be used once`},
 	{"connmark/no-option", v4, "-A INPUT -m " + Marker + "connmark -j ACCEPT", `connmark: option "--mark" must be specified`},
+	// The tcp match's --tcp-flags, --syn and --tcp-option.
+	{"tcpflags/ece", v4, "-p tcp --tcp-flags " + Marker + "ECE SYN", "unknown TCP flag \"ECE\""},
+	{"tcpflags/cwr-item", v4, "-p tcp --tcp-flags SYN SYN," + Marker + "CWR", "unknown TCP flag \"CWR\""},
+	{"tcpflags/bang-as-mask", v4, "-p tcp --tcp-flags " + Marker + "! SYN SYN", "unknown TCP flag \"!\""},
+	{"tcpflags/one-value", v4, "-p tcp --tcp-flags SYN" + Marker, "--tcp-flags takes two values"},
+	{"tcpflags/option-as-comp", v4, "-p tcp --tcp-flags SYN " + Marker + "-j ACCEPT", "--tcp-flags takes two values"},
+	{"tcpflags/bang-as-comp", v4, "-p tcp --tcp-flags SYN " + Marker + "!SYN", "--tcp-flags takes two values"},
+	{"tcpflags/three-values", v4, "-p tcp --tcp-flags SYN SYN " + Marker + "SYN", "unexpected word \"SYN\""},
+	{"tcpflags/syn-twice", v4, "-p tcp --syn " + Marker + "--syn", "only one of --syn or --tcp-flags allowed"},
+	{"tcpflags/syn-and-flags", v4, "-p tcp --syn " + Marker + "--tcp-flags SYN SYN", "only one of --syn or --tcp-flags allowed"},
+	{"tcpflags/syn-value", v4, "-p tcp " + Marker + "--syn=1", "option --syn takes no value"},
+	{"tcpflags/syn-udp", v4, "-p udp " + Marker + "--syn", "unknown option \"--syn\""},
+	{"tcpflags/bang-at-end", v4, "-p tcp --syn !" + Marker, "expected an option after !"},
+	{"tcpflags/negated-protocol", v4, "! -p tcp " + Marker + "--syn", "the tcp match needs -p tcp without !"},
+	{"tcpoption/zero", v4, "-p tcp ! --tcp-option " + Marker + "0", "bad TCP option \"0\""},
+	{"tcpoption/256", v4, "-p tcp --tcp-option " + Marker + "256", "bad TCP option \"256\""},
+	{"tcpoption/letters", v4, "-p tcp --tcp-option " + Marker + "x", "bad TCP option \"x\""},
+	{"tcpoption/twice", v4, "-p tcp --tcp-option 8 " + Marker + "--tcp-option 9", "only one --tcp-option allowed"},
+	{"tcpoption/missing", v4, "-p tcp --tcp-option" + Marker, "expected a TCP option number"},
+	// -f
+	{"fragment/twice", v4, "-f " + Marker + "-f", "multiple -f flags not allowed"},
+	{"fragment/ipv6", v6, Marker + "-f", "-f is not supported in IPv6"},
+	{"fragment/ipv6-negated", v6, "! " + Marker + "--fragment", "-f is not supported in IPv6"},
+	{"fragment/value", v4, Marker + "--fragment=1", "option --fragment takes no value"},
+	// The sctp and dccp matches' ports.
+	{"sctp/service", v4, "-p sctp --dport " + Marker + "ssh", `invalid port/service "ssh"`},
+	{"sctp/65536", v4, "-p sctp --dport " + Marker + "65536", `invalid port/service "65536"`},
+	{"sctp/reversed", v4, "-p sctp --dport 2:" + Marker + "1", "reversed range"},
+	{"sctp/twice", v4, "-p sctp --dport 1 " + Marker + "--dport 2", "only one --destination-port allowed"},
+	{"sctp/without-protocol", v4, "-m " + Marker + "sctp --dport 22", "the sctp match needs -p sctp"},
+	{"dccp/hex", v4, "-p dccp --dport " + Marker + "0x16", `invalid port/service "0x16"`},
+	{"dccp/hex-in-range", v4, "-p dccp --dport 1:" + Marker + "0x20", `invalid port/service "0x20"`},
+	{"dccp/twice", v4, "-p dccp --sport 1 " + Marker + "--source-port 2", "only one --source-port allowed"},
+	{"dccp/65536", v4, "-p dccp --dport " + Marker + "65536", `invalid port/service "65536"`},
+	{"udplite/dport", v4, "-p udplite " + Marker + "--dport 5", `unknown option "--dport"`},
 }
 
 // Unsupported holds valid iptables that ctmatch refuses (exit code 1): other
@@ -979,9 +1061,12 @@ var Unsupported = []InvalidCase{
 	{"addrtype/list-negated-src", v4, "-m addrtype --dst-type LOCAL ! --src-type " + Marker + "b,m", "a list of types"},
 	{"addrtype/ipv6", v6, "-m " + Marker + "addrtype --dst-type LOCAL", "nft's fib does not test IPv6 addresses as it does"},
 	{"addrtype/ipv6-multicast", v6, "-m " + Marker + "addrtype --src-type MULTICAST --limit-iface-in", "nft's fib does not test IPv6 addresses"},
-	{"protocol-sctp-port", v4, "-p sctp " + Marker + "--dport 33", "--dport is valid iptables (an option of the sctp match that -p sctp loads)"},
+	{"sctp/chunk-types", v4, "-p sctp --dport 33 " + Marker + "--chunk-types any INIT", "--chunk-types is valid iptables, but ctmatch does not support --chunk-types of the sctp match yet"},
+	{"dccp/types", v6, "-p dccp " + Marker + "--dccp-types REQUEST --dport 5", "--dccp-types is valid iptables"},
+	{"dccp/option", v4, "-p dccp -m dccp ! " + Marker + "--dccp-option 3", "--dccp-option is valid iptables"},
 	{"protocol-esp-spi", v4, "-p esp " + Marker + "--espspi 8", "an option of the esp match"},
-	{"tcp-syn", v4, "-p tcp " + Marker + "--syn", "--syn is valid iptables"},
+	{"tcpoption/kind", v4, "-p tcp " + Marker + "--tcp-option 8", "--tcp-option is valid iptables, but ctmatch does not take it"},
+	{"tcpoption/negated-hex", v6, "-p tcp ! " + Marker + "--tcp-option 0x8 --syn", "--tcp-option is valid iptables, but ctmatch does not take it"},
 	{"in-interface-every-negated", v4, "-A INPUT ! -i " + Marker + "+ -j ACCEPT", "matches no packet, but nft has no interface name test that matches none"},
 	{"in-interface-space", v4, `-A INPUT -i ` + Marker + `"e th" -j ACCEPT`, "does not support whitespace"},
 	{"out-interface-quote", v4, `-A FORWARD -o ` + Marker + `"e\"th"`, "does not support whitespace, quotes or backslashes"},
@@ -1016,11 +1101,7 @@ var Unsupported = []InvalidCase{
 	{"match-after-verbose-in-one-word", v4, "-A INPUT " + Marker + "-vm comment --comment x -m conntrack --ctstate NEW", "-v is valid iptables"},
 	{"wait-with-value", v4, "-A INPUT " + Marker + "-w 5 -m conntrack --ctstate NEW", "-w is valid iptables"},
 	{"wait-interval-with-wait", v4, "-A INPUT " + Marker + "-W 5 -w -m conntrack --ctstate NEW", "-W is valid iptables"},
-	{"fragment-negated", v4, "-A INPUT ! " + Marker + "-f -m conntrack --ctstate NEW", "-f is valid iptables"},
 	{"reject-with", v4, "-A INPUT -m conntrack -j " + Marker + "REJECT --reject-with icmp-port-unreachable --ctstate INVALID", "target REJECT is valid iptables"},
-	{"addr/list", v4, "-A INPUT -s " + Marker + "10.0.0.1,10.0.0.2 -j ACCEPT", "ctmatch reads one address per rule"},
-	{"addr/lists-both", v4, "-A INPUT -s 10.0.0.1 -d " + Marker + "10.0.0.3,10.0.0.4", "ctmatch reads one address per rule"},
-	{"addr/ipv6-list", v6, "-A INPUT -d " + Marker + "2001:db8::1,::1", "ctmatch reads one address per rule"},
 	{"addr/hostname", v4, "-A INPUT -s " + Marker + "localhost", `host name "localhost": ctmatch does not resolve names unless asked`},
 	{"addr/inet-aton-octal", v4, "-A INPUT -d " + Marker + "010.1.2.3", `address "010.1.2.3" is not a plain dotted quad`},
 }
@@ -1116,6 +1197,47 @@ var Differences = []Difference{
 		Reason: "iptables reads a mark with strtoul, which skips leading blanks; ctmatch is deliberately stricter, as for ports"},
 	{Name: "mark/plus", Accepts: true, Saves: "-A INPUT -m mark --mark 0x1",
 		Reason: "iptables reads a mark with strtoul, which takes a leading +; ctmatch is deliberately stricter"},
+	{Name: "tcpflags/none-syn", Accepts: true, Saves: "-A INPUT -p tcp",
+		Reason: "the kernel's tcp_mt compares (flags & 0) == SYN, which never holds; iptables-nft 1.8.9 stores only -p tcp for a tcp match without a flag mask, and iptables-save never prints --tcp-flags with an empty mask, so the rule reloads as one that matches every TCP packet. ctmatch keeps the words that mean what the rule does, as for ! --dport 0:65535"},
+	{Name: "dccp/65536", Accepts: true, Saves: "-A INPUT -p dccp -m dccp --dport 0",
+		Reason: "the dccp match reads a port with getaddrinfo, which wraps 65536 to 0; ctmatch is deliberately stricter, as for the conntrack match's ports"},
+	{Name: "tcpflags/negated-none-none", Accepts: true, Saves: "-A INPUT -p tcp",
+		Reason: "the kernel's tcp_mt negates (flags & 0) == 0, which always holds, so the rule never matches; iptables-nft 1.8.9 stores only -p tcp for a tcp match without a flag mask, and the rule reloads as one that matches every TCP packet. ctmatch keeps the words"},
+	{Name: "tcpflags/negated-protocol", Accepts: true, Saves: "-A INPUT ! -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN",
+		Reason: "iptables-nft 1.8.9 takes a tcp match after ! -p tcp, as it does for ports; the kernel's xt_check_match refuses it (iptables-legacy: Invalid argument), and ctmatch refuses it too"},
+}
+
+// ListCase is a rule whose -s or -d is a comma list: iptables makes one rule
+// of it per address (per pair, -s outer, -d inner). Want is what ctmatch fmt
+// prints for it: the rules in the order iptables makes them, each in
+// canonical form. (iptables -A appends them in that order; iptables -I
+// inserts each at the same place, so that iptables-save shows them in the
+// reverse order.)
+type ListCase struct {
+	Name   string
+	Family parse.Family
+	Args   []string
+	Want   []string
+}
+
+// AddressLists are the comma lists of -s and -d.
+var AddressLists = []ListCase{
+	{"addr-list/src", v4, argv("-A INPUT -s 10.0.0.1,10.0.0.2 -j ACCEPT"),
+		[]string{"-A INPUT -s 10.0.0.1/32 -j ACCEPT", "-A INPUT -s 10.0.0.2/32 -j ACCEPT"}},
+	{"addr-list/both", v4, argv("-A INPUT -p tcp --dport 22 -s 1.1.1.1,2.2.2.0/24 -d 3.3.3.3,4.4.4.4 -j ACCEPT"),
+		[]string{"-A INPUT -s 1.1.1.1/32 -d 3.3.3.3/32 -p tcp -m tcp --dport 22 -j ACCEPT", "-A INPUT -s 1.1.1.1/32 -d 4.4.4.4/32 -p tcp -m tcp --dport 22 -j ACCEPT",
+			"-A INPUT -s 2.2.2.0/24 -d 3.3.3.3/32 -p tcp -m tcp --dport 22 -j ACCEPT", "-A INPUT -s 2.2.2.0/24 -d 4.4.4.4/32 -p tcp -m tcp --dport 22 -j ACCEPT"}},
+	{"addr-list/dst-three", v4, argv("-A INPUT -s 10.0.0.0/8 --dst 10.1.2.3,10.0.0.0/255.0.255.0,192.168.0.1/16 -j DROP"),
+		[]string{"-A INPUT -s 10.0.0.0/8 -d 10.1.2.3/32 -j DROP", "-A INPUT -s 10.0.0.0/8 -d 10.0.0.0/255.0.255.0 -j DROP", "-A INPUT -s 10.0.0.0/8 -d 192.168.0.0/16 -j DROP"}},
+	{"addr-list/duplicate", v4, argv("-A INPUT -s 10.0.0.1,10.0.0.1/32"),
+		[]string{"-A INPUT -s 10.0.0.1/32", "-A INPUT -s 10.0.0.1/32"}},
+	{"addr-list/every", v4, argv("-A INPUT -d 0.0.0.0/0,10.0.0.1 -j ACCEPT"),
+		[]string{"-A INPUT -j ACCEPT", "-A INPUT -d 10.0.0.1/32 -j ACCEPT"}},
+	{"addr-list/insert", v4, argv("-I INPUT -s 7.7.7.7,8.8.8.8 -m conntrack --ctstate NEW -j DROP"),
+		[]string{"-I INPUT -s 7.7.7.7/32 -m conntrack --ctstate NEW -j DROP", "-I INPUT -s 8.8.8.8/32 -m conntrack --ctstate NEW -j DROP"}},
+	{"addr-list/ipv6", v6, argv("-A INPUT -s ::1,2001:db8::/32 -d fe80::1,::2 -p tcp --syn -j ACCEPT"),
+		[]string{"-A INPUT -s ::1/128 -d fe80::1/128 -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j ACCEPT", "-A INPUT -s ::1/128 -d ::2/128 -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j ACCEPT",
+			"-A INPUT -s 2001:db8::/32 -d fe80::1/128 -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j ACCEPT", "-A INPUT -s 2001:db8::/32 -d ::2/128 -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j ACCEPT"}},
 }
 
 // LineCase is a line of rule text as iptables-restore reads it inside a
