@@ -20,15 +20,11 @@ import (
 // that a kernel that changes its dump shows up here first:
 //
 //   - ct protocol comes back without NFTA_CT_DIRECTION;
-//
 //   - bitwise comes back with NFTA_BITWISE_OP (0) when nft did not send it;
-//
 //   - counter comes back with NFTA_COUNTER_BYTES and NFTA_COUNTER_PACKETS;
-//
 //   - attributes come in the kernel's order (ct: DREG before KEY; bitwise:
 //     OP after LEN) and nested attributes without NLA_F_NESTED (not
-//     checked here: the comparison ignores order and flags).
-//
+//     checked here: the comparison ignores order and flags);
 //   - the statements (stmt_test.go's stmtDumpDiff): nat gains
 //     NF_NAT_RANGE_MAP_IPS in its flags, and nat, masq and redir name the
 //     first address's or port's register as the last one when nft sent
