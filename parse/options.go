@@ -23,14 +23,15 @@ const (
 type optSpec struct {
 	long        string
 	short       string
-	what        string   // what its value is, for "expected …" messages
-	frame       frameOpt // an option of the rule frame
-	ct          *ctSpec  // an option of the conntrack or state match
-	port        PortKind // an option of the tcp or udp match
-	icmp        bool     // the option of the icmp or icmp6 match
-	hl          HLKind   // an option of the ttl or hl match
-	comment     bool     // the option of the comment match
-	unsupported string   // valid iptables that ctmatch does not support: what it is
+	what        string           // what its value is, for "expected …" messages
+	frame       frameOpt         // an option of the rule frame
+	ct          *ctSpec          // an option of the conntrack or state match
+	port        PortKind         // an option of the tcp or udp match
+	icmp        bool             // the option of the icmp or icmp6 match
+	hl          HLKind           // an option of the ttl or hl match
+	comment     bool             // the option of the comment match
+	target      TargetOptionKind // an option of the target extension loaded with -j (target.go)
+	unsupported string           // valid iptables that ctmatch does not support: what it is
 
 	// For the options ctmatch does not support, what iptables reads after
 	// them, so that the words after them are still checked: args values it
@@ -142,6 +143,9 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 	if p.lastComment != nil && name == "comment" {
 		return &commentSpecs[0], nil
 	}
+	if s := p.targetSpecExact(name); s != nil {
+		return s, nil
+	}
 	if is := p.icmpSpecsLoaded(); is != nil && is[0].long == name {
 		return &is[0], nil
 	}
@@ -171,7 +175,10 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 	if p.lastComment != nil {
 		add(commentSpecs)
 	}
-	if p.foreign && slices.ContainsFunc(cands, func(s *optSpec) bool { return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 && !s.comment }) {
+	add(p.targetSpecsLoaded())
+	if p.foreign && slices.ContainsFunc(cands, func(s *optSpec) bool {
+		return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 && !s.comment && s.target == 0
+	}) {
 		// An extension ctmatch does not know may have an option of that
 		// very name ("--set" of -m recent), which getopt would take over
 		// an abbreviation of iptables' own (--set-counters). (Its options

@@ -346,7 +346,7 @@ func forEachInOrder(read func(yield func(source) bool) error, work func(source) 
 // lineChange is the change an apply line asks for; with prepare, the change
 // holds its rule lowered (Change.Prepared), not the rule.
 func lineChange(l *script.Line, noCounter, prepare bool) (firewall.Change, error) {
-	rule, err := ctmatch.Compile(l.Rule, ctmatch.Options{Table: l.Family, IPv6: l.IPv6, NoCounter: noCounter || l.NoCounter})
+	rule, err := ctmatch.Compile(l.Rule, ctmatch.Options{Table: l.Family, IPv6: l.IPv6, NoCounter: noCounter || l.NoCounter, Chain: l.Chain})
 	if err != nil {
 		return firewall.Change{}, l.WordsError(err)
 	}

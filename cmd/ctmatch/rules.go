@@ -180,7 +180,7 @@ func runRule(cmd *cobra.Command, o *ruleOptions, args []string) error {
 	}
 	var changes []firewall.Change
 	for k, src := range srcs {
-		rule, err := compileRule(src, popts, fam, ipv6, o.noCounter, cmd.CommandPath())
+		rule, err := compileRule(src, popts, fam, ipv6, o.noCounter, cmd.CommandPath(), pos[2])
 		if err != nil {
 			rep.report(src, err)
 			continue
@@ -253,7 +253,7 @@ func wordsFamily(fam expr.Family, v4, v6 bool) (bool, error) {
 // compileRule parses and translates one rule for add rule and insert rule
 // (command names them in messages): the words carry no -A or -I. (apply
 // reads its lines with script.ReadLine.)
-func compileRule(src source, popts parse.Options, fam expr.Family, ipv6, noCounter bool, command string) (*ctmatch.Rule, error) {
+func compileRule(src source, popts parse.Options, fam expr.Family, ipv6, noCounter bool, command, chain string) (*ctmatch.Rule, error) {
 	r, err := src.parse(popts)
 	if err != nil && r == nil {
 		return nil, err
@@ -266,7 +266,7 @@ func compileRule(src source, popts parse.Options, fam expr.Family, ipv6, noCount
 	if err != nil {
 		return nil, err
 	}
-	return ctmatch.Compile(r, ctmatch.Options{Table: fam, IPv6: ipv6, NoCounter: noCounter})
+	return ctmatch.Compile(r, ctmatch.Options{Table: fam, IPv6: ipv6, NoCounter: noCounter, Chain: chain})
 }
 
 // applyChanges writes changes in one transaction and, with --echo, prints
