@@ -1135,3 +1135,47 @@ var LineDifferences = []Difference{
 	{Name: "line/counters-overflow", Accepts: true, Saves: "[18446744073709551615:1] -A INPUT -m conntrack --ctstate NEW",
 		Reason: "sscanf(\"%llu\") saturates a count above 2^64-1; ctmatch refuses it"},
 }
+
+// PlaceCase is a rule whose target the kernel allows only in some tables
+// and chains: OK says whether iptables adds it to the -A chain of its -t
+// table (a user chain is created first, and takes any target of its table).
+type PlaceCase struct {
+	Name   string
+	Family parse.Family
+	Text   string // with -t and -A
+	OK     bool
+}
+
+// Places holds where each target ctmatch translates may stand and where
+// not (ipt_REJECT.c, ip6t_REJECT.c, xt_MASQUERADE.c, xt_nat.c,
+// xt_REDIRECT.c register each with a table and hooks).
+var Places = []PlaceCase{
+	{"reject/input", v4, "-A INPUT -j REJECT", true},
+	{"reject/forward", v4, "-A FORWARD -j REJECT", true},
+	{"reject/output", v6, "-A OUTPUT -j REJECT", true},
+	{"reject/user-chain", v4, "-A place_chain -j REJECT", true},
+	{"reject/nat", v4, "-t nat -A PREROUTING -j REJECT", false},
+	{"reject/mangle-input", v4, "-t mangle -A INPUT -j REJECT", false},
+	{"reject/raw-user-chain", v4, "-t raw -A place_chain -j REJECT", false},
+	{"reject/security", v6, "-t security -A INPUT -j REJECT", false},
+	{"masquerade/postrouting", v4, "-t nat -A POSTROUTING -j MASQUERADE", true},
+	{"masquerade/user-chain", v6, "-t nat -A place_chain -j MASQUERADE", true},
+	{"masquerade/prerouting", v4, "-t nat -A PREROUTING -j MASQUERADE", false},
+	{"masquerade/input", v6, "-t nat -A INPUT -j MASQUERADE", false},
+	{"masquerade/output", v4, "-t nat -A OUTPUT -j MASQUERADE", false},
+	{"masquerade/filter", v4, "-A OUTPUT -j MASQUERADE", false},
+	{"masquerade/mangle", v4, "-t mangle -A POSTROUTING -j MASQUERADE", false},
+	{"snat/postrouting", v4, "-t nat -A POSTROUTING -j SNAT --to-source 10.0.0.1", true},
+	{"snat/input", v4, "-t nat -A INPUT -j SNAT --to-source 10.0.0.1", true},
+	{"snat/prerouting", v4, "-t nat -A PREROUTING -j SNAT --to-source 10.0.0.1", false},
+	{"snat/output", v6, "-t nat -A OUTPUT -j SNAT --to-source ::1", false},
+	{"dnat/prerouting", v4, "-t nat -A PREROUTING -j DNAT --to-destination 10.0.0.1", true},
+	{"dnat/output", v6, "-t nat -A OUTPUT -j DNAT --to-destination ::1", true},
+	{"dnat/postrouting", v4, "-t nat -A POSTROUTING -j DNAT --to-destination 10.0.0.1", false},
+	{"dnat/input", v4, "-t nat -A INPUT -j DNAT --to-destination 10.0.0.1", false},
+	{"dnat/filter", v4, "-A INPUT -j DNAT --to-destination 10.0.0.1", false},
+	{"redirect/prerouting", v4, "-t nat -A PREROUTING -j REDIRECT", true},
+	{"redirect/output", v6, "-t nat -A OUTPUT -j REDIRECT", true},
+	{"redirect/postrouting", v4, "-t nat -A POSTROUTING -j REDIRECT", false},
+	{"redirect/input", v4, "-t nat -A INPUT -j REDIRECT", false},
+}
