@@ -527,11 +527,17 @@ func (p *raiser) stmt(i int, vals map[int][]byte) (Stmt, error) {
 	}
 	// flags reads NF_NAT_RANGE_* bits: the kernel adds MAP_IPS where
 	// there is an address and nft sends PROTO_SPECIFIED where there are
-	// ports; nothing else outside the three flags.
-	flags := func(typ uint16, addr, hasPorts bool) (NATFlags, error) {
+	// ports; nothing else outside the three flags. Where the kernel does
+	// not add PROTO_SPECIFIED itself (needSpecified: nft_redir_init
+	// replaces its flags with NFTA_REDIR_FLAGS; nft_masq is read the same
+	// way), ports without it would be ignored, and are refused.
+	flags := func(typ uint16, addr, hasPorts, needSpecified bool) (NATFlags, error) {
 		w := uint32(e.u[typ])
 		if addr {
 			w &^= rangeMapIPs
+		}
+		if hasPorts && needSpecified && w&rangeProtoSpecified == 0 {
+			return 0, p.fail(i, "ports without NF_NAT_RANGE_PROTO_SPECIFIED, which the kernel then does not map")
 		}
 		if hasPorts {
 			w &^= rangeProtoSpecified
@@ -607,7 +613,7 @@ func (p *raiser) stmt(i int, vals map[int][]byte) (Stmt, error) {
 		if n.Ports, err = ports(attrNATRegProtoMin, attrNATRegProtoMax); err != nil {
 			return nil, err
 		}
-		if n.Flags, err = flags(attrNATFlags, true, !n.Ports.IsZero()); err != nil {
+		if n.Flags, err = flags(attrNATFlags, true, !n.Ports.IsZero(), false); err != nil {
 			return nil, err
 		}
 		if err := checkStmt(n, 0); err != nil {
@@ -623,7 +629,7 @@ func (p *raiser) stmt(i int, vals map[int][]byte) (Stmt, error) {
 		if err != nil {
 			return nil, err
 		}
-		f, err := flags(flA, false, !pr.IsZero())
+		f, err := flags(flA, false, !pr.IsZero(), e.name == "masq" || e.has(flA))
 		if err != nil {
 			return nil, err
 		}
@@ -711,4 +717,19 @@ func (e *wireExpr) debugStmt() ([]byte, bool) {
 		return b, true
 	}
 	return nil, false
+}
+
+// StmtsText returns the nft text of r's statements alone, as String writes
+// them after the counter ("" for none): a listing that writes the counter
+// with its values puts them after it.
+func (r Rule) StmtsText() string {
+	var b []byte
+	inet := netFamily(r.Matches, FamilyInet) != 0
+	for i, s := range r.Stmts {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = appendStmt(b, s, inet)
+	}
+	return string(b)
 }

@@ -150,6 +150,12 @@ func Exprs(r *ctmatch.Rule) ([][]nftexpr.Any, error) {
 		if nr.Counter {
 			exprs = append(exprs, &nftexpr.Counter{})
 		}
+		for _, st := range nr.Stmts {
+			var why string
+			if exprs, why = exportStmt(exprs, st); why != "" {
+				return nil, &Error{Rule: i, Match: -1, Option: "-j " + r.Source.Target.Name, Text: nr.StmtsText(), Reason: why, Hint: hintOwnLoader}
+			}
+		}
 		if v := exportVerdict(nr.Verdict); v != nil {
 			exprs = append(exprs, v)
 		}
