@@ -154,18 +154,15 @@ type TargetOption struct {
 	AddrMax netip.Addr `json:"addr_max,omitzero"`     // the last address of a range; invalid for one
 	PortMin uint16     `json:"port_min,omitempty"`    // the ports, 0 for none
 	PortMax uint16     `json:"port_max,omitempty"`
+	end     Pos
 }
 
 // Pos returns the position of the option word.
 func (o *TargetOption) Pos() Pos { return o.Flag }
 
-// End returns the end of the option's value, or of the option word.
-func (o *TargetOption) End() Pos {
-	if o.Value.Text == "" && o.Value.At == 0 {
-		return o.Flag + Pos(len("--")+len(o.Kind.String()))
-	}
-	return o.Value.End()
-}
+// End returns the end of the option's value, or of the option word for
+// the flags (--random …).
+func (o *TargetOption) End() Pos { return o.end }
 
 // Option returns the target's option of kind k, or nil.
 func (t *Target) Option(k TargetOptionKind) *TargetOption {
@@ -237,7 +234,7 @@ func (p *parser) targetOption(w word, neg *word, spec *optSpec, attached string,
 	if t.Option(spec.target) != nil {
 		return p.errorf(w, "%s: option \"--%s\" can only be used once", t.Name, spec.long)
 	}
-	o := &TargetOption{Kind: spec.target, Flag: w.pos}
+	o := &TargetOption{Kind: spec.target, Flag: w.pos, end: w.end}
 	t.Options = append(t.Options, o)
 	if spec.what == "" {
 		if hasValue {
@@ -249,7 +246,7 @@ func (p *parser) targetOption(w word, neg *word, spec *optSpec, attached string,
 	if err != nil {
 		return err
 	}
-	o.Value = Word{Text: p.text[v.pos:v.end], At: v.pos}
+	o.Value, o.end = Word{Text: p.text[v.pos:v.end], At: v.pos}, v.end
 	switch spec.target {
 	case OptRejectWith:
 		return p.rejectWith(v, o)
