@@ -57,7 +57,13 @@ func effectCases() []lab.EffectCase {
 			if w != "" {
 				words += " --reject-with " + w
 			}
-			cs = append(cs, lab.EffectCase{Name: fmt.Sprintf("reject%d %s", f, w), Family: f, Words: words, Router: true, Probes: rejectProbes(f)})
+			probes := rejectProbes(f)
+			if w == "" {
+				// An ICMP error gets no answer from REJECT in either form
+				// (nf_send_unreach and icmp_send refuse to answer one).
+				probes = append(probes, lab.Probe{Kind: lab.ProbeError, To: a.Server, Port: effUDP, From: effUDPSrc + 10})
+			}
+			cs = append(cs, lab.EffectCase{Name: fmt.Sprintf("reject%d %s", f, w), Family: f, Words: words, Router: true, Probes: probes})
 		}
 		cs = append(cs,
 			lab.EffectCase{Name: fmt.Sprintf("reject%d tcp-reset", f), Family: f, Words: "-A FORWARD -p tcp -j REJECT --reject-with tcp-reset", Router: true, Probes: rejectProbes(f)},

@@ -49,6 +49,11 @@ const (
 	ProbeTCP  ProbeKind = iota + 1 // a TCP SYN from a raw socket (no socket of the client answers the reply)
 	ProbeUDP                       // a datagram from a UDP socket of the client
 	ProbeEcho                      // an ICMP (ICMPv6) echo request from a raw socket
+	// ProbeError is an ICMP (ICMPv6) port unreachable from a raw socket,
+	// about a datagram To:Port → client:From that was never sent: no
+	// reject answers an ICMP error (nf_send_unreach, icmp_send), so the
+	// reply is awaited for IOTimeout and is "nothing".
+	ProbeError
 )
 
 // Probe is one packet the client sends, and the listener that may receive
@@ -75,6 +80,9 @@ func (p Probe) String() string {
 		return fmt.Sprintf("tcp syn :%d → %s", p.From, netip.AddrPortFrom(p.To, p.Port))
 	case ProbeUDP:
 		return fmt.Sprintf("udp :%d → %s", p.From, netip.AddrPortFrom(p.To, p.Port))
+	}
+	if p.Kind == ProbeError {
+		return fmt.Sprintf("icmp error → %s about udp %s → :%d", p.To, netip.AddrPortFrom(p.To, p.Port), p.From)
 	}
 	return fmt.Sprintf("echo id %d → %s", p.From, p.To)
 }
@@ -276,6 +284,8 @@ func (l *Lab) probe(f Family, p Probe) (Effect, error) {
 		}
 	case ProbeEcho:
 		err = l.sendEcho(f, p)
+	case ProbeError:
+		err = l.sendError(f, p)
 	}
 	if err != nil {
 		return e, err
@@ -480,6 +490,7 @@ func describe(b []byte, f Family, p Probe) string {
 		case p.Kind == ProbeEcho && (iproto == unix.IPPROTO_ICMP || iproto == unix.IPPROTO_ICMPV6) && binary.BigEndian.Uint16(inner[4:]) == p.From:
 		case p.Kind == ProbeTCP && iproto == unix.IPPROTO_TCP && binary.BigEndian.Uint16(inner) == p.From:
 		case p.Kind == ProbeUDP && iproto == unix.IPPROTO_UDP && binary.BigEndian.Uint16(inner) == p.From:
+		case p.Kind == ProbeError && (iproto == unix.IPPROTO_ICMP || iproto == unix.IPPROTO_ICMPV6):
 		default:
 			return ""
 		}
@@ -551,4 +562,24 @@ func NftText(name string, table expr.Family, body func(c EffectCase) (string, er
 		}
 		return remove, nil
 	}}
+}
+
+// sendError sends, from a raw socket of the client, an ICMP (ICMPv6) port
+// unreachable about a datagram p.To:p.Port → client:p.From.
+func (l *Lab) sendError(f Family, p Probe) error {
+	proto := unix.IPPROTO_ICMP
+	if f == IPv6 {
+		proto = unix.IPPROTO_ICMPV6
+	}
+	fd, err := rawSocket(l.Client, f, proto)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	a := f.Addrs()
+	a.Server = p.To
+	if err := unix.Sendto(fd, relatedError(f, a, int(p.Port), int(p.From)), 0, sockaddr(p.To)); err != nil {
+		return fmt.Errorf("icmp error: %w", err)
+	}
+	return nil
 }
