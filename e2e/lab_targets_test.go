@@ -99,6 +99,16 @@ func effectCases() []lab.EffectCase {
 				Words:  fmt.Sprintf("-t nat -A POSTROUTING -o r1 -j SNAT --to-source %s", to),
 				Probes: []lab.Probe{{Kind: lab.ProbeUDP, To: a.Server, Port: effSNAT, From: effSNATSrc + 2, Listen: effSNAT}}},
 		)
+		// Four flows into a range of three ports: three get a port of the
+		// range each, the fourth none (nf_nat finds no free tuple, and
+		// conntrack drops its clash), in both forms.
+		var flows []lab.Probe
+		for i := range 4 {
+			flows = append(flows, lab.Probe{Kind: lab.ProbeUDP, To: a.Server, Port: effSNAT, From: uint16(effSNATSrc + 10 + i), Listen: effSNAT, Ports: [2]uint16{20200, 20202}})
+		}
+		cs = append(cs, lab.EffectCase{Name: fmt.Sprintf("snat%d range of three, four flows", f), Family: f, Router: true,
+			Words:  fmt.Sprintf("-t nat -A POSTROUTING -p udp --dport %d -j SNAT --to-source %s", effSNAT, portsOf(f, to, "20200-20202")),
+			Probes: flows})
 		masq := lab.Probe{Kind: lab.ProbeUDP, To: a.Server, Port: effMasq, From: effMasqSrc, Listen: effMasq, Ports: [2]uint16{21000, 21010}}
 		cs = append(cs,
 			lab.EffectCase{Name: fmt.Sprintf("masquerade%d", f), Family: f, Router: true,
