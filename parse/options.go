@@ -23,15 +23,17 @@ const (
 type optSpec struct {
 	long        string
 	short       string
-	what        string           // what its value is, for "expected …" messages
-	frame       frameOpt         // an option of the rule frame
-	ct          *ctSpec          // an option of the conntrack or state match
-	port        PortKind         // an option of the tcp or udp match
-	icmp        bool             // the option of the icmp or icmp6 match
-	hl          HLKind           // an option of the ttl or hl match
-	comment     bool             // the option of the comment match
-	target      TargetOptionKind // an option of the target extension loaded with -j (target.go)
-	unsupported string           // valid iptables that ctmatch does not support: what it is
+	what        string   // what its value is, for "expected …" messages
+	frame       frameOpt // an option of the rule frame
+	ct          *ctSpec  // an option of the conntrack or state match
+	port        PortKind // an option of the tcp or udp match
+	icmp        bool     // the option of the icmp or icmp6 match
+	hl          HLKind   // an option of the ttl or hl match
+	comment     bool     // the option of the comment match
+	unsupported string   // valid iptables that ctmatch does not support: what it is
+
+	// target is an option of the target extension loaded with -j (target.go).
+	target TargetOptionKind
 
 	// For the options ctmatch does not support, what iptables reads after
 	// them, so that the words after them are still checked: args values it
