@@ -259,9 +259,12 @@ type TargetKind uint8
 
 // Target kinds.
 const (
-	TargetVerdict   TargetKind = iota + 1 // ACCEPT, DROP or RETURN
-	TargetChain                           // a user-defined chain
-	TargetExtension                       // a target extension ctmatch reads (target.go): REJECT, MASQUERADE, SNAT, DNAT, REDIRECT
+	TargetVerdict TargetKind = iota + 1 // ACCEPT, DROP or RETURN
+	TargetChain                         // a user-defined chain
+
+	// TargetExtension is a target extension ctmatch reads (target.go):
+	// REJECT, MASQUERADE, SNAT, DNAT, REDIRECT.
+	TargetExtension
 )
 
 // MarshalText returns "verdict", "chain" or "extension".

@@ -864,6 +864,7 @@ var Invalid = []InvalidCase{
 	{"mixed/snat-then-bad-state", v4, "-t nat -A POSTROUTING -m conntrack -s 10.0.0.0/24 -o eth0 -j SNAT --ctstate " + Marker + "BOGUS --to-source 144.76.28.6", `unknown conntrack state "BOGUS"`},
 
 	// The target extensions' options.
+	{"reject/goto", v4, "-A INPUT -g " + Marker + "REJECT", "-g takes a user chain, not the target REJECT"},
 	{"reject/unknown", v4, "-A INPUT -j REJECT --reject-with " + Marker + "bogus", `unknown reject type "bogus"`},
 	{"reject/echo-reply", v4, "-A INPUT -j REJECT --reject-with " + Marker + "echo-reply", `unknown reject type "echo-reply"`},
 	{"reject/twice", v4, "-A INPUT -j REJECT --reject-with icmp-port-unreachable " + Marker + "--reject-with icmp-host-prohibited", `"--reject-with" can only be used once`},
