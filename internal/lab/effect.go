@@ -313,11 +313,11 @@ func (l *Lab) listen(f Family, p Probe) (seen chan string, stop func(), err erro
 	if p.OnRouter {
 		ns = l.Router
 	}
-	any := netip.IPv4Unspecified()
+	wild := netip.IPv4Unspecified()
 	if f == IPv6 {
-		any = netip.IPv6Unspecified()
+		wild = netip.IPv6Unspecified()
 	}
-	at := netip.AddrPortFrom(any, p.Listen)
+	at := netip.AddrPortFrom(wild, p.Listen)
 	if p.Kind == ProbeTCP {
 		ln, err := do(ns, func() (net.Listener, error) { return net.Listen(network("tcp", f), at.String()) })
 		if err != nil {
