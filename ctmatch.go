@@ -48,6 +48,12 @@ type Options struct {
 	// Resolver looks up service names and, if it can, host names; nil means
 	// parse.Builtin (IANA service names, no host names).
 	Resolver parse.Resolver
+	// Chain is the chain the rule goes into, when the words do not say it
+	// (add rule's CHAIN, an apply line's): a target that the kernel allows
+	// only in some chains (REJECT, the NAT targets) is checked against it
+	// and the words' -t (compile.CheckTargetPlace). "" means the words' -A
+	// or -I chain.
+	Chain string
 }
 
 // Rule is one iptables rule and the nft rules it compiles to.
@@ -112,6 +118,9 @@ func Compile(r *parse.Rule, o Options) (*Rule, error) {
 		if o.IPv6 {
 			table = expr.FamilyIP6
 		}
+	}
+	if err := compile.CheckTargetPlace(r, o.Chain); err != nil {
+		return nil, err
 	}
 	rules, err := compile.Rule(r, compile.Options{Table: table, Family: fam, Counter: !o.NoCounter})
 	if err != nil {

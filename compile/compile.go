@@ -63,6 +63,7 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 	if err != nil {
 		return nil, err
 	}
+	stmts := targetStmts(r, o.Family)
 	variants, err := packetMatches(r, o.Family)
 	if err != nil {
 		return nil, err
@@ -140,7 +141,7 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 			if len(all) > start {
 				ms = all[start:len(all):len(all)]
 			}
-			out = append(out, expr.Rule{Matches: ms, Counter: o.Counter, Verdict: verdict})
+			out = append(out, expr.Rule{Matches: ms, Counter: o.Counter, Stmts: slices.Clone(stmts), Verdict: verdict})
 		}
 	}
 	if len(out) > 1 && hasLimit(suffix) {
@@ -150,6 +151,7 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 		// Every piece can never match: keep one rule that never matches, so
 		// that listings and counters still show the rule.
 		out = append(out, finish(append(slices.Clone(variants[0]), never()), o, verdict))
+		out[0].Stmts = stmts
 	}
 	setComment(out, r)
 	return out, nil
@@ -189,8 +191,8 @@ func nfproto(f parse.Family) expr.Match {
 func never() expr.Match { return expr.Ct{Key: expr.CtStatus, Op: expr.OpAny, Mask: 0} }
 
 func verdictOf(t *parse.Target) (expr.Verdict, error) {
-	if t == nil {
-		return expr.Verdict{}, nil
+	if t == nil || t.Kind == parse.TargetExtension {
+		return expr.Verdict{}, nil // the target's statements: targetStmts
 	}
 	if t.Kind == parse.TargetChain {
 		if t.Goto {

@@ -130,7 +130,7 @@ func Decompile(pieces []expr.Rule, table expr.Family) (*parse.Rule, parse.Family
 		cands = groupCandidates(pieces, fam)
 		cands = append(cands, factoredCandidates(pieces, fam)...)
 	}
-	target, err := targetWords(pieces[0].Verdict)
+	target, err := stmtWords(pieces[0], fam)
 	if err != nil {
 		return nil, 0, err
 	}

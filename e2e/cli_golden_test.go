@@ -124,7 +124,13 @@ func TestCLIGoldenCases(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			mustCLI(t, bin, ns, "", append(args, "--", ctmatch.Words(r))...)
+			words := ctmatch.Words(r)
+			if tn := r.TableName(); tn != "filter" {
+				// A target valid only in its table (MASQUERADE in nat)
+				// needs its -t.
+				words = "-t " + tn + " " + words
+			}
+			mustCLI(t, bin, ns, "", append(args, "--", words)...)
 			line := "-A ours " + ctmatch.Words(r)
 			if table == expr.FamilyInet && c.family == parse.IPv6 {
 				line += " # -6"

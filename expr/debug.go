@@ -234,6 +234,8 @@ func (e *wireExpr) debugBody() ([]byte, bool) {
 		}
 		b = append(b, " => "...)
 		return append(reg(attrExthdrDreg), ' '), true
+	case "reject", "nat", "masq", "redir":
+		return e.debugStmt()
 	case "payload":
 		if e.has(attrPayloadSreg) {
 			b = append(b, "write "...)

@@ -168,13 +168,15 @@ type Verdict struct {
 	Chain string // for VerdictJump and VerdictGoto
 }
 
-// Rule is one nftables rule: every match holds, then the counter counts and the
+// Rule is one nftables rule: every match holds, then the counter counts, the
+// statements run in order (stmt.go: reject, nat, masquerade, redirect) and the
 // verdict applies. Comment is nft's comment of the rule ("" for none): it
 // matches nothing, and goes into the rule's userdata, not its expressions
 // (CommentUserData, Group.UserData).
 type Rule struct {
 	Matches []Match
 	Counter bool
+	Stmts   []Stmt
 	Verdict Verdict
 	Comment string
 }

@@ -100,6 +100,13 @@ func (r Rule) lower(ae *nfnl.Encoder, f Family) error {
 	if r.Counter {
 		ae.EndExpr(ae.BeginExpr("counter"))
 	}
+	nf := netFamily(r.Matches, f)
+	for i, s := range r.Stmts {
+		if err := checkStmt(s, nf); err != nil {
+			return &InvalidRuleError{Family: f, Match: -1, Text: string(appendStmt(nil, s, f == FamilyInet)), Reason: "statement " + strconv.Itoa(i+1) + ": " + err.Error()}
+		}
+		lowerStmt(ae, s, f)
+	}
 	if err := checkVerdict(r.Verdict); err != nil {
 		return &InvalidRuleError{Family: f, Match: -1, Text: r.Verdict.String(), Reason: err.Error()}
 	}

@@ -117,6 +117,7 @@ func (p *raiser) check(i int) error {
 func (p *raiser) rule() (Rule, error) {
 	var r Rule
 	counterAt, verdictAt := -1, -1
+	var vals map[int][]byte // the values immediates loaded, by register slot, for the next statement
 	for p.i < len(p.es) {
 		i := p.i
 		if err := p.check(i); err != nil {
@@ -124,7 +125,7 @@ func (p *raiser) rule() (Rule, error) {
 		}
 		switch name := p.es[i].name; name {
 		case "ct", "meta", "payload", "exthdr", "fib":
-			if counterAt >= 0 || verdictAt >= 0 {
+			if counterAt >= 0 || verdictAt >= 0 || len(r.Stmts) > 0 || vals != nil {
 				return Rule{}, p.fail(i, "a match after the counter or the verdict")
 			}
 			if name == "fib" {
@@ -157,7 +158,7 @@ func (p *raiser) rule() (Rule, error) {
 			}
 			r.Matches = append(r.Matches, m)
 		case "limit":
-			if counterAt >= 0 || verdictAt >= 0 {
+			if counterAt >= 0 || verdictAt >= 0 || len(r.Stmts) > 0 || vals != nil {
 				return Rule{}, p.fail(i, "a limit after the counter or the verdict")
 			}
 			m, err := p.limit(i)
@@ -165,7 +166,21 @@ func (p *raiser) rule() (Rule, error) {
 				return Rule{}, err
 			}
 			r.Matches = append(r.Matches, m)
+		case "reject", "nat", "masq", "redir":
+			if verdictAt >= 0 {
+				return Rule{}, p.fail(i, "a statement after the verdict")
+			}
+			s, err := p.stmt(i, vals)
+			if err != nil {
+				return Rule{}, err
+			}
+			vals = nil
+			r.Stmts = append(r.Stmts, s)
+			p.i++
 		case "counter":
+			if len(r.Stmts) > 0 || vals != nil {
+				return Rule{}, p.fail(i, "a counter after a statement")
+			}
 			if counterAt >= 0 || verdictAt >= 0 {
 				return Rule{}, p.fail(i, "a counter after the counter or the verdict")
 			}
@@ -173,6 +188,19 @@ func (p *raiser) rule() (Rule, error) {
 			r.Counter = true
 			p.i++
 		case "immediate":
+			if d := p.es[i].data[attrImmediateData]; p.es[i].u[attrImmediateDreg] != regVerdict && !d.verdict && verdictAt < 0 && p.valueFor(i) {
+				// A value for the statement that follows.
+				slot, v, err := p.immediateValue(i)
+				if err != nil {
+					return Rule{}, err
+				}
+				if vals == nil {
+					vals = map[int][]byte{}
+				}
+				vals[slot] = v
+				p.i++
+				continue
+			}
 			if verdictAt >= 0 {
 				return Rule{}, p.fail(i, "a second verdict")
 			}
@@ -187,8 +215,26 @@ func (p *raiser) rule() (Rule, error) {
 			return Rule{}, p.fail(i, "expression %q is not one ctmatch reads", name)
 		}
 	}
+	if vals != nil {
+		return Rule{}, p.fail(len(p.es)-1, "an immediate value that no statement reads")
+	}
 	r.Matches = splitICMPTypeCode(r.Matches)
 	return r, nil
+}
+
+// valueFor reports whether the immediate at i loads a value for a statement:
+// the first expression after the immediates from i on reads registers.
+func (p *raiser) valueFor(i int) bool {
+	for ; i < len(p.es) && p.es[i].name == "immediate"; i++ {
+	}
+	if i == len(p.es) {
+		return false
+	}
+	switch p.es[i].name {
+	case "nat", "masq", "redir":
+		return true
+	}
+	return false
 }
 
 // regSlot returns the 32-bit register a register number names (NFT_REG_1…4

@@ -100,6 +100,12 @@ func (r Rule) appendText(b []byte) []byte {
 	if r.Counter {
 		b = append(sep(b), "counter"...)
 	}
+	if len(r.Stmts) > 0 {
+		inet := netFamily(r.Matches, FamilyInet) != 0
+		for _, s := range r.Stmts {
+			b = appendStmt(sep(b), s, inet)
+		}
+	}
 	if r.Verdict.Kind != VerdictNone {
 		b = r.Verdict.appendText(sep(b))
 	}

@@ -21,6 +21,9 @@ var nftFamilies = []string{"ip", "ip6", "inet"}
 // IPv4 address keys only in ip and inet, IPv6 address keys only in ip6 and
 // inet, meta nfproto only in inet.
 func fitsFamily(r expr.Rule, family string) bool {
+	if !stmtsFit(r, family) {
+		return false
+	}
 	for _, m := range r.Matches {
 		switch m := m.(type) {
 		case expr.Nfproto:

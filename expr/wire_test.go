@@ -214,7 +214,7 @@ func wireCases() []wireCase {
 // canonical is r as Raise gives it back: no direction on keys that have none
 // (nor on the protocol), and no operand a key's operator does not use.
 func canonical(r expr.Rule) expr.Rule {
-	out := expr.Rule{Counter: r.Counter, Verdict: r.Verdict}
+	out := expr.Rule{Counter: r.Counter, Stmts: r.Stmts, Verdict: r.Verdict}
 	for _, m := range r.Matches {
 		c, ok := m.(expr.Ct)
 		if p, isP := m.(expr.Payload); isP && p.Op != expr.OpRange && p.Op != expr.OpNotRange {

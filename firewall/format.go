@@ -121,7 +121,7 @@ func writeNftTable(w *bufio.Writer, t ListedTable, o ListText) {
 }
 
 // nftRuleText writes a rule as nft lists it: the matches, the counter with
-// its values, the verdict, the comment.
+// its values, the statements, the verdict, the comment.
 func nftRuleText(p Piece) string {
 	var parts []string
 	if m := (expr.Rule{Matches: p.Rule.Matches}).String(); m != "" {
@@ -133,6 +133,9 @@ func nftRuleText(p Piece) string {
 			c = *p.Counter
 		}
 		parts = append(parts, fmt.Sprintf("counter packets %d bytes %d", c.Packets, c.Bytes))
+	}
+	if s := p.Rule.StmtsText(); s != "" {
+		parts = append(parts, s)
 	}
 	if p.Rule.Verdict.Kind != expr.VerdictNone {
 		parts = append(parts, p.Rule.Verdict.String())

@@ -105,7 +105,8 @@ func (e *Error) Error() string {
 // github.com/google/nftables/expr (v0.3.0) values, ready for an
 // nftables.Rule in a table of family r.Table. They are the expressions
 // r.Wire encodes, composed from Ct, Meta, Payload, Exthdr, Bitwise, Cmp,
-// Range, Byteorder, Counter and Verdict; every value is a fresh slice.
+// Range, Byteorder, Counter, Immediate, Reject, NAT, Masq, Redir and
+// Verdict; every value is a fresh slice.
 //
 // Only keys that v0.3.0 encodes correctly are exported: ct state, ct status,
 // ct expiration, ct direction and ct original protocol (which v0.3.0 sends
@@ -118,7 +119,9 @@ func (e *Error) Error() string {
 //     kernel reads as one (reply becomes original) and logs as invalid;
 //   - addresses (--ctorigsrc, --ctorigdst, --ctreplsrc, --ctrepldst): v0.3.0
 //     sends no direction for the family-specific address keys, and the kernel
-//     refuses the rule.
+//     refuses the rule;
+//   - a masquerade with ports (-j MASQUERADE --to-ports): v0.3.0's Masq then
+//     sends no flags at all, so the kernel maps no port and --random is lost.
 //
 // Load such rules with ctmatch's own loader. A rule that cannot be encoded
 // at all fails as Wire does, with an *expr.InvalidRuleError.
@@ -149,6 +152,12 @@ func Exprs(r *ctmatch.Rule) ([][]nftexpr.Any, error) {
 		}
 		if nr.Counter {
 			exprs = append(exprs, &nftexpr.Counter{})
+		}
+		for _, st := range nr.Stmts {
+			var why string
+			if exprs, why = exportStmt(exprs, st); why != "" {
+				return nil, &Error{Rule: i, Match: -1, Option: "-j " + r.Source.Target.Name, Text: nr.StmtsText(), Reason: why, Hint: hintOwnLoader}
+			}
 		}
 		if v := exportVerdict(nr.Verdict); v != nil {
 			exprs = append(exprs, v)

@@ -117,6 +117,14 @@ func TestExprsGoldenCases(t *testing.T) {
 		}
 		all, err := nftexport.Exprs(r)
 		ri, mi, bad, mustRefuse := firstRefused(r.Rules)
+		if !mustRefuse && masqueradePorts(r.Rules) {
+			var ee *nftexport.Error
+			if !errors.As(err, &ee) || ee.Option != "-j MASQUERADE" || !strings.Contains(ee.Reason, "PROTO_SPECIFIED") || ee.Hint == "" {
+				t.Errorf("%s: Exprs() error %v, want an *nftexport.Error for the masquerade's ports", name, err)
+			}
+			refused++
+			continue
+		}
 		if mustRefuse {
 			var ee *nftexport.Error
 			if !errors.As(err, &ee) {
@@ -435,5 +443,32 @@ func TestAddToComment(t *testing.T) {
 	}
 	if want := append([]byte{0, 10}, "new flows\x00"...); len(cq) != 1 || !bytes.Equal(cq[0].UserData, want) {
 		t.Errorf("AddTo of a commented rule queued %+v, want one rule with userdata % x", cq, want)
+	}
+}
+
+// masqueradePorts reports whether a rule masquerades to ports, which
+// google/nftables v0.3.0 encodes without flags.
+func masqueradePorts(rs []expr.Rule) bool {
+	for _, r := range rs {
+		for _, s := range r.Stmts {
+			if m, ok := s.(expr.Masquerade); ok && !m.Ports.IsZero() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Why a masquerade with ports is refused: google/nftables v0.3.0 encodes it
+// with no NFTA_MASQ_FLAGS, which Raise refuses (the ports would not be
+// mapped, and --random is lost).
+func TestGoogleMasqueradePortsLoseFlags(t *testing.T) {
+	g := []nftexpr.Any{
+		&nftexpr.Immediate{Register: 1, Data: []byte{4, 0}},
+		&nftexpr.Masq{ToPorts: true, Random: true, RegProtoMin: 1},
+	}
+	_, err := expr.Raise(expr.FamilyIP, googleWire(t, expr.FamilyIP, g))
+	if err == nil || !strings.Contains(err.Error(), "PROTO_SPECIFIED") {
+		t.Fatalf("Raise of v0.3.0's masquerade with ports: %v, want it refused for the missing flag", err)
 	}
 }

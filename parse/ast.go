@@ -242,6 +242,10 @@ type Target struct {
 	Flag    Pos        `json:"pos"`  // the -j or -g word
 	Name    string     `json:"name"`
 	NamePos Pos        `json:"name_pos"`
+	// Options are a target extension's options (target.go), in the order
+	// written; nil for verdicts and chains.
+	Options []*TargetOption `json:"options,omitempty"`
+	v6      bool            // read as ip6tables words (REJECT's default answer)
 	end     Pos
 }
 
@@ -258,12 +262,19 @@ type TargetKind uint8
 const (
 	TargetVerdict TargetKind = iota + 1 // ACCEPT, DROP or RETURN
 	TargetChain                         // a user-defined chain
+
+	// TargetExtension is a target extension ctmatch reads (target.go):
+	// REJECT, MASQUERADE, SNAT, DNAT, REDIRECT.
+	TargetExtension
 )
 
-// MarshalText returns "verdict" or "chain".
+// MarshalText returns "verdict", "chain" or "extension".
 func (k TargetKind) MarshalText() ([]byte, error) {
 	if k == TargetVerdict {
 		return []byte("verdict"), nil
+	}
+	if k == TargetExtension {
+		return []byte("extension"), nil
 	}
 	return []byte("chain"), nil
 }

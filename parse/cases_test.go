@@ -29,7 +29,7 @@ func joinQuoted(args []string) string {
 
 // treeOptions compare two parsed rules field by field, positions included.
 var treeOptions = cmp.Options{
-	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Addrtype{}, parse.AddrtypeLimit{}, parse.Pkttype{}, parse.Owner{}, parse.OwnerFlag{}, parse.Limit{}, parse.Mark{}, parse.Target{}, parse.Counters{}, parse.TCPFlags{}, parse.Fragment{}),
+	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Addrtype{}, parse.AddrtypeLimit{}, parse.Pkttype{}, parse.Owner{}, parse.OwnerFlag{}, parse.Limit{}, parse.Mark{}, parse.Target{}, parse.TargetOption{}, parse.Counters{}, parse.TCPFlags{}, parse.Fragment{}),
 	cmpopts.EquateComparable(netip.Addr{}),
 }
 
@@ -454,6 +454,19 @@ func checkPositions(t *testing.T, r *parse.Rule) {
 		at(tg.NamePos, name, "target name")
 		if want := tg.NamePos + parse.Pos(len(name)); tg.End() != want {
 			t.Errorf("target End() = %d, want %d", tg.End(), want)
+		}
+		// Each target option: its word starts with "--" and a prefix of
+		// its name, and its value (if any) ends the option.
+		for _, o := range tg.Options {
+			if w := text[o.Flag:]; !strings.HasPrefix(w, "--") || !strings.HasPrefix(o.Kind.String(), strings.TrimPrefix(strings.FieldsFunc(w, func(r rune) bool { return r == ' ' || r == '=' })[0], "--")) {
+				t.Errorf("--%s at %d: the text there is %q", o.Kind, o.Flag, w)
+			}
+			if o.Value.Text != "" && (text[o.Value.At:o.Value.End()] != o.Value.Text || o.End() != o.Value.End()) {
+				t.Errorf("--%s: value %q at %d, End %d", o.Kind, o.Value.Text, o.Value.At, o.End())
+			}
+			if o.End() <= o.Flag || int(o.End()) > len(text) {
+				t.Errorf("--%s: End %d outside the rule", o.Kind, o.End())
+			}
 		}
 	}
 }

@@ -97,9 +97,10 @@ type canonOption struct {
 }
 
 type canonTarget struct {
-	Kind parse.TargetKind
-	Goto bool
-	Name string
+	Kind    parse.TargetKind
+	Goto    bool
+	Name    string
+	Options []string // each target option's name and value as iptables-save prints it, sorted
 }
 
 func canon(r *parse.Rule) canonRule {
@@ -188,6 +189,17 @@ func canon(r *parse.Rule) canonRule {
 	}
 	if t := r.Target; t != nil {
 		c.Target = &canonTarget{Kind: t.Kind, Goto: t.Goto, Name: t.Name}
+		for _, o := range t.Options {
+			v := o.ValueString()
+			if o.Reject == parse.RejectPortUnreachable || o.Reject == parse.Reject6PortUnreachable {
+				v = "" // the default, which iptables-save prints
+			}
+			c.Target.Options = append(c.Target.Options, o.Kind.String()+"="+v)
+		}
+		if t.Name == "REJECT" && t.Option(parse.OptRejectWith) == nil {
+			c.Target.Options = append(c.Target.Options, "reject-with=")
+		}
+		slices.Sort(c.Target.Options)
 	}
 	return c
 }

@@ -39,6 +39,9 @@ type optSpec struct {
 	limit       uint8       // an option of the limit match (limitOptRate, limitOptBurst)
 	mark        bool        // the option of the mark and connmark matches
 
+	// target is an option of the target extension loaded with -j (target.go).
+	target TargetOptionKind
+
 	// For the options ctmatch does not support, what iptables reads after
 	// them, so that the words after them are still checked: args values it
 	// requires, then up to optArgs more when they do not look like options.
@@ -158,6 +161,9 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 	if p.lastMark != nil && name == "mark" {
 		return &markSpecs[0], nil
 	}
+	if s := p.targetSpecExact(name); s != nil {
+		return s, nil
+	}
 	if is := p.icmpSpecsLoaded(); is != nil && is[0].long == name {
 		return &is[0], nil
 	}
@@ -199,8 +205,9 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 	if p.lastMark != nil {
 		add(markSpecs)
 	}
+	add(p.targetSpecsLoaded())
 	if p.foreign && slices.ContainsFunc(cands, func(s *optSpec) bool {
-		return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 && !s.comment && s.addrtype == 0 && !s.pkttype && s.owner == 0 && s.limit == 0 && !s.mark && s.tcp == 0
+		return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 && !s.comment && s.addrtype == 0 && !s.pkttype && s.owner == 0 && s.limit == 0 && !s.mark && s.tcp == 0 && s.target == 0
 	}) {
 		// An extension ctmatch does not know may have an option of that
 		// very name ("--set" of -m recent), which getopt would take over

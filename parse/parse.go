@@ -244,6 +244,9 @@ func (p *parser) parse() error {
 	if err := p.checkAddressLists(); err != nil {
 		return err
 	}
+	if err := p.checkTarget(); err != nil {
+		return err
+	}
 	if p.waitInterval != nil && !p.wait {
 		return p.errorf(*p.waitInterval, "%s goes only with -w (--wait)", p.waitInterval.val)
 	}
@@ -343,6 +346,9 @@ func (p *parser) option(w word) error {
 	}
 	if spec.mark {
 		return p.markOption(w, neg, spec, value, hasValue)
+	}
+	if spec.target != 0 {
+		return p.targetOption(w, neg, spec, value, hasValue)
 	}
 	if spec.frame == frameProtocol {
 		val, err := p.value(w, spec, value, hasValue)
@@ -726,6 +732,11 @@ func (p *parser) jump(w word, isGoto bool, v word) error {
 			return p.errorf(v, "-g takes a user chain, not the verdict %s: use -j %s", v.val, v.val)
 		}
 		t.Kind = TargetVerdict
+	case targetSpecs[v.val] != nil:
+		if isGoto {
+			return p.errorf(v, "-g takes a user chain, not the target %s: use -j %s", v.val, v.val)
+		}
+		t.Kind, t.v6 = TargetExtension, p.opts.Family == IPv6
 	case targetNames[v.val]:
 		// Its options, wherever they come, are the target's.
 		p.foreign = true

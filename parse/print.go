@@ -134,6 +134,7 @@ func (p *printer) rule(r *Rule) {
 			p.word("-j")
 		}
 		p.word(Quote(t.Name))
+		p.targetOptions(t)
 	}
 }
 

@@ -368,7 +368,7 @@ func forEachInOrder(read func(yield func(source) bool) error, work func(source) 
 // "insert rule … index 2" puts the last one at 2); with prepare, each
 // change holds its rule lowered (Change.Prepared), not the rule.
 func lineChanges(l *script.Line, noCounter, prepare bool) ([]firewall.Change, error) {
-	rules, err := ctmatch.CompileAll(l.Rule, ctmatch.Options{Table: l.Family, IPv6: l.IPv6, NoCounter: noCounter || l.NoCounter})
+	rules, err := ctmatch.CompileAll(l.Rule, ctmatch.Options{Table: l.Family, IPv6: l.IPv6, NoCounter: noCounter || l.NoCounter, Chain: l.Chain})
 	if err != nil {
 		return nil, l.WordsError(err)
 	}

@@ -84,8 +84,10 @@ the nft rules into chain CHAIN of table TABLE (family ip, ip6 or inet) over` + w
 
 The words carry the matches, the target and optionally -t TABLE (which
 --create reads); the chain is the positional CHAIN, so -A and -I among the
-words are errors. With -f, FILE holds one rule per line, all written in one
-transaction, in the file's order.
+words are errors. A target allowed only in some tables and chains (REJECT:
+filter's INPUT, FORWARD, OUTPUT; MASQUERADE, SNAT, DNAT, REDIRECT: nat's) is
+checked against -t and CHAIN before anything is sent. With -f, FILE holds one
+rule per line, all written in one transaction, in the file's order.
 
 One iptables rule can need several nft rules (its pieces). They form a
 group: each carries a record in its userdata (a group id, its piece number
@@ -279,7 +281,7 @@ func compileRule(src source, popts parse.Options, fam expr.Family, ipv6, noCount
 	if err := script.CheckChainHooks(r, chain); err != nil {
 		return nil, err
 	}
-	return ctmatch.CompileAll(r, ctmatch.Options{Table: fam, IPv6: ipv6, NoCounter: noCounter})
+	return ctmatch.CompileAll(r, ctmatch.Options{Table: fam, IPv6: ipv6, NoCounter: noCounter, Chain: chain})
 }
 
 // applyChanges writes changes in one transaction and, with --echo, prints

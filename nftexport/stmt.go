@@ -1,0 +1,80 @@
+package nftexport
+
+import (
+	"encoding/binary"
+
+	nftexpr "github.com/google/nftables/expr"
+	"golang.org/x/sys/unix"
+
+	"github.com/ctmatch/ctmatch/expr"
+)
+
+// exportStmt appends the google/nftables v0.3.0 expressions of one
+// statement: the immediates that load its values into registers 1, 2, …
+// and the statement, as ctmatch's own Lower sends them. v0.3.0's Masq sends
+// no flags at all when it has ports (no NF_NAT_RANGE_PROTO_SPECIFIED, no
+// random): a masquerade with ports is refused.
+func exportStmt(exprs []nftexpr.Any, s expr.Stmt) ([]nftexpr.Any, string) {
+	reg := uint32(1)
+	load := func(v []byte) uint32 {
+		r := reg
+		exprs = append(exprs, &nftexpr.Immediate{Register: r, Data: v})
+		reg++
+		return r
+	}
+	ports := func(p expr.Ports) (min, max uint32) {
+		if p.IsZero() {
+			return 0, 0
+		}
+		min = load(binary.BigEndian.AppendUint16(nil, p.Min))
+		if p.Max != p.Min {
+			max = load(binary.BigEndian.AppendUint16(nil, p.Max))
+		}
+		return min, max
+	}
+	switch s := s.(type) {
+	case expr.Reject:
+		return append(exprs, &nftexpr.Reject{Type: uint32(s.Type), Code: s.Code}), ""
+	case expr.NAT:
+		n := &nftexpr.NAT{Type: nftexpr.NATTypeSourceNAT, Family: unix.NFPROTO_IPV4,
+			Random: s.Flags&expr.NATRandom != 0, FullyRandom: s.Flags&expr.NATFullyRandom != 0,
+			Persistent: s.Flags&expr.NATPersistent != 0, Specified: !s.Ports.IsZero()}
+		if s.Type == expr.DNAT {
+			n.Type = nftexpr.NATTypeDestNAT
+		}
+		if !s.Addr.Is4() {
+			n.Family = unix.NFPROTO_IPV6
+		}
+		n.RegAddrMin = load(s.Addr.AsSlice())
+		if s.AddrMax.IsValid() {
+			n.RegAddrMax = load(s.AddrMax.AsSlice())
+		}
+		n.RegProtoMin, n.RegProtoMax = ports(s.Ports)
+		return append(exprs, n), ""
+	case expr.Masquerade:
+		if !s.Ports.IsZero() {
+			return nil, "google/nftables v0.3.0 sends a masquerade with ports without any flag: without NF_NAT_RANGE_PROTO_SPECIFIED the ports are not mapped, and --random and --random-fully are lost"
+		}
+		return append(exprs, &nftexpr.Masq{Random: s.Flags&expr.NATRandom != 0, FullyRandom: s.Flags&expr.NATFullyRandom != 0,
+			Persistent: s.Flags&expr.NATPersistent != 0}), ""
+	case expr.Redirect:
+		r := &nftexpr.Redir{}
+		r.RegisterProtoMin, r.RegisterProtoMax = ports(s.Ports)
+		var f uint32
+		if !s.Ports.IsZero() {
+			f |= unix.NF_NAT_RANGE_PROTO_SPECIFIED
+		}
+		if s.Flags&expr.NATRandom != 0 {
+			f |= unix.NF_NAT_RANGE_PROTO_RANDOM
+		}
+		if s.Flags&expr.NATFullyRandom != 0 {
+			f |= unix.NF_NAT_RANGE_PROTO_RANDOM_FULLY
+		}
+		if s.Flags&expr.NATPersistent != 0 {
+			f |= unix.NF_NAT_RANGE_PERSISTENT
+		}
+		r.Flags = f
+		return append(exprs, r), ""
+	}
+	return nil, "a statement ctmatch does not export"
+}
