@@ -205,8 +205,13 @@ func impliedBy(ms []Match, i int) bool {
 	if !ok || l.Op != OpEq || i+1 >= len(ms) {
 		return false
 	}
-	p, ok := ms[i+1].(Payload)
-	if !ok {
+	var field Field
+	switch p := ms[i+1].(type) {
+	case Payload:
+		field = p.Field
+	case Lookup:
+		field = p.Field
+	default:
 		return false
 	}
 	if icmpWord(l.Proto) != "" {
@@ -218,7 +223,7 @@ func impliedBy(ms []Match, i int) bool {
 	if l.Proto != ProtoTCP && l.Proto != ProtoUDP {
 		return false
 	}
-	fi, ok := fieldInfoOf(p.Field)
+	fi, ok := fieldInfoOf(field)
 	return ok && fi.base == payloadTransport
 }
 

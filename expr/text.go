@@ -89,6 +89,9 @@ func (r Rule) appendText(b []byte) []byte {
 		case Payload:
 			b = m.appendText(sep(b), transportProto(r.Matches, i))
 			continue
+		case Lookup:
+			b = m.appendText(sep(b), transportProto(r.Matches, i))
+			continue
 		}
 		b = appendMatch(sep(b), m)
 	}
@@ -120,6 +123,8 @@ func appendMatch(b []byte, m Match) []byte {
 		return m.appendText(b)
 	case IPAddr:
 		return m.appendText(b)
+	case Lookup:
+		return m.appendText(b, "th")
 	}
 	// nil, or a pointer to a match: the IR holds matches as values.
 	return appendInvalid(b, fmt.Sprintf("match %T", m))
