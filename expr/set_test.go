@@ -52,4 +52,3 @@ func TestIntervals(t *testing.T) {
 		}
 	}
 }
-
