@@ -38,6 +38,15 @@ type canonMatch struct {
 	ICMP    *canonICMP    // of an icmp or icmp6 match
 	HL      *canonHL      // of a ttl or hl match
 	Comment string        // of a comment match
+	// Multiport is the option of a multiport match, its ports without
+	// their positions.
+	Multiport *canonMultiport
+}
+
+type canonMultiport struct {
+	Kind    parse.MultiportKind
+	Negated bool
+	Ports   [][2]uint16
 }
 
 type canonHL struct {
@@ -121,6 +130,15 @@ func canon(r *parse.Rule) canonRule {
 		if hm, ok := m.(*parse.HL); ok {
 			o := hm.Option
 			c.Matches = append(c.Matches, canonMatch{Module: hm.Module, HL: &canonHL{Kind: o.Kind, Negated: o.Negated, N: o.N}})
+			continue
+		}
+		if mp, ok := m.(*parse.Multiport); ok {
+			o := mp.Option
+			cmp := &canonMultiport{Kind: o.Kind, Negated: o.Negated}
+			for _, r := range o.Ports {
+				cmp.Ports = append(cmp.Ports, [2]uint16{r.Lo, r.Hi})
+			}
+			c.Matches = append(c.Matches, canonMatch{Module: "multiport", Multiport: cmp})
 			continue
 		}
 		ct := m.(*parse.Conntrack)

@@ -23,14 +23,15 @@ const (
 type optSpec struct {
 	long        string
 	short       string
-	what        string   // what its value is, for "expected …" messages
-	frame       frameOpt // an option of the rule frame
-	ct          *ctSpec  // an option of the conntrack or state match
-	port        PortKind // an option of the tcp or udp match
-	icmp        bool     // the option of the icmp or icmp6 match
-	hl          HLKind   // an option of the ttl or hl match
-	comment     bool     // the option of the comment match
-	unsupported string   // valid iptables that ctmatch does not support: what it is
+	what        string        // what its value is, for "expected …" messages
+	frame       frameOpt      // an option of the rule frame
+	ct          *ctSpec       // an option of the conntrack or state match
+	port        PortKind      // an option of the tcp or udp match
+	icmp        bool          // the option of the icmp or icmp6 match
+	hl          HLKind        // an option of the ttl or hl match
+	comment     bool          // the option of the comment match
+	multiport   MultiportKind // an option of the multiport match
+	unsupported string        // valid iptables that ctmatch does not support: what it is
 
 	// For the options ctmatch does not support, what iptables reads after
 	// them, so that the words after them are still checked: args values it
@@ -118,6 +119,9 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 	if s := frameByName[name]; s != nil {
 		return s, nil
 	}
+	if s := p.multiportSpec(name); s != nil {
+		return s, nil
+	}
 	if p.lastCT != nil {
 		if s := ctByName[name]; s != nil {
 			return s, nil
@@ -171,7 +175,12 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 	if p.lastComment != nil {
 		add(commentSpecs)
 	}
-	if p.foreign && slices.ContainsFunc(cands, func(s *optSpec) bool { return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 && !s.comment }) {
+	if p.lastMultiport != nil {
+		add(multiportSpecs)
+	}
+	if p.foreign && slices.ContainsFunc(cands, func(s *optSpec) bool {
+		return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 && !s.comment && s.multiport == 0
+	}) {
 		// An extension ctmatch does not know may have an option of that
 		// very name ("--set" of -m recent), which getopt would take over
 		// an abbreviation of iptables' own (--set-counters). (Its options
@@ -215,7 +224,7 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 var matchNames = setOf("addrtype", "ah", "bpf", "cgroup", "cluster", "connbytes", "connlabel",
 	"connlimit", "connmark", "cpu", "dccp", "devgroup", "dscp", "dst", "ecn", "esp", "eui64", "frag",
 	"hashlimit", "hbh", "helper", "hl", "icmp", "icmp6", "iprange", "ipv6header", "ipvs", "length",
-	"limit", "mac", "mark", "mh", "multiport", "nfacct", "osf", "owner", "physdev", "pkttype", "policy",
+	"limit", "mac", "mark", "mh", "nfacct", "osf", "owner", "physdev", "pkttype", "policy",
 	"quota", "rateest", "realm", "recent", "rpfilter", "rt", "sctp", "set", "socket", "srh", "statistic",
 	"string", "tcpmss", "time", "tos", "ttl", "u32")
 
