@@ -152,6 +152,10 @@ func TestCasesComplete(t *testing.T) {
 				ports[portCover{hm.Module + " " + parse.HLOptionName(hm.Module, hm.Option.Kind), hm.Option.Negated, c.table}] = true
 				continue
 			}
+			if mp, ok := m.(*parse.Multiport); ok {
+				ports[portCover{"multiport " + mp.Option.Kind.String(), mp.Option.Negated, c.table}] = true
+				continue
+			}
 			ct := m.(*parse.Conntrack)
 			for _, o := range ct.Options {
 				seen[cover{o.Kind, o.Negated, c.table}] = true
@@ -176,6 +180,15 @@ func TestCasesComplete(t *testing.T) {
 		}
 	}
 	for _, o := range []string{"-p", "tcp --sport", "tcp --dport", "udp --sport", "udp --dport"} {
+		for _, neg := range []bool{false, true} {
+			for _, tf := range []expr.Family{expr.FamilyIP, expr.FamilyIP6, expr.FamilyInet} {
+				if !ports[portCover{o, neg, tf}] {
+					t.Errorf("no case for %s (negated %v) in an %v table", o, neg, tf)
+				}
+			}
+		}
+	}
+	for _, o := range []string{"multiport --sports", "multiport --dports", "multiport --ports"} {
 		for _, neg := range []bool{false, true} {
 			for _, tf := range []expr.Family{expr.FamilyIP, expr.FamilyIP6, expr.FamilyInet} {
 				if !ports[portCover{o, neg, tf}] {
