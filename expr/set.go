@@ -570,3 +570,61 @@ func Equal(a, b Match) bool {
 func EqualMatches(a, b []Match) bool {
 	return slices.EqualFunc(a, b, Equal)
 }
+
+// BindLookups returns exprs with each lookup bound to the set it names, as
+// the kernel dumps a rule it took: the set's real name (given by name, for
+// the lookup's name and id in the transaction), and no set id. The other
+// expressions are copied as they are. It is what a fake kernel needs
+// (firewall/fakekernel); it fails when name has no set for a lookup.
+func BindLookups(exprs []byte, name func(set string, id uint32) (string, bool)) ([]byte, error) {
+	elems, err := nfnl.ExprList(exprs, 0)
+	if err != nil {
+		return nil, err
+	}
+	ae := nfnl.Encoder{}
+	for i, el := range elems {
+		x, err := nfnl.ParseExpr(el)
+		if err != nil {
+			return nil, fmt.Errorf("expression %d: %w", i+1, err)
+		}
+		if x.Name != "lookup" {
+			at := ae.Nest(nfnl.AttrListElem)
+			ae.B = append(ae.B, el.Data...)
+			for len(ae.B)%4 != 0 {
+				ae.B = append(ae.B, 0)
+			}
+			ae.End(at)
+			continue
+		}
+		var set string
+		var id, sreg, flags uint32
+		hasFlags := false
+		for _, a := range x.Attrs {
+			switch a.Type {
+			case attrLookupSet:
+				set = nfnl.String(a.Data)
+			case attrLookupSetID:
+				id, _ = nfnl.U32(a.Data)
+			case attrLookupSreg:
+				sreg, _ = nfnl.U32(a.Data)
+			case attrLookupFlags:
+				flags, _ = nfnl.U32(a.Data)
+				hasFlags = true
+			default:
+				return nil, fmt.Errorf("expression %d (lookup): attribute %d", i+1, a.Type)
+			}
+		}
+		real, ok := name(set, id)
+		if !ok {
+			return nil, fmt.Errorf("expression %d (lookup): no set %s (id %d)", i+1, set, id)
+		}
+		at := ae.BeginExpr("lookup")
+		ae.String(attrLookupSet, real)
+		ae.U32(attrLookupSreg, sreg)
+		if hasFlags {
+			ae.U32(attrLookupFlags, flags)
+		}
+		ae.EndExpr(at)
+	}
+	return ae.B, nil
+}
