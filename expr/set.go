@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/ctmatch/ctmatch/internal/nfnl"
 )
@@ -627,4 +628,30 @@ func BindLookups(exprs []byte, name func(set string, id uint32) (string, bool)) 
 		ae.EndExpr(at)
 	}
 	return ae.B, nil
+}
+
+// DebugSetLines returns the lines nft --debug=netlink prints for an
+// anonymous set it sends in table (libnftnl's set and element debug
+// output): "NAME TABLE FLAGS size SIZE", "NAME TABLE 0", and one line with
+// every element, each after a tab: "element KEY  : FLAGS [end]", the key
+// in 32-bit words, FLAGS 1 for an interval end, and the element's
+// userdata when it has some.
+func DebugSetLines(table string, s Set) []string {
+	head := s.Name + " " + table + " " + strconv.FormatUint(uint64(s.Flags), 10) + " size " + strconv.FormatUint(uint64(s.Size), 10)
+	var b []byte
+	for _, e := range s.Elems {
+		b = append(b, "\telement "...)
+		// appendWords writes "0x%08x " per word: libnftnl's elements
+		// have no 0x.
+		b = append(b, strings.TrimSpace(strings.ReplaceAll(string(appendWords(nil, e.Key)), "0x", ""))...)
+		flags := "0"
+		if e.IntervalEnd {
+			flags = "1"
+		}
+		b = append(b, "  : "+flags+" [end]"...)
+		if len(e.UserData) > 0 {
+			b = append(b, "  "+DebugUserData(e.UserData)...)
+		}
+	}
+	return []string{head, s.Name + " " + table + " 0", string(b)}
 }

@@ -110,7 +110,7 @@ var lookupCases = []expr.Rule{
 // For every lookup case in every family that takes it, nft 1.0.6 sends, for
 // the case's text, the rule LowerSets gives and the sets it gives (their
 // attributes, the elements and their userdata); DebugLines prints the rule
-// as nft does; RaiseSets of nft's bytes, with the sets nft sent, gives the
+// as nft does, and DebugSetLines the sets; RaiseSets of nft's bytes, with the sets nft sent, gives the
 // case back with its elements in CanonicalIntervals' order.
 func TestLookupMatchesNft(t *testing.T) {
 	ns := ktest.Namespace(t, "nft")
@@ -133,6 +133,12 @@ func TestLookupMatchesNft(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		var setLines, ourSetLines []string
+		for _, l := range strings.Split(ansiColor.ReplaceAllString(out, ""), "\n") {
+			if strings.HasPrefix(l, expr.AnonymousSetName+" ") || strings.HasPrefix(l, "\telement ") {
+				setLines = append(setLines, l)
+			}
+		}
 		next := uint32(1)
 		for i, r := range cases {
 			exprs, sets, err := r.LowerSets(fam, next)
@@ -149,6 +155,9 @@ func TestLookupMatchesNft(t *testing.T) {
 				msgs = msgs[2:]
 			}
 			msgs = msgs[1:]
+			for _, st := range sets {
+				ourSetLines = append(ourSetLines, expr.DebugSetLines("t", st)...)
+			}
 			if diff := cmp.Diff(theirs, sets); diff != "" {
 				t.Errorf("%s %s: sets (-nft +LowerSets):\n%s", family, r, diff)
 			}
@@ -179,6 +188,9 @@ func TestLookupMatchesNft(t *testing.T) {
 				t.Errorf("%s %s: Raise without the sets: %v, want %v", family, r, err, expr.ErrNoSetSource)
 			}
 			checked++
+		}
+		if diff := cmp.Diff(setLines, ourSetLines); diff != "" {
+			t.Errorf("%s: DebugSetLines (-nft +ours):\n%s", family, diff)
 		}
 	}
 	t.Logf("%d rules with lookups checked against nft's sets and bytes", checked)
