@@ -198,3 +198,29 @@ func joinEitherVariants(pieces []expr.Rule, from int) (joined []expr.Rule, k int
 	}
 	return pieces[:n], k, true
 }
+
+// keepInequalitiesApart rewrites, in ms, a port inequality followed at once
+// by another ("th sport != 53 th dport != 53") as a range of one port
+// ("th sport != 53-53 th dport != 53"). nft 1.0.6 merges adjacent payload
+// inequalities of one header into one load and one "cmp neq" of both
+// fields (checked with nft --debug=netlink: "tcp sport != 1 tcp dport != 4"
+// sends "payload load 4b @ transport header + 0", "cmp neq 0x04000100"),
+// which holds when either port differs: not what the two tests say. A
+// range inequality is sent as "range neq" and is not merged, and means the
+// same for one port, so the text, Lower and nft all say both tests.
+func keepInequalitiesApart(ms []expr.Match) {
+	for i := 0; i+1 < len(ms); i++ {
+		a, ok1 := ms[i].(expr.Payload)
+		b, ok2 := ms[i+1].(expr.Payload)
+		if !ok1 || !ok2 || a.Op != expr.OpNeq || b.Op != expr.OpNeq || a.Mask != 0 || b.Mask != 0 {
+			continue
+		}
+		fa, _, _, _ := a.Field.Layout()
+		fb, _, _, _ := b.Field.Layout()
+		if fa != fb {
+			continue
+		}
+		a.Op, a.Hi = expr.OpNotRange, a.Lo
+		ms[i] = a
+	}
+}

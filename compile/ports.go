@@ -82,6 +82,9 @@ func packetMatches(r *parse.Rule, fam parse.Family) ([][]expr.Match, error) {
 			hasPorts = true
 		}
 	}
+	for _, a := range alts {
+		keepInequalitiesApart(a)
+	}
 	if !hasPorts {
 		return alts, nil
 	}
