@@ -62,8 +62,9 @@ func (k MultiportKind) longName() string {
 
 // Multiport is the multiport match.
 type Multiport struct {
-	Flag    Pos `json:"pos"`      // the -m word
-	NamePos Pos `json:"name_pos"` // the match name
+	Module  string `json:"module"`   // "multiport"
+	Flag    Pos    `json:"pos"`      // the -m word
+	NamePos Pos    `json:"name_pos"` // the match name
 	// The option; nil until it is read.
 	Option *MultiportOption `json:"option"`
 	end    Pos
@@ -107,7 +108,7 @@ var multiportProtos = map[uint8]bool{6: true, 17: true, 33: true, 132: true, 136
 
 // multiportMatch reads -m multiport.
 func (p *parser) multiportMatch(w, v word) error {
-	m := &Multiport{Flag: w.pos, NamePos: v.pos, end: v.end}
+	m := &Multiport{Module: "multiport", Flag: w.pos, NamePos: v.pos, end: v.end}
 	p.rule.Matches = append(p.rule.Matches, m)
 	p.lastMultiport = m
 	return nil
