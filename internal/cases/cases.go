@@ -525,6 +525,8 @@ var Valid = []ValidCase{
 	{"multiport/with-udp", v4, argv("-p udp -m multiport --dports 1,3 -m udp --sport 4"), "-p udp -m multiport --dports 1,3 -m udp --sport 4"},
 	{"multiport/with-conntrack", v4, argv("-m conntrack --ctstate NEW -m multiport -p tcp --dports 22,80"), "-p tcp -m conntrack --ctstate NEW -m multiport --dports 22,80"},
 	{"multiport/then-conntrack-after-target", v4, argv("-A INPUT -p tcp -m multiport --dports 22,80 -m conntrack -j ACCEPT --ctstate NEW"), "-A INPUT -p tcp -m multiport --dports 22,80 -m conntrack --ctstate NEW -j ACCEPT"},
+	{"multiport/after-tcp", v4, argv("-p tcp --dport 22 -m multiport --dports 80,443"), "-p tcp -m tcp --dport 22 -m multiport --dports 80,443"},
+	{"multiport/then-tcp", v4, argv("-p tcp -m multiport --dports 80 -m tcp --sport 22"), "-p tcp -m multiport --dports 80 -m tcp --sport 22"},
 }
 
 // Invalid holds rules that iptables itself refuses (exit code 2), each with
@@ -838,6 +840,8 @@ var Invalid = []InvalidCase{
 	{"multiport/ports-and-dports", v6, "-p udp -m multiport --ports 80 " + Marker + "--destination-ports 90", `multiport: option "--destination-ports" cannot be used together with "--ports"`},
 	{"multiport/without-match", v4, "-p tcp " + Marker + "--ports 80", `unknown option "--ports"`},
 	{"multiport/missing-value", v4, "-p tcp -m multiport --dports" + Marker, "expected"},
+	{"multiport/sport-is-sports", v4, "-p tcp -m multiport --dports 80 " + Marker + "--sport 22", `multiport: option "--source-ports" cannot be used together with "--destination-ports"`},
+	{"multiport/dport-after-tcp-dport", v4, "-p tcp --dport 22 -m multiport " + Marker + "--dport 80", "only one --destination-port allowed"},
 }
 
 // Unsupported holds valid iptables that ctmatch refuses (exit code 1): other
