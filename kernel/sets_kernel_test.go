@@ -258,3 +258,37 @@ func TestKernelLookupMissingSet(t *testing.T) {
 		t.Errorf("error:\n got %v\nwant %s", err, want)
 	}
 }
+
+// expr's lookups, lowered with their sets (expr.Rule.LowerSets) and added
+// with AddAnonymousSet, make the very transaction nft 1.0.6 sends for their
+// text: every NEWSET, NEWSETELEM and NEWRULE message, byte for byte, and the
+// same ruleset in the kernel.
+func TestKernelLowerSetsMatchNft(t *testing.T) {
+	const ip = expr.FamilyIP
+	tcp := expr.L4Proto{Op: expr.OpEq, Proto: expr.ProtoTCP}
+	rules := []expr.Rule{
+		{Matches: []expr.Match{tcp, expr.Lookup{Field: expr.FieldTHDport, Elems: []expr.Interval{{22, 22}, {80, 80}, {8000, 8100}}}}, Verdict: expr.Verdict{Kind: expr.VerdictAccept}},
+		{Matches: []expr.Match{expr.L4Proto{Op: expr.OpEq, Proto: expr.ProtoUDP}, expr.Lookup{Field: expr.FieldTHSport, Neg: true, Elems: []expr.Interval{{53, 53}, {123, 123}}}}, Counter: true},
+		{Matches: []expr.Match{expr.L4Proto{Op: expr.OpEq, Proto: 132}, expr.Lookup{Field: expr.FieldTHDport, Elems: []expr.Interval{{1, 1}, {65535, 65535}}}}},
+		{Matches: []expr.Match{tcp, expr.Lookup{Field: expr.FieldTHSport, Neg: true, Elems: []expr.Interval{{22, 22}, {80, 80}}},
+			expr.Lookup{Field: expr.FieldTHDport, Elems: []expr.Interval{{0, 10}, {65000, 65535}}}}, Verdict: expr.Verdict{Kind: expr.VerdictDrop}},
+	}
+	var script strings.Builder
+	for _, r := range rules {
+		script.WriteString("add rule ip t c " + r.String() + "\n")
+	}
+	sameAsNft(t, "add table ip t\nadd chain ip t c\n", script.String(), func(tx *kernel.Tx) {
+		id := uint32(1)
+		for _, r := range rules {
+			b, sets, err := r.LowerSets(ip, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id += uint32(len(sets))
+			for _, s := range sets {
+				tx.AddAnonymousSet(ip, "t", s)
+			}
+			tx.AddRule(ip, "t", "c", kernel.RuleSpec{Exprs: b})
+		}
+	})
+}
