@@ -52,3 +52,51 @@ func TestIntervals(t *testing.T) {
 		}
 	}
 }
+
+// CanonicalIntervals sorts and drops duplicates; it merges overlapping and
+// adjacent elements only when one of them is a range (an interval set: nft
+// and the kernel merge them), not in a set of single ports.
+func TestCanonicalIntervals(t *testing.T) {
+	for _, tc := range []struct{ in, want []Interval }{
+		{[]Interval{{443, 443}, {80, 80}, {80, 80}}, []Interval{{80, 80}, {443, 443}}},
+		{[]Interval{{81, 81}, {80, 80}}, []Interval{{80, 80}, {81, 81}}},
+		{[]Interval{{81, 81}, {80, 80}, {100, 200}}, []Interval{{80, 81}, {100, 200}}},
+		{[]Interval{{85, 85}, {81, 90}, {80, 80}, {91, 91}}, []Interval{{80, 91}}},
+		{[]Interval{{0, 65535}, {1, 1}}, []Interval{{0, 65535}}},
+	} {
+		if got := CanonicalIntervals(tc.in); !slices.Equal(got, tc.want) {
+			t.Errorf("CanonicalIntervals(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+// A lookup's text, and what Lower refuses of it: fewer than two elements
+// (nft sends one as a comparison), a reversed or too wide range, a port
+// twice in a set of single ports, a field other than a port.
+func TestLookupTextAndChecks(t *testing.T) {
+	r := Rule{Matches: []Match{L4Proto{Op: OpEq, Proto: ProtoTCP}, Lookup{Field: FieldTHDport, Neg: true, Elems: []Interval{{22, 22}, {8000, 8100}}}}}
+	if got, want := r.String(), "tcp dport != { 22, 8000-8100 }"; got != want {
+		t.Errorf("text %q, want %q", got, want)
+	}
+	if got, want := (Lookup{Field: FieldTHSport, Elems: []Interval{{1, 1}, {2, 2}}}).String(), "th sport { 1, 2 }"; got != want {
+		t.Errorf("text %q, want %q", got, want)
+	}
+	for _, l := range []Lookup{
+		{Field: FieldTHDport, Elems: []Interval{{22, 22}}},
+		{Field: FieldTHDport},
+		{Field: FieldTHDport, Elems: []Interval{{22, 22}, {90, 80}}},
+		{Field: FieldTHDport, Elems: []Interval{{22, 22}, {80, 70000}}},
+		{Field: FieldTHDport, Elems: []Interval{{22, 22}, {22, 22}}},
+		{Field: FieldICMPType, Elems: []Interval{{1, 1}, {2, 2}}},
+		{Field: FieldIPTTL, Elems: []Interval{{1, 1}, {2, 2}}},
+	} {
+		if _, err := (Rule{Matches: []Match{l}}).Lower(FamilyIP); err == nil {
+			t.Errorf("Lower(%v) did not fail", l)
+		}
+	}
+	if !Equal(Lookup{Field: FieldTHDport, Elems: []Interval{{1, 1}, {2, 2}}}, Lookup{Field: FieldTHDport, Elems: []Interval{{1, 1}, {2, 2}}}) ||
+		Equal(Lookup{Field: FieldTHDport, Elems: []Interval{{1, 1}, {2, 2}}}, Lookup{Field: FieldTHDport, Neg: true, Elems: []Interval{{1, 1}, {2, 2}}}) ||
+		Equal(Lookup{Field: FieldTHDport}, Payload{Field: FieldTHDport}) || !Equal(L4Proto{Op: OpEq, Proto: 6}, L4Proto{Op: OpEq, Proto: 6}) {
+		t.Error("Equal")
+	}
+}
