@@ -668,7 +668,7 @@ func (p *raiser) payload() ([]Match, error) {
 		if j, err := p.next("lookup"); err != nil {
 			return nil, err
 		} else if j >= 0 && infos[0].base == payloadTransport && size == 2 {
-			m, err := p.lookup(i, slot, fields[0])
+			m, err := p.lookup(slot, fields[0])
 			if err != nil {
 				return nil, err
 			}

@@ -492,9 +492,8 @@ func RaiseSets(f Family, exprs []byte, sets SetSource) (Rule, error) {
 	return p.rule()
 }
 
-// lookup reads the lookup after the load of a port at expression load, into
-// register slot.
-func (p *raiser) lookup(load, slot int, f Field) (Match, error) {
+// lookup reads the lookup after the load of the port f into register slot.
+func (p *raiser) lookup(slot int, f Field) (Match, error) {
 	i := p.i
 	p.i++
 	e := &p.es[i]
@@ -548,7 +547,6 @@ func (p *raiser) lookup(load, slot int, f Field) (Match, error) {
 	if len(l.Elems) < 2 {
 		return nil, p.fail(i, "set %s has %d elements; nft writes fewer than 2 as a comparison", e.str[attrLookupSet], len(l.Elems))
 	}
-	_ = load
 	return l, nil
 }
 
