@@ -357,8 +357,7 @@ func (b *Batch) queueRules(ch *Change, i int, a *added, group expr.Group, pc *pl
 		}
 		// The rule's anonymous sets go before it, as nft sends them.
 		b.setID += uint32(len(sets))
-		queueSets(b.tx, ch.Family, ch.Table, sets)
-		for range len(sets) * setMessages {
+		for range queueSets(b.tx, ch.Family, ch.Table, sets) {
 			b.msgs = append(b.msgs, message{change: int32(i), piece: int32(k)})
 		}
 		if testRuleHook != nil {

@@ -15,16 +15,28 @@ import (
 // and deletes it with the rule. Reading a rule back reads the sets its
 // lookups name (kernel.Conn.Sets and SetElements).
 
-// setMessages is the number of messages one anonymous set of a rule takes
-// in a transaction: NEWSET and one NEWSETELEM (a set of ports fits in one).
+// setMessages is the number of messages one anonymous set takes in a
+// transaction that does not say how many it holds: NEWSET and one
+// NEWSETELEM (a set of a multiport list fits in one; kernel.Tx splits the
+// elements of a larger set over several, and says so with Len).
 const setMessages = 2
 
-// queueSets adds sets to tx, as expr.Rule.LowerSets gave them.
-func queueSets(tx KernelTx, f expr.Family, table string, sets []expr.Set) {
+// queueSets adds sets to tx, as expr.Rule.LowerSets gave them, and returns
+// the number of messages they took.
+func queueSets(tx KernelTx, f expr.Family, table string, sets []expr.Set) int {
+	counted, ok := tx.(interface{ Len() int })
+	before := 0
+	if ok {
+		before = counted.Len()
+	}
 	for _, s := range sets {
 		tx.AddSet(f, table, kernel.SetSpec{Name: s.Name, ID: s.ID, Flags: s.Flags, KeyType: s.KeyType, KeyLen: s.KeyLen, Size: s.Size, UserData: s.UserData})
 		tx.AddElements(f, table, s.Name, s.ID, s.Elems)
 	}
+	if ok {
+		return counted.Len() - before
+	}
+	return setMessages * len(sets)
 }
 
 // setSource returns the sets of table, read from the kernel the first time

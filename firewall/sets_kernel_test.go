@@ -2,13 +2,17 @@ package firewall
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/internal/kerneltest"
 	"github.com/ctmatch/ctmatch/internal/ktest"
+	"github.com/ctmatch/ctmatch/parse"
 )
 
 // Against the kernel: rules with anonymous sets are applied in one
@@ -70,5 +74,32 @@ func TestKernelMultiportSets(t *testing.T) {
 	}
 	if sets, err := kc.Sets(ctx, expr.FamilyInet, "s"); err != nil || len(sets) != 1 {
 		t.Errorf("after the chain's rewrite: %d sets (%v), want 1", len(sets), err)
+	}
+}
+
+// A kernel refusal after rules with sets names its change: the sets'
+// messages count among the transaction's, so the refused rule of the
+// third change is reported as that change, and nothing is committed.
+func TestKernelSetsErrorNamesTheChange(t *testing.T) {
+	ns, c := kernelClient(t)
+	ctx := context.Background()
+	var changes []Change
+	for i, words := range []string{"-p tcp -m multiport --ports 22,80", "-p udp -m multiport --dports 53,123", "-p tcp -m multiport --dports 1,2"} {
+		changes = append(changes, Change{Family: expr.FamilyInet, Table: "fw", Chain: "input", Rule: translate(t, expr.FamilyInet, words), Pos: parse.Position{File: "f", Line: i + 1}})
+	}
+	testRuleHook = func(change, piece int, exprs []byte) []byte {
+		if change == 2 {
+			return ctKey255()
+		}
+		return exprs
+	}
+	defer func() { testRuleHook = nil }()
+	_, err := c.Apply(ctx, changes, ApplyOptions{Create: true})
+	var e *Error
+	if !errors.As(err, &e) || e.Index != 2 || e.Pos.Line != 3 || !errors.Is(err, unix.EOPNOTSUPP) {
+		t.Fatalf("error %v: want one about change 2 (line 3) wrapping EOPNOTSUPP", err)
+	}
+	if out := ktest.Run(t, ns, "", "nft", "list", "ruleset"); strings.TrimSpace(out) != "" {
+		t.Errorf("the ruleset is not empty:\n%s", out)
 	}
 }
