@@ -98,13 +98,13 @@ func setOf(t *testing.T, set, elems nftMsg) expr.Set {
 }
 
 var lookupCases = []expr.Rule{
-	{Matches: []expr.Match{expr.L4Proto{Op: expr.OpEq, Proto: expr.ProtoTCP}, expr.Lookup{Field: expr.FieldTHDport, Elems: []expr.Interval{{22, 22}, {80, 80}, {8000, 8100}}}}, Verdict: expr.Verdict{Kind: expr.VerdictAccept}},
-	{Matches: []expr.Match{expr.L4Proto{Op: expr.OpEq, Proto: expr.ProtoUDP}, expr.Lookup{Field: expr.FieldTHSport, Neg: true, Elems: []expr.Interval{{443, 443}, {80, 80}}}}, Counter: true},
-	{Matches: []expr.Match{expr.L4Proto{Op: expr.OpEq, Proto: 132}, expr.Lookup{Field: expr.FieldTHDport, Elems: []expr.Interval{{1, 1}, {65535, 65535}}}}},
-	{Matches: []expr.Match{expr.L4Proto{Op: expr.OpEq, Proto: 33}, expr.Lookup{Field: expr.FieldTHSport, Neg: true, Elems: []expr.Interval{{0, 10}, {1000, 65535}}}}},
+	{Matches: []expr.Match{expr.L4Proto{Op: expr.OpEq, Proto: expr.ProtoTCP}, expr.Lookup{Field: expr.FieldTHDport, Elems: []expr.Interval{{Lo: 22, Hi: 22}, {Lo: 80, Hi: 80}, {Lo: 8000, Hi: 8100}}}}, Verdict: expr.Verdict{Kind: expr.VerdictAccept}},
+	{Matches: []expr.Match{expr.L4Proto{Op: expr.OpEq, Proto: expr.ProtoUDP}, expr.Lookup{Field: expr.FieldTHSport, Neg: true, Elems: []expr.Interval{{Lo: 443, Hi: 443}, {Lo: 80, Hi: 80}}}}, Counter: true},
+	{Matches: []expr.Match{expr.L4Proto{Op: expr.OpEq, Proto: 132}, expr.Lookup{Field: expr.FieldTHDport, Elems: []expr.Interval{{Lo: 1, Hi: 1}, {Lo: 65535, Hi: 65535}}}}},
+	{Matches: []expr.Match{expr.L4Proto{Op: expr.OpEq, Proto: 33}, expr.Lookup{Field: expr.FieldTHSport, Neg: true, Elems: []expr.Interval{{Lo: 0, Hi: 10}, {Lo: 1000, Hi: 65535}}}}},
 	{Matches: []expr.Match{expr.Payload{Field: expr.FieldIPFragOff, Mask: 0x1fff, Op: expr.OpEq}, expr.L4Proto{Op: expr.OpEq, Proto: expr.ProtoTCP},
-		expr.Lookup{Field: expr.FieldTHSport, Neg: true, Elems: []expr.Interval{{22, 22}, {80, 80}}}, expr.Lookup{Field: expr.FieldTHDport, Elems: []expr.Interval{{22, 22}, {80, 89}}}}, Verdict: expr.Verdict{Kind: expr.VerdictDrop}},
-	{Matches: []expr.Match{expr.Exthdr{Test: expr.FragFirst}, expr.L4Proto{Op: expr.OpEq, Proto: 136}, expr.Lookup{Field: expr.FieldTHDport, Elems: []expr.Interval{{5, 6}, {7, 9}, {100, 100}}}}},
+		expr.Lookup{Field: expr.FieldTHSport, Neg: true, Elems: []expr.Interval{{Lo: 22, Hi: 22}, {Lo: 80, Hi: 80}}}, expr.Lookup{Field: expr.FieldTHDport, Elems: []expr.Interval{{Lo: 22, Hi: 22}, {Lo: 80, Hi: 89}}}}, Verdict: expr.Verdict{Kind: expr.VerdictDrop}},
+	{Matches: []expr.Match{expr.Exthdr{Test: expr.FragFirst}, expr.L4Proto{Op: expr.OpEq, Proto: 136}, expr.Lookup{Field: expr.FieldTHDport, Elems: []expr.Interval{{Lo: 5, Hi: 6}, {Lo: 7, Hi: 9}, {Lo: 100, Hi: 100}}}}},
 }
 
 // For every lookup case in every family that takes it, nft 1.0.6 sends, for

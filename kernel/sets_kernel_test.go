@@ -267,11 +267,11 @@ func TestKernelLowerSetsMatchNft(t *testing.T) {
 	const ip = expr.FamilyIP
 	tcp := expr.L4Proto{Op: expr.OpEq, Proto: expr.ProtoTCP}
 	rules := []expr.Rule{
-		{Matches: []expr.Match{tcp, expr.Lookup{Field: expr.FieldTHDport, Elems: []expr.Interval{{22, 22}, {80, 80}, {8000, 8100}}}}, Verdict: expr.Verdict{Kind: expr.VerdictAccept}},
-		{Matches: []expr.Match{expr.L4Proto{Op: expr.OpEq, Proto: expr.ProtoUDP}, expr.Lookup{Field: expr.FieldTHSport, Neg: true, Elems: []expr.Interval{{53, 53}, {123, 123}}}}, Counter: true},
-		{Matches: []expr.Match{expr.L4Proto{Op: expr.OpEq, Proto: 132}, expr.Lookup{Field: expr.FieldTHDport, Elems: []expr.Interval{{1, 1}, {65535, 65535}}}}},
-		{Matches: []expr.Match{tcp, expr.Lookup{Field: expr.FieldTHSport, Neg: true, Elems: []expr.Interval{{22, 22}, {80, 80}}},
-			expr.Lookup{Field: expr.FieldTHDport, Elems: []expr.Interval{{0, 10}, {65000, 65535}}}}, Verdict: expr.Verdict{Kind: expr.VerdictDrop}},
+		{Matches: []expr.Match{tcp, expr.Lookup{Field: expr.FieldTHDport, Elems: []expr.Interval{{Lo: 22, Hi: 22}, {Lo: 80, Hi: 80}, {Lo: 8000, Hi: 8100}}}}, Verdict: expr.Verdict{Kind: expr.VerdictAccept}},
+		{Matches: []expr.Match{expr.L4Proto{Op: expr.OpEq, Proto: expr.ProtoUDP}, expr.Lookup{Field: expr.FieldTHSport, Neg: true, Elems: []expr.Interval{{Lo: 53, Hi: 53}, {Lo: 123, Hi: 123}}}}, Counter: true},
+		{Matches: []expr.Match{expr.L4Proto{Op: expr.OpEq, Proto: 132}, expr.Lookup{Field: expr.FieldTHDport, Elems: []expr.Interval{{Lo: 1, Hi: 1}, {Lo: 65535, Hi: 65535}}}}},
+		{Matches: []expr.Match{tcp, expr.Lookup{Field: expr.FieldTHSport, Neg: true, Elems: []expr.Interval{{Lo: 22, Hi: 22}, {Lo: 80, Hi: 80}}},
+			expr.Lookup{Field: expr.FieldTHDport, Elems: []expr.Interval{{Lo: 0, Hi: 10}, {Lo: 65000, Hi: 65535}}}}, Verdict: expr.Verdict{Kind: expr.VerdictDrop}},
 	}
 	var script strings.Builder
 	for _, r := range rules {
