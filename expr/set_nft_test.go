@@ -208,3 +208,32 @@ func canonicalSets(r expr.Rule) expr.Rule {
 	return r
 }
 func u32be(b []byte) uint32 { return binary.BigEndian.Uint32(b) }
+
+// nft 1.0.6 merges two inequalities of adjacent fields into one load and
+// one "cmp neq" of both (which holds when either differs); the text of
+// such a pair writes the first as a range of one value, which nft keeps
+// apart, and Lower sends what nft sends for that text.
+func TestNeqPairMatchesNft(t *testing.T) {
+	ns := ktest.Namespace(t, "nft")
+	tcp := expr.L4Proto{Op: expr.OpEq, Proto: expr.ProtoTCP}
+	r := expr.Rule{Matches: []expr.Match{tcp, expr.Payload{Field: expr.FieldTHSport, Op: expr.OpNeq, Lo: 1}, expr.Payload{Field: expr.FieldTHDport, Op: expr.OpNeq, Lo: 4}}}
+	if got, want := r.String(), "tcp sport != 1-1 tcp dport != 4"; got != want {
+		t.Fatalf("text %q, want %q", got, want)
+	}
+	sent := nftSends(t, ns, nftScript("ip", r.String(), "tcp sport != 1 tcp dport != 4"))
+	b, err := r.Lower(expr.FamilyIP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hex.EncodeToString(b) != hex.EncodeToString(sent[0].exprs) {
+		t.Errorf("Lower gives\n%x\nnft sends\n%x", b, sent[0].exprs)
+	}
+	merged := strings.Join(sent[1].lines, "\n")
+	if !strings.Contains(merged, "payload load 4b @ transport header + 0") || !strings.Contains(merged, "cmp neq reg 1 0x04000100") {
+		t.Errorf("nft 1.0.6 no longer merges the two inequalities:\n%s", merged)
+	}
+	back, err := expr.Raise(expr.FamilyIP, sent[0].exprs)
+	if err != nil || back.String() != r.String() {
+		t.Errorf("Raise gives %q (%v), want %q", back.String(), err, r.String())
+	}
+}

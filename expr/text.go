@@ -87,6 +87,9 @@ func (r Rule) appendText(b []byte) []byte {
 				continue
 			}
 		case Payload:
+			if neqMerges(r.Matches, i) {
+				m = m.neqAsRange()
+			}
 			b = m.appendText(sep(b), transportProto(r.Matches, i))
 			continue
 		case Lookup:
