@@ -842,6 +842,7 @@ var Invalid = []InvalidCase{
 	{"multiport/missing-value", v4, "-p tcp -m multiport --dports" + Marker, "expected"},
 	{"multiport/sport-is-sports", v4, "-p tcp -m multiport --dports 80 " + Marker + "--sport 22", `multiport: option "--source-ports" cannot be used together with "--destination-ports"`},
 	{"multiport/dport-after-tcp-dport", v4, "-p tcp --dport 22 -m multiport " + Marker + "--dport 80", "only one --destination-port allowed"},
+	{"multiport/leading-blank", v4, `-p tcp -m multiport --dports "80,` + Marker + ` 90"`, `invalid port/service " 90"`},
 }
 
 // Unsupported holds valid iptables that ctmatch refuses (exit code 1): other
@@ -898,6 +899,8 @@ var Differences = []Difference{
 		Reason: "iptables reads a TTL with strtoul, which skips leading blanks; ctmatch is deliberately stricter, as for ports and ICMP types"},
 	{Name: "ttl/plus", Accepts: true, Saves: "-A INPUT -m ttl --ttl-eq 5",
 		Reason: "iptables reads a TTL with strtoul, which takes a leading +; ctmatch is deliberately stricter, as for ports and ICMP types"},
+	{Name: "multiport/leading-blank", Accepts: true, Saves: "-A INPUT -p tcp -m multiport --dports 80,90",
+		Reason: "iptables reads each port of a list with strtoul, which skips leading blanks; ctmatch is deliberately stricter, as for --dport"},
 	{Name: "ports/leading-blank", Accepts: true, Saves: "-A INPUT -p tcp -m tcp --dport 17",
 		Reason: "iptables reads a port number with strtoul, which skips leading blanks; ctmatch is deliberately stricter, as for --ctproto"},
 	{Name: "icmp/leading-blank", Accepts: true, Saves: "-A INPUT -p icmp -m icmp --icmp-type 3",
