@@ -159,7 +159,10 @@ func (r *Rule) Iptables() string { return r.Source.String() }
 
 // Wire returns, for each nft rule, its expressions as the kernel's netlink
 // encoding: the payload of the NFTA_RULE_EXPRESSIONS attribute of a NEWRULE
-// message.
+// message. A rule that looks up anonymous sets (-m multiport) names them by
+// their id in a transaction, numbered from 1 for each rule here: loading it
+// needs the sets too (expr.Rule.LowerSets, or the firewall package, which
+// sends them).
 func (r *Rule) Wire() ([][]byte, error) {
 	out := make([][]byte, len(r.Rules))
 	for i, nr := range r.Rules {

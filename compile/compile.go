@@ -72,7 +72,7 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 	nct := 0
 	for _, m := range r.Matches {
 		switch m.(type) {
-		case *parse.Ports, *parse.ICMP, *parse.HL, *parse.Addrtype, *parse.Pkttype, *parse.Owner:
+		case *parse.Ports, *parse.ICMP, *parse.HL, *parse.Addrtype, *parse.Pkttype, *parse.Owner, *parse.Multiport:
 			continue // in packetMatches
 		case *parse.Comment:
 			continue // the rules' comment (setComment)

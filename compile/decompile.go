@@ -106,11 +106,11 @@ func Decompile(pieces []expr.Rule, table expr.Family) (*parse.Rule, parse.Family
 		return nil, 0, err
 	}
 	pieces0 := pieces
-	pre, pieces, err := splitPacketMatches(pieces)
+	pre, pieces, either, err := splitPacketMatches(pieces)
 	if err != nil {
 		return nil, 0, err
 	}
-	packet, err := packetWords(pre)
+	packet, err := packetWords(pre, either)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -529,7 +529,7 @@ func factoredCandidates(pieces []expr.Rule, fam parse.Family) []string {
 		}
 		inAll := true
 		for _, p := range pieces[1:] {
-			inAll = inAll && slices.Contains(p.Matches, m)
+			inAll = inAll && slices.ContainsFunc(p.Matches, func(x expr.Match) bool { return expr.Equal(x, m) })
 		}
 		if inAll {
 			common = append(common, c)
@@ -541,7 +541,9 @@ func factoredCandidates(pieces []expr.Rule, fam parse.Family) []string {
 	rest := make([]expr.Rule, len(pieces))
 	for i, p := range pieces {
 		r := p
-		r.Matches = slices.DeleteFunc(slices.Clone(p.Matches), func(m expr.Match) bool { return slices.Contains(common, m) })
+		r.Matches = slices.DeleteFunc(slices.Clone(p.Matches), func(m expr.Match) bool {
+			return slices.ContainsFunc(common, func(x expr.Match) bool { return expr.Equal(x, m) })
+		})
 		rest[i] = r
 	}
 	shared, err := pieceWords(expr.Rule{Matches: common}, fam)

@@ -31,11 +31,11 @@ func roundTrip(t testing.TB, rules []expr.Rule, table expr.Family) []expr.Rule {
 	t.Helper()
 	raised := make([]expr.Rule, len(rules))
 	for i, r := range rules {
-		b, err := r.Lower(table)
+		b, sets, err := r.LowerSets(table, 1)
 		if err != nil {
 			t.Fatalf("lower %q: %v", r.String(), err)
 		}
-		if raised[i], err = expr.Raise(table, b); err != nil {
+		if raised[i], err = expr.RaiseSets(table, b, setsByID(sets)); err != nil {
 			t.Fatalf("raise %q: %v", r.String(), err)
 		}
 		raised[i].Comment = commentBack(t, r)
@@ -117,11 +117,11 @@ func listBack(t *testing.T, rules []expr.Rule, table expr.Family, records bool) 
 	t.Helper()
 	var listed []compile.Listed
 	for i, w := range rules {
-		b, err := w.Lower(table)
+		b, sets, err := w.LowerSets(table, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		raised, err := expr.Raise(table, b)
+		raised, err := expr.RaiseSets(table, b, setsByID(sets))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -203,4 +203,17 @@ func TestChainOneGroup(t *testing.T) {
 		}
 	}
 	t.Logf("%d rules of one match, each listed back as one group with its record; %d of several nft rules, one group each without", len(rules), split)
+}
+
+// setsByID gives the sets a rule's lookups name by their id, as a
+// transaction holds them.
+func setsByID(sets []expr.Set) expr.SetSource {
+	return func(name string, id uint32) (expr.Set, error) {
+		for _, s := range sets {
+			if s.ID == id && name == expr.AnonymousSetName {
+				return s, nil
+			}
+		}
+		return expr.Set{}, fmt.Errorf("no set %s with id %d", name, id)
+	}
 }

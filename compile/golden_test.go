@@ -196,6 +196,10 @@ func TestCasesComplete(t *testing.T) {
 				}
 				continue
 			}
+			if mp, ok := m.(*parse.Multiport); ok {
+				ports[portCover{"multiport " + mp.Option.Kind.String(), mp.Option.Negated, c.table}] = true
+				continue
+			}
 			ct := m.(*parse.Conntrack)
 			for _, o := range ct.Options {
 				seen[cover{o.Kind, o.Negated, c.table}] = true
@@ -235,6 +239,15 @@ func TestCasesComplete(t *testing.T) {
 			if neg && strings.HasPrefix(o, "limit") {
 				continue
 			}
+			for _, tf := range []expr.Family{expr.FamilyIP, expr.FamilyIP6, expr.FamilyInet} {
+				if !ports[portCover{o, neg, tf}] {
+					t.Errorf("no case for %s (negated %v) in an %v table", o, neg, tf)
+				}
+			}
+		}
+	}
+	for _, o := range []string{"multiport --sports", "multiport --dports", "multiport --ports"} {
+		for _, neg := range []bool{false, true} {
 			for _, tf := range []expr.Family{expr.FamilyIP, expr.FamilyIP6, expr.FamilyInet} {
 				if !ports[portCover{o, neg, tf}] {
 					t.Errorf("no case for %s (negated %v) in an %v table", o, neg, tf)

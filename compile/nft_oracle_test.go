@@ -3,6 +3,7 @@ package compile_test
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -33,6 +34,18 @@ var (
 // every NEWRULE message it sends, with sequence numbers and the ASCII column
 // left out: two dumps are equal exactly when the messages' bytes are.
 func newRuleDumps(t *testing.T, ns *netns.NS, text string) ([]string, error) {
+	return messageDumps(t, ns, text, "| 02566 |")
+}
+
+// txDumps is newRuleDumps with the NEWSET and NEWSETELEM messages of the
+// anonymous sets the rules look up, in the order nft sends them.
+func txDumps(t *testing.T, ns *netns.NS, text string) ([]string, error) {
+	return messageDumps(t, ns, text, "| 02566 |", "| 02569 |", "| 02572 |")
+}
+
+// messageDumps runs nft --debug=mnl on text inside ns and returns the dump
+// of every message whose type line starts with one of types.
+func messageDumps(t *testing.T, ns *netns.NS, text string, types ...string) ([]string, error) {
 	out, errOut, err := ktest.Exec(ns, text, "nft", "--debug=mnl", "-f", "-")
 	if err != nil {
 		return nil, &nftError{msg: errOut}
@@ -40,7 +53,7 @@ func newRuleDumps(t *testing.T, ns *netns.NS, text string) ([]string, error) {
 	var dumps []string
 	var cur []string
 	flush := func() {
-		if len(cur) > 1 && strings.HasPrefix(strings.TrimSpace(cur[1]), "| 02566 |") {
+		if len(cur) > 1 && slices.ContainsFunc(types, func(p string) bool { return strings.HasPrefix(strings.TrimSpace(cur[1]), p) }) {
 			dumps = append(dumps, strings.Join(cur, "\n"))
 		}
 		cur = nil
@@ -78,7 +91,7 @@ func needsProtoContext(body string) bool {
 func TestNftOracle(t *testing.T) {
 	ns := ktest.Namespace(t, "nft")
 	hand, same := handwritten(t)
-	checked, ported := 0, 0
+	checked, ported, withSets := 0, 0, 0
 	for _, c := range tableCases(t) {
 		want, ok := hand[c.name]
 		if !ok {
@@ -92,9 +105,43 @@ func TestNftOracle(t *testing.T) {
 			continue
 		}
 		var text strings.Builder
-		text.WriteString("flush ruleset\nadd table " + c.table.String() + " t\nadd chain " + c.table.String() + " t c\n")
+		setup := "flush ruleset\nadd table " + c.table.String() + " t\nadd chain " + c.table.String() + " t c\n"
 		if v := got[0].Verdict; v.Chain != "" {
-			text.WriteString("add chain " + c.table.String() + " t " + v.Chain + "\n")
+			setup += "add chain " + c.table.String() + " t " + v.Chain + "\n"
+		}
+		text.WriteString(setup)
+		if hasLookup(got) {
+			// The rules name their sets by the id nft gives each set of the
+			// transaction: ctmatch's rules and the hand-written ones go in
+			// transactions of their own, sets and elements compared too.
+			ours, theirs := setup, setup
+			for i, r := range got {
+				h := want[i]
+				if c.table == expr.FamilyInet {
+					h = handNfproto(c) + h
+				}
+				if r.String() == h && !same[c.name] {
+					t.Errorf("%s: the hand-written rule %d is spelled exactly as ctmatch spells it (%q)", c.key(), i+1, h)
+				}
+				ours += "add rule " + c.table.String() + " t c " + r.String() + "\n"
+				theirs += "add rule " + c.table.String() + " t c " + h + "\n"
+			}
+			a, err := txDumps(t, ns, ours)
+			if err != nil {
+				t.Errorf("%s: nft refused ctmatch's rules: %v\n%s", c.key(), err, ours)
+				continue
+			}
+			b, err := txDumps(t, ns, theirs)
+			if err != nil {
+				t.Errorf("%s: nft refused the hand-written rules: %v\n%s", c.key(), err, theirs)
+				continue
+			}
+			if strings.Join(a, "\n") != strings.Join(b, "\n") {
+				t.Errorf("%s: nft sends different sets or rules for ctmatch's\n%sand the hand-written\n%s", c.key(), ours, theirs)
+			}
+			withSets++
+			checked++
+			continue
 		}
 		for i, r := range got {
 			ours := r.String()
@@ -127,7 +174,7 @@ func TestNftOracle(t *testing.T) {
 		}
 		checked++
 	}
-	t.Logf("%d cases checked against nft's bytes, %d rules with a ct port match loaded after a protocol test", checked, ported)
+	t.Logf("%d cases checked against nft's bytes (%d with anonymous sets), %d rules with a ct port match loaded after a protocol test", checked, withSets, ported)
 }
 
 // handNfproto is the family test the oracle adds to a hand-written rule for an
@@ -219,4 +266,9 @@ func TestParsesInNft106Protocols(t *testing.T) {
 		}
 	}
 	t.Logf("nft 1.0.6 takes ct ports after protocols %v", known)
+}
+
+// hasLookup reports whether one of rules looks up a set.
+func hasLookup(rules []expr.Rule) bool {
+	return slices.ContainsFunc(rules, expr.Rule.HasLookup)
 }

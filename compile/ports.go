@@ -54,6 +54,14 @@ func packetMatches(r *parse.Rule, fam parse.Family) ([][]expr.Match, error) {
 		}
 		out = append(out, fragment(f))
 	}
+	// alts are the alternatives so far: one, until a multiport --ports
+	// splits each in two (see multiport).
+	alts := [][]expr.Match{out}
+	add := func(ms ...expr.Match) {
+		for i := range alts {
+			alts[i] = append(alts[i], ms...)
+		}
+	}
 	hasPorts, hasICMP := false, false
 	for _, m := range r.Matches {
 		if pm, ok := m.(*parse.Ports); ok {
@@ -61,28 +69,32 @@ func packetMatches(r *parse.Rule, fam parse.Family) ([][]expr.Match, error) {
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, ms...)
+			add(ms...)
+			hasPorts = true
+		}
+		if mp, ok := m.(*parse.Multiport); ok {
+			alts = forkAlternatives(alts, multiport(mp))
 			hasPorts = true
 		}
 		if hm, ok := m.(*parse.HL); ok {
-			out = append(out, hl(hm))
+			add(hl(hm))
 		}
 		if pm, ok := m.(*parse.Pkttype); ok {
-			out = append(out, pkttype(pm))
+			add(pkttype(pm))
 		}
 		if om, ok := m.(*parse.Owner); ok {
 			ms, err := owner(om)
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, ms...)
+			add(ms...)
 		}
 		if am, ok := m.(*parse.Addrtype); ok {
 			ms, err := addrtype(am, fam)
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, ms...)
+			add(ms...)
 		}
 		if im, ok := m.(*parse.ICMP); ok {
 			if hasICMP {
@@ -93,16 +105,21 @@ func packetMatches(r *parse.Rule, fam parse.Family) ([][]expr.Match, error) {
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, ms...)
+			add(ms...)
 			hasPorts = true
 		}
 	}
+	for _, a := range alts {
+		keepInequalitiesApart(a)
+	}
 	if !hasPorts {
-		return [][]expr.Match{out}, nil
+		return alts, nil
 	}
 	var variants [][]expr.Match
 	for _, f := range fragmentTests(fam) {
-		variants = append(variants, append([]expr.Match{f}, out...))
+		for _, a := range alts {
+			variants = append(variants, append([]expr.Match{f}, a...))
+		}
 	}
 	return variants, nil
 }
@@ -206,10 +223,22 @@ func port(o *parse.PortOption) expr.Match {
 // splitPacketMatches takes the matches that -p and the tcp and udp matches
 // compile to off the front of every piece (after meta nfproto), where
 // compile puts them. They must be the same in every piece.
-func splitPacketMatches(pieces []expr.Rule) ([]expr.Match, []expr.Rule, error) {
-	pieces, err := joinFragmentVariants(pieces)
+//
+// A multiport --ports is two alternatives (joinEitherVariants): either
+// holds the index in the prefix of the source port test of each.
+func splitPacketMatches(pieces []expr.Rule) (pre []expr.Match, rest []expr.Rule, either map[int]bool, err error) {
+	pieces, err = joinFragmentVariants(pieces)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
+	}
+	var at []int
+	for from := 0; ; {
+		joined, k, ok := joinEitherVariants(pieces, from)
+		if !ok {
+			break
+		}
+		pieces, from = joined, k+1
+		at = append(at, k)
 	}
 	prefixOf := func(r expr.Rule) (start, end int) {
 		if len(r.Matches) > 0 {
@@ -220,7 +249,7 @@ func splitPacketMatches(pieces []expr.Rule) ([]expr.Match, []expr.Rule, error) {
 		end = start
 		for end < len(r.Matches) {
 			switch r.Matches[end].(type) {
-			case expr.L4Proto, expr.Payload, expr.Exthdr, expr.IfName, expr.IPAddr, expr.FibType, expr.PktType, expr.SkID:
+			case expr.L4Proto, expr.Payload, expr.Exthdr, expr.IfName, expr.IPAddr, expr.FibType, expr.PktType, expr.SkID, expr.Lookup:
 				end++
 				continue
 			}
@@ -229,26 +258,39 @@ func splitPacketMatches(pieces []expr.Rule) ([]expr.Match, []expr.Rule, error) {
 		return start, end
 	}
 	s0, e0 := prefixOf(pieces[0])
-	pre := pieces[0].Matches[s0:e0]
-	rest := make([]expr.Rule, len(pieces))
+	pre = pieces[0].Matches[s0:e0]
+	rest = make([]expr.Rule, len(pieces))
 	for i, p := range pieces {
 		s, e := prefixOf(p)
-		if !slices.Equal(p.Matches[s:e], pre) {
-			return nil, nil, fmt.Errorf("%w: the pieces test different protocols or ports", ErrNotUnderstood)
+		if !expr.EqualMatches(p.Matches[s:e], pre) {
+			return nil, nil, nil, fmt.Errorf("%w: the pieces test different protocols or ports", ErrNotUnderstood)
 		}
 		r := p
 		r.Matches = append(slices.Clone(p.Matches[:s]), p.Matches[e:]...)
 		rest[i] = r
 	}
-	return pre, rest, nil
+	for _, k := range at {
+		if k < s0 || k >= e0 {
+			return nil, nil, nil, fmt.Errorf("%w: the pieces test different protocols or ports", ErrNotUnderstood)
+		}
+		if either == nil {
+			either = map[int]bool{}
+		}
+		either[k-s0] = true
+	}
+	return pre, rest, either, nil
 }
 
 // packetWords returns the iptables words of the matches packetMatches
 // compiles to: "-p tcp -m tcp --sport 1024:65535 ! --dport 22".
-func packetWords(pre []expr.Match) (string, error) {
+//
+// A port test of a lookup, of a protocol other than tcp and udp, or at an
+// index of either (the source port half of a --ports) is a multiport match.
+func packetWords(pre []expr.Match, either map[int]bool) (string, error) {
 	if len(pre) == 0 {
 		return "", nil
 	}
+	whole := len(pre)
 	if x, ok := pre[0].(expr.Exthdr); ok && x.Test == expr.FragMissing {
 		pre = pre[1:]
 		if len(pre) == 0 {
@@ -344,8 +386,20 @@ func packetWords(pre []expr.Match) (string, error) {
 		return strings.Join(words, " "), nil
 	}
 	var have map[expr.Field]bool
+	first := whole - len(pre) + 1 // the index of pre[1] in the whole prefix
 	for rest := pre[1:]; len(rest) > 0; rest = rest[1:] {
 		m := rest[0]
+		i := len(pre) - 1 - len(rest) // the index of m in pre[1:]
+		_, isLookup := m.(expr.Lookup)
+		if isLookup || either[first+i] || module == "" && !isHL(m) && !isAddrtype(m) && !isPkttype(m) && !isOwner(m) {
+			w, err := multiportWords(m, either[first+i])
+			if err != nil {
+				return "", fmt.Errorf("%w (after %v)", err, l)
+			}
+			words = append(words, w...)
+			have = nil
+			continue
+		}
 		if isHL(m) {
 			w, _ := hlWords(m)
 			words = append(words, w...)
@@ -423,7 +477,7 @@ func joinFragmentVariants(pieces []expr.Rule) ([]expr.Rule, error) {
 		j := at(b)
 		if len(a.Matches) != len(b.Matches) || at(a) != j || a.Matches[j] != (expr.Exthdr{Test: expr.FragMissing}) ||
 			b.Matches[j] != (expr.Exthdr{Test: expr.FragFirst}) ||
-			!slices.Equal(a.Matches[:j], b.Matches[:j]) || !slices.Equal(a.Matches[j+1:], b.Matches[j+1:]) {
+			!expr.EqualMatches(a.Matches[:j], b.Matches[:j]) || !expr.EqualMatches(a.Matches[j+1:], b.Matches[j+1:]) {
 			return nil, errHalf
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/compile"
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/kerneltest"
 	"github.com/ctmatch/ctmatch/internal/ktest"
 	"github.com/ctmatch/ctmatch/internal/netns"
 	"github.com/ctmatch/ctmatch/internal/nftwire"
@@ -157,8 +158,14 @@ func TestCLIGoldenCases(t *testing.T) {
 		if len(pieces) == 0 || len(ours) != len(pieces) || len(handRules) != len(pieces) {
 			t.Fatalf("%v: %d and %d rules dumped, want %d", table, len(ours), len(handRules), len(pieces))
 		}
+		conn := kerneltest.Dial(t, ns)
 		for i, p := range pieces {
-			if d := sameDump(t, table, ours[i].Exprs, handRules[i].Exprs, p.skipPre); d != "" {
+			if p.rule.HasLookup() {
+				if d := sameSets(t, conn, table, "t", ours[i].Exprs, handRules[i].Exprs); d != "" {
+					t.Errorf("%v %s: %q: %s", table, p.name, p.rule.String(), d)
+				}
+			}
+			if d := sameDump(t, table, unnamed(t, ours[i].Exprs), unnamed(t, handRules[i].Exprs), p.skipPre); d != "" {
 				t.Errorf("%v %s: %q: %s", table, p.name, p.rule.String(), d)
 			}
 		}
@@ -208,7 +215,12 @@ func TestCLIGoldenCases(t *testing.T) {
 			t.Fatalf("%v: %d rules relisted, want %d", table, len(relisted), len(kept))
 		}
 		for k, i := range kept {
-			if d := sameExprs(listElems(t, ours[i].Exprs), listElems(t, relisted[k].Exprs)); d != "" {
+			if pieces[i].rule.HasLookup() {
+				if d := sameSets(t, conn, table, "t", ours[i].Exprs, relisted[k].Exprs); d != "" {
+					t.Errorf("%v %s: list -o nft gave %q, whose sets nft loads otherwise: %s", table, pieces[i].name, texts[i], d)
+				}
+			}
+			if d := sameExprs(listElems(t, unnamed(t, ours[i].Exprs)), listElems(t, unnamed(t, relisted[k].Exprs))); d != "" {
 				t.Errorf("%v %s: list -o nft gave %q, which nft loads otherwise: %s", table, pieces[i].name, texts[i], d)
 			}
 		}

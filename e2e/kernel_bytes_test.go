@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/ctmatch/ctmatch/compile"
 	"github.com/ctmatch/ctmatch/expr"
@@ -75,7 +80,7 @@ func TestKernelBytesMatchNft(t *testing.T) {
 	ns := ktest.Namespace(t, "nft")
 	ctx := context.Background()
 	conn := kerneltest.Dial(t, ns)
-	checked, ported, comments := 0, 0, 0
+	checked, ported, comments, withSets := 0, 0, 0, 0
 	for _, table := range []expr.Family{expr.FamilyIP, expr.FamilyIP6, expr.FamilyInet} {
 		var script strings.Builder
 		script.WriteString("add table " + table.String() + " t\nadd chain " + table.String() + " t ours\nadd chain " + table.String() + " t hand\n")
@@ -92,6 +97,7 @@ func TestKernelBytesMatchNft(t *testing.T) {
 			skipPre int // expressions nft got in front of the rule, to leave out
 		}
 		var all []loaded
+		setID := uint32(0) // the last set id given in the transaction
 		for _, c := range goldenCases(t) {
 			if (table == expr.FamilyIP && c.family == parse.IPv6) || (table == expr.FamilyIP6 && c.family == parse.IPv4) {
 				continue
@@ -108,9 +114,13 @@ func TestKernelBytesMatchNft(t *testing.T) {
 				t.Fatalf("%s: %d rules, %d hand-written", c.name, len(rules), len(c.hand))
 			}
 			for i, nr := range rules {
-				b, err := nr.Lower(table)
+				b, sets, err := nr.LowerSets(table, setID+1)
 				if err != nil {
 					t.Fatal(err)
+				}
+				setID += uint32(len(sets))
+				for _, s := range sets {
+					tx.AddAnonymousSet(table, "t", s)
 				}
 				spec := kernel.RuleSpec{Exprs: b, Source: c.name}
 				if nr.Comment != "" {
@@ -138,7 +148,16 @@ func TestKernelBytesMatchNft(t *testing.T) {
 			t.Fatalf("%v: %d and %d rules dumped, want %d", table, len(ours), len(hand), len(all))
 		}
 		for i, l := range all {
-			if d := sameDump(t, table, ours[i].Exprs, hand[i].Exprs, l.skipPre); d != "" {
+			if l.rule.HasLookup() {
+				// The kernel names each set; the two rules' sets are
+				// compared by their contents, the rules with the names
+				// left out.
+				if d := sameSets(t, conn, table, "t", ours[i].Exprs, hand[i].Exprs); d != "" {
+					t.Errorf("%v %s: %q: %s", table, l.name, l.rule.String(), d)
+				}
+				withSets++
+			}
+			if d := sameDump(t, table, unnamed(t, ours[i].Exprs), unnamed(t, hand[i].Exprs), l.skipPre); d != "" {
 				t.Errorf("%v %s: %q: %s", table, l.name, l.rule.String(), d)
 			}
 			if !bytes.Equal(ours[i].Userdata, hand[i].Userdata) {
@@ -147,8 +166,71 @@ func TestKernelBytesMatchNft(t *testing.T) {
 			checked++
 		}
 	}
-	if checked == 0 || ported == 0 || comments == 0 {
-		t.Fatalf("%d rules compared, %d with a port match, %d with a comment: the golden cases did not load", checked, ported, comments)
+	if checked == 0 || ported == 0 || comments == 0 || withSets == 0 {
+		t.Fatalf("%d rules compared, %d with a port match, %d with a comment, %d with sets: the golden cases did not load", checked, ported, comments, withSets)
 	}
 	t.Logf("%d rules compared in the kernel's dumps, %d of them with a port match loaded by nft after a protocol test", checked, ported)
+}
+
+// unnamed returns a rule's expressions as the kernel dumped them, with the
+// name of each lookup's set left out: the kernel names the sets in the
+// order they come, so two rules in one table name theirs apart.
+func unnamed(t *testing.T, exprs []byte) []byte {
+	t.Helper()
+	b, err := expr.BindLookups(exprs, func(string, uint32) (string, bool) { return "__set", true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// sameSets compares the sets that two rules of table look up, as the
+// kernel lists them: their flags, key type and length, size, userdata and
+// elements. It returns a description of the first difference, or "".
+func sameSets(t *testing.T, c *kernel.Conn, f expr.Family, table string, ours, hand []byte) string {
+	t.Helper()
+	ctx := context.Background()
+	a, err := expr.LookupRefs(ours)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := expr.LookupRefs(hand)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a) != len(b) || len(a) == 0 {
+		return fmt.Sprintf("%d and %d lookups", len(a), len(b))
+	}
+	sets, err := c.Sets(ctx, f, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]kernel.Set{}
+	for _, s := range sets {
+		byName[s.Name] = s
+	}
+	read := func(name string) (kernel.Set, []kernel.SetElem) {
+		s, ok := byName[name]
+		if !ok {
+			t.Fatalf("no set %s in %v %s", name, f, table)
+		}
+		es, err := c.SetElements(ctx, f, table, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.SortFunc(es, func(x, y kernel.SetElem) int { return bytes.Compare(x.Key, y.Key) })
+		s.Name, s.Handle = "", 0
+		return s, es
+	}
+	for k := range a {
+		sa, ea := read(a[k].Name)
+		sb, eb := read(b[k].Name)
+		if diff := cmp.Diff(sb, sa); diff != "" {
+			return "set " + strconv.Itoa(k+1) + " (-nft +ctmatch):\n" + diff
+		}
+		if diff := cmp.Diff(eb, ea); diff != "" {
+			return "elements of set " + strconv.Itoa(k+1) + " (-nft +ctmatch):\n" + diff
+		}
+	}
+	return ""
 }

@@ -210,8 +210,13 @@ func impliedBy(ms []Match, i int) bool {
 	if !ok || l.Op != OpEq || i+1 >= len(ms) {
 		return false
 	}
-	p, ok := ms[i+1].(Payload)
-	if !ok {
+	var field Field
+	switch p := ms[i+1].(type) {
+	case Payload:
+		field = p.Field
+	case Lookup:
+		field = p.Field
+	default:
 		return false
 	}
 	if icmpWord(l.Proto) != "" {
@@ -223,7 +228,7 @@ func impliedBy(ms []Match, i int) bool {
 	if l.Proto != ProtoTCP && l.Proto != ProtoUDP {
 		return false
 	}
-	fi, ok := fieldInfoOf(p.Field)
+	fi, ok := fieldInfoOf(field)
 	return ok && fi.base == payloadTransport
 }
 
@@ -331,6 +336,9 @@ func lowerPayloads(ae *nfnl.Encoder, ms []Match) int {
 			n++
 		}
 	}
+	if neqMerges(ms, 0) {
+		p = p.neqAsRange()
+	}
 	putPayload(ae, fi.base, fi.offset, size)
 	if p.Mask != 0 {
 		// "& MASK" is written in the text: nft sends NFTA_BITWISE_OP.
@@ -404,4 +412,31 @@ func sortedEqRun(ms []Match) []Match {
 func run0(run []Match) uint32 {
 	fi, _ := fieldInfoOf(run[0].(Payload).Field)
 	return fi.offset
+}
+
+// neqMerges reports whether ms[i] is an inequality of a header field that
+// nft 1.0.6 would merge with the inequality after it: an adjacent field of
+// the same header ("tcp sport != 1 tcp dport != 4" is sent as one 4-byte
+// load and "cmp neq 0x04000100", which holds when either field differs,
+// not what the two tests say). The text and Lower then write ms[i] as a
+// range of one value ("tcp sport != 1-1", "range neq"), which nft keeps
+// apart and which means the same.
+func neqMerges(ms []Match, i int) bool {
+	if i+1 >= len(ms) {
+		return false
+	}
+	a, ok1 := ms[i].(Payload)
+	b, ok2 := ms[i+1].(Payload)
+	if !ok1 || !ok2 || a.Op != OpNeq || b.Op != OpNeq || a.Mask != 0 || b.Mask != 0 {
+		return false
+	}
+	fa, oka := fieldInfoOf(a.Field)
+	fb, okb := fieldInfoOf(b.Field)
+	return oka && okb && fa.base == fb.base && (fa.offset+fa.size == fb.offset || fb.offset+fb.size == fa.offset)
+}
+
+// neqAsRange returns the inequality p as the range of its one value.
+func (p Payload) neqAsRange() Payload {
+	p.Op, p.Hi = OpNotRange, p.Lo
+	return p
 }

@@ -85,6 +85,10 @@ func (r Rule) Lower(f Family) ([]byte, error) {
 }
 
 func (r Rule) lower(ae *nfnl.Encoder, f Family) error {
+	return r.lowerSets(ae, f, &setAlloc{next: 1})
+}
+
+func (r Rule) lowerSets(ae *nfnl.Encoder, f Family, sets *setAlloc) error {
 	for i, m := range r.Matches {
 		if err := checkMatch(f, m); err != nil {
 			return &InvalidRuleError{Family: f, Match: i, Text: string(appendMatch(nil, m)), Reason: err.Error()}
@@ -93,6 +97,13 @@ func (r Rule) lower(ae *nfnl.Encoder, f Family) error {
 	for i := 0; i < len(r.Matches); i++ {
 		if _, ok := r.Matches[i].(Payload); ok {
 			i += lowerPayloads(ae, r.Matches[i:]) - 1
+			continue
+		}
+		if l, ok := r.Matches[i].(Lookup); ok {
+			proto := transportProto(r.Matches, i)
+			sets.sets = append(sets.sets, lookupSet(l, proto, sets.next))
+			lowerLookup(ae, l, sets.next)
+			sets.next++
 			continue
 		}
 		lowerMatch(ae, r.Matches[i])
@@ -206,6 +217,8 @@ func checkMatch(f Family, m Match) error {
 		return checkMark(m)
 	case Limit:
 		return checkLimit(m)
+	case Lookup:
+		return checkLookup(f, m)
 	}
 	return fmt.Errorf("match of type %T", m)
 }

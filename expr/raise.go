@@ -87,6 +87,8 @@ type raiser struct {
 	f  Family
 	es []wireExpr
 	i  int // the next expression to read
+	// sets gives the sets lookups name (RaiseSets), or is nil.
+	sets SetSource
 	// nh is the family of the network header the rule's loads read: the
 	// table's, or in an inet table the one its meta nfproto test named
 	// (0 before one). An address and a TTL can sit at the same offset of
@@ -743,6 +745,15 @@ func (p *raiser) payload() ([]Match, error) {
 		}
 		if mask != nil {
 			return p.maskedField(i, slot, fields[0], mask)
+		}
+		if j, err := p.next("lookup"); err != nil {
+			return nil, err
+		} else if j >= 0 && infos[0].base == payloadTransport && size == 2 {
+			m, err := p.lookup(slot, fields[0])
+			if err != nil {
+				return nil, err
+			}
+			return []Match{m}, nil
 		}
 		if m, ok, err := p.orderedField(i, slot, fields[0], infos[0]); ok || err != nil {
 			return m, err

@@ -92,6 +92,12 @@ func (r Rule) appendText(b []byte) []byte {
 				continue
 			}
 		case Payload:
+			if neqMerges(r.Matches, i) {
+				m = m.neqAsRange()
+			}
+			b = m.appendText(sep(b), transportProto(r.Matches, i))
+			continue
+		case Lookup:
 			b = m.appendText(sep(b), transportProto(r.Matches, i))
 			continue
 		}
@@ -141,6 +147,8 @@ func appendMatch(b []byte, m Match) []byte {
 		return m.appendText(b)
 	case Limit:
 		return m.appendText(b)
+	case Lookup:
+		return m.appendText(b, "th")
 	}
 	// nil, or a pointer to a match: the IR holds matches as values.
 	return appendInvalid(b, fmt.Sprintf("match %T", m))

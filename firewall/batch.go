@@ -54,6 +54,7 @@ type Batch struct {
 	rules   map[int][]expr.Rule // the nft rules of the changes given as Rule
 	created []Created
 	nextID  uint32 // the last rule ID given
+	setID   uint32 // the last set ID given in the transaction
 	idBase  uint64 // the random base of the batch's group ids (newID)
 	ids     uint64 // the group ids given
 	err     error
@@ -304,7 +305,7 @@ func (b *Batch) readChain(ctx context.Context, pc *plannedChain) error {
 	if err != nil {
 		return err
 	}
-	b.plan.addGroups(pc, rules)
+	b.plan.addGroups(pc, rules, b.c.setSource(ctx, pc.family, pc.table))
 	return nil
 }
 
@@ -350,9 +351,14 @@ func (b *Batch) queueRules(ch *Change, i int, a *added, group expr.Group, pc *pl
 		if reverse {
 			k = n - 1 - j
 		}
-		e, err := ch.lower(k)
+		e, sets, err := ch.lowerSets(k, b.setID+1)
 		if err != nil {
 			return changeError(ch, i, ErrInvalidChange, err.Error())
+		}
+		// The rule's anonymous sets go before it, as nft sends them.
+		b.setID += uint32(len(sets))
+		for range queueSets(b.tx, ch.Family, ch.Table, sets) {
+			b.msgs = append(b.msgs, message{change: int32(i), piece: int32(k)})
 		}
 		if testRuleHook != nil {
 			e = testRuleHook(i, k, e)
@@ -367,7 +373,7 @@ func (b *Batch) queueRules(ch *Change, i int, a *added, group expr.Group, pc *pl
 		b.msgs = append(b.msgs, message{change: int32(i), piece: int32(k)})
 		if ch.Rule == nil && !b.keepPrepared {
 			// The transaction has copied the bytes: let them go.
-			ch.Prepared.pieces[k].exprs = nil
+			ch.Prepared.pieces[k].exprs, ch.Prepared.pieces[k].rule = nil, nil
 		}
 	}
 	return nil

@@ -76,6 +76,9 @@ func (p *Prepared) spent() bool { return len(p.pieces) > 0 && p.pieces[0].exprs 
 type preparedPiece struct {
 	exprs   []byte
 	verdict expr.Verdict
+	// rule is the nft rule of a piece that looks up sets, which are
+	// numbered in the transaction that sends them; nil for the others.
+	rule *expr.Rule
 }
 
 // Prepare lowers r for Change.Prepared. r is not kept: the caller may drop
@@ -92,6 +95,10 @@ func Prepare(r *ctmatch.Rule) (*Prepared, error) {
 			return nil, err
 		}
 		p.pieces[k] = preparedPiece{exprs: b, verdict: nr.Verdict}
+		if nr.HasLookup() {
+			c := nr
+			p.pieces[k].rule = &c
+		}
 	}
 	return p, nil
 }
@@ -172,12 +179,26 @@ func (ch *Change) verdict(k int) expr.Verdict {
 	return ch.Rule.Rules[k].Verdict
 }
 
-// lower returns the expressions of the change's nft rule k.
+// lower returns the expressions of the change's nft rule k, its lookups'
+// sets numbered from 1 (as a key: see lowerSets).
 func (ch *Change) lower(k int) ([]byte, error) {
 	if ch.Rule == nil {
 		return ch.Prepared.pieces[k].exprs, nil
 	}
 	return ch.Rule.Rules[k].Lower(ch.Family)
+}
+
+// lowerSets returns the expressions of the change's nft rule k and the sets
+// its lookups need, numbered from firstID in the transaction.
+func (ch *Change) lowerSets(k int, firstID uint32) ([]byte, []expr.Set, error) {
+	if ch.Rule == nil {
+		p := ch.Prepared.pieces[k]
+		if p.rule == nil {
+			return p.exprs, nil, nil
+		}
+		return p.rule.LowerSets(ch.Family, firstID)
+	}
+	return ch.Rule.Rules[k].LowerSets(ch.Family, firstID)
 }
 
 // validChange checks what Apply needs of a change.

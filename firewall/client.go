@@ -115,6 +115,10 @@ type Kernel interface {
 	Tables(ctx context.Context) ([]kernel.Table, error)
 	Chains(ctx context.Context, f expr.Family, table string) ([]kernel.Chain, error)
 	Rules(ctx context.Context, f expr.Family, table, chain string) ([]kernel.Rule, error)
+	// Sets and SetElements list the sets of a table and a set's elements,
+	// as kernel.Conn does: the anonymous sets the rules look up.
+	Sets(ctx context.Context, f expr.Family, table string) ([]kernel.Set, error)
+	SetElements(ctx context.Context, f expr.Family, table, set string) ([]kernel.SetElem, error)
 	// BeginAt begins a transaction checked against generation gen, as
 	// kernel.Conn.BeginAt does.
 	BeginAt(gen uint32) KernelTx
@@ -138,6 +142,8 @@ type KernelTx = interface {
 	Commit(ctx context.Context) (kernel.Result, error)                                   // as kernel.Tx.Commit does
 	Check(ctx context.Context) error                                                     // as kernel.Tx.Check does
 	Rebase(gen uint32)                                                                   // as kernel.Tx.Rebase does
+	AddSet(f expr.Family, table string, s kernel.SetSpec)                                // as kernel.Tx.AddSet does
+	AddElements(f expr.Family, table, set string, setID uint32, elems []kernel.SetElem)  // as kernel.Tx.AddElements does
 }
 
 type kernelConn struct{ *kernel.Conn }

@@ -74,7 +74,7 @@ func (c *Client) delete(ctx context.Context, f expr.Family, table, chain string,
 	if err != nil {
 		return res, c.missing(ctx, "delete rule", f, table, chain, err)
 	}
-	groups := groupRules(f, rules)
+	groups := groupRules(f, rules, c.setSource(ctx, f, table))
 	gi := groupOf(groups, handle)
 	if gi < 0 {
 		return res, &Error{Op: "delete rule", Object: obj + fmt.Sprintf(" handle %d", handle), Index: -1, Err: ErrNoRule,

@@ -16,11 +16,11 @@ func TestKeyGroupsWholeGroupsOnly(t *testing.T) {
 	ud0, _ := expr.Group{ID: 7, Index: 0, Count: 2}.UserData("")
 	ud1, _ := expr.Group{ID: 7, Index: 1, Count: 2}.UserData("")
 	bad1, _ := expr.Group{ID: 7, Index: 1, Count: 3}.UserData("")
-	whole := keyGroups(fam, []kernel.Rule{{Exprs: b[0], UserData: ud0}, {Exprs: b[1], UserData: ud1}})
+	whole := keyGroups(fam, []kernel.Rule{{Exprs: b[0], UserData: ud0}, {Exprs: b[1], UserData: ud1}}, nil)
 	if len(whole) != 1 || whole[0].key == "" {
 		t.Errorf("a whole group of two pieces keys as %d groups: %+v", len(whole), whole)
 	}
-	split := keyGroups(fam, []kernel.Rule{{Exprs: b[0], UserData: ud0}, {Exprs: b[1], UserData: bad1}})
+	split := keyGroups(fam, []kernel.Rule{{Exprs: b[0], UserData: ud0}, {Exprs: b[1], UserData: bad1}}, nil)
 	if len(split) != 2 {
 		t.Errorf("two pieces whose counts disagree key as %d groups, want 2: %+v", len(split), split)
 	}

@@ -196,7 +196,7 @@ func (c *Client) listTable(ctx context.Context, t kernel.Table, chain string) (L
 		if err != nil {
 			return lt, readError("list", object(t.Family, t.Name, ch.Name), -1, vanishedError(err))
 		}
-		lt.Chains = append(lt.Chains, ListedChain{Name: ch.Name, Handle: ch.Handle, Base: ch.Base, Groups: groupRules(t.Family, rules)})
+		lt.Chains = append(lt.Chains, ListedChain{Name: ch.Name, Handle: ch.Handle, Base: ch.Base, Groups: groupRules(t.Family, rules, c.setSource(ctx, t.Family, t.Name))})
 	}
 	if chain != "" && !found {
 		return lt, &Error{Op: "list", Object: object(t.Family, t.Name, chain), Index: -1, Err: ErrNoChain,
@@ -205,14 +205,15 @@ func (c *Client) listTable(ctx context.Context, t kernel.Table, chain string) (L
 	return lt, nil
 }
 
-// groupRules raises and decompiles the rules of one chain into groups.
-// Rules that do not raise split the chain into runs, each decompiled on its
-// own.
-func groupRules(f expr.Family, rules []kernel.Rule) []ListedGroup {
+// groupRules raises and decompiles the rules of one chain into groups, their
+// lookups with the sets sets gives (nil: a rule with a lookup does not
+// raise). Rules that do not raise split the chain into runs, each
+// decompiled on its own.
+func groupRules(f expr.Family, rules []kernel.Rule, sets expr.SetSource) []ListedGroup {
 	pieces := make([]Piece, len(rules))
 	for i, r := range rules {
 		p := Piece{Handle: r.Handle, Exprs: r.Exprs, Counter: r.Counter}
-		p.Rule, p.raiseErr = expr.Raise(f, r.Exprs)
+		p.Rule, p.raiseErr = raise(f, r.Exprs, sets)
 		p.Raised = p.raiseErr == nil
 		comment, g, err := expr.ParseUserData(r.UserData)
 		p.Comment = comment

@@ -47,13 +47,19 @@ func manage(ctx context.Context, netns string, out io.Writer) error {
 		if err != nil {
 			return firewall.DesiredTable{}, err
 		}
+		// A rule with a list of ports: its nft rule looks up an
+		// anonymous set, sent with it in the same transaction.
+		dns, err := rule("-p udp -m multiport --dports 53,123 -j ACCEPT", "dns and ntp")
+		if err != nil {
+			return firewall.DesiredTable{}, err
+		}
 		jump, err := rule("-m conntrack --ctstate NEW -j services", "")
 		if err != nil {
 			return firewall.DesiredTable{}, err
 		}
 		d := firewall.DesiredTable{Family: fam, Name: "fw", Chains: []firewall.DesiredChain{
 			{Name: "input", Base: &kernel.BaseChain{Type: "filter", Hook: kernel.HookInput, Priority: 10, Policy: kernel.PolicyDrop},
-				Rules: []firewall.DesiredRule{est, jump}},
+				Rules: []firewall.DesiredRule{est, dns, jump}},
 			{Name: "services"},
 		}}
 		for _, port := range ports {

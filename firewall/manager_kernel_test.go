@@ -24,6 +24,7 @@ func TestKernelManager(t *testing.T) {
 add table inet fw
 add chain inet fw input { type filter hook input priority 10; policy drop; }
 + -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT # replies
++ -p udp -m multiport --dports 53,123 -j ACCEPT # dns and ntp
 + -m conntrack --ctstate NEW -j services
 add chain inet fw services
 + -m conntrack --ctstate NEW --ctproto 6 --ctorigdstport 22 -j ACCEPT # port 22
@@ -32,6 +33,7 @@ add chain inet fw services
 # table inet fw
 # chain input (type filter hook input priority 10; policy drop)
 -A input -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A input -p udp -m multiport --dports 53,123 -j ACCEPT
 -A input -m conntrack --ctstate NEW -j services
 # chain services
 -A services -m conntrack --ctstate NEW --ctproto 6 --ctorigdstport 22 -j ACCEPT

@@ -190,10 +190,10 @@ func (p *plan) createChain(pt *plannedTable, ch *Change, name string, base *kern
 // addGroups puts the groups of an existing chain's rules, as read, in the
 // place of its unread slot. (Until then, changes went only to the top and
 // the end of it.)
-func (p *plan) addGroups(pc *plannedChain, rules []kernel.Rule) {
+func (p *plan) addGroups(pc *plannedChain, rules []kernel.Rule, sets expr.SetSource) {
 	pc.read, pc.ruleFP = true, rulePrint(rules)
 	var groups []slot
-	for _, g := range groupRules(pc.family, rules) {
+	for _, g := range groupRules(pc.family, rules, sets) {
 		groups = append(groups, slot{handles: g.Handles(), change: -1})
 	}
 	at := slices.IndexFunc(pc.slots, slot.unread)

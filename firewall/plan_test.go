@@ -30,7 +30,7 @@ func TestPlanFromASnapshot(t *testing.T) {
 	}
 	// Two rules without a group record: two groups.
 	one := lowered(t, translate(t, fam, "-m conntrack --ctstate INVALID -j DROP"))[0]
-	p.addGroups(pc, []kernel.Rule{{Family: fam, Table: "fw", Chain: "in", Handle: 10, Exprs: one}, {Family: fam, Table: "fw", Chain: "in", Handle: 11, Exprs: one}})
+	p.addGroups(pc, []kernel.Rule{{Family: fam, Table: "fw", Chain: "in", Handle: 10, Exprs: one}, {Family: fam, Table: "fw", Chain: "in", Handle: 11, Exprs: one}}, nil)
 	if err := p.jumps(pt, ins, 0); err != nil {
 		t.Fatal(err)
 	}

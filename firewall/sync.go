@@ -295,6 +295,10 @@ type desiredRule struct {
 	pieces  [][]byte
 	key     string // see groupKey
 	words   string // for the diff
+	// withSets lowers piece k again with the sets its lookups need,
+	// numbered from first in the transaction; nil when no piece has one
+	// (pieces holds them numbered from 1, for the key).
+	withSets func(k int, first uint32) ([]byte, []expr.Set, error)
 }
 
 // haveChain is a chain of the table as it is: read from the kernel, or
@@ -384,7 +388,7 @@ func (p *syncPlan) compare(ctx context.Context, c *Client, have []haveChain) err
 			if err != nil {
 				return readError("sync", object(d.Family, d.Name, dc.Name), -1, err)
 			}
-			groups = keyGroups(d.Family, rules)
+			groups = keyGroups(d.Family, rules, c.setSource(ctx, d.Family, d.Name))
 		}
 		if cd.Recreate && len(groups) > 0 {
 			cd.Rewrite = true
@@ -497,11 +501,15 @@ func lowerDesired(ch *Change) (desiredRule, error) {
 	}
 	r.group = g
 	for k := range n {
-		b, err := ch.lower(k)
+		b, sets, err := ch.lowerSets(k, 1)
 		if err != nil {
 			return r, err
 		}
 		r.pieces = append(r.pieces, b)
+		if len(sets) > 0 && r.withSets == nil {
+			c := *ch
+			r.withSets = c.lowerSets
+		}
 	}
 	r.key = groupKey(g, r.comment, r.pieces)
 	if ch.Comment != "" {
@@ -546,7 +554,7 @@ type keyedGroup struct {
 // run of pieces 0..n-1 of one id) and keys each. The expressions the
 // kernel dumps differ from those sent; raised and lowered again, they are
 // what Lower sends.
-func keyGroups(f expr.Family, rules []kernel.Rule) []keyedGroup {
+func keyGroups(f expr.Family, rules []kernel.Rule, sets expr.SetSource) []keyedGroup {
 	var out []keyedGroup
 	for i := 0; i < len(rules); {
 		comment, g, err := expr.ParseUserData(rules[i].UserData)
@@ -563,11 +571,12 @@ func keyGroups(f expr.Family, rules []kernel.Rule) []keyedGroup {
 				ok = false
 				break
 			}
-			ir, err := expr.Raise(f, rules[i+k].Exprs)
+			ir, err := raise(f, rules[i+k].Exprs, sets)
 			if err != nil {
 				ok = false
 				break
 			}
+			// (Lower numbers a lookup's set 1, as lowerDesired keys it.)
 			b, err := ir.Lower(f)
 			if err != nil {
 				ok = false
@@ -681,6 +690,7 @@ func (p *syncPlan) queue(tx KernelTx, base uint64) error {
 	}
 	var ud []byte
 	ids := uint64(0)
+	setID := uint32(0) // the last set id given in the transaction
 	for i, dc := range d.Chains {
 		if !rewrite[dc.Name] {
 			continue
@@ -694,6 +704,15 @@ func (p *syncPlan) queue(tx KernelTx, base uint64) error {
 				var err error
 				if ud, err = g.AppendUserData(ud[:0], r.comment); err != nil {
 					return &Error{Op: "sync", Object: object(d.Family, d.Name, dc.Name), Words: r.words, Index: -1, Err: ErrInvalidChange, Reason: err.Error()}
+				}
+				if r.withSets != nil {
+					b, sets, err := r.withSets(k, setID+1)
+					if err != nil {
+						return &Error{Op: "sync", Object: object(d.Family, d.Name, dc.Name), Words: r.words, Index: -1, Err: ErrInvalidChange, Reason: err.Error()}
+					}
+					setID += uint32(len(sets))
+					queueSets(tx, d.Family, d.Name, sets)
+					e = b
 				}
 				tx.AddRule(d.Family, d.Name, dc.Name, kernel.RuleSpec{Exprs: e, UserData: ud})
 			}

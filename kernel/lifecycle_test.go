@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -202,51 +201,6 @@ func TestLifecycleErrors(t *testing.T) {
 	}
 }
 
-// Intervals encodes ranges as nft 1.0.6 does (see the kernel tests, which
-// compare with nft): sorted and merged, a leading end element at 0, an end
-// element after each range, an open last range marked in its userdata, and
-// the size nft sends. Ranges reads them back.
-func TestIntervals(t *testing.T) {
-	p := func(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }
-	r := func(a, b uint16) Range { return Range{From: p(a), To: p(b)} }
-	start := func(v uint16) SetElem { return SetElem{Key: p(v)} }
-	end := func(v uint16) SetElem { return SetElem{Key: p(v), IntervalEnd: true} }
-	open := func(v uint16) SetElem { return SetElem{Key: p(v), UserData: intervalOpen()} }
-	for _, tc := range []struct {
-		in     []Range
-		want   []SetElem
-		size   uint32
-		ranges []Range
-	}{
-		{[]Range{r(8000, 8100), r(80, 80), r(443, 443)}, []SetElem{end(0), start(80), end(81), start(443), end(444), start(8000), end(8101)}, 7,
-			[]Range{r(80, 80), r(443, 443), r(8000, 8100)}},
-		{[]Range{r(0, 10), r(80, 80), r(81, 81), r(443, 443), r(65000, 65535)}, []SetElem{start(0), end(11), start(80), end(82), start(443), end(444), open(65000)}, 8,
-			[]Range{r(0, 10), r(80, 81), r(443, 443), r(65000, 65535)}},
-		{[]Range{r(10, 20), r(15, 30), r(5, 12), r(31, 31)}, []SetElem{end(0), start(5), end(32)}, 3, []Range{r(5, 31)}},
-		{[]Range{r(0, 65535)}, []SetElem{open(0)}, 2, []Range{r(0, 65535)}},
-		{nil, nil, 0, nil},
-	} {
-		got, size, err := Intervals(tc.in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff(tc.want, got); diff != "" || size != tc.size {
-			t.Errorf("Intervals(%x): size %d, want %d; elements (-want +got):\n%s", tc.in, size, tc.size, diff)
-		}
-		// The kernel lists them in its own order.
-		rev := slices.Clone(got)
-		slices.Reverse(rev)
-		if diff := cmp.Diff(tc.ranges, Ranges(rev)); diff != "" {
-			t.Errorf("Ranges: (-want +got):\n%s", diff)
-		}
-	}
-	for _, bad := range [][]Range{{r(9, 8)}, {r(1, 2), {From: []byte{1}, To: []byte{2}}}} {
-		if _, _, err := Intervals(bad); err == nil {
-			t.Errorf("Intervals(%x) did not fail", bad)
-		}
-	}
-}
-
 // Elements that do not fit in one message go on in the next, each message
 // under the attribute size limit, the elements numbered from 1 in each.
 func TestAddElementsSplits(t *testing.T) {
@@ -287,7 +241,7 @@ func TestAddElementsSplits(t *testing.T) {
 }
 
 // Sets, their elements and ct helpers are listed from the kernel's dumps,
-// filtered by table; LookupSets names the sets a rule looks up.
+// filtered by table; expr.LookupRefs names the sets a rule looks up.
 func TestListSetsAndObjects(t *testing.T) {
 	k := newFake()
 	k.onRequest = func(m nfnl.Message) [][]byte {
@@ -359,7 +313,7 @@ func TestListSetsAndObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]Range{{From: []byte{0, 80}, To: []byte{0, 80}}}, Ranges(elems)); diff != "" {
+	if diff := cmp.Diff([]expr.KeyRange{{From: []byte{0, 80}, To: []byte{0, 80}}}, expr.Ranges(elems)); diff != "" {
 		t.Errorf("ranges (-want +got):\n%s", diff)
 	}
 	objs, err := c.Objects(ctx, expr.FamilyIP, "t")
@@ -381,8 +335,8 @@ func TestListSetsAndObjects(t *testing.T) {
 			return nil
 		})
 	})
-	if names, err := LookupSets(append(slices.Clone(testExprs), lookup...)); err != nil || strings.Join(names, ",") != "__set4" {
-		t.Errorf("LookupSets: %q (%v), want [__set4]", names, err)
+	if refs, err := expr.LookupRefs(append(slices.Clone(testExprs), lookup...)); err != nil || len(refs) != 1 || refs[0].Name != "__set4" {
+		t.Errorf("LookupRefs: %+v (%v), want __set4", refs, err)
 	}
 }
 

@@ -1,11 +1,8 @@
 package kernel
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
-	"slices"
 
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/internal/nfnl"
@@ -13,15 +10,15 @@ import (
 
 // Set flags (NFT_SET_*), for SetSpec.Flags and Set.Flags.
 const (
-	SetAnonymous uint32 = 0x1 // NFT_SET_ANONYMOUS: bound to the rule that uses it, gone with it
-	SetConstant  uint32 = 0x2 // NFT_SET_CONSTANT: its elements never change
-	SetInterval  uint32 = 0x4 // NFT_SET_INTERVAL: its elements are ranges (see Intervals)
+	SetAnonymous = expr.SetAnonymous // NFT_SET_ANONYMOUS: bound to the rule that uses it, gone with it
+	SetConstant  = expr.SetConstant  // NFT_SET_CONSTANT: its elements never change
+	SetInterval  = expr.SetInterval  // NFT_SET_INTERVAL: its elements are ranges (see expr.Intervals)
 )
 
 // AnonymousSetName is the name nft gives every anonymous set it sends: the
 // kernel replaces %d with the lowest free number (__set0, __set1, …), and the
 // rules of the same transaction name the set by it and by its SetSpec.ID.
-const AnonymousSetName = "__set%d"
+const AnonymousSetName = expr.AnonymousSetName
 
 // SetSpec is a set to add: NFT_MSG_NEWSET with its attributes in the order
 // nft 1.0.6 sends them.
@@ -41,7 +38,7 @@ type SetSpec struct {
 	KeyType, KeyLen uint32
 	// Size is NFTA_SET_DESC_SIZE, the number of elements the set is made
 	// for; 0 sends no NFTA_SET_DESC. For an interval set nft sends the size
-	// Intervals returns.
+	// expr.Intervals returns.
 	Size uint32
 	// UserData is NFTA_SET_USERDATA (at most 256 bytes), or nil: nft keeps
 	// there the key's byte order, whether to merge elements and the
@@ -49,128 +46,16 @@ type SetSpec struct {
 	UserData []byte
 }
 
-// SetElem is an element of a set: its key (in the set's key length, in the
-// byte order nft sends it: network order for addresses and ports).
-type SetElem struct {
-	Key []byte // the element's key
-	// IntervalEnd marks the element that ends a range of an interval set
-	// (NFT_SET_ELEM_INTERVAL_END): the first key after the range.
-	IntervalEnd bool
-	// UserData is NFTA_SET_ELEM_USERDATA, or nil. nft marks a range that
-	// runs to the largest key there (Intervals).
-	UserData []byte
-}
+// SetElem is an element of a set: expr.SetElem, whose meaning (keys,
+// interval ends, userdata) expr/ knows; kernel/ sends and lists the bytes.
+type SetElem = expr.SetElem
 
-// Range is an inclusive range of keys of an interval set, both of the set's
-// key length, big endian; From == To for one key.
-type Range struct {
-	From, To []byte // the first and the last key of the range
-}
-
-// intervalOpen is the userdata nft gives the start of a range that runs to
-// the largest key, and so has no end element: libnftnl's
-// NFTNL_UDATA_SET_ELEM_FLAGS (type 1, a host-order u32) holding
-// NFTNL_SET_ELEM_F_INTERVAL_OPEN (1).
-func intervalOpen() []byte {
-	return binary.NativeEndian.AppendUint32([]byte{1, 4}, 1)
-}
-
-// Intervals returns the elements of an interval set holding ranges, as nft
-// 1.0.6 sends them, and the size it sends with the set (SetSpec.Size): the
-// ranges sorted, overlapping and adjacent ones merged; an end element
-// (IntervalEnd, the key after the range) after each range, and one at key 0
-// first when the lowest range does not start at 0; a range that runs to the
-// largest key has no end element and is marked open in its userdata. The
-// size counts the elements as if every range had its end. Every key must
-// have the same length.
-func Intervals(ranges []Range) (elems []SetElem, size uint32, err error) {
-	if len(ranges) == 0 {
-		return nil, 0, nil
-	}
-	n := len(ranges[0].From)
-	rs := slices.Clone(ranges)
-	for _, r := range rs {
-		if len(r.From) != n || len(r.To) != n || n == 0 {
-			return nil, 0, fmt.Errorf("range %x-%x: keys of %d bytes, want %d", r.From, r.To, len(r.To), n)
-		}
-		if bytes.Compare(r.From, r.To) > 0 {
-			return nil, 0, fmt.Errorf("range %x-%x: reversed", r.From, r.To)
-		}
-	}
-	slices.SortFunc(rs, func(a, b Range) int { return bytes.Compare(a.From, b.From) })
-	merged := rs[:1]
-	for _, r := range rs[1:] {
-		last := &merged[len(merged)-1]
-		next, over := increment(last.To)
-		if over || bytes.Compare(r.From, next) <= 0 {
-			if bytes.Compare(r.To, last.To) > 0 {
-				last.To = r.To
-			}
-			continue
-		}
-		merged = append(merged, r)
-	}
-	zero := make([]byte, n)
-	if !bytes.Equal(merged[0].From, zero) {
-		elems = append(elems, SetElem{Key: zero, IntervalEnd: true})
-	}
-	size = uint32(len(elems))
-	for _, r := range merged {
-		size += 2
-		end, over := increment(r.To)
-		if over {
-			elems = append(elems, SetElem{Key: slices.Clone(r.From), UserData: intervalOpen()})
-			continue
-		}
-		elems = append(elems, SetElem{Key: slices.Clone(r.From)}, SetElem{Key: end, IntervalEnd: true})
-	}
-	return elems, size, nil
-}
-
-// increment returns k+1 as a big-endian number of k's length, and whether
-// it overflowed.
-func increment(k []byte) ([]byte, bool) {
-	out := slices.Clone(k)
-	for i := len(out) - 1; i >= 0; i-- {
-		out[i]++
-		if out[i] != 0 {
-			return out, false
-		}
-	}
-	return out, true
-}
-
-// Ranges reads the elements of an interval set, as SetElements lists them
-// (in any order), back into the ranges they hold, sorted.
-func Ranges(elems []SetElem) []Range {
-	es := slices.Clone(elems)
-	slices.SortStableFunc(es, func(a, b SetElem) int { return bytes.Compare(a.Key, b.Key) })
-	var out []Range
-	for i := 0; i < len(es); i++ {
-		if es[i].IntervalEnd {
-			continue
-		}
-		r := Range{From: es[i].Key}
-		if i+1 < len(es) && es[i+1].IntervalEnd {
-			r.To, _ = decrement(es[i+1].Key)
-			i++
-		} else {
-			r.To = bytes.Repeat([]byte{0xff}, len(r.From)) // open: to the largest key
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
-func decrement(k []byte) ([]byte, bool) {
-	out := slices.Clone(k)
-	for i := len(out) - 1; i >= 0; i-- {
-		out[i]--
-		if out[i] != 0xff {
-			return out, false
-		}
-	}
-	return out, true
+// AddAnonymousSet adds the anonymous set s, as a rule's lookup needs it
+// (expr.Rule.LowerSets), and its elements: NFT_MSG_NEWSET, then
+// NFT_MSG_NEWSETELEM, as nft sends them before the rule.
+func (tx *Tx) AddAnonymousSet(f expr.Family, table string, s expr.Set) {
+	tx.AddSet(f, table, SetSpec{Name: s.Name, ID: s.ID, Flags: s.Flags, KeyType: s.KeyType, KeyLen: s.KeyLen, Size: s.Size, UserData: s.UserData})
+	tx.AddElements(f, table, s.Name, s.ID, s.Elems)
 }
 
 // AddSet creates set s in table of family f (NFT_MSG_NEWSET).
@@ -284,7 +169,7 @@ func (c *Conn) Sets(ctx context.Context, f expr.Family, table string) ([]Set, er
 }
 
 // SetElements lists the elements of set in table of family f, in the order
-// the kernel dumps them (for an interval set, Ranges reads them back).
+// the kernel dumps them (for an interval set, expr.Ranges reads them back).
 func (c *Conn) SetElements(ctx context.Context, f expr.Family, table, set string) ([]SetElem, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -314,52 +199,19 @@ func (c *Conn) SetElements(ctx context.Context, f expr.Family, table, set string
 	return out, nil
 }
 
-// LookupSets returns the names of the sets the lookup expressions of a
-// rule's expressions (Rule.Exprs) refer to, in order: for a rule listed from
-// the kernel, an anonymous set's real name, for SetElements.
-func LookupSets(exprs []byte) ([]string, error) {
-	elems, err := nfnl.ExprList(exprs, 0)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, el := range elems {
-		x, err := nfnl.ParseExpr(el)
-		if err != nil {
-			return nil, err
-		}
-		if x.Name != "lookup" {
-			continue
-		}
-		for _, a := range x.Attrs {
-			if a.Type == 1 { // NFTA_LOOKUP_SET
-				out = append(out, nfnl.String(a.Data))
-			}
-		}
-	}
-	return out, nil
-}
-
 // lookupRef returns the set name and id (0 when absent) of expression k of
 // exprs, a lookup.
 func lookupRef(exprs []byte, k int) (name string, id uint32) {
-	elems, err := nfnl.ExprList(exprs, 0)
-	if err != nil || k >= len(elems) {
-		return "", 0
-	}
-	x, err := nfnl.ParseExpr(elems[k])
+	refs, err := expr.LookupRefs(exprs)
 	if err != nil {
 		return "", 0
 	}
-	for _, a := range x.Attrs {
-		switch a.Type {
-		case 1: // NFTA_LOOKUP_SET
-			name = nfnl.String(a.Data)
-		case 4: // NFTA_LOOKUP_SET_ID
-			id, _ = nfnl.U32(a.Data)
+	for _, r := range refs {
+		if r.Index == k {
+			return r.Name, r.ID
 		}
 	}
-	return name, id
+	return "", 0
 }
 
 func parseSet(m nfnl.Message) (Set, error) {

@@ -65,9 +65,9 @@ func setRule(port bool, id uint32) []byte {
 
 func port(p uint16) []byte { return binary.BigEndian.AppendUint16(nil, p) }
 
-func ranges(t *testing.T, rs ...kernel.Range) ([]kernel.SetElem, uint32) {
+func ranges(t *testing.T, rs ...expr.KeyRange) ([]kernel.SetElem, uint32) {
 	t.Helper()
-	elems, size, err := kernel.Intervals(rs)
+	elems, size, err := expr.Intervals(rs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,23 +110,23 @@ add rule ip t c ip saddr { 10.0.0.0/8, 192.168.1.1 } accept
 		spec  kernel.SetSpec
 		elems []kernel.SetElem
 		port  bool
-		want  []kernel.Range // listed back (nil: no intervals)
+		want  []expr.KeyRange // listed back (nil: no intervals)
 	}
-	r := func(a, b uint16) kernel.Range { return kernel.Range{From: port(a), To: port(b)} }
+	r := func(a, b uint16) expr.KeyRange { return expr.KeyRange{From: port(a), To: port(b)} }
 	e1, s1 := ranges(t, r(80, 80), r(443, 443), r(8000, 8100))
 	e2, s2 := ranges(t, r(0, 10), r(80, 80), r(81, 81), r(443, 443), r(65000, 65535))
-	addr := func(a, b string) kernel.Range { return kernel.Range{From: mustHex(t, a), To: mustHex(t, b)} }
+	addr := func(a, b string) expr.KeyRange { return expr.KeyRange{From: mustHex(t, a), To: mustHex(t, b)} }
 	e4, s4 := ranges(t, addr("0a000000", "0affffff"), addr("c0a80101", "c0a80101"))
 	const anon = kernel.SetAnonymous | kernel.SetConstant
 	sets := []set{
 		{kernel.SetSpec{Flags: anon | kernel.SetInterval, KeyType: 13, KeyLen: 2, Size: s1, UserData: mustHex(t, udTCPDportInterval)}, e1, true,
-			[]kernel.Range{r(80, 80), r(443, 443), r(8000, 8100)}},
+			[]expr.KeyRange{r(80, 80), r(443, 443), r(8000, 8100)}},
 		{kernel.SetSpec{Flags: anon | kernel.SetInterval, KeyType: 13, KeyLen: 2, Size: s2, UserData: mustHex(t, udTCPDportInterval)}, e2, true,
-			[]kernel.Range{r(0, 10), r(80, 81), r(443, 443), r(65000, 65535)}},
+			[]expr.KeyRange{r(0, 10), r(80, 81), r(443, 443), r(65000, 65535)}},
 		{kernel.SetSpec{Flags: anon, KeyType: 13, KeyLen: 2, Size: 2, UserData: mustHex(t, udTCPDport)},
 			[]kernel.SetElem{{Key: port(443)}, {Key: port(80)}}, true, nil},
 		{kernel.SetSpec{Flags: anon | kernel.SetInterval, KeyType: 7, KeyLen: 4, Size: s4, UserData: mustHex(t, udIPSaddrInterval)}, e4, false,
-			[]kernel.Range{addr("0a000000", "0affffff"), addr("c0a80101", "c0a80101")}},
+			[]expr.KeyRange{addr("0a000000", "0affffff"), addr("c0a80101", "c0a80101")}},
 	}
 	c, _ := sameAsNft(t, "add table ip t\nadd chain ip t c\n", script, func(tx *kernel.Tx) {
 		for i, s := range sets {
@@ -152,7 +152,11 @@ add rule ip t c ip saddr { 10.0.0.0/8, 192.168.1.1 } accept
 		byName[s.Name] = s
 	}
 	for i, ru := range rules {
-		names, err := kernel.LookupSets(ru.Exprs)
+		refs, err := expr.LookupRefs(ru.Exprs)
+		var names []string
+		for _, r := range refs {
+			names = append(names, r.Name)
+		}
 		if err != nil || len(names) != 1 || !strings.HasPrefix(names[0], "__set") || names[0] == kernel.AnonymousSetName {
 			t.Fatalf("rule %d looks up %q (%v), want one set named by the kernel", i, names, err)
 		}
@@ -166,7 +170,7 @@ add rule ip t c ip saddr { 10.0.0.0/8, 192.168.1.1 } accept
 			t.Fatal(err)
 		}
 		if sets[i].want != nil {
-			if diff := cmp.Diff(sets[i].want, kernel.Ranges(elems)); diff != "" {
+			if diff := cmp.Diff(sets[i].want, expr.Ranges(elems)); diff != "" {
 				t.Errorf("rule %d: set %s holds (-want +got):\n%s", i, names[0], diff)
 			}
 			continue
@@ -194,7 +198,7 @@ func TestKernelSetAtomicity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	elems, size := ranges(t, kernel.Range{From: port(80), To: port(80)}, kernel.Range{From: port(8000), To: port(8100)})
+	elems, size := ranges(t, expr.KeyRange{From: port(80), To: port(80)}, expr.KeyRange{From: port(8000), To: port(8100)})
 	tx.AddTable(ip, "t", nil)
 	tx.AddChain(ip, "t", "c", &kernel.BaseChain{Hook: kernel.HookInput}, nil)
 	tx.AddSet(ip, "t", kernel.SetSpec{Name: kernel.AnonymousSetName, ID: 1, Flags: kernel.SetAnonymous | kernel.SetConstant | kernel.SetInterval, KeyType: 13, KeyLen: 2, Size: size})
@@ -253,4 +257,38 @@ func TestKernelLookupMissingSet(t *testing.T) {
 	if err == nil || err.Error() != want || !errors.Is(err, unix.ENOENT) {
 		t.Errorf("error:\n got %v\nwant %s", err, want)
 	}
+}
+
+// expr's lookups, lowered with their sets (expr.Rule.LowerSets) and added
+// with AddAnonymousSet, make the very transaction nft 1.0.6 sends for their
+// text: every NEWSET, NEWSETELEM and NEWRULE message, byte for byte, and the
+// same ruleset in the kernel.
+func TestKernelLowerSetsMatchNft(t *testing.T) {
+	const ip = expr.FamilyIP
+	tcp := expr.L4Proto{Op: expr.OpEq, Proto: expr.ProtoTCP}
+	rules := []expr.Rule{
+		{Matches: []expr.Match{tcp, expr.Lookup{Field: expr.FieldTHDport, Elems: []expr.Interval{{Lo: 22, Hi: 22}, {Lo: 80, Hi: 80}, {Lo: 8000, Hi: 8100}}}}, Verdict: expr.Verdict{Kind: expr.VerdictAccept}},
+		{Matches: []expr.Match{expr.L4Proto{Op: expr.OpEq, Proto: expr.ProtoUDP}, expr.Lookup{Field: expr.FieldTHSport, Neg: true, Elems: []expr.Interval{{Lo: 53, Hi: 53}, {Lo: 123, Hi: 123}}}}, Counter: true},
+		{Matches: []expr.Match{expr.L4Proto{Op: expr.OpEq, Proto: 132}, expr.Lookup{Field: expr.FieldTHDport, Elems: []expr.Interval{{Lo: 1, Hi: 1}, {Lo: 65535, Hi: 65535}}}}},
+		{Matches: []expr.Match{tcp, expr.Lookup{Field: expr.FieldTHSport, Neg: true, Elems: []expr.Interval{{Lo: 22, Hi: 22}, {Lo: 80, Hi: 80}}},
+			expr.Lookup{Field: expr.FieldTHDport, Elems: []expr.Interval{{Lo: 0, Hi: 10}, {Lo: 65000, Hi: 65535}}}}, Verdict: expr.Verdict{Kind: expr.VerdictDrop}},
+	}
+	var script strings.Builder
+	for _, r := range rules {
+		script.WriteString("add rule ip t c " + r.String() + "\n")
+	}
+	sameAsNft(t, "add table ip t\nadd chain ip t c\n", script.String(), func(tx *kernel.Tx) {
+		id := uint32(1)
+		for _, r := range rules {
+			b, sets, err := r.LowerSets(ip, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id += uint32(len(sets))
+			for _, s := range sets {
+				tx.AddAnonymousSet(ip, "t", s)
+			}
+			tx.AddRule(ip, "t", "c", kernel.RuleSpec{Exprs: b})
+		}
+	})
 }

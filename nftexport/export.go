@@ -92,6 +92,11 @@ func familyName(f nftables.TableFamily) string {
 }
 
 // hintOwnLoader is the Hint of every Error.
+// exportReasonLookup is why a lookup in an anonymous set is refused.
+const exportReasonLookup = "the lookup names an anonymous set that must go to the kernel in the rule's own transaction, " +
+	"which a list of google/nftables expressions cannot carry (and google/nftables v0.3.0's Conn.AddSet numbers sets with a counter " +
+	"shared by the whole process, set while it encodes)"
+
 const hintOwnLoader = "load the rule with ctmatch's own loader instead (firewall.Dial and Apply, or ctmatch add rule)"
 
 // Error gives the facts: the option, its nft text, and what v0.3.0 gets
@@ -241,6 +246,8 @@ func exportMatch(exprs []nftexpr.Any, m expr.Match) ([]nftexpr.Any, error) {
 		return exportMark(exprs, m), nil
 	case expr.Limit:
 		return append(exprs, &nftexpr.Limit{Type: nftexpr.LimitTypePkts, Rate: m.Rate, Unit: nftexpr.LimitTime(m.Unit), Burst: m.Burst}), nil
+	case expr.Lookup:
+		return nil, &Error{Option: "-m multiport", Text: m.String(), Reason: exportReasonLookup, Hint: hintOwnLoader}
 	}
 	return nil, fmt.Errorf("nftexport: cannot export a match of type %T", m)
 }

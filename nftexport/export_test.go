@@ -66,6 +66,19 @@ var exportable = map[expr.CtKey]bool{
 	expr.CtState: true, expr.CtStatus: true, expr.CtExpiration: true, expr.CtDirection: true, expr.CtProtocol: true,
 }
 
+// firstLookup returns the first lookup in an anonymous set, in rule order,
+// or ok false.
+func firstLookup(rules []expr.Rule) (rule, match int, l expr.Lookup, ok bool) {
+	for i, r := range rules {
+		for j, m := range r.Matches {
+			if l, ok := m.(expr.Lookup); ok {
+				return i, j, l, true
+			}
+		}
+	}
+	return 0, 0, expr.Lookup{}, false
+}
+
 // firstRefused returns the first match, in rule order, whose key the export
 // must refuse, or ok false.
 func firstRefused(rules []expr.Rule) (rule, match int, c expr.Ct, ok bool) {
@@ -122,6 +135,18 @@ func TestExprsGoldenCases(t *testing.T) {
 			if !errors.As(err, &ee) || ee.Option != "-j MASQUERADE" || !strings.Contains(ee.Reason, "PROTO_SPECIFIED") || ee.Hint == "" {
 				t.Errorf("%s: Exprs() error %v, want an *nftexport.Error for the masquerade's ports", name, err)
 			}
+			refused++
+			continue
+		}
+		if li, lj, lk, ok := firstLookup(r.Rules); ok && (!mustRefuse || li < ri || li == ri && lj < mi) {
+			// A lookup in an anonymous set (-m multiport) is refused.
+			var ee *nftexport.Error
+			if !errors.As(err, &ee) || all != nil || ee.Rule != li || ee.Match != lj || ee.Option != "-m multiport" || ee.Text != lk.String() ||
+				!strings.Contains(err.Error(), "google/nftables v0.3.0") || !strings.Contains(ee.Hint, "ctmatch add rule") {
+				t.Errorf("%s: Exprs() error %#v (%v), want the lookup %q at rule %d match %d refused", name, ee, err, lk.String(), li, lj)
+				continue
+			}
+			refusedOptions[ee.Option] = true
 			refused++
 			continue
 		}
@@ -195,7 +220,7 @@ func TestExprsGoldenCases(t *testing.T) {
 	// Every option with a refused key is exercised by the cases, and nothing
 	// else is refused.
 	want := []string{"--ctorigdst", "--ctorigdstport", "--ctorigsrc", "--ctorigsrcport",
-		"--ctrepldst", "--ctrepldstport", "--ctreplsrc", "--ctreplsrcport"}
+		"--ctrepldst", "--ctrepldstport", "--ctreplsrc", "--ctreplsrcport", "-m multiport"}
 	if diff := cmp.Diff(want, opts); diff != "" {
 		t.Errorf("refused options (-want +got):\n%s", diff)
 	}

@@ -29,7 +29,7 @@ func joinQuoted(args []string) string {
 
 // treeOptions compare two parsed rules field by field, positions included.
 var treeOptions = cmp.Options{
-	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Addrtype{}, parse.AddrtypeLimit{}, parse.Pkttype{}, parse.Owner{}, parse.OwnerFlag{}, parse.Limit{}, parse.Mark{}, parse.Target{}, parse.TargetOption{}, parse.Counters{}, parse.TCPFlags{}, parse.Fragment{}),
+	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Addrtype{}, parse.AddrtypeLimit{}, parse.Pkttype{}, parse.Owner{}, parse.OwnerFlag{}, parse.Limit{}, parse.Mark{}, parse.Multiport{}, parse.Target{}, parse.TargetOption{}, parse.Counters{}, parse.TCPFlags{}, parse.Fragment{}),
 	cmpopts.EquateComparable(netip.Addr{}),
 }
 
@@ -279,6 +279,10 @@ func checkPositions(t *testing.T, r *parse.Rule) {
 			if mm.End() != o.End() {
 				t.Errorf("%s match End() = %d, want %d", mm.Module, mm.End(), o.End())
 			}
+			continue
+		}
+		if mp, ok := m.(*parse.Multiport); ok {
+			checkMultiportPositions(t, r, mp)
 			continue
 		}
 		if hm, ok := m.(*parse.HL); ok {
@@ -772,4 +776,37 @@ func lex(text string) []span {
 		out = append(out, span{start, min(i, len(text))})
 	}
 	return out
+}
+
+// checkMultiportPositions checks the positions of a multiport match: -m, its
+// name, the option (a prefix of one of its names), its "!", its value and
+// each port of the list, where the port's words start.
+func checkMultiportPositions(t *testing.T, r *parse.Rule, m *parse.Multiport) {
+	t.Helper()
+	text := r.Text
+	if !strings.HasPrefix(text[m.Flag:], "-m") || !strings.HasPrefix(text[m.NamePos:], "multiport") {
+		t.Errorf("multiport match at %d, name at %d: %q", m.Flag, m.NamePos, text[m.Flag:])
+	}
+	o := m.Option
+	w, _, _ := strings.Cut(strings.TrimPrefix(text[o.Flag:], "--"), " ")
+	w, _, _ = strings.Cut(w, "=")
+	names := map[parse.MultiportKind][]string{parse.MultiSrc: {"sports", "source-ports"}, parse.MultiDst: {"dports", "destination-ports"}, parse.MultiEither: {"ports"}}
+	if !slices.ContainsFunc(names[o.Kind], func(n string) bool { return w != "" && strings.HasPrefix(n, w) }) {
+		t.Errorf("multiport option %v at %d is %q", o.Kind, o.Flag, w)
+	}
+	if o.Negated != (o.NegPos != parse.NoPos) || o.Negated && !strings.HasPrefix(text[o.NegPos:], "! ") {
+		t.Errorf("multiport option: negated %v, NegPos %d", o.Negated, o.NegPos)
+	}
+	if !strings.HasPrefix(text[o.Value.At:], o.Value.Text) || m.End() != o.Value.End() {
+		t.Errorf("multiport value at %d, end %d: %q", o.Value.At, m.End(), text[o.Value.At:])
+	}
+	items := strings.Split(o.Value.Text, ",")
+	if len(items) != len(o.Ports) {
+		t.Fatalf("%d ports for %d items of %q", len(o.Ports), len(items), o.Value.Text)
+	}
+	for i, p := range o.Ports {
+		if !strings.HasPrefix(text[p.At:], items[i]) {
+			t.Errorf("port %d at %d: %q, want %q", i+1, p.At, text[p.At:], items[i])
+		}
+	}
 }

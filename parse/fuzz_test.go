@@ -43,6 +43,9 @@ type canonMatch struct {
 	Owner   string         // of an owner match: its canonical text
 	Limit   *[2]uint32     // avg and burst of a limit match
 	Mark    *canonMark     // of a mark or connmark match
+	// Multiport is the option of a multiport match, its ports without
+	// their positions.
+	Multiport *canonMultiport
 }
 
 type canonPkttype struct {
@@ -59,6 +62,12 @@ type canonAddrtype struct {
 type canonMark struct {
 	Negated     bool
 	Value, Mask uint32
+}
+
+type canonMultiport struct {
+	Kind    parse.MultiportKind
+	Negated bool
+	Ports   [][2]uint16
 }
 
 type canonHL struct {
@@ -174,6 +183,15 @@ func canon(r *parse.Rule) canonRule {
 				ca.Limit = am.Limit.Name()
 			}
 			c.Matches = append(c.Matches, canonMatch{Module: am.Module, Addr: ca})
+			continue
+		}
+		if mp, ok := m.(*parse.Multiport); ok {
+			o := mp.Option
+			cmp := &canonMultiport{Kind: o.Kind, Negated: o.Negated}
+			for _, r := range o.Ports {
+				cmp.Ports = append(cmp.Ports, [2]uint16{r.Lo, r.Hi})
+			}
+			c.Matches = append(c.Matches, canonMatch{Module: "multiport", Multiport: cmp})
 			continue
 		}
 		ct := m.(*parse.Conntrack)

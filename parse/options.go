@@ -23,21 +23,22 @@ const (
 type optSpec struct {
 	long        string
 	short       string
-	what        string      // what its value is, for "expected …" messages
-	frame       frameOpt    // an option of the rule frame
-	ct          *ctSpec     // an option of the conntrack or state match
-	port        PortKind    // an option of the tcp or udp match
-	icmp        bool        // the option of the icmp or icmp6 match
-	hl          HLKind      // an option of the ttl or hl match
-	tcp         tcpKind     // --tcp-flags, --syn or --tcp-option of the tcp match
-	fragment    bool        // -f
-	comment     bool        // the option of the comment match
-	addrtype    addrtypeOpt // an option of the addrtype match
-	pkttype     bool        // the option of the pkttype match
-	owner       ownerOpt    // an option of the owner match
-	unsupported string      // valid iptables that ctmatch does not support: what it is
-	limit       uint8       // an option of the limit match (limitOptRate, limitOptBurst)
-	mark        bool        // the option of the mark and connmark matches
+	what        string        // what its value is, for "expected …" messages
+	frame       frameOpt      // an option of the rule frame
+	ct          *ctSpec       // an option of the conntrack or state match
+	port        PortKind      // an option of the tcp or udp match
+	icmp        bool          // the option of the icmp or icmp6 match
+	hl          HLKind        // an option of the ttl or hl match
+	tcp         tcpKind       // --tcp-flags, --syn or --tcp-option of the tcp match
+	fragment    bool          // -f
+	comment     bool          // the option of the comment match
+	addrtype    addrtypeOpt   // an option of the addrtype match
+	pkttype     bool          // the option of the pkttype match
+	owner       ownerOpt      // an option of the owner match
+	unsupported string        // valid iptables that ctmatch does not support: what it is
+	limit       uint8         // an option of the limit match (limitOptRate, limitOptBurst)
+	mark        bool          // the option of the mark and connmark matches
+	multiport   MultiportKind // an option of the multiport match
 
 	// target is an option of the target extension loaded with -j (target.go).
 	target TargetOptionKind
@@ -128,6 +129,9 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 	if s := frameByName[name]; s != nil {
 		return s, nil
 	}
+	if s := p.multiportSpec(name); s != nil {
+		return s, nil
+	}
 	if p.lastCT != nil {
 		if s := ctByName[name]; s != nil {
 			return s, nil
@@ -206,8 +210,11 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 		add(markSpecs)
 	}
 	add(p.targetSpecsLoaded())
+	if p.lastMultiport != nil {
+		add(multiportSpecs)
+	}
 	if p.foreign && slices.ContainsFunc(cands, func(s *optSpec) bool {
-		return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 && !s.comment && s.addrtype == 0 && !s.pkttype && s.owner == 0 && s.limit == 0 && !s.mark && s.tcp == 0 && s.target == 0
+		return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 && !s.comment && s.addrtype == 0 && !s.pkttype && s.owner == 0 && s.limit == 0 && !s.mark && s.tcp == 0 && s.target == 0 && s.multiport == 0
 	}) {
 		// An extension ctmatch does not know may have an option of that
 		// very name ("--set" of -m recent), which getopt would take over
@@ -252,7 +259,7 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 var matchNames = setOf("ah", "bpf", "cgroup", "cluster", "connbytes", "connlabel",
 	"connlimit", "connmark", "cpu", "dccp", "devgroup", "dscp", "dst", "ecn", "esp", "eui64", "frag",
 	"hashlimit", "hbh", "helper", "hl", "icmp", "icmp6", "iprange", "ipv6header", "ipvs", "length",
-	"limit", "mac", "mark", "mh", "multiport", "nfacct", "osf", "physdev", "policy",
+	"limit", "mac", "mark", "mh", "nfacct", "osf", "physdev", "policy",
 	"quota", "rateest", "realm", "recent", "rpfilter", "rt", "sctp", "set", "socket", "srh", "statistic",
 	"string", "tcpmss", "time", "tos", "ttl", "u32")
 

@@ -105,19 +105,20 @@ type parser struct {
 	// options of every extension it loads into one getopt table, newest
 	// first, an option belongs to the last match loaded that defines it,
 	// wherever it is written after that match's -m.
-	lastCT       *Conntrack // the last -m conntrack
-	lastState    *Conntrack // the last -m state
-	foreign      bool       // an extension ctmatch does not know was loaded (-p, another match or target)
-	lastPorts    *Ports     // the last tcp or udp match, loaded with -m or by -p
-	lastICMP     *ICMP      // the last icmp or icmp6 match, loaded with -m or by -p
-	lastHL       *HL        // the last ttl or hl match
-	lastComment  *Comment   // the last comment match
-	lastAddrtype *Addrtype  // the last addrtype match
-	lastPkttype  *Pkttype   // the last pkttype match
-	lastOwner    *Owner     // the last owner match
-	protoMatch   string     // the match -p loads that ctmatch does not read ("sctp"), or ""
-	lastLimit    *Limit     // the last limit match
-	lastMark     *Mark      // the last mark or connmark match
+	lastCT        *Conntrack // the last -m conntrack
+	lastState     *Conntrack // the last -m state
+	foreign       bool       // an extension ctmatch does not know was loaded (-p, another match or target)
+	lastPorts     *Ports     // the last tcp or udp match, loaded with -m or by -p
+	lastICMP      *ICMP      // the last icmp or icmp6 match, loaded with -m or by -p
+	lastHL        *HL        // the last ttl or hl match
+	lastComment   *Comment   // the last comment match
+	lastAddrtype  *Addrtype  // the last addrtype match
+	lastPkttype   *Pkttype   // the last pkttype match
+	lastOwner     *Owner     // the last owner match
+	protoMatch    string     // the match -p loads that ctmatch does not read ("sctp"), or ""
+	lastLimit     *Limit     // the last limit match
+	lastMark      *Mark      // the last mark or connmark match
+	lastMultiport *Multiport // the last multiport match
 
 	// What iptables checks of the rule as a whole.
 	cmdFlag      string          // the first command (-A, -I, -D, …) as written, "" before one
@@ -349,6 +350,9 @@ func (p *parser) option(w word) error {
 	}
 	if spec.target != 0 {
 		return p.targetOption(w, neg, spec, value, hasValue)
+	}
+	if spec.multiport != 0 {
+		return p.multiportOption(w, neg, spec, value, hasValue)
 	}
 	if spec.frame == frameProtocol {
 		val, err := p.value(w, spec, value, hasValue)
@@ -631,6 +635,8 @@ func (p *parser) match(w, v word) error {
 		return p.limitMatch(w, v)
 	case v.val == "mark" || v.val == "connmark":
 		return p.markMatch(w, v)
+	case v.val == "multiport":
+		return p.multiportMatch(w, v)
 	case matchNames[v.val]:
 		p.foreign = true
 		return p.unsupportedf(v, "match -m %s is valid iptables, but ctmatch does not support it yet", v.val)
@@ -692,6 +698,12 @@ func (p *parser) checkMatches() error {
 		}
 		if mk, ok := mm.(*Mark); ok {
 			if err := p.checkMark(mk); err != nil {
+				return err
+			}
+			continue
+		}
+		if mp, ok := mm.(*Multiport); ok {
+			if err := p.checkMultiport(mp); err != nil {
 				return err
 			}
 			continue

@@ -125,6 +125,8 @@ func (p *printer) rule(r *Rule) {
 			p.limit(m)
 		case *Mark:
 			p.mark(m)
+		case *Multiport:
+			p.multiport(m)
 		}
 	}
 	if t := r.Target; t != nil {

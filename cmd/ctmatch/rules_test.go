@@ -16,7 +16,7 @@ var kernelUsageCases = []cliCase{
 	{name: "add-command-in-words", about: "add rule: -A among the words exits 2, pointing at it",
 		args: []string{"add", "rule", "inet", "fw", "input", "--", "-A", "INPUT", "-m", "conntrack", "--ctstate", "NEW", "-j", "ACCEPT"}},
 	{name: "add-command-and-unsupported-in-words", about: "add rule: -A among the words exits 2, even with words ctmatch does not support",
-		args: []string{"add", "rule", "inet", "fw", "input", "--", "-A", "INPUT", "-m", "multiport", "-m", "conntrack", "--ctstate", "NEW"}},
+		args: []string{"add", "rule", "inet", "fw", "input", "--", "-A", "INPUT", "-m", "recent", "--rcheck", "-m", "conntrack", "--ctstate", "NEW"}},
 	{name: "insert-command-in-words", about: "insert rule: -I CHAIN N among the words exits 2 (use --index N)",
 		args: []string{"insert", "rule", "ip", "filter", "INPUT", "--", "-t filter -I INPUT 2 -m conntrack --ctstate NEW"}},
 	{name: "add-no-dashdash", about: "add rule with the words but no --: they look like flags",

@@ -246,12 +246,19 @@ func noCommand(r *parse.Rule) error {
 }
 
 // writeBytecode prints a rule's expressions as nft --debug=netlink prints
-// them: a "FAMILY TABLE CHAIN" line, the libnftnl debug lines, the
+// them: the lines of the anonymous sets it looks up (each numbered from 1,
+// as nft numbers a transaction of one rule), a "FAMILY TABLE CHAIN" line, the libnftnl debug lines, the
 // comment's userdata line when the rule has a comment, a blank line.
 func writeBytecode(w io.Writer, r expr.Rule, family expr.Family, table, chain string) error {
-	b, err := r.Lower(family)
+	b, sets, err := r.LowerSets(family, 1)
 	if err != nil {
 		return err
+	}
+	// The anonymous sets the rule looks up come first, as nft prints them.
+	for _, s := range sets {
+		for _, l := range expr.DebugSetLines(table, s) {
+			fmt.Fprintln(w, l)
+		}
 	}
 	fmt.Fprintf(w, "%s %s %s\n", family, table, chain)
 	if err := expr.WriteDebug(w, b); err != nil {

@@ -16,7 +16,12 @@
 // (EEXIST), a missing one or a missing rule (ENOENT), and a transaction begun
 // at a generation the ruleset has left (kernel.ErrConcurrentChange); it
 // deletes a chain with its rules, as the kernel deletes one for kernel.Tx. Its refusals are *kernel.Error values that
-// name the change, as the kernel's are. Sets and objects are not kept.
+// name the change, as the kernel's are. Anonymous sets (kernel.Tx's AddSet
+// and AddElements, as a rule with a lookup sends them) are kept, named with
+// the lowest free __setN, bound to the rule whose lookup names them (that
+// lookup is then listed with the set's name and without its transaction
+// id, as the kernel lists it) and deleted with the rule; Sets and
+// SetElements list them. Named sets and objects are not kept.
 //
 // Tests set the starting ruleset up with AddTable, AddChain and AddRule
 // (and take parts away with RemoveTable and RemoveChain), read it back as

@@ -27,6 +27,8 @@ type Transaction = interface {
 	Commit(ctx context.Context) (kernel.Result, error)                                   // as kernel.Tx.Commit does
 	Check(ctx context.Context) error                                                     // as kernel.Tx.Check does
 	Rebase(gen uint32)                                                                   // as kernel.Tx.Rebase does
+	AddSet(f expr.Family, table string, s kernel.SetSpec)                                // as kernel.Tx.AddSet does
+	AddElements(f expr.Family, table, set string, setID uint32, elems []kernel.SetElem)  // as kernel.Tx.AddElements does
 }
 
 // Kernel is an in-memory nf_tables ruleset, safe for concurrent use. Its
@@ -64,6 +66,15 @@ type ruleset struct {
 type table struct {
 	t      kernel.Table
 	chains []*chain
+	sets   []*set
+}
+
+// set is a set of a table; an anonymous one is bound to the rule that
+// looks it up, and goes with it, as in the kernel.
+type set struct {
+	s     kernel.Set
+	elems []kernel.SetElem
+	rule  uint64 // the handle of the rule an anonymous set is bound to
 }
 
 type chain struct {
@@ -109,6 +120,9 @@ func (s *ruleset) clone() ruleset {
 		nt := &table{t: t.t}
 		for _, c := range t.chains {
 			nt.chains = append(nt.chains, &chain{c: c.c, rules: slices.Clone(c.rules)})
+		}
+		for _, st := range t.sets {
+			nt.sets = append(nt.sets, &set{s: st.s, elems: slices.Clone(st.elems), rule: st.rule})
 		}
 		n.tables = append(n.tables, nt)
 	}
@@ -326,6 +340,56 @@ func (k *Kernel) Rules(_ context.Context, f expr.Family, tname, cname string) ([
 		return nil, &kernel.Error{Op: "list rules", Object: fmt.Sprintf("%v %s %s", f, tname, cname), Index: -1, Err: unix.ENOENT}
 	}
 	return cloneRules(c.rules), nil
+}
+
+// Sets lists the sets of a table, anonymous ones included, as
+// kernel.Conn.Sets does.
+func (k *Kernel) Sets(_ context.Context, f expr.Family, tname string) ([]kernel.Set, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	t := k.state.table(f, tname)
+	if t == nil {
+		return nil, &kernel.Error{Op: "list sets", Object: fmt.Sprintf("%v %s", f, tname), Index: -1, Err: unix.ENOENT}
+	}
+	out := make([]kernel.Set, 0, len(t.sets))
+	for _, st := range t.sets {
+		s := st.s
+		s.UserData = slices.Clone(s.UserData)
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// SetElements lists the elements of a set, as kernel.Conn.SetElements
+// does.
+func (k *Kernel) SetElements(_ context.Context, f expr.Family, tname, name string) ([]kernel.SetElem, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if t := k.state.table(f, tname); t != nil {
+		if st := t.set(name); st != nil {
+			out := make([]kernel.SetElem, len(st.elems))
+			for i, e := range st.elems {
+				out[i] = kernel.SetElem{Key: slices.Clone(e.Key), IntervalEnd: e.IntervalEnd, UserData: slices.Clone(e.UserData)}
+			}
+			return out, nil
+		}
+	}
+	return nil, &kernel.Error{Op: "list elements", Object: fmt.Sprintf("%v %s set %s", f, tname, name), Index: -1, Err: unix.ENOENT}
+}
+
+func (t *table) set(name string) *set {
+	for _, st := range t.sets {
+		if st.s.Name == name {
+			return st
+		}
+	}
+	return nil
+}
+
+// unbind deletes the anonymous sets bound to the rules for which gone
+// holds, as the kernel does when it deletes a rule.
+func (t *table) unbind(gone func(handle uint64) bool) {
+	t.sets = slices.DeleteFunc(t.sets, func(st *set) bool { return st.s.Flags&kernel.SetAnonymous != 0 && st.rule != 0 && gone(st.rule) })
 }
 
 // Close does nothing (firewall.Kernel).

@@ -21,6 +21,9 @@ type op struct {
 	userdata []byte
 	spec     kernel.RuleSpec
 	handle   uint64
+	set      kernel.SetSpec   // of "add set"
+	setID    uint32           // of "add elements"
+	elems    []kernel.SetElem // of "add elements"
 }
 
 func (o op) object() string {
@@ -78,6 +81,19 @@ func (t *tx) FlushChain(f expr.Family, table, name string) {
 
 func (t *tx) Rebase(gen uint32) { t.gen = gen }
 
+func (t *tx) AddSet(f expr.Family, table string, s kernel.SetSpec) {
+	s.UserData = slices.Clone(s.UserData)
+	t.ops = append(t.ops, op{kind: "add set", family: f, table: table, chain: s.Name, set: s})
+}
+
+func (t *tx) AddElements(f expr.Family, table, set string, setID uint32, elems []kernel.SetElem) {
+	es := make([]kernel.SetElem, len(elems))
+	for i, e := range elems {
+		es[i] = kernel.SetElem{Key: slices.Clone(e.Key), IntervalEnd: e.IntervalEnd, UserData: slices.Clone(e.UserData)}
+	}
+	t.ops = append(t.ops, op{kind: "add elements", family: f, table: table, chain: set, setID: setID, elems: es})
+}
+
 // Commit applies the transaction whole, or nothing of it.
 func (t *tx) Commit(context.Context) (kernel.Result, error) {
 	t.k.mu.Lock()
@@ -130,6 +146,13 @@ func (t *tx) run() (ruleset, []uint64, error) {
 		id           uint32
 	}
 	byID := map[ruleID]uint64{}
+	// The sets added in the transaction, by their id there.
+	type setKey struct {
+		family expr.Family
+		table  string
+		id     uint32
+	}
+	sets := map[setKey]*set{}
 	for i, o := range t.ops {
 		fail := func(errno unix.Errno, reason string) error {
 			return &kernel.Error{Op: o.kind, Object: o.object(), Source: o.spec.Source, Index: i, Reason: reason, Err: errno}
@@ -161,7 +184,44 @@ func (t *tx) run() (ruleset, []uint64, error) {
 				for _, c := range tb.chains {
 					c.rules = nil
 				}
+				tb.unbind(func(uint64) bool { return true })
 			}
+			continue
+		case "add set":
+			if tb == nil {
+				return ruleset{}, nil, fail(unix.ENOENT, "no such table")
+			}
+			st := &set{s: kernel.Set{Family: o.family, Table: o.table, Name: o.set.Name, Flags: o.set.Flags, KeyType: o.set.KeyType,
+				KeyLen: o.set.KeyLen, Size: o.set.Size, UserData: o.set.UserData}}
+			if o.set.Name == kernel.AnonymousSetName {
+				// The kernel names it with the lowest number no set has.
+				for n := 0; ; n++ {
+					if name := fmt.Sprintf("__set%d", n); tb.set(name) == nil {
+						st.s.Name = name
+						break
+					}
+				}
+			} else if tb.set(o.set.Name) != nil {
+				return ruleset{}, nil, fail(unix.EEXIST, "")
+			}
+			s.handle++
+			st.s.Handle = s.handle
+			tb.sets = append(tb.sets, st)
+			if o.set.ID != 0 {
+				sets[setKey{o.family, o.table, o.set.ID}] = st
+			}
+			continue
+		case "add elements":
+			var st *set
+			if tb != nil {
+				if st = sets[setKey{o.family, o.table, o.setID}]; st == nil || o.setID == 0 {
+					st = tb.set(o.chain)
+				}
+			}
+			if st == nil {
+				return ruleset{}, nil, fail(unix.ENOENT, "no such set "+o.chain)
+			}
+			st.elems = append(st.elems, o.elems...)
 			continue
 		case "delete chain":
 			// (The kernel deletes the chain's rules with it, as
@@ -169,6 +229,11 @@ func (t *tx) run() (ruleset, []uint64, error) {
 			// jump or a goto names, which the fake does not follow.)
 			if tb == nil || tb.chain(o.chain) == nil {
 				return ruleset{}, nil, fail(unix.ENOENT, "")
+			}
+			if c := tb.chain(o.chain); c != nil {
+				tb.unbind(func(h uint64) bool {
+					return slices.ContainsFunc(c.rules, func(r kernel.Rule) bool { return r.Handle == h })
+				})
 			}
 			tb.chains = slices.DeleteFunc(tb.chains, func(x *chain) bool { return x.c.Name == o.chain })
 			continue
@@ -200,13 +265,42 @@ func (t *tx) run() (ruleset, []uint64, error) {
 					n++
 				}
 			}
+			exprs := o.spec.Exprs
+			var bound []*set
+			if refs, err := expr.LookupRefs(exprs); err == nil && len(refs) > 0 {
+				// The kernel binds each lookup to its set, and dumps the
+				// set's real name.
+				exprs, err = expr.BindLookups(exprs, func(name string, id uint32) (string, bool) {
+					st := sets[setKey{o.family, o.table, id}]
+					if st == nil || name != kernel.AnonymousSetName {
+						st = tb.set(name)
+					}
+					if st == nil {
+						return "", false
+					}
+					bound = append(bound, st)
+					return st.s.Name, true
+				})
+				if err != nil {
+					return ruleset{}, nil, fail(unix.ENOENT, err.Error())
+				}
+			}
 			s.handle++
-			c.rules = slices.Insert(c.rules, n, kernel.Rule{Family: o.family, Table: o.table, Chain: o.chain, Handle: s.handle, Exprs: o.spec.Exprs, UserData: o.spec.UserData})
+			for _, st := range bound {
+				if st.s.Flags&kernel.SetAnonymous != 0 {
+					st.rule = s.handle
+				}
+			}
+			c.rules = slices.Insert(c.rules, n, kernel.Rule{Family: o.family, Table: o.table, Chain: o.chain, Handle: s.handle, Exprs: exprs, UserData: o.spec.UserData})
 			handles = append(handles, s.handle)
 			if key := (ruleID{o.family, o.table, o.chain, o.spec.ID}); o.spec.ID != 0 && byID[key] == 0 {
 				byID[key] = s.handle
 			}
 		case "flush chain":
+			old := c.rules
+			tb.unbind(func(h uint64) bool {
+				return slices.ContainsFunc(old, func(r kernel.Rule) bool { return r.Handle == h })
+			})
 			c.rules = nil
 		case "delete rule":
 			n := at(o.handle)
@@ -214,6 +308,7 @@ func (t *tx) run() (ruleset, []uint64, error) {
 				return ruleset{}, nil, fail(unix.ENOENT, fmt.Sprintf("no rule with handle %d", o.handle))
 			}
 			c.rules = slices.Delete(c.rules, n, n+1)
+			tb.unbind(func(h uint64) bool { return h == o.handle })
 		}
 	}
 	return s, handles, nil
