@@ -38,7 +38,7 @@ type Case struct {
 // A Piece is one nft rule of a translation, as wire expressions (the
 // payload of NFTA_RULE_EXPRESSIONS, loaded through kernel/) or as nft text
 // (loaded with the nft tool). Its first counter is what the lab reads; the
-// lab appends the statement that sets the piece's own mark bit.
+// lab appends the statement that sets the piece's own bit in the packet's priority (PriorityBit).
 type Piece struct {
 	Wire []byte
 	Text string
@@ -99,7 +99,7 @@ type Count struct {
 	XT     uint64   // the xt rule's packets
 	NFT    uint64   // the sum of the nft pieces' packets
 	Pieces []uint64 // each piece's packets
-	// Overlap is the packets that set two pieces' mark bits: a packet that
+	// Overlap is the packets that set two pieces' priority bits: a packet that
 	// two pieces of one translation both matched.
 	Overlap uint64
 }
@@ -483,9 +483,9 @@ func (l *Lab) install(ctx context.Context, pt Point, table expr.Family, cases []
 
 	// The nft side: table lab with a base chain at the same hook and
 	// priority as iptables' filter chain. It counts the lab's packets of
-	// each family, then for each case clears the mark and jumps to the
+	// each family, then for each case clears the priority and jumps to the
 	// case's chain cN, which jumps to pN (the pieces, each setting its own
-	// mark bit) and then counts the packets that set two bits.
+	// priority bit) and then counts the packets that set two bits.
 	var b strings.Builder
 	fmt.Fprintf(&b, "table %s %s {\n", table, tableName)
 	for i, ps := range pieces {
@@ -494,16 +494,16 @@ func (l *Lab) install(ctx context.Context, pt Point, table expr.Family, cases []
 		for x := range ps {
 			for y := x + 1; y < len(ps); y++ {
 				m := uint32(1)<<x | uint32(1)<<y
-				fmt.Fprintf(&b, "\t\tmeta mark & 0x%x == 0x%x counter comment \"pieces %d %d\"\n", m, m, x, y)
+				fmt.Fprintf(&b, "\t\tmeta priority & 0x%x == 0x%x counter comment \"pieces %d %d\"\n", m, m, x, y)
 			}
 		}
 		b.WriteString("\t}\n")
 	}
 	b.WriteString("\tchain cases {\n")
 	for i := range cases {
-		fmt.Fprintf(&b, "\t\tmeta mark set 0 jump c%d\n", i)
+		fmt.Fprintf(&b, "\t\tmeta priority set 0 jump c%d\n", i)
 	}
-	b.WriteString("\t\tmeta mark set 0\n\t}\n")
+	b.WriteString("\t\tmeta priority set 0\n\t}\n")
 	fmt.Fprintf(&b, "\tchain base {\n\t\ttype filter hook %s priority 0; policy accept;\n", pt.Hook)
 	for _, f := range families(table) {
 		fmt.Fprintf(&b, "\t\t%s counter comment \"total %s\"\n", prefilter(f), f)
@@ -522,11 +522,11 @@ func (l *Lab) install(ctx context.Context, pt Point, table expr.Family, cases []
 		for j, p := range ps {
 			bit := uint32(1) << j
 			if p.Text != "" {
-				fmt.Fprintf(&text, "add rule %s %s p%d %s meta mark set meta mark | 0x%x\n", table, tableName, i, p.Text, bit)
+				fmt.Fprintf(&text, "add rule %s %s p%d %s meta priority set meta priority | 0x%x\n", table, tableName, i, p.Text, bit)
 				continue
 			}
 			wire = append(wire, spec{"p" + strconv.Itoa(i), kernel.RuleSpec{
-				Exprs:  append(slices.Clip(p.Wire), MarkBit(bit)...),
+				Exprs:  append(slices.Clip(p.Wire), PriorityBit(bit)...),
 				Source: fmt.Sprintf("case %s piece %d", cases[i].Name, j),
 			}})
 		}
@@ -579,14 +579,14 @@ func (e *RefusedError) Complaint() string {
 
 // TryText loads one rule given as nft text into the lab's native table of
 // family table, in a base chain at pt's hook and priority, the way
-// Differential loads a text piece (the statement that sets a mark bit
+// Differential loads a text piece (the statement that sets a priority bit
 // appended), and deletes that chain in the same transaction: nothing stays.
 // It returns a *RefusedError when nft refuses the rule, nil when it loads.
 // Call it before Differential, whose own load of the same text then
 // succeeds.
 func (l *Lab) TryText(pt Point, table expr.Family, text string) error {
 	in := fmt.Sprintf("table %[1]s %[2]s {\n\tchain probe {\n\t\ttype filter hook %[3]s priority 0; policy accept;\n\t}\n}\n"+
-		"add rule %[1]s %[2]s probe %[4]s meta mark set meta mark | 0x1\n"+
+		"add rule %[1]s %[2]s probe %[4]s meta priority set meta priority | 0x1\n"+
 		"delete chain %[1]s %[2]s probe\n", table, tableName, pt.Hook, text)
 	_, stderr, err := commandOutput(pt.ns(l), nil, in, "nft", "-f", "-")
 	if err == nil {

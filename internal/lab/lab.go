@@ -20,7 +20,7 @@
 // forward hook and in the server's input hook, each case's iptables rule in
 // a chain of its own (run by xt_conntrack) and its translation in a chain of
 // its own of a native table at the same hook and priority, each piece
-// setting its own mark bit; it runs each phase once and compares the two
+// setting its own bit of the packet's priority; it runs each phase once and compares the two
 // sides' counters class by class, and counts the packets that two pieces of
 // one translation both matched, which must be none.
 //
