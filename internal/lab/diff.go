@@ -33,6 +33,11 @@ type Case struct {
 	Always bool
 	// Translation gives the nft rules; nil means ctmatch's (Ctmatch).
 	Translation Translation
+	// Points names the points (of Points) the case runs at; nil means
+	// every point whose hook its words may be used in (a rule with -o
+	// runs at the router's forward hook only). At the other points both
+	// sides count nothing for it.
+	Points []string
 }
 
 // A Piece is one nft rule of a translation, as wire expressions (the
@@ -131,7 +136,7 @@ type Report struct {
 	Table   expr.Family
 	Cases   []Case
 	Pieces  []int    // the number of nft rules of each case
-	Saved   []string // each xt rule as iptables-save lists it in the router
+	Saved   []string // each xt rule as iptables-save or iptables-legacy-save lists it (at the first point it runs at)
 	Classes []Class
 	// Counts[phase][point][case] and Totals[phase][point][family]: the
 	// packets of the lab's addresses each point saw in each phase.
@@ -238,6 +243,11 @@ type installed struct {
 	ns    *netns.NS
 	conn  *kernel.Conn
 	table expr.Family
+	infos []wordsInfo
+	// xt lists the xt sides and families that hold rules at the point;
+	// beyond the families whose lab rule (beyondChain) is installed.
+	xt     map[Family][]backend
+	beyond map[Family]bool
 }
 
 // Differential installs every case at every point — the xt rule in a chain
@@ -270,15 +280,31 @@ func (l *Lab) Differential(table expr.Family, cases []Case, phases []Phase) (*Re
 		pieces[i] = ps
 		rep.Pieces[i] = len(ps)
 	}
+	infos := make([]wordsInfo, len(cases))
+	for i, c := range cases {
+		w, err := readWords(c)
+		if err != nil {
+			return nil, err
+		}
+		if l.Stateless && w.conntrack {
+			return nil, fmt.Errorf("case %s: a conntrack match in the lab without conntrack", c.Name)
+		}
+		if backendOf(w) == xtLegacy {
+			if _, ok := xtWords(c.Words); ok {
+				return nil, fmt.Errorf("case %s: a non-contiguous conntrack mask in a rule that iptables-legacy runs, where the lab cannot patch it", c.Name)
+			}
+		}
+		infos[i] = w
+	}
 	var ins []*installed
 	for _, pt := range Points {
-		in, err := l.install(ctx, pt, table, cases, pieces)
+		in, err := l.install(ctx, pt, table, cases, infos, pieces)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", pt.Name, err)
 		}
 		ins = append(ins, in)
 	}
-	saved, err := l.xtSaved(ins[0], cases)
+	saved, err := l.xtSaved(ins, cases)
 	if err != nil {
 		return nil, err
 	}
@@ -379,10 +405,11 @@ func Coverage(cases []Case, classes []Class, counts [][][]Count, totals [][]map[
 	var out []string
 	for i, c := range cases {
 		expire := ReadsExpire(c.Words)
+		w, _ := readWords(c)
 		var xt, total uint64
 		for p := range counts {
-			for q := range Points {
-				if expire && !Settled(classes[p], q) {
+			for q, pt := range Points {
+				if expire && !Settled(classes[p], q) || !c.at(pt, w) {
 					continue
 				}
 				xt += counts[p][q][i].XT
@@ -425,58 +452,22 @@ func prefilter(f Family) string {
 	return "ip saddr " + IPv4.Addrs().Lab.String()
 }
 
-func (l *Lab) install(ctx context.Context, pt Point, table expr.Family, cases []Case, pieces [][]Piece) (*installed, error) {
+func (l *Lab) install(ctx context.Context, pt Point, table expr.Family, cases []Case, infos []wordsInfo, pieces [][]Piece) (*installed, error) {
 	ns := pt.ns(l)
 	conn, err := kernel.Dial(ctx, kernel.Options{NetNS: ns.Path()})
 	if err != nil {
 		return nil, err
 	}
 	l.t.Cleanup(func() { conn.Close() })
-	in := &installed{pt: pt, ns: ns, conn: conn, table: table}
+	in := &installed{pt: pt, ns: ns, conn: conn, table: table, infos: infos, xt: map[Family][]backend{}, beyond: map[Family]bool{}}
 
 	// The xt side: a chain Ln per case, holding the case's rule alone, and
-	// a jump to it for the lab's packets.
+	// a jump to it for the lab's packets, in the filter table of the
+	// case's xt side (rule.go).
 	for _, f := range []Family{IPv4, IPv6} {
-		var b strings.Builder
-		b.WriteString("*filter\n")
-		n := 0
-		for i, c := range cases {
-			if c.Family != f {
-				continue
-			}
-			n++
-			fmt.Fprintf(&b, ":L%d - [0:0]\n", i)
-		}
-		if n == 0 {
-			continue
-		}
-		fmt.Fprintf(&b, ":%s - [0:0]\n", beyondChain)
-		for i, c := range cases {
-			if c.Family != f {
-				continue
-			}
-			xr, _ := xtWords(c.Words)
-			fmt.Fprintf(&b, "-A %s -s %s -j L%d\n", pt.XTChain, f.Addrs().Lab, i)
-			fmt.Fprintf(&b, "-A L%d %s\n", i, xr.words)
-		}
-		// The lab's own rule: the first packets that read more than nft's
-		// 32 bits of milliseconds hold (see Report.Limits).
-		fmt.Fprintf(&b, "-A %s -s %s -j %s\n-A %s %s\n", pt.XTChain, f.Addrs().Lab, beyondChain, beyondChain, beyondWords)
-		b.WriteString("COMMIT\n")
-		if _, err := l.Run(ns, b.String(), xtTool(f, "-restore"), "--noflush"); err != nil {
-			return nil, err
-		}
-		for i, c := range cases {
-			if c.Family != f {
-				continue
-			}
-			if xr, ok := xtWords(c.Words); ok {
-				if err := patchMasks(ctx, conn, xtFamily(f), "L"+strconv.Itoa(i), xr.patches, len(f.Addrs().Client.AsSlice())); err != nil {
-					return nil, fmt.Errorf("case %s: %w", c.Name, err)
-				}
-			}
-			if err := xtOnly(ctx, conn, xtFamily(f), "L"+strconv.Itoa(i)); err != nil {
-				return nil, fmt.Errorf("case %s: %w", c.Name, err)
+		for _, be := range []backend{xtNFT, xtLegacy} {
+			if err := l.installXT(ctx, in, f, be, cases); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -486,6 +477,77 @@ func (l *Lab) install(ctx context.Context, pt Point, table expr.Family, cases []
 	// each family, then for each case clears the priority and jumps to the
 	// case's chain cN, which jumps to pN (the pieces, each setting its own
 	// priority bit) and then counts the packets that set two bits.
+	return in, l.installNFT(in, cases, pieces)
+}
+
+// installXT installs, at in's point, the xt rules of the cases of family
+// f that xt side be runs, and, in iptables-nft, the lab's own rule of
+// beyondChain when a case of f reads conntrack.
+func (l *Lab) installXT(ctx context.Context, in *installed, f Family, be backend, cases []Case) error {
+	pt, ns, conn := in.pt, in.ns, in.conn
+	var b strings.Builder
+	b.WriteString("*filter\n")
+	n := 0
+	beyond := false
+	for i, c := range cases {
+		if c.Family != f {
+			continue
+		}
+		beyond = beyond || in.infos[i].conntrack
+		if backendOf(in.infos[i]) != be || !c.at(pt, in.infos[i]) {
+			continue
+		}
+		n++
+		fmt.Fprintf(&b, ":L%d - [0:0]\n", i)
+	}
+	beyond = beyond && be == xtNFT
+	if n == 0 && !beyond {
+		return nil
+	}
+	if beyond {
+		fmt.Fprintf(&b, ":%s - [0:0]\n", beyondChain)
+	}
+	for i, c := range cases {
+		if c.Family != f || backendOf(in.infos[i]) != be || !c.at(pt, in.infos[i]) {
+			continue
+		}
+		xr, _ := xtWords(c.Words)
+		fmt.Fprintf(&b, "-A %s -s %s -j L%d\n", pt.XTChain, f.Addrs().Lab, i)
+		fmt.Fprintf(&b, "-A L%d %s\n", i, xr.words)
+	}
+	if beyond {
+		// The lab's own rule: the first packets that read more than
+		// nft's 32 bits of milliseconds hold (see Report.Limits).
+		fmt.Fprintf(&b, "-A %s -s %s -j %s\n-A %s %s\n", pt.XTChain, f.Addrs().Lab, beyondChain, beyondChain, beyondWords)
+		in.beyond[f] = true
+	}
+	b.WriteString("COMMIT\n")
+	if _, err := l.Run(ns, b.String(), be.tool(f, "-restore"), "--noflush"); err != nil {
+		return err
+	}
+	in.xt[f] = append(in.xt[f], be)
+	if be == xtLegacy {
+		return nil
+	}
+	for i, c := range cases {
+		if c.Family != f || backendOf(in.infos[i]) != be || !c.at(pt, in.infos[i]) {
+			continue
+		}
+		if xr, ok := xtWords(c.Words); ok {
+			if err := patchMasks(ctx, conn, xtFamily(f), "L"+strconv.Itoa(i), xr.patches, len(f.Addrs().Client.AsSlice())); err != nil {
+				return fmt.Errorf("case %s: %w", c.Name, err)
+			}
+		}
+		if err := xtOnly(ctx, conn, xtFamily(f), "L"+strconv.Itoa(i)); err != nil {
+			return fmt.Errorf("case %s: %w", c.Name, err)
+		}
+	}
+	return nil
+}
+
+// installNFT installs the nft side at in's point.
+func (l *Lab) installNFT(in *installed, cases []Case, pieces [][]Piece) error {
+	ctx, ns, pt, table, conn := context.Background(), in.ns, in.pt, in.table, in.conn
 	var b strings.Builder
 	fmt.Fprintf(&b, "table %s %s {\n", table, tableName)
 	for i, ps := range pieces {
@@ -500,8 +562,10 @@ func (l *Lab) install(ctx context.Context, pt Point, table expr.Family, cases []
 		b.WriteString("\t}\n")
 	}
 	b.WriteString("\tchain cases {\n")
-	for i := range cases {
-		fmt.Fprintf(&b, "\t\tmeta priority set 0 jump c%d\n", i)
+	for i, c := range cases {
+		if c.at(pt, in.infos[i]) {
+			fmt.Fprintf(&b, "\t\tmeta priority set 0 jump c%d\n", i)
+		}
 	}
 	b.WriteString("\t\tmeta priority set 0\n\t}\n")
 	fmt.Fprintf(&b, "\tchain base {\n\t\ttype filter hook %s priority 0; policy accept;\n", pt.Hook)
@@ -532,26 +596,26 @@ func (l *Lab) install(ctx context.Context, pt Point, table expr.Family, cases []
 		}
 	}
 	if _, err := l.Run(ns, b.String(), "nft", "-f", "-"); err != nil {
-		return nil, err
+		return err
 	}
 	if len(wire) > 0 {
 		tx, err := conn.Begin(ctx)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, w := range wire {
 			tx.AddRule(table, tableName, w.chain, w.r)
 		}
 		if _, err := tx.Commit(ctx); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if text.Len() > 0 {
 		if _, err := l.Run(ns, text.String(), "nft", "-f", "-"); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return in, nil
+	return nil
 }
 
 // A RefusedError is nft refusing a rule of a translation: its standard

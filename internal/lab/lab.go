@@ -49,6 +49,8 @@ var Tools = []string{
 	"nsenter", "ip", "nft", "conntrack",
 	"iptables", "iptables-save", "iptables-restore",
 	"ip6tables", "ip6tables-save", "ip6tables-restore",
+	// The xt side of whole rules (see xtBackend).
+	"iptables-legacy-save", "iptables-legacy-restore", "ip6tables-legacy-save", "ip6tables-legacy-restore",
 }
 
 // Family is the IP version of a packet class or of a case.
@@ -79,32 +81,40 @@ type Addrs struct {
 	// neighbour entry for it names a link-layer address nobody has): the
 	// stray class sends from the one to the other.
 	Stray, Absent netip.Addr
-	Lab           netip.Prefix
+	// Client2 is the second client, on a link of its own to the router
+	// (RouterC2 is the router there): its packets enter the router by
+	// another interface (Iface).
+	Client2, RouterC2 netip.Addr
+	Lab               netip.Prefix
 }
 
 // Addrs returns the lab's addresses in family f.
 func (f Family) Addrs() Addrs {
 	if f == IPv6 {
 		return Addrs{
-			Client:  netip.MustParseAddr("fd00:1::2"),
-			RouterC: netip.MustParseAddr("fd00:1::1"),
-			RouterS: netip.MustParseAddr("fd00:2::1"),
-			Server:  netip.MustParseAddr("fd00:2::2"),
-			VIP:     netip.MustParseAddr("fd00:9::1"),
-			Stray:   netip.MustParseAddr("fd00:1::5:3"),
-			Absent:  netip.MustParseAddr("fd00:2::3"),
-			Lab:     netip.MustParsePrefix("fd00::/8"),
+			Client:   netip.MustParseAddr("fd00:1::2"),
+			RouterC:  netip.MustParseAddr("fd00:1::1"),
+			RouterS:  netip.MustParseAddr("fd00:2::1"),
+			Server:   netip.MustParseAddr("fd00:2::2"),
+			VIP:      netip.MustParseAddr("fd00:9::1"),
+			Stray:    netip.MustParseAddr("fd00:1::5:3"),
+			Absent:   netip.MustParseAddr("fd00:2::3"),
+			Client2:  netip.MustParseAddr("fd00:3::2"),
+			RouterC2: netip.MustParseAddr("fd00:3::1"),
+			Lab:      netip.MustParsePrefix("fd00::/8"),
 		}
 	}
 	return Addrs{
-		Client:  netip.MustParseAddr("10.1.0.2"),
-		RouterC: netip.MustParseAddr("10.1.0.1"),
-		RouterS: netip.MustParseAddr("10.2.0.1"),
-		Server:  netip.MustParseAddr("10.2.0.2"),
-		VIP:     netip.MustParseAddr("10.9.0.1"),
-		Stray:   netip.MustParseAddr("10.1.5.3"),
-		Absent:  netip.MustParseAddr("10.2.0.3"),
-		Lab:     netip.MustParsePrefix("10.0.0.0/8"),
+		Client:   netip.MustParseAddr("10.1.0.2"),
+		RouterC:  netip.MustParseAddr("10.1.0.1"),
+		RouterS:  netip.MustParseAddr("10.2.0.1"),
+		Server:   netip.MustParseAddr("10.2.0.2"),
+		VIP:      netip.MustParseAddr("10.9.0.1"),
+		Stray:    netip.MustParseAddr("10.1.5.3"),
+		Absent:   netip.MustParseAddr("10.2.0.3"),
+		Client2:  netip.MustParseAddr("10.3.0.2"),
+		RouterC2: netip.MustParseAddr("10.3.0.1"),
+		Lab:      netip.MustParsePrefix("10.0.0.0/8"),
 	}
 }
 
@@ -116,31 +126,66 @@ const (
 	macRouterS = "02:00:00:00:02:01"
 	macServer  = "02:00:00:00:02:02"
 	macAbsent  = "02:00:00:00:02:03" // no interface has it: the server drops frames sent to it
+	macClient2 = "02:00:00:00:03:02"
+	macRouterD = "02:00:00:00:03:01"
+)
+
+// The interfaces of the lab's links, by namespace: the router's are r0
+// (to the client), r1 (to the server) and Iface (to the second client), so
+// that -i and -o with a name, a "+" wildcard and "!" can each pick some of
+// the router's packets; the server has s0 only.
+const (
+	IfaceClient  = "r0"
+	IfaceServer  = "r1"
+	IfaceClient2 = "eth0"
+	IfaceServerS = "s0"
 )
 
 // CommandTimeout bounds every command the lab runs.
 const CommandTimeout = 20 * time.Second
 
-// Lab is the three namespaces and what runs in them.
+// Lab is the namespaces and what runs in them.
 type Lab struct {
 	t                      testing.TB
 	Client, Router, Server *netns.NS
+	Client2                *netns.NS // the second client, behind the router's IfaceClient2
+	// Stateless is set for the lab NewStateless makes: nothing in it uses
+	// conntrack.
+	Stateless bool
 }
 
 // New makes the lab for t: the namespaces, the links, addresses and routes of
-// both families, the per-namespace settings, the router's NAT rules and the
-// notrack rules of the untracked class. Everything is removed when t ends.
+// both families, the per-namespace settings, the router's NAT rules, the
+// notrack rules of the untracked class and the mark rules of the mark
+// class. Everything is removed when t ends.
 func New(t testing.TB) *Lab {
+	t.Helper()
+	return newLab(t, false)
+}
+
+// NewStateless makes the lab without anything that uses conntrack (no NAT,
+// no notrack, no ct mark): the kernel then neither tracks the lab's packets
+// nor reassembles their fragments (nf_defrag runs only in a namespace that
+// asks for conntrack), so the router's forward hook sees each fragment as
+// it was sent. It is the lab of whole rules without conntrack matches;
+// Differential refuses a case that reads conntrack in it.
+func NewStateless(t testing.TB) *Lab {
+	t.Helper()
+	return newLab(t, true)
+}
+
+func newLab(t testing.TB, stateless bool) *Lab {
 	t.Helper()
 	for _, tool := range Tools {
 		if _, err := exec.LookPath(tool); err != nil {
 			ktest.Skip(t, tool+" is not installed (make test installs it when run as root)")
 		}
 	}
-	l := &Lab{t: t}
+	l := &Lab{t: t, Stateless: stateless}
 	l.Client = ktest.Namespace(t)
 	l.Router = ktest.Namespace(t)
 	l.Server = ktest.Namespace(t)
+	l.Client2 = ktest.Namespace(t)
 	if err := l.setup(); err != nil {
 		t.Fatalf("lab: %v", err)
 	}
@@ -158,6 +203,10 @@ func (l *Lab) setup() error {
 		"peer", "name", "s0", "address", macServer, "netns", "/proc/self/fd/4"); err != nil {
 		return err
 	}
+	if err := l.runWith(l.Client2, l.Router, "", "ip", "link", "add", "c0", "address", macClient2, "type", "veth",
+		"peer", "name", IfaceClient2, "address", macRouterD, "netns", "/proc/self/fd/4"); err != nil {
+		return err
+	}
 	v4, v6 := IPv4.Addrs(), IPv6.Addrs()
 	batches := []struct {
 		ns    *netns.NS
@@ -172,9 +221,23 @@ func (l *Lab) setup() error {
 			"route add default via " + v4.RouterC.String(),
 			"route add default via " + v6.RouterC.String(),
 		}},
+		{l.Client2, []string{
+			"link set c0 up",
+			"addr add " + v4.Client2.String() + "/24 dev c0",
+			"addr add " + v6.Client2.String() + "/64 dev c0 nodad",
+			"neigh add " + v4.RouterC2.String() + " lladdr " + macRouterD + " dev c0 nud permanent",
+			"neigh add " + v6.RouterC2.String() + " lladdr " + macRouterD + " dev c0 nud permanent",
+			"route add default via " + v4.RouterC2.String(),
+			"route add default via " + v6.RouterC2.String(),
+		}},
 		{l.Router, []string{
 			"link set r0 up",
 			"link set r1 up",
+			"link set " + IfaceClient2 + " up",
+			"addr add " + v4.RouterC2.String() + "/24 dev " + IfaceClient2,
+			"addr add " + v6.RouterC2.String() + "/64 dev " + IfaceClient2 + " nodad",
+			"neigh add " + v4.Client2.String() + " lladdr " + macClient2 + " dev " + IfaceClient2 + " nud permanent",
+			"neigh add " + v6.Client2.String() + " lladdr " + macClient2 + " dev " + IfaceClient2 + " nud permanent",
 			"addr add " + v4.RouterC.String() + "/24 dev r0",
 			"addr add " + v6.RouterC.String() + "/64 dev r0 nodad",
 			"addr add " + v4.RouterS.String() + "/24 dev r1",
@@ -198,7 +261,7 @@ func (l *Lab) setup() error {
 	}
 	// Settings first (forwarding before the addresses, so that the router
 	// never acts as a host on its links).
-	for _, ns := range []*netns.NS{l.Client, l.Router, l.Server} {
+	for _, ns := range []*netns.NS{l.Client, l.Router, l.Server, l.Client2} {
 		forward := "0"
 		if ns == l.Router {
 			forward = "1"
@@ -222,6 +285,30 @@ func (l *Lab) setup() error {
 		if err := l.run(b.ns, strings.Join(b.lines, "\n")+"\n", "ip", "-batch", "-"); err != nil {
 			return err
 		}
+	}
+	// The mark class's marks, set before the rules (at the mangle
+	// priority of prerouting) in the router and the server: a mark on the
+	// datagrams to PortMark and another on the replies; in a lab with
+	// conntrack, a ct mark too.
+	ctMark := ""
+	if !l.Stateless {
+		ctMark = fmt.Sprintf("\t\tudp dport %d ct mark set %s\n", PortMark, CtMarkClass)
+	}
+	markRules := fmt.Sprintf(`table inet labmark {
+	chain pre {
+		type filter hook prerouting priority mangle; policy accept;
+		udp dport %[1]d meta mark set %[2]s
+		udp sport %[1]d meta mark set %[3]s
+%[4]s	}
+}
+`, PortMark, MarkClass, MarkClassReply, ctMark)
+	for _, ns := range []*netns.NS{l.Router, l.Server} {
+		if err := l.run(ns, markRules, "nft", "-f", "-"); err != nil {
+			return err
+		}
+	}
+	if l.Stateless {
+		return nil
 	}
 	// NAT on the router, for the DNAT and SNAT classes; notrack in the router
 	// and the server, for the untracked class.

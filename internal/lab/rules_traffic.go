@@ -1,0 +1,497 @@
+package lab
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ctmatch/ctmatch/internal/netns"
+)
+
+// The classes of whole rules: packets whose headers, not their conntrack,
+// tell the rules apart (ports, TCP flags, ICMP types and codes, lengths,
+// hop limits, fragments, an AH header, a second input interface, marks, a
+// burst). Most are crafted on raw sockets of the client; none needs a
+// conntrack, so they run in either lab (NewStateless shows fragments as
+// sent). Each has ports of its own, apart from Scenario's.
+const (
+	PortRuleSrc    = 40020 // the client port of the port class's TCP SYNs …
+	PortRuleUDP    = 8020  // … and the server port of its datagrams
+	PortFlags      = 8021  // the TCP flags class's server port …
+	PortFlagsSrc   = 40021 // … and client port
+	PortFrag       = 8022  // the fragments' TCP destination port …
+	PortFragSrc    = 40022 // … and source port
+	PortAH         = 8023  // the AH class's TCP destination port …
+	PortAHSrc      = 40023 // … and source port
+	PortMark       = 8024  // the mark class's server port …
+	PortMarkSrc    = 40024 // … and client port
+	PortLength     = 8025  // the length class's server port …
+	PortLengthSrc  = 40025 // … and client port
+	PortTTL        = 8026  // the hop limit class's server port …
+	PortTTLSrc     = 40026 // … and client port
+	PortBurst      = 8027  // the burst's server port …
+	PortBurstSrc   = 40027 // … and client port
+	PortClient2    = 8028  // the second client's server port …
+	PortClient2Src = 40028 // … and client port
+	EchoIDTypes    = 0x4321
+
+	// The marks the lab sets before the rules (at prerouting's mangle
+	// priority, in the router and the server) on the mark class's
+	// datagrams, on their replies, and, in a lab with conntrack, on their
+	// conntrack.
+	MarkClass      = "0x2a"
+	MarkClassReply = "0x2a00"
+	CtMarkClass    = "0x7"
+)
+
+// LabPorts are ports of the lab's own that the port class always sends to
+// and from, beside the ports a test asks for: the ends of the port range,
+// the boundaries of the privileged ports, and ports either side of them.
+var LabPorts = []uint16{0, 1, 2, 21, 22, 23, 53, 79, 80, 81, 443, 1023, 1024, 1025, 8080, 65534, 65535}
+
+// RuleScenario returns the phases of the whole-rule classes, for each
+// family in order; ports are the ports the port class adds to LabPorts.
+func RuleScenario(ports []uint16, families ...Family) []Phase {
+	var ps []Phase
+	for _, f := range families {
+		f := f
+		s := f.digit()
+		ps = append(ps,
+			Phase{"ports" + s, func(l *Lab) (Class, error) { return l.Ports(f, ports) }},
+			Phase{"tcp-flags" + s, func(l *Lab) (Class, error) { return l.TCPFlags(f) }},
+			Phase{"icmp-types" + s, func(l *Lab) (Class, error) { return l.ICMPTypes(f) }},
+			Phase{"lengths" + s, func(l *Lab) (Class, error) { return l.Lengths(f) }},
+			Phase{"hop-limits" + s, func(l *Lab) (Class, error) { return l.HopLimits(f) }},
+			Phase{"fragments" + s, func(l *Lab) (Class, error) { return l.Fragments(f) }},
+			Phase{"ah" + s, func(l *Lab) (Class, error) { return l.AH(f) }},
+			Phase{"client2" + s, func(l *Lab) (Class, error) { return l.SecondClient(f) }},
+			Phase{"mark" + s, func(l *Lab) (Class, error) { return l.Mark(f) }},
+			Phase{"burst" + s, func(l *Lab) (Class, error) { return l.Burst(f) }},
+		)
+	}
+	return ps
+}
+
+// sendRaw sends each message on a raw socket of protocol proto in the
+// client (the kernel writes the IP header), to the server.
+func (l *Lab) sendRaw(f Family, proto int, msgs [][]byte) error {
+	fd, err := rawSocket(l.Client, f, proto)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	for _, m := range msgs {
+		if err := unix.Sendto(fd, m, 0, sockaddr(f.Addrs().Server)); err != nil {
+			return fmt.Errorf("protocol %d: %w", proto, err)
+		}
+	}
+	return nil
+}
+
+// tcpSegment is a TCP header from sport to dport with the given flags
+// (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10, URG 0x20), its
+// checksum filled in for the client and the server of family f.
+func tcpSegment(f Family, sport, dport int, flags byte) []byte {
+	a := f.Addrs()
+	h := make([]byte, 20)
+	binary.BigEndian.PutUint16(h[0:], uint16(sport))
+	binary.BigEndian.PutUint16(h[2:], uint16(dport))
+	binary.BigEndian.PutUint32(h[4:], 0x1000)
+	if flags&0x10 != 0 {
+		binary.BigEndian.PutUint32(h[8:], 0x2000)
+	}
+	h[12] = 5 << 4
+	h[13] = flags
+	binary.BigEndian.PutUint16(h[14:], 1024)
+	putChecksum(h, 16, checksum(pseudoHeader(a.Client, a.Server, unix.IPPROTO_TCP, len(h)), h))
+	return h
+}
+
+// udpDatagram is a UDP header and payload from sport to dport, its
+// checksum filled in.
+func udpDatagram(f Family, sport, dport int, payload []byte) []byte {
+	a := f.Addrs()
+	h := make([]byte, 8, 8+len(payload))
+	binary.BigEndian.PutUint16(h[0:], uint16(sport))
+	binary.BigEndian.PutUint16(h[2:], uint16(dport))
+	binary.BigEndian.PutUint16(h[4:], uint16(8+len(payload)))
+	h = append(h, payload...)
+	putChecksum(h, 6, checksum(pseudoHeader(a.Client, a.Server, unix.IPPROTO_UDP, len(h)), h))
+	return h
+}
+
+// Ports sends, from raw sockets of the client to the server, for each
+// port p of LabPorts and ports: a TCP SYN from PortRuleSrc to p and a UDP
+// datagram from p to PortRuleUDP. The server answers each SYN with a RST
+// and each datagram with a port unreachable.
+func (l *Lab) Ports(f Family, ports []uint16) (Class, error) {
+	all := slices.Concat(LabPorts, ports)
+	slices.Sort(all)
+	all = slices.Compact(all)
+	a := f.Addrs()
+	c := Class{Name: "ports" + f.digit(), Family: f,
+		Desc: fmt.Sprintf("TCP SYNs %s → %s:P and UDP %s:P → %s from raw sockets, and the server's RSTs and port unreachables, for %d ports P (%s)",
+			hostPort(a.Client, PortRuleSrc), a.Server, a.Client, hostPort(a.Server, PortRuleUDP), len(all), portList(all)),
+		States: []string{"NEW", "INVALID", "RELATED"}, Router: 4 * len(all), Server: 2 * len(all)}
+	var syns, dgrams [][]byte
+	for _, p := range all {
+		syns = append(syns, tcpSegment(f, PortRuleSrc, int(p), 0x02))
+		dgrams = append(dgrams, udpDatagram(f, int(p), PortRuleUDP, []byte("ctmatch lab ports")))
+	}
+	if err := l.sendRaw(f, unix.IPPROTO_TCP, syns); err != nil {
+		return c, err
+	}
+	return c, l.sendRaw(f, unix.IPPROTO_UDP, dgrams)
+}
+
+func portList(ps []uint16) string {
+	var s []string
+	for _, p := range ps {
+		s = append(s, strconv.Itoa(int(p)))
+	}
+	if len(s) > 12 {
+		s = append(s[:12], "…")
+	}
+	return strings.Join(s, ",")
+}
+
+// TCPFlagCombos are the TCP class's flag combinations, by name.
+var TCPFlagCombos = []struct {
+	Name  string
+	Flags byte
+}{
+	{"SYN", 0x02}, {"SYN,ACK", 0x12}, {"ACK", 0x10}, {"FIN", 0x01}, {"FIN,ACK", 0x11}, {"RST", 0x04},
+	{"RST,ACK", 0x14}, {"PSH,ACK", 0x18}, {"XMAS", 0x29}, {"NULL", 0x00}, {"SYN,FIN", 0x03}, {"SYN,RST", 0x06},
+	{"ALL", 0x3f},
+}
+
+// TCPFlags sends, from a raw socket of the client, one segment of each of
+// TCPFlagCombos from PortFlagsSrc to the server's PortFlags (closed): the
+// server answers some with a RST.
+func (l *Lab) TCPFlags(f Family) (Class, error) {
+	a := f.Addrs()
+	var names []string
+	var segs [][]byte
+	for _, fc := range TCPFlagCombos {
+		names = append(names, fc.Name)
+		segs = append(segs, tcpSegment(f, PortFlagsSrc, PortFlags, fc.Flags))
+	}
+	c := Class{Name: "tcp-flags" + f.digit(), Family: f,
+		Desc: fmt.Sprintf("TCP segments %s → %s from a raw socket with the flags %s, and the server's RSTs",
+			hostPort(a.Client, PortFlagsSrc), hostPort(a.Server, PortFlags), strings.Join(names, " ")),
+		States: []string{"INVALID", "NEW"}, Router: -1, Server: len(segs)}
+	return c, l.sendRaw(f, unix.IPPROTO_TCP, segs)
+}
+
+// ICMPTypeCodes are the ICMP and ICMPv6 messages of the icmp-types class,
+// as {type, code}.
+var ICMPTypeCodes = map[Family][][2]byte{
+	IPv4: {{0, 0}, {8, 0}, {3, 0}, {3, 1}, {3, 3}, {3, 4}, {3, 13}, {4, 0}, {5, 1}, {11, 0}, {11, 1}, {12, 0}, {13, 0}, {14, 0}, {8, 1}},
+	IPv6: {{1, 0}, {1, 4}, {2, 0}, {3, 0}, {3, 1}, {4, 0}, {4, 1}, {128, 0}, {129, 0}, {130, 0}, {135, 0}, {136, 0}, {128, 1}},
+}
+
+// ICMPTypes sends, from a raw socket of the client, one message of each of
+// ICMPTypeCodes[f] to the server: 8 bytes of header (identifier
+// EchoIDTypes) and the 28 bytes of an IPv4 and UDP header that errors
+// carry. The server answers the echo requests.
+func (l *Lab) ICMPTypes(f Family) (Class, error) {
+	a := f.Addrs()
+	proto := unix.IPPROTO_ICMP
+	if f == IPv6 {
+		proto = unix.IPPROTO_ICMPV6
+	}
+	var msgs [][]byte
+	var names []string
+	for _, tc := range ICMPTypeCodes[f] {
+		m := []byte{tc[0], tc[1], 0, 0, EchoIDTypes >> 8, EchoIDTypes & 0xff, 0, 1}
+		m = append(m, 0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0, 10, 2, 0, 2, 10, 1, 0, 2, 0x1f, 0x40, 0x9c, 0x40, 0, 8, 0, 0)
+		if f == IPv4 {
+			putChecksum(m, 2, checksum(0, m))
+		}
+		msgs = append(msgs, m)
+		names = append(names, fmt.Sprintf("%d/%d", tc[0], tc[1]))
+	}
+	c := Class{Name: "icmp-types" + f.digit(), Family: f,
+		Desc: fmt.Sprintf("%s messages %s → %s from a raw socket, of type/code %s, and the server's answers",
+			icmpName(f), a.Client, a.Server, strings.Join(names, " ")),
+		States: []string{"NEW", "INVALID"}, Router: -1, Server: len(msgs)}
+	return c, l.sendRaw(f, proto, msgs)
+}
+
+// LengthPayloads are the UDP payload sizes of the length class.
+var LengthPayloads = []int{0, 1, 12, 100, 500, 1000, 1400}
+
+// Lengths sends, from a raw socket of the client, UDP datagrams from
+// PortLengthSrc to the server's PortLength (closed) with LengthPayloads
+// bytes of payload: IP packets of 28 + n bytes (48 + n for IPv6).
+func (l *Lab) Lengths(f Family) (Class, error) {
+	a := f.Addrs()
+	var msgs [][]byte
+	var sizes []string
+	hdr := 28
+	if f == IPv6 {
+		hdr = 48
+	}
+	for _, n := range LengthPayloads {
+		msgs = append(msgs, udpDatagram(f, PortLengthSrc, PortLength, make([]byte, n)))
+		sizes = append(sizes, strconv.Itoa(hdr+n))
+	}
+	c := Class{Name: "lengths" + f.digit(), Family: f,
+		Desc: fmt.Sprintf("UDP %s → %s from a raw socket, IP packets of %s bytes, and the server's port unreachables",
+			hostPort(a.Client, PortLengthSrc), hostPort(a.Server, PortLength), strings.Join(sizes, ", ")),
+		States: []string{"NEW", "RELATED"}, Router: 2 * len(msgs), Server: len(msgs)}
+	return c, l.sendRaw(f, unix.IPPROTO_UDP, msgs)
+}
+
+// HopLimitsSent are the TTLs (hop limits) the hop limit class sends with:
+// the router's forward hook and the server see one less.
+var HopLimitsSent = []int{2, 3, 6, 64, 65, 128, 255}
+
+// HopLimits sends, from a raw socket of the client, a UDP datagram from
+// PortTTLSrc to the server's PortTTL (closed) with each of HopLimitsSent.
+func (l *Lab) HopLimits(f Family) (Class, error) {
+	a := f.Addrs()
+	var sent []string
+	fd, err := rawSocket(l.Client, f, unix.IPPROTO_UDP)
+	if err != nil {
+		return Class{}, err
+	}
+	defer unix.Close(fd)
+	for _, h := range HopLimitsSent {
+		sent = append(sent, strconv.Itoa(h))
+		if f == IPv6 {
+			err = unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, h)
+		} else {
+			err = unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_TTL, h)
+		}
+		if err != nil {
+			return Class{}, err
+		}
+		if err := unix.Sendto(fd, udpDatagram(f, PortTTLSrc, PortTTL, []byte("ttl")), 0, sockaddr(a.Server)); err != nil {
+			return Class{}, err
+		}
+	}
+	c := Class{Name: "hop-limits" + f.digit(), Family: f,
+		Desc: fmt.Sprintf("UDP %s → %s from a raw socket sent with TTL (hop limit) %s, and the server's port unreachables",
+			hostPort(a.Client, PortTTLSrc), hostPort(a.Server, PortTTL), strings.Join(sent, ", ")),
+		States: []string{"NEW", "RELATED"}, Router: 2 * len(HopLimitsSent), Server: len(HopLimitsSent)}
+	return c, nil
+}
+
+// ipv4Packet is an IPv4 header from the client to the server of protocol
+// proto, identification id, fragment offset off (in 8-byte units) and
+// more-fragments flag, before payload.
+func ipv4Packet(proto byte, id uint16, off uint16, more bool, payload []byte) []byte {
+	a := IPv4.Addrs()
+	h := make([]byte, 20)
+	h[0], h[8], h[9] = 0x45, 64, proto
+	binary.BigEndian.PutUint16(h[2:], uint16(20+len(payload)))
+	binary.BigEndian.PutUint16(h[4:], id)
+	if more {
+		off |= 1 << 13
+	}
+	binary.BigEndian.PutUint16(h[6:], off)
+	s, d := a.Client.As4(), a.Server.As4()
+	copy(h[12:], s[:])
+	copy(h[16:], d[:])
+	putChecksum(h, 10, checksum(0, h))
+	return append(h, payload...)
+}
+
+// ipv6Packet is an IPv6 header from the client to the server with next
+// header next before payload.
+func ipv6Packet(next byte, payload []byte) []byte {
+	a := IPv6.Addrs()
+	h := make([]byte, 40)
+	h[0] = 6 << 4
+	binary.BigEndian.PutUint16(h[4:], uint16(len(payload)))
+	h[6], h[7] = next, 64
+	s, d := a.Client.As16(), a.Server.As16()
+	copy(h[8:], s[:])
+	copy(h[24:], d[:])
+	return append(h, payload...)
+}
+
+// fragHeader is an IPv6 fragment header before a header of protocol next,
+// at offset off (8-byte units), with the more-fragments flag and
+// identification id.
+func fragHeader(next byte, off uint16, more bool, id uint32) []byte {
+	h := make([]byte, 8)
+	h[0] = next
+	fo := off << 3
+	if more {
+		fo |= 1
+	}
+	binary.BigEndian.PutUint16(h[2:], fo)
+	binary.BigEndian.PutUint32(h[4:], id)
+	return h
+}
+
+// sendIPRaw sends whole IP packets (header included) from the client.
+func (l *Lab) sendIPRaw(f Family, pkts [][]byte) error {
+	fd, err := rawSocket(l.Client, f, unix.IPPROTO_RAW)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	for _, p := range pkts {
+		if err := unix.Sendto(fd, p, 0, sockaddr(f.Addrs().Server)); err != nil {
+			return fmt.Errorf("raw IP packet: %w", err)
+		}
+	}
+	return nil
+}
+
+// Fragments sends, from an IPPROTO_RAW socket of the client, crafted TCP
+// fragments from PortFragSrc to the server's PortFrag: a first fragment
+// (the TCP header and 12 bytes) and the last one that completes it; a lone
+// non-first fragment (offset 24 bytes) whose data is a TCP header to
+// PortFrag; and a lone non-first fragment whose data starts with 4 zero
+// bytes (ports 0). In the lab without conntrack the router's forward hook
+// sees each as sent; the server reassembles the IPv4 pair before its
+// input hook (and holds the lone ones), while IPv6 reaches its input hook
+// fragment by fragment.
+func (l *Lab) Fragments(f Family) (Class, error) {
+	a := f.Addrs()
+	seg := tcpSegment(f, PortFragSrc, PortFrag, 0x02)
+	first := append(slices.Clone(seg), make([]byte, 12)...)
+	last := make([]byte, 8)
+	zero := make([]byte, 20)
+	var pkts [][]byte
+	if f == IPv4 {
+		pkts = [][]byte{
+			ipv4Packet(unix.IPPROTO_TCP, 0x2201, 0, true, first),
+			ipv4Packet(unix.IPPROTO_TCP, 0x2201, 4, false, last),
+			ipv4Packet(unix.IPPROTO_TCP, 0x2202, 3, false, seg),
+			ipv4Packet(unix.IPPROTO_TCP, 0x2203, 3, false, zero),
+		}
+	} else {
+		pkts = [][]byte{
+			ipv6Packet(44, append(fragHeader(unix.IPPROTO_TCP, 0, true, 0x2201), first...)),
+			ipv6Packet(44, append(fragHeader(unix.IPPROTO_TCP, 4, false, 0x2201), last...)),
+			ipv6Packet(44, append(fragHeader(unix.IPPROTO_TCP, 3, false, 0x2202), seg...)),
+			ipv6Packet(44, append(fragHeader(unix.IPPROTO_TCP, 3, false, 0x2203), zero...)),
+		}
+	}
+	c := Class{Name: "fragments" + f.digit(), Family: f,
+		Desc: fmt.Sprintf("crafted TCP fragments %s → %s: a first and a last fragment of one segment, a lone non-first fragment holding a TCP header, one holding zeros",
+			hostPort(a.Client, PortFragSrc), hostPort(a.Server, PortFrag)),
+		States: []string{"INVALID", "NEW"}, Router: len(pkts), Server: -1}
+	return c, l.sendIPRaw(f, pkts)
+}
+
+// AH sends, from a raw socket of protocol AH (51) of the client, a packet
+// whose authentication header (24 bytes, an SPI nobody has) comes before
+// a TCP SYN from PortAHSrc to the server's PortAH, and one before a UDP
+// datagram. ip6tables' -p finds the TCP (UDP) header after the AH
+// (ipv6_find_hdr without IP6_FH_F_AUTH); nft's meta l4proto stops at the
+// AH; in IPv4 both read the header's protocol field, 51. The server drops
+// them (no security association).
+func (l *Lab) AH(f Family) (Class, error) {
+	a := f.Addrs()
+	ah := func(next byte, body []byte) []byte {
+		h := make([]byte, 24)
+		h[0], h[1] = next, 4 // 4 means (4+2)×4 = 24 bytes
+		binary.BigEndian.PutUint32(h[4:], 0x00c7c7c7)
+		binary.BigEndian.PutUint32(h[8:], 1)
+		return append(h, body...)
+	}
+	msgs := [][]byte{
+		ah(unix.IPPROTO_TCP, tcpSegment(f, PortAHSrc, PortAH, 0x02)),
+		ah(unix.IPPROTO_UDP, udpDatagram(f, PortAHSrc, PortAH, []byte("ah"))),
+	}
+	c := Class{Name: "ah" + f.digit(), Family: f,
+		Desc: fmt.Sprintf("an AH header before a TCP SYN and before a UDP datagram %s → %s, from a raw socket",
+			hostPort(a.Client, PortAHSrc), hostPort(a.Server, PortAH)),
+		States: []string{"NEW"}, Router: 2, Server: 2}
+	return c, l.sendRaw(f, unix.IPPROTO_AH, msgs)
+}
+
+// SecondClient sends one UDP datagram from the second client (through the
+// router's IfaceClient2) to the server's PortClient2, and one back.
+func (l *Lab) SecondClient(f Family) (Class, error) {
+	a := f.Addrs()
+	c := Class{Name: "client2" + f.digit(), Family: f,
+		Desc: fmt.Sprintf("UDP %s → %s through the router's %s, one datagram each way",
+			hostPort(a.Client2, PortClient2Src), hostPort(a.Server, PortClient2), IfaceClient2),
+		States: []string{"NEW", "ESTABLISHED"}, Router: 2, Server: 1, First: both(FirstUDP, 1)}
+	return c, l.udpFrom(l.Client2, f, netip.AddrPortFrom(a.Client2, PortClient2Src), netip.AddrPortFrom(a.Server, PortClient2))
+}
+
+// Mark is the UDP exchange on PortMark, whose datagrams the router and the
+// server mark (MarkClass, MarkClassReply; CtMarkClass on the conntrack in
+// the lab with conntrack) before the rules see them.
+func (l *Lab) Mark(f Family) (Class, error) {
+	a := f.Addrs()
+	ct := ""
+	if !l.Stateless {
+		ct = ", ct mark " + CtMarkClass
+	}
+	c := Class{Name: "mark" + f.digit(), Family: f,
+		Desc: fmt.Sprintf("UDP %s → %s, one datagram each way, marked %s (the reply %s%s) before the rules",
+			hostPort(a.Client, PortMarkSrc), hostPort(a.Server, PortMark), MarkClass, MarkClassReply, ct),
+		States: []string{"NEW", "ESTABLISHED"}, Router: 2, Server: 1, First: both(FirstUDP, 1)}
+	srv := netip.AddrPortFrom(a.Server, PortMark)
+	return c, l.udpExchange(f, PortMarkSrc, srv, srv)
+}
+
+// BurstSize is the number of datagrams of the burst class.
+const BurstSize = 30
+
+// Burst sends BurstSize UDP datagrams at once from a raw socket of the
+// client to the server's PortBurst (closed).
+func (l *Lab) Burst(f Family) (Class, error) {
+	a := f.Addrs()
+	var msgs [][]byte
+	for range BurstSize {
+		msgs = append(msgs, udpDatagram(f, PortBurstSrc, PortBurst, []byte("burst")))
+	}
+	c := Class{Name: "burst" + f.digit(), Family: f,
+		Desc: fmt.Sprintf("%d UDP datagrams %s → %s at once from a raw socket, and the server's port unreachables",
+			BurstSize, hostPort(a.Client, PortBurstSrc), hostPort(a.Server, PortBurst)),
+		States: []string{"NEW", "ESTABLISHED"}, Router: 2 * BurstSize, Server: BurstSize}
+	return c, l.sendRaw(f, unix.IPPROTO_UDP, msgs)
+}
+
+// udpFrom sends one datagram from the namespace ns (from src) to dst,
+// where the server listens, and one back.
+func (l *Lab) udpFrom(ns *netns.NS, f Family, src, dst netip.AddrPort) error {
+	srv, err := do(l.Server, func() (*net.UDPConn, error) {
+		return net.ListenUDP(network("udp", f), net.UDPAddrFromAddrPort(dst))
+	})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	cl, err := do(ns, func() (*net.UDPConn, error) {
+		return net.DialUDP(network("udp", f), net.UDPAddrFromAddrPort(src), net.UDPAddrFromAddrPort(dst))
+	})
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	srv.SetDeadline(time.Now().Add(IOTimeout))
+	cl.SetDeadline(time.Now().Add(IOTimeout))
+	if _, err := cl.Write([]byte("ping")); err != nil {
+		return err
+	}
+	buf := make([]byte, 64)
+	n, from, err := srv.ReadFromUDPAddrPort(buf)
+	if err != nil {
+		return fmt.Errorf("server read: %w", err)
+	}
+	if _, err := srv.WriteToUDPAddrPort(buf[:n], from); err != nil {
+		return err
+	}
+	if _, err := cl.Read(buf); err != nil {
+		return fmt.Errorf("client read: %w", err)
+	}
+	return nil
+}
