@@ -350,9 +350,34 @@ func (l *Lab) Differential(table expr.Family, cases []Case, phases []Phase) (*Re
 		rep.Beyond = append(rep.Beyond, beyond)
 		rep.judge(len(rep.Classes) - 1)
 	}
+	if l.Stateless {
+		if err := l.checkUntracked(); err != nil {
+			return nil, err
+		}
+	}
 	rep.Uncovered = Coverage(cases, rep.Classes, rep.Counts, rep.Totals)
 	rep.Elapsed = time.Since(start)
 	return rep, nil
+}
+
+// checkUntracked checks that nothing in the lab without conntrack made the
+// kernel track its packets: a translation with a ct expression (nft_ct
+// asks for conntrack, and with it nf_defrag, in its namespace) would have
+// the router reassemble the fragments the lab sends, and show nothing.
+func (l *Lab) checkUntracked() error {
+	for _, ns := range []struct {
+		name string
+		ns   *netns.NS
+	}{{"router", l.Router}, {"server", l.Server}} {
+		out, err := l.Run(ns.ns, "", "conntrack", "-C")
+		if err != nil {
+			return err
+		}
+		if n := strings.TrimSpace(out); n != "0" {
+			return fmt.Errorf("the lab without conntrack tracked %s connections in the %s: a translation uses conntrack (a ct expression) and the kernel reassembled the fragments; run it in the lab with conntrack", n, ns.name)
+		}
+	}
+	return nil
 }
 
 // judge sorts the counts of phase p: a case whose xt and nft counts differ
@@ -796,4 +821,36 @@ func waitQuiet(poll func() (string, error)) error {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return fmt.Errorf("traffic did not settle within 3 s")
+}
+
+// Merge returns the report of two runs of the same phases in two labs (of
+// the same table family) as one: the cases of a after those of b, each
+// with its own counts; the totals and the beyond counts are a's (each
+// run's coverage was judged on its own totals already).
+func Merge(a, b *Report) (*Report, error) {
+	if a.Table != b.Table || len(a.Classes) != len(b.Classes) {
+		return nil, fmt.Errorf("merge: reports of %s and %s tables, %d and %d classes", a.Table, b.Table, len(a.Classes), len(b.Classes))
+	}
+	for p := range a.Classes {
+		if a.Classes[p].Name != b.Classes[p].Name {
+			return nil, fmt.Errorf("merge: class %d is %s and %s", p, a.Classes[p].Name, b.Classes[p].Name)
+		}
+	}
+	m := *a
+	m.Cases = slices.Concat(a.Cases, b.Cases)
+	m.Pieces = slices.Concat(a.Pieces, b.Pieces)
+	m.Saved = slices.Concat(a.Saved, b.Saved)
+	m.Counts = make([][][]Count, len(a.Counts))
+	for p := range a.Counts {
+		m.Counts[p] = make([][]Count, len(a.Counts[p]))
+		for q := range a.Counts[p] {
+			m.Counts[p][q] = slices.Concat(a.Counts[p][q], b.Counts[p][q])
+		}
+	}
+	m.Divergences = slices.Concat(a.Divergences, b.Divergences)
+	m.Limits = slices.Concat(a.Limits, b.Limits)
+	m.Overlaps = slices.Concat(a.Overlaps, b.Overlaps)
+	m.Uncovered = slices.Concat(a.Uncovered, b.Uncovered)
+	m.Elapsed = a.Elapsed + b.Elapsed
+	return &m, nil
 }

@@ -206,7 +206,7 @@ func matchInfo(exprs []byte, name string, n int) ([]byte, error) {
 	return nil, fmt.Errorf("no %s match number %d in the rule", name, n)
 }
 
-var saveLine = regexp.MustCompile(`^\[(\d+):(\d+)\] -A (L\d+|` + beyondChain + `) (.*)$`)
+var saveLine = regexp.MustCompile(`^\[(\d+):(\d+)\] -A (L\d+|` + beyondChain + `)(?: (.*))?$`)
 
 // beyondChain holds the lab's own xt rule, beside the cases' chains: it
 // counts the first packets of conntracks (not confirmed yet) that may read
