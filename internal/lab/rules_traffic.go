@@ -519,3 +519,68 @@ func (l *Lab) udpFrom(ns *netns.NS, f Family, src, dst netip.AddrPort) error {
 	}
 	return nil
 }
+
+// PortShort is the destination port of the truncated packets of
+// HotdropScenario (in the bytes that are there), PortShortSrc their source.
+const (
+	PortShort    = 8030
+	PortShortSrc = 40030
+)
+
+// HotdropScenario returns the phases of the truncated packets that make an
+// xt match drop the packet (hotdrop) where an nft rule only does or does
+// not match: each class one packet from a raw socket of the client to
+// the server, so that a run with one case measures what that case's xt
+// rule does to it. IPv4: a TCP header cut to 10 bytes (ports and sequence
+// number there), a UDP header cut to 6 bytes, an ICMP echo request cut to
+// 4 bytes, and a TCP fragment at offset 1 (8 bytes: the flag overwrite
+// xt_tcpudp refuses). IPv6: the same three cut headers, and a packet whose
+// destination options header is cut to its first byte (ipv6_find_hdr
+// fails). (A header that only claims more bytes than follow is read past:
+// ipv6_find_hdr returns the next header's number at an offset beyond the
+// packet.)
+func HotdropScenario(f Family) []Phase {
+	s := f.digit()
+	ps := []Phase{
+		{"short-tcp" + s, func(l *Lab) (Class, error) {
+			return l.truncated(f, "short-tcp", "a TCP header cut to 10 bytes", unix.IPPROTO_TCP, tcpSegment(f, PortShortSrc, PortShort, 0x02)[:10])
+		}},
+		{"short-udp" + s, func(l *Lab) (Class, error) {
+			return l.truncated(f, "short-udp", "a UDP header cut to 6 bytes", unix.IPPROTO_UDP, udpDatagram(f, PortShortSrc, PortShort, nil)[:6])
+		}},
+		{"short-icmp" + s, func(l *Lab) (Class, error) {
+			proto, ty := unix.IPPROTO_ICMP, byte(8)
+			if f == IPv6 {
+				proto, ty = unix.IPPROTO_ICMPV6, 128
+			}
+			m := []byte{ty, 0, 0, 0}
+			if f == IPv4 {
+				putChecksum(m, 2, checksum(0, m))
+			}
+			return l.truncated(f, "short-icmp", "an echo request cut to 4 bytes", proto, m)
+		}},
+	}
+	if f == IPv4 {
+		ps = append(ps, Phase{"tcp-frag1" + s, func(l *Lab) (Class, error) {
+			c := Class{Name: "tcp-frag1" + s, Family: f, Desc: "a TCP fragment at offset 1 (8 bytes) from an IPPROTO_RAW socket, 20 bytes of a TCP header to " + strconv.Itoa(PortShort),
+				States: []string{"INVALID", "NEW"}, Router: 1, Server: -1}
+			return c, l.sendIPRaw(f, [][]byte{ipv4Packet(unix.IPPROTO_TCP, 0x2301, 1, false, tcpSegment(f, PortShortSrc, PortShort, 0x02))})
+		}})
+	} else {
+		ps = append(ps, Phase{"bad-exthdr" + s, func(l *Lab) (Class, error) {
+			c := Class{Name: "bad-exthdr" + s, Family: f, Desc: "an IPv6 packet whose destination options header is cut to 1 byte (its next header, TCP), from an IPPROTO_RAW socket",
+				States: []string{"INVALID", "NEW"}, Router: 1, Server: -1}
+			return c, l.sendIPRaw(f, [][]byte{ipv6Packet(60, []byte{unix.IPPROTO_TCP})})
+		}})
+	}
+	return ps
+}
+
+// truncated sends one cut header msg of protocol proto from a raw socket
+// of the client to the server.
+func (l *Lab) truncated(f Family, name, what string, proto int, msg []byte) (Class, error) {
+	a := f.Addrs()
+	c := Class{Name: name + f.digit(), Family: f, Desc: fmt.Sprintf("%s, %s → %s, from a raw socket", what, a.Client, a.Server),
+		States: []string{"INVALID", "NEW"}, Router: 1, Server: -1}
+	return c, l.sendRaw(f, proto, [][]byte{msg})
+}
