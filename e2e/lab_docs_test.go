@@ -82,6 +82,12 @@ func labDocLines(t *testing.T) []string {
 		printed := strings.TrimSuffix(strings.TrimPrefix(kw.printed, "nft 'add rule ip filter INPUT "), " counter'")
 		lines = append(lines, fmt.Sprintf("| `%s` | `%s` | %s |", kw.words, printed, outcome))
 	}
+	// Whole rules: the lab's own lists, the classes, the truncated packets.
+	lines = append(lines, fmt.Sprintf("%d IPv4 and %d IPv6 cases", len(labRuleIPv4), len(labRuleIPv6)),
+		fmt.Sprintf("Its classes (`lab.RuleScenario`), %d per family", len(lab.RuleScenario(nil, lab.IPv4))))
+	for _, hc := range hotdropCases {
+		lines = append(lines, fmt.Sprintf("%-40s %s", hc.fam.String()+" "+hc.words, hc.want))
+	}
 	for _, c := range expireWrapCases {
 		lines = append(lines, fmt.Sprintf("| `%s` | %d | %d |", c.words, c.want.xt, c.want.nft))
 	}

@@ -1,28 +1,35 @@
-// Package lab is ctmatch's traffic laboratory: three network namespaces — a
-// client, a router and a server, joined by veth pairs — in which a test sends
-// real packets of known conntrack classes (new, established, related, invalid,
-// untracked, SNAT, DNAT, chosen remaining lifetimes) and compares, class by
-// class, how many of them the kernel's xt_conntrack match and ctmatch's
-// native nft rules count.
+// Package lab is ctmatch's traffic laboratory: four network namespaces — a
+// client, a second client, a router and a server, joined by veth pairs — in
+// which a test sends real packets of known classes (conntrack's: new,
+// established, related, invalid, untracked, SNAT, DNAT, chosen remaining
+// lifetimes; and for whole rules: ports, TCP flags, ICMP types, lengths,
+// hop limits, fragments, AH, a second input interface, marks, a burst,
+// truncated headers) and compares, class by class, how many of them the
+// kernel's xt code and ctmatch's native nft rules count.
 //
 // Everything stays inside the namespaces the lab makes: the addresses are
 // private to them (10.1.0.0/24 and fd00:1::/64 between the client and the
-// router, 10.2.0.0/24 and fd00:2::/64 between the router and the server),
+// router, 10.2.0.0/24 and fd00:2::/64 between the router and the server,
+// 10.3.0.0/24 and fd00:3::/64 between the second client and the router),
 // every command runs inside one of them (through nsenter, with the namespace
 // passed as a descriptor), every socket is made inside one of them and has a
 // deadline, and the namespaces disappear when the test ends (they are held
 // only by the lab's descriptors, closed in t.Cleanup; a veth pair goes with
 // its namespace).
 //
-// The traffic classes (traffic.go) are made by helpers that each return a
-// Class describing what they sent; Scenario strings them into the phases of
-// a run. The differential check (diff.go, xt.go) installs, in the router's
-// forward hook and in the server's input hook, each case's iptables rule in
-// a chain of its own (run by xt_conntrack) and its translation in a chain of
-// its own of a native table at the same hook and priority, each piece
-// setting its own bit of the packet's priority; it runs each phase once and compares the two
-// sides' counters class by class, and counts the packets that two pieces of
-// one translation both matched, which must be none.
+// The traffic classes (traffic.go, rules_traffic.go) are made by helpers
+// that each return a Class describing what they sent; Scenario and
+// RuleScenario string them into the phases of a run. The differential check
+// (diff.go, xt.go, rule.go) installs, in the router's forward hook and in
+// the server's input hook, each case's iptables rule in a chain of its own
+// (iptables-nft for conntrack matches alone, run by xt_conntrack;
+// iptables-legacy for whole rules, run by ip_tables/ip6_tables) and its
+// translation in a chain of its own of a native table at the same hook and
+// priority, each piece setting its own bit of the packet's priority; it
+// runs each phase once and compares the two sides' counters class by
+// class, and counts the packets that two pieces of one translation both
+// matched, which must be none. NewStateless makes the lab without
+// conntrack, where fragments cross the router as sent.
 //
 // The package is test support: it takes a testing.TB, and skips or fails as
 // ktest decides when the kernel cannot be reached.
