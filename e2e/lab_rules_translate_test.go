@@ -112,7 +112,7 @@ func TestLabRulesIptablesTranslate(t *testing.T) {
 				cs = append(cs, lab.Case{Name: "ctmatch " + kw.name, Words: kw.words, Family: f})
 			}
 		}
-		rep, err := ruleDifferential(t, table, cs, lab.RuleScenario(nil, f))
+		rep, err := ruleDifferential(t, table, cs, lab.RuleScenario(nil, f), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

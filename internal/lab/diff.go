@@ -91,12 +91,48 @@ type Point struct {
 	Hook    kernel.Hook
 	XTChain string // the iptables built-in chain of the hook
 	ns      func(*Lab) *netns.NS
+	// in, for a point that shares its namespace with another, sets its
+	// chains and tables apart: the xt chains are L<in>N and the native
+	// table lab<in>.
+	in string
 }
 
-// Points are the router's forward hook and the server's input hook.
+// chain returns the name of the xt chain of case i at the point.
+func (pt Point) chain(i int) string { return "L" + pt.in + strconv.Itoa(i) }
+
+// beyond returns the name of the lab's own xt chain at the point.
+func (pt Point) beyond() string { return "L" + pt.in + "BEYOND" }
+
+// table returns the name of the native table at the point.
+func (pt Point) table() string { return tableName + pt.in }
+
+// Points are the router's forward hook and the server's input hook: where
+// a lab measures unless its Points say otherwise.
 var Points = []Point{
-	{"router", kernel.HookForward, "FORWARD", func(l *Lab) *netns.NS { return l.Router }},
-	{"server", kernel.HookInput, "INPUT", func(l *Lab) *netns.NS { return l.Server }},
+	{"router", kernel.HookForward, "FORWARD", func(l *Lab) *netns.NS { return l.Router }, ""},
+	{"server", kernel.HookInput, "INPUT", func(l *Lab) *netns.NS { return l.Server }, ""},
+}
+
+// The points of locally made and locally delivered packets, which whole
+// rules need (owner, addrtype, pkttype): the client's output hook, which
+// sees every packet the client sends with the socket that sent it, and the
+// router's input hook, which sees what the client sends to the router's
+// own addresses, to the link's broadcast and to multicast groups.
+var (
+	ClientOut = Point{"client-out", kernel.HookOutput, "OUTPUT", func(l *Lab) *netns.NS { return l.Client }, ""}
+	RouterIn  = Point{"router-in", kernel.HookInput, "INPUT", func(l *Lab) *netns.NS { return l.Router }, "I"}
+)
+
+// AllPoints are Points and the points of locally made and delivered
+// packets, in the order a report lists them.
+var AllPoints = append(slices.Clip(Points), ClientOut, RouterIn)
+
+// points returns where the lab measures.
+func (l *Lab) points() []Point {
+	if l.Points != nil {
+		return l.Points
+	}
+	return Points
 }
 
 // Count is what one case counted at one point during one phase.
@@ -134,6 +170,7 @@ func (o Overlap) String() string {
 // Report is the outcome of a differential run.
 type Report struct {
 	Table   expr.Family
+	Points  []Point // where the lab measured: Counts[phase][point] follow them
 	Cases   []Case
 	Pieces  []int    // the number of nft rules of each case
 	Saved   []string // each xt rule as iptables-save or iptables-legacy-save lists it (at the first point it runs at)
@@ -167,10 +204,15 @@ type Report struct {
 	// whose remaining time is the same at any uptime (Coverage).
 	Uncovered []string
 	Elapsed   time.Duration
+	// At[point][case] says whether the case ran at the point: not where
+	// its words cannot be used (Case.Points) or iptables refused its rule
+	// (Refused says why).
+	At      [][]bool
+	Refused []string
 }
 
 // Comparisons is the number of (case, phase, point) counts compared.
-func (r *Report) Comparisons() int { return len(r.Counts) * len(Points) * len(r.Cases) }
+func (r *Report) Comparisons() int { return len(r.Counts) * len(r.Points) * len(r.Cases) }
 
 // Diverged reports whether case name diverged anywhere.
 func (r *Report) Diverged(name string) bool {
@@ -187,7 +229,7 @@ func (r *Report) Overlapped(name string) bool {
 // server as xt/nft; divergences are marked with "!=".
 func (r *Report) Format(w io.Writer) {
 	fmt.Fprintf(w, "%s table: %d cases × %d classes × %d points = %d comparisons, %d divergences, %d overlaps, %d uncovered, in %v\n",
-		r.Table, len(r.Cases), len(r.Classes), len(Points), r.Comparisons(), len(r.Divergences), len(r.Overlaps), len(r.Uncovered), r.Elapsed.Round(time.Millisecond))
+		r.Table, len(r.Cases), len(r.Classes), len(r.Points), r.Comparisons(), len(r.Divergences), len(r.Overlaps), len(r.Uncovered), r.Elapsed.Round(time.Millisecond))
 	if len(r.Limits) > 0 {
 		fmt.Fprintf(w, "  %d divergences at the 32-bit limit of ct expiration, on first packets the host's uptime puts beyond it\n", len(r.Limits))
 	}
@@ -198,7 +240,7 @@ func (r *Report) Format(w io.Writer) {
 		var parts []string
 		for p, cl := range r.Classes {
 			var pp []string
-			for q, pt := range Points {
+			for q, pt := range r.Points {
 				n := r.Counts[p][q][i]
 				if n.XT == 0 && n.NFT == 0 {
 					continue
@@ -231,6 +273,9 @@ func (r *Report) Format(w io.Writer) {
 	for _, u := range r.Uncovered {
 		fmt.Fprintf(w, "UNCOVERED %s\n", u)
 	}
+	for _, x := range r.Refused {
+		fmt.Fprintf(w, "REFUSED %s\n", x)
+	}
 }
 
 // tableName is the name of the native table the lab loads the translations
@@ -245,9 +290,18 @@ type installed struct {
 	table expr.Family
 	infos []wordsInfo
 	// xt lists the xt sides and families that hold rules at the point;
-	// beyond the families whose lab rule (beyondChain) is installed.
+	// beyond the families whose lab rule (Point.beyond) is installed.
 	xt     map[Family][]backend
 	beyond map[Family]bool
+	// refused holds, by case, what iptables said when it refused the
+	// case's rule at this point (a match the kernel allows at other hooks
+	// only): the case does not run here.
+	refused map[int]string
+}
+
+// has reports whether case i runs at the point.
+func (in *installed) has(i int, c Case) bool {
+	return c.at(in.pt, in.infos[i]) && in.refused[i] == ""
 }
 
 // Differential installs every case at every point — the xt rule in a chain
@@ -260,7 +314,7 @@ func (l *Lab) Differential(table expr.Family, cases []Case, phases []Phase) (*Re
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	rep := &Report{Table: table, Cases: cases, Pieces: make([]int, len(cases)), Saved: make([]string, len(cases))}
+	rep := &Report{Table: table, Points: l.points(), Cases: cases, Pieces: make([]int, len(cases)), Saved: make([]string, len(cases))}
 	pieces := make([][]Piece, len(cases))
 	for i, c := range cases {
 		if table == expr.FamilyIP && c.Family == IPv6 || table == expr.FamilyIP6 && c.Family == IPv4 {
@@ -297,12 +351,21 @@ func (l *Lab) Differential(table expr.Family, cases []Case, phases []Phase) (*Re
 		infos[i] = w
 	}
 	var ins []*installed
-	for _, pt := range Points {
+	for _, pt := range rep.Points {
 		in, err := l.install(ctx, pt, table, cases, infos, pieces)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", pt.Name, err)
 		}
 		ins = append(ins, in)
+	}
+	for q, in := range ins {
+		rep.At = append(rep.At, make([]bool, len(cases)))
+		for i, c := range cases {
+			rep.At[q][i] = in.has(i, c)
+			if why := in.refused[i]; why != "" {
+				rep.Refused = append(rep.Refused, fmt.Sprintf("%s at the %s: %s", c.Name, in.pt.Name, why))
+			}
+		}
 	}
 	saved, err := l.xtSaved(ins, cases)
 	if err != nil {
@@ -337,14 +400,18 @@ func (l *Lab) Differential(table expr.Family, cases []Case, phases []Phase) (*Re
 		}
 		d := after.minus(before)
 		before = after
-		if d.totals[0][cl.Family] == 0 {
-			return nil, fmt.Errorf("phase %s: no packet of %s crossed the router", ph.Name, cl.Family)
+		var seen uint64
+		for q := range rep.Points {
+			seen += d.totals[q][cl.Family]
+		}
+		if seen == 0 {
+			return nil, fmt.Errorf("phase %s: no packet of %s reached a point of the lab", ph.Name, cl.Family)
 		}
 		rep.Classes = append(rep.Classes, cl)
 		rep.Counts = append(rep.Counts, d.counts)
 		rep.Totals = append(rep.Totals, d.totals)
-		beyond := make([]uint64, len(Points))
-		for q := range Points {
+		beyond := make([]uint64, len(rep.Points))
+		for q := range rep.Points {
 			beyond[q] = d.beyond[q][cl.Family]
 		}
 		rep.Beyond = append(rep.Beyond, beyond)
@@ -355,7 +422,7 @@ func (l *Lab) Differential(table expr.Family, cases []Case, phases []Phase) (*Re
 			return nil, err
 		}
 	}
-	rep.Uncovered = Coverage(cases, rep.Classes, rep.Counts, rep.Totals)
+	rep.Uncovered = coverageAt(rep.Points, rep.At, cases, rep.Classes, rep.Counts, rep.Totals)
 	rep.Elapsed = time.Since(start)
 	return rep, nil
 }
@@ -388,7 +455,7 @@ func (l *Lab) checkUntracked() error {
 // is a divergence still, beyond-32-bit packets or not.
 func (r *Report) judge(p int) {
 	cl := r.Classes[p]
-	for q, pt := range Points {
+	for q, pt := range r.Points {
 		for i, c := range r.Cases {
 			n := r.Counts[p][q][i]
 			if n.XT != n.NFT {
@@ -427,14 +494,24 @@ func Settled(cl Class, q int) bool { return len(cl.First.At(Points[q].Name)) == 
 // settled classes and points only (Settled), since a flow's first packet
 // reads a value that depends on the host's uptime.
 func Coverage(cases []Case, classes []Class, counts [][][]Count, totals [][]map[Family]uint64) []string {
+	return coverageAt(Points, nil, cases, classes, counts, totals)
+}
+
+// coverageAt is Coverage at the points pts, for the cases that ran at each
+// (at[point][case]; nil: where their words may be used).
+func coverageAt(pts []Point, at [][]bool, cases []Case, classes []Class, counts [][][]Count, totals [][]map[Family]uint64) []string {
 	var out []string
 	for i, c := range cases {
 		expire := ReadsExpire(c.Words)
 		w, _ := readWords(c)
 		var xt, total uint64
 		for p := range counts {
-			for q, pt := range Points {
-				if expire && !Settled(classes[p], q) || !c.at(pt, w) {
+			for q, pt := range pts {
+				ran := c.at(pt, w)
+				if at != nil {
+					ran = at[q][i]
+				}
+				if expire && len(classes[p].First.At(pt.Name)) != 0 || !ran {
 					continue
 				}
 				xt += counts[p][q][i].XT
@@ -484,7 +561,7 @@ func (l *Lab) install(ctx context.Context, pt Point, table expr.Family, cases []
 		return nil, err
 	}
 	l.t.Cleanup(func() { conn.Close() })
-	in := &installed{pt: pt, ns: ns, conn: conn, table: table, infos: infos, xt: map[Family][]backend{}, beyond: map[Family]bool{}}
+	in := &installed{pt: pt, ns: ns, conn: conn, table: table, infos: infos, xt: map[Family][]backend{}, beyond: map[Family]bool{}, refused: map[int]string{}}
 
 	// The xt side: a chain Ln per case, holding the case's rule alone, and
 	// a jump to it for the lab's packets, in the filter table of the
@@ -507,7 +584,7 @@ func (l *Lab) install(ctx context.Context, pt Point, table expr.Family, cases []
 
 // installXT installs, at in's point, the xt rules of the cases of family
 // f that xt side be runs, and, in iptables-nft, the lab's own rule of
-// beyondChain when a case of f reads conntrack.
+// chain Point.beyond when a case of f reads conntrack.
 func (l *Lab) installXT(ctx context.Context, in *installed, f Family, be backend, cases []Case) error {
 	pt, ns, conn := in.pt, in.ns, in.conn
 	var b strings.Builder
@@ -519,53 +596,84 @@ func (l *Lab) installXT(ctx context.Context, in *installed, f Family, be backend
 			continue
 		}
 		beyond = beyond || in.infos[i].conntrack
-		if backendOf(in.infos[i]) != be || !c.at(pt, in.infos[i]) {
+		if backendOf(in.infos[i]) != be || !in.has(i, c) {
 			continue
 		}
 		n++
-		fmt.Fprintf(&b, ":L%d - [0:0]\n", i)
+		fmt.Fprintf(&b, ":%s - [0:0]\n", pt.chain(i))
 	}
 	beyond = beyond && be == xtNFT
 	if n == 0 && !beyond {
 		return nil
 	}
 	if beyond {
-		fmt.Fprintf(&b, ":%s - [0:0]\n", beyondChain)
+		fmt.Fprintf(&b, ":%s - [0:0]\n", pt.beyond())
 	}
 	for i, c := range cases {
-		if c.Family != f || backendOf(in.infos[i]) != be || !c.at(pt, in.infos[i]) {
+		if c.Family != f || backendOf(in.infos[i]) != be || !in.has(i, c) {
 			continue
 		}
 		xr, _ := xtWords(c.Words)
-		fmt.Fprintf(&b, "-A %s -s %s -j L%d\n", pt.XTChain, f.Addrs().Lab, i)
-		fmt.Fprintf(&b, "-A L%d %s\n", i, xr.words)
+		fmt.Fprintf(&b, "-A %s -s %s -j %s\n", pt.XTChain, f.Addrs().Lab, pt.chain(i))
+		fmt.Fprintf(&b, "-A %s %s\n", pt.chain(i), xr.words)
 	}
 	if beyond {
 		// The lab's own rule: the first packets that read more than
 		// nft's 32 bits of milliseconds hold (see Report.Limits).
-		fmt.Fprintf(&b, "-A %s -s %s -j %s\n-A %s %s\n", pt.XTChain, f.Addrs().Lab, beyondChain, beyondChain, beyondWords)
+		fmt.Fprintf(&b, "-A %s -s %s -j %s\n-A %s %s\n", pt.XTChain, f.Addrs().Lab, pt.beyond(), pt.beyond(), beyondWords)
 		in.beyond[f] = true
 	}
 	b.WriteString("COMMIT\n")
 	if _, err := l.Run(ns, b.String(), be.tool(f, "-restore"), "--noflush"); err != nil {
-		return err
+		if be != xtLegacy {
+			return err
+		}
+		// Nothing was installed (a restore is one transaction): find the
+		// rules iptables refuses at this hook, one by one, and install
+		// the others.
+		if err2 := l.installEach(in, f, cases); err2 != nil {
+			return fmt.Errorf("%w\n%v", err, err2)
+		}
 	}
 	in.xt[f] = append(in.xt[f], be)
 	if be == xtLegacy {
 		return nil
 	}
 	for i, c := range cases {
-		if c.Family != f || backendOf(in.infos[i]) != be || !c.at(pt, in.infos[i]) {
+		if c.Family != f || backendOf(in.infos[i]) != be || !in.has(i, c) {
 			continue
 		}
 		if xr, ok := xtWords(c.Words); ok {
-			if err := patchMasks(ctx, conn, xtFamily(f), "L"+strconv.Itoa(i), xr.patches, len(f.Addrs().Client.AsSlice())); err != nil {
+			if err := patchMasks(ctx, conn, xtFamily(f), pt.chain(i), xr.patches, len(f.Addrs().Client.AsSlice())); err != nil {
 				return fmt.Errorf("case %s: %w", c.Name, err)
 			}
 		}
-		if err := xtOnly(ctx, conn, xtFamily(f), "L"+strconv.Itoa(i)); err != nil {
+		if err := xtOnly(ctx, conn, xtFamily(f), pt.chain(i)); err != nil {
 			return fmt.Errorf("case %s: %w", c.Name, err)
 		}
+	}
+	return nil
+}
+
+// installEach installs the iptables-legacy rules of the cases of family f
+// at in's point one by one, and records those iptables refuses there
+// (in.refused). It fails when it refuses none: then the fault is not a
+// case's.
+func (l *Lab) installEach(in *installed, f Family, cases []Case) error {
+	pt, n := in.pt, 0
+	for i, c := range cases {
+		if c.Family != f || backendOf(in.infos[i]) != xtLegacy || !in.has(i, c) {
+			continue
+		}
+		text := fmt.Sprintf("*filter\n:%[1]s - [0:0]\n-A %[2]s -s %[3]s -j %[1]s\n-A %[1]s %[4]s\nCOMMIT\n", pt.chain(i), pt.XTChain, f.Addrs().Lab, c.Words)
+		_, stderr, err := commandOutput(in.ns, nil, text, xtLegacy.tool(f, "-restore"), "--noflush")
+		if err != nil {
+			in.refused[i] = strings.TrimSpace(stderr)
+			n++
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: iptables-legacy-restore refuses the rules together and takes each alone", pt.Name)
 	}
 	return nil
 }
@@ -574,7 +682,7 @@ func (l *Lab) installXT(ctx context.Context, in *installed, f Family, be backend
 func (l *Lab) installNFT(in *installed, cases []Case, pieces [][]Piece) error {
 	ctx, ns, pt, table, conn := context.Background(), in.ns, in.pt, in.table, in.conn
 	var b strings.Builder
-	fmt.Fprintf(&b, "table %s %s {\n", table, tableName)
+	fmt.Fprintf(&b, "table %s %s {\n", table, pt.table())
 	for i, ps := range pieces {
 		fmt.Fprintf(&b, "\tchain p%d {\n\t}\n", i)
 		fmt.Fprintf(&b, "\tchain c%d {\n\t\tjump p%d\n", i, i)
@@ -588,7 +696,7 @@ func (l *Lab) installNFT(in *installed, cases []Case, pieces [][]Piece) error {
 	}
 	b.WriteString("\tchain cases {\n")
 	for i, c := range cases {
-		if c.at(pt, in.infos[i]) {
+		if in.has(i, c) {
 			fmt.Fprintf(&b, "\t\tmeta priority set 0 jump c%d\n", i)
 		}
 	}
@@ -611,7 +719,7 @@ func (l *Lab) installNFT(in *installed, cases []Case, pieces [][]Piece) error {
 		for j, p := range ps {
 			bit := uint32(1) << j
 			if p.Text != "" {
-				fmt.Fprintf(&text, "add rule %s %s p%d %s meta priority set meta priority | 0x%x\n", table, tableName, i, p.Text, bit)
+				fmt.Fprintf(&text, "add rule %s %s p%d %s meta priority set meta priority | 0x%x\n", table, pt.table(), i, p.Text, bit)
 				continue
 			}
 			wire = append(wire, spec{"p" + strconv.Itoa(i), kernel.RuleSpec{
@@ -629,7 +737,7 @@ func (l *Lab) installNFT(in *installed, cases []Case, pieces [][]Piece) error {
 			return err
 		}
 		for _, w := range wire {
-			tx.AddRule(table, tableName, w.chain, w.r)
+			tx.AddRule(table, pt.table(), w.chain, w.r)
 		}
 		if _, err := tx.Commit(ctx); err != nil {
 			return err
@@ -676,7 +784,7 @@ func (e *RefusedError) Complaint() string {
 func (l *Lab) TryText(pt Point, table expr.Family, text string) error {
 	in := fmt.Sprintf("table %[1]s %[2]s {\n\tchain probe {\n\t\ttype filter hook %[3]s priority 0; policy accept;\n\t}\n}\n"+
 		"add rule %[1]s %[2]s probe %[4]s meta priority set meta priority | 0x1\n"+
-		"delete chain %[1]s %[2]s probe\n", table, tableName, pt.Hook, text)
+		"delete chain %[1]s %[2]s probe\n", table, pt.table(), pt.Hook, text)
 	_, stderr, err := commandOutput(pt.ns(l), nil, in, "nft", "-f", "-")
 	if err == nil {
 		return nil
@@ -730,7 +838,7 @@ func (l *Lab) snapshot(ctx context.Context, ins []*installed, cases []Case, piec
 		counts := make([]Count, len(cases))
 		for i := range cases {
 			counts[i].XT = xt[i]
-			rules, err := in.conn.Rules(ctx, in.table, tableName, "p"+strconv.Itoa(i))
+			rules, err := in.conn.Rules(ctx, in.table, in.pt.table(), "p"+strconv.Itoa(i))
 			if err != nil {
 				return s, err
 			}
@@ -745,7 +853,7 @@ func (l *Lab) snapshot(ctx context.Context, ins []*installed, cases []Case, piec
 				counts[i].NFT += r.Counter.Packets
 			}
 			if len(pieces[i]) > 1 {
-				rules, err := in.conn.Rules(ctx, in.table, tableName, "c"+strconv.Itoa(i))
+				rules, err := in.conn.Rules(ctx, in.table, in.pt.table(), "c"+strconv.Itoa(i))
 				if err != nil {
 					return s, err
 				}
@@ -766,7 +874,7 @@ func (l *Lab) snapshot(ctx context.Context, ins []*installed, cases []Case, piec
 
 // totals reads the counters of the lab's packets of each family at a point.
 func totals(ctx context.Context, in *installed) (map[Family]uint64, error) {
-	rules, err := in.conn.Rules(ctx, in.table, tableName, "base")
+	rules, err := in.conn.Rules(ctx, in.table, in.pt.table(), "base")
 	if err != nil {
 		return nil, err
 	}
@@ -828,7 +936,7 @@ func waitQuiet(poll func() (string, error)) error {
 // with its own counts; the totals and the beyond counts are a's (each
 // run's coverage was judged on its own totals already).
 func Merge(a, b *Report) (*Report, error) {
-	if a.Table != b.Table || len(a.Classes) != len(b.Classes) {
+	if a.Table != b.Table || len(a.Classes) != len(b.Classes) || len(a.Points) != len(b.Points) {
 		return nil, fmt.Errorf("merge: reports of %s and %s tables, %d and %d classes", a.Table, b.Table, len(a.Classes), len(b.Classes))
 	}
 	for p := range a.Classes {
@@ -851,6 +959,11 @@ func Merge(a, b *Report) (*Report, error) {
 	m.Limits = slices.Concat(a.Limits, b.Limits)
 	m.Overlaps = slices.Concat(a.Overlaps, b.Overlaps)
 	m.Uncovered = slices.Concat(a.Uncovered, b.Uncovered)
+	m.Refused = slices.Concat(a.Refused, b.Refused)
+	m.At = make([][]bool, len(a.At))
+	for q := range a.At {
+		m.At[q] = slices.Concat(a.At[q], b.At[q])
+	}
 	m.Elapsed = a.Elapsed + b.Elapsed
 	return &m, nil
 }

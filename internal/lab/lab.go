@@ -159,6 +159,9 @@ type Lab struct {
 	// Stateless is set for the lab NewStateless makes: nothing in it uses
 	// conntrack.
 	Stateless bool
+	// Points are where Differential measures; nil means Points. A test
+	// may set AllPoints, or any of them, before Differential.
+	Points []Point
 }
 
 // New makes the lab for t: the namespaces, the links, addresses and routes of

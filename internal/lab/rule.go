@@ -48,6 +48,7 @@ type wordsInfo struct {
 	whole     bool // a word besides conntrack and state matches
 	conntrack bool // a conntrack or state match
 	outIface  bool // -o: not at an input hook
+	inIface   bool // -i: not at an output hook
 }
 
 func readWords(c Case) (wordsInfo, error) {
@@ -68,6 +69,7 @@ func readWords(c Case) (wordsInfo, error) {
 	var w wordsInfo
 	w.whole = r.Src != nil || r.Dst != nil || r.InIface != nil || r.OutIface != nil || r.Protocol != nil
 	w.outIface = r.OutIface != nil
+	w.inIface = r.InIface != nil
 	for _, m := range r.Matches {
 		if _, ok := m.(*parse.Conntrack); ok {
 			w.conntrack = true
@@ -88,12 +90,12 @@ func backendOf(w wordsInfo) backend {
 
 // at reports whether a case runs at point pt: at the points it names, or,
 // when it names none, at every point whose hook its words may be used in
-// (iptables refuses -o in INPUT).
+// (iptables refuses -o in INPUT and -i in OUTPUT).
 func (c Case) at(pt Point, w wordsInfo) bool {
 	if c.Points != nil {
 		return slices.Contains(c.Points, pt.Name)
 	}
-	return !(w.outIface && pt.XTChain == "INPUT")
+	return !(w.outIface && pt.XTChain == "INPUT" || w.inIface && pt.XTChain == "OUTPUT")
 }
 
 // scanWords tells from the words alone what readWords tells from the parsed
@@ -103,8 +105,10 @@ func scanWords(words string) wordsInfo {
 	f := strings.Fields(words)
 	for i, x := range f {
 		switch x {
-		case "-p", "--protocol", "-s", "--source", "-d", "--destination", "-i", "--in-interface":
+		case "-p", "--protocol", "-s", "--source", "-d", "--destination":
 			w.whole = true
+		case "-i", "--in-interface":
+			w.whole, w.inIface = true, true
 		case "-o", "--out-interface":
 			w.whole, w.outIface = true, true
 		case "-m", "--match":

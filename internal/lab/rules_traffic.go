@@ -22,25 +22,33 @@ import (
 // conntrack, so they run in either lab (NewStateless shows fragments as
 // sent). Each has ports of its own, apart from Scenario's.
 const (
-	PortRuleSrc    = 40020 // the client port of the port class's TCP SYNs …
-	PortRuleUDP    = 8020  // … and the server port of its datagrams
-	PortFlags      = 8021  // the TCP flags class's server port …
-	PortFlagsSrc   = 40021 // … and client port
-	PortFrag       = 8022  // the fragments' TCP destination port …
-	PortFragSrc    = 40022 // … and source port
-	PortAH         = 8023  // the AH class's TCP destination port …
-	PortAHSrc      = 40023 // … and source port
-	PortMark       = 8024  // the mark class's server port …
-	PortMarkSrc    = 40024 // … and client port
-	PortLength     = 8025  // the length class's server port …
-	PortLengthSrc  = 40025 // … and client port
-	PortTTL        = 8026  // the hop limit class's server port …
-	PortTTLSrc     = 40026 // … and client port
-	PortBurst      = 8027  // the burst's server port …
-	PortBurstSrc   = 40027 // … and client port
-	PortClient2    = 8028  // the second client's server port …
-	PortClient2Src = 40028 // … and client port
-	EchoIDTypes    = 0x4321
+	PortRuleSrc     = 40020 // the client port of the port class's TCP SYNs …
+	PortRuleUDP     = 8020  // … and the server port of its datagrams
+	PortFlags       = 8021  // the TCP flags class's server port …
+	PortFlagsSrc    = 40021 // … and client port
+	PortFrag        = 8022  // the fragments' TCP destination port …
+	PortFragSrc     = 40022 // … and source port
+	PortAH          = 8023  // the AH class's TCP destination port …
+	PortAHSrc       = 40023 // … and source port
+	PortMark        = 8024  // the mark class's server port …
+	PortMarkSrc     = 40024 // … and client port
+	PortLength      = 8025  // the length class's server port …
+	PortLengthSrc   = 40025 // … and client port
+	PortTTL         = 8026  // the hop limit class's server port …
+	PortTTLSrc      = 40026 // … and client port
+	PortBurst       = 8027  // the burst's server port …
+	PortBurstSrc    = 40027 // … and client port
+	PortClient2     = 8028  // the second client's server port …
+	PortClient2Src  = 40028 // … and client port
+	PortLocalOut    = 8031  // the local-out class's server port; its client ports are PortLocalOutSrc…+2
+	PortLocalOutSrc = 40031
+	PortRouter      = 8032 // the router-local class's port, on the router's addresses and groups
+	PortRouterSrc   = 40034
+	// LocalUID and LocalGID are the user and group the local-out class's
+	// second and third sockets belong to (their creator's fsuid, fsgid).
+	LocalUID    = 1000
+	LocalGID    = 1000
+	EchoIDTypes = 0x4321
 
 	// The marks the lab sets before the rules (at prerouting's mangle
 	// priority, in the router and the server) on the mark class's
@@ -79,6 +87,24 @@ func RuleScenario(ports []uint16, families ...Family) []Phase {
 			Phase{"client2" + s, func(l *Lab) (Class, error) { return l.SecondClient(f) }},
 			Phase{"mark" + s, func(l *Lab) (Class, error) { return l.Mark(f) }},
 			Phase{"burst" + s, func(l *Lab) (Class, error) { return l.Burst(f) }},
+		)
+	}
+	return ps
+}
+
+// LocalScenario returns the phases of the classes of locally made and
+// locally delivered packets, for each family in order: the local-out class
+// (sockets of other users) and the router-local class (the router's own
+// address, broadcast, multicast), for a lab whose Points hold ClientOut
+// and RouterIn.
+func LocalScenario(families ...Family) []Phase {
+	var ps []Phase
+	for _, f := range families {
+		f := f
+		s := f.digit()
+		ps = append(ps,
+			Phase{"local-out" + s, func(l *Lab) (Class, error) { return l.LocalOut(f) }},
+			Phase{"router-local" + s, func(l *Lab) (Class, error) { return l.RouterLocal(f) }},
 		)
 	}
 	return ps
@@ -583,4 +609,109 @@ func (l *Lab) truncated(f Family, name, what string, proto int, msg []byte) (Cla
 	c := Class{Name: name + f.digit(), Family: f, Desc: fmt.Sprintf("%s, %s → %s, from a raw socket", what, a.Client, a.Server),
 		States: []string{"INVALID", "NEW"}, Router: 1, Server: -1}
 	return c, l.sendRaw(f, proto, [][]byte{msg})
+}
+
+// LocalOut sends, from the client itself, one UDP datagram to the server's
+// PortLocalOut (closed) from each of three sockets: one made as root, one
+// made with fsuid LocalUID, one with fsgid LocalGID (each socket's file
+// keeps the credentials it was made with, which the owner match and nft's
+// meta skuid/skgid read), from PortLocalOutSrc, +1 and +2. The client's
+// output hook (ClientOut) sees them with their sockets.
+func (l *Lab) LocalOut(f Family) (Class, error) {
+	a := f.Addrs()
+	c := Class{Name: "local-out" + f.digit(), Family: f,
+		Desc: fmt.Sprintf("UDP %s…%d → %s from sockets of uid 0, uid %d and gid %d, and the server's port unreachables",
+			hostPort(a.Client, PortLocalOutSrc), PortLocalOutSrc+2, hostPort(a.Server, PortLocalOut), LocalUID, LocalGID),
+		States: []string{"NEW", "RELATED"}, Router: 6, Server: 3, First: both(FirstUDP, 3)}
+	send := func(port int, uid, gid int) error {
+		return l.Client.Do(func() error {
+			// This thread is locked to the goroutine and ends with it
+			// (netns.NS.Do): its credentials go with it.
+			if err := unix.Setfsgid(gid); err != nil {
+				return err
+			}
+			if err := unix.Setfsuid(uid); err != nil {
+				return err
+			}
+			af := unix.AF_INET
+			if f == IPv6 {
+				af = unix.AF_INET6
+			}
+			fd, err := unix.Socket(af, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				return err
+			}
+			defer unix.Close(fd)
+			if err := unix.Bind(fd, sockaddrPort(a.Client, port)); err != nil {
+				return err
+			}
+			return unix.Sendto(fd, []byte("local"), 0, sockaddrPort(a.Server, PortLocalOut))
+		})
+	}
+	for i, id := range [][2]int{{0, 0}, {LocalUID, 0}, {0, LocalGID}} {
+		if err := send(PortLocalOutSrc+i, id[0], id[1]); err != nil {
+			return c, fmt.Errorf("local-out socket %d: %w", i, err)
+		}
+	}
+	return c, nil
+}
+
+func sockaddrPort(a netip.Addr, port int) unix.Sockaddr {
+	if a.Is4() {
+		return &unix.SockaddrInet4{Addr: a.As4(), Port: port}
+	}
+	return &unix.SockaddrInet6{Addr: a.As16(), Port: port}
+}
+
+// RouterLocal sends, from the client, UDP datagrams from PortRouterSrc to
+// PortRouter of the router itself: to its address on the client link
+// (unicast to the host), to the link's broadcast address and to
+// 255.255.255.255 (IPv4), and to the all-hosts (all-nodes) multicast group
+// 224.0.0.1 (ff02::1). The router's input hook (RouterIn) sees them; none
+// crosses the router.
+func (l *Lab) RouterLocal(f Family) (Class, error) {
+	a := f.Addrs()
+	dsts := []netip.Addr{a.RouterC, netip.MustParseAddr("10.1.0.255"), netip.MustParseAddr("255.255.255.255"), netip.MustParseAddr("224.0.0.1")}
+	if f == IPv6 {
+		dsts = []netip.Addr{a.RouterC, netip.MustParseAddr("ff02::1")}
+	}
+	var names []string
+	for _, d := range dsts {
+		names = append(names, d.String())
+	}
+	c := Class{Name: "router-local" + f.digit(), Family: f,
+		Desc:   fmt.Sprintf("UDP %s → %s, port %d, from the client", hostPort(a.Client, PortRouterSrc), strings.Join(names, ", "), PortRouter),
+		States: []string{"NEW"}, Router: 0, Server: 0}
+	err := l.Client.Do(func() error {
+		af := unix.AF_INET
+		if f == IPv6 {
+			af = unix.AF_INET6
+		}
+		fd, err := unix.Socket(af, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_BROADCAST, 1); err != nil {
+			return err
+		}
+		if err := unix.Bind(fd, sockaddrPort(a.Client, PortRouterSrc)); err != nil {
+			return err
+		}
+		ifi, err := net.InterfaceByName("c0")
+		if err != nil {
+			return err
+		}
+		for _, d := range dsts {
+			sa := sockaddrPort(d, PortRouter)
+			if s6, ok := sa.(*unix.SockaddrInet6); ok && d.IsLinkLocalMulticast() {
+				s6.ZoneId = uint32(ifi.Index)
+			}
+			if err := unix.Sendto(fd, []byte("local"), 0, sa); err != nil {
+				return fmt.Errorf("to %s: %w", d, err)
+			}
+		}
+		return nil
+	})
+	return c, err
 }

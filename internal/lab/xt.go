@@ -206,9 +206,14 @@ func matchInfo(exprs []byte, name string, n int) ([]byte, error) {
 	return nil, fmt.Errorf("no %s match number %d in the rule", name, n)
 }
 
-var saveLine = regexp.MustCompile(`^\[(\d+):(\d+)\] -A (L\d+|` + beyondChain + `)(?: (.*))?$`)
+var saveLine = regexp.MustCompile(`^\[(\d+):(\d+)\] -A (L[A-Z]*\d+|L[A-Z]*BEYOND)(?: (.*))?$`)
 
-// beyondChain holds the lab's own xt rule, beside the cases' chains: it
+// isDigits reports whether s is a non-empty run of decimal digits.
+func isDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
+// Point.beyond holds the lab's own xt rule, beside the cases' chains: it
 // counts the first packets of conntracks (not confirmed yet) that may read
 // more than nft's 32 bits of milliseconds hold (Reading.MaybeBeyond32).
 // Those from 4,294,968 s on are all beyond them; of those that read
@@ -218,13 +223,12 @@ var saveLine = regexp.MustCompile(`^\[(\d+):(\d+)\] -A (L\d+|` + beyondChain + `
 // beyond: the rule counts the whole second 4,294,967 too, and Report.Beyond
 // says so.
 const (
-	beyondChain = "LBEYOND"
 	beyondWords = "-m conntrack ! --ctstatus CONFIRMED --ctexpire 4294967:4294967295"
 )
 
 // xtCounts reads the packets of each case's xt rule at a point with
 // iptables-save -c (and ip6tables-save -c, and the legacy tools' for the
-// cases iptables-legacy runs), and those of the lab's beyondChain rule of
+// cases iptables-legacy runs), and those of the lab's rule (Point.beyond) of
 // each family. A case that does not run at the point counts nothing and
 // has no words there.
 func (l *Lab) xtCounts(in *installed, cases []Case) ([]uint64, []string, map[Family]uint64, error) {
@@ -246,7 +250,10 @@ func (l *Lab) xtCounts(in *installed, cases []Case) ([]uint64, []string, map[Fam
 					continue
 				}
 				n, _ := strconv.ParseUint(m[1], 10, 64)
-				if m[3] == beyondChain {
+				if !strings.HasPrefix(m[3], "L"+in.pt.in) || m[3] != in.pt.beyond() && !isDigits(m[3][len(in.pt.in)+1:]) {
+					continue // another point's chain in the same namespace
+				}
+				if m[3] == in.pt.beyond() {
 					if found || be != xtNFT {
 						return nil, nil, nil, fmt.Errorf("%s: unexpected rule %q", tool, line)
 					}
@@ -254,7 +261,7 @@ func (l *Lab) xtCounts(in *installed, cases []Case) ([]uint64, []string, map[Fam
 					beyond[f] = n
 					continue
 				}
-				i, _ := strconv.Atoi(m[3][1:])
+				i, _ := strconv.Atoi(m[3][len(in.pt.in)+1:])
 				if i >= len(cases) || cases[i].Family != f || seen[i] || backendOf(in.infos[i]) != be {
 					return nil, nil, nil, fmt.Errorf("%s: unexpected rule %q", tool, line)
 				}
@@ -263,13 +270,13 @@ func (l *Lab) xtCounts(in *installed, cases []Case) ([]uint64, []string, map[Fam
 				words[i] = m[4]
 			}
 			if in.beyond[f] && be == xtNFT && !found {
-				return nil, nil, nil, fmt.Errorf("%s: %s lists no rule in chain %s", in.pt.Name, tool, beyondChain)
+				return nil, nil, nil, fmt.Errorf("%s: %s lists no rule in chain %s", in.pt.Name, tool, in.pt.beyond())
 			}
 		}
 	}
 	for i, s := range seen {
-		if !s && cases[i].at(in.pt, in.infos[i]) {
-			return nil, nil, nil, fmt.Errorf("%s: no rule for case %s in chain L%d", in.pt.Name, cases[i].Name, i)
+		if !s && in.has(i, cases[i]) {
+			return nil, nil, nil, fmt.Errorf("%s: no rule for case %s in chain %s", in.pt.Name, cases[i].Name, in.pt.chain(i))
 		}
 	}
 	return counts, words, beyond, nil
