@@ -47,7 +47,7 @@ func labDocLines(t *testing.T) []string {
 		fmt.Sprintf("default seed %d, %d matches per run", sweepSeed, sweepMatches),
 		fmt.Sprintf("%d coverage items", len(sweepWant())))
 
-	kws := readKnownWrong(t)
+	kws := conntrackKnownWrong(t)
 	refused := 0
 	for _, kw := range kws {
 		if kw.loads != "loads" {

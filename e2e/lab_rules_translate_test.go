@@ -12,14 +12,32 @@ import (
 	"github.com/ctmatch/ctmatch/internal/lab"
 )
 
-// ruleKnownWrong are iptables-translate's wrong translations of -p, ports
-// and icmp types (docs/semantics.md, "Protocols and ports" and "ICMP
-// types"), each run in the whole-rule lab against the kernel's xt code:
-// where iptables-translate's text counts otherwise than iptables-legacy,
-// class by class (as knownWrongDivergences: r the router's forward hook,
-// s the server's input hook). ctmatch's own translation of the same words
-// runs beside each and agrees everywhere.
-var ruleKnownWrong = []struct {
+// ruleKnownWrongDivergences says, for each whole-rule case of
+// compile/testdata/known-wrong.txt (iptables-translate's wrong translations
+// of -p, ports and icmp types: docs/semantics.md, "Protocols and ports" and
+// "ICMP types"), where its text counts otherwise than iptables-legacy on the
+// whole-rule classes (lab.RuleScenario), as knownWrongDivergences does: r
+// the router's forward hook, s the server's input hook.
+var ruleKnownWrongDivergences = map[string]string{
+	// Every port match on non-first fragments: the lone fragment whose
+	// data is a TCP header to 8022, the one whose data starts with zeros.
+	// The server reassembles IPv4 before its input hook.
+	"port-fragment":      "fragments4:r",
+	"port-zero-fragment": "fragments4:r",
+	// -p tcp -m tcp, --dport : and ! --dport 0:65535 become a bare
+	// counter: every packet of every protocol.
+	"tcp-match-bare":  "ports4:rs icmp-types4:rs lengths4:rs hop-limits4:rs fragments4:r ah4:rs client24:rs mark4:rs burst4:rs",
+	"every-port-bare": "ports4:rs icmp-types4:rs lengths4:rs hop-limits4:rs fragments4:r ah4:rs client24:rs mark4:rs burst4:rs",
+	"no-port-bare":    "ports4:rs tcp-flags4:rs icmp-types4:rs lengths4:rs hop-limits4:rs fragments4:rs ah4:rs client24:rs mark4:rs burst4:rs",
+	// ! --icmp-type any matches nothing; its translation every ICMP
+	// packet (the server's errors cross the router).
+	"icmp-any-negated": "ports4:r icmp-types4:rs lengths4:r hop-limits4:r ah4:r burst4:r",
+}
+
+// ruleKnownWrongMore are the wrong translations known-wrong.txt cannot hold
+// (it holds iptables-translate's, of words ctmatch translates):
+// ip6tables-translate's, and words the kernel refuses.
+var ruleKnownWrongMore = []struct {
 	name  string
 	fam   lab.Family
 	words string // given to iptables-translate (ip6tables-translate)
@@ -28,38 +46,26 @@ var ruleKnownWrong = []struct {
 	xt   string
 	want string
 }{
-	// Every port match on non-first fragments: the lone fragment whose
-	// data is a TCP header to 8022, the one whose data starts with zeros
-	// (IPv4); for IPv6 nft reads the IPv6 header's bytes 2–3 (0) as the
-	// port of every non-first fragment. The server reassembles IPv4
-	// before its input hook; IPv6 reaches it fragment by fragment.
-	{"port-fragments", lab.IPv4, "-p tcp --dport 8022", "", "fragments4:r"},
-	{"port-zero-fragments", lab.IPv4, "-p tcp --dport 0", "", "fragments4:r"},
-	{"port-zero-fragments6", lab.IPv6, "-p tcp --dport 0", "", "fragments6:rs"},
-	// -p tcp -m tcp, --dport : and ! --dport 0:65535 become a bare
-	// counter: every packet of every protocol.
-	{"tcp-match-bare", lab.IPv4, "-p tcp -m tcp", "", "ports4:rs icmp-types4:rs lengths4:rs hop-limits4:rs fragments4:r ah4:rs client24:rs mark4:rs burst4:rs"},
-	{"every-port-bare", lab.IPv4, "-p tcp --dport :", "", "ports4:rs icmp-types4:rs lengths4:rs hop-limits4:rs fragments4:r ah4:rs client24:rs mark4:rs burst4:rs"},
-	{"no-port-bare", lab.IPv4, "-p tcp ! --dport 0:65535", "", "ports4:rs tcp-flags4:rs icmp-types4:rs lengths4:rs hop-limits4:rs fragments4:rs ah4:rs client24:rs mark4:rs burst4:rs"},
-	// ! --icmp-type any matches nothing; its translation every ICMP
-	// packet.
-	{"icmp-any-negated", lab.IPv4, "-p icmp ! --icmp-type any", "", "ports4:r icmp-types4:rs lengths4:r hop-limits4:r ah4:r burst4:r"},
+	// For IPv6 nft reads the IPv6 header's bytes 2–3 (0) as the port of
+	// every non-first fragment; the server sees them fragment by fragment.
+	{"port-zero-fragment6", lab.IPv6, "-p tcp --dport 0", "", "fragments6:rs"},
 	// ip6tables -p ah never matches (ip6tables' -p reads past AH); its
 	// translation matches the AH packets.
 	{"ah6", lab.IPv6, "-p ah", "", "ah6:rs"},
 	// The kernel refuses a tcp match after ! -p tcp (iptables-legacy:
-	// "Invalid argument"); iptables-translate drops the "!" and counts
-	// TCP packets to port 22, which ! -p tcp (whatever else the words
-	// say) excludes: compared with ! -p tcp, it diverges wherever either
-	// side counts.
+	// "Invalid argument"; ctmatch refuses it too); iptables-translate
+	// drops the "!" and counts TCP packets to port 22, which ! -p tcp
+	// (whatever else the words say) excludes: compared with ! -p tcp, it
+	// diverges wherever a packet is not TCP.
 	{"negated-protocol-port", lab.IPv4, "! -p tcp --dport 22", "! -p tcp", "ports4:rs icmp-types4:rs lengths4:rs hop-limits4:rs ah4:rs client24:rs mark4:rs burst4:rs"},
 }
 
 var translateLine = regexp.MustCompile(`^nft 'add rule ip6? filter INPUT (.*)'$`)
 
 // TestLabRulesIptablesTranslate shows, with packets, that iptables-translate
-// 1.8.9's texts for ruleKnownWrong diverge from the kernel's xt code where
-// the list says, and that ctmatch's translations of the same words agree.
+// 1.8.9's texts for the whole-rule cases of known-wrong.txt and for
+// ruleKnownWrongMore diverge from the kernel's xt code where the lists say,
+// and that ctmatch's translations of the same words agree.
 func TestLabRulesIptablesTranslate(t *testing.T) {
 	for _, tool := range []string{"iptables-translate", "ip6tables-translate", "iptables-legacy"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -67,27 +73,53 @@ func TestLabRulesIptablesTranslate(t *testing.T) {
 		}
 	}
 	start := time.Now()
+	type known struct {
+		name, words, xt, want string
+		fam                   lab.Family
+		printed               string // what known-wrong.txt records; "" for ruleKnownWrongMore
+	}
+	var all []known
+	for _, kw := range readKnownWrong(t) {
+		if !wholeWords(t, kw.words, lab.IPv4) {
+			continue
+		}
+		if kw.loads != "loads" {
+			t.Errorf("%s: known-wrong.txt says nft refuses it (%s): a whole-rule case here must load", kw.name, kw.loads)
+		}
+		want, ok := ruleKnownWrongDivergences[kw.name]
+		if !ok {
+			t.Errorf("%s: a whole-rule case of known-wrong.txt that ruleKnownWrongDivergences does not list", kw.name)
+		}
+		all = append(all, known{name: kw.name, words: kw.words, want: want, fam: lab.IPv4, printed: kw.printed})
+	}
+	if len(all) != len(ruleKnownWrongDivergences) {
+		t.Errorf("ruleKnownWrongDivergences lists %d cases, known-wrong.txt has %d whole-rule ones", len(ruleKnownWrongDivergences), len(all))
+	}
+	for _, m := range ruleKnownWrongMore {
+		all = append(all, known{name: m.name, words: m.words, xt: m.xt, want: m.want, fam: m.fam})
+	}
 	for _, f := range []lab.Family{lab.IPv4, lab.IPv6} {
 		table := expr.FamilyIP
+		tool := "iptables-translate"
 		if f == lab.IPv6 {
-			table = expr.FamilyIP6
+			table, tool = expr.FamilyIP6, "ip6tables-translate"
 		}
 		l := lab.NewStateless(t) // for the tools
 		var cs []lab.Case
-		for _, kw := range ruleKnownWrong {
+		for _, kw := range all {
 			if kw.fam != f {
 				continue
-			}
-			tool := "iptables-translate"
-			if f == lab.IPv6 {
-				tool = "ip6tables-translate"
 			}
 			out, err := l.Run(l.Router, "", tool, append([]string{"-A", "INPUT"}, strings.Fields(kw.words)...)...)
 			if err != nil {
 				t.Fatalf("%s: %s: %v", kw.name, tool, err)
 			}
+			printed := strings.TrimSpace(out)
+			if kw.printed != "" && printed != kw.printed {
+				t.Errorf("%s: iptables-translate prints %q, %s records %q", kw.name, printed, knownWrongFile, kw.printed)
+			}
 			var texts []string
-			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			for _, line := range strings.Split(printed, "\n") {
 				m := translateLine.FindStringSubmatch(line)
 				if m == nil {
 					t.Fatalf("%s: unexpected %s output %q", kw.name, tool, line)
@@ -124,7 +156,7 @@ func TestLabRulesIptablesTranslate(t *testing.T) {
 				t.Errorf("ctmatch's own translation diverged: %s", d)
 			}
 		}
-		for _, kw := range ruleKnownWrong {
+		for _, kw := range all {
 			if kw.fam != f {
 				continue
 			}
@@ -134,19 +166,25 @@ func TestLabRulesIptablesTranslate(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("iptables-translate's whole-rule known wrong translations: %d cases, in %v", len(ruleKnownWrong), time.Since(start).Round(time.Millisecond))
+	t.Logf("iptables-translate's whole-rule known wrong translations: %d cases, in %v", len(all), time.Since(start).Round(time.Millisecond))
 }
 
-// The list is not empty and names each case once.
+// The lists are not empty and name each case once.
 func TestRuleKnownWrongList(t *testing.T) {
 	seen := map[string]bool{}
-	for _, kw := range ruleKnownWrong {
+	for name, want := range ruleKnownWrongDivergences {
+		if want == "" {
+			t.Errorf("%s: no divergence", name)
+		}
+		seen[name] = true
+	}
+	for _, kw := range ruleKnownWrongMore {
 		if seen[kw.name] || kw.want == "" {
 			t.Errorf("%s: listed twice or without divergences", kw.name)
 		}
 		seen[kw.name] = true
 	}
-	if len(seen) < 5 {
+	if len(seen) < 9 {
 		t.Errorf("%d cases", len(seen))
 	}
 }
