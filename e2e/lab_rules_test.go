@@ -337,6 +337,15 @@ func TestLabRules(t *testing.T) {
 		var b strings.Builder
 		rep.Format(&b)
 		t.Log("\n" + b.String())
+		// Each class put through the router and the server the packets it
+		// says, where it says a number.
+		for p, cl := range rep.Classes {
+			for q, want := range []int{cl.Router, cl.Server} {
+				if got := rep.Totals[p][q][cl.Family]; want >= 0 && got != uint64(want) {
+					t.Errorf("%s table, class %s: %d packets at the %s, the class says %d", rn.table, cl.Name, got, rep.Points[q].Name, want)
+				}
+			}
+		}
 		byName := map[string]lab.Case{}
 		for _, c := range cs {
 			byName[c.Name] = c

@@ -31,7 +31,7 @@ var ruleKnownWrongDivergences = map[string]string{
 	"no-port-bare":    "ports4:rs tcp-flags4:rs icmp-types4:rs lengths4:rs hop-limits4:rs fragments4:rs ah4:rs client24:rs mark4:rs burst4:rs",
 	// ! --icmp-type any matches nothing; its translation every ICMP
 	// packet (the server's errors cross the router).
-	"icmp-any-negated": "ports4:r icmp-types4:rs lengths4:r hop-limits4:r ah4:r burst4:r",
+	"icmp-any-negated": "ports4:r icmp-types4:rs lengths4:r hop-limits4:r burst4:r",
 }
 
 // ruleKnownWrongMore are the wrong translations known-wrong.txt cannot hold

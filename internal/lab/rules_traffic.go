@@ -443,7 +443,7 @@ func (l *Lab) Fragments(f Family) (Class, error) {
 // datagram. ip6tables' -p finds the TCP (UDP) header after the AH
 // (ipv6_find_hdr without IP6_FH_F_AUTH); nft's meta l4proto stops at the
 // AH; in IPv4 both read the header's protocol field, 51. The server drops
-// them (no security association).
+// them after its rules (the lab's labah table), answering none.
 func (l *Lab) AH(f Family) (Class, error) {
 	a := f.Addrs()
 	ah := func(next byte, body []byte) []byte {
@@ -458,7 +458,7 @@ func (l *Lab) AH(f Family) (Class, error) {
 		ah(unix.IPPROTO_UDP, udpDatagram(f, PortAHSrc, PortAH, []byte("ah"))),
 	}
 	c := Class{Name: "ah" + f.digit(), Family: f,
-		Desc: fmt.Sprintf("an AH header before a TCP SYN and before a UDP datagram %s → %s, from a raw socket",
+		Desc: fmt.Sprintf("an AH header before a TCP SYN and before a UDP datagram %s → %s, from a raw socket (the server drops them after the rules)",
 			hostPort(a.Client, PortAHSrc), hostPort(a.Server, PortAH)),
 		States: []string{"NEW"}, Router: 2, Server: 2}
 	return c, l.sendRaw(f, unix.IPPROTO_AH, msgs)
