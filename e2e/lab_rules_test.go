@@ -41,7 +41,7 @@ type labRule struct {
 // 10.2.0.2 (fd00:2::2) behind its r1, the server's own interface s0.
 var labRuleIPv4 = []labRule{
 	{words: "-p tcp"}, {words: "! -p tcp"}, {words: "-p udp"}, {words: "! -p udp"}, {words: "-p 6"},
-	{words: "-p icmp"}, {words: "! -p icmp"}, {words: "-p ah"}, {words: "-p 51"},
+	{words: "-p icmp"}, {words: "! -p icmp"}, {words: "-p ah"}, {words: "-p 51"}, {words: "-p sctp"}, {words: "! -p 132"},
 	{words: "-p tcp --dport 22"}, {words: "-p tcp ! --dport 22"}, {words: "-p tcp --dport 1:1024"},
 	{words: "-p tcp ! --dport 1:1024"}, {words: "-p tcp --dport 8022"}, {words: "-p tcp --dport 0"},
 	{words: "-p tcp --sport 40020"}, {words: "-p tcp ! --sport 40020:40021"}, {words: "-p tcp -m tcp"},
@@ -68,7 +68,7 @@ var labRuleIPv4 = []labRule{
 
 var labRuleIPv6 = []labRule{
 	{words: "-p tcp"}, {words: "! -p tcp"}, {words: "-p udp"}, {words: "! -p udp"}, {words: "-p 6"},
-	{words: "-p ipv6-icmp"}, {words: "! -p icmpv6"}, {words: "-p ah", never: true},
+	{words: "-p ipv6-icmp"}, {words: "! -p icmpv6"}, {words: "-p ah", never: true}, {words: "-p sctp"},
 	{words: "-p tcp --dport 22"}, {words: "-p tcp ! --dport 22"}, {words: "-p tcp --dport 1:1024"},
 	{words: "-p tcp --dport 8022"}, {words: "-p tcp --dport 0"}, {words: "-p tcp ! --sport 40020:40021"},
 	{words: "-p tcp -m tcp"}, {words: "-p tcp ! --dport 0:65535", never: true}, {words: "-p tcp --dport 8023"},

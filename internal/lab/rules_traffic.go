@@ -3,6 +3,7 @@ package lab
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"net"
 	"net/netip"
 	"slices"
@@ -176,29 +177,56 @@ func udpDatagram(f Family, sport, dport int, payload []byte) []byte {
 }
 
 // Ports sends, from raw sockets of the client to the server, for each
-// port p of LabPorts and ports: a TCP SYN from PortRuleSrc to p and a UDP
-// datagram from p to PortRuleUDP. The server answers each SYN with a RST
-// and each datagram with a port unreachable.
+// port p of LabPorts and ports: a TCP SYN and an SCTP INIT from
+// PortRuleSrc to p and a UDP datagram from p to PortRuleUDP. The server
+// answers each SYN with a RST and each datagram with a port unreachable;
+// it drops the INITs after its rules (whatever SCTP support its kernel
+// has).
 func (l *Lab) Ports(f Family, ports []uint16) (Class, error) {
 	all := slices.Concat(LabPorts, ports)
 	slices.Sort(all)
 	all = slices.Compact(all)
 	a := f.Addrs()
 	c := Class{Name: "ports" + f.digit(), Family: f,
-		Desc: fmt.Sprintf("TCP SYNs %s → %s:P and UDP %s:P → %s from raw sockets, and the server's RSTs and port unreachables, for %d ports P (%s)",
+		Desc: fmt.Sprintf("TCP SYNs and SCTP INITs %s → %s:P and UDP %s:P → %s from raw sockets, and the server's RSTs and port unreachables, for %d ports P (%s)",
 			hostPort(a.Client, PortRuleSrc), a.Server, a.Client, hostPort(a.Server, PortRuleUDP), len(all), portList(all)),
-		States: []string{"NEW", "INVALID", "RELATED"}, Router: 4 * len(all), Server: 2 * len(all),
+		States: []string{"NEW", "INVALID", "RELATED"}, Router: 5 * len(all), Server: 3 * len(all),
 		First: FirstPackets{Router: slices.Concat(slices.Repeat([]uint32{FirstTCP}, len(all)), slices.Repeat([]uint32{FirstUDP}, len(all))),
 			Server: slices.Concat(slices.Repeat([]uint32{FirstTCP}, len(all)), slices.Repeat([]uint32{FirstUDP}, len(all)))}}
-	var syns, dgrams [][]byte
+	var syns, dgrams, inits [][]byte
 	for _, p := range all {
 		syns = append(syns, tcpSegment(f, PortRuleSrc, int(p), 0x02))
 		dgrams = append(dgrams, udpDatagram(f, int(p), PortRuleUDP, []byte("ctmatch lab ports")))
+		inits = append(inits, sctpInit(PortRuleSrc, int(p)))
 	}
 	if err := l.sendRaw(f, unix.IPPROTO_TCP, syns); err != nil {
 		return c, err
 	}
+	if err := l.sendRaw(f, unix.IPPROTO_SCTP, inits); err != nil {
+		return c, err
+	}
 	return c, l.sendRaw(f, unix.IPPROTO_UDP, dgrams)
+}
+
+// sctpInit is an SCTP packet from sport to dport holding an INIT chunk,
+// its CRC32c checksum filled in as Linux writes it (little-endian).
+func sctpInit(sport, dport int) []byte {
+	p := make([]byte, 12, 32)
+	binary.BigEndian.PutUint16(p[0:], uint16(sport))
+	binary.BigEndian.PutUint16(p[2:], uint16(dport))
+	// The INIT chunk: type 1, flags 0, length 20; initiate tag, a_rwnd,
+	// outbound and inbound streams, initial TSN.
+	chunk := make([]byte, 20)
+	chunk[0] = 1
+	binary.BigEndian.PutUint16(chunk[2:], 20)
+	binary.BigEndian.PutUint32(chunk[4:], 0x0c7c7c7c)
+	binary.BigEndian.PutUint32(chunk[8:], 65536)
+	binary.BigEndian.PutUint16(chunk[12:], 1)
+	binary.BigEndian.PutUint16(chunk[14:], 1)
+	binary.BigEndian.PutUint32(chunk[16:], 1)
+	p = append(p, chunk...)
+	binary.LittleEndian.PutUint32(p[8:], crc32.Checksum(p, crc32.MakeTable(crc32.Castagnoli)))
+	return p
 }
 
 func portList(ps []uint16) string {
