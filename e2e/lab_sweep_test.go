@@ -16,11 +16,13 @@ import (
 )
 
 // The random sweep: a seeded generator of valid conntrack matches, each run
-// through the same differential check as the fixed case lists. Its values
-// are drawn from what can split the lab's traffic (the lab's states,
-// addresses and prefixes, the ports of its flows and ranges around them,
-// the remaining lifetimes its packets see), so most matches count some of
-// the lab's packets and not others.
+// through the same differential check as the fixed case lists, some with
+// whole-rule words in front (-p, ports, icmp types, -i/-o, -s/-d, ttl/hl,
+// comment: those rules run through iptables-legacy). Its values are drawn
+// from what can split the lab's traffic (the lab's states, addresses and
+// prefixes, interfaces, the ports of its flows and ranges around them, the
+// remaining lifetimes its packets see), so most matches count some of the
+// lab's packets and not others.
 //
 // CTMATCH_LAB_SEED picks the seed (default sweepSeed) and CTMATCH_LAB_SWEEP
 // the number of matches (default and least 200, which covers everything
