@@ -211,8 +211,17 @@ type Report struct {
 	Refused []string
 }
 
+// points returns where the report's counts were taken: Points unless it
+// says otherwise.
+func (r *Report) points() []Point {
+	if r.Points != nil {
+		return r.Points
+	}
+	return Points
+}
+
 // Comparisons is the number of (case, phase, point) counts compared.
-func (r *Report) Comparisons() int { return len(r.Counts) * len(r.Points) * len(r.Cases) }
+func (r *Report) Comparisons() int { return len(r.Counts) * len(r.points()) * len(r.Cases) }
 
 // Diverged reports whether case name diverged anywhere.
 func (r *Report) Diverged(name string) bool {
@@ -229,7 +238,7 @@ func (r *Report) Overlapped(name string) bool {
 // server as xt/nft; divergences are marked with "!=".
 func (r *Report) Format(w io.Writer) {
 	fmt.Fprintf(w, "%s table: %d cases × %d classes × %d points = %d comparisons, %d divergences, %d overlaps, %d uncovered, in %v\n",
-		r.Table, len(r.Cases), len(r.Classes), len(r.Points), r.Comparisons(), len(r.Divergences), len(r.Overlaps), len(r.Uncovered), r.Elapsed.Round(time.Millisecond))
+		r.Table, len(r.Cases), len(r.Classes), len(r.points()), r.Comparisons(), len(r.Divergences), len(r.Overlaps), len(r.Uncovered), r.Elapsed.Round(time.Millisecond))
 	if len(r.Limits) > 0 {
 		fmt.Fprintf(w, "  %d divergences at the 32-bit limit of ct expiration, on first packets the host's uptime puts beyond it\n", len(r.Limits))
 	}
@@ -240,7 +249,7 @@ func (r *Report) Format(w io.Writer) {
 		var parts []string
 		for p, cl := range r.Classes {
 			var pp []string
-			for q, pt := range r.Points {
+			for q, pt := range r.points() {
 				n := r.Counts[p][q][i]
 				if n.XT == 0 && n.NFT == 0 {
 					continue
@@ -455,7 +464,7 @@ func (l *Lab) checkUntracked() error {
 // is a divergence still, beyond-32-bit packets or not.
 func (r *Report) judge(p int) {
 	cl := r.Classes[p]
-	for q, pt := range r.Points {
+	for q, pt := range r.points() {
 		for i, c := range r.Cases {
 			n := r.Counts[p][q][i]
 			if n.XT != n.NFT {
