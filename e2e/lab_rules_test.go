@@ -178,6 +178,8 @@ func ruleForms(words string) []string {
 			module = val
 			i++
 			continue
+		case w == "-f":
+			out = append(out, neg+w) // the fragment flag: no value
 		case w == "-p" || w == "-s" || w == "-d" || w == "-i" || w == "-o":
 			out = append(out, neg+w)
 			switch {
