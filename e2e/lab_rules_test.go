@@ -551,3 +551,26 @@ func TestLabRulesCompleteCatchesAGap(t *testing.T) {
 		t.Errorf("missing = %q, want %q", got, want)
 	}
 }
+
+// ruleForms names each option of canonical words, its "!", and the value
+// shapes that take other code. (No kernel needed.)
+func TestRuleForms(t *testing.T) {
+	for _, c := range []struct {
+		words string
+		want  []string
+	}{
+		{"-p tcp -m tcp ! --dport 1:1024", []string{"-p", "! tcp --dport", "! tcp --dport range"}},
+		{"! -i eth+ -o r1", []string{"! -i", "! -i +", "-o"}},
+		{"-s 10.0.0.2/255.0.255.255 ! -d 10.0.0.0/8", []string{"-s", "-s mask", "! -d"}},
+		{"-p icmp -m icmp --icmp-type 3/3", []string{"-p", "icmp --icmp-type", "icmp --icmp-type type/code"}},
+		{"-p icmp -m icmp ! --icmp-type any", []string{"-p", "! icmp --icmp-type", "! icmp --icmp-type any"}},
+		{"-m conntrack ! --ctstate NEW -m comment --comment x", []string{"comment --comment"}},
+		{"! -f -m ttl ! --ttl-eq 5", []string{"! -f", "! ttl --ttl-eq"}},
+		{"-p tcp -m multiport --dports 22,80:90", []string{"-p", "multiport --dports", "multiport --dports range"}},
+		{"-p tcp -m tcp --tcp-flags SYN,ACK SYN ! --syn", []string{"-p", "tcp --tcp-flags", "! tcp --syn"}},
+	} {
+		if got := ruleForms(c.words); !slices.Equal(got, c.want) {
+			t.Errorf("ruleForms(%q) = %q, want %q", c.words, got, c.want)
+		}
+	}
+}
