@@ -313,10 +313,12 @@ func (in *installed) has(i int, c Case) bool {
 	return c.at(in.pt, in.infos[i]) && in.refused[i] == ""
 }
 
-// Differential installs every case at every point — the xt rule in a chain
-// of its own of iptables' filter table, the translation's pieces in a chain
-// of their own of a native table of family table, at the same hook and
-// priority — runs each phase once, and compares, phase by phase, the
+// Differential installs every case at every point of the lab (l.Points, by
+// default Points) where it runs — the xt rule in a chain of its own of
+// iptables' filter table (iptables-nft's for conntrack matches alone,
+// iptables-legacy's for whole rules: rule.go), the translation's pieces in
+// a chain of their own of a native table of family table, at the same hook
+// and priority — runs each phase once, and compares, phase by phase, the
 // packets each side counted. It returns an error only when the lab itself
 // failed; what it found is in the report.
 func (l *Lab) Differential(table expr.Family, cases []Case, phases []Phase) (*Report, error) {
