@@ -47,7 +47,7 @@ func labDocLines(t *testing.T) []string {
 		fmt.Sprintf("default seed %d, %d matches per run", sweepSeed, sweepMatches),
 		fmt.Sprintf("%d coverage items", len(sweepWant())))
 
-	kws := readKnownWrong(t)
+	kws := conntrackKnownWrong(t)
 	refused := 0
 	for _, kw := range kws {
 		if kw.loads != "loads" {
@@ -81,6 +81,12 @@ func labDocLines(t *testing.T) []string {
 		}
 		printed := strings.TrimSuffix(strings.TrimPrefix(kw.printed, "nft 'add rule ip filter INPUT "), " counter'")
 		lines = append(lines, fmt.Sprintf("| `%s` | `%s` | %s |", kw.words, printed, outcome))
+	}
+	// Whole rules: the lab's own lists, the classes, the truncated packets.
+	lines = append(lines, fmt.Sprintf("%d IPv4 and %d IPv6 cases", len(labRuleIPv4), len(labRuleIPv6)),
+		fmt.Sprintf("Its classes (`lab.RuleScenario`), %d per family", len(lab.RuleScenario(nil, lab.IPv4))))
+	for _, hc := range hotdropCases {
+		lines = append(lines, fmt.Sprintf("%-40s %s", hc.fam.String()+" "+hc.words, hc.want))
 	}
 	for _, c := range expireWrapCases {
 		lines = append(lines, fmt.Sprintf("| `%s` | %d | %d |", c.words, c.want.xt, c.want.nft))

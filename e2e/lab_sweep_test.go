@@ -16,11 +16,13 @@ import (
 )
 
 // The random sweep: a seeded generator of valid conntrack matches, each run
-// through the same differential check as the fixed case lists. Its values
-// are drawn from what can split the lab's traffic (the lab's states,
-// addresses and prefixes, the ports of its flows and ranges around them,
-// the remaining lifetimes its packets see), so most matches count some of
-// the lab's packets and not others.
+// through the same differential check as the fixed case lists, some with
+// whole-rule words in front (-p, ports, icmp types, -i/-o, -s/-d, ttl/hl,
+// comment: those rules run through iptables-legacy). Its values are drawn
+// from what can split the lab's traffic (the lab's states, addresses and
+// prefixes, interfaces, the ports of its flows and ranges around them, the
+// remaining lifetimes its packets see), so most matches count some of the
+// lab's packets and not others.
 //
 // CTMATCH_LAB_SEED picks the seed (default sweepSeed) and CTMATCH_LAB_SWEEP
 // the number of matches (default and least 200, which covers everything
@@ -77,10 +79,13 @@ type genOpt struct {
 	val  alt
 }
 
-// genMatch is one generated -m conntrack (or -m state, with --state only).
+// genMatch is one generated -m conntrack (or -m state, with --state only),
+// or, when frame is set, the rule's other words: -p, ports, an icmp type,
+// -i/-o, -s/-d, -m ttl/hl, -m comment, as IPv4 and IPv6 words.
 type genMatch struct {
 	state bool
 	opts  []genOpt
+	frame []alt
 }
 
 // genRule is one generated iptables rule: one or two matches.
@@ -92,6 +97,15 @@ func (r genRule) words(f lab.Family) string {
 	for i, m := range r {
 		if i > 0 {
 			b.WriteByte(' ')
+		}
+		if m.frame != nil {
+			for j, w := range m.frame {
+				if j > 0 {
+					b.WriteByte(' ')
+				}
+				b.WriteString(w.in(f))
+			}
+			continue
 		}
 		if m.state {
 			b.WriteString("-m state")
@@ -156,10 +170,18 @@ var (
 )
 
 // sweepGen draws rules.
-type sweepGen struct{ r *rand.Rand }
+// The conntrack matches come from r; the rules' other words (frames)
+// from a generator of their own, fr, so that a seed draws the same
+// conntrack matches with frames as without.
+type sweepGen struct {
+	r       *rand.Rand
+	fr      *sweepGen
+	pending int // the next of steeredFrames to place
+}
 
 func newSweepGen(seed uint64) *sweepGen {
-	return &sweepGen{rand.New(rand.NewPCG(seed, seed^0x6374_6d61_7463_6821))}
+	return &sweepGen{r: rand.New(rand.NewPCG(seed, seed^0x6374_6d61_7463_6821)),
+		fr: &sweepGen{r: rand.New(rand.NewPCG(seed^0x6672_616d_6573, seed))}}
 }
 
 func (g *sweepGen) chance(p float64) bool { return g.r.Float64() < p }
@@ -357,13 +379,149 @@ func (g *sweepGen) rule(i int) genRule {
 	if g.chance(0.28) {
 		r = append(r, g.match(nil))
 	}
+	// The rule's other words, in front: after the steered rules, each of
+	// steeredFrames in turn, then drawn ones in a fifth of the rules; but
+	// never for a rule with a non-contiguous conntrack mask, which only
+	// iptables-nft can carry (the lab patches it there), while whole rules
+	// run through iptables-legacy.
+	if r.ctMask() || i < len(steered()) {
+		return r
+	}
+	if fs := steeredFrames(); g.pending < len(fs) {
+		g.pending++
+		return append(genRule{{frame: fs[g.pending-1]}}, r...)
+	}
+	if fr := g.fr.frame(); fr != nil && g.fr.chance(0.2) {
+		r = append(genRule{{frame: fr}}, r...)
+	}
 	return r
+}
+
+// steeredFrames are the frames of the rules after the steered ones, one
+// each: every form of sweepWholeForms, so that every run has them.
+func steeredFrames() [][]alt {
+	return [][]alt{
+		{same("-p tcp"), same("--dport 8001")},
+		{same("-p tcp"), same("! --dport 8000:8999")},
+		{same("-p udp"), same("--sport 40002")},
+		{{"-p icmp", "-p ipv6-icmp"}, {"--icmp-type 8", "--icmpv6-type 128"}},
+		{same("! -p tcp")},
+		{same("-i r0")}, {same("! -i r+")}, {same("-i eth+")}, {same("-o r1")},
+		{{"-s 10.1.0.2", "-s fd00:1::2"}}, {{"! -s 10.1.0.0/24", "! -s fd00:1::/64"}},
+		{{"-d 10.2.0.2", "-d fd00:2::2"}}, {{"! -d 10.2.0.0/24", "! -d fd00:2::/64"}},
+		{{"-m ttl --ttl-eq 63", "-m hl --hl-eq 63"}},
+	}
+}
+
+// ctMask reports whether a conntrack option of the rule has a
+// non-contiguous mask.
+func (r genRule) ctMask() bool {
+	for _, m := range r {
+		for _, o := range m.opts {
+			for _, v := range o.val {
+				if _, mask, ok := strings.Cut(v, "/"); ok && strings.ContainsAny(mask, ".:") {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// The values of the rules' other words, chosen against the lab's traffic
+// (lab.Scenario and lab.SweepRuleScenario: the router's r0, r1 and eth0,
+// the server's s0, the hop limits the hop-limit class sends).
+var (
+	genIfacesIn  = []string{"r0", "r+", "eth0", "eth+", "s0", "+"}
+	genIfacesOut = []string{"r1", "r+", "eth0"}
+	genICMPTypes = []alt{{"8", "128"}, {"0", "129"}, {"3/3", "1/4"}, {"3", "1"}, {"echo-request", "echo-request"}}
+	genHL        = []string{"--%s-eq 63", "--%s-lt 64", "--%s-gt 62", "--%s-eq 1", "--%s-gt 100"}
+)
+
+// frame draws the rule's other words; nil when it drew none.
+func (g *sweepGen) frame() []alt {
+	var out []alt
+	neg := func(p float64) string {
+		if g.chance(p) {
+			return "! "
+		}
+		return ""
+	}
+	switch x := g.r.IntN(10); {
+	case x < 2:
+		proto := pick(g, []string{"tcp", "udp"})
+		out = append(out, same("-p "+proto))
+		if g.chance(0.6) {
+			opt := pick(g, []string{"--dport", "--sport"})
+			p := g.ports()
+			n := neg(0.3)
+			out = append(out, alt{n + opt + " " + p[0], n + opt + " " + p[1]})
+		}
+	case x < 3:
+		out = append(out, alt{"-p icmp", "-p ipv6-icmp"})
+		if g.chance(0.6) {
+			ty := pick(g, genICMPTypes)
+			n := neg(0.3)
+			out = append(out, alt{n + "--icmp-type " + ty[0], n + "--icmpv6-type " + ty[1]})
+		}
+	case x < 4:
+		out = append(out, same("! -p "+pick(g, []string{"tcp", "udp", "253"})))
+	}
+	if g.chance(0.25) {
+		in := pick(g, genIfacesIn)
+		if in == "+" {
+			// ! -i + matches nothing, which ctmatch refuses.
+			out = append(out, same("-i +"))
+		} else {
+			out = append(out, same(neg(0.3)+"-i "+in))
+		}
+	}
+	if g.chance(0.12) {
+		out = append(out, same(neg(0.3)+"-o "+pick(g, genIfacesOut)))
+	}
+	if g.chance(0.2) {
+		a := pick(g, genAddrs)
+		n := neg(0.3)
+		if a[0] == "0.0.0.0/0" {
+			n = "" // ! -s 0.0.0.0/0 is refused (ctmatch: iptables-nft cannot load it)
+		}
+		out = append(out, alt{n + "-s " + a[0], n + "-s " + a[1]})
+	}
+	if g.chance(0.15) {
+		a := pick(g, genAddrs)
+		n := neg(0.3)
+		if a[0] == "0.0.0.0/0" {
+			n = "" // ! -d 0.0.0.0/0 is refused (ctmatch: iptables-nft cannot load it)
+		}
+		out = append(out, alt{n + "-d " + a[0], n + "-d " + a[1]})
+	}
+	if g.chance(0.15) {
+		hl := pick(g, genHL)
+		n := ""
+		if strings.Contains(hl, "-eq") {
+			n = neg(0.3)
+		}
+		out = append(out, alt{"-m ttl " + n + fmt.Sprintf(hl, "ttl"), "-m hl " + n + fmt.Sprintf(hl, "hl")})
+	}
+	if g.chance(0.05) {
+		out = append(out, same("-m comment --comment sweep"))
+	}
+	return out
 }
 
 // sweepCoverage names what a run must contain at least once, and says
 // which of them the rule has.
 func sweepCoverage(r *parse.Rule) map[string]bool {
 	have := map[string]bool{}
+	forms := ruleForms(r.String())
+	if len(forms) > 0 {
+		have["whole-rule words with conntrack matches"] = true
+	}
+	for _, f := range forms {
+		if slices.Contains(sweepWholeForms, f) {
+			have[f] = true
+		}
+	}
 	cts := conntrackMatches(r)
 	if len(cts) > 1 {
 		have["several matches in one rule"] = true
@@ -412,6 +570,10 @@ func sweepCoverage(r *parse.Rule) map[string]bool {
 	return have
 }
 
+// sweepWholeForms are the whole-rule forms (ruleForms) a run must hold.
+var sweepWholeForms = []string{"-p", "! -p", "-i", "! -i", "-i +", "-o", "-s", "! -s", "-d", "! -d",
+	"tcp --dport", "udp --sport", "! tcp --dport", "icmp --icmp-type", "ttl --ttl-eq"}
+
 // sweepWant is everything sweepCoverage must find in a run.
 func sweepWant() []string {
 	want := optionForms()
@@ -421,8 +583,9 @@ func sweepWant() []string {
 		}
 		want = append(want, neg+"INVALID or UNTRACKED, with other options", neg+"SNAT or DNAT, with other options")
 	}
+	want = append(want, sweepWholeForms...)
 	return append(want, "--ctstatus NONE", "! --ctstatus NONE", "-m state", "several matches in one rule",
-		"a non-contiguous mask", "a port range", "an expire range")
+		"a non-contiguous mask", "a port range", "an expire range", "whole-rule words with conntrack matches")
 }
 
 // sweepRun is one table's share of a sweep.
@@ -536,7 +699,7 @@ func TestLabSweep(t *testing.T) {
 	}
 	multi := 0
 	for _, r := range rules {
-		if len(r) > 1 {
+		if len(r) > 1 && r[0].frame == nil || len(r) > 2 {
 			multi++
 		}
 	}
@@ -569,7 +732,7 @@ func TestLabSweep(t *testing.T) {
 		}
 		slices.Sort(fams)
 		l := lab.New(t)
-		rep, err := l.Differential(run.table, run.cases, lab.Scenario(fams...))
+		rep, err := l.Differential(run.table, run.cases, append(lab.Scenario(fams...), lab.SweepRuleScenario(fams...)...))
 		if err != nil {
 			t.Fatalf("seed %d, %s table: %v\nreplay with %s", seed, run.table, err, replay)
 		}

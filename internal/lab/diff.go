@@ -33,12 +33,17 @@ type Case struct {
 	Always bool
 	// Translation gives the nft rules; nil means ctmatch's (Ctmatch).
 	Translation Translation
+	// Points names the points (of Points) the case runs at; nil means
+	// every point whose hook its words may be used in (a rule with -o
+	// runs at the router's forward hook only). At the other points both
+	// sides count nothing for it.
+	Points []string
 }
 
 // A Piece is one nft rule of a translation, as wire expressions (the
 // payload of NFTA_RULE_EXPRESSIONS, loaded through kernel/) or as nft text
 // (loaded with the nft tool). Its first counter is what the lab reads; the
-// lab appends the statement that sets the piece's own mark bit.
+// lab appends the statement that sets the piece's own bit in the packet's priority (PriorityBit).
 type Piece struct {
 	Wire []byte
 	Text string
@@ -86,12 +91,48 @@ type Point struct {
 	Hook    kernel.Hook
 	XTChain string // the iptables built-in chain of the hook
 	ns      func(*Lab) *netns.NS
+	// in, for a point that shares its namespace with another, sets its
+	// chains and tables apart: the xt chains are L<in>N and the native
+	// table lab<in>.
+	in string
 }
 
-// Points are the router's forward hook and the server's input hook.
+// chain returns the name of the xt chain of case i at the point.
+func (pt Point) chain(i int) string { return "L" + pt.in + strconv.Itoa(i) }
+
+// beyond returns the name of the lab's own xt chain at the point.
+func (pt Point) beyond() string { return "L" + pt.in + "BEYOND" }
+
+// table returns the name of the native table at the point.
+func (pt Point) table() string { return tableName + pt.in }
+
+// Points are the router's forward hook and the server's input hook: where
+// a lab measures unless its Points say otherwise.
 var Points = []Point{
-	{"router", kernel.HookForward, "FORWARD", func(l *Lab) *netns.NS { return l.Router }},
-	{"server", kernel.HookInput, "INPUT", func(l *Lab) *netns.NS { return l.Server }},
+	{"router", kernel.HookForward, "FORWARD", func(l *Lab) *netns.NS { return l.Router }, ""},
+	{"server", kernel.HookInput, "INPUT", func(l *Lab) *netns.NS { return l.Server }, ""},
+}
+
+// The points of locally made and locally delivered packets, which whole
+// rules need (owner, addrtype, pkttype): the client's output hook, which
+// sees every packet the client sends with the socket that sent it, and the
+// router's input hook, which sees what the client sends to the router's
+// own addresses, to the link's broadcast and to multicast groups.
+var (
+	ClientOut = Point{"client-out", kernel.HookOutput, "OUTPUT", func(l *Lab) *netns.NS { return l.Client }, ""}
+	RouterIn  = Point{"router-in", kernel.HookInput, "INPUT", func(l *Lab) *netns.NS { return l.Router }, "I"}
+)
+
+// AllPoints are Points and the points of locally made and delivered
+// packets, in the order a report lists them.
+var AllPoints = append(slices.Clip(Points), ClientOut, RouterIn)
+
+// points returns where the lab measures.
+func (l *Lab) points() []Point {
+	if l.Points != nil {
+		return l.Points
+	}
+	return Points
 }
 
 // Count is what one case counted at one point during one phase.
@@ -99,7 +140,7 @@ type Count struct {
 	XT     uint64   // the xt rule's packets
 	NFT    uint64   // the sum of the nft pieces' packets
 	Pieces []uint64 // each piece's packets
-	// Overlap is the packets that set two pieces' mark bits: a packet that
+	// Overlap is the packets that set two pieces' priority bits: a packet that
 	// two pieces of one translation both matched.
 	Overlap uint64
 }
@@ -129,9 +170,10 @@ func (o Overlap) String() string {
 // Report is the outcome of a differential run.
 type Report struct {
 	Table   expr.Family
+	Points  []Point // where the lab measured: Counts[phase][point] follow them
 	Cases   []Case
 	Pieces  []int    // the number of nft rules of each case
-	Saved   []string // each xt rule as iptables-save lists it in the router
+	Saved   []string // each xt rule as iptables-save or iptables-legacy-save lists it (at the first point it runs at)
 	Classes []Class
 	// Counts[phase][point][case] and Totals[phase][point][family]: the
 	// packets of the lab's addresses each point saw in each phase.
@@ -162,10 +204,24 @@ type Report struct {
 	// whose remaining time is the same at any uptime (Coverage).
 	Uncovered []string
 	Elapsed   time.Duration
+	// At[point][case] says whether the case ran at the point: not where
+	// its words cannot be used (Case.Points) or iptables refused its rule
+	// (Refused says why).
+	At      [][]bool
+	Refused []string
+}
+
+// points returns where the report's counts were taken: Points unless it
+// says otherwise.
+func (r *Report) points() []Point {
+	if r.Points != nil {
+		return r.Points
+	}
+	return Points
 }
 
 // Comparisons is the number of (case, phase, point) counts compared.
-func (r *Report) Comparisons() int { return len(r.Counts) * len(Points) * len(r.Cases) }
+func (r *Report) Comparisons() int { return len(r.Counts) * len(r.points()) * len(r.Cases) }
 
 // Diverged reports whether case name diverged anywhere.
 func (r *Report) Diverged(name string) bool {
@@ -182,7 +238,7 @@ func (r *Report) Overlapped(name string) bool {
 // server as xt/nft; divergences are marked with "!=".
 func (r *Report) Format(w io.Writer) {
 	fmt.Fprintf(w, "%s table: %d cases × %d classes × %d points = %d comparisons, %d divergences, %d overlaps, %d uncovered, in %v\n",
-		r.Table, len(r.Cases), len(r.Classes), len(Points), r.Comparisons(), len(r.Divergences), len(r.Overlaps), len(r.Uncovered), r.Elapsed.Round(time.Millisecond))
+		r.Table, len(r.Cases), len(r.Classes), len(r.points()), r.Comparisons(), len(r.Divergences), len(r.Overlaps), len(r.Uncovered), r.Elapsed.Round(time.Millisecond))
 	if len(r.Limits) > 0 {
 		fmt.Fprintf(w, "  %d divergences at the 32-bit limit of ct expiration, on first packets the host's uptime puts beyond it\n", len(r.Limits))
 	}
@@ -193,7 +249,7 @@ func (r *Report) Format(w io.Writer) {
 		var parts []string
 		for p, cl := range r.Classes {
 			var pp []string
-			for q, pt := range Points {
+			for q, pt := range r.points() {
 				n := r.Counts[p][q][i]
 				if n.XT == 0 && n.NFT == 0 {
 					continue
@@ -226,6 +282,9 @@ func (r *Report) Format(w io.Writer) {
 	for _, u := range r.Uncovered {
 		fmt.Fprintf(w, "UNCOVERED %s\n", u)
 	}
+	for _, x := range r.Refused {
+		fmt.Fprintf(w, "REFUSED %s\n", x)
+	}
 }
 
 // tableName is the name of the native table the lab loads the translations
@@ -238,19 +297,35 @@ type installed struct {
 	ns    *netns.NS
 	conn  *kernel.Conn
 	table expr.Family
+	infos []wordsInfo
+	// xt lists the xt sides and families that hold rules at the point;
+	// beyond the families whose lab rule (Point.beyond) is installed.
+	xt     map[Family][]backend
+	beyond map[Family]bool
+	// refused holds, by case, what iptables said when it refused the
+	// case's rule at this point (a match the kernel allows at other hooks
+	// only): the case does not run here.
+	refused map[int]string
 }
 
-// Differential installs every case at every point — the xt rule in a chain
-// of its own of iptables' filter table, the translation's pieces in a chain
-// of their own of a native table of family table, at the same hook and
-// priority — runs each phase once, and compares, phase by phase, the
+// has reports whether case i runs at the point.
+func (in *installed) has(i int, c Case) bool {
+	return c.at(in.pt, in.infos[i]) && in.refused[i] == ""
+}
+
+// Differential installs every case at every point of the lab (l.Points, by
+// default Points) where it runs — the xt rule in a chain of its own of
+// iptables' filter table (iptables-nft's for conntrack matches alone,
+// iptables-legacy's for whole rules: rule.go), the translation's pieces in
+// a chain of their own of a native table of family table, at the same hook
+// and priority — runs each phase once, and compares, phase by phase, the
 // packets each side counted. It returns an error only when the lab itself
 // failed; what it found is in the report.
 func (l *Lab) Differential(table expr.Family, cases []Case, phases []Phase) (*Report, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	rep := &Report{Table: table, Cases: cases, Pieces: make([]int, len(cases)), Saved: make([]string, len(cases))}
+	rep := &Report{Table: table, Points: l.points(), Cases: cases, Pieces: make([]int, len(cases)), Saved: make([]string, len(cases))}
 	pieces := make([][]Piece, len(cases))
 	for i, c := range cases {
 		if table == expr.FamilyIP && c.Family == IPv6 || table == expr.FamilyIP6 && c.Family == IPv4 {
@@ -270,15 +345,40 @@ func (l *Lab) Differential(table expr.Family, cases []Case, phases []Phase) (*Re
 		pieces[i] = ps
 		rep.Pieces[i] = len(ps)
 	}
+	infos := make([]wordsInfo, len(cases))
+	for i, c := range cases {
+		w, err := readWords(c)
+		if err != nil {
+			return nil, err
+		}
+		if l.Stateless && w.conntrack {
+			return nil, fmt.Errorf("case %s: a conntrack match in the lab without conntrack", c.Name)
+		}
+		if backendOf(w) == xtLegacy {
+			if _, ok := xtWords(c.Words); ok {
+				return nil, fmt.Errorf("case %s: a non-contiguous conntrack mask in a rule that iptables-legacy runs, where the lab cannot patch it", c.Name)
+			}
+		}
+		infos[i] = w
+	}
 	var ins []*installed
-	for _, pt := range Points {
-		in, err := l.install(ctx, pt, table, cases, pieces)
+	for _, pt := range rep.Points {
+		in, err := l.install(ctx, pt, table, cases, infos, pieces)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", pt.Name, err)
 		}
 		ins = append(ins, in)
 	}
-	saved, err := l.xtSaved(ins[0], cases)
+	for q, in := range ins {
+		rep.At = append(rep.At, make([]bool, len(cases)))
+		for i, c := range cases {
+			rep.At[q][i] = in.has(i, c)
+			if why := in.refused[i]; why != "" {
+				rep.Refused = append(rep.Refused, fmt.Sprintf("%s at the %s: %s", c.Name, in.pt.Name, why))
+			}
+		}
+	}
+	saved, err := l.xtSaved(ins, cases)
 	if err != nil {
 		return nil, err
 	}
@@ -311,22 +411,51 @@ func (l *Lab) Differential(table expr.Family, cases []Case, phases []Phase) (*Re
 		}
 		d := after.minus(before)
 		before = after
-		if d.totals[0][cl.Family] == 0 {
-			return nil, fmt.Errorf("phase %s: no packet of %s crossed the router", ph.Name, cl.Family)
+		var seen uint64
+		for q := range rep.Points {
+			seen += d.totals[q][cl.Family]
+		}
+		if seen == 0 {
+			return nil, fmt.Errorf("phase %s: no packet of %s reached a point of the lab", ph.Name, cl.Family)
 		}
 		rep.Classes = append(rep.Classes, cl)
 		rep.Counts = append(rep.Counts, d.counts)
 		rep.Totals = append(rep.Totals, d.totals)
-		beyond := make([]uint64, len(Points))
-		for q := range Points {
+		beyond := make([]uint64, len(rep.Points))
+		for q := range rep.Points {
 			beyond[q] = d.beyond[q][cl.Family]
 		}
 		rep.Beyond = append(rep.Beyond, beyond)
 		rep.judge(len(rep.Classes) - 1)
 	}
-	rep.Uncovered = Coverage(cases, rep.Classes, rep.Counts, rep.Totals)
+	if l.Stateless {
+		if err := l.checkUntracked(); err != nil {
+			return nil, err
+		}
+	}
+	rep.Uncovered = coverageAt(rep.Points, rep.At, cases, rep.Classes, rep.Counts, rep.Totals)
 	rep.Elapsed = time.Since(start)
 	return rep, nil
+}
+
+// checkUntracked checks that nothing in the lab without conntrack made the
+// kernel track its packets: a translation with a ct expression (nft_ct
+// asks for conntrack, and with it nf_defrag, in its namespace) would have
+// the router reassemble the fragments the lab sends, and show nothing.
+func (l *Lab) checkUntracked() error {
+	for _, ns := range []struct {
+		name string
+		ns   *netns.NS
+	}{{"router", l.Router}, {"server", l.Server}} {
+		out, err := l.Run(ns.ns, "", "conntrack", "-C")
+		if err != nil {
+			return err
+		}
+		if n := strings.TrimSpace(out); n != "0" {
+			return fmt.Errorf("the lab without conntrack tracked %s connections in the %s: a translation uses conntrack (a ct expression) and the kernel reassembled the fragments; run it in the lab with conntrack", n, ns.name)
+		}
+	}
+	return nil
 }
 
 // judge sorts the counts of phase p: a case whose xt and nft counts differ
@@ -337,7 +466,7 @@ func (l *Lab) Differential(table expr.Family, cases []Case, phases []Phase) (*Re
 // is a divergence still, beyond-32-bit packets or not.
 func (r *Report) judge(p int) {
 	cl := r.Classes[p]
-	for q, pt := range Points {
+	for q, pt := range r.points() {
 		for i, c := range r.Cases {
 			n := r.Counts[p][q][i]
 			if n.XT != n.NFT {
@@ -376,13 +505,24 @@ func Settled(cl Class, q int) bool { return len(cl.First.At(Points[q].Name)) == 
 // settled classes and points only (Settled), since a flow's first packet
 // reads a value that depends on the host's uptime.
 func Coverage(cases []Case, classes []Class, counts [][][]Count, totals [][]map[Family]uint64) []string {
+	return coverageAt(Points, nil, cases, classes, counts, totals)
+}
+
+// coverageAt is Coverage at the points pts, for the cases that ran at each
+// (at[point][case]; nil: where their words may be used).
+func coverageAt(pts []Point, at [][]bool, cases []Case, classes []Class, counts [][][]Count, totals [][]map[Family]uint64) []string {
 	var out []string
 	for i, c := range cases {
 		expire := ReadsExpire(c.Words)
+		w, _ := readWords(c)
 		var xt, total uint64
 		for p := range counts {
-			for q := range Points {
-				if expire && !Settled(classes[p], q) {
+			for q, pt := range pts {
+				ran := c.at(pt, w)
+				if at != nil {
+					ran = at[q][i]
+				}
+				if expire && len(classes[p].First.At(pt.Name)) != 0 || !ran {
 					continue
 				}
 				xt += counts[p][q][i].XT
@@ -425,85 +565,153 @@ func prefilter(f Family) string {
 	return "ip saddr " + IPv4.Addrs().Lab.String()
 }
 
-func (l *Lab) install(ctx context.Context, pt Point, table expr.Family, cases []Case, pieces [][]Piece) (*installed, error) {
+func (l *Lab) install(ctx context.Context, pt Point, table expr.Family, cases []Case, infos []wordsInfo, pieces [][]Piece) (*installed, error) {
 	ns := pt.ns(l)
 	conn, err := kernel.Dial(ctx, kernel.Options{NetNS: ns.Path()})
 	if err != nil {
 		return nil, err
 	}
 	l.t.Cleanup(func() { conn.Close() })
-	in := &installed{pt: pt, ns: ns, conn: conn, table: table}
+	in := &installed{pt: pt, ns: ns, conn: conn, table: table, infos: infos, xt: map[Family][]backend{}, beyond: map[Family]bool{}, refused: map[int]string{}}
 
 	// The xt side: a chain Ln per case, holding the case's rule alone, and
-	// a jump to it for the lab's packets.
+	// a jump to it for the lab's packets, in the filter table of the
+	// case's xt side (rule.go).
 	for _, f := range []Family{IPv4, IPv6} {
-		var b strings.Builder
-		b.WriteString("*filter\n")
-		n := 0
-		for i, c := range cases {
-			if c.Family != f {
-				continue
-			}
-			n++
-			fmt.Fprintf(&b, ":L%d - [0:0]\n", i)
-		}
-		if n == 0 {
-			continue
-		}
-		fmt.Fprintf(&b, ":%s - [0:0]\n", beyondChain)
-		for i, c := range cases {
-			if c.Family != f {
-				continue
-			}
-			xr, _ := xtWords(c.Words)
-			fmt.Fprintf(&b, "-A %s -s %s -j L%d\n", pt.XTChain, f.Addrs().Lab, i)
-			fmt.Fprintf(&b, "-A L%d %s\n", i, xr.words)
-		}
-		// The lab's own rule: the first packets that read more than nft's
-		// 32 bits of milliseconds hold (see Report.Limits).
-		fmt.Fprintf(&b, "-A %s -s %s -j %s\n-A %s %s\n", pt.XTChain, f.Addrs().Lab, beyondChain, beyondChain, beyondWords)
-		b.WriteString("COMMIT\n")
-		if _, err := l.Run(ns, b.String(), xtTool(f, "-restore"), "--noflush"); err != nil {
-			return nil, err
-		}
-		for i, c := range cases {
-			if c.Family != f {
-				continue
-			}
-			if xr, ok := xtWords(c.Words); ok {
-				if err := patchMasks(ctx, conn, xtFamily(f), "L"+strconv.Itoa(i), xr.patches, len(f.Addrs().Client.AsSlice())); err != nil {
-					return nil, fmt.Errorf("case %s: %w", c.Name, err)
-				}
-			}
-			if err := xtOnly(ctx, conn, xtFamily(f), "L"+strconv.Itoa(i)); err != nil {
-				return nil, fmt.Errorf("case %s: %w", c.Name, err)
+		for _, be := range []backend{xtNFT, xtLegacy} {
+			if err := l.installXT(ctx, in, f, be, cases); err != nil {
+				return nil, err
 			}
 		}
 	}
 
 	// The nft side: table lab with a base chain at the same hook and
 	// priority as iptables' filter chain. It counts the lab's packets of
-	// each family, then for each case clears the mark and jumps to the
+	// each family, then for each case clears the priority and jumps to the
 	// case's chain cN, which jumps to pN (the pieces, each setting its own
-	// mark bit) and then counts the packets that set two bits.
+	// priority bit) and then counts the packets that set two bits.
+	return in, l.installNFT(in, cases, pieces)
+}
+
+// installXT installs, at in's point, the xt rules of the cases of family
+// f that xt side be runs, and, in iptables-nft, the lab's own rule of
+// chain Point.beyond when a case of f reads conntrack.
+func (l *Lab) installXT(ctx context.Context, in *installed, f Family, be backend, cases []Case) error {
+	pt, ns, conn := in.pt, in.ns, in.conn
 	var b strings.Builder
-	fmt.Fprintf(&b, "table %s %s {\n", table, tableName)
+	b.WriteString("*filter\n")
+	n := 0
+	beyond := false
+	for i, c := range cases {
+		if c.Family != f {
+			continue
+		}
+		beyond = beyond || in.infos[i].conntrack
+		if backendOf(in.infos[i]) != be || !in.has(i, c) {
+			continue
+		}
+		n++
+		fmt.Fprintf(&b, ":%s - [0:0]\n", pt.chain(i))
+	}
+	beyond = beyond && be == xtNFT
+	if n == 0 && !beyond {
+		return nil
+	}
+	if beyond {
+		fmt.Fprintf(&b, ":%s - [0:0]\n", pt.beyond())
+	}
+	for i, c := range cases {
+		if c.Family != f || backendOf(in.infos[i]) != be || !in.has(i, c) {
+			continue
+		}
+		xr, _ := xtWords(c.Words)
+		fmt.Fprintf(&b, "-A %s -s %s -j %s\n", pt.XTChain, f.Addrs().Lab, pt.chain(i))
+		fmt.Fprintf(&b, "-A %s %s\n", pt.chain(i), xr.words)
+	}
+	if beyond {
+		// The lab's own rule: the first packets that read more than
+		// nft's 32 bits of milliseconds hold (see Report.Limits).
+		fmt.Fprintf(&b, "-A %s -s %s -j %s\n-A %s %s\n", pt.XTChain, f.Addrs().Lab, pt.beyond(), pt.beyond(), beyondWords)
+		in.beyond[f] = true
+	}
+	b.WriteString("COMMIT\n")
+	if _, err := l.Run(ns, b.String(), be.tool(f, "-restore"), "--noflush"); err != nil {
+		if be != xtLegacy {
+			return err
+		}
+		// Nothing was installed (a restore is one transaction): find the
+		// rules iptables refuses at this hook, one by one, and install
+		// the others.
+		if err2 := l.installEach(in, f, cases); err2 != nil {
+			return fmt.Errorf("%w\n%v", err, err2)
+		}
+	}
+	in.xt[f] = append(in.xt[f], be)
+	if be == xtLegacy {
+		return nil
+	}
+	for i, c := range cases {
+		if c.Family != f || backendOf(in.infos[i]) != be || !in.has(i, c) {
+			continue
+		}
+		if xr, ok := xtWords(c.Words); ok {
+			if err := patchMasks(ctx, conn, xtFamily(f), pt.chain(i), xr.patches, len(f.Addrs().Client.AsSlice())); err != nil {
+				return fmt.Errorf("case %s: %w", c.Name, err)
+			}
+		}
+		if err := xtOnly(ctx, conn, xtFamily(f), pt.chain(i)); err != nil {
+			return fmt.Errorf("case %s: %w", c.Name, err)
+		}
+	}
+	return nil
+}
+
+// installEach installs the iptables-legacy rules of the cases of family f
+// at in's point one by one, and records those iptables refuses there
+// (in.refused). It fails when it refuses none: then the fault is not a
+// case's.
+func (l *Lab) installEach(in *installed, f Family, cases []Case) error {
+	pt, n := in.pt, 0
+	for i, c := range cases {
+		if c.Family != f || backendOf(in.infos[i]) != xtLegacy || !in.has(i, c) {
+			continue
+		}
+		text := fmt.Sprintf("*filter\n:%[1]s - [0:0]\n-A %[2]s -s %[3]s -j %[1]s\n-A %[1]s %[4]s\nCOMMIT\n", pt.chain(i), pt.XTChain, f.Addrs().Lab, c.Words)
+		_, stderr, err := commandOutput(in.ns, nil, text, xtLegacy.tool(f, "-restore"), "--noflush")
+		if err != nil {
+			in.refused[i] = strings.TrimSpace(stderr)
+			n++
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: iptables-legacy-restore refuses the rules together and takes each alone", pt.Name)
+	}
+	return nil
+}
+
+// installNFT installs the nft side at in's point.
+func (l *Lab) installNFT(in *installed, cases []Case, pieces [][]Piece) error {
+	ctx, ns, pt, table, conn := context.Background(), in.ns, in.pt, in.table, in.conn
+	var b strings.Builder
+	fmt.Fprintf(&b, "table %s %s {\n", table, pt.table())
 	for i, ps := range pieces {
 		fmt.Fprintf(&b, "\tchain p%d {\n\t}\n", i)
 		fmt.Fprintf(&b, "\tchain c%d {\n\t\tjump p%d\n", i, i)
 		for x := range ps {
 			for y := x + 1; y < len(ps); y++ {
 				m := uint32(1)<<x | uint32(1)<<y
-				fmt.Fprintf(&b, "\t\tmeta mark & 0x%x == 0x%x counter comment \"pieces %d %d\"\n", m, m, x, y)
+				fmt.Fprintf(&b, "\t\tmeta priority & 0x%x == 0x%x counter comment \"pieces %d %d\"\n", m, m, x, y)
 			}
 		}
 		b.WriteString("\t}\n")
 	}
 	b.WriteString("\tchain cases {\n")
-	for i := range cases {
-		fmt.Fprintf(&b, "\t\tmeta mark set 0 jump c%d\n", i)
+	for i, c := range cases {
+		if in.has(i, c) {
+			fmt.Fprintf(&b, "\t\tmeta priority set 0 jump c%d\n", i)
+		}
 	}
-	b.WriteString("\t\tmeta mark set 0\n\t}\n")
+	b.WriteString("\t\tmeta priority set 0\n\t}\n")
 	fmt.Fprintf(&b, "\tchain base {\n\t\ttype filter hook %s priority 0; policy accept;\n", pt.Hook)
 	for _, f := range families(table) {
 		fmt.Fprintf(&b, "\t\t%s counter comment \"total %s\"\n", prefilter(f), f)
@@ -522,36 +730,36 @@ func (l *Lab) install(ctx context.Context, pt Point, table expr.Family, cases []
 		for j, p := range ps {
 			bit := uint32(1) << j
 			if p.Text != "" {
-				fmt.Fprintf(&text, "add rule %s %s p%d %s meta mark set meta mark | 0x%x\n", table, tableName, i, p.Text, bit)
+				fmt.Fprintf(&text, "add rule %s %s p%d %s meta priority set meta priority | 0x%x\n", table, pt.table(), i, p.Text, bit)
 				continue
 			}
 			wire = append(wire, spec{"p" + strconv.Itoa(i), kernel.RuleSpec{
-				Exprs:  append(slices.Clip(p.Wire), MarkBit(bit)...),
+				Exprs:  append(slices.Clip(p.Wire), PriorityBit(bit)...),
 				Source: fmt.Sprintf("case %s piece %d", cases[i].Name, j),
 			}})
 		}
 	}
 	if _, err := l.Run(ns, b.String(), "nft", "-f", "-"); err != nil {
-		return nil, err
+		return err
 	}
 	if len(wire) > 0 {
 		tx, err := conn.Begin(ctx)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, w := range wire {
-			tx.AddRule(table, tableName, w.chain, w.r)
+			tx.AddRule(table, pt.table(), w.chain, w.r)
 		}
 		if _, err := tx.Commit(ctx); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if text.Len() > 0 {
 		if _, err := l.Run(ns, text.String(), "nft", "-f", "-"); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return in, nil
+	return nil
 }
 
 // A RefusedError is nft refusing a rule of a translation: its standard
@@ -579,15 +787,15 @@ func (e *RefusedError) Complaint() string {
 
 // TryText loads one rule given as nft text into the lab's native table of
 // family table, in a base chain at pt's hook and priority, the way
-// Differential loads a text piece (the statement that sets a mark bit
+// Differential loads a text piece (the statement that sets a priority bit
 // appended), and deletes that chain in the same transaction: nothing stays.
 // It returns a *RefusedError when nft refuses the rule, nil when it loads.
 // Call it before Differential, whose own load of the same text then
 // succeeds.
 func (l *Lab) TryText(pt Point, table expr.Family, text string) error {
 	in := fmt.Sprintf("table %[1]s %[2]s {\n\tchain probe {\n\t\ttype filter hook %[3]s priority 0; policy accept;\n\t}\n}\n"+
-		"add rule %[1]s %[2]s probe %[4]s meta mark set meta mark | 0x1\n"+
-		"delete chain %[1]s %[2]s probe\n", table, tableName, pt.Hook, text)
+		"add rule %[1]s %[2]s probe %[4]s meta priority set meta priority | 0x1\n"+
+		"delete chain %[1]s %[2]s probe\n", table, pt.table(), pt.Hook, text)
 	_, stderr, err := commandOutput(pt.ns(l), nil, in, "nft", "-f", "-")
 	if err == nil {
 		return nil
@@ -641,7 +849,7 @@ func (l *Lab) snapshot(ctx context.Context, ins []*installed, cases []Case, piec
 		counts := make([]Count, len(cases))
 		for i := range cases {
 			counts[i].XT = xt[i]
-			rules, err := in.conn.Rules(ctx, in.table, tableName, "p"+strconv.Itoa(i))
+			rules, err := in.conn.Rules(ctx, in.table, in.pt.table(), "p"+strconv.Itoa(i))
 			if err != nil {
 				return s, err
 			}
@@ -656,7 +864,7 @@ func (l *Lab) snapshot(ctx context.Context, ins []*installed, cases []Case, piec
 				counts[i].NFT += r.Counter.Packets
 			}
 			if len(pieces[i]) > 1 {
-				rules, err := in.conn.Rules(ctx, in.table, tableName, "c"+strconv.Itoa(i))
+				rules, err := in.conn.Rules(ctx, in.table, in.pt.table(), "c"+strconv.Itoa(i))
 				if err != nil {
 					return s, err
 				}
@@ -677,7 +885,7 @@ func (l *Lab) snapshot(ctx context.Context, ins []*installed, cases []Case, piec
 
 // totals reads the counters of the lab's packets of each family at a point.
 func totals(ctx context.Context, in *installed) (map[Family]uint64, error) {
-	rules, err := in.conn.Rules(ctx, in.table, tableName, "base")
+	rules, err := in.conn.Rules(ctx, in.table, in.pt.table(), "base")
 	if err != nil {
 		return nil, err
 	}
@@ -732,4 +940,41 @@ func waitQuiet(poll func() (string, error)) error {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return fmt.Errorf("traffic did not settle within 3 s")
+}
+
+// Merge returns the report of two runs of the same phases in two labs (of
+// the same table family) as one: the cases of a after those of b, each
+// with its own counts; the totals and the beyond counts are a's (each
+// run's coverage was judged on its own totals already).
+func Merge(a, b *Report) (*Report, error) {
+	if a.Table != b.Table || len(a.Classes) != len(b.Classes) || len(a.Points) != len(b.Points) {
+		return nil, fmt.Errorf("merge: reports of %s and %s tables, %d and %d classes", a.Table, b.Table, len(a.Classes), len(b.Classes))
+	}
+	for p := range a.Classes {
+		if a.Classes[p].Name != b.Classes[p].Name {
+			return nil, fmt.Errorf("merge: class %d is %s and %s", p, a.Classes[p].Name, b.Classes[p].Name)
+		}
+	}
+	m := *a
+	m.Cases = slices.Concat(a.Cases, b.Cases)
+	m.Pieces = slices.Concat(a.Pieces, b.Pieces)
+	m.Saved = slices.Concat(a.Saved, b.Saved)
+	m.Counts = make([][][]Count, len(a.Counts))
+	for p := range a.Counts {
+		m.Counts[p] = make([][]Count, len(a.Counts[p]))
+		for q := range a.Counts[p] {
+			m.Counts[p][q] = slices.Concat(a.Counts[p][q], b.Counts[p][q])
+		}
+	}
+	m.Divergences = slices.Concat(a.Divergences, b.Divergences)
+	m.Limits = slices.Concat(a.Limits, b.Limits)
+	m.Overlaps = slices.Concat(a.Overlaps, b.Overlaps)
+	m.Uncovered = slices.Concat(a.Uncovered, b.Uncovered)
+	m.Refused = slices.Concat(a.Refused, b.Refused)
+	m.At = make([][]bool, len(a.At))
+	for q := range a.At {
+		m.At[q] = slices.Concat(a.At[q], b.At[q])
+	}
+	m.Elapsed = a.Elapsed + b.Elapsed
+	return &m, nil
 }

@@ -1,63 +1,23 @@
 package lab
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"maps"
 	"math"
 	"net/netip"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/internal/netns"
 )
 
-// The kernel's jiffies counter, as the test reads it: /proc/timer_list
-// gives it (64 bits) with the monotonic time of the reading ("now at N
-// nsecs").
-
-// readJiffies returns the kernel's jiffies and the CLOCK_MONOTONIC time, in
-// nanoseconds, at which /proc/timer_list read them. The kernel writes the
-// file in pieces, one per read, so the two may be some time apart on a busy
-// machine: the jiffies are the kernel's own all the same, the time is for
-// aiming only.
-func readJiffies() (j uint64, mono int64, err error) {
-	b, err := os.ReadFile("/proc/timer_list")
-	if err != nil {
-		return 0, 0, err
-	}
-	haveNow, haveJ := false, false
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() && !(haveNow && haveJ) {
-		line := sc.Text()
-		if s, ok := strings.CutPrefix(line, "now at "); ok && !haveNow {
-			mono, err = strconv.ParseInt(strings.TrimSuffix(s, " nsecs"), 10, 64)
-			haveNow = err == nil
-		}
-		if s, ok := strings.CutPrefix(line, "jiffies: "); ok && !haveJ {
-			j, err = strconv.ParseUint(s, 10, 64)
-			haveJ = err == nil
-		}
-	}
-	if !haveNow || !haveJ {
-		return 0, 0, fmt.Errorf("/proc/timer_list: no \"now at\" and \"jiffies:\" lines (%v)", sc.Err())
-	}
-	return j, mono, nil
-}
-
-func monoNow() int64 {
-	var ts unix.Timespec
-	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	return ts.Nano()
-}
+// The kernel's jiffies counter, as the test reads it (readJiffies, hz.go):
+// /proc/timer_list gives it (64 bits) with the monotonic time of the
+// reading ("now at N nsecs").
 
 // A jiffyClock maps the monotonic clock onto the kernel's jiffies.
 type jiffyClock struct {
@@ -66,31 +26,14 @@ type jiffyClock struct {
 	mono int64
 }
 
-// newJiffyClock reads the jiffies twice, half a second apart, and takes HZ
-// as the one of the kernel's choices (CONFIG_HZ) that the rate is. A busy
-// machine may skew one reading: it tries five times.
+// newJiffyClock measures HZ (measureHZ) and keeps its last reading.
 func newJiffyClock(t *testing.T) jiffyClock {
 	t.Helper()
-	var rate float64
-	for range 5 {
-		j0, m0, err := readJiffies()
-		if err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(500 * time.Millisecond)
-		j1, m1, err := readJiffies()
-		if err != nil {
-			t.Fatal(err)
-		}
-		rate = float64(j1-j0) / (float64(m1-m0) / 1e9)
-		for _, hz := range []uint32{100, 250, 300, 1000} {
-			if math.Abs(rate-float64(hz)) < 0.05*float64(hz) {
-				return jiffyClock{hz: hz, j: j1, mono: m1}
-			}
-		}
+	hz, j, mono, err := measureHZ()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("the jiffies advance %.1f times a second: no CONFIG_HZ the test knows", rate)
-	return jiffyClock{}
+	return jiffyClock{hz: hz, j: j, mono: mono}
 }
 
 // at returns the jiffies at monotonic time mono.
@@ -271,6 +214,18 @@ func TestLabFirstPacketReadings(t *testing.T) {
 			f.aimed = emulate(f.target)
 		}
 	}
+	hundredDays, edge := flows[2], flows[3]
+	// A reading that needs more jiffies than a timeout holds (2³¹−1, see
+	// MaxTimeout) cannot be had on this kernel at any uptime: its flow is
+	// left out, and said so. At HZ=100 and 250 every flow runs; at HZ=300
+	// the 100-day one is out; at HZ=1000 the 32-bit edge too.
+	flows = slices.DeleteFunc(flows, func(f *firstFlow) bool {
+		if f.target != 0 && f.target >= MaxTimeout(hz) {
+			t.Logf("%s: left out at HZ=%d: a first packet reading %d.5 s needs a timeout of more than 2³¹−1 jiffies, the most the kernel holds (%d s)", f.name, hz, f.target, MaxTimeout(hz))
+			return true
+		}
+		return false
+	})
 	// The seconds each flow's first packet may read: around the emulated
 	// ones (a late packet reads a second less); at this uptime, those of
 	// the next two minutes.
@@ -318,12 +273,15 @@ func TestLabFirstPacketReadings(t *testing.T) {
 	}
 	limitCases := map[int]limitCase{}
 	for _, lc := range []limitCase{
-		{flows[2], "ctmatch beyond 32 bits", func(o observed) bool { return o.seconds > MaybeBeyondSeconds }},
-		{flows[3], "ctmatch at the 32-bit edge", func(o observed) bool { return o.seconds == MaybeBeyondSeconds && o.beyond }},
+		{hundredDays, "ctmatch beyond 32 bits", func(o observed) bool { return o.seconds > MaybeBeyondSeconds }},
+		{edge, "ctmatch at the 32-bit edge", func(o observed) bool { return o.seconds == MaybeBeyondSeconds && o.beyond }},
 	} {
+		if !slices.Contains(flows, lc.flow) {
+			continue
+		}
 		limitCases[len(cases)] = lc
 		words := fmt.Sprintf("-m conntrack ! --ctstatus CONFIRMED --ctorigsrcport %d --ctexpire 4294968:4294967295", lc.flow.port)
-		if lc.flow == flows[3] {
+		if lc.flow == edge {
 			words = fmt.Sprintf("-m conntrack ! --ctstatus CONFIRMED --ctorigsrcport %d --ctexpire 4294967", lc.flow.port)
 		}
 		cases = append(cases, Case{Name: lc.name, Words: words, Family: IPv4})

@@ -48,6 +48,17 @@ func TestLabSettingsArePerNamespace(t *testing.T) {
 			t.Errorf("%s: %s = %s, want %s", c.name, c.path, got, c.want)
 		}
 	}
+	// The ICMP error budget, where the namespace has its own.
+	if _, err := Sysctl(other, "net/ipv4/icmp_msgs_burst"); err == nil {
+		for _, c := range []struct {
+			ns         *netns.NS
+			name, want string
+		}{{l.Server, "server", "100000"}, {other, "untouched namespace", "50"}} {
+			if got, err := Sysctl(c.ns, "net/ipv4/icmp_msgs_burst"); err != nil || got != c.want {
+				t.Errorf("%s: net/ipv4/icmp_msgs_burst = %s (%v), want %s", c.name, got, err, c.want)
+			}
+		}
+	}
 }
 
 // observer counts, at the router's forward hook and the server's input

@@ -9,7 +9,7 @@ import (
 
 // The few nf_tables expressions the lab writes itself, in the kernel's wire
 // encoding (the payload of NFTA_RULE_EXPRESSIONS): the statement that sets a
-// piece's mark bit, and the pieces of deliberately wrong translations. They
+// piece's bit (in the packet's priority, see PriorityBit), and the pieces of deliberately wrong translations. They
 // stay here, not in expr/: they are the laboratory's instruments, not
 // ctmatch's output.
 
@@ -19,7 +19,7 @@ const (
 	attrMetaDreg = 1 // NFTA_META_DREG
 	attrMetaKey  = 2 // NFTA_META_KEY
 	attrMetaSreg = 3 // NFTA_META_SREG
-	metaMark     = 3 // NFT_META_MARK
+	metaPriority = 2 // NFT_META_PRIORITY
 
 	attrBitwiseSreg = 1 // NFTA_BITWISE_SREG
 	attrBitwiseDreg = 2 // NFTA_BITWISE_DREG
@@ -47,15 +47,21 @@ func rawExpr(name string, data func(*nfnl.Encoder)) []byte {
 	return e.B
 }
 
-// MarkBit returns the statement `meta mark set meta mark | bit`, as nft
-// 1.0.6 encodes it:
+// PriorityBit returns the statement `meta priority set meta priority | bit`,
+// as nft 1.0.6 encodes it:
 //
-//	[ meta load mark => reg 1 ]
+//	[ meta load priority => reg 1 ]
 //	[ bitwise reg 1 = ( reg 1 & ^bit ) ^ bit ]
-//	[ meta set mark with reg 1 ]
-func MarkBit(bit uint32) []byte {
+//	[ meta set priority with reg 1 ]
+//
+// The lab keeps its pieces' bits in the packet's priority (skb->priority),
+// which no iptables match and no translation reads, and never in its mark:
+// the mark belongs to the traffic (classes set it before the rules, for
+// -m mark), and the xt rules at the same hook may run after the lab's
+// chain.
+func PriorityBit(bit uint32) []byte {
 	b := rawExpr("meta", func(d *nfnl.Encoder) {
-		d.U32(attrMetaKey, metaMark)
+		d.U32(attrMetaKey, metaPriority)
 		d.U32(attrMetaDreg, reg1)
 	})
 	b = append(b, rawExpr("bitwise", func(d *nfnl.Encoder) {
@@ -66,7 +72,7 @@ func MarkBit(bit uint32) []byte {
 		d.Value(attrBitwiseXor, binary.NativeEndian.AppendUint32(nil, bit))
 	})...)
 	return append(b, rawExpr("meta", func(d *nfnl.Encoder) {
-		d.U32(attrMetaKey, metaMark)
+		d.U32(attrMetaKey, metaPriority)
 		d.U32(attrMetaSreg, reg1)
 	})...)
 }

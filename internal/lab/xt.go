@@ -206,9 +206,14 @@ func matchInfo(exprs []byte, name string, n int) ([]byte, error) {
 	return nil, fmt.Errorf("no %s match number %d in the rule", name, n)
 }
 
-var saveLine = regexp.MustCompile(`^\[(\d+):(\d+)\] -A (L\d+|` + beyondChain + `) (.*)$`)
+var saveLine = regexp.MustCompile(`^\[(\d+):(\d+)\] -A (L[A-Z]*\d+|L[A-Z]*BEYOND)(?: (.*))?$`)
 
-// beyondChain holds the lab's own xt rule, beside the cases' chains: it
+// isDigits reports whether s is a non-empty run of decimal digits.
+func isDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
+// Point.beyond holds the lab's own xt rule, beside the cases' chains: it
 // counts the first packets of conntracks (not confirmed yet) that may read
 // more than nft's 32 bits of milliseconds hold (Reading.MaybeBeyond32).
 // Those from 4,294,968 s on are all beyond them; of those that read
@@ -218,62 +223,79 @@ var saveLine = regexp.MustCompile(`^\[(\d+):(\d+)\] -A (L\d+|` + beyondChain + `
 // beyond: the rule counts the whole second 4,294,967 too, and Report.Beyond
 // says so.
 const (
-	beyondChain = "LBEYOND"
 	beyondWords = "-m conntrack ! --ctstatus CONFIRMED --ctexpire 4294967:4294967295"
 )
 
 // xtCounts reads the packets of each case's xt rule at a point with
-// iptables-save -c (and ip6tables-save -c), and those of the lab's
-// beyondChain rule of each family.
+// iptables-save -c (and ip6tables-save -c, and the legacy tools' for the
+// cases iptables-legacy runs), and those of the lab's rule (Point.beyond) of
+// each family. A case that does not run at the point counts nothing and
+// has no words there.
 func (l *Lab) xtCounts(in *installed, cases []Case) ([]uint64, []string, map[Family]uint64, error) {
 	counts := make([]uint64, len(cases))
 	words := make([]string, len(cases))
 	seen := make([]bool, len(cases))
 	beyond := map[Family]uint64{}
 	for _, f := range []Family{IPv4, IPv6} {
-		if !slices.ContainsFunc(cases, func(c Case) bool { return c.Family == f }) {
-			continue
-		}
-		out, err := l.Run(in.ns, "", xtTool(f, "-save"), "-c", "-t", "filter")
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		found := false
-		for _, line := range strings.Split(out, "\n") {
-			m := saveLine.FindStringSubmatch(line)
-			if m == nil {
-				continue
+		for _, be := range in.xt[f] {
+			tool := be.tool(f, "-save")
+			out, err := l.Run(in.ns, "", tool, "-c", "-t", "filter")
+			if err != nil {
+				return nil, nil, nil, err
 			}
-			n, _ := strconv.ParseUint(m[1], 10, 64)
-			if m[3] == beyondChain {
-				if found {
-					return nil, nil, nil, fmt.Errorf("%s: unexpected rule %q", xtTool(f, "-save"), line)
+			found := false
+			for _, line := range strings.Split(out, "\n") {
+				m := saveLine.FindStringSubmatch(line)
+				if m == nil {
+					continue
 				}
-				found = true
-				beyond[f] = n
-				continue
+				n, _ := strconv.ParseUint(m[1], 10, 64)
+				if !strings.HasPrefix(m[3], "L"+in.pt.in) || m[3] != in.pt.beyond() && !isDigits(m[3][len(in.pt.in)+1:]) {
+					continue // another point's chain in the same namespace
+				}
+				if m[3] == in.pt.beyond() {
+					if found || be != xtNFT {
+						return nil, nil, nil, fmt.Errorf("%s: unexpected rule %q", tool, line)
+					}
+					found = true
+					beyond[f] = n
+					continue
+				}
+				i, _ := strconv.Atoi(m[3][len(in.pt.in)+1:])
+				if i >= len(cases) || cases[i].Family != f || seen[i] || backendOf(in.infos[i]) != be {
+					return nil, nil, nil, fmt.Errorf("%s: unexpected rule %q", tool, line)
+				}
+				seen[i] = true
+				counts[i] = n
+				words[i] = m[4]
 			}
-			i, _ := strconv.Atoi(m[3][1:])
-			if i >= len(cases) || cases[i].Family != f || seen[i] {
-				return nil, nil, nil, fmt.Errorf("%s: unexpected rule %q", xtTool(f, "-save"), line)
+			if in.beyond[f] && be == xtNFT && !found {
+				return nil, nil, nil, fmt.Errorf("%s: %s lists no rule in chain %s", in.pt.Name, tool, in.pt.beyond())
 			}
-			seen[i] = true
-			counts[i] = n
-			words[i] = m[4]
-		}
-		if !found {
-			return nil, nil, nil, fmt.Errorf("%s: %s lists no rule in chain %s", in.pt.Name, xtTool(f, "-save"), beyondChain)
 		}
 	}
 	for i, s := range seen {
-		if !s {
-			return nil, nil, nil, fmt.Errorf("%s: no rule for case %s in chain L%d", in.pt.Name, cases[i].Name, i)
+		if !s && in.has(i, cases[i]) {
+			return nil, nil, nil, fmt.Errorf("%s: no rule for case %s in chain %s", in.pt.Name, cases[i].Name, in.pt.chain(i))
 		}
 	}
 	return counts, words, beyond, nil
 }
 
-func (l *Lab) xtSaved(in *installed, cases []Case) ([]string, error) {
-	_, words, _, err := l.xtCounts(in, cases)
-	return words, err
+// xtSaved returns each case's xt rule as the save tool lists it, at the
+// first point the case runs at.
+func (l *Lab) xtSaved(ins []*installed, cases []Case) ([]string, error) {
+	saved := make([]string, len(cases))
+	for _, in := range ins {
+		_, words, _, err := l.xtCounts(in, cases)
+		if err != nil {
+			return nil, err
+		}
+		for i, w := range words {
+			if saved[i] == "" {
+				saved[i] = w
+			}
+		}
+	}
+	return saved, nil
 }
