@@ -29,7 +29,7 @@ func joinQuoted(args []string) string {
 
 // treeOptions compare two parsed rules field by field, positions included.
 var treeOptions = cmp.Options{
-	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Target{}, parse.Counters{}),
+	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Length{}, parse.Target{}, parse.Counters{}),
 	cmpopts.EquateComparable(netip.Addr{}),
 }
 
@@ -172,6 +172,15 @@ func checkPositions(t *testing.T, r *parse.Rule) {
 		}
 	}
 	for _, m := range r.Matches {
+		if lm, ok := m.(*parse.Length); ok {
+			flag(lm.Flag, "-m", "match", "-m")
+			at(lm.NamePos, "length", "match name")
+			checkFlagValue(t, text, "length", &lm.Option.FlagValue)
+			if lm.End() != lm.Option.End() {
+				t.Errorf("length match End() = %d, want %d", lm.End(), lm.Option.End())
+			}
+			continue
+		}
 		if hm, ok := m.(*parse.HL); ok {
 			flag(hm.Flag, "-m", "match", "-m")
 			at(hm.NamePos, hm.Module, "match name")

@@ -37,6 +37,7 @@ type canonMatch struct {
 	Ports   []canonPort   // of a tcp or udp match, in canonical order
 	ICMP    *canonICMP    // of an icmp or icmp6 match
 	HL      *canonHL      // of a ttl or hl match
+	Ext     string        // of a match of parse/ext.go, as printed
 	Comment string        // of a comment match
 }
 
@@ -116,6 +117,10 @@ func canon(r *parse.Rule) canonRule {
 				ci.CodeMin, ci.CodeMax = 0, 255 // printed as "any"
 			}
 			c.Matches = append(c.Matches, canonMatch{Module: im.Module, ICMP: ci})
+			continue
+		}
+		if lm, ok := m.(*parse.Length); ok {
+			c.Matches = append(c.Matches, canonMatch{Module: "length", Ext: lm.String()})
 			continue
 		}
 		if hm, ok := m.(*parse.HL); ok {

@@ -30,6 +30,7 @@ type optSpec struct {
 	icmp        bool     // the option of the icmp or icmp6 match
 	hl          HLKind   // an option of the ttl or hl match
 	comment     bool     // the option of the comment match
+	ext         string   // the module of an option of the matches of ext.go ("length")
 	unsupported string   // valid iptables that ctmatch does not support: what it is
 
 	// For the options ctmatch does not support, what iptables reads after
@@ -145,6 +146,9 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 	if is := p.icmpSpecsLoaded(); is != nil && is[0].long == name {
 		return &is[0], nil
 	}
+	if s := p.extSpecExact(name); s != nil {
+		return s, nil
+	}
 	var cands []*optSpec
 	add := func(specs []optSpec) {
 		for i := range specs {
@@ -171,7 +175,10 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 	if p.lastComment != nil {
 		add(commentSpecs)
 	}
-	if p.foreign && slices.ContainsFunc(cands, func(s *optSpec) bool { return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 && !s.comment }) {
+	p.extSpecsLoaded(add)
+	if p.foreign && slices.ContainsFunc(cands, func(s *optSpec) bool {
+		return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 && !s.comment && s.ext == ""
+	}) {
 		// An extension ctmatch does not know may have an option of that
 		// very name ("--set" of -m recent), which getopt would take over
 		// an abbreviation of iptables' own (--set-counters). (Its options

@@ -112,6 +112,7 @@ type parser struct {
 	lastICMP    *ICMP      // the last icmp or icmp6 match, loaded with -m or by -p
 	lastHL      *HL        // the last ttl or hl match
 	lastComment *Comment   // the last comment match
+	lastExt     []extMatch // the last match of each module of ext.go, in the order loaded
 	protoMatch  string     // the match -p loads that ctmatch does not read ("sctp"), or ""
 
 	// What iptables checks of the rule as a whole.
@@ -309,6 +310,9 @@ func (p *parser) option(w word) error {
 	}
 	if spec.hl != 0 {
 		return p.hlOption(w, neg, spec, value, hasValue)
+	}
+	if spec.ext != "" {
+		return p.extOption(w, neg, spec, value, hasValue)
 	}
 	if spec.frame == frameProtocol {
 		val, err := p.value(w, spec, value, hasValue)
@@ -581,6 +585,8 @@ func (p *parser) match(w, v word) error {
 		return nil
 	case v.val == "ttl" || v.val == "hl":
 		return p.hlMatch(w, v)
+	case isExtModule(v.val):
+		return p.extLoad(w, v)
 	case matchNames[v.val]:
 		p.foreign = true
 		return p.unsupportedf(v, "match -m %s is valid iptables, but ctmatch does not support it yet", v.val)
@@ -614,6 +620,12 @@ func (p *parser) checkMatches() error {
 		}
 		if hm, ok := mm.(*HL); ok {
 			if err := p.checkHL(hm); err != nil {
+				return err
+			}
+			continue
+		}
+		if em, ok := mm.(extMatch); ok {
+			if err := em.check(p); err != nil {
 				return err
 			}
 			continue

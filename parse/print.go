@@ -114,6 +114,8 @@ func (p *printer) rule(r *Rule) {
 			p.hl(m)
 		case *Comment:
 			p.comment(m)
+		case extMatch:
+			m.print(p)
 		}
 	}
 	if t := r.Target; t != nil {

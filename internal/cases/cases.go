@@ -495,6 +495,23 @@ var Valid = []ValidCase{
 	{"comment/nft-longest", v4, argv("-m comment --comment " + strings.Repeat("c", parse.MaxNftComment)), "-m comment --comment " + strings.Repeat("c", parse.MaxNftComment)},
 	{"comment/permuted", v4, argv("-A INPUT -p tcp -m comment --dport 22 --comment ssh -j ACCEPT"), "-A INPUT -p tcp -m comment --comment ssh -m tcp --dport 22 -j ACCEPT"},
 	{"comment/with-conntrack", v4, argv("-A INPUT -m conntrack --ctstate NEW -m comment --comment new"), "-A INPUT -m conntrack --ctstate NEW -m comment --comment new"},
+	// The length match: one option, a number or a range, invertible.
+	{"length/one", v4, argv("-A INPUT -m length --length 100 -j DROP"), "-A INPUT -m length --length 100 -j DROP"},
+	{"length/range", v4, argv("-m length --length 100:200"), "-m length --length 100:200"},
+	{"length/negated", v4, argv("-m length ! --length 100:200"), "-m length ! --length 100:200"},
+	{"length/no-low", v4, argv("-m length --length :200"), "-m length --length 0:200"},
+	{"length/no-high", v4, argv("-m length --length 1000:"), "-m length --length 1000:65535"},
+	{"length/colon", v4, argv("-m length --length :"), "-m length --length 0:65535"},
+	{"length/equal-bounds", v4, argv("-m length --length 7:7"), "-m length --length 7"},
+	{"length/hex", v4, argv("-m length --length 0x10:0x20"), "-m length --length 16:32"},
+	{"length/octal", v4, argv("-m length --length 010"), "-m length --length 8"},
+	{"length/abbreviated", v4, argv("-m length --len 5"), "-m length --length 5"},
+	{"length/attached", v4, argv("-m length --length=5:9"), "-m length --length 5:9"},
+	{"length/max", v4, argv("-m length --length 65535"), "-m length --length 65535"},
+	{"length/two-matches", v4, argv("-m length --length 5 -m length ! --length 9"), "-m length --length 5 -m length ! --length 9"},
+	{"length/with-ports", v4, argv("-A INPUT -p tcp -m length --length 0:99 --dport 22 -j DROP"), "-A INPUT -p tcp -m length --length 0:99 -m tcp --dport 22 -j DROP"},
+	{"length/ipv6", v6, argv("-A INPUT -m length --length 1280:1500 -j ACCEPT"), "-A INPUT -m length --length 1280:1500 -j ACCEPT"},
+	{"length/ipv6-negated", v6, argv("-m length ! --length 0:39"), "-m length ! --length 0:39"},
 }
 
 // Invalid holds rules that iptables itself refuses (exit code 2), each with
@@ -785,6 +802,17 @@ var Invalid = []InvalidCase{
 	{"addr/ipv6-len-129", v6, "-s 2001:db8::1/" + Marker + "129", `bad mask "129"`},
 	{"addr/missing", v4, "-s" + Marker, "expected an address"},
 	{"mixed/snat-then-bad-state", v4, "-t nat -A POSTROUTING -m conntrack -s 10.0.0.0/24 -o eth0 -j SNAT --ctstate " + Marker + "BOGUS --to-source 144.76.28.6", `unknown conntrack state "BOGUS"`},
+	{"length/too-big", v4, "-m length --length " + Marker + "65536", `length: bad value "65536" for option "--length"`},
+	{"length/negative", v4, "-m length --length 1:" + Marker + "-2", `length: bad value "-2"`},
+	{"length/dash-range", v4, "-m length --length " + Marker + "5-9", `length: bad value "5-9"`},
+	{"length/three", v4, "-m length --length 1:2" + Marker + ":3", `length: too many components for option "--length" (max: 2)`},
+	{"length/hex-empty", v4, "-m length --length " + Marker + "0x", `length: bad value "0x"`},
+	{"length/octal-8", v4, "-m length --length " + Marker + "08", `length: bad value "08"`},
+	{"length/twice", v4, "-m length --length 5 " + Marker + "--length 6", `length: option "--length" can only be used once`},
+	{"length/no-option", v4, "-m " + Marker + "length", `length: option "--length" must be specified`},
+	{"length/without-match", v4, Marker + "--length 5", `unknown option "--length"`},
+	{"length/no-value", v4, "-m length --length" + Marker, `expected a length or range of lengths after --length`},
+	{"length/plus", v4, "-m length --length " + Marker + "+5", `length: bad value "+5"`},
 }
 
 // Unsupported holds valid iptables that ctmatch refuses (exit code 1): other
@@ -834,6 +862,8 @@ var Unsupported = []InvalidCase{
 	{"addr/ipv6-list", v6, "-A INPUT -d " + Marker + "2001:db8::1,::1", "ctmatch reads one address per rule"},
 	{"addr/hostname", v4, "-A INPUT -s " + Marker + "localhost", `host name "localhost": ctmatch does not resolve names unless asked`},
 	{"addr/inet-aton-octal", v4, "-A INPUT -d " + Marker + "010.1.2.3", `address "010.1.2.3" is not a plain dotted quad`},
+	{"length/reversed", v4, "-m length --length " + Marker + "200:100", "a reversed length range"},
+	{"length/reversed-negated", v6, "-m length ! --length " + Marker + "9:1", "a reversed length range"},
 }
 
 // Differences lists the cases on which iptables 1.8.9 (installed here, the
@@ -909,6 +939,8 @@ var Differences = []Difference{
 		Reason: "iptables takes -c 1,2,3 as 1 and 2 (sscanf stops at the second comma); ctmatch refuses the third part"},
 	{Name: "inet-aton-mask-three-parts", Accepts: true, Saves: "-A INPUT -m conntrack --ctorigsrc 10.0.0.0",
 		Reason: "iptables 1.8.9 reads the mask 255.0.255 as inet_aton does (255.0.0.255) and then, by its non-contiguous mask bug, saves /32; 1.8.13 keeps 255.0.0.255. ctmatch refuses inet_aton forms as unsupported"},
+	{Name: "length/plus", Accepts: true, Saves: "-A INPUT -m length --length 5",
+		Reason: "iptables reads a length with strtoul, which takes a leading +; ctmatch is deliberately stricter, as for ports and TTLs"},
 }
 
 // LineCase is a line of rule text as iptables-restore reads it inside a
