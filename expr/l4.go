@@ -39,6 +39,8 @@ const (
 	FieldICMPCode                     // transport header byte 1: nft "icmp code", "icmpv6 code"
 	FieldIPTTL                        // IPv4 header byte 8: nft "ip ttl"
 	FieldIP6HopLimit                  // IPv6 header byte 7: nft "ip6 hoplimit"
+	FieldIPLength                     // IPv4 header bytes 2-3, the total length: nft "ip length"
+	FieldIP6Length                    // IPv6 header bytes 4-5, the payload length: nft "ip6 length"
 )
 
 // payloadBase is a base of the payload expression (NFT_PAYLOAD_*_HEADER).
@@ -68,6 +70,8 @@ var fieldInfos = [...]fieldInfo{
 	FieldICMPCode:    {base: payloadTransport, offset: 1, size: 1, name: "code"},
 	FieldIPTTL:       {base: payloadNetwork, offset: 8, size: 1, name: "ttl", proto: "ip", v4: true},
 	FieldIP6HopLimit: {base: payloadNetwork, offset: 7, size: 1, name: "hoplimit", proto: "ip6", v6: true},
+	FieldIPLength:    {base: payloadNetwork, offset: 2, size: 2, name: "length", proto: "ip", v4: true},
+	FieldIP6Length:   {base: payloadNetwork, offset: 4, size: 2, name: "length", proto: "ip6", v6: true},
 }
 
 // Layout returns where the field is: the payload base (1, the network
