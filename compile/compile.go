@@ -73,6 +73,9 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 		case *parse.Comment:
 			continue // the rules' comment (setComment)
 		}
+		if isExtMatch(m) {
+			continue // in packetMatches
+		}
 		ct, ok := m.(*parse.Conntrack)
 		if !ok {
 			return nil, fmt.Errorf("col %d: match not supported", m.Pos()+1)

@@ -57,6 +57,13 @@ func packetMatches(r *parse.Rule, fam parse.Family) ([][]expr.Match, error) {
 		if hm, ok := m.(*parse.HL); ok {
 			out = append(out, hl(hm))
 		}
+		if isExtMatch(m) {
+			ms, err := extMatch(m, fam)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ms...)
+		}
 		if im, ok := m.(*parse.ICMP); ok {
 			if hasICMP {
 				return nil, errICMPTwice(im)
@@ -250,7 +257,7 @@ func packetWords(pre []expr.Match) (string, error) {
 		words = append(words, ifaceWords(f)...)
 		pre = pre[1:]
 	}
-	words, pre, err := appendHLWords(words, pre)
+	words, pre, err := appendSimpleWords(words, pre)
 	if err != nil {
 		return "", err
 	}
@@ -277,8 +284,10 @@ func packetWords(pre []expr.Match) (string, error) {
 	}
 	if l.Op == expr.OpEq && (l.Proto == parse.ProtoICMP || l.Proto == parse.ProtoICMPv6) {
 		for rest := pre[1:]; len(rest) > 0; {
-			if isHL(rest[0]) {
-				w, _ := hlWords(rest[0])
+			if w, ok, err := simpleWords(rest[0]); ok {
+				if err != nil {
+					return "", err
+				}
 				words = append(words, w...)
 				rest = rest[1:]
 				continue
@@ -294,8 +303,10 @@ func packetWords(pre []expr.Match) (string, error) {
 	}
 	var have map[expr.Field]bool
 	for _, m := range pre[1:] {
-		if isHL(m) {
-			w, _ := hlWords(m)
+		if w, ok, err := simpleWords(m); ok {
+			if err != nil {
+				return "", err
+			}
 			words = append(words, w...)
 			have = nil // a port after it starts a tcp or udp match of its own
 			continue

@@ -1,0 +1,143 @@
+package compile_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/ctmatch/ctmatch/compile"
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/parse"
+)
+
+// extCover is one option form of a match of parse/ext.go that
+// TestCasesComplete wants a case of, plain and negated, in each table
+// of its families.
+type extCover struct {
+	key    string
+	v4, v6 bool
+}
+
+// extRequired are the forms of the matches of parse/ext.go.
+var extRequired = []extCover{
+	{"length --length", true, true},
+	{"length --length range", true, true},
+	// The three shapes of an ip6tables length range (compile/length.go).
+	{"length6 min>=40", false, true},
+	{"length6 max<40", false, true},
+	{"length6 min<40<=max", false, true},
+}
+
+// extCovers returns the forms a match of parse/ext.go covers, and whether
+// it is negated; ok is false for any other match.
+func extCovers(m parse.Match, fam parse.Family) (keys []string, neg, ok bool) {
+	switch m := m.(type) {
+	case *parse.Length:
+		o := m.Option
+		keys = []string{"length --length"}
+		if o.Min != o.Max {
+			keys[0] += " range"
+		}
+		if fam == parse.IPv6 {
+			switch {
+			case o.Min >= 40:
+				keys = append(keys, "length6 min>=40")
+			case o.Max < 40:
+				keys = append(keys, "length6 max<40")
+			default:
+				keys = append(keys, "length6 min<40<=max")
+			}
+		}
+		return keys, o.Negated, true
+	}
+	return nil, false, false
+}
+
+// checkExtCovered fails for each form of extRequired without a case.
+func checkExtCovered(t *testing.T, covered func(key string, neg bool, tf expr.Family) bool) {
+	t.Helper()
+	for _, c := range extRequired {
+		var tables []expr.Family
+		if c.v4 {
+			tables = append(tables, expr.FamilyIP)
+		}
+		if c.v6 {
+			tables = append(tables, expr.FamilyIP6)
+		}
+		tables = append(tables, expr.FamilyInet)
+		for _, neg := range []bool{false, true} {
+			for _, tf := range tables {
+				if !covered(c.key, neg, tf) {
+					t.Errorf("no case for %s (negated %v) in an %v table", c.key, neg, tf)
+				}
+			}
+		}
+	}
+}
+
+// The length match comes back as the canonical words iptables-save
+// prints, in its place among the rule's matches; an ip6tables range that
+// two --length words give comes back as the one without "!".
+func TestDecompileLengthWords(t *testing.T) {
+	for _, tc := range []struct {
+		fam         parse.Family
+		table       expr.Family
+		words, want string
+	}{
+		{parse.IPv4, expr.FamilyIP, "-m length --length 100 -j DROP", ""},
+		{parse.IPv4, expr.FamilyInet, "-m length ! --length 0:99", ""},
+		{parse.IPv4, expr.FamilyIP, "-p tcp -m length --length 0:99 -m tcp --dport 22 -m ttl --ttl-lt 3", ""},
+		{parse.IPv4, expr.FamilyIP, "-m ttl --ttl-lt 3 -m length --length 5:9", ""},
+		{parse.IPv6, expr.FamilyIP6, "-m length --length 1280:1500", ""},
+		{parse.IPv6, expr.FamilyIP6, "-m length --length 0:39", ""},
+		{parse.IPv6, expr.FamilyIP6, "-m length ! --length 5:39", ""},
+		{parse.IPv6, expr.FamilyIP6, "-m length --length 0:1500", ""},
+		{parse.IPv6, expr.FamilyIP6, "-m length ! --length 1501:65535", "-m length --length 0:1500"},
+		{parse.IPv6, expr.FamilyInet, "-m length ! --length 20:100", ""},
+		{parse.IPv6, expr.FamilyIP6, "-m length --length 0:65535", ""},
+		{parse.IPv6, expr.FamilyIP6, "-m length ! --length 0:65535", ""},
+		{parse.IPv6, expr.FamilyIP6, "-p udp -m udp --dport 53 -m length --length 512:65535 -j ACCEPT", ""},
+	} {
+		want := tc.want
+		if want == "" {
+			want = tc.words
+		}
+		r, err := parse.ParseText(tc.words, parse.Options{Family: tc.fam})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.words, err)
+		}
+		rules, err := compile.Rule(r, compile.Options{Table: tc.table, Family: tc.fam, Counter: true})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.words, err)
+		}
+		back, fam, err := compile.Decompile(rules, tc.table)
+		if err != nil {
+			t.Errorf("%s in %v: Decompile: %v", tc.words, tc.table, err)
+			continue
+		}
+		if fam != tc.fam || back.String() != want {
+			t.Errorf("%s in %v: decompiled as %q (family %v), want %q", tc.words, tc.table, back.String(), fam, want)
+		}
+	}
+}
+
+// A test of the IPv6 payload length that no --length compiles to is not
+// read as one.
+func TestDecompileLengthRefuses(t *testing.T) {
+	for _, m := range []expr.Match{
+		// Payload lengths 0-65500: lengths 40-65535 and 0-4, every
+		// length but 5-39, which ! --length 5:39 compiles to as
+		// "ip6 length != 65501-65535": another test of the same packets,
+		// which no --length gives.
+		expr.Payload{Field: expr.FieldIP6Length, Op: expr.OpRange, Lo: 0, Hi: 65500},
+		expr.Payload{Field: expr.FieldIPLength, Op: expr.OpEq, Mask: 0xff00, Lo: 0x100},
+	} {
+		fam := expr.FamilyIP
+		if m.(expr.Payload).Field == expr.FieldIP6Length {
+			fam = expr.FamilyIP6
+		}
+		_, _, err := compile.Decompile([]expr.Rule{{Matches: []expr.Match{m}}}, fam)
+		if !errors.Is(err, compile.ErrNotUnderstood) {
+			t.Errorf("%v: Decompile error %v, want ErrNotUnderstood", m, err)
+		}
+	}
+}
