@@ -186,6 +186,8 @@ func checkMatch(f Family, m Match) error {
 		return checkIfName(m)
 	case IPAddr:
 		return checkIPAddr(f, m)
+	case IPRange:
+		return checkIPRange(f, m)
 	}
 	return fmt.Errorf("match of type %T", m)
 }
@@ -341,6 +343,8 @@ func lowerMatch(ae *nfnl.Encoder, m Match) {
 		lowerIfName(ae, m)
 	case IPAddr:
 		lowerIPAddr(ae, m)
+	case IPRange:
+		lowerIPRange(ae, m)
 	}
 }
 

@@ -47,6 +47,10 @@ func fitsFamily(r expr.Rule, family string) bool {
 			if m.Addr.Is4() && family != "ip" || !m.Addr.Is4() && family != "ip6" {
 				return false
 			}
+		case expr.IPRange:
+			if m.Lo.Is4() && family != "ip" || !m.Lo.Is4() && family != "ip6" {
+				return false
+			}
 		case expr.Ct:
 			switch m.Key {
 			case expr.CtSrcIP, expr.CtDstIP:

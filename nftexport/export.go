@@ -222,6 +222,8 @@ func exportMatch(exprs []nftexpr.Any, m expr.Match) ([]nftexpr.Any, error) {
 		return exportIfName(exprs, m), nil
 	case expr.IPAddr:
 		return exportIPAddr(exprs, m), nil
+	case expr.IPRange:
+		return exportIPRange(exprs, m), nil
 	}
 	return nil, fmt.Errorf("nftexport: cannot export a match of type %T", m)
 }

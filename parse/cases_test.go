@@ -29,7 +29,7 @@ func joinQuoted(args []string) string {
 
 // treeOptions compare two parsed rules field by field, positions included.
 var treeOptions = cmp.Options{
-	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Length{}, parse.Target{}, parse.Counters{}),
+	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Length{}, parse.IPRange{}, parse.Target{}, parse.Counters{}),
 	cmpopts.EquateComparable(netip.Addr{}),
 }
 
@@ -172,10 +172,25 @@ func checkPositions(t *testing.T, r *parse.Rule) {
 		}
 	}
 	for _, m := range r.Matches {
+		if im, ok := m.(*parse.IPRange); ok {
+			flag(im.Flag, "-m", "match", "-m")
+			at(im.NamePos, "iprange", "match name")
+			end := parse.Pos(0)
+			for i, o := range []*parse.IPRangeOption{im.Src, im.Dst} {
+				if o != nil {
+					checkFlagValue(t, text, []string{"--src-r", "--dst-r"}[i], &o.FlagValue)
+					end = max(end, o.End())
+				}
+			}
+			if im.End() != end {
+				t.Errorf("iprange match End() = %d, want %d", im.End(), end)
+			}
+			continue
+		}
 		if lm, ok := m.(*parse.Length); ok {
 			flag(lm.Flag, "-m", "match", "-m")
 			at(lm.NamePos, "length", "match name")
-			checkFlagValue(t, text, "length", &lm.Option.FlagValue)
+			checkFlagValue(t, text, "--len", &lm.Option.FlagValue)
 			if lm.End() != lm.Option.End() {
 				t.Errorf("length match End() = %d, want %d", lm.End(), lm.Option.End())
 			}

@@ -8,11 +8,12 @@ import (
 )
 
 // checkFlagValue checks the positions of an option of a match of ext.go:
-// its flag starts with "--" and a prefix of its name, its "!" is where
-// NegPos says, and its value where Value says.
-func checkFlagValue(t *testing.T, text, name string, f *parse.FlagValue) {
+// its flag starts with flag (the shortest prefix the cases write), its "!"
+// is where NegPos says, and its value where Value says.
+func checkFlagValue(t *testing.T, text, flag string, f *parse.FlagValue) {
 	t.Helper()
-	if w := text[f.Flag:]; !strings.HasPrefix(w, "--"+name[:min(3, len(name))]) {
+	name := flag
+	if w := text[f.Flag:]; !strings.HasPrefix(w, flag) {
 		t.Errorf("%s option at %d is %q", name, f.Flag, w)
 	}
 	if f.Negated {

@@ -119,6 +119,10 @@ func canon(r *parse.Rule) canonRule {
 			c.Matches = append(c.Matches, canonMatch{Module: im.Module, ICMP: ci})
 			continue
 		}
+		if im, ok := m.(*parse.IPRange); ok {
+			c.Matches = append(c.Matches, canonMatch{Module: "iprange", Ext: im.String()})
+			continue
+		}
 		if lm, ok := m.(*parse.Length); ok {
 			c.Matches = append(c.Matches, canonMatch{Module: "length", Ext: lm.String()})
 			continue

@@ -512,6 +512,22 @@ var Valid = []ValidCase{
 	{"length/with-ports", v4, argv("-A INPUT -p tcp -m length --length 0:99 --dport 22 -j DROP"), "-A INPUT -p tcp -m length --length 0:99 -m tcp --dport 22 -j DROP"},
 	{"length/ipv6", v6, argv("-A INPUT -m length --length 1280:1500 -j ACCEPT"), "-A INPUT -m length --length 1280:1500 -j ACCEPT"},
 	{"length/ipv6-negated", v6, argv("-m length ! --length 0:39"), "-m length ! --length 0:39"},
+	// The iprange match: --src-range and --dst-range, each invertible, an
+	// address alone being the range of that address.
+	{"iprange/src", v4, argv("-A INPUT -m iprange --src-range 10.0.0.1-10.0.0.9 -j ACCEPT"), "-A INPUT -m iprange --src-range 10.0.0.1-10.0.0.9 -j ACCEPT"},
+	{"iprange/dst-negated", v4, argv("-m iprange ! --dst-range 10.0.1.0-10.0.1.255"), "-m iprange ! --dst-range 10.0.1.0-10.0.1.255"},
+	{"iprange/both", v4, argv("-m iprange ! --src-range 10.0.0.1-10.0.0.2 --dst-range 192.168.0.1-192.168.0.9"), "-m iprange ! --src-range 10.0.0.1-10.0.0.2 --dst-range 192.168.0.1-192.168.0.9"},
+	{"iprange/dst-first", v4, argv("-m iprange --dst-range 1.1.1.1-1.1.1.2 --src-range 2.2.2.2-2.2.2.3"), "-m iprange --src-range 2.2.2.2-2.2.2.3 --dst-range 1.1.1.1-1.1.1.2"},
+	{"iprange/one-address", v4, argv("-m iprange --dst-range 10.0.0.5"), "-m iprange --dst-range 10.0.0.5-10.0.0.5"},
+	{"iprange/equal-bounds", v4, argv("-m iprange --src-range 10.0.0.5-10.0.0.5"), "-m iprange --src-range 10.0.0.5-10.0.0.5"},
+	{"iprange/abbreviated", v4, argv("-m iprange --src-r 1.2.3.4-1.2.3.5"), "-m iprange --src-range 1.2.3.4-1.2.3.5"},
+	{"iprange/attached", v4, argv("-m iprange --src-range=1.2.3.4-1.2.3.5"), "-m iprange --src-range 1.2.3.4-1.2.3.5"},
+	{"iprange/two-matches", v4, argv("-m iprange --src-range 1.2.3.4 -m iprange --dst-range 1.1.1.1"), "-m iprange --src-range 1.2.3.4-1.2.3.4 -m iprange --dst-range 1.1.1.1-1.1.1.1"},
+	{"iprange/all", v4, argv("-m iprange --src-range 0.0.0.0-255.255.255.255"), "-m iprange --src-range 0.0.0.0-255.255.255.255"},
+	{"iprange/ipv6", v6, argv("-A INPUT -m iprange --src-range 2001:db8::1-2001:db8::9 -j DROP"), "-A INPUT -m iprange --src-range 2001:db8::1-2001:db8::9 -j DROP"},
+	{"iprange/ipv6-negated", v6, argv("-m iprange ! --dst-range ::1-::2"), "-m iprange ! --dst-range ::1-::2"},
+	{"iprange/ipv6-mapped", v6, argv("-m iprange --src-range ::ffff:1.2.3.4-::ffff:1.2.3.5"), "-m iprange --src-range ::ffff:1.2.3.4-::ffff:1.2.3.5"},
+	{"iprange/with-ports", v4, argv("-A FORWARD -p tcp -m iprange --src-range 10.0.0.1-10.0.0.9 --dport 80 -j ACCEPT"), "-A FORWARD -p tcp -m iprange --src-range 10.0.0.1-10.0.0.9 -m tcp --dport 80 -j ACCEPT"},
 }
 
 // Invalid holds rules that iptables itself refuses (exit code 2), each with
@@ -813,6 +829,19 @@ var Invalid = []InvalidCase{
 	{"length/without-match", v4, Marker + "--length 5", `unknown option "--length"`},
 	{"length/no-value", v4, "-m length --length" + Marker, `expected a length or range of lengths after --length`},
 	{"length/plus", v4, "-m length --length " + Marker + "+5", `length: bad value "+5"`},
+	{"iprange/no-option", v4, "-m " + Marker + "iprange", `iprange: one of the options "--src-range", "--dst-range" must be specified`},
+	{"iprange/twice", v4, "-m iprange --src-range 1.2.3.4 " + Marker + "--src-range 1.2.3.5", `iprange: option "--src-range" can only be used once`},
+	{"iprange/hostname", v4, "-m iprange --src-range " + Marker + "localhost", `iprange: bad value "localhost" for option "--src-range"`},
+	{"iprange/no-high", v4, "-m iprange --src-range 1.2.3.4" + Marker + "-", `iprange: bad value ""`},
+	{"iprange/no-low", v4, "-m iprange --src-range " + Marker + "-1.2.3.4", `iprange: bad value ""`},
+	{"iprange/three", v4, "-m iprange --src-range 1.2.3.4-" + Marker + "1.2.3.5-1.2.3.6", `iprange: bad value "1.2.3.5-1.2.3.6"`},
+	{"iprange/prefix", v4, "-m iprange --src-range " + Marker + "10.0.0.1/24-10.0.0.2", `iprange: bad value "10.0.0.1/24"`},
+	{"iprange/empty", v4, `-m iprange --src-range ` + Marker + `""`, `iprange: bad value ""`},
+	{"iprange/ipv6-in-iptables", v4, "-m iprange --src-range " + Marker + "::1-::2", `iprange: bad value "::1"`},
+	{"iprange/ipv4-in-ip6tables", v6, "-m iprange --src-range ::1-" + Marker + "10.0.0.1", `iprange: bad value "10.0.0.1"`},
+	{"iprange/zone", v6, "-m iprange --src-range " + Marker + "fe80::1%eth0-fe80::2", `iprange: bad value "fe80::1%eth0"`},
+	{"iprange/without-match", v4, Marker + "--src-range 1.2.3.4", `unknown option "--src-range"`},
+	{"iprange/trailing-blank", v4, `-m iprange --src-range "` + Marker + `1.2.3.4 -1.2.3.5"`, `iprange: bad value "1.2.3.4 "`},
 }
 
 // Unsupported holds valid iptables that ctmatch refuses (exit code 1): other
@@ -864,6 +893,10 @@ var Unsupported = []InvalidCase{
 	{"addr/inet-aton-octal", v4, "-A INPUT -d " + Marker + "010.1.2.3", `address "010.1.2.3" is not a plain dotted quad`},
 	{"length/reversed", v4, "-m length --length " + Marker + "200:100", "a reversed length range"},
 	{"length/reversed-negated", v6, "-m length ! --length " + Marker + "9:1", "a reversed length range"},
+	{"iprange/reversed", v4, "-m iprange --src-range " + Marker + "10.0.0.9-10.0.0.1", "a reversed address range"},
+	{"iprange/reversed-ipv6", v6, "-m iprange ! --dst-range " + Marker + "2001:db8::9-2001:db8::1", "a reversed address range"},
+	{"iprange/inet-aton", v4, "-m iprange --src-range " + Marker + "1.2.3-1.2.3.5", `address "1.2.3" is not a plain dotted quad`},
+	{"iprange/inet-aton-octal", v4, "-m iprange --dst-range 10.0.0.1-" + Marker + "010.0.0.2", `address "010.0.0.2" is not a plain dotted quad`},
 }
 
 // Differences lists the cases on which iptables 1.8.9 (installed here, the
