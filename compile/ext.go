@@ -12,7 +12,7 @@ import (
 // isExtMatch reports whether m is a match of parse/ext.go.
 func isExtMatch(m parse.Match) bool {
 	switch m.(type) {
-	case *parse.Length:
+	case *parse.Length, *parse.IPRange:
 		return true
 	}
 	return false
@@ -23,38 +23,44 @@ func extMatch(m parse.Match, fam parse.Family) ([]expr.Match, error) {
 	switch m := m.(type) {
 	case *parse.Length:
 		return []expr.Match{length(m, fam)}, nil
+	case *parse.IPRange:
+		return iprange(m), nil
 	}
 	return nil, nil
 }
 
-// simpleWords returns the words of a packet match that stands alone, with
-// no -p before it (ttl, hl, and the matches of parse/ext.go), and false for
-// any other match.
-func simpleWords(m expr.Match) ([]string, bool, error) {
+// simpleWords returns the words of the packet match at the start of ms
+// that stands alone, with no -p before it (ttl, hl, and the matches of
+// parse/ext.go), and how many of ms they say: 0 for any other match.
+func simpleWords(ms []expr.Match) ([]string, int, error) {
+	m := ms[0]
 	if isHL(m) {
 		w, err := hlWords(m)
-		return w, true, err
+		return w, 1, err
 	}
 	if isLength(m) {
 		w, err := lengthWords(m)
-		return w, true, err
+		return w, 1, err
 	}
-	return nil, false, nil
+	if _, ok := m.(expr.IPRange); ok {
+		return iprangeWords(ms)
+	}
+	return nil, 0, nil
 }
 
 // appendSimpleWords appends the words of the matches simpleWords reads at
 // the start of ms, and returns the rest of ms.
 func appendSimpleWords(words []string, ms []expr.Match) ([]string, []expr.Match, error) {
 	for len(ms) > 0 {
-		w, ok, err := simpleWords(ms[0])
+		w, n, err := simpleWords(ms)
 		if err != nil {
 			return nil, nil, err
 		}
-		if !ok {
+		if n == 0 {
 			break
 		}
 		words = append(words, w...)
-		ms = ms[1:]
+		ms = ms[n:]
 	}
 	return words, ms, nil
 }

@@ -25,6 +25,8 @@ var extRequired = []extCover{
 	{"length6 min>=40", false, true},
 	{"length6 max<40", false, true},
 	{"length6 min<40<=max", false, true},
+	{"iprange --src-range", true, true},
+	{"iprange --dst-range", true, true},
 }
 
 // extCovers returns the forms a match of parse/ext.go covers, and whether
@@ -48,6 +50,14 @@ func extCovers(m parse.Match, fam parse.Family) (keys []string, neg, ok bool) {
 			}
 		}
 		return keys, o.Negated, true
+	case *parse.IPRange:
+		// Both options of one match: each is covered with its own "!";
+		// report the source range's, and the destination range's when
+		// it is alone.
+		if o := m.Src; o != nil {
+			return []string{"iprange --src-range"}, o.Negated, true
+		}
+		return []string{"iprange --dst-range"}, m.Dst.Negated, true
 	}
 	return nil, false, false
 }
@@ -138,6 +148,40 @@ func TestDecompileLengthRefuses(t *testing.T) {
 		_, _, err := compile.Decompile([]expr.Rule{{Matches: []expr.Match{m}}}, fam)
 		if !errors.Is(err, compile.ErrNotUnderstood) {
 			t.Errorf("%v: Decompile error %v, want ErrNotUnderstood", m, err)
+		}
+	}
+}
+
+// The iprange match comes back as the canonical words: a source range and
+// the destination range after it as one match, any other order as two.
+func TestDecompileIPRangeWords(t *testing.T) {
+	for _, tc := range []struct {
+		fam   parse.Family
+		table expr.Family
+		words string
+	}{
+		{parse.IPv4, expr.FamilyIP, "-m iprange --src-range 10.0.0.1-10.0.0.9 ! --dst-range 10.0.1.0-10.0.1.255 -j ACCEPT"},
+		{parse.IPv4, expr.FamilyInet, "-m iprange ! --dst-range 10.0.1.5-10.0.1.5"},
+		{parse.IPv4, expr.FamilyIP, "-p tcp -m iprange --src-range 0.0.0.0-127.255.255.255 -m tcp --dport 22"},
+		{parse.IPv4, expr.FamilyIP, "-m iprange --src-range 1.1.1.1-1.1.1.2 -m iprange --src-range 1.1.1.2-1.1.1.3"},
+		{parse.IPv6, expr.FamilyIP6, "-m iprange --dst-range ::1-::2 -m iprange --src-range ::3-::4"},
+		{parse.IPv6, expr.FamilyInet, "-m length --length 1280 -m iprange ! --src-range 2001:db8::1-2001:db8::9"},
+	} {
+		r, err := parse.ParseText(tc.words, parse.Options{Family: tc.fam})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.words, err)
+		}
+		rules, err := compile.Rule(r, compile.Options{Table: tc.table, Family: tc.fam, Counter: true})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.words, err)
+		}
+		back, fam, err := compile.Decompile(rules, tc.table)
+		if err != nil {
+			t.Errorf("%s in %v: Decompile: %v", tc.words, tc.table, err)
+			continue
+		}
+		if fam != tc.fam || back.String() != tc.words {
+			t.Errorf("%s in %v: decompiled as %q (family %v)", tc.words, tc.table, back.String(), fam)
 		}
 	}
 }

@@ -193,7 +193,7 @@ func splitPacketMatches(pieces []expr.Rule) ([]expr.Match, []expr.Rule, error) {
 		end = start
 		for end < len(r.Matches) {
 			switch r.Matches[end].(type) {
-			case expr.L4Proto, expr.Payload, expr.Exthdr, expr.IfName, expr.IPAddr:
+			case expr.L4Proto, expr.Payload, expr.Exthdr, expr.IfName, expr.IPAddr, expr.IPRange:
 				end++
 				continue
 			}
@@ -284,12 +284,12 @@ func packetWords(pre []expr.Match) (string, error) {
 	}
 	if l.Op == expr.OpEq && (l.Proto == parse.ProtoICMP || l.Proto == parse.ProtoICMPv6) {
 		for rest := pre[1:]; len(rest) > 0; {
-			if w, ok, err := simpleWords(rest[0]); ok {
+			if w, n, err := simpleWords(rest); n > 0 {
 				if err != nil {
 					return "", err
 				}
 				words = append(words, w...)
-				rest = rest[1:]
+				rest = rest[n:]
 				continue
 			}
 			w, n, err := icmpWords(l.Proto, rest)
@@ -302,12 +302,14 @@ func packetWords(pre []expr.Match) (string, error) {
 		return strings.Join(words, " "), nil
 	}
 	var have map[expr.Field]bool
-	for _, m := range pre[1:] {
-		if w, ok, err := simpleWords(m); ok {
+	for i := 1; i < len(pre); i++ {
+		m := pre[i]
+		if w, n, err := simpleWords(pre[i:]); n > 0 {
 			if err != nil {
 				return "", err
 			}
 			words = append(words, w...)
+			i += n - 1
 			have = nil // a port after it starts a tcp or udp match of its own
 			continue
 		}

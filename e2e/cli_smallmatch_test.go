@@ -20,6 +20,9 @@ var smallMatchRules = []struct {
 	{"ip6", "ip6 length 1240-1460 counter accept", "-m length --length 1280:1500 -j ACCEPT"},
 	{"ip6", "ip6 length != 1461-65495 counter", "-m length --length 0:1500"},
 	{"ip6", "ip6 length 65496-65535 counter", "-m length --length 0:39"},
+	{"ip", "ip saddr 10.0.0.1-10.0.0.9 ip daddr != 10.0.1.0-10.0.1.255 counter accept", "-m iprange --src-range 10.0.0.1-10.0.0.9 ! --dst-range 10.0.1.0-10.0.1.255 -j ACCEPT"},
+	{"ip", "ip daddr 10.0.0.5-10.0.0.5 counter", "-m iprange --dst-range 10.0.0.5-10.0.0.5"},
+	{"ip6", "ip6 saddr != 2001:db8::1-2001:db8::9 counter drop", "-m iprange ! --src-range 2001:db8::1-2001:db8::9 -j DROP"},
 }
 
 func TestCLISmallMatches(t *testing.T) {
