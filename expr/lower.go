@@ -188,6 +188,8 @@ func checkMatch(f Family, m Match) error {
 		return checkIPAddr(f, m)
 	case IPRange:
 		return checkIPRange(f, m)
+	case EtherSaddr:
+		return checkEtherSaddr(m)
 	}
 	return fmt.Errorf("match of type %T", m)
 }
@@ -345,6 +347,8 @@ func lowerMatch(ae *nfnl.Encoder, m Match) {
 		lowerIPAddr(ae, m)
 	case IPRange:
 		lowerIPRange(ae, m)
+	case EtherSaddr:
+		lowerEtherSaddr(ae, m)
 	}
 }
 

@@ -235,6 +235,9 @@ func (p *raiser) match() (Match, error) {
 		if e.has(attrMetaKey) && (e.u[attrMetaKey] == metaIifname || e.u[attrMetaKey] == metaOifname) {
 			return p.ifname(i)
 		}
+		if e.has(attrMetaKey) && e.u[attrMetaKey] == metaIiftype {
+			return p.etherSaddr(i)
+		}
 		return p.nfproto(i)
 	}
 	if e.has(attrCtSreg) {

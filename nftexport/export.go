@@ -224,6 +224,8 @@ func exportMatch(exprs []nftexpr.Any, m expr.Match) ([]nftexpr.Any, error) {
 		return exportIPAddr(exprs, m), nil
 	case expr.IPRange:
 		return exportIPRange(exprs, m), nil
+	case expr.EtherSaddr:
+		return exportEtherSaddr(exprs, m), nil
 	}
 	return nil, fmt.Errorf("nftexport: cannot export a match of type %T", m)
 }

@@ -29,7 +29,7 @@ func joinQuoted(args []string) string {
 
 // treeOptions compare two parsed rules field by field, positions included.
 var treeOptions = cmp.Options{
-	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Length{}, parse.IPRange{}, parse.Target{}, parse.Counters{}),
+	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Length{}, parse.IPRange{}, parse.MAC{}, parse.Target{}, parse.Counters{}),
 	cmpopts.EquateComparable(netip.Addr{}),
 }
 
@@ -172,6 +172,15 @@ func checkPositions(t *testing.T, r *parse.Rule) {
 		}
 	}
 	for _, m := range r.Matches {
+		if mm, ok := m.(*parse.MAC); ok {
+			flag(mm.Flag, "-m", "match", "-m")
+			at(mm.NamePos, "mac", "match name")
+			checkFlagValue(t, text, "--mac", &mm.Option.FlagValue)
+			if mm.End() != mm.Option.End() {
+				t.Errorf("mac match End() = %d, want %d", mm.End(), mm.Option.End())
+			}
+			continue
+		}
 		if im, ok := m.(*parse.IPRange); ok {
 			flag(im.Flag, "-m", "match", "-m")
 			at(im.NamePos, "iprange", "match name")

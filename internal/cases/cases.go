@@ -528,6 +528,18 @@ var Valid = []ValidCase{
 	{"iprange/ipv6-negated", v6, argv("-m iprange ! --dst-range ::1-::2"), "-m iprange ! --dst-range ::1-::2"},
 	{"iprange/ipv6-mapped", v6, argv("-m iprange --src-range ::ffff:1.2.3.4-::ffff:1.2.3.5"), "-m iprange --src-range ::ffff:1.2.3.4-::ffff:1.2.3.5"},
 	{"iprange/with-ports", v4, argv("-A FORWARD -p tcp -m iprange --src-range 10.0.0.1-10.0.0.9 --dport 80 -j ACCEPT"), "-A FORWARD -p tcp -m iprange --src-range 10.0.0.1-10.0.0.9 -m tcp --dport 80 -j ACCEPT"},
+	// The mac match: one option, invertible, only in PREROUTING, INPUT and
+	// FORWARD (and user chains).
+	{"mac/input", v4, argv("-A INPUT -m mac --mac-source 00:11:22:33:44:55 -j ACCEPT"), "-A INPUT -m mac --mac-source 00:11:22:33:44:55 -j ACCEPT"},
+	{"mac/negated", v4, argv("-A FORWARD -m mac ! --mac-source 00:11:22:33:44:55"), "-A FORWARD -m mac ! --mac-source 00:11:22:33:44:55"},
+	{"mac/short-parts", v4, argv("-m mac --mac-source 0:1:2:3:4:5"), "-m mac --mac-source 00:01:02:03:04:05"},
+	{"mac/upper-case", v4, argv("-m mac --mac-source AA:BB:CC:DD:EE:FF"), "-m mac --mac-source aa:bb:cc:dd:ee:ff"},
+	{"mac/prerouting", v4, argv("-t raw -A PREROUTING -m mac ! --mac-source 02:00:00:00:00:01"), "-t raw -A PREROUTING -m mac ! --mac-source 02:00:00:00:00:01"},
+	{"mac/user-chain", v4, argv("-A MYCHAIN -m mac --mac-source 02:00:00:00:00:01"), "-A MYCHAIN -m mac --mac-source 02:00:00:00:00:01"},
+	{"mac/abbreviated", v4, argv("-m mac --mac 00:11:22:33:44:55"), "-m mac --mac-source 00:11:22:33:44:55"},
+	{"mac/attached", v4, argv("-m mac --mac-source=00:11:22:33:44:55"), "-m mac --mac-source 00:11:22:33:44:55"},
+	{"mac/ipv6", v6, argv("-A INPUT -p tcp -m mac --mac-source 00:11:22:33:44:55 --dport 22 -j ACCEPT"), "-A INPUT -p tcp -m mac --mac-source 00:11:22:33:44:55 -m tcp --dport 22 -j ACCEPT"},
+	{"mac/ipv6-negated", v6, argv("-A INPUT -m mac ! --mac-source 00:11:22:33:44:55"), "-A INPUT -m mac ! --mac-source 00:11:22:33:44:55"},
 }
 
 // Invalid holds rules that iptables itself refuses (exit code 2), each with
@@ -842,6 +854,20 @@ var Invalid = []InvalidCase{
 	{"iprange/zone", v6, "-m iprange --src-range " + Marker + "fe80::1%eth0-fe80::2", `iprange: bad value "fe80::1%eth0"`},
 	{"iprange/without-match", v4, Marker + "--src-range 1.2.3.4", `unknown option "--src-range"`},
 	{"iprange/trailing-blank", v4, `-m iprange --src-range "` + Marker + `1.2.3.4 -1.2.3.5"`, `iprange: bad value "1.2.3.4 "`},
+	{"mac/output", v4, "-A OUTPUT -m " + Marker + "mac --mac-source 00:11:22:33:44:55", "can't use -m mac in OUTPUT"},
+	{"mac/postrouting", v6, "-t nat -A POSTROUTING -m " + Marker + "mac ! --mac-source 00:11:22:33:44:55", "can't use -m mac in POSTROUTING"},
+	{"mac/five-parts", v4, "-m mac --mac-source " + Marker + "00:11:22:33:44", `invalid MAC address "00:11:22:33:44"`},
+	{"mac/dashes", v4, "-m mac --mac-source " + Marker + "00-11-22-33-44-55", `invalid MAC address`},
+	{"mac/three-digits", v4, "-m mac --mac-source " + Marker + "000:1:2:3:4:5", `invalid MAC address`},
+	{"mac/seven-parts", v4, "-m mac --mac-source " + Marker + "0:1:2:3:4:5:6", `invalid MAC address`},
+	{"mac/not-hex", v4, "-m mac --mac-source " + Marker + "g:1:2:3:4:5", `invalid MAC address`},
+	{"mac/hex-prefix", v4, "-m mac --mac-source " + Marker + "0x1:1:2:3:4:5", `invalid MAC address`},
+	{"mac/trailing", v4, "-m mac --mac-source " + Marker + "0:1:2:3:4:5x", `invalid MAC address`},
+	{"mac/no-option", v4, "-m " + Marker + "mac", `mac: option "--mac-source" must be specified`},
+	{"mac/twice", v4, "-m mac --mac-source 0:1:2:3:4:5 " + Marker + "--mac-source 0:1:2:3:4:6", `mac: option "--mac-source" can only be used once`},
+	{"mac/without-match", v4, Marker + "--mac-source 0:1:2:3:4:5", `unknown option "--mac-source"`},
+	{"mac/empty-part", v4, "-m mac --mac-source " + Marker + "0:1:2:3::5", `invalid MAC address`},
+	{"mac/plus", v4, "-m mac --mac-source " + Marker + "+0:1:2:3:4:5", `invalid MAC address`},
 }
 
 // Unsupported holds valid iptables that ctmatch refuses (exit code 1): other
@@ -974,6 +1000,10 @@ var Differences = []Difference{
 		Reason: "iptables 1.8.9 reads the mask 255.0.255 as inet_aton does (255.0.0.255) and then, by its non-contiguous mask bug, saves /32; 1.8.13 keeps 255.0.0.255. ctmatch refuses inet_aton forms as unsupported"},
 	{Name: "length/plus", Accepts: true, Saves: "-A INPUT -m length --length 5",
 		Reason: "iptables reads a length with strtoul, which takes a leading +; ctmatch is deliberately stricter, as for ports and TTLs"},
+	{Name: "mac/empty-part", Accepts: true, Saves: "-A INPUT -m mac --mac-source 00:01:02:03:00:05",
+		Reason: "iptables reads each part of a MAC address with strtoul, which takes an empty part as 0; ctmatch wants one or two hex digits a part"},
+	{Name: "mac/plus", Accepts: true, Saves: "-A INPUT -m mac --mac-source 00:01:02:03:04:05",
+		Reason: "iptables reads each part of a MAC address with strtoul, which takes a leading +; ctmatch is deliberately stricter"},
 }
 
 // LineCase is a line of rule text as iptables-restore reads it inside a
