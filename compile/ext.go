@@ -12,7 +12,7 @@ import (
 // isExtMatch reports whether m is a match of parse/ext.go.
 func isExtMatch(m parse.Match) bool {
 	switch m.(type) {
-	case *parse.Length, *parse.IPRange:
+	case *parse.Length, *parse.IPRange, *parse.MAC:
 		return true
 	}
 	return false
@@ -25,6 +25,8 @@ func extMatch(m parse.Match, fam parse.Family) ([]expr.Match, error) {
 		return []expr.Match{length(m, fam)}, nil
 	case *parse.IPRange:
 		return iprange(m), nil
+	case *parse.MAC:
+		return []expr.Match{mac(m)}, nil
 	}
 	return nil, nil
 }
@@ -44,6 +46,9 @@ func simpleWords(ms []expr.Match) ([]string, int, error) {
 	}
 	if _, ok := m.(expr.IPRange); ok {
 		return iprangeWords(ms)
+	}
+	if e, ok := m.(expr.EtherSaddr); ok && (e.Op == expr.OpEq || e.Op == expr.OpNeq) {
+		return macWords(e), 1, nil
 	}
 	return nil, 0, nil
 }

@@ -27,6 +27,7 @@ var extRequired = []extCover{
 	{"length6 min<40<=max", false, true},
 	{"iprange --src-range", true, true},
 	{"iprange --dst-range", true, true},
+	{"mac --mac-source", true, true},
 }
 
 // extCovers returns the forms a match of parse/ext.go covers, and whether
@@ -50,6 +51,8 @@ func extCovers(m parse.Match, fam parse.Family) (keys []string, neg, ok bool) {
 			}
 		}
 		return keys, o.Negated, true
+	case *parse.MAC:
+		return []string{"mac --mac-source"}, m.Option.Negated, true
 	case *parse.IPRange:
 		// Both options of one match: each is covered with its own "!";
 		// report the source range's, and the destination range's when
@@ -182,6 +185,40 @@ func TestDecompileIPRangeWords(t *testing.T) {
 		}
 		if fam != tc.fam || back.String() != tc.words {
 			t.Errorf("%s in %v: decompiled as %q (family %v)", tc.words, tc.table, back.String(), fam)
+		}
+	}
+}
+
+// The mac match comes back as the canonical words, in its place.
+func TestDecompileMACWords(t *testing.T) {
+	for _, tc := range []struct {
+		fam   parse.Family
+		table expr.Family
+		words string
+	}{
+		{parse.IPv4, expr.FamilyIP, "-A INPUT -m mac --mac-source 00:11:22:33:44:55 -j ACCEPT"},
+		{parse.IPv4, expr.FamilyInet, "-A INPUT -i eth0 -p tcp -m mac ! --mac-source 02:00:00:00:00:01 -m tcp --dport 22"},
+		{parse.IPv6, expr.FamilyIP6, "-A FORWARD -m mac ! --mac-source aa:bb:cc:dd:ee:ff -m length --length 1280"},
+	} {
+		r, err := parse.ParseText(tc.words, parse.Options{Family: tc.fam})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.words, err)
+		}
+		rules, err := compile.Rule(r, compile.Options{Table: tc.table, Family: tc.fam, Counter: true})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.words, err)
+		}
+		back, fam, err := compile.Decompile(rules, tc.table)
+		if err != nil {
+			t.Errorf("%s in %v: Decompile: %v", tc.words, tc.table, err)
+			continue
+		}
+		want := tc.words[len("-A INPUT "):]
+		if tc.words[3] == 'F' {
+			want = tc.words[len("-A FORWARD "):]
+		}
+		if fam != tc.fam || back.String() != want {
+			t.Errorf("%s in %v: decompiled as %q (family %v), want %q", tc.words, tc.table, back.String(), fam, want)
 		}
 	}
 }

@@ -23,6 +23,8 @@ var smallMatchRules = []struct {
 	{"ip", "ip saddr 10.0.0.1-10.0.0.9 ip daddr != 10.0.1.0-10.0.1.255 counter accept", "-m iprange --src-range 10.0.0.1-10.0.0.9 ! --dst-range 10.0.1.0-10.0.1.255 -j ACCEPT"},
 	{"ip", "ip daddr 10.0.0.5-10.0.0.5 counter", "-m iprange --dst-range 10.0.0.5-10.0.0.5"},
 	{"ip6", "ip6 saddr != 2001:db8::1-2001:db8::9 counter drop", "-m iprange ! --src-range 2001:db8::1-2001:db8::9 -j DROP"},
+	{"ip", "ether saddr 00:11:22:33:44:55 counter accept", "-m mac --mac-source 00:11:22:33:44:55 -j ACCEPT"},
+	{"ip6", "iifname \"eth0\" ether saddr != 02:00:00:00:00:01 counter", "-i eth0 -m mac ! --mac-source 02:00:00:00:00:01"},
 }
 
 func TestCLISmallMatches(t *testing.T) {

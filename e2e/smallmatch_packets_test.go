@@ -1,0 +1,134 @@
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ctmatch/ctmatch/internal/ktest"
+	"github.com/ctmatch/ctmatch/internal/netns"
+)
+
+// The mac and length matches, run by the kernel's xt code (iptables-legacy)
+// and as ctmatch's nft rules at the same hook, count the same packets:
+// UDP datagrams of chosen sizes from a second namespace through two veth
+// pairs of known MAC addresses (one the rules name, one they do not), and
+// datagrams the namespace sends itself through lo, which is no Ethernet
+// device (xt_mac is false for it, negated or not; so is nft's meta iiftype
+// ether).
+func TestSmallMatchesAgainstXt(t *testing.T) {
+	ns := ktest.Namespace(t, "nft", "iptables-legacy", "ip6tables-legacy", "ip")
+	peer, err := netns.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	bin := ctmatchCLI(t)
+	// va/vb: 10.9.0.1 and 2001:db8:9::1 here, the peer's MAC 02:00:00:00:00:02
+	// there; vc/vd: 10.9.1.1 and 2001:db8:9:1::1 here, 02:00:00:00:00:04.
+	for _, pair := range []struct{ here, there, mac, v4, v6, v4peer, v6peer string }{
+		{"va", "vb", "02:00:00:00:00:02", "10.9.0.1/24", "2001:db8:9::1/64", "10.9.0.2/24", "2001:db8:9::2/64"},
+		{"vc", "vd", "02:00:00:00:00:04", "10.9.1.1/24", "2001:db8:9:1::1/64", "10.9.1.2/24", "2001:db8:9:1::2/64"},
+	} {
+		ktest.Run(t, ns, "", "ip", "link", "add", pair.here, "type", "veth", "peer", "name", pair.there, "address", pair.mac, "netns", peer.Path())
+		ktest.Run(t, ns, "", "ip", "addr", "add", pair.v4, "dev", pair.here)
+		ktest.Run(t, ns, "", "ip", "addr", "add", pair.v6, "dev", pair.here, "nodad")
+		ktest.Run(t, ns, "", "ip", "link", "set", pair.here, "up")
+		runIn(t, peer, "ip", "addr", "add", pair.v4peer, "dev", pair.there)
+		runIn(t, peer, "ip", "addr", "add", pair.v6peer, "dev", pair.there, "nodad")
+		runIn(t, peer, "ip", "link", "set", pair.there, "up")
+	}
+	rules := map[string][]string{
+		"ip": {
+			"-m mac --mac-source 02:00:00:00:00:02",
+			"-m mac ! --mac-source 02:00:00:00:00:02",
+			"-p udp -m length --length 0:100",
+			"-p udp -m length ! --length 0:100",
+			"-p udp -m length --length 129",
+		},
+		"ip6": {
+			"-m mac --mac-source 02:00:00:00:00:04",
+			"-m mac ! --mac-source 02:00:00:00:00:04",
+			"-p udp -m length --length 0:120",
+			"-p udp -m length ! --length 0:120",
+			"-p udp -m length --length 20:149",
+			"-p udp -m length --length 121:65535",
+		},
+	}
+	ktest.Run(t, ns, "add table ip t\nadd chain ip t i { type filter hook input priority 10; }\n"+
+		"add table ip6 t\nadd chain ip6 t i { type filter hook input priority 10; }\n", "nft", "-f", "-")
+	for _, fam := range []struct{ tool, table, flag string }{{"iptables-legacy", "ip", "-4"}, {"ip6tables-legacy", "ip6", "-6"}} {
+		for _, r := range rules[fam.table] {
+			ktest.Run(t, ns, "", fam.tool, append([]string{"-A", "INPUT"}, strings.Fields(r)...)...)
+			mustCLI(t, bin, ns, "", "add", "rule", fam.flag, fam.table, "t", "i", "--", r)
+		}
+	}
+	// Datagrams of 72 and 101 bytes of data: IPv4 lengths 100 and 129, IPv6
+	// lengths 120 and 149; three from each peer address, two through lo.
+	sizes := []int{72, 101}
+	send := func(to []string) func() error {
+		return func() error {
+			for _, a := range to {
+				for _, n := range sizes {
+					for range 3 {
+						c, err := net.Dial("udp", net.JoinHostPort(a, "9"))
+						if err != nil {
+							return err
+						}
+						_, err = c.Write(make([]byte, n))
+						c.Close()
+						if err != nil {
+							return fmt.Errorf("send to %s: %w", a, err)
+						}
+					}
+				}
+			}
+			return nil
+		}
+	}
+	if err := peer.Do(send([]string{"10.9.0.1", "10.9.1.1", "2001:db8:9::1", "2001:db8:9:1::1"})); err != nil {
+		t.Fatal(err)
+	}
+	if err := ns.Do(send([]string{"127.0.0.1", "::1"})); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, fam := range []struct{ tool, table string }{{"iptables-legacy", "ip"}, {"ip6tables-legacy", "ip6"}} {
+		xt := xtPacketCounts(t, ktest.Run(t, ns, "", fam.tool, "-L", "INPUT", "-v", "-n", "-x"))
+		out := mustCLI(t, bin, ns, "", "list", "chain", fam.table, "t", "i", "-o", "iptables", "-a")
+		ours := map[string]uint64{}
+		for _, l := range strings.Split(out, "\n") {
+			if m := packetsOf.FindStringSubmatch(l); m != nil {
+				n, _ := strconv.ParseUint(m[2], 10, 64)
+				ours[strings.TrimPrefix(m[1], "-A i ")] = n
+			}
+		}
+		if len(xt) != len(rules[fam.table]) {
+			t.Fatalf("%s: %d rules counted by xt, want %d", fam.table, len(xt), len(rules[fam.table]))
+		}
+		for i, r := range rules[fam.table] {
+			got, ok := ours[r]
+			if !ok {
+				t.Errorf("%s: rule %q not listed by ctmatch:\n%s", fam.table, r, out)
+				continue
+			}
+			if got != xt[i] {
+				t.Errorf("%s: ctmatch's rules for %q counted %d packets, xt %d", fam.table, r, got, xt[i])
+			}
+			if xt[i] == 0 {
+				t.Errorf("%s: xt counted no packet for %q: the traffic does not test it", fam.table, r)
+			}
+			t.Logf("%s %q: xt %d, ctmatch %d", fam.table, r, xt[i], got)
+		}
+	}
+}
+
+// runIn runs a command in ns and fails the test when it fails.
+func runIn(t *testing.T, ns *netns.NS, name string, args ...string) {
+	t.Helper()
+	if out, err := ns.Command(name, args...).CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+}
