@@ -26,7 +26,6 @@ import (
 // negation to "ether saddr != ADDR".
 func mac(m *parse.MAC) expr.Match {
 	e := expr.EtherSaddr{Op: expr.OpEq, Addr: m.Option.Addr}
-	e.Addr[5] ^= 0
 	if m.Option.Negated {
 		e.Op = expr.OpNeq
 	}
