@@ -1,8 +1,6 @@
 package compile
 
 import (
-	"net"
-
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/parse"
 )
@@ -39,5 +37,5 @@ func macWords(e expr.EtherSaddr) []string {
 	if e.Op == expr.OpNeq {
 		words = append(words, "!")
 	}
-	return append(words, "--mac-source", net.HardwareAddr(e.Addr[:]).String())
+	return append(words, "--mac-source", parse.MACAddr(e.Addr).String())
 }

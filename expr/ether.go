@@ -2,7 +2,6 @@ package expr
 
 import (
 	"encoding/binary"
-	"net"
 	"strconv"
 
 	"github.com/ctmatch/ctmatch/internal/nfnl"
@@ -46,7 +45,14 @@ func (m EtherSaddr) appendText(b []byte) []byte {
 	default:
 		return appendInvalid(b, "operator "+strconv.FormatUint(uint64(m.Op), 10))
 	}
-	return append(b, net.HardwareAddr(m.Addr[:]).String()...)
+	const hex = "0123456789abcdef"
+	for i, c := range m.Addr {
+		if i > 0 {
+			b = append(b, ':')
+		}
+		b = append(b, hex[c>>4], hex[c&0xf])
+	}
+	return b
 }
 
 func checkEtherSaddr(m EtherSaddr) error {

@@ -1,16 +1,23 @@
 package parse
 
-import (
-	"net"
-	"strings"
-)
+import "strings"
 
 // MACAddr is an Ethernet address.
 type MACAddr [6]byte
 
 // String returns the address as iptables-save prints it:
 // "00:11:22:33:44:55".
-func (a MACAddr) String() string { return net.HardwareAddr(a[:]).String() }
+func (a MACAddr) String() string {
+	const hex = "0123456789abcdef"
+	b := make([]byte, 0, 17)
+	for i, c := range a {
+		if i > 0 {
+			b = append(b, ':')
+		}
+		b = append(b, hex[c>>4], hex[c&0xf])
+	}
+	return string(b)
+}
 
 // MarshalText gives the address in the JSON syntax tree as String does.
 func (a MACAddr) MarshalText() ([]byte, error) { return []byte(a.String()), nil }

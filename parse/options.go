@@ -31,6 +31,7 @@ type optSpec struct {
 	hl          HLKind   // an option of the ttl or hl match
 	comment     bool     // the option of the comment match
 	ext         string   // the module of an option of the matches of ext.go ("length")
+	refused     string   // the module of an option of a match of refused.go ("recent")
 	unsupported string   // valid iptables that ctmatch does not support: what it is
 
 	// For the options ctmatch does not support, what iptables reads after
@@ -149,6 +150,9 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 	if s := p.extSpecExact(name); s != nil {
 		return s, nil
 	}
+	if s := p.refusedSpecExact(name); s != nil {
+		return s, nil
+	}
 	var cands []*optSpec
 	add := func(specs []optSpec) {
 		for i := range specs {
@@ -176,8 +180,9 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 		add(commentSpecs)
 	}
 	p.extSpecsLoaded(add)
+	p.refusedSpecsLoaded(add)
 	if p.foreign && slices.ContainsFunc(cands, func(s *optSpec) bool {
-		return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 && !s.comment && s.ext == ""
+		return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 && !s.comment && s.ext == "" && s.refused == ""
 	}) {
 		// An extension ctmatch does not know may have an option of that
 		// very name ("--set" of -m recent), which getopt would take over

@@ -105,15 +105,16 @@ type parser struct {
 	// options of every extension it loads into one getopt table, newest
 	// first, an option belongs to the last match loaded that defines it,
 	// wherever it is written after that match's -m.
-	lastCT      *Conntrack // the last -m conntrack
-	lastState   *Conntrack // the last -m state
-	foreign     bool       // an extension ctmatch does not know was loaded (-p, another match or target)
-	lastPorts   *Ports     // the last tcp or udp match, loaded with -m or by -p
-	lastICMP    *ICMP      // the last icmp or icmp6 match, loaded with -m or by -p
-	lastHL      *HL        // the last ttl or hl match
-	lastComment *Comment   // the last comment match
-	lastExt     []extMatch // the last match of each module of ext.go, in the order loaded
-	protoMatch  string     // the match -p loads that ctmatch does not read ("sctp"), or ""
+	lastCT      *Conntrack    // the last -m conntrack
+	lastState   *Conntrack    // the last -m state
+	foreign     bool          // an extension ctmatch does not know was loaded (-p, another match or target)
+	lastPorts   *Ports        // the last tcp or udp match, loaded with -m or by -p
+	lastICMP    *ICMP         // the last icmp or icmp6 match, loaded with -m or by -p
+	lastHL      *HL           // the last ttl or hl match
+	lastComment *Comment      // the last comment match
+	lastExt     []extMatch    // the last match of each module of ext.go, in the order loaded
+	refused     []*refusedUse // the matches of refused.go, in the order loaded
+	protoMatch  string        // the match -p loads that ctmatch does not read ("sctp"), or ""
 
 	// What iptables checks of the rule as a whole.
 	cmdFlag      string          // the first command (-A, -I, -D, …) as written, "" before one
@@ -229,6 +230,9 @@ func (p *parser) parse() error {
 	if err := p.checkMatches(); err != nil {
 		return err
 	}
+	if err := p.checkRefused(); err != nil {
+		return err
+	}
 	if err := p.checkIfaces(); err != nil {
 		return err
 	}
@@ -320,6 +324,9 @@ func (p *parser) option(w word) error {
 			return err
 		}
 		return p.protocol(w, neg, val)
+	}
+	if spec.refused != "" {
+		p.refusedGiven(spec)
 	}
 	if spec.unsupported != "" {
 		return p.unsupportedOption(w, neg, spec, name, long, hasValue)
@@ -587,6 +594,8 @@ func (p *parser) match(w, v word) error {
 		return p.hlMatch(w, v)
 	case isExtModule(v.val):
 		return p.extLoad(w, v)
+	case refusedModules[v.val] != nil:
+		return p.refusedLoad(v)
 	case matchNames[v.val]:
 		p.foreign = true
 		return p.unsupportedf(v, "match -m %s is valid iptables, but ctmatch does not support it yet", v.val)

@@ -868,6 +868,19 @@ var Invalid = []InvalidCase{
 	{"mac/without-match", v4, Marker + "--mac-source 0:1:2:3:4:5", `unknown option "--mac-source"`},
 	{"mac/empty-part", v4, "-m mac --mac-source " + Marker + "0:1:2:3::5", `invalid MAC address`},
 	{"mac/plus", v4, "-m mac --mac-source " + Marker + "+0:1:2:3:4:5", `invalid MAC address`},
+	{"refused/recent-bogus-option", v4, "-m recent --rcheck " + Marker + "--bogus", `unknown option "--bogus"`},
+	{"refused/recent-no-command", v4, "-m " + Marker + "recent --name x", "recent: you must specify one of `--set'"},
+	{"refused/recent-two-commands", v4, "-m " + Marker + "recent --set --rcheck", "recent: only one of"},
+	{"refused/recent-seconds-negated", v4, "-m recent --rcheck " + Marker + "! --seconds 5", "cannot have ! before --seconds"},
+	{"refused/recent-no-value", v4, "-m recent --rcheck --seconds" + Marker, "expected a value after --seconds"},
+	{"refused/physdev-no-option", v4, "-A FORWARD -m " + Marker + "physdev", "physdev: no physdev option specified"},
+	{"refused/physdev-then-invalid", v4, "-A FORWARD -m physdev --physdev-in eth0 -m conntrack --ctstate " + Marker + "BOGUS", `unknown conntrack state "BOGUS"`},
+	{"refused/hashlimit-no-name", v4, "-m " + Marker + "hashlimit --hashlimit-upto 5/sec", `hashlimit: option "--hashlimit-name" must be specified`},
+	{"refused/set-no-match-set", v4, "-m " + Marker + "set --return-nomatch", "You must specify `--match-set'"},
+	{"refused/set-then-invalid", v4, "-m set --match-set x src -p " + Marker + "bogusproto", `unknown protocol "bogusproto"`},
+	{"refused/string-no-algo", v4, "-m " + Marker + "string --string foo", `string: option "--algo" must be specified`},
+	{"refused/string-icase-value", v4, "-m string --string foo --algo bm " + Marker + "--icase=1", "takes no value"},
+	{"refused/string-from-negated", v4, "-m string --string foo --algo bm " + Marker + "! --from 5", "cannot have ! before --from"},
 }
 
 // Unsupported holds valid iptables that ctmatch refuses (exit code 1): other
@@ -923,6 +936,20 @@ var Unsupported = []InvalidCase{
 	{"iprange/reversed-ipv6", v6, "-m iprange ! --dst-range " + Marker + "2001:db8::9-2001:db8::1", "a reversed address range"},
 	{"iprange/inet-aton", v4, "-m iprange --src-range " + Marker + "1.2.3-1.2.3.5", `address "1.2.3" is not a plain dotted quad`},
 	{"iprange/inet-aton-octal", v4, "-m iprange --dst-range 10.0.0.1-" + Marker + "010.0.0.2", `address "010.0.0.2" is not a plain dotted quad`},
+	// The matches refused for good: at their name, with the reason; their
+	// options are read as iptables reads them.
+	{"refused/physdev", v4, "-A FORWARD -m " + Marker + "physdev --physdev-in eth0 ! --physdev-is-bridged -j ACCEPT", "match -m physdev is valid iptables, but ctmatch cannot translate it exactly: it reads the bridge ports"},
+	{"refused/physdev-out", v6, "-A FORWARD -m " + Marker + "physdev ! --physdev-out br0+ --physdev-is-out", "no nft expression reads them in ip, ip6 or inet tables"},
+	{"refused/recent-rcheck", v4, "-A INPUT -m " + Marker + "recent ! --rcheck --seconds 60 --hitcount 4 --rttl --name SSH --rsource --mask 255.255.255.0 -j DROP", "match -m recent is valid iptables, but ctmatch cannot translate it exactly"},
+	{"refused/recent-update-reap", v4, "-A INPUT -m " + Marker + "recent --update --seconds 60 --reap --rdest", "xt_recent"},
+	{"refused/hashlimit", v4, "-A INPUT -p tcp --dport 22 -m " + Marker + "hashlimit --hashlimit-upto 5/min --hashlimit-burst 3 --hashlimit-mode srcip,dstport --hashlimit-name ssh --hashlimit-htable-expire 60000 -j ACCEPT", "match -m hashlimit is valid iptables, but ctmatch cannot translate it exactly"},
+	{"refused/hashlimit-above", v6, "-m " + Marker + "hashlimit ! --hashlimit-above 10/sec --hashlimit-name x --hashlimit-srcmask 64 --hashlimit-htable-size 1024 --hashlimit-htable-max 2048 --hashlimit-htable-gcinterval 1000", "xt_hashlimit"},
+	{"refused/hashlimit-rate-match", v4, "-m " + Marker + "hashlimit --hashlimit-upto 1/sec --hashlimit-name x --hashlimit-rate-match --hashlimit-rate-interval 5 --hashlimit-dstmask 24", "xt_hashlimit"},
+	{"refused/string", v4, "-A FORWARD -p tcp -m " + Marker + "string --string BitTorrent --algo kmp --from 40 --to 200 --icase -j DROP", "match -m string is valid iptables, but ctmatch cannot translate it exactly: it searches"},
+	{"refused/hex-string", v4, "-m " + Marker + "string ! --hex-string |00ff| --algo bm", "nft has no expression that searches a packet"},
+	{"refused/set", v4, "-A INPUT -m " + Marker + "set --match-set blocklist src,dst --return-nomatch ! --update-counters -j DROP", "match -m set is valid iptables, but ctmatch cannot translate it exactly: it looks up an ipset"},
+	{"refused/set-counters", v4, "-m " + Marker + "set ! --match-set x src --packets-gt 5 ! --bytes-eq 10", "ipset"},
+	{"refused/before-invalid-conntrack", v4, "-m " + Marker + "recent --set -m conntrack --ctstate NEW", "xt_recent"},
 }
 
 // Differences lists the cases on which iptables 1.8.9 (installed here, the
@@ -1004,6 +1031,10 @@ var Differences = []Difference{
 		Reason: "iptables reads each part of a MAC address with strtoul, which takes an empty part as 0; ctmatch wants one or two hex digits a part"},
 	{Name: "mac/plus", Accepts: true, Saves: "-A INPUT -m mac --mac-source 00:01:02:03:04:05",
 		Reason: "iptables reads each part of a MAC address with strtoul, which takes a leading +; ctmatch is deliberately stricter"},
+	{Name: "refused/set", Accepts: false, Says: "Set blocklist doesn't exist",
+		Reason: "iptables checks that the ipset exists in the kernel before it adds the rule; the oracle's namespace has none, so it refuses what is valid iptables where the set exists"},
+	{Name: "refused/set-counters", Accepts: false, Says: "Set x doesn't exist",
+		Reason: "iptables checks that the ipset exists in the kernel; see refused/set"},
 }
 
 // LineCase is a line of rule text as iptables-restore reads it inside a
