@@ -540,6 +540,14 @@ var Valid = []ValidCase{
 	{"mac/attached", v4, argv("-m mac --mac-source=00:11:22:33:44:55"), "-m mac --mac-source 00:11:22:33:44:55"},
 	{"mac/ipv6", v6, argv("-A INPUT -p tcp -m mac --mac-source 00:11:22:33:44:55 --dport 22 -j ACCEPT"), "-A INPUT -p tcp -m mac --mac-source 00:11:22:33:44:55 -m tcp --dport 22 -j ACCEPT"},
 	{"mac/ipv6-negated", v6, argv("-A INPUT -m mac ! --mac-source 00:11:22:33:44:55"), "-A INPUT -m mac ! --mac-source 00:11:22:33:44:55"},
+	// The long names of the port options, plain and negated, as iptables
+	// lists them in its help.
+	{"ports/source-port-negated", v4, argv("-p tcp ! --source-port 1024:65535"), "-p tcp -m tcp ! --sport 1024:65535"},
+	{"ports/destination-port-negated", v6, argv("-p tcp -m tcp ! --destination-port 22"), "-p tcp -m tcp ! --dport 22"},
+	{"ports/udp-source-port", v4, argv("-p udp --source-port 53"), "-p udp -m udp --sport 53"},
+	{"ports/udp-source-port-negated", v6, argv("-p udp -m udp ! --source-port 53"), "-p udp -m udp ! --sport 53"},
+	{"ports/udp-destination-port", v4, argv("-p udp --destination-port 123"), "-p udp -m udp --dport 123"},
+	{"ports/udp-destination-port-negated", v4, argv("-p udp ! --destination-port 1:1023"), "-p udp -m udp ! --dport 1:1023"},
 }
 
 // Invalid holds rules that iptables itself refuses (exit code 2), each with
@@ -950,6 +958,22 @@ var Unsupported = []InvalidCase{
 	{"refused/set", v4, "-A INPUT -m " + Marker + "set --match-set blocklist src,dst --return-nomatch ! --update-counters -j DROP", "match -m set is valid iptables, but ctmatch cannot translate it exactly: it looks up an ipset"},
 	{"refused/set-counters", v4, "-m " + Marker + "set ! --match-set x src --packets-gt 5 ! --bytes-eq 10", "ipset"},
 	{"refused/before-invalid-conntrack", v4, "-m " + Marker + "recent --set -m conntrack --ctstate NEW", "xt_recent"},
+	{"refused/physdev-is-in", v4, "-A FORWARD -m " + Marker + "physdev ! --physdev-in eth0 --physdev-is-in", "bridge ports"},
+	{"refused/physdev-is-in-negated", v4, "-A FORWARD -m " + Marker + "physdev ! --physdev-is-in ! --physdev-is-out", "bridge ports"},
+	{"refused/recent-remove", v4, "-m " + Marker + "recent --remove --name x", "xt_recent"},
+	{"refused/recent-remove-negated", v4, "-m " + Marker + "recent ! --remove", "xt_recent"},
+	{"refused/recent-set-negated", v6, "-m " + Marker + "recent ! --set --rsource", "xt_recent"},
+	{"refused/recent-update-negated", v4, "-m " + Marker + "recent ! --update --seconds 10", "xt_recent"},
+	{"refused/set-packets", v4, "-m " + Marker + "set --match-set x src ! --packets-eq 3 --bytes-gt 100", "ipset"},
+	{"refused/set-packets-lt", v4, "-m " + Marker + "set --match-set x dst --packets-eq 3 --packets-lt 9 --bytes-lt 100", "ipset"},
+	{"refused/set-subcounters", v4, "-m " + Marker + "set --match-set x src --update-subcounters", "ipset"},
+	{"refused/set-subcounters-negated", v4, "-m " + Marker + "set --match-set x src ! --update-subcounters", "ipset"},
+	{"refused/string-negated", v4, "-m " + Marker + "string ! --string foo --algo bm", "searches"},
+	{"tcp-flags", v4, "-p tcp " + Marker + "--tcp-flags SYN,ACK SYN", "--tcp-flags is valid iptables"},
+	{"tcp-flags-negated", v6, "-p tcp ! " + Marker + "--tcp-flags ALL NONE", "--tcp-flags is valid iptables"},
+	{"tcp-syn-negated", v4, "-p tcp -m tcp ! " + Marker + "--syn", "--syn is valid iptables"},
+	{"tcp-option", v4, "-p tcp " + Marker + "--tcp-option 2", "--tcp-option is valid iptables"},
+	{"tcp-option-negated", v4, "-p tcp ! " + Marker + "--tcp-option 8", "--tcp-option is valid iptables"},
 }
 
 // Differences lists the cases on which iptables 1.8.9 (installed here, the
@@ -1035,6 +1059,10 @@ var Differences = []Difference{
 		Reason: "iptables checks that the ipset exists in the kernel before it adds the rule; the oracle's namespace has none, so it refuses what is valid iptables where the set exists"},
 	{Name: "refused/set-counters", Accepts: false, Says: "Set x doesn't exist",
 		Reason: "iptables checks that the ipset exists in the kernel; see refused/set"},
+	{Name: "refused/set-packets", Accepts: false, Says: "Set x doesn't exist", Reason: "iptables checks that the ipset exists in the kernel; see refused/set"},
+	{Name: "refused/set-packets-lt", Accepts: false, Says: "Set x doesn't exist", Reason: "iptables checks that the ipset exists in the kernel; see refused/set"},
+	{Name: "refused/set-subcounters", Accepts: false, Says: "Set x doesn't exist", Reason: "iptables checks that the ipset exists in the kernel; see refused/set"},
+	{Name: "refused/set-subcounters-negated", Accepts: false, Says: "Set x doesn't exist", Reason: "iptables checks that the ipset exists in the kernel; see refused/set"},
 }
 
 // LineCase is a line of rule text as iptables-restore reads it inside a
