@@ -33,6 +33,7 @@ var optionMatches = []struct {
 	{"length", true, true, []string{"-m length"}},
 	{"iprange", true, true, []string{"-m iprange"}},
 	{"mac", true, true, []string{"-m mac"}},
+	{"policy", true, true, []string{"-m policy"}},
 	{"physdev", true, true, []string{"-m physdev"}},
 	{"recent", true, true, []string{"-m recent"}},
 	{"hashlimit", true, true, []string{"-m hashlimit"}},

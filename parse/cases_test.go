@@ -29,7 +29,7 @@ func joinQuoted(args []string) string {
 
 // treeOptions compare two parsed rules field by field, positions included.
 var treeOptions = cmp.Options{
-	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Length{}, parse.IPRange{}, parse.MAC{}, parse.Target{}, parse.Counters{}),
+	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Length{}, parse.IPRange{}, parse.MAC{}, parse.Policy{}, parse.Target{}, parse.Counters{}),
 	cmpopts.EquateComparable(netip.Addr{}),
 }
 
@@ -172,6 +172,25 @@ func checkPositions(t *testing.T, r *parse.Rule) {
 		}
 	}
 	for _, m := range r.Matches {
+		if pm, ok := m.(*parse.Policy); ok {
+			flag(pm.Flag, "-m", "match", "-m")
+			at(pm.NamePos, "policy", "match name")
+			end := pm.NamePos + parse.Pos(len("policy"))
+			for _, o := range []*parse.PolicyOption{pm.Dir, pm.Pol} {
+				if o == nil {
+					continue
+				}
+				if w := text[o.Flag:]; !strings.HasPrefix(w, "--dir") && !strings.HasPrefix(w, "--pol") {
+					t.Errorf("policy option at %d is %q", o.Flag, w)
+				}
+				at(o.Value.At, o.Value.Text, "policy value")
+				end = max(end, o.Value.End())
+			}
+			if pm.End() != end {
+				t.Errorf("policy match End() = %d, want %d", pm.End(), end)
+			}
+			continue
+		}
 		if mm, ok := m.(*parse.MAC); ok {
 			flag(mm.Flag, "-m", "match", "-m")
 			at(mm.NamePos, "mac", "match name")

@@ -548,6 +548,17 @@ var Valid = []ValidCase{
 	{"ports/udp-source-port-negated", v6, argv("-p udp -m udp ! --source-port 53"), "-p udp -m udp ! --sport 53"},
 	{"ports/udp-destination-port", v4, argv("-p udp --destination-port 123"), "-p udp -m udp --dport 123"},
 	{"ports/udp-destination-port-negated", v4, argv("-p udp ! --destination-port 1:1023"), "-p udp -m udp ! --dport 1:1023"},
+	// The policy match without policy elements: --dir and --pol.
+	{"policy/in-ipsec", v4, argv("-A INPUT -m policy --dir in --pol ipsec -j ACCEPT"), "-A INPUT -m policy --dir in --pol ipsec -j ACCEPT"},
+	{"policy/in-none", v4, argv("-A FORWARD -m policy --dir in --pol none"), "-A FORWARD -m policy --dir in --pol none"},
+	{"policy/out-ipsec", v4, argv("-A OUTPUT -m policy --dir out --pol ipsec"), "-A OUTPUT -m policy --dir out --pol ipsec"},
+	{"policy/out-none", v4, argv("-t nat -A POSTROUTING -m policy --dir out --pol none -j ACCEPT"), "-t nat -A POSTROUTING -m policy --dir out --pol none -j ACCEPT"},
+	{"policy/default-ipsec", v4, argv("-A INPUT -m policy --dir in"), "-A INPUT -m policy --dir in --pol ipsec"},
+	{"policy/pol-first", v4, argv("-A FORWARD -m policy --pol none --dir out"), "-A FORWARD -m policy --dir out --pol none"},
+	{"policy/attached", v4, argv("-m policy --dir=in --pol=ipsec"), "-m policy --dir in --pol ipsec"},
+	{"policy/user-chain", v4, argv("-A MYCHAIN -m policy --dir out --pol ipsec"), "-A MYCHAIN -m policy --dir out --pol ipsec"},
+	{"policy/ipv6", v6, argv("-A INPUT -p udp --dport 500 -m policy --dir in --pol none -j ACCEPT"), "-A INPUT -p udp -m udp --dport 500 -m policy --dir in --pol none -j ACCEPT"},
+	{"policy/ipv6-out", v6, argv("-A FORWARD -m policy --dir out --pol ipsec"), "-A FORWARD -m policy --dir out --pol ipsec"},
 }
 
 // Invalid holds rules that iptables itself refuses (exit code 2), each with
@@ -889,6 +900,26 @@ var Invalid = []InvalidCase{
 	{"refused/string-no-algo", v4, "-m " + Marker + "string --string foo", `string: option "--algo" must be specified`},
 	{"refused/string-icase-value", v4, "-m string --string foo --algo bm " + Marker + "--icase=1", "takes no value"},
 	{"refused/string-from-negated", v4, "-m string --string foo --algo bm " + Marker + "! --from 5", "cannot have ! before --from"},
+	{"policy/no-dir", v4, "-m " + Marker + "policy --pol ipsec", "policy match: neither --dir in nor --dir out specified"},
+	{"policy/dir-upper", v4, "-m policy --dir " + Marker + "IN", `policy: invalid dir "IN"`},
+	{"policy/pol-bogus", v4, "-m policy --dir in --pol " + Marker + "bogus", `policy: invalid policy "bogus"`},
+	{"policy/dir-negated", v4, "-m policy " + Marker + "! --dir in", `policy: option "--dir" cannot be inverted`},
+	{"policy/pol-negated", v4, "-m policy --dir in " + Marker + "! --pol ipsec", `policy: option "--pol" cannot be inverted`},
+	{"policy/dir-twice", v4, "-m policy --dir in --pol ipsec " + Marker + "--dir in", `policy: option "--dir" can only be used once`},
+	{"policy/pol-twice", v4, "-m policy --dir in --pol ipsec " + Marker + "--pol none", `policy: option "--pol" can only be used once`},
+	{"policy/in-in-output", v4, "-A OUTPUT -m policy " + Marker + "--dir in --pol ipsec", "can't use -m policy --dir in in OUTPUT"},
+	{"policy/in-in-postrouting", v6, "-t mangle -A POSTROUTING -m policy " + Marker + "--dir in", "can't use -m policy --dir in in POSTROUTING"},
+	{"policy/out-in-input", v4, "-A INPUT -m policy " + Marker + "--dir out --pol none", "can't use -m policy --dir out in INPUT"},
+	{"policy/out-in-prerouting", v4, "-t raw -A PREROUTING -m policy " + Marker + "--dir out", "can't use -m policy --dir out in PREROUTING"},
+	{"policy/strict-empty", v4, "-m " + Marker + "policy --dir in --strict", "policy match: empty policy element"},
+	{"policy/strict-none", v4, "-m " + Marker + "policy --dir in --pol none --strict", "policy match: policy none but --strict given"},
+	{"policy/next-without-strict", v4, "-m " + Marker + "policy --dir in --proto esp --next --mode tunnel", `policy: option "--next" also requires "--strict"`},
+	{"policy/next-empty", v4, "-m policy --dir in --strict --proto esp --next " + Marker + "--next --mode tunnel", "policy match: empty policy element"},
+	{"policy/proto-tcp", v4, "-m policy --dir in --proto " + Marker + "tcp", "policy match: protocol must be ah/esp/ipcomp"},
+	{"policy/mode-bogus", v4, "-m policy --dir in --mode " + Marker + "bogus", `policy match: invalid mode "bogus"`},
+	{"policy/spi-bogus", v4, "-m policy --dir in --spi " + Marker + "x", `policy: bad value "x" for option "--spi"`},
+	{"policy/reqid-bogus", v4, "-m policy --dir in --reqid " + Marker + "x", `policy: bad value "x" for option "--reqid"`},
+	{"policy/without-match", v4, Marker + "--dir in", `unknown option "--dir"`},
 }
 
 // Unsupported holds valid iptables that ctmatch refuses (exit code 1): other
@@ -974,6 +1005,16 @@ var Unsupported = []InvalidCase{
 	{"tcp-syn-negated", v4, "-p tcp -m tcp ! " + Marker + "--syn", "--syn is valid iptables"},
 	{"tcp-option", v4, "-p tcp " + Marker + "--tcp-option 2", "--tcp-option is valid iptables"},
 	{"tcp-option-negated", v4, "-p tcp ! " + Marker + "--tcp-option 8", "--tcp-option is valid iptables"},
+	{"policy/strict", v4, "-A INPUT -m policy --dir in --pol ipsec " + Marker + "--strict --proto esp --next --mode tunnel", "--strict of the policy match is valid iptables, but ctmatch cannot translate it exactly"},
+	{"policy/proto", v4, "-A INPUT -m policy --dir in --pol ipsec " + Marker + "--proto esp", "--proto of the policy match is valid iptables"},
+	{"policy/proto-negated", v4, "-A INPUT -m policy --dir in ! " + Marker + "--proto 50", "--proto of the policy match"},
+	{"policy/spi", v6, "-A FORWARD -m policy --dir out " + Marker + "--spi 0x100 ! --reqid 7", "--spi of the policy match"},
+	{"policy/spi-negated", v4, "-A INPUT -m policy --dir in ! " + Marker + "--spi 5", "--spi of the policy match"},
+	{"policy/reqid", v4, "-A INPUT -m policy --dir in " + Marker + "--reqid 1", "--reqid of the policy match"},
+	{"policy/mode", v4, "-A OUTPUT -m policy --dir out " + Marker + "--mode tunnel --tunnel-src 10.0.0.1 --tunnel-dst 10.0.0.0/24", "--mode of the policy match"},
+	{"policy/mode-negated", v4, "-A OUTPUT -m policy --dir out ! " + Marker + "--mode transport", "--mode of the policy match"},
+	{"policy/tunnel-negated", v4, "-A INPUT -m policy --dir in " + Marker + "--mode tunnel ! --tunnel-src 10.0.0.1 ! --tunnel-dst 10.0.0.2", "--mode of the policy match"},
+	{"policy/none-with-element", v4, "-A INPUT -m policy --dir in --pol none " + Marker + "--proto esp", "--proto of the policy match"},
 }
 
 // Differences lists the cases on which iptables 1.8.9 (installed here, the
