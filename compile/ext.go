@@ -12,7 +12,7 @@ import (
 // isExtMatch reports whether m is a match of parse/ext.go.
 func isExtMatch(m parse.Match) bool {
 	switch m.(type) {
-	case *parse.Length, *parse.IPRange, *parse.MAC:
+	case *parse.Length, *parse.IPRange, *parse.MAC, *parse.Policy:
 		return true
 	}
 	return false
@@ -27,6 +27,8 @@ func extMatch(m parse.Match, fam parse.Family) ([]expr.Match, error) {
 		return iprange(m), nil
 	case *parse.MAC:
 		return []expr.Match{mac(m)}, nil
+	case *parse.Policy:
+		return []expr.Match{policy(m)}, nil
 	}
 	return nil, nil
 }
@@ -49,6 +51,9 @@ func simpleWords(ms []expr.Match) ([]string, int, error) {
 	}
 	if e, ok := m.(expr.EtherSaddr); ok && (e.Op == expr.OpEq || e.Op == expr.OpNeq) {
 		return macWords(e), 1, nil
+	}
+	if s, ok := m.(expr.IPsec); ok {
+		return policyWords(s), 1, nil
 	}
 	return nil, 0, nil
 }

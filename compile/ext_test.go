@@ -2,6 +2,7 @@ package compile_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/ctmatch/ctmatch/compile"
@@ -28,6 +29,10 @@ var extRequired = []extCover{
 	{"iprange --src-range", true, true},
 	{"iprange --dst-range", true, true},
 	{"mac --mac-source", true, true},
+	{"policy --dir in --pol ipsec", true, true},
+	{"policy --dir in --pol none", true, true},
+	{"policy --dir out --pol ipsec", true, true},
+	{"policy --dir out --pol none", true, true},
 }
 
 // extCovers returns the forms a match of parse/ext.go covers, and whether
@@ -53,6 +58,10 @@ func extCovers(m parse.Match, fam parse.Family) (keys []string, neg, ok bool) {
 		return keys, o.Negated, true
 	case *parse.MAC:
 		return []string{"mac --mac-source"}, m.Option.Negated, true
+	case *parse.Policy:
+		// No option of the policy match takes "!": every form is
+		// covered both ways by itself.
+		return []string{m.String()[len("-m "):]}, false, true
 	case *parse.IPRange:
 		// Both options of one match: each is covered with its own "!";
 		// report the source range's, and the destination range's when
@@ -78,6 +87,9 @@ func checkExtCovered(t *testing.T, covered func(key string, neg bool, tf expr.Fa
 		}
 		tables = append(tables, expr.FamilyInet)
 		for _, neg := range []bool{false, true} {
+			if neg && strings.HasPrefix(c.key, "policy ") {
+				continue // no option of the policy match takes "!"
+			}
 			for _, tf := range tables {
 				if !covered(c.key, neg, tf) {
 					t.Errorf("no case for %s (negated %v) in an %v table", c.key, neg, tf)
@@ -219,6 +231,37 @@ func TestDecompileMACWords(t *testing.T) {
 		}
 		if fam != tc.fam || back.String() != want {
 			t.Errorf("%s in %v: decompiled as %q (family %v), want %q", tc.words, tc.table, back.String(), fam, want)
+		}
+	}
+}
+
+// The policy match comes back as the canonical words, in its place.
+func TestDecompilePolicyWords(t *testing.T) {
+	for _, tc := range []struct {
+		fam   parse.Family
+		table expr.Family
+		words string
+	}{
+		{parse.IPv4, expr.FamilyIP, "-m policy --dir in --pol ipsec -j ACCEPT"},
+		{parse.IPv4, expr.FamilyInet, "-p udp -m udp --dport 500 -m policy --dir in --pol none -j ACCEPT"},
+		{parse.IPv6, expr.FamilyIP6, "-m policy --dir out --pol ipsec -m conntrack --ctstate NEW"},
+		{parse.IPv6, expr.FamilyInet, "-m policy --dir out --pol none -j DROP"},
+	} {
+		r, err := parse.ParseText(tc.words, parse.Options{Family: tc.fam})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.words, err)
+		}
+		rules, err := compile.Rule(r, compile.Options{Table: tc.table, Family: tc.fam, Counter: true})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.words, err)
+		}
+		back, fam, err := compile.Decompile(rules, tc.table)
+		if err != nil {
+			t.Errorf("%s in %v: Decompile: %v", tc.words, tc.table, err)
+			continue
+		}
+		if fam != tc.fam || back.String() != tc.words {
+			t.Errorf("%s in %v: decompiled as %q (family %v)", tc.words, tc.table, back.String(), fam)
 		}
 	}
 }

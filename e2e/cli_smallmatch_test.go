@@ -24,6 +24,8 @@ var smallMatchRules = []struct {
 	{"ip", "ip daddr 10.0.0.5-10.0.0.5 counter", "-m iprange --dst-range 10.0.0.5-10.0.0.5"},
 	{"ip6", "ip6 saddr != 2001:db8::1-2001:db8::9 counter drop", "-m iprange ! --src-range 2001:db8::1-2001:db8::9 -j DROP"},
 	{"ip", "ether saddr 00:11:22:33:44:55 counter accept", "-m mac --mac-source 00:11:22:33:44:55 -j ACCEPT"},
+	{"ip", "meta secpath exists counter accept", "-m policy --dir in --pol ipsec -j ACCEPT"},
+	{"ip6", "rt ipsec missing counter", "-m policy --dir out --pol none"},
 	{"ip6", "iifname \"eth0\" ether saddr != 02:00:00:00:00:01 counter", "-i eth0 -m mac ! --mac-source 02:00:00:00:00:01"},
 }
 

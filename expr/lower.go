@@ -190,6 +190,8 @@ func checkMatch(f Family, m Match) error {
 		return checkIPRange(f, m)
 	case EtherSaddr:
 		return checkEtherSaddr(m)
+	case IPsec:
+		return nil
 	}
 	return fmt.Errorf("match of type %T", m)
 }
@@ -349,6 +351,8 @@ func lowerMatch(ae *nfnl.Encoder, m Match) {
 		lowerIPRange(ae, m)
 	case EtherSaddr:
 		lowerEtherSaddr(ae, m)
+	case IPsec:
+		lowerIPsec(ae, m)
 	}
 }
 

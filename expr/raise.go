@@ -120,9 +120,17 @@ func (p *raiser) rule() (Rule, error) {
 			return Rule{}, err
 		}
 		switch name := p.es[i].name; name {
-		case "ct", "meta", "payload", "exthdr":
+		case "ct", "meta", "payload", "exthdr", "rt":
 			if counterAt >= 0 || verdictAt >= 0 {
 				return Rule{}, p.fail(i, "a match after the counter or the verdict")
+			}
+			if name == "rt" {
+				m, err := p.ipsec(i)
+				if err != nil {
+					return Rule{}, err
+				}
+				r.Matches = append(r.Matches, m)
+				continue
 			}
 			if name == "exthdr" {
 				m, err := p.exthdr()
@@ -237,6 +245,9 @@ func (p *raiser) match() (Match, error) {
 		}
 		if e.has(attrMetaKey) && e.u[attrMetaKey] == metaIiftype {
 			return p.etherSaddr(i)
+		}
+		if e.has(attrMetaKey) && e.u[attrMetaKey] == metaSecpath {
+			return p.ipsec(i)
 		}
 		return p.nfproto(i)
 	}

@@ -124,6 +124,8 @@ func appendMatch(b []byte, m Match) []byte {
 		return m.appendText(b)
 	case EtherSaddr:
 		return m.appendText(b)
+	case IPsec:
+		return m.appendText(b)
 	}
 	// nil, or a pointer to a match: the IR holds matches as values.
 	return appendInvalid(b, fmt.Sprintf("match %T", m))

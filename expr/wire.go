@@ -187,6 +187,9 @@ var schemas = map[string]map[uint16]attrKind{
 		attrExthdrDreg: kindU32, attrExthdrType: kindU8, attrExthdrOffset: kindU32, attrExthdrLen: kindU32,
 		attrExthdrFlags: kindU32, attrExthdrOp: kindU32, attrExthdrSreg: kindU32,
 	},
+	"rt": {
+		attrRtDreg: kindU32, attrRtKey: kindU32,
+	},
 	"lookup": {
 		attrLookupSet: kindString, attrLookupSreg: kindU32, attrLookupDreg: kindU32,
 		attrLookupSetID: kindU32, attrLookupFlags: kindU32,

@@ -226,6 +226,8 @@ func exportMatch(exprs []nftexpr.Any, m expr.Match) ([]nftexpr.Any, error) {
 		return exportIPRange(exprs, m), nil
 	case expr.EtherSaddr:
 		return exportEtherSaddr(exprs, m), nil
+	case expr.IPsec:
+		return exportIPsec(exprs, m), nil
 	}
 	return nil, fmt.Errorf("nftexport: cannot export a match of type %T", m)
 }
