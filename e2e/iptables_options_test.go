@@ -34,6 +34,7 @@ var optionMatches = []struct {
 	{"iprange", true, true, []string{"-m iprange"}},
 	{"mac", true, true, []string{"-m mac"}},
 	{"policy", true, true, []string{"-m policy"}},
+	{"ah", true, true, []string{"-m ah"}},
 	{"physdev", true, true, []string{"-m physdev"}},
 	{"recent", true, true, []string{"-m recent"}},
 	{"hashlimit", true, true, []string{"-m hashlimit"}},

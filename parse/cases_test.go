@@ -29,7 +29,7 @@ func joinQuoted(args []string) string {
 
 // treeOptions compare two parsed rules field by field, positions included.
 var treeOptions = cmp.Options{
-	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Length{}, parse.IPRange{}, parse.MAC{}, parse.Policy{}, parse.Target{}, parse.Counters{}),
+	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Length{}, parse.IPRange{}, parse.MAC{}, parse.Policy{}, parse.AH{}, parse.Target{}, parse.Counters{}),
 	cmpopts.EquateComparable(netip.Addr{}),
 }
 
@@ -172,6 +172,27 @@ func checkPositions(t *testing.T, r *parse.Rule) {
 		}
 	}
 	for _, m := range r.Matches {
+		if am, ok := m.(*parse.AH); ok {
+			flag(am.Flag, "-m", "match", "-m")
+			at(am.NamePos, "ah", "match name")
+			end := am.NamePos + 2
+			if o := am.SPI; o != nil {
+				checkFlagValue(t, text, "--ahs", &o.FlagValue)
+				end = max(end, o.End())
+			}
+			if o := am.Len; o != nil {
+				checkFlagValue(t, text, "--ahl", &o.FlagValue)
+				end = max(end, o.End())
+			}
+			if am.Res != parse.NoPos {
+				flag(am.Res, "", "ahres", "--ahres")
+				end = max(end, am.Res+parse.Pos(len("--ahres")))
+			}
+			if am.End() != end {
+				t.Errorf("ah match End() = %d, want %d", am.End(), end)
+			}
+			continue
+		}
 		if pm, ok := m.(*parse.Policy); ok {
 			flag(pm.Flag, "-m", "match", "-m")
 			at(pm.NamePos, "policy", "match name")

@@ -119,6 +119,10 @@ func canon(r *parse.Rule) canonRule {
 			c.Matches = append(c.Matches, canonMatch{Module: im.Module, ICMP: ci})
 			continue
 		}
+		if am, ok := m.(*parse.AH); ok {
+			c.Matches = append(c.Matches, canonMatch{Module: "ah", Ext: am.String()})
+			continue
+		}
 		if pm, ok := m.(*parse.Policy); ok {
 			c.Matches = append(c.Matches, canonMatch{Module: "policy", Ext: pm.String()})
 			continue

@@ -91,6 +91,11 @@ func (m *Length) option(p *parser, w word, neg *word, spec *optSpec, v word) err
 // C's strtoul with base 0 reads it, 0-65535; an empty low bound is 0 and an
 // empty high bound 65535. A reversed range is returned as it is.
 func (p *parser) u16Range(v word, module, option string) (lo, hi uint64, err error) {
+	return p.uintRange(v, module, option, math.MaxUint16)
+}
+
+// uintRange reads a range as u16Range does, its numbers up to max.
+func (p *parser) uintRange(v word, module, option string, max uint64) (lo, hi uint64, err error) {
 	first, second, isRange := strings.Cut(v.val, ":")
 	if i := strings.IndexByte(second, ':'); i >= 0 {
 		return 0, 0, p.itemError(v, len(first)+1+i, second[i:], "%s: too many components for option \"%s\" (max: 2)", module, option)
@@ -99,10 +104,10 @@ func (p *parser) u16Range(v word, module, option string) (lo, hi uint64, err err
 		if s == "" && isRange {
 			return dflt, nil
 		}
-		n, ok := parseCNumber(s, math.MaxUint16)
+		n, ok := parseCNumber(s, max)
 		if !ok {
 			e := p.itemError(v, off, s, "%s: bad value %q for option \"%s\"", module, s, option)
-			e.Hint = "expected a number 0-65535 (decimal, 0x hex or leading-0 octal), or a range N:M"
+			e.Hint = "expected a number 0-" + uitoa(max) + " (decimal, 0x hex or leading-0 octal), or a range N:M"
 			return 0, e
 		}
 		return n, nil
@@ -112,7 +117,7 @@ func (p *parser) u16Range(v word, module, option string) (lo, hi uint64, err err
 	}
 	hi = lo
 	if isRange {
-		if hi, err = num(second, len(first)+1, math.MaxUint16); err != nil {
+		if hi, err = num(second, len(first)+1, max); err != nil {
 			return 0, 0, err
 		}
 	}

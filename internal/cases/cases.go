@@ -559,6 +559,23 @@ var Valid = []ValidCase{
 	{"policy/user-chain", v4, argv("-A MYCHAIN -m policy --dir out --pol ipsec"), "-A MYCHAIN -m policy --dir out --pol ipsec"},
 	{"policy/ipv6", v6, argv("-A INPUT -p udp --dport 500 -m policy --dir in --pol none -j ACCEPT"), "-A INPUT -p udp -m udp --dport 500 -m policy --dir in --pol none -j ACCEPT"},
 	{"policy/ipv6-out", v6, argv("-A FORWARD -m policy --dir out --pol ipsec"), "-A FORWARD -m policy --dir out --pol ipsec"},
+	// The ah match: --ahspi in iptables (after -p ah), --ahspi, --ahlen
+	// and --ahres in ip6tables.
+	{"ah/spi", v4, argv("-A INPUT -p ah -m ah --ahspi 500 -j ACCEPT"), "-A INPUT -p ah -m ah --ahspi 500 -j ACCEPT"},
+	{"ah/spi-range-negated", v4, argv("-p ah -m ah ! --ahspi 0x10:"), "-p ah -m ah ! --ahspi 16:4294967295"},
+	{"ah/spi-no-low", v4, argv("-p ah -m ah --ahspi :7"), "-p ah -m ah --ahspi 0:7"},
+	{"ah/spi-max", v4, argv("-p 51 -m ah --ahspi 4294967295"), "-p ah -m ah --ahspi 4294967295"},
+	{"ah/no-option", v4, argv("-p ah -m ah"), "-p ah -m ah"},
+	{"ah/every-spi", v4, argv("-p ah -m ah --ahspi 0:4294967295"), "-p ah -m ah"},
+	{"ah/abbreviated", v4, argv("-p ah -m ah --ahs=3"), "-p ah -m ah --ahspi 3"},
+	{"ah/ipv6-spi", v6, argv("-A INPUT -m ah --ahspi 5:9 -j DROP"), "-A INPUT -m ah --ahspi 5:9 -j DROP"},
+	{"ah/ipv6-all", v6, argv("-m ah ! --ahspi 5 ! --ahlen 24 --ahres"), "-m ah ! --ahspi 5 ! --ahlen 24 --ahres"},
+	{"ah/ipv6-len", v6, argv("-m ah --ahlen 0x10"), "-m ah --ahlen 16"},
+	{"ah/ipv6-len-zero-negated", v6, argv("-m ah ! --ahlen 0"), "-m ah ! --ahlen 0"},
+	{"ah/ipv6-res", v6, argv("-m ah --ahres"), "-m ah --ahres"},
+	{"ah/ipv6-no-option", v6, argv("-m ah"), "-m ah"},
+	{"ah/every-spi-negated", v4, argv("-p ah -m ah ! --ahspi 0:4294967295"), "-p ah -m ah ! --ahspi 0:4294967295"},
+	{"ah/ipv6-with-udp", v6, argv("-A INPUT -m ah --ahspi 7 -p udp --dport 500"), "-A INPUT -p udp -m ah --ahspi 7 -m udp --dport 500"},
 }
 
 // Invalid holds rules that iptables itself refuses (exit code 2), each with
@@ -920,6 +937,17 @@ var Invalid = []InvalidCase{
 	{"policy/spi-bogus", v4, "-m policy --dir in --spi " + Marker + "x", `policy: bad value "x" for option "--spi"`},
 	{"policy/reqid-bogus", v4, "-m policy --dir in --reqid " + Marker + "x", `policy: bad value "x" for option "--reqid"`},
 	{"policy/without-match", v4, Marker + "--dir in", `unknown option "--dir"`},
+	{"ah/without-protocol", v4, "-A INPUT -m " + Marker + "ah --ahspi 5", "the ah match needs -p ah"},
+	{"ah/negated-protocol", v4, "-A INPUT ! -p ah -m " + Marker + "ah --ahspi 5", "the ah match needs -p ah without !"},
+	{"ah/spi-too-big", v4, "-p ah -m ah --ahspi " + Marker + "4294967296", `ah: bad value "4294967296" for option "--ahspi"`},
+	{"ah/spi-three", v4, "-p ah -m ah --ahspi 1:2" + Marker + ":3", `ah: too many components`},
+	{"ah/spi-twice", v6, "-m ah --ahspi 1 " + Marker + "--ahspi 2", `ah: option "--ahspi" can only be used once`},
+	{"ah/len-in-iptables", v4, "-p ah -m ah " + Marker + "--ahlen 24", `unknown option "--ahlen"`},
+	{"ah/res-in-iptables", v4, "-p ah -m ah " + Marker + "--ahres", `unknown option "--ahres"`},
+	{"ah/len-too-big", v6, "-m ah --ahlen " + Marker + "4294967296", `ah: bad value "4294967296" for option "--ahlen"`},
+	{"ah/res-negated", v6, "-m ah " + Marker + "! --ahres", `ah: option "--ahres" cannot be inverted`},
+	{"ah/res-value", v6, "-m ah " + Marker + "--ahres=1", `takes no value`},
+	{"ah/without-match", v6, Marker + "--ahspi 5", `unknown option "--ahspi"`},
 }
 
 // Unsupported holds valid iptables that ctmatch refuses (exit code 1): other
@@ -1015,6 +1043,8 @@ var Unsupported = []InvalidCase{
 	{"policy/mode-negated", v4, "-A OUTPUT -m policy --dir out ! " + Marker + "--mode transport", "--mode of the policy match"},
 	{"policy/tunnel-negated", v4, "-A INPUT -m policy --dir in " + Marker + "--mode tunnel ! --tunnel-src 10.0.0.1 ! --tunnel-dst 10.0.0.2", "--mode of the policy match"},
 	{"policy/none-with-element", v4, "-A INPUT -m policy --dir in --pol none " + Marker + "--proto esp", "--proto of the policy match"},
+	{"ah/spi-reversed", v4, "-p ah -m ah --ahspi " + Marker + "9:3", "a reversed SPI range"},
+	{"ah/ipv6-spi-reversed", v6, "-m ah ! --ahspi " + Marker + "9:3", "a reversed SPI range"},
 }
 
 // Differences lists the cases on which iptables 1.8.9 (installed here, the
@@ -1104,6 +1134,8 @@ var Differences = []Difference{
 	{Name: "refused/set-packets-lt", Accepts: false, Says: "Set x doesn't exist", Reason: "iptables checks that the ipset exists in the kernel; see refused/set"},
 	{Name: "refused/set-subcounters", Accepts: false, Says: "Set x doesn't exist", Reason: "iptables checks that the ipset exists in the kernel; see refused/set"},
 	{Name: "refused/set-subcounters-negated", Accepts: false, Says: "Set x doesn't exist", Reason: "iptables checks that the ipset exists in the kernel; see refused/set"},
+	{Name: "ah/every-spi-negated", Accepts: true, Saves: "-A INPUT -p ah -m ah",
+		Reason: "iptables-save 1.8.9 leaves out --ahspi when its range is every SPI without looking at its !, so the rule that matches no packet is saved as the one that matches every AH packet; ctmatch keeps the !"},
 }
 
 // LineCase is a line of rule text as iptables-restore reads it inside a
