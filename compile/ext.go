@@ -12,14 +12,25 @@ import (
 // isExtMatch reports whether m is a match of parse/ext.go.
 func isExtMatch(m parse.Match) bool {
 	switch m.(type) {
-	case *parse.Length, *parse.IPRange, *parse.MAC, *parse.Policy:
+	case *parse.Length, *parse.IPRange, *parse.MAC, *parse.Policy, *parse.AH:
 		return true
 	}
 	return false
 }
 
-// extMatch compiles a match of parse/ext.go.
-func extMatch(m parse.Match, fam parse.Family) ([]expr.Match, error) {
+// extMatch compiles a match of parse/ext.go of rule r, and reports whether
+// the rule needs the fragment test of the tcp and udp matches.
+func extMatch(m parse.Match, r *parse.Rule, fam parse.Family) ([]expr.Match, bool, error) {
+	if a, ok := m.(*parse.AH); ok {
+		return ah(a, r, fam)
+	}
+	ms, err := extMatch1(m, fam)
+	return ms, false, err
+}
+
+// extMatch1 compiles a match of parse/ext.go that is one test of the
+// packet's headers.
+func extMatch1(m parse.Match, fam parse.Family) ([]expr.Match, error) {
 	switch m := m.(type) {
 	case *parse.Length:
 		return []expr.Match{length(m, fam)}, nil

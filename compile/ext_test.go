@@ -33,6 +33,8 @@ var extRequired = []extCover{
 	{"policy --dir in --pol none", true, true},
 	{"policy --dir out --pol ipsec", true, true},
 	{"policy --dir out --pol none", true, true},
+	{"ah --ahspi", true, true},
+	{"ah6 --ahlen", false, true},
 }
 
 // extCovers returns the forms a match of parse/ext.go covers, and whether
@@ -58,6 +60,16 @@ func extCovers(m parse.Match, fam parse.Family) (keys []string, neg, ok bool) {
 		return keys, o.Negated, true
 	case *parse.MAC:
 		return []string{"mac --mac-source"}, m.Option.Negated, true
+	case *parse.AH:
+		// Each option with its own "!": the key says which.
+		keys = []string{"ah"}
+		if o := m.SPI; o != nil {
+			keys = append(keys, "ah --ahspi"+negKey(o.Negated))
+		}
+		if o := m.Len; o != nil && fam == parse.IPv6 {
+			keys = append(keys, "ah6 --ahlen"+negKey(o.Negated))
+		}
+		return keys, false, true
 	case *parse.Policy:
 		// No option of the policy match takes "!": every form is
 		// covered both ways by itself.
@@ -72,6 +84,15 @@ func extCovers(m parse.Match, fam parse.Family) (keys []string, neg, ok bool) {
 		return []string{"iprange --dst-range"}, m.Dst.Negated, true
 	}
 	return nil, false, false
+}
+
+// negKey marks the key of a negated option whose match's other options
+// are not negated with it.
+func negKey(neg bool) string {
+	if neg {
+		return " !"
+	}
+	return ""
 }
 
 // checkExtCovered fails for each form of extRequired without a case.
@@ -91,7 +112,7 @@ func checkExtCovered(t *testing.T, covered func(key string, neg bool, tf expr.Fa
 				continue // no option of the policy match takes "!"
 			}
 			for _, tf := range tables {
-				if !covered(c.key, neg, tf) {
+				if !covered(c.key, neg, tf) && !(neg && covered(c.key+" !", false, tf)) {
 					t.Errorf("no case for %s (negated %v) in an %v table", c.key, neg, tf)
 				}
 			}
@@ -246,6 +267,42 @@ func TestDecompilePolicyWords(t *testing.T) {
 		{parse.IPv4, expr.FamilyInet, "-p udp -m udp --dport 500 -m policy --dir in --pol none -j ACCEPT"},
 		{parse.IPv6, expr.FamilyIP6, "-m policy --dir out --pol ipsec -m conntrack --ctstate NEW"},
 		{parse.IPv6, expr.FamilyInet, "-m policy --dir out --pol none -j DROP"},
+	} {
+		r, err := parse.ParseText(tc.words, parse.Options{Family: tc.fam})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.words, err)
+		}
+		rules, err := compile.Rule(r, compile.Options{Table: tc.table, Family: tc.fam, Counter: true})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.words, err)
+		}
+		back, fam, err := compile.Decompile(rules, tc.table)
+		if err != nil {
+			t.Errorf("%s in %v: Decompile: %v", tc.words, tc.table, err)
+			continue
+		}
+		if fam != tc.fam || back.String() != tc.words {
+			t.Errorf("%s in %v: decompiled as %q (family %v)", tc.words, tc.table, back.String(), fam)
+		}
+	}
+}
+
+// The ah match comes back as the canonical words: after -p ah in
+// iptables, alone in ip6tables, in its place among the rule's matches.
+func TestDecompileAHWords(t *testing.T) {
+	for _, tc := range []struct {
+		fam   parse.Family
+		table expr.Family
+		words string
+	}{
+		{parse.IPv4, expr.FamilyIP, "-p ah -m ah --ahspi 500 -j ACCEPT"},
+		{parse.IPv4, expr.FamilyInet, "-p ah -m ah ! --ahspi 256:511"},
+		{parse.IPv4, expr.FamilyIP, "-p ah -m ah"},
+		{parse.IPv4, expr.FamilyIP, "-p ah -m length --length 100 -m ah ! --ahspi 0:4294967295"},
+		{parse.IPv6, expr.FamilyIP6, "-m ah --ahspi 500 -j ACCEPT"},
+		{parse.IPv6, expr.FamilyInet, "-m ah ! --ahspi 5:9 --ahlen 24 --ahres"},
+		{parse.IPv6, expr.FamilyIP6, "-m length --length 1280 -m ah -m hl --hl-eq 1"},
+		{parse.IPv6, expr.FamilyIP6, "-m ah ! --ahlen 16 -m conntrack --ctstate NEW"},
 	} {
 		r, err := parse.ParseText(tc.words, parse.Options{Family: tc.fam})
 		if err != nil {

@@ -58,11 +58,12 @@ func packetMatches(r *parse.Rule, fam parse.Family) ([][]expr.Match, error) {
 			out = append(out, hl(hm))
 		}
 		if isExtMatch(m) {
-			ms, err := extMatch(m, fam)
+			ms, frag, err := extMatch(m, r, fam)
 			if err != nil {
 				return nil, err
 			}
 			out = append(out, ms...)
+			hasPorts = hasPorts || frag
 		}
 		if im, ok := m.(*parse.ICMP); ok {
 			if hasICMP {
@@ -261,6 +262,17 @@ func packetWords(pre []expr.Match) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	for !frag && isAHStart(pre) {
+		// ip6tables' -m ah: meta l4proto ah and the AH fields, no -p.
+		w, n, err := ahWords(pre[1:])
+		if err != nil {
+			return "", err
+		}
+		words = append(words, w...)
+		if words, pre, err = appendSimpleWords(words, pre[1+n:]); err != nil {
+			return "", err
+		}
+	}
 	if len(pre) == 0 {
 		if frag {
 			return "", fmt.Errorf("%w: a fragment test without a port match", ErrNotUnderstood)
@@ -314,6 +326,15 @@ func packetWords(pre []expr.Match) (string, error) {
 			continue
 		}
 		p, ok := m.(expr.Payload)
+		if ok && p.Field == expr.FieldAHSPI && l.Op == expr.OpEq && l.Proto == expr.ProtoAH {
+			w, n, err := ahWords(pre[i:])
+			if err != nil {
+				return "", err
+			}
+			words = append(words, w...)
+			i += n - 1
+			continue
+		}
 		if !ok || module == "" {
 			return "", fmt.Errorf("%w: %v after %v", ErrNotUnderstood, m, l)
 		}

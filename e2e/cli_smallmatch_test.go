@@ -25,6 +25,8 @@ var smallMatchRules = []struct {
 	{"ip6", "ip6 saddr != 2001:db8::1-2001:db8::9 counter drop", "-m iprange ! --src-range 2001:db8::1-2001:db8::9 -j DROP"},
 	{"ip", "ether saddr 00:11:22:33:44:55 counter accept", "-m mac --mac-source 00:11:22:33:44:55 -j ACCEPT"},
 	{"ip", "meta secpath exists counter accept", "-m policy --dir in --pol ipsec -j ACCEPT"},
+	{"ip", "ip frag-off & 0x1fff == 0 ah spi 500 counter accept", "-p ah -m ah --ahspi 500 -j ACCEPT"},
+	{"ip6", "ah spi != 5-9 ah hdrlength 4 ah reserved 0 counter", "-m ah ! --ahspi 5:9 --ahlen 24 --ahres"},
 	{"ip6", "rt ipsec missing counter", "-m policy --dir out --pol none"},
 	{"ip6", "iifname \"eth0\" ether saddr != 02:00:00:00:00:01 counter", "-i eth0 -m mac ! --mac-source 02:00:00:00:00:01"},
 }

@@ -285,6 +285,17 @@ func portPair(a, b expr.Match) ([]nftexpr.Any, bool) {
 			&nftexpr.Cmp{Op: nftexpr.CmpOpEq, Register: exportReg1, Data: []byte{byte(p.Lo), byte(q.Lo)}},
 		}, true
 	}
+	if p.Field == expr.FieldTHDport && q.Field == expr.FieldICMPCode {
+		p, q = q, p
+	}
+	if p.Field == expr.FieldICMPCode && q.Field == expr.FieldTHDport {
+		// "ah hdrlength 4 ah reserved 0": bytes 1-3 of the transport
+		// header in one 3-byte load, as nft sends it.
+		return []nftexpr.Any{
+			&nftexpr.Payload{DestRegister: exportReg1, Base: nftexpr.PayloadBaseTransportHeader, Offset: 1, Len: 3},
+			&nftexpr.Cmp{Op: nftexpr.CmpOpEq, Register: exportReg1, Data: append([]byte{byte(p.Lo)}, exportValue(q.Lo, 2, false)...)},
+		}, true
+	}
 	if p.Field == expr.FieldTHDport && q.Field == expr.FieldTHSport {
 		p, q = q, p
 	}
