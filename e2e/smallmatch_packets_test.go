@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/ctmatch/ctmatch/internal/ktest"
@@ -47,6 +49,9 @@ func TestSmallMatchesAgainstXt(t *testing.T) {
 			"-p udp -m length --length 0:100",
 			"-p udp -m length ! --length 0:100",
 			"-p udp -m length --length 129",
+			"-p ah -m ah --ahspi 5:9",
+			"-p ah -m ah ! --ahspi 5:9",
+			"-p ah -m ah",
 		},
 		"ip6": {
 			"-m mac --mac-source 02:00:00:00:00:04",
@@ -55,6 +60,10 @@ func TestSmallMatchesAgainstXt(t *testing.T) {
 			"-p udp -m length ! --length 0:120",
 			"-p udp -m length --length 20:149",
 			"-p udp -m length --length 121:65535",
+			"-m ah --ahspi 5",
+			"-m ah ! --ahspi 5 --ahlen 16",
+			"-m ah --ahres",
+			"-m ah ! --ahlen 12",
 		},
 	}
 	ktest.Run(t, ns, "add table ip t\nadd chain ip t i { type filter hook input priority 10; }\n"+
@@ -94,6 +103,11 @@ func TestSmallMatchesAgainstXt(t *testing.T) {
 	if err := ns.Do(send([]string{"127.0.0.1", "::1"})); err != nil {
 		t.Fatal(err)
 	}
+	// AH headers of SPI 5 and 100, 12 and 16 bytes long, reserved field 0
+	// and 1, on raw sockets from the peer.
+	if err := peer.Do(sendAH); err != nil {
+		t.Fatal(err)
+	}
 
 	for _, fam := range []struct{ tool, table string }{{"iptables-legacy", "ip"}, {"ip6tables-legacy", "ip6"}} {
 		xt := xtPacketCounts(t, ktest.Run(t, ns, "", fam.tool, "-L", "INPUT", "-v", "-n", "-x"))
@@ -123,6 +137,37 @@ func TestSmallMatchesAgainstXt(t *testing.T) {
 			t.Logf("%s %q: xt %d, ctmatch %d", fam.table, r, xt[i], got)
 		}
 	}
+}
+
+// sendAH sends AH headers of chosen SPIs, lengths and reserved fields to
+// 10.9.0.1 and 2001:db8:9::1 on raw sockets (the kernel adds the IP
+// header); xfrm drops them after the INPUT hook, having no state for them.
+func sendAH() error {
+	for _, fam := range []int{syscall.AF_INET, syscall.AF_INET6} {
+		fd, err := syscall.Socket(fam, syscall.SOCK_RAW, 51)
+		if err != nil {
+			return fmt.Errorf("raw AH socket: %w", err)
+		}
+		var to syscall.Sockaddr = &syscall.SockaddrInet4{Addr: [4]byte{10, 9, 0, 1}}
+		if fam == syscall.AF_INET6 {
+			to = &syscall.SockaddrInet6{Addr: [16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 9, 14: 0, 15: 1}}
+		}
+		for _, spi := range []uint32{5, 100} {
+			for _, hdrlen := range []byte{1, 2} { // (hdrlen+2)*4: 12 and 16 bytes
+				for _, res := range []byte{0, 1} {
+					b := make([]byte, (int(hdrlen)+2)*4+8)
+					b[0], b[1], b[3] = 59, hdrlen, res // next header: none
+					binary.BigEndian.PutUint32(b[4:], spi)
+					if err := syscall.Sendto(fd, b, 0, to); err != nil {
+						syscall.Close(fd)
+						return fmt.Errorf("send AH: %w", err)
+					}
+				}
+			}
+		}
+		syscall.Close(fd)
+	}
+	return nil
 }
 
 // runIn runs a command in ns and fails the test when it fails.
