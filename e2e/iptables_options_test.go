@@ -35,6 +35,7 @@ var optionMatches = []struct {
 	{"mac", true, true, []string{"-m mac"}},
 	{"policy", true, true, []string{"-m policy"}},
 	{"ah", true, true, []string{"-m ah"}},
+	{"rt", false, true, []string{"-m rt"}},
 	{"physdev", true, true, []string{"-m physdev"}},
 	{"recent", true, true, []string{"-m recent"}},
 	{"hashlimit", true, true, []string{"-m hashlimit"}},

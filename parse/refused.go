@@ -14,6 +14,7 @@ import "strings"
 // every word is read.
 type refusedModule struct {
 	why, hint string
+	v6only    bool // an ip6tables match: iptables has none of that name
 	specs     []optSpec
 	// check returns the message of iptables' final check, or "" when the
 	// options given pass it.
@@ -111,6 +112,22 @@ var refusedModules = map[string]*refusedModule{
 			"packets-eq/1!", "packets-lt/1", "packets-gt/1", "bytes-eq/1!", "bytes-lt/1", "bytes-gt/1"),
 		check: oneOf("You must specify `--match-set' with proper arguments", "match-set", "set"),
 	},
+	"rt": {
+		why:    "xt's rt match holds only when the whole routing header, as long as its length field says, is in the packet (ip6t_rt.c: skb->len - ptr < hdrlen is no match), which nft's exthdr expression does not test, and --rt-0-addrs searches the type 0 header's address list",
+		hint:   "keep this rule in ip6tables; nft's rt type, rt seg-left and rt0 addr[N] test the fields without the length check",
+		v6only: true,
+		specs: refusedSpecs("rt", "-m rt",
+			"rt-type/1!", "rt-segsleft/1!", "rt-len/1!", "rt-0-res/0", "rt-0-addrs/1", "rt-0-not-strict/0"),
+		check: func(given map[string]bool) string {
+			switch {
+			case (given["rt-0-res"] || given["rt-0-addrs"]) && !given["rt-type"]:
+				return "`--rt-type 0' required before `--rt-0-res' and `--rt-0-addrs'"
+			case given["rt-0-not-strict"] && !given["rt-0-addrs"]:
+				return "`--rt-0-addr ...' required before `--rt-0-not-strict'"
+			}
+			return ""
+		},
+	},
 	"string": {
 		why:  "it searches the packet's bytes for a string (xt_string: the kernel's Boyer-Moore or KMP text search between --from and --to); nft has no expression that searches a packet",
 		hint: "keep this rule in iptables",
@@ -132,6 +149,9 @@ var refusedModules = map[string]*refusedModule{
 // ctmatch refuses, with the reason, and its options are read from now on.
 func (p *parser) refusedLoad(v word) error {
 	mod := refusedModules[v.val]
+	if mod.v6only && p.opts.Family != IPv6 {
+		return p.errorf(v, "unknown match %q: iptables has no %s match (it is ip6tables')", v.val, v.val)
+	}
 	p.refused = append(p.refused, &refusedUse{module: v.val, name: v, given: map[string]bool{}})
 	e := p.unsupportedf(v, "match -m %s is valid iptables, but ctmatch cannot translate it exactly: %s", v.val, mod.why)
 	e.Hint = mod.hint

@@ -948,6 +948,11 @@ var Invalid = []InvalidCase{
 	{"ah/res-negated", v6, "-m ah " + Marker + "! --ahres", `ah: option "--ahres" cannot be inverted`},
 	{"ah/res-value", v6, "-m ah " + Marker + "--ahres=1", `takes no value`},
 	{"ah/without-match", v6, Marker + "--ahspi 5", `unknown option "--ahspi"`},
+	{"refused/rt-in-iptables", v4, "-m " + Marker + "rt --rt-type 0", `unknown match "rt": iptables has no rt match`},
+	{"refused/rt-res-without-type", v6, "-m " + Marker + "rt --rt-0-res", "`--rt-type 0' required"},
+	{"refused/rt-not-strict-alone", v6, "-m " + Marker + "rt --rt-type 0 --rt-0-not-strict", "`--rt-0-addr ...' required"},
+	{"refused/rt-res-negated", v6, "-m rt --rt-type 0 " + Marker + "! --rt-0-res", "cannot have ! before --rt-0-res"},
+	{"refused/rt-bogus", v6, "-m rt --rt-type 0 " + Marker + "--rt-bogus 1", `unknown option "--rt-bogus"`},
 }
 
 // Unsupported holds valid iptables that ctmatch refuses (exit code 1): other
@@ -1045,6 +1050,9 @@ var Unsupported = []InvalidCase{
 	{"policy/none-with-element", v4, "-A INPUT -m policy --dir in --pol none " + Marker + "--proto esp", "--proto of the policy match"},
 	{"ah/spi-reversed", v4, "-p ah -m ah --ahspi " + Marker + "9:3", "a reversed SPI range"},
 	{"ah/ipv6-spi-reversed", v6, "-m ah ! --ahspi " + Marker + "9:3", "a reversed SPI range"},
+	{"refused/rt", v6, "-A INPUT -m " + Marker + "rt --rt-type 0 --rt-segsleft 1:3 --rt-len 40 --rt-0-res --rt-0-addrs ::1,::2 --rt-0-not-strict -j DROP", "match -m rt is valid iptables, but ctmatch cannot translate it exactly: xt's rt match holds only when the whole routing header"},
+	{"refused/rt-negated", v6, "-m " + Marker + "rt ! --rt-type 2 ! --rt-segsleft 1 ! --rt-len 24", "does not test"},
+	{"refused/rt-alone", v6, "-m " + Marker + "rt", "routing header"},
 }
 
 // Differences lists the cases on which iptables 1.8.9 (installed here, the
