@@ -177,3 +177,62 @@ func runIn(t *testing.T, ns *netns.NS, name string, args ...string) {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
 }
+
+// iptables' ah match never looks at a fragment other than the first;
+// nft's "ah spi" reads such a fragment's data as the header. A crafted
+// non-first fragment of protocol 51 whose data holds SPI 500 where the SPI
+// would be, and a whole AH packet of SPI 500, sent through lo and counted on
+// OUTPUT: iptables-legacy's -p ah -m ah --ahspi 500 (the kernel's ipt_ah)
+// and ctmatch's rule for it count the whole packet only, and
+// iptables-translate's "ah spi 500" counts both.
+func TestAHFragmentAgainstXt(t *testing.T) {
+	ns := ktest.Namespace(t, "nft", "iptables-legacy")
+	bin := ctmatchCLI(t)
+	const words = "-p ah -m ah --ahspi 500"
+	ktest.Run(t, ns, "add table ip t\nadd chain ip t o { type filter hook output priority 10; }\nadd rule ip t o ah spi 500 counter\n", "nft", "-f", "-")
+	ktest.Run(t, ns, "", "iptables-legacy", append([]string{"-A", "OUTPUT"}, strings.Fields(words)...)...)
+	mustCLI(t, bin, ns, "", "add", "rule", "ip", "t", "o", "--", words)
+	if err := ns.Do(func() error {
+		ah := make([]byte, 24)
+		ah[0], ah[1] = 59, 4
+		binary.BigEndian.PutUint32(ah[4:], 500)
+		s, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW, syscall.IPPROTO_RAW)
+		if err != nil {
+			return err
+		}
+		defer syscall.Close(s)
+		for _, p := range [][]byte{ipv4(ah, 8, false), ipv4(ah, 0, false)} {
+			p[9] = 51 // AH
+			p[10], p[11] = 0, 0
+			binary.BigEndian.PutUint16(p[10:], checksum(p[:20]))
+			if err := syscall.Sendto(s, p, 0, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+				return fmt.Errorf("send: %w", err)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	xt := xtPacketCounts(t, ktest.Run(t, ns, "", "iptables-legacy", "-L", "OUTPUT", "-v", "-n", "-x"))
+	out := mustCLI(t, bin, ns, "", "list", "chain", "ip", "t", "o", "-o", "iptables", "-a")
+	var ours, bare uint64
+	found := false
+	for _, l := range strings.Split(out, "\n") {
+		if m := packetsOf.FindStringSubmatch(l); m != nil && m[1] == "-A o "+words {
+			ours, _ = strconv.ParseUint(m[2], 10, 64)
+			found = true
+		}
+		if m := bareCounter.FindStringSubmatch(l); m != nil {
+			bare, _ = strconv.ParseUint(m[1], 10, 64)
+		}
+	}
+	if len(xt) != 1 || xt[0] != 1 {
+		t.Fatalf("xt counted %v, the crafted traffic gives [1]", xt)
+	}
+	if !found || ours != xt[0] {
+		t.Errorf("ctmatch's rule for %q counted %d packets (listed %v), xt %d\n%s", words, ours, found, xt[0], out)
+	}
+	if bare != 2 {
+		t.Errorf("iptables-translate's ah spi 500 counted %d packets, want 2 (the fragment too)\n%s", bare, out)
+	}
+}
