@@ -13,7 +13,8 @@ import (
 	"github.com/ctmatch/ctmatch/internal/netns"
 )
 
-// The mac and length matches, run by the kernel's xt code (iptables-legacy)
+// The mac, length, ah and policy matches (the last without IPsec: this
+// kernel has no ESP or AH transform to make a sec_path with), run by the kernel's xt code (iptables-legacy)
 // and as ctmatch's nft rules at the same hook, count the same packets:
 // UDP datagrams of chosen sizes from a second namespace through two veth
 // pairs of known MAC addresses (one the rules name, one they do not), and
@@ -52,6 +53,7 @@ func TestSmallMatchesAgainstXt(t *testing.T) {
 			"-p ah -m ah --ahspi 5:9",
 			"-p ah -m ah ! --ahspi 5:9",
 			"-p ah -m ah",
+			"-m policy --dir in --pol none",
 		},
 		"ip6": {
 			"-m mac --mac-source 02:00:00:00:00:04",
@@ -64,6 +66,7 @@ func TestSmallMatchesAgainstXt(t *testing.T) {
 			"-m ah ! --ahspi 5 --ahlen 16",
 			"-m ah --ahres",
 			"-m ah ! --ahlen 12",
+			"-m policy --dir in --pol none",
 		},
 	}
 	ktest.Run(t, ns, "add table ip t\nadd chain ip t i { type filter hook input priority 10; }\n"+
