@@ -1,6 +1,9 @@
 package parse
 
-import "math"
+import (
+	"math"
+	"strings"
+)
 
 // This file reads the ah match ("-m ah [!] --ahspi SPI[:SPI]", and in
 // ip6tables also "[!] --ahlen LENGTH" and "--ahres"), as iptables 1.8.9
@@ -12,15 +15,16 @@ import "math"
 // match is the kernel's ipt_ah, which the kernel takes only after -p ah
 // without "!" (x_tables.c, xt_check_match); ip6tables' is ip6t_ah, an
 // extension header match that needs no -p. "-p ah --ahspi …" without
-// "-m ah" (the match iptables loads by itself) is read as another match
-// ctmatch does not read yet.
+// "-m ah" is the same match, which iptables loads by itself at the first
+// option no other extension knows (Implicit), and saves with its -m word.
 
 // AH is "-m ah [!] --ahspi A[:B]" (iptables) or "-m ah [!] --ahspi A[:B]
 // [!] --ahlen L --ahres" (ip6tables).
 type AH struct {
-	Module  string `json:"module"`   // "ah"
-	Flag    Pos    `json:"pos"`      // the -m word
-	NamePos Pos    `json:"name_pos"` // the "ah" word
+	Module   string `json:"module"`   // "ah"
+	Implicit bool   `json:"implicit"` // loaded by -p ah at its first option, with no -m word
+	Flag     Pos    `json:"pos"`      // the -m word; the first option (or its !) when implicit
+	NamePos  Pos    `json:"name_pos"` // the "ah" word; NoPos when implicit
 	// SPI is --ahspi, nil when not given (every SPI).
 	SPI *AHSPI `json:"spi,omitempty"`
 	// Len is --ahlen, nil when not given (ip6tables only).
@@ -129,8 +133,26 @@ func (p *parser) u32Range(v word, module, option string) (lo, hi uint64, err err
 	return p.uintRange(v, module, option, math.MaxUint32)
 }
 
+// implicitAH loads the ah match that -p ah loads at option w (iptables'
+// xtables_find_match for the rule's protocol), and reads the option into it.
+func (p *parser) implicitAH(w word, neg *word, name, attached string, hasValue bool) error {
+	m := &AH{Module: "ah", Implicit: true, Flag: w.pos, NamePos: NoPos, Res: NoPos, end: w.end}
+	if neg != nil {
+		m.Flag = neg.pos
+	}
+	p.rule.Matches = append(p.rule.Matches, m)
+	p.lastExt = append(p.lastExt, m)
+	specs := extModules["ah"].specs
+	for i := range specs {
+		if strings.HasPrefix(specs[i].long, name) {
+			return p.extOption(w, neg, &specs[i], attached, hasValue)
+		}
+	}
+	return p.errorf(w, "unknown option %q", w.val)
+}
+
 func (m *AH) check(p *parser) error {
-	if p.opts.Family == IPv6 {
+	if p.opts.Family == IPv6 || m.Implicit {
 		return nil
 	}
 	pr := p.rule.Protocol

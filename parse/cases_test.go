@@ -173,9 +173,14 @@ func checkPositions(t *testing.T, r *parse.Rule) {
 	}
 	for _, m := range r.Matches {
 		if am, ok := m.(*parse.AH); ok {
-			flag(am.Flag, "-m", "match", "-m")
-			at(am.NamePos, "ah", "match name")
-			end := am.NamePos + 2
+			end := am.Flag
+			if !am.Implicit {
+				flag(am.Flag, "-m", "match", "-m")
+				at(am.NamePos, "ah", "match name")
+				end = am.NamePos + 2
+			} else if am.NamePos != parse.NoPos {
+				t.Errorf("implicit ah match: NamePos %d, want NoPos", am.NamePos)
+			}
 			if o := am.SPI; o != nil {
 				checkFlagValue(t, text, "--ahs", &o.FlagValue)
 				end = max(end, o.End())

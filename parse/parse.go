@@ -273,6 +273,9 @@ func (p *parser) option(w word) error {
 	}
 	neg := p.neg
 	p.neg = nil
+	if spec == nil && long && p.protoMatch == "ah" && p.protoOption(name) {
+		return p.implicitAH(w, neg, name, value, hasValue)
+	}
 	if spec == nil && long && p.protoOption(name) {
 		if p.unsupported == nil {
 			p.unsupported = p.unsupportedf(w, "%s is valid iptables (an option of the %s match that -p %s loads), but ctmatch does not support that match yet", w.val, p.protoMatch, p.rule.Protocol.Value.Text)

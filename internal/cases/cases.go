@@ -576,6 +576,9 @@ var Valid = []ValidCase{
 	{"ah/ipv6-no-option", v6, argv("-m ah"), "-m ah"},
 	{"ah/every-spi-negated", v4, argv("-p ah -m ah ! --ahspi 0:4294967295"), "-p ah -m ah ! --ahspi 0:4294967295"},
 	{"ah/ipv6-with-udp", v6, argv("-A INPUT -m ah --ahspi 7 -p udp --dport 500"), "-A INPUT -p udp -m ah --ahspi 7 -m udp --dport 500"},
+	{"ah/implicit", v4, argv("-A INPUT -p ah --ahspi 5 -j ACCEPT"), "-A INPUT -p ah -m ah --ahspi 5 -j ACCEPT"},
+	{"ah/implicit-negated", v4, argv("-p ah ! --ahspi 5:9"), "-p ah -m ah ! --ahspi 5:9"},
+	{"ah/implicit-ipv6", v6, argv("-p ah --ahspi 5 --ahres"), "-p ah -m ah --ahspi 5 --ahres"},
 }
 
 // Invalid holds rules that iptables itself refuses (exit code 2), each with
@@ -953,6 +956,8 @@ var Invalid = []InvalidCase{
 	{"refused/rt-not-strict-alone", v6, "-m " + Marker + "rt --rt-type 0 --rt-0-not-strict", "`--rt-0-addr ...' required"},
 	{"refused/rt-res-negated", v6, "-m rt --rt-type 0 " + Marker + "! --rt-0-res", "cannot have ! before --rt-0-res"},
 	{"refused/rt-bogus", v6, "-m rt --rt-type 0 " + Marker + "--rt-bogus 1", `unknown option "--rt-bogus"`},
+	{"ah/implicit-len-in-iptables", v4, "-p ah " + Marker + "--ahlen 5", `unknown option "--ahlen"`},
+	{"ah/implicit-bad-spi", v4, "-p ah --ahspi " + Marker + "x", `ah: bad value "x"`},
 }
 
 // Unsupported holds valid iptables that ctmatch refuses (exit code 1): other
