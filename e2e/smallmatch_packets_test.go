@@ -13,7 +13,7 @@ import (
 	"github.com/ctmatch/ctmatch/internal/netns"
 )
 
-// The mac, length, ah and policy matches (the last without IPsec: this
+// The mac, length, ah, iprange and policy matches (the last without IPsec: this
 // kernel has no ESP or AH transform to make a sec_path with), run by the kernel's xt code (iptables-legacy)
 // and as ctmatch's nft rules at the same hook, count the same packets:
 // UDP datagrams of chosen sizes from a second namespace through two veth
@@ -54,6 +54,8 @@ func TestSmallMatchesAgainstXt(t *testing.T) {
 			"-p ah -m ah ! --ahspi 5:9",
 			"-p ah -m ah",
 			"-m policy --dir in --pol none",
+			"-m iprange --src-range 10.9.0.1-10.9.0.5",
+			"-m iprange ! --src-range 10.9.0.1-10.9.0.5 --dst-range 10.9.1.1-127.0.0.1",
 		},
 		"ip6": {
 			"-m mac --mac-source 02:00:00:00:00:04",
@@ -67,6 +69,8 @@ func TestSmallMatchesAgainstXt(t *testing.T) {
 			"-m ah --ahres",
 			"-m ah ! --ahlen 12",
 			"-m policy --dir in --pol none",
+			"-m iprange --src-range 2001:db8:9::2-2001:db8:9::5",
+			"-m iprange ! --dst-range 2001:db8:9::-2001:db8:9::ffff",
 		},
 	}
 	ktest.Run(t, ns, "add table ip t\nadd chain ip t i { type filter hook input priority 10; }\n"+
