@@ -243,3 +243,47 @@ func TestAHFragmentAgainstXt(t *testing.T) {
 		t.Errorf("iptables-translate's ah spi 500 counted %d packets, want 2 (the fragment too)\n%s", bare, out)
 	}
 }
+
+// Why -m rt is refused: ip6t_rt does not match a routing header shorter
+// in the packet than its length field says (on Linux 6.18 it drops the
+// packet: the send fails with EPERM), and nft's "rt type" reads the field
+// anyway. An IPv6 packet whose routing header is whole, and one whose
+// header says 88 bytes and has 8, both of type 0, sent through lo: nft's
+// rt type 0 (iptables-translate's form), at a priority before
+// ip6tables-legacy's, counts both; ip6tables-legacy's -m rt --rt-type 0
+// (the kernel's ip6t_rt) counts the whole one only, and drops the other.
+func TestRoutingHeaderAgainstXt(t *testing.T) {
+	ns := ktest.Namespace(t, "nft", "ip6tables-legacy")
+	ktest.Run(t, ns, "add table ip6 t\nadd chain ip6 t o { type filter hook output priority -10; }\nadd rule ip6 t o rt type 0 counter\n", "nft", "-f", "-")
+	ktest.Run(t, ns, "", "ip6tables-legacy", "-A", "OUTPUT", "-m", "rt", "--rt-type", "0")
+	if err := ns.Do(func() error {
+		s, err := syscall.Socket(syscall.AF_INET6, syscall.SOCK_RAW, syscall.IPPROTO_RAW)
+		if err != nil {
+			return err
+		}
+		defer syscall.Close(s)
+		for _, hdrlen := range []byte{0, 10} { // (hdrlen+1)*8 bytes: 8, and 88 (8 sent)
+			rh := []byte{59, hdrlen, 0, 0, 0, 0, 0, 0} // no next header, type 0, segments left 0
+			p := ipv6(rh, false, 0, false)
+			p[6] = 43 // routing header
+			err := syscall.Sendto(s, p, 0, &syscall.SockaddrInet6{Addr: [16]byte{15: 1}})
+			switch {
+			case hdrlen == 0 && err != nil:
+				return fmt.Errorf("send the whole routing header: %w", err)
+			case hdrlen != 0 && err != syscall.EPERM:
+				t.Logf("the truncated routing header: send gave %v, not EPERM (xt did not drop it)", err)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	xt := xtPacketCounts(t, ktest.Run(t, ns, "", "ip6tables-legacy", "-L", "OUTPUT", "-v", "-n", "-x"))
+	out := ktest.Run(t, ns, "", "nft", "list", "chain", "ip6", "t", "o")
+	if len(xt) != 1 || xt[0] != 1 {
+		t.Errorf("xt counted %v, want [1]: the truncated routing header is no match", xt)
+	}
+	if !strings.Contains(out, "rt type 0 counter packets 2 ") {
+		t.Errorf("nft's rt type 0 did not count both packets:\n%s", out)
+	}
+}
