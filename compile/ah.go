@@ -49,7 +49,7 @@ func ah(m *parse.AH, r *parse.Rule, fam parse.Family) ([]expr.Match, bool, error
 	}
 	spi := expr.Payload{Field: expr.FieldAHSPI, Op: expr.OpRange, Hi: math.MaxUint32}
 	if o := m.SPI; o != nil {
-		spi = portRange(expr.FieldAHSPI, uint32(o.Lo), uint32(o.Hi), o.Negated)
+		spi = fieldRange(expr.FieldAHSPI, uint32(o.Lo), uint32(o.Hi), o.Negated)
 	}
 	out = append(out, spi)
 	if o := m.Len; o != nil && o.N != 0 {
@@ -67,11 +67,6 @@ func ah(m *parse.AH, r *parse.Rule, fam parse.Family) ([]expr.Match, bool, error
 		out = append(out, expr.Payload{Field: expr.FieldTHDport, Op: expr.OpEq, Lo: 0})
 	}
 	return out, fam != parse.IPv6, nil
-}
-
-// portRange is the test of field f in lo..hi, or not in it when neg.
-func portRange(f expr.Field, lo, hi uint32, neg bool) expr.Payload {
-	return lengthRange(f, lo, hi, neg)
 }
 
 // isAHStart reports whether ms starts with ip6tables' ah match: "meta

@@ -32,10 +32,10 @@ const ip6Hdr = 40
 func length(m *parse.Length, fam parse.Family) expr.Match {
 	o := m.Option
 	if fam != parse.IPv6 {
-		return lengthRange(expr.FieldIPLength, uint32(o.Min), uint32(o.Max), o.Negated)
+		return fieldRange(expr.FieldIPLength, uint32(o.Min), uint32(o.Max), o.Negated)
 	}
 	lo, hi, neg := ip6Lengths(o.Min, o.Max, o.Negated)
-	return lengthRange(expr.FieldIP6Length, lo, hi, neg)
+	return fieldRange(expr.FieldIP6Length, lo, hi, neg)
 }
 
 // ip6Lengths returns the payload lengths P, lo..hi (all but those, when
@@ -56,8 +56,8 @@ func ip6Lengths(min, max uint16, negated bool) (lo, hi uint32, neg bool) {
 	return uint32(max) - ip6Hdr + 1, uint32(min) + wrap - 1, !negated
 }
 
-// lengthRange is the test of field f in lo..hi, or not in it when neg.
-func lengthRange(f expr.Field, lo, hi uint32, neg bool) expr.Payload {
+// fieldRange is the test of field f in lo..hi, or not in it when neg.
+func fieldRange(f expr.Field, lo, hi uint32, neg bool) expr.Payload {
 	p := expr.Payload{Field: f, Lo: lo}
 	switch {
 	case lo == hi && !neg:
