@@ -329,7 +329,9 @@ func (p *parser) option(w word) error {
 		return p.protocol(w, neg, val)
 	}
 	if spec.refused != "" {
-		p.refusedGiven(spec)
+		if err := p.refusedGiven(w, spec); err != nil {
+			return err
+		}
 	}
 	if spec.unsupported != "" {
 		return p.unsupportedOption(w, neg, spec, name, long, hasValue)

@@ -15,6 +15,7 @@ import "strings"
 type refusedModule struct {
 	why, hint string
 	v6only    bool // an ip6tables match: iptables has none of that name
+	once      bool // each option at most once (libxtables' x6 parser: "can only be used once")
 	specs     []optSpec
 	// check returns the message of iptables' final check, or "" when the
 	// options given pass it.
@@ -56,6 +57,7 @@ func oneOf(msg string, names ...string) func(map[string]bool) string {
 
 var refusedModules = map[string]*refusedModule{
 	"physdev": {
+		once: true,
 		why:  "it reads the bridge ports a bridged packet came in and goes out on (xt_physdev, through br_netfilter); no nft expression reads them in ip, ip6 or inet tables",
 		hint: "match bridge ports in an nft bridge table (iifname and oifname there name the port), or keep this rule in iptables",
 		specs: refusedSpecs("physdev", "-m physdev",
@@ -68,6 +70,7 @@ var refusedModules = map[string]*refusedModule{
 		},
 	},
 	"recent": {
+		once: true,
 		why:  "it keeps its lists of addresses in the kernel's xt_recent (/proc/net/xt_recent), which nft cannot read or write, and nft's sets with timeouts count and expire otherwise",
 		hint: "rewrite the rules with an nft set (add @NAME { ip saddr timeout 60s } and ip saddr @NAME), or keep them in iptables",
 		specs: refusedSpecs("recent", "-m recent",
@@ -85,11 +88,14 @@ var refusedModules = map[string]*refusedModule{
 				return "recent: you must specify one of `--set', `--rcheck' `--update' or `--remove'"
 			case n > 1:
 				return "recent: only one of `--set', `--rcheck' `--update' or `--remove' may be given"
+			case given["reap"] && !given["seconds"]:
+				return "recent: option \"--reap\" also requires \"--seconds\""
 			}
 			return ""
 		},
 	},
 	"hashlimit": {
+		once: true,
 		why:  "it keeps a token bucket per flow in its own hash table (xt_hashlimit: credits in jiffies, its own expiry and garbage collection); nft's meters and limit statement count and expire otherwise",
 		hint: "write an nft meter (meter NAME { ip saddr limit rate 5/second }) if its behaviour is close enough, or keep this rule in iptables",
 		specs: refusedSpecs("hashlimit", "-m hashlimit",
@@ -98,7 +104,12 @@ var refusedModules = map[string]*refusedModule{
 			"hashlimit-htable-max/1", "hashlimit-htable-gcinterval/1", "hashlimit-htable-expire/1",
 			"hashlimit-rate-match/0", "hashlimit-rate-interval/1"),
 		check: func(given map[string]bool) string {
-			if !given["hashlimit-name"] {
+			switch {
+			case given["hashlimit-upto"] && given["hashlimit-above"]:
+				return "hashlimit: option \"--hashlimit-upto\" cannot be used together with \"--hashlimit-above\""
+			case !given["hashlimit-upto"] && !given["hashlimit-above"] && !given["hashlimit"]:
+				return "You have to specify --hashlimit"
+			case !given["hashlimit-name"]:
 				return "hashlimit: option \"--hashlimit-name\" must be specified"
 			}
 			return ""
@@ -113,6 +124,7 @@ var refusedModules = map[string]*refusedModule{
 		check: oneOf("You must specify `--match-set' with proper arguments", "match-set", "set"),
 	},
 	"rt": {
+		once:   true,
 		why:    "xt's rt match holds only when the whole routing header, as long as its length field says, is in the packet (ip6t_rt.c: skb->len - ptr < hdrlen is no match), which nft's exthdr expression does not test, and --rt-0-addrs searches the type 0 header's address list",
 		hint:   "keep this rule in ip6tables; nft's rt type, rt seg-left and rt0 addr[N] test the fields without the length check",
 		v6only: true,
@@ -129,6 +141,7 @@ var refusedModules = map[string]*refusedModule{
 		},
 	},
 	"string": {
+		once: true,
 		why:  "it searches the packet's bytes for a string (xt_string: the kernel's Boyer-Moore or KMP text search between --from and --to); nft has no expression that searches a packet",
 		hint: "keep this rule in iptables",
 		specs: refusedSpecs("string", "-m string",
@@ -136,6 +149,9 @@ var refusedModules = map[string]*refusedModule{
 		check: func(given map[string]bool) string {
 			if !given["algo"] {
 				return "string: option \"--algo\" must be specified"
+			}
+			if given["string"] && given["hex-string"] {
+				return "string: option \"--string\" cannot be used together with \"--hex-string\""
 			}
 			if !given["string"] && !given["hex-string"] {
 				return "STRING match: You must specify `--string' or `--hex-string'"
@@ -180,15 +196,22 @@ func (p *parser) refusedSpecsLoaded(add func([]optSpec)) {
 	}
 }
 
-// refusedGiven records that an option of a refused module was given, for
-// the last match of that module.
-func (p *parser) refusedGiven(spec *optSpec) {
+// refusedGiven records that option w of a refused module was given, for
+// the last match of that module, and refuses it given twice where iptables
+// does.
+func (p *parser) refusedGiven(w word, spec *optSpec) error {
 	for i := len(p.refused) - 1; i >= 0; i-- {
-		if p.refused[i].module == spec.refused {
-			p.refused[i].given[spec.long] = true
-			return
+		u := p.refused[i]
+		if u.module != spec.refused {
+			continue
 		}
+		if u.given[spec.long] && refusedModules[u.module].once {
+			return p.errorf(w, "%s: option \"--%s\" can only be used once", u.module, spec.long)
+		}
+		u.given[spec.long] = true
+		return nil
 	}
+	return nil
 }
 
 // checkRefused checks, once every word is read, what iptables requires of

@@ -958,6 +958,11 @@ var Invalid = []InvalidCase{
 	{"refused/rt-bogus", v6, "-m rt --rt-type 0 " + Marker + "--rt-bogus 1", `unknown option "--rt-bogus"`},
 	{"ah/implicit-len-in-iptables", v4, "-p ah " + Marker + "--ahlen 5", `unknown option "--ahlen"`},
 	{"ah/implicit-bad-spi", v4, "-p ah --ahspi " + Marker + "x", `ah: bad value "x"`},
+	{"refused/hashlimit-no-rate", v4, "-m " + Marker + "hashlimit --hashlimit-name x", "You have to specify --hashlimit"},
+	{"refused/hashlimit-upto-above", v4, "-m " + Marker + "hashlimit --hashlimit-upto 5/sec --hashlimit-above 3 --hashlimit-name x", `cannot be used together with "--hashlimit-above"`},
+	{"refused/recent-reap-alone", v4, "-m " + Marker + "recent --rcheck --reap", `recent: option "--reap" also requires "--seconds"`},
+	{"refused/string-both", v4, "-m " + Marker + "string --algo bm --string x --hex-string |00|", `cannot be used together with "--hex-string"`},
+	{"refused/physdev-twice", v4, "-A FORWARD -m physdev --physdev-in eth0 " + Marker + "--physdev-in eth1", `physdev: option "--physdev-in" can only be used once`},
 }
 
 // Unsupported holds valid iptables that ctmatch refuses (exit code 1): other
