@@ -79,6 +79,9 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 		case *parse.Mark, *parse.Limit:
 			continue // in suffixMatches
 		}
+		if isExtMatch(m) {
+			continue // in packetMatches
+		}
 		ct, ok := m.(*parse.Conntrack)
 		if !ok {
 			return nil, fmt.Errorf("col %d: match not supported", m.Pos()+1)

@@ -200,6 +200,12 @@ func TestCasesComplete(t *testing.T) {
 				ports[portCover{"multiport " + mp.Option.Kind.String(), mp.Option.Negated, c.table}] = true
 				continue
 			}
+			if keys, neg, ok := extCovers(m, c.family); ok {
+				for _, k := range keys {
+					ports[portCover{k, neg, c.table}] = true
+				}
+				continue
+			}
 			ct := m.(*parse.Conntrack)
 			for _, o := range ct.Options {
 				seen[cover{o.Kind, o.Negated, c.table}] = true
@@ -324,6 +330,7 @@ func TestCasesComplete(t *testing.T) {
 			}
 		}
 	}
+	checkExtCovered(t, func(key string, neg bool, tf expr.Family) bool { return ports[portCover{key, neg, tf}] })
 	for _, neg := range []string{"plain", "negated"} {
 		for bits := 1; bits < 16; bits++ {
 			if bits&7 == 0 {

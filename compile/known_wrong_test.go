@@ -15,22 +15,32 @@ import (
 )
 
 // TestKnownWrongTranslations takes every case of design.md's "Known wrong
-// translations by iptables-translate" (testdata/known-wrong.txt) and checks
+// translations by iptables-translate" (testdata/known-wrong.txt, whose
+// conntrack cases the traffic lab also runs, and
+// testdata/known-wrong-matches.txt, the other matches') and checks
 // that ctmatch's rules differ from iptables-translate's, that they make nft
 // send the same bytes as the correct text written by hand, and that
 // iptables-translate's text is either refused by nft or sends other bytes.
 func TestKnownWrongTranslations(t *testing.T) {
 	ns := ktest.Namespace(t, "nft", "iptables-translate")
 	hand, _ := handwritten(t)
-	f, err := os.Open("testdata/known-wrong.txt")
-	if err != nil {
-		t.Fatal(err)
+	var lines []string
+	for _, file := range []string{"testdata/known-wrong.txt", "testdata/known-wrong-matches.txt"} {
+		f, err := os.Open(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
+		}
+		f.Close()
+		if err := sc.Err(); err != nil {
+			t.Fatal(err)
+		}
 	}
-	defer f.Close()
 	refused, differ := 0, 0
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
+	for _, line := range lines {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}

@@ -96,6 +96,14 @@ func packetMatches(r *parse.Rule, fam parse.Family) ([][]expr.Match, error) {
 			}
 			add(ms...)
 		}
+		if isExtMatch(m) {
+			ms, frag, err := extMatch(m, r, fam)
+			if err != nil {
+				return nil, err
+			}
+			add(ms...)
+			hasPorts = hasPorts || frag
+		}
 		if im, ok := m.(*parse.ICMP); ok {
 			if hasICMP {
 				return nil, errICMPTwice(im)
@@ -249,7 +257,7 @@ func splitPacketMatches(pieces []expr.Rule) (pre []expr.Match, rest []expr.Rule,
 		end = start
 		for end < len(r.Matches) {
 			switch r.Matches[end].(type) {
-			case expr.L4Proto, expr.Payload, expr.Exthdr, expr.IfName, expr.IPAddr, expr.FibType, expr.PktType, expr.SkID, expr.Lookup:
+			case expr.L4Proto, expr.Payload, expr.Exthdr, expr.IfName, expr.IPAddr, expr.FibType, expr.PktType, expr.SkID, expr.Lookup, expr.IPRange, expr.EtherSaddr, expr.IPsec:
 				end++
 				continue
 			}
@@ -330,11 +338,26 @@ func packetWords(pre []expr.Match, either map[int]bool) (string, error) {
 	}
 	words, pre = appendFragmentWords(words, pre)
 	var err error
-	for len(pre) > 0 && isPacketMatch(pre[0]) {
-		if words, pre, err = appendHLWords(words, pre); err != nil {
+	for len(pre) > 0 {
+		n := len(pre)
+		if words, pre, err = appendSimpleWords(words, pre); err != nil {
 			return "", err
 		}
 		words, pre = appendMatchWords(words, pre)
+		if len(pre) == n {
+			break
+		}
+	}
+	for !frag && isAHStart(pre) {
+		// ip6tables' -m ah: meta l4proto ah and the AH fields, no -p.
+		w, n, err := ahWords(pre[1:])
+		if err != nil {
+			return "", err
+		}
+		words = append(words, w...)
+		if words, pre, err = appendSimpleWords(words, pre[1+n:]); err != nil {
+			return "", err
+		}
 	}
 	if len(pre) == 0 {
 		if frag {
@@ -366,10 +389,12 @@ func packetWords(pre []expr.Match, either map[int]bool) (string, error) {
 	}
 	if l.Op == expr.OpEq && (l.Proto == parse.ProtoICMP || l.Proto == parse.ProtoICMPv6) {
 		for rest := pre[1:]; len(rest) > 0; {
-			if isHL(rest[0]) {
-				w, _ := hlWords(rest[0])
+			if w, n, err := simpleWords(rest); n > 0 {
+				if err != nil {
+					return "", err
+				}
 				words = append(words, w...)
-				rest = rest[1:]
+				rest = rest[n:]
 				continue
 			}
 			if isAddrtype(rest[0]) || isPkttype(rest[0]) || isOwner(rest[0]) {
@@ -387,12 +412,36 @@ func packetWords(pre []expr.Match, either map[int]bool) (string, error) {
 	}
 	var have map[expr.Field]bool
 	first := whole - len(pre) + 1 // the index of pre[1] in the whole prefix
-	for rest := pre[1:]; len(rest) > 0; rest = rest[1:] {
-		m := rest[0]
-		i := len(pre) - 1 - len(rest) // the index of m in pre[1:]
-		_, isLookup := m.(expr.Lookup)
-		if isLookup || either[first+i] || module == "" && !isHL(m) && !isAddrtype(m) && !isPkttype(m) && !isOwner(m) {
-			w, err := multiportWords(m, either[first+i])
+	for i := 1; i < len(pre); i++ {
+		m := pre[i]
+		if w, n, err := simpleWords(pre[i:]); n > 0 {
+			if err != nil {
+				return "", err
+			}
+			words = append(words, w...)
+			i += n - 1
+			have = nil // a port after it starts a tcp or udp match of its own
+			continue
+		}
+		if isAddrtype(m) || isPkttype(m) || isOwner(m) {
+			var after []expr.Match
+			words, after = appendMatchWords(words, pre[i:])
+			i = len(pre) - len(after) - 1 // the loop steps past the last one
+			have = nil
+			continue
+		}
+		p, ok := m.(expr.Payload)
+		if ok && p.Field == expr.FieldAHSPI && l.Op == expr.OpEq && l.Proto == expr.ProtoAH {
+			w, n, err := ahWords(pre[i:])
+			if err != nil {
+				return "", err
+			}
+			words = append(words, w...)
+			i += n - 1
+			continue
+		}
+		if _, isLookup := m.(expr.Lookup); isLookup || either[first+i-1] || module == "" {
+			w, err := multiportWords(m, either[first+i-1])
 			if err != nil {
 				return "", fmt.Errorf("%w (after %v)", err, l)
 			}
@@ -400,20 +449,6 @@ func packetWords(pre []expr.Match, either map[int]bool) (string, error) {
 			have = nil
 			continue
 		}
-		if isHL(m) {
-			w, _ := hlWords(m)
-			words = append(words, w...)
-			have = nil // a port after it starts a tcp or udp match of its own
-			continue
-		}
-		if isAddrtype(m) || isPkttype(m) || isOwner(m) {
-			var after []expr.Match
-			words, after = appendMatchWords(words, rest)
-			rest = rest[len(rest)-len(after)-1:] // the loop steps past the last one
-			have = nil
-			continue
-		}
-		p, ok := m.(expr.Payload)
 		if !ok || module == "" {
 			return "", fmt.Errorf("%w: %v after %v", ErrNotUnderstood, m, l)
 		}

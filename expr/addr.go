@@ -131,6 +131,9 @@ func (p *raiser) ipaddr(i, slot int, offset, size uint64) (Match, error) {
 	if v4 && p.f == FamilyIP6 || !v4 && p.f == FamilyIP {
 		return nil, p.fail(i, "an address of the other family in an %v table", p.f)
 	}
+	if m, ok, err := p.iprange(i, slot, offset, size); ok || err != nil {
+		return m, err
+	}
 	full := 16
 	if v4 {
 		full = 4

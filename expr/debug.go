@@ -73,6 +73,9 @@ var ctKeyNames = []string{
 	"avgpkt", "zone", "event", "src_ip", "dst_ip", "src_ip6", "dst_ip6", "id",
 }
 
+// rtKeyNames are libnftnl's names of the rt keys (NFT_RT_*).
+var rtKeyNames = []string{"classid", "nexthop4", "nexthop6", "tcpmss", "ipsec"}
+
 var metaKeyNames = []string{
 	"len", "protocol", "priority", "mark", "iif", "oif", "iifname", "oifname",
 	"iiftype", "oiftype", "skuid", "skgid", "nftrace", "rtclassid", "secmark", "nfproto",
@@ -236,6 +239,9 @@ func (e *wireExpr) debugBody() ([]byte, bool) {
 		return append(reg(attrExthdrDreg), ' '), true
 	case "reject", "nat", "masq", "redir":
 		return e.debugStmt()
+	case "rt":
+		b = append(b, "load "+nameOf(rtKeyNames, u(attrRtKey))+" => "...)
+		return append(reg(attrRtDreg), ' '), true
 	case "payload":
 		if e.has(attrPayloadSreg) {
 			b = append(b, "write "...)

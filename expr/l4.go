@@ -40,6 +40,9 @@ const (
 	FieldIPTTL                        // IPv4 header byte 8: nft "ip ttl"
 	FieldIP6HopLimit                  // IPv6 header byte 7: nft "ip6 hoplimit"
 	FieldTCPFlags                     // TCP header byte 13: nft "tcp flags"
+	FieldIPLength                     // IPv4 header bytes 2-3, the total length: nft "ip length"
+	FieldIP6Length                    // IPv6 header bytes 4-5, the payload length: nft "ip6 length"
+	FieldAHSPI                        // transport header bytes 4-7, after meta l4proto ah: nft "ah spi"
 )
 
 // payloadBase is a base of the payload expression (NFT_PAYLOAD_*_HEADER).
@@ -70,6 +73,9 @@ var fieldInfos = [...]fieldInfo{
 	FieldIPTTL:       {base: payloadNetwork, offset: 8, size: 1, name: "ttl", proto: "ip", v4: true},
 	FieldIP6HopLimit: {base: payloadNetwork, offset: 7, size: 1, name: "hoplimit", proto: "ip6", v6: true},
 	FieldTCPFlags:    {base: payloadTransport, offset: 13, size: 1, name: "flags"},
+	FieldIPLength:    {base: payloadNetwork, offset: 2, size: 2, name: "length", proto: "ip", v4: true},
+	FieldIP6Length:   {base: payloadNetwork, offset: 4, size: 2, name: "length", proto: "ip6", v6: true},
+	FieldAHSPI:       {base: payloadTransport, offset: 4, size: 4, name: "spi"},
 }
 
 // Layout returns where the field is: the payload base (1, the network
@@ -146,6 +152,8 @@ func (p Payload) appendText(b []byte, proto string) []byte {
 	switch {
 	case fi.proto != "":
 		proto = fi.proto
+	case proto == ahWord || p.Field == FieldAHSPI:
+		return p.appendAHText(b, proto)
 	case isICMPField(p.Field) && proto != "icmp" && proto != "icmpv6":
 		proto = ""
 	case !isICMPField(p.Field) && (proto == "icmp" || proto == "icmpv6"):
@@ -156,7 +164,12 @@ func (p Payload) appendText(b []byte, proto string) []byte {
 	} else {
 		b = append(append(append(b, proto...), ' '), fi.name...)
 	}
-	b = append(b, ' ')
+	return p.appendValueText(append(b, ' '))
+}
+
+// appendValueText writes the test of the field after its name: "22",
+// "!= 1-1023", "& 0x1fff == 0".
+func (p Payload) appendValueText(b []byte) []byte {
 	if p.Mask != 0 {
 		b = append(append(b, "& 0x"...), strconv.FormatUint(uint64(p.Mask), 16)...)
 		switch p.Op {
@@ -196,6 +209,9 @@ func transportProto(ms []Match, i int) string {
 			if w := icmpWord(l.Proto); l.Op == OpEq && w != "" {
 				return w
 			}
+			if l.Op == OpEq && l.Proto == ProtoAH {
+				return ahWord
+			}
 			return "th"
 		}
 	}
@@ -224,6 +240,9 @@ func impliedBy(ms []Match, i int) bool {
 		// ip6 tables, but in an inet table nft also puts "meta nfproto
 		// ipv4" before it: the text keeps "meta l4proto 1".
 		return false
+	}
+	if l.Proto == ProtoAH {
+		return ahField(field) != ""
 	}
 	if l.Proto != ProtoTCP && l.Proto != ProtoUDP {
 		return false
@@ -329,7 +348,7 @@ func lowerPayloads(ae *nfnl.Encoder, ms []Match) int {
 				break
 			}
 			qi, ok := fieldInfoOf(q.Field)
-			if !ok || qi.base != fi.base || qi.offset != fi.offset+size || size+qi.size > 16 {
+			if !ok || qi.base != fi.base || qi.offset != fi.offset+size || size+qi.size > maxMergedLoad {
 				break
 			}
 			size += qi.size
@@ -372,6 +391,13 @@ func lowerPayloads(ae *nfnl.Encoder, ms []Match) int {
 	return 1
 }
 
+// maxMergedLoad is the most bytes nft 1.0.6 loads at once for adjacent
+// equalities of header fields: it merges "ah hdrlength 4 ah reserved 0"
+// (3 bytes) and "tcp sport 1 tcp dport 4" (4), but not "ah reserved 0 ah
+// spi 7" (6) nor "ip saddr 1.1.1.1 ip daddr 2.2.2.2" (8), measured with
+// nft --debug=netlink.
+const maxMergedLoad = 4
+
 // sortedEqRun returns the equalities of payload fields of one base at the
 // start of ms, in the order of their offsets, followed by the rest of ms.
 func sortedEqRun(ms []Match) []Match {
@@ -400,7 +426,7 @@ func sortedEqRun(ms []Match) []Match {
 	end := run0(run)
 	for i, m := range run {
 		fi, _ := fieldInfoOf(m.(Payload).Field)
-		if i > 0 && fi.offset != end || fi.offset+fi.size-run0(run) > 16 {
+		if i > 0 && fi.offset != end || fi.offset+fi.size-run0(run) > maxMergedLoad {
 			return ms
 		}
 		end = fi.offset + fi.size

@@ -219,6 +219,12 @@ func checkMatch(f Family, m Match) error {
 		return checkLimit(m)
 	case Lookup:
 		return checkLookup(f, m)
+	case IPRange:
+		return checkIPRange(f, m)
+	case EtherSaddr:
+		return checkEtherSaddr(m)
+	case IPsec:
+		return nil
 	}
 	return fmt.Errorf("match of type %T", m)
 }
@@ -384,6 +390,12 @@ func lowerMatch(ae *nfnl.Encoder, m Match) {
 		lowerMark(ae, m)
 	case Limit:
 		lowerLimit(ae, m)
+	case IPRange:
+		lowerIPRange(ae, m)
+	case EtherSaddr:
+		lowerEtherSaddr(ae, m)
+	case IPsec:
+		lowerIPsec(ae, m)
 	}
 }
 

@@ -126,12 +126,20 @@ func (p *raiser) rule() (Rule, error) {
 			return Rule{}, err
 		}
 		switch name := p.es[i].name; name {
-		case "ct", "meta", "payload", "exthdr", "fib":
+		case "ct", "meta", "payload", "exthdr", "fib", "rt":
 			if counterAt >= 0 || verdictAt >= 0 || len(r.Stmts) > 0 || vals != nil {
 				return Rule{}, p.fail(i, "a match after the counter or the verdict")
 			}
 			if name == "fib" {
 				m, err := p.fibType(i)
+				if err != nil {
+					return Rule{}, err
+				}
+				r.Matches = append(r.Matches, m)
+				continue
+			}
+			if name == "rt" {
+				m, err := p.ipsec(i)
 				if err != nil {
 					return Rule{}, err
 				}
@@ -311,6 +319,12 @@ func (p *raiser) match() (Match, error) {
 		}
 		if e.has(attrMetaKey) && e.u[attrMetaKey] == metaMark && e.has(attrMetaDreg) && !e.has(attrMetaSreg) {
 			return p.mark(i, regSlot(e.u[attrMetaDreg]), false)
+		}
+		if e.has(attrMetaKey) && e.u[attrMetaKey] == metaIiftype {
+			return p.etherSaddr(i)
+		}
+		if e.has(attrMetaKey) && e.u[attrMetaKey] == metaSecpath {
+			return p.ipsec(i)
 		}
 		return p.nfproto(i)
 	}
@@ -730,7 +744,7 @@ func (p *raiser) payload() ([]Match, error) {
 	var fields []Field
 	var infos []fieldInfo
 	for at := off; at < off+size; {
-		f, fi, ok := fieldAt(base, at, off+size)
+		f, fi, ok := fieldAt(p.nh, base, at, off+size)
 		if !ok || at+uint64(fi.size) > off+size {
 			return nil, p.fail(i, "payload of %d bytes at %s header + %d is not a field ctmatch reads", size, nameOf(payloadBases, base), off)
 		}
@@ -786,11 +800,15 @@ func (p *raiser) payload() ([]Match, error) {
 
 // fieldAt returns the widest field that starts at offset of base and ends
 // by end (a 2-byte load at the transport header is "th sport"; a 1-byte
-// load there, "icmp type").
-func fieldAt(base, offset, end uint64) (Field, fieldInfo, bool) {
+// load there, "icmp type"). A field of the other family's network header
+// than nh is none (bytes 4-5 of an IPv4 header are no "ip6 length").
+func fieldAt(nh Family, base, offset, end uint64) (Field, fieldInfo, bool) {
 	var best Field
 	var bestInfo fieldInfo
 	for f, fi := range fieldInfos {
+		if fi.v4 && nh == FamilyIP6 || fi.v6 && nh == FamilyIP {
+			continue
+		}
 		if fi.size != 0 && uint64(fi.base) == base && uint64(fi.offset) == offset && offset+uint64(fi.size) <= end && fi.size > bestInfo.size {
 			best, bestInfo = Field(f), fi
 		}

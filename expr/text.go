@@ -149,6 +149,12 @@ func appendMatch(b []byte, m Match) []byte {
 		return m.appendText(b)
 	case Lookup:
 		return m.appendText(b, "th")
+	case IPRange:
+		return m.appendText(b)
+	case EtherSaddr:
+		return m.appendText(b)
+	case IPsec:
+		return m.appendText(b)
 	}
 	// nil, or a pointer to a match: the IR holds matches as values.
 	return appendInvalid(b, fmt.Sprintf("match %T", m))

@@ -38,15 +38,20 @@ func fitsFamily(r expr.Rule, family string) bool {
 			if m.Field == expr.FieldIPFragOff && family != "ip" {
 				return false // ip6 refuses it; inet needs meta nfproto ipv4 first
 			}
-			if m.Field == expr.FieldIPTTL && family == "ip6" || m.Field == expr.FieldIP6HopLimit && family == "ip" {
+			v4, v6 := m.Field == expr.FieldIPTTL || m.Field == expr.FieldIPLength, m.Field == expr.FieldIP6HopLimit || m.Field == expr.FieldIP6Length
+			if v4 && family == "ip6" || v6 && family == "ip" {
 				return false // the other family's header
 			}
-			if (m.Field == expr.FieldIPTTL || m.Field == expr.FieldIP6HopLimit) && family == "inet" && !slices.ContainsFunc(r.Matches, func(m expr.Match) bool { _, ok := m.(expr.Nfproto); return ok }) {
+			if (v4 || v6) && family == "inet" && !slices.ContainsFunc(r.Matches, func(m expr.Match) bool { _, ok := m.(expr.Nfproto); return ok }) {
 				return false // nft puts meta nfproto before it
 			}
 		case expr.IPAddr:
 			// inet tables need meta nfproto first.
 			if m.Addr.Is4() && family != "ip" || !m.Addr.Is4() && family != "ip6" {
+				return false
+			}
+		case expr.IPRange:
+			if m.Lo.Is4() && family != "ip" || !m.Lo.Is4() && family != "ip6" {
 				return false
 			}
 		case expr.Ct:

@@ -194,6 +194,9 @@ var schemas = map[string]map[uint16]attrKind{
 		attrLimitRate: kindU64, attrLimitUnit: kindU64, attrLimitBurst: kindU32,
 		attrLimitType: kindU32, attrLimitFlags: kindU32, attrLimitPad: kindAny,
 	},
+	"rt": {
+		attrRtDreg: kindU32, attrRtKey: kindU32,
+	},
 	"lookup": {
 		attrLookupSet: kindString, attrLookupSreg: kindU32, attrLookupDreg: kindU32,
 		attrLookupSetID: kindU32, attrLookupFlags: kindU32,

@@ -51,3 +51,17 @@ func ones(mask []byte) int {
 	}
 	return n
 }
+
+// exportIPRange is ip/ip6 saddr/daddr A-B: a load of the address, then cmp
+// gte and cmp lte, or range neq, as ctmatch's own encoding sends them.
+func exportIPRange(exprs []nftexpr.Any, m expr.IPRange) []nftexpr.Any {
+	off := expr.IPRangeOffset(m)
+	lo, hi := m.Lo.AsSlice(), m.Hi.AsSlice()
+	exprs = append(exprs, &nftexpr.Payload{DestRegister: exportReg1, Base: nftexpr.PayloadBaseNetworkHeader, Offset: off, Len: uint32(len(lo))})
+	if m.Op == expr.OpNotRange {
+		return append(exprs, &nftexpr.Range{Op: nftexpr.CmpOpNeq, Register: exportReg1, FromData: lo, ToData: hi})
+	}
+	return append(exprs,
+		&nftexpr.Cmp{Op: nftexpr.CmpOpGte, Register: exportReg1, Data: lo},
+		&nftexpr.Cmp{Op: nftexpr.CmpOpLte, Register: exportReg1, Data: hi})
+}

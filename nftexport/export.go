@@ -248,6 +248,12 @@ func exportMatch(exprs []nftexpr.Any, m expr.Match) ([]nftexpr.Any, error) {
 		return append(exprs, &nftexpr.Limit{Type: nftexpr.LimitTypePkts, Rate: m.Rate, Unit: nftexpr.LimitTime(m.Unit), Burst: m.Burst}), nil
 	case expr.Lookup:
 		return nil, &Error{Option: "-m multiport", Text: m.String(), Reason: exportReasonLookup, Hint: hintOwnLoader}
+	case expr.IPRange:
+		return exportIPRange(exprs, m), nil
+	case expr.EtherSaddr:
+		return exportEtherSaddr(exprs, m), nil
+	case expr.IPsec:
+		return exportIPsec(exprs, m), nil
 	}
 	return nil, fmt.Errorf("nftexport: cannot export a match of type %T", m)
 }
@@ -303,6 +309,17 @@ func portPair(a, b expr.Match) ([]nftexpr.Any, bool) {
 		return []nftexpr.Any{
 			&nftexpr.Payload{DestRegister: exportReg1, Base: nftexpr.PayloadBaseTransportHeader, Offset: 0, Len: 2},
 			&nftexpr.Cmp{Op: nftexpr.CmpOpEq, Register: exportReg1, Data: []byte{byte(p.Lo), byte(q.Lo)}},
+		}, true
+	}
+	if p.Field == expr.FieldTHDport && q.Field == expr.FieldICMPCode {
+		p, q = q, p
+	}
+	if p.Field == expr.FieldICMPCode && q.Field == expr.FieldTHDport {
+		// "ah hdrlength 4 ah reserved 0": bytes 1-3 of the transport
+		// header in one 3-byte load, as nft sends it.
+		return []nftexpr.Any{
+			&nftexpr.Payload{DestRegister: exportReg1, Base: nftexpr.PayloadBaseTransportHeader, Offset: 1, Len: 3},
+			&nftexpr.Cmp{Op: nftexpr.CmpOpEq, Register: exportReg1, Data: append([]byte{byte(p.Lo)}, exportValue(q.Lo, 2, false)...)},
 		}, true
 	}
 	if p.Field == expr.FieldTHDport && q.Field == expr.FieldTHSport {

@@ -29,7 +29,7 @@ func joinQuoted(args []string) string {
 
 // treeOptions compare two parsed rules field by field, positions included.
 var treeOptions = cmp.Options{
-	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Addrtype{}, parse.AddrtypeLimit{}, parse.Pkttype{}, parse.Owner{}, parse.OwnerFlag{}, parse.Limit{}, parse.Mark{}, parse.Multiport{}, parse.Target{}, parse.TargetOption{}, parse.Counters{}, parse.TCPFlags{}, parse.Fragment{}),
+	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Addrtype{}, parse.AddrtypeLimit{}, parse.Pkttype{}, parse.Owner{}, parse.OwnerFlag{}, parse.Limit{}, parse.Mark{}, parse.Multiport{}, parse.Length{}, parse.IPRange{}, parse.MAC{}, parse.Policy{}, parse.AH{}, parse.Target{}, parse.TargetOption{}, parse.Counters{}, parse.TCPFlags{}, parse.Fragment{}),
 	cmpopts.EquateComparable(netip.Addr{}),
 }
 
@@ -283,6 +283,84 @@ func checkPositions(t *testing.T, r *parse.Rule) {
 		}
 		if mp, ok := m.(*parse.Multiport); ok {
 			checkMultiportPositions(t, r, mp)
+			continue
+		}
+		if am, ok := m.(*parse.AH); ok {
+			end := am.Flag
+			if !am.Implicit {
+				flag(am.Flag, "-m", "match", "-m")
+				at(am.NamePos, "ah", "match name")
+				end = am.NamePos + 2
+			} else if am.NamePos != parse.NoPos {
+				t.Errorf("implicit ah match: NamePos %d, want NoPos", am.NamePos)
+			}
+			if o := am.SPI; o != nil {
+				checkFlagValue(t, text, "--ahs", &o.FlagValue)
+				end = max(end, o.End())
+			}
+			if o := am.Len; o != nil {
+				checkFlagValue(t, text, "--ahl", &o.FlagValue)
+				end = max(end, o.End())
+			}
+			if am.Res != parse.NoPos {
+				flag(am.Res, "", "ahres", "--ahres")
+				end = max(end, am.Res+parse.Pos(len("--ahres")))
+			}
+			if am.End() != end {
+				t.Errorf("ah match End() = %d, want %d", am.End(), end)
+			}
+			continue
+		}
+		if pm, ok := m.(*parse.Policy); ok {
+			flag(pm.Flag, "-m", "match", "-m")
+			at(pm.NamePos, "policy", "match name")
+			end := pm.NamePos + parse.Pos(len("policy"))
+			for _, o := range []*parse.PolicyOption{pm.Dir, pm.Pol} {
+				if o == nil {
+					continue
+				}
+				if w := text[o.Flag:]; !strings.HasPrefix(w, "--dir") && !strings.HasPrefix(w, "--pol") {
+					t.Errorf("policy option at %d is %q", o.Flag, w)
+				}
+				at(o.Value.At, o.Value.Text, "policy value")
+				end = max(end, o.Value.End())
+			}
+			if pm.End() != end {
+				t.Errorf("policy match End() = %d, want %d", pm.End(), end)
+			}
+			continue
+		}
+		if mm, ok := m.(*parse.MAC); ok {
+			flag(mm.Flag, "-m", "match", "-m")
+			at(mm.NamePos, "mac", "match name")
+			checkFlagValue(t, text, "--mac", &mm.Option.FlagValue)
+			if mm.End() != mm.Option.End() {
+				t.Errorf("mac match End() = %d, want %d", mm.End(), mm.Option.End())
+			}
+			continue
+		}
+		if im, ok := m.(*parse.IPRange); ok {
+			flag(im.Flag, "-m", "match", "-m")
+			at(im.NamePos, "iprange", "match name")
+			end := parse.Pos(0)
+			for i, o := range []*parse.IPRangeOption{im.Src, im.Dst} {
+				if o != nil {
+					checkFlagValue(t, text, []string{"--src-r", "--dst-r"}[i], &o.FlagValue)
+					end = max(end, o.End())
+				}
+			}
+			if im.End() != end {
+				t.Errorf("iprange match End() = %d, want %d", im.End(), end)
+			}
+			continue
+		}
+		if lm, ok := m.(*parse.Length); ok {
+			flag(lm.Flag, "-m", "match", "-m")
+			at(lm.NamePos, "length", "match name")
+			checkFlagValue(t, text, "--len", &lm.Option.FlagValue)
+			if lm.End() != lm.Option.End() {
+				t.Errorf("length match End() = %d, want %d", lm.End(), lm.Option.End())
+			}
 			continue
 		}
 		if hm, ok := m.(*parse.HL); ok {

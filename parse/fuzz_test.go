@@ -37,6 +37,7 @@ type canonMatch struct {
 	Ports   []canonPort    // of a tcp or udp match, in canonical order
 	ICMP    *canonICMP     // of an icmp or icmp6 match
 	HL      *canonHL       // of a ttl or hl match
+	Ext     string         // of a match of parse/ext.go, as printed
 	Comment string         // of a comment match
 	Addr    *canonAddrtype // of an addrtype match
 	Pkt     *canonPkttype  // of a pkttype match
@@ -156,6 +157,26 @@ func canon(r *parse.Rule) canonRule {
 		if mm, ok := m.(*parse.Mark); ok {
 			o := mm.Option
 			c.Matches = append(c.Matches, canonMatch{Module: mm.Module, Mark: &canonMark{Negated: o.Negated, Value: o.Value, Mask: o.Mask}})
+			continue
+		}
+		if am, ok := m.(*parse.AH); ok {
+			c.Matches = append(c.Matches, canonMatch{Module: "ah", Ext: am.String()})
+			continue
+		}
+		if pm, ok := m.(*parse.Policy); ok {
+			c.Matches = append(c.Matches, canonMatch{Module: "policy", Ext: pm.String()})
+			continue
+		}
+		if mm, ok := m.(*parse.MAC); ok {
+			c.Matches = append(c.Matches, canonMatch{Module: "mac", Ext: mm.String()})
+			continue
+		}
+		if im, ok := m.(*parse.IPRange); ok {
+			c.Matches = append(c.Matches, canonMatch{Module: "iprange", Ext: im.String()})
+			continue
+		}
+		if lm, ok := m.(*parse.Length); ok {
+			c.Matches = append(c.Matches, canonMatch{Module: "length", Ext: lm.String()})
 			continue
 		}
 		if hm, ok := m.(*parse.HL); ok {

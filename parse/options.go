@@ -39,6 +39,8 @@ type optSpec struct {
 	limit       uint8         // an option of the limit match (limitOptRate, limitOptBurst)
 	mark        bool          // the option of the mark and connmark matches
 	multiport   MultiportKind // an option of the multiport match
+	ext         string        // the module of an option of the matches of ext.go ("length")
+	refused     string        // the module of an option of a match of refused.go ("recent")
 
 	// target is an option of the target extension loaded with -j (target.go).
 	target TargetOptionKind
@@ -171,6 +173,12 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 	if is := p.icmpSpecsLoaded(); is != nil && is[0].long == name {
 		return &is[0], nil
 	}
+	if s := p.extSpecExact(name); s != nil {
+		return s, nil
+	}
+	if s := p.refusedSpecExact(name); s != nil {
+		return s, nil
+	}
 	var cands []*optSpec
 	add := func(specs []optSpec) {
 		for i := range specs {
@@ -213,8 +221,10 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 	if p.lastMultiport != nil {
 		add(multiportSpecs)
 	}
+	p.extSpecsLoaded(add)
+	p.refusedSpecsLoaded(add)
 	if p.foreign && slices.ContainsFunc(cands, func(s *optSpec) bool {
-		return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 && !s.comment && s.addrtype == 0 && !s.pkttype && s.owner == 0 && s.limit == 0 && !s.mark && s.tcp == 0 && s.target == 0 && s.multiport == 0
+		return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 && !s.comment && s.addrtype == 0 && !s.pkttype && s.owner == 0 && s.limit == 0 && !s.mark && s.tcp == 0 && s.target == 0 && s.multiport == 0 && s.ext == "" && s.refused == ""
 	}) {
 		// An extension ctmatch does not know may have an option of that
 		// very name ("--set" of -m recent), which getopt would take over

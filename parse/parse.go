@@ -105,20 +105,22 @@ type parser struct {
 	// options of every extension it loads into one getopt table, newest
 	// first, an option belongs to the last match loaded that defines it,
 	// wherever it is written after that match's -m.
-	lastCT        *Conntrack // the last -m conntrack
-	lastState     *Conntrack // the last -m state
-	foreign       bool       // an extension ctmatch does not know was loaded (-p, another match or target)
-	lastPorts     *Ports     // the last tcp or udp match, loaded with -m or by -p
-	lastICMP      *ICMP      // the last icmp or icmp6 match, loaded with -m or by -p
-	lastHL        *HL        // the last ttl or hl match
-	lastComment   *Comment   // the last comment match
-	lastAddrtype  *Addrtype  // the last addrtype match
-	lastPkttype   *Pkttype   // the last pkttype match
-	lastOwner     *Owner     // the last owner match
-	protoMatch    string     // the match -p loads that ctmatch does not read ("sctp"), or ""
-	lastLimit     *Limit     // the last limit match
-	lastMark      *Mark      // the last mark or connmark match
-	lastMultiport *Multiport // the last multiport match
+	lastCT        *Conntrack    // the last -m conntrack
+	lastState     *Conntrack    // the last -m state
+	foreign       bool          // an extension ctmatch does not know was loaded (-p, another match or target)
+	lastPorts     *Ports        // the last tcp or udp match, loaded with -m or by -p
+	lastICMP      *ICMP         // the last icmp or icmp6 match, loaded with -m or by -p
+	lastHL        *HL           // the last ttl or hl match
+	lastComment   *Comment      // the last comment match
+	lastAddrtype  *Addrtype     // the last addrtype match
+	lastPkttype   *Pkttype      // the last pkttype match
+	lastOwner     *Owner        // the last owner match
+	protoMatch    string        // the match -p loads that ctmatch does not read ("sctp"), or ""
+	lastLimit     *Limit        // the last limit match
+	lastMark      *Mark         // the last mark or connmark match
+	lastMultiport *Multiport    // the last multiport match
+	lastExt       []extMatch    // the last match of each module of ext.go, in the order loaded
+	refused       []*refusedUse // the matches of refused.go, in the order loaded
 
 	// What iptables checks of the rule as a whole.
 	cmdFlag      string          // the first command (-A, -I, -D, …) as written, "" before one
@@ -234,6 +236,9 @@ func (p *parser) parse() error {
 	if err := p.checkMatches(); err != nil {
 		return err
 	}
+	if err := p.checkRefused(); err != nil {
+		return err
+	}
 	if err := p.checkIfaces(); err != nil {
 		return err
 	}
@@ -285,6 +290,9 @@ func (p *parser) option(w word) error {
 	}
 	neg := p.neg
 	p.neg = nil
+	if spec == nil && long && p.protoMatch == "ah" && p.protoOption(name) {
+		return p.implicitAH(w, neg, name, value, hasValue)
+	}
 	if spec == nil && long && p.protoOption(name) {
 		if p.unsupported == nil {
 			p.unsupported = p.unsupportedf(w, "%s is valid iptables (an option of the %s match that -p %s loads), but ctmatch does not support that match yet", w.val, p.protoMatch, p.rule.Protocol.Value.Text)
@@ -354,12 +362,20 @@ func (p *parser) option(w word) error {
 	if spec.multiport != 0 {
 		return p.multiportOption(w, neg, spec, value, hasValue)
 	}
+	if spec.ext != "" {
+		return p.extOption(w, neg, spec, value, hasValue)
+	}
 	if spec.frame == frameProtocol {
 		val, err := p.value(w, spec, value, hasValue)
 		if err != nil {
 			return err
 		}
 		return p.protocol(w, neg, val)
+	}
+	if spec.refused != "" {
+		if err := p.refusedGiven(w, spec); err != nil {
+			return err
+		}
 	}
 	if spec.unsupported != "" {
 		return p.unsupportedOption(w, neg, spec, name, long, hasValue)
@@ -637,6 +653,10 @@ func (p *parser) match(w, v word) error {
 		return p.markMatch(w, v)
 	case v.val == "multiport":
 		return p.multiportMatch(w, v)
+	case isExtModule(v.val):
+		return p.extLoad(w, v)
+	case refusedModules[v.val] != nil:
+		return p.refusedLoad(v)
 	case matchNames[v.val]:
 		p.foreign = true
 		return p.unsupportedf(v, "match -m %s is valid iptables, but ctmatch does not support it yet", v.val)
@@ -704,6 +724,12 @@ func (p *parser) checkMatches() error {
 		}
 		if mp, ok := mm.(*Multiport); ok {
 			if err := p.checkMultiport(mp); err != nil {
+				return err
+			}
+			continue
+		}
+		if em, ok := mm.(extMatch); ok {
+			if err := em.check(p); err != nil {
 				return err
 			}
 			continue

@@ -127,6 +127,8 @@ func (p *printer) rule(r *Rule) {
 			p.mark(m)
 		case *Multiport:
 			p.multiport(m)
+		case extMatch:
+			m.print(p)
 		}
 	}
 	if t := r.Target; t != nil {
