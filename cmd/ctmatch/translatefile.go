@@ -68,6 +68,7 @@ type fileRun struct {
 	failed bool   // a line could not be translated (and there is no --keep-going)
 	err    error  // what ended the translation other than a line
 	bw     *bufio.Writer
+	inet   *inetRun // --family inet of iptables-save files (translateinet.go)
 }
 
 // runTranslateFiles translates -f FILE and --file6 FILE.
@@ -84,6 +85,9 @@ func runTranslateFiles(cmd *cobra.Command, o *translateOptions, files []fileInpu
 	}
 	if fr.format == formatRules && !fr.failed && err == nil {
 		_, _ = fr.out.Write(rulesOut.Bytes())
+	}
+	if fr.inet != nil && !fr.failed && err == nil {
+		err = fr.inet.write(fr.out)
 	}
 	if fr.format == formatSave && (fr.failed || err != nil) && fr.out.n > 0 {
 		fmt.Fprintln(fr.out, failedLine)
@@ -126,7 +130,7 @@ func (fr *fileRun) file(f fileInput, rulesOut *bytes.Buffer) error {
 				return false
 			}
 			fr.format = format
-			if format == formatSave && (fr.o.table != "" || fr.o.family != "" || fr.o.output == "bytecode") {
+			if format == formatSave && (fr.o.table != "" || fr.o.family != "" && !fr.mergesInet() || fr.o.output == "bytecode") {
 				fr.err = fr.saveFlags()
 				return false
 			}
@@ -160,9 +164,6 @@ func (fr *fileRun) saveFlags() error {
 	}
 	if fr.o.table != "" {
 		return usageError("--table: an iptables-save file names its tables itself (*filter, *nat, …)")
-	}
-	if fr.o.family == "inet" {
-		return &exitError{code: exitUnsupported, err: errors.New("--family inet with an iptables-save file: merging its tables into inet tables is not supported yet; leave --family out for ip tables (-f) and ip6 tables (--file6)")}
 	}
 	return usageError("--family %s: an iptables-save file's family is its own: -f holds iptables rules (ip tables), --file6 ip6tables rules (ip6 tables)", fr.o.family)
 }
@@ -347,11 +348,15 @@ func writeRules(w io.Writer, r *parse.Rule, copts ctmatch.Options, table, chain 
 type saveFile struct {
 	fr *fileRun
 	s  *ctmatch.SaveScript
+	rs *ctmatch.SaveRuleset // instead of s: the file read whole, for the inet merge (translateinet.go)
 }
 
 func newSaveFile(fr *fileRun, f fileInput) *saveFile {
 	o := fr.o.copts
 	o.IPv6, o.Resolver = f.v6, newSystemResolver(fr.cmd.Context(), fr.o.words.resolve)
+	if fr.mergesInet() {
+		return fr.inetFile(f, o)
+	}
 	return &saveFile{fr: fr, s: ctmatch.NewSaveScript(o)}
 }
 
@@ -360,6 +365,10 @@ func (sf *saveFile) line(src source) {
 		if sf.fr.fail(src, src.err) {
 			untranslated(sf.fr.out, src)
 		}
+		return
+	}
+	if sf.rs != nil {
+		sf.inetLine(src)
 		return
 	}
 	l, err := sf.s.Line(sf.fr.out, src.text, src.pos)
@@ -375,7 +384,11 @@ func (sf *saveFile) line(src source) {
 
 // end checks the end of the file: a table without COMMIT.
 func (sf *saveFile) end() {
-	l, err := sf.s.End()
+	end := sf.s.End
+	if sf.rs != nil {
+		end = sf.rs.End
+	}
+	l, err := end()
 	if err != nil {
 		sf.fr.flush()
 		sf.fr.rep.report(source{pos: l.Pos, text: l.Text}, err)
