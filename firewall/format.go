@@ -205,6 +205,9 @@ func writeIptablesTable(w *bufio.Writer, t ListedTable, o ListText) {
 			if g.IPv6 && t.Family == expr.FamilyInet {
 				notes = append(notes, "-6")
 			}
+			if g.Both {
+				notes = append(notes, "ipv4 and ipv6")
+			}
 			if o.Handles {
 				hs := make([]string, len(g.Pieces))
 				for i, p := range g.Pieces {
