@@ -2,6 +2,7 @@ package ctmatch
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -214,4 +215,32 @@ func TestTranslateBoth(t *testing.T) {
 	if _, err := TranslateBoth("-p tcp --dport 22 -j ACCEPT", Options{}); !errors.Is(err, ErrNotShared) {
 		t.Errorf("TranslateBoth of -p tcp --dport 22: %v, want ErrNotShared", err)
 	}
+}
+
+func ExampleMergeChain() {
+	compile := func(text string, v6 bool) *Rule {
+		r, err := Translate(text, Options{Table: expr.FamilyInet, IPv6: v6, NoCounter: true})
+		if err != nil {
+			panic(err)
+		}
+		return r
+	}
+	v4 := []*Rule{
+		compile("-m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT", false),
+		compile("-s 192.0.2.0/24 -j DROP", false),
+		compile("-i lo -j ACCEPT", false),
+	}
+	v6 := []*Rule{
+		compile("-m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT", true),
+		compile("-i lo -j ACCEPT", true),
+		compile("-s 2001:db8::/32 -j DROP", true),
+	}
+	for _, r := range MergeChain(v4, v6) {
+		fmt.Print(r)
+	}
+	// Output:
+	// ct state established,related accept
+	// meta nfproto ipv4 ip saddr 192.0.2.0/24 drop
+	// iifname "lo" accept
+	// meta nfproto ipv6 ip6 saddr 2001:db8::/32 drop
 }

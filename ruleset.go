@@ -14,7 +14,7 @@ import (
 // Ruleset is a whole iptables-save file (or the merge of two): its tables,
 // in the order the file names them.
 type Ruleset struct {
-	Tables []Table
+	Tables []Table // in the order the file names them
 }
 
 // Table is one table of a Ruleset.
@@ -25,7 +25,7 @@ type Table struct {
 
 // Chain is one chain of a Table.
 type Chain struct {
-	Name string
+	Name string // as the file names it
 	// Builtin says the chain is a built-in chain of the table (a base
 	// chain, with a policy).
 	Builtin bool
