@@ -33,7 +33,12 @@ var (
 // every NEWRULE message it sends, with sequence numbers and the ASCII column
 // left out: two dumps are equal exactly when the messages' bytes are.
 func newRuleDumps(t *testing.T, ns *netns.NS, text string) ([]string, error) {
-	out, errOut, err := ktest.Exec(ns, text, "nft", "--debug=mnl", "-f", "-")
+	return nftRuleDumps(ns, text, "--debug=mnl", "-f", "-")
+}
+
+// nftRuleDumps is newRuleDumps with nft's arguments (-j for JSON).
+func nftRuleDumps(ns *netns.NS, text string, args ...string) ([]string, error) {
+	out, errOut, err := ktest.Exec(ns, text, "nft", args...)
 	if err != nil {
 		return nil, &nftError{msg: errOut}
 	}
