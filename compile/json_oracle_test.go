@@ -3,8 +3,8 @@ package compile_test
 import (
 	"fmt"
 	"regexp"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -77,7 +77,6 @@ func TestNftJSONOracle(t *testing.T) {
 	}
 	t.Logf("%d rules of %d golden cases: the same bytes from JSON and from text", len(names), len(tableCases(t)))
 }
-
 
 var (
 	attrLine = regexp.MustCompile(`^\|(\d{5})\|(..)\|(\d{5})\|`)
