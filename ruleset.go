@@ -139,9 +139,22 @@ func (s *SaveRuleset) chain(name string, builtin bool) *Chain {
 // its rules): add table, then every chain of the table (a built-in chain
 // as the base chain iptables-nft makes, with its policy; a user chain as a
 // regular chain), then their rules, in order, as SaveScript writes them.
-func (rs Ruleset) WriteScript(w io.Writer, fam expr.Family) error {
+func (rs Ruleset) WriteScript(w io.Writer, fam expr.Family) error { return rs.write(w, nil, fam) }
+
+// WriteJSON writes the commands WriteScript writes into d, as libnftables
+// JSON commands.
+func (rs Ruleset) WriteJSON(d *JSONDoc, fam expr.Family) error { return rs.write(nil, d, fam) }
+
+func (rs Ruleset) write(w io.Writer, d *JSONDoc, fam expr.Family) error {
+	command := func(text string, obj []byte) error {
+		if d != nil {
+			return d.Command(obj)
+		}
+		_, err := io.WriteString(w, text)
+		return err
+	}
 	for _, t := range rs.Tables {
-		if _, err := fmt.Fprintf(w, "add table %s %s\n", fam, t.Name); err != nil {
+		if err := command(fmt.Sprintf("add table %s %s\n", fam, t.Name), tableObject("add", fam, t.Name, "")); err != nil {
 			return err
 		}
 		for _, c := range t.Chains {
@@ -149,19 +162,23 @@ func (rs Ruleset) WriteScript(w io.Writer, fam expr.Family) error {
 				return fmt.Errorf("nft's command text cannot name the chain %q: it reads a chain name only as a letter or _ followed by letters, digits and _-./", c.Name)
 			}
 			if !c.Builtin {
-				fmt.Fprintf(w, "add chain %s %s %s\n", fam, t.Name, c.Name)
+				if err := command(fmt.Sprintf("add chain %s %s %s\n", fam, t.Name, c.Name), tableObject("add", fam, t.Name, c.Name)); err != nil {
+					return err
+				}
 				continue
 			}
 			b, ok := script.BuiltinBase(t.Name, c.Name)
 			if !ok {
 				return fmt.Errorf("%s is no built-in chain of table %s", c.Name, t.Name)
 			}
-			policy := c.Policy
+			policy := strings.ToLower(c.Policy)
 			if policy == "" {
-				policy = "ACCEPT"
+				policy = "accept"
 			}
-			fmt.Fprintf(w, "add chain %s %s %s { type %s hook %s priority %d; policy %s; }\n",
-				fam, t.Name, c.Name, b.Type, b.Hook, b.Priority, strings.ToLower(policy))
+			if err := command(fmt.Sprintf("add chain %s %s %s { type %s hook %s priority %d; policy %s; }\n", fam, t.Name, c.Name, b.Type, b.Hook, b.Priority, policy),
+				baseChainObject(fam, t.Name, c.Name, b.Type, b.Hook, b.Priority, policy)); err != nil {
+				return err
+			}
 		}
 		for _, c := range t.Chains {
 			n := 0
@@ -169,7 +186,13 @@ func (rs Ruleset) WriteScript(w io.Writer, fam expr.Family) error {
 				if r.Table != fam {
 					return fmt.Errorf("table %s chain %s: a rule compiled for %s tables in an %s table", t.Name, c.Name, r.Table, fam)
 				}
-				if err := WriteCommands(w, r, t.Name, c.Name, n, n, false); err != nil {
+				var err error
+				if d != nil {
+					err = WriteJSONCommands(d, r, t.Name, c.Name, n, n)
+				} else {
+					err = WriteCommands(w, r, t.Name, c.Name, n, n, false)
+				}
+				if err != nil {
 					return err
 				}
 				n += len(r.Rules)

@@ -83,13 +83,21 @@ func runTranslateFiles(cmd *cobra.Command, o *translateOptions, files []fileInpu
 			break
 		}
 	}
+	if fr.inet != nil && !fr.failed && err == nil {
+		err = fr.inet.write(fr.out, fr.o.doc)
+	}
+	if fr.format == formatSave && (fr.failed || err != nil) && fr.o.doc != nil && fr.o.doc.Commands() > 0 {
+		_ = fr.o.doc.Command(failedJSON)
+	}
+	if fr.o.doc != nil && (fr.format == formatSave || !fr.failed && err == nil) {
+		if cerr := fr.o.doc.Close(); cerr != nil && err == nil {
+			err = writeError(cerr)
+		}
+	}
 	if fr.format == formatRules && !fr.failed && err == nil {
 		_, _ = fr.out.Write(rulesOut.Bytes())
 	}
-	if fr.inet != nil && !fr.failed && err == nil {
-		err = fr.inet.write(fr.out)
-	}
-	if fr.format == formatSave && (fr.failed || err != nil) && fr.out.n > 0 {
+	if fr.format == formatSave && (fr.failed || err != nil) && fr.out.n > 0 && fr.o.doc == nil {
 		fmt.Fprintln(fr.out, failedLine)
 	}
 	if fr.out.err == nil {
@@ -133,6 +141,13 @@ func (fr *fileRun) file(f fileInput, rulesOut *bytes.Buffer) error {
 			if format == formatSave && (fr.o.table != "" || fr.o.family != "" && !fr.mergesInet() || fr.o.output == "bytecode") {
 				fr.err = fr.saveFlags()
 				return false
+			}
+			if fr.o.output == "json" && fr.o.doc == nil {
+				var w io.Writer = fr.out
+				if format == formatRules {
+					w = rulesOut
+				}
+				fr.o.doc = ctmatch.NewJSONDoc(w)
 			}
 			if format == formatRules {
 				rules = newRulesFile(fr, f, rulesOut)
@@ -287,7 +302,7 @@ func (rf *rulesFile) keepPlace(r *parse.Rule, err error) {
 
 func (rf *rulesFile) failLine(src source, err error) {
 	if rf.fr.fail(src, err) {
-		untranslated(rf.w, src)
+		rf.fr.untranslated(rf.w, src)
 	}
 }
 
@@ -310,7 +325,7 @@ func (rf *rulesFile) translate(w io.Writer, r *parse.Rule) error {
 			Msg:  fmt.Sprintf("-I %s %d needs the kernel's groups: the file put only %d rule(s) at the top of %s before this line", c.Chain, c.Index, len(top), c.Chain),
 			Hint: "use ctmatch insert rule --index N, or translate an iptables-save file, where every position is known"}
 	}
-	n, err := writeRules(w, r, rf.copts, table, c.Chain, sum(top[:idx-1]))
+	n, err := writeRules(w, rf.fr.o.doc, r, rf.copts, table, c.Chain, sum(top[:idx-1]))
 	if err != nil {
 		return err
 	}
@@ -329,7 +344,7 @@ func sum(s []int) int {
 // writeRules compiles r and writes its nft rules into the chain as nft
 // commands for a shell (ctmatch.WriteCommands), after the chain's first
 // after nft rules. It returns the number of nft rules written.
-func writeRules(w io.Writer, r *parse.Rule, copts ctmatch.Options, table, chain string, after int) (int, error) {
+func writeRules(w io.Writer, doc *ctmatch.JSONDoc, r *parse.Rule, copts ctmatch.Options, table, chain string, after int) (int, error) {
 	if firewall.QuoteName(chain) != chain {
 		c := r.Command
 		return 0, &parse.Error{Pos: c.ChainPos, Text: r.Text, Word: c.Chain, Kind: parse.Unsupported,
@@ -339,6 +354,9 @@ func writeRules(w io.Writer, r *parse.Rule, copts ctmatch.Options, table, chain 
 	tr, err := ctmatch.Compile(r, copts)
 	if err != nil {
 		return 0, err
+	}
+	if doc != nil {
+		return len(tr.Rules), ctmatch.WriteJSONCommands(doc, tr, table, chain, after, -1)
 	}
 	return len(tr.Rules), ctmatch.WriteCommands(w, tr, table, chain, after, -1, true)
 }
@@ -357,13 +375,17 @@ func newSaveFile(fr *fileRun, f fileInput) *saveFile {
 	if fr.mergesInet() {
 		return fr.inetFile(f, o)
 	}
-	return &saveFile{fr: fr, s: ctmatch.NewSaveScript(o)}
+	s := ctmatch.NewSaveScript(o)
+	if fr.o.doc != nil {
+		s.WriteJSON(fr.o.doc)
+	}
+	return &saveFile{fr: fr, s: s}
 }
 
 func (sf *saveFile) line(src source) {
 	if src.err != nil {
 		if sf.fr.fail(src, src.err) {
-			untranslated(sf.fr.out, src)
+			sf.fr.untranslated(sf.fr.out, src)
 		}
 		return
 	}
@@ -378,7 +400,7 @@ func (sf *saveFile) line(src source) {
 		}
 	}
 	if err != nil && sf.fr.fail(src, err) {
-		untranslated(sf.fr.out, src)
+		sf.fr.untranslated(sf.fr.out, src)
 	}
 }
 

@@ -48,13 +48,13 @@ func (sf *saveFile) inetLine(src source) {
 		}
 	}
 	if err != nil && sf.fr.fail(src, err) {
-		untranslated(&sf.fr.inet.untranslated, src)
+		sf.fr.untranslated(&sf.fr.inet.untranslated, src)
 	}
 }
 
 // write merges the files and writes the script: a comment with the number
 // of rules in and out, the lines --keep-going left out, then the tables.
-func (in *inetRun) write(w io.Writer) error {
+func (in *inetRun) write(w io.Writer, doc *ctmatch.JSONDoc) error {
 	var rs [2]ctmatch.Ruleset
 	for i, f := range in.files {
 		if f != nil {
@@ -64,6 +64,12 @@ func (in *inetRun) write(w io.Writer) error {
 	m, err := ctmatch.MergeInet(rs[0], rs[1], ctmatch.Options{NoCounter: in.noCounter})
 	if err != nil {
 		return systemError(err)
+	}
+	if doc != nil {
+		if err := m.WriteJSON(doc, expr.FamilyInet); err != nil {
+			return &exitError{code: exitUnsupported, err: err}
+		}
+		return nil
 	}
 	n4, _ := countRules(rs[0])
 	n6, _ := countRules(rs[1])
