@@ -26,7 +26,22 @@ type jsonMatch interface {
 // AppendJSON appends to b the JSON array of r's statements (the value of a
 // rule's "expr"): the matches, then {"counter": null}, then the verdict.
 // The comment is not a statement: see AppendJSONRule.
-func (r Rule) AppendJSON(b []byte) []byte {
+func (r Rule) AppendJSON(b []byte) []byte { return r.appendJSON(b, nil) }
+
+// AppendJSONCounted is AppendJSON with the counter's values, as nft lists
+// them and loads them back: {"counter": {"packets": P, "bytes": B}}.
+func (r Rule) AppendJSONCounted(b []byte, packets, bytes uint64) []byte {
+	c := strconv.AppendUint([]byte(`{"counter":{"packets":`), packets, 10)
+	c = append(strconv.AppendUint(append(c, `,"bytes":`...), bytes, 10), "}}"...)
+	return r.appendJSON(b, c)
+}
+
+// appendJSON writes the statements, the counter as counter (when r.Counter;
+// nil: without values).
+func (r Rule) appendJSON(b []byte, counter []byte) []byte {
+	if counter == nil {
+		counter = []byte(`{"counter":null}`)
+	}
 	b = append(b, '[')
 	first := true
 	sep := func(b []byte) []byte {
@@ -54,7 +69,7 @@ func (r Rule) AppendJSON(b []byte) []byte {
 		}
 	}
 	if r.Counter {
-		b = append(sep(b), `{"counter":null}`...)
+		b = append(sep(b), counter...)
 	}
 	if r.Verdict.Kind != VerdictNone {
 		b = r.Verdict.appendJSON(sep(b))

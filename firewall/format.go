@@ -43,6 +43,10 @@ type ListText struct {
 // "# not decompiled: handle N: REASON", in debug form.
 func (l *Listing) Write(w io.Writer, f ListFormat, o ListText) error {
 	bw := bufio.NewWriter(w)
+	if f == ListJSON {
+		writeJSONListing(bw, l, o)
+		return bw.Flush()
+	}
 	for _, t := range l.Tables {
 		switch f {
 		case ListNft:
