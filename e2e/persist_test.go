@@ -27,7 +27,11 @@ import (
 // persistRuleset loads every golden rule with ctmatch apply into tables of
 // the three families made by nft: base chains of several kinds and
 // policies, and regular chains.
-func persistRuleset(t *testing.T, bin string, ns *netns.NS) int {
+func persistRuleset(t *testing.T, bin string, ns *netns.NS) int { return persistRules(t, bin, ns, false) }
+
+// persistRules is persistRuleset, with the ct port matches without a
+// protocol test too when ports is set.
+func persistRules(t *testing.T, bin string, ns *netns.NS, ports bool) int {
 	t.Helper()
 	var setup strings.Builder
 	for _, fam := range []string{"ip", "ip6", "inet"} {
@@ -57,7 +61,7 @@ func persistRuleset(t *testing.T, bin string, ns *netns.NS) int {
 			for _, nr := range rules {
 				parses = parses && nr.ParsesInNft106()
 			}
-			if !parses {
+			if !parses && !ports {
 				continue
 			}
 			chain := []string{"ours", "in", "out"}[i%3]
@@ -180,4 +184,41 @@ func TestNftListDoesNotReload(t *testing.T) {
 		t.Fatal("nft list ruleset reloaded every rule the same: the reload test cannot tell")
 	}
 	t.Logf("nft list ruleset: %d of %d rules reload otherwise", differ, len(before))
+}
+
+// TestApplyOwnListing: ctmatch apply -f of list -o json, after a flush,
+// loads everything back, the ct port matches without a protocol test (which
+// nft 1.0.6 cannot parse) and the rules of both families of an inet merge
+// included: the same rule bytes and comments, and the same groups (list -o
+// iptables prints the same lines).
+func TestApplyOwnListing(t *testing.T) {
+	bin := ctmatchCLI(t)
+	ns := ktest.Namespace(t, "nft")
+	n := persistRules(t, bin, ns, true)
+	dir := t.TempDir()
+	v4, v6 := dir+"/rules.v4", dir+"/rules.v6"
+	writeTestFile(t, v4, mergeV4)
+	writeTestFile(t, v6, mergeV6)
+	mustCLI(t, bin, ns, "", "apply", "-f", v4, "--file6", v6, "--family", "inet")
+	_, before := rulesetDump(t, ns)
+	groups := mustCLI(t, bin, ns, "", "list", "-o", "iptables")
+	if !strings.Contains(groups, "# ipv4 and ipv6") || !strings.Contains(groups, "--ctorigdstport 22") {
+		t.Fatalf("the ruleset has no rule of both families or no port match without a protocol:\n%s", groups)
+	}
+	listing := mustCLI(t, bin, ns, "", "list", "-o", "json")
+	ktest.Run(t, ns, "", "nft", "flush", "ruleset")
+	mustCLI(t, bin, ns, listing, "apply", "-f", "-")
+	_, after := rulesetDump(t, ns)
+	if len(after) != len(before) || len(before) < n {
+		t.Fatalf("%d rules after apply of the listing, %d before (%d golden)", len(after), len(before), n)
+	}
+	for i := range before {
+		if after[i] != before[i] {
+			t.Errorf("rule %d differs after apply of the listing:\n got %s\nwant %s", i+1, after[i], before[i])
+		}
+	}
+	if got := mustCLI(t, bin, ns, "", "list", "-o", "iptables"); got != groups {
+		t.Errorf("list -o iptables after apply of the listing:\n%s\nbefore:\n%s", got, groups)
+	}
+	t.Logf("apply of list -o json: %d rules, with their groups", len(before))
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 
+	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/kernel"
 )
@@ -14,7 +15,11 @@ import (
 // {"chain": …}, {"rule": …}]}), which nft -j -f loads back (each object an
 // add): every rule with its counter's values, times in milliseconds
 // ("28000ms", which nft 1.0.6 reads exactly and lists in whole seconds).
-// A rule ctmatch does not understand has no JSON form: it is written as a
+// Each rule carries, under "ctmatch" (a key nft ignores), its place in its
+// group and, on the group's first piece, the iptables words and their
+// family ("ipv4", "ipv6" or "both"), and a table ctmatch owns says so: what
+// ctmatch apply -f of the listing reads to load it again with its group
+// records. A rule ctmatch does not understand has no JSON form: it is written as a
 // {"ctmatch-not-decompiled": …} object, which nft refuses, so that a
 // reload never leaves it out silently.
 const ListJSON ListFormat = 100
@@ -36,14 +41,18 @@ func writeJSONListing(w *bufio.Writer, l *Listing, o ListText) {
 		if o.Handles {
 			b = strconv.AppendUint(append(b, `,"handle":`...), t.Handle, 10)
 		}
+		if t.Owned {
+			// ctmatch's ownership record, which nft ignores.
+			b = append(b, `,"ctmatch":{"owned":true}`...)
+		}
 		obj(append(b, "}}"...))
 		for _, ch := range t.Chains {
 			obj(jsonChain(t, ch, o))
 		}
 		for _, ch := range t.Chains {
 			for _, g := range ch.Groups {
-				for _, p := range g.Pieces {
-					obj(jsonRule(t, ch, g, p, o))
+				for i, p := range g.Pieces {
+					obj(jsonRule(t, ch, g, i, p, o))
 				}
 			}
 		}
@@ -78,7 +87,7 @@ func jsonChain(t ListedTable, ch ListedChain, o ListText) []byte {
 	return append(b, "}}"...)
 }
 
-func jsonRule(t ListedTable, ch ListedChain, g ListedGroup, p Piece, o ListText) []byte {
+func jsonRule(t ListedTable, ch ListedChain, g ListedGroup, i int, p Piece, o ListText) []byte {
 	if g.Rule == nil {
 		lines := p.DebugLines()
 		b := append([]byte(`{"ctmatch-not-decompiled":{"family":`), jsonStr(t.Family.String())...)
@@ -105,5 +114,20 @@ func jsonRule(t ListedTable, ch ListedChain, g ListedGroup, p Piece, o ListText)
 	}
 	r := expr.Rule{Matches: p.Rule.Matches, Counter: p.Rule.Counter, Verdict: p.Rule.Verdict}
 	b = r.AppendJSONCounted(append(b, `,"expr":`...), c.Packets, c.Bytes)
-	return append(b, "}}"...)
+	// ctmatch's record of the group, which nft ignores and ctmatch apply
+	// reads: the iptables words on the first piece.
+	b = strconv.AppendInt(append(b, `,"ctmatch":{"piece":`...), int64(i), 10)
+	b = strconv.AppendInt(append(b, `,"pieces":`...), int64(len(g.Pieces)), 10)
+	if i == 0 {
+		fam := "ipv4"
+		switch {
+		case g.Both:
+			fam = "both"
+		case g.IPv6:
+			fam = "ipv6"
+		}
+		b = append(append(b, `,"family":`...), jsonStr(fam)...)
+		b = append(append(b, `,"words":`...), jsonStr(ctmatch.Words(g.Rule))...)
+	}
+	return append(b, "}}}"...)
 }

@@ -60,6 +60,11 @@ both files become one inet table per iptables table: a rule that is the same
 in both families is one rule without meta nfproto, the others keep it, and
 each family keeps its order and its policies.
 
+A JSON listing of ctmatch list -o json (its first character is "{") is
+loaded whole too: its tables, chains and rules, each rule from the iptables
+words its "ctmatch" record keeps, checked against the expressions listed,
+with its group record (counters start from zero); the tables must not exist.
+
 Exit codes: 0 success; 1 valid iptables that ctmatch does not support, or a
 refusal or failure of the kernel or the system; 2 lines iptables or ctmatch
 rejects, or bad usage.`,
@@ -96,6 +101,9 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 	}
 	if o.words.errorFormat != "text" && o.words.errorFormat != "json" {
 		return usageError("--error-format must be text or json, not %q", o.words.errorFormat)
+	}
+	if done, err := o.applyListing(cmd); done || err != nil {
+		return err
 	}
 	if files, err := o.saveFiles(cmd); err != nil || files != nil {
 		if err != nil {
