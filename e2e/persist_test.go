@@ -27,7 +27,9 @@ import (
 // persistRuleset loads every golden rule with ctmatch apply into tables of
 // the three families made by nft: base chains of several kinds and
 // policies, and regular chains.
-func persistRuleset(t *testing.T, bin string, ns *netns.NS) int { return persistRules(t, bin, ns, false) }
+func persistRuleset(t *testing.T, bin string, ns *netns.NS) int {
+	return persistRules(t, bin, ns, false)
+}
 
 // persistRules is persistRuleset, with the ct port matches without a
 // protocol test too when ports is set.
