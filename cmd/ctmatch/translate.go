@@ -59,6 +59,14 @@ line translates, and a script that is not whole ends with a line nft refuses.
 --keep-going leaves each line that cannot be translated as a
 "# untranslated:" comment instead (exit 1, or 2 for an invalid one).
 
+With --family inet, iptables-save files (-f and --file6) are read whole and
+merged into one inet table per iptables table: a rule that is the same in
+both families becomes one rule without meta nfproto, the others keep it,
+each family keeps its order and its policies.
+
+-o json prints the same commands as one libnftables JSON document, for
+nft -j -f.
+
 nft 1.0.6 cannot parse a ct port match that has no protocol test before it
 (nft 1.0.7 and later can); such a rule is printed in its correct form with a
 # comment line after it. ctmatch loads such rules itself on any version.`,
@@ -67,7 +75,9 @@ nft 1.0.6 cannot parse a ct port match that has no protocol test before it
   ctmatch translate -6 -- -I INPUT -m conntrack --ctorigsrc 2001:db8::/32 -j DROP
   ctmatch translate -f rules.txt
   ctmatch translate -f /etc/iptables/rules.v4 > rules.nft && nft -c -f rules.nft
-  ctmatch translate --keep-going --file6 /etc/iptables/rules.v6`,
+  ctmatch translate --keep-going --file6 /etc/iptables/rules.v6
+  ctmatch translate -f /etc/iptables/rules.v4 --file6 /etc/iptables/rules.v6 --family inet
+  ctmatch translate -o json -f /etc/iptables/rules.v4 | nft -j -c -f -`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// A flag that was given names something: an empty one (a
 			// script's unset variable) is not the default.
