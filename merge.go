@@ -24,9 +24,11 @@ import (
 
 // Shared returns the one rule of an inet table for both families that
 // stands for v4 (iptables words) and v6 (ip6tables words), both compiled
-// for an inet table, when they are the same rule: the same canonical words,
-// compiling to the same nft rules (text and wire bytes) apart from the meta
-// nfproto test each begins with, and none with a state of its own (a
+// for an inet table, when they are the same rule: they compile to the same
+// nft rules (text and wire bytes) apart from the meta nfproto test each
+// begins with, each one's words read in the other family compile to the
+// same too (so that the rule's words, v4's, mean it in both), and none has
+// a state of its own (a
 // limit, whose bucket would count the packets of both). The rule has no
 // meta nfproto; its Both is set, its Source is v4's. Its counter, if it has
 // one, counts the packets of both families.
@@ -87,17 +89,17 @@ func bothRule(r *Rule) *Rule {
 }
 
 // sharedKey returns what a rule compiled for an inet table must have in
-// common with a rule of the other family to be shared: its words, and the
-// text and wire bytes of its nft rules without the meta nfproto test each
-// begins with; false when the rule cannot be shared (not compiled for an
-// inet table from words of family fam, a piece without that test first, or
-// with another, or one that does not lower).
+// common with a rule of the other family to be shared: the text and wire
+// bytes of its nft rules without the meta nfproto test each begins with;
+// false when the rule cannot be shared (not compiled for an inet table
+// from words of family fam, a piece without that test first, or with
+// another, or one that does not lower, or words that compile to other nft
+// rules in the other family).
 func sharedKey(r *Rule, fam parse.Family) (string, bool) {
 	if r == nil || r.Both || r.Table != expr.FamilyInet || r.Family != fam || r.Source == nil || len(r.Rules) == 0 {
 		return "", false
 	}
 	var b strings.Builder
-	b.WriteString(Words(r.Source))
 	for _, nr := range r.Rules {
 		if len(nr.Matches) == 0 {
 			return "", false
@@ -125,6 +127,21 @@ func sharedKey(r *Rule, fam parse.Family) (string, bool) {
 		b.WriteString(nr.String())
 		b.WriteByte(0)
 		b.Write(wire)
+	}
+	// The words must say the same in the other family: the rule of both
+	// families keeps one family's words, which list reads back as both.
+	other := Options{Table: expr.FamilyInet, IPv6: fam == parse.IPv4, NoCounter: !r.Rules[0].Counter}
+	o, err := Translate(Words(r.Source), other)
+	if err != nil || len(o.Rules) != len(r.Rules) {
+		return "", false
+	}
+	for i, nr := range o.Rules {
+		nr.Matches = nr.Matches[1:]
+		mine := r.Rules[i]
+		mine.Matches = mine.Matches[1:]
+		if nr.String() != mine.String() {
+			return "", false
+		}
 	}
 	return b.String(), true
 }

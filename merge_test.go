@@ -244,3 +244,17 @@ func ExampleMergeChain() {
 	// iifname "lo" accept
 	// meta nfproto ipv6 ip6 saddr 2001:db8::/32 drop
 }
+
+// TestSharedOtherWords: rules that compile alike are shared although they
+// are written otherwise; the rule keeps the IPv4 words.
+func TestSharedOtherWords(t *testing.T) {
+	v4 := inetRules(t, false, "-m state --state NEW -j ACCEPT")
+	v6 := inetRules(t, true, "-m conntrack --ctstate NEW -j ACCEPT")
+	r, ok := Shared(v4[0], v6[0])
+	if !ok {
+		t.Fatal("-m state --state NEW and -m conntrack --ctstate NEW are not shared")
+	}
+	if got := Words(r.Source); got != "-m state --state NEW -j ACCEPT" || r.String() != "ct state new counter accept\n" {
+		t.Errorf("shared rule: %q, %q", got, r.String())
+	}
+}
