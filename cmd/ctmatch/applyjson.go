@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -60,24 +61,44 @@ type listedRule struct {
 }
 
 // readListing returns the contents of -f FILE when it is a JSON document
-// (its first byte that is not blank is "{"), and nil otherwise; what it
-// reads of standard input is put back for the command to read.
+// (its first byte that is not blank is "{"), and nil otherwise, having read
+// no more than the blanks before that byte; what it reads of standard input
+// is put back for the command to read.
 func readListing(cmd *cobra.Command, name string) ([]byte, error) {
-	var data []byte
-	var err error
+	var r io.Reader
 	if name == "-" {
-		data, err = io.ReadAll(cmd.InOrStdin())
-		cmd.SetIn(bytes.NewReader(data))
+		r = cmd.InOrStdin()
 	} else {
-		data, err = os.ReadFile(name)
+		fh, err := os.Open(name)
+		if err != nil {
+			return nil, &exitError{code: exitUnsupported, err: err}
+		}
+		defer fh.Close()
+		r = fh
 	}
+	br := bufio.NewReader(r)
+	var read []byte
+	for {
+		c, err := br.ReadByte()
+		if err != nil {
+			break
+		}
+		read = append(read, c)
+		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			break
+		}
+	}
+	if len(read) == 0 || read[len(read)-1] != '{' {
+		if name == "-" {
+			cmd.SetIn(io.MultiReader(bytes.NewReader(read), br))
+		}
+		return nil, nil
+	}
+	rest, err := io.ReadAll(br)
 	if err != nil {
 		return nil, &exitError{code: exitUnsupported, err: err}
 	}
-	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) == 0 || t[0] != '{' {
-		return nil, nil
-	}
-	return data, nil
+	return append(read, rest...), nil
 }
 
 // applyListing applies a JSON listing, if -f names one; done says it did.
