@@ -258,3 +258,32 @@ func TestSharedOtherWords(t *testing.T) {
 		t.Errorf("shared rule: %q, %q", got, r.String())
 	}
 }
+
+// BenchmarkMergeChain merges two chains of 2,000 rules each, every third
+// rule of each family its own (the others the same in both, in the same
+// order), which leaves a long middle for the LCS.
+func BenchmarkMergeChain(b *testing.B) {
+	var v4, v6 []*Rule
+	for i := range 2000 {
+		w := fmt.Sprintf("-m mark --mark %d -j ACCEPT", i)
+		r4, err := Translate(w, Options{Table: expr.FamilyInet})
+		if err != nil {
+			b.Fatal(err)
+		}
+		r6, err := Translate(w, Options{Table: expr.FamilyInet, IPv6: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if i%3 == 0 {
+			r4, _ = Translate(fmt.Sprintf("-s 10.0.0.%d -j DROP", i%250), Options{Table: expr.FamilyInet})
+			r6, _ = Translate(fmt.Sprintf("-s 2001:db8::%x -j DROP", i), Options{Table: expr.FamilyInet, IPv6: true})
+		}
+		v4, v6 = append(v4, r4), append(v6, r6)
+	}
+	b.ResetTimer()
+	for range b.N {
+		if out := MergeChain(v4, v6); len(out) != 2000+2000/3+1 {
+			b.Fatalf("%d rules out", len(out))
+		}
+	}
+}
