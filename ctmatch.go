@@ -62,6 +62,11 @@ type Rule struct {
 	Table  expr.Family  // the family of the nft table
 	Rules  []expr.Rule  // the nft rules, in canonical order
 	Family parse.Family // whether Source holds iptables or ip6tables words
+	// Both says the rule is one rule of an inet table for both families
+	// (see Shared): its iptables and ip6tables words are the same and
+	// compile to the same nft rules apart from meta nfproto, so Rules have
+	// none. Family is then parse.IPv4.
+	Both bool
 }
 
 // Translate parses one rule written as text (iptables-save quoting) and

@@ -31,6 +31,21 @@ type SaveScript struct {
 	o      Options
 	r      *script.SaveReader
 	chains map[string]*savedChain // the chains of the table being read
+	doc    *JSONDoc               // with WriteJSON: where the commands go, as JSON
+}
+
+// WriteJSON makes Line write each line's commands into d, as libnftables
+// JSON commands, instead of nft script lines into its writer.
+func (s *SaveScript) WriteJSON(d *JSONDoc) { s.doc = d }
+
+// command writes one command without a rule: as the script line text, or
+// with WriteJSON as obj.
+func (s *SaveScript) command(w io.Writer, text string, obj []byte) error {
+	if s.doc != nil {
+		return s.doc.Command(obj)
+	}
+	_, err := io.WriteString(w, text)
+	return err
 }
 
 // savedChain is what a SaveScript wrote of a chain.
@@ -70,9 +85,9 @@ func (s *SaveScript) Line(w io.Writer, text string, at parse.Position) (*script.
 	case script.SaveTable:
 		if l.Again {
 			// iptables-restore replaces the table the file made before.
-			fmt.Fprintf(w, "delete table %s %s\n", fam, l.Table)
+			_ = s.command(w, fmt.Sprintf("delete table %s %s\n", fam, l.Table), tableObject("delete", fam, l.Table, ""))
 		}
-		fmt.Fprintf(w, "add table %s %s\n", fam, l.Table)
+		_ = s.command(w, fmt.Sprintf("add table %s %s\n", fam, l.Table), tableObject("add", fam, l.Table, ""))
 		s.chains = map[string]*savedChain{}
 	case script.SaveChain, script.SavePolicy:
 		return l, s.chain(w, l, l.Policy)
@@ -91,12 +106,12 @@ func (s *SaveScript) Line(w io.Writer, text string, at parse.Position) (*script.
 			}
 		}
 	case script.SaveFlush:
-		fmt.Fprintf(w, "flush chain %s %s %s\n", fam, l.Table, l.Chain)
+		_ = s.command(w, fmt.Sprintf("flush chain %s %s %s\n", fam, l.Table, l.Chain), tableObject("flush", fam, l.Table, l.Chain))
 		if ch := s.chains[l.Chain]; ch != nil {
 			ch.groups, ch.total = nil, 0
 		}
 	case script.SaveDelete:
-		fmt.Fprintf(w, "delete chain %s %s %s\n", fam, l.Table, l.Chain)
+		_ = s.command(w, fmt.Sprintf("delete chain %s %s %s\n", fam, l.Table, l.Chain), tableObject("delete", fam, l.Table, l.Chain))
 		delete(s.chains, l.Chain)
 	}
 	return l, err
@@ -123,7 +138,7 @@ func (s *SaveScript) chain(w io.Writer, l *script.SaveLine, policy string) error
 			Hint: "ctmatch apply -f loads such a chain over netlink"}
 	}
 	if !l.Builtin {
-		fmt.Fprintf(w, "add chain %s %s %s\n", s.o.Table, l.Table, l.Chain)
+		_ = s.command(w, fmt.Sprintf("add chain %s %s %s\n", s.o.Table, l.Table, l.Chain), tableObject("add", s.o.Table, l.Table, l.Chain))
 		return nil
 	}
 	if policy == "" {
@@ -134,8 +149,9 @@ func (s *SaveScript) chain(w io.Writer, l *script.SaveLine, policy string) error
 	if !ok {
 		return fmt.Errorf("internal error: %s is no built-in chain of table %s", l.Chain, l.Table)
 	}
-	fmt.Fprintf(w, "add chain %s %s %s { type %s hook %s priority %d; policy %s; }\n",
-		s.o.Table, l.Table, l.Chain, b.Type, b.Hook, b.Priority, strings.ToLower(policy))
+	_ = s.command(w, fmt.Sprintf("add chain %s %s %s { type %s hook %s priority %d; policy %s; }\n",
+		s.o.Table, l.Table, l.Chain, b.Type, b.Hook, b.Priority, strings.ToLower(policy)),
+		baseChainObject(s.o.Table, l.Table, l.Chain, b.Type, b.Hook, b.Priority, strings.ToLower(policy)))
 	return nil
 }
 
@@ -161,7 +177,11 @@ func (s *SaveScript) rule(w io.Writer, l *script.SaveLine) error {
 			after += n
 		}
 	}
-	if err := WriteCommands(w, r, l.Table, l.Chain, after, ch.total, false); err != nil {
+	write := func() error { return WriteCommands(w, r, l.Table, l.Chain, after, ch.total, false) }
+	if s.doc != nil {
+		write = func() error { return WriteJSONCommands(s.doc, r, l.Table, l.Chain, after, ch.total) }
+	}
+	if err := write(); err != nil {
 		return err
 	}
 	ch.groups = slices.Insert(ch.groups, l.Index, len(r.Rules))

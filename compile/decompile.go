@@ -29,6 +29,9 @@ type Decompiled struct {
 	First  int
 	Count  int
 	Err    error
+	// Both says the rule is for both families (a rule of an inet table
+	// without meta nfproto: DecompileBoth); Family is then IPv4.
+	Both bool
 }
 
 // Chain decompiles the rules of a chain, in order, grouping the pieces of one
@@ -52,6 +55,9 @@ func Chain(rules []Listed, table expr.Family) []Decompiled {
 }
 
 func decompileAt(rules []Listed, i int, table expr.Family) Decompiled {
+	if d, ok := decompileBothAt(rules, i, table); ok {
+		return d
+	}
 	if g := rules[i].Group; rules[i].Grouped && g.Index == 0 && i+g.Count <= len(rules) {
 		group := rules[i : i+g.Count]
 		whole := true

@@ -34,19 +34,27 @@ var (
 // every NEWRULE message it sends, with sequence numbers and the ASCII column
 // left out: two dumps are equal exactly when the messages' bytes are.
 func newRuleDumps(t *testing.T, ns *netns.NS, text string) ([]string, error) {
-	return messageDumps(t, ns, text, "| 02566 |")
+	return messageDumps(ns, text, mnlArgs, "| 02566 |")
 }
+
+// mnlArgs are nft's arguments for the messages of a script on its input.
+var mnlArgs = []string{"--debug=mnl", "-f", "-"}
 
 // txDumps is newRuleDumps with the NEWSET and NEWSETELEM messages of the
 // anonymous sets the rules look up, in the order nft sends them.
 func txDumps(t *testing.T, ns *netns.NS, text string) ([]string, error) {
-	return messageDumps(t, ns, text, "| 02566 |", "| 02569 |", "| 02572 |")
+	return messageDumps(ns, text, mnlArgs, "| 02566 |", "| 02569 |", "| 02572 |")
 }
 
-// messageDumps runs nft --debug=mnl on text inside ns and returns the dump
+// nftRuleDumps is newRuleDumps with nft's arguments (-j for JSON).
+func nftRuleDumps(ns *netns.NS, text string, args ...string) ([]string, error) {
+	return messageDumps(ns, text, args, "| 02566 |")
+}
+
+// messageDumps runs nft with args on text inside ns and returns the dump
 // of every message whose type line starts with one of types.
-func messageDumps(t *testing.T, ns *netns.NS, text string, types ...string) ([]string, error) {
-	out, errOut, err := ktest.Exec(ns, text, "nft", "--debug=mnl", "-f", "-")
+func messageDumps(ns *netns.NS, text string, args []string, types ...string) ([]string, error) {
+	out, errOut, err := ktest.Exec(ns, text, "nft", args...)
 	if err != nil {
 		return nil, &nftError{msg: errOut}
 	}

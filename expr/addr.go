@@ -174,3 +174,7 @@ func (p *raiser) ipaddr(i, slot int, offset, size uint64) (Match, error) {
 	}
 	return m, nil
 }
+
+// appendJSON writes the match as the text does, with the network header's
+// field on the left: {"payload": {"protocol": "ip", "field": "saddr"}}.
+func (m IPAddr) appendJSON(b []byte) []byte { return m.ct().appendJSONAddr(b, "") }

@@ -158,3 +158,19 @@ func (p *raiser) exthdr() (Match, error) {
 	}
 	return nil, p.fail(i, "an exthdr load of the fragment header ctmatch does not read")
 }
+
+func (x Exthdr) appendJSON(b []byte) []byte {
+	frag := []byte(`{"exthdr":{"name":"frag"}}`)
+	off := []byte(`{"exthdr":{"name":"frag","field":"frag-off"}}`)
+	switch x.Test {
+	case FragMissing:
+		return appendJSONMatch(b, "==", frag, []byte("false"))
+	case FragExists:
+		return appendJSONMatch(b, "==", frag, []byte("true"))
+	case FragFirst:
+		return appendJSONMatch(b, "==", off, []byte("0"))
+	case FragNotFirst:
+		return appendJSONMatch(b, "!=", off, []byte("0"))
+	}
+	return appendJSONInvalid(b, "exthdr test "+strconv.FormatUint(uint64(x.Test), 10))
+}

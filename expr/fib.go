@@ -228,3 +228,28 @@ func (e *wireExpr) fibDebug() ([]byte, bool) {
 	b = strconv.AppendUint(append(b, " => reg "...), e.u[attrFibDreg], 10)
 	return append(b, ' '), true
 }
+
+func (m FibType) appendJSON(b []byte) []byte {
+	left := []byte(`{"fib":{"result":"type","flags":["`)
+	if m.Src {
+		left = append(left, "saddr"...)
+	} else {
+		left = append(left, "daddr"...)
+	}
+	switch m.Iface {
+	case FibIif:
+		left = append(left, `","iif`...)
+	case FibOif:
+		left = append(left, `","oif`...)
+	}
+	left = append(left, `"]}}`...)
+	if m.Op != OpEq && m.Op != OpNeq {
+		return appendJSONInvalid(b, "operator "+strconv.FormatUint(uint64(m.Op), 10))
+	}
+	op, _ := jsonOp(m.Op)
+	right := appendJSONUint(nil, m.Type)
+	if m.Type < uint32(len(routeTypeNames)) {
+		right = appendJSONString(nil, routeTypeNames[m.Type])
+	}
+	return appendJSONMatch(b, op, left, right)
+}

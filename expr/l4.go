@@ -466,3 +466,58 @@ func (p Payload) neqAsRange() Payload {
 	p.Op, p.Hi = OpNotRange, p.Lo
 	return p
 }
+
+func (l L4Proto) appendJSON(b []byte) []byte {
+	if l.Op != OpEq && l.Op != OpNeq {
+		return appendJSONInvalid(b, "operator "+strconv.FormatUint(uint64(l.Op), 10))
+	}
+	op, _ := jsonOp(l.Op)
+	right := appendJSONUint(nil, uint32(l.Proto))
+	if name := protoName(l.Proto); name == "tcp" || name == "udp" {
+		right = appendJSONString(nil, name)
+	}
+	return appendJSONMatch(b, op, appendJSONKeyed(nil, "meta", "l4proto", ""), right)
+}
+
+// appendJSON writes the match alone, as String does ("th dport 22").
+func (p Payload) appendJSON(b []byte) []byte { return p.appendJSONIn(b, "th") }
+
+// appendJSONIn writes the payload match after the protocol word proto, as
+// appendText does: {"payload": {"protocol": "tcp", "field": "dport"}}, or
+// the raw {"payload": {"base": "th", "offset": 8, "len": 8}} of "@th,8,8".
+func (p Payload) appendJSONIn(b []byte, proto string) []byte {
+	fi, ok := fieldInfoOf(p.Field)
+	if !ok {
+		return appendJSONInvalid(b, "field "+strconv.FormatUint(uint64(p.Field), 10))
+	}
+	switch {
+	case fi.proto != "":
+		proto = fi.proto
+	case isICMPField(p.Field) && proto != "icmp" && proto != "icmpv6":
+		proto = ""
+	case !isICMPField(p.Field) && (proto == "icmp" || proto == "icmpv6"):
+		proto = "th"
+	}
+	var left []byte
+	if proto == "" {
+		off := 0
+		if p.Field == FieldICMPCode {
+			off = 8
+		}
+		left = append(strconv.AppendInt(append(left, `{"payload":{"base":"th","offset":`...), int64(off), 10), `,"len":8}}`...)
+	} else {
+		left = appendJSONString(append(left, `{"payload":{"protocol":`...), proto)
+		left = append(appendJSONString(append(left, `,"field":`...), fi.name), "}}"...)
+	}
+	op, ok := jsonOp(p.Op)
+	if !ok {
+		return appendJSONInvalid(b, "operator "+strconv.FormatUint(uint64(p.Op), 10))
+	}
+	if p.Mask != 0 {
+		if p.Op != OpEq && p.Op != OpNeq {
+			return appendJSONInvalid(b, "ordered comparison of a masked field")
+		}
+		left = appendJSONAnd(nil, left, appendJSONUint(nil, p.Mask))
+	}
+	return appendJSONMatch(b, op, left, appendJSONValue(nil, p.Op, p.Lo, p.Hi, appendJSONUint))
+}

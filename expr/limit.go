@@ -152,3 +152,15 @@ func (e *wireExpr) debugLimit() ([]byte, bool) {
 	b = strconv.AppendUint(b, e.u[attrLimitFlags], 16)
 	return append(b, ' '), true
 }
+
+// appendJSON writes {"limit": {"rate": N, "per": UNIT, "burst": B}}, the
+// burst always (the text leaves out nft's default of 5).
+func (l Limit) appendJSON(b []byte) []byte {
+	if err := checkLimit(l); err != nil {
+		return appendJSONInvalid(b, "limit: "+err.Error())
+	}
+	b = strconv.AppendUint(append(b, `{"limit":{"rate":`...), l.Rate, 10)
+	b = appendJSONString(append(b, `,"per":`...), unitName(l.Unit))
+	b = strconv.AppendUint(append(b, `,"burst":`...), uint64(l.Burst), 10)
+	return append(b, "}}"...)
+}

@@ -141,3 +141,19 @@ func (p *raiser) mark(i, slot int, ct bool) (Match, error) {
 	m.Value = binary.NativeEndian.Uint32(v)
 	return m, nil
 }
+
+func (m Mark) appendJSON(b []byte) []byte {
+	if m.Op != OpEq && m.Op != OpNeq {
+		return appendJSONInvalid(b, "operator "+strconv.FormatUint(uint64(m.Op), 10))
+	}
+	kind := "meta"
+	if m.Ct {
+		kind = "ct"
+	}
+	left := appendJSONKeyed(nil, kind, "mark", "")
+	if m.Mask != math.MaxUint32 {
+		left = appendJSONAnd(nil, left, appendJSONUint(nil, m.Mask))
+	}
+	op, _ := jsonOp(m.Op)
+	return appendJSONMatch(b, op, left, appendJSONUint(nil, m.Value))
+}

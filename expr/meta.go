@@ -145,3 +145,23 @@ func (p *raiser) ifname(i int) (Match, error) {
 	}
 	return m, nil
 }
+
+// appendJSON writes the match as the text does: a prefix as "eth*", a name
+// that ends with "*" as "eth\*".
+func (m IfName) appendJSON(b []byte) []byte {
+	if m.Op != OpEq && m.Op != OpNeq {
+		return appendJSONInvalid(b, "operator "+strconv.FormatUint(uint64(m.Op), 10))
+	}
+	if strings.ContainsAny(m.Name, `"\`) {
+		return appendJSONInvalid(b, "interface name "+strconv.Quote(m.Name)+", which nft cannot write")
+	}
+	name := m.Name
+	switch {
+	case m.Prefix:
+		name += "*"
+	case strings.HasSuffix(name, "*"):
+		name = name[:len(name)-1] + `\*`
+	}
+	op, _ := jsonOp(m.Op)
+	return appendJSONMatch(b, op, appendJSONKeyed(nil, "meta", m.key(), ""), appendJSONString(nil, name))
+}

@@ -106,3 +106,11 @@ func (p *raiser) skID(i int) (Match, error) {
 	}
 	return m, nil
 }
+
+func (m SkID) appendJSON(b []byte) []byte {
+	op, ok := jsonOp(m.Op)
+	if !ok || m.Op == OpLt || m.Op == OpGt {
+		return appendJSONInvalid(b, "operator "+strconv.FormatUint(uint64(m.Op), 10))
+	}
+	return appendJSONMatch(b, op, appendJSONKeyed(nil, "meta", m.key(), ""), appendJSONValue(nil, m.Op, m.Lo, m.Hi, appendJSONUint))
+}

@@ -85,3 +85,15 @@ func (p *raiser) pktType(i int) (Match, error) {
 	m.Type = v[0]
 	return m, nil
 }
+
+func (m PktType) appendJSON(b []byte) []byte {
+	if m.Op != OpEq && m.Op != OpNeq {
+		return appendJSONInvalid(b, "operator "+strconv.FormatUint(uint64(m.Op), 10))
+	}
+	op, _ := jsonOp(m.Op)
+	right := appendJSONUint(nil, uint32(m.Type))
+	if int(m.Type) < len(pktTypeNames) {
+		right = appendJSONString(nil, pktTypeNames[m.Type])
+	}
+	return appendJSONMatch(b, op, appendJSONKeyed(nil, "meta", "pkttype", ""), right)
+}

@@ -43,6 +43,10 @@ type ListText struct {
 // "# not decompiled: handle N: REASON", in debug form.
 func (l *Listing) Write(w io.Writer, f ListFormat, o ListText) error {
 	bw := bufio.NewWriter(w)
+	if f == ListJSON {
+		writeJSONListing(bw, l, o)
+		return bw.Flush()
+	}
 	for _, t := range l.Tables {
 		switch f {
 		case ListNft:
@@ -207,6 +211,9 @@ func writeIptablesTable(w *bufio.Writer, t ListedTable, o ListText) {
 			var notes []string
 			if g.IPv6 && t.Family == expr.FamilyInet {
 				notes = append(notes, "-6")
+			}
+			if g.Both {
+				notes = append(notes, "ipv4 and ipv6")
 			}
 			if o.Handles {
 				hs := make([]string, len(g.Pieces))

@@ -67,6 +67,11 @@ type ListedGroup struct {
 	// conntrack rule compiles to (an *expr.NotUnderstoodError, or
 	// compile.ErrNotUnderstood).
 	Err error
+	// Both says Rule is one rule for both families of an inet table (its
+	// nft rules have no meta nfproto; Rule's words mean the same as
+	// iptables and as ip6tables words): what the inet merge writes for a
+	// rule that is the same in both (ctmatch.Shared).
+	Both bool
 }
 
 // DebugLines returns the piece's expressions as libnftnl's debug lines (as
@@ -243,11 +248,11 @@ func groupRules(f expr.Family, rules []kernel.Rule, sets expr.SetSource) []Liste
 			}
 		}
 		for _, d := range compile.Chain(listed, f) {
-			g := ListedGroup{Pieces: run[d.First : d.First+d.Count : d.First+d.Count], Rule: d.Rule, IPv6: d.Family == parse.IPv6, Err: d.Err}
+			g := ListedGroup{Pieces: run[d.First : d.First+d.Count : d.First+d.Count], Rule: d.Rule, IPv6: d.Family == parse.IPv6, Err: d.Err, Both: d.Both}
 			if d.Rule == nil && d.Err == nil {
 				g.Err = compile.ErrNotUnderstood
 			}
-			if first := g.Pieces[0]; g.Rule != nil && (first.Group == nil || first.Group.Words == "") {
+			if first := g.Pieces[0]; g.Rule != nil && !g.Both && (first.Group == nil || first.Group.Words == "") {
 				g.Rule = compile.MergeMatches(g.Rule, d.Family, f, rulesOf(g.Pieces))
 			}
 			out = append(out, g)

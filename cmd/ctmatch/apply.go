@@ -23,6 +23,7 @@ type applyOptions struct {
 	write     writeFlags
 	noCounter bool
 	file6     string // --file6: an iptables-save file of ip6tables rules
+	family    string // --family inet: the files merged into inet tables (applyinet.go)
 }
 
 func newApplyCmd() *cobra.Command {
@@ -54,7 +55,15 @@ An iptables-save file (its first line that is not a comment starts with * or
 name (ip tables for -f, ip6 tables for --file6) are created whole, with their
 built-in chains as iptables-nft makes them, policies, user chains and rules,
 all in one transaction, as ctmatch's own tables; a table of that name that
-exists already is an error (exit 1), and nothing is sent.
+exists already is an error (exit 1), and nothing is sent. With --family inet,
+both files become one inet table per iptables table: a rule that is the same
+in both families is one rule without meta nfproto, the others keep it, and
+each family keeps its order and its policies.
+
+A JSON listing of ctmatch list -o json (its first character is "{") is
+loaded whole too: its tables, chains and rules, each rule from the iptables
+words its "ctmatch" record keeps, checked against the expressions listed,
+with its group record (counters start from zero); the tables must not exist.
 
 Exit codes: 0 success; 1 valid iptables that ctmatch does not support, or a
 refusal or failure of the kernel or the system; 2 lines iptables or ctmatch
@@ -77,6 +86,7 @@ rejects, or bad usage.`,
 	fl.BoolVar(&o.words.resolve, "resolve", false, "look up host names in addresses (each must resolve to exactly one address)")
 	fl.BoolVar(&o.noCounter, "no-counter", false, "leave out the counter of every rule")
 	fl.StringVar(&o.file6, "file6", "", "read an iptables-save file of ip6tables rules from `FILE` (with -f FILE, an iptables-save file of iptables rules, both in one transaction)")
+	fl.StringVar(&o.family, "family", "", "with iptables-save files, `inet` merges both families into one inet table per iptables table")
 	o.kernel.bind(cmd, true)
 	o.write.bind(cmd)
 	return cmd
@@ -92,11 +102,17 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 	if o.words.errorFormat != "text" && o.words.errorFormat != "json" {
 		return usageError("--error-format must be text or json, not %q", o.words.errorFormat)
 	}
+	if done, err := o.applyListing(cmd); done || err != nil {
+		return err
+	}
 	if files, err := o.saveFiles(cmd); err != nil || files != nil {
 		if err != nil {
 			return err
 		}
 		return runApplySave(cmd, o, files)
+	}
+	if o.family != "" {
+		return usageError("--family goes with iptables-save files; apply lines name their family themselves")
 	}
 	ctx := cmd.Context()
 	rep := &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}

@@ -143,6 +143,12 @@ func runApplySave(cmd *cobra.Command, o *applyOptions, files []fileInput) error 
 	for i, t := range rs.tables {
 		ds[i] = t.d
 	}
+	if o.family != "" {
+		var err error
+		if ds, err = o.inet(rs.tables); err != nil {
+			return err
+		}
+	}
 	if len(ds) == 0 {
 		return nil
 	}

@@ -24,6 +24,7 @@ type translateOptions struct {
 	format    string
 	keepGoing bool
 	copts     ctmatch.Options
+	doc       *ctmatch.JSONDoc // -o json: the document the commands go into (translatejson.go)
 }
 
 func newTranslateCmd() *cobra.Command {
@@ -58,6 +59,14 @@ line translates, and a script that is not whole ends with a line nft refuses.
 --keep-going leaves each line that cannot be translated as a
 "# untranslated:" comment instead (exit 1, or 2 for an invalid one).
 
+With --family inet, iptables-save files (-f and --file6) are read whole and
+merged into one inet table per iptables table: a rule that is the same in
+both families becomes one rule without meta nfproto, the others keep it,
+each family keeps its order and its policies.
+
+-o json prints the same commands as one libnftables JSON document, for
+nft -j -f.
+
 nft 1.0.6 cannot parse a ct port match that has no protocol test before it
 (nft 1.0.7 and later can); such a rule is printed in its correct form with a
 # comment line after it. ctmatch loads such rules itself on any version.`,
@@ -66,7 +75,9 @@ nft 1.0.6 cannot parse a ct port match that has no protocol test before it
   ctmatch translate -6 -- -I INPUT -m conntrack --ctorigsrc 2001:db8::/32 -j DROP
   ctmatch translate -f rules.txt
   ctmatch translate -f /etc/iptables/rules.v4 > rules.nft && nft -c -f rules.nft
-  ctmatch translate --keep-going --file6 /etc/iptables/rules.v6`,
+  ctmatch translate --keep-going --file6 /etc/iptables/rules.v6
+  ctmatch translate -f /etc/iptables/rules.v4 --file6 /etc/iptables/rules.v6 --family inet
+  ctmatch translate -o json -f /etc/iptables/rules.v4 | nft -j -c -f -`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// A flag that was given names something: an empty one (a
 			// script's unset variable) is not the default.
@@ -114,15 +125,15 @@ nft 1.0.6 cannot parse a ct port match that has no protocol test before it
 	fl.StringVar(&o.file6, "file6", "", "read ip6tables rules from `FILE` (the same as -6 -f FILE; with -f FILE, both are translated)")
 	fl.StringVar(&o.format, "format", "", "what -f and --file6 hold: `rules` (one per line) or iptables-save (default: an iptables-save file when its first line that is not a comment starts with * or :)")
 	fl.BoolVar(&o.keepGoing, "keep-going", false, "translate every line that can be: a line that cannot becomes a \"# untranslated:\" comment (exit 1, or 2 for an invalid one); without it, nothing of a file is printed unless all of it translates")
-	fl.StringVarP(&o.output, "output", "o", "nft", "output `FORM`: nft (nft commands, as iptables-translate prints them) or bytecode (libnftnl debug lines, as nft --debug=netlink prints them)")
+	fl.StringVarP(&o.output, "output", "o", "nft", "output `FORM`: nft (nft commands, as iptables-translate prints them), json (the same commands as libnftables JSON, for nft -j -f) or bytecode (libnftnl debug lines, as nft --debug=netlink prints them)")
 	return cmd
 }
 
 // compileOptions checks the flags that say what to produce, before any input
 // is read. An ip6 table takes ip6tables words, as in add rule.
 func (o *translateOptions) compileOptions() (ctmatch.Options, error) {
-	if o.output != "nft" && o.output != "bytecode" {
-		return ctmatch.Options{}, usageError("-o must be nft or bytecode, not %q", o.output)
+	if o.output != "nft" && o.output != "bytecode" && o.output != "json" {
+		return ctmatch.Options{}, usageError("-o must be nft, json or bytecode, not %q", o.output)
 	}
 	fam := expr.FamilyIP
 	if o.words.v6 {
@@ -148,6 +159,10 @@ func runTranslate(cmd *cobra.Command, o *translateOptions, copts ctmatch.Options
 	popts := o.words.parseOptions(cmd.Context())
 	out := &stickyWriter{w: cmd.OutOrStdout()}
 	rep := &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}
+	if o.output == "json" {
+		o.doc = ctmatch.NewJSONDoc(out)
+		defer func() { _ = o.doc.Close() }()
+	}
 	readErr := srcs(func(src source) bool {
 		r, err := src.parse(popts)
 		if err != nil {
@@ -210,9 +225,13 @@ func translateRule(w io.Writer, r *parse.Rule, o *translateOptions, copts ctmatc
 	return nil
 }
 
-// writeTranslated prints the nft commands of one compiled iptables rule.
+// writeTranslated prints the nft commands (or, with -o json, the JSON
+// commands) of one compiled iptables rule.
 func writeTranslated(w io.Writer, r *parse.Rule, tr *ctmatch.Rule, o *translateOptions, copts ctmatch.Options) error {
 	c := r.Command
+	if o.doc != nil {
+		return writeJSONRule(o.doc, tr, table(r, o), c)
+	}
 	rules := tr.Rules
 	verb := "add"
 	if c.Op == parse.Insert {

@@ -68,6 +68,7 @@ type fileRun struct {
 	failed bool   // a line could not be translated (and there is no --keep-going)
 	err    error  // what ended the translation other than a line
 	bw     *bufio.Writer
+	inet   *inetRun // --family inet of iptables-save files (translateinet.go)
 }
 
 // runTranslateFiles translates -f FILE and --file6 FILE.
@@ -82,10 +83,21 @@ func runTranslateFiles(cmd *cobra.Command, o *translateOptions, files []fileInpu
 			break
 		}
 	}
+	if fr.inet != nil && !fr.failed && err == nil {
+		err = fr.inet.write(fr.out, fr.o.doc)
+	}
+	if fr.format == formatSave && (fr.failed || err != nil) && fr.o.doc != nil && fr.o.doc.Commands() > 0 {
+		_ = fr.o.doc.Command(failedJSON)
+	}
+	if fr.o.doc != nil && (fr.format == formatSave || !fr.failed && err == nil) {
+		if cerr := fr.o.doc.Close(); cerr != nil && err == nil {
+			err = writeError(cerr)
+		}
+	}
 	if fr.format == formatRules && !fr.failed && err == nil {
 		_, _ = fr.out.Write(rulesOut.Bytes())
 	}
-	if fr.format == formatSave && (fr.failed || err != nil) && fr.out.n > 0 {
+	if fr.format == formatSave && (fr.failed || err != nil) && fr.out.n > 0 && fr.o.doc == nil {
 		fmt.Fprintln(fr.out, failedLine)
 	}
 	if fr.out.err == nil {
@@ -126,9 +138,16 @@ func (fr *fileRun) file(f fileInput, rulesOut *bytes.Buffer) error {
 				return false
 			}
 			fr.format = format
-			if format == formatSave && (fr.o.table != "" || fr.o.family != "" || fr.o.output == "bytecode") {
+			if format == formatSave && (fr.o.table != "" || fr.o.family != "" && !fr.mergesInet() || fr.o.output == "bytecode") {
 				fr.err = fr.saveFlags()
 				return false
+			}
+			if fr.o.output == "json" && fr.o.doc == nil {
+				var w io.Writer = fr.out
+				if format == formatRules {
+					w = rulesOut
+				}
+				fr.o.doc = ctmatch.NewJSONDoc(w)
 			}
 			if format == formatRules {
 				rules = newRulesFile(fr, f, rulesOut)
@@ -160,9 +179,6 @@ func (fr *fileRun) saveFlags() error {
 	}
 	if fr.o.table != "" {
 		return usageError("--table: an iptables-save file names its tables itself (*filter, *nat, …)")
-	}
-	if fr.o.family == "inet" {
-		return &exitError{code: exitUnsupported, err: errors.New("--family inet with an iptables-save file: merging its tables into inet tables is not supported yet; leave --family out for ip tables (-f) and ip6 tables (--file6)")}
 	}
 	return usageError("--family %s: an iptables-save file's family is its own: -f holds iptables rules (ip tables), --file6 ip6tables rules (ip6 tables)", fr.o.family)
 }
@@ -286,7 +302,7 @@ func (rf *rulesFile) keepPlace(r *parse.Rule, err error) {
 
 func (rf *rulesFile) failLine(src source, err error) {
 	if rf.fr.fail(src, err) {
-		untranslated(rf.w, src)
+		rf.fr.untranslated(rf.w, src)
 	}
 }
 
@@ -309,7 +325,7 @@ func (rf *rulesFile) translate(w io.Writer, r *parse.Rule) error {
 			Msg:  fmt.Sprintf("-I %s %d needs the kernel's groups: the file put only %d rule(s) at the top of %s before this line", c.Chain, c.Index, len(top), c.Chain),
 			Hint: "use ctmatch insert rule --index N, or translate an iptables-save file, where every position is known"}
 	}
-	n, err := writeRules(w, r, rf.copts, table, c.Chain, sum(top[:idx-1]))
+	n, err := writeRules(w, rf.fr.o.doc, r, rf.copts, table, c.Chain, sum(top[:idx-1]))
 	if err != nil {
 		return err
 	}
@@ -328,7 +344,7 @@ func sum(s []int) int {
 // writeRules compiles r and writes its nft rules into the chain as nft
 // commands for a shell (ctmatch.WriteCommands), after the chain's first
 // after nft rules. It returns the number of nft rules written.
-func writeRules(w io.Writer, r *parse.Rule, copts ctmatch.Options, table, chain string, after int) (int, error) {
+func writeRules(w io.Writer, doc *ctmatch.JSONDoc, r *parse.Rule, copts ctmatch.Options, table, chain string, after int) (int, error) {
 	if firewall.QuoteName(chain) != chain {
 		c := r.Command
 		return 0, &parse.Error{Pos: c.ChainPos, Text: r.Text, Word: c.Chain, Kind: parse.Unsupported,
@@ -339,6 +355,9 @@ func writeRules(w io.Writer, r *parse.Rule, copts ctmatch.Options, table, chain 
 	if err != nil {
 		return 0, err
 	}
+	if doc != nil {
+		return len(tr.Rules), ctmatch.WriteJSONCommands(doc, tr, table, chain, after, -1)
+	}
 	return len(tr.Rules), ctmatch.WriteCommands(w, tr, table, chain, after, -1, true)
 }
 
@@ -347,19 +366,31 @@ func writeRules(w io.Writer, r *parse.Rule, copts ctmatch.Options, table, chain 
 type saveFile struct {
 	fr *fileRun
 	s  *ctmatch.SaveScript
+	rs *ctmatch.SaveRuleset // instead of s: the file read whole, for the inet merge (translateinet.go)
 }
 
 func newSaveFile(fr *fileRun, f fileInput) *saveFile {
 	o := fr.o.copts
 	o.IPv6, o.Resolver = f.v6, newSystemResolver(fr.cmd.Context(), fr.o.words.resolve)
-	return &saveFile{fr: fr, s: ctmatch.NewSaveScript(o)}
+	if fr.mergesInet() {
+		return fr.inetFile(f, o)
+	}
+	s := ctmatch.NewSaveScript(o)
+	if fr.o.doc != nil {
+		s.WriteJSON(fr.o.doc)
+	}
+	return &saveFile{fr: fr, s: s}
 }
 
 func (sf *saveFile) line(src source) {
 	if src.err != nil {
 		if sf.fr.fail(src, src.err) {
-			untranslated(sf.fr.out, src)
+			sf.fr.untranslated(sf.fr.out, src)
 		}
+		return
+	}
+	if sf.rs != nil {
+		sf.inetLine(src)
 		return
 	}
 	l, err := sf.s.Line(sf.fr.out, src.text, src.pos)
@@ -369,13 +400,17 @@ func (sf *saveFile) line(src source) {
 		}
 	}
 	if err != nil && sf.fr.fail(src, err) {
-		untranslated(sf.fr.out, src)
+		sf.fr.untranslated(sf.fr.out, src)
 	}
 }
 
 // end checks the end of the file: a table without COMMIT.
 func (sf *saveFile) end() {
-	l, err := sf.s.End()
+	end := sf.s.End
+	if sf.rs != nil {
+		end = sf.rs.End
+	}
+	l, err := end()
 	if err != nil {
 		sf.fr.flush()
 		sf.fr.rep.report(source{pos: l.Pos, text: l.Text}, err)

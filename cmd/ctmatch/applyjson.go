@@ -1,0 +1,301 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ctmatch/ctmatch"
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/firewall"
+	"github.com/ctmatch/ctmatch/kernel"
+)
+
+// This file is apply -f of ctmatch's own JSON listing (list -o json): the
+// tables, chains and rules it holds are created whole, in one transaction
+// (firewall.Client.CreateTables), each rule from the iptables words its
+// "ctmatch" record keeps, so that the rules come back with their group
+// records, a ct port match without a protocol test included (which nft
+// 1.0.6 cannot parse). Counters start from zero.
+
+// listingDoc is a JSON listing.
+type listingDoc struct {
+	Nftables []map[string]json.RawMessage `json:"nftables"`
+}
+
+type listedTable struct {
+	Family string `json:"family"`
+	Name   string `json:"name"`
+}
+
+type listedChain struct {
+	Family string `json:"family"`
+	Table  string `json:"table"`
+	Name   string `json:"name"`
+	Type   string `json:"type"`
+	Hook   string `json:"hook"`
+	Dev    string `json:"dev"`
+	Prio   *int32 `json:"prio"`
+	Policy string `json:"policy"`
+}
+
+type listedRule struct {
+	Family  string          `json:"family"`
+	Table   string          `json:"table"`
+	Chain   string          `json:"chain"`
+	Comment string          `json:"comment"`
+	Expr    json.RawMessage `json:"expr"`
+	Ctmatch *struct {
+		Piece  int    `json:"piece"`
+		Pieces int    `json:"pieces"`
+		Family string `json:"family"`
+		Words  string `json:"words"`
+	} `json:"ctmatch"`
+}
+
+// readListing returns the contents of -f FILE when it is a JSON document
+// (its first byte that is not blank is "{"), and nil otherwise, having read
+// no more than the blanks before that byte; what it reads of standard input
+// is put back for the command to read.
+func readListing(cmd *cobra.Command, name string) ([]byte, error) {
+	var r io.Reader
+	if name == "-" {
+		r = cmd.InOrStdin()
+	} else {
+		fh, err := os.Open(name)
+		if err != nil {
+			return nil, &exitError{code: exitUnsupported, err: err}
+		}
+		defer fh.Close()
+		r = fh
+	}
+	br := bufio.NewReader(r)
+	var read []byte
+	for {
+		c, err := br.ReadByte()
+		if err != nil {
+			break
+		}
+		read = append(read, c)
+		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			break
+		}
+	}
+	if len(read) == 0 || read[len(read)-1] != '{' {
+		if name == "-" {
+			cmd.SetIn(io.MultiReader(bytes.NewReader(read), br))
+		}
+		return nil, nil
+	}
+	rest, err := io.ReadAll(br)
+	if err != nil {
+		return nil, &exitError{code: exitUnsupported, err: err}
+	}
+	return append(read, rest...), nil
+}
+
+// applyListing applies a JSON listing, if -f names one; done says it did.
+func (o *applyOptions) applyListing(cmd *cobra.Command) (done bool, err error) {
+	if o.words.file == "" || o.file6 != "" {
+		return false, nil
+	}
+	data, err := readListing(cmd, o.words.file)
+	if err != nil || data == nil {
+		return false, err
+	}
+	if o.family != "" || o.write.create || o.write.echo {
+		return true, usageError("--family, --create and --echo do not go with a JSON listing, which holds its tables whole")
+	}
+	ds, err := listingTables(data, o.noCounter)
+	if err != nil {
+		code := exitInvalid
+		if errors.Is(err, errNotLoadable) {
+			code = exitUnsupported
+		}
+		name := o.words.file
+		if name == "-" {
+			name = "<stdin>"
+		}
+		return true, &exitError{code: code, err: fmt.Errorf("%s: %w", name, err)}
+	}
+	if len(ds) == 0 {
+		return true, nil
+	}
+	client, err := o.kernel.dial(cmd.Context())
+	if err != nil {
+		return true, err
+	}
+	defer client.Close()
+	if _, err := client.CreateTables(cmd.Context(), ds, firewall.SyncOptions{Check: o.kernel.check}); err != nil {
+		return true, systemError(err)
+	}
+	return true, nil
+}
+
+// errNotLoadable is a listed rule ctmatch does not understand.
+var errNotLoadable = errors.New("a rule ctmatch does not understand, which it cannot load")
+
+// counterValues are the values of a listed counter, which apply does not
+// carry over.
+var counterValues = regexp.MustCompile(`\{"counter":\{"packets":\d+,"bytes":\d+\}\}`)
+
+// listingTables reads a JSON listing into the tables to create.
+func listingTables(data []byte, noCounter bool) ([]firewall.DesiredTable, error) {
+	var doc listingDoc
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("not a JSON listing of ctmatch list -o json: %w", err)
+	}
+	var tables []*firewall.DesiredTable
+	find := func(fam, name string) (*firewall.DesiredTable, error) {
+		for _, t := range tables {
+			if t.Family.String() == fam && t.Name == name {
+				return t, nil
+			}
+		}
+		return nil, fmt.Errorf("table %s %s is not listed before its chains and rules", fam, name)
+	}
+	var group *ctmatch.Rule // the group being read
+	var groupComment string
+	for i, obj := range doc.Nftables {
+		if len(obj) != 1 {
+			return nil, fmt.Errorf("object %d: %d keys, want one", i+1, len(obj))
+		}
+		for kind, raw := range obj {
+			switch kind {
+			case "metainfo":
+			case "table":
+				var t listedTable
+				if err := json.Unmarshal(raw, &t); err != nil {
+					return nil, fmt.Errorf("object %d: %w", i+1, err)
+				}
+				f, err := parseFamily(t.Family)
+				if err != nil {
+					return nil, fmt.Errorf("object %d: %w", i+1, err)
+				}
+				tables = append(tables, &firewall.DesiredTable{Family: f, Name: t.Name})
+			case "chain":
+				var c listedChain
+				if err := json.Unmarshal(raw, &c); err != nil {
+					return nil, fmt.Errorf("object %d: %w", i+1, err)
+				}
+				t, err := find(c.Family, c.Table)
+				if err != nil {
+					return nil, fmt.Errorf("object %d: %w", i+1, err)
+				}
+				dc := firewall.DesiredChain{Name: c.Name}
+				if c.Hook != "" {
+					b, err := listedBase(c)
+					if err != nil {
+						return nil, fmt.Errorf("object %d: chain %s: %w", i+1, c.Name, err)
+					}
+					dc.Base = b
+				}
+				t.Chains = append(t.Chains, dc)
+			case "rule":
+				var r listedRule
+				if err := json.Unmarshal(raw, &r); err != nil {
+					return nil, fmt.Errorf("object %d: %w", i+1, err)
+				}
+				if r.Ctmatch == nil {
+					return nil, fmt.Errorf("object %d: a rule in %s %s %s without ctmatch's record: not a listing of ctmatch list -o json", i+1, r.Family, r.Table, r.Chain)
+				}
+				t, err := find(r.Family, r.Table)
+				if err != nil {
+					return nil, fmt.Errorf("object %d: %w", i+1, err)
+				}
+				if r.Ctmatch.Piece == 0 {
+					counted := bytes.Contains(r.Expr, []byte(`{"counter":`))
+					if group, err = compileListed(t.Family, r.Ctmatch.Family, r.Ctmatch.Words, noCounter || !counted); err != nil {
+						return nil, fmt.Errorf("object %d: %w", i+1, err)
+					}
+					groupComment = r.Comment
+					if len(group.Rules) != r.Ctmatch.Pieces {
+						return nil, fmt.Errorf("object %d: %q compiles to %d nft rules, the listing has %d", i+1, r.Ctmatch.Words, len(group.Rules), r.Ctmatch.Pieces)
+					}
+					dr := firewall.DesiredRule{Rule: group}
+					if group.Rules[0].Comment == "" {
+						dr.Comment = groupComment
+					}
+					var ch *firewall.DesiredChain
+					for k := range t.Chains {
+						if t.Chains[k].Name == r.Chain {
+							ch = &t.Chains[k]
+						}
+					}
+					if ch == nil {
+						return nil, fmt.Errorf("object %d: chain %s is not listed before its rules", i+1, r.Chain)
+					}
+					ch.Rules = append(ch.Rules, dr)
+				}
+				if group == nil || r.Ctmatch.Piece >= len(group.Rules) {
+					return nil, fmt.Errorf("object %d: piece %d of a group that is not listed whole", i+1, r.Ctmatch.Piece+1)
+				}
+				// The listed expressions are what the words compile to.
+				want := group.Rules[r.Ctmatch.Piece].AppendJSON(nil)
+				got := counterValues.ReplaceAll(r.Expr, []byte(`{"counter":null}`))
+				if noCounter {
+					got = bytes.ReplaceAll(got, []byte(`{"counter":null},`), nil)
+				}
+				if !bytes.Equal(want, got) {
+					return nil, fmt.Errorf("object %d: the rule's expressions are not what its words %q compile to:\n  listed   %s\n  compiled %s", i+1, r.Ctmatch.Words, got, want)
+				}
+			case "ctmatch-not-decompiled":
+				return nil, fmt.Errorf("object %d: %w: %s", i+1, errNotLoadable, raw)
+			default:
+				return nil, fmt.Errorf("object %d: %q: not an object of ctmatch list -o json", i+1, kind)
+			}
+		}
+	}
+	out := make([]firewall.DesiredTable, len(tables))
+	for i, t := range tables {
+		out[i] = *t
+	}
+	return out, nil
+}
+
+// compileListed compiles a group's words for a table of family table.
+func compileListed(table expr.Family, fam, words string, noCounter bool) (*ctmatch.Rule, error) {
+	o := ctmatch.Options{Table: table, NoCounter: noCounter}
+	switch fam {
+	case "ipv4":
+	case "ipv6":
+		o.IPv6 = true
+	case "both":
+		return ctmatch.TranslateBoth(words, o)
+	default:
+		return nil, fmt.Errorf("family %q: expected ipv4, ipv6 or both", fam)
+	}
+	return ctmatch.Translate(words, o)
+}
+
+// listedBase returns the base chain of a listed chain.
+func listedBase(c listedChain) (*kernel.BaseChain, error) {
+	b := &kernel.BaseChain{Type: c.Type, Device: c.Dev}
+	for h := kernel.HookPrerouting; h <= kernel.HookIngress; h++ {
+		if h.String() == c.Hook {
+			b.Hook = h
+		}
+	}
+	if b.Hook == 0 {
+		return nil, fmt.Errorf("unknown hook %q", c.Hook)
+	}
+	if c.Prio == nil {
+		return nil, errors.New("a base chain without its priority")
+	}
+	b.Priority = *c.Prio
+	switch c.Policy {
+	case "", "accept":
+	case "drop":
+		b.Policy = kernel.PolicyDrop
+	default:
+		return nil, fmt.Errorf("unknown policy %q", c.Policy)
+	}
+	return b, nil
+}
