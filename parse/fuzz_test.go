@@ -139,6 +139,12 @@ func canon(r *parse.Rule) canonRule {
 		c.Target = &canonTarget{Kind: t.Kind, Goto: t.Goto, Name: t.Name}
 		for _, o := range t.Options {
 			v := o.ValueString()
+			switch {
+			case o.Kind == parse.OptNflogRange,
+				o.Kind == parse.OptLogLevel && o.Num == parse.DefaultLogLevel,
+				(o.Kind == parse.OptNflogGroup || o.Kind == parse.OptNflogThreshold) && o.Num == 0:
+				continue // what iptables-save leaves out
+			}
 			if o.Reject == parse.RejectPortUnreachable || o.Reject == parse.Reject6PortUnreachable {
 				v = "" // the default, which iptables-save prints
 			}

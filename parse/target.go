@@ -49,6 +49,9 @@ func (k TargetOptionKind) String() string {
 	if int(k) < len(targetOptionNames) && targetOptionNames[k] != "" {
 		return targetOptionNames[k]
 	}
+	if n := logOptionNames[k]; n != "" {
+		return n
+	}
 	return "option(" + strconv.Itoa(int(k)) + ")"
 }
 
@@ -154,6 +157,8 @@ type TargetOption struct {
 	AddrMax netip.Addr `json:"addr_max,omitzero"`     // the last address of a range; invalid for one
 	PortMin uint16     `json:"port_min,omitempty"`    // the ports, 0 for none
 	PortMax uint16     `json:"port_max,omitempty"`
+	Text    string     `json:"text,omitempty"` // the prefix of LOG and NFLOG, as iptables keeps it (log.go)
+	Num     uint32     `json:"num,omitempty"`  // the number of --log-level and of NFLOG's numeric options
 }
 
 // Pos returns the position of the option word.
@@ -250,6 +255,9 @@ func (p *parser) targetOption(w word, neg *word, spec *optSpec, attached string,
 		return err
 	}
 	o.Value = Word{Text: p.text[v.pos:v.end], At: v.pos}
+	if isLogOption(spec.target) {
+		return p.logValue(v, o)
+	}
 	switch spec.target {
 	case OptRejectWith:
 		return p.rejectWith(v, o)
@@ -474,6 +482,10 @@ func (p *printer) targetOptions(t *Target) {
 	if t.Kind != TargetExtension {
 		return
 	}
+	if t.Name == "LOG" || t.Name == "NFLOG" {
+		p.logOptions(t)
+		return
+	}
 	if t.Name == "REJECT" {
 		w := RejectPortUnreachable
 		if o := t.Option(OptRejectWith); o != nil {
@@ -519,6 +531,10 @@ func (o *TargetOption) ValueString() string {
 		return portsString(o.PortMin, o.PortMax)
 	case OptToSource, OptToDestination:
 		return o.natString()
+	case OptLogPrefix, OptNflogPrefix:
+		return o.Text
+	case OptLogLevel, OptNflogGroup, OptNflogRange, OptNflogSize, OptNflogThreshold:
+		return strconv.FormatUint(uint64(o.Num), 10)
 	}
 	return ""
 }

@@ -572,6 +572,47 @@ var Valid = []ValidCase{
 	{"redirect/port", v4, argv("-t nat -A PREROUTING -p tcp --dport 80 -j REDIRECT --to-ports 8080"), "-t nat -A PREROUTING -p tcp -m tcp --dport 80 -j REDIRECT --to-ports 8080"},
 	{"redirect/random", v4, argv("-t nat -A OUTPUT -p tcp -j REDIRECT --random --to-ports 8080-8090"), "-t nat -A OUTPUT -p tcp -j REDIRECT --to-ports 8080-8090 --random"},
 	{"redirect6/port", v6, argv("-t nat -A PREROUTING -p udp -j REDIRECT --to-ports 53"), "-t nat -A PREROUTING -p udp -j REDIRECT --to-ports 53"},
+
+	// LOG and NFLOG, in any table and chain: level names and numbers, the
+	// default level and group that iptables-save leaves out, prefixes cut
+	// to what iptables keeps, --nflog-range dropped as iptables-nft does.
+	{"log/plain", v4, argv("-A INPUT -j LOG"), "-A INPUT -j LOG"},
+	{"log/prefix-level", v4, []string{"-A", "INPUT", "-j", "LOG", "--log-prefix", "ab c", "--log-level", "debug"}, `-A INPUT -j LOG --log-prefix "ab c" --log-level 7`},
+	{"log/level-number", v4, argv("-A FORWARD -j LOG --log-level 7"), "-A FORWARD -j LOG --log-level 7"},
+	{"log/level-hex", v4, argv("-A INPUT -j LOG --log-level 0x3"), "-A INPUT -j LOG --log-level 3"},
+	{"log/level-warning", v4, argv("-A INPUT -j LOG --log-level warning"), "-A INPUT -j LOG"},
+	{"log/level-4", v4, argv("-A INPUT -j LOG --log-level 4"), "-A INPUT -j LOG"},
+	{"log/level-panic", v4, argv("-A INPUT -j LOG --log-level panic"), "-A INPUT -j LOG --log-level 0"},
+	{"log/level-names", v4, argv("-A INPUT -j LOG --log-level notice"), "-A INPUT -j LOG --log-level 5"},
+	{"log/level-error", v4, argv("-A INPUT -j LOG --log-level error"), "-A INPUT -j LOG --log-level 3"},
+	{"log/level-alert", v4, argv("-A INPUT -j LOG --log-level alert"), "-A INPUT -j LOG --log-level 1"},
+	{"log/level-crit", v4, argv("-A INPUT -j LOG --log-level crit"), "-A INPUT -j LOG --log-level 2"},
+	{"log/level-info", v4, argv("-A INPUT -j LOG --log-level info"), "-A INPUT -j LOG --log-level 6"},
+	{"log/level-emerg", v4, argv("-A INPUT -j LOG --log-level emerg"), "-A INPUT -j LOG --log-level 0"},
+	{"log/flags", v4, argv("-A INPUT -j LOG --log-macdecode --log-uid --log-ip-options --log-tcp-options --log-tcp-sequence"), "-A INPUT -j LOG --log-tcp-sequence --log-tcp-options --log-ip-options --log-uid --log-macdecode"},
+	{"log/all", v4, argv("-A OUTPUT -p tcp -j LOG --log-prefix drop: --log-level 6 --log-tcp-options"), `-A OUTPUT -p tcp -j LOG --log-prefix "drop:" --log-level 6 --log-tcp-options`},
+	{"log/prefix-longest", v4, argv("-A INPUT -j LOG --log-prefix " + strings.Repeat("p", 29)), "-A INPUT -j LOG --log-prefix " + strings.Repeat("p", 29)},
+	{"log/prefix-cut", v4, argv("-A INPUT -j LOG --log-prefix " + strings.Repeat("p", 40)), "-A INPUT -j LOG --log-prefix " + strings.Repeat("p", 29)},
+	{"log/option-prefixes", v4, argv("-A INPUT -j LOG --log-p x --log-l 1 --log-tcp-s"), "-A INPUT -j LOG --log-prefix x --log-level 1 --log-tcp-sequence"},
+	{"log/nat", v4, argv("-t nat -A PREROUTING -j LOG --log-prefix nat"), "-t nat -A PREROUTING -j LOG --log-prefix nat"},
+	{"log/mangle", v4, argv("-t mangle -A POSTROUTING -j LOG"), "-t mangle -A POSTROUTING -j LOG"},
+	{"log/raw", v4, argv("-t raw -A PREROUTING -j LOG"), "-t raw -A PREROUTING -j LOG"},
+	{"log/with-state", v4, argv("-A INPUT -m conntrack -j LOG --ctstate INVALID --log-prefix inv"), "-A INPUT -m conntrack --ctstate INVALID -j LOG --log-prefix inv"},
+	{"log6/plain", v6, argv("-A INPUT -j LOG --log-level 1 --log-ip-options"), "-A INPUT -j LOG --log-level 1 --log-ip-options"},
+	{"nflog/plain", v4, argv("-A INPUT -j NFLOG"), "-A INPUT -j NFLOG"},
+	{"nflog/all", v4, argv("-A INPUT -j NFLOG --nflog-threshold 3 --nflog-size 100 --nflog-group 5 --nflog-prefix x"), "-A INPUT -j NFLOG --nflog-prefix x --nflog-group 5 --nflog-size 100 --nflog-threshold 3"},
+	{"nflog/group-0", v4, argv("-A INPUT -j NFLOG --nflog-group 0"), "-A INPUT -j NFLOG"},
+	{"nflog/group-max", v4, argv("-A INPUT -j NFLOG --nflog-group 65535 --nflog-threshold 65535"), "-A INPUT -j NFLOG --nflog-group 65535 --nflog-threshold 65535"},
+	{"nflog/threshold-0", v4, argv("-A INPUT -j NFLOG --nflog-threshold 0"), "-A INPUT -j NFLOG"},
+	{"nflog/threshold-1", v4, argv("-A INPUT -j NFLOG --nflog-threshold 1"), "-A INPUT -j NFLOG --nflog-threshold 1"},
+	{"nflog/size-0", v4, argv("-A INPUT -j NFLOG --nflog-size 0"), "-A INPUT -j NFLOG --nflog-size 0"},
+	{"nflog/size-max", v4, argv("-A INPUT -j NFLOG --nflog-size 4294967295"), "-A INPUT -j NFLOG --nflog-size 4294967295"},
+	{"nflog/range", v4, argv("-A INPUT -j NFLOG --nflog-range 100"), "-A INPUT -j NFLOG"},
+	{"nflog/hex-group", v4, argv("-A INPUT -j NFLOG --nflog-group 0x10"), "-A INPUT -j NFLOG --nflog-group 16"},
+	{"nflog/prefix-longest", v4, argv("-A INPUT -j NFLOG --nflog-prefix " + strings.Repeat("p", 63)), "-A INPUT -j NFLOG --nflog-prefix " + strings.Repeat("p", 63)},
+	{"nflog/prefix-spaces", v4, []string{"-A", "INPUT", "-j", "NFLOG", "--nflog-prefix", "a b"}, `-A INPUT -j NFLOG --nflog-prefix "a b"`},
+	{"nflog/mangle", v4, argv("-t mangle -A FORWARD -j NFLOG --nflog-group 2"), "-t mangle -A FORWARD -j NFLOG --nflog-group 2"},
+	{"nflog6/group", v6, argv("-A INPUT -j NFLOG --nflog-group 7 --nflog-prefix six"), "-A INPUT -j NFLOG --nflog-prefix six --nflog-group 7"},
 }
 
 // Invalid holds rules that iptables itself refuses (exit code 2), each with
@@ -903,6 +944,21 @@ var Invalid = []InvalidCase{
 	{"redirect/port-no-proto", v4, "-t nat -A PREROUTING -j REDIRECT --to-ports " + Marker + "80", "need TCP, UDP, SCTP or DCCP"},
 	{"redirect/random-fully", v4, "-t nat -A PREROUTING -j REDIRECT " + Marker + "--random-fully", `unknown option "--random-fully"`},
 	{"redirect/empty", v4, "-t nat -A PREROUTING -p tcp -j REDIRECT --to-ports \"" + Marker + "\"", `port "" not valid`},
+
+	{"log/level-warn", v4, "-A INPUT -j LOG --log-level " + Marker + "warn", `log level "warn" unknown`},
+	{"log/level-err", v4, "-A INPUT -j LOG --log-level " + Marker + "err", `log level "err" unknown`},
+	{"log/level-8", v4, "-A INPUT -j LOG --log-level " + Marker + "8", `log level "8" unknown`},
+	{"log/level-upper", v4, "-A INPUT -j LOG --log-level " + Marker + "DEBUG", `log level "DEBUG" unknown`},
+	{"log/prefix-empty", v4, "-A INPUT -j LOG --log-prefix " + Marker + "\"\"", "minimum length of 1"},
+	{"log/twice", v4, "-A INPUT -j LOG --log-uid " + Marker + "--log-uid", `option "--log-uid" can only be used once`},
+	{"log/negated", v4, "-A INPUT -j LOG " + Marker + "! --log-uid", "cannot be inverted"},
+	{"log/nflog-option", v4, "-A INPUT -j LOG " + Marker + "--nflog-group 1", `unknown option "--nflog-group"`},
+	{"nflog/group-65536", v4, "-A INPUT -j NFLOG --nflog-group " + Marker + "65536", "out of range (0-65535)"},
+	{"nflog/threshold-65536", v4, "-A INPUT -j NFLOG --nflog-threshold " + Marker + "65536", "out of range (0-65535)"},
+	{"nflog/size-range", v4, "-A INPUT -j NFLOG --nflog-size 100 --nflog-range " + Marker + "50", `"--nflog-range" cannot be used together with "--nflog-size"`},
+	{"nflog/size-negative", v4, "-A INPUT -j NFLOG --nflog-size " + Marker + "-1", "out of range"},
+	{"nflog/prefix-empty", v4, "-A INPUT -j NFLOG --nflog-prefix " + Marker + "\"\"", "minimum length of 1"},
+	{"nflog/log-option", v4, "-A INPUT -j NFLOG " + Marker + "--log-prefix x", `unknown option "--log-prefix"`},
 }
 
 // Unsupported holds valid iptables that ctmatch refuses (exit code 1): other
@@ -929,7 +985,7 @@ var Unsupported = []InvalidCase{
 	{"snat/reversed-range", v4, "-t nat -A POSTROUTING -j SNAT --to-source " + Marker + "1.2.3.9-1.2.3.4", "reversed address range"},
 	{"snat/shifted", v4, "-t nat -A POSTROUTING -p udp -j SNAT --to-source 1.2.3.4:80-90" + Marker + "/100", "shifted by a base port"},
 	{"dnat/not-tcp-port", v4, "-t nat -A PREROUTING ! -p tcp -j DNAT --to-destination " + Marker + "1.2.3.4:80", "ctmatch does not translate them"},
-	{"target-log", v4, "-A INPUT -m conntrack --ctstate NEW -j " + Marker + "LOG", "target LOG is valid iptables, but ctmatch does not support it yet"},
+	{"target-nfqueue", v4, "-A INPUT -m conntrack --ctstate NEW -j " + Marker + "NFQUEUE", "target NFQUEUE is valid iptables, but ctmatch does not support it yet"},
 	{"hostname", v4, "-m conntrack --ctorigsrc " + Marker + "localhost", `host name "localhost": ctmatch does not resolve names unless asked`},
 	{"hostname-with-mask", v4, "-m conntrack ! --ctrepldst " + Marker + "localhost/8", `host name "localhost"`},
 	{"inet-aton-three-parts", v4, "-m conntrack --ctorigsrc " + Marker + "10.1.2", `address "10.1.2" is not a plain dotted quad`},
@@ -938,6 +994,8 @@ var Unsupported = []InvalidCase{
 	{"inet-aton-mask-octal", v4, "-m conntrack --ctorigsrc 10.1.2.3/" + Marker + "0377.0.0.0", `mask "0377.0.0.0" is not a plain dotted quad`},
 	{"inet-aton-mask-three-parts", v4, "-m conntrack --ctorigsrc 10.0.0.0/" + Marker + "255.0.255", `mask "255.0.255" is not a plain dotted quad`},
 	{"inet-aton-mask-33", v4, "-m conntrack --ctorigsrc 10.1.2.3/" + Marker + "33", `mask "33" is above 32`},
+	{"log/prefix-quote", v4, `-A INPUT -j LOG --log-prefix ` + Marker + `"a\"b"`, "nft's text cannot hold it"},
+	{"nflog/prefix-dollar", v4, "-A INPUT -j NFLOG --nflog-prefix " + Marker + "a$b", "nft's text cannot hold it"},
 
 	// Options after the target: the rule is read as far as its end.
 	{"multiport-then-conntrack", v4, "-A INPUT -p tcp -m " + Marker + "multiport --dports 22,80 -m conntrack -j ACCEPT --ctstate NEW", "match -m multiport is valid iptables"},
