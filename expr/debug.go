@@ -232,6 +232,8 @@ func (e *wireExpr) debugBody() ([]byte, bool) {
 		return append(reg(attrExthdrDreg), ' '), true
 	case "reject", "nat", "masq", "redir":
 		return e.debugStmt()
+	case "log":
+		return e.debugLog()
 	case "payload":
 		if e.has(attrPayloadSreg) {
 			b = append(b, "write "...)

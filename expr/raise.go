@@ -146,7 +146,7 @@ func (p *raiser) rule() (Rule, error) {
 				return Rule{}, err
 			}
 			r.Matches = append(r.Matches, m)
-		case "reject", "nat", "masq", "redir":
+		case "reject", "nat", "masq", "redir", "log":
 			if verdictAt >= 0 {
 				return Rule{}, p.fail(i, "a statement after the verdict")
 			}

@@ -196,6 +196,8 @@ func stmtDumpDiff(name string, typ uint16, sent, dumped []byte) string {
 		return "nat: gains NFTA_NAT_REG_PROTO_MAX (the first port's register)"
 	case sent == nil && name == "masq" && typ == 3 && d == 1:
 		return "masq: gains NFTA_MASQ_REG_PROTO_MAX (the first port's register)"
+	case sent == nil && name == "log" && typ == 5 && d == 4:
+		return "log: gains NFTA_LOG_LEVEL 4 (the default nft_log_init gives a log without one)"
 	case sent == nil && name == "redir" && typ == 2 && d == 1:
 		return "redir: gains NFTA_REDIR_REG_PROTO_MAX (the first port's register)"
 	}
