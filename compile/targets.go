@@ -68,6 +68,8 @@ func targetStmts(r *parse.Rule, fam parse.Family) []expr.Stmt {
 		}
 		o := t.Option(k)
 		return []expr.Stmt{expr.NAT{Type: typ, Addr: o.Addr, AddrMax: o.AddrMax, Ports: natPorts(t, k), Flags: natFlags(t)}}
+	case "LOG", "NFLOG":
+		return logStmts(t)
 	}
 	return nil
 }
@@ -157,6 +159,8 @@ func stmtWords(r expr.Rule, fam parse.Family) (string, error) {
 		}
 		w = append(w, o.ValueString())
 		ok = flags(s.Flags, allowed)
+	case expr.Log, expr.LogGroup:
+		w, ok = logWords(s)
 	default:
 		ok = false
 	}
