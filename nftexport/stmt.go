@@ -75,6 +75,46 @@ func exportStmt(exprs []nftexpr.Any, s expr.Stmt) ([]nftexpr.Any, string) {
 		}
 		r.Flags = f
 		return append(exprs, r), ""
+	case expr.Log, expr.LogGroup:
+		return append(exprs, exportLog(s)), ""
 	}
 	return nil, "a statement ctmatch does not export"
+}
+
+// exportLog returns v0.3.0's Log for a log statement: Key names the
+// attributes it sends, as ctmatch's Lower sends them (no level 4, no flags
+// 0, no threshold 0).
+func exportLog(s expr.Stmt) *nftexpr.Log {
+	l := &nftexpr.Log{}
+	prefix := func(p string) {
+		if p != "" {
+			l.Key |= 1 << unix.NFTA_LOG_PREFIX
+			l.Data = []byte(p)
+		}
+	}
+	switch s := s.(type) {
+	case expr.Log:
+		prefix(s.Prefix)
+		if s.Level != expr.LogLevelDefault {
+			l.Key |= 1 << unix.NFTA_LOG_LEVEL
+			l.Level = nftexpr.LogLevel(s.Level)
+		}
+		if s.Flags != 0 {
+			l.Key |= 1 << unix.NFTA_LOG_FLAGS
+			l.Flags = nftexpr.LogFlags(s.Flags)
+		}
+	case expr.LogGroup:
+		prefix(s.Prefix)
+		l.Key |= 1 << unix.NFTA_LOG_GROUP
+		l.Group = s.Group
+		if s.HasSnaplen {
+			l.Key |= 1 << unix.NFTA_LOG_SNAPLEN
+			l.Snaplen = s.Snaplen
+		}
+		if s.QThreshold != 0 {
+			l.Key |= 1 << unix.NFTA_LOG_QTHRESHOLD
+			l.QThreshold = s.QThreshold
+		}
+	}
+	return l
 }
