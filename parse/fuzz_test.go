@@ -1,6 +1,7 @@
 package parse_test
 
 import (
+	"fmt"
 	"errors"
 	"net/netip"
 	"slices"
@@ -149,6 +150,9 @@ func canon(r *parse.Rule) canonRule {
 				v = "" // the default, which iptables-save prints
 			}
 			c.Target.Options = append(c.Target.Options, o.Kind.String()+"="+v)
+		}
+		if t.Name == "MARK" || t.Name == "CONNMARK" {
+			c.Target.Options = []string{fmt.Sprintf("%+v", t.MarkInfo())} // what iptables-save prints
 		}
 		if t.Name == "REJECT" && t.Option(parse.OptRejectWith) == nil {
 			c.Target.Options = append(c.Target.Options, "reject-with=")

@@ -158,7 +158,8 @@ type TargetOption struct {
 	PortMin uint16     `json:"port_min,omitempty"`    // the ports, 0 for none
 	PortMax uint16     `json:"port_max,omitempty"`
 	Text    string     `json:"text,omitempty"` // the prefix of LOG and NFLOG, as iptables keeps it (log.go)
-	Num     uint32     `json:"num,omitempty"`  // the number of --log-level and of NFLOG's numeric options
+	Num     uint32     `json:"num,omitempty"`  // the number of --log-level and of NFLOG's numeric options; the value of MARK's and CONNMARK's
+	Mask    uint32     `json:"mask,omitempty"` // the mask of --set-xmark and --set-mark (0xffffffff when not written)
 }
 
 // Pos returns the position of the option word.
@@ -255,6 +256,9 @@ func (p *parser) targetOption(w word, neg *word, spec *optSpec, attached string,
 		return err
 	}
 	o.Value = Word{Text: p.text[v.pos:v.end], At: v.pos}
+	if isMarkOption(spec.target) {
+		return p.markValue(v, o)
+	}
 	if isLogOption(spec.target) {
 		return p.logValue(v, o)
 	}
@@ -453,6 +457,8 @@ func (p *parser) checkTarget() error {
 		return &Error{Pos: t.NamePos, Word: t.Name, Text: p.text}
 	}
 	switch t.Name {
+	case "MARK", "CONNMARK":
+		return p.checkMark(t)
 	case "SNAT", "DNAT":
 		k := OptToSource
 		if t.Name == "DNAT" {
@@ -484,6 +490,10 @@ func (p *printer) targetOptions(t *Target) {
 	}
 	if t.Name == "LOG" || t.Name == "NFLOG" {
 		p.logOptions(t)
+		return
+	}
+	if t.Name == "MARK" || t.Name == "CONNMARK" {
+		p.markOptions(t)
 		return
 	}
 	if t.Name == "REJECT" {

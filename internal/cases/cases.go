@@ -613,6 +613,40 @@ var Valid = []ValidCase{
 	{"nflog/prefix-spaces", v4, []string{"-A", "INPUT", "-j", "NFLOG", "--nflog-prefix", "a b"}, `-A INPUT -j NFLOG --nflog-prefix "a b"`},
 	{"nflog/mangle", v4, argv("-t mangle -A FORWARD -j NFLOG --nflog-group 2"), "-t mangle -A FORWARD -j NFLOG --nflog-group 2"},
 	{"nflog6/group", v6, argv("-A INPUT -j NFLOG --nflog-group 7 --nflog-prefix six"), "-A INPUT -j NFLOG --nflog-prefix six --nflog-group 7"},
+
+	// MARK and CONNMARK, in any table: every operation becomes the kernel's
+	// (mark & ~mask) ^ value, which iptables-save prints as --set-xmark;
+	// --mask overwrites the mask of a --set-mark before it.
+	{"mark/set", v4, argv("-t mangle -A PREROUTING -j MARK --set-mark 1"), "-t mangle -A PREROUTING -j MARK --set-xmark 0x1/0xffffffff"},
+	{"mark/set-mask", v4, argv("-t mangle -A PREROUTING -j MARK --set-mark 0x10/0xf0"), "-t mangle -A PREROUTING -j MARK --set-xmark 0x10/0xf0"},
+	{"mark/set-mask-or", v4, argv("-t mangle -A PREROUTING -j MARK --set-mark 0x110/0xf0"), "-t mangle -A PREROUTING -j MARK --set-xmark 0x110/0x1f0"},
+	{"mark/set-xmark", v4, argv("-t mangle -A PREROUTING -j MARK --set-xmark 0x40000/0xff0000"), "-t mangle -A PREROUTING -j MARK --set-xmark 0x40000/0xff0000"},
+	{"mark/set-xmark-plain", v4, argv("-t mangle -A OUTPUT -j MARK --set-xmark 5"), "-t mangle -A OUTPUT -j MARK --set-xmark 0x5/0xffffffff"},
+	{"mark/and", v4, argv("-t mangle -A FORWARD -j MARK --and-mark 0xff"), "-t mangle -A FORWARD -j MARK --set-xmark 0x0/0xffffff00"},
+	{"mark/or", v4, argv("-t mangle -A FORWARD -j MARK --or-mark 0x4"), "-t mangle -A FORWARD -j MARK --set-xmark 0x4/0x4"},
+	{"mark/xor", v4, argv("-t mangle -A FORWARD -j MARK --xor-mark 4"), "-t mangle -A FORWARD -j MARK --set-xmark 0x4/0x0"},
+	{"mark/zero", v4, argv("-t mangle -A INPUT -j MARK --set-mark 0"), "-t mangle -A INPUT -j MARK --set-xmark 0x0/0xffffffff"},
+	{"mark/noop", v4, argv("-t mangle -A INPUT -j MARK --set-xmark 0/0"), "-t mangle -A INPUT -j MARK --set-xmark 0x0/0x0"},
+	{"mark/octal", v4, argv("-t mangle -A INPUT -j MARK --set-mark 010"), "-t mangle -A INPUT -j MARK --set-xmark 0x8/0xffffffff"},
+	{"mark/max", v4, argv("-t mangle -A INPUT -j MARK --set-xmark 0xffffffff/0xffffffff"), "-t mangle -A INPUT -j MARK --set-xmark 0xffffffff/0xffffffff"},
+	{"mark/filter", v4, argv("-A INPUT -j MARK --set-mark 1"), "-A INPUT -j MARK --set-xmark 0x1/0xffffffff"},
+	{"mark/nat", v4, argv("-t nat -A PREROUTING -j MARK --set-mark 1"), "-t nat -A PREROUTING -j MARK --set-xmark 0x1/0xffffffff"},
+	{"mark6/or", v6, argv("-t mangle -A PREROUTING -j MARK --or-mark 0x100"), "-t mangle -A PREROUTING -j MARK --set-xmark 0x100/0x100"},
+	{"connmark/set", v4, argv("-t mangle -A PREROUTING -j CONNMARK --set-mark 1"), "-t mangle -A PREROUTING -j CONNMARK --set-xmark 0x1/0xffffffff"},
+	{"connmark/set-mask", v4, argv("-t mangle -A PREROUTING -j CONNMARK --set-mark 1/0xff"), "-t mangle -A PREROUTING -j CONNMARK --set-xmark 0x1/0xff"},
+	{"connmark/set-then-mask", v4, argv("-t mangle -A PREROUTING -j CONNMARK --set-mark 1 --mask 0xff"), "-t mangle -A PREROUTING -j CONNMARK --set-xmark 0x1/0xff"},
+	{"connmark/mask-then-set", v4, argv("-t mangle -A PREROUTING -j CONNMARK --mask 0xff --set-mark 1"), "-t mangle -A PREROUTING -j CONNMARK --set-xmark 0x1/0xffffffff"},
+	{"connmark/set-ctmask", v4, argv("-t mangle -A PREROUTING -j CONNMARK --set-xmark 1 --ctmask 0xf"), "-t mangle -A PREROUTING -j CONNMARK --set-xmark 0x1/0xf"},
+	{"connmark/and", v4, argv("-t mangle -A PREROUTING -j CONNMARK --and-mark 0xff"), "-t mangle -A PREROUTING -j CONNMARK --set-xmark 0x0/0xffffff00"},
+	{"connmark/or", v4, argv("-t mangle -A PREROUTING -j CONNMARK --or-mark 0xff"), "-t mangle -A PREROUTING -j CONNMARK --set-xmark 0xff/0xff"},
+	{"connmark/xor", v4, argv("-t mangle -A PREROUTING -j CONNMARK --xor-mark 0xff"), "-t mangle -A PREROUTING -j CONNMARK --set-xmark 0xff/0x0"},
+	{"connmark/save", v4, argv("-t mangle -A POSTROUTING -j CONNMARK --save-mark"), "-t mangle -A POSTROUTING -j CONNMARK --save-mark --nfmask 0xffffffff --ctmask 0xffffffff"},
+	{"connmark/restore", v4, argv("-t mangle -A PREROUTING -j CONNMARK --restore-mark"), "-t mangle -A PREROUTING -j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff"},
+	{"connmark/save-nfmask", v4, argv("-t mangle -A POSTROUTING -j CONNMARK --save-mark --nfmask 0xff"), "-t mangle -A POSTROUTING -j CONNMARK --save-mark --nfmask 0xff --ctmask 0xffffffff"},
+	{"connmark/restore-ctmask", v4, argv("-t mangle -A PREROUTING -j CONNMARK --ctmask 0xff --restore-mark"), "-t mangle -A PREROUTING -j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xff"},
+	{"connmark/restore-masks", v4, argv("-t mangle -A PREROUTING -j CONNMARK --restore-mark --nfmask 0xff0000 --ctmask 0xff0000"), "-t mangle -A PREROUTING -j CONNMARK --restore-mark --nfmask 0xff0000 --ctmask 0xff0000"},
+	{"connmark/save-mask", v4, argv("-t mangle -A POSTROUTING -j CONNMARK --save-mark --mask 0xff"), "-t mangle -A POSTROUTING -j CONNMARK --save-mark --nfmask 0xff --ctmask 0xff"},
+	{"connmark6/restore", v6, argv("-t mangle -A OUTPUT -j CONNMARK --restore-mark"), "-t mangle -A OUTPUT -j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff"},
 }
 
 // Invalid holds rules that iptables itself refuses (exit code 2), each with
@@ -959,6 +993,18 @@ var Invalid = []InvalidCase{
 	{"nflog/size-negative", v4, "-A INPUT -j NFLOG --nflog-size " + Marker + "-1", "out of range"},
 	{"nflog/prefix-empty", v4, "-A INPUT -j NFLOG --nflog-prefix " + Marker + "\"\"", "minimum length of 1"},
 	{"nflog/log-option", v4, "-A INPUT -j NFLOG " + Marker + "--log-prefix x", `unknown option "--log-prefix"`},
+	{"mark/none", v4, "-t mangle -A INPUT -j " + Marker + "MARK", "One of the --set-xmark, --{and,or,xor,set}-mark options is required"},
+	{"mark/two-ops", v4, "-t mangle -A INPUT -j MARK --set-mark 1 " + Marker + "--or-mark 2", `MARK: option "--set-mark" cannot be used together with "--or-mark".`},
+	{"mark/twice", v4, "-t mangle -A INPUT -j MARK --set-mark 1 " + Marker + "--set-mark 2", `option "--set-mark" can only be used once`},
+	{"mark/too-big", v4, "-t mangle -A INPUT -j MARK --set-mark " + Marker + "4294967296", `bad integer value for option "--set-mark"`},
+	{"mark/negative", v4, "-t mangle -A INPUT -j MARK --set-mark " + Marker + "-1", `bad integer value for option "--set-mark"`},
+	{"mark/empty-mask", v4, "-t mangle -A INPUT -j MARK --set-mark " + Marker + "1/", `bad integer value for option "--set-mark"`},
+	{"mark/two-masks", v4, "-t mangle -A INPUT -j MARK --set-xmark " + Marker + "1/2/3", "trailing garbage"},
+	{"mark/and-mask", v4, "-t mangle -A INPUT -j MARK --and-mark " + Marker + "1/2", `bad value for option "--and-mark"`},
+	{"mark/save", v4, "-t mangle -A INPUT -j MARK " + Marker + "--save-mark", `unknown option "--save-mark"`},
+	{"connmark/none", v4, "-t mangle -A INPUT -j " + Marker + "CONNMARK", "CONNMARK target: No operation specified"},
+	{"connmark/save-restore", v4, "-t mangle -A INPUT -j CONNMARK --save-mark " + Marker + "--restore-mark", `CONNMARK: option "--save-mark" cannot be used together with "--restore-mark".`},
+	{"connmark/mask-nfmask", v4, "-t mangle -A INPUT -j CONNMARK --save-mark --mask 0xff " + Marker + "--nfmask 0xf", `CONNMARK: option "--nfmask" cannot be used together with "--mask".`},
 }
 
 // Unsupported holds valid iptables that ctmatch refuses (exit code 1): other
@@ -996,6 +1042,7 @@ var Unsupported = []InvalidCase{
 	{"inet-aton-mask-33", v4, "-m conntrack --ctorigsrc 10.1.2.3/" + Marker + "33", `mask "33" is above 32`},
 	{"log/prefix-quote", v4, `-A INPUT -j LOG --log-prefix ` + Marker + `"a\"b"`, "nft's text cannot hold it"},
 	{"nflog/prefix-dollar", v4, "-A INPUT -j NFLOG --nflog-prefix " + Marker + "a$b", "nft's text cannot hold it"},
+	{"connmark/left-shift", v4, "-t mangle -A INPUT -j CONNMARK --save-mark " + Marker + "--left-shift-mark 2", "CONNMARK's --left-shift-mark"},
 
 	// Options after the target: the rule is read as far as its end.
 	{"multiport-then-conntrack", v4, "-A INPUT -p tcp -m " + Marker + "multiport --dports 22,80 -m conntrack -j ACCEPT --ctstate NEW", "match -m multiport is valid iptables"},
