@@ -1,8 +1,8 @@
 package parse_test
 
 import (
-	"fmt"
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
