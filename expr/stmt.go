@@ -190,6 +190,8 @@ func appendStmt(b []byte, s Stmt, inet bool) []byte {
 		return s.appendText(b)
 	case LogGroup:
 		return s.appendText(b)
+	case SetMark:
+		return s.appendText(b)
 	}
 	return appendInvalid(b, fmt.Sprintf("statement %T", s))
 }
@@ -348,6 +350,8 @@ func checkStmt(s Stmt, nf Family) error {
 		return s.check()
 	case LogGroup:
 		return s.check()
+	case SetMark:
+		return s.check()
 	}
 	return fmt.Errorf("statement %T", s)
 }
@@ -464,6 +468,8 @@ func lowerStmt(ae *nfnl.Encoder, s Stmt, f Family) {
 	case Log:
 		s.lower(ae)
 	case LogGroup:
+		s.lower(ae)
+	case SetMark:
 		s.lower(ae)
 	}
 }

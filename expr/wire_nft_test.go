@@ -301,7 +301,7 @@ func TestRaiseNftSpellings(t *testing.T) {
 		{"ip", "iifname { \"a\", \"b\" }", "[ lookup reg 1 set __set%d ]"},
 		{"inet", "meta nfproto ipv4 ct state new", ""}, // understood: a control
 		{"ip", "ct state new continue", "[ immediate reg 0 continue ]"},
-		{"ip", "ct state new ct mark set 1", "[ immediate reg 1 0x00000001 ]"},
+		{"ip", "ct state new meta nftrace set 1", "[ immediate reg 1 0x00000001 ]"},
 	}
 	for _, family := range nftFamilies {
 		var texts []string
