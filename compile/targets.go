@@ -70,6 +70,8 @@ func targetStmts(r *parse.Rule, fam parse.Family) []expr.Stmt {
 		return []expr.Stmt{expr.NAT{Type: typ, Addr: o.Addr, AddrMax: o.AddrMax, Ports: natPorts(t, k), Flags: natFlags(t)}}
 	case "LOG", "NFLOG":
 		return logStmts(t)
+	case "MARK", "CONNMARK":
+		return markStmts(t)
 	}
 	return nil
 }
@@ -161,6 +163,8 @@ func stmtWords(r expr.Rule, fam parse.Family) (string, error) {
 		ok = flags(s.Flags, allowed)
 	case expr.Log, expr.LogGroup:
 		w, ok = logWords(s)
+	case expr.SetMark:
+		w, ok = markWords(s)
 	default:
 		ok = false
 	}

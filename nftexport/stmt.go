@@ -77,6 +77,8 @@ func exportStmt(exprs []nftexpr.Any, s expr.Stmt) ([]nftexpr.Any, string) {
 		return append(exprs, r), ""
 	case expr.Log, expr.LogGroup:
 		return append(exprs, exportLog(s)), ""
+	case expr.SetMark:
+		return append(exprs, exportMark(s)...), ""
 	}
 	return nil, "a statement ctmatch does not export"
 }
@@ -117,4 +119,27 @@ func exportLog(s expr.Stmt) *nftexpr.Log {
 		}
 	}
 	return l
+}
+
+// exportMark returns v0.3.0's expressions of a mark set: an immediate or a
+// load of the source mark (with a Bitwise, which v0.3.0 sends without
+// NFTA_BITWISE_OP, the kernel's default NFT_BITWISE_MASK_XOR), then the set.
+func exportMark(s expr.SetMark) []nftexpr.Any {
+	mark := func(k expr.MarkKey, set bool) nftexpr.Any {
+		if k == expr.MarkCt {
+			return &nftexpr.Ct{Key: nftexpr.CtKeyMARK, Register: 1, SourceRegister: set}
+		}
+		return &nftexpr.Meta{Key: nftexpr.MetaKeyMARK, Register: 1, SourceRegister: set}
+	}
+	var out []nftexpr.Any
+	if s.Src == 0 {
+		out = append(out, &nftexpr.Immediate{Register: 1, Data: binary.NativeEndian.AppendUint32(nil, s.Xor)})
+	} else {
+		out = append(out, mark(s.Src, false))
+		if s.Bitwise {
+			out = append(out, &nftexpr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
+				Mask: binary.NativeEndian.AppendUint32(nil, s.And), Xor: binary.NativeEndian.AppendUint32(nil, s.Xor)})
+		}
+	}
+	return append(out, mark(s.Dst, true))
 }

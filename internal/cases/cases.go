@@ -644,8 +644,8 @@ var Valid = []ValidCase{
 	{"connmark/restore", v4, argv("-t mangle -A PREROUTING -j CONNMARK --restore-mark"), "-t mangle -A PREROUTING -j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff"},
 	{"connmark/save-nfmask", v4, argv("-t mangle -A POSTROUTING -j CONNMARK --save-mark --nfmask 0xff"), "-t mangle -A POSTROUTING -j CONNMARK --save-mark --nfmask 0xff --ctmask 0xffffffff"},
 	{"connmark/restore-ctmask", v4, argv("-t mangle -A PREROUTING -j CONNMARK --ctmask 0xff --restore-mark"), "-t mangle -A PREROUTING -j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xff"},
-	{"connmark/restore-masks", v4, argv("-t mangle -A PREROUTING -j CONNMARK --restore-mark --nfmask 0xff0000 --ctmask 0xff0000"), "-t mangle -A PREROUTING -j CONNMARK --restore-mark --nfmask 0xff0000 --ctmask 0xff0000"},
-	{"connmark/save-mask", v4, argv("-t mangle -A POSTROUTING -j CONNMARK --save-mark --mask 0xff"), "-t mangle -A POSTROUTING -j CONNMARK --save-mark --nfmask 0xff --ctmask 0xff"},
+	{"connmark/restore-ctmask-only", v4, argv("-t mangle -A PREROUTING -j CONNMARK --restore-mark --ctmask 0xff0000"), "-t mangle -A PREROUTING -j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xff0000"},
+	{"connmark/save-nfmask-zero", v4, argv("-t mangle -A POSTROUTING -j CONNMARK --save-mark --nfmask 0 --ctmask 0xff"), "-t mangle -A POSTROUTING -j CONNMARK --save-mark --nfmask 0x0 --ctmask 0xff"},
 	{"connmark6/restore", v6, argv("-t mangle -A OUTPUT -j CONNMARK --restore-mark"), "-t mangle -A OUTPUT -j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff"},
 }
 
@@ -1042,6 +1042,9 @@ var Unsupported = []InvalidCase{
 	{"inet-aton-mask-33", v4, "-m conntrack --ctorigsrc 10.1.2.3/" + Marker + "33", `mask "33" is above 32`},
 	{"log/prefix-quote", v4, `-A INPUT -j LOG --log-prefix ` + Marker + `"a\"b"`, "nft's text cannot hold it"},
 	{"nflog/prefix-dollar", v4, "-A INPUT -j NFLOG --nflog-prefix " + Marker + "a$b", "nft's text cannot hold it"},
+	{"connmark/restore-masks", v4, "-t mangle -A PREROUTING -j CONNMARK " + Marker + "--restore-mark --nfmask 0xff0000 --ctmask 0xff0000", "NFTA_BITWISE_SREG2"},
+	{"connmark/save-mask", v4, "-t mangle -A POSTROUTING -j CONNMARK " + Marker + "--save-mark --mask 0xff", "NFTA_BITWISE_SREG2"},
+	{"connmark/restore-ctmask-zero", v4, "-t mangle -A PREROUTING -j CONNMARK " + Marker + "--restore-mark --nfmask 0xff --ctmask 0", "NFTA_BITWISE_SREG2"},
 	{"connmark/left-shift", v4, "-t mangle -A INPUT -j CONNMARK --save-mark " + Marker + "--left-shift-mark 2", "CONNMARK's --left-shift-mark"},
 
 	// Options after the target: the rule is read as far as its end.
