@@ -38,6 +38,7 @@ const (
 	nfulaCfgMode     = 2
 	nfulnlCfgCmdBind = 1
 	nfulnlCopyPacket = 2
+	nfulaMark        = 2
 	nfulaPayload     = 9
 	nfulaPrefix      = 10
 )
@@ -47,12 +48,13 @@ type nflogRecord struct {
 	family  uint8
 	group   uint16
 	prefix  string
+	mark    uint32 // the packet's mark (NFULA_MARK; 0 when absent)
 	payload int    // bytes of the packet copied
 	udp     string // the UDP destination port, length and data copied, hex (the IP id, the source port and the checksums vary)
 }
 
 func (r nflogRecord) String() string {
-	return fmt.Sprintf("family %d group %d prefix %q payload %d bytes, UDP dport, length and data %s", r.family, r.group, r.prefix, r.payload, r.udp)
+	return fmt.Sprintf("family %d group %d prefix %q mark %#x payload %d bytes, UDP dport, length and data %s", r.family, r.group, r.prefix, r.mark, r.payload, r.udp)
 }
 
 // listenNFLOG binds a netlink socket of the namespace to the group, asking
@@ -105,8 +107,11 @@ func receiveNFLOG(t *testing.T, c *netlink.Conn) nflogRecord {
 		if err != nil {
 			t.Fatal(err)
 		}
+		ad.ByteOrder = binary.BigEndian
 		for ad.Next() {
 			switch ad.Type() {
+			case nfulaMark:
+				r.mark = ad.Uint32()
 			case nfulaPrefix:
 				r.prefix = strings.TrimRight(string(ad.Bytes()), "\x00")
 			case nfulaPayload:
