@@ -72,6 +72,8 @@ func targetStmts(r *parse.Rule, fam parse.Family) []expr.Stmt {
 		return logStmts(t)
 	case "MARK", "CONNMARK":
 		return markStmts(t)
+	case "CT", "NOTRACK":
+		return ctStmts(t)
 	}
 	return nil
 }
@@ -165,6 +167,8 @@ func stmtWords(r expr.Rule, fam parse.Family) (string, error) {
 		w, ok = logWords(s)
 	case expr.SetMark:
 		w, ok = markWords(s)
+	case expr.Notrack:
+		w = []string{"-j", "CT", "--notrack"}
 	default:
 		ok = false
 	}

@@ -234,6 +234,8 @@ func (e *wireExpr) debugBody() ([]byte, bool) {
 		return e.debugStmt()
 	case "log":
 		return e.debugLog()
+	case "notrack":
+		return nil, true
 	case "payload":
 		if e.has(attrPayloadSreg) {
 			b = append(b, "write "...)

@@ -35,6 +35,8 @@ var markCases = []struct {
 	{"meta mark restore masked", setMark(expr.MarkMeta, expr.MarkCt, true, 0xff0000, 0), "meta mark set ct mark and 0x00ff0000 xor 0x00000000"},
 	{"counter mark", expr.Rule{Matches: []expr.Match{tcp}, Counter: true, Stmts: []expr.Stmt{expr.SetMark{Dst: expr.MarkMeta, Xor: 7}}}, "meta l4proto tcp counter meta mark set 0x00000007"},
 	{"inet mark", stmts([]expr.Match{nfIPv6}, expr.SetMark{Dst: expr.MarkCt, Src: expr.MarkMeta}), "meta nfproto ipv6 ct mark set meta mark"},
+	{"notrack", stmts(nil, expr.Notrack{}), "notrack"},
+	{"counter notrack", expr.Rule{Matches: []expr.Match{udp}, Counter: true, Stmts: []expr.Stmt{expr.Notrack{}}}, "meta l4proto udp counter notrack"},
 }
 
 func init() {

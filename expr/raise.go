@@ -156,7 +156,7 @@ func (p *raiser) rule() (Rule, error) {
 				return Rule{}, err
 			}
 			r.Matches = append(r.Matches, m)
-		case "reject", "nat", "masq", "redir", "log":
+		case "reject", "nat", "masq", "redir", "log", "notrack":
 			if verdictAt >= 0 {
 				return Rule{}, p.fail(i, "a statement after the verdict")
 			}

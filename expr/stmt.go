@@ -192,6 +192,8 @@ func appendStmt(b []byte, s Stmt, inet bool) []byte {
 		return s.appendText(b)
 	case SetMark:
 		return s.appendText(b)
+	case Notrack:
+		return append(b, "notrack"...)
 	}
 	return appendInvalid(b, fmt.Sprintf("statement %T", s))
 }
@@ -352,6 +354,8 @@ func checkStmt(s Stmt, nf Family) error {
 		return s.check()
 	case SetMark:
 		return s.check()
+	case Notrack:
+		return nil
 	}
 	return fmt.Errorf("statement %T", s)
 }
@@ -471,6 +475,8 @@ func lowerStmt(ae *nfnl.Encoder, s Stmt, f Family) {
 		s.lower(ae)
 	case SetMark:
 		s.lower(ae)
+	case Notrack:
+		s.lower(ae)
 	}
 }
 
@@ -573,6 +579,11 @@ func (p *raiser) stmt(i int, vals map[int][]byte) (Stmt, error) {
 		return f, nil
 	}
 	switch e.name {
+	case "notrack":
+		if vals != nil || len(e.u)+len(e.data)+len(e.str) != 0 {
+			return nil, p.fail(i, "a notrack after immediate values or with attributes")
+		}
+		return Notrack{}, nil
 	case "log":
 		if vals != nil {
 			return nil, p.fail(i, "a log after immediate values")

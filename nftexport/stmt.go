@@ -79,6 +79,8 @@ func exportStmt(exprs []nftexpr.Any, s expr.Stmt) ([]nftexpr.Any, string) {
 		return append(exprs, exportLog(s)), ""
 	case expr.SetMark:
 		return append(exprs, exportMark(s)...), ""
+	case expr.Notrack:
+		return append(exprs, &nftexpr.Notrack{}), ""
 	}
 	return nil, "a statement ctmatch does not export"
 }

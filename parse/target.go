@@ -459,6 +459,8 @@ func (p *parser) checkTarget() error {
 	switch t.Name {
 	case "MARK", "CONNMARK":
 		return p.checkMark(t)
+	case "CT":
+		return p.checkCT(t)
 	case "SNAT", "DNAT":
 		k := OptToSource
 		if t.Name == "DNAT" {
@@ -494,6 +496,10 @@ func (p *printer) targetOptions(t *Target) {
 	}
 	if t.Name == "MARK" || t.Name == "CONNMARK" {
 		p.markOptions(t)
+		return
+	}
+	if t.Name == "CT" {
+		p.ctOptions(t)
 		return
 	}
 	if t.Name == "REJECT" {
