@@ -1058,6 +1058,9 @@ var Unsupported = []InvalidCase{
 	{"ct/zone", v4, "-t raw -A PREROUTING -j CT " + Marker + "--zone 1", "CT's --zone"},
 	{"ct/notrack-zone", v4, "-t raw -A PREROUTING -j CT --notrack " + Marker + "--zone-orig mark", "CT's --zone-orig"},
 	{"ct/ctevents", v4, "-t raw -A PREROUTING -j CT " + Marker + "--ctevents new,related", "CT's --ctevents"},
+	{"tcpmss/clamp", v4, "-t mangle -A FORWARD -p tcp -j " + Marker + "TCPMSS --clamp-mss-to-pmtu", "adds an MSS option to a SYN that has none"},
+	{"tcpmss/set", v4, "-t mangle -A POSTROUTING -p tcp -j " + Marker + "TCPMSS --set-mss 1400", "adds an MSS option to a SYN that has none"},
+	{"dscp/set", v4, "-t mangle -A POSTROUTING -j " + Marker + "DSCP --set-dscp 10", "ip dscp set"},
 	{"connmark/left-shift", v4, "-t mangle -A INPUT -j CONNMARK --save-mark " + Marker + "--left-shift-mark 2", "CONNMARK's --left-shift-mark"},
 
 	// Options after the target: the rule is read as far as its end.
