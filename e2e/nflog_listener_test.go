@@ -49,6 +49,7 @@ type nflogRecord struct {
 	group   uint16
 	prefix  string
 	mark    uint32 // the packet's mark (NFULA_MARK; 0 when absent)
+	mss     uint16 // the MSS option of a TCP segment copied; 0 for none
 	payload int    // bytes of the packet copied
 	udp     string // the UDP destination port, length and data copied, hex (the IP id, the source port and the checksums vary)
 }
@@ -117,6 +118,7 @@ func receiveNFLOG(t *testing.T, c *netlink.Conn) nflogRecord {
 			case nfulaPayload:
 				b := ad.Bytes()
 				r.payload = len(b)
+				r.mss = tcpMSS(b)
 				if len(b) >= 28 {
 					r.udp = fmt.Sprintf("%x %x", b[22:26], b[28:])
 				}
@@ -179,4 +181,39 @@ func TestNFLOGListener(t *testing.T) {
 			t.Errorf("%s: xt_NFLOG gives %v, want group %d, prefix %q, %d bytes", p.name, xt, group, p.options[1], p.payload)
 		}
 	}
+}
+
+// tcpMSS returns the MSS option of the TCP segment in an IPv4 packet, 0 for
+// none.
+func tcpMSS(b []byte) uint16 {
+	if len(b) < 20 || b[9] != unix.IPPROTO_TCP {
+		return 0
+	}
+	ihl := int(b[0]&0x0f) * 4
+	if len(b) < ihl+20 {
+		return 0
+	}
+	tcp := b[ihl:]
+	doff := int(tcp[12]>>4) * 4
+	if doff < 20 || len(tcp) < doff {
+		return 0
+	}
+	opts := tcp[20:doff]
+	for i := 0; i < len(opts); {
+		switch opts[i] {
+		case 0:
+			return 0
+		case 1:
+			i++
+			continue
+		}
+		if i+1 >= len(opts) || opts[i+1] < 2 {
+			return 0
+		}
+		if opts[i] == 2 && opts[i+1] == 4 && i+4 <= len(opts) {
+			return binary.BigEndian.Uint16(opts[i+2:])
+		}
+		i += int(opts[i+1])
+	}
+	return 0
 }
