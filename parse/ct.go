@@ -19,11 +19,16 @@ func init() {
 		return optSpec{long: name, unsupported: "CT's --" + name + ": " + why, args: 1}
 	}
 	const later = "ctmatch translates CT --notrack alone for now"
+	// nft's ct helper set and ct event set act on the packet's conntrack
+	// entry (nft_ct_helper_obj_eval, nft_ct_set_eval return without one),
+	// which does not exist yet in the raw table's chains, before conntrack:
+	// xt_CT attaches a template there that conntrack then uses.
+	const noEntry = "nft's statement acts on the conntrack entry, which does not exist yet in a raw chain (before conntrack), where xt_CT attaches a template instead"
 	targetSpecs["CT"] = []optSpec{
 		{long: "notrack", target: OptNotrack},
-		unsupported("helper", "nft needs a named ct helper object in the same transaction, which ctmatch does not load yet"),
-		unsupported("ctevents", later),
-		unsupported("expevents", later),
+		unsupported("helper", noEntry+"; it also needs a named ct helper object, which ctmatch does not load yet"),
+		unsupported("ctevents", noEntry),
+		unsupported("expevents", noEntry),
 		unsupported("zone", later),
 		unsupported("zone-orig", later),
 		unsupported("zone-reply", later),

@@ -1054,7 +1054,7 @@ var Unsupported = []InvalidCase{
 	{"connmark/save-mask", v4, "-t mangle -A POSTROUTING -j CONNMARK " + Marker + "--save-mark --mask 0xff", "NFTA_BITWISE_SREG2"},
 	{"connmark/restore-ctmask-zero", v4, "-t mangle -A PREROUTING -j CONNMARK " + Marker + "--restore-mark --nfmask 0xff --ctmask 0", "NFTA_BITWISE_SREG2"},
 	{"ct/plain", v4, "-t raw -A PREROUTING -j " + Marker + "CT", "-j CT without --notrack"},
-	{"ct/helper", v4, "-t raw -A PREROUTING -p tcp -j CT " + Marker + "--helper ftp", "named ct helper object"},
+	{"ct/helper", v4, "-t raw -A PREROUTING -p tcp -j CT " + Marker + "--helper ftp", "does not exist yet in a raw chain"},
 	{"ct/zone", v4, "-t raw -A PREROUTING -j CT " + Marker + "--zone 1", "CT's --zone"},
 	{"ct/notrack-zone", v4, "-t raw -A PREROUTING -j CT --notrack " + Marker + "--zone-orig mark", "CT's --zone-orig"},
 	{"ct/ctevents", v4, "-t raw -A PREROUTING -j CT " + Marker + "--ctevents new,related", "CT's --ctevents"},
