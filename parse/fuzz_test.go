@@ -151,6 +151,9 @@ func canon(r *parse.Rule) canonRule {
 			}
 			c.Target.Options = append(c.Target.Options, o.Kind.String()+"="+v)
 		}
+		if t.Name == "DSCP" {
+			c.Target.Options = []string{fmt.Sprint(t.DSCP())}
+		}
 		if t.Name == "MARK" || t.Name == "CONNMARK" {
 			c.Target.Options = []string{fmt.Sprintf("%+v", t.MarkInfo())} // what iptables-save prints
 		}

@@ -256,6 +256,9 @@ func (p *parser) targetOption(w word, neg *word, spec *optSpec, attached string,
 		return err
 	}
 	o.Value = Word{Text: p.text[v.pos:v.end], At: v.pos}
+	if spec.target == OptSetDSCP || spec.target == OptSetDSCPClass {
+		return p.dscpValue(v, o)
+	}
 	if isMarkOption(spec.target) {
 		return p.markValue(v, o)
 	}
@@ -461,6 +464,8 @@ func (p *parser) checkTarget() error {
 		return p.checkMark(t)
 	case "CT":
 		return p.checkCT(t)
+	case "DSCP":
+		return p.checkDSCP(t)
 	case "SNAT", "DNAT":
 		k := OptToSource
 		if t.Name == "DNAT" {
@@ -500,6 +505,10 @@ func (p *printer) targetOptions(t *Target) {
 	}
 	if t.Name == "CT" {
 		p.ctOptions(t)
+		return
+	}
+	if t.Name == "DSCP" {
+		p.dscpOptions(t)
 		return
 	}
 	if t.Name == "REJECT" {
