@@ -36,6 +36,12 @@ var markCases = []struct {
 	{"counter mark", expr.Rule{Matches: []expr.Match{tcp}, Counter: true, Stmts: []expr.Stmt{expr.SetMark{Dst: expr.MarkMeta, Xor: 7}}}, "meta l4proto tcp counter meta mark set 0x00000007"},
 	{"inet mark", stmts([]expr.Match{nfIPv6}, expr.SetMark{Dst: expr.MarkCt, Src: expr.MarkMeta}), "meta nfproto ipv6 ct mark set meta mark"},
 	{"notrack", stmts(nil, expr.Notrack{}), "notrack"},
+	{"dscp", stmts(nil, expr.SetDSCP{Family: expr.FamilyIP, DSCP: 10}), "ip dscp set 10"},
+	{"dscp 63", stmts(nil, expr.SetDSCP{Family: expr.FamilyIP, DSCP: 63}), "ip dscp set 63"},
+	{"dscp6", stmts(nil, expr.SetDSCP{Family: expr.FamilyIP6, DSCP: 46}), "ip6 dscp set 46"},
+	{"dscp6 0", stmts(nil, expr.SetDSCP{Family: expr.FamilyIP6}), "ip6 dscp set 0"},
+	{"inet dscp", stmts([]expr.Match{nfIPv4}, expr.SetDSCP{Family: expr.FamilyIP, DSCP: 8}), "meta nfproto ipv4 ip dscp set 8"},
+	{"inet dscp6", stmts([]expr.Match{nfIPv6}, expr.SetDSCP{Family: expr.FamilyIP6, DSCP: 0x3f}), "meta nfproto ipv6 ip6 dscp set 63"},
 	{"counter notrack", expr.Rule{Matches: []expr.Match{udp}, Counter: true, Stmts: []expr.Stmt{expr.Notrack{}}}, "meta l4proto udp counter notrack"},
 }
 
@@ -71,8 +77,8 @@ func TestMarkLowerRefuses(t *testing.T) {
 }
 
 // nft's other spellings of a mark set give the same statement; a mark
-// shifted on its way (lshift, rshift: no iptables target does that) is
-// refused.
+// shifted on its way (lshift, rshift: no iptables target does that), and a
+// header write other than the DSCP's, are refused.
 func TestMarkNftSpellings(t *testing.T) {
 	ns := ktest.Namespace(t, "nft")
 	same := []struct {
@@ -85,12 +91,14 @@ func TestMarkNftSpellings(t *testing.T) {
 		{"meta mark set meta mark & 0xffff00ff | 0x100", expr.SetMark{Dst: expr.MarkMeta, Src: expr.MarkMeta, Bitwise: true, And: 0xffff00ff, Xor: 0x100}},
 		{"ct mark set ct mark xor 3", expr.SetMark{Dst: expr.MarkCt, Src: expr.MarkCt, Bitwise: true, And: 0xffffffff, Xor: 3}},
 		{"meta mark set ct mark & 0xff", expr.SetMark{Dst: expr.MarkMeta, Src: expr.MarkCt, Bitwise: true, And: 0xff}},
+		{"ip dscp set cs1", expr.SetDSCP{Family: expr.FamilyIP, DSCP: 8}},
+		{"ip dscp set af41", expr.SetDSCP{Family: expr.FamilyIP, DSCP: 0x22}},
 	}
 	var texts []string
 	for _, s := range same {
 		texts = append(texts, s.text)
 	}
-	texts = append(texts, "meta mark set meta mark lshift 2", "ct mark set meta mark rshift 1")
+	texts = append(texts, "meta mark set meta mark lshift 2", "ct mark set meta mark rshift 1", "ip ttl set 5", "ip ecn set ce")
 	sent := nftSends(t, ns, nftScript("ip", texts...))
 	if len(sent) != len(texts) {
 		t.Fatalf("nft sent %d rules for %d texts", len(sent), len(texts))
@@ -106,7 +114,7 @@ func TestMarkNftSpellings(t *testing.T) {
 			t.Errorf("%q: Raise (-want +got):\n%s", s.text, diff)
 		}
 	}
-	for _, i := range []int{len(same), len(same) + 1} {
+	for i := len(same); i < len(texts); i++ {
 		if r, err := expr.Raise(expr.FamilyIP, sent[i].exprs); err == nil {
 			t.Errorf("%q: Raise gives %v, want a refusal", texts[i], r)
 		}

@@ -194,6 +194,8 @@ func appendStmt(b []byte, s Stmt, inet bool) []byte {
 		return s.appendText(b)
 	case Notrack:
 		return append(b, "notrack"...)
+	case SetDSCP:
+		return s.appendText(b)
 	}
 	return appendInvalid(b, fmt.Sprintf("statement %T", s))
 }
@@ -356,6 +358,8 @@ func checkStmt(s Stmt, nf Family) error {
 		return s.check()
 	case Notrack:
 		return nil
+	case SetDSCP:
+		return s.check(nf)
 	}
 	return fmt.Errorf("statement %T", s)
 }
@@ -476,6 +480,8 @@ func lowerStmt(ae *nfnl.Encoder, s Stmt, f Family) {
 	case SetMark:
 		s.lower(ae)
 	case Notrack:
+		s.lower(ae)
+	case SetDSCP:
 		s.lower(ae)
 	}
 }

@@ -28,7 +28,8 @@ import (
 //   - the statements (stmt_test.go's stmtDumpDiff): nat gains
 //     NF_NAT_RANGE_MAP_IPS in its flags, and nat, masq and redir name the
 //     first address's or port's register as the last one when nft sent
-//     none; a tcp reset loses its code; a log without a level gains level 4.
+//     none; a tcp reset loses its code; a log without a level gains level 4;
+//     a payload write gains the checksum attributes nft left out, as 0.
 //
 // Every other expression comes back with the same attributes and payloads.
 func TestRaiseKernelDump(t *testing.T) {
@@ -92,6 +93,7 @@ func TestRaiseKernelDump(t *testing.T) {
 		"nat: NFTA_NAT_FLAGS gains NF_NAT_RANGE_MAP_IPS",
 		"nat: gains NFTA_NAT_REG_ADDR_MAX (the first address's register)",
 		"nat: gains NFTA_NAT_REG_PROTO_MAX (the first port's register)",
+		"payload write: gains the checksum attributes nft left out, as 0 (the kernel dumps all three)",
 		"redir: gains NFTA_REDIR_REG_PROTO_MAX (the first port's register)",
 		"reject: loses NFTA_REJECT_ICMP_CODE (tcp reset)",
 	}
