@@ -74,6 +74,8 @@ func targetStmts(r *parse.Rule, fam parse.Family) []expr.Stmt {
 		return markStmts(t)
 	case "CT", "NOTRACK":
 		return ctStmts(t)
+	case "DSCP":
+		return dscpStmts(t, fam)
 	}
 	return nil
 }
@@ -169,6 +171,9 @@ func stmtWords(r expr.Rule, fam parse.Family) (string, error) {
 		w, ok = markWords(s)
 	case expr.Notrack:
 		w = []string{"-j", "CT", "--notrack"}
+	case expr.SetDSCP:
+		w = []string{"-j", "DSCP", "--set-dscp", fmt.Sprintf("0x%02x", s.DSCP)}
+		ok = (s.Family == expr.FamilyIP6) == (fam == parse.IPv6)
 	default:
 		ok = false
 	}

@@ -81,6 +81,8 @@ func exportStmt(exprs []nftexpr.Any, s expr.Stmt) ([]nftexpr.Any, string) {
 		return append(exprs, exportMark(s)...), ""
 	case expr.Notrack:
 		return append(exprs, &nftexpr.Notrack{}), ""
+	case expr.SetDSCP:
+		return append(exprs, exportDSCP(s)...), ""
 	}
 	return nil, "a statement ctmatch does not export"
 }
@@ -144,4 +146,22 @@ func exportMark(s expr.SetMark) []nftexpr.Any {
 		}
 	}
 	return append(out, mark(s.Dst, true))
+}
+
+// exportDSCP returns v0.3.0's expressions of a DSCP set: the load of the
+// network header's first two bytes, the bitwise that sets the DSCP bits,
+// the write back (with the IPv4 checksum update), as ctmatch's Lower.
+func exportDSCP(s expr.SetDSCP) []nftexpr.Any {
+	mask, xor := []byte{0xff, 0x03}, []byte{0, s.DSCP << 2}
+	write := &nftexpr.Payload{OperationType: nftexpr.PayloadWrite, SourceRegister: 1, Base: nftexpr.PayloadBaseNetworkHeader, Len: 2}
+	if s.Family == expr.FamilyIP6 {
+		mask, xor = []byte{0xf0, 0x3f}, []byte{s.DSCP >> 2, s.DSCP << 6}
+	} else {
+		write.CsumType, write.CsumOffset = nftexpr.CsumTypeInet, 10
+	}
+	return []nftexpr.Any{
+		&nftexpr.Payload{DestRegister: 1, Base: nftexpr.PayloadBaseNetworkHeader, Len: 2},
+		&nftexpr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 2, Mask: mask, Xor: xor},
+		write,
+	}
 }
