@@ -50,6 +50,8 @@ type nflogRecord struct {
 	prefix  string
 	mark    uint32 // the packet's mark (NFULA_MARK; 0 when absent)
 	mss     uint16 // the MSS option of a TCP segment copied; 0 for none
+	tos     uint8  // the IPv4 TOS byte or the IPv6 traffic class
+	csumOK  bool   // an IPv4 header's checksum is right (false for IPv6)
 	payload int    // bytes of the packet copied
 	udp     string // the UDP destination port, length and data copied, hex (the IP id, the source port and the checksums vary)
 }
@@ -119,6 +121,7 @@ func receiveNFLOG(t *testing.T, c *netlink.Conn) nflogRecord {
 				b := ad.Bytes()
 				r.payload = len(b)
 				r.mss = tcpMSS(b)
+				r.tos, r.csumOK = ipTOS(b)
 				if len(b) >= 28 {
 					r.udp = fmt.Sprintf("%x %x", b[22:26], b[28:])
 				}
@@ -216,4 +219,27 @@ func tcpMSS(b []byte) uint16 {
 		i += int(opts[i+1])
 	}
 	return 0
+}
+
+// ipTOS returns the IPv4 TOS byte (and whether the header checksum is
+// right) or the IPv6 traffic class of a packet.
+func ipTOS(b []byte) (uint8, bool) {
+	switch {
+	case len(b) >= 20 && b[0]>>4 == 4:
+		ihl := int(b[0]&0x0f) * 4
+		if len(b) < ihl {
+			return b[1], false
+		}
+		sum := uint32(0)
+		for i := 0; i < ihl; i += 2 {
+			sum += uint32(binary.BigEndian.Uint16(b[i:]))
+		}
+		for sum > 0xffff {
+			sum = sum&0xffff + sum>>16
+		}
+		return b[1], sum == 0xffff
+	case len(b) >= 2 && b[0]>>4 == 6:
+		return b[0]<<4 | b[1]>>4, false
+	}
+	return 0, false
 }
