@@ -34,7 +34,6 @@ func init() {
 		{long: "set-dscp", what: "a DSCP value (0-63)", target: OptSetDSCP},
 		{long: "set-dscp-class", what: "a DSCP class", target: OptSetDSCPClass},
 	}
-	delete(targetWhy, "DSCP")
 }
 
 // dscpValue reads the value of --set-dscp or --set-dscp-class into Num.
