@@ -8,5 +8,5 @@ var targetWhy = map[string]string{
 	// the SYN no data); nft's "tcp option maxseg size set" only rewrites
 	// an option that is there.
 	"TCPMSS": "xt_TCPMSS adds an MSS option to a SYN that has none, while nft's tcp option maxseg size set only rewrites one that is there",
-	"TOS":    "it is not translated yet (--set-tos also changes the ECN bits, which nft 1.0.6 writes only with ip ecn set)",
+	"TOS":    "it is not translated yet",
 }
