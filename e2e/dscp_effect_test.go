@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -81,6 +83,10 @@ func TestDSCPEffect(t *testing.T) {
 		mustCLI(t, bin, ns, "", append([]string{"add", "rule", fam, "filter", "INPUT", "--create", "--"}, nflog...)...)
 		send()
 		ours := receiveNFLOG(t, c)
+		words := fmt.Sprintf("-A OUTPUT -p udp -m udp --dport %d -j DSCP --set-dscp 0x%02x", port, p.dscp)
+		if out := mustCLI(t, bin, ns, "", "list", "-o", "iptables"); !strings.Contains(out, words) {
+			t.Errorf("list -o iptables:\n%s\nwant %q", out, words)
+		}
 		ktest.Run(t, ns, "", "nft", "flush", "ruleset")
 
 		want := p.dscp<<2 | 3
