@@ -68,7 +68,7 @@ type LogGroup struct {
 
 func (LogGroup) isStmt() {}
 
-// appendPrefix writes ` prefix "P"`.
+// appendLogPrefix writes ` prefix "P"`.
 func appendLogPrefix(b []byte, p string) []byte {
 	if p == "" {
 		return b

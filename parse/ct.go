@@ -14,7 +14,7 @@ package parse
 const OptNotrack TargetOptionKind = 96
 
 func init() {
-	logOptionNames[OptNotrack] = "notrack"
+	extOptionNames[OptNotrack] = "notrack"
 	unsupported := func(name, why string) optSpec {
 		return optSpec{long: name, unsupported: "CT's --" + name + ": " + why, args: 1}
 	}

@@ -28,8 +28,8 @@ var dscpClasses = map[string]uint8{
 }
 
 func init() {
-	logOptionNames[OptSetDSCP] = "set-dscp"
-	logOptionNames[OptSetDSCPClass] = "set-dscp-class"
+	extOptionNames[OptSetDSCP] = "set-dscp"
+	extOptionNames[OptSetDSCPClass] = "set-dscp-class"
 	targetSpecs["DSCP"] = []optSpec{
 		{long: "set-dscp", what: "a DSCP value (0-63)", target: OptSetDSCP},
 		{long: "set-dscp-class", what: "a DSCP class", target: OptSetDSCPClass},

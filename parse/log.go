@@ -38,7 +38,9 @@ const (
 	OptNflogThreshold                              // --nflog-threshold N
 )
 
-var logOptionNames = map[TargetOptionKind]string{
+// extOptionNames are the names of the options of LOG and NFLOG, and of
+// the target extensions after them (mark.go, ct.go, dscp.go add theirs).
+var extOptionNames = map[TargetOptionKind]string{
 	OptLogPrefix: "log-prefix", OptLogLevel: "log-level", OptLogTCPSequence: "log-tcp-sequence",
 	OptLogTCPOptions: "log-tcp-options", OptLogIPOptions: "log-ip-options", OptLogUID: "log-uid",
 	OptLogMacdecode: "log-macdecode", OptNflogPrefix: "nflog-prefix", OptNflogGroup: "nflog-group",
@@ -80,7 +82,7 @@ func init() {
 }
 
 // isLogOption reports whether k is an option of LOG or NFLOG.
-func isLogOption(k TargetOptionKind) bool { return logOptionNames[k] != "" }
+func isLogOption(k TargetOptionKind) bool { return k >= OptLogPrefix && k <= OptNflogThreshold }
 
 // logValue reads the value v of a LOG or NFLOG option.
 func (p *parser) logValue(v word, o *TargetOption) error {

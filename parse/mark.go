@@ -43,7 +43,7 @@ var markOptionNames = map[TargetOptionKind]string{
 
 func init() {
 	for k, v := range markOptionNames {
-		logOptionNames[k] = v
+		extOptionNames[k] = v
 	}
 	ops := []optSpec{
 		{long: "set-xmark", what: "a value[/mask]", target: OptSetXMark},

@@ -49,7 +49,7 @@ func (k TargetOptionKind) String() string {
 	if int(k) < len(targetOptionNames) && targetOptionNames[k] != "" {
 		return targetOptionNames[k]
 	}
-	if n := logOptionNames[k]; n != "" {
+	if n := extOptionNames[k]; n != "" {
 		return n
 	}
 	return "option(" + strconv.Itoa(int(k)) + ")"
