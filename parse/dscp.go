@@ -75,7 +75,7 @@ func (p *parser) checkDSCP(t *Target) error {
 		if a.Flag > b.Flag {
 			later = a
 		}
-		return &Error{Pos: later.Flag, Word: "--" + later.Kind.String(), Text: p.text,
+		return &Error{Pos: later.Flag, Word: p.wordAt(later.Flag, "--"+later.Kind.String()), Text: p.text,
 			Msg: "DSCP: option \"--set-dscp\" cannot be used together with \"--set-dscp-class\"."}
 	}
 	return nil

@@ -193,7 +193,7 @@ func (p *parser) checkMark(t *Target) error {
 		if a.Flag > b.Flag {
 			later = a
 		}
-		return &Error{Pos: later.Flag, Word: "--" + later.Kind.String(), Text: p.text,
+		return &Error{Pos: later.Flag, Word: p.wordAt(later.Flag, "--"+later.Kind.String()), Text: p.text,
 			Msg: fmt.Sprintf("%s: option \"--%s\" cannot be used together with \"--%s\".", t.Name, a.Kind, b.Kind)}
 	}
 	if len(seen) > 1 {
@@ -209,7 +209,7 @@ func (p *parser) checkMark(t *Target) error {
 	if len(seen) == 1 && p.unsupported == nil {
 		if why := markUnsupported(t.MarkInfo()); why != "" {
 			o := seen[0]
-			p.unsupported = &Error{Pos: o.Flag, Word: "--" + o.Kind.String(), Text: p.text, Kind: Unsupported, Msg: why,
+			p.unsupported = &Error{Pos: o.Flag, Word: p.wordAt(o.Flag, "--"+o.Kind.String()), Text: p.text, Kind: Unsupported, Msg: why,
 				Hint: "with --nfmask 0xffffffff (restore) or --ctmask 0xffffffff (save) nft can do it; else keep the rule in iptables"}
 		}
 	}
@@ -266,4 +266,14 @@ func markUnsupported(m MarkInfo) string {
 		return fmt.Sprintf("CONNMARK --restore-mark with --nfmask 0x%x and --ctmask 0x%x is valid iptables, but nft 1.0.6 cannot express it: mark = (mark & ~nfmask) ^ (ctmark & ctmask) keeps the packet mark's other bits, which needs a bitwise of two registers (NFTA_BITWISE_SREG2) that nft 1.0.6 can neither write nor read (iptables-translate's meta mark set ct mark and ctmask clears them)", m.NfMask, m.CtMask)
 	}
 	return ""
+}
+
+// wordAt returns the text of the word that starts at pos, or fallback.
+func (p *parser) wordAt(pos Pos, fallback string) string {
+	for _, w := range p.words {
+		if w.pos == pos {
+			return p.text[w.pos:w.end]
+		}
+	}
+	return fallback
 }
