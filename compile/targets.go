@@ -68,6 +68,14 @@ func targetStmts(r *parse.Rule, fam parse.Family) []expr.Stmt {
 		}
 		o := t.Option(k)
 		return []expr.Stmt{expr.NAT{Type: typ, Addr: o.Addr, AddrMax: o.AddrMax, Ports: natPorts(t, k), Flags: natFlags(t)}}
+	case "LOG", "NFLOG":
+		return logStmts(t)
+	case "MARK", "CONNMARK":
+		return markStmts(t)
+	case "CT", "NOTRACK":
+		return ctStmts(t)
+	case "DSCP":
+		return dscpStmts(t, fam)
 	}
 	return nil
 }
@@ -157,6 +165,15 @@ func stmtWords(r expr.Rule, fam parse.Family) (string, error) {
 		}
 		w = append(w, o.ValueString())
 		ok = flags(s.Flags, allowed)
+	case expr.Log, expr.LogGroup:
+		w, ok = logWords(s)
+	case expr.SetMark:
+		w, ok = markWords(s)
+	case expr.Notrack:
+		w = []string{"-j", "CT", "--notrack"}
+	case expr.SetDSCP:
+		w = []string{"-j", "DSCP", "--set-dscp", fmt.Sprintf("0x%02x", s.DSCP)}
+		ok = (s.Family == expr.FamilyIP6) == (fam == parse.IPv6)
 	default:
 		ok = false
 	}

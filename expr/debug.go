@@ -242,6 +242,10 @@ func (e *wireExpr) debugBody() ([]byte, bool) {
 	case "rt":
 		b = append(b, "load "+nameOf(rtKeyNames, u(attrRtKey))+" => "...)
 		return append(reg(attrRtDreg), ' '), true
+	case "log":
+		return e.debugLog()
+	case "notrack":
+		return nil, true
 	case "payload":
 		if e.has(attrPayloadSreg) {
 			b = append(b, "write "...)

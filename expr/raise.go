@@ -125,6 +125,26 @@ func (p *raiser) rule() (Rule, error) {
 		if err := p.check(i); err != nil {
 			return Rule{}, err
 		}
+		if s, n, err := p.dscpStmt(i); err != nil {
+			return Rule{}, err
+		} else if n > 0 {
+			if verdictAt >= 0 || vals != nil {
+				return Rule{}, p.fail(i, "a DSCP set after the verdict or after immediate values")
+			}
+			r.Stmts = append(r.Stmts, s)
+			p.i += n
+			continue
+		}
+		if s, n, err := p.markStmt(i); err != nil {
+			return Rule{}, err
+		} else if n > 0 {
+			if verdictAt >= 0 || vals != nil {
+				return Rule{}, p.fail(i, "a mark set after the verdict or after immediate values")
+			}
+			r.Stmts = append(r.Stmts, s)
+			p.i += n
+			continue
+		}
 		switch name := p.es[i].name; name {
 		case "ct", "meta", "payload", "exthdr", "fib", "rt":
 			if counterAt >= 0 || verdictAt >= 0 || len(r.Stmts) > 0 || vals != nil {
@@ -176,7 +196,7 @@ func (p *raiser) rule() (Rule, error) {
 				return Rule{}, err
 			}
 			r.Matches = append(r.Matches, m)
-		case "reject", "nat", "masq", "redir":
+		case "reject", "nat", "masq", "redir", "log", "notrack":
 			if verdictAt >= 0 {
 				return Rule{}, p.fail(i, "a statement after the verdict")
 			}

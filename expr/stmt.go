@@ -186,6 +186,16 @@ func appendStmt(b []byte, s Stmt, inet bool) []byte {
 		return appendNATTail(append(b, "masquerade"...), s.Ports, s.Flags)
 	case Redirect:
 		return appendNATTail(append(b, "redirect"...), s.Ports, s.Flags)
+	case Log:
+		return s.appendText(b)
+	case LogGroup:
+		return s.appendText(b)
+	case SetMark:
+		return s.appendText(b)
+	case Notrack:
+		return append(b, "notrack"...)
+	case SetDSCP:
+		return s.appendText(b)
 	}
 	return appendInvalid(b, fmt.Sprintf("statement %T", s))
 }
@@ -340,6 +350,16 @@ func checkStmt(s Stmt, nf Family) error {
 		return checkNATTail(s.Ports, s.Flags)
 	case Redirect:
 		return checkNATTail(s.Ports, s.Flags)
+	case Log:
+		return s.check()
+	case LogGroup:
+		return s.check()
+	case SetMark:
+		return s.check()
+	case Notrack:
+		return nil
+	case SetDSCP:
+		return s.check(nf)
 	}
 	return fmt.Errorf("statement %T", s)
 }
@@ -453,6 +473,16 @@ func lowerStmt(ae *nfnl.Encoder, s Stmt, f Family) {
 			ae.U32(attrRedirFlags, w)
 		}
 		ae.EndExpr(at)
+	case Log:
+		s.lower(ae)
+	case LogGroup:
+		s.lower(ae)
+	case SetMark:
+		s.lower(ae)
+	case Notrack:
+		s.lower(ae)
+	case SetDSCP:
+		s.lower(ae)
 	}
 }
 
@@ -555,6 +585,16 @@ func (p *raiser) stmt(i int, vals map[int][]byte) (Stmt, error) {
 		return f, nil
 	}
 	switch e.name {
+	case "notrack":
+		if vals != nil || len(e.u)+len(e.data)+len(e.str) != 0 {
+			return nil, p.fail(i, "a notrack after immediate values or with attributes")
+		}
+		return Notrack{}, nil
+	case "log":
+		if vals != nil {
+			return nil, p.fail(i, "a log after immediate values")
+		}
+		return p.raiseLog(i)
 	case "reject":
 		if !e.has(attrRejectType) {
 			return nil, p.fail(i, "reject without a type")

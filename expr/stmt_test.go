@@ -37,6 +37,10 @@ func stmtsFit(r expr.Rule, family string) bool {
 			if !own(s.Addr.Is4()) {
 				return false
 			}
+		case expr.SetDSCP:
+			if !own(s.Family == expr.FamilyIP) {
+				return false
+			}
 		}
 	}
 	return true
@@ -196,6 +200,10 @@ func stmtDumpDiff(name string, typ uint16, sent, dumped []byte) string {
 		return "nat: gains NFTA_NAT_REG_PROTO_MAX (the first port's register)"
 	case sent == nil && name == "masq" && typ == 3 && d == 1:
 		return "masq: gains NFTA_MASQ_REG_PROTO_MAX (the first port's register)"
+	case sent == nil && name == "payload" && typ >= 6 && typ <= 8 && d == 0:
+		return "payload write: gains the checksum attributes nft left out, as 0 (the kernel dumps all three)"
+	case sent == nil && name == "log" && typ == 5 && d == 4:
+		return "log: gains NFTA_LOG_LEVEL 4 (the default nft_log_init gives a log without one)"
 	case sent == nil && name == "redir" && typ == 2 && d == 1:
 		return "redir: gains NFTA_REDIR_REG_PROTO_MAX (the first port's register)"
 	}

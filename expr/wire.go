@@ -146,6 +146,7 @@ const (
 	kindData                       // nested NFTA_DATA_VALUE or NFTA_DATA_VERDICT
 	kindString                     // NUL-terminated string
 	kindAny                        // not read (padding)
+	kindU16                        // big-endian 16 bits
 )
 
 // schemas are the attributes of each expression that ctmatch decodes; any
@@ -279,10 +280,14 @@ func (e *wireExpr) decode() {
 		}
 		seen[a.Type] = true
 		switch kind {
-		case kindU8, kindU32, kindU64:
+		case kindU8, kindU32, kindU64, kindU16:
 			var v uint64
 			var err error
 			switch kind {
+			case kindU16:
+				var v16 uint16
+				v16, err = nfnl.U16(a.Data)
+				v = uint64(v16)
 			case kindU8:
 				var v8 uint8
 				v8, err = nfnl.U8(a.Data)

@@ -28,7 +28,8 @@ import (
 //   - the statements (stmt_test.go's stmtDumpDiff): nat gains
 //     NF_NAT_RANGE_MAP_IPS in its flags, and nat, masq and redir name the
 //     first address's or port's register as the last one when nft sent
-//     none; a tcp reset loses its code.
+//     none; a tcp reset loses its code; a log without a level gains level 4;
+//     a payload write gains the checksum attributes nft left out, as 0.
 //
 // Every other expression comes back with the same attributes and payloads.
 func TestRaiseKernelDump(t *testing.T) {
@@ -87,10 +88,12 @@ func TestRaiseKernelDump(t *testing.T) {
 		"bitwise: gains NFTA_BITWISE_OP",
 		"counter: gains NFTA_COUNTER_BYTES, NFTA_COUNTER_PACKETS",
 		"ct protocol: loses NFTA_CT_DIRECTION",
+		"log: gains NFTA_LOG_LEVEL 4 (the default nft_log_init gives a log without one)",
 		"masq: gains NFTA_MASQ_REG_PROTO_MAX (the first port's register)",
 		"nat: NFTA_NAT_FLAGS gains NF_NAT_RANGE_MAP_IPS",
 		"nat: gains NFTA_NAT_REG_ADDR_MAX (the first address's register)",
 		"nat: gains NFTA_NAT_REG_PROTO_MAX (the first port's register)",
+		"payload write: gains the checksum attributes nft left out, as 0 (the kernel dumps all three)",
 		"redir: gains NFTA_REDIR_REG_PROTO_MAX (the first port's register)",
 		"reject: loses NFTA_REJECT_ICMP_CODE (tcp reset)",
 	}

@@ -315,7 +315,7 @@ func TestRaiseNftSpellings(t *testing.T) {
 		{"ip", "fib daddr type { local, broadcast }", "[ lookup reg 1 set __set%d ]"},
 		{"ip", "fib daddr type > local", "[ byteorder reg 1 = hton(reg 1, 4, 4) ]"},
 		{"ip", "ct state new continue", "[ immediate reg 0 continue ]"},
-		{"ip", "ct state new ct mark set 1", "[ immediate reg 1 0x00000001 ]"},
+		{"ip", "ct state new meta nftrace set 1", "[ immediate reg 1 0x00000001 ]"},
 	}
 	for _, family := range nftFamilies {
 		var texts []string

@@ -75,6 +75,93 @@ func exportStmt(exprs []nftexpr.Any, s expr.Stmt) ([]nftexpr.Any, string) {
 		}
 		r.Flags = f
 		return append(exprs, r), ""
+	case expr.Log, expr.LogGroup:
+		return append(exprs, exportLog(s)), ""
+	case expr.SetMark:
+		return append(exprs, exportSetMark(s)...), ""
+	case expr.Notrack:
+		return append(exprs, &nftexpr.Notrack{}), ""
+	case expr.SetDSCP:
+		return append(exprs, exportDSCP(s)...), ""
 	}
 	return nil, "a statement ctmatch does not export"
+}
+
+// exportLog returns v0.3.0's Log for a log statement: Key names the
+// attributes it sends, as ctmatch's Lower sends them (no level 4, no flags
+// 0, no threshold 0).
+func exportLog(s expr.Stmt) *nftexpr.Log {
+	l := &nftexpr.Log{}
+	prefix := func(p string) {
+		if p != "" {
+			l.Key |= 1 << unix.NFTA_LOG_PREFIX
+			l.Data = []byte(p)
+		}
+	}
+	switch s := s.(type) {
+	case expr.Log:
+		prefix(s.Prefix)
+		if s.Level != expr.LogLevelDefault {
+			l.Key |= 1 << unix.NFTA_LOG_LEVEL
+			l.Level = nftexpr.LogLevel(s.Level)
+		}
+		if s.Flags != 0 {
+			l.Key |= 1 << unix.NFTA_LOG_FLAGS
+			l.Flags = nftexpr.LogFlags(s.Flags)
+		}
+	case expr.LogGroup:
+		prefix(s.Prefix)
+		l.Key |= 1 << unix.NFTA_LOG_GROUP
+		l.Group = s.Group
+		if s.HasSnaplen {
+			l.Key |= 1 << unix.NFTA_LOG_SNAPLEN
+			l.Snaplen = s.Snaplen
+		}
+		if s.QThreshold != 0 {
+			l.Key |= 1 << unix.NFTA_LOG_QTHRESHOLD
+			l.QThreshold = s.QThreshold
+		}
+	}
+	return l
+}
+
+// exportSetMark returns v0.3.0's expressions of a mark set: an immediate or a
+// load of the source mark (with a Bitwise, which v0.3.0 sends without
+// NFTA_BITWISE_OP, the kernel's default NFT_BITWISE_MASK_XOR), then the set.
+func exportSetMark(s expr.SetMark) []nftexpr.Any {
+	mark := func(k expr.MarkKey, set bool) nftexpr.Any {
+		if k == expr.MarkCt {
+			return &nftexpr.Ct{Key: nftexpr.CtKeyMARK, Register: 1, SourceRegister: set}
+		}
+		return &nftexpr.Meta{Key: nftexpr.MetaKeyMARK, Register: 1, SourceRegister: set}
+	}
+	var out []nftexpr.Any
+	if s.Src == 0 {
+		out = append(out, &nftexpr.Immediate{Register: 1, Data: binary.NativeEndian.AppendUint32(nil, s.Xor)})
+	} else {
+		out = append(out, mark(s.Src, false))
+		if s.Bitwise {
+			out = append(out, &nftexpr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
+				Mask: binary.NativeEndian.AppendUint32(nil, s.And), Xor: binary.NativeEndian.AppendUint32(nil, s.Xor)})
+		}
+	}
+	return append(out, mark(s.Dst, true))
+}
+
+// exportDSCP returns v0.3.0's expressions of a DSCP set: the load of the
+// network header's first two bytes, the bitwise that sets the DSCP bits,
+// the write back (with the IPv4 checksum update), as ctmatch's Lower.
+func exportDSCP(s expr.SetDSCP) []nftexpr.Any {
+	mask, xor := []byte{0xff, 0x03}, []byte{0, s.DSCP << 2}
+	write := &nftexpr.Payload{OperationType: nftexpr.PayloadWrite, SourceRegister: 1, Base: nftexpr.PayloadBaseNetworkHeader, Len: 2}
+	if s.Family == expr.FamilyIP6 {
+		mask, xor = []byte{0xf0, 0x3f}, []byte{s.DSCP >> 2, s.DSCP << 6}
+	} else {
+		write.CsumType, write.CsumOffset = nftexpr.CsumTypeInet, 10
+	}
+	return []nftexpr.Any{
+		&nftexpr.Payload{DestRegister: 1, Base: nftexpr.PayloadBaseNetworkHeader, Len: 2},
+		&nftexpr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 2, Mask: mask, Xor: xor},
+		write,
+	}
 }

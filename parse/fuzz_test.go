@@ -2,6 +2,7 @@ package parse_test
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -230,10 +231,22 @@ func canon(r *parse.Rule) canonRule {
 		c.Target = &canonTarget{Kind: t.Kind, Goto: t.Goto, Name: t.Name}
 		for _, o := range t.Options {
 			v := o.ValueString()
+			switch {
+			case o.Kind == parse.OptNflogRange,
+				o.Kind == parse.OptLogLevel && o.Num == parse.DefaultLogLevel,
+				(o.Kind == parse.OptNflogGroup || o.Kind == parse.OptNflogThreshold) && o.Num == 0:
+				continue // what iptables-save leaves out
+			}
 			if o.Reject == parse.RejectPortUnreachable || o.Reject == parse.Reject6PortUnreachable {
 				v = "" // the default, which iptables-save prints
 			}
 			c.Target.Options = append(c.Target.Options, o.Kind.String()+"="+v)
+		}
+		if t.Name == "DSCP" {
+			c.Target.Options = []string{fmt.Sprint(t.DSCP())}
+		}
+		if t.Name == "MARK" || t.Name == "CONNMARK" {
+			c.Target.Options = []string{fmt.Sprintf("%+v", t.MarkInfo())} // what iptables-save prints
 		}
 		if t.Name == "REJECT" && t.Option(parse.OptRejectWith) == nil {
 			c.Target.Options = append(c.Target.Options, "reject-with=")

@@ -49,6 +49,9 @@ func (k TargetOptionKind) String() string {
 	if int(k) < len(targetOptionNames) && targetOptionNames[k] != "" {
 		return targetOptionNames[k]
 	}
+	if n := extOptionNames[k]; n != "" {
+		return n
+	}
 	return "option(" + strconv.Itoa(int(k)) + ")"
 }
 
@@ -155,6 +158,9 @@ type TargetOption struct {
 	PortMin uint16     `json:"port_min,omitempty"`    // the ports, 0 for none
 	PortMax uint16     `json:"port_max,omitempty"`
 	end     Pos
+	Text    string `json:"text,omitempty"` // the prefix of LOG and NFLOG, as iptables keeps it (log.go)
+	Num     uint32 `json:"num,omitempty"`  // the number of --log-level and of NFLOG's numeric options; the value of MARK's and CONNMARK's
+	Mask    uint32 `json:"mask,omitempty"` // the mask of --set-xmark and --set-mark (0xffffffff when not written)
 }
 
 // Pos returns the position of the option word.
@@ -247,6 +253,15 @@ func (p *parser) targetOption(w word, neg *word, spec *optSpec, attached string,
 		return err
 	}
 	o.Value, o.end = Word{Text: p.text[v.pos:v.end], At: v.pos}, v.end
+	if spec.target == OptSetDSCP || spec.target == OptSetDSCPClass {
+		return p.dscpValue(v, o)
+	}
+	if isMarkOption(spec.target) {
+		return p.markTargetValue(v, o)
+	}
+	if isLogOption(spec.target) {
+		return p.logValue(v, o)
+	}
 	switch spec.target {
 	case OptRejectWith:
 		return p.rejectWith(v, o)
@@ -442,6 +457,12 @@ func (p *parser) checkTarget() error {
 		return &Error{Pos: t.NamePos, Word: t.Name, Text: p.text}
 	}
 	switch t.Name {
+	case "MARK", "CONNMARK":
+		return p.checkMarkTarget(t)
+	case "CT":
+		return p.checkCT(t)
+	case "DSCP":
+		return p.checkDSCP(t)
 	case "SNAT", "DNAT":
 		k := OptToSource
 		if t.Name == "DNAT" {
@@ -469,6 +490,22 @@ func (p *parser) checkTarget() error {
 // appendTarget writes the target's options as iptables-save prints them.
 func (p *printer) targetOptions(t *Target) {
 	if t.Kind != TargetExtension {
+		return
+	}
+	if t.Name == "LOG" || t.Name == "NFLOG" {
+		p.logOptions(t)
+		return
+	}
+	if t.Name == "MARK" || t.Name == "CONNMARK" {
+		p.markOptions(t)
+		return
+	}
+	if t.Name == "CT" {
+		p.ctOptions(t)
+		return
+	}
+	if t.Name == "DSCP" {
+		p.dscpOptions(t)
 		return
 	}
 	if t.Name == "REJECT" {
@@ -516,6 +553,10 @@ func (o *TargetOption) ValueString() string {
 		return portsString(o.PortMin, o.PortMax)
 	case OptToSource, OptToDestination:
 		return o.natString()
+	case OptLogPrefix, OptNflogPrefix:
+		return o.Text
+	case OptLogLevel, OptNflogGroup, OptNflogRange, OptNflogSize, OptNflogThreshold:
+		return strconv.FormatUint(uint64(o.Num), 10)
 	}
 	return ""
 }

@@ -21,7 +21,7 @@ func FuzzLine(f *testing.F) {
 		"add rule ip #t --index -- -m state --state NEW",
 		"add rule inet fw input --index 1 --handle 2 -- -m state --state NEW",
 		"add rule ip fw input -6 -- -m state --state NEW",
-		"add rule inet fw input -- -A input -m conntrack --ctstate NEW -j LOG",
+		"add rule inet fw input -- -A input -m conntrack --ctstate NEW -j NFQUEUE",
 		"add rule inet fw input -- [1:2] -t nat -m conntrack --ctexpire 3:3 -g x",
 		"add rule ip t c -- -t filter",
 		"# a comment",

@@ -215,10 +215,10 @@ func TestReadLineErrors(t *testing.T) {
 		{"insert rule inet fw input --  /*ERR*/-I input 2 -m conntrack --ctstate NEW", `-I input among the words: in apply lines the chain is the positional CHAIN`, parse.Invalid,
 			`give only -t, the matches and the target after "--"; the position is insert rule's --index 2`},
 		// -A outweighs a word ctmatch does not support.
-		{"add rule inet fw input -- /*ERR*/-A input -m conntrack --ctstate NEW -j LOG", `-A input among the words: …`, parse.Invalid, `give only …`},
+		{"add rule inet fw input -- /*ERR*/-A input -m conntrack --ctstate NEW -j NFQUEUE", `-A input among the words: …`, parse.Invalid, `give only …`},
 		{"add rule ip6 fw input -- -m conntrack --ctstate NEW,/*ERR*/BOGUS", `unknown conntrack state "BOGUS"`, parse.Invalid,
 			"expected INVALID, NEW, ESTABLISHED, RELATED, UNTRACKED, SNAT or DNAT"},
-		{"add rule inet fw input -- -m conntrack --ctstate NEW -j /*ERR*/LOG", `target LOG is valid iptables, but ctmatch does not support it yet`, parse.Unsupported, ""},
+		{"add rule inet fw input -- -m conntrack --ctstate NEW -j /*ERR*/NFQUEUE", `target NFQUEUE is valid iptables, but ctmatch does not support it yet`, parse.Unsupported, ""},
 		{"add\trule\tinet\tfw\tinput\t--index\t/*ERR*/0\t--\t-m state --state NEW", `bad --index "0": …`, parse.Invalid, ""},
 		// The words' family: iptables words by default, ip6tables words
 		// in an ip6 table or with -6.

@@ -105,8 +105,8 @@ var cliCases = []cliCase{
 		args: []string{"fmt", "--", "-m", "conntrack", "--ctstate"}},
 	{name: "unsupported-verbose", about: "-v is valid iptables that ctmatch does not support: exit 1",
 		args: []string{"fmt", "--", "-A", "INPUT", "-v", "-m", "conntrack", "--ctstate", "NEW", "-j", "ACCEPT"}},
-	{name: "unsupported-target", about: "-j LOG: exit 1",
-		args: []string{"fmt", "--", "-A", "INPUT", "-m", "conntrack", "--ctstate", "NEW", "-j", "LOG"}},
+	{name: "unsupported-target", about: "-j NFQUEUE: exit 1",
+		args: []string{"fmt", "--", "-A", "INPUT", "-m", "conntrack", "--ctstate", "NEW", "-j", "NFQUEUE"}},
 	{name: "unsupported-host-name", about: "a host name without --resolve: exit 1",
 		args: []string{"fmt", "--", "-m", "conntrack", "--ctorigsrc", "localhost"}},
 	{name: "error-json", about: "--error-format json: one object per line",
@@ -244,7 +244,7 @@ func TestExitCodes(t *testing.T) {
 	const (
 		good         = "-A INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT\n"
 		unsupported  = "-A INPUT -v -m conntrack --ctstate NEW -j ACCEPT\n"
-		unsupported2 = "-A INPUT -m conntrack --ctstate NEW -j LOG\n"
+		unsupported2 = "-A INPUT -m conntrack --ctstate NEW -j NFQUEUE\n"
 		invalid      = "-A INPUT -m conntrack --ctstate NEW,BOGUS -j ACCEPT\n"
 	)
 	for _, c := range []struct {

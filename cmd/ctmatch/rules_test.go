@@ -26,7 +26,7 @@ var kernelUsageCases = []cliCase{
 	{name: "add-invalid-words", about: "add rule: words iptables rejects exit 2 before anything is sent",
 		args: []string{"add", "rule", "inet", "fw", "input", "--", "-m", "conntrack", "--ctstate", "NEW,BOGUS"}},
 	{name: "add-unsupported-words", about: "add rule: a target ctmatch does not support exits 1 before anything is sent",
-		args: []string{"add", "rule", "inet", "fw", "input", "--", "-m", "conntrack", "--ctstate", "NEW", "-j", "LOG"}},
+		args: []string{"add", "rule", "inet", "fw", "input", "--", "-m", "conntrack", "--ctstate", "NEW", "-j", "NFQUEUE"}},
 	{name: "add-ip-with-6", about: "add rule: an ip table takes iptables words",
 		args: []string{"add", "rule", "ip", "fw", "input", "-6", "--", "-m", "conntrack", "--ctstate", "NEW"}},
 	{name: "add-ip6-with-ipv4-address", about: "add rule into an ip6 table: the words are ip6tables words (-6 is implied)",
@@ -70,7 +70,7 @@ add rule inet fw
 add rule inet fw input -m conntrack --ctstate NEW
 add rule inet fw input --
 replace rule inet fw input -- -m conntrack --ctstate NEW
-add rule inet fw input -- -m conntrack --ctstate NEW -j LOG
+add rule inet fw input -- -m conntrack --ctstate NEW -j NFQUEUE
 `},
 	{name: "apply-bad-lines-json", about: "apply --error-format json: one object per bad line",
 		args: []string{"apply", "--error-format", "json", "-f", "-"}, stdin: "add rule inet fw input --index x -- -m state --state NEW\nadd rule netdev fw input -- -m state --state NEW\n"},

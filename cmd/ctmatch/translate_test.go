@@ -38,7 +38,7 @@ var translateCases = []cliCase{
 	{name: "translate-counters-permuted", about: "translate: counters are ignored, and options may follow -j",
 		args: []string{"translate", "-f", "-"}, stdin: "[7:840] -A INPUT -m conntrack -j ACCEPT --ctstate ESTABLISHED,RELATED\n-A INPUT -c 1 60 -m state -j DROP --state INVALID\n"},
 	{name: "translate-unsupported", about: "translate: a target ctmatch does not support: exit 1",
-		args: []string{"translate", "--", "-A", "INPUT", "-m", "conntrack", "--ctstate", "NEW", "-j", "LOG"}},
+		args: []string{"translate", "--", "-A", "INPUT", "-m", "conntrack", "--ctstate", "NEW", "-j", "NFQUEUE"}},
 	{name: "translate-family-mismatch", about: "translate: --family ip with -6 is bad usage, before any input is read",
 		args: []string{"translate", "--family", "ip", "-6", "-f", "testdata/no-such-file.txt"}},
 	{name: "translate-family-ip6", about: "translate: an ip6 table takes ip6tables words without -6, as add rule does",

@@ -122,6 +122,14 @@ func U8(b []byte) (uint8, error) {
 	return b[0], nil
 }
 
+// U16 reads a big-endian 16-bit payload.
+func U16(b []byte) (uint16, error) {
+	if err := size(b, 2); err != nil {
+		return 0, err
+	}
+	return binary.BigEndian.Uint16(b), nil
+}
+
 // U32 reads a big-endian 32-bit payload.
 func U32(b []byte) (uint32, error) {
 	if err := size(b, 4); err != nil {

@@ -1,0 +1,182 @@
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ctmatch/ctmatch/internal/ktest"
+)
+
+// MARK's and CONNMARK's effect, xt (iptables-legacy) against ctmatch's
+// rules: for each probe, a UDP datagram leaves through OUTPUT, where the
+// rules give it a first mark and its connection a first mark, then run the
+// target under test, then NFLOG it. The mark a later rule reads is the mark
+// the NFLOG listener receives (NFULA_MARK), and the connection's mark is
+// what conntrack -L shows in the namespace. Both are compared between the
+// two runs and with the kernel's formula, (mark & ~mask) ^ value, computed
+// here.
+func TestMarkEffects(t *testing.T) {
+	ns := ktest.Namespace(t, "nft", "iptables-legacy", "conntrack")
+	bin := ctmatchCLI(t)
+	const group = 9
+	const mark0, ctmark0 = 0x12345678, 0xabcd00ef
+	probes := []struct {
+		name         string
+		target       []string
+		mark, ctmark uint32
+	}{
+		{"mark set", []string{"-j", "MARK", "--set-mark", "1"}, 1, ctmark0},
+		{"mark xmark", []string{"-j", "MARK", "--set-xmark", "0x40000/0xff0000"}, mark0&^0xff0000 ^ 0x40000, ctmark0},
+		{"mark set masked", []string{"-j", "MARK", "--set-mark", "0x10/0xf0"}, mark0&^0xf0 ^ 0x10, ctmark0},
+		{"mark and", []string{"-j", "MARK", "--and-mark", "0xff"}, mark0 & 0xff, ctmark0},
+		{"mark or", []string{"-j", "MARK", "--or-mark", "0x5"}, mark0 | 0x5, ctmark0},
+		{"mark xor", []string{"-j", "MARK", "--xor-mark", "0xff"}, mark0 ^ 0xff, ctmark0},
+		{"mark noop", []string{"-j", "MARK", "--set-xmark", "0/0"}, mark0, ctmark0},
+		{"connmark set", []string{"-j", "CONNMARK", "--set-mark", "0x10"}, mark0, 0x10},
+		{"connmark set masked", []string{"-j", "CONNMARK", "--set-xmark", "0x10/0xf0"}, mark0, ctmark0&^0xf0 ^ 0x10},
+		{"connmark and", []string{"-j", "CONNMARK", "--and-mark", "0xff00"}, mark0, ctmark0 & 0xff00},
+		{"connmark save", []string{"-j", "CONNMARK", "--save-mark"}, mark0, mark0},
+		{"connmark save nfmask", []string{"-j", "CONNMARK", "--save-mark", "--nfmask", "0xff"}, mark0, mark0 & 0xff},
+		{"connmark save nfmask 0", []string{"-j", "CONNMARK", "--save-mark", "--nfmask", "0", "--ctmask", "0xff00"}, mark0, ctmark0 &^ 0xff00},
+		{"connmark restore", []string{"-j", "CONNMARK", "--restore-mark"}, ctmark0, ctmark0},
+		{"connmark restore ctmask", []string{"-j", "CONNMARK", "--restore-mark", "--ctmask", "0xff0000"}, ctmark0 & 0xff0000, ctmark0},
+	}
+	send := func(port int) {
+		err := ns.Do(func() error {
+			conn, err := net.Dial("udp4", fmt.Sprintf("127.0.0.1:%d", port))
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			_, err = conn.Write([]byte("mark"))
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctMark := regexp.MustCompile(`mark=(\d+)`)
+	connMark := func(port int) uint32 {
+		out := ktest.Run(t, ns, "", "conntrack", "-L", "-p", "udp", "--dport", strconv.Itoa(port))
+		m := ctMark.FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("conntrack -L shows no mark for port %d:\n%s", port, out)
+		}
+		n, _ := strconv.ParseUint(m[1], 10, 32)
+		return uint32(n)
+	}
+	c := listenNFLOG(t, ns, group)
+	for i, p := range probes {
+		port := 9100 + i
+		match := []string{"-p", "udp", "--dport", strconv.Itoa(port)}
+		rules := [][]string{
+			append(append([]string(nil), match...), "-j", "MARK", "--set-mark", fmt.Sprint(mark0)),
+			append(append([]string(nil), match...), "-j", "CONNMARK", "--set-mark", fmt.Sprint(ctmark0)),
+			append(append([]string(nil), match...), p.target...),
+			append(append([]string(nil), match...), "-j", "NFLOG", "--nflog-group", strconv.Itoa(group)),
+		}
+		type effect struct{ mark, ctmark uint32 }
+		var got [2]effect
+		for run := range 2 {
+			for _, r := range rules {
+				if run == 0 {
+					ktest.Run(t, ns, "", "iptables-legacy", append([]string{"-t", "mangle", "-A", "OUTPUT"}, r...)...)
+				} else {
+					mustCLI(t, bin, ns, "", append([]string{"add", "rule", "ip", "mangle", "OUTPUT", "--create", "--", "-t", "mangle"}, r...)...)
+				}
+			}
+			send(port)
+			got[run] = effect{receiveNFLOG(t, c).mark, connMark(port)}
+			ktest.Run(t, ns, "", "iptables-legacy", "-t", "mangle", "-F", "OUTPUT")
+			ktest.Run(t, ns, "", "nft", "flush", "ruleset")
+			ktest.Run(t, ns, "", "conntrack", "-F")
+		}
+		want := effect{p.mark, p.ctmark}
+		if got[0] != want || got[1] != want {
+			t.Errorf("%s (%s): xt gives mark %#x ctmark %#x, ctmatch's rules mark %#x ctmark %#x; the kernel's formula %#x %#x",
+				p.name, strings.Join(p.target, " "), got[0].mark, got[0].ctmark, got[1].mark, got[1].ctmark, want.mark, want.ctmark)
+		}
+	}
+}
+
+// iptables-translate's texts for CONNMARK --restore-mark and --save-mark with
+// masks that mix both marks (which ctmatch refuses) do something else than
+// xt_CONNMARK: "meta mark set ct mark and M" clears the packet mark's bits
+// outside M, and "ct mark set mark and M" the connection mark's, where
+// xt_CONNMARK keeps them.
+func TestConnmarkMasksIptablesTranslateWrong(t *testing.T) {
+	ns := ktest.Namespace(t, "nft", "iptables-legacy", "iptables-translate", "conntrack")
+	const group = 10
+	const mark0, ctmark0 = 0x12345678, 0xabcd00ef
+	c := listenNFLOG(t, ns, group)
+	for i, p := range []struct {
+		op           string
+		mark, ctmark uint32 // xt_CONNMARK's
+	}{
+		{"--restore-mark", mark0&^0xff0000 ^ ctmark0&0xff0000, ctmark0},
+		{"--save-mark", mark0, ctmark0&^0xff0000 ^ mark0&0xff0000},
+	} {
+		port := 9200 + i
+		match := []string{"-p", "udp", "--dport", strconv.Itoa(port)}
+		target := append(append([]string(nil), match...), "-j", "CONNMARK", p.op, "--nfmask", "0xff0000", "--ctmask", "0xff0000")
+		send := func() {
+			if err := ns.Do(func() error {
+				conn, err := net.Dial("udp4", fmt.Sprintf("127.0.0.1:%d", port))
+				if err != nil {
+					return err
+				}
+				defer conn.Close()
+				_, err = conn.Write([]byte("mark"))
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ctmark := func() uint32 {
+			out := ktest.Run(t, ns, "", "conntrack", "-L", "-p", "udp", "--dport", strconv.Itoa(port))
+			m := regexp.MustCompile(`mark=(\d+)`).FindStringSubmatch(out)
+			if m == nil {
+				t.Fatalf("conntrack -L shows no mark:\n%s", out)
+			}
+			n, _ := strconv.ParseUint(m[1], 10, 32)
+			return uint32(n)
+		}
+		for _, r := range [][]string{
+			append(append([]string(nil), match...), "-j", "MARK", "--set-mark", fmt.Sprint(mark0)),
+			append(append([]string(nil), match...), "-j", "CONNMARK", "--set-mark", fmt.Sprint(ctmark0)),
+			target,
+			append(append([]string(nil), match...), "-j", "NFLOG", "--nflog-group", strconv.Itoa(group)),
+		} {
+			ktest.Run(t, ns, "", "iptables-legacy", append([]string{"-t", "mangle", "-A", "OUTPUT"}, r...)...)
+		}
+		send()
+		xtMark, xtCt := receiveNFLOG(t, c).mark, ctmark()
+		ktest.Run(t, ns, "", "iptables-legacy", "-t", "mangle", "-F", "OUTPUT")
+		ktest.Run(t, ns, "", "conntrack", "-F")
+		if xtMark != p.mark || xtCt != p.ctmark {
+			t.Fatalf("%s: xt_CONNMARK gives mark %#x ctmark %#x, want %#x %#x", p.op, xtMark, xtCt, p.mark, p.ctmark)
+		}
+
+		tr := ktest.Run(t, ns, "", "iptables-translate", append([]string{"-t", "mangle", "-A", "OUTPUT"}, target...)...)
+		text := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(tr), "nft '"), "'")
+		script := "add table ip mangle\nadd chain ip mangle OUTPUT { type route hook output priority mangle; }\n" +
+			fmt.Sprintf("add rule ip mangle OUTPUT udp dport %d meta mark set %#x\n", port, mark0) +
+			fmt.Sprintf("add rule ip mangle OUTPUT udp dport %d ct mark set %#x\n", port, ctmark0) +
+			text + "\n" +
+			fmt.Sprintf("add rule ip mangle OUTPUT udp dport %d log group %d\n", port, group)
+		ktest.Run(t, ns, script, "nft", "-f", "-")
+		send()
+		trMark, trCt := receiveNFLOG(t, c).mark, ctmark()
+		ktest.Run(t, ns, "", "nft", "flush", "ruleset")
+		ktest.Run(t, ns, "", "conntrack", "-F")
+		if trMark == xtMark && trCt == xtCt {
+			t.Errorf("%s: iptables-translate's %q gives the same marks as xt_CONNMARK (%#x %#x): it is not wrong any more", p.op, text, trMark, trCt)
+		} else {
+			t.Logf("%s: xt_CONNMARK mark %#x ctmark %#x; iptables-translate's %q mark %#x ctmark %#x", p.op, xtMark, xtCt, text, trMark, trCt)
+		}
+	}
+}

@@ -1,0 +1,245 @@
+package e2e
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/ctmatch/ctmatch/internal/ktest"
+	"github.com/ctmatch/ctmatch/internal/netns"
+)
+
+// NFLOG's effect, seen by a listener bound to the group inside the test's
+// namespace: for each option, the records the listener receives for the same
+// packet under xt_NFLOG (iptables-legacy) and under ctmatch's log statement
+// are the same (group, prefix, the bytes of the packet copied). The probes
+// cover --nflog-size (the copy length, 0 included), no size (the listener's
+// copy range: the whole packet) and --nflog-range, which the kernel ignores
+// and ctmatch compiles to nothing: with it the whole packet comes too.
+//
+// LOG is not observed this way: the kernel log records nothing for a
+// network namespace other than the host's unless the host-wide sysctl
+// net.netfilter.nf_log_all_netns is 1, which a test must not change. LOG is
+// proven by nft's bytes and the kernel's dumps (compile's nft oracle); both
+// targets reach the kernel through the same nf_log_packet call.
+
+// nfulnl constants (include/uapi/linux/netfilter/nfnetlink_log.h).
+const (
+	nfnlSubsysULOG   = 4
+	nfulnlMsgPacket  = 0
+	nfulnlMsgConfig  = 1
+	nfulaCfgCmd      = 1
+	nfulaCfgMode     = 2
+	nfulnlCfgCmdBind = 1
+	nfulnlCopyPacket = 2
+	nfulaMark        = 2
+	nfulaPayload     = 9
+	nfulaPrefix      = 10
+)
+
+// nflogRecord is what a listener receives for one packet.
+type nflogRecord struct {
+	family  uint8
+	group   uint16
+	prefix  string
+	mark    uint32 // the packet's mark (NFULA_MARK; 0 when absent)
+	mss     uint16 // the MSS option of a TCP segment copied; 0 for none
+	tos     uint8  // the IPv4 TOS byte or the IPv6 traffic class
+	csumOK  bool   // an IPv4 header's checksum is right (false for IPv6)
+	payload int    // bytes of the packet copied
+	udp     string // the UDP destination port, length and data copied, hex (the IP id, the source port and the checksums vary)
+}
+
+func (r nflogRecord) String() string {
+	return fmt.Sprintf("family %d group %d prefix %q mark %#x payload %d bytes, UDP dport, length and data %s", r.family, r.group, r.prefix, r.mark, r.payload, r.udp)
+}
+
+// listenNFLOG binds a netlink socket of the namespace to the group, asking
+// for whole packets (copy range 0xffff).
+func listenNFLOG(t *testing.T, ns *netns.NS, group uint16) *netlink.Conn {
+	t.Helper()
+	c, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: int(ns.File().Fd())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	config := func(attrs []netlink.Attribute) {
+		ad, err := netlink.MarshalAttributes(attrs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hdr := []byte{unix.AF_UNSPEC, 0, 0, 0}
+		binary.BigEndian.PutUint16(hdr[2:], group)
+		_, err = c.Execute(netlink.Message{
+			Header: netlink.Header{Type: netlink.HeaderType(nfnlSubsysULOG<<8 | nfulnlMsgConfig), Flags: netlink.Request | netlink.Acknowledge},
+			Data:   append(hdr, ad...),
+		})
+		if err != nil {
+			t.Fatalf("NFLOG config of group %d: %v", group, err)
+		}
+	}
+	config([]netlink.Attribute{{Type: nfulaCfgCmd, Data: []byte{nfulnlCfgCmdBind}}})
+	config([]netlink.Attribute{{Type: nfulaCfgMode, Data: []byte{0, 0, 0xff, 0xff, nfulnlCopyPacket, 0}}})
+	return c
+}
+
+// receiveNFLOG reads the next record. Each packet is sent to the listener
+// while it is logged (a queue threshold of 1), so the record is there when
+// the send returns; the deadline only bounds a failing test.
+func receiveNFLOG(t *testing.T, c *netlink.Conn) nflogRecord {
+	t.Helper()
+	if err := c.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := c.Receive()
+	if err != nil {
+		t.Fatalf("no NFLOG record: %v", err)
+	}
+	for _, m := range msgs {
+		if m.Header.Type != netlink.HeaderType(nfnlSubsysULOG<<8|nfulnlMsgPacket) || len(m.Data) < 4 {
+			continue
+		}
+		r := nflogRecord{family: m.Data[0], group: binary.BigEndian.Uint16(m.Data[2:4])}
+		ad, err := netlink.NewAttributeDecoder(m.Data[4:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		ad.ByteOrder = binary.BigEndian
+		for ad.Next() {
+			switch ad.Type() {
+			case nfulaMark:
+				r.mark = ad.Uint32()
+			case nfulaPrefix:
+				r.prefix = strings.TrimRight(string(ad.Bytes()), "\x00")
+			case nfulaPayload:
+				b := ad.Bytes()
+				r.payload = len(b)
+				r.mss = tcpMSS(b)
+				r.tos, r.csumOK = ipTOS(b)
+				if len(b) >= 28 {
+					r.udp = fmt.Sprintf("%x %x", b[22:26], b[28:])
+				}
+			}
+		}
+		return r
+	}
+	t.Fatalf("no NFLOG packet record among %d messages", len(msgs))
+	return nflogRecord{}
+}
+
+func TestNFLOGListener(t *testing.T) {
+	ns := ktest.Namespace(t, "nft", "iptables-legacy")
+	bin := ctmatchCLI(t)
+	const group = 7
+	probes := []struct {
+		name    string
+		options []string
+		payload int // the bytes the listener must receive for the 228-byte packet
+	}{
+		{"size", []string{"--nflog-prefix", "sized", "--nflog-size", "24"}, 24},
+		{"size-0", []string{"--nflog-prefix", "empty", "--nflog-size", "0"}, 0},
+		{"no-size", []string{"--nflog-prefix", "whole"}, 228},
+		{"range", []string{"--nflog-prefix", "ranged", "--nflog-range", "24"}, 228},
+		{"threshold", []string{"--nflog-prefix", "thresh", "--nflog-threshold", "1"}, 228},
+	}
+	send := func(port int) {
+		err := ns.Do(func() error {
+			conn, err := net.Dial("udp4", fmt.Sprintf("127.0.0.1:%d", port))
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			_, err = conn.Write([]byte(strings.Repeat("x", 200)))
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := listenNFLOG(t, ns, group)
+	for i, p := range probes {
+		port := 9000 + i
+		rule := append([]string{"-p", "udp", "--dport", fmt.Sprint(port), "-j", "NFLOG", "--nflog-group", fmt.Sprint(group)}, p.options...)
+
+		ktest.Run(t, ns, "", "iptables-legacy", append([]string{"-A", "OUTPUT"}, rule...)...)
+		send(port)
+		xt := receiveNFLOG(t, c)
+		ktest.Run(t, ns, "", "iptables-legacy", "-F", "OUTPUT")
+
+		mustCLI(t, bin, ns, "", append([]string{"add", "rule", "ip", "filter", "OUTPUT", "--create", "--"}, rule...)...)
+		send(port)
+		ours := receiveNFLOG(t, c)
+		ktest.Run(t, ns, "", "nft", "flush", "ruleset")
+
+		if xt != ours {
+			t.Errorf("%s: xt_NFLOG gives %v\nctmatch's rule gives %v", p.name, xt, ours)
+		}
+		if xt.group != group || xt.prefix != p.options[1] || xt.payload != p.payload || xt.family != unix.AF_INET {
+			t.Errorf("%s: xt_NFLOG gives %v, want group %d, prefix %q, %d bytes", p.name, xt, group, p.options[1], p.payload)
+		}
+	}
+}
+
+// tcpMSS returns the MSS option of the TCP segment in an IPv4 packet, 0 for
+// none.
+func tcpMSS(b []byte) uint16 {
+	if len(b) < 20 || b[9] != unix.IPPROTO_TCP {
+		return 0
+	}
+	ihl := int(b[0]&0x0f) * 4
+	if len(b) < ihl+20 {
+		return 0
+	}
+	tcp := b[ihl:]
+	doff := int(tcp[12]>>4) * 4
+	if doff < 20 || len(tcp) < doff {
+		return 0
+	}
+	opts := tcp[20:doff]
+	for i := 0; i < len(opts); {
+		switch opts[i] {
+		case 0:
+			return 0
+		case 1:
+			i++
+			continue
+		}
+		if i+1 >= len(opts) || opts[i+1] < 2 {
+			return 0
+		}
+		if opts[i] == 2 && opts[i+1] == 4 && i+4 <= len(opts) {
+			return binary.BigEndian.Uint16(opts[i+2:])
+		}
+		i += int(opts[i+1])
+	}
+	return 0
+}
+
+// ipTOS returns the IPv4 TOS byte (and whether the header checksum is
+// right) or the IPv6 traffic class of a packet.
+func ipTOS(b []byte) (uint8, bool) {
+	switch {
+	case len(b) >= 20 && b[0]>>4 == 4:
+		ihl := int(b[0]&0x0f) * 4
+		if len(b) < ihl {
+			return b[1], false
+		}
+		sum := uint32(0)
+		for i := 0; i < ihl; i += 2 {
+			sum += uint32(binary.BigEndian.Uint16(b[i:]))
+		}
+		for sum > 0xffff {
+			sum = sum&0xffff + sum>>16
+		}
+		return b[1], sum == 0xffff
+	case len(b) >= 2 && b[0]>>4 == 6:
+		return b[0]<<4 | b[1]>>4, false
+	}
+	return 0, false
+}
