@@ -1,0 +1,170 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ctmatch/ctmatch/internal/lab"
+	"github.com/ctmatch/ctmatch/internal/netns"
+)
+
+// The migration lab: whole iptables-save rulesets (testdata/migration),
+// each loaded into a lab of its own once with iptables-legacy-restore
+// (ip6tables-legacy-restore), whose rules the kernel's ip_tables and xt
+// modules run with no nft in between, and once with ctmatch apply -f (the
+// command, built once), whose rules are native nft; then the same fixed
+// probes (lab.MigrationProbes) in both labs, compared probe by probe: what
+// the sender got back, where the probe arrived with which addresses and
+// ports, what a listener saw. There must be no difference; and faults put
+// into the file given to ctmatch (a rule dropped, a verdict swapped, a
+// DNAT port changed) must each show as a difference at the probe they
+// touch.
+
+// migRuleset is one ruleset of the migration lab and where it runs.
+type migRuleset struct {
+	name   string
+	family lab.Family
+	router bool // the router's ruleset, else the server's
+	faults []migFault
+}
+
+// migFault is an edit of a ruleset's file given to ctmatch only, and a
+// probe whose outcome it must change.
+type migFault struct {
+	name     string
+	old, new string // the edit: old must occur once
+	probe    string // a label of lab.MigrationProbes whose outcome changes
+}
+
+var migRulesets = []migRuleset{
+	{name: "host", family: lab.IPv4, faults: []migFault{{
+		name:  "dropped rule",
+		old:   "-A INPUT -p udp -m udp --dport 53 -j ACCEPT\n",
+		new:   "",
+		probe: "client udp :45010 → 10.2.0.2:53",
+	}}},
+	{name: "docker", family: lab.IPv4, router: true},
+	{name: "soho", family: lab.IPv4, router: true, faults: []migFault{{
+		name:  "wrong DNAT port",
+		old:   "--to-destination 10.1.0.2:22",
+		new:   "--to-destination 10.1.0.2:23",
+		probe: "server tcp syn :45029 → 10.2.0.1:2222",
+	}}},
+	{name: "ufw", family: lab.IPv4, faults: []migFault{{
+		name:  "swapped verdict",
+		old:   "-A ufw-user-input -p tcp -m tcp --dport 22 -j ACCEPT",
+		new:   "-A ufw-user-input -p tcp -m tcp --dport 22 -j DROP",
+		probe: "client tcp syn :45000 → 10.2.0.2:22",
+	}}},
+	{name: "host6", family: lab.IPv6},
+	{name: "conntrack", family: lab.IPv4, router: true},
+}
+
+func (r migRuleset) ns(l *lab.Lab) *netns.NS {
+	if r.router {
+		return l.Router
+	}
+	return l.Server
+}
+
+// loadXt loads text with iptables-legacy-restore (ip6tables-…).
+func loadXt(l *lab.Lab, r migRuleset, text string) error {
+	tool := "iptables-legacy-restore"
+	if r.family == lab.IPv6 {
+		tool = "ip6tables-legacy-restore"
+	}
+	_, err := l.Run(r.ns(l), text, tool)
+	return err
+}
+
+// loadCtmatch loads text with ctmatch apply -f.
+func loadCtmatch(t *testing.T, bin string) func(l *lab.Lab, r migRuleset, text string) error {
+	return func(l *lab.Lab, r migRuleset, text string) error {
+		args := []string{"apply", "-f", "-"}
+		if r.family == lab.IPv6 {
+			args = []string{"apply", "--file6", "-"}
+		}
+		res := runCLI(t, bin, r.ns(l), text, args...)
+		if res.code != 0 {
+			return fmt.Errorf("ctmatch apply: exit %d: %s%s", res.code, res.stdout, res.stderr)
+		}
+		return nil
+	}
+}
+
+// migOutcomes makes a lab, loads text into it with load and sends the
+// probes. The lab is made and loaded in the test's goroutine; the run
+// (one window of lab.IOTimeout) goes on in the background.
+func migOutcomes(t *testing.T, r migRuleset, text string, load func(*lab.Lab, migRuleset, string) error) func() []lab.Effect {
+	t.Helper()
+	l := lab.New(t)
+	if err := load(l, r, text); err != nil {
+		t.Fatalf("%s: %v", r.name, err)
+	}
+	var out []lab.Effect
+	var err error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		out, err = l.MigrationRun(r.family, lab.MigrationProbes(r.family))
+	}()
+	return func() []lab.Effect {
+		t.Helper()
+		wg.Wait()
+		if err != nil {
+			t.Fatalf("%s: %v", r.name, err)
+		}
+		return out
+	}
+}
+
+func TestMigrationLab(t *testing.T) {
+	start := time.Now()
+	bin := ctmatchCLI(t)
+	t.Cleanup(func() { t.Logf("migration lab: %v", time.Since(start).Round(100*time.Millisecond)) })
+	for _, r := range migRulesets {
+		t.Run(r.name, func(t *testing.T) {
+			t.Parallel()
+			b, err := os.ReadFile(filepath.Join("testdata", "migration", r.name+".rules"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			text := string(b)
+			xtRun := migOutcomes(t, r, text, loadXt)
+			ctRun := migOutcomes(t, r, text, loadCtmatch(t, bin))
+			faultRuns := make([]func() []lab.Effect, len(r.faults))
+			for i, f := range r.faults {
+				if strings.Count(text, f.old) != 1 {
+					t.Fatalf("fault %q: %q occurs %d times in %s.rules, want once", f.name, f.old, strings.Count(text, f.old), r.name)
+				}
+				faultRuns[i] = migOutcomes(t, r, strings.Replace(text, f.old, f.new, 1), loadCtmatch(t, bin))
+			}
+			xt, ct := xtRun(), ctRun()
+			var table strings.Builder
+			for _, e := range xt {
+				fmt.Fprintf(&table, "\t%s\n", e)
+			}
+			t.Logf("%s (%s), %d probes, under iptables-legacy-restore:\n%s", r.name, r.family, len(xt), table.String())
+			for _, d := range lab.CompareEffects(xt, ct, "iptables-legacy", "ctmatch") {
+				t.Errorf("%s: %s", r.name, d)
+			}
+			for i, f := range r.faults {
+				diffs := lab.CompareEffects(xt, faultRuns[i](), "iptables-legacy", "ctmatch with "+f.name)
+				caught := false
+				for _, d := range diffs {
+					t.Logf("fault %q: %s", f.name, d)
+					caught = caught || strings.HasPrefix(d, f.probe+":")
+				}
+				if !caught {
+					t.Errorf("fault %q in %s.rules: probe %q shows no difference (%d differences)", f.name, r.name, f.probe, len(diffs))
+				}
+			}
+		})
+	}
+}
