@@ -48,7 +48,12 @@ var migRulesets = []migRuleset{
 		new:   "",
 		probe: "client udp :45010 → 10.2.0.2:53",
 	}}},
-	{name: "docker", family: lab.IPv4, router: true},
+	{name: "docker", family: lab.IPv4, router: true, faults: []migFault{{
+		name:  "masquerade dropped",
+		old:   "-A POSTROUTING -s 10.2.0.0/24 ! -o r1 -j MASQUERADE\n",
+		new:   "",
+		probe: "server udp :45031 → 10.1.0.2:53",
+	}}},
 	{name: "soho", family: lab.IPv4, router: true, faults: []migFault{{
 		name:  "wrong DNAT port",
 		old:   "--to-destination 10.1.0.2:22",
@@ -61,8 +66,18 @@ var migRulesets = []migRuleset{
 		new:   "-A ufw-user-input -p tcp -m tcp --dport 22 -j DROP",
 		probe: "client tcp syn :45000 → 10.2.0.2:22",
 	}}},
-	{name: "host6", family: lab.IPv6},
-	{name: "conntrack", family: lab.IPv4, router: true},
+	{name: "host6", family: lab.IPv6, faults: []migFault{{
+		name:  "other reject code",
+		old:   "-j REJECT --reject-with icmp6-adm-prohibited",
+		new:   "-j REJECT --reject-with icmp6-port-unreachable",
+		probe: "client udp :45011 → [fd00:2::2]:137",
+	}}},
+	{name: "conntrack", family: lab.IPv4, router: true, faults: []migFault{{
+		name:  "negation lost",
+		old:   "-m conntrack ! --ctstatus ASSURED",
+		new:   "-m conntrack --ctstatus ASSURED",
+		probe: "client tcp syn :45001 → 10.2.0.2:80",
+	}}},
 }
 
 func (r migRuleset) ns(l *lab.Lab) *netns.NS {
