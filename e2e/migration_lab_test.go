@@ -112,6 +112,31 @@ func loadCtmatch(t *testing.T, bin string) func(l *lab.Lab, r migRuleset, text s
 	}
 }
 
+// checkLoaded checks that the ruleset went where its side puts it, and
+// only there: with iptables-legacy-restore, into the legacy tables (and
+// no nft table but the lab's own); with ctmatch, into nft tables (and no
+// legacy rule).
+func checkLoaded(t *testing.T, l *lab.Lab, r migRuleset) {
+	t.Helper()
+	save := "iptables-legacy-save"
+	if r.family == lab.IPv6 {
+		save = "ip6tables-legacy-save"
+	}
+	legacy, err := l.Run(r.ns(l), "", save)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := l.Run(r.ns(l), "", "nft", "list", "tables")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasLegacy := strings.Contains(legacy, "\n-A ")
+	hasNft := strings.Contains(tables, "table ip filter") || strings.Contains(tables, "table ip6 filter")
+	if hasLegacy == hasNft {
+		t.Fatalf("%s: rules in the legacy tables: %v, nft filter table: %v; want one of them\n%s\n%s", r.name, hasLegacy, hasNft, legacy, tables)
+	}
+}
+
 // migOutcomes makes a lab, loads text into it with load and sends the
 // probes. The lab is made and loaded in the test's goroutine; the run
 // (one window of lab.IOTimeout) goes on in the background.
@@ -121,6 +146,7 @@ func migOutcomes(t *testing.T, r migRuleset, text string, load func(*lab.Lab, mi
 	if err := load(l, r, text); err != nil {
 		t.Fatalf("%s: %v", r.name, err)
 	}
+	checkLoaded(t, l, r)
 	var out []lab.Effect
 	var err error
 	var wg sync.WaitGroup
