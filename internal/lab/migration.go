@@ -305,20 +305,20 @@ func (l *Lab) MigrationRun(f Family, probes []MigrationProbe) ([]Effect, error) 
 		}
 	}
 	caps := map[End]*capture{}
-	for _, e := range []End{AtClient, AtClient2, AtServer} {
-		c, err := startCapture(l.end(e), stop)
-		if err != nil {
-			close(stop)
-			return nil, err
-		}
-		caps[e] = c
-	}
 	stopCaptures := func() {
 		close(stop)
 		for _, c := range caps {
 			<-c.done
 			unix.Close(c.fd)
 		}
+	}
+	for _, e := range []End{AtClient, AtClient2, AtServer} {
+		c, err := startCapture(l.end(e), stop)
+		if err != nil {
+			stopCaptures()
+			return nil, err
+		}
+		caps[e] = c
 	}
 	for i, p := range probes {
 		closeFn, err := l.sendMigration(f, p, i)
