@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -165,6 +166,63 @@ func migOutcomes(t *testing.T, r migRuleset, text string, load func(*lab.Lab, mi
 	}
 }
 
+// migSummary is a ruleset's row of docs/semantics.md's table of outcomes:
+// how many probes the destination answered, got a TCP reset or an ICMP
+// error, or nothing, and how many arrived somewhere with an address or port
+// other than the ones they were sent with (NAT).
+func migSummary(r migRuleset, effects []lab.Effect) string {
+	probes := lab.MigrationProbes(r.family)
+	a := r.family.Addrs()
+	self := map[lab.End]netip.Addr{lab.AtClient: a.Client, lab.AtClient2: a.Client2, lab.AtServer: a.Server}
+	var answered, reset, icmp, nothing, nat int
+	for i, e := range effects {
+		switch {
+		case e.Reply == "nothing":
+			nothing++
+		case strings.HasPrefix(e.Reply, "tcp rst"):
+			reset++
+		case strings.HasPrefix(e.Reply, "icmp") && !strings.Contains(e.Reply, "echo-reply"):
+			icmp++
+		default:
+			answered++
+		}
+		p := probes[i]
+		src := netip.AddrPortFrom(self[p.From], uint16(lab.MigrationSrcBase+i)).String()
+		dst := netip.AddrPortFrom(p.To, p.Port).String()
+		if p.Kind == lab.MigEcho || p.Kind == lab.MigError {
+			src, dst = self[p.From].String(), p.To.String()
+		}
+		for _, arrival := range strings.Split(e.Seen, ", ") {
+			if arrival != "nothing" && !strings.HasPrefix(arrival, "app ") && !strings.HasSuffix(arrival, " "+src+" > "+dst) {
+				nat++
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("| `%s.rules` | %s | %s | %d | %d | %d | %d | %d | %d |", r.name, r.family,
+		map[bool]string{true: "router", false: "server"}[r.router], len(effects), answered, reset, icmp, nothing, nat)
+}
+
+// TestMigrationLabDocs checks the static numbers of docs/semantics.md's
+// "The migration lab": the probes and the rulesets.
+func TestMigrationLabDocs(t *testing.T) {
+	doc, err := os.ReadFile(semanticsDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("%d rulesets, %d probes each", len(migRulesets), len(lab.MigrationProbes(lab.IPv4)))
+	if !strings.Contains(string(doc), want) {
+		t.Errorf("docs/semantics.md lacks %q", want)
+	}
+	for _, r := range migRulesets {
+		for _, f := range r.faults {
+			if line := fmt.Sprintf("| `%s.rules` | %s |", r.name, f.name); !strings.Contains(string(doc), line) {
+				t.Errorf("docs/semantics.md lacks the fault row %q", line)
+			}
+		}
+	}
+}
+
 func TestMigrationLab(t *testing.T) {
 	start := time.Now()
 	bin := ctmatchCLI(t)
@@ -192,6 +250,11 @@ func TestMigrationLab(t *testing.T) {
 				fmt.Fprintf(&table, "\t%s\n", e)
 			}
 			t.Logf("%s (%s), %d probes, under iptables-legacy-restore:\n%s", r.name, r.family, len(xt), table.String())
+			line := migSummary(r, xt)
+			t.Log(line)
+			if doc, err := os.ReadFile(semanticsDoc); err != nil || !strings.Contains(string(doc), line+"\n") {
+				t.Errorf("docs/semantics.md (\"The migration lab\") lacks the line\n%s", line)
+			}
 			for _, d := range lab.CompareEffects(xt, ct, "iptables-legacy", "ctmatch") {
 				t.Errorf("%s: %s", r.name, d)
 			}
