@@ -26,11 +26,13 @@ import (
 // DNAT port changed) must each show as a difference at the probe they
 // touch.
 
-// migRuleset is one ruleset of the migration lab and where it runs.
+// migRuleset is one ruleset of the migration lab and where it runs: an
+// iptables-save file (v4), an ip6tables-save file (v6), or both, loaded
+// together (by ctmatch in one transaction) and probed in both families.
 type migRuleset struct {
 	name   string
-	family lab.Family
-	router bool // the router's ruleset, else the server's
+	v4, v6 string // the files' names in testdata/migration, without .rules
+	router bool   // the router's ruleset, else the server's
 	faults []migFault
 }
 
@@ -38,47 +40,50 @@ type migRuleset struct {
 // probe whose outcome it must change.
 type migFault struct {
 	name     string
-	old, new string // the edit: old must occur once
+	old, new string // the edit: old must occur once in the ruleset's files
 	probe    string // a label of lab.MigrationProbes whose outcome changes
 }
 
 var migRulesets = []migRuleset{
-	{name: "host", family: lab.IPv4, faults: []migFault{{
+	{name: "host", v4: "host", faults: []migFault{{
 		name:  "dropped rule",
 		old:   "-A INPUT -p udp -m udp --dport 53 -j ACCEPT\n",
 		new:   "",
 		probe: "client udp :45010 → 10.2.0.2:53",
 	}}},
-	{name: "docker", family: lab.IPv4, router: true, faults: []migFault{{
+	{name: "docker", v4: "docker", router: true, faults: []migFault{{
 		name:  "masquerade dropped",
 		old:   "-A POSTROUTING -s 10.2.0.0/24 ! -o r1 -j MASQUERADE\n",
 		new:   "",
 		probe: "server udp :45031 → 10.1.0.2:53",
 	}}},
-	{name: "soho", family: lab.IPv4, router: true, faults: []migFault{{
+	{name: "soho", v4: "soho", router: true, faults: []migFault{{
 		name:  "wrong DNAT port",
 		old:   "--to-destination 10.1.0.2:22",
 		new:   "--to-destination 10.1.0.2:23",
 		probe: "server tcp syn :45029 → 10.2.0.1:2222",
 	}}},
-	{name: "ufw", family: lab.IPv4, faults: []migFault{{
+	{name: "ufw", v4: "ufw", faults: []migFault{{
 		name:  "swapped verdict",
 		old:   "-A ufw-user-input -p tcp -m tcp --dport 22 -j ACCEPT",
 		new:   "-A ufw-user-input -p tcp -m tcp --dport 22 -j DROP",
 		probe: "client tcp syn :45000 → 10.2.0.2:22",
 	}}},
-	{name: "host6", family: lab.IPv6, faults: []migFault{{
+	{name: "host6", v6: "host6", faults: []migFault{{
 		name:  "other reject code",
 		old:   "-j REJECT --reject-with icmp6-adm-prohibited",
 		new:   "-j REJECT --reject-with icmp6-port-unreachable",
 		probe: "client udp :45011 → [fd00:2::2]:137",
 	}}},
-	{name: "conntrack", family: lab.IPv4, router: true, faults: []migFault{{
+	{name: "conntrack", v4: "conntrack", router: true, faults: []migFault{{
 		name:  "negation lost",
 		old:   "-m conntrack ! --ctstatus ASSURED",
 		new:   "-m conntrack --ctstatus ASSURED",
 		probe: "client tcp syn :45001 → 10.2.0.2:80",
 	}}},
+	// The host's two files together: ctmatch creates the ip and the ip6
+	// tables in one transaction.
+	{name: "host+host6", v4: "host", v6: "host6"},
 }
 
 func (r migRuleset) ns(l *lab.Lab) *netns.NS {
@@ -88,26 +93,65 @@ func (r migRuleset) ns(l *lab.Lab) *netns.NS {
 	return l.Server
 }
 
-// loadXt loads text with iptables-legacy-restore (ip6tables-…).
-func loadXt(l *lab.Lab, r migRuleset, text string) error {
-	tool := "iptables-legacy-restore"
-	if r.family == lab.IPv6 {
-		tool = "ip6tables-legacy-restore"
+func (r migRuleset) families() []lab.Family {
+	var fs []lab.Family
+	if r.v4 != "" {
+		fs = append(fs, lab.IPv4)
 	}
-	_, err := l.Run(r.ns(l), text, tool)
-	return err
+	if r.v6 != "" {
+		fs = append(fs, lab.IPv6)
+	}
+	return fs
 }
 
-// loadCtmatch loads text with ctmatch apply -f.
-func loadCtmatch(t *testing.T, bin string) func(l *lab.Lab, r migRuleset, text string) error {
-	return func(l *lab.Lab, r migRuleset, text string) error {
-		args := []string{"apply", "-f", "-"}
-		if r.family == lab.IPv6 {
-			args = []string{"apply", "--file6", "-"}
+// files returns the rulesets' texts by family.
+func (r migRuleset) files(t *testing.T) map[lab.Family]string {
+	t.Helper()
+	texts := map[lab.Family]string{}
+	for f, name := range map[lab.Family]string{lab.IPv4: r.v4, lab.IPv6: r.v6} {
+		if name == "" {
+			continue
 		}
-		res := runCLI(t, bin, r.ns(l), text, args...)
+		b, err := os.ReadFile(filepath.Join("testdata", "migration", name+".rules"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts[f] = string(b)
+	}
+	return texts
+}
+
+// loadXt loads each text with iptables-legacy-restore (ip6tables-…).
+func loadXt(t *testing.T, l *lab.Lab, r migRuleset, texts map[lab.Family]string) error {
+	for f, text := range texts {
+		tool := "iptables-legacy-restore"
+		if f == lab.IPv6 {
+			tool = "ip6tables-legacy-restore"
+		}
+		if _, err := l.Run(r.ns(l), text, tool); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loadCtmatch loads the texts with one ctmatch apply -f FILE --file6 FILE.
+func loadCtmatch(bin string) func(t *testing.T, l *lab.Lab, r migRuleset, texts map[lab.Family]string) error {
+	return func(t *testing.T, l *lab.Lab, r migRuleset, texts map[lab.Family]string) error {
+		dir := t.TempDir()
+		args := []string{"apply"}
+		for f, flag := range map[lab.Family]string{lab.IPv4: "-f", lab.IPv6: "--file6"} {
+			if text, ok := texts[f]; ok {
+				path := filepath.Join(dir, f.String()+".rules")
+				if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+					return err
+				}
+				args = append(args, flag, path)
+			}
+		}
+		res := runCLI(t, bin, r.ns(l), "", args...)
 		if res.code != 0 {
-			return fmt.Errorf("ctmatch apply: exit %d: %s%s", res.code, res.stdout, res.stderr)
+			return fmt.Errorf("ctmatch %s: exit %d: %s%s", strings.Join(args, " "), res.code, res.stdout, res.stderr)
 		}
 		return nil
 	}
@@ -115,48 +159,58 @@ func loadCtmatch(t *testing.T, bin string) func(l *lab.Lab, r migRuleset, text s
 
 // checkLoaded checks that the ruleset went where its side puts it, and
 // only there: with iptables-legacy-restore, into the legacy tables (and
-// no nft table but the lab's own); with ctmatch, into nft tables (and no
-// legacy rule).
+// no nft filter table); with ctmatch, into nft tables (and no legacy
+// rule).
 func checkLoaded(t *testing.T, l *lab.Lab, r migRuleset) {
 	t.Helper()
-	save := "iptables-legacy-save"
-	if r.family == lab.IPv6 {
-		save = "ip6tables-legacy-save"
-	}
-	legacy, err := l.Run(r.ns(l), "", save)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tables, err := l.Run(r.ns(l), "", "nft", "list", "tables")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hasLegacy := strings.Contains(legacy, "\n-A ")
-	hasNft := strings.Contains(tables, "table ip filter") || strings.Contains(tables, "table ip6 filter")
-	if hasLegacy == hasNft {
-		t.Fatalf("%s: rules in the legacy tables: %v, nft filter table: %v; want one of them\n%s\n%s", r.name, hasLegacy, hasNft, legacy, tables)
+	for _, f := range r.families() {
+		save, table := "iptables-legacy-save", "table ip filter"
+		if f == lab.IPv6 {
+			save, table = "ip6tables-legacy-save", "table ip6 filter"
+		}
+		legacy, err := l.Run(r.ns(l), "", save)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tables, err := l.Run(r.ns(l), "", "nft", "list", "tables")
+		if err != nil {
+			t.Fatal(err)
+		}
+		hasLegacy := strings.Contains(legacy, "\n-A ")
+		hasNft := strings.Contains(tables, table+"\n")
+		if hasLegacy == hasNft {
+			t.Fatalf("%s (%s): rules in the legacy tables: %v, nft filter table: %v; want one of them\n%s\n%s", r.name, f, hasLegacy, hasNft, legacy, tables)
+		}
 	}
 }
 
-// migOutcomes makes a lab, loads text into it with load and sends the
-// probes. The lab is made and loaded in the test's goroutine; the run
-// (one window of lab.IOTimeout) goes on in the background.
-func migOutcomes(t *testing.T, r migRuleset, text string, load func(*lab.Lab, migRuleset, string) error) func() []lab.Effect {
+// migOutcomes makes a lab, loads the texts into it with load and sends the
+// probes of each family, one family after the other. The lab is made and
+// loaded in the test's goroutine; the runs (one window of lab.IOTimeout
+// each) go on in the background.
+func migOutcomes(t *testing.T, r migRuleset, texts map[lab.Family]string,
+	load func(*testing.T, *lab.Lab, migRuleset, map[lab.Family]string) error) func() map[lab.Family][]lab.Effect {
 	t.Helper()
 	l := lab.New(t)
-	if err := load(l, r, text); err != nil {
+	if err := load(t, l, r, texts); err != nil {
 		t.Fatalf("%s: %v", r.name, err)
 	}
 	checkLoaded(t, l, r)
-	var out []lab.Effect
+	out := map[lab.Family][]lab.Effect{}
 	var err error
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		out, err = l.MigrationRun(r.family, lab.MigrationProbes(r.family))
+		for _, f := range r.families() {
+			var e []lab.Effect
+			if e, err = l.MigrationRun(f, lab.MigrationProbes(f)); err != nil {
+				return
+			}
+			out[f] = e
+		}
 	}()
-	return func() []lab.Effect {
+	return func() map[lab.Family][]lab.Effect {
 		t.Helper()
 		wg.Wait()
 		if err != nil {
@@ -170,9 +224,9 @@ func migOutcomes(t *testing.T, r migRuleset, text string, load func(*lab.Lab, mi
 // how many probes the destination answered, got a TCP reset or an ICMP
 // error, or nothing, and how many arrived somewhere with an address or port
 // other than the ones they were sent with (NAT).
-func migSummary(r migRuleset, effects []lab.Effect) string {
-	probes := lab.MigrationProbes(r.family)
-	a := r.family.Addrs()
+func migSummary(r migRuleset, fam lab.Family, effects []lab.Effect) string {
+	probes := lab.MigrationProbes(fam)
+	a := fam.Addrs()
 	self := map[lab.End]netip.Addr{lab.AtClient: a.Client, lab.AtClient2: a.Client2, lab.AtServer: a.Server}
 	var answered, reset, icmp, nothing, nat int
 	for i, e := range effects {
@@ -199,7 +253,13 @@ func migSummary(r migRuleset, effects []lab.Effect) string {
 			}
 		}
 	}
-	return fmt.Sprintf("| `%s.rules` | %s | %s | %d | %d | %d | %d | %d | %d |", r.name, r.family,
+	var names []string
+	for _, n := range []string{r.v4, r.v6} {
+		if n != "" {
+			names = append(names, "`"+n+".rules`")
+		}
+	}
+	return fmt.Sprintf("| %s | %s | %s | %d | %d | %d | %d | %d | %d |", strings.Join(names, " + "), fam,
 		map[bool]string{true: "router", false: "server"}[r.router], len(effects), answered, reset, icmp, nothing, nat)
 }
 
@@ -210,13 +270,17 @@ func TestMigrationLabDocs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := fmt.Sprintf("%d rulesets, %d probes each", len(migRulesets), len(lab.MigrationProbes(lab.IPv4)))
-	if !strings.Contains(string(doc), want) {
-		t.Errorf("docs/semantics.md lacks %q", want)
+	for _, want := range []string{
+		fmt.Sprintf("%d rulesets (", len(migRulesets)),
+		fmt.Sprintf("%d probes each", len(lab.MigrationProbes(lab.IPv4))),
+	} {
+		if !strings.Contains(string(doc), want) {
+			t.Errorf("docs/semantics.md lacks %q", want)
+		}
 	}
 	for _, r := range migRulesets {
 		for _, f := range r.faults {
-			if line := fmt.Sprintf("| `%s.rules` | %s |", r.name, f.name); !strings.Contains(string(doc), line) {
+			if line := fmt.Sprintf("| `%s.rules` | %s |", r.v4+r.v6, f.name); !strings.Contains(string(doc), line) {
 				t.Errorf("docs/semantics.md lacks the fault row %q", line)
 			}
 		}
@@ -227,46 +291,55 @@ func TestMigrationLab(t *testing.T) {
 	start := time.Now()
 	bin := ctmatchCLI(t)
 	t.Cleanup(func() { t.Logf("migration lab: %v", time.Since(start).Round(100*time.Millisecond)) })
+	doc, err := os.ReadFile(semanticsDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, r := range migRulesets {
 		t.Run(r.name, func(t *testing.T) {
 			t.Parallel()
-			b, err := os.ReadFile(filepath.Join("testdata", "migration", r.name+".rules"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			text := string(b)
-			xtRun := migOutcomes(t, r, text, loadXt)
-			ctRun := migOutcomes(t, r, text, loadCtmatch(t, bin))
-			faultRuns := make([]func() []lab.Effect, len(r.faults))
-			for i, f := range r.faults {
-				if strings.Count(text, f.old) != 1 {
-					t.Fatalf("fault %q: %q occurs %d times in %s.rules, want once", f.name, f.old, strings.Count(text, f.old), r.name)
+			texts := r.files(t)
+			xtRun := migOutcomes(t, r, texts, loadXt)
+			ctRun := migOutcomes(t, r, texts, loadCtmatch(bin))
+			faultRuns := make([]func() map[lab.Family][]lab.Effect, len(r.faults))
+			for i, flt := range r.faults {
+				edited, n := map[lab.Family]string{}, 0
+				for f, text := range texts {
+					n += strings.Count(text, flt.old)
+					edited[f] = strings.Replace(text, flt.old, flt.new, 1)
 				}
-				faultRuns[i] = migOutcomes(t, r, strings.Replace(text, f.old, f.new, 1), loadCtmatch(t, bin))
+				if n != 1 {
+					t.Fatalf("fault %q: %q occurs %d times in %s's files, want once", flt.name, flt.old, n, r.name)
+				}
+				faultRuns[i] = migOutcomes(t, r, edited, loadCtmatch(bin))
 			}
 			xt, ct := xtRun(), ctRun()
-			var table strings.Builder
-			for _, e := range xt {
-				fmt.Fprintf(&table, "\t%s\n", e)
+			for _, f := range r.families() {
+				var table strings.Builder
+				for _, e := range xt[f] {
+					fmt.Fprintf(&table, "\t%s\n", e)
+				}
+				t.Logf("%s (%s), %d probes, under iptables-legacy-restore:\n%s", r.name, f, len(xt[f]), table.String())
+				line := migSummary(r, f, xt[f])
+				t.Log(line)
+				if !strings.Contains(string(doc), line+"\n") {
+					t.Errorf("docs/semantics.md (\"The migration lab\") lacks the line\n%s", line)
+				}
+				for _, d := range lab.CompareEffects(xt[f], ct[f], "iptables-legacy", "ctmatch") {
+					t.Errorf("%s (%s): %s", r.name, f, d)
+				}
 			}
-			t.Logf("%s (%s), %d probes, under iptables-legacy-restore:\n%s", r.name, r.family, len(xt), table.String())
-			line := migSummary(r, xt)
-			t.Log(line)
-			if doc, err := os.ReadFile(semanticsDoc); err != nil || !strings.Contains(string(doc), line+"\n") {
-				t.Errorf("docs/semantics.md (\"The migration lab\") lacks the line\n%s", line)
-			}
-			for _, d := range lab.CompareEffects(xt, ct, "iptables-legacy", "ctmatch") {
-				t.Errorf("%s: %s", r.name, d)
-			}
-			for i, f := range r.faults {
-				diffs := lab.CompareEffects(xt, faultRuns[i](), "iptables-legacy", "ctmatch with "+f.name)
+			for i, flt := range r.faults {
+				faulty := faultRuns[i]()
 				caught := false
-				for _, d := range diffs {
-					t.Logf("fault %q: %s", f.name, d)
-					caught = caught || strings.HasPrefix(d, f.probe+":")
+				for _, f := range r.families() {
+					for _, d := range lab.CompareEffects(xt[f], faulty[f], "iptables-legacy", "ctmatch with "+flt.name) {
+						t.Logf("fault %q: %s", flt.name, d)
+						caught = caught || strings.HasPrefix(d, flt.probe+":")
+					}
 				}
 				if !caught {
-					t.Errorf("fault %q in %s.rules: probe %q shows no difference (%d differences)", f.name, r.name, f.probe, len(diffs))
+					t.Errorf("fault %q in %s's files: probe %q shows no difference", flt.name, r.name, flt.probe)
 				}
 			}
 		})
