@@ -171,10 +171,12 @@ func MigrationProbes(f Family) []MigrationProbe {
 		{MigUDP, AtServer, a.RouterS, 5353},
 		{MigUDP, AtServer, a.Client2, 53},
 		{MigEcho, AtServer, a.Client, 0},
-		// Added after the first 35, so that their source ports stay.
+		// Added after the first 35, so that the source ports of those stay.
 		{MigUDP, AtClient, a.Server, 56},
 		{MigEcho, AtClient2, a.RouterC2, 0},
 		{MigACK, AtClient2, a.Server, 80},
+		{MigUDP, AtServer, a.Client, 9},
+		{MigSYN, AtClient2, a.RouterC2, 22},
 	}
 }
 
