@@ -2,11 +2,13 @@ package firewall
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 
 	"github.com/ctmatch/ctmatch/expr"
@@ -183,5 +185,54 @@ delete ct helper ip fw ftp
 	f.AddTable(fam, "theirs", nil)
 	if _, err := c.Sync(ctx, DesiredTable{Family: fam, Name: "theirs", Objects: []DesiredObject{{Name: "a", CtHelper: ftpHelper()}}}, SyncOptions{}); !errors.Is(err, ErrNotOwned) {
 		t.Errorf("a foreign table: %v, want ErrNotOwned", err)
+	}
+}
+
+// A chain whose rules are as desired but refer to a ct helper that is
+// recreated or deleted is rewritten all the same (the kernel refuses to
+// delete an object a rule refers to); a chain whose rules refer to none is
+// left alone. (No desired rule can refer to an object yet: the plan is
+// given one by hand, its expressions an objref as nft sends it for `ct
+// helper set "h"`.)
+func TestSyncRewritesForObjects(t *testing.T) {
+	ref := func(name string) []byte {
+		ae := netlink.NewAttributeEncoder()
+		ae.ByteOrder = binary.BigEndian
+		ae.Nested(1, func(el *netlink.AttributeEncoder) error {
+			el.String(1, "objref")
+			el.Nested(2, func(d *netlink.AttributeEncoder) error {
+				d.Uint32(1, expr.ObjectCtHelper)
+				d.String(2, name)
+				return nil
+			})
+			return nil
+		})
+		b, err := ae.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		desired []DesiredObject
+		want    bool // c is rewritten
+	}{
+		{[]DesiredObject{{Name: "h", CtHelper: ftpHelper()}}, false},
+		{[]DesiredObject{{Name: "h", CtHelper: &kernel.CtHelper{Helper: "ftp", L4Proto: unix.IPPROTO_TCP, L3Proto: unix.NFPROTO_IPV6}}}, true},
+		{nil, true},
+	} {
+		p := &syncPlan{
+			d:     DesiredTable{Family: expr.FamilyInet, Name: "fw", Chains: []DesiredChain{{Name: "c"}, {Name: "other"}}, Objects: tc.desired},
+			diff:  Diff{Family: expr.FamilyInet, Table: "fw"},
+			rules: [][]desiredRule{{{pieces: [][]byte{ref("h")}}}, {{pieces: [][]byte{ref("g")}}}},
+		}
+		p.compareObjects([]kernel.Object{{Name: "h", CtHelper: &kernel.CtHelper{Helper: "ftp", L4Proto: unix.IPPROTO_TCP, L3Proto: unix.NFPROTO_INET}}})
+		got := len(p.diff.Chains) == 1 && p.diff.Chains[0].Name == "c" && p.diff.Chains[0].Rewrite && p.diff.Chains[0].ForObjects
+		if got != tc.want || len(p.diff.Chains) > 1 {
+			t.Errorf("desired %+v: chains %+v, want c rewritten: %v", tc.desired, p.diff.Chains, tc.want)
+		}
+		if tc.want && !strings.Contains(p.diff.String(), "flush chain inet fw c\n  (0 rules again: they use a ct helper deleted or recreated)\n") {
+			t.Errorf("diff:\n%s", p.diff.String())
+		}
 	}
 }

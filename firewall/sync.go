@@ -132,7 +132,7 @@ func (d Diff) String() string {
 			fmt.Fprintf(&b, "+ %s\n", w)
 		}
 		if c.ForObjects {
-			fmt.Fprintf(&b, "  (%d rules again: they use a ct helper that is recreated)\n", c.Rules)
+			fmt.Fprintf(&b, "  (%d rules again: they use a ct helper deleted or recreated)\n", c.Rules)
 		} else if len(c.Add)+len(c.Remove) == 0 {
 			fmt.Fprintf(&b, "  (%d rules in a new order)\n", c.Rules)
 		}
