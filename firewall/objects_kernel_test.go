@@ -79,14 +79,25 @@ func TestKernelObjects(t *testing.T) {
 		objs         []DesiredObject
 		transactions uint32
 		nft          string // what nft lists of the helpers
+		before       func()
 	}{
-		{d.Objects, 1, "ct helper ftp {\n\t\ttype \"ftp\" protocol tcp\n\t\tl3proto inet\n\t}\n\n\tct helper sip6 {\n\t\ttype \"sip\" protocol udp\n\t\tl3proto ip6\n\t}"},
-		{d.Objects, 0, ""},
-		{[]DesiredObject{{Name: "ftp", CtHelper: &kernel.CtHelper{Helper: "ftp", L4Proto: unix.IPPROTO_TCP, L3Proto: unix.NFPROTO_IPV4}}}, 1, "ct helper ftp {\n\t\ttype \"ftp\" protocol tcp\n\t\tl3proto ip\n\t}\n\n\tchain"},
-		{[]DesiredObject{{Name: "ftp", CtHelper: &kernel.CtHelper{Helper: "ftp", L4Proto: unix.IPPROTO_TCP, L3Proto: unix.NFPROTO_IPV4}}}, 0, ""},
-		{nil, 1, "table inet fw {\n\tchain"},
+		{d.Objects, 1, "ct helper ftp {\n\t\ttype \"ftp\" protocol tcp\n\t\tl3proto inet\n\t}\n\n\tct helper sip6 {\n\t\ttype \"sip\" protocol udp\n\t\tl3proto ip6\n\t}", nil},
+		{d.Objects, 0, "", nil},
+		// A rule nft adds uses ftp, which changes: the transaction
+		// flushes the chain (the rule is not desired) before it deletes
+		// ftp and creates it again, or the kernel would refuse (EBUSY).
+		{[]DesiredObject{{Name: "ftp", CtHelper: &kernel.CtHelper{Helper: "ftp", L4Proto: unix.IPPROTO_TCP, L3Proto: unix.NFPROTO_IPV4}}}, 1,
+			"ct helper ftp {\n\t\ttype \"ftp\" protocol tcp\n\t\tl3proto ip\n\t}\n\n\tchain helped {\n\t\ttype filter hook forward priority filter; policy accept;\n\t}",
+			func() {
+				ktest.Run(t, ns, "", "nft", "add", "rule", "inet", "fw", "helped", "tcp", "dport", "21", "ct", "helper", "set", `"ftp"`)
+			}},
+		{[]DesiredObject{{Name: "ftp", CtHelper: &kernel.CtHelper{Helper: "ftp", L4Proto: unix.IPPROTO_TCP, L3Proto: unix.NFPROTO_IPV4}}}, 0, "", nil},
+		{nil, 1, "table inet fw {\n\tchain", nil},
 	} {
 		d.Objects = step.objs
+		if step.before != nil {
+			step.before()
+		}
 		clients := []*Client{c}
 		if step.transactions == 0 {
 			clients = append(clients, fresh) // (reads the table again)
