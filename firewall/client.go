@@ -119,6 +119,9 @@ type Kernel interface {
 	// as kernel.Conn does: the anonymous sets the rules look up.
 	Sets(ctx context.Context, f expr.Family, table string) ([]kernel.Set, error)
 	SetElements(ctx context.Context, f expr.Family, table, set string) ([]kernel.SetElem, error)
+	// Objects lists the named objects (ct helpers) of a table, as
+	// kernel.Conn.Objects does.
+	Objects(ctx context.Context, f expr.Family, table string) ([]kernel.Object, error)
 	// BeginAt begins a transaction checked against generation gen, as
 	// kernel.Conn.BeginAt does.
 	BeginAt(gen uint32) KernelTx
@@ -144,6 +147,8 @@ type KernelTx = interface {
 	Rebase(gen uint32)                                                                   // as kernel.Tx.Rebase does
 	AddSet(f expr.Family, table string, s kernel.SetSpec)                                // as kernel.Tx.AddSet does
 	AddElements(f expr.Family, table, set string, setID uint32, elems []kernel.SetElem)  // as kernel.Tx.AddElements does
+	AddObject(f expr.Family, table string, o kernel.Object)                              // as kernel.Tx.AddObject does
+	DeleteObject(f expr.Family, table, name string)                                      // as kernel.Tx.DeleteObject does
 }
 
 type kernelConn struct{ *kernel.Conn }

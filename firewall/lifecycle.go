@@ -41,10 +41,20 @@ const (
 	// rules or that a rule jumps to, unless the same transaction removes
 	// them first (a FlushChain of it before, say).
 	DeleteChain
+	// CreateObject creates the named object Object of the table: the ct
+	// helper CtHelper. The name must not be taken (ValidObjectName says
+	// what nft reads as one).
+	CreateObject
+	// DeleteObject deletes the named object Object (ErrNoObject when it is
+	// not there). The kernel refuses (EBUSY) an object a rule refers to
+	// (`ct helper set`), unless the same transaction removes that rule
+	// first (a FlushChain before, say).
+	DeleteObject
 )
 
 var tableOpNames = [...]string{CreateTable: "add table", FlushTable: "flush table", DeleteTable: "delete table",
-	CreateChain: "add chain", FlushChain: "flush chain", DeleteChain: "delete chain"}
+	CreateChain: "add chain", FlushChain: "flush chain", DeleteChain: "delete chain",
+	CreateObject: "add ct helper", DeleteObject: "delete ct helper"}
 
 // String returns the operation as nft's command names it: "add table",
 // "flush chain", ….
@@ -57,6 +67,8 @@ func (op TableOp) String() string {
 
 func (op TableOp) onChain() bool { return op >= CreateChain && op <= DeleteChain }
 
+func (op TableOp) onObject() bool { return op == CreateObject || op == DeleteObject }
+
 // TableChange is one change to a table or a chain.
 type TableChange struct {
 	Op     TableOp           // what to do: CreateTable, CreateChain, FlushTable, …
@@ -66,6 +78,11 @@ type TableChange struct {
 	Base   *kernel.BaseChain // CreateChain: nil for a regular chain
 	// Comment is nft's comment of a table CreateTable creates.
 	Comment string
+	// Object is the name of the object of CreateObject and DeleteObject.
+	Object string
+	// CtHelper is the ct helper CreateObject creates (L3Proto 0: the
+	// table's family, as the kernel takes it).
+	CtHelper *kernel.CtHelper
 }
 
 // String returns the change as an nft command:
@@ -78,12 +95,21 @@ func (tc TableChange) String() string {
 	if tc.Op == CreateChain && tc.Base != nil {
 		s += " { " + describeBase(tc.Base) + "; }"
 	}
+	if tc.Op.onObject() {
+		s += " " + tc.Object
+	}
+	if tc.Op == CreateObject && tc.CtHelper != nil {
+		s += " { " + describeCtHelper(tc.CtHelper) + "; }"
+	}
 	return s
 }
 
 func (tc TableChange) object() string {
 	if tc.Op.onChain() {
 		return object(tc.Family, tc.Table, tc.Chain)
+	}
+	if tc.Op.onObject() {
+		return object(tc.Family, tc.Table, tc.Object)
 	}
 	return fmt.Sprintf("%v %s", tc.Family, tc.Table)
 }
@@ -97,14 +123,15 @@ type TableOptions struct {
 	Check bool
 }
 
-// ChangeTables makes changes to tables and chains, in order, as one
-// transaction begun at the generation it read: all of them happen or none
-// does. Every change but CreateTable needs a table with ctmatch's ownership
+// ChangeTables makes changes to tables, chains and named objects (ct
+// helpers), in order, as one transaction begun at the generation it read:
+// all of them happen or none does. Every change but CreateTable needs a table with ctmatch's ownership
 // record (one ctmatch created), unless o.Force: so a program that manages
 // its own tables cannot flush or delete someone else's (iptables-nft's,
 // nft's) by a wrong name. A table or chain to flush or delete that is not
 // there (and is not created before by the same call) is ErrNoTable or
-// ErrNoChain, before anything is sent.
+// ErrNoChain, and an object to delete that is not there ErrNoObject,
+// before anything is sent.
 //
 // It returns the generation after the commit (with Check, the one checked
 // at).
@@ -145,7 +172,7 @@ func validTableChange(tc TableChange, i int) error {
 		return &Error{Op: tc.Op.String(), Object: tc.object(), Index: i, Err: ErrInvalidChange, Reason: why}
 	}
 	switch {
-	case tc.Op < CreateTable || tc.Op > DeleteChain:
+	case tc.Op < CreateTable || tc.Op > DeleteObject:
 		return fail(fmt.Sprintf("no operation %d", uint8(tc.Op)))
 	case !writable(tc.Family):
 		return fail(fmt.Sprintf("table family %v: ctmatch writes into ip, ip6 and inet tables", tc.Family))
@@ -155,6 +182,18 @@ func validTableChange(tc TableChange, i int) error {
 		return fail("no chain name")
 	case tc.Base != nil && tc.Op != CreateChain:
 		return fail("a base chain spec is for add chain")
+	case tc.CtHelper != nil && tc.Op != CreateObject:
+		return fail("a ct helper is for add ct helper")
+	}
+	if tc.Op.onObject() {
+		if why := ValidObjectName(tc.Object); why != "" {
+			return fail(why)
+		}
+	}
+	if tc.Op == CreateObject {
+		if why := validCtHelper(tc.CtHelper); why != "" {
+			return fail(why)
+		}
 	}
 	return nil
 }
@@ -179,6 +218,11 @@ func queueTableChange(tx KernelTx, tc TableChange) {
 		tx.FlushChain(tc.Family, tc.Table, tc.Chain)
 	case DeleteChain:
 		tx.DeleteChain(tc.Family, tc.Table, tc.Chain)
+	case CreateObject:
+		h := *tc.CtHelper
+		tx.AddObject(tc.Family, tc.Table, kernel.Object{Name: tc.Object, CtHelper: &h})
+	case DeleteObject:
+		tx.DeleteObject(tc.Family, tc.Table, tc.Object)
 	}
 }
 
@@ -195,6 +239,7 @@ type stateTable struct {
 	owned   bool // carries ctmatch's record, or created by this transaction
 	created bool
 	chains  map[string]bool // nil until read
+	objects map[string]bool // the named objects; nil until read (objects.go)
 }
 
 // readState reads the generation and the tables.
@@ -262,7 +307,7 @@ func (st *state) apply(ctx context.Context, c *Client, tc TableChange, i int, fo
 		if t != nil {
 			return &Error{Op: op, Object: obj, Index: i, Err: ErrInvalidChange, Reason: "the table exists"}
 		}
-		st.tables[k] = &stateTable{t: kernel.Table{Family: tc.Family, Name: tc.Table}, owned: true, created: true, chains: map[string]bool{}}
+		st.tables[k] = &stateTable{t: kernel.Table{Family: tc.Family, Name: tc.Table}, owned: true, created: true, chains: map[string]bool{}, objects: map[string]bool{}}
 		return nil
 	}
 	if t == nil {
@@ -274,6 +319,9 @@ func (st *state) apply(ctx context.Context, c *Client, tc TableChange, i int, fo
 	if tc.Op == DeleteTable {
 		delete(st.tables, k)
 		return nil
+	}
+	if tc.Op.onObject() {
+		return t.applyObject(ctx, c, tc, i)
 	}
 	if !tc.Op.onChain() {
 		return nil

@@ -62,6 +62,9 @@ func manage(ctx context.Context, netns string, out io.Writer) error {
 				Rules: []firewall.DesiredRule{est, dns, jump}},
 			{Name: "services"},
 		}}
+		// A named ct helper object, created with the table (a rule
+		// would assign it to connections with ct helper set "ftp-std").
+		d.Objects = []firewall.DesiredObject{{Name: "ftp-std", CtHelper: &kernel.CtHelper{Helper: "ftp", L4Proto: 6 /* tcp */}}}
 		for _, port := range ports {
 			r, err := rule("-m conntrack --ctstate NEW --ctproto tcp --ctorigdstport "+port+" -j ACCEPT", "port "+port)
 			if err != nil {
@@ -107,6 +110,13 @@ func manage(ctx context.Context, netns string, out io.Writer) error {
 	}
 	if err := l.Write(out, firewall.ListIptables, firewall.ListText{}); err != nil {
 		return err
+	}
+	objs, err := c.Objects(ctx, fam, "fw")
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		fmt.Fprintf(out, "# ct helper %s: %q, used by %d rules\n", o.Name, o.CtHelper.Helper, o.Use)
 	}
 	fmt.Fprintln(out, "# sync: ports 22 and 443")
 	if err := sync("22", "443"); err != nil {

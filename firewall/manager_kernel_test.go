@@ -22,6 +22,7 @@ func TestKernelManager(t *testing.T) {
 	}
 	want := `# sync: ports 22 and 80
 add table inet fw
+add ct helper inet fw ftp-std { type "ftp" protocol tcp; }
 add chain inet fw input { type filter hook input priority 10; policy drop; }
 + -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT # replies
 + -p udp -m multiport --dports 53,123 -j ACCEPT # dns and ntp
@@ -39,6 +40,7 @@ add chain inet fw services
 -A services -m conntrack --ctstate NEW --ctproto 6 --ctorigdstport 22 -j ACCEPT
 -A services -m conntrack --ctstate NEW --ctproto 6 --ctorigdstport 80 -j ACCEPT
 -A services -m conntrack --ctstate NEW --ctproto 6 --ctorigdstport 8080 -j ACCEPT
+# ct helper ftp-std: "ftp", used by 0 rules
 # sync: ports 22 and 443
 flush chain inet fw services
 - -m conntrack --ctstate NEW --ctproto 6 --ctorigdstport 80 -j ACCEPT # port 80

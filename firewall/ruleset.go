@@ -68,7 +68,7 @@ func (c *Client) CreateTables(ctx context.Context, ds []DesiredTable, o SyncOpti
 				Hint:   "ctmatch creates whole tables only where there are none of those names; delete the table first (replacing it is not supported yet)"}
 		}
 		p.gen = st.gen
-		if err := p.compare(ctx, c, nil); err != nil {
+		if err := p.compare(ctx, c, nil, nil); err != nil {
 			return res, err
 		}
 		res.Diffs = append(res.Diffs, p.diff)

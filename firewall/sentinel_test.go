@@ -19,6 +19,8 @@ var sentinels = map[string]error{
 	"ErrNoRule":           ErrNoRule,
 	"ErrInvalidChange":    ErrInvalidChange,
 	"ErrConcurrentChange": ErrConcurrentChange,
+	"ErrNotOwned":         ErrNotOwned,
+	"ErrNoObject":         ErrNoObject,
 }
 
 // Every operation wraps, for each way it can fail that a sentinel names,
@@ -235,6 +237,41 @@ func TestSentinels(t *testing.T) {
 			return err
 		}},
 	)
+	// Tables, chains and named objects (ChangeTables, Sync, Objects).
+	tables := func(o TableOptions, changes ...TableChange) func(*testing.T, env) error {
+		return func(t *testing.T, e env) error {
+			_, err := e.c.ChangeTables(ctx, changes, o)
+			return err
+		}
+	}
+	helper := &kernel.CtHelper{Helper: "ftp", L4Proto: 6}
+	syncObjects := func(f expr.Family, table string, objs ...DesiredObject) func(*testing.T, env) error {
+		return func(t *testing.T, e env) error {
+			_, err := e.c.Sync(ctx, DesiredTable{Family: f, Name: table, Chains: []DesiredChain{{Name: "input"}}, Objects: objs}, SyncOptions{})
+			return err
+		}
+	}
+	cases = append(cases,
+		tcase{"ChangeTables", "ErrNoTable", tables(TableOptions{}, TableChange{Op: CreateObject, Family: fam, Table: "nope", Object: "h", CtHelper: helper})},
+		tcase{"ChangeTables", "ErrNoChain", tables(TableOptions{}, TableChange{Op: FlushChain, Family: fam, Table: "fw", Chain: "nope"})},
+		tcase{"ChangeTables", "ErrNoObject", tables(TableOptions{}, TableChange{Op: DeleteObject, Family: fam, Table: "fw", Object: "h"})},
+		tcase{"ChangeTables", "ErrNotOwned", tables(TableOptions{}, TableChange{Op: CreateObject, Family: expr.FamilyIP, Table: "filter", Object: "h", CtHelper: helper})},
+		tcase{"ChangeTables", "ErrInvalidChange", tables(TableOptions{}, TableChange{Op: CreateObject, Family: fam, Table: "fw", Object: "1h", CtHelper: helper})},
+		tcase{"ChangeTables", "ErrConcurrentChange", func(t *testing.T, e env) error {
+			conflict(e)
+			return tables(TableOptions{}, TableChange{Op: CreateObject, Family: fam, Table: "fw", Object: "h", CtHelper: helper})(t, e)
+		}},
+		tcase{"Sync", "ErrNotOwned", syncObjects(expr.FamilyIP, "filter")},
+		tcase{"Sync", "ErrInvalidChange", syncObjects(fam, "fw", DesiredObject{Name: "h"})},
+		tcase{"Sync", "ErrConcurrentChange", func(t *testing.T, e env) error {
+			conflict(e)
+			return syncObjects(fam, "fw", DesiredObject{Name: "h", CtHelper: helper})(t, e)
+		}},
+		tcase{"Objects", "ErrNoTable", func(t *testing.T, e env) error {
+			_, err := e.c.Objects(ctx, fam, "nope")
+			return err
+		}},
+	)
 
 	// What each operation can return: a case for each is required.
 	want := map[string][]string{
@@ -245,6 +282,9 @@ func TestSentinels(t *testing.T) {
 		"Batch.Check":  {"ErrNoTable", "ErrNoChain", "ErrConcurrentChange"},
 		"Delete":       {"ErrNoTable", "ErrNoChain", "ErrNoRule", "ErrIptablesTable", "ErrInvalidChange", "ErrConcurrentChange"},
 		"List":         {"ErrNoTable", "ErrNoChain", "ErrInvalidChange"},
+		"ChangeTables": {"ErrNoTable", "ErrNoChain", "ErrNoObject", "ErrNotOwned", "ErrInvalidChange", "ErrConcurrentChange"},
+		"Sync":         {"ErrNotOwned", "ErrInvalidChange", "ErrConcurrentChange"},
+		"Objects":      {"ErrNoTable"},
 	}
 	covered := map[[2]string]bool{}
 	for _, tc := range cases {

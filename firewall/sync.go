@@ -17,11 +17,14 @@ import (
 )
 
 // DesiredTable is the whole state Sync makes a table hold: its chains, in
-// order, and their rules.
+// order, and their rules, and its named objects.
 type DesiredTable struct {
 	Family expr.Family    // expr.FamilyIP, FamilyIP6 or FamilyInet
 	Name   string         // the table's name
 	Chains []DesiredChain // every chain of the table, in order
+	// Objects are every named object (ct helper) of the table; nil or
+	// empty for none (Sync deletes the table's others).
+	Objects []DesiredObject
 }
 
 // DesiredChain is a chain and its rules, in order.
@@ -58,6 +61,9 @@ type Diff struct {
 	// Chains are the chains that change: those of the desired state in its
 	// order, then those Sync deletes.
 	Chains []ChainDiff
+	// Objects are the named objects that change, those of the desired
+	// state in its order, then those Sync deletes.
+	Objects []ObjectDiff
 }
 
 // ChainDiff is what a Sync does to one chain.
@@ -79,10 +85,14 @@ type ChainDiff struct {
 	// rules of the chain that are not desired. Both are empty for a chain
 	// whose rules only moved.
 	Add, Remove []string
+	// ForObjects: the chain's rules are the desired ones, but refer to a
+	// named object that is deleted or recreated, which the kernel refuses
+	// while a rule refers to it: the chain is rewritten all the same.
+	ForObjects bool
 }
 
 // Empty reports that there is nothing to change.
-func (d Diff) Empty() bool { return !d.CreateTable && len(d.Chains) == 0 }
+func (d Diff) Empty() bool { return !d.CreateTable && len(d.Chains) == 0 && len(d.Objects) == 0 }
 
 // String returns the diff as lines: nft's commands for the table and
 // chains, and the rules that go ("- ") and come ("+ ") in each chain that
@@ -93,6 +103,7 @@ func (d Diff) String() string {
 	if d.CreateTable {
 		fmt.Fprintf(&b, "add table %s\n", obj)
 	}
+	writeObjectDiff(&b, obj, d.Objects)
 	for _, c := range d.Chains {
 		name := obj + " " + QuoteName(c.Name)
 		switch {
@@ -120,7 +131,9 @@ func (d Diff) String() string {
 		for _, w := range c.Add {
 			fmt.Fprintf(&b, "+ %s\n", w)
 		}
-		if len(c.Add)+len(c.Remove) == 0 {
+		if c.ForObjects {
+			fmt.Fprintf(&b, "  (%d rules again: they use a ct helper deleted or recreated)\n", c.Rules)
+		} else if len(c.Add)+len(c.Remove) == 0 {
 			fmt.Fprintf(&b, "  (%d rules in a new order)\n", c.Rules)
 		}
 	}
@@ -184,9 +197,16 @@ func (c *Client) Diff(ctx context.Context, d DesiredTable, o SyncOptions) (Diff,
 // of another kind (a base chain's type, hook, priority, policy or device
 // differ, or base against regular) is deleted and created again.
 //
+// The named objects (ct helpers) of d are compared by name, helper and
+// protocols: one missing is created, one that differs is deleted and
+// created again, one not desired is deleted; a chain whose rules refer to
+// an object deleted or recreated is rewritten too (the kernel refuses to
+// delete an object a rule refers to).
+//
 // The transaction is, in order: the table when missing; a flush of every
-// chain rewritten, recreated or deleted; the deletions; the creations
-// (every chain before any rule, so that jumps find their chain); the rules.
+// chain rewritten, recreated or deleted; the chains' deletions; the
+// objects' deletions, then their creations; the chains' creations (every
+// chain before any rule, so that jumps find their chain); the rules.
 func (c *Client) Sync(ctx context.Context, d DesiredTable, o SyncOptions) (Synced, error) {
 	if err := c.lock(ctx); err != nil {
 		return Synced{}, err
@@ -242,11 +262,12 @@ type syncMemo struct {
 
 // syncState is a table as a Sync left it.
 type syncState struct {
-	gen    uint32
-	family expr.Family
-	table  string
-	owned  bool // the table carries ctmatch's record
-	chains []haveChain
+	gen     uint32
+	family  expr.Family
+	table   string
+	owned   bool // the table carries ctmatch's record
+	chains  []haveChain
+	objects []kernel.Object // as the kernel lists them
 }
 
 func (m *syncMemo) remember(s *syncState) { m.p.Store(s) }
@@ -261,7 +282,7 @@ func (m *syncMemo) at(f expr.Family, name string) *syncState {
 
 // state is the table as the plan leaves it, at generation gen.
 func (p *syncPlan) state(gen uint32) *syncState {
-	s := &syncState{gen: gen, family: p.d.Family, table: p.d.Name, owned: p.owned}
+	s := &syncState{gen: gen, family: p.d.Family, table: p.d.Name, owned: p.owned, objects: p.desiredObjects()}
 	for i, dc := range p.d.Chains {
 		groups := make([]keyedGroup, len(p.rules[i]))
 		for j, r := range p.rules[i] {
@@ -327,7 +348,7 @@ func (c *Client) planSync(ctx context.Context, d DesiredTable, o SyncOptions) (*
 				return nil, notOwned("sync", fmt.Sprintf("%v %s", d.Family, d.Name), -1, d.Family, d.Name)
 			}
 			p.gen, p.owned = gen, m.owned
-			return p, p.compare(ctx, c, m.chains)
+			return p, p.compare(ctx, c, m.chains, m.objects)
 		}
 	}
 	return p, c.read(ctx, p, o)
@@ -345,6 +366,7 @@ func (c *Client) read(ctx context.Context, p *syncPlan, o SyncOptions) error {
 	tobj := fmt.Sprintf("%v %s", d.Family, d.Name)
 	t := st.tables[tableKey{d.Family, d.Name}]
 	var have []haveChain
+	var objs []kernel.Object
 	if t == nil {
 		p.diff.CreateTable, p.owned = true, true
 	} else {
@@ -359,14 +381,17 @@ func (c *Client) read(ctx context.Context, p *syncPlan, o SyncOptions) error {
 		for _, ch := range chains {
 			have = append(have, haveChain{name: ch.Name, base: ch.Base})
 		}
+		if objs, err = c.c.Objects(ctx, d.Family, d.Name); err != nil {
+			return readError(op, tobj, -1, err)
+		}
 	}
-	return p.compare(ctx, c, have)
+	return p.compare(ctx, c, have, objs)
 }
 
-// compare finds what differs between the table's chains, have, and the
-// desired ones, reading the rules of a desired chain when have does not
-// hold them.
-func (p *syncPlan) compare(ctx context.Context, c *Client, have []haveChain) error {
+// compare finds what differs between the table's chains, have, and
+// objects, objs, and the desired ones, reading the rules of a desired chain
+// when have does not hold them.
+func (p *syncPlan) compare(ctx context.Context, c *Client, have []haveChain, objs []kernel.Object) error {
 	d := p.d
 	byName := map[string]haveChain{}
 	for _, ch := range have {
@@ -408,6 +433,7 @@ func (p *syncPlan) compare(ctx context.Context, c *Client, have []haveChain) err
 			p.diff.Chains = append(p.diff.Chains, ChainDiff{Name: ch.name, Delete: true})
 		}
 	}
+	p.compareObjects(objs)
 	return nil
 }
 
@@ -424,6 +450,9 @@ func (p *syncPlan) prepare() error {
 			return &Error{Op: "sync", Object: object(d.Family, d.Name, dc.Name), Index: -1, Err: ErrInvalidChange, Reason: "a chain without a name, or named twice"}
 		}
 		names[dc.Name] = true
+	}
+	if err := p.prepareObjects(); err != nil {
+		return err
 	}
 	// Each rule is checked and lowered on its own: on every CPU, in runs of
 	// rules; the first error in the desired order is the one returned.
@@ -679,6 +708,8 @@ func (p *syncPlan) queue(tx KernelTx, base uint64) error {
 			tx.DeleteChain(d.Family, d.Name, cd.Name)
 		}
 	}
+	p.queueObjectDeletes(tx)
+	p.queueObjectAdds(tx)
 	for _, cd := range p.diff.Chains {
 		if cd.Create || cd.Recreate {
 			tx.AddChain(d.Family, d.Name, cd.Name, cd.Base, nil)

@@ -382,3 +382,39 @@ func TestDestroy(t *testing.T) {
 		}
 	}
 }
+
+// DeleteObject and DestroyObject send NFT_MSG_DELOBJ and NFT_MSG_DESTROYOBJ
+// with the table, the name, the ct helper type and an empty object data,
+// as nft sends for `delete ct helper`; a kernel without DESTROYOBJ refuses
+// with EOPNOTSUPP, which the error says.
+func TestDeleteDestroyObject(t *testing.T) {
+	tx := newFake().conn().BeginAt(7)
+	tx.DeleteObject(expr.FamilyIP, "t", "h")
+	tx.DestroyObject(expr.FamilyIP, "t", "h")
+	msgs := BatchMessages(tx)
+	attrs := encodeAttrs(func(ae *netlink.AttributeEncoder) {
+		ae.String(attrObjTable, "t")
+		ae.String(attrObjName, "h")
+		ae.Uint32(attrObjType, 3)
+		ae.Nested(attrObjData, func(*netlink.AttributeEncoder) error { return nil })
+	})
+	for i, typ := range []uint16{nftType(unix.NFT_MSG_DELOBJ), nftType(31)} {
+		h, _ := nfnl.DecodeHeader(msgs[i])
+		if h.Type != typ || h.Flags != flagRequest|flagAck || !bytes.Equal(msgs[i][nfnl.BodyOffset:], attrs) {
+			t.Errorf("message %d: type %#x flags %#x % x, want type %#x % x", i, h.Type, h.Flags, msgs[i][nfnl.BodyOffset:], typ, attrs)
+		}
+	}
+	k := newFake()
+	tx = k.conn().BeginAt(7)
+	tx.DestroyObject(expr.FamilyIP, "t", "h")
+	k.fail = map[int]fakeErr{0: {errno: unix.EOPNOTSUPP, offset: -1}}
+	want := "destroy ct helper ip t h: the kernel lacks destroy ct helper (NFT_MSG_DESTROY…, Linux 6.3 or later): operation not supported"
+	if _, err := tx.Commit(context.Background()); err == nil || err.Error() != want || !errors.Is(err, unix.EOPNOTSUPP) {
+		t.Errorf("error:\n got %v\nwant %s", err, want)
+	}
+	tx = newFake().conn().BeginAt(7)
+	tx.DeleteObject(expr.FamilyIP, "t", "")
+	if _, err := tx.Commit(context.Background()); err == nil || err.Error() != "delete ct helper ip t : empty object name" {
+		t.Errorf("an empty name: %v", err)
+	}
+}

@@ -100,10 +100,12 @@ func (ch *change) where(loc location) string {
 		flushChain:  {attrRuleTable: "table", attrRuleChain: "chain"},
 		addSet: {attrSetTable: "table", attrSetName: "set name", attrSetFlags: "set flags", attrSetKeyType: "key type",
 			attrSetKeyLen: "key length", attrSetDesc: "size", attrSetID: "set id", attrSetUserdata: "userdata"},
-		addElems:     {attrElemListTable: "table", attrElemListSet: "set", attrElemListElems: "elements", attrElemListSetID: "set id"},
-		addObject:    {attrObjTable: "table", attrObjName: "name", attrObjType: "object type", attrObjData: "ct helper", attrObjUdata: "userdata"},
-		destroyTable: {attrTableName: "table name"},
-		destroyChain: {attrChainTable: "table", attrChainName: "chain name"},
+		addElems:      {attrElemListTable: "table", attrElemListSet: "set", attrElemListElems: "elements", attrElemListSetID: "set id"},
+		addObject:     {attrObjTable: "table", attrObjName: "name", attrObjType: "object type", attrObjData: "ct helper", attrObjUdata: "userdata"},
+		destroyTable:  {attrTableName: "table name"},
+		destroyChain:  {attrChainTable: "table", attrChainName: "chain name"},
+		deleteObject:  {attrObjTable: "table", attrObjName: "name", attrObjType: "object type", attrObjData: "ct helper"},
+		destroyObject: {attrObjTable: "table", attrObjName: "name", attrObjType: "object type", attrObjData: "ct helper"},
 	}
 	if s, ok := names[ch.kind][loc.attr]; ok {
 		return s
@@ -231,7 +233,7 @@ func (ch *change) lifecycleReason(errno unix.Errno, attr int, table string) stri
 	case errno == enoent && attr == 1 && ch.kind >= deleteTable, // every first attribute is the table's
 		errno == enoent && attr < 0 && (ch.kind == deleteTable || ch.kind == flushTable):
 		return "no such " + table
-	case errno == eopnotsupp && (ch.kind == destroyTable || ch.kind == destroyChain):
+	case errno == eopnotsupp && (ch.kind == destroyTable || ch.kind == destroyChain || ch.kind == destroyObject):
 		return "the kernel lacks " + ch.op() + " (NFT_MSG_DESTROY…, Linux 6.3 or later): " + errno.Error()
 	case errno == enoent && attr == attrChainName && (ch.kind == deleteChain || ch.kind == destroyChain),
 		errno == enoent && attr == attrRuleChain && ch.kind == flushChain:
@@ -246,6 +248,10 @@ func (ch *change) lifecycleReason(errno unix.Errno, attr int, table string) stri
 		return "ct helper " + ch.chain + " exists in " + table
 	case errno == eexist && ch.kind == addSet:
 		return "set " + ch.chain + " exists in " + table
+	case errno == enoent && attr == attrObjName && (ch.kind == deleteObject || ch.kind == destroyObject):
+		return "no such ct helper " + ch.chain + " in " + table
+	case errno == unix.EBUSY && (ch.kind == deleteObject || ch.kind == destroyObject):
+		return "ct helper " + ch.chain + " in " + table + " is in use by a rule (ct helper set): " + errno.Error()
 	case errno == enoent && ch.kind == addObject && attr == attrObjData:
 		return "the kernel lacks ct helper objects: " + errno.Error()
 	}

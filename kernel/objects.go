@@ -63,6 +63,33 @@ func (tx *Tx) AddObject(f expr.Family, table string, o Object) {
 	tx.add(ch, e.B, o.UserData)
 }
 
+// DeleteObject deletes the ct helper name of table in family f
+// (NFT_MSG_DELOBJ, with the attributes nft 1.0.6 sends for `delete ct
+// helper`). It must exist, and no rule may refer to it (`ct helper set`)
+// unless the same transaction first deletes that rule: the kernel refuses
+// (EBUSY) an object in use.
+func (tx *Tx) DeleteObject(f expr.Family, table, name string) {
+	tx.add(change{kind: deleteObject, family: f, table: table, chain: name}, delObjectAttrs(name), nil)
+}
+
+// DestroyObject deletes the ct helper name of table in family f, as
+// DeleteObject does, and does nothing when there is no such object
+// (NFT_MSG_DESTROYOBJ): Linux 6.3 or later; older kernels refuse the
+// transaction (EOPNOTSUPP). (nft 1.0.6 has no `destroy`.)
+func (tx *Tx) DestroyObject(f expr.Family, table, name string) {
+	tx.add(change{kind: destroyObject, family: f, table: table, chain: name}, delObjectAttrs(name), nil)
+}
+
+// delObjectAttrs encodes the attributes of a delete after the table: the
+// name, the type and an empty NFTA_OBJ_DATA, as nft 1.0.6 sends them.
+func delObjectAttrs(name string) []byte {
+	e := nfnl.Encoder{}
+	e.String(attrObjName, name)
+	e.U32(attrObjType, objCtHelper)
+	e.End(e.Nest(attrObjData))
+	return e.B
+}
+
 // Objects lists the ct helpers of table in family f. A table that does not
 // exist is an error.
 func (c *Conn) Objects(ctx context.Context, f expr.Family, table string) ([]Object, error) {

@@ -183,12 +183,16 @@ const (
 	addObject
 	destroyTable
 	destroyChain
+	deleteObject
+	destroyObject
 )
 
 // setOrObject reports whether the change adds a set, elements or an
 // object: messages whose first attribute is the table and second the
 // name of the set or object.
-func (k changeKind) setOrObject() bool { return k == addSet || k == addElems || k == addObject }
+func (k changeKind) setOrObject() bool {
+	return k == addSet || k == addElems || k == addObject || k == deleteObject || k == destroyObject
+}
 
 // change is one message of the batch, as Tx.change reads it back, or as
 // it is about to be encoded.
@@ -385,6 +389,10 @@ func (tx *Tx) change(i int) change {
 		ch.kind = destroyTable
 	case nftType(msgDestroyChain):
 		ch.kind = destroyChain
+	case nftType(msgDelObj):
+		ch.kind = deleteObject
+	case nftType(msgDestroyObj):
+		ch.kind = destroyObject
 	}
 	attrs, _ := nfnl.SplitAttrs(m[nfnl.BodyOffset:], nfnl.BodyOffset)
 	for _, a := range attrs {
@@ -479,6 +487,10 @@ func (ch *change) op() string {
 		return "destroy table"
 	case destroyChain:
 		return "destroy chain"
+	case deleteObject:
+		return "delete ct helper"
+	case destroyObject:
+		return "destroy ct helper"
 	}
 	return "change"
 }
@@ -491,7 +503,7 @@ func (ch *change) object() string {
 		s += " " + ch.chain
 	case addSet, addElems:
 		s += " set " + ch.chain
-	case addObject:
+	case addObject, deleteObject, destroyObject:
 		s += " " + ch.chain
 	case deleteRule:
 		s += " " + ch.chain + " handle " + strconv.FormatUint(ch.handle, 10)
@@ -513,7 +525,7 @@ func (ch *change) check() string {
 		if s := checkName("set", ch.chain); s != "" {
 			return s
 		}
-	case addObject:
+	case addObject, deleteObject, destroyObject:
 		if s := checkName("object", ch.chain); s != "" {
 			return s
 		}
@@ -668,14 +680,18 @@ func (ch *change) appendMessage(b, exprs, userdata []byte) []byte {
 		typ, flags = nftType(msgDelRule), flagRequest|flagAck
 		e.String(attrRuleTable, ch.table)
 		e.String(attrRuleChain, ch.chain)
-	case addSet, addElems, addObject:
+	case addSet, addElems, addObject, deleteObject, destroyObject:
 		// The attributes after the table were encoded by AddSet,
-		// AddElements and AddObject (in exprs).
+		// AddElements, AddObject and deleteObject (in exprs).
 		switch ch.kind {
 		case addSet:
 			typ, flags = nftType(msgNewSet), flagRequest|flagAck|flagCreate
 		case addElems:
 			typ, flags = nftType(msgNewSetElem), flagRequest|flagAck|flagCreate
+		case deleteObject:
+			typ, flags = nftType(msgDelObj), flagRequest|flagAck
+		case destroyObject:
+			typ, flags = nftType(msgDestroyObj), flagRequest|flagAck
 		default:
 			typ, flags = nftType(msgNewObj), flagRequest|flagAck|flagCreate|flagExcl
 		}

@@ -38,9 +38,11 @@ const (
 	msgGetSetElem = unix.NFT_MSG_GETSETELEM
 	msgNewObj     = unix.NFT_MSG_NEWOBJ
 	msgGetObj     = unix.NFT_MSG_GETOBJ
+	msgDelObj     = unix.NFT_MSG_DELOBJ
 
 	msgDestroyTable = 26 // NFT_MSG_DESTROYTABLE (Linux 6.3)
 	msgDestroyChain = 27 // NFT_MSG_DESTROYCHAIN (Linux 6.3)
+	msgDestroyObj   = 31 // NFT_MSG_DESTROYOBJ (Linux 6.3)
 
 	attrBatchGenID = unix.NFNL_BATCH_GENID // NFNL_BATCH_GENID: u32, big endian
 )

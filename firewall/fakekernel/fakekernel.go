@@ -29,6 +29,8 @@ type Transaction = interface {
 	Rebase(gen uint32)                                                                   // as kernel.Tx.Rebase does
 	AddSet(f expr.Family, table string, s kernel.SetSpec)                                // as kernel.Tx.AddSet does
 	AddElements(f expr.Family, table, set string, setID uint32, elems []kernel.SetElem)  // as kernel.Tx.AddElements does
+	AddObject(f expr.Family, table string, o kernel.Object)                              // as kernel.Tx.AddObject does
+	DeleteObject(f expr.Family, table, name string)                                      // as kernel.Tx.DeleteObject does
 }
 
 // Kernel is an in-memory nf_tables ruleset, safe for concurrent use. Its
@@ -64,9 +66,10 @@ type ruleset struct {
 }
 
 type table struct {
-	t      kernel.Table
-	chains []*chain
-	sets   []*set
+	t       kernel.Table
+	chains  []*chain
+	sets    []*set
+	objects []kernel.Object // named objects (ct helpers), in the order added: objects.go
 }
 
 // set is a set of a table; an anonymous one is bound to the rule that
@@ -123,6 +126,9 @@ func (s *ruleset) clone() ruleset {
 		}
 		for _, st := range t.sets {
 			nt.sets = append(nt.sets, &set{s: st.s, elems: slices.Clone(st.elems), rule: st.rule})
+		}
+		for _, o := range t.objects {
+			nt.objects = append(nt.objects, cloneObject(o))
 		}
 		n.tables = append(n.tables, nt)
 	}

@@ -2,11 +2,15 @@ package fakekernel_test
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
 
+	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/firewall"
 	"github.com/ctmatch/ctmatch/firewall/fakekernel"
 	"github.com/ctmatch/ctmatch/internal/ktest"
@@ -33,6 +37,7 @@ func TestKernelRefusalsAsFake(t *testing.T) {
 	real, fake := kernelConn{conn}, fakekernel.New()
 	rule := kernel.RuleSpec{Exprs: ruleBytes(t)}
 	base := &kernel.BaseChain{Hook: kernel.HookInput, Priority: 0, Policy: kernel.PolicyAccept}
+	fwd := &kernel.BaseChain{Hook: kernel.HookForward, Priority: 0, Policy: kernel.PolicyAccept}
 
 	steps := []struct {
 		name string
@@ -76,6 +81,37 @@ func TestKernelRefusalsAsFake(t *testing.T) {
 		{"a flushed table keeps its chains", func(tx firewall.KernelTx) {
 			tx.FlushTable(fam, "fw")
 			tx.DeleteChain(fam, "fw", "empty")
+		}, ""},
+		// Named objects: a ct helper's name is unique in its table; a
+		// rule's objref (ct helper set "h") must name one, and keeps it
+		// from being deleted until the rule is gone.
+		{"ct helpers and a rule that uses one", func(tx firewall.KernelTx) {
+			tx.AddObject(fam, "fw", helper("h"))
+			tx.AddObject(fam, "fw", helper("g"))
+			tx.AddChain(fam, "fw", "helped", fwd, nil)
+			tx.AddRule(fam, "fw", "helped", kernel.RuleSpec{Exprs: objref("h")})
+		}, ""},
+		{"a ct helper that exists", func(tx firewall.KernelTx) { tx.AddObject(fam, "fw", helper("g")) }, "EEXIST at 0"},
+		{"a ct helper in no table", func(tx firewall.KernelTx) { tx.AddObject(fam, "nope", helper("h")) }, "ENOENT at 0"},
+		{"a rule that names no ct helper", func(tx firewall.KernelTx) {
+			tx.AddRule(fam, "fw", "helped", kernel.RuleSpec{Exprs: objref("nope")})
+		}, "ENOENT at 0"},
+		{"a ct helper a rule uses", func(tx firewall.KernelTx) { tx.DeleteObject(fam, "fw", "h") }, "EBUSY at 0"},
+		{"a ct helper that does not exist", func(tx firewall.KernelTx) {
+			tx.DeleteObject(fam, "fw", "g")
+			tx.DeleteObject(fam, "fw", "nope")
+		}, "ENOENT at 1"},
+		{"a ct helper in no table, deleted", func(tx firewall.KernelTx) { tx.DeleteObject(fam, "nope", "h") }, "ENOENT at 0"},
+		{"a ct helper whose rules go first", func(tx firewall.KernelTx) {
+			tx.FlushChain(fam, "fw", "helped")
+			tx.DeleteObject(fam, "fw", "h")
+			tx.DeleteObject(fam, "fw", "g")
+			tx.AddObject(fam, "fw", helper("g"))
+			tx.AddRule(fam, "fw", "helped", kernel.RuleSpec{Exprs: objref("g")})
+		}, ""},
+		{"a ct helper whose chain goes first", func(tx firewall.KernelTx) {
+			tx.DeleteChain(fam, "fw", "helped")
+			tx.DeleteObject(fam, "fw", "g")
 		}, ""},
 	}
 	for _, step := range steps {
@@ -126,6 +162,39 @@ func shape(t *testing.T, k firewall.Kernel) []string {
 			}
 			out = append(out, fmt.Sprintf("chain %s (%s): %d rules", c.Name, b, len(rs)))
 		}
+		objs, err := k.Objects(ctx, tb.Family, tb.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range objs {
+			out = append(out, fmt.Sprintf("ct helper %s (%+v): used by %d rules", o.Name, *o.CtHelper, o.Use))
+		}
 	}
 	return out
+}
+
+// helper is a ct helper object for ftp over tcp.
+func helper(name string) kernel.Object {
+	return kernel.Object{Name: name, CtHelper: &kernel.CtHelper{Helper: "ftp", L4Proto: unix.IPPROTO_TCP}}
+}
+
+// objref is the expression list nft 1.0.6 sends for the rule `ct helper
+// set "NAME"` (nft --debug=netlink: [ objref type 3 name NAME ]).
+func objref(name string) []byte {
+	ae := netlink.NewAttributeEncoder()
+	ae.ByteOrder = binary.BigEndian
+	ae.Nested(1, func(el *netlink.AttributeEncoder) error { // NFTA_LIST_ELEM
+		el.String(1, "objref")                                 // NFTA_EXPR_NAME
+		el.Nested(2, func(d *netlink.AttributeEncoder) error { // NFTA_EXPR_DATA
+			d.Uint32(1, expr.ObjectCtHelper) // NFTA_OBJREF_IMM_TYPE
+			d.String(2, name)                // NFTA_OBJREF_IMM_NAME
+			return nil
+		})
+		return nil
+	})
+	b, err := ae.Encode()
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

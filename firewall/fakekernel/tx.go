@@ -24,6 +24,7 @@ type op struct {
 	set      kernel.SetSpec   // of "add set"
 	setID    uint32           // of "add elements"
 	elems    []kernel.SetElem // of "add elements"
+	obj      kernel.Object    // of "add ct helper"
 }
 
 func (o op) object() string {
@@ -223,6 +224,11 @@ func (t *tx) run() (ruleset, []uint64, error) {
 			}
 			st.elems = append(st.elems, o.elems...)
 			continue
+		case "add ct helper", "delete ct helper":
+			if errno, why := s.runObject(tb, o); errno != 0 {
+				return ruleset{}, nil, fail(errno, why)
+			}
+			continue
 		case "delete chain":
 			// (The kernel deletes the chain's rules with it, as
 			// kernel.Tx asks: it refuses, EBUSY, only a chain that a
@@ -284,6 +290,9 @@ func (t *tx) run() (ruleset, []uint64, error) {
 				if err != nil {
 					return ruleset{}, nil, fail(unix.ENOENT, err.Error())
 				}
+			}
+			if name := tb.missingObject(exprs); name != "" {
+				return ruleset{}, nil, fail(unix.ENOENT, "no such object "+name)
 			}
 			s.handle++
 			for _, st := range bound {
