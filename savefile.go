@@ -31,6 +31,7 @@ type SaveScript struct {
 	o      Options
 	r      *script.SaveReader
 	chains map[string]*savedChain // the chains of the table being read
+	check  *SaveCheck
 }
 
 // savedChain is what a SaveScript wrote of a chain.
@@ -49,7 +50,7 @@ func NewSaveScript(o Options) *SaveScript {
 	if o.IPv6 {
 		o.Table = expr.FamilyIP6
 	}
-	return &SaveScript{o: o, r: script.NewSaveReader(o.parseOptions())}
+	return &SaveScript{o: o, r: script.NewSaveReader(o.parseOptions()), check: NewSaveCheck()}
 }
 
 // Line reads the next line of the file (text, without its newline; at is
@@ -60,10 +61,21 @@ func NewSaveScript(o Options) *SaveScript {
 // Unsupported). Then nothing of the line is written but the built-in chain
 // it creates; a rule that cannot be translated keeps its place in its chain
 // (no nft rule) for the -I positions after it, as it has one in iptables.
+//
+// At the COMMIT of a table, Line checks the table as a whole (SaveCheck):
+// a match or target in a user chain that a built-in chain of a hook where
+// it may not run reaches through jumps, a jump loop, too many jumps in a
+// row. Its errors come back as SaveErrors, each about the line it names;
+// the kernel refuses such a table, so the script written so far must not
+// be used: a caller holds the script until the file's end (as translate -f
+// does).
 func (s *SaveScript) Line(w io.Writer, text string, at parse.Position) (*script.SaveLine, error) {
 	l, err := s.r.Line(text, at)
 	if err != nil && (l == nil || l.Op != script.SaveRule) {
 		return l, err
+	}
+	if cerr := s.check.Line(l); cerr != nil {
+		return l, cerr
 	}
 	fam := s.o.Table
 	switch l.Op {

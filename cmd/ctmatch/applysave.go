@@ -171,6 +171,7 @@ func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, rep *reporte
 	}
 	copts := ctmatch.Options{Table: fam, IPv6: f.v6, NoCounter: o.noCounter}
 	r := script.NewSaveReader(popts)
+	check := ctmatch.NewSaveCheck()
 	var t *desiredTable
 	err := eachFileLine(cmd, f.name, func(src source) bool {
 		if src.err != nil {
@@ -178,6 +179,9 @@ func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, rep *reporte
 			return true
 		}
 		l, err := r.Line(src.text, src.pos)
+		if l != nil && (err == nil || l.Op == script.SaveRule) {
+			reportSaveCheck(rep, check.Line(l))
+		}
 		if err != nil {
 			rep.report(src, err)
 			return true
@@ -218,6 +222,17 @@ func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, rep *reporte
 		rep.report(source{pos: l.Pos, text: l.Text}, err)
 	}
 	return nil
+}
+
+// reportSaveCheck reports the errors the whole-file check found at a
+// table's COMMIT (ctmatch.SaveCheck), each about the line it names.
+func reportSaveCheck(rep *reporter, err error) {
+	var table ctmatch.SaveErrors
+	if errors.As(err, &table) {
+		for _, e := range table {
+			rep.report(source{pos: e.At, text: e.Err.Text}, e.Err)
+		}
+	}
 }
 
 // saveFiles returns the iptables-save files apply was given, or nil when

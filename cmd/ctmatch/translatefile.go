@@ -60,19 +60,22 @@ func (o *translateOptions) fileInputs() ([]fileInput, error) {
 
 // fileRun is the translation of the files of one translate command.
 type fileRun struct {
-	cmd    *cobra.Command
-	o      *translateOptions
-	rep    *reporter
-	out    *stickyWriter
-	format string // the format of the files (they are all of one)
-	failed bool   // a line could not be translated (and there is no --keep-going)
-	err    error  // what ended the translation other than a line
-	bw     *bufio.Writer
+	cmd     *cobra.Command
+	o       *translateOptions
+	rep     *reporter
+	out     *stickyWriter
+	format  string // the format of the files (they are all of one)
+	failed  bool   // a line could not be translated (and there is no --keep-going)
+	refused bool   // the kernel would refuse a table as a whole: nothing is printed
+	err     error  // what ended the translation other than a line
+	bw      *bufio.Writer
 }
 
 // runTranslateFiles translates -f FILE and --file6 FILE.
 func runTranslateFiles(cmd *cobra.Command, o *translateOptions, files []fileInput) error {
-	bw := bufio.NewWriterSize(cmd.OutOrStdout(), 64*1024)
+	sp := &spool{}
+	defer sp.Close()
+	bw := bufio.NewWriterSize(sp, 64*1024)
 	fr := &fileRun{cmd: cmd, o: o, out: &stickyWriter{w: bw}, bw: bw,
 		rep: &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}}
 	var rulesOut bytes.Buffer // a file of rules prints nothing until every line translated
@@ -90,6 +93,9 @@ func runTranslateFiles(cmd *cobra.Command, o *translateOptions, files []fileInpu
 	}
 	if fr.out.err == nil {
 		fr.out.err = bw.Flush()
+	}
+	if fr.out.err == nil && !fr.refused {
+		_, fr.out.err = sp.WriteTo(cmd.OutOrStdout())
 	}
 	if fr.out.err != nil {
 		return writeError(fr.out.err)
@@ -367,6 +373,16 @@ func (sf *saveFile) line(src source) {
 		for _, w := range l.Warnings {
 			sf.fr.rep.warnLine(src, w)
 		}
+	}
+	var table ctmatch.SaveErrors
+	if errors.As(err, &table) {
+		// The kernel refuses the table whole: nothing of the file is
+		// printed, --keep-going or not.
+		for _, e := range table {
+			sf.fr.rep.report(source{pos: e.At, text: e.Err.Text}, e.Err)
+		}
+		sf.fr.refused, sf.fr.failed = true, true
+		return
 	}
 	if err != nil && sf.fr.fail(src, err) {
 		untranslated(sf.fr.out, src)
