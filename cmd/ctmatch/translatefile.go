@@ -136,6 +136,10 @@ func (fr *fileRun) file(f fileInput, rulesOut *bytes.Buffer) error {
 				fr.err = fr.saveFlags()
 				return false
 			}
+			if format == formatRules && fr.o.output == "iptables" {
+				fr.err = usageError("-o iptables prints an iptables-save file in canonical form; for a file of rules, use ctmatch fmt -f FILE")
+				return false
+			}
 			if format == formatRules {
 				rules = newRulesFile(fr, f, rulesOut)
 			} else {
@@ -353,11 +357,15 @@ func writeRules(w io.Writer, r *parse.Rule, copts ctmatch.Options, table, chain 
 type saveFile struct {
 	fr *fileRun
 	s  *ctmatch.SaveScript
+	c  *ctmatch.SaveCanon // -o iptables: the file in canonical form (translatecanon.go)
 }
 
 func newSaveFile(fr *fileRun, f fileInput) *saveFile {
 	o := fr.o.copts
 	o.IPv6, o.Resolver = f.v6, newSystemResolver(fr.cmd.Context(), fr.o.words.resolve)
+	if fr.o.output == "iptables" {
+		return &saveFile{fr: fr, c: ctmatch.NewSaveCanon(o)}
+	}
 	return &saveFile{fr: fr, s: ctmatch.NewSaveScript(o)}
 }
 
@@ -366,6 +374,10 @@ func (sf *saveFile) line(src source) {
 		if sf.fr.fail(src, src.err) {
 			untranslated(sf.fr.out, src)
 		}
+		return
+	}
+	if sf.c != nil {
+		sf.canonLine(src)
 		return
 	}
 	l, err := sf.s.Line(sf.fr.out, src.text, src.pos)
@@ -391,11 +403,21 @@ func (sf *saveFile) line(src source) {
 
 // end checks the end of the file: a table without COMMIT.
 func (sf *saveFile) end() {
-	l, err := sf.s.End()
+	var l *script.SaveLine
+	var err error
+	if sf.c != nil {
+		l, err = sf.c.End()
+	} else {
+		l, err = sf.s.End()
+	}
 	if err != nil {
 		sf.fr.flush()
 		sf.fr.rep.report(source{pos: l.Pos, text: l.Text}, err)
 		sf.fr.failed = true
+		return
+	}
+	if sf.c != nil {
+		_, _ = sf.c.WriteTo(sf.fr.out)
 	}
 }
 
