@@ -103,8 +103,9 @@ func (s *SaveCanon) Line(text string, at parse.Position) (*script.SaveLine, erro
 	return l, err
 }
 
-// Untranslated puts a comment for line l, which was left out, where its
-// rule would be (at the end of its chain), or at the end of the table.
+// Untranslated puts a comment for line l, which was left out, at the end
+// of its chain as read so far (where -A puts a rule), or at the end of the
+// table when the line is no rule of a known chain.
 func (s *SaveCanon) Untranslated(l *script.SaveLine, comment string) {
 	if s.cur == nil {
 		return
