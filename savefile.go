@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ctmatch/ctmatch/expr"
@@ -32,6 +33,9 @@ type SaveScript struct {
 	r      *script.SaveReader
 	chains map[string]*savedChain // the chains of the table being read
 	check  *SaveCheck
+	popts  parse.Options
+	pre    *SavePrepared // what Prepare made of the line being read (savefile_prepare.go)
+	buf    []byte        // a command line being written
 }
 
 // savedChain is what a SaveScript wrote of a chain.
@@ -50,7 +54,7 @@ func NewSaveScript(o Options) *SaveScript {
 	if o.IPv6 {
 		o.Table = expr.FamilyIP6
 	}
-	return &SaveScript{o: o, r: script.NewSaveReader(o.parseOptions()), check: NewSaveCheck()}
+	return &SaveScript{o: o, r: script.NewSaveReader(o.parseOptions()), check: NewSaveCheck(), popts: o.parseOptions()}
 }
 
 // Line reads the next line of the file (text, without its newline; at is
@@ -70,7 +74,7 @@ func NewSaveScript(o Options) *SaveScript {
 // be used: a caller holds the script until the file's end (as translate -f
 // does).
 func (s *SaveScript) Line(w io.Writer, text string, at parse.Position) (*script.SaveLine, error) {
-	l, err := s.r.Line(text, at)
+	l, err := s.readLine(text, at)
 	if err != nil && (l == nil || l.Op != script.SaveRule) {
 		return l, err
 	}
@@ -162,7 +166,7 @@ func (s *SaveScript) rule(w io.Writer, l *script.SaveLine) error {
 		return &parse.Error{Pos: c.ChainPos, Text: l.Text, Word: c.Chain, Kind: parse.Unsupported,
 			Msg: fmt.Sprintf("nft's command text cannot name the chain %q: it reads a chain name only as a letter or _ followed by letters, digits and _-./", l.Chain)}
 	}
-	r, err := Compile(l.Rule, s.o)
+	r, texts, err := s.compile(l)
 	if err != nil {
 		return err
 	}
@@ -173,7 +177,7 @@ func (s *SaveScript) rule(w io.Writer, l *script.SaveLine) error {
 			after += n
 		}
 	}
-	if err := WriteCommands(w, r, l.Table, l.Chain, after, ch.total, false); err != nil {
+	if err := writeCommands(w, r, texts, l.Table, l.Chain, after, ch.total, false, &s.buf); err != nil {
 		return err
 	}
 	ch.groups = slices.Insert(ch.groups, l.Index, len(r.Rules))
@@ -191,20 +195,41 @@ func (s *SaveScript) rule(w io.Writer, l *script.SaveLine) error {
 // iptables-restore-translate prints them. A rule nft 1.0.6 cannot parse is
 // followed by a comment line that says so.
 func WriteCommands(w io.Writer, r *Rule, table, chain string, after, total int, shell bool) error {
+	return writeCommands(w, r, nil, table, chain, after, total, shell, nil)
+}
+
+// writeCommands is WriteCommands, with the text of r's nft rules when it
+// was written before (nil: it is written here), in buf (nil: a buffer of
+// its own).
+func writeCommands(w io.Writer, r *Rule, texts []string, table, chain string, after, total int, shell bool, buf *[]byte) error {
+	var b []byte
+	if buf != nil {
+		b = *buf
+		defer func() { *buf = b }()
+	}
 	for i, nr := range r.Rules {
-		var cmd string
-		switch {
-		case after == total:
-			cmd = fmt.Sprintf("add rule %s %s %s %s", r.Table, table, chain, nr)
-		case after == 0 && i == 0:
-			cmd = fmt.Sprintf("insert rule %s %s %s %s", r.Table, table, chain, nr)
-		default:
-			cmd = fmt.Sprintf("add rule %s %s %s index %d %s", r.Table, table, chain, after+i-1, nr)
+		// add rule at the end, insert rule at the top, add rule with
+		// nft's index anywhere else.
+		verb, index := "add rule ", after != total
+		if after != total && after == 0 && i == 0 {
+			verb, index = "insert rule ", false
+		}
+		b = append(append(b[:0], verb...), r.Table.String()...)
+		b = append(append(append(append(append(b, ' '), table...), ' '), chain...), ' ')
+		if index {
+			b = append(strconv.AppendInt(append(b, "index "...), int64(after+i-1), 10), ' ')
+		}
+		if texts != nil {
+			b = append(b, texts[i]...)
+		} else {
+			b = append(b, nr.String()...)
 		}
 		if shell {
-			cmd = "nft '" + strings.ReplaceAll(cmd, "'", `'\''`) + "'"
+			b = append([]byte("nft '"+strings.ReplaceAll(string(b), "'", `'\''`)+"'"), '\n')
+		} else {
+			b = append(b, '\n')
 		}
-		if _, err := fmt.Fprintln(w, cmd); err != nil {
+		if _, err := w.Write(b); err != nil {
 			return err
 		}
 		if !nr.ParsesInNft106() {

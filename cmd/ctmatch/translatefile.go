@@ -153,6 +153,9 @@ func (fr *fileRun) file(f fileInput, rulesOut *bytes.Buffer) error {
 		}
 		return fr.line(rules, save, src)
 	})
+	if save != nil {
+		save.drain()
+	}
 	if err == nil && save != nil && !fr.failed {
 		save.end()
 	}
@@ -355,9 +358,10 @@ func writeRules(w io.Writer, r *parse.Rule, copts ctmatch.Options, table, chain 
 // saveFile is an iptables-save file being translated into an nft script
 // (ctmatch.SaveScript), written as it is read.
 type saveFile struct {
-	fr *fileRun
-	s  *ctmatch.SaveScript
-	c  *ctmatch.SaveCanon // -o iptables: the file in canonical form (translatecanon.go)
+	fr    *fileRun
+	s     *ctmatch.SaveScript
+	c     *ctmatch.SaveCanon // -o iptables: the file in canonical form (translatecanon.go)
+	ahead                    // the lines read ahead, being prepared (translatefile_ahead.go)
 }
 
 func newSaveFile(fr *fileRun, f fileInput) *saveFile {
@@ -369,18 +373,16 @@ func newSaveFile(fr *fileRun, f fileInput) *saveFile {
 	return &saveFile{fr: fr, s: ctmatch.NewSaveScript(o)}
 }
 
-func (sf *saveFile) line(src source) {
+// process translates a line of the file, in the file's order, with what
+// Prepare made of it (p may be nil).
+func (sf *saveFile) process(src source, p *ctmatch.SavePrepared) {
 	if src.err != nil {
 		if sf.fr.fail(src, src.err) {
 			untranslated(sf.fr.out, src)
 		}
 		return
 	}
-	if sf.c != nil {
-		sf.canonLine(src)
-		return
-	}
-	l, err := sf.s.Line(sf.fr.out, src.text, src.pos)
+	l, err := sf.s.LinePrepared(sf.fr.out, src.text, src.pos, p)
 	if l != nil {
 		for _, w := range l.Warnings {
 			sf.fr.rep.warnLine(src, w)
