@@ -69,6 +69,8 @@ type fileRun struct {
 	refused bool   // the kernel would refuse a table as a whole: nothing is printed
 	err     error  // what ended the translation other than a line
 	bw      *bufio.Writer
+	// restoreGC puts back the garbage collector's settings (tuneGC).
+	restoreGC func()
 }
 
 // runTranslateFiles translates -f FILE and --file6 FILE.
@@ -78,6 +80,11 @@ func runTranslateFiles(cmd *cobra.Command, o *translateOptions, files []fileInpu
 	bw := bufio.NewWriterSize(sp, 64*1024)
 	fr := &fileRun{cmd: cmd, o: o, out: &stickyWriter{w: bw}, bw: bw,
 		rep: &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}}
+	defer func() {
+		if fr.restoreGC != nil {
+			fr.restoreGC()
+		}
+	}()
 	var rulesOut bytes.Buffer // a file of rules prints nothing until every line translated
 	var err error
 	for _, f := range files {
@@ -365,6 +372,9 @@ type saveFile struct {
 }
 
 func newSaveFile(fr *fileRun, f fileInput) *saveFile {
+	if fr.o.output != "iptables" && fr.restoreGC == nil {
+		fr.restoreGC = tuneGC()
+	}
 	o := fr.o.copts
 	o.IPv6, o.Resolver = f.v6, newSystemResolver(fr.cmd.Context(), fr.o.words.resolve)
 	if fr.o.output == "iptables" {
