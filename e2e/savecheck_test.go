@@ -74,3 +74,34 @@ func TestSaveCheckFibHooks(t *testing.T) {
 		}
 	}
 }
+
+// TestSaveCheckApply runs ctmatch apply -f with every whole-file case, each
+// in a namespace of its own: the files ctmatch accepts load (the kernel
+// takes the native rules of chains reached from every hook the file
+// jumps from), the others exit 2 or 1 and leave the kernel empty.
+func TestSaveCheckApply(t *testing.T) {
+	ktest.Namespace(t, "nft")
+	bin := ctmatchCLI(t)
+	for _, c := range cases.SaveCheckCases {
+		t.Run(c.Name, func(t *testing.T) {
+			text, _, _ := c.File()
+			ns := ktest.Namespace(t, "nft")
+			args := []string{"apply", "-f", "-"}
+			if c.V6 {
+				args = []string{"apply", "--file6", "-"}
+			}
+			r := runCLI(t, bin, ns, text, args...)
+			want := map[string]int{"": 0, "invalid": 2, "unsupported": 1}[c.Kind]
+			if r.code != want {
+				t.Fatalf("exit %d, want %d\n%s", r.code, want, r.stderr)
+			}
+			listed := ktest.Run(t, ns, "", "nft", "list", "ruleset")
+			if c.Kind != "" && listed != "" {
+				t.Errorf("a refused file left rules in the kernel:\n%s", listed)
+			}
+			if c.Kind == "" && listed == "" {
+				t.Errorf("an accepted file left nothing in the kernel")
+			}
+		})
+	}
+}
