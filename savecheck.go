@@ -97,11 +97,7 @@ func (c *SaveCheck) Line(l *script.SaveLine) error {
 		if l.Builtin {
 			return nil // checked on its own
 		}
-		needs := parse.HookNeeds(l.Rule)
-		if n, ok := compile.TargetHookNeed(l.Rule); ok {
-			needs = append(needs, n)
-		}
-		for _, n := range needs {
+		for _, n := range compile.HookNeeds(l.Rule) {
 			if !slices.ContainsFunc(ch.needs, func(x checkNeed) bool { return x.need.What == n.What }) {
 				ch.needs = append(ch.needs, checkNeed{need: n, at: l.Pos, text: l.Text})
 			}

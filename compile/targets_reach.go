@@ -4,6 +4,17 @@ import (
 	"github.com/ctmatch/ctmatch/parse"
 )
 
+// HookNeeds returns every hook restriction of r: its matches'
+// (parse.HookNeeds) and its target's (TargetHookNeed), in that order. It is
+// the one question a whole file asks of a rule in a user chain.
+func HookNeeds(r *parse.Rule) []parse.HookNeed {
+	needs := parse.HookNeeds(r)
+	if n, ok := TargetHookNeed(r); ok {
+		needs = append(needs, n)
+	}
+	return needs
+}
+
 // TargetHookNeed returns the hooks r's target may run in, from its
 // registration in targetPlaces, as a parse.HookNeed at the target's name,
 // or false when the target has no hook restriction. A whole file checks it
