@@ -103,7 +103,7 @@ func (s *SaveScript) Line(w io.Writer, text string, at parse.Position) (*script.
 		}
 		if err != nil {
 			if ch := s.chains[l.Chain]; ch != nil {
-				ch.groups = slices.Insert(ch.groups, l.Index, 0)
+				ch.groups = slices.Insert(ch.groups, l.Index, make([]int, max(l.Rules, 1))...)
 			}
 		}
 	case script.SaveFlush:
@@ -166,22 +166,34 @@ func (s *SaveScript) rule(w io.Writer, l *script.SaveLine) error {
 		return &parse.Error{Pos: c.ChainPos, Text: l.Text, Word: c.Chain, Kind: parse.Unsupported,
 			Msg: fmt.Sprintf("nft's command text cannot name the chain %q: it reads a chain name only as a letter or _ followed by letters, digits and _-./", l.Chain)}
 	}
-	r, texts, err := s.compile(l)
+	rs, texts, err := s.compile(l)
 	if err != nil {
 		return err
 	}
-	after := ch.total // -A: after every rule (summing would make a file of n rules take n² steps)
-	if l.Index < len(ch.groups) {
-		after = 0
-		for _, n := range ch.groups[:l.Index] {
-			after += n
+	// Each rule of a comma list goes where iptables adds it: -A after the
+	// one before it, -I each at the same place, before the one before it.
+	idx := l.Index
+	for k, r := range rs {
+		after := ch.total // -A: after every rule (summing would make a file of n rules take n² steps)
+		if idx < len(ch.groups) {
+			after = 0
+			for _, n := range ch.groups[:idx] {
+				after += n
+			}
+		}
+		var t []string
+		if texts != nil {
+			t = texts[k]
+		}
+		if err := writeCommands(w, r, t, l.Table, l.Chain, after, ch.total, false, &s.buf); err != nil {
+			return err
+		}
+		ch.groups = slices.Insert(ch.groups, idx, len(r.Rules))
+		ch.total += len(r.Rules)
+		if l.Rule.Command.Op != parse.Insert {
+			idx++
 		}
 	}
-	if err := writeCommands(w, r, texts, l.Table, l.Chain, after, ch.total, false, &s.buf); err != nil {
-		return err
-	}
-	ch.groups = slices.Insert(ch.groups, l.Index, len(r.Rules))
-	ch.total += len(r.Rules)
 	return nil
 }
 

@@ -21,9 +21,9 @@ type SavePrepared struct {
 	table string // the table the line was prepared for
 	rule  *parse.Rule
 	perr  error
-	tr    *Rule    // the compiled rule, nil when it was not compiled
-	cerr  error    // the compiler's error
-	texts []string // the nft text of each of tr's rules
+	trs   []*Rule    // the compiled rules (one per rule of a comma list), nil when not compiled
+	cerr  error      // the compiler's error
+	texts [][]string // the nft text of each nft rule of each of trs
 }
 
 // Prepare does for the line text, in iptables table table (that of the
@@ -46,11 +46,14 @@ func (s *SaveScript) Prepare(text, table string) *SavePrepared {
 	if table != "filter" {
 		c.Table = &parse.Table{Name: table, Flag: parse.NoPos, At: parse.NoPos}
 	}
-	p.tr, p.cerr = Compile(&c, s.o)
+	p.trs, p.cerr = CompileAll(&c, s.o)
 	if p.cerr == nil {
-		p.texts = make([]string, len(p.tr.Rules))
-		for i, nr := range p.tr.Rules {
-			p.texts[i] = nr.String()
+		p.texts = make([][]string, len(p.trs))
+		for k, tr := range p.trs {
+			p.texts[k] = make([]string, len(tr.Rules))
+			for i, nr := range tr.Rules {
+				p.texts[k][i] = nr.String()
+			}
 		}
 	}
 	return p
@@ -75,13 +78,13 @@ func (s *SaveScript) readLine(text string, at parse.Position) (*script.SaveLine,
 	return s.r.Line(text, at)
 }
 
-// compile compiles the rule of l, or takes what Prepare compiled for it:
-// the same words, in the same table. texts are the nft rules' text when
-// Prepare wrote them.
-func (s *SaveScript) compile(l *script.SaveLine) (r *Rule, texts []string, err error) {
-	if p := s.pre; p != nil && p.rule == l.Rule && p.table == l.Table && (p.tr != nil || p.cerr != nil) {
-		return p.tr, p.texts, p.cerr
+// compile compiles the rule of l (CompileAll: one per rule of a comma
+// list), or takes what Prepare compiled for it: the same words, in the same
+// table. texts are the nft rules' text when Prepare wrote them.
+func (s *SaveScript) compile(l *script.SaveLine) (rs []*Rule, texts [][]string, err error) {
+	if p := s.pre; p != nil && p.rule == l.Rule && p.table == l.Table && (p.trs != nil || p.cerr != nil) {
+		return p.trs, p.texts, p.cerr
 	}
-	r, err = Compile(l.Rule, s.o)
-	return r, nil, err
+	rs, err = CompileAll(l.Rule, s.o)
+	return rs, nil, err
 }

@@ -141,6 +141,12 @@ type SaveLine struct {
 	// before it (0: at the top). -A goes after every rule so far; -I CHAIN
 	// N before rule N.
 	Index int
+	// Rules is the number of iptables rules a SaveRule makes: one, or one
+	// per combination of a comma list of addresses (parse.Rule.Expand),
+	// which iptables adds one by one: -A in order, -I each at Index, so
+	// that they end up in the reverse order. Each counts for the -I
+	// positions after it.
+	Rules int
 	// Warnings are what iptables-restore accepts but may not mean what it
 	// says (a policy on a user chain, which it ignores).
 	Warnings []*parse.Error
@@ -612,15 +618,16 @@ func (r *SaveReader) rule(l *SaveLine) (*SaveLine, error) {
 	if implicit {
 		t.chains[c.Chain] = ch
 	}
-	ch.rules++
+	n := rule.Addresses()
+	ch.rules += n
 	if to != nil {
-		to.refs++
+		to.refs += n
 		if ch.jumps == nil {
 			ch.jumps = map[string]int{}
 		}
-		ch.jumps[rule.Target.Name]++
+		ch.jumps[rule.Target.Name] += n
 	}
-	l.Op, l.Chain, l.Builtin, l.Implicit, l.Rule, l.Index = SaveRule, c.Chain, ch.builtin, implicit, rule, index
+	l.Op, l.Chain, l.Builtin, l.Implicit, l.Rule, l.Index, l.Rules = SaveRule, c.Chain, ch.builtin, implicit, rule, index, n
 	return l, perr
 }
 
@@ -699,7 +706,7 @@ func (r *SaveReader) opaqueRule(l *SaveLine, err *parse.Error) (*SaveLine, error
 			t.chains[chain] = ch
 		}
 		ch.rules++
-		l.Op, l.Chain, l.Builtin, l.Implicit, l.Index = SaveRule, chain, ch.builtin, implicit, index
+		l.Op, l.Chain, l.Builtin, l.Implicit, l.Index, l.Rules = SaveRule, chain, ch.builtin, implicit, index, 1
 		return l, err
 	}
 	return nil, err

@@ -202,12 +202,20 @@ func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, rep *reporte
 			}
 		case script.SaveRule:
 			c := t.chain(l.Chain, l.Builtin)
-			rule, err := ctmatch.Compile(l.Rule, copts)
+			rules, err := ctmatch.CompileAll(l.Rule, copts)
 			if err != nil {
 				rep.report(src, err)
 				return true
 			}
-			c.Rules = slices.Insert(c.Rules, l.Index, firewall.DesiredRule{Rule: rule})
+			// A comma list is several rules, which iptables adds one by
+			// one: -A in order, -I each at the same place.
+			idx := l.Index
+			for _, rule := range rules {
+				c.Rules = slices.Insert(c.Rules, idx, firewall.DesiredRule{Rule: rule})
+				if l.Rule.Command.Op != parse.Insert {
+					idx++
+				}
+			}
 		case script.SaveFlush:
 			t.chain(l.Chain, l.Builtin).Rules = nil
 		case script.SaveDelete:
