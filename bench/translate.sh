@@ -54,11 +54,12 @@ for ((r = 0; r < runs; r++)); do
 	whole restore iptables-restore-translate -f "$tmp/rules.save"
 done
 median() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-sized() { # sized NAME N CMD...: append the wall seconds and the peak KB of one run of CMD to $tmp/{time,mem}.NAME.N
+sized() { # sized NAME N CMD...: append the wall seconds, CPU seconds and peak KB of one run of CMD to $tmp/{time,cpu,mem}.NAME.N
 	local name=$1 n=$2; shift 2
-	/usr/bin/time -f '%e %M' -o "$tmp/one" "$@" > /dev/null
-	read -r secs kb < "$tmp/one"
+	/usr/bin/time -f '%e %U %S %M' -o "$tmp/one" "$@" > /dev/null
+	read -r secs user sys kb < "$tmp/one"
 	echo "$secs" >> "$tmp/time.$name.$n"
+	awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}' >> "$tmp/cpu.$name.$n"
 	echo "$kb" >> "$tmp/mem.$name.$n"
 }
 sizes=${SIZES:-10000 50000 200000}
@@ -71,12 +72,13 @@ for s in $sizes; do
 done
 peak() { sort -n "$1" | tail -1; }
 sizetable() {
-	printf 'iptables-save files, runs: %d (medians of wall time; peak memory is the largest maximum RSS)\n' "$runs"
-	printf '%8s  %12s %12s %16s  %10s %10s\n' rules 'ctmatch -f' 'restore-tr.' 'restore/ctmatch' 'ctmatch MB' 'restore MB'
+	printf 'iptables-save files, runs: %d (medians of wall and CPU time, user + system; peak memory is the largest maximum RSS)\n' "$runs"
+	printf '%8s  %12s %12s %16s  %12s %12s %16s  %10s %10s\n' rules 'ctmatch -f' 'restore-tr.' 'restore/ctmatch' 'ctmatch CPU' 'restore CPU' 'restore/ctmatch' 'ctmatch MB' 'restore MB'
 	for s in $sizes; do
 		awk -v n="$s" -v c="$(median "$tmp/time.ctmatch.$s")" -v i="$(median "$tmp/time.restore.$s")" \
+			-v cc="$(median "$tmp/cpu.ctmatch.$s")" -v ic="$(median "$tmp/cpu.restore.$s")" \
 			-v cm="$(peak "$tmp/mem.ctmatch.$s")" -v im="$(peak "$tmp/mem.restore.$s")" \
-			'BEGIN { printf "%8d  %10.3f s %10.3f s %15.2fx  %10.1f %10.1f\n", n, c, i, i / c, cm / 1024, im / 1024 }'
+			'BEGIN { printf "%8d  %10.3f s %10.3f s %15.2fx  %10.3f s %10.3f s %15.2fx  %10.1f %10.1f\n", n, c, i, i / c, cc, ic, ic / cc, cm / 1024, im / 1024 }'
 	done
 }
 if [ "$per_rule" = 0 ]; then
