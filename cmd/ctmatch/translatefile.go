@@ -60,15 +60,18 @@ func (o *translateOptions) fileInputs() ([]fileInput, error) {
 
 // fileRun is the translation of the files of one translate command.
 type fileRun struct {
-	cmd     *cobra.Command
-	o       *translateOptions
-	rep     *reporter
-	out     *stickyWriter
-	format  string // the format of the files (they are all of one)
-	failed  bool   // a line could not be translated (and there is no --keep-going)
-	refused bool   // the kernel would refuse a table as a whole: nothing is printed
-	err     error  // what ended the translation other than a line
-	bw      *bufio.Writer
+	cmd    *cobra.Command
+	o      *translateOptions
+	rep    *reporter
+	out    *stickyWriter
+	format string // the format of the files (they are all of one)
+	failed bool   // a line could not be translated (and there is no --keep-going)
+	err    error  // what ended the translation other than a line
+	bw     *bufio.Writer
+
+	// refused is set when the kernel would refuse a table of an
+	// iptables-save file as a whole: nothing is printed.
+	refused bool
 	// restoreGC puts back the garbage collector's settings (tuneGC).
 	restoreGC func()
 }
@@ -365,8 +368,9 @@ func writeRules(w io.Writer, r *parse.Rule, copts ctmatch.Options, table, chain 
 // saveFile is an iptables-save file being translated into an nft script
 // (ctmatch.SaveScript), written as it is read.
 type saveFile struct {
-	fr    *fileRun
-	s     *ctmatch.SaveScript
+	fr *fileRun
+	s  *ctmatch.SaveScript
+
 	c     *ctmatch.SaveCanon // -o iptables: the file in canonical form (translatecanon.go)
 	ahead                    // the lines read ahead, being prepared (translatefile_ahead.go)
 }
