@@ -17,7 +17,7 @@ type HookNeed struct {
 // the table of restrictions (the targets' are compile.TargetHookNeed's).
 func HookNeeds(r *Rule) []HookNeed {
 	var needs []HookNeed
-	for _, hr := range hookRules {
+	for _, hr := range append(hookRules[:len(hookRules):len(hookRules)], fileHookRules...) {
 		if hr.Hooks == 0 {
 			continue
 		}
@@ -27,3 +27,30 @@ func HookNeeds(r *Rule) []HookNeed {
 	}
 	return needs
 }
+
+// fileHookRules are restrictions that only a whole file needs to know of,
+// since parse checks them itself where the rule's own chain is built in:
+// xt_policy's checkentry (policy_mt_check) refuses --dir in in OUTPUT and
+// POSTROUTING ("input policy not valid in POSTROUTING and OUTPUT"), and
+// --dir out in PREROUTING and INPUT. Only --dir in is here: its nft form,
+// meta secpath, is refused by nf_tables reached from the output and
+// postrouting hooks (nft_meta_get_validate), while --dir out's, rt ipsec,
+// has no hook restriction in the kernel and means there what xt_policy
+// means (the route's xfrm, absent at INPUT), as iptables-nft loads it.
+var fileHookRules = []HookRule{
+	{What: "policy --dir in", Hooks: HookPrerouting | HookInput | HookForward, Checkentry: true,
+		Uses: func(r *Rule) Node {
+			for _, m := range r.Matches {
+				if p, ok := m.(*Policy); ok && p.Dir != nil && !p.Out {
+					return policyDir{p.Dir}
+				}
+			}
+			return nil
+		}},
+}
+
+// policyDir is the node of a --dir option and its value.
+type policyDir struct{ o *PolicyOption }
+
+func (n policyDir) Pos() Pos { return n.o.Flag }
+func (n policyDir) End() Pos { return n.o.Value.End() }

@@ -20,7 +20,8 @@ type SaveCheckCase struct {
 	Kind string
 	Msg  string // a substring of the error's message
 	// NFT and Legacy say whether iptables-nft-restore and
-	// iptables-legacy-restore 1.8.9 load the file.
+	// iptables-legacy-restore 1.8.9 load the file. ctmatch follows
+	// iptables-nft (the default iptables-restore) where they differ.
 	NFT, Legacy bool
 }
 
@@ -112,6 +113,17 @@ var SaveCheckCases = []SaveCheckCase{
 		Kind: "unsupported", Msg: "reached from INPUT", NFT: true},
 	{Name: "addrtype-limit-in-from-input", Text: filterHead + ":U - [0:0]\n-A U -m addrtype --dst-type LOCAL --limit-iface-in -j ACCEPT\n-A INPUT -j U\nCOMMIT\n",
 		NFT: true, Legacy: true},
+
+	// xt_policy's --dir: checkentry's only. --dir in's nft form (meta
+	// secpath) is refused at the output and postrouting hooks; --dir
+	// out's (rt ipsec) is taken at every hook, and means there what
+	// xt_policy means.
+	{Name: "policy-in-from-output", Text: filterHead + ":U - [0:0]\n-A OUTPUT -j U\n-A U -m policy " + Marker + "--dir in --pol none -j ACCEPT\nCOMMIT\n",
+		Kind: "unsupported", Msg: "policy --dir in in chain U, reached from OUTPUT", NFT: true},
+	{Name: "policy-in-from-input", Text: filterHead + ":U - [0:0]\n-A INPUT -j U\n-A U -m policy --dir in --pol ipsec -j ACCEPT\nCOMMIT\n",
+		NFT: true, Legacy: true},
+	{Name: "policy-out-from-input", Text: filterHead + ":U - [0:0]\n-A INPUT -j U\n-A U -m policy --dir out --pol none -j ACCEPT\nCOMMIT\n",
+		NFT: true},
 
 	// Jump loops and depth.
 	{Name: "loop-reached", Text: filterHead + ":U - [0:0]\n:V - [0:0]\n-A U -j V\n-A V -j " + Marker + "U\n-A INPUT -j U\nCOMMIT\n",
