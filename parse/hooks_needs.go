@@ -30,7 +30,7 @@ func HookNeeds(r *Rule) []HookNeed {
 
 // fileHookRules are restrictions that only a whole file needs to know of,
 // since parse checks them itself where the rule's own chain is built in:
-// xt_policy's checkentry (policy_mt_check) refuses --dir in in OUTPUT and
+// xt_mac's registration, and xt_policy's checkentry (policy_mt_check) refuses --dir in in OUTPUT and
 // POSTROUTING ("input policy not valid in POSTROUTING and OUTPUT"), and
 // --dir out in PREROUTING and INPUT. Only --dir in is here: its nft form,
 // meta secpath, is refused by nf_tables reached from the output and
@@ -38,6 +38,17 @@ func HookNeeds(r *Rule) []HookNeed {
 // has no hook restriction in the kernel and means there what xt_policy
 // means (the route's xfrm, absent at INPUT), as iptables-nft loads it.
 var fileHookRules = []HookRule{
+	// xt_mac.c registers the mac match with .hooks PRE_ROUTING, LOCAL_IN
+	// and FORWARD (parse checks the built-in chains itself, mac.go).
+	{What: "-m mac", Hooks: HookPrerouting | HookInput | HookForward,
+		Uses: func(r *Rule) Node {
+			for _, m := range r.Matches {
+				if mac, ok := m.(*MAC); ok {
+					return macName{mac}
+				}
+			}
+			return nil
+		}},
 	{What: "policy --dir in", Hooks: HookPrerouting | HookInput | HookForward, Checkentry: true,
 		Uses: func(r *Rule) Node {
 			for _, m := range r.Matches {
@@ -54,3 +65,9 @@ type policyDir struct{ o *PolicyOption }
 
 func (n policyDir) Pos() Pos { return n.o.Flag }
 func (n policyDir) End() Pos { return n.o.Value.End() }
+
+// macName is the node of -m mac's "mac" word.
+type macName struct{ m *MAC }
+
+func (n macName) Pos() Pos { return n.m.NamePos }
+func (n macName) End() Pos { return n.m.NamePos + Pos(len(n.m.Module)) }

@@ -92,6 +92,12 @@ var SaveCheckCases = []SaveCheckCase{
 	{Name: "v6-owner-from-input", V6: true, Text: filterHead + ":U - [0:0]\n-A U " + Marker + "-m owner --uid-owner 0 -j ACCEPT\n-A INPUT -j U\nCOMMIT\n",
 		Kind: "invalid", Msg: "-m owner in chain U"},
 
+	// -m mac: xt_mac registers PRE_ROUTING, LOCAL_IN and FORWARD.
+	{Name: "mac-from-output", Text: filterHead + ":U - [0:0]\n-A INPUT -j U\n-A OUTPUT -j U\n-A U -m " + Marker + "mac --mac-source 00:11:22:33:44:55 -j ACCEPT\nCOMMIT\n",
+		Kind: "invalid", Msg: "-m mac in chain U, reached from OUTPUT"},
+	{Name: "mac-from-forward", Text: filterHead + ":U - [0:0]\n-A FORWARD -j U\n-A U -m mac --mac-source 00:11:22:33:44:55 -j ACCEPT\nCOMMIT\n",
+		NFT: true, Legacy: true},
+
 	// Targets: their registrations' hooks.
 	{Name: "masquerade-from-prerouting", Text: natHead + ":U - [0:0]\n-A U -p tcp -j " + Marker + "MASQUERADE\n-A PREROUTING -g U\nCOMMIT\n",
 		Kind: "invalid", Msg: "-j MASQUERADE in chain U, reached from PREROUTING"},
