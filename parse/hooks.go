@@ -37,7 +37,11 @@ import (
 // is refused by the kernel when ctmatch loads it into a chain reached from
 // a hook it cannot run in. Table restrictions hold in user chains too. A
 // whole iptables-save file shows the jumps: ctmatch.SaveCheck checks its
-// user chains' rules (HookNeeds) against the hooks that reach them.
+// user chains' rules against the hooks that reach them, with
+// compile.HookNeeds, which asks every table of restrictions: hookRules
+// here, fileHookRules (hooks_needs.go: -m mac and -m policy --dir in, which
+// their own match code checks in built-in chains, with messages of their
+// own) and compile's targetPlaces (the targets, compile/targets_hooks.go).
 
 // Hooks is a set of netfilter hooks.
 type Hooks uint8
