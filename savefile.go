@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ctmatch/ctmatch/expr"
@@ -32,6 +33,10 @@ type SaveScript struct {
 	r      *script.SaveReader
 	chains map[string]*savedChain // the chains of the table being read
 	doc    *JSONDoc               // with WriteJSON: where the commands go, as JSON
+	check  *SaveCheck
+	popts  parse.Options
+	pre    *SavePrepared // what Prepare made of the line being read (savefile_prepare.go)
+	buf    []byte        // a command line being written
 }
 
 // WriteJSON makes Line write each line's commands into d, as libnftables
@@ -64,7 +69,7 @@ func NewSaveScript(o Options) *SaveScript {
 	if o.IPv6 {
 		o.Table = expr.FamilyIP6
 	}
-	return &SaveScript{o: o, r: script.NewSaveReader(o.parseOptions())}
+	return &SaveScript{o: o, r: script.NewSaveReader(o.parseOptions()), check: NewSaveCheck(), popts: o.parseOptions()}
 }
 
 // Line reads the next line of the file (text, without its newline; at is
@@ -75,10 +80,21 @@ func NewSaveScript(o Options) *SaveScript {
 // Unsupported). Then nothing of the line is written but the built-in chain
 // it creates; a rule that cannot be translated keeps its place in its chain
 // (no nft rule) for the -I positions after it, as it has one in iptables.
+//
+// At the COMMIT of a table, Line checks the table as a whole (SaveCheck):
+// a match or target in a user chain that a built-in chain of a hook where
+// it may not run reaches through jumps, a jump loop, too many jumps in a
+// row. Its errors come back as SaveErrors, each about the line it names;
+// the kernel refuses such a table, so the script written so far must not
+// be used: a caller holds the script until the file's end (as translate -f
+// does).
 func (s *SaveScript) Line(w io.Writer, text string, at parse.Position) (*script.SaveLine, error) {
-	l, err := s.r.Line(text, at)
+	l, err := s.readLine(text, at)
 	if err != nil && (l == nil || l.Op != script.SaveRule) {
 		return l, err
+	}
+	if cerr := s.check.Line(l); cerr != nil {
+		return l, cerr
 	}
 	fam := s.o.Table
 	switch l.Op {
@@ -102,7 +118,7 @@ func (s *SaveScript) Line(w io.Writer, text string, at parse.Position) (*script.
 		}
 		if err != nil {
 			if ch := s.chains[l.Chain]; ch != nil {
-				ch.groups = slices.Insert(ch.groups, l.Index, 0)
+				ch.groups = slices.Insert(ch.groups, l.Index, make([]int, max(l.Rules, 1))...)
 			}
 		}
 	case script.SaveFlush:
@@ -166,26 +182,38 @@ func (s *SaveScript) rule(w io.Writer, l *script.SaveLine) error {
 		return &parse.Error{Pos: c.ChainPos, Text: l.Text, Word: c.Chain, Kind: parse.Unsupported,
 			Msg: fmt.Sprintf("nft's command text cannot name the chain %q: it reads a chain name only as a letter or _ followed by letters, digits and _-./", l.Chain)}
 	}
-	r, err := Compile(l.Rule, s.o)
+	rs, texts, err := s.compile(l)
 	if err != nil {
 		return err
 	}
-	after := ch.total // -A: after every rule (summing would make a file of n rules take n² steps)
-	if l.Index < len(ch.groups) {
-		after = 0
-		for _, n := range ch.groups[:l.Index] {
-			after += n
+	// Each rule of a comma list goes where iptables adds it: -A after the
+	// one before it, -I each at the same place, before the one before it.
+	idx := l.Index
+	for k, r := range rs {
+		after := ch.total // -A: after every rule (summing would make a file of n rules take n² steps)
+		if idx < len(ch.groups) {
+			after = 0
+			for _, n := range ch.groups[:idx] {
+				after += n
+			}
+		}
+		var t []string
+		if texts != nil {
+			t = texts[k]
+		}
+		write := func() error { return writeCommands(w, r, t, l.Table, l.Chain, after, ch.total, false, &s.buf) }
+		if s.doc != nil {
+			write = func() error { return WriteJSONCommands(s.doc, r, l.Table, l.Chain, after, ch.total) }
+		}
+		if err := write(); err != nil {
+			return err
+		}
+		ch.groups = slices.Insert(ch.groups, idx, len(r.Rules))
+		ch.total += len(r.Rules)
+		if l.Rule.Command.Op != parse.Insert {
+			idx++
 		}
 	}
-	write := func() error { return WriteCommands(w, r, l.Table, l.Chain, after, ch.total, false) }
-	if s.doc != nil {
-		write = func() error { return WriteJSONCommands(s.doc, r, l.Table, l.Chain, after, ch.total) }
-	}
-	if err := write(); err != nil {
-		return err
-	}
-	ch.groups = slices.Insert(ch.groups, l.Index, len(r.Rules))
-	ch.total += len(r.Rules)
 	return nil
 }
 
@@ -199,20 +227,41 @@ func (s *SaveScript) rule(w io.Writer, l *script.SaveLine) error {
 // iptables-restore-translate prints them. A rule nft 1.0.6 cannot parse is
 // followed by a comment line that says so.
 func WriteCommands(w io.Writer, r *Rule, table, chain string, after, total int, shell bool) error {
+	return writeCommands(w, r, nil, table, chain, after, total, shell, nil)
+}
+
+// writeCommands is WriteCommands, with the text of r's nft rules when it
+// was written before (nil: it is written here), in buf (nil: a buffer of
+// its own).
+func writeCommands(w io.Writer, r *Rule, texts []string, table, chain string, after, total int, shell bool, buf *[]byte) error {
+	var b []byte
+	if buf != nil {
+		b = *buf
+		defer func() { *buf = b }()
+	}
 	for i, nr := range r.Rules {
-		var cmd string
-		switch {
-		case after == total:
-			cmd = fmt.Sprintf("add rule %s %s %s %s", r.Table, table, chain, nr)
-		case after == 0 && i == 0:
-			cmd = fmt.Sprintf("insert rule %s %s %s %s", r.Table, table, chain, nr)
-		default:
-			cmd = fmt.Sprintf("add rule %s %s %s index %d %s", r.Table, table, chain, after+i-1, nr)
+		// add rule at the end, insert rule at the top, add rule with
+		// nft's index anywhere else.
+		verb, index := "add rule ", after != total
+		if after != total && after == 0 && i == 0 {
+			verb, index = "insert rule ", false
+		}
+		b = append(append(b[:0], verb...), r.Table.String()...)
+		b = append(append(append(append(append(b, ' '), table...), ' '), chain...), ' ')
+		if index {
+			b = append(strconv.AppendInt(append(b, "index "...), int64(after+i-1), 10), ' ')
+		}
+		if texts != nil {
+			b = append(b, texts[i]...)
+		} else {
+			b = append(b, nr.String()...)
 		}
 		if shell {
-			cmd = "nft '" + strings.ReplaceAll(cmd, "'", `'\''`) + "'"
+			b = append([]byte("nft '"+strings.ReplaceAll(string(b), "'", `'\''`)+"'"), '\n')
+		} else {
+			b = append(b, '\n')
 		}
-		if _, err := fmt.Fprintln(w, cmd); err != nil {
+		if _, err := w.Write(b); err != nil {
 			return err
 		}
 		if !nr.ParsesInNft106() {

@@ -44,7 +44,8 @@ var builtinChains = []string{"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTRO
 // chain: which hooks reach it depends on the jumps to it, which one rule
 // does not show, so only the table is checked there (iptables refuses the
 // rule later, when a jump from a wrong hook is added; ctmatch does not see
-// that jump). An empty chain means r's -A or -I chain; none at all checks
+// that jump; a whole iptables-save file is checked through its jumps by
+// ctmatch.SaveCheck, with TargetHookNeed). An empty chain means r's -A or -I chain; none at all checks
 // the table only.
 func CheckTargetPlace(r *parse.Rule, chain string) error {
 	t := r.Target

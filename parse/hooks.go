@@ -35,7 +35,13 @@ import (
 // expressions at load time through the jump graph (nft_fib's validate
 // refuses "fib daddr . iif" reached from the output hook), so such a rule
 // is refused by the kernel when ctmatch loads it into a chain reached from
-// a hook it cannot run in. Table restrictions hold in user chains too.
+// a hook it cannot run in. Table restrictions hold in user chains too. A
+// whole iptables-save file shows the jumps: ctmatch.SaveCheck checks its
+// user chains' rules against the hooks that reach them, with
+// compile.HookNeeds, which asks every table of restrictions: hookRules
+// here, fileHookRules (hooks_needs.go: -m mac and -m policy --dir in, which
+// their own match code checks in built-in chains, with messages of their
+// own) and compile's targetPlaces (the targets, compile/targets_hooks.go).
 
 // Hooks is a set of netfilter hooks.
 type Hooks uint8
@@ -96,6 +102,12 @@ type HookRule struct {
 	Hooks  Hooks            // the hooks it may run in; 0 for any
 	Tables []string         // the iptables tables it may be used in; nil for any
 	Uses   func(*Rule) Node // the node of r that uses it, or nil
+	// Checkentry is set when only the extension's checkentry function
+	// checks the hooks (par->hook_mask), not its registration's .hooks:
+	// iptables-legacy checks it through jumps too, but iptables-nft's
+	// nft_compat hands checkentry the hook of a base chain only, so a rule
+	// in a user chain is not checked (see HookNeeds).
+	Checkentry bool
 }
 
 // hookRules are the restrictions ctmatch knows, each from the kernel's code
@@ -104,9 +116,9 @@ var hookRules = []HookRule{
 	// xt_addrtype.c addrtype_mt_checkentry_v1: "output interface limitation
 	// not valid in PREROUTING and INPUT", "input interface limitation not
 	// valid in POSTROUTING and OUTPUT".
-	{What: "addrtype --limit-iface-in", Hooks: HookPrerouting | HookInput | HookForward,
+	{What: "addrtype --limit-iface-in", Hooks: HookPrerouting | HookInput | HookForward, Checkentry: true,
 		Uses: func(r *Rule) Node { return addrtypeLimit(r, false) }},
-	{What: "addrtype --limit-iface-out", Hooks: HookForward | HookOutput | HookPostrouting,
+	{What: "addrtype --limit-iface-out", Hooks: HookForward | HookOutput | HookPostrouting, Checkentry: true,
 		Uses: func(r *Rule) Node { return addrtypeLimit(r, true) }},
 
 	// xt_owner.c: the owner match is registered with .hooks

@@ -141,6 +141,12 @@ type SaveLine struct {
 	// before it (0: at the top). -A goes after every rule so far; -I CHAIN
 	// N before rule N.
 	Index int
+	// Rules is the number of iptables rules a SaveRule makes: one, or one
+	// per combination of a comma list of addresses (parse.Rule.Expand),
+	// which iptables adds one by one: -A in order, -I each at Index, so
+	// that they end up in the reverse order. Each counts for the -I
+	// positions after it.
+	Rules int
 	// Warnings are what iptables-restore accepts but may not mean what it
 	// says (a policy on a user chain, which it ignores).
 	Warnings []*parse.Error
@@ -156,6 +162,8 @@ type SaveReader struct {
 	table *saveTable // the table being read; nil between tables
 	seen  map[string]bool
 	start SaveLine // the *TABLE line of the table being read
+	// parsed is the line's words as LineParsed was given them, or nil.
+	parsed *parsedWords
 }
 
 // saveTable is what a reader knows of the table being read.
@@ -224,6 +232,22 @@ func (r *SaveReader) Line(text string, at parse.Position) (*SaveLine, error) {
 		return l, r.chainLine(l)
 	}
 	return r.command(l)
+}
+
+// LineParsed is Line for a line whose words the caller parsed before, as
+// parse.ParseText(text, o) returned them (rule and err), with o the
+// reader's options: a caller that parses lines on several CPUs ahead of the
+// reader. What the reader does with them is what Line does.
+func (r *SaveReader) LineParsed(text string, at parse.Position, rule *parse.Rule, err error) (*SaveLine, error) {
+	r.parsed = &parsedWords{rule, err}
+	defer func() { r.parsed = nil }()
+	return r.Line(text, at)
+}
+
+// parsedWords are the words of the line being read, parsed by the caller.
+type parsedWords struct {
+	rule *parse.Rule
+	err  error
 }
 
 // End checks the end of the file: a table without its COMMIT is an error
@@ -360,23 +384,37 @@ func checkChainName(text string, w word, ext bool) error {
 // command reads a line of commands: a rule (-A, -I), or one of the chain
 // commands -N, -X, -P, -F, -Z, given first on the line.
 func (r *SaveReader) command(l *SaveLine) (*SaveLine, error) {
-	f := fields(l.Text)
-	if len(f) == 0 {
+	w := firstWord(l.Text) // the first word alone: a rule's words are parse's
+	if w.s == "" {
 		return nil, bad(l.Text, 0, "", "a line of blanks in a table: iptables-restore reads it as a command and finds none")
 	}
-	if w := f[0]; !strings.HasPrefix(w.s, "-") && !strings.HasPrefix(w.s, "[") && !strings.HasPrefix(w.s, "!") {
+	if !strings.HasPrefix(w.s, "-") && !strings.HasPrefix(w.s, "[") && !strings.HasPrefix(w.s, "!") {
 		if w.s == "COMMIT" {
 			return nil, bad(l.Text, w.pos, w.s, "COMMIT with blanks around it: iptables-restore ends a table only at a line that holds COMMIT alone")
 		}
 		return nil, bad(l.Text, w.pos, w.s, "expected a command (-A, -I, -N, -P, -F, -Z, -X) or COMMIT, found %q", w.s)
 	}
-	switch f[0].s {
+	switch w.s {
 	case "-N", "--new-chain", "-X", "--delete-chain", "-P", "--policy", "-F", "--flush", "-Z", "--zero":
-		return l, r.chainCommand(l, f)
+		return l, r.chainCommand(l, fields(l.Text))
 	case "-D", "--delete", "-R", "--replace", "-E", "--rename-chain", "-L", "--list", "-S", "--list-rules":
-		return nil, unsupported(l.Text, f[0].pos, f[0].s, "give the ruleset as iptables-save prints it", "%s in an iptables-save file: ctmatch reads only -A, -I, -N, -X, -P, -F and -Z lines", f[0].s)
+		return nil, unsupported(l.Text, w.pos, w.s, "give the ruleset as iptables-save prints it", "%s in an iptables-save file: ctmatch reads only -A, -I, -N, -X, -P, -F and -Z lines", w.s)
 	}
 	return r.rule(l)
+}
+
+// firstWord returns the first word of text and where it is, as fields
+// would (blanks are spaces and tabs), or an empty word.
+func firstWord(text string) word {
+	i := 0
+	for i < len(text) && (text[i] == ' ' || text[i] == '\t') {
+		i++
+	}
+	j := i
+	for j < len(text) && text[j] != ' ' && text[j] != '\t' {
+		j++
+	}
+	return word{text[i:j], parse.Pos(i)}
 }
 
 // chainCommand reads -N CHAIN, -X CHAIN, -P CHAIN POLICY, -F CHAIN and
@@ -516,7 +554,13 @@ func wordsOf(ws []word) []string {
 // rule reads a rule line: [p:b] and the words, with -A or -I among them.
 func (r *SaveReader) rule(l *SaveLine) (*SaveLine, error) {
 	t := r.table
-	rule, perr := parse.ParseText(l.Text, r.opts)
+	var rule *parse.Rule
+	var perr error
+	if r.parsed != nil {
+		rule, perr = r.parsed.rule, r.parsed.err
+	} else {
+		rule, perr = parse.ParseText(l.Text, r.opts)
+	}
 	if rule == nil {
 		if pe, ok := reversedCtRange(l.Text, perr); ok {
 			return r.opaqueRule(l, pe)
@@ -574,15 +618,16 @@ func (r *SaveReader) rule(l *SaveLine) (*SaveLine, error) {
 	if implicit {
 		t.chains[c.Chain] = ch
 	}
-	ch.rules++
+	n := rule.Addresses()
+	ch.rules += n
 	if to != nil {
-		to.refs++
+		to.refs += n
 		if ch.jumps == nil {
 			ch.jumps = map[string]int{}
 		}
-		ch.jumps[rule.Target.Name]++
+		ch.jumps[rule.Target.Name] += n
 	}
-	l.Op, l.Chain, l.Builtin, l.Implicit, l.Rule, l.Index = SaveRule, c.Chain, ch.builtin, implicit, rule, index
+	l.Op, l.Chain, l.Builtin, l.Implicit, l.Rule, l.Index, l.Rules = SaveRule, c.Chain, ch.builtin, implicit, rule, index, n
 	return l, perr
 }
 
@@ -661,7 +706,7 @@ func (r *SaveReader) opaqueRule(l *SaveLine, err *parse.Error) (*SaveLine, error
 			t.chains[chain] = ch
 		}
 		ch.rules++
-		l.Op, l.Chain, l.Builtin, l.Implicit, l.Index = SaveRule, chain, ch.builtin, implicit, index
+		l.Op, l.Chain, l.Builtin, l.Implicit, l.Index, l.Rules = SaveRule, chain, ch.builtin, implicit, index, 1
 		return l, err
 	}
 	return nil, err

@@ -134,4 +134,9 @@ var saveCases = []saveCase{
 	{name: "F-all", text: "*filter\n-A INPUT -j ACCEPT\n" + M + "-F\nCOMMIT\n", kind: "unsupported", msg: "without a chain"},
 	{name: "X-builtin", text: "*filter\n:INPUT ACCEPT [0:0]\n-X " + M + "INPUT\nCOMMIT\n", kind: "unsupported", msg: "built-in chain"},
 	{name: "X-all", text: "*filter\n:foo - [0:0]\n" + M + "-X\nCOMMIT\n", kind: "unsupported", msg: "without a chain"},
+
+	// A comma list of addresses is one rule per address for the -I
+	// positions after it, as iptables adds them.
+	{name: "comma-list-positions", text: "*filter\n-A INPUT -s 10.0.0.1,10.0.0.2 -d 10.0.1.1,10.0.1.2 -j ACCEPT\n-I INPUT 5 -j DROP\nCOMMIT\n"},
+	{name: "comma-list-beyond", text: "*filter\n-A INPUT -s 10.0.0.1,10.0.0.2 -j ACCEPT\n-I INPUT " + M + "4 -j DROP\nCOMMIT\n", kind: "invalid", msg: "the chain has 2 rule(s) here"},
 }

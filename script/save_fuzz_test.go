@@ -47,7 +47,10 @@ func FuzzSaveReader(f *testing.F) {
 				if l.Index < 0 || l.Index > rules[k] {
 					t.Fatalf("line %d %q: index %d, the chain has %d rules", i+1, line, l.Index, rules[k])
 				}
-				rules[k]++
+				if l.Rules < 1 {
+					t.Fatalf("line %d %q: %d rules", i+1, line, l.Rules)
+				}
+				rules[k] += l.Rules
 			}
 		}
 		if l, err := r.End(); err != nil {

@@ -177,6 +177,7 @@ func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, rep *reporte
 	}
 	copts := ctmatch.Options{Table: fam, IPv6: f.v6, NoCounter: o.noCounter}
 	r := script.NewSaveReader(popts)
+	check := ctmatch.NewSaveCheck()
 	var t *desiredTable
 	err := eachFileLine(cmd, f.name, func(src source) bool {
 		if src.err != nil {
@@ -184,6 +185,9 @@ func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, rep *reporte
 			return true
 		}
 		l, err := r.Line(src.text, src.pos)
+		if l != nil && (err == nil || l.Op == script.SaveRule) {
+			reportSaveCheck(rep, check.Line(l))
+		}
 		if err != nil {
 			rep.report(src, err)
 			return true
@@ -204,12 +208,20 @@ func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, rep *reporte
 			}
 		case script.SaveRule:
 			c := t.chain(l.Chain, l.Builtin)
-			rule, err := ctmatch.Compile(l.Rule, copts)
+			rules, err := ctmatch.CompileAll(l.Rule, copts)
 			if err != nil {
 				rep.report(src, err)
 				return true
 			}
-			c.Rules = slices.Insert(c.Rules, l.Index, firewall.DesiredRule{Rule: rule})
+			// A comma list is several rules, which iptables adds one by
+			// one: -A in order, -I each at the same place.
+			idx := l.Index
+			for _, rule := range rules {
+				c.Rules = slices.Insert(c.Rules, idx, firewall.DesiredRule{Rule: rule})
+				if l.Rule.Command.Op != parse.Insert {
+					idx++
+				}
+			}
 		case script.SaveFlush:
 			t.chain(l.Chain, l.Builtin).Rules = nil
 		case script.SaveDelete:
@@ -224,6 +236,17 @@ func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, rep *reporte
 		rep.report(source{pos: l.Pos, text: l.Text}, err)
 	}
 	return nil
+}
+
+// reportSaveCheck reports the errors the whole-file check found at a
+// table's COMMIT (ctmatch.SaveCheck), each about the line it names.
+func reportSaveCheck(rep *reporter, err error) {
+	var table ctmatch.SaveErrors
+	if errors.As(err, &table) {
+		for _, e := range table {
+			rep.report(source{pos: e.At, text: e.Err.Text}, e.Err)
+		}
+	}
 }
 
 // saveFiles returns the iptables-save files apply was given, or nil when

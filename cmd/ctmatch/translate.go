@@ -107,6 +107,9 @@ nft 1.0.6 cannot parse a ct port match that has no protocol test before it
 				}
 				return runTranslateFiles(cmd, &o, files)
 			}
+			if o.output == "iptables" {
+				return usageError("-o iptables prints an iptables-save file (-f FILE) in canonical form; for rules, use ctmatch fmt")
+			}
 			if o.keepGoing {
 				return usageError("--keep-going goes with -f FILE or --file6 FILE")
 			}
@@ -125,15 +128,15 @@ nft 1.0.6 cannot parse a ct port match that has no protocol test before it
 	fl.StringVar(&o.file6, "file6", "", "read ip6tables rules from `FILE` (the same as -6 -f FILE; with -f FILE, both are translated)")
 	fl.StringVar(&o.format, "format", "", "what -f and --file6 hold: `rules` (one per line) or iptables-save (default: an iptables-save file when its first line that is not a comment starts with * or :)")
 	fl.BoolVar(&o.keepGoing, "keep-going", false, "translate every line that can be: a line that cannot becomes a \"# untranslated:\" comment (exit 1, or 2 for an invalid one); without it, nothing of a file is printed unless all of it translates")
-	fl.StringVarP(&o.output, "output", "o", "nft", "output `FORM`: nft (nft commands, as iptables-translate prints them), json (the same commands as libnftables JSON, for nft -j -f) or bytecode (libnftnl debug lines, as nft --debug=netlink prints them)")
+	fl.StringVarP(&o.output, "output", "o", "nft", "output `FORM`: nft (nft commands, as iptables-translate prints them), json (the same commands as libnftables JSON, for nft -j -f) or bytecode (libnftnl debug lines, as nft --debug=netlink prints them); with an iptables-save file, iptables prints it in canonical iptables-save form")
 	return cmd
 }
 
 // compileOptions checks the flags that say what to produce, before any input
 // is read. An ip6 table takes ip6tables words, as in add rule.
 func (o *translateOptions) compileOptions() (ctmatch.Options, error) {
-	if o.output != "nft" && o.output != "bytecode" && o.output != "json" {
-		return ctmatch.Options{}, usageError("-o must be nft, json or bytecode, not %q", o.output)
+	if o.output != "nft" && o.output != "bytecode" && o.output != "json" && o.output != "iptables" {
+		return ctmatch.Options{}, usageError("-o must be nft, json, bytecode or iptables, not %q", o.output)
 	}
 	fam := expr.FamilyIP
 	if o.words.v6 {

@@ -69,13 +69,26 @@ type fileRun struct {
 	err    error  // what ended the translation other than a line
 	bw     *bufio.Writer
 	inet   *inetRun // --family inet of iptables-save files (translateinet.go)
+
+	// refused is set when the kernel would refuse a table of an
+	// iptables-save file as a whole: nothing is printed.
+	refused bool
+	// restoreGC puts back the garbage collector's settings (tuneGC).
+	restoreGC func()
 }
 
 // runTranslateFiles translates -f FILE and --file6 FILE.
 func runTranslateFiles(cmd *cobra.Command, o *translateOptions, files []fileInput) error {
-	bw := bufio.NewWriterSize(cmd.OutOrStdout(), 64*1024)
+	sp := &spool{}
+	defer sp.Close()
+	bw := bufio.NewWriterSize(sp, 64*1024)
 	fr := &fileRun{cmd: cmd, o: o, out: &stickyWriter{w: bw}, bw: bw,
 		rep: &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}}
+	defer func() {
+		if fr.restoreGC != nil {
+			fr.restoreGC()
+		}
+	}()
 	var rulesOut bytes.Buffer // a file of rules prints nothing until every line translated
 	var err error
 	for _, f := range files {
@@ -102,6 +115,9 @@ func runTranslateFiles(cmd *cobra.Command, o *translateOptions, files []fileInpu
 	}
 	if fr.out.err == nil {
 		fr.out.err = bw.Flush()
+	}
+	if fr.out.err == nil && !fr.refused {
+		_, fr.out.err = sp.WriteTo(cmd.OutOrStdout())
 	}
 	if fr.out.err != nil {
 		return writeError(fr.out.err)
@@ -149,6 +165,10 @@ func (fr *fileRun) file(f fileInput, rulesOut *bytes.Buffer) error {
 				}
 				fr.o.doc = ctmatch.NewJSONDoc(w)
 			}
+			if format == formatRules && fr.o.output == "iptables" {
+				fr.err = usageError("-o iptables prints an iptables-save file in canonical form; for a file of rules, use ctmatch fmt -f FILE")
+				return false
+			}
 			if format == formatRules {
 				rules = newRulesFile(fr, f, rulesOut)
 			} else {
@@ -162,6 +182,9 @@ func (fr *fileRun) file(f fileInput, rulesOut *bytes.Buffer) error {
 		}
 		return fr.line(rules, save, src)
 	})
+	if save != nil {
+		save.drain()
+	}
 	if err == nil && save != nil && !fr.failed {
 		save.end()
 	}
@@ -367,13 +390,22 @@ type saveFile struct {
 	fr *fileRun
 	s  *ctmatch.SaveScript
 	rs *ctmatch.SaveRuleset // instead of s: the file read whole, for the inet merge (translateinet.go)
+
+	c     *ctmatch.SaveCanon // -o iptables: the file in canonical form (translatecanon.go)
+	ahead                    // the lines read ahead, being prepared (translatefile_ahead.go)
 }
 
 func newSaveFile(fr *fileRun, f fileInput) *saveFile {
+	if fr.o.output != "iptables" && fr.restoreGC == nil {
+		fr.restoreGC = tuneGC()
+	}
 	o := fr.o.copts
 	o.IPv6, o.Resolver = f.v6, newSystemResolver(fr.cmd.Context(), fr.o.words.resolve)
 	if fr.mergesInet() {
 		return fr.inetFile(f, o)
+	}
+	if fr.o.output == "iptables" {
+		return &saveFile{fr: fr, c: ctmatch.NewSaveCanon(o)}
 	}
 	s := ctmatch.NewSaveScript(o)
 	if fr.o.doc != nil {
@@ -382,7 +414,9 @@ func newSaveFile(fr *fileRun, f fileInput) *saveFile {
 	return &saveFile{fr: fr, s: s}
 }
 
-func (sf *saveFile) line(src source) {
+// process translates a line of the file, in the file's order, with what
+// Prepare made of it (p may be nil).
+func (sf *saveFile) process(src source, p *ctmatch.SavePrepared) {
 	if src.err != nil {
 		if sf.fr.fail(src, src.err) {
 			sf.fr.untranslated(sf.fr.out, src)
@@ -393,11 +427,21 @@ func (sf *saveFile) line(src source) {
 		sf.inetLine(src)
 		return
 	}
-	l, err := sf.s.Line(sf.fr.out, src.text, src.pos)
+	l, err := sf.s.LinePrepared(sf.fr.out, src.text, src.pos, p)
 	if l != nil {
 		for _, w := range l.Warnings {
 			sf.fr.rep.warnLine(src, w)
 		}
+	}
+	var table ctmatch.SaveErrors
+	if errors.As(err, &table) {
+		// The kernel refuses the table whole: nothing of the file is
+		// printed, --keep-going or not.
+		for _, e := range table {
+			sf.fr.rep.report(source{pos: e.At, text: e.Err.Text}, e.Err)
+		}
+		sf.fr.refused, sf.fr.failed = true, true
+		return
 	}
 	if err != nil && sf.fr.fail(src, err) {
 		sf.fr.untranslated(sf.fr.out, src)
@@ -406,15 +450,24 @@ func (sf *saveFile) line(src source) {
 
 // end checks the end of the file: a table without COMMIT.
 func (sf *saveFile) end() {
-	end := sf.s.End
-	if sf.rs != nil {
-		end = sf.rs.End
+	var l *script.SaveLine
+	var err error
+	switch {
+	case sf.c != nil:
+		l, err = sf.c.End()
+	case sf.rs != nil:
+		l, err = sf.rs.End()
+	default:
+		l, err = sf.s.End()
 	}
-	l, err := end()
 	if err != nil {
 		sf.fr.flush()
 		sf.fr.rep.report(source{pos: l.Pos, text: l.Text}, err)
 		sf.fr.failed = true
+		return
+	}
+	if sf.c != nil {
+		_, _ = sf.c.WriteTo(sf.fr.out)
 	}
 }
 

@@ -79,6 +79,17 @@ COMMIT
 -A INPUT -s 10.0.0.9/32 -j ACCEPT
 COMMIT
 `},
+	{"comma-lists", false, `*filter
+:INPUT ACCEPT [0:0]
+:user - [0:0]
+-A INPUT -s 10.0.0.1,10.0.0.2 -j ACCEPT
+-I INPUT 3 -j DROP
+-I INPUT 2 -d 10.0.0.3,10.0.0.4 -s 10.0.0.5 -j user
+-A user -s 10.0.1.1,10.0.1.2 -d 10.0.1.3,10.0.1.4 -j RETURN
+-I INPUT 1 -j RETURN
+-I user 3 -s 10.0.2.1 -j DROP
+COMMIT
+`},
 	{"ipv6", true, `*filter
 :INPUT DROP [0:0]
 :mine - [0:0]

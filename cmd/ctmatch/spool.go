@@ -1,0 +1,61 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+)
+
+// spool holds the output of translate -f until the whole file has been
+// checked: a table the kernel would refuse as a whole (a match reached from
+// a hook where it may not run, a jump loop) is found only at its COMMIT,
+// and then nothing of the file is printed. It keeps up to spoolMemory bytes
+// in memory and the rest in a temporary file, deleted when it is closed, so
+// that memory does not grow with the output.
+type spool struct {
+	mem  bytes.Buffer
+	file *os.File
+}
+
+// spoolMemory is how much of the output a spool keeps in memory.
+const spoolMemory = 1 << 20
+
+func (s *spool) Write(p []byte) (int, error) {
+	if s.file == nil && s.mem.Len()+len(p) > spoolMemory {
+		if f, err := os.CreateTemp("", "ctmatch-translate-*"); err == nil {
+			_ = os.Remove(f.Name()) // unlinked: it goes when it is closed
+			if _, err := f.Write(s.mem.Bytes()); err != nil {
+				f.Close()
+				return 0, err
+			}
+			s.file = f
+			s.mem = bytes.Buffer{}
+		} // else: no temporary directory; keep it in memory
+	}
+	if s.file != nil {
+		return s.file.Write(p)
+	}
+	return s.mem.Write(p)
+}
+
+// WriteTo writes what the spool holds to w.
+func (s *spool) WriteTo(w io.Writer) (int64, error) {
+	if s.file == nil {
+		return s.mem.WriteTo(w)
+	}
+	if _, err := s.file.Seek(0, io.SeekStart); err != nil {
+		return 0, err
+	}
+	return io.Copy(w, s.file)
+}
+
+// Close drops what the spool holds.
+func (s *spool) Close() error {
+	s.mem = bytes.Buffer{}
+	if s.file == nil {
+		return nil
+	}
+	err := s.file.Close()
+	s.file = nil
+	return err
+}

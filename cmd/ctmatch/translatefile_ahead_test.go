@@ -1,0 +1,92 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// aheadFile is an iptables-save file of n rules in two tables, with user
+// chains, -I positions, a rule that does not translate at line bad (0:
+// none) and a table that is named twice.
+func aheadFile(n, bad int) string {
+	var b strings.Builder
+	line := 0
+	w := func(format string, args ...any) {
+		line++
+		if line == bad {
+			b.WriteString("-A INPUT -m recent --set\n")
+			line++
+		}
+		fmt.Fprintf(&b, format+"\n", args...)
+	}
+	w("*filter")
+	w(":INPUT DROP [0:0]")
+	w(":u1 - [0:0]")
+	w(":u2 - [0:0]")
+	for i := 0; i < n; i++ {
+		switch i % 7 {
+		case 0:
+			w("-A INPUT -p tcp --dport %d -j u1", 1+i%60000)
+		case 1:
+			w("-I INPUT %d -s 10.%d.%d.0/24 -j ACCEPT", 1+i%5, i%250, i/250%250)
+		case 2:
+			w("-A u1 -m conntrack --ctstate NEW --ctorigdstport %d -j u2", 1+i%60000)
+		case 3:
+			w("-I u2 -m comment --comment \"rule %d\" -j RETURN", i)
+		case 4:
+			w("-A u2 -p udp -m multiport --dports 53,%d -j ACCEPT", 100+i%1000)
+		case 5:
+			w("[1:2] -A INPUT ! -i eth%d -p icmp --icmp-type echo-request -j DROP", i%4)
+		default:
+			w("-A OUTPUT -m owner --uid-owner %d -j ACCEPT", i%1000)
+		}
+	}
+	w("COMMIT")
+	w("*nat")
+	w(":POSTROUTING ACCEPT [0:0]")
+	w("-A POSTROUTING -o eth0 -j MASQUERADE")
+	w("COMMIT")
+	w("*nat")
+	w(":PREROUTING ACCEPT [0:0]")
+	w("-A PREROUTING -p tcp --dport 2222 -j DNAT --to-destination 10.0.0.2:22")
+	w("COMMIT")
+	return b.String()
+}
+
+// TestTranslateSaveFileAhead: translate -f on several CPUs (lines read
+// ahead and prepared by goroutines) prints exactly what it prints on one,
+// byte for byte, with the same errors and exit status: a whole file, one
+// that fails at a line far in (without and with --keep-going).
+func TestTranslateSaveFileAhead(t *testing.T) {
+	prev := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(prev)
+	for _, tc := range []struct {
+		name string
+		text string
+		args []string
+	}{
+		{"whole", aheadFile(5000, 0), nil},
+		{"fails", aheadFile(5000, 3001), nil},
+		{"keep-going", aheadFile(5000, 3001), []string{"--keep-going"}},
+		{"short", aheadFile(10, 0), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append(append([]string{"translate"}, tc.args...), "-f", "-")
+			runtime.GOMAXPROCS(1)
+			one := runCLI(t, args, tc.text)
+			runtime.GOMAXPROCS(4)
+			many := runCLI(t, args, tc.text)
+			if one != many {
+				t.Errorf("on 4 CPUs: exit %d, %d bytes, stderr %q\non 1 CPU: exit %d, %d bytes, stderr %q", many.code, len(many.stdout), many.stderr, one.code, len(one.stdout), one.stderr)
+			}
+			if tc.name == "whole" && (one.code != 0 || strings.Count(one.stdout, "\n") < 5000) {
+				t.Errorf("exit %d, %d lines:\n%s", one.code, strings.Count(one.stdout, "\n"), one.stderr)
+			}
+			if tc.name != "whole" && tc.name != "short" && one.code != 1 {
+				t.Errorf("exit %d, want 1: %s", one.code, one.stderr)
+			}
+		})
+	}
+}
