@@ -103,6 +103,9 @@ var labRuleIPv4 = []labRule{
 	{words: "-m pkttype --pkt-type broadcast"}, {words: "-m pkttype ! --pkt-type unicast"},
 	// No packet of the lab has a security path.
 	{words: "-m policy --dir in --pol none", always: true},
+	// The client's link-layer address (the lab's veths have fixed ones):
+	// its frames at the router, not the router's at the server.
+	{words: "-m mac --mac-source 02:00:00:00:01:02"}, {words: "-m mac ! --mac-source 02:00:00:00:01:02"},
 }
 
 var labRuleIPv6 = []labRule{
@@ -139,6 +142,7 @@ var labRuleIPv6 = []labRule{
 	{words: "-m owner --uid-owner 1000"}, {words: "-m owner --gid-owner 1000"},
 	{words: "-m pkttype --pkt-type multicast"}, {words: "-m pkttype ! --pkt-type multicast"},
 	{words: "-m policy --dir in --pol none", always: true},
+	{words: "-m mac --mac-source 02:00:00:00:01:02"}, {words: "-m mac ! --mac-source 02:00:00:00:01:02"},
 }
 
 func labRuleCases(f lab.Family, rs []labRule) []lab.Case {
@@ -305,7 +309,8 @@ func validRuleForms() map[lab.Family]map[string]string {
 // in a way the lab's packets cannot hold still. Every other option of -p,
 // the ports (tcp, udp, sctp, dccp, multiport), the tcp flags, the icmp
 // types, -f, -i/-o, -s/-d, ttl/hl, comment, length, iprange, ah, mark,
-// connmark, owner (the local-out class at the client's output hook),
+// connmark, mac (the lab's fixed link-layer addresses), owner (the
+// local-out class at the client's output hook),
 // addrtype and pkttype (the router-local class at the router's input hook)
 // has its classes. policy's --pol none is shown (no packet of the lab has
 // a security path); --pol ipsec and its element options would need an
@@ -318,10 +323,6 @@ var ruleFormExceptions = map[string]string{
 	// xt_limit with traffic paced for it).
 	"limit --limit":       "the token buckets of xt_limit and nft's limit differ by design (limitmark_kernel_test.go)",
 	"limit --limit-burst": "the token buckets of xt_limit and nft's limit differ by design (limitmark_kernel_test.go)",
-	// The lab's veths get random MAC addresses, and the lab has no
-	// class that sends from a chosen ethernet source.
-	"mac --mac-source":   "the lab has no packet of a chosen ethernet source yet",
-	"! mac --mac-source": "the lab has no packet of a chosen ethernet source yet",
 }
 
 // ruleFormsNotCompared are the forms whose drawn cases TestLabRules does
