@@ -64,6 +64,48 @@ var labRuleIPv4 = []labRule{
 	{words: "-m ttl --ttl-gt 100"}, {words: "-m ttl --ttl-eq 1"},
 	{words: "-m comment --comment lab", always: true}, {words: "-p udp -m comment --comment lab --dport 8020"},
 	{words: "-s 10.1.0.2 -i r0 -p tcp --dport 8021 -m ttl --ttl-lt 100"},
+	// -f: the fragment class's non-first fragments.
+	{words: "-f"}, {words: "! -f"}, {words: "-f -p tcp"},
+	// The other protocols' ports: the port class's SCTP INITs and DCCP
+	// Requests from 40020 (lab.PortRuleSrc).
+	{words: "-p sctp --dport 22"}, {words: "-p sctp --dport 20:30"}, {words: "-p sctp ! --sport 40019"},
+	{words: "-p sctp ! --sport 40000:40019"}, {words: "-p sctp --sport 40020 --dport 1024:65535"},
+	{words: "-p dccp --dport 22"}, {words: "-p dccp ! --dport 22"}, {words: "-p dccp --sport 40020"},
+	{words: "-p dccp ! --dport 1:1024"}, {words: "-p udp ! --dport 8000:8025"},
+	// multiport's lists, in anonymous sets: the port class.
+	{words: "-p tcp -m multiport --dports 22,80:443"}, {words: "-p tcp -m multiport ! --dports 22,80"},
+	{words: "-p udp -m multiport --sports 53,1000:1100"}, {words: "-p udp -m multiport ! --sports 53,1000:1100"},
+	{words: "-p tcp -m multiport --ports 22,40020"}, {words: "-p tcp -m multiport ! --ports 22,80:81"},
+	{words: "-p sctp -m multiport --dports 22,1023:1025"},
+	// TCP flags: the tcp-flags class.
+	{words: "-p tcp --tcp-flags SYN,ACK SYN"}, {words: "-p tcp ! --tcp-flags SYN,RST RST"}, {words: "-p tcp --syn"},
+	{words: "-p tcp ! --syn"}, {words: "-p tcp --tcp-flags ALL FIN,PSH,URG"},
+	// The lengths class (IP packets of 28 to 1428 bytes).
+	{words: "-m length --length 100:600"}, {words: "-m length ! --length 28"},
+	// Address ranges.
+	{words: "-m iprange --src-range 10.1.0.1-10.1.0.9"}, {words: "-m iprange ! --src-range 10.1.0.1-10.1.0.9"},
+	{words: "-m iprange --dst-range 10.2.0.0-10.2.0.5"}, {words: "-m iprange ! --dst-range 10.2.0.0-10.2.0.5"},
+	// The AH class (SPI 0xc7c7c7), and the fragment class's lone AH
+	// fragment, whose data reads as SPI 500.
+	{words: "-p ah -m ah --ahspi 13092807"}, {words: "-p ah -m ah ! --ahspi 5"}, {words: "-p ah -m ah --ahspi 500", never: true},
+	// Marks set before the rules: the mark class (connmark in the lab
+	// with conntrack, whose conntracks it marks).
+	{words: "-m mark --mark 0x2a"}, {words: "-m mark ! --mark 0x2a00/0xff00"},
+	{words: "-m connmark --mark 0x7"}, {words: "-m connmark ! --mark 0x7/0xf"},
+	// Locally made and delivered packets: the local-out class at the
+	// client's output hook, the router-local class at the router's input
+	// hook (iptables refuses owner elsewhere, and --limit-iface-in and
+	// -out at the other hooks).
+	{words: "-m owner --uid-owner 1000"}, {words: "-m owner --gid-owner 1000"},
+	{words: "-m addrtype --dst-type LOCAL"}, {words: "-m addrtype ! --dst-type LOCAL"},
+	{words: "-m addrtype --src-type LOCAL"}, {words: "-m addrtype ! --src-type LOCAL"},
+	{words: "-m addrtype --dst-type BROADCAST --limit-iface-in"}, {words: "-m addrtype --src-type LOCAL --limit-iface-out"},
+	{words: "-m pkttype --pkt-type broadcast"}, {words: "-m pkttype ! --pkt-type unicast"},
+	// No packet of the lab has a security path.
+	{words: "-m policy --dir in --pol none", always: true},
+	// The client's link-layer address (the lab's veths have fixed ones):
+	// its frames at the router, not the router's at the server.
+	{words: "-m mac --mac-source 02:00:00:00:01:02"}, {words: "-m mac ! --mac-source 02:00:00:00:01:02"},
 }
 
 var labRuleIPv6 = []labRule{
@@ -84,6 +126,23 @@ var labRuleIPv6 = []labRule{
 	{words: "-m hl --hl-eq 63"}, {words: "-m hl ! --hl-eq 63"}, {words: "-m hl --hl-lt 5"}, {words: "-m hl --hl-gt 100"},
 	{words: "-m comment --comment lab", always: true},
 	{words: "-s fd00:1::2 -i r0 -p tcp --dport 8021 -m hl --hl-lt 100"},
+	{words: "-p sctp --dport 22"}, {words: "-p sctp --dport 20:30"}, {words: "-p sctp --sport 40020"},
+	{words: "-p sctp ! --sport 40019"}, {words: "-p sctp ! --sport 40000:40019"},
+	{words: "-p dccp --dport 22"}, {words: "-p dccp --dport 20:30"},
+	{words: "-p tcp -m multiport --dports 22,80:443"}, {words: "-p tcp -m multiport ! --dports 22,80"},
+	{words: "-p udp -m multiport ! --sports 53,1000:1100"}, {words: "-p tcp -m multiport ! --ports 22,80:81"},
+	{words: "-p tcp --tcp-flags SYN,ACK SYN"}, {words: "-p tcp ! --tcp-flags SYN,RST RST"},
+	{words: "-m length --length 48"}, {words: "-m length ! --length 48:100"},
+	{words: "-m iprange --src-range fd00:1::1-fd00:1::9"}, {words: "-m iprange ! --dst-range fd00:2::1-fd00:2::5"},
+	// ip6tables' ah match finds the AH header wherever it is (the AH
+	// class: SPI 0xc7c7c7, 24 bytes, reserved 0).
+	{words: "-m ah --ahspi 13092807"}, {words: "-m ah ! --ahspi 5"}, {words: "-m ah --ahlen 24"},
+	{words: "-m ah ! --ahlen 16"}, {words: "-m ah --ahres"},
+	{words: "-m mark ! --mark 0x2a"}, {words: "-m connmark --mark 0x7"},
+	{words: "-m owner --uid-owner 1000"}, {words: "-m owner --gid-owner 1000"},
+	{words: "-m pkttype --pkt-type multicast"}, {words: "-m pkttype ! --pkt-type multicast"},
+	{words: "-m policy --dir in --pol none", always: true},
+	{words: "-m mac --mac-source 02:00:00:00:01:02"}, {words: "-m mac ! --mac-source 02:00:00:00:01:02"},
 }
 
 func labRuleCases(f lab.Family, rs []labRule) []lab.Case {
@@ -246,15 +305,45 @@ func validRuleForms() map[lab.Family]map[string]string {
 
 // ruleFormExceptions are the forms of internal/cases that the whole-rule
 // lab need not show splitting its traffic, each with the reason: the
-// classes they need do not exist yet. None today: every option of -p, the
-// ports, the icmp types, -i/-o, -s/-d, ttl/hl and comment has its classes,
-// and so do the matches to come that read the socket (owner: the
-// local-out class at the client's output hook), the address type and the
-// packet type (addrtype, pkttype: the router-local class at the router's
-// input hook; TestLabLocalClasses shows them split with hand-written
-// rules). A form added here names what the lab lacks, as "the lab has no
-// packet of … yet".
-var ruleFormExceptions = map[string]string{}
+// classes they need do not exist yet, or the two sides differ by design
+// in a way the lab's packets cannot hold still. Every other option of -p,
+// the ports (tcp, udp, sctp, dccp, multiport), the tcp flags, the icmp
+// types, -f, -i/-o, -s/-d, ttl/hl, comment, length, iprange, ah, mark,
+// connmark, mac (the lab's fixed link-layer addresses), owner (the
+// local-out class at the client's output hook),
+// addrtype and pkttype (the router-local class at the router's input hook)
+// has its classes. policy's --pol none is shown (no packet of the lab has
+// a security path); --pol ipsec and its element options would need an
+// xfrm state, which the lab does not set up. A form added here names
+// what the lab lacks, as "the lab has no packet of … yet".
+var ruleFormExceptions = map[string]string{
+	// xt_limit refills its bucket per jiffy, nft's limit per nanosecond
+	// of the packet's arrival: no burst of the lab splits them the same
+	// way by design (e2e/limitmark_kernel_test.go holds the rates to
+	// xt_limit with traffic paced for it).
+	"limit --limit":       "the token buckets of xt_limit and nft's limit differ by design (limitmark_kernel_test.go)",
+	"limit --limit-burst": "the token buckets of xt_limit and nft's limit differ by design (limitmark_kernel_test.go)",
+}
+
+// ruleFormsNotCompared are the forms whose drawn cases TestLabRules does
+// not compare at all, with the reason: the two sides count them otherwise
+// by design, which a test of their own holds to its bounds.
+var ruleFormsNotCompared = map[string]string{
+	"limit --limit":       "xt_limit refills its credits per jiffy, nft's limit per nanosecond: their counts of one burst differ by design (e2e/limitmark_kernel_test.go compares the rates)",
+	"limit --limit-burst": "xt_limit refills its credits per jiffy, nft's limit per nanosecond: their counts of one burst differ by design (e2e/limitmark_kernel_test.go compares the rates)",
+}
+
+// notCompared returns the first form of a case that ruleFormsNotCompared
+// names, or "".
+func notCompared(t *testing.T, c lab.Case) string {
+	t.Helper()
+	for _, form := range ruleForms(canonical(t, c)) {
+		if _, ok := ruleFormsNotCompared[form]; ok {
+			return form
+		}
+	}
+	return ""
+}
 
 // ruleWords are the lab's own whole-rule cases of a family.
 func ruleWords(f lab.Family) []lab.Case {
@@ -324,7 +413,13 @@ func TestLabRules(t *testing.T) {
 			if rn.table != expr.FamilyInet {
 				for _, c := range drawn[f] {
 					if _, err := lab.CtmatchRules(c, rn.table); err != nil {
+						// Valid iptables that ctmatch refuses by design
+						// (exit 1): nothing to compare.
 						t.Logf("%s: ctmatch refuses it: %v", c.Name, err)
+						continue
+					}
+					if form := notCompared(t, c); form != "" {
+						t.Logf("%s: not compared: %s: %s", c.Name, form, ruleFormsNotCompared[form])
 						continue
 					}
 					cs = append(cs, c)

@@ -26,14 +26,41 @@ type knownWrong struct {
 	argv  []string // the iptables words, "-A INPUT …", as given to iptables-translate
 	words string   // the match alone, as a lab case holds it
 	// printed is what the file says iptables-translate prints, loads what
-	// it says nft 1.0.6 does with that: "loads", or nft's error.
-	printed, loads string
+	// it says nft 1.0.6 does with that: "loads", or nft's error. The note
+	// after "loads" or after nft's error, in parentheses or after a
+	// semicolon ("loads (the destination test is dropped)"), is note.
+	printed, loads, note string
+	file                 string // the file it is read from
 }
 
-const knownWrongFile = "../compile/testdata/known-wrong.txt"
+const (
+	knownWrongFile = "../compile/testdata/known-wrong.txt"
+	// knownWrongMatchesFile holds the other matches' known wrong
+	// translations, in the same format: all of them whole rules.
+	knownWrongMatchesFile = "../compile/testdata/known-wrong-matches.txt"
+)
+
+// splitLoads splits what a known-wrong file says nft 1.0.6 does into
+// "loads" or nft's error, and the note after it.
+func splitLoads(s string) (loads, note string) {
+	if rest, ok := strings.CutPrefix(s, "loads"); ok && (rest == "" || rest[0] == ' ' || rest[0] == ';') {
+		return "loads", strings.TrimSpace(strings.TrimLeft(rest, ";"))
+	}
+	if i := strings.Index(s, " ("); i >= 0 {
+		return s[:i], s[i+1:]
+	}
+	return s, ""
+}
 
 // readKnownWrong reads compile/testdata/known-wrong.txt.
 func readKnownWrong(t *testing.T) []knownWrong {
+	t.Helper()
+	return readKnownWrongFile(t, knownWrongFile)
+}
+
+// readKnownWrongFile reads a file of known wrong translations in
+// known-wrong.txt's format.
+func readKnownWrongFile(t *testing.T, knownWrongFile string) []knownWrong {
 	t.Helper()
 	f, err := os.Open(knownWrongFile)
 	if err != nil {
@@ -57,7 +84,8 @@ func readKnownWrong(t *testing.T) []knownWrong {
 			if !ok || !ok2 || printed == "" || loads == "" {
 				t.Fatalf("%s:%d: want NAME | -A INPUT WORDS after the two comment lines, found %q", knownWrongFile, n, line)
 			}
-			out = append(out, knownWrong{name: name, argv: strings.Fields(words), words: match, printed: printed, loads: loads})
+			l, note := splitLoads(loads)
+			out = append(out, knownWrong{name: name, argv: strings.Fields(words), words: match, printed: printed, loads: l, note: note, file: knownWrongFile})
 			printed, loads = "", ""
 		}
 	}

@@ -47,6 +47,10 @@ type Case struct {
 type Piece struct {
 	Wire []byte
 	Text string
+	// Rule, when set, is the rule itself, which the lab lowers when it
+	// loads it (expr.Rule.LowerSets) with the anonymous sets its lookups
+	// need, sent before it in the same transaction; Wire is then unused.
+	Rule *expr.Rule
 }
 
 // A Translation gives the nft rules of a case for a table of family table.
@@ -61,6 +65,14 @@ func Ctmatch(c Case, table expr.Family) ([]Piece, error) {
 	}
 	var ps []Piece
 	for _, r := range rules {
+		if r.HasLookup() {
+			// Multiport's lists: lowered with their sets when loaded.
+			if _, _, err := r.LowerSets(table, 1); err != nil {
+				return nil, err
+			}
+			ps = append(ps, Piece{Rule: &r})
+			continue
+		}
 		b, err := r.Lower(table)
 		if err != nil {
 			return nil, err
@@ -724,7 +736,9 @@ func (l *Lab) installNFT(in *installed, cases []Case, pieces [][]Piece) error {
 	type spec struct {
 		chain string
 		r     kernel.RuleSpec
+		sets  []expr.Set
 	}
+	setID := uint32(1) // the ids of the anonymous sets of the transaction
 	var wire []spec
 	for i, ps := range pieces {
 		for j, p := range ps {
@@ -733,10 +747,18 @@ func (l *Lab) installNFT(in *installed, cases []Case, pieces [][]Piece) error {
 				fmt.Fprintf(&text, "add rule %s %s p%d %s meta priority set meta priority | 0x%x\n", table, pt.table(), i, p.Text, bit)
 				continue
 			}
+			exprs, sets := p.Wire, []expr.Set(nil)
+			if p.Rule != nil {
+				var err error
+				if exprs, sets, err = p.Rule.LowerSets(table, setID); err != nil {
+					return fmt.Errorf("case %s piece %d: %w", cases[i].Name, j, err)
+				}
+				setID += uint32(len(sets))
+			}
 			wire = append(wire, spec{"p" + strconv.Itoa(i), kernel.RuleSpec{
-				Exprs:  append(slices.Clip(p.Wire), PriorityBit(bit)...),
+				Exprs:  append(slices.Clip(exprs), PriorityBit(bit)...),
 				Source: fmt.Sprintf("case %s piece %d", cases[i].Name, j),
-			}})
+			}, sets})
 		}
 	}
 	if _, err := l.Run(ns, b.String(), "nft", "-f", "-"); err != nil {
@@ -748,6 +770,9 @@ func (l *Lab) installNFT(in *installed, cases []Case, pieces [][]Piece) error {
 			return err
 		}
 		for _, w := range wire {
+			for _, st := range w.sets {
+				tx.AddAnonymousSet(table, pt.table(), st)
+			}
 			tx.AddRule(table, pt.table(), w.chain, w.r)
 		}
 		if _, err := tx.Commit(ctx); err != nil {

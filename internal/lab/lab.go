@@ -326,12 +326,12 @@ func (l *Lab) setup() error {
 		}
 	}
 	// The server drops the AH class's packets and the port class's SCTP
-	// INITs after the rules have seen them (priority 10, after the lab's
+	// INITs and DCCP Requests after the rules have seen them (priority 10, after the lab's
 	// 0), so that it answers none, whatever its kernel's AH and SCTP
 	// support (without a handler it would send protocol unreachables; with
 	// one, AH is dropped for want of a security association and an INIT
 	// may get an ABORT).
-	ahDrop := "table inet labah {\n\tchain in {\n\t\ttype filter hook input priority 10; policy accept;\n\t\tmeta l4proto { ah, sctp } drop\n\t}\n}\n"
+	ahDrop := "table inet labah {\n\tchain in {\n\t\ttype filter hook input priority 10; policy accept;\n\t\tmeta l4proto { ah, sctp, dccp } drop\n\t}\n}\n"
 	if err := l.run(l.Server, ahDrop, "nft", "-f", "-"); err != nil {
 		return err
 	}

@@ -67,7 +67,7 @@ func readWords(c Case) (wordsInfo, error) {
 		return scanWords(c.Words), nil
 	}
 	var w wordsInfo
-	w.whole = r.Src != nil || r.Dst != nil || r.InIface != nil || r.OutIface != nil || r.Protocol != nil
+	w.whole = r.Src != nil || r.Dst != nil || r.InIface != nil || r.OutIface != nil || r.Protocol != nil || r.Fragment != nil
 	w.outIface = r.OutIface != nil
 	w.inIface = r.InIface != nil
 	for _, m := range r.Matches {
@@ -105,7 +105,7 @@ func scanWords(words string) wordsInfo {
 	f := strings.Fields(words)
 	for i, x := range f {
 		switch x {
-		case "-p", "--protocol", "-s", "--source", "-d", "--destination":
+		case "-p", "--protocol", "-s", "--source", "-d", "--destination", "-f", "--fragment":
 			w.whole = true
 		case "-i", "--in-interface":
 			w.whole, w.inIface = true, true

@@ -177,27 +177,31 @@ func udpDatagram(f Family, sport, dport int, payload []byte) []byte {
 }
 
 // Ports sends, from raw sockets of the client to the server, for each
-// port p of LabPorts and ports: a TCP SYN and an SCTP INIT from
-// PortRuleSrc to p and a UDP datagram from p to PortRuleUDP. The server
-// answers each SYN with a RST and each datagram with a port unreachable;
-// it drops the INITs after its rules (whatever SCTP support its kernel
-// has).
+// port p of LabPorts and ports: a TCP SYN, an SCTP INIT and a DCCP
+// Request from PortRuleSrc to p and a UDP datagram from p to PortRuleUDP.
+// The server answers each SYN with a RST and each datagram with a port
+// unreachable; it drops the INITs and Requests after its rules (whatever
+// SCTP and DCCP support its kernel has).
 func (l *Lab) Ports(f Family, ports []uint16) (Class, error) {
 	all := slices.Concat(LabPorts, ports)
 	slices.Sort(all)
 	all = slices.Compact(all)
 	a := f.Addrs()
 	c := Class{Name: "ports" + f.digit(), Family: f,
-		Desc: fmt.Sprintf("TCP SYNs and SCTP INITs %s → %s:P and UDP %s:P → %s from raw sockets, and the server's RSTs and port unreachables, for %d ports P (%s)",
+		Desc: fmt.Sprintf("TCP SYNs, SCTP INITs and DCCP Requests %s → %s:P and UDP %s:P → %s from raw sockets, and the server's RSTs and port unreachables, for %d ports P (%s)",
 			hostPort(a.Client, PortRuleSrc), a.Server, a.Client, hostPort(a.Server, PortRuleUDP), len(all), portList(all)),
-		States: []string{"NEW", "INVALID", "RELATED"}, Router: 5 * len(all), Server: 3 * len(all),
+		States: []string{"NEW", "INVALID", "RELATED"}, Router: 6 * len(all), Server: 4 * len(all),
 		First: FirstPackets{Router: slices.Concat(slices.Repeat([]uint32{FirstTCP}, len(all)), slices.Repeat([]uint32{FirstUDP}, len(all))),
 			Server: slices.Concat(slices.Repeat([]uint32{FirstTCP}, len(all)), slices.Repeat([]uint32{FirstUDP}, len(all)))}}
-	var syns, dgrams, inits [][]byte
+	var syns, dgrams, inits, requests [][]byte
 	for _, p := range all {
 		syns = append(syns, tcpSegment(f, PortRuleSrc, int(p), 0x02))
 		dgrams = append(dgrams, udpDatagram(f, int(p), PortRuleUDP, []byte("ctmatch lab ports")))
 		inits = append(inits, sctpInit(PortRuleSrc, int(p)))
+		requests = append(requests, dccpRequest(PortRuleSrc, int(p)))
+	}
+	if err := l.sendRaw(f, unix.IPPROTO_DCCP, requests); err != nil {
+		return c, err
 	}
 	if err := l.sendRaw(f, unix.IPPROTO_TCP, syns); err != nil {
 		return c, err
@@ -226,6 +230,21 @@ func sctpInit(sport, dport int) []byte {
 	binary.BigEndian.PutUint32(chunk[16:], 1)
 	p = append(p, chunk...)
 	binary.LittleEndian.PutUint32(p[8:], crc32.Checksum(p, crc32.MakeTable(crc32.Castagnoli)))
+	return p
+}
+
+// dccpRequest is a DCCP-Request from sport to dport: the generic header
+// with 48-bit sequence numbers (16 bytes) and the service code, 20 bytes
+// (data offset 5). Its checksum is left zero: neither xt_dccp nor nft's
+// th dport reads it.
+func dccpRequest(sport, dport int) []byte {
+	p := make([]byte, 20)
+	binary.BigEndian.PutUint16(p[0:], uint16(sport))
+	binary.BigEndian.PutUint16(p[2:], uint16(dport))
+	p[4] = 5                               // data offset, in 32-bit words
+	p[8] = 0<<1 | 1                        // type 0 (Request), X: extended sequence numbers
+	binary.BigEndian.PutUint32(p[12:], 1)  // sequence number (low bits)
+	binary.BigEndian.PutUint32(p[16:], 42) // service code
 	return p
 }
 
@@ -442,6 +461,13 @@ func (l *Lab) Fragments(f Family) (Class, error) {
 	first := append(slices.Clone(seg), make([]byte, 12)...)
 	last := make([]byte, 8)
 	zero := make([]byte, 20)
+	// The data of a lone non-first AH fragment that reads as an AH header
+	// of SPI FragAHSPI: what a rule reading the AH header of every
+	// fragment (ah spi, without the fragment test) matches, and xt's ah
+	// match does not (IPv4 only).
+	ahLike := make([]byte, 24)
+	ahLike[0], ahLike[1] = unix.IPPROTO_TCP, 4
+	binary.BigEndian.PutUint32(ahLike[4:], FragAHSPI)
 	var pkts [][]byte
 	if f == IPv4 {
 		pkts = [][]byte{
@@ -449,6 +475,7 @@ func (l *Lab) Fragments(f Family) (Class, error) {
 			ipv4Packet(unix.IPPROTO_TCP, 0x2201, 4, false, last),
 			ipv4Packet(unix.IPPROTO_TCP, 0x2202, 3, false, seg),
 			ipv4Packet(unix.IPPROTO_TCP, 0x2203, 3, false, zero),
+			ipv4Packet(unix.IPPROTO_AH, 0x2204, 3, false, ahLike),
 		}
 	} else {
 		pkts = [][]byte{
@@ -459,11 +486,15 @@ func (l *Lab) Fragments(f Family) (Class, error) {
 		}
 	}
 	c := Class{Name: "fragments" + f.digit(), Family: f,
-		Desc: fmt.Sprintf("crafted TCP fragments %s → %s: a first and a last fragment of one segment, a lone non-first fragment holding a TCP header, one holding zeros",
-			hostPort(a.Client, PortFragSrc), hostPort(a.Server, PortFrag)),
+		Desc: fmt.Sprintf("crafted TCP fragments %s → %s: a first and a last fragment of one segment, a lone non-first fragment holding a TCP header, one holding zeros%s",
+			hostPort(a.Client, PortFragSrc), hostPort(a.Server, PortFrag), map[Family]string{IPv4: fmt.Sprintf(", and a lone non-first AH fragment holding an AH header of SPI %d", FragAHSPI)}[f]),
 		States: []string{"INVALID", "NEW"}, Router: len(pkts), Server: -1}
 	return c, l.sendIPRaw(f, pkts)
 }
+
+// FragAHSPI is the SPI the IPv4 fragment class's lone AH fragment holds
+// where an AH header's would be.
+const FragAHSPI = 500
 
 // AH sends, from a raw socket of protocol AH (51) of the client, a packet
 // whose authentication header (24 bytes, an SPI nobody has) comes before
