@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"slices"
@@ -151,11 +152,16 @@ func runApplySave(cmd *cobra.Command, o *applyOptions, files []fileInput) error 
 		return err
 	}
 	defer client.Close()
-	if _, err := client.CreateTables(ctx, ds, firewall.SyncOptions{Check: o.kernel.check}); err != nil {
-		if errors.Is(err, firewall.ErrTableExists) && !rep.json {
+	wo := firewall.WriteOptions{Replace: o.replace, Takeover: o.takeover, Force: o.write.force, Check: o.kernel.check}
+	res, err := client.WriteTables(ctx, ds, wo)
+	if err != nil {
+		if (errors.Is(err, firewall.ErrTableExists) || errors.Is(err, firewall.ErrForeignChains)) && !rep.json {
 			return systemError(err)
 		}
 		return kernelFailure(rep, err)
+	}
+	for _, ch := range res.Foreign {
+		rep.warn([]firewall.Warning{{Object: ch, Reason: fmt.Sprintf("chain %s, which the file does not define, was deleted with its table (--force)", ch)}})
 	}
 	return nil
 }
