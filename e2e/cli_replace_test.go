@@ -377,44 +377,89 @@ func timedApply(t *testing.T, bin string, ns *netns.NS, conn *kernel.Conn, file 
 	return whole, commit, cmd.ProcessState.SystemTime()
 }
 
-// killMoment is when a run is killed: at a time from its start, or at a
-// time after the kernel committed its transaction (seen by polling the
+// killMoment is when a run is killed: at a time after its start, after
+// the process is seen in the kernel reading its batch (see inKernel), or
+// after the kernel committed its transaction (seen by polling the
 // generation).
 type killMoment struct {
-	at          time.Duration
-	afterCommit bool
+	at   time.Duration
+	from string // "start", "kernel" or "commit"
 }
 
 func (m killMoment) String() string {
-	if m.afterCommit {
-		return fmt.Sprintf("commit+%v", m.at.Round(time.Millisecond))
-	}
-	return m.at.Round(time.Millisecond).String()
+	return fmt.Sprintf("%s+%v", m.from, m.at.Round(time.Millisecond))
 }
 
 // killMoments spreads n moments (n ≥ 10) over a run of apply, as the run
-// measured went: a third before the kernel reads the batch (before
-// commit-sys), a third while it does (until the commit), from the start;
-// and a third after the commit, seen when it happens, until 1.2 times
-// what the measured run took after it (the replies, the exit). The first
-// moments fall before the commit, the last after it, however fast the
-// machine is; those in between fall where they may.
+// measured went: a third from its start until the kernel reads the batch
+// (commit-sys), a third from when the kernel is seen reading the batch
+// over half the time the measured run spent in the kernel (sys, most of
+// it in that sendmsg), a third from the commit, as it is seen, until 1.2 times what
+// the measured run took after it (the replies, the exit).
 func killMoments(n int, whole, commit, sys time.Duration) []killMoment {
 	send := max(commit-sys, 0)
 	before, during := n/3, n/3
 	after := n - before - during
 	var out []killMoment
 	for i := range before {
-		out = append(out, killMoment{at: send * time.Duration(i) / time.Duration(before)})
+		out = append(out, killMoment{at: send * time.Duration(i) / time.Duration(before), from: "start"})
 	}
 	for i := range during {
-		out = append(out, killMoment{at: send + (commit-send)*time.Duration(i)/time.Duration(during)})
+		out = append(out, killMoment{at: sys / 2 * time.Duration(i) / time.Duration(during), from: "kernel"})
 	}
 	tail := max(whole-commit, time.Millisecond) * 6 / 5
 	for i := range after {
-		out = append(out, killMoment{at: tail * time.Duration(i) / time.Duration(after-1), afterCommit: true})
+		out = append(out, killMoment{at: tail * time.Duration(i) / time.Duration(after-1), from: "commit"})
 	}
 	return out
+}
+
+// cpuTimes returns the user and system time of process pid, in clock
+// ticks (/proc/PID/stat's utime and stime), or ok false when it is gone.
+func cpuTimes(pid int) (user, sys int64, ok bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, false
+	}
+	// The fields after the command's name, which is in parentheses.
+	i := strings.LastIndexByte(string(b), ')')
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, 0, false
+	}
+	fmt.Sscan(f[11], &user) // utime, field 14
+	fmt.Sscan(f[12], &sys)  // stime, field 15
+	return user, sys, true
+}
+
+// inKernel returns a channel that is closed once process pid is seen in
+// the kernel reading its batch: over 30 ms, its system time grows by 2
+// ticks or more and its user time not at all (apply has then built its
+// batch, and the kernel reads it in the sendmsg that sends it, which
+// takes most of the system time of a run). It stops when stop is closed
+// or the process is gone.
+func inKernel(pid int, stop <-chan struct{}) <-chan struct{} {
+	seen := make(chan struct{})
+	go func() {
+		u0, s0, ok := cpuTimes(pid)
+		for ok {
+			select {
+			case <-stop:
+				return
+			case <-time.After(30 * time.Millisecond):
+			}
+			u1, s1, alive := cpuTimes(pid)
+			if !alive {
+				return
+			}
+			if s1-s0 >= 2 && u1 == u0 {
+				close(seen)
+				return
+			}
+			u0, s0 = u1, s1
+		}
+	}()
+	return seen
 }
 
 // apply --replace of a table of 50,000 rules (CTMATCH_KILL_RULES=200000
@@ -459,7 +504,16 @@ func TestApplyReplaceKilled(t *testing.T) {
 		go func() { done <- cmd.Wait() }()
 		var err error
 		exited := false
-		if at.afterCommit {
+		switch at.from {
+		case "kernel":
+			stop := make(chan struct{})
+			select {
+			case err = <-done:
+				exited = true
+			case <-inKernel(cmd.Process.Pid, stop):
+			}
+			close(stop)
+		case "commit":
 			// (bounded: the run commits or ends)
 			for !exited && generation(t, conn) == g {
 				select {
@@ -476,7 +530,9 @@ func TestApplyReplaceKilled(t *testing.T) {
 			case <-time.After(at.at):
 			}
 		}
+		committed := true // the commit was seen before the kill
 		if !exited {
+			committed = generation(t, conn) != g
 			cmd.Process.Kill()
 			select {
 			case err = <-done:
@@ -503,8 +559,21 @@ func TestApplyReplaceKilled(t *testing.T) {
 		if err == nil && outcome != "new" {
 			t.Fatalf("moment %d: apply exited 0 and the ruleset is the old one", i)
 		}
-		if at.afterCommit && outcome != "new" {
+		if committed && outcome != "new" {
 			t.Fatalf("moment %d (%v): killed after the commit, and the ruleset is the old one", i, at)
+		}
+		// What the kill met: the run ended, the commit done, the process
+		// seen in the kernel, or nothing of these.
+		switch {
+		case exited:
+			state += ", the run had ended"
+		case committed:
+			state += ", after the commit"
+		case at.from == "kernel":
+			state += ", in the kernel before the commit"
+			outcomes["killed in the kernel, "+outcome]++
+		default:
+			state += ", before the commit"
 		}
 		outcomes[outcome]++
 		t.Logf("moment %2d at %6v: %s, %s", i, at, state, outcome)
