@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"slices"
 
 	"github.com/spf13/cobra"
@@ -130,6 +131,14 @@ func runApplySave(cmd *cobra.Command, o *applyOptions, files []fileInput) error 
 		return usageError("--create and --echo go with apply lines (add rule …), not with an iptables-save file, whose tables are created whole")
 	}
 	ctx := cmd.Context()
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		// The whole ruleset is held until it is sent, and most of what is
+		// allocated stays live: collecting each time the heap doubles
+		// took 60% of apply's own time for 50,000 rules (0.64 s of CPU,
+		// against 0.35 s when it grows fivefold, for 12% more memory:
+		// 185 against 207 MB).
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
+	}
 	rep := &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}
 	var rs desiredRuleset
 	for _, f := range files {
