@@ -249,7 +249,7 @@ func prepareTables(op string, ds []DesiredTable) ([]*syncPlan, error) {
 			return nil, &Error{Op: op, Object: tableObject(k), Index: -1, Err: ErrInvalidChange, Reason: "the table is named twice"}
 		}
 		seen[k] = true
-		p := &syncPlan{d: d, diff: Diff{Family: d.Family, Table: d.Name, CreateTable: true}, owned: true}
+		p := &syncPlan{d: d, diff: Diff{Family: d.Family, Table: d.Name, CreateTable: true}, owned: true, noKeys: true}
 		if err := p.prepare(); err != nil {
 			return nil, err
 		}

@@ -281,6 +281,9 @@ func (p *syncPlan) state(gen uint32) *syncState {
 type syncPlan struct {
 	gen   uint32
 	owned bool // the table carries ctmatch's record (or is created)
+	// noKeys: the rules are only written, never compared (WriteTables),
+	// so their keys are not computed.
+	noKeys bool
 	d     DesiredTable
 	diff  Diff
 	// rules[i][j] is desired rule j of chain i, lowered.
@@ -440,7 +443,7 @@ func (p *syncPlan) prepare() error {
 		if errs[n] = validChange(&ch, n); errs[n] != nil {
 			return
 		}
-		r, err := lowerDesired(&ch)
+		r, err := lowerDesired(&ch, !p.noKeys)
 		if err != nil {
 			errs[n] = changeError(&ch, n, ErrInvalidChange, err.Error())
 			return
@@ -482,8 +485,9 @@ func (p *syncPlan) prepare() error {
 }
 
 // lowerDesired lowers a desired rule, finds what its group record keeps
-// (the words only when they fit next to the comment), and its key.
-func lowerDesired(ch *Change) (desiredRule, error) {
+// (the words only when they fit next to the comment), and its key when
+// keyed.
+func lowerDesired(ch *Change, keyed bool) (desiredRule, error) {
 	_, ipv6 := ch.compiledFor()
 	n := ch.pieces()
 	r := desiredRule{comment: ch.comment(), words: ch.words()}
@@ -503,7 +507,9 @@ func lowerDesired(ch *Change) (desiredRule, error) {
 		}
 		r.pieces = append(r.pieces, b)
 	}
-	r.key = groupKey(g, r.comment, r.pieces)
+	if keyed {
+		r.key = groupKey(g, r.comment, r.pieces)
+	}
 	if ch.Comment != "" {
 		r.words += " # " + ch.Comment
 	}
