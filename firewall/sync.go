@@ -284,8 +284,8 @@ type syncPlan struct {
 	// noKeys: the rules are only written, never compared (WriteTables),
 	// so their keys are not computed.
 	noKeys bool
-	d     DesiredTable
-	diff  Diff
+	d      DesiredTable
+	diff   Diff
 	// rules[i][j] is desired rule j of chain i, lowered.
 	rules [][]desiredRule
 }
