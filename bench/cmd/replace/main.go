@@ -14,7 +14,10 @@
 //     beforehand (not timed): a flush of the chain and every rule of the
 //     file, lowered, with group records of the same size, without echoes,
 //     as the command sends it; the commit call alone is timed (one sendmsg
-//     of the whole batch, in which the kernel applies it, and the replies).
+//     of the whole batch, in which the kernel applies it, and the replies);
+//   - delete+create: the other way to replace a table in one transaction,
+//     for comparison: the table deleted and made again with its chains and
+//     the same rules (the commit call alone).
 //
 // Each transaction replaces N rules with N others, and is checked: the
 // generation moves by one, and the chain holds N rules after it. It prints
@@ -95,8 +98,8 @@ func run(a, b, bin, netns string, runs int) error {
 		return fmt.Errorf("ctmatch apply -f %s: %v\n%s", sets[0].save, err, out)
 	}
 	fmt.Printf("%d iptables rules replaced by %d others in chain %s of table ip %s\n", n, n, chain, table)
-	fmt.Println("run  ctmatch-replace  floor-commit  ctmatch/floor")
-	var cts, floors, ratios []float64
+	fmt.Println("run  ctmatch-replace  floor-commit  ctmatch/floor  delete+create")
+	var cts, floors, ratios, recreates []float64
 	for i := range runs {
 		ct, err := timed(ctx, conn, n, func() error {
 			out, err := exec.Command(bin, "apply", "--netns", netns, "--replace", "-f", sets[1].save).CombinedOutput()
@@ -121,10 +124,26 @@ func run(a, b, bin, netns string, runs int) error {
 		}); err != nil {
 			return fmt.Errorf("floor: %w", err)
 		}
-		fmt.Printf("%3d  %15.3f  %12.3f  %13.2f\n", i+1, ct, floor, ct/floor)
-		cts, floors, ratios = append(cts, ct), append(floors, floor), append(ratios, ct/floor)
+		tx, err = recreateTx(ctx, conn, sets[1].rules)
+		if err != nil {
+			return err
+		}
+		var recreate float64
+		if _, err := timed(ctx, conn, n, func() error {
+			t0 := time.Now()
+			_, err := tx.Commit(ctx)
+			recreate = time.Since(t0).Seconds()
+			return err
+		}); err != nil {
+			return fmt.Errorf("delete+create: %w", err)
+		}
+		// (The table holds b's rules again, for the next run's ctmatch to
+		// replace with a's: the files swap.)
+		sets[0], sets[1] = sets[1], sets[0]
+		fmt.Printf("%3d  %15.3f  %12.3f  %13.2f  %13.3f\n", i+1, ct, floor, ct/floor, recreate)
+		cts, floors, ratios, recreates = append(cts, ct), append(floors, floor), append(ratios, ct/floor), append(recreates, recreate)
 	}
-	fmt.Printf("med  %15.3f  %12.3f  %13.2f\n", median(cts), median(floors), median(ratios))
+	fmt.Printf("med  %15.3f  %12.3f  %13.2f  %13.3f\n", median(cts), median(floors), median(ratios), median(recreates))
 	return nil
 }
 
@@ -169,6 +188,11 @@ func replaceTx(ctx context.Context, conn *kernel.Conn, rules []*ctmatch.Rule) (*
 	for _, c := range []string{"INPUT", "FORWARD", "OUTPUT"} {
 		tx.FlushChain(fam, table, c)
 	}
+	return tx, addRules(tx, rules)
+}
+
+// addRules adds each rule's nft rules with a group record to chain.
+func addRules(tx *kernel.Tx, rules []*ctmatch.Rule) error {
 	id := uint64(1 << 63)
 	for _, r := range rules {
 		id++
@@ -176,16 +200,39 @@ func replaceTx(ctx context.Context, conn *kernel.Conn, rules []*ctmatch.Rule) (*
 		for k, nr := range r.Rules {
 			b, err := nr.Lower(fam)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			ud, err := expr.Group{ID: id, Index: k, Count: len(r.Rules), Words: words}.UserData("")
 			if err != nil {
-				return nil, err
+				return err
 			}
 			tx.AddRule(fam, table, chain, kernel.RuleSpec{Exprs: b, UserData: ud})
 		}
 	}
-	return tx, nil
+	return nil
+}
+
+// recreateTx makes ready the transaction that replaces the table by
+// deleting it and making it again, with its three base chains and rules.
+func recreateTx(ctx context.Context, conn *kernel.Conn, rules []*ctmatch.Rule) (*kernel.Tx, error) {
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tx.NoHandles()
+	tx.DeleteTable(fam, table)
+	ud, err := expr.TableUserData("")
+	if err != nil {
+		return nil, err
+	}
+	tx.AddTable(fam, table, ud)
+	for _, c := range []struct {
+		name string
+		hook kernel.Hook
+	}{{"INPUT", kernel.HookInput}, {"FORWARD", kernel.HookForward}, {"OUTPUT", kernel.HookOutput}} {
+		tx.AddChain(fam, table, c.name, &kernel.BaseChain{Type: "filter", Hook: c.hook, Policy: kernel.PolicyAccept}, nil)
+	}
+	return tx, addRules(tx, rules)
 }
 
 // read reads a rules file, compiles its rules, and writes it as the
@@ -231,4 +278,3 @@ func median(v []float64) float64 {
 	slices.Sort(s)
 	return s[len(s)/2]
 }
-
