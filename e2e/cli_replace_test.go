@@ -592,3 +592,31 @@ func TestApplyReplaceKilled(t *testing.T) {
 	}
 	t.Logf("outcomes %v, in %v", outcomes, time.Since(start).Round(time.Millisecond))
 }
+
+// --takeover of both families at once: iptables-nft's ip and ip6 tables
+// are deleted and ctmatch's made in their place in one transaction.
+func TestApplyTakeoverBothFamilies(t *testing.T) {
+	bin := ctmatchCLI(t)
+	ns := ktest.Namespace(t, "iptables-restore", "ip6tables-restore", "nft")
+	conn := kerneltest.Dial(t, ns)
+	const v6 = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p ipv6-icmp -j ACCEPT\nCOMMIT\n"
+	ktest.Run(t, ns, iptablesRuleset, "iptables-restore")
+	ktest.Run(t, ns, v6, "ip6tables-restore")
+	g := generation(t, conn)
+	mustCLI(t, bin, ns, "", "apply", "--takeover", "-f", writeTemp(t, "rules.v4", iptablesRuleset), "--file6", writeTemp(t, "rules.v6", v6))
+	if got := generation(t, conn); got != g+1 {
+		t.Errorf("--takeover -f --file6: the generation moved from %d to %d, want one transaction", g, got)
+	}
+	tables, err := conn.Tables(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tb := range tables {
+		names = append(names, fmt.Sprintf("%v %s %v", tb.Family, tb.Name, expr.OwnedTable(tb.UserData)))
+	}
+	slices.Sort(names)
+	if want := []string{"ip filter true", "ip nat true", "ip6 filter true"}; !slices.Equal(names, want) {
+		t.Errorf("tables after --takeover -f --file6: %q, want %q", names, want)
+	}
+}
