@@ -37,6 +37,11 @@ type DesiredChain struct {
 type DesiredRule struct {
 	Rule    *ctmatch.Rule // compiled for a table of the table's family
 	Comment string        // nft's comment on its nft rules, "" for none
+	// Prepared, when Rule is nil, is the rule already lowered (Prepare),
+	// so that a caller can lower its rules while it reads them and let
+	// their syntax trees go. A Prepared rule may be given to any number
+	// of Syncs and WriteTables (not to Apply as well: Apply spends it).
+	Prepared *Prepared
 }
 
 // SyncOptions say how Sync writes.
@@ -439,7 +444,7 @@ func (p *syncPlan) prepare() error {
 	do := func(n int) {
 		i, j := jobs[n].i, jobs[n].j
 		dc, dr := &d.Chains[i], d.Chains[i].Rules[j]
-		ch := Change{Family: d.Family, Table: d.Name, Chain: dc.Name, Rule: dr.Rule, Comment: dr.Comment}
+		ch := Change{Family: d.Family, Table: d.Name, Chain: dc.Name, Rule: dr.Rule, Prepared: dr.Prepared, Comment: dr.Comment}
 		if errs[n] = validChange(&ch, n); errs[n] != nil {
 			return
 		}
@@ -448,8 +453,8 @@ func (p *syncPlan) prepare() error {
 			errs[n] = changeError(&ch, n, ErrInvalidChange, err.Error())
 			return
 		}
-		for _, nr := range dr.Rule.Rules {
-			if v := nr.Verdict; (v.Kind == expr.VerdictJump || v.Kind == expr.VerdictGoto) && !names[v.Chain] {
+		for k := range ch.pieces() {
+			if v := ch.verdict(k); (v.Kind == expr.VerdictJump || v.Kind == expr.VerdictGoto) && !names[v.Chain] {
 				errs[n] = changeError(&ch, n, ErrNoChain, fmt.Sprintf("the rule jumps to chain %s, which the desired table does not have", v.Chain))
 				return
 			}

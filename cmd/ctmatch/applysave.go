@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"slices"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -69,6 +71,58 @@ type desiredRuleset struct {
 type desiredTable struct {
 	d      firewall.DesiredTable
 	chains map[string]int // index into d.Chains
+	// rules[i] are the rules of d.Chains[i], compiled and lowered off the
+	// reading (see ruleSlot); done puts them into d.
+	rules [][]*ruleSlot
+}
+
+// ruleSlot is a rule of a file, compiled and lowered by a worker while the
+// lines after it are read.
+type ruleSlot struct {
+	rule     *parse.Rule
+	opts     ctmatch.Options
+	src      source
+	prepared *firewall.Prepared
+	err      error
+}
+
+// done puts the rules into the desired table.
+func (t *desiredTable) done() {
+	for i, rules := range t.rules {
+		t.d.Chains[i].Rules = make([]firewall.DesiredRule, len(rules))
+		for j, r := range rules {
+			t.d.Chains[i].Rules[j] = firewall.DesiredRule{Prepared: r.prepared}
+		}
+	}
+}
+
+// fileEvent is what a line of a file gave to report, in the file's order:
+// an error, a warning, or a rule whose compiling may fail.
+type fileEvent struct {
+	src  source
+	err  error
+	warn *parse.Error
+	rule *ruleSlot
+}
+
+// compileRules compiles and lowers the rules sent on jobs, on every CPU,
+// until jobs is closed; wait waits for the last.
+func compileRules(jobs <-chan *ruleSlot) (wait func()) {
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range jobs {
+				c, err := ctmatch.Compile(r.rule, r.opts)
+				if err == nil {
+					r.prepared, err = firewall.Prepare(c)
+				}
+				r.rule, r.err = nil, err
+			}
+		}()
+	}
+	return wg.Wait
 }
 
 // table returns the table of family f and name, new and empty when again
@@ -105,6 +159,7 @@ func (t *desiredTable) chain(name string, builtin bool) *firewall.DesiredChain {
 	}
 	t.chains[name] = len(t.d.Chains)
 	t.d.Chains = append(t.d.Chains, c)
+	t.rules = append(t.rules, nil)
 	return &t.d.Chains[len(t.d.Chains)-1]
 }
 
@@ -115,6 +170,7 @@ func (t *desiredTable) remove(name string) {
 		return
 	}
 	t.d.Chains = slices.Delete(t.d.Chains, i, i+1)
+	t.rules = slices.Delete(t.rules, i, i+1)
 	delete(t.chains, name)
 	for n, j := range t.chains {
 		if j > i {
@@ -141,9 +197,32 @@ func runApplySave(cmd *cobra.Command, o *applyOptions, files []fileInput) error 
 	}
 	rep := &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}
 	var rs desiredRuleset
+	// The lines are read in order (the reader keeps the tables' chains
+	// and positions), and each rule is compiled and lowered on every CPU
+	// while the lines after it are read; what the lines give to report is
+	// reported in the files' order once all are read.
+	jobs := make(chan *ruleSlot, 1024)
+	wait := compileRules(jobs)
+	var events []fileEvent
+	var readErr error
 	for _, f := range files {
-		if err := readSaveFile(cmd, o, f, rep, &rs); err != nil {
-			return err
+		if readErr = readSaveFile(cmd, o, f, jobs, &events, &rs); readErr != nil {
+			break
+		}
+	}
+	close(jobs)
+	wait()
+	if readErr != nil {
+		return readErr
+	}
+	for _, e := range events {
+		switch {
+		case e.rule != nil && e.rule.err != nil:
+			rep.report(e.rule.src, e.rule.err)
+		case e.warn != nil:
+			rep.warnLine(e.src, e.warn)
+		case e.err != nil:
+			rep.report(e.src, e.err)
 		}
 	}
 	if err := rep.err(); err != nil {
@@ -151,6 +230,7 @@ func runApplySave(cmd *cobra.Command, o *applyOptions, files []fileInput) error 
 	}
 	ds := make([]firewall.DesiredTable, len(rs.tables))
 	for i, t := range rs.tables {
+		t.done()
 		ds[i] = t.d
 	}
 	if len(ds) == 0 {
@@ -175,9 +255,9 @@ func runApplySave(cmd *cobra.Command, o *applyOptions, files []fileInput) error 
 	return nil
 }
 
-// readSaveFile reads one iptables-save file into rs, reporting each bad
-// line.
-func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, rep *reporter, rs *desiredRuleset) error {
+// readSaveFile reads one iptables-save file into rs, sending each rule to
+// jobs to be compiled and adding to events what each line gives to report.
+func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, jobs chan<- *ruleSlot, events *[]fileEvent, rs *desiredRuleset) error {
 	popts := o.words.parseOptions(cmd.Context())
 	fam := expr.FamilyIP
 	popts.Family = parse.IPv4
@@ -189,16 +269,16 @@ func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, rep *reporte
 	var t *desiredTable
 	err := eachFileLine(cmd, f.name, func(src source) bool {
 		if src.err != nil {
-			rep.report(src, src.err)
+			*events = append(*events, fileEvent{src: src, err: src.err})
 			return true
 		}
 		l, err := r.Line(src.text, src.pos)
 		if err != nil {
-			rep.report(src, err)
+			*events = append(*events, fileEvent{src: src, err: err})
 			return true
 		}
 		for _, w := range l.Warnings {
-			rep.warnLine(src, w)
+			*events = append(*events, fileEvent{src: src, warn: w})
 		}
 		switch l.Op {
 		case script.SaveTable:
@@ -212,15 +292,15 @@ func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, rep *reporte
 				}
 			}
 		case script.SaveRule:
-			c := t.chain(l.Chain, l.Builtin)
-			rule, err := ctmatch.Compile(l.Rule, copts)
-			if err != nil {
-				rep.report(src, err)
-				return true
-			}
-			c.Rules = slices.Insert(c.Rules, l.Index, firewall.DesiredRule{Rule: rule})
+			t.chain(l.Chain, l.Builtin)
+			i := t.chains[l.Chain]
+			slot := &ruleSlot{rule: l.Rule, opts: copts, src: src}
+			t.rules[i] = slices.Insert(t.rules[i], l.Index, slot)
+			*events = append(*events, fileEvent{rule: slot})
+			jobs <- slot
 		case script.SaveFlush:
-			t.chain(l.Chain, l.Builtin).Rules = nil
+			t.chain(l.Chain, l.Builtin)
+			t.rules[t.chains[l.Chain]] = nil
 		case script.SaveDelete:
 			t.remove(l.Chain)
 		}
@@ -230,7 +310,7 @@ func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, rep *reporte
 		return err
 	}
 	if l, err := r.End(); err != nil {
-		rep.report(source{pos: l.Pos, text: l.Text}, err)
+		*events = append(*events, fileEvent{src: source{pos: l.Pos, text: l.Text}, err: err})
 	}
 	return nil
 }
