@@ -43,12 +43,14 @@ var updateDocs = flag.Bool("update", false, "rewrite the session examples of the
 // sessionFiles are the documents whose sessions run, with the least number
 // of commands each must have.
 var sessionFiles = map[string]int{
-	"../docs/cli.md": 10,
-	"../README.md":   2,
+	"../docs/cli.md":       10,
+	"../README.md":         2,
+	"../docs/migration.md": 10,
 }
 
 // sessionPrograms are the programs a session may run.
-var sessionPrograms = map[string]bool{"ctmatch": true, "nft": true, "iptables": true, "ip6tables": true, "iptables-save": true, "setpriv": true}
+var sessionPrograms = map[string]bool{"ctmatch": true, "nft": true, "iptables": true, "ip6tables": true, "iptables-save": true, "setpriv": true,
+	"iptables-restore": true, "iptables-legacy": true, "iptables-legacy-restore": true}
 
 type sessionCmd struct {
 	where   string // FILE:LINE
@@ -132,7 +134,7 @@ func TestCLIDocSessions(t *testing.T) {
 			if len(cmds) < least {
 				t.Fatalf("%s: %d session commands, expected at least %d", path, len(cmds), least)
 			}
-			ns := ktest.Namespace(t, "nft", "iptables", "iptables-save", "ip6tables", "setpriv")
+			ns := ktest.Namespace(t, "nft", "iptables", "iptables-save", "ip6tables", "setpriv", "iptables-restore", "iptables-legacy", "iptables-legacy-restore")
 			bin := ctmatchCLI(t)
 			got := make([]string, len(cmds))
 			codes := make([]int, len(cmds))

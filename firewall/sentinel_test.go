@@ -21,6 +21,8 @@ var sentinels = map[string]error{
 	"ErrConcurrentChange": ErrConcurrentChange,
 	"ErrNotOwned":         ErrNotOwned,
 	"ErrNoObject":         ErrNoObject,
+	"ErrTableExists":      ErrTableExists,
+	"ErrForeignChains":    ErrForeignChains,
 }
 
 // Every operation wraps, for each way it can fail that a sentinel names,
@@ -272,6 +274,32 @@ func TestSentinels(t *testing.T) {
 			return err
 		}},
 	)
+	// WriteTables: inet fw is ctmatch's, ip filter iptables-nft's with a
+	// chain INPUT.
+	write := func(o WriteOptions, ds ...DesiredTable) func(*testing.T, env) error {
+		return func(t *testing.T, e env) error {
+			_, err := e.c.WriteTables(ctx, ds, o)
+			return err
+		}
+	}
+	fw := DesiredTable{Family: fam, Name: "fw", Chains: []DesiredChain{{Name: "input"}}}
+	other := DesiredTable{Family: expr.FamilyIP, Name: "filter", Chains: []DesiredChain{{Name: "other"}}}
+	cases = append(cases,
+		tcase{"WriteTables", "ErrTableExists", write(WriteOptions{Takeover: true}, fw)},
+		tcase{"WriteTables", "ErrTableExists", write(WriteOptions{Replace: true}, other)},
+		tcase{"WriteTables", "ErrForeignChains", write(WriteOptions{Takeover: true}, other)},
+		tcase{"WriteTables", "ErrInvalidChange", write(WriteOptions{}, fw, fw)},
+		tcase{"WriteTables", "ErrNoChain", func(t *testing.T, e env) error {
+			d := DesiredTable{Family: fam, Name: "new", Chains: []DesiredChain{{Name: "input", Rules: []DesiredRule{{Rule: translate(t, fam, "-j nowhere")}}}}}
+			_, err := e.c.WriteTables(ctx, []DesiredTable{d}, WriteOptions{})
+			return err
+		}},
+		tcase{"WriteTables", "ErrConcurrentChange", func(t *testing.T, e env) error {
+			conflict(e)
+			_, err := e.c.WriteTables(ctx, []DesiredTable{fw}, WriteOptions{Replace: true})
+			return err
+		}},
+	)
 
 	// What each operation can return: a case for each is required.
 	want := map[string][]string{
@@ -285,6 +313,7 @@ func TestSentinels(t *testing.T) {
 		"ChangeTables": {"ErrNoTable", "ErrNoChain", "ErrNoObject", "ErrNotOwned", "ErrInvalidChange", "ErrConcurrentChange"},
 		"Sync":         {"ErrNotOwned", "ErrInvalidChange", "ErrConcurrentChange"},
 		"Objects":      {"ErrNoTable"},
+		"WriteTables":  {"ErrTableExists", "ErrForeignChains", "ErrInvalidChange", "ErrNoChain", "ErrConcurrentChange"},
 	}
 	covered := map[[2]string]bool{}
 	for _, tc := range cases {

@@ -40,6 +40,11 @@ type DesiredChain struct {
 type DesiredRule struct {
 	Rule    *ctmatch.Rule // compiled for a table of the table's family
 	Comment string        // nft's comment on its nft rules, "" for none
+	// Prepared, when Rule is nil, is the rule already lowered (Prepare),
+	// so that a caller can lower its rules while it reads them and let
+	// their syntax trees go. A Prepared rule may be given to any number
+	// of Syncs and WriteTables (not to Apply as well: Apply spends it).
+	Prepared *Prepared
 }
 
 // SyncOptions say how Sync writes.
@@ -302,8 +307,11 @@ func (p *syncPlan) state(gen uint32) *syncState {
 type syncPlan struct {
 	gen   uint32
 	owned bool // the table carries ctmatch's record (or is created)
-	d     DesiredTable
-	diff  Diff
+	// noKeys: the rules are only written, never compared (WriteTables),
+	// so their keys are not computed.
+	noKeys bool
+	d      DesiredTable
+	diff   Diff
 	// rules[i][j] is desired rule j of chain i, lowered.
 	rules [][]desiredRule
 }
@@ -469,17 +477,17 @@ func (p *syncPlan) prepare() error {
 	do := func(n int) {
 		i, j := jobs[n].i, jobs[n].j
 		dc, dr := &d.Chains[i], d.Chains[i].Rules[j]
-		ch := Change{Family: d.Family, Table: d.Name, Chain: dc.Name, Rule: dr.Rule, Comment: dr.Comment}
+		ch := Change{Family: d.Family, Table: d.Name, Chain: dc.Name, Rule: dr.Rule, Prepared: dr.Prepared, Comment: dr.Comment}
 		if errs[n] = validChange(&ch, n); errs[n] != nil {
 			return
 		}
-		r, err := lowerDesired(&ch)
+		r, err := lowerDesired(&ch, !p.noKeys)
 		if err != nil {
 			errs[n] = changeError(&ch, n, ErrInvalidChange, err.Error())
 			return
 		}
-		for _, nr := range dr.Rule.Rules {
-			if v := nr.Verdict; (v.Kind == expr.VerdictJump || v.Kind == expr.VerdictGoto) && !names[v.Chain] {
+		for k := range ch.pieces() {
+			if v := ch.verdict(k); (v.Kind == expr.VerdictJump || v.Kind == expr.VerdictGoto) && !names[v.Chain] {
 				errs[n] = changeError(&ch, n, ErrNoChain, fmt.Sprintf("the rule jumps to chain %s, which the desired table does not have", v.Chain))
 				return
 			}
@@ -515,8 +523,9 @@ func (p *syncPlan) prepare() error {
 }
 
 // lowerDesired lowers a desired rule, finds what its group record keeps
-// (the words only when they fit next to the comment), and its key.
-func lowerDesired(ch *Change) (desiredRule, error) {
+// (the words only when they fit next to the comment), and its key when
+// keyed.
+func lowerDesired(ch *Change, keyed bool) (desiredRule, error) {
 	_, ipv6 := ch.compiledFor()
 	n := ch.pieces()
 	r := desiredRule{comment: ch.comment(), words: ch.words()}
@@ -540,7 +549,9 @@ func lowerDesired(ch *Change) (desiredRule, error) {
 			r.withSets = c.lowerSets
 		}
 	}
-	r.key = groupKey(g, r.comment, r.pieces)
+	if keyed {
+		r.key = groupKey(g, r.comment, r.pieces)
+	}
 	if ch.Comment != "" {
 		r.words += " # " + ch.Comment
 	}

@@ -24,12 +24,14 @@ type applyOptions struct {
 	noCounter bool
 	file6     string // --file6: an iptables-save file of ip6tables rules
 	family    string // --family inet: the files merged into inet tables (applyinet.go)
+	replace   bool   // --replace: ctmatch's own tables of the file's names are replaced whole
+	takeover  bool   // --takeover: iptables-nft's tables of the file's names are deleted in the same transaction
 }
 
 func newApplyCmd() *cobra.Command {
 	var o applyOptions
 	cmd := &cobra.Command{
-		Use:   "apply (-f FILE|- [--file6 FILE]) [--check] [--create] [--force] [--echo] [--netns PATH]",
+		Use:   "apply (-f FILE|- [--file6 FILE]) [--check] [--create] [--force] [--echo] [--replace] [--takeover] [--netns PATH]",
 		Short: "Write a file of add rule and insert rule lines into the kernel in one transaction",
 		Long: `apply reads FILE (- for standard input), one command per line:
 
@@ -55,7 +57,19 @@ An iptables-save file (its first line that is not a comment starts with * or
 name (ip tables for -f, ip6 tables for --file6) are created whole, with their
 built-in chains as iptables-nft makes them, policies, user chains and rules,
 all in one transaction, as ctmatch's own tables; a table of that name that
-exists already is an error (exit 1), and nothing is sent. With --family inet,
+exists already is an error (exit 1), and nothing is sent, unless:
+
+  --replace   it carries ctmatch's record (ctmatch made it): it is replaced
+              whole in the same transaction (its chains flushed and
+              refilled, the others deleted or made);
+  --takeover  it is iptables-nft's: it is deleted in the same transaction,
+              so there is no moment without a firewall and none with both;
+              only when the file defines every chain of it (exit 1, naming
+              the chains another program put there, unless --force).
+
+A table of another program (nft's, firewalld's) is never touched.
+
+With --family inet,
 both files become one inet table per iptables table: a rule that is the same
 in both families is one rule without meta nfproto, the others keep it, and
 each family keeps its order and its policies.
@@ -85,6 +99,8 @@ rejects, or bad usage.`,
 	fl.StringVar(&o.words.errorFormat, "error-format", "text", "print errors as `text` or json (one object per line)")
 	fl.BoolVar(&o.words.resolve, "resolve", false, "look up host names in addresses (each must resolve to exactly one address)")
 	fl.BoolVar(&o.noCounter, "no-counter", false, "leave out the counter of every rule")
+	fl.BoolVar(&o.replace, "replace", false, "with an iptables-save file: replace the tables of its names that ctmatch made, whole, in the same transaction")
+	fl.BoolVar(&o.takeover, "takeover", false, "with an iptables-save file: delete iptables-nft's tables of its names in the same transaction (with --force, also when they hold chains the file does not define)")
 	fl.StringVar(&o.file6, "file6", "", "read an iptables-save file of ip6tables rules from `FILE` (with -f FILE, an iptables-save file of iptables rules, both in one transaction)")
 	fl.StringVar(&o.family, "family", "", "with iptables-save files, `inet` merges both families into one inet table per iptables table")
 	o.kernel.bind(cmd, true)
@@ -113,6 +129,9 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 	}
 	if o.family != "" {
 		return usageError("--family goes with iptables-save files; apply lines name their family themselves")
+	}
+	if o.replace || o.takeover {
+		return usageError("--replace and --takeover go with an iptables-save file, whose tables are written whole, not with apply lines")
 	}
 	ctx := cmd.Context()
 	rep := &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}
