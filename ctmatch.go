@@ -67,6 +67,10 @@ type Rule struct {
 	// compile to the same nft rules apart from meta nfproto, so Rules have
 	// none. Family is then parse.IPv4.
 	Both bool
+	// Caveats are what the nft rules do otherwise than the kernel's xt
+	// code on some packets, each at its word (Kind Unsupported: the rule is
+	// translated all the same): ip6tables' -p on packets with an AH header.
+	Caveats []*parse.Error
 }
 
 // Translate parses one rule written as text (iptables-save quoting) and
@@ -131,7 +135,7 @@ func Compile(r *parse.Rule, o Options) (*Rule, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Rule{Source: r, Table: table, Rules: rules, Family: fam}, nil
+	return &Rule{Source: r, Table: table, Rules: rules, Family: fam, Caveats: caveats(r, fam)}, nil
 }
 
 func (o Options) parseOptions() parse.Options {

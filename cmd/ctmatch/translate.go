@@ -25,6 +25,20 @@ type translateOptions struct {
 	keepGoing bool
 	copts     ctmatch.Options
 	doc       *ctmatch.JSONDoc // -o json: the document the commands go into (translatejson.go)
+	// caveat is the first caveat of the rule just translated (ctmatch.Rule.
+	// Caveats), for the caller to print as a warning; caveatSaid: one was,
+	// and the others of the run go unsaid.
+	caveat     *parse.Error
+	caveatSaid bool
+}
+
+// sayCaveat prints the caveat of the rule just translated from src, the
+// first of the run only.
+func (o *translateOptions) sayCaveat(rep *reporter, src source) {
+	if o.caveat != nil {
+		rep.warnLine(src, o.caveat)
+		o.caveat, o.caveatSaid = nil, true
+	}
 }
 
 func newTranslateCmd() *cobra.Command {
@@ -180,6 +194,7 @@ func runTranslate(cmd *cobra.Command, o *translateOptions, copts ctmatch.Options
 		if err := translateRule(out, r, o, copts); err != nil && out.err == nil {
 			rep.report(src, err)
 		}
+		o.sayCaveat(rep, src)
 		return out.err == nil
 	})
 	if out.err != nil {
@@ -232,6 +247,9 @@ func translateRule(w io.Writer, r *parse.Rule, o *translateOptions, copts ctmatc
 // commands) of one compiled iptables rule.
 func writeTranslated(w io.Writer, r *parse.Rule, tr *ctmatch.Rule, o *translateOptions, copts ctmatch.Options) error {
 	c := r.Command
+	if len(tr.Caveats) > 0 && !o.caveatSaid {
+		o.caveat = tr.Caveats[0]
+	}
 	if o.doc != nil {
 		return writeJSONRule(o.doc, tr, table(r, o), c)
 	}

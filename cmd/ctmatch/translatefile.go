@@ -301,6 +301,7 @@ func (rf *rulesFile) line(src source) {
 		rf.failLine(src, err)
 		return
 	}
+	rf.fr.o.sayCaveat(rf.fr.rep, src)
 	_, _ = rf.w.Write(buf.Bytes())
 }
 

@@ -1,0 +1,38 @@
+package ctmatch_test
+
+import (
+	"testing"
+
+	"github.com/ctmatch/ctmatch"
+)
+
+// ip6tables' -p names the header after an AH header, nft's meta l4proto the
+// AH header itself: every ip6tables -p but all and ah carries that caveat,
+// at the -p words; iptables' -p (the IPv4 header's own field) none.
+func TestCaveatsAH(t *testing.T) {
+	for _, c := range []struct {
+		words string
+		ipv6  bool
+		want  string // the caveat's word, "" for none
+	}{
+		{"-A INPUT -p tcp --dport 22 -j ACCEPT", true, "-p tcp"},
+		{"-A INPUT ! -p udp -j DROP", true, "! -p udp"},
+		{"-A INPUT -p ipv6-icmp -j ACCEPT", true, "-p ipv6-icmp"},
+		{"-A INPUT -p tcp --dport 22 -j ACCEPT", false, ""},
+		{"-A INPUT -p all -j ACCEPT", true, ""},
+		{"-A INPUT -p ah -j DROP", true, ""},
+		{"-A INPUT -m conntrack --ctstate NEW -j ACCEPT", true, ""},
+	} {
+		r, err := ctmatch.Translate(c.words, ctmatch.Options{IPv6: c.ipv6})
+		if err != nil {
+			t.Fatalf("%s: %v", c.words, err)
+		}
+		got := ""
+		if len(r.Caveats) > 0 {
+			got = r.Caveats[0].Word
+		}
+		if got != c.want || len(r.Caveats) > 1 {
+			t.Errorf("%s (ipv6 %v): caveats %v, want one at %q", c.words, c.ipv6, r.Caveats, c.want)
+		}
+	}
+}
