@@ -36,7 +36,7 @@ func (p *Protocol) Name() string { return ProtocolName(p.Num) }
 
 // ProtocolName returns protocol n as iptables-save prints it after -p.
 func ProtocolName(n uint8) string {
-	if s, ok := protocolPrintNames[n]; ok {
+	if s := protocolPrintNames[n]; s != "" {
 		return s
 	}
 	return uitoa(uint64(n))
@@ -185,7 +185,7 @@ func (p *parser) protocol(w word, neg *word, v word) error {
 		n, ok = 0, true
 	}
 	if !ok {
-		num, known := protocolNames[s]
+		num, known := protocolNames.lookup(s)
 		if !known {
 			e := p.errorf(v, "unknown protocol %q specified", v.val)
 			e.Hint = "expected all, a number 0-255 or a name from /etc/protocols such as tcp, udp or icmp"
