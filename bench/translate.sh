@@ -24,13 +24,23 @@ loop() { # loop CMD...: run CMD with each rule's words, one process per rule
 		"$@" $line > /dev/null
 	done < "$tmp/rules"
 }
-timeit() { # timeit NAME CMD...: append the wall seconds of one loop to $tmp/NAME
+cpu() { # cpu VAR: set VAR to the user+sys seconds of the processes this shell has waited for
+	times > "$tmp/times" # in this shell, not a subshell, whose children these are not
+	printf -v "$1" '%s' "$(awk 'NR == 2 {
+		split($1, u, /[ms]/); split($2, s, /[ms]/)
+		print u[1] * 60 + u[2] + s[1] * 60 + s[2]
+	}' "$tmp/times")"
+}
+timeit() { # timeit NAME CMD...: append the wall seconds of one loop to $tmp/time.NAME, its CPU seconds to $tmp/cpu.NAME
 	local name=$1; shift
-	local t0 t1
+	local t0 t1 c0 c1
+	cpu c0
 	t0=$(date +%s.%N)
 	loop "$@"
 	t1=$(date +%s.%N)
+	cpu c1
 	awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}' >> "$tmp/time.$name"
+	awk -v a="$c0" -v b="$c1" 'BEGIN {print b - a}' >> "$tmp/cpu.$name"
 }
 { echo '*filter'; cat "$tmp/rules"; echo COMMIT; } > "$tmp/rules.save"
 whole() { # whole NAME CMD...: append the wall seconds of one run of CMD to $tmp/time.NAME
@@ -52,10 +62,23 @@ median() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 c=$(median "$tmp/time.ctmatch")
 i=$(median "$tmp/time.iptables")
 e=$(median "$tmp/time.empty")
+cc=$(median "$tmp/cpu.ctmatch")
+ci=$(median "$tmp/cpu.iptables")
+ce=$(median "$tmp/cpu.empty")
 cf=$(median "$tmp/time.ctmatch-f")
 rf=$(median "$tmp/time.restore")
 printf 'rules: %d, runs: %d (medians of wall time, one process per rule)\n' "$n" "$runs"
 awk -v c="$c" -v i="$i" -v e="$e" -v n="$n" 'BEGIN {
+	printf "ctmatch translate:  %8.3f s  (%.3f ms per rule)\n", c, c * 1000 / n
+	printf "iptables-translate: %8.3f s  (%.3f ms per rule)\n", i, i * 1000 / n
+	printf "empty Go program:   %8.3f s  (%.3f ms per start)\n", e, e * 1000 / n
+	printf "ratio ctmatch/iptables-translate: %.2f\n", c / i
+	printf "ratio ctmatch/empty Go program:   %.2f\n", c / e
+}'
+# CPU time (user+sys of the loop: the commands and the shell's forks for
+# them) is steadier than wall time on a machine that other work shares.
+awk -v c="$cc" -v i="$ci" -v e="$ce" -v n="$n" 'BEGIN {
+	printf "\nCPU time (user+sys, medians), one process per rule:\n"
 	printf "ctmatch translate:  %8.3f s  (%.3f ms per rule)\n", c, c * 1000 / n
 	printf "iptables-translate: %8.3f s  (%.3f ms per rule)\n", i, i * 1000 / n
 	printf "empty Go program:   %8.3f s  (%.3f ms per start)\n", e, e * 1000 / n
