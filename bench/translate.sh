@@ -1,9 +1,10 @@
 #!/bin/bash
 # translate.sh [N]: translate the same N rules (default 1000) with
 # `ctmatch translate` and with `iptables-translate`, one process per rule for
-# both, alternating runs, and print the median wall time of each and the
-# ratio, next to an empty Go program started as many times (the floor of any
-# Go command: the runtime's own start and exit); then the same rules in one process each: ctmatch translate -f
+# both, each rule with each tool in turn, and print the median wall time of
+# each and the ratio, next to an empty Go program started as many times (the
+# floor of any Go command: the runtime's own start and exit), run after each
+# rule; then the CPU time (user+sys) of each, in loops of their own; then the same rules in one process each: ctmatch translate -f
 # against iptables-restore-translate, both of the same iptables-save file; then iptables-save files of
 # SIZES rules (default 10000 50000 200000) through both, wall time (median of RUNS) and peak memory
 # (the largest maximum resident set size /usr/bin/time saw) of each. PER_RULE=0 leaves out the runs of
@@ -27,13 +28,46 @@ loop() { # loop CMD...: run CMD with each rule's words, one process per rule
 		"$@" $line > /dev/null
 	done < "$tmp/rules"
 }
-timeit() { # timeit NAME CMD...: append the wall seconds of one loop to $tmp/NAME
+cpu() { # cpu VAR: set VAR to the user+sys seconds of the processes this shell has waited for
+	times > "$tmp/times" # in this shell, not a subshell, whose children these are not
+	printf -v "$1" '%s' "$(awk 'NR == 2 {
+		split($1, u, /[ms]/); split($2, s, /[ms]/)
+		print u[1] * 60 + u[2] + s[1] * 60 + s[2]
+	}' "$tmp/times")"
+}
+timeit() { # timeit NAME CMD...: append the wall seconds of one loop to $tmp/loop.NAME, its CPU seconds to $tmp/cpu.NAME
 	local name=$1; shift
-	local t0 t1
+	local t0 t1 c0 c1
+	cpu c0
 	t0=$(date +%s.%N)
 	loop "$@"
 	t1=$(date +%s.%N)
-	awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}' >> "$tmp/time.$name"
+	cpu c1
+	awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}' >> "$tmp/loop.$name"
+	awk -v a="$c0" -v b="$c1" 'BEGIN {print b - a}' >> "$tmp/cpu.$name"
+}
+sidebyside() { # one run of each rule with each tool in turn, appending to $tmp/time.NAME the wall seconds of each tool's processes
+	local line t0 t1 c=0 i=0 e=0
+	while read -r line; do
+		# Each process timed alone (bash's EPOCHREALTIME, in µs once the
+		# point is dropped), next to its peers: a change of the machine's
+		# load weighs on all three alike.
+		t0=${EPOCHREALTIME/./}
+		# shellcheck disable=SC2086
+		"$tmp/ctmatch" translate -- $line > /dev/null
+		t1=${EPOCHREALTIME/./}
+		c=$((c + t1 - t0))
+		# shellcheck disable=SC2086
+		iptables-translate $line > /dev/null
+		t0=${EPOCHREALTIME/./}
+		i=$((i + t0 - t1))
+		"$tmp/emptygo" > /dev/null
+		t1=${EPOCHREALTIME/./}
+		e=$((e + t1 - t0))
+	done < "$tmp/rules"
+	awk -v c="$c" -v i="$i" -v e="$e" -v d="$tmp" 'BEGIN {
+		print c / 1e6 >> (d "/time.ctmatch"); print i / 1e6 >> (d "/time.iptables"); print e / 1e6 >> (d "/time.empty")
+	}'
 }
 { echo '*filter'; cat "$tmp/rules"; echo COMMIT; } > "$tmp/rules.save"
 whole() { # whole NAME CMD...: append the wall seconds of one run of CMD to $tmp/time.NAME
@@ -47,6 +81,7 @@ whole() { # whole NAME CMD...: append the wall seconds of one run of CMD to $tmp
 per_rule=${PER_RULE:-1}
 for ((r = 0; r < runs; r++)); do
 	[ "$per_rule" = 0 ] && break
+	sidebyside
 	timeit ctmatch "$tmp/ctmatch" translate --
 	timeit iptables iptables-translate
 	timeit empty "$tmp/emptygo"
@@ -88,10 +123,37 @@ fi
 c=$(median "$tmp/time.ctmatch")
 i=$(median "$tmp/time.iptables")
 e=$(median "$tmp/time.empty")
+lc=$(median "$tmp/loop.ctmatch")
+li=$(median "$tmp/loop.iptables")
+le=$(median "$tmp/loop.empty")
+cc=$(median "$tmp/cpu.ctmatch")
+ci=$(median "$tmp/cpu.iptables")
+ce=$(median "$tmp/cpu.empty")
 cf=$(median "$tmp/time.ctmatch-f")
 rf=$(median "$tmp/time.restore")
-printf 'rules: %d, runs: %d (medians of wall time, one process per rule)\n' "$n" "$runs"
+printf 'rules: %d, runs: %d (medians of wall time, one process per rule, each rule with each tool in turn)\n' "$n" "$runs"
 awk -v c="$c" -v i="$i" -v e="$e" -v n="$n" 'BEGIN {
+	printf "ctmatch translate:  %8.3f s  (%.3f ms per rule)\n", c, c * 1000 / n
+	printf "iptables-translate: %8.3f s  (%.3f ms per rule)\n", i, i * 1000 / n
+	printf "empty Go program:   %8.3f s  (%.3f ms per start)\n", e, e * 1000 / n
+	printf "ratio ctmatch/iptables-translate: %.2f\n", c / i
+	printf "ratio ctmatch/empty Go program:   %.2f\n", c / e
+}'
+# Each tool in a loop of its own, the loops in turn: the wall time of the
+# loop holds the shell's own work for each rule (reading the line), as a
+# script's would.
+awk -v c="$lc" -v i="$li" -v e="$le" -v n="$n" 'BEGIN {
+	printf "\nwall time of a loop of each tool, one process per rule:\n"
+	printf "ctmatch translate:  %8.3f s  (%.3f ms per rule)\n", c, c * 1000 / n
+	printf "iptables-translate: %8.3f s  (%.3f ms per rule)\n", i, i * 1000 / n
+	printf "empty Go program:   %8.3f s  (%.3f ms per start)\n", e, e * 1000 / n
+	printf "ratio ctmatch/iptables-translate: %.2f\n", c / i
+	printf "ratio ctmatch/empty Go program:   %.2f\n", c / e
+}'
+# CPU time (user+sys of those loops' commands) is steadier than wall time
+# on a machine that other work shares.
+awk -v c="$cc" -v i="$ci" -v e="$ce" -v n="$n" 'BEGIN {
+	printf "\nCPU time (user+sys) of those loops:\n"
 	printf "ctmatch translate:  %8.3f s  (%.3f ms per rule)\n", c, c * 1000 / n
 	printf "iptables-translate: %8.3f s  (%.3f ms per rule)\n", i, i * 1000 / n
 	printf "empty Go program:   %8.3f s  (%.3f ms per start)\n", e, e * 1000 / n

@@ -120,20 +120,20 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 	// Each variant of the packet matches (two for IPv6 port matches: no
 	// fragment header, or the first fragment) goes with every piece.
 	size := 0
-	for _, pre := range variants {
+	for v := range variants.len() {
 		for _, p := range pieces {
-			size += p.maxMatches(o) + len(pre) + len(suffix)
+			size += p.maxMatches(o) + variants.size(v) + len(suffix)
 		}
 	}
 	all := make([]expr.Match, 0, size)
-	out := make([]expr.Rule, 0, len(pieces)*len(variants))
-	for _, pre := range variants {
+	out := make([]expr.Rule, 0, len(pieces)*variants.len())
+	for v := range variants.len() {
 		for _, p := range pieces {
 			start := len(all)
 			if o.Table == expr.FamilyInet {
 				all = append(all, nfproto(o.Family))
 			}
-			all = append(all, pre...)
+			all = variants.appendTo(all, v)
 			var ok bool
 			if all, ok = p.appendMatches(all); !ok {
 				all = all[:start]
@@ -153,7 +153,7 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 	if len(out) == 0 {
 		// Every piece can never match: keep one rule that never matches, so
 		// that listings and counters still show the rule.
-		out = append(out, finish(append(slices.Clone(variants[0]), never()), o, verdict))
+		out = append(out, finish(append(variants.appendTo(nil, 0), never()), o, verdict))
 		out[0].Stmts = stmts
 	}
 	setComment(out, r)

@@ -35,22 +35,62 @@ import (
 // These matches test the packet, not its conntrack, so they hold or fail
 // alike in every piece: every nft rule of the iptables rule starts with them.
 
+// packetVariants are the variants of a rule's packet matches that together
+// match what the rule's words match, one at most per packet: each
+// alternative (one, until a multiport --ports splits them), after each
+// fragment test when the rule has one (see fragmentTests), fragment test
+// first. They are kept apart rather than joined, so that compile copies
+// each variant once, into the rule's matches.
+type packetVariants struct {
+	frags []expr.Match   // the fragment tests; nil when the rule needs none
+	alts  [][]expr.Match // the alternatives
+}
+
+// len returns the number of variants.
+func (v packetVariants) len() int {
+	return max(1, len(v.frags)) * len(v.alts)
+}
+
+// size returns the number of matches of variant i.
+func (v packetVariants) size(i int) int {
+	n := len(v.alts[i%len(v.alts)])
+	if v.frags != nil {
+		n++
+	}
+	return n
+}
+
+// appendTo appends the matches of variant i to out: the variants of the
+// first fragment test, each alternative in order, then those of the next.
+func (v packetVariants) appendTo(out []expr.Match, i int) []expr.Match {
+	if v.frags != nil {
+		out = append(out, v.frags[i/len(v.alts)])
+	}
+	return append(out, v.alts[i%len(v.alts)]...)
+}
+
 // packetMatches compiles -p and the tcp and udp matches of r, in the order
 // the kernel checks them: -p, then each match as written. It returns the
 // variants of them that together match what the rule's words match, one at
 // most per packet: one, or for IPv6 port matches two (see fragmentTests).
-func packetMatches(r *parse.Rule, fam parse.Family) ([][]expr.Match, error) {
-	out := append(addresses(r), interfaces(r)...)
+func packetMatches(r *parse.Rule, fam parse.Family) (packetVariants, error) {
+	// Sized once for what most rules compile to: the addresses,
+	// interfaces, -p and -f, and a few tests per match.
+	out := make([]expr.Match, 0, 6+4*len(r.Matches))
+	out = append(out, addresses(r)...)
+	out = append(out, interfaces(r)...)
 	if pr := r.Protocol; pr != nil {
-		m, err := protocol(pr, fam)
+		m, ok, err := protocol(pr, fam)
 		if err != nil {
-			return nil, err
+			return packetVariants{}, err
 		}
-		out = append(out, m...)
+		if ok {
+			out = append(out, m)
+		}
 	}
 	if f := r.Fragment; f != nil {
 		if fam == parse.IPv6 {
-			return nil, fmt.Errorf("col %d: -f is not supported in IPv6: ip6tables matches fragments with -m frag", f.Pos()+1)
+			return packetVariants{}, fmt.Errorf("col %d: -f is not supported in IPv6: ip6tables matches fragments with -m frag", f.Pos()+1)
 		}
 		out = append(out, fragment(f))
 	}
@@ -65,9 +105,10 @@ func packetMatches(r *parse.Rule, fam parse.Family) ([][]expr.Match, error) {
 	hasPorts, hasICMP := false, false
 	for _, m := range r.Matches {
 		if pm, ok := m.(*parse.Ports); ok {
-			ms, err := ports(pm)
+			var buf [4]expr.Match
+			ms, err := appendPorts(buf[:0], pm)
 			if err != nil {
-				return nil, err
+				return packetVariants{}, err
 			}
 			add(ms...)
 			hasPorts = true
@@ -85,33 +126,33 @@ func packetMatches(r *parse.Rule, fam parse.Family) ([][]expr.Match, error) {
 		if om, ok := m.(*parse.Owner); ok {
 			ms, err := owner(om)
 			if err != nil {
-				return nil, err
+				return packetVariants{}, err
 			}
 			add(ms...)
 		}
 		if am, ok := m.(*parse.Addrtype); ok {
 			ms, err := addrtype(am, fam)
 			if err != nil {
-				return nil, err
+				return packetVariants{}, err
 			}
 			add(ms...)
 		}
 		if isExtMatch(m) {
 			ms, frag, err := extMatch(m, r, fam)
 			if err != nil {
-				return nil, err
+				return packetVariants{}, err
 			}
 			add(ms...)
 			hasPorts = hasPorts || frag
 		}
 		if im, ok := m.(*parse.ICMP); ok {
 			if hasICMP {
-				return nil, errICMPTwice(im)
+				return packetVariants{}, errICMPTwice(im)
 			}
 			hasICMP = true
 			ms, err := icmp(im)
 			if err != nil {
-				return nil, err
+				return packetVariants{}, err
 			}
 			add(ms...)
 			hasPorts = true
@@ -121,15 +162,9 @@ func packetMatches(r *parse.Rule, fam parse.Family) ([][]expr.Match, error) {
 		keepInequalitiesApart(a)
 	}
 	if !hasPorts {
-		return alts, nil
+		return packetVariants{alts: alts}, nil
 	}
-	var variants [][]expr.Match
-	for _, f := range fragmentTests(fam) {
-		for _, a := range alts {
-			variants = append(variants, append([]expr.Match{f}, a...))
-		}
-	}
-	return variants, nil
+	return packetVariants{frags: fragmentTests(fam), alts: alts}, nil
 }
 
 // fragmentTests are the tests, one of which a packet must pass for a tcp or
@@ -140,10 +175,16 @@ func packetMatches(r *parse.Rule, fam parse.Family) ([][]expr.Match, error) {
 // "frag frag-off 0": nft has no one expression for it.
 func fragmentTests(fam parse.Family) []expr.Match {
 	if fam == parse.IPv6 {
-		return []expr.Match{expr.Exthdr{Test: expr.FragMissing}, expr.Exthdr{Test: expr.FragFirst}}
+		return ipv6FragmentTests
 	}
-	return []expr.Match{firstFragment()}
+	return ipv4FragmentTests
 }
+
+// The fragment tests, made once: every rule with ports shares them.
+var (
+	ipv4FragmentTests = []expr.Match{firstFragment()}
+	ipv6FragmentTests = []expr.Match{expr.Exthdr{Test: expr.FragMissing}, expr.Exthdr{Test: expr.FragFirst}}
+)
 
 // firstFragment is "ip frag-off & 0x1fff == 0": the packet is not a
 // fragment other than the first, as xt_tcpudp requires (par->fragoff, which
@@ -157,36 +198,36 @@ func firstFragment() expr.Match {
 const protoAH = 51
 
 // protocol compiles -p PROTO to "meta l4proto PROTO" and ! -p PROTO to
-// "meta l4proto != PROTO"; -p all (0) to nothing.
+// "meta l4proto != PROTO"; -p all (0) to nothing (ok false).
 //
 // ip6tables' -p ah never matches (ipv6_find_hdr skips AH: ip6tables warns
 // "never matched protocol"): it compiles to the never-match rule. Its
 // negation would need the header after AH, which nft's meta l4proto does not
 // give: refused.
-func protocol(pr *parse.Protocol, fam parse.Family) ([]expr.Match, error) {
+func protocol(pr *parse.Protocol, fam parse.Family) (m expr.Match, ok bool, err error) {
 	if pr.Num == 0 {
-		return nil, nil
+		return nil, false, nil
 	}
 	if fam == parse.IPv6 && pr.Num == protoAH {
 		if pr.Negated {
-			return nil, fmt.Errorf("col %d: ! -p ah in ip6tables matches packets by the header after AH, which nft's meta l4proto does not read", pr.Pos()+1)
+			return nil, false, fmt.Errorf("col %d: ! -p ah in ip6tables matches packets by the header after AH, which nft's meta l4proto does not read", pr.Pos()+1)
 		}
-		return []expr.Match{never()}, nil
+		return never(), true, nil
 	}
 	op := expr.OpEq
 	if pr.Negated {
 		op = expr.OpNeq
 	}
-	return []expr.Match{expr.L4Proto{Op: op, Proto: pr.Num}}, nil
+	return expr.L4Proto{Op: op, Proto: pr.Num}, true, nil
 }
 
-// ports compiles a tcp or udp match: its --sport, then its --dport (see
+// appendPorts appends what a tcp or udp match compiles to: its --sport, then its --dport (see
 // port). A match with no option, or with only options that hold for every
 // port, still fails on a fragment other than the first (xt_tcpudp checks
 // fragoff before any option): "tcp dport 0-65535", whose payload load
 // does the same.
-func ports(m *parse.Ports) ([]expr.Match, error) {
-	var out []expr.Match
+func appendPorts(out []expr.Match, m *parse.Ports) ([]expr.Match, error) {
+	start := len(out)
 	for _, k := range []parse.PortKind{parse.SrcPort, parse.DstPort} {
 		if o := m.Option(k); o != nil && (o.Negated || !o.All()) {
 			out = append(out, port(o))
@@ -199,7 +240,7 @@ func ports(m *parse.Ports) ([]expr.Match, error) {
 		}
 		out = append(out, fm...)
 	}
-	if len(out) == 0 {
+	if len(out) == start {
 		out = append(out, expr.Payload{Field: expr.FieldTHDport, Op: expr.OpRange, Lo: 0, Hi: math.MaxUint16})
 	}
 	return out, nil

@@ -182,7 +182,7 @@ func (p *parser) proto(o *Option, v word) error {
 		n, ok = 0, true
 	}
 	if !ok {
-		num, known := protocolNames[v.val]
+		num, known := protocolNames.lookup(v.val)
 		if !known {
 			e := p.errorf(v, "unknown protocol %q", v.val)
 			e.Hint = "expected a number 1-255 (decimal, 0x hex or 0 octal) or a name from /etc/protocols such as tcp, udp or icmp"

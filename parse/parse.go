@@ -72,13 +72,16 @@ func parseWords(text string, words []word, counters *Counters, opts Options) (*R
 	if opts.Resolver == nil {
 		opts.Resolver = Builtin
 	}
-	p := &parser{text: text, words: words, opts: opts, rule: &Rule{Text: text, Matches: []Match{}, Counters: counters}}
+	a := newRuleAlloc(text, counters)
+	p := &parser{text: text, words: words, opts: opts, rule: &a.rule, alloc: a}
 	// Every conntrack option is a long option ("--ctstate", "--state"):
 	// the words that start with "--" bound how many options the rule has,
 	// and the options are allocated together.
-	n := countLong(words)
-	p.optionPool = make([]Option, 0, n)
-	p.ptrPool = make([]*Option, 0, n)
+	if n := countLong(words); n <= len(a.options) {
+		p.optionPool, p.ptrPool = a.options[:0:n], a.optPtrs[:0:n]
+	} else {
+		p.optionPool, p.ptrPool = make([]Option, 0, n), make([]*Option, 0, n)
+	}
 	if err := p.parse(); err != nil {
 		if e, ok := err.(*Error); ok && e.Kind == Unsupported {
 			// What was read, for a caller that refuses the rule for
@@ -139,6 +142,8 @@ type parser struct {
 	// option owns its end and grows there; another one appends anew.
 	ptrPool  []*Option
 	ptrOwner *Conntrack
+
+	alloc *ruleAlloc // the rule and room for its common parts
 }
 
 // countLong returns how many of words start with "--".
@@ -579,7 +584,8 @@ func (p *parser) command(w word, f frameOpt, v word) error {
 	if err := p.checkChain(v, w.val); err != nil {
 		return err
 	}
-	c := &Command{Op: op, Flag: w.pos, Chain: v.val, ChainPos: v.pos, IndexPos: NoPos, end: v.end}
+	c := p.newCommand()
+	*c = Command{Op: op, Flag: w.pos, Chain: v.val, ChainPos: v.pos, IndexPos: NoPos, end: v.end}
 	if op == Insert && p.i < len(p.words) {
 		n := p.words[p.i]
 		if !strings.HasPrefix(n.val, "-") && n.val != "!" {
@@ -616,7 +622,8 @@ const maxChainName = 28
 func (p *parser) match(w, v word) error {
 	switch {
 	case v.val == "conntrack" || v.val == "state":
-		m := &Conntrack{Module: v.val, Flag: w.pos, NamePos: v.pos, end: v.end}
+		m := p.newConntrack()
+		*m = Conntrack{Module: v.val, Flag: w.pos, NamePos: v.pos, end: v.end}
 		p.rule.Matches = append(p.rule.Matches, m)
 		if m.Alias() {
 			p.lastState = m
@@ -625,7 +632,8 @@ func (p *parser) match(w, v word) error {
 		}
 		return nil
 	case portModules[v.val] != 0:
-		m := &Ports{Module: v.val, Flag: w.pos, NamePos: v.pos, end: v.end}
+		m := p.newPorts()
+		*m = Ports{Module: v.val, Flag: w.pos, NamePos: v.pos, end: v.end}
 		p.rule.Matches = append(p.rule.Matches, m)
 		p.lastPorts = m
 		return nil
@@ -763,7 +771,8 @@ func (p *parser) jump(w word, isGoto bool, v word) error {
 	case len(v.val) > maxChainName:
 		return p.errorf(v, "invalid target name %q: %d characters, at most %d", v.val, len(v.val), maxChainName)
 	}
-	t := &Target{Goto: isGoto, Flag: w.pos, Name: v.val, NamePos: v.pos, end: v.end, Kind: TargetChain}
+	t := p.newTarget()
+	*t = Target{Goto: isGoto, Flag: w.pos, Name: v.val, NamePos: v.pos, end: v.end, Kind: TargetChain}
 	switch {
 	case v.val == "ACCEPT" || v.val == "DROP" || v.val == "RETURN":
 		if isGoto {

@@ -36,7 +36,7 @@ func (p *Protocol) Name() string { return ProtocolName(p.Num) }
 
 // ProtocolName returns protocol n as iptables-save prints it after -p.
 func ProtocolName(n uint8) string {
-	if s, ok := protocolPrintNames[n]; ok {
+	if s := protocolPrintNames[n]; s != "" {
 		return s
 	}
 	return uitoa(uint64(n))
@@ -185,7 +185,7 @@ func (p *parser) protocol(w word, neg *word, v word) error {
 		n, ok = 0, true
 	}
 	if !ok {
-		num, known := protocolNames[s]
+		num, known := protocolNames.lookup(s)
 		if !known {
 			e := p.errorf(v, "unknown protocol %q specified", v.val)
 			e.Hint = "expected all, a number 0-255 or a name from /etc/protocols such as tcp, udp or icmp"
@@ -193,7 +193,8 @@ func (p *parser) protocol(w word, neg *word, v word) error {
 		}
 		n = uint64(num)
 	}
-	pr := &Protocol{Flag: w.pos, Value: Word{Text: v.val, At: v.pos}, Num: uint8(n), NegPos: NoPos}
+	pr := p.newProtocol()
+	*pr = Protocol{Flag: w.pos, Value: Word{Text: v.val, At: v.pos}, Num: uint8(n), NegPos: NoPos}
 	if neg != nil {
 		if n == 0 {
 			return p.errorf(v, "rule would never match protocol: ! -p %s matches no packet", v.val)
@@ -234,7 +235,8 @@ func (p *parser) portOption(w word, neg *word, spec *optSpec, attached string, h
 		}
 		return p.errorf(w, "only one %s allowed in one %s match", long, m.Module)
 	}
-	o := &PortOption{Kind: spec.port, FlagValue: FlagValue{Flag: w.pos, NegPos: NoPos, Value: Word{Text: v.val, At: v.pos}}}
+	o := p.newPortOption(m)
+	*o = PortOption{Kind: spec.port, FlagValue: FlagValue{Flag: w.pos, NegPos: NoPos, Value: Word{Text: v.val, At: v.pos}}}
 	if neg != nil {
 		o.Negated, o.NegPos = true, neg.pos
 	}
@@ -257,7 +259,8 @@ func (p *parser) portsMatch(w word, neg *word) *Ports {
 		return m
 	}
 	module := portModuleOf(p.rule.Protocol.Num)
-	m := &Ports{Module: module, Implicit: true, Flag: w.pos, NamePos: NoPos}
+	m := p.newPorts()
+	*m = Ports{Module: module, Implicit: true, Flag: w.pos, NamePos: NoPos}
 	if neg != nil {
 		m.Flag = neg.pos
 	}

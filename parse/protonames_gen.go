@@ -2,10 +2,10 @@
 
 package parse
 
-// protocolPrintNames maps a protocol number to the name iptables-save prints
-// for -p (getprotobynumber's official name on a Debian system); a number
-// without a name prints as the number.
-var protocolPrintNames = map[uint8]string{
+// protocolPrintNames holds, at each protocol number, the name iptables-save
+// prints for -p (getprotobynumber's official name on a Debian system); a
+// number without a name ("") prints as the number.
+var protocolPrintNames = [256]string{
 	1:   "icmp",
 	2:   "igmp",
 	3:   "ggp",

@@ -25,7 +25,7 @@ var Builtin Resolver = builtin{}
 type builtin struct{}
 
 func (builtin) Service(name string) (uint16, bool) {
-	p, ok := serviceNames[name]
+	p, ok := serviceNames.lookup(name)
 	return p, ok
 }
 

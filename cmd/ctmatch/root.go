@@ -87,7 +87,7 @@ func echoError(err error, checked bool) error {
 
 // run executes the command line args and returns the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	root := newRootCmd(stdin)
+	root := newRootCmdFor(stdin, args)
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -123,6 +123,42 @@ func printExit(w io.Writer, ee *exitError) {
 var extraCommands []func() *cobra.Command
 
 func newRootCmd(stdin io.Reader) *cobra.Command {
+	return newRootCmdFor(stdin, nil)
+}
+
+// commands are ctmatch's commands, by name, in the order help lists them.
+var commands = []struct {
+	name string
+	make func() *cobra.Command
+}{
+	{"version", newVersionCmd},
+	{"fmt", newFmtCmd},
+	{"translate", newTranslateCmd},
+	{"add", newAddCmd},
+	{"insert", newInsertCmd},
+	{"delete", func() *cobra.Command {
+		return newObjectCmd("delete", "Delete iptables rules from an nftables chain", newDeleteCmd())
+	}},
+	{"list", newListCmd},
+	{"apply", newApplyCmd},
+}
+
+// newRootCmdFor returns the command tree that runs args. When args start
+// with the name of one of ctmatch's commands, the tree holds that command
+// alone, as cobra runs no other then: a script that calls ctmatch translate
+// once per rule, as scripts call iptables-translate, does not pay for making
+// every command's flags (nor the completion command, nor the version, which
+// only ctmatch --version prints). Otherwise (no command, help, completion,
+// an unknown command) it holds every command.
+func newRootCmdFor(stdin io.Reader, args []string) *cobra.Command {
+	only := ""
+	if len(args) > 0 {
+		for _, c := range commands {
+			if c.name == args[0] {
+				only = c.name
+			}
+		}
+	}
 	root := &cobra.Command{
 		Use:   "ctmatch",
 		Short: "Translate iptables conntrack matches into native nftables ct expressions",
@@ -140,9 +176,13 @@ shell passes them to iptables, or as one quoted argument holding the rule text.
 Exit codes: 0 success; 1 valid iptables that ctmatch does not support (yet), or
 a refusal or failure of the kernel or the system (such as missing
 CAP_NET_ADMIN); 2 words that iptables itself would reject, or bad usage.`,
-		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
+	}
+	if only == "" {
+		root.Version = version()
+	} else {
+		root.CompletionOptions.DisableDefaultCmd = true
 	}
 	root.SetIn(stdin)
 	root.SetVersionTemplate("ctmatch {{.Version}}\n")
@@ -159,11 +199,15 @@ CAP_NET_ADMIN); 2 words that iptables itself would reject, or bad usage.`,
 		}
 		return usageError("%v\n  (iptables words go after \"--\": %s)", err, wordsExample(c))
 	})
-	root.AddCommand(newVersionCmd(), newFmtCmd(), newTranslateCmd(),
-		newAddCmd(), newInsertCmd(), newObjectCmd("delete", "Delete iptables rules from an nftables chain", newDeleteCmd()),
-		newListCmd(), newApplyCmd())
-	for _, c := range extraCommands {
-		root.AddCommand(c())
+	for _, c := range commands {
+		if only == "" || c.name == only {
+			root.AddCommand(c.make())
+		}
+	}
+	if only == "" {
+		for _, c := range extraCommands {
+			root.AddCommand(c())
+		}
 	}
 	return root
 }

@@ -1,0 +1,73 @@
+package parse
+
+// ruleAlloc holds a rule and room for the parts that most rules have, all
+// allocated at once: a rule of a command, -p, a port, a conntrack match and
+// a target takes one allocation for all of them rather than one each. A
+// part the rule has more of than its room holds is allocated on its own.
+type ruleAlloc struct {
+	rule      Rule
+	matches   [4]Match
+	command   Command
+	target    Target
+	protocol  Protocol
+	ports     Ports
+	portOpts  [2]PortOption
+	portPtrs  [2]*PortOption
+	conntrack Conntrack
+	options   [2]Option
+	optPtrs   [2]*Option
+
+	// What the parser took of the room.
+	usedCommand, usedTarget, usedProtocol, usedPorts, usedConntrack bool
+	nPortOpts                                                       int
+}
+
+// newRuleAlloc returns the room for a rule of text, with n options of the
+// conntrack and state matches at most.
+func newRuleAlloc(text string, counters *Counters) *ruleAlloc {
+	a := &ruleAlloc{}
+	a.rule = Rule{Text: text, Matches: a.matches[:0], Counters: counters}
+	return a
+}
+
+// take returns room the first time (setting *used) and a new T after.
+func take[T any](room *T, used *bool) *T {
+	if *used {
+		return new(T)
+	}
+	*used = true
+	return room
+}
+
+func (p *parser) newCommand() *Command {
+	return take(&p.alloc.command, &p.alloc.usedCommand)
+}
+
+func (p *parser) newTarget() *Target {
+	return take(&p.alloc.target, &p.alloc.usedTarget)
+}
+
+func (p *parser) newProtocol() *Protocol {
+	return take(&p.alloc.protocol, &p.alloc.usedProtocol)
+}
+
+func (p *parser) newConntrack() *Conntrack {
+	return take(&p.alloc.conntrack, &p.alloc.usedConntrack)
+}
+
+func (p *parser) newPorts() *Ports {
+	return take(&p.alloc.ports, &p.alloc.usedPorts)
+}
+
+// newPortOption returns a zero PortOption for m, and room in m.Options
+// for it when m is the rule's first tcp or udp match.
+func (p *parser) newPortOption(m *Ports) *PortOption {
+	if m == &p.alloc.ports && m.Options == nil {
+		m.Options = p.alloc.portPtrs[:0]
+	}
+	if p.alloc.nPortOpts == len(p.alloc.portOpts) {
+		return new(PortOption)
+	}
+	p.alloc.nPortOpts++
+	return &p.alloc.portOpts[p.alloc.nPortOpts-1]
+}
