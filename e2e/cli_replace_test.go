@@ -227,13 +227,14 @@ func TestApplyTakeover(t *testing.T) {
 		t.Errorf("apply without --takeover: exit %d, want 1 naming iptables-nft and --takeover\n%s", r.code, r.stderr)
 	}
 	intact("apply without --takeover")
-	// A batch the kernel refuses (a loop of jumps, which it finds only
-	// when it commits): nothing changes.
+	// A ruleset the kernel would refuse (a loop of jumps, which nf_tables
+	// finds only when it commits): the whole-file check refuses it at the
+	// jump before anything is sent (exit 2), and nothing changes.
 	loop := strings.Replace(withChain, "COMMIT\n*nat", "-A DOCKER-USER -j services\n-A services -j DOCKER-USER\nCOMMIT\n*nat", 1)
-	if r := runCLI(t, bin, ns, "", "apply", "--takeover", "-f", writeTemp(t, "loop.v4", loop)); r.code != 1 || !strings.Contains(r.stderr, "loop") {
-		t.Errorf("--takeover of a ruleset the kernel refuses: exit %d, want 1\n%s", r.code, r.stderr)
+	if r := runCLI(t, bin, ns, "", "apply", "--takeover", "-f", writeTemp(t, "loop.v4", loop)); r.code != 2 || !strings.Contains(r.stderr, "loop") {
+		t.Errorf("--takeover of a ruleset with a loop of jumps: exit %d, want 2 naming the loop\n%s", r.code, r.stderr)
 	}
-	intact("a refused batch")
+	intact("a refused ruleset")
 	g := generation(t, conn)
 	mustCLI(t, bin, ns, "", "apply", "--takeover", "--check", "-f", file)
 	intact("--check")

@@ -84,6 +84,10 @@ type ruleSlot struct {
 	src      source
 	prepared *firewall.Prepared
 	err      error
+	// keep: the compiled rule is kept too (compiled), for the inet merge,
+	// which compares the rules of the two families.
+	keep     bool
+	compiled *ctmatch.Rule
 }
 
 // done puts the rules into the desired table.
@@ -91,7 +95,7 @@ func (t *desiredTable) done() {
 	for i, rules := range t.rules {
 		t.d.Chains[i].Rules = make([]firewall.DesiredRule, len(rules))
 		for j, r := range rules {
-			t.d.Chains[i].Rules[j] = firewall.DesiredRule{Prepared: r.prepared}
+			t.d.Chains[i].Rules[j] = firewall.DesiredRule{Rule: r.compiled, Prepared: r.prepared}
 		}
 	}
 }
@@ -118,7 +122,9 @@ func compileRules(jobs <-chan *ruleSlot) (wait func()) {
 			defer wg.Done()
 			for r := range jobs {
 				c, err := ctmatch.Compile(r.rule, r.opts)
-				if err == nil {
+				if err == nil && r.keep {
+					r.compiled = c
+				} else if err == nil {
 					r.prepared, err = firewall.Prepare(c)
 				}
 				r.rule, r.err = nil, err
@@ -317,7 +323,7 @@ func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, jobs chan<- 
 			// is reported once for the line: they differ in addresses only.
 			idx := l.Index
 			for k, r := range l.Rule.Expand() {
-				slot := &ruleSlot{rule: r, opts: copts, src: src}
+				slot := &ruleSlot{rule: r, opts: copts, src: src, keep: o.family != ""}
 				t.rules[i] = slices.Insert(t.rules[i], idx, slot)
 				if k == 0 {
 					*events = append(*events, fileEvent{rule: slot})
