@@ -196,6 +196,12 @@ func (p *raiser) markStmt(i int) (Stmt, int, error) {
 		if src == 0 || set {
 			return nil, 0, nil
 		}
+		// A load, maybe with a bitwise, then a cmp is the mark match
+		// (mark.go), not a statement.
+		if next := i + 1; next < len(p.es) && (p.es[next].name == "cmp" ||
+			p.es[next].name == "bitwise" && next+1 < len(p.es) && p.es[next+1].name == "cmp") {
+			return nil, 0, nil
+		}
 		s.Src = src
 		n = 1
 		if i+1 < len(p.es) && p.es[i+1].name == "bitwise" {
