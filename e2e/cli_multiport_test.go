@@ -50,8 +50,9 @@ func TestCLIMultiport(t *testing.T) {
 // Rules with lists of ports that nft wrote itself (no group record; the
 // kernel names their sets) are read back from the kernel's dump with their
 // sets and listed as multiport words: a lookup is --sports or --dports, the
-// list as the set holds it; a port comparison of sctp is a multiport of one
-// port; and a list without the fragment test is not decompiled, nor is one
+// list as the set holds it; a port comparison of sctp is the sctp match's
+// --dport, as of tcp the tcp match's (a multiport of one port writes the
+// same nft rule); and a list without the fragment test is not decompiled, nor is one
 // half of an IPv6 rule's two.
 func TestCLIListMultiportFromNft(t *testing.T) {
 	ns := ktest.Namespace(t, "nft")
@@ -73,7 +74,7 @@ add rule ip t c2 tcp dport { 22, 80 } counter
 		// form (without the group record that ties them).
 		"is two nft rules, one with \"exthdr frag missing\" and one with \"frag frag-off 0\"",
 		"-A c2 -p udp -m multiport ! --sports 53,123 -j DROP",
-		"-A c2 -p sctp -m multiport --dports 5060",
+		"-A c2 -p sctp -m sctp --dport 5060",
 		"-A c2 -p tcp -m multiport ! --sports 22,80 -m multiport --dports 22,80",
 		"# not decompiled: handle",
 	} {
