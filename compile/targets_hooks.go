@@ -80,3 +80,14 @@ func CheckTargetPlace(r *parse.Rule, chain string) error {
 	e.Msg = fmt.Sprintf("%s is valid only in the %s table's %s (%s) and in user chains reached only from there, not in %s", t.Name, pl.table, what, pl.source, chain)
 	return e
 }
+
+// TargetTable returns the iptables table r's target is valid in only
+// ("nat" for MASQUERADE, "raw" for NOTRACK …), or "" when its target may
+// stand in any table.
+func TargetTable(r *parse.Rule) string {
+	t := r.Target
+	if t == nil || t.Kind != parse.TargetExtension {
+		return ""
+	}
+	return targetPlaces[t.Name].table
+}

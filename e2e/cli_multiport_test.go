@@ -50,8 +50,9 @@ func TestCLIMultiport(t *testing.T) {
 // Rules with lists of ports that nft wrote itself (no group record; the
 // kernel names their sets) are read back from the kernel's dump with their
 // sets and listed as multiport words: a lookup is --sports or --dports, the
-// list as the set holds it; a port comparison of sctp is a multiport of one
-// port; and a list without the fragment test is not decompiled, nor is one
+// list as the set holds it; a port comparison of sctp is the sctp match's
+// --dport, as of tcp the tcp match's (a multiport of one port writes the
+// same nft rule); and a list without the fragment test is not decompiled, nor is one
 // half of an IPv6 rule's two.
 func TestCLIListMultiportFromNft(t *testing.T) {
 	ns := ktest.Namespace(t, "nft")

@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -10,8 +13,10 @@ import (
 	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/compile"
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/internal/kerneltest"
 	"github.com/ctmatch/ctmatch/internal/ktest"
 	"github.com/ctmatch/ctmatch/internal/netns"
+	"github.com/ctmatch/ctmatch/kernel"
 	"github.com/ctmatch/ctmatch/parse"
 )
 
@@ -67,16 +72,42 @@ func persistRules(t *testing.T, bin string, ns *netns.NS, ports bool) int {
 				continue
 			}
 			chain := []string{"ours", "in", "out"}[i%3]
+			words := ctmatch.Words(r)
+			if hookBound(rules) {
+				chain = "ours"
+			}
+			if r.Table != nil {
+				// A target of the nat, mangle or raw table keeps its -t
+				// and stands in the regular chain, which no base chain
+				// of another hook reaches.
+				chain = "ours"
+				words = "-t " + r.TableName() + " " + words
+			}
 			fl := ""
 			if c.family == parse.IPv6 {
 				fl = " -6"
 			}
-			fmt.Fprintf(&lines, "add rule %s t %s%s -- %s\n", table, chain, fl, ctmatch.Words(r))
+			fmt.Fprintf(&lines, "add rule %s t %s%s -- %s\n", table, chain, fl, words)
 			n += len(rules)
 		}
 	}
 	mustCLI(t, bin, ns, lines.String(), "apply", "-f", "-")
 	return n
+}
+
+// hookBound reports whether the rules test what the kernel reads in some
+// hooks only: meta secpath (nft_meta_get_validate: prerouting, input and
+// forward) or rt ipsec (nft_rt_validate: forward, output and postrouting).
+// Such rules stand in the regular chain, which no base chain reaches.
+func hookBound(rules []expr.Rule) bool {
+	for _, r := range rules {
+		for _, m := range r.Matches {
+			if _, ok := m.(expr.IPsec); ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // rulesetDump is what the kernel holds: nft's listing of tables and chains
@@ -89,16 +120,55 @@ func rulesetDump(t *testing.T, ns *netns.NS) (chains string, rules []string) {
 			chains += l + "\n"
 		}
 	}
+	conn := kerneltest.Dial(t, ns)
 	for _, fam := range []expr.Family{expr.FamilyIP, expr.FamilyIP6, expr.FamilyInet} {
 		for _, ch := range []string{"in", "out", "post", "ours", "new_conns", "other"} {
 			for _, r := range dumpChain(t, ns, fam, "t", ch) {
 				// The comment, with or without ctmatch's group record.
 				comment, _, _ := expr.ParseUserData(r.Userdata)
-				rules = append(rules, fmt.Sprintf("%s t %s: % x comment %q", fam, ch, r.Exprs, comment))
+				// The anonymous sets' names are the kernel's numbering in
+				// the order they came: the rule is compared without them,
+				// and with what each of its sets holds.
+				rules = append(rules, fmt.Sprintf("%s t %s: % x comment %q%s", fam, ch, unnamed(t, r.Exprs), comment, lookedUp(t, conn, fam, "t", r.Exprs)))
 			}
 		}
 	}
 	return chains, rules
+}
+
+// lookedUp describes the sets a rule's lookups name, in order, as the
+// kernel lists them without their names and handles: flags, key, size,
+// userdata and sorted elements.
+func lookedUp(t *testing.T, c *kernel.Conn, f expr.Family, table string, exprs []byte) string {
+	t.Helper()
+	refs, err := expr.LookupRefs(exprs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refs) == 0 {
+		return ""
+	}
+	ctx := context.Background()
+	sets, err := c.Sets(ctx, f, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, ref := range refs {
+		i := slices.IndexFunc(sets, func(s kernel.Set) bool { return s.Name == ref.Name })
+		if i < 0 {
+			t.Fatalf("no set %s in %v %s", ref.Name, f, table)
+		}
+		s := sets[i]
+		es, err := c.SetElements(ctx, f, table, s.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.SortFunc(es, func(x, y kernel.SetElem) int { return bytes.Compare(x.Key, y.Key) })
+		s.Name, s.Handle = "", 0
+		fmt.Fprintf(&b, " set %+v elements %+v", s, es)
+	}
+	return b.String()
 }
 
 func TestListReloads(t *testing.T) {

@@ -41,3 +41,19 @@ func (p Payload) appendAHText(b []byte, proto string) []byte {
 	}
 	return p.appendText(b, "th")
 }
+
+// appendAHJSON writes a field of the AH header as appendAHText its text:
+// {"payload": {"protocol": "ah", "field": NAME}} after "meta l4proto ah",
+// the raw {"payload": {"base": "th", "offset": 32, "len": 32}} for the SPI
+// otherwise.
+func (p Payload) appendAHJSON(b []byte, proto string) []byte {
+	name := ahField(p.Field)
+	switch {
+	case proto == ahWord && name != "":
+		left := append(appendJSONString([]byte(`{"payload":{"protocol":"ah","field":`), name), "}}"...)
+		return p.appendJSONLeft(b, left)
+	case p.Field == FieldAHSPI:
+		return p.appendJSONLeft(b, []byte(`{"payload":{"base":"th","offset":32,"len":32}}`))
+	}
+	return p.appendJSONIn(b, "th")
+}

@@ -134,3 +134,20 @@ func (p *raiser) dscpStmt(i int) (Stmt, int, error) {
 	}
 	return s, 3, nil
 }
+
+// appendJSON writes {"mangle": {"key": {"payload": {"protocol": "ip"|"ip6",
+// "field": "dscp"}}, "value": N}}.
+func (s SetDSCP) appendJSON(b []byte) []byte {
+	var proto string
+	switch s.Family {
+	case FamilyIP:
+		proto = "ip"
+	case FamilyIP6:
+		proto = "ip6"
+	default:
+		return appendJSONInvalid(b, "dscp family")
+	}
+	b = appendJSONString(append(b, `{"mangle":{"key":{"payload":{"protocol":`...), proto)
+	b = strconv.AppendUint(append(b, `,"field":"dscp"}},"value":`...), uint64(s.DSCP), 10)
+	return append(b, "}}"...)
+}

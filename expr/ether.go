@@ -135,3 +135,19 @@ func (p *raiser) etherSaddr(i int) (Match, error) {
 	}
 	return m, nil
 }
+
+// appendJSON writes the match as nft 1.0.6 lists it with -j: the payload
+// {"protocol": "ether", "field": "saddr"} and the address as a string (nft
+// adds the meta iiftype test itself, as it does for the text).
+func (m EtherSaddr) appendJSON(b []byte) []byte {
+	op, ok := jsonOp(m.Op)
+	if !ok || m.Op != OpEq && m.Op != OpNeq {
+		return appendJSONInvalid(b, "operator "+strconv.FormatUint(uint64(m.Op), 10))
+	}
+	text := m.appendText(nil)
+	addr := text[len("ether saddr "):]
+	if m.Op == OpNeq {
+		addr = addr[len("!= "):]
+	}
+	return appendJSONMatch(b, op, []byte(`{"payload":{"protocol":"ether","field":"saddr"}}`), appendJSONString(nil, string(addr)))
+}

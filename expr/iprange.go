@@ -156,3 +156,24 @@ func (p *raiser) iprange(load, slot int, offset, size uint64) (Match, bool, erro
 // IPRangeOffset returns the offset in the network header of the address m
 // tests: 12 or 16 for IPv4's source and destination, 8 or 24 for IPv6's.
 func IPRangeOffset(m IPRange) uint32 { return m.offset() }
+
+// appendJSON writes the range as nft 1.0.6 lists it with -j: the address
+// field, "==" or "!=", and {"range": [LO, HI]}.
+func (m IPRange) appendJSON(b []byte) []byte {
+	op, ok := jsonOp(m.Op)
+	if !ok || m.Op != OpRange && m.Op != OpNotRange {
+		return appendJSONInvalid(b, "op "+fmt.Sprint(uint8(m.Op)))
+	}
+	proto, field := "ip", "saddr"
+	if !m.Lo.Is4() {
+		proto = "ip6"
+	}
+	if m.Dst {
+		field = "daddr"
+	}
+	left := appendJSONString([]byte(`{"payload":{"protocol":`), proto)
+	left = append(appendJSONString(append(left, `,"field":`...), field), "}}"...)
+	right := appendJSONString([]byte(`{"range":[`), m.Lo.String())
+	right = append(appendJSONString(append(right, ','), m.Hi.String()), "]}"...)
+	return appendJSONMatch(b, op, left, right)
+}

@@ -97,3 +97,18 @@ func (p *raiser) ipsec(i int) (Match, error) {
 	m.Exists = v[0] == 1
 	return m, nil
 }
+
+// appendJSON writes the test as nft 1.0.6 lists it with -j: {"meta":
+// {"key": "ipsec"}} (meta secpath) or {"rt": {"key": "ipsec"}}, == true
+// (exists) or false (missing).
+func (m IPsec) appendJSON(b []byte) []byte {
+	kind := "meta"
+	if m.Out {
+		kind = "rt"
+	}
+	right := "false"
+	if m.Exists {
+		right = "true"
+	}
+	return appendJSONMatch(b, "==", appendJSONKeyed(nil, kind, "ipsec", ""), []byte(right))
+}

@@ -8,9 +8,9 @@ import (
 
 // This file renders the IR as libnftables' JSON (nft -j, libnftables-json(5)):
 // a rule's statements as the array of its "expr", each match as
-// {"match": {"op": …, "left": …, "right": …}}. Every match type has an
-// appendJSON method next to its appendText (TestEveryMatchHasJSON fails for
-// one that has not), and the JSON says exactly what the text says: nft
+// {"match": {"op": …, "left": …, "right": …}}, each statement as nft 1.0.6
+// lists it. Every match and statement type has an appendJSON method next to
+// its appendText (TestEveryMatchHasJSON fails for one that has not), and the JSON says exactly what the text says: nft
 // 1.0.6 reads both into the same bytes (compile's JSON oracle checks it for
 // every golden rule). Times are strings in milliseconds ("28000ms"), which
 // nft reads exactly, although nft 1.0.6 lists them in whole seconds.
@@ -60,6 +60,9 @@ func (r Rule) appendJSON(b []byte, counter []byte) []byte {
 		case Payload:
 			b = m.appendJSONIn(sep(b), transportProto(r.Matches, i))
 			continue
+		case Lookup:
+			b = m.appendJSONIn(sep(b), transportProto(r.Matches, i))
+			continue
 		}
 		b = sep(b)
 		if jm, ok := m.(jsonMatch); ok && m != nil {
@@ -70,6 +73,12 @@ func (r Rule) appendJSON(b []byte, counter []byte) []byte {
 	}
 	if r.Counter {
 		b = append(sep(b), counter...)
+	}
+	if len(r.Stmts) > 0 {
+		inet := netFamily(r.Matches, FamilyInet) != 0
+		for _, s := range r.Stmts {
+			b = appendJSONStmt(sep(b), s, inet)
+		}
 	}
 	if r.Verdict.Kind != VerdictNone {
 		b = r.Verdict.appendJSON(sep(b))

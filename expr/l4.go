@@ -490,14 +490,25 @@ func (p Payload) appendJSONIn(b []byte, proto string) []byte {
 	if !ok {
 		return appendJSONInvalid(b, "field "+strconv.FormatUint(uint64(p.Field), 10))
 	}
+	if p.Field == FieldTCPFlags {
+		return p.appendTCPFlagsJSON(b, proto)
+	}
 	switch {
 	case fi.proto != "":
 		proto = fi.proto
+	case proto == ahWord || p.Field == FieldAHSPI:
+		return p.appendAHJSON(b, proto)
 	case isICMPField(p.Field) && proto != "icmp" && proto != "icmpv6":
 		proto = ""
 	case !isICMPField(p.Field) && (proto == "icmp" || proto == "icmpv6"):
 		proto = "th"
 	}
+	return p.appendJSONLeft(b, p.jsonLeft(fi, proto))
+}
+
+// jsonLeft returns the field's JSON: {"payload": {"protocol": proto,
+// "field": NAME}}, or with proto "" the raw ICMP type or code.
+func (p Payload) jsonLeft(fi fieldInfo, proto string) []byte {
 	var left []byte
 	if proto == "" {
 		off := 0
@@ -509,6 +520,11 @@ func (p Payload) appendJSONIn(b []byte, proto string) []byte {
 		left = appendJSONString(append(left, `{"payload":{"protocol":`...), proto)
 		left = append(appendJSONString(append(left, `,"field":`...), fi.name), "}}"...)
 	}
+	return left
+}
+
+// appendJSONLeft writes the test of the field whose JSON is left.
+func (p Payload) appendJSONLeft(b, left []byte) []byte {
 	op, ok := jsonOp(p.Op)
 	if !ok {
 		return appendJSONInvalid(b, "operator "+strconv.FormatUint(uint64(p.Op), 10))

@@ -266,3 +266,57 @@ func (e *wireExpr) debugLog() ([]byte, bool) {
 	}
 	return b, true
 }
+
+// appendJSON writes {"log": null} for a plain log, else {"log": {…}} with
+// "prefix", "level" (when not the default) and "flags" as nft 1.0.6 names
+// them ("all" for every flag).
+func (l Log) appendJSON(b []byte) []byte {
+	var o []byte
+	if l.Prefix != "" {
+		o = appendJSONString(append(o, `,"prefix":`...), l.Prefix)
+	}
+	if l.Level != LogLevelDefault {
+		if int(l.Level) >= len(logLevelNames) {
+			return appendJSONInvalid(b, "log level "+strconv.Itoa(int(l.Level)))
+		}
+		o = appendJSONString(append(o, `,"level":`...), logLevelNames[l.Level])
+	}
+	if l.Flags&^logFlagsAll != 0 {
+		return appendJSONInvalid(b, "log flags "+strconv.FormatUint(uint64(l.Flags), 16))
+	}
+	var names []string
+	if l.Flags == logFlagsAll {
+		names = []string{"all"}
+	} else {
+		for _, f := range []struct {
+			f    LogFlags
+			name string
+		}{{LogTCPSeq, "tcp sequence"}, {LogTCPOpt, "tcp options"}, {LogIPOpt, "ip options"}, {LogUID, "skuid"}, {LogMacDecode, "ether"}} {
+			if l.Flags&f.f != 0 {
+				names = append(names, f.name)
+			}
+		}
+	}
+	o = appendJSONNames(o, `,"flags":`, names)
+	if len(o) == 0 {
+		return append(b, `{"log":null}`...)
+	}
+	return append(append(append(b, `{"log":{`...), o[1:]...), "}}"...)
+}
+
+// appendJSON writes {"log": {"prefix": …, "group": G, "snaplen": N,
+// "queue-threshold": Q}}, each but the group when there.
+func (l LogGroup) appendJSON(b []byte) []byte {
+	b = append(b, `{"log":{`...)
+	if l.Prefix != "" {
+		b = append(appendJSONString(append(b, `"prefix":`...), l.Prefix), ',')
+	}
+	b = strconv.AppendUint(append(b, `"group":`...), uint64(l.Group), 10)
+	if l.HasSnaplen {
+		b = strconv.AppendUint(append(b, `,"snaplen":`...), uint64(l.Snaplen), 10)
+	}
+	if l.QThreshold != 0 {
+		b = strconv.AppendUint(append(b, `,"queue-threshold":`...), uint64(l.QThreshold), 10)
+	}
+	return append(b, "}}"...)
+}

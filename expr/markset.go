@@ -196,6 +196,12 @@ func (p *raiser) markStmt(i int) (Stmt, int, error) {
 		if src == 0 || set {
 			return nil, 0, nil
 		}
+		// A load, maybe with a bitwise, then a cmp is the mark match
+		// (mark.go), not a statement.
+		if next := i + 1; next < len(p.es) && (p.es[next].name == "cmp" ||
+			p.es[next].name == "bitwise" && next+1 < len(p.es) && p.es[next+1].name == "cmp") {
+			return nil, 0, nil
+		}
 		s.Src = src
 		n = 1
 		if i+1 < len(p.es) && p.es[i+1].name == "bitwise" {
@@ -226,4 +232,31 @@ func (p *raiser) markStmt(i int) (Stmt, int, error) {
 		s.Dst = dst
 		return s, n + 1, nil
 	}
+}
+
+// appendJSON writes {"mangle": {"key": DST, "value": …}}, the value a
+// number, the source mark, or {"^": [{"&": [SRC, AND]}, XOR]} as the
+// text's "SRC and AND xor XOR".
+func (s SetMark) appendJSON(b []byte) []byte {
+	if err := s.check(); err != nil {
+		return appendJSONInvalid(b, err.Error())
+	}
+	key := func(b []byte, k MarkKey) []byte {
+		if k == MarkCt {
+			return appendJSONKeyed(b, "ct", "mark", "")
+		}
+		return appendJSONKeyed(b, "meta", "mark", "")
+	}
+	b = append(key(append(b, `{"mangle":{"key":`...), s.Dst), `,"value":`...)
+	switch {
+	case s.Src == 0:
+		b = appendJSONUint(b, s.Xor)
+	case s.Bitwise:
+		and := appendJSONAnd(nil, key(nil, s.Src), appendJSONUint(nil, s.And))
+		b = append(append(append(b, `{"^":[`...), and...), ',')
+		b = append(appendJSONUint(b, s.Xor), "]}"...)
+	default:
+		b = key(b, s.Src)
+	}
+	return append(b, "}}"...)
 }

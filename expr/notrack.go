@@ -17,3 +17,6 @@ func (Notrack) lower(ae *nfnl.Encoder) {
 	ae.String(nfnl.AttrExprName, "notrack")
 	ae.End(at)
 }
+
+// appendJSON writes {"notrack": null}.
+func (Notrack) appendJSON(b []byte) []byte { return append(b, `{"notrack":null}`...) }

@@ -653,3 +653,38 @@ func DebugSetLines(table string, s Set) []string {
 	}
 	return []string{head, s.Name + " " + table + " 0", string(b)}
 }
+
+// appendJSON writes the lookup with "th" as the protocol word.
+func (l Lookup) appendJSON(b []byte) []byte { return l.appendJSONIn(b, "th") }
+
+// appendJSONIn writes the lookup as libnftables JSON, the anonymous set
+// inline as nft 1.0.6 lists it: the port field of proto (as the text's
+// word), "==" or "!=", and {"set": [V, {"range": [LO, HI]}, …]}.
+func (l Lookup) appendJSONIn(b []byte, proto string) []byte {
+	fi, ok := fieldInfoOf(l.Field)
+	if !ok || fi.base != payloadTransport || fi.size != 2 {
+		return appendJSONInvalid(b, "lookup of field "+strconv.FormatUint(uint64(l.Field), 10))
+	}
+	if proto == "icmp" || proto == "icmpv6" {
+		proto = "th"
+	}
+	left := appendJSONString([]byte(`{"payload":{"protocol":`), proto)
+	left = append(appendJSONString(append(left, `,"field":`...), fi.name), "}}"...)
+	op := "=="
+	if l.Neg {
+		op = "!="
+	}
+	right := []byte(`{"set":[`)
+	for i, e := range l.Elems {
+		if i > 0 {
+			right = append(right, ',')
+		}
+		if e.Hi != e.Lo {
+			right = appendJSONValue(right, OpRange, e.Lo, e.Hi, appendJSONUint)
+		} else {
+			right = appendJSONUint(right, e.Lo)
+		}
+	}
+	right = append(right, "]}"...)
+	return appendJSONMatch(b, op, left, right)
+}

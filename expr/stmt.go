@@ -773,3 +773,151 @@ func (r Rule) StmtsText() string {
 	}
 	return string(b)
 }
+
+// appendJSONStmt writes the libnftables JSON of s, as appendStmt its text.
+func appendJSONStmt(b []byte, s Stmt, inet bool) []byte {
+	switch s := s.(type) {
+	case Reject:
+		return s.appendJSON(b)
+	case NAT:
+		return s.appendJSON(b, inet)
+	case Masquerade:
+		return s.appendJSON(b)
+	case Redirect:
+		return s.appendJSON(b)
+	case Log:
+		return s.appendJSON(b)
+	case LogGroup:
+		return s.appendJSON(b)
+	case SetMark:
+		return s.appendJSON(b)
+	case Notrack:
+		return s.appendJSON(b)
+	case SetDSCP:
+		return s.appendJSON(b)
+	}
+	return appendJSONInvalid(b, fmt.Sprintf("statement %T", s))
+}
+
+// appendJSON writes {"reject": {"type": "icmp"|"icmpv6", "expr": NAME}} or
+// {"reject": {"type": "tcp reset"}}.
+func (r Reject) appendJSON(b []byte) []byte {
+	switch r.Type {
+	case RejectTCPReset:
+		return append(b, `{"reject":{"type":"tcp reset"}}`...)
+	case RejectICMP:
+		names, word := icmpCodeNames, "icmp"
+		switch r.Family {
+		case FamilyIP:
+		case FamilyIP6:
+			names, word = icmp6CodeNames, "icmpv6"
+		default:
+			return appendJSONInvalid(b, "reject of family "+strconv.FormatUint(uint64(r.Family), 10))
+		}
+		name, ok := names[r.Code]
+		if !ok {
+			return appendJSONInvalid(b, "reject with "+word+" code "+strconv.FormatUint(uint64(r.Code), 10))
+		}
+		b = appendJSONString(append(b, `{"reject":{"type":`...), word)
+		return append(appendJSONString(append(b, `,"expr":`...), name), "}}"...)
+	}
+	return appendJSONInvalid(b, "reject type "+strconv.FormatUint(uint64(r.Type), 10))
+}
+
+// appendJSON writes {"snat": {…}} or {"dnat": {…}}: "family" in an inet
+// rule (inet true), "addr" (an address or {"range": [A, B]}), "port" and
+// "flags" when it has them.
+func (n NAT) appendJSON(b []byte, inet bool) []byte {
+	var word string
+	switch n.Type {
+	case SNAT:
+		word = "snat"
+	case DNAT:
+		word = "dnat"
+	default:
+		return appendJSONInvalid(b, "nat type "+strconv.FormatUint(uint64(n.Type), 10))
+	}
+	if !n.Addr.IsValid() {
+		return appendJSONInvalid(b, word+" without an address")
+	}
+	b = append(append(append(b, `{"`...), word...), `":{`...)
+	if inet {
+		fam := "ip"
+		if !n.Addr.Is4() {
+			fam = "ip6"
+		}
+		b = append(appendJSONString(append(b, `"family":`...), fam), ',')
+	}
+	b = append(b, `"addr":`...)
+	if n.AddrMax.IsValid() {
+		b = appendJSONString(append(b, `{"range":[`...), n.Addr.String())
+		b = append(appendJSONString(append(b, ','), n.AddrMax.String()), "]}"...)
+	} else {
+		b = appendJSONString(b, n.Addr.String())
+	}
+	b = appendJSONNATTail(b, n.Ports, n.Flags)
+	return append(b, "}}"...)
+}
+
+// appendJSON writes {"masquerade": null}, or with ports or flags
+// {"masquerade": {"port": …, "flags": …}}.
+func (m Masquerade) appendJSON(b []byte) []byte {
+	return appendJSONNATOnly(b, "masquerade", m.Ports, m.Flags)
+}
+
+// appendJSON writes {"redirect": null}, or with ports or flags
+// {"redirect": {"port": …, "flags": …}}.
+func (r Redirect) appendJSON(b []byte) []byte {
+	return appendJSONNATOnly(b, "redirect", r.Ports, r.Flags)
+}
+
+func appendJSONNATOnly(b []byte, word string, p Ports, f NATFlags) []byte {
+	b = append(append(append(b, `{"`...), word...), `":`...)
+	tail := appendJSONNATTail(nil, p, f)
+	if len(tail) == 0 {
+		return append(b, "null}"...)
+	}
+	return append(append(append(b, '{'), tail[1:]...), "}}"...)
+}
+
+// appendJSONNATTail writes `,"port": P` (or {"range": [MIN, MAX]}) and
+// `,"flags": …` (a string for one flag, an array for more), each when there.
+func appendJSONNATTail(b []byte, p Ports, f NATFlags) []byte {
+	if !p.IsZero() {
+		b = append(b, `,"port":`...)
+		if p.Max != p.Min {
+			b = appendJSONValue(b, OpRange, uint32(p.Min), uint32(p.Max), appendJSONUint)
+		} else {
+			b = appendJSONUint(b, uint32(p.Min))
+		}
+	}
+	var names []string
+	for _, x := range []struct {
+		f    NATFlags
+		name string
+	}{{NATRandom, "random"}, {NATFullyRandom, "fully-random"}, {NATPersistent, "persistent"}} {
+		if f&x.f != 0 {
+			names = append(names, x.name)
+		}
+	}
+	return appendJSONNames(b, `,"flags":`, names)
+}
+
+// appendJSONNames writes key and one name as a string, or more as an array;
+// nothing for none.
+func appendJSONNames(b []byte, key string, names []string) []byte {
+	switch len(names) {
+	case 0:
+		return b
+	case 1:
+		return appendJSONString(append(b, key...), names[0])
+	}
+	b = append(append(b, key...), '[')
+	for i, n := range names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, n)
+	}
+	return append(b, ']')
+}

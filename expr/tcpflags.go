@@ -65,3 +65,18 @@ func appendFlagValue(b []byte, v uint32, raw bool) []byte {
 	}
 	return b
 }
+
+// appendTCPFlagsJSON writes the test as appendTCPFlags its text: {"payload":
+// {"protocol": "tcp", "field": "flags"}} after "meta l4proto tcp", the raw
+// {"payload": {"base": "th", "offset": 104, "len": 8}} otherwise, masked
+// with {"&": […]} when there is a mask; the flags as a number.
+func (p Payload) appendTCPFlagsJSON(b []byte, proto string) []byte {
+	if p.Op != OpEq && p.Op != OpNeq {
+		return appendJSONInvalid(b, "operator "+strconv.FormatUint(uint64(p.Op), 10)+" on tcp flags")
+	}
+	left := []byte(`{"payload":{"protocol":"tcp","field":"flags"}}`)
+	if proto != "tcp" {
+		left = []byte(`{"payload":{"base":"th","offset":104,"len":8}}`)
+	}
+	return p.appendJSONLeft(b, left)
+}

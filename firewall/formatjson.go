@@ -112,7 +112,7 @@ func jsonRule(t ListedTable, ch ListedChain, g ListedGroup, i int, p Piece, o Li
 	if p.Counter != nil {
 		c = *p.Counter
 	}
-	r := expr.Rule{Matches: p.Rule.Matches, Counter: p.Rule.Counter, Verdict: p.Rule.Verdict}
+	r := expr.Rule{Matches: p.Rule.Matches, Counter: p.Rule.Counter, Stmts: p.Rule.Stmts, Verdict: p.Rule.Verdict}
 	b = r.AppendJSONCounted(append(b, `,"expr":`...), c.Packets, c.Bytes)
 	// ctmatch's record of the group, which nft ignores and ctmatch apply
 	// reads: the iptables words on the first piece.

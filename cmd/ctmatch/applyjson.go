@@ -13,9 +13,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ctmatch/ctmatch"
+	"github.com/ctmatch/ctmatch/compile"
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/firewall"
 	"github.com/ctmatch/ctmatch/kernel"
+	"github.com/ctmatch/ctmatch/parse"
 )
 
 // This file is apply -f of ctmatch's own JSON listing (list -o json): the
@@ -263,6 +265,18 @@ func listingTables(data []byte, noCounter bool) ([]firewall.DesiredTable, error)
 // compileListed compiles a group's words for a table of family table.
 func compileListed(table expr.Family, fam, words string, noCounter bool) (*ctmatch.Rule, error) {
 	o := ctmatch.Options{Table: table, NoCounter: noCounter}
+	// The record's words leave out -t (ctmatch.Words): a target valid in
+	// one table only (the NAT targets in nat, NOTRACK in raw …) is read
+	// in that table, as the listing's rule was added.
+	po := parse.Options{}
+	if fam == "ipv6" {
+		po.Family = parse.IPv6
+	}
+	if r, err := parse.ParseText(words, po); err == nil && r.Table == nil {
+		if tt := compile.TargetTable(r); tt != "" && tt != "filter" {
+			words = "-t " + tt + " " + words
+		}
+	}
 	switch fam {
 	case "ipv4":
 	case "ipv6":
