@@ -71,3 +71,20 @@ type macName struct{ m *MAC }
 
 func (n macName) Pos() Pos { return n.m.NamePos }
 func (n macName) End() Pos { return n.m.NamePos + Pos(len(n.m.Module)) }
+
+// baseHookRules are restrictions checked only in built-in chains: xt_policy's
+// checkentry refuses --dir out in PREROUTING and INPUT ("output policy not
+// valid in PREROUTING and INPUT"). A whole file does not check it through
+// jumps (see fileHookRules: rt ipsec has no hook restriction in nf_tables,
+// and iptables-nft loads such a rule in a user chain).
+var baseHookRules = []HookRule{
+	{What: "policy --dir out", Hooks: HookForward | HookOutput | HookPostrouting, Checkentry: true,
+		Uses: func(r *Rule) Node {
+			for _, m := range r.Matches {
+				if p, ok := m.(*Policy); ok && p.Dir != nil && p.Out {
+					return policyDir{p.Dir}
+				}
+			}
+			return nil
+		}},
+}
