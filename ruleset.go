@@ -158,7 +158,7 @@ func (rs Ruleset) write(w io.Writer, d *JSONDoc, fam expr.Family) error {
 			return err
 		}
 		for _, c := range t.Chains {
-			if !bareName(c.Name) {
+			if !script.BareName(c.Name) {
 				return fmt.Errorf("nft's command text cannot name the chain %q: it reads a chain name only as a letter or _ followed by letters, digits and _-./", c.Name)
 			}
 			if !c.Builtin {

@@ -148,7 +148,7 @@ func (s *SaveScript) chain(w io.Writer, l *script.SaveLine, policy string) error
 	} else if policy == "" || policy == ch.policy {
 		return nil
 	}
-	if !bareName(l.Chain) {
+	if !script.BareName(l.Chain) {
 		return &parse.Error{Pos: 0, Word: firstWord(l.Text), Text: l.Text, Kind: parse.Unsupported,
 			Msg:  fmt.Sprintf("nft's command text cannot name the chain %q: it reads a chain name only as a letter or _ followed by letters, digits and _-./", l.Chain),
 			Hint: "ctmatch apply -f loads such a chain over netlink"}
@@ -177,7 +177,7 @@ func (s *SaveScript) rule(w io.Writer, l *script.SaveLine) error {
 	if ch == nil {
 		return errors.New("internal error: a rule in a chain that was not written")
 	}
-	if !bareName(l.Chain) {
+	if !script.BareName(l.Chain) {
 		c := l.Rule.Command
 		return &parse.Error{Pos: c.ChainPos, Text: l.Text, Word: c.Chain, Kind: parse.Unsupported,
 			Msg: fmt.Sprintf("nft's command text cannot name the chain %q: it reads a chain name only as a letter or _ followed by letters, digits and _-./", l.Chain)}
@@ -271,22 +271,6 @@ func writeCommands(w io.Writer, r *Rule, texts []string, table, chain string, af
 		}
 	}
 	return nil
-}
-
-// bareName reports whether nft's command text reads s bare as one name (a
-// letter or "_", then letters, digits and "_-./"), as firewall.QuoteName
-// decides it.
-func bareName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || i > 0 && (c >= '0' && c <= '9' || c == '-' || c == '.' || c == '/')) {
-			return false
-		}
-	}
-	return true
 }
 
 func firstWord(s string) string {

@@ -12,6 +12,7 @@ import (
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/kernel"
 	"github.com/ctmatch/ctmatch/parse"
+	"github.com/ctmatch/ctmatch/script"
 )
 
 // ListFormat is a form Listing.Write writes.
@@ -161,7 +162,7 @@ func nftRuleText(p Piece) string {
 // escaped (\x22, \x5c, \x1b, \u202e), and such a name does not read back (nft 1.0.6 itself prints every name bare, whatever it holds, and
 // reads no quoted table or chain name).
 func QuoteName(s string) string {
-	if bareName(s) {
+	if script.BareName(s) {
 		return s
 	}
 	var b strings.Builder
@@ -178,20 +179,6 @@ func QuoteName(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
-}
-
-// bareName reports whether nft reads s bare as one name.
-func bareName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || i > 0 && (c >= '0' && c <= '9' || c == '-' || c == '.' || c == '/')) {
-			return false
-		}
-	}
-	return true
 }
 
 func writeIptablesTable(w *bufio.Writer, t ListedTable, o ListText) {

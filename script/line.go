@@ -402,3 +402,20 @@ func quoteWord(s string) string {
 	}
 	return strconv.Quote(s)
 }
+
+// BareName reports whether nft's command text reads s bare as one name: a
+// letter or "_", then letters, digits and "_-./". A name that is not bare
+// must be quoted (firewall.QuoteName), and some places of nft's grammar,
+// such as a chain of an nft command line, take no quoted name at all.
+func BareName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || i > 0 && (c >= '0' && c <= '9' || c == '-' || c == '.' || c == '/')) {
+			return false
+		}
+	}
+	return true
+}
