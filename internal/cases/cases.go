@@ -539,7 +539,7 @@ var Valid = []ValidCase{
 	{"owner/user-chain", v4, argv("-A U -m owner --uid-owner 0"), "-A U -m owner --uid-owner 0"},
 	{"addrtype/list", v4, argv("-m addrtype --dst-type LOCAL,BROADCAST"), "-m addrtype --dst-type LOCAL,BROADCAST"},
 	{"addrtype/list-negated-src", v4, argv("-m addrtype --dst-type LOCAL ! --src-type b,m"), "-m addrtype ! --src-type BROADCAST,MULTICAST --dst-type LOCAL"},
-	{"addrtype/list-kernel-order", v4, argv("-A INPUT -m addrtype --src-type MULTICAST,unicast,LOCAL --limit-iface-in"), "-A INPUT -m addrtype --src-type UNICAST,LOCAL,MULTICAST --limit-iface-in"},
+	{"addrtype/list-kernel-order", v4, argv("-A INPUT -m addrtype --src-type MULTICAST,unicast,BROAD --limit-iface-in"), "-A INPUT -m addrtype --src-type UNICAST,BROADCAST,MULTICAST --limit-iface-in"},
 	{"addrtype/two-matches", v4, argv("-m addrtype --dst-type LOCAL -m addrtype ! --src-type LOCAL"), "-m addrtype --dst-type LOCAL -m addrtype ! --src-type LOCAL"},
 	// The limit match: --limit N[/UNIT] (a prefix of second, minute, hour
 	// or day in any case), --limit-burst 0-10000, both optional (3/hour,
