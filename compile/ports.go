@@ -131,11 +131,11 @@ func packetMatches(r *parse.Rule, fam parse.Family) (packetVariants, error) {
 			add(ms...)
 		}
 		if am, ok := m.(*parse.Addrtype); ok {
-			ms, err := addrtype(am, fam)
+			as, err := addrtype(am, fam)
 			if err != nil {
 				return packetVariants{}, err
 			}
-			add(ms...)
+			alts = forkAlternatives(alts, as)
 		}
 		if isExtMatch(m) {
 			ms, frag, err := extMatch(m, r, fam)
@@ -284,6 +284,10 @@ func splitPacketMatches(pieces []expr.Rule) (pre []expr.Match, rest []expr.Rule,
 	for from := 0; ; {
 		joined, k, ok := joinEitherVariants(pieces, from)
 		if !ok {
+			if joined, ok := joinAddrtypeVariants(pieces); ok {
+				pieces = joined // a list of address types (addrtype)
+				continue
+			}
 			break
 		}
 		pieces, from = joined, k+1

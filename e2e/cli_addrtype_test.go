@@ -38,7 +38,14 @@ func TestCLIAddrtype(t *testing.T) {
 		"--src-type LOCAL ! --dst-type UNICAST",
 		"--dst-type LOCAL --limit-iface-out",
 		"! --src-type UNSPEC --dst-type BROADCAST --limit-iface-out",
+		"--dst-type LOCAL,BROADCAST",
+		"! --dst-type LOCAL,BROADCAST",
+		"--src-type LOCAL --dst-type BROADCAST,MULTICAST --limit-iface-out",
+		"! --src-type UNSPEC,BROADCAST --dst-type UNICAST,LOCAL",
 	}
+	// pieces is the number of nft rules of each match: one per type of a
+	// list, a negated list one rule.
+	pieces := []int{1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 2, 2}
 	var lines strings.Builder
 	for _, m := range matches {
 		words := "-p udp --dport 9 -m addrtype " + m
@@ -78,9 +85,22 @@ func TestCLIAddrtype(t *testing.T) {
 
 	xt := xtCounts(t, ktest.Run(t, ns, "", "iptables-save", "-c", "-t", "filter"))
 	nft := nftCounts(t, ktest.Run(t, ns, "", "nft", "list", "chain", "inet", "at", "OUTPUT"))
-	if len(xt) != len(matches) || len(nft) != len(matches) {
-		t.Fatalf("%d xt counters and %d nft counters for %d matches", len(xt), len(nft), len(matches))
+	total := 0
+	for _, n := range pieces {
+		total += n
 	}
+	if len(xt) != len(matches) || len(nft) != total {
+		t.Fatalf("%d xt counters and %d nft counters for %d matches (%d nft rules)", len(xt), len(nft), len(matches), total)
+	}
+	// The packets of a rule's pieces, summed: no packet passes two.
+	perRule := make([]int, len(matches))
+	for i, at := 0, 0; i < len(matches); i++ {
+		for _, n := range nft[at : at+pieces[i]] {
+			perRule[i] += n
+		}
+		at += pieces[i]
+	}
+	nft = perRule
 	t.Logf("packets counted per rule: xt %v, ctmatch %v", xt, nft)
 	if rules := ktest.Run(t, ns, "", "nft", "--debug=netlink", "list", "table", "ip", "filter"); strings.Count(rules, "[ match name addrtype rev 1 ]") != len(matches) {
 		t.Errorf("iptables did not load its rules as xt_addrtype matches:\n%s", rules)
@@ -103,6 +123,9 @@ func TestCLIAddrtype(t *testing.T) {
 	if xt[0] != 3 || xt[2] != 12 || xt[3] != 32 || xt[4] != 16 {
 		t.Errorf("xt_addrtype counted %v: want LOCAL 3, BROADCAST 12, MULTICAST 32, UNICAST 16", xt)
 	}
+	if xt[8] != 15 || xt[9] != 48 {
+		t.Errorf("xt_addrtype counted %v: want LOCAL,BROADCAST 15 and ! LOCAL,BROADCAST 48", xt)
+	}
 
 	out := mustCLI(t, bin, ns, "", "list", "-o", "iptables", "table", "inet", "at")
 	for _, m := range matches {
@@ -114,7 +137,9 @@ func TestCLIAddrtype(t *testing.T) {
 	saved := mustCLI(t, bin, ns, "", "list", "-o", "nft", "table", "inet", "at")
 	ktest.Run(t, ns, "delete table inet at\n"+saved, "nft", "-f", "-")
 	again := mustCLI(t, bin, ns, "", "list", "-o", "iptables", "table", "inet", "at")
-	if n := strings.Count(again, "-m addrtype"); n != len(matches) {
+	// nft -f keeps no group record: each piece of a list is a rule of its
+	// own again, which means the same (no packet passes two).
+	if n := strings.Count(again, "-m addrtype"); n != total {
 		t.Errorf("after nft -f of list -o nft, list -o iptables gives %d addrtype rules:\n%s", n, again)
 	}
 }

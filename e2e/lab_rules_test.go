@@ -100,6 +100,7 @@ var labRuleIPv4 = []labRule{
 	{words: "-m addrtype --dst-type LOCAL"}, {words: "-m addrtype ! --dst-type LOCAL"},
 	{words: "-m addrtype --src-type LOCAL"}, {words: "-m addrtype ! --src-type LOCAL"},
 	{words: "-m addrtype --dst-type BROADCAST --limit-iface-in"}, {words: "-m addrtype --src-type LOCAL --limit-iface-out"},
+	{words: "-m addrtype --dst-type LOCAL,BROADCAST"}, {words: "-m addrtype ! --dst-type LOCAL,MULTICAST"},
 	{words: "-m pkttype --pkt-type broadcast"}, {words: "-m pkttype ! --pkt-type unicast"},
 	// No packet of the lab has a security path.
 	{words: "-m policy --dir in --pol none", always: true},

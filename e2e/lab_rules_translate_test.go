@@ -37,6 +37,10 @@ var ruleKnownWrongDivergences = map[string]string{
 	// ! --icmp-type any matches nothing; its translation every ICMP
 	// packet (the server's errors cross the router).
 	"icmp-any-negated": "ports4:r icmp-types4:rso lengths4:r hop-limits4:r burst4:r local-out4:r",
+	// --src-type LOCAL,BROADCAST --dst-type UNICAST,MULTICAST: the text
+	// drops the destination list, so the client's packets to the
+	// router's own address (LOCAL) count too.
+	"addrtype-lists": "router-local4:o",
 	// --src-type LOCAL ! --dst-type LOCAL: the text drops the
 	// destination test and puts its "!" on the source test, which holds
 	// for every packet but those the client makes (at its output hook)

@@ -302,18 +302,6 @@ func (p *parser) checkAddrtype(m *Addrtype) error {
 		p.unsupported = e
 		return nil
 	}
-	for _, o := range []*AddrtypeOption{m.Src, m.Dst} {
-		if o == nil {
-			continue
-		}
-		if _, ok := o.Types.Single(); !ok {
-			e := &Error{Pos: o.Value.At, Word: o.Value.Text, Text: p.text, Kind: Unsupported,
-				Msg: "addrtype: a list of types is valid iptables, but ctmatch cannot write nft's set of types yet"}
-			e.Hint = "write one rule per type"
-			p.unsupported = e
-			return nil
-		}
-	}
 	return nil
 }
 

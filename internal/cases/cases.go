@@ -537,6 +537,9 @@ var Valid = []ValidCase{
 	{"owner/both", v4, argv("-t nat -A POSTROUTING -m owner --gid-owner 5 --uid-owner 7"), "-t nat -A POSTROUTING -m owner --uid-owner 7 --gid-owner 5"},
 	{"owner/abbreviated", v4, argv("-A OUTPUT -m owner --uid 0 --gid=0:9"), "-A OUTPUT -m owner --uid-owner 0 --gid-owner 0-9"},
 	{"owner/user-chain", v4, argv("-A U -m owner --uid-owner 0"), "-A U -m owner --uid-owner 0"},
+	{"addrtype/list", v4, argv("-m addrtype --dst-type LOCAL,BROADCAST"), "-m addrtype --dst-type LOCAL,BROADCAST"},
+	{"addrtype/list-negated-src", v4, argv("-m addrtype --dst-type LOCAL ! --src-type b,m"), "-m addrtype ! --src-type BROADCAST,MULTICAST --dst-type LOCAL"},
+	{"addrtype/list-kernel-order", v4, argv("-A INPUT -m addrtype --src-type MULTICAST,unicast,BROAD --limit-iface-in"), "-A INPUT -m addrtype --src-type UNICAST,BROADCAST,MULTICAST --limit-iface-in"},
 	{"addrtype/two-matches", v4, argv("-m addrtype --dst-type LOCAL -m addrtype ! --src-type LOCAL"), "-m addrtype --dst-type LOCAL -m addrtype ! --src-type LOCAL"},
 	// The limit match: --limit N[/UNIT] (a prefix of second, minute, hour
 	// or day in any case), --limit-burst 0-10000, both optional (3/hour,
@@ -1533,8 +1536,6 @@ var Unsupported = []InvalidCase{
 	{"owner/suppl-groups", v4, "-A OUTPUT -m owner --gid-owner 1 " + Marker + "--suppl-groups", "owner: --suppl-groups is valid iptables, but nft has no test of a socket's supplementary groups"},
 	{"owner/user-name", v4, "-A OUTPUT -m owner --uid-owner " + Marker + "root", `user name "root": ctmatch looks names up only with the system's user database`},
 	{"owner/group-name", v4, "-A OUTPUT -m owner --gid-owner " + Marker + "daemon", `group name "daemon"`},
-	{"addrtype/list", v4, "-m addrtype --dst-type " + Marker + "LOCAL,BROADCAST", "a list of types is valid iptables, but ctmatch cannot write nft's set of types yet"},
-	{"addrtype/list-negated-src", v4, "-m addrtype --dst-type LOCAL ! --src-type " + Marker + "b,m", "a list of types"},
 	{"addrtype/ipv6", v6, "-m " + Marker + "addrtype --dst-type LOCAL", "nft's fib does not test IPv6 addresses as it does"},
 	{"addrtype/ipv6-multicast", v6, "-m " + Marker + "addrtype --src-type MULTICAST --limit-iface-in", "nft's fib does not test IPv6 addresses"},
 	{"sctp/chunk-types", v4, "-p sctp --dport 33 " + Marker + "--chunk-types any INIT", "--chunk-types is valid iptables, but ctmatch does not support --chunk-types of the sctp match yet"},
