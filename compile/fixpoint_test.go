@@ -1,7 +1,9 @@
 package compile_test
 
 import (
+	"bytes"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -104,10 +106,37 @@ func FuzzFixpoint(f *testing.F) {
 			}
 			got = append(got, back...)
 		}
-		if render(got) != render(want) {
+		// nft merges adjacent equalities of one header into one load, and
+		// Lower with it, so that "tcp dport 0 tcp sport 100" and "tcp sport
+		// 100 tcp dport 0" are one rule in the kernel, raised back in the
+		// header's order: such rules round trip to the same bytes.
+		if render(got) != render(want) && !sameWire(t, got, want, table) {
 			t.Fatalf("%q: round trip gives\n%swant\n%s", words, render(got), render(want))
 		}
 	})
+}
+
+// sameWire reports whether a and b lower to the same expressions and sets,
+// rule by rule.
+func sameWire(t *testing.T, a, b []expr.Rule, table expr.Family) bool {
+	t.Helper()
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		wa, sa, err := a[i].LowerSets(table, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wb, sb, err := b[i].LowerSets(table, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(wa, wb) || !reflect.DeepEqual(sa, sb) {
+			return false
+		}
+	}
+	return true
 }
 
 // listBack lowers rules, raises them as the kernel lists them, and groups
