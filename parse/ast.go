@@ -121,8 +121,13 @@ type Command struct {
 	ChainPos Pos       `json:"chain_pos"`
 	Index    int       `json:"index,omitempty"` // the 1-based rule number of -I CHAIN N; 0 when not written
 	IndexPos Pos       `json:"index_pos"`       // NoPos when not written
+	chainEnd Pos
 	end      Pos
 }
+
+// ChainEnd returns the end of the chain's word as written (quotes
+// included).
+func (c *Command) ChainEnd() Pos { return c.chainEnd }
 
 // Pos returns the position of -A or -I.
 func (c *Command) Pos() Pos { return c.Flag }

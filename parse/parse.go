@@ -585,7 +585,7 @@ func (p *parser) command(w word, f frameOpt, v word) error {
 		return err
 	}
 	c := p.newCommand()
-	*c = Command{Op: op, Flag: w.pos, Chain: v.val, ChainPos: v.pos, IndexPos: NoPos, end: v.end}
+	*c = Command{Op: op, Flag: w.pos, Chain: v.val, ChainPos: v.pos, IndexPos: NoPos, chainEnd: v.end, end: v.end}
 	if op == Insert && p.i < len(p.words) {
 		n := p.words[p.i]
 		if !strings.HasPrefix(n.val, "-") && n.val != "!" {

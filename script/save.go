@@ -583,7 +583,7 @@ func (r *SaveReader) rule(l *SaveLine) (*SaveLine, error) {
 	implicit := false
 	if ch == nil {
 		if !IsBuiltin(t.name, c.Chain) {
-			return nil, bad(l.Text, c.ChainPos, c.Chain, "no chain %s in table %s here: declare it first (:%s - [0:0] or -N %s)", c.Chain, t.name, c.Chain, c.Chain)
+			return nil, bad(l.Text, c.ChainPos, l.Text[c.ChainPos:c.ChainEnd()], "no chain %s in table %s here: declare it first (:%s - [0:0] or -N %s)", c.Chain, t.name, c.Chain, c.Chain)
 		}
 		ch, implicit = &saveChain{builtin: true}, true
 	}
