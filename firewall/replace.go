@@ -186,6 +186,14 @@ func (c *Client) planReplace(ctx context.Context, p *syncPlan, t *stateTable) er
 			p.diff.Chains = append(p.diff.Chains, ChainDiff{Name: ch.Name, Delete: true})
 		}
 	}
+	// The table's named objects as Sync keeps them: the desired ones made,
+	// changed ones made again, the others deleted (every chain is flushed
+	// first, so that no rule uses an object when it goes).
+	objs, err := c.c.Objects(ctx, p.d.Family, p.d.Name)
+	if err != nil {
+		return err
+	}
+	p.compareObjects(objs)
 	return nil
 }
 

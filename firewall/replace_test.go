@@ -180,3 +180,28 @@ func TestWriteTablesTakeover(t *testing.T) {
 		})
 	}
 }
+
+// A replaced table holds the desired ct helpers afterwards, and none of the
+// old ones: Replace keeps objects as Sync does, in the same transaction.
+func TestWriteTablesReplaceObjects(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeConn()
+	c := f.client()
+	old := desiredFW(t)
+	old.Objects = []DesiredObject{{Name: "old-ftp", CtHelper: ftpHelper()}}
+	if _, err := c.CreateTables(ctx, []DesiredTable{old}, SyncOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	next := desiredFW(t)
+	next.Objects = []DesiredObject{{Name: "ftp-std", CtHelper: ftpHelper()}}
+	if _, err := c.WriteTables(ctx, []DesiredTable{next}, WriteOptions{Replace: true}); err != nil {
+		t.Fatal(err)
+	}
+	objs, err := c.Objects(ctx, next.Family, next.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.commits() != 2 || len(objs) != 1 || objs[0].Name != "ftp-std" {
+		t.Errorf("after the replacement (%d commits): %+v, want ftp-std alone", f.commits(), objs)
+	}
+}
