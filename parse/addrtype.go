@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"fmt"
 	"strings"
 )
 
@@ -238,7 +239,7 @@ func (p *parser) addrTypes(v word) (AddrTypes, error) {
 				e = p.itemError(v, off, item, "addrtype: bad type %q", item)
 			}
 			if more {
-				e.Msg = "addrtype: bad type " + quoteGo(item) + " in " + quoteGo(v.val[off:])
+				e.Msg = fmt.Sprintf("addrtype: bad type %q in %q", item, v.val[off:])
 			}
 			e.Hint = "expected UNSPEC, UNICAST, LOCAL, BROADCAST, ANYCAST, MULTICAST, BLACKHOLE, UNREACHABLE, PROHIBIT, THROW, NAT or XRESOLVE, separated by commas"
 			return 0, e
@@ -250,9 +251,6 @@ func (p *parser) addrTypes(v word) (AddrTypes, error) {
 		off = len(v.val) - len(rest)
 	}
 }
-
-// quoteGo quotes s as Go (and the rest of parse's messages) do.
-func quoteGo(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
 
 // addrTypeByPrefix returns the first type whose name starts with s, in any
 // case, or -1 (s empty, or no such type).
