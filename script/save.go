@@ -711,3 +711,11 @@ func (r *SaveReader) opaqueRule(l *SaveLine, err *parse.Error) (*SaveLine, error
 	}
 	return nil, err
 }
+
+// IsSaveLine reports whether a line is one only an iptables-save file holds:
+// a *TABLE, :CHAIN or COMMIT line (blanks around it allowed), which tells an
+// iptables-save file from a file of rules or of apply lines.
+func IsSaveLine(s string) bool {
+	s = strings.TrimSpace(s)
+	return strings.HasPrefix(s, "*") || strings.HasPrefix(s, ":") || s == "COMMIT"
+}

@@ -48,7 +48,7 @@ func peekFormat(cmd *cobra.Command, name string) (string, error) {
 		line, err := br.ReadString('\n')
 		read.WriteString(line)
 		if t := line; !script.Blank(t) {
-			if isSaveLine(t) {
+			if script.IsSaveLine(t) {
 				format = formatSave
 			}
 			break

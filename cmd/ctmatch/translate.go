@@ -206,11 +206,6 @@ func runTranslate(cmd *cobra.Command, o *translateOptions, copts ctmatch.Options
 	return rep.err()
 }
 
-// isSaveLine reports whether a line belongs to the iptables-save format.
-func isSaveLine(s string) bool {
-	s = strings.TrimSpace(s)
-	return strings.HasPrefix(s, "*") || strings.HasPrefix(s, ":") || s == "COMMIT"
-}
 
 // translateRule prints the nft commands for one iptables rule.
 func translateRule(w io.Writer, r *parse.Rule, o *translateOptions, copts ctmatch.Options) error {

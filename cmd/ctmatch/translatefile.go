@@ -143,7 +143,7 @@ func (fr *fileRun) file(f fileInput, rulesOut *bytes.Buffer) error {
 				return true
 			}
 			format = formatRules
-			if src.err == nil && isSaveLine(src.text) {
+			if src.err == nil && script.IsSaveLine(src.text) {
 				format = formatSave
 			}
 		}
@@ -280,7 +280,7 @@ func (rf *rulesFile) line(src source) {
 			return
 		}
 	}
-	if src.err == nil && isSaveLine(src.text) {
+	if src.err == nil && script.IsSaveLine(src.text) {
 		rf.failLine(src, &parse.Error{Pos: 0, Word: firstWord(src.text), Text: src.text, Kind: parse.Invalid,
 			Msg:  "an iptables-save line in a file of rules: the file's first line made it a file of rules, one per line",
 			Hint: "give an iptables-save file whole, starting with its *TABLE line"})
