@@ -206,7 +206,6 @@ func runTranslate(cmd *cobra.Command, o *translateOptions, copts ctmatch.Options
 	return rep.err()
 }
 
-
 // translateRule prints the nft commands for one iptables rule.
 func translateRule(w io.Writer, r *parse.Rule, o *translateOptions, copts ctmatch.Options) error {
 	c := r.Command
