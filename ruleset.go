@@ -159,7 +159,7 @@ func (rs Ruleset) write(w io.Writer, d *JSONDoc, fam expr.Family) error {
 		}
 		for _, c := range t.Chains {
 			if !script.BareName(c.Name) {
-				return fmt.Errorf("nft's command text cannot name the chain %q: it reads a chain name only as a letter or _ followed by letters, digits and _-./", c.Name)
+				return fmt.Errorf("%s", script.ChainNameMsg(c.Name))
 			}
 			if !c.Builtin {
 				if err := command(fmt.Sprintf("add chain %s %s %s\n", fam, t.Name, c.Name), tableObject("add", fam, t.Name, c.Name)); err != nil {

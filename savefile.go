@@ -149,9 +149,7 @@ func (s *SaveScript) chain(w io.Writer, l *script.SaveLine, policy string) error
 		return nil
 	}
 	if !script.BareName(l.Chain) {
-		return &parse.Error{Pos: 0, Word: firstWord(l.Text), Text: l.Text, Kind: parse.Unsupported,
-			Msg:  fmt.Sprintf("nft's command text cannot name the chain %q: it reads a chain name only as a letter or _ followed by letters, digits and _-./", l.Chain),
-			Hint: "ctmatch apply -f loads such a chain over netlink"}
+		return script.ChainNameError(l.Text, 0, firstWord(l.Text), l.Chain, "ctmatch apply -f loads such a chain over netlink")
 	}
 	if !l.Builtin {
 		_ = s.command(w, fmt.Sprintf("add chain %s %s %s\n", s.o.Table, l.Table, l.Chain), tableObject("add", s.o.Table, l.Table, l.Chain))
@@ -179,8 +177,7 @@ func (s *SaveScript) rule(w io.Writer, l *script.SaveLine) error {
 	}
 	if !script.BareName(l.Chain) {
 		c := l.Rule.Command
-		return &parse.Error{Pos: c.ChainPos, Text: l.Text, Word: c.Chain, Kind: parse.Unsupported,
-			Msg: fmt.Sprintf("nft's command text cannot name the chain %q: it reads a chain name only as a letter or _ followed by letters, digits and _-./", l.Chain)}
+		return script.ChainNameError(l.Text, c.ChainPos, l.Text[c.ChainPos:c.ChainEnd()], l.Chain, "")
 	}
 	rs, texts, err := s.compile(l)
 	if err != nil {

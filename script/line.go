@@ -419,3 +419,16 @@ func BareName(s string) bool {
 	}
 	return true
 }
+
+// ChainNameMsg says why nft's command text cannot name chain (a chain name
+// that is not BareName).
+func ChainNameMsg(chain string) string {
+	return fmt.Sprintf("nft's command text cannot name the chain %q: it reads a chain name only as a letter or _ followed by letters, digits and _-./", chain)
+}
+
+// ChainNameError is the Unsupported error for a chain that nft's command
+// text cannot name, at word (at pos) of text; hint says what loads such a
+// chain instead, or is empty.
+func ChainNameError(text string, pos parse.Pos, word, chain, hint string) *parse.Error {
+	return &parse.Error{Pos: pos, Word: word, Text: text, Kind: parse.Unsupported, Msg: ChainNameMsg(chain), Hint: hint}
+}

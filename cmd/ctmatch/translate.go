@@ -12,6 +12,7 @@ import (
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/firewall"
 	"github.com/ctmatch/ctmatch/parse"
+	"github.com/ctmatch/ctmatch/script"
 )
 
 type translateOptions struct {
@@ -217,10 +218,8 @@ func translateRule(w io.Writer, r *parse.Rule, o *translateOptions, copts ctmatc
 			Msg:  fmt.Sprintf("-I %s %d needs the kernel's groups: use ctmatch insert rule --index %d", c.Chain, c.Index, c.Index),
 			Hint: "translate sees one rule at a time, and one iptables rule can be several nft rules"}
 	}
-	if o.output != "bytecode" && firewall.QuoteName(c.Chain) != c.Chain {
-		return &parse.Error{Pos: c.ChainPos, Text: r.Text, Word: r.Text[c.ChainPos:c.End()], Kind: parse.Unsupported,
-			Msg:  fmt.Sprintf("nft's command text cannot name the chain %s: it reads a chain name only as a letter or _ followed by letters, digits and _-./", firewall.QuoteName(c.Chain)),
-			Hint: "ctmatch add rule loads the rule into such a chain over netlink"}
+	if o.output != "bytecode" && !script.BareName(c.Chain) {
+		return script.ChainNameError(r.Text, c.ChainPos, r.Text[c.ChainPos:c.ChainEnd()], c.Chain, "ctmatch add rule loads the rule into such a chain over netlink")
 	}
 	// A comma list of -s or -d is one iptables rule per address, each a
 	// group of its own, in iptables' order: each -I line goes to the top,

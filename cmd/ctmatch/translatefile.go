@@ -371,9 +371,7 @@ func sum(s []int) int {
 func writeRules(w io.Writer, doc *ctmatch.JSONDoc, r *parse.Rule, copts ctmatch.Options, table, chain string, after int) (int, error) {
 	if firewall.QuoteName(chain) != chain {
 		c := r.Command
-		return 0, &parse.Error{Pos: c.ChainPos, Text: r.Text, Word: c.Chain, Kind: parse.Unsupported,
-			Msg:  fmt.Sprintf("nft's command text cannot name the chain %s: it reads a chain name only as a letter or _ followed by letters, digits and _-./", firewall.QuoteName(chain)),
-			Hint: "ctmatch add rule loads the rule into such a chain over netlink"}
+		return 0, script.ChainNameError(r.Text, c.ChainPos, r.Text[c.ChainPos:c.ChainEnd()], chain, "ctmatch add rule loads the rule into such a chain over netlink")
 	}
 	tr, err := ctmatch.Compile(r, copts)
 	if err != nil {
