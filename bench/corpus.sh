@@ -4,9 +4,11 @@
 # ctmatch from this tree, then runs bench/cmd/corpus: each -A/-I rule of each
 # CORPUS_DIR/*.rules file (*6.rules: ip6tables) goes through
 # `ctmatch translate` and iptables-translate (ip6tables-translate) one rule
-# at a time, and each iptables-save file whole through `ctmatch translate -f`
-# (with and without --keep-going; as root, nft -c -f checks the --keep-going
-# scripts) and iptables-restore-translate. Prints a Markdown report (per file, totals,
+# at a time, each file whole through `ctmatch translate --keep-going -f` (which
+# rules translate as the file gives them: a rules file's -I CHAIN N among the
+# rules the file put there), and each iptables-save file whole through
+# `ctmatch translate -f` without --keep-going (as root, nft -c -f checks the
+# --keep-going scripts) and iptables-restore-translate. Prints a Markdown report (per file, totals,
 # what blocks ctmatch), or with -json every rule's outcome. Runs at most 2
 # tools at once (-j N to change it). Needs iptables (for the -translate
 # tools); no privileges.

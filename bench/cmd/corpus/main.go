@@ -2,8 +2,10 @@
 // rulesets ctmatch translates, next to iptables-translate. For each file of
 // CORPUS_DIR named *.rules (*6.rules hold ip6tables rules) and each -A or -I
 // rule in it, it runs `ctmatch translate` and iptables-translate (or
-// ip6tables-translate) on that one rule; it runs each iptables-save file
-// whole through `ctmatch translate -f` and iptables-restore-translate. It
+// ip6tables-translate) on that one rule; it runs each file whole through
+// `ctmatch translate --keep-going -f` (the rules it translates as the file
+// gives them), and each iptables-save file through `ctmatch translate -f`
+// and iptables-restore-translate. It
 // prints a Markdown report (a table per file, totals, and the words that
 // keep ctmatch from translating rules, with counts), or with -json every
 // rule's outcome; -baseline compares with an earlier -json report and exits 1
@@ -48,7 +50,12 @@ type FileResult struct {
 type RuleResult struct {
 	Rule
 	Ctmatch CtmatchResult `json:"ctmatch"`
-	Peer    PeerResult    `json:"peer"`
+	// InFile is whether ctmatch translated the rule as its file gives it:
+	// translate --keep-going of the whole file did not leave its line as
+	// a comment. It differs from Ctmatch for a rule that needs the rules
+	// before it (a rules file's -I CHAIN N).
+	InFile bool       `json:"ctmatch_in_file"`
+	Peer   PeerResult `json:"peer"`
 }
 
 // Report is everything measured, the form -json prints.
@@ -130,6 +137,7 @@ func run(ctx context.Context, w io.Writer, cfg config) error {
 		return err
 	}
 	t.measure(ctx, files, cfg.workers)
+	markInFile(files)
 	compareChains(files)
 	rep := &Report{
 		Date:     time.Now().UTC().Format("2006-01-02"),

@@ -23,6 +23,16 @@ type Counts struct {
 	// Conntrack rules translated by each tool.
 	ConntrackCtmatch int `json:"conntrack_ctmatch_translated"`
 	ConntrackPeer    int `json:"conntrack_peer_translated"`
+	// Rules, and conntrack rules, ctmatch translated as their files give
+	// them (RuleResult.InFile).
+	CtmatchInFile          int `json:"ctmatch_translated_in_file"`
+	ConntrackCtmatchInFile int `json:"conntrack_ctmatch_translated_in_file"`
+	// Rules, and conntrack rules, ctmatch translated one way or the
+	// other: alone, or in its file (a file that another file completes,
+	// as ufw's, refuses a jump to a chain it does not declare, as
+	// iptables-restore does; a rule alone cannot be placed by -I CHAIN N).
+	CtmatchEither          int `json:"ctmatch_translated_either"`
+	ConntrackCtmatchEither int `json:"conntrack_ctmatch_translated_either"`
 }
 
 func (c *Counts) add(r RuleResult) {
@@ -37,6 +47,18 @@ func (c *Counts) add(r RuleResult) {
 		c.Ctmatch++
 		if r.Conntrack {
 			c.ConntrackCtmatch++
+		}
+	}
+	if r.InFile {
+		c.CtmatchInFile++
+		if r.Conntrack {
+			c.ConntrackCtmatchInFile++
+		}
+	}
+	if r.InFile || r.Ctmatch.Status == statusTranslated {
+		c.CtmatchEither++
+		if r.Conntrack {
+			c.ConntrackCtmatchEither++
 		}
 	}
 	if r.Peer.Translated {
@@ -216,17 +238,17 @@ func writeMarkdown(w io.Writer, rep *Report) error {
 		ct += " built from " + rep.Versions.CtmatchRev
 	}
 	fmt.Fprintf(&b, "Measured %s with %s, %s and %s.\n\n", rep.Date, ct, rep.Versions.Translate, rep.Versions.Translate6)
-	b.WriteString("| file | family | format | rules | conntrack rules | ctmatch translated | iptables-translate translated | ctmatch exit 2 | whole file: ctmatch / peer | ctmatch --keep-going |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| file | family | format | rules | conntrack rules | ctmatch translated, one rule at a time | in its file | iptables-translate translated | ctmatch exit 2 | whole file: ctmatch / peer | ctmatch --keep-going |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, f := range rep.Files {
 		c := fileCounts(f)
-		fmt.Fprintf(&b, "| %s | ipv%d | %s | %d | %d | %d | %d | %d | %s / %s | %s |\n",
-			f.Name, f.Family, f.Format, c.Rules, c.Conntrack, c.Ctmatch, c.Peer, c.CtmatchInvalid,
+		fmt.Fprintf(&b, "| %s | ipv%d | %s | %d | %d | %d | %d | %d | %d | %s / %s | %s |\n",
+			f.Name, f.Family, f.Format, c.Rules, c.Conntrack, c.Ctmatch, c.CtmatchInFile, c.Peer, c.CtmatchInvalid,
 			yesNo(f.WholeCtmatch), yesNo(f.WholePeer), keepGoing(f.WholeKeepGoing))
 	}
 	t := rep.Totals
-	fmt.Fprintf(&b, "| **total: %d files** | | %d iptables-save | %d | %d | %d (%s) | %d (%s) | %d | %d / %d of %d | %d whole, %d lines left |\n\n",
-		t.Files, t.SaveFiles, t.Rules, t.Conntrack, t.Ctmatch, percent(t.Ctmatch, t.Rules), t.Peer, percent(t.Peer, t.Rules),
+	fmt.Fprintf(&b, "| **total: %d files** | | %d iptables-save | %d | %d | %d (%s) | %d (%s) | %d (%s) | %d | %d / %d of %d | %d whole, %d lines left |\n\n",
+		t.Files, t.SaveFiles, t.Rules, t.Conntrack, t.Ctmatch, percent(t.Ctmatch, t.Rules), t.CtmatchInFile, percent(t.CtmatchInFile, t.Rules), t.Peer, percent(t.Peer, t.Rules),
 		t.CtmatchInvalid, t.WholeCtmatch, t.WholePeer, t.SaveFiles, t.WholeKeepGoing, t.KeepGoingLinesLeft)
 	fmt.Fprintf(&b, "Whole iptables-save files: ctmatch translate -f translated %d of %d (iptables-restore-translate %d); with --keep-going, %d of %d became whole scripts with %d lines left as comments",
 		t.WholeCtmatch, t.SaveFiles, t.WholePeer, t.WholeKeepGoing, t.SaveFiles, t.KeepGoingLinesLeft)
@@ -242,6 +264,10 @@ func writeMarkdown(w io.Writer, rep *Report) error {
 		t.Rules, t.Counters, given, t.Ctmatch, percent(t.Ctmatch, t.Rules), t.Peer, percent(t.Peer, t.Rules))
 	fmt.Fprintf(&b, "Conntrack rules (-m conntrack or -m state): %d; ctmatch translated %d (%s), iptables-translate %d (%s).\n\n",
 		t.Conntrack, t.ConntrackCtmatch, percent(t.ConntrackCtmatch, t.Conntrack), t.ConntrackPeer, percent(t.ConntrackPeer, t.Conntrack))
+	fmt.Fprintf(&b, "As their files give them (each file whole through ctmatch translate --keep-going -f, every rule not left as a comment; a rules file's -I CHAIN N placed among the rules the file put there): %d rules (%s), %d conntrack rules (%s).\n\n",
+		t.CtmatchInFile, percent(t.CtmatchInFile, t.Rules), t.ConntrackCtmatchInFile, percent(t.ConntrackCtmatchInFile, t.Conntrack))
+	fmt.Fprintf(&b, "One way or the other (alone, or in its file; a file that another completes, as ufw's, refuses a jump to a chain it does not declare, as iptables-restore does, and a rule alone cannot be placed by -I CHAIN N): %d rules (%s), %d conntrack rules (%s).\n\n",
+		t.CtmatchEither, percent(t.CtmatchEither, t.Rules), t.ConntrackCtmatchEither, percent(t.ConntrackCtmatchEither, t.Conntrack))
 	fmt.Fprintf(&b, "ctmatch exit 2 (refused as invalid): %d rules; ctmatch failures (crash, timeout): %d.\n\n", t.CtmatchInvalid, t.CtmatchFailed)
 	b.WriteString("What still blocks rules (the word ctmatch's first error points at):\n\n")
 	b.WriteString("| blocker | rules | conntrack rules | exit 2 | example message |\n|---|---|---|---|---|\n")

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -74,6 +75,9 @@ type WholeResult struct {
 	// NftAccepts is whether nft -c -f accepted the script (nil: not
 	// checked).
 	NftAccepts *bool `json:"nft_accepts,omitempty"`
+	// Left holds, for ctmatch translate --keep-going, the lines (1-based)
+	// it left as "# untranslated: FILE:LINE: …" comments.
+	Left []int `json:"left_lines,omitempty"`
 	// SameChains is, for ctmatch translate --keep-going, whether its add
 	// table and add chain lines are iptables-restore-translate's, but for
 	// the security table's priority (150 as iptables-nft makes the chains,
@@ -319,15 +323,33 @@ func (t *Tools) wholeCtmatch(ctx context.Context, rs *Ruleset, path string, keep
 		switch {
 		case strings.HasPrefix(l, "# untranslated:"):
 			res.Untranslated++
+			if n, ok := leftLine(l, path); ok {
+				res.Left = append(res.Left, n)
+			}
 		case strings.HasPrefix(l, "ctmatch-translate-failed"):
 			res.Whole = false
 		}
 	}
-	if len(t.NftCheck) > 0 && res.Whole {
+	if len(t.NftCheck) > 0 && res.Whole && rs.Format == FormatSave {
 		ok := t.nftCheck(ctx, stdout)
 		res.NftAccepts = &ok
 	}
 	return res
+}
+
+// leftLine returns the line number of a "# untranslated: PATH:LINE: …"
+// comment of translate --keep-going -f PATH.
+func leftLine(comment, path string) (int, bool) {
+	rest, ok := strings.CutPrefix(comment, "# untranslated: "+path+":")
+	if !ok {
+		return 0, false
+	}
+	num, _, ok := strings.Cut(rest, ":")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(num)
+	return n, err == nil
 }
 
 // nftCheck reports whether nft -c -f accepts an nft script.
@@ -372,6 +394,20 @@ func chainLines(script []byte, peer bool) []string {
 	return out
 }
 
+// markInFile sets InFile of every rule from its file's translate
+// --keep-going.
+func markInFile(files []*FileResult) {
+	for _, f := range files {
+		k := f.WholeKeepGoing
+		if k == nil || !k.Whole {
+			continue
+		}
+		for i := range f.Rules {
+			f.Rules[i].InFile = !slices.Contains(k.Left, f.Rules[i].Line)
+		}
+	}
+}
+
 // compareChains sets SameChains of each file's ctmatch --keep-going result.
 func compareChains(files []*FileResult) {
 	for _, f := range files {
@@ -411,9 +447,12 @@ func (t *Tools) measure(ctx context.Context, files []*FileResult, workers int) {
 			jobs <- func() { r.Ctmatch = t.translateCtmatch(ctx, f.Family, r.Rule) }
 			jobs <- func() { r.Peer = t.translatePeer(ctx, f.Family, r.Rule) }
 		}
+		// Every file whole through translate --keep-going: which of its
+		// rules translate as the file gives them (a rules file's
+		// -I CHAIN N is placed among the rules the file put there).
+		jobs <- func() { w := t.wholeCtmatch(ctx, f.ruleset, f.path, true); f.WholeKeepGoing = &w }
 		if f.Format == FormatSave {
 			jobs <- func() { w := t.wholeCtmatch(ctx, f.ruleset, f.path, false); f.WholeCtmatch = &w }
-			jobs <- func() { w := t.wholeCtmatch(ctx, f.ruleset, f.path, true); f.WholeKeepGoing = &w }
 			jobs <- func() { w := t.wholePeer(ctx, f.ruleset, f.path); f.WholePeer = &w }
 		}
 	}

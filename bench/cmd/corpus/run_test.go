@@ -20,7 +20,7 @@ import (
 var fakeTools = map[string]string{
 	"ctmatch": `case "$1" in version) echo "ctmatch fake"; exit 0;; esac
 for a; do last=$a; done
-case " $* " in *" --keep-going "*) printf 'add table ip filter\n# untranslated: x:3: -A INPUT -p tcp -j REJECT\n# untranslated: x:4: -A INPUT -m recent --set\n'; exit 1;; esac
+case " $* " in *" --keep-going "*) printf 'add table ip filter\n# untranslated: %s:4: -A INPUT -p tcp -j REJECT\n# untranslated: %s:5: -A INPUT -m recent --set\n' "$last" "$last"; exit 1;; esac
 case " $* " in *" -f "*|*" --file6 "*) echo "no files" >&2; exit 1;; esac
 case "$last" in
 "["*) exit 2;;
@@ -87,6 +87,7 @@ func TestRunFake(t *testing.T) {
 	}
 	want := Totals{
 		Counts: Counts{Rules: 5, Counters: 1, Conntrack: 2, Ctmatch: 2, Peer: 4, CtmatchInvalid: 1,
+			CtmatchInFile: 3, ConntrackCtmatchInFile: 2, CtmatchEither: 4, ConntrackCtmatchEither: 2,
 			ConntrackCtmatch: 1, ConntrackPeer: 2},
 		Files: 2, SaveFiles: 1, WholePeer: 0, WholeKeepGoing: 1, KeepGoingLinesLeft: 2,
 	}
