@@ -621,3 +621,28 @@ func TestApplyTakeoverBothFamilies(t *testing.T) {
 		t.Errorf("tables after --takeover -f --file6: %q, want %q", names, want)
 	}
 }
+
+// apply -6 -f FILE reads an iptables-save file of ip6tables rules, as
+// --file6 FILE does: it makes the ip6 table, no ip table.
+func TestApply6File(t *testing.T) {
+	bin := ctmatchCLI(t)
+	ns := ktest.Namespace(t)
+	conn := kerneltest.Dial(t, ns)
+	const v6 = "*filter\n:INPUT DROP [0:0]\n-A INPUT -s 2001:db8::/32 -j ACCEPT\nCOMMIT\n"
+	mustCLI(t, bin, ns, "", "apply", "-6", "-f", writeTemp(t, "rules.v6", v6))
+	tables, err := conn.Tables(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tb := range tables {
+		names = append(names, fmt.Sprintf("%v %s %v", tb.Family, tb.Name, expr.OwnedTable(tb.UserData)))
+	}
+	if want := []string{"ip6 filter true"}; !slices.Equal(names, want) {
+		t.Errorf("tables after apply -6 -f: %q, want %q", names, want)
+	}
+	out := mustCLI(t, bin, ns, "", "list", "-o", "iptables")
+	if !strings.Contains(out, "-A INPUT -s 2001:db8::/32 -j ACCEPT") {
+		t.Errorf("list -o iptables after apply -6 -f:\n%s\nwant the rule", out)
+	}
+}

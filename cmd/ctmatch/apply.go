@@ -53,7 +53,7 @@ it is about.
 --force and --echo are those of add rule. Writing needs CAP_NET_ADMIN.
 
 An iptables-save file (its first line that is not a comment starts with * or
-:) holds iptables rules; --file6 FILE one of ip6tables rules. The tables they
+:) holds iptables rules; --file6 FILE (or -6 -f FILE) one of ip6tables rules. The tables they
 name (ip tables for -f, ip6 tables for --file6) are created whole, with their
 built-in chains as iptables-nft makes them, policies, user chains and rules,
 all in one transaction, as ctmatch's own tables; a table of that name that
@@ -102,6 +102,8 @@ rejects, or bad usage.`,
 	fl.BoolVar(&o.replace, "replace", false, "with an iptables-save file: replace the tables of its names that ctmatch made, whole, in the same transaction")
 	fl.BoolVar(&o.takeover, "takeover", false, "with an iptables-save file: delete iptables-nft's tables of its names in the same transaction (with --force, also when they hold chains the file does not define)")
 	fl.StringVar(&o.file6, "file6", "", "read an iptables-save file of ip6tables rules from `FILE` (with -f FILE, an iptables-save file of iptables rules, both in one transaction)")
+	fl.BoolVarP(&o.words.v4, "ipv4", "4", false, "-f FILE is an iptables-save file of iptables rules (the default)")
+	fl.BoolVarP(&o.words.v6, "ipv6", "6", false, "-f FILE is an iptables-save file of ip6tables rules (the same as --file6 FILE)")
 	fl.StringVar(&o.family, "family", "", "with iptables-save files, `inet` merges both families into one inet table per iptables table")
 	o.kernel.bind(cmd, true)
 	o.write.bind(cmd)
@@ -114,6 +116,12 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 	}
 	if o.words.file == "" && o.file6 == "" {
 		return usageError("apply reads its commands from a file: -f FILE, or -f - for standard input")
+	}
+	if o.words.v4 && o.words.v6 {
+		return usageError("-4 and -6 cannot be used together")
+	}
+	if o.words.v6 && o.file6 != "" && o.words.file != "" {
+		return usageError("-6 -f FILE and --file6 FILE both name ip6tables rules: give one of them")
 	}
 	if o.words.errorFormat != "text" && o.words.errorFormat != "json" {
 		return usageError("--error-format must be text or json, not %q", o.words.errorFormat)

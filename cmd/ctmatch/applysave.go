@@ -379,12 +379,15 @@ func (o *applyOptions) saveFiles(cmd *cobra.Command) ([]fileInput, error) {
 			return nil, err
 		}
 		if format != formatSave {
-			if o.file6 != "" {
+			switch {
+			case o.file6 != "":
 				return nil, usageError("--file6 goes with an iptables-save file: -f %s holds apply lines", o.words.file)
+			case o.words.v4 || o.words.v6:
+				return nil, usageError("-4 and -6 go with an iptables-save file: -f %s holds apply lines, which name their family after the chain (add rule FAMILY TABLE CHAIN -6 -- WORDS)", o.words.file)
 			}
 			return nil, nil
 		}
-		files = append(files, fileInput{name: o.words.file})
+		files = append(files, fileInput{name: o.words.file, v6: o.words.v6})
 	}
 	if o.file6 != "" {
 		files = append(files, fileInput{name: o.file6, v6: true})

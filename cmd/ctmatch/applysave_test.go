@@ -10,5 +10,11 @@ func init() {
 			args: []string{"apply", "-f", "-"}, stdin: "# comment\n*filter\n:INPUT DROP [0:0]\n-A INPUT -j nowhere\n-A INPUT -m recent --set\n-I INPUT 5 -j ACCEPT\n"},
 		cliCase{name: "apply-file6-with-lines", about: "apply --file6 next to a file of apply lines is bad usage",
 			args: []string{"apply", "-f", "testdata/save/rules.txt", "--file6", "testdata/save/v6.rules"}},
+		cliCase{name: "apply-6-save-file", about: "apply -6 -f reads an iptables-save file of ip6tables rules, as --file6 does: an IPv4 address is refused",
+			args: []string{"apply", "-6", "-f", "-"}, stdin: "*filter\n:INPUT DROP [0:0]\n-A INPUT -s 10.0.0.1 -j ACCEPT\nCOMMIT\n"},
+		cliCase{name: "apply-6-with-lines", about: "apply -6 next to a file of apply lines is bad usage: the lines name their family",
+			args: []string{"apply", "-6", "-f", "testdata/save/rules.txt"}},
+		cliCase{name: "apply-6-and-file6", about: "apply -6 -f with --file6 names ip6tables rules twice",
+			args: []string{"apply", "-6", "-f", "testdata/save/v6.rules", "--file6", "testdata/save/v6.rules"}},
 	)
 }
