@@ -133,6 +133,10 @@ func TestCLIGoldenCases(t *testing.T) {
 			}
 			mustCLI(t, bin, ns, "", append(args, "--", words)...)
 			line := "-A ours " + ctmatch.Words(r)
+			if tt := compile.TargetTable(r); tt != "" && tt != "filter" {
+				// Listed with its -t, a whole iptables command.
+				line = "-t " + tt + " " + line
+			}
 			if table == expr.FamilyInet && c.family == parse.IPv6 {
 				line += " # -6"
 			}
@@ -174,7 +178,7 @@ func TestCLIGoldenCases(t *testing.T) {
 		out := mustCLI(t, bin, ns, "", "list", "chain", fam, "t", "ours", "-o", "iptables")
 		var got []string
 		for _, l := range strings.Split(out, "\n") {
-			if strings.HasPrefix(l, "-A ") {
+			if strings.HasPrefix(l, "-A ") || strings.HasPrefix(l, "-t ") {
 				got = append(got, l)
 			} else if l != "" && !strings.HasPrefix(l, "# table ") && !strings.HasPrefix(l, "# chain ") {
 				t.Errorf("%v: list -o iptables printed %q", table, l)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ctmatch/ctmatch"
+	"github.com/ctmatch/ctmatch/compile"
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/kernel"
 	"github.com/ctmatch/ctmatch/parse"
@@ -25,7 +26,8 @@ const (
 	// understands as nft text with their counters' values.
 	ListNft ListFormat = iota + 1
 	// ListIptables writes one line per group: "-A CHAIN WORDS", under
-	// "# table …" and "# chain …" comment lines.
+	// "# table …" and "# chain …" comment lines, with "-t TABLE" in front
+	// for a rule of another iptables table than filter.
 	ListIptables
 	// ListBytecode writes every rule's expressions as libnftnl debug lines,
 	// as nft --debug=netlink prints them.
@@ -194,6 +196,9 @@ func writeIptablesTable(w *bufio.Writer, t ListedTable, o ListText) {
 				writeNotDecompiled(w, "", g)
 				continue
 			}
+			if tt := iptablesTable(t, ch, g); tt != "" {
+				fmt.Fprintf(w, "-t %s ", tt)
+			}
 			fmt.Fprintf(w, "-A %s %s", parse.Show(parse.Quote(ch.Name)), ctmatch.Words(g.Rule))
 			var notes []string
 			if g.IPv6 && t.Family == expr.FamilyInet {
@@ -222,6 +227,29 @@ func writeIptablesTable(w *bufio.Writer, t ListedTable, o ListText) {
 			fmt.Fprintln(w)
 		}
 	}
+}
+
+// iptablesTable returns the iptables table a listed group's words belong
+// to, when it is not filter, so that the line is a whole iptables command
+// (the group record keeps the words without -t): the table its target is
+// valid in only (nat for the NAT targets, raw for NOTRACK …), else nat for
+// a rule of a nat chain, else the table's name when it is one of
+// iptables' other tables (as apply -f names them).
+func iptablesTable(t ListedTable, ch ListedChain, g ListedGroup) string {
+	if tt := compile.TargetTable(g.Rule); tt != "" {
+		if tt == "filter" {
+			return ""
+		}
+		return tt
+	}
+	if ch.Base != nil && ch.Base.Type == "nat" {
+		return "nat"
+	}
+	switch t.Name {
+	case "nat", "mangle", "raw", "security":
+		return t.Name
+	}
+	return ""
 }
 
 func writeBytecodeTable(w *bufio.Writer, t ListedTable, o ListText) {

@@ -45,7 +45,10 @@ nft keeps a rule's comment only.
 
 -o iptables prints one line per group, "-A CHAIN WORDS", under "# table" and
 "# chain" comment lines; in an inet table, a rule of ip6tables words ends with
-"# -6". -a adds the group's handles and its counter, summed over its pieces:
+"# -6". A rule of another iptables table than filter starts with its -t, so
+that each line is a whole iptables command: the table its target is valid
+in only (nat for MASQUERADE, raw for NOTRACK), else nat in a nat chain, else
+the table's name when it is nat, mangle, raw or security. -a adds the group's handles and its counter, summed over its pieces:
 "# handles 5,6 packets P bytes B".
 
 -o bytecode prints every rule's expressions as libnftnl debug lines, as
