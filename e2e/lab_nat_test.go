@@ -81,6 +81,14 @@ func natFlowCases() []natFlowCase {
 			}
 			return fl
 		}
+		// Flows from one source port to the server's five addresses.
+		toOnePort := func(from uint16) []lab.Flow {
+			fl := toServers(from)
+			for i := range fl {
+				fl[i].From = from
+			}
+			return fl
+		}
 		// Flows from one source port after another to one destination.
 		fromPorts := func(from uint16, k int, to netip.Addr, port uint16) []lab.Flow {
 			var fl []lab.Flow
@@ -148,6 +156,21 @@ func natFlowCases() []natFlowCase {
 			natFlowCase{lab.NATCase{Name: name("snat random-fully"), Family: f,
 				Words: snat(rng(n.SNAT[0], n.SNAT[3])+fmt.Sprintf(":%d-%d", natSrcPorts, natSrcLast)) + " --random-fully", Flows: toServers(natSrcPorts),
 				Listen: []uint16{natSNAT}, Addrs: snatPool, Ports: srcPorts, RandomPorts: true}, spreadMany},
+			// One source port to five destinations: without --random
+			// the first flow's mapping is reused for the others
+			// (get_unique_tuple's find_appropriate_src: same source
+			// address and port), so all five get one address; with
+			// --random (or --random-fully) that step is skipped and
+			// each flow's address is hashed with its destination.
+			natFlowCase{lab.NATCase{Name: name("snat one source port"), Family: f,
+				Words: snat(rng(n.SNAT[0], n.SNAT[3])), Flows: toOnePort(natFrom + 160), Listen: []uint16{natSNAT},
+				Addrs: snatPool}, spreadOne},
+			natFlowCase{lab.NATCase{Name: name("snat one source port random"), Family: f,
+				Words: snat(rng(n.SNAT[0], n.SNAT[3])) + " --random", Flows: toOnePort(natFrom + 161), Listen: []uint16{natSNAT},
+				Addrs: snatPool, Ports: [2]uint16{1024, 65535}, RandomPorts: true}, spreadMany},
+			natFlowCase{lab.NATCase{Name: name("snat one source port random-fully"), Family: f,
+				Words: snat(rng(n.SNAT[0], n.SNAT[3])) + " --random-fully", Flows: toOnePort(natFrom + 162), Listen: []uint16{natSNAT},
+				Addrs: snatPool, Ports: [2]uint16{1024, 65535}, RandomPorts: true}, spreadMany},
 			// --random without ports: a port of 1024-65535.
 			natFlowCase{lab.NATCase{Name: name("snat random without ports"), Family: f,
 				Words: snat(one(a.RouterS)) + " --random", Flows: fromPorts(natFrom+50, 3, a.Server, natSNAT),
@@ -318,6 +341,21 @@ func TestLabNATFlowsCanFail(t *testing.T) {
 		{"persistent added", "dnat addresses4", func(s expr.Stmt) expr.Stmt {
 			n := s.(expr.NAT)
 			n.Flags |= expr.NATPersistent
+			return n
+		}},
+		{"random dropped", "snat one source port random6", func(s expr.Stmt) expr.Stmt {
+			n := s.(expr.NAT)
+			n.Flags &^= expr.NATRandom
+			return n
+		}},
+		{"random-fully dropped", "snat one source port random-fully4", func(s expr.Stmt) expr.Stmt {
+			n := s.(expr.NAT)
+			n.Flags &^= expr.NATFullyRandom
+			return n
+		}},
+		{"random added", "snat one source port4", func(s expr.Stmt) expr.Stmt {
+			n := s.(expr.NAT)
+			n.Flags |= expr.NATRandom
 			return n
 		}},
 		{"address range one shorter", "snat addresses6", func(s expr.Stmt) expr.Stmt {
