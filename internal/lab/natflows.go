@@ -128,9 +128,14 @@ func (f Family) NATAddrs() NATAddrs {
 func (l *Lab) AddNATAddresses() error {
 	var server, router []string
 	for _, f := range []Family{IPv4, IPv6} {
+		// The server's IPv6 pool addresses are deprecated (preferred
+		// lifetime 0): they still receive, but the server never picks
+		// one as the source of a datagram to the SNAT pool, whose
+		// addresses share a longer prefix with them than with its own
+		// (RFC 6724's rules 3 and 8).
 		n, bits, nodad := f.NATAddrs(), "/32", ""
 		if f == IPv6 {
-			bits, nodad = "/128", " nodad"
+			bits, nodad = "/128", " nodad preferred_lft 0"
 		}
 		for i := range 4 {
 			server = append(server,
