@@ -74,15 +74,15 @@ func natFlowCases() []natFlowCase {
 		redirPorts := [2]uint16{natRedir, natRedir + 2}
 		// Flows to the server's five addresses (its own and the DNAT
 		// pool's), each from a source port of its own starting at from.
-		toServers := func(from uint16) []lab.Flow {
-			var fl []lab.Flow
+		toServers := func(from uint16) []lab.NATFlow {
+			var fl []lab.NATFlow
 			for i, to := range append([]netip.Addr{a.Server}, n.DNAT[:]...) {
-				fl = append(fl, lab.Flow{From: from + uint16(i), To: to, Port: natSNAT})
+				fl = append(fl, lab.NATFlow{From: from + uint16(i), To: to, Port: natSNAT})
 			}
 			return fl
 		}
 		// Flows from one source port to the server's five addresses.
-		toOnePort := func(from uint16) []lab.Flow {
+		toOnePort := func(from uint16) []lab.NATFlow {
 			fl := toServers(from)
 			for i := range fl {
 				fl[i].From = from
@@ -90,26 +90,26 @@ func natFlowCases() []natFlowCase {
 			return fl
 		}
 		// Flows from one source port after another to one destination.
-		fromPorts := func(from uint16, k int, to netip.Addr, port uint16) []lab.Flow {
-			var fl []lab.Flow
+		fromPorts := func(from uint16, k int, to netip.Addr, port uint16) []lab.NATFlow {
+			var fl []lab.NATFlow
 			for i := range k {
-				fl = append(fl, lab.Flow{From: from + uint16(i), To: to, Port: port})
+				fl = append(fl, lab.NATFlow{From: from + uint16(i), To: to, Port: port})
 			}
 			return fl
 		}
 		// Flows to each of the four virtual addresses.
-		toVIPs := func(from uint16, port uint16) []lab.Flow {
-			var fl []lab.Flow
+		toVIPs := func(from uint16, port uint16) []lab.NATFlow {
+			var fl []lab.NATFlow
 			for i, v := range n.VIPs {
-				fl = append(fl, lab.Flow{From: from + uint16(i), To: v, Port: port})
+				fl = append(fl, lab.NATFlow{From: from + uint16(i), To: v, Port: port})
 			}
 			return fl
 		}
 		// Flows to the ports of a range, one each.
-		toPorts := func(from uint16, to netip.Addr, ports [2]uint16) []lab.Flow {
-			var fl []lab.Flow
+		toPorts := func(from uint16, to netip.Addr, ports [2]uint16) []lab.NATFlow {
+			var fl []lab.NATFlow
 			for p := ports[0]; p <= ports[1]; p++ {
-				fl = append(fl, lab.Flow{From: from + p - ports[0], To: to, Port: p})
+				fl = append(fl, lab.NATFlow{From: from + p - ports[0], To: to, Port: p})
 			}
 			return fl
 		}
@@ -243,7 +243,7 @@ func natLab(t *testing.T, tools ...string) *lab.Lab {
 // checkXtFlows checks what the xt run of a case shows: every flow
 // arrived, mapped (its rewritten side is not what the client sent) into
 // the case's range, and over as many addresses as the case says.
-func checkXtFlows(t *testing.T, c natFlowCase, xt []lab.Seen) {
+func checkXtFlows(t *testing.T, c natFlowCase, xt []lab.NATSeen) {
 	t.Helper()
 	for i, s := range xt {
 		if !s.Arrived() {

@@ -46,7 +46,7 @@ type NATCase struct {
 	Name   string
 	Family Family
 	Words  string // the iptables words, with -t nat and -A CHAIN
-	Flows  []Flow
+	Flows  []NATFlow
 	// Listen are the ports the receiver listens on, each on every
 	// address: the server's, or the router's with OnRouter (REDIRECT).
 	Listen   []uint16
@@ -60,20 +60,20 @@ type NATCase struct {
 	RandomPorts bool // the kernel chooses the port at random: compare it as "inside Ports"
 }
 
-// Flow is one datagram from the client's port From to To:Port, the first
+// NATFlow is one datagram from the client's port From to To:Port, the first
 // of its flow.
-type Flow struct {
+type NATFlow struct {
 	From uint16
 	To   netip.Addr
 	Port uint16
 }
 
-// Seen is what the receiver saw of one flow.
-type Seen struct {
+// NATSeen is what the receiver saw of one flow.
+type NATSeen struct {
 	Src, Dst netip.AddrPort // both invalid: nothing arrived
 }
 
-func (s Seen) String() string {
+func (s NATSeen) String() string {
 	if !s.Src.IsValid() {
 		return "nothing"
 	}
@@ -81,10 +81,10 @@ func (s Seen) String() string {
 }
 
 // Arrived says whether the flow reached the receiver.
-func (s Seen) Arrived() bool { return s.Src.IsValid() }
+func (s NATSeen) Arrived() bool { return s.Src.IsValid() }
 
 // Mapped is the side of s the case's rule rewrites.
-func (c NATCase) Mapped(s Seen) netip.AddrPort {
+func (c NATCase) Mapped(s NATSeen) netip.AddrPort {
 	if c.Dst {
 		return s.Dst
 	}
@@ -154,7 +154,7 @@ func (l *Lab) AddNATAddresses() error {
 // the other (each awaited at its receiver, up to IOTimeout, before the
 // next is sent, so that the kernel chooses for them in order) and returns
 // what the receiver saw of each, the rule taken away again.
-func (l *Lab) NATFlows(c NATCase, in Installer) ([]Seen, error) {
+func (l *Lab) NATFlows(c NATCase, in Installer) ([]NATSeen, error) {
 	if err := l.flushConntrack(); err != nil {
 		return nil, err
 	}
@@ -174,10 +174,10 @@ func (l *Lab) NATFlows(c NATCase, in Installer) ([]Seen, error) {
 // arrival is one datagram a receiver got: the flow it names, and its ends.
 type arrival struct {
 	flow int
-	seen Seen
+	seen NATSeen
 }
 
-func (l *Lab) natFlows(c NATCase) ([]Seen, error) {
+func (l *Lab) natFlows(c NATCase) ([]NATSeen, error) {
 	ns := l.Server
 	if c.OnRouter {
 		ns = l.Router
@@ -197,8 +197,8 @@ func (l *Lab) natFlows(c NATCase) ([]Seen, error) {
 		conns = append(conns, conn)
 		go receive(conn, c.Family, got)
 	}
-	out := make([]Seen, len(c.Flows))
-	arrived := map[int]Seen{}
+	out := make([]NATSeen, len(c.Flows))
+	arrived := map[int]NATSeen{}
 	for i, fl := range c.Flows {
 		if err := l.sendFlow(c.Family, i, fl); err != nil {
 			return nil, fmt.Errorf("flow %d: %w", i, err)
@@ -268,7 +268,7 @@ func receive(conn *net.UDPConn, f Family, got chan<- arrival) {
 		}
 		local := conn.LocalAddr().(*net.UDPAddr).AddrPort()
 		select {
-		case got <- arrival{flow, Seen{
+		case got <- arrival{flow, NATSeen{
 			Src: netip.AddrPortFrom(from.Addr().Unmap(), from.Port()),
 			Dst: netip.AddrPortFrom(dst, local.Port()),
 		}}:
@@ -298,7 +298,7 @@ func pktinfoDst(oob []byte, f Family) (netip.Addr, bool) {
 }
 
 // sendFlow sends flow i's datagram from a UDP socket of the client.
-func (l *Lab) sendFlow(f Family, i int, fl Flow) error {
+func (l *Lab) sendFlow(f Family, i int, fl NATFlow) error {
 	a := f.Addrs()
 	conn, err := do(l.Client, func() (*net.UDPConn, error) {
 		return net.ListenUDP(network("udp", f), net.UDPAddrFromAddrPort(netip.AddrPortFrom(a.Client, fl.From)))
@@ -313,7 +313,7 @@ func (l *Lab) sendFlow(f Family, i int, fl Flow) error {
 
 // Describe writes what the receiver saw of each flow, a port the kernel
 // chose at random inside the case's range written as the range.
-func (c NATCase) Describe(seen []Seen) []string {
+func (c NATCase) Describe(seen []NATSeen) []string {
 	out := make([]string, len(seen))
 	for i, s := range seen {
 		if !s.Arrived() {
@@ -347,7 +347,7 @@ func (c NATCase) inPorts(p uint16) bool {
 
 // Outside returns a line for each flow that arrived with its mapped side
 // outside the case's range.
-func (c NATCase) Outside(seen []Seen) []string {
+func (c NATCase) Outside(seen []NATSeen) []string {
 	var out []string
 	for i, s := range seen {
 		if !s.Arrived() {
@@ -366,7 +366,7 @@ func (c NATCase) Outside(seen []Seen) []string {
 
 // MappedAddrs returns the distinct addresses of the mapped side of the
 // flows that arrived, sorted.
-func (c NATCase) MappedAddrs(seen []Seen) []netip.Addr {
+func (c NATCase) MappedAddrs(seen []NATSeen) []netip.Addr {
 	var out []netip.Addr
 	for _, s := range seen {
 		if s.Arrived() {
@@ -379,7 +379,7 @@ func (c NATCase) MappedAddrs(seen []Seen) []netip.Addr {
 
 // CompareNATFlows returns, for each flow whose description differs, a line
 // that says how; none when a and b agree.
-func CompareNATFlows(c NATCase, a, b []Seen, aName, bName string) []string {
+func CompareNATFlows(c NATCase, a, b []NATSeen, aName, bName string) []string {
 	da, db := c.Describe(a), c.Describe(b)
 	var out []string
 	for i := range max(len(da), len(db)) {

@@ -31,12 +31,12 @@ func TestPktinfoDst(t *testing.T) {
 func TestNATCaseDescribe(t *testing.T) {
 	ap := netip.MustParseAddrPort
 	c := NATCase{
-		Flows:       []Flow{{From: 52000, To: netip.MustParseAddr("10.2.0.2"), Port: 9601}, {From: 52001, To: netip.MustParseAddr("10.2.0.30"), Port: 9601}, {From: 52002, To: netip.MustParseAddr("10.2.0.31"), Port: 9601}},
+		Flows:       []NATFlow{{From: 52000, To: netip.MustParseAddr("10.2.0.2"), Port: 9601}, {From: 52001, To: netip.MustParseAddr("10.2.0.30"), Port: 9601}, {From: 52002, To: netip.MustParseAddr("10.2.0.31"), Port: 9601}},
 		Addrs:       [2]netip.Addr{netip.MustParseAddr("10.2.0.20"), netip.MustParseAddr("10.2.0.23")},
 		Ports:       [2]uint16{20300, 20310},
 		RandomPorts: true,
 	}
-	seen := []Seen{
+	seen := []NATSeen{
 		{Src: ap("10.2.0.21:20305"), Dst: ap("10.2.0.2:9601")},
 		{Src: ap("10.2.0.24:20311"), Dst: ap("10.2.0.30:9601")},
 		{},
@@ -58,7 +58,7 @@ func TestNATCaseDescribe(t *testing.T) {
 	}
 	// Another random port inside the range compares equal; another
 	// address, or a port where the case keeps it, does not.
-	other := []Seen{{Src: ap("10.2.0.21:20309"), Dst: ap("10.2.0.2:9601")}, seen[1], {}}
+	other := []NATSeen{{Src: ap("10.2.0.21:20309"), Dst: ap("10.2.0.2:9601")}, seen[1], {}}
 	if d := CompareNATFlows(c, seen, other, "a", "b"); len(d) != 0 {
 		t.Errorf("random ports inside the range differ: %v", d)
 	}
@@ -73,7 +73,7 @@ func TestNATCaseDescribe(t *testing.T) {
 	}
 	// The destination side for DNAT and REDIRECT.
 	d := NATCase{Flows: c.Flows[:1], Dst: true, Ports: [2]uint16{9700, 9702}, RandomPorts: true}
-	ds := []Seen{{Src: ap("10.1.0.2:52000"), Dst: ap("10.2.0.2:9701")}}
+	ds := []NATSeen{{Src: ap("10.1.0.2:52000"), Dst: ap("10.2.0.2:9701")}}
 	if got := d.Describe(ds)[0]; got != "flow 0 :52000 → 10.2.0.2:9601: 10.1.0.2:52000 → 10.2.0.2:9700-9702" {
 		t.Errorf("DNAT: %s", got)
 	}
