@@ -17,18 +17,22 @@ import (
 
 // This file is the lab's NAT flow observer: for a NAT rule with an address
 // range, a port range or its flags (--random, --random-fully,
-// --persistent), several UDP flows from the client, each from a source
-// port of its own, and for each the (address, port) pairs its receiver saw
+// --persistent), several UDP flows from the client (each from a source
+// port of its own, or all from one), and for each the (address, port) pairs its receiver saw
 // on both ends of the datagram, with the rule run by the kernel's xt target
 // in one run and by ctmatch's nft rules in another.
 //
 // What nf_nat_core.c chooses (get_unique_tuple, find_best_ips_proto,
 // nf_nat_l4proto_unique_tuple) is partly deterministic and partly random:
-//   - the address of a range is a jhash2 of the original source address,
+//   - SNAT without --random or --random-fully keeps a source already
+//     inside the range, else reuses the mapping of a connection from the
+//     same source address and port (find_appropriate_src);
+//   - otherwise the address of a range is a jhash2 of the original source address,
 //     seeded with the last word of the destination and with the
 //     destination's words xored in, or (NF_NAT_RANGE_PERSISTENT) of the
 //     source alone; jhash2 has no random seed there, so the address is
-//     the same for the same addresses in every run, whatever the flags;
+//     the same for the same addresses in every run, whatever the flags
+//     (--random only skips the step above);
 //   - a port already inside the range (SNAT: the flow's source port;
 //     DNAT, REDIRECT: its destination port) is kept when no --random or
 //     --random-fully is given and the tuple is free (or the range is one
