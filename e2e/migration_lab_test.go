@@ -34,6 +34,7 @@ type migRuleset struct {
 	v4, v6 string // the files' names in testdata/migration, without .rules
 	router bool   // the router's ruleset, else the server's
 	faults []migFault
+	pools  bool // the lab has the NAT pools (lab.AddNATAddresses)
 }
 
 // migFault is an edit of a ruleset's file given to ctmatch only, and a
@@ -84,6 +85,18 @@ var migRulesets = []migRuleset{
 	// The host's two files together: ctmatch creates the ip and the ip6
 	// tables in one transaction.
 	{name: "host+host6", v4: "host", v6: "host6"},
+	{name: "natpool", v4: "natpool", router: true, pools: true, faults: []migFault{{
+		name:  "persistent dropped",
+		old:   "--to-source 10.2.0.20-10.2.0.23 --persistent",
+		new:   "--to-source 10.2.0.20-10.2.0.23",
+		probe: "client tcp syn :45000 → 10.2.0.2:22",
+	}}},
+	{name: "natpool6", v6: "natpool6", router: true, pools: true, faults: []migFault{{
+		name:  "persistent dropped",
+		old:   "--to-source fd00:2::20-fd00:2::23 --persistent",
+		new:   "--to-source fd00:2::20-fd00:2::23",
+		probe: "client tcp syn :45000 → [fd00:2::2]:22",
+	}}},
 }
 
 func (r migRuleset) ns(l *lab.Lab) *netns.NS {
@@ -192,6 +205,11 @@ func migOutcomes(t *testing.T, r migRuleset, texts map[lab.Family]string,
 	load func(*testing.T, *lab.Lab, migRuleset, map[lab.Family]string) error) func() map[lab.Family][]lab.Effect {
 	t.Helper()
 	l := lab.New(t)
+	if r.pools {
+		if err := l.AddNATAddresses(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := load(t, l, r, texts); err != nil {
 		t.Fatalf("%s: %v", r.name, err)
 	}
