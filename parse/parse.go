@@ -784,6 +784,11 @@ func (p *parser) jump(w word, isGoto bool, v word) error {
 			return p.errorf(v, "-g takes a user chain, not the target %s: use -j %s", v.val, v.val)
 		}
 		t.Kind, t.v6 = TargetExtension, p.opts.Family == IPv6
+	case refusedTargets[v.val] != nil:
+		if isGoto {
+			return p.errorf(v, "-g takes a user chain, not the target %s: use -j %s", v.val, v.val)
+		}
+		return p.refusedTargetLoad(v)
 	case targetNames[v.val]:
 		// Its options, wherever they come, are the target's.
 		p.foreign = true

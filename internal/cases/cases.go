@@ -1542,6 +1542,19 @@ var Invalid = []InvalidCase{
 	{"connmark/none", v4, "-t mangle -A INPUT -j " + Marker + "CONNMARK", "CONNMARK target: No operation specified"},
 	{"connmark/save-restore", v4, "-t mangle -A INPUT -j CONNMARK --save-mark " + Marker + "--restore-mark", `CONNMARK: option "--save-mark" cannot be used together with "--restore-mark".`},
 	{"connmark/mask-nfmask", v4, "-t mangle -A INPUT -j CONNMARK --save-mark --mask 0xff " + Marker + "--nfmask 0xf", `CONNMARK: option "--nfmask" cannot be used together with "--mask".`},
+	// CHECKSUM, refused at its name (unsupported), its option still read as
+	// iptables reads it, and its table as the kernel takes it.
+	{"checksum/none", v4, "-t mangle -A POSTROUTING -j " + Marker + "CHECKSUM", `CHECKSUM: option "--checksum-fill" must be specified`},
+	{"checksum6/none", v6, "-t mangle -A POSTROUTING -p udp -j " + Marker + "CHECKSUM", `CHECKSUM: option "--checksum-fill" must be specified`},
+	{"checksum/twice", v4, "-t mangle -A OUTPUT -j CHECKSUM --checksum-fill " + Marker + "--checksum-fill", `CHECKSUM: option "--checksum-fill" can only be used once`},
+	{"checksum/negated", v4, "-t mangle -A OUTPUT -j CHECKSUM " + Marker + "! --checksum-fill", "cannot have ! before --checksum-fill"},
+	{"checksum/value", v4, "-t mangle -A OUTPUT -j CHECKSUM " + Marker + "--checksum-fill=1", "takes no value"},
+	{"checksum/bogus-option", v4, "-t mangle -A OUTPUT -j CHECKSUM " + Marker + "--checksum-bogus", `unknown option "--checksum-bogus"`},
+	{"checksum/without-target", v4, "-t mangle -A OUTPUT " + Marker + "--checksum-fill", `unknown option "--checksum-fill"`},
+	{"checksum/goto", v4, "-t mangle -A OUTPUT -g " + Marker + "CHECKSUM", "-g takes a user chain, not the target CHECKSUM"},
+	{"checksum/filter", v4, "-t filter -A OUTPUT -j " + Marker + "CHECKSUM --checksum-fill", "CHECKSUM is valid only in the mangle table (xt_CHECKSUM), not in -t filter"},
+	{"checksum6/raw", v6, "-j " + Marker + "CHECKSUM --checksum-fill -t raw -A OUTPUT", "CHECKSUM is valid only in the mangle table (xt_CHECKSUM), not in -t raw"},
+	{"checksum/then-invalid", v4, "-t mangle -A OUTPUT -j CHECKSUM --checksum-fill -p " + Marker + "bogusproto", `unknown protocol "bogusproto"`},
 }
 
 // Unsupported holds valid iptables that ctmatch refuses (exit code 1): other
@@ -1697,6 +1710,13 @@ var Unsupported = []InvalidCase{
 	{"tos6/and", v6, "-t mangle -A POSTROUTING -j " + Marker + "TOS --and-tos 0x10", "target TOS is valid iptables"},
 	{"tos6/or", v6, "-t mangle -A POSTROUTING -j " + Marker + "TOS --or-tos 0x10", "target TOS is valid iptables"},
 	{"tos6/xor", v6, "-t mangle -A POSTROUTING -j " + Marker + "TOS --xor-tos 0x10", "target TOS is valid iptables"},
+	// CHECKSUM: xt_CHECKSUM computes a checksum left to the device, which
+	// no nft statement does.
+	{"checksum/fill", v4, "-t mangle -A POSTROUTING -p udp --dport 68 -j " + Marker + "CHECKSUM --checksum-fill", "target CHECKSUM is valid iptables, but ctmatch does not translate it: xt_CHECKSUM fills in the checksum"},
+	{"checksum/prefix", v4, "-t mangle -A OUTPUT -j " + Marker + "CHECKSUM --checksum", "no nft statement computes a checksum"},
+	{"checksum/prerouting", v4, "-t mangle -A PREROUTING -j " + Marker + "CHECKSUM --checksum-fill", "skb_checksum_help"},
+	{"checksum6/fill", v6, "-t mangle -A POSTROUTING -p udp -j " + Marker + "CHECKSUM --checksum-fill", "target CHECKSUM is valid iptables, but ctmatch does not translate it"},
+	{"checksum6/forward", v6, "-A FORWARD -t mangle -j " + Marker + "CHECKSUM --checksum-fill", "CHECKSUM_PARTIAL"},
 	// NETMAP is not translated yet: a valid case replaces these when it is.
 	{"netmap/to", v4, "-t nat -A PREROUTING -j " + Marker + "NETMAP --to 10.0.0.0/24", "target NETMAP is valid iptables, but ctmatch does not support it yet"},
 	{"netmap6/to", v6, "-t nat -A POSTROUTING -j " + Marker + "NETMAP --to 2001:db8::/64", "target NETMAP is valid iptables, but ctmatch does not support it yet"},
