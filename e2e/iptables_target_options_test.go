@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ctmatch/ctmatch/internal/cases"
+	"github.com/ctmatch/ctmatch/internal/goldens"
 	"github.com/ctmatch/ctmatch/internal/ktest"
 	"github.com/ctmatch/ctmatch/parse"
 )
@@ -89,7 +90,10 @@ func hasOption(words []string, opt string) bool {
 // family without a case in that family (a valid case, or an unsupported
 // one, whose words load the target and give the option by its full name),
 // and for each of REJECT's --reject-with types without a valid case whose
-// canonical text has it.
+// canonical text has it. Each option and type that ctmatch translates (one
+// with a valid case) must also have a case of that family in
+// compile/testdata/cases.txt, which the goldens, the nft byte oracle and the
+// kernel dump comparison run.
 func TestIptablesTargetOptionsHaveCases(t *testing.T) {
 	for _, tool := range []string{"iptables", "ip6tables"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -97,13 +101,25 @@ func TestIptablesTargetOptionsHaveCases(t *testing.T) {
 		}
 	}
 	all := targetCases()
-	checked := 0
+	gs, err := goldens.Cases()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var compiled []targetCase
+	for _, g := range gs {
+		words, ok := splitWords(g.Words)
+		if !ok {
+			t.Fatalf("compile case %s: words %q do not split", g.Name, g.Words)
+		}
+		compiled = append(compiled, targetCase{g.Name, g.Family, words, ""})
+	}
+	checked, nCompiled := 0, 0
 	for _, tg := range optionTargets {
 		for _, f := range []struct {
-			tool string
-			fam  parse.Family
-			on   bool
-		}{{"iptables", parse.IPv4, tg.v4}, {"ip6tables", parse.IPv6, tg.v6}} {
+			tool, flag string // the tool and compile's family flag
+			fam        parse.Family
+			on         bool
+		}{{"iptables", "-4", parse.IPv4, tg.v4}, {"ip6tables", "-6", parse.IPv6, tg.v6}} {
 			if !f.on {
 				continue
 			}
@@ -111,6 +127,12 @@ func TestIptablesTargetOptionsHaveCases(t *testing.T) {
 			for _, c := range all {
 				if c.fam == f.fam && loadsTarget(c.words, tg.name) {
 					mine = append(mine, c)
+				}
+			}
+			var mineCompiled []targetCase
+			for _, c := range compiled {
+				if c.fam == f.fam && loadsTarget(c.words, tg.name) {
+					mineCompiled = append(mineCompiled, c)
 				}
 			}
 			if len(mine) == 0 {
@@ -123,6 +145,12 @@ func TestIptablesTargetOptionsHaveCases(t *testing.T) {
 					t.Errorf("-j %s %s (%s): iptables has the option, and internal/cases has no valid or unsupported %s case of it", tg.name, o, f.tool, f.tool)
 				}
 				checked++
+				if slices.ContainsFunc(mine, func(c targetCase) bool { return c.want != "" && hasOption(c.words, o) }) {
+					if !slices.ContainsFunc(mineCompiled, func(c targetCase) bool { return hasOption(c.words, o) }) {
+						t.Errorf("-j %s %s (%s): ctmatch translates the option, and compile/testdata/cases.txt has no %s case of it", tg.name, o, f.tool, f.flag)
+					}
+					nCompiled++
+				}
 			}
 			if tg.name != "REJECT" {
 				continue
@@ -132,18 +160,31 @@ func TestIptablesTargetOptionsHaveCases(t *testing.T) {
 				t.Errorf("%s -j REJECT --help lists no reject type", f.tool)
 			}
 			for _, ty := range types {
-				if !slices.ContainsFunc(mine, func(c targetCase) bool {
-					f := strings.Fields(c.want)
-					i := slices.Index(f, "--reject-with")
-					return i >= 0 && i+1 < len(f) && f[i+1] == ty
-				}) {
+				if !slices.ContainsFunc(mine, func(c targetCase) bool { return optionValue(strings.Fields(c.want), "--reject-with") == ty }) {
 					t.Errorf("-j REJECT --reject-with %s (%s): iptables has the type, and internal/cases has no valid %s case whose canonical text has it", ty, f.tool, f.tool)
 				}
 				checked++
+				// The compile cases leave out the default type.
+				if !slices.ContainsFunc(mineCompiled, func(c targetCase) bool {
+					v := optionValue(c.words, "--reject-with")
+					return v == ty || v == "" && strings.HasSuffix(ty, "-port-unreachable")
+				}) {
+					t.Errorf("-j REJECT --reject-with %s (%s): compile/testdata/cases.txt has no %s case of it", ty, f.tool, f.flag)
+				}
+				nCompiled++
 			}
 		}
 	}
-	t.Logf("%d targets, options and reject types of %d targets have cases", checked, len(optionTargets))
+	t.Logf("%d targets, options and reject types of %d targets have cases in internal/cases, and the %d that ctmatch translates in compile/testdata/cases.txt", checked, len(optionTargets), nCompiled)
+}
+
+// optionValue returns the word after opt in words, or "".
+func optionValue(words []string, opt string) string {
+	i := slices.Index(words, opt)
+	if i < 0 || i+1 >= len(words) {
+		return ""
+	}
+	return words[i+1]
 }
 
 // rejectTypes returns the reject types "TOOL -j REJECT --help" lists, by
