@@ -1542,6 +1542,25 @@ var Invalid = []InvalidCase{
 	{"connmark/none", v4, "-t mangle -A INPUT -j " + Marker + "CONNMARK", "CONNMARK target: No operation specified"},
 	{"connmark/save-restore", v4, "-t mangle -A INPUT -j CONNMARK --save-mark " + Marker + "--restore-mark", `CONNMARK: option "--save-mark" cannot be used together with "--restore-mark".`},
 	{"connmark/mask-nfmask", v4, "-t mangle -A INPUT -j CONNMARK --save-mark --mask 0xff " + Marker + "--nfmask 0xf", `CONNMARK: option "--nfmask" cannot be used together with "--mask".`},
+	// The target options of iptables' and ip6tables' help that ctmatch does
+	// not take are still read as iptables reads them: a value each, no "!",
+	// once each.
+	{"ct/expevents-twice", v4, "-t raw -A PREROUTING -j CT --expevents new " + Marker + "--expevents new", `CT: option "--expevents" can only be used once`},
+	{"ct/timeout-no-value", v4, "-t raw -A PREROUTING -j CT --timeout" + Marker, "expected a value after --timeout"},
+	{"ct6/zone-twice", v6, "-t raw -A PREROUTING -j CT --zone 1 --zone-orig 2 " + Marker + "--zone 3", `CT: option "--zone" can only be used once`},
+	{"ct6/expevents-negated", v6, "-t raw -A PREROUTING -j CT " + Marker + "! --expevents new", "cannot have ! before --expevents"},
+	{"ct6/zone-reply-no-value", v6, "-t raw -A OUTPUT -j CT --zone-reply" + Marker, "expected a value after --zone-reply"},
+	{"connmark/left-shift-twice", v4, "-t mangle -A PREROUTING -j CONNMARK --save-mark --left-shift-mark 1 " + Marker + "--left-shift-mark 2", `CONNMARK: option "--left-shift-mark" can only be used once`},
+	{"connmark6/right-shift-alone", v6, "-t mangle -A PREROUTING -j " + Marker + "CONNMARK --right-shift-mark 2", "CONNMARK target: No operation specified"},
+	{"snat6/random-twice", v6, "-t nat -A POSTROUTING -j SNAT --to-source 2001:db8::1 --random " + Marker + "--random", `SNAT: option "--random" can only be used once`},
+	{"snat6/ipv4-address", v6, "-t nat -A POSTROUTING -j SNAT --to-source " + Marker + "1.2.3.4", `bad IP address "1.2.3.4"`},
+	{"dnat6/port-without-protocol", v6, "-t nat -A PREROUTING -j DNAT --to-destination " + Marker + "[2001:db8::1]:80", "need TCP, UDP, SCTP or DCCP"},
+	{"masquerade6/random-fully-twice", v6, "-t nat -A POSTROUTING -j MASQUERADE --random-fully " + Marker + "--random-fully", `MASQUERADE: option "--random-fully" can only be used once`},
+	{"log6/twice", v6, "-A INPUT -j LOG --log-tcp-sequence " + Marker + "--log-tcp-sequence", `LOG: option "--log-tcp-sequence" can only be used once`},
+	{"mark-target6/two-ops", v6, "-t mangle -A INPUT -j MARK --set-mark 1 " + Marker + "--and-mark 2", `MARK: option "--set-mark" cannot be used together with "--and-mark".`},
+	{"connmark6/two-ops", v6, "-t mangle -A INPUT -j CONNMARK --and-mark 1 " + Marker + "--xor-mark 2", `CONNMARK: option "--and-mark" cannot be used together with "--xor-mark".`},
+	{"dscp6/64", v6, "-t mangle -A INPUT -j DSCP --set-dscp " + Marker + "64", "out of range (0-63)"},
+	{"nflog6/group-65536", v6, "-A INPUT -j NFLOG --nflog-group " + Marker + "65536", "out of range (0-65535)"},
 	// CHECKSUM, refused at its name (unsupported), its option still read as
 	// iptables reads it, and its table as the kernel takes it.
 	{"checksum/none", v4, "-t mangle -A POSTROUTING -j " + Marker + "CHECKSUM", `CHECKSUM: option "--checksum-fill" must be specified`},
