@@ -108,22 +108,23 @@ type parser struct {
 	// options of every extension it loads into one getopt table, newest
 	// first, an option belongs to the last match loaded that defines it,
 	// wherever it is written after that match's -m.
-	lastCT        *Conntrack    // the last -m conntrack
-	lastState     *Conntrack    // the last -m state
-	foreign       bool          // an extension ctmatch does not know was loaded (-p, another match or target)
-	lastPorts     *Ports        // the last tcp or udp match, loaded with -m or by -p
-	lastICMP      *ICMP         // the last icmp or icmp6 match, loaded with -m or by -p
-	lastHL        *HL           // the last ttl or hl match
-	lastComment   *Comment      // the last comment match
-	lastAddrtype  *Addrtype     // the last addrtype match
-	lastPkttype   *Pkttype      // the last pkttype match
-	lastOwner     *Owner        // the last owner match
-	protoMatch    string        // the match -p loads that ctmatch does not read ("sctp"), or ""
-	lastLimit     *Limit        // the last limit match
-	lastMark      *Mark         // the last mark or connmark match
-	lastMultiport *Multiport    // the last multiport match
-	lastExt       []extMatch    // the last match of each module of ext.go, in the order loaded
-	refused       []*refusedUse // the matches of refused.go, in the order loaded
+	lastCT        *Conntrack      // the last -m conntrack
+	lastState     *Conntrack      // the last -m state
+	foreign       bool            // an extension ctmatch does not know was loaded (-p, another match or target)
+	lastPorts     *Ports          // the last tcp or udp match, loaded with -m or by -p
+	lastICMP      *ICMP           // the last icmp or icmp6 match, loaded with -m or by -p
+	lastHL        *HL             // the last ttl or hl match
+	lastComment   *Comment        // the last comment match
+	lastAddrtype  *Addrtype       // the last addrtype match
+	lastPkttype   *Pkttype        // the last pkttype match
+	lastOwner     *Owner          // the last owner match
+	protoMatch    string          // the match -p loads that ctmatch does not read ("sctp"), or ""
+	lastLimit     *Limit          // the last limit match
+	lastMark      *Mark           // the last mark or connmark match
+	lastMultiport *Multiport      // the last multiport match
+	lastExt       []extMatch      // the last match of each module of ext.go, in the order loaded
+	refused       []*refusedUse   // the matches of refused.go, in the order loaded
+	targetGiven   map[string]bool // the options of the -j target that ctmatch does not take, given so far
 
 	// What iptables checks of the rule as a whole.
 	cmdFlag      string          // the first command (-A, -I, -D, …) as written, "" before one
@@ -383,6 +384,9 @@ func (p *parser) option(w word) error {
 		}
 	}
 	if spec.unsupported != "" {
+		if err := p.targetOptionOnce(w, neg, spec); err != nil {
+			return err
+		}
 		return p.unsupportedOption(w, neg, spec, name, long, hasValue)
 	}
 	if neg != nil {
@@ -784,6 +788,11 @@ func (p *parser) jump(w word, isGoto bool, v word) error {
 			return p.errorf(v, "-g takes a user chain, not the target %s: use -j %s", v.val, v.val)
 		}
 		t.Kind, t.v6 = TargetExtension, p.opts.Family == IPv6
+	case refusedTargets[v.val] != nil:
+		if isGoto {
+			return p.errorf(v, "-g takes a user chain, not the target %s: use -j %s", v.val, v.val)
+		}
+		return p.refusedTargetLoad(v)
 	case targetNames[v.val]:
 		// Its options, wherever they come, are the target's.
 		p.foreign = true

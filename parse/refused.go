@@ -178,7 +178,7 @@ func (p *parser) refusedLoad(v word) error {
 // refused module, the newest first, or nil.
 func (p *parser) refusedSpecExact(name string) *optSpec {
 	for i := len(p.refused) - 1; i >= 0; i-- {
-		specs := refusedModules[p.refused[i].module].specs
+		specs := p.refused[i].mod().specs
 		for j := range specs {
 			if specs[j].long == name {
 				return &specs[j]
@@ -192,7 +192,7 @@ func (p *parser) refusedSpecExact(name string) *optSpec {
 // module.
 func (p *parser) refusedSpecsLoaded(add func([]optSpec)) {
 	for _, u := range p.refused {
-		add(refusedModules[u.module].specs)
+		add(u.mod().specs)
 	}
 }
 
@@ -205,7 +205,7 @@ func (p *parser) refusedGiven(w word, spec *optSpec) error {
 		if u.module != spec.refused {
 			continue
 		}
-		if u.given[spec.long] && refusedModules[u.module].once {
+		if u.given[spec.long] && u.mod().once {
 			return p.errorf(w, "%s: option \"--%s\" can only be used once", u.module, spec.long)
 		}
 		u.given[spec.long] = true
@@ -218,8 +218,11 @@ func (p *parser) refusedGiven(w word, spec *optSpec) error {
 // each refused match's options.
 func (p *parser) checkRefused() error {
 	for _, u := range p.refused {
-		if msg := refusedModules[u.module].check(u.given); msg != "" {
+		if msg := u.mod().check(u.given); msg != "" {
 			return p.errorf(u.name, "%s", msg)
+		}
+		if err := p.checkRefusedTable(u); err != nil {
+			return err
 		}
 	}
 	return nil
