@@ -41,6 +41,15 @@ var optionMatches = []struct {
 	{"hashlimit", true, true, []string{"-m hashlimit"}},
 	{"set", true, true, []string{"-m set"}},
 	{"string", true, true, []string{"-m string"}},
+	{"multiport", true, true, []string{"-m multiport"}},
+	{"limit", true, true, []string{"-m limit"}},
+	{"addrtype", true, true, []string{"-m addrtype"}},
+	{"pkttype", true, true, []string{"-m pkttype"}},
+	{"owner", true, true, []string{"-m owner"}},
+	{"mark", true, true, []string{"-m mark"}},
+	{"connmark", true, true, []string{"-m connmark"}},
+	{"sctp", true, true, []string{"-m sctp", "-p sctp"}},
+	{"dccp", true, true, []string{"-m dccp", "-p dccp"}},
 }
 
 // refusedWithReason are options of the matches above that need no case of

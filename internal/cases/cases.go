@@ -641,6 +641,9 @@ var Valid = []ValidCase{
 	{"dccp/dport", v4, argv("-p dccp --dport 022"), "-p dccp -m dccp --dport 22"},
 	{"dccp/service", v4, argv("-p dccp ! --dport ssh:http --sport 5"), "-p dccp -m dccp --sport 5 ! --dport 22:80"},
 	{"dccp/every-port", v6, argv("-p dccp -m dccp --dport 0:65535"), "-p dccp -m dccp --dport 0:65535"},
+	{"sctp/explicit-negated", v4, argv("-p sctp -m sctp ! --source-port 5 ! --destination-port 6:7"), "-p sctp -m sctp ! --sport 5 ! --dport 6:7"},
+	{"dccp/explicit", v4, argv("-p dccp -m dccp --source-port 5 --destination-port 6:7"), "-p dccp -m dccp --sport 5 --dport 6:7"},
+	{"dccp/explicit-negated", v6, argv("-p dccp -m dccp ! --source-port 5 ! --destination-port 6"), "-p dccp -m dccp ! --sport 5 ! --dport 6"},
 
 	// REJECT: every --reject-with of iptables and ip6tables, by name, alias,
 	// prefix (the first entry of iptables' table that the value starts, in
@@ -731,6 +734,8 @@ var Valid = []ValidCase{
 	{"multiport/one-range-negated", v4, argv("-p tcp -m multiport ! --sports 1024:65535"), "-p tcp -m multiport ! --sports 1024:65535"},
 	{"multiport/source-ports", v4, argv("-p tcp -m multiport --source-ports 80,81"), "-p tcp -m multiport --sports 80,81"},
 	{"multiport/destination-ports", v6, argv("-p tcp -m multiport --destination-ports 80,81"), "-p tcp -m multiport --dports 80,81"},
+	{"multiport/source-ports-negated", v6, argv("-p tcp -m multiport ! --source-ports 80,81"), "-p tcp -m multiport ! --sports 80,81"},
+	{"multiport/destination-ports-negated", v4, argv("-p udp -m multiport ! --destination-ports 80,81"), "-p udp -m multiport ! --dports 80,81"},
 	{"multiport/abbreviated-dport", v4, argv("-p tcp -m multiport --dport 80,81"), "-p tcp -m multiport --dports 80,81"},
 	{"multiport/abbreviated-port", v4, argv("-p tcp -m multiport --port 80,81"), "-p tcp -m multiport --ports 80,81"},
 	{"multiport/names", v4, argv("-p tcp -m multiport --dports ssh,http:https"), "-p tcp -m multiport --dports 22,80:443"},
@@ -1594,6 +1599,8 @@ var Unsupported = []InvalidCase{
 	{"addrtype/ipv6-multicast", v6, "-m " + Marker + "addrtype --src-type MULTICAST --limit-iface-in", "nft's fib does not test IPv6 addresses"},
 	{"sctp/chunk-types", v4, "-p sctp --dport 33 " + Marker + "--chunk-types any INIT", "--chunk-types is valid iptables, but ctmatch does not support --chunk-types of the sctp match yet"},
 	{"dccp/types", v6, "-p dccp " + Marker + "--dccp-types REQUEST --dport 5", "--dccp-types is valid iptables"},
+	{"sctp/chunk-types-negated", v6, "-p sctp ! " + Marker + "--chunk-types all DATA", "--chunk-types is valid iptables"},
+	{"dccp/types-negated", v4, "-p dccp ! " + Marker + "--dccp-types REQUEST,RESPONSE", "--dccp-types is valid iptables"},
 	{"dccp/option", v4, "-p dccp -m dccp ! " + Marker + "--dccp-option 3", "--dccp-option is valid iptables"},
 	{"protocol-esp-spi", v4, "-p esp " + Marker + "--espspi 8", "an option of the esp match"},
 	{"tcpoption/kind", v4, "-p tcp " + Marker + "--tcp-option 8", "--tcp-option is valid iptables, but ctmatch does not take it"},
