@@ -72,6 +72,7 @@ var labRuleIPv4 = []labRule{
 	{words: "-p sctp ! --sport 40000:40019"}, {words: "-p sctp --sport 40020 --dport 1024:65535"},
 	{words: "-p dccp --dport 22"}, {words: "-p dccp ! --dport 22"}, {words: "-p dccp --sport 40020"},
 	{words: "-p dccp ! --dport 1:1024"}, {words: "-p udp ! --dport 8000:8025"},
+	{words: "-p sctp ! --dport 22"}, {words: "-p sctp ! --dport 20:30"}, {words: "-p dccp --dport 20:30"},
 	// multiport's lists, in anonymous sets: the port class.
 	{words: "-p tcp -m multiport --dports 22,80:443"}, {words: "-p tcp -m multiport ! --dports 22,80"},
 	{words: "-p udp -m multiport --sports 53,1000:1100"}, {words: "-p udp -m multiport ! --sports 53,1000:1100"},
@@ -130,6 +131,7 @@ var labRuleIPv6 = []labRule{
 	{words: "-p sctp --dport 22"}, {words: "-p sctp --dport 20:30"}, {words: "-p sctp --sport 40020"},
 	{words: "-p sctp ! --sport 40019"}, {words: "-p sctp ! --sport 40000:40019"},
 	{words: "-p dccp --dport 22"}, {words: "-p dccp --dport 20:30"},
+	{words: "-p dccp ! --dport 22"}, {words: "-p dccp ! --sport 40019"},
 	{words: "-p tcp -m multiport --dports 22,80:443"}, {words: "-p tcp -m multiport ! --dports 22,80"},
 	{words: "-p udp -m multiport ! --sports 53,1000:1100"}, {words: "-p tcp -m multiport ! --ports 22,80:81"},
 	{words: "-p tcp --tcp-flags SYN,ACK SYN"}, {words: "-p tcp ! --tcp-flags SYN,RST RST"},
