@@ -922,6 +922,23 @@ var Valid = []ValidCase{
 	{"ct6/notrack", v6, argv("-t raw -A OUTPUT -j CT --notrack"), "-t raw -A OUTPUT -j CT --notrack"},
 	{"ct6/notrack-target", v6, argv("-t raw -A PREROUTING -j NOTRACK"), "-t raw -A PREROUTING -j NOTRACK"},
 	{"connmark6/restore", v6, argv("-t mangle -A OUTPUT -j CONNMARK --restore-mark"), "-t mangle -A OUTPUT -j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff"},
+	{"netmap/prerouting", v4, argv("-t nat -A PREROUTING -d 192.0.2.0/24 -j NETMAP --to 10.0.0.0/24"), "-t nat -A PREROUTING -d 192.0.2.0/24 -j NETMAP --to 10.0.0.0/24"},
+	{"netmap/postrouting", v4, argv("-t nat -A POSTROUTING -s 10.0.0.0/24 -o eth0 -j NETMAP --to 192.0.2.0/24"), "-t nat -A POSTROUTING -s 10.0.0.0/24 -o eth0 -j NETMAP --to 192.0.2.0/24"},
+	{"netmap/input", v4, argv("-t nat -A INPUT -j NETMAP --to 10.1.0.0/16"), "-t nat -A INPUT -j NETMAP --to 10.1.0.0/16"},
+	{"netmap/output", v4, argv("-t nat -A OUTPUT -p tcp -j NETMAP --to 10.1.2.0/23"), "-t nat -A OUTPUT -p tcp -j NETMAP --to 10.1.2.0/23"},
+	{"netmap/host-bits", v4, argv("-t nat -A PREROUTING -j NETMAP --to 10.0.0.5/24"), "-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/24"},
+	{"netmap/no-mask", v4, argv("-t nat -A PREROUTING -j NETMAP --to 10.0.0.5"), "-t nat -A PREROUTING -j NETMAP --to 10.0.0.5/32"},
+	{"netmap/dotted-mask", v4, argv("-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/255.255.255.0"), "-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/24"},
+	{"netmap/octal-prefix", v4, argv("-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/024"), "-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/20"},
+	{"netmap/hex-prefix", v4, argv("-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/0x18"), "-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/24"},
+	{"netmap/zero", v4, argv("-t nat -A POSTROUTING -j NETMAP --to 10.0.0.0/0"), "-t nat -A POSTROUTING -j NETMAP --to 0.0.0.0/0"},
+	{"netmap/attached", v4, argv("-t nat -A PREROUTING -j NETMAP --to=10.0.0.0/8"), "-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/8"},
+	{"netmap/user-chain", v4, argv("-t nat -A nat_chain -j NETMAP --to 10.0.0.0/8"), "-t nat -A nat_chain -j NETMAP --to 10.0.0.0/8"},
+	{"netmap6/prefix", v6, argv("-t nat -A POSTROUTING -s 2001:db8:1::/64 -j NETMAP --to 2001:db8:2::/64"), "-t nat -A POSTROUTING -s 2001:db8:1::/64 -j NETMAP --to 2001:db8:2::/64"},
+	{"netmap6/host-bits", v6, argv("-t nat -A PREROUTING -j NETMAP --to 2001:db8::5/64"), "-t nat -A PREROUTING -j NETMAP --to 2001:db8::/64"},
+	{"netmap6/no-mask", v6, argv("-t nat -A OUTPUT -j NETMAP --to 2001:db8::5"), "-t nat -A OUTPUT -j NETMAP --to 2001:db8::5/128"},
+	{"netmap6/mask", v6, argv("-t nat -A PREROUTING -j NETMAP --to 2001:db8::/ffff:ffff::"), "-t nat -A PREROUTING -j NETMAP --to 2001:db8::/32"},
+	{"netmap6/zero", v6, argv("-t nat -A INPUT -j NETMAP --to 2001:db8::/0"), "-t nat -A INPUT -j NETMAP --to ::/0"},
 }
 
 // Invalid holds rules that iptables itself refuses (exit code 2), each with
@@ -1520,6 +1537,18 @@ var Invalid = []InvalidCase{
 	{"connmark/none", v4, "-t mangle -A INPUT -j " + Marker + "CONNMARK", "CONNMARK target: No operation specified"},
 	{"connmark/save-restore", v4, "-t mangle -A INPUT -j CONNMARK --save-mark " + Marker + "--restore-mark", `CONNMARK: option "--save-mark" cannot be used together with "--restore-mark".`},
 	{"connmark/mask-nfmask", v4, "-t mangle -A INPUT -j CONNMARK --save-mark --mask 0xff " + Marker + "--nfmask 0xf", `CONNMARK: option "--nfmask" cannot be used together with "--mask".`},
+	{"netmap/none", v4, "-t nat -A PREROUTING -j " + Marker + "NETMAP", `NETMAP: option "--to" must be specified`},
+	{"netmap/twice", v4, "-t nat -A PREROUTING -j NETMAP --to 1.0.0.0/8 " + Marker + "--to 2.0.0.0/8", `NETMAP: option "--to" can only be used once`},
+	{"netmap/negated", v4, "-t nat -A PREROUTING -j NETMAP " + Marker + "! --to 1.0.0.0/8", `NETMAP: option "--to" cannot be inverted`},
+	{"netmap/before-target", v4, "-t nat -A PREROUTING " + Marker + "--to 1.0.0.0/8 -j NETMAP", `unknown option "--to"`},
+	{"netmap6/prefix-129", v6, "-t nat -A PREROUTING -j NETMAP --to 2001:db8::/" + Marker + "129", "neither a valid network mask nor valid CIDR (0-128)"},
+	{"netmap/negative-prefix", v4, "-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/" + Marker + "-1", "neither a valid network mask nor valid CIDR (0-32)"},
+	{"netmap/ports", v4, "-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/" + Marker + "24:80", "neither a valid network mask nor valid CIDR (0-32)"},
+	{"netmap/empty-mask", v4, "-t nat -A PREROUTING -j NETMAP --to 10.0.0.0" + Marker + "/", "neither a valid network mask nor valid CIDR (0-32)"},
+	{"netmap/two-masks", v4, "-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/" + Marker + "24/3", "neither a valid network mask nor valid CIDR (0-32)"},
+	{"netmap/range", v4, "-t nat -A PREROUTING -j NETMAP --to " + Marker + "10.0.0.1-10.0.0.5", "not to the address range"},
+	{"netmap6/ipv4", v6, "-t nat -A PREROUTING -j NETMAP --to " + Marker + "10.0.0.0/8", "IPv4 address 10.0.0.0"},
+	{"netmap6/brackets", v6, "-t nat -A PREROUTING -j NETMAP --to " + Marker + "[2001:db8::]/64", "bad address"},
 }
 
 // Unsupported holds valid iptables that ctmatch refuses (exit code 1): other
@@ -1647,6 +1676,11 @@ var Unsupported = []InvalidCase{
 	{"refused/rt", v6, "-A INPUT -m " + Marker + "rt --rt-type 0 --rt-segsleft 1:3 --rt-len 40 --rt-0-res --rt-0-addrs ::1,::2 --rt-0-not-strict -j DROP", "match -m rt is valid iptables, but ctmatch cannot translate it exactly: xt's rt match holds only when the whole routing header"},
 	{"refused/rt-negated", v6, "-m " + Marker + "rt ! --rt-type 2 ! --rt-segsleft 1 ! --rt-len 24", "does not test"},
 	{"refused/rt-alone", v6, "-m " + Marker + "rt", "routing header"},
+	{"netmap/mask-holes", v4, "-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/" + Marker + "255.0.255.0", "iptables 1.8.9 loads it as /32"},
+	{"netmap/prefix-33", v4, "-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/" + Marker + "33", "is above 32"},
+	{"netmap/inet-aton", v4, "-t nat -A PREROUTING -j NETMAP --to " + Marker + "010.0.0.1/24", "not a plain dotted quad"},
+	{"netmap/host-name", v4, "-t nat -A PREROUTING -j NETMAP --to " + Marker + "localhost/24", "does not resolve names"},
+	{"netmap6/mask-holes", v6, "-t nat -A PREROUTING -j NETMAP --to 2001:db8::/" + Marker + "ffff::ffff", "loads it as /128"},
 }
 
 // Differences lists the cases on which iptables 1.8.9 (installed here, the
@@ -1962,4 +1996,11 @@ var Places = []PlaceCase{
 	{"nflog/security", v4, "-t security -A FORWARD -j NFLOG", true},
 	{"mark-target/filter", v4, "-A INPUT -j MARK --set-mark 1", true},
 	{"connmark/nat", v4, "-t nat -A POSTROUTING -j CONNMARK --save-mark", true},
+	{"netmap/prerouting", v4, "-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/8", true},
+	{"netmap/input", v6, "-t nat -A INPUT -j NETMAP --to 2001:db8::/64", true},
+	{"netmap/output", v4, "-t nat -A OUTPUT -j NETMAP --to 10.0.0.0/8", true},
+	{"netmap/postrouting", v6, "-t nat -A POSTROUTING -j NETMAP --to 2001:db8::/64", true},
+	{"netmap/user-chain", v4, "-t nat -A place_chain -j NETMAP --to 10.0.0.0/8", true},
+	{"netmap/filter", v4, "-A INPUT -j NETMAP --to 10.0.0.0/8", false},
+	{"netmap/mangle", v6, "-t mangle -A PREROUTING -j NETMAP --to 2001:db8::/64", false},
 }
