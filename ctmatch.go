@@ -131,7 +131,7 @@ func Compile(r *parse.Rule, o Options) (*Rule, error) {
 	if err := compile.CheckTargetPlace(r, o.Chain); err != nil {
 		return nil, err
 	}
-	rules, err := compile.Rule(r, compile.Options{Table: table, Family: fam, Counter: !o.NoCounter})
+	rules, err := compile.Rule(r, compile.Options{Table: table, Family: fam, Counter: !o.NoCounter, Chain: o.Chain})
 	if err != nil {
 		return nil, err
 	}
