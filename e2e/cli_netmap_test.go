@@ -75,6 +75,19 @@ func TestCLINetmap(t *testing.T) {
 		}
 	}
 
+	// apply -f of list -o json, after a flush, loads the same rules: each
+	// record's chain says the direction again.
+	listing := mustCLI(t, bin, ns, "", "list", "-o", "json")
+	before := ktest.Run(t, ns, "", "nft", "list", "ruleset")
+	ktest.Run(t, ns, "", "nft", "flush", "ruleset")
+	mustCLI(t, bin, ns, listing, "apply", "-f", "-")
+	if after := ktest.Run(t, ns, "", "nft", "list", "ruleset"); after != before {
+		t.Errorf("nft list ruleset after apply -f of list -o json:\n%s\nbefore:\n%s", after, before)
+	}
+	if got := mustCLI(t, bin, ns, "", "list", "-o", "iptables"); got != again {
+		t.Errorf("list -o iptables after apply of the JSON listing:\n%s\nbefore:\n%s", got, again)
+	}
+
 	// translate, and -o bytecode as nft --debug=netlink prints it for
 	// translate's text.
 	for _, words := range [][]string{
