@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"errors"
 	"os/exec"
 	"strings"
 	"testing"
@@ -86,6 +87,30 @@ func TestCLINetmap(t *testing.T) {
 	}
 	if got := mustCLI(t, bin, ns, "", "list", "-o", "iptables"); got != again {
 		t.Errorf("list -o iptables after apply of the JSON listing:\n%s\nbefore:\n%s", got, again)
+	}
+
+	// A whole file with NETMAP in a user chain reached from PREROUTING and
+	// POSTROUTING, which both iptables-restore variants load (xt_NETMAP
+	// maps the destination of the one and the source of the other): exit 1
+	// at the target, no nat statement printed for it.
+	file := t.TempDir() + "/nat.save"
+	writeTestFile(t, file, "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n"+
+		":U - [0:0]\n-A PREROUTING -j U\n-A POSTROUTING -j U\n-A U -j NETMAP --to 10.0.0.0/8\nCOMMIT\n")
+	for _, tool := range []string{"iptables-restore", "iptables-legacy-restore"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			continue
+		}
+		if _, stderr, err := ktest.Exec(ktest.Namespace(t, tool), "", tool, file); err != nil {
+			t.Errorf("%s refuses the file: %v\n%s", tool, err, stderr)
+		}
+	}
+	cmd := exec.Command(bin, "translate", "-f", file)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	printed, err := cmd.Output()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || strings.Contains(string(printed), "prefix to") || !strings.Contains(stderr.String(), "nat.save:9:9: NETMAP in the user chain U") {
+		t.Errorf("translate -f of NETMAP in a user chain: %v\n%s%s", err, printed, stderr.String())
 	}
 
 	// translate, and -o bytecode as nft --debug=netlink prints it for

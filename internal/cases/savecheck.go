@@ -148,12 +148,9 @@ var SaveCheckCases = []SaveCheckCase{
 		natHead + ":U - [0:0]\n-A U -p udp -j " + Marker + "MASQUERADE\n-A OUTPUT -j U\nCOMMIT\n",
 		Kind: "invalid", Msg: "reached from OUTPUT"},
 
-	// NETMAP may run in every nat hook, and maps the destination or the
-	// source by the hook: in the built-in chains ctmatch translates it,
-	// in a user chain (which iptables takes from both directions) not.
+	// NETMAP may run in every nat hook; in the built-in chains the chain
+	// says its direction, and ctmatch translates it.
 	{Name: "netmap-builtin", Text: natHead + "-A PREROUTING -d 192.0.2.0/24 -j NETMAP --to 10.0.0.0/24\n" +
 		"-A POSTROUTING -s 10.0.0.0/24 -j NETMAP --to 192.0.2.0/24\n-A INPUT -j NETMAP --to 10.1.0.0/16\nCOMMIT\n",
 		NFT: true, Legacy: true},
-	{Name: "netmap6-user-chain-both-ways", V6: true, Text: natHead + ":U - [0:0]\n-A PREROUTING -j U\n-A POSTROUTING -j U\n-A U -j " + Marker + "NETMAP --to 2001:db8::/64\nCOMMIT\n",
-		Kind: "unsupported", Msg: "NETMAP in the user chain U", NFT: true, Legacy: true},
 }
