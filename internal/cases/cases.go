@@ -1549,6 +1549,8 @@ var Invalid = []InvalidCase{
 	{"netmap/range", v4, "-t nat -A PREROUTING -j NETMAP --to " + Marker + "10.0.0.1-10.0.0.5", "not to the address range"},
 	{"netmap6/ipv4", v6, "-t nat -A PREROUTING -j NETMAP --to " + Marker + "10.0.0.0/8", "IPv4 address 10.0.0.0"},
 	{"netmap6/brackets", v6, "-t nat -A PREROUTING -j NETMAP --to " + Marker + "[2001:db8::]/64", "bad address"},
+	{"netmap/leading-blank", v4, `-t nat -A PREROUTING -j NETMAP --to "10.0.0.0/` + Marker + ` 24"`, "neither a valid network mask nor valid CIDR (0-32)"},
+	{"netmap/plus", v4, "-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/" + Marker + "+24", "neither a valid network mask nor valid CIDR (0-32)"},
 }
 
 // Unsupported holds valid iptables that ctmatch refuses (exit code 1): other
@@ -1800,6 +1802,10 @@ var Differences = []Difference{
 	{Name: "refused/set-subcounters-negated", Accepts: false, Says: "Set x doesn't exist", Reason: "iptables checks that the ipset exists in the kernel; see refused/set"},
 	{Name: "ah/every-spi-negated", Accepts: true, Saves: "-A INPUT -p ah -m ah",
 		Reason: "iptables-save 1.8.9 leaves out --ahspi when its range is every SPI without looking at its !, so the rule that matches no packet is saved as the one that matches every AH packet; ctmatch keeps the !"},
+	{Name: "netmap/leading-blank", Accepts: true, Saves: "-A PREROUTING -j NETMAP --to 10.0.0.0/24",
+		Reason: "iptables reads NETMAP's prefix length with strtoul, which skips leading blanks; ctmatch is deliberately stricter, as for the other numbers"},
+	{Name: "netmap/plus", Accepts: true, Saves: "-A PREROUTING -j NETMAP --to 10.0.0.0/24",
+		Reason: "iptables reads NETMAP's prefix length with strtoul, which takes a leading +; ctmatch is deliberately stricter, as for the other numbers"},
 }
 
 // ListCase is a rule whose -s or -d is a comma list: iptables makes one rule
