@@ -1551,6 +1551,8 @@ var Invalid = []InvalidCase{
 	{"netmap6/brackets", v6, "-t nat -A PREROUTING -j NETMAP --to " + Marker + "[2001:db8::]/64", "bad address"},
 	{"netmap/leading-blank", v4, `-t nat -A PREROUTING -j NETMAP --to "10.0.0.0/` + Marker + ` 24"`, "neither a valid network mask nor valid CIDR (0-32)"},
 	{"netmap/plus", v4, "-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/" + Marker + "+24", "neither a valid network mask nor valid CIDR (0-32)"},
+	{"netmap/ambiguous", v4, "-t nat -A PREROUTING -j NETMAP " + Marker + "--t 10.0.0.0/8", `ambiguous option "--t"`},
+	{"netmap/to-source", v4, "-t nat -A POSTROUTING -j NETMAP " + Marker + "--to-source 10.0.0.0/8", `unknown option "--to-source"`},
 }
 
 // Unsupported holds valid iptables that ctmatch refuses (exit code 1): other
