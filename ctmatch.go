@@ -51,8 +51,9 @@ type Options struct {
 	// Chain is the chain the rule goes into, when the words do not say it
 	// (add rule's CHAIN, an apply line's): a target that the kernel allows
 	// only in some chains (REJECT, the NAT targets) is checked against it
-	// and the words' -t (compile.CheckTargetPlace). "" means the words' -A
-	// or -I chain.
+	// and the words' -t (compile.CheckTargetPlace), and NETMAP's direction
+	// is its (dnat in PREROUTING and OUTPUT, snat in POSTROUTING and INPUT;
+	// refused in a user chain). "" means the words' -A or -I chain.
 	Chain string
 }
 
@@ -131,7 +132,7 @@ func Compile(r *parse.Rule, o Options) (*Rule, error) {
 	if err := compile.CheckTargetPlace(r, o.Chain); err != nil {
 		return nil, err
 	}
-	rules, err := compile.Rule(r, compile.Options{Table: table, Family: fam, Counter: !o.NoCounter})
+	rules, err := compile.Rule(r, compile.Options{Table: table, Family: fam, Counter: !o.NoCounter, Chain: o.Chain})
 	if err != nil {
 		return nil, err
 	}

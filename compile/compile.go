@@ -39,6 +39,10 @@ type Options struct {
 	Family parse.Family
 	// Counter adds a counter to every rule, as iptables counts every rule.
 	Counter bool
+	// Chain is the chain the rule goes into when the words do not say it
+	// (add rule's CHAIN); "" means the words' -A or -I chain. NETMAP's
+	// statement depends on it (netmap.go).
+	Chain string
 }
 
 // The nft state bits that occur exactly when a packet has no conntrack.
@@ -64,6 +68,11 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 		return nil, err
 	}
 	stmts := targetStmts(r, o.Family)
+	if ns, err := netmapStmts(r, o); err != nil {
+		return nil, err
+	} else if ns != nil {
+		stmts = ns
+	}
 	variants, err := packetMatches(r, o.Family)
 	if err != nil {
 		return nil, err

@@ -164,7 +164,7 @@ func describe(pieces []expr.Rule) string {
 
 // compilesTo reports whether r compiles to exactly want, counters aside.
 func compilesTo(r *parse.Rule, fam parse.Family, table expr.Family, want []expr.Rule) bool {
-	got, err := Rule(r, Options{Table: table, Family: fam, Counter: len(want) > 0 && want[0].Counter})
+	got, err := Rule(r, Options{Table: table, Family: fam, Counter: len(want) > 0 && want[0].Counter, Chain: StmtChain(want)})
 	if err != nil || len(got) != len(want) {
 		return false
 	}

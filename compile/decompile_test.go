@@ -26,7 +26,7 @@ func TestDecompileGolden(t *testing.T) {
 		if fam != c.family {
 			t.Errorf("%s: decompiled as family %v, want %v", c.key(), fam, c.family)
 		}
-		back, err := compile.Rule(r, compile.Options{Table: c.table, Family: fam, Counter: true})
+		back, err := compile.Rule(r, compile.Options{Table: c.table, Family: fam, Counter: true, Chain: compile.StmtChain(rules)})
 		if err != nil {
 			t.Fatalf("%s: %v", c.key(), err)
 		}

@@ -46,7 +46,7 @@ func roundTrip(t testing.TB, rules []expr.Rule, table expr.Family) []expr.Rule {
 	if err != nil {
 		t.Fatalf("decompile: %v", err)
 	}
-	out, err := compile.Rule(back, compile.Options{Table: table, Family: fam, Counter: rules[0].Counter})
+	out, err := compile.Rule(back, compile.Options{Table: table, Family: fam, Counter: rules[0].Counter, Chain: compile.StmtChain(rules)})
 	if err != nil {
 		t.Fatalf("compile %q: %v", back, err)
 	}
@@ -100,7 +100,7 @@ func FuzzFixpoint(f *testing.F) {
 			if d.Err != nil {
 				t.Fatalf("%q: decompile: %v", words, d.Err)
 			}
-			back, err := compile.Rule(d.Rule, compile.Options{Table: table, Family: d.Family, Counter: true})
+			back, err := compile.Rule(d.Rule, compile.Options{Table: table, Family: d.Family, Counter: true, Chain: compile.StmtChain(want)})
 			if err != nil {
 				t.Fatalf("compile %q: %v", d.Rule, err)
 			}

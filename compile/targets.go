@@ -174,6 +174,8 @@ func stmtWords(r expr.Rule, fam parse.Family) (string, error) {
 	case expr.SetDSCP:
 		w = []string{"-j", "DSCP", "--set-dscp", fmt.Sprintf("0x%02x", s.DSCP)}
 		ok = (s.Family == expr.FamilyIP6) == (fam == parse.IPv6)
+	case expr.Netmap:
+		w, ok = netmapWords(s, fam)
 	default:
 		ok = false
 	}

@@ -125,6 +125,9 @@ func TestCLIGoldenCases(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if r.Target != nil && r.Target.Name == "NETMAP" {
+				continue // its chain says its direction: cli_netmap_test.go
+			}
 			words := ctmatch.Words(r)
 			if tn := r.TableName(); tn != "filter" {
 				// A target valid only in its table (MASQUERADE in nat)

@@ -60,6 +60,9 @@ func persistRules(t *testing.T, bin string, ns *netns.NS, ports bool) int {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if r.Target != nil && r.Target.Name == "NETMAP" {
+				continue // its chain says its direction: cli_netmap_test.go
+			}
 			rules, err := compile.Rule(r, compile.Options{Table: table, Family: c.family, Counter: true})
 			if err != nil {
 				t.Fatal(err)

@@ -196,6 +196,8 @@ func appendStmt(b []byte, s Stmt, inet bool) []byte {
 		return append(b, "notrack"...)
 	case SetDSCP:
 		return s.appendText(b)
+	case Netmap:
+		return s.appendText(b, inet)
 	}
 	return appendInvalid(b, fmt.Sprintf("statement %T", s))
 }
@@ -360,6 +362,8 @@ func checkStmt(s Stmt, nf Family) error {
 		return nil
 	case SetDSCP:
 		return s.check(nf)
+	case Netmap:
+		return s.check(nf)
 	}
 	return fmt.Errorf("statement %T", s)
 }
@@ -482,6 +486,8 @@ func lowerStmt(ae *nfnl.Encoder, s Stmt, f Family) {
 	case Notrack:
 		s.lower(ae)
 	case SetDSCP:
+		s.lower(ae)
+	case Netmap:
 		s.lower(ae)
 	}
 }
@@ -650,6 +656,9 @@ func (p *raiser) stmt(i int, vals map[int][]byte) (Stmt, error) {
 				n.AddrMax = max
 			}
 		}
+		if e.u[attrNATFlags]&rangeNetmap != 0 {
+			return p.netmapOf(i, n) // netmap.go
+		}
 		if n.Ports, err = ports(attrNATRegProtoMin, attrNATRegProtoMax); err != nil {
 			return nil, err
 		}
@@ -795,6 +804,8 @@ func appendJSONStmt(b []byte, s Stmt, inet bool) []byte {
 		return s.appendJSON(b)
 	case SetDSCP:
 		return s.appendJSON(b)
+	case Netmap:
+		return s.appendJSON(b, inet)
 	}
 	return appendJSONInvalid(b, fmt.Sprintf("statement %T", s))
 }

@@ -41,6 +41,10 @@ func stmtsFit(r expr.Rule, family string) bool {
 			if !own(s.Family == expr.FamilyIP) {
 				return false
 			}
+		case expr.Netmap:
+			if !own(s.Prefix.Addr().Is4()) {
+				return false
+			}
 		}
 	}
 	return true

@@ -23,7 +23,10 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // cmpAddr compares netip.Addr values, which go-cmp cannot look into.
-var cmpAddr = cmp.Comparer(func(a, b netip.Addr) bool { return a == b })
+var cmpAddr = cmp.Options{
+	cmp.Comparer(func(a, b netip.Addr) bool { return a == b }),
+	cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }), // Netmap's
+}
 
 // wireCase is a rule that Lower encodes.
 type wireCase struct {

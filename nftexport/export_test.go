@@ -111,7 +111,10 @@ func googleWire(t *testing.T, f expr.Family, exprs []nftexpr.Any) []byte {
 	return b
 }
 
-var addrComparer = cmp.Comparer(func(a, b netip.Addr) bool { return a == b })
+var addrComparer = cmp.Options{
+	cmp.Comparer(func(a, b netip.Addr) bool { return a == b }),
+	cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }), // a netmap's
+}
 
 // Every golden case, in every table family, is either exported, and
 // google/nftables encodes the export as a rule that reads back as the same

@@ -83,6 +83,8 @@ func exportStmt(exprs []nftexpr.Any, s expr.Stmt) ([]nftexpr.Any, string) {
 		return append(exprs, &nftexpr.Notrack{}), ""
 	case expr.SetDSCP:
 		return append(exprs, exportDSCP(s)...), ""
+	case expr.Netmap:
+		return exportNetmap(exprs, s), ""
 	}
 	return nil, "a statement ctmatch does not export"
 }

@@ -262,6 +262,9 @@ func (p *parser) targetOption(w word, neg *word, spec *optSpec, attached string,
 	if isLogOption(spec.target) {
 		return p.logValue(v, o)
 	}
+	if spec.target == OptNetmapTo {
+		return p.netmapValue(v, o)
+	}
 	switch spec.target {
 	case OptRejectWith:
 		return p.rejectWith(v, o)
@@ -463,6 +466,8 @@ func (p *parser) checkTarget() error {
 		return p.checkCT(t)
 	case "DSCP":
 		return p.checkDSCP(t)
+	case "NETMAP":
+		return p.checkNetmap(t)
 	case "SNAT", "DNAT":
 		k := OptToSource
 		if t.Name == "DNAT" {
@@ -506,6 +511,10 @@ func (p *printer) targetOptions(t *Target) {
 	}
 	if t.Name == "DSCP" {
 		p.dscpOptions(t)
+		return
+	}
+	if t.Name == "NETMAP" {
+		p.netmapOptions(t)
 		return
 	}
 	if t.Name == "REJECT" {
@@ -555,6 +564,8 @@ func (o *TargetOption) ValueString() string {
 		return o.natString()
 	case OptLogPrefix, OptNflogPrefix:
 		return o.Text
+	case OptNetmapTo:
+		return netmapString(o)
 	case OptLogLevel, OptNflogGroup, OptNflogRange, OptNflogSize, OptNflogThreshold:
 		return strconv.FormatUint(uint64(o.Num), 10)
 	}

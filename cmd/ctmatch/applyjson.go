@@ -214,7 +214,7 @@ func listingTables(data []byte, noCounter bool) ([]firewall.DesiredTable, error)
 				}
 				if r.Ctmatch.Piece == 0 {
 					counted := bytes.Contains(r.Expr, []byte(`{"counter":`))
-					if group, err = compileListed(t.Family, r.Ctmatch.Family, r.Ctmatch.Words, noCounter || !counted); err != nil {
+					if group, err = compileListed(t.Family, r.Ctmatch.Family, r.Ctmatch.Words, r.Chain, noCounter || !counted); err != nil {
 						return nil, fmt.Errorf("object %d: %w", i+1, err)
 					}
 					groupComment = r.Comment
@@ -262,9 +262,10 @@ func listingTables(data []byte, noCounter bool) ([]firewall.DesiredTable, error)
 	return out, nil
 }
 
-// compileListed compiles a group's words for a table of family table.
-func compileListed(table expr.Family, fam, words string, noCounter bool) (*ctmatch.Rule, error) {
-	o := ctmatch.Options{Table: table, NoCounter: noCounter}
+// compileListed compiles a group's words for a table of family table, in
+// the listed chain (NETMAP's direction is its chain's).
+func compileListed(table expr.Family, fam, words, chain string, noCounter bool) (*ctmatch.Rule, error) {
+	o := ctmatch.Options{Table: table, NoCounter: noCounter, Chain: chain}
 	// The record's words leave out -t (ctmatch.Words): a target valid in
 	// one table only (the NAT targets in nat, NOTRACK in raw …) is read
 	// in that table, as the listing's rule was added.

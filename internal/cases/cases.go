@@ -949,6 +949,23 @@ var Valid = []ValidCase{
 	{"connmark6/xor", v6, argv("-t mangle -A PREROUTING -j CONNMARK --xor-mark 0x1"), "-t mangle -A PREROUTING -j CONNMARK --set-xmark 0x1/0x0"},
 	{"connmark6/save-masks", v6, argv("-t mangle -A POSTROUTING -j CONNMARK --save-mark --nfmask 0 --ctmask 0xff00"), "-t mangle -A POSTROUTING -j CONNMARK --save-mark --nfmask 0x0 --ctmask 0xff00"},
 	{"dscp6/set", v6, argv("-t mangle -A OUTPUT -j DSCP --set-dscp 0x2e"), "-t mangle -A OUTPUT -j DSCP --set-dscp 0x2e"},
+	{"netmap/prerouting", v4, argv("-t nat -A PREROUTING -d 192.0.2.0/24 -j NETMAP --to 10.0.0.0/24"), "-t nat -A PREROUTING -d 192.0.2.0/24 -j NETMAP --to 10.0.0.0/24"},
+	{"netmap/postrouting", v4, argv("-t nat -A POSTROUTING -s 10.0.0.0/24 -o eth0 -j NETMAP --to 192.0.2.0/24"), "-t nat -A POSTROUTING -s 10.0.0.0/24 -o eth0 -j NETMAP --to 192.0.2.0/24"},
+	{"netmap/input", v4, argv("-t nat -A INPUT -j NETMAP --to 10.1.0.0/16"), "-t nat -A INPUT -j NETMAP --to 10.1.0.0/16"},
+	{"netmap/output", v4, argv("-t nat -A OUTPUT -p tcp -j NETMAP --to 10.1.2.0/23"), "-t nat -A OUTPUT -p tcp -j NETMAP --to 10.1.2.0/23"},
+	{"netmap/host-bits", v4, argv("-t nat -A PREROUTING -j NETMAP --to 10.0.0.5/24"), "-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/24"},
+	{"netmap/no-mask", v4, argv("-t nat -A PREROUTING -j NETMAP --to 10.0.0.5"), "-t nat -A PREROUTING -j NETMAP --to 10.0.0.5/32"},
+	{"netmap/dotted-mask", v4, argv("-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/255.255.255.0"), "-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/24"},
+	{"netmap/octal-prefix", v4, argv("-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/024"), "-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/20"},
+	{"netmap/hex-prefix", v4, argv("-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/0x18"), "-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/24"},
+	{"netmap/zero", v4, argv("-t nat -A POSTROUTING -j NETMAP --to 10.0.0.0/0"), "-t nat -A POSTROUTING -j NETMAP --to 0.0.0.0/0"},
+	{"netmap/attached", v4, argv("-t nat -A PREROUTING -j NETMAP --to=10.0.0.0/8"), "-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/8"},
+	{"netmap/user-chain", v4, argv("-t nat -A nat_chain -j NETMAP --to 10.0.0.0/8"), "-t nat -A nat_chain -j NETMAP --to 10.0.0.0/8"},
+	{"netmap6/prefix", v6, argv("-t nat -A POSTROUTING -s 2001:db8:1::/64 -j NETMAP --to 2001:db8:2::/64"), "-t nat -A POSTROUTING -s 2001:db8:1::/64 -j NETMAP --to 2001:db8:2::/64"},
+	{"netmap6/host-bits", v6, argv("-t nat -A PREROUTING -j NETMAP --to 2001:db8::5/64"), "-t nat -A PREROUTING -j NETMAP --to 2001:db8::/64"},
+	{"netmap6/no-mask", v6, argv("-t nat -A OUTPUT -j NETMAP --to 2001:db8::5"), "-t nat -A OUTPUT -j NETMAP --to 2001:db8::5/128"},
+	{"netmap6/mask", v6, argv("-t nat -A PREROUTING -j NETMAP --to 2001:db8::/ffff:ffff::"), "-t nat -A PREROUTING -j NETMAP --to 2001:db8::/32"},
+	{"netmap6/zero", v6, argv("-t nat -A INPUT -j NETMAP --to 2001:db8::/0"), "-t nat -A INPUT -j NETMAP --to ::/0"},
 }
 
 // Invalid holds rules that iptables itself refuses (exit code 2), each with
@@ -1579,6 +1596,22 @@ var Invalid = []InvalidCase{
 	{"checksum/filter", v4, "-t filter -A OUTPUT -j " + Marker + "CHECKSUM --checksum-fill", "CHECKSUM is valid only in the mangle table (xt_CHECKSUM), not in -t filter"},
 	{"checksum6/raw", v6, "-j " + Marker + "CHECKSUM --checksum-fill -t raw -A OUTPUT", "CHECKSUM is valid only in the mangle table (xt_CHECKSUM), not in -t raw"},
 	{"checksum/then-invalid", v4, "-t mangle -A OUTPUT -j CHECKSUM --checksum-fill -p " + Marker + "bogusproto", `unknown protocol "bogusproto"`},
+	{"netmap/none", v4, "-t nat -A PREROUTING -j " + Marker + "NETMAP", `NETMAP: option "--to" must be specified`},
+	{"netmap/twice", v4, "-t nat -A PREROUTING -j NETMAP --to 1.0.0.0/8 " + Marker + "--to 2.0.0.0/8", `NETMAP: option "--to" can only be used once`},
+	{"netmap/negated", v4, "-t nat -A PREROUTING -j NETMAP " + Marker + "! --to 1.0.0.0/8", `NETMAP: option "--to" cannot be inverted`},
+	{"netmap/before-target", v4, "-t nat -A PREROUTING " + Marker + "--to 1.0.0.0/8 -j NETMAP", `unknown option "--to"`},
+	{"netmap6/prefix-129", v6, "-t nat -A PREROUTING -j NETMAP --to 2001:db8::/" + Marker + "129", "neither a valid network mask nor valid CIDR (0-128)"},
+	{"netmap/negative-prefix", v4, "-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/" + Marker + "-1", "neither a valid network mask nor valid CIDR (0-32)"},
+	{"netmap/ports", v4, "-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/" + Marker + "24:80", "neither a valid network mask nor valid CIDR (0-32)"},
+	{"netmap/empty-mask", v4, "-t nat -A PREROUTING -j NETMAP --to 10.0.0.0" + Marker + "/", "neither a valid network mask nor valid CIDR (0-32)"},
+	{"netmap/two-masks", v4, "-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/" + Marker + "24/3", "neither a valid network mask nor valid CIDR (0-32)"},
+	{"netmap/range", v4, "-t nat -A PREROUTING -j NETMAP --to " + Marker + "10.0.0.1-10.0.0.5", "not to the address range"},
+	{"netmap6/ipv4", v6, "-t nat -A PREROUTING -j NETMAP --to " + Marker + "10.0.0.0/8", "IPv4 address 10.0.0.0"},
+	{"netmap6/brackets", v6, "-t nat -A PREROUTING -j NETMAP --to " + Marker + "[2001:db8::]/64", "bad address"},
+	{"netmap/leading-blank", v4, `-t nat -A PREROUTING -j NETMAP --to "10.0.0.0/` + Marker + ` 24"`, "neither a valid network mask nor valid CIDR (0-32)"},
+	{"netmap/plus", v4, "-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/" + Marker + "+24", "neither a valid network mask nor valid CIDR (0-32)"},
+	{"netmap/ambiguous", v4, "-t nat -A PREROUTING -j NETMAP " + Marker + "--t 10.0.0.0/8", `ambiguous option "--t"`},
+	{"netmap/to-source", v4, "-t nat -A POSTROUTING -j NETMAP " + Marker + "--to-source 10.0.0.0/8", `unknown option "--to-source"`},
 }
 
 // Unsupported holds valid iptables that ctmatch refuses (exit code 1): other
@@ -1743,9 +1776,11 @@ var Unsupported = []InvalidCase{
 	{"checksum/prerouting", v4, "-t mangle -A PREROUTING -j " + Marker + "CHECKSUM --checksum-fill", "skb_checksum_help"},
 	{"checksum6/fill", v6, "-t mangle -A POSTROUTING -p udp -j " + Marker + "CHECKSUM --checksum-fill", "target CHECKSUM is valid iptables, but ctmatch does not translate it"},
 	{"checksum6/forward", v6, "-A FORWARD -t mangle -j " + Marker + "CHECKSUM --checksum-fill", "CHECKSUM_PARTIAL"},
-	// NETMAP is not translated yet: a valid case replaces these when it is.
-	{"netmap/to", v4, "-t nat -A PREROUTING -j " + Marker + "NETMAP --to 10.0.0.0/24", "target NETMAP is valid iptables, but ctmatch does not support it yet"},
-	{"netmap6/to", v6, "-t nat -A POSTROUTING -j " + Marker + "NETMAP --to 2001:db8::/64", "target NETMAP is valid iptables, but ctmatch does not support it yet"},
+	{"netmap/mask-holes", v4, "-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/" + Marker + "255.0.255.0", "iptables 1.8.9 loads it as /32"},
+	{"netmap/prefix-33", v4, "-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/" + Marker + "33", "is above 32"},
+	{"netmap/inet-aton", v4, "-t nat -A PREROUTING -j NETMAP --to " + Marker + "010.0.0.1/24", "not a plain dotted quad"},
+	{"netmap/host-name", v4, "-t nat -A PREROUTING -j NETMAP --to " + Marker + "localhost/24", "does not resolve names"},
+	{"netmap6/mask-holes", v6, "-t nat -A PREROUTING -j NETMAP --to 2001:db8::/" + Marker + "ffff::ffff", "loads it as /128"},
 }
 
 // Differences lists the cases on which iptables 1.8.9 (installed here, the
@@ -1868,6 +1903,10 @@ var Differences = []Difference{
 	{Name: "ct/timeout", Accepts: false, Says: "RULE_APPEND failed (Invalid argument)",
 		Reason: "xt_CT's checkentry looks the --timeout policy up in nfnetlink_cttimeout and refuses a name it does not hold (the oracle's namespace holds none); ctmatch refuses the option whatever the kernel holds"},
 	{Name: "ct6/timeout", Accepts: false, Says: "RULE_APPEND failed (Invalid argument)", Reason: "as ct/timeout"},
+	{Name: "netmap/leading-blank", Accepts: true, Saves: "-A PREROUTING -j NETMAP --to 10.0.0.0/24",
+		Reason: "iptables reads NETMAP's prefix length with strtoul, which skips leading blanks; ctmatch is deliberately stricter, as for the other numbers"},
+	{Name: "netmap/plus", Accepts: true, Saves: "-A PREROUTING -j NETMAP --to 10.0.0.0/24",
+		Reason: "iptables reads NETMAP's prefix length with strtoul, which takes a leading +; ctmatch is deliberately stricter, as for the other numbers"},
 }
 
 // ListCase is a rule whose -s or -d is a comma list: iptables makes one rule
@@ -2064,4 +2103,11 @@ var Places = []PlaceCase{
 	{"nflog/security", v4, "-t security -A FORWARD -j NFLOG", true},
 	{"mark-target/filter", v4, "-A INPUT -j MARK --set-mark 1", true},
 	{"connmark/nat", v4, "-t nat -A POSTROUTING -j CONNMARK --save-mark", true},
+	{"netmap/prerouting", v4, "-t nat -A PREROUTING -j NETMAP --to 10.0.0.0/8", true},
+	{"netmap/input", v6, "-t nat -A INPUT -j NETMAP --to 2001:db8::/64", true},
+	{"netmap/output", v4, "-t nat -A OUTPUT -j NETMAP --to 10.0.0.0/8", true},
+	{"netmap/postrouting", v6, "-t nat -A POSTROUTING -j NETMAP --to 2001:db8::/64", true},
+	{"netmap/user-chain", v4, "-t nat -A place_chain -j NETMAP --to 10.0.0.0/8", true},
+	{"netmap/filter", v4, "-A INPUT -j NETMAP --to 10.0.0.0/8", false},
+	{"netmap/mangle", v6, "-t mangle -A PREROUTING -j NETMAP --to 2001:db8::/64", false},
 }

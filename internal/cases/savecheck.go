@@ -147,4 +147,10 @@ var SaveCheckCases = []SaveCheckCase{
 	{Name: "second-table", Text: filterHead + ":U - [0:0]\n-A U -m owner --uid-owner 0 -j ACCEPT\n-A OUTPUT -j U\nCOMMIT\n" +
 		natHead + ":U - [0:0]\n-A U -p udp -j " + Marker + "MASQUERADE\n-A OUTPUT -j U\nCOMMIT\n",
 		Kind: "invalid", Msg: "reached from OUTPUT"},
+
+	// NETMAP may run in every nat hook; in the built-in chains the chain
+	// says its direction, and ctmatch translates it.
+	{Name: "netmap-builtin", Text: natHead + "-A PREROUTING -d 192.0.2.0/24 -j NETMAP --to 10.0.0.0/24\n" +
+		"-A POSTROUTING -s 10.0.0.0/24 -j NETMAP --to 192.0.2.0/24\n-A INPUT -j NETMAP --to 10.1.0.0/16\nCOMMIT\n",
+		NFT: true, Legacy: true},
 }
