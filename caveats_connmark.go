@@ -1,0 +1,41 @@
+package ctmatch
+
+import (
+	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/parse"
+)
+
+// combinedMarksCaveat says, at the CONNMARK operation's word, that the
+// rule's nft text needs a newer nft than 1.0.6: CONNMARK --save-mark and
+// --restore-mark with masks that keep part of the destination mark compile
+// to a bitwise of two registers (expr.CombineMarks, Linux 6.13), whose text
+// only nft 1.1.2 and later read and list. The rule itself is exact, and
+// ctmatch loads it over netlink all the same; it is nil for other rules.
+func combinedMarksCaveat(r *parse.Rule, rules []expr.Rule) *parse.Error {
+	if r.Target == nil || !usesCombinedMarks(rules) {
+		return nil
+	}
+	pos, word := r.Target.NamePos, r.Target.Name
+	for _, o := range r.Target.Options {
+		if o.Kind == parse.OptSaveMark || o.Kind == parse.OptRestoreMark {
+			pos, word = o.Flag, "--"+o.Kind.String()
+		}
+	}
+	return &parse.Error{Pos: pos, Text: r.Text, Word: word, Kind: parse.Unsupported,
+		Msg: "this CONNMARK's nft text combines the packet's and the connection's marks with a bitwise of two registers, " +
+			"which nft 1.0.6 can neither read nor list: loading the text needs nft 1.1.2 or later (and Linux 6.13 or later)",
+		Hint: "ctmatch add rule and apply load the rule over netlink without nft; translate says it once, at the first such rule; " +
+			"see docs/semantics.md, \"MARK and CONNMARK\""}
+}
+
+// usesCombinedMarks reports whether a rule's statements combine both marks.
+func usesCombinedMarks(rules []expr.Rule) bool {
+	for _, nr := range rules {
+		for _, s := range nr.Stmts {
+			if _, ok := s.(expr.CombineMarks); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
