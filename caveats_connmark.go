@@ -23,7 +23,8 @@ func combinedMarksCaveat(r *parse.Rule, rules []expr.Rule) *parse.Error {
 	}
 	return &parse.Error{Pos: pos, Text: r.Text, Word: word, Kind: parse.Unsupported,
 		Msg: "this CONNMARK's nft text combines the packet's and the connection's marks with a bitwise of two registers, " +
-			"which nft 1.0.6 can neither read nor list: loading the text needs nft 1.1.2 or later (and Linux 6.13 or later)",
+			"which nft 1.0.6 can neither read nor list (its nft list ruleset aborts on the table that holds the rule): " +
+			"loading the text needs nft 1.1.2 or later (and Linux 6.13 or later)",
 		Hint: "ctmatch add rule and apply load the rule over netlink without nft; translate says it once, at the first such rule; " +
 			"see docs/semantics.md, \"MARK and CONNMARK\""}
 }
