@@ -3,6 +3,7 @@ package ctmatch
 import (
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/parse"
+	"github.com/ctmatch/ctmatch/script"
 )
 
 // combinedMarksCaveat says, at the CONNMARK operation's word, that the
@@ -21,12 +22,32 @@ func combinedMarksCaveat(r *parse.Rule, rules []expr.Rule) *parse.Error {
 			pos, word = o.Flag, "--"+o.Kind.String()
 		}
 	}
-	return &parse.Error{Pos: pos, Text: r.Text, Word: word, Kind: parse.Unsupported,
-		Msg: "this CONNMARK's nft text combines the packet's and the connection's marks with a bitwise of two registers, " +
-			"which nft 1.0.6 can neither read nor list (its nft list ruleset aborts on the table that holds the rule): " +
-			"loading the text needs nft 1.1.2 or later (and Linux 6.13 or later)",
+	return &parse.Error{Pos: pos, Text: r.Text, Word: word, Kind: parse.Unsupported, Msg: combinedMarksMsg,
 		Hint: "ctmatch add rule and apply load the rule over netlink without nft; translate says it once, at the first such rule; " +
 			"see docs/semantics.md, \"MARK and CONNMARK\""}
+}
+
+// combinedMarksMsg is the message of the caveat.
+const combinedMarksMsg = "this CONNMARK's nft text combines the packet's and the connection's marks with a bitwise of two registers, " +
+	"which nft 1.0.6 can neither read nor list (its nft list ruleset aborts on the table that holds the rule): " +
+	"loading the text needs nft 1.1.2 or later (and Linux 6.13 or later)"
+
+// sayCombinedMarks adds the caveat of the first rule of an iptables-save
+// file whose CONNMARK combines both marks to its line's warnings, once per
+// file, as translate says it once per run for rules given one by one.
+func (s *SaveScript) sayCombinedMarks(l *script.SaveLine, rs []*Rule) {
+	if s.combinedSaid {
+		return
+	}
+	for _, r := range rs {
+		for _, c := range r.Caveats {
+			if c.Msg == combinedMarksMsg {
+				l.Warnings = append(l.Warnings, c)
+				s.combinedSaid = true
+				return
+			}
+		}
+	}
 }
 
 // usesCombinedMarks reports whether a rule's statements combine both marks.

@@ -1,10 +1,12 @@
 package ctmatch_test
 
 import (
+	"io"
 	"strings"
 	"testing"
 
 	"github.com/ctmatch/ctmatch"
+	"github.com/ctmatch/ctmatch/parse"
 )
 
 // A CONNMARK save or restore whose masks combine both marks carries the
@@ -39,5 +41,35 @@ func TestCaveatsCombinedMarks(t *testing.T) {
 		if got != c.want || len(r.Caveats) > 1 {
 			t.Errorf("%s (ipv6 %v): caveats %v, want one at %q", c.words, c.ipv6, r.Caveats, c.want)
 		}
+	}
+}
+
+// In an iptables-save file the caveat is a warning of the first such rule's
+// line, and of no other line.
+func TestSaveScriptCombinedMarksWarning(t *testing.T) {
+	s := ctmatch.NewSaveScript(ctmatch.Options{})
+	file := []string{
+		"*mangle",
+		":PREROUTING ACCEPT [0:0]",
+		"-A PREROUTING -j CONNMARK --restore-mark --ctmask 0xff",
+		"-A PREROUTING -j CONNMARK --save-mark --nfmask 0xff --ctmask 0xff00",
+		"-A PREROUTING -j CONNMARK --restore-mark --nfmask 0xff --ctmask 0xff00",
+		"COMMIT",
+	}
+	var warned []int
+	for i, line := range file {
+		l, err := s.Line(io.Discard, line, parse.Position{File: "rules", Line: i + 1})
+		if err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		for _, w := range l.Warnings {
+			if w.Word != "--save-mark" || !strings.Contains(w.Msg, "nft 1.1.2") {
+				t.Errorf("line %d: warning %v", i+1, w)
+			}
+			warned = append(warned, i+1)
+		}
+	}
+	if len(warned) != 1 || warned[0] != 4 {
+		t.Errorf("warnings at lines %v, want one at line 4", warned)
 	}
 }
