@@ -53,7 +53,13 @@ func (o BitOp) symbol() string {
 
 // wire returns the kernel's NFT_BITWISE_* of o.
 func (o BitOp) wire() uint32 {
-	return map[BitOp]uint32{BitAnd: bitwiseAnd, BitOr: bitwiseOr, BitXor: bitwiseXor}[o]
+	switch o {
+	case BitAnd:
+		return bitwiseAnd
+	case BitOr:
+		return bitwiseOr
+	}
+	return bitwiseXor
 }
 
 // MarkTerm is a mark with a mask, Key & Mask; a Mask of 0xffffffff is the
@@ -128,19 +134,21 @@ func (s CombineMarks) lower(ae *nfnl.Encoder) {
 
 // lowerTerm loads the mark of t into reg and masks it.
 func (CombineMarks) lowerTerm(ae *nfnl.Encoder, t MarkTerm, reg uint32) {
-	at := ae.BeginExpr(map[MarkKey]string{MarkMeta: "meta", MarkCt: "ct"}[t.Key])
 	if t.Key == MarkMeta {
+		at := ae.BeginExpr("meta")
 		ae.U32(attrMetaKey, metaMark)
 		ae.U32(attrMetaDreg, reg)
+		ae.EndExpr(at)
 	} else {
+		at := ae.BeginExpr("ct")
 		ae.U32(attrCtKey, ctMark)
 		ae.U32(attrCtDreg, reg)
+		ae.EndExpr(at)
 	}
-	ae.EndExpr(at)
 	if t.Mask == math.MaxUint32 {
 		return
 	}
-	at = ae.BeginExpr("bitwise")
+	at := ae.BeginExpr("bitwise")
 	ae.U32(attrBitwiseSreg, reg)
 	ae.U32(attrBitwiseDreg, reg)
 	ae.U32(attrBitwiseOp, bitwiseMaskXor)
