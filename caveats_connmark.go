@@ -34,16 +34,20 @@ const combinedMarksMsg = "this CONNMARK's nft text combines the packet's and the
 
 // sayCombinedMarks adds the caveat of the first rule of an iptables-save
 // file whose CONNMARK combines both marks to its line's warnings, once per
-// file, as translate says it once per run for rules given one by one.
-func (s *SaveScript) sayCombinedMarks(l *script.SaveLine, rs []*Rule) {
-	if s.combinedSaid {
+// file (said: whether it was), as translate says it once per run for rules
+// given one by one.
+func sayCombinedMarks(said *bool, l *script.SaveLine, rs ...*Rule) {
+	if *said {
 		return
 	}
 	for _, r := range rs {
+		if r == nil {
+			continue
+		}
 		for _, c := range r.Caveats {
 			if c.Msg == combinedMarksMsg {
 				l.Warnings = append(l.Warnings, c)
-				s.combinedSaid = true
+				*said = true
 				return
 			}
 		}

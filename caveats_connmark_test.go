@@ -6,7 +6,9 @@ import (
 	"testing"
 
 	"github.com/ctmatch/ctmatch"
+	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/parse"
+	"github.com/ctmatch/ctmatch/script"
 )
 
 // A CONNMARK save or restore whose masks combine both marks carries the
@@ -56,20 +58,29 @@ func TestSaveScriptCombinedMarksWarning(t *testing.T) {
 		"-A PREROUTING -j CONNMARK --restore-mark --nfmask 0xff --ctmask 0xff00",
 		"COMMIT",
 	}
-	var warned []int
-	for i, line := range file {
-		l, err := s.Line(io.Discard, line, parse.Position{File: "rules", Line: i + 1})
-		if err != nil {
-			t.Fatalf("line %d: %v", i+1, err)
-		}
-		for _, w := range l.Warnings {
-			if w.Word != "--save-mark" || !strings.Contains(w.Msg, "nft 1.1.2") {
-				t.Errorf("line %d: warning %v", i+1, w)
+	rs := ctmatch.NewSaveRuleset(ctmatch.Options{Table: expr.FamilyInet})
+	for _, read := range []struct {
+		name string
+		line func(text string, at parse.Position) (*script.SaveLine, error)
+	}{
+		{"SaveScript", func(text string, at parse.Position) (*script.SaveLine, error) { return s.Line(io.Discard, text, at) }},
+		{"SaveRuleset", rs.Line},
+	} {
+		var warned []int
+		for i, line := range file {
+			l, err := read.line(line, parse.Position{File: "rules", Line: i + 1})
+			if err != nil {
+				t.Fatalf("%s: line %d: %v", read.name, i+1, err)
 			}
-			warned = append(warned, i+1)
+			for _, w := range l.Warnings {
+				if w.Word != "--save-mark" || !strings.Contains(w.Msg, "nft 1.1.2") {
+					t.Errorf("%s: line %d: warning %v", read.name, i+1, w)
+				}
+				warned = append(warned, i+1)
+			}
 		}
-	}
-	if len(warned) != 1 || warned[0] != 4 {
-		t.Errorf("warnings at lines %v, want one at line 4", warned)
+		if len(warned) != 1 || warned[0] != 4 {
+			t.Errorf("%s: warnings at lines %v, want one at line 4", read.name, warned)
+		}
 	}
 }

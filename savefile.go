@@ -185,7 +185,7 @@ func (s *SaveScript) rule(w io.Writer, l *script.SaveLine) error {
 	if err != nil {
 		return err
 	}
-	s.sayCombinedMarks(l, rs)
+	sayCombinedMarks(&s.combinedSaid, l, rs...)
 	// Each rule of a comma list goes where iptables adds it: -A after the
 	// one before it, -I each at the same place, before the one before it.
 	idx := l.Index

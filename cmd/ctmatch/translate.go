@@ -34,6 +34,22 @@ type translateOptions struct {
 	caveatSaid map[string]bool
 }
 
+// sayLineWarning prints a warning of an iptables-save file's line; a
+// caveat of a rule (Kind Unsupported) only when its kind was not said in
+// the run yet.
+func (o *translateOptions) sayLineWarning(rep *reporter, src source, w *parse.Error) {
+	if w.Kind == parse.Unsupported {
+		if o.caveatSaid[w.Hint] {
+			return
+		}
+		if o.caveatSaid == nil {
+			o.caveatSaid = map[string]bool{}
+		}
+		o.caveatSaid[w.Hint] = true
+	}
+	rep.warnLine(src, w)
+}
+
 // sayCaveat prints the caveats of the rule just translated from src, the
 // first of each kind in the run only.
 func (o *translateOptions) sayCaveat(rep *reporter, src source) {
