@@ -71,6 +71,9 @@ type Rule struct {
 	// Caveats are what the nft rules do otherwise than the kernel's xt
 	// code on some packets, each at its word (Kind Unsupported: the rule is
 	// translated all the same): ip6tables' -p on packets with an AH header.
+	// They also say where the nft text needs a newer nft than 1.0.6 to be
+	// read: CONNMARK --save-mark and --restore-mark with masks that combine
+	// both marks (nft 1.1.2), which ctmatch loads exactly all the same.
 	Caveats []*parse.Error
 }
 
@@ -136,7 +139,11 @@ func Compile(r *parse.Rule, o Options) (*Rule, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Rule{Source: r, Table: table, Rules: rules, Family: fam, Caveats: caveats(r, fam)}, nil
+	cv := caveats(r, fam)
+	if c := combinedMarksCaveat(r, rules); c != nil {
+		cv = append(cv, c)
+	}
+	return &Rule{Source: r, Table: table, Rules: rules, Family: fam, Caveats: cv}, nil
 }
 
 func (o Options) parseOptions() parse.Options {

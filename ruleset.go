@@ -44,6 +44,8 @@ type SaveRuleset struct {
 	r  *script.SaveReader
 	rs Ruleset
 	t  int // the table being read, an index into rs.Tables
+
+	combinedSaid bool // the caveat of a CONNMARK that combines both marks was said (caveats_connmark.go)
 }
 
 // NewSaveRuleset returns a reader of one iptables-save file: of iptables
@@ -76,6 +78,7 @@ func (s *SaveRuleset) Line(text string, at parse.Position) (*script.SaveLine, er
 		var r *Rule
 		if err == nil {
 			r, err = Compile(l.Rule, s.o)
+			sayCombinedMarks(&s.combinedSaid, l, r)
 		}
 		c := s.chain(l.Chain, l.Builtin)
 		c.Rules = slices.Insert(c.Rules, min(l.Index, len(c.Rules)), r)

@@ -24,7 +24,8 @@ import (
 //     set ct mark [and CTMASK xor 0]"). Without a conntrack entry xt_CONNMARK
 //     does nothing, and nft's ct load ends the rule before the set.
 //
-// The other masks are refused by the parser (parse.markUnsupported).
+// The other masks keep part of the destination mark and take part of the
+// other one; markmix.go compiles them to a bitwise of two registers.
 
 // markStmts returns the statement of a MARK or CONNMARK target.
 func markStmts(t *parse.Target) []expr.Stmt {
@@ -41,12 +42,18 @@ func markStmts(t *parse.Target) []expr.Stmt {
 		}
 		return []expr.Stmt{expr.SetMark{Dst: dst, Src: dst, Bitwise: true, And: ^m.Mask, Xor: m.Value}}
 	case parse.MarkSave:
-		if m.CtMask == all {
+		switch {
+		case m.CtMask == all:
 			return []expr.Stmt{copyMark(expr.MarkCt, expr.MarkMeta, m.NfMask)}
+		case m.NfMask == 0:
+			return []expr.Stmt{expr.SetMark{Dst: expr.MarkCt, Src: expr.MarkCt, Bitwise: true, And: ^m.CtMask}}
 		}
-		return []expr.Stmt{expr.SetMark{Dst: expr.MarkCt, Src: expr.MarkCt, Bitwise: true, And: ^m.CtMask}}
+		return []expr.Stmt{mixedSave(m)}
 	case parse.MarkRestore:
-		return []expr.Stmt{copyMark(expr.MarkMeta, expr.MarkCt, m.CtMask)}
+		if m.NfMask == all {
+			return []expr.Stmt{copyMark(expr.MarkMeta, expr.MarkCt, m.CtMask)}
+		}
+		return []expr.Stmt{mixedRestore(m)}
 	}
 	return nil
 }

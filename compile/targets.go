@@ -169,6 +169,8 @@ func stmtWords(r expr.Rule, fam parse.Family) (string, error) {
 		w, ok = logWords(s)
 	case expr.SetMark:
 		w, ok = markWords(s)
+	case expr.CombineMarks:
+		w, ok = combinedMarkWords(s)
 	case expr.Notrack:
 		w = []string{"-j", "CT", "--notrack"}
 	case expr.SetDSCP:

@@ -104,7 +104,8 @@ func TestMarkEffects(t *testing.T) {
 }
 
 // iptables-translate's texts for CONNMARK --restore-mark and --save-mark with
-// masks that mix both marks (which ctmatch refuses) do something else than
+// masks that combine both marks (which ctmatch translates exactly with a
+// bitwise of two registers, TestCombinedMarksEffects) do something else than
 // xt_CONNMARK: "meta mark set ct mark and M" clears the packet mark's bits
 // outside M, and "ct mark set mark and M" the connection mark's, where
 // xt_CONNMARK keeps them.

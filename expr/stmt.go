@@ -192,6 +192,8 @@ func appendStmt(b []byte, s Stmt, inet bool) []byte {
 		return s.appendText(b)
 	case SetMark:
 		return s.appendText(b)
+	case CombineMarks:
+		return s.appendText(b)
 	case Notrack:
 		return append(b, "notrack"...)
 	case SetDSCP:
@@ -358,6 +360,8 @@ func checkStmt(s Stmt, nf Family) error {
 		return s.check()
 	case SetMark:
 		return s.check()
+	case CombineMarks:
+		return s.check()
 	case Notrack:
 		return nil
 	case SetDSCP:
@@ -482,6 +486,8 @@ func lowerStmt(ae *nfnl.Encoder, s Stmt, f Family) {
 	case LogGroup:
 		s.lower(ae)
 	case SetMark:
+		s.lower(ae)
+	case CombineMarks:
 		s.lower(ae)
 	case Notrack:
 		s.lower(ae)
@@ -799,6 +805,8 @@ func appendJSONStmt(b []byte, s Stmt, inet bool) []byte {
 	case LogGroup:
 		return s.appendJSON(b)
 	case SetMark:
+		return s.appendJSON(b)
+	case CombineMarks:
 		return s.appendJSON(b)
 	case Notrack:
 		return s.appendJSON(b)

@@ -437,10 +437,12 @@ func appendInvalid(b []byte, what string) []byte {
 // (TestParsesInNft106Protocols tries all 255 with nft).
 var nft106Ports = [...]uint32{1, 2, 6, 17, 33, 50, 51, 58, 108, 132, 136}
 
-// ParsesInNft106 reports whether nft 1.0.6 can parse the rule's text. It
-// cannot parse a ct port match (ct original proto-dst 22) without an L4
-// protocol equality before it for a protocol it knows ports for; nft 1.0.7 and
-// later can, and the rule's meaning needs no such test.
+// ParsesInNft106 reports whether nft 1.0.6 can parse the rule's text as far
+// as its matches go. It cannot parse a ct port match (ct original proto-dst
+// 22) without an L4 protocol equality before it for a protocol it knows ports
+// for; nft 1.0.7 and later can, and the rule's meaning needs no such test.
+// (A statement that combines both marks, CombineMarks, needs nft 1.1.2; the
+// rule's caveat says so, not this.)
 func (r Rule) ParsesInNft106() bool {
 	proto := false
 	for _, m := range r.Matches {

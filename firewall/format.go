@@ -115,6 +115,9 @@ func writeNftTable(w *bufio.Writer, t ListedTable, o ListText) {
 				continue
 			}
 			for _, p := range g.Pieces {
+				if needsNewerNft(p.Rule) {
+					fmt.Fprintf(w, "\t\t# %s\n", newerNftNote)
+				}
 				fmt.Fprintf(w, "\t\t%s", nftRuleText(p))
 				if o.Handles {
 					fmt.Fprintf(w, " # handle %d", p.Handle)

@@ -85,6 +85,8 @@ func exportStmt(exprs []nftexpr.Any, s expr.Stmt) ([]nftexpr.Any, string) {
 		return append(exprs, exportDSCP(s)...), ""
 	case expr.Netmap:
 		return exportNetmap(exprs, s), ""
+	case expr.CombineMarks:
+		return nil, "google/nftables v0.3.0's Bitwise has no second source register (NFTA_BITWISE_SREG2) nor operation, which a statement that combines both marks needs"
 	}
 	return nil, "a statement ctmatch does not export"
 }

@@ -206,13 +206,6 @@ func (p *parser) checkMarkTarget(t *Target) error {
 			}
 		}
 	}
-	if len(seen) == 1 && p.unsupported == nil {
-		if why := markUnsupported(t.MarkInfo()); why != "" {
-			o := seen[0]
-			p.unsupported = &Error{Pos: o.Flag, Word: p.wordAt(o.Flag, "--"+o.Kind.String()), Text: p.text, Kind: Unsupported, Msg: why,
-				Hint: "with --nfmask 0xffffffff (restore) or --ctmask 0xffffffff (save) nft can do it; else keep the rule in iptables"}
-		}
-	}
 	if len(seen) == 0 {
 		e := &Error{Pos: t.NamePos, Word: t.Name, Text: p.text}
 		if t.Name == "MARK" {
@@ -241,31 +234,6 @@ func (p *printer) markOptions(t *Target) {
 		p.word("--ctmask")
 		p.word(fmt.Sprintf("0x%x", m.CtMask))
 	}
-}
-
-// markUnsupported says why nft 1.0.6 cannot do what a CONNMARK
-// --save-mark or --restore-mark with these masks does, or "".
-//
-// Save is ctmark = (ctmark & ~ctmask) ^ (mark & nfmask), restore is mark =
-// (mark & ~nfmask) ^ (ctmark & ctmask): two marks in one value. nft 1.0.6
-// loads one register and applies one mask and xor of constants, so it does
-// these only when one side drops out: save with ctmask 0xffffffff (ct mark
-// set meta mark and NFMASK) or nfmask 0 (ct mark set ct mark and ~CTMASK),
-// restore with nfmask 0xffffffff (meta mark set ct mark and CTMASK). The
-// exact form of the others needs a bitwise of two registers
-// (NFTA_BITWISE_SREG2, Linux 6.13), which nft 1.0.6 can neither write nor
-// read. (Restore with ctmask 0 would be meta mark set meta mark and
-// ~NFMASK, but xt_CONNMARK changes nothing for a packet without a
-// conntrack entry, and that rule would.)
-func markUnsupported(m MarkInfo) string {
-	const all = math.MaxUint32
-	switch {
-	case m.Mode == MarkSave && m.CtMask != all && m.NfMask != 0:
-		return fmt.Sprintf("CONNMARK --save-mark with --ctmask 0x%x and --nfmask 0x%x is valid iptables, but nft 1.0.6 cannot express it: ctmark = (ctmark & ~ctmask) ^ (mark & nfmask) combines the two marks, which needs a bitwise of two registers (NFTA_BITWISE_SREG2) that nft 1.0.6 can neither write nor read", m.CtMask, m.NfMask)
-	case m.Mode == MarkRestore && m.NfMask != all:
-		return fmt.Sprintf("CONNMARK --restore-mark with --nfmask 0x%x and --ctmask 0x%x is valid iptables, but nft 1.0.6 cannot express it: mark = (mark & ~nfmask) ^ (ctmark & ctmask) keeps the packet mark's other bits, which needs a bitwise of two registers (NFTA_BITWISE_SREG2) that nft 1.0.6 can neither write nor read (iptables-translate's meta mark set ct mark and ctmask clears them)", m.NfMask, m.CtMask)
-	}
-	return ""
 }
 
 // wordAt returns the text of the word that starts at pos, or fallback.

@@ -28,7 +28,9 @@ group of its own. Only tables of family ip, ip6 and inet are listed.
 -o nft (the default) prints the listing as nft list ruleset does, which nft -f
 loads back: tables, chains, and each rule ctmatch understands as nft text with
 its counter's values; -a adds handles. (nft 1.0.6 cannot parse a ct port
-match without a protocol test before it; 1.0.7 and later can.)
+match without a protocol test before it; 1.0.7 and later can. A CONNMARK save or
+restore whose masks combine both marks needs nft 1.1.2 or later: a comment line
+above such a rule says so.)
 
 -o json prints the same as libnftables JSON, in the shape nft -j list
 ruleset prints, which nft -j -f loads back (times in milliseconds, as

@@ -26,20 +26,41 @@ type translateOptions struct {
 	keepGoing bool
 	copts     ctmatch.Options
 	doc       *ctmatch.JSONDoc // -o json: the document the commands go into (translatejson.go)
-	// caveat is the first caveat of the rule just translated (ctmatch.Rule.
-	// Caveats), for the caller to print as a warning; caveatSaid: one was,
-	// and the others of the run go unsaid.
-	caveat     *parse.Error
-	caveatSaid bool
+	// caveats are the caveats of the rule just translated (ctmatch.Rule.
+	// Caveats) of kinds not said yet in the run, for the caller to print as
+	// warnings; caveatSaid: the kinds said (by their hint, one per kind),
+	// whose others of the run go unsaid.
+	caveats    []*parse.Error
+	caveatSaid map[string]bool
 }
 
-// sayCaveat prints the caveat of the rule just translated from src, the
-// first of the run only.
-func (o *translateOptions) sayCaveat(rep *reporter, src source) {
-	if o.caveat != nil {
-		rep.warnLine(src, o.caveat)
-		o.caveat, o.caveatSaid = nil, true
+// sayLineWarning prints a warning of an iptables-save file's line; a
+// caveat of a rule (Kind Unsupported) only when its kind was not said in
+// the run yet.
+func (o *translateOptions) sayLineWarning(rep *reporter, src source, w *parse.Error) {
+	if w.Kind == parse.Unsupported {
+		if o.caveatSaid[w.Hint] {
+			return
+		}
+		if o.caveatSaid == nil {
+			o.caveatSaid = map[string]bool{}
+		}
+		o.caveatSaid[w.Hint] = true
 	}
+	rep.warnLine(src, w)
+}
+
+// sayCaveat prints the caveats of the rule just translated from src, the
+// first of each kind in the run only.
+func (o *translateOptions) sayCaveat(rep *reporter, src source) {
+	for _, c := range o.caveats {
+		rep.warnLine(src, c)
+		if o.caveatSaid == nil {
+			o.caveatSaid = map[string]bool{}
+		}
+		o.caveatSaid[c.Hint] = true
+	}
+	o.caveats = nil
 }
 
 func newTranslateCmd() *cobra.Command {
@@ -240,8 +261,10 @@ func translateRule(w io.Writer, r *parse.Rule, o *translateOptions, copts ctmatc
 // commands) of one compiled iptables rule.
 func writeTranslated(w io.Writer, r *parse.Rule, tr *ctmatch.Rule, o *translateOptions, copts ctmatch.Options) error {
 	c := r.Command
-	if len(tr.Caveats) > 0 && !o.caveatSaid {
-		o.caveat = tr.Caveats[0]
+	for _, c := range tr.Caveats {
+		if !o.caveatSaid[c.Hint] && !slices.Contains(o.caveats, c) {
+			o.caveats = append(o.caveats, c)
+		}
 	}
 	if o.doc != nil {
 		return writeJSONRule(o.doc, tr, table(r, o), c)

@@ -429,7 +429,7 @@ func (sf *saveFile) process(src source, p *ctmatch.SavePrepared) {
 	l, err := sf.s.LinePrepared(sf.fr.out, src.text, src.pos, p)
 	if l != nil {
 		for _, w := range l.Warnings {
-			sf.fr.rep.warnLine(src, w)
+			sf.fr.o.sayLineWarning(sf.fr.rep, src, w)
 		}
 	}
 	var table ctmatch.SaveErrors

@@ -44,7 +44,7 @@ func (sf *saveFile) inetLine(src source) {
 	l, err := sf.rs.Line(src.text, src.pos)
 	if l != nil {
 		for _, w := range l.Warnings {
-			sf.fr.rep.warnLine(src, w)
+			sf.fr.o.sayLineWarning(sf.fr.rep, src, w)
 		}
 	}
 	if err != nil && sf.fr.fail(src, err) {

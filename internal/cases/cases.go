@@ -966,6 +966,13 @@ var Valid = []ValidCase{
 	{"netmap6/no-mask", v6, argv("-t nat -A OUTPUT -j NETMAP --to 2001:db8::5"), "-t nat -A OUTPUT -j NETMAP --to 2001:db8::5/128"},
 	{"netmap6/mask", v6, argv("-t nat -A PREROUTING -j NETMAP --to 2001:db8::/ffff:ffff::"), "-t nat -A PREROUTING -j NETMAP --to 2001:db8::/32"},
 	{"netmap6/zero", v6, argv("-t nat -A INPUT -j NETMAP --to 2001:db8::/0"), "-t nat -A INPUT -j NETMAP --to ::/0"},
+	// CONNMARK's save and restore with masks that combine both marks.
+	{"connmark/restore-masks", v4, argv("-t mangle -A PREROUTING -j CONNMARK --restore-mark --nfmask 0xff0000 --ctmask 0xff0000"), "-t mangle -A PREROUTING -j CONNMARK --restore-mark --nfmask 0xff0000 --ctmask 0xff0000"},
+	{"connmark/save-mask", v4, argv("-t mangle -A POSTROUTING -j CONNMARK --save-mark --mask 0xff"), "-t mangle -A POSTROUTING -j CONNMARK --save-mark --nfmask 0xff --ctmask 0xff"},
+	{"connmark/restore-ctmask-zero", v4, argv("-t mangle -A PREROUTING -j CONNMARK --restore-mark --nfmask 0xff --ctmask 0"), "-t mangle -A PREROUTING -j CONNMARK --restore-mark --nfmask 0xff --ctmask 0x0"},
+	{"connmark/save-masks-apart", v4, argv("-t mangle -A POSTROUTING -j CONNMARK --save-mark --nfmask 0xff --ctmask 0xff00"), "-t mangle -A POSTROUTING -j CONNMARK --save-mark --nfmask 0xff --ctmask 0xff00"},
+	{"connmark/restore-nfmask-zero", v4, argv("-t mangle -A PREROUTING -j CONNMARK --restore-mark --nfmask 0 --ctmask 0xf0"), "-t mangle -A PREROUTING -j CONNMARK --restore-mark --nfmask 0x0 --ctmask 0xf0"},
+	{"connmark6/save-masks-combined", v6, argv("-t mangle -A OUTPUT -j CONNMARK --save-mark --nfmask 0xffff --ctmask 0xff"), "-t mangle -A OUTPUT -j CONNMARK --save-mark --nfmask 0xffff --ctmask 0xff"},
 }
 
 // Invalid holds rules that iptables itself refuses (exit code 2), each with
@@ -1666,9 +1673,6 @@ var Unsupported = []InvalidCase{
 	{"inet-aton-mask-33", v4, "-m conntrack --ctorigsrc 10.1.2.3/" + Marker + "33", `mask "33" is above 32`},
 	{"log/prefix-quote", v4, `-A INPUT -j LOG --log-prefix ` + Marker + `"a\"b"`, "nft's text cannot hold it"},
 	{"nflog/prefix-dollar", v4, "-A INPUT -j NFLOG --nflog-prefix " + Marker + "a$b", "nft's text cannot hold it"},
-	{"connmark/restore-masks", v4, "-t mangle -A PREROUTING -j CONNMARK " + Marker + "--restore-mark --nfmask 0xff0000 --ctmask 0xff0000", "NFTA_BITWISE_SREG2"},
-	{"connmark/save-mask", v4, "-t mangle -A POSTROUTING -j CONNMARK " + Marker + "--save-mark --mask 0xff", "NFTA_BITWISE_SREG2"},
-	{"connmark/restore-ctmask-zero", v4, "-t mangle -A PREROUTING -j CONNMARK " + Marker + "--restore-mark --nfmask 0xff --ctmask 0", "NFTA_BITWISE_SREG2"},
 	{"ct/plain", v4, "-t raw -A PREROUTING -j " + Marker + "CT", "-j CT without --notrack"},
 	{"ct/helper", v4, "-t raw -A PREROUTING -p tcp -j CT " + Marker + "--helper ftp", "does not exist yet in a raw chain"},
 	{"ct/zone", v4, "-t raw -A PREROUTING -j CT " + Marker + "--zone 1", "CT's --zone"},
