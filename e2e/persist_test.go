@@ -297,3 +297,42 @@ func TestApplyOwnListing(t *testing.T) {
 	}
 	t.Logf("apply of list -o json: %d rules, with their groups", len(before))
 }
+
+// apply --replace of ctmatch's own JSON listing over the tables it lists
+// replaces them in one transaction, as a restore at boot over a ruleset
+// loaded before does; without --replace it is refused and changes nothing.
+func TestApplyOwnListingReplace(t *testing.T) {
+	bin := ctmatchCLI(t)
+	ns := ktest.Namespace(t, "nft")
+	conn := kerneltest.Dial(t, ns)
+	dir := t.TempDir()
+	v4 := dir + "/rules.v4"
+	writeTestFile(t, v4, mergeV4)
+	mustCLI(t, bin, ns, "", "apply", "-f", v4)
+	listing := mustCLI(t, bin, ns, "", "list", "-o", "json")
+	groups := mustCLI(t, bin, ns, "", "list", "-o", "iptables")
+	_, before := rulesetDump(t, ns)
+	g := generation(t, conn)
+	if r := runCLI(t, bin, ns, listing, "apply", "-f", "-"); r.code != 1 || !strings.Contains(r.stderr, "--replace") {
+		t.Errorf("apply of the listing over its own tables: exit %d, want 1 naming --replace\n%s", r.code, r.stderr)
+	}
+	if got := generation(t, conn); got != g {
+		t.Fatalf("a refused apply moved the generation from %d to %d", g, got)
+	}
+	mustCLI(t, bin, ns, listing, "apply", "--replace", "-f", "-")
+	if got := generation(t, conn); got != g+1 {
+		t.Errorf("apply --replace of the listing: the generation moved from %d to %d, want one transaction", g, got)
+	}
+	_, after := rulesetDump(t, ns)
+	if len(after) != len(before) {
+		t.Fatalf("%d rules after apply --replace of the listing, %d before", len(after), len(before))
+	}
+	for i := range before {
+		if after[i] != before[i] {
+			t.Errorf("rule %d differs after apply --replace of the listing:\n got %s\nwant %s", i+1, after[i], before[i])
+		}
+	}
+	if got := mustCLI(t, bin, ns, "", "list", "-o", "iptables"); got != groups {
+		t.Errorf("list -o iptables after apply --replace of the listing:\n%s\nbefore:\n%s", got, groups)
+	}
+}

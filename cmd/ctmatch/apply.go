@@ -77,7 +77,8 @@ each family keeps its order and its policies.
 A JSON listing of ctmatch list -o json (its first character is "{") is
 loaded whole too: its tables, chains and rules, each rule from the iptables
 words its "ctmatch" record keeps, checked against the expressions listed,
-with its group record (counters start from zero); the tables must not exist.
+with its group record (counters start from zero); a table that exists is
+an error unless --replace or --takeover, as for an iptables-save file.
 
 Exit codes: 0 success; 1 valid iptables that ctmatch does not support, or a
 refusal or failure of the kernel or the system; 2 lines iptables or ctmatch
@@ -99,8 +100,8 @@ rejects, or bad usage.`,
 	fl.StringVar(&o.words.errorFormat, "error-format", "text", "print errors as `text` or json (one object per line)")
 	fl.BoolVar(&o.words.resolve, "resolve", false, "look up host names in addresses (each must resolve to exactly one address)")
 	fl.BoolVar(&o.noCounter, "no-counter", false, "leave out the counter of every rule")
-	fl.BoolVar(&o.replace, "replace", false, "with an iptables-save file: replace the tables of its names that ctmatch made, whole, in the same transaction")
-	fl.BoolVar(&o.takeover, "takeover", false, "with an iptables-save file: delete iptables-nft's tables of its names in the same transaction (with --force, also when they hold chains the file does not define)")
+	fl.BoolVar(&o.replace, "replace", false, "with an iptables-save file or a JSON listing: replace the tables of its names that ctmatch made, whole, in the same transaction")
+	fl.BoolVar(&o.takeover, "takeover", false, "with an iptables-save file or a JSON listing: delete iptables-nft's tables of its names in the same transaction (with --force, also when they hold chains the file does not define)")
 	fl.StringVar(&o.file6, "file6", "", "read an iptables-save file of ip6tables rules from `FILE` (with -f FILE, an iptables-save file of iptables rules, both in one transaction)")
 	fl.BoolVarP(&o.words.v4, "ipv4", "4", false, "-f FILE is an iptables-save file of iptables rules (the default)")
 	fl.BoolVarP(&o.words.v6, "ipv6", "6", false, "-f FILE is an iptables-save file of ip6tables rules (the same as --file6 FILE)")

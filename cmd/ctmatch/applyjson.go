@@ -135,8 +135,14 @@ func (o *applyOptions) applyListing(cmd *cobra.Command) (done bool, err error) {
 		return true, err
 	}
 	defer client.Close()
-	if _, err := client.CreateTables(cmd.Context(), ds, firewall.SyncOptions{Check: o.kernel.check}); err != nil {
+	wo := firewall.WriteOptions{Replace: o.replace, Takeover: o.takeover, Force: o.write.force, Check: o.kernel.check}
+	res, err := client.WriteTables(cmd.Context(), ds, wo)
+	if err != nil {
 		return true, systemError(err)
+	}
+	rep := &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}
+	for _, ch := range res.Foreign {
+		rep.warn([]firewall.Warning{{Object: ch, Reason: fmt.Sprintf("chain %s, which the listing does not define, was deleted with its table (--force)", ch)}})
 	}
 	return true, nil
 }
