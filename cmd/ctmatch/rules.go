@@ -181,11 +181,15 @@ func runRule(cmd *cobra.Command, o *ruleOptions, args []string) error {
 		popts.Family = parse.IPv6
 	}
 	var changes []firewall.Change
+	var cv caveats
 	for _, src := range srcs {
 		rules, err := compileRule(src, popts, fam, ipv6, o.noCounter, cmd.CommandPath(), pos[2])
 		if err != nil {
 			rep.report(src, err)
 			continue
+		}
+		for _, rule := range rules {
+			cv.say(rep, src, rule.Caveats)
 		}
 		if o.insert {
 			// A comma list of -s or -d is several iptables rules, which
