@@ -148,5 +148,6 @@ var saveCases = []saveCase{
 	{name: "tcpmss-clamp-raw-prerouting", v6: true, text: "*raw\n-A PREROUTING -p tcp -j TCPMSS " + M + "--clamp-mss-to-pmtu\nCOMMIT\n", kind: "invalid", msg: "not valid in chain PREROUTING"},
 	{name: "tcpmss-clamp-input", text: "*mangle\n-A INPUT -p tcp -j TCPMSS --set-mss 1400 " + M + "--clamp-mss-to-pmtu\nCOMMIT\n", kind: "invalid", msg: "not valid in chain INPUT"},
 	{name: "tcpmss-clamp-user-chain", text: "*mangle\n:U - [0:0]\n-A INPUT -j U\n-A U -p tcp -j " + M + "TCPMSS --clamp-mss-to-pmtu\nCOMMIT\n", kind: "unsupported", msg: "adds an MSS option"},
+	{name: "owner-mangle-prerouting", text: "*mangle\n-A PREROUTING " + M + "-m owner --uid-owner 0 -j ACCEPT\nCOMMIT\n", kind: "invalid", msg: "-m owner is not valid in chain PREROUTING"},
 	{name: "tcpmss-clamp-forward", text: "*mangle\n-A FORWARD -p tcp -j " + M + "TCPMSS --clamp-mss-to-pmtu\nCOMMIT\n", kind: "unsupported", msg: "adds an MSS option"},
 }
