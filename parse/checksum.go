@@ -28,9 +28,9 @@ type refusedTarget struct {
 	source string // the kernel's registration, for the message
 	// options, when set, is iptables' check of the options as a whole
 	// that check does not make (which exclude each other), and kernel the
-	// kernel's checkentry (the rule's protocol, the hooks): each returns
-	// an Invalid error or nil, options before the table is checked and
-	// kernel after it, in the order iptables reports them.
+	// kernel's checks of the rule (its protocol; the hooks are hooks.go's):
+	// each returns an Invalid error or nil, options before the table is
+	// checked and kernel after it, in the order iptables reports them.
 	options, kernel func(p *parser, u *refusedUse) error
 }
 
