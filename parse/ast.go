@@ -23,6 +23,12 @@ type Rule struct {
 	Fragment *Fragment  `json:"fragment,omitempty"`      // -f; nil when not written
 	Matches  []Match    `json:"matches"`                 // -m …, in the order written
 	Target   *Target    `json:"target,omitempty"`        // -j or -g; nil when not written
+
+	// tcpmssClamp is the --clamp-mss-to-pmtu of a TCPMSS target that
+	// counts (tcpmss.go): the rule is refused as Unsupported, and what was
+	// read keeps it for the hooks check of a chain given apart from the
+	// words (hooks.go).
+	tcpmssClamp *Word
 }
 
 // Pos returns the start of the rule text.

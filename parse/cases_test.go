@@ -29,7 +29,7 @@ func joinQuoted(args []string) string {
 
 // treeOptions compare two parsed rules field by field, positions included.
 var treeOptions = cmp.Options{
-	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Addrtype{}, parse.AddrtypeLimit{}, parse.Pkttype{}, parse.Owner{}, parse.OwnerFlag{}, parse.Limit{}, parse.Mark{}, parse.Multiport{}, parse.Length{}, parse.IPRange{}, parse.MAC{}, parse.Policy{}, parse.AH{}, parse.Target{}, parse.TargetOption{}, parse.Counters{}, parse.TCPFlags{}, parse.Fragment{}),
+	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Addrtype{}, parse.AddrtypeLimit{}, parse.Pkttype{}, parse.Owner{}, parse.OwnerFlag{}, parse.Limit{}, parse.Mark{}, parse.Multiport{}, parse.Length{}, parse.IPRange{}, parse.MAC{}, parse.Policy{}, parse.AH{}, parse.Target{}, parse.TargetOption{}, parse.Counters{}, parse.TCPFlags{}, parse.Fragment{}, parse.Rule{}),
 	cmpopts.EquateComparable(netip.Addr{}),
 }
 

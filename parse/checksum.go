@@ -6,7 +6,7 @@ import "fmt"
 // refused.go holds such matches: the target is refused (Unsupported) at its
 // name, and its options are still read as iptables 1.8.9 reads them, so
 // that an invalid word anywhere in the rule still makes it Invalid. The
-// one such target is CHECKSUM (extensions/libxt_CHECKSUM.c):
+// first such target is CHECKSUM (extensions/libxt_CHECKSUM.c):
 //
 //	-j CHECKSUM --checksum-fill
 //
@@ -16,13 +16,22 @@ import "fmt"
 // statement does that: a payload write with csum_type inet updates the
 // checksum field by the difference of what it writes (nft_payload.c
 // nft_payload_l4csum_update), and "udp checksum set" writes a value.
+//
+// TCPMSS (tcpmss.go) and TOS (tos.go) add themselves to refusedTargets,
+// with the values of their options read as iptables reads them.
 
 // refusedTarget is a target ctmatch refuses: as a refused match, and the
 // table its registration (the xt_target's .table) allows it in.
 type refusedTarget struct {
 	refusedModule
-	table  string // the one table the kernel takes it in
+	table  string // the one table the kernel takes it in; "" for any
 	source string // the kernel's registration, for the message
+	// options, when set, is iptables' check of the options as a whole
+	// that check does not make (which exclude each other), and kernel the
+	// kernel's checks of the rule (its protocol; the hooks are hooks.go's):
+	// each returns an Invalid error or nil, options before the table is
+	// checked and kernel after it, in the order iptables reports them.
+	options, kernel func(p *parser, u *refusedUse) error
 }
 
 var refusedTargets = map[string]*refusedTarget{
@@ -58,13 +67,35 @@ func (p *parser) refusedTargetLoad(v word) error {
 	return e
 }
 
+// checkRefusedTarget checks, once every word is read, what iptables and the
+// kernel require of a refused target beyond its options' check: the
+// target's own options check, its table, and the kernel's checkentry.
+func (p *parser) checkRefusedTarget(u *refusedUse) error {
+	t := refusedTargets[u.module]
+	if t == nil {
+		return nil
+	}
+	if t.options != nil {
+		if err := t.options(p, u); err != nil {
+			return err
+		}
+	}
+	if err := p.checkRefusedTable(u); err != nil {
+		return err
+	}
+	if t.kernel != nil {
+		return t.kernel(p, u)
+	}
+	return nil
+}
+
 // checkRefusedTable refuses a refused target in a table (-t, when the
 // words give it) that the kernel refuses it in (xt_check_target: "only
 // valid in table"), as compile.CheckTargetPlace does for the targets
 // ctmatch translates.
 func (p *parser) checkRefusedTable(u *refusedUse) error {
 	t := refusedTargets[u.module]
-	if t == nil || p.rule.Table == nil || p.rule.Table.Name == t.table {
+	if t == nil || t.table == "" || p.rule.Table == nil || p.rule.Table.Name == t.table {
 		return nil
 	}
 	e := p.errorf(u.name, "%s is valid only in the %s table (%s), not in -t %s", u.module, t.table, t.source, p.rule.Table.Name)

@@ -132,6 +132,18 @@ var hookRules = []HookRule{
 			}
 			return nil
 		}},
+
+	// xt_TCPMSS.c tcpmss_tg4_check and tcpmss_tg6_check: "path-MTU clamping
+	// only supported in FORWARD, OUTPUT and POSTROUTING hooks". TCPMSS is
+	// refused (tcpmss.go), but the rule read so far keeps the option, so
+	// that a chain given apart from the words is checked too.
+	{What: "TCPMSS --clamp-mss-to-pmtu", Hooks: HookForward | HookOutput | HookPostrouting, Checkentry: true,
+		Uses: func(r *Rule) Node {
+			if r.tcpmssClamp == nil {
+				return nil
+			}
+			return r.tcpmssClamp
+		}},
 }
 
 // addrtypeLimit returns the rule's first --limit-iface-out (out) or

@@ -382,6 +382,9 @@ func (p *parser) option(w word) error {
 		if err := p.refusedGiven(w, spec); err != nil {
 			return err
 		}
+		if err := p.refusedValue(w, neg, spec, value, hasValue); err != nil {
+			return err
+		}
 	}
 	if spec.unsupported != "" {
 		if err := p.targetOptionOnce(w, neg, spec); err != nil {

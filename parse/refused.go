@@ -20,6 +20,10 @@ type refusedModule struct {
 	// check returns the message of iptables' final check, or "" when the
 	// options given pass it.
 	check func(given map[string]bool) string
+	// value, when set, reads the value of each option that takes one as
+	// iptables reads it, and returns an Invalid error for a value iptables
+	// refuses (nil: any value).
+	value func(p *parser, opt string, v word) error
 }
 
 // refusedUse is one refused match of the rule: its name word and the
@@ -28,6 +32,8 @@ type refusedUse struct {
 	module string
 	name   word
 	given  map[string]bool
+	at     map[string]word // the word of each option given (the last one)
+	last   string          // the option given last
 }
 
 // refusedSpecs builds the options of a refused module: each name with the
@@ -209,6 +215,10 @@ func (p *parser) refusedGiven(w word, spec *optSpec) error {
 			return p.errorf(w, "%s: option \"--%s\" can only be used once", u.module, spec.long)
 		}
 		u.given[spec.long] = true
+		if u.at == nil {
+			u.at = map[string]word{}
+		}
+		u.at[spec.long], u.last = w, spec.long
 		return nil
 	}
 	return nil
@@ -221,9 +231,35 @@ func (p *parser) checkRefused() error {
 		if msg := u.mod().check(u.given); msg != "" {
 			return p.errorf(u.name, "%s", msg)
 		}
-		if err := p.checkRefusedTable(u); err != nil {
+		if err := p.checkRefusedTarget(u); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// refusedValue reads the value of option spec (word w) of a refused match
+// or target, when its module reads values: the value is only looked at,
+// unsupportedOption then takes it. An option after a "!" it does not take,
+// or without its value, is left to unsupportedOption, which refuses it as
+// iptables does before it reads the value.
+func (p *parser) refusedValue(w word, neg *word, spec *optSpec, attached string, hasValue bool) error {
+	mod := (&refusedUse{module: spec.refused}).mod()
+	if mod == nil || mod.value == nil || spec.args == 0 || neg != nil && !spec.invertible {
+		return nil
+	}
+	var v word
+	switch {
+	case hasValue:
+		off := len(w.val) - len(attached)
+		if attached == "" {
+			off-- // at the "=", as value places it
+		}
+		v = word{val: attached, pos: w.at(off), end: w.end}
+	case p.i < len(p.words):
+		v = p.words[p.i]
+	default:
+		return nil
+	}
+	return mod.value(p, spec.long, v)
 }

@@ -337,11 +337,13 @@ func (r *reader) words(o parse.Options) error {
 	if cerr := CheckWords(rule, "apply lines"); cerr != nil {
 		return l.WordsError(cerr)
 	}
-	if err != nil {
-		return l.WordsError(err)
-	}
+	// The chain's hooks outweigh an Unsupported error too: what was read
+	// may already be refused there (TCPMSS's --clamp-mss-to-pmtu).
 	if herr := CheckChainHooks(rule, l.Chain); herr != nil {
 		return l.WordsError(herr)
+	}
+	if err != nil {
+		return l.WordsError(err)
 	}
 	l.Rule = rule
 	return nil

@@ -230,6 +230,12 @@ func TestReadLineErrors(t *testing.T) {
 		// of the words' table.
 		{"add rule inet fw output -- -m addrtype --dst-type LOCAL /*ERR*/--limit-iface-in", `addrtype --limit-iface-in is not valid in chain output: the kernel allows it only in PREROUTING, INPUT, FORWARD`, parse.Invalid, ""},
 		{"add rule ip nat PREROUTING -- -t nat -m addrtype /*ERR*/--limit-iface-out --dst-type LOCAL", `addrtype --limit-iface-out is not valid in chain PREROUTING: …`, parse.Invalid, ""},
+		// TCPMSS is refused, but its --clamp-mss-to-pmtu in a chain of a
+		// hook the kernel refuses it in makes the rule invalid.
+		{"add rule ip fw input -- -t mangle -p tcp -j TCPMSS /*ERR*/--clamp-mss-to-pmtu", `TCPMSS --clamp-mss-to-pmtu is not valid in chain input: the kernel allows it only in FORWARD, OUTPUT, POSTROUTING`, parse.Invalid, ""},
+		{"add rule ip6 fw PREROUTING -- -t mangle -p tcp -j TCPMSS --set-mss 1400 /*ERR*/--clamp-mss-to-pmtu", `TCPMSS --clamp-mss-to-pmtu is not valid in chain PREROUTING: …`, parse.Invalid, ""},
+		{"add rule ip fw input -- -t mangle -p tcp -j /*ERR*/TCPMSS --clamp-mss-to-pmtu --set-mss 1400", `target TCPMSS is valid iptables, but ctmatch does not translate it: …`, parse.Unsupported, "keep this rule in iptables: …"},
+		{"add rule ip fw forward -- -t mangle -p tcp -j /*ERR*/TCPMSS --clamp-mss-to-pmtu", `target TCPMSS is valid iptables, but ctmatch does not translate it: …`, parse.Unsupported, "keep this rule in iptables: …"},
 	} {
 		text, pos := cases.InvalidCase{Text: tc.text}.Rule()
 		if pos == parse.NoPos {

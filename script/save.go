@@ -614,6 +614,12 @@ func (r *SaveReader) rule(l *SaveLine) (*SaveLine, error) {
 	// table the file names (iptables-restore passes -t TABLE).
 	if rule.Table == nil && t.name != "filter" {
 		rule.Table = &parse.Table{Name: t.name, Flag: parse.NoPos, At: parse.NoPos}
+		// parse checked the hooks of the chain as the filter table's
+		// built-in chains: the file's table says them, and a use the kernel
+		// refuses there outweighs an Unsupported error.
+		if err := parse.CheckHooks(rule, c.Chain); err != nil {
+			return nil, err
+		}
 	}
 	if implicit {
 		t.chains[c.Chain] = ch

@@ -139,4 +139,15 @@ var saveCases = []saveCase{
 	// positions after it, as iptables adds them.
 	{name: "comma-list-positions", text: "*filter\n-A INPUT -s 10.0.0.1,10.0.0.2 -d 10.0.1.1,10.0.1.2 -j ACCEPT\n-I INPUT 5 -j DROP\nCOMMIT\n"},
 	{name: "comma-list-beyond", text: "*filter\n-A INPUT -s 10.0.0.1,10.0.0.2 -j ACCEPT\n-I INPUT " + M + "4 -j DROP\nCOMMIT\n", kind: "invalid", msg: "the chain has 2 rule(s) here"},
+
+	// The hooks of a built-in chain are the file's table's: TCPMSS's
+	// --clamp-mss-to-pmtu in PREROUTING or INPUT is refused by the kernel,
+	// though ctmatch refuses TCPMSS anyway; in a user chain that INPUT
+	// jumps to iptables-nft loads it.
+	{name: "tcpmss-clamp-prerouting", text: "*mangle\n-A PREROUTING -p tcp -j TCPMSS " + M + "--clamp-mss-to-pmtu\nCOMMIT\n", kind: "invalid", msg: "TCPMSS --clamp-mss-to-pmtu is not valid in chain PREROUTING"},
+	{name: "tcpmss-clamp-raw-prerouting", v6: true, text: "*raw\n-A PREROUTING -p tcp -j TCPMSS " + M + "--clamp-mss-to-pmtu\nCOMMIT\n", kind: "invalid", msg: "not valid in chain PREROUTING"},
+	{name: "tcpmss-clamp-input", text: "*mangle\n-A INPUT -p tcp -j TCPMSS --set-mss 1400 " + M + "--clamp-mss-to-pmtu\nCOMMIT\n", kind: "invalid", msg: "not valid in chain INPUT"},
+	{name: "tcpmss-clamp-user-chain", text: "*mangle\n:U - [0:0]\n-A INPUT -j U\n-A U -p tcp -j " + M + "TCPMSS --clamp-mss-to-pmtu\nCOMMIT\n", kind: "unsupported", msg: "adds an MSS option"},
+	{name: "owner-mangle-prerouting", text: "*mangle\n-A PREROUTING " + M + "-m owner --uid-owner 0 -j ACCEPT\nCOMMIT\n", kind: "invalid", msg: "-m owner is not valid in chain PREROUTING"},
+	{name: "tcpmss-clamp-forward", text: "*mangle\n-A FORWARD -p tcp -j " + M + "TCPMSS --clamp-mss-to-pmtu\nCOMMIT\n", kind: "unsupported", msg: "adds an MSS option"},
 }

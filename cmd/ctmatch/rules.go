@@ -279,10 +279,12 @@ func compileRule(src source, popts parse.Options, fam expr.Family, ipv6, noCount
 	if err := script.CheckWords(r, command); err != nil {
 		return nil, err
 	}
-	if err != nil {
-		return nil, err
+	// The chain's hooks outweigh an Unsupported error too: what was read
+	// may already be refused there (TCPMSS's --clamp-mss-to-pmtu).
+	if herr := script.CheckChainHooks(r, chain); herr != nil {
+		return nil, herr
 	}
-	if err := script.CheckChainHooks(r, chain); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return ctmatch.CompileAll(r, ctmatch.Options{Table: fam, IPv6: ipv6, NoCounter: noCounter, Chain: chain})
