@@ -20,6 +20,8 @@ type notrackProbe struct {
 var notrackProbes = []notrackProbe{
 	{false, []string{"-j", "CT", "--notrack"}},
 	{false, []string{"-j", "NOTRACK"}},
+	{true, []string{"-j", "CT", "--notrack"}},
+	{true, []string{"-j", "NOTRACK"}},
 }
 
 // notrackRule is the rule under test of probe i, as the test loads it

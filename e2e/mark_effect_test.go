@@ -43,6 +43,28 @@ var markEffectProbes = func() []markProbe {
 		{"connmark save nfmask 0", false, []string{"-j", "CONNMARK", "--save-mark", "--nfmask", "0", "--ctmask", "0xff00"}, mark0, ctmark0 &^ 0xff00},
 		{"connmark restore", false, []string{"-j", "CONNMARK", "--restore-mark"}, ctmark0, ctmark0},
 		{"connmark restore ctmask", false, []string{"-j", "CONNMARK", "--restore-mark", "--ctmask", "0xff0000"}, ctmark0 & 0xff0000, ctmark0},
+		// CONNMARK's other operations and --mask; the save with nfmask 0
+		// and a ctmask over bits the first connection mark has.
+		{"connmark or", false, []string{"-j", "CONNMARK", "--or-mark", "0xff"}, mark0, ctmark0 | 0xff},
+		{"connmark xor", false, []string{"-j", "CONNMARK", "--xor-mark", "0xff"}, mark0, ctmark0 ^ 0xff},
+		{"connmark set value/mask", false, []string{"-j", "CONNMARK", "--set-mark", "0x1/0xff"}, mark0, ctmark0&^0xff ^ 0x1},
+		{"connmark set then mask", false, []string{"-j", "CONNMARK", "--set-mark", "0x1", "--mask", "0xff"}, mark0, ctmark0&^0xff ^ 0x1},
+		{"connmark save mask", false, []string{"-j", "CONNMARK", "--save-mark", "--mask", "0xff"}, mark0, ctmark0&^0xff ^ mark0&0xff},
+		{"connmark save nfmask 0 ctmask set bits", false, []string{"-j", "CONNMARK", "--save-mark", "--nfmask", "0", "--ctmask", "0xff0000"}, mark0, ctmark0 &^ 0xff0000},
+		// The same in ip6tables: every MARK and CONNMARK operation, the
+		// masks, save and restore.
+		{"mark6 set masked", true, []string{"-j", "MARK", "--set-mark", "0x10/0xf0"}, mark0&^0xf0 ^ 0x10, ctmark0},
+		{"mark6 xmark", true, []string{"-j", "MARK", "--set-xmark", "0x1/0x3"}, mark0&^0x3 ^ 0x1, ctmark0},
+		{"mark6 and", true, []string{"-j", "MARK", "--and-mark", "0xf"}, mark0 & 0xf, ctmark0},
+		{"mark6 or", true, []string{"-j", "MARK", "--or-mark", "0x100"}, mark0 | 0x100, ctmark0},
+		{"mark6 xor", true, []string{"-j", "MARK", "--xor-mark", "0x8"}, mark0 ^ 0x8, ctmark0},
+		{"connmark6 set then mask", true, []string{"-j", "CONNMARK", "--set-mark", "0x2", "--mask", "0xff"}, mark0, ctmark0&^0xff ^ 0x2},
+		{"connmark6 xmark", true, []string{"-j", "CONNMARK", "--set-xmark", "0x2/0x3"}, mark0, ctmark0&^0x3 ^ 0x2},
+		{"connmark6 and", true, []string{"-j", "CONNMARK", "--and-mark", "0xf0"}, mark0, ctmark0 & 0xf0},
+		{"connmark6 or", true, []string{"-j", "CONNMARK", "--or-mark", "0x100"}, mark0, ctmark0 | 0x100},
+		{"connmark6 xor", true, []string{"-j", "CONNMARK", "--xor-mark", "0x1"}, mark0, ctmark0 ^ 0x1},
+		{"connmark6 restore", true, []string{"-j", "CONNMARK", "--restore-mark"}, ctmark0, ctmark0},
+		{"connmark6 save nfmask 0", true, []string{"-j", "CONNMARK", "--save-mark", "--nfmask", "0", "--ctmask", "0xff0000"}, mark0, ctmark0 &^ 0xff0000},
 	}
 }()
 

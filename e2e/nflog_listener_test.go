@@ -162,6 +162,11 @@ var nflogProbes = []nflogProbe{
 	{"no-size", false, []string{"--nflog-group", "7", "--nflog-prefix", "whole"}, nflogGroup, "whole", 228},
 	{"range", false, []string{"--nflog-group", "7", "--nflog-prefix", "ranged", "--nflog-range", "24"}, nflogGroup, "ranged", 228},
 	{"threshold", false, []string{"--nflog-group", "7", "--nflog-prefix", "thresh", "--nflog-threshold", "1"}, nflogGroup, "thresh", 228},
+	// No option: group 0, no prefix, the listener's copy range.
+	{"plain", false, nil, 0, "", 228},
+	// ip6tables' NFLOG: every option but the group alone.
+	{"size-threshold6", true, []string{"--nflog-group", "7", "--nflog-prefix", "six", "--nflog-size", "64", "--nflog-threshold", "2"}, nflogGroup, "six", 64},
+	{"range6", true, []string{"--nflog-group", "7", "--nflog-prefix", "ranged6", "--nflog-range", "64"}, nflogGroup, "ranged6", 248},
 }
 
 // nflogRule is the rule of TestNFLOGListener's probe i, as the test loads
