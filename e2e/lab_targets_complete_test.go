@@ -257,6 +257,25 @@ func TestLabTargetsComplete(t *testing.T) {
 			}
 		}
 	}
+	// Each target ctmatch translates has forms in every family whose
+	// iptables has it (optionTargets), so that no family of it goes
+	// unchecked.
+	for _, ot := range optionTargets {
+		has := map[lab.Family]bool{}
+		for _, f := range []lab.Family{lab.IPv4, lab.IPv6} {
+			for form := range valid[f] {
+				if name, _, _ := strings.Cut(form, " "); name == ot.name {
+					has[f] = true
+				}
+			}
+		}
+		if !has[lab.IPv4] && !has[lab.IPv6] {
+			continue // refused: no valid case
+		}
+		if ot.v4 && !has[lab.IPv4] || ot.v6 && !has[lab.IPv6] {
+			t.Errorf("%s: valid cases of internal/cases in ipv4 %v, ipv6 %v; want both families iptables has it in", ot.name, has[lab.IPv4], has[lab.IPv6])
+		}
+	}
 	n := len(valid[lab.IPv4]) + len(valid[lab.IPv6])
 	var lines []string
 	for _, f := range []lab.Family{lab.IPv4, lab.IPv6} {
