@@ -308,8 +308,9 @@ func mapKeys(m map[string]bool) func(func(string) bool) {
 }
 
 // The check can fail: without the effect observer's REJECT with
-// icmp-admin-prohibited it misses exactly that IPv4 form, and it reports a
-// compared rule that does not parse and one without a target extension.
+// icmp-admin-prohibited it misses exactly that IPv4 form, without the NFLOG
+// listener's IPv6 probes exactly ip6tables' NFLOG options, and it reports
+// a compared rule that does not parse and one without a target extension.
 func TestLabTargetsCompleteCatchesAGap(t *testing.T) {
 	compared := slices.DeleteFunc(comparedTargetRules(), func(c comparedRule) bool {
 		return strings.Contains(c.words, "icmp-admin-prohibited")
@@ -319,6 +320,22 @@ func TestLabTargetsCompleteCatchesAGap(t *testing.T) {
 		validTargetForms(t)[lab.IPv4]["REJECT --reject-with icmp-admin-prohibited"] + `)`}
 	if !slices.Equal(missing, want) || problems != nil {
 		t.Errorf("missing = %q, want %q; problems: %q", missing, want, problems)
+	}
+	// Without the NFLOG listener's IPv6 probes, ip6tables' NFLOG options
+	// go uncompared.
+	compared = slices.DeleteFunc(comparedTargetRules(), func(c comparedRule) bool {
+		return c.test == "TestNFLOGListener" && c.family == lab.IPv6
+	})
+	missing, _, _ = targetFormsMissing(t, compared)
+	var got []string
+	for _, m := range missing {
+		form, _, _ := strings.Cut(m, " (")
+		got = append(got, form)
+	}
+	want = []string{`ipv6 "NFLOG --nflog-group"`, `ipv6 "NFLOG --nflog-prefix"`, `ipv6 "NFLOG --nflog-range"`,
+		`ipv6 "NFLOG --nflog-size"`, `ipv6 "NFLOG --nflog-threshold"`}
+	if !slices.Equal(got, want) {
+		t.Errorf("without the IPv6 NFLOG probes: missing = %q, want %q", got, want)
 	}
 	_, _, problems = targetFormsMissing(t, []comparedRule{
 		{"a", lab.IPv4, "-A FORWARD -j REJECT --reject-with bogus"},
