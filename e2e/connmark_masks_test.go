@@ -114,28 +114,23 @@ func TestCombinedMarksKernelDump(t *testing.T) {
 	t.Logf("%d rules loaded and dumped back", checked)
 }
 
-// The combined CONNMARK masks' effect, xt_CONNMARK (iptables-legacy)
-// against ctmatch's rules, packet by packet: proof (2) of the translation.
-// As TestMarkEffects does, a UDP datagram leaves through OUTPUT, where
-// the rules give it a first mark and its connection a first mark, then run
-// the target under test, then NFLOG it; the packet's mark is the one the
-// NFLOG listener receives, the connection's the one conntrack -L shows.
-// Without conntrack (a NOTRACK in raw's OUTPUT) xt_CONNMARK changes
-// nothing, and ctmatch's rule, whose ct load ends it, must not either,
-// where "meta mark set meta mark & ~NFMASK" alone would clear bits.
-func TestCombinedMarksEffects(t *testing.T) {
-	ns := ktest.Namespace(t, "nft", "iptables-legacy", "ip6tables-legacy", "conntrack")
-	bin := ctmatchCLI(t)
-	const group = 11
-	const mark0, ctmark0 = 0x12345678, 0xabcd9aef
+// combinedMarkProbe is one probe of TestCombinedMarksEffects.
+type combinedMarkProbe struct {
+	op                   string
+	nf, ct               uint32
+	ipv6, untracked      bool
+	wantMark, wantCtmark uint32 // the kernel's formula; ctmark 0 when untracked
+}
+
+// The first marks of TestCombinedMarksEffects' probes.
+const combinedMark0, combinedCtmark0 = 0x12345678, 0xabcd9aef
+
+// combinedMarkProbes are TestCombinedMarksEffects' probes.
+func combinedMarkProbes() []combinedMarkProbe {
+	const mark0, ctmark0 = combinedMark0, combinedCtmark0
+	type probe = combinedMarkProbe
 	save := func(nf, ct uint32) (uint32, uint32) { return mark0, ctmark0&^ct ^ mark0&nf }
 	restore := func(nf, ct uint32) (uint32, uint32) { return mark0&^nf ^ ctmark0&ct, ctmark0 }
-	type probe struct {
-		op                   string
-		nf, ct               uint32
-		ipv6, untracked      bool
-		wantMark, wantCtmark uint32 // the kernel's formula; ctmark 0 when untracked
-	}
 	var probes []probe
 	for _, p := range []struct {
 		op     string
@@ -167,7 +162,34 @@ func TestCombinedMarksEffects(t *testing.T) {
 	m, c = save(0xffff, 0xff)
 	probes = append(probes, probe{op: "--save-mark", nf: 0xffff, ct: 0xff, ipv6: true, wantMark: m, wantCtmark: c})
 	probes = append(probes, probe{op: "--restore-mark", nf: 0xff, ct: 0xff00, ipv6: true, untracked: true, wantMark: mark0})
+	return probes
+}
 
+// combinedMarkTarget is the target under test of a probe.
+func combinedMarkTarget(p combinedMarkProbe) []string {
+	return []string{"-j", "CONNMARK", p.op, "--nfmask", fmt.Sprintf("%#x", p.nf), "--ctmask", fmt.Sprintf("%#x", p.ct)}
+}
+
+// combinedMarkMatch is the match of every rule of probe i.
+func combinedMarkMatch(i int) []string {
+	return []string{"-p", "udp", "--dport", strconv.Itoa(9300 + i)}
+}
+
+// The combined CONNMARK masks' effect, xt_CONNMARK (iptables-legacy)
+// against ctmatch's rules, packet by packet: proof (2) of the translation.
+// As TestMarkEffects does, a UDP datagram leaves through OUTPUT, where
+// the rules give it a first mark and its connection a first mark, then run
+// the target under test, then NFLOG it; the packet's mark is the one the
+// NFLOG listener receives, the connection's the one conntrack -L shows.
+// Without conntrack (a NOTRACK in raw's OUTPUT) xt_CONNMARK changes
+// nothing, and ctmatch's rule, whose ct load ends it, must not either,
+// where "meta mark set meta mark & ~NFMASK" alone would clear bits.
+func TestCombinedMarksEffects(t *testing.T) {
+	ns := ktest.Namespace(t, "nft", "iptables-legacy", "ip6tables-legacy", "conntrack")
+	bin := ctmatchCLI(t)
+	const group = 11
+	const mark0, ctmark0 = combinedMark0, combinedCtmark0
+	probes := combinedMarkProbes()
 	send := func(ipv6 bool, port int) {
 		network, addr := "udp4", "127.0.0.1"
 		if ipv6 {
@@ -202,8 +224,8 @@ func TestCombinedMarksEffects(t *testing.T) {
 	ran := 0
 	for i, p := range probes {
 		port := 9300 + i
-		target := []string{"-j", "CONNMARK", p.op, "--nfmask", fmt.Sprintf("%#x", p.nf), "--ctmask", fmt.Sprintf("%#x", p.ct)}
-		match := []string{"-p", "udp", "--dport", strconv.Itoa(port)}
+		target := combinedMarkTarget(p)
+		match := combinedMarkMatch(i)
 		rules := [][]string{
 			append(append([]string(nil), match...), "-j", "MARK", "--set-mark", fmt.Sprint(mark0)),
 			append(append([]string(nil), match...), "-j", "CONNMARK", "--set-mark", fmt.Sprint(ctmark0)),

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -10,17 +9,43 @@ import (
 	"github.com/ctmatch/ctmatch/internal/ktest"
 )
 
+// notrackProbe is one probe of TestNotrackEffect: the target under test
+// and the family.
+type notrackProbe struct {
+	ipv6   bool
+	target []string
+}
+
+// notrackProbes are TestNotrackEffect's probes.
+var notrackProbes = []notrackProbe{
+	{false, []string{"-j", "CT", "--notrack"}},
+	{false, []string{"-j", "NOTRACK"}},
+	{true, []string{"-j", "CT", "--notrack"}},
+	{true, []string{"-j", "NOTRACK"}},
+}
+
+// notrackRule is the rule under test of probe i, as the test loads it
+// into raw OUTPUT, and the port it stops tracking.
+func notrackRule(i int) ([]string, int) {
+	port := 9300 + 2*i
+	return append([]string{"-t", "raw", "-p", "udp", "--dport", strconv.Itoa(port)}, notrackProbes[i].target...), port
+}
+
 // CT --notrack and NOTRACK: the conntrack table in the namespace after a
 // UDP datagram to the rule's port (none) and to another port (an entry),
-// xt (iptables-legacy) against ctmatch's rules, which come through add rule
-// --create (the raw chain at priority -300, before conntrack), list -o
-// iptables and translate -o bytecode.
+// xt (iptables-legacy, ip6tables-legacy) against ctmatch's rules, which
+// come through add rule --create (the raw chain at priority -300, before
+// conntrack), list -o iptables and translate -o bytecode.
 func TestNotrackEffect(t *testing.T) {
-	ns := ktest.Namespace(t, "nft", "iptables-legacy", "conntrack")
+	ns := ktest.Namespace(t, "nft", "iptables-legacy", "ip6tables-legacy", "conntrack")
 	bin := ctmatchCLI(t)
-	send := func(port int) {
+	send := func(ipv6 bool, port int) {
+		network, addr := "udp4", "127.0.0.1"
+		if ipv6 {
+			network, addr = "udp6", "::1"
+		}
 		if err := ns.Do(func() error {
-			conn, err := net.Dial("udp4", fmt.Sprintf("127.0.0.1:%d", port))
+			conn, err := net.Dial(network, net.JoinHostPort(addr, strconv.Itoa(port)))
 			if err != nil {
 				return err
 			}
@@ -31,39 +56,48 @@ func TestNotrackEffect(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tracked := func(port int) bool {
-		out := ktest.Run(t, ns, "", "conntrack", "-L", "-p", "udp", "--dport", strconv.Itoa(port))
+	tracked := func(ipv6 bool, port int) bool {
+		args := []string{"-L", "-p", "udp", "--dport", strconv.Itoa(port)}
+		if ipv6 {
+			args = append(args, "-f", "ipv6")
+		}
+		out := ktest.Run(t, ns, "", "conntrack", args...)
 		return strings.Contains(out, "dport="+strconv.Itoa(port))
 	}
-	for i, target := range [][]string{{"-j", "CT", "--notrack"}, {"-j", "NOTRACK"}} {
-		port, other := 9300+2*i, 9301+2*i
-		rule := append([]string{"-t", "raw", "-p", "udp", "--dport", strconv.Itoa(port)}, target...)
+	for i, p := range notrackProbes {
+		rule, port := notrackRule(i)
+		other := port + 1
+		xt, family, fam := "iptables-legacy", "ip", "-4"
+		if p.ipv6 {
+			xt, family, fam = "ip6tables-legacy", "ip6", "-6"
+		}
 		var got [2][2]bool
 		for run := range 2 {
 			if run == 0 {
-				ktest.Run(t, ns, "", "iptables-legacy", append([]string{"-A", "OUTPUT"}, rule...)...)
+				ktest.Run(t, ns, "", xt, append([]string{"-A", "OUTPUT"}, rule...)...)
 				// A conntrack user, so that the namespace tracks at all.
-				ktest.Run(t, ns, "", "iptables-legacy", "-A", "OUTPUT", "-m", "conntrack", "--ctstate", "NEW")
+				ktest.Run(t, ns, "", xt, "-A", "OUTPUT", "-m", "conntrack", "--ctstate", "NEW")
 			} else {
-				mustCLI(t, bin, ns, "", append([]string{"add", "rule", "ip", "raw", "OUTPUT", "--create", "--"}, rule...)...)
-				mustCLI(t, bin, ns, "", "add", "rule", "ip", "filter", "OUTPUT", "--create", "--", "-m", "conntrack", "--ctstate", "NEW")
+				mustCLI(t, bin, ns, "", append([]string{"add", "rule", fam, family, "raw", "OUTPUT", "--create", "--"}, rule...)...)
+				mustCLI(t, bin, ns, "", "add", "rule", fam, family, "filter", "OUTPUT", "--create", "--", "-m", "conntrack", "--ctstate", "NEW")
 			}
-			send(port)
-			send(other)
-			got[run] = [2]bool{tracked(port), tracked(other)}
-			ktest.Run(t, ns, "", "iptables-legacy", "-t", "raw", "-F", "OUTPUT")
-			ktest.Run(t, ns, "", "iptables-legacy", "-F", "OUTPUT")
+			send(p.ipv6, port)
+			send(p.ipv6, other)
+			got[run] = [2]bool{tracked(p.ipv6, port), tracked(p.ipv6, other)}
+			ktest.Run(t, ns, "", xt, "-t", "raw", "-F", "OUTPUT")
+			ktest.Run(t, ns, "", xt, "-F", "OUTPUT")
 			if run == 1 {
 				out := mustCLI(t, bin, ns, "", "list", "-o", "iptables")
-				if !strings.Contains(out, "-A OUTPUT -p udp -m udp --dport "+strconv.Itoa(port)+" "+strings.Join(target, " ")+"\n") {
+				if !strings.Contains(out, "-A OUTPUT -p udp -m udp --dport "+strconv.Itoa(port)+" "+strings.Join(p.target, " ")+"\n") {
 					t.Errorf("list -o iptables:\n%s\nwant the notrack rule", out)
 				}
 			}
 			ktest.Run(t, ns, "", "nft", "flush", "ruleset")
 			ktest.Run(t, ns, "", "conntrack", "-F")
+			ktest.Run(t, ns, "", "conntrack", "-F", "-f", "ipv6")
 		}
 		if got[0] != got[1] || got[0] != [2]bool{false, true} {
-			t.Errorf("%s: tracked (rule's port, other port): xt %v, ctmatch %v, want [false true]", strings.Join(target, " "), got[0], got[1])
+			t.Errorf("%s %s: tracked (rule's port, other port): xt %v, ctmatch %v, want [false true]", family, strings.Join(p.target, " "), got[0], got[1])
 		}
 	}
 	r := runCLI(t, bin, ns, "", "add", "rule", "ip", "filter", "INPUT", "--", "-j", "CT", "--notrack")

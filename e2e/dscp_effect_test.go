@@ -12,6 +12,29 @@ import (
 	"github.com/ctmatch/ctmatch/internal/ktest"
 )
 
+// dscpProbe is one probe of TestDSCPEffect: DSCP's option and the DSCP
+// it sets.
+type dscpProbe struct {
+	v6     bool
+	option []string
+	dscp   uint8
+}
+
+// dscpProbes are TestDSCPEffect's probes.
+var dscpProbes = []dscpProbe{
+	{false, []string{"--set-dscp", "10"}, 10},
+	{false, []string{"--set-dscp-class", "EF"}, 0x2e},
+	{false, []string{"--set-dscp", "0"}, 0},
+	{true, []string{"--set-dscp", "63"}, 63},
+	{true, []string{"--set-dscp-class", "af41"}, 0x22},
+}
+
+// dscpRule is the rule under test of probe i, as the test loads it into
+// mangle OUTPUT.
+func dscpRule(i int) []string {
+	return append([]string{"-p", "udp", "--dport", strconv.Itoa(9500 + i), "-j", "DSCP"}, dscpProbes[i].option...)
+}
+
 // DSCP's effect: a datagram sent with TOS (traffic class) 0x13 — DSCP 4 and
 // both ECN bits — leaves through mangle OUTPUT, where the DSCP target
 // rewrites it, and an NFLOG rule in INPUT hands it as it arrives to a
@@ -23,17 +46,7 @@ func TestDSCPEffect(t *testing.T) {
 	bin := ctmatchCLI(t)
 	const group = 12
 	c := listenNFLOG(t, ns, group)
-	for i, p := range []struct {
-		v6     bool
-		option []string
-		dscp   uint8
-	}{
-		{false, []string{"--set-dscp", "10"}, 10},
-		{false, []string{"--set-dscp-class", "EF"}, 0x2e},
-		{false, []string{"--set-dscp", "0"}, 0},
-		{true, []string{"--set-dscp", "63"}, 63},
-		{true, []string{"--set-dscp-class", "af41"}, 0x22},
-	} {
+	for i, p := range dscpProbes {
 		port := 9500 + i
 		tool, fam, addr, netw := "iptables-legacy", "ip", "127.0.0.1", "udp4"
 		if p.v6 {
@@ -69,7 +82,7 @@ func TestDSCPEffect(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		target := append([]string{"-p", "udp", "--dport", strconv.Itoa(port), "-j", "DSCP"}, p.option...)
+		target := dscpRule(i)
 		nflog := []string{"-p", "udp", "--dport", strconv.Itoa(port), "-j", "NFLOG", "--nflog-group", strconv.Itoa(group)}
 
 		ktest.Run(t, ns, "", tool, append([]string{"-t", "mangle", "-A", "OUTPUT"}, target...)...)

@@ -91,6 +91,11 @@ func labDocLines(t *testing.T) []string {
 	for _, c := range expireWrapCases {
 		lines = append(lines, fmt.Sprintf("| `%s` | %d | %d |", c.words, c.want.xt, c.want.nft))
 	}
+	// Every target form compared: the rules, the forms, the exceptions.
+	tf := validTargetForms(t)
+	lines = append(lines, fmt.Sprintf("%d rules, for %d forms (%d IPv4, %d IPv6)", len(comparedTargetRules()),
+		len(tf[lab.IPv4])+len(tf[lab.IPv6]), len(tf[lab.IPv4]), len(tf[lab.IPv6])),
+		fmt.Sprintf("its %d forms (the target alone and its seven options)", len(targetFormExceptions)))
 	return lines
 }
 
@@ -108,7 +113,8 @@ func families(table expr.Family) []lab.Family {
 // numbers as the lab's lists and tests have them: the cases of each table,
 // the classes, the comparisons of a run, the sweep's seed, size and
 // coverage, iptables-translate's outcome case by case and its divergence
-// count, and the counts of the 32-bit expiration limit.
+// count, the counts of the 32-bit expiration limit, and the rules and forms
+// of the targets' completeness check.
 func TestLabDocs(t *testing.T) {
 	b, err := os.ReadFile(semanticsDoc)
 	if err != nil {

@@ -24,6 +24,8 @@ const (
 	effMasq, effMasqSrc = 9301, 50301
 	effRedir, effRedTo  = 9401, 9402
 	effRedirSrc         = 50401
+	effRedirKeep        = 9403 // REDIRECT without --to-ports keeps the port
+	effRedirKeepSrc     = 50402
 )
 
 // rejectProbes are a TCP SYN and a datagram to a listening port of the
@@ -41,7 +43,7 @@ func rejectProbes(f lab.Family) []lab.Probe {
 // effectCases are the REJECT and NAT cases of the effect observer, in both
 // families: every --reject-with, at the router's forward hook and the
 // server's input hook; DNAT, SNAT, MASQUERADE and REDIRECT with ports, port
-// ranges and their flags at the router.
+// ranges and their flags at the router, and REDIRECT without ports.
 func effectCases() []lab.EffectCase {
 	var cs []lab.EffectCase
 	for _, f := range []lab.Family{lab.IPv4, lab.IPv6} {
@@ -123,6 +125,9 @@ func effectCases() []lab.EffectCase {
 			lab.EffectCase{Name: fmt.Sprintf("redirect%d", f), Family: f, Router: true,
 				Words:  fmt.Sprintf("-t nat -A PREROUTING -p udp --dport %d -j REDIRECT --to-ports %d", effRedir, effRedTo),
 				Probes: []lab.Probe{{Kind: lab.ProbeUDP, To: a.Server, Port: effRedir, From: effRedirSrc, Listen: effRedTo, OnRouter: true}}},
+			lab.EffectCase{Name: fmt.Sprintf("redirect%d same port", f), Family: f, Router: true,
+				Words:  fmt.Sprintf("-t nat -A PREROUTING -p udp --dport %d -j REDIRECT", effRedirKeep),
+				Probes: []lab.Probe{{Kind: lab.ProbeUDP, To: a.Server, Port: effRedirKeep, From: effRedirKeepSrc, Listen: effRedirKeep, OnRouter: true}}},
 		)
 	}
 	return cs

@@ -122,8 +122,14 @@ func receiveNFLOG(t *testing.T, c *netlink.Conn) nflogRecord {
 				r.payload = len(b)
 				r.mss = tcpMSS(b)
 				r.tos, r.csumOK = ipTOS(b)
-				if len(b) >= 28 {
-					r.udp = fmt.Sprintf("%x %x", b[22:26], b[28:])
+				// The UDP header after an IPv4 header without options
+				// or an IPv6 header without extension headers.
+				l4 := 20
+				if len(b) > 0 && b[0]>>4 == 6 {
+					l4 = 40
+				}
+				if len(b) >= l4+8 {
+					r.udp = fmt.Sprintf("%x %x", b[l4+2:l4+6], b[l4+8:])
 				}
 			}
 		}
@@ -133,24 +139,52 @@ func receiveNFLOG(t *testing.T, c *netlink.Conn) nflogRecord {
 	return nflogRecord{}
 }
 
+// nflogProbe is one probe of TestNFLOGListener: the options after -j
+// NFLOG, the group and prefix the record must carry, and the bytes the
+// listener must receive of the 228-byte (IPv6: 248-byte) packet.
+type nflogProbe struct {
+	name    string
+	ipv6    bool
+	options []string
+	group   uint16
+	prefix  string
+	payload int
+}
+
+// nflogGroup is the group of TestNFLOGListener's probes but the plain
+// NFLOG's (group 0).
+const nflogGroup = 7
+
+// nflogProbes are TestNFLOGListener's probes.
+var nflogProbes = []nflogProbe{
+	{"size", false, []string{"--nflog-group", "7", "--nflog-prefix", "sized", "--nflog-size", "24"}, nflogGroup, "sized", 24},
+	{"size-0", false, []string{"--nflog-group", "7", "--nflog-prefix", "empty", "--nflog-size", "0"}, nflogGroup, "empty", 0},
+	{"no-size", false, []string{"--nflog-group", "7", "--nflog-prefix", "whole"}, nflogGroup, "whole", 228},
+	{"range", false, []string{"--nflog-group", "7", "--nflog-prefix", "ranged", "--nflog-range", "24"}, nflogGroup, "ranged", 228},
+	{"threshold", false, []string{"--nflog-group", "7", "--nflog-prefix", "thresh", "--nflog-threshold", "1"}, nflogGroup, "thresh", 228},
+	// No option: group 0, no prefix, the listener's copy range.
+	{"plain", false, nil, 0, "", 228},
+	// ip6tables' NFLOG: every option but the group alone.
+	{"size-threshold6", true, []string{"--nflog-group", "7", "--nflog-prefix", "six", "--nflog-size", "64", "--nflog-threshold", "2"}, nflogGroup, "six", 64},
+	{"range6", true, []string{"--nflog-group", "7", "--nflog-prefix", "ranged6", "--nflog-range", "64"}, nflogGroup, "ranged6", 248},
+}
+
+// nflogRule is the rule of TestNFLOGListener's probe i, as the test loads
+// it into filter OUTPUT.
+func nflogRule(i int) []string {
+	return append([]string{"-p", "udp", "--dport", fmt.Sprint(9000 + i), "-j", "NFLOG"}, nflogProbes[i].options...)
+}
+
 func TestNFLOGListener(t *testing.T) {
-	ns := ktest.Namespace(t, "nft", "iptables-legacy")
+	ns := ktest.Namespace(t, "nft", "iptables-legacy", "ip6tables-legacy")
 	bin := ctmatchCLI(t)
-	const group = 7
-	probes := []struct {
-		name    string
-		options []string
-		payload int // the bytes the listener must receive for the 228-byte packet
-	}{
-		{"size", []string{"--nflog-prefix", "sized", "--nflog-size", "24"}, 24},
-		{"size-0", []string{"--nflog-prefix", "empty", "--nflog-size", "0"}, 0},
-		{"no-size", []string{"--nflog-prefix", "whole"}, 228},
-		{"range", []string{"--nflog-prefix", "ranged", "--nflog-range", "24"}, 228},
-		{"threshold", []string{"--nflog-prefix", "thresh", "--nflog-threshold", "1"}, 228},
-	}
-	send := func(port int) {
+	send := func(ipv6 bool, port int) {
+		network, addr := "udp4", "127.0.0.1"
+		if ipv6 {
+			network, addr = "udp6", "::1"
+		}
 		err := ns.Do(func() error {
-			conn, err := net.Dial("udp4", fmt.Sprintf("127.0.0.1:%d", port))
+			conn, err := net.Dial(network, net.JoinHostPort(addr, fmt.Sprint(port)))
 			if err != nil {
 				return err
 			}
@@ -162,28 +196,39 @@ func TestNFLOGListener(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c := listenNFLOG(t, ns, group)
-	for i, p := range probes {
+	listeners := map[uint16]*netlink.Conn{}
+	for _, p := range nflogProbes {
+		if listeners[p.group] == nil {
+			listeners[p.group] = listenNFLOG(t, ns, p.group)
+		}
+	}
+	for i, p := range nflogProbes {
 		port := 9000 + i
-		rule := append([]string{"-p", "udp", "--dport", fmt.Sprint(port), "-j", "NFLOG", "--nflog-group", fmt.Sprint(group)}, p.options...)
+		rule := nflogRule(i)
+		c := listeners[p.group]
+		xt, cli, family := "iptables-legacy", []string{"add", "rule", "ip", "filter", "OUTPUT", "--create", "--"}, uint8(unix.AF_INET)
+		if p.ipv6 {
+			xt, cli, family = "ip6tables-legacy", []string{"add", "rule", "-6", "ip6", "filter", "OUTPUT", "--create", "--"}, unix.AF_INET6
+		}
 
-		ktest.Run(t, ns, "", "iptables-legacy", append([]string{"-A", "OUTPUT"}, rule...)...)
-		send(port)
-		xt := receiveNFLOG(t, c)
-		ktest.Run(t, ns, "", "iptables-legacy", "-F", "OUTPUT")
+		ktest.Run(t, ns, "", xt, append([]string{"-A", "OUTPUT"}, rule...)...)
+		send(p.ipv6, port)
+		xtRec := receiveNFLOG(t, c)
+		ktest.Run(t, ns, "", xt, "-F", "OUTPUT")
 
-		mustCLI(t, bin, ns, "", append([]string{"add", "rule", "ip", "filter", "OUTPUT", "--create", "--"}, rule...)...)
-		send(port)
+		mustCLI(t, bin, ns, "", append(cli, rule...)...)
+		send(p.ipv6, port)
 		ours := receiveNFLOG(t, c)
 		ktest.Run(t, ns, "", "nft", "flush", "ruleset")
 
-		if xt != ours {
-			t.Errorf("%s: xt_NFLOG gives %v\nctmatch's rule gives %v", p.name, xt, ours)
+		if xtRec != ours {
+			t.Errorf("%s: xt_NFLOG gives %v\nctmatch's rule gives %v", p.name, xtRec, ours)
 		}
-		if xt.group != group || xt.prefix != p.options[1] || xt.payload != p.payload || xt.family != unix.AF_INET {
-			t.Errorf("%s: xt_NFLOG gives %v, want group %d, prefix %q, %d bytes", p.name, xt, group, p.options[1], p.payload)
+		if xtRec.group != p.group || xtRec.prefix != p.prefix || xtRec.payload != p.payload || xtRec.family != family {
+			t.Errorf("%s: xt_NFLOG gives %v, want family %d, group %d, prefix %q, %d bytes", p.name, xtRec, family, p.group, p.prefix, p.payload)
 		}
 	}
+	t.Logf("%d probes: xt_NFLOG and ctmatch's rules gave the same records", len(nflogProbes))
 }
 
 // tcpMSS returns the MSS option of the TCP segment in an IPv4 packet, 0 for
