@@ -426,3 +426,108 @@ func TestLabSweepTargets(t *testing.T) {
 	t.Logf("target sweep, seed %d: %d cases, %d probe effects of ctmatch's rules compared with xt's; cases that changed what a probe does, by form: %s; in %v",
 		seed, len(cases), compared, strings.Join(summary, " "), time.Since(start).Round(time.Millisecond))
 }
+
+// The target sweep catches a wrong target: each fault changes one detail
+// of ctmatch's translation of a steered case (the mark, connmark, DSCP
+// value one bit off, another NFLOG prefix, the notrack left out), and the
+// effects under it must differ from xt's on some probe, where the case's
+// own translation agrees (TestLabSweepTargets).
+func TestLabSweepTargetsCatchFaults(t *testing.T) {
+	for _, tool := range []string{"iptables-legacy", "ip6tables-legacy"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			ktest.Skip(t, tool+" is not installed")
+		}
+	}
+	flipMark := func(s expr.Stmt) expr.Stmt {
+		m, ok := s.(expr.SetMark)
+		if !ok {
+			return s
+		}
+		if m.Src != 0 && !m.Bitwise {
+			m.Bitwise, m.And = true, 0xffffffff
+		}
+		m.Xor ^= 1
+		return m
+	}
+	faults := []struct {
+		name, kind string
+		family     lab.Family
+		change     func([]expr.Stmt) []expr.Stmt
+	}{
+		{"the mark one bit off", "MARK", lab.IPv4, func(ss []expr.Stmt) []expr.Stmt {
+			for i := range ss {
+				ss[i] = flipMark(ss[i])
+			}
+			return ss
+		}},
+		{"the connmark one bit off", "CONNMARK", lab.IPv6, func(ss []expr.Stmt) []expr.Stmt {
+			for i := range ss {
+				ss[i] = flipMark(ss[i])
+			}
+			return ss
+		}},
+		{"the DSCP one bit off", "DSCP", lab.IPv4, func(ss []expr.Stmt) []expr.Stmt {
+			for i, s := range ss {
+				if d, ok := s.(expr.SetDSCP); ok {
+					d.DSCP ^= 1
+					ss[i] = d
+				}
+			}
+			return ss
+		}},
+		{"another NFLOG prefix", "NFLOG", lab.IPv6, func(ss []expr.Stmt) []expr.Stmt {
+			for i, s := range ss {
+				if l, ok := s.(expr.LogGroup); ok {
+					l.Prefix += "x"
+					ss[i] = l
+				}
+			}
+			return ss
+		}},
+		{"the notrack left out", "CT --notrack", lab.IPv4, func(ss []expr.Stmt) []expr.Stmt {
+			return slices.DeleteFunc(ss, func(s expr.Stmt) bool { _, ok := s.(expr.Notrack); return ok })
+		}},
+	}
+	cases := sweepTargetCases(sweepSeed, 2*len(sweepTargetForms()))
+	l := lab.New(t)
+	for _, fl := range faults {
+		var c targetCase
+		for _, x := range cases {
+			if x.kind == fl.kind && x.Family == fl.family {
+				c = x
+				break
+			}
+		}
+		if c.Name == "" {
+			t.Fatalf("%s: no steered %s case", fl.name, fl.kind)
+		}
+		table := expr.FamilyIP
+		if c.Family == lab.IPv6 {
+			table = expr.FamilyIP6
+		}
+		faulty := lab.NativeRules(fl.name, table, func(ec lab.EffectCase) ([]expr.Rule, error) {
+			r, err := ctmatch.Translate(ec.Words, ctmatch.Options{Table: table, IPv6: ec.Family == lab.IPv6})
+			if err != nil {
+				return nil, err
+			}
+			for i := range r.Rules {
+				r.Rules[i].Stmts = fl.change(r.Rules[i].Stmts)
+			}
+			return r.Rules, nil
+		})
+		xt, err := l.Effects(c.EffectCase, lab.XtLegacy())
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad, err := l.Effects(c.EffectCase, faulty)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := lab.CompareEffects(xt, bad, "xt", fl.name)
+		if len(d) == 0 {
+			t.Errorf("%s on %s (%s): no difference seen: %v", fl.name, c.Name, c.Words, bad)
+			continue
+		}
+		t.Logf("%s on %s (%s): caught: %s", fl.name, c.Name, c.Words, d[0])
+	}
+}
