@@ -57,8 +57,9 @@ func sweepConfig(t *testing.T) (seed uint64, n int) {
 			// Fewer matches may miss an item of the coverage the test
 			// asserts (200 covers it for every one of 3,000 seeds tried;
 			// TestLabSweepGenerator checks 100 of them). A table of 1000
-			// matches runs in about 8 s on two cores: 2000 stays well
-			// inside the two minutes a differential run may take.
+			// matches runs in about 12 s on two cores, at the lab's four
+			// points: 2000 stays well inside the two minutes a
+			// differential run may take.
 			t.Fatalf("CTMATCH_LAB_SWEEP=%q: want a number from %d to 2000", s, sweepMatches)
 		}
 		n = v
