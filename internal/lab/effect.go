@@ -233,7 +233,7 @@ func (l *Lab) Effects(c EffectCase, in Installer) ([]Effect, error) {
 			return nil, fmt.Errorf("%s: observer: %w", c.Name, err)
 		}
 		// Records of anything before the case's probes are not theirs.
-		if _, err := o.drain(); err != nil {
+		if _, err := o.drain(c.Family); err != nil {
 			return nil, err
 		}
 		obs = o
@@ -247,7 +247,7 @@ func (l *Lab) Effects(c EffectCase, in Installer) ([]Effect, error) {
 	for _, p := range c.Probes {
 		e, err := l.probe(c.Family, p)
 		if err == nil && obs != nil {
-			e.Out, err = obs.drain()
+			e.Out, err = obs.drain(c.Family)
 		}
 		if err != nil {
 			perr = fmt.Errorf("%s: %s (%s): %w", c.Name, p, in.Name, err)

@@ -4,7 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
+	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -120,25 +121,45 @@ func (o *routerObserver) close() error {
 	return errors.Join(err, o.l.run(o.l.Router, "", "nft", "delete", "table", "inet", observeTable))
 }
 
+// SentinelPort is the port the observer's sentinel datagram goes from
+// and to (see drain).
+const SentinelPort = 9999
+
 // drain reads the records queued for the probe just sent: the observer's
 // ("out mark M tos T") and the NFLOG targets' ("nflog prefix P, N bytes"),
 // in the order the kernel sent them, "out nothing" when the observer's rule
 // logged no packet (the rule dropped it, or it did not leave the router).
-func (o *routerObserver) drain() (string, error) {
+// The records are in the socket already (see above); to know that it has
+// read them all, drain sends a sentinel, a datagram of the router's own
+// from SentinelPort to the server's SentinelPort, which the observer's rule
+// logs after them, and reads up to its record. (The router's own packets
+// cross no FORWARD or PREROUTING rule; a POSTROUTING rule under test may
+// mark it or translate its addresses, none drops it.)
+func (o *routerObserver) drain(f Family) (string, error) {
+	a := f.Addrs()
+	err := o.l.Router.Do(func() error {
+		c, err := net.DialUDP(network("udp", f), net.UDPAddrFromAddrPort(netip.AddrPortFrom(a.RouterS, SentinelPort)),
+			net.UDPAddrFromAddrPort(netip.AddrPortFrom(a.Server, SentinelPort)))
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_, err = c.Write([]byte(sentinelData))
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("observer's sentinel: %w", err)
+	}
 	var out []string
-	seen := false
-	for {
-		// The records are in the socket already (see above): the
-		// deadline only ends the reading once they are read.
-		if err := o.conn.SetReadDeadline(time.Now().Add(20 * time.Millisecond)); err != nil {
+	seen, done := false, false
+	for !done {
+		// The deadline only bounds a failing test.
+		if err := o.conn.SetReadDeadline(time.Now().Add(IOTimeout)); err != nil {
 			return "", err
 		}
 		msgs, err := o.conn.Receive()
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			break
-		}
 		if err != nil {
-			return "", fmt.Errorf("nfnetlink_log: %w", err)
+			return "", fmt.Errorf("nfnetlink_log, awaiting the sentinel: %w", err)
 		}
 		for _, m := range msgs {
 			if m.Header.Type != netlink.HeaderType(nfnlSubsysULOG<<8|nfulnlMsgPacket) || len(m.Data) < 4 {
@@ -163,6 +184,10 @@ func (o *routerObserver) drain() (string, error) {
 					payload = ad.Bytes()
 				}
 			}
+			if group == ObserveGroup && sentinel(payload) {
+				done = true
+				continue
+			}
 			if !probePacket(payload) {
 				continue
 			}
@@ -182,20 +207,22 @@ func (o *routerObserver) drain() (string, error) {
 
 // probePacket reports whether a logged packet is one the probes send or
 // answer with, whose records come in before the probe's answer: a UDP
-// datagram, a TCP segment with SYN and without RST (the client's RST to
-// the server's SYN-ACK may pass the router after the client saw the
-// SYN-ACK), an echo request or reply. Records of other packets are left
-// out.
+// datagram, a TCP segment with SYN and without RST, an echo request or
+// reply; or a copy cut too short to tell (an NFLOG size below the headers).
+// Records of other packets are left out. (A client's RST to the server's
+// SYN-ACK may pass the router after the client saw the SYN-ACK: a test
+// whose rules may log it drops it in the client, as TestLabSweepTargets
+// does.)
 func probePacket(b []byte) bool {
 	_, proto, l4, ok := ipPacket(b)
 	if !ok || len(l4) < 1 {
-		return false
+		return true
 	}
 	switch proto {
 	case unix.IPPROTO_UDP:
 		return true
 	case unix.IPPROTO_TCP:
-		return len(l4) >= 14 && l4[13]&0x02 != 0 && l4[13]&0x04 == 0
+		return len(l4) < 14 || l4[13]&0x02 != 0 && l4[13]&0x04 == 0
 	case unix.IPPROTO_ICMP:
 		return l4[0] == 8 || l4[0] == 0
 	case unix.IPPROTO_ICMPV6:
@@ -203,6 +230,17 @@ func probePacket(b []byte) bool {
 	}
 	return false
 }
+
+// sentinel reports whether a logged packet is the observer's sentinel: by
+// its destination port and its data, since a MASQUERADE rule under test
+// may change its source port.
+func sentinel(b []byte) bool {
+	_, proto, l4, ok := ipPacket(b)
+	return ok && proto == unix.IPPROTO_UDP && len(l4) >= 8 &&
+		binary.BigEndian.Uint16(l4[2:]) == SentinelPort && string(l4[8:]) == sentinelData
+}
+
+const sentinelData = "ctmatch lab sentinel"
 
 // tos returns an IPv4 packet's TOS byte or an IPv6 packet's traffic class.
 func tos(b []byte) byte {
