@@ -21,7 +21,8 @@ import (
 )
 
 // This file is the lab's effect observer: for a target rule (REJECT, the
-// NAT targets), what a probe's sender gets back (a TCP RST, which ICMP or
+// NAT targets; with EffectCase.Observe, what the router sees too:
+// observe.go), what a probe's sender gets back (a TCP RST, which ICMP or
 // ICMPv6 type and code from which address, the server's own answer) and
 // what the receiver sees (the source address and port of a datagram, and
 // whether it arrived at the port it listens on), with the rule run by the
