@@ -214,7 +214,9 @@ var sweepOptionForms = []string{"tcp --tcp-flags", "! tcp --tcp-flags",
 // forward hook alone with -o, where iptables refuses it in INPUT); a rule
 // with owner at the client's output hook alone (iptables refuses owner
 // elsewhere); a rule with addrtype or pkttype at the router's input hook
-// too, which the router-local class's broadcasts and multicasts reach.
+// too, which the router-local class's broadcasts and multicasts reach, and
+// one with addrtype without -i at the client's output hook too, where the
+// packets' source is of type LOCAL.
 func casePoints(words string) []string {
 	f := strings.Fields(words)
 	if slices.Contains(f, "owner") {
@@ -226,6 +228,9 @@ func casePoints(words string) []string {
 		if slices.Contains(f, "addrtype") || slices.Contains(f, "pkttype") {
 			out = append(out, lab.RouterIn.Name)
 		}
+	}
+	if slices.Contains(f, "addrtype") && !slices.Contains(f, "-i") {
+		out = append(out, lab.ClientOut.Name)
 	}
 	return out
 }
@@ -244,16 +249,12 @@ func neverMatches(words string) bool {
 	return false
 }
 
-// simple reports whether a rule is one conntrack match of one option,
-// neither --ctexpire (whose rules the lab judges on the few packets whose
-// remaining time is the same at any uptime) nor --ctstatus NONE (which no
-// packet matches).
-func (r genRule) simple() bool {
-	if len(r) != 1 || len(r[0].opts) != 1 {
-		return false
-	}
-	o := r[0].opts[0]
-	return o.kind != parse.OptExpire && !(o.kind == parse.OptStatus && o.val == same("NONE"))
+// steeredPartners are the conntrack matches of the steered rules of the
+// other matches, in turn: broad ones, which most of the lab's packets of
+// each class match, so that the option decides what the rule counts.
+var steeredPartners = []genMatch{
+	{opts: []genOpt{{parse.OptDir, false, same("ORIGINAL")}}},
+	{opts: []genOpt{{parse.OptState, false, same("NEW,ESTABLISHED")}}},
 }
 
 // isOwner reports whether a frame holds -m owner.

@@ -396,13 +396,19 @@ func (g *sweepGen) rule(i int) genRule {
 	if r.ctMask() || i < len(steered()) {
 		return r
 	}
-	// The steered frames of the other matches (steeredOptions) go to rules
-	// of one conntrack option (genRule.simple), where the option decides
-	// most of what the rule counts.
+	// The steered frames of the other matches (steeredOptions) take the
+	// place of the rule's conntrack match with one of steeredPartners, so
+	// that the option decides what the rule counts and every run sees it
+	// split the traffic; the drawn frames combine them with drawn matches.
 	fs := steeredFrames()
-	if g.pending < len(fs)-len(steeredOptions()) || g.pending < len(fs) && r.simple() {
+	whole := len(fs) - len(steeredOptions())
+	if g.pending < whole {
 		g.pending++
 		return append(genRule{{frame: fs[g.pending-1]}}, r...)
+	}
+	if g.pending < len(fs) {
+		g.pending++
+		return genRule{{frame: fs[g.pending-1]}, steeredPartners[(g.pending-1-whole)%len(steeredPartners)]}
 	}
 	if fr := g.fr.frame(r.readsExpire()); fr != nil && g.fr.chance(0.25) {
 		r = append(genRule{{frame: fr}}, r...)
@@ -754,6 +760,7 @@ func TestLabSweep(t *testing.T) {
 	// three tables: the values are drawn per family, and one table's 50
 	// IPv6 matches are too few for their half to say more than chance.
 	splitBy, total := map[lab.Family]int{}, map[lab.Family]int{}
+	splitForms := map[string]int{}
 	for _, run := range runs {
 		if len(run.cases) == 0 {
 			t.Fatalf("%s table: no case", run.table)
@@ -805,11 +812,26 @@ func TestLabSweep(t *testing.T) {
 			total[c.Family]++
 			if !uncovered[c.Name] {
 				splitBy[c.Family]++
+				if !c.Never {
+					for _, f := range ruleForms(canonical(t, c)) {
+						splitForms[f]++
+					}
+				}
 			}
 		}
 		summary = append(summary, fmt.Sprintf("%s table: %d matches (%d split the traffic), %d classes, %d comparisons, %d divergences (%d the known AH difference), %d overlaps, %v",
 			run.table, len(run.cases), split, len(rep.Classes), rep.Comparisons(), len(rep.Divergences), known, len(rep.Overlaps), rep.Elapsed.Round(time.Millisecond)))
 	}
+	// Each form of the other matches is seen in a rule that split the
+	// traffic, but those no packet of the lab matches (neverMatches).
+	var formSplits []string
+	for _, f := range sweepOptionForms {
+		formSplits = append(formSplits, fmt.Sprintf("%s:%d", f, splitForms[f]))
+		if splitForms[f] == 0 && !neverMatches(f) {
+			t.Errorf("seed %d: no rule with %q split the lab's traffic", seed, f)
+		}
+	}
+	summary = append(summary, "rules that split the traffic, by form of the other matches: "+strings.Join(formSplits, " "))
 	for _, f := range []lab.Family{lab.IPv4, lab.IPv6} {
 		if 2*splitBy[f] < total[f] {
 			t.Errorf("%s: only %d of %d matches split the lab's traffic: the generator's values miss it", f, splitBy[f], total[f])
