@@ -283,8 +283,14 @@ func CompareEffects(a, b []Effect, aName, bName string) []string {
 		case i >= len(b):
 			out = append(out, fmt.Sprintf("%s: no effect under %s", a[i].Probe, bName))
 		case a[i] != b[i]:
-			out = append(out, fmt.Sprintf("%s: %s: back %s, listener saw %q, router saw %q, %q; %s: back %s, listener saw %q, router saw %q, %q",
-				a[i].Probe, aName, a[i].Reply, a[i].Seen, a[i].Out, a[i].CT, bName, b[i].Reply, b[i].Seen, b[i].Out, b[i].CT))
+			router := func(e Effect) string {
+				if e.Out == "" && e.CT == "" {
+					return ""
+				}
+				return fmt.Sprintf(", router saw %q, %q", e.Out, e.CT)
+			}
+			out = append(out, fmt.Sprintf("%s: %s: back %s, listener saw %q%s; %s: back %s, listener saw %q%s",
+				a[i].Probe, aName, a[i].Reply, a[i].Seen, router(a[i]), bName, b[i].Reply, b[i].Seen, router(b[i])))
 		}
 	}
 	return out
