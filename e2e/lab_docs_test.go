@@ -45,7 +45,12 @@ func labDocLines(t *testing.T) []string {
 	}
 	lines = append(lines,
 		fmt.Sprintf("default seed %d, %d matches per run", sweepSeed, sweepMatches),
-		fmt.Sprintf("%d coverage items", len(sweepWant())))
+		fmt.Sprintf("%d coverage items", len(sweepWant())),
+		// The other matches and the target sweep.
+		fmt.Sprintf("one rule for each of %d forms after those", len(steeredOptions())),
+		fmt.Sprintf("; and %d forms of the other", len(sweepOptionForms)),
+		fmt.Sprintf("draws %d rules of", sweepTargets),
+		fmt.Sprintf("The first %d are each form in both families", 2*len(sweepTargetForms())))
 
 	kws := conntrackKnownWrong(t)
 	refused := 0

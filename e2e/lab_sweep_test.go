@@ -18,11 +18,17 @@ import (
 // The random sweep: a seeded generator of valid conntrack matches, each run
 // through the same differential check as the fixed case lists, some with
 // whole-rule words in front (-p, ports, icmp types, -i/-o, -s/-d, ttl/hl,
-// comment: those rules run through iptables-legacy). Its values are drawn
-// from what can split the lab's traffic (the lab's states, addresses and
-// prefixes, interfaces, the ports of its flows and ranges around them, the
-// remaining lifetimes its packets see), so most matches count some of the
-// lab's packets and not others.
+// comment, and the other matches ctmatch translates: tcp flags, -f,
+// multiport, mark, connmark, addrtype, pkttype, length, iprange, mac, ah,
+// policy, owner; lab_sweep_matches_test.go): those rules run through
+// iptables-legacy. Its values are drawn from what can split the lab's
+// traffic (the lab's states, addresses and prefixes, interfaces, the ports
+// of its flows and ranges around them, the remaining lifetimes its packets
+// see, its marks, lengths and link-layer addresses), so most matches count
+// some of the lab's packets and not others. The lab measures at every
+// point (lab.AllPoints): a rule with owner at the client's output hook
+// alone (casePoints). The targets have a sweep of their own
+// (lab_sweep_targets_test.go).
 //
 // CTMATCH_LAB_SEED picks the seed (default sweepSeed) and CTMATCH_LAB_SWEEP
 // the number of matches (default and least 200, which covers everything
@@ -51,8 +57,9 @@ func sweepConfig(t *testing.T) (seed uint64, n int) {
 			// Fewer matches may miss an item of the coverage the test
 			// asserts (200 covers it for every one of 3,000 seeds tried;
 			// TestLabSweepGenerator checks 100 of them). A table of 1000
-			// matches runs in about 8 s on two cores: 2000 stays well
-			// inside the two minutes a differential run may take.
+			// matches runs in about 12 s on two cores, at the lab's four
+			// points: 2000 stays well inside the two minutes a
+			// differential run may take.
 			t.Fatalf("CTMATCH_LAB_SWEEP=%q: want a number from %d to 2000", s, sweepMatches)
 		}
 		n = v
@@ -99,12 +106,14 @@ func (r genRule) words(f lab.Family) string {
 			b.WriteByte(' ')
 		}
 		if m.frame != nil {
-			for j, w := range m.frame {
-				if j > 0 {
-					b.WriteByte(' ')
+			// A word of one family only (-f) is empty in the other.
+			var ws []string
+			for _, w := range m.frame {
+				if w.in(f) != "" {
+					ws = append(ws, w.in(f))
 				}
-				b.WriteString(w.in(f))
 			}
+			b.WriteString(strings.Join(ws, " "))
 			continue
 		}
 		if m.state {
@@ -387,20 +396,31 @@ func (g *sweepGen) rule(i int) genRule {
 	if r.ctMask() || i < len(steered()) {
 		return r
 	}
-	if fs := steeredFrames(); g.pending < len(fs) {
+	// The steered frames of the other matches (steeredOptions) take the
+	// place of the rule's conntrack match with one of steeredPartners, so
+	// that the option decides what the rule counts and every run sees it
+	// split the traffic; the drawn frames combine them with drawn matches.
+	fs := steeredFrames()
+	whole := len(fs) - len(steeredOptions())
+	if g.pending < whole {
 		g.pending++
 		return append(genRule{{frame: fs[g.pending-1]}}, r...)
 	}
-	if fr := g.fr.frame(); fr != nil && g.fr.chance(0.2) {
+	if g.pending < len(fs) {
+		g.pending++
+		return genRule{{frame: fs[g.pending-1]}, steeredPartners[(g.pending-1-whole)%len(steeredPartners)]}
+	}
+	if fr := g.fr.frame(r.readsExpire()); fr != nil && g.fr.chance(0.25) {
 		r = append(genRule{{frame: fr}}, r...)
 	}
 	return r
 }
 
 // steeredFrames are the frames of the rules after the steered ones, one
-// each: every form of sweepWholeForms, so that every run has them.
+// each: every form of sweepWholeForms, then of sweepOptionForms
+// (steeredOptions), so that every run has them.
 func steeredFrames() [][]alt {
-	return [][]alt{
+	return append([][]alt{
 		{same("-p tcp"), same("--dport 8001")},
 		{same("-p tcp"), same("! --dport 8000:8999")},
 		{same("-p udp"), same("--sport 40002")},
@@ -410,7 +430,7 @@ func steeredFrames() [][]alt {
 		{{"-s 10.1.0.2", "-s fd00:1::2"}}, {{"! -s 10.1.0.0/24", "! -s fd00:1::/64"}},
 		{{"-d 10.2.0.2", "-d fd00:2::2"}}, {{"! -d 10.2.0.0/24", "! -d fd00:2::/64"}},
 		{{"-m ttl --ttl-eq 63", "-m hl --hl-eq 63"}},
-	}
+	}, steeredOptions()...)
 }
 
 // ctMask reports whether a conntrack option of the rule has a
@@ -438,8 +458,11 @@ var (
 	genHL        = []string{"--%s-eq 63", "--%s-lt 64", "--%s-gt 62", "--%s-eq 1", "--%s-gt 100"}
 )
 
-// frame draws the rule's other words; nil when it drew none.
-func (g *sweepGen) frame() []alt {
+// frame draws the rule's other words; nil when it drew none. A third of
+// them hold one of the other matches (option), but owner for a rule that
+// reads --ctexpire (genRule.readsExpire); those draw the other words half
+// as often, so that their rules still count some of the lab's packets.
+func (g *sweepGen) frame(expire bool) []alt {
 	var out []alt
 	neg := func(p float64) string {
 		if g.chance(p) {
@@ -447,7 +470,19 @@ func (g *sweepGen) frame() []alt {
 		}
 		return ""
 	}
+	var opt []alt
+	ownProto, noIn := false, false
+	often := 1.0
+	if g.chance(0.35) {
+		often = 0.5
+		kind := pick(g, optionKinds)
+		for expire && kind == "owner" {
+			kind = pick(g, optionKinds)
+		}
+		opt, ownProto, noIn = g.option(kind)
+	}
 	switch x := g.r.IntN(10); {
+	case ownProto:
 	case x < 2:
 		proto := pick(g, []string{"tcp", "udp"})
 		out = append(out, same("-p "+proto))
@@ -467,7 +502,7 @@ func (g *sweepGen) frame() []alt {
 	case x < 4:
 		out = append(out, same("! -p "+pick(g, []string{"tcp", "udp", "253"})))
 	}
-	if g.chance(0.25) {
+	if g.chance(0.25*often) && !noIn {
 		in := pick(g, genIfacesIn)
 		if in == "+" {
 			// ! -i + matches nothing, which ctmatch refuses.
@@ -476,10 +511,10 @@ func (g *sweepGen) frame() []alt {
 			out = append(out, same(neg(0.3)+"-i "+in))
 		}
 	}
-	if g.chance(0.12) {
+	if g.chance(0.12 * often) {
 		out = append(out, same(neg(0.3)+"-o "+pick(g, genIfacesOut)))
 	}
-	if g.chance(0.2) {
+	if g.chance(0.2 * often) {
 		a := pick(g, genAddrs)
 		n := neg(0.3)
 		if a[0] == "0.0.0.0/0" {
@@ -487,7 +522,7 @@ func (g *sweepGen) frame() []alt {
 		}
 		out = append(out, alt{n + "-s " + a[0], n + "-s " + a[1]})
 	}
-	if g.chance(0.15) {
+	if g.chance(0.15 * often) {
 		a := pick(g, genAddrs)
 		n := neg(0.3)
 		if a[0] == "0.0.0.0/0" {
@@ -495,7 +530,7 @@ func (g *sweepGen) frame() []alt {
 		}
 		out = append(out, alt{n + "-d " + a[0], n + "-d " + a[1]})
 	}
-	if g.chance(0.15) {
+	if g.chance(0.15 * often) {
 		hl := pick(g, genHL)
 		n := ""
 		if strings.Contains(hl, "-eq") {
@@ -506,7 +541,7 @@ func (g *sweepGen) frame() []alt {
 	if g.chance(0.05) {
 		out = append(out, same("-m comment --comment sweep"))
 	}
-	return out
+	return append(out, opt...)
 }
 
 // sweepCoverage names what a run must contain at least once, and says
@@ -518,7 +553,7 @@ func sweepCoverage(r *parse.Rule) map[string]bool {
 		have["whole-rule words with conntrack matches"] = true
 	}
 	for _, f := range forms {
-		if slices.Contains(sweepWholeForms, f) {
+		if slices.Contains(sweepWholeForms, f) || slices.Contains(sweepOptionForms, f) {
 			have[f] = true
 		}
 	}
@@ -584,6 +619,7 @@ func sweepWant() []string {
 		want = append(want, neg+"INVALID or UNTRACKED, with other options", neg+"SNAT or DNAT, with other options")
 	}
 	want = append(want, sweepWholeForms...)
+	want = append(want, sweepOptionForms...)
 	return append(want, "--ctstatus NONE", "! --ctstatus NONE", "-m state", "several matches in one rule",
 		"a non-contiguous mask", "a port range", "an expire range", "whole-rule words with conntrack matches")
 }
@@ -605,7 +641,7 @@ func sweepCases(t *testing.T, seed uint64, n int) ([]genRule, []sweepRun, map[st
 	runs := []sweepRun{{table: expr.FamilyIP}, {table: expr.FamilyIP6}, {table: expr.FamilyInet}}
 	add := func(run *sweepRun, i int, r genRule, f lab.Family) {
 		w := r.words(f)
-		c := lab.Case{Name: fmt.Sprintf("#%d %s", i, f), Words: w, Family: f}
+		c := lab.Case{Name: fmt.Sprintf("#%d %s", i, f), Words: w, Family: f, Points: casePoints(w), Never: neverMatches(w)}
 		if _, err := parseCase(c); err != nil {
 			t.Fatalf("seed %d, rule #%d: the generator made %q (%s), which does not parse: %v", seed, i, w, f, err)
 		}
@@ -720,6 +756,11 @@ func TestLabSweep(t *testing.T) {
 	}
 
 	var summary []string
+	// The matches that split the traffic, and all, by family over the
+	// three tables: the values are drawn per family, and one table's 50
+	// IPv6 matches are too few for their half to say more than chance.
+	splitBy, total := map[lab.Family]int{}, map[lab.Family]int{}
+	splitForms := map[string]int{}
 	for _, run := range runs {
 		if len(run.cases) == 0 {
 			t.Fatalf("%s table: no case", run.table)
@@ -732,14 +773,28 @@ func TestLabSweep(t *testing.T) {
 		}
 		slices.Sort(fams)
 		l := lab.New(t)
-		rep, err := l.Differential(run.table, run.cases, append(lab.Scenario(fams...), lab.SweepRuleScenario(fams...)...))
+		l.Points = lab.AllPoints
+		rep, err := l.Differential(run.table, run.cases, slices.Concat(lab.Scenario(fams...), lab.SweepRuleScenario(fams...), lab.SweepMatchScenario(fams...)))
 		if err != nil {
 			t.Fatalf("seed %d, %s table: %v\nreplay with %s", seed, run.table, err, replay)
 		}
 		var b strings.Builder
 		rep.Format(&b)
 		t.Log("\n" + b.String())
+		byName := map[string]lab.Case{}
+		for _, c := range run.cases {
+			byName[c.Name] = c
+		}
+		known := 0
 		for _, d := range rep.Divergences {
+			if ahDifference(byName[d.Case], d.Class) {
+				// ip6tables' -p reads past the AH header, nft's meta
+				// l4proto stops at it (docs/semantics.md): the known
+				// difference, which ctmatch translates with a warning.
+				t.Logf("the known AH difference: %s", d)
+				known++
+				continue
+			}
 			t.Errorf("DIVERGENCE seed %d, %s table, match %s: %s\nreplay with %s", seed, run.table, d.Case, d, replay)
 		}
 		for _, o := range rep.Overlaps {
@@ -748,11 +803,40 @@ func TestLabSweep(t *testing.T) {
 		// A match "splits" the traffic when xt counted some of its
 		// family's packets and not all: the others prove less.
 		split := len(run.cases) - len(rep.Uncovered)
-		if 2*split < len(run.cases) {
-			t.Errorf("%s table: only %d of %d matches split the lab's traffic: the generator's values miss it", run.table, split, len(run.cases))
+		uncovered := map[string]bool{}
+		for _, u := range rep.Uncovered {
+			name, _, _ := strings.Cut(u, " (")
+			uncovered[name] = true
 		}
-		summary = append(summary, fmt.Sprintf("%s table: %d matches (%d split the traffic), %d classes, %d comparisons, %d divergences, %d overlaps, %v",
-			run.table, len(run.cases), split, len(rep.Classes), rep.Comparisons(), len(rep.Divergences), len(rep.Overlaps), rep.Elapsed.Round(time.Millisecond)))
+		for _, c := range run.cases {
+			total[c.Family]++
+			if !uncovered[c.Name] {
+				splitBy[c.Family]++
+				if !c.Never {
+					for _, f := range ruleForms(canonical(t, c)) {
+						splitForms[f]++
+					}
+				}
+			}
+		}
+		summary = append(summary, fmt.Sprintf("%s table: %d matches (%d split the traffic), %d classes, %d comparisons, %d divergences (%d the known AH difference), %d overlaps, %v",
+			run.table, len(run.cases), split, len(rep.Classes), rep.Comparisons(), len(rep.Divergences), known, len(rep.Overlaps), rep.Elapsed.Round(time.Millisecond)))
+	}
+	// Each form of the other matches is seen in a rule that split the
+	// traffic, but those no packet of the lab matches (neverMatches).
+	var formSplits []string
+	for _, f := range sweepOptionForms {
+		formSplits = append(formSplits, fmt.Sprintf("%s:%d", f, splitForms[f]))
+		if splitForms[f] == 0 && !neverMatches(f) {
+			t.Errorf("seed %d: no rule with %q split the lab's traffic", seed, f)
+		}
+	}
+	summary = append(summary, "rules that split the traffic, by form of the other matches: "+strings.Join(formSplits, " "))
+	for _, f := range []lab.Family{lab.IPv4, lab.IPv6} {
+		if 2*splitBy[f] < total[f] {
+			t.Errorf("%s: only %d of %d matches split the lab's traffic: the generator's values miss it", f, splitBy[f], total[f])
+		}
+		summary = append(summary, fmt.Sprintf("%s: %d of %d matches split the traffic", f, splitBy[f], total[f]))
 	}
 	t.Logf("sweep, seed %d: %d matches (%d with two conntrack matches, %d of %d coverage items), in %v\n%s",
 		seed, n, multi, len(sweepWant())-len(missing), len(sweepWant()), time.Since(start).Round(time.Millisecond), strings.Join(summary, "\n"))

@@ -21,7 +21,8 @@ import (
 )
 
 // This file is the lab's effect observer: for a target rule (REJECT, the
-// NAT targets), what a probe's sender gets back (a TCP RST, which ICMP or
+// NAT targets; with EffectCase.Observe, what the router sees too:
+// observe.go), what a probe's sender gets back (a TCP RST, which ICMP or
 // ICMPv6 type and code from which address, the server's own answer) and
 // what the receiver sees (the source address and port of a datagram, and
 // whether it arrived at the port it listens on), with the rule run by the
@@ -39,6 +40,12 @@ type EffectCase struct {
 	Words  string // the iptables words, with -t TABLE (unless filter) and -A CHAIN
 	Router bool   // the rule goes into the router (forwarded packets), else the server
 	Probes []Probe
+	// Observe adds, for each probe, what the router's observer saw
+	// (observe.go): the mark and TOS byte the client's packet left the
+	// router with, the NFLOG records of the group NFLOGGroup, and the
+	// router's conntrack of the flow with its mark once all probes ran
+	// (Effect.Out, Effect.CT). Only for a case whose rule is in the router.
+	Observe bool
 }
 
 // ProbeKind is what a probe sends.
@@ -92,12 +99,19 @@ type Effect struct {
 	Probe string
 	Reply string // what the client got back first: "tcp rst from A:P", "icmp 3/13 from A", "udp from A:P", …, or "nothing"
 	Seen  string // the source the listener saw ("A:P"), "nothing", or "" without a UDP listener
+	// With EffectCase.Observe: what the router's observer saw ("out mark M
+	// tos T", NFLOG records, "out nothing") and the router's conntrack of
+	// the flow ("ct mark=N", "no conntrack"); "" without.
+	Out, CT string
 }
 
 func (e Effect) String() string {
 	s := e.Probe + ": back " + e.Reply
 	if e.Seen != "" {
 		s += ", listener saw " + e.Seen
+	}
+	if e.Out != "" || e.CT != "" {
+		s += ", router saw " + e.Out + "; " + e.CT
 	}
 	return s
 }
@@ -210,6 +224,21 @@ func (l *Lab) Effects(c EffectCase, in Installer) ([]Effect, error) {
 	if err := l.flushConntrack(); err != nil {
 		return nil, err
 	}
+	var obs *routerObserver
+	if c.Observe {
+		if !c.Router {
+			return nil, fmt.Errorf("%s: the observer watches the router, the rule is in the server", c.Name)
+		}
+		o, err := l.observe()
+		if err != nil {
+			return nil, fmt.Errorf("%s: observer: %w", c.Name, err)
+		}
+		// Records of anything before the case's probes are not theirs.
+		if _, err := o.drain(c.Family); err != nil {
+			return nil, err
+		}
+		obs = o
+	}
 	remove, err := in.Install(l, c)
 	if err != nil {
 		return nil, fmt.Errorf("%s: install (%s): %w", c.Name, in.Name, err)
@@ -218,11 +247,25 @@ func (l *Lab) Effects(c EffectCase, in Installer) ([]Effect, error) {
 	var perr error
 	for _, p := range c.Probes {
 		e, err := l.probe(c.Family, p)
+		if err == nil && obs != nil {
+			e.Out, err = obs.drain(c.Family)
+		}
 		if err != nil {
 			perr = fmt.Errorf("%s: %s (%s): %w", c.Name, p, in.Name, err)
 			break
 		}
 		out = append(out, e)
+	}
+	if obs != nil && perr == nil {
+		// The router's conntracks once all probes ran: each probe's
+		// flow, with the mark its packets left it.
+		cts, err := obs.conntracks(c.Family)
+		if err != nil {
+			perr = fmt.Errorf("%s: conntrack (%s): %w", c.Name, in.Name, err)
+		}
+		for i := range out {
+			out[i].CT = conntrackOf(cts, c.Probes[i])
+		}
 	}
 	rerr := remove()
 	ferr := l.flushConntrack()
@@ -240,8 +283,14 @@ func CompareEffects(a, b []Effect, aName, bName string) []string {
 		case i >= len(b):
 			out = append(out, fmt.Sprintf("%s: no effect under %s", a[i].Probe, bName))
 		case a[i] != b[i]:
-			out = append(out, fmt.Sprintf("%s: %s: back %s, listener saw %q; %s: back %s, listener saw %q",
-				a[i].Probe, aName, a[i].Reply, a[i].Seen, bName, b[i].Reply, b[i].Seen))
+			router := func(e Effect) string {
+				if e.Out == "" && e.CT == "" {
+					return ""
+				}
+				return fmt.Sprintf(", router saw %q, %q", e.Out, e.CT)
+			}
+			out = append(out, fmt.Sprintf("%s: %s: back %s, listener saw %q%s; %s: back %s, listener saw %q%s",
+				a[i].Probe, aName, a[i].Reply, a[i].Seen, router(a[i]), bName, b[i].Reply, b[i].Seen, router(b[i])))
 		}
 	}
 	return out

@@ -162,6 +162,9 @@ type Lab struct {
 	// Points are where Differential measures; nil means Points. A test
 	// may set AllPoints, or any of them, before Differential.
 	Points []Point
+	// obs is the router's effect observer (observe.go), started by the
+	// first case that asks for it and kept until the test ends.
+	obs *routerObserver
 }
 
 // New makes the lab for t: the namespaces, the links, addresses and routes of
