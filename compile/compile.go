@@ -307,7 +307,17 @@ func product(a, b []piece) []piece {
 // each piece present only when its sets are not empty; without O and N, A
 // and B are the single test "state in R" (negated: "state not in R").
 func decompose(m *parse.Conntrack, fam parse.Family) []piece {
-	others := make([]atom, 0, len(m.Options))
+	// The pieces, their other options and their NAT test are allocated
+	// together when the match has few options (most have at most four).
+	room := &struct {
+		pieces [maxMatchPieces]piece
+		others [4]atom
+		nat    [1]expr.Ct
+	}{}
+	others := room.others[:0]
+	if len(m.Options) > len(room.others) {
+		others = make([]atom, 0, len(m.Options))
+	}
 	var stateOpt *parse.Option
 	for _, k := range optionKinds {
 		o := m.Option(k)
@@ -320,8 +330,9 @@ func decompose(m *parse.Conntrack, fam parse.Family) []piece {
 		}
 		others = append(others, compilers[k](o, fam))
 	}
+	out := room.pieces[:0]
 	if stateOpt == nil {
-		return []piece{{others: others}}
+		return append(out, piece{others: others})
 	}
 	r, n := stateBits(stateOpt.States)
 	if len(others) == 0 && n == 0 {
@@ -331,9 +342,8 @@ func decompose(m *parse.Conntrack, fam parse.Family) []piece {
 		} else {
 			p.requireStates(r)
 		}
-		return []piece{p}
+		return append(out, p)
 	}
-	out := make([]piece, 0, maxMatchPieces)
 	if !stateOpt.Negated {
 		if r&nb != 0 {
 			p := piece{}
@@ -346,7 +356,8 @@ func decompose(m *parse.Conntrack, fam parse.Family) []piece {
 			out = append(out, p)
 		}
 		if n != 0 {
-			p := piece{nat: []expr.Ct{natStatus(n, false)}, others: others}
+			room.nat[0] = natStatus(n, false)
+			p := piece{nat: room.nat[:], others: others}
 			if r&^nb != 0 {
 				p.neg = r &^ nb
 			}
@@ -361,7 +372,8 @@ func decompose(m *parse.Conntrack, fam parse.Family) []piece {
 	}
 	p := piece{neg: r | nb, others: others}
 	if n != 0 {
-		p.nat = []expr.Ct{natStatus(n, true)}
+		room.nat[0] = natStatus(n, true)
+		p.nat = room.nat[:]
 	}
 	return append(out, p)
 }
