@@ -346,11 +346,11 @@ func (p *heapPacer) stop() {
 // forEachInOrder calls fn with work's result for each source that read
 // yields, in their order, while work runs on every CPU, a few blocks of
 // sources ahead. It returns read's error.
-func forEachInOrder(read func(yield func(source) bool) error, work func(source) ([]firewall.Change, error), fn func(source, []firewall.Change, error)) error {
+func forEachInOrder[T any](read func(yield func(source) bool) error, work func(source) (T, error), fn func(source, T, error)) error {
 	const block = 128
 	type result struct {
 		srcs []source
-		chs  [][]firewall.Change
+		chs  []T
 		errs []error
 		done chan struct{}
 	}
@@ -380,7 +380,7 @@ func forEachInOrder(read func(yield func(source) bool) error, work func(source) 
 	for range workers {
 		go func() {
 			for r := range jobs {
-				r.chs, r.errs = make([][]firewall.Change, len(r.srcs)), make([]error, len(r.srcs))
+				r.chs, r.errs = make([]T, len(r.srcs)), make([]error, len(r.srcs))
 				for k, src := range r.srcs {
 					r.chs[k], r.errs[k] = work(src)
 				}
