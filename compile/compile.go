@@ -308,10 +308,10 @@ func product(a, b []piece) []piece {
 // and B are the single test "state in R" (negated: "state not in R").
 func decompose(m *parse.Conntrack, fam parse.Family) []piece {
 	// The pieces, their other options and their NAT test are allocated
-	// together when the match has few options (most have at most four).
+	// together when the match has few options (most have one or two).
 	room := &struct {
 		pieces [maxMatchPieces]piece
-		others [4]atom
+		others [2]atom
 		nat    [1]expr.Ct
 	}{}
 	others := room.others[:0]
@@ -484,7 +484,7 @@ func (p piece) appendMatches(out []expr.Match) ([]expr.Match, bool) {
 		return out, false
 	}
 	if state.Op != 0 {
-		out = append(out, state)
+		out = append(out, ctMatch(state))
 	}
 	var buf [8]expr.Ct
 	rest := buf[:0]
@@ -514,7 +514,7 @@ func (p piece) appendMatches(out []expr.Match) ([]expr.Match, bool) {
 		}
 	}
 	for _, c := range rest {
-		out = append(out, c)
+		out = append(out, ctMatch(c))
 	}
 	return out, true
 }
