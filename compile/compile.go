@@ -314,10 +314,7 @@ func decompose(m *parse.Conntrack, fam parse.Family) []piece {
 		others [2]atom
 		nat    [1]expr.Ct
 	}{}
-	others := room.others[:0]
-	if len(m.Options) > len(room.others) {
-		others = make([]atom, 0, len(m.Options))
-	}
+	others := room.others[:0] // (append moves them when there are more)
 	var stateOpt *parse.Option
 	for _, k := range optionKinds {
 		o := m.Option(k)

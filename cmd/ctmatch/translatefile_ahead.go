@@ -27,9 +27,10 @@ const (
 
 // ahead is the read-ahead state of a saveFile.
 type ahead struct {
-	table string        // the table of the lines read so far, as far as *TABLE and COMMIT lines say
-	cur   *aheadBatch   // the batch being filled
-	queue []*aheadBatch // the batches dispatched, oldest first
+	workers int           // GOMAXPROCS, read once (it takes a lock)
+	table   string        // the table of the lines read so far, as far as *TABLE and COMMIT lines say
+	cur     *aheadBatch   // the batch being filled
+	queue   []*aheadBatch // the batches dispatched, oldest first
 }
 
 type aheadBatch struct {
@@ -41,7 +42,10 @@ type aheadBatch struct {
 
 // line takes the next line of the file.
 func (sf *saveFile) line(src source) {
-	workers := runtime.GOMAXPROCS(0)
+	if sf.workers == 0 {
+		sf.workers = runtime.GOMAXPROCS(0)
+	}
+	workers := sf.workers
 	if sf.s == nil || workers < 2 {
 		if sf.c != nil {
 			sf.canonLine(src)
