@@ -68,7 +68,7 @@ type Prepared struct {
 	words     string
 	comment   string // the nft rules' comment (-m comment)
 	pieces    []preparedPiece
-	one       [1]preparedPiece // room for pieces: most rules are one nft rule
+	one       [2]preparedPiece // room for pieces: most rules are one or two nft rules
 }
 
 // spent reports whether Apply has sent its expressions, and no longer has
