@@ -14,8 +14,8 @@ type ruleAlloc struct {
 	portOpts  [2]PortOption
 	portPtrs  [2]*PortOption
 	conntrack Conntrack
-	options   [2]Option
-	optPtrs   [2]*Option
+	options   [3]Option // (--ctstate with two more, or --sport, --dport and --ctstate, are common)
+	optPtrs   [3]*Option
 
 	// What the parser took of the room.
 	usedCommand, usedTarget, usedProtocol, usedPorts, usedConntrack bool
