@@ -26,8 +26,8 @@ type SavePrepared struct {
 	cerr  error   // the compiler's error
 	// The nft text of every nft rule of every one of trs, one after the
 	// other in nft, rule i's ending at ends[i] (ends nil: not written).
-	// One string for the line rather than one per nft rule: a file of
-	// 50,000 rules allocates 100,000 times less.
+	// One string for the line rather than two per nft rule: a file of
+	// 50,000 rules makes over 100,000 allocations fewer.
 	nft     string
 	ends    []int
 	endsBuf [4]int // room for ends
