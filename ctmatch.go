@@ -104,6 +104,19 @@ func TranslateArgs(args []string, o Options) (*Rule, error) {
 // iptables. (Inserted one after the other at the same place, as iptables -I
 // does, they end up in the reverse order.)
 func CompileAll(r *parse.Rule, o Options) ([]*Rule, error) {
+	if r.Addresses() == 1 {
+		// The common case, one rule: its Rule and the slice of it in one
+		// allocation, and no expansion.
+		one := &struct {
+			rule Rule
+			out  [1]*Rule
+		}{}
+		if err := compileInto(&one.rule, r, o); err != nil {
+			return nil, err
+		}
+		one.out[0] = &one.rule
+		return one.out[:], nil
+	}
 	rs := r.Expand()
 	out := make([]*Rule, 0, len(rs))
 	for _, e := range rs {
@@ -121,6 +134,15 @@ func CompileAll(r *parse.Rule, o Options) ([]*Rule, error) {
 // several iptables rules: Compile refuses it (compile.ErrAddressList), and
 // CompileAll compiles each.
 func Compile(r *parse.Rule, o Options) (*Rule, error) {
+	c := &Rule{}
+	if err := compileInto(c, r, o); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// compileInto is Compile into c.
+func compileInto(c *Rule, r *parse.Rule, o Options) error {
 	fam := parse.IPv4
 	if o.IPv6 {
 		fam = parse.IPv6
@@ -133,17 +155,18 @@ func Compile(r *parse.Rule, o Options) (*Rule, error) {
 		}
 	}
 	if err := compile.CheckTargetPlace(r, o.Chain); err != nil {
-		return nil, err
+		return err
 	}
 	rules, err := compile.Rule(r, compile.Options{Table: table, Family: fam, Counter: !o.NoCounter, Chain: o.Chain})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	cv := caveats(r, fam)
-	if c := combinedMarksCaveat(r, rules); c != nil {
-		cv = append(cv, c)
+	if cm := combinedMarksCaveat(r, rules); cm != nil {
+		cv = append(cv, cm)
 	}
-	return &Rule{Source: r, Table: table, Rules: rules, Family: fam, Caveats: cv}, nil
+	*c = Rule{Source: r, Table: table, Rules: rules, Family: fam, Caveats: cv}
+	return nil
 }
 
 func (o Options) parseOptions() parse.Options {

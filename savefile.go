@@ -197,9 +197,10 @@ func (s *SaveScript) rule(w io.Writer, l *script.SaveLine) error {
 				after += n
 			}
 		}
-		var t []string
+		var t *ruleTexts
 		if texts != nil {
-			t = texts[k]
+			tt := texts.texts(k)
+			t = &tt
 		}
 		write := func() error { return writeCommands(w, r, t, l.Table, l.Chain, after, ch.total, false, &s.buf) }
 		if s.doc != nil {
@@ -233,7 +234,7 @@ func WriteCommands(w io.Writer, r *Rule, table, chain string, after, total int, 
 // writeCommands is WriteCommands, with the text of r's nft rules when it
 // was written before (nil: it is written here), in buf (nil: a buffer of
 // its own).
-func writeCommands(w io.Writer, r *Rule, texts []string, table, chain string, after, total int, shell bool, buf *[]byte) error {
+func writeCommands(w io.Writer, r *Rule, texts *ruleTexts, table, chain string, after, total int, shell bool, buf *[]byte) error {
 	var b []byte
 	if buf != nil {
 		b = *buf
@@ -252,9 +253,9 @@ func writeCommands(w io.Writer, r *Rule, texts []string, table, chain string, af
 			b = append(strconv.AppendInt(append(b, "index "...), int64(after+i-1), 10), ' ')
 		}
 		if texts != nil {
-			b = append(b, texts[i]...)
+			b = append(b, texts.text(i)...)
 		} else {
-			b = append(b, nr.String()...)
+			b = nr.AppendText(b)
 		}
 		if shell {
 			b = append([]byte("nft '"+strings.ReplaceAll(string(b), "'", `'\''`)+"'"), '\n')

@@ -2,6 +2,7 @@ package ctmatch
 
 import (
 	"io"
+	"sync"
 
 	"github.com/ctmatch/ctmatch/parse"
 	"github.com/ctmatch/ctmatch/script"
@@ -21,10 +22,20 @@ type SavePrepared struct {
 	table string // the table the line was prepared for
 	rule  *parse.Rule
 	perr  error
-	trs   []*Rule    // the compiled rules (one per rule of a comma list), nil when not compiled
-	cerr  error      // the compiler's error
-	texts [][]string // the nft text of each nft rule of each of trs
+	trs   []*Rule // the compiled rules (one per rule of a comma list), nil when not compiled
+	cerr  error   // the compiler's error
+	// The nft text of every nft rule of every one of trs, one after the
+	// other in nft, rule i's ending at ends[i] (ends nil: not written).
+	// One string for the line rather than two per nft rule: a file of
+	// 50,000 rules makes over 100,000 allocations fewer.
+	nft     string
+	ends    []int
+	endsBuf [4]int // room for ends
 }
+
+// textBuf holds the nft text of a line while Prepare writes it, one per
+// goroutine at a time.
+var textBuf = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // Prepare does for the line text, in iptables table table (that of the
 // *TABLE line before it, as far as the caller knows), what does not depend
@@ -42,21 +53,43 @@ func (s *SaveScript) Prepare(text, table string) *SavePrepared {
 	if p.rule == nil || p.perr != nil || p.rule.Table != nil || p.rule.Command == nil {
 		return p // the reader decides what the line is
 	}
-	c := *p.rule
+	r := p.rule
 	if table != "filter" {
+		c := *p.rule
 		c.Table = &parse.Table{Name: table, Flag: parse.NoPos, At: parse.NoPos}
+		r = &c
 	}
-	p.trs, p.cerr = CompileAll(&c, s.o)
+	p.trs, p.cerr = CompileAll(r, s.o)
 	if p.cerr == nil {
-		p.texts = make([][]string, len(p.trs))
-		for k, tr := range p.trs {
-			p.texts[k] = make([]string, len(tr.Rules))
-			for i, nr := range tr.Rules {
-				p.texts[k][i] = nr.String()
+		buf := textBuf.Get().(*[]byte)
+		b, ends := (*buf)[:0], p.endsBuf[:0]
+		for _, tr := range p.trs {
+			for _, nr := range tr.Rules {
+				b = nr.AppendText(b)
+				ends = append(ends, len(b))
 			}
 		}
+		p.nft, p.ends = string(b), ends
+		*buf = b
+		textBuf.Put(buf)
 	}
 	return p
+}
+
+// ruleTexts are the nft text of the nft rules of one Rule, written before:
+// rule i's is all[ends[i-1]:ends[i]] (all[start:ends[0]] for the first).
+type ruleTexts struct {
+	all   string
+	start int
+	ends  []int
+}
+
+func (t *ruleTexts) text(i int) string {
+	start := t.start
+	if i > 0 {
+		start = t.ends[i-1]
+	}
+	return t.all[start:t.ends[i]]
 }
 
 // LinePrepared is Line for a line that Prepare prepared (p may be nil).
@@ -80,11 +113,28 @@ func (s *SaveScript) readLine(text string, at parse.Position) (*script.SaveLine,
 
 // compile compiles the rule of l (CompileAll: one per rule of a comma
 // list), or takes what Prepare compiled for it: the same words, in the same
-// table. texts are the nft rules' text when Prepare wrote them.
-func (s *SaveScript) compile(l *script.SaveLine) (rs []*Rule, texts [][]string, err error) {
+// table. texts is what Prepare made when it wrote the nft rules' text (nil
+// otherwise).
+func (s *SaveScript) compile(l *script.SaveLine) (rs []*Rule, texts *SavePrepared, err error) {
 	if p := s.pre; p != nil && p.rule == l.Rule && p.table == l.Table && (p.trs != nil || p.cerr != nil) {
-		return p.trs, p.texts, p.cerr
+		if p.ends == nil {
+			return p.trs, nil, p.cerr
+		}
+		return p.trs, p, p.cerr
 	}
 	rs, err = CompileAll(l.Rule, s.o)
 	return rs, nil, err
+}
+
+// texts returns the texts of the nft rules of p.trs[k].
+func (p *SavePrepared) texts(k int) ruleTexts {
+	first := 0
+	for _, tr := range p.trs[:k] {
+		first += len(tr.Rules)
+	}
+	t := ruleTexts{all: p.nft, ends: p.ends[first : first+len(p.trs[k].Rules)]}
+	if first > 0 {
+		t.start = p.ends[first-1]
+	}
+	return t
 }

@@ -316,9 +316,16 @@ func product(a, b []piece) []piece {
 // each piece present only when its sets are not empty; without O and N, A
 // and B are the single test "state in R" (negated: "state not in R").
 func decompose(m *parse.Conntrack, fam parse.Family) []piece {
-	others := make([]atom, 0, len(m.Options))
+	// The pieces, their other options and their NAT test are allocated
+	// together when the match has few options (most have one or two).
+	room := &struct {
+		pieces [maxMatchPieces]piece
+		others [2]atom
+		nat    [1]expr.Ct
+	}{}
+	others := room.others[:0] // (append moves them when there are more)
 	var stateOpt *parse.Option
-	for _, k := range optionKinds {
+	for i, k := range optionKinds {
 		o := m.Option(k)
 		if o == nil {
 			continue
@@ -327,10 +334,11 @@ func decompose(m *parse.Conntrack, fam parse.Family) []piece {
 			stateOpt = o
 			continue
 		}
-		others = append(others, compilers[k](o, fam))
+		others = append(others, kindCompilers[i](o, fam))
 	}
+	out := room.pieces[:0]
 	if stateOpt == nil {
-		return []piece{{others: others}}
+		return append(out, piece{others: others})
 	}
 	r, n := stateBits(stateOpt.States)
 	if len(others) == 0 && n == 0 {
@@ -340,9 +348,8 @@ func decompose(m *parse.Conntrack, fam parse.Family) []piece {
 		} else {
 			p.requireStates(r)
 		}
-		return []piece{p}
+		return append(out, p)
 	}
-	out := make([]piece, 0, maxMatchPieces)
 	if !stateOpt.Negated {
 		if r&nb != 0 {
 			p := piece{}
@@ -355,7 +362,8 @@ func decompose(m *parse.Conntrack, fam parse.Family) []piece {
 			out = append(out, p)
 		}
 		if n != 0 {
-			p := piece{nat: []expr.Ct{natStatus(n, false)}, others: others}
+			room.nat[0] = natStatus(n, false)
+			p := piece{nat: room.nat[:], others: others}
 			if r&^nb != 0 {
 				p.neg = r &^ nb
 			}
@@ -370,13 +378,24 @@ func decompose(m *parse.Conntrack, fam parse.Family) []piece {
 	}
 	p := piece{neg: r | nb, others: others}
 	if n != 0 {
-		p.nat = []expr.Ct{natStatus(n, true)}
+		room.nat[0] = natStatus(n, true)
+		p.nat = room.nat[:]
 	}
 	return append(out, p)
 }
 
 // optionKinds are the conntrack options, in canonical order.
 var optionKinds = parse.Kinds()
+
+// kindCompilers are the compilers of optionKinds, in their order (a map
+// lookup per option took a twentieth of compiling a rule).
+var kindCompilers = func() []func(o *parse.Option, fam parse.Family) atom {
+	out := make([]func(o *parse.Option, fam parse.Family) atom, len(optionKinds))
+	for i, k := range optionKinds {
+		out[i] = compilers[k]
+	}
+	return out
+}()
 
 // stateBits maps xt_conntrack's state bits onto nft's ct state bits (the real
 // states) and ct status bits (SNAT and DNAT, which xt derives from the status).
@@ -481,7 +500,7 @@ func (p piece) appendMatches(out []expr.Match) ([]expr.Match, bool) {
 		return out, false
 	}
 	if state.Op != 0 {
-		out = append(out, state)
+		out = append(out, ctMatch(state))
 	}
 	var buf [8]expr.Ct
 	rest := buf[:0]
@@ -511,7 +530,7 @@ func (p piece) appendMatches(out []expr.Match) ([]expr.Match, bool) {
 		}
 	}
 	for _, c := range rest {
-		out = append(out, c)
+		out = append(out, ctMatch(c))
 	}
 	return out, true
 }

@@ -76,7 +76,16 @@ func (v packetVariants) appendTo(out []expr.Match, i int) []expr.Match {
 func packetMatches(r *parse.Rule, fam parse.Family) (packetVariants, error) {
 	// Sized once for what most rules compile to: the addresses,
 	// interfaces, -p and -f, and a few tests per match.
-	out := make([]expr.Match, 0, 6+4*len(r.Matches))
+	// (The first alternative's slice and its matches are allocated
+	// together when they fit.)
+	room := &struct {
+		alts [1][]expr.Match
+		ms   [16]expr.Match
+	}{}
+	out := room.ms[:0]
+	if n := 6 + 4*len(r.Matches); n > len(room.ms) {
+		out = make([]expr.Match, 0, n)
+	}
 	out = append(out, addresses(r)...)
 	out = append(out, interfaces(r)...)
 	if pr := r.Protocol; pr != nil {
@@ -96,7 +105,8 @@ func packetMatches(r *parse.Rule, fam parse.Family) (packetVariants, error) {
 	}
 	// alts are the alternatives so far: one, until a multiport --ports
 	// splits each in two (see multiport).
-	alts := [][]expr.Match{out}
+	room.alts[0] = out
+	alts := room.alts[:]
 	add := func(ms ...expr.Match) {
 		for i := range alts {
 			alts[i] = append(alts[i], ms...)

@@ -84,6 +84,21 @@ func (r Rule) Lower(f Family) ([]byte, error) {
 	return out, err
 }
 
+// AppendLower is Lower appending the expressions to b (nothing, on an
+// error): a caller that lowers several rules into one buffer.
+func (r Rule) AppendLower(b []byte, f Family) ([]byte, error) {
+	switch f {
+	case FamilyIP, FamilyIP6, FamilyInet:
+	default:
+		return b, &InvalidRuleError{Family: f, Match: -1, Reason: "unknown table family"}
+	}
+	ae := nfnl.Encoder{B: b}
+	if err := r.lower(&ae, f); err != nil {
+		return b, err
+	}
+	return ae.B, nil
+}
+
 func (r Rule) lower(ae *nfnl.Encoder, f Family) error {
 	return r.lowerSets(ae, f, &setAlloc{next: 1})
 }

@@ -56,6 +56,10 @@ func (r Rule) WriteText(w io.Writer) {
 // String returns the nft text of r, as WriteText writes it.
 func (r Rule) String() string { return string(r.appendText(nil)) }
 
+// AppendText appends the nft text of r, as WriteText writes it, to b and
+// returns the extended buffer.
+func (r Rule) AppendText(b []byte) []byte { return r.appendText(b) }
+
 // WriteText writes the match c as nft text, e.g. "ct state ! related,new",
 // with a single call to w.Write whose error is ignored (see Rule.WriteText).
 func (c Ct) WriteText(w io.Writer) { _, _ = w.Write(c.appendText(nil)) }

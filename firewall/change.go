@@ -3,6 +3,7 @@ package firewall
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
@@ -67,6 +68,7 @@ type Prepared struct {
 	words     string
 	comment   string // the nft rules' comment (-m comment)
 	pieces    []preparedPiece
+	one       [2]preparedPiece // room for pieces: most rules are one or two nft rules
 }
 
 // spent reports whether Apply has sent its expressions, and no longer has
@@ -88,13 +90,31 @@ func Prepare(r *ctmatch.Rule) (*Prepared, error) {
 		return nil, errors.New("no rule")
 	}
 	p := &Prepared{table: r.Table, ipv6: r.Family == parse.IPv6, tableName: r.Source.TableName(), words: ctmatch.Words(r.Source),
-		comment: ruleComment(r), pieces: make([]preparedPiece, len(r.Rules))}
-	for k, nr := range r.Rules {
-		b, err := nr.Lower(r.Table)
-		if err != nil {
+		comment: ruleComment(r)}
+	p.pieces = p.one[:0]
+	if len(r.Rules) > len(p.one) {
+		p.pieces = make([]preparedPiece, 0, len(r.Rules))
+	}
+	// Every piece's expressions are lowered into one scratch buffer, then
+	// copied out in one allocation, each piece's capped at its end.
+	buf := lowerBuf.Get().(*[]byte)
+	defer lowerBuf.Put(buf)
+	b := (*buf)[:0]
+	ends := make([]int, 0, 8)
+	for _, nr := range r.Rules {
+		var err error
+		if b, err = nr.AppendLower(b, r.Table); err != nil {
+			*buf = b
 			return nil, err
 		}
-		p.pieces[k] = preparedPiece{exprs: b, verdict: nr.Verdict}
+		ends = append(ends, len(b))
+	}
+	*buf = b
+	all := append(make([]byte, 0, len(b)), b...)
+	start := 0
+	for k, nr := range r.Rules {
+		p.pieces = append(p.pieces, preparedPiece{exprs: all[start:ends[k]:ends[k]], verdict: nr.Verdict})
+		start = ends[k]
 		if nr.HasLookup() {
 			c := nr
 			p.pieces[k].rule = &c
@@ -102,6 +122,9 @@ func Prepare(r *ctmatch.Rule) (*Prepared, error) {
 	}
 	return p, nil
 }
+
+// lowerBuf holds the scratch buffers of Prepare.
+var lowerBuf = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // Words returns the rule's canonical words, as Words of its source.
 func (p *Prepared) Words() string { return p.words }

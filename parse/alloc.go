@@ -14,12 +14,15 @@ type ruleAlloc struct {
 	portOpts  [2]PortOption
 	portPtrs  [2]*PortOption
 	conntrack Conntrack
-	options   [2]Option
-	optPtrs   [2]*Option
+	options   [3]Option // (--ctstate with two more, or --sport, --dport and --ctstate, are common)
+	optPtrs   [3]*Option
 
 	// What the parser took of the room.
 	usedCommand, usedTarget, usedProtocol, usedPorts, usedConntrack bool
 	nPortOpts                                                       int
+
+	items  [4]Pos // the positions of the items of comma lists (--ctstate NEW,RELATED)
+	nItems int
 }
 
 // newRuleAlloc returns the room for a rule of text, with n options of the
@@ -70,4 +73,17 @@ func (p *parser) newPortOption(m *Ports) *PortOption {
 	}
 	p.alloc.nPortOpts++
 	return &p.alloc.portOpts[p.alloc.nPortOpts-1]
+}
+
+// newItems returns an empty slice of room for n positions of list items,
+// from the rule's room while it lasts (capped at n, so that appending to
+// it never writes into another's).
+func (p *parser) newItems(n int) []Pos {
+	a := p.alloc
+	if a.nItems+n > len(a.items) {
+		return make([]Pos, 0, n)
+	}
+	s := a.items[a.nItems : a.nItems : a.nItems+n]
+	a.nItems += n
+	return s
 }

@@ -109,7 +109,7 @@ func (p *parser) items(o *Option, v word, what string, f func(item string, off i
 	if what == "status" {
 		example = "SEEN_REPLY,ASSURED"
 	}
-	o.Items = make([]Pos, 0, strings.Count(v.val, ",")+1)
+	o.Items = p.newItems(strings.Count(v.val, ",") + 1)
 	rest, off := v.val, 0
 	for {
 		item, after, more := strings.Cut(rest, ",")

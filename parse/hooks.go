@@ -193,9 +193,13 @@ func CheckHooksAt(r *Rule, chain string, hook Hooks) error {
 	// The restrictions parse checks itself for the chain of -A or -I
 	// (mac.go, policy.go), for a chain given apart from the words (add
 	// rule, apply lines).
-	for _, hr := range append(fileHookRules[:len(fileHookRules):len(fileHookRules)], baseHookRules...) {
-		if n := hr.Uses(r); n != nil && hr.Hooks&hook == 0 {
-			return hookError(r, n, fmt.Sprintf("%s is not valid in chain %s: the kernel allows it only in %s", hr.What, chain, hr.Hooks))
+	// (Two loops: appending one list to the other took an allocation per
+	// rule.)
+	for _, rules := range [...][]HookRule{fileHookRules, baseHookRules} {
+		for _, hr := range rules {
+			if n := hr.Uses(r); n != nil && hr.Hooks&hook == 0 {
+				return hookError(r, n, fmt.Sprintf("%s is not valid in chain %s: the kernel allows it only in %s", hr.What, chain, hr.Hooks))
+			}
 		}
 	}
 	return nil

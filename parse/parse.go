@@ -10,6 +10,7 @@ package parse
 import (
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // Family says whether the words are iptables (IPv4) or ip6tables (IPv6) words.
@@ -61,11 +62,39 @@ func ParseText(text string, opts Options) (*Rule, error) {
 	if err != nil {
 		return nil, err
 	}
-	words, err := splitText(text, start, MaxWords)
+	buf := wordsPool.Get().(*[]word)
+	defer putWords(buf)
+	words, err := splitText((*buf)[:0], text, start, MaxWords)
+	*buf = words
 	if err != nil {
 		return nil, err
 	}
 	return parseWords(text, words, counters, opts)
+}
+
+// The words of a rule and its parser are needed only while it is parsed
+// (the rule copies what it keeps of them): they are kept for the next
+// rule, which saves two allocations of each rule a file has.
+var (
+	wordsPool  = sync.Pool{New: func() any { return new([]word) }}
+	parserPool = sync.Pool{New: func() any { return new(parser) }}
+)
+
+// maxPooledWords bounds the arrays of words kept for the next rule.
+const maxPooledWords = 64
+
+func putWords(buf *[]word) {
+	if cap(*buf) > maxPooledWords {
+		return
+	}
+	clear(*buf) // the words refer to the text
+	*buf = (*buf)[:0]
+	wordsPool.Put(buf)
+}
+
+func putParser(p *parser) {
+	*p = parser{}
+	parserPool.Put(p)
 }
 
 func parseWords(text string, words []word, counters *Counters, opts Options) (*Rule, error) {
@@ -73,7 +102,9 @@ func parseWords(text string, words []word, counters *Counters, opts Options) (*R
 		opts.Resolver = Builtin
 	}
 	a := newRuleAlloc(text, counters)
-	p := &parser{text: text, words: words, opts: opts, rule: &a.rule, alloc: a}
+	p := parserPool.Get().(*parser)
+	defer putParser(p)
+	*p = parser{text: text, words: words, opts: opts, rule: &a.rule, alloc: a}
 	// Every conntrack option is a long option ("--ctstate", "--state"):
 	// the words that start with "--" bound how many options the rule has,
 	// and the options are allocated together.

@@ -18,9 +18,10 @@ type word struct {
 // start on, as iptables-restore does: words are separated by blanks; a
 // double-quoted word may hold blanks, and inside it a backslash escapes the
 // next byte. A line of more than max words is an error at the first word
-// past them (iptables-restore refuses it before reading any option).
-func splitText(text string, start, max int) ([]word, *Error) {
-	words := make([]word, 0, min(countRuns(text[start:]), max))
+// past them (iptables-restore refuses it before reading any option). The
+// words are appended to words.
+func splitText(words []word, text string, start, max int) ([]word, *Error) {
+	words = words[:0]
 	i := start
 	for {
 		for i < len(text) && isBlank(text[i]) {
@@ -102,18 +103,6 @@ func checkWordLen(text string, w word) *Error {
 	}
 	return &Error{Pos: w.pos, Word: text[w.pos:w.end], Text: text,
 		Msg: fmt.Sprintf("a word of %d bytes: iptables-restore reads words of at most %d bytes", len(w.val), MaxWordBytes)}
-}
-
-// countRuns returns how many runs of non-blank bytes text has: the number of
-// its words, or more when a quoted word holds blanks.
-func countRuns(text string) int {
-	n := 0
-	for i := 0; i < len(text); i++ {
-		if !isBlank(text[i]) && (i == 0 || isBlank(text[i-1])) {
-			n++
-		}
-	}
-	return n
 }
 
 func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

@@ -162,8 +162,10 @@ type SaveReader struct {
 	table *saveTable // the table being read; nil between tables
 	seen  map[string]bool
 	start SaveLine // the *TABLE line of the table being read
-	// parsed is the line's words as LineParsed was given them, or nil.
-	parsed *parsedWords
+	// parsed is the line's words as LineParsed was given them (hasParsed),
+	// held in the reader: a pointer to them took an allocation per line.
+	parsed    parsedWords
+	hasParsed bool
 }
 
 // saveTable is what a reader knows of the table being read.
@@ -239,8 +241,8 @@ func (r *SaveReader) Line(text string, at parse.Position) (*SaveLine, error) {
 // reader's options: a caller that parses lines on several CPUs ahead of the
 // reader. What the reader does with them is what Line does.
 func (r *SaveReader) LineParsed(text string, at parse.Position, rule *parse.Rule, err error) (*SaveLine, error) {
-	r.parsed = &parsedWords{rule, err}
-	defer func() { r.parsed = nil }()
+	r.parsed, r.hasParsed = parsedWords{rule, err}, true
+	defer func() { r.parsed, r.hasParsed = parsedWords{}, false }()
 	return r.Line(text, at)
 }
 
@@ -556,7 +558,7 @@ func (r *SaveReader) rule(l *SaveLine) (*SaveLine, error) {
 	t := r.table
 	var rule *parse.Rule
 	var perr error
-	if r.parsed != nil {
+	if r.hasParsed {
 		rule, perr = r.parsed.rule, r.parsed.err
 	} else {
 		rule, perr = parse.ParseText(l.Text, r.opts)

@@ -246,23 +246,27 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 // marks all that is live.)
 //
 // A memory limit counts all the memory of the process, not only the heap,
-// so the heap grows by less than that between collections: a few megabytes,
-// which is what keeps the peak of a long apply low. But when one line
-// allocates a lot (a change placed by an index or a handle has the batch
-// read and group a whole chain; a table named like iptables' has it read
-// every chain), the collections would follow each other, each marking what
-// is live for a few megabytes of progress (a line that read a chain of
-// 77,000 rules, then 50,000 lines added after it: 22 s, against 6.5 s with
-// GOGC=100; that line took most of it). So a
+// so the heap grows by less than that between collections: of minHeadroom's
+// 24 MiB, about 14 (the runtime's own memory takes the rest), which is what
+// keeps the peak of a long apply low. (16 MiB left the heap about 6 MiB:
+// 40 collections for 50,000 lines of whole rules, a fifth of the user CPU
+// time; 24 MiB takes 20 collections and 7 MB more at the peak, 72 MB.)
+// But when one line allocates a lot (a change placed by an index or a
+// handle has the batch read and group a whole chain; a table named like
+// iptables' has it read every chain), the collections would follow each
+// other, each marking what is live for a few megabytes of progress (a line
+// that read a chain of 77,000 rules, then 50,000 lines added after it:
+// 22 s, against 6.5 s with GOGC=100; that line took most of it). So a
 // line that lasts burstCycles collections or more is a burst: until the
 // lines move on, the collector runs on a GC percent instead, which lets the
-// heap grow by a quarter of what is live (16 MiB at least) between
-// collections, whatever else the process holds.
+// heap grow by a quarter of what is live (burstHeadroom, 16 MiB, at least)
+// between collections, whatever else the process holds.
 const (
-	minHeadroom = 16 << 20
-	burstCycles = 2
-	minPercent  = 25
-	maxPercent  = 400 // (the runtime's minimum heap, 4 MiB at 100%, is then 16 MiB)
+	minHeadroom   = 24 << 20
+	burstHeadroom = 16 << 20
+	burstCycles   = 2
+	minPercent    = 25
+	maxPercent    = 400 // (the runtime's minimum heap, 4 MiB at 100%, is then 16 MiB)
 )
 
 type heapPacer struct {
@@ -333,12 +337,12 @@ func (p *heapPacer) next(lines int64, live uint64) (percent int, limit int64) {
 }
 
 // burstPercent is the GC percent that lets a heap of live bytes grow by a
-// quarter, or by minHeadroom when that is more.
+// quarter, or by burstHeadroom when that is more.
 func burstPercent(live uint64) int {
 	if live == 0 {
 		return maxPercent
 	}
-	return int(min(max(minHeadroom*100/live, minPercent), maxPercent))
+	return int(min(max(burstHeadroom*100/live, minPercent), maxPercent))
 }
 
 // stop gives the garbage collector back the settings it had.
@@ -355,11 +359,11 @@ func (p *heapPacer) stop() {
 // forEachInOrder calls fn with work's result for each source that read
 // yields, in their order, while work runs on every CPU, a few blocks of
 // sources ahead. It returns read's error.
-func forEachInOrder(read func(yield func(source) bool) error, work func(source) ([]firewall.Change, error), fn func(source, []firewall.Change, error)) error {
+func forEachInOrder[T any](read func(yield func(source) bool) error, work func(source) (T, error), fn func(source, T, error)) error {
 	const block = 128
 	type result struct {
 		srcs []source
-		chs  [][]firewall.Change
+		chs  []T
 		errs []error
 		done chan struct{}
 	}
@@ -389,7 +393,7 @@ func forEachInOrder(read func(yield func(source) bool) error, work func(source) 
 	for range workers {
 		go func() {
 			for r := range jobs {
-				r.chs, r.errs = make([][]firewall.Change, len(r.srcs)), make([]error, len(r.srcs))
+				r.chs, r.errs = make([]T, len(r.srcs)), make([]error, len(r.srcs))
 				for k, src := range r.srcs {
 					r.chs[k], r.errs[k] = work(src)
 				}

@@ -119,7 +119,7 @@ func TestHeapPacerRestores(t *testing.T) {
 }
 
 // While the lines move on, the collector runs when the process's memory
-// has grown by a quarter of what is live, 16 MiB at least (a memory limit);
+// has grown by a quarter of what is live, 24 MiB at least (a memory limit);
 // from the second collection within one line on (a burst: the line reads
 // a whole chain, say), on a GC percent instead, until a line is done.
 func TestHeapPacerBursts(t *testing.T) {
@@ -134,8 +134,8 @@ func TestHeapPacerBursts(t *testing.T) {
 		live  uint64
 		want  settings
 	}{
-		{1, 4 * mb, settings{-1, 20 * mb}},
-		{300, 40 * mb, settings{-1, 56 * mb}},
+		{1, 4 * mb, settings{-1, 28 * mb}},
+		{300, 40 * mb, settings{-1, 64 * mb}},
 		{900, 100 * mb, settings{-1, 125 * mb}},
 		{900, 120 * mb, settings{-1, 150 * mb}}, // one collection within a line
 		{900, 160 * mb, settings{25, math.MaxInt64}},

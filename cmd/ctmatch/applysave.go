@@ -287,18 +287,33 @@ func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, jobs chan<- 
 	r := script.NewSaveReader(popts)
 	check := ctmatch.NewSaveCheck()
 	var t *desiredTable
-	err := eachFileLine(cmd, f.name, func(src source) bool {
+	// The words of the rule lines are parsed on every CPU, a few blocks of
+	// lines ahead of the reader, which reads the lines in order with them
+	// (LineParsed), as translate -f does.
+	parseRule := func(src source) (*parse.Rule, error) {
+		if src.err != nil || !ruleLine(src.text) {
+			return nil, errNotParsed
+		}
+		return parse.ParseText(src.text, popts)
+	}
+	err := forEachInOrder(func(yield func(source) bool) error { return eachFileLine(cmd, f.name, yield) }, parseRule, func(src source, rule *parse.Rule, perr error) {
 		if src.err != nil {
 			*events = append(*events, fileEvent{src: src, err: src.err})
-			return true
+			return
 		}
-		l, err := r.Line(src.text, src.pos)
+		var l *script.SaveLine
+		var err error
+		if perr == errNotParsed {
+			l, err = r.Line(src.text, src.pos)
+		} else {
+			l, err = r.LineParsed(src.text, src.pos, rule, perr)
+		}
 		if l != nil && (err == nil || l.Op == script.SaveRule) {
 			*events = append(*events, saveCheckEvents(check.Line(l))...)
 		}
 		if err != nil {
 			*events = append(*events, fileEvent{src: src, err: err})
-			return true
+			return
 		}
 		for _, w := range l.Warnings {
 			*events = append(*events, fileEvent{src: src, warn: w})
@@ -341,7 +356,6 @@ func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, jobs chan<- 
 		case script.SaveDelete:
 			t.remove(l.Chain)
 		}
-		return true
 	})
 	if err != nil {
 		return err
@@ -352,10 +366,24 @@ func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, jobs chan<- 
 	return nil
 }
 
+// errNotParsed stands for the words of a line that is no rule line, which
+// the reader reads itself.
+var errNotParsed = errors.New("not parsed ahead")
+
+// ruleLine reports whether text is a rule line of an iptables-save file,
+// whose words may be parsed ahead of the reader (as SaveScript.Prepare
+// tells them).
+func ruleLine(text string) bool {
+	return text != "" && (text[0] == '-' || text[0] == '[' || text[0] == '!')
+}
+
 // saveCheckEvents are the errors the whole-file check found at a COMMIT
 // line, as events to report in the file's order.
 func saveCheckEvents(err error) []fileEvent {
-	var table ctmatch.SaveErrors
+	if err == nil {
+		return nil
+	}
+	var table ctmatch.SaveErrors // (only for an error: errors.As makes it escape)
 	if !errors.As(err, &table) {
 		return nil
 	}

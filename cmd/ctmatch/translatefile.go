@@ -432,7 +432,10 @@ func (sf *saveFile) process(src source, p *ctmatch.SavePrepared) {
 			sf.fr.o.sayLineWarning(sf.fr.rep, src, w)
 		}
 	}
-	var table ctmatch.SaveErrors
+	if err == nil {
+		return
+	}
+	var table ctmatch.SaveErrors // (only for an error: errors.As makes it escape)
 	if errors.As(err, &table) {
 		// The kernel refuses the table whole: nothing of the file is
 		// printed, --keep-going or not.
@@ -442,7 +445,7 @@ func (sf *saveFile) process(src source, p *ctmatch.SavePrepared) {
 		sf.fr.refused, sf.fr.failed = true, true
 		return
 	}
-	if err != nil && sf.fr.fail(src, err) {
+	if sf.fr.fail(src, err) {
 		sf.fr.untranslated(sf.fr.out, src)
 	}
 }
