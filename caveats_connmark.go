@@ -32,24 +32,24 @@ const combinedMarksMsg = "this CONNMARK's nft text combines the packet's and the
 	"which nft 1.0.6 can neither read nor list (its nft list ruleset aborts on the table that holds the rule): " +
 	"loading the text needs nft 1.1.2 or later (and Linux 6.13 or later)"
 
-// sayCombinedMarks adds the caveat of the first rule of an iptables-save
-// file whose CONNMARK combines both marks to its line's warnings, once per
-// file (said: whether it was), as translate says it once per run for rules
+// sayCaveats adds the caveats of an iptables-save file's rule to its
+// line's warnings, the first of each kind (by its hint) in the file only
+// (said: the kinds said), as translate says them once per run for rules
 // given one by one.
-func sayCombinedMarks(said *bool, l *script.SaveLine, rs ...*Rule) {
-	if *said {
-		return
-	}
+func sayCaveats(said *map[string]bool, l *script.SaveLine, rs ...*Rule) {
 	for _, r := range rs {
 		if r == nil {
 			continue
 		}
 		for _, c := range r.Caveats {
-			if c.Msg == combinedMarksMsg {
-				l.Warnings = append(l.Warnings, c)
-				*said = true
-				return
+			if (*said)[c.Hint] {
+				continue
 			}
+			if *said == nil {
+				*said = map[string]bool{}
+			}
+			(*said)[c.Hint] = true
+			l.Warnings = append(l.Warnings, c)
 		}
 	}
 }

@@ -45,7 +45,7 @@ type SaveRuleset struct {
 	rs Ruleset
 	t  int // the table being read, an index into rs.Tables
 
-	combinedSaid bool // the caveat of a CONNMARK that combines both marks was said (caveats_connmark.go)
+	caveatsSaid map[string]bool // the kinds of the rules' caveats said (caveats_connmark.go)
 }
 
 // NewSaveRuleset returns a reader of one iptables-save file: of iptables
@@ -78,7 +78,7 @@ func (s *SaveRuleset) Line(text string, at parse.Position) (*script.SaveLine, er
 		var r *Rule
 		if err == nil {
 			r, err = Compile(l.Rule, s.o)
-			sayCombinedMarks(&s.combinedSaid, l, r)
+			sayCaveats(&s.caveatsSaid, l, r)
 		}
 		c := s.chain(l.Chain, l.Builtin)
 		c.Rules = slices.Insert(c.Rules, min(l.Index, len(c.Rules)), r)

@@ -38,7 +38,7 @@ type SaveScript struct {
 	pre    *SavePrepared // what Prepare made of the line being read (savefile_prepare.go)
 	buf    []byte        // a command line being written
 
-	combinedSaid bool // the caveat of a CONNMARK that combines both marks was said (caveats_connmark.go)
+	caveatsSaid map[string]bool // the kinds of the rules' caveats said (caveats_connmark.go)
 }
 
 // WriteJSON makes Line write each line's commands into d, as libnftables
@@ -185,7 +185,7 @@ func (s *SaveScript) rule(w io.Writer, l *script.SaveLine) error {
 	if err != nil {
 		return err
 	}
-	sayCombinedMarks(&s.combinedSaid, l, rs...)
+	sayCaveats(&s.caveatsSaid, l, rs...)
 	// Each rule of a comma list goes where iptables adds it: -A after the
 	// one before it, -I each at the same place, before the one before it.
 	idx := l.Index

@@ -646,3 +646,33 @@ func TestApply6File(t *testing.T) {
 		t.Errorf("list -o iptables after apply -6 -f:\n%s\nwant the rule", out)
 	}
 }
+
+// The rules apply loads say their caveats as translate says them: once a
+// run per kind, at the first rule's word, in an iptables-save file and in
+// apply lines alike; the rules are loaded.
+func TestApplyCaveats(t *testing.T) {
+	bin := ctmatchCLI(t)
+	ns := ktest.Namespace(t)
+	const v6 = "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\n-A INPUT -p udp --dport 53 -j ACCEPT\nCOMMIT\n"
+	const lines = "add rule ip6 fw in -- -p tcp --dport 22 -j ACCEPT\nadd rule ip6 fw in -- -p udp --dport 53 -j ACCEPT\n"
+	for _, c := range []struct {
+		name, stdin string
+		args        []string
+		at          string // the first caveat's place
+	}{
+		{"save file", "", []string{"apply", "-6", "-f", writeTemp(t, "rules.v6", v6)}, "rules.v6:3:10: warning: ip6tables' -p looks past an AH header"},
+		{"apply lines", lines, []string{"apply", "--create", "-f", "-"}, "<stdin>:1:23: warning: ip6tables' -p looks past an AH header"},
+	} {
+		r := runCLI(t, bin, ns, c.stdin, c.args...)
+		if r.code != 0 {
+			t.Fatalf("%s: exit %d\n%s", c.name, r.code, r.stderr)
+		}
+		if !strings.Contains(r.stderr, c.at) || strings.Count(r.stderr, "warning: ip6tables' -p") != 1 {
+			t.Errorf("%s: stderr\n%s\nwant one AH caveat, at %q", c.name, r.stderr, c.at)
+		}
+	}
+	out := mustCLI(t, bin, ns, "", "list", "-o", "iptables")
+	if strings.Count(out, "--dport 22 -j ACCEPT") != 2 || strings.Count(out, "--dport 53 -j ACCEPT") != 2 {
+		t.Errorf("list -o iptables after both applies:\n%s\nwant both rules twice", out)
+	}
+}

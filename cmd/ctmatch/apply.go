@@ -14,6 +14,7 @@ import (
 
 	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/firewall"
+	"github.com/ctmatch/ctmatch/parse"
 	"github.com/ctmatch/ctmatch/script"
 )
 
@@ -176,23 +177,26 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 	}()
 	pacer := newHeapPacer()
 	defer pacer.stop()
-	translate := func(src source) ([]firewall.Change, error) {
+	var cv caveats
+	translate := func(src source) (lineResult, error) {
 		if src.err != nil {
-			return nil, src.err
+			return lineResult{}, src.err
 		}
 		l, err := script.ReadLine(src.text, src.pos, popts)
 		if err != nil {
-			return nil, err
+			return lineResult{}, err
 		}
 		return lineChanges(l, o.noCounter, !o.write.echo)
 	}
 	readErr := forEachInOrder(func(yield func(source) bool) error { return o.words.eachLine(cmd, yield) }, translate,
-		func(src source, chs []firewall.Change, err error) {
+		func(src source, lr lineResult, err error) {
 			defer pacer.line()
 			if err != nil {
 				rep.report(src, err)
 				return
 			}
+			cv.say(rep, src, lr.caveats)
+			chs := lr.chs
 			if rep.errors > 0 || failed != nil {
 				return
 			}
@@ -415,16 +419,30 @@ func forEachInOrder[T any](read func(yield func(source) bool) error, work func(s
 // placed where the line says, as iptables-restore places each (so that
 // "insert rule … index 2" puts the last one at 2); with prepare, each
 // change holds its rule lowered (Change.Prepared), not the rule.
-func lineChanges(l *script.Line, noCounter, prepare bool) ([]firewall.Change, error) {
+func lineChanges(l *script.Line, noCounter, prepare bool) (lineResult, error) {
 	rules, err := ctmatch.CompileAll(l.Rule, ctmatch.Options{Table: l.Family, IPv6: l.IPv6, NoCounter: noCounter || l.NoCounter, Chain: l.Chain})
 	if err != nil {
-		return nil, l.WordsError(err)
+		return lineResult{}, l.WordsError(err)
 	}
-	chs := make([]firewall.Change, len(rules))
+	var lr lineResult
+	lr.chs = make([]firewall.Change, len(rules))
 	for i, rule := range rules {
-		chs[i] = lineChange(l, rule, prepare)
+		lr.chs[i] = lineChange(l, rule, prepare)
+		for _, c := range rule.Caveats {
+			// At the line's words, as the line's errors are.
+			if pe, ok := l.WordsError(c).(*parse.Error); ok {
+				lr.caveats = append(lr.caveats, pe)
+			}
+		}
 	}
-	return chs, nil
+	return lr, nil
+}
+
+// lineResult is what an apply line asks for: its changes, and the
+// caveats of its rules, to be said as warnings.
+type lineResult struct {
+	chs     []firewall.Change
+	caveats []*parse.Error
 }
 
 // lineChange is the change of an apply line for one of its iptables rules.

@@ -84,6 +84,9 @@ type ruleSlot struct {
 	src      source
 	prepared *firewall.Prepared
 	err      error
+	// caveats are the compiled rule's (ctmatch.Rule.Caveats), said as
+	// warnings in the file's order.
+	caveats []*parse.Error
 	// keep: the compiled rule is kept too (compiled), for the inet merge,
 	// which compares the rules of the two families.
 	keep     bool
@@ -122,6 +125,9 @@ func compileRules(jobs <-chan *ruleSlot) (wait func()) {
 			defer wg.Done()
 			for r := range jobs {
 				c, err := ctmatch.Compile(r.rule, r.opts)
+				if err == nil {
+					r.caveats = c.Caveats
+				}
 				if err == nil && r.keep {
 					r.compiled = c
 				} else if err == nil {
@@ -224,6 +230,7 @@ func runApplySave(cmd *cobra.Command, o *applyOptions, files []fileInput) error 
 		return readErr
 	}
 	var saidAt parse.Position // where the last rule error was reported
+	var cv caveats
 	for _, e := range events {
 		switch {
 		case e.rule != nil && e.rule.err != nil:
@@ -232,7 +239,15 @@ func runApplySave(cmd *cobra.Command, o *applyOptions, files []fileInput) error 
 			}
 			rep.report(e.rule.src, e.rule.err)
 			saidAt = e.rule.src.pos
+		case e.rule != nil:
+			cv.say(rep, e.rule.src, e.rule.caveats)
 		case e.warn != nil:
+			if e.warn.Kind == parse.Unsupported {
+				// A rule's caveat the reader added (SaveLine.Warnings):
+				// once a run, as the compiled rules' caveats.
+				cv.say(rep, e.src, []*parse.Error{e.warn})
+				continue
+			}
 			rep.warnLine(e.src, e.warn)
 		case e.err != nil:
 			rep.report(e.src, e.err)
