@@ -138,25 +138,13 @@ func (p *raiser) netmapOf(i int, n NAT) (Stmt, error) {
 // {"addr": A, "len": N}}, "flags": "netmap", "type_flags": "prefix"}}, as
 // nft 1.0.6 lists it.
 func (n Netmap) appendJSON(b []byte, inet bool) []byte {
-	var word string
-	switch n.Type {
-	case SNAT:
-		word = "snat"
-	case DNAT:
-		word = "dnat"
-	default:
-		return appendJSONInvalid(b, "nat type "+strconv.FormatUint(uint64(n.Type), 10))
+	var addr netip.Addr
+	if n.Prefix.IsValid() {
+		addr = n.Prefix.Addr()
 	}
-	if !n.Prefix.IsValid() {
-		return appendJSONInvalid(b, word+" prefix without an address")
-	}
-	b = append(append(append(b, `{"`...), word...), `":{`...)
-	if inet {
-		fam := "ip"
-		if !n.Prefix.Addr().Is4() {
-			fam = "ip6"
-		}
-		b = append(appendJSONString(append(b, `"family":`...), fam), ',')
+	b, ok := appendNATJSONHead(b, n.Type, addr, inet, " prefix without an address")
+	if !ok {
+		return b
 	}
 	b = appendJSONString(append(b, `"addr":{"prefix":{"addr":`...), n.Prefix.Addr().String())
 	b = strconv.AppendInt(append(b, `,"len":`...), int64(n.Prefix.Bits()), 10)

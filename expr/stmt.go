@@ -843,29 +843,41 @@ func (r Reject) appendJSON(b []byte) []byte {
 	return appendJSONInvalid(b, "reject type "+strconv.FormatUint(uint64(r.Type), 10))
 }
 
-// appendJSON writes {"snat": {…}} or {"dnat": {…}}: "family" in an inet
-// rule (inet true), "addr" (an address or {"range": [A, B]}), "port" and
-// "flags" when it has them.
-func (n NAT) appendJSON(b []byte, inet bool) []byte {
+// appendNATJSONHead writes `{"snat":{` or `{"dnat":{` and, in an inet rule
+// (inet true), the family of addr, for a statement of type t whose address
+// is addr; for another type or no address it writes the invalid marker
+// (what names the missing address) and ok is false.
+func appendNATJSONHead(b []byte, t NATType, addr netip.Addr, inet bool, what string) (_ []byte, ok bool) {
 	var word string
-	switch n.Type {
+	switch t {
 	case SNAT:
 		word = "snat"
 	case DNAT:
 		word = "dnat"
 	default:
-		return appendJSONInvalid(b, "nat type "+strconv.FormatUint(uint64(n.Type), 10))
+		return appendJSONInvalid(b, "nat type "+strconv.FormatUint(uint64(t), 10)), false
 	}
-	if !n.Addr.IsValid() {
-		return appendJSONInvalid(b, word+" without an address")
+	if !addr.IsValid() {
+		return appendJSONInvalid(b, word+what), false
 	}
 	b = append(append(append(b, `{"`...), word...), `":{`...)
 	if inet {
 		fam := "ip"
-		if !n.Addr.Is4() {
+		if !addr.Is4() {
 			fam = "ip6"
 		}
 		b = append(appendJSONString(append(b, `"family":`...), fam), ',')
+	}
+	return b, true
+}
+
+// appendJSON writes {"snat": {…}} or {"dnat": {…}}: "family" in an inet
+// rule (inet true), "addr" (an address or {"range": [A, B]}), "port" and
+// "flags" when it has them.
+func (n NAT) appendJSON(b []byte, inet bool) []byte {
+	b, ok := appendNATJSONHead(b, n.Type, n.Addr, inet, " without an address")
+	if !ok {
+		return b
 	}
 	b = append(b, `"addr":`...)
 	if n.AddrMax.IsValid() {
