@@ -6,9 +6,11 @@ package parse
 //	-j CT --notrack
 //	-j NOTRACK
 //
+//	-j CT [--zone ID] [--zone-orig ID] [--zone-reply ID] (ctzone.go)
+//
 // and refuses, as unsupported, CT's other options (--helper, --ctevents,
-// --expevents, --zone, --zone-orig, --zone-reply, --timeout), with or
-// without --notrack, and CT without options.
+// --expevents, --timeout, a zone from the mark), and --notrack with
+// a zone.
 
 // OptNotrack is CT's --notrack; it follows the options of mark.go.
 const OptNotrack TargetOptionKind = 96
@@ -28,37 +30,39 @@ func init() {
 		unsupported("helper", noEntry+"; it also needs a named ct helper object, which ctmatch does not load yet"),
 		unsupported("ctevents", noEntry),
 		unsupported("expevents", noEntry),
-		unsupported("zone", zoneWhy("ct zone set N")),
-		unsupported("zone-orig", zoneWhy("ct original zone set N")),
-		unsupported("zone-reply", zoneWhy("ct reply zone set N")),
+		{long: "zone", what: "a zone id (0-65535) or mark", target: OptZone},
+		{long: "zone-orig", what: "a zone id (0-65535) or mark", target: OptZoneOrig},
+		{long: "zone-reply", what: "a zone id (0-65535) or mark", target: OptZoneReply},
 		unsupported("timeout", "nft needs a named ct timeout object, which ctmatch does not load"),
 	}
 	targetSpecs["NOTRACK"] = []optSpec{}
 }
 
-// zoneWhy says why CT's zone options are refused (docs/semantics.md,
-// "Targets: CT --notrack and NOTRACK", point 3). With a number, nft's set
-// statement alone is not the same: nft_ct_set_zone_eval returns only for a
-// packet with an entry or a template, so it attaches its template to an
-// untracked packet too, where xt_ct_target returns for any skb->_nfct; the
-// guard "ct state != untracked" makes them equal, but ctmatch does not
-// generate that rule yet. With "mark", xt_CT flags its template
-// NF_CT_FLAG_MARK and conntrack takes the zone from skb->mark when it runs
-// (nf_ct_zone_tmpl), after any later rule changed the mark; nft reads the
-// mark only when its rule runs and cannot flag its template.
-func zoneWhy(set string) string {
-	return "with a zone number the exact nft form is \"ct state != untracked " + set +
-		"\" (the guard keeps an untracked packet untracked, as xt_CT does), which ctmatch does not generate yet; " +
-		"with mark, xt_CT takes the zone from the packet mark when conntrack runs, after the rules that follow may have changed the mark, " +
-		"and no nft rule reads the mark then"
-}
-
-// checkCT refuses a CT without --notrack: it attaches a conntrack template
-// with nothing set, which ctmatch does not translate.
+// checkCT refuses CT --notrack with a zone (the kernel ignores the zone
+// then, and ctmatch does not drop words) and a zone from the mark (no nft
+// rule reads the mark when conntrack runs; docs/semantics.md, "Targets: CT
+// --notrack and NOTRACK", point 4). CT with a zone id or without options
+// (a template with zone 0) is translated.
 func (p *parser) checkCT(t *Target) error {
-	if t.Option(OptNotrack) == nil && p.unsupported == nil {
-		p.unsupported = &Error{Pos: t.NamePos, Word: t.Name, Text: p.text, Kind: Unsupported,
-			Msg: "-j CT without --notrack is valid iptables, but ctmatch translates CT --notrack alone for now"}
+	if p.unsupported != nil {
+		return nil
+	}
+	for _, o := range t.Options {
+		if !isZoneOption(o.Kind) {
+			continue
+		}
+		switch {
+		case t.Option(OptNotrack) != nil:
+			p.unsupported = &Error{Pos: o.Flag, Word: p.wordAt(o.Flag, "--"+o.Kind.String()), Text: p.text, Kind: Unsupported,
+				Msg:  "CT's --" + o.Kind.String() + " with --notrack is valid iptables, but the kernel ignores the zone then (xt_ct_tg_check attaches no template), and ctmatch does not drop it",
+				Hint: "leave out the zone option"}
+			return nil
+		case o.Mask == zoneMark:
+			p.unsupported = &Error{Pos: o.Value.At, Word: o.Value.Text, Text: p.text, Kind: Unsupported,
+				Msg:  "CT's --" + o.Kind.String() + " mark is valid iptables, but xt_CT takes the zone from the packet mark when conntrack runs, after the rules that follow may have changed the mark, and no nft rule reads the mark then",
+				Hint: "set a zone id with --zone N, or the nft rule \"ct state != untracked ct zone set N\""}
+			return nil
+		}
 	}
 	return nil
 }
@@ -68,4 +72,5 @@ func (p *printer) ctOptions(t *Target) {
 	if t.Option(OptNotrack) != nil {
 		p.word("--notrack")
 	}
+	p.zoneOptions(t)
 }
