@@ -15,7 +15,7 @@ import (
 // value (0 for mark) and adds its flags: --zone-orig the original
 // direction, --zone-reply the reply direction, mark the mark flag; so the
 // last option gives the id, and the flags add up. ID is 0-65535 as
-// strtoumax with base 0 reads it (blanks and a sign before it), mark in any
+// xtables_strtoul reads it (blanks and + before it, no -), mark in any
 // case. iptables-save prints nothing when the id is 0 and mark is not set,
 // else --zone, --zone-orig when only the original direction is set,
 // --zone-reply when only the reply one is, then mark or the id.
@@ -67,16 +67,15 @@ func (p *parser) zoneValue(v word, o *TargetOption) error {
 }
 
 // parseStrtoumax reads s as xtables_strtoul does with base 0 and no end
-// pointer: C blanks, a sign, a number in C's notation, nothing after it,
-// at most max (a negative number wraps, so only -0 is in range).
+// pointer: C blanks, a plus sign, a number in C's notation, nothing after
+// it, at most max; a minus sign is refused.
 func parseStrtoumax(s string, max uint64) (uint64, bool) {
 	s = strings.TrimLeft(s, " \t\n\v\f\r")
-	neg := false
-	if s != "" && (s[0] == '+' || s[0] == '-') {
-		neg, s = s[0] == '-', s[1:]
+	if strings.HasPrefix(s, "-") {
+		return 0, false // xtables_strtoul_base refuses a minus, -0 too
 	}
-	n, ok := parseCNumber(s, math.MaxUint64)
-	if !ok || neg && n != 0 || n > max {
+	n, ok := parseCNumber(strings.TrimPrefix(s, "+"), math.MaxUint64)
+	if !ok || n > max {
 		return 0, false
 	}
 	return n, true
