@@ -73,10 +73,11 @@ func (s SetCtZone) lower(ae *nfnl.Encoder) {
 	putImmediate(ae, &reg, binary.NativeEndian.AppendUint16(nil, s.Zone))
 	at := ae.BeginExpr("ct")
 	ae.U32(attrCtKey, ctZone)
-	ae.U32(attrCtSreg, reg1)
 	if s.Dir != ZoneBoth {
+		// nft 1.0.6 sends the direction before the register.
 		ae.U8(attrCtDirection, uint8(s.Dir-ZoneOriginal))
 	}
+	ae.U32(attrCtSreg, reg1)
 	ae.EndExpr(at)
 }
 
