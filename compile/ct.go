@@ -17,10 +17,11 @@ func init() {
 	targetPlaces["NOTRACK"] = targetPlace{"raw", []string{"PREROUTING", "OUTPUT"}, "xt_CT's NOTRACK"}
 }
 
-// ctStmts returns the statement of CT --notrack or NOTRACK.
+// ctStmts returns the statement of CT --notrack or NOTRACK, or of CT with a
+// zone id or without options (ctzone.go).
 func ctStmts(t *parse.Target) []expr.Stmt {
 	if t.Name == "NOTRACK" || t.Option(parse.OptNotrack) != nil {
 		return []expr.Stmt{expr.Notrack{}}
 	}
-	return nil
+	return []expr.Stmt{ctZoneStmt(t)}
 }

@@ -173,6 +173,8 @@ func stmtWords(r expr.Rule, fam parse.Family) (string, error) {
 		w, ok = combinedMarkWords(s)
 	case expr.Notrack:
 		w = []string{"-j", "CT", "--notrack"}
+	case expr.SetCtZone:
+		w, ok = ctZoneWords(s)
 	case expr.SetDSCP:
 		w = []string{"-j", "DSCP", "--set-dscp", fmt.Sprintf("0x%02x", s.DSCP)}
 		ok = (s.Family == expr.FamilyIP6) == (fam == parse.IPv6)

@@ -26,7 +26,8 @@ type comparedRule struct {
 // (REJECT, the NAT targets, NETMAP), the NAT flows, the marks a later rule
 // and conntrack read (MARK, CONNMARK, and the masks that combine both
 // marks), the NFLOG listener, the conntrack table after CT --notrack and
-// NOTRACK, and the TOS byte after DSCP.
+// NOTRACK, the TOS byte after DSCP, and the zone of the conntrack entry
+// after CT with a zone.
 func comparedTargetRules() []comparedRule {
 	var out []comparedRule
 	add := func(test string, f lab.Family, words string) {
@@ -59,6 +60,11 @@ func comparedTargetRules() []comparedRule {
 	for i, p := range notrackProbes {
 		rule, _ := notrackRule(i)
 		add("TestNotrackEffect", fam(p.ipv6), "-A OUTPUT "+strings.Join(rule, " "))
+	}
+	for i, p := range zoneProbes {
+		for _, target := range p.targets {
+			add("TestCTZoneEffect", fam(p.ipv6), fmt.Sprintf("-t raw -A OUTPUT -p udp --dport %d %s", 9400+i, strings.Join(target, " ")))
+		}
 	}
 	for i, p := range dscpProbes {
 		add("TestDSCPEffect", fam(p.v6), "-t mangle -A OUTPUT "+strings.Join(dscpRule(i), " "))

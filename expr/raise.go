@@ -135,6 +135,16 @@ func (p *raiser) rule() (Rule, error) {
 			p.i += n
 			continue
 		}
+		if s, n, err := p.ctZoneStmt(i); err != nil {
+			return Rule{}, err
+		} else if n > 0 {
+			if verdictAt >= 0 || vals != nil {
+				return Rule{}, p.fail(i, "a zone set after the verdict or after immediate values")
+			}
+			r.Stmts = append(r.Stmts, s)
+			p.i += n
+			continue
+		}
 		if s, n, err := p.combineMarksStmt(i); err != nil {
 			return Rule{}, err
 		} else if n > 0 {

@@ -198,6 +198,8 @@ func appendStmt(b []byte, s Stmt, inet bool) []byte {
 		return append(b, "notrack"...)
 	case SetDSCP:
 		return s.appendText(b)
+	case SetCtZone:
+		return s.appendText(b)
 	case Netmap:
 		return s.appendText(b, inet)
 	}
@@ -366,6 +368,8 @@ func checkStmt(s Stmt, nf Family) error {
 		return nil
 	case SetDSCP:
 		return s.check(nf)
+	case SetCtZone:
+		return s.check()
 	case Netmap:
 		return s.check(nf)
 	}
@@ -492,6 +496,8 @@ func lowerStmt(ae *nfnl.Encoder, s Stmt, f Family) {
 	case Notrack:
 		s.lower(ae)
 	case SetDSCP:
+		s.lower(ae)
+	case SetCtZone:
 		s.lower(ae)
 	case Netmap:
 		s.lower(ae)
@@ -811,6 +817,8 @@ func appendJSONStmt(b []byte, s Stmt, inet bool) []byte {
 	case Notrack:
 		return s.appendJSON(b)
 	case SetDSCP:
+		return s.appendJSON(b)
+	case SetCtZone:
 		return s.appendJSON(b)
 	case Netmap:
 		return s.appendJSON(b, inet)

@@ -141,6 +141,14 @@ func TestExprsGoldenCases(t *testing.T) {
 			refused++
 			continue
 		}
+		if !mustRefuse && zoneDirection(r.Rules) {
+			var ee *nftexport.Error
+			if !errors.As(err, &ee) || all != nil || ee.Option != "-j CT" || !strings.Contains(ee.Reason, "NFTA_CT_DIRECTION") || ee.Hint == "" {
+				t.Errorf("%s: Exprs() error %v, want an *nftexport.Error for the zone's direction", name, err)
+			}
+			refused++
+			continue
+		}
 		if li, lj, lk, ok := firstLookup(r.Rules); ok && (!mustRefuse || li < ri || li == ri && lj < mi) {
 			// A lookup in an anonymous set (-m multiport) is refused.
 			var ee *nftexport.Error
@@ -499,4 +507,17 @@ func TestGoogleMasqueradePortsLoseFlags(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "PROTO_SPECIFIED") {
 		t.Fatalf("Raise of v0.3.0's masquerade with ports: %v, want it refused for the missing flag", err)
 	}
+}
+
+// zoneDirection reports whether a rule sets a zone of one direction (CT
+// --zone-orig, --zone-reply), which google/nftables v0.3.0's Ct cannot send.
+func zoneDirection(rs []expr.Rule) bool {
+	for _, r := range rs {
+		for _, s := range r.Stmts {
+			if z, ok := s.(expr.SetCtZone); ok && z.Dir != expr.ZoneBoth {
+				return true
+			}
+		}
+	}
+	return false
 }

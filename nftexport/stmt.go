@@ -85,6 +85,11 @@ func exportStmt(exprs []nftexpr.Any, s expr.Stmt) ([]nftexpr.Any, string) {
 		return append(exprs, exportDSCP(s)...), ""
 	case expr.Netmap:
 		return exportNetmap(exprs, s), ""
+	case expr.SetCtZone:
+		if s.Dir != expr.ZoneBoth {
+			return nil, "google/nftables v0.3.0's Ct sends NFTA_CT_DIRECTION only for the address and port keys (and as 4 bytes), not for the zone a direction of CT's --zone-orig or --zone-reply needs"
+		}
+		return append(exprs, exportCtZone(s)...), ""
 	case expr.CombineMarks:
 		return nil, "google/nftables v0.3.0's Bitwise has no second source register (NFTA_BITWISE_SREG2) nor operation, which a statement that combines both marks needs"
 	}
@@ -167,5 +172,17 @@ func exportDSCP(s expr.SetDSCP) []nftexpr.Any {
 		&nftexpr.Payload{DestRegister: 1, Base: nftexpr.PayloadBaseNetworkHeader, Len: 2},
 		&nftexpr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 2, Mask: mask, Xor: xor},
 		write,
+	}
+}
+
+// exportCtZone returns v0.3.0's expressions of a zone set in both
+// directions, as ctmatch's Lower: the guard ct state != untracked, the
+// zone's immediate (2 bytes, host order), the ct set zone.
+func exportCtZone(s expr.SetCtZone) []nftexpr.Any {
+	return []nftexpr.Any{
+		&nftexpr.Ct{Register: 1, Key: nftexpr.CtKeySTATE},
+		&nftexpr.Cmp{Op: nftexpr.CmpOpNeq, Register: 1, Data: binary.NativeEndian.AppendUint32(nil, uint32(expr.StateUntracked))},
+		&nftexpr.Immediate{Register: 1, Data: binary.NativeEndian.AppendUint16(nil, s.Zone)},
+		&nftexpr.Ct{Register: 1, Key: nftexpr.CtKeyZONE, SourceRegister: true},
 	}
 }

@@ -248,6 +248,17 @@ func canon(r *parse.Rule) canonRule {
 		if t.Name == "MARK" || t.Name == "CONNMARK" {
 			c.Target.Options = []string{fmt.Sprintf("%+v", t.MarkInfo())} // what iptables-save prints
 		}
+		if t.Name == "CT" {
+			// What iptables-save prints: --notrack, and the zone the
+			// zone options add up to, unless it is id 0 without mark.
+			c.Target.Options = nil
+			if t.Option(parse.OptNotrack) != nil {
+				c.Target.Options = append(c.Target.Options, "notrack")
+			}
+			if id, dir, mark, _ := t.CTZone(); mark || id != 0 {
+				c.Target.Options = append(c.Target.Options, fmt.Sprint("zone=", id, dir, mark))
+			}
+		}
 		if t.Name == "REJECT" && t.Option(parse.OptRejectWith) == nil {
 			c.Target.Options = append(c.Target.Options, "reject-with=")
 		}

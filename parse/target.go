@@ -265,6 +265,9 @@ func (p *parser) targetOption(w word, neg *word, spec *optSpec, attached string,
 	if spec.target == OptNetmapTo {
 		return p.netmapValue(v, o)
 	}
+	if isZoneOption(spec.target) {
+		return p.zoneValue(v, o)
+	}
 	switch spec.target {
 	case OptRejectWith:
 		return p.rejectWith(v, o)
