@@ -5,6 +5,16 @@ package parse
 // a target takes one allocation for all of them rather than one each. A
 // part the rule has more of than its room holds is allocated on its own.
 type ruleAlloc struct {
+	// What the parser took of the room. First: the parser reads these
+	// before it writes them, and the object spans two or more pages. In
+	// memory the process touches for the first time, a read maps the
+	// kernel's zero page and the write after it then faults again and
+	// flushes the other CPUs' TLBs (an IPI to each); here they share the
+	// page of the rule's first fields, written before anything is read.
+	usedCommand, usedTarget, usedProtocol, usedPorts, usedConntrack bool
+	nPortOpts                                                       int
+	nItems                                                          int
+
 	rule      Rule
 	matches   [4]Match
 	command   Command
@@ -17,12 +27,7 @@ type ruleAlloc struct {
 	options   [3]Option // (--ctstate with two more, or --sport, --dport and --ctstate, are common)
 	optPtrs   [3]*Option
 
-	// What the parser took of the room.
-	usedCommand, usedTarget, usedProtocol, usedPorts, usedConntrack bool
-	nPortOpts                                                       int
-
-	items  [4]Pos // the positions of the items of comma lists (--ctstate NEW,RELATED)
-	nItems int
+	items [4]Pos // the positions of the items of comma lists (--ctstate NEW,RELATED)
 }
 
 // newRuleAlloc returns the room for a rule of text, with n options of the
