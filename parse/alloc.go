@@ -10,12 +10,11 @@ type ruleAlloc struct {
 	// memory the process touches for the first time, a read maps the
 	// kernel's zero page and the write after it then faults again and
 	// flushes the other CPUs' TLBs (an IPI to each); here they share the
-	// page of the rule's first fields, written before anything is read.
+	// object's first page, where the allocator writes a header first.
 	usedCommand, usedTarget, usedProtocol, usedPorts, usedConntrack bool
 	nPortOpts                                                       int
 	nItems                                                          int
 
-	rule      Rule
 	matches   [4]Match
 	command   Command
 	target    Target
@@ -28,6 +27,12 @@ type ruleAlloc struct {
 	optPtrs   [3]*Option
 
 	items [4]Pos // the positions of the items of comma lists (--ctstate NEW,RELATED)
+
+	// The rule last: newRuleAlloc writes it, so that the object's last
+	// page, like its first (the allocator writes a header there), is
+	// written before anything reads it. (The collector reads the whole
+	// object, the room the parser has not written too.)
+	rule Rule
 }
 
 // newRuleAlloc returns the room for a rule of text, with n options of the
