@@ -91,6 +91,11 @@ type ruleSlot struct {
 	// which compares the rules of the two families.
 	keep     bool
 	compiled *ctmatch.Rule
+	// release: once lowered, the parsed rule's memory goes back to the
+	// parser (parse.Release) for the rules after it. Not for a rule of a
+	// user chain: the file's check keeps what it needs of the rule's
+	// matches (their nodes) for the table's COMMIT.
+	release bool
 }
 
 // done puts the rules into the desired table.
@@ -146,6 +151,9 @@ func compileRules(jobs <-chan *ruleSlot) (wait func()) {
 					r.compiled = c
 				} else if err == nil {
 					r.prepared, err = firewall.Prepare(c)
+					if err == nil && r.release {
+						parse.Release(r.rule)
+					}
 				}
 				r.rule, r.err = nil, err
 			}
@@ -366,8 +374,11 @@ func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, jobs chan<- 
 			// (The reader counts them so for the -I positions.) An error
 			// is reported once for the line: they differ in addresses only.
 			idx := l.Index
+			// (Read before the rules go to be compiled: a worker may
+			// release the rule's memory once it is lowered.)
+			insert := l.Rule.Command.Op == parse.Insert
 			for k, r := range l.Rule.Expand() {
-				slot := &ruleSlot{rule: r, opts: &copts, src: src, keep: o.family != ""}
+				slot := &ruleSlot{rule: r, opts: &copts, src: src, keep: o.family != "", release: l.Builtin}
 				t.rules[i] = slices.Insert(t.rules[i], idx, slot)
 				if k == 0 {
 					*events = append(*events, fileEvent{rule: slot})
@@ -375,7 +386,7 @@ func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, jobs chan<- 
 					*events = append(*events, fileEvent{rule: slot, quiet: true})
 				}
 				jobs <- slot
-				if l.Rule.Command.Op != parse.Insert {
+				if !insert {
 					idx++
 				}
 			}
