@@ -1,11 +1,25 @@
 package parse
 
+import (
+	"sync"
+	"unsafe"
+)
+
 // ruleAlloc holds a rule and room for the parts that most rules have, all
 // allocated at once: a rule of a command, -p, a port, a conntrack match and
 // a target takes one allocation for all of them rather than one each. A
 // part the rule has more of than its room holds is allocated on its own.
 type ruleAlloc struct {
-	rule      Rule
+	// What the parser took of the room. First: the parser reads these
+	// before it writes them, and the object spans two or more pages. In
+	// memory the process touches for the first time, a read maps the
+	// kernel's zero page and the write after it then faults again and
+	// flushes the other CPUs' TLBs (an IPI to each); here they share the
+	// object's first page, where the allocator writes a header first.
+	usedCommand, usedTarget, usedProtocol, usedPorts, usedConntrack bool
+	nPortOpts                                                       int
+	nItems                                                          int
+
 	matches   [4]Match
 	command   Command
 	target    Target
@@ -17,20 +31,55 @@ type ruleAlloc struct {
 	options   [3]Option // (--ctstate with two more, or --sport, --dport and --ctstate, are common)
 	optPtrs   [3]*Option
 
-	// What the parser took of the room.
-	usedCommand, usedTarget, usedProtocol, usedPorts, usedConntrack bool
-	nPortOpts                                                       int
+	items [4]Pos // the positions of the items of comma lists (--ctstate NEW,RELATED)
 
-	items  [4]Pos // the positions of the items of comma lists (--ctstate NEW,RELATED)
-	nItems int
+	// The rule last: newRuleAlloc writes it, so that the object's last
+	// page, like its first (the allocator writes a header there), is
+	// written before anything reads it. (The collector reads the whole
+	// object, the room the parser has not written too.)
+	rule Rule
 }
 
 // newRuleAlloc returns the room for a rule of text, with n options of the
 // conntrack and state matches at most.
 func newRuleAlloc(text string, counters *Counters) *ruleAlloc {
-	a := &ruleAlloc{}
+	a := roomPool.Get().(*ruleAlloc)
 	a.rule = Rule{Text: text, Matches: a.matches[:0], Counters: counters}
 	return a
+}
+
+// roomPool holds the rooms of released rules (Release), cleared.
+var roomPool = sync.Pool{New: func() any { return new(ruleAlloc) }}
+
+// Release gives the memory of a rule that the parser returned back, for a
+// rule parsed after it: a program that parses many rules and drops each
+// once it has compiled it (apply -f) parses them in the same few rooms
+// instead of a new one each (1,280 bytes, most of what parsing a rule
+// allocates), which the collector would have to find again.
+//
+// After Release, nothing may use r or anything reached through it (its
+// addresses, matches, options, target): they are cleared and reused.
+// Copies of r (Expand's, for a comma list of addresses) share those parts:
+// a caller that made copies must not release r while they are in use. The
+// strings read from r (its text, names, values) stay valid. Release of a
+// copy, of a rule of more matches than its room holds, or of a rule the
+// parser did not make does nothing.
+func Release(r *Rule) {
+	if r == nil || cap(r.Matches) != len(ruleAlloc{}.matches) {
+		return
+	}
+	// The parser's rule is the rule of its room, whose matches are the
+	// room's: r is one when its matches are where the room's would be.
+	const (
+		rule    = unsafe.Offsetof(ruleAlloc{}.rule)
+		matches = unsafe.Offsetof(ruleAlloc{}.matches)
+	)
+	if uintptr(unsafe.Pointer(unsafe.SliceData(r.Matches)))-matches != uintptr(unsafe.Pointer(r))-rule {
+		return
+	}
+	a := (*ruleAlloc)(unsafe.Add(unsafe.Pointer(r), -int(rule)))
+	*a = ruleAlloc{}
+	roomPool.Put(a)
 }
 
 // take returns room the first time (setting *used) and a new T after.

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -186,7 +187,13 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 		if err != nil {
 			return lineResult{}, err
 		}
-		return lineChanges(l, o.noCounter, !o.write.echo)
+		lr, err := lineChanges(l, o.noCounter, !o.write.echo)
+		if err == nil && !slices.ContainsFunc(lr.chs, func(ch firewall.Change) bool { return ch.Rule != nil }) {
+			// Every rule of the line is lowered: the parsed rule's
+			// memory goes back to the parser for the lines after it.
+			parse.Release(l.Rule)
+		}
+		return lr, err
 	}
 	readErr := forEachInOrder(func(yield func(source) bool) error { return o.words.eachLine(cmd, yield) }, translate,
 		func(src source, lr lineResult, err error) {

@@ -80,7 +80,7 @@ type desiredTable struct {
 // lines after it are read.
 type ruleSlot struct {
 	rule     *parse.Rule
-	opts     ctmatch.Options
+	opts     *ctmatch.Options // the file's, shared by its rules
 	src      source
 	prepared *firewall.Prepared
 	err      error
@@ -91,6 +91,11 @@ type ruleSlot struct {
 	// which compares the rules of the two families.
 	keep     bool
 	compiled *ctmatch.Rule
+	// release: once lowered, the parsed rule's memory goes back to the
+	// parser (parse.Release) for the rules after it. Not for a rule of a
+	// user chain: the file's check keeps what it needs of the rule's
+	// matches (their nodes) for the table's COMMIT.
+	release bool
 }
 
 // done puts the rules into the desired table.
@@ -105,14 +110,28 @@ func (t *desiredTable) done() {
 
 // fileEvent is what a line of a file gave to report, in the file's order:
 // an error, a warning, or a rule whose compiling may fail.
+// A file has an event per rule: the rule's is a pointer and a flag (24
+// bytes, not the 136 of a line's source, error and warning next to it,
+// which the slice of 50,000 events copied some 30 MB of as it grew); a
+// line's error or warning, rare, is a lineEvent of its own.
 type fileEvent struct {
-	src  source
-	err  error
-	warn *parse.Error
 	rule *ruleSlot
 	// quiet: a rule of a comma list after the first, whose error is
 	// reported only when the first one's was not.
 	quiet bool
+	line  *lineEvent
+}
+
+// lineEvent is an error or a warning of a line.
+type lineEvent struct {
+	src  source
+	err  error
+	warn *parse.Error
+}
+
+// fileLineError is the event of a line's error.
+func fileLineError(src source, err error) fileEvent {
+	return fileEvent{line: &lineEvent{src: src, err: err}}
 }
 
 // compileRules compiles and lowers the rules sent on jobs, on every CPU,
@@ -124,7 +143,7 @@ func compileRules(jobs <-chan *ruleSlot) (wait func()) {
 		go func() {
 			defer wg.Done()
 			for r := range jobs {
-				c, err := ctmatch.Compile(r.rule, r.opts)
+				c, err := ctmatch.Compile(r.rule, *r.opts)
 				if err == nil {
 					r.caveats = c.Caveats
 				}
@@ -132,6 +151,9 @@ func compileRules(jobs <-chan *ruleSlot) (wait func()) {
 					r.compiled = c
 				} else if err == nil {
 					r.prepared, err = firewall.Prepare(c)
+					if err == nil && r.release {
+						parse.Release(r.rule)
+					}
 				}
 				r.rule, r.err = nil, err
 			}
@@ -241,16 +263,16 @@ func runApplySave(cmd *cobra.Command, o *applyOptions, files []fileInput) error 
 			saidAt = e.rule.src.pos
 		case e.rule != nil:
 			cv.say(rep, e.rule.src, e.rule.caveats)
-		case e.warn != nil:
-			if e.warn.Kind == parse.Unsupported {
+		case e.line.warn != nil:
+			if e.line.warn.Kind == parse.Unsupported {
 				// A rule's caveat the reader added (SaveLine.Warnings):
 				// once a run, as the compiled rules' caveats.
-				cv.say(rep, e.src, []*parse.Error{e.warn})
+				cv.say(rep, e.line.src, []*parse.Error{e.line.warn})
 				continue
 			}
-			rep.warnLine(e.src, e.warn)
-		case e.err != nil:
-			rep.report(e.src, e.err)
+			rep.warnLine(e.line.src, e.line.warn)
+		case e.line.err != nil:
+			rep.report(e.line.src, e.line.err)
 		}
 	}
 	if err := rep.err(); err != nil {
@@ -313,7 +335,7 @@ func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, jobs chan<- 
 	}
 	err := forEachInOrder(func(yield func(source) bool) error { return eachFileLine(cmd, f.name, yield) }, parseRule, func(src source, rule *parse.Rule, perr error) {
 		if src.err != nil {
-			*events = append(*events, fileEvent{src: src, err: src.err})
+			*events = append(*events, fileLineError(src, src.err))
 			return
 		}
 		var l *script.SaveLine
@@ -327,11 +349,11 @@ func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, jobs chan<- 
 			*events = append(*events, saveCheckEvents(check.Line(l))...)
 		}
 		if err != nil {
-			*events = append(*events, fileEvent{src: src, err: err})
+			*events = append(*events, fileLineError(src, err))
 			return
 		}
 		for _, w := range l.Warnings {
-			*events = append(*events, fileEvent{src: src, warn: w})
+			*events = append(*events, fileEvent{line: &lineEvent{src: src, warn: w}})
 		}
 		switch l.Op {
 		case script.SaveTable:
@@ -352,8 +374,11 @@ func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, jobs chan<- 
 			// (The reader counts them so for the -I positions.) An error
 			// is reported once for the line: they differ in addresses only.
 			idx := l.Index
+			// (Read before the rules go to be compiled: a worker may
+			// release the rule's memory once it is lowered.)
+			insert := l.Rule.Command.Op == parse.Insert
 			for k, r := range l.Rule.Expand() {
-				slot := &ruleSlot{rule: r, opts: copts, src: src, keep: o.family != ""}
+				slot := &ruleSlot{rule: r, opts: &copts, src: src, keep: o.family != "", release: l.Builtin}
 				t.rules[i] = slices.Insert(t.rules[i], idx, slot)
 				if k == 0 {
 					*events = append(*events, fileEvent{rule: slot})
@@ -361,7 +386,7 @@ func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, jobs chan<- 
 					*events = append(*events, fileEvent{rule: slot, quiet: true})
 				}
 				jobs <- slot
-				if l.Rule.Command.Op != parse.Insert {
+				if !insert {
 					idx++
 				}
 			}
@@ -376,7 +401,7 @@ func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, jobs chan<- 
 		return err
 	}
 	if l, err := r.End(); err != nil {
-		*events = append(*events, fileEvent{src: source{pos: l.Pos, text: l.Text}, err: err})
+		*events = append(*events, fileLineError(source{pos: l.Pos, text: l.Text}, err))
 	}
 	return nil
 }
@@ -404,7 +429,7 @@ func saveCheckEvents(err error) []fileEvent {
 	}
 	out := make([]fileEvent, len(table))
 	for i, e := range table {
-		out[i] = fileEvent{src: source{pos: e.At, text: e.Err.Text}, err: e.Err}
+		out[i] = fileLineError(source{pos: e.At, text: e.Err.Text}, e.Err)
 	}
 	return out
 }
