@@ -116,6 +116,27 @@ func (p *raiser) check(i int) error {
 	return nil
 }
 
+// loadingStmt raises a statement that begins with a load of its own at
+// expression i (a DSCP set, a zone set, a mark set from both marks or from
+// one): the statement, the number of expressions it took (0: none of
+// these), and what it is, for an error.
+func (p *raiser) loadingStmt(i int) (Stmt, int, string, error) {
+	for _, k := range []struct {
+		raise func(int) (Stmt, int, error)
+		what  string
+	}{
+		{p.dscpStmt, "a DSCP set"},
+		{p.ctZoneStmt, "a zone set"},
+		{p.combineMarksStmt, "a mark set"},
+		{p.markStmt, "a mark set"},
+	} {
+		if s, n, err := k.raise(i); err != nil || n > 0 {
+			return s, n, k.what, err
+		}
+	}
+	return nil, 0, "", nil
+}
+
 func (p *raiser) rule() (Rule, error) {
 	var r Rule
 	counterAt, verdictAt := -1, -1
@@ -125,41 +146,13 @@ func (p *raiser) rule() (Rule, error) {
 		if err := p.check(i); err != nil {
 			return Rule{}, err
 		}
-		if s, n, err := p.dscpStmt(i); err != nil {
+		// The statements that begin with a load of their own: each
+		// raiser says how many expressions it took (none: not its kind).
+		if s, n, what, err := p.loadingStmt(i); err != nil {
 			return Rule{}, err
 		} else if n > 0 {
 			if verdictAt >= 0 || vals != nil {
-				return Rule{}, p.fail(i, "a DSCP set after the verdict or after immediate values")
-			}
-			r.Stmts = append(r.Stmts, s)
-			p.i += n
-			continue
-		}
-		if s, n, err := p.ctZoneStmt(i); err != nil {
-			return Rule{}, err
-		} else if n > 0 {
-			if verdictAt >= 0 || vals != nil {
-				return Rule{}, p.fail(i, "a zone set after the verdict or after immediate values")
-			}
-			r.Stmts = append(r.Stmts, s)
-			p.i += n
-			continue
-		}
-		if s, n, err := p.combineMarksStmt(i); err != nil {
-			return Rule{}, err
-		} else if n > 0 {
-			if verdictAt >= 0 || vals != nil {
-				return Rule{}, p.fail(i, "a mark set after the verdict or after immediate values")
-			}
-			r.Stmts = append(r.Stmts, s)
-			p.i += n
-			continue
-		}
-		if s, n, err := p.markStmt(i); err != nil {
-			return Rule{}, err
-		} else if n > 0 {
-			if verdictAt >= 0 || vals != nil {
-				return Rule{}, p.fail(i, "a mark set after the verdict or after immediate values")
+				return Rule{}, p.fail(i, "%s after the verdict or after immediate values", what)
 			}
 			r.Stmts = append(r.Stmts, s)
 			p.i += n
