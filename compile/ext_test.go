@@ -147,22 +147,7 @@ func TestDecompileLengthWords(t *testing.T) {
 		if want == "" {
 			want = tc.words
 		}
-		r, err := parse.ParseText(tc.words, parse.Options{Family: tc.fam})
-		if err != nil {
-			t.Fatalf("%s: %v", tc.words, err)
-		}
-		rules, err := compile.Rule(r, compile.Options{Table: tc.table, Family: tc.fam, Counter: true})
-		if err != nil {
-			t.Fatalf("%s: %v", tc.words, err)
-		}
-		back, fam, err := compile.Decompile(rules, tc.table)
-		if err != nil {
-			t.Errorf("%s in %v: Decompile: %v", tc.words, tc.table, err)
-			continue
-		}
-		if fam != tc.fam || back.String() != want {
-			t.Errorf("%s in %v: decompiled as %q (family %v), want %q", tc.words, tc.table, back.String(), fam, want)
-		}
+		checkDecompiles(t, tc.fam, tc.table, tc.words, want)
 	}
 }
 
@@ -203,22 +188,7 @@ func TestDecompileIPRangeWords(t *testing.T) {
 		{parse.IPv6, expr.FamilyIP6, "-m iprange --dst-range ::1-::2 -m iprange --src-range ::3-::4"},
 		{parse.IPv6, expr.FamilyInet, "-m length --length 1280 -m iprange ! --src-range 2001:db8::1-2001:db8::9"},
 	} {
-		r, err := parse.ParseText(tc.words, parse.Options{Family: tc.fam})
-		if err != nil {
-			t.Fatalf("%s: %v", tc.words, err)
-		}
-		rules, err := compile.Rule(r, compile.Options{Table: tc.table, Family: tc.fam, Counter: true})
-		if err != nil {
-			t.Fatalf("%s: %v", tc.words, err)
-		}
-		back, fam, err := compile.Decompile(rules, tc.table)
-		if err != nil {
-			t.Errorf("%s in %v: Decompile: %v", tc.words, tc.table, err)
-			continue
-		}
-		if fam != tc.fam || back.String() != tc.words {
-			t.Errorf("%s in %v: decompiled as %q (family %v)", tc.words, tc.table, back.String(), fam)
-		}
+		checkDecompiles(t, tc.fam, tc.table, tc.words, tc.words)
 	}
 }
 
@@ -233,26 +203,11 @@ func TestDecompileMACWords(t *testing.T) {
 		{parse.IPv4, expr.FamilyInet, "-A INPUT -i eth0 -p tcp -m mac ! --mac-source 02:00:00:00:00:01 -m tcp --dport 22"},
 		{parse.IPv6, expr.FamilyIP6, "-A FORWARD -m mac ! --mac-source aa:bb:cc:dd:ee:ff -m length --length 1280"},
 	} {
-		r, err := parse.ParseText(tc.words, parse.Options{Family: tc.fam})
-		if err != nil {
-			t.Fatalf("%s: %v", tc.words, err)
-		}
-		rules, err := compile.Rule(r, compile.Options{Table: tc.table, Family: tc.fam, Counter: true})
-		if err != nil {
-			t.Fatalf("%s: %v", tc.words, err)
-		}
-		back, fam, err := compile.Decompile(rules, tc.table)
-		if err != nil {
-			t.Errorf("%s in %v: Decompile: %v", tc.words, tc.table, err)
-			continue
-		}
 		want := tc.words[len("-A INPUT "):]
 		if tc.words[3] == 'F' {
 			want = tc.words[len("-A FORWARD "):]
 		}
-		if fam != tc.fam || back.String() != want {
-			t.Errorf("%s in %v: decompiled as %q (family %v), want %q", tc.words, tc.table, back.String(), fam, want)
-		}
+		checkDecompiles(t, tc.fam, tc.table, tc.words, want)
 	}
 }
 
@@ -268,22 +223,7 @@ func TestDecompilePolicyWords(t *testing.T) {
 		{parse.IPv6, expr.FamilyIP6, "-m policy --dir out --pol ipsec -m conntrack --ctstate NEW"},
 		{parse.IPv6, expr.FamilyInet, "-m policy --dir out --pol none -j DROP"},
 	} {
-		r, err := parse.ParseText(tc.words, parse.Options{Family: tc.fam})
-		if err != nil {
-			t.Fatalf("%s: %v", tc.words, err)
-		}
-		rules, err := compile.Rule(r, compile.Options{Table: tc.table, Family: tc.fam, Counter: true})
-		if err != nil {
-			t.Fatalf("%s: %v", tc.words, err)
-		}
-		back, fam, err := compile.Decompile(rules, tc.table)
-		if err != nil {
-			t.Errorf("%s in %v: Decompile: %v", tc.words, tc.table, err)
-			continue
-		}
-		if fam != tc.fam || back.String() != tc.words {
-			t.Errorf("%s in %v: decompiled as %q (family %v)", tc.words, tc.table, back.String(), fam)
-		}
+		checkDecompiles(t, tc.fam, tc.table, tc.words, tc.words)
 	}
 }
 
@@ -304,21 +244,6 @@ func TestDecompileAHWords(t *testing.T) {
 		{parse.IPv6, expr.FamilyIP6, "-m length --length 1280 -m ah -m hl --hl-eq 1"},
 		{parse.IPv6, expr.FamilyIP6, "-m ah ! --ahlen 16 -m conntrack --ctstate NEW"},
 	} {
-		r, err := parse.ParseText(tc.words, parse.Options{Family: tc.fam})
-		if err != nil {
-			t.Fatalf("%s: %v", tc.words, err)
-		}
-		rules, err := compile.Rule(r, compile.Options{Table: tc.table, Family: tc.fam, Counter: true})
-		if err != nil {
-			t.Fatalf("%s: %v", tc.words, err)
-		}
-		back, fam, err := compile.Decompile(rules, tc.table)
-		if err != nil {
-			t.Errorf("%s in %v: Decompile: %v", tc.words, tc.table, err)
-			continue
-		}
-		if fam != tc.fam || back.String() != tc.words {
-			t.Errorf("%s in %v: decompiled as %q (family %v)", tc.words, tc.table, back.String(), fam)
-		}
+		checkDecompiles(t, tc.fam, tc.table, tc.words, tc.words)
 	}
 }

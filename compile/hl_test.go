@@ -27,22 +27,7 @@ func TestDecompileHLWords(t *testing.T) {
 		{parse.IPv6, expr.FamilyInet, "-p udp -m udp --dport 53 -m hl --hl-gt 1"},
 		{parse.IPv6, expr.FamilyIP6, "-m hl --hl-lt 2 -m conntrack --ctstate NEW"},
 	} {
-		r, err := parse.ParseText(tc.words, parse.Options{Family: tc.fam})
-		if err != nil {
-			t.Fatalf("%s: %v", tc.words, err)
-		}
-		rules, err := compile.Rule(r, compile.Options{Table: tc.table, Family: tc.fam, Counter: true})
-		if err != nil {
-			t.Fatalf("%s: %v", tc.words, err)
-		}
-		back, fam, err := compile.Decompile(rules, tc.table)
-		if err != nil {
-			t.Errorf("%s in %v: Decompile: %v", tc.words, tc.table, err)
-			continue
-		}
-		if fam != tc.fam || back.String() != tc.words {
-			t.Errorf("%s in %v: decompiled as %q (family %v)", tc.words, tc.table, back.String(), fam)
-		}
+		checkDecompiles(t, tc.fam, tc.table, tc.words, tc.words)
 	}
 }
 

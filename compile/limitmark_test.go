@@ -30,22 +30,7 @@ func TestDecompileMarkLimitWords(t *testing.T) {
 		{parse.IPv4, expr.FamilyIP, "-i eth0 -m conntrack --ctstate NEW -m mark --mark 0x1/0x1 -m connmark ! --mark 0x2/0x2 -m limit --limit 5/min -j ACCEPT"},
 		{parse.IPv4, expr.FamilyIP, "-m limit --limit 10/sec -m limit --limit 1/hour --limit-burst 2"},
 	} {
-		r, err := parse.ParseText(tc.words, parse.Options{Family: tc.fam})
-		if err != nil {
-			t.Fatalf("%s: %v", tc.words, err)
-		}
-		rules, err := compile.Rule(r, compile.Options{Table: tc.table, Family: tc.fam, Counter: true})
-		if err != nil {
-			t.Fatalf("%s: %v", tc.words, err)
-		}
-		back, fam, err := compile.Decompile(rules, tc.table)
-		if err != nil {
-			t.Errorf("%s in %v: Decompile: %v", tc.words, tc.table, err)
-			continue
-		}
-		if fam != tc.fam || back.String() != tc.words {
-			t.Errorf("%s in %v: decompiled as %q (family %v)", tc.words, tc.table, back.String(), fam)
-		}
+		checkDecompiles(t, tc.fam, tc.table, tc.words, tc.words)
 	}
 }
 
