@@ -40,13 +40,9 @@ func TestPortsFragmentsAgainstXt(t *testing.T) {
 	for _, fam := range []struct{ tool, table string }{{"iptables-legacy", "ip"}, {"ip6tables-legacy", "ip6"}} {
 		xt := xtPacketCounts(t, ktest.Run(t, ns, "", fam.tool, "-L", "OUTPUT", "-v", "-n", "-x"))
 		out := mustCLI(t, bin, ns, "", "list", "chain", fam.table, "t", "o", "-o", "iptables", "-a")
-		ours := map[string]uint64{}
+		ours := listedCounts(out, "o")
 		var bare uint64
 		for _, l := range strings.Split(out, "\n") {
-			if m := packetsOf.FindStringSubmatch(l); m != nil {
-				n, _ := strconv.ParseUint(m[2], 10, 64)
-				ours[strings.TrimPrefix(m[1], "-A o ")] = n
-			}
 			if m := bareCounter.FindStringSubmatch(l); m != nil {
 				// The rule nft wrote, listed as not decompiled.
 				bare, _ = strconv.ParseUint(m[1], 10, 64)
@@ -196,4 +192,19 @@ func sendFragments() error {
 		}
 	}
 	return nil
+}
+
+// listedCounts reads list -o iptables -a of chain: the packets each
+// group's words (after "-A CHAIN ") counted.
+func listedCounts(out, chain string) map[string]uint64 {
+	counts := map[string]uint64{}
+	for _, l := range strings.Split(out, "\n") {
+		if m := packetsOf.FindStringSubmatch(l); m != nil {
+			n, err := strconv.ParseUint(m[2], 10, 64)
+			if err == nil {
+				counts[strings.TrimPrefix(m[1], "-A "+chain+" ")] = n
+			}
+		}
+	}
+	return counts
 }

@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/binary"
 	"fmt"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -44,13 +43,7 @@ func TestSCTPAndDCCPPortsAgainstXt(t *testing.T) {
 		t.Fatalf("%d rules counted by xt, want %d", len(xt), len(rules))
 	}
 	out := mustCLI(t, bin, ns, "", "list", "chain", "ip", "t", "o", "-o", "iptables", "-a")
-	ours := map[string]uint64{}
-	for _, l := range strings.Split(out, "\n") {
-		if m := packetsOf.FindStringSubmatch(l); m != nil {
-			n, _ := strconv.ParseUint(m[2], 10, 64)
-			ours[strings.TrimPrefix(m[1], "-A o ")] = n
-		}
-	}
+	ours := listedCounts(out, "o")
 	for i, r := range rules {
 		if xt[i] != r.want {
 			t.Errorf("xt counted %d packets for %q, the crafted traffic gives %d", xt[i], r.words, r.want)

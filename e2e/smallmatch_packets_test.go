@@ -119,13 +119,7 @@ func TestSmallMatchesAgainstXt(t *testing.T) {
 	for _, fam := range []struct{ tool, table string }{{"iptables-legacy", "ip"}, {"ip6tables-legacy", "ip6"}} {
 		xt := xtPacketCounts(t, ktest.Run(t, ns, "", fam.tool, "-L", "INPUT", "-v", "-n", "-x"))
 		out := mustCLI(t, bin, ns, "", "list", "chain", fam.table, "t", "i", "-o", "iptables", "-a")
-		ours := map[string]uint64{}
-		for _, l := range strings.Split(out, "\n") {
-			if m := packetsOf.FindStringSubmatch(l); m != nil {
-				n, _ := strconv.ParseUint(m[2], 10, 64)
-				ours[strings.TrimPrefix(m[1], "-A i ")] = n
-			}
-		}
+		ours := listedCounts(out, "i")
 		if len(xt) != len(rules[fam.table]) {
 			t.Fatalf("%s: %d rules counted by xt, want %d", fam.table, len(xt), len(rules[fam.table]))
 		}
