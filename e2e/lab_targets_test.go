@@ -160,32 +160,8 @@ func TestLabTargetEffects(t *testing.T) {
 	l := lab.New(t)
 	probes, compared := 0, 0
 	for _, c := range effectCases() {
-		base, err := l.Effects(c, none)
-		if err != nil {
-			t.Fatal(err)
-		}
-		xt, err := l.Effects(c, lab.XtLegacy())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(lab.CompareEffects(base, xt, "no rule", "xt")) == 0 {
-			t.Errorf("%s: the xt rule changes nothing the probes see: %v", c.Name, xt)
-		}
-		table := expr.FamilyIP
-		if c.Family == lab.IPv6 {
-			table = expr.FamilyIP6
-		}
-		for _, tf := range []expr.Family{table, expr.FamilyInet} {
-			in := lab.CtmatchEffect(tf)
-			ct, err := l.Effects(c, in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, d := range lab.CompareEffects(xt, ct, "xt", in.Name) {
-				t.Errorf("%s: %s", c.Name, d)
-			}
-			compared += len(ct)
-		}
+		xt, n := compareEffectCase(t, l, c)
+		compared += n
 		probes += len(xt)
 		if testing.Verbose() {
 			for _, e := range xt {
@@ -194,6 +170,41 @@ func TestLabTargetEffects(t *testing.T) {
 		}
 	}
 	t.Logf("%d effect cases, %d probes, %d probe effects of ctmatch's rules compared with xt's", len(effectCases()), probes, compared)
+}
+
+// compareEffectCase runs an effect case with no rule, with xt's target
+// (iptables-legacy) and with ctmatch's rules in the case's family's table
+// and in an inet table: xt's rule must change what some probe shows, and
+// ctmatch's rules must give each probe xt's effect. It returns xt's
+// effects and the number of ctmatch's effects compared.
+func compareEffectCase(t *testing.T, l *lab.Lab, c lab.EffectCase) (xt []lab.Effect, compared int) {
+	t.Helper()
+	base, err := l.Effects(c, none)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if xt, err = l.Effects(c, lab.XtLegacy()); err != nil {
+		t.Fatal(err)
+	}
+	if len(lab.CompareEffects(base, xt, "no rule", "xt")) == 0 {
+		t.Errorf("%s: the xt rule changes nothing the probes see: %v", c.Name, xt)
+	}
+	table := expr.FamilyIP
+	if c.Family == lab.IPv6 {
+		table = expr.FamilyIP6
+	}
+	for _, tf := range []expr.Family{table, expr.FamilyInet} {
+		in := lab.CtmatchEffect(tf)
+		ct, err := l.Effects(c, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range lab.CompareEffects(xt, ct, "xt", in.Name) {
+			t.Errorf("%s: %s", c.Name, d)
+		}
+		compared += len(ct)
+	}
+	return xt, compared
 }
 
 // The observer can fail: ctmatch's translation with a wrong port (DNAT to
