@@ -66,21 +66,6 @@ func (p *parser) zoneValue(v word, o *TargetOption) error {
 	return nil
 }
 
-// parseStrtoumax reads s as xtables_strtoul does with base 0 and no end
-// pointer: C blanks, a plus sign, a number in C's notation, nothing after
-// it, at most max; a minus sign is refused.
-func parseStrtoumax(s string, max uint64) (uint64, bool) {
-	s = strings.TrimLeft(s, " \t\n\v\f\r")
-	if strings.HasPrefix(s, "-") {
-		return 0, false // xtables_strtoul_base refuses a minus, -0 too
-	}
-	n, ok := parseCNumber(strings.TrimPrefix(s, "+"), math.MaxUint64)
-	if !ok || n > max {
-		return 0, false
-	}
-	return n, true
-}
-
 // CTZone returns the zone CT's zone options give, as libxt_CT adds them
 // up: the id of the last one, its direction, whether mark was given to any
 // of them, and whether any zone option was given at all.

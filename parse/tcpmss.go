@@ -56,7 +56,7 @@ func tcpmssValue(p *parser, opt string, v word) error {
 	if p.opts.Family == IPv6 {
 		max = 65535 - 40
 	}
-	if n, end, ok := xtStrtoul(v.val); ok && end == len(v.val) && n <= max {
+	if _, ok := parseStrtoumax(v.val, max); ok {
 		return nil
 	}
 	e := p.errorf(v, "TCPMSS: bad value for option \"--%s\", or out of range (0-%d).", opt, max)

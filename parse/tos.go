@@ -54,7 +54,7 @@ func init() {
 func tosValue(p *parser, opt string, v word) error {
 	s := v.val
 	if opt != "set-tos" {
-		if n, end, ok := xtStrtoul(s); ok && end == len(s) && n <= 0xff {
+		if _, ok := parseStrtoumax(s, 0xff); ok {
 			return nil
 		}
 		e := p.errorf(v, "TOS: bad value for option \"--%s\", or out of range (0-255).", opt)

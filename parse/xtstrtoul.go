@@ -65,3 +65,10 @@ func hexDigit(c byte) uint64 {
 	}
 	return 16
 }
+
+// parseStrtoumax reads s as xtables_strtoul does with base 0 and no end
+// pointer: the whole of s a number xtStrtoul reads, at most max.
+func parseStrtoumax(s string, max uint64) (uint64, bool) {
+	n, end, ok := xtStrtoul(s)
+	return n, ok && end == len(s) && n <= max
+}

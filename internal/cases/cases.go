@@ -1592,6 +1592,7 @@ var Invalid = []InvalidCase{
 	{"ct6/zone-reply-no-value", v6, "-t raw -A OUTPUT -j CT --zone-reply" + Marker, "expected a zone id (0-65535) or mark after --zone-reply"},
 	{"ct/zone-word", v4, "-t raw -A PREROUTING -j CT --zone " + Marker + "x", "Cannot parse x as a zone ID"},
 	{"ct/zone-too-big", v4, "-t raw -A PREROUTING -j CT --zone-orig " + Marker + "65536", "Cannot parse 65536 as a zone ID"},
+	{"ct/zone-past-64-bits", v4, "-t raw -A PREROUTING -j CT --zone " + Marker + "18446744073709551617", "Cannot parse 18446744073709551617 as a zone ID"},
 	{"ct6/zone-negative", v6, "-t raw -A PREROUTING -j CT --zone-reply " + Marker + "-1", "Cannot parse -1 as a zone ID"},
 	{"ct/zone-minus-zero", v4, "-t raw -A PREROUTING -j CT --zone " + Marker + "-0", "Cannot parse -0 as a zone ID"},
 	{"connmark/left-shift-twice", v4, "-t mangle -A PREROUTING -j CONNMARK --save-mark --left-shift-mark 1 " + Marker + "--left-shift-mark 2", `CONNMARK: option "--left-shift-mark" can only be used once`},
