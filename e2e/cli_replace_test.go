@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -647,21 +648,29 @@ func TestApply6File(t *testing.T) {
 	}
 }
 
-// The rules apply loads say their caveats as translate says them: once a
-// run per kind, at the first rule's word, in an iptables-save file and in
-// apply lines alike; the rules are loaded.
+// The rules apply loads say their caveats once a run per kind, at the
+// first rule's word, in an iptables-save file (exactly as translate -f of
+// the same file says them) and in apply lines; the rules are loaded.
 func TestApplyCaveats(t *testing.T) {
 	bin := ctmatchCLI(t)
 	ns := ktest.Namespace(t)
 	const v6 = "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\n-A INPUT -p udp --dport 53 -j ACCEPT\nCOMMIT\n"
 	const lines = "add rule ip6 fw in -- -p tcp --dport 22 -j ACCEPT\nadd rule ip6 fw in -- -p udp --dport 53 -j ACCEPT\n"
+	file := writeTemp(t, "rules.v6", v6)
+	var stderr strings.Builder
+	tr := exec.Command(bin, "translate", "-6", "-f", file)
+	tr.Stderr = &stderr
+	if err := tr.Run(); err != nil || stderr.Len() == 0 {
+		t.Fatalf("translate -6 -f: %v, stderr %q; want success and its caveat", err, stderr.String())
+	}
 	for _, c := range []struct {
 		name, stdin string
 		args        []string
 		at          string // the first caveat's place
+		same        string // the stderr it must equal, or ""
 	}{
-		{"save file", "", []string{"apply", "-6", "-f", writeTemp(t, "rules.v6", v6)}, "rules.v6:3:10: warning: ip6tables' -p looks past an AH header"},
-		{"apply lines", lines, []string{"apply", "--create", "-f", "-"}, "<stdin>:1:23: warning: ip6tables' -p looks past an AH header"},
+		{"save file", "", []string{"apply", "-6", "-f", file}, "rules.v6:3:10: warning: ip6tables' -p looks past an AH header", stderr.String()},
+		{"apply lines", lines, []string{"apply", "--create", "-f", "-"}, "<stdin>:1:23: warning: ip6tables' -p looks past an AH header", ""},
 	} {
 		r := runCLI(t, bin, ns, c.stdin, c.args...)
 		if r.code != 0 {
@@ -669,6 +678,9 @@ func TestApplyCaveats(t *testing.T) {
 		}
 		if !strings.Contains(r.stderr, c.at) || strings.Count(r.stderr, "warning: ip6tables' -p") != 1 {
 			t.Errorf("%s: stderr\n%s\nwant one AH caveat, at %q", c.name, r.stderr, c.at)
+		}
+		if c.same != "" && r.stderr != c.same {
+			t.Errorf("%s: apply's stderr\n%s\ntranslate -f's\n%s", c.name, r.stderr, c.same)
 		}
 	}
 	out := mustCLI(t, bin, ns, "", "list", "-o", "iptables")
