@@ -100,7 +100,8 @@ func labDocLines(t *testing.T) []string {
 	tf := validTargetForms(t)
 	lines = append(lines, fmt.Sprintf("%d rules, for %d forms (%d IPv4, %d IPv6)", len(comparedTargetRules()),
 		len(tf[lab.IPv4])+len(tf[lab.IPv6]), len(tf[lab.IPv4]), len(tf[lab.IPv6])),
-		fmt.Sprintf("its %d forms (the target alone and its seven options)", len(targetFormExceptions)))
+		fmt.Sprintf("its %d forms (the target alone and its seven options)", len(targetFormExceptions)-len(notShown)),
+		fmt.Sprintf("the %d forms whose effect the probes cannot show", len(notShown)))
 	return lines
 }
 
