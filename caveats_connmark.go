@@ -1,6 +1,8 @@
 package ctmatch
 
 import (
+	"slices"
+
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/parse"
 	"github.com/ctmatch/ctmatch/script"
@@ -13,7 +15,7 @@ import (
 // only nft 1.1.2 and later read and list. The rule itself is exact, and
 // ctmatch loads it over netlink all the same; it is nil for other rules.
 func combinedMarksCaveat(r *parse.Rule, rules []expr.Rule) *parse.Error {
-	if r.Target == nil || !usesCombinedMarks(rules) {
+	if r.Target == nil || !slices.ContainsFunc(rules, expr.Rule.CombinesMarks) {
 		return nil
 	}
 	pos, word := r.Target.NamePos, r.Target.Name
@@ -52,16 +54,4 @@ func sayCaveats(said *map[string]bool, l *script.SaveLine, rs ...*Rule) {
 			l.Warnings = append(l.Warnings, c)
 		}
 	}
-}
-
-// usesCombinedMarks reports whether a rule's statements combine both marks.
-func usesCombinedMarks(rules []expr.Rule) bool {
-	for _, nr := range rules {
-		for _, s := range nr.Stmts {
-			if _, ok := s.(expr.CombineMarks); ok {
-				return true
-			}
-		}
-	}
-	return false
 }

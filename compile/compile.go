@@ -67,11 +67,9 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 	if err != nil {
 		return nil, err
 	}
-	stmts := targetStmts(r, o.Family)
-	if ns, err := netmapStmts(r, o); err != nil {
+	stmts, err := targetStmts(r, o)
+	if err != nil {
 		return nil, err
-	} else if ns != nil {
-		stmts = ns
 	}
 	variants, err := packetMatches(r, o.Family)
 	if err != nil {

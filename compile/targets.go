@@ -33,12 +33,23 @@ import (
 // port NF_NAT_RANGE_PROTO_SPECIFIED, an address NF_NAT_RANGE_MAP_IPS, which
 // both nft and the kernel's nft_nat_init set as iptables does.
 
-// targetStmts returns the statements of r's target extension, or nil.
-func targetStmts(r *parse.Rule, fam parse.Family) []expr.Stmt {
+// targetStmts returns the statements of r's target extension, or nil; for
+// NETMAP, whose chain says its direction, an Unsupported error when the
+// chain is not a built-in one (netmapStmts).
+func targetStmts(r *parse.Rule, o Options) ([]expr.Stmt, error) {
 	t := r.Target
 	if t == nil || t.Kind != parse.TargetExtension {
-		return nil
+		return nil, nil
 	}
+	if t.Name == "NETMAP" {
+		return netmapStmts(r, o)
+	}
+	return extensionStmts(t, o.Family), nil
+}
+
+// extensionStmts returns the statements of a target extension that needs
+// no more than its options and the family.
+func extensionStmts(t *parse.Target, fam parse.Family) []expr.Stmt {
 	switch t.Name {
 	case "REJECT":
 		w := parse.RejectPortUnreachable

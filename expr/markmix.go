@@ -277,3 +277,14 @@ func (s CombineMarks) appendJSON(b []byte) []byte {
 	b = append(term(b, s.Left), ',')
 	return append(term(b, s.Right), "]}}}"...)
 }
+
+// CombinesMarks reports whether r has a statement that combines both
+// marks (CombineMarks), whose text only nft 1.1.2 and later read.
+func (r Rule) CombinesMarks() bool {
+	for _, s := range r.Stmts {
+		if _, ok := s.(CombineMarks); ok {
+			return true
+		}
+	}
+	return false
+}

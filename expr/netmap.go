@@ -69,8 +69,9 @@ func (n Netmap) check(nf Family) error {
 	return nil
 }
 
-// last returns the last address of n's prefix.
-func (n Netmap) last() netip.Addr {
+// Last returns the last address of n's prefix, which nft sends as the
+// range's end.
+func (n Netmap) Last() netip.Addr {
 	b := n.Prefix.Addr().AsSlice()
 	for i := n.Prefix.Bits(); i < len(b)*8; i++ {
 		b[i/8] |= 0x80 >> (i % 8)
@@ -85,7 +86,7 @@ func (n Netmap) last() netip.Addr {
 func (n Netmap) lower(ae *nfnl.Encoder) {
 	reg := uint32(reg1)
 	min := putImmediate(ae, &reg, n.Prefix.Addr().AsSlice())
-	max := putImmediate(ae, &reg, n.last().AsSlice())
+	max := putImmediate(ae, &reg, n.Last().AsSlice())
 	at := ae.BeginExpr("nat")
 	ae.U32(attrNATType, uint32(n.Type))
 	fam := FamilyIP

@@ -115,7 +115,7 @@ func writeNftTable(w *bufio.Writer, t ListedTable, o ListText) {
 				continue
 			}
 			for _, p := range g.Pieces {
-				if needsNewerNft(p.Rule) {
+				if p.Rule.CombinesMarks() {
 					fmt.Fprintf(w, "\t\t# %s\n", newerNftNote)
 				}
 				fmt.Fprintf(w, "\t\t%s", nftRuleText(p))

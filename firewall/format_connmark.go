@@ -1,7 +1,5 @@
 package firewall
 
-import "github.com/ctmatch/ctmatch/expr"
-
 // newerNftNote is the comment ListNft writes above a rule whose text only
 // a newer nft than 1.0.6 reads: a statement that combines the packet's and
 // the connection's marks (expr.CombineMarks, CONNMARK --save-mark and
@@ -9,13 +7,3 @@ import "github.com/ctmatch/ctmatch/expr"
 // registers, which nft 1.1.2 and later read and list, on Linux 6.13 and
 // later.
 const newerNftNote = "the next rule needs nft 1.1.2 or later to be read: nft 1.0.6 cannot parse its bitwise of two registers (ctmatch apply loads it)"
-
-// needsNewerNft reports whether a rule's text needs a newer nft than 1.0.6.
-func needsNewerNft(r expr.Rule) bool {
-	for _, s := range r.Stmts {
-		if _, ok := s.(expr.CombineMarks); ok {
-			return true
-		}
-	}
-	return false
-}

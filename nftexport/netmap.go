@@ -1,8 +1,6 @@
 package nftexport
 
 import (
-	"net/netip"
-
 	nftexpr "github.com/google/nftables/expr"
 	"golang.org/x/sys/unix"
 
@@ -23,16 +21,6 @@ func exportNetmap(exprs []nftexpr.Any, s expr.Netmap) []nftexpr.Any {
 	}
 	return append(exprs,
 		&nftexpr.Immediate{Register: 1, Data: s.Prefix.Addr().AsSlice()},
-		&nftexpr.Immediate{Register: 2, Data: lastAddr(s.Prefix).AsSlice()},
+		&nftexpr.Immediate{Register: 2, Data: s.Last().AsSlice()},
 		n)
-}
-
-// lastAddr returns the last address of p.
-func lastAddr(p netip.Prefix) netip.Addr {
-	b := p.Masked().Addr().AsSlice()
-	for i := p.Bits(); i < len(b)*8; i++ {
-		b[i/8] |= 0x80 >> (i % 8)
-	}
-	a, _ := netip.AddrFromSlice(b)
-	return a
 }

@@ -830,9 +830,6 @@ func (p *parser) jump(w word, isGoto bool, v word) error {
 	case targetNames[v.val]:
 		// Its options, wherever they come, are the target's.
 		p.foreign = true
-		if why := targetWhy[v.val]; why != "" {
-			return p.unsupportedf(v, "target %s is valid iptables, but ctmatch does not translate it: %s", v.val, why)
-		}
 		return p.unsupportedf(v, "target %s is valid iptables, but ctmatch does not support it yet", v.val)
 	}
 	p.rule.Target = t

@@ -199,6 +199,7 @@ func putHead(b *[]word) {
 	if cap(*b) > 64 {
 		return
 	}
+	clear(*b) // (the words hold the line's text: let it go)
 	*b = (*b)[:0]
 	headPool.Put(b)
 }

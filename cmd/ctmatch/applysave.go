@@ -264,12 +264,6 @@ func runApplySave(cmd *cobra.Command, o *applyOptions, files []fileInput) error 
 		case e.rule != nil:
 			cv.say(rep, e.rule.src, e.rule.caveats)
 		case e.line.warn != nil:
-			if e.line.warn.Kind == parse.Unsupported {
-				// A rule's caveat the reader added (SaveLine.Warnings):
-				// once a run, as the compiled rules' caveats.
-				cv.say(rep, e.line.src, []*parse.Error{e.line.warn})
-				continue
-			}
 			rep.warnLine(e.line.src, e.line.warn)
 		case e.line.err != nil:
 			rep.report(e.line.src, e.line.err)
