@@ -27,11 +27,10 @@ type translateOptions struct {
 	copts     ctmatch.Options
 	doc       *ctmatch.JSONDoc // -o json: the document the commands go into (translatejson.go)
 	// caveats are the caveats of the rule just translated (ctmatch.Rule.
-	// Caveats) of kinds not said yet in the run, for the caller to print as
-	// warnings; caveatSaid: the kinds said (by their hint, one per kind),
-	// whose others of the run go unsaid.
-	caveats    []*parse.Error
-	caveatSaid map[string]bool
+	// Caveats), for the caller to say at the rule's source (sayCaveat);
+	// said: the kinds said in the run, whose others go unsaid.
+	caveats []*parse.Error
+	said    caveats
 }
 
 // sayLineWarning prints a warning of an iptables-save file's line; a
@@ -39,13 +38,8 @@ type translateOptions struct {
 // the run yet.
 func (o *translateOptions) sayLineWarning(rep *reporter, src source, w *parse.Error) {
 	if w.Kind == parse.Unsupported {
-		if o.caveatSaid[w.Hint] {
-			return
-		}
-		if o.caveatSaid == nil {
-			o.caveatSaid = map[string]bool{}
-		}
-		o.caveatSaid[w.Hint] = true
+		o.said.say(rep, src, []*parse.Error{w})
+		return
 	}
 	rep.warnLine(src, w)
 }
@@ -53,13 +47,7 @@ func (o *translateOptions) sayLineWarning(rep *reporter, src source, w *parse.Er
 // sayCaveat prints the caveats of the rule just translated from src, the
 // first of each kind in the run only.
 func (o *translateOptions) sayCaveat(rep *reporter, src source) {
-	for _, c := range o.caveats {
-		rep.warnLine(src, c)
-		if o.caveatSaid == nil {
-			o.caveatSaid = map[string]bool{}
-		}
-		o.caveatSaid[c.Hint] = true
-	}
+	o.said.say(rep, src, o.caveats)
 	o.caveats = nil
 }
 
@@ -262,7 +250,7 @@ func translateRule(w io.Writer, r *parse.Rule, o *translateOptions, copts ctmatc
 func writeTranslated(w io.Writer, r *parse.Rule, tr *ctmatch.Rule, o *translateOptions, copts ctmatch.Options) error {
 	c := r.Command
 	for _, c := range tr.Caveats {
-		if !o.caveatSaid[c.Hint] && !slices.Contains(o.caveats, c) {
+		if !slices.Contains(o.caveats, c) {
 			o.caveats = append(o.caveats, c)
 		}
 	}
