@@ -130,21 +130,8 @@ func (o *applyOptions) applyListing(cmd *cobra.Command) (done bool, err error) {
 	if len(ds) == 0 {
 		return true, nil
 	}
-	client, err := o.kernel.dial(cmd.Context())
-	if err != nil {
-		return true, err
-	}
-	defer client.Close()
-	wo := firewall.WriteOptions{Replace: o.replace, Takeover: o.takeover, Force: o.write.force, Check: o.kernel.check}
-	res, err := client.WriteTables(cmd.Context(), ds, wo)
-	if err != nil {
-		return true, systemError(err)
-	}
 	rep := &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}
-	for _, ch := range res.Foreign {
-		rep.warn([]firewall.Warning{{Object: ch, Reason: fmt.Sprintf("chain %s, which the listing does not define, was deleted with its table (--force)", ch)}})
-	}
-	return true, nil
+	return true, o.writeTables(cmd.Context(), rep, ds, "the listing")
 }
 
 // errNotLoadable is a listed rule ctmatch does not understand.

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -286,6 +287,14 @@ func runApplySave(cmd *cobra.Command, o *applyOptions, files []fileInput) error 
 	if len(ds) == 0 {
 		return nil
 	}
+	return o.writeTables(ctx, rep, ds, "the file")
+}
+
+// writeTables writes whole tables, as apply -f of iptables-save files and
+// of JSON listings does (firewall.Client.WriteTables with --replace,
+// --takeover, --force and --check), and warns of the chains --force
+// deleted that what (the file, the listing) does not define.
+func (o *applyOptions) writeTables(ctx context.Context, rep *reporter, ds []firewall.DesiredTable, what string) error {
 	client, err := o.kernel.dial(ctx)
 	if err != nil {
 		return err
@@ -300,7 +309,7 @@ func runApplySave(cmd *cobra.Command, o *applyOptions, files []fileInput) error 
 		return kernelFailure(rep, err)
 	}
 	for _, ch := range res.Foreign {
-		rep.warn([]firewall.Warning{{Object: ch, Reason: fmt.Sprintf("chain %s, which the file does not define, was deleted with its table (--force)", ch)}})
+		rep.warn([]firewall.Warning{{Object: ch, Reason: fmt.Sprintf("chain %s, which %s does not define, was deleted with its table (--force)", ch, what)}})
 	}
 	return nil
 }
