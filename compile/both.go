@@ -15,10 +15,7 @@ import (
 
 // withNfproto returns the pieces, each with meta nfproto fam first.
 func withNfproto(pieces []expr.Rule, fam parse.Family) []expr.Rule {
-	f := expr.FamilyIP
-	if fam == parse.IPv6 {
-		f = expr.FamilyIP6
-	}
+	f := familyTable(fam)
 	out := make([]expr.Rule, len(pieces))
 	for i, p := range pieces {
 		p.Matches = append([]expr.Match{expr.Nfproto{Family: f}}, p.Matches...)

@@ -18,9 +18,6 @@ func init() {
 
 // dscpStmts returns the statement of a DSCP target.
 func dscpStmts(t *parse.Target, fam parse.Family) []expr.Stmt {
-	f := expr.FamilyIP
-	if fam == parse.IPv6 {
-		f = expr.FamilyIP6
-	}
+	f := familyTable(fam)
 	return []expr.Stmt{expr.SetDSCP{Family: f, DSCP: t.DSCP()}}
 }

@@ -32,10 +32,7 @@ func netmapStmts(r *parse.Rule, o Options) ([]expr.Stmt, error) {
 	if t == nil || t.Kind != parse.TargetExtension || t.Name != "NETMAP" {
 		return nil, nil
 	}
-	chain := o.Chain
-	if chain == "" && r.Command != nil {
-		chain = r.Command.Chain
-	}
+	chain := ruleChain(r, o.Chain)
 	var typ expr.NATType
 	switch strings.ToUpper(chain) {
 	case "PREROUTING", "OUTPUT":

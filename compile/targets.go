@@ -63,10 +63,7 @@ func extensionStmts(t *parse.Target, fam parse.Family) []expr.Stmt {
 			return []expr.Stmt{expr.Reject{Type: expr.RejectTCPReset}}
 		}
 		code, _ := w.ICMPCode()
-		f := expr.FamilyIP
-		if fam == parse.IPv6 {
-			f = expr.FamilyIP6
-		}
+		f := familyTable(fam)
 		return []expr.Stmt{expr.Reject{Type: expr.RejectICMP, Family: f, Code: code}}
 	case "MASQUERADE":
 		return []expr.Stmt{expr.Masquerade{Ports: natPorts(t, parse.OptToPorts), Flags: natFlags(t)}}
@@ -213,4 +210,13 @@ func rejectWith(s expr.Reject, fam parse.Family) (parse.RejectWith, bool) {
 		}
 	}
 	return 0, false
+}
+
+// familyTable returns the table family of the family's own table (ip for
+// IPv4, ip6 for IPv6), as nft's statements name the family they act in.
+func familyTable(fam parse.Family) expr.Family {
+	if fam == parse.IPv6 {
+		return expr.FamilyIP6
+	}
+	return expr.FamilyIP
 }

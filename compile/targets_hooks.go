@@ -56,9 +56,7 @@ func CheckTargetPlace(r *parse.Rule, chain string) error {
 	if !ok {
 		return nil
 	}
-	if chain == "" && r.Command != nil {
-		chain = r.Command.Chain
-	}
+	chain = ruleChain(r, chain)
 	e := &parse.Error{Pos: t.NamePos, Word: t.Name, Text: r.Text, Kind: parse.Invalid}
 	if table := r.TableName(); table != pl.table {
 		e.Msg = fmt.Sprintf("%s is valid only in the %s table (%s), not in -t %s", t.Name, pl.table, pl.source, table)
@@ -90,4 +88,13 @@ func TargetTable(r *parse.Rule) string {
 		return ""
 	}
 	return targetPlaces[t.Name].table
+}
+
+// ruleChain returns chain, or, when it is empty, the chain of r's -A or -I
+// (empty when r has neither): the chain a rule is compiled for.
+func ruleChain(r *parse.Rule, chain string) string {
+	if chain == "" && r.Command != nil {
+		return r.Command.Chain
+	}
+	return chain
 }

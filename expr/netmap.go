@@ -29,23 +29,13 @@ const rangeNetmap = 0x40
 // appendText writes "snat prefix to P"; in an inet rule (inet true)
 // "snat ip prefix to P" or "snat ip6 prefix to P".
 func (n Netmap) appendText(b []byte, inet bool) []byte {
-	switch n.Type {
-	case SNAT:
-		b = append(b, "snat"...)
-	case DNAT:
-		b = append(b, "dnat"...)
-	default:
-		return appendInvalid(b, "nat type "+strconv.FormatUint(uint64(n.Type), 10))
+	var addr netip.Addr
+	if n.Prefix.IsValid() {
+		addr = n.Prefix.Addr()
 	}
-	if !n.Prefix.IsValid() {
-		return appendInvalid(b, " prefix without an address")
-	}
-	if inet {
-		if n.Prefix.Addr().Is4() {
-			b = append(b, " ip"...)
-		} else {
-			b = append(b, " ip6"...)
-		}
+	b, ok := appendNATTextHead(b, n.Type, addr, inet, " prefix without an address")
+	if !ok {
+		return b
 	}
 	b = append(b, " prefix to "...)
 	return n.Prefix.AppendTo(b)

@@ -233,23 +233,9 @@ func (r Reject) appendText(b []byte) []byte {
 // appendText writes "snat to ADDR[-ADDR][:PORT[-PORT]] [FLAGS]"; in an inet
 // rule (inet true) "snat ip to …" or "snat ip6 to …".
 func (n NAT) appendText(b []byte, inet bool) []byte {
-	switch n.Type {
-	case SNAT:
-		b = append(b, "snat"...)
-	case DNAT:
-		b = append(b, "dnat"...)
-	default:
-		return appendInvalid(b, "nat type "+strconv.FormatUint(uint64(n.Type), 10))
-	}
-	if !n.Addr.IsValid() {
-		return appendInvalid(b, " without an address")
-	}
-	if inet {
-		if n.Addr.Is4() {
-			b = append(b, " ip"...)
-		} else {
-			b = append(b, " ip6"...)
-		}
+	b, ok := appendNATTextHead(b, n.Type, n.Addr, inet, " without an address")
+	if !ok {
+		return b
 	}
 	b = append(b, " to "...)
 	bracket := n.Addr.Is6() && !n.Ports.IsZero()
@@ -849,6 +835,32 @@ func (r Reject) appendJSON(b []byte) []byte {
 		return append(appendJSONString(append(b, `,"expr":`...), name), "}}"...)
 	}
 	return appendJSONInvalid(b, "reject type "+strconv.FormatUint(uint64(r.Type), 10))
+}
+
+// appendNATTextHead writes "snat" or "dnat" and, in an inet rule (inet
+// true), the family of addr, for a statement of type t whose address is
+// addr; for another type or no address it writes the invalid marker (what
+// names the missing address) and ok is false.
+func appendNATTextHead(b []byte, t NATType, addr netip.Addr, inet bool, what string) (_ []byte, ok bool) {
+	switch t {
+	case SNAT:
+		b = append(b, "snat"...)
+	case DNAT:
+		b = append(b, "dnat"...)
+	default:
+		return appendInvalid(b, "nat type "+strconv.FormatUint(uint64(t), 10)), false
+	}
+	if !addr.IsValid() {
+		return appendInvalid(b, what), false
+	}
+	if inet {
+		if addr.Is4() {
+			b = append(b, " ip"...)
+		} else {
+			b = append(b, " ip6"...)
+		}
+	}
+	return b, true
 }
 
 // appendNATJSONHead writes `{"snat":{` or `{"dnat":{` and, in an inet rule
