@@ -45,7 +45,7 @@ var textBuf = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b 
 // when the table was not the line's after all, or the line is no rule,
 // LinePrepared does the work itself.
 func (s *SaveScript) Prepare(text, table string) *SavePrepared {
-	if text == "" || text[0] != '-' && text[0] != '[' && text[0] != '!' {
+	if !script.IsSaveRuleLine(text) {
 		return nil // no rule: a table, chain, comment or COMMIT line
 	}
 	p := &SavePrepared{text: text, table: table}

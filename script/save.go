@@ -727,3 +727,11 @@ func IsSaveLine(s string) bool {
 	s = strings.TrimSpace(s)
 	return strings.HasPrefix(s, "*") || strings.HasPrefix(s, ":") || s == "COMMIT"
 }
+
+// IsSaveRuleLine reports whether text, a line of an iptables-save file as
+// read, may be a rule line (it starts with "-", a "[p:b]" counter prefix or
+// "!"), whose words can be parsed ahead of the reader; the reader decides
+// what the line is.
+func IsSaveRuleLine(text string) bool {
+	return text != "" && (text[0] == '-' || text[0] == '[' || text[0] == '!')
+}

@@ -331,7 +331,7 @@ func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, jobs chan<- 
 	// lines ahead of the reader, which reads the lines in order with them
 	// (LineParsed), as translate -f does.
 	parseRule := func(src source) (*parse.Rule, error) {
-		if src.err != nil || !ruleLine(src.text) {
+		if src.err != nil || !script.IsSaveRuleLine(src.text) {
 			return nil, errNotParsed
 		}
 		return parse.ParseText(src.text, popts)
@@ -412,13 +412,6 @@ func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, jobs chan<- 
 // errNotParsed stands for the words of a line that is no rule line, which
 // the reader reads itself.
 var errNotParsed = errors.New("not parsed ahead")
-
-// ruleLine reports whether text is a rule line of an iptables-save file,
-// whose words may be parsed ahead of the reader (as SaveScript.Prepare
-// tells them).
-func ruleLine(text string) bool {
-	return text != "" && (text[0] == '-' || text[0] == '[' || text[0] == '!')
-}
 
 // saveCheckEvents are the errors the whole-file check found at a COMMIT
 // line, as events to report in the file's order.
