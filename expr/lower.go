@@ -344,9 +344,14 @@ func putCmp(e *nfnl.Encoder, op uint32, value []byte) {
 // and leaves it out when the bitwise comes from a flag list or a prefix
 // ("ct state new", "10.16.0.0/12"); op says which.
 func putBitwise(e *nfnl.Encoder, mask []byte, op bool) {
+	putBitwiseReg(e, reg1, mask, op)
+}
+
+// putBitwiseReg is putBitwise on register reg: reg = (reg & mask) ^ 0.
+func putBitwiseReg(e *nfnl.Encoder, reg uint32, mask []byte, op bool) {
 	at := e.BeginExpr("bitwise")
-	e.U32(attrBitwiseSreg, reg1)
-	e.U32(attrBitwiseDreg, reg1)
+	e.U32(attrBitwiseSreg, reg)
+	e.U32(attrBitwiseDreg, reg)
 	if op {
 		e.U32(attrBitwiseOp, bitwiseMaskXor)
 	}

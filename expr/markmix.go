@@ -129,33 +129,15 @@ func (s CombineMarks) lower(ae *nfnl.Encoder) {
 	ae.U32(attrBitwiseOp, s.Op.wire())
 	ae.U32(attrBitwiseLen, 4)
 	ae.EndExpr(at)
-	markLoad(ae, s.Dst, false)
+	markLoad(ae, s.Dst, reg1, false)
 }
 
 // lowerTerm loads the mark of t into reg and masks it.
 func (CombineMarks) lowerTerm(ae *nfnl.Encoder, t MarkTerm, reg uint32) {
-	if t.Key == MarkMeta {
-		at := ae.BeginExpr("meta")
-		ae.U32(attrMetaKey, metaMark)
-		ae.U32(attrMetaDreg, reg)
-		ae.EndExpr(at)
-	} else {
-		at := ae.BeginExpr("ct")
-		ae.U32(attrCtKey, ctMark)
-		ae.U32(attrCtDreg, reg)
-		ae.EndExpr(at)
+	markLoad(ae, t.Key, reg, true)
+	if t.Mask != math.MaxUint32 {
+		putBitwiseReg(ae, reg, binary.NativeEndian.AppendUint32(nil, t.Mask), true)
 	}
-	if t.Mask == math.MaxUint32 {
-		return
-	}
-	at := ae.BeginExpr("bitwise")
-	ae.U32(attrBitwiseSreg, reg)
-	ae.U32(attrBitwiseDreg, reg)
-	ae.U32(attrBitwiseOp, bitwiseMaskXor)
-	ae.U32(attrBitwiseLen, 4)
-	ae.Value(attrBitwiseMask, binary.NativeEndian.AppendUint32(nil, t.Mask))
-	ae.Value(attrBitwiseXor, make([]byte, 4))
-	ae.EndExpr(at)
 }
 
 // markLoadInto reports which mark expression i loads into the 32-bit

@@ -100,7 +100,7 @@ func (s SetMark) lower(ae *nfnl.Encoder) {
 		ae.Value(attrImmediateData, binary.NativeEndian.AppendUint32(nil, s.Xor))
 		ae.EndExpr(at)
 	} else {
-		markLoad(ae, s.Src, true)
+		markLoad(ae, s.Src, reg1, true)
 		if s.Bitwise {
 			at := ae.BeginExpr("bitwise")
 			ae.U32(attrBitwiseSreg, reg1)
@@ -112,29 +112,23 @@ func (s SetMark) lower(ae *nfnl.Encoder) {
 			ae.EndExpr(at)
 		}
 	}
-	markLoad(ae, s.Dst, false)
+	markLoad(ae, s.Dst, reg1, false)
 }
 
 // markLoad writes a load of the mark k into register 1, or (set) a set of
 // it from register 1.
-func markLoad(ae *nfnl.Encoder, k MarkKey, load bool) {
-	if k == MarkMeta {
-		at := ae.BeginExpr("meta")
-		ae.U32(attrMetaKey, metaMark)
-		if load {
-			ae.U32(attrMetaDreg, reg1)
-		} else {
-			ae.U32(attrMetaSreg, reg1)
-		}
-		ae.EndExpr(at)
-		return
+func markLoad(ae *nfnl.Encoder, k MarkKey, reg uint32, load bool) {
+	name, key, dreg, sreg := "meta", uint16(attrMetaKey), uint16(attrMetaDreg), uint16(attrMetaSreg)
+	kv := uint32(metaMark)
+	if k != MarkMeta {
+		name, key, dreg, sreg, kv = "ct", attrCtKey, attrCtDreg, attrCtSreg, ctMark
 	}
-	at := ae.BeginExpr("ct")
-	ae.U32(attrCtKey, ctMark)
+	at := ae.BeginExpr(name)
+	ae.U32(key, kv)
 	if load {
-		ae.U32(attrCtDreg, reg1)
+		ae.U32(dreg, reg)
 	} else {
-		ae.U32(attrCtSreg, reg1)
+		ae.U32(sreg, reg)
 	}
 	ae.EndExpr(at)
 }
