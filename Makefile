@@ -94,11 +94,14 @@ fuzz:
 	done
 
 # Every test, with the race detector (and the genman tag, so that the man
-# pages' test runs too), each package's tests within 40 minutes (the kernel
+# pages' test runs too), then the tests that count allocations (named
+# ...Allocs), which are built without it: under it a sync.Pool drops what it
+# is given at random. Each package's tests within 40 minutes (the kernel
 # tests of e2e take several minutes on two cores, more than go test's
 # default 10 under load); the summary counts kernel tests, and with
 # CTMATCH_E2E=1 a skipped kernel test, or fewer than .ci/kernel-test-floor,
 # fails the run.
 unit:
-	@set -o pipefail; $(GO) test -race -count=1 -timeout 40m -tags genman -json ./... | \
+	@set -o pipefail; { $(GO) test -race -count=1 -timeout 40m -tags genman -json ./... && \
+		$(GO) test -count=1 -run 'Allocs$$' -json $$(grep -rl --include='*_test.go' '^func Test.*Allocs(' . | xargs dirname | sort -u); } | \
 		$(GO) run ./internal/testcount $(if $(filter 1,$(CTMATCH_E2E)),-require-kernel -floor .ci/kernel-test-floor)

@@ -87,22 +87,26 @@ func TestReleaseLeavesOthers(t *testing.T) {
 }
 
 // TestReleaseReuses: a rule parsed after one was released is parsed in the
-// released rule's room, not in one allocated for it.
+// released rule's room. A sync.Pool may drop what it is given (the race
+// detector has it drop a quarter at random), so the test wants the room
+// back in a quarter of 200 parses at least; without the race detector it
+// comes back in all but the first. TestReleaseAllocs counts allocations.
 func TestReleaseReuses(t *testing.T) {
 	const text = "-A INPUT -p tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT"
-	kept := testing.AllocsPerRun(200, func() {
-		if _, err := parse.ParseText(text, parse.Options{}); err != nil {
-			t.Fatal(err)
-		}
-	})
-	released := testing.AllocsPerRun(200, func() {
+	var last *parse.Rule
+	reused := 0
+	for range 200 {
 		r, err := parse.ParseText(text, parse.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
+		if r == last {
+			reused++
+		}
+		last = r
 		parse.Release(r)
-	})
-	if released > kept-0.5 {
-		t.Errorf("a rule parsed and released takes %.2f allocations, kept %.2f: want one fewer (its room)", released, kept)
+	}
+	if reused < 50 {
+		t.Errorf("a rule parsed after one was released was parsed in its room %d times in 200: want 50 at least", reused)
 	}
 }
