@@ -226,7 +226,7 @@ func (r *reader) at(i int) word {
 }
 
 // bad returns the error for a bad word w of the line.
-func (r *reader) bad(w word, format string, args ...any) error {
+func (r *reader) bad(w word, format string, args ...any) *parse.Error {
 	return &parse.Error{Pos: w.pos, Word: w.s, Text: r.l.Text, Kind: parse.Invalid, Msg: fmt.Sprintf(format, args...)}
 }
 
@@ -239,7 +239,14 @@ func (r *reader) command() error {
 	case "insert":
 		l.Op = Insert
 	default:
-		return r.bad(v, "expected add or insert, found %s", quoteWord(v.s))
+		err := r.bad(v, "expected add or insert, found %s", quoteWord(v.s))
+		switch v.s {
+		case "-A", "--append", "-I", "--insert":
+			// An iptables-save file without its *TABLE line, or a file of
+			// rules for translate -f.
+			err.Hint = "a line of iptables words belongs to an iptables-save file, which starts with its *TABLE line (*filter), its chains (:INPUT ACCEPT [0:0]) and ends each table with COMMIT; an apply line reads: add rule FAMILY TABLE CHAIN -- WORDS"
+		}
+		return err
 	}
 	if v := r.at(1); v.s != "rule" {
 		return r.bad(v, "expected \"rule\" after %s, found %s", head[0].s, quoteWord(v.s))

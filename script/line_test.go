@@ -182,6 +182,8 @@ func TestReadLineErrors(t *testing.T) {
 	}{
 		{"/*ERR*/replace rule inet fw input -- -m conntrack --ctstate NEW", `expected add or insert, found "replace"`, parse.Invalid, ""},
 		{"/*ERR*/-- -m conntrack --ctstate NEW", `expected add or insert, found "--"`, parse.Invalid, ""},
+		{"/*ERR*/-A INPUT -m conntrack --ctstate NEW -j ACCEPT", `expected add or insert, found "-A"`, parse.Invalid, "a line of iptables words belongs to an iptables-save file, which starts with its *TABLE line (*filter), its chains (:INPUT ACCEPT [0:0]) and ends each table with COMMIT; an apply line reads: add rule FAMILY TABLE CHAIN -- WORDS"},
+		{"/*ERR*/--insert INPUT -j ACCEPT", `expected add or insert, found "--insert"`, parse.Invalid, "a line of iptables words …"},
 		{"add /*ERR*/rul inet fw input -- -m conntrack --ctstate NEW", `expected "rule" after add, found "rul"`, parse.Invalid, ""},
 		{"add/*ERR*/", `expected "rule" after add, found the end of the line`, parse.Invalid, ""},
 		{"insert rule/*ERR*/", `expected FAMILY, found the end of the line (a line reads: insert rule FAMILY TABLE CHAIN -- WORDS)`, parse.Invalid, ""},
