@@ -88,6 +88,18 @@ func effectCases() []lab.EffectCase {
 				Words:  fmt.Sprintf("-t nat -A PREROUTING -p udp --dport %d -j DNAT --to-destination %s --persistent --random", effDNAT, srv),
 				Probes: []lab.Probe{dnat}},
 		)
+		// kube-proxy's session affinity rule: -m recent --set fills a list
+		// no rule reads, and the translation leaves it out.
+		allOnes := "255.255.255.255"
+		if f == lab.IPv6 {
+			allOnes = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
+		}
+		cs = append(cs,
+			lab.EffectCase{Name: fmt.Sprintf("dnat%d recent set", f), Family: f, Router: true,
+				Words: fmt.Sprintf("-t nat -A PREROUTING -p udp -d %s -m comment --comment ns/svc:dns -m recent --set --name KUBE-SVC-X --mask %s --rsource --dport %d -j DNAT --to-destination %s",
+					a.VIP, allOnes, effDNAT, srv),
+				Probes: []lab.Probe{dnat, {Kind: lab.ProbeUDP, To: a.Server, Port: effDNATTo, From: effDNATSrc + 1, Listen: effDNATTo}}},
+		)
 		snat := lab.Probe{Kind: lab.ProbeUDP, To: a.Server, Port: effSNAT, From: effSNATSrc, Listen: effSNAT, Ports: [2]uint16{20100, 20110}}
 		to := a.RouterS.String()
 		cs = append(cs,
