@@ -328,6 +328,12 @@ func TestLabTargetEffectsIptablesTranslate(t *testing.T) {
 	}
 	compared := 0
 	for _, c := range effectCases() {
+		if untranslatedByIptables(c) {
+			// iptables-translate prints the rule as a comment ("nft #
+			// -A …"): there is nothing of its to load (-m recent).
+			t.Logf("%s: iptables-translate leaves it untranslated", c.Name)
+			continue
+		}
 		xt, err := l.Effects(c, lab.XtLegacy())
 		if err != nil {
 			t.Fatal(err)
@@ -347,4 +353,16 @@ func TestLabTargetEffectsIptablesTranslate(t *testing.T) {
 		compared += len(tr)
 	}
 	t.Logf("%d probe effects of iptables-translate's rules compared with xt's", compared)
+}
+
+// untranslatedByIptables reports whether iptables-translate (or
+// ip6tables-translate) prints the words of c as a comment, "nft # …",
+// which it does for a match it has no translation for.
+func untranslatedByIptables(c lab.EffectCase) bool {
+	tool := "iptables-translate"
+	if c.Family == lab.IPv6 {
+		tool = "ip6tables-translate"
+	}
+	out, err := exec.Command(tool, strings.Fields(c.Words)...).Output()
+	return err == nil && strings.HasPrefix(string(out), "nft # ")
 }
