@@ -74,6 +74,7 @@ type Rule struct {
 	// They also say where the nft text needs a newer nft than 1.0.6 to be
 	// read: CONNMARK --save-mark and --restore-mark with masks that combine
 	// both marks (nft 1.1.2), which ctmatch loads exactly all the same.
+	// And they say that -m recent --set's list is not kept.
 	Caveats []*parse.Error
 }
 
@@ -165,6 +166,7 @@ func compileInto(c *Rule, r *parse.Rule, o Options) error {
 	if cm := combinedMarksCaveat(r, rules); cm != nil {
 		cv = append(cv, cm)
 	}
+	cv = append(cv, recentCaveats(r)...)
 	*c = Rule{Source: r, Table: table, Rules: rules, Family: fam, Caveats: cv}
 	return nil
 }

@@ -85,6 +85,11 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 			continue // the rules' comment (setComment)
 		case *parse.Mark, *parse.Limit:
 			continue // in suffixMatches
+		case *parse.Recent:
+			if err := recent(r, m.(*parse.Recent)); err != nil {
+				return nil, err
+			}
+			continue // no expression (recent.go)
 		}
 		if isExtMatch(m) {
 			continue // in packetMatches

@@ -137,6 +137,10 @@ func TestCasesComplete(t *testing.T) {
 				ports[portCover{"comment", false, c.table}] = true
 				continue
 			}
+			if rm, ok := m.(*parse.Recent); ok {
+				ports[portCover{"recent " + rm.Mode.String(), rm.Negated, c.table}] = true
+				continue
+			}
 			if im, ok := m.(*parse.ICMP); ok {
 				form := "type"
 				switch {
@@ -264,6 +268,9 @@ func TestCasesComplete(t *testing.T) {
 	for _, tf := range []expr.Family{expr.FamilyIP, expr.FamilyIP6, expr.FamilyInet} {
 		if !ports[portCover{"comment", false, tf}] {
 			t.Errorf("no case for -m comment in an %v table (it cannot be negated)", tf)
+		}
+		if !ports[portCover{"recent --set", false, tf}] {
+			t.Errorf("no case for -m recent --set in an %v table (its other forms are refused)", tf)
 		}
 	}
 	for _, o := range []string{"icmp type", "icmp type/code", "icmp any", "icmp6 type", "icmp6 type/code"} {

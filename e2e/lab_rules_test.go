@@ -108,6 +108,12 @@ var labRuleIPv4 = []labRule{
 	// The client's link-layer address (the lab's veths have fixed ones):
 	// its frames at the router, not the router's at the server.
 	{words: "-m mac --mac-source 02:00:00:00:01:02"}, {words: "-m mac ! --mac-source 02:00:00:00:01:02"},
+	// -m recent --set matches every packet: the rule is the rest of it.
+	{words: "-m recent --set", always: true}, {words: "-p tcp --dport 22 -m recent --set --name lab"},
+	{words: "-m recent --set --name lab --rdest --mask 255.255.0.0 -s 10.1.0.2"},
+	{words: "-s 10.1.0.2 -m recent --set --name lab2 --mask 255.255.255.0 -p udp --dport 8020"},
+	{words: "-m recent --set --name a -m recent --set --name b --rdest -i r0"},
+	{words: "-m recent --set --rsource --name lab -m ttl --ttl-lt 100 ! -p icmp"},
 }
 
 var labRuleIPv6 = []labRule{
@@ -146,6 +152,8 @@ var labRuleIPv6 = []labRule{
 	{words: "-m pkttype --pkt-type multicast"}, {words: "-m pkttype ! --pkt-type multicast"},
 	{words: "-m policy --dir in --pol none", always: true},
 	{words: "-m mac --mac-source 02:00:00:00:01:02"}, {words: "-m mac ! --mac-source 02:00:00:00:01:02"},
+	{words: "-m recent --set", always: true}, {words: "-p udp -m recent --set --name lab6 --mask ffff:ffff:: --dport 8020"},
+	{words: "-m recent --set --rdest --name lab6 -d fd00:2::/64"}, {words: "! -p tcp -m recent --set --name other6 -m hl --hl-lt 100"},
 }
 
 func labRuleCases(f lab.Family, rs []labRule) []lab.Case {

@@ -88,6 +88,18 @@ func effectCases() []lab.EffectCase {
 				Words:  fmt.Sprintf("-t nat -A PREROUTING -p udp --dport %d -j DNAT --to-destination %s --persistent --random", effDNAT, srv),
 				Probes: []lab.Probe{dnat}},
 		)
+		// kube-proxy's session affinity rule: -m recent --set fills a list
+		// no rule reads, and the translation leaves it out.
+		allOnes := "255.255.255.255"
+		if f == lab.IPv6 {
+			allOnes = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
+		}
+		cs = append(cs,
+			lab.EffectCase{Name: fmt.Sprintf("dnat%d recent set", f), Family: f, Router: true,
+				Words: fmt.Sprintf("-t nat -A PREROUTING -p udp -d %s -m comment --comment ns/svc:dns -m recent --set --name KUBE-SVC-X --mask %s --rsource --dport %d -j DNAT --to-destination %s",
+					a.VIP, allOnes, effDNAT, srv),
+				Probes: []lab.Probe{dnat, {Kind: lab.ProbeUDP, To: a.Server, Port: effDNATTo, From: effDNATSrc + 1, Listen: effDNATTo}}},
+		)
 		snat := lab.Probe{Kind: lab.ProbeUDP, To: a.Server, Port: effSNAT, From: effSNATSrc, Listen: effSNAT, Ports: [2]uint16{20100, 20110}}
 		to := a.RouterS.String()
 		cs = append(cs,
@@ -316,6 +328,12 @@ func TestLabTargetEffectsIptablesTranslate(t *testing.T) {
 	}
 	compared := 0
 	for _, c := range effectCases() {
+		if untranslatedByIptables(c) {
+			// iptables-translate prints the rule as a comment ("nft #
+			// -A …"): there is nothing of its to load (-m recent).
+			t.Logf("%s: iptables-translate leaves it untranslated", c.Name)
+			continue
+		}
 		xt, err := l.Effects(c, lab.XtLegacy())
 		if err != nil {
 			t.Fatal(err)
@@ -335,4 +353,16 @@ func TestLabTargetEffectsIptablesTranslate(t *testing.T) {
 		compared += len(tr)
 	}
 	t.Logf("%d probe effects of iptables-translate's rules compared with xt's", compared)
+}
+
+// untranslatedByIptables reports whether iptables-translate (or
+// ip6tables-translate) prints the words of c as a comment, "nft # …",
+// which it does for a match it has no translation for.
+func untranslatedByIptables(c lab.EffectCase) bool {
+	tool := "iptables-translate"
+	if c.Family == lab.IPv6 {
+		tool = "ip6tables-translate"
+	}
+	out, err := exec.Command(tool, strings.Fields(c.Words)...).Output()
+	return err == nil && strings.HasPrefix(string(out), "nft # ")
 }

@@ -29,7 +29,7 @@ func joinQuoted(args []string) string {
 
 // treeOptions compare two parsed rules field by field, positions included.
 var treeOptions = cmp.Options{
-	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Addrtype{}, parse.AddrtypeLimit{}, parse.Pkttype{}, parse.Owner{}, parse.OwnerFlag{}, parse.Limit{}, parse.Mark{}, parse.Multiport{}, parse.Length{}, parse.IPRange{}, parse.MAC{}, parse.Policy{}, parse.AH{}, parse.Target{}, parse.TargetOption{}, parse.Counters{}, parse.TCPFlags{}, parse.Fragment{}, parse.Rule{}),
+	cmp.AllowUnexported(parse.Table{}, parse.Command{}, parse.Conntrack{}, parse.Ports{}, parse.ICMP{}, parse.HL{}, parse.Comment{}, parse.Addrtype{}, parse.AddrtypeLimit{}, parse.Pkttype{}, parse.Owner{}, parse.OwnerFlag{}, parse.Limit{}, parse.Mark{}, parse.Multiport{}, parse.Length{}, parse.IPRange{}, parse.MAC{}, parse.Policy{}, parse.AH{}, parse.Recent{}, parse.Target{}, parse.TargetOption{}, parse.Counters{}, parse.TCPFlags{}, parse.Fragment{}, parse.Rule{}),
 	cmpopts.EquateComparable(netip.Addr{}),
 }
 
@@ -327,6 +327,21 @@ func checkPositions(t *testing.T, r *parse.Rule) {
 			}
 			if pm.End() != end {
 				t.Errorf("policy match End() = %d, want %d", pm.End(), end)
+			}
+			continue
+		}
+		if rm, ok := m.(*parse.Recent); ok {
+			flag(rm.Flag, "-m", "match", "-m")
+			at(rm.NamePos, "recent", "match name")
+			name, _, _ := strings.Cut(strings.Fields(text[rm.ModePos:])[0], "=")
+			if len(name) < 3 || !strings.HasPrefix(rm.Mode.String(), name) {
+				t.Errorf("recent mode %v at %d is %q", rm.Mode, rm.ModePos, name)
+			}
+			if rm.Negated {
+				at(rm.NegPos, "! ", "! of the recent mode")
+			}
+			if rm.End() < rm.ModePos+parse.Pos(len(name)) {
+				t.Errorf("recent match End() = %d, before its mode's end", rm.End())
 			}
 			continue
 		}

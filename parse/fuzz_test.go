@@ -176,6 +176,10 @@ func canon(r *parse.Rule) canonRule {
 			c.Matches = append(c.Matches, canonMatch{Module: "iprange", Ext: im.String()})
 			continue
 		}
+		if rm, ok := m.(*parse.Recent); ok {
+			c.Matches = append(c.Matches, canonMatch{Module: "recent", Ext: rm.String()})
+			continue
+		}
 		if lm, ok := m.(*parse.Length); ok {
 			c.Matches = append(c.Matches, canonMatch{Module: "length", Ext: lm.String()})
 			continue

@@ -72,10 +72,10 @@ func TestArgvWordLimit(t *testing.T) {
 // With an Unsupported error comes the rule read so far, so that a caller
 // can still refuse it as invalid for its own reasons (translate needs -A).
 func TestUnsupportedKeepsRule(t *testing.T) {
-	r, err := parse.ParseText("-m recent --rcheck -A INPUT -m conntrack -j DROP --ctstate NEW", parse.Options{})
+	r, err := parse.ParseText("-m physdev --physdev-in eth0 -A INPUT -m conntrack -j DROP --ctstate NEW", parse.Options{})
 	var e *parse.Error
 	if !errors.As(err, &e) || e.Kind != parse.Unsupported || e.Pos != 3 {
-		t.Fatalf("err = %v, want Unsupported at recent", err)
+		t.Fatalf("err = %v, want Unsupported at physdev", err)
 	}
 	if r == nil || r.Command == nil || r.Command.Chain != "INPUT" || len(r.Matches) != 1 {
 		t.Fatalf("rule = %+v, want the rule read so far: -A INPUT and the conntrack match", r)

@@ -40,7 +40,7 @@ type optSpec struct {
 	mark        bool          // the option of the mark and connmark matches
 	multiport   MultiportKind // an option of the multiport match
 	ext         string        // the module of an option of the matches of ext.go ("length")
-	refused     string        // the module of an option of a match of refused.go ("recent")
+	refused     string        // the module of an option of a match of refused.go ("physdev")
 
 	// target is an option of the target extension loaded with -j (target.go).
 	target TargetOptionKind

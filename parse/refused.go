@@ -3,7 +3,7 @@ package parse
 import "strings"
 
 // This file holds the matches ctmatch refuses for good, with the reason: no
-// nft expression does what their kernel module does (-m physdev, -m recent,
+// nft expression does what their kernel module does (-m physdev,
 // -m hashlimit, -m set, -m string). Each is refused (Unsupported) at its
 // name, and its options are still read as iptables 1.8.9 reads them (how
 // many values each takes, which take "!", which are required), so that an
@@ -71,31 +71,6 @@ var refusedModules = map[string]*refusedModule{
 		check: func(given map[string]bool) string {
 			if len(given) == 0 {
 				return "physdev: no physdev option specified"
-			}
-			return ""
-		},
-	},
-	"recent": {
-		once: true,
-		why:  "it keeps its lists of addresses in the kernel's xt_recent (/proc/net/xt_recent), which nft cannot read or write, and nft's sets with timeouts count and expire otherwise",
-		hint: "rewrite the rules with an nft set (add @NAME { ip saddr timeout 60s } and ip saddr @NAME), or keep them in iptables",
-		specs: refusedSpecs("recent", "-m recent",
-			"set/0!", "rcheck/0!", "update/0!", "remove/0!", "seconds/1", "reap/0", "hitcount/1", "rttl/0",
-			"name/1", "rsource/0", "rdest/0", "mask/1"),
-		check: func(given map[string]bool) string {
-			n := 0
-			for _, c := range []string{"set", "rcheck", "update", "remove"} {
-				if given[c] {
-					n++
-				}
-			}
-			switch {
-			case n == 0:
-				return "recent: you must specify one of `--set', `--rcheck' `--update' or `--remove'"
-			case n > 1:
-				return "recent: only one of `--set', `--rcheck' `--update' or `--remove' may be given"
-			case given["reap"] && !given["seconds"]:
-				return "recent: option \"--reap\" also requires \"--seconds\""
 			}
 			return ""
 		},

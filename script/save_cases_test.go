@@ -127,7 +127,7 @@ var saveCases = []saveCase{
 	{name: "v6-rule-v4-address", v6: true, text: "*filter\n-A INPUT -s " + M + "10.0.0.1 -j ACCEPT\nCOMMIT\n", kind: "invalid"},
 
 	// Accepted by iptables-restore; ctmatch cannot read a line whole.
-	{name: "unsupported-match", text: "*filter\n-A INPUT -m " + M + "recent --name x --set\nCOMMIT\n", kind: "unsupported", msg: "recent"},
+	{name: "unsupported-match", text: "*filter\n-A INPUT -m recent --name x " + M + "--rcheck\nCOMMIT\n", kind: "unsupported", msg: "recent"},
 	{name: "ct-port-range-reversed", text: "*filter\n-A INPUT -m conntrack --ctreplsrcport 100:" + M + "50\n-I INPUT 2 -j ACCEPT\nCOMMIT\n", kind: "unsupported", msg: "iptables 1.8.9 accepts a reversed range"},
 	{name: "ct-expire-reversed", text: "*filter\n-A INPUT -m conntrack ! --ctexpire 5:" + M + "3\nCOMMIT\n", kind: "unsupported", msg: "iptables 1.8.9 accepts a reversed range"},
 	{name: "D-line", text: "*filter\n-A INPUT -j ACCEPT\n" + M + "-D INPUT 1\nCOMMIT\n", kind: "unsupported", msg: "-D in an iptables-save file"},

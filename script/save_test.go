@@ -120,7 +120,7 @@ func TestSaveReaderLines(t *testing.T) {
 // still counts for the -I positions after it.
 func TestSaveReaderUnsupportedKeepsPlace(t *testing.T) {
 	for _, unsupported := range []string{
-		"-A INPUT -m recent --name x --set -j DROP",
+		"-A INPUT -m recent --name x --rcheck -j DROP",
 		"-A INPUT -m conntrack --ctorigdstport 9:8 -j DROP", // parse gives no rule at all
 	} {
 		r := script.NewSaveReader(parse.Options{})

@@ -48,7 +48,7 @@ func TestApplySaveFileAllOrNothing(t *testing.T) {
 	}{
 		{"check", []string{"apply", "--check", "-f", "-"}, v4, 0},
 		{"bad line", []string{"apply", "-f", "-"}, v4 + "*raw\n-A PREROUTING -j nowhere\nCOMMIT\n", 2},
-		{"unsupported line", []string{"apply", "-f", "-"}, v4 + "*raw\n-A PREROUTING -m recent --set\nCOMMIT\n", 1},
+		{"unsupported line", []string{"apply", "-f", "-"}, v4 + "*raw\n-A PREROUTING -m recent --rcheck\nCOMMIT\n", 1},
 	} {
 		r := runCLI(t, append(tc.args[:1], append([]string{"--netns", ns.Path()}, tc.args[1:]...)...), tc.stdin)
 		if r.code != tc.code || list() != "" {

@@ -984,6 +984,22 @@ var Valid = []ValidCase{
 	{"connmark/save-masks-apart", v4, argv("-t mangle -A POSTROUTING -j CONNMARK --save-mark --nfmask 0xff --ctmask 0xff00"), "-t mangle -A POSTROUTING -j CONNMARK --save-mark --nfmask 0xff --ctmask 0xff00"},
 	{"connmark/restore-nfmask-zero", v4, argv("-t mangle -A PREROUTING -j CONNMARK --restore-mark --nfmask 0 --ctmask 0xf0"), "-t mangle -A PREROUTING -j CONNMARK --restore-mark --nfmask 0x0 --ctmask 0xf0"},
 	{"connmark6/save-masks-combined", v6, argv("-t mangle -A OUTPUT -j CONNMARK --save-mark --nfmask 0xffff --ctmask 0xff"), "-t mangle -A OUTPUT -j CONNMARK --save-mark --nfmask 0xffff --ctmask 0xff"},
+	// -m recent --set: the one mode ctmatch translates (the rule without the
+	// match); iptables-save prints the name, the mask and the side always.
+	{"recent/set", v4, argv("-m recent --set"), "-m recent --set --name DEFAULT --mask 255.255.255.255 --rsource"},
+	{"recent/set-name-rdest-mask", v4, argv("-A INPUT -m recent --set --name ssh --rdest --mask 255.255.0.0 -j DROP"), "-A INPUT -m recent --set --name ssh --mask 255.255.0.0 --rdest -j DROP"},
+	{"recent/set-rsource-last", v4, argv("-m recent --rdest --rsource --set"), "-m recent --set --name DEFAULT --mask 255.255.255.255 --rsource"},
+	{"recent/set-mask-holes", v4, argv("-m recent --set --mask 255.0.255.0"), "-m recent --set --name DEFAULT --mask 255.0.255.0 --rsource"},
+	{"recent/set-hitcount-zero", v4, argv("-m recent --set --hitcount 0"), "-m recent --set --name DEFAULT --mask 255.255.255.255 --rsource"},
+	{"recent/set-abbrev-equals", v4, argv("-m recent --set --nam=abc --rd"), "-m recent --set --name abc --mask 255.255.255.255 --rdest"},
+	{"recent/set-name-dots", v4, argv("-m recent --set --name ssh.v4:list"), "-m recent --set --name ssh.v4:list --mask 255.255.255.255 --rsource"},
+	{"recent/set-name-cut", v4, []string{"-m", "recent", "--set", "--name", strings.Repeat("n", 250)}, "-m recent --set --name " + strings.Repeat("n", parse.MaxRecentName) + " --mask 255.255.255.255 --rsource"},
+	{"recent/set-name-blank", v4, []string{"-m", "recent", "--set", "--name", "a b"}, `-m recent --set --name "a b" --mask 255.255.255.255 --rsource`},
+	{"recent/set-twice", v4, argv("-m recent --set -m recent --set --name y --rdest"), "-m recent --set --name DEFAULT --mask 255.255.255.255 --rsource -m recent --set --name y --mask 255.255.255.255 --rdest"},
+	{"recent/set-between", v4, argv("-A INPUT -p tcp --dport 22 -m recent --set --name ssh -m conntrack --ctstate NEW -j ACCEPT"), "-A INPUT -p tcp -m tcp --dport 22 -m recent --set --name ssh --mask 255.255.255.255 --rsource -m conntrack --ctstate NEW -j ACCEPT"},
+	{"recent/set-kube-dnat", v4, []string{"-t", "nat", "-A", "KUBE-SVC-X", "-p", "udp", "-m", "comment", "--comment", "ns/svc:dns", "-m", "recent", "--set", "--name", "KUBE-SVC-X", "--mask", "255.255.255.255", "--rsource", "-j", "DNAT", "--to-destination", "10.246.1.2:53"}, `-t nat -A KUBE-SVC-X -p udp -m comment --comment "ns/svc:dns" -m recent --set --name KUBE-SVC-X --mask 255.255.255.255 --rsource -j DNAT --to-destination 10.246.1.2:53`},
+	{"recent6/set", v6, argv("-m recent --set"), "-m recent --set --name DEFAULT --mask ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff --rsource"},
+	{"recent6/set-mask-rdest", v6, argv("-A OUTPUT -m recent --set --name v6 --mask ffff:ffff:: --rdest -j ACCEPT"), "-A OUTPUT -m recent --set --name v6 --mask ffff:ffff:: --rdest -j ACCEPT"},
 }
 
 // Invalid holds rules that iptables itself refuses (exit code 2), each with
@@ -1493,11 +1509,12 @@ var Invalid = []InvalidCase{
 	{"mac/without-match", v4, Marker + "--mac-source 0:1:2:3:4:5", `unknown option "--mac-source"`},
 	{"mac/empty-part", v4, "-m mac --mac-source " + Marker + "0:1:2:3::5", `invalid MAC address`},
 	{"mac/plus", v4, "-m mac --mac-source " + Marker + "+0:1:2:3:4:5", `invalid MAC address`},
-	{"refused/recent-bogus-option", v4, "-m recent --rcheck " + Marker + "--bogus", `unknown option "--bogus"`},
-	{"refused/recent-no-command", v4, "-m " + Marker + "recent --name x", "recent: you must specify one of `--set'"},
-	{"refused/recent-two-commands", v4, "-m " + Marker + "recent --set --rcheck", "recent: only one of"},
-	{"refused/recent-seconds-negated", v4, "-m recent --rcheck " + Marker + "! --seconds 5", "cannot have ! before --seconds"},
-	{"refused/recent-no-value", v4, "-m recent --rcheck --seconds" + Marker, "expected a value after --seconds"},
+	{"recent/bogus-option", v4, "-m recent --rcheck " + Marker + "--bogus", `unknown option "--bogus"`},
+	{"recent/no-command", v4, "-m " + Marker + "recent --name x", "recent: you must specify one of `--set'"},
+	{"recent/two-commands", v4, "-m " + Marker + "recent --set --rcheck", "recent: only one of"},
+	{"recent/two-commands-negated", v4, "-m " + Marker + "recent ! --rcheck ! --set", "recent: only one of"},
+	{"recent/seconds-negated", v4, "-m recent --rcheck " + Marker + "! --seconds 5", `recent: option "--seconds" cannot be inverted`},
+	{"recent/no-value", v4, "-m recent --rcheck --seconds" + Marker, "expected a number of seconds after --seconds"},
 	{"refused/physdev-no-option", v4, "-A FORWARD -m " + Marker + "physdev", "physdev: no physdev option specified"},
 	{"refused/physdev-then-invalid", v4, "-A FORWARD -m physdev --physdev-in eth0 -m conntrack --ctstate " + Marker + "BOGUS", `unknown conntrack state "BOGUS"`},
 	{"refused/hashlimit-no-name", v4, "-m " + Marker + "hashlimit --hashlimit-upto 5/sec", `hashlimit: option "--hashlimit-name" must be specified`},
@@ -1546,7 +1563,7 @@ var Invalid = []InvalidCase{
 	{"ah/implicit-bad-spi", v4, "-p ah --ahspi " + Marker + "x", `ah: bad value "x"`},
 	{"refused/hashlimit-no-rate", v4, "-m " + Marker + "hashlimit --hashlimit-name x", "You have to specify --hashlimit"},
 	{"refused/hashlimit-upto-above", v4, "-m " + Marker + "hashlimit --hashlimit-upto 5/sec --hashlimit-above 3 --hashlimit-name x", `cannot be used together with "--hashlimit-above"`},
-	{"refused/recent-reap-alone", v4, "-m " + Marker + "recent --rcheck --reap", `recent: option "--reap" also requires "--seconds"`},
+	{"recent/reap-alone", v4, "-m " + Marker + "recent --rcheck --reap", `recent: option "--reap" also requires "--seconds"`},
 	{"refused/string-both", v4, "-m " + Marker + "string --algo bm --string x --hex-string |00|", `cannot be used together with "--hex-string"`},
 	{"refused/physdev-twice", v4, "-A FORWARD -m physdev --physdev-in eth0 " + Marker + "--physdev-in eth1", `physdev: option "--physdev-in" can only be used once`},
 
@@ -1714,6 +1731,27 @@ var Invalid = []InvalidCase{
 	{"tos/goto", v4, "-t mangle -A OUTPUT -g " + Marker + "TOS --set-tos 0x10", "-g takes a user chain, not the target TOS"},
 	{"tos/without-target", v4, "-t mangle -A OUTPUT " + Marker + "--set-tos 0x10", `unknown option "--set-tos"`},
 	{"tos/set-ambiguous", v4, "-t mangle -A OUTPUT -j TOS " + Marker + "--set 0x10", `ambiguous option "--set"`},
+	// -m recent: iptables' checks, and the kernel's (recent_mt_check).
+	{"recent/set-given-twice", v4, "-m recent --set " + Marker + "--set", `recent: option "--set" can only be used once`},
+	{"recent/name-twice", v4, "-m recent --set --name x " + Marker + "--name y", `recent: option "--name" can only be used once`},
+	{"recent/name-negated", v4, "-m recent --set " + Marker + "! --name x", `recent: option "--name" cannot be inverted`},
+	{"recent/set-rttl", v4, "-m " + Marker + "recent --set --rttl", `recent: option "--rttl" cannot be used together with "--set"`},
+	{"recent/remove-rttl", v4, "-m " + Marker + "recent --rttl --remove", `recent: option "--rttl" cannot be used together with "--remove"`},
+	{"recent/set-seconds", v4, "-m recent --set " + Marker + "--seconds 5", `recent: option "--seconds" with --set: the kernel's xt_recent refuses it`},
+	{"recent/set-hitcount", v4, "-m recent --set " + Marker + "--hitcount 5", `recent: option "--hitcount" with --set`},
+	{"recent/remove-reap", v4, "-m recent --remove --reap " + Marker + "--seconds 3", `recent: option "--seconds" with --remove`},
+	{"recent/seconds-zero", v4, "-m recent --rcheck --seconds " + Marker + "0", `recent: bad value "0" for option "--seconds"`},
+	{"recent/seconds-too-big", v4, "-m recent --rcheck --seconds " + Marker + "4294967296", `recent: bad value "4294967296" for option "--seconds"`},
+	{"recent/seconds-minus", v4, "-m recent --rcheck --seconds " + Marker + "-1", `recent: bad value "-1" for option "--seconds"`},
+	{"recent/hitcount-too-big", v4, "-m recent --rcheck --hitcount " + Marker + "65536", "the kernel's xt_recent refuses one above 65535"},
+	{"recent/name-empty", v4, "-m recent --set --name " + Marker + `""`, `recent: list name "": the kernel's xt_recent refuses it`},
+	{"recent/name-slash", v4, "-m recent --set --name " + Marker + "a/b", `recent: list name "a/b"`},
+	{"recent/name-dot", v4, "-m recent --set --name " + Marker + ".", `recent: list name "."`},
+	{"recent/name-dotdot", v4, "-m recent --rcheck --name " + Marker + "..", `recent: list name ".."`},
+	{"recent/mask-prefix", v4, "-m recent --set --mask " + Marker + "10.0.0.0/8", `bad address "10.0.0.0/8"`},
+	{"recent6/mask-v4", v6, "-m recent --set --mask " + Marker + "255.255.255.0", "IPv4 address 255.255.255.0 in an ip6tables rule"},
+	{"recent/mask-v6", v4, "-m recent --set --mask " + Marker + "ffff::", "IPv6 address ffff:: in an iptables rule"},
+	{"recent/no-mode-value", v4, "-m recent --set --name" + Marker, "expected a list name after --name"},
 }
 
 // Unsupported holds valid iptables that ctmatch refuses (exit code 1): other
@@ -1780,7 +1818,6 @@ var Unsupported = []InvalidCase{
 	{"connmark/left-shift", v4, "-t mangle -A INPUT -j CONNMARK --save-mark " + Marker + "--left-shift-mark 2", "CONNMARK's --left-shift-mark"},
 
 	// Options after the target: the rule is read as far as its end.
-	{"recent-set", v4, "-A INPUT -m " + Marker + "recent --set --name x -m conntrack --ctstate NEW", "match -m recent is valid iptables"},
 	{"verbose-twice-in-one-word", v4, "-A INPUT " + Marker + "-vv -m conntrack --ctstate NEW", "-v is valid iptables"},
 	{"protocol-after-verbose-in-one-word", v4, "-A INPUT -m conntrack --ctstate NEW " + Marker + "-vp tcp -j ACCEPT", "-v is valid iptables"},
 	{"source-after-verbose-in-one-word", v4, "-A INPUT " + Marker + "-vs 10.0.0.1 -m conntrack --ctstate NEW", "-v is valid iptables"},
@@ -1800,8 +1837,8 @@ var Unsupported = []InvalidCase{
 	// options are read as iptables reads them.
 	{"refused/physdev", v4, "-A FORWARD -m " + Marker + "physdev --physdev-in eth0 ! --physdev-is-bridged -j ACCEPT", "match -m physdev is valid iptables, but ctmatch cannot translate it exactly: it reads the bridge ports"},
 	{"refused/physdev-out", v6, "-A FORWARD -m " + Marker + "physdev ! --physdev-out br0+ --physdev-is-out", "no nft expression reads them in ip, ip6 or inet tables"},
-	{"refused/recent-rcheck", v4, "-A INPUT -m " + Marker + "recent ! --rcheck --seconds 60 --hitcount 4 --rttl --name SSH --rsource --mask 255.255.255.0 -j DROP", "match -m recent is valid iptables, but ctmatch cannot translate it exactly"},
-	{"refused/recent-update-reap", v4, "-A INPUT -m " + Marker + "recent --update --seconds 60 --reap --rdest", "xt_recent"},
+	{"recent/rcheck", v4, "-A INPUT -m recent ! " + Marker + "--rcheck --seconds 60 --hitcount 4 --rttl --name SSH --rsource --mask 255.255.255.0 -j DROP", "-m recent ! --rcheck is valid iptables, but ctmatch cannot translate it exactly: it reads the list SSH"},
+	{"recent/update-reap", v4, "-A INPUT -m recent " + Marker + "--update --seconds 60 --reap --rdest", "xt_recent"},
 	{"refused/hashlimit", v4, "-A INPUT -p tcp --dport 22 -m " + Marker + "hashlimit --hashlimit-upto 5/min --hashlimit-burst 3 --hashlimit-mode srcip,dstport --hashlimit-name ssh --hashlimit-htable-expire 60000 -j ACCEPT", "match -m hashlimit is valid iptables, but ctmatch cannot translate it exactly"},
 	{"refused/hashlimit-above", v6, "-m " + Marker + "hashlimit ! --hashlimit-above 10/sec --hashlimit-name x --hashlimit-srcmask 64 --hashlimit-htable-size 1024 --hashlimit-htable-max 2048 --hashlimit-htable-gcinterval 1000", "xt_hashlimit"},
 	// A name of its own: xt_hashlimit refuses (EINVAL) a rate-match rule
@@ -1813,13 +1850,17 @@ var Unsupported = []InvalidCase{
 	{"refused/hex-string", v4, "-m " + Marker + "string ! --hex-string |00ff| --algo bm", "nft has no expression that searches a packet"},
 	{"refused/set", v4, "-A INPUT -m " + Marker + "set --match-set blocklist src,dst --return-nomatch ! --update-counters -j DROP", "match -m set is valid iptables, but ctmatch cannot translate it exactly: it looks up an ipset"},
 	{"refused/set-counters", v4, "-m " + Marker + "set ! --match-set x src --packets-gt 5 ! --bytes-eq 10", "ipset"},
-	{"refused/before-invalid-conntrack", v4, "-m " + Marker + "recent --set -m conntrack --ctstate NEW", "xt_recent"},
+	{"refused/before-invalid-conntrack", v4, "-m " + Marker + "physdev --physdev-in eth0 -m conntrack --ctstate NEW", "bridge ports"},
 	{"refused/physdev-is-in", v4, "-A FORWARD -m " + Marker + "physdev ! --physdev-in eth0 --physdev-is-in", "bridge ports"},
 	{"refused/physdev-is-in-negated", v4, "-A FORWARD -m " + Marker + "physdev ! --physdev-is-in ! --physdev-is-out", "bridge ports"},
-	{"refused/recent-remove", v4, "-m " + Marker + "recent --remove --name x", "xt_recent"},
-	{"refused/recent-remove-negated", v4, "-m " + Marker + "recent ! --remove", "xt_recent"},
-	{"refused/recent-set-negated", v6, "-m " + Marker + "recent ! --set --rsource", "xt_recent"},
-	{"refused/recent-update-negated", v4, "-m " + Marker + "recent ! --update --seconds 10", "xt_recent"},
+	{"recent/remove", v4, "-m recent " + Marker + "--remove --name x", "xt_recent"},
+	{"recent/remove-negated", v4, "-m recent ! " + Marker + "--remove", "xt_recent"},
+	{"recent6/set-negated", v6, "-m recent ! " + Marker + "--set --rsource", "matches no packet"},
+	{"recent/set-negated", v4, "-A INPUT -m recent ! " + Marker + "--set --name x -j DROP", "matches no packet"},
+	{"recent/update-negated", v4, "-m recent ! " + Marker + "--update --seconds 10", "xt_recent"},
+	{"recent/rcheck-after-set", v4, "-m recent --set --name x -m recent " + Marker + "--rcheck --name x -j DROP", "it reads the list x"},
+	{"recent6/rcheck", v6, "-m recent " + Marker + "--rcheck --seconds 60 --hitcount 300 --name v6 --mask ffff:ffff:: --rdest", "xt_recent"},
+	{"recent6/update", v6, "-m recent " + Marker + "--update --rttl --name v6", "xt_recent"},
 	{"refused/set-packets", v4, "-m " + Marker + "set --match-set x src ! --packets-eq 3 --bytes-gt 100", "ipset"},
 	{"refused/set-packets-lt", v4, "-m " + Marker + "set --match-set x dst --packets-eq 3 --packets-lt 9 --bytes-lt 100", "ipset"},
 	{"refused/set-subcounters", v4, "-m " + Marker + "set --match-set x src --update-subcounters", "ipset"},
@@ -2044,6 +2085,8 @@ var Differences = []Difference{
 		Reason: "iptables reads NETMAP's prefix length with strtoul, which skips leading blanks; ctmatch is deliberately stricter, as for the other numbers"},
 	{Name: "netmap/plus", Accepts: true, Saves: "-A PREROUTING -j NETMAP --to 10.0.0.0/24",
 		Reason: "iptables reads NETMAP's prefix length with strtoul, which takes a leading +; ctmatch is deliberately stricter, as for the other numbers"},
+	{Name: "recent/set-name-blank", Accepts: true, Saves: "-A INPUT -m recent --set --name a b --mask 255.255.255.255 --rsource",
+		Reason: "iptables-save 1.8.9 prints the list name as it is (printf %s), so a name with a blank is saved as two words that iptables-restore cannot read back; ctmatch quotes it as iptables-save quotes a comment"},
 }
 
 // ListCase is a rule whose -s or -d is a comma list: iptables makes one rule

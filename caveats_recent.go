@@ -1,0 +1,39 @@
+package ctmatch
+
+import (
+	"github.com/ctmatch/ctmatch/parse"
+)
+
+// recentCaveats says, at the --set word of each -m recent --set of the
+// rule, that the list it fills is not kept: the rule is translated without
+// the match (compile/recent.go), exact for every packet as long as nothing
+// reads the list, which no rule ctmatch translates does; but
+// /proc/net/xt_recent/NAME stays empty, and a rule left in iptables that
+// reads the list finds it empty. The hint names the list, so that
+// translate says it once per list name.
+func recentCaveats(r *parse.Rule) []*parse.Error {
+	var out []*parse.Error
+	for _, m := range r.Matches {
+		rm, ok := m.(*parse.Recent)
+		if !ok || !rm.SetOnly() {
+			continue
+		}
+		name := parse.SaveString(rm.List)
+		out = append(out, &parse.Error{Pos: rm.ModePos, Text: r.Text, Word: r.Text[rm.ModePos:min(int(rm.ModePos)+len(recentSetWord(r.Text, rm.ModePos)), len(r.Text))], Kind: parse.Unsupported,
+			Msg: "-m recent --set: the list " + name + " is not kept (nft has no xt_recent list; /proc/net/xt_recent/" + rm.List + " stays empty); " +
+				"a rule that reads it (--rcheck, --update, --remove) cannot be translated, and one left in iptables would find the list empty",
+			Hint: "the translation is the rule without the match, exact while nothing reads the list " + name +
+				"; translate says it once per list; see docs/semantics.md, \"The recent match\""})
+	}
+	return out
+}
+
+// recentSetWord returns the option word at pos: "--set", or how it was
+// abbreviated or given with "=".
+func recentSetWord(text string, pos parse.Pos) string {
+	end := int(pos)
+	for end < len(text) && text[end] != ' ' && text[end] != '\t' {
+		end++
+	}
+	return text[pos:end]
+}

@@ -1,0 +1,50 @@
+package compile
+
+import (
+	"fmt"
+
+	"github.com/ctmatch/ctmatch/parse"
+)
+
+// This file compiles -m recent. The kernel facts (docs/semantics.md, "The
+// recent match"): xt_recent's --set adds the packet's address to the
+// list NAME (or refreshes it there) and matches every packet, unless the
+// kernel cannot allocate the list's entry, when it drops the packet; the
+// list is seen only by the rules that read it (--rcheck, --update,
+// --remove) and by /proc/net/xt_recent/NAME. ctmatch refuses every rule
+// that reads a list, so in what it translates nothing reads one: --set
+// changes nothing a packet meets, and the rule is the rule without the
+// match. The list itself is not kept; the translation says so
+// (ctmatch.Caveats).
+
+// recent checks a recent match: "--set" without "!" adds no expression;
+// every other form is refused as parse refuses it.
+func recent(r *parse.Rule, m *parse.Recent) error {
+	if m.SetOnly() {
+		return nil
+	}
+	at := m.ModePos
+	if at == parse.NoPos {
+		at = m.NamePos
+	}
+	what := "reads the list " + parse.SaveString(m.List) + ", which nft cannot keep as xt_recent keeps it"
+	if m.Mode == parse.RecentSet {
+		what = "matches no packet"
+	}
+	return &parse.Error{Pos: at, Word: wordAt(r.Text, at), Text: r.Text, Kind: parse.Unsupported,
+		Msg:  fmt.Sprintf("-m recent %s%s is valid iptables, but ctmatch cannot translate it exactly: it %s", negWord(m.Negated), m.Mode, what),
+		Hint: "keep the rules that read the list, and those that fill it, in iptables; or rewrite them by hand with an nft set"}
+}
+
+// wordAt returns the word of text that starts at pos, or "" when pos is
+// not in text.
+func wordAt(text string, pos parse.Pos) string {
+	if pos < 0 || int(pos) >= len(text) {
+		return ""
+	}
+	end := int(pos)
+	for end < len(text) && text[end] != ' ' && text[end] != '\t' {
+		end++
+	}
+	return text[pos:end]
+}
