@@ -16,7 +16,7 @@ func aheadFile(n, bad int) string {
 	w := func(format string, args ...any) {
 		line++
 		if line == bad {
-			b.WriteString("-A INPUT -m recent --set\n")
+			b.WriteString("-A INPUT -m recent --rcheck\n")
 			line++
 		}
 		fmt.Fprintf(&b, format+"\n", args...)

@@ -171,7 +171,7 @@ func TestTranslateSaveFileShape(t *testing.T) {
 // loads none of the lines before it; with --keep-going the script is whole
 // and loads.
 func TestTranslateSaveFileFailedLoadsNothing(t *testing.T) {
-	text := "*filter\n:INPUT DROP [0:0]\n-A INPUT -s 10.0.0.1/32 -j ACCEPT\n-A INPUT -m recent --name x --set -j DROP\n-A INPUT -s 10.0.0.2/32 -j ACCEPT\nCOMMIT\n"
+	text := "*filter\n:INPUT DROP [0:0]\n-A INPUT -s 10.0.0.1/32 -j ACCEPT\n-A INPUT -m recent --name x --rcheck -j DROP\n-A INPUT -s 10.0.0.2/32 -j ACCEPT\nCOMMIT\n"
 	for _, tc := range []struct {
 		args  []string
 		loads bool
