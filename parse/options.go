@@ -227,7 +227,7 @@ func (p *parser) lookupLong(w word, name string) (*optSpec, error) {
 		return s.ct == nil && s.port == 0 && !s.icmp && s.hl == 0 && !s.comment && s.addrtype == 0 && !s.pkttype && s.owner == 0 && s.limit == 0 && !s.mark && s.tcp == 0 && s.target == 0 && s.multiport == 0 && s.ext == "" && s.refused == ""
 	}) {
 		// An extension ctmatch does not know may have an option of that
-		// very name ("--set" of -m recent), which getopt would take over
+		// very name ("--set" of -m connlabel), which getopt would take over
 		// an abbreviation of iptables' own (--set-counters). (Its options
 		// do not look like the conntrack match's.)
 		return nil, nil
