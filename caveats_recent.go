@@ -19,21 +19,12 @@ func recentCaveats(r *parse.Rule) []*parse.Error {
 			continue
 		}
 		name := parse.SaveString(rm.List)
-		out = append(out, &parse.Error{Pos: rm.ModePos, Text: r.Text, Word: r.Text[rm.ModePos:min(int(rm.ModePos)+len(recentSetWord(r.Text, rm.ModePos)), len(r.Text))], Kind: parse.Unsupported,
+		word, at := rm.ModeWord(r.Text)
+		out = append(out, &parse.Error{Pos: at, Text: r.Text, Word: word, Kind: parse.Unsupported,
 			Msg: "-m recent --set: the list " + name + " is not kept (nft has no xt_recent list; /proc/net/xt_recent/" + rm.List + " stays empty); " +
 				"a rule that reads it (--rcheck, --update, --remove) cannot be translated, and one left in iptables would find the list empty",
 			Hint: "the translation is the rule without the match, exact while nothing reads the list " + name +
 				"; translate says it once per list; see docs/semantics.md, \"The recent match\""})
 	}
 	return out
-}
-
-// recentSetWord returns the option word at pos: "--set", or how it was
-// abbreviated or given with "=".
-func recentSetWord(text string, pos parse.Pos) string {
-	end := int(pos)
-	for end < len(text) && text[end] != ' ' && text[end] != '\t' {
-		end++
-	}
-	return text[pos:end]
 }

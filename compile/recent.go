@@ -23,28 +23,12 @@ func recent(r *parse.Rule, m *parse.Recent) error {
 	if m.SetOnly() {
 		return nil
 	}
-	at := m.ModePos
-	if at == parse.NoPos {
-		at = m.NamePos
-	}
+	word, at := m.ModeWord(r.Text)
 	what := "reads the list " + parse.SaveString(m.List) + ", which nft cannot keep as xt_recent keeps it"
 	if m.Mode == parse.RecentSet {
 		what = "matches no packet"
 	}
-	return &parse.Error{Pos: at, Word: wordAt(r.Text, at), Text: r.Text, Kind: parse.Unsupported,
+	return &parse.Error{Pos: at, Word: word, Text: r.Text, Kind: parse.Unsupported,
 		Msg:  fmt.Sprintf("-m recent %s%s is valid iptables, but ctmatch cannot translate it exactly: it %s", negWord(m.Negated), m.Mode, what),
 		Hint: "keep the rules that read the list, and those that fill it, in iptables; or rewrite them by hand with an nft set"}
-}
-
-// wordAt returns the word of text that starts at pos, or "" when pos is
-// not in text.
-func wordAt(text string, pos parse.Pos) string {
-	if pos < 0 || int(pos) >= len(text) {
-		return ""
-	}
-	end := int(pos)
-	for end < len(text) && text[end] != ' ' && text[end] != '\t' {
-		end++
-	}
-	return text[pos:end]
 }

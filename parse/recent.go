@@ -108,6 +108,24 @@ func (*Recent) isMatch() {}
 // Pos returns the position of -m.
 func (m *Recent) Pos() Pos { return m.Flag }
 
+// ModeWord returns the mode's option word (--set, or as it was abbreviated
+// or given with "=") of text, the rule's text, and its position; the
+// "recent" word when no mode was read.
+func (m *Recent) ModeWord(text string) (string, Pos) {
+	at := m.ModePos
+	if at == NoPos {
+		at = m.NamePos
+	}
+	if at < 0 || int(at) >= len(text) {
+		return "", at
+	}
+	end := int(at)
+	for end < len(text) && text[end] != ' ' && text[end] != '\t' {
+		end++
+	}
+	return text[at:end], at
+}
+
 // End returns the end of the match's last word.
 func (m *Recent) End() Pos { return m.end }
 
