@@ -7,10 +7,11 @@ import (
 // recentCaveats says, at the --set word of each -m recent --set of the
 // rule, that the list it fills is not kept: the rule is translated without
 // the match (compile/recent.go), exact for every packet as long as nothing
-// reads the list, which no rule ctmatch translates does; but
-// /proc/net/xt_recent/NAME stays empty, and a rule left in iptables that
-// reads the list finds it empty. The hint names the list, so that
-// translate says it once per list name.
+// reads the list, which no rule ctmatch translates does (but for a failed
+// allocation of a new entry, where xt drops the packet); but the rule adds
+// no address to any list, and a rule left in iptables that reads the list
+// does not see the addresses this rule would have added. The hint names
+// the list, so that translate says it once per list name.
 func recentCaveats(r *parse.Rule) []*parse.Error {
 	var out []*parse.Error
 	for _, m := range r.Matches {
@@ -21,10 +22,10 @@ func recentCaveats(r *parse.Rule) []*parse.Error {
 		name := parse.SaveString(rm.List)
 		word, at := rm.ModeWord(r.Text)
 		out = append(out, &parse.Error{Pos: at, Text: r.Text, Word: word, Kind: parse.Unsupported,
-			Msg: "-m recent --set: the list " + name + " is not kept (nft has no xt_recent list; /proc/net/xt_recent/" + rm.List + " stays empty); " +
-				"a rule that reads it (--rcheck, --update, --remove) cannot be translated, and one left in iptables would find the list empty",
+			Msg: "-m recent --set: the list " + name + " is not kept (nft has no xt_recent list: the rule adds no address to /proc/net/xt_recent/" + rm.List + "); " +
+				"a rule that reads it (--rcheck, --update, --remove) cannot be translated, and one left in iptables would not see the addresses this rule adds",
 			Hint: "the translation is the rule without the match, exact while nothing reads the list " + name +
-				"; translate says it once per list; see docs/semantics.md, \"The recent match\""})
+				" (but for a failed allocation of a new entry, where xt drops the packet); translate says it once per list; see docs/semantics.md, \"The recent match\""})
 	}
 	return out
 }

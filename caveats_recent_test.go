@@ -45,7 +45,7 @@ func TestCaveatsRecentSet(t *testing.T) {
 				t.Errorf("%s: hint %q does not name the list %s alone", c.words, cv.Hint, list)
 			}
 			hints[cv.Hint] = true
-			if !strings.Contains(cv.Msg, "/proc/net/xt_recent/"+list+" stays empty") || !strings.Contains(cv.Msg, "--rcheck, --update, --remove") {
+			if !strings.Contains(cv.Msg, "adds no address to /proc/net/xt_recent/"+list) || !strings.Contains(cv.Msg, "--rcheck, --update, --remove") {
 				t.Errorf("%s: caveat %q", c.words, cv.Msg)
 			}
 		}

@@ -1,8 +1,6 @@
 package compile
 
 import (
-	"fmt"
-
 	"github.com/ctmatch/ctmatch/parse"
 )
 
@@ -20,15 +18,8 @@ import (
 // recent checks a recent match: "--set" without "!" adds no expression;
 // every other form is refused as parse refuses it.
 func recent(r *parse.Rule, m *parse.Recent) error {
-	if m.SetOnly() {
-		return nil
+	if e := m.Refusal(r.Text); e != nil {
+		return e
 	}
-	word, at := m.ModeWord(r.Text)
-	what := "reads the list " + parse.SaveString(m.List) + ", which nft cannot keep as xt_recent keeps it"
-	if m.Mode == parse.RecentSet {
-		what = "matches no packet"
-	}
-	return &parse.Error{Pos: at, Word: word, Text: r.Text, Kind: parse.Unsupported,
-		Msg:  fmt.Sprintf("-m recent %s%s is valid iptables, but ctmatch cannot translate it exactly: it %s", negWord(m.Negated), m.Mode, what),
-		Hint: "keep the rules that read the list, and those that fill it, in iptables; or rewrite them by hand with an nft set"}
+	return nil
 }

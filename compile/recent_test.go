@@ -50,7 +50,7 @@ func TestRecentDecompile(t *testing.T) {
 }
 
 // compile refuses every form of -m recent but --set, at the mode's word,
-// whatever built the rule (parse refuses them first).
+// whatever built the rule, as parse refuses them first (Recent.Refusal).
 func TestRecentCompileRefuses(t *testing.T) {
 	for _, tc := range []struct {
 		mode parse.RecentMode
@@ -60,7 +60,7 @@ func TestRecentCompileRefuses(t *testing.T) {
 		{parse.RecentCheck, false, "-m recent --rcheck is valid iptables, but ctmatch cannot translate it exactly: it reads the list x"},
 		{parse.RecentUpdate, true, "-m recent ! --update is valid iptables"},
 		{parse.RecentRemove, false, "-m recent --remove is valid iptables"},
-		{parse.RecentSet, true, "-m recent ! --set is valid iptables, but ctmatch cannot translate it exactly: it matches no packet"},
+		{parse.RecentSet, true, "-m recent ! --set is valid iptables, but ctmatch does not translate it: it adds the address to the list x and matches no packet"},
 	} {
 		text := "-A INPUT -m recent --set --name x -j DROP"
 		r, err := parse.ParseText(text, parse.Options{})

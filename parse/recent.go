@@ -258,7 +258,16 @@ func (m *Recent) check(p *parser) error {
 	_, seconds := m.given["seconds"]
 	switch {
 	case n > 1:
-		return p.matchError(m.NamePos, m.Module, "recent: only one of `--set', `--rcheck' `--update' or `--remove' may be given")
+		// iptables names the first two in its order of the modes, at the
+		// later of the two words.
+		var two []string
+		for _, c := range recentModes {
+			if _, ok := m.given[c]; ok {
+				two = append(two, c)
+			}
+		}
+		at := max(m.given[two[0]], m.given[two[1]])
+		return p.errorf(p.wordStarting(at), "recent: option \"--%s\" cannot be used together with \"--%s\"", two[0], two[1])
 	case m.Reap && !seconds:
 		return p.matchError(m.NamePos, m.Module, "recent: option \"--reap\" also requires \"--seconds\"")
 	case m.RTTL && (m.Mode == RecentSet || m.Mode == RecentRemove):
@@ -277,22 +286,33 @@ func (m *Recent) check(p *parser) error {
 			return p.errorf(p.wordStarting(at), "recent: option \"--%s\" with %s: the kernel's xt_recent refuses it (it is for --rcheck and --update)", o, m.Mode)
 		}
 	}
-	if m.SetOnly() || p.unsupported != nil {
+	if p.unsupported == nil {
+		p.unsupported = m.Refusal(p.text)
+	}
+	return nil
+}
+
+// Refusal returns why ctmatch does not translate the match, an Unsupported
+// error at the mode's word of text (the rule's text), or nil for --set
+// without "!", the one form it translates.
+func (m *Recent) Refusal(text string) *Error {
+	if m.SetOnly() {
 		return nil
 	}
-	mode := p.wordStarting(m.ModePos)
+	word, at := m.ModeWord(text)
+	e := &Error{Pos: at, Word: word, Text: text, Kind: Unsupported}
 	if m.Mode == RecentSet {
-		p.unsupported = p.unsupportedf(mode, "-m recent ! --set is valid iptables, but ctmatch does not translate it: it adds the address to the list %s and matches no packet", SaveString(m.List))
-		p.unsupported.Hint = "leave out the rule (it matches nothing), or keep it in iptables"
-		return nil
+		e.Msg = fmt.Sprintf("-m recent ! --set is valid iptables, but ctmatch does not translate it: it adds the address to the list %s and matches no packet", SaveString(m.List))
+		e.Hint = "leave out the rule (it matches nothing), or keep it in iptables"
+		return e
 	}
 	neg := ""
 	if m.Negated {
 		neg = "! "
 	}
-	p.unsupported = p.unsupportedf(mode, "-m recent %s%s is valid iptables, but ctmatch cannot translate it exactly: it reads the list %s, which lives in the kernel's xt_recent (/proc/net/xt_recent), and an nft set neither holds nor forgets addresses as that list does", neg, m.Mode, SaveString(m.List))
-	p.unsupported.Hint = "keep the rules that read the list, and those that fill it, in iptables; or rewrite them by hand with an nft set (add @NAME { ip saddr } and ip saddr @NAME)"
-	return nil
+	e.Msg = fmt.Sprintf("-m recent %s%s is valid iptables, but ctmatch cannot translate it exactly: it reads the list %s, which lives in the kernel's xt_recent (/proc/net/xt_recent), and an nft set neither holds nor forgets addresses as that list does", neg, m.Mode, SaveString(m.List))
+	e.Hint = "keep the rules that read the list, and those that fill it, in iptables; or rewrite them by hand with an nft set (add @NAME { ip saddr } and ip saddr @NAME)"
+	return e
 }
 
 // recentName returns a list name as a word iptables-restore reads back:
