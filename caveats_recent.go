@@ -1,6 +1,8 @@
 package ctmatch
 
 import (
+	"fmt"
+
 	"github.com/ctmatch/ctmatch/parse"
 )
 
@@ -26,6 +28,46 @@ func recentCaveats(r *parse.Rule) []*parse.Error {
 				"a rule that reads it (--rcheck, --update, --remove) cannot be translated, and one left in iptables would not see the addresses this rule adds",
 			Hint: "the translation is the rule without the match, exact while nothing reads the list " + name +
 				" (but for a failed allocation of a new entry, where xt drops the packet); translate says it once per list; see docs/semantics.md, \"The recent match\""})
+	}
+	return out
+}
+
+// readListSet refuses a -m recent --set of r whose list a rule of the
+// ruleset reads (read: Options.ReadLists), at its --set word.
+func readListSet(r *parse.Rule, read map[string]parse.Position) error {
+	if len(read) == 0 {
+		return nil
+	}
+	for _, m := range r.Matches {
+		rm, ok := m.(*parse.Recent)
+		if !ok || !rm.SetOnly() {
+			continue
+		}
+		at, ok := read[rm.List]
+		if !ok {
+			continue
+		}
+		word, pos := rm.ModeWord(r.Text)
+		name := parse.SaveString(rm.List)
+		return &parse.Error{Pos: pos, Text: r.Text, Word: word, Kind: parse.Unsupported,
+			Msg:  fmt.Sprintf("-m recent --set fills the list %s, which the rule at %s reads: ctmatch translates --set only where nothing reads its list, and no rule that reads one", name, at),
+			Hint: "keep the rules that read the list, and those that fill it, in iptables; see docs/semantics.md, \"The recent match\""}
+	}
+	return nil
+}
+
+// RecentReaders returns the recent lists that r reads (-m recent
+// --rcheck, --update, --remove or ! --set), for Options.ReadLists; r may
+// be a rule that parse refused as Unsupported, with what it read of it.
+func RecentReaders(r *parse.Rule) []string {
+	if r == nil {
+		return nil
+	}
+	var out []string
+	for _, m := range r.Matches {
+		if rm, ok := m.(*parse.Recent); ok && rm.Mode != 0 && !rm.SetOnly() {
+			out = append(out, rm.List)
+		}
 	}
 	return out
 }

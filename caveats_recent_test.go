@@ -1,10 +1,12 @@
 package ctmatch_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/ctmatch/ctmatch"
+	"github.com/ctmatch/ctmatch/parse"
 )
 
 // A rule with -m recent --set carries one caveat per such match, at its
@@ -56,6 +58,43 @@ func TestCaveatsRecentSet(t *testing.T) {
 			if strings.Contains(nr.String(), "recent") {
 				t.Errorf("%s: nft rule %q mentions recent", c.words, nr.String())
 			}
+		}
+	}
+}
+
+// A -m recent --set whose list Options.ReadLists names is refused at its
+// --set word, naming where the list is read; the --set of another list
+// translates. RecentReaders finds the lists of the rules that read one,
+// from what parse read of a rule it refused.
+func TestReadListsRefuseSet(t *testing.T) {
+	at := parse.Position{File: "rules.v4", Line: 7}
+	o := ctmatch.Options{ReadLists: map[string]parse.Position{"ssh": at}}
+	const words = "-A INPUT -p tcp --dport 22 -m recent --set --name ssh -j ACCEPT"
+	_, err := ctmatch.Translate(words, o)
+	var e *parse.Error
+	if !errors.As(err, &e) || e.Kind != parse.Unsupported || e.Word != "--set" || words[e.Pos:int(e.Pos)+len(e.Word)] != "--set" ||
+		!strings.Contains(e.Msg, "the list ssh, which the rule at rules.v4:7 reads") {
+		t.Errorf("Translate(%q) with ssh read: %v, want Unsupported at --set naming rules.v4:7", words, err)
+	}
+	if _, err := ctmatch.Translate(strings.Replace(words, "ssh", "dns", 1), o); err != nil {
+		t.Errorf("--set of a list nothing reads: %v", err)
+	}
+	if _, err := ctmatch.Translate(words, ctmatch.Options{}); err != nil {
+		t.Errorf("--set without ReadLists: %v", err)
+	}
+	for _, c := range []struct {
+		words string
+		want  []string
+	}{
+		{"-A INPUT -m recent --rcheck --seconds 60 --name ssh -j DROP", []string{"ssh"}},
+		{"-A INPUT -m recent --update --name a -m recent ! --set --name b", []string{"a", "b"}},
+		{"-A INPUT -m recent --remove", []string{"DEFAULT"}},
+		{"-A INPUT -m recent --set --name ssh", nil},
+		{"-A INPUT -p tcp --dport 22", nil},
+	} {
+		r, _ := parse.ParseText(c.words, parse.Options{})
+		if got := ctmatch.RecentReaders(r); strings.Join(got, ",") != strings.Join(c.want, ",") {
+			t.Errorf("RecentReaders(%q) = %q, want %q", c.words, got, c.want)
 		}
 	}
 }

@@ -55,6 +55,13 @@ type Options struct {
 	// is its (dnat in PREROUTING and OUTPUT, snat in POSTROUTING and INPUT;
 	// refused in a user chain). "" means the words' -A or -I chain.
 	Chain string
+	// ReadLists are the recent lists that a rule of the ruleset being
+	// translated reads (-m recent --rcheck, --update, --remove or ! --set,
+	// which ctmatch refuses), each with where the first such rule is
+	// (RecentReaders finds them). A rule with -m recent --set of one of them
+	// is refused too: the rule without the match, its translation, is exact
+	// only where nothing reads the list.
+	ReadLists map[string]parse.Position
 }
 
 // Rule is one iptables rule and the nft rules it compiles to.
@@ -156,6 +163,9 @@ func compileInto(c *Rule, r *parse.Rule, o Options) error {
 		}
 	}
 	if err := compile.CheckTargetPlace(r, o.Chain); err != nil {
+		return err
+	}
+	if err := readListSet(r, o.ReadLists); err != nil {
 		return err
 	}
 	rules, err := compile.Rule(r, compile.Options{Table: table, Family: fam, Counter: !o.NoCounter, Chain: o.Chain})

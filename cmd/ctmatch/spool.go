@@ -59,3 +59,14 @@ func (s *spool) Close() error {
 	s.file = nil
 	return err
 }
+
+// Reader returns a reader of what the spool holds, from its start.
+func (s *spool) Reader() (io.Reader, error) {
+	if s.file == nil {
+		return bytes.NewReader(s.mem.Bytes()), nil
+	}
+	if _, err := s.file.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return s.file, nil
+}

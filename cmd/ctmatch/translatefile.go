@@ -90,7 +90,13 @@ func runTranslateFiles(cmd *cobra.Command, o *translateOptions, files []fileInpu
 		}
 	}()
 	var rulesOut bytes.Buffer // a file of rules prints nothing until every line translated
-	var err error
+	in := &spool{} // standard input, read twice
+	defer in.Close()
+	read, err := fr.readLists(files, in)
+	if err != nil {
+		return err
+	}
+	fr.o.copts.ReadLists = read
 	for _, f := range files {
 		if err = fr.file(f, &rulesOut); err != nil || fr.failed {
 			break
