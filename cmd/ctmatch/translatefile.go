@@ -90,7 +90,7 @@ func runTranslateFiles(cmd *cobra.Command, o *translateOptions, files []fileInpu
 		}
 	}()
 	var rulesOut bytes.Buffer // a file of rules prints nothing until every line translated
-	in := &spool{} // standard input, read twice
+	in := &spool{}            // standard input, read twice
 	defer in.Close()
 	read, err := fr.readLists(files, in)
 	if err != nil {
