@@ -238,12 +238,20 @@ func runApplySave(cmd *cobra.Command, o *applyOptions, files []fileInput) error 
 	// and positions), and each rule is compiled and lowered on every CPU
 	// while the lines after it are read; what the lines give to report is
 	// reported in the files' order once all are read.
+	// A -m recent --set whose list a rule of the files reads is refused
+	// with it, as translate -f refuses it.
+	in := &spool{}
+	defer in.Close()
+	read, err := readLists(cmd, &o.words, files, in)
+	if err != nil {
+		return err
+	}
 	jobs := make(chan *ruleSlot, 1024)
 	wait := compileRules(jobs)
 	var events []fileEvent
 	var readErr error
 	for _, f := range files {
-		if readErr = readSaveFile(cmd, o, f, jobs, &events, &rs); readErr != nil {
+		if readErr = readSaveFile(cmd, o, f, read, jobs, &events, &rs); readErr != nil {
 			break
 		}
 	}
@@ -316,14 +324,14 @@ func (o *applyOptions) writeTables(ctx context.Context, rep *reporter, ds []fire
 
 // readSaveFile reads one iptables-save file into rs, sending each rule to
 // jobs to be compiled and adding to events what each line gives to report.
-func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, jobs chan<- *ruleSlot, events *[]fileEvent, rs *desiredRuleset) error {
+func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, read map[string]parse.Position, jobs chan<- *ruleSlot, events *[]fileEvent, rs *desiredRuleset) error {
 	popts := o.words.parseOptions(cmd.Context())
 	fam := expr.FamilyIP
 	popts.Family = parse.IPv4
 	if f.v6 {
 		popts.Family, fam = parse.IPv6, expr.FamilyIP6
 	}
-	copts := ctmatch.Options{Table: fam, IPv6: f.v6, NoCounter: o.noCounter}
+	copts := ctmatch.Options{Table: fam, IPv6: f.v6, NoCounter: o.noCounter, ReadLists: read}
 	r := script.NewSaveReader(popts)
 	check := ctmatch.NewSaveCheck()
 	var t *desiredTable

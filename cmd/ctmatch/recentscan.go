@@ -9,10 +9,11 @@ import (
 
 	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/parse"
+	"github.com/spf13/cobra"
 )
 
-// readLists reads the files of translate -f once before they are
-// translated, for the recent lists a rule of theirs reads (-m recent
+// readLists reads the files of translate -f or apply -f once before they
+// are translated, for the recent lists a rule of theirs reads (-m recent
 // --rcheck, --update, --remove, ! --set), each with the line of the first
 // such rule: ctmatch.Options.ReadLists, so that a --set of one of those
 // lists is refused with its reader, even when the reader comes after it.
@@ -20,10 +21,10 @@ import (
 // lines that hold "recent" are parsed. Standard input is kept in sp as it
 // is read (in memory up to spoolMemory, in a temporary file beyond) and
 // read again from there.
-func (fr *fileRun) readLists(files []fileInput, sp *spool) (map[string]parse.Position, error) {
+func readLists(cmd *cobra.Command, words *wordsFlags, files []fileInput, sp *spool) (map[string]parse.Position, error) {
 	var read map[string]parse.Position
 	for _, f := range files {
-		popts := fr.o.words.parseOptions(fr.cmd.Context())
+		popts := words.parseOptions(cmd.Context())
 		popts.Family = parse.IPv4
 		if f.v6 {
 			popts.Family = parse.IPv6
@@ -31,7 +32,7 @@ func (fr *fileRun) readLists(files []fileInput, sp *spool) (map[string]parse.Pos
 		var r io.Reader
 		name := f.name
 		if name == "-" {
-			r, name = io.TeeReader(fr.cmd.InOrStdin(), sp), "<stdin>"
+			r, name = io.TeeReader(cmd.InOrStdin(), sp), "<stdin>"
 		} else {
 			fh, err := os.Open(name)
 			if err != nil {
@@ -68,7 +69,7 @@ func (fr *fileRun) readLists(files []fileInput, sp *spool) (map[string]parse.Pos
 			if err != nil {
 				return nil, &exitError{code: exitUnsupported, err: fmt.Errorf("read <stdin> again: %w", err)}
 			}
-			fr.cmd.SetIn(in)
+			cmd.SetIn(in)
 		}
 	}
 	return read, nil

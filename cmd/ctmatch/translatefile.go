@@ -92,7 +92,7 @@ func runTranslateFiles(cmd *cobra.Command, o *translateOptions, files []fileInpu
 	var rulesOut bytes.Buffer // a file of rules prints nothing until every line translated
 	in := &spool{}            // standard input, read twice
 	defer in.Close()
-	read, err := fr.readLists(files, in)
+	read, err := readLists(cmd, &o.words, files, in)
 	if err != nil {
 		return err
 	}
