@@ -12,8 +12,9 @@ import (
 // reads the list, which no rule ctmatch translates does (but for a failed
 // allocation of a new entry, where xt drops the packet); but the rule adds
 // no address to any list, and a rule left in iptables that reads the list
-// does not see the addresses this rule would have added. The hint names
-// the list, so that translate says it once per list name.
+// does not see the addresses this rule would have added. The hint is the
+// same for every list, so that a run says it once, at its first such rule
+// (a kube-proxy ruleset has a list per service).
 func recentCaveats(r *parse.Rule) []*parse.Error {
 	var out []*parse.Error
 	for _, m := range r.Matches {
@@ -24,10 +25,10 @@ func recentCaveats(r *parse.Rule) []*parse.Error {
 		name := parse.SaveString(rm.List)
 		word, at := rm.ModeWord(r.Text)
 		out = append(out, &parse.Error{Pos: at, Text: r.Text, Word: word, Kind: parse.Unsupported,
-			Msg: "-m recent --set: the list " + name + " is not kept (nft has no xt_recent list: the rule adds no address to /proc/net/xt_recent/" + rm.List + "); " +
-				"a rule that reads it (--rcheck, --update, --remove) cannot be translated, and one left in iptables would not see the addresses this rule adds",
-			Hint: "the translation is the rule without the match, exact while nothing reads the list " + name +
-				" (but for a failed allocation of a new entry, where xt drops the packet); translate says it once per list; see docs/semantics.md, \"The recent match\""})
+			Msg: "-m recent --set: the list " + name + " is not kept, nor any list a --set fills (nft has no xt_recent list: the rule adds no address to /proc/net/xt_recent/" + rm.List + "); " +
+				"a rule that reads a list (--rcheck, --update, --remove) cannot be translated, and one left in iptables would not see the addresses these rules add",
+			Hint: "the translation is the rule without the match, exact while nothing reads its list (but for a failed allocation of a new entry, where xt drops the packet); " +
+				"said once, at the first such rule; see docs/semantics.md, \"The recent match\""})
 	}
 	return out
 }

@@ -11,7 +11,7 @@ func init() {
 	cliCases = append(cliCases,
 		cliCase{name: "translate-recent-set", about: "translate of a rule with -m recent --set: the rule without the match, and a warning at --set that the list is not kept",
 			args: []string{"translate", "--", "-A INPUT -p udp --dport 53 -m recent --name dns --set -j ACCEPT"}},
-		cliCase{name: "translate-save-recent-set", about: "translate -f of an iptables-save file with -m recent --set: one warning per list name",
+		cliCase{name: "translate-save-recent-set", about: "translate -f of an iptables-save file with -m recent --set: one warning, at the first --set",
 			args: []string{"translate", "-f", "-"}, stdin: save},
 		cliCase{name: "translate-recent-rcheck", about: "translate of a rule that reads a recent list: refused at the mode's word, exit 1",
 			args: []string{"translate", "--", "-A INPUT -m recent --rcheck --seconds 60 --name ssh -j DROP"}},
