@@ -101,6 +101,10 @@ type Recent struct {
 
 	given map[string]Pos // where each option given starts, by name
 	end   Pos
+	// refused is the rule's Unsupported error when this match's mode was
+	// the rule's first word ctmatch does not take; check fills it in once
+	// the list's name is known.
+	refused *Error
 }
 
 func (*Recent) isMatch() {}
@@ -190,6 +194,13 @@ func (m *Recent) option(p *parser, w word, neg *word, spec *optSpec, v word) err
 			m.ModePos = w.pos
 			if neg != nil {
 				m.Negated, m.NegPos = true, neg.pos
+			}
+			// A mode ctmatch does not take is the rule's refusal when
+			// nothing before it was refused: the words after it (another
+			// refused match) do not take its place.
+			if !m.SetOnly() && p.unsupported == nil {
+				m.refused = &Error{}
+				p.unsupported = m.refused
 			}
 		}
 	case "seconds":
@@ -286,7 +297,10 @@ func (m *Recent) check(p *parser) error {
 			return p.errorf(p.wordStarting(at), "recent: option \"--%s\" with %s: the kernel's xt_recent refuses it (it is for --rcheck and --update)", o, m.Mode)
 		}
 	}
-	if p.unsupported == nil {
+	switch {
+	case m.refused != nil && p.unsupported == m.refused:
+		*m.refused = *m.Refusal(p.text)
+	case p.unsupported == nil:
 		p.unsupported = m.Refusal(p.text)
 	}
 	return nil

@@ -1841,6 +1841,8 @@ var Unsupported = []InvalidCase{
 	{"refused/physdev", v4, "-A FORWARD -m " + Marker + "physdev --physdev-in eth0 ! --physdev-is-bridged -j ACCEPT", "match -m physdev is valid iptables, but ctmatch cannot translate it exactly: it reads the bridge ports"},
 	{"refused/physdev-out", v6, "-A FORWARD -m " + Marker + "physdev ! --physdev-out br0+ --physdev-is-out", "no nft expression reads them in ip, ip6 or inet tables"},
 	{"recent/rcheck", v4, "-A INPUT -m recent ! " + Marker + "--rcheck --seconds 60 --hitcount 4 --rttl --name SSH --rsource --mask 255.255.255.0 -j DROP", "-m recent ! --rcheck is valid iptables, but ctmatch cannot translate it exactly: it reads the list SSH"},
+	{"recent/rcheck-then-refused", v4, "-A INPUT -m recent " + Marker + "--rcheck --name ssh -m physdev --physdev-in eth0 -j DROP", "-m recent --rcheck is valid iptables, but ctmatch cannot translate it exactly: it reads the list ssh"},
+	{"recent/refused-then-rcheck", v4, "-A INPUT -m " + Marker + "physdev --physdev-in eth0 -m recent --rcheck --name ssh -j DROP", "bridge ports"},
 	{"recent/update-reap", v4, "-A INPUT -m recent " + Marker + "--update --seconds 60 --reap --rdest", "xt_recent"},
 	{"refused/hashlimit", v4, "-A INPUT -p tcp --dport 22 -m " + Marker + "hashlimit --hashlimit-upto 5/min --hashlimit-burst 3 --hashlimit-mode srcip,dstport --hashlimit-name ssh --hashlimit-htable-expire 60000 -j ACCEPT", "match -m hashlimit is valid iptables, but ctmatch cannot translate it exactly"},
 	{"refused/hashlimit-above", v6, "-m " + Marker + "hashlimit ! --hashlimit-above 10/sec --hashlimit-name x --hashlimit-srcmask 64 --hashlimit-htable-size 1024 --hashlimit-htable-max 2048 --hashlimit-htable-gcinterval 1000", "xt_hashlimit"},
