@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 
 	"github.com/spf13/cobra"
@@ -67,17 +66,11 @@ type listedRule struct {
 // no more than the blanks before that byte; what it reads of standard input
 // is put back for the command to read.
 func readListing(cmd *cobra.Command, name string) ([]byte, error) {
-	var r io.Reader
-	if name == "-" {
-		r = cmd.InOrStdin()
-	} else {
-		fh, err := os.Open(name)
-		if err != nil {
-			return nil, &exitError{code: exitUnsupported, err: err}
-		}
-		defer fh.Close()
-		r = fh
+	r, _, done, err := openInput(cmd, name)
+	if err != nil {
+		return nil, err
 	}
+	defer done()
 	br := bufio.NewReader(r)
 	var read []byte
 	for {

@@ -31,17 +31,11 @@ import (
 // * or : (or is COMMIT), "" otherwise. What it reads of standard input is
 // put back for the command to read.
 func peekFormat(cmd *cobra.Command, name string) (string, error) {
-	var r io.Reader
-	if name == "-" {
-		r = cmd.InOrStdin()
-	} else {
-		fh, err := os.Open(name)
-		if err != nil {
-			return "", &exitError{code: exitUnsupported, err: err}
-		}
-		defer fh.Close()
-		r = fh
+	r, _, done, err := openInput(cmd, name)
+	if err != nil {
+		return "", err
 	}
+	defer done()
 	br := bufio.NewReader(r)
 	var read bytes.Buffer
 	format := ""

@@ -208,17 +208,11 @@ func (f *wordsFlags) eachLine(cmd *cobra.Command, yield func(source) bool) error
 // input), blank lines and comments included, as eachLine does; a line ends
 // at its newline (a carriage return before it stays in the text).
 func eachFileLine(cmd *cobra.Command, name string, yield func(source) bool) error {
-	var r io.Reader
-	if name == "-" {
-		r, name = cmd.InOrStdin(), "<stdin>"
-	} else {
-		fh, err := os.Open(name)
-		if err != nil {
-			return &exitError{code: exitUnsupported, err: err}
-		}
-		defer fh.Close()
-		r = fh
+	r, name, done, err := openInput(cmd, name)
+	if err != nil {
+		return err
 	}
+	defer done()
 	br := bufio.NewReaderSize(r, 64*1024)
 	var buf []byte
 	for n := 1; ; n++ {
@@ -244,6 +238,20 @@ func eachFileLine(cmd *cobra.Command, name string, yield func(source) bool) erro
 			return nil
 		}
 	}
+}
+
+// openInput opens -f's FILE, or standard input for "-": its reader, the
+// name that positions give it ("<stdin>" for standard input), and what
+// closes it.
+func openInput(cmd *cobra.Command, name string) (io.Reader, string, func(), error) {
+	if name == "-" {
+		return cmd.InOrStdin(), "<stdin>", func() {}, nil
+	}
+	fh, err := os.Open(name)
+	if err != nil {
+		return nil, name, nil, &exitError{code: exitUnsupported, err: err}
+	}
+	return fh, name, func() { fh.Close() }, nil
 }
 
 // readLine reads one line from br into buf and returns it without its

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/parse"
@@ -29,17 +28,13 @@ func readLists(cmd *cobra.Command, words *wordsFlags, files []fileInput, sp *spo
 		if f.v6 {
 			popts.Family = parse.IPv6
 		}
-		var r io.Reader
-		name := f.name
-		if name == "-" {
-			r, name = io.TeeReader(cmd.InOrStdin(), sp), "<stdin>"
-		} else {
-			fh, err := os.Open(name)
-			if err != nil {
-				return nil, &exitError{code: exitUnsupported, err: err}
-			}
-			defer fh.Close()
-			r = fh
+		r, name, done, err := openInput(cmd, f.name)
+		if err != nil {
+			return nil, err
+		}
+		defer done()
+		if f.name == "-" {
+			r = io.TeeReader(r, sp)
 		}
 		br := bufio.NewReaderSize(r, 64*1024)
 		var buf []byte
