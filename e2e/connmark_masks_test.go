@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -190,36 +188,9 @@ func TestCombinedMarksEffects(t *testing.T) {
 	const group = 11
 	const mark0, ctmark0 = combinedMark0, combinedCtmark0
 	probes := combinedMarkProbes()
-	send := func(ipv6 bool, port int) {
-		network, addr := "udp4", "127.0.0.1"
-		if ipv6 {
-			network, addr = "udp6", "::1"
-		}
-		if err := ns.Do(func() error {
-			conn, err := net.Dial(network, net.JoinHostPort(addr, strconv.Itoa(port)))
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			_, err = conn.Write([]byte("mark"))
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	connMark := func(ipv6 bool, port int) (uint32, bool) {
-		args := []string{"-L", "-p", "udp", "--dport", strconv.Itoa(port)}
-		if ipv6 {
-			args = append(args, "-f", "ipv6")
-		}
-		out := ktest.Run(t, ns, "", "conntrack", args...)
-		m := regexp.MustCompile(`mark=(\d+)`).FindStringSubmatch(out)
-		if m == nil {
-			return 0, false
-		}
-		n, _ := strconv.ParseUint(m[1], 10, 32)
-		return uint32(n), true
-	}
+	send := func(ipv6 bool, port int) { dialUDP(t, ns, ipv6, port, "mark") }
+
+	connMark := func(ipv6 bool, port int) (uint32, bool) { return conntrackMark(t, ns, ipv6, port) }
 	c6 := listenNFLOG(t, ns, group)
 	ran := 0
 	for i, p := range probes {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -39,29 +38,10 @@ func notrackRule(i int) ([]string, int) {
 func TestNotrackEffect(t *testing.T) {
 	ns := ktest.Namespace(t, "nft", "iptables-legacy", "ip6tables-legacy", "conntrack")
 	bin := ctmatchCLI(t)
-	send := func(ipv6 bool, port int) {
-		network, addr := "udp4", "127.0.0.1"
-		if ipv6 {
-			network, addr = "udp6", "::1"
-		}
-		if err := ns.Do(func() error {
-			conn, err := net.Dial(network, net.JoinHostPort(addr, strconv.Itoa(port)))
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			_, err = conn.Write([]byte("x"))
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	send := func(ipv6 bool, port int) { dialUDP(t, ns, ipv6, port, "x") }
+
 	tracked := func(ipv6 bool, port int) bool {
-		args := []string{"-L", "-p", "udp", "--dport", strconv.Itoa(port)}
-		if ipv6 {
-			args = append(args, "-f", "ipv6")
-		}
-		out := ktest.Run(t, ns, "", "conntrack", args...)
+		out := conntrackUDP(t, ns, ipv6, port)
 		return strings.Contains(out, "dport="+strconv.Itoa(port))
 	}
 	for i, p := range notrackProbes {

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"net"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -93,37 +91,14 @@ func TestMarkEffects(t *testing.T) {
 	const group = 9
 	const mark0, ctmark0 = markEffect0, ctmarkEffect0
 	probes := markEffectProbes
-	send := func(ipv6 bool, port int) {
-		network, addr := "udp4", "127.0.0.1"
-		if ipv6 {
-			network, addr = "udp6", "::1"
-		}
-		err := ns.Do(func() error {
-			conn, err := net.Dial(network, net.JoinHostPort(addr, strconv.Itoa(port)))
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			_, err = conn.Write([]byte("mark"))
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctMark := regexp.MustCompile(`mark=(\d+)`)
+	send := func(ipv6 bool, port int) { dialUDP(t, ns, ipv6, port, "mark") }
+
 	connMark := func(ipv6 bool, port int) uint32 {
-		args := []string{"-L", "-p", "udp", "--dport", strconv.Itoa(port)}
-		if ipv6 {
-			args = append(args, "-f", "ipv6")
+		m, ok := conntrackMark(t, ns, ipv6, port)
+		if !ok {
+			t.Fatalf("conntrack -L shows no mark for port %d:\n%s", port, conntrackUDP(t, ns, ipv6, port))
 		}
-		out := ktest.Run(t, ns, "", "conntrack", args...)
-		m := ctMark.FindStringSubmatch(out)
-		if m == nil {
-			t.Fatalf("conntrack -L shows no mark for port %d:\n%s", port, out)
-		}
-		n, _ := strconv.ParseUint(m[1], 10, 32)
-		return uint32(n)
+		return m
 	}
 	c := listenNFLOG(t, ns, group)
 	for i, p := range probes {
@@ -186,28 +161,16 @@ func TestConnmarkMasksIptablesTranslateWrong(t *testing.T) {
 		port := 9200 + i
 		match := []string{"-p", "udp", "--dport", strconv.Itoa(port)}
 		target := append(append([]string(nil), match...), "-j", "CONNMARK", p.op, "--nfmask", "0xff0000", "--ctmask", "0xff0000")
-		send := func() {
-			if err := ns.Do(func() error {
-				conn, err := net.Dial("udp4", fmt.Sprintf("127.0.0.1:%d", port))
-				if err != nil {
-					return err
-				}
-				defer conn.Close()
-				_, err = conn.Write([]byte("mark"))
-				return err
-			}); err != nil {
-				t.Fatal(err)
-			}
-		}
+		send := func() { dialUDP(t, ns, false, port, "mark") }
+
 		ctmark := func() uint32 {
-			out := ktest.Run(t, ns, "", "conntrack", "-L", "-p", "udp", "--dport", strconv.Itoa(port))
-			m := regexp.MustCompile(`mark=(\d+)`).FindStringSubmatch(out)
-			if m == nil {
-				t.Fatalf("conntrack -L shows no mark:\n%s", out)
+			m, ok := conntrackMark(t, ns, false, port)
+			if !ok {
+				t.Fatalf("conntrack -L shows no mark:\n%s", conntrackUDP(t, ns, false, port))
 			}
-			n, _ := strconv.ParseUint(m[1], 10, 32)
-			return uint32(n)
+			return m
 		}
+
 		for _, r := range [][]string{
 			append(append([]string(nil), match...), "-j", "MARK", "--set-mark", fmt.Sprint(mark0)),
 			append(append([]string(nil), match...), "-j", "CONNMARK", "--set-mark", fmt.Sprint(ctmark0)),

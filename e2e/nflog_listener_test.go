@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/binary"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -178,24 +177,8 @@ func nflogRule(i int) []string {
 func TestNFLOGListener(t *testing.T) {
 	ns := ktest.Namespace(t, "nft", "iptables-legacy", "ip6tables-legacy")
 	bin := ctmatchCLI(t)
-	send := func(ipv6 bool, port int) {
-		network, addr := "udp4", "127.0.0.1"
-		if ipv6 {
-			network, addr = "udp6", "::1"
-		}
-		err := ns.Do(func() error {
-			conn, err := net.Dial(network, net.JoinHostPort(addr, fmt.Sprint(port)))
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			_, err = conn.Write([]byte(strings.Repeat("x", 200)))
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	send := func(ipv6 bool, port int) { dialUDP(t, ns, ipv6, port, strings.Repeat("x", 200)) }
+
 	listeners := map[uint16]*netlink.Conn{}
 	for _, p := range nflogProbes {
 		if listeners[p.group] == nil {
