@@ -39,20 +39,7 @@ func TestCLILog(t *testing.T) {
 		"-A PREROUTING -j LOG",
 		"-A FORWARD -j NFLOG",
 	}
-	out := mustCLI(t, bin, ns, "", "list", "-o", "iptables")
-	for _, want := range wantWords {
-		if !strings.Contains(out, want+"\n") {
-			t.Errorf("list -o iptables:\n%s\nwant the line %q", out, want)
-		}
-	}
-	saved := mustCLI(t, bin, ns, "", "list", "-o", "nft")
-	ktest.Run(t, ns, "flush ruleset\n"+saved, "nft", "-f", "-")
-	again := mustCLI(t, bin, ns, "", "list", "-o", "iptables")
-	for _, want := range wantWords {
-		if !strings.Contains(again, want+"\n") {
-			t.Errorf("after nft -f of list -o nft, list -o iptables:\n%s\nwant the line %q", again, want)
-		}
-	}
+	wantListedAndReloaded(t, bin, ns, wantWords)
 
 	for _, words := range [][]string{
 		{"--", "-A", "INPUT", "-j", "LOG", "--log-prefix", "in ", "--log-level", "alert", "--log-uid"},

@@ -38,20 +38,7 @@ func TestCLIMark(t *testing.T) {
 		"-A output -j CONNMARK --save-mark --nfmask 0xffffffff --ctmask 0xffffffff # -6",
 		"-A output -j CONNMARK --set-xmark 0x10/0xf0",
 	}
-	out := mustCLI(t, bin, ns, "", "list", "-o", "iptables")
-	for _, want := range wantWords {
-		if !strings.Contains(out, want+"\n") {
-			t.Errorf("list -o iptables:\n%s\nwant the line %q", out, want)
-		}
-	}
-	saved := mustCLI(t, bin, ns, "", "list", "-o", "nft")
-	ktest.Run(t, ns, "flush ruleset\n"+saved, "nft", "-f", "-")
-	again := mustCLI(t, bin, ns, "", "list", "-o", "iptables")
-	for _, want := range wantWords {
-		if !strings.Contains(again, want+"\n") {
-			t.Errorf("after nft -f of list -o nft, list -o iptables:\n%s\nwant the line %q", again, want)
-		}
-	}
+	wantListedAndReloaded(t, bin, ns, wantWords)
 
 	words := []string{"--", "-t", "mangle", "-A", "OUTPUT", "-j", "CONNMARK", "--set-xmark", "0x10/0xf0"}
 	tr, err := exec.Command(bin, append([]string{"translate"}, words...)...).Output()

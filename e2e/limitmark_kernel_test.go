@@ -299,18 +299,7 @@ func TestCLIMarkLimit(t *testing.T) {
 		"-A input -p icmp -m icmp --icmp-type 8 -m limit --limit 7/min -j ACCEPT",
 		"-A input -m mark --mark 0x40000/0xff0000 -m limit --limit 3/min --limit-burst 10 -j ACCEPT",
 	}
-	check := func(when, out string) {
-		t.Helper()
-		for _, w := range wants {
-			if !strings.Contains(out, w+"\n") {
-				t.Errorf("%s, list -o iptables:\n%s\nwant the line %q", when, out, w)
-			}
-		}
-	}
-	check("after add, insert and apply", mustCLI(t, bin, ns, "", "list", "-o", "iptables"))
-	saved := mustCLI(t, bin, ns, "", "list", "-o", "nft")
-	ktest.Run(t, ns, "flush ruleset\n"+saved, "nft", "-f", "-")
-	check("after nft -f of list -o nft", mustCLI(t, bin, ns, "", "list", "-o", "iptables"))
+	wantListedAndReloaded(t, bin, ns, wants)
 	out, err := exec.Command(bin, "translate", "-o", "bytecode", "--", "-A", "INPUT", "-m", "limit", "--limit", "7/min").Output()
 	if err != nil {
 		t.Fatalf("translate -o bytecode: %v", err)
