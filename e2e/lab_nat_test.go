@@ -322,52 +322,42 @@ type natFault struct {
 	change func(expr.Stmt) expr.Stmt
 }
 
+// natFlag returns the change of a NAT statement that sets (on) or clears
+// flag.
+func natFlag(on bool, flag expr.NATFlags) func(expr.Stmt) expr.Stmt {
+	return func(s expr.Stmt) expr.Stmt {
+		n := s.(expr.NAT)
+		if on {
+			n.Flags |= flag
+		} else {
+			n.Flags &^= flag
+		}
+		return n
+	}
+}
+
+// natAddrShorter is the change of a NAT statement whose address range
+// ends one address sooner.
+func natAddrShorter(s expr.Stmt) expr.Stmt {
+	n := s.(expr.NAT)
+	n.AddrMax = n.AddrMax.Prev()
+	return n
+}
+
 // The observer can fail: ctmatch's translation without --persistent, with
 // a shorter address range, with the port range shifted, each gives flows
 // that differ from xt's.
 func TestLabNATFlowsCanFail(t *testing.T) {
 	l := natLab(t)
 	faults := []natFault{
-		{"persistent dropped", "snat addresses persistent4", func(s expr.Stmt) expr.Stmt {
-			n := s.(expr.NAT)
-			n.Flags &^= expr.NATPersistent
-			return n
-		}},
-		{"persistent dropped", "dnat addresses persistent6", func(s expr.Stmt) expr.Stmt {
-			n := s.(expr.NAT)
-			n.Flags &^= expr.NATPersistent
-			return n
-		}},
-		{"persistent added", "dnat addresses4", func(s expr.Stmt) expr.Stmt {
-			n := s.(expr.NAT)
-			n.Flags |= expr.NATPersistent
-			return n
-		}},
-		{"random dropped", "snat one source port random6", func(s expr.Stmt) expr.Stmt {
-			n := s.(expr.NAT)
-			n.Flags &^= expr.NATRandom
-			return n
-		}},
-		{"random-fully dropped", "snat one source port random-fully4", func(s expr.Stmt) expr.Stmt {
-			n := s.(expr.NAT)
-			n.Flags &^= expr.NATFullyRandom
-			return n
-		}},
-		{"random added", "snat one source port4", func(s expr.Stmt) expr.Stmt {
-			n := s.(expr.NAT)
-			n.Flags |= expr.NATRandom
-			return n
-		}},
-		{"address range one shorter", "snat addresses6", func(s expr.Stmt) expr.Stmt {
-			n := s.(expr.NAT)
-			n.AddrMax = n.AddrMax.Prev()
-			return n
-		}},
-		{"address range one shorter", "dnat addresses and ports random4", func(s expr.Stmt) expr.Stmt {
-			n := s.(expr.NAT)
-			n.AddrMax = n.AddrMax.Prev()
-			return n
-		}},
+		{"persistent dropped", "snat addresses persistent4", natFlag(false, expr.NATPersistent)},
+		{"persistent dropped", "dnat addresses persistent6", natFlag(false, expr.NATPersistent)},
+		{"persistent added", "dnat addresses4", natFlag(true, expr.NATPersistent)},
+		{"random dropped", "snat one source port random6", natFlag(false, expr.NATRandom)},
+		{"random-fully dropped", "snat one source port random-fully4", natFlag(false, expr.NATFullyRandom)},
+		{"random added", "snat one source port4", natFlag(true, expr.NATRandom)},
+		{"address range one shorter", "snat addresses6", natAddrShorter},
+		{"address range one shorter", "dnat addresses and ports random4", natAddrShorter},
 		{"dnat ports shifted", "dnat ports inside6", func(s expr.Stmt) expr.Stmt {
 			n := s.(expr.NAT)
 			n.Ports.Min++
