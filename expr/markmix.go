@@ -242,19 +242,13 @@ func (s CombineMarks) appendJSON(b []byte) []byte {
 	if err := s.check(); err != nil {
 		return appendJSONInvalid(b, err.Error())
 	}
-	key := func(b []byte, k MarkKey) []byte {
-		if k == MarkCt {
-			return appendJSONKeyed(b, "ct", "mark", "")
-		}
-		return appendJSONKeyed(b, "meta", "mark", "")
-	}
 	term := func(b []byte, t MarkTerm) []byte {
 		if t.Mask == math.MaxUint32 {
-			return key(b, t.Key)
+			return appendMarkKeyJSON(b, t.Key)
 		}
-		return appendJSONAnd(b, key(nil, t.Key), appendJSONUint(nil, t.Mask))
+		return appendJSONAnd(b, appendMarkKeyJSON(nil, t.Key), appendJSONUint(nil, t.Mask))
 	}
-	b = append(key(append(b, `{"mangle":{"key":`...), s.Dst), `,"value":{"`...)
+	b = append(appendMarkKeyJSON(append(b, `{"mangle":{"key":`...), s.Dst), `,"value":{"`...)
 	b = append(append(b, s.Op.symbol()...), `":[`...)
 	b = append(term(b, s.Left), ',')
 	return append(term(b, s.Right), "]}}}"...)

@@ -228,6 +228,15 @@ func (p *raiser) markStmt(i int) (Stmt, int, error) {
 	}
 }
 
+// appendMarkKeyJSON writes a mark as nft's JSON names it: {"ct": {"key":
+// "mark"}} or {"meta": {"key": "mark"}}.
+func appendMarkKeyJSON(b []byte, k MarkKey) []byte {
+	if k == MarkCt {
+		return appendJSONKeyed(b, "ct", "mark", "")
+	}
+	return appendJSONKeyed(b, "meta", "mark", "")
+}
+
 // appendJSON writes {"mangle": {"key": DST, "value": …}}, the value a
 // number, the source mark, or {"^": [{"&": [SRC, AND]}, XOR]} as the
 // text's "SRC and AND xor XOR".
@@ -235,22 +244,16 @@ func (s SetMark) appendJSON(b []byte) []byte {
 	if err := s.check(); err != nil {
 		return appendJSONInvalid(b, err.Error())
 	}
-	key := func(b []byte, k MarkKey) []byte {
-		if k == MarkCt {
-			return appendJSONKeyed(b, "ct", "mark", "")
-		}
-		return appendJSONKeyed(b, "meta", "mark", "")
-	}
-	b = append(key(append(b, `{"mangle":{"key":`...), s.Dst), `,"value":`...)
+	b = append(appendMarkKeyJSON(append(b, `{"mangle":{"key":`...), s.Dst), `,"value":`...)
 	switch {
 	case s.Src == 0:
 		b = appendJSONUint(b, s.Xor)
 	case s.Bitwise:
-		and := appendJSONAnd(nil, key(nil, s.Src), appendJSONUint(nil, s.And))
+		and := appendJSONAnd(nil, appendMarkKeyJSON(nil, s.Src), appendJSONUint(nil, s.And))
 		b = append(append(append(b, `{"^":[`...), and...), ',')
 		b = append(appendJSONUint(b, s.Xor), "]}"...)
 	default:
-		b = key(b, s.Src)
+		b = appendMarkKeyJSON(b, s.Src)
 	}
 	return append(b, "}}"...)
 }

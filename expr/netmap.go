@@ -26,14 +26,18 @@ func (Netmap) isStmt() {}
 // rangeNetmap is the kernel's NF_NAT_RANGE_NETMAP.
 const rangeNetmap = 0x40
 
+// addr is the prefix's address, or the zero Addr without a prefix.
+func (n Netmap) addr() netip.Addr {
+	if !n.Prefix.IsValid() {
+		return netip.Addr{}
+	}
+	return n.Prefix.Addr()
+}
+
 // appendText writes "snat prefix to P"; in an inet rule (inet true)
 // "snat ip prefix to P" or "snat ip6 prefix to P".
 func (n Netmap) appendText(b []byte, inet bool) []byte {
-	var addr netip.Addr
-	if n.Prefix.IsValid() {
-		addr = n.Prefix.Addr()
-	}
-	b, ok := appendNATTextHead(b, n.Type, addr, inet, " prefix without an address")
+	b, ok := appendNATTextHead(b, n.Type, n.addr(), inet, " prefix without an address")
 	if !ok {
 		return b
 	}
@@ -129,11 +133,7 @@ func (p *raiser) netmapOf(i int, n NAT) (Stmt, error) {
 // {"addr": A, "len": N}}, "flags": "netmap", "type_flags": "prefix"}}, as
 // nft 1.0.6 lists it.
 func (n Netmap) appendJSON(b []byte, inet bool) []byte {
-	var addr netip.Addr
-	if n.Prefix.IsValid() {
-		addr = n.Prefix.Addr()
-	}
-	b, ok := appendNATJSONHead(b, n.Type, addr, inet, " prefix without an address")
+	b, ok := appendNATJSONHead(b, n.Type, n.addr(), inet, " prefix without an address")
 	if !ok {
 		return b
 	}
