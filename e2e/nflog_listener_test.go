@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ctmatch/ctmatch/internal/ktest"
+	"github.com/ctmatch/ctmatch/internal/lab"
 	"github.com/ctmatch/ctmatch/internal/netns"
 )
 
@@ -27,20 +28,6 @@ import (
 // net.netfilter.nf_log_all_netns is 1, which a test must not change. LOG is
 // proven by nft's bytes and the kernel's dumps (compile's nft oracle); both
 // targets reach the kernel through the same nf_log_packet call.
-
-// nfulnl constants (include/uapi/linux/netfilter/nfnetlink_log.h).
-const (
-	nfnlSubsysULOG   = 4
-	nfulnlMsgPacket  = 0
-	nfulnlMsgConfig  = 1
-	nfulaCfgCmd      = 1
-	nfulaCfgMode     = 2
-	nfulnlCfgCmdBind = 1
-	nfulnlCopyPacket = 2
-	nfulaMark        = 2
-	nfulaPayload     = 9
-	nfulaPrefix      = 10
-)
 
 // nflogRecord is what a listener receives for one packet.
 type nflogRecord struct {
@@ -59,8 +46,8 @@ func (r nflogRecord) String() string {
 	return fmt.Sprintf("family %d group %d prefix %q mark %#x payload %d bytes, UDP dport, length and data %s", r.family, r.group, r.prefix, r.mark, r.payload, r.udp)
 }
 
-// listenNFLOG binds a netlink socket of the namespace to the group, asking
-// for whole packets (copy range 0xffff).
+// listenNFLOG binds a netlink socket of the namespace to the group
+// (lab.BindNFLOG: whole packets, each sent while it is logged).
 func listenNFLOG(t *testing.T, ns *netns.NS, group uint16) *netlink.Conn {
 	t.Helper()
 	c, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: int(ns.File().Fd())})
@@ -68,23 +55,9 @@ func listenNFLOG(t *testing.T, ns *netns.NS, group uint16) *netlink.Conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	config := func(attrs []netlink.Attribute) {
-		ad, err := netlink.MarshalAttributes(attrs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		hdr := []byte{unix.AF_UNSPEC, 0, 0, 0}
-		binary.BigEndian.PutUint16(hdr[2:], group)
-		_, err = c.Execute(netlink.Message{
-			Header: netlink.Header{Type: netlink.HeaderType(nfnlSubsysULOG<<8 | nfulnlMsgConfig), Flags: netlink.Request | netlink.Acknowledge},
-			Data:   append(hdr, ad...),
-		})
-		if err != nil {
-			t.Fatalf("NFLOG config of group %d: %v", group, err)
-		}
+	if err := lab.BindNFLOG(c, group); err != nil {
+		t.Fatal(err)
 	}
-	config([]netlink.Attribute{{Type: nfulaCfgCmd, Data: []byte{nfulnlCfgCmdBind}}})
-	config([]netlink.Attribute{{Type: nfulaCfgMode, Data: []byte{0, 0, 0xff, 0xff, nfulnlCopyPacket, 0}}})
 	return c
 }
 
@@ -101,36 +74,26 @@ func receiveNFLOG(t *testing.T, c *netlink.Conn) nflogRecord {
 		t.Fatalf("no NFLOG record: %v", err)
 	}
 	for _, m := range msgs {
-		if m.Header.Type != netlink.HeaderType(nfnlSubsysULOG<<8|nfulnlMsgPacket) || len(m.Data) < 4 {
-			continue
-		}
-		r := nflogRecord{family: m.Data[0], group: binary.BigEndian.Uint16(m.Data[2:4])}
-		ad, err := netlink.NewAttributeDecoder(m.Data[4:])
+		rec, ok, err := lab.ParseNFLOG(m)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ad.ByteOrder = binary.BigEndian
-		for ad.Next() {
-			switch ad.Type() {
-			case nfulaMark:
-				r.mark = ad.Uint32()
-			case nfulaPrefix:
-				r.prefix = strings.TrimRight(string(ad.Bytes()), "\x00")
-			case nfulaPayload:
-				b := ad.Bytes()
-				r.payload = len(b)
-				r.mss = tcpMSS(b)
-				r.tos, r.csumOK = ipTOS(b)
-				// The UDP header after an IPv4 header without options
-				// or an IPv6 header without extension headers.
-				l4 := 20
-				if len(b) > 0 && b[0]>>4 == 6 {
-					l4 = 40
-				}
-				if len(b) >= l4+8 {
-					r.udp = fmt.Sprintf("%x %x", b[l4+2:l4+6], b[l4+8:])
-				}
-			}
+		if !ok {
+			continue
+		}
+		r := nflogRecord{family: rec.Family, group: rec.Group, prefix: rec.Prefix, mark: rec.Mark}
+		b := rec.Payload
+		r.payload = len(b)
+		r.mss = tcpMSS(b)
+		r.tos, r.csumOK = ipTOS(b)
+		// The UDP header after an IPv4 header without options or an IPv6
+		// header without extension headers.
+		l4 := 20
+		if len(b) > 0 && b[0]>>4 == 6 {
+			l4 = 40
+		}
+		if len(b) >= l4+8 {
+			r.udp = fmt.Sprintf("%x %x", b[l4+2:l4+6], b[l4+8:])
 		}
 		return r
 	}

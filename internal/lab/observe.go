@@ -37,21 +37,6 @@ const (
 	NFLOGGroup   = 62 // the group the cases' NFLOG targets log to
 )
 
-// nfnetlink_log's constants (include/uapi/linux/netfilter/nfnetlink_log.h).
-const (
-	nfnlSubsysULOG   = 4
-	nfulnlMsgPacket  = 0
-	nfulnlMsgConfig  = 1
-	nfulaCfgCmd      = 1
-	nfulaCfgMode     = 2
-	nfulaCfgQThresh  = 5
-	nfulnlCfgCmdBind = 1
-	nfulnlCopyPacket = 2
-	nfulaMark        = 2
-	nfulaPayload     = 9
-	nfulaPrefix      = 10
-)
-
 // routerObserver is the listener and the rule of the observer.
 type routerObserver struct {
 	l    *Lab
@@ -78,39 +63,13 @@ func (l *Lab) observe() (*routerObserver, error) {
 	}
 	o.conn = c
 	for _, g := range []uint16{ObserveGroup, NFLOGGroup} {
-		if err := o.config(g, []netlink.Attribute{{Type: nfulaCfgCmd, Data: []byte{nfulnlCfgCmdBind}}}); err != nil {
-			return nil, errors.Join(err, o.close())
-		}
-		// Whole packets: copy range 0xffff, copy mode packet; and a
-		// queue threshold of 1, so that each record is sent while its
-		// packet is logged (the default, 100, holds them for up to a
-		// second; an NFLOG rule without --nflog-threshold, and nft's log
-		// without queue-threshold, use the listener's).
-		if err := o.config(g, []netlink.Attribute{{Type: nfulaCfgMode, Data: []byte{0, 0, 0xff, 0xff, nfulnlCopyPacket, 0}},
-			{Type: nfulaCfgQThresh, Data: []byte{0, 0, 0, 1}}}); err != nil {
+		if err := BindNFLOG(c, g); err != nil {
 			return nil, errors.Join(err, o.close())
 		}
 	}
 	l.obs = o
 	l.t.Cleanup(func() { o.close() })
 	return o, nil
-}
-
-func (o *routerObserver) config(group uint16, attrs []netlink.Attribute) error {
-	ad, err := netlink.MarshalAttributes(attrs)
-	if err != nil {
-		return err
-	}
-	hdr := []byte{unix.AF_UNSPEC, 0, 0, 0}
-	binary.BigEndian.PutUint16(hdr[2:], group)
-	_, err = o.conn.Execute(netlink.Message{
-		Header: netlink.Header{Type: netlink.HeaderType(nfnlSubsysULOG<<8 | nfulnlMsgConfig), Flags: netlink.Request | netlink.Acknowledge},
-		Data:   append(hdr, ad...),
-	})
-	if err != nil {
-		return fmt.Errorf("nfnetlink_log config of group %d: %w", group, err)
-	}
-	return nil
 }
 
 func (o *routerObserver) close() error {
@@ -162,28 +121,14 @@ func (o *routerObserver) drain(f Family) (string, error) {
 			return "", fmt.Errorf("nfnetlink_log, awaiting the sentinel: %w", err)
 		}
 		for _, m := range msgs {
-			if m.Header.Type != netlink.HeaderType(nfnlSubsysULOG<<8|nfulnlMsgPacket) || len(m.Data) < 4 {
-				continue
-			}
-			group := binary.BigEndian.Uint16(m.Data[2:4])
-			ad, err := netlink.NewAttributeDecoder(m.Data[4:])
+			r, ok, err := ParseNFLOG(m)
 			if err != nil {
 				return "", err
 			}
-			ad.ByteOrder = binary.BigEndian
-			var mark uint32
-			var prefix string
-			var payload []byte
-			for ad.Next() {
-				switch ad.Type() {
-				case nfulaMark:
-					mark = ad.Uint32()
-				case nfulaPrefix:
-					prefix = strings.TrimRight(string(ad.Bytes()), "\x00")
-				case nfulaPayload:
-					payload = ad.Bytes()
-				}
+			if !ok {
+				continue
 			}
+			group, mark, prefix, payload := r.Group, r.Mark, r.Prefix, r.Payload
 			if group == ObserveGroup && sentinel(payload) {
 				done = true
 				continue
