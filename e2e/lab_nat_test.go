@@ -240,14 +240,15 @@ func natLab(t *testing.T, tools ...string) *lab.Lab {
 	return l
 }
 
-// checkXtFlows checks what the xt run of a case shows: every flow
-// arrived, mapped (its rewritten side is not what the client sent) into
-// the case's range, and over as many addresses as the case says.
-func checkXtFlows(t *testing.T, c natFlowCase, xt []lab.NATSeen) {
-	t.Helper()
+// xtFlowProblems checks what the xt run of a case shows and returns what
+// is wrong: every flow arrived, mapped (its rewritten side is not what the
+// client sent) into the case's range, and over as many addresses as the
+// case says.
+func xtFlowProblems(c natFlowCase, xt []lab.NATSeen) []string {
+	var out []string
 	for i, s := range xt {
 		if !s.Arrived() {
-			t.Errorf("%s: flow %d: nothing arrived under xt", c.Name, i)
+			out = append(out, fmt.Sprintf("flow %d: nothing arrived under xt", i))
 			continue
 		}
 		fl := c.Flows[i]
@@ -256,18 +257,19 @@ func checkXtFlows(t *testing.T, c natFlowCase, xt []lab.NATSeen) {
 			orig = netip.AddrPortFrom(fl.To, fl.Port)
 		}
 		if c.Mapped(s) == orig {
-			t.Errorf("%s: flow %d: the xt rule left %s as it was", c.Name, i, orig)
+			out = append(out, fmt.Sprintf("flow %d: the xt rule left %s as it was", i, orig))
 		}
 	}
 	for _, o := range c.Outside(xt) {
-		t.Errorf("%s: xt: %s", c.Name, o)
+		out = append(out, "xt: "+o)
 	}
 	switch addrs := c.MappedAddrs(xt); {
 	case c.spread == spreadOne && len(addrs) != 1:
-		t.Errorf("%s: xt maps the flows to %v, want one address", c.Name, addrs)
+		out = append(out, fmt.Sprintf("xt maps the flows to %v, want one address", addrs))
 	case c.spread == spreadMany && len(addrs) < 2:
-		t.Errorf("%s: xt maps the flows to %v, want several addresses (else the case cannot show the hash)", c.Name, addrs)
+		out = append(out, fmt.Sprintf("xt maps the flows to %v, want several addresses (else the case cannot show the hash)", addrs))
 	}
+	return out
 }
 
 // TestLabNATFlows runs every NAT flow case with the kernel's xt target
@@ -281,29 +283,37 @@ func TestLabNATFlows(t *testing.T) {
 	l := natLab(t)
 	flows, compared := 0, 0
 	for _, c := range natFlowCases() {
-		xt, err := l.NATFlows(c.NATCase, lab.XtLegacy())
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkXtFlows(t, c, xt)
-		table := expr.FamilyIP
-		if c.Family == lab.IPv6 {
-			table = expr.FamilyIP6
-		}
-		for _, tf := range []expr.Family{table, expr.FamilyInet} {
-			in := lab.CtmatchEffect(tf)
-			ct, err := l.NATFlows(c.NATCase, in)
-			if err != nil {
+		var xt []lab.NATSeen
+		n := 0
+		diffs := secondRun(t, c.Name, func() []string {
+			var err error
+			if xt, err = l.NATFlows(c.NATCase, lab.XtLegacy()); err != nil {
 				t.Fatal(err)
 			}
-			for _, o := range c.Outside(ct) {
-				t.Errorf("%s: %s: %s", c.Name, in.Name, o)
+			diffs := xtFlowProblems(c, xt)
+			table := expr.FamilyIP
+			if c.Family == lab.IPv6 {
+				table = expr.FamilyIP6
 			}
-			for _, d := range lab.CompareNATFlows(c.NATCase, xt, ct, "xt", in.Name) {
-				t.Errorf("%s: %s", c.Name, d)
+			n = 0
+			for _, tf := range []expr.Family{table, expr.FamilyInet} {
+				in := lab.CtmatchEffect(tf)
+				ct, err := l.NATFlows(c.NATCase, in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, o := range c.Outside(ct) {
+					diffs = append(diffs, in.Name+": "+o)
+				}
+				diffs = append(diffs, lab.CompareNATFlows(c.NATCase, xt, ct, "xt", in.Name)...)
+				n += len(ct)
 			}
-			compared += len(ct)
+			return diffs
+		})
+		for _, d := range diffs {
+			t.Errorf("%s: %s", c.Name, d)
 		}
+		compared += n
 		flows += len(xt)
 		if testing.Verbose() {
 			t.Logf("%s: xt maps to %v", c.Name, c.MappedAddrs(xt))
@@ -384,15 +394,11 @@ func TestLabNATFlowsCanFail(t *testing.T) {
 			t.Fatalf("%s: no case %q", fl.name, fl.cas)
 		}
 		c := cases[i]
-		xt, err := l.NATFlows(c.NATCase, lab.XtLegacy())
-		if err != nil {
-			t.Fatal(err)
-		}
 		table := expr.FamilyIP
 		if c.Family == lab.IPv6 {
 			table = expr.FamilyIP6
 		}
-		bad, err := l.NATFlows(c.NATCase, lab.NativeRules(fl.name, table, func(ec lab.EffectCase) ([]expr.Rule, error) {
+		faulty := lab.NativeRules(fl.name, table, func(ec lab.EffectCase) ([]expr.Rule, error) {
 			r, err := ctmatch.Translate(ec.Words, ctmatch.Options{IPv6: ec.Family == lab.IPv6})
 			if err != nil {
 				return nil, err
@@ -403,11 +409,18 @@ func TestLabNATFlowsCanFail(t *testing.T) {
 				}
 			}
 			return r.Rules, nil
-		}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := append(lab.CompareNATFlows(c.NATCase, xt, bad, "xt", fl.name), c.Outside(bad)...)
+		})
+		var bad []lab.NATSeen
+		d := secondRun(t, fl.name, func() []string {
+			xt, err := l.NATFlows(c.NATCase, lab.XtLegacy())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bad, err = l.NATFlows(c.NATCase, faulty); err != nil {
+				t.Fatal(err)
+			}
+			return append(lab.CompareNATFlows(c.NATCase, xt, bad, "xt", fl.name), c.Outside(bad)...)
+		})
 		if len(d) == 0 {
 			t.Errorf("%s on %s: no difference seen: %v", fl.name, c.Name, c.Describe(bad))
 			continue

@@ -424,14 +424,18 @@ func TestLabSweepTargets(t *testing.T) {
 	acted := map[string]int{}
 	compared, split := 0, 0
 	for i, c := range cases {
-		base, err := l.Effects(c.EffectCase, none)
-		if err != nil {
-			t.Fatal(err)
+		tables := []expr.Family{expr.FamilyIP}
+		if c.Family == lab.IPv6 {
+			tables[0] = expr.FamilyIP6
 		}
-		xt, err := l.Effects(c.EffectCase, lab.XtLegacy())
-		if err != nil {
-			t.Fatalf("%s: %q: %v", c.Name, c.Words, err)
+		if i%2 == 0 {
+			tables = append(tables, expr.FamilyInet)
 		}
+		var ins []lab.Installer
+		for _, tf := range tables {
+			ins = append(ins, lab.CtmatchEffect(tf))
+		}
+		base, xt, diffs, n := effectDiffs(t, l, c.EffectCase, ins...)
 		if d := len(lab.CompareEffects(base, xt, "no rule", "xt")); d > 0 {
 			acted[c.kind]++
 			if d < len(xt) {
@@ -440,24 +444,10 @@ func TestLabSweepTargets(t *testing.T) {
 				split++
 			}
 		}
-		tables := []expr.Family{expr.FamilyIP}
-		if c.Family == lab.IPv6 {
-			tables[0] = expr.FamilyIP6
+		for _, d := range diffs {
+			t.Errorf("DIVERGENCE seed %d, %s: %q: %s\nreplay with %s", seed, c.Name, c.Words, d, replay)
 		}
-		if i%2 == 0 {
-			tables = append(tables, expr.FamilyInet)
-		}
-		for _, tf := range tables {
-			in := lab.CtmatchEffect(tf)
-			ct, err := l.Effects(c.EffectCase, in)
-			if err != nil {
-				t.Fatalf("%s: %q: %v", c.Name, c.Words, err)
-			}
-			for _, d := range lab.CompareEffects(xt, ct, "xt", in.Name) {
-				t.Errorf("DIVERGENCE seed %d, %s: %q: %s\nreplay with %s", seed, c.Name, c.Words, d, replay)
-			}
-			compared += len(ct)
-		}
+		compared += n
 		if testing.Verbose() {
 			for _, e := range xt {
 				t.Logf("%s (%s): %s", c.Name, c.Words, e)
@@ -566,17 +556,9 @@ func TestLabSweepTargetsCatchFaults(t *testing.T) {
 			}
 			return r.Rules, nil
 		})
-		xt, err := l.Effects(c.EffectCase, lab.XtLegacy())
-		if err != nil {
-			t.Fatal(err)
-		}
-		bad, err := l.Effects(c.EffectCase, faulty)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := lab.CompareEffects(xt, bad, "xt", fl.name)
+		_, _, d, _ := effectDiffs(t, l, c.EffectCase, faulty)
 		if len(d) == 0 {
-			t.Errorf("%s on %s (%s): no difference seen: %v", fl.name, c.Name, c.Words, bad)
+			t.Errorf("%s on %s (%s): no difference seen", fl.name, c.Name, c.Words)
 			continue
 		}
 		t.Logf("%s on %s (%s): caught: %s", fl.name, c.Name, c.Words, d[0])

@@ -1,0 +1,15 @@
+package lab
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestBacklogDrops(t *testing.T) {
+	stat := "0000a1b2 00000003 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000\n" +
+		"00000010 0000001f 00000002 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000001 00000000\n" +
+		"\n"
+	if got := backlogDrops(strings.NewReader(stat)); got != 3+31 {
+		t.Errorf("backlogDrops = %d, want 34", got)
+	}
+}
