@@ -165,7 +165,7 @@ func packetMatches(r *parse.Rule, fam parse.Family) (packetVariants, error) {
 				return packetVariants{}, err
 			}
 			add(ms...)
-			hasPorts = true
+			hasPorts = hasPorts || !icmpv6WithoutFragments(im)
 		}
 	}
 	for _, a := range alts {

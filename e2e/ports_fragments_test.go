@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -207,4 +208,81 @@ func listedCounts(out, chain string) map[string]uint64 {
 		}
 	}
 	return counts
+}
+
+// ip6tables' icmp6 match never looks at a fragment other than the first;
+// for such a fragment nft's transport offset is 0, so "icmpv6 type" reads
+// the IPv6 header's first byte, 0x60 here (version 6, traffic class 0).
+// So ctmatch writes a type that is not negated and not 96 to 111 as one
+// rule without the fragment tests, and the others with them. Whole
+// ICMPv6 packets of types 128, 1/4 and 96, a first fragment of type 128
+// and non-first fragments holding each type, sent through lo and counted
+// on OUTPUT: ip6tables-legacy (the kernel's icmp6_match) and ctmatch's
+// rules count the same packets; nft's bare "icmpv6 type 128"
+// (ip6tables-translate's form) counts them too, and the bare "icmpv6 type
+// 96" and "icmpv6 type != 128" count every non-first fragment besides.
+func TestICMPv6FragmentsAgainstXt(t *testing.T) {
+	ns := ktest.Namespace(t, "nft", "ip6tables-legacy")
+	bin := ctmatchCLI(t)
+	rules := []string{"-p ipv6-icmp --icmpv6-type 128", "-p ipv6-icmp --icmpv6-type 1/4", "-p ipv6-icmp --icmpv6-type 96", "-p ipv6-icmp ! --icmpv6-type 128"}
+	canon := []string{"-p ipv6-icmp -m icmp6 --icmpv6-type 128", "-p ipv6-icmp -m icmp6 --icmpv6-type 1/4", "-p ipv6-icmp -m icmp6 --icmpv6-type 96", "-p ipv6-icmp -m icmp6 ! --icmpv6-type 128"}
+	bare := []string{"icmpv6 type 128", "icmpv6 type 96", "icmpv6 type != 128"}
+	script := "add table ip6 t\nadd chain ip6 t o { type filter hook output priority 10; }\nadd chain ip6 t b { type filter hook output priority 20; }\n"
+	for _, b := range bare {
+		script += "add rule ip6 t b " + b + " counter\n"
+	}
+	ktest.Run(t, ns, script, "nft", "-f", "-")
+	for _, r := range rules {
+		ktest.Run(t, ns, "", "ip6tables-legacy", append([]string{"-A", "OUTPUT"}, strings.Fields(r)...)...)
+		mustCLI(t, bin, ns, "", "add", "rule", "-6", "ip6", "t", "o", "--", r)
+	}
+	// The ICMPv6 headers carry checksum 0, so the stack answers none of
+	// them (an echo reply would be counted on OUTPUT too).
+	icmp := func(typ, code byte) []byte { return append([]byte{typ, code, 0, 0, 0, 1, 0, 1}, make([]byte, 16)...) }
+	icmp6 := func(payload []byte, frag bool, offset uint16, more bool) []byte {
+		p := ipv6(payload, frag, offset, more)
+		if frag {
+			p[40] = 58 // the fragment header's next header
+		} else {
+			p[6] = 58
+		}
+		return p
+	}
+	pkts := [][]byte{
+		icmp6(icmp(128, 0), false, 0, false), icmp6(icmp(128, 0), true, 0, true), icmp6(icmp(128, 0), true, 8, false),
+		icmp6(icmp(1, 4), false, 0, false), icmp6(icmp(1, 4), true, 8, false),
+		icmp6(icmp(96, 0), false, 0, false), icmp6(icmp(96, 0), true, 8, false),
+	}
+	if err := ns.Do(func() error {
+		s, err := syscall.Socket(syscall.AF_INET6, syscall.SOCK_RAW, syscall.IPPROTO_RAW)
+		if err != nil {
+			return err
+		}
+		defer syscall.Close(s)
+		for _, p := range pkts {
+			if err := syscall.Sendto(s, p, 0, &syscall.SockaddrInet6{Addr: [16]byte{15: 1}}); err != nil {
+				return fmt.Errorf("send: %w", err)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	xt := xtPacketCounts(t, ktest.Run(t, ns, "", "ip6tables-legacy", "-L", "OUTPUT", "-v", "-n", "-x"))
+	if want := []uint64{2, 1, 1, 2}; !slices.Equal(xt, want) {
+		t.Fatalf("xt counted %v for %q, the crafted traffic gives %v", xt, rules, want)
+	}
+	out := mustCLI(t, bin, ns, "", "list", "chain", "ip6", "t", "o", "-o", "iptables", "-a")
+	ours := listedCounts(out, "o")
+	for i, w := range canon {
+		if got, ok := ours[w]; !ok || got != xt[i] {
+			t.Errorf("ctmatch's rules for %q counted %d packets (listed: %v), xt %d\n%s", rules[i], got, ok, xt[i], out)
+		}
+	}
+	nft := ktest.Run(t, ns, "", "nft", "list", "chain", "ip6", "t", "b")
+	for i, want := range []uint64{2, 4, 5} {
+		if !strings.Contains(nft, fmt.Sprintf("%s counter packets %d ", strings.Replace(bare[i], "128", "echo-request", 1), want)) {
+			t.Errorf("nft's bare %q did not count %d packets:\n%s", bare[i], want, nft)
+		}
+	}
 }
