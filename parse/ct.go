@@ -27,7 +27,7 @@ func init() {
 	const noEntry = "nft's statement acts on the conntrack entry, which does not exist yet in a raw chain (before conntrack), where xt_CT attaches a template instead"
 	targetSpecs["CT"] = []optSpec{
 		{long: "notrack", target: OptNotrack},
-		unsupported("helper", noEntry+"; it also needs a named ct helper object, which ctmatch does not load yet"),
+		unsupported("helper", noEntry+"; its nft form, a ct helper object and ct helper set, acts only in a chain after conntrack, which is not the raw table's"),
 		unsupported("ctevents", noEntry),
 		unsupported("expevents", noEntry),
 		{long: "zone", what: "a zone id (0-65535) or mark", target: OptZone},
