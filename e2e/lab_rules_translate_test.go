@@ -86,6 +86,10 @@ var ruleKnownWrongMore = []struct {
 	// For IPv6 nft reads the IPv6 header's bytes 2–3 (0) as the port of
 	// every non-first fragment; the server sees them fragment by fragment.
 	{"port-zero-fragment6", lab.IPv6, "-p tcp --dport 0", "", "fragments6:rso"},
+	// A non-first ICMPv6 fragment's transport header, for nft, is its IPv6
+	// header: "icmpv6 type != echo-request" reads 0x60 there and holds,
+	// where ip6tables' icmp6 match never looks at such a fragment.
+	{"icmpv6-negated-fragment6", lab.IPv6, "-p icmpv6 ! --icmpv6-type 128", "", "fragments6:rso"},
 	// ip6tables -p ah never matches (ip6tables' -p reads past AH); its
 	// translation matches the AH packets.
 	{"ah6", lab.IPv6, "-p ah", "", "ah6:rso"},

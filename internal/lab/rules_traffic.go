@@ -451,7 +451,8 @@ func (l *Lab) sendIPRaw(f Family, pkts [][]byte) error {
 // (the TCP header and 12 bytes) and the last one that completes it; a lone
 // non-first fragment (offset 24 bytes) whose data is a TCP header to
 // PortFrag; and a lone non-first fragment whose data starts with 4 zero
-// bytes (ports 0). In the lab without conntrack the router's forward hook
+// bytes (ports 0); for IPv4 a lone non-first AH fragment, for IPv6 a lone
+// non-first ICMPv6 fragment holding an echo request. In the lab without conntrack the router's forward hook
 // sees each as sent; the server reassembles the IPv4 pair before its
 // input hook (and holds the lone ones), while IPv6 reaches its input hook
 // fragment by fragment.
@@ -468,6 +469,7 @@ func (l *Lab) Fragments(f Family) (Class, error) {
 	ahLike := make([]byte, 24)
 	ahLike[0], ahLike[1] = unix.IPPROTO_TCP, 4
 	binary.BigEndian.PutUint32(ahLike[4:], FragAHSPI)
+	echo6 := []byte{128, 0, 0, 0, 0x22, 0x04, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0}
 	var pkts [][]byte
 	if f == IPv4 {
 		pkts = [][]byte{
@@ -483,11 +485,19 @@ func (l *Lab) Fragments(f Family) (Class, error) {
 			ipv6Packet(44, append(fragHeader(unix.IPPROTO_TCP, 4, false, 0x2201), last...)),
 			ipv6Packet(44, append(fragHeader(unix.IPPROTO_TCP, 3, false, 0x2202), seg...)),
 			ipv6Packet(44, append(fragHeader(unix.IPPROTO_TCP, 3, false, 0x2203), zero...)),
+			// A lone non-first ICMPv6 fragment holding an echo request:
+			// nft's transport offset of such a fragment is 0, so
+			// "icmpv6 type" reads the IPv6 header's first byte (0x60),
+			// where "icmpv6 type != 128" holds and ip6tables' icmp6 match
+			// does not.
+			ipv6Packet(44, append(fragHeader(unix.IPPROTO_ICMPV6, 3, false, 0x2204), echo6...)),
 		}
 	}
 	c := Class{Name: "fragments" + f.digit(), Family: f,
 		Desc: fmt.Sprintf("crafted TCP fragments %s → %s: a first and a last fragment of one segment, a lone non-first fragment holding a TCP header, one holding zeros%s",
-			hostPort(a.Client, PortFragSrc), hostPort(a.Server, PortFrag), map[Family]string{IPv4: fmt.Sprintf(", and a lone non-first AH fragment holding an AH header of SPI %d", FragAHSPI)}[f]),
+			hostPort(a.Client, PortFragSrc), hostPort(a.Server, PortFrag), map[Family]string{
+				IPv4: fmt.Sprintf(", and a lone non-first AH fragment holding an AH header of SPI %d", FragAHSPI),
+				IPv6: ", and a lone non-first ICMPv6 fragment holding an echo request"}[f]),
 		States: []string{"INVALID", "NEW"}, Router: len(pkts), Server: -1}
 	return c, l.sendIPRaw(f, pkts)
 }
