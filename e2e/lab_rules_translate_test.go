@@ -35,8 +35,9 @@ var ruleKnownWrongDivergences = map[string]string{
 	"every-port-bare": "ports4:rso icmp-types4:rso lengths4:rso hop-limits4:rso fragments4:ro ah4:rso client24:rs mark4:rso burst4:rso local-out4:rso router-local4:oi",
 	"no-port-bare":    "ports4:rso tcp-flags4:rso icmp-types4:rso lengths4:rso hop-limits4:rso fragments4:rso ah4:rso client24:rs mark4:rso burst4:rso local-out4:rso router-local4:oi",
 	// ! --icmp-type any matches nothing; its translation every ICMP
-	// packet (the server's errors cross the router).
-	"icmp-any-negated": "ports4:r icmp-types4:rso lengths4:r hop-limits4:r burst4:r local-out4:r",
+	// packet (the server's errors cross the router), and the lone ICMP
+	// fragment.
+	"icmp-any-negated": "ports4:r icmp-types4:rso lengths4:r hop-limits4:r fragments4:ro burst4:r local-out4:r",
 	// --src-type LOCAL,BROADCAST --dst-type UNICAST,MULTICAST: the text
 	// drops the destination list, so the client's packets to the
 	// router's own address (LOCAL) count too.
@@ -90,6 +91,15 @@ var ruleKnownWrongMore = []struct {
 	// header: "icmpv6 type != echo-request" reads 0x60 there and holds,
 	// where ip6tables' icmp6 match never looks at such a fragment.
 	{"icmpv6-negated-fragment6", lab.IPv6, "-p icmpv6 ! --icmpv6-type 128", "", "fragments6:rso"},
+	// nft's "icmp type" reads a non-first IPv4 fragment's data as the ICMP
+	// header: iptables-translate's "icmp type echo-request" counts the
+	// lone fragment whose data is an echo request, the icmp match does not
+	// look at it.
+	{"icmp-type-fragment", lab.IPv4, "-p icmp --icmp-type 8", "", "fragments4:ro"},
+	// --icmp-type any needs the ICMP header, which a non-first fragment
+	// does not have for the icmp match; iptables-translate's "ip protocol
+	// icmp" counts the fragment.
+	{"icmp-any-fragment", lab.IPv4, "-p icmp --icmp-type any", "", "fragments4:ro"},
 	// ip6tables -p ah never matches (ip6tables' -p reads past AH); its
 	// translation matches the AH packets.
 	{"ah6", lab.IPv6, "-p ah", "", "ah6:rso"},

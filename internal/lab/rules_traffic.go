@@ -451,8 +451,9 @@ func (l *Lab) sendIPRaw(f Family, pkts [][]byte) error {
 // (the TCP header and 12 bytes) and the last one that completes it; a lone
 // non-first fragment (offset 24 bytes) whose data is a TCP header to
 // PortFrag; and a lone non-first fragment whose data starts with 4 zero
-// bytes (ports 0); for IPv4 a lone non-first AH fragment, for IPv6 a lone
-// non-first ICMPv6 fragment holding an echo request. In the lab without conntrack the router's forward hook
+// bytes (ports 0); for IPv4 a lone non-first AH fragment and a lone
+// non-first ICMP fragment, for IPv6 a lone non-first ICMPv6 fragment, the
+// ICMP ones holding an echo request. In the lab without conntrack the router's forward hook
 // sees each as sent; the server reassembles the IPv4 pair before its
 // input hook (and holds the lone ones), while IPv6 reaches its input hook
 // fragment by fragment.
@@ -469,6 +470,7 @@ func (l *Lab) Fragments(f Family) (Class, error) {
 	ahLike := make([]byte, 24)
 	ahLike[0], ahLike[1] = unix.IPPROTO_TCP, 4
 	binary.BigEndian.PutUint32(ahLike[4:], FragAHSPI)
+	echo4 := []byte{8, 0, 0, 0, 0x22, 0x05, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0}
 	echo6 := []byte{128, 0, 0, 0, 0x22, 0x04, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0}
 	var pkts [][]byte
 	if f == IPv4 {
@@ -478,6 +480,10 @@ func (l *Lab) Fragments(f Family) (Class, error) {
 			ipv4Packet(unix.IPPROTO_TCP, 0x2202, 3, false, seg),
 			ipv4Packet(unix.IPPROTO_TCP, 0x2203, 3, false, zero),
 			ipv4Packet(unix.IPPROTO_AH, 0x2204, 3, false, ahLike),
+			// A lone non-first ICMP fragment whose data reads as an
+			// echo request: nft's "icmp type" reads it, the icmp match
+			// does not look at such a fragment.
+			ipv4Packet(unix.IPPROTO_ICMP, 0x2205, 3, false, echo4),
 		}
 	} else {
 		pkts = [][]byte{
@@ -496,7 +502,7 @@ func (l *Lab) Fragments(f Family) (Class, error) {
 	c := Class{Name: "fragments" + f.digit(), Family: f,
 		Desc: fmt.Sprintf("crafted TCP fragments %s → %s: a first and a last fragment of one segment, a lone non-first fragment holding a TCP header, one holding zeros%s",
 			hostPort(a.Client, PortFragSrc), hostPort(a.Server, PortFrag), map[Family]string{
-				IPv4: fmt.Sprintf(", and a lone non-first AH fragment holding an AH header of SPI %d", FragAHSPI),
+				IPv4: fmt.Sprintf(", a lone non-first AH fragment holding an AH header of SPI %d, and a lone non-first ICMP fragment holding an echo request", FragAHSPI),
 				IPv6: ", and a lone non-first ICMPv6 fragment holding an echo request"}[f]),
 		States: []string{"INVALID", "NEW"}, Router: len(pkts), Server: -1}
 	return c, l.sendIPRaw(f, pkts)
