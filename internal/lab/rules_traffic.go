@@ -453,10 +453,10 @@ func (l *Lab) sendIPRaw(f Family, pkts [][]byte) error {
 // PortFrag; and a lone non-first fragment whose data starts with 4 zero
 // bytes (ports 0); for IPv4 a lone non-first AH fragment and a lone
 // non-first ICMP fragment, for IPv6 a lone non-first ICMPv6 fragment, the
-// ICMP ones holding an echo request. In the lab without conntrack the router's forward hook
-// sees each as sent; the server reassembles the IPv4 pair before its
-// input hook (and holds the lone ones), while IPv6 reaches its input hook
-// fragment by fragment.
+// ICMP ones holding an echo request. In the lab without conntrack the
+// router's forward hook sees each as sent; the server reassembles the IPv4
+// pair before its input hook (and holds the lone ones), while IPv6 reaches
+// its input hook fragment by fragment.
 func (l *Lab) Fragments(f Family) (Class, error) {
 	a := f.Addrs()
 	seg := tcpSegment(f, PortFragSrc, PortFrag, 0x02)
