@@ -286,3 +286,64 @@ func TestICMPv6FragmentsAgainstXt(t *testing.T) {
 		}
 	}
 }
+
+// An ICMPv6 type rule with -m limit is one nft rule, so its one bucket
+// counts fragmented and whole packets together, as xt_limit's does. Four
+// whole echo requests and four first fragments of echo requests, sent in
+// turn through lo, against --limit 1/hour --limit-burst 3 (a token comes
+// back every 1,200 s: none during the test): ip6tables-legacy and
+// ctmatch's rule let 3 through; the two rules of the split form, each with
+// a bucket of its own (nft's text), let 6 through.
+func TestICMPv6LimitOneBucket(t *testing.T) {
+	ns := ktest.Namespace(t, "nft", "ip6tables-legacy")
+	bin := ctmatchCLI(t)
+	const words = "-p ipv6-icmp --icmpv6-type 128 -m limit --limit 1/hour --limit-burst 3"
+	ktest.Run(t, ns, "add table ip6 t\nadd chain ip6 t o { type filter hook output priority 10; }\n"+
+		"add chain ip6 t b { type filter hook output priority 20; }\n"+
+		"add rule ip6 t b exthdr frag missing icmpv6 type echo-request limit rate 1/hour burst 3 packets counter\n"+
+		"add rule ip6 t b frag frag-off 0 icmpv6 type echo-request limit rate 1/hour burst 3 packets counter\n", "nft", "-f", "-")
+	ktest.Run(t, ns, "", "ip6tables-legacy", append([]string{"-A", "OUTPUT"}, strings.Fields(words)...)...)
+	mustCLI(t, bin, ns, "", "add", "rule", "-6", "ip6", "t", "o", "--", words)
+	if out := ktest.Run(t, ns, "", "nft", "list", "chain", "ip6", "t", "o"); strings.Count(out, "limit rate") != 1 {
+		t.Fatalf("ctmatch's rule is not one rule with one limit:\n%s", out)
+	}
+	echo := append([]byte{128, 0, 0, 0, 0, 1, 0, 1}, make([]byte, 16)...)
+	if err := ns.Do(func() error {
+		s, err := syscall.Socket(syscall.AF_INET6, syscall.SOCK_RAW, syscall.IPPROTO_RAW)
+		if err != nil {
+			return err
+		}
+		defer syscall.Close(s)
+		for i := range 8 {
+			p := ipv6(echo, i%2 == 1, 0, true) // odd ones: a first fragment
+			if i%2 == 1 {
+				p[40] = 58
+			} else {
+				p[6] = 58
+			}
+			if err := syscall.Sendto(s, p, 0, &syscall.SockaddrInet6{Addr: [16]byte{15: 1}}); err != nil {
+				return fmt.Errorf("send: %w", err)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	xt := xtPacketCounts(t, ktest.Run(t, ns, "", "ip6tables-legacy", "-L", "OUTPUT", "-v", "-n", "-x"))
+	if !slices.Equal(xt, []uint64{3}) {
+		t.Fatalf("xt let %v through, want [3]", xt)
+	}
+	ours := listedCounts(mustCLI(t, bin, ns, "", "list", "chain", "ip6", "t", "o", "-o", "iptables", "-a"), "o")
+	if got := ours["-p ipv6-icmp -m icmp6 --icmpv6-type 128 -m limit --limit 1/hour --limit-burst 3"]; got != 3 {
+		t.Errorf("ctmatch's rule let %d through, xt 3 (listed %v)", got, ours)
+	}
+	split := ktest.Run(t, ns, "", "nft", "list", "chain", "ip6", "t", "b")
+	var total uint64
+	for _, m := range limitCounter.FindAllStringSubmatch(split, -1) {
+		n, _ := strconv.ParseUint(m[1], 10, 64)
+		total += n
+	}
+	if total != 6 {
+		t.Errorf("the split form's two buckets let %d through, want 6:\n%s", total, split)
+	}
+}
