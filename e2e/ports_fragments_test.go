@@ -347,3 +347,50 @@ func TestICMPv6LimitOneBucket(t *testing.T) {
 		t.Errorf("the split form's two buckets let %d through, want 6:\n%s", total, split)
 	}
 }
+
+// A source port test is the first two bytes of the transport header, which
+// for a non-first IPv6 fragment nft reads from the IPv6 header: 0x6000 to
+// 0x6fff (0x6000 here: traffic class and flow label 0). So ip6tables'
+// --sport 1000 is one nft rule, without the fragment tests, and --sport
+// 24576 (0x6000) keeps them. sendFragments' IPv6 packets (a non-first
+// fragment whose data is a TCP header from port 1000, a first fragment and
+// a whole segment from port 1000) counted on OUTPUT: ip6tables-legacy and
+// ctmatch's rules count the same; nft's bare "tcp sport 24576" counts the
+// non-first fragment, the bare "tcp sport 1000" does not.
+func TestIPv6SourcePortFragmentsAgainstXt(t *testing.T) {
+	ns := ktest.Namespace(t, "nft", "ip6tables-legacy")
+	bin := ctmatchCLI(t)
+	rules := []string{"-p tcp --sport 1000", "-p tcp --sport 24576", "-p tcp --sport 1000 --dport 22", "-p tcp --sport 24000:30000"}
+	canon := []string{"-p tcp -m tcp --sport 1000", "-p tcp -m tcp --sport 24576", "-p tcp -m tcp --sport 1000 --dport 22", "-p tcp -m tcp --sport 24000:30000"}
+	nftRules := []int{1, 2, 1, 2} // nft rules each becomes
+	ktest.Run(t, ns, "add table ip6 t\nadd chain ip6 t o { type filter hook output priority 10; }\n"+
+		"add chain ip6 t b { type filter hook output priority 20; }\n"+
+		"add rule ip6 t b tcp sport 1000 counter\nadd rule ip6 t b tcp sport 24576 counter\n", "nft", "-f", "-")
+	for _, r := range rules {
+		ktest.Run(t, ns, "", "ip6tables-legacy", append([]string{"-A", "OUTPUT"}, strings.Fields(r)...)...)
+		mustCLI(t, bin, ns, "", "add", "rule", "-6", "ip6", "t", "o", "--", r)
+	}
+	out := ktest.Run(t, ns, "", "nft", "list", "chain", "ip6", "t", "o")
+	if n, want := strings.Count(out, "counter packets"), 6; n != want {
+		t.Errorf("ctmatch's rules are %d nft rules, want %d (%v each):\n%s", n, want, nftRules, out)
+	}
+	if err := ns.Do(sendFragments); err != nil {
+		t.Fatal(err)
+	}
+	xt := xtPacketCounts(t, ktest.Run(t, ns, "", "ip6tables-legacy", "-L", "OUTPUT", "-v", "-n", "-x"))
+	if want := []uint64{2, 0, 2, 0}; !slices.Equal(xt, want) {
+		t.Fatalf("xt counted %v for %q, the crafted traffic gives %v", xt, rules, want)
+	}
+	ours := listedCounts(mustCLI(t, bin, ns, "", "list", "chain", "ip6", "t", "o", "-o", "iptables", "-a"), "o")
+	for i, w := range canon {
+		if got, ok := ours[w]; !ok || got != xt[i] {
+			t.Errorf("ctmatch's rules for %q counted %d packets (listed: %v), xt %d", rules[i], got, ok, xt[i])
+		}
+	}
+	bare := ktest.Run(t, ns, "", "nft", "list", "chain", "ip6", "t", "b")
+	for _, want := range []string{"tcp sport 1000 counter packets 2 ", "tcp sport 24576 counter packets 1 "} {
+		if !strings.Contains(bare, want) {
+			t.Errorf("nft's bare rules did not count %q:\n%s", want, bare)
+		}
+	}
+}
