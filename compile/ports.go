@@ -130,6 +130,7 @@ func packetMatches(r *parse.Rule, fam parse.Family) (packetVariants, error) {
 		if mp, ok := m.(*parse.Multiport); ok {
 			alts = forkAlternatives(alts, multiport(mp))
 			hasPorts = true
+			fragFree = fragFree || sportsWithoutFragments(mp)
 		}
 		if hm, ok := m.(*parse.HL); ok {
 			add(hl(hm))
@@ -190,7 +191,8 @@ func packetMatches(r *parse.Rule, fam parse.Family) (packetVariants, error) {
 // "frag frag-off 0": nft has no one expression for it. An IPv6 rule needs
 // neither when one of its tests already fails on every non-first fragment,
 // whose transport header nft reads at offset 0, the IPv6 header's first
-// bytes (icmpv6WithoutFragments, sportWithoutFragments).
+// bytes (icmpv6WithoutFragments, sportWithoutFragments,
+// sportsWithoutFragments).
 func fragmentTests(fam parse.Family) []expr.Match {
 	if fam == parse.IPv6 {
 		return ipv6FragmentTests
@@ -272,6 +274,22 @@ func appendPorts(out []expr.Match, m *parse.Ports) ([]expr.Match, error) {
 func sportWithoutFragments(m *parse.Ports) bool {
 	o := m.Option(parse.SrcPort)
 	return o != nil && !o.Negated && (o.Hi < 0x6000 || o.Lo > 0x6fff)
+}
+
+// sportsWithoutFragments is sportWithoutFragments for a multiport match:
+// a --sports list, not negated, none of whose ports is 0x6000 to 0x6fff.
+// (A --ports list also holds where the source port is not in it.)
+func sportsWithoutFragments(m *parse.Multiport) bool {
+	o := m.Option
+	if o.Kind != parse.MultiSrc || o.Negated {
+		return false
+	}
+	for _, r := range o.Ports {
+		if r.Hi >= 0x6000 && r.Lo <= 0x6fff {
+			return false
+		}
+	}
+	return true
 }
 
 // port compiles one port option: --dport 22 is "tcp dport 22", ! --dport 22

@@ -100,12 +100,17 @@ func persistRules(t *testing.T, bin string, ns *netns.NS, ports bool) int {
 
 // hookBound reports whether the rules test what the kernel reads in some
 // hooks only: meta secpath (nft_meta_get_validate: prerouting, input and
-// forward) or rt ipsec (nft_rt_validate: forward, output and postrouting).
+// forward), rt ipsec (nft_rt_validate: forward, output and postrouting) or
+// a fib lookup limited to an interface (nft_fib_validate: iif in
+// prerouting, input and forward, oif in forward, output and postrouting).
 // Such rules stand in the regular chain, which no base chain reaches.
 func hookBound(rules []expr.Rule) bool {
 	for _, r := range rules {
 		for _, m := range r.Matches {
 			if _, ok := m.(expr.IPsec); ok {
+				return true
+			}
+			if f, ok := m.(expr.FibType); ok && f.Iface != expr.FibNoIface {
 				return true
 			}
 		}

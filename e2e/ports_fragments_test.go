@@ -348,7 +348,8 @@ func TestICMPv6LimitOneBucket(t *testing.T) {
 	}
 }
 
-// A source port test is the first two bytes of the transport header, which
+// A source port test (of the tcp match, or of multiport's --sports) is the
+// first two bytes of the transport header, which
 // for a non-first IPv6 fragment nft reads from the IPv6 header: 0x6000 to
 // 0x6fff (0x6000 here: traffic class and flow label 0). So ip6tables'
 // --sport 1000 is one nft rule, without the fragment tests, and --sport
@@ -360,9 +361,11 @@ func TestICMPv6LimitOneBucket(t *testing.T) {
 func TestIPv6SourcePortFragmentsAgainstXt(t *testing.T) {
 	ns := ktest.Namespace(t, "nft", "ip6tables-legacy")
 	bin := ctmatchCLI(t)
-	rules := []string{"-p tcp --sport 1000", "-p tcp --sport 24576", "-p tcp --sport 1000 --dport 22", "-p tcp --sport 24000:30000"}
-	canon := []string{"-p tcp -m tcp --sport 1000", "-p tcp -m tcp --sport 24576", "-p tcp -m tcp --sport 1000 --dport 22", "-p tcp -m tcp --sport 24000:30000"}
-	nftRules := []int{1, 2, 1, 2} // nft rules each becomes
+	rules := []string{"-p tcp --sport 1000", "-p tcp --sport 24576", "-p tcp --sport 1000 --dport 22", "-p tcp --sport 24000:30000",
+		"-p tcp -m multiport --sports 1000,2000", "-p tcp -m multiport --sports 2000,24576"}
+	canon := []string{"-p tcp -m tcp --sport 1000", "-p tcp -m tcp --sport 24576", "-p tcp -m tcp --sport 1000 --dport 22", "-p tcp -m tcp --sport 24000:30000",
+		"-p tcp -m multiport --sports 1000,2000", "-p tcp -m multiport --sports 2000,24576"}
+	nftRules := []int{1, 2, 1, 2, 1, 2} // nft rules each becomes
 	ktest.Run(t, ns, "add table ip6 t\nadd chain ip6 t o { type filter hook output priority 10; }\n"+
 		"add chain ip6 t b { type filter hook output priority 20; }\n"+
 		"add rule ip6 t b tcp sport 1000 counter\nadd rule ip6 t b tcp sport 24576 counter\n", "nft", "-f", "-")
@@ -371,14 +374,14 @@ func TestIPv6SourcePortFragmentsAgainstXt(t *testing.T) {
 		mustCLI(t, bin, ns, "", "add", "rule", "-6", "ip6", "t", "o", "--", r)
 	}
 	out := ktest.Run(t, ns, "", "nft", "list", "chain", "ip6", "t", "o")
-	if n, want := strings.Count(out, "counter packets"), 6; n != want {
+	if n, want := strings.Count(out, "counter packets"), 9; n != want {
 		t.Errorf("ctmatch's rules are %d nft rules, want %d (%v each):\n%s", n, want, nftRules, out)
 	}
 	if err := ns.Do(sendFragments); err != nil {
 		t.Fatal(err)
 	}
 	xt := xtPacketCounts(t, ktest.Run(t, ns, "", "ip6tables-legacy", "-L", "OUTPUT", "-v", "-n", "-x"))
-	if want := []uint64{2, 0, 2, 0}; !slices.Equal(xt, want) {
+	if want := []uint64{2, 0, 2, 0, 2, 0}; !slices.Equal(xt, want) {
 		t.Fatalf("xt counted %v for %q, the crafted traffic gives %v", xt, rules, want)
 	}
 	ours := listedCounts(mustCLI(t, bin, ns, "", "list", "chain", "ip6", "t", "o", "-o", "iptables", "-a"), "o")
