@@ -14,8 +14,7 @@ import (
 //
 //   - ip_tables.c's icmp_match and ip6_tables.c's icmp6_match never match a
 //     fragment other than the first (par->fragoff != 0), like xt_tcpudp: the
-//     same fragment tests as the port matches come first (fragmentTests),
-//     but for the icmp6 matches that need none (icmpv6WithoutFragments).
+//     same fragment tests as the port matches come first (fragmentTests).
 //   - icmp_type_code_match: (test_type == 0xFF || type == test_type &&
 //     min_code <= code <= max_code) ^ invert; icmp6_type_code_match has no
 //     0xFF case (ip6tables has no "any").
@@ -54,21 +53,6 @@ func icmp(m *parse.ICMP) ([]expr.Match, error) {
 	}
 	typ.Op = expr.OpEq
 	return []expr.Match{typ, expr.Payload{Field: expr.FieldICMPCode, Op: expr.OpEq, Lo: uint32(o.CodeMin)}}, nil
-}
-
-// icmpv6WithoutFragments reports whether m is an icmp6 match whose nft
-// form matches no IPv6 fragment other than the first without the fragment
-// tests: a type (with or without a code) that is not negated and not 96 to
-// 111. For such a fragment nft's transport offset is 0 (ipv6_find_hdr
-// returns its next header before it sets the offset, and
-// nft_set_pktinfo_ipv6_validate starts it at 0), so "icmpv6 type" reads the
-// first byte of the IPv6 header, 0x60 to 0x6f (version 6, which
-// nft_set_pktinfo_ipv6_validate requires, and the traffic class's high
-// bits): only a type of 96 to 111 or a negated test can hold there. Checked
-// with crafted fragments (docs/semantics.md, "ICMP and ICMPv6 types").
-func icmpv6WithoutFragments(m *parse.ICMP) bool {
-	o := m.Option
-	return m.V6() && !o.Negated && (o.Type < 0x60 || o.Type > 0x6f)
 }
 
 // errICMPTwice refuses a second icmp match in one rule: nft 1.0.6 merges

@@ -113,9 +113,6 @@ func packetMatches(r *parse.Rule, fam parse.Family) (packetVariants, error) {
 		}
 	}
 	hasPorts, hasICMP := false, false
-	// fragFree: a test of the rule that no non-first IPv6 fragment passes
-	// (ipv6FragmentFree), which makes the IPv6 fragment tests needless.
-	fragFree := false
 	for _, m := range r.Matches {
 		if pm, ok := m.(*parse.Ports); ok {
 			var buf [4]expr.Match
@@ -125,12 +122,10 @@ func packetMatches(r *parse.Rule, fam parse.Family) (packetVariants, error) {
 			}
 			add(ms...)
 			hasPorts = true
-			fragFree = fragFree || sportWithoutFragments(pm)
 		}
 		if mp, ok := m.(*parse.Multiport); ok {
 			alts = forkAlternatives(alts, multiport(mp))
 			hasPorts = true
-			fragFree = fragFree || sportsWithoutFragments(mp)
 		}
 		if hm, ok := m.(*parse.HL); ok {
 			add(hl(hm))
@@ -171,13 +166,12 @@ func packetMatches(r *parse.Rule, fam parse.Family) (packetVariants, error) {
 			}
 			add(ms...)
 			hasPorts = true
-			fragFree = fragFree || icmpv6WithoutFragments(im)
 		}
 	}
 	for _, a := range alts {
 		keepInequalitiesApart(a)
 	}
-	if !hasPorts || fam == parse.IPv6 && fragFree {
+	if !hasPorts {
 		return packetVariants{alts: alts}, nil
 	}
 	return packetVariants{frags: fragmentTests(fam), alts: alts}, nil
@@ -188,11 +182,7 @@ func packetMatches(r *parse.Rule, fam parse.Family) (packetVariants, error) {
 // kernel's fragoff is 0). For IPv4 "ip frag-off & 0x1fff == 0" (ipt_do_table:
 // fragoff = ntohs(ip->frag_off) & IP_OFFSET). For IPv6 (ip6_packet_match:
 // ipv6_find_hdr's fragment offset) either "exthdr frag missing" or
-// "frag frag-off 0": nft has no one expression for it. An IPv6 rule needs
-// neither when one of its tests already fails on every non-first fragment,
-// whose transport header nft reads at offset 0, the IPv6 header's first
-// bytes (icmpv6WithoutFragments, sportWithoutFragments,
-// sportsWithoutFragments).
+// "frag frag-off 0": nft has no one expression for it.
 func fragmentTests(fam parse.Family) []expr.Match {
 	if fam == parse.IPv6 {
 		return ipv6FragmentTests
@@ -264,32 +254,6 @@ func appendPorts(out []expr.Match, m *parse.Ports) ([]expr.Match, error) {
 		out = append(out, expr.Payload{Field: expr.FieldTHDport, Op: expr.OpRange, Lo: 0, Hi: math.MaxUint16})
 	}
 	return out, nil
-}
-
-// sportWithoutFragments reports whether m has a source port test that no
-// non-first IPv6 fragment passes: not negated, and no port of 0x6000 to
-// 0x6fff. nft reads such a fragment's "sport" from the IPv6 header's first
-// two bytes (its transport offset is 0: icmpv6WithoutFragments), version 6,
-// the traffic class and the flow label's top bits: 0x6000 to 0x6fff.
-func sportWithoutFragments(m *parse.Ports) bool {
-	o := m.Option(parse.SrcPort)
-	return o != nil && !o.Negated && (o.Hi < 0x6000 || o.Lo > 0x6fff)
-}
-
-// sportsWithoutFragments is sportWithoutFragments for a multiport match:
-// a --sports list, not negated, none of whose ports is 0x6000 to 0x6fff.
-// (A --ports list also holds where the source port is not in it.)
-func sportsWithoutFragments(m *parse.Multiport) bool {
-	o := m.Option
-	if o.Kind != parse.MultiSrc || o.Negated {
-		return false
-	}
-	for _, r := range o.Ports {
-		if r.Hi >= 0x6000 && r.Lo <= 0x6fff {
-			return false
-		}
-	}
-	return true
 }
 
 // port compiles one port option: --dport 22 is "tcp dport 22", ! --dport 22
