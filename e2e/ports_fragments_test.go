@@ -182,17 +182,34 @@ func sendFragments() error {
 			return fmt.Errorf("send IPv4: %w", err)
 		}
 	}
-	s6, err := syscall.Socket(syscall.AF_INET6, syscall.SOCK_RAW, syscall.IPPROTO_RAW)
+	return sendIPv6Loopback(v6)
+}
+
+// sendIPv6Loopback sends whole IPv6 packets to ::1 from an IPPROTO_RAW
+// socket of the namespace it runs in.
+func sendIPv6Loopback(pkts [][]byte) error {
+	s, err := syscall.Socket(syscall.AF_INET6, syscall.SOCK_RAW, syscall.IPPROTO_RAW)
 	if err != nil {
 		return err
 	}
-	defer syscall.Close(s6)
-	for _, p := range v6 {
-		if err := syscall.Sendto(s6, p, 0, &syscall.SockaddrInet6{Addr: [16]byte{15: 1}}); err != nil {
+	defer syscall.Close(s)
+	for _, p := range pkts {
+		if err := syscall.Sendto(s, p, 0, &syscall.SockaddrInet6{Addr: [16]byte{15: 1}}); err != nil {
 			return fmt.Errorf("send IPv6: %w", err)
 		}
 	}
 	return nil
+}
+
+// icmpv6Packet is ipv6's packet with ICMPv6 (58) in place of TCP.
+func icmpv6Packet(payload []byte, frag bool, offset uint16, more bool) []byte {
+	p := ipv6(payload, frag, offset, more)
+	if frag {
+		p[40] = 58 // the fragment header's next header
+	} else {
+		p[6] = 58
+	}
+	return p
 }
 
 // listedCounts reads list -o iptables -a of chain: the packets each
@@ -250,15 +267,7 @@ func TestICMPv6FragmentsAgainstXt(t *testing.T) {
 	// The ICMPv6 headers carry checksum 0, so the stack answers none of
 	// them (an echo reply would be counted on OUTPUT too).
 	icmp := func(typ, code byte) []byte { return append([]byte{typ, code, 0, 0, 0, 1, 0, 1}, make([]byte, 16)...) }
-	icmp6 := func(payload []byte, frag bool, offset uint16, more bool) []byte {
-		p := ipv6(payload, frag, offset, more)
-		if frag {
-			p[40] = 58 // the fragment header's next header
-		} else {
-			p[6] = 58
-		}
-		return p
-	}
+	icmp6 := icmpv6Packet
 	version8 := icmp6(icmp(1, 4), true, 8, false)
 	version8[0] = 0x80
 	pkts := [][]byte{
@@ -267,19 +276,7 @@ func TestICMPv6FragmentsAgainstXt(t *testing.T) {
 		icmp6(icmp(96, 0), false, 0, false), icmp6(icmp(96, 0), true, 8, false),
 		version8,
 	}
-	if err := ns.Do(func() error {
-		s, err := syscall.Socket(syscall.AF_INET6, syscall.SOCK_RAW, syscall.IPPROTO_RAW)
-		if err != nil {
-			return err
-		}
-		defer syscall.Close(s)
-		for _, p := range pkts {
-			if err := syscall.Sendto(s, p, 0, &syscall.SockaddrInet6{Addr: [16]byte{15: 1}}); err != nil {
-				return fmt.Errorf("send: %w", err)
-			}
-		}
-		return nil
-	}); err != nil {
+	if err := ns.Do(func() error { return sendIPv6Loopback(pkts) }); err != nil {
 		t.Fatal(err)
 	}
 	xt := xtPacketCounts(t, ktest.Run(t, ns, "", "ip6tables-legacy", "-L", "OUTPUT", "-v", "-n", "-x"))
@@ -323,25 +320,11 @@ func TestICMPv6LimitSplit(t *testing.T) {
 		t.Errorf("ctmatch add rule %s: exit %d, want 1 and the reason:\n%s", words, r.code, r.stderr)
 	}
 	echo := append([]byte{128, 0, 0, 0, 0, 1, 0, 1}, make([]byte, 16)...)
-	if err := ns.Do(func() error {
-		s, err := syscall.Socket(syscall.AF_INET6, syscall.SOCK_RAW, syscall.IPPROTO_RAW)
-		if err != nil {
-			return err
-		}
-		defer syscall.Close(s)
-		for i := range 8 {
-			p := ipv6(echo, i%2 == 1, 0, true) // odd ones: a first fragment
-			if i%2 == 1 {
-				p[40] = 58
-			} else {
-				p[6] = 58
-			}
-			if err := syscall.Sendto(s, p, 0, &syscall.SockaddrInet6{Addr: [16]byte{15: 1}}); err != nil {
-				return fmt.Errorf("send: %w", err)
-			}
-		}
-		return nil
-	}); err != nil {
+	var pkts [][]byte
+	for i := range 8 {
+		pkts = append(pkts, icmpv6Packet(echo, i%2 == 1, 0, true)) // odd ones: a first fragment
+	}
+	if err := ns.Do(func() error { return sendIPv6Loopback(pkts) }); err != nil {
 		t.Fatal(err)
 	}
 	xt := xtPacketCounts(t, ktest.Run(t, ns, "", "ip6tables-legacy", "-L", "OUTPUT", "-v", "-n", "-x"))
