@@ -81,7 +81,8 @@ func lowerIPRange(ae *nfnl.Encoder, m IPRange) {
 }
 
 // iprange reads, after the load of a whole address, the cmp gte and cmp lte
-// or the range neq of an address range. It reports false, and reads
+// (nft 1.0.6's A-B) or the range eq (nft 1.1.2's) or range neq of an address
+// range. It reports false, and reads
 // nothing, when the next expression is neither.
 func (p *raiser) iprange(load, slot int, offset, size uint64) (Match, bool, error) {
 	v4 := offset == 12 || offset == 16
@@ -112,10 +113,14 @@ func (p *raiser) iprange(load, slot int, offset, size uint64) (Match, bool, erro
 		if err := p.reads(j, attrRangeSreg, slot); err != nil {
 			return nil, true, err
 		}
-		if e.u[attrRangeOp] != rangeNeq {
-			return nil, true, p.fail(j, "an address range is tested with range neq only")
+		switch e.u[attrRangeOp] {
+		case rangeNeq:
+			m.Op = OpNotRange
+		case rangeEq:
+			m.Op = OpRange // as nft 1.1.2 and later send A-B
+		default:
+			return nil, true, p.fail(j, "unknown range operator %d", e.u[attrRangeOp])
 		}
-		m.Op = OpNotRange
 		if m.Lo, err = read(j, e.data[attrRangeFromData]); err != nil {
 			return nil, true, err
 		}

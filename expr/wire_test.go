@@ -456,6 +456,17 @@ func wverdict(code int32, chain string, reg uint32) []byte {
 
 func cat(bs ...[]byte) []byte { return bytes.Join(bs, nil) }
 
+// wnet is a payload load of size bytes at offset of the network header
+// into register 1.
+func wnet(offset, size uint32) []byte {
+	return wexpr("payload", func(ae *netlink.AttributeEncoder) {
+		ae.Uint32(1, 1)
+		ae.Uint32(2, 1)
+		ae.Uint32(3, offset)
+		ae.Uint32(4, size)
+	})
+}
+
 func host32(v uint32) []byte { return binary.NativeEndian.AppendUint32(nil, v) }
 func be32(v uint32) []byte   { return binary.BigEndian.AppendUint32(nil, v) }
 
@@ -486,6 +497,13 @@ func TestRaiseEquivalentForms(t *testing.T) {
 			rule(expr.Ct{Key: expr.CtProtocol, Op: expr.OpEq, Lo: 6})},
 		{"range eq", expr.FamilyIP, cat(wct(12, 1, 1), wrange(0, 1, []byte{0, 22}, []byte{0, 80})),
 			rule(expr.Ct{Key: expr.CtProtoDst, Dir: reply, Op: expr.OpRange, Lo: 22, Hi: 80})},
+		// nft 1.1.2 and later send A-B as one range eq, where 1.0.6 sends
+		// cmp gte and cmp lte (nft's commit "netlink_linearize: use range
+		// expression for OP_EQ and OP_IMPLICIT").
+		{"address range eq", expr.FamilyIP, cat(wnet(12, 4), wrange(0, 1, []byte{10, 0, 0, 1}, []byte{10, 0, 0, 9})),
+			rule(iprange(false, expr.OpRange, "10.0.0.1", "10.0.0.9"))},
+		{"ipv6 address range eq", expr.FamilyIP6, cat(wnet(24, 16), wrange(0, 1, netip.MustParseAddr("fe80::").AsSlice(), netip.MustParseAddr("fe80::ffff").AsSlice())),
+			rule(iprange(true, expr.OpRange, "fe80::", "fe80::ffff"))},
 		{"expiration equality after byteorder", expr.FamilyIP, cat(wct(5, 1), wbyteorder(1, 1, 4), wcmp(1, 1, be32(28000)...)),
 			rule(expr.Ct{Key: expr.CtExpiration, Op: expr.OpNeq, Lo: 28000})},
 		{"prefix as bitwise", expr.FamilyIP, cat(wct(19, 1, 0), wbitwise(1, &maskXor, []byte{255, 0, 0, 0}, zero4), wcmp(0, 1, 10, 0, 0, 0)),
@@ -570,6 +588,8 @@ func TestRaiseRefuses(t *testing.T) {
 			"not a rule ctmatch understands: [ cmp eq reg 1 0x04030201 0x00000005 ] (expression 2: compares 5 bytes of an address of 4)"},
 		{"address range", expr.FamilyIP, cat(wct(20, 1, 0), wrange(0, 1, zero4, be32(5))),
 			"not a rule ctmatch understands: [ range eq reg 1 0x00000000 0x05000000 ] (expression 2: range where a cmp of the loaded value belongs)"},
+		{"address range of another operator", expr.FamilyIP, cat(wnet(16, 4), wrange(2, 1, []byte{10, 0, 0, 1}, []byte{10, 0, 0, 9})),
+			"not a rule ctmatch understands: [ range unknown reg 1 0x0100000a 0x0900000a ] (expression 2: unknown range operator 2)"},
 		{"nfproto in ip", expr.FamilyIP, cat(wexpr("meta", func(ae *netlink.AttributeEncoder) { ae.Uint32(2, 15); ae.Uint32(1, 1) }), wcmp(0, 1, 2)),
 			"not a rule ctmatch understands: [ meta load nfproto => reg 1 ] (expression 1: meta nfproto in an ip table)"},
 		{"meta priority", expr.FamilyInet, cat(wexpr("meta", func(ae *netlink.AttributeEncoder) { ae.Uint32(2, 2); ae.Uint32(1, 1) }), wcmp(0, 1, 1, 0, 0, 0)),
