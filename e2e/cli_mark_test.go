@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/internal/ktest"
 )
 
@@ -63,7 +64,9 @@ func TestCLIMark(t *testing.T) {
 // above each such rule; list -o bytecode shows the bitwise of two
 // registers. nft 1.0.6 itself refuses the text and aborts listing the rule
 // (its netlink_delinearize asserts on NFT_BITWISE_XOR), which the test
-// records: were the installed nft to read them, the caveat would be stale.
+// records: were such an nft to read them, the caveat would be stale. nft
+// 1.1.2 and later list the rules in ctmatch's text, and load the text as
+// the same expressions.
 func TestCLICombinedMarks(t *testing.T) {
 	ns := ktest.Namespace(t, "nft")
 	bin := ctmatchCLI(t)
@@ -124,13 +127,45 @@ func TestCLICombinedMarks(t *testing.T) {
 		t.Errorf("list -o bytecode shows %d bitwises of two registers for 3 rules:\n%s", n, bc)
 	}
 
+	text := "add table ip t\nadd chain ip t c\nadd rule ip t c " + strings.TrimSuffix(strings.TrimPrefix(wantText[0], "nft 'add rule ip mangle PREROUTING "), "'") + "\n"
+	if nftAtLeast(t, 1, 1, 2) {
+		// nft 1.1.2 and later read the text and list the rules as ctmatch
+		// writes them, and the text loads what ctmatch loads.
+		listing, stderr, err := ktest.Exec(ns, "", "nft", "list", "ruleset")
+		if err != nil {
+			t.Fatalf("nft %s list ruleset: %v: %s", nftVersionText(t), err, stderr)
+		}
+		for _, want := range []string{
+			"meta mark set meta mark & 0xff00ffff ^ ct mark & 0x00ff0000\n",
+			"ct mark set ct mark & 0xffff00ff ^ meta mark & 0x000000ff\n",
+		} {
+			if n := strings.Count(listing, want); n < 1 {
+				t.Errorf("nft %s list ruleset:\n%s\nwant %q", nftVersionText(t), listing, want)
+			}
+		}
+		ktest.Run(t, ns, "", "nft", "flush", "ruleset")
+		ktest.Run(t, ns, text, "nft", "-f", "-")
+		got := ""
+		for _, r := range dumpChain(t, ns, expr.FamilyIP, "t", "c") {
+			lines, err := expr.DebugLines(r.Exprs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = "  " + strings.Join(lines, "\n  ") + "\n"
+		}
+		if !strings.Contains(bc, got) || !strings.Contains(got, "[ bitwise reg 1 = ( reg 1 ^ reg 2 ) ]") {
+			t.Errorf("nft %s -f of the text loads\n%s\nnot what ctmatch loads:\n%s", nftVersionText(t), got, bc)
+		}
+		t.Logf("nft %s reads the text and lists the rules as ctmatch writes them", nftVersionText(t))
+		return
+	}
 	if _, stderr, err := ktest.Exec(ns, "", "nft", "list", "ruleset"); err == nil {
 		t.Errorf("nft list ruleset lists the rules (the installed nft reads a bitwise of two registers: the caveat is stale)")
 	} else {
 		t.Logf("nft list ruleset: %v: %s", err, strings.TrimSpace(stderr))
 	}
 	ktest.Run(t, ns, "", "nft", "flush", "ruleset")
-	if _, stderr, err := ktest.Exec(ns, "add table ip t\nadd chain ip t c\nadd rule ip t c "+strings.TrimSuffix(strings.TrimPrefix(wantText[0], "nft 'add rule ip mangle PREROUTING "), "'")+"\n", "nft", "-f", "-"); err == nil {
+	if _, stderr, err := ktest.Exec(ns, text, "nft", "-f", "-"); err == nil {
 		t.Errorf("nft -f reads the text (the installed nft reads a bitwise of two registers: the caveat is stale)")
 	} else {
 		t.Logf("nft -f: %v: %s", err, strings.TrimSpace(stderr))
