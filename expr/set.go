@@ -630,12 +630,17 @@ func BindLookups(exprs []byte, name func(set string, id uint32) (string, bool)) 
 
 // DebugSetLines returns the lines nft --debug=netlink prints for an
 // anonymous set it sends in table (libnftnl's set and element debug
-// output): "NAME TABLE FLAGS size SIZE", "NAME TABLE 0", and one line with
+// output): "NAME TABLE FLAGS size SIZE" (without " size SIZE" for a set
+// sent without a size, Size 0, as nft 1.1.2 and later send one), "NAME
+// TABLE 0", and one line with
 // every element, each after a tab: "element KEY  : FLAGS [end]", the key
 // in 32-bit words, FLAGS 1 for an interval end, and the element's
 // userdata when it has some.
 func DebugSetLines(table string, s Set) []string {
-	head := s.Name + " " + table + " " + strconv.FormatUint(uint64(s.Flags), 10) + " size " + strconv.FormatUint(uint64(s.Size), 10)
+	head := s.Name + " " + table + " " + strconv.FormatUint(uint64(s.Flags), 10)
+	if s.Size != 0 {
+		head += " size " + strconv.FormatUint(uint64(s.Size), 10)
+	}
 	var b []byte
 	for _, e := range s.Elems {
 		b = append(b, "\telement "...)

@@ -100,3 +100,16 @@ func TestLookupTextAndChecks(t *testing.T) {
 		t.Error("Equal")
 	}
 }
+
+// DebugSetLines writes a set's size as libnftnl prints it: only when the
+// set is sent with one (nft 1.1.2 and later send an anonymous set without).
+func TestDebugSetLinesSize(t *testing.T) {
+	s := Set{Name: AnonymousSetName, Flags: 3}
+	if got := DebugSetLines("t", s)[0]; got != "__set%d t 3" {
+		t.Errorf("without a size: %q", got)
+	}
+	s.Size = 2
+	if got := DebugSetLines("t", s)[0]; got != "__set%d t 3 size 2" {
+		t.Errorf("with size 2: %q", got)
+	}
+}
