@@ -128,7 +128,7 @@ func TestCLICombinedMarks(t *testing.T) {
 	}
 
 	text := "add table ip t\nadd chain ip t c\nadd rule ip t c " + strings.TrimSuffix(strings.TrimPrefix(wantText[0], "nft 'add rule ip mangle PREROUTING "), "'") + "\n"
-	if nftAtLeast(t, 1, 1, 2) {
+	if nftVersion(t).NewForms() {
 		// nft 1.1.2 and later read the text and list the rules as ctmatch
 		// writes them, and the text loads what ctmatch loads.
 		listing, stderr, err := ktest.Exec(ns, "", "nft", "list", "ruleset")

@@ -16,6 +16,7 @@ import (
 	"github.com/ctmatch/ctmatch/internal/kerneltest"
 	"github.com/ctmatch/ctmatch/internal/ktest"
 	"github.com/ctmatch/ctmatch/internal/netns"
+	"github.com/ctmatch/ctmatch/internal/nftforms"
 	"github.com/ctmatch/ctmatch/kernel"
 	"github.com/ctmatch/ctmatch/parse"
 )
@@ -26,8 +27,8 @@ import (
 // hook, priority and policy), and in each chain the same rules, byte for
 // byte (handles and userdata aside: nft cannot write ctmatch's group
 // record; a rule's comment is compared), or with nft 1.1.2 and later, whose
-// bytes for some of the same rules differ, in the forms nft106Forms makes
-// of both (nftversion_test.go). Every golden rule is in it, in tables of the
+// bytes for some of the same rules differ, in the forms nftforms.Lines makes
+// of both (internal/nftforms). Every golden rule is in it, in tables of the
 // three families, but, with nft 1.0.6, the ct port matches without a
 // protocol test, which it cannot parse.
 
@@ -130,7 +131,7 @@ func rulesetDump(t *testing.T, ns *netns.NS) (chains string, rules []string) {
 }
 
 // rulesetDumpAs is rulesetDump, with each rule's expressions as their debug
-// lines in nft106Forms, and its sets without their size, when forms is set:
+// lines in nftforms.Lines, and its sets without their size, when forms is set:
 // what ctmatch loads and what nft 1.1.2 and later load from its text are
 // the same there.
 func rulesetDumpAs(t *testing.T, ns *netns.NS, forms bool) (chains string, rules []string) {
@@ -157,7 +158,7 @@ func rulesetDumpAs(t *testing.T, ns *netns.NS, forms bool) (chains string, rules
 				if err != nil {
 					t.Fatal(err)
 				}
-				rules = append(rules, fmt.Sprintf("%s t %s: %s comment %q%s", fam, ch, strings.Join(nft106Forms(lines), " "), comment, lookedUp(t, conn, fam, "t", r.Exprs, true)))
+				rules = append(rules, fmt.Sprintf("%s t %s: %s comment %q%s", fam, ch, strings.Join(nftforms.Lines(lines), " "), comment, lookedUp(t, conn, fam, "t", r.Exprs, true)))
 			}
 		}
 	}
@@ -214,7 +215,7 @@ func TestListReloads(t *testing.T) {
 		t.Run(form.output, func(t *testing.T) {
 			ns := ktest.Namespace(t, "nft")
 			n := persistRuleset(t, bin, ns)
-			forms := nftAtLeast(t, 1, 1, 2)
+			forms := nftVersion(t).NewForms()
 			wantChains, wantRules := rulesetDumpAs(t, ns, forms)
 			if len(wantRules) != n || n < 300 {
 				t.Fatalf("%d rules in the kernel, %d loaded", len(wantRules), n)
@@ -257,7 +258,7 @@ func TestNftListDoesNotReload(t *testing.T) {
 	bin := ctmatchCLI(t)
 	ns := ktest.Namespace(t, "nft")
 	persistRuleset(t, bin, ns)
-	forms := nftAtLeast(t, 1, 1, 2)
+	forms := nftVersion(t).NewForms()
 	_, before := rulesetDumpAs(t, ns, forms)
 	listing := ktest.Run(t, ns, "", "nft", "list", "ruleset")
 	for _, want := range []string{"28s-28s", "ct protocol tcp"} {

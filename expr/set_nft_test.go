@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -114,6 +115,9 @@ var lookupCases = []expr.Rule{
 // case back with its elements in CanonicalIntervals' order.
 func TestLookupMatchesNft(t *testing.T) {
 	ns := ktest.Namespace(t, "nft")
+	// nft 1.1.2 and later send an anonymous set without its size
+	// (internal/nftforms): then the sets are compared without it.
+	nf := newForms(t)
 	checked := 0
 	for _, family := range []string{"ip", "ip6", "inet"} {
 		fam := families[family]
@@ -135,6 +139,10 @@ func TestLookupMatchesNft(t *testing.T) {
 		}
 		var setLines, ourSetLines []string
 		for _, l := range strings.Split(ansiColor.ReplaceAllString(out, ""), "\n") {
+			if nf {
+				// libnftnl 1.3 starts a set's line with its family.
+				l = setFamily.ReplaceAllString(l, "")
+			}
 			if strings.HasPrefix(l, expr.AnonymousSetName+" ") || strings.HasPrefix(l, "\telement ") {
 				setLines = append(setLines, l)
 			}
@@ -155,7 +163,11 @@ func TestLookupMatchesNft(t *testing.T) {
 				msgs = msgs[2:]
 			}
 			msgs = msgs[1:]
-			for _, st := range sets {
+			for i, st := range sets {
+				if nf {
+					st.Size = 0
+					sets[i] = st
+				}
 				ourSetLines = append(ourSetLines, expr.DebugSetLines("t", st)...)
 			}
 			if diff := cmp.Diff(theirs, sets); diff != "" {
@@ -207,6 +219,10 @@ func canonicalSets(r expr.Rule) expr.Rule {
 	}
 	return r
 }
+
+// setFamily is the family libnftnl 1.3 prints before a set's line.
+var setFamily = regexp.MustCompile(`^family \d+ `)
+
 func u32be(b []byte) uint32 { return binary.BigEndian.Uint32(b) }
 
 // nft 1.0.6 merges two inequalities of adjacent fields into one load and
@@ -225,11 +241,16 @@ func TestNeqPairMatchesNft(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if hex.EncodeToString(b) != hex.EncodeToString(sent[0].exprs) {
+	nf := newForms(t)
+	if hex.EncodeToString(b) != hex.EncodeToString(sent[0].exprs) && !(nf && sameForms(b, sent[0].exprs)) {
 		t.Errorf("Lower gives\n%x\nnft sends\n%x", b, sent[0].exprs)
 	}
 	merged := strings.Join(sent[1].lines, "\n")
-	if !strings.Contains(merged, "payload load 4b @ transport header + 0") || !strings.Contains(merged, "cmp neq reg 1 0x04000100") {
+	if nf {
+		// nft 1.1.6 keeps the two inequalities apart: the range of one
+		// value is no longer needed there, and does no harm.
+		t.Logf("nft sends for %q:\n%s", "tcp sport != 1 tcp dport != 4", merged)
+	} else if !strings.Contains(merged, "payload load 4b @ transport header + 0") || !strings.Contains(merged, "cmp neq reg 1 0x04000100") {
 		t.Errorf("nft 1.0.6 no longer merges the two inequalities:\n%s", merged)
 	}
 	back, err := expr.Raise(expr.FamilyIP, sent[0].exprs)

@@ -3,6 +3,7 @@ package expr_test
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -34,6 +35,7 @@ import (
 // Every other expression comes back with the same attributes and payloads.
 func TestRaiseKernelDump(t *testing.T) {
 	ns := ktest.Namespace(t, "nft")
+	nf := newForms(t)
 	seen := make(map[string]bool) // the kinds of differences met
 	total := 0
 	for _, family := range nftFamilies {
@@ -67,12 +69,18 @@ func TestRaiseKernelDump(t *testing.T) {
 				t.Errorf("%s in %s: Raise(kernel dump): %v", tc.name, family, err)
 				continue
 			}
-			if diff := cmp.Diff(canonical(tc.rule), got, cmpAddr); diff != "" {
+			if diff := cmp.Diff(canonical(tc.rule), got, cmpAddr); diff != "" && !(nf && sameRaised(fam, got, tc.rule)) {
 				t.Errorf("%s in %s: Raise(kernel dump) (-want +got):\n%s", tc.name, family, diff)
 			}
 			sent, err := tc.rule.Lower(fam)
 			if err != nil {
 				t.Fatalf("%s in %s: Lower: %v", tc.name, family, err)
+			}
+			if nf && !sameShape(sent, dumped) {
+				// nft 1.1.2 sent its own form of the meaning, which the
+				// raise above holds to the case; the dump is compared
+				// attribute by attribute only with what had Lower's shape.
+				continue
 			}
 			for _, d := range dumpDiffs(t, sent, dumped) {
 				seen[d] = true
@@ -97,12 +105,39 @@ func TestRaiseKernelDump(t *testing.T) {
 		"redir: gains NFTA_REDIR_REG_PROTO_MAX (the first port's register)",
 		"reject: loses NFTA_REJECT_ICMP_CODE (tcp reset)",
 	}
+	if nf {
+		// Some kinds are met only in rules that nft 1.1.2 sends in its
+		// own form: none may be new.
+		var unknown []string
+		for _, k := range kinds {
+			if !slices.Contains(want, k) {
+				unknown = append(unknown, k)
+			}
+		}
+		kinds, want = unknown, nil
+	}
 	if diff := cmp.Diff(want, kinds); diff != "" {
 		t.Errorf("the kernel dump differs from what was sent in other ways than known (-known +seen):\n%s", diff)
 	}
 	if total < 250 {
 		t.Errorf("only %d rule and family pairs compared", total)
 	}
+}
+
+// sameShape reports whether the expression lists a and b have the same
+// expressions, by name, in the same order.
+func sameShape(a, b []byte) bool {
+	la, errA := expr.DebugLines(a)
+	lb, errB := expr.DebugLines(b)
+	if errA != nil || errB != nil || len(la) != len(lb) {
+		return false
+	}
+	for i := range la {
+		if strings.Fields(la[i])[1] != strings.Fields(lb[i])[1] {
+			return false
+		}
+	}
+	return true
 }
 
 // dumpDiffs compares, expression by expression, what was sent with what the

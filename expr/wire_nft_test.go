@@ -16,7 +16,38 @@ import (
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/internal/ktest"
 	"github.com/ctmatch/ctmatch/internal/netns"
+	"github.com/ctmatch/ctmatch/internal/nftforms"
 )
+
+// newForms reports whether the nft the tests run sends nft 1.1.2's forms of
+// some meanings (internal/nftforms): where the tests hold ctmatch's bytes to
+// older nft's byte for byte, they hold nftforms.Lines of both to it.
+func newForms(t *testing.T) bool {
+	t.Helper()
+	v, err := nftforms.Installed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.NewForms()
+}
+
+// sameForms reports whether the expression lists a and b are the same in
+// nftforms.Lines.
+func sameForms(a, b []byte) bool {
+	la, errA := expr.DebugLines(a)
+	lb, errB := expr.DebugLines(b)
+	return errA == nil && errB == nil && strings.Join(nftforms.Lines(la), "\n") == strings.Join(nftforms.Lines(lb), "\n")
+}
+
+// sameRaised reports whether the rules got and want lower in fam to the
+// same expressions in nftforms.Lines: what a raise of nft 1.1.2's bytes
+// must give where it gives another IR than the case (a range of one value
+// read as an equality).
+func sameRaised(fam expr.Family, got, want expr.Rule) bool {
+	a, errA := got.Lower(fam)
+	b, errB := want.Lower(fam)
+	return errA == nil && errB == nil && sameForms(a, b)
+}
 
 // nftRule is what nft 1.0.6 did with one "add rule" line of a script: the
 // NFTA_RULE_EXPRESSIONS payload of the NEWRULE message it sent (from
@@ -186,6 +217,7 @@ var families = map[string]expr.Family{"ip": expr.FamilyIP, "ip6": expr.FamilyIP6
 // them too.
 func TestLowerMatchesNft(t *testing.T) {
 	ns := ktest.Namespace(t, "nft")
+	nf := newForms(t)
 	total := 0
 	for _, family := range nftFamilies {
 		fam := families[family]
@@ -221,7 +253,7 @@ func TestLowerMatchesNft(t *testing.T) {
 				continue
 			}
 			// (a)
-			if !bytes.Equal(got, want) {
+			if !bytes.Equal(got, want) && !(nf && sameForms(got, want)) {
 				wl, _ := expr.DebugLines(want)
 				gl, _ := expr.DebugLines(got)
 				t.Errorf("%s in %s: Lower differs from nft's bytes for %q\n nft: %x\nours: %x\n nft: %q\nours: %q",
@@ -231,14 +263,14 @@ func TestLowerMatchesNft(t *testing.T) {
 			lines, err := expr.DebugLines(got)
 			if err != nil {
 				t.Errorf("%s in %s: DebugLines: %v", tc.name, family, err)
-			} else if diff := cmp.Diff(nft.lines[min(k, len(nft.lines)):], lines); diff != "" {
+			} else if diff := cmp.Diff(nft.lines[min(k, len(nft.lines)):], lines); diff != "" && !(nf && sameForms(got, want)) {
 				t.Errorf("%s in %s: DebugLines (-nft +ours):\n%s", tc.name, family, diff)
 			}
 			// (c)
 			r, err := expr.Raise(fam, want)
 			if err != nil {
 				t.Errorf("%s in %s: Raise(nft's bytes): %v", tc.name, family, err)
-			} else if diff := cmp.Diff(canonical(tc.rule), r, cmpAddr); diff != "" {
+			} else if diff := cmp.Diff(canonical(tc.rule), r, cmpAddr); diff != "" && !(nf && sameRaised(fam, r, tc.rule)) {
 				t.Errorf("%s in %s: Raise(nft's bytes) (-want +got):\n%s", tc.name, family, diff)
 			}
 		}
