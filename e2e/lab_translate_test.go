@@ -289,7 +289,7 @@ func TestLabIptablesTranslate(t *testing.T) {
 				t.Errorf("%s: nft refuses %q with %q; %s records %q", kw.name, texts, complaints[0], knownWrongFile, kw.loads)
 			}
 		default:
-			if kw.loads != "loads" {
+			if kw.loads != "loads" && !laterParses(t, kw.loads) {
 				t.Errorf("%s: nft loads %q; %s records %q", kw.name, texts, knownWrongFile, kw.loads)
 			}
 			cases = append(cases, lab.Case{Name: "iptables-translate " + kw.name, Words: kw.words, Family: lab.IPv4, Translation: textPieces(texts)})
@@ -340,6 +340,7 @@ func TestLabIptablesTranslate(t *testing.T) {
 		}
 	}
 	var lines []string
+	agree := 0
 	for _, kw := range kws {
 		name := "iptables-translate " + kw.name
 		want, listed := knownWrongDivergences[kw.name]
@@ -356,14 +357,26 @@ func TestLabIptablesTranslate(t *testing.T) {
 			if got != want && !(races && divergenceString(rep, name, kw.words, true) == want) {
 				t.Errorf("%s: diverges at %q, want %q", kw.name, got, want)
 			}
+		case laterParses(t, kw.loads):
+			// The text was wrong only for nft 1.0.6, which cannot parse
+			// it: a later nft loads it, and it agrees with xt.
+			lines = append(lines, fmt.Sprintf("  %-22s loads with nft %v and agrees with xt (nft 1.0.6: %s)", kw.name, nftVersion(t), kw.loads))
+			agree++
 		default:
 			t.Errorf("%s (%s): iptables-translate's %q loads and agrees with xt on every class of the lab", kw.name, kw.words, kw.printed)
 		}
 	}
-	if n := len(knownWrongDivergences); n != loaded {
-		t.Errorf("knownWrongDivergences lists %d cases, nft loads %d", n, loaded)
+	if n := len(knownWrongDivergences); n != loaded-agree {
+		t.Errorf("knownWrongDivergences lists %d cases, nft loads %d that diverge", n, loaded-agree)
 	}
 	t.Logf("iptables-translate on the lab: %d cases, %d refused by nft, %d load and diverge from xt in %d of %d class comparisons (%d (case, class) pairs of %d); %d classes; ctmatch's controls: %d, %d divergences (left out, their ranges racing in the lab: %s); in %v\n%s",
-		len(kws), len(refused), loaded, diverged, comparisons, len(pairs), loaded*len(rep.Classes), len(rep.Classes),
+		len(kws), len(refused), loaded-agree, diverged, comparisons, len(pairs), loaded*len(rep.Classes), len(rep.Classes),
 		len(cases)-loaded, len(rep.Divergences)-diverged, strings.Join(raced, ", "), rep.Elapsed.Round(time.Millisecond), strings.Join(lines, "\n"))
+}
+
+// laterParses reports whether record, what nft 1.0.6 does with a known
+// wrong text, is its refusal to parse a ct port match without a protocol
+// before it, and the nft the tests run is 1.0.7 or later, which parses it.
+func laterParses(t *testing.T, record string) bool {
+	return strings.Contains(record, "Can't parse symbolic invalid expressions") && nftAtLeast(t, 1, 0, 7)
 }

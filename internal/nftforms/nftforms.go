@@ -100,7 +100,9 @@ var (
 // as nft --debug=netlink prints them) in one form for nft 1.0.6's and 1.1.2's
 // ways of sending the same meaning (see the package comment): ranges as cmp
 // gte and cmp lte, a range of one value as cmp eq or cmp neq of the
-// host-order value, one register for a NAT to one address. The rest is
+// host-order value, one register for a NAT to one address (addr_max of
+// addr_min's register, as the kernel dumps a NAT sent without addr_max, is
+// left out too). The rest is
 // kept. A value of several 32-bit words is written as the words; a range's
 // two values have as many each.
 func Lines(lines []string) []string {
@@ -156,6 +158,11 @@ func Lines(lines []string) []string {
 		}
 		n := natMaxRE.FindStringSubmatch(out[i])
 		if n == nil {
+			continue
+		}
+		if n[2] == n[3] {
+			// As the kernel dumps a NAT sent without addr_max.
+			out[i] = n[1] + n[4]
 			continue
 		}
 		lo, okLo := imm[n[2]]

@@ -58,6 +58,9 @@ func TestLines(t *testing.T) {
 		{"nat to one address", []string{
 			"[ immediate reg 1 0x0302010a ]", "[ immediate reg 2 0x0302010a ]", "[ nat dnat ip addr_min reg 1 addr_max reg 2 flags 0x40 ]"}, []string{
 			"[ immediate reg 1 0x0302010a ]", "[ nat dnat ip addr_min reg 1 flags 0x40 ]"}, true},
+		{"nat to one address, dumped", []string{
+			"[ immediate reg 1 0x0302010a ]", "[ immediate reg 2 0x0302010a ]", "[ nat dnat ip addr_min reg 1 addr_max reg 2 flags 0x40 ]"}, []string{
+			"[ immediate reg 1 0x0302010a ]", "[ nat dnat ip addr_min reg 1 addr_max reg 1 flags 0x40 ]"}, true},
 		{"another range", []string{
 			"[ cmp gte reg 1 0x0100000a ]", "[ cmp lte reg 1 0x0900000a ]"}, []string{
 			"[ range eq reg 1 0x0100000a 0x0a00000a ]"}, false},
