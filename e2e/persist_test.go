@@ -371,3 +371,31 @@ func TestApplyOwnListingReplace(t *testing.T) {
 		t.Errorf("list -o iptables after apply --replace of the listing:\n%s\nbefore:\n%s", got, groups)
 	}
 }
+
+// nft list ruleset prints ctmatch's ICMP type and code inequality (one
+// 2-byte comparison: not this type and code both) as two inequalities,
+// which nft 1.0.6 merges back into one comparison, and nft 1.1.0 and later
+// (nftables commit "do not merge payloads on negation") load as two: type
+// and code both other, a narrower rule, which ctmatch does not read as any
+// iptables rule. ctmatch's own listing keeps the one comparison.
+func TestNftListSplitsICMPInequality(t *testing.T) {
+	bin := ctmatchCLI(t)
+	ns := ktest.Namespace(t, "nft")
+	const words = "-p icmp -m icmp ! --icmp-type 3/3"
+	mustCLI(t, bin, ns, "", "add", "rule", "ip", "t", "c", "--create", "--", "-p", "icmp", "-m", "icmp", "!", "--icmp-type", "3/3")
+	listing := ktest.Run(t, ns, "", "nft", "list", "ruleset")
+	if !strings.Contains(listing, "icmp type != destination-unreachable icmp code != ") {
+		t.Fatalf("nft list ruleset:\n%s\nwant the two inequalities", listing)
+	}
+	ours := mustCLI(t, bin, ns, "", "list", "-o", "nft")
+	for _, reload := range []struct{ name, text string }{{"nft list ruleset", listing}, {"ctmatch list -o nft", ours}} {
+		ktest.Run(t, ns, "", "nft", "flush", "ruleset")
+		ktest.Run(t, ns, reload.text, "nft", "-f", "-")
+		got := mustCLI(t, bin, ns, "", "list", "-o", "iptables")
+		same := strings.Contains(got, "-A c "+words+"\n")
+		want := reload.name == "ctmatch list -o nft" || !nftAtLeast(t, 1, 1, 0)
+		if same != want {
+			t.Errorf("nft %s, after a reload of %s, list -o iptables:\n%s\nthe rule %q back: %v, want %v", nftVersionText(t), reload.name, got, words, same, want)
+		}
+	}
+}
