@@ -354,65 +354,13 @@ func packetWords(pre []expr.Match, either map[int]bool) (string, error) {
 		return "", nil
 	}
 	whole := len(pre)
-	if x, ok := pre[0].(expr.Exthdr); ok && x.Test == expr.FragMissing {
-		pre = pre[1:]
-		if len(pre) == 0 {
-			return "", fmt.Errorf("%w: a fragment test alone", ErrNotUnderstood)
-		}
+	pre, frag, err := dropFragmentTests(pre)
+	if err != nil {
+		return "", err
 	}
-	frag := false
-	if pre[0] == firstFragment() && slices.ContainsFunc(pre, isL4Proto) {
-		// The fragment test of a port match (a rule with ports has -p);
-		// without -p it is ! -f.
-		pre = pre[1:]
-		frag = true
-		if len(pre) == 0 {
-			return "", fmt.Errorf("%w: a fragment test alone", ErrNotUnderstood)
-		}
-	}
-	var words []string
-	for len(pre) > 0 {
-		a, ok := pre[0].(expr.IPAddr)
-		if !ok {
-			break
-		}
-		w, err := addressWords(a)
-		if err != nil {
-			return "", err
-		}
-		words = append(words, w...)
-		pre = pre[1:]
-	}
-	for len(pre) > 0 {
-		f, ok := pre[0].(expr.IfName)
-		if !ok {
-			break
-		}
-		words = append(words, ifaceWords(f)...)
-		pre = pre[1:]
-	}
-	words, pre = appendFragmentWords(words, pre)
-	var err error
-	for len(pre) > 0 {
-		n := len(pre)
-		if words, pre, err = appendSimpleWords(words, pre); err != nil {
-			return "", err
-		}
-		words, pre = appendMatchWords(words, pre)
-		if len(pre) == n {
-			break
-		}
-	}
-	for !frag && isAHStart(pre) {
-		// ip6tables' -m ah: meta l4proto ah and the AH fields, no -p.
-		w, n, err := ahWords(pre[1:])
-		if err != nil {
-			return "", err
-		}
-		words = append(words, w...)
-		if words, pre, err = appendSimpleWords(words, pre[1+n:]); err != nil {
-			return "", err
-		}
+	words, pre, err := leadingWords(pre, frag)
+	if err != nil {
+		return "", err
 	}
 	if len(pre) == 0 {
 		if frag {
@@ -432,7 +380,125 @@ func packetWords(pre []expr.Match, either map[int]bool) (string, error) {
 	if fw, pre = appendFragmentWords(nil, pre[1:]); len(fw) > 0 {
 		words = append(words, fw...)
 	}
-	pre = append([]expr.Match{l}, pre...)
+	if l.Op == expr.OpEq && (l.Proto == parse.ProtoICMP || l.Proto == parse.ProtoICMPv6) {
+		words, err = appendICMPWords(words, l.Proto, pre)
+	} else {
+		// The index in the whole prefix of pre[0], the first match after
+		// the protocol test.
+		words, err = appendPortWords(words, l, pre, either, whole-len(pre))
+	}
+	if err != nil {
+		return "", err
+	}
+	return strings.Join(words, " "), nil
+}
+
+// dropFragmentTests takes off the front of pre the fragment tests that
+// packetMatches puts before a rule's matches: IPv6's "exthdr frag missing"
+// (the other half of the rule has "frag frag-off 0", which
+// joinFragmentVariants leaves out) and the first-fragment test of a port
+// match (frag: a rule with ports has -p; without -p the test is ! -f).
+func dropFragmentTests(pre []expr.Match) (rest []expr.Match, frag bool, err error) {
+	if x, ok := pre[0].(expr.Exthdr); ok && x.Test == expr.FragMissing {
+		pre = pre[1:]
+		if len(pre) == 0 {
+			return nil, false, fmt.Errorf("%w: a fragment test alone", ErrNotUnderstood)
+		}
+	}
+	if pre[0] == firstFragment() && slices.ContainsFunc(pre, isL4Proto) {
+		pre = pre[1:]
+		frag = true
+		if len(pre) == 0 {
+			return nil, false, fmt.Errorf("%w: a fragment test alone", ErrNotUnderstood)
+		}
+	}
+	return pre, frag, nil
+}
+
+// leadingWords returns the words of the matches before the protocol test:
+// addresses, interfaces, -f, the small matches and ip6tables' -m ah (which
+// has no -p), and the matches it did not read, from the protocol test on.
+func leadingWords(pre []expr.Match, frag bool) ([]string, []expr.Match, error) {
+	var words []string
+	for len(pre) > 0 {
+		a, ok := pre[0].(expr.IPAddr)
+		if !ok {
+			break
+		}
+		w, err := addressWords(a)
+		if err != nil {
+			return nil, nil, err
+		}
+		words = append(words, w...)
+		pre = pre[1:]
+	}
+	for len(pre) > 0 {
+		f, ok := pre[0].(expr.IfName)
+		if !ok {
+			break
+		}
+		words = append(words, ifaceWords(f)...)
+		pre = pre[1:]
+	}
+	words, pre = appendFragmentWords(words, pre)
+	var err error
+	for len(pre) > 0 {
+		n := len(pre)
+		if words, pre, err = appendSimpleWords(words, pre); err != nil {
+			return nil, nil, err
+		}
+		words, pre = appendMatchWords(words, pre)
+		if len(pre) == n {
+			break
+		}
+	}
+	for !frag && isAHStart(pre) {
+		// ip6tables' -m ah: meta l4proto ah and the AH fields, no -p.
+		w, n, err := ahWords(pre[1:])
+		if err != nil {
+			return nil, nil, err
+		}
+		words = append(words, w...)
+		if words, pre, err = appendSimpleWords(words, pre[1+n:]); err != nil {
+			return nil, nil, err
+		}
+	}
+	return words, pre, nil
+}
+
+// appendICMPWords appends the words of the matches after -p icmp or -p
+// icmpv6: the ICMP type tests (--icmp-type, --icmpv6-type) among the small
+// matches.
+func appendICMPWords(words []string, proto uint8, rest []expr.Match) ([]string, error) {
+	for len(rest) > 0 {
+		if w, n, err := simpleWords(rest); n > 0 {
+			if err != nil {
+				return nil, err
+			}
+			words = append(words, w...)
+			rest = rest[n:]
+			continue
+		}
+		if isAddrtype(rest[0]) || isPkttype(rest[0]) || isOwner(rest[0]) {
+			words, rest = appendMatchWords(words, rest)
+			continue
+		}
+		w, n, err := icmpWords(proto, rest)
+		if err != nil {
+			return nil, err
+		}
+		words = append(words, w...)
+		rest = rest[n:]
+	}
+	return words, nil
+}
+
+// appendPortWords appends the words of the matches after the protocol test
+// l: the tcp, udp, sctp and dccp matches' ports and tcp flags, -m ah's
+// fields, multiport lists and the small matches among them. first is the
+// index of rest[0] in the whole prefix, by which either names the source
+// port halves of --ports.
+func appendPortWords(words []string, l expr.L4Proto, rest []expr.Match, either map[int]bool, first int) ([]string, error) {
 	var module string
 	switch {
 	case l.Op == expr.OpEq && l.Proto == parse.ProtoTCP:
@@ -442,36 +508,12 @@ func packetWords(pre []expr.Match, either map[int]bool) (string, error) {
 	case l.Op == expr.OpEq && (l.Proto == parse.ProtoSCTP || l.Proto == parse.ProtoDCCP):
 		module = parse.ProtocolName(l.Proto) // the sctp and dccp matches' ports
 	}
-	if l.Op == expr.OpEq && (l.Proto == parse.ProtoICMP || l.Proto == parse.ProtoICMPv6) {
-		for rest := pre[1:]; len(rest) > 0; {
-			if w, n, err := simpleWords(rest); n > 0 {
-				if err != nil {
-					return "", err
-				}
-				words = append(words, w...)
-				rest = rest[n:]
-				continue
-			}
-			if isAddrtype(rest[0]) || isPkttype(rest[0]) || isOwner(rest[0]) {
-				words, rest = appendMatchWords(words, rest)
-				continue
-			}
-			w, n, err := icmpWords(l.Proto, rest)
-			if err != nil {
-				return "", err
-			}
-			words = append(words, w...)
-			rest = rest[n:]
-		}
-		return strings.Join(words, " "), nil
-	}
 	var have map[expr.Field]bool
-	first := whole - len(pre) + 1 // the index of pre[1] in the whole prefix
-	for i := 1; i < len(pre); i++ {
-		m := pre[i]
-		if w, n, err := simpleWords(pre[i:]); n > 0 {
+	for i := 0; i < len(rest); i++ {
+		m := rest[i]
+		if w, n, err := simpleWords(rest[i:]); n > 0 {
 			if err != nil {
-				return "", err
+				return nil, err
 			}
 			words = append(words, w...)
 			i += n - 1
@@ -480,32 +522,32 @@ func packetWords(pre []expr.Match, either map[int]bool) (string, error) {
 		}
 		if isAddrtype(m) || isPkttype(m) || isOwner(m) {
 			var after []expr.Match
-			words, after = appendMatchWords(words, pre[i:])
-			i = len(pre) - len(after) - 1 // the loop steps past the last one
+			words, after = appendMatchWords(words, rest[i:])
+			i = len(rest) - len(after) - 1 // the loop steps past the last one
 			have = nil
 			continue
 		}
 		p, ok := m.(expr.Payload)
 		if ok && p.Field == expr.FieldAHSPI && l.Op == expr.OpEq && l.Proto == expr.ProtoAH {
-			w, n, err := ahWords(pre[i:])
+			w, n, err := ahWords(rest[i:])
 			if err != nil {
-				return "", err
+				return nil, err
 			}
 			words = append(words, w...)
 			i += n - 1
 			continue
 		}
-		if _, isLookup := m.(expr.Lookup); isLookup || either[first+i-1] || module == "" {
-			w, err := multiportWords(m, either[first+i-1])
+		if _, isLookup := m.(expr.Lookup); isLookup || either[first+i] || module == "" {
+			w, err := multiportWords(m, either[first+i])
 			if err != nil {
-				return "", fmt.Errorf("%w (after %v)", err, l)
+				return nil, fmt.Errorf("%w (after %v)", err, l)
 			}
 			words = append(words, w...)
 			have = nil
 			continue
 		}
-		if !ok || module == "" {
-			return "", fmt.Errorf("%w: %v after %v", ErrNotUnderstood, m, l)
+		if !ok {
+			return nil, fmt.Errorf("%w: %v after %v", ErrNotUnderstood, m, l)
 		}
 		if have == nil || have[p.Field] || have[expr.FieldTCPFlags] {
 			// iptables-save prints --tcp-flags after the ports: a port
@@ -517,25 +559,30 @@ func packetWords(pre []expr.Match, either map[int]bool) (string, error) {
 		if p.Field == expr.FieldTCPFlags {
 			w, err := tcpFlagsWords(p, module)
 			if err != nil {
-				return "", err
+				return nil, err
 			}
 			words = append(words, w...)
 			continue
 		}
-		opt := "--dport"
-		if p.Field == expr.FieldTHSport {
-			opt = "--sport"
-		}
-		val := strconv.FormatUint(uint64(p.Lo), 10)
-		if p.Op == expr.OpRange || p.Op == expr.OpNotRange {
-			val += ":" + strconv.FormatUint(uint64(p.Hi), 10)
-		}
-		if p.Op == expr.OpNeq || p.Op == expr.OpNotRange {
-			words = append(words, "!")
-		}
-		words = append(words, opt, val)
+		words = append(words, portWords(p)...)
 	}
-	return strings.Join(words, " "), nil
+	return words, nil
+}
+
+// portWords returns the --sport or --dport words of a port test.
+func portWords(p expr.Payload) []string {
+	opt := "--dport"
+	if p.Field == expr.FieldTHSport {
+		opt = "--sport"
+	}
+	val := strconv.FormatUint(uint64(p.Lo), 10)
+	if p.Op == expr.OpRange || p.Op == expr.OpNotRange {
+		val += ":" + strconv.FormatUint(uint64(p.Hi), 10)
+	}
+	if p.Op == expr.OpNeq || p.Op == expr.OpNotRange {
+		return []string{"!", opt, val}
+	}
+	return []string{opt, val}
 }
 
 // joinFragmentVariants undoes the IPv6 split of fragmentTests: when the
