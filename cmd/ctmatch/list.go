@@ -37,11 +37,14 @@ ruleset prints, which nft -j -f loads back (times in milliseconds, as
 "28000ms"); a rule ctmatch does not understand becomes an object nft
 refuses ("ctmatch-not-decompiled"), so that a reload never leaves it out.
 
-Both reload exactly what the kernel held (with nft 1.0.6, but ct port
-matches without a protocol test, which nft 1.0.7 and later parse), which
-nft list ruleset does not: it lists a ct expiration range in whole seconds,
-drops meta nfproto before ct original protocol in inet tables (before nft
-1.1.2) and lists a ct port match without a protocol as "[invalid type]".
+Both reload exactly what the kernel held: byte for byte with nft 1.0.6 (but
+ct port matches without a protocol test, which nft 1.0.7 and later parse) to
+1.1.1; with nft 1.1.2 and later, the same rules in that version's own forms
+of ranges and sets. nft list ruleset does not: it lists a ct expiration
+range in whole seconds, drops meta nfproto before ct original protocol in
+inet tables, lists a ct port match without a protocol as "[invalid type]",
+and writes an ICMP type and code inequality as two inequalities, which nft
+1.1.0 and later load as such (a narrower rule).
 ctmatch's group records and table records are not part of either form:
 nft keeps a rule's comment only.
 
