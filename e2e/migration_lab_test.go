@@ -334,7 +334,10 @@ func TestMigrationLab(t *testing.T) {
 			var xt map[lab.Family][]lab.Effect
 			diffs := secondRun(t, r.name, func() []string {
 				var diffs []string
-				xt, ct := xtRun(), ctRun()
+				// xt is the test's, for the faults below: assigned,
+				// not declared here.
+				var ct map[lab.Family][]lab.Effect
+				xt, ct = xtRun(), ctRun()
 				for _, f := range r.families() {
 					if line := migSummary(r, f, xt[f]); !strings.Contains(string(doc), line+"\n") {
 						diffs = append(diffs, fmt.Sprintf("docs/semantics.md (\"The migration lab\") lacks the line\n%s", line))
