@@ -349,6 +349,9 @@ func TestMigrationLab(t *testing.T) {
 				return diffs
 			})
 			for _, f := range r.families() {
+				if len(xt[f]) == 0 {
+					t.Fatalf("%s (%s): no probe's effect under iptables-legacy to compare with", r.name, f)
+				}
 				var table strings.Builder
 				for _, e := range xt[f] {
 					fmt.Fprintf(&table, "\t%s\n", e)
