@@ -40,10 +40,7 @@ func TestKnownWrongTranslations(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	nftVersion, err := nftforms.Installed()
-	if err != nil {
-		t.Fatal(err)
-	}
+	nftVersion := nftforms.Need(t)
 	parsesPorts := nftVersion.AtLeast(1, 0, 7)
 	refused, differ := 0, 0
 	for _, line := range lines {

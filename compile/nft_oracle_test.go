@@ -223,11 +223,7 @@ func joinRules(rs []expr.Rule) string {
 // ParsesInNft106 then check that it loads every such rule.
 func parsesPortsAlone(t *testing.T) bool {
 	t.Helper()
-	v, err := nftforms.Installed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v.AtLeast(1, 0, 7)
+	return nftforms.Need(t).AtLeast(1, 0, 7)
 }
 
 func TestParsesInNft106(t *testing.T) {

@@ -14,11 +14,7 @@ import (
 // nftVersion returns the version of the nft in PATH.
 func nftVersion(t *testing.T) nftforms.Version {
 	t.Helper()
-	v, err := nftforms.Installed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return nftforms.Need(t)
 }
 
 // nftVersionText is the version of the nft in PATH as "1.0.6".

@@ -267,13 +267,12 @@ func TestICMPv6FragmentsAgainstXt(t *testing.T) {
 	// The ICMPv6 headers carry checksum 0, so the stack answers none of
 	// them (an echo reply would be counted on OUTPUT too).
 	icmp := func(typ, code byte) []byte { return append([]byte{typ, code, 0, 0, 0, 1, 0, 1}, make([]byte, 16)...) }
-	icmp6 := icmpv6Packet
-	version8 := icmp6(icmp(1, 4), true, 8, false)
+	version8 := icmpv6Packet(icmp(1, 4), true, 8, false)
 	version8[0] = 0x80
 	pkts := [][]byte{
-		icmp6(icmp(128, 0), false, 0, false), icmp6(icmp(128, 0), true, 0, true), icmp6(icmp(128, 0), true, 8, false),
-		icmp6(icmp(1, 4), false, 0, false), icmp6(icmp(1, 4), true, 8, false),
-		icmp6(icmp(96, 0), false, 0, false), icmp6(icmp(96, 0), true, 8, false),
+		icmpv6Packet(icmp(128, 0), false, 0, false), icmpv6Packet(icmp(128, 0), true, 0, true), icmpv6Packet(icmp(128, 0), true, 8, false),
+		icmpv6Packet(icmp(1, 4), false, 0, false), icmpv6Packet(icmp(1, 4), true, 8, false),
+		icmpv6Packet(icmp(96, 0), false, 0, false), icmpv6Packet(icmp(96, 0), true, 8, false),
 		version8,
 	}
 	if err := ns.Do(func() error { return sendIPv6Loopback(pkts) }); err != nil {

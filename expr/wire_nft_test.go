@@ -24,11 +24,7 @@ import (
 // older nft's byte for byte, they hold nftforms.Lines of both to it.
 func newForms(t *testing.T) bool {
 	t.Helper()
-	v, err := nftforms.Installed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v.NewForms()
+	return nftforms.Need(t).NewForms()
 }
 
 // sameForms reports whether the expression lists a and b are the same in

@@ -167,10 +167,7 @@ func sameAsNft(t *testing.T, setup, script string, fill func(tx *kernel.Tx)) (*k
 	if len(got) != len(want) {
 		t.Errorf("%d messages, nft sent %d", len(got), len(want))
 	}
-	v, err := nftforms.Installed()
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := nftforms.Need(t)
 	for i := range min(len(got), len(want)) {
 		typ := binary.NativeEndian.Uint16(got[i][4:])
 		if typ != want[i].typ || !bytes.Equal(got[i][16:], want[i].body) && !(v.AtLeast(1, 0, 8) && sameAttrs(typ, got[i][16:], want[i].body, v.NewForms())) {

@@ -30,6 +30,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 )
 
 // Version is an nft version: major, minor, patch.
@@ -87,6 +88,17 @@ func Installed() (Version, error) {
 	return installed, installedErr
 }
 
+// Need returns the version of the nft in PATH, and fails the test when
+// there is none that says its version.
+func Need(t testing.TB) Version {
+	t.Helper()
+	v, err := Installed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 var (
 	rangeRE     = regexp.MustCompile(`^\[ range (eq|neq) reg (\d+) ((?:0x[0-9a-f]+ )+)\]$`)
 	cmpOrderRE  = regexp.MustCompile(`^\[ cmp (gte|lte) reg (\d+) ((?:0x[0-9a-f]+ )+)\]$`)
@@ -102,9 +114,8 @@ var (
 // gte and cmp lte, a range of one value as cmp eq or cmp neq of the
 // host-order value, one register for a NAT to one address (addr_max of
 // addr_min's register, as the kernel dumps a NAT sent without addr_max, is
-// left out too). The rest is
-// kept. A value of several 32-bit words is written as the words; a range's
-// two values have as many each.
+// left out too). The rest is kept. A value of several 32-bit words is
+// written as the words; a range's two values have as many each.
 func Lines(lines []string) []string {
 	var out []string
 	for _, l := range lines {
