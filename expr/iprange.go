@@ -113,13 +113,8 @@ func (p *raiser) iprange(load, slot int, offset, size uint64) (Match, bool, erro
 		if err := p.reads(j, attrRangeSreg, slot); err != nil {
 			return nil, true, err
 		}
-		switch e.u[attrRangeOp] {
-		case rangeNeq:
-			m.Op = OpNotRange
-		case rangeEq:
-			m.Op = OpRange // as nft 1.1.2 and later send A-B
-		default:
-			return nil, true, p.fail(j, "unknown range operator %d", e.u[attrRangeOp])
+		if m.Op, err = p.rangeOp(j); err != nil {
+			return nil, true, err
 		}
 		if m.Lo, err = read(j, e.data[attrRangeFromData]); err != nil {
 			return nil, true, err

@@ -634,13 +634,8 @@ func (p *raiser) value(load, slot int, k keyInfo, c *Ct) error {
 		if !ordered {
 			return p.fail(j, "a range of a host-order key without byteorder hton before it")
 		}
-		switch e.u[attrRangeOp] {
-		case rangeEq:
-			c.Op = OpRange
-		case rangeNeq:
-			c.Op = OpNotRange
-		default:
-			return p.fail(j, "unknown range operator %d", e.u[attrRangeOp])
+		if c.Op, err = p.rangeOp(j); err != nil {
+			return err
 		}
 		if c.Lo, err = read(j, e.data[attrRangeFromData]); err != nil {
 			return err
@@ -877,4 +872,17 @@ func (p *raiser) maskedField(load, slot int, f Field, mask []byte) ([]Match, err
 		return nil, p.fail(j, "a masked field is tested only for equality or inequality")
 	}
 	return []Match{pl}, nil
+}
+
+// rangeOp returns what the range expression at j tests: OpRange for range
+// eq, as nft 1.1.2 and later send A-B, OpNotRange for range neq.
+func (p *raiser) rangeOp(j int) (Op, error) {
+	switch op := p.es[j].u[attrRangeOp]; op {
+	case rangeEq:
+		return OpRange, nil
+	case rangeNeq:
+		return OpNotRange, nil
+	default:
+		return 0, p.fail(j, "unknown range operator %d", op)
+	}
 }
