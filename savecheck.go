@@ -57,9 +57,11 @@ type checkChain struct {
 }
 
 type checkNeed struct {
-	need parse.HookNeed
-	at   parse.Position // the rule's line
-	text string
+	need parse.HookNeed // without its Node: the rule's memory may be reused (SaveScript.Done)
+	// The bytes of the line the need's node spans.
+	pos, end parse.Pos
+	at       parse.Position // the rule's line
+	text     string
 }
 
 type checkJump struct {
@@ -99,7 +101,9 @@ func (c *SaveCheck) Line(l *script.SaveLine) error {
 		}
 		for _, n := range compile.HookNeeds(l.Rule) {
 			if !slices.ContainsFunc(ch.needs, func(x checkNeed) bool { return x.need.What == n.What }) {
-				ch.needs = append(ch.needs, checkNeed{need: n, at: l.Pos, text: l.Text})
+				pos, end := n.Node.Pos(), n.Node.End()
+				n.Node = nil
+				ch.needs = append(ch.needs, checkNeed{need: n, pos: pos, end: end, at: l.Pos, text: l.Text})
 			}
 		}
 	case script.SaveFlush:
@@ -244,9 +248,9 @@ func (w *walk) visit(name string, path []checkJump) {
 
 // needError is the error for need n of chain name, reached by path.
 func (w *walk) needError(name string, n checkNeed, path []checkJump) *SaveError {
-	e := &parse.Error{Pos: n.need.Node.Pos(), Text: n.text, Kind: parse.Invalid}
-	if end := n.need.Node.End(); int(end) <= len(n.text) && end >= e.Pos {
-		e.Word = n.text[e.Pos:end]
+	e := &parse.Error{Pos: n.pos, Text: n.text, Kind: parse.Invalid}
+	if int(n.end) <= len(n.text) && n.end >= e.Pos {
+		e.Word = n.text[e.Pos:n.end]
 	}
 	where := fmt.Sprintf("in chain %s, %s", name, w.reached(name, path))
 	if n.need.Checkentry {

@@ -12,12 +12,17 @@ import (
 )
 
 // saveFileErrors translates text as an iptables-save file and returns the
-// first error, with the position of its line.
+// first error, with the position of its line. It gives each line's rule
+// back (Done) as translate -f does, so that what the checks at COMMIT say
+// of a rule comes from what they kept, not from the rule's reused memory.
 func saveFileError(text string, v6 bool) (*parse.Error, parse.Position) {
 	s := ctmatch.NewSaveScript(ctmatch.Options{IPv6: v6})
 	for i, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
 		at := parse.Position{File: "rules", Line: i + 1}
-		_, err := s.Line(io.Discard, line, at)
+		l, err := s.Line(io.Discard, line, at)
+		if err == nil {
+			s.Done(l)
+		}
 		var table ctmatch.SaveErrors
 		if errors.As(err, &table) {
 			return table[0].Err, table[0].At

@@ -102,6 +102,20 @@ func (s *SaveScript) LinePrepared(w io.Writer, text string, at parse.Position, p
 	return s.Line(w, text, at)
 }
 
+// Done gives back the memory of the rule of l, a line that Line or
+// LinePrepared returned, once the caller no longer uses it: a caller that
+// writes a file of many rules parses them in the same few rooms instead of
+// a new one each (parse.Release), which the collector would have to find
+// again. The script keeps nothing of a rule that Done could take from it
+// (the checks at COMMIT keep positions and names). After Done, nothing may
+// use l.Rule or anything reached through it.
+func (s *SaveScript) Done(l *script.SaveLine) {
+	if l != nil && l.Rule != nil {
+		parse.Release(l.Rule)
+		l.Rule = nil
+	}
+}
+
 // readLine reads a line with the reader, with the words Prepare parsed
 // when there are.
 func (s *SaveScript) readLine(text string, at parse.Position) (*script.SaveLine, error) {

@@ -433,6 +433,7 @@ func (sf *saveFile) process(src source, p *ctmatch.SavePrepared) {
 		return
 	}
 	l, err := sf.s.LinePrepared(sf.fr.out, src.text, src.pos, p)
+	defer sf.s.Done(l) // after the error below is reported
 	if l != nil {
 		for _, w := range l.Warnings {
 			sf.fr.o.sayLineWarning(sf.fr.rep, src, w)
