@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -27,7 +26,8 @@ import (
 //
 // The file's lines are read with script.SaveReader; a SaveScript keeps,
 // beyond it, the number of nft rules of each rule of the table being read
-// (for the -I positions), never the rules.
+// (for the -I positions), as runs of rules with the same number
+// (ruleCounts), never the rules.
 type SaveScript struct {
 	o      Options
 	r      *script.SaveReader
@@ -57,9 +57,8 @@ func (s *SaveScript) command(w io.Writer, text string, obj []byte) error {
 
 // savedChain is what a SaveScript wrote of a chain.
 type savedChain struct {
-	policy string // a built-in chain's policy as written ("" before it was)
-	groups []int  // the number of nft rules of each of its rules, in order
-	total  int
+	policy string     // a built-in chain's policy as written ("" before it was)
+	counts ruleCounts // the number of nft rules of each of its rules, in order
 }
 
 // NewSaveScript returns a translator of one iptables-save file: of
@@ -120,13 +119,13 @@ func (s *SaveScript) Line(w io.Writer, text string, at parse.Position) (*script.
 		}
 		if err != nil {
 			if ch := s.chains[l.Chain]; ch != nil {
-				ch.groups = slices.Insert(ch.groups, l.Index, make([]int, max(l.Rules, 1))...)
+				ch.counts.insert(l.Index, max(l.Rules, 1), 0)
 			}
 		}
 	case script.SaveFlush:
 		_ = s.command(w, fmt.Sprintf("flush chain %s %s %s\n", fam, l.Table, l.Chain), tableObject("flush", fam, l.Table, l.Chain))
 		if ch := s.chains[l.Chain]; ch != nil {
-			ch.groups, ch.total = nil, 0
+			ch.counts.reset()
 		}
 	case script.SaveDelete:
 		_ = s.command(w, fmt.Sprintf("delete chain %s %s %s\n", fam, l.Table, l.Chain), tableObject("delete", fam, l.Table, l.Chain))
@@ -190,27 +189,20 @@ func (s *SaveScript) rule(w io.Writer, l *script.SaveLine) error {
 	// one before it, -I each at the same place, before the one before it.
 	idx := l.Index
 	for k, r := range rs {
-		after := ch.total // -A: after every rule (summing would make a file of n rules take n² steps)
-		if idx < len(ch.groups) {
-			after = 0
-			for _, n := range ch.groups[:idx] {
-				after += n
-			}
-		}
+		after, total := ch.counts.before(idx), ch.counts.total
 		var t *ruleTexts
 		if texts != nil {
 			tt := texts.texts(k)
 			t = &tt
 		}
-		write := func() error { return writeCommands(w, r, t, l.Table, l.Chain, after, ch.total, false, &s.buf) }
+		write := func() error { return writeCommands(w, r, t, l.Table, l.Chain, after, total, false, &s.buf) }
 		if s.doc != nil {
-			write = func() error { return WriteJSONCommands(s.doc, r, l.Table, l.Chain, after, ch.total) }
+			write = func() error { return WriteJSONCommands(s.doc, r, l.Table, l.Chain, after, total) }
 		}
 		if err := write(); err != nil {
 			return err
 		}
-		ch.groups = slices.Insert(ch.groups, idx, len(r.Rules))
-		ch.total += len(r.Rules)
+		ch.counts.insert(idx, 1, len(r.Rules))
 		if l.Rule.Command.Op != parse.Insert {
 			idx++
 		}
