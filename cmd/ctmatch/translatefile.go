@@ -89,8 +89,9 @@ func runTranslateFiles(cmd *cobra.Command, o *translateOptions, files []fileInpu
 			fr.restoreGC()
 		}
 	}()
-	var rulesOut bytes.Buffer // a file of rules prints nothing until every line translated
-	in := &spool{}            // standard input, read twice
+	rulesOut := &spool{} // a file of rules prints nothing until every line translated
+	defer rulesOut.Close()
+	in := &spool{} // standard input, read twice
 	defer in.Close()
 	read, err := readLists(cmd, &o.words, files, in)
 	if err != nil {
@@ -98,7 +99,7 @@ func runTranslateFiles(cmd *cobra.Command, o *translateOptions, files []fileInpu
 	}
 	fr.o.copts.ReadLists = read
 	for _, f := range files {
-		if err = fr.file(f, &rulesOut); err != nil || fr.failed {
+		if err = fr.file(f, rulesOut); err != nil || fr.failed {
 			break
 		}
 	}
@@ -114,7 +115,9 @@ func runTranslateFiles(cmd *cobra.Command, o *translateOptions, files []fileInpu
 		}
 	}
 	if fr.format == formatRules && !fr.failed && err == nil {
-		_, _ = fr.out.Write(rulesOut.Bytes())
+		if _, cerr := rulesOut.WriteTo(fr.out); cerr != nil && fr.out.err == nil {
+			fr.out.err = cerr
+		}
 	}
 	if fr.format == formatSave && (fr.failed || err != nil) && fr.out.n > 0 && fr.o.doc == nil {
 		fmt.Fprintln(fr.out, failedLine)
@@ -137,7 +140,7 @@ func runTranslateFiles(cmd *cobra.Command, o *translateOptions, files []fileInpu
 // file translates one file, detecting its format from its first line that
 // is not blank or a comment (a line starting with * or : is
 // iptables-save's, as is COMMIT) unless --format says it.
-func (fr *fileRun) file(f fileInput, rulesOut *bytes.Buffer) error {
+func (fr *fileRun) file(f fileInput, rulesOut *spool) error {
 	var pending []source // blank lines and comments before the format is known
 	var rules *rulesFile
 	var save *saveFile

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/ctmatch/ctmatch/internal/benchrules"
 )
 
 // aheadFile is an iptables-save file of n rules in two tables, with user
@@ -89,4 +94,57 @@ func TestTranslateSaveFileAhead(t *testing.T) {
 			}
 		})
 	}
+}
+
+// heapAtWrite is a writer that reads the live heap at its first write.
+type heapAtWrite struct {
+	live  uint64
+	bytes int
+}
+
+func (h *heapAtWrite) Write(p []byte) (int, error) {
+	if h.bytes == 0 {
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		h.live = ms.HeapAlloc
+	}
+	h.bytes += len(p)
+	return len(p), nil
+}
+
+// TestTranslateRulesFileHeldOnDisk: translate -f of a file of rules prints
+// nothing until its last line has translated, and holds what it will print
+// in a spool (a megabyte in memory, the rest in a temporary file), not in
+// memory. The file's last rule has a warning, which is printed as the rule
+// is read: by then 40,000 rules' 7 MB of output are held, and the live
+// heap has grown by less than 3 MB.
+func TestTranslateRulesFileHeldOnDisk(t *testing.T) {
+	if testing.Short() {
+		t.Skip("translates 40,000 rules")
+	}
+	lines := benchrules.Lines()
+	var b strings.Builder
+	for i := range 40_000 {
+		b.WriteString(lines[i%len(lines)])
+		b.WriteByte('\n')
+	}
+	b.WriteString("-A INPUT -m recent --set --name seen -j ACCEPT\n")
+	path := filepath.Join(t.TempDir(), "rules")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	var out strings.Builder
+	errOut := &heapAtWrite{}
+	if code := run(context.Background(), []string{"translate", "-f", path}, strings.NewReader(""), &out, errOut); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	grew := int64(errOut.live) - int64(ms.HeapAlloc)
+	if out.Len() < 6<<20 || errOut.bytes == 0 || grew > 3<<20 {
+		t.Errorf("%d bytes printed; the live heap grew by %d bytes before the last rule's warning (%d bytes)", out.Len(), grew, errOut.bytes)
+	}
+	t.Logf("%d bytes printed; the live heap grew by %d bytes before the last rule's warning", out.Len(), grew)
 }
