@@ -177,6 +177,7 @@ func compileInto(c *Rule, r *parse.Rule, o Options) error {
 		cv = append(cv, cm)
 	}
 	cv = append(cv, recentCaveats(r)...)
+	cv = append(cv, reversedCaveats(r)...)
 	*c = Rule{Source: r, Table: table, Rules: rules, Family: fam, Caveats: cv}
 	return nil
 }

@@ -604,9 +604,15 @@ func ctAddr(o *parse.Option, fam parse.Family) atom {
 // compares the tuple's raw port field for every protocol (for ICMP, type<<8|code
 // and the id). The range 0:65535 holds for every packet with a conntrack.
 func ctPort(o *parse.Option, _ parse.Family) atom {
-	if o.Lo == 0 && o.Hi == math.MaxUint16 {
+	switch {
+	case o.Lo == 0 && o.Hi == math.MaxUint16:
 		// Every port: every packet with a conntrack passes.
 		return always(o.Negated)
+	case o.Lo > o.Hi:
+		// A reversed range (iptables 1.8.9 takes it): xt_conntrack's
+		// port_match finds no port in it, so that every packet with a
+		// conntrack passes only the negated option.
+		return always(!o.Negated)
 	}
 	k := expr.CtProtoSrc
 	if o.Kind == parse.OptOrigDstPort || o.Kind == parse.OptReplDstPort {
@@ -642,7 +648,8 @@ func ctStatus(o *parse.Option, _ parse.Family) atom {
 // "!="): xt compares whole seconds left, nft milliseconds, so second B lasts
 // until B·1000+999 ms. nft's value is 32 bits of milliseconds: the bounds are
 // clamped to 4294967295 ms, a range that starts above it never matches, and a
-// range that covers all of it holds for every packet with a conntrack.
+// range that covers all of it holds for every packet with a conntrack. So
+// does the negation of a reversed range (B below A), which holds no time.
 func ctExpire(o *parse.Option, _ parse.Family) atom {
 	lo := uint64(o.Lo) * 1000
 	hi := uint64(o.Hi)*1000 + 999
@@ -650,6 +657,9 @@ func ctExpire(o *parse.Option, _ parse.Family) atom {
 		hi = math.MaxUint32
 	}
 	switch {
+	case o.Lo > o.Hi:
+		// A reversed range (iptables 1.8.9 takes it) holds no time.
+		return always(!o.Negated)
 	case lo == 0 && hi == math.MaxUint32:
 		return always(o.Negated)
 	case lo > math.MaxUint32:

@@ -115,6 +115,13 @@ var labIPv4 = []labCase{
 	{words: "-m conntrack --ctproto 17 ! --ctorigdstport 8002"},
 	{words: "-m conntrack --ctproto 1 --ctorigsrcport 4660"},
 	{words: "-m conntrack --ctstate INVALID,NEW --ctproto 6 --ctorigdstport 8001"},
+	// Reversed ranges, which iptables 1.8.9 loads as written: no port is in
+	// them (20009:0 too, which iptables-save prints as 20009).
+	{words: "-m conntrack --ctreplsrcport 100:50", never: true},
+	{words: "-m conntrack ! --ctreplsrcport 100:50"},
+	{words: "-m conntrack --ctrepldstport 20009:0", never: true},
+	{words: "-m conntrack --ctstate INVALID,NEW --ctorigdstport 8003:8001"},
+	{words: "-m conntrack --ctproto 17 ! --ctorigsrcport 9:8"},
 
 	// --ctstatus: every status, plain and negated, and NONE.
 	{words: "-m conntrack --ctstatus EXPECTED", never: true},
@@ -151,6 +158,9 @@ var labIPv4 = []labCase{
 	{words: "-m conntrack --ctexpire 4294967295", never: true},
 	{words: "-m conntrack --ctexpire 4294968:4294967295", never: true},
 	{words: "-m conntrack ! --ctexpire 4294968:4294967295"},
+	{words: "-m conntrack --ctexpire 16:14", never: true},
+	{words: "-m conntrack --ctexpire 5:0", never: true},
+	{words: "-m conntrack --ctstate NEW,RELATED ! --ctexpire 16:14"},
 
 	// Two matches in one rule.
 	{words: "-m conntrack --ctstate NEW -m conntrack --ctproto 17"},

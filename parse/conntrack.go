@@ -216,7 +216,7 @@ func (p *parser) dir(o *Option, v word) error {
 // ports reads a port option: P, P:Q, :Q, P: or :, each P a decimal number or a
 // service name.
 func (p *parser) ports(o *Option, v word) error {
-	lo, hi, err := p.rangeOf(v, 0, math.MaxUint16, func(s string, off int) (uint64, error) {
+	lo, hi, err := p.rangeOf(v, 0, math.MaxUint16, true, func(s string, off int) (uint64, error) {
 		if s != "" && strings.Trim(s, "0123456789") == "" {
 			n, ok := parseDecimal(s, math.MaxUint32)
 			if !ok || n > math.MaxUint16 {
@@ -238,7 +238,7 @@ func (p *parser) ports(o *Option, v word) error {
 
 // expire reads --ctexpire: A, A:B, :B, A: or :, in whole seconds.
 func (p *parser) expire(o *Option, v word) error {
-	lo, hi, err := p.rangeOf(v, 0, math.MaxUint32, func(s string, off int) (uint64, error) {
+	lo, hi, err := p.rangeOf(v, 0, math.MaxUint32, true, func(s string, off int) (uint64, error) {
 		n, ok := parseCNumber(s, math.MaxUint32)
 		if !ok {
 			return 0, p.itemError(v, off, s, "bad time %q: expected whole seconds 0-4294967295", s)
@@ -250,8 +250,11 @@ func (p *parser) expire(o *Option, v word) error {
 }
 
 // rangeOf reads "A", "A:B", ":B", "A:" and ":", with min and max standing in
-// for a missing bound. A reversed range is an error.
-func (p *parser) rangeOf(v word, min, max uint64, num func(s string, off int) (uint64, error)) (lo, hi uint64, err error) {
+// for a missing bound. A reversed range (lo above hi) is returned as it is
+// when reversed is set, as libxt_conntrack of iptables 1.8.9 takes it for
+// the conntrack ports and --ctexpire (the kernel's xt_conntrack then finds no
+// value in it; iptables 1.8.13 refuses it), and is an error otherwise.
+func (p *parser) rangeOf(v word, min, max uint64, reversed bool, num func(s string, off int) (uint64, error)) (lo, hi uint64, err error) {
 	first, second, isRange := strings.Cut(v.val, ":")
 	if i := strings.IndexByte(second, ':'); i >= 0 {
 		off := len(first) + 1 + i
@@ -274,7 +277,7 @@ func (p *parser) rangeOf(v word, min, max uint64, num func(s string, off int) (u
 		if hi, err = num(second, off); err != nil {
 			return 0, 0, err
 		}
-		if hi < lo {
+		if hi < lo && !reversed {
 			return 0, 0, p.itemError(v, off, second, "reversed range %q: %d is below %d", v.val, hi, lo)
 		}
 	}

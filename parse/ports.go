@@ -240,7 +240,7 @@ func (p *parser) portOption(w word, neg *word, spec *optSpec, attached string, h
 	if neg != nil {
 		o.Negated, o.NegPos = true, neg.pos
 	}
-	lo, hi, err := p.rangeOf(v, 0, math.MaxUint16, func(s string, off int) (uint64, error) {
+	lo, hi, err := p.rangeOf(v, 0, math.MaxUint16, false, func(s string, off int) (uint64, error) {
 		return p.modulePort(m.Module, v, s, off)
 	})
 	if err != nil {

@@ -3,7 +3,6 @@ package script
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/ctmatch/ctmatch/parse"
@@ -564,9 +563,6 @@ func (r *SaveReader) rule(l *SaveLine) (*SaveLine, error) {
 		rule, perr = parse.ParseText(l.Text, r.opts)
 	}
 	if rule == nil {
-		if pe, ok := reversedCtRange(l.Text, perr); ok {
-			return r.opaqueRule(l, pe)
-		}
 		return nil, perr
 	}
 	if rule.Table != nil {
@@ -637,87 +633,6 @@ func (r *SaveReader) rule(l *SaveLine) (*SaveLine, error) {
 	}
 	l.Op, l.Chain, l.Builtin, l.Implicit, l.Rule, l.Index, l.Rules = SaveRule, c.Chain, ch.builtin, implicit, rule, index, n
 	return l, perr
-}
-
-// reversedCtRange reports whether err is parse's refusal of a reversed range
-// in a conntrack option (--ctorigsrcport 100:50, --ctexpire 5:3), which
-// iptables 1.8.9 accepts and saves as written (1.8.13 refuses it), and
-// returns it as an Unsupported error. (A reversed --dport is refused by
-// iptables 1.8.9 too.)
-func reversedCtRange(text string, err error) (*parse.Error, bool) {
-	var pe *parse.Error
-	if !errors.As(err, &pe) || pe.Kind != parse.Invalid || !strings.HasPrefix(pe.Msg, "reversed range") {
-		return nil, false
-	}
-	var opt string
-	for _, w := range fields(text) {
-		if w.pos > pe.Pos {
-			break
-		}
-		if strings.HasPrefix(w.s, "-") {
-			opt = w.s
-		}
-	}
-	switch opt {
-	case "--ctorigsrcport", "--ctorigdstport", "--ctreplsrcport", "--ctrepldstport", "--ctexpire":
-	default:
-		return nil, false
-	}
-	u := *pe
-	u.Kind = parse.Unsupported
-	u.Msg = fmt.Sprintf("%s: iptables 1.8.9 accepts a reversed range in %s and saves it as written, but ctmatch does not translate it", pe.Msg, opt)
-	u.Hint = "the range holds no value, so the option is never true (with !, always true for a packet with a conntrack): write the range the right way round, or leave the rule out"
-	return &u, true
-}
-
-// opaqueRule takes a rule that iptables-restore accepts but parse cannot
-// read (no *parse.Rule), so that it still holds its place in its chain for
-// the -I positions after it: its command is read from its words (-A CHAIN,
-// -I CHAIN [N]). It returns the line, without Rule, and err.
-func (r *SaveReader) opaqueRule(l *SaveLine, err *parse.Error) (*SaveLine, error) {
-	t := r.table
-	f := fields(l.Text)
-	for i, w := range f {
-		var ins bool
-		switch w.s {
-		case "-A", "--append":
-		case "-I", "--insert":
-			ins = true
-		default:
-			continue
-		}
-		if i+1 >= len(f) {
-			break
-		}
-		chain := f[i+1].s
-		ch := t.chains[chain]
-		implicit := false
-		if ch == nil {
-			if !IsBuiltin(t.name, chain) {
-				return nil, bad(l.Text, f[i+1].pos, chain, "no chain %s in table %s here: declare it first (:%s - [0:0] or -N %s)", chain, t.name, chain, chain)
-			}
-			ch, implicit = &saveChain{builtin: true}, true
-		}
-		index := ch.rules
-		if ins {
-			index = 0
-			if i+2 < len(f) {
-				if n, perr := strconv.Atoi(f[i+2].s); perr == nil && n > 0 {
-					if n-1 > ch.rules {
-						return nil, bad(l.Text, f[i+2].pos, f[i+2].s, "-I %s %d: the chain has %d rule(s) here, so a rule goes at 1 to %d", chain, n, ch.rules, ch.rules+1)
-					}
-					index = n - 1
-				}
-			}
-		}
-		if implicit {
-			t.chains[chain] = ch
-		}
-		ch.rules++
-		l.Op, l.Chain, l.Builtin, l.Implicit, l.Index, l.Rules = SaveRule, chain, ch.builtin, implicit, index, 1
-		return l, err
-	}
-	return nil, err
 }
 
 // IsSaveLine reports whether a line is one only an iptables-save file holds:

@@ -44,7 +44,7 @@ const stdinRules = `# a comment, then a blank line
 	# a comment after a tab
 -m conntrack --ctproto tcp --ctorigdstport ssh:http` + "\r" + `
 -m conntrack --ctstate NEW,BOGUS --ctdir R
--m	conntrack	--ctexpire	5:3
+-m	conntrack	--ctexpire	5:x
 -m conntrack ! --ctstate INVALID
 `
 
@@ -538,7 +538,7 @@ func TestErrorFormatJSON(t *testing.T) {
 		{"<stdin>", 4, 20, "bogus", `unknown state "bogus"`, "invalid"},
 		{"<stdin>", 5, 10, "-v", "-v is valid iptables, but ctmatch does not support verbose output yet", "unsupported"},
 		{"<stdin>", 8, 28, "BOGUS", `unknown conntrack state "BOGUS"`, "invalid"},
-		{"<stdin>", 9, 27, "3", `reversed range "5:3": 3 is below 5`, "invalid"},
+		{"<stdin>", 9, 27, "x", `bad time "x": expected whole seconds 0-4294967295`, "invalid"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("errors (-want +got):\n%s", diff)
