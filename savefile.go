@@ -26,8 +26,7 @@ import (
 //
 // The file's lines are read with script.SaveReader; a SaveScript keeps,
 // beyond it, the number of nft rules of each rule of the table being read
-// (for the -I positions), as runs of rules with the same number
-// (ruleCounts), never the rules.
+// (for the -I positions), a byte a rule (ruleCounts), never the rules.
 type SaveScript struct {
 	o      Options
 	r      *script.SaveReader

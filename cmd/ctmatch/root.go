@@ -65,6 +65,10 @@ func (s *stickyWriter) Write(p []byte) (int, error) {
 // writeError is a failure to write the output: exit 1, with the error (never
 // a usage message).
 func writeError(err error) error {
+	var se *spoolError
+	if errors.As(err, &se) {
+		return &exitError{code: exitUnsupported, err: se}
+	}
 	var pe *os.PathError
 	if errors.As(err, &pe) {
 		err = pe.Err // "write /dev/stdout: …" says it twice

@@ -12,34 +12,58 @@ import (
 // and then nothing of the file is printed. It keeps up to spoolMemory bytes
 // in memory and the rest in a temporary file, deleted when it is closed, so
 // that memory does not grow with the output.
+//
+// The first error of its temporary file sticks: every later Write, WriteTo
+// and Reader returns it, so that what it holds is never printed in part.
 type spool struct {
 	mem  bytes.Buffer
 	file *os.File
+	err  error // the first failure of file (a spoolError)
 }
 
 // spoolMemory is how much of the output a spool keeps in memory.
 const spoolMemory = 1 << 20
 
+// spoolError is the failure of a spool's temporary file: not of standard
+// output, which an error of writing names.
+type spoolError struct{ err error }
+
+func (e *spoolError) Error() string {
+	return "hold the output in a temporary file until the input is read whole: " + e.err.Error()
+}
+
+func (e *spoolError) Unwrap() error { return e.err }
+
 func (s *spool) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
 	if s.file == nil && s.mem.Len()+len(p) > spoolMemory {
 		if f, err := os.CreateTemp("", "ctmatch-translate-*"); err == nil {
 			_ = os.Remove(f.Name()) // unlinked: it goes when it is closed
-			if _, err := f.Write(s.mem.Bytes()); err != nil {
-				f.Close()
-				return 0, err
-			}
 			s.file = f
+			if _, err := f.Write(s.mem.Bytes()); err != nil {
+				s.err = &spoolError{err}
+				return 0, s.err
+			}
 			s.mem = bytes.Buffer{}
 		} // else: no temporary directory; keep it in memory
 	}
 	if s.file != nil {
-		return s.file.Write(p)
+		n, err := s.file.Write(p)
+		if err != nil {
+			s.err = &spoolError{err}
+		}
+		return n, s.err
 	}
 	return s.mem.Write(p)
 }
 
 // WriteTo writes what the spool holds to w.
 func (s *spool) WriteTo(w io.Writer) (int64, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
 	if s.file == nil {
 		return s.mem.WriteTo(w)
 	}
@@ -62,6 +86,9 @@ func (s *spool) Close() error {
 
 // Reader returns a reader of what the spool holds, from its start.
 func (s *spool) Reader() (io.Reader, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
 	if s.file == nil {
 		return bytes.NewReader(s.mem.Bytes()), nil
 	}

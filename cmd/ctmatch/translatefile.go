@@ -225,6 +225,9 @@ func formatName(f string) string {
 func (fr *fileRun) line(rules *rulesFile, save *saveFile, src source) bool {
 	if rules != nil {
 		rules.line(src)
+		if err := rules.held.err; err != nil && fr.out.err == nil {
+			fr.out.err = err // the rules held back cannot all be printed: stop
+		}
 	} else {
 		save.line(src)
 	}
@@ -258,7 +261,7 @@ func untranslated(w io.Writer, src source) {
 // goes after it.
 type rulesFile struct {
 	fr    *fileRun
-	w     io.Writer
+	held  *spool // the nft commands (or the JSON document), printed once the last line has translated
 	copts ctmatch.Options
 	popts parse.Options
 	// top holds, per table and chain, the number of nft rules of each group
@@ -266,7 +269,7 @@ type rulesFile struct {
 	top map[[2]string][]int
 }
 
-func newRulesFile(fr *fileRun, f fileInput, w io.Writer) *rulesFile {
+func newRulesFile(fr *fileRun, f fileInput, held *spool) *rulesFile {
 	copts := fr.o.copts
 	copts.IPv6 = f.v6
 	if f.v6 && fr.o.family == "" {
@@ -277,7 +280,7 @@ func newRulesFile(fr *fileRun, f fileInput, w io.Writer) *rulesFile {
 	if f.v6 {
 		popts.Family = parse.IPv6
 	}
-	return &rulesFile{fr: fr, w: w, copts: copts, popts: popts, top: map[[2]string][]int{}}
+	return &rulesFile{fr: fr, held: held, copts: copts, popts: popts, top: map[[2]string][]int{}}
 }
 
 func (rf *rulesFile) line(src source) {
@@ -311,7 +314,7 @@ func (rf *rulesFile) line(src source) {
 		return
 	}
 	rf.fr.o.sayCaveat(rf.fr.rep, src)
-	_, _ = rf.w.Write(buf.Bytes())
+	_, _ = rf.held.Write(buf.Bytes()) // an error sticks in held: fileRun.line stops
 }
 
 // keepPlace gives a rule -I CHAIN N put at the top of its chain, which was
@@ -335,7 +338,7 @@ func (rf *rulesFile) keepPlace(r *parse.Rule, err error) {
 
 func (rf *rulesFile) failLine(src source, err error) {
 	if rf.fr.fail(src, err) {
-		rf.fr.untranslated(rf.w, src)
+		rf.fr.untranslated(rf.held, src)
 	}
 }
 
