@@ -163,7 +163,7 @@ func (fr *fileRun) file(f fileInput, rulesOut *spool) error {
 				return false
 			}
 			fr.format = format
-			if format == formatSave && (fr.o.table != "" || fr.o.family != "" && !fr.mergesInet() || fr.o.output == "bytecode") {
+			if format == formatSave && (fr.o.table != "" || fr.o.family != "" && !fr.mergesInet() || fr.o.output == "bytecode" || fr.o.output == "iptables" && fr.mergesInet()) {
 				fr.err = fr.saveFlags()
 				return false
 			}
@@ -211,6 +211,9 @@ func (fr *fileRun) saveFlags() error {
 	}
 	if fr.o.table != "" {
 		return usageError("--table: an iptables-save file names its tables itself (*filter, *nat, …)")
+	}
+	if fr.o.output == "iptables" && fr.mergesInet() {
+		return usageError("-o iptables prints each iptables-save file in canonical form, one family each; --family inet merges both families into nft tables (-o nft or -o json): give one or the other")
 	}
 	return usageError("--family %s: an iptables-save file's family is its own: -f holds iptables rules (ip tables), --file6 ip6tables rules (ip6 tables)", fr.o.family)
 }
