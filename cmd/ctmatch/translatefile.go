@@ -13,7 +13,6 @@ import (
 
 	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
-	"github.com/ctmatch/ctmatch/firewall"
 	"github.com/ctmatch/ctmatch/parse"
 	"github.com/ctmatch/ctmatch/script"
 )
@@ -335,7 +334,8 @@ func (rf *rulesFile) keepPlace(r *parse.Rule, err error) {
 	}
 	key := [2]string{table, r.Command.Chain}
 	if idx := max(r.Command.Index, 1); idx-1 <= len(rf.top[key]) {
-		rf.top[key] = slices.Insert(rf.top[key], idx-1, 0)
+		// A comma list of addresses takes a place per address.
+		rf.top[key] = slices.Insert(rf.top[key], idx-1, make([]int, len(r.Expand()))...)
 	}
 }
 
@@ -364,11 +364,33 @@ func (rf *rulesFile) translate(w io.Writer, r *parse.Rule) error {
 			Msg:  fmt.Sprintf("-I %s %d needs the kernel's groups: the file put only %d rule(s) at the top of %s before this line", c.Chain, c.Index, len(top), c.Chain),
 			Hint: "use ctmatch insert rule --index N, or translate an iptables-save file, where every position is known"}
 	}
-	n, err := writeRules(w, rf.fr.o.doc, r, rf.copts, table, c.Chain, sum(top[:idx-1]))
+	if !script.BareName(c.Chain) {
+		return script.ChainNameError(r.Text, c.ChainPos, r.Text[c.ChainPos:c.ChainEnd()], c.Chain, "ctmatch add rule loads the rule into such a chain over netlink")
+	}
+	// A comma list of addresses is one rule per address, which iptables
+	// inserts each at N in turn: each goes before the one before it.
+	trs, err := ctmatch.CompileAll(r, rf.copts)
 	if err != nil {
 		return err
 	}
-	rf.top[key] = slices.Insert(top, idx-1, n)
+	after := sum(top[:idx-1])
+	for _, tr := range trs {
+		for _, cv := range tr.Caveats {
+			if !slices.Contains(o.caveats, cv) {
+				o.caveats = append(o.caveats, cv)
+			}
+		}
+		if o.doc != nil {
+			err = ctmatch.WriteJSONCommands(o.doc, tr, table, c.Chain, after, -1)
+		} else {
+			err = ctmatch.WriteCommands(w, tr, table, c.Chain, after, -1, true)
+		}
+		if err != nil {
+			return err
+		}
+		top = slices.Insert(top, idx-1, len(tr.Rules))
+	}
+	rf.top[key] = top
 	return nil
 }
 
@@ -378,24 +400,6 @@ func sum(s []int) int {
 		n += v
 	}
 	return n
-}
-
-// writeRules compiles r and writes its nft rules into the chain as nft
-// commands for a shell (ctmatch.WriteCommands), after the chain's first
-// after nft rules. It returns the number of nft rules written.
-func writeRules(w io.Writer, doc *ctmatch.JSONDoc, r *parse.Rule, copts ctmatch.Options, table, chain string, after int) (int, error) {
-	if firewall.QuoteName(chain) != chain {
-		c := r.Command
-		return 0, script.ChainNameError(r.Text, c.ChainPos, r.Text[c.ChainPos:c.ChainEnd()], chain, "ctmatch add rule loads the rule into such a chain over netlink")
-	}
-	tr, err := ctmatch.Compile(r, copts)
-	if err != nil {
-		return 0, err
-	}
-	if doc != nil {
-		return len(tr.Rules), ctmatch.WriteJSONCommands(doc, tr, table, chain, after, -1)
-	}
-	return len(tr.Rules), ctmatch.WriteCommands(w, tr, table, chain, after, -1, true)
 }
 
 // saveFile is an iptables-save file being translated into an nft script

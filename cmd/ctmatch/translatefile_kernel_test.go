@@ -197,3 +197,36 @@ func TestTranslateSaveFileFailedLoadsNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestTranslateRulesFileKernel runs a file of rules with -I positions and
+// comma lists of addresses through iptables, a command per line, in one
+// namespace, and translate -f's commands through sh in another, where the
+// chain exists, and compares nft's listings of the chain: -I N goes where
+// iptables puts it, and each address of a comma list is a rule of its own,
+// inserted at N in turn.
+func TestTranslateRulesFileKernel(t *testing.T) {
+	rules := []string{
+		"-I INPUT 1 -s 10.0.0.1,10.0.0.2 -j RETURN",
+		"-I INPUT 3 -s 10.0.0.3 -j ACCEPT",
+		"-I INPUT -s 10.0.0.4,10.0.0.5 -d 10.0.1.1 -j DROP",
+		"-I INPUT 2 -d 10.0.1.2,10.0.1.3 -j ACCEPT",
+		"-A INPUT -s 10.0.0.6,10.0.0.7 -j DROP",
+	}
+	r := runCLI(t, []string{"translate", "--no-counter", "-f", "-"}, strings.Join(rules, "\n")+"\n")
+	if r.code != 0 {
+		t.Fatalf("translate: exit %d\n%s", r.code, r.stderr)
+	}
+	ipt := ktest.Namespace(t, "iptables", "nft")
+	for _, rule := range rules {
+		ktest.Run(t, ipt, "", "iptables", strings.Fields(rule)...)
+	}
+	want := ktest.Run(t, ipt, "", "nft", "list", "chain", "ip", "filter", "INPUT")
+	ctm := ktest.Namespace(t, "nft", "sh")
+	ktest.Run(t, ctm, "add table ip filter\nadd chain ip filter INPUT { type filter hook input priority 0; policy accept; }\n", "nft", "-f", "-")
+	ktest.Run(t, ctm, r.stdout, "sh", "-e")
+	got := ktest.Run(t, ctm, "", "nft", "list", "chain", "ip", "filter", "INPUT")
+	want = strings.ReplaceAll(want, "counter packets 0 bytes 0 ", "")
+	if got != want || strings.Count(got, "ip saddr")+strings.Count(got, "ip daddr") < 10 {
+		t.Errorf("the chain differs after ctmatch's commands and after iptables\ncommands:\n%s\n--- iptables:\n%s\n--- ctmatch:\n%s", r.stdout, want, got)
+	}
+}
