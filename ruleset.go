@@ -161,7 +161,7 @@ func (rs Ruleset) write(w io.Writer, d *JSONDoc, fam expr.Family) error {
 			return err
 		}
 		for _, c := range t.Chains {
-			if !script.BareName(c.Name) {
+			if d == nil && !script.BareName(c.Name) {
 				return fmt.Errorf("%s", script.ChainNameMsg(c.Name))
 			}
 			if !c.Builtin {

@@ -148,8 +148,8 @@ func (s *SaveScript) chain(w io.Writer, l *script.SaveLine, policy string) error
 	} else if policy == "" || policy == ch.policy {
 		return nil
 	}
-	if !script.BareName(l.Chain) {
-		return script.ChainNameError(l.Text, 0, firstWord(l.Text), l.Chain, "ctmatch apply -f loads such a chain over netlink")
+	if s.doc == nil && !script.BareName(l.Chain) {
+		return script.ChainNameError(l.Text, 0, firstWord(l.Text), l.Chain, "ctmatch apply -f loads such a chain over netlink, and -o json names it")
 	}
 	if !l.Builtin {
 		_ = s.command(w, fmt.Sprintf("add chain %s %s %s\n", s.o.Table, l.Table, l.Chain), tableObject("add", s.o.Table, l.Table, l.Chain))
@@ -175,9 +175,13 @@ func (s *SaveScript) rule(w io.Writer, l *script.SaveLine) error {
 	if ch == nil {
 		return errors.New("internal error: a rule in a chain that was not written")
 	}
-	if !script.BareName(l.Chain) {
-		c := l.Rule.Command
-		return script.ChainNameError(l.Text, c.ChainPos, l.Text[c.ChainPos:c.ChainEnd()], l.Chain, "")
+	if s.doc == nil {
+		// The chain of the rule, and of its jump, in nft's command text (a
+		// chain the file declared under a name nft cannot read was refused
+		// there, and with --keep-going left out: its jumps cannot stand).
+		if err := script.RuleNameError(l.Rule, "ctmatch apply -f loads such a chain over netlink, and -o json names it"); err != nil {
+			return err
+		}
 	}
 	rs, texts, err := s.compile(l)
 	if err != nil {

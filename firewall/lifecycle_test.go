@@ -29,7 +29,7 @@ func TestChangeTablesFake(t *testing.T) {
 	for _, tc := range create {
 		got = append(got, tc.String())
 	}
-	want := []string{"add table inet fw", "add chain inet fw fwd { type filter hook forward priority -5; policy drop; }", "add chain inet fw empty"}
+	want := []string{"add table inet fw", "add chain inet fw \"fwd\" { type filter hook forward priority -5; policy drop; }", "add chain inet fw empty"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("String (-want +got):\n%s", diff)
 	}

@@ -134,7 +134,7 @@ func TestSyncObjectsFake(t *testing.T) {
 	want := `add table ip fw
 add ct helper ip fw ftp { type "ftp" protocol tcp; }
 add ct helper ip fw tftp { type "tftp" protocol udp; }
-add chain ip fw fwd { type filter hook forward priority 0; policy accept; }
+add chain ip fw "fwd" { type filter hook forward priority 0; policy accept; }
 `
 	if got := res.Diff.String(); got != want || f.commits() != 1 {
 		t.Errorf("after %d commits, diff:\n%s\nwant:\n%s", f.commits(), got, want)

@@ -433,11 +433,12 @@ func quoteWord(s string) string {
 }
 
 // BareName reports whether nft's command text reads s bare as one name: a
-// letter or "_", then letters, digits and "_-./". A name that is not bare
-// must be quoted (firewall.QuoteName), and some places of nft's grammar,
-// such as a chain of an nft command line, take no quoted name at all.
+// letter or "_", then letters, digits and "_-./", and not one of the words
+// nft reads as keywords there (NftKeyword: log, tcp, counter, …). A name
+// that is not bare must be quoted (firewall.QuoteName), and some places of
+// nft's grammar, such as a table or chain name, take no quoted name at all.
 func BareName(s string) bool {
-	if s == "" {
+	if s == "" || NftKeyword(s) {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -452,7 +453,26 @@ func BareName(s string) bool {
 // ChainNameMsg says why nft's command text cannot name chain (a chain name
 // that is not BareName).
 func ChainNameMsg(chain string) string {
+	if NftKeyword(chain) {
+		return fmt.Sprintf("nft's command text cannot name the chain %q: nft reads %s as a keyword, bare or quoted, not as a chain name", chain, chain)
+	}
 	return fmt.Sprintf("nft's command text cannot name the chain %q: it reads a chain name only as a letter or _ followed by letters, digits and _-./", chain)
+}
+
+// RuleNameError returns the error for the first chain of r that nft's
+// command text cannot name (BareName), the chain of -A or -I or that of -j
+// or -g, with hint (what loads such a chain instead); nil when it can name
+// both.
+func RuleNameError(r *parse.Rule, hint string) *parse.Error {
+	if c := r.Command; c != nil && !BareName(c.Chain) {
+		return ChainNameError(r.Text, c.ChainPos, r.Text[c.ChainPos:c.ChainEnd()], c.Chain, hint)
+	}
+	if t := r.Target; t != nil && t.Kind == parse.TargetChain && !BareName(t.Name) {
+		at := min(int(t.NamePos), len(r.Text))
+		end := min(at+len(t.Name), len(r.Text))
+		return ChainNameError(r.Text, t.NamePos, r.Text[at:end], t.Name, hint)
+	}
+	return nil
 }
 
 // ChainNameError is the Unsupported error for a chain that nft's command

@@ -113,6 +113,9 @@ nft 1.0.6 cannot parse a ct port match that has no protocol test before it
 			// The name goes into nft's command text, which reads a table
 			// name only bare: anything else would read as other words, or
 			// other commands ("filter INPUT accept; flush ruleset").
+			if o.table != "" && script.NftKeyword(o.table) {
+				return usageError("--table %s: nft reads %s as a keyword, not as a table name", o.table, o.table)
+			}
 			if o.table != "" && firewall.QuoteName(o.table) != o.table {
 				return usageError("--table %s: nft reads a table name only as a letter or _ followed by letters, digits and _-./", firewall.QuoteName(o.table))
 			}
@@ -227,8 +230,11 @@ func translateRule(w io.Writer, r *parse.Rule, o *translateOptions, copts ctmatc
 			Msg:  fmt.Sprintf("-I %s %d needs the kernel's groups: use ctmatch insert rule --index %d", c.Chain, c.Index, c.Index),
 			Hint: "translate sees one rule at a time, and one iptables rule can be several nft rules"}
 	}
-	if o.output != "bytecode" && !script.BareName(c.Chain) {
-		return script.ChainNameError(r.Text, c.ChainPos, r.Text[c.ChainPos:c.ChainEnd()], c.Chain, "ctmatch add rule loads the rule into such a chain over netlink")
+	if o.output != "bytecode" && o.doc == nil {
+		// nft's command text; JSON holds any name.
+		if err := script.RuleNameError(r, "ctmatch add rule loads the rule into such a chain over netlink, and -o json names it"); err != nil {
+			return err
+		}
 	}
 	// A comma list of -s or -d is one iptables rule per address, each a
 	// group of its own, in iptables' order: each -I line goes to the top,

@@ -51,6 +51,10 @@ var translateCases = []cliCase{
 		args: []string{"translate", "--table", "filter INPUT accept; flush ruleset #", "--", "-A", "INPUT", "-j", "ACCEPT"}},
 	{name: "translate-chain-not-a-name", about: "translate: a chain name nft's command text cannot hold is refused, pointing at it",
 		args: []string{"translate", "--", "-A", "1st", "-m", "conntrack", "--ctstate", "NEW", "-j", "ACCEPT"}},
+	{name: "translate-jump-keyword", about: "translate: a jump to a chain named like an nft keyword is refused with -o nft (no nft text names it), pointing at it",
+		args: []string{"translate", "--", "-A", "INPUT", "-p", "tcp", "-j", "log"}},
+	{name: "translate-jump-keyword-json", about: "-o json names any chain: the same rule translates",
+		args: []string{"translate", "-o", "json", "--", "-A", "INPUT", "-p", "tcp", "-j", "log"}},
 	{name: "help-translate", about: "translate --help",
 		args: []string{"translate", "--help"}},
 }

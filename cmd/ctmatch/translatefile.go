@@ -364,8 +364,10 @@ func (rf *rulesFile) translate(w io.Writer, r *parse.Rule) error {
 			Msg:  fmt.Sprintf("-I %s %d needs the kernel's groups: the file put only %d rule(s) at the top of %s before this line", c.Chain, c.Index, len(top), c.Chain),
 			Hint: "use ctmatch insert rule --index N, or translate an iptables-save file, where every position is known"}
 	}
-	if !script.BareName(c.Chain) {
-		return script.ChainNameError(r.Text, c.ChainPos, r.Text[c.ChainPos:c.ChainEnd()], c.Chain, "ctmatch add rule loads the rule into such a chain over netlink")
+	if o.doc == nil {
+		if err := script.RuleNameError(r, "ctmatch add rule loads the rule into such a chain over netlink, and -o json names it"); err != nil {
+			return err
+		}
 	}
 	// A comma list of addresses is one rule per address, which iptables
 	// inserts each at N in turn: each goes before the one before it.
