@@ -122,6 +122,11 @@ func (s *SaveScript) Line(w io.Writer, text string, at parse.Position) (*script.
 			}
 		}
 	case script.SaveFlush:
+		if l.Implicit {
+			if err := s.chain(w, l, ""); err != nil {
+				return l, err
+			}
+		}
 		_ = s.command(w, fmt.Sprintf("flush chain %s %s %s\n", fam, l.Table, l.Chain), tableObject("flush", fam, l.Table, l.Chain))
 		if ch := s.chains[l.Chain]; ch != nil {
 			ch.counts.reset()

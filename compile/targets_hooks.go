@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ctmatch/ctmatch/parse"
+	"github.com/ctmatch/ctmatch/script"
 )
 
 // targetPlace is where the kernel lets a target stand: its table (the
@@ -46,9 +47,14 @@ var builtinChains = []string{"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTRO
 // rule later, when a jump from a wrong hook is added; ctmatch does not see
 // that jump; a whole iptables-save file is checked through its jumps by
 // ctmatch.SaveCheck, with TargetHookNeed). An empty chain means r's -A or -I chain; none at all checks
-// the table only.
+// the table only. A jump or goto to a built-in chain of r's table is
+// refused too: the kernel jumps to none.
 func CheckTargetPlace(r *parse.Rule, chain string) error {
 	t := r.Target
+	if t != nil && t.Kind == parse.TargetChain && script.IsBuiltin(r.TableName(), t.Name) {
+		return &parse.Error{Pos: t.NamePos, Word: t.Name, Text: r.Text, Kind: parse.Invalid,
+			Msg: script.BuiltinJumpMsg(r.TableName(), t.Name), Hint: "jump to a user chain (-N CHAIN)"}
+	}
 	if t == nil || t.Kind != parse.TargetExtension {
 		return nil
 	}

@@ -58,6 +58,12 @@ func IsBuiltin(table, chain string) bool {
 	return ok
 }
 
+// BuiltinJumpMsg says why a rule of table cannot jump to its built-in
+// chain: iptables passes the words, and the kernel refuses the rule.
+func BuiltinJumpMsg(table, chain string) string {
+	return fmt.Sprintf("a jump to %s, a built-in chain of table %s: the kernel jumps to no built-in chain (iptables-nft: \"RULE_APPEND failed (Operation not supported)\", nf_tables jumps to no base chain; iptables-legacy: \"Invalid argument\")", chain, table)
+}
+
 // Base is the nft base chain iptables-nft makes for a built-in chain.
 type Base struct {
 	Type     string // filter, nat or route
@@ -481,7 +487,18 @@ func (r *SaveReader) chainCommand(l *SaveLine, f []word) error {
 		}
 		c.drop = pol.s == "DROP"
 	case "-F", "-Z", "-X":
+		if short == "-F" && c == nil && IsBuiltin(t.name, name.s) {
+			// iptables-restore makes a built-in chain that -F names (-Z
+			// and -X of one it has not made are "No chain/target/match by
+			// that name").
+			l.Implicit = true
+			c = &saveChain{builtin: true}
+			t.chains[name.s] = c
+		}
 		if name.s != "" && c == nil {
+			if IsBuiltin(t.name, name.s) {
+				return bad(l.Text, name.pos, name.s, "no chain %s in table %s here: name the built-in chain first (:%s ACCEPT [0:0])", name.s, t.name, name.s)
+			}
 			return bad(l.Text, name.pos, name.s, "no chain %s in table %s here: declare it first (:%s - [0:0] or -N %s)", name.s, t.name, name.s, name.s)
 		}
 		switch short {
@@ -598,7 +615,10 @@ func (r *SaveReader) rule(l *SaveLine) (*SaveLine, error) {
 	var to *saveChain
 	if tg := rule.Target; tg != nil && tg.Kind == parse.TargetChain {
 		to = t.chains[tg.Name]
-		if to == nil || to.builtin {
+		if IsBuiltin(t.name, tg.Name) {
+			return nil, bad(l.Text, tg.NamePos, tg.Name, "%s", BuiltinJumpMsg(t.name, tg.Name))
+		}
+		if to == nil {
 			return nil, bad(l.Text, tg.NamePos, tg.Name, "no chain %s in table %s here: a rule jumps only to a user chain declared before it", tg.Name, t.name)
 		}
 	}

@@ -97,7 +97,7 @@ var saveCases = []saveCase{
 	{name: "undeclared-chain", text: "*filter\n-A " + M + "foo -j ACCEPT\nCOMMIT\n", kind: "invalid", msg: "no chain foo"},
 	{name: "jump-before-declared", text: "*filter\n-A INPUT -j " + M + "foo\n:foo - [0:0]\nCOMMIT\n", kind: "invalid", msg: "no chain foo"},
 	{name: "goto-undeclared", text: "*filter\n-A INPUT -g " + M + "foo\nCOMMIT\n", kind: "invalid", msg: "no chain foo"},
-	{name: "jump-to-builtin", text: "*filter\n:INPUT ACCEPT [0:0]\n-A FORWARD -j " + M + "INPUT\nCOMMIT\n", kind: "invalid", msg: "no chain INPUT"},
+	{name: "jump-to-builtin", text: "*filter\n:INPUT ACCEPT [0:0]\n-A FORWARD -j " + M + "INPUT\nCOMMIT\n", kind: "invalid", msg: "a jump to INPUT, a built-in chain"},
 	{name: "table-option", text: "*filter\n" + M + "-t nat -A INPUT -j ACCEPT\nCOMMIT\n", kind: "invalid", msg: "-t among the words"},
 	{name: "table-option-same", text: "*filter\n-A INPUT " + M + "-t filter -j ACCEPT\nCOMMIT\n", kind: "invalid", msg: "-t among the words"},
 	{name: "no-command", text: "*filter\n" + M + "-j ACCEPT\nCOMMIT\n", kind: "invalid", msg: "no command"},
@@ -132,6 +132,9 @@ var saveCases = []saveCase{
 	{name: "F-all", text: "*filter\n-A INPUT -j ACCEPT\n" + M + "-F\nCOMMIT\n", kind: "unsupported", msg: "without a chain"},
 	{name: "X-builtin", text: "*filter\n:INPUT ACCEPT [0:0]\n-X " + M + "INPUT\nCOMMIT\n", kind: "unsupported", msg: "built-in chain"},
 	{name: "X-all", text: "*filter\n:foo - [0:0]\n" + M + "-X\nCOMMIT\n", kind: "unsupported", msg: "without a chain"},
+
+	// -F of a built-in chain the file has not named makes it.
+	{name: "F-builtin-not-made", text: "*filter\n-F OUTPUT\n-A OUTPUT -j ACCEPT\nCOMMIT\n"},
 
 	// A reversed conntrack range, which iptables-restore 1.8.9 loads and
 	// iptables-save 1.8.9 prints as written (the kernel finds no value in it).

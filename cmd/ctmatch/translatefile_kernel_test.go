@@ -90,6 +90,12 @@ COMMIT
 -I user 3 -s 10.0.2.1 -j DROP
 COMMIT
 `},
+	{"flush-builtin", false, `*filter
+-F OUTPUT
+-A INPUT -s 10.0.0.1/32 -j ACCEPT
+-F FORWARD
+COMMIT
+`},
 	{"ipv6", true, `*filter
 :INPUT DROP [0:0]
 :mine - [0:0]

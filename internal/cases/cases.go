@@ -2248,6 +2248,13 @@ type PlaceCase struct {
 // not (ipt_REJECT.c, ip6t_REJECT.c, xt_MASQUERADE.c, xt_nat.c,
 // xt_REDIRECT.c register each with a table and hooks).
 var Places = []PlaceCase{
+	// A jump or goto: to a user chain, and never to a built-in chain
+	// (nf_tables jumps to no base chain, x_tables to no built-in chain).
+	{"jump/user-chain", v4, "-A INPUT -j place_chain", true},
+	{"jump/builtin-self", v4, "-A INPUT -j INPUT", false},
+	{"jump/builtin-other", v6, "-A OUTPUT -j INPUT", false},
+	{"goto/builtin-nat", v4, "-t nat -A PREROUTING -g OUTPUT", false},
+	{"jump/builtin-raw", v4, "-t raw -A place_chain -j PREROUTING", false},
 	{"reject/input", v4, "-A INPUT -j REJECT", true},
 	{"reject/forward", v4, "-A FORWARD -j REJECT", true},
 	{"reject/output", v6, "-A OUTPUT -j REJECT", true},
