@@ -220,6 +220,10 @@ func eachFileLine(cmd *cobra.Command, name string, yield func(source) bool) erro
 		var err error
 		buf, ended, long, err = readLine(br, buf[:0], maxLine)
 		if err != nil {
+			var pe *os.PathError
+			if errors.As(err, &pe) && pe.Path == name {
+				err = pe.Err // "read /tmp: read /tmp: is a directory" says it twice
+			}
 			return &exitError{code: exitUnsupported, err: fmt.Errorf("read %s: %w", name, err)}
 		}
 		if !ended && !long && len(buf) == 0 {

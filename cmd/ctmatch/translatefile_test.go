@@ -14,6 +14,8 @@ var translateFileCases = []cliCase{
 		args: []string{"translate", "--file6", "-"}, stdin: "*filter\n:INPUT DROP [0:0]\n-A INPUT -m conntrack --ctstate NEW --ctorigsrc 2001:db8::/32 -j ACCEPT\nCOMMIT\n"},
 	{name: "translate-save-file-table", about: "--table with an iptables-save file: its tables are its own",
 		args: []string{"translate", "--table", "fw", "-f", "-"}, stdin: "*filter\nCOMMIT\n"},
+	{name: "translate-file-directory", about: "-f of a directory: exit 1, saying what it is once",
+		args: []string{"translate", "-f", "testdata"}},
 	{name: "translate-save-file-iptables-inet", about: "-o iptables with --family inet: the canonical form is one family's, the merge nft's",
 		args: []string{"translate", "-o", "iptables", "--family", "inet", "-f", "-"}, stdin: "*filter\nCOMMIT\n"},
 	{name: "translate-rules-file-all-or-nothing", about: "a file of rules with a line that cannot be translated prints nothing, so that | sh runs none of it",
