@@ -2,6 +2,7 @@ package compile
 
 import (
 	"fmt"
+	"net/netip"
 
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/parse"
@@ -32,12 +33,32 @@ func iprange(m *parse.IPRange) []expr.Match {
 			continue
 		}
 		r := expr.IPRange{Dst: o.dst, Op: expr.OpRange, Lo: o.o.Lo, Hi: o.o.Hi}
-		if o.o.Negated {
+		neg := o.o.Negated
+		if o.o.Hi.Less(o.o.Lo) {
+			// A reversed range holds no address: no packet (every packet
+			// with !), which is the address outside (inside) the whole
+			// address space.
+			r.Lo, r.Hi = wholeSpace(o.o.Lo)
+			neg = !o.o.Negated
+		}
+		if neg {
 			r.Op = expr.OpNotRange
 		}
 		out = append(out, r)
 	}
 	return out
+}
+
+// wholeSpace returns the lowest and highest address of a's family.
+func wholeSpace(a netip.Addr) (lo, hi netip.Addr) {
+	if a.Is4() {
+		return netip.AddrFrom4([4]byte{}), netip.AddrFrom4([4]byte{255, 255, 255, 255})
+	}
+	var top [16]byte
+	for i := range top {
+		top[i] = 255
+	}
+	return netip.AddrFrom16([16]byte{}), netip.AddrFrom16(top)
 }
 
 // iprangeWords returns the words of the iprange match at the start of ms:

@@ -31,6 +31,15 @@ const ip6Hdr = 40
 // != 1461-65495".
 func length(m *parse.Length, fam parse.Family) expr.Match {
 	o := m.Option
+	if o.Min > o.Max {
+		// A reversed range holds no length: no packet (every packet with
+		// !), which is the field outside (inside) its whole range.
+		f := expr.FieldIPLength
+		if fam == parse.IPv6 {
+			f = expr.FieldIP6Length
+		}
+		return fieldRange(f, 0, math.MaxUint16, !o.Negated)
+	}
 	if fam != parse.IPv6 {
 		return fieldRange(expr.FieldIPLength, uint32(o.Min), uint32(o.Max), o.Negated)
 	}

@@ -86,6 +86,9 @@ var labRuleIPv4 = []labRule{
 	// Address ranges.
 	{words: "-m iprange --src-range 10.1.0.1-10.1.0.9"}, {words: "-m iprange ! --src-range 10.1.0.1-10.1.0.9"},
 	{words: "-m iprange --dst-range 10.2.0.0-10.2.0.5"}, {words: "-m iprange ! --dst-range 10.2.0.0-10.2.0.5"},
+	// Reversed ranges, which iptables takes: they hold no value.
+	{words: "-m length --length 600:100", never: true}, {words: "-m length ! --length 600:100", always: true},
+	{words: "-m iprange --src-range 10.1.0.9-10.1.0.1", never: true}, {words: "-m iprange ! --dst-range 10.2.0.5-10.2.0.0", always: true},
 	// The AH class (SPI 0xc7c7c7), and the fragment class's lone AH
 	// fragment, whose data reads as SPI 500.
 	{words: "-p ah -m ah --ahspi 13092807"}, {words: "-p ah -m ah ! --ahspi 5"}, {words: "-p ah -m ah --ahspi 500", never: true},
@@ -143,6 +146,7 @@ var labRuleIPv6 = []labRule{
 	{words: "-p tcp --tcp-flags SYN,ACK SYN"}, {words: "-p tcp ! --tcp-flags SYN,RST RST"},
 	{words: "-m length --length 48"}, {words: "-m length ! --length 48:100"},
 	{words: "-m iprange --src-range fd00:1::1-fd00:1::9"}, {words: "-m iprange ! --dst-range fd00:2::1-fd00:2::5"},
+	{words: "-m length --length 100:48", never: true}, {words: "-m iprange ! --src-range fd00:1::9-fd00:1::1", always: true},
 	// ip6tables' ah match finds the AH header wherever it is (the AH
 	// class: SPI 0xc7c7c7, 24 bytes, reserved 0).
 	{words: "-m ah --ahspi 13092807"}, {words: "-m ah ! --ahspi 5"}, {words: "-m ah --ahlen 24"},

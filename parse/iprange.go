@@ -97,13 +97,9 @@ func (m *IPRange) option(p *parser, w word, neg *word, spec *optSpec, v word) er
 	if v.end > m.end {
 		m.end = v.end
 	}
-	if lo.IsValid() && hi.IsValid() && hi.Less(lo) && p.unsupported == nil {
-		// libxt_iprange warns "range … is reversed and will never match"
-		// and adds the rule, which xt_iprange never matches (every packet
-		// with !); nft refuses a reversed range.
-		p.unsupported = p.unsupportedf(v, "a reversed address range %q is valid iptables, but it matches no packet (every packet with !), and nft refuses a reversed range", v.val)
-		p.unsupported.Hint = "write the range low-high, or leave out the rule"
-	}
+	// A reversed range (Hi below Lo) is taken as iptables takes it:
+	// libxt_iprange warns "range … is reversed and will never match" and
+	// adds the rule, which xt_iprange never matches (every packet with !).
 	return nil
 }
 

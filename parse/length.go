@@ -76,13 +76,9 @@ func (m *Length) option(p *parser, w word, neg *word, spec *optSpec, v word) err
 	}
 	m.Option = &LengthOption{FlagValue: flagValue(w, neg, v), Min: uint16(lo), Max: uint16(hi)}
 	m.end = v.end
-	if lo > hi && p.unsupported == nil {
-		// xt_length's test (pktlen >= min && pktlen <= max) never holds:
-		// iptables takes the rule, which matches no packet (with !, every
-		// packet). nft refuses a reversed range.
-		p.unsupported = p.unsupportedf(v, "a reversed length range %q is valid iptables, but it matches no packet (every packet with !), and nft refuses a reversed range", v.val)
-		p.unsupported.Hint = "write the range low:high, or leave out the rule"
-	}
+	// A reversed range (lo above hi) is taken as iptables takes it:
+	// xt_length's test (pktlen >= min && pktlen <= max) never holds, so the
+	// match holds for no packet (with !, for every packet).
 	return nil
 }
 

@@ -780,12 +780,19 @@ var Valid = []ValidCase{
 	{"length/with-ports", v4, argv("-A INPUT -p tcp -m length --length 0:99 --dport 22 -j DROP"), "-A INPUT -p tcp -m length --length 0:99 -m tcp --dport 22 -j DROP"},
 	{"length/ipv6", v6, argv("-A INPUT -m length --length 1280:1500 -j ACCEPT"), "-A INPUT -m length --length 1280:1500 -j ACCEPT"},
 	{"length/ipv6-negated", v6, argv("-m length ! --length 0:39"), "-m length ! --length 0:39"},
+	// A reversed range, which iptables takes: it holds no length.
+	{"length/reversed", v4, argv("-m length --length 200:100"), "-m length --length 200:100"},
+	{"length/reversed-negated", v6, argv("-m length ! --length 9:1"), "-m length ! --length 9:1"},
 	// The iprange match: --src-range and --dst-range, each invertible, an
 	// address alone being the range of that address.
 	{"iprange/src", v4, argv("-A INPUT -m iprange --src-range 10.0.0.1-10.0.0.9 -j ACCEPT"), "-A INPUT -m iprange --src-range 10.0.0.1-10.0.0.9 -j ACCEPT"},
 	{"iprange/dst-negated", v4, argv("-m iprange ! --dst-range 10.0.1.0-10.0.1.255"), "-m iprange ! --dst-range 10.0.1.0-10.0.1.255"},
 	{"iprange/both", v4, argv("-m iprange ! --src-range 10.0.0.1-10.0.0.2 --dst-range 192.168.0.1-192.168.0.9"), "-m iprange ! --src-range 10.0.0.1-10.0.0.2 --dst-range 192.168.0.1-192.168.0.9"},
 	{"iprange/dst-first", v4, argv("-m iprange --dst-range 1.1.1.1-1.1.1.2 --src-range 2.2.2.2-2.2.2.3"), "-m iprange --src-range 2.2.2.2-2.2.2.3 --dst-range 1.1.1.1-1.1.1.2"},
+	// A reversed range, which iptables takes with a warning: it holds no
+	// address.
+	{"iprange/reversed", v4, argv("-m iprange --src-range 10.0.0.9-10.0.0.1"), "-m iprange --src-range 10.0.0.9-10.0.0.1"},
+	{"iprange/reversed-ipv6", v6, argv("-m iprange ! --dst-range 2001:db8::9-2001:db8::1"), "-m iprange ! --dst-range 2001:db8::9-2001:db8::1"},
 	{"iprange/one-address", v4, argv("-m iprange --dst-range 10.0.0.5"), "-m iprange --dst-range 10.0.0.5-10.0.0.5"},
 	{"iprange/equal-bounds", v4, argv("-m iprange --src-range 10.0.0.5-10.0.0.5"), "-m iprange --src-range 10.0.0.5-10.0.0.5"},
 	{"iprange/abbreviated", v4, argv("-m iprange --src-r 1.2.3.4-1.2.3.5"), "-m iprange --src-range 1.2.3.4-1.2.3.5"},
@@ -1835,10 +1842,6 @@ var Unsupported = []InvalidCase{
 	{"wait-interval-with-wait", v4, "-A INPUT " + Marker + "-W 5 -w -m conntrack --ctstate NEW", "-W is valid iptables"},
 	{"addr/hostname", v4, "-A INPUT -s " + Marker + "localhost", `host name "localhost": ctmatch does not resolve names unless asked`},
 	{"addr/inet-aton-octal", v4, "-A INPUT -d " + Marker + "010.1.2.3", `address "010.1.2.3" is not a plain dotted quad`},
-	{"length/reversed", v4, "-m length --length " + Marker + "200:100", "a reversed length range"},
-	{"length/reversed-negated", v6, "-m length ! --length " + Marker + "9:1", "a reversed length range"},
-	{"iprange/reversed", v4, "-m iprange --src-range " + Marker + "10.0.0.9-10.0.0.1", "a reversed address range"},
-	{"iprange/reversed-ipv6", v6, "-m iprange ! --dst-range " + Marker + "2001:db8::9-2001:db8::1", "a reversed address range"},
 	{"iprange/inet-aton", v4, "-m iprange --src-range " + Marker + "1.2.3-1.2.3.5", `address "1.2.3" is not a plain dotted quad`},
 	{"iprange/inet-aton-octal", v4, "-m iprange --dst-range 10.0.0.1-" + Marker + "010.0.0.2", `address "010.0.0.2" is not a plain dotted quad`},
 	// The matches refused for good: at their name, with the reason; their
