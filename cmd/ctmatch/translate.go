@@ -189,9 +189,17 @@ func runTranslate(cmd *cobra.Command, o *translateOptions, copts ctmatch.Options
 	popts := o.words.parseOptions(cmd.Context())
 	out := &stickyWriter{w: cmd.OutOrStdout()}
 	rep := &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}
+	failed := false
 	if o.output == "json" {
 		o.doc = ctmatch.NewJSONDoc(out)
-		defer func() { _ = o.doc.Close() }()
+		defer func() {
+			// A rule that did not translate prints nothing, as without
+			// -o json: no document that nft would load as if it were
+			// the translation.
+			if !failed || o.doc.Commands() > 0 {
+				_ = o.doc.Close()
+			}
+		}()
 	}
 	readErr := srcs(func(src source) bool {
 		r, err := src.parse(popts)
@@ -202,10 +210,12 @@ func runTranslate(cmd *cobra.Command, o *translateOptions, copts ctmatch.Options
 				err = noCommand(r)
 			}
 			rep.report(src, err)
+			failed = true
 			return true
 		}
 		if err := translateRule(out, r, o, copts); err != nil && out.err == nil {
 			rep.report(src, err)
+			failed = true
 		}
 		o.sayCaveat(rep, src)
 		return out.err == nil

@@ -53,6 +53,8 @@ var translateCases = []cliCase{
 		args: []string{"translate", "--", "-A", "1st", "-m", "conntrack", "--ctstate", "NEW", "-j", "ACCEPT"}},
 	{name: "translate-jump-keyword", about: "translate: a jump to a chain named like an nft keyword is refused with -o nft (no nft text names it), pointing at it",
 		args: []string{"translate", "--", "-A", "INPUT", "-p", "tcp", "-j", "log"}},
+	{name: "translate-json-untranslated", about: "-o json of a rule that does not translate prints nothing, as -o nft does: no document nft would load as its translation",
+		args: []string{"translate", "-o", "json", "--", "-A", "INPUT", "-m", "recent", "--name", "x", "--rcheck", "-j", "ACCEPT"}},
 	{name: "translate-jump-keyword-json", about: "-o json names any chain: the same rule translates",
 		args: []string{"translate", "-o", "json", "--", "-A", "INPUT", "-p", "tcp", "-j", "log"}},
 	{name: "help-translate", about: "translate --help",

@@ -108,7 +108,7 @@ func runTranslateFiles(cmd *cobra.Command, o *translateOptions, files []fileInpu
 	if fr.format == formatSave && (fr.failed || err != nil) && fr.o.doc != nil && fr.o.doc.Commands() > 0 {
 		_ = fr.o.doc.Command(failedJSON)
 	}
-	if fr.o.doc != nil && (fr.format == formatSave || !fr.failed && err == nil) {
+	if fr.o.doc != nil && (fr.format == formatSave && fr.o.doc.Commands() > 0 || !fr.failed && err == nil) {
 		if cerr := fr.o.doc.Close(); cerr != nil && err == nil {
 			err = writeError(cerr)
 		}
