@@ -378,7 +378,10 @@ func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, read map[str
 			// adds one by one: -A in order, -I each at the same place.
 			// (The reader counts them so for the -I positions.) An error
 			// is reported once for the line: they differ in addresses only.
-			idx := l.Index
+			// A line before that the reader placed but that was refused
+			// has no slot (the file fails anyway): the positions after it
+			// stop at the rules kept.
+			idx := min(l.Index, len(t.rules[i]))
 			// (Read before the rules go to be compiled: a worker may
 			// release the rule's memory once it is lowered.)
 			insert := l.Rule.Command.Op == parse.Insert

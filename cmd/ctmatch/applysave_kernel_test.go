@@ -49,6 +49,11 @@ func TestApplySaveFileAllOrNothing(t *testing.T) {
 		{"check", []string{"apply", "--check", "-f", "-"}, v4, 0},
 		{"bad line", []string{"apply", "-f", "-"}, v4 + "*raw\n-A PREROUTING -j nowhere\nCOMMIT\n", 2},
 		{"unsupported line", []string{"apply", "-f", "-"}, v4 + "*raw\n-A PREROUTING -m recent --rcheck\nCOMMIT\n", 1},
+		// The reader places a refused rule for the -I positions after
+		// it; the rules kept do not hold it.
+		{"unsupported line then more", []string{"apply", "--check", "-f", "-"}, v4 + "*raw\n-A PREROUTING -m recent --rcheck\n-A PREROUTING -j ACCEPT\n-I PREROUTING 2 -j DROP\n-A PREROUTING -j ACCEPT\nCOMMIT\n", 1},
+		{"unsupported line then more, ipv6", []string{"apply", "--file6", "-"}, "*filter\n-A INPUT -m hashlimit --hashlimit-upto 1/sec --hashlimit-name x -j ACCEPT\n-A INPUT -j DROP\nCOMMIT\n", 1},
+		{"unsupported line then more, inet", []string{"apply", "--family", "inet", "-f", "-"}, "*filter\n-A INPUT -m hashlimit --hashlimit-upto 1/sec --hashlimit-name x -j ACCEPT\n-A INPUT -j DROP\nCOMMIT\n", 1},
 	} {
 		r := runCLI(t, append(tc.args[:1], append([]string{"--netns", ns.Path()}, tc.args[1:]...)...), tc.stdin)
 		if r.code != tc.code || list() != "" {
