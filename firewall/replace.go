@@ -43,6 +43,10 @@ type WriteOptions struct {
 	// Force takes over a table of iptables-nft's even when it holds chains
 	// the desired table does not define (they are deleted with it).
 	Force bool
+	// (A table of a DesiredTable's Merges, of another family, is deleted
+	// on the same terms: with Replace when it carries ctmatch's record,
+	// with Takeover when it is iptables-nft's; without them it is
+	// ErrTableExists. One of another program is left as it is.)
 	// Check has the kernel validate the transaction without applying it.
 	Check bool
 }
@@ -82,10 +86,24 @@ func (c *Client) writeTables(ctx context.Context, op string, ds []DesiredTable, 
 	if err != nil {
 		return res, err
 	}
-	var takeover []tableKey
+	var takeover []tableKey // tables deleted before the desired ones are made
 	for _, p := range plans {
 		p.gen = st.gen
 		k := tableKey{p.d.Family, p.d.Name}
+		for _, m := range p.d.Merges {
+			mk := tableKey{m.Family, p.d.Name}
+			mt := st.tables[mk]
+			if mt == nil || m.Family == p.d.Family {
+				continue
+			}
+			gone, err := c.merged(ctx, op, mk, mt, m.Chains, o, &res)
+			if err != nil {
+				return res, err
+			}
+			if gone {
+				takeover = append(takeover, mk)
+			}
+		}
 		t := st.tables[k]
 		switch {
 		case t == nil:
@@ -204,6 +222,31 @@ func (c *Client) planReplace(ctx context.Context, p *syncPlan, t *stateTable) er
 // which only Force lets go.
 func (c *Client) planTakeover(ctx context.Context, op string, p *syncPlan, t *stateTable, o WriteOptions) ([]string, error) {
 	k := tableKey{p.d.Family, p.d.Name}
+	chains := make([]string, len(p.d.Chains))
+	for i, dc := range p.d.Chains {
+		chains[i] = dc.Name
+	}
+	foreign, err := c.checkTakeover(ctx, op, k, t, chains, o)
+	if errors.Is(err, errNotIptables) {
+		e := tableExists(op, k, "ctmatch never changes a table another program made (nft, firewalld); write the ruleset into tables of other names, or delete this one first").(*Error)
+		e.Reason = fmt.Sprintf("table %s exists; it does not carry ctmatch's ownership record, and iptables-nft does not read it as its own", tableObject(k))
+		return nil, e
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.diff.CreateTable = true
+	return foreign, p.compare(ctx, c, nil, nil)
+}
+
+// errNotIptables: the table checkTakeover was given is not iptables-nft's.
+var errNotIptables = errors.New("not a table of iptables-nft's")
+
+// checkTakeover checks that t, the table k without ctmatch's record, is
+// iptables-nft's (errNotIptables otherwise) and may be taken over: with
+// o.Takeover, and when desired names all its chains unless o.Force. It
+// returns the chains of t that desired does not name ("ip filter DOCKER").
+func (c *Client) checkTakeover(ctx context.Context, op string, k tableKey, t *stateTable, desired []string, o WriteOptions) ([]string, error) {
 	obj := tableObject(k)
 	chains, err := t.readChains(ctx, c, op, obj)
 	if err != nil {
@@ -214,22 +257,16 @@ func (c *Client) planTakeover(ctx context.Context, op string, p *syncPlan, t *st
 		return nil, readError(op, obj, -1, err)
 	}
 	if why == "" {
-		e := tableExists(op, k, "ctmatch never changes a table another program made (nft, firewalld); write the ruleset into tables of other names, or delete this one first").(*Error)
-		e.Reason = fmt.Sprintf("table %s exists; it does not carry ctmatch's ownership record, and iptables-nft does not read it as its own", obj)
-		return nil, e
+		return nil, errNotIptables
 	}
 	if !o.Takeover {
 		e := tableExists(op, k, "use --takeover to delete it in the same transaction (the cut-over from iptables-nft)").(*Error)
 		e.Reason = fmt.Sprintf("table %s exists and is iptables-nft's (%s)", obj, why)
 		return nil, e
 	}
-	desired := map[string]bool{}
-	for _, dc := range p.d.Chains {
-		desired[dc.Name] = true
-	}
 	var foreign []string
 	for _, ch := range chains {
-		if !desired[ch.Name] {
+		if !slices.Contains(desired, ch.Name) {
 			foreign = append(foreign, ch.Name)
 		}
 	}
@@ -243,8 +280,35 @@ func (c *Client) planTakeover(ctx context.Context, op string, p *syncPlan, t *st
 	for i, n := range foreign {
 		foreign[i] = obj + " " + n
 	}
-	p.diff.CreateTable = true
-	return foreign, p.compare(ctx, c, nil, nil)
+	return foreign, nil
+}
+
+// merged decides what becomes of mt, an existing table that a desired
+// table of another family takes the place of (DesiredTable.Merges): it is
+// deleted (true) when it carries ctmatch's record and o.Replace, or when it
+// is iptables-nft's, o.Takeover, and chains are all its chains (unless
+// o.Force); without those options it is ErrTableExists, as a table of the
+// desired table's own family and name would be. A table of another program
+// is left as it is (false): it does not stand in the desired table's way.
+func (c *Client) merged(ctx context.Context, op string, k tableKey, mt *stateTable, chains []string, o WriteOptions, res *CreatedTables) (bool, error) {
+	obj := tableObject(k)
+	if mt.owned {
+		if !o.Replace {
+			return false, tableExists(op, k, "ctmatch made it, and the inet table of that name takes its place: use --replace to delete it in the same transaction")
+		}
+		res.Replaced = append(res.Replaced, obj)
+		return true, nil
+	}
+	foreign, err := c.checkTakeover(ctx, op, k, mt, chains, o)
+	if errors.Is(err, errNotIptables) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	res.TakenOver = append(res.TakenOver, obj)
+	res.Foreign = append(res.Foreign, foreign...)
+	return true, nil
 }
 
 // prepareTables checks and lowers the desired tables, each named once.

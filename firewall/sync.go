@@ -25,6 +25,21 @@ type DesiredTable struct {
 	// Objects are every named object (ct helper) of the table; nil or
 	// empty for none (Sync deletes the table's others).
 	Objects []DesiredObject
+	// Merges are the tables of other families, of the same name, that
+	// this table takes the place of (WriteTables only): an inet table
+	// that merges the ip and ip6 tables two iptables-save files name
+	// (apply --family inet). WriteTables deletes each one that exists in
+	// the same transaction, as it replaces or takes over a table of this
+	// table's own family (WriteOptions).
+	Merges []MergedTable
+}
+
+// MergedTable is a table that a DesiredTable takes the place of: its
+// family, and the chains the desired table defines for it (a table of
+// iptables-nft's is taken over only when they are all of its chains).
+type MergedTable struct {
+	Family expr.Family
+	Chains []string
 }
 
 // DesiredChain is a chain and its rules, in order.

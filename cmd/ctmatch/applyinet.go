@@ -49,6 +49,18 @@ func inetTables(tables []*desiredTable, noCounter bool) ([]firewall.DesiredTable
 	out := make([]firewall.DesiredTable, 0, len(m.Tables))
 	for _, t := range m.Tables {
 		d := firewall.DesiredTable{Family: expr.FamilyInet, Name: t.Name}
+		// The inet table takes the place of the ip and ip6 tables the
+		// files name: --replace and --takeover delete them.
+		for _, src := range tables {
+			if src.d.Name != t.Name {
+				continue
+			}
+			mt := firewall.MergedTable{Family: src.d.Family}
+			for _, c := range src.d.Chains {
+				mt.Chains = append(mt.Chains, c.Name)
+			}
+			d.Merges = append(d.Merges, mt)
+		}
 		for _, c := range t.Chains {
 			dc := firewall.DesiredChain{Name: c.Name}
 			if c.Builtin {

@@ -85,3 +85,76 @@ func writeFile(t *testing.T, path, text string) {
 		t.Fatal(err)
 	}
 }
+
+// apply --family inet writes an inet table in the place of the ip and ip6
+// tables the files name: those tables stand in its way as a table of its
+// own name would. iptables-nft's are refused without --takeover (and with
+// chains the files do not define, without --force), checked with --check,
+// and deleted in the transaction that makes the inet table; ctmatch's own
+// per-family tables are deleted with --replace.
+func TestApplyInetTakesThePlaceOfIPTables(t *testing.T) {
+	ns := ktest.Namespace(t, "nft", "iptables-restore", "ip6tables-restore")
+	tables := func() string {
+		var out []string
+		for _, l := range strings.Split(ktest.Run(t, ns, "", "nft", "list", "tables"), "\n") {
+			if l != "" {
+				out = append(out, l)
+			}
+		}
+		return strings.Join(out, ", ")
+	}
+	v4 := "*filter\n:INPUT ACCEPT [0:0]\n:in-ssh - [0:0]\n-A INPUT -s 10.0.0.1/32 -j in-ssh\n-A in-ssh -j ACCEPT\nCOMMIT\n"
+	v6 := "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 2001:db8::1/128 -j ACCEPT\nCOMMIT\n"
+	dir := t.TempDir()
+	writeFile(t, dir+"/v4", v4)
+	writeFile(t, dir+"/v6", v6)
+	inet := func(flags ...string) result {
+		args := append([]string{"apply", "--netns", ns.Path(), "--family", "inet", "-f", dir + "/v4", "--file6", dir + "/v6"}, flags...)
+		return runCLI(t, args, "")
+	}
+	ktest.Run(t, ns, v4, "iptables-restore")
+	ktest.Run(t, ns, v6, "ip6tables-restore")
+	const iptablesNft = "table ip filter, table ip6 filter"
+	if got := tables(); got != iptablesNft {
+		t.Fatalf("after iptables-restore: %s", got)
+	}
+	for _, tc := range []struct {
+		flags []string
+		code  int
+		says  string
+	}{
+		{nil, 1, "table ip filter exists and is iptables-nft's"},
+		{[]string{"--replace"}, 1, "use --takeover"},
+		{[]string{"--takeover", "--check"}, 0, ""},
+	} {
+		if r := inet(tc.flags...); r.code != tc.code || !strings.Contains(r.stderr, tc.says) || tables() != iptablesNft {
+			t.Errorf("%v: exit %d (want %d), tables %s\n%s", tc.flags, r.code, tc.code, tables(), r.stderr)
+		}
+	}
+	// A chain another program put into ip6 filter.
+	ktest.Run(t, ns, "", "nft", "add", "chain", "ip6", "filter", "DOCKER-USER")
+	if r := inet("--takeover"); r.code != 1 || !strings.Contains(r.stderr, "DOCKER-USER") || tables() != iptablesNft {
+		t.Errorf("--takeover of a table with a chain the files do not define: exit %d, tables %s\n%s", r.code, tables(), r.stderr)
+	}
+	if r := inet("--takeover", "--force"); r.code != 0 || tables() != "table inet filter" {
+		t.Fatalf("--takeover --force: exit %d, tables %s\n%s", r.code, tables(), r.stderr)
+	}
+	// ctmatch's own per-family tables: in the way of the inet table, and
+	// deleted with --replace.
+	ktest.Run(t, ns, "", "nft", "flush", "ruleset")
+	if r := runCLI(t, []string{"apply", "--netns", ns.Path(), "-f", dir + "/v4", "--file6", dir + "/v6"}, ""); r.code != 0 {
+		t.Fatalf("apply -f v4 --file6 v6: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := inet(); r.code != 1 || !strings.Contains(r.stderr, "--replace") || tables() != iptablesNft {
+		t.Errorf("inet over ctmatch's ip tables: exit %d, tables %s\n%s", r.code, tables(), r.stderr)
+	}
+	if r := inet("--replace"); r.code != 0 || tables() != "table inet filter" {
+		t.Errorf("--replace: exit %d, tables %s\n%s", r.code, tables(), r.stderr)
+	}
+	// A table of another program named like them (nft's: a base chain
+	// iptables does not make) is left as it is.
+	ktest.Run(t, ns, "add table ip6 filter\nadd chain ip6 filter input { type filter hook input priority 10; }\n", "nft", "-f", "-")
+	if r := inet("--replace"); r.code != 0 || tables() != "table inet filter, table ip6 filter" {
+		t.Errorf("--replace next to another program's ip6 filter: exit %d, tables %s\n%s", r.code, tables(), r.stderr)
+	}
+}
