@@ -399,3 +399,31 @@ func TestNftListSplitsICMPInequality(t *testing.T) {
 		}
 	}
 }
+
+// TestListNftRefusesWhatItLeavesOut: a rule ctmatch does not understand
+// (here one nft added, a port match without a fragment test) is listed by
+// -o nft as comment lines and then a line nft refuses, so that nft -f of the
+// listing loads nothing, rather than everything but that rule; -o json does
+// the same with its ctmatch-not-decompiled object.
+func TestListNftRefusesWhatItLeavesOut(t *testing.T) {
+	bin := ctmatchCLI(t)
+	ns := ktest.Namespace(t, "nft")
+	ktest.Run(t, ns, "add table inet t\nadd chain inet t input { type filter hook input priority 0; policy drop; }\nadd rule inet t input tcp dport 22 accept\n", "nft", "-f", "-")
+	ktest.Run(t, ns, "", bin, "--netns", ns.Path(), "add", "rule", "inet", "t", "input", "--", "-m", "conntrack", "--ctstate", "ESTABLISHED", "-j", "ACCEPT")
+	for _, form := range []struct{ output, nftFlag, refusal string }{
+		{"nft", "-f", "ctmatch-not-decompiled"},
+		{"json", "-jf", `"ctmatch-not-decompiled"`},
+	} {
+		listing := ktest.Run(t, ns, "", bin, "--netns", ns.Path(), "list", "-o", form.output)
+		if !strings.Contains(listing, form.refusal) {
+			t.Fatalf("list -o %s has no %s:\n%s", form.output, form.refusal, listing)
+		}
+		other := ktest.Namespace(t, "nft")
+		if _, _, err := ktest.Exec(other, listing, "nft", form.nftFlag, "-"); err == nil {
+			t.Errorf("nft %s of list -o %s loaded a listing that leaves a rule out", form.nftFlag, form.output)
+		}
+		if got := ktest.Run(t, other, "", "nft", "list", "ruleset"); got != "" {
+			t.Errorf("nft %s of list -o %s loaded part of it:\n%s", form.nftFlag, form.output, got)
+		}
+	}
+}

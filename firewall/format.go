@@ -79,6 +79,10 @@ func notDecompiledReason(g ListedGroup) string {
 	return "not a rule ctmatch understands"
 }
 
+// notDecompiledLine is the line -o nft writes after a group it does not
+// understand: no nft statement, so that nft refuses the listing.
+const notDecompiledLine = "ctmatch-not-decompiled"
+
 // writeNotDecompiled writes a group ctmatch does not understand as comment
 // lines: the reason, then each rule's debug lines.
 func writeNotDecompiled(w *bufio.Writer, indent string, g ListedGroup) {
@@ -112,6 +116,10 @@ func writeNftTable(w *bufio.Writer, t ListedTable, o ListText) {
 		for _, g := range ch.Groups {
 			if g.Rule == nil {
 				writeNotDecompiled(w, "\t\t", g)
+				// A line nft refuses, as -o json's ctmatch-not-decompiled
+				// object: nft -f of the listing loads none of it rather
+				// than all of it but this group.
+				fmt.Fprintf(w, "\t\t%s # nft refuses this line: the rule above is not in the listing\n", notDecompiledLine)
 				continue
 			}
 			for _, p := range g.Pieces {
