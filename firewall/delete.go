@@ -7,6 +7,7 @@ import (
 	"io/fs"
 
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/kernel"
 	"github.com/ctmatch/ctmatch/parse"
 )
 
@@ -74,13 +75,14 @@ func (c *Client) delete(ctx context.Context, f expr.Family, table, chain string,
 	if err != nil {
 		return res, c.missing(ctx, "delete rule", f, table, chain, err)
 	}
-	groups := groupRules(f, rules, c.setSource(ctx, f, table))
+	sets := c.setSource(ctx, f, table)
+	groups := groupRules(f, rules, sets)
 	gi := groupOf(groups, handle)
 	if gi < 0 {
 		return res, &Error{Op: "delete rule", Object: obj + fmt.Sprintf(" handle %d", handle), Index: -1, Err: ErrNoRule,
 			Reason: fmt.Sprintf("no rule with handle %d in chain %s", handle, obj), Hint: handlesHint(obj)}
 	}
-	g := groups[gi]
+	g := scatteredGroup(f, groups, gi, handle, rules, sets)
 	// A group ctmatch wrote (every piece carries its record) is ctmatch's to
 	// delete, wherever it is: deleting it is what makes an iptables-nft table
 	// readable by iptables again.
@@ -129,6 +131,44 @@ func (c *Client) iptablesGuard(ctx context.Context, op string, f expr.Family, ta
 		}
 	}
 	return nil
+}
+
+// scatteredGroup returns groups[gi], the group of the rule with handle, or,
+// when that rule carries ctmatch's record and its group is not whole there
+// (another program put a rule between its pieces, which List then shows
+// apart), every piece of the chain with that record, decompiled together
+// when they are the whole group: a group's id is unique in its table, so
+// they are the pieces of one iptables rule, and deleting one deletes them
+// all.
+func scatteredGroup(f expr.Family, groups []ListedGroup, gi int, handle uint64, rules []kernel.Rule, sets expr.SetSource) ListedGroup {
+	g := groups[gi]
+	var rec *expr.Group
+	for _, p := range g.Pieces {
+		if p.Handle == handle {
+			rec = p.Group
+		}
+	}
+	if rec == nil || len(g.Pieces) >= rec.Count {
+		return g
+	}
+	byHandle := map[uint64]kernel.Rule{}
+	for _, r := range rules {
+		byHandle[r.Handle] = r
+	}
+	var pieces []Piece
+	var sub []kernel.Rule
+	for _, og := range groups {
+		for _, p := range og.Pieces {
+			if p.Group != nil && p.Group.ID == rec.ID && p.Group.Count == rec.Count {
+				pieces = append(pieces, p)
+				sub = append(sub, byHandle[p.Handle])
+			}
+		}
+	}
+	if whole := groupRules(f, sub, sets); len(whole) == 1 {
+		return whole[0]
+	}
+	return ListedGroup{Pieces: pieces, Err: errors.New("the pieces of a group that another rule splits")}
 }
 
 // ownGroup reports whether every piece of g carries ctmatch's group record.

@@ -77,3 +77,34 @@ func TestDelete(t *testing.T) {
 		t.Errorf("delete of a handle that is gone: %v (hint %q)", err, hintOf(err))
 	}
 }
+
+// A rule another program put between the pieces of a group (nft add rule
+// … position H) splits it in List; deleting either piece still deletes
+// the whole group, and the rule between stays.
+func TestDeleteScatteredGroup(t *testing.T) {
+	ctx := context.Background()
+	const fam = expr.FamilyInet
+	for _, at := range []int{0, 1} {
+		f := newFakeConn()
+		ch := f.addTable(fam, "fw", nil).addChain("input", nil)
+		pieces := lowered(t, translate(t, fam, "-m conntrack --ctstate NEW,DNAT -j ACCEPT"))
+		var hs []uint64
+		for i, b := range pieces {
+			if i == 1 {
+				f.addRule(ch, xtRule(), nil, nil) // between the pieces
+			}
+			ud, _ := expr.Group{ID: 7, Index: i, Count: len(pieces), Words: "-m conntrack --ctstate NEW,DNAT -j ACCEPT"}.UserData("")
+			hs = append(hs, f.addRule(ch, b, ud, nil))
+		}
+		res, err := f.client().Delete(ctx, fam, "fw", "input", hs[at], DeleteOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(hs, res.Handles); diff != "" || ctmatch.Words(res.Rule) != "-m conntrack --ctstate NEW,DNAT -j ACCEPT" {
+			t.Errorf("delete handle %d: handles (-want +got):\n%s; rule %q", hs[at], diff, ctmatch.Words(res.Rule))
+		}
+		if ch = f.table(fam, "fw").chain("input"); len(ch.rules) != 1 {
+			t.Errorf("delete handle %d: %d rules left, want the one between", hs[at], len(ch.rules))
+		}
+	}
+}
