@@ -23,7 +23,8 @@ var testRuleHook func(change int, piece int, exprs []byte) []byte
 var testBeforeSend func()
 
 // message is what a message of the transaction was sent for: created[-1-change]
-// for change piece when change < 0, piece piece of a change otherwise.
+// for change piece when change < 0, piece piece of a change otherwise, or
+// (piece < 0) an anonymous set of one of its pieces, sent before the rule.
 type message struct {
 	change int32
 	piece  int32
@@ -358,7 +359,7 @@ func (b *Batch) queueRules(ch *Change, i int, a *added, group expr.Group, pc *pl
 		// The rule's anonymous sets go before it, as nft sends them.
 		b.setID += uint32(len(sets))
 		for range queueSets(b.tx, ch.Family, ch.Table, sets) {
-			b.msgs = append(b.msgs, message{change: int32(i), piece: int32(k)})
+			b.msgs = append(b.msgs, message{change: int32(i), piece: -1})
 		}
 		if testRuleHook != nil {
 			e = testRuleHook(i, k, e)
@@ -464,10 +465,10 @@ func (b *Batch) commitHeld(ctx context.Context) (Applied, error) {
 	kr, err := b.tx.Commit(ctx)
 	res := <-ready
 	res.Generation = kr.Generation
-	k := 0
+	k := 0 // the rule of kr.Handles
 	for _, m := range b.msgs {
-		if m.change < 0 {
-			continue
+		if m.change < 0 || m.piece < 0 {
+			continue // a table, a chain or a set: no rule handle
 		}
 		if k < len(kr.Handles) {
 			res.Changes[m.change].Handles[m.piece] = kr.Handles[k]

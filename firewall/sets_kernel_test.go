@@ -3,6 +3,7 @@ package firewall
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -29,7 +30,8 @@ func TestKernelMultiportSets(t *testing.T) {
 		{Family: expr.FamilyInet, Table: "fw", Chain: "input", Rule: translate(t, expr.FamilyInet, ports)},
 		{Family: expr.FamilyInet, Table: "fw", Chain: "input", Rule: translate(t, expr.FamilyInet, dports)},
 	}
-	if _, err := c.Apply(ctx, changes, ApplyOptions{Create: true}); err != nil {
+	applied, err := c.Apply(ctx, changes, ApplyOptions{Create: true})
+	if err != nil {
 		t.Fatal(err)
 	}
 	out := ktest.Run(t, ns, "", "nft", "list", "chain", "inet", "fw", "input")
@@ -46,6 +48,13 @@ func TestKernelMultiportSets(t *testing.T) {
 	if len(groups) != 2 || groups[0].Rule == nil || groups[1].Rule == nil ||
 		ctmatch.Words(groups[0].Rule) != ports || ctmatch.Words(groups[1].Rule) != dports {
 		t.Fatalf("listed %+v, want %q and %q", groups, ports, dports)
+	}
+	// The handles Apply gives are the rules' (the kernel numbers the sets
+	// sent before each rule from the same counter).
+	for i, g := range groups {
+		if got, want := applied.Changes[i].Handles, g.Handles(); !slices.Equal(got, want) {
+			t.Errorf("change %d: Apply gave handles %v, the kernel lists %v", i+1, got, want)
+		}
 	}
 	kc := kerneltest.Dial(t, ns)
 	sets, err := kc.Sets(ctx, expr.FamilyInet, "fw")
