@@ -245,6 +245,9 @@ func (r *reader) command() error {
 			// An iptables-save file without its *TABLE line, or a file of
 			// rules for translate -f.
 			err.Hint = "a line of iptables words belongs to an iptables-save file, which starts with its *TABLE line (*filter), its chains (:INPUT ACCEPT [0:0]) and ends each table with COMMIT; an apply line reads: add rule FAMILY TABLE CHAIN -- WORDS"
+		case "table", "flush", "delete", "chain", "define", "include":
+			// nft's own text: ctmatch list -o nft, nft list ruleset.
+			err.Hint = "this reads as an nft script (ctmatch list -o nft prints one): load it with nft -f; ctmatch apply -f reads iptables-save files, apply lines (add rule FAMILY TABLE CHAIN -- WORDS) and the JSON of ctmatch list -o json"
 		}
 		return err
 	}

@@ -33,7 +33,7 @@ type applyOptions struct {
 func newApplyCmd() *cobra.Command {
 	var o applyOptions
 	cmd := &cobra.Command{
-		Use:   "apply (-f FILE|- [--file6 FILE]) [--check] [--create] [--force] [--echo] [--replace] [--takeover] [--netns PATH]",
+		Use:   "apply (-f FILE|- [--file6 FILE] [-4|-6] [--family inet]) [--check] [--create] [--force] [--echo] [--replace] [--takeover] [--netns PATH]",
 		Short: "Write a file of add rule and insert rule lines into the kernel in one transaction",
 		Long: `apply reads FILE (- for standard input), one command per line:
 

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/spf13/cobra"
@@ -28,7 +29,8 @@ import (
 
 // peekFormat returns the format of the file name (- for standard input):
 // formatSave when its first line that is not blank or a comment starts with
-// * or : (or is COMMIT), "" otherwise. What it reads of standard input is
+// * or : (or is COMMIT), formatNft when it is nft's (table …, flush
+// ruleset), "" otherwise. What it reads of standard input is
 // put back for the command to read.
 func peekFormat(cmd *cobra.Command, name string) (string, error) {
 	r, _, done, err := openInput(cmd, name)
@@ -43,8 +45,11 @@ func peekFormat(cmd *cobra.Command, name string) (string, error) {
 		line, err := br.ReadString('\n')
 		read.WriteString(line)
 		if t := line; !script.Blank(t) {
-			if script.IsSaveLine(t) {
+			switch f := strings.Fields(t); {
+			case script.IsSaveLine(t):
 				format = formatSave
+			case len(f) > 0 && (f[0] == "table" || f[0] == "flush" && len(f) > 1 && f[1] == "ruleset"):
+				format = formatNft
 			}
 			break
 		}
@@ -310,8 +315,12 @@ func (o *applyOptions) writeTables(ctx context.Context, rep *reporter, ds []fire
 		}
 		return kernelFailure(rep, err)
 	}
+	done := "was deleted"
+	if res.Checked {
+		done = "would be deleted (--check: nothing was changed)"
+	}
 	for _, ch := range res.Foreign {
-		rep.warn([]firewall.Warning{{Object: ch, Reason: fmt.Sprintf("chain %s, which %s does not define, was deleted with its table (--force)", ch, what)}})
+		rep.warn([]firewall.Warning{{Object: ch, Reason: fmt.Sprintf("chain %s, which %s does not define, %s with its table (--force)", ch, what, done)}})
 	}
 	return nil
 }
@@ -446,6 +455,9 @@ func (o *applyOptions) saveFiles(cmd *cobra.Command) ([]fileInput, error) {
 		format, err := peekFormat(cmd, o.words.file)
 		if err != nil {
 			return nil, err
+		}
+		if format == formatNft {
+			return nil, usageError("-f %s is an nft script (ctmatch list -o nft prints one): load it with nft -f; apply -f reads iptables-save files, apply lines (add rule FAMILY TABLE CHAIN -- WORDS) and the JSON of ctmatch list -o json", o.words.file)
 		}
 		if format != formatSave {
 			switch {

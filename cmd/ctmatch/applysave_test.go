@@ -4,6 +4,8 @@ package main
 // dials the kernel.
 func init() {
 	cliCases = append(cliCases,
+		cliCase{name: "apply-nft-script", about: "apply -f of an nft script (list -o nft's): bad usage, one error that says to load it with nft -f",
+			args: []string{"apply", "-f", "-"}, stdin: "table inet fw {\n\tchain input {\n\t\ttype filter hook input priority 0; policy accept;\n\t}\n}\n"},
 		cliCase{name: "apply-save-file-create", about: "apply --create with an iptables-save file: its tables are created whole, --create is bad usage",
 			args: []string{"apply", "--create", "-f", "-"}, stdin: "*filter\n:INPUT DROP [0:0]\nCOMMIT\n"},
 		cliCase{name: "apply-save-file-invalid", about: "apply -f of an iptables-save file iptables-restore refuses: every bad line is reported, nothing is sent",
