@@ -198,7 +198,7 @@ func (c *Client) missing(ctx context.Context, op string, f expr.Family, table, c
 	for _, t := range tables {
 		if t.Family == f && t.Name == table {
 			return &Error{Op: op, Object: obj, Index: -1, Err: ErrNoChain,
-				Reason: fmt.Sprintf("no such chain %s in table %s", chain, object(f, table))}
+				Reason: fmt.Sprintf("no such chain %s in table %s", QuoteName(chain), object(f, table))}
 		}
 	}
 	return &Error{Op: op, Object: obj, Index: -1, Err: ErrNoTable, Reason: "no such table " + object(f, table)}

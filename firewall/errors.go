@@ -150,9 +150,9 @@ func source(pos parse.Position, words string) string {
 
 // object names a table or chain as nft does: "inet fw", "inet fw input".
 func object(f expr.Family, table string, chain ...string) string {
-	s := f.String() + " " + table
+	s := f.String() + " " + QuoteName(table)
 	for _, c := range chain {
-		s += " " + c
+		s += " " + QuoteName(c)
 	}
 	return s
 }
@@ -196,7 +196,7 @@ func noTableError(ch *Change, i int) error {
 
 // noChainError is the error for a change into a chain that does not exist.
 func noChainError(ch *Change, i int) error {
-	return changeHintError(ch, i, ErrNoChain, fmt.Sprintf("no such chain %s in table %s", ch.Chain, object(ch.Family, ch.Table)),
+	return changeHintError(ch, i, ErrNoChain, fmt.Sprintf("no such chain %s in table %s", QuoteName(ch.Chain), object(ch.Family, ch.Table)),
 		"create it with --create, or with nft add chain "+object(ch.Family, ch.Table, ch.Chain))
 }
 
@@ -230,7 +230,7 @@ func jumpError(ch *Change, i int, chain string) error {
 // jumpRefusal fills e, about a change whose rule jumps to chain, which
 // table f table does not have.
 func jumpRefusal(e *Error, f expr.Family, table, chain string) error {
-	e.Reason = fmt.Sprintf("the rule jumps to chain %s, which table %s does not have", chain, object(f, table))
+	e.Reason = fmt.Sprintf("the rule jumps to chain %s, which table %s does not have", QuoteName(chain), object(f, table))
 	e.Hint = "create it first (nft add chain " + object(f, table, chain) + ")"
 	return e
 }

@@ -205,7 +205,7 @@ func (c *Client) listTable(ctx context.Context, t kernel.Table, chain string) (L
 	}
 	if chain != "" && !found {
 		return lt, &Error{Op: "list", Object: object(t.Family, t.Name, chain), Index: -1, Err: ErrNoChain,
-			Reason: fmt.Sprintf("no such chain %s in table %s", chain, object(t.Family, t.Name))}
+			Reason: fmt.Sprintf("no such chain %s in table %s", QuoteName(chain), object(t.Family, t.Name))}
 	}
 	return lt, nil
 }
