@@ -267,9 +267,9 @@ type rulesFile struct {
 	held  *spool // the nft commands (or the JSON document), printed once the last line has translated
 	copts ctmatch.Options
 	popts parse.Options
-	// top holds, per table and chain, the number of nft rules of each group
-	// the file inserted at the top of the chain, in the chain's order.
-	top map[[2]string][]int
+	// top holds, per nft table and chain, the groups the file inserted at
+	// the top of the chain, in the chain's order.
+	top map[[2]string][]topGroup
 }
 
 func newRulesFile(fr *fileRun, f fileInput, held *spool) *rulesFile {
@@ -283,7 +283,7 @@ func newRulesFile(fr *fileRun, f fileInput, held *spool) *rulesFile {
 	if f.v6 {
 		popts.Family = parse.IPv6
 	}
-	return &rulesFile{fr: fr, held: held, copts: copts, popts: popts, top: map[[2]string][]int{}}
+	return &rulesFile{fr: fr, held: held, copts: copts, popts: popts, top: map[[2]string][]topGroup{}}
 }
 
 func (rf *rulesFile) line(src source) {
@@ -320,6 +320,41 @@ func (rf *rulesFile) line(src source) {
 	_, _ = rf.held.Write(buf.Bytes()) // an error sticks in held: fileRun.line stops
 }
 
+// topGroup is a rule a file of rules inserted at the top of a chain: its
+// iptables table, and how many nft rules it is. With --table, the rules of
+// several iptables tables go into one nft chain, and -I CHAIN N counts the
+// rules of its own table only, as iptables does.
+type topGroup struct {
+	table string
+	n     int
+}
+
+// topIndex returns where in top -I CHAIN n of iptables table table goes:
+// right after the (n-1)th group of that table; false when top has fewer.
+func topIndex(top []topGroup, table string, n int) (int, bool) {
+	if n <= 1 {
+		return 0, true
+	}
+	seen := 0
+	for i, g := range top {
+		if g.table == table {
+			if seen++; seen == n-1 {
+				return i + 1, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// topRules returns the nft rules of top's groups.
+func topRules(top []topGroup) int {
+	n := 0
+	for _, g := range top {
+		n += g.n
+	}
+	return n
+}
+
 // keepPlace gives a rule -I CHAIN N put at the top of its chain, which was
 // not translated, its place there (no nft rule), so that the -I positions
 // after it count it as iptables does: with --keep-going, the lines after it
@@ -334,9 +369,9 @@ func (rf *rulesFile) keepPlace(r *parse.Rule, err error) {
 		table = r.TableName()
 	}
 	key := [2]string{table, r.Command.Chain}
-	if idx := max(r.Command.Index, 1); idx-1 <= len(rf.top[key]) {
+	if at, ok := topIndex(rf.top[key], r.TableName(), r.Command.Index); ok {
 		// A comma list of addresses takes a place per address.
-		rf.top[key] = slices.Insert(rf.top[key], idx-1, make([]int, len(r.Expand()))...)
+		rf.top[key] = slices.Insert(rf.top[key], at, slices.Repeat([]topGroup{{table: r.TableName()}}, len(r.Expand()))...)
 	}
 }
 
@@ -358,11 +393,11 @@ func (rf *rulesFile) translate(w io.Writer, r *parse.Rule) error {
 	if c.Op != parse.Insert || o.output == "bytecode" {
 		return translateRule(w, r, o, rf.copts)
 	}
-	idx := max(c.Index, 1)
 	top := rf.top[key]
-	if idx-1 > len(top) {
+	at, ok := topIndex(top, r.TableName(), c.Index)
+	if !ok {
 		return &parse.Error{Pos: c.IndexPos, Text: r.Text, Word: r.Text[c.IndexPos:c.End()], Kind: parse.Unsupported,
-			Msg:  fmt.Sprintf("-I %s %d needs the kernel's groups: the file put only %d rule(s) at the top of %s before this line", c.Chain, c.Index, len(top), c.Chain),
+			Msg:  fmt.Sprintf("-I %s %d needs the kernel's groups: the file put only %d rule(s) at the top of %s before this line", c.Chain, c.Index, ownTop(top, r.TableName()), c.Chain),
 			Hint: "use ctmatch insert rule --index N, or translate an iptables-save file, where every position is known"}
 	}
 	if o.doc == nil {
@@ -376,7 +411,7 @@ func (rf *rulesFile) translate(w io.Writer, r *parse.Rule) error {
 	if err != nil {
 		return err
 	}
-	after := sum(top[:idx-1])
+	after := topRules(top[:at])
 	for _, tr := range trs {
 		for _, cv := range tr.Caveats {
 			if !slices.Contains(o.caveats, cv) {
@@ -391,16 +426,19 @@ func (rf *rulesFile) translate(w io.Writer, r *parse.Rule) error {
 		if err != nil {
 			return err
 		}
-		top = slices.Insert(top, idx-1, len(tr.Rules))
+		top = slices.Insert(top, at, topGroup{table: r.TableName(), n: len(tr.Rules)})
 	}
 	rf.top[key] = top
 	return nil
 }
 
-func sum(s []int) int {
+// ownTop returns how many of top's groups are of iptables table table.
+func ownTop(top []topGroup, table string) int {
 	n := 0
-	for _, v := range s {
-		n += v
+	for _, g := range top {
+		if g.table == table {
+			n++
+		}
 	}
 	return n
 }

@@ -26,6 +26,8 @@ var translateFileCases = []cliCase{
 		args: []string{"translate", "-f", "-"}, stdin: "-A INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT\n*nat\n-A INPUT -m conntrack --ctstate NEW -j DROP\n"},
 	{name: "translate-rules-file-insert", about: "-I CHAIN N in a file of rules: known where the file itself filled the top of the chain",
 		args: []string{"translate", "-f", "-"}, stdin: "-I INPUT 1 -m conntrack --ctstate INVALID -j DROP\n-I INPUT 2 -m conntrack --ctstate NEW,DNAT -j ACCEPT\n-I INPUT 2 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"},
+	{name: "translate-rules-file-insert-table", about: "--table with -I CHAIN N of two iptables tables in one nft chain: N counts the rules of its own table, as iptables does (RETURN goes after ACCEPT, past mangle's DROP)",
+		args: []string{"translate", "--no-counter", "--table", "fw", "-f", "-"}, stdin: "-I INPUT 1 -j ACCEPT\n-t mangle -I INPUT 1 -j DROP\n-I INPUT 2 -j RETURN\n-t mangle -I INPUT 2 -j ACCEPT\n"},
 	{name: "translate-rules-file-insert-unknown", about: "-I CHAIN N in a file of rules where the file did not fill the top of the chain: the kernel's groups are needed",
 		args: []string{"translate", "-f", "-"}, stdin: "-I FORWARD 1 -m conntrack --ctstate INVALID -j DROP\n-I FORWARD 3 -m conntrack --ctstate NEW -j ACCEPT\n"},
 	{name: "translate-rules-file-insert-keep-going", about: "--keep-going with -I CHAIN N in a file of rules: a rule left out keeps its place for the positions after it",
