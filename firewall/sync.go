@@ -38,8 +38,8 @@ type DesiredTable struct {
 // family, and the chains the desired table defines for it (a table of
 // iptables-nft's is taken over only when they are all of its chains).
 type MergedTable struct {
-	Family expr.Family
-	Chains []string
+	Family expr.Family // the table's family (its name is the DesiredTable's)
+	Chains []string    // the chains the desired table defines for it
 }
 
 // DesiredChain is a chain and its rules, in order.
