@@ -47,11 +47,14 @@ var builtinChains = []string{"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTRO
 // rule later, when a jump from a wrong hook is added; ctmatch does not see
 // that jump; a whole iptables-save file is checked through its jumps by
 // ctmatch.SaveCheck, with TargetHookNeed). An empty chain means r's -A or -I chain; none at all checks
-// the table only. A jump or goto to a built-in chain of r's table is
-// refused too: the kernel jumps to none.
+// the table only. A jump or goto of words with -A or -I to a built-in chain
+// of r's table is refused too: the kernel jumps to none.
 func CheckTargetPlace(r *parse.Rule, chain string) error {
 	t := r.Target
-	if t != nil && t.Kind == parse.TargetChain && script.IsBuiltin(r.TableName(), t.Name) {
+	// (Only for words of an iptables chain, -A/-I: the words of add rule
+	// and apply lines go into an nft chain, where a chain named INPUT may
+	// be a regular chain; the kernel refuses a jump to a base chain there.)
+	if t != nil && t.Kind == parse.TargetChain && r.Command != nil && script.IsBuiltin(r.TableName(), t.Name) {
 		return &parse.Error{Pos: t.NamePos, Word: t.Name, Text: r.Text, Kind: parse.Invalid,
 			Msg: script.BuiltinJumpMsg(r.TableName(), t.Name), Hint: "jump to a user chain (-N CHAIN)"}
 	}

@@ -55,3 +55,29 @@ func TestCheckTargetPlaceChain(t *testing.T) {
 		t.Errorf("the error names the chain: %v", err)
 	}
 }
+
+// A jump to a built-in chain's name is refused for words of an iptables
+// chain (-A, -I) of a table that has that chain, and not for the words of
+// add rule and apply lines, whose chain and jump are an nft table's (a
+// regular chain may be named INPUT there), nor in a table without it.
+func TestCheckTargetPlaceJumps(t *testing.T) {
+	for _, tc := range []struct {
+		words, chain string
+		ok           bool
+	}{
+		{"-A INPUT -j INPUT", "", false},
+		{"-t raw -A PREROUTING -g OUTPUT", "", false},
+		{"-t raw -A PREROUTING -j INPUT", "", true}, // raw has no INPUT: a user chain
+		{"-j INPUT", "PREROUTING", true},            // add rule ip raw PREROUTING -- -j INPUT
+		{"-j OUTPUT", "input", true},                // add rule inet fw input -- -j OUTPUT
+		{"-j FORWARD", "", true},                    // a JSON listing's words
+	} {
+		r, err := parse.ParseText(tc.words, parse.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := compile.CheckTargetPlace(r, tc.chain); (err == nil) != tc.ok {
+			t.Errorf("%q in chain %q: %v, want ok %v", tc.words, tc.chain, err, tc.ok)
+		}
+	}
+}

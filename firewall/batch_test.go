@@ -120,6 +120,12 @@ func TestApplyCreateErrors(t *testing.T) {
 		{name: "jump to a chain no change writes into", changes: []Change{{Family: fam, Table: "fw", Chain: "input", Rule: translate(t, fam, "-m conntrack --ctstate NEW -j newconns")}}, create: true,
 			kind: ErrNoChain, want: "add rule inet fw input (-m conntrack --ctstate NEW -j newconns): the rule jumps to chain newconns, which table inet fw does not have",
 			hint: "create it first (nft add chain inet fw newconns)"},
+		{name: "jump to a chain made a base chain later", changes: []Change{
+			{Family: fam, Table: "fw", Chain: "input", Rule: translate(t, fam, "-m conntrack --ctstate NEW -j OUTPUT")},
+			{Family: fam, Table: "fw", Chain: "OUTPUT", Rule: translate(t, fam, "-t raw -m conntrack --ctstate NEW")},
+		}, create: true,
+			kind: ErrChainDiffers, want: "add rule inet fw OUTPUT (-m conntrack --ctstate NEW): chain inet fw OUTPUT is created as a base chain (type filter hook output priority 0; policy accept) for the jump of the rule of change 1 (-t filter), but this rule's -t raw makes it a base chain (type filter hook output priority -300; policy accept)",
+			hint: "use the same -t for every rule of the chain"},
 		{name: "rule for another family", setup: func(f *fakeConn) { f.addTable(fam, "fw", nil).addChain("input", nil) },
 			changes: []Change{{Family: fam, Table: "fw", Chain: "input", Rule: translate(t, expr.FamilyIP, "-m conntrack --ctstate NEW")}}, kind: ErrInvalidChange},
 	} {
