@@ -158,3 +158,26 @@ func TestApplyInetTakesThePlaceOfIPTables(t *testing.T) {
 		t.Errorf("--replace next to another program's ip6 filter: exit %d, tables %s\n%s", r.code, tables(), r.stderr)
 	}
 }
+
+// A raw table's user chains may be named INPUT and FORWARD (raw has no such
+// built-in chains): the file applies, and its JSON listing, whose records
+// carry the rules' words without -A or -t, applies back after a flush.
+func TestApplyListingUserChainsNamedLikeBuiltins(t *testing.T) {
+	ns := ktest.Namespace(t, "nft")
+	file := "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:INPUT - [0:0]\n:FORWARD - [0:0]\n-A PREROUTING -j INPUT\n-A OUTPUT -g FORWARD\nCOMMIT\n"
+	if r := runCLI(t, []string{"apply", "--netns", ns.Path(), "-f", "-"}, file); r.code != 0 {
+		t.Fatalf("apply: exit %d\n%s", r.code, r.stderr)
+	}
+	before := ktest.Run(t, ns, "", "nft", "list", "ruleset")
+	l := runCLI(t, []string{"list", "--netns", ns.Path(), "-o", "json"}, "")
+	if l.code != 0 {
+		t.Fatalf("list: exit %d\n%s", l.code, l.stderr)
+	}
+	ktest.Run(t, ns, "", "nft", "flush", "ruleset")
+	if r := runCLI(t, []string{"apply", "--netns", ns.Path(), "-f", "-"}, l.stdout); r.code != 0 {
+		t.Fatalf("apply of the listing: exit %d\n%s", r.code, r.stderr)
+	}
+	if after := ktest.Run(t, ns, "", "nft", "list", "ruleset"); after != before {
+		t.Errorf("after the listing's apply:\n%s\nbefore:\n%s", after, before)
+	}
+}
