@@ -166,7 +166,8 @@ func nftRuleText(p Piece) string {
 }
 
 // QuoteName returns a table or chain name as nft text: bare when nft reads
-// it bare as a name (a letter or "_", then letters, digits and "_-./"),
+// it bare as a name (a letter or "_", then letters, digits and "_-./", and
+// no word that every nft reads as a keyword: script.ReadsBare),
 // otherwise in double quotes, so that no name can read as more than one
 // word, let alone as a command ("c; flush ruleset"). nft's quoted strings
 // have no escapes, so a name is never written with a raw '"' inside the
@@ -175,7 +176,7 @@ func nftRuleText(p Piece) string {
 // escaped (\x22, \x5c, \x1b, \u202e), and such a name does not read back (nft 1.0.6 itself prints every name bare, whatever it holds, and
 // reads no quoted table or chain name).
 func QuoteName(s string) string {
-	if script.BareName(s) {
+	if script.ReadsBare(s) {
 		return s
 	}
 	var b strings.Builder

@@ -441,7 +441,13 @@ func quoteWord(s string) string {
 // that is not bare must be quoted (firewall.QuoteName), and some places of
 // nft's grammar, such as a table or chain name, take no quoted name at all.
 func BareName(s string) bool {
-	if s == "" || NftKeyword(s) {
+	return !NftKeyword(s) && bareChars(s)
+}
+
+// bareChars reports whether s is a letter or "_", then letters, digits
+// and "_-./".
+func bareChars(s string) bool {
+	if s == "" {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

@@ -39,9 +39,21 @@ var nftKeywordsSince = map[string]string{
 	"tunnel": "1.1.6",
 }
 
-// NftKeyword reports whether nft reads s as a keyword, not as a name, in a
-// table or chain name (nftKeywords).
+// NftKeyword reports whether some version of nft (1.0.6 to 1.1.6) reads s
+// as a keyword, not as a name, in a table or chain name (nftKeywords).
 func NftKeyword(s string) bool {
 	_, ok := slices.BinarySearch(nftKeywords, s)
 	return ok
+}
+
+// ReadsBare reports whether some nft that ctmatch knows reads s bare as
+// one name: BareName, or a word that only newer versions read as a
+// keyword (nftKeywordsSince), which nft 1.0.6 reads as a name. A listing
+// writes such a name bare: quoted, no version reads it.
+func ReadsBare(s string) bool {
+	if BareName(s) {
+		return true
+	}
+	_, newer := nftKeywordsSince[s]
+	return newer && bareChars(s)
 }

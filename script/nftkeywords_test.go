@@ -38,3 +38,20 @@ func TestRuleNameError(t *testing.T) {
 		}
 	}
 }
+
+// A word only newer nft versions read as a keyword is no BareName (translate
+// refuses it, for them) but ReadsBare (a listing writes it bare, which nft
+// 1.0.6 reads, where no version reads it quoted).
+func TestReadsBare(t *testing.T) {
+	for _, tc := range []struct {
+		s               string
+		bare, readsBare bool
+	}{
+		{"input", true, true}, {"vxlan", false, true}, {"tunnel", false, true},
+		{"log", false, false}, {"1st", false, false}, {"", false, false},
+	} {
+		if BareName(tc.s) != tc.bare || ReadsBare(tc.s) != tc.readsBare {
+			t.Errorf("%q: BareName %v, ReadsBare %v; want %v, %v", tc.s, BareName(tc.s), ReadsBare(tc.s), tc.bare, tc.readsBare)
+		}
+	}
+}
