@@ -161,7 +161,7 @@ func (c *Client) writeTables(ctx context.Context, op string, ds []DesiredTable, 
 }
 
 // tableObject names a table as errors do: "ip filter".
-func tableObject(k tableKey) string { return fmt.Sprintf("%v %s", k.family, k.name) }
+func tableObject(k tableKey) string { return object(k.family, k.name) }
 
 // tableExists is the refusal of a table that exists, with what could be
 // done about it.
@@ -321,6 +321,24 @@ func prepareTables(op string, ds []DesiredTable) ([]*syncPlan, error) {
 			return nil, &Error{Op: op, Object: tableObject(k), Index: -1, Err: ErrInvalidChange, Reason: "the table is named twice"}
 		}
 		seen[k] = true
+	}
+	merged := map[tableKey]bool{}
+	for _, d := range ds {
+		for _, m := range d.Merges {
+			mk := tableKey{m.Family, d.Name}
+			switch {
+			case m.Family == d.Family:
+				continue
+			case seen[mk]:
+				return nil, &Error{Op: op, Object: tableObject(mk), Index: -1, Err: ErrInvalidChange,
+					Reason: fmt.Sprintf("the table is desired, and table %s takes its place (Merges)", tableObject(tableKey{d.Family, d.Name}))}
+			case merged[mk]:
+				return nil, &Error{Op: op, Object: tableObject(mk), Index: -1, Err: ErrInvalidChange, Reason: "two desired tables take its place (Merges)"}
+			}
+			merged[mk] = true
+		}
+	}
+	for _, d := range ds {
 		p := &syncPlan{d: d, diff: Diff{Family: d.Family, Table: d.Name, CreateTable: true}, owned: true, noKeys: true}
 		if err := p.prepare(); err != nil {
 			return nil, err

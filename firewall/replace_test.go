@@ -205,3 +205,20 @@ func TestWriteTablesReplaceObjects(t *testing.T) {
 		t.Errorf("after the replacement (%d commits): %+v, want ftp-std alone", f.commits(), objs)
 	}
 }
+
+// A table that Merges names may be neither a desired table too nor merged
+// by two of them: refused before anything is read or sent.
+func TestWriteTablesMergesConflict(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeConn()
+	c := f.client()
+	ip := DesiredTable{Family: expr.FamilyIP, Name: "fw"}
+	ip6 := DesiredTable{Family: expr.FamilyIP6, Name: "fw", Merges: []MergedTable{{Family: expr.FamilyIP}}}
+	inet := DesiredTable{Family: expr.FamilyInet, Name: "fw", Merges: []MergedTable{{Family: expr.FamilyIP}}}
+	for _, ds := range [][]DesiredTable{{ip, inet}, {ip6, inet}} {
+		_, err := c.WriteTables(ctx, ds, WriteOptions{Replace: true, Takeover: true})
+		if !errors.Is(err, ErrInvalidChange) || f.commits()+f.checks() != 0 {
+			t.Errorf("%d tables: %v, %d sent; want ErrInvalidChange and nothing sent", len(ds), err, f.commits()+f.checks())
+		}
+	}
+}

@@ -16,8 +16,9 @@ type CreatedTables struct {
 	Diffs []Diff
 	// Replaced names the tables ("ip filter") that carried ctmatch's
 	// record and were replaced (WriteOptions.Replace); TakenOver those
-	// that were iptables-nft's and were deleted and created again
-	// (WriteOptions.Takeover), in the order given.
+	// that were iptables-nft's and were deleted (WriteOptions.Takeover),
+	// each created again unless a desired table of another family took
+	// its place (DesiredTable.Merges), in the order given.
 	Replaced, TakenOver []string
 	// Foreign are the chains of the tables taken over that the ruleset
 	// did not define, deleted with them (WriteOptions.Force): "ip filter
