@@ -73,16 +73,29 @@ func (s *SaveRuleset) Line(text string, at parse.Position) (*script.SaveLine, er
 			c.Policy = l.Policy
 		}
 	case script.SaveRule:
-		// A rule that cannot be compiled holds its place (nil) until
+		// A comma list of addresses is one rule per address, which
+		// iptables adds one by one: -A in order, -I each at the same place.
+		// A rule that cannot be compiled holds its places (nil) until
 		// Ruleset, for the -I positions after it.
-		var r *Rule
+		var rs []*Rule
 		if err == nil {
-			r, err = Compile(l.Rule, s.o)
-			sayCaveats(&s.caveatsSaid, l, r)
+			rs, err = CompileAll(l.Rule, s.o)
+			sayCaveats(&s.caveatsSaid, l, rs...)
 		}
 		c := s.chain(l.Chain, l.Builtin)
-		c.Rules = slices.Insert(c.Rules, min(l.Index, len(c.Rules)), r)
-		return l, err
+		idx := min(l.Index, len(c.Rules))
+		if err != nil {
+			c.Rules = slices.Insert(c.Rules, idx, make([]*Rule, max(l.Rules, 1))...)
+			return l, err
+		}
+		insert := l.Rule.Command.Op == parse.Insert
+		for _, r := range rs {
+			c.Rules = slices.Insert(c.Rules, idx, r)
+			if !insert {
+				idx++
+			}
+		}
+		return l, nil
 	case script.SaveFlush:
 		s.chain(l.Chain, l.Builtin).Rules = nil
 	case script.SaveDelete:

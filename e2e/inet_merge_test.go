@@ -47,6 +47,8 @@ const (
 -A probe -m mark --mark 0x3 -j RETURN
 -A probe -m conntrack --ctstate NEW -m mark --mark 0x4 -j DROP
 -A probe -m conntrack --ctstate NEW -j ACCEPT
+-I probe 1 -s 127.0.0.9,127.0.0.1 -p udp -m mark --mark 0x7 --dport 1004 -j ACCEPT
+-I probe 2 -d 127.0.0.2,127.0.0.1 -m mark --mark 0x7 -j DROP
 COMMIT
 `
 	mergeV6 = `*filter
@@ -63,6 +65,7 @@ COMMIT
 -A probe -m mark --mark 0x3 -j RETURN
 -A probe -m conntrack --ctstate NEW -m mark --mark 0x4 -j DROP
 -A probe -m mark --mark 0x5 -j ACCEPT
+-I probe 1 -d ::2,::1 -m mark --mark 0x7 -j DROP
 COMMIT
 `
 )
@@ -169,7 +172,7 @@ func TestInetMergeVerdicts(t *testing.T) {
 		t.Fatalf("translate --family inet: %v", err)
 	}
 	script := string(out)
-	if !strings.HasPrefix(script, "# inet merge: 9 iptables and 11 ip6tables nft rules in, 17 nft rules out (4 for both families)") {
+	if !strings.HasPrefix(script, "# inet merge: 13 iptables and 13 ip6tables nft rules in, 23 nft rules out (4 for both families)") {
 		t.Errorf("translate --family inet: the saving is not the one expected:\n%s", script)
 	}
 	nftNS := ktest.Namespace(t, "nft")
