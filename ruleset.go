@@ -83,17 +83,12 @@ func (s *SaveRuleset) Line(text string, at parse.Position) (*script.SaveLine, er
 			sayCaveats(&s.caveatsSaid, l, rs...)
 		}
 		c := s.chain(l.Chain, l.Builtin)
-		idx := min(l.Index, len(c.Rules))
 		if err != nil {
-			c.Rules = slices.Insert(c.Rules, idx, make([]*Rule, max(l.Rules, 1))...)
+			c.Rules = slices.Insert(c.Rules, min(l.Index, len(c.Rules)), make([]*Rule, max(l.Rules, 1))...)
 			return l, err
 		}
-		insert := l.Rule.Command.Op == parse.Insert
-		for _, r := range rs {
-			c.Rules = slices.Insert(c.Rules, idx, r)
-			if !insert {
-				idx++
-			}
+		for k, r := range rs {
+			c.Rules = slices.Insert(c.Rules, min(l.Place(k), len(c.Rules)), r)
 		}
 		return l, nil
 	case script.SaveFlush:

@@ -195,8 +195,8 @@ func (s *SaveScript) rule(w io.Writer, l *script.SaveLine) error {
 	sayCaveats(&s.caveatsSaid, l, rs...)
 	// Each rule of a comma list goes where iptables adds it: -A after the
 	// one before it, -I each at the same place, before the one before it.
-	idx := l.Index
 	for k, r := range rs {
+		idx := l.Place(k)
 		after, total := ch.counts.before(idx), ch.counts.total
 		var t *ruleTexts
 		if texts != nil {
@@ -211,9 +211,6 @@ func (s *SaveScript) rule(w io.Writer, l *script.SaveLine) error {
 			return err
 		}
 		ch.counts.insert(idx, 1, len(r.Rules))
-		if l.Rule.Command.Op != parse.Insert {
-			idx++
-		}
 	}
 	return nil
 }

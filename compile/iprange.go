@@ -52,13 +52,9 @@ func iprange(m *parse.IPRange) []expr.Match {
 // wholeSpace returns the lowest and highest address of a's family.
 func wholeSpace(a netip.Addr) (lo, hi netip.Addr) {
 	if a.Is4() {
-		return netip.AddrFrom4([4]byte{}), netip.AddrFrom4([4]byte{255, 255, 255, 255})
+		return netip.IPv4Unspecified(), netip.AddrFrom4([4]byte{255, 255, 255, 255})
 	}
-	var top [16]byte
-	for i := range top {
-		top[i] = 255
-	}
-	return netip.AddrFrom16([16]byte{}), netip.AddrFrom16(top)
+	return netip.IPv6Unspecified(), netip.AddrFrom16([16]byte{255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255})
 }
 
 // iprangeWords returns the words of the iprange match at the start of ms:

@@ -155,6 +155,19 @@ type SaveLine struct {
 	// Warnings are what iptables-restore accepts but may not mean what it
 	// says (a policy on a user chain, which it ignores).
 	Warnings []*parse.Error
+
+	insert bool // a SaveRule of -I (Place)
+}
+
+// Place returns where rule k of a SaveRule's Rules goes, with the k before
+// it in place: -A puts them in order from Index, -I each at Index, before
+// the one before it. (It does not read Rule, whose memory a caller may have
+// given back.)
+func (l *SaveLine) Place(k int) int {
+	if l.insert {
+		return l.Index
+	}
+	return l.Index + k
 }
 
 // Position returns where the byte at offset pos of the line's text was
@@ -652,6 +665,7 @@ func (r *SaveReader) rule(l *SaveLine) (*SaveLine, error) {
 		ch.jumps[rule.Target.Name] += n
 	}
 	l.Op, l.Chain, l.Builtin, l.Implicit, l.Rule, l.Index, l.Rules = SaveRule, c.Chain, ch.builtin, implicit, rule, index, n
+	l.insert = c.Op == parse.Insert
 	return l, perr
 }
 

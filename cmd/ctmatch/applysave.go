@@ -389,23 +389,17 @@ func readSaveFile(cmd *cobra.Command, o *applyOptions, f fileInput, read map[str
 			// is reported once for the line: they differ in addresses only.
 			// A line before that the reader placed but that was refused
 			// has no slot (the file fails anyway): the positions after it
-			// stop at the rules kept.
-			idx := min(l.Index, len(t.rules[i]))
-			// (Read before the rules go to be compiled: a worker may
-			// release the rule's memory once it is lowered.)
-			insert := l.Rule.Command.Op == parse.Insert
+			// stop at the rules kept. (Place reads no rule: a worker may
+			// release one's memory once it is lowered.)
 			for k, r := range l.Rule.Expand() {
 				slot := &ruleSlot{rule: r, opts: &copts, src: src, keep: o.family != "", release: l.Builtin}
-				t.rules[i] = slices.Insert(t.rules[i], idx, slot)
+				t.rules[i] = slices.Insert(t.rules[i], min(l.Place(k), len(t.rules[i])), slot)
 				if k == 0 {
 					*events = append(*events, fileEvent{rule: slot})
 				} else {
 					*events = append(*events, fileEvent{rule: slot, quiet: true})
 				}
 				jobs <- slot
-				if !insert {
-					idx++
-				}
 			}
 		case script.SaveFlush:
 			t.chain(l.Chain, l.Builtin)

@@ -44,6 +44,16 @@ func (o *translateOptions) sayLineWarning(rep *reporter, src source, w *parse.Er
 	rep.warnLine(src, w)
 }
 
+// collectCaveats keeps the caveats of tr, a rule just translated, for
+// sayCaveat.
+func (o *translateOptions) collectCaveats(tr *ctmatch.Rule) {
+	for _, c := range tr.Caveats {
+		if !slices.Contains(o.caveats, c) {
+			o.caveats = append(o.caveats, c)
+		}
+	}
+}
+
 // sayCaveat prints the caveats of the rule just translated from src, the
 // first of each kind in the run only.
 func (o *translateOptions) sayCaveat(rep *reporter, src source) {
@@ -229,6 +239,9 @@ func runTranslate(cmd *cobra.Command, o *translateOptions, copts ctmatch.Options
 	return rep.err()
 }
 
+// chainNameHint says what loads a rule whose chain nft's text cannot name.
+const chainNameHint = "ctmatch add rule loads the rule into such a chain over netlink, and -o json names it"
+
 // translateRule prints the nft commands for one iptables rule.
 func translateRule(w io.Writer, r *parse.Rule, o *translateOptions, copts ctmatch.Options) error {
 	c := r.Command
@@ -242,7 +255,7 @@ func translateRule(w io.Writer, r *parse.Rule, o *translateOptions, copts ctmatc
 	}
 	if o.output != "bytecode" && o.doc == nil {
 		// nft's command text; JSON holds any name.
-		if err := script.RuleNameError(r, "ctmatch add rule loads the rule into such a chain over netlink, and -o json names it"); err != nil {
+		if err := script.RuleNameError(r, chainNameHint); err != nil {
 			return err
 		}
 	}
@@ -265,11 +278,7 @@ func translateRule(w io.Writer, r *parse.Rule, o *translateOptions, copts ctmatc
 // commands) of one compiled iptables rule.
 func writeTranslated(w io.Writer, r *parse.Rule, tr *ctmatch.Rule, o *translateOptions, copts ctmatch.Options) error {
 	c := r.Command
-	for _, c := range tr.Caveats {
-		if !slices.Contains(o.caveats, c) {
-			o.caveats = append(o.caveats, c)
-		}
-	}
+	o.collectCaveats(tr)
 	if o.doc != nil {
 		return writeJSONRule(o.doc, tr, table(r, o), c)
 	}

@@ -401,7 +401,7 @@ func (rf *rulesFile) translate(w io.Writer, r *parse.Rule) error {
 			Hint: "use ctmatch insert rule --index N, or translate an iptables-save file, where every position is known"}
 	}
 	if o.doc == nil {
-		if err := script.RuleNameError(r, "ctmatch add rule loads the rule into such a chain over netlink, and -o json names it"); err != nil {
+		if err := script.RuleNameError(r, chainNameHint); err != nil {
 			return err
 		}
 	}
@@ -413,11 +413,7 @@ func (rf *rulesFile) translate(w io.Writer, r *parse.Rule) error {
 	}
 	after := topRules(top[:at])
 	for _, tr := range trs {
-		for _, cv := range tr.Caveats {
-			if !slices.Contains(o.caveats, cv) {
-				o.caveats = append(o.caveats, cv)
-			}
-		}
+		o.collectCaveats(tr)
 		if o.doc != nil {
 			err = ctmatch.WriteJSONCommands(o.doc, tr, table, c.Chain, after, -1)
 		} else {
