@@ -43,10 +43,6 @@ type WriteOptions struct {
 	// Force takes over a table of iptables-nft's even when it holds chains
 	// the desired table does not define (they are deleted with it).
 	Force bool
-	// (A table of a DesiredTable's Merges, of another family, is deleted
-	// on the same terms: with Replace when it carries ctmatch's record,
-	// with Takeover when it is iptables-nft's; without them it is
-	// ErrTableExists. One of another program is left as it is.)
 	// Check has the kernel validate the transaction without applying it.
 	Check bool
 }
@@ -56,7 +52,11 @@ type WriteOptions struct {
 // transaction begun at the generation it read: all of them, or, when
 // anything fails, none. A table of that name that exists is ErrTableExists
 // unless o.Replace (ctmatch's own table) or o.Takeover (iptables-nft's)
-// says what to do with it; see WriteOptions. Everything is decided from
+// says what to do with it; see WriteOptions. A table of a DesiredTable's
+// Merges, of another family, is deleted on the same terms (with Replace
+// when it carries ctmatch's record, with Takeover when it is
+// iptables-nft's; without them ErrTableExists); one of another program is
+// left as it is. Everything is decided from
 // what was read before anything is sent, and nothing is sent when a table
 // is refused.
 //

@@ -27,6 +27,9 @@ import (
 // This file is apply -f of iptables-save files: the tables the files name
 // are created, whole, in one transaction (firewall.Client.CreateTables).
 
+// formatNft is an nft script (list -o nft's), which apply -f refuses.
+const formatNft = "nft"
+
 // peekFormat returns the format of the file name (- for standard input):
 // formatSave when its first line that is not blank or a comment starts with
 // * or : (or is COMMIT), formatNft when it is nft's (table …, flush

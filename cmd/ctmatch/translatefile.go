@@ -25,7 +25,6 @@ import (
 const (
 	formatRules = "rules"
 	formatSave  = "iptables-save"
-	formatNft   = "nft" // an nft script, which apply -f refuses (peekFormat)
 )
 
 // fileInput is one file translate reads, and the family of its words.
