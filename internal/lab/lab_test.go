@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -233,6 +234,16 @@ func TestLabStray(t *testing.T) {
 		cl, err := l.Stray(f)
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
+		}
+		// The lab's first datagram waits for the client to resolve the
+		// router's address (ARP, neighbour discovery), which a busy machine
+		// may take longer for than the quiet spell below: wait for the
+		// router to count it first, and only then for quiet (a bound of
+		// 10 s that a lost datagram reaches, not a passing one).
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if observe(t, conns["router"])["all"]-before["router"]["all"] >= uint64(cl.Router) {
+				break
+			}
 		}
 		if err := waitQuiet(func() (string, error) {
 			return fmt.Sprint(observe(t, conns["router"])["all"], observe(t, conns["server"])["all"]), nil
