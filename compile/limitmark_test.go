@@ -140,3 +140,73 @@ func TestConnmarkNeedsConntrack(t *testing.T) {
 		}
 	}
 }
+
+// An ICMPv6 type rule with -m limit is one nft rule in a built-in chain of
+// hook prerouting, input or forward (or a chain Options.InputSide says is
+// a base chain of one), whose type test alone keeps out the fragments
+// after the first, and refused, with the reason, elsewhere: as two rules
+// it would hold two buckets.
+func TestICMPv6LimitPlaces(t *testing.T) {
+	const icmp = " -p ipv6-icmp --icmpv6-type 128 -m limit --limit 2/s -j ACCEPT"
+	for _, tc := range []struct {
+		words string
+		o     compile.Options
+		rules int // 0: refused
+	}{
+		{"-A INPUT" + icmp, compile.Options{}, 1},
+		{"-A FORWARD" + icmp, compile.Options{}, 1},
+		{"-I INPUT 3" + icmp, compile.Options{}, 1},
+		{"-t mangle -A PREROUTING" + icmp, compile.Options{}, 1},
+		{"-t raw -A PREROUTING" + icmp, compile.Options{}, 1},
+		{"-t nat -A INPUT" + icmp, compile.Options{}, 1},
+		{"-t security -A FORWARD" + icmp, compile.Options{}, 1},
+		{"-A INPUT -p ipv6-icmp --icmpv6-type 1/4 -m limit", compile.Options{}, 1},
+		{"-A INPUT -p ipv6-icmp --icmpv6-type 95 -m limit", compile.Options{}, 1},
+		{"-A INPUT -p ipv6-icmp --icmpv6-type 112 -m limit", compile.Options{}, 1},
+		{"-p ipv6-icmp --icmpv6-type 128 -m limit", compile.Options{InputSide: true}, 1},
+		{"-A OUTPUT" + icmp, compile.Options{}, 0},
+		{"-t mangle -A POSTROUTING" + icmp, compile.Options{}, 0},
+		{"-t raw -A OUTPUT" + icmp, compile.Options{}, 0},
+		{"-A PREROUTING" + icmp, compile.Options{}, 0}, // a user chain of table filter
+		{"-A input" + icmp, compile.Options{}, 0},      // a user chain
+		{"-A ICMP" + icmp, compile.Options{}, 0},
+		{"-p ipv6-icmp --icmpv6-type 128 -m limit", compile.Options{}, 0},
+		{"-p ipv6-icmp --icmpv6-type 128 -m limit", compile.Options{Chain: "INPUT"}, 0}, // add rule's CHAIN: any hook
+		{"-A INPUT" + icmp, compile.Options{Chain: "OUTPUT"}, 0},
+		{"-A INPUT -p ipv6-icmp ! --icmpv6-type 128 -m limit", compile.Options{}, 0},
+		{"-A INPUT -p ipv6-icmp --icmpv6-type 96 -m limit", compile.Options{}, 0},
+		{"-A INPUT -p ipv6-icmp --icmpv6-type 111 -m limit", compile.Options{}, 0},
+		{"-A INPUT -p tcp --dport 22 -m limit", compile.Options{}, 0},
+		{"-A INPUT -p ipv6-icmp --icmpv6-type 128 -m conntrack --ctstate NEW,DNAT --ctproto 58 -m limit", compile.Options{}, 0},
+	} {
+		r, err := parse.ParseText(tc.words, parse.Options{Family: parse.IPv6})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.words, err)
+		}
+		for _, table := range []expr.Family{expr.FamilyIP6, expr.FamilyInet} {
+			o := tc.o
+			o.Table, o.Family = table, parse.IPv6
+			rules, err := compile.Rule(r, o)
+			switch {
+			case tc.rules == 0 && (err == nil || !strings.Contains(err.Error(), "a limit in each would count its packets apart")):
+				t.Errorf("%v %s (%+v): %v, %v; want refused", table, tc.words, tc.o, rules, err)
+			case tc.rules > 0 && (err != nil || len(rules) != tc.rules):
+				t.Errorf("%v %s (%+v): %v, %v; want %d rules", table, tc.words, tc.o, rules, err, tc.rules)
+			case tc.rules > 0:
+				for _, m := range rules[0].Matches {
+					if _, ok := m.(expr.Exthdr); ok {
+						t.Errorf("%v %s: %v has a fragment test", table, tc.words, rules[0])
+					}
+				}
+			}
+		}
+	}
+	// Without a limit the two rules stay, in every chain.
+	r, err := parse.ParseText("-A INPUT -p ipv6-icmp --icmpv6-type 128", parse.Options{Family: parse.IPv6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rules, err := compile.Rule(r, compile.Options{Table: expr.FamilyIP6, Family: parse.IPv6}); err != nil || len(rules) != 2 {
+		t.Errorf("-A INPUT -p ipv6-icmp --icmpv6-type 128: %v, %v; want the two fragment rules", rules, err)
+	}
+}

@@ -287,7 +287,9 @@ func compileRule(src source, popts parse.Options, fam expr.Family, ipv6, noCount
 	if err != nil {
 		return nil, err
 	}
-	return ctmatch.CompileAll(r, ctmatch.Options{Table: fam, IPv6: ipv6, NoCounter: noCounter, Chain: chain})
+	// (InputSide: the firewall client checks the chain's hook for the rules
+	// that need one, ctmatch.Rule.InputSide.)
+	return ctmatch.CompileAll(r, ctmatch.Options{Table: fam, IPv6: ipv6, NoCounter: noCounter, Chain: chain, InputSide: true})
 }
 
 // applyChanges writes changes in one transaction and, with --echo, prints
