@@ -55,14 +55,6 @@ type Options struct {
 	// is its (dnat in PREROUTING and OUTPUT, snat in POSTROUTING and INPUT;
 	// refused in a user chain). "" means the words' -A or -I chain.
 	Chain string
-	// InputSide says that the chain is a base chain of hook prerouting,
-	// input or forward (a listing's, whose hook is known), or that the
-	// firewall client will check it is: there an ip6tables ICMPv6 type rule
-	// with -m limit is one nft rule, as in the built-in PREROUTING, INPUT
-	// and FORWARD chains of the words' -A or -I (compile.Options.InputSide).
-	// Such a rule's Rule.InputSide is set, and the firewall client refuses
-	// to write it into any other chain.
-	InputSide bool
 	// ReadLists are the recent lists that a rule of the ruleset being
 	// translated reads (-m recent --rcheck, --update, --remove or ! --set,
 	// which ctmatch refuses), each with where the first such rule is
@@ -91,11 +83,6 @@ type Rule struct {
 	// both marks (nft 1.1.2), which ctmatch loads exactly all the same.
 	// And they say that -m recent --set's list is not kept.
 	Caveats []*parse.Error
-	// InputSide says the nft rules are exact only in a base chain of hook
-	// prerouting, input or forward (compile.InputSideOnly): an ip6tables
-	// ICMPv6 type rule with -m limit, one nft rule there. The firewall
-	// client refuses to write such a rule into any other chain.
-	InputSide bool
 }
 
 // Translate parses one rule written as text (iptables-save quoting) and
@@ -181,8 +168,7 @@ func compileInto(c *Rule, r *parse.Rule, o Options) error {
 	if err := readListSet(r, o.ReadLists); err != nil {
 		return err
 	}
-	co := compile.Options{Table: table, Family: fam, Counter: !o.NoCounter, Chain: o.Chain, InputSide: o.InputSide}
-	rules, err := compile.Rule(r, co)
+	rules, err := compile.Rule(r, compile.Options{Table: table, Family: fam, Counter: !o.NoCounter, Chain: o.Chain})
 	if err != nil {
 		return err
 	}
@@ -192,7 +178,7 @@ func compileInto(c *Rule, r *parse.Rule, o Options) error {
 	}
 	cv = append(cv, recentCaveats(r)...)
 	cv = append(cv, reversedCaveats(r)...)
-	*c = Rule{Source: r, Table: table, Rules: rules, Family: fam, Caveats: cv, InputSide: compile.InputSideOnly(r, co)}
+	*c = Rule{Source: r, Table: table, Rules: rules, Family: fam, Caveats: cv}
 	return nil
 }
 

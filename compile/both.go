@@ -70,7 +70,7 @@ func sameInBoth(words string, pieces []expr.Rule) (*parse.Rule, bool) {
 	var r4 *parse.Rule
 	for _, fam := range []parse.Family{parse.IPv4, parse.IPv6} {
 		r, err := parse.ParseText(words, parse.Options{Family: fam})
-		if err != nil || !compilesTo(r, fam, expr.FamilyInet, wordsComment(r, withNfproto(pieces, fam)), false) {
+		if err != nil || !compilesTo(r, fam, expr.FamilyInet, wordsComment(r, withNfproto(pieces, fam))) {
 			return nil, false
 		}
 		if r4 == nil {

@@ -43,13 +43,6 @@ type Options struct {
 	// (add rule's CHAIN); "" means the words' -A or -I chain. NETMAP's
 	// statement depends on it (netmap.go).
 	Chain string
-	// InputSide says that the chain is known to be a base chain of hook
-	// prerouting, input or forward (a listed chain's hook), which only
-	// packets whose IPv6 version the kernel has checked reach: an ICMPv6
-	// rule with -m limit is one nft rule there (oneFragmentRule). The
-	// built-in PREROUTING, INPUT and FORWARD chains of the words' -A or -I
-	// are taken for such chains without it.
-	InputSide bool
 }
 
 // The nft state bits that occur exactly when a packet has no conntrack.
@@ -133,11 +126,6 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 		}
 		pieces = viable(pieces)
 	}
-	if hasLimit(suffix) && variants.oneFragmentRule(r, o) {
-		// One rule, whose type test alone keeps out the fragments after
-		// the first there: one bucket, as xt's.
-		variants.frags = nil
-	}
 	// The matches of all the rules share one backing array, each rule's
 	// capped at its length, so that appending to one never writes into
 	// another.
@@ -172,9 +160,6 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 		}
 	}
 	if len(out) > 1 && hasLimit(suffix) {
-		if variants.oneRuleICMPv6() && len(out) == len(variants.frags) {
-			return nil, fmt.Errorf("col %d: the rule becomes %d nft rules, and a limit in each would count its packets apart (an ICMPv6 type rule with -m limit is %w, whose type test alone keeps out the fragments after the first: say it with -A or -I of a built-in PREROUTING, INPUT or FORWARD chain, or write it into such a base chain)", firstLimit(r)+1, len(out), ErrNeedsInputSide)
-		}
 		return nil, fmt.Errorf("col %d: the rule becomes %d nft rules, and a limit in each would count its packets apart: xt's one bucket has no nft form in rules of their own", firstLimit(r)+1, len(out))
 	}
 	if len(out) == 0 {

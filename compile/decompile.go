@@ -45,23 +45,16 @@ type Decompiled struct {
 // comment, look the same). Every rule of the list is in exactly one
 // Decompiled.
 func Chain(rules []Listed, table expr.Family) []Decompiled {
-	return ChainAt(rules, table, false)
-}
-
-// ChainAt is Chain for the rules of a chain that inputSide says is a base
-// chain of hook prerouting, input or forward (Options.InputSide): there
-// an ICMPv6 rule with -m limit compiles to one nft rule, which decompiles.
-func ChainAt(rules []Listed, table expr.Family, inputSide bool) []Decompiled {
 	var out []Decompiled
 	for i := 0; i < len(rules); {
-		d := decompileAt(rules, i, table, inputSide)
+		d := decompileAt(rules, i, table)
 		out = append(out, d)
 		i += d.Count
 	}
 	return out
 }
 
-func decompileAt(rules []Listed, i int, table expr.Family, inputSide bool) Decompiled {
+func decompileAt(rules []Listed, i int, table expr.Family) Decompiled {
 	if d, ok := decompileBothAt(rules, i, table); ok {
 		return d
 	}
@@ -78,16 +71,16 @@ func decompileAt(rules []Listed, i int, table expr.Family, inputSide bool) Decom
 				fam = parse.IPv6
 			}
 			if g.Words != "" {
-				if r, err := parse.ParseText(g.Words, parse.Options{Family: fam}); err == nil && compilesTo(r, fam, table, wordsComment(r, pieces), inputSide) {
+				if r, err := parse.ParseText(g.Words, parse.Options{Family: fam}); err == nil && compilesTo(r, fam, table, wordsComment(r, pieces)) {
 					return Decompiled{Rule: r, Family: fam, First: i, Count: g.Count}
 				}
 			}
-			if r, fam, err := DecompileAt(pieces, table, inputSide); err == nil {
+			if r, fam, err := Decompile(pieces, table); err == nil {
 				return Decompiled{Rule: r, Family: fam, First: i, Count: g.Count}
 			}
 		}
 	}
-	r, fam, err := DecompileAt([]expr.Rule{rules[i].Rule}, table, inputSide)
+	r, fam, err := Decompile([]expr.Rule{rules[i].Rule}, table)
 	return Decompiled{Rule: r, Family: fam, First: i, Count: 1, Err: err}
 }
 
@@ -109,12 +102,6 @@ var ErrNotUnderstood = errors.New("not a rule ctmatch understands")
 // is the rule's -m comment, unless no -m comment can say it (see
 // bareComment): then the words leave it out.
 func Decompile(pieces []expr.Rule, table expr.Family) (*parse.Rule, parse.Family, error) {
-	return DecompileAt(pieces, table, false)
-}
-
-// DecompileAt is Decompile for a chain that inputSide says is a base chain
-// of hook prerouting, input or forward (Options.InputSide).
-func DecompileAt(pieces []expr.Rule, table expr.Family, inputSide bool) (*parse.Rule, parse.Family, error) {
 	if len(pieces) == 0 {
 		return nil, 0, fmt.Errorf("%w: no rules", ErrNotUnderstood)
 	}
@@ -160,7 +147,7 @@ func DecompileAt(pieces []expr.Rule, table expr.Family, inputSide bool) (*parse.
 		if err != nil {
 			continue
 		}
-		if compilesTo(r, fam, table, pieces0, inputSide) {
+		if compilesTo(r, fam, table, pieces0) {
 			return r, fam, nil
 		}
 	}
@@ -175,11 +162,9 @@ func describe(pieces []expr.Rule) string {
 	return strings.Join(s, " + ")
 }
 
-// compilesTo reports whether r compiles to exactly want, counters aside,
-// in a chain that inputSide says is a base chain of hook prerouting, input
-// or forward, or in any chain.
-func compilesTo(r *parse.Rule, fam parse.Family, table expr.Family, want []expr.Rule, inputSide bool) bool {
-	got, err := Rule(r, Options{Table: table, Family: fam, Counter: len(want) > 0 && want[0].Counter, Chain: StmtChain(want), InputSide: inputSide})
+// compilesTo reports whether r compiles to exactly want, counters aside.
+func compilesTo(r *parse.Rule, fam parse.Family, table expr.Family, want []expr.Rule) bool {
+	got, err := Rule(r, Options{Table: table, Family: fam, Counter: len(want) > 0 && want[0].Counter, Chain: StmtChain(want)})
 	if err != nil || len(got) != len(want) {
 		return false
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 
@@ -30,7 +29,7 @@ func commentBack(t testing.TB, r expr.Rule) string {
 	return c
 }
 
-func roundTrip(t testing.TB, rules []expr.Rule, table expr.Family, inputSide bool) []expr.Rule {
+func roundTrip(t testing.TB, rules []expr.Rule, table expr.Family) []expr.Rule {
 	t.Helper()
 	raised := make([]expr.Rule, len(rules))
 	for i, r := range rules {
@@ -43,16 +42,11 @@ func roundTrip(t testing.TB, rules []expr.Rule, table expr.Family, inputSide boo
 		}
 		raised[i].Comment = commentBack(t, r)
 	}
-	listed := make([]compile.Listed, len(raised))
-	for i, r := range raised {
-		listed[i] = compile.Listed{Rule: r, Grouped: true, Group: expr.Group{ID: 1, Index: i, Count: len(raised)}}
+	back, fam, err := compile.Decompile(raised, table)
+	if err != nil {
+		t.Fatalf("decompile: %v", err)
 	}
-	ds := compile.ChainAt(listed, table, inputSide)
-	if len(ds) != 1 || ds[0].Err != nil {
-		t.Fatalf("decompile: %d groups, %v", len(ds), ds[0].Err)
-	}
-	back, fam := ds[0].Rule, ds[0].Family
-	out, err := compile.Rule(back, compile.Options{Table: table, Family: fam, Counter: rules[0].Counter, Chain: compile.StmtChain(rules), InputSide: inputSide})
+	out, err := compile.Rule(back, compile.Options{Table: table, Family: fam, Counter: rules[0].Counter, Chain: compile.StmtChain(rules)})
 	if err != nil {
 		t.Fatalf("compile %q: %v", back, err)
 	}
@@ -64,7 +58,7 @@ func roundTrip(t testing.TB, rules []expr.Rule, table expr.Family, inputSide boo
 func TestFixpoint(t *testing.T) {
 	for _, c := range tableCases(t) {
 		want := compileCase(t, c)
-		if got := roundTrip(t, want, c.table, inputSideOf(t, c.words, c.family)); render(got) != render(want) {
+		if got := roundTrip(t, want, c.table); render(got) != render(want) {
 			t.Errorf("%s: round trip gives\n%swant\n%s", c.key(), render(got), render(want))
 		}
 	}
@@ -102,12 +96,11 @@ func FuzzFixpoint(f *testing.F) {
 			records = records || halfOfIPv6Ports(r)
 		}
 		var got []expr.Rule
-		side := inputSideOf(t, words, fam)
-		for _, d := range listBackAt(t, want, table, records, side) {
+		for _, d := range listBack(t, want, table, records) {
 			if d.Err != nil {
 				t.Fatalf("%q: decompile: %v", words, d.Err)
 			}
-			back, err := compile.Rule(d.Rule, compile.Options{Table: table, Family: d.Family, Counter: true, Chain: compile.StmtChain(want), InputSide: side})
+			back, err := compile.Rule(d.Rule, compile.Options{Table: table, Family: d.Family, Counter: true, Chain: compile.StmtChain(want)})
 			if err != nil {
 				t.Fatalf("compile %q: %v", d.Rule, err)
 			}
@@ -151,13 +144,6 @@ func sameWire(t *testing.T, a, b []expr.Rule, table expr.Family) bool {
 // record, so that it is rebuilt from the rules), or without.
 func listBack(t *testing.T, rules []expr.Rule, table expr.Family, records bool) []compile.Decompiled {
 	t.Helper()
-	return listBackAt(t, rules, table, records, false)
-}
-
-// listBackAt is listBack in a chain that inputSide says is a base chain of
-// hook prerouting, input or forward.
-func listBackAt(t *testing.T, rules []expr.Rule, table expr.Family, records, inputSide bool) []compile.Decompiled {
-	t.Helper()
 	var listed []compile.Listed
 	for i, w := range rules {
 		b, sets, err := w.LowerSets(table, 1)
@@ -175,19 +161,7 @@ func listBackAt(t *testing.T, rules []expr.Rule, table expr.Family, records, inp
 		}
 		listed = append(listed, l)
 	}
-	return compile.ChainAt(listed, table, inputSide)
-}
-
-// inputSideOf says whether the words' -A or -I chain is one of iptables'
-// built-in chains of hook prerouting, input or forward in their table: a
-// listing finds such a rule in a base chain of that hook.
-func inputSideOf(t testing.TB, words string, fam parse.Family) bool {
-	r, err := parse.ParseText(words, parse.Options{Family: fam})
-	if err != nil || r.Command == nil {
-		return false
-	}
-	hooks := map[string][]string{"raw": {"PREROUTING"}, "mangle": {"PREROUTING", "INPUT", "FORWARD"}, "nat": {"PREROUTING", "INPUT"}, "filter": {"INPUT", "FORWARD"}, "security": {"INPUT", "FORWARD"}}
-	return slices.Contains(hooks[r.TableName()], r.Command.Chain)
+	return compile.Chain(listed, table)
 }
 
 // One conntrack match is one group when listed back with its group record,
@@ -227,8 +201,7 @@ func TestChainOneGroup(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		side := inputSideOf(t, c.words, c.fam)
-		if groups := listBackAt(t, nrs, c.table, true, side); len(groups) != 1 || groups[0].Err != nil {
+		if groups := listBack(t, nrs, c.table, true); len(groups) != 1 || groups[0].Err != nil {
 			var got []string
 			for _, g := range groups {
 				got = append(got, fmt.Sprint(g.Rule, g.Err))
@@ -239,7 +212,7 @@ func TestChainOneGroup(t *testing.T) {
 			// Its two halves have no iptables form alone.
 			continue
 		}
-		groups := listBackAt(t, nrs, c.table, false, side)
+		groups := listBack(t, nrs, c.table, false)
 		if len(groups) != len(nrs) {
 			t.Errorf("%v: %q (%d nft rules) without records lists back as %d groups, want one per rule", c.table, c.words, len(nrs), len(groups))
 			continue
@@ -249,7 +222,7 @@ func TestChainOneGroup(t *testing.T) {
 				t.Errorf("%v: %q: rule %d alone: %v", c.table, c.words, i, g.Err)
 				continue
 			}
-			back, err := compile.Rule(g.Rule, compile.Options{Table: c.table, Family: g.Family, Counter: true, InputSide: side})
+			back, err := compile.Rule(g.Rule, compile.Options{Table: c.table, Family: g.Family, Counter: true})
 			if err != nil || render(back) != render(nrs[i:i+1]) {
 				t.Errorf("%v: %q: rule %d alone lists back as %q, which compiles to %q (%v)", c.table, c.words, i, g.Rule, render(back), err)
 			}

@@ -37,7 +37,7 @@ func MergeMatches(r *parse.Rule, fam parse.Family, table expr.Family, pieces []e
 	if err != nil {
 		return r
 	}
-	if !compilesTo(merged, fam, table, pieces, false) {
+	if !compilesTo(merged, fam, table, pieces) {
 		return r
 	}
 	return merged

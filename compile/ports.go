@@ -1,7 +1,6 @@
 package compile
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/parse"
-	"github.com/ctmatch/ctmatch/script"
 )
 
 // This file compiles -p and the tcp and udp matches. The kernel facts
@@ -46,9 +44,6 @@ import (
 type packetVariants struct {
 	frags []expr.Match   // the fragment tests; nil when the rule needs none
 	alts  [][]expr.Match // the alternatives
-	// icmp is the rule's ICMPv6 match when it is the only one that needs
-	// the fragment tests (see oneFragmentRule).
-	icmp *parse.ICMP
 }
 
 // len returns the number of variants.
@@ -118,7 +113,6 @@ func packetMatches(r *parse.Rule, fam parse.Family) (packetVariants, error) {
 		}
 	}
 	hasPorts, hasICMP := false, false
-	var icmpMatch *parse.ICMP
 	for _, m := range r.Matches {
 		if pm, ok := m.(*parse.Ports); ok {
 			var buf [4]expr.Match
@@ -165,108 +159,23 @@ func packetMatches(r *parse.Rule, fam parse.Family) (packetVariants, error) {
 			if hasICMP {
 				return packetVariants{}, errICMPTwice(im)
 			}
-			hasICMP, icmpMatch = true, im
+			hasICMP = true
 			ms, err := icmp(im)
 			if err != nil {
 				return packetVariants{}, err
 			}
 			add(ms...)
+			hasPorts = true
 		}
 	}
 	for _, a := range alts {
 		keepInequalitiesApart(a)
 	}
-	if !hasPorts && !hasICMP {
+	if !hasPorts {
 		return packetVariants{alts: alts}, nil
 	}
-	v := packetVariants{frags: fragmentTests(fam), alts: alts}
-	if hasICMP && !hasPorts && fam == parse.IPv6 {
-		v.icmp = icmpMatch
-	}
-	return v, nil
+	return packetVariants{frags: fragmentTests(fam), alts: alts}, nil
 }
-
-// oneFragmentRule reports whether r, compiled with o, may leave out the
-// IPv6 fragment tests of v and be one nft rule: a rule with -m limit, which
-// as two rules would hold two buckets (compile.Rule refuses it then).
-//
-// Only a positive ICMPv6 type test, the only match of r that needs the
-// tests, of a type outside 96 to 111 (oneRuleICMPv6), in a chain whose
-// hook is prerouting, input or forward (inputSide): every packet there
-// has passed ip6_rcv_core (or br_validate_ipv6), which drops any whose
-// version is not 6. A fragment other than the first, for which nft's
-// transport offset is 0, so reads as its type the IPv6 header's first
-// byte, version 6 and the traffic class's high bits: 0x60 to 0x6f, never
-// the type tested, as icmp6_match never matches such a fragment
-// (docs/semantics.md, "ICMP and ICMPv6 types"). In OUTPUT and POSTROUTING
-// a raw socket's packet may carry any version, and a user chain may be
-// reached from there.
-func (v packetVariants) oneFragmentRule(r *parse.Rule, o Options) bool {
-	return v.oneRuleICMPv6() && inputSide(r, o)
-}
-
-// oneRuleICMPv6 reports whether the only match of v that needs the
-// fragment tests is a positive ICMPv6 type test of a type outside 96 to
-// 111, which a fragment after the first fails on its own at the hooks
-// inputSide takes.
-func (v packetVariants) oneRuleICMPv6() bool {
-	if v.icmp == nil || v.icmp.Option == nil || v.icmp.Option.Negated {
-		return false
-	}
-	t := v.icmp.Option.Type
-	return t < 0x60 || t > 0x6f
-}
-
-// inputSide reports whether r goes into a chain of hook prerouting, input
-// or forward: one o.InputSide says is a base chain of those hooks, or a
-// built-in chain of r's table that r's words (-A or -I) name, when o names
-// no other chain.
-func inputSide(r *parse.Rule, o Options) bool {
-	if o.InputSide {
-		return true
-	}
-	c := r.Command
-	if c == nil || (o.Chain != "" && o.Chain != c.Chain) {
-		return false
-	}
-	switch c.Chain {
-	case "PREROUTING", "INPUT", "FORWARD":
-		return script.IsBuiltin(r.TableName(), c.Chain)
-	}
-	return false
-}
-
-// InputSideOnly reports whether r compiles with o to nft rules that are
-// exact only in a base chain of hook prerouting, input or forward: an
-// ip6tables ICMPv6 type rule with -m limit, one nft rule there (and
-// refused elsewhere, as two rules would hold two buckets). A firewall
-// that puts such rules into a chain checks its hook.
-func InputSideOnly(r *parse.Rule, o Options) bool {
-	if o.Family != parse.IPv6 || !inputSide(r, o) {
-		return false
-	}
-	limit, icmp := false, false
-	for _, m := range r.Matches {
-		switch m.(type) {
-		case *parse.Limit:
-			limit = true
-		case *parse.ICMP:
-			icmp = true
-		}
-	}
-	if !limit || !icmp {
-		return false
-	}
-	v, err := packetMatches(r, o.Family)
-	return err == nil && v.frags != nil && v.oneRuleICMPv6()
-}
-
-// ErrNeedsInputSide is the refusal of an ICMPv6 type rule with -m limit
-// in a chain whose hook is not known to be prerouting, input or forward:
-// compiled with Options.InputSide it is one nft rule, exact in a base
-// chain of those hooks (a firewall that knows the chain's hook may do so,
-// and check it).
-var ErrNeedsInputSide = errors.New("one nft rule only in a chain of hook prerouting, input or forward")
 
 // fragmentTests are the tests, one of which a packet must pass for a tcp or
 // udp match to look at it: it is not a fragment other than the first (the

@@ -90,11 +90,6 @@ func persistRules(t *testing.T, bin string, ns *netns.NS, ports bool) int {
 				chain = "ours"
 				words = "-t " + r.TableName() + " " + words
 			}
-			if compile.InputSideOnly(r, compile.Options{Table: table, Family: c.family}) {
-				// One nft rule only in a chain of hook input (an ICMPv6
-				// type rule with -m limit).
-				chain = "in"
-			}
 			fl := ""
 			if c.family == parse.IPv6 {
 				fl = " -6"

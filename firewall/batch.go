@@ -227,9 +227,6 @@ func (b *Batch) add(ctx context.Context, ch *Change) error {
 	if err != nil {
 		return err
 	}
-	if err := checkInputSide(ch, i, pc.base); err != nil {
-		return err
-	}
 	if needsGroups(ch) {
 		if err := b.readChain(ctx, pc); err != nil {
 			return readErr(err)

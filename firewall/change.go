@@ -64,7 +64,6 @@ type Change struct {
 type Prepared struct {
 	table     expr.Family
 	ipv6      bool
-	inputSide bool // ctmatch.Rule.InputSide
 	tableName string
 	words     string
 	comment   string // the nft rules' comment (-m comment)
@@ -90,7 +89,7 @@ func Prepare(r *ctmatch.Rule) (*Prepared, error) {
 	if r == nil || r.Source == nil {
 		return nil, errors.New("no rule")
 	}
-	p := &Prepared{table: r.Table, ipv6: r.Family == parse.IPv6, inputSide: r.InputSide, tableName: r.Source.TableName(), words: ctmatch.Words(r.Source),
+	p := &Prepared{table: r.Table, ipv6: r.Family == parse.IPv6, tableName: r.Source.TableName(), words: ctmatch.Words(r.Source),
 		comment: ruleComment(r)}
 	p.pieces = p.one[:0]
 	if len(r.Rules) > len(p.one) {
@@ -146,32 +145,6 @@ func (ch *Change) compiledFor() (expr.Family, bool) {
 		return ch.Prepared.table, ch.Prepared.ipv6
 	}
 	return ch.Rule.Table, ch.Rule.Family == parse.IPv6
-}
-
-// inputSide reports whether the change's rule is exact only in a base
-// chain of hook prerouting, input or forward (ctmatch.Rule.InputSide).
-func (ch *Change) inputSide() bool {
-	if ch.Rule == nil {
-		return ch.Prepared != nil && ch.Prepared.inputSide
-	}
-	return ch.Rule.InputSide
-}
-
-// checkInputSide refuses change i's rule for a chain of base base when
-// the rule is exact only in a base chain of hook prerouting, input or
-// forward and base is not one (nil: a regular chain, which a hook of any
-// kind may reach).
-func checkInputSide(ch *Change, i int, base *kernel.BaseChain) error {
-	if !ch.inputSide() || base.InputSide() {
-		return nil
-	}
-	where := "a regular chain, which a jump from any hook may reach"
-	if base != nil {
-		where = "a base chain of hook " + base.Hook.String()
-	}
-	return changeHintError(ch, i, ErrInvalidChange,
-		fmt.Sprintf("the rule is one nft rule only in a base chain of hook prerouting, input or forward (an ip6tables ICMPv6 type rule with -m limit, whose type test alone keeps out the fragments after the first only there), and chain %s is %s", QuoteName(ch.Chain), where),
-		"write it into a base chain of hook prerouting, input or forward; elsewhere it would be two nft rules, each with a bucket of its own")
 }
 
 // words returns the rule's canonical words, as its group record keeps them;

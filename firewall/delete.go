@@ -76,10 +76,7 @@ func (c *Client) delete(ctx context.Context, f expr.Family, table, chain string,
 		return res, c.missing(ctx, "delete rule", f, table, chain, err)
 	}
 	sets := c.setSource(ctx, f, table)
-	// (Which chain it is does not matter here: a group is its pieces'
-	// records, and the only rules that decompile in some chains alone are
-	// one nft rule each.)
-	groups := groupRules(f, rules, sets, false)
+	groups := groupRules(f, rules, sets)
 	gi := groupOf(groups, handle)
 	if gi < 0 {
 		return res, &Error{Op: "delete rule", Object: obj + fmt.Sprintf(" handle %d", handle), Index: -1, Err: ErrNoRule,
@@ -168,7 +165,7 @@ func scatteredGroup(f expr.Family, groups []ListedGroup, gi int, handle uint64, 
 			}
 		}
 	}
-	if whole := groupRules(f, sub, sets, false); len(whole) == 1 {
+	if whole := groupRules(f, sub, sets); len(whole) == 1 {
 		return whole[0]
 	}
 	return ListedGroup{Pieces: pieces, Err: errors.New("the pieces of a group that another rule splits")}

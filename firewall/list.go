@@ -201,7 +201,7 @@ func (c *Client) listTable(ctx context.Context, t kernel.Table, chain string) (L
 		if err != nil {
 			return lt, readError("list", object(t.Family, t.Name, ch.Name), -1, vanishedError(err))
 		}
-		lt.Chains = append(lt.Chains, ListedChain{Name: ch.Name, Handle: ch.Handle, Base: ch.Base, Groups: groupRules(t.Family, rules, c.setSource(ctx, t.Family, t.Name), ch.Base.InputSide())})
+		lt.Chains = append(lt.Chains, ListedChain{Name: ch.Name, Handle: ch.Handle, Base: ch.Base, Groups: groupRules(t.Family, rules, c.setSource(ctx, t.Family, t.Name))})
 	}
 	if chain != "" && !found {
 		return lt, &Error{Op: "list", Object: object(t.Family, t.Name, chain), Index: -1, Err: ErrNoChain,
@@ -213,9 +213,8 @@ func (c *Client) listTable(ctx context.Context, t kernel.Table, chain string) (L
 // groupRules raises and decompiles the rules of one chain into groups, their
 // lookups with the sets sets gives (nil: a rule with a lookup does not
 // raise). Rules that do not raise split the chain into runs, each
-// decompiled on its own. inputSide says that the chain is a base chain of
-// hook prerouting, input or forward (compile.Options.InputSide).
-func groupRules(f expr.Family, rules []kernel.Rule, sets expr.SetSource, inputSide bool) []ListedGroup {
+// decompiled on its own.
+func groupRules(f expr.Family, rules []kernel.Rule, sets expr.SetSource) []ListedGroup {
 	pieces := make([]Piece, len(rules))
 	for i, r := range rules {
 		p := Piece{Handle: r.Handle, Exprs: r.Exprs, Counter: r.Counter}
@@ -248,7 +247,7 @@ func groupRules(f expr.Family, rules []kernel.Rule, sets expr.SetSource, inputSi
 				listed[k].Group, listed[k].Grouped = *p.Group, true
 			}
 		}
-		for _, d := range compile.ChainAt(listed, f, inputSide) {
+		for _, d := range compile.Chain(listed, f) {
 			g := ListedGroup{Pieces: run[d.First : d.First+d.Count : d.First+d.Count], Rule: d.Rule, IPv6: d.Family == parse.IPv6, Err: d.Err, Both: d.Both}
 			if d.Rule == nil && d.Err == nil {
 				g.Err = compile.ErrNotUnderstood

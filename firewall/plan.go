@@ -193,7 +193,7 @@ func (p *plan) createChain(pt *plannedTable, ch *Change, name string, base *kern
 func (p *plan) addGroups(pc *plannedChain, rules []kernel.Rule, sets expr.SetSource) {
 	pc.read, pc.ruleFP = true, rulePrint(rules)
 	var groups []slot
-	for _, g := range groupRules(pc.family, rules, sets, false) { // (only the groups' pieces: delete's reason)
+	for _, g := range groupRules(pc.family, rules, sets) {
 		groups = append(groups, slot{handles: g.Handles(), change: -1})
 	}
 	at := slices.IndexFunc(pc.slots, slot.unread)

@@ -496,9 +496,6 @@ func (p *syncPlan) prepare() error {
 		if errs[n] = validChange(&ch, n); errs[n] != nil {
 			return
 		}
-		if errs[n] = checkInputSide(&ch, n, dc.Base); errs[n] != nil {
-			return
-		}
 		r, err := lowerDesired(&ch, !p.noKeys)
 		if err != nil {
 			errs[n] = changeError(&ch, n, ErrInvalidChange, err.Error())

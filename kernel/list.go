@@ -94,21 +94,6 @@ type BaseChain struct {
 	Device string
 }
 
-// InputSide reports whether b is a chain of hook prerouting, input or
-// forward, which only packets whose IPv6 version the kernel has checked
-// (ip6_rcv_core, br_validate_ipv6) reach; an ingress chain runs before
-// that check. False for nil (a regular chain).
-func (b *BaseChain) InputSide() bool {
-	if b == nil {
-		return false
-	}
-	switch b.Hook {
-	case HookPrerouting, HookInput, HookForward:
-		return true
-	}
-	return false
-}
-
 // TypeName returns the chain type, filter when empty.
 func (b *BaseChain) TypeName() string {
 	if b == nil || b.Type == "" {

@@ -427,9 +427,7 @@ func forEachInOrder[T any](read func(yield func(source) bool) error, work func(s
 // "insert rule … index 2" puts the last one at 2); with prepare, each
 // change holds its rule lowered (Change.Prepared), not the rule.
 func lineChanges(l *script.Line, noCounter, prepare bool) (lineResult, error) {
-	// (InputSide: the firewall client checks the chain's hook for the rules
-	// that need one, ctmatch.Rule.InputSide.)
-	rules, err := ctmatch.CompileAll(l.Rule, ctmatch.Options{Table: l.Family, IPv6: l.IPv6, NoCounter: noCounter || l.NoCounter, Chain: l.Chain, InputSide: true})
+	rules, err := ctmatch.CompileAll(l.Rule, ctmatch.Options{Table: l.Family, IPv6: l.IPv6, NoCounter: noCounter || l.NoCounter, Chain: l.Chain})
 	if err != nil {
 		return lineResult{}, l.WordsError(err)
 	}

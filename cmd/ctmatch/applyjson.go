@@ -199,17 +199,8 @@ func listingTables(data []byte, noCounter bool) ([]firewall.DesiredTable, error)
 					return nil, fmt.Errorf("object %d: %w", i+1, err)
 				}
 				if r.Ctmatch.Piece == 0 {
-					var ch *firewall.DesiredChain
-					for k := range t.Chains {
-						if t.Chains[k].Name == r.Chain {
-							ch = &t.Chains[k]
-						}
-					}
-					if ch == nil {
-						return nil, fmt.Errorf("object %d: chain %s is not listed before its rules", i+1, r.Chain)
-					}
 					counted := bytes.Contains(r.Expr, []byte(`{"counter":`))
-					if group, err = compileListed(t.Family, r.Ctmatch.Family, r.Ctmatch.Words, ch, noCounter || !counted); err != nil {
+					if group, err = compileListed(t.Family, r.Ctmatch.Family, r.Ctmatch.Words, r.Chain, noCounter || !counted); err != nil {
 						return nil, fmt.Errorf("object %d: %w", i+1, err)
 					}
 					groupComment = r.Comment
@@ -219,6 +210,15 @@ func listingTables(data []byte, noCounter bool) ([]firewall.DesiredTable, error)
 					dr := firewall.DesiredRule{Rule: group}
 					if group.Rules[0].Comment == "" {
 						dr.Comment = groupComment
+					}
+					var ch *firewall.DesiredChain
+					for k := range t.Chains {
+						if t.Chains[k].Name == r.Chain {
+							ch = &t.Chains[k]
+						}
+					}
+					if ch == nil {
+						return nil, fmt.Errorf("object %d: chain %s is not listed before its rules", i+1, r.Chain)
 					}
 					ch.Rules = append(ch.Rules, dr)
 				}
@@ -249,10 +249,9 @@ func listingTables(data []byte, noCounter bool) ([]firewall.DesiredTable, error)
 }
 
 // compileListed compiles a group's words for a table of family table, in
-// the listed chain (NETMAP's direction is its chain's, and its hook says
-// where an ICMPv6 rule with -m limit is one nft rule).
-func compileListed(table expr.Family, fam, words string, chain *firewall.DesiredChain, noCounter bool) (*ctmatch.Rule, error) {
-	o := ctmatch.Options{Table: table, NoCounter: noCounter, Chain: chain.Name, InputSide: chain.Base.InputSide()}
+// the listed chain (NETMAP's direction is its chain's).
+func compileListed(table expr.Family, fam, words, chain string, noCounter bool) (*ctmatch.Rule, error) {
+	o := ctmatch.Options{Table: table, NoCounter: noCounter, Chain: chain}
 	// The record's words leave out -t (ctmatch.Words): a target valid in
 	// one table only (the NAT targets in nat, NOTRACK in raw …) is read
 	// in that table, as the listing's rule was added.

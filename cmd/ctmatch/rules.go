@@ -287,9 +287,7 @@ func compileRule(src source, popts parse.Options, fam expr.Family, ipv6, noCount
 	if err != nil {
 		return nil, err
 	}
-	// (InputSide: the firewall client checks the chain's hook for the rules
-	// that need one, ctmatch.Rule.InputSide.)
-	return ctmatch.CompileAll(r, ctmatch.Options{Table: fam, IPv6: ipv6, NoCounter: noCounter, Chain: chain, InputSide: true})
+	return ctmatch.CompileAll(r, ctmatch.Options{Table: fam, IPv6: ipv6, NoCounter: noCounter, Chain: chain})
 }
 
 // applyChanges writes changes in one transaction and, with --echo, prints
