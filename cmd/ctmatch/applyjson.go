@@ -7,7 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
+	"reflect"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -130,9 +131,33 @@ func (o *applyOptions) applyListing(cmd *cobra.Command) (done bool, err error) {
 // errNotLoadable is a listed rule ctmatch does not understand.
 var errNotLoadable = errors.New("a rule ctmatch does not understand, which it cannot load")
 
-// counterValues are the values of a listed counter, which apply does not
-// carry over.
-var counterValues = regexp.MustCompile(`\{"counter":\{"packets":\d+,"bytes":\d+\}\}`)
+// listedExprs reads a listed rule's expressions, as JSON values: a
+// counter's values, which apply does not carry over, become null (as
+// compiled rules have it), and with noCounter the counters are left out.
+func listedExprs(raw json.RawMessage, noCounter bool) ([]any, error) {
+	var exprs []any
+	if err := json.Unmarshal(raw, &exprs); err != nil {
+		return nil, err
+	}
+	out := exprs[:0]
+	for _, e := range exprs {
+		if isCounter(e) {
+			if noCounter {
+				continue
+			}
+			e = map[string]any{"counter": nil}
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// isCounter reports whether a listed expression is a counter statement.
+func isCounter(e any) bool {
+	m, ok := e.(map[string]any)
+	_, counter := m["counter"]
+	return ok && len(m) == 1 && counter
+}
 
 // listingTables reads a JSON listing into the tables to create.
 func listingTables(data []byte, noCounter bool) ([]firewall.DesiredTable, error) {
@@ -198,8 +223,12 @@ func listingTables(data []byte, noCounter bool) ([]firewall.DesiredTable, error)
 				if err != nil {
 					return nil, fmt.Errorf("object %d: %w", i+1, err)
 				}
+				listed, err := listedExprs(r.Expr, noCounter)
+				if err != nil {
+					return nil, fmt.Errorf("object %d: expr: %w", i+1, err)
+				}
 				if r.Ctmatch.Piece == 0 {
-					counted := bytes.Contains(r.Expr, []byte(`{"counter":`))
+					counted := slices.ContainsFunc(listed, isCounter)
 					if group, err = compileListed(t.Family, r.Ctmatch.Family, r.Ctmatch.Words, r.Chain, noCounter || !counted); err != nil {
 						return nil, fmt.Errorf("object %d: %w", i+1, err)
 					}
@@ -225,14 +254,20 @@ func listingTables(data []byte, noCounter bool) ([]firewall.DesiredTable, error)
 				if group == nil || r.Ctmatch.Piece >= len(group.Rules) {
 					return nil, fmt.Errorf("object %d: piece %d of a group that is not listed whole", i+1, r.Ctmatch.Piece+1)
 				}
-				// The listed expressions are what the words compile to.
+				// The listed expressions are what the words compile to,
+				// however the JSON was spaced or its keys ordered (a listing
+				// that passed through jq or another JSON tool).
 				want := group.Rules[r.Ctmatch.Piece].AppendJSON(nil)
-				got := counterValues.ReplaceAll(r.Expr, []byte(`{"counter":null}`))
-				if noCounter {
-					got = bytes.ReplaceAll(got, []byte(`{"counter":null},`), nil)
+				var compiled []any
+				if err := json.Unmarshal(want, &compiled); err != nil {
+					return nil, fmt.Errorf("object %d: %w", i+1, err)
 				}
-				if !bytes.Equal(want, got) {
-					return nil, fmt.Errorf("object %d: the rule's expressions are not what its words %q compile to:\n  listed   %s\n  compiled %s", i+1, r.Ctmatch.Words, got, want)
+				if !reflect.DeepEqual(compiled, listed) {
+					var got bytes.Buffer
+					enc := json.NewEncoder(&got)
+					enc.SetEscapeHTML(false)
+					_ = enc.Encode(listed) // (values json.Unmarshal made)
+					return nil, fmt.Errorf("object %d: the rule's expressions are not what its words %q compile to:\n  listed   %s\n  compiled %s", i+1, r.Ctmatch.Words, bytes.TrimSpace(got.Bytes()), want)
 				}
 			case "ctmatch-not-decompiled":
 				return nil, fmt.Errorf("object %d: %w: %s", i+1, errNotLoadable, raw)
