@@ -111,13 +111,20 @@ func (o *applyOptions) applyListing(cmd *cobra.Command) (done bool, err error) {
 	}
 	ds, err := listingTables(data, o.noCounter)
 	if err != nil {
-		code := exitInvalid
+		code, kind := exitInvalid, "invalid"
 		if errors.Is(err, errNotLoadable) {
-			code = exitUnsupported
+			code, kind = exitUnsupported, "unsupported"
 		}
 		name := o.words.file
 		if name == "-" {
 			name = "<stdin>"
+		}
+		if o.words.errorFormat == "json" {
+			// As the errors of other files: one JSON object, the file
+			// named (a listing's errors name the object, not a line).
+			rep := &reporter{w: cmd.ErrOrStderr(), json: true}
+			rep.print(source{pos: parse.Position{File: name}}, problem{kind: kind, msg: err.Error()})
+			return true, &exitError{code: code, printed: true}
 		}
 		return true, &exitError{code: code, err: fmt.Errorf("%s: %w", name, err)}
 	}
