@@ -2,6 +2,7 @@ package ctmatch
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"slices"
 	"strings"
@@ -25,13 +26,26 @@ import (
 // the file names again).
 //
 // A SaveCanon holds the rules' canonical text until the end of the file,
-// where WriteTo writes it. It checks each table whole at its COMMIT, as
-// SaveScript does (SaveCheck).
+// where WriteTo writes it: in memory, or in the CanonStore given to
+// NewSaveCanonIn (a temporary file keeps memory flat however long the
+// file), and where each rule's text is in the chain's order. It checks
+// each table whole at its COMMIT, as SaveScript does (SaveCheck).
 type SaveCanon struct {
 	r      *script.SaveReader
 	check  *SaveCheck
 	tables []*canonTable
 	cur    *canonTable
+	store  CanonStore
+	size   int64 // what store holds
+	err    error // the first failure of store
+}
+
+// CanonStore holds the canonical text of a SaveCanon's rules: each is
+// written at the end of what it holds, and read back, by its offset, when
+// the file is written out.
+type CanonStore interface {
+	io.Writer
+	io.ReaderAt
 }
 
 type canonTable struct {
@@ -42,14 +56,69 @@ type canonTable struct {
 type canonChain struct {
 	builtin bool
 	policy  string
-	rules   []string // canonical text, or a "# untranslated" comment
+	rules   []canonText // canonical text, or a "# untranslated" comment
 }
+
+// canonText is where a rule's line is in the store: its offset (the high
+// 40 bits) and its length (the low 24), 8 bytes a rule and no pointer for
+// the collector to follow.
+type canonText uint64
+
+const canonLenBits = 24
+
+func (t canonText) off() int64 { return int64(t >> canonLenBits) }
+func (t canonText) len() int64 { return int64(t & (1<<canonLenBits - 1)) }
 
 // NewSaveCanon returns a reader of one iptables-save file, of iptables
 // rules, or with o.IPv6 of ip6tables rules (the rest of o is not used, but
-// for the parse options such as Resolver).
-func NewSaveCanon(o Options) *SaveCanon {
-	return &SaveCanon{r: script.NewSaveReader(o.parseOptions()), check: NewSaveCheck()}
+// for the parse options such as Resolver). It holds the rules' text in
+// memory.
+func NewSaveCanon(o Options) *SaveCanon { return NewSaveCanonIn(o, &memStore{}) }
+
+// NewSaveCanonIn is NewSaveCanon holding the rules' text in store.
+func NewSaveCanonIn(o Options, store CanonStore) *SaveCanon {
+	return &SaveCanon{r: script.NewSaveReader(o.parseOptions()), check: NewSaveCheck(), store: store}
+}
+
+var newline = []byte{'\n'}
+
+// memStore is a CanonStore in memory: one slice of bytes.
+type memStore struct{ b []byte }
+
+func (m *memStore) Write(p []byte) (int, error) {
+	m.b = append(m.b, p...)
+	return len(p), nil
+}
+
+func (m *memStore) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 || off+int64(len(p)) > int64(len(m.b)) {
+		return 0, io.ErrUnexpectedEOF
+	}
+	return copy(p, m.b[off:]), nil
+}
+
+// put writes a line, text and a newline, to the store and returns where it
+// is.
+func (s *SaveCanon) put(text string) canonText {
+	t := canonText(uint64(s.size)<<canonLenBits | uint64(len(text)+1))
+	if s.err != nil {
+		return t
+	}
+	if len(text)+1 >= 1<<canonLenBits || s.size >= 1<<(64-canonLenBits) {
+		s.err = errors.New("a rule line of 16 MB or more, or 1 TB of them: more than the canonical form holds")
+		return t
+	}
+	n, err := io.WriteString(s.store, text)
+	if err == nil {
+		var k int
+		k, err = s.store.Write(newline)
+		n += k
+	}
+	s.size += int64(n)
+	if err != nil {
+		s.err = err
+	}
+	return t
 }
 
 // Line reads the next line of the file (text, without its newline; at is
@@ -90,7 +159,7 @@ func (s *SaveCanon) Line(text string, at parse.Position) (*script.SaveLine, erro
 			idx = min(max(c.Index, 1)-1, len(ch.rules))
 		}
 		for _, e := range l.Rule.Expand() {
-			ch.rules = slices.Insert(ch.rules, idx, canonRule(e))
+			ch.rules = slices.Insert(ch.rules, idx, s.put(canonRule(e)))
 			if c.Op != parse.Insert {
 				idx++
 			}
@@ -119,7 +188,7 @@ func (s *SaveCanon) Untranslated(l *script.SaveLine, comment string) {
 		ch = &canonChain{}
 		s.cur.chains[chain] = ch
 	}
-	ch.rules = append(ch.rules, strings.TrimSuffix(comment, "\n"))
+	ch.rules = append(ch.rules, s.put(strings.TrimSuffix(comment, "\n")))
 }
 
 // End checks the end of the file: a table without COMMIT is an error about
@@ -148,14 +217,37 @@ func canonRule(r *parse.Rule) string {
 	return c.String()
 }
 
-// WriteTo writes the tables read so far in canonical form.
+// WriteTo writes the tables read so far in canonical form. An error of the
+// store is returned before anything is written.
 func (s *SaveCanon) WriteTo(w io.Writer) (int64, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
 	bw := bufio.NewWriter(w)
 	var n int64
 	put := func(parts ...string) {
 		for _, p := range parts {
 			k, _ := bw.WriteString(p)
 			n += int64(k)
+		}
+	}
+	// The lines of a chain are read back in runs of those that lie one
+	// after the other in the store (all of them, for a chain the file
+	// appends to in order), up to readRun bytes at a time.
+	const readRun = 256 << 10
+	var text []byte
+	var readErr error
+	putLines := func(rules []canonText) {
+		for i := 0; i < len(rules) && readErr == nil; {
+			start, end := rules[i].off(), rules[i].off()+rules[i].len()
+			for i++; i < len(rules) && rules[i].off() == end && end-start < readRun; i++ {
+				end += rules[i].len()
+			}
+			text = slices.Grow(text[:0], int(end-start))[:end-start]
+			if _, readErr = s.store.ReadAt(text, start); readErr == nil {
+				k, _ := bw.Write(text)
+				n += int64(k)
+			}
 		}
 	}
 	for _, t := range s.tables {
@@ -186,12 +278,13 @@ func (s *SaveCanon) WriteTo(w io.Writer) (int64, error) {
 		order = append(order, "")
 		for _, name := range order {
 			if ch := t.chains[name]; ch != nil {
-				for _, r := range ch.rules {
-					put(r, "\n")
-				}
+				putLines(ch.rules)
 			}
 		}
 		put("COMMIT\n")
+	}
+	if readErr != nil {
+		return n, readErr
 	}
 	return n, bw.Flush()
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"os"
@@ -83,6 +84,41 @@ func (s *spool) Close() error {
 	s.file = nil
 	return err
 }
+
+// ReadAt reads what the spool holds at off (the output of -o iptables is
+// held so, rule by rule, until it is put in its chains' order).
+func (s *spool) ReadAt(p []byte, off int64) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	if s.file != nil {
+		return s.file.ReadAt(p, off)
+	}
+	return bytes.NewReader(s.mem.Bytes()).ReadAt(p, off)
+}
+
+// bufferedSpool is a spool written through a buffer, which ReadAt
+// flushes first: the rules of -o iptables, one small write each.
+type bufferedSpool struct {
+	s *spool
+	w *bufio.Writer
+}
+
+func newBufferedSpool() *bufferedSpool {
+	s := &spool{}
+	return &bufferedSpool{s: s, w: bufio.NewWriterSize(s, 64<<10)}
+}
+
+func (b *bufferedSpool) Write(p []byte) (int, error) { return b.w.Write(p) }
+
+func (b *bufferedSpool) ReadAt(p []byte, off int64) (int, error) {
+	if err := b.w.Flush(); err != nil {
+		return 0, err
+	}
+	return b.s.ReadAt(p, off)
+}
+
+func (b *bufferedSpool) Close() error { return b.s.Close() }
 
 // Reader returns a reader of what the spool holds, from its start.
 func (s *spool) Reader() (io.Reader, error) {

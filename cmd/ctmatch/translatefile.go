@@ -74,6 +74,8 @@ type fileRun struct {
 	refused bool
 	// restoreGC puts back the garbage collector's settings (tuneGC).
 	restoreGC func()
+	// stores hold the rules of -o iptables (newSaveFile), closed at the end.
+	stores []*bufferedSpool
 }
 
 // runTranslateFiles translates -f FILE and --file6 FILE.
@@ -86,6 +88,9 @@ func runTranslateFiles(cmd *cobra.Command, o *translateOptions, files []fileInpu
 	defer func() {
 		if fr.restoreGC != nil {
 			fr.restoreGC()
+		}
+		for _, s := range fr.stores {
+			s.Close()
 		}
 	}()
 	rulesOut := &spool{} // a file of rules prints nothing until every line translated
@@ -450,8 +455,10 @@ type saveFile struct {
 }
 
 func newSaveFile(fr *fileRun, f fileInput) *saveFile {
-	if fr.o.output != "iptables" && fr.restoreGC == nil {
-		fr.restoreGC = tuneGC()
+	if fr.restoreGC == nil {
+		// (-o iptables keeps 8 bytes a rule live until the end, which a
+		// soft limit on the heap would fight at millions of rules.)
+		fr.restoreGC = tuneGC(fr.o.output != "iptables")
 	}
 	o := fr.o.copts
 	o.IPv6, o.Resolver = f.v6, newSystemResolver(fr.cmd.Context(), fr.o.words.resolve)
@@ -459,7 +466,11 @@ func newSaveFile(fr *fileRun, f fileInput) *saveFile {
 		return fr.inetFile(f, o)
 	}
 	if fr.o.output == "iptables" {
-		return &saveFile{fr: fr, c: ctmatch.NewSaveCanon(o)}
+		// The rules' text waits in a spool (a temporary file past its
+		// first MB) until the file's end puts it in its chains' order.
+		store := newBufferedSpool()
+		fr.stores = append(fr.stores, store)
+		return &saveFile{fr: fr, c: ctmatch.NewSaveCanonIn(o, store)}
 	}
 	s := ctmatch.NewSaveScript(o)
 	if fr.o.doc != nil {
@@ -525,7 +536,9 @@ func (sf *saveFile) end() {
 		return
 	}
 	if sf.c != nil {
-		_, _ = sf.c.WriteTo(sf.fr.out)
+		if _, err := sf.c.WriteTo(sf.fr.out); err != nil && sf.fr.out.err == nil {
+			sf.fr.out.err = err // the file's text cannot all be printed: nothing is
+		}
 	}
 }
 

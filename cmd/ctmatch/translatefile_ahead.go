@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -131,17 +132,21 @@ func (sf *saveFile) drain() {
 // file is translated into an nft script, whose rules leave much short-lived
 // garbage and little that lives (a few MB): up to 3 times the live heap
 // between collections (GOGC=300), and a soft limit of 20 MiB on the heap,
-// so that the peak memory stays under 32 MB at any size. A GOGC or
-// GOMEMLIMIT in the environment is left as it is. It returns what puts the
-// settings back.
-func tuneGC() (restore func()) {
+// so that the peak memory stays under 32 MB at any size (the limit only
+// with limit set). A GOGC or GOMEMLIMIT in the environment is left as it
+// is. It returns what puts the settings back.
+func tuneGC(limit bool) (restore func()) {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return func() {}
 	}
 	gc := debug.SetGCPercent(300)
-	limit := debug.SetMemoryLimit(20 << 20)
+	soft := int64(math.MaxInt64)
+	if limit {
+		soft = 20 << 20
+	}
+	old := debug.SetMemoryLimit(soft)
 	return func() {
 		debug.SetGCPercent(gc)
-		debug.SetMemoryLimit(limit)
+		debug.SetMemoryLimit(old)
 	}
 }
