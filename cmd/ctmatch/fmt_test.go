@@ -113,6 +113,12 @@ var cliCases = []cliCase{
 		args: []string{"fmt", "--error-format", "json", "-f", "-"}, stdin: stdinRules},
 	{name: "error-json-argv", about: "--error-format json for words from the command line: no file or line",
 		args: []string{"fmt", "--error-format=json", "--", "-m", "conntrack", "--ctstate", "NEW,BOGUS"}},
+	{name: "error-json-usage", about: "--error-format json for bad usage too: one object, kind invalid, exit 2",
+		args: []string{"translate", "--error-format", "json", "--family", "bogus", "--", "-A", "INPUT", "-j", "ACCEPT"}},
+	{name: "error-json-unknown-flag", about: "--error-format json for a flag cobra does not know: one object, exit 2",
+		args: []string{"translate", "--error-format", "json", "--bogus", "--", "-A", "INPUT", "-j", "ACCEPT"}},
+	{name: "error-json-no-file", about: "--error-format json for a file that cannot be read: one object, kind error, exit 1",
+		args: []string{"translate", "--error-format", "json", "-f", "/nonexistent/rules.v4"}},
 
 	// Bad usage: exit 2.
 	{name: "usage-no-dashdash", about: "iptables words without -- look like ctmatch's flags",

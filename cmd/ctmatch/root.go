@@ -95,21 +95,69 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
+	jsonErrors := errorFormatJSON(cmd, args)
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if !ee.printed && ee.err != nil {
-			printExit(stderr, ee)
+			if jsonErrors {
+				printJSONExit(stderr, ee.code, ee.err)
+			} else {
+				printExit(stderr, ee)
+			}
 		}
 		return ee.code
 	}
 	// Errors from cobra itself: unknown flags and commands, bad arguments.
+	if jsonErrors {
+		printJSONExit(stderr, exitInvalid, err)
+		return exitInvalid
+	}
 	fmt.Fprintf(stderr, "ctmatch: %v\n", err)
 	fmt.Fprintf(stderr, "Run 'ctmatch --help' for usage.\n")
 	return exitInvalid
+}
+
+// errorFormatJSON reports whether the command ran with --error-format json:
+// as its flag was read, or, when cobra stopped before reading it (an
+// unknown flag), as the arguments say.
+func errorFormatJSON(cmd *cobra.Command, args []string) bool {
+	if cmd != nil {
+		if f := cmd.Flags().Lookup("error-format"); f != nil && f.Changed {
+			return f.Value.String() == "json"
+		}
+	}
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "--error-format=json" || a == "--error-format" && i+1 < len(args) && args[i+1] == "json" {
+			return true
+		}
+	}
+	return false
+}
+
+// printJSONExit prints the error a command ended with as one JSON object,
+// as --error-format json prints the errors of rules: kind invalid for bad
+// usage (exit 2), error for a failure (exit 1), and the hint.
+func printJSONExit(w io.Writer, code int, err error) {
+	kind := "error"
+	if code == exitInvalid {
+		kind = "invalid"
+	}
+	// (A message of several lines carries its advice after the first,
+	// as cobra's errors do here: that is the hint.)
+	msg, more, _ := strings.Cut(err.Error(), "\n")
+	hint := firewall.Hint(err)
+	if hint == "" {
+		hint = strings.TrimSpace(more)
+	}
+	rep := &reporter{w: w, json: true}
+	rep.print(source{}, problem{kind: kind, msg: msg, hint: hint})
 }
 
 // printExit prints the error a command ended with, and its hint: the
