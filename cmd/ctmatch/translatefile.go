@@ -306,7 +306,7 @@ func (rf *rulesFile) line(src source) {
 		return
 	}
 	r, err := src.parse(rf.popts)
-	if err != nil {
+	if err != nil || r.Command == nil {
 		if r != nil && r.Command == nil {
 			err = noCommand(r)
 		}
