@@ -43,7 +43,7 @@ func sayCaveats(said *map[string]bool, l *script.SaveLine, rs ...*Rule) {
 		if r == nil {
 			continue
 		}
-		for _, c := range r.Caveats {
+		for _, c := range slices.Concat(r.Caveats, r.TextCaveats) {
 			if (*said)[c.Hint] {
 				continue
 			}

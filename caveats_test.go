@@ -36,3 +36,29 @@ func TestCaveatsAH(t *testing.T) {
 		}
 	}
 }
+
+// A ct port match without a protocol test before it has a text caveat at
+// its option (nft 1.0.6 cannot parse its text), and no caveat of the rule
+// itself: add rule and apply, which load it over netlink, say nothing.
+func TestCtPortTextCaveat(t *testing.T) {
+	for words, want := range map[string]string{
+		"-A INPUT -m conntrack --ctstate NEW --ctorigdstport 22 -j ACCEPT":             "--ctorigdstport 22",
+		"-A INPUT -m conntrack ! --ctrepldstport 1000:2000 -j ACCEPT":                   "! --ctrepldstport 1000:2000",
+		"-A INPUT -m conntrack --ctproto tcp --ctorigdstport 22 -j ACCEPT":              "",
+		"-A INPUT -m conntrack --ctproto 47 --ctorigdstport 22 -j ACCEPT":               "--ctorigdstport 22",
+		"-A INPUT -p tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT":               "",
+		"-A INPUT -m conntrack --ctorigsrcport 1:2 -m conntrack --ctproto udp -j DROP": "--ctorigsrcport 1:2",
+	} {
+		r, err := ctmatch.Translate(words, ctmatch.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", words, err)
+		}
+		got := ""
+		if len(r.TextCaveats) == 1 {
+			got = r.TextCaveats[0].Word
+		}
+		if got != want || len(r.TextCaveats) > 1 || len(r.Caveats) != 0 {
+			t.Errorf("%s: text caveats %v (at %q), caveats %v; want one at %q, or none for \"\"", words, r.TextCaveats, got, r.Caveats, want)
+		}
+	}
+}

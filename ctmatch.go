@@ -83,6 +83,11 @@ type Rule struct {
 	// both marks (nft 1.1.2), which ctmatch loads exactly all the same.
 	// And they say that -m recent --set's list is not kept.
 	Caveats []*parse.Error
+	// TextCaveats are what the nft text of the rules needs of nft beyond
+	// what Caveats say, for the commands that print text (translate):
+	// nft 1.0.7 or later for a ct port match without a protocol test
+	// before it. A rule loaded over netlink needs none of it.
+	TextCaveats []*parse.Error
 }
 
 // Translate parses one rule written as text (iptables-save quoting) and
@@ -176,9 +181,13 @@ func compileInto(c *Rule, r *parse.Rule, o Options) error {
 	if cm := combinedMarksCaveat(r, rules); cm != nil {
 		cv = append(cv, cm)
 	}
+
 	cv = append(cv, recentCaveats(r)...)
 	cv = append(cv, reversedCaveats(r)...)
 	*c = Rule{Source: r, Table: table, Rules: rules, Family: fam, Caveats: cv}
+	if cp := ctPortCaveat(r, rules); cp != nil {
+		c.TextCaveats = []*parse.Error{cp}
+	}
 	return nil
 }
 

@@ -80,7 +80,7 @@ func pieces(r *Rule) string {
 // bothRule returns the rule of both families made from r (compiled for an
 // inet table): its nft rules without their meta nfproto.
 func bothRule(r *Rule) *Rule {
-	out := &Rule{Source: r.Source, Table: expr.FamilyInet, Family: parse.IPv4, Both: true, Rules: make([]expr.Rule, len(r.Rules)), Caveats: r.Caveats}
+	out := &Rule{Source: r.Source, Table: expr.FamilyInet, Family: parse.IPv4, Both: true, Rules: make([]expr.Rule, len(r.Rules)), Caveats: r.Caveats, TextCaveats: r.TextCaveats}
 	for i, nr := range r.Rules {
 		nr.Matches = slices.Clone(nr.Matches[1:])
 		out.Rules[i] = nr

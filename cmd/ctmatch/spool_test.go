@@ -7,8 +7,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-
-	"github.com/ctmatch/ctmatch/internal/benchrules"
 )
 
 // A spool's temporary file that fails makes every later Write, WriteTo and
@@ -50,7 +48,7 @@ func TestSpoolErrorSticks(t *testing.T) {
 // does translate -o iptables of an iptables-save file, whose rules' text
 // waits in a spool too.
 func TestTranslateRulesFileSpoolFails(t *testing.T) {
-	lines := benchrules.Lines()
+	lines := quietLines()
 	for _, tc := range []struct {
 		name, head, tail string
 		n                int

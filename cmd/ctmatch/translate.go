@@ -47,7 +47,7 @@ func (o *translateOptions) sayLineWarning(rep *reporter, src source, w *parse.Er
 // collectCaveats keeps the caveats of tr, a rule just translated, for
 // sayCaveat.
 func (o *translateOptions) collectCaveats(tr *ctmatch.Rule) {
-	for _, c := range tr.Caveats {
+	for _, c := range slices.Concat(tr.Caveats, tr.TextCaveats) {
 		if !slices.Contains(o.caveats, c) {
 			o.caveats = append(o.caveats, c)
 		}

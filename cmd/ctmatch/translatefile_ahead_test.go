@@ -121,7 +121,7 @@ func (h *heapAtWrite) Write(p []byte) (int, error) {
 // nothing until its last line has translated, and holds what it will print
 // in a spool (a megabyte in memory, the rest in a temporary file), not in
 // memory. The file's last rule has a warning, which is printed as the rule
-// is read: by then 40,000 rules' 7 MB of output are held, and the live
+// is read: by then 40,000 rules' 6 MB of output are held, and the live
 // heap has grown by less than 3 MB.
 func TestTranslateRulesFileHeldOnDisk(t *testing.T) {
 	if testing.Short() {
@@ -131,7 +131,7 @@ func TestTranslateRulesFileHeldOnDisk(t *testing.T) {
 	if errOut.printed != 0 || !strings.Contains(errOut.first, ":40001:") || !strings.Contains(errOut.first, "-m recent --set") {
 		t.Fatalf("the first write on stderr, with %d bytes on stdout, is not the last rule's warning: %q", errOut.printed, errOut.first)
 	}
-	if len(out) < 6<<20 || grew > 3<<20 {
+	if len(out) < 5<<20 || grew > 3<<20 {
 		t.Errorf("%d bytes printed; the live heap grew by %d bytes before the last rule's warning (%d bytes)", len(out), grew, errOut.bytes)
 	}
 	t.Logf("%d bytes printed; the live heap grew by %d bytes before the last rule's warning", len(out), grew)
@@ -163,13 +163,26 @@ func TestTranslateCanonHeldOnDisk(t *testing.T) {
 	t.Logf("%d bytes printed; the live heap grew by %d bytes before the late chain's warning", len(out), grew)
 }
 
-// translateHeld writes head, 40,000 of bench/rules.sh's rules and tail to a
+// quietLines are bench/rules.sh's rules that translate says no warning of:
+// those without a ct port match, or with a protocol before it (nft 1.0.6
+// cannot parse the others' text, which translate warns of once).
+func quietLines() []string {
+	var out []string
+	for _, l := range benchrules.Lines() {
+		if !strings.Contains(l, "port") || strings.Contains(l, "--ctproto") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// translateHeld writes head, 40,000 of bench/rules.sh's rules (quietLines) and tail to a
 // file, and runs translate with args and -f FILE, reading the live heap at
 // the first write on standard error. It returns standard output, what was
 // read then (errOut) and how much the live heap had grown.
 func translateHeld(t *testing.T, args []string, head, tail string) (out string, errOut *heapAtWrite, grew int64) {
 	t.Helper()
-	lines := benchrules.Lines()
+	lines := quietLines()
 	var b strings.Builder
 	b.WriteString(head)
 	for i := range 40_000 {
