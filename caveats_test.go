@@ -43,10 +43,10 @@ func TestCaveatsAH(t *testing.T) {
 func TestCtPortTextCaveat(t *testing.T) {
 	for words, want := range map[string]string{
 		"-A INPUT -m conntrack --ctstate NEW --ctorigdstport 22 -j ACCEPT":             "--ctorigdstport 22",
-		"-A INPUT -m conntrack ! --ctrepldstport 1000:2000 -j ACCEPT":                   "! --ctrepldstport 1000:2000",
-		"-A INPUT -m conntrack --ctproto tcp --ctorigdstport 22 -j ACCEPT":              "",
-		"-A INPUT -m conntrack --ctproto 47 --ctorigdstport 22 -j ACCEPT":               "--ctorigdstport 22",
-		"-A INPUT -p tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT":               "",
+		"-A INPUT -m conntrack ! --ctrepldstport 1000:2000 -j ACCEPT":                  "! --ctrepldstport 1000:2000",
+		"-A INPUT -m conntrack --ctproto tcp --ctorigdstport 22 -j ACCEPT":             "",
+		"-A INPUT -m conntrack --ctproto 47 --ctorigdstport 22 -j ACCEPT":              "--ctorigdstport 22",
+		"-A INPUT -p tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT":              "",
 		"-A INPUT -m conntrack --ctorigsrcport 1:2 -m conntrack --ctproto udp -j DROP": "--ctorigsrcport 1:2",
 	} {
 		r, err := ctmatch.Translate(words, ctmatch.Options{})
