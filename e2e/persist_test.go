@@ -427,3 +427,32 @@ func TestListNftRefusesWhatItLeavesOut(t *testing.T) {
 		}
 	}
 }
+
+// A dormant table (flags dormant: its base chains are not on their hooks)
+// is listed with its flag: nft -f of list -o nft makes it dormant again,
+// where a listing without the flag would make a standby firewall with
+// policy drop active; list -o json says it too, and ctmatch apply, which
+// makes tables without flags, refuses that listing (exit 1) and creates
+// nothing.
+func TestListKeepsDormantTable(t *testing.T) {
+	bin := ctmatchCLI(t)
+	ns := ktest.Namespace(t, "nft")
+	ktest.Run(t, ns, "table ip standby {\n\tflags dormant\n\tchain input {\n\t\ttype filter hook input priority 0; policy drop;\n\t}\n}\n", "nft", "-f", "-")
+	listing := ktest.Run(t, ns, "", bin, "--netns", ns.Path(), "list", "-o", "nft")
+	other := ktest.Namespace(t, "nft")
+	ktest.Run(t, other, listing, "nft", "-f", "-")
+	if got := ktest.Run(t, other, "", "nft", "list", "table", "ip", "standby"); !strings.Contains(got, "flags dormant") {
+		t.Errorf("nft -f of list -o nft made the table active:\n%s\nfrom the listing\n%s", got, listing)
+	}
+	js := ktest.Run(t, ns, "", bin, "--netns", ns.Path(), "list", "-o", "json")
+	if !strings.Contains(js, `"flags":["dormant"]`) {
+		t.Fatalf("list -o json does not say the table is dormant:\n%s", js)
+	}
+	third := ktest.Namespace(t, "nft")
+	if r := runCLI(t, bin, third, js, "apply", "-f", "-"); r.code != 1 || !strings.Contains(r.stderr, "has flags") {
+		t.Errorf("apply -f of the JSON listing: exit %d, want 1 and the reason:\n%s", r.code, r.stderr)
+	}
+	if got := ktest.Run(t, third, "", "nft", "list", "ruleset"); got != "" {
+		t.Errorf("apply -f of the refused listing created:\n%s", got)
+	}
+}

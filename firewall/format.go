@@ -101,6 +101,12 @@ func writeNftTable(w *bufio.Writer, t ListedTable, o ListText) {
 		fmt.Fprintf(w, " # handle %d", t.Handle)
 	}
 	fmt.Fprintln(w)
+	if t.Dormant {
+		fmt.Fprintln(w, "\tflags dormant;")
+		if len(t.Chains) > 0 {
+			fmt.Fprintln(w)
+		}
+	}
 	for i, ch := range t.Chains {
 		if i > 0 {
 			fmt.Fprintln(w)

@@ -41,6 +41,11 @@ func writeJSONListing(w *bufio.Writer, l *Listing, o ListText) {
 		if o.Handles {
 			b = strconv.AppendUint(append(b, `,"handle":`...), t.Handle, 10)
 		}
+		if t.Dormant {
+			// (libnftables' schema; nft reads it from 1.1.0 on: 1.0.6
+			// ignores a table's flags in JSON.)
+			b = append(b, `,"flags":["dormant"]`...)
+		}
 		if t.Owned {
 			// ctmatch's ownership record, which nft ignores.
 			b = append(b, `,"ctmatch":{"owned":true}`...)

@@ -34,9 +34,16 @@ type ListedTable struct {
 	Handle uint64      // the table's handle
 	// Owned says the table carries ctmatch's ownership record (see
 	// expr.TableUserData): ctmatch created it.
-	Owned  bool
-	Chains []ListedChain // in the kernel's order
+	Owned bool
+	// Dormant says the table is dormant (NFT_TABLE_F_DORMANT): its base
+	// chains are not attached to their hooks. Listings say so, so that a
+	// reload does not make a standby firewall active.
+	Dormant bool
+	Chains  []ListedChain // in the kernel's order
 }
+
+// tableDormant is NFT_TABLE_F_DORMANT.
+const tableDormant = 0x1
 
 // ListedChain is a chain and its rules, as groups.
 type ListedChain struct {
@@ -186,7 +193,7 @@ func (c *Client) list(ctx context.Context, s Scope) (*Listing, error) {
 }
 
 func (c *Client) listTable(ctx context.Context, t kernel.Table, chain string) (ListedTable, error) {
-	lt := ListedTable{Family: t.Family, Name: t.Name, Handle: t.Handle, Owned: expr.OwnedTable(t.UserData)}
+	lt := ListedTable{Family: t.Family, Name: t.Name, Handle: t.Handle, Owned: expr.OwnedTable(t.UserData), Dormant: t.Flags&tableDormant != 0}
 	chains, err := c.c.Chains(ctx, t.Family, t.Name)
 	if err != nil {
 		return lt, readError("list", object(t.Family, t.Name), -1, vanishedError(err))

@@ -35,6 +35,9 @@ type listingDoc struct {
 type listedTable struct {
 	Family string `json:"family"`
 	Name   string `json:"name"`
+	// Flags are the table's flags (["dormant"]; libnftables also reads a
+	// string), which apply refuses.
+	Flags json.RawMessage `json:"flags"`
 }
 
 type listedChain struct {
@@ -112,7 +115,7 @@ func (o *applyOptions) applyListing(cmd *cobra.Command) (done bool, err error) {
 	ds, err := listingTables(data, o.noCounter)
 	if err != nil {
 		code, kind := exitInvalid, "invalid"
-		if errors.Is(err, errNotLoadable) {
+		if errors.Is(err, errNotLoadable) || errors.Is(err, errFlaggedTable) {
 			code, kind = exitUnsupported, "unsupported"
 		}
 		name := o.words.file
@@ -134,6 +137,10 @@ func (o *applyOptions) applyListing(cmd *cobra.Command) (done bool, err error) {
 	rep := &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}
 	return true, o.writeTables(cmd.Context(), rep, ds, "the listing")
 }
+
+// errFlaggedTable is a listed table with flags (dormant), which apply
+// cannot make: made without them, a standby firewall would become active.
+var errFlaggedTable = errors.New("a table with flags")
 
 // errNotLoadable is a listed rule ctmatch does not understand.
 var errNotLoadable = errors.New("a rule ctmatch does not understand, which it cannot load")
@@ -194,6 +201,10 @@ func listingTables(data []byte, noCounter bool) ([]firewall.DesiredTable, error)
 				var t listedTable
 				if err := json.Unmarshal(raw, &t); err != nil {
 					return nil, fmt.Errorf("object %d: %w", i+1, err)
+				}
+				if f := string(bytes.TrimSpace(t.Flags)); f != "" && f != "null" && f != "[]" && f != `""` {
+					return nil, fmt.Errorf("object %d: %w: table %s %s has flags %s, and ctmatch apply makes tables without flags (nft 1.1.0 and later load the listing with them: nft -j -f)",
+						i+1, errFlaggedTable, t.Family, t.Name, f)
 				}
 				f, err := parseFamily(t.Family)
 				if err != nil {
