@@ -74,6 +74,9 @@ type fileRun struct {
 	refused bool
 	// restoreGC puts back the garbage collector's settings (tuneGC).
 	restoreGC func()
+	// withheld says a line of a file of rules failed without --keep-going:
+	// nothing is printed, and the lines after it are read for their errors.
+	withheld bool
 	// stores hold the rules of -o iptables (newSaveFile), closed at the end.
 	stores []*bufferedSpool
 }
@@ -113,12 +116,12 @@ func runTranslateFiles(cmd *cobra.Command, o *translateOptions, files []fileInpu
 	if fr.format == formatSave && (fr.failed || err != nil) && fr.o.doc != nil && fr.o.doc.Commands() > 0 {
 		_ = fr.o.doc.Command(failedJSON)
 	}
-	if fr.o.doc != nil && (fr.format == formatSave && fr.o.doc.Commands() > 0 || !fr.failed && err == nil) {
+	if fr.o.doc != nil && (fr.format == formatSave && fr.o.doc.Commands() > 0 || !fr.failed && !fr.withheld && err == nil) {
 		if cerr := fr.o.doc.Close(); cerr != nil && err == nil {
 			err = writeError(cerr)
 		}
 	}
-	if fr.format == formatRules && !fr.failed && err == nil {
+	if fr.format == formatRules && !fr.failed && !fr.withheld && err == nil {
 		if _, cerr := rulesOut.WriteTo(fr.out); cerr != nil && fr.out.err == nil {
 			fr.out.err = cerr
 		}
@@ -380,9 +383,16 @@ func (rf *rulesFile) keepPlace(r *parse.Rule, err error) {
 }
 
 func (rf *rulesFile) failLine(src source, err error) {
-	if rf.fr.fail(src, err) {
+	if rf.fr.o.keepGoing {
+		rf.fr.fail(src, err)
 		rf.fr.untranslated(rf.held, src)
+		return
 	}
+	// Without --keep-going the file prints nothing; its lines are read to
+	// the end all the same, so that every bad one is reported (as fmt and
+	// apply report them), the worst deciding the exit status.
+	rf.fr.rep.report(src, err)
+	rf.fr.withheld = true
 }
 
 // translate writes the nft commands of one rule of the file.

@@ -38,6 +38,8 @@ var translateFileCases = []cliCase{
 		args: []string{"translate", "-6", "-f", "-"}, stdin: "*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -m conntrack --ctstate INVALID -j DROP\nCOMMIT\n"},
 	{name: "translate-rules-file6", about: "--file6 with a file of rules: ip6tables words, ip6 tables",
 		args: []string{"translate", "--file6", "-"}, stdin: "-A INPUT -m conntrack --ctstate NEW --ctorigsrc 2001:db8::/32 -j ACCEPT\n"},
+	{name: "translate-file-every-error", about: "a file of rules with several bad lines: each is reported, nothing printed, the worst decides the exit status (2)",
+		args: []string{"translate", "-f", "-"}, stdin: "-A INPUT -m recent --rcheck --name x -j DROP\n-A INPUT -j ACCEPT\n-A INPUT -m conntrack --ctstate BOGUS -j ACCEPT\n-A INPUT -p tcp --dport 99999 -j ACCEPT\n"},
 	{name: "translate-file-no-command", about: "a line of a file of rules without -A or -I (what fmt prints of words without one): exit 2 at the line, the lines after it read",
 		args: []string{"translate", "--keep-going", "-f", "-"}, stdin: "-A INPUT -j ACCEPT\n-m conntrack --ctstate NEW -j DROP\n! -s 192.0.2.1 -p tcp\n-A INPUT -j DROP\n"},
 	{name: "translate-keep-going-words", about: "--keep-going goes with files",
