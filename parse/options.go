@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"errors"
 	"slices"
 	"strings"
 )
@@ -119,6 +120,34 @@ func lookupShort(name string) *optSpec {
 		}
 	}
 	return nil
+}
+
+// IsOtherCommand reports whether err refuses an iptables command other than
+// -A and -I (-N, -P, -D, -F, …, written short or as an unambiguous prefix
+// of its long name): valid iptables that ctmatch does not take, which a
+// caller that needs -A or -I reports as it is (exit 1), not as words
+// without a command.
+func IsOtherCommand(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != Unsupported {
+		return false
+	}
+	var spec *optSpec
+	switch w := e.Word; {
+	case strings.HasPrefix(w, "--"):
+		name, _, _ := strings.Cut(w[2:], "=")
+		for i := range frameOptions {
+			if name != "" && strings.HasPrefix(frameOptions[i].long, name) {
+				if spec != nil {
+					return false // ambiguous
+				}
+				spec = &frameOptions[i]
+			}
+		}
+	case len(w) >= 2 && w[0] == '-':
+		spec = lookupShort(w[1:2])
+	}
+	return spec != nil && spec.command && spec.frame == frameNone
 }
 
 // lookupLong finds a long option by its name or, as getopt_long does, by an

@@ -214,9 +214,10 @@ func runTranslate(cmd *cobra.Command, o *translateOptions, copts ctmatch.Options
 	readErr := srcs(func(src source) bool {
 		r, err := src.parse(popts)
 		if err != nil {
-			if r != nil && r.Command == nil {
+			if r != nil && r.Command == nil && !parse.IsOtherCommand(err) {
 				// A rule translate cannot take at all outweighs a word
-				// it does not support.
+				// it does not support (but for another iptables command,
+				// -N or -P, which is what it does not support).
 				err = noCommand(r)
 			}
 			rep.report(src, err)

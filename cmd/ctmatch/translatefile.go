@@ -310,8 +310,12 @@ func (rf *rulesFile) line(src source) {
 	}
 	r, err := src.parse(rf.popts)
 	if err != nil || r.Command == nil {
-		if r != nil && r.Command == nil {
+		if r != nil && r.Command == nil && !parse.IsOtherCommand(err) {
 			err = noCommand(r)
+		}
+		var pe *parse.Error
+		if parse.IsOtherCommand(err) && errors.As(err, &pe) && pe.Hint == "" {
+			pe.Hint = "a file of rules holds -A and -I lines; chains and policies go in an iptables-save file (*filter, :CHAIN POLICY, -N, -P, COMMIT), which translate -f takes whole"
 		}
 		rf.keepPlace(r, err)
 		rf.failLine(src, err)

@@ -40,6 +40,8 @@ var translateFileCases = []cliCase{
 		args: []string{"translate", "--file6", "-"}, stdin: "-A INPUT -m conntrack --ctstate NEW --ctorigsrc 2001:db8::/32 -j ACCEPT\n"},
 	{name: "translate-file-every-error", about: "a file of rules with several bad lines: each is reported, nothing printed, the worst decides the exit status (2)",
 		args: []string{"translate", "-f", "-"}, stdin: "-A INPUT -m recent --rcheck --name x -j DROP\n-A INPUT -j ACCEPT\n-A INPUT -m conntrack --ctstate BOGUS -j ACCEPT\n-A INPUT -p tcp --dport 99999 -j ACCEPT\n"},
+	{name: "translate-other-command", about: "another iptables command (-N, -P) is valid iptables that translate does not take: exit 1, in words and in files",
+		args: []string{"translate", "-f", "-"}, stdin: "-N mine\n-P INPUT DROP\n-A INPUT -j mine\n"},
 	{name: "translate-file-no-command", about: "a line of a file of rules without -A or -I (what fmt prints of words without one): exit 2 at the line, the lines after it read",
 		args: []string{"translate", "--keep-going", "-f", "-"}, stdin: "-A INPUT -j ACCEPT\n-m conntrack --ctstate NEW -j DROP\n! -s 192.0.2.1 -p tcp\n-A INPUT -j DROP\n"},
 	{name: "translate-keep-going-words", about: "--keep-going goes with files",
