@@ -6,6 +6,17 @@ import (
 	"strings"
 )
 
+// familyOpt is -4 (family4) or -6 (family6); 0 for the other options.
+type familyOpt uint8
+
+const (
+	family4 familyOpt = iota + 1
+	family6
+)
+
+// is reports whether the option names family f.
+func (o familyOpt) is(f Family) bool { return o == family4 && f == IPv4 || o == family6 && f == IPv6 }
+
 type frameOpt uint8
 
 const (
@@ -42,6 +53,7 @@ type optSpec struct {
 	multiport   MultiportKind // an option of the multiport match
 	ext         string        // the module of an option of the matches of ext.go ("length")
 	refused     string        // the module of an option of a match of refused.go ("physdev")
+	family      familyOpt     // -4 or -6 (familyOption)
 
 	// target is an option of the target extension loaded with -j (target.go).
 	target TargetOptionKind
@@ -78,8 +90,8 @@ var frameOptions = []optSpec{
 	{long: "in-interface", short: "i", what: "an interface name", iface: true, once: "-i"},
 	{long: "out-interface", short: "o", what: "an interface name", iface: true, once: "-o"},
 	{long: "fragment", short: "f", fragment: true},
-	{long: "ipv4", short: "4", unsupported: "-4 among the rule words: give ctmatch's own -4 before --"},
-	{long: "ipv6", short: "6", unsupported: "-6 among the rule words: give ctmatch's own -6 before --"},
+	{long: "ipv4", short: "4", family: family4},
+	{long: "ipv6", short: "6", family: family6},
 	{long: "wait", short: "w", unsupported: "the xtables lock", optArgs: 1},
 	{long: "wait-interval", short: "W", unsupported: "the xtables lock", args: 1},
 	{long: "verbose", short: "v", unsupported: "verbose output"},

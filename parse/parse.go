@@ -8,6 +8,7 @@
 package parse
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -417,6 +418,9 @@ func (p *parser) option(w word) error {
 			return err
 		}
 	}
+	if spec.family != 0 {
+		return p.familyOption(w, neg, spec, name, long, hasValue)
+	}
 	if spec.unsupported != "" {
 		if err := p.targetOptionOnce(w, neg, spec); err != nil {
 			return err
@@ -443,6 +447,40 @@ func (p *parser) option(w word) error {
 		return p.setCounters(w, val)
 	}
 	return p.errorf(w, "unknown option %q", w.val)
+}
+
+// familyOption reads -4 (--ipv4) or -6 (--ipv6): iptables takes the one of
+// its own family and does nothing with it (the rule is as without it), and
+// exits 2 at the other ("Try `iptables -h'"), where iptables-restore skips
+// the line instead (IsOtherFamily, which script.SaveReader reads so).
+func (p *parser) familyOption(w word, neg *word, spec *optSpec, name string, long, hasValue bool) error {
+	spell := spellOption(w, name, long)
+	switch {
+	case neg != nil:
+		return p.errorf(*neg, "cannot have ! before %s", spell)
+	case hasValue:
+		return p.errorf(w, "option %s takes no value", spell)
+	case spec.family.is(p.opts.Family):
+		return nil
+	case spec.family == family6:
+		e := p.errorf(w, "%s makes the rule an ip6tables rule, and these are iptables words: iptables exits 2 (iptables-restore skips such a line)", spell)
+		e.Hint = "leave it out, or give the rule to ip6tables (ctmatch's own -6 before --, or --file6)"
+		return e
+	}
+	e := p.errorf(w, "%s makes the rule an iptables rule, and these are ip6tables words: ip6tables exits 2 (ip6tables-restore skips such a line)", spell)
+	e.Hint = "leave it out, or give the rule to iptables (without ctmatch's -6, or -f)"
+	return e
+}
+
+// IsOtherFamily reports whether err is the refusal of -4 among ip6tables
+// words or -6 among iptables words (familyOption): an error on a command
+// line, and a line iptables-restore skips.
+func IsOtherFamily(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != Invalid {
+		return false
+	}
+	return strings.Contains(e.Msg, " makes the rule an ip") && (e.Word == "-4" || e.Word == "-6" || strings.HasPrefix(e.Word, "--ipv"))
 }
 
 // unsupportedOption reads an option of iptables that ctmatch does not

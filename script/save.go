@@ -592,6 +592,12 @@ func (r *SaveReader) rule(l *SaveLine) (*SaveLine, error) {
 	} else {
 		rule, perr = parse.ParseText(l.Text, r.opts)
 	}
+	if parse.IsOtherFamily(perr) {
+		// iptables-restore skips a line marked for the other family (-6
+		// in an iptables file, -4 in an ip6tables one): it is no rule.
+		l.Op = SaveNone
+		return l, nil
+	}
 	if rule == nil {
 		return nil, perr
 	}

@@ -38,6 +38,10 @@ func (c saveCase) file() (text string, line, col int) {
 
 const M = cases.Marker
 
+// familyMarkers is a file of rules for both families, marked with -4 and -6,
+// as iptables-restore and ip6tables-restore both read it.
+const familyMarkers = "*filter\n:INPUT ACCEPT [0:0]\n-4 -A INPUT -s 1.2.3.4 -j ACCEPT\n-6 -A INPUT -s 2001:db8::1 -j ACCEPT\n-A INPUT --ipv4 -p udp -j ACCEPT\n-A INPUT -p tcp --ipv6 -j DROP\n-I INPUT 2 -p tcp -j ACCEPT\nCOMMIT\n"
+
 var saveCases = []saveCase{
 	// Accepted.
 	{name: "empty", text: ""},
@@ -58,6 +62,12 @@ var saveCases = []saveCase{
 	{name: "implicit-builtin", text: "*filter\n-A INPUT -j ACCEPT\nCOMMIT\n"},
 	{name: "chain-after-rules", text: "*filter\n-A INPUT -j ACCEPT\n:foo - [0:0]\n-A foo -j DROP\nCOMMIT\n"},
 	{name: "leading-blanks", text: "*filter\n  -A INPUT -j ACCEPT\nCOMMIT\n"},
+	// -4 and -6: the line of the other family is skipped whole, before
+	// what follows the flag is read; the file's own family's flag is no-op.
+	{name: "family-markers", text: familyMarkers},
+	{name: "v6-family-markers", v6: true, text: familyMarkers},
+	{name: "family-marker-first", text: "*filter\n-6 -A INPUT -m bogus -j ACCEPT\n--ipv6 -A nochain -j ACCEPT\nCOMMIT\n"},
+	{name: "family-marker-after-an-error", text: "*filter\n-A INPUT -m " + M + "bogus -6 -j ACCEPT\nCOMMIT\n", kind: "invalid", msg: "unknown match"},
 	{name: "insert-positions", text: "*filter\n:foo - [0:0]\n-I foo -j DROP\n-I foo 2 -j ACCEPT\n-I foo 1 -j RETURN\n-A foo -s 10.0.0.1 -j DROP\n-I foo 3 -s 10.0.0.2 -j DROP\nCOMMIT\n"},
 	{name: "insert-at-end", text: "*filter\n-A INPUT -j DROP\n-I INPUT 2 -j ACCEPT\nCOMMIT\n"},
 	{name: "N-P-F-Z-X", text: "*filter\n-N foo\n-P INPUT DROP\n-A foo -j ACCEPT\n-F foo\n-Z\n-Z foo\n-X foo\n-N foo\n-P FORWARD ACCEPT\n--policy OUTPUT DROP\nCOMMIT\n"},

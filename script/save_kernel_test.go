@@ -1,10 +1,13 @@
 package script_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/internal/ktest"
+	"github.com/ctmatch/ctmatch/parse"
 )
 
 // TestSaveOracle loads every case file with the real iptables-restore (or
@@ -35,4 +38,44 @@ func TestSaveOracle(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A file marked with -4 and -6 loads into each family what iptables-restore
+// and ip6tables-restore load of it: ctmatch's canonical form of the file
+// (ctmatch.SaveCanon, translate -o iptables) holds the rules iptables-save
+// and ip6tables-save print after the restore, in their order.
+func TestFamilyMarkersAsRestoreLoads(t *testing.T) {
+	for _, v6 := range []bool{false, true} {
+		restore, save := "iptables-legacy-restore", "iptables-legacy-save"
+		if v6 {
+			restore, save = "ip6tables-legacy-restore", "ip6tables-legacy-save"
+		}
+		ns := ktest.Namespace(t, restore, save)
+		ktest.Run(t, ns, familyMarkers, restore)
+		want := ruleLines(ktest.Run(t, ns, "", save))
+		s := ctmatch.NewSaveCanon(ctmatch.Options{IPv6: v6})
+		for i, text := range strings.Split(strings.TrimSuffix(familyMarkers, "\n"), "\n") {
+			if _, err := s.Line(text, parse.Position{File: "both.rules", Line: i + 1}); err != nil {
+				t.Fatalf("%s: %v", text, err)
+			}
+		}
+		var b strings.Builder
+		if _, err := s.WriteTo(&b); err != nil {
+			t.Fatal(err)
+		}
+		if got := ruleLines(b.String()); !slices.Equal(got, want) || len(want) != 3 {
+			t.Errorf("%s: ctmatch reads\n%s\n%s loads\n%s", restore, strings.Join(got, "\n"), restore, strings.Join(want, "\n"))
+		}
+	}
+}
+
+// ruleLines are the -A lines of an iptables-save file.
+func ruleLines(text string) []string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, "-A ") {
+			out = append(out, l)
+		}
+	}
+	return out
 }
