@@ -456,3 +456,39 @@ func TestListKeepsDormantTable(t *testing.T) {
 		t.Errorf("apply -f of the refused listing created:\n%s", got)
 	}
 }
+
+// A listing holds the ip, ip6 and inet tables with their chains and rules;
+// list -o nft and -o json say on standard error what they leave out of the
+// ruleset (named sets and maps, stateful objects, tables of other
+// families), which a restore after nft flush ruleset would lose unnoticed;
+// a listing of a chain, and -o iptables, say nothing.
+func TestListSaysWhatItLeavesOut(t *testing.T) {
+	bin := ctmatchCLI(t)
+	ns := ktest.Namespace(t, "nft")
+	ktest.Run(t, ns, "table inet fw {\n\tset blocklist {\n\t\ttype ipv4_addr\n\t}\n\tcounter cnt {\n\t}\n\tquota q {\n\t\tover 10 mbytes\n\t}\n"+
+		"\tchain c {\n\t\ttype filter hook input priority 0;\n\t\ttcp dport { 22, 80 } accept\n\t}\n}\n"+
+		"table bridge br {\n\tchain c {\n\t\ttype filter hook input priority 0;\n\t}\n}\n", "nft", "-f", "-")
+	for _, args := range [][]string{{"list", "-o", "nft"}, {"list", "-o", "json"}, {"list", "table", "inet", "fw", "-o", "nft"}} {
+		r := runCLI(t, bin, ns, "", args...)
+		want := []string{"set inet fw blocklist", "counter inet fw cnt", "quota inet fw q", "table bridge br"}
+		if len(args) > 3 {
+			want = want[:3]
+		}
+		for _, w := range want {
+			if r.code != 0 || !strings.Contains(r.stderr, w) {
+				t.Errorf("%v: exit %d, stderr %q; want it to name %s", args, r.code, r.stderr, w)
+			}
+		}
+		if len(args) > 3 && strings.Contains(r.stderr, "bridge") {
+			t.Errorf("%v names a table it was not asked for: %s", args, r.stderr)
+		}
+		if strings.Contains(r.stdout, "blocklist") {
+			t.Errorf("%v lists the set it says it leaves out:\n%s", args, r.stdout)
+		}
+	}
+	for _, args := range [][]string{{"list", "chain", "inet", "fw", "c", "-o", "nft"}, {"list", "-o", "iptables"}} {
+		if r := runCLI(t, bin, ns, "", args...); r.code != 0 || r.stderr != "" {
+			t.Errorf("%v: exit %d, stderr %q; want nothing said", args, r.code, r.stderr)
+		}
+	}
+}

@@ -122,6 +122,9 @@ type Kernel interface {
 	// Objects lists the named objects (ct helpers) of a table, as
 	// kernel.Conn.Objects does.
 	Objects(ctx context.Context, f expr.Family, table string) ([]kernel.Object, error)
+	// ObjectNames lists the named objects of a table of every type, as
+	// kernel.Conn does.
+	ObjectNames(ctx context.Context, f expr.Family, table string) ([]kernel.ObjectName, error)
 	// BeginAt begins a transaction checked against generation gen, as
 	// kernel.Conn.BeginAt does.
 	BeginAt(gen uint32) KernelTx

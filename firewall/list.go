@@ -25,6 +25,11 @@ type Listing struct {
 	// Generation is the generation of the ruleset the listing was read at.
 	Generation uint32
 	Tables     []ListedTable // in the kernel's order
+	// Left says what a listing of whole tables leaves out, each as
+	// "set inet fw blocklist", "counter inet fw cnt", "table bridge br": a
+	// restore from the listing after nft flush ruleset loses them. Empty
+	// for a listing of a chain.
+	Left []string
 }
 
 // ListedTable is a table and its chains.
@@ -173,6 +178,9 @@ func (c *Client) list(ctx context.Context, s Scope) (*Listing, error) {
 	found := false
 	for _, t := range tables {
 		if t.Family != expr.FamilyIP && t.Family != expr.FamilyIP6 && t.Family != expr.FamilyInet {
+			if s.Table == "" {
+				l.Left = append(l.Left, "table "+otherFamilies[t.Family]+" "+QuoteName(t.Name))
+			}
 			continue
 		}
 		if s.Table != "" && (t.Family != s.Family || t.Name != s.Table) {
@@ -184,12 +192,46 @@ func (c *Client) list(ctx context.Context, s Scope) (*Listing, error) {
 			return nil, err
 		}
 		l.Tables = append(l.Tables, lt)
+		if s.Chain == "" {
+			left, err := c.leftOf(ctx, t)
+			if err != nil {
+				return nil, err
+			}
+			l.Left = append(l.Left, left...)
+		}
 	}
 	if s.Table != "" && !found {
 		return nil, &Error{Op: "list", Object: object(s.Family, s.Table), Index: -1, Err: ErrNoTable,
 			Reason: "no such table " + object(s.Family, s.Table)}
 	}
 	return l, nil
+}
+
+// otherFamilies name the table families a listing leaves out.
+var otherFamilies = map[expr.Family]string{3: "arp", 5: "netdev", 7: "bridge"}
+
+// leftOf says what a listing of table t leaves out: its named sets and
+// maps and its stateful objects, by name. (Its flowtables, which ctmatch
+// does not read, are not named.)
+func (c *Client) leftOf(ctx context.Context, t kernel.Table) ([]string, error) {
+	sets, err := c.c.Sets(ctx, t.Family, t.Name)
+	if err != nil {
+		return nil, readError("list", object(t.Family, t.Name), -1, vanishedError(err))
+	}
+	var left []string
+	for _, st := range sets {
+		if st.Flags&kernel.SetAnonymous == 0 {
+			left = append(left, "set "+object(t.Family, t.Name, st.Name))
+		}
+	}
+	objs, err := c.c.ObjectNames(ctx, t.Family, t.Name)
+	if err != nil {
+		return nil, readError("list", object(t.Family, t.Name), -1, vanishedError(err))
+	}
+	for _, o := range objs {
+		left = append(left, o.Type+" "+object(t.Family, t.Name, o.Name))
+	}
+	return left, nil
 }
 
 func (c *Client) listTable(ctx context.Context, t kernel.Table, chain string) (ListedTable, error) {

@@ -122,6 +122,69 @@ func (c *Conn) Objects(ctx context.Context, f expr.Family, table string) ([]Obje
 	return out, nil
 }
 
+// ObjectName is a named stateful object of a table, of any type: what
+// ObjectNames lists.
+type ObjectName struct {
+	Name string
+	// Type is the object's type, as nft names it: counter, quota, ct
+	// helper, limit, ct timeout, secmark, ct expectation, synproxy, or
+	// "type N" for another NFT_OBJECT_* number.
+	Type string
+}
+
+// objectTypes are nft's names of the NFT_OBJECT_* types.
+var objectTypes = map[uint32]string{1: "counter", 2: "quota", 3: "ct helper", 4: "limit", 7: "ct timeout", 8: "secmark", 9: "ct expectation", 10: "synproxy"}
+
+// ObjectNames lists the named objects of table in family f, of every type
+// (Objects lists the ct helpers ctmatch writes, whole). A table that does
+// not exist is an error.
+func (c *Conn) ObjectNames(ctx context.Context, f expr.Family, table string) ([]ObjectName, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	obj := f.String() + " " + table
+	if err := badNames("list objects", obj, "table", table); err != nil {
+		return nil, err
+	}
+	if err := c.checkTable(ctx, "list objects", f, table); err != nil {
+		return nil, err
+	}
+	ae := nfnl.Encoder{}
+	ae.String(attrObjTable, table)
+	var out []ObjectName
+	r, err := c.dump(ctx, nftType(msgGetObj), f, ae.B, func() { out = out[:0] }, func(m nfnl.Message) error {
+		attrs, err := nfnl.SplitAttrs(m.Body(), 0)
+		if err != nil {
+			return fmt.Errorf("object: %w", err)
+		}
+		var o ObjectName
+		var tname string
+		for _, a := range attrs {
+			switch a.Type {
+			case attrObjTable:
+				tname = nfnl.String(a.Data)
+			case attrObjName:
+				o.Name = nfnl.String(a.Data)
+			case attrObjType:
+				typ, err := nfnl.U32(a.Data)
+				if err != nil {
+					return fmt.Errorf("object %s type: %w", o.Name, err)
+				}
+				if o.Type = objectTypes[typ]; o.Type == "" {
+					o.Type = fmt.Sprintf("type %d", typ)
+				}
+			}
+		}
+		if tname == table {
+			out = append(out, o)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, readError("list objects", obj, r, err)
+	}
+	return out, nil
+}
+
 func parseObject(m nfnl.Message) (Object, error) {
 	o := Object{Family: family(m)}
 	attrs, err := nfnl.SplitAttrs(m.Body(), 0)

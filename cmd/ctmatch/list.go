@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -147,6 +148,11 @@ func runList(cmd *cobra.Command, o *listOptions, args []string) error {
 	}
 	if err := l.Write(cmd.OutOrStdout(), f, firewall.ListText{Handles: o.handles}); err != nil {
 		return writeError(err)
+	}
+	if len(l.Left) > 0 && (f == firewall.ListNft || f == firewall.ListJSON) {
+		// A snapshot that does not hold everything says so, where a
+		// restore after nft flush ruleset would lose it unnoticed.
+		fmt.Fprintf(cmd.ErrOrStderr(), "ctmatch: warning: the listing holds ip, ip6 and inet tables, their chains and rules, and leaves out %s: a restore after nft flush ruleset loses them\n", strings.Join(l.Left, ", "))
 	}
 	return nil
 }

@@ -152,3 +152,17 @@ func (k *Kernel) Objects(_ context.Context, f expr.Family, tname string) ([]kern
 	}
 	return out, nil
 }
+
+// ObjectNames lists the table's objects (the fake holds ct helpers only),
+// as kernel.Conn does.
+func (k *Kernel) ObjectNames(ctx context.Context, f expr.Family, tname string) ([]kernel.ObjectName, error) {
+	objs, err := k.Objects(ctx, f, tname)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]kernel.ObjectName, len(objs))
+	for i, o := range objs {
+		out[i] = kernel.ObjectName{Name: o.Name, Type: "ct helper"}
+	}
+	return out, nil
+}
