@@ -262,8 +262,11 @@ func (p *parser) parse() error {
 				return p.errorf(w, "unexpected word %q after !: expected an option", w.val)
 			}
 			e := p.errorf(w, "unexpected word %q: expected an option", w.val)
-			if isCounters(w.val) {
+			switch {
+			case isCounters(w.val):
 				e.Hint = "[PACKETS:BYTES] counters come only first on a line of rule text, as iptables-save -c writes them; among argv words, write -c PACKETS BYTES"
+			case p.i == 1 && commandNames[w.val]:
+				e.Hint = "leave out the command's name: the words are what follows it (-A INPUT …)"
 			}
 			return e
 		}
@@ -482,6 +485,12 @@ func IsOtherFamily(err error) bool {
 	}
 	return strings.Contains(e.Msg, " makes the rule an ip") && (e.Word == "-4" || e.Word == "-6" || strings.HasPrefix(e.Word, "--ipv"))
 }
+
+// commandNames are the names a rule's words may be given with by mistake,
+// as a shell script calls them.
+var commandNames = map[string]bool{"iptables": true, "ip6tables": true, "iptables-nft": true, "ip6tables-nft": true,
+	"iptables-legacy": true, "ip6tables-legacy": true, "/sbin/iptables": true, "/sbin/ip6tables": true,
+	"/usr/sbin/iptables": true, "/usr/sbin/ip6tables": true, "$IPTABLES": true, "$IP6TABLES": true}
 
 // unsupportedOption reads an option of iptables that ctmatch does not
 // support: it checks what iptables checks of it and skips its values, and

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ctmatch/ctmatch/parse"
+	"github.com/ctmatch/ctmatch/script"
 )
 
 type fmtOptions struct {
@@ -70,7 +71,20 @@ func runFmt(cmd *cobra.Command, o *fmtOptions, srcs sourceSeq) error {
 	rep := &reporter{w: cmd.ErrOrStderr(), json: o.words.errorFormat == "json"}
 	popts := o.words.parseOptions(cmd.Context())
 	ast := &astWriter{w: out}
+	saveSaid := false
 	readErr := srcs(func(src source) bool {
+		if src.err == nil && src.pos.File != "" && script.IsSaveLine(src.text) {
+			// An iptables-save file: its *TABLE, :CHAIN and COMMIT lines
+			// are no rules. Said once, with what reads such a file; its
+			// rule lines are read as rules.
+			if !saveSaid {
+				saveSaid = true
+				rep.report(src, &parse.Error{Pos: 0, Word: firstWord(src.text), Text: src.text, Kind: parse.Invalid,
+					Msg:  "an iptables-save line: fmt reads rules, one per line (the -A lines of such a file)",
+					Hint: "ctmatch translate -o iptables -f FILE prints an iptables-save file in canonical form"})
+			}
+			return true
+		}
 		r, err := src.parse(popts)
 		if err != nil {
 			rep.report(src, err)

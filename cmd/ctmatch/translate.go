@@ -103,7 +103,14 @@ nft -j -f.
 
 nft 1.0.6 cannot parse a ct port match that has no protocol test before it
 (nft 1.0.7 and later can); such a rule is printed in its correct form with a
-# comment line after it. ctmatch loads such rules itself on any version.`,
+# comment line after it, and a warning. ctmatch loads such rules itself on
+any version.
+
+Exit codes: 0 success (warnings change nothing); 1 valid iptables that
+ctmatch does not translate (a line --keep-going left as a comment), or a
+failure of the system (a file that cannot be read, output that cannot be
+written); 2 words iptables itself rejects, or bad usage. With several rules,
+the worst decides.`,
 		Example: `  ctmatch translate -- -A INPUT -m conntrack --ctstate NEW,SNAT -j ACCEPT
   ctmatch translate --family inet --table fw -- -A input -m conntrack ! --ctstate INVALID
   ctmatch translate -6 -- -I INPUT -m conntrack --ctorigsrc 2001:db8::/32 -j DROP
@@ -174,6 +181,12 @@ nft 1.0.6 cannot parse a ct port match that has no protocol test before it
 func (o *translateOptions) compileOptions() (ctmatch.Options, error) {
 	if o.output != "nft" && o.output != "bytecode" && o.output != "json" && o.output != "iptables" {
 		return ctmatch.Options{}, usageError("-o must be nft, json, bytecode or iptables, not %q", o.output)
+	}
+	if o.words.v4 && o.words.v6 {
+		return ctmatch.Options{}, usageError("-4 and -6 cannot be used together")
+	}
+	if o.format != "" && o.format != formatRules && o.format != formatSave {
+		return ctmatch.Options{}, usageError("--format must be rules or iptables-save, not %q", o.format)
 	}
 	fam := expr.FamilyIP
 	if o.words.v6 {

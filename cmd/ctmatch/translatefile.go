@@ -303,9 +303,12 @@ func (rf *rulesFile) line(src source) {
 		}
 	}
 	if src.err == nil && script.IsSaveLine(src.text) {
+		why, hint := "the file's first line made it a file of rules, one per line", "give an iptables-save file whole, starting with its *TABLE line"
+		if rf.fr.o.format == formatRules {
+			why, hint = "--format rules made it a file of rules, one per line", "leave out --format rules: an iptables-save file is read as one"
+		}
 		rf.failLine(src, &parse.Error{Pos: 0, Word: firstWord(src.text), Text: src.text, Kind: parse.Invalid,
-			Msg:  "an iptables-save line in a file of rules: the file's first line made it a file of rules, one per line",
-			Hint: "give an iptables-save file whole, starting with its *TABLE line"})
+			Msg: "an iptables-save line in a file of rules: " + why, Hint: hint})
 		return
 	}
 	r, err := src.parse(rf.popts)
