@@ -93,20 +93,8 @@ func delObjectAttrs(name string) []byte {
 // Objects lists the ct helpers of table in family f. A table that does not
 // exist is an error.
 func (c *Conn) Objects(ctx context.Context, f expr.Family, table string) ([]Object, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	obj := f.String() + " " + table
-	if err := badNames("list objects", obj, "table", table); err != nil {
-		return nil, err
-	}
-	if err := c.checkTable(ctx, "list objects", f, table); err != nil {
-		return nil, err
-	}
-	ae := nfnl.Encoder{}
-	ae.String(attrObjTable, table)
-	ae.U32(attrObjType, objCtHelper)
 	var out []Object
-	r, err := c.dump(ctx, nftType(msgGetObj), f, ae.B, func() { out = out[:0] }, func(m nfnl.Message) error {
+	err := c.dumpObjects(ctx, f, table, objCtHelper, func() { out = out[:0] }, func(m nfnl.Message) error {
 		o, err := parseObject(m)
 		if err != nil {
 			return err
@@ -116,16 +104,13 @@ func (c *Conn) Objects(ctx context.Context, f expr.Family, table string) ([]Obje
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, readError("list objects", obj, r, err)
-	}
-	return out, nil
+	return out, err
 }
 
 // ObjectName is a named stateful object of a table, of any type: what
 // ObjectNames lists.
 type ObjectName struct {
-	Name string
+	Name string // the object's name
 	// Type is the object's type, as nft names it: counter, quota, ct
 	// helper, limit, ct timeout, secmark, ct expectation, synproxy, or
 	// "type N" for another NFT_OBJECT_* number.
@@ -139,19 +124,8 @@ var objectTypes = map[uint32]string{1: "counter", 2: "quota", 3: "ct helper", 4:
 // (Objects lists the ct helpers ctmatch writes, whole). A table that does
 // not exist is an error.
 func (c *Conn) ObjectNames(ctx context.Context, f expr.Family, table string) ([]ObjectName, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	obj := f.String() + " " + table
-	if err := badNames("list objects", obj, "table", table); err != nil {
-		return nil, err
-	}
-	if err := c.checkTable(ctx, "list objects", f, table); err != nil {
-		return nil, err
-	}
-	ae := nfnl.Encoder{}
-	ae.String(attrObjTable, table)
 	var out []ObjectName
-	r, err := c.dump(ctx, nftType(msgGetObj), f, ae.B, func() { out = out[:0] }, func(m nfnl.Message) error {
+	err := c.dumpObjects(ctx, f, table, 0, func() { out = out[:0] }, func(m nfnl.Message) error {
 		attrs, err := nfnl.SplitAttrs(m.Body(), 0)
 		if err != nil {
 			return fmt.Errorf("object: %w", err)
@@ -179,10 +153,32 @@ func (c *Conn) ObjectNames(ctx context.Context, f expr.Family, table string) ([]
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, readError("list objects", obj, r, err)
+	return out, err
+}
+
+// dumpObjects dumps the objects of table in family f, of type typ (0: of
+// every type), calling reset when the dump starts again and each with
+// every object's message.
+func (c *Conn) dumpObjects(ctx context.Context, f expr.Family, table string, typ uint32, reset func(), each func(m nfnl.Message) error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	obj := f.String() + " " + table
+	if err := badNames("list objects", obj, "table", table); err != nil {
+		return err
 	}
-	return out, nil
+	if err := c.checkTable(ctx, "list objects", f, table); err != nil {
+		return err
+	}
+	ae := nfnl.Encoder{}
+	ae.String(attrObjTable, table)
+	if typ != 0 {
+		ae.U32(attrObjType, typ)
+	}
+	r, err := c.dump(ctx, nftType(msgGetObj), f, ae.B, reset, each)
+	if err != nil {
+		return readError("list objects", obj, r, err)
+	}
+	return nil
 }
 
 func parseObject(m nfnl.Message) (Object, error) {
