@@ -1,9 +1,12 @@
 package ctmatch_test
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/ctmatch/ctmatch"
+	"github.com/ctmatch/ctmatch/parse"
 )
 
 // ip6tables' -p names the header after an AH header, nft's meta l4proto the
@@ -60,5 +63,32 @@ func TestCtPortTextCaveat(t *testing.T) {
 		if got != want || len(r.TextCaveats) > 1 || len(r.Caveats) != 0 {
 			t.Errorf("%s: text caveats %v (at %q), caveats %v; want one at %q, or none for \"\"", words, r.TextCaveats, got, r.Caveats, want)
 		}
+	}
+}
+
+// -o json refuses a rule whose words hold bytes that are not UTF-8 (a
+// latin-1 comment), at the first such byte: a JSON string would carry
+// U+FFFD in their place, and nft would load other bytes than -o nft gives.
+func TestJSONRefusesBytesNotUTF8(t *testing.T) {
+	r, err := ctmatch.Translate("-A INPUT -m comment --comment \"caf\xe9 au lait\" -j ACCEPT", ctmatch.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	d := ctmatch.NewJSONDoc(&b)
+	err = ctmatch.WriteJSONCommands(d, r, "filter", "INPUT", -1, -1)
+	var pe *parse.Error
+	if !errors.As(err, &pe) || pe.Kind != parse.Unsupported || pe.Pos != 34 || !strings.Contains(pe.Msg, "not UTF-8") {
+		t.Fatalf("error %v; want Unsupported at col 35 (the byte 0xe9)", err)
+	}
+	if d.Commands() != 0 {
+		t.Errorf("%d commands written", d.Commands())
+	}
+	ok, err := ctmatch.Translate("-A INPUT -m comment --comment \"café au lait\" -j ACCEPT", ctmatch.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ctmatch.WriteJSONCommands(d, ok, "filter", "INPUT", -1, -1); err != nil || d.Commands() != 1 {
+		t.Errorf("a UTF-8 comment: %v, %d commands", err, d.Commands())
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"io"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/ctmatch/ctmatch/expr"
+	"github.com/ctmatch/ctmatch/parse"
 )
 
 // JSONDoc writes a libnftables JSON document, {"nftables": [COMMAND, …]}
@@ -84,6 +86,37 @@ func baseChainObject(fam expr.Family, table, chain, typ, hook string, prio int, 
 	return append(b, "}}}"...)
 }
 
+// jsonTextError refuses a rule whose words (a comment, a log prefix, a
+// chain's name), table or chain hold bytes that are not UTF-8: a JSON
+// string cannot carry them (an encoder writes U+FFFD in their place, and nft
+// would load other bytes than -o nft's text gives). It points at the first
+// such byte of the words.
+func jsonTextError(r *Rule, table, chain string) error {
+	if r.Source == nil || utf8.ValidString(r.Source.Text) && utf8.ValidString(table) && utf8.ValidString(chain) {
+		return nil
+	}
+	text := r.Source.Text
+	at := 0
+	for at < len(text) {
+		c, n := utf8.DecodeRuneInString(text[at:])
+		if c == utf8.RuneError && n <= 1 {
+			break
+		}
+		at += n
+	}
+	word := ""
+	if at < len(text) {
+		end := at
+		for end < len(text) && text[end] != ' ' {
+			end++
+		}
+		word = text[at:end]
+	}
+	return &parse.Error{Pos: parse.Pos(at), Word: word, Text: text, Kind: parse.Unsupported,
+		Msg:  "a byte that is not UTF-8: a JSON string cannot carry it (an encoder writes U+FFFD in its place), so -o json would load other bytes than the rule's",
+		Hint: "-o nft keeps the bytes as they are; or write the text in UTF-8"}
+}
+
 func jsonString(b []byte, s string) []byte {
 	q, err := json.Marshal(s)
 	if err != nil {
@@ -96,6 +129,9 @@ func jsonString(b []byte, s string) []byte {
 // r as add rule (at the end), insert rule (at the top) or add rule with
 // nft's index.
 func WriteJSONCommands(d *JSONDoc, r *Rule, table, chain string, after, total int) error {
+	if err := jsonTextError(r, table, chain); err != nil {
+		return err
+	}
 	for i, nr := range r.Rules {
 		verb, index := "add", -1
 		switch {

@@ -492,3 +492,20 @@ func TestListSaysWhatItLeavesOut(t *testing.T) {
 		}
 	}
 }
+
+// A rule whose comment holds bytes that are not UTF-8 (latin-1) is listed
+// by list -o nft with its bytes, and by list -o json as a rule it cannot
+// carry (a ctmatch-not-decompiled object, which nft and apply refuse), not
+// with U+FFFD in their place, which a reload would load.
+func TestListJSONBytesNotUTF8(t *testing.T) {
+	bin := ctmatchCLI(t)
+	ns := ktest.Namespace(t, "nft")
+	ktest.Run(t, ns, "", bin, "--netns", ns.Path(), "add", "rule", "--create", "ip", "t", "INPUT", "--", "-m", "comment", "--comment", "caf\xe9", "-j", "ACCEPT")
+	if out := ktest.Run(t, ns, "", bin, "--netns", ns.Path(), "list", "-o", "nft"); !strings.Contains(out, "comment \"caf\xe9\"") {
+		t.Errorf("list -o nft lost the comment's bytes:\n%q", out)
+	}
+	js := ktest.Run(t, ns, "", bin, "--netns", ns.Path(), "list", "-o", "json")
+	if !strings.Contains(js, `"ctmatch-not-decompiled"`) || !strings.Contains(js, "not UTF-8") || strings.Contains(js, "\ufffd") || strings.Contains(js, `\ufffd`) {
+		t.Errorf("list -o json does not refuse the comment it cannot carry:\n%s", js)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/ctmatch/ctmatch"
 	"github.com/ctmatch/ctmatch/expr"
@@ -93,13 +94,22 @@ func jsonChain(t ListedTable, ch ListedChain, o ListText) []byte {
 }
 
 func jsonRule(t ListedTable, ch ListedChain, g ListedGroup, i int, p Piece, o ListText) []byte {
-	if g.Rule == nil {
+	reason := ""
+	switch {
+	case g.Rule == nil:
+		reason = notDecompiledReason(g)
+	case !utf8.ValidString(p.Comment) || !utf8.ValidString(ctmatch.Words(g.Rule)):
+		// A JSON string cannot carry such bytes: an encoder writes U+FFFD
+		// in their place, and a reload would load other bytes.
+		reason = "its comment or words hold bytes that are not UTF-8, which JSON cannot carry (list -o nft keeps them)"
+	}
+	if reason != "" {
 		lines := p.DebugLines()
 		b := append([]byte(`{"ctmatch-not-decompiled":{"family":`), jsonStr(t.Family.String())...)
 		b = append(append(b, `,"table":`...), jsonStr(t.Name)...)
 		b = append(append(b, `,"chain":`...), jsonStr(ch.Name)...)
 		b = strconv.AppendUint(append(b, `,"handle":`...), p.Handle, 10)
-		b = append(append(b, `,"reason":`...), jsonStr(notDecompiledReason(g))...)
+		b = append(append(b, `,"reason":`...), jsonStr(reason)...)
 		dl, _ := json.Marshal(lines)
 		b = append(append(b, `,"expressions":`...), dl...)
 		return append(b, "}}"...)
