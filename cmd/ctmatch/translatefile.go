@@ -121,6 +121,12 @@ func runTranslateFiles(cmd *cobra.Command, o *translateOptions, files []fileInpu
 			err = writeError(cerr)
 		}
 	}
+	if fr.o.output == "json" && fr.o.doc == nil && fr.format == "" && !fr.failed && err == nil {
+		// Files of nothing but blank lines and comments: an empty
+		// document, which nft -j -f and JSON readers take, as list -o
+		// json prints for an empty ruleset.
+		fmt.Fprintln(fr.out, `{"nftables":[]}`)
+	}
 	if fr.format == formatRules && !fr.failed && !fr.withheld && err == nil {
 		if _, cerr := rulesOut.WriteTo(fr.out); cerr != nil && fr.out.err == nil {
 			fr.out.err = cerr

@@ -52,6 +52,8 @@ var translateFileCases = []cliCase{
 		args: []string{"translate", "--", "iptables", "-A", "INPUT", "-j", "ACCEPT"}},
 	{name: "fmt-save-file", about: "fmt -f of an iptables-save file: one error, with what reads such a file; its rule lines are printed",
 		args: []string{"fmt", "-f", "-"}, stdin: "*filter\n:INPUT DROP [0:0]\n-A INPUT -m state --state established -j ACCEPT\nCOMMIT\n"},
+	{name: "translate-json-empty-file", about: "-o json of a file of nothing but comments: an empty document, as list -o json prints for an empty ruleset",
+		args: []string{"translate", "-o", "json", "-f", "-"}, stdin: "# nothing yet\n\n"},
 	{name: "translate-file-no-command", about: "a line of a file of rules without -A or -I (what fmt prints of words without one): exit 2 at the line, the lines after it read",
 		args: []string{"translate", "--keep-going", "-f", "-"}, stdin: "-A INPUT -j ACCEPT\n-m conntrack --ctstate NEW -j DROP\n! -s 192.0.2.1 -p tcp\n-A INPUT -j DROP\n"},
 	{name: "translate-keep-going-words", about: "--keep-going goes with files",
