@@ -63,6 +63,9 @@ func Rule(r *parse.Rule, o Options) ([]expr.Rule, error) {
 	if err := checkSingleAddresses(r); err != nil {
 		return nil, err
 	}
+	if err := r.NftCommentError(); err != nil {
+		return nil, err
+	}
 	verdict, err := verdictOf(r.Target)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,9 @@
 package parse
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // This file reads the comment match ("-m comment --comment TEXT"), as
 // iptables 1.8.9 reads it (extensions/libxt_comment.c: one XTTYPE_STRING
@@ -28,6 +31,7 @@ type Comment struct {
 	Value   Word   `json:"value"`      // as written (quotes included)
 	Text    string `json:"text"`       // the comment, cut to MaxComment bytes as iptables cuts it
 	set     bool
+	written int // the bytes of the comment as written, before the cut
 	end     Pos
 }
 
@@ -64,17 +68,43 @@ func (p *parser) commentOption(w word, neg *word, spec *optSpec, attached string
 	if v.end > m.end {
 		m.end = v.end
 	}
-	if len(text) > MaxNftComment && p.unsupported == nil {
-		kept := ""
-		if len(v.val) > MaxComment {
-			kept = " (iptables keeps its first 255)"
+	m.written = len(v.val)
+	return nil
+}
+
+// NftCommentError returns what keeps the rule's comment matches from being
+// nft's comment of a rule, or nil: a second comment match (an nft rule has
+// one comment), a comment of more than MaxNftComment bytes (nft's limit),
+// a comment with a double quote (nft's strings have no escape for it). Each
+// is valid iptables (Unsupported), and iptables-save prints it: fmt and
+// translate -o iptables take it, and compile.Rule refuses it.
+func (r *Rule) NftCommentError() *Error {
+	var first *Comment
+	for _, m := range r.Matches {
+		c, ok := m.(*Comment)
+		if !ok {
+			continue
 		}
-		p.unsupported = p.unsupportedf(v, "a comment of %d bytes is valid iptables%s, but nft takes at most %d bytes in a rule's comment", len(v.val), kept, MaxNftComment)
-		p.unsupported.Hint = "shorten the comment to 128 bytes"
-	}
-	if strings.IndexByte(text, '"') >= 0 && p.unsupported == nil {
-		p.unsupported = p.unsupportedf(v, "a comment with a double quote is valid iptables, but nft's strings cannot hold one")
-		p.unsupported.Hint = "write the comment without \""
+		if first != nil {
+			return &Error{Pos: c.Flag, Word: r.Text[c.Flag:c.end], Text: r.Text, Kind: Unsupported,
+				Msg:  "a second comment match is valid iptables, but an nft rule has one comment",
+				Hint: "join the comments into one --comment"}
+		}
+		first = c
+		word := r.Text[c.Value.At:c.Value.End()]
+		if len(c.Text) > MaxNftComment {
+			kept := ""
+			if c.written > MaxComment {
+				kept = " (iptables keeps its first 255)"
+			}
+			return &Error{Pos: c.Value.At, Word: word, Text: r.Text, Kind: Unsupported,
+				Msg:  fmt.Sprintf("a comment of %d bytes is valid iptables%s, but nft takes at most %d bytes in a rule's comment", c.written, kept, MaxNftComment),
+				Hint: "shorten the comment to 128 bytes"}
+		}
+		if strings.IndexByte(c.Text, '"') >= 0 {
+			return &Error{Pos: c.Value.At, Word: word, Text: r.Text, Kind: Unsupported,
+				Msg: "a comment with a double quote is valid iptables, but nft's strings cannot hold one", Hint: "write the comment without \""}
+		}
 	}
 	return nil
 }
@@ -86,12 +116,6 @@ func (p *parser) checkComment(m *Comment) error {
 	if !m.set {
 		return &Error{Pos: m.NamePos, Word: p.text[m.NamePos:m.end], Text: p.text,
 			Msg: "comment: option \"--comment\" must be specified"}
-	}
-	if p.rule.Comment() != m && p.unsupported == nil {
-		e := &Error{Pos: m.Flag, Word: p.text[m.Flag:m.end], Text: p.text, Kind: Unsupported,
-			Msg: "a second comment match is valid iptables, but an nft rule has one comment"}
-		e.Hint = "join the comments into one --comment"
-		p.unsupported = e
 	}
 	return nil
 }

@@ -503,6 +503,12 @@ var Valid = []ValidCase{
 	{"comment/nft-longest", v4, argv("-m comment --comment " + strings.Repeat("c", parse.MaxNftComment)), "-m comment --comment " + strings.Repeat("c", parse.MaxNftComment)},
 	{"comment/permuted", v4, argv("-A INPUT -p tcp -m comment --dport 22 --comment ssh -j ACCEPT"), "-A INPUT -p tcp -m comment --comment ssh -m tcp --dport 22 -j ACCEPT"},
 	{"comment/with-conntrack", v4, argv("-A INPUT -m conntrack --ctstate NEW -m comment --comment new"), "-A INPUT -m conntrack --ctstate NEW -m comment --comment new"},
+	// Valid iptables that nft cannot hold as a rule's comment: fmt prints
+	// them as iptables-save does, compile refuses them (Rule.NftCommentError).
+	{"comment/too-long-for-nft", v4, argv("-m comment --comment " + strings.Repeat("c", parse.MaxNftComment+1)), "-m comment --comment " + strings.Repeat("c", parse.MaxNftComment+1)},
+	{"comment/cut", v4, argv("-m comment --comment " + strings.Repeat("c", 300)), "-m comment --comment " + strings.Repeat("c", parse.MaxComment)},
+	{"comment/double-quote", v4, []string{"-m", "comment", "--comment", `a"b`}, `-m comment --comment "a\"b"`},
+	{"comment/two-matches", v4, argv("-m comment --comment a -m comment --comment b"), "-m comment --comment a -m comment --comment b"},
 
 	// The addrtype match: a type is any prefix of its name, in any case,
 	// the first in the kernel's order; "!" before a type option; the
@@ -1772,10 +1778,6 @@ var Invalid = []InvalidCase{
 // Unsupported holds valid iptables that ctmatch refuses (exit code 1): other
 // matches and targets, host names, and the address forms of inet_aton.
 var Unsupported = []InvalidCase{
-	{"comment/too-long-for-nft", v4, "-m comment --comment " + Marker + strings.Repeat("c", parse.MaxNftComment+1), "a comment of 129 bytes is valid iptables, but nft takes at most 128"},
-	{"comment/cut", v4, "-m comment --comment " + Marker + strings.Repeat("c", 300), "a comment of 300 bytes is valid iptables (iptables keeps its first 255), but nft takes at most 128"},
-	{"comment/double-quote", v4, `-m comment --comment ` + Marker + `"a\"b"`, "nft's strings cannot hold one"},
-	{"comment/two-matches", v4, "-m comment --comment a " + Marker + "-m comment --comment b", "an nft rule has one comment"},
 	{"owner/uid-negated", v4, "-A OUTPUT -m owner " + Marker + "! --uid-owner 0", "owner: a negated id is valid iptables, but xt_owner matches it for packets without a user's socket too"},
 	{"owner/gid-negated", v6, "-A OUTPUT -m owner --uid-owner 5 " + Marker + "! --gid-owner 1-9", "owner: a negated id is valid iptables"},
 	{"owner/socket-exists", v4, "-A OUTPUT -m owner " + Marker + "--socket-exists", "owner: --socket-exists is valid iptables, but nft has no test of it"},
