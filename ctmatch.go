@@ -181,7 +181,6 @@ func compileInto(c *Rule, r *parse.Rule, o Options) error {
 	if cm := combinedMarksCaveat(r, rules); cm != nil {
 		cv = append(cv, cm)
 	}
-
 	cv = append(cv, recentCaveats(r)...)
 	cv = append(cv, reversedCaveats(r)...)
 	*c = Rule{Source: r, Table: table, Rules: rules, Family: fam, Caveats: cv}

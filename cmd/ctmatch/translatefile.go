@@ -571,20 +571,13 @@ func (r *reporter) warnLine(src source, pe *parse.Error) {
 }
 
 // fileFlags checks the flags that go with -f and --file6.
+// (-4 with -6 and --format are checked by compileOptions, which runs first.)
 func (o *translateOptions) fileFlags(cmd *cobra.Command, args []string) error {
-	if o.words.v4 && o.words.v6 {
-		return usageError("-4 and -6 cannot be used together")
-	}
 	if o.words.errorFormat != "text" && o.words.errorFormat != "json" {
 		return usageError("--error-format must be text or json, not %q", o.words.errorFormat)
 	}
 	if len(args) > 0 {
 		return usageError("give the rules either with -f or after --, not both")
-	}
-	switch o.format {
-	case "", formatRules, formatSave:
-	default:
-		return usageError("--format must be rules or iptables-save, not %q", o.format)
 	}
 	if o.format == formatSave && o.output == "bytecode" {
 		return usageError("-o bytecode prints the rules of a file of rules; an iptables-save file becomes an nft script (-o nft)")
