@@ -565,9 +565,14 @@ func (sf *saveFile) end() {
 	}
 }
 
-// warnLine prints a warning about a line of a file.
+// warnLine prints a warning about a line of a file: in text after
+// "warning: ", in JSON as the message of an object of kind "warning".
 func (r *reporter) warnLine(src source, pe *parse.Error) {
-	r.print(src, problem{kind: "warning", col: int(pe.Pos) + 1, word: pe.Word, msg: "warning: " + pe.Msg, hint: pe.Hint, caret: pe.Caret()})
+	msg := pe.Msg
+	if !r.json {
+		msg = "warning: " + msg
+	}
+	r.print(src, problem{kind: "warning", col: int(pe.Pos) + 1, word: pe.Word, msg: msg, hint: pe.Hint, caret: pe.Caret()})
 }
 
 // fileFlags checks the flags that go with -f and --file6.

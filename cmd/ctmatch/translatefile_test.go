@@ -74,6 +74,8 @@ func init() {
 			args: []string{"translate", "-o", "bytecode", "-f", dir + "/v4.rules"}},
 		cliCase{name: "translate-save-file-warning", about: "a user chain with a policy: iptables-restore ignores the policy, and translate says so",
 			args: []string{"translate", "-f", "-"}, stdin: "*filter\n:mine ACCEPT [0:0]\n-A INPUT -j mine\nCOMMIT\n"},
+		cliCase{name: "translate-save-file-warning-json", about: "the same warning with --error-format json: an object of kind \"warning\", whose message does not say \"warning\" again",
+			args: []string{"translate", "--error-format", "json", "-f", "-"}, stdin: "*filter\n:mine ACCEPT [0:0]\n-A INPUT -j mine\nCOMMIT\n"},
 		cliCase{name: "translate-save-file-zero", about: "-Z keeps a DROP policy, as iptables-legacy does, and warns that iptables-nft 1.8.9 resets it",
 			args: []string{"translate", "-f", "-"}, stdin: "*filter\n:INPUT DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-Z\n-Z OUTPUT\nCOMMIT\n"},
 		cliCase{name: "translate-save-file-json", about: "--error-format json with an iptables-save file: FILE, LINE and COLUMN of the word iptables-restore refuses",
