@@ -650,6 +650,12 @@ func checkTextError(t *testing.T, c cases.InvalidCase, kind parse.ErrorKind) err
 	if got := err.Error(); got != short {
 		t.Errorf("Error() = %q, want %q", got, short)
 	}
+	if len(text) > 400 { // shown around the word: TestCaretLongLine
+		if got := fmt.Sprintf("%+v", err); !strings.HasPrefix(got, short+"\n  ") || !strings.Contains(got, "…") {
+			t.Errorf("%%+v = %q, want %q, then the text around the word", got, short)
+		}
+		return err
+	}
 	lines := []string{short, "  " + text, "  " + strings.Repeat(" ", int(pos)) + strings.Repeat("^", max(1, len(e.Word)))}
 	if e.Hint != "" {
 		lines = append(lines, e.Hint)

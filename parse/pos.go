@@ -65,7 +65,10 @@ func (e *Error) Format(f fmt.State, verb rune) {
 // the rule ended too early). Control characters and bytes that are not UTF-8
 // are shown escaped (\x1b, \u009b), never raw, so that the text cannot
 // move the cursor or change a terminal's state; the carets stay under the
-// word as shown.
+// word as shown. A text of more than caretMax characters is shown around
+// the word only, with "…" where text is left out before or after it, and a
+// word of more than caretWord characters by its first caretWord: an error
+// in a line of a megabyte prints a line a terminal holds.
 func (e *Error) Caret() string {
 	pos := int(e.Pos)
 	if pos < 0 {
@@ -74,8 +77,30 @@ func (e *Error) Caret() string {
 	if pos > len(e.Text) {
 		pos = len(e.Text)
 	}
+	before := visible(e.Text[:pos])
+	after := visible(e.Text[pos:])
+	wv := visible(e.Word)
+	word := len(wv) // the word's characters, from pos
+	if word > len(after) {
+		word = len(after)
+	}
+	cut := len(before)+len(after) > caretMax
+	if cut {
+		if len(before) > caretContext {
+			before = append([]string{"…"}, before[len(before)-caretContext:]...)
+		}
+		if word > caretWord {
+			word = caretWord
+		}
+		if len(wv) > caretWord {
+			wv = wv[:caretWord]
+		}
+		if rest := word + caretContext; len(after) > rest {
+			after = append(after[:rest:rest], "…")
+		}
+	}
 	width := 0
-	for _, s := range visible(e.Word) {
+	for _, s := range wv {
 		width += utf8.RuneCountInString(s)
 	}
 	if width == 0 {
@@ -83,11 +108,14 @@ func (e *Error) Caret() string {
 	}
 	var b strings.Builder
 	b.WriteString("  ")
-	for _, s := range visible(e.Text) {
+	for _, s := range before {
+		b.WriteString(s)
+	}
+	for _, s := range after {
 		b.WriteString(s)
 	}
 	b.WriteString("\n  ")
-	for _, s := range visible(e.Text[:pos]) {
+	for _, s := range before {
 		if s == "\t" {
 			b.WriteByte('\t')
 		} else {
@@ -97,6 +125,15 @@ func (e *Error) Caret() string {
 	b.WriteString(strings.Repeat("^", width))
 	return b.String()
 }
+
+// What Caret shows of a long text: the whole text up to caretMax
+// characters; past that, caretContext characters on each side of the word,
+// and at most caretWord of the word.
+const (
+	caretMax     = 400
+	caretContext = 80
+	caretWord    = 120
+)
 
 // visible splits s into its characters as an error shows them: each as
 // ShowChar shows it, but tabs, which stay tabs.

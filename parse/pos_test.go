@@ -2,6 +2,7 @@ package parse
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -50,6 +51,35 @@ func TestShow(t *testing.T) {
 	} {
 		if got := Show(in); got != want {
 			t.Errorf("Show(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// A long line is shown around the word: 80 characters on each side, "…"
+// where text is left out, and a long word by its first 120 characters; a
+// line of up to 400 characters is shown whole.
+func TestCaretLongLine(t *testing.T) {
+	pad := strings.Repeat("-m comment --comment x ", 30) // 690 bytes
+	for _, tc := range []struct {
+		name, text, word string
+		pos              int
+		want             string
+	}{
+		{"short", "-A INPUT -m conntrack --ctstate BAD", "BAD", 32,
+			"  -A INPUT -m conntrack --ctstate BAD\n  " + strings.Repeat(" ", 32) + "^^^"},
+		{"word in the middle", pad + "--ctstate BAD " + pad, "BAD", len(pad) + 10,
+			"  …" + pad[len(pad)-70:] + "--ctstate BAD " + pad[:79] + "…\n" +
+				"  " + strings.Repeat(" ", 81) + "^^^"},
+		{"word at the start", "BAD " + pad, "BAD", 0,
+			"  BAD " + pad[:80-1] + "…\n  ^^^"},
+		{"end of the text", pad + "--ctstate", "", len(pad) + 9,
+			"  …" + pad[len(pad)-71:] + "--ctstate\n  " + strings.Repeat(" ", 81) + "^"},
+		{"long word", "--comment " + strings.Repeat("w", 1000), strings.Repeat("w", 1000), 10,
+			"  --comment " + strings.Repeat("w", 200) + "…\n  " + strings.Repeat(" ", 10) + strings.Repeat("^", 120)},
+	} {
+		e := &Error{Pos: Pos(tc.pos), Text: tc.text, Word: tc.word}
+		if got := e.Caret(); got != tc.want {
+			t.Errorf("%s: caret\n%s\nwant\n%s", tc.name, got, tc.want)
 		}
 	}
 }
