@@ -254,11 +254,18 @@ func lcsLengths(a, b []int, reversed bool) []int {
 // rules compiled for inet tables) into one inet table per table name: the
 // tables in v4's order, then those only v6 has; in each, the chains of the
 // same name merged (MergeChain), v4's first, then those only v6 has. A
-// built-in chain takes v4's policy (ACCEPT when v4 has no such chain, as
-// iptables without the table lets every packet through); when v6's differs,
-// the chain ends with a rule for IPv6 packets with v6's policy as its
-// verdict (meta nfproto ipv6 drop), compiled with o.NoCounter. Rules keep
-// their meta nfproto unless Shared makes them one.
+// built-in chain's policy is ACCEPT for a family without the chain, as
+// iptables without the table lets every packet through. When the two
+// families' policies differ, the chain takes one family's policy (v4's,
+// unless only v6's chain has a -g rule) and the other family's packets
+// meet theirs where iptables gives it to them: a -j RETURN of that
+// family's chain becomes its policy's verdict (RETURN in a built-in chain
+// is the policy), and the chain ends with a rule for that family with its
+// policy as the verdict (meta nfproto ipv6 drop), compiled with
+// o.NoCounter. A -g of a built-in chain in both families, where their
+// policies differ, is refused: the chain that -g goes to ends in the
+// policy, which one chain cannot hold for both. Rules keep their meta
+// nfproto unless Shared makes them one.
 func MergeInet(v4, v6 Ruleset, o Options) (Ruleset, error) {
 	for _, rs := range []Ruleset{v4, v6} {
 		for _, t := range rs.Tables {
@@ -315,21 +322,84 @@ func mergeChains(c4, c6 *Chain, o Options) (Chain, error) {
 	if c4 != nil && c6 != nil && c4.Builtin != c6.Builtin {
 		return Chain{}, fmt.Errorf("chain %s is built-in in one family only", c.Name)
 	}
-	c.Rules = MergeChain(r4, r6)
-	if !c.Builtin {
+	if !c.Builtin || p4 == p6 {
+		c.Rules = MergeChain(r4, r6)
+		c.Policy = p4
+		if !c.Builtin {
+			c.Policy = ""
+		}
 		return c, nil
 	}
-	c.Policy = p4
-	if p6 != p4 {
-		// The policy of IPv6 packets, which the chain's own policy (IPv4's)
-		// would otherwise decide.
-		r, err := Translate("-j "+p6, Options{Table: expr.FamilyInet, IPv6: true, NoCounter: o.NoCounter})
-		if err != nil {
-			return Chain{}, err
-		}
-		c.Rules = append(c.Rules, r)
+	// The chain holds the policy of one family; the other's ("own") is
+	// given by rules of its own.
+	g4, g6 := firstGoto(r4), firstGoto(r6)
+	if g4 != nil && g6 != nil {
+		return Chain{}, fmt.Errorf("chain %s: policy %s for IPv4 and %s for IPv6, and a -g in both (%q, %q): where a chain that -g goes to ends, each family meets its policy, which one inet chain cannot hold for both; give the chain one policy in both files, or leave out --family inet",
+			c.Name, p4, p6, Words(g4.Source), Words(g6.Source))
 	}
+	own, ownRules, six := p6, &r6, true
+	c.Policy = p4
+	if g6 != nil {
+		c.Policy, own, ownRules, six = p6, p4, &r4, false
+	}
+	rs, err := returnsToPolicy(*ownRules, own, c.Name, six, o)
+	if err != nil {
+		return Chain{}, err
+	}
+	*ownRules = rs
+	c.Rules = MergeChain(r4, r6)
+	// The policy of the other family's packets, which the chain's own
+	// would otherwise decide.
+	r, err := Translate("-j "+own, Options{Table: expr.FamilyInet, IPv6: six, NoCounter: o.NoCounter})
+	if err != nil {
+		return Chain{}, err
+	}
+	c.Rules = append(c.Rules, r)
 	return c, nil
+}
+
+// firstGoto returns the first rule of rs that goes to a chain (-g), or nil.
+func firstGoto(rs []*Rule) *Rule {
+	for _, r := range rs {
+		for _, nr := range r.Rules {
+			if nr.Verdict.Kind == expr.VerdictGoto {
+				return r
+			}
+		}
+	}
+	return nil
+}
+
+// returnsToPolicy returns rs, the rules of a built-in chain of one family
+// (IPv6 when six), with each -j RETURN compiled again with policy as its
+// target: in a built-in chain RETURN is the policy, and in the merged
+// chain, whose policy is the other family's, it would be that one.
+func returnsToPolicy(rs []*Rule, policy, chain string, six bool, o Options) ([]*Rule, error) {
+	var out []*Rule
+	for i, r := range rs {
+		if r.Source == nil || r.Source.Target == nil || r.Source.Target.Kind != parse.TargetVerdict || r.Source.Target.Name != "RETURN" {
+			if out != nil {
+				out = append(out, r)
+			}
+			continue
+		}
+		if out == nil {
+			out = append(make([]*Rule, 0, len(rs)), rs[:i]...)
+		}
+		src := *r.Source
+		t := *src.Target
+		t.Name = policy
+		src.Target = &t
+		nr, err := Compile(&src, Options{Table: expr.FamilyInet, IPv6: six, NoCounter: len(r.Rules) > 0 && !r.Rules[0].Counter, Chain: chain})
+		if err != nil {
+			return nil, fmt.Errorf("chain %s: %s with RETURN as %s: %w", chain, Words(r.Source), policy, err)
+		}
+		out = append(out, nr)
+	}
+	if out == nil {
+		return rs, nil
+	}
+	return out, nil
 }
 
 // names returns the names of a, then those of b that a does not have.

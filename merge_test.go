@@ -287,3 +287,35 @@ func BenchmarkMergeChain(b *testing.B) {
 		}
 	}
 }
+
+// Policies that differ, and a -g in the built-in chain of both families:
+// where the chain that -g goes to ends, each family meets its own policy,
+// which one inet chain cannot hold; the merge says so. A -g in one family
+// only makes that family's policy the chain's.
+func TestMergeInetGotoPolicies(t *testing.T) {
+	const v4 = "*filter\n:INPUT ACCEPT [0:0]\n:x - [0:0]\n-A INPUT -i eth0 -g x\nCOMMIT\n"
+	const v6 = "*filter\n:INPUT DROP [0:0]\n:x - [0:0]\n-A INPUT -i eth1 -g x\n-A INPUT -j RETURN\nCOMMIT\n"
+	_, err := MergeInet(readRuleset(t, false, v4), readRuleset(t, true, v6), Options{NoCounter: true})
+	if err == nil || !strings.Contains(err.Error(), `chain INPUT: policy ACCEPT for IPv4 and DROP for IPv6, and a -g in both ("-i eth0 -g x", "-i eth1 -g x")`) {
+		t.Errorf("MergeInet with -g in both INPUT chains: %v, want the refusal", err)
+	}
+	m, err := MergeInet(readRuleset(t, false, "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j RETURN\nCOMMIT\n"), readRuleset(t, true, v6), Options{NoCounter: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := m.WriteScript(&b, expr.FamilyInet); err != nil {
+		t.Fatal(err)
+	}
+	want := `add table inet filter
+add chain inet filter INPUT { type filter hook input priority 0; policy drop; }
+add chain inet filter x
+add rule inet filter INPUT meta nfproto ipv4 accept
+add rule inet filter INPUT meta nfproto ipv6 iifname "eth1" goto x
+add rule inet filter INPUT meta nfproto ipv6 return
+add rule inet filter INPUT meta nfproto ipv4 accept
+`
+	if diff := cmp.Diff(want, b.String()); diff != "" {
+		t.Errorf("merged script (-want +got):\n%s", diff)
+	}
+}

@@ -31,13 +31,16 @@ import (
 // The rulesets: rules the same in both families in another order in each,
 // rules of one family only (ports compile to other nft rules per family:
 // xt_udp's fragment test), a user chain with RETURN, a conntrack state,
-// and OUTPUT's policy ACCEPT for IPv4 and DROP for IPv6.
+// OUTPUT's policy ACCEPT for IPv4 and DROP for IPv6, and a RETURN in
+// OUTPUT in each family (mark 8 for IPv6, 9 for IPv4): RETURN in a
+// built-in chain is its policy, each family's own.
 const (
 	mergeV4 = `*filter
 :INPUT ACCEPT [0:0]
 :FORWARD ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
 :probe - [0:0]
+-A OUTPUT -m mark --mark 0x9 -j RETURN
 -A OUTPUT -p udp -j probe
 -A OUTPUT -m mark --mark 0x6 -j DROP
 -A probe -p udp --dport 1001 -j DROP
@@ -56,6 +59,7 @@ COMMIT
 :FORWARD ACCEPT [0:0]
 :OUTPUT DROP [0:0]
 :probe - [0:0]
+-A OUTPUT -m mark --mark 0x8 -j RETURN
 -A OUTPUT -p udp -j probe
 -A OUTPUT -m mark --mark 0x6 -j ACCEPT
 -A probe -m mark --mark 0x2 -j ACCEPT
@@ -77,7 +81,7 @@ func mergeProbes(t *testing.T, ns *netns.NS) []string {
 	var out []string
 	err := ns.Do(func() error {
 		for _, dst := range []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1")} {
-			for mark := range 8 {
+			for mark := range 10 {
 				for _, port := range []int{1001, 1002, 1003, 1004} {
 					v, err := sendProbe(dst, mark, port)
 					if err != nil {
@@ -134,7 +138,8 @@ func TestInetMergeVerdicts(t *testing.T) {
 	ktest.Run(t, xt, mergeV4, "iptables-restore")
 	ktest.Run(t, xt, mergeV6, "ip6tables-restore")
 	want := mergeProbes(t, xt)
-	for _, v := range []string{"127.0.0.1 mark 0 port 1004: accept", "::1 mark 0 port 1004: drop", "::1 mark 6 port 1004: accept", "127.0.0.1 mark 4 port 1004: drop"} {
+	for _, v := range []string{"127.0.0.1 mark 0 port 1004: accept", "::1 mark 0 port 1004: drop", "::1 mark 6 port 1004: accept", "127.0.0.1 mark 4 port 1004: drop",
+		"::1 mark 8 port 1003: drop", "127.0.0.1 mark 8 port 1003: accept", "127.0.0.1 mark 9 port 1001: accept", "::1 mark 9 port 1003: accept"} {
 		if !contains(want, v) {
 			t.Fatalf("the probes do not tell the policies apart (no %q):\n%s", v, strings.Join(want, "\n"))
 		}
@@ -172,7 +177,7 @@ func TestInetMergeVerdicts(t *testing.T) {
 		t.Fatalf("translate --family inet: %v", err)
 	}
 	script := string(out)
-	if !strings.HasPrefix(script, "# inet merge: 13 iptables and 13 ip6tables nft rules in, 23 nft rules out (4 for both families)") {
+	if !strings.HasPrefix(script, "# inet merge: 14 iptables and 14 ip6tables nft rules in, 25 nft rules out (4 for both families)") {
 		t.Errorf("translate --family inet: the saving is not the one expected:\n%s", script)
 	}
 	nftNS := ktest.Namespace(t, "nft")
@@ -189,6 +194,58 @@ func TestInetMergeVerdicts(t *testing.T) {
 	ktest.Run(t, faulty, broken, "nft", "-f", "-")
 	if d := diffLines(want, mergeProbes(t, faulty)); !strings.Contains(d, "::1 mark 6 port 1004: accept → ::1 mark 6 port 1004: drop") {
 		t.Errorf("a rule without its meta nfproto went unnoticed; differences:\n%s", d)
+	}
+}
+
+// A -g in a built-in chain of one family, whose policy is not the other
+// family's: the merged chain takes that family's policy (where the chain
+// that -g goes to ends, the packet meets it), and the other family's RETURN
+// becomes its own policy's verdict.
+func TestInetMergeGotoPolicy(t *testing.T) {
+	const v4text = `*filter
+:OUTPUT ACCEPT [0:0]
+:probe - [0:0]
+-A OUTPUT -m mark --mark 0x8 -j RETURN
+-A OUTPUT -p udp -j probe
+-A probe -p udp --dport 1001 -j DROP
+COMMIT
+`
+	const v6text = `*filter
+:OUTPUT DROP [0:0]
+:probe - [0:0]
+-A OUTPUT -m mark --mark 0x9 -g probe
+-A OUTPUT -p udp -j probe
+-A OUTPUT -j ACCEPT
+-A probe -p udp --dport 1003 -j ACCEPT
+COMMIT
+`
+	bin := ctmatchCLI(t)
+	dir := t.TempDir()
+	v4, v6 := filepath.Join(dir, "rules.v4"), filepath.Join(dir, "rules.v6")
+	writeTestFile(t, v4, v4text)
+	writeTestFile(t, v6, v6text)
+	xt := ktest.Namespace(t, "iptables-restore", "ip6tables-restore")
+	ktest.Run(t, xt, v4text, "iptables-restore")
+	ktest.Run(t, xt, v6text, "ip6tables-restore")
+	want := mergeProbes(t, xt)
+	for _, v := range []string{"::1 mark 9 port 1001: drop", "::1 mark 0 port 1001: accept", "::1 mark 9 port 1003: accept", "127.0.0.1 mark 8 port 1001: accept", "127.0.0.1 mark 0 port 1001: drop"} {
+		if !contains(want, v) {
+			t.Fatalf("the probes do not tell -g and RETURN apart (no %q):\n%s", v, strings.Join(want, "\n"))
+		}
+	}
+	inet := ktest.Namespace(t, "nft")
+	mustCLI(t, bin, inet, "", "apply", "-f", v4, "--file6", v6, "--family", "inet")
+	if d := diffLines(want, mergeProbes(t, inet)); d != "" {
+		t.Errorf("ctmatch apply --family inet: verdicts differ from iptables-restore's (xt, want → got):\n%s", d)
+	}
+	out, err := exec.Command(bin, "translate", "-f", v4, "--file6", v6, "--family", "inet").Output()
+	if err != nil {
+		t.Fatalf("translate --family inet: %v", err)
+	}
+	nftNS := ktest.Namespace(t, "nft")
+	ktest.Run(t, nftNS, string(out), "nft", "-f", "-")
+	if d := diffLines(want, mergeProbes(t, nftNS)); d != "" {
+		t.Errorf("nft -f of translate --family inet: verdicts differ from iptables-restore's (xt, want → got):\n%s", d)
 	}
 }
 
