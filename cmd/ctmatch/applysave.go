@@ -30,11 +30,17 @@ import (
 // formatNft is an nft script (list -o nft's), which apply -f refuses.
 const formatNft = "nft"
 
+// formatNone is a file with no line but blank lines and comments, which
+// may be an iptables-save file of a host without tables of that family
+// (iptables-save prints nothing then, and iptables-nft's says in a comment
+// that a table is not its own).
+const formatNone = "none"
+
 // peekFormat returns the format of the file name (- for standard input):
 // formatSave when its first line that is not blank or a comment starts with
 // * or : (or is COMMIT), formatNft when it is nft's (table …, flush
-// ruleset), "" otherwise. What it reads of standard input is
-// put back for the command to read.
+// ruleset), formatNone when there is no such line, "" otherwise. What it
+// reads of standard input is put back for the command to read.
 func peekFormat(cmd *cobra.Command, name string) (string, error) {
 	r, _, done, err := openInput(cmd, name)
 	if err != nil {
@@ -43,11 +49,12 @@ func peekFormat(cmd *cobra.Command, name string) (string, error) {
 	defer done()
 	br := bufio.NewReader(r)
 	var read bytes.Buffer
-	format := ""
+	format := formatNone
 	for {
 		line, err := br.ReadString('\n')
 		read.WriteString(line)
 		if t := line; !script.Blank(t) {
+			format = ""
 			switch f := strings.Fields(t); {
 			case script.IsSaveLine(t):
 				format = formatSave
@@ -455,6 +462,10 @@ func (o *applyOptions) saveFiles(cmd *cobra.Command) ([]fileInput, error) {
 		}
 		if format == formatNft {
 			return nil, usageError("-f %s is an nft script (ctmatch list -o nft prints one): load it with nft -f; apply -f reads iptables-save files, apply lines (add rule FAMILY TABLE CHAIN -- WORDS) and the JSON of ctmatch list -o json", o.words.file)
+		}
+		if format == formatNone && (o.file6 != "" || o.words.v4 || o.words.v6 || o.replace || o.takeover || o.family != "") {
+			// Nothing to read either way: the flags say iptables-save.
+			format = formatSave
 		}
 		if format != formatSave {
 			switch {
