@@ -323,9 +323,30 @@ func TestApplyTakeoverForce(t *testing.T) {
 		t.Errorf("DOCKER-USER is left:\n%s", got)
 	}
 
+	// A named set that nft put into iptables-nft's table, and a rule of
+	// nft's in a chain the file defines that reads it: iptables-nft makes
+	// no named set, so the set is another program's, and --takeover
+	// refuses to delete it unless --force.
+	sets := ktest.Namespace(t, "iptables-restore", "nft")
+	ktest.Run(t, sets, iptablesRuleset, "iptables-restore")
+	ktest.Run(t, sets, "add set ip filter blocklist { type ipv4_addr; elements = { 198.51.100.1 } }\nadd rule ip filter INPUT ip saddr @blocklist drop\n", "nft", "-f", "-")
+	gen, listing := rulesetState(t, sets)
+	r = runCLI(t, bin, sets, "", "apply", "--takeover", "-f", file)
+	if r.code != 1 || !strings.Contains(r.stderr, "what iptables-nft does not make: set ip filter blocklist") {
+		t.Errorf("--takeover of a table with a named set: exit %d, want 1 naming the set\n%s", r.code, r.stderr)
+	}
+	unchangedSince(t, sets, "--takeover of a table with a named set", gen, listing)
+	r = runCLI(t, bin, sets, "", "apply", "--takeover", "--force", "-f", file)
+	if r.code != 0 || !strings.Contains(r.stderr, "warning: set ip filter blocklist, which iptables-nft does not make, was deleted with its table (--force)") {
+		t.Errorf("--takeover --force of a table with a named set: exit %d, want 0 and a warning\n%s", r.code, r.stderr)
+	}
+	if got := ktest.Run(t, sets, "", "nft", "list", "table", "ip", "filter"); strings.Contains(got, "blocklist") {
+		t.Errorf("the set is left:\n%s", got)
+	}
+
 	ns2 := ktest.Namespace(t, "nft")
 	ktest.Run(t, ns2, "table ip filter {\n chain input { type filter hook input priority 5; policy accept; }\n}\n", "nft", "-f", "-")
-	gen, listing := rulesetState(t, ns2)
+	gen, listing = rulesetState(t, ns2)
 	r = runCLI(t, bin, ns2, "", "apply", "--takeover", "--force", "--replace", "-f", file)
 	if r.code != 1 || !strings.Contains(r.stderr, "iptables-nft does not read it as its own") {
 		t.Errorf("--takeover of nft's table: exit %d, want 1\n%s", r.code, r.stderr)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ctmatch/ctmatch/expr"
 	"github.com/ctmatch/ctmatch/kernel"
 )
 
@@ -18,8 +19,9 @@ import (
 
 // ErrForeignChains is the kind of error WriteTables returns, without
 // Force, for a table to take over (iptables-nft's) that holds chains the
-// desired table does not define: another program (Docker, kube-proxy)
-// put them there and would lose them.
+// desired table does not define, or named sets, maps or stateful objects
+// (which iptables-nft does not make): another program (Docker,
+// kube-proxy, nft) put them there and would lose them.
 var ErrForeignChains = errors.New("the table has chains the ruleset does not define")
 
 // WriteOptions say what WriteTables may do with the tables that exist.
@@ -35,13 +37,14 @@ type WriteOptions struct {
 	// the guard of owner.go: family ip or ip6, an iptables table's name,
 	// iptables' built-in chains, user chains or xt expressions), and
 	// creates the desired table in its place. Only when the desired table
-	// defines every chain of it (ErrForeignChains otherwise) unless
-	// Force. A table without ctmatch's record that iptables-nft does not
+	// defines every chain of it and it holds no named set, map or object
+	// (ErrForeignChains otherwise) unless Force. A table without ctmatch's record that iptables-nft does not
 	// read as its own (nft's, firewalld's) is never touched:
 	// ErrTableExists, whatever the options.
 	Takeover bool
 	// Force takes over a table of iptables-nft's even when it holds chains
-	// the desired table does not define (they are deleted with it).
+	// the desired table does not define, or named sets, maps or objects
+	// (they are deleted with it).
 	Force bool
 	// Check has the kernel validate the transaction without applying it.
 	Check bool
@@ -96,7 +99,7 @@ func (c *Client) writeTables(ctx context.Context, op string, ds []DesiredTable, 
 			if mt == nil || m.Family == p.d.Family {
 				continue
 			}
-			gone, err := c.merged(ctx, op, mk, mt, m.Chains, o, &res)
+			gone, err := c.merged(ctx, op, mk, p.d.Family, mt, m.Chains, o, &res)
 			if err != nil {
 				return res, err
 			}
@@ -115,12 +118,13 @@ func (c *Client) writeTables(ctx context.Context, op string, ds []DesiredTable, 
 		case t.owned:
 			err = tableExists(op, k, "ctmatch made it: use --replace to replace it whole in the same transaction")
 		default:
-			var foreign []string
-			foreign, err = c.planTakeover(ctx, op, p, t, o)
+			var foreign, objects []string
+			foreign, objects, err = c.planTakeover(ctx, op, p, t, o)
 			if err == nil {
 				takeover = append(takeover, k)
 				res.TakenOver = append(res.TakenOver, tableObject(k))
 				res.Foreign = append(res.Foreign, foreign...)
+				res.ForeignObjects = append(res.ForeignObjects, objects...)
 			}
 		}
 		if err != nil {
@@ -219,24 +223,24 @@ func (c *Client) planReplace(ctx context.Context, p *syncPlan, t *stateTable) er
 // iptables-nft's and may be taken over (o.Takeover, and every chain of it
 // desired unless o.Force), and plans p as a table created in its place. It
 // returns the chains of t that p does not define ("ip filter DOCKER"),
-// which only Force lets go.
-func (c *Client) planTakeover(ctx context.Context, op string, p *syncPlan, t *stateTable, o WriteOptions) ([]string, error) {
+// and its named sets and objects, which only Force lets go.
+func (c *Client) planTakeover(ctx context.Context, op string, p *syncPlan, t *stateTable, o WriteOptions) (foreign, objects []string, err error) {
 	k := tableKey{p.d.Family, p.d.Name}
 	chains := make([]string, len(p.d.Chains))
 	for i, dc := range p.d.Chains {
 		chains[i] = dc.Name
 	}
-	foreign, err := c.checkTakeover(ctx, op, k, t, chains, o)
+	foreign, objects, err = c.checkTakeover(ctx, op, k, t, chains, o)
 	if errors.Is(err, errNotIptables) {
 		e := tableExists(op, k, "ctmatch never changes a table another program made (nft, firewalld); write the ruleset into tables of other names, or delete this one first").(*Error)
 		e.Reason = fmt.Sprintf("table %s exists; it does not carry ctmatch's ownership record, and iptables-nft does not read it as its own", tableObject(k))
-		return nil, e
+		return nil, nil, e
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p.diff.CreateTable = true
-	return foreign, p.compare(ctx, c, nil, nil)
+	return foreign, objects, p.compare(ctx, c, nil, nil)
 }
 
 // errNotIptables: the table checkTakeover was given is not iptables-nft's.
@@ -244,43 +248,57 @@ var errNotIptables = errors.New("not a table of iptables-nft's")
 
 // checkTakeover checks that t, the table k without ctmatch's record, is
 // iptables-nft's (errNotIptables otherwise) and may be taken over: with
-// o.Takeover, and when desired names all its chains unless o.Force. It
-// returns the chains of t that desired does not name ("ip filter DOCKER").
-func (c *Client) checkTakeover(ctx context.Context, op string, k tableKey, t *stateTable, desired []string, o WriteOptions) ([]string, error) {
+// o.Takeover, and, unless o.Force, when desired names all its chains and
+// it holds no named set, map or stateful object (iptables-nft makes none:
+// another program added them). It returns the chains of t that desired
+// does not name ("ip filter DOCKER"), and its sets and objects ("set ip
+// filter blocklist").
+func (c *Client) checkTakeover(ctx context.Context, op string, k tableKey, t *stateTable, desired []string, o WriteOptions) (chains []string, objects []string, err error) {
 	obj := tableObject(k)
-	chains, err := t.readChains(ctx, c, op, obj)
+	all, err := t.readChains(ctx, c, op, obj)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	why, err := iptablesOwned(ctx, c.c, t.t, chains)
+	why, err := iptablesOwned(ctx, c.c, t.t, all)
 	if err != nil {
-		return nil, readError(op, obj, -1, err)
+		return nil, nil, readError(op, obj, -1, err)
 	}
 	if why == "" {
-		return nil, errNotIptables
+		return nil, nil, errNotIptables
 	}
 	if !o.Takeover {
 		e := tableExists(op, k, "use --takeover to delete it in the same transaction (the cut-over from iptables-nft)").(*Error)
 		e.Reason = fmt.Sprintf("table %s exists and is iptables-nft's (%s)", obj, why)
-		return nil, e
+		return nil, nil, e
 	}
 	var foreign []string
-	for _, ch := range chains {
+	for _, ch := range all {
 		if !slices.Contains(desired, ch.Name) {
 			foreign = append(foreign, ch.Name)
 		}
 	}
 	slices.Sort(foreign)
-	if len(foreign) > 0 && !o.Force {
-		return nil, &Error{Op: op, Object: obj, Index: -1, Err: ErrForeignChains,
-			Reason: fmt.Sprintf("table %s has chains the ruleset does not define: %s; another program (Docker, kube-proxy, …) may have put them there, and they would be deleted with the table",
-				obj, strings.Join(foreign, ", ")),
+	objects, err = c.leftOf(ctx, t.t)
+	if err != nil {
+		return nil, nil, err
+	}
+	if (len(foreign) > 0 || len(objects) > 0) && !o.Force {
+		var what []string
+		if len(foreign) > 0 {
+			what = append(what, "chains the ruleset does not define: "+strings.Join(foreign, ", "))
+		}
+		if len(objects) > 0 {
+			what = append(what, "what iptables-nft does not make: "+strings.Join(objects, ", "))
+		}
+		return nil, nil, &Error{Op: op, Object: obj, Index: -1, Err: ErrForeignChains,
+			Reason: fmt.Sprintf("table %s has %s; another program (Docker, kube-proxy, nft, …) may have put them there, and they would be deleted with the table",
+				obj, strings.Join(what, "; and ")),
 			Hint: "save the rules again with those chains (iptables-save), leave this table to iptables, or use --force to delete them with it"}
 	}
 	for i, n := range foreign {
 		foreign[i] = obj + " " + n
 	}
-	return foreign, nil
+	return foreign, objects, nil
 }
 
 // merged decides what becomes of mt, an existing table that a desired
@@ -290,16 +308,16 @@ func (c *Client) checkTakeover(ctx context.Context, op string, k tableKey, t *st
 // o.Force); without those options it is ErrTableExists, as a table of the
 // desired table's own family and name would be. A table of another program
 // is left as it is (false): it does not stand in the desired table's way.
-func (c *Client) merged(ctx context.Context, op string, k tableKey, mt *stateTable, chains []string, o WriteOptions, res *CreatedTables) (bool, error) {
+func (c *Client) merged(ctx context.Context, op string, k tableKey, merger expr.Family, mt *stateTable, chains []string, o WriteOptions, res *CreatedTables) (bool, error) {
 	obj := tableObject(k)
 	if mt.owned {
 		if !o.Replace {
-			return false, tableExists(op, k, "ctmatch made it, and the inet table of that name takes its place: use --replace to delete it in the same transaction")
+			return false, tableExists(op, k, fmt.Sprintf("ctmatch made it, and the %s table of that name takes its place: use --replace to delete it in the same transaction", merger))
 		}
 		res.Replaced = append(res.Replaced, obj)
 		return true, nil
 	}
-	foreign, err := c.checkTakeover(ctx, op, k, mt, chains, o)
+	foreign, objects, err := c.checkTakeover(ctx, op, k, mt, chains, o)
 	if errors.Is(err, errNotIptables) {
 		return false, nil
 	}
@@ -308,6 +326,7 @@ func (c *Client) merged(ctx context.Context, op string, k tableKey, mt *stateTab
 	}
 	res.TakenOver = append(res.TakenOver, obj)
 	res.Foreign = append(res.Foreign, foreign...)
+	res.ForeignObjects = append(res.ForeignObjects, objects...)
 	return true, nil
 }
 

@@ -24,6 +24,10 @@ type CreatedTables struct {
 	// did not define, deleted with them (WriteOptions.Force): "ip filter
 	// DOCKER".
 	Foreign []string
+	// ForeignObjects are the named sets, maps and stateful objects of the
+	// tables taken over, which iptables-nft does not make, deleted with
+	// them (WriteOptions.Force): "set ip filter blocklist".
+	ForeignObjects []string
 	// Checked is set when the kernel checked the transaction and changed
 	// nothing (SyncOptions.Check).
 	Checked bool

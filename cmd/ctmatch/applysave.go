@@ -300,6 +300,18 @@ func runApplySave(cmd *cobra.Command, o *applyOptions, files []fileInput) error 
 		if ds, err = o.inet(rs.tables); err != nil {
 			return err
 		}
+	} else {
+		// The ip and ip6 tables take the place of the inet table of their
+		// name that apply --family inet made of them before: --replace
+		// deletes it in the same transaction (the first table of the name
+		// says so), where it would go on filtering beside them.
+		named := map[string]bool{}
+		for i := range ds {
+			if !named[ds[i].Name] {
+				named[ds[i].Name] = true
+				ds[i].Merges = append(ds[i].Merges, firewall.MergedTable{Family: expr.FamilyInet})
+			}
+		}
 	}
 	if len(ds) == 0 {
 		return nil
@@ -331,6 +343,9 @@ func (o *applyOptions) writeTables(ctx context.Context, rep *reporter, ds []fire
 	}
 	for _, ch := range res.Foreign {
 		rep.warn([]firewall.Warning{{Object: ch, Reason: fmt.Sprintf("chain %s, which %s does not define, %s with its table (--force)", ch, what, done)}})
+	}
+	for _, ob := range res.ForeignObjects {
+		rep.warn([]firewall.Warning{{Object: ob, Reason: fmt.Sprintf("%s, which iptables-nft does not make, %s with its table (--force)", ob, done)}})
 	}
 	return nil
 }

@@ -157,6 +157,22 @@ func TestApplyInetTakesThePlaceOfIPTables(t *testing.T) {
 	if r := inet("--replace"); r.code != 0 || tables() != "table inet filter, table ip6 filter" {
 		t.Errorf("--replace next to another program's ip6 filter: exit %d, tables %s\n%s", r.code, tables(), r.stderr)
 	}
+	// Back to ip and ip6 tables: the inet table ctmatch made of them is in
+	// their way (it would go on filtering beside them), and deleted with
+	// --replace in the same transaction.
+	ktest.Run(t, ns, "", "nft", "flush", "ruleset")
+	if r := inet(); r.code != 0 || tables() != "table inet filter" {
+		t.Fatalf("--family inet: exit %d, tables %s\n%s", r.code, tables(), r.stderr)
+	}
+	back := func(flags ...string) result {
+		return runCLI(t, append([]string{"apply", "--netns", ns.Path(), "-f", dir + "/v4", "--file6", dir + "/v6"}, flags...), "")
+	}
+	if r := back(); r.code != 1 || !strings.Contains(r.stderr, "table inet filter exists") || !strings.Contains(r.stderr, "--replace") || tables() != "table inet filter" {
+		t.Errorf("ip and ip6 tables over ctmatch's inet table: exit %d, tables %s\n%s", r.code, tables(), r.stderr)
+	}
+	if r := back("--replace"); r.code != 0 || tables() != iptablesNft {
+		t.Errorf("--replace of ctmatch's inet table by ip and ip6 tables: exit %d, tables %s\n%s", r.code, tables(), r.stderr)
+	}
 }
 
 // A raw table's user chains may be named INPUT and FORWARD (raw has no such
