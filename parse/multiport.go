@@ -165,6 +165,13 @@ func (p *parser) multiportOption(w word, neg *word, spec *optSpec, attached stri
 		}
 		return p.errorf(w, "multiport: option \"%s\" cannot be used together with \"%s\"", spec.multiport.longName(), o.Kind.longName())
 	}
+	// iptables checks -p as its option's parser runs (libxt_multiport's
+	// check_proto, from __multiport_parse_v1), so a -p after the option
+	// comes too late.
+	if e := p.multiportProto(m); e != nil {
+		e.Hint = "iptables checks the protocol as it reads the ports: give -p before the multiport option"
+		return e
+	}
 	o := &MultiportOption{Kind: spec.multiport, FlagValue: FlagValue{Flag: w.pos, NegPos: NoPos, Value: Word{Text: v.val, At: v.pos}}}
 	if neg != nil {
 		o.Negated, o.NegPos = true, neg.pos
@@ -234,23 +241,43 @@ func (p *parser) multiportItem(v word, item string, off int) (PortRange, error) 
 // multiport match (libxt_multiport's check and check_proto): it got an
 // option, and -p names one of the protocols it reads ports of, without "!".
 func (p *parser) checkMultiport(m *Multiport) error {
-	word := p.text[m.NamePos:min(int(m.NamePos)+len("multiport"), len(p.text))]
-	e := &Error{Pos: m.NamePos, Word: word, Text: p.text}
-	pr := p.rule.Protocol
-	switch {
-	case m.Option == nil:
+	if m.Option == nil {
+		e := p.multiportError(m)
 		e.Msg = "multiport needs one of the options --sports, --dports or --ports"
+		return e
+	}
+	if e := p.multiportProto(m); e != nil {
+		return e
+	}
+	return nil
+}
+
+// multiportProto checks the rule's protocol as read so far for the
+// multiport match m (libxt_multiport's check_proto): -p names one of the
+// protocols it reads ports of, without "!".
+func (p *parser) multiportProto(m *Multiport) *Error {
+	pr := p.rule.Protocol
+	var msg string
+	switch {
 	case pr == nil || pr.Num == 0:
-		e.Msg = "multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'"
+		msg = "multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'"
 	case pr.Negated || !multiportProtos[pr.Num]:
-		e.Msg = "multiport only works with TCP, UDP, UDPLITE, SCTP and DCCP"
+		msg = "multiport only works with TCP, UDP, UDPLITE, SCTP and DCCP"
 		if pr.Negated {
-			e.Msg += ", not after ! -p"
+			msg += ", not after ! -p"
 		}
 	default:
 		return nil
 	}
+	e := p.multiportError(m)
+	e.Msg = msg
 	return e
+}
+
+// multiportError is an error at the name of the multiport match m.
+func (p *parser) multiportError(m *Multiport) *Error {
+	word := p.text[m.NamePos:min(int(m.NamePos)+len("multiport"), len(p.text))]
+	return &Error{Pos: m.NamePos, Word: word, Text: p.text}
 }
 
 // String returns the match in canonical iptables-save form, e.g.

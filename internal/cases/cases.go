@@ -1468,6 +1468,7 @@ var Invalid = []InvalidCase{
 	{"multiport/protocol-icmp", v4, "-p icmp -m " + Marker + "multiport --dports 80,81", "multiport only works with TCP, UDP, UDPLITE, SCTP and DCCP"},
 	{"multiport/protocol-negated", v6, "! -p tcp -m " + Marker + "multiport --dports 80,81", "multiport only works with TCP, UDP, UDPLITE, SCTP and DCCP"},
 	{"multiport/no-option", v4, "-p tcp -m " + Marker + "multiport", "multiport needs one of the options"},
+	{"multiport/protocol-after", v4, "-m " + Marker + "multiport --dports 1 -p tcp", "multiport needs `-p tcp'"},
 	{"multiport/sixteen", v4, "-p tcp -m multiport --dports 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15," + Marker + "16", "too many ports specified"},
 	{"multiport/sixteen-with-ranges", v4, "-p tcp -m multiport --dports 1:2,3:4,5:6,7:8,9:10,11:12,13:14," + Marker + "15:16", "too many ports specified"},
 	{"multiport/range-equal", v4, "-p tcp -m multiport --dports " + Marker + "80:80,90", `invalid portrange "80:80"`},
