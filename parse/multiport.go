@@ -169,7 +169,9 @@ func (p *parser) multiportOption(w word, neg *word, spec *optSpec, attached stri
 	// check_proto, from __multiport_parse_v1), so a -p after the option
 	// comes too late.
 	if e := p.multiportProto(m); e != nil {
-		e.Hint = "iptables checks the protocol as it reads the ports: give -p before the multiport option"
+		if p.rule.Protocol == nil {
+			e.Hint = "iptables checks the protocol as it reads the ports: give -p before the multiport option"
+		}
 		return e
 	}
 	o := &MultiportOption{Kind: spec.multiport, FlagValue: FlagValue{Flag: w.pos, NegPos: NoPos, Value: Word{Text: v.val, At: v.pos}}}
