@@ -752,7 +752,7 @@ func (p *parser) match(w, v word) error {
 		return p.refusedLoad(v)
 	case matchNames[v.val]:
 		p.foreign = true
-		return p.unsupportedf(v, "match -m %s is valid iptables, but ctmatch does not support it yet", v.val)
+		return p.unsupportedf(v, "match -m %s is an iptables match that ctmatch does not support yet (nor check its options)", v.val)
 	case v.val == "" || strings.HasPrefix(v.val, "-"):
 		return p.errorf(v, "expected a match name after %s, found %q", w.val, v.val)
 	}
@@ -877,7 +877,7 @@ func (p *parser) jump(w word, isGoto bool, v word) error {
 	case targetNames[v.val]:
 		// Its options, wherever they come, are the target's.
 		p.foreign = true
-		return p.unsupportedf(v, "target %s is valid iptables, but ctmatch does not support it yet", v.val)
+		return p.unsupportedf(v, "target %s is an iptables target that ctmatch does not support yet (nor check its options)", v.val)
 	}
 	p.rule.Target = t
 	return nil

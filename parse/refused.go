@@ -150,7 +150,7 @@ func (p *parser) refusedLoad(v word) error {
 		return p.errorf(v, "unknown match %q: iptables has no %s match (it is ip6tables')", v.val, v.val)
 	}
 	p.refused = append(p.refused, &refusedUse{module: v.val, name: v, given: map[string]bool{}})
-	e := p.unsupportedf(v, "match -m %s is valid iptables, but ctmatch cannot translate it exactly: %s", v.val, mod.why)
+	e := p.unsupportedf(v, "match -m %s is an iptables match that ctmatch cannot translate exactly: %s", v.val, mod.why)
 	e.Hint = mod.hint
 	return e
 }

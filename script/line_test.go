@@ -220,7 +220,7 @@ func TestReadLineErrors(t *testing.T) {
 		{"add rule inet fw input -- /*ERR*/-A input -m conntrack --ctstate NEW -j NFQUEUE", `-A input among the words: …`, parse.Invalid, `give only …`},
 		{"add rule ip6 fw input -- -m conntrack --ctstate NEW,/*ERR*/BOGUS", `unknown conntrack state "BOGUS"`, parse.Invalid,
 			"expected INVALID, NEW, ESTABLISHED, RELATED, UNTRACKED, SNAT or DNAT"},
-		{"add rule inet fw input -- -m conntrack --ctstate NEW -j /*ERR*/NFQUEUE", `target NFQUEUE is valid iptables, but ctmatch does not support it yet`, parse.Unsupported, ""},
+		{"add rule inet fw input -- -m conntrack --ctstate NEW -j /*ERR*/NFQUEUE", `target NFQUEUE is an iptables target that ctmatch does not support yet (nor check its options)`, parse.Unsupported, ""},
 		{"add\trule\tinet\tfw\tinput\t--index\t/*ERR*/0\t--\t-m state --state NEW", `bad --index "0": …`, parse.Invalid, ""},
 		// The words' family: iptables words by default, ip6tables words
 		// in an ip6 table or with -6.

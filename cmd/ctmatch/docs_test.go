@@ -169,7 +169,7 @@ func TestDocExamplesCanFail(t *testing.T) {
 		"```\n$ ctmatch fmt -f - <<'EOF'\n-m state --state bogus\nEOF\nctmatch: <stdin>:1:18: unknown state \"bogus\"\n" +
 		"  -m state --state bogus\n                   ^^^^^\n" +
 		"  -m state takes INVALID, NEW, ESTABLISHED, RELATED and UNTRACKED (SNAT and DNAT need -m conntrack --ctstate)\n# exit 2\n" +
-		"$ ctmatch fmt -- -j NFQUEUE\nctmatch: col 4: target NFQUEUE is valid iptables, but ctmatch does not support it yet\n  -j NFQUEUE\n     ^^^^^^^\n$ echo $?\n1\n```\n" +
+		"$ ctmatch fmt -- -j NFQUEUE\nctmatch: col 4: target NFQUEUE is an iptables target that ctmatch does not support yet (nor check its options)\n  -j NFQUEUE\n     ^^^^^^^\n$ echo $?\n1\n```\n" +
 		"```sh\nnot an example\n```\n"
 	path := t.TempDir() + "/doc.md"
 	if err := os.WriteFile(path, []byte(md), 0o644); err != nil {

@@ -1803,7 +1803,7 @@ var Unsupported = []InvalidCase{
 	{"limit/overflow-day", v4, "-m limit --limit " + Marker + "3/d", "rate 3/day with burst 5 overflows xt_limit's 32-bit credits"},
 	{"limit/overflow-burst", v4, "-m limit --limit 1/day --limit-burst " + Marker + "10000", "rate 1/day with burst 10000 overflows"},
 	{"limit/prints-as-another-rate", v4, "-m limit --limit " + Marker + "961/min", "iptables-save prints --limit 961/min as 16/sec, which reads back as another rate"},
-	{"match-hashlimit", v4, "-m " + Marker + "hashlimit --hashlimit-upto 1/s --hashlimit-name x -m conntrack --ctstate NEW", "match -m hashlimit is valid iptables"},
+	{"match-hashlimit", v4, "-m " + Marker + "hashlimit --hashlimit-upto 1/s --hashlimit-name x -m conntrack --ctstate NEW", "match -m hashlimit is an iptables match"},
 	// Target options that are valid iptables but that ctmatch does not
 	// translate.
 	{"masquerade/not-tcp-port", v4, "-t nat -A POSTROUTING ! -p tcp -j MASQUERADE --to-ports " + Marker + "1024", "ctmatch does not translate them"},
@@ -1813,7 +1813,7 @@ var Unsupported = []InvalidCase{
 	{"snat/reversed-range", v4, "-t nat -A POSTROUTING -j SNAT --to-source " + Marker + "1.2.3.9-1.2.3.4", "reversed address range"},
 	{"snat/shifted", v4, "-t nat -A POSTROUTING -p udp -j SNAT --to-source 1.2.3.4:80-90" + Marker + "/100", "shifted by a base port"},
 	{"dnat/not-tcp-port", v4, "-t nat -A PREROUTING ! -p tcp -j DNAT --to-destination " + Marker + "1.2.3.4:80", "ctmatch does not translate them"},
-	{"target-nfqueue", v4, "-A INPUT -m conntrack --ctstate NEW -j " + Marker + "NFQUEUE", "target NFQUEUE is valid iptables, but ctmatch does not support it yet"},
+	{"target-nfqueue", v4, "-A INPUT -m conntrack --ctstate NEW -j " + Marker + "NFQUEUE", "target NFQUEUE is an iptables target that ctmatch does not support yet (nor check its options)"},
 	{"hostname", v4, "-m conntrack --ctorigsrc " + Marker + "localhost", `host name "localhost": ctmatch does not resolve names unless asked`},
 	{"hostname-with-mask", v4, "-m conntrack ! --ctrepldst " + Marker + "localhost/8", `host name "localhost"`},
 	{"inet-aton-three-parts", v4, "-m conntrack --ctorigsrc " + Marker + "10.1.2", `address "10.1.2" is not a plain dotted quad`},
@@ -1849,22 +1849,22 @@ var Unsupported = []InvalidCase{
 	{"iprange/inet-aton-octal", v4, "-m iprange --dst-range 10.0.0.1-" + Marker + "010.0.0.2", `address "010.0.0.2" is not a plain dotted quad`},
 	// The matches refused for good: at their name, with the reason; their
 	// options are read as iptables reads them.
-	{"refused/physdev", v4, "-A FORWARD -m " + Marker + "physdev --physdev-in eth0 ! --physdev-is-bridged -j ACCEPT", "match -m physdev is valid iptables, but ctmatch cannot translate it exactly: it reads the bridge ports"},
+	{"refused/physdev", v4, "-A FORWARD -m " + Marker + "physdev --physdev-in eth0 ! --physdev-is-bridged -j ACCEPT", "match -m physdev is an iptables match that ctmatch cannot translate exactly: it reads the bridge ports"},
 	{"refused/physdev-out", v6, "-A FORWARD -m " + Marker + "physdev ! --physdev-out br0+ --physdev-is-out", "no nft expression reads them in ip, ip6 or inet tables"},
 	{"recent/rcheck", v4, "-A INPUT -m recent ! " + Marker + "--rcheck --seconds 60 --hitcount 4 --rttl --name SSH --rsource --mask 255.255.255.0 -j DROP", "-m recent ! --rcheck is valid iptables, but ctmatch cannot translate it exactly: it reads the list SSH"},
 	{"recent/rcheck-then-refused", v4, "-A INPUT -m recent " + Marker + "--rcheck --name ssh -m physdev --physdev-in eth0 -j DROP", "-m recent --rcheck is valid iptables, but ctmatch cannot translate it exactly: it reads the list ssh"},
 	{"recent/refused-then-rcheck", v4, "-A INPUT -m " + Marker + "physdev --physdev-in eth0 -m recent --rcheck --name ssh -j DROP", "bridge ports"},
 	{"recent/update-reap", v4, "-A INPUT -m recent " + Marker + "--update --seconds 60 --reap --rdest", "xt_recent"},
-	{"refused/hashlimit", v4, "-A INPUT -p tcp --dport 22 -m " + Marker + "hashlimit --hashlimit-upto 5/min --hashlimit-burst 3 --hashlimit-mode srcip,dstport --hashlimit-name ssh --hashlimit-htable-expire 60000 -j ACCEPT", "match -m hashlimit is valid iptables, but ctmatch cannot translate it exactly"},
+	{"refused/hashlimit", v4, "-A INPUT -p tcp --dport 22 -m " + Marker + "hashlimit --hashlimit-upto 5/min --hashlimit-burst 3 --hashlimit-mode srcip,dstport --hashlimit-name ssh --hashlimit-htable-expire 60000 -j ACCEPT", "match -m hashlimit is an iptables match that ctmatch cannot translate exactly"},
 	{"refused/hashlimit-above", v6, "-m " + Marker + "hashlimit ! --hashlimit-above 10/sec --hashlimit-name x --hashlimit-srcmask 64 --hashlimit-htable-size 1024 --hashlimit-htable-max 2048 --hashlimit-htable-gcinterval 1000", "xt_hashlimit"},
 	// A name of its own: xt_hashlimit refuses (EINVAL) a rate-match rule
 	// whose --hashlimit-name is a table that a rule without rate-match made
 	// (hashlimit_mt_check_common), as match-hashlimit's "x" is in the
 	// iptables oracle's namespace.
 	{"refused/hashlimit-rate-match", v4, "-m " + Marker + "hashlimit --hashlimit-upto 1/sec --hashlimit-name rm --hashlimit-rate-match --hashlimit-rate-interval 5 --hashlimit-dstmask 24", "xt_hashlimit"},
-	{"refused/string", v4, "-A FORWARD -p tcp -m " + Marker + "string --string BitTorrent --algo kmp --from 40 --to 200 --icase -j DROP", "match -m string is valid iptables, but ctmatch cannot translate it exactly: it searches"},
+	{"refused/string", v4, "-A FORWARD -p tcp -m " + Marker + "string --string BitTorrent --algo kmp --from 40 --to 200 --icase -j DROP", "match -m string is an iptables match that ctmatch cannot translate exactly: it searches"},
 	{"refused/hex-string", v4, "-m " + Marker + "string ! --hex-string |00ff| --algo bm", "nft has no expression that searches a packet"},
-	{"refused/set", v4, "-A INPUT -m " + Marker + "set --match-set blocklist src,dst --return-nomatch ! --update-counters -j DROP", "match -m set is valid iptables, but ctmatch cannot translate it exactly: it looks up an ipset"},
+	{"refused/set", v4, "-A INPUT -m " + Marker + "set --match-set blocklist src,dst --return-nomatch ! --update-counters -j DROP", "match -m set is an iptables match that ctmatch cannot translate exactly: it looks up an ipset"},
 	{"refused/set-counters", v4, "-m " + Marker + "set ! --match-set x src --packets-gt 5 ! --bytes-eq 10", "ipset"},
 	{"refused/before-invalid-conntrack", v4, "-m " + Marker + "physdev --physdev-in eth0 -m conntrack --ctstate NEW", "bridge ports"},
 	{"refused/physdev-is-in", v4, "-A FORWARD -m " + Marker + "physdev ! --physdev-in eth0 --physdev-is-in", "bridge ports"},
@@ -1896,7 +1896,7 @@ var Unsupported = []InvalidCase{
 	{"policy/none-with-element", v4, "-A INPUT -m policy --dir in --pol none " + Marker + "--proto esp", "--proto of the policy match"},
 	{"ah/spi-reversed", v4, "-p ah -m ah --ahspi " + Marker + "9:3", "a reversed SPI range"},
 	{"ah/ipv6-spi-reversed", v6, "-m ah ! --ahspi " + Marker + "9:3", "a reversed SPI range"},
-	{"refused/rt", v6, "-A INPUT -m " + Marker + "rt --rt-type 0 --rt-segsleft 1:3 --rt-len 40 --rt-0-res --rt-0-addrs ::1,::2 --rt-0-not-strict -j DROP", "match -m rt is valid iptables, but ctmatch cannot translate it exactly: xt's rt match holds only when the whole routing header"},
+	{"refused/rt", v6, "-A INPUT -m " + Marker + "rt --rt-type 0 --rt-segsleft 1:3 --rt-len 40 --rt-0-res --rt-0-addrs ::1,::2 --rt-0-not-strict -j DROP", "match -m rt is an iptables match that ctmatch cannot translate exactly: xt's rt match holds only when the whole routing header"},
 	{"refused/rt-negated", v6, "-m " + Marker + "rt ! --rt-type 2 ! --rt-segsleft 1 ! --rt-len 24", "does not test"},
 	{"refused/rt-alone", v6, "-m " + Marker + "rt", "routing header"},
 
