@@ -131,7 +131,9 @@ func TestCLIGoldenCases(t *testing.T) {
 			}
 			args := []string{"add", "rule", fam, "t", "ours"}
 			if first {
-				args = append(args, "--create") // a regular chain: "ours" is no built-in name
+				// A regular chain ("ours" is no built-in name), in the
+				// table nft made: --force lets --create add it there.
+				args = append(args, "--create", "--force")
 				first = false
 			}
 			if c.family == parse.IPv6 {

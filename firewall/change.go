@@ -3,6 +3,7 @@ package firewall
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/ctmatch/ctmatch"
@@ -250,6 +251,9 @@ func validChange(ch *Change, i int) error {
 	if n := ch.pieces(); n == 0 || n > 255 {
 		return changeError(ch, i, ErrInvalidChange, fmt.Sprintf("a rule of %d nft rules", n))
 	}
+	if why := commentError(ch.Comment); why != "" {
+		return changeError(ch, i, ErrInvalidChange, why)
+	}
 	if own := ch.ownComment(); own != "" && ch.Comment != "" && ch.Comment != own {
 		return changeError(ch, i, ErrInvalidChange, fmt.Sprintf("the rule has a comment of its own (-m comment --comment %s): an nft rule has one comment", parse.SaveString(own)))
 	}
@@ -257,6 +261,22 @@ func validChange(ch *Change, i int) error {
 		return changeError(ch, i, ErrInvalidChange, "a position is an index from 1 or a handle, not both")
 	}
 	return nil
+}
+
+// commentError says why nft could not hold comment as a rule's comment,
+// or "": at most parse.MaxNftComment bytes (nft refuses a longer one in its
+// text, "comment too long"), and no double quote, which nft's strings
+// cannot hold, nor a NUL, which ends the comment in the rule's userdata.
+func commentError(comment string) string {
+	switch {
+	case len(comment) > parse.MaxNftComment:
+		return fmt.Sprintf("a comment of %d bytes: nft takes at most %d in a rule's comment", len(comment), parse.MaxNftComment)
+	case strings.IndexByte(comment, '"') >= 0:
+		return "a comment with a double quote, which nft's strings cannot hold"
+	case strings.IndexByte(comment, 0) >= 0:
+		return "a comment with a NUL byte, which ends it in the rule's userdata"
+	}
+	return ""
 }
 
 // ApplyOptions say how Apply writes.
@@ -269,7 +289,10 @@ type ApplyOptions struct {
 	// (ErrChainDiffers).
 	Create bool
 	// Force writes into a table that looks like iptables-nft's own
-	// (ErrIptablesTable without it).
+	// (ErrIptablesTable without it), and lets Create add chains to an
+	// existing table without ctmatch's ownership record (ErrNotOwned
+	// without it). Rules go into the existing chains of any table
+	// without it.
 	Force bool
 	// Check has the kernel validate the whole transaction without applying
 	// it (kernel.Tx.Check): nothing changes, no handle is assigned.

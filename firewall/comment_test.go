@@ -3,6 +3,7 @@ package firewall
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/ctmatch/ctmatch"
@@ -81,5 +82,26 @@ func TestApplyTwoComments(t *testing.T) {
 	_, err := f.client().Apply(context.Background(), []Change{{Family: expr.FamilyInet, Table: "fw", Chain: "input", Rule: r, Comment: "other"}}, ApplyOptions{Create: true})
 	if !errors.Is(err, ErrInvalidChange) {
 		t.Errorf("Comment next to -m comment: %v, want ErrInvalidChange", err)
+	}
+}
+
+// A comment nft could not hold is refused before anything is sent: longer
+// than 128 bytes, with a double quote, with a NUL.
+func TestApplyCommentNftCannotHold(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeConn()
+	c := f.client()
+	r := translate(t, expr.FamilyInet, "-j ACCEPT")
+	for _, comment := range []string{string(make([]byte, 129)), `a"b`, "a\x00b", strings.Repeat("x", 129)} {
+		_, err := c.Apply(ctx, []Change{{Family: expr.FamilyInet, Table: "fw", Chain: "input", Rule: r, Comment: comment}}, ApplyOptions{Create: true})
+		if !errors.Is(err, ErrInvalidChange) {
+			t.Errorf("comment %q: %v, want ErrInvalidChange", comment, err)
+		}
+	}
+	if f.table(expr.FamilyInet, "fw") != nil {
+		t.Error("a refused change created the table")
+	}
+	if _, err := c.Apply(ctx, []Change{{Family: expr.FamilyInet, Table: "fw", Chain: "input", Rule: r, Comment: strings.Repeat("x", 128)}}, ApplyOptions{Create: true}); err != nil {
+		t.Errorf("a comment of 128 bytes: %v", err)
 	}
 }

@@ -174,12 +174,21 @@ func needsGroups(ch *Change) bool {
 
 // createChain plans the creation of a chain of pt for change i.
 //
-// Without Force it refuses to add a chain to an existing table, without
-// ctmatch's ownership record, that iptables-nft reads as its own by its
-// name: iptables-nft would read the new chain, and fail on its rules.
+// Without Force it refuses to add a chain to an existing table without
+// ctmatch's ownership record: one that iptables-nft reads as its own by
+// its name (iptables-nft would read the new chain, and fail on its
+// rules), and one of another program (ErrNotOwned: a base chain would
+// filter at its hook beside that program's chains, which is not ctmatch's
+// to decide).
 func (p *plan) createChain(pt *plannedTable, ch *Change, name string, base *kernel.BaseChain, i int) (*plannedChain, error) {
-	if pt.exists && !p.o.Force && !expr.OwnedTable(pt.t.UserData) && iptablesName(pt.t.Family, pt.t.Name) {
-		return nil, iptablesChainRefusal(pt, ch, name, i)
+	if pt.exists && !p.o.Force && !expr.OwnedTable(pt.t.UserData) {
+		if iptablesName(pt.t.Family, pt.t.Name) {
+			return nil, iptablesChainRefusal(pt, ch, name, i)
+		}
+		e := notOwned(opOf(ch), object(ch.Family, ch.Table, name), i, pt.t.Family, pt.t.Name).(*Error)
+		e.Reason += fmt.Sprintf(", and Create would add the chain %s to it", QuoteName(name))
+		e.Pos, e.Words = ch.Pos, ch.words()
+		return nil, e
 	}
 	pc := &plannedChain{family: ch.Family, table: ch.Table, name: name, base: base, baseFrom: i, baseTable: ch.tableName()}
 	pt.chains[name] = pc

@@ -1,6 +1,7 @@
 package firewall
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -14,7 +15,11 @@ import (
 // groups, and where its rules go in the transaction.
 func TestPlanFromASnapshot(t *testing.T) {
 	const fam = expr.FamilyInet
-	p := &plan{o: ApplyOptions{Create: true}, tables: []kernel.Table{{Family: fam, Name: "fw", Handle: 1}},
+	ud, err := expr.TableUserData("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &plan{o: ApplyOptions{Create: true}, tables: []kernel.Table{{Family: fam, Name: "fw", Handle: 1, UserData: ud}},
 		planned: map[tableKey]*plannedTable{}}
 	jump := translate(t, fam, "-m conntrack --ctstate NEW -j newconns")
 	ins := &Change{Family: fam, Table: "fw", Chain: "in", Rule: jump, Insert: true, Index: 2}
@@ -77,5 +82,30 @@ func TestPlanFromASnapshot(t *testing.T) {
 	at, err = p.place(pc, end, 3)
 	if spec, _, _ := where(pc, at, appended(end), nil); err != nil || spec.Insert || spec.Position != 0 || len(pc.tail) != 1 {
 		t.Errorf("at the end: %+v, %v, tail %v", spec, err, pc.tail)
+	}
+}
+
+// Create adds no chain to an existing table of another program (no
+// ctmatch record) unless Force: a base chain there would filter beside
+// that program's chains. Rules go into its existing chains all the same.
+func TestPlanCreateInAnotherProgramsTable(t *testing.T) {
+	const fam = expr.FamilyInet
+	for _, force := range []bool{false, true} {
+		p := &plan{o: ApplyOptions{Create: true, Force: force}, tables: []kernel.Table{{Family: fam, Name: "other", Handle: 1}},
+			planned: map[tableKey]*plannedTable{}}
+		ch := &Change{Family: fam, Table: "other", Chain: "INPUT", Rule: translate(t, fam, "-j ACCEPT")}
+		pt, err := p.table(ch, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.addChains(pt, []kernel.Chain{{Family: fam, Table: "other", Name: "mine", Handle: 2}})
+		_, err = p.chain(pt, ch, 0)
+		if force != (err == nil) || !force && !errors.Is(err, ErrNotOwned) {
+			t.Errorf("Force %v: a new chain in another program's table: %v", force, err)
+		}
+		into := &Change{Family: fam, Table: "other", Chain: "mine", Rule: translate(t, fam, "-j ACCEPT")}
+		if _, err := p.chain(pt, into, 1); err != nil {
+			t.Errorf("Force %v: a rule into its existing chain: %v", force, err)
+		}
 	}
 }
