@@ -53,7 +53,8 @@ type Options struct {
 	// only in some chains (REJECT, the NAT targets) is checked against it
 	// and the words' -t (compile.CheckTargetPlace), and NETMAP's direction
 	// is its (dnat in PREROUTING and OUTPUT, snat in POSTROUTING and INPUT;
-	// refused in a user chain). "" means the words' -A or -I chain.
+	// refused in a user chain). "" means the words' -A or -I chain; a
+	// Chain other than the words' own is an error.
 	Chain string
 	// ReadLists are the recent lists that a rule of the ruleset being
 	// translated reads (-m recent --rcheck, --update, --remove or ! --set,
@@ -166,6 +167,13 @@ func compileInto(c *Rule, r *parse.Rule, o Options) error {
 		if o.IPv6 {
 			table = expr.FamilyIP6
 		}
+	}
+	if pf, ok := r.ParsedFamily(); ok && pf != fam {
+		words := map[parse.Family]string{parse.IPv4: "iptables", parse.IPv6: "ip6tables"}
+		return fmt.Errorf("the rule was read as %s words, and is compiled as %s words (Options.IPv6): parse it with the family it is compiled for", words[pf], words[fam])
+	}
+	if o.Chain != "" && r.Command != nil && r.Command.Chain != o.Chain {
+		return fmt.Errorf("the words say %s %s, and Options.Chain %s: give the chain once", r.Command.Op, parse.SaveString(r.Command.Chain), parse.SaveString(o.Chain))
 	}
 	if err := compile.CheckTargetPlace(r, o.Chain); err != nil {
 		return err

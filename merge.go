@@ -267,12 +267,17 @@ func lcsLengths(a, b []int, reversed bool) []int {
 // policy, which one chain cannot hold for both. Rules keep their meta
 // nfproto unless Shared makes them one.
 func MergeInet(v4, v6 Ruleset, o Options) (Ruleset, error) {
-	for _, rs := range []Ruleset{v4, v6} {
+	for i, rs := range []Ruleset{v4, v6} {
+		fam := []parse.Family{parse.IPv4, parse.IPv6}[i]
 		for _, t := range rs.Tables {
 			for _, c := range t.Chains {
 				for _, r := range c.Rules {
 					if r.Table != expr.FamilyInet || r.Both {
 						return Ruleset{}, fmt.Errorf("table %s chain %s: a rule compiled for %s tables; the merge takes rules of one family compiled for inet tables", t.Name, c.Name, r.Table)
+					}
+					if r.Family != fam {
+						words := map[parse.Family]string{parse.IPv4: "iptables", parse.IPv6: "ip6tables"}
+						return Ruleset{}, fmt.Errorf("table %s chain %s: a rule of %s words among the %s rules (MergeInet takes the iptables ruleset first, then the ip6tables one)", t.Name, c.Name, words[r.Family], words[fam])
 					}
 				}
 			}

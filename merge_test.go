@@ -319,3 +319,13 @@ add rule inet filter INPUT meta nfproto ipv4 accept
 		t.Errorf("merged script (-want +got):\n%s", diff)
 	}
 }
+
+// The rulesets in the wrong order are refused: the policy rule of a family
+// would be written for the other one.
+func TestMergeInetFamiliesSwapped(t *testing.T) {
+	v4 := readRuleset(t, false, "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n")
+	v6 := readRuleset(t, true, "*filter\n:INPUT DROP [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n")
+	if _, err := MergeInet(v6, v4, Options{}); err == nil || !strings.Contains(err.Error(), "a rule of ip6tables words among the iptables rules") {
+		t.Errorf("MergeInet(v6, v4): %v, want a refusal", err)
+	}
+}

@@ -29,6 +29,19 @@ type Rule struct {
 	// read keeps it for the hooks check of a chain given apart from the
 	// words (hooks.go).
 	tcpmssClamp *Word
+
+	// family is what the words were read as, plus one: 0 for a rule not
+	// read by ParseText or ParseArgs (see ParsedFamily).
+	family uint8
+}
+
+// ParsedFamily returns what the rule's words were read as (Options.Family
+// of ParseText or ParseArgs), and false for a Rule not made by them.
+func (r *Rule) ParsedFamily() (Family, bool) {
+	if r.family == 0 {
+		return 0, false
+	}
+	return Family(r.family - 1), true
 }
 
 // Pos returns the start of the rule text.

@@ -106,6 +106,7 @@ func parseWords(text string, words []word, counters *Counters, opts Options) (*R
 	p := parserPool.Get().(*parser)
 	defer putParser(p)
 	*p = parser{text: text, words: words, opts: opts, rule: &a.rule, alloc: a}
+	a.rule.family = uint8(opts.Family) + 1
 	// Every conntrack option is a long option ("--ctstate", "--state"):
 	// the words that start with "--" bound how many options the rule has,
 	// and the options are allocated together.
