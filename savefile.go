@@ -223,8 +223,22 @@ func (s *SaveScript) rule(w io.Writer, l *script.SaveLine) error {
 // shell, each command is "nft '…'", quoted for a shell, as
 // iptables-translate prints them; otherwise a line of an nft script, as
 // iptables-restore-translate prints them. A rule nft 1.0.6 cannot parse is
-// followed by a comment line that says so.
+// followed by a comment line that says so. A table, chain or jump target
+// that nft's command text cannot name bare (script.BareName: "x y",
+// "a;b", the keyword "counter") is an error, and nothing is written: nft
+// would read such a name as other words.
 func WriteCommands(w io.Writer, r *Rule, table, chain string, after, total int, shell bool) error {
+	if !script.BareName(table) {
+		return fmt.Errorf("%s", strings.Replace(script.ChainNameMsg(table), "the chain", "the table", 1))
+	}
+	if !script.BareName(chain) {
+		return fmt.Errorf("%s", script.ChainNameMsg(chain))
+	}
+	for _, nr := range r.Rules {
+		if v := nr.Verdict; (v.Kind == expr.VerdictJump || v.Kind == expr.VerdictGoto) && !script.BareName(v.Chain) {
+			return fmt.Errorf("%s", script.ChainNameMsg(v.Chain))
+		}
+	}
 	return writeCommands(w, r, nil, table, chain, after, total, shell, nil)
 }
 

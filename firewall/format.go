@@ -161,8 +161,13 @@ func nftRuleText(p Piece) string {
 	if s := p.Rule.StmtsText(); s != "" {
 		parts = append(parts, s)
 	}
-	if p.Rule.Verdict.Kind != expr.VerdictNone {
-		parts = append(parts, p.Rule.Verdict.String())
+	switch v := p.Rule.Verdict; v.Kind {
+	case expr.VerdictNone:
+	case expr.VerdictJump, expr.VerdictGoto:
+		// The chain's name as the chain's own line writes it.
+		parts = append(parts, strings.Fields(v.String())[0]+" "+QuoteName(v.Chain))
+	default:
+		parts = append(parts, v.String())
 	}
 	if p.Comment != "" {
 		// As nft writes it: between double quotes, with no escapes.

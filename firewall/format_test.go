@@ -1,6 +1,8 @@
 package firewall
 
 import (
+	"context"
+	"strings"
 	"testing"
 
 	"github.com/ctmatch/ctmatch/expr"
@@ -37,5 +39,29 @@ func TestQuoteName(t *testing.T) {
 	c.Chain = ""
 	if got, want := c.String(), `add table inet "c; flush ruleset"`; got != want {
 		t.Errorf("Created.String() = %s, want %s", got, want)
+	}
+}
+
+// A jump to a chain nft reads only quoted is written as the chain's own
+// line writes its name, quoted, not bare (where nft would read a keyword).
+func TestListNftJumpQuoted(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeConn()
+	c := f.client()
+	r := translate(t, expr.FamilyInet, "-j counter")
+	accept := translate(t, expr.FamilyInet, "-j ACCEPT")
+	if _, err := c.Apply(ctx, []Change{{Family: expr.FamilyInet, Table: "fw", Chain: "counter", Rule: accept}, {Family: expr.FamilyInet, Table: "fw", Chain: "input", Rule: r}}, ApplyOptions{Create: true}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := c.List(ctx, Scope{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := l.Write(&b, ListNft, ListText{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "\tchain \"counter\" {") || !strings.Contains(b.String(), "counter packets 0 bytes 0 jump \"counter\"\n") {
+		t.Errorf("list -o nft:\n%s\nwant the chain and the jump to it quoted alike", b.String())
 	}
 }
