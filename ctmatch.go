@@ -25,6 +25,7 @@
 package ctmatch
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -118,6 +119,9 @@ func TranslateArgs(args []string, o Options) (*Rule, error) {
 // iptables. (Inserted one after the other at the same place, as iptables -I
 // does, they end up in the reverse order.)
 func CompileAll(r *parse.Rule, o Options) ([]*Rule, error) {
+	if r == nil {
+		return nil, errNoRule
+	}
 	if r.Addresses() == 1 {
 		// The common case, one rule: its Rule and the slice of it in one
 		// allocation, and no expansion.
@@ -155,8 +159,14 @@ func Compile(r *parse.Rule, o Options) (*Rule, error) {
 	return c, nil
 }
 
+// errNoRule is Compile's error for a nil rule.
+var errNoRule = errors.New("no rule to compile (nil)")
+
 // compileInto is Compile into c.
 func compileInto(c *Rule, r *parse.Rule, o Options) error {
+	if r == nil {
+		return errNoRule
+	}
 	fam := parse.IPv4
 	if o.IPv6 {
 		fam = parse.IPv6
@@ -208,6 +218,9 @@ func (o Options) parseOptions() parse.Options {
 
 // String returns the nft rules as nft text, one per line.
 func (r *Rule) String() string {
+	if r == nil {
+		return ""
+	}
 	var b strings.Builder
 	r.WriteText(&b)
 	return b.String()
@@ -215,6 +228,9 @@ func (r *Rule) String() string {
 
 // WriteText writes the nft rules as nft text, one per line.
 func (r *Rule) WriteText(w io.Writer) error {
+	if r == nil {
+		return nil
+	}
 	for _, nr := range r.Rules {
 		if _, err := fmt.Fprintf(w, "%s\n", nr); err != nil {
 			return err

@@ -14,10 +14,11 @@ import (
 // (libnftables-json(5), what nft -j -f reads), one command at a time: the
 // JSON form of the nft scripts translate writes. Close ends it.
 type JSONDoc struct {
-	w   io.Writer
-	n   int
-	err error
-	buf []byte
+	w      io.Writer
+	n      int
+	err    error
+	buf    []byte
+	closed bool // Close wrote the end; a second Close writes nothing
 }
 
 // NewJSONDoc returns a document written to w.
@@ -46,6 +47,10 @@ func (d *JSONDoc) Close() error {
 	if d.err != nil {
 		return d.err
 	}
+	if d.closed {
+		return nil
+	}
+	d.closed = true
 	end := "\n]}\n"
 	if d.n == 0 {
 		end = `{"nftables":[]}` + "\n"

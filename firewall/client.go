@@ -3,6 +3,7 @@ package firewall
 import (
 	"context"
 	cryptorand "crypto/rand"
+	"errors"
 	"io"
 
 	"github.com/ctmatch/ctmatch/expr"
@@ -61,6 +62,9 @@ type Client struct {
 // lock waits until no other operation of the Client runs, or until ctx is
 // done; unlock lets the next one run.
 func (c *Client) lock(ctx context.Context) error {
+	if c == nil || c.c == nil || c.sem == nil {
+		return ErrNoClient
+	}
 	select {
 	case c.sem <- struct{}{}:
 		return nil
@@ -102,7 +106,16 @@ func Dial(ctx context.Context, o DialOptions) (*Client, error) {
 }
 
 // Close closes the connection.
-func (c *Client) Close() error { return c.c.Close() }
+func (c *Client) Close() error {
+	if c == nil || c.c == nil {
+		return ErrNoClient
+	}
+	return c.c.Close()
+}
+
+// ErrNoClient: the Client (or the Batch's) was not made by Dial or
+// NewClient (a nil or zero Client, a zero Batch), and has no connection.
+var ErrNoClient = errors.New("firewall: no Client: make one with Dial or NewClient (and a Batch with Client.Batch)")
 
 // Kernel is what a Client needs of the kernel: what kernel.Conn does, for
 // Dial's Client, and what package fakekernel's in-memory ruleset does, for

@@ -45,6 +45,9 @@ type ListText struct {
 // does not understand is written, as comment lines, under a line
 // "# not decompiled: handle N: REASON", in debug form.
 func (l *Listing) Write(w io.Writer, f ListFormat, o ListText) error {
+	if l == nil {
+		l = &Listing{} // nothing listed: an empty listing
+	}
 	bw := bufio.NewWriter(w)
 	if f == ListJSON {
 		writeJSONListing(bw, l, o)
