@@ -65,3 +65,21 @@ func TestKernelJumpLoop(t *testing.T) {
 		}
 	}
 }
+
+// A NAT statement in a chain of type filter: the kernel refuses it with
+// EOPNOTSUPP, which says the chain's type, not a missing feature.
+func TestKernelNATInFilterChain(t *testing.T) {
+	_, c := kernelClient(t)
+	ctx := context.Background()
+	const fam = expr.FamilyIP
+	if _, err := c.ChangeTables(ctx, []TableChange{
+		{Op: CreateTable, Family: fam, Table: "x"},
+		{Op: CreateChain, Family: fam, Table: "x", Chain: "POSTROUTING", Base: &kernel.BaseChain{Type: "filter", Hook: kernel.HookPostrouting, Priority: 0}},
+	}, TableOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Apply(ctx, []Change{{Family: fam, Table: "x", Chain: "POSTROUTING", Rule: translate(t, fam, "-t nat -o eth0 -j MASQUERADE")}}, ApplyOptions{})
+	if !errors.Is(err, unix.EOPNOTSUPP) || !strings.Contains(err.Error(), "only in a chain of type nat, or a regular chain reached only from such chains, and chain POSTROUTING is not one") {
+		t.Errorf("MASQUERADE in a filter chain: %v", err)
+	}
+}

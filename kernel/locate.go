@@ -198,6 +198,12 @@ func (tx *Tx) changeError(i int, r errorReply) *Error {
 			if rule, err := expr.Raise(ch.family, tx.exprs(ch)); err == nil && (rule.Verdict.Kind == expr.VerdictJump || rule.Verdict.Kind == expr.VerdictGoto) {
 				e.Reason = fmt.Sprintf("chain %s is a base chain, and the kernel takes no jump or goto to a base chain: %v", rule.Verdict.Chain, r.errno)
 			}
+		case ch.kind == addRule && natRule(ch.family, tx.exprs(ch), loc.exprName):
+			// nft_chain_validate_dependency: masq, nat and redir only in
+			// a chain of type nat (EOPNOTSUPP).
+			e.Where = ""
+			e.Reason = fmt.Sprintf("the kernel takes NAT (masquerade, snat, dnat, redirect, netmap) only in a chain of type nat, or a regular chain reached only from such chains, and chain %s is not one: %v", ch.chain, r.errno)
+			e.Hint = "write the rule into a base chain of type nat (--create makes one for -t nat and a built-in chain's name)"
 		case ch.kind == addRule && (loc.expr >= 0 || loc.attr < 0 || loc.attr == attrRuleExpressions):
 			e.Reason = lacks
 		case ch.kind == addChain:
@@ -274,4 +280,26 @@ func (ch *change) loopReason(exprs []byte, errno unix.Errno) string {
 			verb, rule.Verdict.Chain, in, errno)
 	}
 	return fmt.Sprintf("with this rule in %s, the jumps from a base chain make a loop or nest deeper than the kernel's 16 chains: %v", in, errno)
+}
+
+// natRule reports whether the rule the kernel refused is a NAT rule: the
+// expression it pointed at (exprName) is masq, nat or redir, or, where it
+// pointed at none, the rule holds a NAT statement.
+func natRule(f expr.Family, exprs []byte, exprName string) bool {
+	switch exprName {
+	case "masq", "nat", "redir":
+		return true
+	case "":
+		r, err := expr.Raise(f, exprs)
+		if err != nil {
+			return false
+		}
+		for _, s := range r.Stmts {
+			switch s.(type) {
+			case expr.NAT, *expr.NAT, expr.Masquerade, *expr.Masquerade, expr.Redirect, *expr.Redirect, expr.Netmap, *expr.Netmap:
+				return true
+			}
+		}
+	}
+	return false
 }
