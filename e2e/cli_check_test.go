@@ -65,7 +65,7 @@ func TestCLICheck(t *testing.T) {
 	}
 	// And what ctmatch refuses itself, a check refuses too.
 	r := runCLI(t, bin, ns, "", "insert", "rule", "inet", "fw", "input", "--check", "--index", "3", "--", "-m", "conntrack", "--ctstate", "NEW")
-	if want := "ctmatch: insert rule inet fw input (-m conntrack --ctstate NEW): index 3 is too big: chain inet fw input holds 1 rule, so insert takes an index from 1 to 2\n"; r.code != 1 || r.stderr != want {
+	if want := "ctmatch: insert rule inet fw input (-m conntrack --ctstate NEW): index 3 is too big: chain inet fw input holds 1 rule (group of nft rules), so insert takes an index from 1 to 2\n"; r.code != 1 || r.stderr != want {
 		t.Errorf("insert --check --index 3: exit %d\n got %q\nwant %q", r.code, r.stderr, want)
 	}
 }

@@ -237,13 +237,15 @@ func TestApplyPositions(t *testing.T) {
 		hint   string
 	}{
 		{Change{Family: fam, Table: "fw", Chain: "in", Rule: one, Insert: true, Index: 13},
-			"insert rule ip fw in (-m conntrack --ctstate NEW): index 13 is too big: chain ip fw in holds 11 rules, so insert takes an index from 1 to 12", ""},
+			"insert rule ip fw in (-m conntrack --ctstate NEW): index 13 is too big: chain ip fw in holds 11 rules (groups of nft rules), so insert takes an index from 1 to 12", ""},
 		{Change{Family: fam, Table: "fw", Chain: "in", Rule: one, Index: 12},
-			"add rule ip fw in (-m conntrack --ctstate NEW): index 12 is too big: chain ip fw in holds 11 rules, so add takes an index from 1 to 11 (the rule goes after that group)", ""},
+			"add rule ip fw in (-m conntrack --ctstate NEW): index 12 is too big: chain ip fw in holds 11 rules (groups of nft rules), so add takes an index from 1 to 11 (the rule goes after that group)", ""},
 		{Change{Family: fam, Table: "fw", Chain: "in", Rule: one, Handle: 9999, Pos: parse.Position{File: "rules", Line: 3}},
 			"add rule ip fw in (rules:3: -m conntrack --ctstate NEW): no rule with handle 9999 in chain ip fw in", "ctmatch list chain ip fw in -a shows the handles"},
+		{Change{Family: fam, Table: "fw", Chain: "empty", Rule: one, Index: 1},
+			"add rule ip fw empty (-m conntrack --ctstate NEW): index 1: chain ip fw empty holds no rule to add after; leave out the index (or insert at index 1)", ""},
 	} {
-		_, err := f.client().Apply(ctx, []Change{tc.change}, ApplyOptions{})
+		_, err := f.client().Apply(ctx, []Change{tc.change}, ApplyOptions{Create: tc.change.Chain == "empty", Force: true})
 		if !errors.Is(err, ErrNoPosition) || err.Error() != tc.want || hintOf(err) != tc.hint {
 			t.Errorf("error:\n got %v (hint %q)\nwant %s (hint %q)", err, hintOf(err), tc.want, tc.hint)
 		}

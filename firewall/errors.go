@@ -255,8 +255,11 @@ func handlesHint(chain string) string {
 }
 
 func groupsText(n int) string {
-	if n == 1 {
-		return "1 rule"
+	switch n {
+	case 0:
+		return "no rule"
+	case 1:
+		return "1 rule (group of nft rules)"
 	}
-	return fmt.Sprintf("%d rules", n)
+	return fmt.Sprintf("%d rules (groups of nft rules)", n)
 }

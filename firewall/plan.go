@@ -298,6 +298,10 @@ func position(pc *plannedChain, ch *Change, i int) (int, error) {
 		}
 		return ch.Index - 1, nil
 	case ch.Index != 0:
+		if ch.Index > n && n == 0 {
+			return 0, changeError(ch, i, ErrNoPosition, fmt.Sprintf("index %d: chain %s holds no rule to add after; leave out the index (or insert at index 1)",
+				ch.Index, object(ch.Family, ch.Table, ch.Chain)))
+		}
 		if ch.Index > n {
 			return 0, changeError(ch, i, ErrNoPosition, fmt.Sprintf("index %d is too big: chain %s holds %s, so add takes an index from 1 to %d (the rule goes after that group)",
 				ch.Index, object(ch.Family, ch.Table, ch.Chain), groupsText(n), n))
