@@ -367,6 +367,7 @@ func (r *reader) words(o parse.Options) error {
 	if cerr := CheckWords(rule, "apply lines"); cerr != nil {
 		return l.WordsError(cerr)
 	}
+	err = CommandInWords(err, "apply lines")
 	// The chain's hooks outweigh an Unsupported error too: what was read
 	// may already be refused there (TCPMSS's --clamp-mss-to-pmtu).
 	if herr := CheckChainHooks(rule, l.Chain); herr != nil {
@@ -424,6 +425,26 @@ func CheckWords(r *parse.Rule, in string) error {
 	}
 	return &parse.Error{Pos: c.Pos(), Text: r.Text, Word: r.Text[c.Pos():c.End()], Kind: parse.Invalid,
 		Msg:  fmt.Sprintf("%s %s among the words: in %s the chain is the positional CHAIN", c.Op, c.Chain, in),
+		Hint: hint}
+}
+
+// CommandInWords turns err, when it is parse's refusal of another command
+// than -A and -I among the words (-D, -N, -F, …: parse.IsOtherCommand),
+// into bad usage (Kind Invalid) in a rule whose chain is given apart from
+// the words, where in names (as for CheckWords): such words take no command
+// at all. Any other err is returned as it is.
+func CommandInWords(err error, in string) error {
+	if !parse.IsOtherCommand(err) {
+		return err
+	}
+	var e *parse.Error
+	errors.As(err, &e)
+	hint := ""
+	if strings.HasPrefix(e.Word, "-D") || strings.HasPrefix(e.Word, "--del") {
+		hint = "ctmatch delete rule deletes a rule by its handle (ctmatch list -a shows them)"
+	}
+	return &parse.Error{Pos: e.Pos, Text: e.Text, Word: e.Word, Kind: parse.Invalid,
+		Msg:  fmt.Sprintf("%s among the words: in %s the words carry no command, only -t, the matches and the target", e.Word, in),
 		Hint: hint}
 }
 

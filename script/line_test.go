@@ -216,6 +216,10 @@ func TestReadLineErrors(t *testing.T) {
 			`give only -t, the matches and the target after "--"`},
 		{"insert rule inet fw input --  /*ERR*/-I input 2 -m conntrack --ctstate NEW", `-I input among the words: in apply lines the chain is the positional CHAIN`, parse.Invalid,
 			`give only -t, the matches and the target after "--"; the position is insert rule's --index 2`},
+		// Any other command among the words is bad usage too.
+		{"add rule inet fw input -- -s 10.0.0.1 /*ERR*/-D input", `-D among the words: in apply lines the words carry no command, only -t, the matches and the target`, parse.Invalid,
+			`ctmatch delete rule deletes a rule by its handle (ctmatch list -a shows them)`},
+		{"add rule inet fw input -- /*ERR*/-N x", `-N among the words: in apply lines the words carry no command, only -t, the matches and the target`, parse.Invalid, ""},
 		// -A outweighs a word ctmatch does not support.
 		{"add rule inet fw input -- /*ERR*/-A input -m conntrack --ctstate NEW -j NFQUEUE", `-A input among the words: …`, parse.Invalid, `give only …`},
 		{"add rule ip6 fw input -- -m conntrack --ctstate NEW,/*ERR*/BOGUS", `unknown conntrack state "BOGUS"`, parse.Invalid,

@@ -279,6 +279,7 @@ func compileRule(src source, popts parse.Options, fam expr.Family, ipv6, noCount
 	if err := script.CheckWords(r, command); err != nil {
 		return nil, err
 	}
+	err = script.CommandInWords(err, command)
 	// The chain's hooks outweigh an Unsupported error too: what was read
 	// may already be refused there (TCPMSS's --clamp-mss-to-pmtu).
 	if herr := script.CheckChainHooks(r, chain); herr != nil {
