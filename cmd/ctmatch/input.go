@@ -141,6 +141,9 @@ func checkPositional(cmd *cobra.Command, pos []string, names ...string) error {
 		return usageError("missing %s: %s takes %s (for example: %s)", names[len(pos)], cmd.CommandPath(), strings.Join(names, " "), wordsExample(cmd))
 	}
 	if len(pos) > len(names) {
+		if cmd.Annotations[annotationNoWords] != "" {
+			return usageError("unexpected argument %q after %s: %s takes one %s (for example: %s)", pos[len(names)], strings.Join(names, " "), cmd.CommandPath(), names[len(names)-1], wordsExample(cmd))
+		}
 		return usageError("unexpected argument %q after %s: the iptables words must come after \"--\" (for example: %s)", pos[len(names)], strings.Join(names, " "), wordsExample(cmd))
 	}
 	for i, p := range pos {
@@ -159,6 +162,10 @@ func wordsExample(cmd *cobra.Command) string {
 	}
 	return cmd.CommandPath() + " -- -m conntrack --ctstate NEW"
 }
+
+// annotationNoWords is the cobra annotation of a command that takes no
+// iptables words (delete rule): extra arguments are not words misplaced.
+const annotationNoWords = "ctmatch-no-words"
 
 // annotationWordsExample is the cobra annotation that holds a command's
 // example with iptables words, when "COMMAND -- WORDS" is not one.

@@ -10,9 +10,10 @@ import (
 )
 
 type listOptions struct {
-	kernel  kernelFlags
-	output  string
-	handles bool
+	kernel      kernelFlags
+	output      string
+	handles     bool
+	errorFormat string
 }
 
 func newListCmd() *cobra.Command {
@@ -78,12 +79,16 @@ or the system (no such table or chain, no privilege); 2 bad usage.`,
 	fl := cmd.Flags()
 	fl.StringVarP(&o.output, "output", "o", "nft", "output `FORM`: nft (nft's listing form), json (libnftables JSON, for nft -j -f), iptables (one line per iptables rule) or bytecode (libnftnl debug lines)")
 	fl.BoolVarP(&o.handles, "handle", "a", false, "print the rules' handles (and, with -o iptables, the groups' summed counters)")
+	fl.StringVar(&o.errorFormat, "error-format", "text", "print errors and warnings as `text` or json (one object per line)")
 	return cmd
 }
 
 func runList(cmd *cobra.Command, o *listOptions, args []string) error {
 	if err := o.kernel.validate(); err != nil {
 		return err
+	}
+	if o.errorFormat != "text" && o.errorFormat != "json" {
+		return usageError("--error-format must be text or json, not %q", o.errorFormat)
 	}
 	var f firewall.ListFormat
 	switch o.output {
@@ -152,7 +157,13 @@ func runList(cmd *cobra.Command, o *listOptions, args []string) error {
 	if len(l.Left) > 0 && (f == firewall.ListNft || f == firewall.ListJSON) {
 		// A snapshot that does not hold everything says so, where a
 		// restore after nft flush ruleset would lose it unnoticed.
-		fmt.Fprintf(cmd.ErrOrStderr(), "ctmatch: warning: the listing holds ip, ip6 and inet tables, their chains and rules, and leaves out %s: a restore after nft flush ruleset loses them\n", strings.Join(l.Left, ", "))
+		msg := fmt.Sprintf("the listing holds ip, ip6 and inet tables, their chains and rules, and leaves out %s: a restore after nft flush ruleset loses them", strings.Join(l.Left, ", "))
+		if o.errorFormat == "json" {
+			rep := &reporter{w: cmd.ErrOrStderr(), json: true}
+			rep.print(source{}, problem{kind: "warning", msg: msg})
+		} else {
+			fmt.Fprintf(cmd.ErrOrStderr(), "ctmatch: warning: %s\n", msg)
+		}
 	}
 	return nil
 }

@@ -363,15 +363,16 @@ func writeEcho(out io.Writer, changes []firewall.Change, res firewall.Applied, r
 }
 
 type deleteOptions struct {
-	kernel kernelFlags
-	echo   bool
-	force  bool
+	kernel      kernelFlags
+	echo        bool
+	force       bool
+	errorFormat string
 }
 
 func newDeleteCmd() *cobra.Command {
 	var o deleteOptions
 	cmd := &cobra.Command{
-		Use:   "rule FAMILY TABLE CHAIN handle N [--check] [--echo] [--force] [--netns PATH]",
+		Use:   "rule FAMILY TABLE CHAIN handle N [--check] [--echo] [--force] [--netns PATH] [--error-format json]",
 		Short: "Delete an iptables rule (all its nft rules) from a chain",
 		Long: `delete rule deletes the rule with handle N from chain CHAIN of table TABLE
 (family ip, ip6 or inet), and with it every other nft rule of its group: the
@@ -394,7 +395,7 @@ Exit codes: 0 success; 1 a refusal or failure of the kernel or the system (no
 such handle, no privilege, iptables-nft's table); 2 bad usage.`,
 		Example: `  ctmatch delete rule inet fw input handle 5
   ctmatch delete rule ip filter INPUT handle 12 --netns /run/netns/lab --echo`,
-		Annotations: map[string]string{annotationWordsExample: "ctmatch delete rule inet fw input handle 5"},
+		Annotations: map[string]string{annotationWordsExample: "ctmatch delete rule inet fw input handle 5", annotationNoWords: "yes"},
 		Args:        cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDelete(cmd, &o, args)
@@ -403,12 +404,16 @@ such handle, no privilege, iptables-nft's table); 2 bad usage.`,
 	o.kernel.bind(cmd, true)
 	cmd.Flags().BoolVar(&o.echo, "echo", false, "print the nft rules deleted, with their handles")
 	cmd.Flags().BoolVar(&o.force, "force", false, "delete a rule ctmatch did not write from a table that looks like iptables-nft's own")
+	cmd.Flags().StringVar(&o.errorFormat, "error-format", "text", "print errors as `text` or json (one object per line)")
 	return cmd
 }
 
 func runDelete(cmd *cobra.Command, o *deleteOptions, args []string) error {
 	if err := o.kernel.validate(); err != nil {
 		return err
+	}
+	if o.errorFormat != "text" && o.errorFormat != "json" {
+		return usageError("--error-format must be text or json, not %q", o.errorFormat)
 	}
 	if len(args) >= 4 && args[3] != "handle" {
 		return usageError("expected \"handle\" after the chain, found %q (for example: ctmatch delete rule inet fw input handle 5)", args[3])
