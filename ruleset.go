@@ -50,7 +50,12 @@ type SaveRuleset struct {
 
 // NewSaveRuleset returns a reader of one iptables-save file: of iptables
 // rules, or with o.IPv6 of ip6tables rules, compiled for tables of family
-// o.Table (the file's own family when 0).
+// o.Table (the file's own family when 0). It checks each line as
+// iptables-restore does, not the whole file: a loop of jumps, or a target
+// reached from a chain whose hook does not allow it, which SaveScript and
+// SaveCanon report at COMMIT (SaveErrors), are not its to find; read the
+// same lines with a NewSaveCheck too (as ctmatch apply -f does) before
+// loading what it read.
 func NewSaveRuleset(o Options) *SaveRuleset {
 	return &SaveRuleset{o: o, r: script.NewSaveReader(o.parseOptions()), t: -1}
 }

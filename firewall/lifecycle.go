@@ -37,9 +37,11 @@ const (
 	CreateChain
 	// FlushChain deletes every rule of the chain.
 	FlushChain
-	// DeleteChain deletes the chain. The kernel refuses a chain that holds
-	// rules or that a rule jumps to, unless the same transaction removes
-	// them first (a FlushChain of it before, say).
+	// DeleteChain deletes the chain, with its rules (Linux 6.18 deletes a
+	// chain that holds rules, as the fake kernel does; older kernels
+	// refused it with EBUSY, so a FlushChain of it first works on both).
+	// The kernel refuses a chain that a rule jumps to (EBUSY), unless the
+	// same transaction deletes that rule first.
 	DeleteChain
 	// CreateObject creates the named object Object of the table: the ct
 	// helper CtHelper. The name must not be taken (ValidObjectName says
@@ -305,7 +307,7 @@ func (st *state) apply(ctx context.Context, c *Client, tc TableChange, i int, fo
 			return &Error{Op: op, Object: obj, Index: i, Err: ErrInvalidChange, Reason: err.Error()}
 		}
 		if t != nil {
-			return &Error{Op: op, Object: obj, Index: i, Err: ErrInvalidChange, Reason: "the table exists"}
+			return &Error{Op: op, Object: obj, Index: i, Err: ErrTableExists, Reason: "the table exists"}
 		}
 		st.tables[k] = &stateTable{t: kernel.Table{Family: tc.Family, Name: tc.Table}, owned: true, created: true, chains: map[string]bool{}, objects: map[string]bool{}}
 		return nil

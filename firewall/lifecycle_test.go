@@ -87,7 +87,7 @@ func TestChangeTablesRefusals(t *testing.T) {
 		{TableChange{Op: CreateChain, Family: expr.FamilyIP, Table: "filter", Chain: "mine"}, ErrNotOwned},
 		{TableChange{Op: DeleteTable, Family: expr.FamilyIP, Table: "nothere"}, ErrNoTable},
 		{TableChange{Op: DeleteChain, Family: expr.FamilyIP, Table: "mine", Chain: "nothere"}, ErrNoChain},
-		{TableChange{Op: CreateTable, Family: expr.FamilyIP, Table: "mine"}, ErrInvalidChange},
+		{TableChange{Op: CreateTable, Family: expr.FamilyIP, Table: "mine"}, ErrTableExists},
 		{TableChange{Op: DeleteTable, Family: expr.Family(5), Table: "mine"}, ErrInvalidChange},
 		{TableChange{Op: FlushChain, Family: expr.FamilyIP, Table: "mine"}, ErrInvalidChange},
 	} {
