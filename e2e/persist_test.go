@@ -460,19 +460,20 @@ func TestListKeepsDormantTable(t *testing.T) {
 // A listing holds the ip, ip6 and inet tables with their chains and rules;
 // list -o nft and -o json say on standard error what they leave out of the
 // ruleset (named sets and maps, stateful objects, tables of other
-// families), which a restore after nft flush ruleset would lose unnoticed;
+// families, the comments of tables and chains), which a restore after nft
+// flush ruleset would lose unnoticed;
 // a listing of a chain, and -o iptables, say nothing.
 func TestListSaysWhatItLeavesOut(t *testing.T) {
 	bin := ctmatchCLI(t)
 	ns := ktest.Namespace(t, "nft")
-	ktest.Run(t, ns, "table inet fw {\n\tset blocklist {\n\t\ttype ipv4_addr\n\t}\n\tcounter cnt {\n\t}\n\tquota q {\n\t\tover 10 mbytes\n\t}\n"+
-		"\tchain c {\n\t\ttype filter hook input priority 0;\n\t\ttcp dport { 22, 80 } accept\n\t}\n}\n"+
+	ktest.Run(t, ns, "table inet fw {\n\tcomment \"the host\"\n\tset blocklist {\n\t\ttype ipv4_addr\n\t}\n\tcounter cnt {\n\t}\n\tquota q {\n\t\tover 10 mbytes\n\t}\n"+
+		"\tchain c {\n\t\ttype filter hook input priority 0;\n\t\tcomment \"input\"\n\t\ttcp dport { 22, 80 } accept\n\t}\n}\n"+
 		"table bridge br {\n\tchain c {\n\t\ttype filter hook input priority 0;\n\t}\n}\n", "nft", "-f", "-")
 	for _, args := range [][]string{{"list", "-o", "nft"}, {"list", "-o", "json"}, {"list", "table", "inet", "fw", "-o", "nft"}} {
 		r := runCLI(t, bin, ns, "", args...)
-		want := []string{"set inet fw blocklist", "counter inet fw cnt", "quota inet fw q", "table bridge br"}
+		want := []string{"set inet fw blocklist", "counter inet fw cnt", "quota inet fw q", "the comment of table inet fw", "the comment of chain inet fw c", "table bridge br"}
 		if len(args) > 3 {
-			want = want[:3]
+			want = want[:5]
 		}
 		for _, w := range want {
 			if r.code != 0 || !strings.Contains(r.stderr, w) {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // A rule's userdata (NFTA_RULE_USERDATA) is a list of TLVs, libnftnl's
@@ -170,6 +171,19 @@ func TableUserData(comment string) ([]byte, error) {
 	}
 	out = append(out, udataGroup, byte(1+len(ownerMagic)), ownerVersion)
 	return append(out, ownerMagic...), nil
+}
+
+// UserDataComment returns nft's comment in a table's, chain's or rule's
+// userdata (the TLV of type 0, NUL-terminated), or "".
+func UserDataComment(userdata []byte) string {
+	comment := ""
+	walkUserData(userdata, func(typ byte, val []byte) error {
+		if typ == udataComment && comment == "" {
+			comment, _, _ = strings.Cut(string(val), "\x00")
+		}
+		return nil
+	})
+	return comment
 }
 
 // OwnedTable reports whether a table's userdata holds ctmatch's ownership

@@ -45,6 +45,9 @@ type ListedTable struct {
 	// reload does not make a standby firewall active.
 	Dormant bool
 	Chains  []ListedChain // in the kernel's order
+	// comments name the table's and its chains' nft comments, which the
+	// listings leave out (Listing.Left).
+	comments []string
 }
 
 // tableDormant is NFT_TABLE_F_DORMANT.
@@ -192,6 +195,7 @@ func (c *Client) list(ctx context.Context, s Scope) (*Listing, error) {
 			return nil, err
 		}
 		l.Tables = append(l.Tables, lt)
+		l.Left = append(l.Left, lt.comments...)
 		if s.Chain == "" {
 			left, err := c.leftOf(ctx, t)
 			if err != nil {
@@ -236,6 +240,9 @@ func (c *Client) leftOf(ctx context.Context, t kernel.Table) ([]string, error) {
 
 func (c *Client) listTable(ctx context.Context, t kernel.Table, chain string) (ListedTable, error) {
 	lt := ListedTable{Family: t.Family, Name: t.Name, Handle: t.Handle, Owned: expr.OwnedTable(t.UserData), Dormant: t.Flags&tableDormant != 0}
+	if chain == "" && expr.UserDataComment(t.UserData) != "" {
+		lt.comments = append(lt.comments, "the comment of table "+object(t.Family, t.Name))
+	}
 	chains, err := c.c.Chains(ctx, t.Family, t.Name)
 	if err != nil {
 		return lt, readError("list", object(t.Family, t.Name), -1, vanishedError(err))
@@ -246,6 +253,9 @@ func (c *Client) listTable(ctx context.Context, t kernel.Table, chain string) (L
 			continue
 		}
 		found = true
+		if chain == "" && expr.UserDataComment(ch.UserData) != "" {
+			lt.comments = append(lt.comments, "the comment of chain "+object(t.Family, t.Name, ch.Name))
+		}
 		rules, err := c.c.Rules(ctx, t.Family, t.Name, ch.Name)
 		if err != nil {
 			return lt, readError("list", object(t.Family, t.Name, ch.Name), -1, vanishedError(err))
