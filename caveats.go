@@ -25,5 +25,5 @@ func caveats(r *parse.Rule, fam parse.Family) []*parse.Error {
 	end := min(int(pr.End()), len(r.Text))
 	return []*parse.Error{{Pos: pr.Pos(), Text: r.Text, Word: r.Text[min(int(pr.Pos()), end):end], Kind: parse.Unsupported,
 		Msg:  "ip6tables' -p looks past an AH header, nft's meta l4proto stops at it: a packet with AH before its " + pr.Name() + " header is matched otherwise",
-		Hint: "it concerns IPsec AH traffic only; translate says it once, at the first such rule; see docs/semantics.md, \"Protocols and ports\""}}
+		Hint: "it concerns IPsec AH traffic only; said once a run, at the first such rule; see docs/semantics.md, \"Protocols and ports\""}}
 }

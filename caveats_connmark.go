@@ -25,7 +25,7 @@ func combinedMarksCaveat(r *parse.Rule, rules []expr.Rule) *parse.Error {
 		}
 	}
 	return &parse.Error{Pos: pos, Text: r.Text, Word: word, Kind: parse.Unsupported, Msg: combinedMarksMsg,
-		Hint: "ctmatch add rule and apply load the rule over netlink without nft; translate says it once, at the first such rule; " +
+		Hint: "ctmatch add rule and apply load the rule over netlink without nft; said once a run, at the first such rule; " +
 			"see docs/semantics.md, \"MARK and CONNMARK\""}
 }
 
