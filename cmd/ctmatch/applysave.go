@@ -347,6 +347,20 @@ func (o *applyOptions) writeTables(ctx context.Context, rep *reporter, ds []fire
 	for _, ob := range res.ForeignObjects {
 		rep.warn([]firewall.Warning{{Object: ob, Reason: fmt.Sprintf("%s, which iptables-nft does not make, %s with its table (--force)", ob, done)}})
 	}
+	// --replace deletes the chains of ctmatch's table that the file does
+	// not define, which another program (Docker, kube-proxy) may have put
+	// there: say each.
+	for _, d := range res.Diffs {
+		if d.CreateTable {
+			continue
+		}
+		for _, cd := range d.Chains {
+			if cd.Delete {
+				obj := d.Family.String() + " " + firewall.QuoteName(d.Table) + " " + firewall.QuoteName(cd.Name)
+				rep.warn([]firewall.Warning{{Object: "chain " + obj, Reason: fmt.Sprintf("chain %s, which %s does not define, %s (--replace)", obj, what, done)}})
+			}
+		}
+	}
 	return nil
 }
 

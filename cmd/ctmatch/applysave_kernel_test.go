@@ -197,3 +197,25 @@ func TestApplyListingUserChainsNamedLikeBuiltins(t *testing.T) {
 		t.Errorf("after the listing's apply:\n%s\nbefore:\n%s", after, before)
 	}
 }
+
+// apply --replace deletes the chains of ctmatch's table that the file does
+// not define (another program's, say) and says so, once each; a replace
+// that deletes none says nothing.
+func TestApplyReplaceSaysDeletedChains(t *testing.T) {
+	ns := ktest.Namespace(t, "nft")
+	dir := t.TempDir()
+	writeFile(t, dir+"/a", "*filter\n:INPUT ACCEPT [0:0]\n:x - [0:0]\n-A INPUT -j x\nCOMMIT\n")
+	writeFile(t, dir+"/b", "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n")
+	apply := func(file string) result {
+		return runCLI(t, []string{"apply", "--netns", ns.Path(), "--replace", "-f", file}, "")
+	}
+	if r := apply(dir + "/a"); r.code != 0 || r.stderr != "" {
+		t.Fatalf("apply a: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := apply(dir + "/b"); r.code != 0 || r.stderr != "ctmatch: warning: chain ip filter x, which the file does not define, was deleted (--replace)\n" {
+		t.Errorf("replace of a by b: exit %d, stderr %q; want the warning naming x", r.code, r.stderr)
+	}
+	if r := apply(dir + "/b"); r.code != 0 || r.stderr != "" {
+		t.Errorf("replace of b by b: exit %d, stderr %q; want nothing said", r.code, r.stderr)
+	}
+}
