@@ -51,15 +51,18 @@ func TranslateBoth(text string, o Options) (*Rule, error) {
 	o.IPv6 = false
 	v4, err := Translate(text, o)
 	if err != nil {
-		return nil, err
+		return nil, bothError(err, "iptables")
 	}
 	o.IPv6 = true
 	v6, err := Translate(text, o)
 	if err != nil {
-		return nil, err
+		return nil, bothError(err, "ip6tables")
 	}
 	r, ok := Shared(v4, v6)
 	if !ok {
+		if p4, p6 := pieces(v4), pieces(v6); strings.ReplaceAll(p4, "meta nfproto ipv4 ", "") == strings.ReplaceAll(p6, "meta nfproto ipv6 ", "") && hasLimit(v4) {
+			return nil, fmt.Errorf("%w: %q holds a limit, whose one bucket would take the packets of both families (each family's rule has its own)", ErrNotShared, text)
+		}
 		return nil, fmt.Errorf("%w: %q compiles to other nft rules for IPv4 (%s) than for IPv6 (%s)", ErrNotShared, text, pieces(v4), pieces(v6))
 	}
 	return r, nil
@@ -68,6 +71,37 @@ func TranslateBoth(text string, o Options) (*Rule, error) {
 // ErrNotShared says that a rule given for both families compiles to other
 // nft rules in each.
 var ErrNotShared = errors.New("not the same rule in both families")
+
+// bothError is TranslateBoth's error for words that do not translate as
+// words of one family: an address of the other family is ErrNotShared
+// (and the *parse.Error, without its advice about -4 and -6, which the
+// caller did not give); any other error is err.
+func bothError(err error, words string) error {
+	var pe *parse.Error
+	if !errors.As(err, &pe) {
+		return err
+	}
+	for _, other := range []string{" (or leave out -6)", " (or use -6)"} {
+		if strings.HasSuffix(pe.Msg, other) {
+			c := *pe
+			c.Msg = strings.TrimSuffix(c.Msg, other)
+			return fmt.Errorf("%w: as %s words, %w", ErrNotShared, words, &c)
+		}
+	}
+	return err
+}
+
+// hasLimit reports whether a nft rule of r holds a limit.
+func hasLimit(r *Rule) bool {
+	for _, nr := range r.Rules {
+		for _, m := range nr.Matches {
+			if _, ok := m.(expr.Limit); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 func pieces(r *Rule) string {
 	s := make([]string, len(r.Rules))

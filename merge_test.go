@@ -215,6 +215,17 @@ func TestTranslateBoth(t *testing.T) {
 	if _, err := TranslateBoth("-p tcp --dport 22 -j ACCEPT", Options{}); !errors.Is(err, ErrNotShared) {
 		t.Errorf("TranslateBoth of -p tcp --dport 22: %v, want ErrNotShared", err)
 	}
+	// An address of one family: not the same rule in both, with the
+	// parse error, and no advice about -6, which the caller did not give.
+	_, err = TranslateBoth("-s 10.0.0.1 -j ACCEPT", Options{})
+	var pe *parse.Error
+	if !errors.Is(err, ErrNotShared) || !errors.As(err, &pe) || strings.Contains(err.Error(), "-6") {
+		t.Errorf("TranslateBoth of -s 10.0.0.1: %v, want ErrNotShared and the *parse.Error, without -6", err)
+	}
+	// The same nft rules, but a limit: its bucket is the rule's own.
+	if _, err := TranslateBoth("-m limit --limit 3/min -j ACCEPT", Options{}); !errors.Is(err, ErrNotShared) || !strings.Contains(err.Error(), "holds a limit") {
+		t.Errorf("TranslateBoth of -m limit: %v, want ErrNotShared saying it holds a limit", err)
+	}
 }
 
 func ExampleMergeChain() {
