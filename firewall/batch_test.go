@@ -128,6 +128,8 @@ func TestApplyCreateErrors(t *testing.T) {
 			hint: "use the same -t for every rule of the chain"},
 		{name: "rule for another family", setup: func(f *fakeConn) { f.addTable(fam, "fw", nil).addChain("input", nil) },
 			changes: []Change{{Family: fam, Table: "fw", Chain: "input", Rule: translate(t, expr.FamilyIP, "-m conntrack --ctstate NEW")}}, kind: ErrInvalidChange},
+		{name: "negative index", changes: []Change{{Family: fam, Table: "fw", Chain: "input", Rule: translate(t, fam, "-m conntrack --ctstate NEW"), Index: -1}}, create: true,
+			kind: ErrInvalidChange, want: "add rule inet fw input (-m conntrack --ctstate NEW): index -1: an index counts groups from 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeConn()

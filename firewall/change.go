@@ -257,7 +257,10 @@ func validChange(ch *Change, i int) error {
 	if own := ch.ownComment(); own != "" && ch.Comment != "" && ch.Comment != own {
 		return changeError(ch, i, ErrInvalidChange, fmt.Sprintf("the rule has a comment of its own (-m comment --comment %s): an nft rule has one comment", parse.SaveString(own)))
 	}
-	if ch.Index < 0 || ch.Index > 0 && ch.Handle != 0 {
+	if ch.Index < 0 {
+		return changeError(ch, i, ErrInvalidChange, fmt.Sprintf("index %d: an index counts groups from 1", ch.Index))
+	}
+	if ch.Index > 0 && ch.Handle != 0 {
 		return changeError(ch, i, ErrInvalidChange, "a position is an index from 1 or a handle, not both")
 	}
 	return nil

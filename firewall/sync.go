@@ -151,9 +151,12 @@ func (d Diff) String() string {
 		for _, w := range c.Add {
 			fmt.Fprintf(&b, "+ %s\n", w)
 		}
-		if c.ForObjects {
+		switch {
+		case c.ForObjects:
 			fmt.Fprintf(&b, "  (%d rules again: they use a ct helper deleted or recreated)\n", c.Rules)
-		} else if len(c.Add)+len(c.Remove) == 0 {
+		case len(c.Add)+len(c.Remove) == 0 && c.Recreate:
+			fmt.Fprintf(&b, "  (the same %d rules, in the chain made again)\n", c.Rules)
+		case len(c.Add)+len(c.Remove) == 0:
 			fmt.Fprintf(&b, "  (%d rules in a new order)\n", c.Rules)
 		}
 	}

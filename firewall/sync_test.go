@@ -195,6 +195,16 @@ delete chain inet fw spare
 		t.Errorf("reordered sync's diff (-want +got):\n%s", diff)
 	}
 	assertNoop("the reordered state again")
+
+	// Only the chain's kind changed: it is made again, with the same rules.
+	d.Chains[0].Base.Policy = kernel.PolicyDrop
+	res, err = c.Sync(ctx, d, SyncOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Diff.String(); !strings.Contains(got, "delete chain inet fw input\nadd chain inet fw input {") || !strings.HasSuffix(got, "  (the same 2 rules, in the chain made again)\n") {
+		t.Errorf("a chain of another policy, same rules: diff\n%s", got)
+	}
 }
 
 // A chain holding a rule ctmatch did not write (no group record) is never
