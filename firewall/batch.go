@@ -265,7 +265,7 @@ func (b *Batch) begin(ctx context.Context) error {
 	}
 	var seed [8]byte
 	if _, err := io.ReadFull(b.c.rand, seed[:]); err != nil {
-		return fmt.Errorf("read the random base of the group ids: %w", err)
+		return randError("apply", err)
 	}
 	b.idBase = binary.BigEndian.Uint64(seed[:])
 	b.begun, b.gen, b.plan.tables = true, gen, tables

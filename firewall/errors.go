@@ -263,3 +263,9 @@ func groupsText(n int) string {
 	}
 	return fmt.Sprintf("%d rules (groups of nft rules)", n)
 }
+
+// randError is the error of an operation that could not read the random
+// base of its group ids (DialOptions.Rand).
+func randError(op string, err error) error {
+	return &Error{Op: op, Index: -1, Err: err, Reason: "cannot read the random base of the group ids (DialOptions.Rand): " + err.Error()}
+}

@@ -145,7 +145,7 @@ func (c *Client) writeTables(ctx context.Context, op string, ds []DesiredTable, 
 		// Each table's groups are numbered from a random base of its own.
 		var seed [8]byte
 		if _, err := io.ReadFull(c.rand, seed[:]); err != nil {
-			return res, fmt.Errorf("read the random base of the group ids: %w", err)
+			return res, randError(op, err)
 		}
 		if err := p.queue(tx, binary.BigEndian.Uint64(seed[:])); err != nil {
 			return res, err

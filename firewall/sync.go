@@ -246,7 +246,7 @@ func (c *Client) Sync(ctx context.Context, d DesiredTable, o SyncOptions) (Synce
 	}
 	var seed [8]byte
 	if _, err := io.ReadFull(c.rand, seed[:]); err != nil {
-		return Synced{}, fmt.Errorf("read the random base of the group ids: %w", err)
+		return Synced{}, randError("sync", err)
 	}
 	tx := c.c.BeginAt(p.gen)
 	if nh, ok := tx.(interface{ NoHandles() }); ok {
