@@ -623,4 +623,4 @@ func joinFragmentVariants(pieces []expr.Rule) ([]expr.Rule, error) {
 
 // errHalf says that rules hold one of the two halves of an ip6tables port
 // or ICMPv6 match and not the other.
-var errHalf = fmt.Errorf("%w: an ip6tables port or ICMPv6 match is two nft rules, one with \"exthdr frag missing\" and one with \"frag frag-off 0\"; these rules are not both", ErrNotUnderstood)
+var errHalf = fmt.Errorf("%w: an ip6tables port or ICMPv6 match is two nft rules, one with \"exthdr frag missing\" and one with \"frag frag-off 0\" and otherwise the same; these rules are not such a pair (one half is missing, or the two differ)", ErrNotUnderstood)
