@@ -88,3 +88,25 @@ func TestApplyPreparedOnce(t *testing.T) {
 		t.Fatalf("a Prepared applied again: err = %v, want ErrInvalidChange", err)
 	}
 }
+
+// Apply with Check keeps a Prepared's expressions: the same Prepared is
+// checked, then applied.
+func TestApplyPreparedCheckThenApply(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeConn()
+	c := f.client()
+	p, err := Prepare(translate(t, expr.FamilyInet, "-m conntrack --ctstate NEW -j ACCEPT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := []Change{{Family: expr.FamilyInet, Table: "fw", Chain: "input", Prepared: p}}
+	if _, err := c.Apply(ctx, ch, ApplyOptions{Create: true, Check: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Apply(ctx, ch, ApplyOptions{Create: true}); err != nil {
+		t.Fatalf("Apply after a check of the same Prepared: %v", err)
+	}
+	if _, err := c.Apply(ctx, ch, ApplyOptions{Create: true}); !errors.Is(err, ErrInvalidChange) {
+		t.Errorf("Apply of a Prepared applied before: %v, want ErrInvalidChange", err)
+	}
+}

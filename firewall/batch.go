@@ -93,7 +93,9 @@ func (a *added) error(i int, kind error) *Error {
 
 // Batch starts a batch of changes written with options o.
 func (c *Client) Batch(o ApplyOptions) *Batch {
-	return &Batch{c: c, o: o, plan: plan{o: o, planned: map[tableKey]*plannedTable{}}}
+	// (With Check nothing is applied: the Prepared changes keep their
+	// expressions, for an Apply or Batch that applies them after.)
+	return &Batch{c: c, o: o, plan: plan{o: o, planned: map[tableKey]*plannedTable{}}, keepPrepared: o.Check}
 }
 
 // Apply writes changes into the kernel as one transaction: either all of
@@ -140,7 +142,9 @@ func (c *Client) Apply(ctx context.Context, changes []Change, o ApplyOptions) (A
 		res, err := c.applyOnce(ctx, changes, o)
 		res.Retries = try
 		if err == nil || try >= o.Retry || !errors.Is(err, kernel.ErrConcurrentChange) || ctx.Err() != nil {
-			spend(changes)
+			if !o.Check {
+				spend(changes)
+			}
 			return res, err
 		}
 	}
@@ -162,7 +166,7 @@ func spend(changes []Change) {
 // the expressions of Prepared changes are kept for the next attempt.
 func (c *Client) applyOnce(ctx context.Context, changes []Change, o ApplyOptions) (Applied, error) {
 	b := c.Batch(o)
-	b.keepPrepared = o.Retry > 0
+	b.keepPrepared = o.Retry > 0 || o.Check
 	for _, ch := range changes {
 		if err := b.addHeld(ctx, ch); err != nil {
 			return Applied{}, err

@@ -38,7 +38,8 @@ type Change struct {
 	// need not keep every parsed rule and its nft rules until Apply. The
 	// AppliedChange of such a change has no Rules. A Prepared is used once:
 	// Apply lets go of its expressions as it queues them for the kernel,
-	// and refuses it after that.
+	// and refuses it after that; but an Apply with Check keeps them, so
+	// that the same Prepared can be checked, then applied.
 	Prepared *Prepared
 	Insert   bool
 	Index    int
