@@ -173,14 +173,7 @@ COMMIT
 :PREROUTING ACCEPT [0:0]
 COMMIT
 `)
-	m, err := MergeInet(v4, v6, Options{NoCounter: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	if err := m.WriteScript(&b, expr.FamilyInet); err != nil {
-		t.Fatal(err)
-	}
+	got := mergedScript(t, v4, v6)
 	want := `add table inet filter
 add chain inet filter INPUT { type filter hook input priority 0; policy accept; }
 add chain inet filter FORWARD { type filter hook forward priority 0; policy drop; }
@@ -197,7 +190,7 @@ add chain inet nat POSTROUTING { type nat hook postrouting priority 100; policy 
 add table inet raw
 add chain inet raw PREROUTING { type filter hook prerouting priority -300; policy accept; }
 `
-	if diff := cmp.Diff(want, b.String()); diff != "" {
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("merged script (-want +got):\n%s", diff)
 	}
 }
@@ -310,14 +303,7 @@ func TestMergeInetGotoPolicies(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `chain INPUT: policy ACCEPT for IPv4 and DROP for IPv6, and a -g in both ("-i eth0 -g x", "-i eth1 -g x")`) {
 		t.Errorf("MergeInet with -g in both INPUT chains: %v, want the refusal", err)
 	}
-	m, err := MergeInet(readRuleset(t, false, "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j RETURN\nCOMMIT\n"), readRuleset(t, true, v6), Options{NoCounter: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	if err := m.WriteScript(&b, expr.FamilyInet); err != nil {
-		t.Fatal(err)
-	}
+	got := mergedScript(t, readRuleset(t, false, "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j RETURN\nCOMMIT\n"), readRuleset(t, true, v6))
 	want := `add table inet filter
 add chain inet filter INPUT { type filter hook input priority 0; policy drop; }
 add chain inet filter x
@@ -326,7 +312,7 @@ add rule inet filter INPUT meta nfproto ipv6 iifname "eth1" goto x
 add rule inet filter INPUT meta nfproto ipv6 return
 add rule inet filter INPUT meta nfproto ipv4 accept
 `
-	if diff := cmp.Diff(want, b.String()); diff != "" {
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("merged script (-want +got):\n%s", diff)
 	}
 }
@@ -339,4 +325,19 @@ func TestMergeInetFamiliesSwapped(t *testing.T) {
 	if _, err := MergeInet(v6, v4, Options{}); err == nil || !strings.Contains(err.Error(), "a rule of ip6tables words among the iptables rules") {
 		t.Errorf("MergeInet(v6, v4): %v, want a refusal", err)
 	}
+}
+
+// mergedScript merges v4 and v6 (MergeInet, without counters) and returns
+// the script of the inet tables.
+func mergedScript(t *testing.T, v4, v6 Ruleset) string {
+	t.Helper()
+	m, err := MergeInet(v4, v6, Options{NoCounter: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := m.WriteScript(&b, expr.FamilyInet); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }

@@ -128,22 +128,8 @@ func sendProbe(dst netip.Addr, mark, port int) (string, error) {
 
 func TestInetMergeVerdicts(t *testing.T) {
 	bin := ctmatchCLI(t)
-	dir := t.TempDir()
-	v4, v6 := filepath.Join(dir, "rules.v4"), filepath.Join(dir, "rules.v6")
-	writeTestFile(t, v4, mergeV4)
-	writeTestFile(t, v6, mergeV6)
-
-	// The oracle: the kernel's xt matches in iptables' own tables.
-	xt := ktest.Namespace(t, "iptables-restore", "ip6tables-restore")
-	ktest.Run(t, xt, mergeV4, "iptables-restore")
-	ktest.Run(t, xt, mergeV6, "ip6tables-restore")
-	want := mergeProbes(t, xt)
-	for _, v := range []string{"127.0.0.1 mark 0 port 1004: accept", "::1 mark 0 port 1004: drop", "::1 mark 6 port 1004: accept", "127.0.0.1 mark 4 port 1004: drop",
-		"::1 mark 8 port 1003: drop", "127.0.0.1 mark 8 port 1003: accept", "127.0.0.1 mark 9 port 1001: accept", "::1 mark 9 port 1003: accept"} {
-		if !contains(want, v) {
-			t.Fatalf("the probes do not tell the policies apart (no %q):\n%s", v, strings.Join(want, "\n"))
-		}
-	}
+	v4, v6, want := mergeOracle(t, mergeV4, mergeV6, "the policies", "127.0.0.1 mark 0 port 1004: accept", "::1 mark 0 port 1004: drop", "::1 mark 6 port 1004: accept", "127.0.0.1 mark 4 port 1004: drop",
+		"::1 mark 8 port 1003: drop", "127.0.0.1 mark 8 port 1003: accept", "127.0.0.1 mark 9 port 1001: accept", "::1 mark 9 port 1003: accept")
 
 	check := func(name string, ns *netns.NS) {
 		t.Helper()
@@ -220,19 +206,7 @@ COMMIT
 COMMIT
 `
 	bin := ctmatchCLI(t)
-	dir := t.TempDir()
-	v4, v6 := filepath.Join(dir, "rules.v4"), filepath.Join(dir, "rules.v6")
-	writeTestFile(t, v4, v4text)
-	writeTestFile(t, v6, v6text)
-	xt := ktest.Namespace(t, "iptables-restore", "ip6tables-restore")
-	ktest.Run(t, xt, v4text, "iptables-restore")
-	ktest.Run(t, xt, v6text, "ip6tables-restore")
-	want := mergeProbes(t, xt)
-	for _, v := range []string{"::1 mark 9 port 1001: drop", "::1 mark 0 port 1001: accept", "::1 mark 9 port 1003: accept", "127.0.0.1 mark 8 port 1001: accept", "127.0.0.1 mark 0 port 1001: drop"} {
-		if !contains(want, v) {
-			t.Fatalf("the probes do not tell -g and RETURN apart (no %q):\n%s", v, strings.Join(want, "\n"))
-		}
-	}
+	v4, v6, want := mergeOracle(t, v4text, v6text, "-g and RETURN", "::1 mark 9 port 1001: drop", "::1 mark 0 port 1001: accept", "::1 mark 9 port 1003: accept", "127.0.0.1 mark 8 port 1001: accept", "127.0.0.1 mark 0 port 1001: drop")
 	inet := ktest.Namespace(t, "nft")
 	mustCLI(t, bin, inet, "", "apply", "-f", v4, "--file6", v6, "--family", "inet")
 	if d := diffLines(want, mergeProbes(t, inet)); d != "" {
@@ -247,6 +221,29 @@ COMMIT
 	if d := diffLines(want, mergeProbes(t, nftNS)); d != "" {
 		t.Errorf("nft -f of translate --family inet: verdicts differ from iptables-restore's (xt, want → got):\n%s", d)
 	}
+}
+
+// mergeOracle writes the files v4text and v6text, loads them with
+// iptables-restore and ip6tables-restore (the kernel's xt matches, in
+// iptables' own tables) and returns the files and the probes' verdicts
+// there, which must hold each of musts (else the probes do not tell what
+// apart).
+func mergeOracle(t *testing.T, v4text, v6text, what string, musts ...string) (v4, v6 string, want []string) {
+	t.Helper()
+	dir := t.TempDir()
+	v4, v6 = filepath.Join(dir, "rules.v4"), filepath.Join(dir, "rules.v6")
+	writeTestFile(t, v4, v4text)
+	writeTestFile(t, v6, v6text)
+	xt := ktest.Namespace(t, "iptables-restore", "ip6tables-restore")
+	ktest.Run(t, xt, v4text, "iptables-restore")
+	ktest.Run(t, xt, v6text, "ip6tables-restore")
+	want = mergeProbes(t, xt)
+	for _, v := range musts {
+		if !contains(want, v) {
+			t.Fatalf("the probes do not tell %s apart (no %q):\n%s", what, v, strings.Join(want, "\n"))
+		}
+	}
+	return v4, v6, want
 }
 
 func contains(lines []string, s string) bool {
