@@ -34,6 +34,42 @@ type DesiredTable struct {
 	Merges []MergedTable
 }
 
+// DesiredTables returns the tables of rs (a ctmatch.Ruleset, as
+// ctmatch.NewSaveRuleset reads an iptables-save file or ctmatch.MergeInet
+// merges two) as DesiredTables of family f, for CreateTables,
+// WriteTables or Sync: each built-in chain the base chain iptables-nft
+// makes for it in its table (CreatedChain) with its policy, each other
+// chain a regular chain, every rule as it is. The rules must be compiled
+// for tables of family f.
+func DesiredTables(rs ctmatch.Ruleset, f expr.Family) ([]DesiredTable, error) {
+	out := make([]DesiredTable, 0, len(rs.Tables))
+	for _, t := range rs.Tables {
+		d := DesiredTable{Family: f, Name: t.Name}
+		for _, c := range t.Chains {
+			dc := DesiredChain{Name: c.Name}
+			if c.Builtin {
+				b, err := CreatedChain(t.Name, c.Name)
+				if err != nil {
+					return nil, err
+				}
+				if c.Policy == "DROP" {
+					b.Policy = kernel.PolicyDrop
+				}
+				dc.Base = b
+			}
+			for _, r := range c.Rules {
+				if r.Table != f {
+					return nil, fmt.Errorf("table %s chain %s: a rule compiled for %v tables, not %v", t.Name, c.Name, r.Table, f)
+				}
+				dc.Rules = append(dc.Rules, DesiredRule{Rule: r})
+			}
+			d.Chains = append(d.Chains, dc)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
 // MergedTable is a table that a DesiredTable takes the place of: its
 // family, and the chains the desired table defines for it (a table of
 // iptables-nft's is taken over only when they are all of its chains).

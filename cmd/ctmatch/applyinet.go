@@ -46,39 +46,23 @@ func inetTables(tables []*desiredTable, noCounter bool) ([]firewall.DesiredTable
 	if err != nil {
 		return nil, err
 	}
-	out := make([]firewall.DesiredTable, 0, len(m.Tables))
-	for _, t := range m.Tables {
-		d := firewall.DesiredTable{Family: expr.FamilyInet, Name: t.Name}
+	out, err := firewall.DesiredTables(m, expr.FamilyInet)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
 		// The inet table takes the place of the ip and ip6 tables the
 		// files name: --replace and --takeover delete them.
 		for _, src := range tables {
-			if src.d.Name != t.Name {
+			if src.d.Name != out[i].Name {
 				continue
 			}
 			mt := firewall.MergedTable{Family: src.d.Family}
 			for _, c := range src.d.Chains {
 				mt.Chains = append(mt.Chains, c.Name)
 			}
-			d.Merges = append(d.Merges, mt)
+			out[i].Merges = append(out[i].Merges, mt)
 		}
-		for _, c := range t.Chains {
-			dc := firewall.DesiredChain{Name: c.Name}
-			if c.Builtin {
-				b, err := firewall.CreatedChain(t.Name, c.Name)
-				if err != nil {
-					return nil, err
-				}
-				if c.Policy == "DROP" {
-					b.Policy = kernel.PolicyDrop
-				}
-				dc.Base = b
-			}
-			for _, r := range c.Rules {
-				dc.Rules = append(dc.Rules, firewall.DesiredRule{Rule: r})
-			}
-			d.Chains = append(d.Chains, dc)
-		}
-		out = append(out, d)
 	}
 	return out, nil
 }
