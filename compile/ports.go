@@ -222,7 +222,7 @@ func protocol(pr *parse.Protocol, fam parse.Family) (m expr.Match, ok bool, err 
 		if pr.Negated {
 			return nil, false, fmt.Errorf("col %d: ! -p ah in ip6tables matches packets by the header after AH, which nft's meta l4proto does not read", pr.Pos()+1)
 		}
-		return never(), true, nil
+		return neverNoCt(), true, nil
 	}
 	op := expr.OpEq
 	if pr.Negated {
@@ -230,6 +230,13 @@ func protocol(pr *parse.Protocol, fam parse.Family) (m expr.Match, ok bool, err 
 	}
 	return expr.L4Proto{Op: op, Proto: pr.Num}, true, nil
 }
+
+// neverNoCt is a match that no packet passes and that reads no conntrack
+// state: "meta mark & 0x00000000 != 0x00000000". A rule with a ct
+// expression has the kernel track connections, and so reassemble IPv6
+// fragments, in its namespace (nf_ct_netns_get), which ip6tables' -p ah,
+// which reads no state, does not.
+func neverNoCt() expr.Match { return expr.Mark{Op: expr.OpNeq, Value: 0, Mask: 0} }
 
 // appendPorts appends what a tcp or udp match compiles to: its --sport, then its --dport (see
 // port). A match with no option, or with only options that hold for every
