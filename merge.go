@@ -49,49 +49,47 @@ func Shared(v4, v6 *Rule) (*Rule, bool) {
 func TranslateBoth(text string, o Options) (*Rule, error) {
 	o.Table = expr.FamilyInet
 	o.IPv6 = false
-	v4, err := Translate(text, o)
-	if err != nil {
-		return nil, bothError(err, "iptables")
-	}
+	v4, err4 := Translate(text, o)
 	o.IPv6 = true
-	v6, err := Translate(text, o)
-	if err != nil {
-		return nil, bothError(err, "ip6tables")
+	v6, err6 := Translate(text, o)
+	switch {
+	case err4 != nil && err6 != nil:
+		return nil, err4
+	case err4 != nil:
+		return nil, notSharedError(err4, "iptables")
+	case err6 != nil:
+		return nil, notSharedError(err6, "ip6tables")
 	}
 	r, ok := Shared(v4, v6)
-	if !ok {
-		if p4, p6 := pieces(v4), pieces(v6); strings.ReplaceAll(p4, "meta nfproto ipv4 ", "") == strings.ReplaceAll(p6, "meta nfproto ipv6 ", "") && hasLimit(v4) {
-			return nil, fmt.Errorf("%w: %q holds a limit, whose one bucket would take the packets of both families (each family's rule has its own)", ErrNotShared, text)
-		}
-		return nil, fmt.Errorf("%w: %q compiles to other nft rules for IPv4 (%s) than for IPv6 (%s)", ErrNotShared, text, pieces(v4), pieces(v6))
+	switch {
+	case ok:
+		return r, nil
+	case hasLimit(v4):
+		return nil, fmt.Errorf("%w: %q holds a limit, whose one bucket would take the packets of both families (each family's rule has its own)", ErrNotShared, text)
 	}
-	return r, nil
+	return nil, fmt.Errorf("%w: %q compiles to other nft rules for IPv4 (%s) than for IPv6 (%s)", ErrNotShared, text, pieces(v4), pieces(v6))
 }
 
 // ErrNotShared says that a rule given for both families compiles to other
 // nft rules in each.
 var ErrNotShared = errors.New("not the same rule in both families")
 
-// bothError is TranslateBoth's error for words that do not translate as
-// words of one family: an address of the other family is ErrNotShared
-// (and the *parse.Error, without its advice about -4 and -6, which the
-// caller did not give); any other error is err.
-func bothError(err error, words string) error {
+// notSharedError is TranslateBoth's error for words that translate as the
+// other family's words and not as words of this one (an address of one
+// family): ErrNotShared, wrapping err without its advice (a *parse.Error's
+// Hint: give or leave out -6), which is not for a rule of both families.
+func notSharedError(err error, words string) error {
 	var pe *parse.Error
-	if !errors.As(err, &pe) {
-		return err
+	if errors.As(err, &pe) {
+		c := *pe
+		c.Hint = ""
+		err = &c
 	}
-	for _, other := range []string{" (or leave out -6)", " (or use -6)"} {
-		if strings.HasSuffix(pe.Msg, other) {
-			c := *pe
-			c.Msg = strings.TrimSuffix(c.Msg, other)
-			return fmt.Errorf("%w: as %s words, %w", ErrNotShared, words, &c)
-		}
-	}
-	return err
+	return fmt.Errorf("%w: as %s words, %w", ErrNotShared, words, err)
 }
 
-// hasLimit reports whether a nft rule of r holds a limit.
+// hasLimit reports whether a nft rule of r holds a limit (which Shared
+// never shares).
 func hasLimit(r *Rule) bool {
 	for _, nr := range r.Rules {
 		for _, m := range nr.Matches {
@@ -361,12 +359,13 @@ func mergeChains(c4, c6 *Chain, o Options) (Chain, error) {
 	if c4 != nil && c6 != nil && c4.Builtin != c6.Builtin {
 		return Chain{}, fmt.Errorf("chain %s is built-in in one family only", c.Name)
 	}
-	if !c.Builtin || p4 == p6 {
+	if !c.Builtin {
 		c.Rules = MergeChain(r4, r6)
-		c.Policy = p4
-		if !c.Builtin {
-			c.Policy = ""
-		}
+		return c, nil
+	}
+	c.Policy = p4
+	if p4 == p6 {
+		c.Rules = MergeChain(r4, r6)
 		return c, nil
 	}
 	// The chain holds the policy of one family; the other's ("own") is
@@ -377,7 +376,6 @@ func mergeChains(c4, c6 *Chain, o Options) (Chain, error) {
 			c.Name, p4, p6, Words(g4.Source), Words(g6.Source))
 	}
 	own, ownRules, six := p6, &r6, true
-	c.Policy = p4
 	if g6 != nil {
 		c.Policy, own, ownRules, six = p6, p4, &r4, false
 	}
@@ -414,29 +412,21 @@ func firstGoto(rs []*Rule) *Rule {
 // target: in a built-in chain RETURN is the policy, and in the merged
 // chain, whose policy is the other family's, it would be that one.
 func returnsToPolicy(rs []*Rule, policy, chain string, six bool, o Options) ([]*Rule, error) {
-	var out []*Rule
+	out := make([]*Rule, len(rs))
 	for i, r := range rs {
+		out[i] = r
 		if r.Source == nil || r.Source.Target == nil || r.Source.Target.Kind != parse.TargetVerdict || r.Source.Target.Name != "RETURN" {
-			if out != nil {
-				out = append(out, r)
-			}
 			continue
 		}
-		if out == nil {
-			out = append(make([]*Rule, 0, len(rs)), rs[:i]...)
-		}
 		src := *r.Source
-		t := *src.Target
-		t.Name = policy
-		src.Target = &t
-		nr, err := Compile(&src, Options{Table: expr.FamilyInet, IPv6: six, NoCounter: len(r.Rules) > 0 && !r.Rules[0].Counter, Chain: chain})
+		to := *src.Target
+		to.Name = policy
+		src.Target = &to
+		nr, err := Compile(&src, Options{Table: expr.FamilyInet, IPv6: six, NoCounter: o.NoCounter, Chain: chain})
 		if err != nil {
 			return nil, fmt.Errorf("chain %s: %s with RETURN as %s: %w", chain, Words(r.Source), policy, err)
 		}
-		out = append(out, nr)
-	}
-	if out == nil {
-		return rs, nil
+		out[i] = nr
 	}
 	return out, nil
 }

@@ -352,9 +352,13 @@ func (p *parser) host(v word, s string) (netip.Addr, error) {
 		case !v6 && a.Is4():
 			return a, nil
 		case v6:
-			return netip.Addr{}, p.itemError(v, 0, s, "IPv4 address %s in an ip6tables rule: expected an IPv6 address (or leave out -6)", s)
+			e := p.itemError(v, 0, s, "IPv4 address %s in an ip6tables rule: expected an IPv6 address", s)
+			e.Hint = "an IPv4 address is for iptables words: leave out -6"
+			return netip.Addr{}, e
 		default:
-			return netip.Addr{}, p.itemError(v, 0, s, "IPv6 address %s in an iptables rule: expected an IPv4 address (or use -6)", s)
+			e := p.itemError(v, 0, s, "IPv6 address %s in an iptables rule: expected an IPv4 address", s)
+			e.Hint = "an IPv6 address is for ip6tables words: give -6"
+			return netip.Addr{}, e
 		}
 	}
 	if !v6 && looksInetAton(s) {
