@@ -197,7 +197,7 @@ func (c *Client) list(ctx context.Context, s Scope) (*Listing, error) {
 		l.Tables = append(l.Tables, lt)
 		l.Left = append(l.Left, lt.comments...)
 		if s.Chain == "" {
-			left, err := c.leftOf(ctx, t)
+			left, err := c.leftOf(ctx, "list", t)
 			if err != nil {
 				return nil, err
 			}
@@ -215,12 +215,13 @@ func (c *Client) list(ctx context.Context, s Scope) (*Listing, error) {
 var otherFamilies = map[expr.Family]string{3: "arp", 5: "netdev", 7: "bridge"}
 
 // leftOf says what a listing of table t leaves out: its named sets and
-// maps and its stateful objects, by name. (Its flowtables, which ctmatch
+// maps and its stateful objects, by name (op names the operation in an
+// error: list, or a takeover that refuses them). (Its flowtables, which ctmatch
 // does not read, are not named.)
-func (c *Client) leftOf(ctx context.Context, t kernel.Table) ([]string, error) {
+func (c *Client) leftOf(ctx context.Context, op string, t kernel.Table) ([]string, error) {
 	sets, err := c.c.Sets(ctx, t.Family, t.Name)
 	if err != nil {
-		return nil, readError("list", object(t.Family, t.Name), -1, vanishedError(err))
+		return nil, readError(op, object(t.Family, t.Name), -1, vanishedError(err))
 	}
 	var left []string
 	for _, st := range sets {
@@ -230,7 +231,7 @@ func (c *Client) leftOf(ctx context.Context, t kernel.Table) ([]string, error) {
 	}
 	objs, err := c.c.ObjectNames(ctx, t.Family, t.Name)
 	if err != nil {
-		return nil, readError("list", object(t.Family, t.Name), -1, vanishedError(err))
+		return nil, readError(op, object(t.Family, t.Name), -1, vanishedError(err))
 	}
 	for _, o := range objs {
 		left = append(left, o.Type+" "+object(t.Family, t.Name, o.Name))

@@ -38,9 +38,9 @@ type WriteOptions struct {
 	// iptables' built-in chains, user chains or xt expressions), and
 	// creates the desired table in its place. Only when the desired table
 	// defines every chain of it and it holds no named set, map or object
-	// (ErrForeignChains otherwise) unless Force. A table without ctmatch's record that iptables-nft does not
-	// read as its own (nft's, firewalld's) is never touched:
-	// ErrTableExists, whatever the options.
+	// (ErrForeignChains otherwise) unless Force. A table without
+	// ctmatch's record that iptables-nft does not read as its own (nft's,
+	// firewalld's) is never touched: ErrTableExists, whatever the options.
 	Takeover bool
 	// Force takes over a table of iptables-nft's even when it holds chains
 	// the desired table does not define, or named sets, maps or objects
@@ -278,7 +278,7 @@ func (c *Client) checkTakeover(ctx context.Context, op string, k tableKey, t *st
 		}
 	}
 	slices.Sort(foreign)
-	objects, err = c.leftOf(ctx, t.t)
+	objects, err = c.leftOf(ctx, op, t.t)
 	if err != nil {
 		return nil, nil, err
 	}

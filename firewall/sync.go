@@ -122,6 +122,18 @@ type Diff struct {
 	Objects []ObjectDiff
 }
 
+// DeletedChains names the chains the diff deletes and does not make again,
+// each as "ip filter DOCKER-USER".
+func (d Diff) DeletedChains() []string {
+	var out []string
+	for _, c := range d.Chains {
+		if c.Delete {
+			out = append(out, object(d.Family, d.Table, c.Name))
+		}
+	}
+	return out
+}
+
 // ChainDiff is what a Sync does to one chain.
 type ChainDiff struct {
 	Name string            // the chain's name

@@ -351,14 +351,8 @@ func (o *applyOptions) writeTables(ctx context.Context, rep *reporter, ds []fire
 	// not define, which another program (Docker, kube-proxy) may have put
 	// there: say each.
 	for _, d := range res.Diffs {
-		if d.CreateTable {
-			continue
-		}
-		for _, cd := range d.Chains {
-			if cd.Delete {
-				obj := d.Family.String() + " " + firewall.QuoteName(d.Table) + " " + firewall.QuoteName(cd.Name)
-				rep.warn([]firewall.Warning{{Object: "chain " + obj, Reason: fmt.Sprintf("chain %s, which %s does not define, %s (--replace)", obj, what, done)}})
-			}
+		for _, obj := range d.DeletedChains() {
+			rep.warn([]firewall.Warning{{Object: "chain " + obj, Reason: fmt.Sprintf("chain %s, which %s does not define, %s (--replace)", obj, what, done)}})
 		}
 	}
 	return nil
