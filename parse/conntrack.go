@@ -353,11 +353,11 @@ func (p *parser) host(v word, s string) (netip.Addr, error) {
 			return a, nil
 		case v6:
 			e := p.itemError(v, 0, s, "IPv4 address %s in an ip6tables rule: expected an IPv6 address", s)
-			e.Hint = "an IPv4 address is for iptables words: leave out -6"
+			e.Hint = "an IPv4 address is for iptables words (without -6; in an ip or inet table)"
 			return netip.Addr{}, e
 		default:
 			e := p.itemError(v, 0, s, "IPv6 address %s in an iptables rule: expected an IPv4 address", s)
-			e.Hint = "an IPv6 address is for ip6tables words: give -6"
+			e.Hint = "an IPv6 address is for ip6tables words (-6; in an ip6 or inet table)"
 			return netip.Addr{}, e
 		}
 	}

@@ -228,10 +228,10 @@ func TestReadLineErrors(t *testing.T) {
 		{"add\trule\tinet\tfw\tinput\t--index\t/*ERR*/0\t--\t-m state --state NEW", `bad --index "0": …`, parse.Invalid, ""},
 		// The words' family: iptables words by default, ip6tables words
 		// in an ip6 table or with -6.
-		{"add rule ip fw input -- -m conntrack --ctorigsrc /*ERR*/2001:db8::1", `IPv6 address 2001:db8::1 in an iptables rule: …`, parse.Invalid, ""},
-		{"add rule inet fw input -- -m conntrack --ctorigsrc /*ERR*/2001:db8::1", `IPv6 address 2001:db8::1 in an iptables rule: …`, parse.Invalid, ""},
-		{"add rule ip6 fw input -- -m conntrack --ctorigsrc /*ERR*/10.0.0.1", `IPv4 address 10.0.0.1 in an ip6tables rule: …`, parse.Invalid, ""},
-		{"add rule inet fw input -6 -- -m conntrack --ctorigsrc /*ERR*/10.0.0.1", `IPv4 address 10.0.0.1 in an ip6tables rule: …`, parse.Invalid, ""},
+		{"add rule ip fw input -- -m conntrack --ctorigsrc /*ERR*/2001:db8::1", `IPv6 address 2001:db8::1 in an iptables rule: …`, parse.Invalid, "an IPv6 address is for ip6tables words (-6; in an ip6 or inet table)"},
+		{"add rule inet fw input -- -m conntrack --ctorigsrc /*ERR*/2001:db8::1", `IPv6 address 2001:db8::1 in an iptables rule: …`, parse.Invalid, "an IPv6 address is for ip6tables words (-6; in an ip6 or inet table)"},
+		{"add rule ip6 fw input -- -m conntrack --ctorigsrc /*ERR*/10.0.0.1", `IPv4 address 10.0.0.1 in an ip6tables rule: …`, parse.Invalid, "an IPv4 address is for iptables words (without -6; in an ip or inet table)"},
+		{"add rule inet fw input -6 -- -m conntrack --ctorigsrc /*ERR*/10.0.0.1", `IPv4 address 10.0.0.1 in an ip6tables rule: …`, parse.Invalid, "an IPv4 address is for iptables words (without -6; in an ip or inet table)"},
 		// The chain's hook, when the chain is named like a built-in chain
 		// of the words' table.
 		{"add rule inet fw output -- -m addrtype --dst-type LOCAL /*ERR*/--limit-iface-in", `addrtype --limit-iface-in is not valid in chain output: the kernel allows it only in PREROUTING, INPUT, FORWARD`, parse.Invalid, ""},
